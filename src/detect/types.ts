@@ -1,0 +1,113 @@
+/**
+ * The detector contract. A detector is a pure function of a read-only {@link FlowView}: no I/O, no clocks,
+ * no globals, no logging, and no allocation when nothing matches (return `null`).
+ *
+ * The classifier calls `detect(flow)` each time a new payload-bearing packet is recorded for the flow, until a
+ * verdict is final or the detector's `maxPackets` is reached. The newest packet (`flow.nPackets - 1`) exposes
+ * its whole captured payload; earlier packets expose only the first bytes the flow table kept
+ * (`avail(i)` tells how many).
+ */
+
+/** IP protocol numbers used by detectors and the flow table. */
+export const IPPROTO_ICMP = 1;
+export const IPPROTO_TCP = 6;
+export const IPPROTO_UDP = 17;
+export const IPPROTO_GRE = 47;
+export const IPPROTO_ESP = 50;
+export const IPPROTO_AH = 51;
+export const IPPROTO_ICMPV6 = 58;
+export const IPPROTO_SCTP = 132;
+
+export type Strength = 'strong' | 'medium' | 'weak';
+
+/** Direction of a packet relative to the flow's initiator. */
+export const DIR_FWD = 0; // initiator -> responder
+export const DIR_REV = 1; // responder -> initiator
+
+export interface Evidence {
+  /** Detector (or list) id that produced the item: `wireguard`, `openvpn`, `vpn-domains`, `vpn-endpoints`… */
+  readonly source: string;
+  /** Protocol the item argues for: `wireguard`, `openvpn`, `ipsec`, `tailscale`, `cloudflare-warp`… */
+  readonly protocol: string;
+  readonly strength: Strength;
+  /** Stable rule id, e.g. `wg.init`; documented in the detector's `rules`. */
+  readonly rule: string;
+  /** Human-readable explanation naming the bytes/sizes/list entry that matched. */
+  readonly reason: string;
+  /** Payload-packet index (0-based, both directions counted) the rule fired on. */
+  readonly packet?: number;
+  /** Byte offset in that packet's payload the rule looked at. */
+  readonly offset?: number;
+}
+
+/**
+ * What a detector sees of a flow. Index `i` runs over the payload-bearing packets recorded so far, in arrival
+ * order, both directions. For TCP/UDP the payload is the L4 payload; for portless transports (ESP, AH, GRE,
+ * ICMP…) it is the IP payload starting at that protocol's header.
+ */
+export interface FlowView {
+  /** IP protocol number of the flow (6 TCP, 17 UDP, 50 ESP, 51 AH, 47 GRE…). */
+  readonly transport: number;
+  readonly ipVersion: 4 | 6;
+  /** Initiator's port (0 for portless transports). */
+  readonly srcPort: number;
+  /** Responder's port (0 for portless transports). */
+  readonly dstPort: number;
+  /** Payload-bearing packets recorded so far. */
+  readonly nPackets: number;
+  /** 0 = initiator to responder, 1 = reverse. */
+  dir(i: number): number;
+  /** Payload length of packet i as it was on the wire (may exceed `avail(i)`). */
+  len(i: number): number;
+  /** How many payload bytes of packet i are available through `buf(i)` from `start(i)`. */
+  avail(i: number): number;
+  /** Buffer holding packet i's available payload bytes; valid only during the `detect` call. */
+  buf(i: number): Uint8Array;
+  /** Offset of packet i's first payload byte in `buf(i)`. */
+  start(i: number): number;
+}
+
+export interface Detector {
+  /** Detector id; also the default `protocol` of its evidence. Kebab-case. */
+  readonly id: string;
+  /** IP protocol numbers this detector inspects; the registry dispatches on them. */
+  readonly transports: readonly number[];
+  /** Stop calling after this many payload packets have been recorded. */
+  readonly maxPackets: number;
+  /** Rule id -> one-line description (documentation and README table). */
+  readonly rules: Readonly<Record<string, string>>;
+  /** Pure: returns evidence items, or null when nothing matches. Never throws on any bytes. */
+  detect(flow: FlowView): Evidence[] | null;
+}
+
+/** Safe byte readers over a FlowView packet: return -1 beyond the available bytes. */
+export function u8(f: FlowView, i: number, k: number): number {
+  return k < f.avail(i) ? f.buf(i)[f.start(i) + k]! : -1;
+}
+export function u16be(f: FlowView, i: number, k: number): number {
+  if (k + 2 > f.avail(i)) return -1;
+  const b = f.buf(i), o = f.start(i) + k;
+  return (b[o]! << 8) | b[o + 1]!;
+}
+export function u24be(f: FlowView, i: number, k: number): number {
+  if (k + 3 > f.avail(i)) return -1;
+  const b = f.buf(i), o = f.start(i) + k;
+  return (b[o]! << 16) | (b[o + 1]! << 8) | b[o + 2]!;
+}
+export function u32be(f: FlowView, i: number, k: number): number {
+  if (k + 4 > f.avail(i)) return -1;
+  const b = f.buf(i), o = f.start(i) + k;
+  return ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
+}
+export function u32le(f: FlowView, i: number, k: number): number {
+  if (k + 4 > f.avail(i)) return -1;
+  const b = f.buf(i), o = f.start(i) + k;
+  return (b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16) | (b[o + 3]! << 24)) >>> 0;
+}
+/** True when bytes [k, k+n) of packets i and j are both available and equal. */
+export function sameBytes(f: FlowView, i: number, ki: number, j: number, kj: number, n: number): boolean {
+  if (ki + n > f.avail(i) || kj + n > f.avail(j)) return false;
+  const a = f.buf(i), b = f.buf(j), oa = f.start(i) + ki, ob = f.start(j) + kj;
+  for (let x = 0; x < n; x++) if (a[oa + x] !== b[ob + x]) return false;
+  return true;
+}

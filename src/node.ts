@@ -1,0 +1,2 @@
+/** `tunnelscope/node`: adapters for Node gateways (node:net / node:dgram). */
+export {};

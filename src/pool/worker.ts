@@ -1,0 +1,2 @@
+/** Worker-thread entry of the classifier pool. */
+export {};

@@ -1,0 +1,111 @@
+/**
+ * Contracts of the trace layer: the reusable packet view the decoder fills, and the flow handle the flow table
+ * hands to its listener. Both are flyweights: re-aimed at each packet/flow, valid only during the callback.
+ */
+import type { FlowView } from '../detect/types.js';
+
+/** pcap LINKTYPE_* values the decoder understands. */
+export const LINKTYPE_NULL = 0;
+export const LINKTYPE_ETHERNET = 1;
+export const LINKTYPE_RAW = 101; // also DLT 12 / 14 on some systems
+export const LINKTYPE_LOOP = 108;
+export const LINKTYPE_LINUX_SLL = 113;
+export const LINKTYPE_IPV4 = 228;
+export const LINKTYPE_IPV6 = 229;
+export const LINKTYPE_LINUX_SLL2 = 276;
+
+/** Tunnel a flow was found inside (0 = none). */
+export type EncapName = 'ipip' | 'gre' | 'gtp' | 'vxlan' | 'capwap' | 'pptp';
+export const ENCAP_NONE = 0;
+export const ENCAP_NAMES: readonly (EncapName | null)[] = [null, 'ipip', 'gre', 'gtp', 'vxlan', 'capwap', 'pptp'];
+
+/** One captured frame as read from a capture (the reader reuses the object). */
+export interface RawPacket {
+  /** Underlying bytes; the frame is data[offset, offset+capLen). Valid only during the callback. */
+  data: Uint8Array;
+  offset: number;
+  capLen: number;
+  /** Original length on the wire. */
+  wireLen: number;
+  /** Timestamp, integer microseconds since the epoch (nanosecond captures are rounded down). */
+  tsUs: number;
+  linkType: number;
+}
+
+/**
+ * A decoded packet: offsets into `data`, no copies. Fields of layers that are absent are 0 / -1.
+ * For tunnelled packets the fields describe the innermost decoded IP packet and `encap` names the tunnel.
+ */
+export interface PacketView {
+  data: Uint8Array;
+  tsUs: number;
+  wireLen: number;
+  /** Outermost 802.1Q/802.1ad VLAN id, or -1. */
+  vlan: number;
+  /** ENCAP_* index of the innermost tunnel opened, 0 when none. */
+  encap: number;
+  ipVersion: 4 | 6;
+  /** Offset of the (innermost) IP header. */
+  l3Off: number;
+  /** Offsets of source and destination address (4 or 16 bytes) in `data`. */
+  srcOff: number;
+  dstOff: number;
+  /** IPv4 addresses as uint32 (0 for IPv6). */
+  src4: number;
+  dst4: number;
+  /** IP protocol number of the transport after extension headers. */
+  proto: number;
+  srcPort: number;
+  dstPort: number;
+  /** ESP SPI (0 otherwise); used in flow keys for ESP. */
+  spi: number;
+  /** TCP flags byte (0 for non-TCP). */
+  tcpFlags: number;
+  /** Payload offset (L4 payload for TCP/UDP, IP payload for others) and bytes available in the capture. */
+  payloadOff: number;
+  payloadLen: number;
+  /** Payload length according to the IP header (can exceed payloadLen when snaplen cut it). */
+  payloadWireLen: number;
+  /** Fragment handling: a non-first fragment carries no ports; it is attributed to its flow by (src,dst,proto,id). */
+  isFragment: boolean;
+  fragOffset: number;
+  fragId: number;
+  moreFragments: boolean;
+}
+
+export type EndReason = 'idle' | 'evicted' | 'fin' | 'rst' | 'eof';
+
+/** A tracked flow as the flow table's listener sees it. */
+export interface FlowHandle {
+  /** Slot index, stable for the flow's life; reused after it ends. Use it to index per-flow side arrays. */
+  readonly id: number;
+  readonly transport: number;
+  readonly ipVersion: 4 | 6;
+  readonly vlan: number;
+  readonly encap: number;
+  /** Initiator and responder ports (0 for portless). */
+  readonly srcPort: number;
+  readonly dstPort: number;
+  /** IPv4 initiator/responder as uint32 (0 for IPv6). */
+  readonly src4: number;
+  readonly dst4: number;
+  /** IPv6 addresses: 16 bytes at `addrBytes()` offsets `src6Off()` / `dst6Off()`. */
+  addrBytes(): Uint8Array;
+  src6Off(): number;
+  dst6Off(): number;
+  readonly packetsFwd: number;
+  readonly packetsRev: number;
+  readonly bytesFwd: number;
+  readonly bytesRev: number;
+  readonly firstSeenUs: number;
+  readonly lastSeenUs: number;
+  /** OR of TCP flags seen in either direction. */
+  readonly tcpFlags: number;
+  /** Payload packets and their first bytes, for detectors. */
+  readonly view: FlowView;
+  /** Stop recording payload snippets for this flow and release their storage (detection is final). */
+  stopCapture(): void;
+  /** Formatted endpoints `ip:port`, `[ipv6]:port` or bare IP (allocates: call at flow end). */
+  srcText(): string;
+  dstText(): string;
+}

@@ -1,0 +1,27 @@
+import { describe, expect, it } from 'vitest';
+import { createRequire } from 'node:module';
+import { execFileSync } from 'node:child_process';
+
+describe('package entry points', () => {
+  it('loads the CJS build with require()', () => {
+    const require = createRequire(import.meta.url);
+    const cjs = require('../dist/index.cjs') as Record<string, unknown>;
+    expect(typeof cjs.TunnelscopeError).toBe('function');
+    expect(typeof cjs.PcapWriter).toBe('function');
+  });
+  it('loads the ESM build', async () => {
+    const esm = (await import('../dist/index.js')) as Record<string, unknown>;
+    expect(typeof esm.ListParseError).toBe('function');
+  });
+  it('CLI prints its version and rejects unknown commands with exit 2', () => {
+    const out = execFileSync(process.execPath, ['dist/cli.js', '--version'], { encoding: 'utf8' });
+    expect(out.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+    let code = 0;
+    try {
+      execFileSync(process.execPath, ['dist/cli.js', 'nope'], { stdio: 'pipe' });
+    } catch (e) {
+      code = (e as { status: number }).status;
+    }
+    expect(code).toBe(2);
+  });
+});

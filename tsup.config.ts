@@ -1,0 +1,19 @@
+import { defineConfig } from 'tsup';
+
+// One config with every entry: two configs that both clean dist/ race each other.
+export default defineConfig({
+  entry: {
+    index: 'src/index.ts',
+    node: 'src/node.ts',
+    cli: 'src/cli/main.ts',
+    worker: 'src/pool/worker.ts',
+  },
+  format: ['esm', 'cjs'],
+  dts: { entry: { index: 'src/index.ts', node: 'src/node.ts', cli: 'src/cli/main.ts' } },
+  sourcemap: true,
+  clean: true,
+  target: 'node20',
+  splitting: true,
+  // cidr-tools is ESM-only; bundling it keeps the CJS build working without require(esm).
+  noExternal: ['cidr-tools'],
+});
