@@ -11,8 +11,12 @@ commands:
 Run 'tunnelscope <command> --help' for the command's options.
 `;
 
+/** Each subcommand module exports `run(argv): Promise<number>` (the exit code). */
+type Sub = { run(argv: string[]): Promise<number> };
+
 export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
+  let sub: Sub;
   switch (cmd) {
     case undefined:
     case '-h':
@@ -25,9 +29,18 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(`${pkg.version}\n`);
       return 0;
     }
+    case 'flows':
+      sub = await import('./flows.js');
+      break;
+    case 'classify':
+      sub = await import('./classify.js');
+      break;
+    case 'synth':
+      sub = await import('./synth.js');
+      break;
     default:
       process.stderr.write(`tunnelscope: unknown command ${JSON.stringify(cmd)}\n${USAGE}`);
-      void rest;
       return 2;
   }
+  return sub.run(rest);
 }

@@ -1,0 +1,5 @@
+/** `tunnelscope classify` — not yet implemented (work in progress). */
+export async function run(_argv: string[]): Promise<number> {
+  process.stderr.write('tunnelscope classify: not implemented yet\n');
+  return 1;
+}
