@@ -1,0 +1,156 @@
+/**
+ * Table construction for CidrMap: canonical ordering (radix sort over typed arrays) and compilation of a
+ * sorted prefix list into a 16-bit root plus popcount-compressed 8-bit nodes.
+ *
+ * Node layout (one Int32Array `N` shared by both families; a node starts at offset o):
+ *   N[o+0..7]   256-bit bitmap: bit b set where the leaf-pushed entry of slot b differs from slot b-1
+ *   N[o+8..15]  for word w: index in N of the last run stored before word w (absolute; "rank base")
+ *   N[o+16..]   the runs: one entry per set bit, in slot order
+ * An entry is `i + 1` for "prefix i is the longest match here", 0 for no match, `~offset` (negative) for a child.
+ * Slot b resolves to N[N[o + 8 + (b >> 5)] + popcount(N[o + (b >> 5)] & (0xffffffff >>> (31 - (b & 31))))].
+ * This is Lulea-style compression (Degermark et al. 1997) with bart's 8-bit stride; leaf pushing makes every
+ * slot self-contained so a lookup never backtracks: IPv4 is one root probe plus at most two node probes.
+ *
+ * Construction is a single pass over the prefixes in canonical order (address, then length: a preorder of the
+ * trie), so painting a prefix after its covering prefix gives the more specific one precedence. Children are
+ * compiled before their parent (post-order) with one 256-slot scratch per depth: O(n + nodes·256), no
+ * per-prefix objects, no expanded tables.
+ */
+
+/** Stride of the root table in bits. */
+export const ROOT_BITS = 16;
+export const NODE_HEADER = 16;
+
+/** Growable Int32Array writer for node storage. */
+export class NodeWriter {
+  buf: Int32Array;
+  len = 0;
+  constructor(initial = 1024) {
+    this.buf = new Int32Array(initial);
+  }
+  ensure(extra: number): void {
+    if (this.len + extra <= this.buf.length) return;
+    let cap = this.buf.length * 2;
+    while (cap < this.len + extra) cap *= 2;
+    const nb = new Int32Array(cap);
+    nb.set(this.buf.subarray(0, this.len));
+    this.buf = nb;
+  }
+  finish(): Int32Array {
+    return this.buf.slice(0, this.len);
+  }
+}
+
+/**
+ * Stable LSD radix sort of `n` prefixes by (address words, length). `addr` holds `W` words per prefix,
+ * `lens` one length per prefix. Returns the permutation (indices into the input), insertion order preserved
+ * among equal keys so duplicate policies can say "first"/"last".
+ */
+export function sortPrefixes(addr: Uint32Array, lens: Uint8Array, n: number, W: number): Uint32Array {
+  let perm = new Uint32Array(n);
+  let tmp = new Uint32Array(n);
+  for (let i = 0; i < n; i++) perm[i] = i;
+  if (n < 2) return perm;
+  // pass 1: by length (least significant key)
+  const cl = new Uint32Array(130);
+  for (let i = 0; i < n; i++) cl[lens[i]! + 1]!++;
+  for (let k = 1; k < 130; k++) cl[k]! += cl[k - 1]!;
+  for (let i = 0; i < n; i++) tmp[cl[lens[perm[i]!]!]!++] = perm[i]!;
+  [perm, tmp] = [tmp, perm];
+  // then 16-bit digits of the address, least significant first; skip digits that are constant
+  const cnt = new Uint32Array(65537);
+  for (let word = W - 1; word >= 0; word--) {
+    for (let shift = 0; shift <= 16; shift += 16) {
+      cnt.fill(0);
+      for (let i = 0; i < n; i++) cnt[((addr[i * W + word]! >>> shift) & 0xffff) + 1]!++;
+      const first = (addr[perm[0]! * W + word]! >>> shift) & 0xffff;
+      if (cnt[first + 1] === n) continue;
+      for (let k = 1; k < 65537; k++) cnt[k]! += cnt[k - 1]!;
+      for (let i = 0; i < n; i++) {
+        const p = perm[i]!;
+        tmp[cnt[(addr[p * W + word]! >>> shift) & 0xffff]!++] = p;
+      }
+      [perm, tmp] = [tmp, perm];
+    }
+  }
+  return perm;
+}
+
+/**
+ * Compiles one family. `addr`/`lens` are already in canonical order and duplicate-free; leaf entries are
+ * `idxBase + i + 1`. Returns the 2^16-entry root; nodes are appended to `out`.
+ */
+export function compileFamily(
+  addr: Uint32Array,
+  lens: Uint8Array,
+  n: number,
+  W: 1 | 4,
+  idxBase: number,
+  out: NodeWriter,
+): Int32Array {
+  const root = new Int32Array(1 << ROOT_BITS);
+  const maxDepth = W === 1 ? 2 : 14;
+  const scratch: Int32Array[] = [];
+  for (let d = 0; d < maxDepth; d++) scratch.push(new Int32Array(256));
+
+  const byteAt = (i: number, s: number): number => (addr[i * W + (s >>> 5)]! >>> (24 - (s & 31))) & 255;
+
+  const buildNode = (lo: number, hi: number, s: number, def: number): number => {
+    const sc = scratch[(s - ROOT_BITS) >>> 3]!;
+    sc.fill(def);
+    let i = lo;
+    while (i < hi) {
+      const L = lens[i]!;
+      const b = byteAt(i, s);
+      if (L <= s + 8) {
+        sc.fill(idxBase + i + 1, b, b + (1 << (s + 8 - L)));
+        i++;
+      } else {
+        let j = i + 1;
+        while (j < hi && byteAt(j, s) === b) j++;
+        sc[b] = ~buildNode(i, j, s + 8, sc[b]!);
+        i = j;
+      }
+    }
+    return emitNode(sc, out);
+  };
+
+  let i = 0;
+  while (i < n) {
+    const L = lens[i]!;
+    const top = addr[i * W]! >>> 16;
+    if (L <= ROOT_BITS) {
+      root.fill(idxBase + i + 1, top, top + (1 << (ROOT_BITS - L)));
+      i++;
+    } else {
+      let j = i + 1;
+      while (j < n && addr[j * W]! >>> 16 === top) j++;
+      root[top] = ~buildNode(i, j, ROOT_BITS, root[top]!);
+      i = j;
+    }
+  }
+  return root;
+}
+
+function emitNode(sc: Int32Array, out: NodeWriter): number {
+  out.ensure(NODE_HEADER + 256);
+  const N = out.buf;
+  const o = out.len;
+  let k = o + NODE_HEADER;
+  let prev = 0;
+  for (let w = 0; w < 8; w++) {
+    N[o + 8 + w] = k - 1;
+    let bm = 0;
+    for (let j = 0; j < 32; j++) {
+      const v = sc[(w << 5) | j]!;
+      if ((w === 0 && j === 0) || v !== prev) {
+        bm |= 1 << j;
+        N[k++] = v;
+        prev = v;
+      }
+    }
+    N[o + w] = bm;
+  }
+  out.len = k;
+  return o;
+}
