@@ -1,0 +1,79 @@
+/**
+ * Evidence combination: a deterministic rule from evidence items to {isVpn, protocol, confidence}.
+ * The table (mirrored in the README):
+ *
+ * | evidence present                                             | VPN? | confidence |
+ * |--------------------------------------------------------------|------|-----------:|
+ * | strong structural item + any other item of the same protocol | yes  | 0.99 |
+ * | strong structural item                                       | yes  | 0.95 |
+ * | two medium structural items (different rules or packets)     | yes  | 0.85 |
+ * | medium structural item + list hit (endpoint or name)         | yes  | 0.90 |
+ * | operator endpoint-list hit (vpn-endpoints)                   | yes  | 0.75 |
+ * | VPN-provider name (SNI/QUIC/DTLS) on the domain list         | yes  | 0.70 |
+ * | one medium structural item alone                             | no   | —    |
+ * | weak items only (port, size, DNS lookup of a provider name)  | no   | —    |
+ *
+ * Registration evidence never counts here: registration decides registered vs unregistered, never VPN vs not.
+ */
+import type { Evidence } from '../detect/types.js';
+
+/** Evidence sources that are lists (operator statements) rather than structure. */
+export const LIST_SOURCES: ReadonlySet<string> = new Set(['vpn-endpoints', 'vpn-domains']);
+/** Evidence source of registration items (never VPN evidence). */
+export const REGISTRATION_SOURCE = 'registered';
+
+export interface Combined {
+  isVpn: boolean;
+  protocol: string | null;
+  confidence: number;
+  /** True when more packets cannot change the answer (a strong item is present). */
+  final: boolean;
+}
+
+const NOT_VPN: Combined = Object.freeze({ isVpn: false, protocol: null, confidence: 0, final: false }) as Combined;
+
+export function combine(items: readonly Evidence[]): Combined {
+  if (items.length === 0) return NOT_VPN;
+  let strong: Evidence | undefined;
+  let medium: Evidence | undefined;
+  let endpoint: Evidence | undefined;
+  let name: Evidence | undefined;
+  // Distinct (rule, packet) medium items per protocol: two of one protocol corroborate each other.
+  let mediumKeys: Map<string, Set<string>> | undefined;
+  for (const e of items) {
+    if (e.source === REGISTRATION_SOURCE) continue;
+    if (e.source === 'vpn-endpoints') {
+      if (e.strength !== 'weak') endpoint ??= e;
+      continue;
+    }
+    if (e.source === 'vpn-domains') {
+      if (e.strength !== 'weak') name ??= e;
+      continue;
+    }
+    if (e.strength === 'strong') {
+      if (!strong || e.protocol < strong.protocol) strong = e;
+    } else if (e.strength === 'medium') {
+      if (!medium || e.protocol < medium.protocol) medium = e;
+      mediumKeys ??= new Map();
+      let set = mediumKeys.get(e.protocol);
+      if (!set) mediumKeys.set(e.protocol, (set = new Set()));
+      set.add(`${e.rule}/${e.packet ?? -1}`);
+    }
+  }
+  let twoMedium: string | null = null;
+  if (mediumKeys) {
+    for (const [proto, set] of mediumKeys) if (set.size >= 2 && (twoMedium === null || proto < twoMedium)) twoMedium = proto;
+  }
+  if (strong) {
+    let corroborated = endpoint !== undefined || name !== undefined;
+    for (const e of items) {
+      if (e !== strong && e.protocol === strong.protocol && e.strength !== 'weak' && e.source !== REGISTRATION_SOURCE) corroborated = true;
+    }
+    return { isVpn: true, protocol: strong.protocol, confidence: corroborated ? 0.99 : 0.95, final: true };
+  }
+  if (medium && (endpoint || name)) return { isVpn: true, protocol: medium.protocol, confidence: 0.9, final: false };
+  if (twoMedium !== null) return { isVpn: true, protocol: twoMedium, confidence: 0.85, final: false };
+  if (endpoint) return { isVpn: true, protocol: endpoint.protocol, confidence: 0.75, final: false };
+  if (name) return { isVpn: true, protocol: name.protocol, confidence: 0.7, final: false };
+  return NOT_VPN;
+}

@@ -1,0 +1,81 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { combine } from '../../src/classify/combine.js';
+import type { Evidence, Strength } from '../../src/detect/types.js';
+
+const ev = (source: string, strength: Strength, rule = `${source}.r`, packet = 0, protocol = source): Evidence => ({
+  source,
+  protocol,
+  strength,
+  rule,
+  reason: 'test',
+  packet,
+});
+
+describe('combine (evidence → verdict table)', () => {
+  it('no evidence is not VPN', () => {
+    expect(combine([]).isVpn).toBe(false);
+  });
+  it('one strong structural item decides alone, final', () => {
+    const c = combine([ev('wireguard', 'strong')]);
+    expect(c).toMatchObject({ isVpn: true, protocol: 'wireguard', confidence: 0.95, final: true });
+  });
+  it('strong + corroboration of the same protocol raises confidence', () => {
+    expect(combine([ev('wireguard', 'strong'), ev('wireguard', 'medium', 'wg.init')]).confidence).toBe(0.99);
+    expect(combine([ev('wireguard', 'strong'), ev('vpn-endpoints', 'medium')]).confidence).toBe(0.99);
+  });
+  it('a lone medium structural item does not decide', () => {
+    expect(combine([ev('openvpn', 'medium')]).isVpn).toBe(false);
+  });
+  it('two medium items of one protocol from different rules or packets decide', () => {
+    expect(combine([ev('openvpn', 'medium', 'a', 0), ev('openvpn', 'medium', 'b', 0)])).toMatchObject({ isVpn: true, confidence: 0.85 });
+    expect(combine([ev('openvpn', 'medium', 'a', 0), ev('openvpn', 'medium', 'a', 1)]).isVpn).toBe(true);
+  });
+  it('two medium items of different protocols do not corroborate each other', () => {
+    expect(combine([ev('openvpn', 'medium'), ev('wireguard', 'medium')]).isVpn).toBe(false);
+  });
+  it('the same medium item twice is one item', () => {
+    expect(combine([ev('openvpn', 'medium', 'a', 0), ev('openvpn', 'medium', 'a', 0)]).isVpn).toBe(false);
+  });
+  it('list hits decide alone (operator statements)', () => {
+    expect(combine([ev('vpn-endpoints', 'medium', 'endpoint.list', 0, 'vpn-endpoint')])).toMatchObject({ isVpn: true, confidence: 0.75 });
+    expect(combine([ev('vpn-domains', 'medium', 'sni.list', 0, 'vpn-provider')])).toMatchObject({ isVpn: true, confidence: 0.7 });
+  });
+  it('medium structure + list hit decides with the structural protocol', () => {
+    expect(combine([ev('openvpn', 'medium'), ev('vpn-endpoints', 'medium')])).toMatchObject({ isVpn: true, protocol: 'openvpn', confidence: 0.9 });
+  });
+  it('weak items never decide, however many', () => {
+    expect(combine([ev('a', 'weak'), ev('b', 'weak'), ev('vpn-domains', 'weak', 'dns.list')]).isVpn).toBe(false);
+  });
+  it('registration items never make a flow VPN', () => {
+    expect(combine([ev('registered', 'medium', 'registered.prefix')]).isVpn).toBe(false);
+    expect(combine([ev('registered', 'strong', 'registered.prefix')]).isVpn).toBe(false);
+  });
+  it('property: VPN iff (strong) or (list) or (two same-protocol medium); deterministic under reordering', () => {
+    const item = fc.record({
+      source: fc.constantFrom('wireguard', 'openvpn', 'ike', 'vpn-endpoints', 'vpn-domains', 'registered'),
+      strength: fc.constantFrom<Strength>('strong', 'medium', 'weak'),
+      rule: fc.constantFrom('r1', 'r2'),
+      packet: fc.integer({ min: 0, max: 2 }),
+    });
+    fc.assert(
+      fc.property(fc.array(item, { maxLength: 8 }), (raw) => {
+        const items = raw.map((r) => ev(r.source, r.strength, r.rule, r.packet));
+        const c = combine(items);
+        const structural = items.filter((e) => !['vpn-endpoints', 'vpn-domains', 'registered'].includes(e.source));
+        const hasStrong = structural.some((e) => e.strength === 'strong');
+        const hasList = items.some((e) => (e.source === 'vpn-endpoints' || e.source === 'vpn-domains') && e.strength !== 'weak');
+        const meds = structural.filter((e) => e.strength === 'medium');
+        const twoMed = [...new Set(meds.map((e) => e.protocol))].some(
+          (p) => new Set(meds.filter((e) => e.protocol === p).map((e) => `${e.rule}/${e.packet}`)).size >= 2,
+        );
+        expect(c.isVpn).toBe(hasStrong || hasList || twoMed);
+        const r = combine([...items].reverse());
+        expect(r.isVpn).toBe(c.isVpn);
+        expect(r.protocol).toBe(c.protocol);
+        expect(r.confidence).toBe(c.confidence);
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
