@@ -1,0 +1,160 @@
+/**
+ * Property tests for the flow table: counters add up over random streams with a tiny cap, every flow ends
+ * exactly once, and flow grouping/eviction/expiry equals a naive Map-based oracle (test/oracles/flow-oracle.ts).
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { FlowTable } from '../../src/trace/flow-table.js';
+import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from '../../src/trace/frame-builder.js';
+import type { PacketView } from '../../src/trace/types.js';
+import { makeView } from './packet-view-helper.js';
+import { NaiveFlowOracle } from '../oracles/flow-oracle.js';
+
+const ADDRS4 = ['10.0.0.1', '10.0.0.2', '192.0.2.1', '192.0.2.1'];
+const ADDRS6 = ['2001:db8::1', '2001:db8::2', 'fe80::1'];
+
+const arbPacket = fc.record({
+  v6: fc.boolean(),
+  a: fc.nat(2),
+  b: fc.nat(2),
+  proto: fc.constantFrom(6, 17, 1, 50, 58),
+  sp: fc.constantFrom(1, 2, 443),
+  dp: fc.constantFrom(1, 2, 443),
+  flags: fc.constantFrom(TCP_SYN, TCP_SYN | TCP_ACK, TCP_ACK, TCP_FIN | TCP_ACK, TCP_RST, 0x18),
+  dt: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 5_000_000 }), fc.integer({ min: -1_000_000, max: 0 })),
+  vlan: fc.constantFrom(-1, -1, 5),
+  payload: fc.nat(60),
+});
+type Pkt = typeof arbPacket extends fc.Arbitrary<infer T> ? T : never;
+
+function toView(p: Pkt, ts: number): PacketView {
+  const pool = p.v6 ? ADDRS6 : ADDRS4;
+  return makeView({
+    tsUs: ts, src: pool[p.a]!, dst: pool[p.b]!, proto: p.proto, srcPort: p.sp, dstPort: p.dp,
+    tcpFlags: p.flags, ...(p.vlan >= 0 ? { vlan: p.vlan } : {}), payload: new Uint8Array(p.payload), spi: p.sp,
+  });
+}
+
+describe('FlowTable properties', () => {
+  it('every packet is accounted to exactly one emitted flow; every flow ends exactly once', () => {
+    fc.assert(
+      fc.property(
+        fc.array(arbPacket, { maxLength: 300 }),
+        fc.integer({ min: 1, max: 6 }),
+        fc.integer({ min: 1, max: 20 }),
+        fc.integer({ min: 0, max: 3 }),
+        (pkts, maxFlows, timeout, maxPay) => {
+          const live = new Set<number>();
+          let ended = 0, sumPackets = 0, onPackets = 0, payloadCalls = 0;
+          const t = new FlowTable(
+            { maxFlows, idleTimeoutSec: timeout, tcpIdleTimeoutSec: timeout * 2, maxPayloadPackets: maxPay, payloadBytes: 4 },
+            {
+              onPacket(f, isNew, payload) {
+                onPackets++;
+                if (payload) {
+                  payloadCalls++;
+                  expect(f.view.nPackets).toBeGreaterThan(0);
+                  expect(f.view.nPackets).toBeLessThanOrEqual(maxPay);
+                }
+                if (isNew) {
+                  expect(live.has(f.id)).toBe(false);
+                  live.add(f.id);
+                } else expect(live.has(f.id)).toBe(true);
+              },
+              onEnd(f) {
+                expect(live.delete(f.id)).toBe(true);
+                ended++;
+                sumPackets += f.packetsFwd + f.packetsRev;
+                expect(f.firstSeenUs).toBeLessThanOrEqual(f.lastSeenUs);
+              },
+            },
+          );
+          let ts = 1_700_000_000_000_000;
+          for (const p of pkts) {
+            ts += p.dt;
+            t.add(toView(p, ts));
+            expect(t.size).toBeLessThanOrEqual(maxFlows);
+            expect(t.size).toBe(live.size);
+          }
+          t.flush();
+          expect(live.size).toBe(0);
+          expect(t.size).toBe(0);
+          expect(onPackets).toBe(pkts.length);
+          expect(sumPackets).toBe(pkts.length);
+          expect(ended).toBe(t.stats.flows);
+          expect(t.stats.ended).toBe(ended);
+          const s = t.stats;
+          expect(s.idle + s.evicted + s.fin + s.rst + s.eof).toBe(ended);
+          expect(t.capturingFlows).toBe(0);
+          if (maxPay === 0) expect(payloadCalls).toBe(0);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('matches a naive Map-based oracle (non-TCP: grouping, initiator, LRU eviction, exact idle expiry)', () => {
+    const arbNonTcp = arbPacket.map((p) => ({ ...p, proto: p.proto === 6 ? 17 : p.proto, dt: Math.abs(p.dt) }));
+    fc.assert(
+      fc.property(fc.array(arbNonTcp, { maxLength: 200 }), fc.integer({ min: 1, max: 5 }), fc.integer({ min: 1, max: 8 }),
+        (pkts, maxFlows, timeout) => {
+          const got: string[] = [];
+          const t = new FlowTable({ maxFlows, idleTimeoutSec: timeout }, {
+            onEnd(f, why) {
+              got.push(`${f.transport} ${f.vlan} ${f.srcText()} ${f.dstText()} ${f.packetsFwd}/${f.packetsRev} ${why}`);
+            },
+          });
+          const oracle = new NaiveFlowOracle(maxFlows, timeout * 1e6);
+          let ts = 1_000_000_000;
+          for (const p of pkts) {
+            ts += p.dt;
+            const v = toView(p, ts);
+            t.advance(ts); // exact expiry, as the oracle does it per packet
+            t.add(v);
+            oracle.add(v);
+          }
+          t.flush();
+          oracle.flush();
+          expect(got.sort()).toEqual(oracle.ended.sort());
+        }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('never throws on hostile field values (fuzz)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({
+          data: fc.uint8Array({ minLength: 40, maxLength: 80 }),
+          v6: fc.boolean(), proto: fc.nat(255), sp: fc.integer({ min: -1, max: 70000 }), dp: fc.nat(65535),
+          frag: fc.boolean(), fragOffset: fc.nat(3), fragId: fc.nat(3), more: fc.boolean(),
+          flags: fc.nat(255), ts: fc.integer({ min: 0, max: 1e9 }), vlan: fc.integer({ min: -1, max: 4095 }),
+          encap: fc.nat(6), payloadLen: fc.nat(40), payloadWireLen: fc.nat(70000), spi: fc.nat(),
+        }), { maxLength: 100 }),
+        fc.integer({ min: 1, max: 4 }),
+        (items, maxFlows) => {
+          let n = 0;
+          const t = new FlowTable({ maxFlows, idleTimeoutSec: 1, maxPayloadPackets: 2 }, {
+            onPacket(f, _i, payload) {
+              if (payload) for (let i = 0; i < f.view.nPackets; i++) f.view.buf(i)[f.view.start(i) + f.view.avail(i) - 1];
+            },
+            onEnd(f) { n += f.packetsFwd + f.packetsRev; f.srcText(); f.dstText(); },
+          });
+          for (const it of items) {
+            const v: PacketView = {
+              data: it.data, tsUs: it.ts, wireLen: it.data.length, vlan: it.vlan, encap: it.encap,
+              ipVersion: it.v6 ? 6 : 4, l3Off: 0, srcOff: 0, dstOff: 16, src4: it.fragId, dst4: it.spi,
+              proto: it.proto, srcPort: it.sp, dstPort: it.dp, spi: it.spi, tcpFlags: it.flags,
+              payloadOff: 0, payloadLen: it.payloadLen, payloadWireLen: it.payloadWireLen,
+              isFragment: it.frag, fragOffset: it.frag ? it.fragOffset : 0, fragId: it.fragId, moreFragments: it.more,
+            };
+            t.add(v);
+          }
+          t.flush();
+          expect(n + t.stats.fragmentsUnmatched).toBe(items.length);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+});
