@@ -1,0 +1,88 @@
+/**
+ * Tailscale peer flows (spec: parts/1-udp-vpns.md §Tailscale). The data plane is plain WireGuard; what ties a
+ * flow to Tailscale is the disco packet sharing the same 5-tuple: `54 53 F0 9F 92 AC` ("TS" + U+1F4AC) at
+ * offset 0, then the sender's 32-byte disco key (constant per node), a 24-byte nonce and a ≥16-byte NaCl box.
+ *
+ * Owns: the disco magic, the per-direction disco-key repetition, and "WireGuard handshake on a flow that also
+ * carried disco". Must never: label STUN on 3478 or port 41641 alone, or rely on the encrypted disco sizes.
+ *
+ * Offsets read from earlier packets: 0–5 (magic), 6–37 (disco key), WireGuard header words 0–11.
+ */
+import { DIR_FWD, IPPROTO_UDP, sameBytes, u32be, u16be, u32le, type Detector, type Evidence, type FlowView } from './types.js';
+import { WG_RESPONSE_LEN, WG_TYPE_RESPONSE, findInitiationWithSender, hex32 } from './wireguard.js';
+
+/** "TS" + 0xF09F92AC, split as a big-endian u32 and u16 for cheap comparison. */
+const DISCO_MAGIC_HI = 0x5453f09f; // 'T' 'S' F0 9F
+const DISCO_MAGIC_LO = 0x92ac;
+const DISCO_KEY_OFFSET = 6;
+const DISCO_KEY_LEN = 32;
+/** magic 6 + key 32 + nonce 24 + box tag 16. */
+export const DISCO_MIN_LEN = 78;
+
+export function isDisco(f: FlowView, i: number): boolean {
+  return f.len(i) >= DISCO_MIN_LEN && u32be(f, i, 0) === DISCO_MAGIC_HI && u16be(f, i, 4) === DISCO_MAGIC_LO;
+}
+
+/** Earlier disco packet in direction `dir` (before `before`) whose key bytes 6–37 are fully visible; -1 if none. */
+function firstDisco(f: FlowView, before: number, dir: number): number {
+  for (let j = 0; j < before; j++) if ((dir < 0 || f.dir(j) === dir) && isDisco(f, j)) return j;
+  return -1;
+}
+
+export const tailscale: Detector = {
+  id: 'tailscale',
+  transports: [IPPROTO_UDP],
+  maxPackets: 16,
+  rules: {
+    'ts.disco': 'Tailscale disco packet: ≥78 bytes starting with the 48-bit magic 54 53 F0 9F 92 AC ("TS💬")',
+    'ts.disco-keys':
+      'disco packets in both directions, each direction repeating its own 32-byte disco key at offset 6',
+    'ts.wireguard': 'WireGuard 148/92 handshake with index echo on a 5-tuple that also carried a disco packet',
+  },
+  detect(f: FlowView): Evidence[] | null {
+    const i = f.nPackets - 1;
+    if (i < 0) return null;
+    const d = f.dir(i);
+    if (isDisco(f, i)) {
+      const dirName = d === DIR_FWD ? '' : ' (reverse)';
+      // Key repetition: an earlier disco packet of this direction repeats the key, and the other direction has
+      // its own disco packet. Fire once: only when this is the second disco packet of this direction.
+      const mine = firstDisco(f, i, d);
+      const other = firstDisco(f, i, 1 - d);
+      if (mine >= 0 && other >= 0 && countDisco(f, i, d) === 1 && sameBytes(f, mine, DISCO_KEY_OFFSET, i, DISCO_KEY_OFFSET, DISCO_KEY_LEN)) {
+        return [
+          {
+            source: 'tailscale', protocol: 'tailscale', strength: 'strong', rule: 'ts.disco-keys', packet: i, offset: DISCO_KEY_OFFSET,
+            reason: `packets ${mine} and ${i}${dirName}: disco magic "TS💬" with the same 32-byte disco key at offset 6; packet ${other}: disco packet from the other side`,
+          },
+        ];
+      }
+      if (firstDisco(f, i, -1) >= 0) return null; // the magic already produced its item on the first disco packet
+      return [
+        {
+          source: 'tailscale', protocol: 'tailscale', strength: 'strong', rule: 'ts.disco', packet: i, offset: 0,
+          reason: `packet ${i}${dirName}: bytes 0-5 are the disco magic 54 53 f0 9f 92 ac ("TS💬"), length ${f.len(i)} ≥ 78`,
+        },
+      ];
+    }
+    if (u32le(f, i, 0) === WG_TYPE_RESPONSE && f.len(i) === WG_RESPONSE_LEN) {
+      const rx = u32le(f, i, 8);
+      const j = findInitiationWithSender(f, i, 1 - d, rx, true);
+      const k = firstDisco(f, i, -1);
+      if (j < 0 || k < 0) return null;
+      return [
+        {
+          source: 'tailscale', protocol: 'tailscale', strength: 'strong', rule: 'ts.wireguard', packet: i, offset: 8,
+          reason: `packet ${j}: WireGuard initiation (148 bytes) with sender index 0x${hex32(rx)}, echoed by the 92-byte response at packet ${i}; packet ${k}: Tailscale disco magic on the same 5-tuple`,
+        },
+      ];
+    }
+    return null;
+  },
+};
+
+function countDisco(f: FlowView, before: number, dir: number): number {
+  let n = 0;
+  for (let j = 0; j < before; j++) if (f.dir(j) === dir && isDisco(f, j)) n++;
+  return n;
+}

@@ -1,0 +1,157 @@
+/**
+ * WireGuard (spec: ../shared/reference/parts/1-udp-vpns.md §WireGuard; whitepaper §5.4).
+ *
+ * Owns: the four WireGuard message shapes (148-byte initiation, 92-byte response, 64-byte cookie reply,
+ * type-4 transport data) and the cross-packet relations between them (index echo, per-direction receiver index,
+ * per-direction counters). Must never: key on a port, accept a lone type-4 packet, or allocate when nothing
+ * matches. Each rule fires on the packet that completes it (the newest one), so a flow gets each item once.
+ *
+ * Offsets read from earlier packets (which expose only their first ~48 bytes): type/reserved 0–3, sender index
+ * 4–7 (initiation), receiver index 8–11 (response) / 4–7 (cookie, data), counter 8–15 (data). The mac2 check
+ * (132–147) is done only on the newest packet, which is whole.
+ *
+ * The Tailscale and Cloudflare WARP detectors reuse the helpers exported here.
+ */
+import { DIR_FWD, IPPROTO_UDP, u8, u32le, type Detector, type Evidence, type FlowView } from './types.js';
+
+export const WG_TYPE_INITIATION = 1;
+export const WG_TYPE_RESPONSE = 2;
+export const WG_TYPE_COOKIE = 3;
+export const WG_TYPE_DATA = 4;
+export const WG_INITIATION_LEN = 148;
+export const WG_RESPONSE_LEN = 92;
+export const WG_COOKIE_LEN = 64;
+/** Smallest transport message: 16-byte header + 16-byte Poly1305 tag (a keepalive). */
+export const WG_DATA_MIN_LEN = 32;
+const WG_MAC2_OFFSET = 132;
+/** Counter steps larger than this between neighbours of one direction are not "about +1" (loss, reordering). */
+export const WG_MAX_COUNTER_STEP = 256;
+/** Data packets per direction with one receiver index and rising counters that make the data rule strong. */
+export const WG_DATA_STRONG_RUN = 3;
+
+/** Byte 0 is `type` and bytes 1–3 are zero (the 32-bit little-endian header word equals the type). */
+export function wgHeaderIs(f: FlowView, i: number, type: number): boolean {
+  return u32le(f, i, 0) === type;
+}
+
+/** Index in [0, before) of the latest packet in direction `dir` that is a 148-byte initiation with sender `idx`. */
+export function findInitiationWithSender(f: FlowView, before: number, dir: number, idx: number, zeroReserved: boolean): number {
+  for (let j = before - 1; j >= 0; j--) {
+    if (f.dir(j) !== dir || f.len(j) !== WG_INITIATION_LEN) continue;
+    if (zeroReserved ? u32le(f, j, 0) !== WG_TYPE_INITIATION : u8(f, j, 0) !== WG_TYPE_INITIATION) continue;
+    if (u32le(f, j, 4) === idx) return j;
+  }
+  return -1;
+}
+
+/** True when all 16 mac2 bytes of the newest packet (an initiation) are zero. */
+function mac2IsZero(f: FlowView, i: number): boolean {
+  if (f.avail(i) < WG_INITIATION_LEN) return false;
+  const b = f.buf(i), o = f.start(i) + WG_MAC2_OFFSET;
+  for (let k = 0; k < 16; k++) if (b[o + k] !== 0) return false;
+  return true;
+}
+
+/**
+ * Counts the type-4 packets of direction `dir` among packets [0, upTo] and checks that they form one session:
+ * bytes 1–3 equal `hdr1to3` (0 for WireGuard), one receiver index, counter high word zero, counters distinct
+ * and within {@link WG_MAX_COUNTER_STEP} of the previous one, lengths ≥ 32 and either ≡ 0 mod 16 or all equal to
+ * one maximum (the MTU-capped full-size packet). Returns the run length, or -1 when the direction is inconsistent.
+ * `requirePad` is false for WARP's official client whose data lengths are not padded to 16.
+ */
+export function dataRun(f: FlowView, upTo: number, dir: number, typeByte: number, hdr1to3: number, requirePad: boolean): number {
+  let n = 0, rx = 0, prev = 0, odd = -1, maxLen = 0;
+  for (let j = 0; j <= upTo; j++) {
+    if (f.dir(j) !== dir) continue;
+    const w = u32le(f, j, 0);
+    if (w === -1 || (w & 0xff) !== typeByte) continue; // other message types interleave (rekey handshakes)
+    if (w >>> 8 !== hdr1to3) return -1;
+    const len = f.len(j);
+    if (len < WG_DATA_MIN_LEN) return -1;
+    const r = u32le(f, j, 4), c = u32le(f, j, 8), hi = u32le(f, j, 12);
+    if (r === -1 || c === -1 || hi !== 0) return -1;
+    if (requirePad && len % 16 !== 0) {
+      if (odd !== -1 && odd !== len) return -1;
+      odd = len;
+    }
+    if (len > maxLen) maxLen = len;
+    if (n === 0) rx = r;
+    else {
+      if (r !== rx) return -1;
+      const d = c - prev;
+      if (d === 0 || d > WG_MAX_COUNTER_STEP || d < -WG_MAX_COUNTER_STEP) return -1;
+    }
+    prev = c;
+    n++;
+  }
+  // An unpadded length is only the MTU-capped size: it must be the largest data length of the direction.
+  if (odd !== -1 && odd !== maxLen) return -1;
+  return n;
+}
+
+export const wireguard: Detector = {
+  id: 'wireguard',
+  transports: [IPPROTO_UDP],
+  maxPackets: 16,
+  rules: {
+    'wg.handshake':
+      'type-2 response (92 bytes, reserved 000000) whose receiver index echoes the sender index of an opposite-direction 148-byte type-1 initiation',
+    'wg.cookie': 'type-3 cookie reply (64 bytes) whose receiver index echoes an opposite-direction 148-byte initiation',
+    'wg.init': 'lone type-1 initiation: exactly 148 bytes, reserved 000000, mac2 all zero',
+    'wg.data':
+      '≥3 type-4 transport packets in one direction: reserved 000000, one receiver index, 64-bit counter rising by small steps, lengths ≥32 and padded to 16',
+  },
+  detect(f: FlowView): Evidence[] | null {
+    const i = f.nPackets - 1;
+    if (i < 0) return null;
+    const len = f.len(i), d = f.dir(i);
+    const t = u32le(f, i, 0);
+    if (t === WG_TYPE_RESPONSE && len === WG_RESPONSE_LEN) {
+      const rx = u32le(f, i, 8);
+      const j = findInitiationWithSender(f, i, 1 - d, rx, true);
+      if (j < 0) return null;
+      return [
+        {
+          source: 'wireguard', protocol: 'wireguard', strength: 'strong', rule: 'wg.handshake', packet: i, offset: 8,
+          reason: `packet ${j}${f.dir(j) === DIR_FWD ? '' : ' (reverse)'}: type 1, reserved 000000, length 148, sender index 0x${hex32(rx)}; packet ${i}${d === DIR_FWD ? '' : ' (reverse)'}: type 2, reserved 000000, length 92, receiver index at offset 8 echoes it`,
+        },
+      ];
+    }
+    if (t === WG_TYPE_COOKIE && len === WG_COOKIE_LEN) {
+      const rx = u32le(f, i, 4);
+      const j = findInitiationWithSender(f, i, 1 - d, rx, true);
+      if (j < 0) return null;
+      return [
+        {
+          source: 'wireguard', protocol: 'wireguard', strength: 'strong', rule: 'wg.cookie', packet: i, offset: 4,
+          reason: `packet ${j}: type 1, length 148, sender index 0x${hex32(rx)}; packet ${i}: type 3 cookie reply, length 64, receiver index at offset 4 echoes it`,
+        },
+      ];
+    }
+    if (t === WG_TYPE_INITIATION && len === WG_INITIATION_LEN) {
+      if (!mac2IsZero(f, i)) return null;
+      return [
+        {
+          source: 'wireguard', protocol: 'wireguard', strength: 'medium', rule: 'wg.init', packet: i, offset: 0,
+          reason: `packet ${i}: type 1, reserved 000000, length 148, sender index 0x${hex32(u32le(f, i, 4))}, mac2 (offset 132-147) all zero; no response seen yet`,
+        },
+      ];
+    }
+    if (t === WG_TYPE_DATA && len >= WG_DATA_MIN_LEN) {
+      // Fire exactly when this packet brings its direction's consistent run to the threshold.
+      const n = dataRun(f, i, d, WG_TYPE_DATA, 0, true);
+      if (n !== WG_DATA_STRONG_RUN) return null;
+      return [
+        {
+          source: 'wireguard', protocol: 'wireguard', strength: 'strong', rule: 'wg.data', packet: i, offset: 4,
+          reason: `${n} type-4 packets ${d === DIR_FWD ? 'initiator→responder' : 'responder→initiator'} up to packet ${i}: reserved 000000, constant receiver index 0x${hex32(u32le(f, i, 4))}, counter rising to ${u32le(f, i, 8)}, lengths ≥32 padded to 16`,
+        },
+      ];
+    }
+    return null;
+  },
+};
+
+export function hex32(v: number): string {
+  return (v >>> 0).toString(16).padStart(8, '0');
+}
