@@ -1,0 +1,22 @@
+/**
+ * Unsigned integer reads from a Uint8Array by manual shifts. Used by the capture readers and the decoder on
+ * the packet path: no DataView per buffer, no allocation. Callers check bounds first — an index past the end
+ * reads `undefined`, which these functions turn into 0 rather than throwing, so a missed check degrades to a
+ * wrong number, never to an exception.
+ */
+
+export function u16be(b: Uint8Array, o: number): number {
+  return (b[o]! << 8) | b[o + 1]!;
+}
+
+export function u16le(b: Uint8Array, o: number): number {
+  return b[o]! | (b[o + 1]! << 8);
+}
+
+export function u32be(b: Uint8Array, o: number): number {
+  return ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
+}
+
+export function u32le(b: Uint8Array, o: number): number {
+  return (b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16) | (b[o + 3]! << 24)) >>> 0;
+}

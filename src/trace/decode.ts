@@ -1,0 +1,143 @@
+/**
+ * Packet decoder: link layer -> IP -> transport, opening tunnels, into a reusable PacketView.
+ * Owns: the order of layers, tunnel nesting (depth cap, fall back to the carrier when the inner packet is not
+ * decodable) and the per-reason counters. Layer details live in decode-link.ts, decode-ip.ts and
+ * decode-tunnel.ts.
+ * Never: throws on any bytes, reads past the captured bytes, or allocates per packet.
+ */
+import { linkToIp } from './decode-link.js';
+import { ipToView } from './decode-ip.js';
+import { DECODE_REASONS, OK, R_IP_BAD_VERSION } from './decode-reasons.js';
+import { tunnelInner, type TunnelCursor } from './decode-tunnel.js';
+import { ENCAP_NAMES, ENCAP_NONE, type PacketView, type RawPacket } from './types.js';
+
+export { DECODE_REASONS } from './decode-reasons.js';
+
+export interface DecodeStats {
+  /** Packets for which `decode` returned true. */
+  decoded: number;
+  /** Packets rejected, by reason (`unknown-linktype`, `non-ip`, `ipv4-bad-ihl`, `truncated-l4`, …). */
+  malformed: Record<string, number>;
+  /**
+   * Packets decoded as their carrier because the tunnel inside could not be opened, by reason:
+   * `<encap>-inner` (e.g. `gtp-inner`: the inner packet is cut or malformed) or `too-deep` (nesting cap hit;
+   * the deepest decoded level is reported). These packets are also counted in `decoded`.
+   */
+  fallback: Record<string, number>;
+}
+
+export interface DecoderOptions {
+  /** Tunnels opened inside one another at most (default 4). 0 disables decapsulation. */
+  maxTunnelDepth?: number;
+}
+
+const EMPTY = new Uint8Array(0);
+const FALLBACK_KEYS: readonly string[] = ENCAP_NAMES.map((n) => (n === null ? 'none' : `${n}-inner`));
+const TOO_DEEP = 'too-deep';
+
+/** A reusable zeroed view for `Decoder.decode`. */
+export function newPacketView(): PacketView {
+  return {
+    data: EMPTY,
+    tsUs: 0,
+    wireLen: 0,
+    vlan: -1,
+    encap: ENCAP_NONE,
+    ipVersion: 4,
+    l3Off: 0,
+    srcOff: 0,
+    dstOff: 0,
+    src4: 0,
+    dst4: 0,
+    proto: 0,
+    srcPort: 0,
+    dstPort: 0,
+    spi: 0,
+    tcpFlags: 0,
+    payloadOff: 0,
+    payloadLen: 0,
+    payloadWireLen: 0,
+    isFragment: false,
+    fragOffset: 0,
+    fragId: 0,
+    moreFragments: false,
+  };
+}
+
+/**
+ * @example
+ * const dec = new Decoder(); const view = newPacketView();
+ * readCaptureBuffer(bytes, 'x.pcap', (raw) => { if (dec.decode(raw, view)) table.add(view); });
+ */
+export class Decoder {
+  readonly stats: DecodeStats = { decoded: 0, malformed: {}, fallback: {} };
+  private readonly maxDepth: number;
+  private readonly cur: TunnelCursor = { kind: 0, end: 0 };
+
+  constructor(opts: DecoderOptions = {}) {
+    this.maxDepth = opts.maxTunnelDepth ?? 4;
+  }
+
+  /**
+   * Fill `out` from `raw`. Returns false (and counts the reason in `stats.malformed`) when the packet is not a
+   * decodable IP packet; `out` is then unspecified. Never throws. O(header bytes).
+   */
+  decode(raw: RawPacket, out: PacketView): boolean {
+    const b = raw.data;
+    const off = raw.offset;
+    let end = off + raw.capLen;
+    if (end > b.length) end = b.length;
+    out.data = b;
+    out.tsUs = raw.tsUs;
+    out.wireLen = raw.wireLen;
+    out.vlan = -1;
+    out.encap = ENCAP_NONE;
+    const l3 = linkToIp(out, raw.linkType, b, off, end);
+    if (l3 < 0) return this.fail(-l3);
+    let r = ipToView(out, b, l3, end);
+    if (r !== OK) return this.fail(r);
+    let outerL3 = l3;
+    let outerEnd = end;
+    for (let depth = 0; ; depth++) {
+      const cur = this.cur;
+      const vlan = out.vlan; // an inner Ethernet header may set it; restored if we fall back
+      const encap = out.encap;
+      const inner = tunnelInner(out, b, cur);
+      if (inner === -1) {
+        out.vlan = vlan;
+        break;
+      }
+      if (depth >= this.maxDepth) {
+        this.count(TOO_DEEP);
+        out.vlan = vlan;
+        break;
+      }
+      r = inner >= 0 ? ipToView(out, b, inner, cur.end) : R_IP_BAD_VERSION;
+      if (r !== OK) {
+        // Describe the carrier again: it decoded before, so it decodes the same way now.
+        this.count(FALLBACK_KEYS[cur.kind]!);
+        ipToView(out, b, outerL3, outerEnd);
+        out.vlan = vlan;
+        out.encap = encap;
+        break;
+      }
+      out.encap = cur.kind;
+      outerL3 = inner;
+      outerEnd = cur.end;
+    }
+    this.stats.decoded++;
+    return true;
+  }
+
+  private fail(reason: number): false {
+    const key = DECODE_REASONS[reason]!;
+    const m = this.stats.malformed;
+    m[key] = (m[key] ?? 0) + 1;
+    return false;
+  }
+
+  private count(key: string): void {
+    const f = this.stats.fallback;
+    f[key] = (f[key] ?? 0) + 1;
+  }
+}

@@ -1,0 +1,192 @@
+/**
+ * Streaming capture reader: a push parser that accepts chunks of any size, detects classic pcap vs pcapng
+ * from the first four bytes, and calls back once per packet record.
+ * Owns: chunk-edge handling (a unit that straddles chunks is assembled in one reusable scratch buffer), input
+ * offsets for errors, the file/stream/buffer doors.
+ * Never: loads a whole file, copies a record that lies inside one chunk, or allocates per packet. Memory is
+ * one read buffer plus a scratch buffer no larger than the biggest straddling unit (≤ 16 MiB, see
+ * MAX_UNIT_BYTES).
+ */
+import { open } from 'node:fs/promises';
+import { InvalidArgumentError, TraceFormatError } from '../errors.js';
+import { u32be } from './bytes.js';
+import type { ContainerParser, ReaderStats } from './container.js';
+import { isPcapMagic, PcapParser } from './pcap.js';
+import { PcapngParser, PCAPNG_SHB_TYPE } from './pcapng.js';
+import type { RawPacket } from './types.js';
+
+export type { ReaderStats } from './container.js';
+export { MAX_UNIT_BYTES } from './container.js';
+
+const MAGIC_LEN = 4;
+const SCRATCH_INITIAL = 64 * 1024;
+/** Default read size of `readCaptureFile`. */
+export const DEFAULT_CHUNK_SIZE = 1 << 20;
+
+const EMPTY = new Uint8Array(0);
+
+/**
+ * Push parser over a pcap or pcapng byte stream.
+ *
+ * @example
+ * const r = new CaptureReader('eth0.pcap');
+ * for await (const chunk of stream) r.push(chunk, (p) => decoder.decode(p, view) && table.add(view));
+ * r.end(onPacket);
+ *
+ * The `RawPacket` handed to `onPacket` is reused and its `data` may be the caller's chunk or the reader's
+ * scratch buffer: valid only during the callback. Cost: O(bytes); a unit straddling two chunks is copied once.
+ */
+export class CaptureReader {
+  readonly stats: ReaderStats = { packets: 0, bytes: 0, truncatedRecords: 0, skippedBlocks: 0, unknownBlocks: 0, interfaces: 0 };
+  private parser: ContainerParser | null = null;
+  /** Bytes of an incomplete unit carried over to the next chunk; its first byte is at input offset `consumed`. */
+  private pend: Uint8Array = EMPTY;
+  private pendLen = 0;
+  /** Input offset of the first byte not yet part of a complete unit. */
+  private consumed = 0;
+  private readonly raw: RawPacket = { data: EMPTY, offset: 0, capLen: 0, wireLen: 0, tsUs: 0, linkType: 0 };
+
+  constructor(readonly source: string) {}
+
+  /**
+   * Feed the next chunk. Complete packets are delivered synchronously, in order.
+   * @throws {TraceFormatError} bad magic, impossible lengths, inconsistent blocks (`offset` = input offset)
+   */
+  push(chunk: Uint8Array, onPacket: (p: RawPacket) => void): void {
+    const n = chunk.length;
+    let pos = 0;
+    if (this.parser === null) {
+      pos = this.take(chunk, 0, MAGIC_LEN);
+      if (this.pendLen < MAGIC_LEN) return;
+      this.parser = this.detect();
+    }
+    const parser = this.parser;
+    // Finish a unit started in an earlier chunk, in the scratch buffer.
+    while (this.pendLen > 0 && pos < n) {
+      const h = parser.headerLen();
+      if (this.pendLen < h) {
+        pos = this.take(chunk, pos, h);
+        if (this.pendLen < h) return;
+      }
+      const u = parser.unitLen(this.pend, 0, this.consumed);
+      pos = this.take(chunk, pos, u);
+      if (this.pendLen < u) return;
+      parser.run(this.pend, 0, u, this.consumed, onPacket);
+      this.consumed += u;
+      this.stats.bytes = this.consumed;
+      this.pendLen = 0;
+    }
+    if (pos >= n) return;
+    // Zero-copy path: every unit that lies wholly inside this chunk.
+    const stop = parser.run(chunk, pos, n, this.consumed, onPacket);
+    this.consumed += stop - pos;
+    this.stats.bytes = this.consumed;
+    if (stop < n) {
+      // Validate the straddling unit's length now (so a corrupt length fails at once, not at end of input),
+      // then keep its first bytes.
+      if (n - stop >= parser.headerLen()) parser.unitLen(chunk, stop, this.consumed);
+      this.take(chunk, stop, n - stop);
+    }
+  }
+
+  /**
+   * Signal end of input. All complete packets have already been delivered by `push`.
+   * @throws {TraceFormatError} empty input, or input ending inside a header or record (`offset` = its start)
+   */
+  end(_onPacket?: (p: RawPacket) => void): void {
+    if (this.parser === null) {
+      throw new TraceFormatError(this.source, 0, this.pendLen === 0 ? 'empty input: not a pcap or pcapng capture' : `input of ${this.pendLen} bytes is too short: not a pcap or pcapng capture`);
+    }
+    if (this.pendLen > 0) {
+      const h = this.parser.headerLen();
+      let detail: string;
+      if (this.pendLen < h) detail = `truncated record: input ends ${this.pendLen} bytes into a ${h}-byte header`;
+      else {
+        const u = this.parser.unitLen(this.pend, 0, this.consumed);
+        detail = `truncated record: input ends ${this.pendLen} bytes into a ${u}-byte record`;
+      }
+      throw new TraceFormatError(this.source, this.consumed, detail);
+    }
+  }
+
+  /** Append chunk[pos, ...) to the scratch buffer until it holds `want` bytes; returns the new chunk position. */
+  private take(chunk: Uint8Array, pos: number, want: number): number {
+    const k = Math.min(want - this.pendLen, chunk.length - pos);
+    if (k <= 0) return pos;
+    if (this.pend.length < this.pendLen + k) {
+      let cap = Math.max(SCRATCH_INITIAL, this.pend.length);
+      while (cap < want) cap *= 2;
+      const next = new Uint8Array(cap);
+      next.set(this.pend.subarray(0, this.pendLen));
+      this.pend = next;
+    }
+    this.pend.set(chunk.subarray(pos, pos + k), this.pendLen);
+    this.pendLen += k;
+    return pos + k;
+  }
+
+  private detect(): ContainerParser {
+    const m = u32be(this.pend, 0);
+    if (isPcapMagic(m)) return new PcapParser(this.source, this.stats, this.raw);
+    if (m === PCAPNG_SHB_TYPE) return new PcapngParser(this.source, this.stats, this.raw);
+    throw new TraceFormatError(this.source, 0, `not a pcap or pcapng capture (magic 0x${m.toString(16).padStart(8, '0')})`);
+  }
+}
+
+/**
+ * Read a capture file in chunks (one reused buffer, default 1 MiB), calling `onPacket` per packet.
+ * @throws {TraceFormatError} malformed capture; file system errors propagate unchanged
+ */
+export async function readCaptureFile(
+  path: string,
+  onPacket: (p: RawPacket) => void,
+  opts: { chunkSize?: number } = {},
+): Promise<ReaderStats> {
+  const size = opts.chunkSize ?? DEFAULT_CHUNK_SIZE;
+  if (!Number.isInteger(size) || size < 1) throw new InvalidArgumentError(`chunkSize must be a positive integer, got ${size}`);
+  const reader = new CaptureReader(path);
+  const buf = new Uint8Array(size);
+  const fh = await open(path, 'r');
+  try {
+    for (;;) {
+      const { bytesRead } = await fh.read(buf, 0, size, null);
+      if (bytesRead === 0) break;
+      // Safe to reuse `buf`: push copies whatever it still needs into its scratch buffer before returning.
+      reader.push(bytesRead === size ? buf : buf.subarray(0, bytesRead), onPacket);
+    }
+  } finally {
+    await fh.close();
+  }
+  reader.end(onPacket);
+  return reader.stats;
+}
+
+/**
+ * Read a capture from a Node readable stream (e.g. `process.stdin`) or any async iterable of byte chunks.
+ * @throws {TraceFormatError} malformed capture
+ * @throws {InvalidArgumentError} the stream yields strings (an encoding was set)
+ */
+export async function readCaptureStream(
+  stream: NodeJS.ReadableStream | AsyncIterable<Uint8Array>,
+  source: string,
+  onPacket: (p: RawPacket) => void,
+): Promise<ReaderStats> {
+  const reader = new CaptureReader(source);
+  for await (const chunk of stream as AsyncIterable<Uint8Array | string>) {
+    if (typeof chunk === 'string') throw new InvalidArgumentError(`${source}: stream yields text; read captures without an encoding`);
+    reader.push(chunk, onPacket);
+  }
+  reader.end(onPacket);
+  return reader.stats;
+}
+
+/**
+ * Read a capture held in memory. Packets point into `buf` (zero copy).
+ * @throws {TraceFormatError} malformed capture
+ */
+export function readCaptureBuffer(buf: Uint8Array, source: string, onPacket: (p: RawPacket) => void): ReaderStats {
+  const reader = new CaptureReader(source);
+  reader.push(buf, onPacket);
+  reader.end(onPacket);
+  return reader.stats;
+}
