@@ -494,7 +494,8 @@ export class CidrMapBuilder<V> {
   add6(bytes: Uint8Array, offset: number, len: number, value: V): this {
     const p = this.#p;
     for (let k = 0; k < 4; k++) p.words[k] = readU32BE(bytes, offset + 4 * k);
-    const text = (): string => `${formatIPv6Words(p.words[0]!, p.words[1]!, p.words[2]!, p.words[3]!)}/${len}`;
+    const orig = `${formatIPv6Words(p.words[0]!, p.words[1]!, p.words[2]!, p.words[3]!)}/${len}`;
+    const text = (): string => orig;
     if (!Number.isInteger(len) || len < 0 || len > 128) throw new CidrError('TS_PREFIX_LENGTH', text(), 'prefix length out of range 0..128');
     p.family = 6;
     p.len = len;
