@@ -1,0 +1,157 @@
+/**
+ * tinc meta connection (spec: parts/1-udp-vpns.md §Tinc; tinc src/protocol_auth.c, sptps.c).
+ *
+ * Owns: the plaintext ID line `0 <name> 17[.<minor>]\n` that opens both directions of the TCP meta connection,
+ * the legacy METAKEY line that follows it (`1 <int> <int> <int> <int> <hex>\n`), and the SPTPS KEX record
+ * (`00 41 80 00` + 64 bytes) that follows an ID with minor ≥ 2. Must never: accept a line without the `17`
+ * version token or with characters outside the name set, or decide on port 655.
+ * UDP data packets are not handled here (legacy ones are fully encrypted; SPTPS UDP needs the meta connection).
+ *
+ * Offsets read from earlier packets: the whole ID line of each direction's first segment (≤ 48 bytes kept, so
+ * node names up to ~40 characters; longer names are checked only while their packet is the newest).
+ */
+import { DIR_FWD, IPPROTO_TCP, u8, u32be, type Detector, type Evidence, type FlowView } from './types.js';
+
+const NL = 0x0a, SP = 0x20;
+const MAX_NAME = 64;
+/** Legacy METAKEY: RSA-encrypted key in hex, 2 × modulus bytes; 256 hex digits = a 1024-bit key, the minimum. */
+const METAKEY_MIN_HEX = 256;
+const SPTPS_KEX_WORD = 0x00418000; // length 65, type 0x80 (handshake), version 0
+const SPTPS_KEX_LEN = 68;
+
+function isNameChar(c: number): boolean {
+  return (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x5f;
+}
+function isDigit(c: number): boolean {
+  return c >= 0x30 && c <= 0x39;
+}
+
+/**
+ * Parses an ID line at the start of packet i. Returns `end * 32 + (minor + 1)` where `end` is the offset after
+ * the newline and minor is -1 for a bare `17` (so the low 5 bits are 0), or -1 when the bytes are not an ID line.
+ */
+export function parseIdLine(f: FlowView, i: number): number {
+  if (u8(f, i, 0) !== 0x30 || u8(f, i, 1) !== SP) return -1;
+  let k = 2, c = u8(f, i, k);
+  const invitation = c === 0x3f; // '?' + base64url key
+  if (invitation) k++;
+  const nameStart = k;
+  for (c = u8(f, i, k); c >= 0 && (isNameChar(c) || (invitation && c === 0x2d)); c = u8(f, i, ++k)) {
+    if (k - nameStart > MAX_NAME) return -1;
+  }
+  if (k === nameStart || c !== SP) return -1;
+  if (u8(f, i, k + 1) !== 0x31 || u8(f, i, k + 2) !== 0x37) return -1; // "17"
+  k += 3;
+  let minor = -1;
+  if (u8(f, i, k) === 0x2e) {
+    k++;
+    minor = 0;
+    let nd = 0;
+    for (c = u8(f, i, k); isDigit(c); c = u8(f, i, ++k)) {
+      minor = minor * 10 + (c - 0x30);
+      if (++nd > 2) return -1;
+    }
+    if (nd === 0 || minor > 30) return -1;
+  }
+  if (u8(f, i, k) !== NL) return -1;
+  return (k + 1) * 32 + (minor + 1);
+}
+
+function firstOfDir(f: FlowView, dir: number, upTo: number): number {
+  for (let j = 0; j <= upTo; j++) if (f.dir(j) === dir) return j;
+  return -1;
+}
+
+/** METAKEY line at offset s of packet i: four decimal integers then ≥ 256 hex digits (even count when the line ends). */
+function isMetakey(f: FlowView, i: number, s: number): boolean {
+  if (u8(f, i, s) !== 0x31 || u8(f, i, s + 1) !== SP) return false;
+  let k = s + 2;
+  for (let n = 0; n < 4; n++) {
+    const k0 = k;
+    while (isDigit(u8(f, i, k)) && k - k0 < 6) k++;
+    if (k === k0 || u8(f, i, k) !== SP) return false;
+    k++;
+  }
+  const h0 = k;
+  for (let c = u8(f, i, k); (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66); c = u8(f, i, ++k));
+  const nHex = k - h0;
+  if (nHex < METAKEY_MIN_HEX) return false;
+  if (k === f.avail(i) && f.avail(i) === f.len(i)) return true; // the line continues in the next segment
+  return u8(f, i, k) === NL && nHex % 2 === 0;
+}
+
+export const tinc: Detector = {
+  id: 'tinc',
+  transports: [IPPROTO_TCP],
+  maxPackets: 6,
+  rules: {
+    'tinc.id-both': 'first segment of each direction is a tinc ID line "0 <name> 17[.<minor>]\\n" (name [A-Za-z0-9_])',
+    'tinc.id': 'first segment of one direction is a tinc ID line; the other direction not seen yet',
+    'tinc.metakey': 'ID line followed in the same direction by a METAKEY line: "1" + four integers + ≥256 hex digits',
+    'tinc.sptps': 'ID line with minor ≥ 2 followed in the same direction by the 68-byte SPTPS KEX record 00 41 80 00',
+  },
+  detect(f: FlowView): Evidence[] | null {
+    const i = f.nPackets - 1;
+    if (i < 0) return null;
+    const d = f.dir(i);
+    const first = firstOfDir(f, d, i);
+    const out: Evidence[] = [];
+    let idHere = -1;
+    if (first === i) {
+      idHere = parseIdLine(f, i);
+      if (idHere < 0) return null;
+      const o = firstOfDir(f, 1 - d, i);
+      const other = o >= 0 ? parseIdLine(f, o) : -1;
+      if (o >= 0 && other < 0) return null;
+      out.push(
+        other >= 0
+          ? {
+              source: 'tinc', protocol: 'tinc', strength: 'strong', rule: 'tinc.id-both', packet: i, offset: 0,
+              reason: `packet ${o}: ID line "${line(f, o, other >> 5)}"; packet ${i}${d === DIR_FWD ? '' : ' (reverse)'}: ID line "${line(f, i, idHere >> 5)}"`,
+            }
+          : {
+              source: 'tinc', protocol: 'tinc', strength: 'medium', rule: 'tinc.id', packet: i, offset: 0,
+              reason: `packet ${i}${d === DIR_FWD ? '' : ' (reverse)'}: ID line "${line(f, i, idHere >> 5)}"; other direction not seen`,
+            },
+      );
+    }
+    // What follows the ID line in this direction: in the same segment (after the newline) or the next segment.
+    let s = -1, id = -1;
+    if (idHere >= 0) {
+      s = idHere >> 5;
+      id = idHere;
+      if (s >= f.len(i)) s = -1;
+    } else if (first >= 0 && first < i && secondOfDir(f, d, first, i)) {
+      id = parseIdLine(f, first);
+      if (id >= 0 && id >> 5 === f.len(first)) s = 0;
+    }
+    if (s >= 0 && id >= 0) {
+      const minor = (id & 31) - 1;
+      if (isMetakey(f, i, s)) {
+        out.push({
+          source: 'tinc', protocol: 'tinc', strength: 'strong', rule: 'tinc.metakey', packet: i, offset: s,
+          reason: `packet ${first}: ID line; packet ${i} offset ${s}: METAKEY line "1 <cipher> <digest> <maclen> <compression> <hex key>" in the same direction`,
+        });
+      } else if (minor >= 2 && u32be(f, i, s) === SPTPS_KEX_WORD && s + SPTPS_KEX_LEN <= f.len(i)) {
+        out.push({
+          source: 'tinc', protocol: 'tinc', strength: 'strong', rule: 'tinc.sptps', packet: i, offset: s,
+          reason: `packet ${first}: ID line with protocol 17.${minor}; packet ${i} offset ${s}: SPTPS KEX record 00 41 80 00 (length 65, handshake, version 0)`,
+        });
+      }
+    }
+    return out.length > 0 ? out : null;
+  },
+};
+
+/** True when i is the second packet of direction d (first is its first). */
+function secondOfDir(f: FlowView, d: number, first: number, i: number): boolean {
+  for (let j = first + 1; j < i; j++) if (f.dir(j) === d) return false;
+  return true;
+}
+
+/** The ID line text without its newline (only called when returning evidence). */
+function line(f: FlowView, i: number, end: number): string {
+  let s = '';
+  for (let k = 0; k < end - 1; k++) s += String.fromCharCode(u8(f, i, k));
+  return s;
+}

@@ -1,0 +1,104 @@
+/**
+ * ZeroTier VL1 over UDP (spec: parts/1-udp-vpns.md §ZeroTier; ZeroTierOne node/Packet.hpp).
+ *
+ * Owns: the cleartext HELLO (verb 1, cipher suite 0) whose identity address repeats the header source address,
+ * and the mid-stream relation of a constant 5-byte address pair per direction mirrored by the other direction.
+ * Must never: decide on one encrypted packet (its header is mostly random) or on port 9993.
+ * The TCP-443 fallback framing is not handled (left for a later change).
+ *
+ * Offsets read from earlier packets: destination 8–12, source 13–17, flags 18 (all < 48).
+ */
+import { DIR_FWD, IPPROTO_UDP, sameBytes, u8, u16be, type Detector, type Evidence, type FlowView } from './types.js';
+
+const ZT_HEADER_LEN = 28;
+const ZT_DEST = 8, ZT_SRC = 13, ZT_FLAGS = 18, ZT_VERB = 27;
+const ZT_VERB_HELLO = 1;
+const ZT_HELLO_IDENTITY = 41, ZT_HELLO_ID_TYPE = 46, ZT_HELLO_PRIVLEN = 111, ZT_HELLO_PHYS = 112;
+/** HELLO with an IPv4 physical destination: 112 + 7 + 16 (world id + timestamp). */
+const ZT_HELLO_MIN_LEN = 135;
+const ZT_RESERVED_PREFIX = 0xff;
+const ZT_PEER_RUN = 3;
+
+/** A 5-byte ZeroTier address at k: not all zero and not in the reserved 0xFF prefix. */
+function validAddr(f: FlowView, i: number, k: number): boolean {
+  const a = u8(f, i, k);
+  if (a < 0 || a === ZT_RESERVED_PREFIX || k + 5 > f.avail(i)) return false;
+  return a !== 0 || u8(f, i, k + 1) !== 0 || u8(f, i, k + 2) !== 0 || u8(f, i, k + 3) !== 0 || u8(f, i, k + 4) !== 0;
+}
+/** Header sanity: length ≥ 28, both addresses valid, cipher suite 0–3 (bits 5–3 of the flag byte). */
+function headerOk(f: FlowView, i: number): boolean {
+  const fl = u8(f, i, ZT_FLAGS);
+  return f.len(i) >= ZT_HEADER_LEN && fl >= 0 && ((fl >> 3) & 7) <= 3 && validAddr(f, i, ZT_DEST) && validAddr(f, i, ZT_SRC);
+}
+
+/**
+ * Consistent packets of direction `dir` in [0, upTo]: each has the same (dest, src) pair as the direction's first
+ * packet, which in turn is the mirror of the reference packet `ref` of the other direction. -1 on any mismatch.
+ */
+function peerRun(f: FlowView, upTo: number, dir: number, ref: number): number {
+  let n = 0, first = -1;
+  for (let j = 0; j <= upTo; j++) {
+    if (f.dir(j) !== dir || u8(f, j, ZT_SRC) === ZT_RESERVED_PREFIX) continue; // other direction, or a fragment
+    if (!headerOk(f, j)) return -1;
+    if (first < 0) {
+      first = j;
+      if (!sameBytes(f, j, ZT_DEST, ref, ZT_SRC, 5) || !sameBytes(f, j, ZT_SRC, ref, ZT_DEST, 5)) return -1;
+    } else if (!sameBytes(f, j, ZT_DEST, first, ZT_DEST, 10)) return -1;
+    n++;
+  }
+  return n;
+}
+
+export const zerotier: Detector = {
+  id: 'zerotier',
+  transports: [IPPROTO_UDP],
+  maxPackets: 12,
+  rules: {
+    'zt.hello':
+      'HELLO in clear: length ≥135, cipher suite 0, verb 01, protocol version 4-15, identity address (offset 41) = header source address (offset 13), identity type 00, private-key length 00',
+    'zt.peer': '≥3 packets each direction with one 5-byte (destination, source) address pair per direction, mirrored by the other direction',
+  },
+  detect(f: FlowView): Evidence[] | null {
+    const i = f.nPackets - 1;
+    if (i < 0 || !headerOk(f, i)) return null;
+    const d = f.dir(i), len = f.len(i);
+    if (u8(f, i, ZT_VERB) === ZT_VERB_HELLO && len >= ZT_HELLO_MIN_LEN && ((u8(f, i, ZT_FLAGS) >> 3) & 7) === 0) {
+      const pv = u8(f, i, 28);
+      if (pv >= 4 && pv <= 15 && u8(f, i, ZT_HELLO_ID_TYPE) === 0 && u8(f, i, ZT_HELLO_PRIVLEN) === 0 &&
+        sameBytes(f, i, ZT_HELLO_IDENTITY, i, ZT_SRC, 5)) {
+        const fam = u8(f, i, ZT_HELLO_PHYS);
+        // Physical destination echo: the port in the address block = the datagram's destination port.
+        const sentTo = d === DIR_FWD ? f.dstPort : f.srcPort;
+        const physPort = fam === 4 ? u16be(f, i, ZT_HELLO_PHYS + 5) : fam === 6 ? u16be(f, i, ZT_HELLO_PHYS + 17) : -1;
+        return [
+          {
+            source: 'zerotier', protocol: 'zerotier', strength: 'strong', rule: 'zt.hello', packet: i, offset: ZT_HELLO_IDENTITY,
+            reason: `packet ${i}: ZeroTier HELLO, ${len} bytes, cipher suite 0, verb 01, protocol version ${pv}, identity address at 41 = source address at 13 (${hexAddr(f, i, ZT_SRC)}), identity type 00${physPort >= 0 ? `; physical destination port ${physPort}${physPort === sentTo ? ' equals the datagram destination port' : ' differs from the datagram destination port (NAT or relay)'}` : ''}`,
+          },
+        ];
+      }
+    }
+    // Mid-stream: fire when this packet brings its direction to the run length and the other already has it.
+    let ref = -1;
+    for (let j = 0; j < i; j++) if (f.dir(j) !== d) { ref = j; break; }
+    if (ref < 0) return null;
+    const n = peerRun(f, i, d, ref);
+    if (n !== ZT_PEER_RUN) return null;
+    let mine = -1;
+    for (let j = 0; j <= i; j++) if (f.dir(j) === d) { mine = j; break; }
+    const m = peerRun(f, i, 1 - d, mine);
+    if (m < ZT_PEER_RUN) return null;
+    return [
+      {
+        source: 'zerotier', protocol: 'zerotier', strength: 'strong', rule: 'zt.peer', packet: i, offset: ZT_DEST,
+        reason: `${n}+ packets each direction up to packet ${i}: one (destination, source) pair per direction (${hexAddr(f, i, ZT_DEST)} ← ${hexAddr(f, i, ZT_SRC)}), mirrored by the other direction at offsets 8/13, cipher suites valid`,
+      },
+    ];
+  },
+};
+
+function hexAddr(f: FlowView, i: number, k: number): string {
+  let s = '';
+  for (let q = 0; q < 5; q++) s += u8(f, i, k + q).toString(16).padStart(2, '0');
+  return s;
+}
