@@ -43,11 +43,55 @@ export function parseIPv4(s: string, start = 0, end: number = s.length): number 
 // Scratch for the eight 16-bit groups; module-level so parsing allocates nothing.
 const G = new Int32Array(8);
 
+// Hex digit values by char code (-1 = not a hex digit); a table beats a compare chain on the hot path.
+const HEX = new Int8Array(128).fill(-1);
+for (let c = 0; c < 10; c++) HEX[48 + c] = c;
+for (let c = 0; c < 6; c++) {
+  HEX[97 + c] = 10 + c;
+  HEX[65 + c] = 10 + c;
+}
+
 function hexVal(c: number): number {
-  if (c >= 48 && c <= 57) return c - 48;
-  if (c >= 97 && c <= 102) return c - 87;
-  if (c >= 65 && c <= 70) return c - 55;
-  return -1;
+  return c < 128 ? HEX[c]! : -1;
+}
+
+/**
+ * Fast path for the common uncompressed form (eight groups, no `::`, no dotted tail): returns false as soon as
+ * the text is anything else, and the general parser takes over.
+ */
+function parseIPv6Full(s: string, out: Uint32Array, outOff: number, start: number, end: number): boolean {
+  let i = start;
+  let hi = 0;
+  let w0 = 0;
+  let w1 = 0;
+  let w2 = 0;
+  for (let g = 0; g < 8; g++) {
+    let v = 0;
+    let d = 0;
+    for (; i < end; i++) {
+      const c = s.charCodeAt(i);
+      const h = c < 128 ? HEX[c]! : -1;
+      if (h < 0) break;
+      v = (v << 4) | h;
+      d++;
+    }
+    if (d === 0 || d > 4) return false;
+    if (g < 7) {
+      if (i >= end || s.charCodeAt(i) !== 58) return false;
+      i++;
+    } else if (i !== end) return false;
+    if ((g & 1) === 0) hi = v;
+    else if (g === 1) w0 = (hi << 16) | v;
+    else if (g === 3) w1 = (hi << 16) | v;
+    else if (g === 5) w2 = (hi << 16) | v;
+    else {
+      out[outOff] = w0 >>> 0;
+      out[outOff + 1] = w1 >>> 0;
+      out[outOff + 2] = w2 >>> 0;
+      out[outOff + 3] = ((hi << 16) | v) >>> 0;
+    }
+  }
+  return true;
 }
 
 /**
@@ -58,6 +102,7 @@ function hexVal(c: number): number {
  * @returns true on success.
  */
 export function parseIPv6(s: string, out: Uint32Array, outOff = 0, start = 0, end: number = s.length): boolean {
+  if (end - start >= 15 && parseIPv6Full(s, out, outOff, start, end)) return true;
   let n = 0;
   let dbl = -1;
   let i = start;

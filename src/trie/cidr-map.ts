@@ -13,8 +13,8 @@
 import { CidrError, InvalidArgumentError, TunnelscopeError } from '../errors.js';
 import { formatIPv4, formatIPv6Words } from '../ip/format.js';
 import { isV4MappedWords, parseIPv4, parseIPv6, readU32BE } from '../ip/parse.js';
-import { applyMask, formatPrefix, newPrefixParts, parsePrefixInto, type PrefixParts } from '../ip/prefix.js';
-import { compileFamily, NodeWriter, NODE_HEADER, sortPrefixes } from './compile.js';
+import { applyMask, formatPrefix, maskBits, newPrefixParts, parsePrefixInto, type PrefixParts } from '../ip/prefix.js';
+import { compileFamily, NodeWriter, NODE_HEADER, sortPrefixes, TAIL_WORDS } from './compile.js';
 
 /** Duplicate-prefix policy: keep the first or last value, or combine them. */
 export type CidrMergePolicy<V> = 'first' | 'last' | ((existing: V, incoming: V, prefix: string) => V);
@@ -156,6 +156,17 @@ export class CidrMap<V> {
     let s = 16;
     while (e < 0 && s < 128) {
       const o = ~e;
+      if (N[o] === 0) {
+        // tail: the one prefix below here, compared whole
+        const len = N[o + 3]!;
+        const hit =
+          ((w0 ^ N[o + 4]!) & maskBits(len)) === 0 &&
+          ((w1 ^ N[o + 5]!) & maskBits(len - 32)) === 0 &&
+          ((w2 ^ N[o + 6]!) & maskBits(len - 64)) === 0 &&
+          ((w3 ^ N[o + 7]!) & maskBits(len - 96)) === 0;
+        e = hit ? N[o + 1]! : N[o + 2]!;
+        break;
+      }
       const w = s < 32 ? w0 : s < 64 ? w1 : s < 96 ? w2 : w3;
       const b = (w >>> (24 - (s & 31))) & 255;
       e = N[N[o + 8 + (b >>> 5)]! + popcnt(N[o + (b >>> 5)]! & (0xffffffff >>> (31 - (b & 31))))]!;
@@ -412,6 +423,13 @@ function validateTables(t: Tables, bad: (why: string) => Error): void {
     while (stack.length) {
       if (++depth > N.length) throw bad('node graph too deep');
       const o = stack.pop()!;
+      if (N[o] === 0) {
+        if (root !== t.root6 || o + TAIL_WORDS > N.length) throw bad(`tail node ${o} out of range`);
+        if (N[o + 1]! < 0 || N[o + 2]! < 0 || N[o + 3]! > 128) throw bad(`tail node ${o} malformed`);
+        visit(N[o + 1]!, maxLeaf, minLeaf);
+        visit(N[o + 2]!, maxLeaf, minLeaf);
+        continue;
+      }
       let runs = 0;
       for (let w = 0; w < 8; w++) runs += popcnt(N[o + w]!);
       if (runs === 0 || (N[o]! & 1) === 0) throw bad(`node ${o} has no first run`);
