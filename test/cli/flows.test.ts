@@ -1,0 +1,148 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough, Readable, Writable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { run } from '../../src/cli/flows.js';
+import { buildFrame, TCP_ACK, TCP_FIN, TCP_SYN } from '../../src/trace/frame-builder.js';
+import { PcapWriter } from '../../src/trace/pcap-writer.js';
+
+class Sink extends Writable {
+  text = '';
+  isTTY?: boolean;
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: () => void): void {
+    this.text += chunk.toString();
+    cb();
+  }
+}
+
+async function runCli(argv: string[], opts: { stdin?: Uint8Array; tty?: boolean } = {}) {
+  const stdout = new Sink(), stderr = new Sink();
+  if (opts.tty) stdout.isTTY = true;
+  const stdin = opts.stdin ? Readable.from([Buffer.from(opts.stdin)]) : new PassThrough();
+  const code = await run(argv, { stdout, stderr, stdin });
+  return { code, out: stdout.text, err: stderr.text };
+}
+
+const T0 = 1_700_000_000_000_000;
+const dir = mkdtempSync(join(tmpdir(), 'ts-flows-'));
+
+function sampleCapture(): Uint8Array {
+  const w = new PcapWriter();
+  const c = { src: '10.0.0.1', dst: '192.0.2.9', proto: 6, srcPort: 40000, dstPort: 443 };
+  const s = { src: '192.0.2.9', dst: '10.0.0.1', proto: 6, srcPort: 443, dstPort: 40000 };
+  w.packet(T0 + 1, buildFrame({ ...c, tcpFlags: TCP_SYN }));
+  w.packet(T0 + 2, buildFrame({ ...s, tcpFlags: TCP_SYN | TCP_ACK }));
+  w.packet(T0 + 3, buildFrame({ ...c, payload: new Uint8Array(100) }));
+  w.packet(T0 + 4, buildFrame({ ...c, tcpFlags: TCP_FIN | TCP_ACK }));
+  w.packet(T0 + 5, buildFrame({ ...s, tcpFlags: TCP_FIN | TCP_ACK }));
+  w.packet(T0 + 6, buildFrame({ ...c, tcpFlags: TCP_ACK }));
+  w.packet(T0 + 10, buildFrame({ src: '2001:db8::1', dst: '2001:db8:0:0:1::2', proto: 17, srcPort: 5353, dstPort: 53, vlan: 7 }));
+  w.packet(T0 + 11, buildFrame({ src: '10.0.0.1', dst: '192.0.2.9', proto: 50, payload: new Uint8Array(16) }));
+  // A malformed frame: Ethernet + IPv4 header cut short.
+  w.packet(T0 + 12, Uint8Array.from([2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 8, 0, 0x45, 0]));
+  return w.toBuffer();
+}
+const samplePath = join(dir, 'sample.pcap');
+writeFileSync(samplePath, sampleCapture());
+
+describe('tunnelscope flows', () => {
+  it('prints one ndjson record per flow with the initiator as src', async () => {
+    const { code, out, err } = await runCli([samplePath]);
+    expect(code).toBe(0);
+    const recs = out.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(recs).toHaveLength(3);
+    expect(recs[0]).toEqual({
+      transport: 'tcp', src: '10.0.0.1:40000', dst: '192.0.2.9:443', packets: 6,
+      bytes: 54 * 5 + 154, firstSeen: '2023-11-14T22:13:20.000001Z', lastSeen: '2023-11-14T22:13:20.000006Z', end: 'fin',
+    });
+    expect(recs[1]).toMatchObject({ transport: 'udp', src: '[2001:db8::1]:5353', dst: '[2001:db8::1:0:0:2]:53', vlan: 7, packets: 1 });
+    expect(recs[2]).toMatchObject({ transport: 'esp', src: '10.0.0.1', dst: '192.0.2.9', packets: 1, end: 'eof' });
+    expect(err).toMatch(/9 packets read, 8 decoded, 1 malformed skipped \(ipv4-\S+: 1\); 3 flows emitted/);
+  });
+
+  it('prints a table by default on a TTY, and with --format table', async () => {
+    const tty = await runCli([samplePath, '-q'], { tty: true });
+    expect(tty.out.split('\n')[0]).toMatch(/^TRANSPORT\s+SRC\s+DST\s+VLAN/);
+    expect(tty.err).toBe('');
+    const forced = await runCli(['--format', 'table', samplePath]);
+    expect(forced.out).toBe(tty.out);
+    expect(forced.out.trim().split('\n')).toHaveLength(4);
+  });
+
+  it('reads stdin with -', async () => {
+    const a = await runCli(['-', '-q'], { stdin: sampleCapture() });
+    const b = await runCli([samplePath, '-q']);
+    expect(a.code).toBe(0);
+    expect(a.out).toBe(b.out);
+  });
+
+  it('applies --idle-timeout and --max-flows', async () => {
+    const w = new PcapWriter();
+    for (let i = 0; i < 5; i++) w.packet(T0 + i * 10e6, buildFrame({ src: '10.0.0.1', dst: '10.0.0.2', proto: 17, srcPort: 1, dstPort: 2 }));
+    const p = join(dir, 'idle.pcap');
+    writeFileSync(p, w.toBuffer());
+    expect((await runCli([p, '--idle-timeout', '5'])).out.trim().split('\n')).toHaveLength(5);
+    expect((await runCli([p, '--idle-timeout', '60'])).out.trim().split('\n')).toHaveLength(1);
+    const r = await runCli([samplePath, '--max-flows', '1']);
+    expect(r.err).toMatch(/evicted 1, fin 1, rst 0, eof 1/); // the TCP flow ended by FIN before the UDP flow was evicted by the ESP one
+  });
+
+  it('usage errors exit 2 with the usage line', async () => {
+    for (const argv of [['--bogus', samplePath], [], [samplePath, 'extra'], [samplePath, '--format', 'xml'], [samplePath, '--max-flows', '0'], [samplePath, '--idle-timeout', 'x']]) {
+      const r = await runCli(argv);
+      expect(r.code, argv.join(' ')).toBe(2);
+      expect(r.err).toMatch(/^tunnelscope flows: .+\nusage: tunnelscope flows/);
+      expect(r.out).toBe('');
+    }
+    const h = await runCli(['--help']);
+    expect(h.code).toBe(0);
+    expect(h.out).toMatch(/examples:/);
+  });
+
+  it('missing and corrupt inputs exit 2 with one line naming the file (and offset)', async () => {
+    const missing = await runCli([join(dir, 'nope.pcap')]);
+    expect(missing.code).toBe(2);
+    expect(missing.err).toBe(`tunnelscope flows: cannot read ${join(dir, 'nope.pcap')}: no such file\n`);
+    const bad = join(dir, 'bad.pcap');
+    writeFileSync(bad, 'this is not a capture at all');
+    const r = await runCli([bad]);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(new RegExp(`^tunnelscope flows: ${bad}: at byte 0: [^\\n]+\\n$`));
+    // A capture cut mid-record still lists what it read, then fails with the offset.
+    const full = sampleCapture();
+    const cut = join(dir, 'cut.pcap');
+    writeFileSync(cut, full.subarray(0, full.length - 5));
+    const c = await runCli([cut]);
+    expect(c.code).toBe(2);
+    expect(c.out.trim().split('\n').length).toBeGreaterThan(0);
+    expect(c.err).toMatch(/^tunnelscope flows: .*cut\.pcap: at byte \d+: [^\n]+\n$/);
+  });
+
+  it('exits 0 quietly when stdout closes early (| head)', async () => {
+    const w = new PcapWriter();
+    for (let i = 0; i < 60000; i++) {
+      w.packet(T0 + i, buildFrame({ src: '10.0.0.1', dst: '10.0.0.2', proto: 17, srcPort: 1024 + (i % 60000), dstPort: 53 }));
+    }
+    const p = join(dir, 'many.pcap');
+    writeFileSync(p, w.toBuffer());
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'flows', p], { cwd: join(__dirname, '../..') });
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const first = await new Promise<string>((resolve) => {
+      let acc = '';
+      child.stdout.on('data', (d: Buffer) => {
+        acc += d.toString();
+        if (acc.includes('\n')) {
+          child.stdout.destroy();
+          resolve(acc.split('\n')[0]!);
+        }
+      });
+    });
+    const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+    expect(JSON.parse(first)).toMatchObject({ transport: 'udp' });
+    expect(code).toBe(0);
+    expect(err).not.toMatch(/Error|at .*\.ts/);
+  });
+});
