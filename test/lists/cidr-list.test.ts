@@ -1,0 +1,139 @@
+import fc from 'fast-check';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ListParseError, ListReadError } from '../../src/errors.js';
+import { loadCidrList, parseCidrList } from '../../src/lists/cidr-list.js';
+import { OracleMap } from '../oracles/cidr-oracle.js';
+
+function parseError(text: string, opts = {}): ListParseError {
+  try {
+    parseCidrList(text, { source: 'reg.txt', ...opts });
+  } catch (e) {
+    expect(e).toBeInstanceOf(ListParseError);
+    return e as ListParseError;
+  }
+  throw new Error('expected a ListParseError');
+}
+
+describe('parseCidrList', () => {
+  it('parses values, comments, blank lines, CRLF and canonicalises prefixes', () => {
+    const text = '# header\r\n10.0.0.0/8, acme  # corp\r\n\r\n  2001:DB8:0::/32,beta\n::ffff:192.0.2.0/120\n203.0.113.7\n';
+    const l = parseCidrList(text, { source: 'reg.txt', defaultValue: 'unknown' });
+    expect(l.source).toBe('reg.txt');
+    expect(l.entries).toEqual([
+      ['10.0.0.0/8', 'acme'],
+      ['2001:db8::/32', 'beta'],
+      ['192.0.2.0/24', 'unknown'],
+      ['203.0.113.7/32', 'unknown'],
+    ]);
+    expect(l.lines).toEqual([2, 4, 5, 6]);
+    const m = l.toMap();
+    expect(m.lookup('10.1.2.3')).toBe('acme');
+    expect(m.lookup('::ffff:192.0.2.9')).toBe('unknown');
+    expect(l.toMap()).toBe(m);
+    expect(Object.isFrozen(l)).toBe(true);
+  });
+  it('drops an identical duplicate, including one written another way', () => {
+    const l = parseCidrList('10.0.0.0/8,a\n::ffff:10.0.0.0/104,a\n');
+    expect(l.entries).toEqual([['10.0.0.0/8', 'a']]);
+  });
+  it('agrees with the oracle on random valid lists', () => {
+    const line = fc.tuple(fc.integer({ min: 0, max: 0xffffffff }), fc.integer({ min: 0, max: 32 }), fc.constantFrom('', 'a', 'b'));
+    fc.assert(
+      fc.property(fc.array(line, { maxLength: 30 }), fc.integer({ min: 0, max: 0xffffffff }), (ls, q) => {
+        const text = ls.map(([a, len, v]) => `${a >>> 24}.${(a >>> 16) & 255}.${(a >>> 8) & 255}.${a & 255}/${len}${v ? ',' + v : ''}`).join('\n');
+        let list;
+        try {
+          list = parseCidrList(text, { normalize: true, defaultValue: 'd' });
+        } catch (e) {
+          expect(e).toBeInstanceOf(ListParseError);
+          expect((e as Error).message).toMatch(/duplicate prefix/);
+          return;
+        }
+        const o = new OracleMap(list.entries.map(([c, v]) => [c, v] as [string, string]));
+        const ip = `${q >>> 24}.${(q >>> 16) & 255}.${(q >>> 8) & 255}.${q & 255}`;
+        expect(list.toMap().lookup(ip)).toBe(o.lookup(ip));
+      }),
+      { numRuns: 100 },
+    );
+  });
+});
+
+describe('parseCidrList errors name source, line and offending text', () => {
+  it('invalid CIDR', () => {
+    const e = parseError('10.0.0.0/8,a\n\n# c\n10.0.0.300/24,b\n');
+    expect(e.message).toMatch(/^reg\.txt:4: TS_INVALID_CIDR: .*"10\.0\.0\.300\/24"/);
+    expect([e.source, e.line, e.code]).toEqual(['reg.txt', 4, 'TS_LIST_PARSE']);
+    expect((e.cause as { code: string }).code).toBe('TS_INVALID_CIDR');
+  });
+  it('prefix length out of range', () => {
+    expect(parseError('2001:db8::/129').message).toMatch(/^reg\.txt:1: TS_PREFIX_LENGTH: .*129.*"2001:db8::\/129"/);
+  });
+  it('host bits unless normalize', () => {
+    expect(parseError('192.0.2.1/24\n').message).toMatch(/^reg\.txt:1: TS_HOST_BITS: .*192\.0\.2\.0\/24.*"192\.0\.2\.1\/24"/);
+    expect(parseCidrList('192.0.2.1/24', { normalize: true }).entries).toEqual([['192.0.2.0/24', '']]);
+  });
+  it('missing CIDR before the comma', () => {
+    expect(parseError('10.0.0.0/8\n , acme\n').message).toMatch(/^reg\.txt:2: missing CIDR.*", acme"/);
+  });
+  it('duplicate prefix with a different value names both lines', () => {
+    const e = parseError('10.0.0.0/8,a\n# x\n10.0.0.0/8 , b\n');
+    expect(e.message).toBe('reg.txt:3: duplicate prefix 10.0.0.0/8 with value "b"; line 1 has "a"');
+  });
+  it('zone ids are rejected', () => {
+    expect(parseError('fe80::1%eth0').message).toMatch(/^reg\.txt:1: .*zone.*"fe80::1%eth0"/);
+  });
+});
+
+describe('parseCidrList fuzz', () => {
+  it('only ever throws ListParseError on random text', () => {
+    const chars = fc.constantFrom(...'0123456789abcdef.:/,# \r\n\t%x-'.split(''), '\u00e9', '\u0000');
+    fc.assert(
+      fc.property(fc.oneof(fc.string({ unit: chars, maxLength: 120 }), fc.string({ maxLength: 80 })), fc.boolean(), (text, normalize) => {
+        try {
+          const l = parseCidrList(text, { source: 'fuzz', normalize });
+          l.toMap();
+        } catch (e) {
+          expect(e).toBeInstanceOf(ListParseError);
+          expect((e as Error).message).toMatch(/^fuzz:\d+: /);
+        }
+      }),
+      { numRuns: 1500 },
+    );
+  });
+});
+
+describe('loadCidrList', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ts-cidr-list-'));
+  it('reads a file and uses its path as the source', async () => {
+    const f = join(dir, 'ok.txt');
+    writeFileSync(f, '10.0.0.0/8,acme\n');
+    const l = await loadCidrList({ path: f });
+    expect(l.source).toBe(f);
+    expect(l.toMap().lookup('10.2.3.4')).toBe('acme');
+    expect((await loadCidrList('192.0.2.0/24', { source: 's' })).entries).toEqual([['192.0.2.0/24', '']]);
+  });
+  it('bad line in a file names the file path and line', async () => {
+    const f = join(dir, 'bad.txt');
+    writeFileSync(f, '10.0.0.0/8\nnope\n');
+    await expect(loadCidrList({ path: f })).rejects.toThrow(`${f}:2: TS_INVALID_CIDR`);
+  });
+  it('missing file -> ListReadError naming the path and reason', async () => {
+    const f = join(dir, 'missing.txt');
+    const p = loadCidrList({ path: f });
+    await expect(p).rejects.toBeInstanceOf(ListReadError);
+    await expect(p).rejects.toThrow(`${f}: cannot read list: ENOENT`);
+  });
+  it('a directory, invalid UTF-8 or NUL bytes -> ListReadError', async () => {
+    await expect(loadCidrList({ path: dir })).rejects.toThrow(/EISDIR/);
+    const bin = join(dir, 'bin.txt');
+    writeFileSync(bin, Buffer.from([0x31, 0xff, 0xfe, 0x0a]));
+    await expect(loadCidrList({ path: bin })).rejects.toThrow(/not UTF-8 text/);
+    const nul = join(dir, 'nul.txt');
+    writeFileSync(nul, '10.0.0.0/8\0\n');
+    await expect(loadCidrList({ path: nul, source: 'named' } as { path: string })).rejects.toThrow(/NUL byte/);
+    await expect(loadCidrList({ path: nul }, { source: 'named' })).rejects.toThrow(/^named: /);
+  });
+});
