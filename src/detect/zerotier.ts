@@ -25,10 +25,14 @@ function validAddr(f: FlowView, i: number, k: number): boolean {
   if (a < 0 || a === ZT_RESERVED_PREFIX || k + 5 > f.avail(i)) return false;
   return a !== 0 || u8(f, i, k + 1) !== 0 || u8(f, i, k + 2) !== 0 || u8(f, i, k + 3) !== 0 || u8(f, i, k + 4) !== 0;
 }
-/** Header sanity: length ≥ 28, both addresses valid, cipher suite 0–3 (bits 5–3 of the flag byte). */
+/**
+ * Header sanity: length ≥ 28, both addresses valid and different (a node never sends to itself — this also
+ * rejects constant-filled payloads, whose "addresses" would mirror trivially), cipher suite 0–3 (flag bits 5–3).
+ */
 function headerOk(f: FlowView, i: number): boolean {
   const fl = u8(f, i, ZT_FLAGS);
-  return f.len(i) >= ZT_HEADER_LEN && fl >= 0 && ((fl >> 3) & 7) <= 3 && validAddr(f, i, ZT_DEST) && validAddr(f, i, ZT_SRC);
+  return f.len(i) >= ZT_HEADER_LEN && fl >= 0 && ((fl >> 3) & 7) <= 3 && validAddr(f, i, ZT_DEST) &&
+    validAddr(f, i, ZT_SRC) && !sameBytes(f, i, ZT_DEST, i, ZT_SRC, 5);
 }
 
 /**

@@ -1,0 +1,136 @@
+import { describe, expect, it } from 'vitest';
+import { wireguard } from '../../src/detect/wireguard.js';
+import { IPPROTO_UDP } from '../../src/detect/types.js';
+import {
+  WG_SPEC_INIT, WG_SPEC_RESP, hex, randomBytes, rng, runFlow, wgCookie, wgData, wgInit, wgResp, type Pkt,
+} from './udp-vpn-builders.js';
+
+const run = (pk: Pkt[], dport = 51820) => runFlow(wireguard, IPPROTO_UDP, 43462, dport, pk);
+const strong = (pk: Pkt[], dport = 51820) => run(pk, dport).filter((e) => e.strength === 'strong');
+
+describe('wireguard detector', () => {
+  it('spec worked example: init then echoing response → medium at 0, strong wg.handshake at packet 1', () => {
+    const ev = run([{ dir: 0, bytes: WG_SPEC_INIT }, { dir: 1, bytes: WG_SPEC_RESP }]);
+    expect(ev.map((e) => [e.rule, e.strength, e.packet])).toEqual([
+      ['wg.init', 'medium', 0],
+      ['wg.handshake', 'strong', 1],
+    ]);
+    expect(ev[1]!.protocol).toBe('wireguard');
+    expect(ev[1]!.source).toBe('wireguard');
+    expect(ev[1]!.offset).toBe(8);
+    expect(ev[1]!.reason).toContain('d7519a3c');
+  });
+
+  it('decides on any port (no port requirement)', () => {
+    expect(strong([{ dir: 0, bytes: WG_SPEC_INIT }, { dir: 1, bytes: WG_SPEC_RESP }], 443)).toHaveLength(1);
+  });
+
+  it('response whose receiver index does not echo the sender index is not a handshake', () => {
+    const resp = WG_SPEC_RESP.slice();
+    resp[8] ^= 1;
+    expect(strong([{ dir: 0, bytes: WG_SPEC_INIT }, { dir: 1, bytes: resp }])).toEqual([]);
+  });
+
+  it('response in the same direction as the initiation is not an echo', () => {
+    expect(strong([{ dir: 0, bytes: WG_SPEC_INIT }, { dir: 0, bytes: WG_SPEC_RESP }])).toEqual([]);
+  });
+
+  it('non-zero reserved bytes or wrong lengths are rejected', () => {
+    const r = rng(1);
+    expect(run([{ dir: 0, bytes: wgInit(7, r, 0x010203) }, { dir: 1, bytes: wgResp(9, 7, r) }])).toEqual([]);
+    const longInit = new Uint8Array(149);
+    longInit.set(WG_SPEC_INIT);
+    expect(run([{ dir: 0, bytes: longInit }, { dir: 1, bytes: WG_SPEC_RESP }])).toEqual([]);
+  });
+
+  it('initiation with a non-zero mac2 (cookie held) gives no lone-init item but still pairs', () => {
+    const init = WG_SPEC_INIT.slice();
+    init[140] = 0x55;
+    const ev = run([{ dir: 0, bytes: init }, { dir: 1, bytes: WG_SPEC_RESP }]);
+    expect(ev.map((e) => e.rule)).toEqual(['wg.handshake']);
+  });
+
+  it('cookie reply echoing the sender index is strong', () => {
+    const r = rng(2);
+    const ev = run([{ dir: 0, bytes: wgInit(0x11223344, r) }, { dir: 1, bytes: wgCookie(0x11223344, r) }]);
+    expect(ev.find((e) => e.rule === 'wg.cookie')).toMatchObject({ strength: 'strong', packet: 1, offset: 4 });
+    expect(run([{ dir: 0, bytes: wgInit(0x11223344, r) }, { dir: 1, bytes: wgCookie(0x11223345, r) }]).map((e) => e.rule)).toEqual(['wg.init']);
+  });
+
+  it('the handshake is found after retransmitted initiations (5 s retries with new indexes)', () => {
+    const r = rng(3);
+    const ev = run([
+      { dir: 0, bytes: wgInit(1, r) }, { dir: 0, bytes: wgInit(2, r) }, { dir: 0, bytes: wgInit(3, r) },
+      { dir: 1, bytes: wgResp(99, 2, r) },
+    ]);
+    expect(ev.filter((e) => e.strength === 'strong').map((e) => [e.rule, e.packet])).toEqual([['wg.handshake', 3]]);
+  });
+
+  it('mid-stream: three data packets per direction with constant receiver and rising counters → strong', () => {
+    const r = rng(4);
+    const pk: Pkt[] = [
+      { dir: 0, bytes: wgData(0xaaaa, 500, 128, r) },
+      { dir: 1, bytes: wgData(0xbbbb, 900, 96, r) },
+      { dir: 0, bytes: wgData(0xaaaa, 501, 32, r) },
+      { dir: 0, bytes: wgData(0xaaaa, 503, 1452, r) }, // one lost; full-size MTU-capped packet (not ≡ 0 mod 16)
+      { dir: 1, bytes: wgData(0xbbbb, 901, 1452, r) },
+      { dir: 1, bytes: wgData(0xbbbb, 902, 64, r) },
+    ];
+    const ev = run(pk);
+    expect(ev.map((e) => [e.rule, e.strength, e.packet])).toEqual([
+      ['wg.data', 'strong', 3],
+      ['wg.data', 'strong', 5],
+    ]);
+    // two packets per direction are not enough
+    expect(run(pk.slice(0, 3))).toEqual([]);
+  });
+
+  it('data runs with a changing receiver index, repeated or jumping counters, or odd sizes are rejected', () => {
+    const r = rng(5);
+    const d = (rx: number, c: number, len = 64): Pkt => ({ dir: 0, bytes: wgData(rx, c, len, r) });
+    expect(run([d(1, 1), d(2, 2), d(1, 3)])).toEqual([]);
+    expect(run([d(1, 1), d(1, 1), d(1, 2)])).toEqual([]);
+    expect(run([d(1, 1), d(1, 100000), d(1, 100001)])).toEqual([]);
+    expect(run([d(1, 1, 33), d(1, 2, 49), d(1, 3, 40)])).toEqual([]); // several non-padded sizes
+    expect(run([d(1, 1, 20), d(1, 2, 20), d(1, 3, 20)])).toEqual([]); // shorter than a keepalive
+  });
+
+  it('a single data packet never decides', () => {
+    expect(run([{ dir: 0, bytes: wgData(1, 0, 32, rng(6)) }])).toEqual([]);
+  });
+
+  describe('look-alike traffic gives nothing', () => {
+    it('random UDP payloads of every size 0-1500 on 51820', () => {
+      const r = rng(7);
+      for (let n = 0; n <= 1500; n++) {
+        expect(wireguard.detect(new (class {
+          transport = IPPROTO_UDP; ipVersion = 4 as const; srcPort = 1; dstPort = 51820; nPackets = 1;
+          b = randomBytes(n, r);
+          dir() { return 0; } len() { return this.b.length; } avail() { return this.b.length; } buf() { return this.b; } start() { return 0; }
+        })())).toBeNull();
+      }
+    });
+    it('DNS query with ID 0x0100 and flags 0000 on 53', () => {
+      const q = hex('01 00 00 00 00 01 00 00 00 00 00 00 07 65 78 61 6d 70 6c 65 03 63 6f 6d 00 00 01 00 01');
+      expect(run([{ dir: 0, bytes: q }, { dir: 1, bytes: q }], 53)).toEqual([]);
+    });
+    it('STUN binding request/response and QUIC/DTLS-looking packets on 443', () => {
+      const r = rng(8);
+      const stun = hex('00 01 00 00 21 12 a4 42 01 02 03 04 05 06 07 08 09 0a 0b 0c');
+      const quic = randomBytes(1200, r);
+      quic[0] = 0xc3;
+      const dtls = randomBytes(200, r);
+      dtls.set([0x16, 0xfe, 0xfd], 0);
+      expect(run([{ dir: 0, bytes: stun }, { dir: 1, bytes: stun }, { dir: 0, bytes: quic }, { dir: 0, bytes: dtls }], 443)).toEqual([]);
+    });
+  });
+
+  it('every rule id it emits is documented', () => {
+    const r = rng(9);
+    const ev = [
+      ...run([{ dir: 0, bytes: WG_SPEC_INIT }, { dir: 1, bytes: WG_SPEC_RESP }]),
+      ...run([{ dir: 0, bytes: wgInit(5, r) }, { dir: 1, bytes: wgCookie(5, r) }]),
+    ];
+    for (const e of ev) expect(Object.keys(wireguard.rules)).toContain(e.rule);
+  });
+});
