@@ -35,9 +35,10 @@ function isAfInet6(af: number): boolean {
 
 /**
  * Follow an EtherType chain starting at `o` (the first byte after the EtherType field) to an IP header.
- * Records the outermost VLAN id in `out.vlan` when none was recorded yet (outer layers are decoded first).
+ * VLAN tags set `out.vlan`: with `innerVlan` every tag overwrites it, so the last (innermost) tag on the way to
+ * the innermost IP header wins, as in nDPI's reader; otherwise only the first (outermost) tag is kept.
  */
-export function etherTypeToIp(out: PacketView, b: Uint8Array, o: number, end: number, et: number): number {
+export function etherTypeToIp(out: PacketView, b: Uint8Array, o: number, end: number, et: number, innerVlan: boolean): number {
   for (let i = 0; i < MAX_LINK_LAYERS; i++) {
     switch (et) {
       case ETH_P_IPV4:
@@ -48,7 +49,7 @@ export function etherTypeToIp(out: PacketView, b: Uint8Array, o: number, end: nu
       case ETH_P_QINQ_OLD:
       case ETH_P_QINQ_OLD2:
         if (end - o < 4) return -R_TRUNCATED_LINK;
-        if (out.vlan < 0) out.vlan = u16be(b, o) & 0x0fff;
+        if (innerVlan || out.vlan < 0) out.vlan = u16be(b, o) & 0x0fff;
         et = u16be(b, o + 2);
         o += 4;
         break;
@@ -81,16 +82,16 @@ export function etherTypeToIp(out: PacketView, b: Uint8Array, o: number, end: nu
 }
 
 /** Ethernet II frame at `off`: IP header offset or -reason. */
-export function ethernetToIp(out: PacketView, b: Uint8Array, off: number, end: number): number {
+export function ethernetToIp(out: PacketView, b: Uint8Array, off: number, end: number, innerVlan: boolean): number {
   if (end - off < ETH_HEADER_LEN) return -R_TRUNCATED_LINK;
-  return etherTypeToIp(out, b, off + ETH_HEADER_LEN, end, u16be(b, off + 12));
+  return etherTypeToIp(out, b, off + ETH_HEADER_LEN, end, u16be(b, off + 12), innerVlan);
 }
 
 /** The capture's link header at `off`: IP header offset or -reason. */
-export function linkToIp(out: PacketView, linkType: number, b: Uint8Array, off: number, end: number): number {
+export function linkToIp(out: PacketView, linkType: number, b: Uint8Array, off: number, end: number, innerVlan: boolean): number {
   switch (linkType) {
     case 1: // ETHERNET
-      return ethernetToIp(out, b, off, end);
+      return ethernetToIp(out, b, off, end, innerVlan);
     case 101: // RAW
     case 12: // RAW on most BSDs
     case 14: // RAW on OpenBSD
@@ -99,10 +100,10 @@ export function linkToIp(out: PacketView, linkType: number, b: Uint8Array, off: 
       return off;
     case 113: // LINUX_SLL: protocol (EtherType) at offset 14
       if (end - off < SLL_HEADER_LEN) return -R_TRUNCATED_LINK;
-      return etherTypeToIp(out, b, off + SLL_HEADER_LEN, end, u16be(b, off + 14));
+      return etherTypeToIp(out, b, off + SLL_HEADER_LEN, end, u16be(b, off + 14), innerVlan);
     case 276: // LINUX_SLL2: protocol at offset 0
       if (end - off < SLL2_HEADER_LEN) return -R_TRUNCATED_LINK;
-      return etherTypeToIp(out, b, off + SLL2_HEADER_LEN, end, u16be(b, off));
+      return etherTypeToIp(out, b, off + SLL2_HEADER_LEN, end, u16be(b, off), innerVlan);
     case 0: // NULL: family in the capturing host's byte order
     case 108: {
       // LOOP: family in network byte order. Both are accepted in either order: the value is small, so only

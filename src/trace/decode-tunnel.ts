@@ -68,13 +68,13 @@ function innerIpByNibble(b: Uint8Array, o: number, end: number): number {
   return v === 4 || v === 6 ? o : TUNNEL_BAD;
 }
 
-function viaEthernet(out: PacketView, b: Uint8Array, o: number, end: number): number {
-  const r = ethernetToIp(out, b, o, end);
+function viaEthernet(out: PacketView, b: Uint8Array, o: number, end: number, iv: boolean): number {
+  const r = ethernetToIp(out, b, o, end, iv);
   return r >= 0 ? r : TUNNEL_BAD;
 }
 
 /** GRE (RFC 2784/2890): only version 0 is a carrier; routing-present (obsolete RFC 1701) is not followed. */
-function gre(out: PacketView, b: Uint8Array, p: number, end: number): number {
+function gre(out: PacketView, b: Uint8Array, p: number, end: number, iv: boolean): number {
   if (end - p < 4) return TUNNEL_NONE;
   const flags = b[p]!;
   if ((b[p + 1]! & 0x07) !== 0) return TUNNEL_NONE; // version 1 = PPTP: the GRE packet is the flow
@@ -86,8 +86,8 @@ function gre(out: PacketView, b: Uint8Array, p: number, end: number): number {
   if (o > end) return TUNNEL_BAD;
   const pt = u16be(b, p + 2);
   if (pt === ETH_P_IPV4 || pt === ETH_P_IPV6) return innerIpByNibble(b, o, end);
-  if (pt === GRE_P_TEB) return viaEthernet(out, b, o, end);
-  if (pt === GRE_P_ERSPAN2) return viaEthernet(out, b, o + ERSPAN2_HEADER, end);
+  if (pt === GRE_P_TEB) return viaEthernet(out, b, o, end, iv);
+  if (pt === GRE_P_ERSPAN2) return viaEthernet(out, b, o + ERSPAN2_HEADER, end, iv);
   return TUNNEL_NONE;
 }
 
@@ -117,14 +117,14 @@ function gtpu(b: Uint8Array, p: number, end: number): number {
 }
 
 /** VXLAN (RFC 7348): I flag, then an Ethernet frame. */
-function vxlan(out: PacketView, b: Uint8Array, p: number, end: number): number {
+function vxlan(out: PacketView, b: Uint8Array, p: number, end: number, iv: boolean): number {
   if (end - p < VXLAN_HEADER) return TUNNEL_NONE;
   if ((b[p]! & VXLAN_FLAG_I) === 0) return TUNNEL_NONE;
-  return viaEthernet(out, b, p + VXLAN_HEADER, end);
+  return viaEthernet(out, b, p + VXLAN_HEADER, end, iv);
 }
 
 /** IEEE 802.11 data frame with LLC/SNAP, frame control bytes given: IP offset, TUNNEL_NONE or TUNNEL_BAD. */
-function wlanWith(out: PacketView, b: Uint8Array, q: number, end: number, fc0: number, fc1: number): number {
+function wlanWith(out: PacketView, b: Uint8Array, q: number, end: number, fc0: number, fc1: number, iv: boolean): number {
   if (end - q < WLAN_HEADER) return TUNNEL_BAD;
   if ((fc0 & 0x03) !== 0) return TUNNEL_BAD; // protocol version 0 only
   // Management and control frames, and the null-data subtypes, carry no IP packet: not a failure.
@@ -142,7 +142,7 @@ function wlanWith(out: PacketView, b: Uint8Array, q: number, end: number, fc0: n
   if (b[o] !== 0xaa || b[o + 1] !== 0xaa || b[o + 2] !== 0x03 || b[o + 3] !== 0 || b[o + 4] !== 0 || b[o + 5] !== 0) {
     return TUNNEL_BAD;
   }
-  const r = etherTypeToIp(out, b, o + LLC_SNAP_LEN, end, u16be(b, o + 6));
+  const r = etherTypeToIp(out, b, o + LLC_SNAP_LEN, end, u16be(b, o + 6), iv);
   return r >= 0 ? r : TUNNEL_BAD;
 }
 
@@ -151,17 +151,17 @@ function wlanWith(out: PacketView, b: Uint8Array, q: number, end: number, fc0: n
  * swapped, which is why Wireshark has a "swap frame control" preference; rather than a setting, both orders
  * are tried and the 6-byte LLC/SNAP header after the computed MAC header decides.
  */
-function wlanToIp(out: PacketView, b: Uint8Array, q: number, end: number): number {
+function wlanToIp(out: PacketView, b: Uint8Array, q: number, end: number, iv: boolean): number {
   if (end - q < 2) return TUNNEL_BAD;
-  const std = wlanWith(out, b, q, end, b[q]!, b[q + 1]!);
+  const std = wlanWith(out, b, q, end, b[q]!, b[q + 1]!, iv);
   if (std >= 0) return std;
-  const swapped = wlanWith(out, b, q, end, b[q + 1]!, b[q]!);
+  const swapped = wlanWith(out, b, q, end, b[q + 1]!, b[q]!, iv);
   if (swapped >= 0) return swapped;
   return std === TUNNEL_NONE || swapped === TUNNEL_NONE ? TUNNEL_NONE : TUNNEL_BAD;
 }
 
 /** CAPWAP data channel (RFC 5415 §4.3): plain header (not DTLS), HLEN words, then 802.3 or native 802.11. */
-function capwap(out: PacketView, b: Uint8Array, p: number, end: number): number {
+function capwap(out: PacketView, b: Uint8Array, p: number, end: number, iv: boolean): number {
   if (end - p < CAPWAP_MIN_HEADER) return TUNNEL_NONE;
   if (b[p] !== 0) return TUNNEL_NONE; // version 0, type 0; type 1 is DTLS-protected: nothing to open
   const hlen = (b[p + 1]! >> 3) << 2;
@@ -171,13 +171,16 @@ function capwap(out: PacketView, b: Uint8Array, p: number, end: number): number 
   const fragmented = (b[p + 3]! & 0x80) !== 0;
   if (fragmented && u16be(b, p + 6) >> 3 !== 0) return TUNNEL_BAD; // a later fragment: no inner header
   const o = p + hlen;
-  if (!native) return viaEthernet(out, b, o, end);
-  if (wbid === CAPWAP_WBID_80211) return wlanToIp(out, b, o, end);
+  if (!native) return viaEthernet(out, b, o, end, iv);
+  if (wbid === CAPWAP_WBID_80211) return wlanToIp(out, b, o, end, iv);
   return TUNNEL_BAD;
 }
 
-/** If `out` (a successfully decoded packet) is a tunnel carrier, locate its inner IP packet. */
-export function tunnelInner(out: PacketView, b: Uint8Array, cur: TunnelCursor): number {
+/**
+ * If `out` (a successfully decoded packet) is a tunnel carrier, locate its inner IP packet. `iv`: VLAN tags of
+ * an inner Ethernet frame overwrite `out.vlan` (see etherTypeToIp).
+ */
+export function tunnelInner(out: PacketView, b: Uint8Array, cur: TunnelCursor, iv: boolean): number {
   if (out.isFragment) return TUNNEL_NONE;
   const p = out.payloadOff;
   const end = p + out.payloadLen;
@@ -191,7 +194,7 @@ export function tunnelInner(out: PacketView, b: Uint8Array, cur: TunnelCursor): 
       break;
     }
     case PROTO_GRE:
-      r = gre(out, b, p, end);
+      r = gre(out, b, p, end, iv);
       cur.kind = ENCAP_GRE;
       break;
     case PROTO_UDP: {
@@ -200,10 +203,10 @@ export function tunnelInner(out: PacketView, b: Uint8Array, cur: TunnelCursor): 
         r = gtpu(b, p, end);
         cur.kind = ENCAP_GTP;
       } else if (dp === VXLAN_PORT || sp === VXLAN_PORT) {
-        r = vxlan(out, b, p, end);
+        r = vxlan(out, b, p, end, iv);
         cur.kind = ENCAP_VXLAN;
       } else if (dp === CAPWAP_DATA_PORT || sp === CAPWAP_DATA_PORT) {
-        r = capwap(out, b, p, end);
+        r = capwap(out, b, p, end, iv);
         cur.kind = ENCAP_CAPWAP;
       } else return TUNNEL_NONE;
       break;

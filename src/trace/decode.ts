@@ -29,6 +29,12 @@ export interface DecodeStats {
 export interface DecoderOptions {
   /** Tunnels opened inside one another at most (default 4). 0 disables decapsulation. */
   maxTunnelDepth?: number;
+  /**
+   * Which 802.1Q/802.1ad tag `PacketView.vlan` reports when a frame carries several (QinQ, or a tagged frame
+   * inside VXLAN/GRE): `'inner'` (default) = the last tag on the way to the innermost IP header, which is what
+   * nDPI reports and what the corpus truth's `vlan` field holds; `'outer'` = the first tag on the wire.
+   */
+  vlan?: 'inner' | 'outer';
 }
 
 const EMPTY = new Uint8Array(0);
@@ -72,10 +78,12 @@ export function newPacketView(): PacketView {
 export class Decoder {
   readonly stats: DecodeStats = { decoded: 0, malformed: {}, fallback: {} };
   private readonly maxDepth: number;
+  private readonly innerVlan: boolean;
   private readonly cur: TunnelCursor = { kind: 0, end: 0 };
 
   constructor(opts: DecoderOptions = {}) {
     this.maxDepth = opts.maxTunnelDepth ?? 4;
+    this.innerVlan = (opts.vlan ?? 'inner') === 'inner';
   }
 
   /**
@@ -92,7 +100,7 @@ export class Decoder {
     out.wireLen = raw.wireLen;
     out.vlan = -1;
     out.encap = ENCAP_NONE;
-    const l3 = linkToIp(out, raw.linkType, b, off, end);
+    const l3 = linkToIp(out, raw.linkType, b, off, end, this.innerVlan);
     if (l3 < 0) return this.fail(-l3);
     let r = ipToView(out, b, l3, end);
     if (r !== OK) return this.fail(r);
@@ -102,7 +110,7 @@ export class Decoder {
       const cur = this.cur;
       const vlan = out.vlan; // an inner Ethernet header may set it; restored if we fall back
       const encap = out.encap;
-      const inner = tunnelInner(out, b, cur);
+      const inner = tunnelInner(out, b, cur, this.innerVlan);
       if (inner === -1) {
         out.vlan = vlan;
         break;

@@ -73,12 +73,15 @@ describe('link layers', () => {
     expectUdp6(ok(eth(0x86dd, udp6)));
   });
 
-  it('802.1Q, 802.1ad QinQ and the old 0x9100 tag: outermost VLAN id', () => {
+  it('802.1Q, 802.1ad QinQ and the old 0x9100 tag: innermost VLAN id by default (as nDPI), outermost on request', () => {
     expect(ok(eth(0x0800, udp4, [{ tpid: 0x8100, id: 0x2000 | 42 }])).vlan).toBe(42);
-    const qinq = ok(eth(0x86dd, udp6, [{ tpid: 0x88a8, id: 100 }, { tpid: 0x8100, id: 200 }]));
-    expect(qinq.vlan).toBe(100);
-    expectUdp6(qinq);
-    expect(ok(eth(0x0800, udp4, [{ tpid: 0x9100, id: 7 }, { tpid: 0x8100, id: 8 }])).vlan).toBe(7);
+    const qinq = eth(0x86dd, udp6, [{ tpid: 0x88a8, id: 100 }, { tpid: 0x8100, id: 200 }]);
+    expect(ok(qinq).vlan).toBe(200);
+    expect(ok(qinq, 1, { vlan: 'outer' }).vlan).toBe(100);
+    expectUdp6(ok(qinq));
+    const old = eth(0x0800, udp4, [{ tpid: 0x9100, id: 7 }, { tpid: 0x8100, id: 8 }]);
+    expect(ok(old).vlan).toBe(8);
+    expect(ok(old, 1, { vlan: 'outer' }).vlan).toBe(7);
   });
 
   it('PPPoE session and MPLS label stacks', () => {
@@ -287,8 +290,11 @@ describe('tunnels', () => {
     const teb = ok(ipv4(A4, B4, 47, gre(0x6558, eth(0x0800, inner4, [{ tpid: 0x8100, id: 33 }]))), 101);
     expectInner4(teb, 'gre');
     expect(teb.vlan).toBe(33);
-    const outerTag = ok(eth(0x0800, ipv4(A4, B4, 47, gre(0x6558, eth(0x0800, inner4, [{ tpid: 0x8100, id: 33 }]))), [{ tpid: 0x8100, id: 5 }]));
-    expect(outerTag.vlan).toBe(5);
+    const tagged = eth(0x0800, ipv4(A4, B4, 47, gre(0x6558, eth(0x0800, inner4, [{ tpid: 0x8100, id: 33 }]))), [{ tpid: 0x8100, id: 5 }]);
+    expect(ok(tagged).vlan).toBe(33);
+    expect(ok(tagged, 1, { vlan: 'outer' }).vlan).toBe(5);
+    const innerUntagged = eth(0x0800, ipv4(A4, B4, 47, gre(0x6558, eth(0x0800, inner4))), [{ tpid: 0x8100, id: 5 }]);
+    expect(ok(innerUntagged).vlan).toBe(5);
   });
 
   it('GRE v1 (PPTP) is the flow itself; unknown GRE payloads are not opened', () => {
