@@ -518,7 +518,8 @@ export class FlowTable {
 
     // Payload recording.
     let payload = false;
-    const wirePay = p.payloadWireLen > p.payloadLen ? p.payloadWireLen : p.payloadLen;
+    let wirePay = p.payloadWireLen > p.payloadLen ? p.payloadWireLen : p.payloadLen;
+    if (wirePay > 0x7fffffff) wirePay = 0x7fffffff; // stored as len * 2 + dir in a u32
     if (wirePay > 0 && (this.state[slot]! & ST_CAPTURING) !== 0 && this.nPay[slot]! < this.maxPayloadPackets) {
       let ps = this.poolSlot[slot]!;
       if (ps === NONE) {

@@ -1,0 +1,105 @@
+import { EventEmitter } from 'node:events';
+import { Writable } from 'node:stream';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { choiceFlag, numberFlag, parseCli, reportUsage, UsageError } from '../../src/cli/args.js';
+import { defaultFormat, isBrokenPipe, isoMicros, NdjsonWriter, OutputSink, TableWriter } from '../../src/cli/output.js';
+
+class Sink extends Writable {
+  text = '';
+  writes = 0;
+  override _write(chunk: Buffer, _e: BufferEncoding, cb: () => void): void {
+    this.text += chunk.toString();
+    this.writes++;
+    cb();
+  }
+}
+
+describe('cli/args', () => {
+  const opts = { format: { type: 'string' }, quiet: { type: 'boolean', short: 'q' } } as const;
+  it('parses flags and positionals', () => {
+    const r = parseCli(['-q', 'x.pcap', '--format', 'table'], opts, { min: 1, max: 1 });
+    expect(r.values).toEqual({ quiet: true, format: 'table' });
+    expect(r.positionals).toEqual(['x.pcap']);
+    expect(parseCli(['-'], opts, { min: 1, max: 1 }).positionals).toEqual(['-']);
+  });
+  it('turns every bad command line into a one-line UsageError', () => {
+    for (const argv of [['--nope'], ['--format'], [], ['a', 'b'], ['-x']]) {
+      let e: unknown;
+      try {
+        parseCli(argv, opts, { min: 1, max: 1, name: 'capture' });
+      } catch (err) {
+        e = err;
+      }
+      expect(e, argv.join(' ')).toBeInstanceOf(UsageError);
+      expect((e as UsageError).message).not.toContain('\n');
+      expect((e as UsageError).exitCode).toBe(2);
+    }
+  });
+  it('validates numbers and choices', () => {
+    expect(numberFlag('n', undefined)).toBeUndefined();
+    expect(numberFlag('n', '2.5', { min: 0 })).toBe(2.5);
+    expect(() => numberFlag('n', '2.5', { integer: true })).toThrow(UsageError);
+    for (const bad of ['', ' ', 'abc', 'NaN', 'Infinity', '-1', '1e400']) {
+      expect(() => numberFlag('n', bad, { min: 0 }), bad).toThrow(/--n must be/);
+    }
+    expect(choiceFlag('format', undefined, ['a', 'b'], 'a')).toBe('a');
+    expect(choiceFlag('format', 'b', ['a', 'b'], 'a')).toBe('b');
+    expect(() => choiceFlag('format', 'c', ['a', 'b'], 'a')).toThrow(/one of a, b/);
+  });
+  it('reportUsage prints message and usage, returns 2', () => {
+    const s = new Sink();
+    expect(reportUsage(s, 'flows', new UsageError('bad'), 'usage: x\n')).toBe(2);
+    expect(s.text).toBe('tunnelscope flows: bad\nusage: x\n');
+  });
+});
+
+describe('cli/output', () => {
+  it('isoMicros keeps microseconds (property: round-trips through Date for the millisecond part)', () => {
+    expect(isoMicros(1_700_000_000_123_456)).toBe('2023-11-14T22:13:20.123456Z');
+    expect(isoMicros(0)).toBe('1970-01-01T00:00:00.000000Z');
+    fc.assert(fc.property(fc.integer({ min: 0, max: 4_000_000_000_000_000 }), (us) => {
+      const s = isoMicros(us);
+      expect(s).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/);
+      expect(Date.parse(s) * 1000 + Number(s.slice(-4, -1))).toBe(us);
+    }), { numRuns: 200 });
+  });
+  it('defaultFormat follows isTTY', () => {
+    expect(defaultFormat({ isTTY: true })).toBe('table');
+    expect(defaultFormat({})).toBe('ndjson');
+  });
+  it('batches writes and writes ndjson and tables', async () => {
+    const s = new Sink();
+    const sink = new OutputSink(s);
+    const nd = new NdjsonWriter(sink);
+    for (let i = 0; i < 1000; i++) nd.write({ i });
+    const t = new TableWriter<{ a: string; n: number }>(sink, [
+      { header: 'A', width: 4, cell: (r) => r.a },
+      { header: 'N', width: 3, align: 'right', cell: (r) => String(r.n) },
+    ]);
+    t.write({ a: 'x', n: 5 });
+    t.write({ a: 'long-cell', n: 12345 });
+    await sink.end();
+    const lines = s.text.split('\n');
+    expect(lines).toHaveLength(1004);
+    expect(JSON.parse(lines[999]!)).toEqual({ i: 999 });
+    expect(lines.slice(1000, 1003)).toEqual(['A       N', 'x       5', 'long-cell  12345']);
+    expect(s.writes).toBeLessThan(5);
+  });
+  it('a broken pipe closes the sink quietly; other errors surface at end()', async () => {
+    const fake = Object.assign(new EventEmitter(), {
+      write: (_t: string, cb?: () => void) => { cb?.(); return true; },
+    }) as unknown as NodeJS.WritableStream;
+    const sink = new OutputSink(fake);
+    fake.emit('error', Object.assign(new Error('write EPIPE'), { code: 'EPIPE' }));
+    expect(sink.closed).toBe(true);
+    sink.write('dropped');
+    await expect(sink.end()).resolves.toBeUndefined();
+    const fake2 = Object.assign(new EventEmitter(), { write: (_t: string, cb?: () => void) => { cb?.(); return true; } }) as unknown as NodeJS.WritableStream;
+    const sink2 = new OutputSink(fake2);
+    fake2.emit('error', Object.assign(new Error('disk full'), { code: 'ENOSPC' }));
+    await expect(sink2.end()).rejects.toThrow('disk full');
+    expect(isBrokenPipe({ code: 'EPIPE' })).toBe(true);
+    expect(isBrokenPipe(new Error('x'))).toBe(false);
+  });
+});
