@@ -35,7 +35,7 @@ describe('openvpn detector', () => {
 
   it('echo naming another session id is not an echo', () => {
     const srv = OVPN_SPEC_SERVER.slice();
-    srv[45] ^= 0xff;
+    srv[45] = srv[45]! ^ 0xff;
     expect(rules(udp([{ dir: 0, bytes: OVPN_SPEC_CLIENT }, { dir: 1, bytes: srv }]))).toEqual([['ovpn.reset', 'medium', 0]]);
   });
 

@@ -27,7 +27,7 @@ describe('wireguard detector', () => {
 
   it('response whose receiver index does not echo the sender index is not a handshake', () => {
     const resp = WG_SPEC_RESP.slice();
-    resp[8] ^= 1;
+    resp[8] = resp[8]! ^ 1;
     expect(strong([{ dir: 0, bytes: WG_SPEC_INIT }, { dir: 1, bytes: resp }])).toEqual([]);
   });
 

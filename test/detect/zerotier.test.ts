@@ -18,7 +18,7 @@ describe('zerotier detector', () => {
 
   it('HELLO whose identity address differs from the source, or truncated, or encrypted (suite 1) is not a HELLO', () => {
     const a = ZT_SPEC_HELLO.slice();
-    a[43] ^= 1;
+    a[43] = a[43]! ^ 1;
     const b = ZT_SPEC_HELLO.slice(0, 134);
     const c = ZT_SPEC_HELLO.slice();
     c[18] = 0x08;
