@@ -52,13 +52,13 @@ export const cloudflareWarp: Detector = {
     if (b0 === WARP_DATA && len >= 16) {
       const v = u24be(f, i, 1);
       if (v <= 0) return null;
-      const out: Evidence[] = [];
+      let out: Evidence[] | null = null; // allocated only when a rule matches
       // Handshake: first data packet of the initiator after a C1/194 and a reverse C2 with the same 3 bytes.
       if (d === DIR_FWD && firstOfDir(f, i, d, WARP_DATA)) {
         const ci = findFirst(f, i, DIR_FWD, WARP_INIT, WARP_INIT_LEN);
         const ri = findResp(f, i, v);
         if (ci >= 0 && ri > ci) {
-          out.push({
+          (out ??= []).push({
             source: 'cloudflare-warp', protocol: 'cloudflare-warp', strength: 'strong', rule: 'warp.handshake', packet: i, offset: 1,
             reason: `packet ${ci}: 194 bytes c1 00 00 00; packet ${ri} (reverse): c2 with bytes 1-3 = ${hex24(v)}; packet ${i}: c4 data repeating ${hex24(v)} at offset 1, counter ${u32le(f, i, 8)}`,
           });
@@ -69,12 +69,12 @@ export const cloudflareWarp: Detector = {
       const n = dataRun(f, i, d, WARP_DATA, vle, false);
       // Fires once: the packet that brings the later of the two directions to the threshold.
       if (n === WARP_DATA_RUN && dataRun(f, i, 1 - d, WARP_DATA, vle, false) >= WARP_DATA_RUN) {
-        out.push({
+        (out ??= []).push({
           source: 'cloudflare-warp', protocol: 'cloudflare-warp', strength: 'medium', rule: 'warp.data', packet: i, offset: 1,
           reason: `≥${WARP_DATA_RUN} c4 packets per direction up to packet ${i}: bytes 1-3 = ${hex24(v)} in both directions, constant receiver value per direction (this one 0x${hex32(u32le(f, i, 4))}), LE counter rising by small steps`,
         });
       }
-      return out.length > 0 ? out : null;
+      return out;
     }
     // Standard WireGuard framing with a per-device client id in the reserved bytes (third-party WARP clients).
     if (u8(f, i, 0) === WG_TYPE_RESPONSE && len === WG_RESPONSE_LEN) {

@@ -85,15 +85,16 @@ export const openvpn: Detector = {
     if (!isControlOp(op)) return null;
     const pl = plen(f, i, b);
     if (pl < 0) return null;
-    const out: Evidence[] = [];
     const d = f.dir(i);
-    if (x === BYTE_RESET_SERVER_V2) echoRule(f, i, b, pl, out);
-    sessionRule(f, i, b, out);
-    if (out.length > 0) return out;
-    if (x === BYTE_RESET_CLIENT_V3) cryptV2Rule(f, i, b, pl, out);
-    else if (x === BYTE_RESET_CLIENT_V2 && firstWithByte(f, i, b, x)) loneClientReset(f, i, b, pl, out);
-    else if (x === BYTE_RESET_SERVER_V2 && firstWithByte(f, i, b, x) && !anyClientReset(f, i, b, 1 - d)) loneServerReset(f, i, b, pl, out);
-    return out.length > 0 ? out : null;
+    // Nothing is allocated unless a rule matches: each rule returns one item or null.
+    const echo = x === BYTE_RESET_SERVER_V2 ? echoRule(f, i, b, pl) : null;
+    const session = sessionRule(f, i, b);
+    if (echo !== null || session !== null) return echo !== null && session !== null ? [echo, session] : [(echo ?? session)!];
+    let lone: Evidence | null = null;
+    if (x === BYTE_RESET_CLIENT_V3) lone = cryptV2Rule(f, i, b, pl);
+    else if (x === BYTE_RESET_CLIENT_V2 && firstWithByte(f, i, b, x)) lone = loneClientReset(f, i, b, pl);
+    else if (x === BYTE_RESET_SERVER_V2 && firstWithByte(f, i, b, x) && !anyClientReset(f, i, b, 1 - d)) lone = loneServerReset(f, i, b, pl);
+    return lone === null ? null : [lone];
   },
 };
 
@@ -107,7 +108,7 @@ function anyClientReset(f: FlowView, before: number, b: number, dir: number): bo
 }
 
 /** Strong: the server reset's ACK array carries the client session id (64-bit echo). */
-function echoRule(f: FlowView, i: number, b: number, pl: number, out: Evidence[]): void {
+function echoRule(f: FlowView, i: number, b: number, pl: number): Evidence | null {
   const d = f.dir(i);
   for (let j = 0; j < i; j++) {
     if (f.dir(j) === d || !isClientReset(f, j, b)) continue;
@@ -118,13 +119,13 @@ function echoRule(f: FlowView, i: number, b: number, pl: number, out: Evidence[]
       const rs = a + 1 + 4 * n;
       if (rs + 8 + 4 > pl) continue; // remote session id + message packet id must fit
       if (!sameBytes(f, i, b + rs, j, b + 1, 8)) continue;
-      out.push({
+      return {
         source: 'openvpn', protocol: 'openvpn', strength: 'strong', rule: 'ovpn.reset-echo', packet: i, offset: b + rs,
         reason: `packet ${j}: client hard reset 0x${u8(f, j, b).toString(16)} with session id ${hexBytes(f, j, b + 1, 8)}; packet ${i}${d === DIR_FWD ? '' : ' (reverse)'}: server hard reset 0x40 (${modeName(mode)}), ${n} ACK(s) at offset ${b + a}, remote session id at offset ${b + rs} echoes it`,
-      });
-      return;
+      };
     }
   }
+  return null;
 }
 
 /**
@@ -208,50 +209,51 @@ function holds(p: number, q: number): boolean {
   return p >= 3 || q >= 3 || (p >= 2 && q >= 2);
 }
 
-function sessionRule(f: FlowView, i: number, b: number, out: Evidence[]): void {
+function sessionRule(f: FlowView, i: number, b: number): Evidence | null {
   const d = f.dir(i);
   const nd = sessionCount(f, i, b, d);
-  if (nd < 2) return;
+  if (nd < 2) return null;
   const ndPrev = sessionCount(f, i - 1, b, d);
   const no = sessionCount(f, i, b, 1 - d);
-  if (!holds(nd, no) || holds(ndPrev, no)) return;
-  out.push({
+  if (!holds(nd, no) || holds(ndPrev, no)) return null;
+  return {
     source: 'openvpn', protocol: 'openvpn', strength: 'strong', rule: 'ovpn.session', packet: i, offset: b + 1,
     reason: `${nd} control packets ${d === DIR_FWD ? 'initiator→responder' : 'responder→initiator'} up to packet ${i} start with a hard reset and repeat session id ${hexBytes(f, i, b + 1, 8)} at offset ${b + 1}${no >= 2 ? `; ${no} packets of the other direction repeat their own session id` : ''}; ack-count/replay-id layout consistent`,
-  });
+  };
 }
 
-function cryptV2Rule(f: FlowView, i: number, b: number, pl: number, out: Evidence[]): void {
-  if (pl < CRYPT_RESET_CLIENT_LEN + 2 || f.avail(i) < b + pl) return;
+function cryptV2Rule(f: FlowView, i: number, b: number, pl: number): Evidence | null {
+  if (pl < CRYPT_RESET_CLIENT_LEN + 2 || f.avail(i) < b + pl) return null;
   const wkc = u16be(f, i, b + pl - 2);
   const rid = u32be(f, i, b + 9);
-  if (wkc !== pl - CRYPT_RESET_CLIENT_LEN || !(rid === EARLY_NEG_REPLAY_ID || (rid >= 1 && rid <= SMALL_ID))) return;
-  out.push({
+  if (wkc !== pl - CRYPT_RESET_CLIENT_LEN || !(rid === EARLY_NEG_REPLAY_ID || (rid >= 1 && rid <= SMALL_ID))) return null;
+  return {
     source: 'openvpn', protocol: 'openvpn', strength: 'strong', rule: 'ovpn.crypt-v2', packet: i, offset: b + pl - 2,
     reason: `packet ${i}: tls-crypt-v2 client hard reset 0x50, length ${pl}, trailing WKc length ${wkc} = ${pl} − 54, replay id 0x${rid.toString(16)}`,
-  });
+  };
 }
 
-function loneClientReset(f: FlowView, i: number, b: number, pl: number, out: Evidence[]): void {
+function loneClientReset(f: FlowView, i: number, b: number, pl: number): Evidence | null {
   let mode = '';
   if (pl === 14 && u8(f, i, b + 9) === 0 && u32be(f, i, b + 10) === 0) mode = 'no tls-auth/tls-crypt (14 bytes, 0 ACKs, message id 0)';
   else if (pl === CRYPT_RESET_CLIENT_LEN && inRange(u32be(f, i, b + 9))) mode = 'tls-crypt (54 bytes, small replay id)';
   if (mode === '') {
-    for (const h of HMAC_LENS) {
+    for (let m = 0; m < HMAC_LENS.length; m++) {
+      const h = HMAC_LENS[m]!;
       if (pl === 14 + h + 8 && inRange(u32be(f, i, b + 9 + h)) && u8(f, i, b + 17 + h) === 0 && u32be(f, i, b + 18 + h) === 0) {
         mode = `tls-auth with ${h}-byte HMAC (${pl} bytes, replay id ${u32be(f, i, b + 9 + h)}, 0 ACKs, message id 0)`;
         break;
       }
     }
   }
-  if (mode === '') return;
-  out.push({
+  if (mode === '') return null;
+  return {
     source: 'openvpn', protocol: 'openvpn', strength: 'medium', rule: 'ovpn.reset', packet: i, offset: b,
     reason: `packet ${i}: client hard reset V2 0x38 (opcode 7, key id 0), session id ${hexBytes(f, i, b + 1, 8)}, layout ${mode}; no server reset seen yet`,
-  });
+  };
 }
 
-function loneServerReset(f: FlowView, i: number, b: number, pl: number, out: Evidence[]): void {
+function loneServerReset(f: FlowView, i: number, b: number, pl: number): Evidence | null {
   for (let mode = 0; mode <= HMAC_LENS.length; mode++) {
     const a = ackOffset(mode);
     const n = u8(f, i, b + a);
@@ -259,12 +261,12 @@ function loneServerReset(f: FlowView, i: number, b: number, pl: number, out: Evi
     const end = a + 1 + 4 * n + 8 + 4;
     if (pl !== end && pl !== end + 6) continue; // optional EARLY_NEG TLV (6 bytes)
     if (mode > 0 && !inRange(u32be(f, i, b + 9 + HMAC_LENS[mode - 1]!))) continue;
-    out.push({
+    return {
       source: 'openvpn', protocol: 'openvpn', strength: 'medium', rule: 'ovpn.server-reset', packet: i, offset: b + a,
       reason: `packet ${i}: server hard reset 0x40 (${modeName(mode)}), ${n} ACK(s) at offset ${b + a} acknowledging packet id 0, length ${pl} fits; client reset not seen`,
-    });
-    return;
+    };
   }
+  return null;
 }
 
 function inRange(v: number): boolean {

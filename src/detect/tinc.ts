@@ -95,7 +95,7 @@ export const tinc: Detector = {
     if (i < 0) return null;
     const d = f.dir(i);
     const first = firstOfDir(f, d, i);
-    const out: Evidence[] = [];
+    let out: Evidence[] | null = null; // allocated only when a rule matches
     let idHere = -1;
     if (first === i) {
       idHere = parseIdLine(f, i);
@@ -103,7 +103,7 @@ export const tinc: Detector = {
       const o = firstOfDir(f, 1 - d, i);
       const other = o >= 0 ? parseIdLine(f, o) : -1;
       if (o >= 0 && other < 0) return null;
-      out.push(
+      (out ??= []).push(
         other >= 0
           ? {
               source: 'tinc', protocol: 'tinc', strength: 'strong', rule: 'tinc.id-both', packet: i, offset: 0,
@@ -128,18 +128,18 @@ export const tinc: Detector = {
     if (s >= 0 && id >= 0) {
       const minor = (id & 31) - 1;
       if (isMetakey(f, i, s)) {
-        out.push({
+        (out ??= []).push({
           source: 'tinc', protocol: 'tinc', strength: 'strong', rule: 'tinc.metakey', packet: i, offset: s,
           reason: `packet ${first}: ID line; packet ${i} offset ${s}: METAKEY line "1 <cipher> <digest> <maclen> <compression> <hex key>" in the same direction`,
         });
       } else if (minor >= 2 && u32be(f, i, s) === SPTPS_KEX_WORD && s + SPTPS_KEX_LEN <= f.len(i)) {
-        out.push({
+        (out ??= []).push({
           source: 'tinc', protocol: 'tinc', strength: 'strong', rule: 'tinc.sptps', packet: i, offset: s,
           reason: `packet ${first}: ID line with protocol 17.${minor}; packet ${i} offset ${s}: SPTPS KEX record 00 41 80 00 (length 65, handshake, version 0)`,
         });
       }
     }
-    return out.length > 0 ? out : null;
+    return out;
   },
 };
 
