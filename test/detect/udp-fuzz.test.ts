@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { IPPROTO_TCP, IPPROTO_UDP, type Detector, type Evidence } from '../../src/detect/types.js';
 import {
   LimitedFlowView, OVPN_SPEC_CLIENT, OVPN_SPEC_SERVER, OVPN_SPEC_TCP_CLIENT, SOFTETHER_SPEC_PACK, TS_SPEC_DISCO, WG_SPEC_INIT,
-  WG_SPEC_RESP, ZT_SPEC_HELLO, ascii, concat, ovpnDataV2, rng, tcpFrame, wgData, type Pkt,
+  WG_SPEC_RESP, ZT_SPEC_HELLO, ascii, concat, nebulaStage1, ovpnDataV2, rng, tcpFrame, wgData, type Pkt,
 } from './udp-vpn-builders.js';
 import { UDP_VPN_DETECTORS } from './udp-vpn-all.js';
 
@@ -22,6 +22,7 @@ const SEEDS: { transport: number; pk: Pkt[] }[] = [
   { transport: IPPROTO_UDP, pk: [{ dir: 0, bytes: ZT_SPEC_HELLO }, { dir: 1, bytes: ZT_SPEC_HELLO }] },
   { transport: IPPROTO_TCP, pk: [{ dir: 0, bytes: ascii('0 office_gw 17.7\n') }, { dir: 1, bytes: ascii('0 hub 17\n') }, { dir: 1, bytes: ascii('1 94 64 0 0 ' + 'AB'.repeat(128) + '\n') }] },
   { transport: IPPROTO_UDP, pk: [{ dir: 0, bytes: new Uint8Array([0x41]) }, { dir: 1, bytes: ascii('IP=203.0.113.7,PORT=40000') }, { dir: 0, bytes: concat(SOFTETHER_SPEC_PACK) }] },
+  { transport: IPPROTO_UDP, pk: [{ dir: 0, bytes: nebulaStage1(r) }, { dir: 1, bytes: nebulaStage1(r) }] },
   { transport: IPPROTO_TCP, pk: [{ dir: 0, bytes: concat(ascii('POST /ddns/ddns.aspx HTTP/1.1\r\nHost: a.softether-network.net\r\n\r\n'), SOFTETHER_SPEC_PACK) }] },
 ];
 

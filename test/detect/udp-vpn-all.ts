@@ -7,5 +7,6 @@ import { openvpn } from '../../src/detect/openvpn.js';
 import { zerotier } from '../../src/detect/zerotier.js';
 import { tinc } from '../../src/detect/tinc.js';
 import { softether } from '../../src/detect/softether.js';
+import { nebula } from '../../src/detect/nebula.js';
 
-export const UDP_VPN_DETECTORS: readonly Detector[] = [wireguard, tailscale, cloudflareWarp, openvpn, zerotier, tinc, softether];
+export const UDP_VPN_DETECTORS: readonly Detector[] = [wireguard, tailscale, cloudflareWarp, openvpn, zerotier, tinc, softether, nebula];

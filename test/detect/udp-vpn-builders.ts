@@ -252,3 +252,16 @@ export function ztPacket(dest: Uint8Array, src: Uint8Array, flags: number, len: 
   b[18] = flags;
   return b;
 }
+
+// ---------------------------------------------------------------- Nebula
+
+/** Spec worked example: stage 1, 354 bytes (keys and certificate bytes random; InitiatorIndex 0x4b2c1a07). */
+export function nebulaStage1(r: () => number): Uint8Array {
+  return concat(
+    hex('10 00 00 00 00 00 00 00 00 00 00 00 00 00 00 01'),
+    randomBytes(64, r),
+    hex('0a 8f 02 0a fa 01'),
+    randomBytes(250, r),
+    hex('10 87 b4 b0 d9 04 28 95 9a 99 91 af f4 c3 dc 18 40 01'),
+  );
+}
