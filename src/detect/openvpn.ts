@@ -72,7 +72,7 @@ export const openvpn: Detector = {
     'ovpn.reset': 'lone client hard reset V2 (0x38) whose length and zero ack count / message id fit one wrapping mode',
     'ovpn.server-reset': 'lone server hard reset (0x40) acknowledging packet id 0 with a length that fits its ACK array',
     'ovpn.data':
-      'P_DATA_V2 (0x48-0x4F) packets in one direction with one key id and 3-byte peer id and packet ids rising by small steps (medium at 4, strong at 8)',
+      'data packets in one direction with one key id and rising AEAD packet ids: P_DATA_V2 (0x48-0x4F, constant 3-byte peer id) medium at 4, strong at 8; P_DATA_V1 (0x30-0x37) medium at 4',
   },
   detect(f: FlowView): Evidence[] | null {
     const i = f.nPackets - 1;
@@ -81,10 +81,16 @@ export const openvpn: Detector = {
     const x = u8(f, i, b);
     if (x < 0) return null;
     const op = x >> 3;
-    if (op === OP_DATA_V2) return dataRule(f, i, b, x);
+    if (op === OP_DATA_V2 || op === OP_DATA_V1) return dataRule(f, i, b, x);
     if (!isControlOp(op)) return null;
     const pl = plen(f, i, b);
-    if (pl < 0) return null;
+    if (pl < 0) {
+      // TCP: a control packet longer than this segment continues in the next one; only the session-id
+      // repetition can be checked on its head.
+      if (b === 0 || u16be(f, i, 0) < 1) return null;
+      const sess = sessionRule(f, i, b);
+      return sess === null ? null : [sess];
+    }
     const d = f.dir(i);
     // Nothing is allocated unless a rule matches: each rule returns one item or null.
     const echo = x === BYTE_RESET_SERVER_V2 ? echoRule(f, i, b, pl) : null;
@@ -148,12 +154,15 @@ function sessionCount(f: FlowView, upTo: number, b: number, dir: number): number
     }
     const op = x >> 3;
     if (op === OP_DATA_V1 || op === OP_DATA_V2) continue;
+    // TCP: a segment may continue a packet from an earlier segment (its first bytes are then arbitrary) or
+    // start a packet that continues in the next one; count it only when opcode and session id both fit.
+    if (b !== 0 && (!isControlOp(op) || u16be(f, j, 0) < 1 || !sameBytes(f, j, b + 1, k0, b + 1, 8))) continue;
     if (!isControlOp(op) || op === OP_RESET_SERVER_V2 || op === OP_RESET_CLIENT_V2 || op === OP_RESET_CLIENT_V3) {
       // a retransmitted reset is the same session; anything else breaks the run
       if (x === u8(f, k0, b) && sameBytes(f, j, b + 1, k0, b + 1, 8)) continue;
       return n;
     }
-    if (plen(f, j, b) < 0 || !sameBytes(f, j, b + 1, k0, b + 1, 8)) return n;
+    if ((b === 0 && plen(f, j, b) < 0) || !sameBytes(f, j, b + 1, k0, b + 1, 8)) return n;
     n++;
   }
   return n >= 2 && layoutOk(f, upTo, b, dir, k0) ? n : n >= 2 ? -1 : n;
@@ -273,12 +282,16 @@ function inRange(v: number): boolean {
   return v >= 1 && v <= SMALL_ID;
 }
 
-/** Run of P_DATA_V2 packets in direction `dir` with header byte `x`, constant peer id, rising packet ids. */
+/**
+ * Run of data packets in direction `dir` with header byte `x` (one key id): P_DATA_V2 with a constant 24-bit peer
+ * id and the AEAD packet id at 4; P_DATA_V1 with the AEAD packet id at 1 (no peer id). Packet ids rise by 1–16.
+ */
 function dataRun(f: FlowView, upTo: number, b: number, dir: number, x: number): number {
+  const v2 = x >> 3 === OP_DATA_V2;
   let n = 0, peer = -1, prev = 0;
   for (let j = 0; j <= upTo; j++) {
     if (f.dir(j) !== dir || u8(f, j, b) !== x) continue;
-    const p = u24be(f, j, b + 1), pid = u32be(f, j, b + 4);
+    const p = v2 ? u24be(f, j, b + 1) : 0, pid = u32be(f, j, b + (v2 ? 4 : 1));
     if (p < 0 || pid < 0) return -1;
     if (n > 0) {
       if (p !== peer) {
@@ -300,13 +313,17 @@ function dataRun(f: FlowView, upTo: number, b: number, dir: number, x: number): 
 
 function dataRule(f: FlowView, i: number, b: number, x: number): Evidence[] | null {
   const d = f.dir(i);
+  const v2 = x >> 3 === OP_DATA_V2;
   const n = dataRun(f, i, b, d, x);
-  if (n !== DATA_MEDIUM_RUN && n !== DATA_STRONG_RUN) return null;
-  const strong = n === DATA_STRONG_RUN;
+  // P_DATA_V1 stays medium: without a peer id only byte 0 and the counter are structured.
+  if (n !== DATA_MEDIUM_RUN && !(v2 && n === DATA_STRONG_RUN)) return null;
+  const strong = v2 && n === DATA_STRONG_RUN;
   return [
     {
       source: 'openvpn', protocol: 'openvpn', strength: strong ? 'strong' : 'medium', rule: 'ovpn.data', packet: i, offset: b + 1,
-      reason: `${n} P_DATA_V2 packets ${d === DIR_FWD ? 'client→server' : 'server→client'} up to packet ${i}: header 0x${x.toString(16)} (key id ${x & 7}), peer id 0x${u24be(f, i, b + 1).toString(16).padStart(6, '0')} at offset ${b + 1}, packet id rising to ${u32be(f, i, b + 4)} at offset ${b + 4}`,
+      reason: v2
+        ? `${n} P_DATA_V2 packets ${d === DIR_FWD ? 'initiator→responder' : 'responder→initiator'} up to packet ${i}: header 0x${x.toString(16)} (key id ${x & 7}), peer id 0x${u24be(f, i, b + 1).toString(16).padStart(6, '0')} at offset ${b + 1}, packet id rising to ${u32be(f, i, b + 4)} at offset ${b + 4}`
+        : `${n} P_DATA_V1 packets ${d === DIR_FWD ? 'initiator→responder' : 'responder→initiator'} up to packet ${i}: header 0x${x.toString(16)} (key id ${x & 7}), AEAD packet id rising to ${u32be(f, i, b + 1)} at offset ${b + 1}`,
     },
   ];
 }

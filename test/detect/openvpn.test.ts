@@ -171,3 +171,33 @@ describe('openvpn session rule, two packets in each direction', () => {
     expect(rules(udp(pk))).toEqual([['ovpn.reset', 'medium', 0], ['ovpn.session', 'strong', 3]]);
   });
 });
+
+describe('openvpn data channel V1 and TCP continuation segments', () => {
+  it('P_DATA_V1 (0x30-0x37) with rising AEAD packet ids at offset 1 is medium at 4 and never strong', () => {
+    const r = rng(13);
+    const pk: Pkt[] = [];
+    for (let k = 0; k < 10; k++) {
+      const b = randomBytes(120, r);
+      b[0] = 0x31;
+      putU32be(b, 1, 50 + k);
+      pk.push({ dir: 1, bytes: b });
+    }
+    expect(rules(udp(pk))).toEqual([['ovpn.data', 'medium', 3]]);
+  });
+
+  it('TCP: a control packet split across segments does not break the session run', () => {
+    const r = rng(14);
+    const mode: OvpnMode = { kind: 'A', hmac: 20 };
+    const c: OvpnSide = { sid: randomBytes(8, r), replay: 1, netTime: 9 };
+    const none = new Uint8Array(0);
+    const reset = tcpFrame(ovpnControl(0x38, mode, c, [], null, 0, none, r)); // built in wire order: replay ids 1, 2, 3
+    const big = tcpFrame(ovpnControl(0x20, mode, c, [], null, 1, randomBytes(1300, r), r));
+    const pk: Pkt[] = [
+      { dir: 0, bytes: reset },
+      { dir: 0, bytes: big.subarray(0, 700) },
+      { dir: 0, bytes: big.subarray(700) }, // continuation: starts mid-packet
+      { dir: 0, bytes: tcpFrame(ovpnControl(0x20, mode, c, [], null, 2, randomBytes(80, r), r)) },
+    ];
+    expect(rules(tcp(pk))).toEqual([['ovpn.reset', 'medium', 0], ['ovpn.session', 'strong', 3]]);
+  });
+});
