@@ -121,7 +121,7 @@ export const softether: Detector = {
       const b0 = u8(f, i, 0);
       if (b0 === 0) {
         const n = walkPack(f, i, 0, len);
-        if (n < 2) return null;
+        if (n < 2 || earlierPackStart(f, i)) return null; // one item per flow: the first Pack
         return [
           {
             source: 'softether', protocol: 'softether', strength: 'strong', rule: 'softether.pack', packet: i, offset: 0,
@@ -163,6 +163,21 @@ export const softether: Detector = {
     ];
   },
 };
+
+/**
+ * An earlier packet whose kept prefix starts like a Pack (count 1–4096, first name length 2–64, name characters
+ * valid as far as kept). Earlier packets expose only ~48 bytes, so the exact walk is not repeatable on them.
+ */
+function earlierPackStart(f: FlowView, before: number): boolean {
+  for (let j = 0; j < before; j++) {
+    const n = u32be(f, j, 0), nl = u32be(f, j, 4);
+    if (n < 1 || n > PACK_MAX_ELEMENTS || nl < PACK_NAME_MIN || nl > PACK_NAME_MAX) continue;
+    let ok = true;
+    for (let q = 0; q < nl - 1 && 8 + q < f.avail(j); q++) if (!isPackNameChar(u8(f, j, 8 + q))) { ok = false; break; }
+    if (ok) return true;
+  }
+  return false;
+}
 
 function firstReply(f: FlowView, i: number): boolean {
   for (let j = 0; j < i; j++) if (u8(f, j, 0) === 0x49 && u8(f, j, 1) === 0x50 && u8(f, j, 2) === 0x3d) return false;

@@ -23,9 +23,13 @@ export const WG_RESPONSE_LEN = 92;
 export const WG_COOKIE_LEN = 64;
 /** Smallest transport message: 16-byte header + 16-byte Poly1305 tag (a keepalive). */
 export const WG_DATA_MIN_LEN = 32;
+/** Vendor variant observed by nDPI (TunnelBear): same header and echo rule, 204-byte initiation, 100-byte response. */
+const WG_VARIANT_INIT_LEN = 204, WG_VARIANT_RESP_LEN = 100;
 const WG_MAC2_OFFSET = 132;
-/** Counter steps larger than this between neighbours of one direction are not "about +1" (loss, reordering). */
+/** Counter steps larger than this between neighbours of one direction are not "about +1" (loss allowed). */
 export const WG_MAX_COUNTER_STEP = 256;
+/** UDP reordering may swap neighbours: a step back of at most this much is tolerated. */
+export const WG_MAX_COUNTER_BACKSTEP = 8;
 /** Data packets per direction with one receiver index and rising counters that make the data rule strong. */
 export const WG_DATA_STRONG_RUN = 3;
 
@@ -79,7 +83,7 @@ export function dataRun(f: FlowView, upTo: number, dir: number, typeByte: number
     else {
       if (r !== rx) return -1;
       const d = c - prev;
-      if (d === 0 || d > WG_MAX_COUNTER_STEP || d < -WG_MAX_COUNTER_STEP) return -1;
+      if (d === 0 || d > WG_MAX_COUNTER_STEP || d < -WG_MAX_COUNTER_BACKSTEP) return -1;
     }
     prev = c;
     n++;
@@ -98,6 +102,8 @@ export const wireguard: Detector = {
       'type-2 response (92 bytes, reserved 000000) whose receiver index echoes the sender index of an opposite-direction 148-byte type-1 initiation',
     'wg.cookie': 'type-3 cookie reply (64 bytes) whose receiver index echoes an opposite-direction 148-byte initiation',
     'wg.init': 'lone type-1 initiation: exactly 148 bytes, reserved 000000, mac2 all zero',
+    'wg.variant-echo':
+      'WireGuard-like vendor variant: 204-byte type-1 and 100-byte type-2 (reserved 000000) with the index echo (medium: sizes are a vendor observation)',
     'wg.data':
       '≥3 type-4 transport packets in one direction: reserved 000000, one receiver index, 64-bit counter rising by small steps, lengths ≥32 and padded to 16',
   },
@@ -116,6 +122,19 @@ export const wireguard: Detector = {
           reason: `packet ${j}${f.dir(j) === DIR_FWD ? '' : ' (reverse)'}: type 1, reserved 000000, length 148, sender index 0x${hex32(rx)}; packet ${i}${d === DIR_FWD ? '' : ' (reverse)'}: type 2, reserved 000000, length 92, receiver index at offset 8 echoes it`,
         },
       ];
+    }
+    if (t === WG_TYPE_RESPONSE && len === WG_VARIANT_RESP_LEN) {
+      const rx = u32le(f, i, 8);
+      for (let j = i - 1; j >= 0; j--) {
+        if (f.dir(j) === d || f.len(j) !== WG_VARIANT_INIT_LEN || u32le(f, j, 0) !== WG_TYPE_INITIATION || u32le(f, j, 4) !== rx) continue;
+        return [
+          {
+            source: 'wireguard', protocol: 'wireguard', strength: 'medium', rule: 'wg.variant-echo', packet: i, offset: 8,
+            reason: `packet ${j}: type 1, reserved 000000, length 204 (vendor variant), sender index 0x${hex32(rx)}; packet ${i}: type 2, length 100, receiver index echoes it`,
+          },
+        ];
+      }
+      return null;
     }
     if (t === WG_TYPE_COOKIE && len === WG_COOKIE_LEN) {
       const rx = u32le(f, i, 4);

@@ -64,3 +64,10 @@ describe('softether detector', () => {
     expect(udp([{ dir: 0, bytes: rtp }, { dir: 1, bytes: rtp }])).toEqual([]);
   });
 });
+
+describe('softether Pack item once per flow', () => {
+  it('only the first Pack of a flow produces the item', () => {
+    const ev = udp([{ dir: 0, bytes: REG }, { dir: 1, bytes: REG }, { dir: 0, bytes: REG }]);
+    expect(ev.map((e) => [e.rule, e.packet])).toEqual([['softether.pack', 0]]);
+  });
+});

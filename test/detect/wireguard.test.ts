@@ -134,3 +134,23 @@ describe('wireguard detector', () => {
     for (const e of ev) expect(Object.keys(wireguard.rules)).toContain(e.rule);
   });
 });
+
+describe('wireguard vendor variant and reordering', () => {
+  it('204/100-byte variant with the index echo is medium, not strong', () => {
+    const r = rng(10);
+    const init = randomBytes(204, r);
+    init.set([1, 0, 0, 0, 0x44, 0x33, 0x22, 0x11], 0);
+    const resp = randomBytes(100, r);
+    resp.set([2, 0, 0, 0, 9, 9, 9, 9, 0x44, 0x33, 0x22, 0x11], 0);
+    expect(run([{ dir: 0, bytes: init }, { dir: 1, bytes: resp }]).map((e) => [e.rule, e.strength, e.packet])).toEqual([['wg.variant-echo', 'medium', 1]]);
+    resp[11] = 0x12;
+    expect(run([{ dir: 0, bytes: init }, { dir: 1, bytes: resp }])).toEqual([]);
+  });
+
+  it('a neighbour swap (counter step −1) is tolerated, a large step back is not', () => {
+    const r = rng(11);
+    const d = (c: number): Pkt => ({ dir: 0, bytes: wgData(7, c, 64, r) });
+    expect(run([d(10), d(12), d(11)]).map((e) => e.rule)).toEqual(['wg.data']);
+    expect(run([d(100), d(50), d(51)])).toEqual([]);
+  });
+});
