@@ -243,6 +243,10 @@ export async function runCidrBench(opts: CidrBenchOptions = {}): Promise<Row[]> 
   const nLook = opts.lookups ?? 1_000_000;
   const timeMs = opts.timeMs ?? 1000;
   const wlPath = opts.workload ?? process.env.CIDR_WORKLOAD ?? '/work/shared/peers/lib/workload.mjs';
+  if (!existsSync(wlPath)) {
+    log(`cidr bench skipped: workload generator ${wlPath} not found (set CIDR_WORKLOAD)`);
+    return [];
+  }
   const wl = (await import(pathToFileURL(wlPath).href)) as { gen(f: 4 | 6, size: number, n: number): Workload };
   const ours = await loadOurs(opts.impl ?? (process.env.CIDR_IMPL as 'dist' | 'src' | undefined));
   const cap = Number(process.env.CIDR_BL_CAP ?? 2000);
@@ -264,6 +268,10 @@ export async function runCidrBench(opts: CidrBenchOptions = {}): Promise<Row[]> 
   for (const [family, size] of jobs) {
     const t0 = performance.now();
     const w = wl.gen(family, size, nLook);
+    // The generator builds strings by concatenation (V8 cons strings); whoever touches them first would pay
+    // for flattening and be credited with the memory it frees. Start everyone from flat copies.
+    w.cidrs = JSON.parse(JSON.stringify(w.cidrs)) as string[];
+    w.lookStr = JSON.parse(JSON.stringify(w.lookStr)) as string[];
     log(`workload v${family} ${size}: generated in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     const entries: [string, number][] = w.cidrs.map((c, i) => [c, w.values[i]!]);
     const bytes = family === 6 && w.lookBig ? toBytes(w.lookBig) : null;

@@ -190,6 +190,7 @@ export class CidrMap<V> {
 
   /** Index for an address string; throws CidrError TS_INVALID_IP for text that is not an address. */
   #indexOf(ip: string): number {
+    if (typeof ip !== 'string') throw new InvalidArgumentError(`expected an address string, got ${typeof ip}`);
     const v4 = parseIPv4(ip);
     if (v4 >= 0) return this.matchIndex4(v4);
     const w = SCRATCH6;
@@ -416,7 +417,7 @@ function validateTables(t: Tables, bad: (why: string) => Error): void {
       stack.push(o);
     } else if (e > maxLeaf || (e !== 0 && e <= minLeaf)) throw bad(`leaf ${e} out of range`);
   };
-  const walk = (root: Int32Array, maxLeaf: number, minLeaf: number, maxDepth: number): void => {
+  const walk = (root: Int32Array, maxLeaf: number, minLeaf: number): void => {
     if (root === EMPTY_ROOT) return;
     for (let k = 0; k < 65536; k++) visit(root[k]!, maxLeaf, minLeaf);
     let depth = 0;
@@ -441,10 +442,9 @@ function validateTables(t: Tables, bad: (why: string) => Error): void {
       }
       for (let r = 0; r < runs; r++) visit(N[o + NODE_HEADER + r]!, maxLeaf, minLeaf);
     }
-    void maxDepth;
   };
-  walk(t.root4, t.len4.length, 0, 2);
-  walk(t.root6, n, t.len4.length, 14);
+  walk(t.root4, t.len4.length, 0);
+  walk(t.root6, n, t.len4.length);
 }
 
 /**

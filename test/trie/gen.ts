@@ -38,8 +38,8 @@ export const world: fc.Arbitrary<World> = fc.record({
   b6: fc.array(
     fc.oneof(
       fc.tuple(u32, u32, u32, u32).map((t) => [...t]),
-      fc.constant([0x20010db8, 0, 0, 1]),
-      fc.constant([0, 0, 0, 0]),
+      fc.constant<number[]>([0x20010db8, 0, 0, 1]),
+      fc.constant<number[]>([0, 0, 0, 0]),
       u32.map((x) => [0, 0, 0xffff, x]), // IPv4-mapped neighbourhood
     ),
     { minLength: 1, maxLength: 3 },
