@@ -11,10 +11,11 @@
  * TUNNEL_BAD when it is one but the inner packet cannot be reached. Never allocates.
  */
 import { u16be } from './bytes.js';
-import { ETH_P_IPV4, ETH_P_IPV6, ethernetToIp, etherTypeToIp } from './decode-link.js';
+import { ETH_P_IPV4, ETH_P_IPV6, ethernetToIp, PPP_IPV4, PPP_IPV6 } from './decode-ether.js';
+import { wlanDataToIp } from './decode-wlan.js';
 import type { PacketView } from './types.js';
 
-export const TUNNEL_NONE = -1;
+export const TUNNEL_NONE = -1; // same values as WLAN_NO_IP / WLAN_BAD (decode-wlan.ts)
 export const TUNNEL_BAD = -2;
 
 // ENCAP_NAMES indices (types.ts).
@@ -23,6 +24,7 @@ export const ENCAP_GRE = 2;
 export const ENCAP_GTP = 3;
 export const ENCAP_VXLAN = 4;
 export const ENCAP_CAPWAP = 5;
+export const ENCAP_PPTP = 6;
 
 export const GTPU_PORT = 2152;
 export const VXLAN_PORT = 4789;
@@ -48,11 +50,6 @@ const VXLAN_FLAG_I = 0x08;
 const CAPWAP_MIN_HEADER = 8;
 const CAPWAP_WBID_80211 = 1;
 
-const WLAN_HEADER = 24;
-const WLAN_4ADDR_EXTRA = 6;
-const WLAN_QOS_EXTRA = 2;
-const WLAN_HTC_EXTRA = 4;
-const LLC_SNAP_LEN = 8;
 
 /** Where the inner packet was found: set by `tunnelInner` on success. */
 export interface TunnelCursor {
@@ -123,29 +120,6 @@ function vxlan(out: PacketView, b: Uint8Array, p: number, end: number, iv: boole
   return viaEthernet(out, b, p + VXLAN_HEADER, end, iv);
 }
 
-/** IEEE 802.11 data frame with LLC/SNAP, frame control bytes given: IP offset, TUNNEL_NONE or TUNNEL_BAD. */
-function wlanWith(out: PacketView, b: Uint8Array, q: number, end: number, fc0: number, fc1: number, iv: boolean): number {
-  if (end - q < WLAN_HEADER) return TUNNEL_BAD;
-  if ((fc0 & 0x03) !== 0) return TUNNEL_BAD; // protocol version 0 only
-  // Management and control frames, and the null-data subtypes, carry no IP packet: not a failure.
-  if (((fc0 >> 2) & 3) !== 2) return TUNNEL_NONE;
-  const subtype = fc0 >> 4;
-  if (subtype & 0x04) return TUNNEL_NONE;
-  if (fc1 & 0x40) return TUNNEL_BAD; // protected: encrypted body
-  let o = q + WLAN_HEADER;
-  if ((fc1 & 0x03) === 0x03) o += WLAN_4ADDR_EXTRA;
-  if (subtype & 0x08) {
-    o += WLAN_QOS_EXTRA;
-    if (fc1 & 0x80) o += WLAN_HTC_EXTRA;
-  }
-  if (end - o < LLC_SNAP_LEN) return TUNNEL_BAD;
-  if (b[o] !== 0xaa || b[o + 1] !== 0xaa || b[o + 2] !== 0x03 || b[o + 3] !== 0 || b[o + 4] !== 0 || b[o + 5] !== 0) {
-    return TUNNEL_BAD;
-  }
-  const r = etherTypeToIp(out, b, o + LLC_SNAP_LEN, end, u16be(b, o + 6), iv);
-  return r >= 0 ? r : TUNNEL_BAD;
-}
-
 /**
  * Native 802.11 frame inside CAPWAP. Some access points (Cisco's, notably) send the two frame-control bytes
  * swapped, which is why Wireshark has a "swap frame control" preference; rather than a setting, both orders
@@ -153,9 +127,9 @@ function wlanWith(out: PacketView, b: Uint8Array, q: number, end: number, fc0: n
  */
 function wlanToIp(out: PacketView, b: Uint8Array, q: number, end: number, iv: boolean): number {
   if (end - q < 2) return TUNNEL_BAD;
-  const std = wlanWith(out, b, q, end, b[q]!, b[q + 1]!, iv);
+  const std = wlanDataToIp(out, b, q, end, b[q]!, b[q + 1]!, iv);
   if (std >= 0) return std;
-  const swapped = wlanWith(out, b, q, end, b[q + 1]!, b[q]!, iv);
+  const swapped = wlanDataToIp(out, b, q, end, b[q + 1]!, b[q]!, iv);
   if (swapped >= 0) return swapped;
   return std === TUNNEL_NONE || swapped === TUNNEL_NONE ? TUNNEL_NONE : TUNNEL_BAD;
 }
@@ -215,5 +189,47 @@ export function tunnelInner(out: PacketView, b: Uint8Array, cur: TunnelCursor, i
       return TUNNEL_NONE;
   }
   cur.end = end;
+  return r;
+}
+
+const GRE_V1_ACK = 0x80;
+const GRE_P_PPP = 0x880b;
+const PPTP_GRE_HEADER = 8;
+
+/**
+ * PPTP data channel (RFC 2637 §4.1): enhanced GRE version 1 carrying PPP. Returns the offset of the IP packet
+ * in an uncompressed, unencrypted PPP frame (protocol 0x0021 / 0x0057, with or without the FF 03 address and
+ * control bytes and with or without protocol-field compression) and sets `cur`; TUNNEL_NONE otherwise — in
+ * particular for MPPE-encrypted (0x00FD) frames, the normal case, and acknowledgement-only packets.
+ */
+export function pptpInner(out: PacketView, b: Uint8Array, cur: TunnelCursor): number {
+  if (out.proto !== PROTO_GRE || out.isFragment) return TUNNEL_NONE;
+  const p = out.payloadOff;
+  const end = p + out.payloadLen;
+  if (end - p < PPTP_GRE_HEADER) return TUNNEL_NONE;
+  const f0 = b[p]!, f1 = b[p + 1]!;
+  if ((f1 & 0x07) !== 1 || (f0 & (GRE_C | GRE_R | GRE_K)) !== GRE_K || u16be(b, p + 2) !== GRE_P_PPP) return TUNNEL_NONE;
+  const pppLen = u16be(b, p + 4);
+  let q = p + PPTP_GRE_HEADER;
+  if (f0 & GRE_S) q += 4;
+  if (f1 & GRE_V1_ACK) q += 4;
+  if (pppLen === 0 || end - q < 2) return TUNNEL_NONE;
+  const pppEnd = pppLen < end - q ? q + pppLen : end;
+  if (b[q] === 0xff && b[q + 1] === 0x03) q += 2;
+  if (pppEnd - q < 1) return TUNNEL_NONE;
+  let proto: number;
+  if (b[q]! & 1) {
+    proto = b[q]!; // protocol-field compression: one byte
+    q += 1;
+  } else {
+    if (pppEnd - q < 2) return TUNNEL_NONE;
+    proto = u16be(b, q);
+    q += 2;
+  }
+  if (proto !== PPP_IPV4 && proto !== PPP_IPV6) return TUNNEL_NONE;
+  const r = innerIpByNibble(b, q, pppEnd);
+  if (r < 0 || b[r]! >> 4 !== (proto === PPP_IPV4 ? 4 : 6)) return TUNNEL_NONE;
+  cur.kind = ENCAP_PPTP;
+  cur.end = pppEnd;
   return r;
 }

@@ -8,7 +8,7 @@
 import { linkToIp } from './decode-link.js';
 import { ipToView } from './decode-ip.js';
 import { DECODE_REASONS, OK, R_IP_BAD_VERSION } from './decode-reasons.js';
-import { tunnelInner, type TunnelCursor } from './decode-tunnel.js';
+import { pptpInner, tunnelInner, type TunnelCursor } from './decode-tunnel.js';
 import { ENCAP_NAMES, ENCAP_NONE, type PacketView, type RawPacket } from './types.js';
 
 export { DECODE_REASONS } from './decode-reasons.js';
@@ -134,6 +134,27 @@ export class Decoder {
       outerEnd = cur.end;
     }
     this.stats.decoded++;
+    return true;
+  }
+
+  /**
+   * PPTP's data channel is a flow of its own (GRE, proto 47) and `decode` never replaces it by its payload.
+   * When that payload is an unencrypted, uncompressed PPP frame carrying IP (rare: MPPE encrypts it as a
+   * rule), this fills `inner` with the carried IP packet (`encap` = 'pptp', VLAN and time of `outer`) so a
+   * caller may track it too. Returns false, touching nothing counted, otherwise. Never throws; O(header bytes).
+   * @param outer a view `decode` just returned true for (same `data`)
+   */
+  decodeInner(outer: PacketView, inner: PacketView): boolean {
+    const b = outer.data;
+    const cur = this.cur;
+    const off = pptpInner(outer, b, cur);
+    if (off < 0) return false;
+    inner.data = b;
+    inner.tsUs = outer.tsUs;
+    inner.wireLen = outer.wireLen;
+    inner.vlan = outer.vlan;
+    if (ipToView(inner, b, off, cur.end) !== OK) return false;
+    inner.encap = cur.kind;
     return true;
   }
 

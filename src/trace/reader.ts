@@ -45,14 +45,32 @@ export class CaptureReader {
   /** Input offset of the first byte not yet part of a complete unit. */
   private consumed = 0;
   private readonly raw: RawPacket = { data: EMPTY, offset: 0, capLen: 0, wireLen: 0, tsUs: 0, linkType: 0 };
+  /** A format error is final: later push/end calls throw it again rather than parse from a broken state. */
+  private failed: TraceFormatError | null = null;
 
   constructor(readonly source: string) {}
 
   /**
-   * Feed the next chunk. Complete packets are delivered synchronously, in order.
-   * @throws {TraceFormatError} bad magic, impossible lengths, inconsistent blocks (`offset` = input offset)
+   * Feed the next chunk. Complete packets are delivered synchronously, in order. The chunk is not retained:
+   * the caller may reuse its memory as soon as `push` returns.
+   * @throws {TraceFormatError} bad magic, impossible lengths, inconsistent blocks (`offset` = input offset);
+   *   once thrown, every later `push`/`end` throws the same error
    */
   push(chunk: Uint8Array, onPacket: (p: RawPacket) => void): void {
+    if (this.failed !== null) throw this.failed;
+    try {
+      this.pushChunk(chunk, onPacket);
+    } catch (e) {
+      if (e instanceof TraceFormatError) this.failed = e;
+      throw e;
+    }
+  }
+
+  /**
+   * An exception thrown by `onPacket` propagates unchanged; the reader is then in an unspecified state and
+   * must not be used further.
+   */
+  private pushChunk(chunk: Uint8Array, onPacket: (p: RawPacket) => void): void {
     const n = chunk.length;
     let pos = 0;
     if (this.parser === null) {
@@ -94,6 +112,7 @@ export class CaptureReader {
    * @throws {TraceFormatError} empty input, or input ending inside a header or record (`offset` = its start)
    */
   end(_onPacket?: (p: RawPacket) => void): void {
+    if (this.failed !== null) throw this.failed;
     if (this.parser === null) {
       throw new TraceFormatError(this.source, 0, this.pendLen === 0 ? 'empty input: not a pcap or pcapng capture' : `input of ${this.pendLen} bytes is too short: not a pcap or pcapng capture`);
     }
@@ -105,7 +124,7 @@ export class CaptureReader {
         const u = this.parser.unitLen(this.pend, 0, this.consumed);
         detail = `truncated record: input ends ${this.pendLen} bytes into a ${u}-byte record`;
       }
-      throw new TraceFormatError(this.source, this.consumed, detail);
+      throw (this.failed = new TraceFormatError(this.source, this.consumed, detail));
     }
   }
 

@@ -123,8 +123,23 @@ describe('link layers', () => {
     expectUdp6(ok(cat([0x00, 0x57], udp6), 9));
   });
 
+  it('PPP serial (50), Cisco HDLC (104), 802.11 (105) and radiotap (127)', () => {
+    expectUdp4(ok(cat([0xff, 0x03, 0x00, 0x21], udp4), 50));
+    expectUdp6(ok(cat([0x0f, 0x00], be16(0x86dd), udp6), 104));
+    expectUdp4(ok(wlanData(0x0800, udp4), 105));
+    const radiotap = [0, 0, ...[12, 0], 0, 0, 0, 0, 0, 0, 0, 0];
+    expectUdp6(ok(cat(radiotap, wlanData(0x86dd, udp6, { qos: true })), 127));
+    bad(cat(radiotap, [0x80, 0, 0, 0], new Uint8Array(40)), 'non-ip', 127); // beacon
+    bad(cat([0, 0, 200, 0, 0, 0, 0, 0], udp4), 'truncated-link', 127);
+  });
+
+  it('802.3 length field with LLC/SNAP', () => {
+    expectUdp4(ok(eth(udp4.length + 8, cat([0xaa, 0xaa, 0x03, 0, 0, 0], be16(0x0800), udp4))));
+    bad(eth(40, cat([0x42, 0x42, 0x03], new Uint8Array(37))), 'non-ip'); // spanning tree
+  });
+
   it('counts unknown link types, truncated link headers and non-IP frames', () => {
-    bad(udp4, 'unknown-linktype', 105);
+    bad(udp4, 'unknown-linktype', 147);
     bad(eth(0x0800, []).subarray(0, 10), 'truncated-link');
     bad(eth(0x0806, new Uint8Array(28)), 'non-ip');
     bad(eth(0x8100, [0, 5]), 'truncated-link');
@@ -304,6 +319,35 @@ describe('tunnels', () => {
     const d = decode(ipv4(A4, B4, 47, gre(0x8137, PAYLOAD)), 101);
     expect([d.ok, d.v.proto, d.v.encap]).toEqual([true, 47, 0]);
     expect(d.d.stats.fallback).toEqual({});
+  });
+
+  it('decodeInner exposes IP carried in unencrypted PPTP PPP frames, and nothing else', () => {
+    const ppp = (proto: number[], body: Uint8Array, acf = true): Uint8Array => cat(acf ? [0xff, 0x03] : [], proto, body);
+    const pptp = (payload: Uint8Array, seq = true, ack = false): Uint8Array =>
+      cat([seq ? 0x30 : 0x20, ack ? 0x81 : 0x01], be16(0x880b), be16(payload.length), be16(7), seq ? [0, 0, 0, 1] : [], ack ? [0, 0, 0, 0] : [], payload);
+    const d = new Decoder();
+    const outer = newPacketView(), inner = newPacketView();
+    const cases: [Uint8Array, boolean, 4 | 6][] = [
+      [pptp(ppp([0x00, 0x21], inner4)), true, 4],
+      [pptp(ppp([0x21], inner4, false), false, true), true, 4],
+      [pptp(ppp([0x00, 0x57], inner6, false)), true, 6],
+      [pptp(ppp([0x00, 0xfd], inner4)), false, 4], // MPPE: encrypted
+      [pptp(new Uint8Array(0), false, true), false, 4], // acknowledgement only
+      [pptp(ppp([0x00, 0x21], inner6)), false, 4], // protocol says IPv4, packet is IPv6
+    ];
+    for (const [g, expected, version] of cases) {
+      expect(d.decode(raw(eth(0x0800, ipv4(A4, B4, 47, g), [{ tpid: 0x8100, id: 12 }]), 1), outer)).toBe(true);
+      expect([outer.proto, outer.encap]).toEqual([47, 0]);
+      expect(d.decodeInner(outer, inner)).toBe(expected);
+      if (expected) {
+        if (version === 4) expectInner4(inner, 'pptp');
+        else expectInner6(inner, 'pptp');
+        expect(inner.vlan).toBe(12);
+        expect([outer.proto, outer.src4]).toEqual([47, 0xc0000201]); // outer untouched
+      }
+    }
+    expect(d.decodeInner(ok(ipv4(A4, B4, 47, gre(0x0800, inner4)), 101), inner)).toBe(false);
+    expect(d.stats.malformed).toEqual({});
   });
 
   it('GTP-U G-PDU on UDP 2152: plain, with sequence, with an extension-header chain', () => {

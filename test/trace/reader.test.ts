@@ -185,6 +185,20 @@ describe('classic pcap', () => {
     expect((err as TraceFormatError).offset).toBe(second);
   });
 
+  it('keeps throwing the same error after a format error', () => {
+    const r = new CaptureReader('x');
+    const bad = Uint8Array.of(1, 2, 3, 4, 5);
+    let first: unknown;
+    try {
+      r.push(bad, () => {});
+    } catch (e) {
+      first = e;
+    }
+    expect(first).toBeInstanceOf(TraceFormatError);
+    expect(() => r.push(pcapOf([fs[0]!]), () => {})).toThrow(first as Error);
+    expect(() => r.end()).toThrow(first as Error);
+  });
+
   it('round-trips random packets under random chunking (writer as oracle)', () => {
     fc.assert(
       fc.property(
