@@ -121,6 +121,38 @@ describe('FlowTable properties', () => {
     );
   });
 
+  it('matches the oracle at scale (index growth, backward-shift deletion under heavy eviction)', () => {
+    let maxLive = 0;
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ k: fc.nat(2999), rev: fc.boolean(), dt: fc.nat(600) }), { minLength: 1500, maxLength: 3000 }),
+        fc.integer({ min: 200, max: 2500 }),
+        (ops, maxFlows) => {
+          const got: string[] = [];
+          const t = new FlowTable({ maxFlows, idleTimeoutSec: 1 }, {
+            onEnd(f, why) { got.push(`${f.transport} ${f.vlan} ${f.srcText()} ${f.dstText()} ${f.packetsFwd}/${f.packetsRev} ${why}`); },
+          });
+          const oracle = new NaiveFlowOracle(maxFlows, 1e6);
+          let ts = 5e9;
+          for (const o of ops) {
+            ts += o.dt;
+            const a = `10.${o.k >> 8}.${o.k & 255}.1`, b = '192.0.2.1';
+            const v = makeView({ tsUs: ts, src: o.rev ? b : a, dst: o.rev ? a : b, proto: 17, srcPort: o.rev ? 53 : 1000 + o.k, dstPort: o.rev ? 1000 + o.k : 53 });
+            t.advance(ts);
+            t.add(v);
+            oracle.add(v);
+            if (t.size > maxLive) maxLive = t.size;
+          }
+          t.flush();
+          oracle.flush();
+          expect(got.sort()).toEqual(oracle.ended.sort());
+        },
+      ),
+      { numRuns: 8 },
+    );
+    expect(maxLive).toBeGreaterThan(1024); // the arrays and the index grew at least once
+  });
+
   it('never throws on hostile field values (fuzz)', () => {
     fc.assert(
       fc.property(

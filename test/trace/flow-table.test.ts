@@ -167,6 +167,34 @@ describe('FlowTable basics', () => {
     expect(t.stats.packets).toBe(3);
   });
 
+  it('attributes IPv6 non-first fragments and exposes IPv6 addresses through addrBytes()', () => {
+    const addrs: string[] = [];
+    const t = new FlowTable({}, {
+      onEnd(f) {
+        const b = f.addrBytes();
+        addrs.push(Buffer.from(b.subarray(f.src6Off(), f.src6Off() + 16)).toString('hex'), Buffer.from(b.subarray(f.dst6Off(), f.dst6Off() + 16)).toString('hex'));
+        expect(f.packetsRev).toBe(2);
+        expect(f.src4).toBe(0);
+      },
+    });
+    const S = '2001:db8::53', C = '2001:db8::c';
+    t.add(makeView({ tsUs: 1, src: C, dst: S, proto: 17, srcPort: 999, dstPort: 53 }));
+    t.add(makeView({ tsUs: 2, src: S, dst: C, proto: 17, srcPort: 53, dstPort: 999, payload: new Uint8Array(1400), frag: { id: 0xdeadbeef, offset: 0, more: true } }));
+    t.add(makeView({ tsUs: 3, src: S, dst: C, proto: 17, payload: new Uint8Array(300), frag: { id: 0xdeadbeef, offset: 1448, more: false } }));
+    t.flush();
+    expect(t.stats.fragmentsMatched).toBe(1);
+    expect(addrs).toEqual(['2001' + '0db8' + '0'.repeat(20) + '000c', '2001' + '0db8' + '0'.repeat(20) + '0053']);
+  });
+
+  it('a packet after RST starts a new flow; out-of-order timestamps keep first <= last', () => {
+    const { t, ended, add } = collect();
+    add({ tsUs: 100, src: A, dst: B, proto: 6, srcPort: 1, dstPort: 2, tcpFlags: TCP_RST });
+    add({ tsUs: 90, src: A, dst: B, proto: 6, srcPort: 1, dstPort: 2, tcpFlags: TCP_ACK });
+    add({ tsUs: 80, src: B, dst: A, proto: 6, srcPort: 2, dstPort: 1, tcpFlags: TCP_ACK });
+    t.flush();
+    expect(ended.map((e) => [e.reason, e.first, e.last, e.pf, e.pr])).toEqual([['rst', 100, 100, 1, 0], ['eof', 80, 90, 1, 1]]);
+  });
+
   it('keys ESP by address pair (not SPI) and tracks the SPI per direction', () => {
     const { t, ended, add } = collect();
     add({ tsUs: 1, src: A, dst: B, proto: 50, spi: 0x1111, payload: new Uint8Array(40) });
