@@ -6,9 +6,12 @@
  * Owns: the disco magic, the per-direction disco-key repetition, and "WireGuard handshake on a flow that also
  * carried disco". Must never: label STUN on 3478 or port 41641 alone, or rely on the encrypted disco sizes.
  *
+ * Also owns the cleartext control-plane upgrade on TCP 80 (`POST /ts2021 HTTP/1.1` with
+ * `Upgrade: tailscale-control-protocol`): a coordination flow, reported so the host is known to run Tailscale.
+ *
  * Offsets read from earlier packets: 0–5 (magic), 6–37 (disco key), WireGuard header words 0–11.
  */
-import { DIR_FWD, IPPROTO_UDP, sameBytes, u32be, u16be, u32le, type Detector, type Evidence, type FlowView } from './types.js';
+import { DIR_FWD, IPPROTO_TCP, IPPROTO_UDP, sameBytes, u8, u32be, u16be, u32le, type Detector, type Evidence, type FlowView } from './types.js';
 import { WG_RESPONSE_LEN, WG_TYPE_RESPONSE, findInitiationWithSender, hex32 } from './wireguard.js';
 
 /** "TS" + 0xF09F92AC, split as a big-endian u32 and u16 for cheap comparison. */
@@ -31,17 +34,20 @@ function firstDisco(f: FlowView, before: number, dir: number): number {
 
 export const tailscale: Detector = {
   id: 'tailscale',
-  transports: [IPPROTO_UDP],
+  transports: [IPPROTO_UDP, IPPROTO_TCP],
   maxPackets: 16,
   rules: {
     'ts.disco': 'Tailscale disco packet: ≥78 bytes starting with the 48-bit magic 54 53 F0 9F 92 AC ("TS💬")',
     'ts.disco-keys':
       'disco packets in both directions, each direction repeating its own 32-byte disco key at offset 6',
     'ts.wireguard': 'WireGuard 148/92 handshake with index echo on a 5-tuple that also carried a disco packet',
+    'ts.control':
+      'TCP stream opening with "POST /ts2021 HTTP/1.1" and the header "Upgrade: tailscale-control-protocol" (control connection, not a tunnel)',
   },
   detect(f: FlowView): Evidence[] | null {
     const i = f.nPackets - 1;
     if (i < 0) return null;
+    if (f.transport === IPPROTO_TCP) return control(f, i);
     const d = f.dir(i);
     if (isDisco(f, i)) {
       const dirName = d === DIR_FWD ? '' : ' (reverse)';
@@ -85,4 +91,34 @@ function countDisco(f: FlowView, before: number, dir: number): number {
   let n = 0;
   for (let j = 0; j < before; j++) if (f.dir(j) === dir && isDisco(f, j)) n++;
   return n;
+}
+
+const TS2021_LINE = 'POST /ts2021 HTTP/1.1\r\n';
+const TS_UPGRADE = 'upgrade: tailscale-control-protocol';
+
+/** The request is the initiator's first segment; the header is searched up to the end of the header block. */
+function control(f: FlowView, i: number): Evidence[] | null {
+  if (i !== 0 && !(f.dir(i) === DIR_FWD && firstFwd(f, i))) return null;
+  for (let q = 0; q < TS2021_LINE.length; q++) if (u8(f, i, q) !== TS2021_LINE.charCodeAt(q)) return null;
+  const end = f.avail(i);
+  outer: for (let k = TS2021_LINE.length; k + TS_UPGRADE.length <= end; k++) {
+    // header names start a line; compare case-insensitively
+    if (u8(f, i, k - 1) !== 0x0a) continue;
+    for (let q = 0; q < TS_UPGRADE.length; q++) {
+      let c = u8(f, i, k + q);
+      if (c >= 0x41 && c <= 0x5a) c += 0x20;
+      if (c !== TS_UPGRADE.charCodeAt(q)) continue outer;
+    }
+    return [
+      {
+        source: 'tailscale', protocol: 'tailscale', strength: 'strong', rule: 'ts.control', packet: i, offset: k,
+        reason: `packet ${i}: "POST /ts2021 HTTP/1.1" with "Upgrade: tailscale-control-protocol" at offset ${k} (Tailscale control-plane connection, not a tunnel)`,
+      },
+    ];
+  }
+  return null;
+}
+function firstFwd(f: FlowView, i: number): boolean {
+  for (let j = 0; j < i; j++) if (f.dir(j) === DIR_FWD) return false;
+  return true;
 }

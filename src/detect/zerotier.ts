@@ -4,11 +4,13 @@
  * Owns: the cleartext HELLO (verb 1, cipher suite 0) whose identity address repeats the header source address,
  * and the mid-stream relation of a constant 5-byte address pair per direction mirrored by the other direction.
  * Must never: decide on one encrypted packet (its header is mostly random) or on port 9993.
- * The TCP-443 fallback framing is not handled (left for a later change).
+ * TCP fallback (relay on 443): the stream opens with the fake TLS record `17 03 03 00 04` + 4 version bytes, and
+ * every later message is `17 03 03` + 2-byte length + address block (`04`/`06`/`00`) + VL1 packet. Real TLS never
+ * opens with application data and has no 4-byte records (AEAD overhead alone exceeds 4).
  *
  * Offsets read from earlier packets: destination 8–12, source 13–17, flags 18 (all < 48).
  */
-import { DIR_FWD, IPPROTO_UDP, sameBytes, u8, u16be, type Detector, type Evidence, type FlowView } from './types.js';
+import { DIR_FWD, IPPROTO_TCP, IPPROTO_UDP, sameBytes, u8, u16be, u24be, u32be, type Detector, type Evidence, type FlowView } from './types.js';
 
 const ZT_HEADER_LEN = 28;
 const ZT_DEST = 8, ZT_SRC = 13, ZT_FLAGS = 18, ZT_VERB = 27;
@@ -18,6 +20,29 @@ const ZT_HELLO_IDENTITY = 41, ZT_HELLO_ID_TYPE = 46, ZT_HELLO_PRIVLEN = 111, ZT_
 const ZT_HELLO_MIN_LEN = 135;
 const ZT_RESERVED_PREFIX = 0xff;
 const ZT_PEER_RUN = 3;
+const FAKE_TLS_HI = 0x170303; // bytes 0-2 of every fallback frame
+const FAKE_TLS_HELLO_LEN = 9;
+
+/**
+ * Walks `17 03 03 <len16> <addr block> …` frames in packet i from k. Returns the number of complete frames when
+ * the last one ends exactly at the segment end or runs past it (continued in the next segment), else -1.
+ */
+function fakeTlsFrames(f: FlowView, i: number, k: number): number {
+  const e = f.len(i);
+  let n = 0;
+  while (k < e) {
+    if (k + 6 > f.avail(i)) return n > 0 ? n : -1; // not visible: count what was checked
+    if (u24be(f, i, k) !== FAKE_TLS_HI) return -1;
+    const l = u16be(f, i, k + 3), a = u8(f, i, k + 5);
+    if (l < 1 || (a !== 0 && a !== 4 && a !== 6)) return -1;
+    n++;
+    k += 5 + l;
+  }
+  return n;
+}
+function isFakeTlsHello(f: FlowView, i: number): boolean {
+  return f.len(i) >= FAKE_TLS_HELLO_LEN && u32be(f, i, 0) === 0x17030300 && u8(f, i, 4) === 4;
+}
 
 /** A 5-byte ZeroTier address at k: not all zero and not in the reserved 0xFF prefix. */
 function validAddr(f: FlowView, i: number, k: number): boolean {
@@ -55,16 +80,20 @@ function peerRun(f: FlowView, upTo: number, dir: number, ref: number): number {
 
 export const zerotier: Detector = {
   id: 'zerotier',
-  transports: [IPPROTO_UDP],
+  transports: [IPPROTO_UDP, IPPROTO_TCP],
   maxPackets: 12,
   rules: {
     'zt.hello':
       'HELLO in clear: length ≥135, cipher suite 0, verb 01, protocol version 4-15, identity address (offset 41) = header source address (offset 13), identity type 00, private-key length 00',
     'zt.peer': '≥3 packets each direction with one 5-byte (destination, source) address pair per direction, mirrored by the other direction',
+    'zt.tcp-hello': 'TCP fallback: the stream opens with the fake TLS record 17 03 03 00 04 + 4 version bytes (no further frame seen yet)',
+    'zt.tcp': 'TCP fallback: fake TLS hello 17 03 03 00 04 followed by 17 03 03 frames whose lengths chain exactly with address blocks 00/04/06',
   },
   detect(f: FlowView): Evidence[] | null {
     const i = f.nPackets - 1;
-    if (i < 0 || !headerOk(f, i)) return null;
+    if (i < 0) return null;
+    if (f.transport === IPPROTO_TCP) return tcpFallback(f, i);
+    if (!headerOk(f, i)) return null;
     const d = f.dir(i), len = f.len(i);
     if (u8(f, i, ZT_VERB) === ZT_VERB_HELLO && len >= ZT_HELLO_MIN_LEN && ((u8(f, i, ZT_FLAGS) >> 3) & 7) === 0) {
       const pv = u8(f, i, 28);
@@ -105,4 +134,43 @@ function hexAddr(f: FlowView, i: number, k: number): string {
   let s = '';
   for (let q = 0; q < 5; q++) s += u8(f, i, k + q).toString(16).padStart(2, '0');
   return s;
+}
+
+function tcpFallback(f: FlowView, i: number): Evidence[] | null {
+  // The hello is the first segment of the initiator; frames follow in it or in the next initiator segment.
+  let h = -1, second = -1;
+  for (let j = 0; j <= i; j++) {
+    if (f.dir(j) !== DIR_FWD) continue;
+    if (h < 0) h = j;
+    else {
+      second = j;
+      break;
+    }
+  }
+  if (h < 0 || !isFakeTlsHello(f, h)) return null;
+  const ver = `${u8(f, h, 5)}.${u8(f, h, 6)}.${u16be(f, h, 7)}`;
+  if (i === h) {
+    const n = f.len(i) > FAKE_TLS_HELLO_LEN ? fakeTlsFrames(f, i, FAKE_TLS_HELLO_LEN) : 0;
+    if (n < 0) return null;
+    return [
+      n > 0
+        ? {
+            source: 'zerotier', protocol: 'zerotier', strength: 'strong', rule: 'zt.tcp', packet: i, offset: FAKE_TLS_HELLO_LEN,
+            reason: `packet ${i}: fake TLS hello 17 03 03 00 04 (client version ${ver}) then ${n} 17 03 03 frame(s) with valid address blocks chaining to the segment end`,
+          }
+        : {
+            source: 'zerotier', protocol: 'zerotier', strength: 'medium', rule: 'zt.tcp-hello', packet: i, offset: 0,
+            reason: `packet ${i}: TCP stream opens with the fake TLS record 17 03 03 00 04 (ZeroTier client version ${ver})`,
+          },
+    ];
+  }
+  if (i !== second || f.len(h) !== FAKE_TLS_HELLO_LEN) return null;
+  const n = fakeTlsFrames(f, i, 0);
+  if (n < 1) return null;
+  return [
+    {
+      source: 'zerotier', protocol: 'zerotier', strength: 'strong', rule: 'zt.tcp', packet: i, offset: 0,
+      reason: `packet ${h}: fake TLS hello 17 03 03 00 04 (client version ${ver}); packet ${i}: ${n} 17 03 03 frame(s) with valid address blocks chaining to the segment end`,
+    },
+  ];
 }

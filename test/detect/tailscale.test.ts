@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { tailscale } from '../../src/detect/tailscale.js';
 import { wireguard } from '../../src/detect/wireguard.js';
-import { IPPROTO_UDP } from '../../src/detect/types.js';
-import { TS_SPEC_DISCO, WG_SPEC_INIT, WG_SPEC_RESP, disco, hex, randomBytes, rng, runFlow, type Pkt } from './udp-vpn-builders.js';
+import { IPPROTO_TCP, IPPROTO_UDP } from '../../src/detect/types.js';
+import { TS_SPEC_DISCO, WG_SPEC_INIT, WG_SPEC_RESP, ascii, disco, hex, randomBytes, rng, runFlow, type Pkt } from './udp-vpn-builders.js';
 
 const run = (pk: Pkt[], dport = 41641) => runFlow(tailscale, IPPROTO_UDP, 41641, dport, pk);
 
@@ -44,5 +44,20 @@ describe('tailscale detector', () => {
     const stun = hex('00 01 00 00 21 12 a4 42 01 02 03 04 05 06 07 08 09 0a 0b 0c');
     expect(run([{ dir: 0, bytes: short }, { dir: 0, bytes: bad }])).toEqual([]);
     expect(run([{ dir: 0, bytes: stun }, { dir: 1, bytes: stun }], 3478)).toEqual([]);
+  });
+});
+
+describe('tailscale control plane (TCP 80)', () => {
+  const tcp = (pk: Pkt[]) => runFlow(tailscale, IPPROTO_TCP, 50000, 80, pk);
+  const req = (upgrade: string) =>
+    ascii(`POST /ts2021 HTTP/1.1\r\nHost: controlplane.tailscale.com\r\n${upgrade}\r\nConnection: upgrade\r\nX-Tailscale-Handshake: AAEC\r\n\r\n`);
+  it('the /ts2021 upgrade request is strong on packet 0', () => {
+    const ev = tcp([{ dir: 0, bytes: req('Upgrade: tailscale-control-protocol') }]);
+    expect(ev.map((e) => [e.rule, e.strength, e.packet])).toEqual([['ts.control', 'strong', 0]]);
+  });
+  it('other upgrades, other paths and plain HTTP give nothing', () => {
+    expect(tcp([{ dir: 0, bytes: req('Upgrade: websocket') }])).toEqual([]);
+    expect(tcp([{ dir: 0, bytes: ascii('POST /api HTTP/1.1\r\nUpgrade: tailscale-control-protocol\r\n\r\n') }])).toEqual([]);
+    expect(tcp([{ dir: 0, bytes: ascii('GET / HTTP/1.1\r\nHost: a\r\n\r\n') }, { dir: 1, bytes: ascii('HTTP/1.1 200 OK\r\n\r\n') }])).toEqual([]);
   });
 });

@@ -22,6 +22,8 @@ const SEEDS: { transport: number; pk: Pkt[] }[] = [
   { transport: IPPROTO_UDP, pk: [{ dir: 0, bytes: ZT_SPEC_HELLO }, { dir: 1, bytes: ZT_SPEC_HELLO }] },
   { transport: IPPROTO_TCP, pk: [{ dir: 0, bytes: ascii('0 office_gw 17.7\n') }, { dir: 1, bytes: ascii('0 hub 17\n') }, { dir: 1, bytes: ascii('1 94 64 0 0 ' + 'AB'.repeat(128) + '\n') }] },
   { transport: IPPROTO_UDP, pk: [{ dir: 0, bytes: new Uint8Array([0x41]) }, { dir: 1, bytes: ascii('IP=203.0.113.7,PORT=40000') }, { dir: 0, bytes: concat(SOFTETHER_SPEC_PACK) }] },
+  { transport: IPPROTO_TCP, pk: [{ dir: 0, bytes: concat(ascii('\x17\x03\x03\x00\x04\x01\x0e\x00\x02\x17\x03\x03\x00\x08\x04'), new Uint8Array(7)) }] },
+  { transport: IPPROTO_TCP, pk: [{ dir: 0, bytes: ascii('POST /ts2021 HTTP/1.1\r\nUpgrade: tailscale-control-protocol\r\n\r\n') }] },
   { transport: IPPROTO_UDP, pk: [{ dir: 0, bytes: nebulaStage1(r) }, { dir: 1, bytes: nebulaStage1(r) }] },
   { transport: IPPROTO_TCP, pk: [{ dir: 0, bytes: concat(ascii('POST /ddns/ddns.aspx HTTP/1.1\r\nHost: a.softether-network.net\r\n\r\n'), SOFTETHER_SPEC_PACK) }] },
 ];

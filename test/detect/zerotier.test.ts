@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { zerotier } from '../../src/detect/zerotier.js';
-import { IPPROTO_UDP } from '../../src/detect/types.js';
-import { ZT_SPEC_HELLO, randomBytes, rng, runFlow, ztPacket, type Pkt } from './udp-vpn-builders.js';
+import { IPPROTO_TCP, IPPROTO_UDP } from '../../src/detect/types.js';
+import { ZT_SPEC_HELLO, concat, hex, randomBytes, rng, runFlow, ztPacket, type Pkt } from './udp-vpn-builders.js';
 
 const run = (pk: Pkt[], sport = 9993, dport = 9993) => runFlow(zerotier, IPPROTO_UDP, sport, dport, pk);
 const rules = (ev: { rule: string; strength: string; packet?: number }[]) => ev.map((e) => [e.rule, e.strength, e.packet]);
@@ -50,5 +50,35 @@ describe('zerotier detector', () => {
     const fill = new Uint8Array(100).fill(1);
     expect(run([0, 1, 0, 1, 0, 1].map((d) => ({ dir: d, bytes: fill })))).toEqual([]);
     expect(run([0, 1, 0, 1, 0, 1, 0, 1].map((d, k) => ({ dir: d, bytes: randomBytes(28 + k * 50, r) })))).toEqual([]);
+  });
+});
+
+describe('zerotier TCP fallback', () => {
+  const tcp = (pk: Pkt[]) => runFlow(zerotier, IPPROTO_TCP, 50000, 443, pk);
+  const frame = (addr: number[], body: Uint8Array) => {
+    const inner = concat(new Uint8Array(addr), body);
+    return concat(new Uint8Array([0x17, 3, 3, inner.length >> 8, inner.length & 0xff]), inner);
+  };
+  const hello = hex('17 03 03 00 04 01 0e 00 02');
+  it('hello alone is medium; hello then an exactly chained frame is strong at packet 1', () => {
+    const r = rng(3);
+    expect(rules(tcp([{ dir: 0, bytes: hello }]))).toEqual([['zt.tcp-hello', 'medium', 0]]);
+    const f1 = frame([4, 198, 51, 100, 23, 0x27, 0x09], randomBytes(135, r));
+    expect(rules(tcp([{ dir: 0, bytes: hello }, { dir: 1, bytes: randomBytes(20, r) }, { dir: 0, bytes: f1 }]))).toEqual([
+      ['zt.tcp-hello', 'medium', 0],
+      ['zt.tcp', 'strong', 2],
+    ]);
+    // hello and frames coalesced in the first segment decide at once
+    expect(rules(tcp([{ dir: 0, bytes: concat(hello, f1, frame([0], randomBytes(40, r))) }]))).toEqual([['zt.tcp', 'strong', 0]]);
+  });
+  it('a frame whose length does not chain, a bad address block, or real TLS give no strong item', () => {
+    const r = rng(4);
+    const bad = frame([4, 1, 2, 3, 4, 0, 80], randomBytes(50, r));
+    bad[4] = bad[4]! + 1; // length one too long: the next "frame" would start inside garbage
+    expect(rules(tcp([{ dir: 0, bytes: hello }, { dir: 0, bytes: concat(bad, randomBytes(30, r)) }]))).toEqual([['zt.tcp-hello', 'medium', 0]]);
+    expect(rules(tcp([{ dir: 0, bytes: hello }, { dir: 0, bytes: frame([5], randomBytes(50, r)) }]))).toEqual([['zt.tcp-hello', 'medium', 0]]);
+    const ch = concat(hex('16 03 01 00 c8'), randomBytes(200, r));
+    const app = concat(hex('17 03 03 00 40'), randomBytes(64, r));
+    expect(tcp([{ dir: 0, bytes: ch }, { dir: 1, bytes: app }, { dir: 0, bytes: app }])).toEqual([]);
   });
 });
