@@ -5,12 +5,14 @@
  * the legacy METAKEY line that follows it (`1 <int> <int> <int> <int> <hex>\n`), and the SPTPS KEX record
  * (`00 41 80 00` + 64 bytes) that follows an ID with minor ≥ 2. Must never: accept a line without the `17`
  * version token or with characters outside the name set, or decide on port 655.
- * UDP data packets are not handled here (legacy ones are fully encrypted; SPTPS UDP needs the meta connection).
+ * UDP: SPTPS data packets of tinc 1.1 carry a 12-byte clear prefix (6-byte destination id, all zero for a direct
+ * packet; 6-byte source id, constant per sender) and a BE sequence number +1 per packet. Legacy UDP packets are
+ * fully encrypted and are not handled (they can only be tied to a meta connection by the classifier).
  *
- * Offsets read from earlier packets: the whole ID line of each direction's first segment (≤ 48 bytes kept, so
+ * Offsets read from earlier packets: UDP 0–15; the whole ID line of each direction's first segment (≤ 48 bytes kept, so
  * node names up to ~40 characters; longer names are checked only while their packet is the newest).
  */
-import { DIR_FWD, IPPROTO_TCP, u8, u32be, type Detector, type Evidence, type FlowView } from './types.js';
+import { DIR_FWD, IPPROTO_TCP, IPPROTO_UDP, sameBytes, u8, u16be, u32be, type Detector, type Evidence, type FlowView } from './types.js';
 
 const NL = 0x0a, SP = 0x20;
 const MAX_NAME = 64;
@@ -82,17 +84,20 @@ function isMetakey(f: FlowView, i: number, s: number): boolean {
 
 export const tinc: Detector = {
   id: 'tinc',
-  transports: [IPPROTO_TCP],
-  maxPackets: 6,
+  transports: [IPPROTO_TCP, IPPROTO_UDP],
+  maxPackets: 12,
   rules: {
     'tinc.id-both': 'first segment of each direction is a tinc ID line "0 <name> 17[.<minor>]\\n" (name [A-Za-z0-9_])',
     'tinc.id': 'first segment of one direction is a tinc ID line; the other direction not seen yet',
     'tinc.metakey': 'ID line followed in the same direction by a METAKEY line: "1" + four integers + ≥256 hex digits',
     'tinc.sptps': 'ID line with minor ≥ 2 followed in the same direction by the 68-byte SPTPS KEX record 00 41 80 00',
+    'tinc.udp':
+      'UDP SPTPS data: zero 6-byte destination id, one non-zero 6-byte source id and a BE sequence rising per packet in one direction (medium at 4, strong at 8 with exact +1 steps)',
   },
   detect(f: FlowView): Evidence[] | null {
     const i = f.nPackets - 1;
     if (i < 0) return null;
+    if (f.transport === IPPROTO_UDP) return udpRule(f, i);
     const d = f.dir(i);
     const first = firstOfDir(f, d, i);
     let out: Evidence[] | null = null; // allocated only when a rule matches
@@ -153,5 +158,52 @@ function secondOfDir(f: FlowView, d: number, first: number, i: number): boolean 
 function line(f: FlowView, i: number, end: number): string {
   let s = '';
   for (let k = 0; k < end - 1; k++) s += String.fromCharCode(u8(f, i, k));
+  return s;
+}
+
+/** SPTPS UDP: 12-byte id prefix + 4-byte seqno + ≥ 1 type byte + 16-byte tag. */
+const UDP_MIN_LEN = 33;
+const UDP_MEDIUM_RUN = 4, UDP_STRONG_RUN = 8;
+
+/**
+ * Run of SPTPS UDP packets in direction `dir` up to `upTo`: destination id zero, the same non-zero source id,
+ * sequence rising by 1–16. Returns the run length (negated when some step was not exactly +1), or 0 when broken.
+ */
+function udpRun(f: FlowView, upTo: number, dir: number): number {
+  let n = 0, first = -1, prev = 0, exact = true;
+  for (let j = 0; j <= upTo; j++) {
+    if (f.dir(j) !== dir) continue;
+    if (f.len(j) < UDP_MIN_LEN || u32be(f, j, 0) !== 0 || u16be(f, j, 4) !== 0) return 0;
+    const seq = u32be(f, j, 12);
+    if (seq < 0 || (u32be(f, j, 6) === 0 && u16be(f, j, 10) === 0)) return 0;
+    if (first < 0) first = j;
+    else {
+      if (!sameBytes(f, j, 6, first, 6, 6)) return 0;
+      const step = seq - prev;
+      if (step < 1 || step > 16) return 0;
+      if (step !== 1) exact = false;
+    }
+    prev = seq;
+    n++;
+  }
+  return exact ? n : -n;
+}
+
+function udpRule(f: FlowView, i: number): Evidence[] | null {
+  const d = f.dir(i);
+  const r = udpRun(f, i, d);
+  const n = r < 0 ? -r : r;
+  const strong = r === UDP_STRONG_RUN;
+  if (n !== UDP_MEDIUM_RUN && !strong) return null;
+  return [
+    {
+      source: 'tinc', protocol: 'tinc', strength: strong ? 'strong' : 'medium', rule: 'tinc.udp', packet: i, offset: 6,
+      reason: `${n} UDP packets ${d === DIR_FWD ? 'initiator→responder' : 'responder→initiator'} up to packet ${i}: destination id 000000000000, source id ${hex6(f, i)} constant, SPTPS sequence rising to ${u32be(f, i, 12)}${strong ? ' by exactly 1' : ''}`,
+    },
+  ];
+}
+function hex6(f: FlowView, i: number): string {
+  let s = '';
+  for (let q = 6; q < 12; q++) s += u8(f, i, q).toString(16).padStart(2, '0');
   return s;
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { tinc, parseIdLine } from '../../src/detect/tinc.js';
-import { IPPROTO_TCP } from '../../src/detect/types.js';
+import { IPPROTO_TCP, IPPROTO_UDP } from '../../src/detect/types.js';
 import { LimitedFlowView, ascii, concat, hex, randomBytes, rng, runFlow, type Pkt } from './udp-vpn-builders.js';
 
 const run = (pk: Pkt[]) => runFlow(tinc, IPPROTO_TCP, 50000, 655, pk);
@@ -58,5 +58,36 @@ describe('tinc detector', () => {
     expect(run([{ dir: 0, bytes: ascii('0 a 17\n') }, { dir: 1, bytes: ascii('SSH-2.0-OpenSSH_9.6\r\n') }])).toEqual([{ ...run([{ dir: 0, bytes: ascii('0 a 17\n') }])[0] }]);
     expect(run([{ dir: 0, bytes: ascii('GET / HTTP/1.1\r\n\r\n') }, { dir: 1, bytes: ascii('HTTP/1.1 200 OK\r\n\r\n') }])).toEqual([]);
     expect(run([{ dir: 0, bytes: concat(new Uint8Array([0x16, 3, 1, 0, 0x40]), randomBytes(64, rng(2))) }])).toEqual([]);
+  });
+});
+
+describe('tinc UDP (SPTPS data)', () => {
+  const udp = (pk: Pkt[]) => runFlow(tinc, IPPROTO_UDP, 655, 655, pk);
+  const pkt = (src: Uint8Array, seq: number, len: number, r: () => number) => {
+    const b = randomBytes(len, r);
+    b.fill(0, 0, 6);
+    b.set(src, 6);
+    b[12] = (seq >>> 24) & 0xff;
+    b[13] = (seq >>> 16) & 0xff;
+    b[14] = (seq >>> 8) & 0xff;
+    b[15] = seq & 0xff;
+    return b;
+  };
+  it('medium at 4 packets, strong at 8 with exact +1 steps', () => {
+    const r = rng(5);
+    const src = hex('3a 91 0c 7e 44 02');
+    const pk: Pkt[] = [];
+    for (let k = 0; k < 8; k++) pk.push({ dir: 0, bytes: pkt(src, 1000 + k, 90 + k, r) });
+    expect(rules(udp(pk))).toEqual([['tinc.udp', 'medium', 3], ['tinc.udp', 'strong', 7]]);
+    const gaps = pk.map((p, k) => ({ dir: 0, bytes: pkt(src, 1000 + 2 * k, 90, r) }));
+    expect(rules(udp(gaps))).toEqual([['tinc.udp', 'medium', 3]]);
+  });
+  it('changing source id, zero source id, or non-zero destination id give nothing', () => {
+    const r = rng(6);
+    const a = (k: number) => pkt(randomBytes(6, r), 10 + k, 64, r);
+    expect(udp([0, 1, 2, 3, 4].map((k) => ({ dir: 0, bytes: a(k) })))).toEqual([]);
+    const z = new Uint8Array(6);
+    expect(udp([0, 1, 2, 3, 4].map((k) => ({ dir: 0, bytes: pkt(z, 10 + k, 64, r) })))).toEqual([]);
+    expect(udp([0, 1, 2, 3].map(() => ({ dir: 0, bytes: new Uint8Array(64) })))).toEqual([]);
   });
 });
