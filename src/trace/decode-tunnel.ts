@@ -4,8 +4,9 @@
  * ERSPAN type II), GTP-U G-PDUs (UDP 2152), VXLAN (UDP 4789) and CAPWAP data (UDP 5247, 802.3 or 802.11).
  *
  * Deliberately not opened: PPTP's enhanced GRE (version 1) — that packet is the VPN flow itself; Teredo
- * (ordinary UDP to the classifier); CAPWAP DTLS; GTP messages other than G-PDU; fragments (the inner packet is
- * incomplete, so the carrier is reported and later fragments join it by fragment id).
+ * (ordinary UDP to the classifier); CAPWAP DTLS; GTP messages other than G-PDU; non-first fragments (no
+ * carrier header in them). A first fragment is opened: its inner packet reads like a snaplen-cut one
+ * (payloadLen < payloadWireLen), which keeps e.g. a TLS ClientHello in a fragmented GTP-U packet visible.
  *
  * Returns the inner IP header offset (>= 0), TUNNEL_NONE when the packet is not a tunnel carrier, or
  * TUNNEL_BAD when it is one but the inner packet cannot be reached. Never allocates.
@@ -155,7 +156,7 @@ function capwap(out: PacketView, b: Uint8Array, p: number, end: number, iv: bool
  * an inner Ethernet frame overwrite `out.vlan` (see etherTypeToIp).
  */
 export function tunnelInner(out: PacketView, b: Uint8Array, cur: TunnelCursor, iv: boolean): number {
-  if (out.isFragment) return TUNNEL_NONE;
+  if (out.fragOffset > 0) return TUNNEL_NONE;
   const p = out.payloadOff;
   const end = p + out.payloadLen;
   let r: number;
@@ -203,7 +204,7 @@ const PPTP_GRE_HEADER = 8;
  * particular for MPPE-encrypted (0x00FD) frames, the normal case, and acknowledgement-only packets.
  */
 export function pptpInner(out: PacketView, b: Uint8Array, cur: TunnelCursor): number {
-  if (out.proto !== PROTO_GRE || out.isFragment) return TUNNEL_NONE;
+  if (out.proto !== PROTO_GRE || out.fragOffset > 0) return TUNNEL_NONE;
   const p = out.payloadOff;
   const end = p + out.payloadLen;
   if (end - p < PPTP_GRE_HEADER) return TUNNEL_NONE;
