@@ -32,6 +32,8 @@ const SMALL_ID = 0xffff;
 /** Data packets in one direction: medium at 4 (consistent key id + peer id + rising ids), strong at 8 (spec). */
 const DATA_MEDIUM_RUN = 4, DATA_STRONG_RUN = 8;
 const MAX_PID_STEP = 16;
+/** Replay ids rise by exactly 1 per packet sent; allow a few packets missing from the capture. */
+const MAX_REPLAY_STEP = 4;
 /** Replay-id offsets: mode C (9), mode A with a 16/20/32-byte HMAC (9 + H); longer HMACs exceed earlier packets' kept bytes. */
 const REPLAY_OFFSETS = [9, 25, 29, 41] as const;
 
@@ -96,6 +98,8 @@ export const openvpn: Detector = {
     const echo = x === BYTE_RESET_SERVER_V2 ? echoRule(f, i, b, pl) : null;
     const session = sessionRule(f, i, b);
     if (echo !== null || session !== null) return echo !== null && session !== null ? [echo, session] : [(echo ?? session)!];
+    // A lone reset is only medium evidence; on TCP its segment must hold exactly that one packet.
+    if (b !== 0 && f.len(i) !== pl + 2) return null;
     let lone: Evidence | null = null;
     if (x === BYTE_RESET_CLIENT_V3) lone = cryptV2Rule(f, i, b, pl);
     else if (x === BYTE_RESET_CLIENT_V2 && firstWithByte(f, i, b, x)) lone = loneClientReset(f, i, b, pl);
@@ -170,7 +174,7 @@ function sessionCount(f: FlowView, upTo: number, b: number, dir: number): number
 
 /**
  * Mode N: the reset's ack count is a valid 0–8 (0 for the client) and every counted packet's byte 9 is ≤ 8.
- * Mode C / A(H ∈ 16, 20, 32): replay ids at 9 (+H) rise by exactly 1 between consecutive counted packets after the
+ * Mode C / A(H ∈ 16, 20, 32): replay ids at 9 (+H) rise by 1 (up to 4 when packets are missing) between counted packets after the
  * reset and the net time at 13 (+H) is one constant. Any one mode holding is enough.
  */
 function layoutOk(f: FlowView, upTo: number, b: number, dir: number, k0: number): boolean {
@@ -191,7 +195,8 @@ function layoutOk(f: FlowView, upTo: number, b: number, dir: number, k0: number)
         }
         // replay id +1 per packet; the early-negotiation marker 0x0F000000 on the reset is not part of the run
         if (j !== k0 && !(prev === EARLY_NEG_REPLAY_ID)) {
-          if (rid !== prev + 1) ok = false;
+          const step = rid - prev;
+          if (step < 1 || step > MAX_REPLAY_STEP) ok = false; // +1 per packet; a few lost in the capture
           else steps++;
         }
         prev = rid;

@@ -201,3 +201,10 @@ describe('openvpn data channel V1 and TCP continuation segments', () => {
     expect(rules(tcp(pk))).toEqual([['ovpn.reset', 'medium', 0], ['ovpn.session', 'strong', 3]]);
   });
 });
+
+describe('openvpn TCP lone reset needs an exact segment', () => {
+  it('extra bytes after the framed client reset: no medium item', () => {
+    expect(tcp([{ dir: 0, bytes: concat(OVPN_SPEC_TCP_CLIENT, new Uint8Array([0x00, 0x01, 0x38])) }])).toEqual([]);
+    expect(rules(tcp([{ dir: 0, bytes: OVPN_SPEC_TCP_CLIENT }]))).toEqual([['ovpn.reset', 'medium', 0]]);
+  });
+});
