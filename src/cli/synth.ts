@@ -90,16 +90,24 @@ export function sideFileBase(out: string): string {
   return out.replace(/\.pcap$/i, '');
 }
 
-export async function run(argv: string[]): Promise<number> {
+/** Streams the command writes to (tests pass their own). */
+export interface SynthIo {
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+}
+
+/** Run `tunnelscope synth`; resolves to the exit code (0 ok, 1 write failure, 2 usage error). */
+export async function run(argv: string[], io: SynthIo = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
+  const { stdout, stderr } = io;
   let parsed: ReturnType<typeof optionsFrom>;
   try {
     parsed = optionsFrom(argv);
   } catch (err) {
-    if (err instanceof UsageError) return reportUsage(process.stderr, 'synth', err, SYNTH_USAGE);
+    if (err instanceof UsageError) return reportUsage(stderr, 'synth', err, SYNTH_USAGE);
     throw err;
   }
   if (parsed === 'help') {
-    process.stdout.write(HELP);
+    stdout.write(HELP);
     return 0;
   }
   const { opts, out, quiet } = parsed;
@@ -108,7 +116,7 @@ export async function run(argv: string[]): Promise<number> {
   try {
     fd = openSync(out, 'w');
   } catch (err) {
-    process.stderr.write(`tunnelscope synth: cannot write ${out}: ${err instanceof Error ? err.message : String(err)}\n`);
+    stderr.write(`tunnelscope synth: cannot write ${out}: ${err instanceof Error ? err.message : String(err)}\n`);
     return 1;
   }
   let res: ReturnType<typeof synthesize>;
@@ -120,9 +128,9 @@ export async function run(argv: string[]): Promise<number> {
   } catch (err) {
     closeSync(fd);
     if (err instanceof TunnelscopeError && err.code === 'TS_INVALID_ARG') {
-      return reportUsage(process.stderr, 'synth', new UsageError(err.message), SYNTH_USAGE);
+      return reportUsage(stderr, 'synth', new UsageError(err.message), SYNTH_USAGE);
     }
-    process.stderr.write(`tunnelscope synth: ${err instanceof Error ? err.message : String(err)}\n`);
+    stderr.write(`tunnelscope synth: ${err instanceof Error ? err.message : String(err)}\n`);
     return 1;
   }
   closeSync(fd);
@@ -132,14 +140,14 @@ export async function run(argv: string[]): Promise<number> {
     const header = `tunnelscope synth registration list: seed ${opts.seed}, ${opts.flows} flows, vpn-share ${opts.vpnShare}, registered-share ${opts.registeredShare}`;
     writeFileSync(`${base}.registered.txt`, formatRegistrations(res.registrations, header));
   } catch (err) {
-    process.stderr.write(`tunnelscope synth: ${err instanceof Error ? err.message : String(err)}\n`);
+    stderr.write(`tunnelscope synth: ${err instanceof Error ? err.message : String(err)}\n`);
     return 1;
   }
   if (!quiet) {
     const s = (performance.now() - t0) / 1000;
     const vpn = res.truth.filter((t) => t.expect === 'vpn');
     const reg = vpn.filter((t) => t.registered).length;
-    process.stderr.write(
+    stderr.write(
       `synth: ${res.packets} packets, ${res.flows} flows (${vpn.length} vpn, ${reg} registered), ` +
       `${res.registrations.length} prefixes, mean frame ${(res.frameBytes / res.packets).toFixed(0)} B, ` +
       `${((res.lastUs - res.firstUs) / 1e6).toFixed(1)} s of traffic, ${res.fileBytes} bytes → ${out} in ${s.toFixed(2)} s ` +

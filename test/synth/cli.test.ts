@@ -1,0 +1,79 @@
+import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { readDomainList, run, sideFileBase } from '../../src/cli/synth.js';
+
+class Sink extends Writable {
+  text = '';
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: () => void): void {
+    this.text += chunk.toString();
+    cb();
+  }
+}
+async function cli(argv: string[]) {
+  const stdout = new Sink(), stderr = new Sink();
+  const code = await run(argv, { stdout, stderr });
+  return { code, out: stdout.text, err: stderr.text };
+}
+const dir = mkdtempSync(join(tmpdir(), 'ts-synth-'));
+
+describe('tunnelscope synth CLI', () => {
+  it('writes capture, truth and registration list; same args give identical files', async () => {
+    const args = (out: string) => ['--packets', '6000', '--flows', '150', '--vpn-share', '0.4', '--registered-share', '0.5', '--seed', 'abc', '--out', out];
+    const a = await cli(args(join(dir, 'a.pcap')));
+    expect(a.code).toBe(0);
+    expect(a.err.trim().split('\n')).toHaveLength(1);
+    expect(a.err).toMatch(/^synth: 6000 packets, 150 flows \(60 vpn, 30 registered\)/);
+    expect(a.out).toBe('');
+    const b = await cli(args(join(dir, 'b.pcap')));
+    expect(b.code).toBe(0);
+    for (const ext of ['.pcap', '.truth.ndjson', '.registered.txt']) {
+      expect(readFileSync(join(dir, `a${ext}`)).equals(readFileSync(join(dir, `b${ext}`))), ext).toBe(true);
+    }
+    const truth = readFileSync(join(dir, 'a.truth.ndjson'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(truth).toHaveLength(150);
+    expect(Object.keys(truth[0]!).slice(0, 8)).toEqual(['transport', 'src', 'dst', 'expect', 'protocol', 'registered', 'registrant', 'packets']);
+    const reg = readFileSync(join(dir, 'a.registered.txt'), 'utf8').split('\n');
+    expect(reg[0]!.startsWith('#')).toBe(true);
+    for (const l of reg.filter((x) => x !== '' && !x.startsWith('#'))) expect(l).toMatch(/^[0-9a-f:.]+\/\d+,org-\d+$/);
+  });
+
+  it('usage errors: one line (plus usage) and exit 2', async () => {
+    for (const argv of [[], ['--packets', 'x', '--out', join(dir, 'x.pcap')], ['--bogus'], ['--vpn-share', '2', '--out', join(dir, 'x.pcap')],
+      ['--packets', '10', '--flows', '100', '--out', join(dir, 'x.pcap')], ['extra', '--out', join(dir, 'x.pcap')]]) {
+      const r = await cli(argv);
+      expect(r.code, argv.join(' ')).toBe(2);
+      expect(r.err.startsWith('tunnelscope synth: ')).toBe(true);
+      expect(r.err.trim().split('\n')).toHaveLength(2);
+    }
+  });
+
+  it('--help documents the defaults and exits 0', async () => {
+    const r = await cli(['--help']);
+    expect(r.code).toBe(0);
+    for (const d of ['default 200000', 'default 5000', 'default 0.24', 'default 0.5', 'default 0.2', 'default 620']) expect(r.out).toContain(d);
+  });
+
+  it('an unwritable output path exits 1', async () => {
+    const r = await cli(['--packets', '3000', '--flows', '50', '--out', join(dir, 'no-such-dir', 'x.pcap')]);
+    expect(r.code).toBe(1);
+  });
+
+  it('--vpn-domains takes provider names from a list file', async () => {
+    const list = join(dir, 'domains.txt');
+    writeFileSync(list, '# providers\nexample-vpn.test\n*.other-vpn.test, note\nnot a domain\n');
+    expect(readDomainList(list)).toEqual(['example-vpn.test', 'other-vpn.test']);
+    const r = await cli(['--packets', '20000', '--flows', '400', '--vpn-share', '1', '--seed', '4', '--vpn-domains', list, '--out', join(dir, 'd.pcap')]);
+    expect(r.code).toBe(0);
+    const pcap = readFileSync(join(dir, 'd.pcap'));
+    expect(pcap.includes(Buffer.from('example-vpn.test')) || pcap.includes(Buffer.from('other-vpn.test'))).toBe(true);
+    expect(existsSync(join(dir, 'd.truth.ndjson'))).toBe(true);
+  });
+
+  it('side files replace a trailing .pcap', () => {
+    expect(sideFileBase('x/trace.pcap')).toBe('x/trace');
+    expect(sideFileBase('trace.cap')).toBe('trace.cap');
+  });
+});
