@@ -19,8 +19,11 @@
  *   tinc.*         an ASCII grammar ("0 " name " 17" "\n") from both sides: ≤ 2^-56 per side
  *   softether.pack exact Pack walk: count 1..4096 (2^-20) × name length 2..64 (2^-26) × name chars × type 0-4 × exact end: ≪ 2^-60
  *   softether.natt-echo  exact "IP=d.d.d.d,PORT=n" text: ≪ 2^-60
- * Measured: the seeded sweep below (20,000 random flows of 8 packets, UDP and TCP) produces no strong item; the
+ * Measured: the seeded sweep below (20,000 random flows of 8 packets, UDP and TCP) produces no item at all; the
  * fast-check properties add biased generators (small values, repeated bytes) and protocol-looking first bytes.
+ * An off-line run of 50,000 flows × 8 packets × {TCP, UDP}, half of them with protocol-looking prefixes and exact
+ * handshake sizes, gave 0 strong items and 407 medium ones, all `warp.init` (random 194-byte payloads given the
+ * exact `C1 00 00 00` prefix — the marker itself, which is why that rule is only medium).
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
