@@ -119,3 +119,38 @@ describe('UDP/overlay VPN detectors survive hostile bytes', () => {
     }
   });
 });
+
+describe('detectors read through start(i) (slab buffers with other bytes around the payload)', () => {
+  /** Same packets, each placed at a non-zero offset in a larger buffer filled with 0xEE. */
+  class OffsetView extends LimitedFlowView {
+    private readonly bufs: Uint8Array[];
+    private readonly offs: number[];
+    constructor(transport: number, pk: Pkt[], n: number) {
+      super(transport, 40000, 1194, pk, n);
+      this.offs = pk.map((_, k) => 3 + k * 5);
+      this.bufs = pk.map((p, k) => {
+        const b = new Uint8Array(p.bytes.length + 64).fill(0xee);
+        b.set(p.bytes, this.offs[k]!);
+        return b;
+      });
+    }
+    override buf(i: number): Uint8Array {
+      return this.bufs[i]!;
+    }
+    override start(i: number): number {
+      return this.offs[i]!;
+    }
+  }
+  it('every seed gives the same evidence at offset 0 and at a shifted start', () => {
+    for (const s of SEEDS) {
+      for (const d of UDP_VPN_DETECTORS) {
+        if (!d.transports.includes(s.transport)) continue;
+        for (let n = 1; n <= s.pk.length; n++) {
+          const a = d.detect(new LimitedFlowView(s.transport, 40000, 1194, s.pk, n));
+          const b = d.detect(new OffsetView(s.transport, s.pk, n));
+          expect(b).toEqual(a);
+        }
+      }
+    }
+  });
+});

@@ -39,7 +39,7 @@ export class LimitedFlowView implements FlowView {
   buf(i: number): Uint8Array {
     return this.pk[i]!.bytes;
   }
-  start(): number {
+  start(_i: number): number {
     return 0;
   }
 }
