@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import { readDomainList, run, sideFileBase } from '../../src/cli/synth.js';
 
 class Sink extends Writable {
@@ -75,5 +76,13 @@ describe('tunnelscope synth CLI', () => {
   it('side files replace a trailing .pcap', () => {
     expect(sideFileBase('x/trace.pcap')).toBe('x/trace');
     expect(sideFileBase('trace.cap')).toBe('trace.cap');
+  });
+
+  it('readDomainList never throws on arbitrary text and returns only domain-shaped names (fuzz)', () => {
+    const f = join(dir, 'fuzz.txt');
+    fc.assert(fc.property(fc.string({ unit: 'binary', maxLength: 300 }), (text) => {
+      writeFileSync(f, text);
+      for (const d of readDomainList(f)) expect(d).toMatch(/^[a-z0-9-]+(\.[a-z0-9-]+)+$/);
+    }), { numRuns: 100 });
   });
 });
