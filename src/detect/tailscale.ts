@@ -51,15 +51,13 @@ export const tailscale: Detector = {
     const d = f.dir(i);
     if (isDisco(f, i)) {
       const dirName = d === DIR_FWD ? '' : ' (reverse)';
-      // Key repetition: an earlier disco packet of this direction repeats the key, and the other direction has
-      // its own disco packet. Fire once: only when this is the second disco packet of this direction.
-      const mine = firstDisco(f, i, d);
-      const other = firstDisco(f, i, 1 - d);
-      if (mine >= 0 && other >= 0 && countDisco(f, i, d) === 1 && sameBytes(f, mine, DISCO_KEY_OFFSET, i, DISCO_KEY_OFFSET, DISCO_KEY_LEN)) {
+      // Key repetition: one direction repeats its own disco key and the other direction sent disco too. Fires on
+      // the packet that first makes this true.
+      if (keysHold(f, i, d) && !keysHold(f, i - 1, d)) {
         return [
           {
             source: 'tailscale', protocol: 'tailscale', strength: 'strong', rule: 'ts.disco-keys', packet: i, offset: DISCO_KEY_OFFSET,
-            reason: `packets ${mine} and ${i}${dirName}: disco magic "TS💬" with the same 32-byte disco key at offset 6; packet ${other}: disco packet from the other side`,
+            reason: `disco packets in both directions up to packet ${i}${dirName}; a direction repeats its 32-byte disco key at offset 6 (key ${hexKey(f, i)} on this packet)`,
           },
         ];
       }
@@ -87,10 +85,26 @@ export const tailscale: Detector = {
   },
 };
 
-function countDisco(f: FlowView, before: number, dir: number): number {
-  let n = 0;
-  for (let j = 0; j < before; j++) if (f.dir(j) === dir && isDisco(f, j)) n++;
+/** Disco packets of direction `dir` in [0, upTo] carrying the same key as that direction's first disco packet. */
+function sameKeyCount(f: FlowView, upTo: number, dir: number): number {
+  let n = 0, first = -1;
+  for (let j = 0; j <= upTo; j++) {
+    if (f.dir(j) !== dir || !isDisco(f, j)) continue;
+    if (first < 0) first = j;
+    if (sameBytes(f, j, DISCO_KEY_OFFSET, first, DISCO_KEY_OFFSET, DISCO_KEY_LEN)) n++;
+  }
   return n;
+}
+/** Some direction repeats its disco key and the other direction has at least one disco packet. */
+function keysHold(f: FlowView, upTo: number, d: number): boolean {
+  if (upTo < 0) return false;
+  const a = sameKeyCount(f, upTo, d), b = sameKeyCount(f, upTo, 1 - d);
+  return (a >= 2 && b >= 1) || (b >= 2 && a >= 1);
+}
+function hexKey(f: FlowView, i: number): string {
+  let s = '';
+  for (let q = 0; q < 8; q++) s += u8(f, i, DISCO_KEY_OFFSET + q).toString(16).padStart(2, '0');
+  return s + '…';
 }
 
 const TS2021_LINE = 'POST /ts2021 HTTP/1.1\r\n';

@@ -104,11 +104,17 @@ describe('openvpn detector', () => {
     expect(udp([{ dir: 0, bytes: b }])).toEqual([]);
   });
 
-  it('mid-stream P_DATA_V2: medium at 4 packets, strong at 8 (constant key id + peer id, packet id +1)', () => {
+  it('mid-stream P_DATA_V2: medium at 4 packets in a direction, strong at 8 in each direction (constant key id + peer id, packet id +1)', () => {
     const r = rng(7);
     const pk: Pkt[] = [];
     for (let k = 0; k < 8; k++) pk.push({ dir: 0, bytes: ovpnDataV2(0x49, 0x000021, 1000 + k, 100 + k * 10, r) });
-    expect(rules(udp(pk))).toEqual([['ovpn.data', 'medium', 3], ['ovpn.data', 'strong', 7]]);
+    expect(rules(udp(pk))).toEqual([['ovpn.data', 'medium', 3]]); // one direction only stays medium
+    const both: Pkt[] = [];
+    for (let k = 0; k < 8; k++) {
+      both.push({ dir: 0, bytes: ovpnDataV2(0x49, 0x000021, 1000 + k, 100 + k * 10, r) });
+      both.push({ dir: 1, bytes: ovpnDataV2(0x49, 0x000021, 7 + k, 1400, r) });
+    }
+    expect(rules(udp(both))).toEqual([['ovpn.data', 'medium', 6], ['ovpn.data', 'medium', 7], ['ovpn.data', 'strong', 15]]);
     const bad = pk.map((p, k) => ({ dir: 0, bytes: ovpnDataV2(0x49, k, 1000 + k, 100, r) })); // peer id changes
     expect(udp(bad)).toEqual([]);
     const flat = pk.map(() => ({ dir: 0, bytes: ovpnDataV2(0x49, 0x21, 5, 100, r) })); // packet id does not rise

@@ -27,6 +27,9 @@ describe('tailscale detector', () => {
     // a different key in the second packet of the direction does not repeat
     const ev2 = run([{ dir: 0, bytes: disco(ka, 124, r) }, { dir: 1, bytes: disco(kb, 110, r) }, { dir: 0, bytes: disco(kb, 124, r) }]);
     expect(ev2.map((e) => e.rule)).toEqual(['ts.disco']);
+    // the other side's first disco may arrive after the repetition
+    const ev3 = run([{ dir: 0, bytes: disco(ka, 124, r) }, { dir: 0, bytes: disco(ka, 124, r) }, { dir: 1, bytes: disco(kb, 110, r) }]);
+    expect(ev3.map((e) => [e.rule, e.packet])).toEqual([['ts.disco', 0], ['ts.disco-keys', 2]]);
   });
 
   it('a WireGuard handshake on a 5-tuple that carried disco is labelled tailscale; plain WireGuard stays wireguard', () => {
