@@ -20,6 +20,9 @@
  * per-prefix objects, no expanded tables.
  */
 
+/** Shared all-zero root for a family that has no prefixes (saves 256 KiB per map; never written). */
+export const EMPTY_ROOT = new Int32Array(1 << 16);
+
 /** Stride of the root table in bits. */
 export const ROOT_BITS = 16;
 export const NODE_HEADER = 16;
