@@ -154,6 +154,9 @@ function plan(o: SynthOptions, rng: Rng, addrs: AddressPlan, ctx: SynthContext):
     flows.push(f);
   });
 
+  pairDataChannels(flows, 'ike', 'esp', seen, rng);
+  pairDataChannels(flows, 'pptp', 'pptp-gre', seen, rng);
+
   // Packet budget: minimums first, the rest spread by heavy-tailed (Pareto α=1.3) weights per flow.
   let extra = o.packets - flows.reduce((s, f) => s + f.n, 0);
   const w = flows.map((f) => f.kind.packetWeight * Math.min(rng.pareto(1, 1.3), 2000));
@@ -171,6 +174,35 @@ function plan(o: SynthOptions, rng: Rng, addrs: AddressPlan, ctx: SynthContext):
   flows.sort((a, b) => a.nextUs - b.nextUs || a.index - b.index);
   flows.forEach((f, i) => { f.index = i; });
   return flows;
+}
+
+/**
+ * Make most data-channel flows (ESP, PPTP's GRE) run between the same peers as a control flow (IKE, PPTP
+ * control) that started shortly before, as real IPsec/PPTP sessions do. Only pairs with the same family and
+ * registration status, so the planned shares and the registration truth are unchanged. GRE also takes over the
+ * call ids negotiated on the control connection.
+ */
+function pairDataChannels(flows: SynthFlow[], control: string, data: string, seen: Set<string>, rng: Rng): void {
+  // Control flows bucketed by (family, registered), handed out in order: O(flows).
+  const buckets = new Map<string, SynthFlow[]>();
+  for (const f of flows) {
+    if (f.kind.key !== control) continue;
+    const b = `${f.v6}|${f.registered}`;
+    const l = buckets.get(b);
+    if (l) l.push(f); else buckets.set(b, [f]);
+  }
+  for (const d of flows) {
+    if (d.kind.key !== data || !rng.chance(0.8)) continue;
+    const c = buckets.get(`${d.v6}|${d.registered}`)?.pop();
+    if (c === undefined) continue;
+    const k = `${d.kind.transport}|${c.cli.join('.')}|0|${c.srv.join('.')}|0`;
+    if (seen.has(k)) continue;
+    seen.delete(`${d.kind.transport}|${d.cli.join('.')}|0|${d.srv.join('.')}|0`);
+    seen.add(k);
+    d.cli = c.cli; d.srv = c.srv; d.registrant = c.registrant;
+    d.nextUs = c.nextUs + c.rttUs * 6 + rng.range(0, 500000);
+    if (data === 'pptp-gre') { d.a = c.a; d.b = c.b; }
+  }
 }
 
 /** Min-heap of flow indices keyed by next timestamp (ties by index, for determinism). */

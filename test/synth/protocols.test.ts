@@ -331,3 +331,28 @@ describe('TLS, QUIC, DNS, HTTP and look-alikes', () => {
     }
   });
 });
+
+describe('data channels follow their control flows', () => {
+  const host = (ep: string): string => (ep.startsWith('[') ? ep.slice(1, ep.indexOf(']')) : ep.split(':')[0]!);
+  it('most ESP flows run between the peers of an earlier IKE flow', () => {
+    const ike = new Map(ofKind('ike').map((f) => [`${host(f.t.src)}|${host(f.t.dst)}`, f]));
+    const esp = ofKind('esp');
+    const paired = esp.filter((f) => {
+      const c = ike.get(`${f.t.src}|${f.t.dst}`);
+      return c !== undefined && c.ps[0]!.tsUs < f.ps[0]!.tsUs;
+    });
+    expect(paired.length / esp.length).toBeGreaterThan(0.5);
+  });
+  it('PPTP GRE carries the call ids negotiated on its control connection', () => {
+    const ctl = new Map(ofKind('pptp').map((f) => [`${host(f.t.src)}|${host(f.t.dst)}`, f]));
+    let n = 0;
+    for (const g of ofKind('pptp-gre')) {
+      const c = ctl.get(`${g.t.src}|${g.t.dst}`);
+      if (!c) continue;
+      n++;
+      const ocrp = c.data[3]!.payload; // Outgoing-Call-Reply: own call id at 12, peer's at 14
+      for (const p of g.ps) expect(u16(p.payload, 6)).toBe(g.fromClient(p) ? u16(ocrp, 12) : u16(ocrp, 14));
+    }
+    expect(n).toBeGreaterThan(0);
+  });
+});
