@@ -74,7 +74,7 @@ export const openvpn: Detector = {
     'ovpn.reset': 'lone client hard reset V2 (0x38) whose length and zero ack count / message id fit one wrapping mode',
     'ovpn.server-reset': 'lone server hard reset (0x40) acknowledging packet id 0 with a length that fits its ACK array',
     'ovpn.data':
-      'data packets in one direction with one key id and rising AEAD packet ids: P_DATA_V2 (0x48-0x4F, constant 3-byte peer id) medium at 4, strong at 8 in each direction; P_DATA_V1 (0x30-0x37) medium at 4',
+      'data packets in one direction with one key id and rising AEAD packet ids: P_DATA_V2 (0x48-0x4F, constant 3-byte peer id) medium at 4 (once per flow), strong at 8 in each direction; P_DATA_V1 (0x30-0x37) weak at 4',
   },
   detect(f: FlowView): Evidence[] | null {
     const i = f.nPackets - 1;
@@ -320,13 +320,19 @@ function dataRule(f: FlowView, i: number, b: number, x: number): Evidence[] | nu
   const d = f.dir(i);
   const v2 = x >> 3 === OP_DATA_V2;
   const n = dataRun(f, i, b, d, x);
+  if (n !== DATA_MEDIUM_RUN && n !== DATA_STRONG_RUN) return null;
+  const m = dataRun(f, i, b, 1 - d, x);
   // Strong needs ≥ 8 P_DATA_V2 packets in each direction (spec: one direction only stays medium); it fires on the
-  // packet that completes the later direction. P_DATA_V1 stays medium: only byte 0 and the counter are structured.
-  const strong = v2 && n === DATA_STRONG_RUN && dataRun(f, i, b, 1 - d, x) >= DATA_STRONG_RUN;
-  if (n !== DATA_MEDIUM_RUN && !strong) return null;
+  // packet that completes the later direction. The medium item is emitted once per flow (the first direction to
+  // reach 4), so one flow never yields two "independent" medium items from the same structure.
+  const strong = v2 && n === DATA_STRONG_RUN && m >= DATA_STRONG_RUN;
+  if (!strong && (n !== DATA_MEDIUM_RUN || m >= DATA_MEDIUM_RUN)) return null;
+  // P_DATA_V1 is weak: without a peer id only byte 0 and a BE counter at 1-4 are structured, and a constant
+  // 4-byte header followed by a little-endian counter (seen in synthetic game traffic) reads exactly like that.
+  const strength = strong ? 'strong' : v2 ? 'medium' : 'weak';
   return [
     {
-      source: 'openvpn', protocol: 'openvpn', strength: strong ? 'strong' : 'medium', rule: 'ovpn.data', packet: i, offset: b + 1,
+      source: 'openvpn', protocol: 'openvpn', strength, rule: 'ovpn.data', packet: i, offset: b + 1,
       reason: v2
         ? `${n} P_DATA_V2 packets ${d === DIR_FWD ? 'initiator→responder' : 'responder→initiator'}${strong ? ` (and ≥${DATA_STRONG_RUN} the other way)` : ''} up to packet ${i}: header 0x${x.toString(16)} (key id ${x & 7}), peer id 0x${u24be(f, i, b + 1).toString(16).padStart(6, '0')} at offset ${b + 1}, packet id rising to ${u32be(f, i, b + 4)} at offset ${b + 4}`
         : `${n} P_DATA_V1 packets ${d === DIR_FWD ? 'initiator→responder' : 'responder→initiator'} up to packet ${i}: header 0x${x.toString(16)} (key id ${x & 7}), AEAD packet id rising to ${u32be(f, i, b + 1)} at offset ${b + 1}`,

@@ -195,6 +195,11 @@ function udpRule(f: FlowView, i: number): Evidence[] | null {
   const n = r < 0 ? -r : r;
   const strong = r === UDP_STRONG_RUN;
   if (n !== UDP_MEDIUM_RUN && !strong) return null;
+  // One medium item per flow: not again when the other direction already reached the medium run.
+  if (!strong) {
+    const o = udpRun(f, i, 1 - d);
+    if ((o < 0 ? -o : o) >= UDP_MEDIUM_RUN) return null;
+  }
   return [
     {
       source: 'tinc', protocol: 'tinc', strength: strong ? 'strong' : 'medium', rule: 'tinc.udp', packet: i, offset: 6,

@@ -114,7 +114,7 @@ describe('openvpn detector', () => {
       both.push({ dir: 0, bytes: ovpnDataV2(0x49, 0x000021, 1000 + k, 100 + k * 10, r) });
       both.push({ dir: 1, bytes: ovpnDataV2(0x49, 0x000021, 7 + k, 1400, r) });
     }
-    expect(rules(udp(both))).toEqual([['ovpn.data', 'medium', 6], ['ovpn.data', 'medium', 7], ['ovpn.data', 'strong', 15]]);
+    expect(rules(udp(both))).toEqual([['ovpn.data', 'medium', 6], ['ovpn.data', 'strong', 15]]);
     const bad = pk.map((p, k) => ({ dir: 0, bytes: ovpnDataV2(0x49, k, 1000 + k, 100, r) })); // peer id changes
     expect(udp(bad)).toEqual([]);
     const flat = pk.map(() => ({ dir: 0, bytes: ovpnDataV2(0x49, 0x21, 5, 100, r) })); // packet id does not rise
@@ -179,7 +179,7 @@ describe('openvpn session rule, two packets in each direction', () => {
 });
 
 describe('openvpn data channel V1 and TCP continuation segments', () => {
-  it('P_DATA_V1 (0x30-0x37) with rising AEAD packet ids at offset 1 is medium at 4 and never strong', () => {
+  it('P_DATA_V1 (0x30-0x37) with rising AEAD packet ids at offset 1 is only weak, and never strong', () => {
     const r = rng(13);
     const pk: Pkt[] = [];
     for (let k = 0; k < 10; k++) {
@@ -188,7 +188,18 @@ describe('openvpn data channel V1 and TCP continuation segments', () => {
       putU32be(b, 1, 50 + k);
       pk.push({ dir: 1, bytes: b });
     }
-    expect(rules(udp(pk))).toEqual([['ovpn.data', 'medium', 3]]);
+    expect(rules(udp(pk))).toEqual([['ovpn.data', 'weak', 3]]);
+  });
+
+  it('a constant 4-byte game header followed by a little-endian counter is at most weak', () => {
+    const r = rng(15);
+    const pk: Pkt[] = [];
+    for (let k = 0; k < 12; k++) {
+      const b = randomBytes(90, r);
+      b.set([0x32, 0x0b, 0xd1, 0x49, k & 0xff, 0, 0, 0], 0);
+      pk.push({ dir: k % 3 === 0 ? 0 : 1, bytes: b });
+    }
+    expect(udp(pk).filter((e) => e.strength !== 'weak')).toEqual([]);
   });
 
   it('TCP: a control packet split across segments does not break the session run', () => {

@@ -81,6 +81,10 @@ describe('tinc UDP (SPTPS data)', () => {
     expect(rules(udp(pk))).toEqual([['tinc.udp', 'medium', 3], ['tinc.udp', 'strong', 7]]);
     const gaps = pk.map((p, k) => ({ dir: 0, bytes: pkt(src, 1000 + 2 * k, 90, r) }));
     expect(rules(udp(gaps))).toEqual([['tinc.udp', 'medium', 3]]);
+    const twoWay: Pkt[] = [];
+    const src2 = hex('0b 0c 0d 0e 0f 10');
+    for (let k = 0; k < 4; k++) twoWay.push({ dir: 0, bytes: pkt(src, 50 + 3 * k, 70, r) }, { dir: 1, bytes: pkt(src2, 9 + 3 * k, 70, r) });
+    expect(rules(udp(twoWay))).toEqual([['tinc.udp', 'medium', 6]]); // once per flow, not once per direction
   });
   it('changing source id, zero source id, or non-zero destination id give nothing', () => {
     const r = rng(6);
