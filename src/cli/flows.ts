@@ -32,6 +32,12 @@ options:
   -q, --quiet             no summary on stderr
   -h, --help              this text
 
+output: one record per flow, in the order flows end:
+  {"transport","src","dst","vlan"?,"encap"?,"packets","bytes","firstSeen","lastSeen","end"}
+  src = initiator (TCP: the SYN sender), endpoints ip:port / [ipv6]:port / bare ip for portless transports,
+  times ISO-8601 UTC with microseconds (capture time), end = idle | evicted | fin | rst | eof.
+  A summary (packets read, malformed skipped by reason, flows emitted) goes to stderr.
+
 exit codes: 0 ok, 1 unexpected failure, 2 usage error, missing file, or corrupt/unknown capture format
 
 examples:
