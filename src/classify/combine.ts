@@ -6,7 +6,7 @@
  * |--------------------------------------------------------------|------|-----------:|
  * | strong structural item + any other item of the same protocol | yes  | 0.99 |
  * | strong structural item                                       | yes  | 0.95 |
- * | two medium structural items (different rules or packets)     | yes  | 0.85 |
+ * | two medium structural items of one protocol (different rules) | yes  | 0.85 |
  * | medium structural item + list hit (endpoint or name)         | yes  | 0.90 |
  * | operator endpoint-list hit (vpn-endpoints)                   | yes  | 0.75 |
  * | VPN-provider name (SNI/QUIC/DTLS) on the domain list         | yes  | 0.70 |
@@ -21,6 +21,19 @@ import type { Evidence } from '../detect/types.js';
 export const LIST_SOURCES: ReadonlySet<string> = new Set(['vpn-endpoints', 'vpn-domains']);
 /** Evidence source of registration items (never VPN evidence). */
 export const REGISTRATION_SOURCE = 'registered';
+
+/**
+ * Protocols that refine another: a Tailscale or WARP flow is also WireGuard-shaped, and the more specific name
+ * is the more useful label when both have evidence.
+ */
+const REFINES: Readonly<Record<string, string>> = { tailscale: 'wireguard', 'cloudflare-warp': 'wireguard' };
+
+/** Deterministic preference between two protocols with evidence of the same strength. */
+function prefer(a: string, b: string): boolean {
+  if (REFINES[a] === b) return true;
+  if (REFINES[b] === a) return false;
+  return a < b;
+}
 
 export interface Combined {
   isVpn: boolean;
@@ -38,7 +51,8 @@ export function combine(items: readonly Evidence[]): Combined {
   let medium: Evidence | undefined;
   let endpoint: Evidence | undefined;
   let name: Evidence | undefined;
-  // Distinct (rule, packet) medium items per protocol: two of one protocol corroborate each other.
+  // Distinct medium rules per protocol: two different rules of one protocol corroborate each other (the same
+  // rule firing twice is one observation, not two).
   let mediumKeys: Map<string, Set<string>> | undefined;
   for (const e of items) {
     if (e.source === REGISTRATION_SOURCE) continue;
@@ -51,18 +65,18 @@ export function combine(items: readonly Evidence[]): Combined {
       continue;
     }
     if (e.strength === 'strong') {
-      if (!strong || e.protocol < strong.protocol) strong = e;
+      if (!strong || prefer(e.protocol, strong.protocol)) strong = e;
     } else if (e.strength === 'medium') {
-      if (!medium || e.protocol < medium.protocol) medium = e;
+      if (!medium || prefer(e.protocol, medium.protocol)) medium = e;
       mediumKeys ??= new Map();
       let set = mediumKeys.get(e.protocol);
       if (!set) mediumKeys.set(e.protocol, (set = new Set()));
-      set.add(`${e.rule}/${e.packet ?? -1}`);
+      set.add(e.rule);
     }
   }
   let twoMedium: string | null = null;
   if (mediumKeys) {
-    for (const [proto, set] of mediumKeys) if (set.size >= 2 && (twoMedium === null || proto < twoMedium)) twoMedium = proto;
+    for (const [proto, set] of mediumKeys) if (set.size >= 2 && (twoMedium === null || prefer(proto, twoMedium))) twoMedium = proto;
   }
   if (strong) {
     let corroborated = endpoint !== undefined || name !== undefined;

@@ -27,9 +27,13 @@ describe('combine (evidence → verdict table)', () => {
   it('a lone medium structural item does not decide', () => {
     expect(combine([ev('openvpn', 'medium')]).isVpn).toBe(false);
   });
-  it('two medium items of one protocol from different rules or packets decide', () => {
+  it('two medium items of one protocol from different rules decide; one rule twice does not', () => {
     expect(combine([ev('openvpn', 'medium', 'a', 0), ev('openvpn', 'medium', 'b', 0)])).toMatchObject({ isVpn: true, confidence: 0.85 });
-    expect(combine([ev('openvpn', 'medium', 'a', 0), ev('openvpn', 'medium', 'a', 1)]).isVpn).toBe(true);
+    expect(combine([ev('openvpn', 'medium', 'a', 0), ev('openvpn', 'medium', 'a', 1)]).isVpn).toBe(false);
+  });
+  it('a refining protocol (tailscale, cloudflare-warp) wins over wireguard at equal strength', () => {
+    expect(combine([ev('wireguard', 'strong'), ev('tailscale', 'strong')]).protocol).toBe('tailscale');
+    expect(combine([ev('cloudflare-warp', 'strong'), ev('wireguard', 'strong')]).protocol).toBe('cloudflare-warp');
   });
   it('two medium items of different protocols do not corroborate each other', () => {
     expect(combine([ev('openvpn', 'medium'), ev('wireguard', 'medium')]).isVpn).toBe(false);
@@ -67,7 +71,7 @@ describe('combine (evidence → verdict table)', () => {
         const hasList = items.some((e) => (e.source === 'vpn-endpoints' || e.source === 'vpn-domains') && e.strength !== 'weak');
         const meds = structural.filter((e) => e.strength === 'medium');
         const twoMed = [...new Set(meds.map((e) => e.protocol))].some(
-          (p) => new Set(meds.filter((e) => e.protocol === p).map((e) => `${e.rule}/${e.packet}`)).size >= 2,
+          (p) => new Set(meds.filter((e) => e.protocol === p).map((e) => e.rule)).size >= 2,
         );
         expect(c.isVpn).toBe(hasStrong || hasList || twoMed);
         const r = combine([...items].reverse());
