@@ -190,18 +190,9 @@ export async function runTraceBench(): Promise<{ rows: TraceBenchRow[]; memory: 
   const seed = Number(process.env['TRACE_BENCH_SEED'] ?? 42);
   const env = { node: process.version, cpu: cpus()[0]?.model ?? '?', cores: cpus().length, packets, flows, seed };
   const rows: TraceBenchRow[] = [];
-  // State per flow first, on a clean heap (the synthetic trace would blur the deltas).
   const memory: Record<string, number> = {};
-  const nFlows = Number(process.env['TRACE_BENCH_STATE_FLOWS'] ?? 1_000_000);
-  bytesPerFlow(20_000, true); // warm-up: compile the paths, settle the heap
-  const noPay = bytesPerFlow(nFlows, false);
-  memory['bytesPerFlow_noSnippets_measured'] = noPay.measured;
-  memory['bytesPerFlow_noSnippets_accounted'] = noPay.accounted;
-  const withPay = bytesPerFlow(nFlows, true);
-  memory['bytesPerFlow_allCapturing_8x48_measured'] = withPay.measured;
-  memory['bytesPerFlow_allCapturing_8x48_accounted'] = withPay.accounted;
   const t0 = performance.now();
-  const chunks = synthChunks(packets, flows, seed);
+  let chunks = synthChunks(packets, flows, seed);
   const bytes = chunks.reduce((a, c) => a + c.length, 0);
   const buildS = (performance.now() - t0) / 1000;
   const runs = 3;
@@ -209,6 +200,8 @@ export async function runTraceBench(): Promise<{ rows: TraceBenchRow[]; memory: 
   rows.push(timeBest('synth: read+decode', runs, () => pass(chunks, 'decode', {})));
   rows.push(timeBest('synth: read+decode+track (defaults, 8×48 B snippets)', runs, () => pass(chunks, 'track', {})));
   rows.push(timeBest('synth: read+decode+track (no snippets)', runs, () => pass(chunks, 'track', { maxPayloadPackets: 0 })));
+  memory['peakRssMB_synthPipeline'] = process.resourceUsage().maxRSS / 1024; // includes the in-memory trace
+  chunks = [];
 
   const dir = '/work/shared/corpus/pcap';
   if (existsSync(dir)) {
@@ -239,7 +232,17 @@ export async function runTraceBench(): Promise<{ rows: TraceBenchRow[]; memory: 
     rows.push(timeBest(`corpus ×${rounds}: read+decode+track`, runs, () => corpusPass('track')));
   }
 
-  memory['peakRssMB'] = process.resourceUsage().maxRSS / 1024;
+
+  // State per flow last, after dropping the trace and GC (a live trace being collected would blur the deltas).
+  const nFlows = Number(process.env['TRACE_BENCH_STATE_FLOWS'] ?? 1_000_000);
+  bytesPerFlow(20_000, true); // warm-up: compile the paths, settle the heap
+  const noPay = bytesPerFlow(nFlows, false);
+  memory['bytesPerFlow_noSnippets_measured'] = noPay.measured;
+  memory['bytesPerFlow_noSnippets_accounted'] = noPay.accounted;
+  const withPay = bytesPerFlow(nFlows, true);
+  memory['bytesPerFlow_allCapturing_8x48_measured'] = withPay.measured;
+  memory['bytesPerFlow_allCapturing_8x48_accounted'] = withPay.accounted;
+  memory['peakRssMB_all'] = process.resourceUsage().maxRSS / 1024;
 
   const rnd = mulberry32(seed);
   const keys = new Uint32Array(100_000);
