@@ -84,16 +84,19 @@ export class PcapParser implements ContainerParser {
     raw.data = b;
     raw.linkType = this.linkType;
     const le = this.le;
+    const nanos = this.nanos;
+    // One DataView per call (per chunk), not per record: TurboFan inlines its getters with a constant-per-loop
+    // byte order, which measured faster than shift-based reads on this loop.
+    const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
     while (end - pos >= h) {
-      const capLen = le ? u32le(b, pos + 8) : u32be(b, pos + 8);
+      const capLen = dv.getUint32(pos + 8, le);
       if (capLen > MAX_UNIT_BYTES) {
         throw new TraceFormatError(this.source, fileOff + (pos - start), `record captured length ${capLen} is impossible (> ${MAX_UNIT_BYTES})`);
       }
       if (end - pos - h < capLen) break;
-      const sec = le ? u32le(b, pos) : u32be(b, pos);
-      const frac = le ? u32le(b, pos + 4) : u32be(b, pos + 4);
-      const wireLen = le ? u32le(b, pos + 12) : u32be(b, pos + 12);
-      raw.tsUs = sec * 1e6 + (this.nanos ? Math.floor(frac / 1000) : frac);
+      const frac = dv.getUint32(pos + 4, le);
+      const wireLen = dv.getUint32(pos + 12, le);
+      raw.tsUs = dv.getUint32(pos, le) * 1e6 + (nanos ? Math.floor(frac / 1000) : frac);
       raw.offset = pos + h;
       raw.capLen = capLen;
       raw.wireLen = wireLen;
