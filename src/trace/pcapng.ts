@@ -91,26 +91,30 @@ export class PcapngParser implements ContainerParser {
 
   run(b: Uint8Array, pos: number, end: number, fileOff: number, onPacket: (p: RawPacket) => void): number {
     const base = fileOff - pos; // input offset of b[0]
+    // One DataView per call (per chunk), never per block: its getters inline and take the section's byte order.
+    const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
     while (end - pos >= BLOCK_MIN_LEN) {
-      const len = this.unitLen(b, pos, base + pos);
-      if (end - pos < len) break;
       const isShb = b[pos] === 0x0a && b[pos + 1] === 0x0d && b[pos + 2] === 0x0d && b[pos + 3] === 0x0a;
+      let len = isShb ? this.unitLen(b, pos, base + pos) : dv.getUint32(pos + 4, this.le);
+      if (len < BLOCK_MIN_LEN || (len & 3) !== 0 || len > MAX_UNIT_BYTES) len = this.unitLen(b, pos, base + pos); // throws
+      if (end - pos < len) break;
       if (isShb) this.section(b, pos, len, base + pos);
-      const trailing = this.rd32(b, pos + len - 4);
+      const le = this.le;
+      const trailing = dv.getUint32(pos + len - 4, le);
       if (trailing !== len) {
         throw new TraceFormatError(this.source, base + pos + len - 4, `block trailing length ${trailing} differs from leading length ${len}`);
       }
       if (!isShb) {
-        const type = this.rd32(b, pos);
+        const type = dv.getUint32(pos, le);
         switch (type) {
           case PCAPNG_EPB_TYPE:
-            this.epb(b, pos, len, onPacket, false);
+            this.epb(dv, b, pos, len, onPacket, false);
             break;
           case PCAPNG_SPB_TYPE:
             this.spb(b, pos, len, onPacket);
             break;
           case PCAPNG_PB_TYPE:
-            this.epb(b, pos, len, onPacket, true);
+            this.epb(dv, b, pos, len, onPacket, true);
             break;
           case PCAPNG_IDB_TYPE:
             this.idb(b, pos, len, base + pos);
@@ -200,13 +204,14 @@ export class PcapngParser implements ContainerParser {
   }
 
   /** Enhanced packet block, or (obsolete = true) the old packet block with a 16-bit interface id. */
-  private epb(b: Uint8Array, o: number, len: number, onPacket: (p: RawPacket) => void, obsolete: boolean): void {
+  private epb(dv: DataView, b: Uint8Array, o: number, len: number, onPacket: (p: RawPacket) => void, obsolete: boolean): void {
     if (len < EPB_MIN_LEN) {
       this.stats.skippedBlocks++;
       return;
     }
-    const ifId = obsolete ? (this.le ? u16le(b, o + 8) : u16be(b, o + 8)) : this.rd32(b, o + 8);
-    const capLen = this.rd32(b, o + 20);
+    const le = this.le;
+    const ifId = obsolete ? dv.getUint16(o + 8, le) : dv.getUint32(o + 8, le);
+    const capLen = dv.getUint32(o + 20, le);
     if (ifId >= this.nIf || capLen > len - EPB_MIN_LEN) {
       this.stats.skippedBlocks++;
       return;
@@ -215,9 +220,9 @@ export class PcapngParser implements ContainerParser {
     raw.data = b;
     raw.offset = o + 28;
     raw.capLen = capLen;
-    raw.wireLen = this.rd32(b, o + 24);
+    raw.wireLen = dv.getUint32(o + 24, le);
     raw.linkType = this.ifLinkType[ifId]!;
-    raw.tsUs = this.lastTsUs = this.tsUs(ifId, this.rd32(b, o + 12), this.rd32(b, o + 16));
+    raw.tsUs = this.lastTsUs = this.tsUs(ifId, dv.getUint32(o + 12, le), dv.getUint32(o + 16, le));
     if (capLen < raw.wireLen) this.stats.truncatedRecords++;
     this.stats.packets++;
     onPacket(raw);
