@@ -12,6 +12,7 @@
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
+import { PerformanceObserver } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { Decoder, newPacketView } from '../src/trace/decode.js';
 import { buildFrame } from '../src/trace/frame-builder.js';
@@ -90,20 +91,28 @@ export interface ReadBenchRow {
   mbytes: number;
   seconds: number;
   pps: number;
+  /** Garbage collections during the timed runs: ~0 shows the per-packet path allocates nothing. */
+  gcs: number;
 }
 
 function best(name: string, runs: number, inputs: readonly Uint8Array[], decode: boolean, chunk: number): ReadBenchRow {
   let bestS = Infinity;
   let packets = 0;
   pass(inputs, decode, chunk); // warm-up
+  let gcs = 0;
+  const obs = new PerformanceObserver((list) => {
+    gcs += list.getEntries().length;
+  });
+  obs.observe({ entryTypes: ['gc'] });
   for (let i = 0; i < runs; i++) {
     const t0 = process.hrtime.bigint();
     packets = pass(inputs, decode, chunk);
     const s = Number(process.hrtime.bigint() - t0) / 1e9;
     if (s < bestS) bestS = s;
   }
+  obs.disconnect();
   const mbytes = inputs.reduce((s, b) => s + b.length, 0) / 1e6;
-  return { name, packets, mbytes, seconds: bestS, pps: packets / bestS };
+  return { name, packets, mbytes, seconds: bestS, pps: packets / bestS, gcs };
 }
 
 export const CASES = ['pcap-read', 'pcap-decode', 'pcap-decode-whole', 'pcap-decode-64k', 'pcapng-decode', 'corpus-read', 'corpus-decode'] as const;
@@ -137,6 +146,6 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   // `--case pcap-decode` (repeatable) runs only those cases; default: all, in this one process.
   const picked = process.argv.flatMap((a, i) => (process.argv[i - 1] === '--case' ? [a as ReadCase] : []));
   const rows = runReadBench(picked.length > 0 ? picked : CASES);
-  console.table(rows.map((r) => ({ name: r.name, packets: r.packets, MB: r.mbytes.toFixed(1), 'best s': r.seconds.toFixed(3), 'M pkt/s': (r.pps / 1e6).toFixed(2), 'GB/s': (r.mbytes / 1e3 / r.seconds).toFixed(2) })));
+  console.table(rows.map((r) => ({ name: r.name, packets: r.packets, MB: r.mbytes.toFixed(1), 'best s': r.seconds.toFixed(3), 'M pkt/s': (r.pps / 1e6).toFixed(2), 'GB/s': (r.mbytes / 1e3 / r.seconds).toFixed(2), 'GCs in timed runs': r.gcs })));
   if (sink === 0.5) console.log(sink);
 }
