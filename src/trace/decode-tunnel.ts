@@ -1,7 +1,8 @@
 /**
  * Tunnels to open (reference part 2 "Tunnels to open"): given a decoded carrier packet, find the inner IP
  * packet of IP-in-IP (4in4, 6in4, 4in6, 6in6), GRE version 0 (IPv4, IPv6, transparent Ethernet bridging,
- * ERSPAN type II), GTP-U G-PDUs (UDP 2152), VXLAN (UDP 4789) and CAPWAP data (UDP 5247, 802.3 or 802.11).
+ * ERSPAN types II and III, MPLS), GTP-U G-PDUs (UDP 2152), VXLAN (UDP 4789; 8472 with a canonical header)
+ * and CAPWAP data (UDP 5247, 802.3 or 802.11).
  *
  * Deliberately not opened: PPTP's enhanced GRE (version 1) — that packet is the VPN flow itself; Teredo
  * (ordinary UDP to the classifier); CAPWAP DTLS; GTP messages other than G-PDU; non-first fragments (no
@@ -12,7 +13,7 @@
  * TUNNEL_BAD when it is one but the inner packet cannot be reached. Never allocates.
  */
 import { u16be } from './bytes.js';
-import { ETH_P_IPV4, ETH_P_IPV6, ethernetToIp, PPP_IPV4, PPP_IPV6 } from './decode-ether.js';
+import { ETH_P_IPV4, ETH_P_IPV6, ETH_P_MPLS, ETH_P_MPLS_MC, ethernetToIp, etherTypeToIp, PPP_IPV4, PPP_IPV6 } from './decode-ether.js';
 import { wlanDataToIp } from './decode-wlan.js';
 import type { PacketView } from './types.js';
 
@@ -29,6 +30,8 @@ export const ENCAP_PPTP = 6;
 
 export const GTPU_PORT = 2152;
 export const VXLAN_PORT = 4789;
+/** Linux's pre-IANA VXLAN port: only accepted with an exact header (flags 0x08, reserved bytes zero). */
+export const VXLAN_LEGACY_PORT = 8472;
 export const CAPWAP_DATA_PORT = 5247;
 
 const PROTO_IPIP = 4;
@@ -39,7 +42,10 @@ const PROTO_UDP = 17;
 const GRE_C = 0x80, GRE_R = 0x40, GRE_K = 0x20, GRE_S = 0x10;
 const GRE_P_TEB = 0x6558; // transparent Ethernet bridging
 const GRE_P_ERSPAN2 = 0x88be;
+const GRE_P_ERSPAN3 = 0x22eb;
 const ERSPAN2_HEADER = 8;
+const ERSPAN3_HEADER = 12;
+const ERSPAN3_PLATFORM_SUBHEADER = 8; // present when the O bit (last bit of the 12-byte header) is set
 
 const GTP_GPDU = 0xff;
 const GTP_HEADER = 8;
@@ -86,6 +92,15 @@ function gre(out: PacketView, b: Uint8Array, p: number, end: number, iv: boolean
   if (pt === ETH_P_IPV4 || pt === ETH_P_IPV6) return innerIpByNibble(b, o, end);
   if (pt === GRE_P_TEB) return viaEthernet(out, b, o, end, iv);
   if (pt === GRE_P_ERSPAN2) return viaEthernet(out, b, o + ERSPAN2_HEADER, end, iv);
+  if (pt === GRE_P_ERSPAN3) {
+    if (end - o < ERSPAN3_HEADER) return TUNNEL_BAD;
+    const sub = b[o + ERSPAN3_HEADER - 1]! & 1 ? ERSPAN3_PLATFORM_SUBHEADER : 0;
+    return viaEthernet(out, b, o + ERSPAN3_HEADER + sub, end, iv);
+  }
+  if (pt === ETH_P_MPLS || pt === ETH_P_MPLS_MC) {
+    const r = etherTypeToIp(out, b, o, end, pt, iv);
+    return r >= 0 ? r : TUNNEL_BAD;
+  }
   return TUNNEL_NONE;
 }
 
@@ -114,10 +129,11 @@ function gtpu(b: Uint8Array, p: number, end: number): number {
   return innerIpByNibble(b, o, end);
 }
 
-/** VXLAN (RFC 7348): I flag, then an Ethernet frame. */
-function vxlan(out: PacketView, b: Uint8Array, p: number, end: number, iv: boolean): number {
+/** VXLAN (RFC 7348): I flag, then an Ethernet frame. `strict`: the whole 8-byte header must be canonical. */
+function vxlan(out: PacketView, b: Uint8Array, p: number, end: number, iv: boolean, strict: boolean): number {
   if (end - p < VXLAN_HEADER) return TUNNEL_NONE;
   if ((b[p]! & VXLAN_FLAG_I) === 0) return TUNNEL_NONE;
+  if (strict && (b[p] !== VXLAN_FLAG_I || b[p + 1] !== 0 || b[p + 2] !== 0 || b[p + 3] !== 0 || b[p + 7] !== 0)) return TUNNEL_NONE;
   return viaEthernet(out, b, p + VXLAN_HEADER, end, iv);
 }
 
@@ -178,7 +194,10 @@ export function tunnelInner(out: PacketView, b: Uint8Array, cur: TunnelCursor, i
         r = gtpu(b, p, end);
         cur.kind = ENCAP_GTP;
       } else if (dp === VXLAN_PORT || sp === VXLAN_PORT) {
-        r = vxlan(out, b, p, end, iv);
+        r = vxlan(out, b, p, end, iv, false);
+        cur.kind = ENCAP_VXLAN;
+      } else if (dp === VXLAN_LEGACY_PORT || sp === VXLAN_LEGACY_PORT) {
+        r = vxlan(out, b, p, end, iv, true);
         cur.kind = ENCAP_VXLAN;
       } else if (dp === CAPWAP_DATA_PORT || sp === CAPWAP_DATA_PORT) {
         r = capwap(out, b, p, end, iv);

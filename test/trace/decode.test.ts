@@ -312,6 +312,14 @@ describe('tunnels', () => {
     expect(ok(innerUntagged).vlan).toBe(5);
   });
 
+  it('GRE v0 with ERSPAN II/III (Ethernet mirror) and MPLS', () => {
+    expectInner4(ok(ipv4(A4, B4, 47, gre(0x88be, cat(new Uint8Array(8), eth(0x0800, inner4)), { seq: 1 })), 101), 'gre');
+    expectInner4(ok(ipv4(A4, B4, 47, gre(0x22eb, cat(new Uint8Array(12), eth(0x0800, inner4)))), 101), 'gre');
+    const withSub = cat(new Uint8Array(11), [1], new Uint8Array(8), eth(0x0800, inner4));
+    expectInner4(ok(ipv4(A4, B4, 47, gre(0x22eb, withSub)), 101), 'gre');
+    expectInner6(ok(ipv4(A4, B4, 47, gre(0x8847, cat([0, 1, 0x01, 64], inner6))), 101), 'gre');
+  });
+
   it('GRE v1 (PPTP) is the flow itself; unknown GRE payloads are not opened', () => {
     const pptp = cat([0x30, 0x81], be16(0x880b), be16(4), be16(7), [0, 0, 0, 1], [0, 0, 0, 0], [0xff, 0x03, 0, 0x21]);
     const v = ok(ipv4(A4, B4, 47, pptp), 101);
@@ -373,6 +381,9 @@ describe('tunnels', () => {
     expect(v.vlan).toBe(5);
     const noI = ok(ipv4(A4, B4, 17, udp(51000, 4789, vxlan(eth(0x86dd, inner6), 0))), 101);
     expect([noI.encap, noI.dstPort]).toEqual([0, 4789]);
+    expectInner6(ok(ipv4(A4, B4, 17, udp(51000, 8472, vxlan(eth(0x86dd, inner6)))), 101), 'vxlan');
+    const loose = ok(ipv4(A4, B4, 17, udp(51000, 8472, vxlan(eth(0x86dd, inner6), 0x0c))), 101);
+    expect([loose.encap, loose.dstPort]).toEqual([0, 8472]);
   });
 
   it('CAPWAP data on UDP 5247: 802.3, native 802.11 (either frame-control order, QoS, 4-address), DTLS left alone', () => {
