@@ -40,7 +40,7 @@ export interface PacketView {
   data: Uint8Array;
   tsUs: number;
   wireLen: number;
-  /** Outermost 802.1Q/802.1ad VLAN id, or -1. */
+  /** Innermost 802.1Q/802.1ad VLAN id (as the corpus truth records it; `Decoder({ vlan: "outer" })` for the outer), or -1. */
   vlan: number;
   /** ENCAP_* index of the innermost tunnel opened, 0 when none. */
   encap: number;
