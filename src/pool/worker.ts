@@ -1,2 +1,228 @@
-/** Worker-thread entry of the classifier pool. */
-export {};
+/**
+ * Worker-thread entry of the classifier pool (built to dist/worker.js). One Classifier per worker over the
+ * pool's shared list tables; a live session fed by batches from the main thread; file jobs that read the
+ * capture themselves and keep only the packets whose shard hash names this worker.
+ * Never: posts a message per packet or per record; blocks on the main thread.
+ */
+import { openSync, readSync, closeSync } from 'node:fs';
+import { parentPort, workerData } from 'node:worker_threads';
+import { createClassifier, type Classifier } from '../classify/classifier.js';
+import type { FlowRecord } from '../classify/record.js';
+import type { ClassifierSession, VerdictEvent } from '../classify/session.js';
+import { DETECTORS } from '../detect/registry.js';
+import { TunnelscopeError } from '../errors.js';
+import { CaptureReader } from '../trace/reader.js';
+import type { RawPacket } from '../trace/types.js';
+import { frameShard } from './shard.js';
+import {
+  FRAME_HEADER_BYTES,
+  fromWireCidr,
+  type FromWorker,
+  type ToWorker,
+  type WireLists,
+  type WorkerInit,
+  type WorkerSessionStats,
+} from './protocol.js';
+
+/** Same period as the flow table's own idle check (flow-table.ts EXPIRY_CHECK_US). */
+const EXPIRY_CHECK_US = 1_000_000;
+
+const port = parentPort;
+if (!port) throw new Error('tunnelscope pool worker: not started as a worker thread');
+const init = workerData as WorkerInit;
+
+function post(m: FromWorker, transfer?: ArrayBuffer[]): void {
+  port!.postMessage(m, transfer ?? []);
+}
+
+function listsInput(w: WireLists) {
+  return {
+    registered: fromWireCidr(w.registered),
+    vpnEndpoints: fromWireCidr(w.vpnEndpoints),
+    vpnDomains: w.vpnDomains,
+    names: w.names,
+  };
+}
+
+const detectors = init.detectorIds === null ? undefined : init.detectorIds.map((id) => DETECTORS.find((d) => d.id === id)!);
+const classifier: Classifier = createClassifier({ ...(detectors ? { detectors } : {}), ...listsInput(init.lists) });
+if (classifier.listVersion !== init.lists.version) {
+  // The pool starts every worker at its own version; a mismatch would mislabel listVersion in verdicts.
+  throw new Error(`pool worker ${init.index}: list version ${classifier.listVersion} != pool version ${init.lists.version}`);
+}
+
+function statsOf(s: ClassifierSession, packets: number, claimed: number): WorkerSessionStats {
+  const st = s.stats;
+  return { packets, claimed, decoded: st.decoded, flows: st.flows, verdicts: st.verdicts, malformed: st.malformed };
+}
+
+function errorMessage(e: unknown, job: number | null): FromWorker {
+  const message = e instanceof Error ? e.message : String(e);
+  const code = e instanceof TunnelscopeError ? (e as TunnelscopeError & { code: string }).code : null;
+  return { t: 'error', job, message, code };
+}
+
+// ---- file jobs ---------------------------------------------------------------------------------------------
+
+/**
+ * Classify this worker's shard of a capture file. Reads synchronously: list updates that arrive meanwhile
+ * queue behind the job, so one file run uses one list version from start to end, in every worker alike.
+ * Every packet of the file (claimed or not) advances the capture clock on the same schedule as a single flow
+ * table would (an idle check at most once per second of capture time), so idle expiry happens at the same
+ * packet index whatever the number of workers; records are tagged with that index (`idx`) for the pool's
+ * deterministic merge. EOF records get index packets+1.
+ */
+function runFile(m: Extract<ToWorker, { t: 'file' }>): void {
+  const session = classifier.session(m.flow === undefined ? {} : { flow: m.flow });
+  const me = init.index, n = m.nShards;
+  let g = 0;
+  let claimed = 0;
+  let recs: FlowRecord[] = [];
+  let idx: number[] = [];
+  session.on('flow', (r: FlowRecord) => {
+    recs.push(r);
+    idx.push(g);
+  });
+  const flushRecs = (wm: number): void => {
+    post({ t: 'recs', job: m.job, recs, idx, wm });
+    recs = [];
+    idx = [];
+  };
+  let nowUs = 0, nextUs = 0;
+  let sinceSend = 0;
+  const onPacket = (raw: RawPacket): void => {
+    g++;
+    const ts = raw.tsUs;
+    if (ts > nowUs) nowUs = ts;
+    if (nowUs >= nextUs) {
+      nextUs = nowUs + EXPIRY_CHECK_US;
+      session.advance(nowUs);
+    }
+    if (n === 1 || frameShard(raw.data, raw.offset, raw.capLen, raw.linkType, n) === me) {
+      claimed++;
+      session.pushRaw(raw);
+    }
+  };
+  const reader = new CaptureReader(m.path);
+  const buf = new Uint8Array(m.chunkSize);
+  const fd = openSync(m.path, 'r');
+  try {
+    for (;;) {
+      const got = readSync(fd, buf, 0, buf.length, null);
+      if (got === 0) break;
+      reader.push(got === buf.length ? buf : buf.subarray(0, got), onPacket);
+      sinceSend += got;
+      // Send at least every `sendEvery` bytes of input (watermark lets the pool release records in order).
+      if (sinceSend >= m.sendEvery || recs.length >= 4096) {
+        flushRecs(g);
+        sinceSend = 0;
+      }
+    }
+  } finally {
+    closeSync(fd);
+  }
+  reader.end(onPacket);
+  flushRecs(g);
+  g++; // EOF records sort after every packet index
+  session.end();
+  while (recs.length > 0) {
+    const r = recs, i = idx;
+    const k = Math.min(r.length, 4096);
+    post({ t: 'recs', job: m.job, recs: r.slice(0, k), idx: i.slice(0, k), wm: k === r.length ? g : g - 1 });
+    recs = r.slice(k);
+    idx = i.slice(k);
+  }
+  post({ t: 'done', job: m.job, stats: statsOf(session, g - 1, claimed), listVersion: classifier.listVersion });
+}
+
+// ---- live path ---------------------------------------------------------------------------------------------
+
+let live: ClassifierSession | null = null;
+let liveRecs: FlowRecord[] = [];
+let liveVerdicts: VerdictEvent[] = [];
+let livePackets = 0;
+let liveNextUs = 0;
+const liveRaw: RawPacket = { data: new Uint8Array(0), offset: 0, capLen: 0, wireLen: 0, tsUs: 0, linkType: 1 };
+
+function liveSession(): ClassifierSession {
+  if (live) return live;
+  const s = classifier.session(init.flow === undefined ? {} : { flow: init.flow });
+  s.on('flow', (r: FlowRecord) => liveRecs.push(r));
+  s.on('verdict', (v: VerdictEvent) => liveVerdicts.push(v));
+  live = s;
+  livePackets = 0;
+  liveNextUs = 0;
+  return s;
+}
+
+function runBatch(m: Extract<ToWorker, { t: 'batch' }>): void {
+  const s = liveSession();
+  const u8 = new Uint8Array(m.buf, 0, m.used);
+  const dv = new DataView(m.buf, 0, m.used);
+  const raw = liveRaw;
+  raw.data = u8;
+  let o = 0;
+  for (let i = 0; i < m.nFrames; i++) {
+    const len = dv.getUint32(o + 8, true);
+    raw.tsUs = dv.getFloat64(o, true);
+    raw.linkType = dv.getUint32(o + 12, true);
+    raw.offset = o + FRAME_HEADER_BYTES;
+    raw.capLen = len;
+    raw.wireLen = len;
+    s.pushRaw(raw);
+    livePackets++;
+    o += FRAME_HEADER_BYTES + ((len + 7) & ~7);
+  }
+  // The main thread's clock covers every shard: let idle flows here expire even when this shard is quiet.
+  if (m.clockUs >= liveNextUs) {
+    liveNextUs = m.clockUs + EXPIRY_CHECK_US;
+    s.advance(m.clockUs);
+  }
+  const recs = liveRecs, verdicts = liveVerdicts;
+  liveRecs = [];
+  liveVerdicts = [];
+  post({ t: 'live', recs, verdicts, buf: m.buf }, [m.buf]);
+}
+
+function endLive(): void {
+  const s = liveSession();
+  s.end();
+  const st = statsOf(s, livePackets, livePackets);
+  const recs = liveRecs, verdicts = liveVerdicts;
+  liveRecs = [];
+  liveVerdicts = [];
+  live = null;
+  if (recs.length > 0 || verdicts.length > 0) post({ t: 'live', recs, verdicts, buf: null });
+  post({ t: 'ended', stats: st });
+}
+
+port.on('message', (m: ToWorker) => {
+  try {
+    switch (m.t) {
+      case 'file':
+        try {
+          runFile(m);
+        } catch (e) {
+          post(errorMessage(e, m.job));
+        }
+        return;
+      case 'batch':
+        runBatch(m);
+        return;
+      case 'lists': {
+        const v = classifier.update(listsInput(m.lists));
+        if (v !== m.lists.version) throw new Error(`pool worker ${init.index}: list version ${v} != pool version ${m.lists.version}`);
+        return;
+      }
+      case 'end':
+        endLive();
+        return;
+      case 'ping':
+        post({ t: 'pong', id: m.id, version: classifier.listVersion });
+        return;
+    }
+  } catch (e) {
+    post(errorMessage(e, null));
+  }
+});
+post({ t: 'ready' });

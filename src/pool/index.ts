@@ -1,0 +1,11 @@
+/** Classifier pool: the classifier on worker threads (file fast path, live batches, shared list tables). */
+export {
+  ClassifierPool,
+  createClassifierPool,
+  compareRecords,
+  type ClassifierPoolOptions,
+  type ClassifyFileOptions,
+  type PoolOrder,
+  type PoolStats,
+} from './pool.js';
+export { frameShard, frameShardHash } from './shard.js';

@@ -1,0 +1,476 @@
+/**
+ * ClassifierPool: the classifier on N worker threads.
+ *
+ * - `classifyFile`: every worker reads the capture itself (page cache) and keeps only the packets whose shard
+ *   hash (outermost IP pair, unordered — see shard.ts) names it; records come back in batches and are merged
+ *   in a deterministic order (see `PoolOrder`), so any worker count gives the same output.
+ * - live `push`/`end`: the main thread shards frames into per-worker batch buffers (ArrayBuffers transferred to
+ *   the worker and back, never one message per packet); `push` returns false while too many batches are in
+ *   flight and the pool emits 'drain' later, like a writable stream.
+ * - `update`: lists are validated and built once here; CIDR tables go to workers as SharedArrayBuffers (zero
+ *   copy); the switch is sequenced between batches so every worker changes version at the same stream point.
+ */
+import { EventEmitter } from 'node:events';
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { Classifier, type ClassifierOptions } from '../classify/classifier.js';
+import type { ListsInput } from '../classify/lists.js';
+import type { FlowRecord } from '../classify/record.js';
+import type { VerdictEvent } from '../classify/session.js';
+import { DETECTORS } from '../detect/registry.js';
+import { InvalidArgumentError, TunnelscopeError, type ErrorCode } from '../errors.js';
+import type { FlowTableOptions } from '../trace/flow-table.js';
+import { LINKTYPE_ETHERNET } from '../trace/types.js';
+import { frameShard } from './shard.js';
+import { FRAME_HEADER_BYTES, toWire, type FromWorker, type ToWorker, type WorkerSessionStats } from './protocol.js';
+
+/**
+ * Output order of `classifyFile`:
+ * - `'sorted'` (default): records ordered by (end point in the packet stream, firstSeen, transport, src, dst,
+ *   vlan, lastSeen). The end point is the index of the packet at which the flow ended (idle check, FIN/RST,
+ *   eviction) or end of file. Identical for any worker count as long as no flow is evicted at the cap (caps are
+ *   per worker). Memory: records are held until every worker has passed their end point, i.e. one read chunk
+ *   of records in flight, except the end-of-file group (flows still live at EOF, ≤ maxFlows) which is held and
+ *   sorted whole before it is delivered.
+ * - `'arrival'`: records delivered as worker batches arrive; bounded memory, order varies between runs.
+ */
+export type PoolOrder = 'sorted' | 'arrival';
+
+export interface ClassifierPoolOptions extends ClassifierOptions {
+  /** Worker threads (default: `os.availableParallelism()`). */
+  workers?: number;
+  /** classifyFile output order (default 'sorted'). */
+  order?: PoolOrder;
+  /** Live path: batches in flight per worker before `push` returns false (default 4). */
+  maxBatchesPerWorker?: number;
+  /** Live path: batch buffer size in bytes (default 256 KiB; a larger frame gets its own buffer). */
+  batchBytes?: number;
+  /** Worker entry (default: worker.js next to this module in dist/). */
+  workerUrl?: URL | string;
+}
+
+export interface ClassifyFileOptions {
+  /**
+   * Flow-table options. `maxFlows` and `maxCapturingFlows` are the pool's totals: each worker gets
+   * ceil(total / workers) (the shard hash spreads flows evenly, not exactly).
+   */
+  flow?: FlowTableOptions;
+  /** Read size per worker (default 1 MiB). */
+  chunkSize?: number;
+}
+
+export interface PoolStats {
+  /** Packets in the file (live: pushed). */
+  packets: number;
+  /** Packets each worker claimed. */
+  claimed: number[];
+  decoded: number;
+  flows: number;
+  verdicts: number;
+  malformed: Record<string, number>;
+  /** List version the run used. */
+  listVersion: number;
+  elapsedMs: number;
+}
+
+interface Slot {
+  w: Worker;
+  ready: Promise<void>;
+  /** Live batch being filled. */
+  buf: ArrayBuffer | null;
+  dv: DataView | null;
+  u8: Uint8Array | null;
+  used: number;
+  nFrames: number;
+  inFlight: number;
+  free: ArrayBuffer[];
+}
+
+interface FileJob {
+  onRecord: (r: FlowRecord) => void;
+  queues: { r: FlowRecord; i: number }[][];
+  wm: number[];
+  done: (WorkerSessionStats | null)[];
+  listVersion: number;
+  start: number;
+  resolve: (s: PoolStats) => void;
+  reject: (e: Error) => void;
+  failed: boolean;
+}
+
+function splitFlow(f: FlowTableOptions | undefined, n: number): FlowTableOptions | undefined {
+  if (f === undefined || n === 1) return f;
+  const out: FlowTableOptions = { ...f };
+  if (f.maxFlows !== undefined) out.maxFlows = Math.max(1, Math.ceil(f.maxFlows / n));
+  if (f.maxCapturingFlows !== undefined) out.maxCapturingFlows = Math.ceil(f.maxCapturingFlows / n);
+  return out;
+}
+
+function cmpStr(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Canonical order of records within one end point (see PoolOrder). */
+export function compareRecords(a: FlowRecord, b: FlowRecord): number {
+  return (
+    cmpStr(a.firstSeen, b.firstSeen) || cmpStr(a.transport, b.transport) || cmpStr(a.src, b.src) ||
+    cmpStr(a.dst, b.dst) || (a.vlan ?? -1) - (b.vlan ?? -1) || cmpStr(a.encap ?? '', b.encap ?? '') ||
+    cmpStr(a.lastSeen, b.lastSeen) || a.packets - b.packets || a.bytes - b.bytes
+  );
+}
+
+function addInto(dst: Record<string, number>, src: Record<string, number>): void {
+  for (const [k, v] of Object.entries(src)) dst[k] = (dst[k] ?? 0) + v;
+}
+
+function workerError(m: Extract<FromWorker, { t: 'error' }>): Error {
+  return m.code ? new TunnelscopeError(m.code as ErrorCode, m.message) : new Error(m.message);
+}
+
+/**
+ * Events: 'verdict' (VerdictEvent) and 'flow' (FlowRecord) from the live path, 'drain' when `push` may
+ * continue, 'end' after `end()` delivered everything, 'error' (Error) when a worker fails.
+ */
+export class ClassifierPool extends EventEmitter {
+  readonly workers: number;
+  private readonly classifier: Classifier;
+  private readonly slots: Slot[] = [];
+  private readonly order: PoolOrder;
+  private readonly maxInFlight: number;
+  private readonly batchBytes: number;
+  private readonly flowDefaults: FlowTableOptions | undefined;
+  private readonly jobs = new Map<number, FileJob>();
+  private nextJob = 1;
+  private pings = new Map<number, { left: number; versions: number[]; resolve: (v: number[]) => void }>();
+  private nextPing = 1;
+  private clockUs = 0;
+  private livePackets = 0;
+  private needDrain = false;
+  private flushScheduled = false;
+  private ending: { left: number; stats: WorkerSessionStats[]; resolve: () => void; reject: (e: Error) => void } | null = null;
+  private failure: Error | null = null;
+  private closed = false;
+
+  constructor(options: ClassifierPoolOptions = {}) {
+    super();
+    const n = options.workers ?? availableParallelism();
+    if (!Number.isInteger(n) || n < 1 || n > 256) throw new InvalidArgumentError(`pool: workers must be an integer 1..256, got ${n}`);
+    let detectorIds: string[] | null = null;
+    if (options.detectors) {
+      detectorIds = options.detectors.map((d) => {
+        if (!DETECTORS.includes(d)) throw new InvalidArgumentError(`pool: detector '${d.id}' is not built in; custom detectors cannot cross threads`);
+        return d.id;
+      });
+    }
+    this.workers = n;
+    this.order = options.order ?? 'sorted';
+    this.maxInFlight = options.maxBatchesPerWorker ?? 4;
+    this.batchBytes = options.batchBytes ?? 256 * 1024;
+    this.flowDefaults = options.flow;
+    // Validates and builds every list once, here; workers get views of the same tables.
+    this.classifier = new Classifier(options);
+    const lists = toWire(this.classifier.lists);
+    const url = options.workerUrl ?? new URL('./worker.js', import.meta.url);
+    for (let i = 0; i < n; i++) {
+      const w = new Worker(url, { workerData: { index: i, detectorIds, lists, flow: splitFlow(options.flow, n) } });
+      let onReady!: () => void;
+      const ready = new Promise<void>((res) => (onReady = res));
+      const slot: Slot = { w, ready, buf: null, dv: null, u8: null, used: 0, nFrames: 0, inFlight: 0, free: [] };
+      w.on('message', (m: FromWorker) => (m.t === 'ready' ? onReady() : this.onMessage(i, m)));
+      w.on('error', (e: Error) => this.fail(e));
+      w.on('exit', (code) => {
+        if (!this.closed) this.fail(new Error(`pool worker ${i} exited with code ${code}`));
+      });
+      this.slots.push(slot);
+    }
+  }
+
+  /** Version of the lists in force (every verdict names the version it used). */
+  get listVersion(): number {
+    return this.classifier.listVersion;
+  }
+
+  /**
+   * Classify one capture file on all workers. One file run uses the list version in force when it starts in
+   * every worker: updates made meanwhile queue behind it (workers read synchronously) and apply to later
+   * runs and to the live path. Resolves when every record has been delivered to `onRecord`.
+   * @throws {TraceFormatError} (rejection) malformed capture; file system errors as messages
+   */
+  classifyFile(path: string, onRecord: (r: FlowRecord) => void, opts: ClassifyFileOptions = {}): Promise<PoolStats> {
+    if (this.failure) return Promise.reject(this.failure);
+    if (this.closed) return Promise.reject(new Error('pool closed'));
+    const n = this.workers;
+    const job = this.nextJob++;
+    const chunkSize = opts.chunkSize ?? 1 << 20;
+    if (!Number.isInteger(chunkSize) || chunkSize < 1) return Promise.reject(new InvalidArgumentError(`chunkSize must be a positive integer, got ${chunkSize}`));
+    const flow = splitFlow(opts.flow ?? this.flowDefaults, n);
+    return new Promise<PoolStats>((resolve, reject) => {
+      this.jobs.set(job, {
+        onRecord,
+        queues: Array.from({ length: n }, () => []),
+        wm: new Array<number>(n).fill(0),
+        done: new Array<WorkerSessionStats | null>(n).fill(null),
+        listVersion: this.listVersion,
+        start: performance.now(),
+        resolve,
+        reject,
+        failed: false,
+      });
+      const msg: ToWorker = { t: 'file', job, path, flow, nShards: n, chunkSize, sendEvery: 4 * chunkSize };
+      for (const s of this.slots) s.w.postMessage(msg);
+    });
+  }
+
+  /**
+   * Feed one live frame (copied into a batch; the caller may reuse `bytes`). Returns false when the workers
+   * are behind: keep the frame count bounded by waiting for 'drain'.
+   */
+  push(bytes: Uint8Array, timestampNs: number | bigint, linkType: number = LINKTYPE_ETHERNET): boolean {
+    if (this.failure) throw this.failure;
+    if (this.closed || this.ending) throw new Error('pool: push after end()/close()');
+    const tsUs = typeof timestampNs === 'bigint' ? Number(timestampNs / 1000n) : Math.floor(timestampNs / 1000);
+    if (tsUs > this.clockUs) this.clockUs = tsUs;
+    this.livePackets++;
+    const slot = this.slots[frameShard(bytes, 0, bytes.length, linkType, this.workers)]!;
+    const need = FRAME_HEADER_BYTES + ((bytes.length + 7) & ~7);
+    if (slot.buf !== null && slot.used + need > slot.buf.byteLength) this.sendBatch(slot);
+    if (slot.buf === null) {
+      let b = slot.free.pop();
+      if (b === undefined || b.byteLength < need) b = new ArrayBuffer(Math.max(this.batchBytes, need));
+      slot.buf = b;
+      slot.dv = new DataView(b);
+      slot.u8 = new Uint8Array(b);
+      slot.used = 0;
+      slot.nFrames = 0;
+    }
+    const o = slot.used;
+    slot.dv!.setFloat64(o, tsUs, true);
+    slot.dv!.setUint32(o + 8, bytes.length, true);
+    slot.dv!.setUint32(o + 12, linkType, true);
+    slot.u8!.set(bytes, o + FRAME_HEADER_BYTES);
+    slot.used = o + need;
+    slot.nFrames++;
+    if (!this.flushScheduled) {
+      // Partial batches go out once the caller yields: bounded latency without per-packet messages.
+      this.flushScheduled = true;
+      setImmediate(() => {
+        this.flushScheduled = false;
+        this.flushBatches();
+      });
+    }
+    let busy = false;
+    for (const s of this.slots) if (s.inFlight >= this.maxInFlight) busy = true;
+    if (busy) this.needDrain = true;
+    return !busy;
+  }
+
+  /**
+   * Switch lists (fields not given keep their content). Built and validated here first: a bad list throws and
+   * nothing changes. Live frames pushed before the call are classified with the old version, frames pushed
+   * after with the new one, in every worker. A running classifyFile keeps the version it started with.
+   * @returns the new pool list version
+   */
+  update(input: ListsInput): number {
+    if (this.closed) throw new Error('pool closed');
+    const v = this.classifier.update(input);
+    this.flushBatches();
+    const msg: ToWorker = { t: 'lists', lists: toWire(this.classifier.lists) };
+    for (const s of this.slots) s.w.postMessage(msg);
+    return v;
+  }
+
+  /** List version each worker has in force once it has processed everything sent so far. */
+  workerVersions(): Promise<number[]> {
+    if (this.failure) return Promise.reject(this.failure);
+    this.flushBatches();
+    const id = this.nextPing++;
+    return new Promise((resolve) => {
+      this.pings.set(id, { left: this.workers, versions: new Array<number>(this.workers).fill(0), resolve });
+      for (const s of this.slots) s.w.postMessage({ t: 'ping', id } satisfies ToWorker);
+    });
+  }
+
+  /** End of live input: every live flow ends and is emitted; resolves after the last 'flow' event. */
+  end(): Promise<PoolStats> {
+    if (this.failure) return Promise.reject(this.failure);
+    if (this.ending) return Promise.reject(new Error('pool: end() already called'));
+    this.flushBatches();
+    const start = performance.now();
+    return new Promise<PoolStats>((resolve, reject) => {
+      const stats: WorkerSessionStats[] = [];
+      this.ending = {
+        left: this.workers,
+        stats,
+        resolve: () => {
+          const s: PoolStats = { packets: this.livePackets, claimed: stats.map((x) => x.claimed), decoded: 0, flows: 0, verdicts: 0, malformed: {}, listVersion: this.listVersion, elapsedMs: performance.now() - start };
+          for (const x of stats) {
+            s.decoded += x.decoded;
+            s.flows += x.flows;
+            s.verdicts += x.verdicts;
+            addInto(s.malformed, x.malformed);
+          }
+          this.ending = null;
+          this.livePackets = 0;
+          this.emit('end');
+          resolve(s);
+        },
+        reject,
+      };
+      for (const s of this.slots) s.w.postMessage({ t: 'end' } satisfies ToWorker);
+    });
+  }
+
+  /** Terminate the workers. Pending runs reject. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const err = new Error('pool closed');
+    for (const j of this.jobs.values()) j.reject(err);
+    this.jobs.clear();
+    this.ending?.reject(err);
+    await Promise.all(this.slots.map((s) => s.w.terminate()));
+  }
+
+  // ---- internals ---------------------------------------------------------------------------------------
+
+  private flushBatches(): void {
+    for (const s of this.slots) if (s.buf !== null && s.nFrames > 0) this.sendBatch(s);
+  }
+
+  private sendBatch(slot: Slot): void {
+    const buf = slot.buf!;
+    const msg: ToWorker = { t: 'batch', buf, used: slot.used, nFrames: slot.nFrames, clockUs: this.clockUs };
+    slot.buf = slot.dv = slot.u8 = null;
+    slot.used = slot.nFrames = 0;
+    slot.inFlight++;
+    slot.w.postMessage(msg, [buf]);
+  }
+
+  private onMessage(i: number, m: FromWorker): void {
+    switch (m.t) {
+      case 'recs':
+        return this.onRecs(i, m);
+      case 'done': {
+        const j = this.jobs.get(m.job);
+        if (!j) return;
+        j.done[i] = m.stats;
+        j.wm[i] = Infinity;
+        if (j.listVersion !== m.listVersion) this.jobFail(m.job, new Error(`pool worker ${i} used list version ${m.listVersion}, expected ${j.listVersion}`));
+        else this.release(m.job, j);
+        return;
+      }
+      case 'live': {
+        const slot = this.slots[i]!;
+        if (m.buf !== null) {
+          slot.inFlight--;
+          if (slot.free.length < this.maxInFlight) slot.free.push(m.buf);
+        }
+        for (const v of m.verdicts) this.emit('verdict', v);
+        for (const r of m.recs) this.emit('flow', r);
+        if (this.needDrain && this.slots.every((s) => s.inFlight < this.maxInFlight)) {
+          this.needDrain = false;
+          this.emit('drain');
+        }
+        return;
+      }
+      case 'ended': {
+        const e = this.ending;
+        if (!e) return;
+        e.stats[i] = m.stats;
+        if (--e.left === 0) e.resolve();
+        return;
+      }
+      case 'pong': {
+        const p = this.pings.get(m.id);
+        if (!p) return;
+        p.versions[i] = m.version;
+        if (--p.left === 0) {
+          this.pings.delete(m.id);
+          p.resolve(p.versions);
+        }
+        return;
+      }
+      case 'error':
+        if (m.job !== null) this.jobFail(m.job, workerError(m));
+        else this.fail(workerError(m));
+        return;
+      case 'ready':
+        return;
+    }
+  }
+
+  private onRecs(i: number, m: Extract<FromWorker, { t: 'recs' }>): void {
+    const j = this.jobs.get(m.job);
+    if (!j || j.failed) return;
+    if (this.order === 'arrival') {
+      for (const r of m.recs) j.onRecord(r);
+      return;
+    }
+    const q = j.queues[i]!;
+    for (let k = 0; k < m.recs.length; k++) q.push({ r: m.recs[k]!, i: m.idx[k]! });
+    j.wm[i] = m.wm;
+    this.release(m.job, j);
+  }
+
+  /** Deliver every queued record whose end point every worker has passed, in canonical order. */
+  private release(job: number, j: FileJob): void {
+    let wm = Infinity;
+    for (const w of j.wm) if (w < wm) wm = w;
+    const out: { r: FlowRecord; i: number }[] = [];
+    for (let w = 0; w < j.queues.length; w++) {
+      const q = j.queues[w]!;
+      let k = 0;
+      while (k < q.length && q[k]!.i <= wm) k++;
+      if (k === 0) continue;
+      for (let x = 0; x < k; x++) out.push(q[x]!);
+      j.queues[w] = k === q.length ? [] : q.slice(k);
+    }
+    if (out.length > 0) {
+      if (this.workers > 1 || this.order === 'sorted') out.sort((a, b) => a.i - b.i || compareRecords(a.r, b.r));
+      try {
+        for (const x of out) j.onRecord(x.r);
+      } catch (e) {
+        this.jobFail(job, e as Error);
+        return;
+      }
+    }
+    if (j.done.every((d) => d !== null)) {
+      this.jobs.delete(job);
+      const stats = j.done as WorkerSessionStats[];
+      const s: PoolStats = { packets: stats[0]!.packets, claimed: stats.map((x) => x.claimed), decoded: 0, flows: 0, verdicts: 0, malformed: {}, listVersion: j.listVersion, elapsedMs: performance.now() - j.start };
+      for (const x of stats) {
+        s.decoded += x.decoded;
+        s.flows += x.flows;
+        s.verdicts += x.verdicts;
+        addInto(s.malformed, x.malformed);
+      }
+      j.resolve(s);
+    }
+  }
+
+  private jobFail(job: number, e: Error): void {
+    const j = this.jobs.get(job);
+    if (!j || j.failed) return;
+    j.failed = true;
+    j.reject(e);
+    // Keep the entry until every worker reports done or fails, so late messages are dropped quietly.
+    this.jobs.delete(job);
+  }
+
+  private fail(e: Error): void {
+    if (this.failure || this.closed) return;
+    this.failure = e;
+    for (const j of this.jobs.values()) j.reject(e);
+    this.jobs.clear();
+    this.ending?.reject(e);
+    this.ending = null;
+    for (const p of this.pings.values()) p.resolve([]);
+    this.pings.clear();
+    if (this.listenerCount('error') > 0) this.emit('error', e);
+  }
+}
+
+/** Start a pool of classifier workers. Call `close()` when done (workers keep the process alive). */
+export function createClassifierPool(options: ClassifierPoolOptions = {}): ClassifierPool {
+  return new ClassifierPool(options);
+}

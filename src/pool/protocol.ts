@@ -1,0 +1,96 @@
+/**
+ * Messages between the pool (main thread) and its workers, and the wire form of a list snapshot.
+ * CIDR maps cross as SharedArrayBuffers (`CidrMap#toBuffer`) plus their values array: every worker rebuilds a
+ * zero-copy view with `CidrMap.fromBuffer`, so a 1M-prefix list exists once in memory, not once per thread.
+ * The domain set is small and crosses as its `[domain, value]` entries.
+ */
+import type { FlowRecord } from '../classify/record.js';
+import type { ListSnapshot } from '../classify/lists.js';
+import type { VerdictEvent } from '../classify/session.js';
+import type { FlowTableOptions } from '../trace/flow-table.js';
+import { CidrMap } from '../trie/cidr-map.js';
+import { InvalidArgumentError } from '../errors.js';
+
+export interface WireCidr {
+  buf: SharedArrayBuffer;
+  values: string[];
+}
+
+export interface WireLists {
+  version: number;
+  registered: WireCidr | null;
+  vpnEndpoints: WireCidr | null;
+  vpnDomains: [string, string][] | null;
+  names: ListSnapshot['names'];
+}
+
+/** Packed maps are cached per map object: an update that leaves a list alone does not copy it again. */
+const packed = new WeakMap<object, WireCidr>();
+
+function wireCidr(m: CidrMap<string> | null): WireCidr | null {
+  if (m === null) return null;
+  let w = packed.get(m);
+  if (!w) {
+    w = { buf: m.toBuffer(), values: m.values() };
+    packed.set(m, w);
+  }
+  return w;
+}
+
+/** Domain-set source entries: whichever iteration door the set offers. */
+export function domainEntries(set: unknown): [string, string][] {
+  const s = set as { entries?: () => Iterable<[string, string]>; [Symbol.iterator]?: () => Iterator<[string, string]> };
+  if (typeof s.entries === 'function') return Array.from(s.entries(), ([k, v]) => [k, v]);
+  if (typeof s[Symbol.iterator] === 'function') return Array.from(s as Iterable<[string, string]>, ([k, v]) => [k, v]);
+  if (Array.isArray((s as { entries?: unknown }).entries)) return ((s as unknown as { entries: [string, string][] }).entries).slice();
+  throw new InvalidArgumentError('pool: the domain set exposes no entries to send to workers');
+}
+
+export function toWire(s: ListSnapshot): WireLists {
+  return {
+    version: s.version,
+    registered: wireCidr(s.registered),
+    vpnEndpoints: wireCidr(s.vpnEndpoints),
+    vpnDomains: s.vpnDomains === null ? null : domainEntries(s.vpnDomains),
+    names: { ...s.names },
+  };
+}
+
+export function fromWireCidr(w: WireCidr | null): CidrMap<string> | null {
+  return w === null ? null : CidrMap.fromBuffer<string>(w.buf, w.values);
+}
+
+export interface WorkerInit {
+  index: number;
+  detectorIds: string[] | null;
+  lists: WireLists;
+  flow: FlowTableOptions | undefined;
+}
+
+/** Live batch frame header: tsUs f64, capLen u32, linkType u32; frame bytes follow, padded to 8. */
+export const FRAME_HEADER_BYTES = 16;
+
+export type ToWorker =
+  | { t: 'file'; job: number; path: string; flow: FlowTableOptions | undefined; nShards: number; chunkSize: number; sendEvery: number }
+  | { t: 'batch'; buf: ArrayBuffer; used: number; nFrames: number; clockUs: number }
+  | { t: 'lists'; lists: WireLists }
+  | { t: 'end' }
+  | { t: 'ping'; id: number };
+
+export interface WorkerSessionStats {
+  packets: number;
+  claimed: number;
+  decoded: number;
+  flows: number;
+  verdicts: number;
+  malformed: Record<string, number>;
+}
+
+export type FromWorker =
+  | { t: 'ready' }
+  | { t: 'recs'; job: number; recs: FlowRecord[]; idx: number[]; wm: number }
+  | { t: 'done'; job: number; stats: WorkerSessionStats; listVersion: number }
+  | { t: 'live'; recs: FlowRecord[]; verdicts: VerdictEvent[]; buf: ArrayBuffer | null }
+  | { t: 'ended'; stats: WorkerSessionStats }
+  | { t: 'pong'; id: number; version: number }
+  | { t: 'error'; job: number | null; message: string; code: string | null };
