@@ -299,6 +299,15 @@ describe('CidrMap.fromBuffer validation (TS_BAD_BUFFER)', () => {
   it('accepts the good buffer', () => {
     expect(CidrMap.fromBuffer(good(), m.values()).lookup('10.1.2.200')).toBe(3);
   });
+  it('is zero-copy: the map reads the shared buffer in place', () => {
+    const sab = m.toBuffer();
+    const m2 = CidrMap.fromBuffer(sab, m.values());
+    expect(m2.lookup('10.200.0.1')).toBe(1);
+    const h = new Uint32Array(sab, 0, 16);
+    new Int32Array(sab, h[7]!, 65536)[0x0ac8] = 0; // 10.200.0.0/16 -> no match, written through the SAB
+    expect(m2.lookup('10.200.0.1')).toBeUndefined();
+    expect(m.lookup('10.200.0.1')).toBe(1);
+  });
   it('rejects bad magic, version, truncation, values mismatch, short input, wrong type', () => {
     const b1 = good();
     b1[0] = b1[0]! ^ 1;
