@@ -26,6 +26,8 @@ import {
 
 /** Same period as the flow table's own idle check (flow-table.ts EXPIRY_CHECK_US). */
 const EXPIRY_CHECK_US = 1_000_000;
+/** Records per message: big enough to amortise structured cloning, small enough to bound worker memory. */
+const RECORD_BATCH = 2048;
 
 const port = parentPort;
 if (!port) throw new Error('tunnelscope pool worker: not started as a worker thread');
@@ -79,15 +81,18 @@ function runFile(m: Extract<ToWorker, { t: 'file' }>): void {
   let claimed = 0;
   let recs: FlowRecord[] = [];
   let idx: number[] = [];
-  session.on('flow', (r: FlowRecord) => {
-    recs.push(r);
-    idx.push(g);
-  });
   const flushRecs = (wm: number): void => {
     post({ t: 'recs', job: m.job, recs, idx, wm });
     recs = [];
     idx = [];
   };
+  session.on('flow', (r: FlowRecord) => {
+    recs.push(r);
+    idx.push(g);
+    // Bounded batches, also during the end-of-file flush (up to maxFlows records at once). Records of the
+    // current packet index may still follow, so the watermark is the index before it.
+    if (recs.length >= RECORD_BATCH) flushRecs(g - 1);
+  });
   let nowUs = 0, nextUs = 0;
   let sinceSend = 0;
   const onPacket = (raw: RawPacket): void => {
@@ -113,7 +118,7 @@ function runFile(m: Extract<ToWorker, { t: 'file' }>): void {
       reader.push(got === buf.length ? buf : buf.subarray(0, got), onPacket);
       sinceSend += got;
       // Send at least every `sendEvery` bytes of input (watermark lets the pool release records in order).
-      if (sinceSend >= m.sendEvery || recs.length >= 4096) {
+      if (sinceSend >= m.sendEvery) {
         flushRecs(g);
         sinceSend = 0;
       }
@@ -125,13 +130,7 @@ function runFile(m: Extract<ToWorker, { t: 'file' }>): void {
   flushRecs(g);
   g++; // EOF records sort after every packet index
   session.end();
-  while (recs.length > 0) {
-    const r = recs, i = idx;
-    const k = Math.min(r.length, 4096);
-    post({ t: 'recs', job: m.job, recs: r.slice(0, k), idx: i.slice(0, k), wm: k === r.length ? g : g - 1 });
-    recs = r.slice(k);
-    idx = i.slice(k);
-  }
+  flushRecs(g);
   post({ t: 'done', job: m.job, stats: statsOf(session, g - 1, claimed), listVersion: classifier.listVersion });
 }
 
