@@ -1,0 +1,124 @@
+/**
+ * ESP, IP protocol 50 (spec: ../shared/reference/parts/2-ipsec-l2tp-pptp.md §ESP and AH; RFC 4303 §2).
+ *
+ * Owns: the 8 clear bytes of an ESP packet (SPI, sequence number) and the per-SPI sequence relation. Everything
+ * after offset 8 is ciphertext and is never read. Must never: allocate when nothing matches, read past offset 8
+ * of any packet.
+ *
+ * Strength decision (documented in the report and `rules`): the IP protocol number 50 is itself the statement
+ * "this is IPsec ESP" (IANA assignment; no other protocol uses it), so a lone ESP packet carries two distinct
+ * observations — the IP header's protocol number (`esp.ipproto`, medium) and a well-formed ESP header with a
+ * non-reserved SPI and a sequence number ≥ 1 (`esp.header`, medium) — which the combiner's "two medium items of
+ * different rules" row turns into a VPN verdict (0.85). Three packets of one SPI whose sequence numbers rise by
+ * exactly 1 are strong (`esp.sequence`).
+ *
+ * Offsets read from earlier packets (first ~48 bytes kept): SPI 0–3 and sequence number 4–7 only.
+ * The flow table keys ESP flows by SPI as well, so a flow is usually one direction of one SA; the sequence rule
+ * still works per direction when both directions share a flow.
+ */
+import { DIR_FWD, IPPROTO_ESP, u32be, type Detector, type Evidence, type FlowView } from './types.js';
+
+/** SPI values 1–255 are reserved by IANA for future use; 0 is reserved for local use and never sent (RFC 4303 §2.1). */
+export const ESP_MIN_SPI = 256;
+/** SPI (4) + sequence number (4). */
+export const ESP_HEADER_LEN = 8;
+/**
+ * Smallest ESP packet: header (8) + pad length (1) + next header (1), padded so the ciphertext ends on a 4-byte
+ * boundary (RFC 4303 §2.4) → 12 bytes with NULL encryption and no ICV.
+ */
+export const ESP_MIN_LEN = 12;
+/** Packets of one SPI, one direction, sequence numbers +1 each, that make the sequence rule strong. */
+export const ESP_STRONG_RUN = 3;
+
+/**
+ * Length of the run of ESP packets in direction `dir` that ends at packet `upTo` (which must be one of them): one
+ * SPI ≥ 256, each sequence number exactly one more than the previous packet's of that direction, oldest ≥ 1.
+ * `hdr` is the offset of the SPI in the payload (0 for IP protocol 50 and for ESP-in-UDP). When `skipNonEsp` is
+ * set, packets of the direction that cannot be ESP-in-UDP (NAT-keepalive `FF`, non-ESP marker `00000000` + IKE,
+ * shorter than 8 bytes) are skipped rather than ending the run (RFC 3948 §2: those share the 5-tuple).
+ * Returns 0 when packet `upTo` is not ESP-shaped. Reads offsets hdr..hdr+7 only. O(packets).
+ */
+export function espSeqRun(f: FlowView, upTo: number, dir: number, hdr: number, skipNonEsp: boolean): number {
+  const spi = u32be(f, upTo, hdr);
+  let seq = u32be(f, upTo, hdr + 4);
+  if (spi < ESP_MIN_SPI || seq < 1 || f.len(upTo) < hdr + ESP_MIN_LEN) return 0;
+  let n = 1;
+  for (let j = upTo - 1; j >= 0; j--) {
+    if (f.dir(j) !== dir) continue;
+    const s = u32be(f, j, hdr);
+    if (skipNonEsp && (s === 0 || f.len(j) < hdr + ESP_HEADER_LEN)) continue;
+    if (s !== spi) break;
+    const q = u32be(f, j, hdr + 4);
+    if (q !== seq - 1 || q < 1) break;
+    seq = q;
+    n++;
+  }
+  return n;
+}
+
+export function dirName(d: number): string {
+  return d === DIR_FWD ? 'initiator→responder' : 'responder→initiator';
+}
+
+export function hex32(v: number): string {
+  return (v >>> 0).toString(16).padStart(8, '0');
+}
+
+/** True when packet j carries a non-zero SPI (the first such packet gets the protocol-number item). */
+function hasSpi(f: FlowView, j: number): boolean {
+  const s = u32be(f, j, 0);
+  return s > 0;
+}
+/** True when packet j is a well-formed ESP header: SPI ≥ 256, sequence ≥ 1, at least the minimal ESP length. */
+function wellFormed(f: FlowView, j: number): boolean {
+  return u32be(f, j, 0) >= ESP_MIN_SPI && u32be(f, j, 4) >= 1 && f.len(j) >= ESP_MIN_LEN;
+}
+
+export const esp: Detector = {
+  id: 'esp',
+  transports: [IPPROTO_ESP],
+  maxPackets: 8,
+  rules: {
+    'esp.ipproto':
+      'IP protocol 50 is ESP by IANA assignment: the first packet with a non-zero SPI states IPsec ESP (medium; independent of the ESP header checks)',
+    'esp.header': 'well-formed ESP header: SPI ≥ 256 (1–255 reserved, 0 never sent), sequence number ≥ 1, length ≥ 12 (medium; first such packet)',
+    'esp.sequence': '≥3 ESP packets in one direction with one SPI ≥ 256 and sequence numbers rising by exactly 1',
+  },
+  detect(f: FlowView): Evidence[] | null {
+    const i = f.nPackets - 1;
+    if (i < 0 || f.avail(i) < ESP_HEADER_LEN) return null;
+    const d = f.dir(i);
+    let out: Evidence[] | null = null;
+    const n = espSeqRun(f, i, d, 0, false);
+    if (n === ESP_STRONG_RUN) {
+      out = [
+        {
+          source: 'esp', protocol: 'ipsec', strength: 'strong', rule: 'esp.sequence', packet: i, offset: 0,
+          reason: `${n} ESP packets ${dirName(d)} up to packet ${i}: constant SPI 0x${hex32(u32be(f, i, 0))}, sequence numbers ${u32be(f, i, 4) - n + 1}…${u32be(f, i, 4)} rising by 1`,
+        },
+      ];
+    }
+    // Single-packet items fire once per flow: on the first packet that satisfies them.
+    if (hasSpi(f, i)) {
+      let first = true;
+      for (let j = 0; j < i; j++) if (hasSpi(f, j)) { first = false; break; }
+      if (first) {
+        (out ??= []).push({
+          source: 'esp', protocol: 'ipsec', strength: 'medium', rule: 'esp.ipproto', packet: i, offset: 0,
+          reason: `packet ${i}: IP protocol 50 (ESP by IANA assignment), SPI 0x${hex32(u32be(f, i, 0))} non-zero, ${f.len(i)} bytes`,
+        });
+      }
+    }
+    if (wellFormed(f, i)) {
+      let first = true;
+      for (let j = 0; j < i; j++) if (wellFormed(f, j)) { first = false; break; }
+      if (first) {
+        (out ??= []).push({
+          source: 'esp', protocol: 'ipsec', strength: 'medium', rule: 'esp.header', packet: i, offset: 0,
+          reason: `packet ${i}: ESP header, SPI 0x${hex32(u32be(f, i, 0))} ≥ 256 (not reserved), sequence number ${u32be(f, i, 4)} ≥ 1, length ${f.len(i)} ≥ 12`,
+        });
+      }
+    }
+    return out;
+  },
+};

@@ -1,0 +1,235 @@
+/**
+ * IKEv1/IKEv2 and NAT traversal (spec: ../shared/reference/parts/2-ipsec-l2tp-pptp.md §IKEv1 and IKEv2, §NAT
+ * traversal on UDP 4500; RFC 2408 §3.1, RFC 7296 §3.1–3.3, RFC 3948 §2).
+ *
+ * Owns: the 28-byte ISAKMP header (at offset 0, or at offset 4 behind the 4-byte zero non-ESP marker), the
+ * generic payload chain walk, the request/reply SPI relation, ESP-in-UDP sequence runs and NAT-keepalives on
+ * UDP 4500. Must never: decide on the port alone (only the weak keepalive item and the ESP-in-UDP rule look at
+ * the port — the latter because other protocols also start with a constant word and a +1 counter, e.g. OpenVPN
+ * P_DATA_V2), or allocate when nothing matches.
+ *
+ * Offsets read from earlier packets (first ~48 bytes kept): ISAKMP header bytes h..h+27 with h ∈ {0, 4} (SPIs,
+ * version, flags, message id, length) and ESP SPI/sequence 0–7. The payload chain is walked only on the newest
+ * packet, which is whole.
+ */
+import { IPPROTO_UDP, u8, u16be, u32be, sameBytes, type Detector, type Evidence, type FlowView } from './types.js';
+import { dirName, espSeqRun, ESP_STRONG_RUN, hex32 } from './esp.js';
+
+export const IKE_PORT = 500;
+export const NATT_PORT = 4500;
+export const IKE_HEADER_LEN = 28;
+/** Length of the non-ESP marker that precedes IKE on port 4500. */
+export const NON_ESP_MARKER_LEN = 4;
+const V1 = 0x10, V2 = 0x20;
+const V1_FLAG_ENC = 0x01;
+const V2_FLAG_I = 0x08, V2_FLAG_R = 0x20;
+const V2_SA_INIT = 34;
+const V2_SK = 46, V2_SKF = 53;
+
+function isV1Exchange(x: number): boolean {
+  return (x >= 1 && x <= 5) || x === 32 || x === 33;
+}
+function isV2Exchange(x: number): boolean {
+  return (x >= 34 && x <= 38) || x === 43 || x === 44;
+}
+/** IKEv1 payload types of the spec (RFC 2408/2409, NAT-D/NAT-OA, their draft numbers 130/131, fragment 132). */
+function isV1Payload(t: number): boolean {
+  return (t >= 1 && t <= 13) || t === 20 || t === 21 || (t >= 130 && t <= 132);
+}
+/** IKEv2 payload types 33–54 (IANA "IKEv2 Payload Types": SA … SKF, PS). */
+function isV2Payload(t: number): boolean {
+  return t >= 33 && t <= 54;
+}
+
+/**
+ * Header checks (check 1 of the spec) on packet i with the header at offset h: initiator SPI non-zero, version
+ * 0x10/0x20, known exchange type, reserved flag bits zero, length == payload length − h, IKEv2 responder SPI
+ * zero only in IKE_SA_INIT, IKE_SA_INIT message id 0. Reads bytes h..h+27. Returns the version byte or 0.
+ */
+function headerOk(f: FlowView, i: number, h: number): number {
+  if (f.avail(i) < h + IKE_HEADER_LEN) return 0;
+  const ver = u8(f, i, h + 17), x = u8(f, i, h + 18), fl = u8(f, i, h + 19);
+  if (u32be(f, i, h + 24) !== f.len(i) - h) return 0;
+  if (u32be(f, i, h) === 0 && u32be(f, i, h + 4) === 0) return 0;
+  const rZero = u32be(f, i, h + 8) === 0 && u32be(f, i, h + 12) === 0;
+  if (ver === V1) {
+    if (!isV1Exchange(x) || (fl & 0xf8) !== 0) return 0;
+  } else if (ver === V2) {
+    if (!isV2Exchange(x) || (fl & 0xc7) !== 0) return 0;
+    if (rZero && x !== V2_SA_INIT) return 0;
+    if (x === V2_SA_INIT && u32be(f, i, h + 20) !== 0) return 0;
+  } else return 0;
+  const np = u8(f, i, h + 16);
+  if (np !== 0 && !(ver === V1 ? isV1Payload(np) : isV2Payload(np))) return 0;
+  return ver;
+}
+
+/**
+ * Walks the generic payload chain of the newest packet (check 2): returns the number of payloads when the walk
+ * ends with next payload 0 exactly at the message end (or with an SK/SKF payload that reaches it), -1 otherwise.
+ */
+function walkChain(f: FlowView, i: number, h: number, ver: number): number {
+  const end = f.len(i);
+  if (f.avail(i) < end) return -1;
+  let np = u8(f, i, h + 16), o = h + IKE_HEADER_LEN, n = 0;
+  while (np !== 0) {
+    if (o + 4 > end) return -1;
+    if (!(ver === V1 ? isV1Payload(np) : isV2Payload(np))) return -1;
+    const next = u8(f, i, o), crit = u8(f, i, o + 1), plen = u16be(f, i, o + 2);
+    if ((ver === V1 ? crit : crit & 0x7f) !== 0 || plen < 4 || o + plen > end) return -1;
+    n++;
+    if (ver === V2 && (np === V2_SK || np === V2_SKF)) {
+      // SK/SKF wraps the rest: it is the last payload and its "next payload" names the first inner one.
+      if (np === V2_SKF) {
+        if (plen < 8) return -1;
+        const num = u16be(f, i, o + 4), tot = u16be(f, i, o + 6);
+        if (num < 1 || num > tot) return -1;
+      }
+      return o + plen === end ? n : -1;
+    }
+    np = next;
+    o += plen;
+  }
+  return o === end && n > 0 ? n : -1;
+}
+
+const V1_NAMES: Readonly<Record<number, string>> = {
+  1: 'SA', 2: 'P', 3: 'T', 4: 'KE', 5: 'ID', 6: 'CERT', 7: 'CR', 8: 'HASH', 9: 'SIG', 10: 'Nonce', 11: 'N', 12: 'D',
+  13: 'VID', 20: 'NAT-D', 21: 'NAT-OA', 130: 'NAT-D', 131: 'NAT-OA', 132: 'FRAG',
+};
+const V2_NAMES: Readonly<Record<number, string>> = {
+  33: 'SA', 34: 'KE', 35: 'IDi', 36: 'IDr', 37: 'CERT', 38: 'CERTREQ', 39: 'AUTH', 40: 'Nonce', 41: 'N', 42: 'D',
+  43: 'V', 44: 'TSi', 45: 'TSr', 46: 'SK', 47: 'CP', 48: 'EAP', 53: 'SKF',
+};
+const X_NAMES: Readonly<Record<number, string>> = {
+  1: 'Base', 2: 'Main Mode', 3: 'Auth Only', 4: 'Aggressive', 5: 'Informational', 32: 'Quick Mode', 33: 'New Group',
+  34: 'IKE_SA_INIT', 35: 'IKE_AUTH', 36: 'CREATE_CHILD_SA', 37: 'INFORMATIONAL', 38: 'IKE_SESSION_RESUME',
+  43: 'IKE_INTERMEDIATE', 44: 'IKE_FOLLOWUP_KE',
+};
+
+function chainText(f: FlowView, i: number, h: number, ver: number): string {
+  const names = ver === V1 ? V1_NAMES : V2_NAMES;
+  const parts: string[] = [];
+  let np = u8(f, i, h + 16), o = h + IKE_HEADER_LEN;
+  while (np !== 0 && parts.length < 32) {
+    parts.push(names[np] ?? String(np));
+    if (ver === V2 && (np === V2_SK || np === V2_SKF)) break;
+    const next = u8(f, i, o);
+    o += u16be(f, i, o + 2);
+    np = next;
+  }
+  return parts.join('→');
+}
+
+function flagsText(ver: number, fl: number): string {
+  if (ver === V2) return [fl & V2_FLAG_I ? 'I' : '', fl & 0x10 ? 'V' : '', fl & V2_FLAG_R ? 'R' : ''].join('') || 'none';
+  return [fl & 1 ? 'E' : '', fl & 2 ? 'C' : '', fl & 4 ? 'A' : ''].join('') || 'none';
+}
+
+function headerText(f: FlowView, i: number, h: number, ver: number): string {
+  const x = u8(f, i, h + 18), fl = u8(f, i, h + 19), len = u32be(f, i, h + 24);
+  return `IKEv${ver === V1 ? 1 : 2} header${h ? ' after the 4-byte zero non-ESP marker' : ''}, exchange ${X_NAMES[x] ?? x}(${x}), flags ${flagsText(ver, fl)}, message id ${u32be(f, i, h + 20)}, length ${len} == UDP payload ${f.len(i)}${h ? ' − 4' : ''}`;
+}
+
+/** Header offset of an IKE message in packet i (0, or 4 behind the non-ESP marker), or -1. */
+function ikeAt(f: FlowView, i: number): number {
+  if (u32be(f, i, 0) === 0) return headerOk(f, i, NON_ESP_MARKER_LEN) ? NON_ESP_MARKER_LEN : -1;
+  return headerOk(f, i, 0) ? 0 : -1;
+}
+
+/**
+ * Check 4: an earlier opposite-direction IKE message j (same header offset, same version) whose initiator SPI
+ * this one echoes, with this responder SPI non-zero and either j's responder SPI zero (reply to a first message)
+ * or equal to ours; same message id; IKEv2: exactly one of the two has the response flag. Returns j or -1.
+ */
+function findRequest(f: FlowView, i: number, h: number, ver: number): number {
+  const d = f.dir(i);
+  if (u32be(f, i, h + 8) === 0 && u32be(f, i, h + 12) === 0) return -1;
+  for (let j = i - 1; j >= 0; j--) {
+    if (f.dir(j) === d || f.avail(j) < h + IKE_HEADER_LEN) continue;
+    if (h === NON_ESP_MARKER_LEN && u32be(f, j, 0) !== 0) continue;
+    if (u8(f, j, h + 17) !== ver || !sameBytes(f, i, h, j, h, 8) || u32be(f, j, h + 20) !== u32be(f, i, h + 20)) continue;
+    const jZero = u32be(f, j, h + 8) === 0 && u32be(f, j, h + 12) === 0;
+    if (!jZero && !sameBytes(f, i, h + 8, j, h + 8, 8)) continue;
+    if (ver === V2 && ((u8(f, i, h + 19) ^ u8(f, j, h + 19)) & V2_FLAG_R) === 0) continue;
+    if (ver === V1 && !isV1Exchange(u8(f, j, h + 18))) continue;
+    if (ver === V2 && !isV2Exchange(u8(f, j, h + 18))) continue;
+    return j;
+  }
+  return -1;
+}
+
+function isNattFlow(f: FlowView): boolean {
+  return f.srcPort === NATT_PORT || f.dstPort === NATT_PORT;
+}
+
+export const ike: Detector = {
+  id: 'ike',
+  transports: [IPPROTO_UDP],
+  maxPackets: 12,
+  rules: {
+    'ike.message':
+      'IKEv1/IKEv2 header (version 0x10/0x20, known exchange, reserved flags 0, length == UDP payload) and the payload chain walks exactly to that length with known payload types (at offset 0, or behind the 4-byte zero non-ESP marker)',
+    'ike.reply':
+      'IKE reply: valid header whose initiator SPI (64 bits) and message id echo an opposite-direction IKE message, responder SPI non-zero (zero or equal in the request), IKEv2 response flag differing',
+    'ike.header': 'IKE header with length == UDP payload but the chain cannot be walked (IKEv1 encrypted body padded to 8, or snaplen-cut) (medium)',
+    'natt.esp': 'UDP 4500: ≥3 ESP-in-UDP packets in one direction with one SPI ≥ 256 and sequence numbers rising by exactly 1',
+    'natt.keepalive': 'UDP 4500: single-byte 0xFF NAT-keepalive (weak; corroborates an IPsec 5-tuple only)',
+  },
+  detect(f: FlowView): Evidence[] | null {
+    const i = f.nPackets - 1;
+    if (i < 0) return null;
+    const len = f.len(i);
+    const h = len >= IKE_HEADER_LEN ? ikeAt(f, i) : -1;
+    if (h >= 0) {
+      const ver = u8(f, i, h + 17);
+      const fl = u8(f, i, h + 19);
+      const n = ver === V1 && fl & V1_FLAG_ENC ? -2 : walkChain(f, i, h, ver);
+      const j = findRequest(f, i, h, ver);
+      let out: Evidence[] | null = null;
+      if (n > 0) {
+        out = [
+          {
+            source: 'ike', protocol: 'ipsec', strength: 'strong', rule: 'ike.message', packet: i, offset: h,
+            reason: `packet ${i}: ${headerText(f, i, h, ver)}, payload chain ${chainText(f, i, h, ver)} (${n} payloads) sums to ${len - h}`,
+          },
+        ];
+      } else if (n === -2 ? (len - h - IKE_HEADER_LEN) % 8 === 0 && len - h > IKE_HEADER_LEN : f.avail(i) < len) {
+        out = [
+          {
+            source: 'ike', protocol: 'ipsec', strength: 'medium', rule: 'ike.header', packet: i, offset: h,
+            reason: `packet ${i}: ${headerText(f, i, h, ver)}; ${n === -2 ? `encrypted body of ${len - h - IKE_HEADER_LEN} bytes (multiple of 8), chain not walkable` : `only ${f.avail(i)} of ${len} bytes captured, chain not walked`}`,
+          },
+        ];
+      }
+      if (j >= 0) {
+        // Whatever the walk gave, the header checks passed; the 64-bit SPI echo decides.
+        (out ??= []).push({
+          source: 'ike', protocol: 'ipsec', strength: 'strong', rule: 'ike.reply', packet: i, offset: h + 8,
+          reason: `packet ${j}${f.dir(j) ? ' (reverse)' : ''}: IKEv${ver === V1 ? 1 : 2} initiator SPI ${hex32(u32be(f, j, h))}${hex32(u32be(f, j, h + 4))}, responder SPI ${hex32(u32be(f, j, h + 8))}${hex32(u32be(f, j, h + 12))}; packet ${i}${f.dir(i) ? ' (reverse)' : ''}: initiator SPI echoed, responder SPI ${hex32(u32be(f, i, h + 8))}${hex32(u32be(f, i, h + 12))} set, message id ${u32be(f, i, h + 20)} equal${ver === V2 ? ', response flag on one side only' : ''}, length ${len - h} == UDP payload`,
+        });
+      }
+      return out;
+    }
+    if (!isNattFlow(f)) return null;
+    if (len === 1) {
+      if (u8(f, i, 0) !== 0xff) return null;
+      for (let j = 0; j < i; j++) if (f.len(j) === 1 && u8(f, j, 0) === 0xff) return null;
+      return [
+        {
+          source: 'ike', protocol: 'ipsec', strength: 'weak', rule: 'natt.keepalive', packet: i, offset: 0,
+          reason: `packet ${i}: single byte 0xFF on UDP ${NATT_PORT} (NAT-keepalive, RFC 3948 §2.3)`,
+        },
+      ];
+    }
+    const d = f.dir(i);
+    const run = espSeqRun(f, i, d, 0, true);
+    if (run !== ESP_STRONG_RUN) return null;
+    return [
+      {
+        source: 'ike', protocol: 'ipsec', strength: 'strong', rule: 'natt.esp', packet: i, offset: 0,
+        reason: `${run} ESP-in-UDP packets ${dirName(d)} on UDP ${NATT_PORT} up to packet ${i}: constant SPI 0x${hex32(u32be(f, i, 0))} (≥ 256), sequence numbers rising by 1 to ${u32be(f, i, 4)}`,
+      },
+    ];
+  },
+};

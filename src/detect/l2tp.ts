@@ -1,0 +1,201 @@
+/**
+ * L2TP (spec: ../shared/reference/parts/2-ipsec-l2tp-pptp.md §L2TP; RFC 2661 §3–4, §6; RFC 3931 §4.1).
+ *
+ * Owns: L2TPv2 control and data headers over UDP (usually 1701), the mandatory Message Type AVP, the AVP walk,
+ * the Ns/Nr acknowledgement relation between the two directions, data-session runs carrying PPP, and L2TPv3
+ * control messages over UDP and over IP protocol 115. Must never: key on the port, allocate when nothing
+ * matches. L2TP/IPsec (the common deployment) is invisible here: it is ESP/IKE and detected as IPsec.
+ *
+ * Offsets read from earlier packets (first ~48 bytes kept): v2 control header 0–11 and Message Type AVP 12–19;
+ * v2 data header 0–(6 + 2 + 4 + 2 + offset size) and the 4 PPP bytes after it (the data rule requires them
+ * within 48 bytes). AVP walks run only on the newest packet, which is whole.
+ */
+import { u16be, type Detector, type Evidence, type FlowView, IPPROTO_UDP } from './types.js';
+import { dirName } from './esp.js';
+
+export const L2TP_PORT = 1701;
+/** L2TPv3 directly over IP (RFC 3931 §4.1.1). */
+export const IPPROTO_L2TP = 115;
+const KEEP = 48;
+const T = 0x8000, L = 0x4000, S = 0x0800, O = 0x0200;
+const RESERVED_BITS = 0x34f0; // the x bits of `T L x x S x O P x x x x Ver`
+const CONTROL_V2 = 0xc802, CONTROL_V3 = 0xc803;
+const CONTROL_HDR = 12; // flags, length, tunnel, session, Ns, Nr (v2); flags, length, connection id (4), Ns, Nr (v3)
+const ZLB_LEN = 12;
+const DATA_STRONG_RUN = 3;
+
+const MSG_NAMES: Readonly<Record<number, string>> = {
+  1: 'SCCRQ', 2: 'SCCRP', 3: 'SCCCN', 4: 'StopCCN', 6: 'HELLO', 7: 'OCRQ', 8: 'OCRP', 9: 'OCCN', 10: 'ICRQ', 11: 'ICRP',
+  12: 'ICCN', 14: 'CDN', 15: 'WEN', 16: 'SLI', 20: 'ACK',
+};
+function isMsgType(t: number, v3: boolean): boolean {
+  return (t >= 1 && t <= 4) || (t >= 6 && t <= 12) || (t >= 14 && t <= 16) || (v3 && t === 20);
+}
+/** PPP protocols a data message starts with: IPv4, IPv6, LCP, IPCP, IPv6CP, PAP, CHAP, CCP, compressed datagram, EAP. */
+function isPppProto(p: number): boolean {
+  return p === 0x0021 || p === 0x0057 || p === 0xc021 || p === 0x8021 || p === 0x8057 || p === 0xc023 || p === 0xc223 || p === 0x80fd || p === 0x00fd || p === 0xc227;
+}
+
+/**
+ * Control message at offset `b` (0 for v2/v3 over UDP, 4 for v3 over IP after the zero session id) of packet i:
+ * flags word C802/C803, length == payload − b, then either a ZLB (length 12) or the Message Type AVP
+ * `80 08 00 00 00 00 00 TT` with a known type. Returns the message type, 0 for a ZLB, -1 otherwise.
+ * Reads bytes b..b+19.
+ */
+function controlAt(f: FlowView, i: number, b: number, word: number): number {
+  if (u16be(f, i, b) !== word) return -1;
+  const len = u16be(f, i, b + 2);
+  if (len !== f.len(i) - b || len < CONTROL_HDR) return -1;
+  if (len === ZLB_LEN) return 0;
+  if (u16be(f, i, b + 12) !== 0x8008 || u16be(f, i, b + 14) !== 0 || u16be(f, i, b + 16) !== 0) return -1;
+  const t = u16be(f, i, b + 18);
+  return isMsgType(t, word === CONTROL_V3) ? t : -1;
+}
+
+/** AVP walk of the newest packet from offset o: AVP count when the 10-bit lengths (≥ 6) sum exactly to the end, else -1. */
+function walkAvps(f: FlowView, i: number, o: number): number {
+  const end = f.len(i);
+  if (f.avail(i) < end) return -1;
+  let n = 0;
+  while (o < end) {
+    if (o + 6 > end) return -1;
+    const w = u16be(f, i, o);
+    const alen = w & 0x3ff;
+    if ((w & 0x3c00) !== 0 || alen < 6 || o + alen > end) return -1; // 4 reserved bits zero
+    o += alen;
+    n++;
+  }
+  return n;
+}
+
+/** Offset of the PPP frame in a v2 data message, or -1 (reserved bits zero, version 2, T = 0, length == payload if L). */
+function dataPppOffset(f: FlowView, i: number): number {
+  const w = u16be(f, i, 0);
+  if (w < 0 || (w & (T | RESERVED_BITS | 0x000f)) !== 2) return -1;
+  let o = 2;
+  if (w & L) {
+    if (u16be(f, i, 2) !== f.len(i)) return -1;
+    o += 2;
+  }
+  o += 4; // tunnel id, session id
+  if (w & S) o += 4;
+  if (w & O) {
+    const pad = u16be(f, i, o);
+    if (pad < 0) return -1;
+    o += 2 + pad;
+  }
+  if (o + 4 > KEEP || u16be(f, i, o) !== 0xff03 || !isPppProto(u16be(f, i, o + 2))) return -1;
+  return o;
+}
+
+function ids(f: FlowView, i: number): number {
+  const o = u16be(f, i, 0) & L ? 4 : 2;
+  return ((u16be(f, i, o) << 16) | u16be(f, i, o + 2)) >>> 0;
+}
+
+export const l2tp: Detector = {
+  id: 'l2tp',
+  transports: [IPPROTO_UDP, IPPROTO_L2TP],
+  maxPackets: 8,
+  rules: {
+    'l2tp.control':
+      'L2TPv2 control message: flags/version C802 (T,L,S set; O,P,reserved clear; version 2), length == UDP payload, first AVP Message Type (80 08 00 00 00 00 00 TT) with a known type, AVP lengths sum to the end',
+    'l2tp.v3-control': 'L2TPv3 control message: C803, length == payload, Message Type AVP first with a known type (over UDP, or over IP 115 after a zero session id)',
+    'l2tp.ack':
+      'control messages in both directions: one side’s Nr acknowledges the other side’s Ns (Nr = Ns + 1), headers valid on both (RFC 2661 §5.8)',
+    'l2tp.zlb': 'L2TPv2 zero-length-body acknowledgement: C802 and length 12 == UDP payload (medium)',
+    'l2tp.data': 'L2TPv2 data message (T = 0, version 2, reserved bits clear, length == payload when L) carrying FF 03 + a PPP protocol (medium)',
+    'l2tp.data-session': '≥3 L2TPv2 data messages in one direction with one tunnel/session id pair, each carrying FF 03 + a PPP protocol',
+  },
+  detect(f: FlowView): Evidence[] | null {
+    const i = f.nPackets - 1;
+    if (i < 0) return null;
+    const len = f.len(i);
+    if (f.transport === IPPROTO_L2TP) {
+      // Over IP: session id 0 marks a control message (RFC 3931 §4.1.1.2); data sessions are opaque.
+      if (u16be(f, i, 0) !== 0 || u16be(f, i, 2) !== 0) return null;
+      return v3Control(f, i, 4);
+    }
+    const w = u16be(f, i, 0);
+    if (w === CONTROL_V3) return v3Control(f, i, 0);
+    if (w === CONTROL_V2) {
+      const t = controlAt(f, i, 0, CONTROL_V2);
+      if (t < 0) return null;
+      const d = f.dir(i);
+      let out: Evidence[] | null = null;
+      if (t > 0) {
+        const n = walkAvps(f, i, CONTROL_HDR);
+        if (n > 0 || f.avail(i) < len) {
+          out = [
+            {
+              source: 'l2tp', protocol: 'l2tp', strength: 'strong', rule: 'l2tp.control', packet: i, offset: 0,
+              reason: `packet ${i}: L2TPv2 control header C802, length ${len} == UDP payload, tunnel id ${u16be(f, i, 4)}, session id ${u16be(f, i, 6)}, Ns ${u16be(f, i, 8)}, Nr ${u16be(f, i, 10)}, Message Type AVP ${MSG_NAMES[t]}(${t}) first${n > 0 ? `, ${n} AVPs sum to ${len}` : `, ${f.avail(i)} of ${len} bytes captured`}`,
+            },
+          ];
+        }
+      } else {
+        out = [
+          {
+            source: 'l2tp', protocol: 'l2tp', strength: 'medium', rule: 'l2tp.zlb', packet: i, offset: 0,
+            reason: `packet ${i}: L2TPv2 ZLB acknowledgement: C802, length 12 == UDP payload, tunnel id ${u16be(f, i, 4)}, Ns ${u16be(f, i, 8)}, Nr ${u16be(f, i, 10)}`,
+          },
+        ];
+      }
+      // Ns/Nr: our Nr acknowledges an opposite-direction control message's Ns (or theirs acknowledges ours).
+      const ns = u16be(f, i, 8), nr = u16be(f, i, 10);
+      for (let j = i - 1; j >= 0; j--) {
+        if (f.dir(j) === d || controlAt(f, j, 0, CONTROL_V2) < 0) continue;
+        const jns = u16be(f, j, 8), jnr = u16be(f, j, 10);
+        const jt = controlAt(f, j, 0, CONTROL_V2);
+        // A ZLB carries no Ns of its own to acknowledge; a message type is needed on the acknowledged side.
+        const ack = (jt > 0 && nr === ((jns + 1) & 0xffff)) || (t > 0 && jnr === ((ns + 1) & 0xffff));
+        if (!ack) continue;
+        (out ??= []).push({
+          source: 'l2tp', protocol: 'l2tp', strength: 'strong', rule: 'l2tp.ack', packet: i, offset: 8,
+          reason: `packet ${j} (${dirName(f.dir(j))}): L2TPv2 control ${jt ? MSG_NAMES[jt] : 'ZLB'}, Ns ${jns}, Nr ${jnr}; packet ${i} (${dirName(d)}): control ${t ? MSG_NAMES[t] : 'ZLB'}, Ns ${ns}, Nr ${nr} — ${jt > 0 && nr === ((jns + 1) & 0xffff) ? `Nr ${nr} acknowledges Ns ${jns}` : `Nr ${jnr} acknowledges Ns ${ns}`}`,
+        });
+        break;
+      }
+      return out;
+    }
+    const o = dataPppOffset(f, i);
+    if (o < 0) return null;
+    const d = f.dir(i), sid = ids(f, i);
+    let n = 1;
+    for (let j = i - 1; j >= 0 && n < DATA_STRONG_RUN + 1; j--) {
+      if (f.dir(j) !== d || dataPppOffset(f, j) < 0) continue;
+      if (ids(f, j) !== sid) break;
+      n++;
+    }
+    if (n === DATA_STRONG_RUN) {
+      return [
+        {
+          source: 'l2tp', protocol: 'l2tp', strength: 'strong', rule: 'l2tp.data-session', packet: i, offset: 0,
+          reason: `${n} L2TPv2 data messages ${dirName(d)} up to packet ${i}: tunnel id ${sid >>> 16}, session id ${sid & 0xffff} constant, each carrying FF 03 + PPP protocol (latest 0x${u16be(f, i, o + 2).toString(16).padStart(4, '0')})`,
+        },
+      ];
+    }
+    if (n !== 1) return null;
+    for (let j = 0; j < i; j++) if (dataPppOffset(f, j) >= 0) return null; // once per flow
+    return [
+      {
+        source: 'l2tp', protocol: 'l2tp', strength: 'medium', rule: 'l2tp.data', packet: i, offset: o,
+        reason: `packet ${i}: L2TPv2 data header 0x${(u16be(f, i, 0)).toString(16).padStart(4, '0')}${u16be(f, i, 0) & L ? `, length ${len} == UDP payload` : ''}, tunnel id ${sid >>> 16}, session id ${sid & 0xffff}, PPP frame FF 03 ${u16be(f, i, o + 2).toString(16).padStart(4, '0')} at offset ${o}`,
+      },
+    ];
+  },
+};
+
+function v3Control(f: FlowView, i: number, b: number): Evidence[] | null {
+  const t = controlAt(f, i, b, CONTROL_V3);
+  if (t <= 0) return null;
+  const n = walkAvps(f, i, b + CONTROL_HDR);
+  if (n <= 0 && f.avail(i) >= f.len(i)) return null;
+  return [
+    {
+      source: 'l2tp', protocol: 'l2tp', strength: 'strong', rule: 'l2tp.v3-control', packet: i, offset: b,
+      reason: `packet ${i}: L2TPv3 control header C803${b ? ' after zero session id (IP protocol 115)' : ''}, length ${f.len(i) - b} == payload, control connection id ${((u16be(f, i, b + 4) << 16) | u16be(f, i, b + 6)) >>> 0}, Message Type AVP ${MSG_NAMES[t]}(${t}) first${n > 0 ? `, ${n} AVPs sum to the end` : ''}`,
+    },
+  ];
+}
+
