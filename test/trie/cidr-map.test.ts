@@ -299,6 +299,44 @@ describe('CidrMap.fromBuffer validation (TS_BAD_BUFFER)', () => {
   it('accepts the good buffer', () => {
     expect(CidrMap.fromBuffer(good(), m.values()).lookup('10.1.2.200')).toBe(3);
   });
+  it('names each structural inconsistency', () => {
+    type Parts = { h: Uint32Array; root4: Int32Array; root6: Int32Array; nodes: Int32Array; len4: Uint8Array; len6: Uint8Array };
+    const parts = (b: Uint8Array): Parts => {
+      const h = new Uint32Array(b.buffer, 0, 16);
+      return {
+        h,
+        root4: new Int32Array(b.buffer, h[7]!, 65536),
+        root6: new Int32Array(b.buffer, h[8]!, 65536),
+        nodes: new Int32Array(b.buffer, h[9]!, h[4]!),
+        len4: new Uint8Array(b.buffer, h[12]!, h[2]!),
+        len6: new Uint8Array(b.buffer, h[13]!, h[3]!),
+      };
+    };
+    const tailOf = (p: Parts): number => {
+      for (let o = 0; o + 8 <= p.nodes.length; o++) if (p.nodes[o] === 0 && p.nodes[o + 3] === 48 && p.nodes[o + 4] === 0x20010db8) return o;
+      throw new Error('no tail node');
+    };
+    const cases: [string, (p: Parts) => void, RegExp][] = [
+      ['root flags', (p) => (p.h[5] = 0), /root flags disagree/],
+      ['section alignment', (p) => (p.h[9] = p.h[9]! + 2), /section 2 out of bounds/],
+      ['IPv4 length', (p) => (p.len4[0] = 40), /IPv4 prefix length > 32/],
+      ['IPv6 length', (p) => (p.len6[0] = 200), /IPv6 prefix length > 128/],
+      ['shared node', (p) => (p.root4[0x0a02] = p.root4[0x0a01]!), /reached twice/],
+      ['tail malformed', (p) => (p.nodes[tailOf(p) + 3] = 200), /tail node \d+ malformed/],
+      ['tail under IPv4', (p) => (p.root4[0x0a05] = ~tailOf(p)), /tail node \d+ out of range/],
+      ['no first run', (p) => (p.nodes[~p.root4[0x0a01]!] = 2), /has no first run/],
+      ['runs out of range', (p) => p.nodes.fill(-1, ~p.root4[0x0a01]! + 1, ~p.root4[0x0a01]! + 8), /runs out of range/],
+    ];
+    for (const [name, mutate, re] of cases) {
+      const b = good();
+      mutate(parts(b));
+      expect(() => CidrMap.fromBuffer(b, m.values()), name).toThrow(re);
+    }
+    const g = good();
+    const shifted = new Uint8Array(g.length + 2);
+    shifted.set(g, 2);
+    expectBad(shifted.subarray(2), m.values(), /byteOffset is not 4-byte aligned/);
+  });
   it('is zero-copy: the map reads the shared buffer in place', () => {
     const sab = m.toBuffer();
     const m2 = CidrMap.fromBuffer(sab, m.values());
