@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest';
+import { esp } from '../../src/detect/esp.js';
+import { IPPROTO_ESP, type Evidence } from '../../src/detect/types.js';
+import { randomBytes, rng, runFlow, type Pkt } from './udp-vpn-builders.js';
+import { espPacket } from './ipsec-builders.js';
+
+const run = (pk: Pkt[]): Evidence[] => runFlow(esp, IPPROTO_ESP, 0, 0, pk);
+const rules = (ev: Evidence[]) => ev.map((e) => `${e.rule}@${e.packet}:${e.strength}`);
+
+describe('esp (IP protocol 50)', () => {
+  it('a single well-formed packet gives two distinct medium items (protocol number + header) at packet 0', () => {
+    const ev = run([{ dir: 0, bytes: espPacket(0xff3b6603, 0x42, 68, rng(1)) }]);
+    expect(rules(ev)).toEqual(['esp.ipproto@0:medium', 'esp.header@0:medium']);
+    for (const e of ev) expect(e).toMatchObject({ source: 'esp', protocol: 'ipsec', offset: 0 });
+    expect(ev[1]!.reason).toContain('SPI 0xff3b6603');
+    expect(ev[1]!.reason).toContain('sequence number 66');
+  });
+
+  it('three packets of one SPI with +1 sequence numbers are strong at the third; single items only once', () => {
+    const r = rng(2);
+    const ev = run([1, 2, 3, 4].map((s) => ({ dir: 0, bytes: espPacket(0x0424565a, s, 1332, r) })));
+    expect(rules(ev)).toEqual(['esp.ipproto@0:medium', 'esp.header@0:medium', 'esp.sequence@2:strong']);
+    expect(ev[2]!.reason).toContain('sequence numbers 1…3');
+  });
+
+  it('per direction: interleaved directions each count their own run', () => {
+    const r = rng(3);
+    const pk: Pkt[] = [];
+    for (let s = 10; s < 13; s++) pk.push({ dir: 0, bytes: espPacket(0x1111, s, 100, r) }, { dir: 1, bytes: espPacket(0x2222, s + 100, 100, r) });
+    expect(rules(run(pk)).filter((x) => x.startsWith('esp.sequence'))).toEqual(['esp.sequence@4:strong', 'esp.sequence@5:strong']);
+  });
+
+  it('reserved SPIs, zero sequence numbers, gaps and SPI changes are not structure', () => {
+    const r = rng(4);
+    expect(rules(run([{ dir: 0, bytes: espPacket(0x80, 1, 64, r) }]))).toEqual(['esp.ipproto@0:medium']);
+    expect(run([{ dir: 0, bytes: espPacket(0, 1, 64, r) }])).toEqual([]);
+    expect(rules(run([{ dir: 0, bytes: espPacket(0x1234, 0, 64, r) }]))).toEqual(['esp.ipproto@0:medium']);
+    expect(rules(run([{ dir: 0, bytes: espPacket(0x1234, 5, 11, r) }]))).toEqual(['esp.ipproto@0:medium']);
+    const gap = run([1, 2, 4].map((s) => ({ dir: 0, bytes: espPacket(0x1234, s, 64, r) })));
+    expect(gap.some((e) => e.strength === 'strong')).toBe(false);
+    const spis = run([0x1234, 0x1234, 0x1235].map((spi, k) => ({ dir: 0, bytes: espPacket(spi, k + 1, 64, r) })));
+    expect(spis.some((e) => e.strength === 'strong')).toBe(false);
+  });
+
+  it('short packets and random payloads never throw and never give strong', () => {
+    const r = rng(5);
+    expect(run([{ dir: 0, bytes: new Uint8Array(3) }])).toEqual([]);
+    for (let f = 0; f < 300; f++) {
+      const pk: Pkt[] = [];
+      for (let k = 0; k < 8; k++) pk.push({ dir: r() & 1, bytes: randomBytes((r() << 3) % 1500, r) });
+      expect(run(pk).filter((e) => e.strength === 'strong')).toEqual([]);
+    }
+  });
+});
