@@ -48,8 +48,10 @@ function isV2Payload(t: number): boolean {
  */
 function headerOk(f: FlowView, i: number, h: number): number {
   if (f.avail(i) < h + IKE_HEADER_LEN) return 0;
-  const ver = u8(f, i, h + 17), x = u8(f, i, h + 18), fl = u8(f, i, h + 19);
+  const ver = u8(f, i, h + 17);
+  if (ver !== V1 && ver !== V2) return 0; // cheapest reject first: 254 of 256 random bytes
   if (u32be(f, i, h + 24) !== f.len(i) - h) return 0;
+  const x = u8(f, i, h + 18), fl = u8(f, i, h + 19);
   if (u32be(f, i, h) === 0 && u32be(f, i, h + 4) === 0) return 0;
   const rZero = u32be(f, i, h + 8) === 0 && u32be(f, i, h + 12) === 0;
   if (ver === V1) {

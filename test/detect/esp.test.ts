@@ -52,3 +52,13 @@ describe('esp (IP protocol 50)', () => {
     }
   });
 });
+
+describe('esp evidence under the evidence combination', () => {
+  it('a lone ESP packet (e.g. a one-packet SA seen inside GTP) is a VPN verdict: two medium items of different rules', async () => {
+    const { combine } = await import('../../src/classify/combine.js');
+    const ev = run([{ dir: 0, bytes: espPacket(0xff3b6603, 0x42, 68, rng(9)) }]);
+    expect(combine(ev)).toMatchObject({ isVpn: true, protocol: 'ipsec' });
+    // A reserved SPI leaves only the protocol-number item: not enough alone.
+    expect(combine(run([{ dir: 0, bytes: espPacket(0x80, 1, 68, rng(9)) }])).isVpn).toBe(false);
+  });
+});
