@@ -1,8 +1,9 @@
 /**
  * ClassifierPool: the classifier on N worker threads.
  *
- * - `classifyFile`: every worker reads the capture itself (page cache) and keeps only the packets whose shard
- *   hash (outermost IP pair, unordered — see shard.ts) names it; records come back in batches and are merged
+ * - `classifyFile`: the main thread reads the capture once into shared chunks; every worker frames every chunk
+ *   and keeps only the packets whose shard hash (outermost IP pair, unordered — see shard.ts) names it (cheap:
+ *   framing touches record headers only); records come back in batches and are merged
  *   in a deterministic order (see `PoolOrder`), so any worker count gives the same output.
  * - live `push`/`end`: the main thread shards frames into per-worker batch buffers (ArrayBuffers transferred to
  *   the worker and back, never one message per packet); `push` returns false while too many batches are in
@@ -11,6 +12,7 @@
  *   copy); the switch is sequenced between batches so every worker changes version at the same stream point.
  */
 import { EventEmitter } from 'node:events';
+import { open } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { Classifier, type ClassifierOptions } from '../classify/classifier.js';
@@ -20,9 +22,9 @@ import type { VerdictEvent } from '../classify/session.js';
 import { DETECTORS } from '../detect/registry.js';
 import { InvalidArgumentError, TunnelscopeError, type ErrorCode } from '../errors.js';
 import type { FlowTableOptions } from '../trace/flow-table.js';
-import { LINKTYPE_ETHERNET } from '../trace/types.js';
+import { LINKTYPE_ETHERNET, type RawPacket } from '../trace/types.js';
 import { frameShard } from './shard.js';
-import { FRAME_HEADER_BYTES, toWire, type FromWorker, type ToWorker, type WorkerSessionStats } from './protocol.js';
+import { FRAME_HEADER_BYTES, sharedLists, toWire, type FromWorker, type ToWorker, type WorkerSessionStats } from './protocol.js';
 
 /**
  * Output order of `classifyFile`:
@@ -55,8 +57,13 @@ export interface ClassifyFileOptions {
    * ceil(total / workers) (the shard hash spreads flows evenly, not exactly).
    */
   flow?: FlowTableOptions;
-  /** Read size per worker (default 1 MiB). */
+  /** Read chunk size in bytes (default 2 MiB; 8 chunks in flight). */
   chunkSize?: number;
+  /**
+   * Called (on the main thread) as the slowest worker advances: packets and capture-file bytes that every
+   * worker has read. Roughly every 4 MiB of input.
+   */
+  onProgress?: (p: { packets: number; bytes: number }) => void;
 }
 
 export interface PoolStats {
@@ -68,7 +75,7 @@ export interface PoolStats {
   flows: number;
   verdicts: number;
   malformed: Record<string, number>;
-  /** List version the run used. */
+  /** List version in force in the workers when the run ended (records name the version each used). */
   listVersion: number;
   elapsedMs: number;
 }
@@ -88,15 +95,25 @@ interface Slot {
 
 interface FileJob {
   onRecord: (r: FlowRecord) => void;
+  onProgress: ((p: { packets: number; bytes: number }) => void) | undefined;
+  bytes: number[];
   queues: { r: FlowRecord; i: number }[][];
   wm: number[];
   done: (WorkerSessionStats | null)[];
   listVersion: number;
   start: number;
+  /** Read ring: free chunk slots, per-slot count of workers still reading it, the reader waiting for a slot. */
+  free: number[];
+  refs: Int32Array;
+  waiter: (() => void) | null;
   resolve: (s: PoolStats) => void;
   reject: (e: Error) => void;
   failed: boolean;
 }
+
+/** Read ring of a file run: chunks of this size, this many in flight. */
+const DEFAULT_CHUNK_BYTES = 2 << 20;
+const RING_CHUNKS = 8;
 
 function splitFlow(f: FlowTableOptions | undefined, n: number): FlowTableOptions | undefined {
   if (f === undefined || n === 1) return f;
@@ -168,7 +185,7 @@ export class ClassifierPool extends EventEmitter {
     this.batchBytes = options.batchBytes ?? 256 * 1024;
     this.flowDefaults = options.flow;
     // Validates and builds every list once, here; workers get views of the same tables.
-    this.classifier = new Classifier(options);
+    this.classifier = new Classifier(sharedLists(options));
     const lists = toWire(this.classifier.lists);
     const url = options.workerUrl ?? new URL('./worker.js', import.meta.url);
     for (let i = 0; i < n; i++) {
@@ -191,9 +208,11 @@ export class ClassifierPool extends EventEmitter {
   }
 
   /**
-   * Classify one capture file on all workers. One file run uses the list version in force when it starts in
-   * every worker: updates made meanwhile queue behind it (workers read synchronously) and apply to later
-   * runs and to the live path. Resolves when every record has been delivered to `onRecord`.
+   * Classify one capture file on all workers. The file is read once (main thread, async, into a ring of
+   * RING_CHUNKS shared chunks); every worker frames every chunk and keeps its shard. An `update()` during the
+   * run reaches every worker between the same two chunks (messages reach all workers in one order), so all
+   * workers switch at the same point of the file; each record names the version it used. Resolves when every
+   * record has been delivered to `onRecord`.
    * @throws {TraceFormatError} (rejection) malformed capture; file system errors as messages
    */
   classifyFile(path: string, onRecord: (r: FlowRecord) => void, opts: ClassifyFileOptions = {}): Promise<PoolStats> {
@@ -201,24 +220,61 @@ export class ClassifierPool extends EventEmitter {
     if (this.closed) return Promise.reject(new Error('pool closed'));
     const n = this.workers;
     const job = this.nextJob++;
-    const chunkSize = opts.chunkSize ?? 1 << 20;
+    const chunkSize = opts.chunkSize ?? DEFAULT_CHUNK_BYTES;
     if (!Number.isInteger(chunkSize) || chunkSize < 1) return Promise.reject(new InvalidArgumentError(`chunkSize must be a positive integer, got ${chunkSize}`));
     const flow = splitFlow(opts.flow ?? this.flowDefaults, n);
-    return new Promise<PoolStats>((resolve, reject) => {
+    const ring = Array.from({ length: RING_CHUNKS }, () => new SharedArrayBuffer(chunkSize));
+    const promise = new Promise<PoolStats>((resolve, reject) => {
       this.jobs.set(job, {
         onRecord,
+        onProgress: opts.onProgress,
+        bytes: new Array<number>(n).fill(0),
         queues: Array.from({ length: n }, () => []),
         wm: new Array<number>(n).fill(0),
         done: new Array<WorkerSessionStats | null>(n).fill(null),
         listVersion: this.listVersion,
         start: performance.now(),
+        free: ring.map((_, i) => i),
+        refs: new Int32Array(RING_CHUNKS),
+        waiter: null,
         resolve,
         reject,
         failed: false,
       });
-      const msg: ToWorker = { t: 'file', job, path, flow, nShards: n, chunkSize, sendEvery: 4 * chunkSize };
-      for (const s of this.slots) s.w.postMessage(msg);
     });
+    const msg: ToWorker = { t: 'file', job, path, flow, nShards: n, ring, sendEvery: 4 * chunkSize };
+    for (const s of this.slots) s.w.postMessage(msg);
+    this.pump(job, path, ring).catch((e: unknown) => this.jobFail(job, e as Error));
+    return promise;
+  }
+
+  /**
+   * Read the file once into the ring and hand each chunk to every worker; a slot is reused when every worker
+   * has framed it. The slowest worker sets the pace (bounded memory: RING_CHUNKS × chunkSize).
+   */
+  private async pump(job: number, path: string, ring: SharedArrayBuffer[]): Promise<void> {
+    const j = this.jobs.get(job)!;
+    const views = ring.map((b) => new Uint8Array(b));
+    const fh = await open(path, 'r');
+    try {
+      for (;;) {
+        if (j.failed || this.closed) return;
+        if (j.free.length === 0) await new Promise<void>((res) => (j.waiter = res));
+        const slot = j.free.pop();
+        if (slot === undefined || j.failed || this.closed) return;
+        const v = views[slot]!;
+        const { bytesRead } = await fh.read(v, 0, v.length, null);
+        if (j.failed || this.closed) return;
+        if (bytesRead === 0) break;
+        j.refs[slot] = this.workers;
+        const m: ToWorker = { t: 'chunk', job, slot, len: bytesRead };
+        for (const s of this.slots) s.w.postMessage(m);
+      }
+    } finally {
+      await fh.close();
+    }
+    const eof: ToWorker = { t: 'eof', job };
+    for (const s of this.slots) s.w.postMessage(eof);
   }
 
   /**
@@ -226,13 +282,26 @@ export class ClassifierPool extends EventEmitter {
    * are behind: keep the frame count bounded by waiting for 'drain'.
    */
   push(bytes: Uint8Array, timestampNs: number | bigint, linkType: number = LINKTYPE_ETHERNET): boolean {
+    const tsUs = typeof timestampNs === 'bigint' ? Number(timestampNs / 1000n) : Math.floor(timestampNs / 1000);
+    return this.pushFrame(bytes, 0, bytes.length, tsUs, linkType);
+  }
+
+  /**
+   * Feed a frame straight from a capture reader (`readCaptureStream(process.stdin, '-', (raw) => pool.pushRaw(raw))`):
+   * copied, so the reader may reuse its buffer; microsecond timestamps pass through exactly.
+   */
+  pushRaw(raw: RawPacket): boolean {
+    return this.pushFrame(raw.data, raw.offset, raw.capLen, raw.tsUs, raw.linkType);
+  }
+
+  private pushFrame(data: Uint8Array, off: number, len: number, tsUs: number, linkType: number): boolean {
     if (this.failure) throw this.failure;
     if (this.closed || this.ending) throw new Error('pool: push after end()/close()');
-    const tsUs = typeof timestampNs === 'bigint' ? Number(timestampNs / 1000n) : Math.floor(timestampNs / 1000);
+    if (off + len > data.length) len = Math.max(0, data.length - off);
     if (tsUs > this.clockUs) this.clockUs = tsUs;
     this.livePackets++;
-    const slot = this.slots[frameShard(bytes, 0, bytes.length, linkType, this.workers)]!;
-    const need = FRAME_HEADER_BYTES + ((bytes.length + 7) & ~7);
+    const slot = this.slots[frameShard(data, off, len, linkType, this.workers)]!;
+    const need = FRAME_HEADER_BYTES + ((len + 7) & ~7);
     if (slot.buf !== null && slot.used + need > slot.buf.byteLength) this.sendBatch(slot);
     if (slot.buf === null) {
       let b = slot.free.pop();
@@ -245,9 +314,9 @@ export class ClassifierPool extends EventEmitter {
     }
     const o = slot.used;
     slot.dv!.setFloat64(o, tsUs, true);
-    slot.dv!.setUint32(o + 8, bytes.length, true);
+    slot.dv!.setUint32(o + 8, len, true);
     slot.dv!.setUint32(o + 12, linkType, true);
-    slot.u8!.set(bytes, o + FRAME_HEADER_BYTES);
+    slot.u8!.set(off === 0 && len === data.length ? data : data.subarray(off, off + len), o + FRAME_HEADER_BYTES);
     slot.used = o + need;
     slot.nFrames++;
     if (!this.flushScheduled) {
@@ -272,7 +341,7 @@ export class ClassifierPool extends EventEmitter {
    */
   update(input: ListsInput): number {
     if (this.closed) throw new Error('pool closed');
-    const v = this.classifier.update(input);
+    const v = this.classifier.update(sharedLists(input));
     this.flushBatches();
     const msg: ToWorker = { t: 'lists', lists: toWire(this.classifier.lists) };
     for (const s of this.slots) s.w.postMessage(msg);
@@ -325,7 +394,11 @@ export class ClassifierPool extends EventEmitter {
     if (this.closed) return;
     this.closed = true;
     const err = new Error('pool closed');
-    for (const j of this.jobs.values()) j.reject(err);
+    for (const j of this.jobs.values()) {
+      j.failed = true;
+      j.reject(err);
+      j.waiter?.();
+    }
     this.jobs.clear();
     this.ending?.reject(err);
     await Promise.all(this.slots.map((s) => s.w.terminate()));
@@ -350,13 +423,24 @@ export class ClassifierPool extends EventEmitter {
     switch (m.t) {
       case 'recs':
         return this.onRecs(i, m);
+      case 'free': {
+        const j = this.jobs.get(m.job);
+        if (!j) return;
+        if (--j.refs[m.slot]! === 0) {
+          j.free.push(m.slot);
+          const w = j.waiter;
+          j.waiter = null;
+          w?.();
+        }
+        return;
+      }
       case 'done': {
         const j = this.jobs.get(m.job);
         if (!j) return;
         j.done[i] = m.stats;
         j.wm[i] = Infinity;
-        if (j.listVersion !== m.listVersion) this.jobFail(m.job, new Error(`pool worker ${i} used list version ${m.listVersion}, expected ${j.listVersion}`));
-        else this.release(m.job, j);
+        if (m.listVersion > j.listVersion) j.listVersion = m.listVersion;
+        this.release(m.job, j);
         return;
       }
       case 'live': {
@@ -402,8 +486,28 @@ export class ClassifierPool extends EventEmitter {
   private onRecs(i: number, m: Extract<FromWorker, { t: 'recs' }>): void {
     const j = this.jobs.get(m.job);
     if (!j || j.failed) return;
+    j.bytes[i] = m.bytes;
+    if (j.onProgress) {
+      let packets = Infinity, bytes = Infinity;
+      for (let w = 0; w < this.workers; w++) {
+        const p = w === i ? m.wm : j.wm[w]!;
+        if (p < packets) packets = p;
+        if (j.bytes[w]! < bytes) bytes = j.bytes[w]!;
+      }
+      try {
+        j.onProgress({ packets: Number.isFinite(packets) ? packets : m.wm, bytes });
+      } catch (e) {
+        this.jobFail(m.job, e as Error);
+        return;
+      }
+    }
     if (this.order === 'arrival') {
-      for (const r of m.recs) j.onRecord(r);
+      j.wm[i] = m.wm;
+      try {
+        for (const r of m.recs) j.onRecord(r);
+      } catch (e) {
+        this.jobFail(m.job, e as Error);
+      }
       return;
     }
     const q = j.queues[i]!;
@@ -453,14 +557,22 @@ export class ClassifierPool extends EventEmitter {
     if (!j || j.failed) return;
     j.failed = true;
     j.reject(e);
-    // Keep the entry until every worker reports done or fails, so late messages are dropped quietly.
     this.jobs.delete(job);
+    // Wake the reader so it stops; workers drop the run's state.
+    const w = j.waiter;
+    j.waiter = null;
+    w?.();
+    if (!this.closed) for (const s of this.slots) s.w.postMessage({ t: 'cancel', job } satisfies ToWorker);
   }
 
   private fail(e: Error): void {
     if (this.failure || this.closed) return;
     this.failure = e;
-    for (const j of this.jobs.values()) j.reject(e);
+    for (const j of this.jobs.values()) {
+      j.failed = true;
+      j.reject(e);
+      j.waiter?.();
+    }
     this.jobs.clear();
     this.ending?.reject(e);
     this.ending = null;

@@ -5,7 +5,7 @@
  * The domain set is small and crosses as its `[domain, value]` entries.
  */
 import type { FlowRecord } from '../classify/record.js';
-import type { ListSnapshot } from '../classify/lists.js';
+import { toCidrMap, type CidrListInput, type ListSnapshot, type ListsInput } from '../classify/lists.js';
 import type { VerdictEvent } from '../classify/session.js';
 import type { FlowTableOptions } from '../trace/flow-table.js';
 import { CidrMap } from '../trie/cidr-map.js';
@@ -13,7 +13,10 @@ import { InvalidArgumentError } from '../errors.js';
 
 export interface WireCidr {
   buf: SharedArrayBuffer;
-  values: string[];
+  /** Values as distinct strings + one index per prefix (shared): a 1M-prefix list with 5k registrants sends
+   * 5k strings, not 1M copies per worker. */
+  uniq: string[];
+  idx: Uint32Array;
 }
 
 export interface WireLists {
@@ -27,14 +30,54 @@ export interface WireLists {
 /** Packed maps are cached per map object: an update that leaves a list alone does not copy it again. */
 const packed = new WeakMap<object, WireCidr>();
 
+function pack(m: CidrMap<string>): WireCidr {
+  const values = m.values();
+  const ids = new Map<string, number>();
+  const uniq: string[] = [];
+  const idx = new Uint32Array(new SharedArrayBuffer(values.length * 4));
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    let k = ids.get(v);
+    if (k === undefined) {
+      k = uniq.length;
+      uniq.push(v);
+      ids.set(v, k);
+    }
+    idx[i] = k;
+  }
+  return { buf: m.toBuffer(), uniq, idx };
+}
+
 function wireCidr(m: CidrMap<string> | null): WireCidr | null {
   if (m === null) return null;
   let w = packed.get(m);
   if (!w) {
-    w = { buf: m.toBuffer(), values: m.values() };
+    w = pack(m);
     packed.set(m, w);
   }
   return w;
+}
+
+/**
+ * Build a CIDR list input once and re-open it over its shared buffer, so the main thread keeps the same
+ * SharedArrayBuffer tables the workers view (one copy of a big list in the process, not two).
+ */
+export function sharedCidr(x: CidrListInput | null | undefined): CidrMap<string> | null | undefined {
+  if (x === undefined || x === null) return x;
+  const m = toCidrMap(x)!;
+  if (packed.has(m)) return m;
+  const w = pack(m);
+  const view = fromWireCidr(w)!;
+  packed.set(view, w);
+  return view;
+}
+
+/** `input` with its CIDR lists built and shared (see sharedCidr); other fields unchanged. */
+export function sharedLists<T extends ListsInput>(input: T): T {
+  const out = { ...input };
+  if ('registered' in input) out.registered = sharedCidr(input.registered) ?? null;
+  if ('vpnEndpoints' in input) out.vpnEndpoints = sharedCidr(input.vpnEndpoints) ?? null;
+  return out;
 }
 
 /** Domain-set source entries: whichever iteration door the set offers. */
@@ -57,7 +100,10 @@ export function toWire(s: ListSnapshot): WireLists {
 }
 
 export function fromWireCidr(w: WireCidr | null): CidrMap<string> | null {
-  return w === null ? null : CidrMap.fromBuffer<string>(w.buf, w.values);
+  if (w === null) return null;
+  const values = new Array<string>(w.idx.length);
+  for (let i = 0; i < values.length; i++) values[i] = w.uniq[w.idx[i]!]!;
+  return CidrMap.fromBuffer<string>(w.buf, values);
 }
 
 export interface WorkerInit {
@@ -71,7 +117,10 @@ export interface WorkerInit {
 export const FRAME_HEADER_BYTES = 16;
 
 export type ToWorker =
-  | { t: 'file'; job: number; path: string; flow: FlowTableOptions | undefined; nShards: number; chunkSize: number; sendEvery: number }
+  | { t: 'file'; job: number; path: string; flow: FlowTableOptions | undefined; nShards: number; ring: SharedArrayBuffer[]; sendEvery: number }
+  | { t: 'chunk'; job: number; slot: number; len: number }
+  | { t: 'eof'; job: number }
+  | { t: 'cancel'; job: number }
   | { t: 'batch'; buf: ArrayBuffer; used: number; nFrames: number; clockUs: number }
   | { t: 'lists'; lists: WireLists }
   | { t: 'end' }
@@ -88,7 +137,8 @@ export interface WorkerSessionStats {
 
 export type FromWorker =
   | { t: 'ready' }
-  | { t: 'recs'; job: number; recs: FlowRecord[]; idx: number[]; wm: number }
+  | { t: 'recs'; job: number; recs: FlowRecord[]; idx: number[]; wm: number; bytes: number }
+  | { t: 'free'; job: number; slot: number }
   | { t: 'done'; job: number; stats: WorkerSessionStats; listVersion: number }
   | { t: 'live'; recs: FlowRecord[]; verdicts: VerdictEvent[]; buf: ArrayBuffer | null }
   | { t: 'ended'; stats: WorkerSessionStats }

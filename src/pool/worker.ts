@@ -4,7 +4,6 @@
  * capture themselves and keep only the packets whose shard hash names this worker.
  * Never: posts a message per packet or per record; blocks on the main thread.
  */
-import { openSync, readSync, closeSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { createClassifier, type Classifier } from '../classify/classifier.js';
 import type { FlowRecord } from '../classify/record.js';
@@ -67,72 +66,83 @@ function errorMessage(e: unknown, job: number | null): FromWorker {
 // ---- file jobs ---------------------------------------------------------------------------------------------
 
 /**
- * Classify this worker's shard of a capture file. Reads synchronously: list updates that arrive meanwhile
- * queue behind the job, so one file run uses one list version from start to end, in every worker alike.
+ * A file run. The main thread reads the capture once into a ring of SharedArrayBuffer chunks and hands every
+ * chunk to every worker; each worker frames the whole byte stream with its own CaptureReader (headers only:
+ * cheap) and decodes and tracks only the packets whose shard hash names it.
  * Every packet of the file (claimed or not) advances the capture clock on the same schedule as a single flow
  * table would (an idle check at most once per second of capture time), so idle expiry happens at the same
  * packet index whatever the number of workers; records are tagged with that index (`idx`) for the pool's
  * deterministic merge. EOF records get index packets+1.
  */
-function runFile(m: Extract<ToWorker, { t: 'file' }>): void {
-  const session = classifier.session(m.flow === undefined ? {} : { flow: m.flow });
-  const me = init.index, n = m.nShards;
-  let g = 0;
-  let claimed = 0;
-  let recs: FlowRecord[] = [];
-  let idx: number[] = [];
-  const flushRecs = (wm: number): void => {
-    post({ t: 'recs', job: m.job, recs, idx, wm });
-    recs = [];
-    idx = [];
-  };
-  session.on('flow', (r: FlowRecord) => {
-    recs.push(r);
-    idx.push(g);
-    // Bounded batches, also during the end-of-file flush (up to maxFlows records at once). Records of the
-    // current packet index may still follow, so the watermark is the index before it.
-    if (recs.length >= RECORD_BATCH) flushRecs(g - 1);
-  });
-  let nowUs = 0, nextUs = 0;
-  let sinceSend = 0;
-  const onPacket = (raw: RawPacket): void => {
-    g++;
-    const ts = raw.tsUs;
-    if (ts > nowUs) nowUs = ts;
-    if (nowUs >= nextUs) {
-      nextUs = nowUs + EXPIRY_CHECK_US;
-      session.advance(nowUs);
-    }
-    if (n === 1 || frameShard(raw.data, raw.offset, raw.capLen, raw.linkType, n) === me) {
-      claimed++;
-      session.pushRaw(raw);
-    }
-  };
-  const reader = new CaptureReader(m.path);
-  const buf = new Uint8Array(m.chunkSize);
-  const fd = openSync(m.path, 'r');
-  try {
-    for (;;) {
-      const got = readSync(fd, buf, 0, buf.length, null);
-      if (got === 0) break;
-      reader.push(got === buf.length ? buf : buf.subarray(0, got), onPacket);
-      sinceSend += got;
-      // Send at least every `sendEvery` bytes of input (watermark lets the pool release records in order).
-      if (sinceSend >= m.sendEvery) {
-        flushRecs(g);
-        sinceSend = 0;
+class FileRun {
+  readonly session: ClassifierSession;
+  readonly reader: CaptureReader;
+  private readonly views: Uint8Array[];
+  private g = 0;
+  private claimed = 0;
+  private recs: FlowRecord[] = [];
+  private idx: number[] = [];
+  private nowUs = 0;
+  private nextUs = 0;
+  private sinceSend = 0;
+  failed = false;
+  private readonly onPacket: (raw: RawPacket) => void;
+
+  constructor(private readonly m: Extract<ToWorker, { t: 'file' }>) {
+    this.session = classifier.session(m.flow === undefined ? {} : { flow: m.flow });
+    this.reader = new CaptureReader(m.path);
+    this.views = m.ring.map((b) => new Uint8Array(b));
+    this.session.on('flow', (r: FlowRecord) => {
+      this.recs.push(r);
+      this.idx.push(this.g);
+      // Bounded batches, also during the end-of-file flush (up to maxFlows records at once). Records of the
+      // current packet index may still follow, so the watermark is the index before it.
+      if (this.recs.length >= RECORD_BATCH) this.flush(this.g - 1);
+    });
+    const me = init.index, n = m.nShards, session = this.session;
+    this.onPacket = (raw: RawPacket): void => {
+      this.g++;
+      const ts = raw.tsUs;
+      if (ts > this.nowUs) this.nowUs = ts;
+      if (this.nowUs >= this.nextUs) {
+        this.nextUs = this.nowUs + EXPIRY_CHECK_US;
+        session.advance(this.nowUs);
       }
-    }
-  } finally {
-    closeSync(fd);
+      if (n === 1 || frameShard(raw.data, raw.offset, raw.capLen, raw.linkType, n) === me) {
+        this.claimed++;
+        session.pushRaw(raw);
+      }
+    };
   }
-  reader.end(onPacket);
-  flushRecs(g);
-  g++; // EOF records sort after every packet index
-  session.end();
-  flushRecs(g);
-  post({ t: 'done', job: m.job, stats: statsOf(session, g - 1, claimed), listVersion: classifier.listVersion });
+
+  private flush(wm: number): void {
+    post({ t: 'recs', job: this.m.job, recs: this.recs, idx: this.idx, wm, bytes: this.reader.stats.bytes });
+    this.recs = [];
+    this.idx = [];
+  }
+
+  chunk(slot: number, len: number): void {
+    // The chunk is not retained past push (the reader copies a straddling record into its own scratch).
+    this.reader.push(this.views[slot]!.subarray(0, len), this.onPacket);
+    this.sinceSend += len;
+    if (this.sinceSend >= this.m.sendEvery) {
+      this.flush(this.g);
+      this.sinceSend = 0;
+    }
+  }
+
+  eof(): void {
+    this.reader.end(this.onPacket);
+    this.flush(this.g);
+    this.g++; // EOF records sort after every packet index
+    this.session.end();
+    this.flush(this.g);
+    const st = statsOf(this.session, this.g - 1, this.claimed);
+    post({ t: 'done', job: this.m.job, stats: st, listVersion: classifier.listVersion });
+  }
 }
+
+const runs = new Map<number, FileRun>();
 
 // ---- live path ---------------------------------------------------------------------------------------------
 
@@ -199,11 +209,26 @@ port.on('message', (m: ToWorker) => {
   try {
     switch (m.t) {
       case 'file':
-        try {
-          runFile(m);
-        } catch (e) {
-          post(errorMessage(e, m.job));
+        runs.set(m.job, new FileRun(m));
+        return;
+      case 'chunk':
+      case 'eof': {
+        const r = runs.get(m.job);
+        if (r && !r.failed) {
+          try {
+            if (m.t === 'chunk') r.chunk(m.slot, m.len);
+            else r.eof();
+          } catch (e) {
+            r.failed = true;
+            post(errorMessage(e, m.job));
+          }
         }
+        if (m.t === 'chunk') post({ t: 'free', job: m.job, slot: m.slot });
+        else runs.delete(m.job);
+        return;
+      }
+      case 'cancel':
+        runs.delete(m.job);
         return;
       case 'batch':
         runBatch(m);
