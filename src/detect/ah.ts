@@ -15,7 +15,8 @@
  * header check runs on the newest packet, which is whole.
  */
 import { IPPROTO_AH, IPPROTO_ESP, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP, u8, u16be, u32be, type Detector, type Evidence, type FlowView } from './types.js';
-import { dirName, ESP_MIN_SPI, ESP_STRONG_RUN, hex32 } from './esp.js';
+import { dirText, ESP_MIN_SPI, ESP_STRONG_RUN } from './esp.js';
+import { hex32 } from './wireguard.js';
 
 const AH_FIXED_LEN = 12; // next header, payload length, reserved (2), SPI (4), sequence (4)
 const NH_IPV4 = 4, NH_IPV6 = 41, NH_NONE = 59;
@@ -136,7 +137,7 @@ export const ah: Detector = {
         out = [
           {
             source: 'ah', protocol: 'ipsec', strength: 'strong', rule: 'ah.sequence', packet: i, offset: 4,
-            reason: `${n} AH packets ${dirName(d)} up to packet ${i}: constant SPI 0x${hex32(u32be(f, i, 4))}, sequence numbers rising by 1 to ${u32be(f, i, 8)}`,
+            reason: `${n} AH packets ${dirText(d)} up to packet ${i}: constant SPI 0x${hex32(u32be(f, i, 4))}, sequence numbers rising by 1 to ${u32be(f, i, 8)}`,
           },
         ];
       }

@@ -17,6 +17,7 @@
  * still works per direction when both directions share a flow.
  */
 import { DIR_FWD, IPPROTO_ESP, u32be, type Detector, type Evidence, type FlowView } from './types.js';
+import { hex32 } from './wireguard.js';
 
 /** SPI values 1–255 are reserved by IANA for future use; 0 is reserved for local use and never sent (RFC 4303 §2.1). */
 export const ESP_MIN_SPI = 256;
@@ -56,12 +57,9 @@ export function espSeqRun(f: FlowView, upTo: number, dir: number, hdr: number, s
   return n;
 }
 
-export function dirName(d: number): string {
+/** Direction phrase for reasons. */
+export function dirText(d: number): string {
   return d === DIR_FWD ? 'initiator→responder' : 'responder→initiator';
-}
-
-export function hex32(v: number): string {
-  return (v >>> 0).toString(16).padStart(8, '0');
 }
 
 /** True when packet j carries a non-zero SPI (the first such packet gets the protocol-number item). */
@@ -94,7 +92,7 @@ export const esp: Detector = {
       out = [
         {
           source: 'esp', protocol: 'ipsec', strength: 'strong', rule: 'esp.sequence', packet: i, offset: 0,
-          reason: `${n} ESP packets ${dirName(d)} up to packet ${i}: constant SPI 0x${hex32(u32be(f, i, 0))}, sequence numbers ${u32be(f, i, 4) - n + 1}…${u32be(f, i, 4)} rising by 1`,
+          reason: `${n} ESP packets ${dirText(d)} up to packet ${i}: constant SPI 0x${hex32(u32be(f, i, 0))}, sequence numbers ${u32be(f, i, 4) - n + 1}…${u32be(f, i, 4)} rising by 1`,
         },
       ];
     }

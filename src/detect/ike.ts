@@ -13,7 +13,8 @@
  * packet, which is whole.
  */
 import { IPPROTO_UDP, u8, u16be, u32be, sameBytes, type Detector, type Evidence, type FlowView } from './types.js';
-import { dirName, espSeqRun, ESP_STRONG_RUN, hex32 } from './esp.js';
+import { dirText, espSeqRun, ESP_STRONG_RUN } from './esp.js';
+import { hex32 } from './wireguard.js';
 
 export const IKE_PORT = 500;
 export const NATT_PORT = 4500;
@@ -230,7 +231,7 @@ export const ike: Detector = {
     return [
       {
         source: 'ike', protocol: 'ipsec', strength: 'strong', rule: 'natt.esp', packet: i, offset: 0,
-        reason: `${run} ESP-in-UDP packets ${dirName(d)} on UDP ${NATT_PORT} up to packet ${i}: constant SPI 0x${hex32(u32be(f, i, 0))} (≥ 256), sequence numbers rising by 1 to ${u32be(f, i, 4)}`,
+        reason: `${run} ESP-in-UDP packets ${dirText(d)} on UDP ${NATT_PORT} up to packet ${i}: constant SPI 0x${hex32(u32be(f, i, 0))} (≥ 256), sequence numbers rising by 1 to ${u32be(f, i, 4)}`,
       },
     ];
   },

@@ -11,7 +11,7 @@
  * within 48 bytes). AVP walks run only on the newest packet, which is whole.
  */
 import { u16be, type Detector, type Evidence, type FlowView, IPPROTO_UDP } from './types.js';
-import { dirName } from './esp.js';
+import { dirText } from './esp.js';
 
 export const L2TP_PORT = 1701;
 /** L2TPv3 directly over IP (RFC 3931 §4.1.1). */
@@ -152,7 +152,7 @@ export const l2tp: Detector = {
         if (!ack) continue;
         (out ??= []).push({
           source: 'l2tp', protocol: 'l2tp', strength: 'strong', rule: 'l2tp.ack', packet: i, offset: 8,
-          reason: `packet ${j} (${dirName(f.dir(j))}): L2TPv2 control ${jt ? MSG_NAMES[jt] : 'ZLB'}, Ns ${jns}, Nr ${jnr}; packet ${i} (${dirName(d)}): control ${t ? MSG_NAMES[t] : 'ZLB'}, Ns ${ns}, Nr ${nr} — ${jt > 0 && nr === ((jns + 1) & 0xffff) ? `Nr ${nr} acknowledges Ns ${jns}` : `Nr ${jnr} acknowledges Ns ${ns}`}`,
+          reason: `packet ${j} (${dirText(f.dir(j))}): L2TPv2 control ${jt ? MSG_NAMES[jt] : 'ZLB'}, Ns ${jns}, Nr ${jnr}; packet ${i} (${dirText(d)}): control ${t ? MSG_NAMES[t] : 'ZLB'}, Ns ${ns}, Nr ${nr} — ${jt > 0 && nr === ((jns + 1) & 0xffff) ? `Nr ${nr} acknowledges Ns ${jns}` : `Nr ${jnr} acknowledges Ns ${ns}`}`,
         });
         break;
       }
@@ -171,7 +171,7 @@ export const l2tp: Detector = {
       return [
         {
           source: 'l2tp', protocol: 'l2tp', strength: 'strong', rule: 'l2tp.data-session', packet: i, offset: 0,
-          reason: `${n} L2TPv2 data messages ${dirName(d)} up to packet ${i}: tunnel id ${sid >>> 16}, session id ${sid & 0xffff} constant, each carrying FF 03 + PPP protocol (latest 0x${u16be(f, i, o + 2).toString(16).padStart(4, '0')})`,
+          reason: `${n} L2TPv2 data messages ${dirText(d)} up to packet ${i}: tunnel id ${sid >>> 16}, session id ${sid & 0xffff} constant, each carrying FF 03 + PPP protocol (latest 0x${u16be(f, i, o + 2).toString(16).padStart(4, '0')})`,
         },
       ];
     }

@@ -11,7 +11,7 @@
  * id/peer call id 12–15; GRE header 0–15 (flags, protocol, payload length, call id, sequence, ack).
  */
 import { IPPROTO_GRE, IPPROTO_TCP, u8, u16be, u32be, type Detector, type Evidence, type FlowView } from './types.js';
-import { dirName } from './esp.js';
+import { dirText } from './esp.js';
 
 export const PPTP_PORT = 1723;
 export const PPTP_MAGIC = 0x1a2b3c4d;
@@ -118,7 +118,7 @@ function gre(f: FlowView, i: number): Evidence[] | null {
       out = [
         {
           source: 'pptp', protocol: 'pptp', strength: 'strong', rule: 'pptp.gre-sequence', packet: i, offset: 6,
-          reason: `${n} enhanced GRE packets ${dirName(d)} up to packet ${i}: call id ${call} constant, sequence numbers rising by 1 to ${u32be(f, i, 8)}`,
+          reason: `${n} enhanced GRE packets ${dirText(d)} up to packet ${i}: call id ${call} constant, sequence numbers rising by 1 to ${u32be(f, i, 8)}`,
         },
       ];
     }
