@@ -5,7 +5,7 @@
  * `npm test` does).
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -114,6 +114,56 @@ describe('classifyFile: any worker count gives the same records', () => {
   });
 });
 
+describe('classifyFile: chunking, progress, updates during a run', () => {
+  it('tiny read chunks (records straddle chunks) give the same records', async () => {
+    const p = pool(2);
+    const path = CORPUS[0] ?? live;
+    const a = await viaPool(p, path);
+    const b: string[] = [];
+    await p.classifyFile(path, (r) => b.push(JSON.stringify(r)), { chunkSize: 997 });
+    expect(b).toEqual(a);
+  });
+
+  it('onProgress is monotone and ends at the file size', async () => {
+    const seen: { packets: number; bytes: number }[] = [];
+    const st = await pool(2).classifyFile(trace, () => {}, { chunkSize: 1 << 20, onProgress: (p) => seen.push(p) });
+    expect(seen.length).toBeGreaterThan(3);
+    for (let i = 1; i < seen.length; i++) {
+      expect(seen[i]!.bytes).toBeGreaterThanOrEqual(seen[i - 1]!.bytes);
+      expect(seen[i]!.packets).toBeGreaterThanOrEqual(seen[i - 1]!.packets);
+    }
+    expect(seen.at(-1)!.bytes).toBe(statSync(trace).size);
+    expect(seen.at(-1)!.packets).toBeGreaterThanOrEqual(st.packets);
+  });
+
+  it('an update during a run: every record names a version whose list it agrees with', async () => {
+    const tagged = (t: string): [string, string][] => registered.map(([c, v]) => [c, `${t}:${v}`]);
+    const p = pool(2, { registered: tagged('A') });
+    const v0 = p.listVersion;
+    let v1 = -1;
+    const recs: FlowRecord[] = [];
+    const st = await p.classifyFile(trace, (r) => recs.push(r), {
+      chunkSize: 256 * 1024,
+      onProgress: (pr) => {
+        if (v1 < 0 && pr.bytes > 40 << 20) v1 = p.update({ registered: tagged('B') });
+      },
+    });
+    expect(v1).toBe(v0 + 1);
+    expect(st.listVersion).toBe(v1);
+    const byVersion = new Map<number, number>();
+    for (const r of recs) {
+      expect([v0, v1]).toContain(r.listVersion);
+      if (r.registrant !== null) {
+        expect(r.registrant.startsWith(r.listVersion === v0 ? 'A:' : 'B:')).toBe(true);
+        byVersion.set(r.listVersion, (byVersion.get(r.listVersion) ?? 0) + 1);
+      }
+    }
+    expect(byVersion.get(v0) ?? 0).toBeGreaterThan(0);
+    expect(byVersion.get(v1) ?? 0).toBeGreaterThan(0);
+    expect(await p.workerVersions()).toEqual([v1, v1]);
+  });
+});
+
 describe('errors surface as rejections', () => {
   it('a corrupt capture rejects with the reader message; a missing file rejects', async () => {
     const bad = join(dir, 'bad.pcap');
@@ -203,5 +253,17 @@ describe('live path', () => {
     const ref: FlowRecord[] = [];
     await pool(1, { registered: liveRegistered }).classifyFile(live, (r) => ref.push(r));
     expect(records.map(strip).sort()).toEqual(ref.map(strip).sort());
+  });
+
+  it('pushRaw straight from a capture reader gives the same flows as classifyFile', async () => {
+    const p = pool(2, { registered: liveRegistered });
+    const got: string[] = [];
+    p.on('flow', (r: FlowRecord) => got.push(JSON.stringify(r)));
+    await readCaptureFile(live, (raw) => void p.pushRaw(raw));
+    const st = await p.end();
+    const ref = await viaPool(pool(1, { registered: liveRegistered }), live);
+    expect(st.packets).toBe(40_000);
+    // Live idle checks follow the pool-wide clock per batch, so compare as sets.
+    expect([...got].sort()).toEqual([...ref].sort());
   });
 });
