@@ -1,0 +1,74 @@
+/**
+ * Plain-HTTP request line and Host header (RFC 9112 §3, §3.2) from the first client payload of a TCP flow: the
+ * name a client asks for in clear, matched like an SNI (reference part 3: "SNI or HTTP Host on the list").
+ * Must never: throw, look past 8 KiB of head, or accept a request line without `HTTP/1.x`.
+ */
+import { validHostName } from './tls.js';
+
+const METHODS = ['GET ', 'POST ', 'PUT ', 'HEAD ', 'CONNECT ', 'OPTIONS ', 'DELETE ', 'PATCH ', 'SSTP_DUPLEX_POST '];
+const MAX_HEAD = 8192;
+
+export interface HttpRequest {
+  method: string;
+  target: string;
+  /** Host header value without port, lower case; null when absent or invalid. */
+  host: string | null;
+}
+
+/** True when b[p, …) starts with the ASCII string s (case-sensitive). Allocation-free. */
+export function startsWithAscii(b: Uint8Array, p: number, end: number, s: string): boolean {
+  if (p + s.length > end) return false;
+  for (let i = 0; i < s.length; i++) if (b[p + i] !== s.charCodeAt(i)) return false;
+  return true;
+}
+
+function ascii(b: Uint8Array, p: number, e: number): string {
+  let s = '';
+  for (let k = p; k < e; k++) s += String.fromCharCode(b[k]!);
+  return s;
+}
+
+/** Parse the request head present in [off, end); null unless it starts with a method and an `HTTP/1.x` line. */
+export function parseHttpRequest(b: Uint8Array, off: number, end: number): HttpRequest | null {
+  let method = '';
+  for (const m of METHODS) {
+    if (startsWithAscii(b, off, end, m)) {
+      method = m.slice(0, -1);
+      break;
+    }
+  }
+  if (!method) return null;
+  const stop = Math.min(end, off + MAX_HEAD);
+  let lineEnd = off;
+  while (lineEnd < stop && b[lineEnd] !== 0x0a) lineEnd++;
+  if (lineEnd >= stop) return null;
+  let le = lineEnd;
+  if (le > off && b[le - 1] === 0x0d) le--;
+  // METHOD SP target SP HTTP/1.x
+  const tStart = off + method.length + 1;
+  let tEnd = tStart;
+  while (tEnd < le && b[tEnd] !== 0x20) tEnd++;
+  if (tEnd === tStart || le - tEnd !== 9 || !startsWithAscii(b, tEnd, le, ' HTTP/1.')) return null;
+  const minor = b[le - 1];
+  if (minor !== 0x30 && minor !== 0x31) return null;
+  for (let k = tStart; k < tEnd; k++) if (b[k]! <= 0x20 || b[k]! >= 0x7f) return null;
+  const out: HttpRequest = { method, target: ascii(b, tStart, tEnd), host: null };
+  let p = lineEnd + 1;
+  while (p < stop) {
+    let e = p;
+    while (e < stop && b[e] !== 0x0a) e++;
+    if (e - p <= 1) break; // blank line: end of head
+    if (e - p > 5 && (b[p]! | 0x20) === 0x68 && (b[p + 1]! | 0x20) === 0x6f && (b[p + 2]! | 0x20) === 0x73 && (b[p + 3]! | 0x20) === 0x74 && b[p + 4] === 0x3a) {
+      let s = p + 5;
+      while (s < e && (b[s] === 0x20 || b[s] === 0x09)) s++;
+      let t = e;
+      while (t > s && (b[t - 1] === 0x0d || b[t - 1] === 0x20)) t--;
+      let hostEnd = t;
+      if (b[s] !== 0x5b) for (let k = s; k < t; k++) if (b[k] === 0x3a) { hostEnd = k; break; }
+      if (validHostName(b, s, hostEnd - s)) out.host = ascii(b, s, hostEnd).toLowerCase();
+      break;
+    }
+    p = e + 1;
+  }
+  return out;
+}

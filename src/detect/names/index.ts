@@ -1,0 +1,140 @@
+/**
+ * Names a flow reveals in clear, for list matching (reference part 3 §"VPN-provider names"): TLS SNI and ALPN,
+ * TLS ≤ 1.2 server certificate subject, HTTP Host, DTLS SNI, the SNI/ALPN of decrypted QUIC v1/v2 client
+ * Initials, and DNS query names. Looks only at the newest payload packet of the flow view (whose whole payload is
+ * available) and allocates only when it finds a name; the gates before each parser are byte compares.
+ * Must never: throw, or turn a name into a tunnel verdict by itself (that is the combiner's job).
+ */
+import type { Evidence, FlowView } from '../types.js';
+import { IPPROTO_TCP, IPPROTO_UDP } from '../types.js';
+import { parseClientHello, parseServerCertificate, type CertNames } from './tls.js';
+import { parseHttpRequest } from './http.js';
+import { parseDnsQuery } from './dns.js';
+import { parseDtlsClientHello } from './dtls.js';
+import { looksLikeInitial, parseQuicInitial } from './quic.js';
+
+export interface FlowNames {
+  kind: 'tls' | 'dtls' | 'quic' | 'dns' | 'http' | 'cert';
+  /** TLS/DTLS/QUIC server name. */
+  sni?: string;
+  alpn?: string[];
+  /** DNS query name. */
+  dnsName?: string;
+  /** HTTP Host. */
+  host?: string;
+  /** TLS ≤ 1.2 server certificate subject. */
+  cert?: CertNames;
+  /** Payload packet index the name came from. */
+  packet: number;
+  /** Offset of the name in that packet's payload, where it is in clear (TLS/DTLS SNI, DNS name). */
+  offset?: number;
+  /** TLS/DTLS/QUIC: the whole ClientHello was received and every length is consistent. */
+  complete?: boolean;
+}
+
+function isDnsPort(p: number): boolean {
+  return p === 53 || p === 5353 || p === 5355;
+}
+
+/** Names in the newest payload packet of `f`, or null. */
+export function flowNames(f: FlowView): FlowNames | null {
+  const i = f.nPackets - 1;
+  if (i < 0) return null;
+  const b = f.buf(i), s = f.start(i), e = s + f.avail(i);
+  if (e - s < 4) return null;
+  const first = b[s]!;
+  if (f.transport === IPPROTO_TCP) {
+    if (first === 0x16) {
+      if (f.dir(i) === 0) {
+        const ch = parseClientHello(b, s, e);
+        if (ch && (ch.sni || ch.alpn.length)) {
+          const out: FlowNames = { kind: 'tls', packet: i, alpn: ch.alpn, complete: ch.complete };
+          if (ch.sni) out.sni = ch.sni;
+          if (ch.sniOffset >= 0) out.offset = ch.sniOffset - s;
+          return out;
+        }
+        return null;
+      }
+      const cert = parseServerCertificate(b, s, e);
+      return cert ? { kind: 'cert', cert, packet: i } : null;
+    }
+    if (f.dir(i) === 0 && first >= 0x41 && first <= 0x5a) {
+      const r = parseHttpRequest(b, s, e);
+      if (r?.host) return { kind: 'http', host: r.host, packet: i };
+    }
+    if (isDnsPort(f.dstPort) || isDnsPort(f.srcPort)) {
+      const q = parseDnsQuery(b, s, e, true);
+      return q ? { kind: 'dns', dnsName: q.name, packet: i, offset: q.offset } : null;
+    }
+    return null;
+  }
+  if (f.transport !== IPPROTO_UDP) return null;
+  if (first === 0x16) {
+    const d = parseDtlsClientHello(b, s, e - s, f.len(i));
+    if (d && (d.sni || d.alpn.length)) {
+      const out: FlowNames = { kind: 'dtls', packet: i, alpn: d.alpn, complete: d.complete };
+      if (d.sni) out.sni = d.sni;
+      if (d.sniOffset >= 0) out.offset = d.sniOffset - s;
+      return out;
+    }
+  } else if (first >= 0xc0 && f.dir(i) === 0 && looksLikeInitial(b, s, e - s)) {
+    const h = parseQuicInitial(b, s, e - s)?.hello;
+    if (h && (h.sni || h.alpn.length)) {
+      const out: FlowNames = { kind: 'quic', packet: i, alpn: h.alpn, complete: h.complete };
+      if (h.sni) out.sni = h.sni;
+      return out;
+    }
+  }
+  if (isDnsPort(f.dstPort) || isDnsPort(f.srcPort)) {
+    const q = parseDnsQuery(b, s, e);
+    return q ? { kind: 'dns', dnsName: q.name, packet: i, offset: q.offset } : null;
+  }
+  return null;
+}
+
+/** The name of `n` that a domain list is matched against (SNI, HTTP Host, certificate CN, DNS name). */
+export function listedName(n: FlowNames): string | null {
+  return n.sni ?? n.host ?? n.cert?.cn ?? n.dnsName ?? null;
+}
+
+const RULES: Record<FlowNames['kind'], string> = {
+  tls: 'sni.list',
+  dtls: 'dtls-sni.list',
+  quic: 'quic-sni.list',
+  http: 'http-host.list',
+  cert: 'cert.list',
+  dns: 'dns.list',
+};
+
+const WHAT: Record<FlowNames['kind'], string> = {
+  tls: 'TLS ClientHello SNI',
+  dtls: 'DTLS ClientHello SNI',
+  quic: 'QUIC Initial (decrypted) ClientHello SNI',
+  http: 'HTTP Host',
+  cert: 'TLS certificate subject CN',
+  dns: 'DNS query name',
+};
+
+/**
+ * Evidence for a name on the VPN-provider/operator domain list (source `vpn-domains`, protocol
+ * `vpn-provider`, kind `name`). SNI, Host and certificate names are medium ("a flow to provider X's
+ * service"); a DNS lookup is weak: resolving a provider's name is not itself a tunnel, so the combiner must
+ * never label the DNS flow a VPN from it.
+ */
+export function nameEvidence(n: FlowNames, m: { suffix: string; value: string }, listName: string): Evidence {
+  const name = listedName(n) ?? '';
+  const dns = n.kind === 'dns';
+  const ev: Evidence = {
+    source: 'vpn-domains',
+    kind: 'name',
+    protocol: 'vpn-provider',
+    strength: dns ? 'weak' : 'medium',
+    rule: RULES[n.kind],
+    reason:
+      `packet ${n.packet}: ${WHAT[n.kind]} ${name} matched list entry '${m.suffix}' (${m.value || 'no provider named'}) of ${listName}` +
+      (dns ? '; weak: a lookup of a provider name is not itself VPN traffic' : ''),
+    packet: n.packet,
+    ...(n.offset !== undefined ? { offset: n.offset } : {}),
+  };
+  return ev;
+}
