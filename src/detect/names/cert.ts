@@ -4,7 +4,8 @@
  *
  * Owns: finding a Certificate handshake message (type `0b`) in a server payload made of handshake records, and
  * reading the subject CN / O / OU of the first (leaf) certificate with a minimal DER walk. Only the bytes of one
- * payload are used: a certificate cut by the segment end yields null. Must never: throw, trust a DER length
+ * payload are used: the leaf certificate must be complete in it (the rest of the chain may follow later); a
+ * leaf cut by the segment end yields null. Must never: throw, trust a DER length
  * without bounds checks, or be used on TLS 1.3 (its Certificate is encrypted; such payloads simply do not parse).
  */
 
@@ -124,11 +125,12 @@ export function parseServerCertificate(b: Uint8Array, start: number, end: number
     const type = hs[p]!;
     const len = (hs[p + 1]! << 16) | (hs[p + 2]! << 8) | hs[p + 3]!;
     if (type === HS_CERTIFICATE) {
-      if (p + 4 + len > n || len < 6) return null;
+      // The chain often continues in the next segment; the leaf certificate alone is enough.
+      if (len < 6 || p + 10 > n) return null;
       const listLen = (hs[p + 4]! << 16) | (hs[p + 5]! << 8) | hs[p + 6]!;
       if (listLen + 3 !== len) return null;
       const certLen = (hs[p + 7]! << 16) | (hs[p + 8]! << 8) | hs[p + 9]!;
-      if (10 + certLen > len + 4) return null;
+      if (3 + certLen > listLen || p + 10 + certLen > n) return null;
       return subjectOf(hs, p + 10, p + 10 + certLen);
     }
     if (type !== 0x02 && type !== 0x0b) return null; // only ServerHello may precede the Certificate
