@@ -16,6 +16,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, 
 import { cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { CidrMapBuilder, type CidrMap } from '../src/trie/cidr-map.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const CLI = join(ROOT, 'dist', 'cli.js');
@@ -43,6 +44,8 @@ export interface MemoryRow {
   workers: number;
   flowsInTrace: number;
   maxFlows: number;
+  /** maxCapturingFlows (payload-snippet pool cap); default = maxFlows. */
+  capturing: number;
   prefixes: number;
   packets: number;
   records: number;
@@ -134,14 +137,16 @@ export function liveFlowsTrace(nFlows: number): string {
   return out;
 }
 
-/** `n` distinct IPv4 /24 prefixes from 16.0.0.0 upward (n ≤ 2^20 stays inside 16.0.0.0/4). */
-export function registeredPrefixes(n: number): [string, string][] {
-  const out: [string, string][] = new Array(n);
-  for (let k = 0; k < n; k++) {
-    const a = (0x10000000 + k * 256) >>> 0;
-    out[k] = [`${a >>> 24}.${(a >>> 16) & 255}.${(a >>> 8) & 255}.0/24`, `org-${k % 5000}`];
-  }
-  return out;
+/**
+ * `n` distinct IPv4 /24 prefixes from 16.0.0.0 upward (n ≤ 2^20 stays inside 16.0.0.0/4), 5,000 registrants.
+ * Built through the numeric door (`add4`) with shared value strings, as a gateway loading a big list would:
+ * 1M text entries would cost ~200 MB of transient strings that V8 keeps as RSS (measured separately).
+ */
+export function registeredPrefixes(n: number): CidrMap<string> {
+  const names = Array.from({ length: 5000 }, (_, k) => `org-${k}`);
+  const b = new CidrMapBuilder<string>();
+  for (let k = 0; k < n; k++) b.add4((0x10000000 + k * 256) >>> 0, 24, names[k % 5000]!);
+  return b.build();
 }
 
 function readList(path: string): [string, string][] {
@@ -195,10 +200,10 @@ async function throughputCase(trace: string, workers: number, runs: number): Pro
   }
 }
 
-async function memoryCase(flows: number, maxFlows: number, prefixes: number, workers: number): Promise<MemoryRow> {
+async function memoryCase(flows: number, maxFlows: number, prefixes: number, workers: number, capturing = maxFlows): Promise<MemoryRow> {
   const { createClassifierPool } = await import('../src/pool/index.js');
   const trace = liveFlowsTrace(flows);
-  const pool = createClassifierPool({ workers, registered: registeredPrefixes(prefixes), workerUrl: pathToFileURL(WORKER), order: 'arrival', flow: { maxFlows } });
+  const pool = createClassifierPool({ workers, registered: registeredPrefixes(prefixes), workerUrl: pathToFileURL(WORKER), order: 'arrival', flow: { maxFlows, maxCapturingFlows: capturing } });
   try {
     await new Promise((r) => setTimeout(r, 300)); // workers up
     globalThis.gc?.();
@@ -213,7 +218,7 @@ async function memoryCase(flows: number, maxFlows: number, prefixes: number, wor
     const st = await pool.classifyFile(trace, () => void records++);
     clearInterval(timer);
     return {
-      kind: 'memory', workers, flowsInTrace: flows, maxFlows, prefixes, packets: st.packets, records, baseRssMB: Math.round(base),
+      kind: 'memory', workers, flowsInTrace: flows, maxFlows, capturing, prefixes, packets: st.packets, records, baseRssMB: Math.round(base),
       peakRssMB: Math.round(Math.max(peak, maxRssMB())), seconds: +((performance.now() - t0) / 1000).toFixed(2),
     };
   } finally {
@@ -223,7 +228,7 @@ async function memoryCase(flows: number, maxFlows: number, prefixes: number, wor
 
 type CaseSpec =
   | { kind: 'throughput'; trace: string; workers: number; runs: number }
-  | { kind: 'memory'; flows: number; maxFlows: number; prefixes: number; workers: number };
+  | { kind: 'memory'; flows: number; maxFlows: number; prefixes: number; workers: number; capturing?: number };
 
 function runChild(spec: CaseSpec): PoolBenchRow {
   const r = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', join(ROOT, 'bench', 'pool.bench.ts'), '--case', JSON.stringify(spec)], { cwd: ROOT, encoding: 'utf8', maxBuffer: 1 << 24 });
@@ -251,8 +256,12 @@ export function runPoolBench(opts: PoolBenchOptions = {}): PoolBenchRow[] {
   const M = q ? 100_000 : 1_000_000;
   rows.push(runChild({ kind: 'memory', flows: M, maxFlows: M, prefixes: M, workers: 1 }));
   rows.push(runChild({ kind: 'memory', flows: 2 * M, maxFlows: M, prefixes: M, workers: 1 }));
+  rows.push(runChild({ kind: 'memory', flows: 3 * M, maxFlows: M, prefixes: M, workers: 1 }));
   rows.push(runChild({ kind: 'memory', flows: M, maxFlows: M, prefixes: M, workers: 2 }));
   rows.push(runChild({ kind: 'memory', flows: 2 * M, maxFlows: M, prefixes: M, workers: 2 }));
+  // The payload-snippet pool is most of the flow table's memory: a gateway can cap it below maxFlows.
+  rows.push(runChild({ kind: 'memory', flows: M, maxFlows: M, prefixes: M, workers: 1, capturing: M / 5 }));
+  rows.push(runChild({ kind: 'memory', flows: 2 * M, maxFlows: M, prefixes: M, workers: 1, capturing: M / 5 }));
   return rows;
 }
 
@@ -271,9 +280,9 @@ export function renderPoolBench(rows: PoolBenchRow[]): string {
     out.push(`ratio w2/w1 (best packets/s): ${(best(2) / best(1)).toFixed(2)}   CPU-bound ratio (w1 worker CPU / busiest w2 worker CPU): ${(cpu1 / cpu2).toFixed(2)}`);
   }
   out.push('');
-  out.push('workers  flows in trace  maxFlows  prefixes   packets   records  base RSS MB  peak RSS MB  seconds');
+  out.push('workers  flows in trace  maxFlows capturing  prefixes   packets   records  base RSS MB  peak RSS MB  seconds');
   for (const r of rows.filter((x): x is MemoryRow => x.kind === 'memory')) {
-    out.push(`${String(r.workers).padStart(7)}  ${String(r.flowsInTrace).padStart(14)} ${String(r.maxFlows).padStart(9)} ${String(r.prefixes).padStart(9)} ${String(r.packets).padStart(9)} ${String(r.records).padStart(9)} ${String(r.baseRssMB).padStart(12)} ${String(r.peakRssMB).padStart(12)} ${String(r.seconds).padStart(8)}`);
+    out.push(`${String(r.workers).padStart(7)}  ${String(r.flowsInTrace).padStart(14)} ${String(r.maxFlows).padStart(9)} ${String(r.capturing).padStart(9)} ${String(r.prefixes).padStart(9)} ${String(r.packets).padStart(9)} ${String(r.records).padStart(9)} ${String(r.baseRssMB).padStart(12)} ${String(r.peakRssMB).padStart(12)} ${String(r.seconds).padStart(8)}`);
   }
   out.push(`machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}, node ${process.version}`);
   return out.join('\n');
@@ -286,7 +295,7 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
     const spec = JSON.parse(argv[ci + 1]!) as CaseSpec;
     const row = spec.kind === 'throughput'
       ? await throughputCase(spec.trace, spec.workers, spec.runs)
-      : await memoryCase(spec.flows, spec.maxFlows, spec.prefixes, spec.workers);
+      : await memoryCase(spec.flows, spec.maxFlows, spec.prefixes, spec.workers, spec.capturing);
     process.stdout.write(`${JSON.stringify(row)}\n`);
   } else {
     const rows = runPoolBench({ quick: argv.includes('--quick') });

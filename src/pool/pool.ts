@@ -82,7 +82,8 @@ export interface PoolStats {
 
 interface Slot {
   w: Worker;
-  ready: Promise<void>;
+  /** Record batches consumed (see RECORD_BATCHES_IN_FLIGHT). */
+  acked: Int32Array;
   /** Live batch being filled. */
   buf: ArrayBuffer | null;
   dv: DataView | null;
@@ -189,11 +190,10 @@ export class ClassifierPool extends EventEmitter {
     const lists = toWire(this.classifier.lists);
     const url = options.workerUrl ?? new URL('./worker.js', import.meta.url);
     for (let i = 0; i < n; i++) {
-      const w = new Worker(url, { workerData: { index: i, detectorIds, lists, flow: splitFlow(options.flow, n) } });
-      let onReady!: () => void;
-      const ready = new Promise<void>((res) => (onReady = res));
-      const slot: Slot = { w, ready, buf: null, dv: null, u8: null, used: 0, nFrames: 0, inFlight: 0, free: [] };
-      w.on('message', (m: FromWorker) => (m.t === 'ready' ? onReady() : this.onMessage(i, m)));
+      const acked = new Int32Array(new SharedArrayBuffer(4));
+      const w = new Worker(url, { workerData: { index: i, acked: acked.buffer, detectorIds, lists, flow: splitFlow(options.flow, n) } });
+      const slot: Slot = { w, acked, buf: null, dv: null, u8: null, used: 0, nFrames: 0, inFlight: 0, free: [] };
+      w.on('message', (m: FromWorker) => this.onMessage(i, m));
       w.on('error', (e: Error) => this.fail(e));
       w.on('exit', (code) => {
         if (!this.closed) this.fail(new Error(`pool worker ${i} exited with code ${code}`));
@@ -421,8 +421,16 @@ export class ClassifierPool extends EventEmitter {
 
   private onMessage(i: number, m: FromWorker): void {
     switch (m.t) {
-      case 'recs':
-        return this.onRecs(i, m);
+      case 'recs': {
+        const a = this.slots[i]!.acked;
+        try {
+          this.onRecs(i, m);
+        } finally {
+          Atomics.add(a, 0, 1);
+          Atomics.notify(a, 0);
+        }
+        return;
+      }
       case 'free': {
         const j = this.jobs.get(m.job);
         if (!j) return;

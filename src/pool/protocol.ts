@@ -108,10 +108,15 @@ export function fromWireCidr(w: WireCidr | null): CidrMap<string> | null {
 
 export interface WorkerInit {
   index: number;
+  /** Int32[1]: record batches the main thread has consumed (flow control of file-run records). */
+  acked: SharedArrayBuffer;
   detectorIds: string[] | null;
   lists: WireLists;
   flow: FlowTableOptions | undefined;
 }
+
+/** Record batches a worker may have posted and the main thread not yet consumed. */
+export const RECORD_BATCHES_IN_FLIGHT = 8;
 
 /** Live batch frame header: tsUs f64, capLen u32, linkType u32; frame bytes follow, padded to 8. */
 export const FRAME_HEADER_BYTES = 16;

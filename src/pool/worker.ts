@@ -15,6 +15,7 @@ import type { RawPacket } from '../trace/types.js';
 import { frameShard } from './shard.js';
 import {
   FRAME_HEADER_BYTES,
+  RECORD_BATCHES_IN_FLIGHT,
   fromWireCidr,
   type FromWorker,
   type ToWorker,
@@ -116,6 +117,10 @@ class FileRun {
   }
 
   private flush(wm: number): void {
+    // Flow control: a flood of records (evictions, the end-of-file flush of up to maxFlows flows) waits for
+    // the main thread instead of piling up as serialized messages in its queue.
+    sentBatches++;
+    while (sentBatches - Atomics.load(acked, 0) > RECORD_BATCHES_IN_FLIGHT) Atomics.wait(acked, 0, Atomics.load(acked, 0), 50);
     post({ t: 'recs', job: this.m.job, recs: this.recs, idx: this.idx, wm, bytes: this.reader.stats.bytes });
     this.recs = [];
     this.idx = [];
@@ -143,6 +148,8 @@ class FileRun {
 }
 
 const runs = new Map<number, FileRun>();
+const acked = new Int32Array(init.acked);
+let sentBatches = 0;
 
 // ---- live path ---------------------------------------------------------------------------------------------
 
