@@ -1,0 +1,119 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { writeFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DomainSet, loadDomainList, parseDomainList } from '../../src/lists/domains.js';
+import { ListParseError, ListReadError, InvalidArgumentError } from '../../src/errors.js';
+import { defaultVpnDomainsPath } from '../../src/lists/default-domains.js';
+import { naiveDomainMatch } from '../oracles/domain-oracle.js';
+
+describe('DomainSet', () => {
+  const s = DomainSet.from([
+    ['nordvpn.com', 'NordVPN'],
+    ['vpn.goldenfrog.com', 'VyprVPN'],
+    ['*.relay.example', 'Relay'],
+    ['EXAMPLE.net.', 'Ex'],
+  ]);
+  it('matches whole-label suffixes, longest first', () => {
+    expect(s.match('api.nordvpn.com')).toEqual({ suffix: 'nordvpn.com', value: 'NordVPN' });
+    expect(s.match('NordVPN.com.')).toEqual({ suffix: 'nordvpn.com', value: 'NordVPN' });
+    expect(s.match('notnordvpn.com')).toBeUndefined();
+    expect(s.match('nordvpn.com.example.net')).toEqual({ suffix: 'example.net', value: 'Ex' });
+    expect(s.match('us1.vpn.goldenfrog.com')!.value).toBe('VyprVPN');
+    expect(s.match('goldenfrog.com')).toBeUndefined();
+    expect(s.size).toBe(4);
+  });
+  it('`*.` entries match strictly below the apex', () => {
+    expect(s.match('a.relay.example')).toEqual({ suffix: '*.relay.example', value: 'Relay' });
+    expect(s.match('relay.example')).toBeUndefined();
+  });
+  it('rejects invalid entries at the door', () => {
+    for (const bad of ['com', 'a..b', 'bad_name!.com', 'x*.y.com', '-a.com', 'ä.com', 'a.b.c*', '']) {
+      expect(() => DomainSet.from([[bad, 1]])).toThrow(InvalidArgumentError);
+    }
+    expect(() => DomainSet.from([['a'.repeat(64) + '.com', 1]])).toThrow(/label longer/);
+    expect(() => DomainSet.from([[('a'.repeat(60) + '.').repeat(5) + 'com', 1]])).toThrow(/longer than 253/);
+  });
+  it('agrees with a naive linear-scan oracle (nested, overlapping, wildcard entries)', () => {
+    const label = fc.constantFrom('a', 'b', 'vpn', 'x', 'xn--bcher-kva', 'c-d', '1');
+    const domain = fc.array(label, { minLength: 2, maxLength: 5 }).map((l) => l.join('.'));
+    const entry = fc.tuple(fc.boolean(), domain, fc.integer({ min: 0, max: 9 })).map(([w, d, v]) => [(w ? '*.' : '') + d, v] as const);
+    const name = fc.tuple(fc.array(label, { minLength: 1, maxLength: 7 }), fc.boolean(), fc.boolean()).map(([l, up, dot]) => {
+      const n = l.join('.');
+      return (up ? n.toUpperCase() : n) + (dot ? '.' : '');
+    });
+    fc.assert(
+      fc.property(fc.array(entry, { maxLength: 25 }), fc.array(name, { minLength: 1, maxLength: 20 }), (entries, names) => {
+        const set = DomainSet.from(entries);
+        for (const n of names) expect(set.match(n)).toEqual(naiveDomainMatch(entries, n));
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
+
+describe('domain list files', () => {
+  it('parses domain[,provider], comments, CRLF; drops exact duplicates', () => {
+    const l = parseDomainList('# header\r\nnordvpn.com,NordVPN # [W]\r\n\r\n*.relay.example\nNordVPN.com.,NordVPN\n', { source: 't.txt' });
+    expect(l.entries).toEqual([['nordvpn.com', 'NordVPN'], ['*.relay.example', '']]);
+    expect(l.lines).toEqual([2, 4]);
+    expect(l.toSet().match('x.nordvpn.com')!.value).toBe('NordVPN');
+  });
+  it('one bad line fails the load with source:line', () => {
+    const cases: Array<[string, number, RegExp]> = [
+      ['ok.example\nbad!.example\n', 2, /invalid character/],
+      ['a..b.example', 1, /empty label/],
+      ['x.' + 'a'.repeat(64) + '.com', 1, /label longer than 63/],
+      [('a'.repeat(60) + '.').repeat(5) + 'com', 1, /longer than 253/],
+      ['vpn.*.example', 1, /wildcard/],
+      ['**.example', 1, /wildcard/],
+      ['com', 1, /single label/],
+      [',Provider', 1, /missing domain/],
+      ['a.example,One\na.example,Two', 2, /duplicate entry a\.example.*line 1/],
+    ];
+    for (const [text, line, re] of cases) {
+      try {
+        parseDomainList(text, { source: 'l.txt' });
+        expect.unreachable(text);
+      } catch (e) {
+        expect(e).toBeInstanceOf(ListParseError);
+        expect((e as ListParseError).line).toBe(line);
+        expect((e as ListParseError).source).toBe('l.txt');
+        expect((e as Error).message).toMatch(re);
+        expect((e as ListParseError).code).toBe('TS_LIST_PARSE');
+      }
+    }
+  });
+  it('unreadable or binary files are ListReadError', async () => {
+    await expect(loadDomainList({ path: '/nonexistent/x.txt' })).rejects.toBeInstanceOf(ListReadError);
+    const dir = mkdtempSync(join(tmpdir(), 'ts-dom-'));
+    writeFileSync(join(dir, 'b.txt'), Buffer.from([0x61, 0, 0x62]));
+    await expect(loadDomainList({ path: join(dir, 'b.txt') })).rejects.toBeInstanceOf(ListReadError);
+    writeFileSync(join(dir, 'u.txt'), Buffer.from([0xff, 0xfe, 0x41]));
+    await expect(loadDomainList({ path: join(dir, 'u.txt') })).rejects.toBeInstanceOf(ListReadError);
+  });
+  it('the bundled list loads, is dated, and never lists shared infrastructure', async () => {
+    const l = await loadDomainList({ path: defaultVpnDomainsPath() }, { source: 'data/vpn-domains.txt' });
+    expect(l.entries.length).toBeGreaterThan(40);
+    const set = l.toSet();
+    for (const shared of ['cloudflare.com', 'www.cloudflare.com', 'cloudfront.net', 'amazonaws.com', 'proton.me', 'mail.proton.me', 'googleapis.com', 'akamaiedge.net']) {
+      expect(set.match(shared)).toBeUndefined();
+    }
+    expect(set.match('engage.cloudflareclient.com')!.value).toBe('Cloudflare WARP');
+    expect(set.match('nl.hideservers.net')!.value).toBe('hide.me');
+  });
+  it('fuzz: random text either parses or throws ListParseError', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: fc.constantFrom('a', '.', ',', '*', '#', '\n', ' ', '-', 'é', '_', 'x', '\r') , maxLength: 80 }), (t) => {
+        try {
+          const l = parseDomainList(t);
+          l.toSet();
+        } catch (e) {
+          expect(e).toBeInstanceOf(ListParseError);
+        }
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
