@@ -316,7 +316,6 @@ export function parseTlsClientHello(b: Uint8Array, off: number, len: number): Cl
   if (rl >= 4 + hl || off + 5 + rl >= end) {
     // The whole message is in the first record, or the segment ends inside the first record.
     const bodyEnd = off + 9 + hl;
-    if (rl < 4 + hl && off + 5 + rl < bodyEnd && off + 5 + rl < end) return null; // unreachable guard
     const avail = Math.min(end, bodyEnd, off + 5 + rl);
     const info = newInfo();
     if (!parseHelloBody(b, off + 9, avail, bodyEnd, HelloKind.Tls, info)) return null;
