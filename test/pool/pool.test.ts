@@ -16,6 +16,7 @@ import type { FlowRecord } from '../../src/classify/record.js';
 import type { VerdictEvent } from '../../src/classify/session.js';
 import { createClassifierPool, type ClassifierPool } from '../../src/pool/index.js';
 import { readCaptureBuffer, readCaptureFile } from '../../src/trace/reader.js';
+import { DomainSet, parseDomainList } from '../../src/lists/domains.js';
 import { PCAP_DIR } from '../helpers/corpus.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
@@ -96,6 +97,19 @@ describe('classifyFile: any worker count gives the same records', () => {
     expect([...a].sort()).toEqual([...ref].sort());
     // The synthetic registered share shows up: the lists reached the workers.
     expect(a.some((l) => (JSON.parse(l) as FlowRecord).label === 'registered_vpn')).toBe(true);
+  });
+
+  it('the domain list (a DomainSet) reaches the workers: same records as a session using it', async () => {
+    const domains = DomainSet.from(parseDomainList(readFileSync(join(ROOT, 'data', 'vpn-domains.txt'), 'utf8')).entries);
+    const out: string[] = [];
+    await pool(2, { vpnDomains: domains }).classifyFile(trace, (r) => out.push(JSON.stringify(r)));
+    const s = createClassifier({ registered, vpnDomains: domains }).session();
+    const ref: string[] = [];
+    s.on('flow', (r: FlowRecord) => ref.push(JSON.stringify(r)));
+    await readCaptureFile(trace, (raw) => s.pushRaw(raw));
+    s.end();
+    expect([...out].sort()).toEqual([...ref].sort());
+    expect(out.some((l) => l.includes('vpn-domains v'))).toBe(true);
   });
 
   it.each(CORPUS.map((p) => [p.split('/').pop()!, p]))('corpus %s: 1, 2 and 3 workers identical, equal to a session', async (_n, path) => {
