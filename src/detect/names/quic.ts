@@ -1,5 +1,5 @@
 /**
- * QUIC v1 (RFC 9000/9001) and v2 (RFC 9369) client Initial decryption (spec: parts/3-tls-quic-sslvpn.md
+ * QUIC v1 (RFC 9000/9001), v2 (RFC 9369) and IETF drafts 29–32 client Initial decryption (spec: parts/3-tls-quic-sslvpn.md
  * §"QUIC v1 and v2 Initial packets").
  *
  * Owns: the long-header walk, initial-secret derivation (HKDF-SHA256 from the version salt and the DCID, via
@@ -22,6 +22,14 @@ export const QUIC_V2 = 0x6b3343cf;
 
 const SALT_V1 = Buffer.from('38762cf7f55934b34d179ae6a4c80cadccbb7f0a', 'hex');
 const SALT_V2 = Buffer.from('0dede3def700a6db819381be6e269dcbf9bd2ed9', 'hex');
+/** IETF drafts 29–32 (`ff00001d`–`ff000020`): v1 labels and packet types, their own salt (spec "Other versions"). */
+const SALT_DRAFT29 = Buffer.from('afbfec289993d24c9e9786f19c6111e04390a899', 'hex');
+export const QUIC_DRAFT29 = 0xff00001d;
+export const QUIC_DRAFT32 = 0xff000020;
+
+function isDraft29to32(v: number): boolean {
+  return v >= QUIC_DRAFT29 && v <= QUIC_DRAFT32;
+}
 const TAG_LEN = 16;
 const SAMPLE_LEN = 16;
 const MAX_CID = 20;
@@ -60,7 +68,8 @@ export function hkdfExpandLabel(secret: Uint8Array, label: string, length: numbe
 /** Client (or server) Initial keys for a version and the client's first DCID (RFC 9001 §5.2, RFC 9369 §3.3). */
 export function initialKeys(version: number, dcid: Uint8Array, side: 'client' | 'server' = 'client'): InitialKeys {
   const v2 = version === QUIC_V2;
-  const initial = createHmac('sha256', v2 ? SALT_V2 : SALT_V1).update(dcid).digest();
+  const salt = v2 ? SALT_V2 : isDraft29to32(version) ? SALT_DRAFT29 : SALT_V1;
+  const initial = createHmac('sha256', salt).update(dcid).digest();
   const secret = hkdfExpandLabel(initial, side === 'client' ? 'client in' : 'server in', 32);
   return {
     key: hkdfExpandLabel(secret, v2 ? 'quicv2 key' : 'quic key', 16),
@@ -82,14 +91,14 @@ function varintLen(b: Uint8Array, p: number): number {
   return 1 << (b[p]! >> 6);
 }
 
-/** Cheap gate: long header with the fixed bit, v1 or v2, Initial packet type. No allocation. */
+/** Cheap gate: long header with the fixed bit, v1, v2 or drafts 29–32, Initial packet type. No allocation. */
 export function looksLikeInitial(b: Uint8Array, off: number, len: number): boolean {
   if (len < 7 + 20) return false;
   const f = b[off]!;
   if ((f & 0xc0) !== 0xc0) return false;
   const v = ((b[off + 1]! << 24) | (b[off + 2]! << 16) | (b[off + 3]! << 8) | b[off + 4]!) >>> 0;
   const type = (f >> 4) & 3;
-  if (v === QUIC_V1) return type === 0;
+  if (v === QUIC_V1 || isDraft29to32(v)) return type === 0;
   if (v === QUIC_V2) return type === 1;
   return false;
 }

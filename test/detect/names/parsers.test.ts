@@ -195,6 +195,15 @@ describe('QUIC Initial (RFC 9001 / RFC 9369 Appendix A)', () => {
       expect(q.hello!.complete).toBe(true);
     });
   }
+  it('IETF drafts 29–32 use their own salt (v1 layout)', () => {
+    const d29 = 0xff00001d;
+    expect(Buffer.from(initialKeys(d29, RFC_DCID).key).toString('hex')).not.toBe('1f369613dd76d5467730efcbe3b1a22d');
+    const pkt = protectInitial(d29, RFC_DCID, [...RFC9001_CRYPTO]);
+    expect(parseQuicInitial(pkt, 0, pkt.length)!.hello!.sni).toBe('example.com');
+    const d33 = pkt.slice();
+    d33[4] = 0x21; // draft-33: not supported
+    expect(parseQuicInitial(d33, 0, d33.length)).toBeNull();
+  });
   it('reassembles shuffled CRYPTO frames with PING/PADDING between them', () => {
     const hs = [1, 0, 0, 0, ...helloBody({ exts: [sniExt('shuffled.example'), alpnExt(['h3']), ext(0x39, [1, 2, 3])] })];
     const L = hs.length - 4;
