@@ -6,8 +6,8 @@
  * Must never: throw, or turn a name into a tunnel verdict by itself (that is the combiner's job).
  */
 import type { Evidence, FlowView } from '../types.js';
-import { IPPROTO_TCP, IPPROTO_UDP } from '../types.js';
-import { parseClientHello, parseServerCertificate, type CertNames } from './tls.js';
+import { findSniExtension, parseClientHello, parseServerCertificate, type CertNames } from './tls.js';
+import { IPPROTO_TCP, IPPROTO_UDP, u8, u24be } from '../types.js';
 import { parseHttpRequest } from './http.js';
 import { parseDnsQuery } from './dns.js';
 import { parseDtlsClientHello } from './dtls.js';
@@ -32,6 +32,28 @@ export interface FlowNames {
   complete?: boolean;
 }
 
+/** Client packets a ClientHello may span (spec budget: the first 8 client data segments). */
+const MAX_HELLO_SEGMENTS = 8;
+
+/**
+ * True when client packet i continues a TLS ClientHello that started in an earlier client packet and was not
+ * complete there (reads only the first 9 bytes of that earlier packet, which the flow table keeps).
+ */
+function continuesClientHello(f: FlowView, i: number): boolean {
+  let sum = 0;
+  let seen = 0;
+  for (let j = i - 1; j >= 0 && seen < MAX_HELLO_SEGMENTS; j--) {
+    if (f.dir(j) !== 0) return false; // the server spoke: the hello is over
+    seen++;
+    sum += f.len(j);
+    if (u8(f, j, 0) === 0x16 && u8(f, j, 1) === 0x03 && u8(f, j, 5) === 0x01) {
+      const hl = u24be(f, j, 6);
+      return hl > 0 && sum < 9 + hl;
+    }
+  }
+  return false;
+}
+
 function isDnsPort(p: number): boolean {
   return p === 53 || p === 5353 || p === 5355;
 }
@@ -53,11 +75,14 @@ export function flowNames(f: FlowView): FlowNames | null {
           if (ch.sniOffset >= 0) out.offset = ch.sniOffset - s;
           return out;
         }
-        return null;
+        if (ch) return null;
       }
+      if (f.dir(i) === 0 && i > 0 && continuesClientHello(f, i)) return continuationSni(b, s, e, i);
+      if (f.dir(i) === 0) return null;
       const cert = parseServerCertificate(b, s, e);
       return cert ? { kind: 'cert', cert, packet: i } : null;
     }
+    if (f.dir(i) === 0 && i > 0 && continuesClientHello(f, i)) return continuationSni(b, s, e, i);
     if (f.dir(i) === 0 && first >= 0x41 && first <= 0x5a) {
       const r = parseHttpRequest(b, s, e);
       if (r?.host) return { kind: 'http', host: r.host, packet: i };
@@ -90,6 +115,11 @@ export function flowNames(f: FlowView): FlowNames | null {
     return q ? { kind: 'dns', dnsName: q.name, packet: i, offset: q.offset } : null;
   }
   return null;
+}
+
+function continuationSni(b: Uint8Array, s: number, e: number, i: number): FlowNames | null {
+  const r = findSniExtension(b, s, e - s);
+  return r ? { kind: 'tls', sni: r.sni, packet: i, offset: r.offset, complete: false } : null;
 }
 
 /** The name of `n` that a domain list is matched against (SNI, HTTP Host, certificate CN, DNS name). */

@@ -347,3 +347,25 @@ export function parseClientHello(b: Uint8Array, start: number, end: number): Cli
 }
 
 export { parseServerCertificate, type CertNames } from './cert.js';
+
+/**
+ * Finds a complete server_name extension inside a continuation segment of a ClientHello whose first segment
+ * did not hold it (post-quantum key shares push ClientHellos past one segment, and browsers shuffle extension
+ * order). The byte alignment of a continuation is unknown without the earlier bytes, so this looks for the
+ * extension's own nested structure: type `00 00`, length L, list length L − 2, name_type `00`, name length
+ * L − 5, and a valid host name — four consistent fields that random or key-share bytes match with probability
+ * far below 2⁻⁴⁰ per offset. Returns the host name and its offset, or null. No allocation on a miss.
+ */
+export function findSniExtension(b: Uint8Array, off: number, len: number): { sni: string; offset: number } | null {
+  const end = off + len;
+  for (let p = off; p + 9 < end; p++) {
+    if (b[p] !== 0 || b[p + 1] !== 0 || b[p + 6] !== 0) continue;
+    const l = (b[p + 2]! << 8) | b[p + 3]!;
+    if (l < 6 || ((b[p + 4]! << 8) | b[p + 5]!) !== l - 2) continue;
+    const n = (b[p + 7]! << 8) | b[p + 8]!;
+    if (n !== l - 5 || p + 9 + n > end || !validHostName(b, p + 9, n)) continue;
+    const sni = decodeHost(b, p + 9, n);
+    if (sni !== null) return { sni, offset: p + 9 - off };
+  }
+  return null;
+}

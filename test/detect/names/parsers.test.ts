@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { parseTlsClientHello, isGrease } from '../../../src/detect/names/tls.js';
+import { parseTlsClientHello, isGrease, findSniExtension } from '../../../src/detect/names/tls.js';
+import { flowNames } from '../../../src/detect/names/index.js';
+import { ArrayFlowView } from '../../../src/detect/array-flow.js';
+import { IPPROTO_TCP } from '../../../src/detect/types.js';
 import { parseDtlsClientHello } from '../../../src/detect/names/dtls.js';
 import { initialKeys, parseQuicInitial, QUIC_V1, QUIC_V2 } from '../../../src/detect/names/quic.js';
 import { parseDnsQuery } from '../../../src/detect/names/dns.js';
@@ -100,6 +103,31 @@ describe('TLS ClientHello', () => {
     const h = parseTlsClientHello(b, 0, b.length)!;
     expect(h.complete).toBe(true);
     expect(h.sni).toBeNull();
+  });
+});
+
+describe('flowNames: ClientHello continued in a second segment', () => {
+  const body = helloBody({ sessionId: new Array(32).fill(9), exts: [ext(0x33, new Array(1500).fill(0x5a)), alpnExt(['h2']), sniExt('late.example.net')] });
+  const rec = tlsRecord(body);
+  const seg1 = rec.subarray(0, 1448), seg2 = rec.subarray(1448);
+  it('finds the SNI in the continuation segment', () => {
+    const v = new ArrayFlowView({ transport: IPPROTO_TCP, srcPort: 40000, dstPort: 443 }, [{ dir: 0, bytes: seg1 }]);
+    expect(flowNames(v)).toBeNull(); // first segment: key share only
+    v.push({ dir: 0, bytes: seg2 });
+    const n = flowNames(v)!;
+    expect(n).toMatchObject({ kind: 'tls', sni: 'late.example.net', packet: 1, complete: false });
+    expect(Buffer.from(seg2).subarray(n.offset!, n.offset! + 16).toString()).toBe('late.example.net');
+  });
+  it('only right after an incomplete ClientHello from the client', () => {
+    const complete = tlsRecord(helloBody({ exts: [alpnExt(['h2'])] }));
+    const v = new ArrayFlowView({ transport: IPPROTO_TCP, srcPort: 40000, dstPort: 443 }, [{ dir: 0, bytes: complete }, { dir: 0, bytes: seg2 }]);
+    expect(flowNames(v)).toBeNull();
+    const w = new ArrayFlowView({ transport: IPPROTO_TCP, srcPort: 40000, dstPort: 443 }, [{ dir: 0, bytes: seg1 }, { dir: 1, bytes: Uint8Array.from([0x16, 3, 3, 0, 1, 2]) }, { dir: 0, bytes: seg2 }]);
+    expect(flowNames(w)).toBeNull();
+  });
+  it('findSniExtension misses on random bytes', () => {
+    const r = Uint8Array.from({ length: 4096 }, (_, k) => (k * 2654435761) >>> 24);
+    expect(findSniExtension(r, 0, r.length)).toBeNull();
   });
 });
 
