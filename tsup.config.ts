@@ -16,4 +16,6 @@ export default defineConfig({
   splitting: true,
   // cidr-tools is ESM-only; bundling it keeps the CJS build working without require(esm).
   noExternal: ['cidr-tools'],
+  // import.meta.url in the CJS build (data file paths, CLI version).
+  shims: true,
 });

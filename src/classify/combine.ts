@@ -8,8 +8,10 @@
  * | strong structural item                                       | yes  | 0.95 |
  * | two medium structural items of one protocol (different rules) | yes  | 0.85 |
  * | medium structural item + list hit (endpoint or name)         | yes  | 0.90 |
+ * | companion of a strongly identified flow (same hosts and port) | yes  | 0.80 |
  * | operator endpoint-list hit (vpn-endpoints)                   | yes  | 0.75 |
- * | VPN-provider name (SNI/QUIC/DTLS) on the domain list         | yes  | 0.70 |
+ * | VPN-provider name (SNI/Host/certificate) on the domain list,
+ * |   or a certificate subject naming a VPN appliance              | yes  | 0.70 |
  * | one medium structural item alone                             | no   | —    |
  * | weak items only (port, size, DNS lookup of a provider name)  | no   | —    |
  *
@@ -18,7 +20,7 @@
 import type { Evidence } from '../detect/types.js';
 
 /** Evidence sources that are lists (operator statements) rather than structure. */
-export const LIST_SOURCES: ReadonlySet<string> = new Set(['vpn-endpoints', 'vpn-domains']);
+export const LIST_SOURCES: ReadonlySet<string> = new Set(['vpn-endpoints', 'vpn-domains', 'companion']);
 /** Evidence source of registration items (never VPN evidence). */
 export const REGISTRATION_SOURCE = 'registered';
 
@@ -51,17 +53,22 @@ export function combine(items: readonly Evidence[]): Combined {
   let medium: Evidence | undefined;
   let endpoint: Evidence | undefined;
   let name: Evidence | undefined;
+  let companion: Evidence | undefined;
   // Distinct medium rules per protocol: two different rules of one protocol corroborate each other (the same
   // rule firing twice is one observation, not two).
   let mediumKeys: Map<string, Set<string>> | undefined;
   for (const e of items) {
     if (e.source === REGISTRATION_SOURCE) continue;
-    if (e.source === 'vpn-endpoints') {
+    if (e.source === 'vpn-endpoints' || e.kind === 'list') {
       if (e.strength !== 'weak') endpoint ??= e;
       continue;
     }
-    if (e.source === 'vpn-domains') {
+    if (e.source === 'vpn-domains' || e.kind === 'name') {
       if (e.strength !== 'weak') name ??= e;
+      continue;
+    }
+    if (e.source === 'companion' || e.kind === 'relation') {
+      if (e.strength !== 'weak') companion ??= e;
       continue;
     }
     if (e.strength === 'strong') {
@@ -79,7 +86,7 @@ export function combine(items: readonly Evidence[]): Combined {
     for (const [proto, set] of mediumKeys) if (set.size >= 2 && (twoMedium === null || prefer(proto, twoMedium))) twoMedium = proto;
   }
   if (strong) {
-    let corroborated = endpoint !== undefined || name !== undefined;
+    let corroborated = endpoint !== undefined || name !== undefined || companion !== undefined;
     for (const e of items) {
       if (e !== strong && e.protocol === strong.protocol && e.strength !== 'weak' && e.source !== REGISTRATION_SOURCE) corroborated = true;
     }
@@ -87,6 +94,7 @@ export function combine(items: readonly Evidence[]): Combined {
   }
   if (medium && (endpoint || name)) return { isVpn: true, protocol: medium.protocol, confidence: 0.9, final: false };
   if (twoMedium !== null) return { isVpn: true, protocol: twoMedium, confidence: 0.85, final: false };
+  if (companion) return { isVpn: true, protocol: companion.protocol, confidence: 0.8, final: false };
   if (endpoint) return { isVpn: true, protocol: endpoint.protocol, confidence: 0.75, final: false };
   if (name) return { isVpn: true, protocol: name.protocol, confidence: 0.7, final: false };
   return NOT_VPN;

@@ -1,5 +1,186 @@
-/** `tunnelscope classify` — not yet implemented (work in progress). */
-export async function run(_argv: string[]): Promise<number> {
-  process.stderr.write('tunnelscope classify: not implemented yet\n');
-  return 1;
+/** `tunnelscope classify <capture|->`: label every flow of a capture. */
+import { statSync } from 'node:fs';
+import { createClassifier, type Classifier } from '../classify/classifier.js';
+import type { FlowRecord } from '../classify/record.js';
+import { loadCidrList } from '../lists/cidr-list.js';
+import { loadDomainList } from '../lists/domains.js';
+import { defaultVpnDomainsPath } from '../lists/default-domains.js';
+import { readCaptureFile, readCaptureStream } from '../trace/reader.js';
+import { TunnelscopeError } from '../errors.js';
+import { Progress } from './progress.js';
+import { RecordWriter } from './records.js';
+import type { CliIo } from './flows.js';
+import { choiceFlag, numberFlag, parseCli, reportUsage, UsageError } from './args.js';
+import { defaultFormat, type OutputFormat } from './output.js';
+
+export const HELP = `usage: tunnelscope classify <capture|-> [options]
+
+Label every flow of a pcap/pcapng capture ('-' reads stdin) as registered_vpn, unregistered_vpn or ordinary.
+
+options:
+  --registered FILE       registration list: lines 'CIDR,registrant' (# comments)
+  --vpn-endpoints FILE    operator VPN endpoint list: lines 'CIDR[,label]'
+  --vpn-domains FILE      VPN-provider domain list: lines 'domain[,provider]' (adds to the bundled list)
+  --no-default-domains    do not load the bundled data/vpn-domains.txt
+  --format F              ndjson | table | json (default: table on a TTY, else ndjson)
+  --only vpn              print only flows labelled registered_vpn or unregistered_vpn
+  --summary               print counts per label and protocol at the end
+  --idle-timeout S        flow idle timeout in capture seconds (default 120)
+  --max-flows N           cap on live flows; least recently active are evicted (default 1000000)
+  --workers N             classify on N worker threads (default 1)
+  --quiet                 no progress bar and no end-of-run diagnostics on stderr
+  -h, --help              this text
+
+exit codes: 0 success; 2 bad usage, unreadable or corrupt input, or a bad list (message names file:line).
+
+examples:
+  tunnelscope classify trace.pcap --registered registered.txt --format table --summary
+  tcpdump -w - -i eth0 | tunnelscope classify - --only vpn
+`;
+
+const OPTIONS = {
+  registered: { type: 'string' },
+  'vpn-endpoints': { type: 'string' },
+  'vpn-domains': { type: 'string' },
+  'no-default-domains': { type: 'boolean' },
+  format: { type: 'string' },
+  only: { type: 'string' },
+  summary: { type: 'boolean' },
+  'idle-timeout': { type: 'string' },
+  'max-flows': { type: 'string' },
+  workers: { type: 'string' },
+  quiet: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+const USAGE_LINE = 'usage: tunnelscope classify <capture|-> [options]   (tunnelscope classify --help)';
+
+export async function run(
+  argv: string[],
+  io: CliIo = { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin },
+): Promise<number> {
+  const { stdout, stderr } = io;
+  try {
+    const { values, positionals } = parseCli(argv, OPTIONS, { min: 0, max: 1, name: 'capture file (or - for stdin)' });
+    if (values.help) {
+      stdout.write(HELP);
+      return 0;
+    }
+    if (positionals.length !== 1) throw new UsageError('missing capture file (or - for stdin)');
+    const input = positionals[0]!;
+    const format = choiceFlag<OutputFormat>('format', values.format, ['ndjson', 'table', 'json'], defaultFormat(stdout as { isTTY?: boolean }));
+    choiceFlag('only', values.only, ['vpn'], 'vpn');
+    const idle = numberFlag('idle-timeout', values['idle-timeout'], { min: 1 });
+    const maxFlows = numberFlag('max-flows', values['max-flows'], { min: 1, integer: true });
+    const workers = numberFlag('workers', values.workers, { min: 1, max: 256, integer: true }) ?? 1;
+    if (input !== '-') {
+      try {
+        statSync(input);
+      } catch {
+        stderr.write(`tunnelscope classify: cannot read ${input}: no such file\n`);
+        return 2;
+      }
+    }
+    const classifier = await buildClassifier(values);
+    const flow = {
+      ...(idle !== undefined ? { idleTimeoutSec: idle, tcpIdleTimeoutSec: Math.max(idle, 300) } : {}),
+      ...(maxFlows !== undefined ? { maxFlows } : {}),
+    };
+    return await classifyInput(classifier, input, {
+      format,
+      onlyVpn: values.only === 'vpn',
+      summary: values.summary === true,
+      quiet: values.quiet === true,
+      flow,
+      workers,
+      io,
+    });
+  } catch (e) {
+    if (e instanceof UsageError) return reportUsage(stderr, 'classify', e, USAGE_LINE);
+    if (e instanceof TunnelscopeError) {
+      stderr.write(`tunnelscope classify: ${e.message}\n`);
+      return 2;
+    }
+    throw e;
+  }
+}
+
+async function buildClassifier(values: { registered?: string | undefined; 'vpn-endpoints'?: string | undefined; 'vpn-domains'?: string | undefined; 'no-default-domains'?: boolean | undefined }): Promise<Classifier> {
+  const reg = values.registered;
+  const ep = values['vpn-endpoints'];
+  const dom = values['vpn-domains'];
+  const domainEntries: Array<[string, string]> = [];
+  if (!values['no-default-domains']) {
+    const d = await loadDomainList({ path: defaultVpnDomainsPath() }, { source: 'data/vpn-domains.txt' });
+    domainEntries.push(...(d.entries as Array<[string, string]>));
+  }
+  let domainsName = values['no-default-domains'] ? 'vpn-domains' : 'data/vpn-domains.txt';
+  if (dom) {
+    const d = await loadDomainList({ path: dom }, { source: dom });
+    // Operator entries win over bundled ones for the same suffix.
+    const seen = new Map(domainEntries);
+    for (const [k, v] of d.entries) seen.set(k, v);
+    domainEntries.length = 0;
+    domainEntries.push(...seen);
+    domainsName = values['no-default-domains'] ? dom : `${dom}+data/vpn-domains.txt`;
+  }
+  return createClassifier({
+    registered: reg ? (await loadCidrList({ path: reg }, { source: reg })).entries : null,
+    vpnEndpoints: ep ? (await loadCidrList({ path: ep }, { source: ep })).entries : null,
+    vpnDomains: domainEntries.length ? domainEntries : null,
+    names: { registered: reg ?? 'registered', vpnEndpoints: ep ?? 'vpn-endpoints', vpnDomains: domainsName },
+  });
+}
+
+interface RunOptions {
+  format: OutputFormat;
+  onlyVpn: boolean;
+  summary: boolean;
+  quiet: boolean;
+  flow: { idleTimeoutSec?: number; maxFlows?: number };
+  workers: number;
+  io: CliIo;
+}
+
+async function classifyInput(classifier: Classifier, input: string, o: RunOptions): Promise<number> {
+  const { stdout, stderr, stdin } = o.io;
+  const out = new RecordWriter(stdout, o.format, { onlyVpn: o.onlyVpn, summary: o.summary, stderr });
+  const source = input === '-' ? 'stdin' : input;
+  const size = input === '-' ? 0 : statSync(input).size;
+  const progress = new Progress(size, o.quiet, stderr);
+  const t0 = process.hrtime.bigint();
+  const session = classifier.session({ flow: o.flow });
+  session.on('flow', (r: FlowRecord) => out.write(r));
+  let bytesSeen = 0;
+  const onPacket = (p: Parameters<typeof session.pushRaw>[0]): void => {
+    session.pushRaw(p);
+    bytesSeen += p.capLen + 16;
+    if ((session.stats.packets & 0xfff) === 0) progress.update(bytesSeen);
+  };
+  try {
+    if (input === '-') await readCaptureStream(stdin, source, onPacket);
+    else await readCaptureFile(input, onPacket);
+  } catch (e) {
+    progress.done();
+    session.end();
+    await out.end();
+    if (e instanceof TunnelscopeError) {
+      stderr.write(`tunnelscope classify: ${e.message}\n`);
+      return 2;
+    }
+    throw e;
+  }
+  session.end();
+  progress.done();
+  await out.end();
+  const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+  if (!o.quiet) {
+    const st = session.stats;
+    const bad = Object.entries(st.malformed).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`);
+    stderr.write(
+      `tunnelscope: ${st.packets} packets, ${st.flows} flows, ${out.counts.vpn} VPN flows, ` +
+        `${bad.length ? `skipped: ${bad.join(', ')}, ` : ''}${secs.toFixed(2)} s (${Math.round(st.packets / Math.max(secs, 1e-9))} packets/s)\n`,
+    );
+  }
+  return 0;
 }

@@ -120,10 +120,4 @@ export class TableWriter<R> {
   }
 }
 
-/** Integer microseconds since the epoch as ISO-8601 UTC with six fractional digits. */
-export function isoMicros(us: number): string {
-  const ms = Math.floor(us / 1000);
-  const iso = new Date(ms).toISOString(); // 2024-01-01T00:00:00.123Z
-  const micro = Math.floor(us - ms * 1000);
-  return `${iso.slice(0, -1)}${String(micro).padStart(3, '0')}Z`;
-}
+export { isoMicros } from '../trace/flow-format.js';

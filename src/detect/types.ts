@@ -38,6 +38,13 @@ export interface Evidence {
   readonly packet?: number;
   /** Byte offset in that packet's payload the rule looked at. */
   readonly offset?: number;
+  /**
+   * What kind of statement the item is (default `structure`): `name` (a name the flow reveals — SNI, Host,
+   * certificate subject — that identifies a VPN service), `list` (an operator or provider list hit),
+   * `relation` (a tie to another flow already identified). Names, lists and relations are statements about
+   * the service, not about one packet's shape, so a medium one may decide alone (reference evidence table).
+   */
+  readonly kind?: 'structure' | 'name' | 'list' | 'relation';
 }
 
 /**

@@ -1,0 +1,136 @@
+/**
+ * `createClassifier`: the library's main door. Holds the detector table and the current list snapshot;
+ * classifies single flows, opens streaming sessions, and swaps lists atomically.
+ */
+import type { Detector, Evidence, FlowView } from '../detect/types.js';
+import { ArrayFlowView, type ArrayPacket } from '../detect/array-flow.js';
+import { DETECTORS } from '../detect/registry.js';
+import { InvalidArgumentError } from '../errors.js';
+import { decide, DetectorTable, FlowDetection, type FlowAddresses } from './engine.js';
+import { nextSnapshot, type ListSnapshot, type ListsInput } from './lists.js';
+import type { Verdict } from './types.js';
+import { ClassifierSession, type SessionOptions } from './session.js';
+import { parseIp } from './addr.js';
+
+export interface ClassifierOptions extends ListsInput {
+  /** Detectors to run (default: every built-in detector, see `DETECTORS`). */
+  detectors?: readonly Detector[];
+  /** Default flow-table options for sessions. */
+  flow?: SessionOptions['flow'];
+}
+
+/** A flow given as plain data, for `classifyFlow` outside a capture. */
+export interface FlowInput {
+  transport: number;
+  /** Initiator / responder IP (text). */
+  src: string;
+  dst: string;
+  srcPort?: number;
+  dstPort?: number;
+  /** Payload-bearing packets in arrival order; dir 0 = from src. */
+  packets: ArrayPacket[];
+}
+
+/** A flow from the flow table (or any view that also carries addresses). */
+export type ClassifiableFlow = FlowAddresses & { readonly view: FlowView };
+
+export class Classifier {
+  /** @internal */ readonly table: DetectorTable;
+  private snapshot: ListSnapshot;
+  private readonly flowDefaults: SessionOptions['flow'];
+
+  constructor(options: ClassifierOptions = {}) {
+    this.table = new DetectorTable(options.detectors ?? DETECTORS);
+    this.snapshot = nextSnapshot(null, options);
+    this.flowDefaults = options.flow;
+  }
+
+  /** The list snapshot in force (immutable). */
+  get lists(): ListSnapshot {
+    return this.snapshot;
+  }
+  /** Version of the list snapshot in force; every verdict names the version it used. */
+  get listVersion(): number {
+    return this.snapshot.version;
+  }
+
+  /**
+   * Swap lists atomically: the new snapshot is built and validated aside, then one reference is replaced.
+   * Lists not named keep their current content. On error nothing changes.
+   * @throws {ListParseError | CidrError | InvalidArgumentError}
+   * @returns the new list version
+   */
+  update(input: ListsInput): number {
+    this.snapshot = nextSnapshot(this.snapshot, input);
+    return this.snapshot.version;
+  }
+
+  /**
+   * Classify one whole flow. Detectors see the packets one at a time, as they would arrive, so the verdict and
+   * its `decidedAtPacket` match what a streaming session would produce.
+   */
+  classifyFlow(flow: ClassifiableFlow | FlowInput): Verdict {
+    const lists = this.snapshot;
+    if ('view' in flow) return this.classifyView(flow, flow.view, lists);
+    const src = parseIp(flow.src);
+    const dst = parseIp(flow.dst);
+    if (src.ipVersion !== dst.ipVersion) throw new InvalidArgumentError(`address families differ: ${flow.src} ${flow.dst}`);
+    const bytes = new Uint8Array(32);
+    bytes.set(src.bytes, 0);
+    bytes.set(dst.bytes, 16);
+    const addrs: FlowAddresses = {
+      ipVersion: src.ipVersion,
+      src4: src.v4,
+      dst4: dst.v4,
+      addrBytes: () => bytes,
+      src6Off: () => 0,
+      dst6Off: () => 16,
+    };
+    const view = new ArrayFlowView(
+      { transport: flow.transport, srcPort: flow.srcPort ?? 0, dstPort: flow.dstPort ?? 0, ipVersion: src.ipVersion },
+      flow.packets,
+    );
+    return this.classifyView(addrs, view, lists);
+  }
+
+  private classifyView(addrs: FlowAddresses, view: FlowView, lists: ListSnapshot): Verdict {
+    const det = new FlowDetection();
+    const total = view.nPackets;
+    const stepper = view instanceof ArrayFlowView ? view : null;
+    let at = 0;
+    for (let n = 1; n <= total; n++) {
+      stepper?.truncate(n);
+      at = n;
+      if (det.inspect(stepper ?? view, this.table)) break;
+      // A non-array view exposes only its current packets; inspect it once.
+      if (!stepper) break;
+    }
+    stepper?.truncate(total);
+    return decide(det, addrs, lists, at);
+  }
+
+  /** Open a streaming session (packets in, verdict and flow events out). */
+  session(options: SessionOptions = {}): ClassifierSession {
+    const flow = options.flow ?? this.flowDefaults;
+    return new ClassifierSession(this, flow === undefined ? options : { ...options, flow });
+  }
+
+  /** @internal used by sessions: decide with the snapshot in force right now. */
+  decideNow(det: FlowDetection | null, addrs: FlowAddresses, at: number, extra: Evidence | null = null): Verdict {
+    return decide(det, addrs, this.snapshot, at, extra);
+  }
+}
+
+/**
+ * Create a classifier.
+ * @example
+ * const c = createClassifier({ registered: [['203.0.113.0/24', 'acme']] });
+ * const v = c.classifyFlow({ transport: 17, src: '203.0.113.5', dst: '198.51.100.1', srcPort: 40000,
+ *   dstPort: 51820, packets: [{ dir: 0, bytes: initiation148 }, { dir: 1, bytes: response92 }] });
+ * v.label; // 'registered_vpn'
+ */
+export function createClassifier(options: ClassifierOptions = {}): Classifier {
+  return new Classifier(options);
+}
+
+export type { Evidence };

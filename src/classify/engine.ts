@@ -1,0 +1,208 @@
+/**
+ * The per-flow decision engine shared by one-shot classification, streaming sessions and workers.
+ * Pure with respect to I/O: it is handed flows (views + addresses) and a list snapshot, and returns verdicts.
+ *
+ * Cost model: detectors run only on a flow's first payload packets, only those registered for its transport,
+ * and only until the verdict is final; after that a packet costs the flow table's bookkeeping alone.
+ */
+import type { Detector, Evidence, FlowView } from '../detect/types.js';
+import { IPPROTO_TCP, IPPROTO_UDP } from '../detect/types.js';
+import { flowNames, nameEvidence, type FlowNames } from '../detect/names/index.js';
+import type { CidrMap } from '../trie/cidr-map.js';
+import { formatIPv4, formatIPv6 } from '../ip/format.js';
+import { combine, REGISTRATION_SOURCE } from './combine.js';
+import type { ListSnapshot } from './lists.js';
+import type { Verdict } from './types.js';
+
+/** Addresses of a flow: what the lists are matched against. */
+export interface FlowAddresses {
+  readonly ipVersion: 4 | 6;
+  readonly src4: number;
+  readonly dst4: number;
+  addrBytes(): Uint8Array;
+  src6Off(): number;
+  dst6Off(): number;
+}
+
+/** Names (SNI, DNS) are looked for in this many first payload packets. */
+export const NAME_PACKETS = 4;
+/** At most this many evidence items are kept per flow (bounded memory under hostile input). */
+export const MAX_EVIDENCE = 16;
+
+/** Detectors indexed by IP protocol number, with the packet budget per transport. */
+export class DetectorTable {
+  readonly byProto: (readonly Detector[])[] = [];
+  readonly maxPackets: Uint8Array = new Uint8Array(256);
+  readonly all: readonly Detector[];
+  constructor(detectors: readonly Detector[]) {
+    this.all = detectors;
+    for (let p = 0; p < 256; p++) this.byProto.push([]);
+    for (const d of detectors) {
+      for (const t of d.transports) {
+        (this.byProto[t] as Detector[]).push(d);
+        this.maxPackets[t] = Math.max(this.maxPackets[t]!, Math.min(255, d.maxPackets));
+      }
+    }
+    this.maxPackets[IPPROTO_TCP] = Math.max(this.maxPackets[IPPROTO_TCP]!, NAME_PACKETS);
+    this.maxPackets[IPPROTO_UDP] = Math.max(this.maxPackets[IPPROTO_UDP]!, NAME_PACKETS);
+  }
+}
+
+/** Mutable per-flow detection state (one per undecided flow; dropped when the flow ends). */
+export class FlowDetection {
+  evidence: Evidence[] = [];
+  names: FlowNames[] = [];
+  /** Evidence changed since the last combine. */
+  dirty = false;
+
+  reset(): void {
+    if (this.evidence.length) this.evidence = [];
+    if (this.names.length) this.names = [];
+    this.dirty = false;
+  }
+
+  private add(items: readonly Evidence[]): void {
+    outer: for (const e of items) {
+      for (const o of this.evidence) {
+        if (o.source === e.source && o.rule === e.rule && o.packet === e.packet) continue outer;
+      }
+      if (this.evidence.length >= MAX_EVIDENCE) return;
+      this.evidence.push(e);
+      this.dirty = true;
+    }
+  }
+
+  /**
+   * Inspect the newest payload packet of `view`. Returns true when more packets cannot change the label
+   * (strong evidence, or the transport's packet budget is spent).
+   */
+  inspect(view: FlowView, table: DetectorTable): boolean {
+    const n = view.nPackets;
+    const dets = table.byProto[view.transport];
+    if (dets) {
+      for (let i = 0; i < dets.length; i++) {
+        const d = dets[i]!;
+        if (n > d.maxPackets) continue;
+        const r = d.detect(view);
+        if (r !== null) this.add(r);
+      }
+    }
+    if (n <= NAME_PACKETS && (view.transport === IPPROTO_TCP || view.transport === IPPROTO_UDP)) {
+      const nm = flowNames(view);
+      if (nm !== null && this.names.length < 4) this.names.push(nm);
+    }
+    if (n >= table.maxPackets[view.transport]!) return true;
+    if (this.dirty) {
+      this.dirty = false;
+      for (const e of this.evidence) if (e.strength === 'strong') return true;
+    }
+    return false;
+  }
+}
+
+
+interface Hit {
+  side: 'src' | 'dst';
+  ip: string;
+  prefix: string;
+  len: number;
+  value: string;
+}
+
+function lookupSide(map: CidrMap<string>, f: FlowAddresses, side: 'src' | 'dst'): Hit | null {
+  let idx: number;
+  let ip: string;
+  if (f.ipVersion === 4) {
+    const a = side === 'src' ? f.src4 : f.dst4;
+    idx = map.matchIndex4(a);
+    if (idx < 0) return null;
+    ip = formatIPv4(a);
+  } else {
+    const b = f.addrBytes();
+    const off = side === 'src' ? f.src6Off() : f.dst6Off();
+    idx = map.matchIndex6(b, off);
+    if (idx < 0) return null;
+    ip = formatIPv6(b, off);
+  }
+  const prefix = map.prefixAt(idx);
+  const slash = prefix.lastIndexOf('/');
+  return { side, ip, prefix, len: slash < 0 ? 128 : Number(prefix.slice(slash + 1)), value: map.valueAt(idx) };
+}
+
+/** The more specific of the two endpoint hits (source wins a tie). */
+function bestHit(map: CidrMap<string>, f: FlowAddresses): Hit | null {
+  const s = lookupSide(map, f, 'src');
+  const d = lookupSide(map, f, 'dst');
+  if (s && d) return d.len > s.len ? d : s;
+  return s ?? d;
+}
+
+/**
+ * Turn a flow's collected detection state into a verdict against one list snapshot. All list-derived evidence
+ * (endpoint list, domain names, registration) is computed here, from `lists` alone, so a verdict never mixes
+ * list versions.
+ */
+export function decide(
+  det: FlowDetection | null,
+  f: FlowAddresses,
+  lists: ListSnapshot,
+  decidedAtPacket: number,
+  extra: Evidence | null = null,
+): Verdict {
+  const evidence: Evidence[] = det ? det.evidence.slice() : [];
+  if (extra) evidence.push(extra);
+  if (lists.vpnEndpoints) {
+    const h = bestHit(lists.vpnEndpoints, f);
+    if (h) {
+      evidence.push({
+        source: 'vpn-endpoints',
+        kind: 'list',
+        protocol: 'vpn-endpoint',
+        strength: 'medium',
+        rule: 'endpoint.list',
+        reason: `${h.side} ${h.ip} is in VPN endpoint list entry ${h.prefix} (${h.value}) of ${lists.names.vpnEndpoints} v${lists.version}`,
+      });
+    }
+  }
+  if (det && lists.vpnDomains) {
+    for (const nm of det.names) {
+      const name = nm.sni ?? nm.dnsName;
+      if (!name) continue;
+      const m = lists.vpnDomains.match(name);
+      if (m) evidence.push(nameEvidence(nm, m, `${lists.names.vpnDomains} v${lists.version}`));
+    }
+  }
+  const c = combine(evidence);
+  let label: Verdict['label'] = 'ordinary';
+  let registrant: string | null = null;
+  let registeredSide: Verdict['registeredSide'] = null;
+  if (c.isVpn) {
+    label = 'unregistered_vpn';
+    if (lists.registered) {
+      const h = bestHit(lists.registered, f);
+      if (h) {
+        label = 'registered_vpn';
+        registrant = h.value;
+        registeredSide = h.side;
+        evidence.push({
+          source: REGISTRATION_SOURCE,
+          protocol: c.protocol ?? 'vpn',
+          strength: 'medium',
+          rule: 'registered.prefix',
+          reason: `${h.side} ${h.ip} is in registered prefix ${h.prefix} (registrant ${h.value}) of ${lists.names.registered} v${lists.version}`,
+        });
+      }
+    }
+  }
+  return {
+    label,
+    protocol: c.isVpn ? c.protocol : null,
+    // Ordinary: sure when payload was inspected and nothing argued for a tunnel; unsure without payload.
+    confidence: c.isVpn ? c.confidence : decidedAtPacket === 0 ? 0.5 : evidence.length === 0 ? 0.9 : 0.7,
+    registrant,
+    registeredSide,
+    evidence,
+    listVersion: lists.version,
+    decidedAtPacket,
+  };
+}

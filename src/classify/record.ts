@@ -1,0 +1,52 @@
+/** The per-flow output record shared by the CLI (ndjson/table/json), sessions and workers. */
+import type { Evidence } from '../detect/types.js';
+import type { FlowHandle } from '../trace/types.js';
+import { ENCAP_NAMES } from '../trace/types.js';
+import { isoMicros, transportName } from '../trace/flow-format.js';
+import type { Label, Verdict } from './types.js';
+
+export interface FlowRecord {
+  transport: string;
+  src: string;
+  dst: string;
+  vlan?: number;
+  encap?: string;
+  label: Label;
+  protocol: string | null;
+  confidence: number;
+  registrant: string | null;
+  evidence: Evidence[];
+  packets: number;
+  bytes: number;
+  /** ISO-8601 UTC with microseconds, capture time. */
+  firstSeen: string;
+  lastSeen: string;
+  listVersion: number;
+  /** Payload packets seen when the label became final. */
+  decidedAtPacket: number;
+}
+
+export { transportName };
+
+export function flowRecord(f: FlowHandle, v: Verdict): FlowRecord {
+  const r: FlowRecord = {
+    transport: transportName(f.transport),
+    src: f.srcText(),
+    dst: f.dstText(),
+    label: v.label,
+    protocol: v.protocol,
+    confidence: v.confidence,
+    registrant: v.registrant,
+    evidence: v.evidence,
+    packets: f.packetsFwd + f.packetsRev,
+    bytes: f.bytesFwd + f.bytesRev,
+    firstSeen: isoMicros(f.firstSeenUs),
+    lastSeen: isoMicros(f.lastSeenUs),
+    listVersion: v.listVersion,
+    decidedAtPacket: v.decidedAtPacket,
+  };
+  if (f.vlan >= 0) r.vlan = f.vlan;
+  const enc = ENCAP_NAMES[f.encap];
+  if (enc) r.encap = enc;
+  return r;
+}

@@ -1,0 +1,193 @@
+/**
+ * Streaming classification for live gateways and recorded traces: raw frames in, `verdict` events as soon as a
+ * flow's label is final, `flow` events when a flow ends. Memory is bounded by the flow table's cap; detection
+ * state exists only for flows whose verdict is not final yet.
+ */
+import { EventEmitter } from 'node:events';
+import { Transform, type TransformCallback } from 'node:stream';
+import { Decoder, newPacketView } from '../trace/decode.js';
+import { FlowTable, type FlowTableOptions } from '../trace/flow-table.js';
+import type { EndReason, FlowHandle, PacketView, RawPacket } from '../trace/types.js';
+import { LINKTYPE_ETHERNET } from '../trace/types.js';
+import type { Classifier } from './classifier.js';
+import { FlowDetection } from './engine.js';
+import { CompanionIndex } from './companions.js';
+import { flowRecord, transportName, type FlowRecord } from './record.js';
+import type { Verdict } from './types.js';
+
+export interface SessionOptions {
+  /** Flow-table limits (idle timeout in capture time, live-flow cap, snippet budget). */
+  flow?: FlowTableOptions | undefined;
+}
+
+export interface SessionStats {
+  packets: number;
+  decoded: number;
+  malformed: Record<string, number>;
+  flows: number;
+  verdicts: number;
+}
+
+export interface VerdictEvent {
+  /** Endpoints and transport of the flow (same formats as flow records). */
+  flow: Pick<FlowRecord, 'transport' | 'src' | 'dst'>;
+  verdict: Verdict;
+}
+
+/**
+ * Events: `verdict` (VerdictEvent) once per flow as soon as its label is final; `flow` (FlowRecord) once per
+ * flow when it ends (idle, eviction, FIN/RST, end()).
+ */
+export class ClassifierSession extends EventEmitter {
+  private readonly classifier: Classifier;
+  private readonly decoder = new Decoder();
+  private readonly view: PacketView = newPacketView();
+  private readonly table: FlowTable;
+  private readonly raw: RawPacket = { data: new Uint8Array(0), offset: 0, capLen: 0, wireLen: 0, tsUs: 0, linkType: 1 };
+  /** Per flow slot: detection state while undecided, the verdict once final. */
+  private det: (FlowDetection | undefined)[] = [];
+  private verdicts: (Verdict | undefined)[] = [];
+  private pool: FlowDetection[] = [];
+  private readonly companions = new CompanionIndex();
+  private packets = 0;
+  private nFlows = 0;
+  private nVerdicts = 0;
+  private ended = false;
+
+  constructor(classifier: Classifier, options: SessionOptions = {}) {
+    super();
+    this.classifier = classifier;
+    this.table = new FlowTable(options.flow ?? {}, {
+      onPacket: (f, isNew, payload) => this.onPacket(f, isNew, payload),
+      onEnd: (f, reason) => this.onEnd(f, reason),
+    });
+  }
+
+  get stats(): SessionStats {
+    return {
+      packets: this.packets,
+      decoded: this.decoder.stats.decoded,
+      malformed: { ...this.decoder.stats.malformed },
+      flows: this.nFlows,
+      verdicts: this.nVerdicts,
+    };
+  }
+
+  /** Live flows in the table. */
+  get liveFlows(): number {
+    return this.table.size;
+  }
+
+  /**
+   * Feed one frame. `timestampNs` is capture time (number or bigint, nanoseconds since the epoch); flow idle
+   * timeouts follow it, not the wall clock. Malformed frames are counted in `stats.malformed`, never thrown.
+   */
+  push(bytes: Uint8Array, timestampNs: number | bigint, linkType: number = LINKTYPE_ETHERNET): void {
+    const r = this.raw;
+    r.data = bytes;
+    r.offset = 0;
+    r.capLen = bytes.length;
+    r.wireLen = bytes.length;
+    r.tsUs = typeof timestampNs === 'bigint' ? Number(timestampNs / 1000n) : Math.floor(timestampNs / 1000);
+    r.linkType = linkType;
+    this.pushRaw(r);
+  }
+
+  /** Feed a frame from a capture reader (zero-copy). */
+  pushRaw(raw: RawPacket): void {
+    if (this.ended) throw new Error('session ended');
+    this.packets++;
+    if (this.decoder.decode(raw, this.view)) this.table.add(this.view);
+  }
+
+  /** Advance capture time without a packet (expires idle flows). */
+  advance(timestampUs: number): void {
+    this.table.advance(timestampUs);
+  }
+
+  /** End of input: every live flow ends (and is emitted). */
+  end(): void {
+    if (this.ended) return;
+    this.table.flush();
+    this.ended = true;
+    this.emit('end');
+  }
+
+  private onPacket(f: FlowHandle, isNew: boolean, payload: boolean): void {
+    const id = f.id;
+    if (isNew) {
+      this.nFlows++;
+      this.verdicts[id] = undefined;
+      const old = this.det[id];
+      if (old) this.release(id, old);
+    }
+    if (!payload || this.verdicts[id] !== undefined) return;
+    let d = this.det[id];
+    if (d === undefined) {
+      d = this.pool.pop() ?? new FlowDetection();
+      this.det[id] = d;
+    }
+    if (d.inspect(f.view, this.classifier.table)) this.finalize(f, d, f.view.nPackets);
+  }
+
+  private finalize(f: FlowHandle, d: FlowDetection | undefined, at: number): Verdict {
+    const v = this.classifier.decideNow(d ?? null, f, at, this.companions.evidenceFor(f));
+    if (v.label !== 'ordinary') this.companions.noteVerdict(f, v.protocol, v.evidence);
+    this.verdicts[f.id] = v;
+    if (d) this.release(f.id, d);
+    f.stopCapture();
+    this.nVerdicts++;
+    if (this.listenerCount('verdict') > 0) {
+      this.emit('verdict', { flow: { transport: transportName(f.transport), src: f.srcText(), dst: f.dstText() }, verdict: v });
+    }
+    return v;
+  }
+
+  private release(id: number, d: FlowDetection): void {
+    d.reset();
+    this.det[id] = undefined;
+    if (this.pool.length < 1024) this.pool.push(d);
+  }
+
+  private onEnd(f: FlowHandle, _reason: EndReason): void {
+    let v = this.verdicts[f.id] ?? this.finalize(f, this.det[f.id], f.view.nPackets);
+    if (v.label === 'ordinary') {
+      // A companion relation can appear after the flow's early verdict (its control flow decided later).
+      const c = this.companions.evidenceFor(f);
+      if (c) {
+        const keep = new FlowDetection();
+        keep.evidence = v.evidence.filter((e) => e.source !== 'vpn-endpoints' && e.source !== 'vpn-domains');
+        v = this.classifier.decideNow(keep, f, v.decidedAtPacket, c);
+      }
+    }
+    this.verdicts[f.id] = undefined;
+    this.emit('flow', flowRecord(f, v));
+  }
+}
+
+/**
+ * A Transform stream (object mode) over a session: write `{ bytes, timestampNs, linkType? }` objects, read
+ * FlowRecords. Backpressure follows the readable side.
+ */
+export function createClassifyStream(classifier: Classifier, options: SessionOptions = {}): Transform {
+  const s = classifier.session(options);
+  let pushFn: ((r: FlowRecord) => void) | null = null;
+  const t = new Transform({
+    objectMode: true,
+    transform(chunk: { bytes: Uint8Array; timestampNs: number | bigint; linkType?: number }, _enc, cb: TransformCallback) {
+      try {
+        s.push(chunk.bytes, chunk.timestampNs, chunk.linkType);
+        cb();
+      } catch (e) {
+        cb(e as Error);
+      }
+    },
+    flush(cb: TransformCallback) {
+      s.end();
+      cb();
+    },
+  });
+  pushFn = (r) => t.push(r);
+  s.on('flow', (r: FlowRecord) => pushFn?.(r));
+  return t;
+}

@@ -1,0 +1,22 @@
+/** Public types of the classifier. */
+import type { Evidence } from '../detect/types.js';
+
+export type Label = 'registered_vpn' | 'unregistered_vpn' | 'ordinary';
+
+export interface Verdict {
+  label: Label;
+  /** Protocol of the deciding evidence (`wireguard`, `openvpn`, `ipsec`, `vpn-provider`…) or null when ordinary. */
+  protocol: string | null;
+  /** 0..1; see the combination table in the README. */
+  confidence: number;
+  /** Registrant id of the most specific registered prefix covering an endpoint (registered_vpn only). */
+  registrant: string | null;
+  /** Which endpoint lies in the registered prefix (registered_vpn only). */
+  registeredSide: 'src' | 'dst' | null;
+  /** Every item the verdict used, detectors first, then lists and registration. */
+  evidence: Evidence[];
+  /** Version of the list snapshot the verdict was computed against. */
+  listVersion: number;
+  /** Payload packets seen when the verdict became final (0 when decided from addresses alone). */
+  decidedAtPacket: number;
+}
