@@ -5,7 +5,7 @@
  * reader + decoder + flow table and returns one record per flow.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import ipaddr from 'ipaddr.js';
 import { Decoder, newPacketView, type DecodeStats } from '../../src/trace/decode.js';
 import { FlowTable, type FlowTableOptions, type FlowTableStats } from '../../src/trace/flow-table.js';
@@ -13,7 +13,11 @@ import { transportName } from '../../src/trace/flow-format.js';
 import { readCaptureFile, type ReaderStats } from '../../src/trace/reader.js';
 import { ENCAP_NAMES, type EndReason } from '../../src/trace/types.js';
 
-export const CORPUS_DIR = process.env['TUNNELSCOPE_CORPUS'] ?? '/work/shared/corpus';
+/** The dev corpus: $TUNNELSCOPE_CORPUS, else ../shared/corpus beside the project root (as in CI's clone). */
+export const CORPUS_DIR =
+  process.env['TUNNELSCOPE_CORPUS'] ??
+  [resolve(import.meta.dirname, '..', '..', '..', 'shared', 'corpus'), '/work/shared/corpus'].find((d) => existsSync(d)) ??
+  resolve(import.meta.dirname, '..', '..', '..', 'shared', 'corpus');
 export const PCAP_DIR = join(CORPUS_DIR, 'pcap');
 export const TRUTH_FILE = join(CORPUS_DIR, 'truth.ndjson');
 
