@@ -1,7 +1,78 @@
-/** Public API: re-exports only. */
-export * from './errors.js';
-export * from './detect/types.js';
-export { ArrayFlowView, type ArrayPacket } from './detect/array-flow.js';
-export * from './trace/types.js';
+/** Public API: re-exports only. Deep imports are not part of the API. */
+
+// Errors
+export {
+  TunnelscopeError,
+  InvalidArgumentError,
+  CidrError,
+  ListParseError,
+  ListReadError,
+  TraceFormatError,
+  type ErrorCode,
+} from './errors.js';
+
+// Addresses and CIDR tables
+export { parseIPv4, parseIPv6 } from './ip/parse.js';
+export { formatIPv4, formatIPv6, formatIPv6Words } from './ip/format.js';
+export { CidrMap, CidrMapBuilder, type CidrMapOptions, type CidrMergePolicy, type CidrMatch } from './trie/cidr-map.js';
+
+// Lists
+export { parseCidrList, loadCidrList, type CidrList, type CidrListOptions } from './lists/cidr-list.js';
+export { mergeCidrs, excludeCidrs, overlapCidrs, containsCidrs } from './lists/cidr-ops.js';
+export { defaultVpnDomainsPath } from './lists/default-domains.js';
+
+// Traces
+export { CaptureReader, readCaptureFile, readCaptureStream, readCaptureBuffer, type ReaderStats } from './trace/reader.js';
+export { Decoder, newPacketView, type DecodeStats, type DecoderOptions } from './trace/decode.js';
+export { FlowTable, type FlowTableOptions, type FlowListener, type FlowTableStats } from './trace/flow-table.js';
+export { transportName, formatEndpoint } from './trace/flow-format.js';
+export {
+  type RawPacket,
+  type PacketView,
+  type FlowHandle,
+  type EndReason,
+  type EncapName,
+  ENCAP_NAMES,
+  LINKTYPE_ETHERNET,
+  LINKTYPE_RAW,
+  LINKTYPE_NULL,
+  LINKTYPE_LOOP,
+  LINKTYPE_LINUX_SLL,
+  LINKTYPE_LINUX_SLL2,
+  LINKTYPE_IPV4,
+  LINKTYPE_IPV6,
+} from './trace/types.js';
 export { PcapWriter, type PcapWriterOptions } from './trace/pcap-writer.js';
 export { buildFrame, buildIpPacket, type FrameSpec } from './trace/frame-builder.js';
+
+// Detection
+export {
+  type Detector,
+  type Evidence,
+  type FlowView,
+  type Strength,
+  IPPROTO_TCP,
+  IPPROTO_UDP,
+  IPPROTO_ESP,
+  IPPROTO_AH,
+  IPPROTO_GRE,
+  IPPROTO_ICMP,
+  IPPROTO_ICMPV6,
+  IPPROTO_SCTP,
+} from './detect/types.js';
+export { ArrayFlowView, type ArrayPacket } from './detect/array-flow.js';
+export { DETECTORS } from './detect/registry.js';
+export { combine, type Combined } from './classify/combine.js';
+
+// Classification
+export { createClassifier, Classifier, type ClassifierOptions, type FlowInput, type ClassifiableFlow } from './classify/classifier.js';
+export { ClassifierSession, createClassifyStream, type SessionOptions, type SessionStats, type VerdictEvent } from './classify/session.js';
+export type { ListSnapshot, ListsInput, CidrListInput, DomainListInput } from './classify/lists.js';
+export type { FlowRecord } from './classify/record.js';
+export type { Verdict, Label } from './classify/types.js';
+
+// Scale-out
+export * from './pool/index.js';
+
+// Synthetic traces
+export { synthesize, type SynthOptions, type SynthResult, type TruthRecord } from './synth/generate.js';

@@ -1,0 +1,128 @@
+/**
+ * End-to-end classification benchmark: `tunnelscope classify --format ndjson` on a synthetic trace (written by
+ * `tunnelscope synth` with the ../shared/perf recipe) and on the corpus, through the built CLI (dist/), output
+ * to /dev/null. Reports packets/s, flows/s, peak RSS, time-to-verdict (payload packets until the label was
+ * final: median and p99) and recall / false-positive rate against the synthetic truth.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { cpus } from 'node:os';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const CLI = join(ROOT, 'dist', 'cli.js');
+const CACHE = join(ROOT, '.cache');
+
+export interface ClassifyRow {
+  trace: string;
+  workers: number;
+  packets: number;
+  flows: number;
+  seconds: number;
+  pps: number;
+  flowsPerSec: number;
+  maxRssMB: number;
+}
+
+/** Write (once, cached) a synthetic trace with the perf recipe; returns its path. */
+export function synthTrace(packets: number, flows: number, seed = 1): string {
+  mkdirSync(CACHE, { recursive: true });
+  const out = join(CACHE, `synth-${packets}-${flows}-${seed}.pcap`);
+  if (!existsSync(out)) {
+    execFileSync(process.execPath, [CLI, 'synth', '--packets', String(packets), '--flows', String(flows), '--vpn-share', '0.24', '--registered-share', '0.5', '--seed', String(seed), '--out', out], { stdio: ['ignore', 'ignore', 'inherit'] });
+  }
+  return out;
+}
+
+/** Run the CLI once; parse its stderr summary line; measure wall time and peak RSS (/usr/bin/time if present). */
+export function runClassify(trace: string, workers = 1, extra: string[] = []): ClassifyRow {
+  const args = [CLI, 'classify', trace, '--format', 'ndjson', '--workers', String(workers), ...extra];
+  const t0 = process.hrtime.bigint();
+  const useTime = existsSync('/usr/bin/time');
+  const r = useTime
+    ? spawnSync('/usr/bin/time', ['-f', 'MAXRSS %M', process.execPath, ...args], { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 1 << 26 })
+    : spawnSync(process.execPath, args, { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'] });
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  if (r.status !== 0) throw new Error(`classify failed (${r.status}): ${r.stderr}`);
+  const m = /(\d+) packets, (\d+) flows/.exec(r.stderr ?? '');
+  const rss = /MAXRSS (\d+)/.exec(r.stderr ?? '');
+  const packets = m ? Number(m[1]) : 0;
+  const flows = m ? Number(m[2]) : 0;
+  return {
+    trace: trace.split('/').pop()!,
+    workers,
+    packets,
+    flows,
+    seconds,
+    pps: packets / seconds,
+    flowsPerSec: flows / seconds,
+    maxRssMB: rss ? Number(rss[1]) / 1024 : NaN,
+  };
+}
+
+export interface AccuracyRow {
+  trace: string;
+  vpnFlows: number;
+  recall: number;
+  ordinaryFlows: number;
+  fpr: number;
+  registeredCorrect: number;
+  ttvMedian: number;
+  ttvP99: number;
+}
+
+function key(t: string, a: string, b: string): string {
+  return a < b ? `${t} ${a} ${b}` : `${t} ${b} ${a}`;
+}
+
+/** Recall/FPR vs the synth truth and time-to-verdict percentiles (from decidedAtPacket). */
+export function accuracy(trace: string): AccuracyRow {
+  const base = trace.replace(/\.pcap$/, '');
+  const out = execFileSync(process.execPath, [CLI, 'classify', trace, '--format', 'ndjson', '--quiet', '--registered', `${base}.registered.txt`], { encoding: 'utf8', maxBuffer: 1 << 30 });
+  const got = new Map<string, { label: string; registrant: string | null; at: number }>();
+  const ttv: number[] = [];
+  for (const line of out.split('\n')) {
+    if (!line) continue;
+    const r = JSON.parse(line) as { transport: string; src: string; dst: string; label: string; registrant: string | null; decidedAtPacket: number };
+    got.set(key(r.transport, r.src, r.dst), { label: r.label, registrant: r.registrant, at: r.decidedAtPacket });
+    if (r.label !== 'ordinary') ttv.push(r.decidedAtPacket);
+  }
+  let vpn = 0, hit = 0, ord = 0, fp = 0, reg = 0, regOk = 0;
+  for (const line of readFileSync(`${base}.truth.ndjson`, 'utf8').split('\n')) {
+    if (!line) continue;
+    const t = JSON.parse(line) as { transport: string; src: string; dst: string; expect: string; registered: boolean; registrant: string | null };
+    const g = got.get(key(t.transport, t.src, t.dst));
+    if (t.expect === 'vpn') {
+      vpn++;
+      if (g && g.label !== 'ordinary') hit++;
+      if (t.registered) {
+        reg++;
+        if (g?.label === 'registered_vpn' && g.registrant === t.registrant) regOk++;
+      }
+    } else if (t.expect === 'ordinary') {
+      ord++;
+      if (g && g.label !== 'ordinary') fp++;
+    }
+  }
+  ttv.sort((a, b) => a - b);
+  const pct = (p: number): number => (ttv.length ? ttv[Math.min(ttv.length - 1, Math.floor(p * ttv.length))]! : NaN);
+  return { trace: trace.split('/').pop()!, vpnFlows: vpn, recall: vpn ? hit / vpn : NaN, ordinaryFlows: ord, fpr: ord ? fp / ord : NaN, registeredCorrect: reg ? regOk / reg : NaN, ttvMedian: pct(0.5), ttvP99: pct(0.99) };
+}
+
+/** All corpus captures concatenated is not a valid capture; run them one by one and sum. */
+export function corpusThroughput(dir = join(ROOT, '..', 'shared', 'corpus', 'pcap')): ClassifyRow {
+  let packets = 0, flows = 0, seconds = 0, rss = 0;
+  for (const f of readdirSync(dir).sort()) {
+    if (!statSync(join(dir, f)).isFile()) continue;
+    const r = runClassify(join(dir, f), 1);
+    packets += r.packets;
+    flows += r.flows;
+    seconds += r.seconds;
+    rss = Math.max(rss, r.maxRssMB);
+  }
+  return { trace: 'corpus (134 captures, sum)', workers: 1, packets, flows, seconds, pps: packets / seconds, flowsPerSec: flows / seconds, maxRssMB: rss };
+}
+
+export function machine(): string {
+  return `node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'})`;
+}
