@@ -1,7 +1,7 @@
 /**
  * Names a flow reveals in clear, for list matching (reference part 3 §"VPN-provider names"): TLS SNI and ALPN,
- * TLS ≤ 1.2 server certificate subject, HTTP Host, DTLS SNI, the SNI/ALPN of decrypted QUIC v1/v2 client
- * Initials, and DNS query names. Looks only at the newest payload packet of the flow view (whose whole payload is
+ * TLS ≤ 1.2 server certificate subject, HTTP Host, DTLS SNI, the SNI/ALPN of decrypted QUIC v1/v2/draft client
+ * Initials, the SNI of Google QUIC CHLOs (≤ Q046, in clear), and DNS query names. Looks only at the newest payload packet of the flow view (whose whole payload is
  * available) and allocates only when it finds a name; the gates before each parser are byte compares.
  * Must never: throw, or turn a name into a tunnel verdict by itself (that is the combiner's job).
  */
@@ -12,6 +12,7 @@ import { parseHttpRequest } from './http.js';
 import { parseDnsQuery } from './dns.js';
 import { parseDtlsClientHello } from './dtls.js';
 import { looksLikeInitial, parseQuicInitial } from './quic.js';
+import { parseGquicChlo } from './gquic.js';
 
 export interface FlowNames {
   kind: 'tls' | 'dtls' | 'quic' | 'dns' | 'http' | 'cert';
@@ -109,6 +110,10 @@ export function flowNames(f: FlowView): FlowNames | null {
       if (h.sni) out.sni = h.sni;
       return out;
     }
+  }
+  if (f.dir(i) === 0 && e - s >= 40 && (first === 0xc3 || (first & 0x89) === 0x09)) {
+    const g = parseGquicChlo(b, s, e - s);
+    if (g?.sni) return { kind: 'quic', sni: g.sni, packet: i, offset: g.sniOffset - s, complete: true };
   }
   if (isDnsPort(f.dstPort) || isDnsPort(f.srcPort)) {
     const q = parseDnsQuery(b, s, e);

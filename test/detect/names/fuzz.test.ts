@@ -5,6 +5,7 @@ import { parseTlsClientHello } from '../../../src/detect/names/tls.js';
 import { parseDtlsClientHello } from '../../../src/detect/names/dtls.js';
 import { collectCrypto, parseQuicInitial, QUIC_V1 } from '../../../src/detect/names/quic.js';
 import { parseDnsQuery } from '../../../src/detect/names/dns.js';
+import { parseGquicChlo } from '../../../src/detect/names/gquic.js';
 import { parseServerCertificate } from '../../../src/detect/names/cert.js';
 import { parseHttpRequest } from '../../../src/detect/names/http.js';
 import { flowNames } from '../../../src/detect/names/index.js';
@@ -48,6 +49,7 @@ function allParsers(b: Uint8Array): void {
   parseHttpRequest(b, 0, b.length);
   collectCrypto(b);
   parseQuicInitial(b, 0, b.length);
+  parseGquicChlo(b, 0, b.length);
 }
 
 describe('fuzz', () => {

@@ -6,6 +6,7 @@ import { IPPROTO_TCP } from '../../../src/detect/types.js';
 import { parseDtlsClientHello } from '../../../src/detect/names/dtls.js';
 import { initialKeys, parseQuicInitial, QUIC_V1, QUIC_V2 } from '../../../src/detect/names/quic.js';
 import { parseDnsQuery } from '../../../src/detect/names/dns.js';
+import { parseGquicChlo } from '../../../src/detect/names/gquic.js';
 import { parseServerCertificate } from '../../../src/detect/names/cert.js';
 import { parseHttpRequest } from '../../../src/detect/names/http.js';
 import {
@@ -267,6 +268,37 @@ describe('QUIC Initial (RFC 9001 / RFC 9369 Appendix A)', () => {
     expect(parseQuicInitial(pkt, 0, 40)).toBeNull();
     const short = Uint8Array.from([0x40, 1, 2, 3, ...new Array(1196).fill(0)]);
     expect(parseQuicInitial(short, 0, short.length)).toBeNull();
+  });
+});
+
+describe('Google QUIC CHLO', () => {
+  const chlo = (sni: string): number[] => {
+    const tags: Array<[string, number[]]> = [['PAD\0', [0, 0, 0]], ['SNI\0', [...Buffer.from(sni)]], ['VER\0', [...Buffer.from('Q043')]]];
+    const table: number[] = [];
+    let end = 0;
+    for (const [t, v] of tags) {
+      end += v.length;
+      table.push(...Buffer.from(t, 'latin1'), end & 255, (end >> 8) & 255, 0, 0);
+    }
+    return [...Buffer.from('CHLO'), tags.length, 0, 0, 0, ...table, ...tags.flatMap((x) => x[1])];
+  };
+  it('Q043 public header, stream 1, SNI tag', () => {
+    const data = chlo('www.example.com');
+    const pkt = Uint8Array.from([0x09, 1, 2, 3, 4, 5, 6, 7, 8, ...Buffer.from('Q043'), 1, ...new Array(12).fill(7), 0xa0, 0x01, data.length >> 8, data.length & 255, ...data]);
+    expect(parseGquicChlo(pkt, 0, pkt.length)).toMatchObject({ version: 43, sni: 'www.example.com' });
+    const v = new ArrayFlowView({ transport: 17, srcPort: 40000, dstPort: 443 }, [{ dir: 0, bytes: pkt }]);
+    expect(flowNames(v)).toMatchObject({ kind: 'quic', sni: 'www.example.com', complete: true });
+    const other = pkt.slice();
+    other[27] = 3; // stream 3: not the crypto stream
+    expect(parseGquicChlo(other, 0, other.length)).toBeNull();
+    const dec = pkt.slice();
+    dec[58] = 0; // VER end offset (bytes 58–61) below the SNI end: table inconsistent
+    expect(parseGquicChlo(dec, 0, dec.length)).toBeNull();
+  });
+  it('Q046 long header', () => {
+    const data = chlo('mail.example.org');
+    const pkt = Uint8Array.from([0xc3, ...Buffer.from('Q046'), 0x50, 1, 2, 3, 4, 5, 6, 7, 8, 0, 0, 0, 1, ...new Array(12).fill(7), 0xa0, 0x01, data.length >> 8, data.length & 255, ...data]);
+    expect(parseGquicChlo(pkt, 0, pkt.length)).toMatchObject({ version: 46, sni: 'mail.example.org' });
   });
 });
 
