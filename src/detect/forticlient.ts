@@ -6,7 +6,9 @@
  * Observable in clear, without decryption:
  *  - `forticlient.cert` (TCP, server → client, TLS ≤ 1.2): the leaf certificate's subject has `OU=FortiGate`,
  *    the FortiGate default certificate — medium only: the same certificate fronts FortiGate admin pages and
- *    explicit proxies (spec "False-positive traps");
+ *    explicit proxies (spec "False-positive traps"). Marked `kind: 'name'`: it is a certificate name, one of the
+ *    spec's ways to find a corporate SSL VPN ("operator's endpoint list, a certificate name, or the companion
+ *    rule"), so the combiner treats it like a listed name rather than a lone structural packet;
  *  - `forticlient.port` (TCP): a TLS ClientHello to port 10443, FortiGate's common SSL-VPN port — weak, never
  *    decides.
  * Observable only where TLS is terminated before the observer:
@@ -111,6 +113,7 @@ export const forticlient: Detector = {
             source: 'forticlient',
             protocol: 'forticlient',
             strength: 'medium',
+            kind: 'name',
             rule: 'forticlient.cert',
             reason: `packet ${i}: TLS server certificate subject OU=FortiGate${cert.cn ? `, CN=${cert.cn}` : ''} (FortiGate default certificate: SSL VPN or admin GUI)`,
             packet: i,

@@ -122,7 +122,9 @@ describe('forticlient', () => {
       const msg = [0x0b, 0, 0, list.length, ...list];
       return Uint8Array.from([0x16, 3, 3, 0, msg.length, ...msg]);
     };
-    expect(rules(run(forticlient, IPPROTO_TCP, [{ dir: 0, bytes: tlsRecord(helloBody({})) }, { dir: 1, bytes: mk('FortiGate') }]))).toEqual(['medium:forticlient.cert']);
+    const ev = run(forticlient, IPPROTO_TCP, [{ dir: 0, bytes: tlsRecord(helloBody({})) }, { dir: 1, bytes: mk('FortiGate') }]);
+    expect(rules(ev)).toEqual(['medium:forticlient.cert']);
+    expect(ev[0]!.kind).toBe('name');
     expect(run(forticlient, IPPROTO_TCP, [{ dir: 0, bytes: tlsRecord(helloBody({})) }, { dir: 1, bytes: mk('FortiGateX') }])).toEqual([]);
   });
 });
