@@ -7,7 +7,7 @@
  */
 import type { Detector, Evidence, FlowView } from '../detect/types.js';
 import { IPPROTO_TCP, IPPROTO_UDP } from '../detect/types.js';
-import { flowNames, nameEvidence, type FlowNames } from '../detect/names/index.js';
+import { flowNames, listedName, nameEvidence, type FlowNames } from '../detect/names/index.js';
 import type { CidrMap } from '../trie/cidr-map.js';
 import { formatIPv4, formatIPv6 } from '../ip/format.js';
 import { combine, REGISTRATION_SOURCE } from './combine.js';
@@ -166,7 +166,7 @@ export function decide(
   }
   if (det && lists.vpnDomains) {
     for (const nm of det.names) {
-      const name = nm.sni ?? nm.dnsName;
+      const name = listedName(nm);
       if (!name) continue;
       const m = lists.vpnDomains.match(name);
       if (m) evidence.push(nameEvidence(nm, m, `${lists.names.vpnDomains} v${lists.version}`));

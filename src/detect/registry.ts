@@ -22,6 +22,7 @@ import { anyconnect } from './anyconnect.js';
 import { forticlient } from './forticlient.js';
 import { globalprotect } from './globalprotect.js';
 import { pulse } from './pulse.js';
+import { providerCert } from './provider-cert.js';
 
 export const DETECTORS: readonly Detector[] = Object.freeze([
   wireguard,
@@ -42,4 +43,5 @@ export const DETECTORS: readonly Detector[] = Object.freeze([
   forticlient,
   globalprotect,
   pulse,
+  providerCert,
 ]);

@@ -40,6 +40,18 @@ function tlv(b: Uint8Array, p: number, end: number, tag: number): [number, numbe
   return [l[1], l[1] + l[0]];
 }
 
+/**
+ * Like tlv() for an outer container whose end may lie beyond the bytes present (a certificate cut by the
+ * segment end): content start and the end clamped to what is present. The subject sits early in the
+ * certificate (before the key and extensions), so it is usually whole even when the certificate is not.
+ */
+function tlvOpen(b: Uint8Array, p: number, end: number, tag: number): [number, number] | null {
+  if (p >= end || b[p] !== tag) return null;
+  const l = derLen(b, p + 1, end);
+  if (!l) return null;
+  return [l[1], Math.min(end, l[1] + l[0])];
+}
+
 function skip(b: Uint8Array, p: number, end: number): number {
   if (p >= end) return -1;
   const l = derLen(b, p + 1, end);
@@ -88,9 +100,9 @@ function readName(b: Uint8Array, p: number, end: number, out: CertNames): boolea
 
 /** Subject of a DER certificate at [p, end). */
 function subjectOf(b: Uint8Array, p: number, end: number): CertNames | null {
-  const cert = tlv(b, p, end, 0x30);
+  const cert = tlvOpen(b, p, end, 0x30);
   if (!cert) return null;
-  const tbs = tlv(b, cert[0], cert[1], 0x30);
+  const tbs = tlvOpen(b, cert[0], cert[1], 0x30);
   if (!tbs) return null;
   let q = tbs[0];
   if (b[q] === 0xa0) q = skip(b, q, tbs[1]); // [0] version
@@ -130,8 +142,8 @@ export function parseServerCertificate(b: Uint8Array, start: number, end: number
       const listLen = (hs[p + 4]! << 16) | (hs[p + 5]! << 8) | hs[p + 6]!;
       if (listLen + 3 !== len) return null;
       const certLen = (hs[p + 7]! << 16) | (hs[p + 8]! << 8) | hs[p + 9]!;
-      if (3 + certLen > listLen || p + 10 + certLen > n) return null;
-      return subjectOf(hs, p + 10, p + 10 + certLen);
+      if (3 + certLen > listLen) return null;
+      return subjectOf(hs, p + 10, Math.min(n, p + 10 + certLen));
     }
     if (type !== 0x02 && type !== 0x0b) return null; // only ServerHello may precede the Certificate
     p += 4 + len;
