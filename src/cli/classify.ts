@@ -1,6 +1,8 @@
 /** `tunnelscope classify <capture|->`: label every flow of a capture. */
 import { statSync } from 'node:fs';
-import { createClassifier, type Classifier } from '../classify/classifier.js';
+import { createClassifier, type Classifier, type ClassifierOptions } from '../classify/classifier.js';
+import { createClassifierPool } from '../pool/index.js';
+import type { RawPacket } from '../trace/types.js';
 import type { FlowRecord } from '../classify/record.js';
 import { loadCidrList } from '../lists/cidr-list.js';
 import { loadDomainList } from '../lists/domains.js';
@@ -81,12 +83,12 @@ export async function run(
         return 2;
       }
     }
-    const classifier = await buildClassifier(values);
+    const options = await buildOptions(values);
     const flow = {
       ...(idle !== undefined ? { idleTimeoutSec: idle, tcpIdleTimeoutSec: Math.max(idle, 300) } : {}),
       ...(maxFlows !== undefined ? { maxFlows } : {}),
     };
-    return await classifyInput(classifier, input, {
+    return await classifyInput(options, input, {
       format,
       onlyVpn: values.only === 'vpn',
       summary: values.summary === true,
@@ -105,7 +107,7 @@ export async function run(
   }
 }
 
-async function buildClassifier(values: { registered?: string | undefined; 'vpn-endpoints'?: string | undefined; 'vpn-domains'?: string | undefined; 'no-default-domains'?: boolean | undefined }): Promise<Classifier> {
+async function buildOptions(values: { registered?: string | undefined; 'vpn-endpoints'?: string | undefined; 'vpn-domains'?: string | undefined; 'no-default-domains'?: boolean | undefined }): Promise<ClassifierOptions> {
   const reg = values.registered;
   const ep = values['vpn-endpoints'];
   const dom = values['vpn-domains'];
@@ -124,12 +126,12 @@ async function buildClassifier(values: { registered?: string | undefined; 'vpn-e
     domainEntries.push(...seen);
     domainsName = values['no-default-domains'] ? dom : `${dom}+data/vpn-domains.txt`;
   }
-  return createClassifier({
-    registered: reg ? (await loadCidrList({ path: reg }, { source: reg })).entries : null,
-    vpnEndpoints: ep ? (await loadCidrList({ path: ep }, { source: ep })).entries : null,
+  return {
+    registered: reg ? (await loadCidrList({ path: reg }, { source: reg })).toMap() : null,
+    vpnEndpoints: ep ? (await loadCidrList({ path: ep }, { source: ep })).toMap() : null,
     vpnDomains: domainEntries.length ? domainEntries : null,
     names: { registered: reg ?? 'registered', vpnEndpoints: ep ?? 'vpn-endpoints', vpnDomains: domainsName },
-  });
+  };
 }
 
 interface RunOptions {
@@ -142,27 +144,58 @@ interface RunOptions {
   io: CliIo;
 }
 
-async function classifyInput(classifier: Classifier, input: string, o: RunOptions): Promise<number> {
-  const { stdout, stderr, stdin } = o.io;
-  const out = new RecordWriter(stdout, o.format, { onlyVpn: o.onlyVpn, summary: o.summary, stderr });
-  const source = input === '-' ? 'stdin' : input;
-  const size = input === '-' ? 0 : statSync(input).size;
-  const progress = new Progress(size, o.quiet, stderr);
-  const t0 = process.hrtime.bigint();
+interface RunSummary {
+  packets: number;
+  flows: number;
+  malformed: Record<string, number>;
+}
+
+/** One in-process session: the fastest path on one core. */
+async function runSession(classifier: Classifier, input: string, o: RunOptions, out: RecordWriter, progress: Progress): Promise<RunSummary> {
   const session = classifier.session({ flow: o.flow });
   session.on('flow', (r: FlowRecord) => out.write(r));
   let bytesSeen = 0;
-  const onPacket = (p: Parameters<typeof session.pushRaw>[0]): void => {
+  let n = 0;
+  const onPacket = (p: RawPacket): void => {
     session.pushRaw(p);
     bytesSeen += p.capLen + 16;
-    if ((session.stats.packets & 0xfff) === 0) progress.update(bytesSeen);
+    if ((++n & 0xffff) === 0) progress.update(bytesSeen);
   };
   try {
-    if (input === '-') await readCaptureStream(stdin, source, onPacket);
+    if (input === '-') await readCaptureStream(o.io.stdin, 'stdin', onPacket);
     else await readCaptureFile(input, onPacket);
+  } finally {
+    session.end();
+  }
+  return session.stats;
+}
+
+/** A worker pool: packets sharded by address pair over `o.workers` threads; records merged in a fixed order. */
+async function runPool(options: ClassifierOptions, input: string, o: RunOptions, out: RecordWriter, progress: Progress): Promise<RunSummary> {
+  const pool = createClassifierPool({ ...options, workers: o.workers, flow: o.flow });
+  try {
+    if (input === '-') {
+      pool.on('flow', (r: FlowRecord) => out.write(r));
+      await readCaptureStream(o.io.stdin, 'stdin', (raw) => void pool.pushRaw(raw));
+      return await pool.end();
+    }
+    return await pool.classifyFile(input, (r) => out.write(r), { onProgress: ({ bytes }) => progress.update(bytes) });
+  } finally {
+    await pool.close();
+  }
+}
+
+async function classifyInput(options: ClassifierOptions, input: string, o: RunOptions): Promise<number> {
+  const { stdout, stderr } = o.io;
+  const out = new RecordWriter(stdout, o.format, { onlyVpn: o.onlyVpn, summary: o.summary, stderr });
+  const size = input === '-' ? 0 : statSync(input).size;
+  const progress = new Progress(size, o.quiet, stderr);
+  const t0 = process.hrtime.bigint();
+  let st: RunSummary;
+  try {
+    st = o.workers > 1 ? await runPool(options, input, o, out, progress) : await runSession(createClassifier(options), input, o, out, progress);
   } catch (e) {
     progress.done();
-    session.end();
     await out.end();
     if (e instanceof TunnelscopeError) {
       stderr.write(`tunnelscope classify: ${e.message}\n`);
@@ -170,12 +203,10 @@ async function classifyInput(classifier: Classifier, input: string, o: RunOption
     }
     throw e;
   }
-  session.end();
   progress.done();
   await out.end();
   const secs = Number(process.hrtime.bigint() - t0) / 1e9;
   if (!o.quiet) {
-    const st = session.stats;
     const bad = Object.entries(st.malformed).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`);
     stderr.write(
       `tunnelscope: ${st.packets} packets, ${st.flows} flows, ${out.counts.vpn} VPN flows, ` +
