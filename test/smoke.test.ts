@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { createRequire } from 'node:module';
 import { execFileSync } from 'node:child_process';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 describe('package entry points', () => {
   it('loads the CJS build with require()', () => {
@@ -10,7 +12,8 @@ describe('package entry points', () => {
     expect(typeof cjs.PcapWriter).toBe('function');
   });
   it('loads the ESM build', async () => {
-    const esm = (await import('../dist/index.js')) as Record<string, unknown>;
+    // A computed specifier: dist/ is built by `npm test`, and type-checking must not need it.
+    const esm = (await import(pathToFileURL(resolve(import.meta.dirname, '..', 'dist', 'index.js')).href)) as Record<string, unknown>;
     expect(typeof esm.ListParseError).toBe('function');
   });
   it('CLI prints its version and rejects unknown commands with exit 2', () => {
@@ -23,5 +26,15 @@ describe('package entry points', () => {
       code = (e as { status: number }).status;
     }
     expect(code).toBe(2);
+  });
+});
+
+describe('tunnelscope/node entry', () => {
+  it('exports the middleware adapters from both builds', async () => {
+    const require = createRequire(import.meta.url);
+    const cjs = require('../dist/node.cjs') as Record<string, unknown>;
+    expect(typeof cjs.classifySocket).toBe('function');
+    const esm = (await import(pathToFileURL(resolve(import.meta.dirname, '..', 'dist', 'node.js')).href)) as Record<string, unknown>;
+    expect(typeof esm.DatagramClassifier).toBe('function');
   });
 });
