@@ -47,6 +47,8 @@ export class ClassifierSession extends EventEmitter {
   /** Per flow slot: detection state while undecided, the verdict once final. */
   private det: (FlowDetection | undefined)[] = [];
   private verdicts: (Verdict | undefined)[] = [];
+  /** Per flow slot: 1 once the verdict is final (the per-packet fast path reads only this). */
+  private decided: Uint8Array = new Uint8Array(1024);
   private pool: FlowDetection[] = [];
   private readonly companions = new CompanionIndex();
   private packets = 0;
@@ -117,11 +119,13 @@ export class ClassifierSession extends EventEmitter {
     const id = f.id;
     if (isNew) {
       this.nFlows++;
+      if (id >= this.decided.length) this.growDecided(id);
+      this.decided[id] = 0;
       this.verdicts[id] = undefined;
       const old = this.det[id];
       if (old) this.release(id, old);
     }
-    if (!payload || this.verdicts[id] !== undefined) return;
+    if (!payload || this.decided[id] === 1) return;
     let d = this.det[id];
     if (d === undefined) {
       d = this.pool.pop() ?? new FlowDetection();
@@ -130,10 +134,19 @@ export class ClassifierSession extends EventEmitter {
     if (d.inspect(f.view, this.classifier.table)) this.finalize(f, d, f.view.nPackets);
   }
 
+  private growDecided(id: number): void {
+    let n = this.decided.length;
+    while (n <= id) n *= 2;
+    const next = new Uint8Array(n);
+    next.set(this.decided);
+    this.decided = next;
+  }
+
   private finalize(f: FlowHandle, d: FlowDetection | undefined, at: number): Verdict {
     const v = this.classifier.decideNow(d ?? null, f, at, this.companions.evidenceFor(f));
     if (v.label !== 'ordinary') this.companions.noteVerdict(f, v.protocol, v.evidence);
     this.verdicts[f.id] = v;
+    this.decided[f.id] = 1;
     if (d) this.release(f.id, d);
     f.stopCapture();
     this.nVerdicts++;
@@ -161,6 +174,7 @@ export class ClassifierSession extends EventEmitter {
       }
     }
     this.verdicts[f.id] = undefined;
+    this.decided[f.id] = 0;
     this.emit('flow', flowRecord(f, v));
   }
 }

@@ -164,16 +164,27 @@ export async function readCaptureFile(
   const size = opts.chunkSize ?? DEFAULT_CHUNK_SIZE;
   if (!Number.isInteger(size) || size < 1) throw new InvalidArgumentError(`chunkSize must be a positive integer, got ${size}`);
   const reader = new CaptureReader(path);
-  const buf = new Uint8Array(size);
+  // Two buffers: the next read is in flight while the current chunk is parsed, so disk/page-cache time
+  // overlaps with packet processing instead of idling the thread.
+  let cur = new Uint8Array(size);
+  let next = new Uint8Array(size);
   const fh = await open(path, 'r');
+  let pending: ReturnType<typeof fh.read> | undefined;
   try {
+    pending = fh.read(cur, 0, size, null);
     for (;;) {
-      const { bytesRead } = await fh.read(buf, 0, size, null);
+      const { bytesRead } = await pending;
       if (bytesRead === 0) break;
-      // Safe to reuse `buf`: push copies whatever it still needs into its scratch buffer before returning.
-      reader.push(bytesRead === size ? buf : buf.subarray(0, bytesRead), onPacket);
+      const chunk = cur;
+      pending = fh.read(next, 0, size, null);
+      // Safe to reuse `chunk` later: push copies whatever it still needs into its scratch buffer before returning.
+      reader.push(bytesRead === size ? chunk : chunk.subarray(0, bytesRead), onPacket);
+      cur = next;
+      next = chunk;
     }
   } finally {
+    // A parse error can leave one read in flight: let it settle quietly, then close.
+    await pending?.catch(() => undefined);
     await fh.close();
   }
   reader.end(onPacket);

@@ -1,0 +1,96 @@
+/**
+ * `npm run bench`: every benchmark in one run, then one summary table.
+ *   CidrMap vs peers (same process; peers from PEERS_DIR if installed, else net.BlockList only),
+ *   trace read+decode+track, end-to-end classify through the built CLI for 1 and 2 workers on a synthetic trace
+ *   (../shared/perf recipe) and on the corpus, per-flow memory, time-to-verdict, and accuracy on the synthetic truth.
+ * Flags: --quick (small sizes), --skip cidr,trace,pool (sections to skip).
+ * Machines are shared and noisy: compare ratios within one run.
+ */
+import { cpus, loadavg } from 'node:os';
+import { renderTable, runCidrBench, type Row } from './cidr.bench.js';
+import { runTraceBench } from './trace.bench.js';
+import { renderPoolBench, runPoolBench, type ThroughputRow, type MemoryRow } from './pool.bench.js';
+import { accuracy, corpusThroughput, runClassify, synthTrace, type ClassifyRow } from './classify.bench.js';
+
+const argv = process.argv.slice(2);
+const quick = argv.includes('--quick');
+const skip = new Set((argv[argv.indexOf('--skip') + 1] ?? '').split(','));
+const summary: Array<[string, string, string]> = [];
+const M = (n: number): string => (n >= 1e6 ? `${(n / 1e6).toFixed(2)} M` : n >= 1e3 ? `${(n / 1e3).toFixed(1)} k` : n.toFixed(1));
+const head = (s: string): void => console.log(`\n## ${s}\n`);
+
+console.log(`# tunnelscope benchmarks — node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? '?'}, load ${loadavg().map((x) => x.toFixed(1)).join(' ')}, ${new Date().toISOString()}`);
+
+if (!skip.has('cidr')) {
+  head('CidrMap vs peers (same process)');
+  const rows: Row[] = await runCidrBench(
+    quick ? { sizes4: [100_000], sizes6: [100_000], lookups: 300_000, timeMs: 400, log: false } : { sizes4: [10_000, 100_000, 1_000_000], sizes6: [100_000], log: false },
+  );
+  console.log(renderTable(rows, { nLook: quick ? 300_000 : 1_000_000, timeMs: quick ? 400 : 1000 }));
+  for (const fam of [4, 6] as const) {
+    for (const size of [...new Set(rows.filter((r) => r.family === fam).map((r) => r.size))]) {
+      const at = rows.filter((r) => r.family === fam && r.size === size && r.correct);
+      const ours = at.find((r) => r.name.startsWith('CidrMap'));
+      if (!ours) continue;
+      const peers = at.filter((r) => r !== ours);
+      const bestStr = Math.max(0, ...peers.map((r) => r.strOps ?? 0));
+      const bestNum = Math.max(0, ...peers.map((r) => r.numOps ?? 0));
+      const label = `CidrMap IPv${fam} ${size.toLocaleString('en')} prefixes`;
+      summary.push([`${label}: lookup(string)`, `${M(ours.strOps ?? 0)}/s`, bestStr ? `${((ours.strOps ?? 0) / bestStr).toFixed(2)}× fastest peer` : 'no peer']);
+      if (fam === 4) summary.push([`${label}: lookup4(u32)`, `${M(ours.numOps ?? 0)}/s`, bestNum ? `${((ours.numOps ?? 0) / bestNum).toFixed(2)}× fastest numeric peer` : 'no numeric peer']);
+      summary.push([`${label}: build, memory`, `${ours.buildMs?.toFixed(0)} ms`, `${ours.bytesPerPrefix?.toFixed(1)} bytes/prefix`]);
+    }
+  }
+}
+
+if (!skip.has('trace')) {
+  head('Trace layer: read + decode + flow tracking (in process)');
+  const t = await runTraceBench();
+  for (const r of t.rows) console.log(`${r.name.padEnd(48)} ${M(r.pps).padStart(9)} packets/s  (${r.packets} packets, ${r.flows} flows)${r.note ? `  ${r.note}` : ''}`);
+  console.log(Object.entries(t.memory).map(([k, v]) => `${k}: ${Math.round(v * 10) / 10}`).join('\n'));
+  for (const r of t.rows) summary.push([`trace: ${r.name}`, `${M(r.pps)} packets/s`, '']);
+  for (const [k, v] of Object.entries(t.memory)) if (/byte/i.test(k)) summary.push([`trace memory: ${k}`, `${Math.round(v)}`, '']);
+}
+
+head('End to end: tunnelscope classify --format ndjson > /dev/null (built CLI)');
+const packets = quick ? 200_000 : 2_000_000;
+const flows = quick ? 5_000 : 50_000;
+const trace = synthTrace(packets, flows, 1);
+const rows: ClassifyRow[] = [];
+for (const w of [1, 2, 1, 2]) {
+  const r = runClassify(trace, w);
+  rows.push(r);
+  console.log(`workers ${w}: ${r.packets} packets, ${r.flows} flows in ${r.seconds.toFixed(2)} s = ${M(r.pps)} packets/s, ${M(r.flowsPerSec)} flows/s, max RSS ${r.maxRssMB.toFixed(0)} MB`);
+}
+const best = (w: number): ClassifyRow => rows.filter((r) => r.workers === w).sort((a, b) => b.pps - a.pps)[0]!;
+summary.push([`classify, synthetic ${M(packets)} packets / ${M(flows)} flows, 1 worker`, `${M(best(1).pps)} packets/s`, `${M(best(1).flowsPerSec)} flows/s, ${best(1).maxRssMB.toFixed(0)} MB RSS`]);
+summary.push([`classify, same trace, 2 workers`, `${M(best(2).pps)} packets/s`, `${(best(2).pps / best(1).pps).toFixed(2)}× 1 worker`]);
+summary.push(['native reference (../shared/perf, nDPI, same recipe)', '499 k packets/s', `ratio 1 worker / native: ${(best(1).pps / 499_000).toFixed(2)}×`]);
+const corpus = await corpusThroughput();
+console.log(`corpus: ${corpus.packets} packets, ${corpus.flows} flows, ${corpus.seconds.toFixed(2)} s in one process`);
+summary.push([`classify, ${corpus.trace}, in process`, `${M(corpus.pps)} packets/s`, `${M(corpus.flowsPerSec)} flows/s`]);
+const acc = accuracy(trace);
+console.log(JSON.stringify(acc));
+summary.push(['synthetic truth: recall / FPR', `${(acc.recall * 100).toFixed(2)}% / ${(acc.fpr * 100).toFixed(3)}%`, `${acc.vpnFlows} vpn, ${acc.ordinaryFlows} ordinary flows`]);
+summary.push(['synthetic truth: registered VPN flows with the right registrant', `${(acc.registeredCorrect * 100).toFixed(2)}%`, '']);
+summary.push(['time to verdict (payload packets, VPN flows)', `median ${acc.ttvMedian}`, `p99 ${acc.ttvP99}`]);
+
+if (!skip.has('pool')) {
+  head('Worker pool (child processes) and memory at 1M flows');
+  const pr = runPoolBench({ quick });
+  console.log(renderPoolBench(pr));
+  const tp = pr.filter((r): r is ThroughputRow => r.kind === 'throughput');
+  const b1 = Math.max(...tp.filter((r) => r.workers === 1).map((r) => r.pps));
+  const b2 = Math.max(...tp.filter((r) => r.workers === 2).map((r) => r.pps));
+  summary.push(['pool API classifyFile, 1 → 2 workers', `${M(b1)} → ${M(b2)} packets/s`, `${(b2 / b1).toFixed(2)}×`]);
+  for (const m of pr.filter((r): r is MemoryRow => r.kind === 'memory')) {
+    summary.push([`peak RSS: ${M(m.flowsInTrace)} flows, maxFlows ${M(m.maxFlows)}, ${M(m.prefixes)} prefixes, ${m.workers} worker(s), snippet cap ${M(m.capturing)}`, `${m.peakRssMB} MB`, '']);
+  }
+}
+
+head('Summary');
+const w0 = Math.max(...summary.map((r) => r[0].length));
+const w1 = Math.max(...summary.map((r) => r[1].length));
+console.log(`| ${'measure'.padEnd(w0)} | ${'value'.padEnd(w1)} | note |`);
+console.log(`|${'-'.repeat(w0 + 2)}|${'-'.repeat(w1 + 2)}|------|`);
+for (const [a, b, c] of summary) console.log(`| ${a.padEnd(w0)} | ${b.padEnd(w1)} | ${c} |`);
