@@ -74,9 +74,10 @@ export class FlowDetection {
 
   /**
    * Inspect the newest payload packet of `view`. Returns true when more packets cannot change the label
-   * (strong evidence, or the transport's packet budget is spent).
+   * (strong evidence, the transport's packet budget is spent, or `recorded` — the flow table's
+   * maxPayloadPackets — packets were seen, after which no detector is called again).
    */
-  inspect(view: FlowView, table: DetectorTable): boolean {
+  inspect(view: FlowView, table: DetectorTable, recorded = 255): boolean {
     const n = view.nPackets;
     const dets = table.byProto[view.transport];
     if (dets) {
@@ -91,7 +92,8 @@ export class FlowDetection {
       const nm = flowNames(view);
       if (nm !== null && this.names.length < 4) this.names.push(nm);
     }
-    if (n >= table.maxPackets[view.transport]!) return true;
+    // Final once the detectors' budget is spent, or once the flow table records no further payload packets.
+    if (n >= table.maxPackets[view.transport]! || n >= recorded) return true;
     if (this.dirty) {
       this.dirty = false;
       for (const e of this.evidence) if (e.strength === 'strong') return true;

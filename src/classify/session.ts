@@ -51,6 +51,8 @@ export class ClassifierSession extends EventEmitter {
   private decided: Uint8Array = new Uint8Array(1024);
   private pool: FlowDetection[] = [];
   private readonly companions = new CompanionIndex();
+  /** The flow table records this many payload packets per flow; detection cannot go further. */
+  private readonly recorded: number;
   private packets = 0;
   private nFlows = 0;
   private nVerdicts = 0;
@@ -63,6 +65,7 @@ export class ClassifierSession extends EventEmitter {
       onPacket: (f, isNew, payload) => this.onPacket(f, isNew, payload),
       onEnd: (f, reason) => this.onEnd(f, reason),
     });
+    this.recorded = this.table.maxPayloadPackets;
   }
 
   get stats(): SessionStats {
@@ -131,7 +134,7 @@ export class ClassifierSession extends EventEmitter {
       d = this.pool.pop() ?? new FlowDetection();
       this.det[id] = d;
     }
-    if (d.inspect(f.view, this.classifier.table)) this.finalize(f, d, f.view.nPackets);
+    if (d.inspect(f.view, this.classifier.table, this.recorded)) this.finalize(f, d, f.view.nPackets);
   }
 
   private growDecided(id: number): void {
