@@ -20,6 +20,7 @@ export { CidrMap, CidrMapBuilder, type CidrMapOptions, type CidrMergePolicy, typ
 export { parseCidrList, loadCidrList, type CidrList, type CidrListOptions } from './lists/cidr-list.js';
 export { mergeCidrs, excludeCidrs, overlapCidrs, containsCidrs } from './lists/cidr-ops.js';
 export { defaultVpnDomainsPath } from './lists/default-domains.js';
+export { DomainSet, parseDomainList, loadDomainList, normaliseDomain, type DomainList, type DomainListOptions } from './lists/domains.js';
 
 // Traces
 export { CaptureReader, readCaptureFile, readCaptureStream, readCaptureBuffer, type ReaderStats } from './trace/reader.js';
@@ -62,6 +63,7 @@ export {
 } from './detect/types.js';
 export { ArrayFlowView, type ArrayPacket } from './detect/array-flow.js';
 export { DETECTORS } from './detect/registry.js';
+export { flowNames, nameEvidence, listedName, type FlowNames } from './detect/names/index.js';
 export { combine, type Combined } from './classify/combine.js';
 
 // Classification
