@@ -5,8 +5,8 @@
  * be read at all is a ListReadError. Entries are canonicalised (IPv4-mapped -> IPv4, RFC 5952 IPv6) so the same
  * prefix written two ways is caught as a duplicate. Cost: O(total text) plus one Map entry per prefix.
  */
-import { readFile } from 'node:fs/promises';
-import { CidrError, ListParseError, ListReadError } from '../errors.js';
+import { readListText } from './read-text.js';
+import { CidrError, ListParseError } from '../errors.js';
 import { formatPrefix, newPrefixParts, parsePrefixInto } from '../ip/prefix.js';
 import { CidrMap } from '../trie/cidr-map.js';
 
@@ -105,14 +105,6 @@ export function parseCidrList(text: string, options: CidrListOptions = {}): Cidr
 export async function loadCidrList(input: string | { path: string }, options: CidrListOptions = {}): Promise<CidrList> {
   if (typeof input === 'string') return parseCidrList(input, options);
   const source = options.source ?? input.path;
-  let text: string;
-  try {
-    const bytes = await readFile(input.path);
-    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-  } catch (e) {
-    const why = e instanceof TypeError ? 'not UTF-8 text' : ((e as NodeJS.ErrnoException).code ?? String(e));
-    throw new ListReadError(source, `cannot read list: ${why}`, { cause: e });
-  }
-  if (text.includes('\0')) throw new ListReadError(source, 'cannot read list: binary file (NUL byte)');
+  const text = await readListText(input.path, source);
   return parseCidrList(text, { ...options, source });
 }

@@ -19,8 +19,8 @@
  * CRLF are fine. One bad line fails the whole load with `source:line: reason` (ListParseError); a file that
  * cannot be read is a ListReadError.
  */
-import { readFile } from 'node:fs/promises';
-import { InvalidArgumentError, ListParseError, ListReadError } from '../errors.js';
+import { readListText } from './read-text.js';
+import { InvalidArgumentError, ListParseError } from '../errors.js';
 
 /** RFC 1035 §2.3.4: 63 bytes per label, 253 characters in text form (255 on the wire). */
 export const MAX_LABEL = 63;
@@ -220,14 +220,6 @@ export function parseDomainList(text: string, options: DomainListOptions = {}): 
 export async function loadDomainList(input: string | { path: string }, options: DomainListOptions = {}): Promise<DomainList> {
   if (typeof input === 'string') return parseDomainList(input, options);
   const source = options.source ?? input.path;
-  let text: string;
-  try {
-    const bytes = await readFile(input.path);
-    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-  } catch (e) {
-    const why = e instanceof TypeError ? 'not UTF-8 text' : ((e as NodeJS.ErrnoException).code ?? String(e));
-    throw new ListReadError(source, `cannot read list: ${why}`, { cause: e });
-  }
-  if (text.includes('\0')) throw new ListReadError(source, 'cannot read list: binary file (NUL byte)');
+  const text = await readListText(input.path, source);
   return parseDomainList(text, { ...options, source });
 }

@@ -1,0 +1,20 @@
+/** Reading list files: UTF-8 text only; every failure is a ListReadError naming the source. */
+import { readFile } from 'node:fs/promises';
+import { ListReadError } from '../errors.js';
+
+/**
+ * The text of a list file.
+ * @throws {ListReadError} when the file cannot be read, is not valid UTF-8, or is binary (NUL byte).
+ */
+export async function readListText(path: string, source: string): Promise<string> {
+  let text: string;
+  try {
+    const bytes = await readFile(path);
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch (e) {
+    const why = e instanceof TypeError ? 'not UTF-8 text' : ((e as NodeJS.ErrnoException).code ?? String(e));
+    throw new ListReadError(source, `cannot read list: ${why}`, { cause: e });
+  }
+  if (text.includes('\0')) throw new ListReadError(source, 'cannot read list: binary file (NUL byte)');
+  return text;
+}
