@@ -1,20 +1,13 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough, Readable, Writable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
+import { Sink } from '../helpers/sink.js';
 import { describe, expect, it } from 'vitest';
 import { run } from '../../src/cli/classify.js';
 import { buildFrame } from '../../src/trace/frame-builder.js';
 import { PcapWriter } from '../../src/trace/pcap-writer.js';
 
-class Sink extends Writable {
-  text = '';
-  isTTY?: boolean;
-  override _write(chunk: Buffer, _enc: BufferEncoding, cb: () => void): void {
-    this.text += chunk.toString();
-    cb();
-  }
-}
 
 async function cli(argv: string[], stdin?: Uint8Array) {
   const stdout = new Sink(), stderr = new Sink();

@@ -2,20 +2,13 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough, Readable, Writable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
+import { Sink } from '../helpers/sink.js';
 import { describe, expect, it } from 'vitest';
 import { run } from '../../src/cli/flows.js';
 import { buildFrame, TCP_ACK, TCP_FIN, TCP_SYN } from '../../src/trace/frame-builder.js';
 import { PcapWriter } from '../../src/trace/pcap-writer.js';
 
-class Sink extends Writable {
-  text = '';
-  isTTY?: boolean;
-  override _write(chunk: Buffer, _enc: BufferEncoding, cb: () => void): void {
-    this.text += chunk.toString();
-    cb();
-  }
-}
 
 async function runCli(argv: string[], opts: { stdin?: Uint8Array; tty?: boolean } = {}) {
   const stdout = new Sink(), stderr = new Sink();
