@@ -50,6 +50,7 @@ export class ClassifierSession extends EventEmitter {
   /** Per flow slot: 1 once the verdict is final (the per-packet fast path reads only this). */
   private decided: Uint8Array = new Uint8Array(1024);
   private pool: FlowDetection[] = [];
+  private scratch = new FlowDetection();
   private readonly companions = new CompanionIndex();
   /** The flow table records this many payload packets per flow; detection cannot go further. */
   private readonly recorded: number;
@@ -129,12 +130,19 @@ export class ClassifierSession extends EventEmitter {
       if (old) this.release(id, old);
     }
     if (!payload || this.decided[id] === 1) return;
+    // Most flows never produce evidence or names: inspect them with one shared scratch state and give a flow
+    // its own state only once it has something to keep (saves ~150 bytes per undecided flow).
     let d = this.det[id];
-    if (d === undefined) {
-      d = this.pool.pop() ?? new FlowDetection();
-      this.det[id] = d;
+    const owned = d !== undefined;
+    if (!owned) d = this.scratch;
+    const final = d!.inspect(f.view, this.classifier.table, this.recorded);
+    if (!owned) {
+      if (d!.evidence.length > 0 || d!.names.length > 0) {
+        this.det[id] = d;
+        this.scratch = this.pool.pop() ?? new FlowDetection();
+      } else d!.reset();
     }
-    if (d.inspect(f.view, this.classifier.table, this.recorded)) this.finalize(f, d, f.view.nPackets);
+    if (final) this.finalize(f, this.det[id], f.view.nPackets);
   }
 
   private growDecided(id: number): void {
