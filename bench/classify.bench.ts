@@ -23,6 +23,8 @@ export interface ClassifyRow {
   pps: number;
   flowsPerSec: number;
   maxRssMB: number;
+  /** packets/s the CLI reports for its own processing (after start-up and list loading), like ndpiReader's. */
+  ownPps?: number;
 }
 
 /** Write (once, cached) a synthetic trace with the perf recipe; returns its path. */
@@ -47,6 +49,7 @@ export function runClassify(trace: string, workers = 1, extra: string[] = []): C
   if (r.status !== 0) throw new Error(`classify failed (${r.status}): ${r.stderr}`);
   const m = /(\d+) packets, (\d+) flows/.exec(r.stderr ?? '');
   const rss = /MAXRSS (\d+)/.exec(r.stderr ?? '');
+  const own = /\((\d+) packets\/s\)/.exec(r.stderr ?? '');
   const packets = m ? Number(m[1]) : 0;
   const flows = m ? Number(m[2]) : 0;
   return {
@@ -58,6 +61,7 @@ export function runClassify(trace: string, workers = 1, extra: string[] = []): C
     pps: packets / seconds,
     flowsPerSec: flows / seconds,
     maxRssMB: rss ? Number(rss[1]) / 1024 : NaN,
+    ...(own ? { ownPps: Number(own[1]) } : {}),
   };
 }
 
