@@ -20,9 +20,10 @@
  * rekey changes both, while the corpus truth (nDPI) has one ESP flow per address pair; the SPIs are kept per
  * direction instead (`spiFwd`/`spiRev`) and SPI changes are counted (`stats.espSpiChanges`).
  *
- * Payload snippets live in a separate slab pool (N packets × `payloadBytes` per pool slot, allocated in chunks
- * on demand), taken when a flow sees its first payload packet and released on flow end or
- * {@link FlowHandle.stopCapture}; so the per-flow core stays ~120 bytes whatever the snippet settings.
+ * Payload snippets live in separate slab pools (snippet-pool.ts) allocated in chunks on demand: a flow takes a
+ * small slot (2 packets × `payloadBytes`) at its first payload packet and moves to a full slot (N packets) at
+ * its third, so short flows cost little; slots are released on flow end or {@link FlowHandle.stopCapture}. The
+ * per-flow core stays ~120 bytes whatever the snippet settings.
  *
  * Complexity: `add` O(1) expected (hash probe + list splice); `advance` O(expired flows).
  */
@@ -30,6 +31,7 @@ import { IPPROTO_ESP, IPPROTO_TCP, type FlowView } from '../detect/types.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { EndReason, FlowHandle, PacketView } from './types.js';
 import { formatEndpoint, hasPorts } from './flow-format.js';
+import { POOL_CHUNK, SnippetPool } from './snippet-pool.js';
 
 export interface FlowTableOptions {
   /** Idle timeout in seconds of capture time for non-TCP flows (UDP, ICMP, ESP…). Default 120. */
@@ -127,7 +129,10 @@ const B_LIVE = 1 << 24;
 // TCP flags
 const TH_FIN = 0x01, TH_SYN = 0x02, TH_RST = 0x04, TH_ACK = 0x10;
 
-const POOL_CHUNK = 1024; // pool slots per chunk
+/** Payload packets a flow records in the small snippet tier before it moves to a full slot. */
+const SMALL_PACKETS = 2;
+/** Marks a full-tier slot in poolSlot (slots are < 2^28). */
+const BIG_TIER = 1 << 30;
 
 function fmix32(h: number): number {
   h ^= h >>> 16;
@@ -201,17 +206,11 @@ export class FlowTable {
   private readonly fragSlot = new Int32Array(FRAG_MAP_SIZE).fill(NONE);
   private readonly fragTs = new Float64Array(FRAG_MAP_SIZE);
 
-  // snippet pool
-  private readonly poolStride: number; // bytes per pool slot
+  // snippet pools: a small tier for the first SMALL_PACKETS payload packets, the full tier beyond
+  /** @internal */ small: SnippetPool | null = null;
+  /** @internal */ big!: SnippetPool;
   /** @internal */
-  poolBytes: Uint8Array[] = [];
-  /** @internal Per pool slot × N: wire length * 2 + dir. */
-  poolLen: Uint32Array[] = [];
-  /** @internal Per pool slot × N: bytes stored. */
-  poolAvail: Uint16Array[] = [];
-  private poolFree: number[] = [];
-  private poolUsed = 0;
-  private poolFresh = 0;
+
 
   // scratch for the current packet's key (int32 words, as stored in records)
   private readonly kA = new Int32Array(4);
@@ -239,7 +238,8 @@ export class FlowTable {
     this.payloadBytes = Math.floor(num(o.payloadBytes, 48, 'payloadBytes', 0));
     if (this.payloadBytes > 65535) throw new InvalidArgumentError('FlowTable: payloadBytes must be <= 65535');
     this.maxCapturingFlows = Math.floor(num(o.maxCapturingFlows, this.maxFlows, 'maxCapturingFlows', 0));
-    this.poolStride = this.maxPayloadPackets * this.payloadBytes;
+    this.big = new SnippetPool(this.maxPayloadPackets, this.payloadBytes, this.maxCapturingFlows);
+    if (this.maxPayloadPackets > SMALL_PACKETS) this.small = new SnippetPool(SMALL_PACKETS, this.payloadBytes, this.maxCapturingFlows);
     this.listener = listener;
     this.handle = new TableFlowHandle(this);
     this.grow(Math.min(INITIAL_CAPACITY, this.maxFlows));
@@ -252,7 +252,7 @@ export class FlowTable {
 
   /** Flows currently holding payload snippet storage. */
   get capturingFlows(): number {
-    return this.poolUsed;
+    return this.big.used + (this.small?.used ?? 0);
   }
 
   // ------------------------------------------------------------------ storage
@@ -337,22 +337,6 @@ export class FlowTable {
     this.listPushHead(slot);
   }
 
-  private poolAcquire(): number {
-    let ps: number;
-    if (this.poolFree.length > 0) ps = this.poolFree.pop()!;
-    else if (this.poolFresh < this.maxCapturingFlows) {
-      ps = this.poolFresh++;
-      if (ps % POOL_CHUNK === 0) {
-        const n = this.maxPayloadPackets;
-        this.poolBytes.push(new Uint8Array(POOL_CHUNK * this.poolStride));
-        this.poolLen.push(new Uint32Array(POOL_CHUNK * n));
-        this.poolAvail.push(new Uint16Array(POOL_CHUNK * n));
-      }
-    } else return NONE;
-    this.poolUsed++;
-    return ps;
-  }
-
   /** @internal Stop recording payload for a slot and give its snippets back to the pool. */
   stopCaptureSlot(slot: number): void {
     const o = slot * RS + R_BITS;
@@ -360,8 +344,8 @@ export class FlowTable {
     const ps = this.poolSlot[slot]!;
     if (ps !== NONE) {
       this.poolSlot[slot] = NONE;
-      this.poolFree.push(ps);
-      this.poolUsed--;
+      if (ps & BIG_TIER) this.big.release(ps & ~BIG_TIER);
+      else this.small!.release(ps);
     }
   }
 
@@ -524,23 +508,31 @@ export class FlowTable {
     if (wirePay > 0 && (bits & (ST_CAPTURING << 8)) !== 0 && k < this.maxPayloadPackets) {
       let ps = this.poolSlot[slot]!;
       if (ps === NONE) {
-        ps = this.poolAcquire();
+        // A new capturing flow starts in the small tier (or the full one when there is no small tier).
+        ps = this.capturingFlows >= this.maxCapturingFlows ? NONE : this.small ? this.small.acquire() : this.big.acquire() | BIG_TIER;
+        if (ps < 0) ps = NONE;
         if (ps === NONE) {
           bits &= ~(ST_CAPTURING << 8);
           this.stats.captureSkipped++;
         } else this.poolSlot[slot] = ps;
+      } else if ((ps & BIG_TIER) === 0 && k >= SMALL_PACKETS) {
+        // Outgrew the small tier: move its packets to a full slot.
+        const q = this.big.acquire();
+        if (q < 0) {
+          bits &= ~(ST_CAPTURING << 8);
+          this.stats.captureSkipped++;
+          ps = NONE;
+        } else {
+          this.small!.moveTo(ps, this.big, q, k);
+          this.small!.release(ps);
+          ps = q | BIG_TIER;
+          this.poolSlot[slot] = ps;
+        }
       }
       if (ps !== NONE) {
-        const chunk = (ps / POOL_CHUNK) | 0, within = ps - chunk * POOL_CHUNK;
-        const mi = within * this.maxPayloadPackets + k;
-        this.poolLen[chunk]![mi] = wirePay * 2 + dir;
         const len = p.payloadLen < this.payloadBytes ? p.payloadLen : this.payloadBytes;
-        this.poolAvail[chunk]![mi] = len;
-        if (len > 0) {
-          const dst = this.poolBytes[chunk]!, off = within * this.poolStride + k * this.payloadBytes;
-          const src = p.data, so = p.payloadOff;
-          for (let x = 0; x < len; x++) dst[off + x] = src[so + x]!;
-        }
+        if (ps & BIG_TIER) this.big.put(ps & ~BIG_TIER, k, wirePay, dir, p.data, p.payloadOff, len);
+        else this.small!.put(ps, k, wirePay, dir, p.data, p.payloadOff, len);
         bits = (bits & ~(0xff << 16)) | ((k + 1) << 16);
         payload = true;
         this.curSlot = slot;
@@ -699,15 +691,8 @@ export class FlowTable {
     let n = this.index.byteLength + this.fragKey.byteLength + this.fragSlot.byteLength + this.fragTs.byteLength;
     n += this.rec.byteLength + this.num.byteLength + this.poolSlot.byteLength + this.spiA.byteLength;
     n += this.spiB.byteLength + this.freeStack.byteLength;
-    for (let c = 0; c < this.poolBytes.length; c++) {
-      n += this.poolBytes[c]!.byteLength + this.poolLen[c]!.byteLength + this.poolAvail[c]!.byteLength;
-    }
+    n += this.big.memoryBytes() + (this.small?.memoryBytes() ?? 0);
     return n;
-  }
-
-  /** @internal used by the handle */
-  get stride(): number {
-    return this.poolStride;
   }
 }
 
@@ -731,11 +716,18 @@ class TableFlowView implements FlowView {
     const n = this.t.nPayOf(this.slot);
     return this.t.poolSlot[this.slot]! === NONE && this.t.curSlot !== this.slot ? 0 : n;
   }
+  /** The slot's tier pool and its index in it. */
+  private pool(): SnippetPool {
+    return this.t.poolSlot[this.slot]! & BIG_TIER ? this.t.big : this.t.small!;
+  }
+  private ps(): number {
+    return this.t.poolSlot[this.slot]! & ~BIG_TIER;
+  }
   private mi(i: number): number {
-    return (this.t.poolSlot[this.slot]! % POOL_CHUNK) * this.t.maxPayloadPackets + i;
+    return (this.ps() % POOL_CHUNK) * this.pool().packets + i;
   }
   private chunk(): number {
-    return (this.t.poolSlot[this.slot]! / POOL_CHUNK) | 0;
+    return (this.ps() / POOL_CHUNK) | 0;
   }
   private valid(i: number): boolean {
     return this.t.poolSlot[this.slot]! !== NONE && i >= 0 && i < this.t.nPayOf(this.slot);
@@ -744,23 +736,23 @@ class TableFlowView implements FlowView {
     return this.t.curSlot === this.slot && i === this.t.nPayOf(this.slot) - 1 && this.t.curPacket !== null;
   }
   dir(i: number): number {
-    return this.valid(i) ? this.t.poolLen[this.chunk()]![this.mi(i)]! & 1 : 0;
+    return this.valid(i) ? this.pool().len[this.chunk()]![this.mi(i)]! & 1 : 0;
   }
   len(i: number): number {
-    return this.valid(i) ? this.t.poolLen[this.chunk()]![this.mi(i)]! >>> 1 : 0;
+    return this.valid(i) ? this.pool().len[this.chunk()]![this.mi(i)]! >>> 1 : 0;
   }
   avail(i: number): number {
     if (this.isCurrent(i)) return this.t.curPacket!.payloadLen;
-    return this.valid(i) ? this.t.poolAvail[this.chunk()]![this.mi(i)]! : 0;
+    return this.valid(i) ? this.pool().avail[this.chunk()]![this.mi(i)]! : 0;
   }
   buf(i: number): Uint8Array {
     if (this.isCurrent(i)) return this.t.curPacket!.data;
-    return this.valid(i) ? this.t.poolBytes[this.chunk()]! : EMPTY;
+    return this.valid(i) ? this.pool().bytes[this.chunk()]! : EMPTY;
   }
   start(i: number): number {
     if (this.isCurrent(i)) return this.t.curPacket!.payloadOff;
     if (!this.valid(i)) return 0;
-    return (this.t.poolSlot[this.slot]! % POOL_CHUNK) * this.t.stride + i * this.t.payloadBytes;
+    return (this.ps() % POOL_CHUNK) * this.pool().stride + i * this.t.payloadBytes;
   }
 }
 

@@ -148,7 +148,12 @@ describe('FlowTable properties', () => {
           expect(got.sort()).toEqual(oracle.ended.sort());
         },
       ),
-      { numRuns: 8 },
+      {
+        numRuns: 8,
+        // One fixed case that always grows the arrays past their initial 1,024 slots (3,000 live flows, cap 2,500),
+        // so the growth assertion below never depends on the random draw.
+        examples: [[Array.from({ length: 3000 }, (_, i) => ({ k: i, rev: (i & 7) === 0, dt: 1 })), 2500]],
+      },
     );
     expect(maxLive).toBeGreaterThan(1024); // the arrays and the index grew at least once
   });

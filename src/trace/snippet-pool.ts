@@ -1,0 +1,79 @@
+/**
+ * Fixed-size slots of payload snippets (first bytes, wire length and direction of up to `packets` packets),
+ * allocated in chunks of typed arrays on demand and recycled through a free list. The flow table keeps two:
+ * a small tier for a flow's first few payload packets (most flows end or are decided within them) and a full
+ * tier a flow moves to when it needs more, so memory follows the packets actually recorded.
+ */
+export const POOL_CHUNK = 1024; // slots per chunk
+
+export class SnippetPool {
+  /** Bytes per slot. */
+  readonly stride: number;
+  readonly bytes: Uint8Array[] = [];
+  /** Per slot × packets: wire length * 2 + dir. */
+  readonly len: Uint32Array[] = [];
+  /** Per slot × packets: bytes stored. */
+  readonly avail: Uint16Array[] = [];
+  private free: number[] = [];
+  private fresh = 0;
+  used = 0;
+
+  constructor(
+    readonly packets: number,
+    readonly payloadBytes: number,
+    private readonly cap: number,
+  ) {
+    this.stride = packets * payloadBytes;
+  }
+
+  /** A free slot, or -1 when `cap` slots are in use. */
+  acquire(): number {
+    let ps: number;
+    if (this.free.length > 0) ps = this.free.pop()!;
+    else if (this.fresh < this.cap) {
+      ps = this.fresh++;
+      if (ps % POOL_CHUNK === 0) {
+        this.bytes.push(new Uint8Array(POOL_CHUNK * this.stride));
+        this.len.push(new Uint32Array(POOL_CHUNK * this.packets));
+        this.avail.push(new Uint16Array(POOL_CHUNK * this.packets));
+      }
+    } else return -1;
+    this.used++;
+    return ps;
+  }
+
+  release(ps: number): void {
+    this.free.push(ps);
+    this.used--;
+  }
+
+  /** Record packet k of slot ps: wire length, direction and the first `n` bytes of src[so…]. */
+  put(ps: number, k: number, wireLen: number, dir: number, src: Uint8Array, so: number, n: number): void {
+    const chunk = (ps / POOL_CHUNK) | 0, within = ps - chunk * POOL_CHUNK;
+    const mi = within * this.packets + k;
+    this.len[chunk]![mi] = wireLen * 2 + dir;
+    this.avail[chunk]![mi] = n;
+    if (n > 0) {
+      const dst = this.bytes[chunk]!, off = within * this.stride + k * this.payloadBytes;
+      for (let x = 0; x < n; x++) dst[off + x] = src[so + x]!;
+    }
+  }
+
+  /** Copy packets [0, n) of slot `ps` into slot `qs` of pool `to` (same payloadBytes). */
+  moveTo(ps: number, to: SnippetPool, qs: number, n: number): void {
+    const c = (ps / POOL_CHUNK) | 0, w = ps - c * POOL_CHUNK;
+    const d = (qs / POOL_CHUNK) | 0, v = qs - d * POOL_CHUNK;
+    for (let k = 0; k < n; k++) {
+      to.len[d]![v * to.packets + k] = this.len[c]![w * this.packets + k]!;
+      to.avail[d]![v * to.packets + k] = this.avail[c]![w * this.packets + k]!;
+    }
+    const n8 = n * this.payloadBytes;
+    to.bytes[d]!.set(this.bytes[c]!.subarray(w * this.stride, w * this.stride + n8), v * to.stride);
+  }
+
+  memoryBytes(): number {
+    let n = 0;
+    for (let c = 0; c < this.bytes.length; c++) n += this.bytes[c]!.byteLength + this.len[c]!.byteLength + this.avail[c]!.byteLength;
+    return n;
+  }
+}
