@@ -148,3 +148,65 @@ export async function corpusThroughput(dir = join(ROOT, '..', 'shared', 'corpus'
 export function machine(): string {
   return `node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'})`;
 }
+
+export interface DetectionCost {
+  packets: number;
+  flows: number;
+  /** read + decode + flow tracking with the default snippet budget (the trace layer as classify uses it). */
+  tracePps: number;
+  /** the same plus detectors, names, list matching and verdicts (a classifier session, records not printed). */
+  classifyPps: number;
+  /** 1 - classifyPps / tracePps */
+  slowdown: number;
+  usPerFlow: number;
+  nsPerPacket: number;
+}
+
+/**
+ * Detection cost in process on one in-memory capture: best of `runs` alternating passes of the trace layer alone
+ * and of a classifier session over the same packets. The difference, divided by flows and by packets, is what
+ * detection costs (the detectors issue asks for both figures).
+ */
+export async function detectionCost(trace: string, runs = 5): Promise<DetectionCost> {
+  const api = (await import(pathToFileURL(join(ROOT, 'dist', 'index.js')).href)) as typeof import('../src/index.js');
+  const { Decoder, newPacketView, FlowTable } = api; // both sides from the same built package
+  const buf = new Uint8Array(readFileSync(trace));
+  const classifier = api.createClassifier();
+  let packets = 0, flows = 0;
+  const traceOnly = (): void => {
+    const dec = new Decoder();
+    const view = newPacketView();
+    const table = new FlowTable({}, { onEnd() { flows++; } });
+    api.readCaptureBuffer(buf, trace, (p) => { packets++; if (dec.decode(p, view)) table.add(view); });
+    table.flush();
+  };
+  const classify = (): void => {
+    const s = classifier.session();
+    s.on('flow', () => { flows++; });
+    api.readCaptureBuffer(buf, trace, (p) => { packets++; s.pushRaw(p); });
+    s.end();
+  };
+  const best = [Infinity, Infinity];
+  let nPackets = 0, nFlows = 0;
+  for (let r = 0; r < runs; r++) {
+    for (const [k, fn] of [traceOnly, classify].entries()) {
+      packets = 0;
+      flows = 0;
+      const t0 = process.hrtime.bigint();
+      fn();
+      best[k] = Math.min(best[k]!, Number(process.hrtime.bigint() - t0) / 1e9);
+      nPackets = packets;
+      nFlows = flows;
+    }
+  }
+  const extra = best[1]! - best[0]!;
+  return {
+    packets: nPackets,
+    flows: nFlows,
+    tracePps: nPackets / best[0]!,
+    classifyPps: nPackets / best[1]!,
+    slowdown: 1 - best[0]! / best[1]!,
+    usPerFlow: (extra / nFlows) * 1e6,
+    nsPerPacket: (extra / nPackets) * 1e9,
+  };
+}

@@ -10,7 +10,7 @@ import { cpus, loadavg } from 'node:os';
 import { renderTable, runCidrBench, type Row } from './cidr.bench.js';
 import { runTraceBench } from './trace.bench.js';
 import { renderPoolBench, runPoolBench, type ThroughputRow, type MemoryRow } from './pool.bench.js';
-import { accuracy, corpusThroughput, runClassify, synthTrace, type ClassifyRow } from './classify.bench.js';
+import { accuracy, corpusThroughput, detectionCost, runClassify, synthTrace, type ClassifyRow } from './classify.bench.js';
 
 const argv = process.argv.slice(2);
 const quick = argv.includes('--quick');
@@ -68,6 +68,10 @@ summary.push([`classify, synthetic ${M(packets)} packets / ${M(flows)} flows, 1 
 summary.push([`classify, same trace, 1 worker, own processing time`, `${M(own1)} packets/s`, '']);
 summary.push([`classify, same trace, 2 workers, wall`, `${M(best(2).pps)} packets/s`, `${(best(2).pps / best(1).pps).toFixed(2)}× 1 worker`]);
 summary.push(['native reference (../shared/perf, nDPI own processing time, same recipe)', '499 k packets/s', `ratio 1 worker (own time) / native: ${(own1 / 499_000).toFixed(2)}×`]);
+const dc = await detectionCost(trace);
+console.log(`in process, same trace: trace layer ${M(dc.tracePps)} packets/s; with detection ${M(dc.classifyPps)} packets/s (${(dc.slowdown * 100).toFixed(0)}% slower); detection costs ${dc.usPerFlow.toFixed(1)} µs per flow = ${dc.nsPerPacket.toFixed(0)} ns per packet`);
+summary.push(['in process: trace layer → trace layer + detection', `${M(dc.tracePps)} → ${M(dc.classifyPps)} packets/s`, `${(dc.slowdown * 100).toFixed(0)}% slower (target ≤ 30%)`]);
+summary.push(['detection cost (session minus trace layer)', `${dc.usPerFlow.toFixed(1)} µs/flow`, `${dc.nsPerPacket.toFixed(0)} ns/packet`]);
 const corpus = await corpusThroughput();
 console.log(`corpus: ${corpus.packets} packets, ${corpus.flows} flows, ${corpus.seconds.toFixed(2)} s in one process`);
 summary.push([`classify, ${corpus.trace}, in process`, `${M(corpus.pps)} packets/s`, `${M(corpus.flowsPerSec)} flows/s`]);
