@@ -20,21 +20,11 @@ import { PcapWriter } from '../src/trace/pcap-writer.js';
 import { CaptureReader } from '../src/trace/reader.js';
 import type { RawPacket } from '../src/trace/types.js';
 import { PcapngWriter } from '../test/helpers/pcapng-writer.js';
+import { mulberry32 } from './trace.bench.js';
 
 const SEED = 20241124;
 const CHUNK = 1 << 20;
 const CORPUS = '/work/shared/corpus/pcap/';
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Distinct frames (one per flow and direction), then a packet stream choosing among them. */
 function synth(packets: number): { pcap: Uint8Array; pcapng: Uint8Array; bytes: number } {

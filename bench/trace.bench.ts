@@ -30,7 +30,8 @@ export interface TraceBenchRow {
   note?: string;
 }
 
-function mulberry32(seed: number): () => number {
+/** Small seeded PRNG for reproducible bench workloads. */
+export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

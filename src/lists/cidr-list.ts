@@ -5,7 +5,7 @@
  * be read at all is a ListReadError. Entries are canonicalised (IPv4-mapped -> IPv4, RFC 5952 IPv6) so the same
  * prefix written two ways is caught as a duplicate. Cost: O(total text) plus one Map entry per prefix.
  */
-import { readListText } from './read-text.js';
+import { parseListLines, readListText } from './read-text.js';
 import { CidrError, ListParseError } from '../errors.js';
 import { formatPrefix, newPrefixParts, parsePrefixInto } from '../ip/prefix.js';
 import { CidrMap } from '../trie/cidr-map.js';
@@ -32,8 +32,7 @@ export interface CidrList {
   toMap(): CidrMap<string>;
 }
 
-const MAX_VALUE_IN_MESSAGE = 60;
-const quote = (v: string): string => JSON.stringify(v.length > MAX_VALUE_IN_MESSAGE ? v.slice(0, MAX_VALUE_IN_MESSAGE) + '…' : v);
+const CIDR_NOUNS = { key: 'CIDR', entry: 'prefix', value: 'value' } as const;
 
 /**
  * Parses list text synchronously.
@@ -45,47 +44,16 @@ export function parseCidrList(text: string, options: CidrListOptions = {}): Cidr
   const source = options.source ?? '<input>';
   const normalize = options.normalize ?? false;
   const defaultValue = options.defaultValue ?? '';
-  const entries: (readonly [string, string])[] = [];
-  const lines: number[] = [];
-  const seen = new Map<string, number>(); // canonical prefix -> index in entries
   const p = newPrefixParts();
-  let lineNo = 0;
-  let pos = 0;
-  while (pos <= text.length) {
-    let nl = text.indexOf('\n', pos);
-    if (nl < 0) nl = text.length;
-    lineNo++;
-    let line = text.slice(pos, nl);
-    pos = nl + 1;
-    const hash = line.indexOf('#');
-    if (hash >= 0) line = line.slice(0, hash);
-    line = line.trim(); // also drops the \r of CRLF
-    if (line === '') continue;
-    const comma = line.indexOf(',');
-    const cidr = (comma < 0 ? line : line.slice(0, comma)).trim();
-    const value = comma < 0 ? defaultValue : line.slice(comma + 1).trim() || defaultValue;
-    if (cidr === '') throw new ListParseError(source, lineNo, `missing CIDR before "," in ${quote(line)}`);
+  const { entries, lines } = parseListLines(text, source, CIDR_NOUNS, defaultValue, (cidr, lineNo) => {
     try {
       parsePrefixInto(cidr, p, normalize);
     } catch (e) {
       if (e instanceof CidrError) throw new ListParseError(source, lineNo, `${e.code}: ${e.message}`, { cause: e });
       throw e;
     }
-    const key = formatPrefix(p);
-    const prev = seen.get(key);
-    if (prev !== undefined) {
-      const [, oldValue] = entries[prev]!;
-      if (oldValue === value) continue;
-      throw new ListParseError(
-        source,
-        lineNo,
-        `duplicate prefix ${key} with value ${quote(value)}; line ${lines[prev]} has ${quote(oldValue)}`,
-      );
-    }
-    seen.set(key, entries.length);
-    entries.push(Object.freeze([key, value] as const));
-    lines.push(lineNo);
-  }
+    return formatPrefix(p);
+  });
   let map: CidrMap<string> | undefined;
   return Object.freeze({
     source,

@@ -19,7 +19,7 @@
  * CRLF are fine. One bad line fails the whole load with `source:line: reason` (ListParseError); a file that
  * cannot be read is a ListReadError.
  */
-import { readListText } from './read-text.js';
+import { parseListLines, readListText } from './read-text.js';
 import { InvalidArgumentError, ListParseError } from '../errors.js';
 
 /** RFC 1035 §2.3.4: 63 bytes per label, 253 characters in text form (255 on the wire). */
@@ -166,43 +166,15 @@ export interface DomainListOptions {
  *   different provider (names both lines).
  * @example parseDomainList('nordvpn.com,NordVPN # [W]\n*.vpn.example,Example', { source: 'domains.txt' })
  */
+const DOMAIN_NOUNS = { key: 'domain', entry: 'entry', value: 'provider' } as const;
+
 export function parseDomainList(text: string, options: DomainListOptions = {}): DomainList {
   const source = options.source ?? '<input>';
-  const entries: Array<readonly [string, string]> = [];
-  const lines: number[] = [];
-  const seen = new Map<string, number>();
-  let lineNo = 0;
-  let pos = 0;
-  while (pos <= text.length) {
-    let nl = text.indexOf('\n', pos);
-    if (nl < 0) nl = text.length;
-    lineNo++;
-    let line = text.slice(pos, nl);
-    pos = nl + 1;
-    const hash = line.indexOf('#');
-    if (hash >= 0) line = line.slice(0, hash);
-    line = line.trim();
-    if (line === '') continue;
-    const comma = line.indexOf(',');
-    const raw = (comma < 0 ? line : line.slice(0, comma)).trim();
-    const value = comma < 0 ? '' : line.slice(comma + 1).trim();
-    if (raw === '') throw new ListParseError(source, lineNo, `missing domain before "," in ${JSON.stringify(line)}`);
+  const { entries, lines } = parseListLines(text, source, DOMAIN_NOUNS, '', (raw, lineNo) => {
     const e = parseEntry(raw);
     if (typeof e === 'string') throw new ListParseError(source, lineNo, `${e}: ${JSON.stringify(raw)}`);
-    const key = (e.wildcard ? '*.' : '') + e.key;
-    const prev = seen.get(key);
-    if (prev !== undefined) {
-      if (entries[prev]![1] === value) continue;
-      throw new ListParseError(
-        source,
-        lineNo,
-        `duplicate entry ${key} with provider ${JSON.stringify(value)}; line ${lines[prev]} has ${JSON.stringify(entries[prev]![1])}`,
-      );
-    }
-    seen.set(key, entries.length);
-    entries.push(Object.freeze([key, value] as const));
-    lines.push(lineNo);
-  }
+    return (e.wildcard ? '*.' : '') + e.key;
+  });
   let set: DomainSet<string> | undefined;
   return Object.freeze({
     source,

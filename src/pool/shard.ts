@@ -8,22 +8,10 @@
  */
 import { linkToIp } from '../trace/decode-link.js';
 import { newPacketView } from '../trace/decode.js';
+import { fmix32, u32be } from '../trace/bytes.js';
 
 /** Scratch view: linkToIp records the VLAN tag in it; we ignore it. */
 const scratch = newPacketView();
-
-function fmix32(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
-}
-
-function u32(b: Uint8Array, o: number): number {
-  return ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
-}
 
 /** Order-independent hash of two 32-bit words (a,b) == (b,a). */
 function pairHash(a: number, b: number): number {
@@ -49,12 +37,12 @@ export function frameShardHash(b: Uint8Array, off: number, capLen: number, linkT
   const v = b[l3]! >> 4;
   if (v === 4) {
     if (end - l3 < 20) return -1;
-    return pairHash(u32(b, l3 + 12), u32(b, l3 + 16));
+    return pairHash(u32be(b, l3 + 12), u32be(b, l3 + 16));
   }
   if (v === 6) {
     if (end - l3 < 40) return -1;
-    const s = (u32(b, l3 + 8) ^ u32(b, l3 + 12) ^ u32(b, l3 + 16) ^ u32(b, l3 + 20)) >>> 0;
-    const d = (u32(b, l3 + 24) ^ u32(b, l3 + 28) ^ u32(b, l3 + 32) ^ u32(b, l3 + 36)) >>> 0;
+    const s = (u32be(b, l3 + 8) ^ u32be(b, l3 + 12) ^ u32be(b, l3 + 16) ^ u32be(b, l3 + 20)) >>> 0;
+    const d = (u32be(b, l3 + 24) ^ u32be(b, l3 + 28) ^ u32be(b, l3 + 32) ^ u32be(b, l3 + 36)) >>> 0;
     return pairHash(s, d);
   }
   return -1;

@@ -20,3 +20,13 @@ export function u32be(b: Uint8Array, o: number): number {
 export function u32le(b: Uint8Array, o: number): number {
   return (b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16) | (b[o + 3]! << 24)) >>> 0;
 }
+
+/** MurmurHash3's 32-bit finaliser: spreads every input bit over the word (flow-table slots, worker shards). */
+export function fmix32(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}

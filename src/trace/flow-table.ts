@@ -32,6 +32,7 @@ import { InvalidArgumentError } from '../errors.js';
 import type { EndReason, FlowHandle, PacketView } from './types.js';
 import { formatEndpoint, hasPorts } from './flow-format.js';
 import { POOL_CHUNK, SnippetPool } from './snippet-pool.js';
+import { fmix32 } from './bytes.js';
 
 export interface FlowTableOptions {
   /** Idle timeout in seconds of capture time for non-TCP flows (UDP, ICMP, ESP…). Default 120. */
@@ -133,15 +134,6 @@ const TH_FIN = 0x01, TH_SYN = 0x02, TH_RST = 0x04, TH_ACK = 0x10;
 const SMALL_PACKETS = 2;
 /** Marks a full-tier slot in poolSlot (slots are < 2^28). */
 const BIG_TIER = 1 << 30;
-
-function fmix32(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
-}
 
 function readI32be(d: Uint8Array, o: number): number {
   return (d[o]! << 24) | (d[o + 1]! << 16) | (d[o + 2]! << 8) | d[o + 3]!;
@@ -477,15 +469,8 @@ export class FlowTable {
 
     // Counters.
     const o = slot * RS, n = slot * NS, num = this.num;
-    if (dir === 0) {
-      rec[o + R_PKF] = rec[o + R_PKF]! + 1;
-      num[n + N_BF] = num[n + N_BF]! + p.wireLen;
-    } else {
-      rec[o + R_PKR] = rec[o + R_PKR]! + 1;
-      num[n + N_BR] = num[n + N_BR]! + p.wireLen;
-    }
-    if (ts > num[n + N_LAST]!) num[n + N_LAST] = ts;
-    else if (ts < num[n + N_FIRST]!) num[n + N_FIRST] = ts;
+    this.count(slot, dir, p.wireLen, ts);
+    if (ts < num[n + N_FIRST]!) num[n + N_FIRST] = ts;
     let bits = rec[o + R_BITS]! | flags;
 
     if (p.isFragment) this.noteFirstFragment(p, slot);
@@ -603,20 +588,25 @@ export class FlowTable {
     }
     this.stats.fragmentsMatched++;
     this.touch(slot);
-    const o = slot * RS, n = slot * NS, num = this.num;
-    if (dir === 0) {
-      rec[o + R_PKF] = rec[o + R_PKF]! + 1;
-      num[n + N_BF] = num[n + N_BF]! + p.wireLen;
-    } else {
-      rec[o + R_PKR] = rec[o + R_PKR]! + 1;
-      num[n + N_BR] = num[n + N_BR]! + p.wireLen;
-    }
-    if (ts > num[n + N_LAST]!) num[n + N_LAST] = ts;
+    this.count(slot, dir, p.wireLen, ts);
     const l = this.listener;
     if (l.onPacket !== undefined) {
       this.handle.slot = slot;
       l.onPacket(this.handle, false, false);
     }
+  }
+
+  /** Per-direction packet and byte counters; last-seen time only moves forward (captures can be unordered). */
+  private count(slot: number, dir: number, wireLen: number, ts: number): void {
+    const rec = this.rec, num = this.num, o = slot * RS, n = slot * NS;
+    if (dir === 0) {
+      rec[o + R_PKF] = rec[o + R_PKF]! + 1;
+      num[n + N_BF] = num[n + N_BF]! + wireLen;
+    } else {
+      rec[o + R_PKR] = rec[o + R_PKR]! + 1;
+      num[n + N_BR] = num[n + N_BR]! + wireLen;
+    }
+    if (ts > num[n + N_LAST]!) num[n + N_LAST] = ts;
   }
 
   // ------------------------------------------------------------------ ending flows
