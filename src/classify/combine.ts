@@ -8,7 +8,7 @@
  * | strong structural item                                       | yes  | 0.95 |
  * | two medium structural items of one protocol (different rules) | yes  | 0.85 |
  * | medium structural item + list hit (endpoint or name)         | yes  | 0.90 |
- * | companion of a strongly identified flow (same hosts and port) | yes  | 0.80 |
+ * | companion relation (tinc UDP; SSL-VPN DTLS or ESP data channel) | yes  | 0.80 |
  * | operator endpoint-list hit (vpn-endpoints)                   | yes  | 0.75 |
  * | VPN-provider name (SNI/Host/certificate) on the domain list,
  * |   or a certificate subject naming a VPN appliance              | yes  | 0.70 |

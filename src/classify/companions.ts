@@ -1,18 +1,85 @@
 /**
- * Cross-flow relations ("companion flows"): evidence a flow earns from another flow of the same hosts whose
- * protocol is already established. Documented cases (reference part 1, tinc): a UDP flow between the same two
- * hosts and on the same port number as a tinc meta connection that was identified with strong evidence is
- * tinc's data channel — legacy tinc UDP is encrypted from the first byte, so this relation is the only
- * observable. The index is bounded (oldest entries are dropped first) and keyed by numbers and short strings
- * built only when a flow is finalised, never per packet.
+ * Cross-flow relations ("companion flows"): evidence a flow earns from another flow of the same hosts. Three
+ * documented cases:
+ *
+ * - tinc (reference part 1): a UDP flow between the same two hosts and on the same port number as a tinc meta
+ *   connection identified with strong evidence is tinc's data channel — legacy tinc UDP is encrypted from the
+ *   first byte, so this relation is the only observable.
+ * - SSL-VPN DTLS data channel (part 3, "Companion DTLS"): a UDP flow whose first datagram is a complete DTLS
+ *   ClientHello without use_srtp and with no STUN on the flow, from the client of a TLS flow to the same server
+ *   IP and the TLS flow's port (or 443, AnyConnect's default X-DTLS-Port), starting within the window (10 s)
+ *   after the TLS flow started or while it is still open. Both flows are labelled.
+ * - GlobalProtect ESP data channel (part 3, "Companion ESP, GlobalProtect"): UDP to port 4501 of a server the
+ *   client has a TLS flow with, ESP-shaped (constant SPI ≥ 256, sequence numbers +1, ≥ 3 packets one way).
+ *
+ * A lone TLS flow is never labelled from port, size or duration; it is labelled only when its data channel was
+ * found. The index is bounded (oldest entries dropped first) and keyed by short strings built only when a flow
+ * is finalised or ends, never per packet. Limitation: a TLS flow that has already ended (and been emitted) when
+ * its data channel is identified keeps its label; the data channel still gets its own.
  */
-import type { Evidence } from '../detect/types.js';
-import { IPPROTO_TCP, IPPROTO_UDP } from '../detect/types.js';
-import { formatIPv6 } from '../ip/format.js';
+import type { Evidence, FlowView } from '../detect/types.js';
+import { IPPROTO_TCP, IPPROTO_UDP, u8, u32be } from '../detect/types.js';
+import { ESP_STRONG_RUN, espSeqRun } from '../detect/esp.js';
+import { parseDtlsClientHello } from '../detect/names/dtls.js';
+import { formatIPv4, formatIPv6 } from '../ip/format.js';
 import type { FlowAddresses } from './engine.js';
 
-/** Source id of companion evidence (decides alone: it ties a flow to a strongly identified one). */
+/** Source id of companion evidence (decides alone: it ties a flow to an identified one). */
 export const COMPANION_SOURCE = 'companion';
+
+/** Flow traits the companion rules need, computed while the flow's payload snippets still exist. */
+export const TRAIT_TLS_HELLO = 1; // TCP: the initiator's first payload is a TLS handshake record with a ClientHello
+export const TRAIT_DTLS_HELLO = 2; // UDP: the initiator's first datagram is a whole DTLS ClientHello without use_srtp
+export const TRAIT_STUN = 4; // UDP: a recorded packet is a STUN message (magic cookie)
+export const TRAIT_ESP = 8; // UDP: ≥ 3 ESP-shaped packets one way (constant SPI ≥ 256, sequence +1)
+
+/** GlobalProtect's ESP-in-UDP port (reference part 2/3). */
+export const GLOBALPROTECT_ESP_PORT = 4501;
+/** AnyConnect/OpenConnect's default DTLS port (X-DTLS-Port). */
+const DEFAULT_DTLS_PORT = 443;
+/** Default companion window after the TLS flow's start (reference: 10 s, configurable). */
+export const DEFAULT_COMPANION_WINDOW_US = 10_000_000;
+const STUN_COOKIE = 0x2112a442;
+/** TLS flows remembered per client→server pair (newest kept). */
+const TLS_PER_PAIR = 8;
+
+/**
+ * Trait of a flow's first payload packet (index 0, the only time its whole payload is visible to the caller):
+ * TLS or DTLS ClientHello from the initiator, else 0. Byte gates first; the DTLS parse runs only on `16 fe`/`16 01`.
+ */
+export function helloTrait(f: FlowView): number {
+  if (f.nPackets < 1 || f.dir(0) !== 0) return 0;
+  if (f.transport === IPPROTO_TCP) {
+    // TLS record header: handshake (22), version 3.x, then handshake type 1 (ClientHello).
+    return u8(f, 0, 0) === 0x16 && u8(f, 0, 1) === 0x03 && u8(f, 0, 2) <= 0x04 && u8(f, 0, 5) === 0x01 ? TRAIT_TLS_HELLO : 0;
+  }
+  if (f.transport !== IPPROTO_UDP || u8(f, 0, 0) !== 0x16) return 0;
+  const v = u8(f, 0, 1);
+  if (v !== 0xfe && v !== 0x01) return 0;
+  const h = parseDtlsClientHello(f.buf(0), f.start(0), f.avail(0), f.len(0));
+  // Absence of use_srtp can only be asserted on a whole, unfragmented hello.
+  return h !== null && h.complete && !h.fragmented && !h.hasUseSrtp ? TRAIT_DTLS_HELLO : 0;
+}
+
+/** Traits visible in the flow's recorded packet snippets (first bytes of each): STUN and ESP shape. */
+export function snippetTraits(f: FlowView): number {
+  if (f.transport !== IPPROTO_UDP) return 0;
+  let t = 0;
+  const n = f.nPackets;
+  for (let i = 0; i < n; i++) {
+    // STUN (RFC 5389 §6): two leading zero bits, magic cookie at offset 4.
+    if ((u8(f, i, 0) & 0xc0) === 0 && u32be(f, i, 4) === STUN_COOKIE) t |= TRAIT_STUN;
+  }
+  if (f.dstPort === GLOBALPROTECT_ESP_PORT || f.srcPort === GLOBALPROTECT_ESP_PORT) {
+    for (let i = n - 1; i >= ESP_STRONG_RUN - 1; i--) {
+      if (espSeqRun(f, i, f.dir(i), 0, false) >= ESP_STRONG_RUN) {
+        t |= TRAIT_ESP;
+        break;
+      }
+    }
+  }
+  return t;
+}
 
 interface Meta {
   protocol: string;
@@ -20,15 +87,30 @@ interface Meta {
   desc: string;
 }
 
-/** Protocols whose strongly identified TCP control flow vouches for UDP flows of the same hosts and port. */
-const META_PROTOCOLS: ReadonlySet<string> = new Set(['tinc']);
+interface TlsFlow {
+  clientPort: number;
+  serverPort: number;
+  startUs: number;
+  /** Last packet time once the flow ended; Infinity while it is open. */
+  endUs: number;
+  desc: string;
+  /** Set when a data channel was tied to this flow: the evidence the TLS flow itself then carries. */
+  vouch: Evidence | null;
+}
 
 export interface CompanionFlow extends FlowAddresses {
   readonly transport: number;
   readonly srcPort: number;
   readonly dstPort: number;
+  readonly firstSeenUs: number;
+  readonly lastSeenUs: number;
   srcText(): string;
   dstText(): string;
+}
+
+function addrText(f: FlowAddresses, side: 0 | 1): string {
+  if (f.ipVersion === 4) return formatIPv4(side === 0 ? f.src4 : f.dst4);
+  return formatIPv6(f.addrBytes(), side === 0 ? f.src6Off() : f.dst6Off());
 }
 
 function hostKey(f: FlowAddresses): string {
@@ -36,32 +118,85 @@ function hostKey(f: FlowAddresses): string {
     const a = f.src4, b = f.dst4;
     return a < b ? `${a}-${b}` : `${b}-${a}`;
   }
-  const x = formatIPv6(f.addrBytes(), f.src6Off()), y = formatIPv6(f.addrBytes(), f.dst6Off());
+  const x = addrText(f, 0), y = addrText(f, 1);
   return x < y ? `${x}-${y}` : `${y}-${x}`;
 }
 
+/** Directional key: initiator (client) → responder (server). */
+function pairKey(f: FlowAddresses): string {
+  return f.ipVersion === 4 ? `${f.src4}>${f.dst4}` : `${addrText(f, 0)}>${addrText(f, 1)}`;
+}
+
+/** Drop the oldest key of a Map once it holds `max` entries (Map iterates in insertion order). */
+function bound<K, V>(m: Map<K, V>, max: number): void {
+  if (m.size >= max) m.delete(m.keys().next().value!);
+}
+
+/** Protocols whose strongly identified TCP control flow vouches for UDP flows of the same hosts and port. */
+const META_PROTOCOLS: ReadonlySet<string> = new Set(['tinc']);
+
 export class CompanionIndex {
   private readonly metas = new Map<string, Meta>();
-  constructor(private readonly max = 65536) {}
+  private readonly tls = new Map<string, TlsFlow[]>();
+  /** The TLS flow the last `evidenceFor` call tied a data channel to (for {@link settleTie}). */
+  private lastTie: TlsFlow | null = null;
+
+  constructor(
+    private readonly max = 65536,
+    private readonly windowUs = DEFAULT_COMPANION_WINDOW_US,
+  ) {}
 
   get size(): number {
-    return this.metas.size;
+    return this.metas.size + this.tls.size;
+  }
+
+  /**
+   * Record a TCP flow whose first payload packet is a TLS ClientHello, as soon as it is seen (its data channel
+   * may start, and be decided, before the TLS flow's own verdict).
+   */
+  noteTlsStart(f: CompanionFlow): void {
+    const key = pairKey(f);
+    let list = this.tls.get(key);
+    if (!list) {
+      bound(this.tls, this.max);
+      this.tls.set(key, (list = []));
+    }
+    if (list.length >= TLS_PER_PAIR) list.shift();
+    list.push({ clientPort: f.srcPort, serverPort: f.dstPort, startUs: f.firstSeenUs, endUs: Infinity, desc: `${f.srcText()} → ${f.dstText()}`, vouch: null });
   }
 
   /** Record a finalised flow that may vouch for companions (only strong TCP meta connections qualify). */
   noteVerdict(f: CompanionFlow, protocol: string | null, evidence: readonly Evidence[]): void {
-    if (f.transport !== IPPROTO_TCP || protocol === null || !META_PROTOCOLS.has(protocol)) return;
+    if (f.transport !== IPPROTO_TCP) return;
+    if (protocol === null || !META_PROTOCOLS.has(protocol)) return;
     const strong = evidence.find((e) => e.strength === 'strong' && e.protocol === protocol);
     if (!strong) return;
     const key = `${hostKey(f)}|${f.dstPort}`;
     if (this.metas.has(key)) this.metas.delete(key);
-    else if (this.metas.size >= this.max) this.metas.delete(this.metas.keys().next().value!);
+    else bound(this.metas, this.max);
     this.metas.set(key, { protocol, rule: strong.rule, desc: `${f.srcText()} → ${f.dstText()}` });
   }
 
-  /** Companion evidence for a UDP flow, or null. */
-  evidenceFor(f: CompanionFlow): Evidence | null {
-    if (f.transport !== IPPROTO_UDP || this.metas.size === 0) return null;
+  /** A TLS flow noted earlier has ended: later companions must start within the window after its start. */
+  noteEnd(f: CompanionFlow): void {
+    const e = this.tlsEntry(f);
+    if (e) e.endUs = f.lastSeenUs;
+  }
+
+  /**
+   * Companion evidence for a flow, or null. UDP flows: tinc data channel, SSL-VPN DTLS data channel, GlobalProtect
+   * ESP (finding one marks its TLS control flow). TCP flows with a TLS hello: the evidence of a data channel
+   * already tied to them.
+   */
+  evidenceFor(f: CompanionFlow, traits = 0): Evidence | null {
+    this.lastTie = null;
+    if (f.transport === IPPROTO_TCP) return (traits & TRAIT_TLS_HELLO) !== 0 ? (this.tlsEntry(f)?.vouch ?? null) : null;
+    if (f.transport !== IPPROTO_UDP) return null;
+    if ((traits & (TRAIT_DTLS_HELLO | TRAIT_ESP)) !== 0 && this.tls.size > 0) {
+      const e = this.dataChannel(f, traits);
+      if (e) return e;
+    }
+    if (this.metas.size === 0) return null;
     const hk = hostKey(f);
     for (const port of f.srcPort === f.dstPort ? [f.srcPort] : [f.srcPort, f.dstPort]) {
       const m = this.metas.get(`${hk}|${port}`);
@@ -78,5 +213,65 @@ export class CompanionIndex {
     }
     return null;
   }
-}
 
+  /**
+   * Called with the verdict protocol of the flow last passed to `evidenceFor`: when the data channel itself was
+   * identified more precisely (e.g. AnyConnect's legacy DTLS), its TLS control flow carries that name too.
+   */
+  settleTie(protocol: string | null): void {
+    const c = this.lastTie;
+    this.lastTie = null;
+    if (c === null || c.vouch === null || protocol === null || protocol === c.vouch.protocol) return;
+    c.vouch = { ...c.vouch, protocol };
+  }
+
+  private tlsEntry(f: CompanionFlow): TlsFlow | undefined {
+    if (this.tls.size === 0) return undefined;
+    const list = this.tls.get(pairKey(f));
+    if (!list) return undefined;
+    for (let i = list.length - 1; i >= 0; i--) {
+      const e = list[i]!;
+      if (e.clientPort === f.srcPort && e.serverPort === f.dstPort && e.startUs === f.firstSeenUs) return e;
+    }
+    return undefined;
+  }
+
+  private dataChannel(f: CompanionFlow, traits: number): Evidence | null {
+    const list = this.tls.get(pairKey(f));
+    if (!list) return null;
+    const t = f.firstSeenUs;
+    const dtls = (traits & TRAIT_DTLS_HELLO) !== 0 && (traits & TRAIT_STUN) === 0;
+    const esp = (traits & TRAIT_ESP) !== 0 && f.dstPort === GLOBALPROTECT_ESP_PORT;
+    // Newest TLS flow first: the control connection that set up this data channel is the latest one.
+    for (let i = list.length - 1; i >= 0; i--) {
+      const c = list[i]!;
+      const inTime = t >= c.startUs && (t <= c.startUs + this.windowUs || t <= c.endUs);
+      if (!inTime) continue;
+      const when = t <= c.startUs + this.windowUs ? `${((t - c.startUs) / 1e6).toFixed(1)} s after it started` : 'while it was open';
+      if (dtls && (f.dstPort === c.serverPort || f.dstPort === DEFAULT_DTLS_PORT)) {
+        const port = f.dstPort === c.serverPort ? 'the same port' : `port ${DEFAULT_DTLS_PORT} (default DTLS port)`;
+        this.lastTie = c;
+        c.vouch ??= {
+          source: COMPANION_SOURCE, kind: 'relation', protocol: 'ssl-vpn', strength: 'strong', rule: 'sslvpn.companion-dtls',
+          reason: `TLS control flow of the SSL-VPN DTLS data channel ${f.srcText()} → ${f.dstText()} (DTLS ClientHello without use_srtp, no STUN, ${when})`,
+        };
+        return {
+          source: COMPANION_SOURCE, kind: 'relation', protocol: 'ssl-vpn', strength: 'strong', rule: 'sslvpn.companion-dtls',
+          reason: `first datagram is a DTLS ClientHello without use_srtp (no STUN on the flow), to ${port} of the server of TLS flow ${c.desc}, ${when}`,
+        };
+      }
+      if (esp) {
+        this.lastTie = c;
+        c.vouch ??= {
+          source: COMPANION_SOURCE, kind: 'relation', protocol: 'globalprotect', strength: 'strong', rule: 'globalprotect.companion-esp',
+          reason: `TLS control flow of the GlobalProtect ESP data channel ${f.srcText()} → ${f.dstText()} (UDP ${GLOBALPROTECT_ESP_PORT}, ${when})`,
+        };
+        return {
+          source: COMPANION_SOURCE, kind: 'relation', protocol: 'globalprotect', strength: 'strong', rule: 'globalprotect.companion-esp',
+          reason: `ESP-in-UDP on port ${GLOBALPROTECT_ESP_PORT} (≥ ${ESP_STRONG_RUN} packets one way, constant SPI ≥ 256, sequence +1) to the server of TLS flow ${c.desc}, ${when}`,
+        };
+      }
+    }
+    return null;
+  }
+}

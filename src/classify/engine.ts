@@ -11,6 +11,7 @@ import { flowNames, listedName, nameEvidence, type FlowNames } from '../detect/n
 import type { CidrMap } from '../trie/cidr-map.js';
 import { formatIPv4, formatIPv6 } from '../ip/format.js';
 import { combine, REGISTRATION_SOURCE } from './combine.js';
+import { helloTrait } from './companions.js';
 import type { ListSnapshot } from './lists.js';
 import type { Verdict } from './types.js';
 
@@ -54,11 +55,14 @@ export class FlowDetection {
   names: FlowNames[] = [];
   /** Evidence changed since the last combine. */
   dirty = false;
+  /** Companion-rule traits of the flow's first packet (TRAIT_TLS_HELLO / TRAIT_DTLS_HELLO), else 0. */
+  traits = 0;
 
   reset(): void {
     if (this.evidence.length) this.evidence = [];
     if (this.names.length) this.names = [];
     this.dirty = false;
+    this.traits = 0;
   }
 
   private add(items: readonly Evidence[]): void {
@@ -91,6 +95,7 @@ export class FlowDetection {
     if (n <= NAME_PACKETS && (view.transport === IPPROTO_TCP || view.transport === IPPROTO_UDP)) {
       const nm = flowNames(view);
       if (nm !== null && this.names.length < 4) this.names.push(nm);
+      if (n === 1) this.traits = helloTrait(view);
     }
     // Final once the detectors' budget is spent, or once the flow table records no further payload packets.
     if (n >= table.maxPackets[view.transport]! || n >= recorded) return true;

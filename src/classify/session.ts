@@ -11,7 +11,7 @@ import type { EndReason, FlowHandle, PacketView, RawPacket } from '../trace/type
 import { LINKTYPE_ETHERNET } from '../trace/types.js';
 import type { Classifier } from './classifier.js';
 import { FlowDetection } from './engine.js';
-import { CompanionIndex } from './companions.js';
+import { CompanionIndex, snippetTraits, TRAIT_TLS_HELLO } from './companions.js';
 import { flowRecord, transportName, type FlowRecord } from './record.js';
 import type { Verdict } from './types.js';
 
@@ -49,6 +49,8 @@ export class ClassifierSession extends EventEmitter {
   private verdicts: (Verdict | undefined)[] = [];
   /** Per flow slot: 1 once the verdict is final (the per-packet fast path reads only this). */
   private decided: Uint8Array = new Uint8Array(1024);
+  /** Per flow slot: companion-rule traits, kept from the verdict to the flow's end (snippets are gone by then). */
+  private traits: Uint8Array = new Uint8Array(1024);
   private pool: FlowDetection[] = [];
   private scratch = new FlowDetection();
   private readonly companions = new CompanionIndex();
@@ -137,11 +139,12 @@ export class ClassifierSession extends EventEmitter {
     if (!owned) d = this.scratch;
     const final = d!.inspect(f.view, this.classifier.table, this.recorded);
     if (!owned) {
-      if (d!.evidence.length > 0 || d!.names.length > 0) {
+      if (d!.evidence.length > 0 || d!.names.length > 0 || d!.traits !== 0) {
         this.det[id] = d;
         this.scratch = this.pool.pop() ?? new FlowDetection();
       } else d!.reset();
     }
+    if (f.view.nPackets === 1 && (d!.traits & TRAIT_TLS_HELLO) !== 0) this.companions.noteTlsStart(f);
     if (final) this.finalize(f, this.det[id], f.view.nPackets);
   }
 
@@ -151,10 +154,17 @@ export class ClassifierSession extends EventEmitter {
     const next = new Uint8Array(n);
     next.set(this.decided);
     this.decided = next;
+    const tr = new Uint8Array(n);
+    tr.set(this.traits);
+    this.traits = tr;
   }
 
   private finalize(f: FlowHandle, d: FlowDetection | undefined, at: number): Verdict {
-    const v = this.classifier.decideNow(d ?? null, f, at, this.companions.evidenceFor(f));
+    // Traits are read now, while the flow's payload snippets still exist (stopCapture below frees them).
+    const traits = (d ? d.traits : 0) | snippetTraits(f.view);
+    this.traits[f.id] = traits;
+    const v = this.classifier.decideNow(d ?? null, f, at, this.companions.evidenceFor(f, traits));
+    this.companions.settleTie(v.protocol);
     if (v.label !== 'ordinary') this.companions.noteVerdict(f, v.protocol, v.evidence);
     this.verdicts[f.id] = v;
     this.decided[f.id] = 1;
@@ -175,17 +185,22 @@ export class ClassifierSession extends EventEmitter {
 
   private onEnd(f: FlowHandle, _reason: EndReason): void {
     let v = this.verdicts[f.id] ?? this.finalize(f, this.det[f.id], f.view.nPackets);
+    const traits = this.traits[f.id]!;
+    if ((traits & TRAIT_TLS_HELLO) !== 0) this.companions.noteEnd(f);
     if (v.label === 'ordinary') {
-      // A companion relation can appear after the flow's early verdict (its control flow decided later).
-      const c = this.companions.evidenceFor(f);
+      // A companion relation can appear after the flow's early verdict (its control flow, or for a TLS flow its
+      // data channel, was identified later).
+      const c = this.companions.evidenceFor(f, traits);
       if (c) {
         const keep = new FlowDetection();
         keep.evidence = v.evidence.filter((e) => e.source !== 'vpn-endpoints' && e.source !== 'vpn-domains');
         v = this.classifier.decideNow(keep, f, v.decidedAtPacket, c);
       }
+      this.companions.settleTie(v.protocol);
     }
     this.verdicts[f.id] = undefined;
     this.decided[f.id] = 0;
+    this.traits[f.id] = 0;
     this.emit('flow', flowRecord(f, v));
   }
 }

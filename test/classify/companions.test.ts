@@ -1,0 +1,168 @@
+/**
+ * Cross-flow companion rules, end to end through a streaming session: frames in, flow records out.
+ * Reference part 3 §"Evidence rules" (Companion DTLS, Companion ESP GlobalProtect) and part 1 (tinc).
+ */
+import { describe, expect, it } from 'vitest';
+import { createClassifier } from '../../src/classify/classifier.js';
+import type { FlowRecord } from '../../src/classify/record.js';
+import { buildFrame, TCP_ACK, TCP_FIN, TCP_SYN, type FrameSpec } from '../../src/trace/frame-builder.js';
+import { alpnExt, dtlsRecord, ext, helloBody, sniExt, tlsRecord } from '../detect/names/builders.js';
+
+const CLIENT = '192.0.2.10';
+const SERVER = '198.51.100.7';
+const OTHER = '198.51.100.99';
+
+interface Pkt extends FrameSpec {
+  t: number; // seconds
+}
+
+function classify(pkts: Pkt[]): FlowRecord[] {
+  const s = createClassifier().session();
+  const out: FlowRecord[] = [];
+  s.on('flow', (r: FlowRecord) => out.push(r));
+  for (const p of [...pkts].sort((a, b) => a.t - b.t)) s.push(buildFrame(p), BigInt(Math.round(p.t * 1e6)) * 1000n);
+  s.end();
+  return out;
+}
+
+const bytes = (n: number, seed: number): Uint8Array => Uint8Array.from({ length: n }, (_, i) => (i * 131 + seed * 17 + 7) & 255);
+
+/** A TLS connection: handshake, 12 application-data records spread over `dur` seconds, then FIN both ways. */
+function tlsFlow(cport: number, sport: number, t0: number, dur: number, server = SERVER): Pkt[] {
+  const c = { src: CLIENT, dst: server, proto: 6, srcPort: cport, dstPort: sport };
+  const s = { src: server, dst: CLIENT, proto: 6, srcPort: sport, dstPort: cport };
+  const hello = tlsRecord(helloBody({ exts: [sniExt('vpn.example.com')] }));
+  const out: Pkt[] = [
+    { ...c, t: t0, tcpFlags: TCP_SYN },
+    { ...s, t: t0 + 0.01, tcpFlags: TCP_SYN | TCP_ACK },
+    { ...c, t: t0 + 0.02, tcpFlags: TCP_ACK },
+    { ...c, t: t0 + 0.03, payload: hello },
+  ];
+  for (let i = 0; i < 12; i++) {
+    const t = t0 + 0.05 + (dur * i) / 12;
+    out.push({ ...(i % 2 ? c : s), t, payload: Uint8Array.from([0x17, 0x03, 0x03, 0, 64, ...bytes(64, i)]) });
+  }
+  out.push({ ...c, t: t0 + dur + 0.1, tcpFlags: TCP_FIN | TCP_ACK }, { ...s, t: t0 + dur + 0.11, tcpFlags: TCP_FIN | TCP_ACK }, { ...c, t: t0 + dur + 0.12, tcpFlags: TCP_ACK });
+  return out;
+}
+
+function dtlsHello(opts: { srtp?: boolean } = {}): Uint8Array {
+  const exts = [sniExt('vpn.example.com'), alpnExt(['x'])];
+  if (opts.srtp) exts.push(ext(14, [0, 2, 0, 1, 0]));
+  return dtlsRecord(helloBody({ version: 0xfefd, cookie: [], suites: [0xc02b, 0xc02f], exts }));
+}
+
+/** A UDP flow client→server:dport whose first datagram is `first`, then encrypted-looking records. */
+function udpFlow(dport: number, t0: number, first: Uint8Array, server = SERVER): Pkt[] {
+  const c = { src: CLIENT, dst: server, proto: 17, srcPort: 40001, dstPort: dport };
+  const s = { src: server, dst: CLIENT, proto: 17, srcPort: dport, dstPort: 40001 };
+  const out: Pkt[] = [{ ...c, t: t0, payload: first }];
+  for (let i = 0; i < 10; i++) out.push({ ...(i % 2 ? c : s), t: t0 + 0.01 * (i + 1), payload: Uint8Array.from([0x17, 0xfe, 0xfd, 0, 1, ...bytes(80, i)]) });
+  return out;
+}
+
+/** ESP-in-UDP packets client→server:dport: constant SPI, sequence 1, 2, 3… */
+function espFlow(dport: number, t0: number, n = 10, server = SERVER): Pkt[] {
+  const out: Pkt[] = [];
+  for (let i = 0; i < n; i++) {
+    const p = new Uint8Array(100);
+    p.set([0x4a, 0x11, 0x22, 0x33, 0, 0, 0, i + 1], 0);
+    p.set(bytes(92, i), 8);
+    out.push({ src: CLIENT, dst: server, proto: 17, srcPort: 40002, dstPort: dport, t: t0 + 0.02 * i, payload: p });
+  }
+  return out;
+}
+
+const find = (rs: FlowRecord[], transport: string, dst: string): FlowRecord => {
+  const r = rs.find((x) => x.transport === transport && x.dst === dst);
+  if (!r) throw new Error(`no ${transport} flow to ${dst}: ${rs.map((x) => `${x.transport} ${x.dst}`).join(', ')}`);
+  return r;
+};
+const rulesOf = (r: FlowRecord): string[] => r.evidence.map((e) => e.rule);
+
+describe('companion DTLS (SSL-VPN data channel)', () => {
+  it('labels the DTLS flow and its TLS control flow, with evidence naming the other flow', () => {
+    const rs = classify([...tlsFlow(50000, 443, 0, 30), ...udpFlow(443, 3, dtlsHello())]);
+    const udp = find(rs, 'udp', `${SERVER}:443`);
+    const tcp = find(rs, 'tcp', `${SERVER}:443`);
+    expect(udp.label).toBe('unregistered_vpn');
+    expect(udp.protocol).toBe('ssl-vpn');
+    expect(rulesOf(udp)).toContain('sslvpn.companion-dtls');
+    expect(udp.evidence.find((e) => e.rule === 'sslvpn.companion-dtls')!.reason).toContain(`${CLIENT}:50000 → ${SERVER}:443`);
+    expect(tcp.label).toBe('unregistered_vpn');
+    expect(tcp.protocol).toBe('ssl-vpn');
+    expect(tcp.evidence.find((e) => e.rule === 'sslvpn.companion-dtls')!.reason).toContain(`${CLIENT}:40001 → ${SERVER}:443`);
+  });
+  it('accepts the TLS flow port (FortiClient style) and the AnyConnect default 443', () => {
+    const same = classify([...tlsFlow(50000, 10443, 0, 30), ...udpFlow(10443, 2, dtlsHello())]);
+    expect(find(same, 'udp', `${SERVER}:10443`).label).toBe('unregistered_vpn');
+    const dflt = classify([...tlsFlow(50000, 8443, 0, 30), ...udpFlow(443, 2, dtlsHello())]);
+    expect(find(dflt, 'udp', `${SERVER}:443`).label).toBe('unregistered_vpn');
+    const other = classify([...tlsFlow(50000, 8443, 0, 30), ...udpFlow(4433, 2, dtlsHello())]);
+    expect(find(other, 'udp', `${SERVER}:4433`).label).toBe('ordinary');
+  });
+  it('within 10 s of the TLS start, or later only while the TLS flow is open', () => {
+    // TLS open 0–30 s: a DTLS flow at 25 s is still a companion.
+    expect(find(classify([...tlsFlow(50000, 443, 0, 30), ...udpFlow(443, 25, dtlsHello())]), 'udp', `${SERVER}:443`).label).toBe('unregistered_vpn');
+    // TLS lasted 0–2 s and closed (FIN): a DTLS flow at 15 s is unrelated.
+    const late = classify([...tlsFlow(50000, 443, 0, 2), ...udpFlow(443, 15, dtlsHello())]);
+    expect(find(late, 'udp', `${SERVER}:443`).label).toBe('ordinary');
+    expect(find(late, 'tcp', `${SERVER}:443`).label).toBe('ordinary');
+  });
+  it('negatives: use_srtp (WebRTC), STUN on the flow, another server, no TLS flow, non-DTLS first datagram', () => {
+    const srtp = classify([...tlsFlow(50000, 443, 0, 30), ...udpFlow(443, 2, dtlsHello({ srtp: true }))]);
+    expect(find(srtp, 'udp', `${SERVER}:443`).label).toBe('ordinary');
+    expect(find(srtp, 'tcp', `${SERVER}:443`).label).toBe('ordinary');
+    const stunPkt = Uint8Array.from([0, 1, 0, 0, 0x21, 0x12, 0xa4, 0x42, ...bytes(12, 1)]);
+    const withStun = [...tlsFlow(50000, 443, 0, 30), ...udpFlow(443, 2, dtlsHello()), { src: CLIENT, dst: SERVER, proto: 17, srcPort: 40001, dstPort: 443, t: 2.005, payload: stunPkt }];
+    expect(find(classify(withStun), 'udp', `${SERVER}:443`).label).toBe('ordinary');
+    const elsewhere = classify([...tlsFlow(50000, 443, 0, 30), ...udpFlow(443, 2, dtlsHello(), OTHER)]);
+    expect(find(elsewhere, 'udp', `${OTHER}:443`).label).toBe('ordinary');
+    expect(find(classify(udpFlow(443, 2, dtlsHello())), 'udp', `${SERVER}:443`).label).toBe('ordinary');
+    const notDtls = classify([...tlsFlow(50000, 443, 0, 30), ...udpFlow(443, 2, bytes(120, 9))]);
+    expect(find(notDtls, 'udp', `${SERVER}:443`).label).toBe('ordinary');
+  });
+  it('a fragmented DTLS hello cannot prove the absence of use_srtp: no companion', () => {
+    const body = helloBody({ version: 0xfefd, cookie: [], exts: [sniExt('vpn.example.com')] });
+    const frag = dtlsRecord(body, { fragLen: 40 });
+    expect(find(classify([...tlsFlow(50000, 443, 0, 30), ...udpFlow(443, 2, frag)]), 'udp', `${SERVER}:443`).label).toBe('ordinary');
+  });
+});
+
+describe('companion ESP on UDP 4501 (GlobalProtect)', () => {
+  it('labels the ESP flow and the TLS flow to the same server', () => {
+    const rs = classify([...tlsFlow(50000, 443, 0, 30), ...espFlow(4501, 4)]);
+    const esp = find(rs, 'udp', `${SERVER}:4501`);
+    expect(esp.label).toBe('unregistered_vpn');
+    expect(esp.protocol).toBe('globalprotect');
+    expect(rulesOf(esp)).toContain('globalprotect.companion-esp');
+    expect(find(rs, 'tcp', `${SERVER}:443`).protocol).toBe('globalprotect');
+  });
+  it('negatives: no TLS flow, too few packets, sequence not +1, another port', () => {
+    expect(find(classify(espFlow(4501, 4)), 'udp', `${SERVER}:4501`).label).toBe('ordinary');
+    expect(find(classify([...tlsFlow(50000, 443, 0, 30), ...espFlow(4501, 4, 2)]), 'udp', `${SERVER}:4501`).label).toBe('ordinary');
+    const jumbled = espFlow(4501, 4).map((p, i) => ({ ...p, payload: Uint8Array.from([...p.payload!.subarray(0, 7), (i * 5 + 3) & 255, ...p.payload!.subarray(8)]) }));
+    expect(find(classify([...tlsFlow(50000, 443, 0, 30), ...jumbled]), 'udp', `${SERVER}:4501`).label).toBe('ordinary');
+    expect(find(classify([...tlsFlow(50000, 443, 0, 30), ...espFlow(4502, 4)]), 'udp', `${SERVER}:4502`).label).toBe('ordinary');
+  });
+});
+
+describe('a lone TLS flow', () => {
+  it('stays ordinary however long it lasts and whatever its port', () => {
+    for (const port of [443, 10443, 4433]) {
+      const rs = classify(tlsFlow(50000, port, 0, 600));
+      expect(find(rs, 'tcp', `${SERVER}:${port}`).label).toBe('ordinary');
+    }
+  });
+});
+
+describe('protocol of a tied TLS flow', () => {
+  it('takes the data channel protocol when that was identified (AnyConnect legacy DTLS)', () => {
+    const legacy = dtlsRecord(helloBody({ version: 0x0100, sessionId: new Array(32).fill(0x42), cookie: [], suites: [0x0035, 0x002f], noExtensions: true }), { recVersion: 0x0100 });
+    const rs = classify([...tlsFlow(50000, 443, 0, 30), ...udpFlow(443, 2, legacy)]);
+    expect(find(rs, 'udp', `${SERVER}:443`).protocol).toBe('anyconnect');
+    const tcp = find(rs, 'tcp', `${SERVER}:443`);
+    expect(tcp.protocol).toBe('anyconnect');
+    expect(rulesOf(tcp)).toEqual(['sslvpn.companion-dtls']);
+  });
+});
