@@ -17,69 +17,22 @@
  * is finalised or ends, never per packet. Limitation: a TLS flow that has already ended (and been emitted) when
  * its data channel is identified keeps its label; the data channel still gets its own.
  */
-import type { Evidence, FlowView } from '../detect/types.js';
-import { IPPROTO_TCP, IPPROTO_UDP, u8, u32be } from '../detect/types.js';
-import { ESP_STRONG_RUN, espSeqRun } from '../detect/esp.js';
-import { parseDtlsClientHello } from '../detect/names/dtls.js';
+import type { Evidence } from '../detect/types.js';
+import { IPPROTO_TCP, IPPROTO_UDP } from '../detect/types.js';
+import { ESP_STRONG_RUN } from '../detect/esp.js';
 import { formatIPv4, formatIPv6 } from '../ip/format.js';
 import type { FlowAddresses } from './engine.js';
+import { GLOBALPROTECT_ESP_PORT, TRAIT_DTLS_HELLO, TRAIT_ESP, TRAIT_STUN } from './traits.js';
 
 /** Source id of companion evidence (decides alone: it ties a flow to an identified one). */
 export const COMPANION_SOURCE = 'companion';
 
-/** Flow traits the companion rules need, computed while the flow's payload snippets still exist. */
-export const TRAIT_TLS_HELLO = 1; // TCP: the initiator's first payload is a TLS handshake record with a ClientHello
-export const TRAIT_DTLS_HELLO = 2; // UDP: the initiator's first datagram is a whole DTLS ClientHello without use_srtp
-export const TRAIT_STUN = 4; // UDP: a recorded packet is a STUN message (magic cookie)
-export const TRAIT_ESP = 8; // UDP: ≥ 3 ESP-shaped packets one way (constant SPI ≥ 256, sequence +1)
-
-/** GlobalProtect's ESP-in-UDP port (reference part 2/3). */
-export const GLOBALPROTECT_ESP_PORT = 4501;
 /** AnyConnect/OpenConnect's default DTLS port (X-DTLS-Port). */
 const DEFAULT_DTLS_PORT = 443;
 /** Default companion window after the TLS flow's start (reference: 10 s, configurable). */
 export const DEFAULT_COMPANION_WINDOW_US = 10_000_000;
-const STUN_COOKIE = 0x2112a442;
 /** TLS flows remembered per client→server pair (newest kept). */
 const TLS_PER_PAIR = 8;
-
-/**
- * Trait of a flow's first payload packet (index 0, the only time its whole payload is visible to the caller):
- * TLS or DTLS ClientHello from the initiator, else 0. Byte gates first; the DTLS parse runs only on `16 fe`/`16 01`.
- */
-export function helloTrait(f: FlowView): number {
-  if (f.nPackets < 1 || f.dir(0) !== 0) return 0;
-  if (f.transport === IPPROTO_TCP) {
-    // TLS record header: handshake (22), version 3.x, then handshake type 1 (ClientHello).
-    return u8(f, 0, 0) === 0x16 && u8(f, 0, 1) === 0x03 && u8(f, 0, 2) <= 0x04 && u8(f, 0, 5) === 0x01 ? TRAIT_TLS_HELLO : 0;
-  }
-  if (f.transport !== IPPROTO_UDP || u8(f, 0, 0) !== 0x16) return 0;
-  const v = u8(f, 0, 1);
-  if (v !== 0xfe && v !== 0x01) return 0;
-  const h = parseDtlsClientHello(f.buf(0), f.start(0), f.avail(0), f.len(0));
-  // Absence of use_srtp can only be asserted on a whole, unfragmented hello.
-  return h !== null && h.complete && !h.fragmented && !h.hasUseSrtp ? TRAIT_DTLS_HELLO : 0;
-}
-
-/** Traits visible in the flow's recorded packet snippets (first bytes of each): STUN and ESP shape. */
-export function snippetTraits(f: FlowView): number {
-  if (f.transport !== IPPROTO_UDP) return 0;
-  let t = 0;
-  const n = f.nPackets;
-  for (let i = 0; i < n; i++) {
-    // STUN (RFC 5389 §6): two leading zero bits, magic cookie at offset 4.
-    if ((u8(f, i, 0) & 0xc0) === 0 && u32be(f, i, 4) === STUN_COOKIE) t |= TRAIT_STUN;
-  }
-  if (f.dstPort === GLOBALPROTECT_ESP_PORT || f.srcPort === GLOBALPROTECT_ESP_PORT) {
-    for (let i = n - 1; i >= ESP_STRONG_RUN - 1; i--) {
-      if (espSeqRun(f, i, f.dir(i), 0, false) >= ESP_STRONG_RUN) {
-        t |= TRAIT_ESP;
-        break;
-      }
-    }
-  }
-  return t;
-}
 
 interface Meta {
   protocol: string;
@@ -87,7 +40,8 @@ interface Meta {
   desc: string;
 }
 
-interface TlsFlow {
+/** A TLS flow the index remembers (the session keeps a reference per flow slot, so no lookup is needed later). */
+export interface TlsFlow {
   clientPort: number;
   serverPort: number;
   startUs: number;
@@ -154,7 +108,7 @@ export class CompanionIndex {
    * Record a TCP flow whose first payload packet is a TLS ClientHello, as soon as it is seen (its data channel
    * may start, and be decided, before the TLS flow's own verdict).
    */
-  noteTlsStart(f: CompanionFlow): void {
+  noteTlsStart(f: CompanionFlow): TlsFlow {
     const key = pairKey(f);
     let list = this.tls.get(key);
     if (!list) {
@@ -162,7 +116,9 @@ export class CompanionIndex {
       this.tls.set(key, (list = []));
     }
     if (list.length >= TLS_PER_PAIR) list.shift();
-    list.push({ clientPort: f.srcPort, serverPort: f.dstPort, startUs: f.firstSeenUs, endUs: Infinity, desc: `${f.srcText()} → ${f.dstText()}`, vouch: null });
+    const e: TlsFlow = { clientPort: f.srcPort, serverPort: f.dstPort, startUs: f.firstSeenUs, endUs: Infinity, desc: `${f.srcText()} → ${f.dstText()}`, vouch: null };
+    list.push(e);
+    return e;
   }
 
   /** Record a finalised flow that may vouch for companions (only strong TCP meta connections qualify). */
@@ -178,19 +134,16 @@ export class CompanionIndex {
   }
 
   /** A TLS flow noted earlier has ended: later companions must start within the window after its start. */
-  noteEnd(f: CompanionFlow): void {
-    const e = this.tlsEntry(f);
-    if (e) e.endUs = f.lastSeenUs;
+  noteEnd(e: TlsFlow, lastSeenUs: number): void {
+    e.endUs = lastSeenUs;
   }
 
   /**
-   * Companion evidence for a flow, or null. UDP flows: tinc data channel, SSL-VPN DTLS data channel, GlobalProtect
-   * ESP (finding one marks its TLS control flow). TCP flows with a TLS hello: the evidence of a data channel
-   * already tied to them.
+   * Companion evidence for a UDP flow, or null: tinc data channel, SSL-VPN DTLS data channel, GlobalProtect ESP
+   * (finding one sets `vouch` on its TLS control flow's entry, the evidence that flow then carries).
    */
   evidenceFor(f: CompanionFlow, traits = 0): Evidence | null {
     this.lastTie = null;
-    if (f.transport === IPPROTO_TCP) return (traits & TRAIT_TLS_HELLO) !== 0 ? (this.tlsEntry(f)?.vouch ?? null) : null;
     if (f.transport !== IPPROTO_UDP) return null;
     if ((traits & (TRAIT_DTLS_HELLO | TRAIT_ESP)) !== 0 && this.tls.size > 0) {
       const e = this.dataChannel(f, traits);
@@ -223,17 +176,6 @@ export class CompanionIndex {
     this.lastTie = null;
     if (c === null || c.vouch === null || protocol === null || protocol === c.vouch.protocol) return;
     c.vouch = { ...c.vouch, protocol };
-  }
-
-  private tlsEntry(f: CompanionFlow): TlsFlow | undefined {
-    if (this.tls.size === 0) return undefined;
-    const list = this.tls.get(pairKey(f));
-    if (!list) return undefined;
-    for (let i = list.length - 1; i >= 0; i--) {
-      const e = list[i]!;
-      if (e.clientPort === f.srcPort && e.serverPort === f.dstPort && e.startUs === f.firstSeenUs) return e;
-    }
-    return undefined;
   }
 
   private dataChannel(f: CompanionFlow, traits: number): Evidence | null {

@@ -11,7 +11,7 @@ import { flowNames, listedName, nameEvidence, type FlowNames } from '../detect/n
 import type { CidrMap } from '../trie/cidr-map.js';
 import { formatIPv4, formatIPv6 } from '../ip/format.js';
 import { combine, REGISTRATION_SOURCE } from './combine.js';
-import { helloTrait } from './companions.js';
+import { helloTrait, tlsEncryptedAt, TRAIT_QUIC, TRAIT_TLS_BOTH, TRAIT_TLS_HELLO, TRAIT_TLS_SERVER } from './traits.js';
 import type { ListSnapshot } from './lists.js';
 import type { Verdict } from './types.js';
 
@@ -93,12 +93,22 @@ export class FlowDetection {
       }
     }
     if (n <= NAME_PACKETS && (view.transport === IPPROTO_TCP || view.transport === IPPROTO_UDP)) {
-      const nm = flowNames(view);
-      if (nm !== null && this.names.length < 4) this.names.push(nm);
       if (n === 1) this.traits = helloTrait(view);
+      else if ((this.traits & TRAIT_TLS_HELLO) !== 0 && view.dir(n - 1) === 1 && tlsEncryptedAt(view, n - 1)) this.traits |= TRAIT_TLS_SERVER;
+      const nm = flowNames(view);
+      if (nm !== null) {
+        if (this.names.length < 4) this.names.push(nm);
+        if (nm.kind === 'quic' && nm.packet === 0) this.traits |= TRAIT_QUIC;
+      }
     }
     // Final once the detectors' budget is spent, or once the flow table records no further payload packets.
     if (n >= table.maxPackets[view.transport]! || n >= recorded) return true;
+    // A flow that is TLS from its first packet and whose server has switched to encrypted records, or that is QUIC
+    // from its first packet: once the name packets are seen, every later byte is encrypted, so no detector rule or
+    // name can match there (the cleartext framings of SSL VPNs need TLS terminated before the gateway).
+    if (n >= NAME_PACKETS && this.evidence.length === 0 && ((this.traits & TRAIT_TLS_BOTH) === TRAIT_TLS_BOTH || (this.traits & TRAIT_QUIC) !== 0)) {
+      return true;
+    }
     if (this.dirty) {
       this.dirty = false;
       for (const e of this.evidence) if (e.strength === 'strong') return true;

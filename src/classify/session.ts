@@ -11,7 +11,8 @@ import type { EndReason, FlowHandle, PacketView, RawPacket } from '../trace/type
 import { LINKTYPE_ETHERNET } from '../trace/types.js';
 import type { Classifier } from './classifier.js';
 import { FlowDetection } from './engine.js';
-import { CompanionIndex, snippetTraits, TRAIT_TLS_HELLO } from './companions.js';
+import { CompanionIndex, type TlsFlow } from './companions.js';
+import { snippetTraits, TRAIT_TLS_HELLO } from './traits.js';
 import { flowRecord, transportName, type FlowRecord } from './record.js';
 import type { Verdict } from './types.js';
 
@@ -51,6 +52,8 @@ export class ClassifierSession extends EventEmitter {
   private decided: Uint8Array = new Uint8Array(1024);
   /** Per flow slot: companion-rule traits, kept from the verdict to the flow's end (snippets are gone by then). */
   private traits: Uint8Array = new Uint8Array(1024);
+  /** Per flow slot: the companion index's entry of a TLS flow (its data channel may vouch for it later). */
+  private tlsOf: (TlsFlow | undefined)[] = [];
   private pool: FlowDetection[] = [];
   private scratch = new FlowDetection();
   private readonly companions = new CompanionIndex();
@@ -144,7 +147,7 @@ export class ClassifierSession extends EventEmitter {
         this.scratch = this.pool.pop() ?? new FlowDetection();
       } else d!.reset();
     }
-    if (f.view.nPackets === 1 && (d!.traits & TRAIT_TLS_HELLO) !== 0) this.companions.noteTlsStart(f);
+    if (f.view.nPackets === 1 && (d!.traits & TRAIT_TLS_HELLO) !== 0) this.tlsOf[id] = this.companions.noteTlsStart(f);
     if (final) this.finalize(f, this.det[id], f.view.nPackets);
   }
 
@@ -186,17 +189,21 @@ export class ClassifierSession extends EventEmitter {
   private onEnd(f: FlowHandle, _reason: EndReason): void {
     let v = this.verdicts[f.id] ?? this.finalize(f, this.det[f.id], f.view.nPackets);
     const traits = this.traits[f.id]!;
-    if ((traits & TRAIT_TLS_HELLO) !== 0) this.companions.noteEnd(f);
+    const tls = this.tlsOf[f.id];
+    if (tls) {
+      this.companions.noteEnd(tls, f.lastSeenUs);
+      this.tlsOf[f.id] = undefined;
+    }
     if (v.label === 'ordinary') {
       // A companion relation can appear after the flow's early verdict (its control flow, or for a TLS flow its
       // data channel, was identified later).
-      const c = this.companions.evidenceFor(f, traits);
+      const c = tls ? tls.vouch : this.companions.evidenceFor(f, traits);
       if (c) {
         const keep = new FlowDetection();
         keep.evidence = v.evidence.filter((e) => e.source !== 'vpn-endpoints' && e.source !== 'vpn-domains');
         v = this.classifier.decideNow(keep, f, v.decidedAtPacket, c);
       }
-      this.companions.settleTie(v.protocol);
+      if (!tls) this.companions.settleTie(v.protocol);
     }
     this.verdicts[f.id] = undefined;
     this.decided[f.id] = 0;
