@@ -55,6 +55,17 @@ function continuesClientHello(f: FlowView, i: number): boolean {
   return false;
 }
 
+/**
+ * The DCID of the client's first Initial (packet 0), whose bytes the flow table keeps: a later client Initial
+ * is protected with keys from it (RFC 9001 §5.2). Undefined when packet 0 is not a client long-header packet.
+ */
+function firstInitialDcid(f: FlowView): Uint8Array | undefined {
+  if (f.dir(0) !== 0 || (u8(f, 0, 0) & 0xc0) !== 0xc0) return undefined;
+  const dl = u8(f, 0, 5);
+  if (dl < 0 || dl > 20 || f.avail(0) < 6 + dl) return undefined;
+  return f.buf(0).slice(f.start(0) + 6, f.start(0) + 6 + dl);
+}
+
 function isDnsPort(p: number): boolean {
   return p === 53 || p === 5353 || p === 5355;
 }
@@ -104,12 +115,15 @@ export function flowNames(f: FlowView): FlowNames | null {
       return out;
     }
   } else if (first >= 0xc0 && f.dir(i) === 0 && looksLikeInitial(b, s, e - s)) {
-    const h = parseQuicInitial(b, s, e - s)?.hello;
+    const q = parseQuicInitial(b, s, e - s, i > 0 ? firstInitialDcid(f) : undefined);
+    const h = q?.hello;
     if (h && (h.sni || h.alpn.length)) {
       const out: FlowNames = { kind: 'quic', packet: i, alpn: h.alpn, complete: h.complete };
       if (h.sni) out.sni = h.sni;
+      else if (q!.laterSni) out.sni = q!.laterSni;
       return out;
     }
+    if (q?.laterSni) return { kind: 'quic', packet: i, sni: q.laterSni, complete: false };
   }
   if (f.dir(i) === 0 && e - s >= 40 && (first === 0xc3 || (first & 0x89) === 0x09)) {
     const g = parseGquicChlo(b, s, e - s);

@@ -15,7 +15,7 @@
  * datagrams that fail the first-byte/version/length gate.
  */
 import { createCipheriv, createDecipheriv, createHmac } from 'node:crypto';
-import { HELLO_MAX, HelloKind, parseHandshakeHello, type ClientHelloInfo } from './tls.js';
+import { findSniExtension, HELLO_MAX, HelloKind, parseHandshakeHello, type ClientHelloInfo } from './tls.js';
 
 export const QUIC_V1 = 0x00000001;
 export const QUIC_V2 = 0x6b3343cf;
@@ -42,6 +42,12 @@ export interface QuicInitialInfo {
   packetNumber: number;
   /** ClientHello from this packet's CRYPTO frames (null when offset 0 is not in this packet). */
   hello: ClientHelloInfo | null;
+  /**
+   * When `hello` has no SNI (offset 0 not in this packet, or holes before the extension — a ClientHello spread
+   * over several Initials, e.g. with a post-quantum key share): a server_name extension found whole in this
+   * packet's CRYPTO bytes, else null.
+   */
+  laterSni: string | null;
   /** Length of the first long-header packet (the Initial) in bytes. */
   packetLen: number;
 }
@@ -126,7 +132,7 @@ function gcmOpen(keys: InitialKeys, nonce: Buffer, aad: Uint8Array, ct: Uint8Arr
  * prefix from stream offset 0 (bytes available to the TLS parser) and the buffer, or null when the frames are
  * malformed, conflict, or exceed the 16 KiB budget.
  */
-export function collectCrypto(pt: Uint8Array): { buf: Uint8Array; prefix: number } | null {
+export function collectCrypto(pt: Uint8Array): { buf: Uint8Array; prefix: number; first: number } | null {
   // First pass: find the highest CRYPTO end so the buffer is sized once.
   let maxEnd = 0;
   for (let pass = 0; pass < 2; pass++) {
@@ -179,20 +185,24 @@ export function collectCrypto(pt: Uint8Array): { buf: Uint8Array; prefix: number
     if (buf && have) {
       let prefix = 0;
       while (prefix < maxEnd && have[prefix]) prefix++;
-      return { buf, prefix };
+      let first = prefix > 0 ? 0 : maxEnd;
+      for (let k = 0; k < maxEnd && first === maxEnd; k++) if (have[k]) first = k;
+      return { buf, prefix, first };
     }
-    if (maxEnd === 0) return { buf: new Uint8Array(0), prefix: 0 };
+    if (maxEnd === 0) return { buf: new Uint8Array(0), prefix: 0, first: 0 };
   }
   return null;
 }
 
 /**
  * Decrypts the client Initial at the start of a UDP payload and parses the ClientHello in it.
- * Returns null unless the AEAD tag verifies with the keys derived for the packet's version and DCID.
+ * Returns null unless the AEAD tag verifies with the keys derived for the packet's version and DCID — or, for a
+ * client's later Initial, `keyDcid`: Initial keys always come from the client's first DCID (RFC 9001 §5.2),
+ * even after the server has chosen a new connection ID.
  *
  * @example parseQuicInitial(datagram, 0, datagram.length)?.hello?.sni // 'example.com' for RFC 9001 App. A
  */
-export function parseQuicInitial(b: Uint8Array, off: number, len: number): QuicInitialInfo | null {
+export function parseQuicInitial(b: Uint8Array, off: number, len: number, keyDcid?: Uint8Array): QuicInitialInfo | null {
   if (off < 0 || off + len > b.length || !looksLikeInitial(b, off, len)) return null;
   const end = off + len;
   const version = ((b[off + 1]! << 24) | (b[off + 2]! << 16) | (b[off + 3]! << 8) | b[off + 4]!) >>> 0;
@@ -214,7 +224,8 @@ export function parseQuicInitial(b: Uint8Array, off: number, len: number): QuicI
   p += varintLen(b, p);
   const pnOffset = p;
   if (length < 4 + TAG_LEN || pnOffset + length > end || pnOffset + 4 + SAMPLE_LEN > end) return null;
-  const keys = initialKeys(version, b.subarray(dcidAt, dcidAt + dl));
+  const kd = keyDcid ?? b.subarray(dcidAt, dcidAt + dl);
+  const keys = initialKeys(version, kd);
   const ecb = createCipheriv('aes-128-ecb', keys.hp, null);
   ecb.setAutoPadding(false);
   const mask = ecb.update(b.subarray(pnOffset + 4, pnOffset + 4 + SAMPLE_LEN));
@@ -238,9 +249,16 @@ export function parseQuicInitial(b: Uint8Array, off: number, len: number): QuicI
   if (pt === null) return null;
   const crypto = collectCrypto(pt);
   let hello: ClientHelloInfo | null = null;
+  let laterSni: string | null = null;
   if (crypto && crypto.prefix >= 4) {
     hello = parseHandshakeHello(crypto.buf, 0, crypto.prefix, HelloKind.Quic);
     if (hello) hello.sniOffset = -1; // offsets refer to decrypted CRYPTO data, not the datagram
   }
-  return { version, dcid: hex(b, dcidAt, dl), packetNumber: pn, hello, packetLen: pnOffset + length - off };
+  if (crypto && !hello?.sni && crypto.first < crypto.buf.length) {
+    // The ClientHello is spread over several Initials, or this packet's CRYPTO frames leave holes (clients
+    // shuffle and split them): look for a whole server_name extension in the bytes this packet carries. Holes
+    // read as zeros, which no host name contains, so a match cannot be made of missing bytes.
+    laterSni = findSniExtension(crypto.buf, crypto.first, crypto.buf.length - crypto.first)?.sni ?? null;
+  }
+  return { version, dcid: hex(kd, 0, kd.length), packetNumber: pn, hello, laterSni, packetLen: pnOffset + length - off };
 }

@@ -76,9 +76,12 @@ export function cryptoFrame(offset: number, data: number[]): number[] {
   return [6, ...vi(offset), ...vi(data.length), ...data];
 }
 
-/** Protects a client Initial (RFC 9001 §5.3–5.4) with a 4-byte packet number; payload is padded to fill 1200 bytes. */
-export function protectInitial(version: number, dcid: Uint8Array, payload: number[], pn = 2, scid: number[] = [], pad = true): Uint8Array {
-  const keys = initialKeys(version, dcid);
+/**
+ * Protects a client Initial (RFC 9001 §5.3–5.4) with a 4-byte packet number; payload is padded to fill 1200 bytes.
+ * `keyDcid` (default `dcid`): the client's first DCID, which keys every client Initial of the connection.
+ */
+export function protectInitial(version: number, dcid: Uint8Array, payload: number[], pn = 2, scid: number[] = [], pad = true, keyDcid = dcid): Uint8Array {
+  const keys = initialKeys(version, keyDcid);
   const headLen = 1 + 4 + 1 + dcid.length + 1 + scid.length + 1 + 2 + 4;
   const body = payload.slice();
   if (pad) while (headLen + body.length + 16 < 1200) body.push(0);
