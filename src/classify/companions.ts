@@ -21,6 +21,7 @@ import type { Evidence } from '../detect/types.js';
 import { IPPROTO_TCP, IPPROTO_UDP } from '../detect/types.js';
 import { ESP_STRONG_RUN } from '../detect/esp.js';
 import { formatIPv4, formatIPv6 } from '../ip/format.js';
+import { formatEndpoint } from '../trace/flow-format.js';
 import type { FlowAddresses } from './engine.js';
 import { GLOBALPROTECT_ESP_PORT, TRAIT_DTLS_HELLO, TRAIT_ESP, TRAIT_STUN } from './traits.js';
 
@@ -47,7 +48,6 @@ export interface TlsFlow {
   startUs: number;
   /** Last packet time once the flow ended; Infinity while it is open. */
   endUs: number;
-  desc: string;
   /** Set when a data channel was tied to this flow: the evidence the TLS flow itself then carries. */
   vouch: Evidence | null;
 }
@@ -92,6 +92,7 @@ const META_PROTOCOLS: ReadonlySet<string> = new Set(['tinc']);
 export class CompanionIndex {
   private readonly metas = new Map<string, Meta>();
   private readonly tls = new Map<string, TlsFlow[]>();
+  private tlsEntries = 0;
   /** The TLS flow the last `evidenceFor` call tied a data channel to (for {@link settleTie}). */
   private lastTie: TlsFlow | null = null;
 
@@ -100,8 +101,9 @@ export class CompanionIndex {
     private readonly windowUs = DEFAULT_COMPANION_WINDOW_US,
   ) {}
 
+  /** Remembered meta connections and TLS flows (each bounded by `max`). */
   get size(): number {
-    return this.metas.size + this.tls.size;
+    return this.metas.size + this.tlsEntries;
   }
 
   /**
@@ -109,15 +111,22 @@ export class CompanionIndex {
    * may start, and be decided, before the TLS flow's own verdict).
    */
   noteTlsStart(f: CompanionFlow): TlsFlow {
+    // Bounded by entries, not keys: drop the oldest pairs' lists until there is room for one more entry.
+    while (this.tlsEntries >= this.max && this.tls.size > 0) {
+      const [k, l] = this.tls.entries().next().value!;
+      this.tlsEntries -= l.length;
+      this.tls.delete(k);
+    }
     const key = pairKey(f);
     let list = this.tls.get(key);
-    if (!list) {
-      bound(this.tls, this.max);
-      this.tls.set(key, (list = []));
+    if (!list) this.tls.set(key, (list = []));
+    if (list.length >= TLS_PER_PAIR) {
+      list.shift();
+      this.tlsEntries--;
     }
-    if (list.length >= TLS_PER_PAIR) list.shift();
-    const e: TlsFlow = { clientPort: f.srcPort, serverPort: f.dstPort, startUs: f.firstSeenUs, endUs: Infinity, desc: `${f.srcText()} → ${f.dstText()}`, vouch: null };
+    const e: TlsFlow = { clientPort: f.srcPort, serverPort: f.dstPort, startUs: f.firstSeenUs, endUs: Infinity, vouch: null };
     list.push(e);
+    this.tlsEntries++;
     return e;
   }
 
@@ -182,6 +191,9 @@ export class CompanionIndex {
     const list = this.tls.get(pairKey(f));
     if (!list) return null;
     const t = f.firstSeenUs;
+    // The TLS flow ran between the same two hosts: its endpoints are this flow's addresses with its own ports.
+    const tlsDesc = (c: TlsFlow): string =>
+      `${formatEndpoint(f.ipVersion, f.src4, f.addrBytes(), f.src6Off(), c.clientPort, true)} → ${formatEndpoint(f.ipVersion, f.dst4, f.addrBytes(), f.dst6Off(), c.serverPort, true)}`;
     const dtls = (traits & TRAIT_DTLS_HELLO) !== 0 && (traits & TRAIT_STUN) === 0;
     const esp = (traits & TRAIT_ESP) !== 0 && f.dstPort === GLOBALPROTECT_ESP_PORT;
     // Newest TLS flow first: the control connection that set up this data channel is the latest one.
@@ -199,7 +211,7 @@ export class CompanionIndex {
         };
         return {
           source: COMPANION_SOURCE, kind: 'relation', protocol: 'ssl-vpn', strength: 'strong', rule: 'sslvpn.companion-dtls',
-          reason: `first datagram is a DTLS ClientHello without use_srtp (no STUN on the flow), to ${port} of the server of TLS flow ${c.desc}, ${when}`,
+          reason: `first datagram is a DTLS ClientHello without use_srtp (no STUN on the flow), to ${port} of the server of TLS flow ${tlsDesc(c)}, ${when}`,
         };
       }
       if (esp) {
@@ -210,7 +222,7 @@ export class CompanionIndex {
         };
         return {
           source: COMPANION_SOURCE, kind: 'relation', protocol: 'globalprotect', strength: 'strong', rule: 'globalprotect.companion-esp',
-          reason: `ESP-in-UDP on port ${GLOBALPROTECT_ESP_PORT} (≥ ${ESP_STRONG_RUN} packets one way, constant SPI ≥ 256, sequence +1) to the server of TLS flow ${c.desc}, ${when}`,
+          reason: `ESP-in-UDP on port ${GLOBALPROTECT_ESP_PORT} (≥ ${ESP_STRONG_RUN} packets one way, constant SPI ≥ 256, sequence +1) to the server of TLS flow ${tlsDesc(c)}, ${when}`,
         };
       }
     }

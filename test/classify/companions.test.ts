@@ -100,3 +100,24 @@ describe('protocol of a tied TLS flow', () => {
     expect(rulesOf(tcp)).toEqual(['sslvpn.companion-dtls']);
   });
 });
+
+describe('CompanionIndex memory bound', () => {
+  it('never holds more than `max` TLS entries, whatever the mix of host pairs (property)', async () => {
+    const { CompanionIndex } = await import('../../src/classify/companions.js');
+    const fc = (await import('fast-check')).default;
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 50 }), fc.array(fc.tuple(fc.integer({ min: 0, max: 30 }), fc.integer({ min: 0, max: 3 })), { maxLength: 400 }), (max, ops) => {
+        const idx = new CompanionIndex(max);
+        for (const [pair, port] of ops) {
+          idx.noteTlsStart({
+            transport: 6, ipVersion: 4, src4: 0x0a000000 + pair, dst4: 0xc6336407, srcPort: 50000 + port, dstPort: 443,
+            firstSeenUs: 0, lastSeenUs: 0, addrBytes: () => new Uint8Array(0), src6Off: () => 0, dst6Off: () => 0,
+            srcText: () => '', dstText: () => '',
+          });
+          if (idx.size > max) return false;
+        }
+        return true;
+      }),
+    );
+  });
+});
