@@ -149,22 +149,15 @@ function transport(out: PacketView, b: Uint8Array, proto: number, p: number, ipE
       out.payloadWireLen = wire - doff;
       return OK;
     }
-    if (proto === PROTO_UDP) {
-      if (avail < UDP_HEADER || wire < UDP_HEADER) return R_TRUNCATED_L4;
+    if (proto === PROTO_UDP || proto === PROTO_SCTP) {
+      // Both start with source and destination ports; only the fixed header length differs.
+      const hl = proto === PROTO_UDP ? UDP_HEADER : SCTP_COMMON_HEADER;
+      if (avail < hl || wire < hl) return R_TRUNCATED_L4;
       out.srcPort = u16be(b, p);
       out.dstPort = u16be(b, p + 2);
-      out.payloadOff = p + UDP_HEADER;
-      out.payloadLen = avail - UDP_HEADER;
-      out.payloadWireLen = wire - UDP_HEADER;
-      return OK;
-    }
-    if (proto === PROTO_SCTP) {
-      if (avail < SCTP_COMMON_HEADER || wire < SCTP_COMMON_HEADER) return R_TRUNCATED_L4;
-      out.srcPort = u16be(b, p);
-      out.dstPort = u16be(b, p + 2);
-      out.payloadOff = p + SCTP_COMMON_HEADER;
-      out.payloadLen = avail - SCTP_COMMON_HEADER;
-      out.payloadWireLen = wire - SCTP_COMMON_HEADER;
+      out.payloadOff = p + hl;
+      out.payloadLen = avail - hl;
+      out.payloadWireLen = wire - hl;
       return OK;
     }
     if (proto === PROTO_ESP) {
