@@ -11,12 +11,19 @@ import { nextSnapshot, type ListSnapshot, type ListsInput } from './lists.js';
 import type { Verdict } from './types.js';
 import { ClassifierSession, type SessionOptions } from './session.js';
 import { parseIp } from './addr.js';
+import { DEFAULT_COMPANION_WINDOW_US } from './companions.js';
 
 export interface ClassifierOptions extends ListsInput {
   /** Detectors to run (default: every built-in detector, see `DETECTORS`). */
   detectors?: readonly Detector[];
   /** Default flow-table options for sessions. */
   flow?: SessionOptions['flow'];
+  /**
+   * Companion rules (SSL-VPN DTLS / GlobalProtect ESP data channels): how long after its TLS control flow
+   * started a data channel may start and still be tied to it, in capture seconds (default 10, reference part 3).
+   * A data channel starting later is tied only while the TLS flow is still open.
+   */
+  companionWindowS?: number;
 }
 
 /** A flow given as plain data, for `classifyFlow` outside a capture. */
@@ -38,11 +45,16 @@ export class Classifier {
   /** @internal */ readonly table: DetectorTable;
   private snapshot: ListSnapshot;
   private readonly flowDefaults: SessionOptions['flow'];
+  /** @internal companion window in microseconds (sessions read it). */
+  readonly companionWindowUs: number;
 
   constructor(options: ClassifierOptions = {}) {
     this.table = new DetectorTable(options.detectors ?? DETECTORS);
     this.snapshot = nextSnapshot(null, options);
     this.flowDefaults = options.flow;
+    const w = options.companionWindowS ?? DEFAULT_COMPANION_WINDOW_US / 1e6;
+    if (!(typeof w === 'number' && Number.isFinite(w) && w >= 0)) throw new InvalidArgumentError(`companionWindowS must be a finite number >= 0, got ${String(w)}`);
+    this.companionWindowUs = Math.round(w * 1e6);
   }
 
   /** The list snapshot in force (immutable). */

@@ -56,7 +56,7 @@ export class ClassifierSession extends EventEmitter {
   private tlsOf: (TlsFlow | undefined)[] = [];
   private pool: FlowDetection[] = [];
   private scratch = new FlowDetection();
-  private readonly companions = new CompanionIndex();
+  private readonly companions: CompanionIndex;
   /** The flow table records this many payload packets per flow; detection cannot go further. */
   private readonly recorded: number;
   private packets = 0;
@@ -67,6 +67,7 @@ export class ClassifierSession extends EventEmitter {
   constructor(classifier: Classifier, options: SessionOptions = {}) {
     super();
     this.classifier = classifier;
+    this.companions = new CompanionIndex(undefined, classifier.companionWindowUs);
     this.table = new FlowTable(options.flow ?? {}, {
       onPacket: (f, isNew, payload) => this.onPacket(f, isNew, payload),
       onEnd: (f, reason) => this.onEnd(f, reason),

@@ -29,6 +29,8 @@ options:
   --summary               print counts per label and protocol at the end
   --idle-timeout S        flow idle timeout in capture seconds (default 120)
   --max-flows N           cap on live flows; least recently active are evicted (default 1000000)
+  --companion-window S    an SSL-VPN data channel (DTLS, GlobalProtect ESP) is tied to its TLS flow when it
+                          starts within S capture seconds of it, or while it is open (default 10)
   --workers N             classify on N worker threads (default 1)
   --quiet                 no progress bar and no end-of-run diagnostics on stderr
   -h, --help              this text
@@ -50,6 +52,7 @@ const OPTIONS = {
   summary: { type: 'boolean' },
   'idle-timeout': { type: 'string' },
   'max-flows': { type: 'string' },
+  'companion-window': { type: 'string' },
   workers: { type: 'string' },
   quiet: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
@@ -74,6 +77,7 @@ export async function run(
     choiceFlag('only', values.only, ['vpn'], 'vpn');
     const idle = numberFlag('idle-timeout', values['idle-timeout'], { min: 1 });
     const maxFlows = numberFlag('max-flows', values['max-flows'], { min: 1, integer: true });
+    const companionWindow = numberFlag('companion-window', values['companion-window'], { min: 0 });
     const workers = numberFlag('workers', values.workers, { min: 1, max: 256, integer: true }) ?? 1;
     if (input !== '-') {
       try {
@@ -84,6 +88,7 @@ export async function run(
       }
     }
     const options = await buildOptions(values);
+    if (companionWindow !== undefined) options.companionWindowS = companionWindow;
     const flow = {
       ...(idle !== undefined ? { idleTimeoutSec: idle, tcpIdleTimeoutSec: Math.max(idle, 300) } : {}),
       ...(maxFlows !== undefined ? { maxFlows } : {}),

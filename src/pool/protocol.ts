@@ -113,6 +113,7 @@ export interface WorkerInit {
   detectorIds: string[] | null;
   lists: WireLists;
   flow: FlowTableOptions | undefined;
+  companionWindowS: number | undefined;
 }
 
 /** Record batches a worker may have posted and the main thread not yet consumed. */

@@ -47,7 +47,11 @@ function listsInput(w: WireLists) {
 }
 
 const detectors = init.detectorIds === null ? undefined : init.detectorIds.map((id) => DETECTORS.find((d) => d.id === id)!);
-const classifier: Classifier = createClassifier({ ...(detectors ? { detectors } : {}), ...listsInput(init.lists) });
+const classifier: Classifier = createClassifier({
+  ...(detectors ? { detectors } : {}),
+  ...(init.companionWindowS !== undefined ? { companionWindowS: init.companionWindowS } : {}),
+  ...listsInput(init.lists),
+});
 if (classifier.listVersion !== init.lists.version) {
   // The pool starts every worker at its own version; a mismatch would mislabel listVersion in verdicts.
   throw new Error(`pool worker ${init.index}: list version ${classifier.listVersion} != pool version ${init.lists.version}`);

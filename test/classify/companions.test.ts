@@ -3,6 +3,7 @@
  * Reference part 3 §"Evidence rules" (Companion DTLS, Companion ESP GlobalProtect) and part 1 (tinc).
  */
 import { describe, expect, it } from 'vitest';
+import { createClassifier } from '../../src/classify/classifier.js';
 import type { FlowRecord } from '../../src/classify/record.js';
 import { dtlsRecord, helloBody, sniExt } from '../detect/names/builders.js';
 import { bytes, classify, CLIENT, dtlsHello, espFlow, OTHER, SERVER, tlsFlow, udpFlow } from './flow-builders.js';
@@ -42,6 +43,14 @@ describe('companion DTLS (SSL-VPN data channel)', () => {
     const late = classify([...tlsFlow(50000, 443, 0, 2), ...udpFlow(443, 15, dtlsHello())]);
     expect(find(late, 'udp', `${SERVER}:443`).label).toBe('ordinary');
     expect(find(late, 'tcp', `${SERVER}:443`).label).toBe('ordinary');
+  });
+  it('the window is configurable (companionWindowS); a bad value is an error', () => {
+    // TLS flow closed at 1.1 s; DTLS starts at 3 s: inside the default 10 s window, outside a 2 s one.
+    const pkts = [...tlsFlow(50000, 443, 0, 1), ...udpFlow(443, 3, dtlsHello())];
+    expect(find(classify(pkts), 'udp', `${SERVER}:443`).label).toBe('unregistered_vpn');
+    expect(find(classify(pkts, [], { companionWindowS: 2 }), 'udp', `${SERVER}:443`).label).toBe('ordinary');
+    expect(() => createClassifier({ companionWindowS: -1 })).toThrow(/companionWindowS/);
+    expect(() => createClassifier({ companionWindowS: Number.NaN })).toThrow(/companionWindowS/);
   });
   it('negatives: use_srtp (WebRTC), STUN on the flow, another server, no TLS flow, non-DTLS first datagram', () => {
     const srtp = classify([...tlsFlow(50000, 443, 0, 30), ...udpFlow(443, 2, dtlsHello({ srtp: true }))]);

@@ -13,8 +13,8 @@ export interface Pkt extends FrameSpec {
   t: number; // seconds
 }
 
-export function classify(pkts: Pkt[], verdicts: VerdictEvent[] = []): FlowRecord[] {
-  const s = createClassifier().session();
+export function classify(pkts: Pkt[], verdicts: VerdictEvent[] = [], options: { companionWindowS?: number } = {}): FlowRecord[] {
+  const s = createClassifier(options).session();
   const out: FlowRecord[] = [];
   s.on('flow', (r: FlowRecord) => out.push(r));
   s.on('verdict', (v: VerdictEvent) => verdicts.push(v));

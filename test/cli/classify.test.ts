@@ -113,6 +113,10 @@ describe('tunnelscope classify', () => {
     expect((await cli([])).code).toBe(2);
     expect((await cli([pcap, '--format', 'xml'])).code).toBe(2);
     expect((await cli([pcap, '--bogus'])).code).toBe(2);
+    const win = await cli([pcap, '--companion-window', '-1']);
+    expect(win.code).toBe(2);
+    expect(win.err).toMatch(/companion-window/);
+    expect((await cli([pcap, '--companion-window', '30'])).code).toBe(0);
     const missing = await cli([join(dir, 'missing.pcap')]);
     expect(missing.code).toBe(2);
     expect(missing.err).toMatch(/missing\.pcap/);

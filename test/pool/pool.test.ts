@@ -281,3 +281,24 @@ describe('live path', () => {
     expect([...got].sort()).toEqual([...ref].sort());
   });
 });
+
+describe('companion window reaches the workers', () => {
+  it('a DTLS data channel 3 s after a closed TLS flow: tied with the default 10 s window, not with 2 s', async () => {
+    const { PcapWriter } = await import('../../src/trace/pcap-writer.js');
+    const { buildFrame } = await import('../../src/trace/frame-builder.js');
+    const { tlsFlow, udpFlow, dtlsHello } = await import('../classify/flow-builders.js');
+    const w = new PcapWriter();
+    const pkts = [...tlsFlow(50000, 443, 0, 1), ...udpFlow(443, 3, dtlsHello())].sort((a, b) => a.t - b.t);
+    for (const p of pkts) w.packet(1_700_000_000_000_000 + Math.round(p.t * 1e6), buildFrame(p));
+    const path = join(dir, 'companion.pcap');
+    writeFileSync(path, w.toBuffer());
+    const labels = async (p: ClassifierPool): Promise<string[]> => {
+      const out: string[] = [];
+      await p.classifyFile(path, (r) => out.push(`${r.transport} ${r.label}`));
+      return out.sort();
+    };
+    // The TLS flow had ended (and was emitted) before its data channel appeared: only the data channel is tied.
+    expect(await labels(pool(2))).toEqual(['tcp ordinary', 'udp unregistered_vpn']);
+    expect(await labels(pool(2, { companionWindowS: 2 }))).toEqual(['tcp ordinary', 'udp ordinary']);
+  });
+});
