@@ -103,6 +103,21 @@ describe('domain list files', () => {
     expect(set.match('engage.cloudflareclient.com')!.value).toBe('Cloudflare WARP');
     expect(set.match('nl.hideservers.net')!.value).toBe('hide.me');
   });
+  it('the bundled list covers every suffix of the reference starter table (part 3) except the ones it rules out', async () => {
+    const set = (await loadDomainList({ path: defaultVpnDomainsPath() })).toSet();
+    const starter: [string, string][] = [
+      ['nordvpn.com', 'NordVPN'], ['nordcdn.com', 'NordVPN'], ['nordaccount.com', 'NordVPN'], ['expressvpn.com', 'ExpressVPN'],
+      ['expressnetw.com', 'ExpressVPN'], ['surfshark.com', 'Surfshark'], ['protonvpn.com', 'Proton VPN'],
+      ['privateinternetaccess.com', 'Private Internet Access'], ['cyberghostvpn.com', 'CyberGhost'], ['cg-dialup.net', 'CyberGhost'],
+      ['tunnelbear.com', 'TunnelBear'], ['polargrizzly.com', 'TunnelBear'], ['windscribe.com', 'Windscribe'], ['whiskergalaxy.com', 'Windscribe'],
+      ['hotspotshield.com', 'Hotspot Shield'], ['northghost.com', 'Hotspot Shield'], ['anchorfree.com', 'Hotspot Shield'], ['anchorfree.net', 'Hotspot Shield'],
+      ['sec-tunnel.com', 'Opera VPN'], ['mullvad.net', 'Mullvad'], ['ipvanish.com', 'IPVanish'], ['hide.me', 'hide.me'], ['hideservers.net', 'hide.me'],
+      ['consumer-masque.cloudflareclient.com', 'Cloudflare WARP'], ['tailscale.com', 'Tailscale'], ['softether-network.net', 'SoftEther'],
+    ];
+    for (const [name, provider] of starter) expect(set.match(`x.${name}`)?.value, name).toBe(provider);
+    // Ruled out by the reference: a parent company's multi-product domain, and a privacy relay that is not a VPN.
+    for (const name of ['nordsec.com', 'proton.me', 'mask.icloud.com']) expect(set.match(name), name).toBeUndefined();
+  });
   it('fuzz: random text either parses or throws ListParseError', () => {
     fc.assert(
       fc.property(fc.string({ unit: fc.constantFrom('a', '.', ',', '*', '#', '\n', ' ', '-', 'é', '_', 'x', '\r') , maxLength: 80 }), (t) => {
