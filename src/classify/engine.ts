@@ -11,7 +11,7 @@ import { flowNames, listedName, nameEvidence, type FlowNames } from '../detect/n
 import type { CidrMap } from '../trie/cidr-map.js';
 import { formatIPv4, formatIPv6 } from '../ip/format.js';
 import { combine, REGISTRATION_SOURCE } from './combine.js';
-import { helloTrait, tlsEncryptedAt, TRAIT_QUIC, TRAIT_TLS_BOTH, TRAIT_TLS_HELLO, TRAIT_TLS_SERVER } from './traits.js';
+import { helloTrait, tlsEncryptedAt, TRAIT_QUIC, TRAIT_QUIC_HELLO_DONE, TRAIT_TLS_BOTH, TRAIT_TLS_HELLO, TRAIT_TLS_SERVER } from './traits.js';
 import type { ListSnapshot } from './lists.js';
 import type { Verdict } from './types.js';
 
@@ -98,7 +98,7 @@ export class FlowDetection {
       const nm = flowNames(view);
       if (nm !== null) {
         if (this.names.length < 4) this.names.push(nm);
-        if (nm.kind === 'quic' && nm.packet === 0) this.traits |= TRAIT_QUIC;
+        if (nm.kind === 'quic' && nm.packet === 0) this.traits |= nm.complete ? TRAIT_QUIC | TRAIT_QUIC_HELLO_DONE : TRAIT_QUIC;
       }
     }
     // Final once the detectors' budget is spent, or once the flow table records no further payload packets.
@@ -109,6 +109,8 @@ export class FlowDetection {
     if (n >= NAME_PACKETS && this.evidence.length === 0 && ((this.traits & TRAIT_TLS_BOTH) === TRAIT_TLS_BOTH || (this.traits & TRAIT_QUIC) !== 0)) {
       return true;
     }
+    // A QUIC flow whose first Initial carried the whole ClientHello has told everything it will tell.
+    if ((this.traits & TRAIT_QUIC_HELLO_DONE) !== 0 && this.evidence.length === 0) return true;
     if (this.dirty) {
       this.dirty = false;
       for (const e of this.evidence) if (e.strength === 'strong') return true;

@@ -24,6 +24,8 @@ export const TRAIT_ESP = 8;
 export const TRAIT_TLS_SERVER = 16;
 /** UDP: the initiator's first datagram is a QUIC Initial whose ClientHello was read (decrypted) or a gQUIC CHLO. */
 export const TRAIT_QUIC = 32;
+/** UDP with TRAIT_QUIC: that first Initial held the whole ClientHello (nothing more to read from the flow). */
+export const TRAIT_QUIC_HELLO_DONE = 64;
 /** Both sides of a TCP flow speak TLS. */
 export const TRAIT_TLS_BOTH = TRAIT_TLS_HELLO | TRAIT_TLS_SERVER;
 

@@ -1,13 +1,14 @@
 /**
- * When inspection ends: a flow that is TLS from its first packet and whose server has switched to encrypted
- * records, or QUIC from its first packet, is final once the name packets are seen (encrypted bytes cannot match
- * any rule); every other flow keeps the detectors' full packet budget.
+ * When inspection ends: a QUIC flow whose first Initial held the whole ClientHello is final at once; a flow that
+ * is TLS from its first packet and whose server has switched to encrypted records, or QUIC from its first packet,
+ * is final once the name packets are seen (encrypted bytes cannot match any rule); every other flow keeps the
+ * detectors' full packet budget.
  */
 import { describe, expect, it } from 'vitest';
 import type { VerdictEvent } from '../../src/classify/session.js';
 import { NAME_PACKETS } from '../../src/classify/engine.js';
 import { QUIC_V1 } from '../../src/detect/names/quic.js';
-import { cryptoFrame, handshake, helloBody, protectInitial, sniExt, tlsRecord } from '../detect/names/builders.js';
+import { cryptoFrame, ext, handshake, helloBody, protectInitial, sniExt, tlsRecord } from '../detect/names/builders.js';
 import { bytes, classify, CLIENT, SERVER, tlsFlow, type Pkt } from './flow-builders.js';
 
 const decidedAt = (vs: VerdictEvent[], transport: string): number => {
@@ -56,11 +57,16 @@ describe('early end of inspection', () => {
     classify(tcpFlow(bytes(200, 3), appData), vs);
     expect(decidedAt(vs, 'tcp')).toBe(8);
   });
-  it('QUIC Initial whose ClientHello decrypts: final after the name packets; other UDP: full budget', () => {
+  it('QUIC: a whole ClientHello in the first Initial is final at once; a partial one after the name packets; other UDP: full budget', () => {
     const ch = [...handshake(helloBody({ exts: [sniExt('www.example.com')] }))];
-    const initial = protectInitial(QUIC_V1, Uint8Array.from([1, 2, 3, 4, 5, 6, 7, 8]), cryptoFrame(0, ch));
+    const dcid = Uint8Array.from([1, 2, 3, 4, 5, 6, 7, 8]);
     const vs: VerdictEvent[] = [];
-    classify(udpFlow(initial), vs);
+    classify(udpFlow(protectInitial(QUIC_V1, dcid, cryptoFrame(0, ch))), vs);
+    expect(decidedAt(vs, 'udp')).toBe(1);
+    vs.length = 0;
+    // SNI first, then a key share cut short: the name is read, but the hello continues in a later Initial.
+    const long = [...handshake(helloBody({ exts: [sniExt('www.example.com'), ext(51, new Array(100).fill(7))] }))];
+    classify(udpFlow(protectInitial(QUIC_V1, dcid, cryptoFrame(0, long.slice(0, long.length - 10)))), vs);
     expect(decidedAt(vs, 'udp')).toBe(NAME_PACKETS);
     vs.length = 0;
     classify(udpFlow(bytes(1200, 5)), vs);
