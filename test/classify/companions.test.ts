@@ -28,6 +28,15 @@ describe('companion DTLS (SSL-VPN data channel)', () => {
     expect(tcp.protocol).toBe('ssl-vpn');
     expect(tcp.evidence.find((e) => e.rule === 'sslvpn.companion-dtls')!.reason).toContain(`${CLIENT}:40001 → ${SERVER}:443`);
   });
+  it('IPv6: same rule, evidence names the TLS flow as [ipv6]:port', () => {
+    const V6: Record<string, string> = { [CLIENT]: '2001:db8::10', [SERVER]: '2001:db8:1::7' };
+    const v6 = (ps: ReturnType<typeof tlsFlow>): ReturnType<typeof tlsFlow> => ps.map((p) => ({ ...p, src: V6[p.src]!, dst: V6[p.dst]! }));
+    const rs = classify([...v6(tlsFlow(50000, 443, 0, 30)), ...v6(udpFlow(443, 3, dtlsHello()))]);
+    const udp = find(rs, 'udp', '[2001:db8:1::7]:443');
+    expect(udp.label).toBe('unregistered_vpn');
+    expect(udp.evidence.find((e) => e.rule === 'sslvpn.companion-dtls')!.reason).toContain('[2001:db8::10]:50000 → [2001:db8:1::7]:443');
+    expect(find(rs, 'tcp', '[2001:db8:1::7]:443').label).toBe('unregistered_vpn');
+  });
   it('accepts the TLS flow port (FortiClient style) and the AnyConnect default 443', () => {
     const same = classify([...tlsFlow(50000, 10443, 0, 30), ...udpFlow(10443, 2, dtlsHello())]);
     expect(find(same, 'udp', `${SERVER}:10443`).label).toBe('unregistered_vpn');
