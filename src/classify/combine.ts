@@ -28,7 +28,7 @@ export const REGISTRATION_SOURCE = 'registered';
  * Protocols that refine another: a Tailscale or WARP flow is also WireGuard-shaped, and the more specific name
  * is the more useful label when both have evidence.
  */
-const REFINES: Readonly<Record<string, string>> = { tailscale: 'wireguard', 'cloudflare-warp': 'wireguard' };
+const REFINES: Readonly<Record<string, string>> = { tailscale: 'wireguard', 'cloudflare-warp': 'wireguard', pulse: 'ipsec' };
 
 /** Deterministic preference between two protocols with evidence of the same strength. */
 function prefer(a: string, b: string): boolean {
@@ -90,7 +90,15 @@ export function combine(items: readonly Evidence[]): Combined {
     for (const e of items) {
       if (e !== strong && e.protocol === strong.protocol && e.strength !== 'weak' && e.source !== REGISTRATION_SOURCE) corroborated = true;
     }
-    return { isVpn: true, protocol: strong.protocol, confidence: corroborated ? 0.99 : 0.95, final: true };
+    // A strong relation may name the product behind a generic structure (ESP-in-UDP keyed inside Pulse's TLS);
+    // the smallest such name wins so the result does not depend on item order.
+    let protocol = strong.protocol;
+    for (const e of items) {
+      if ((e.source === 'companion' || e.kind === 'relation') && e.strength === 'strong' && REFINES[e.protocol] === strong.protocol) {
+        if (protocol === strong.protocol || e.protocol < protocol) protocol = e.protocol;
+      }
+    }
+    return { isVpn: true, protocol, confidence: corroborated ? 0.99 : 0.95, final: true };
   }
   if (medium && (endpoint || name)) return { isVpn: true, protocol: medium.protocol, confidence: 0.9, final: false };
   if (twoMedium !== null) return { isVpn: true, protocol: twoMedium, confidence: 0.85, final: false };

@@ -1,5 +1,5 @@
 /**
- * Cross-flow relations ("companion flows"): evidence a flow earns from another flow of the same hosts. Three
+ * Cross-flow relations ("companion flows"): evidence a flow earns from another flow of the same hosts. Four
  * documented cases:
  *
  * - tinc (reference part 1): a UDP flow between the same two hosts and on the same port number as a tinc meta
@@ -11,6 +11,8 @@
  *   after the TLS flow started or while it is still open. Both flows are labelled.
  * - GlobalProtect ESP data channel (part 3, "Companion ESP, GlobalProtect"): UDP to port 4501 of a server the
  *   client has a TLS flow with, ESP-shaped (constant SPI ≥ 256, sequence numbers +1, ≥ 3 packets one way).
+ * - Ivanti (Pulse) ESP data channel (part 3, "Companion ESP without IKE"): ESP-in-UDP on 4500 next to a TLS flow
+ *   of the same hosts, with no IKE message between them (on UDP 500 or behind the non-ESP marker).
  *
  * A lone TLS flow is never labelled from port, size or duration; it is labelled only when its data channel was
  * found. The index is bounded (oldest entries dropped first) and keyed by short strings built only when a flow
@@ -23,7 +25,8 @@ import { ESP_STRONG_RUN } from '../detect/esp.js';
 import { formatIPv4, formatIPv6 } from '../ip/format.js';
 import { formatEndpoint } from '../trace/flow-format.js';
 import type { FlowAddresses } from './engine.js';
-import { GLOBALPROTECT_ESP_PORT, TRAIT_DTLS_HELLO, TRAIT_ESP, TRAIT_STUN } from './traits.js';
+import { NATT_PORT } from '../detect/ike.js';
+import { GLOBALPROTECT_ESP_PORT, TRAIT_DTLS_HELLO, TRAIT_ESP, TRAIT_IKE_MARKER, TRAIT_STUN } from './traits.js';
 
 /** Source id of companion evidence (decides alone: it ties a flow to an identified one). */
 export const COMPANION_SOURCE = 'companion';
@@ -91,6 +94,8 @@ const META_PROTOCOLS: ReadonlySet<string> = new Set(['tinc']);
 
 export class CompanionIndex {
   private readonly metas = new Map<string, Meta>();
+  /** Host pairs (unordered) that exchanged an IKE message: their ESP-in-UDP is IPsec, not an SSL VPN's. */
+  private readonly ikePairs = new Set<string>();
   private readonly tls = new Map<string, TlsFlow[]>();
   private tlsEntries = 0;
   /** The TLS flow the last `evidenceFor` call tied a data channel to (for {@link settleTie}). */
@@ -140,6 +145,14 @@ export class CompanionIndex {
     if (this.metas.has(key)) this.metas.delete(key);
     else bound(this.metas, this.max);
     this.metas.set(key, { protocol, rule: strong.rule, desc: `${f.srcText()} → ${f.dstText()}` });
+  }
+
+  /** A flow carried an IKE message (ike.message / ike.reply / ike.header): its hosts run IKE-keyed IPsec. */
+  noteIke(f: CompanionFlow): void {
+    const k = hostKey(f);
+    if (this.ikePairs.has(k)) return;
+    if (this.ikePairs.size >= this.max) this.ikePairs.delete(this.ikePairs.values().next().value!);
+    this.ikePairs.add(k);
   }
 
   /** A TLS flow noted earlier has ended: later companions must start within the window after its start. */
@@ -196,6 +209,8 @@ export class CompanionIndex {
       `${formatEndpoint(f.ipVersion, f.src4, f.addrBytes(), f.src6Off(), c.clientPort, true)} → ${formatEndpoint(f.ipVersion, f.dst4, f.addrBytes(), f.dst6Off(), c.serverPort, true)}`;
     const dtls = (traits & TRAIT_DTLS_HELLO) !== 0 && (traits & TRAIT_STUN) === 0;
     const esp = (traits & TRAIT_ESP) !== 0 && f.dstPort === GLOBALPROTECT_ESP_PORT;
+    // Ivanti (Pulse) pattern: ESP-in-UDP on 4500 keyed through the TLS session, so no IKE anywhere between the pair.
+    const noIkeEsp = (traits & TRAIT_ESP) !== 0 && (traits & TRAIT_IKE_MARKER) === 0 && f.dstPort === NATT_PORT && !this.ikePairs.has(hostKey(f));
     // Newest TLS flow first: the control connection that set up this data channel is the latest one.
     for (let i = list.length - 1; i >= 0; i--) {
       const c = list[i]!;
@@ -223,6 +238,17 @@ export class CompanionIndex {
         return {
           source: COMPANION_SOURCE, kind: 'relation', protocol: 'globalprotect', strength: 'strong', rule: 'globalprotect.companion-esp',
           reason: `ESP-in-UDP on port ${GLOBALPROTECT_ESP_PORT} (≥ ${ESP_STRONG_RUN} packets one way, constant SPI ≥ 256, sequence +1) to the server of TLS flow ${tlsDesc(c)}, ${when}`,
+        };
+      }
+      if (noIkeEsp) {
+        this.lastTie = c;
+        c.vouch ??= {
+          source: COMPANION_SOURCE, kind: 'relation', protocol: 'pulse', strength: 'strong', rule: 'pulse.companion-esp',
+          reason: `TLS control flow of the ESP data channel ${f.srcText()} → ${f.dstText()} (UDP ${NATT_PORT}, no IKE between the hosts, ${when})`,
+        };
+        return {
+          source: COMPANION_SOURCE, kind: 'relation', protocol: 'pulse', strength: 'strong', rule: 'pulse.companion-esp',
+          reason: `ESP-in-UDP on port ${NATT_PORT} (≥ ${ESP_STRONG_RUN} packets one way, constant SPI ≥ 256, sequence +1) with no IKE message between the hosts, next to TLS flow ${tlsDesc(c)}, ${when}: an SSL VPN keying ESP inside TLS (Ivanti/Pulse pattern)`,
         };
       }
     }

@@ -15,6 +15,7 @@ import { CompanionIndex, type TlsFlow } from './companions.js';
 import { snippetTraits, TRAIT_TLS_HELLO } from './traits.js';
 import { flowRecord, transportName, type FlowRecord } from './record.js';
 import type { Verdict } from './types.js';
+import type { Evidence } from '../detect/types.js';
 
 export interface SessionOptions {
   /** Flow-table limits (idle timeout in capture time, live-flow cap, snippet budget). */
@@ -170,6 +171,7 @@ export class ClassifierSession extends EventEmitter {
     const v = this.classifier.decideNow(d ?? null, f, at, this.companions.evidenceFor(f, traits));
     this.companions.settleTie(v.protocol);
     if (v.label !== 'ordinary') this.companions.noteVerdict(f, v.protocol, v.evidence);
+    if (v.protocol === 'ipsec' && v.evidence.some(isIkeMessage)) this.companions.noteIke(f);
     this.verdicts[f.id] = v;
     this.decided[f.id] = 1;
     if (d) this.release(f.id, d);
@@ -211,6 +213,11 @@ export class ClassifierSession extends EventEmitter {
     this.traits[f.id] = 0;
     this.emit('flow', flowRecord(f, v));
   }
+}
+
+/** An IKE message item (not the ESP-in-UDP or keepalive rules the same detector also emits). */
+function isIkeMessage(e: Evidence): boolean {
+  return e.source === 'ike' && (e.rule === 'ike.message' || e.rule === 'ike.reply' || e.rule === 'ike.header');
 }
 
 /**

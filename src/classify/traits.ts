@@ -7,6 +7,7 @@
 import type { FlowView } from '../detect/types.js';
 import { IPPROTO_TCP, IPPROTO_UDP, u8, u32be } from '../detect/types.js';
 import { ESP_STRONG_RUN, espSeqRun } from '../detect/esp.js';
+import { IKE_HEADER_LEN, NATT_PORT, NON_ESP_MARKER_LEN } from '../detect/ike.js';
 import { parseDtlsClientHello } from '../detect/names/dtls.js';
 
 /** TCP: the initiator's first payload is a TLS handshake record carrying a ClientHello. */
@@ -26,6 +27,8 @@ export const TRAIT_TLS_SERVER = 16;
 export const TRAIT_QUIC = 32;
 /** UDP with TRAIT_QUIC: that first Initial held the whole ClientHello (nothing more to read from the flow). */
 export const TRAIT_QUIC_HELLO_DONE = 64;
+/** UDP 4500: a recorded packet is IKE behind the 4-byte zero non-ESP marker (RFC 3948 §2.2). */
+export const TRAIT_IKE_MARKER = 128;
 /** Both sides of a TCP flow speak TLS. */
 export const TRAIT_TLS_BOTH = TRAIT_TLS_HELLO | TRAIT_TLS_SERVER;
 
@@ -57,7 +60,7 @@ export function tlsEncryptedAt(f: FlowView, i: number): boolean {
   return (ct === 0x14 || ct === 0x17) && u8(f, i, 1) === 0x03 && u8(f, i, 2) <= 0x04;
 }
 
-/** Traits visible in the flow's recorded packet snippets (first bytes of each): STUN and ESP shape. */
+/** Traits visible in the flow's recorded packet snippets (first bytes of each): STUN, ESP shape, IKE on 4500. */
 export function snippetTraits(f: FlowView): number {
   if (f.transport !== IPPROTO_UDP) return 0;
   let t = 0;
@@ -66,7 +69,12 @@ export function snippetTraits(f: FlowView): number {
     // STUN (RFC 5389 §6): two leading zero bits, magic cookie at offset 4.
     if ((u8(f, i, 0) & 0xc0) === 0 && u32be(f, i, 4) === STUN_COOKIE) t |= TRAIT_STUN;
   }
-  if (f.dstPort === GLOBALPROTECT_ESP_PORT || f.srcPort === GLOBALPROTECT_ESP_PORT) {
+  const natt = f.dstPort === NATT_PORT || f.srcPort === NATT_PORT;
+  if (natt) {
+    // Non-ESP marker then at least an IKE header (28 bytes): IKE shares this 5-tuple.
+    for (let i = 0; i < n; i++) if (u32be(f, i, 0) === 0 && f.len(i) >= NON_ESP_MARKER_LEN + IKE_HEADER_LEN) t |= TRAIT_IKE_MARKER;
+  }
+  if (natt || f.dstPort === GLOBALPROTECT_ESP_PORT || f.srcPort === GLOBALPROTECT_ESP_PORT) {
     for (let i = n - 1; i >= ESP_STRONG_RUN - 1; i--) {
       if (espSeqRun(f, i, f.dir(i), 0, false) >= ESP_STRONG_RUN) {
         t |= TRAIT_ESP;

@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { createClassifier } from '../../src/classify/classifier.js';
+import { v2SaInitRequest } from '../detect/ipsec-builders.js';
 import type { FlowRecord } from '../../src/classify/record.js';
 import { dtlsRecord, helloBody, sniExt } from '../detect/names/builders.js';
 import { bytes, classify, CLIENT, dtlsHello, espFlow, OTHER, SERVER, tlsFlow, udpFlow } from './flow-builders.js';
@@ -137,5 +138,33 @@ describe('CompanionIndex memory bound', () => {
         return true;
       }),
     );
+  });
+});
+
+describe('companion ESP without IKE on UDP 4500 (Ivanti/Pulse pattern)', () => {
+  let seed = 1;
+  const rnd = (): number => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
+  // A spec-built IKEv2 IKE_SA_INIT request on UDP 500.
+  const ike = (): ReturnType<typeof tlsFlow> => [{ src: CLIENT, dst: SERVER, proto: 17, srcPort: 500, dstPort: 500, t: 0.5, payload: v2SaInitRequest(rnd) }];
+  it('labels the ESP flow pulse (refining natt.esp ipsec) and its TLS flow', () => {
+    const rs = classify([...tlsFlow(50000, 443, 0, 30), ...espFlow(4500, 4)]);
+    const esp = find(rs, 'udp', `${SERVER}:4500`);
+    expect(esp.label).toBe('unregistered_vpn');
+    expect(esp.protocol).toBe('pulse');
+    expect(rulesOf(esp)).toEqual(expect.arrayContaining(['natt.esp', 'pulse.companion-esp']));
+    expect(find(rs, 'tcp', `${SERVER}:443`).protocol).toBe('pulse');
+  });
+  it('IKE between the hosts (UDP 500, or behind the non-ESP marker on the same 5-tuple, which decides that flow as IKE at once) makes it plain IPsec', () => {
+    const withIke = classify([...ike(), ...tlsFlow(50000, 443, 0, 30), ...espFlow(4500, 4)]);
+    expect(find(withIke, 'udp', `${SERVER}:500`).protocol).toBe('ipsec');
+    expect(find(withIke, 'udp', `${SERVER}:4500`).protocol).toBe('ipsec');
+    expect(find(withIke, 'tcp', `${SERVER}:443`).label).toBe('ordinary');
+    const marker = { src: CLIENT, dst: SERVER, proto: 17, srcPort: 40002, dstPort: 4500, t: 3.9, payload: v2SaInitRequest(rnd, undefined, true) };
+    const inline = classify([...tlsFlow(50000, 443, 0, 30), marker, ...espFlow(4500, 4)]);
+    expect(find(inline, 'udp', `${SERVER}:4500`).protocol).toBe('ipsec');
+    expect(find(inline, 'tcp', `${SERVER}:443`).label).toBe('ordinary');
+  });
+  it('without a TLS flow, ESP-in-UDP on 4500 stays ipsec', () => {
+    expect(find(classify(espFlow(4500, 4)), 'udp', `${SERVER}:4500`).protocol).toBe('ipsec');
   });
 });
