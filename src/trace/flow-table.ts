@@ -211,6 +211,8 @@ export class FlowTable {
   curSlot = NONE;
   /** @internal */
   curPacket: PacketView | null = null;
+  /** Bumped whenever recorded packets may change (each add, each stopCapture): invalidates view caches. */
+  gen = 0;
 
   constructor(options: FlowTableOptions, listener: FlowListener) {
     const o = options ?? {};
@@ -331,6 +333,7 @@ export class FlowTable {
 
   /** @internal Stop recording payload for a slot and give its snippets back to the pool. */
   stopCaptureSlot(slot: number): void {
+    this.gen++;
     const o = slot * RS + R_BITS;
     this.rec[o] = this.rec[o]! & ~(ST_CAPTURING << 8);
     const ps = this.poolSlot[slot]!;
@@ -391,6 +394,7 @@ export class FlowTable {
    */
   add(p: PacketView): void {
     this.stats.packets++;
+    this.gen++;
     const ts = p.tsUs;
     if (ts > this.nowUs) this.nowUs = ts;
     if (this.nowUs >= this.nextCheckUs) {
@@ -543,6 +547,7 @@ export class FlowTable {
     }
     this.curSlot = NONE;
     this.curPacket = null;
+    this.gen++; // the newest packet's bytes are no longer readable in full
     if (end !== null && (this.rec[o + R_BITS]! & B_LIVE) !== 0) this.endFlow(slot, end);
   }
 
@@ -621,6 +626,7 @@ export class FlowTable {
   }
 
   private release(slot: number, reason: EndReason): void {
+    this.gen++;
     this.indexRemove(slot);
     this.listUnlink(slot);
     this.stopCaptureSlot(slot);
@@ -689,7 +695,40 @@ export class FlowTable {
 /** Flyweight FlowView over a slot's recorded payload packets. */
 class TableFlowView implements FlowView {
   slot = 0;
-  constructor(private readonly t: FlowTable) {}
+  /**
+   * Per-packet accessors resolved once per (slot, table generation): detectors read a flow's first bytes many
+   * times per packet, and each uncached read resolves the snippet tier, chunk and offset again.
+   */
+  private cSlot = -1;
+  private cGen = -1;
+  private cN = 0;
+  private readonly cDir: Uint8Array;
+  private readonly cLen: Int32Array;
+  private readonly cAvail: Int32Array;
+  private readonly cStart: Int32Array;
+  private readonly cBuf: Uint8Array[];
+  constructor(private readonly t: FlowTable) {
+    const n = Math.max(1, t.maxPayloadPackets);
+    this.cDir = new Uint8Array(n);
+    this.cLen = new Int32Array(n);
+    this.cAvail = new Int32Array(n);
+    this.cStart = new Int32Array(n);
+    this.cBuf = new Array<Uint8Array>(n).fill(EMPTY);
+  }
+  /** Fill the cache for the current slot and generation (idempotent). */
+  private fill(): void {
+    this.cSlot = this.slot;
+    this.cGen = this.t.gen;
+    const n = this.nPacketsUncached();
+    this.cN = n;
+    for (let i = 0; i < n; i++) {
+      this.cDir[i] = this.dirU(i);
+      this.cLen[i] = this.lenU(i);
+      this.cAvail[i] = this.availU(i);
+      this.cStart[i] = this.startU(i);
+      this.cBuf[i] = this.bufU(i);
+    }
+  }
   get transport(): number {
     return this.t.rec[this.slot * RS + R_META]! & 0xff;
   }
@@ -703,6 +742,10 @@ class TableFlowView implements FlowView {
     return this.t.rec[this.slot * RS + R_PORTS]! & 0xffff;
   }
   get nPackets(): number {
+    if (this.cGen !== this.t.gen || this.cSlot !== this.slot) this.fill();
+    return this.cN;
+  }
+  private nPacketsUncached(): number {
     const n = this.t.nPayOf(this.slot);
     return this.t.poolSlot[this.slot]! === NONE && this.t.curSlot !== this.slot ? 0 : n;
   }
@@ -726,20 +769,40 @@ class TableFlowView implements FlowView {
     return this.t.curSlot === this.slot && i === this.t.nPayOf(this.slot) - 1 && this.t.curPacket !== null;
   }
   dir(i: number): number {
-    return this.valid(i) ? this.pool().len[this.chunk()]![this.mi(i)]! & 1 : 0;
+    if (this.cGen !== this.t.gen || this.cSlot !== this.slot) this.fill();
+    return i >= 0 && i < this.cN ? this.cDir[i]! : 0;
   }
   len(i: number): number {
-    return this.valid(i) ? this.pool().len[this.chunk()]![this.mi(i)]! >>> 1 : 0;
+    if (this.cGen !== this.t.gen || this.cSlot !== this.slot) this.fill();
+    return i >= 0 && i < this.cN ? this.cLen[i]! : 0;
   }
   avail(i: number): number {
+    if (this.cGen !== this.t.gen || this.cSlot !== this.slot) this.fill();
+    return i >= 0 && i < this.cN ? this.cAvail[i]! : 0;
+  }
+  buf(i: number): Uint8Array {
+    if (this.cGen !== this.t.gen || this.cSlot !== this.slot) this.fill();
+    return i >= 0 && i < this.cN ? this.cBuf[i]! : EMPTY;
+  }
+  start(i: number): number {
+    if (this.cGen !== this.t.gen || this.cSlot !== this.slot) this.fill();
+    return i >= 0 && i < this.cN ? this.cStart[i]! : 0;
+  }
+  private dirU(i: number): number {
+    return this.valid(i) ? this.pool().len[this.chunk()]![this.mi(i)]! & 1 : 0;
+  }
+  private lenU(i: number): number {
+    return this.valid(i) ? this.pool().len[this.chunk()]![this.mi(i)]! >>> 1 : 0;
+  }
+  private availU(i: number): number {
     if (this.isCurrent(i)) return this.t.curPacket!.payloadLen;
     return this.valid(i) ? this.pool().avail[this.chunk()]![this.mi(i)]! : 0;
   }
-  buf(i: number): Uint8Array {
+  private bufU(i: number): Uint8Array {
     if (this.isCurrent(i)) return this.t.curPacket!.data;
     return this.valid(i) ? this.pool().bytes[this.chunk()]! : EMPTY;
   }
-  start(i: number): number {
+  private startU(i: number): number {
     if (this.isCurrent(i)) return this.t.curPacket!.payloadOff;
     if (!this.valid(i)) return 0;
     return (this.ps() % POOL_CHUNK) * this.pool().stride + i * this.t.payloadBytes;

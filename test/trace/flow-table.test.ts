@@ -257,6 +257,49 @@ describe('FlowTable payload recording', () => {
     expect(t.capturingFlows).toBe(0);
   });
 
+  it('the view never serves stale reads: full newest payload only inside its packet callback; nothing after stopCapture', () => {
+    const got: string[] = [];
+    const t = new FlowTable({ maxPayloadPackets: 4, payloadBytes: 4 }, {
+      onPacket(f, _isNew, payload) {
+        if (!payload) return;
+        const v = f.view;
+        const i = v.nPackets - 1;
+        got.push(`pkt n=${v.nPackets} avail=${v.avail(i)} byte3=${u8(v, i, 3)}`);
+        if (v.nPackets === 2) {
+          f.stopCapture();
+          got.push(`stopped n=${v.nPackets} avail=${v.avail(0)}`);
+        }
+      },
+      onEnd(f) {
+        const v = f.view;
+        got.push(`end n=${v.nPackets} avail0=${v.avail(0)}`);
+      },
+    });
+    const c = { src: A, dst: B, proto: 17, srcPort: 1, dstPort: 53 };
+    t.add(makeView({ ...c, tsUs: 1, payload: bytes(100, 1) }));
+    t.add(makeView({ ...c, tsUs: 2, payload: bytes(10, 2) }));
+    t.add(makeView({ ...c, tsUs: 3, payload: bytes(10, 3) }));
+    t.flush();
+    // After stopCapture the stored first bytes are gone at once (avail 0), not served from a cache.
+    expect(got).toEqual(['pkt n=1 avail=100 byte3=22', 'pkt n=2 avail=10 byte3=23', 'stopped n=2 avail=0', 'end n=0 avail0=0']);
+  });
+
+  it('after its packet callback, the newest packet shows only its stored first bytes', () => {
+    let handleView: { avail(i: number): number; nPackets: number } | null = null;
+    const t = new FlowTable({ maxPayloadPackets: 4, payloadBytes: 4 }, {
+      onPacket(f, _isNew, payload) {
+        if (!payload) return;
+        handleView = f.view;
+        expect(f.view.avail(0)).toBe(100); // the whole payload, inside the callback
+      },
+      onEnd() {},
+    });
+    t.add(makeView({ src: A, dst: B, proto: 17, srcPort: 1, dstPort: 53, tsUs: 1, payload: bytes(100, 1) }));
+    // Read between packets (same flyweight, same slot): the full-payload window of the callback is closed.
+    expect(handleView!.nPackets).toBe(1);
+    expect(handleView!.avail(0)).toBe(4);
+  });
+
   it('stopCapture releases the snippet slot and stops payload callbacks', () => {
     let payloads = 0;
     const t = new FlowTable({ maxCapturingFlows: 1 }, {
