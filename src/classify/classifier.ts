@@ -12,6 +12,7 @@ import type { Verdict } from './types.js';
 import { ClassifierSession, type SessionOptions } from './session.js';
 import { parseIp } from './addr.js';
 import { DEFAULT_COMPANION_WINDOW_US } from './companions.js';
+import { espPortMask } from './traits.js';
 
 export interface ClassifierOptions extends ListsInput {
   /** Detectors to run (default: every built-in detector, see `DETECTORS`). */
@@ -24,6 +25,11 @@ export interface ClassifierOptions extends ListsInput {
    * A data channel starting later is tied only while the TLS flow is still open.
    */
   companionWindowS?: number;
+  /**
+   * UDP ports where ESP-in-UDP next to a TLS flow, with no IKE between the hosts, is an SSL VPN's data channel
+   * (Ivanti/Pulse keys ESP inside TLS; reference part 3: "port 4500 or operator-set"). Default [4500].
+   */
+  sslVpnEspPorts?: readonly number[];
 }
 
 /** A flow given as plain data, for `classifyFlow` outside a capture. */
@@ -47,6 +53,10 @@ export class Classifier {
   private readonly flowDefaults: SessionOptions['flow'];
   /** @internal companion window in microseconds (sessions read it). */
   readonly companionWindowUs: number;
+  /** @internal SSL-VPN ESP ports (validated) and the ESP port mask sessions read. */
+  readonly sslVpnEspPorts: readonly number[];
+  /** @internal */
+  readonly espPorts: Uint8Array;
 
   constructor(options: ClassifierOptions = {}) {
     this.table = new DetectorTable(options.detectors ?? DETECTORS);
@@ -55,6 +65,12 @@ export class Classifier {
     const w = options.companionWindowS ?? DEFAULT_COMPANION_WINDOW_US / 1e6;
     if (!(typeof w === 'number' && Number.isFinite(w) && w >= 0)) throw new InvalidArgumentError(`companionWindowS must be a finite number >= 0, got ${String(w)}`);
     this.companionWindowUs = Math.round(w * 1e6);
+    const ports = options.sslVpnEspPorts ?? [4500];
+    for (const p of ports) {
+      if (!Number.isInteger(p) || p < 1 || p > 65535) throw new InvalidArgumentError(`sslVpnEspPorts: ${String(p)} is not a port (1-65535)`);
+    }
+    this.sslVpnEspPorts = Object.freeze([...ports]);
+    this.espPorts = espPortMask(ports);
   }
 
   /** The list snapshot in force (immutable). */

@@ -101,10 +101,16 @@ export class CompanionIndex {
   /** The TLS flow the last `evidenceFor` call tied a data channel to (for {@link settleTie}). */
   private lastTie: TlsFlow | null = null;
 
+  /** Ports where ESP-in-UDP with no IKE next to a TLS flow is an SSL VPN's data channel (default {4500}). */
+  private readonly sslVpnEspPorts: ReadonlySet<number>;
+
   constructor(
     private readonly max = 65536,
     private readonly windowUs = DEFAULT_COMPANION_WINDOW_US,
-  ) {}
+    sslVpnEspPorts: readonly number[] = [NATT_PORT],
+  ) {
+    this.sslVpnEspPorts = new Set(sslVpnEspPorts);
+  }
 
   /** Remembered meta connections and TLS flows (each bounded by `max`). */
   get size(): number {
@@ -210,7 +216,7 @@ export class CompanionIndex {
     const dtls = (traits & TRAIT_DTLS_HELLO) !== 0 && (traits & TRAIT_STUN) === 0;
     const esp = (traits & TRAIT_ESP) !== 0 && f.dstPort === GLOBALPROTECT_ESP_PORT;
     // Ivanti (Pulse) pattern: ESP-in-UDP on 4500 keyed through the TLS session, so no IKE anywhere between the pair.
-    const noIkeEsp = (traits & TRAIT_ESP) !== 0 && (traits & TRAIT_IKE_MARKER) === 0 && f.dstPort === NATT_PORT && !this.ikePairs.has(hostKey(f));
+    const noIkeEsp = (traits & TRAIT_ESP) !== 0 && (traits & TRAIT_IKE_MARKER) === 0 && this.sslVpnEspPorts.has(f.dstPort) && !this.ikePairs.has(hostKey(f));
     // Newest TLS flow first: the control connection that set up this data channel is the latest one.
     for (let i = list.length - 1; i >= 0; i--) {
       const c = list[i]!;
@@ -244,11 +250,11 @@ export class CompanionIndex {
         this.lastTie = c;
         c.vouch ??= {
           source: COMPANION_SOURCE, kind: 'relation', protocol: 'pulse', strength: 'strong', rule: 'pulse.companion-esp',
-          reason: `TLS control flow of the ESP data channel ${f.srcText()} → ${f.dstText()} (UDP ${NATT_PORT}, no IKE between the hosts, ${when})`,
+          reason: `TLS control flow of the ESP data channel ${f.srcText()} → ${f.dstText()} (UDP ${f.dstPort}, no IKE between the hosts, ${when})`,
         };
         return {
           source: COMPANION_SOURCE, kind: 'relation', protocol: 'pulse', strength: 'strong', rule: 'pulse.companion-esp',
-          reason: `ESP-in-UDP on port ${NATT_PORT} (≥ ${ESP_STRONG_RUN} packets one way, constant SPI ≥ 256, sequence +1) with no IKE message between the hosts, next to TLS flow ${tlsDesc(c)}, ${when}: an SSL VPN keying ESP inside TLS (Ivanti/Pulse pattern)`,
+          reason: `ESP-in-UDP on port ${f.dstPort} (≥ ${ESP_STRONG_RUN} packets one way, constant SPI ≥ 256, sequence +1) with no IKE message between the hosts, next to TLS flow ${tlsDesc(c)}, ${when}: an SSL VPN keying ESP inside TLS (Ivanti/Pulse pattern)`,
         };
       }
     }

@@ -68,7 +68,7 @@ export class ClassifierSession extends EventEmitter {
   constructor(classifier: Classifier, options: SessionOptions = {}) {
     super();
     this.classifier = classifier;
-    this.companions = new CompanionIndex(undefined, classifier.companionWindowUs);
+    this.companions = new CompanionIndex(undefined, classifier.companionWindowUs, classifier.sslVpnEspPorts);
     this.table = new FlowTable(options.flow ?? {}, {
       onPacket: (f, isNew, payload) => this.onPacket(f, isNew, payload),
       onEnd: (f, reason) => this.onEnd(f, reason),
@@ -166,7 +166,7 @@ export class ClassifierSession extends EventEmitter {
 
   private finalize(f: FlowHandle, d: FlowDetection | undefined, at: number): Verdict {
     // Traits are read now, while the flow's payload snippets still exist (stopCapture below frees them).
-    const traits = (d ? d.traits : 0) | snippetTraits(f.view);
+    const traits = (d ? d.traits : 0) | snippetTraits(f.view, this.classifier.espPorts);
     this.traits[f.id] = traits;
     const v = this.classifier.decideNow(d ?? null, f, at, this.companions.evidenceFor(f, traits));
     this.companions.settleTie(v.protocol);

@@ -60,8 +60,17 @@ export function tlsEncryptedAt(f: FlowView, i: number): boolean {
   return (ct === 0x14 || ct === 0x17) && u8(f, i, 1) === 0x03 && u8(f, i, 2) <= 0x04;
 }
 
+/** Ports whose ESP-in-UDP shape is looked for: GlobalProtect's 4501 and the SSL-VPN ESP ports (default 4500). */
+export function espPortMask(sslVpnEspPorts: readonly number[] = [NATT_PORT]): Uint8Array {
+  const m = new Uint8Array(65536);
+  m[GLOBALPROTECT_ESP_PORT] = 1;
+  for (const p of sslVpnEspPorts) m[p] = 1;
+  return m;
+}
+const DEFAULT_ESP_PORTS = espPortMask();
+
 /** Traits visible in the flow's recorded packet snippets (first bytes of each): STUN, ESP shape, IKE on 4500. */
-export function snippetTraits(f: FlowView): number {
+export function snippetTraits(f: FlowView, espPorts: Uint8Array = DEFAULT_ESP_PORTS): number {
   if (f.transport !== IPPROTO_UDP) return 0;
   let t = 0;
   const n = f.nPackets;
@@ -74,7 +83,7 @@ export function snippetTraits(f: FlowView): number {
     // Non-ESP marker then at least an IKE header (28 bytes): IKE shares this 5-tuple.
     for (let i = 0; i < n; i++) if (u32be(f, i, 0) === 0 && f.len(i) >= NON_ESP_MARKER_LEN + IKE_HEADER_LEN) t |= TRAIT_IKE_MARKER;
   }
-  if (natt || f.dstPort === GLOBALPROTECT_ESP_PORT || f.srcPort === GLOBALPROTECT_ESP_PORT) {
+  if (espPorts[f.dstPort] === 1 || espPorts[f.srcPort] === 1) {
     for (let i = n - 1; i >= ESP_STRONG_RUN - 1; i--) {
       if (espSeqRun(f, i, f.dir(i), 0, false) >= ESP_STRONG_RUN) {
         t |= TRAIT_ESP;

@@ -31,6 +31,8 @@ options:
   --max-flows N           cap on live flows; least recently active are evicted (default 1000000)
   --companion-window S    an SSL-VPN data channel (DTLS, GlobalProtect ESP) is tied to its TLS flow when it
                           starts within S capture seconds of it, or while it is open (default 10)
+  --ssl-vpn-esp-ports P,… UDP ports where ESP next to a TLS flow with no IKE is an SSL VPN's data channel
+                          (Ivanti/Pulse pattern; default 4500)
   --workers N             classify on N worker threads (default 1)
   --quiet                 no progress bar and no end-of-run diagnostics on stderr
   -h, --help              this text
@@ -53,6 +55,7 @@ const OPTIONS = {
   'idle-timeout': { type: 'string' },
   'max-flows': { type: 'string' },
   'companion-window': { type: 'string' },
+  'ssl-vpn-esp-ports': { type: 'string' },
   workers: { type: 'string' },
   quiet: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
@@ -78,6 +81,8 @@ export async function run(
     const idle = numberFlag('idle-timeout', values['idle-timeout'], { min: 1 });
     const maxFlows = numberFlag('max-flows', values['max-flows'], { min: 1, integer: true });
     const companionWindow = numberFlag('companion-window', values['companion-window'], { min: 0 });
+    const espPortsText = values['ssl-vpn-esp-ports'];
+    const espPorts = espPortsText === undefined ? undefined : espPortsText.split(',').map((p) => numberFlag('ssl-vpn-esp-ports', p.trim(), { min: 1, max: 65535, integer: true })!);
     const workers = numberFlag('workers', values.workers, { min: 1, max: 256, integer: true }) ?? 1;
     if (input !== '-') {
       try {
@@ -89,6 +94,7 @@ export async function run(
     }
     const options = await buildOptions(values);
     if (companionWindow !== undefined) options.companionWindowS = companionWindow;
+    if (espPorts !== undefined) options.sslVpnEspPorts = espPorts;
     const flow = {
       ...(idle !== undefined ? { idleTimeoutSec: idle, tcpIdleTimeoutSec: Math.max(idle, 300) } : {}),
       ...(maxFlows !== undefined ? { maxFlows } : {}),

@@ -191,7 +191,7 @@ export class ClassifierPool extends EventEmitter {
     const url = options.workerUrl ?? new URL('./worker.js', import.meta.url);
     for (let i = 0; i < n; i++) {
       const acked = new Int32Array(new SharedArrayBuffer(4));
-      const w = new Worker(url, { workerData: { index: i, acked: acked.buffer, detectorIds, lists, flow: splitFlow(options.flow, n), companionWindowS: options.companionWindowS } });
+      const w = new Worker(url, { workerData: { index: i, acked: acked.buffer, detectorIds, lists, flow: splitFlow(options.flow, n), companionWindowS: options.companionWindowS, sslVpnEspPorts: options.sslVpnEspPorts } });
       const slot: Slot = { w, acked, buf: null, dv: null, u8: null, used: 0, nFrames: 0, inFlight: 0, free: [] };
       w.on('message', (m: FromWorker) => this.onMessage(i, m));
       w.on('error', (e: Error) => this.fail(e));

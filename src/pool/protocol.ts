@@ -114,6 +114,7 @@ export interface WorkerInit {
   lists: WireLists;
   flow: FlowTableOptions | undefined;
   companionWindowS: number | undefined;
+  sslVpnEspPorts: readonly number[] | undefined;
 }
 
 /** Record batches a worker may have posted and the main thread not yet consumed. */

@@ -50,6 +50,7 @@ const detectors = init.detectorIds === null ? undefined : init.detectorIds.map((
 const classifier: Classifier = createClassifier({
   ...(detectors ? { detectors } : {}),
   ...(init.companionWindowS !== undefined ? { companionWindowS: init.companionWindowS } : {}),
+  ...(init.sslVpnEspPorts !== undefined ? { sslVpnEspPorts: init.sslVpnEspPorts } : {}),
   ...listsInput(init.lists),
 });
 if (classifier.listVersion !== init.lists.version) {

@@ -164,6 +164,17 @@ describe('companion ESP without IKE on UDP 4500 (Ivanti/Pulse pattern)', () => {
     expect(find(inline, 'udp', `${SERVER}:4500`).protocol).toBe('ipsec');
     expect(find(inline, 'tcp', `${SERVER}:443`).label).toBe('ordinary');
   });
+  it('operator-set ports (sslVpnEspPorts): ESP on 4600 next to a TLS flow is tied only when 4600 is listed', () => {
+    const pkts = [...tlsFlow(50000, 443, 0, 30), ...espFlow(4600, 4)];
+    expect(find(classify(pkts), 'udp', `${SERVER}:4600`).label).toBe('ordinary');
+    const rs = classify(pkts, [], { sslVpnEspPorts: [4500, 4600] });
+    expect(find(rs, 'udp', `${SERVER}:4600`).protocol).toBe('pulse');
+    expect(find(rs, 'udp', `${SERVER}:4600`).evidence.find((e) => e.rule === 'pulse.companion-esp')!.reason).toContain('port 4600');
+    expect(find(rs, 'tcp', `${SERVER}:443`).protocol).toBe('pulse');
+    // Listing other ports drops 4500 from the rule (it stays IPsec by natt.esp).
+    expect(find(classify([...tlsFlow(50000, 443, 0, 30), ...espFlow(4500, 4)], [], { sslVpnEspPorts: [4600] }), 'udp', `${SERVER}:4500`).protocol).toBe('ipsec');
+    for (const bad of [[0], [65536], [1.5], [Number.NaN]]) expect(() => createClassifier({ sslVpnEspPorts: bad })).toThrow(/sslVpnEspPorts/);
+  });
   it('without a TLS flow, ESP-in-UDP on 4500 stays ipsec', () => {
     expect(find(classify(espFlow(4500, 4)), 'udp', `${SERVER}:4500`).protocol).toBe('ipsec');
   });

@@ -117,6 +117,10 @@ describe('tunnelscope classify', () => {
     expect(win.code).toBe(2);
     expect(win.err).toMatch(/companion-window/);
     expect((await cli([pcap, '--companion-window', '30'])).code).toBe(0);
+    const ports = await cli([pcap, '--ssl-vpn-esp-ports', '4500,70000']);
+    expect(ports.code).toBe(2);
+    expect(ports.err).toMatch(/ssl-vpn-esp-ports.*70000/);
+    expect((await cli([pcap, '--ssl-vpn-esp-ports', '4500, 4600'])).code).toBe(0);
     const missing = await cli([join(dir, 'missing.pcap')]);
     expect(missing.code).toBe(2);
     expect(missing.err).toMatch(/missing\.pcap/);

@@ -301,4 +301,21 @@ describe('companion window reaches the workers', () => {
     expect(await labels(pool(2))).toEqual(['tcp ordinary', 'udp unregistered_vpn']);
     expect(await labels(pool(2, { companionWindowS: 2 }))).toEqual(['tcp ordinary', 'udp ordinary']);
   });
+  it('sslVpnEspPorts reach the workers: ESP on 4600 next to an open TLS flow is tied only when listed', async () => {
+    const { PcapWriter } = await import('../../src/trace/pcap-writer.js');
+    const { buildFrame } = await import('../../src/trace/frame-builder.js');
+    const { tlsFlow, espFlow } = await import('../classify/flow-builders.js');
+    const w = new PcapWriter();
+    const pkts = [...tlsFlow(50000, 443, 0, 30), ...espFlow(4600, 4)].sort((a, b) => a.t - b.t);
+    for (const p of pkts) w.packet(1_700_000_000_000_000 + Math.round(p.t * 1e6), buildFrame(p));
+    const path = join(dir, 'esp4600.pcap');
+    writeFileSync(path, w.toBuffer());
+    const protos = async (p: ClassifierPool): Promise<string[]> => {
+      const out: string[] = [];
+      await p.classifyFile(path, (r) => out.push(`${r.transport} ${r.protocol}`));
+      return out.sort();
+    };
+    expect(await protos(pool(2))).toEqual(['tcp null', 'udp null']);
+    expect(await protos(pool(2, { sslVpnEspPorts: [4600] }))).toEqual(['tcp pulse', 'udp pulse']);
+  });
 });
