@@ -6,6 +6,9 @@
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { PcapWriter } from '../../src/trace/pcap-writer.js';
+import { buildFrame } from '../../src/trace/frame-builder.js';
+import { dtlsHello, espFlow, tlsFlow, udpFlow, type Pkt } from '../classify/flow-builders.js';
 import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -282,40 +285,28 @@ describe('live path', () => {
   });
 });
 
-describe('companion window reaches the workers', () => {
+describe('companion options reach the workers', () => {
+  /** Writes builder packets (seconds) to a capture in the test dir; returns a function listing `field` per flow. */
+  async function capture(name: string, pkts: Pkt[]): Promise<(p: ClassifierPool, field: 'label' | 'protocol') => Promise<string[]>> {
+    const w = new PcapWriter();
+    for (const q of [...pkts].sort((x, y) => x.t - y.t)) w.packet(1_700_000_000_000_000 + Math.round(q.t * 1e6), buildFrame(q));
+    const path = join(dir, name);
+    writeFileSync(path, w.toBuffer());
+    return async (p, field) => {
+      const out: string[] = [];
+      await p.classifyFile(path, (r) => out.push(`${r.transport} ${r[field]}`));
+      return out.sort();
+    };
+  }
   it('a DTLS data channel 3 s after a closed TLS flow: tied with the default 10 s window, not with 2 s', async () => {
-    const { PcapWriter } = await import('../../src/trace/pcap-writer.js');
-    const { buildFrame } = await import('../../src/trace/frame-builder.js');
-    const { tlsFlow, udpFlow, dtlsHello } = await import('../classify/flow-builders.js');
-    const w = new PcapWriter();
-    const pkts = [...tlsFlow(50000, 443, 0, 1), ...udpFlow(443, 3, dtlsHello())].sort((a, b) => a.t - b.t);
-    for (const p of pkts) w.packet(1_700_000_000_000_000 + Math.round(p.t * 1e6), buildFrame(p));
-    const path = join(dir, 'companion.pcap');
-    writeFileSync(path, w.toBuffer());
-    const labels = async (p: ClassifierPool): Promise<string[]> => {
-      const out: string[] = [];
-      await p.classifyFile(path, (r) => out.push(`${r.transport} ${r.label}`));
-      return out.sort();
-    };
+    const list = await capture('companion.pcap', [...tlsFlow(50000, 443, 0, 1), ...udpFlow(443, 3, dtlsHello())]);
     // The TLS flow had ended (and was emitted) before its data channel appeared: only the data channel is tied.
-    expect(await labels(pool(2))).toEqual(['tcp ordinary', 'udp unregistered_vpn']);
-    expect(await labels(pool(2, { companionWindowS: 2 }))).toEqual(['tcp ordinary', 'udp ordinary']);
+    expect(await list(pool(2), 'label')).toEqual(['tcp ordinary', 'udp unregistered_vpn']);
+    expect(await list(pool(2, { companionWindowS: 2 }), 'label')).toEqual(['tcp ordinary', 'udp ordinary']);
   });
-  it('sslVpnEspPorts reach the workers: ESP on 4600 next to an open TLS flow is tied only when listed', async () => {
-    const { PcapWriter } = await import('../../src/trace/pcap-writer.js');
-    const { buildFrame } = await import('../../src/trace/frame-builder.js');
-    const { tlsFlow, espFlow } = await import('../classify/flow-builders.js');
-    const w = new PcapWriter();
-    const pkts = [...tlsFlow(50000, 443, 0, 30), ...espFlow(4600, 4)].sort((a, b) => a.t - b.t);
-    for (const p of pkts) w.packet(1_700_000_000_000_000 + Math.round(p.t * 1e6), buildFrame(p));
-    const path = join(dir, 'esp4600.pcap');
-    writeFileSync(path, w.toBuffer());
-    const protos = async (p: ClassifierPool): Promise<string[]> => {
-      const out: string[] = [];
-      await p.classifyFile(path, (r) => out.push(`${r.transport} ${r.protocol}`));
-      return out.sort();
-    };
-    expect(await protos(pool(2))).toEqual(['tcp null', 'udp null']);
-    expect(await protos(pool(2, { sslVpnEspPorts: [4600] }))).toEqual(['tcp pulse', 'udp pulse']);
+  it('sslVpnEspPorts: ESP on 4600 next to an open TLS flow is tied only when listed', async () => {
+    const list = await capture('esp4600.pcap', [...tlsFlow(50000, 443, 0, 30), ...espFlow(4600, 4)]);
+    expect(await list(pool(2), 'protocol')).toEqual(['tcp null', 'udp null']);
+    expect(await list(pool(2, { sslVpnEspPorts: [4600] }), 'protocol')).toEqual(['tcp pulse', 'udp pulse']);
   });
 });
