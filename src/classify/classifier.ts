@@ -13,6 +13,7 @@ import { ClassifierSession, type SessionOptions } from './session.js';
 import { parseIp } from './addr.js';
 import { DEFAULT_COMPANION_WINDOW_US } from './companions.js';
 import { espPortMask } from './traits.js';
+import { NATT_PORT } from '../detect/ike.js';
 
 export interface ClassifierOptions extends ListsInput {
   /** Detectors to run (default: every built-in detector, see `DETECTORS`). */
@@ -65,7 +66,7 @@ export class Classifier {
     const w = options.companionWindowS ?? DEFAULT_COMPANION_WINDOW_US / 1e6;
     if (!(typeof w === 'number' && Number.isFinite(w) && w >= 0)) throw new InvalidArgumentError(`companionWindowS must be a finite number >= 0, got ${String(w)}`);
     this.companionWindowUs = Math.round(w * 1e6);
-    const ports = options.sslVpnEspPorts ?? [4500];
+    const ports = options.sslVpnEspPorts ?? [NATT_PORT];
     for (const p of ports) {
       if (!Number.isInteger(p) || p < 1 || p > 65535) throw new InvalidArgumentError(`sslVpnEspPorts: ${String(p)} is not a port (1-65535)`);
     }

@@ -84,8 +84,8 @@ function pairKey(f: FlowAddresses): string {
   return f.ipVersion === 4 ? `${f.src4}>${f.dst4}` : `${addrText(f, 0)}>${addrText(f, 1)}`;
 }
 
-/** Drop the oldest key of a Map once it holds `max` entries (Map iterates in insertion order). */
-function bound<K, V>(m: Map<K, V>, max: number): void {
+/** Drop the oldest key of a Map or Set once it holds `max` entries (both iterate in insertion order). */
+function bound<K>(m: Map<K, unknown> | Set<K>, max: number): void {
   if (m.size >= max) m.delete(m.keys().next().value!);
 }
 
@@ -143,8 +143,7 @@ export class CompanionIndex {
 
   /** Record a finalised flow that may vouch for companions (only strong TCP meta connections qualify). */
   noteVerdict(f: CompanionFlow, protocol: string | null, evidence: readonly Evidence[]): void {
-    if (f.transport !== IPPROTO_TCP) return;
-    if (protocol === null || !META_PROTOCOLS.has(protocol)) return;
+    if (f.transport !== IPPROTO_TCP || protocol === null || !META_PROTOCOLS.has(protocol)) return;
     const strong = evidence.find((e) => e.strength === 'strong' && e.protocol === protocol);
     if (!strong) return;
     const key = `${hostKey(f)}|${f.dstPort}`;
@@ -157,7 +156,7 @@ export class CompanionIndex {
   noteIke(f: CompanionFlow): void {
     const k = hostKey(f);
     if (this.ikePairs.has(k)) return;
-    if (this.ikePairs.size >= this.max) this.ikePairs.delete(this.ikePairs.values().next().value!);
+    bound(this.ikePairs, this.max);
     this.ikePairs.add(k);
   }
 
@@ -206,6 +205,16 @@ export class CompanionIndex {
     c.vouch = { ...c.vouch, protocol };
   }
 
+  /**
+   * Tie a data channel to TLS flow `c`: the TLS flow keeps the first vouch it gets (`vouchReason`); the data
+   * channel gets an item with `reason`. Both are strong relations of `protocol`.
+   */
+  private tie(c: TlsFlow, protocol: string, rule: string, vouchReason: string, reason: string): Evidence {
+    this.lastTie = c;
+    c.vouch ??= { source: COMPANION_SOURCE, kind: 'relation', protocol, strength: 'strong', rule, reason: vouchReason };
+    return { source: COMPANION_SOURCE, kind: 'relation', protocol, strength: 'strong', rule, reason };
+  }
+
   private dataChannel(f: CompanionFlow, traits: number): Evidence | null {
     const list = this.tls.get(pairKey(f));
     if (!list) return null;
@@ -225,37 +234,19 @@ export class CompanionIndex {
       const when = t <= c.startUs + this.windowUs ? `${((t - c.startUs) / 1e6).toFixed(1)} s after it started` : 'while it was open';
       if (dtls && (f.dstPort === c.serverPort || f.dstPort === DEFAULT_DTLS_PORT)) {
         const port = f.dstPort === c.serverPort ? 'the same port' : `port ${DEFAULT_DTLS_PORT} (default DTLS port)`;
-        this.lastTie = c;
-        c.vouch ??= {
-          source: COMPANION_SOURCE, kind: 'relation', protocol: 'ssl-vpn', strength: 'strong', rule: 'sslvpn.companion-dtls',
-          reason: `TLS control flow of the SSL-VPN DTLS data channel ${f.srcText()} → ${f.dstText()} (DTLS ClientHello without use_srtp, no STUN, ${when})`,
-        };
-        return {
-          source: COMPANION_SOURCE, kind: 'relation', protocol: 'ssl-vpn', strength: 'strong', rule: 'sslvpn.companion-dtls',
-          reason: `first datagram is a DTLS ClientHello without use_srtp (no STUN on the flow), to ${port} of the server of TLS flow ${tlsDesc(c)}, ${when}`,
-        };
+        return this.tie(c, 'ssl-vpn', 'sslvpn.companion-dtls',
+          `TLS control flow of the SSL-VPN DTLS data channel ${f.srcText()} → ${f.dstText()} (DTLS ClientHello without use_srtp, no STUN, ${when})`,
+          `first datagram is a DTLS ClientHello without use_srtp (no STUN on the flow), to ${port} of the server of TLS flow ${tlsDesc(c)}, ${when}`);
       }
       if (esp) {
-        this.lastTie = c;
-        c.vouch ??= {
-          source: COMPANION_SOURCE, kind: 'relation', protocol: 'globalprotect', strength: 'strong', rule: 'globalprotect.companion-esp',
-          reason: `TLS control flow of the GlobalProtect ESP data channel ${f.srcText()} → ${f.dstText()} (UDP ${GLOBALPROTECT_ESP_PORT}, ${when})`,
-        };
-        return {
-          source: COMPANION_SOURCE, kind: 'relation', protocol: 'globalprotect', strength: 'strong', rule: 'globalprotect.companion-esp',
-          reason: `ESP-in-UDP on port ${GLOBALPROTECT_ESP_PORT} (≥ ${ESP_STRONG_RUN} packets one way, constant SPI ≥ 256, sequence +1) to the server of TLS flow ${tlsDesc(c)}, ${when}`,
-        };
+        return this.tie(c, 'globalprotect', 'globalprotect.companion-esp',
+          `TLS control flow of the GlobalProtect ESP data channel ${f.srcText()} → ${f.dstText()} (UDP ${GLOBALPROTECT_ESP_PORT}, ${when})`,
+          `ESP-in-UDP on port ${GLOBALPROTECT_ESP_PORT} (≥ ${ESP_STRONG_RUN} packets one way, constant SPI ≥ 256, sequence +1) to the server of TLS flow ${tlsDesc(c)}, ${when}`);
       }
       if (noIkeEsp) {
-        this.lastTie = c;
-        c.vouch ??= {
-          source: COMPANION_SOURCE, kind: 'relation', protocol: 'pulse', strength: 'strong', rule: 'pulse.companion-esp',
-          reason: `TLS control flow of the ESP data channel ${f.srcText()} → ${f.dstText()} (UDP ${f.dstPort}, no IKE between the hosts, ${when})`,
-        };
-        return {
-          source: COMPANION_SOURCE, kind: 'relation', protocol: 'pulse', strength: 'strong', rule: 'pulse.companion-esp',
-          reason: `ESP-in-UDP on port ${f.dstPort} (≥ ${ESP_STRONG_RUN} packets one way, constant SPI ≥ 256, sequence +1) with no IKE message between the hosts, next to TLS flow ${tlsDesc(c)}, ${when}: an SSL VPN keying ESP inside TLS (Ivanti/Pulse pattern)`,
-        };
+        return this.tie(c, 'pulse', 'pulse.companion-esp',
+          `TLS control flow of the ESP data channel ${f.srcText()} → ${f.dstText()} (UDP ${f.dstPort}, no IKE between the hosts, ${when})`,
+          `ESP-in-UDP on port ${f.dstPort} (≥ ${ESP_STRONG_RUN} packets one way, constant SPI ≥ 256, sequence +1) with no IKE message between the hosts, next to TLS flow ${tlsDesc(c)}, ${when}: an SSL VPN keying ESP inside TLS (Ivanti/Pulse pattern)`);
       }
     }
     return null;

@@ -55,7 +55,7 @@ export class FlowDetection {
   names: FlowNames[] = [];
   /** Evidence changed since the last combine. */
   dirty = false;
-  /** Companion-rule traits of the flow's first packet (TRAIT_TLS_HELLO / TRAIT_DTLS_HELLO), else 0. */
+  /** Traits seen in the name packets (TRAIT_* in traits.ts: TLS/DTLS hello, TLS server encrypted, QUIC). */
   traits = 0;
 
   reset(): void {

@@ -211,7 +211,10 @@ export class FlowTable {
   curSlot = NONE;
   /** @internal */
   curPacket: PacketView | null = null;
-  /** Bumped whenever recorded packets may change (each add, each stopCapture): invalidates view caches. */
+  /**
+   * Bumped whenever what a view may read changes (each add, the end of each packet callback, each stopCapture —
+   * release goes through it): invalidates view caches.
+   */
   gen = 0;
 
   constructor(options: FlowTableOptions, listener: FlowListener) {
@@ -626,7 +629,6 @@ export class FlowTable {
   }
 
   private release(slot: number, reason: EndReason): void {
-    this.gen++;
     this.indexRemove(slot);
     this.listUnlink(slot);
     this.stopCaptureSlot(slot);
@@ -715,7 +717,10 @@ class TableFlowView implements FlowView {
     this.cStart = new Int32Array(n);
     this.cBuf = new Array<Uint8Array>(n).fill(EMPTY);
   }
-  /** Fill the cache for the current slot and generation (idempotent). */
+  /** Refill the cache when the view was re-aimed or the table changed since the last fill. */
+  private sync(): void {
+    if (this.cGen !== this.t.gen || this.cSlot !== this.slot) this.fill();
+  }
   private fill(): void {
     this.cSlot = this.slot;
     this.cGen = this.t.gen;
@@ -742,7 +747,7 @@ class TableFlowView implements FlowView {
     return this.t.rec[this.slot * RS + R_PORTS]! & 0xffff;
   }
   get nPackets(): number {
-    if (this.cGen !== this.t.gen || this.cSlot !== this.slot) this.fill();
+    this.sync();
     return this.cN;
   }
   private nPacketsUncached(): number {
@@ -769,23 +774,23 @@ class TableFlowView implements FlowView {
     return this.t.curSlot === this.slot && i === this.t.nPayOf(this.slot) - 1 && this.t.curPacket !== null;
   }
   dir(i: number): number {
-    if (this.cGen !== this.t.gen || this.cSlot !== this.slot) this.fill();
+    this.sync();
     return i >= 0 && i < this.cN ? this.cDir[i]! : 0;
   }
   len(i: number): number {
-    if (this.cGen !== this.t.gen || this.cSlot !== this.slot) this.fill();
+    this.sync();
     return i >= 0 && i < this.cN ? this.cLen[i]! : 0;
   }
   avail(i: number): number {
-    if (this.cGen !== this.t.gen || this.cSlot !== this.slot) this.fill();
+    this.sync();
     return i >= 0 && i < this.cN ? this.cAvail[i]! : 0;
   }
   buf(i: number): Uint8Array {
-    if (this.cGen !== this.t.gen || this.cSlot !== this.slot) this.fill();
+    this.sync();
     return i >= 0 && i < this.cN ? this.cBuf[i]! : EMPTY;
   }
   start(i: number): number {
-    if (this.cGen !== this.t.gen || this.cSlot !== this.slot) this.fill();
+    this.sync();
     return i >= 0 && i < this.cN ? this.cStart[i]! : 0;
   }
   private dirU(i: number): number {
