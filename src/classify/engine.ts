@@ -13,6 +13,8 @@ import { formatIPv4, formatIPv6 } from '../ip/format.js';
 import { combine, REGISTRATION_SOURCE } from './combine.js';
 import { helloTrait, tlsEncryptedAt, TRAIT_QUIC, TRAIT_QUIC_HELLO_DONE, TRAIT_TLS_BOTH, TRAIT_TLS_HELLO, TRAIT_TLS_SERVER } from './traits.js';
 import type { ListSnapshot } from './lists.js';
+import { CARRIER_CODE, OPEN_DNS, OPEN_DTLS, OPEN_NONE, OPEN_QUIC, OPENINGS, tcpOpening } from '../detect/opening.js';
+import { TRAIT_DTLS_HELLO } from './traits.js';
 import type { Verdict } from './types.js';
 
 /** Addresses of a flow: what the lists are matched against. */
@@ -30,22 +32,44 @@ export const NAME_PACKETS = 4;
 /** At most this many evidence items are kept per flow (bounded memory under hostile input). */
 export const MAX_EVIDENCE = 16;
 
-/** Detectors indexed by IP protocol number, with the packet budget per transport. */
+/** Detectors indexed by IP protocol number and flow opening, with the packet budget of each such set. */
 export class DetectorTable {
+  /** All detectors of a transport (before the opening is known, and for flows with no recognised opening). */
   readonly byProto: (readonly Detector[])[] = [];
   readonly maxPackets: Uint8Array = new Uint8Array(256);
+  /** [transport * OPENINGS + opening]: the detectors that ride that opening, and their packet budget. */
+  private readonly byOpening: (readonly Detector[])[] = [];
+  private readonly budget: Uint8Array = new Uint8Array(256 * OPENINGS);
   readonly all: readonly Detector[];
   constructor(detectors: readonly Detector[]) {
     this.all = detectors;
     for (let p = 0; p < 256; p++) this.byProto.push([]);
+    for (let k = 0; k < 256 * OPENINGS; k++) this.byOpening.push([]);
     for (const d of detectors) {
+      const rides = d.carriers?.map((c) => CARRIER_CODE[c]);
       for (const t of d.transports) {
         (this.byProto[t] as Detector[]).push(d);
-        this.maxPackets[t] = Math.max(this.maxPackets[t]!, Math.min(255, d.maxPackets));
+        const mp = Math.min(255, d.maxPackets);
+        this.maxPackets[t] = Math.max(this.maxPackets[t]!, mp);
+        for (let o = 0; o < OPENINGS; o++) {
+          if (o !== OPEN_NONE && rides && !rides.includes(o)) continue;
+          (this.byOpening[t * OPENINGS + o] as Detector[]).push(d);
+          this.budget[t * OPENINGS + o] = Math.max(this.budget[t * OPENINGS + o]!, mp);
+        }
       }
     }
-    this.maxPackets[IPPROTO_TCP] = Math.max(this.maxPackets[IPPROTO_TCP]!, NAME_PACKETS);
-    this.maxPackets[IPPROTO_UDP] = Math.max(this.maxPackets[IPPROTO_UDP]!, NAME_PACKETS);
+    for (const t of [IPPROTO_TCP, IPPROTO_UDP]) {
+      this.maxPackets[t] = Math.max(this.maxPackets[t]!, NAME_PACKETS);
+      for (let o = 0; o < OPENINGS; o++) this.budget[t * OPENINGS + o] = Math.max(this.budget[t * OPENINGS + o]!, NAME_PACKETS);
+    }
+  }
+  /** Detectors for a flow of `transport` that opened with `opening` (OPEN_NONE: all of the transport's). */
+  detectors(transport: number, opening: number): readonly Detector[] {
+    return this.byOpening[transport * OPENINGS + opening]!;
+  }
+  /** Payload packets after which no detector of that set, and no name parser, can add anything. */
+  packetBudget(transport: number, opening: number): number {
+    return this.budget[transport * OPENINGS + opening]!;
   }
 }
 
@@ -57,12 +81,15 @@ export class FlowDetection {
   dirty = false;
   /** Traits seen in the name packets (TRAIT_* in traits.ts: TLS/DTLS hello, TLS server encrypted, QUIC). */
   traits = 0;
+  /** The flow's opening (OPEN_* in detect/opening.ts), set at its first payload packet. */
+  opening = OPEN_NONE;
 
   reset(): void {
     if (this.evidence.length) this.evidence = [];
     if (this.names.length) this.names = [];
     this.dirty = false;
     this.traits = 0;
+    this.opening = OPEN_NONE;
   }
 
   private add(items: readonly Evidence[]): void {
@@ -83,16 +110,9 @@ export class FlowDetection {
    */
   inspect(view: FlowView, table: DetectorTable, recorded = 255): boolean {
     const n = view.nPackets;
-    const dets = table.byProto[view.transport];
-    if (dets) {
-      for (let i = 0; i < dets.length; i++) {
-        const d = dets[i]!;
-        if (n > d.maxPackets) continue;
-        const r = d.detect(view);
-        if (r !== null) this.add(r);
-      }
-    }
-    if (n <= NAME_PACKETS && (view.transport === IPPROTO_TCP || view.transport === IPPROTO_UDP)) {
+    const t = view.transport;
+    // Names and traits first: on the first packet they tell the flow's opening, which picks the detectors.
+    if (n <= NAME_PACKETS && (t === IPPROTO_TCP || t === IPPROTO_UDP)) {
       if (n === 1) this.traits = helloTrait(view);
       else if ((this.traits & TRAIT_TLS_HELLO) !== 0 && view.dir(n - 1) === 1 && tlsEncryptedAt(view, n - 1)) this.traits |= TRAIT_TLS_SERVER;
       const nm = flowNames(view);
@@ -100,9 +120,17 @@ export class FlowDetection {
         if (this.names.length < 4) this.names.push(nm);
         if (nm.kind === 'quic' && nm.packet === 0) this.traits |= nm.complete ? TRAIT_QUIC | TRAIT_QUIC_HELLO_DONE : TRAIT_QUIC;
       }
+      if (n === 1) this.opening = openingOf(view, this.traits, nm);
+    }
+    const dets = table.detectors(t, this.opening);
+    for (let i = 0; i < dets.length; i++) {
+      const d = dets[i]!;
+      if (n > d.maxPackets) continue;
+      const r = d.detect(view);
+      if (r !== null) this.add(r);
     }
     // Final once the detectors' budget is spent, or once the flow table records no further payload packets.
-    if (n >= table.maxPackets[view.transport]! || n >= recorded) return true;
+    if (n >= table.packetBudget(t, this.opening) || n >= recorded) return true;
     // A flow that is TLS from its first packet and whose server has switched to encrypted records, or that is QUIC
     // from its first packet: once the name packets are seen, every later byte is encrypted, so no detector rule or
     // name can match there (the cleartext framings of SSL VPNs need TLS terminated before the gateway).
@@ -119,6 +147,15 @@ export class FlowDetection {
   }
 }
 
+/** A flow's opening from its first payload packet, the traits read from it and the names found in it. */
+function openingOf(view: FlowView, traits: number, nm: FlowNames | null): number {
+  if (view.dir(0) !== 0) return OPEN_NONE;
+  if (view.transport === IPPROTO_TCP) return nm !== null && nm.kind === 'dns' ? OPEN_DNS : tcpOpening(view);
+  if ((traits & TRAIT_QUIC) !== 0) return OPEN_QUIC;
+  if ((traits & TRAIT_DTLS_HELLO) !== 0) return OPEN_DTLS;
+  if (nm !== null && nm.kind === 'dns') return OPEN_DNS;
+  return OPEN_NONE;
+}
 
 interface Hit {
   side: 'src' | 'dst';

@@ -144,7 +144,7 @@ export class ClassifierSession extends EventEmitter {
     if (!owned) d = this.scratch;
     const final = d!.inspect(f.view, this.classifier.table, this.recorded);
     if (!owned) {
-      if (d!.evidence.length > 0 || d!.names.length > 0 || d!.traits !== 0) {
+      if (d!.evidence.length > 0 || d!.names.length > 0 || d!.traits !== 0 || d!.opening !== 0) {
         this.det[id] = d;
         this.scratch = this.pool.pop() ?? new FlowDetection();
       } else d!.reset();

@@ -111,6 +111,7 @@ function ahSeqRun(f: FlowView, i: number, d: number): number {
 export const ah: Detector = {
   id: 'ah',
   transports: [IPPROTO_AH],
+  carriers: [],
   maxPackets: 8,
   rules: {
     'ah.tunnel':

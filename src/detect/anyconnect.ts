@@ -54,6 +54,7 @@ function alpnHas(list: readonly string[]): boolean {
 export const anyconnect: Detector = {
   id: 'anyconnect',
   transports: [IPPROTO_TCP, IPPROTO_UDP],
+  carriers: ['tls', 'http', 'dtls'],
   maxPackets: MAX_PACKETS,
   rules: {
     'anyconnect.dtls-legacy': 'DTLS ClientHello with the pre-standard version 01 00 in record and body, record chain exact (AnyConnect/OpenConnect legacy DTLS)',

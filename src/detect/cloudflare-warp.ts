@@ -26,6 +26,7 @@ const WARP_DATA_RUN = 4;
 export const cloudflareWarp: Detector = {
   id: 'cloudflare-warp',
   transports: [IPPROTO_UDP],
+  carriers: [],
   maxPackets: 16,
   rules: {
     'warp.init': 'official-client first message: 194 bytes starting C1 00 00 00',

@@ -75,6 +75,7 @@ function wellFormed(f: FlowView, j: number): boolean {
 export const esp: Detector = {
   id: 'esp',
   transports: [IPPROTO_ESP],
+  carriers: [],
   maxPackets: 8,
   rules: {
     'esp.ipproto':

@@ -78,6 +78,7 @@ function httpRule(f: FlowView, i: number): Evidence | null {
 export const forticlient: Detector = {
   id: 'forticlient',
   transports: [IPPROTO_TCP],
+  carriers: ['tls', 'http'],
   maxPackets: MAX_PACKETS,
   rules: {
     'forticlient.cert': 'TLS ≤ 1.2 server certificate subject OU=FortiGate (FortiGate default certificate; also admin GUI) — medium',

@@ -55,6 +55,7 @@ function ev(strength: 'strong' | 'medium', rule: string, reason: string, i: numb
 export const globalprotect: Detector = {
   id: 'globalprotect',
   transports: [IPPROTO_TCP],
+  carriers: ['http'],
   maxPackets: MAX_PACKETS,
   rules: {
     'globalprotect.tunnel': 'cleartext "GET /ssl-tunnel-connect.sslvpn" request, or "START_TUNNEL" answering it (TLS terminated before the observer)',

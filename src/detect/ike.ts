@@ -169,6 +169,7 @@ function isNattFlow(f: FlowView): boolean {
 export const ike: Detector = {
   id: 'ike',
   transports: [IPPROTO_UDP],
+  carriers: [],
   maxPackets: 12,
   rules: {
     'ike.message':

@@ -96,6 +96,7 @@ function ids(f: FlowView, i: number): number {
 export const l2tp: Detector = {
   id: 'l2tp',
   transports: [IPPROTO_UDP, IPPROTO_L2TP],
+  carriers: [],
   maxPackets: 8,
   rules: {
     'l2tp.control':

@@ -102,6 +102,7 @@ function dataRun(f: FlowView, upTo: number, dir: number): number {
 export const nebula: Detector = {
   id: 'nebula',
   transports: [IPPROTO_UDP],
+  carriers: [],
   maxPackets: 16,
   rules: {
     'nebula.stage1':

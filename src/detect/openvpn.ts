@@ -64,6 +64,7 @@ function modeName(mode: number): string {
 export const openvpn: Detector = {
   id: 'openvpn',
   transports: [IPPROTO_UDP, IPPROTO_TCP],
+  carriers: [],
   maxPackets: 24,
   rules: {
     'ovpn.reset-echo':

@@ -58,6 +58,7 @@ function greHeader(f: FlowView, i: number): number {
 export const pptp: Detector = {
   id: 'pptp',
   transports: [IPPROTO_TCP, IPPROTO_GRE],
+  carriers: [],
   maxPackets: 8,
   rules: {
     'pptp.control':

@@ -19,6 +19,7 @@ export const PROVIDER_CERT_ORGS: ReadonlyMap<string, string> = new Map([
 export const providerCert: Detector = {
   id: 'provider-cert',
   transports: [IPPROTO_TCP],
+  carriers: ['tls'],
   maxPackets: 4,
   rules: { 'cert.org': 'TLS ≤ 1.2 server certificate subject O= names a VPN provider (reference starter table)' },
   detect(f: FlowView): Evidence[] | null {

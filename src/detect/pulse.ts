@@ -50,6 +50,7 @@ function ev(strength: 'strong' | 'medium', rule: string, reason: string, i: numb
 export const pulse: Detector = {
   id: 'pulse',
   transports: [IPPROTO_TCP],
+  carriers: ['http'],
   maxPackets: MAX_PACKETS,
   rules: {
     'pulse.upgrade': 'cleartext HTTP request with "Upgrade: IF-T/TLS 1.0", or the 101 answer to it (TLS terminated before the observer)',

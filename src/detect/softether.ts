@@ -106,6 +106,7 @@ function indexOfAscii(f: FlowView, i: number, from: number, to: number, s: strin
 export const softether: Detector = {
   id: 'softether',
   transports: [IPPROTO_UDP, IPPROTO_TCP],
+  carriers: ['http'],
   maxPackets: 8,
   rules: {
     'softether.pack': 'UDP payload that is one complete SoftEther Pack (≥2 elements; names, types 0-4, counts and sizes walk exactly to the last byte)',

@@ -58,6 +58,7 @@ function sawRequest(f: FlowView, upTo: number): number {
 export const sstp: Detector = {
   id: 'sstp',
   transports: [IPPROTO_TCP],
+  carriers: [],
   maxPackets: MAX_PACKETS,
   rules: {
     'sstp.http': 'cleartext client stream starts "SSTP_DUPLEX_POST /sra_{BA195980-CD49-458b-9E23-C84EE0ADCD75}/" (TLS terminated before the observer)',

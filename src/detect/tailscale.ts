@@ -35,6 +35,7 @@ function firstDisco(f: FlowView, before: number, dir: number): number {
 export const tailscale: Detector = {
   id: 'tailscale',
   transports: [IPPROTO_UDP, IPPROTO_TCP],
+  carriers: ['http'],
   maxPackets: 16,
   rules: {
     'ts.disco': 'Tailscale disco packet: ≥78 bytes starting with the 48-bit magic 54 53 F0 9F 92 AC ("TS💬")',

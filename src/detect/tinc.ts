@@ -85,6 +85,7 @@ function isMetakey(f: FlowView, i: number, s: number): boolean {
 export const tinc: Detector = {
   id: 'tinc',
   transports: [IPPROTO_TCP, IPPROTO_UDP],
+  carriers: [],
   maxPackets: 12,
   rules: {
     'tinc.id-both': 'first segment of each direction is a tinc ID line "0 <name> 17[.<minor>]\\n" (name [A-Za-z0-9_])',

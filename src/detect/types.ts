@@ -74,11 +74,26 @@ export interface FlowView {
   start(i: number): number;
 }
 
+/**
+ * An ordinary application protocol recognised from a flow's first payload packet (the initiator's), by its full
+ * documented opening structure: a TLS ClientHello record, an HTTP/1.x request line (not CONNECT), a DNS query on a
+ * DNS port, a QUIC client Initial that decrypts and holds a ClientHello, a whole DTLS ClientHello. See opening.ts.
+ */
+export type Carrier = 'tls' | 'http' | 'dns' | 'quic' | 'dtls';
+
 export interface Detector {
   /** Detector id; also the default `protocol` of its evidence. Kebab-case. */
   readonly id: string;
   /** IP protocol numbers this detector inspects; the registry dispatches on them. */
   readonly transports: readonly number[];
+  /**
+   * The ordinary protocols this detector's tunnel can ride, by their opening (nDPI's "guess, then dissect"): a
+   * flow that opens with a recognised carrier meets only the detectors listing that carrier — a WireGuard or
+   * OpenVPN flow cannot begin with a TLS ClientHello or a DNS query. `[]`: the detector needs a flow that opens
+   * with none of them. Omitted: the detector sees every flow of its transports (the safe default for detectors
+   * written outside this package).
+   */
+  readonly carriers?: readonly Carrier[];
   /** Stop calling after this many payload packets have been recorded. */
   readonly maxPackets: number;
   /** Rule id -> one-line description (documentation and README table). */

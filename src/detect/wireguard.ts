@@ -96,6 +96,7 @@ export function dataRun(f: FlowView, upTo: number, dir: number, typeByte: number
 export const wireguard: Detector = {
   id: 'wireguard',
   transports: [IPPROTO_UDP],
+  carriers: [],
   maxPackets: 16,
   rules: {
     'wg.handshake':

@@ -81,6 +81,7 @@ function peerRun(f: FlowView, upTo: number, dir: number, ref: number): number {
 export const zerotier: Detector = {
   id: 'zerotier',
   transports: [IPPROTO_UDP, IPPROTO_TCP],
+  carriers: [],
   maxPackets: 12,
   rules: {
     'zt.hello':

@@ -6,6 +6,8 @@
 import { validHostName } from './tls.js';
 
 const METHODS = ['GET ', 'POST ', 'PUT ', 'HEAD ', 'CONNECT ', 'OPTIONS ', 'DELETE ', 'PATCH ', 'SSTP_DUPLEX_POST '];
+/** Request methods {@link requestLineMethod} recognises, in its index order (with the trailing space dropped). */
+export const HTTP_METHODS: readonly string[] = METHODS.map((m) => m.slice(0, -1));
 const MAX_HEAD = 8192;
 
 export interface HttpRequest {
@@ -28,30 +30,47 @@ function ascii(b: Uint8Array, p: number, e: number): string {
   return s;
 }
 
-/** Parse the request head present in [off, end); null unless it starts with a method and an `HTTP/1.x` line. */
-export function parseHttpRequest(b: Uint8Array, off: number, end: number): HttpRequest | null {
-  let method = '';
-  for (const m of METHODS) {
-    if (startsWithAscii(b, off, end, m)) {
-      method = m.slice(0, -1);
+/**
+ * Index in {@link HTTP_METHODS} of the request line's method when [off, end) starts with a whole request line
+ * (`METHOD SP target SP HTTP/1.0|1`, line ending within 8 KiB, target of visible ASCII), else -1. Allocation-free.
+ */
+export function requestLineMethod(b: Uint8Array, off: number, end: number): number {
+  let mi = -1;
+  for (let k = 0; k < METHODS.length; k++) {
+    if (startsWithAscii(b, off, end, METHODS[k]!)) {
+      mi = k;
       break;
     }
   }
-  if (!method) return null;
+  if (mi < 0) return -1;
   const stop = Math.min(end, off + MAX_HEAD);
   let lineEnd = off;
   while (lineEnd < stop && b[lineEnd] !== 0x0a) lineEnd++;
-  if (lineEnd >= stop) return null;
+  if (lineEnd >= stop) return -1;
   let le = lineEnd;
   if (le > off && b[le - 1] === 0x0d) le--;
   // METHOD SP target SP HTTP/1.x
-  const tStart = off + method.length + 1;
+  const tStart = off + METHODS[mi]!.length;
   let tEnd = tStart;
   while (tEnd < le && b[tEnd] !== 0x20) tEnd++;
-  if (tEnd === tStart || le - tEnd !== 9 || !startsWithAscii(b, tEnd, le, ' HTTP/1.')) return null;
+  if (tEnd === tStart || le - tEnd !== 9 || !startsWithAscii(b, tEnd, le, ' HTTP/1.')) return -1;
   const minor = b[le - 1];
-  if (minor !== 0x30 && minor !== 0x31) return null;
-  for (let k = tStart; k < tEnd; k++) if (b[k]! <= 0x20 || b[k]! >= 0x7f) return null;
+  if (minor !== 0x30 && minor !== 0x31) return -1;
+  for (let k = tStart; k < tEnd; k++) if (b[k]! <= 0x20 || b[k]! >= 0x7f) return -1;
+  return mi;
+}
+
+/** Parse the request head present in [off, end); null unless it starts with a method and an `HTTP/1.x` line. */
+export function parseHttpRequest(b: Uint8Array, off: number, end: number): HttpRequest | null {
+  const mi = requestLineMethod(b, off, end);
+  if (mi < 0) return null;
+  const method = METHODS[mi]!.slice(0, -1);
+  const stop = Math.min(end, off + MAX_HEAD);
+  let lineEnd = off;
+  while (b[lineEnd] !== 0x0a) lineEnd++;
+  const tStart = off + method.length + 1;
+  let tEnd = tStart;
+  while (b[tEnd] !== 0x20) tEnd++;
   const out: HttpRequest = { method, target: ascii(b, tStart, tEnd), host: null };
   let p = lineEnd + 1;
   while (p < stop) {
