@@ -54,13 +54,17 @@ export function hasPorts(proto: number): boolean {
 
 /** Integer microseconds since the epoch as ISO-8601 UTC with six fractional digits. */
 export function isoMicros(us: number): string {
-  // Date#toISOString is slow (~0.5 µs); flows end in time order, so the seconds prefix is usually the last one.
+  // Date#toISOString is slow (~0.5 µs). A record's firstSeen and lastSeen alternate between two regions of capture
+  // time, so the seconds prefixes are cached direct-mapped by second rather than as the last one only.
   const sec = Math.floor(us / 1e6);
-  if (sec !== lastSec) {
-    lastSec = sec;
-    lastPrefix = new Date(sec * 1000).toISOString().slice(0, 20); // 2024-01-01T00:00:00.
+  const k = sec & (ISO_CACHE - 1);
+  let prefix = isoPrefix[k]!;
+  if (isoSec[k] !== sec) {
+    isoSec[k] = sec;
+    prefix = isoPrefix[k] = new Date(sec * 1000).toISOString().slice(0, 20); // 2024-01-01T00:00:00.
   }
-  return `${lastPrefix}${String(us - sec * 1e6).padStart(6, '0')}Z`;
+  return `${prefix}${String(us - sec * 1e6).padStart(6, '0')}Z`;
 }
-let lastSec = NaN;
-let lastPrefix = '';
+const ISO_CACHE = 256;
+const isoSec = new Float64Array(ISO_CACHE).fill(NaN);
+const isoPrefix: string[] = new Array<string>(ISO_CACHE).fill('');
