@@ -3,7 +3,7 @@
  * §"QUIC v1 and v2 Initial packets").
  *
  * Owns: the long-header walk, initial-secret derivation (HKDF-SHA256 from the version salt and the DCID, via
- * node:crypto HMAC), header-protection removal (AES-128-ECB mask), AES-128-GCM payload decryption, CRYPTO frame
+ * plain-JS HMAC, quic-keys.ts), header-protection removal (AES-128-ECB mask), AES-128-GCM payload decryption, CRYPTO frame
  * collection (any order, within one packet; duplicates must agree) and the ClientHello parse (shared walker in
  * tls.ts). Keys are public by design (RFC 9001 §5.2), so this is reading, not breaking, encryption.
  * Must never: throw (a bad tag is "not an Initial"), mutate the input, decrypt anything but client Initials,
@@ -11,10 +11,12 @@
  *
  * Multi-packet ClientHellos: only the CRYPTO bytes of this packet are used; when they do not reach the
  * server_name extension the result carries no SNI (`complete: false`).
- * Cost per candidate packet: 6 HMAC-SHA256, one AES block, one AES-GCM pass over ≤ 1.5 KB; nothing for
- * datagrams that fail the first-byte/version/length gate.
+ * Cost per candidate packet: 5 HMAC-SHA256 and one AES block in plain JS (quic-keys.ts: node:crypto's per-call set-up
+ * cost more than the work), one node:crypto AES-GCM pass over ≤ 1.5 KB; nothing for datagrams that fail the
+ * first-byte/version/length gate.
  */
-import { createCipheriv, createDecipheriv, createHmac } from 'node:crypto';
+import { createDecipheriv } from 'node:crypto';
+import { aes128Block, expandLabelInfo, hmacKeyState, hmacShort } from './quic-keys.js';
 import { findSniExtension, HELLO_MAX, HelloKind, parseHandshakeHello, type ClientHelloInfo } from './tls.js';
 
 export const QUIC_V1 = 0x00000001;
@@ -58,30 +60,53 @@ export interface InitialKeys {
   hp: Buffer;
 }
 
-/** HKDF-Expand-Label (RFC 8446 §7.1) with empty context, L ≤ 32 (one HMAC-SHA256 block). */
-export function hkdfExpandLabel(secret: Uint8Array, label: string, length: number): Buffer {
-  const full = 'tls13 ' + label;
-  const info = Buffer.alloc(4 + full.length + 1);
-  info[0] = length >> 8;
-  info[1] = length & 0xff;
-  info[2] = full.length;
-  info.write(full, 3, 'latin1');
-  info[3 + full.length] = 0; // empty context
-  info[4 + full.length] = 1; // HKDF-Expand counter T(1)
-  return createHmac('sha256', secret).update(info).digest().subarray(0, length);
+const LABEL_INFO: Record<string, Uint8Array> = {};
+for (const [label, len] of [['client in', 32], ['server in', 32], ['quic key', 16], ['quic iv', 12], ['quic hp', 16], ['quicv2 key', 16], ['quicv2 iv', 12], ['quicv2 hp', 16]] as const) {
+  LABEL_INFO[label] = expandLabelInfo(label, len);
+}
+const SALT_STATES = new Map<Uint8Array, Int32Array>();
+function saltState(salt: Uint8Array): Int32Array {
+  let st = SALT_STATES.get(salt);
+  if (!st) {
+    st = new Int32Array(16);
+    hmacKeyState(salt, 0, salt.length, st);
+    SALT_STATES.set(salt, st);
+  }
+  return st;
+}
+const PRK = new Uint8Array(32);
+const KS = new Int32Array(16);
+const OUT = new Uint8Array(32);
+/** Scratch keys of the last {@link deriveInitialKeys} call. */
+const KEY = new Uint8Array(16);
+const IV = new Uint8Array(12);
+const HP = new Uint8Array(16);
+
+/** HKDF-Expand-Label (RFC 8446 §7.1), empty context, L ≤ 32: one HMAC over the precomputed label info. */
+function expandLabel(secretState: Int32Array, label: string, into: Uint8Array): void {
+  const info = LABEL_INFO[label]!;
+  hmacShort(secretState, info, 0, info.length, OUT, 0);
+  into.set(OUT.subarray(0, into.length));
+}
+
+/** Initial keys for a version and DCID (≤ 20 bytes) into the module scratch KEY/IV/HP. */
+function deriveInitialKeys(version: number, dcid: Uint8Array, side: 'client' | 'server'): void {
+  const v2 = version === QUIC_V2;
+  const salt = v2 ? SALT_V2 : isDraft29to32(version) ? SALT_DRAFT29 : SALT_V1;
+  hmacShort(saltState(salt), dcid, 0, dcid.length, PRK, 0); // HKDF-Extract(salt, DCID)
+  hmacKeyState(PRK, 0, 32, KS);
+  expandLabel(KS, side === 'client' ? 'client in' : 'server in', PRK);
+  hmacKeyState(PRK, 0, 32, KS);
+  expandLabel(KS, v2 ? 'quicv2 key' : 'quic key', KEY);
+  expandLabel(KS, v2 ? 'quicv2 iv' : 'quic iv', IV);
+  expandLabel(KS, v2 ? 'quicv2 hp' : 'quic hp', HP);
 }
 
 /** Client (or server) Initial keys for a version and the client's first DCID (RFC 9001 §5.2, RFC 9369 §3.3). */
 export function initialKeys(version: number, dcid: Uint8Array, side: 'client' | 'server' = 'client'): InitialKeys {
-  const v2 = version === QUIC_V2;
-  const salt = v2 ? SALT_V2 : isDraft29to32(version) ? SALT_DRAFT29 : SALT_V1;
-  const initial = createHmac('sha256', salt).update(dcid).digest();
-  const secret = hkdfExpandLabel(initial, side === 'client' ? 'client in' : 'server in', 32);
-  return {
-    key: hkdfExpandLabel(secret, v2 ? 'quicv2 key' : 'quic key', 16),
-    iv: hkdfExpandLabel(secret, v2 ? 'quicv2 iv' : 'quic iv', 12),
-    hp: hkdfExpandLabel(secret, v2 ? 'quicv2 hp' : 'quic hp', 16),
-  };
+  if (dcid.length > MAX_CID) throw new RangeError(`DCID of ${dcid.length} bytes (QUIC v1/v2 allow at most ${MAX_CID})`);
+  deriveInitialKeys(version, dcid, side);
+  return { key: Buffer.from(KEY), iv: Buffer.from(IV), hp: Buffer.from(HP) };
 }
 
 /** RFC 9000 §16 varint at p; returns value (as a double, exact to 2^53) or -1 when it does not fit before end. */
@@ -115,17 +140,22 @@ function hex(b: Uint8Array, p: number, n: number): string {
   return s;
 }
 
-/** AES-GCM open; null on a bad tag. The only try/catch: node:crypto reports a bad tag by throwing. */
-function gcmOpen(keys: InitialKeys, nonce: Buffer, aad: Uint8Array, ct: Uint8Array, tag: Uint8Array): Buffer | null {
+/** AES-128-GCM open with the scratch KEY; null on a bad tag. The only try/catch: node:crypto reports a bad tag by throwing. */
+function gcmOpen(nonce: Uint8Array, aad: Uint8Array, ct: Uint8Array, tag: Uint8Array): Buffer | null {
   try {
-    const d = createDecipheriv('aes-128-gcm', keys.key, nonce);
+    const d = createDecipheriv('aes-128-gcm', KEY, nonce);
     d.setAAD(aad);
     d.setAuthTag(tag);
-    return Buffer.concat([d.update(ct), d.final()]);
+    const pt = d.update(ct);
+    d.final(); // verifies the tag; GCM returns no further bytes
+    return pt;
   } catch {
     return null;
   }
 }
+
+const MASK = new Uint8Array(16);
+const NONCE = new Uint8Array(12);
 
 /**
  * Collects CRYPTO frames of a decrypted Initial payload into one buffer. Returns the length of the contiguous
@@ -225,14 +255,14 @@ export function parseQuicInitial(b: Uint8Array, off: number, len: number, keyDci
   const pnOffset = p;
   if (length < 4 + TAG_LEN || pnOffset + length > end || pnOffset + 4 + SAMPLE_LEN > end) return null;
   const kd = keyDcid ?? b.subarray(dcidAt, dcidAt + dl);
-  const keys = initialKeys(version, kd);
-  const ecb = createCipheriv('aes-128-ecb', keys.hp, null);
-  ecb.setAutoPadding(false);
-  const mask = ecb.update(b.subarray(pnOffset + 4, pnOffset + 4 + SAMPLE_LEN));
+  if (kd.length > MAX_CID) return null;
+  deriveInitialKeys(version, kd, 'client');
+  aes128Block(HP, b, pnOffset + 4, MASK); // header-protection mask: AES-ECB of the 16-byte sample
+  const mask = MASK;
   const first = b[off]! ^ (mask[0]! & 0x0f);
   if ((first & 0x0c) !== 0) return null; // reserved bits must be zero after unprotection
   const pnLen = (first & 0x03) + 1;
-  const hdr = Buffer.from(b.subarray(off, pnOffset + pnLen));
+  const hdr = b.slice(off, pnOffset + pnLen);
   hdr[0] = first;
   let pn = 0;
   for (let k = 0; k < pnLen; k++) {
@@ -240,12 +270,13 @@ export function parseQuicInitial(b: Uint8Array, off: number, len: number, keyDci
     hdr[pnOffset - off + k] = v;
     pn = pn * 256 + v;
   }
-  const nonce = Buffer.from(keys.iv);
+  const nonce = NONCE;
+  nonce.set(IV);
   for (let k = 0; k < 4; k++) nonce[11 - k]! ^= Math.floor(pn / 2 ** (8 * k)) & 0xff;
   const ctStart = pnOffset + pnLen;
   const ctEnd = pnOffset + length - TAG_LEN;
   if (ctEnd <= ctStart) return null;
-  const pt = gcmOpen(keys, nonce, hdr, b.subarray(ctStart, ctEnd), b.subarray(ctEnd, ctEnd + TAG_LEN));
+  const pt = gcmOpen(nonce, hdr, b.subarray(ctStart, ctEnd), b.subarray(ctEnd, ctEnd + TAG_LEN));
   if (pt === null) return null;
   const crypto = collectCrypto(pt);
   let hello: ClientHelloInfo | null = null;
