@@ -216,6 +216,12 @@ export class FlowTable {
    * release goes through it): invalidates view caches.
    */
   gen = 0;
+  /**
+   * Bumped whenever a slot's recorded packets may move or change owner (a new flow takes a slot, stopCapture, a
+   * move to the full snippet tier). Between bumps a slot's recorded packets only grow, so a view cache can re-read
+   * just the newest packets on a generation change instead of all of them.
+   */
+  layout = 0;
 
   constructor(options: FlowTableOptions, listener: FlowListener) {
     const o = options ?? {};
@@ -337,6 +343,7 @@ export class FlowTable {
   /** @internal Stop recording payload for a slot and give its snippets back to the pool. */
   stopCaptureSlot(slot: number): void {
     this.gen++;
+    this.layout++;
     const o = slot * RS + R_BITS;
     this.rec[o] = this.rec[o]! & ~(ST_CAPTURING << 8);
     const ps = this.poolSlot[slot]!;
@@ -463,6 +470,7 @@ export class FlowTable {
       const n = slot * NS, num = this.num;
       num[n + N_BF] = 0; num[n + N_BR] = 0; num[n + N_FIRST] = ts; num[n + N_LAST] = ts;
       this.poolSlot[slot] = NONE;
+      this.layout++;
       this.spiA[slot] = 0;
       this.spiB[slot] = 0;
       this.indexInsert(slot);
@@ -519,6 +527,7 @@ export class FlowTable {
           this.small!.release(ps);
           ps = q | BIG_TIER;
           this.poolSlot[slot] = ps;
+          this.layout++;
         }
       }
       if (ps !== NONE) {
@@ -703,6 +712,7 @@ class TableFlowView implements FlowView {
    */
   private cSlot = -1;
   private cGen = -1;
+  private cLayout = -1;
   private cN = 0;
   private readonly cDir: Uint8Array;
   private readonly cLen: Int32Array;
@@ -722,11 +732,15 @@ class TableFlowView implements FlowView {
     if (this.cGen !== this.t.gen || this.cSlot !== this.slot) this.fill();
   }
   private fill(): void {
+    const n = this.nPacketsUncached();
+    // Same slot, same layout: packets before the previous newest one are where they were; the previous newest may
+    // have moved from the packet being added to its snippet, so re-read from there on.
+    const from = this.cSlot === this.slot && this.cLayout === this.t.layout && n >= this.cN && this.cN > 0 ? this.cN - 1 : 0;
     this.cSlot = this.slot;
     this.cGen = this.t.gen;
-    const n = this.nPacketsUncached();
+    this.cLayout = this.t.layout;
     this.cN = n;
-    for (let i = 0; i < n; i++) {
+    for (let i = from; i < n; i++) {
       this.cDir[i] = this.dirU(i);
       this.cLen[i] = this.lenU(i);
       this.cAvail[i] = this.availU(i);

@@ -158,6 +158,74 @@ describe('FlowTable properties', () => {
     expect(maxLive).toBeGreaterThan(1024); // the arrays and the index grew at least once
   });
 
+  it('the view reads what was recorded, read at any moment (cache refreshed only from the previous newest packet)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ flow: fc.nat(5), rev: fc.boolean(), len: fc.integer({ min: 0, max: 30 }), read: fc.nat(3), stop: fc.nat(15) }), { maxLength: 250 }),
+        fc.integer({ min: 1, max: 4 }),
+        fc.integer({ min: 1, max: 6 }),
+        (ops, maxFlows, maxPay) => {
+          const PB = 8;
+          // Oracle: per live flow slot, the packets recorded so far (direction, wire length, first PB bytes).
+          const rec = new Map<number, { dir: number; len: number; bytes: number[] }[]>();
+          const stopped = new Set<number>();
+          const initiatorRev = new Map<number, boolean>();
+          let serial = 0;
+          const check = (f: { id: number; view: { nPackets: number; dir(i: number): number; len(i: number): number; avail(i: number): number; buf(i: number): Uint8Array; start(i: number): number } }, inCall: boolean): void => {
+            const want = stopped.has(f.id) ? [] : (rec.get(f.id) ?? []);
+            const v = f.view;
+            expect(v.nPackets).toBe(want.length);
+            for (let i = 0; i < want.length; i++) {
+              const w = want[i]!;
+              expect(v.dir(i)).toBe(w.dir);
+              expect(v.len(i)).toBe(w.len);
+              const n = inCall && i === want.length - 1 ? w.len : Math.min(PB, w.len);
+              expect(v.avail(i)).toBe(n);
+              expect(Array.from(v.buf(i).subarray(v.start(i), v.start(i) + n))).toEqual(w.bytes.slice(0, n));
+            }
+          };
+          let cur: { op: (typeof ops)[number]; bytes: number[] } | null = null;
+          const t = new FlowTable({ maxFlows, idleTimeoutSec: 1e6, maxPayloadPackets: maxPay, payloadBytes: PB }, {
+            onPacket(f, isNew, payload) {
+              const op = cur!.op;
+              if (isNew) {
+                rec.set(f.id, []);
+                initiatorRev.set(f.id, op.rev);
+                stopped.delete(f.id);
+              }
+              // The direction comes from the oracle (the flow's first sender initiates), not from the view: reading
+              // the view here would refresh its cache on every packet and hide stale reads.
+              if (payload) rec.get(f.id)!.push({ dir: op.rev === initiatorRev.get(f.id) ? 0 : 1, len: op.len, bytes: cur!.bytes });
+              if (op.read > 0) check(f, payload);
+              if (op.read > 1 && op.stop === 0) {
+                f.stopCapture(); // checked from the flow's next packet on (during this call its packet stays readable)
+                stopped.add(f.id);
+              }
+            },
+            onEnd(f) {
+              check(f, false);
+              rec.delete(f.id);
+            },
+          });
+          let ts = 1e9;
+          for (const op of ops) {
+            const bytes = Array.from({ length: op.len }, () => (serial++ * 7 + 1) & 255);
+            cur = { op, bytes };
+            const a = `10.0.0.${op.flow + 1}`, b = '192.0.2.1';
+            t.add(makeView({ tsUs: (ts += 10), src: op.rev ? b : a, dst: op.rev ? a : b, proto: 17, srcPort: op.rev ? 53 : 1000, dstPort: op.rev ? 1000 : 53, payload: Uint8Array.from(bytes) }));
+          }
+          t.flush();
+        },
+      ),
+      {
+        numRuns: 300,
+        // A flow read at its end, then a new flow in the same slot first read at its second packet (two recorded
+        // packets: no tier move): the cache must not keep the old flow's first packet.
+        examples: [[[0, 0, 1, 1].map((flow, k) => ({ flow, rev: k % 2 === 1, len: 5 + k, read: k === 2 ? 0 : 1, stop: 5 })), 1, 2]],
+      },
+    );
+  });
+
   it('never throws on hostile field values (fuzz)', () => {
     fc.assert(
       fc.property(
