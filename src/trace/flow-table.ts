@@ -740,12 +740,46 @@ class TableFlowView implements FlowView {
     this.cGen = this.t.gen;
     this.cLayout = this.t.layout;
     this.cN = n;
+    if (from >= n) return;
+    // The slot's tier, chunk and base index are resolved once; each packet is then a few array reads.
+    const t = this.t;
+    const raw = t.poolSlot[this.slot]!;
+    let last = n;
+    if (t.curSlot === this.slot && t.curPacket !== null) {
+      // The newest packet is the one being added: its whole payload is readable from the packet itself.
+      last = n - 1;
+      const p = t.curPacket;
+      this.cAvail[last] = p.payloadLen;
+      this.cBuf[last] = p.data;
+      this.cStart[last] = p.payloadOff;
+    }
+    if (raw === NONE) {
+      for (let i = from; i < n; i++) {
+        this.cDir[i] = 0;
+        this.cLen[i] = 0;
+        if (i < last) {
+          this.cAvail[i] = 0;
+          this.cBuf[i] = EMPTY;
+          this.cStart[i] = 0;
+        }
+      }
+      return;
+    }
+    const pool = raw & BIG_TIER ? t.big : t.small!;
+    const ps = raw & ~BIG_TIER;
+    const chunk = (ps / POOL_CHUNK) | 0;
+    const base = (ps % POOL_CHUNK) * pool.packets;
+    const lens = pool.len[chunk]!, avails = pool.avail[chunk]!, bytes = pool.bytes[chunk]!;
+    const start0 = (ps % POOL_CHUNK) * pool.stride;
     for (let i = from; i < n; i++) {
-      this.cDir[i] = this.dirU(i);
-      this.cLen[i] = this.lenU(i);
-      this.cAvail[i] = this.availU(i);
-      this.cStart[i] = this.startU(i);
-      this.cBuf[i] = this.bufU(i);
+      const w = lens[base + i]!;
+      this.cDir[i] = w & 1;
+      this.cLen[i] = w >>> 1;
+      if (i < last) {
+        this.cAvail[i] = avails[base + i]!;
+        this.cBuf[i] = bytes;
+        this.cStart[i] = start0 + i * t.payloadBytes;
+      }
     }
   }
   get transport(): number {
@@ -768,25 +802,6 @@ class TableFlowView implements FlowView {
     const n = this.t.nPayOf(this.slot);
     return this.t.poolSlot[this.slot]! === NONE && this.t.curSlot !== this.slot ? 0 : n;
   }
-  /** The slot's tier pool and its index in it. */
-  private pool(): SnippetPool {
-    return this.t.poolSlot[this.slot]! & BIG_TIER ? this.t.big : this.t.small!;
-  }
-  private ps(): number {
-    return this.t.poolSlot[this.slot]! & ~BIG_TIER;
-  }
-  private mi(i: number): number {
-    return (this.ps() % POOL_CHUNK) * this.pool().packets + i;
-  }
-  private chunk(): number {
-    return (this.ps() / POOL_CHUNK) | 0;
-  }
-  private valid(i: number): boolean {
-    return this.t.poolSlot[this.slot]! !== NONE && i >= 0 && i < this.t.nPayOf(this.slot);
-  }
-  private isCurrent(i: number): boolean {
-    return this.t.curSlot === this.slot && i === this.t.nPayOf(this.slot) - 1 && this.t.curPacket !== null;
-  }
   dir(i: number): number {
     this.sync();
     return i >= 0 && i < this.cN ? this.cDir[i]! : 0;
@@ -807,25 +822,11 @@ class TableFlowView implements FlowView {
     this.sync();
     return i >= 0 && i < this.cN ? this.cStart[i]! : 0;
   }
-  private dirU(i: number): number {
-    return this.valid(i) ? this.pool().len[this.chunk()]![this.mi(i)]! & 1 : 0;
-  }
-  private lenU(i: number): number {
-    return this.valid(i) ? this.pool().len[this.chunk()]![this.mi(i)]! >>> 1 : 0;
-  }
-  private availU(i: number): number {
-    if (this.isCurrent(i)) return this.t.curPacket!.payloadLen;
-    return this.valid(i) ? this.pool().avail[this.chunk()]![this.mi(i)]! : 0;
-  }
-  private bufU(i: number): Uint8Array {
-    if (this.isCurrent(i)) return this.t.curPacket!.data;
-    return this.valid(i) ? this.pool().bytes[this.chunk()]! : EMPTY;
-  }
-  private startU(i: number): number {
-    if (this.isCurrent(i)) return this.t.curPacket!.payloadOff;
-    if (!this.valid(i)) return 0;
-    return (this.ps() % POOL_CHUNK) * this.pool().stride + i * this.t.payloadBytes;
-  }
+
+
+
+
+
 }
 
 const EMPTY = new Uint8Array(0);
