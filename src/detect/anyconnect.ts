@@ -18,7 +18,7 @@
  * cross-flow relation that the classifier's companion index decides; a lone TLS flow is never labelled here.
  */
 import { DIR_FWD, IPPROTO_TCP, IPPROTO_UDP, u8, u16be, u32be, type Detector, type Evidence, type FlowView } from './types.js';
-import { findAsciiNoCase, hasAsciiAt, requestTarget } from './ascii.js';
+import { findAscii, hasAsciiAt, requestTarget } from './ascii.js';
 import { parseTlsClientHello } from './names/tls.js';
 import { parseDtlsClientHello } from './names/dtls.js';
 
@@ -86,14 +86,14 @@ export const anyconnect: Detector = {
         }
         return null;
       }
-      if (findAsciiNoCase(f, i, OPENCONNECT_ALPN, 25, n) < 0) return null;
+      if (findAscii(f, i, OPENCONNECT_ALPN, 25, n) < 0) return null; // ALPN ids are exact bytes (RFC 7301 §3.1)
       const h = parseDtlsClientHello(f.buf(i), f.start(i), n, f.len(i));
       if (h && h.complete && alpnHas(h.alpn)) return [alpnEvidence(i, 'DTLS')];
       return null;
     }
     // TCP
     if (c0 === 0x16) {
-      if (f.dir(i) !== DIR_FWD || findAsciiNoCase(f, i, OPENCONNECT_ALPN, 9, n) < 0) return null;
+      if (f.dir(i) !== DIR_FWD || findAscii(f, i, OPENCONNECT_ALPN, 9, n) < 0) return null;
       const h = parseTlsClientHello(f.buf(i), f.start(i), n);
       if (h && h.complete && alpnHas(h.alpn)) return [alpnEvidence(i, 'TLS')];
       return null;

@@ -19,7 +19,7 @@
  * The optional DTLS data channel on the TLS port is a companion-flow relation (classifier), not decided here.
  */
 import { DIR_FWD, DIR_REV, IPPROTO_TCP, u8, u16be, type Detector, type Evidence, type FlowView } from './types.js';
-import { findAsciiNoCase, hasAsciiAt, requestTarget } from './ascii.js';
+import { findAscii, hasAsciiAt, requestTarget } from './ascii.js';
 import { parseServerCertificate } from './names/cert.js';
 
 export const FORTI_SSLVPN_PORT = 10443;
@@ -106,7 +106,8 @@ export const forticlient: Detector = {
           },
         ];
       }
-      if (dir !== DIR_REV || findAsciiNoCase(f, i, 'fortigate', 5, f.avail(i)) < 0) return null;
+      // The rule needs the subject OU to be exactly `FortiGate`, so its bytes must appear as such.
+      if (dir !== DIR_REV || findAscii(f, i, 'FortiGate', 5, f.avail(i)) < 0) return null;
       const cert = parseServerCertificate(f.buf(i), f.start(i), f.start(i) + f.avail(i));
       if (cert && cert.ou === 'FortiGate') {
         return [
