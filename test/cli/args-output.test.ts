@@ -1,4 +1,7 @@
 import { EventEmitter } from 'node:events';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -85,6 +88,40 @@ describe('cli/output', () => {
     expect(JSON.parse(lines[999]!)).toEqual({ i: 999 });
     expect(lines.slice(1000, 1003)).toEqual(['A       N', 'x       5', 'long-cell  12345']);
     expect(s.writes).toBeLessThan(5);
+  });
+  it('texts larger than a batch, multi-byte characters and a newline at the batch edge come out whole and in order', async () => {
+    const s = new Sink();
+    const sink = new OutputSink(s);
+    const big = 'a→'.repeat(100_000); // 300 KB of UTF-8: over one batch
+    sink.write('start ');
+    sink.write(big);
+    for (let i = 0; i < 40_000; i++) sink.writeLine(`${i} ≥ 𝄞`);
+    await sink.end();
+    const want = ['start ', big, ...Array.from({ length: 40_000 }, (_, i) => `${i} ≥ 𝄞\n`)].join('');
+    expect(s.text).toBe(want);
+  });
+  it('a regular file or /dev/null behind the stream is written directly, in order, with nothing through the stream', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ts-out-'));
+    const path = join(dir, 'out.ndjson');
+    const fd = openSync(path, 'w');
+    const s = Object.assign(new Sink(), { fd });
+    const sink = new OutputSink(s);
+    const nd = new NdjsonWriter(sink);
+    for (let i = 0; i < 20_000; i++) nd.write({ i, text: 'é'.repeat(i % 7) }); // several batches, multi-byte UTF-8
+    await sink.end();
+    closeSync(fd);
+    const lines = readFileSync(path, 'utf8').trimEnd().split('\n');
+    expect(lines).toHaveLength(20_000);
+    expect(JSON.parse(lines[12_345]!)).toEqual({ i: 12_345, text: 'é'.repeat(12_345 % 7) });
+    expect(s.writes).toBe(0);
+    const nul = openSync('/dev/null', 'w');
+    const s2 = Object.assign(new Sink(), { fd: nul });
+    const sink2 = new OutputSink(s2);
+    new NdjsonWriter(sink2).write({ a: 1 });
+    await sink2.end();
+    closeSync(nul);
+    expect(s2.writes).toBe(0);
+    rmSync(dir, { recursive: true });
   });
   it('a broken pipe closes the sink quietly; other errors surface at end()', async () => {
     const fake = Object.assign(new EventEmitter(), {
