@@ -23,7 +23,7 @@ export { defaultVpnDomainsPath } from './lists/default-domains.js';
 export { DomainSet, parseDomainList, loadDomainList, normaliseDomain, type DomainList, type DomainListOptions } from './lists/domains.js';
 
 // Traces
-export { CaptureReader, readCaptureFile, readCaptureStream, readCaptureBuffer, type ReaderStats } from './trace/reader.js';
+export { CaptureReader, readCaptureFile, readCaptureFileSync, readCaptureStream, readCaptureBuffer, type ReaderStats } from './trace/reader.js';
 export { Decoder, newPacketView, type DecodeStats, type DecoderOptions } from './trace/decode.js';
 export { FlowTable, type FlowTableOptions, type FlowListener, type FlowTableStats } from './trace/flow-table.js';
 export { transportName, formatEndpoint } from './trace/flow-format.js';

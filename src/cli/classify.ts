@@ -1,5 +1,5 @@
 /** `tunnelscope classify <capture|->`: label every flow of a capture. */
-import { statSync } from 'node:fs';
+import { accessSync, constants, statSync } from 'node:fs';
 import { createClassifier, type Classifier, type ClassifierOptions } from '../classify/classifier.js';
 import { createClassifierPool } from '../pool/index.js';
 import type { RawPacket } from '../trace/types.js';
@@ -7,7 +7,7 @@ import type { FlowRecord } from '../classify/record.js';
 import { loadCidrList } from '../lists/cidr-list.js';
 import { loadDomainList } from '../lists/domains.js';
 import { defaultVpnDomainsPath } from '../lists/default-domains.js';
-import { readCaptureFile, readCaptureStream } from '../trace/reader.js';
+import { readCaptureFileSync, readCaptureStream } from '../trace/reader.js';
 import { TunnelscopeError } from '../errors.js';
 import { Progress } from './progress.js';
 import { RecordWriter } from './records.js';
@@ -85,10 +85,9 @@ export async function run(
     const espPorts = espPortsText === undefined ? undefined : espPortsText.split(',').map((p) => numberFlag('ssl-vpn-esp-ports', p.trim(), { min: 1, max: 65535, integer: true })!);
     const workers = numberFlag('workers', values.workers, { min: 1, max: 256, integer: true }) ?? 1;
     if (input !== '-') {
-      try {
-        statSync(input);
-      } catch {
-        stderr.write(`tunnelscope classify: cannot read ${input}: no such file\n`);
+      const why = unreadable(input);
+      if (why !== null) {
+        stderr.write(`tunnelscope classify: cannot read ${input}: ${why}\n`);
         return 2;
       }
     }
@@ -115,6 +114,18 @@ export async function run(
       return 2;
     }
     throw e;
+  }
+}
+
+/** Why `path` cannot be read as a capture (missing, a directory, no permission), or null. */
+function unreadable(path: string): string | null {
+  try {
+    if (statSync(path).isDirectory()) return 'is a directory';
+    accessSync(path, constants.R_OK);
+    return null;
+  } catch (e) {
+    const code = (e as { code?: unknown }).code;
+    return code === 'EACCES' ? 'permission denied' : code === 'ENOTDIR' ? 'not a directory' : 'no such file';
   }
 }
 
@@ -174,7 +185,7 @@ async function runSession(classifier: Classifier, input: string, o: RunOptions, 
   };
   try {
     if (input === '-') await readCaptureStream(o.io.stdin, 'stdin', onPacket);
-    else await readCaptureFile(input, onPacket);
+    else readCaptureFileSync(input, onPacket); // one session on one thread: nothing to overlap the reads with
   } finally {
     session.end();
   }

@@ -12,7 +12,7 @@ import { TunnelscopeError } from '../errors.js';
 import { Decoder, newPacketView } from '../trace/decode.js';
 import { FlowTable } from '../trace/flow-table.js';
 import { transportName } from '../trace/flow-format.js';
-import { readCaptureFile, readCaptureStream, type ReaderStats } from '../trace/reader.js';
+import { readCaptureFileSync, readCaptureStream, type ReaderStats } from '../trace/reader.js';
 import { ENCAP_NAMES, type EndReason, type FlowHandle, type RawPacket } from '../trace/types.js';
 import { choiceFlag, numberFlag, parseCli, reportUsage, UsageError } from './args.js';
 import { defaultFormat, isoMicros, NdjsonWriter, OutputSink, TableWriter } from './output.js';
@@ -176,7 +176,7 @@ export async function run(
   const source = input === '-' ? '<stdin>' : input;
   let readerStats: ReaderStats | null = null;
   try {
-    readerStats = input === '-' ? await readCaptureStream(io.stdin, source, onPacket) : await readCaptureFile(input, onPacket);
+    readerStats = input === '-' ? await readCaptureStream(io.stdin, source, onPacket) : readCaptureFileSync(input, onPacket);
     flows.flush();
     await sink.end();
   } catch (err) {

@@ -7,6 +7,7 @@
  * one read buffer plus a scratch buffer no larger than the biggest straddling unit (≤ 16 MiB, see
  * MAX_UNIT_BYTES).
  */
+import { closeSync, openSync, readSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { InvalidArgumentError, TraceFormatError } from '../errors.js';
 import { u32be } from './bytes.js';
@@ -186,6 +187,32 @@ export async function readCaptureFile(
     // A parse error can leave one read in flight: let it settle quietly, then close.
     await pending?.catch(() => undefined);
     await fh.close();
+  }
+  reader.end(onPacket);
+  return reader.stats;
+}
+
+/**
+ * Read a capture file with synchronous reads into one reused buffer, calling `onPacket` per packet. For command-line
+ * runs over files in the page cache: the asynchronous reader's per-chunk hand-offs left the thread idle ~10% of a
+ * 2M-packet classify run. Blocks the event loop until the file is done, so servers should use {@link readCaptureFile}.
+ * @throws {TraceFormatError} malformed capture; file system errors propagate unchanged
+ */
+export function readCaptureFileSync(path: string, onPacket: (p: RawPacket) => void, opts: { chunkSize?: number } = {}): ReaderStats {
+  const size = opts.chunkSize ?? DEFAULT_CHUNK_SIZE;
+  if (!Number.isInteger(size) || size < 1) throw new InvalidArgumentError(`chunkSize must be a positive integer, got ${size}`);
+  const reader = new CaptureReader(path);
+  const buf = new Uint8Array(size);
+  const fd = openSync(path, 'r');
+  try {
+    for (;;) {
+      const n = readSync(fd, buf, 0, size, null);
+      if (n === 0) break;
+      // Safe to reuse `buf`: push copies whatever it still needs into its scratch buffer before returning.
+      reader.push(n === size ? buf : buf.subarray(0, n), onPacket);
+    }
+  } finally {
+    closeSync(fd);
   }
   reader.end(onPacket);
   return reader.stats;

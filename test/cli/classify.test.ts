@@ -124,6 +124,9 @@ describe('tunnelscope classify', () => {
     const missing = await cli([join(dir, 'missing.pcap')]);
     expect(missing.code).toBe(2);
     expect(missing.err).toMatch(/missing\.pcap/);
+    const isDir = await cli([dir]);
+    expect(isDir.code).toBe(2);
+    expect(isDir.err).toBe(`tunnelscope classify: cannot read ${dir}: is a directory\n`);
     const junk = join(dir, 'junk.pcap');
     writeFileSync(junk, 'this is not a capture at all, just text');
     const j = await cli([junk]);

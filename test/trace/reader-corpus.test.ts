@@ -7,7 +7,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import ipaddr from 'ipaddr.js';
 import { describe, expect, it } from 'vitest';
 import { Decoder, newPacketView } from '../../src/trace/decode.js';
-import { readCaptureBuffer, readCaptureFile } from '../../src/trace/reader.js';
+import { readCaptureBuffer, readCaptureFile, readCaptureFileSync } from '../../src/trace/reader.js';
 import { ENCAP_NAMES, type PacketView } from '../../src/trace/types.js';
 
 const DIR = '/work/shared/corpus/pcap/';
@@ -56,6 +56,9 @@ describe.skipIf(!have)('dev corpus', () => {
         const sig2: number[] = [];
         await readCaptureFile(DIR + f, (p) => sig2.push(p.capLen, p.tsUs), { chunkSize: 4093 });
         expect(sig2).toEqual(sig);
+        const sig3: number[] = [];
+        readCaptureFileSync(DIR + f, (p) => sig3.push(p.capLen, p.tsUs), { chunkSize: 4093 });
+        expect(sig3).toEqual(sig);
       } catch (e) {
         failures.push(`${f}: ${(e as Error).message}`);
       }

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError, TraceFormatError } from '../../src/errors.js';
 import { buildFrame } from '../../src/trace/frame-builder.js';
 import { PcapWriter } from '../../src/trace/pcap-writer.js';
-import { CaptureReader, readCaptureBuffer, readCaptureFile, readCaptureStream } from '../../src/trace/reader.js';
+import { CaptureReader, readCaptureBuffer, readCaptureFile, readCaptureFileSync, readCaptureStream } from '../../src/trace/reader.js';
 import type { RawPacket } from '../../src/trace/types.js';
 import { copy, everyN, readChunked, type Got } from './reader-helpers.js';
 
@@ -248,6 +248,35 @@ describe('file and stream doors', () => {
       expect(err).toBeInstanceOf(TraceFormatError);
       expect((err as TraceFormatError).source).toBe(path);
       expect(n).toBe(39);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('readCaptureFileSync delivers the same packets, stats and error offsets', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ts-reader-'));
+    try {
+      const path = join(dir, 'a.pcap');
+      writeFileSync(path, buf);
+      for (const chunkSize of [1, 97, 4096, undefined]) {
+        const got: Got[] = [];
+        const stats = readCaptureFileSync(path, (p) => got.push(copy(p)), chunkSize ? { chunkSize } : {});
+        expect(got).toEqual(readAll(buf));
+        expect(stats).toMatchObject({ packets: 40, bytes: buf.length });
+      }
+      expect(() => readCaptureFileSync(path, () => {}, { chunkSize: 0 })).toThrow(InvalidArgumentError);
+      writeFileSync(path, buf.subarray(0, buf.length - 5));
+      let n = 0;
+      let err: unknown = null;
+      try {
+        readCaptureFileSync(path, () => n++, { chunkSize: 64 });
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(TraceFormatError);
+      expect((err as TraceFormatError).source).toBe(path);
+      expect(n).toBe(39);
+      expect(() => readCaptureFileSync(join(dir, 'missing.pcap'), () => {})).toThrow(/ENOENT/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
