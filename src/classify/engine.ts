@@ -11,10 +11,9 @@ import { flowNames, listedName, nameEvidence, type FlowNames } from '../detect/n
 import type { CidrMap } from '../trie/cidr-map.js';
 import { formatIPv4, formatIPv6 } from '../ip/format.js';
 import { combine, REGISTRATION_SOURCE } from './combine.js';
-import { helloTrait, tlsEncryptedAt, TRAIT_QUIC, TRAIT_QUIC_HELLO_DONE, TRAIT_TLS_BOTH, TRAIT_TLS_HELLO, TRAIT_TLS_SERVER } from './traits.js';
+import { helloTrait, tlsEncryptedAt, TRAIT_DTLS_HELLO, TRAIT_QUIC, TRAIT_QUIC_HELLO_DONE, TRAIT_TLS_BOTH, TRAIT_TLS_HELLO, TRAIT_TLS_SERVER } from './traits.js';
 import type { ListSnapshot } from './lists.js';
 import { CARRIER_CODE, OPEN_DNS, OPEN_DTLS, OPEN_NONE, OPEN_QUIC, OPENINGS, tcpOpening } from '../detect/opening.js';
-import { TRAIT_DTLS_HELLO } from './traits.js';
 import type { Verdict } from './types.js';
 
 /** Addresses of a flow: what the lists are matched against. */
@@ -34,8 +33,7 @@ export const MAX_EVIDENCE = 16;
 
 /** Detectors indexed by IP protocol number and flow opening, with the packet budget of each such set. */
 export class DetectorTable {
-  /** All detectors of a transport (before the opening is known, and for flows with no recognised opening). */
-  readonly byProto: (readonly Detector[])[] = [];
+  /** Per transport: the largest packet budget of any of its detectors (and of the name parsers). */
   readonly maxPackets: Uint8Array = new Uint8Array(256);
   /** [transport * OPENINGS + opening]: the detectors that ride that opening, and their packet budget. */
   private readonly byOpening: (readonly Detector[])[] = [];
@@ -43,12 +41,10 @@ export class DetectorTable {
   readonly all: readonly Detector[];
   constructor(detectors: readonly Detector[]) {
     this.all = detectors;
-    for (let p = 0; p < 256; p++) this.byProto.push([]);
     for (let k = 0; k < 256 * OPENINGS; k++) this.byOpening.push([]);
     for (const d of detectors) {
       const rides = d.carriers?.map((c) => CARRIER_CODE[c]);
       for (const t of d.transports) {
-        (this.byProto[t] as Detector[]).push(d);
         const mp = Math.min(255, d.maxPackets);
         this.maxPackets[t] = Math.max(this.maxPackets[t]!, mp);
         for (let o = 0; o < OPENINGS; o++) {
