@@ -79,3 +79,12 @@ export function reportUsage(stderr: NodeJS.WritableStream, cmd: string, err: Usa
   stderr.write(`tunnelscope ${cmd}: ${err.message}\n${usage.trimEnd()}\n`);
   return 2;
 }
+
+/**
+ * Why an input file cannot be read, in the words both subcommands print after `cannot read <file>: `, for the
+ * file-system errors that mean "bad input" (exit 2); null for any other error.
+ */
+export function cannotReadReason(err: unknown): string | null {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'is a directory' : code === 'ENOTDIR' ? 'not a directory' : null;
+}

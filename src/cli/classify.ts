@@ -12,7 +12,7 @@ import { TunnelscopeError } from '../errors.js';
 import { Progress } from './progress.js';
 import { RecordWriter } from './records.js';
 import type { CliIo } from './flows.js';
-import { choiceFlag, numberFlag, parseCli, reportUsage, UsageError } from './args.js';
+import { cannotReadReason, choiceFlag, numberFlag, parseCli, reportUsage, UsageError } from './args.js';
 import { defaultFormat, type OutputFormat } from './output.js';
 
 export const HELP = `usage: tunnelscope classify <capture|-> [options]
@@ -120,12 +120,11 @@ export async function run(
 /** Why `path` cannot be read as a capture (missing, a directory, no permission), or null. */
 function unreadable(path: string): string | null {
   try {
-    if (statSync(path).isDirectory()) return 'is a directory';
+    if (statSync(path).isDirectory()) return cannotReadReason({ code: 'EISDIR' });
     accessSync(path, constants.R_OK);
     return null;
   } catch (e) {
-    const code = (e as { code?: unknown }).code;
-    return code === 'EACCES' ? 'permission denied' : code === 'ENOTDIR' ? 'not a directory' : 'no such file';
+    return cannotReadReason(e) ?? 'no such file';
   }
 }
 

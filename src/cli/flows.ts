@@ -14,7 +14,7 @@ import { FlowTable } from '../trace/flow-table.js';
 import { transportName } from '../trace/flow-format.js';
 import { readCaptureFileSync, readCaptureStream, type ReaderStats } from '../trace/reader.js';
 import { ENCAP_NAMES, type EndReason, type FlowHandle, type RawPacket } from '../trace/types.js';
-import { choiceFlag, numberFlag, parseCli, reportUsage, UsageError } from './args.js';
+import { cannotReadReason, choiceFlag, numberFlag, parseCli, reportUsage, UsageError } from './args.js';
 import { defaultFormat, isoMicros, NdjsonWriter, OutputSink, TableWriter } from './output.js';
 
 export const FLOWS_USAGE =
@@ -91,11 +91,6 @@ export interface CliIo {
 
 /** Thrown from the packet callback to stop reading once stdout is gone. */
 class StopReading extends Error {}
-
-function errnoCode(err: unknown): string | undefined {
-  const c = (err as { code?: unknown } | null)?.code;
-  return typeof c === 'string' ? c : undefined;
-}
 
 export async function run(
   argv: string[],
@@ -194,9 +189,8 @@ export async function run(
       stderr.write(`tunnelscope flows: ${err.message}\n`);
       return err.code === 'TS_CAPTURE_FORMAT' ? 2 : 1;
     }
-    const code = errnoCode(err);
-    if (code === 'ENOENT' || code === 'EACCES' || code === 'EISDIR' || code === 'ENOTDIR') {
-      const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'is a directory' : 'not a directory';
+    const why = cannotReadReason(err);
+    if (why !== null) {
       stderr.write(`tunnelscope flows: cannot read ${source}: ${why}\n`);
       return 2;
     }

@@ -822,11 +822,6 @@ class TableFlowView implements FlowView {
     this.sync();
     return i >= 0 && i < this.cN ? this.cStart[i]! : 0;
   }
-
-
-
-
-
 }
 
 const EMPTY = new Uint8Array(0);

@@ -153,6 +153,13 @@ export class CaptureReader {
   }
 }
 
+/** The read size of the file readers: `chunkSize` (a positive integer) or the default. */
+function chunkSizeOf(opts: { chunkSize?: number }): number {
+  const size = opts.chunkSize ?? DEFAULT_CHUNK_SIZE;
+  if (!Number.isInteger(size) || size < 1) throw new InvalidArgumentError(`chunkSize must be a positive integer, got ${size}`);
+  return size;
+}
+
 /**
  * Read a capture file in chunks (one reused buffer, default 1 MiB), calling `onPacket` per packet.
  * @throws {TraceFormatError} malformed capture; file system errors propagate unchanged
@@ -162,8 +169,7 @@ export async function readCaptureFile(
   onPacket: (p: RawPacket) => void,
   opts: { chunkSize?: number } = {},
 ): Promise<ReaderStats> {
-  const size = opts.chunkSize ?? DEFAULT_CHUNK_SIZE;
-  if (!Number.isInteger(size) || size < 1) throw new InvalidArgumentError(`chunkSize must be a positive integer, got ${size}`);
+  const size = chunkSizeOf(opts);
   const reader = new CaptureReader(path);
   // Two buffers: the next read is in flight while the current chunk is parsed, so disk/page-cache time
   // overlaps with packet processing instead of idling the thread.
@@ -199,8 +205,7 @@ export async function readCaptureFile(
  * @throws {TraceFormatError} malformed capture; file system errors propagate unchanged
  */
 export function readCaptureFileSync(path: string, onPacket: (p: RawPacket) => void, opts: { chunkSize?: number } = {}): ReaderStats {
-  const size = opts.chunkSize ?? DEFAULT_CHUNK_SIZE;
-  if (!Number.isInteger(size) || size < 1) throw new InvalidArgumentError(`chunkSize must be a positive integer, got ${size}`);
+  const size = chunkSizeOf(opts);
   const reader = new CaptureReader(path);
   const buf = new Uint8Array(size);
   const fd = openSync(path, 'r');

@@ -64,7 +64,7 @@ export function requestLineMethod(b: Uint8Array, off: number, end: number): numb
 export function parseHttpRequest(b: Uint8Array, off: number, end: number): HttpRequest | null {
   const mi = requestLineMethod(b, off, end);
   if (mi < 0) return null;
-  const method = METHODS[mi]!.slice(0, -1);
+  const method = HTTP_METHODS[mi]!;
   const stop = Math.min(end, off + MAX_HEAD);
   let lineEnd = off;
   while (b[lineEnd] !== 0x0a) lineEnd++;
