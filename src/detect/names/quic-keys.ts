@@ -21,13 +21,11 @@ const K = new Int32Array([
   0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
 ]);
 const H0 = new Int32Array([0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19]);
+/** Message schedule; words 0–15 are the block being compressed (callers fill them, big-endian words). */
 const W = new Int32Array(64);
-const BLOCK = new Uint8Array(64);
 
-/** One SHA-256 compression of BLOCK into the 8 words of `st` at `so`. */
+/** One SHA-256 compression of the block in W[0..15] into the 8 words of `st` at `so`. */
 function compress(st: Int32Array, so: number): void {
-  const b = BLOCK;
-  for (let i = 0; i < 16; i++) W[i] = (b[4 * i]! << 24) | (b[4 * i + 1]! << 16) | (b[4 * i + 2]! << 8) | b[4 * i + 3]!;
   for (let i = 16; i < 64; i++) {
     const x = W[i - 15]!, y = W[i - 2]!;
     const s0 = ((x >>> 7) | (x << 25)) ^ ((x >>> 18) | (x << 14)) ^ (x >>> 3);
@@ -59,14 +57,37 @@ function compress(st: Int32Array, so: number): void {
   st[so + 7] = (st[so + 7]! + h) | 0;
 }
 
+/** Byte j of b[off, off+len), zero past the end. */
+function byteAt(b: Uint8Array, off: number, len: number, j: number): number {
+  return j < len ? b[off + j]! : 0;
+}
+
+/**
+ * W[0..15] = the last block of a message: `len` (≤ 55) bytes of b at off, then 0x80, zeros and the bit length of
+ * `prefixBytes + len` (FIPS 180-4 §5.1.1). Words are assembled directly: no byte staging, no clearing pass.
+ */
+function loadFinalBlock(b: Uint8Array, off: number, len: number, prefixBytes: number): void {
+  for (let i = 0; i < 14; i++) {
+    const j = 4 * i;
+    let w = 0;
+    for (let k = 0; k < 4; k++) w = (w << 8) | (j + k < len ? b[off + j + k]! : j + k === len ? 0x80 : 0);
+    W[i] = w;
+  }
+  W[14] = 0;
+  W[15] = (prefixBytes + len) * 8;
+}
+
 /**
  * HMAC-SHA256 key states: words 0–7 the state after the ipad block, 8–15 after the opad block (RFC 2104 with the
  * key ≤ 64 bytes, zero-padded). Computing them once per key saves two compressions on every later message.
  */
 export function hmacKeyState(key: Uint8Array, koff: number, klen: number, out: Int32Array): void {
   for (let pass = 0; pass < 2; pass++) {
-    const pad = pass === 0 ? 0x36 : 0x5c;
-    for (let i = 0; i < 64; i++) BLOCK[i] = (i < klen ? key[koff + i]! : 0) ^ pad;
+    const pad = pass === 0 ? 0x36363636 : 0x5c5c5c5c;
+    for (let i = 0; i < 16; i++) {
+      const j = 4 * i;
+      W[i] = ((byteAt(key, koff, klen, j) << 24) | (byteAt(key, koff, klen, j + 1) << 16) | (byteAt(key, koff, klen, j + 2) << 8) | byteAt(key, koff, klen, j + 3)) ^ pad;
+    }
     out.set(H0, pass * 8);
     compress(out, pass * 8);
   }
@@ -74,27 +95,20 @@ export function hmacKeyState(key: Uint8Array, koff: number, klen: number, out: I
 
 const ST = new Int32Array(8);
 
-/** Final block: msg (≤ 55 bytes) after `prefixBytes` already hashed, then 0x80, zeros, the bit length. */
-function finalBlock(msg: Uint8Array, moff: number, mlen: number, prefixBytes: number): void {
-  BLOCK.fill(0);
-  for (let i = 0; i < mlen; i++) BLOCK[i] = msg[moff + i]!;
-  BLOCK[mlen] = 0x80;
-  const bits = (prefixBytes + mlen) * 8;
-  BLOCK[62] = (bits >>> 8) & 0xff;
-  BLOCK[63] = bits & 0xff;
-}
-
-const INNER = new Uint8Array(32);
-
 /** HMAC-SHA256(key state, msg) for msg ≤ 55 bytes, 32 bytes into out[ooff…]. */
 export function hmacShort(ks: Int32Array, msg: Uint8Array, moff: number, mlen: number, out: Uint8Array, ooff: number): void {
   if (mlen > 55) throw new RangeError('hmacShort: message longer than one block');
-  ST.set(ks.subarray(0, 8));
-  finalBlock(msg, moff, mlen, 64);
+  for (let i = 0; i < 8; i++) ST[i] = ks[i]!;
+  loadFinalBlock(msg, moff, mlen, 64);
   compress(ST, 0);
-  wordsToBytes(ST, INNER, 0);
-  ST.set(ks.subarray(8, 16));
-  finalBlock(INNER, 0, 32, 64);
+  // The outer message is the 32-byte inner digest: its words go straight into the block.
+  for (let i = 0; i < 8; i++) {
+    W[i] = ST[i]!;
+    ST[i] = ks[8 + i]!;
+  }
+  W[8] = 0x80000000 | 0;
+  for (let i = 9; i < 15; i++) W[i] = 0;
+  W[15] = (64 + 32) * 8;
   compress(ST, 0);
   wordsToBytes(ST, out, ooff);
 }
