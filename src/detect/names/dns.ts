@@ -87,3 +87,106 @@ export function parseDnsQuery(b: Uint8Array, off: number, end: number, tcp = fal
   if ((qclass & 0x7fff) !== 1 && (qclass & 0x7fff) !== 255) return null;
   return { name: r[0], qtype, response: (flags & 0x8000) !== 0, offset: msg + HDR - off };
 }
+
+/** A DNS response's answers that bind addresses to names (RFC 1035 §4.1.3, RFC 3596). */
+export interface DnsAnswers {
+  /** The question name (lower case, no trailing dot). */
+  qname: string;
+  /** The question name followed by the CNAME targets the answer section leads to, in chain order. */
+  chain: string[];
+  /** A records of names in the chain, as unsigned 32-bit addresses. */
+  a4: number[];
+  /** AAAA records of names in the chain, 16 bytes each. */
+  a6: Uint8Array[];
+  /** Smallest TTL (seconds) of the address records. */
+  ttl: number;
+}
+
+const TYPE_A = 1;
+const TYPE_CNAME = 5;
+const TYPE_AAAA = 28;
+/** Answer records walked per response, and CNAME links followed: bounds work and memory on hostile input. */
+const MAX_ANSWERS = 32;
+const MAX_CHAIN = 8;
+
+/**
+ * The address answers of a DNS response at [off, end) (`tcp`: 2-byte length prefix): a standard response (QR set,
+ * opcode QUERY, RCODE 0) with one IN question. Addresses are kept only for names on the question's CNAME chain
+ * (the answer section may carry unrelated records). Null when there is no such address or the message is
+ * malformed; never throws.
+ */
+export function parseDnsAnswers(b: Uint8Array, off: number, end: number, tcp = false): DnsAnswers | null {
+  if (off < 0 || end > b.length) return null;
+  let msg = off;
+  if (tcp) {
+    if (end - off < 2) return null;
+    const len = (b[off]! << 8) | b[off + 1]!;
+    msg = off + 2;
+    end = Math.min(end, msg + len);
+  }
+  if (end - msg < HDR + 5) return null;
+  const flags = (b[msg + 2]! << 8) | b[msg + 3]!;
+  if ((flags & 0x8000) === 0 || ((flags >> 11) & 0xf) !== 0 || (flags & 0xf) !== 0) return null;
+  const qd = (b[msg + 4]! << 8) | b[msg + 5]!;
+  const an = (b[msg + 6]! << 8) | b[msg + 7]!;
+  if (qd !== 1 || an === 0) return null;
+  const q = readDnsName(b, msg, msg + HDR, end);
+  if (!q || q[0] === '') return null;
+  let p = q[1];
+  if (p + 4 > end || (((b[p + 2]! << 8) | b[p + 3]!) & 0x7fff) !== 1) return null;
+  p += 4;
+  const chain = [q[0]];
+  const a4: number[] = [];
+  const a6: Uint8Array[] = [];
+  // Records in any order: collect them first, then follow the chain from the question name.
+  const owners: string[] = [];
+  const types: number[] = [];
+  const at: number[] = [];
+  const ttls: number[] = [];
+  const targets: (string | null)[] = [];
+  for (let i = 0; i < an && i < MAX_ANSWERS; i++) {
+    const r = readDnsName(b, msg, p, end);
+    if (!r) return null;
+    p = r[1];
+    if (p + 10 > end) return null;
+    const type = (b[p]! << 8) | b[p + 1]!;
+    const cls = (b[p + 2]! << 8) | b[p + 3]!;
+    const ttl = ((b[p + 4]! << 24) | (b[p + 5]! << 16) | (b[p + 6]! << 8) | b[p + 7]!) >>> 0;
+    const rdlen = (b[p + 8]! << 8) | b[p + 9]!;
+    const rd = p + 10;
+    if (rd + rdlen > end) return null;
+    if ((cls & 0x7fff) === 1 && (type === TYPE_A || type === TYPE_AAAA || type === TYPE_CNAME)) {
+      if ((type === TYPE_A && rdlen !== 4) || (type === TYPE_AAAA && rdlen !== 16)) return null;
+      let target: string | null = null;
+      if (type === TYPE_CNAME) {
+        const t = readDnsName(b, msg, rd, rd + rdlen);
+        if (!t || t[0] === '') return null;
+        target = t[0];
+      }
+      owners.push(r[0]);
+      types.push(type);
+      at.push(rd);
+      // RFC 2181 §8: a TTL with the top bit set is treated as zero.
+      ttls.push(ttl > 0x7fffffff ? 0 : ttl);
+      targets.push(target);
+    }
+    p = rd + rdlen;
+  }
+  for (let k = 0; k < chain.length && chain.length <= MAX_CHAIN; k++) {
+    for (let i = 0; i < owners.length; i++) {
+      if (types[i] === TYPE_CNAME && owners[i] === chain[k] && !chain.includes(targets[i]!)) {
+        if (chain.length < MAX_CHAIN) chain.push(targets[i]!);
+      }
+    }
+  }
+  let ttl = Infinity;
+  for (let i = 0; i < owners.length; i++) {
+    if (types[i] === TYPE_CNAME || !chain.includes(owners[i]!)) continue;
+    const r = at[i]!;
+    if (types[i] === TYPE_A) a4.push(((b[r]! << 24) | (b[r + 1]! << 16) | (b[r + 2]! << 8) | b[r + 3]!) >>> 0);
+    else a6.push(b.slice(r, r + 16));
+    if (ttls[i]! < ttl) ttl = ttls[i]!;
+  }
+  if (a4.length === 0 && a6.length === 0) return null;
+  return { qname: q[0], chain, a4, a6, ttl };
+}

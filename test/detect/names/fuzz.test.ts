@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { parseTlsClientHello } from '../../../src/detect/names/tls.js';
 import { parseDtlsClientHello } from '../../../src/detect/names/dtls.js';
 import { collectCrypto, parseQuicInitial, QUIC_V1 } from '../../../src/detect/names/quic.js';
-import { parseDnsQuery } from '../../../src/detect/names/dns.js';
+import { parseDnsAnswers, parseDnsQuery } from '../../../src/detect/names/dns.js';
 import { parseGquicChlo } from '../../../src/detect/names/gquic.js';
 import { parseServerCertificate } from '../../../src/detect/names/cert.js';
 import { parseHttpRequest } from '../../../src/detect/names/http.js';
@@ -24,6 +24,9 @@ const SEEDS: Uint8Array[] = [
   dtlsRecord(helloBody({ version: 0xfefd, cookie: [1, 2, 3], exts: [sniExt('d.example')] })),
   dtlsRecord(helloBody({ version: 0x0100, sessionId: new Array(32).fill(2), cookie: [], noExtensions: true }), { recVersion: 0x0100 }),
   Uint8Array.from([0x12, 0x34, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 3, 0x76, 0x70, 0x6e, 7, ...Buffer.from('example'), 0, 0, 1, 0, 1]),
+  // A response: the question, a CNAME to a name with a pointer into the question, an A record of the target.
+  Uint8Array.from([0x12, 0x34, 0x81, 0x80, 0, 1, 0, 2, 0, 0, 0, 0, 3, 0x76, 0x70, 0x6e, 7, ...Buffer.from('example'), 0, 0, 1, 0, 1,
+    0xc0, 12, 0, 5, 0, 1, 0, 0, 0, 60, 0, 4, 1, 0x65, 0xc0, 16, 1, 0x65, 0xc0, 16, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 192, 0, 2, 1]),
   Uint8Array.from(Buffer.from('SSTP_DUPLEX_POST /sra_{BA195980-CD49-458b-9E23-C84EE0ADCD75}/ HTTP/1.1\r\nHost: x\r\n\r\n')),
   Uint8Array.from(Buffer.from('10010000e000100010001000600 01'.replace(/ /g, ''), 'hex')),
   Uint8Array.from(Buffer.from('GET /ssl-tunnel-connect.sslvpn?x HTTP/1.1\r\nUpgrade: IF-T/TLS 1.0\r\n\r\n')),
@@ -45,6 +48,8 @@ function allParsers(b: Uint8Array): void {
   parseDtlsClientHello(b, 0, b.length, b.length + 5);
   parseDnsQuery(b, 0, b.length);
   parseDnsQuery(b, 0, b.length, true);
+  parseDnsAnswers(b, 0, b.length);
+  parseDnsAnswers(b, 0, b.length, true);
   parseServerCertificate(b, 0, b.length);
   parseHttpRequest(b, 0, b.length);
   collectCrypto(b);
