@@ -12,6 +12,7 @@ import type { Verdict } from './types.js';
 import { ClassifierSession, type SessionOptions } from './session.js';
 import { parseIp } from './addr.js';
 import { DEFAULT_COMPANION_WINDOW_US } from './companions.js';
+import type { BoundName } from './dns-bindings.js';
 import { espPortMask } from './traits.js';
 import { NATT_PORT } from '../detect/ike.js';
 
@@ -145,8 +146,8 @@ export class Classifier {
   }
 
   /** @internal used by sessions: decide with the snapshot in force right now. */
-  decideNow(det: FlowDetection | null, addrs: FlowAddresses, at: number, extra: Evidence | null = null): Verdict {
-    return decide(det, addrs, this.snapshot, at, extra);
+  decideNow(det: FlowDetection | null, addrs: FlowAddresses, at: number, extra: Evidence | null = null, bound: BoundName | null = null): Verdict {
+    return decide(det, addrs, this.snapshot, at, extra, bound);
   }
 }
 

@@ -7,12 +7,15 @@
  * | strong structural item + any other item of the same protocol | yes  | 0.99 |
  * | strong structural item                                       | yes  | 0.95 |
  * | two medium structural items of one protocol (different rules) | yes  | 0.85 |
- * | medium structural item + list hit (endpoint or name)         | yes  | 0.90 |
+ * | medium structural item + list hit (endpoint or name, incl. a
+ * |   name bound to the server's address by a DNS answer)        | yes  | 0.90 |
  * | companion relation (tinc UDP; SSL-VPN DTLS or ESP data channel) | yes  | 0.80 |
  * | operator endpoint-list hit (vpn-endpoints)                   | yes  | 0.75 |
  * | VPN-provider name (SNI/Host/certificate) on the domain list,
  * |   or a certificate subject naming a VPN appliance              | yes  | 0.70 |
  * | one medium structural item alone                             | no   | —    |
+ * | a listed name bound to the server's address by a DNS answer,
+ * |   alone (it corroborates; the flow itself names nothing)     | no   | —    |
  * | weak items only (port, size, DNS lookup of a provider name)  | no   | —    |
  *
  * Registration evidence never counts here: registration decides registered vs unregistered, never VPN vs not.
@@ -21,6 +24,11 @@ import type { Evidence } from '../detect/types.js';
 
 /** Evidence sources that are lists (operator statements) rather than structure. */
 export const LIST_SOURCES: ReadonlySet<string> = new Set(['vpn-endpoints', 'vpn-domains', 'companion']);
+/**
+ * Rule of the name a flow inherits from a DNS answer that returned its server's address: it corroborates structure
+ * like any list hit, but alone it is not a tunnel (the flow itself names nothing; CDNs share addresses).
+ */
+export const DNS_BINDING_RULE = 'dns-binding.list';
 /** Evidence source of registration items (never VPN evidence). */
 export const REGISTRATION_SOURCE = 'registered';
 
@@ -54,6 +62,7 @@ export function combine(items: readonly Evidence[]): Combined {
   let endpoint: Evidence | undefined;
   let name: Evidence | undefined;
   let companion: Evidence | undefined;
+  let bound: Evidence | undefined;
   // Distinct medium rules per protocol: two different rules of one protocol corroborate each other (the same
   // rule firing twice is one observation, not two).
   let mediumKeys: Map<string, Set<string>> | undefined;
@@ -61,6 +70,10 @@ export function combine(items: readonly Evidence[]): Combined {
     if (e.source === REGISTRATION_SOURCE) continue;
     if (e.source === 'vpn-endpoints' || e.kind === 'list') {
       if (e.strength !== 'weak') endpoint ??= e;
+      continue;
+    }
+    if (e.rule === DNS_BINDING_RULE) {
+      if (e.strength !== 'weak') bound ??= e;
       continue;
     }
     if (e.source === 'vpn-domains' || e.kind === 'name') {
@@ -86,7 +99,7 @@ export function combine(items: readonly Evidence[]): Combined {
     for (const [proto, set] of mediumKeys) if (set.size >= 2 && (twoMedium === null || prefer(proto, twoMedium))) twoMedium = proto;
   }
   if (strong) {
-    let corroborated = endpoint !== undefined || name !== undefined || companion !== undefined;
+    let corroborated = endpoint !== undefined || name !== undefined || companion !== undefined || bound !== undefined;
     for (const e of items) {
       if (e !== strong && e.protocol === strong.protocol && e.strength !== 'weak' && e.source !== REGISTRATION_SOURCE) corroborated = true;
     }
@@ -100,7 +113,7 @@ export function combine(items: readonly Evidence[]): Combined {
     }
     return { isVpn: true, protocol, confidence: corroborated ? 0.99 : 0.95, final: true };
   }
-  if (medium && (endpoint || name)) return { isVpn: true, protocol: medium.protocol, confidence: 0.9, final: false };
+  if (medium && (endpoint || name || bound)) return { isVpn: true, protocol: medium.protocol, confidence: 0.9, final: false };
   if (twoMedium !== null) return { isVpn: true, protocol: twoMedium, confidence: 0.85, final: false };
   if (companion) return { isVpn: true, protocol: companion.protocol, confidence: 0.8, final: false };
   if (endpoint) return { isVpn: true, protocol: endpoint.protocol, confidence: 0.75, final: false };

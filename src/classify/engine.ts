@@ -10,7 +10,8 @@ import { IPPROTO_TCP, IPPROTO_UDP } from '../detect/types.js';
 import { flowNames, listedName, nameEvidence, type FlowNames } from '../detect/names/index.js';
 import type { CidrMap } from '../trie/cidr-map.js';
 import { formatIPv4, formatIPv6 } from '../ip/format.js';
-import { combine, REGISTRATION_SOURCE } from './combine.js';
+import { combine, DNS_BINDING_RULE, REGISTRATION_SOURCE } from './combine.js';
+import type { BoundName } from './dns-bindings.js';
 import { helloTrait, tlsEncryptedAt, TRAIT_DTLS_HELLO, TRAIT_QUIC, TRAIT_QUIC_HELLO_DONE, TRAIT_TLS_BOTH, TRAIT_TLS_HELLO, TRAIT_TLS_SERVER } from './traits.js';
 import type { ListSnapshot } from './lists.js';
 import { CARRIER_CODE, OPEN_DNS, OPEN_DTLS, OPEN_NONE, OPEN_QUIC, OPENINGS, tcpOpening } from '../detect/opening.js';
@@ -153,6 +154,31 @@ function openingOf(view: FlowView, traits: number, nm: FlowNames | null): number
   return OPEN_NONE;
 }
 
+/**
+ * Evidence for a flow to an address a DNS answer bound to a listed name (reference part 3, "DNS answer binding"):
+ * medium within the binding, weak after it. Matched against `lists` (the verdict's snapshot), question name first.
+ */
+function boundNameEvidence(bound: BoundName, lists: ListSnapshot): Evidence | null {
+  const b = bound.binding;
+  for (const name of b.chain) {
+    const m = lists.vpnDomains!.match(name);
+    if (!m) continue;
+    const via = b.chain.length > 1 ? ` (CNAME chain ${b.chain.join(' → ')})` : '';
+    return {
+      source: 'vpn-domains',
+      kind: 'name',
+      protocol: 'vpn-provider',
+      strength: bound.within ? 'medium' : 'weak',
+      rule: DNS_BINDING_RULE,
+      reason:
+        `dst ${bound.address} was returned for ${b.chain[0]}${via} in a DNS answer ${b.answer} (TTL ${b.ttl} s); ` +
+        `${name} matched list entry '${m.suffix}' (${m.value || 'no provider named'}) of ${lists.names.vpnDomains} v${lists.version}` +
+        (bound.within ? '' : '; weak: the flow started after the binding ended (TTL, capped at 1 h)'),
+    };
+  }
+  return null;
+}
+
 interface Hit {
   side: 'src' | 'dst';
   ip: string;
@@ -200,6 +226,7 @@ export function decide(
   lists: ListSnapshot,
   decidedAtPacket: number,
   extra: Evidence | null = null,
+  bound: BoundName | null = null,
 ): Verdict {
   const evidence: Evidence[] = det ? det.evidence.slice() : [];
   if (extra) evidence.push(extra);
@@ -223,6 +250,10 @@ export function decide(
       const m = lists.vpnDomains.match(name);
       if (m) evidence.push(nameEvidence(nm, m, `${lists.names.vpnDomains} v${lists.version}`));
     }
+  }
+  if (bound && lists.vpnDomains) {
+    const e = boundNameEvidence(bound, lists);
+    if (e) evidence.push(e);
   }
   const c = combine(evidence);
   let label: Verdict['label'] = 'ordinary';

@@ -12,6 +12,11 @@ import { LINKTYPE_ETHERNET } from '../trace/types.js';
 import type { Classifier } from './classifier.js';
 import { FlowDetection } from './engine.js';
 import { CompanionIndex, type TlsFlow } from './companions.js';
+import { DnsBindings } from './dns-bindings.js';
+import { parseDnsAnswers } from '../detect/names/dns.js';
+import { IPPROTO_TCP } from '../detect/types.js';
+import { isDnsPort, isDnsServerFrame } from '../trace/peek.js';
+import { formatEndpoint, isoMicros } from '../trace/flow-format.js';
 import { snippetTraits, TRAIT_TLS_HELLO } from './traits.js';
 import { flowRecord, transportName, type FlowRecord } from './record.js';
 import type { Verdict } from './types.js';
@@ -56,8 +61,12 @@ export class ClassifierSession extends EventEmitter {
   /** Per flow slot: the companion index's entry of a TLS flow (its data channel may vouch for it later). */
   private tlsOf: (TlsFlow | undefined)[] = [];
   private pool: FlowDetection[] = [];
+  private foreignDecoder: Decoder | undefined;
+  private foreignView: PacketView | undefined;
   private scratch = new FlowDetection();
   private readonly companions: CompanionIndex;
+  /** Addresses that DNS answers bound to listed names, per client. */
+  private readonly dns = new DnsBindings();
   /** The flow table records this many payload packets per flow; detection cannot go further. */
   private readonly recorded: number;
   private packets = 0;
@@ -110,7 +119,16 @@ export class ClassifierSession extends EventEmitter {
   pushRaw(raw: RawPacket): void {
     if (this.ended) throw new Error('session ended');
     this.packets++;
-    if (this.decoder.decode(raw, this.view)) this.table.add(this.view);
+    if (this.decoder.decode(raw, this.view)) {
+      // Answers bind before their own packet is tracked, in the same order in every pool worker (observeForeign).
+      // Untunnelled, the decoded ports are the outermost ones: the peek (which foreign frames get) runs only when
+      // it can say yes, so every path notes exactly the same answers.
+      const v = this.view;
+      if ((v.encap !== 0 || isDnsPort(v.srcPort)) && this.classifier.lists.vpnDomains !== null && isDnsServerFrame(raw.data, raw.offset, raw.capLen, raw.linkType)) {
+        this.noteDnsAnswer(v);
+      }
+      this.table.add(this.view);
+    }
   }
 
   /** Advance capture time without a packet (expires idle flows). */
@@ -153,6 +171,30 @@ export class ClassifierSession extends EventEmitter {
     if (final) this.finalize(f, this.det[id], f.view.nPackets);
   }
 
+  /**
+   * A frame this session does not track (another pool worker's shard): only its DNS answers are read, so address
+   * bindings are the same whichever worker owns the flows they apply to.
+   */
+  observeForeign(raw: RawPacket): void {
+    if (this.classifier.lists.vpnDomains === null || !isDnsServerFrame(raw.data, raw.offset, raw.capLen, raw.linkType)) return;
+    this.foreignDecoder ??= new Decoder();
+    this.foreignView ??= newPacketView();
+    if (this.foreignDecoder.decode(raw, this.foreignView)) this.noteDnsAnswer(this.foreignView);
+  }
+
+  /** A DNS server's frame (by port): bind the addresses its answers give for listed names to the client. */
+  private noteDnsAnswer(p: PacketView): void {
+    const domains = this.classifier.lists.vpnDomains;
+    if (domains === null || p.payloadLen < 17) return;
+    const ans = parseDnsAnswers(p.data, p.payloadOff, p.payloadOff + p.payloadLen, p.proto === IPPROTO_TCP);
+    if (ans === null) return;
+    const v = p.ipVersion;
+    const desc =
+      `from ${formatEndpoint(v, p.src4, p.data, p.srcOff, p.srcPort, true)} to ${formatEndpoint(v, p.dst4, p.data, p.dstOff, p.dstPort, true)} ` +
+      `at ${isoMicros(p.tsUs)}`;
+    this.dns.note(v, p.dst4, p.data, p.dstOff, ans, p.tsUs, desc, (name) => domains.match(name) !== null);
+  }
+
   private growDecided(id: number): void {
     let n = this.decided.length;
     while (n <= id) n *= 2;
@@ -168,7 +210,7 @@ export class ClassifierSession extends EventEmitter {
     // Traits are read now, while the flow's payload snippets still exist (stopCapture below frees them).
     const traits = (d ? d.traits : 0) | snippetTraits(f.view, this.classifier.espPorts);
     this.traits[f.id] = traits;
-    const v = this.classifier.decideNow(d ?? null, f, at, this.companions.evidenceFor(f, traits));
+    const v = this.classifier.decideNow(d ?? null, f, at, this.companions.evidenceFor(f, traits), this.dns.lookup(f, f.firstSeenUs));
     this.companions.settleTie(v.protocol);
     if (v.label !== 'ordinary') this.companions.noteVerdict(f, v.protocol, v.evidence);
     if (v.protocol === 'ipsec' && v.evidence.some(isIkeMessage)) this.companions.noteIke(f);
@@ -204,7 +246,7 @@ export class ClassifierSession extends EventEmitter {
       if (c) {
         const keep = new FlowDetection();
         keep.evidence = v.evidence.filter((e) => e.source !== 'vpn-endpoints' && e.source !== 'vpn-domains');
-        v = this.classifier.decideNow(keep, f, v.decidedAtPacket, c);
+        v = this.classifier.decideNow(keep, f, v.decidedAtPacket, c, this.dns.lookup(f, f.firstSeenUs));
       }
       if (!tls) this.companions.settleTie(v.protocol);
     }

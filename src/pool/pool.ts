@@ -24,7 +24,8 @@ import { InvalidArgumentError, TunnelscopeError, type ErrorCode } from '../error
 import type { FlowTableOptions } from '../trace/flow-table.js';
 import { LINKTYPE_ETHERNET, type RawPacket } from '../trace/types.js';
 import { frameShard } from './shard.js';
-import { FRAME_HEADER_BYTES, sharedLists, toWire, type FromWorker, type ToWorker, type WorkerSessionStats } from './protocol.js';
+import { isDnsServerFrame } from '../trace/peek.js';
+import { FRAME_FOREIGN, FRAME_HEADER_BYTES, sharedLists, toWire, type FromWorker, type ToWorker, type WorkerSessionStats } from './protocol.js';
 
 /**
  * Output order of `classifyFile`:
@@ -300,7 +301,27 @@ export class ClassifierPool extends EventEmitter {
     if (off + len > data.length) len = Math.max(0, data.length - off);
     if (tsUs > this.clockUs) this.clockUs = tsUs;
     this.livePackets++;
-    const slot = this.slots[frameShard(data, off, len, linkType, this.workers)]!;
+    const own = frameShard(data, off, len, linkType, this.workers);
+    this.append(this.slots[own]!, data, off, len, tsUs, linkType);
+    // DNS answers bind addresses for flows in any shard: every other worker gets a copy to read (not to track).
+    if (this.workers > 1 && isDnsServerFrame(data, off, len, linkType)) {
+      for (let w = 0; w < this.workers; w++) if (w !== own) this.append(this.slots[w]!, data, off, len, tsUs, (linkType | FRAME_FOREIGN) >>> 0);
+    }
+    if (!this.flushScheduled) {
+      // Partial batches go out once the caller yields: bounded latency without per-packet messages.
+      this.flushScheduled = true;
+      setImmediate(() => {
+        this.flushScheduled = false;
+        this.flushBatches();
+      });
+    }
+    let busy = false;
+    for (const s of this.slots) if (s.inFlight >= this.maxInFlight) busy = true;
+    if (busy) this.needDrain = true;
+    return !busy;
+  }
+
+  private append(slot: Slot, data: Uint8Array, off: number, len: number, tsUs: number, linkType: number): void {
     const need = FRAME_HEADER_BYTES + ((len + 7) & ~7);
     if (slot.buf !== null && slot.used + need > slot.buf.byteLength) this.sendBatch(slot);
     if (slot.buf === null) {
@@ -319,18 +340,6 @@ export class ClassifierPool extends EventEmitter {
     slot.u8!.set(off === 0 && len === data.length ? data : data.subarray(off, off + len), o + FRAME_HEADER_BYTES);
     slot.used = o + need;
     slot.nFrames++;
-    if (!this.flushScheduled) {
-      // Partial batches go out once the caller yields: bounded latency without per-packet messages.
-      this.flushScheduled = true;
-      setImmediate(() => {
-        this.flushScheduled = false;
-        this.flushBatches();
-      });
-    }
-    let busy = false;
-    for (const s of this.slots) if (s.inFlight >= this.maxInFlight) busy = true;
-    if (busy) this.needDrain = true;
-    return !busy;
   }
 
   /**

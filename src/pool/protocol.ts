@@ -120,8 +120,13 @@ export interface WorkerInit {
 /** Record batches a worker may have posted and the main thread not yet consumed. */
 export const RECORD_BATCHES_IN_FLIGHT = 8;
 
-/** Live batch frame header: tsUs f64, capLen u32, linkType u32; frame bytes follow, padded to 8. */
+/**
+ * Live batch frame header: tsUs f64, capLen u32, linkType u32 (bit 31 set: a copy of another shard's frame, sent
+ * only for what every worker must see, i.e. DNS answers); frame bytes follow, padded to 8.
+ */
 export const FRAME_HEADER_BYTES = 16;
+/** Flag in a live frame header's linkType word: the frame belongs to another worker's shard. */
+export const FRAME_FOREIGN = 0x80000000;
 
 export type ToWorker =
   | { t: 'file'; job: number; path: string; flow: FlowTableOptions | undefined; nShards: number; ring: SharedArrayBuffer[]; sendEvery: number }

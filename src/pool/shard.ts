@@ -6,12 +6,8 @@
  * ports; tunnel inner flows are keyed inside the carrier).
  * Never: allocates, throws, or reads past the captured bytes. Frames without a findable IP header go to shard 0.
  */
-import { linkToIp } from '../trace/decode-link.js';
-import { newPacketView } from '../trace/decode.js';
+import { outerIpOffset } from '../trace/peek.js';
 import { fmix32, u32be } from '../trace/bytes.js';
-
-/** Scratch view: linkToIp records the VLAN tag in it; we ignore it. */
-const scratch = newPacketView();
 
 /** Order-independent hash of two 32-bit words (a,b) == (b,a). */
 function pairHash(a: number, b: number): number {
@@ -26,14 +22,8 @@ function pairHash(a: number, b: number): number {
 export function frameShardHash(b: Uint8Array, off: number, capLen: number, linkType: number): number {
   let end = off + capLen;
   if (end > b.length) end = b.length;
-  let l3: number;
-  // Fast path: untagged / single-tagged Ethernet carrying IPv4/IPv6 directly (most gateway traffic). Anything
-  // else takes the decoder's full link-layer walk.
-  const et = linkType === 1 && end - off >= 18 ? (b[off + 12]! << 8) | b[off + 13]! : -1;
-  if (et === 0x0800 || et === 0x86dd) l3 = off + 14;
-  else if (et === 0x8100 && (((b[off + 16]! << 8) | b[off + 17]!) === 0x0800 || ((b[off + 16]! << 8) | b[off + 17]!) === 0x86dd)) l3 = off + 18;
-  else l3 = linkToIp(scratch, linkType, b, off, end, true);
-  if (l3 < 0 || l3 >= end) return -1;
+  const l3 = outerIpOffset(b, off, end, linkType);
+  if (l3 < 0) return -1;
   const v = b[l3]! >> 4;
   if (v === 4) {
     if (end - l3 < 20) return -1;

@@ -14,6 +14,7 @@ import { CaptureReader } from '../trace/reader.js';
 import type { RawPacket } from '../trace/types.js';
 import { frameShard } from './shard.js';
 import {
+  FRAME_FOREIGN,
   FRAME_HEADER_BYTES,
   RECORD_BATCHES_IN_FLIGHT,
   fromWireCidr,
@@ -117,7 +118,7 @@ class FileRun {
       if (n === 1 || frameShard(raw.data, raw.offset, raw.capLen, raw.linkType, n) === me) {
         this.claimed++;
         session.pushRaw(raw);
-      }
+      } else session.observeForeign(raw);
     };
   }
 
@@ -186,12 +187,16 @@ function runBatch(m: Extract<ToWorker, { t: 'batch' }>): void {
   for (let i = 0; i < m.nFrames; i++) {
     const len = dv.getUint32(o + 8, true);
     raw.tsUs = dv.getFloat64(o, true);
-    raw.linkType = dv.getUint32(o + 12, true);
+    const lt = dv.getUint32(o + 12, true);
+    raw.linkType = (lt & ~FRAME_FOREIGN) >>> 0;
     raw.offset = o + FRAME_HEADER_BYTES;
     raw.capLen = len;
     raw.wireLen = len;
-    s.pushRaw(raw);
-    livePackets++;
+    if ((lt & FRAME_FOREIGN) !== 0) s.observeForeign(raw);
+    else {
+      s.pushRaw(raw);
+      livePackets++;
+    }
     o += FRAME_HEADER_BYTES + ((len + 7) & ~7);
   }
   // The main thread's clock covers every shard: let idle flows here expire even when this shard is quiet.

@@ -24,6 +24,16 @@ describe('combine (evidence → verdict table)', () => {
     expect(combine([ev('wireguard', 'strong'), ev('wireguard', 'medium', 'wg.init')]).confidence).toBe(0.99);
     expect(combine([ev('wireguard', 'strong'), ev('vpn-endpoints', 'medium')]).confidence).toBe(0.99);
   });
+  it('a name bound by a DNS answer corroborates structure but never decides alone; weak bindings count for nothing', () => {
+    const bound = (strength: Strength): Evidence => ({ ...ev('vpn-domains', strength, 'dns-binding.list', 0, 'vpn-provider'), kind: 'name' });
+    expect(combine([bound('medium')]).isVpn).toBe(false);
+    expect(combine([ev('wireguard', 'medium', 'wg.init'), bound('medium')])).toMatchObject({ isVpn: true, protocol: 'wireguard', confidence: 0.9 });
+    expect(combine([ev('wireguard', 'medium', 'wg.init'), bound('weak')]).isVpn).toBe(false);
+    expect(combine([ev('wireguard', 'strong'), bound('medium')]).confidence).toBe(0.99);
+    expect(combine([ev('wireguard', 'strong'), bound('weak')]).confidence).toBe(0.95);
+    // An SNI or Host on the list still decides alone (it is the flow's own statement).
+    expect(combine([{ ...ev('vpn-domains', 'medium', 'sni.list', 0, 'vpn-provider'), kind: 'name' }]).isVpn).toBe(true);
+  });
   it('a lone medium structural item does not decide', () => {
     expect(combine([ev('openvpn', 'medium')]).isVpn).toBe(false);
   });

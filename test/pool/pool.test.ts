@@ -310,3 +310,47 @@ describe('companion options reach the workers', () => {
     expect(await list(pool(2, { sslVpnEspPorts: [4600] }), 'protocol')).toEqual(['tcp pulse', 'udp pulse']);
   });
 });
+
+describe('DNS answer bindings do not depend on the worker count', () => {
+  it('answers seen by one shard bind flows owned by another: file and live paths equal a session', async () => {
+    const { dnsResponse } = await import('../detect/names/builders.js');
+    const { wgInit, rng } = await import('../detect/udp-vpn-builders.js');
+    const resolver = '192.0.2.53';
+    const pkts: Pkt[] = [];
+    // 12 clients each resolve a provider name to their own server, then send a lone WireGuard initiation there:
+    // the DNS flow (client, resolver) and the tunnel (client, server) hash to different shards for most clients.
+    for (let k = 0; k < 12; k++) {
+      const client = `10.1.0.${k + 1}`, server = `203.0.113.${k + 1}`;
+      const name = `node${k}.nordvpn.com`;
+      const q = Uint8Array.of(0, k, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 1, 0x61, 0, 0, 1, 0, 1);
+      pkts.push({ t: k, src: client, dst: resolver, proto: 17, srcPort: 30000 + k, dstPort: 53, payload: q });
+      pkts.push({ t: k + 0.01, src: resolver, dst: client, proto: 17, srcPort: 53, dstPort: 30000 + k, payload: dnsResponse(name, [{ owner: name, type: 1, ttl: 600, data: Uint8Array.from(server.split('.').map(Number)) }]) });
+      pkts.push({ t: k + 0.5, src: client, dst: server, proto: 17, srcPort: 40000 + k, dstPort: 51820, payload: wgInit(0x1000 + k, rng(k + 1)) });
+    }
+    pkts.sort((x, y) => x.t - y.t);
+    const w = new PcapWriter();
+    for (const q of pkts) w.packet(1_700_000_000_000_000 + Math.round(q.t * 1e6), buildFrame(q));
+    const path = join(dir, 'dns-binding.pcap');
+    writeFileSync(path, w.toBuffer());
+    const vpnDomains: [string, string][] = [['nordvpn.com', 'NordVPN']];
+    const s = createClassifier({ vpnDomains }).session();
+    const ref: string[] = [];
+    s.on('flow', (r: FlowRecord) => ref.push(JSON.stringify(r)));
+    await readCaptureFile(path, (raw) => s.pushRaw(raw));
+    s.end();
+    const bound = (out: string[]) => out.map((l) => JSON.parse(l) as FlowRecord).filter((r) => r.label === 'unregistered_vpn' && r.evidence.some((e) => e.rule === 'dns-binding.list'));
+    expect(bound(ref).length).toBe(12);
+    for (const n of [2, 3]) {
+      const file: string[] = [];
+      await pool(n, { vpnDomains }).classifyFile(path, (r) => file.push(JSON.stringify(r)));
+      expect([...file].sort()).toEqual([...ref].sort());
+      const p = pool(n, { vpnDomains });
+      const live: string[] = [];
+      p.on('flow', (r: FlowRecord) => live.push(JSON.stringify(r)));
+      await readCaptureFile(path, (raw) => void p.pushRaw(raw));
+      await p.end();
+      expect(bound(live).length).toBe(12);
+      expect([...live].sort()).toEqual([...ref].sort());
+    }
+  });
+});

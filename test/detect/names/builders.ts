@@ -116,3 +116,36 @@ export const RFC9001_CRYPTO = hex(
     '75300901100f088394c8f03e51570806048000ffff',
 );
 export const RFC_DCID = hex('8394c8f03e515708');
+
+// ---- DNS responses (RFC 1035 §4.1) ----
+
+export interface DnsRec {
+  owner: string;
+  type: 1 | 5 | 28 | 16;
+  ttl: number;
+  /** A: 4 bytes, AAAA: 16, CNAME: the target name, TXT (16): bytes. */
+  data: Uint8Array | string;
+}
+
+function dnsNameBytes(name: string): number[] {
+  const out: number[] = [];
+  for (const l of name.split('.')) out.push(l.length, ...Buffer.from(l, 'ascii'));
+  out.push(0);
+  return out;
+}
+
+/** A response with one IN question; owners equal to the question name are written as a pointer to offset 12. */
+export function dnsResponse(qname: string, recs: DnsRec[], opts: { rcode?: number; qr?: boolean; tcp?: boolean } = {}): Uint8Array {
+  const flags = (opts.qr === false ? 0 : 0x8000) | 0x0100 | 0x0080 | (opts.rcode ?? 0);
+  const m: number[] = [0x12, 0x34, flags >> 8, flags & 0xff, 0, 1, recs.length >> 8, recs.length & 0xff, 0, 0, 0, 0];
+  m.push(...dnsNameBytes(qname), 0, 1, 0, 1);
+  for (const r of recs) {
+    if (r.owner === qname) m.push(0xc0, 12);
+    else m.push(...dnsNameBytes(r.owner));
+    const rd = typeof r.data === 'string' ? dnsNameBytes(r.data) : [...r.data];
+    m.push(r.type >> 8, r.type & 0xff, 0, 1, (r.ttl >>> 24) & 0xff, (r.ttl >>> 16) & 0xff, (r.ttl >>> 8) & 0xff, r.ttl & 0xff, rd.length >> 8, rd.length & 0xff, ...rd);
+  }
+  const b = Uint8Array.from(m);
+  if (!opts.tcp) return b;
+  return Uint8Array.from([b.length >> 8, b.length & 0xff, ...b]);
+}
