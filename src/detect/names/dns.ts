@@ -59,20 +59,28 @@ export function readDnsName(b: Uint8Array, msg: number, p: number, end: number):
 }
 
 /**
- * Parses the first question of a DNS message at [off, end). `tcp` skips the 2-byte length prefix.
- * Null for anything that is not a standard query/response with one question and a non-root name.
+ * The DNS message in [off, end) as [start, end): after the 2-byte length prefix over TCP (RFC 1035 §4.2.2), cut to
+ * that length. Null when it cannot hold a header and a minimal question.
  */
-export function parseDnsQuery(b: Uint8Array, off: number, end: number, tcp = false): DnsQuery | null {
+function messageSpan(b: Uint8Array, off: number, end: number, tcp: boolean): [number, number] | null {
   if (off < 0 || end > b.length) return null;
   let msg = off;
   if (tcp) {
     if (end - off < 2) return null;
-    const len = (b[off]! << 8) | b[off + 1]!;
     msg = off + 2;
-    if (len < HDR + 5) return null;
-    end = Math.min(end, msg + len);
+    end = Math.min(end, msg + ((b[off]! << 8) | b[off + 1]!));
   }
-  if (end - msg < HDR + 5) return null;
+  return end - msg < HDR + 5 ? null : [msg, end];
+}
+
+/**
+ * Parses the first question of a DNS message at [off, limit). `tcp` skips the 2-byte length prefix.
+ * Null for anything that is not a standard query/response with one question and a non-root name.
+ */
+export function parseDnsQuery(b: Uint8Array, off: number, limit: number, tcp = false): DnsQuery | null {
+  const span = messageSpan(b, off, limit, tcp);
+  if (span === null) return null;
+  const [msg, end] = span;
   const flags = (b[msg + 2]! << 8) | b[msg + 3]!;
   const opcode = (flags >> 11) & 0xf;
   const qd = (b[msg + 4]! << 8) | b[msg + 5]!;
@@ -110,21 +118,15 @@ const MAX_ANSWERS = 32;
 const MAX_CHAIN = 8;
 
 /**
- * The address answers of a DNS response at [off, end) (`tcp`: 2-byte length prefix): a standard response (QR set,
+ * The address answers of a DNS response at [off, limit) (`tcp`: 2-byte length prefix): a standard response (QR set,
  * opcode QUERY, RCODE 0) with one IN question. Addresses are kept only for names on the question's CNAME chain
  * (the answer section may carry unrelated records). Null when there is no such address or the message is
  * malformed; never throws.
  */
-export function parseDnsAnswers(b: Uint8Array, off: number, end: number, tcp = false): DnsAnswers | null {
-  if (off < 0 || end > b.length) return null;
-  let msg = off;
-  if (tcp) {
-    if (end - off < 2) return null;
-    const len = (b[off]! << 8) | b[off + 1]!;
-    msg = off + 2;
-    end = Math.min(end, msg + len);
-  }
-  if (end - msg < HDR + 5) return null;
+export function parseDnsAnswers(b: Uint8Array, off: number, limit: number, tcp = false): DnsAnswers | null {
+  const span = messageSpan(b, off, limit, tcp);
+  if (span === null) return null;
+  const [msg, end] = span;
   const flags = (b[msg + 2]! << 8) | b[msg + 3]!;
   if ((flags & 0x8000) === 0 || ((flags >> 11) & 0xf) !== 0 || (flags & 0xf) !== 0) return null;
   const qd = (b[msg + 4]! << 8) | b[msg + 5]!;
