@@ -72,6 +72,8 @@ export interface AccuracyRow {
   ordinaryFlows: number;
   fpr: number;
   registeredCorrect: number;
+  /** VPN-labelled flows whose evidence includes a DNS answer binding (dns-binding.list). */
+  dnsBound: number;
   ttvMedian: number;
   ttvP99: number;
 }
@@ -86,11 +88,15 @@ export function accuracy(trace: string): AccuracyRow {
   const out = execFileSync(process.execPath, [CLI, 'classify', trace, '--format', 'ndjson', '--quiet', '--registered', `${base}.registered.txt`], { encoding: 'utf8', maxBuffer: 1 << 30 });
   const got = new Map<string, { label: string; registrant: string | null; at: number }>();
   const ttv: number[] = [];
+  let dnsBound = 0;
   for (const line of out.split('\n')) {
     if (!line) continue;
-    const r = JSON.parse(line) as { transport: string; src: string; dst: string; label: string; registrant: string | null; decidedAtPacket: number };
+    const r = JSON.parse(line) as { transport: string; src: string; dst: string; label: string; registrant: string | null; decidedAtPacket: number; evidence: { rule: string }[] };
     got.set(key(r.transport, r.src, r.dst), { label: r.label, registrant: r.registrant, at: r.decidedAtPacket });
-    if (r.label !== 'ordinary') ttv.push(r.decidedAtPacket);
+    if (r.label !== 'ordinary') {
+      ttv.push(r.decidedAtPacket);
+      if (r.evidence.some((e) => e.rule === 'dns-binding.list')) dnsBound++;
+    }
   }
   let vpn = 0, hit = 0, ord = 0, fp = 0, reg = 0, regOk = 0;
   for (const line of readFileSync(`${base}.truth.ndjson`, 'utf8').split('\n')) {
@@ -111,7 +117,7 @@ export function accuracy(trace: string): AccuracyRow {
   }
   ttv.sort((a, b) => a - b);
   const pct = (p: number): number => (ttv.length ? ttv[Math.min(ttv.length - 1, Math.floor(p * ttv.length))]! : NaN);
-  return { trace: trace.split('/').pop()!, vpnFlows: vpn, recall: vpn ? hit / vpn : NaN, ordinaryFlows: ord, fpr: ord ? fp / ord : NaN, registeredCorrect: reg ? regOk / reg : NaN, ttvMedian: pct(0.5), ttvP99: pct(0.99) };
+  return { trace: trace.split('/').pop()!, vpnFlows: vpn, recall: vpn ? hit / vpn : NaN, ordinaryFlows: ord, fpr: ord ? fp / ord : NaN, registeredCorrect: reg ? regOk / reg : NaN, dnsBound, ttvMedian: pct(0.5), ttvP99: pct(0.99) };
 }
 
 /**

@@ -81,6 +81,7 @@ console.log(JSON.stringify(acc));
 summary.push(['synthetic truth: recall / FPR', `${(acc.recall * 100).toFixed(2)}% / ${(acc.fpr * 100).toFixed(3)}%`, `${acc.vpnFlows} vpn, ${acc.ordinaryFlows} ordinary flows`]);
 summary.push(['synthetic truth: registered VPN flows with the right registrant', `${(acc.registeredCorrect * 100).toFixed(2)}%`, '']);
 summary.push(['time to verdict (payload packets, VPN flows)', `median ${acc.ttvMedian}`, `p99 ${acc.ttvP99}`]);
+summary.push(['VPN flows also named by a DNS answer binding', `${acc.dnsBound}`, 'the synthetic lookups before VPN flows']);
 
 if (!skip.has('pool')) {
   head('Worker pool (child processes) and memory at 1M flows');

@@ -156,6 +156,7 @@ function plan(o: SynthOptions, rng: Rng, addrs: AddressPlan, ctx: SynthContext):
 
   pairDataChannels(flows, 'ike', 'esp', seen, rng);
   pairDataChannels(flows, 'pptp', 'pptp-gre', seen, rng);
+  bindLookups(flows, seen, rng, ctx, startUs);
 
   // Packet budget: minimums first, the rest spread by heavy-tailed (Pareto α=1.3) weights per flow.
   let extra = o.packets - flows.reduce((s, f) => s + f.n, 0);
@@ -202,6 +203,43 @@ function pairDataChannels(flows: SynthFlow[], control: string, data: string, see
     d.cli = c.cli; d.srv = c.srv; d.registrant = c.registrant;
     d.nextUs = c.nextUs + c.rttUs * 6 + rng.range(0, 500000);
     if (data === 'pptp-gre') { d.a = c.a; d.b = c.b; }
+  }
+}
+
+/** VPN kinds whose client commonly resolves a provider host name first. */
+const LOOKED_UP: ReadonlySet<string> = new Set(['wireguard', 'openvpn-udp', 'openvpn-tcp', 'ike', 'tls-vpn-provider']);
+/** Share of those VPN flows preceded by a lookup of their server (while DNS flows last). */
+const LOOKUP_SHARE = 0.3;
+
+/**
+ * Make some DNS flows the lookup a VPN client does before connecting: the DNS flow moves to the VPN flow's client
+ * and starts shortly before it; its first question asks a provider name and its answer returns the VPN server's
+ * address (A or AAAA, same family) — the situation DNS answer binding covers (reference part 3). Only DNS flows
+ * change (client, ports stay unique, start time, first question), so kind counts, shares and the registration truth
+ * stay as planned; a DNS flow is ordinary whoever asks.
+ */
+function bindLookups(flows: SynthFlow[], seen: Set<string>, rng: Rng, ctx: SynthContext, startUs: number): void {
+  const spare = { 4: [] as SynthFlow[], 6: [] as SynthFlow[] };
+  for (const f of flows) if (f.kind.key === 'dns') spare[f.v6 ? 6 : 4].push(f);
+  for (const v of flows) {
+    if (!LOOKED_UP.has(v.kind.key) || !rng.chance(LOOKUP_SHARE)) continue;
+    const d = spare[v.v6 ? 6 : 4].pop();
+    if (d === undefined) continue;
+    const lead = d.rttUs * 3 + rng.range(1000, 200000);
+    if (v.nextUs - lead < startUs) {
+      spare[v.v6 ? 6 : 4].push(d);
+      continue;
+    }
+    const k = `${d.kind.transport}|${v.cli.join('.')}|${d.cport}|${d.srv.join('.')}|${d.sport}`;
+    if (seen.has(k)) continue;
+    seen.delete(`${d.kind.transport}|${d.cli.join('.')}|${d.cport}|${d.srv.join('.')}|${d.sport}`);
+    seen.add(k);
+    d.cli = v.cli;
+    d.registered = v.registered;
+    d.registrant = v.registrant;
+    d.nextUs = v.nextUs - lead;
+    d.host = rng.pick(ctx.vpnDomains);
+    d.buf = v.srv; // the dns kind answers its first question with this address
   }
 }
 

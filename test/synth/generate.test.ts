@@ -4,6 +4,10 @@ import { formatRegistrations, minimumPackets, synthesize, type SynthOptions, typ
 import { kindCounts, kindShares } from '../../src/synth/mix.js';
 import { TunnelscopeError } from '../../src/errors.js';
 import { endpointText, flowKey, packetFlowKey, parsePcap, type LitePacket } from './pcap-lite.js';
+import { createClassifier } from '../../src/classify/classifier.js';
+import type { FlowRecord } from '../../src/classify/record.js';
+import { readCaptureBuffer } from '../../src/trace/reader.js';
+import { VPN_PROVIDER_DOMAINS } from '../../src/synth/names.js';
 
 function gen(o: SynthOptions): { bytes: Uint8Array; res: SynthResult } {
   const parts: Uint8Array[] = [];
@@ -124,6 +128,29 @@ describe('synthesize: truth', () => {
     // Wider prefixes cover several clients.
     const multi = entries.filter(([c]) => /\/(24|48)$/.test(c)).some(([c]) => new Set(A.res.truth.filter((t) => contains(c, hostOf(t.src))).map((t) => hostOf(t.src))).size > 1);
     expect(multi).toBe(true);
+  });
+
+  it('some DNS flows are the lookup before a VPN flow; classified, those VPN flows carry the DNS binding and no label changes', () => {
+    const c = createClassifier({ vpnDomains: VPN_PROVIDER_DOMAINS.map((d) => [d, 'provider'] as [string, string]) });
+    const s = c.session();
+    const recs: FlowRecord[] = [];
+    s.on('flow', (r: FlowRecord) => recs.push(r));
+    readCaptureBuffer(A.bytes, 'synth', (raw) => s.pushRaw(raw));
+    s.end();
+    const host = (ep: string): string => (ep.startsWith('[') ? ep.slice(1, ep.indexOf(']')) : ep.split(':')[0]!);
+    const vpnPairs = new Set(A.res.truth.filter((t) => t.expect === 'vpn').map((t) => `${host(t.src)}>${host(t.dst)}`));
+    const vpnFlows = A.res.truth.filter((t) => t.expect === 'vpn').length;
+    let bound = 0;
+    for (const r of recs) {
+      const b = r.evidence.find((e) => e.rule === 'dns-binding.list');
+      if (!b) continue;
+      // Bindings land only on flows between a VPN client and its server (VPN servers serve no ordinary flow).
+      expect(vpnPairs.has(`${host(r.src)}>${host(r.dst)}`)).toBe(true);
+      expect(r.label).not.toBe('ordinary');
+      bound++;
+    }
+    expect(bound).toBeGreaterThan(vpnFlows * 0.05);
+    expect(recs.filter((r) => r.label !== 'ordinary').length).toBe(vpnFlows);
   });
 
   it('registered share 0 and 1 are exact', () => {
