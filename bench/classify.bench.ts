@@ -5,7 +5,8 @@
  * final: median and p99) and recall / false-positive rate against the synthetic truth.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { cpus } from 'node:os';
@@ -27,12 +28,32 @@ export interface ClassifyRow {
   ownPps?: number;
 }
 
-/** Write (once, cached) a synthetic trace with the perf recipe; returns its path. */
-export function synthTrace(packets: number, flows: number, seed = 1): string {
+/** Hash of the generator's sources: a cached trace is reused only while the generator is unchanged. */
+function synthVersion(): string {
+  const h = createHash('sha1');
+  const walk = (d: string): void => {
+    for (const e of readdirSync(d, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+      if (e.isDirectory()) walk(join(d, e.name));
+      else h.update(e.name).update(readFileSync(join(d, e.name)));
+    }
+  };
+  walk(join(ROOT, 'src', 'synth'));
+  return h.digest('hex').slice(0, 8);
+}
+
+/**
+ * Write (once, cached) a synthetic trace with the perf recipe; returns its path. The cache name carries the
+ * generator's source hash; traces (and truth/list files) of other generator versions are deleted.
+ */
+export function synthTrace(packets: number, flows: number, seed = 1, quiet = false): string {
   mkdirSync(CACHE, { recursive: true });
-  const out = join(CACHE, `synth-${packets}-${flows}-${seed}.pcap`);
+  const stem = `synth-${packets}-${flows}-${seed}-`;
+  const version = synthVersion();
+  const out = join(CACHE, `${stem}${version}.pcap`);
   if (!existsSync(out)) {
-    execFileSync(process.execPath, [CLI, 'synth', '--packets', String(packets), '--flows', String(flows), '--vpn-share', '0.24', '--registered-share', '0.5', '--seed', String(seed), '--out', out], { stdio: ['ignore', 'ignore', 'inherit'] });
+    for (const f of readdirSync(CACHE)) if (f.startsWith(stem) || /^synth-\d+-\d+-\d+\./.test(f)) rmSync(join(CACHE, f));
+    const args = [CLI, 'synth', '--packets', String(packets), '--flows', String(flows), '--vpn-share', '0.24', '--registered-share', '0.5', '--seed', String(seed), '--out', out];
+    execFileSync(process.execPath, quiet ? [...args, '-q'] : args, { stdio: ['ignore', 'ignore', 'inherit'] });
   }
   return out;
 }

@@ -11,15 +11,15 @@
  * Every case runs in its own child process so peak RSS belongs to that case alone.
  * The pool code comes from src/ (tsx) with the built worker dist/worker.js.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, writeSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { CidrMapBuilder, type CidrMap } from '../src/trie/cidr-map.js';
+import { synthTrace } from './classify.bench.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
-const CLI = join(ROOT, 'dist', 'cli.js');
 const WORKER = join(ROOT, 'dist', 'worker.js');
 const CACHE = join(ROOT, '.cache');
 
@@ -58,12 +58,7 @@ export interface MemoryRow {
 export type PoolBenchRow = ThroughputRow | MemoryRow;
 
 function perfTrace(packets: number, flows: number, seed: number): string {
-  mkdirSync(CACHE, { recursive: true });
-  const out = join(CACHE, `synth-${packets}-${flows}-${seed}.pcap`);
-  if (!existsSync(out)) {
-    execFileSync(process.execPath, [CLI, 'synth', '--packets', String(packets), '--flows', String(flows), '--vpn-share', '0.24', '--registered-share', '0.5', '--seed', String(seed), '--out', out, '-q'], { stdio: ['ignore', 'ignore', 'inherit'] });
-  }
-  return out;
+  return synthTrace(packets, flows, seed, true);
 }
 
 /**
