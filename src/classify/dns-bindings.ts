@@ -49,8 +49,23 @@ function key6(client: string, addr: string): string {
   return `${client}>${addr}`;
 }
 
+/** 16-bit hash of an IPv4 address, or of an IPv6 address's four words (bytes at off). */
+function hash4(a: number): number {
+  return Math.imul(a | 0, 0x9e3779b1) >>> 16;
+}
+function hash6(b: Uint8Array, off: number): number {
+  let x = 0;
+  for (let i = 0; i < 16; i += 4) x ^= (b[off + i]! << 24) | (b[off + i + 1]! << 16) | (b[off + i + 2]! << 8) | b[off + i + 3]!;
+  return hash4(x);
+}
+
 export class DnsBindings {
   private readonly m = new Map<string, DnsBinding>();
+  /**
+   * One bit per hash of an answered address. Every flow is looked up at its verdict; a clear bit says "no binding"
+   * without building the text key. Never cleared: a bit left by an evicted binding only costs a map lookup.
+   */
+  private readonly answered = new Uint8Array(8192);
 
   constructor(private readonly max = MAX_BINDINGS) {}
 
@@ -59,25 +74,32 @@ export class DnsBindings {
   }
 
   /**
-   * Record the answers of one DNS response. The client is the response's destination: `clientV4`, or for IPv6 the
-   * 16 bytes at `clientBytes[clientOff]`. `listed` says whether a name is on the domain list in force; answers with
-   * no listed name on their chain are not kept. `desc` names the response for evidence text.
+   * Record the answers of one DNS response whose chain holds a name on the domain list in force (the caller checks:
+   * other answers are not kept). The client is the response's destination: `clientV4`, or for IPv6 the 16 bytes at
+   * `clientBytes[clientOff]`. `desc` names the response for evidence text.
    */
-  note(ipVersion: 4 | 6, clientV4: number, clientBytes: Uint8Array, clientOff: number, ans: DnsAnswers, tsUs: number, desc: string, listed: (name: string) => boolean): void {
-    if (!ans.chain.some(listed)) return;
+  note(ipVersion: 4 | 6, clientV4: number, clientBytes: Uint8Array, clientOff: number, ans: DnsAnswers, tsUs: number, desc: string): void {
     const span = Math.min(ans.ttl * 1e6, MAX_BINDING_US);
     const b: DnsBinding = { chain: ans.chain, atUs: tsUs, untilUs: tsUs + span, ttl: ans.ttl, answer: desc };
     if (ipVersion === 4) {
-      for (const a of ans.a4) this.put(key4(clientV4, a), b);
+      for (const a of ans.a4) {
+        this.mark(hash4(a));
+        this.put(key4(clientV4, a), b);
+      }
     } else {
       const client = formatIPv6(clientBytes, clientOff);
-      for (const a of ans.a6) this.put(key6(client, formatIPv6(a, 0)), b);
+      for (const a of ans.a6) {
+        this.mark(hash6(a, 0));
+        this.put(key6(client, formatIPv6(a, 0)), b);
+      }
     }
   }
 
   /** The binding for a flow from its initiator to its responder's address, if any; `startUs` is the flow's start. */
   lookup(f: FlowAddresses, startUs: number): BoundName | null {
     if (this.m.size === 0) return null;
+    const h = f.ipVersion === 4 ? hash4(f.dst4) : hash6(f.addrBytes(), f.dst6Off());
+    if ((this.answered[h >>> 3]! & (1 << (h & 7))) === 0) return null;
     let b: DnsBinding | undefined;
     let address: string;
     if (f.ipVersion === 4) {
@@ -92,6 +114,10 @@ export class DnsBindings {
     // A flow that started before the answer was not caused by it.
     if (startUs < b.atUs) return null;
     return { binding: b, within: startUs <= b.untilUs, address };
+  }
+
+  private mark(h: number): void {
+    this.answered[h >>> 3] = this.answered[h >>> 3]! | (1 << (h & 7));
   }
 
   private put(k: string, b: DnsBinding): void {

@@ -187,12 +187,13 @@ export class ClassifierSession extends EventEmitter {
     const domains = this.classifier.lists.vpnDomains;
     if (domains === null || p.payloadLen < 17) return;
     const ans = parseDnsAnswers(p.data, p.payloadOff, p.payloadOff + p.payloadLen, p.proto === IPPROTO_TCP);
-    if (ans === null) return;
+    // Most answers name nothing listed: test that before building any text.
+    if (ans === null || !ans.chain.some((name) => domains.match(name) !== undefined)) return;
     const v = p.ipVersion;
     const desc =
       `from ${formatEndpoint(v, p.src4, p.data, p.srcOff, p.srcPort, true)} to ${formatEndpoint(v, p.dst4, p.data, p.dstOff, p.dstPort, true)} ` +
       `at ${isoMicros(p.tsUs)}`;
-    this.dns.note(v, p.dst4, p.data, p.dstOff, ans, p.tsUs, desc, (name) => domains.match(name) !== null);
+    this.dns.note(v, p.dst4, p.data, p.dstOff, ans, p.tsUs, desc);
   }
 
   private growDecided(id: number): void {

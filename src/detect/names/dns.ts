@@ -147,9 +147,17 @@ export function parseDnsAnswers(b: Uint8Array, off: number, limit: number, tcp =
   const ttls: number[] = [];
   const targets: (string | null)[] = [];
   for (let i = 0; i < an && i < MAX_ANSWERS; i++) {
-    const r = readDnsName(b, msg, p, end);
-    if (!r) return null;
-    p = r[1];
+    let owner: string;
+    if (p + 1 < end && b[p] === 0xc0 && b[p + 1] === HDR) {
+      // The usual owner: a pointer to the question name, already read.
+      owner = q[0];
+      p += 2;
+    } else {
+      const r = readDnsName(b, msg, p, end);
+      if (!r) return null;
+      owner = r[0];
+      p = r[1];
+    }
     if (p + 10 > end) return null;
     const type = (b[p]! << 8) | b[p + 1]!;
     const cls = (b[p + 2]! << 8) | b[p + 3]!;
@@ -165,7 +173,7 @@ export function parseDnsAnswers(b: Uint8Array, off: number, limit: number, tcp =
         if (!t || t[0] === '') return null;
         target = t[0];
       }
-      owners.push(r[0]);
+      owners.push(owner);
       types.push(type);
       at.push(rd);
       // RFC 2181 §8: a TTL with the top bit set is treated as zero.
