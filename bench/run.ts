@@ -73,6 +73,7 @@ console.log(`in process, same trace: trace layer ${M(dc.tracePps)} packets/s; wi
 summary.push(['in process: trace layer → trace layer + detection', `${M(dc.tracePps)} → ${M(dc.classifyPps)} packets/s`, `${(dc.slowdown * 100).toFixed(0)}% slower (target ≤ 30%)`]);
 summary.push(['detection cost (session minus trace layer)', `${dc.usPerFlow.toFixed(1)} µs/flow`, `${dc.nsPerPacket.toFixed(0)} ns/packet`]);
 summary.push(['in process: trace layer building flow records → trace layer + detection', `${M(dc.traceRecordsPps)} → ${M(dc.classifyPps)} packets/s`, `${(dc.slowdownVsRecords * 100).toFixed(0)}% slower`]);
+summary.push(['in process: trace layer → detection with the bundled domain list (CLI default)', `${M(dc.tracePps)} → ${M(dc.classifyDomainsPps)} packets/s`, `${(dc.slowdownDomains * 100).toFixed(0)}% slower`]);
 const corpus = await corpusThroughput();
 console.log(`corpus: ${corpus.packets} packets, ${corpus.flows} flows, ${corpus.seconds.toFixed(2)} s in one process`);
 summary.push([`classify, ${corpus.trace}, in process`, `${M(corpus.pps)} packets/s`, `${M(corpus.flowsPerSec)} flows/s`]);
