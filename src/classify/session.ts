@@ -13,14 +13,15 @@ import type { Classifier } from './classifier.js';
 import { FlowDetection } from './engine.js';
 import { CompanionIndex, type TlsFlow } from './companions.js';
 import { DnsBindings } from './dns-bindings.js';
-import { parseDnsAnswers } from '../detect/names/dns.js';
+import { isDnsPort, parseDnsAnswers } from '../detect/names/dns.js';
 import { IPPROTO_TCP } from '../detect/types.js';
-import { isDnsPort, isDnsServerFrame } from '../trace/peek.js';
+import { isDnsServerFrame } from '../trace/peek.js';
 import { formatEndpoint, isoMicros } from '../trace/flow-format.js';
 import { snippetTraits, TRAIT_TLS_HELLO } from './traits.js';
 import { flowRecord, transportName, type FlowRecord } from './record.js';
 import type { Verdict } from './types.js';
 import type { Evidence } from '../detect/types.js';
+import type { DomainSet } from '../lists/domains.js';
 
 export interface SessionOptions {
   /** Flow-table limits (idle timeout in capture time, live-flow cap, snippet budget). */
@@ -124,8 +125,9 @@ export class ClassifierSession extends EventEmitter {
       // Untunnelled, the decoded ports are the outermost ones: the peek (which foreign frames get) runs only when
       // it can say yes, so every path notes exactly the same answers.
       const v = this.view;
-      if ((v.encap !== 0 || isDnsPort(v.srcPort)) && this.classifier.lists.vpnDomains !== null && isDnsServerFrame(raw.data, raw.offset, raw.capLen, raw.linkType)) {
-        this.noteDnsAnswer(v);
+      if (v.encap !== 0 || isDnsPort(v.srcPort)) {
+        const domains = this.classifier.lists.vpnDomains;
+        if (domains !== null && isDnsServerFrame(raw.data, raw.offset, raw.capLen, raw.linkType)) this.noteDnsAnswer(v, domains);
       }
       this.table.add(this.view);
     }
@@ -176,16 +178,16 @@ export class ClassifierSession extends EventEmitter {
    * bindings are the same whichever worker owns the flows they apply to.
    */
   observeForeign(raw: RawPacket): void {
-    if (this.classifier.lists.vpnDomains === null || !isDnsServerFrame(raw.data, raw.offset, raw.capLen, raw.linkType)) return;
+    const domains = this.classifier.lists.vpnDomains;
+    if (domains === null || !isDnsServerFrame(raw.data, raw.offset, raw.capLen, raw.linkType)) return;
     this.foreignDecoder ??= new Decoder();
     this.foreignView ??= newPacketView();
-    if (this.foreignDecoder.decode(raw, this.foreignView)) this.noteDnsAnswer(this.foreignView);
+    if (this.foreignDecoder.decode(raw, this.foreignView)) this.noteDnsAnswer(this.foreignView, domains);
   }
 
   /** A DNS server's frame (by port): bind the addresses its answers give for listed names to the client. */
-  private noteDnsAnswer(p: PacketView): void {
-    const domains = this.classifier.lists.vpnDomains;
-    if (domains === null || p.payloadLen < 17) return;
+  private noteDnsAnswer(p: PacketView, domains: DomainSet<string>): void {
+    if (p.payloadLen < 17) return;
     const ans = parseDnsAnswers(p.data, p.payloadOff, p.payloadOff + p.payloadLen, p.proto === IPPROTO_TCP);
     // Most answers name nothing listed: test that before building any text.
     if (ans === null || !ans.chain.some((name) => domains.match(name) !== undefined)) return;

@@ -85,6 +85,11 @@ function validate(o: SynthOptions): void {
   if (o.packets < min) bad(`packets must be at least ${min} for ${o.flows} flows (every flow needs its handshake)`);
 }
 
+/** Key of a planned flow's 5-tuple (ports 0 for portless transports), for keeping every flow distinct. */
+function tupleKey(transport: string, cli: Uint8Array, cport: number, srv: Uint8Array, sport: number): string {
+  return `${transport}|${cli.join('.')}|${cport}|${srv.join('.')}|${sport}`;
+}
+
 /** Plan all flows; returns them sorted by start time (index = order of first packet). */
 function plan(o: SynthOptions, rng: Rng, addrs: AddressPlan, ctx: SynthContext): SynthFlow[] {
   const counts = kindCounts(o.flows, o.vpnShare);
@@ -145,7 +150,7 @@ function plan(o: SynthOptions, rng: Rng, addrs: AddressPlan, ctx: SynthContext):
       f.cli = c.bytes; f.registrant = c.registrant; f.registered = c.registrant !== null;
       f.srv = srvPool[rng.int(srvPool.length)]!;
       kind.setup(f, rng, ctx);
-      const k = `${kind.transport}|${f.cli.join('.')}|${f.cport}|${f.srv.join('.')}|${f.sport}`;
+      const k = tupleKey(kind.transport, f.cli, f.cport, f.srv, f.sport);
       if (!seen.has(k)) { seen.add(k); break; }
       if (tries > 1000) throw new InvalidArgumentError('cannot find distinct endpoints for every flow');
     }
@@ -196,9 +201,9 @@ function pairDataChannels(flows: SynthFlow[], control: string, data: string, see
     if (d.kind.key !== data || !rng.chance(0.8)) continue;
     const c = buckets.get(`${d.v6}|${d.registered}`)?.pop();
     if (c === undefined) continue;
-    const k = `${d.kind.transport}|${c.cli.join('.')}|0|${c.srv.join('.')}|0`;
+    const k = tupleKey(d.kind.transport, c.cli, 0, c.srv, 0);
     if (seen.has(k)) continue;
-    seen.delete(`${d.kind.transport}|${d.cli.join('.')}|0|${d.srv.join('.')}|0`);
+    seen.delete(tupleKey(d.kind.transport, d.cli, 0, d.srv, 0));
     seen.add(k);
     d.cli = c.cli; d.srv = c.srv; d.registrant = c.registrant;
     d.nextUs = c.nextUs + c.rttUs * 6 + rng.range(0, 500000);
@@ -230,9 +235,9 @@ function bindLookups(flows: SynthFlow[], seen: Set<string>, rng: Rng, ctx: Synth
       spare[v.v6 ? 6 : 4].push(d);
       continue;
     }
-    const k = `${d.kind.transport}|${v.cli.join('.')}|${d.cport}|${d.srv.join('.')}|${d.sport}`;
+    const k = tupleKey(d.kind.transport, v.cli, d.cport, d.srv, d.sport);
     if (seen.has(k)) continue;
-    seen.delete(`${d.kind.transport}|${d.cli.join('.')}|${d.cport}|${d.srv.join('.')}|${d.sport}`);
+    seen.delete(tupleKey(d.kind.transport, d.cli, d.cport, d.srv, d.sport));
     seen.add(k);
     d.cli = v.cli;
     d.registered = v.registered;

@@ -6,6 +6,7 @@
  */
 import { linkToIp } from './decode-link.js';
 import { newPacketView } from './decode.js';
+import { isDnsPort } from '../detect/names/dns.js';
 
 const scratch = newPacketView();
 
@@ -19,11 +20,6 @@ export function outerIpOffset(b: Uint8Array, off: number, end: number, linkType:
   }
   const l3 = linkToIp(scratch, linkType, b, off, end, true);
   return l3 < 0 || l3 >= end ? -1 : l3;
-}
-
-/** DNS, mDNS and LLMNR ports (the message format is shared). */
-export function isDnsPort(p: number): boolean {
-  return p === 53 || p === 5353 || p === 5355;
 }
 
 /**

@@ -19,6 +19,11 @@ export interface DnsQuery {
   offset: number;
 }
 
+/** DNS, mDNS and LLMNR ports: the ones this message format is read on. */
+export function isDnsPort(p: number): boolean {
+  return p === 53 || p === 5353 || p === 5355;
+}
+
 const HDR = 12;
 const MAX_HOPS = 16;
 const MAX_NAME = 255;

@@ -9,7 +9,7 @@ import type { Evidence, FlowView } from '../types.js';
 import { findSniExtension, parseClientHello, parseServerCertificate, type CertNames } from './tls.js';
 import { IPPROTO_TCP, IPPROTO_UDP, u8, u24be } from '../types.js';
 import { parseHttpRequest } from './http.js';
-import { parseDnsQuery } from './dns.js';
+import { isDnsPort, parseDnsQuery } from './dns.js';
 import { parseDtlsClientHello } from './dtls.js';
 import { looksLikeInitial, parseQuicInitial } from './quic.js';
 import { parseGquicChlo } from './gquic.js';
@@ -64,10 +64,6 @@ function firstInitialDcid(f: FlowView): Uint8Array | undefined {
   const dl = u8(f, 0, 5);
   if (dl < 0 || dl > 20 || f.avail(0) < 6 + dl) return undefined;
   return f.buf(0).slice(f.start(0) + 6, f.start(0) + 6 + dl);
-}
-
-function isDnsPort(p: number): boolean {
-  return p === 53 || p === 5353 || p === 5355;
 }
 
 /** Names in the newest payload packet of `f`, or null. */
