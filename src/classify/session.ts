@@ -68,6 +68,9 @@ export class ClassifierSession extends EventEmitter {
   private readonly companions: CompanionIndex;
   /** Addresses that DNS answers bound to listed names, per client. */
   private readonly dns = new DnsBindings();
+  /** The domain list {@link listed} matches against: the one of the DNS answer being read. */
+  private answerDomains: DomainSet<string> | null = null;
+  private readonly listed = (name: string): boolean => this.answerDomains!.match(name) !== undefined;
   /** The flow table records this many payload packets per flow; detection cannot go further. */
   private readonly recorded: number;
   private packets = 0;
@@ -188,9 +191,10 @@ export class ClassifierSession extends EventEmitter {
   /** A DNS server's frame (by port): bind the addresses its answers give for listed names to the client. */
   private noteDnsAnswer(p: PacketView, domains: DomainSet<string>): void {
     if (p.payloadLen < 17) return;
-    const ans = parseDnsAnswers(p.data, p.payloadOff, p.payloadOff + p.payloadLen, p.proto === IPPROTO_TCP);
-    // Most answers name nothing listed: test that before building any text.
-    if (ans === null || !ans.chain.some((name) => domains.match(name) !== undefined)) return;
+    // Most answers name nothing listed: the parser asks before collecting addresses or building any text.
+    this.answerDomains = domains;
+    const ans = parseDnsAnswers(p.data, p.payloadOff, p.payloadOff + p.payloadLen, p.proto === IPPROTO_TCP, this.listed);
+    if (ans === null) return;
     const v = p.ipVersion;
     const desc =
       `from ${formatEndpoint(v, p.src4, p.data, p.srcOff, p.srcPort, true)} to ${formatEndpoint(v, p.dst4, p.data, p.dstOff, p.dstPort, true)} ` +

@@ -9,6 +9,8 @@
  * without bounds checks, or be used on TLS 1.3 (its Certificate is encrypted; such payloads simply do not parse).
  */
 
+import { scratchText, TEXT_MAX, TEXT_SCRATCH } from './text.js';
+
 export interface CertNames {
   /** Subject commonName, lower case when it is a host name; null when absent. */
   cn: string | null;
@@ -59,13 +61,17 @@ function skip(b: Uint8Array, p: number, end: number): number {
   return l[1] + l[0];
 }
 
+/**
+ * A certificate string as printable ASCII (anything else shows as `?`): it ends up in evidence text. Cut at
+ * TEXT_MAX characters (no name or organisation is that long; evidence stays bounded).
+ */
 function text(b: Uint8Array, p: number, end: number): string {
-  let s = '';
-  for (let k = p; k < end; k++) {
-    const c = b[k]!;
-    s += c >= 0x20 && c < 0x7f ? String.fromCharCode(c) : '?';
+  const n = Math.min(end - p, TEXT_MAX);
+  for (let k = 0; k < n; k++) {
+    const c = b[p + k]!;
+    TEXT_SCRATCH[k] = c >= 0x20 && c < 0x7f ? c : 0x3f;
   }
-  return s;
+  return n > 0 ? scratchText(n) : '';
 }
 
 /** Subject names from a DER Name (SEQUENCE OF SET OF AttributeTypeAndValue). */

@@ -3,7 +3,8 @@
  * name a client asks for in clear, matched like an SNI (reference part 3: "SNI or HTTP Host on the list").
  * Must never: throw, look past 8 KiB of head, or accept a request line without `HTTP/1.x`.
  */
-import { validHostName } from './tls.js';
+import { decodeHost } from './tls.js';
+import { latin1Text } from './text.js';
 
 const METHODS = ['GET ', 'POST ', 'PUT ', 'HEAD ', 'CONNECT ', 'OPTIONS ', 'DELETE ', 'PATCH ', 'SSTP_DUPLEX_POST '];
 /** Request methods {@link requestLineMethod} recognises, in its index order (with the trailing space dropped). */
@@ -24,11 +25,7 @@ export function startsWithAscii(b: Uint8Array, p: number, end: number, s: string
   return true;
 }
 
-function ascii(b: Uint8Array, p: number, e: number): string {
-  let s = '';
-  for (let k = p; k < e; k++) s += String.fromCharCode(b[k]!);
-  return s;
-}
+
 
 /**
  * Index in {@link HTTP_METHODS} of the request line's method when [off, end) starts with a whole request line
@@ -71,7 +68,7 @@ export function parseHttpRequest(b: Uint8Array, off: number, end: number): HttpR
   const tStart = off + method.length + 1;
   let tEnd = tStart;
   while (b[tEnd] !== 0x20) tEnd++;
-  const out: HttpRequest = { method, target: ascii(b, tStart, tEnd), host: null };
+  const out: HttpRequest = { method, target: latin1Text(b, tStart, tEnd - tStart), host: null };
   let p = lineEnd + 1;
   while (p < stop) {
     let e = p;
@@ -84,7 +81,7 @@ export function parseHttpRequest(b: Uint8Array, off: number, end: number): HttpR
       while (t > s && (b[t - 1] === 0x0d || b[t - 1] === 0x20)) t--;
       let hostEnd = t;
       if (b[s] !== 0x5b) for (let k = s; k < t; k++) if (b[k] === 0x3a) { hostEnd = k; break; }
-      if (validHostName(b, s, hostEnd - s)) out.host = ascii(b, s, hostEnd).toLowerCase();
+      out.host = decodeHost(b, s, hostEnd - s);
       break;
     }
     p = e + 1;

@@ -12,6 +12,8 @@
  * Cost: O(ClientHello length); allocates only once the first 9 bytes look like a ClientHello.
  */
 
+import { latin1Text, scratchText, TEXT_SCRATCH } from './text.js';
+
 /** What a ClientHello (TLS, DTLS or QUIC CRYPTO) told us. Built only for bytes that look like a ClientHello. */
 export interface ClientHelloInfo {
   /** legacy_version / client_version of the body (`0x0303`, `0xfefd`, `0x0100`…). */
@@ -83,7 +85,6 @@ function hostChar(c: number): number {
   return -1;
 }
 
-/** Decodes a host name: lower case; null for bad characters, empty labels, a trailing dot or an IP literal. */
 /** True when `b[p, p + n)` is a valid host name (see {@link decodeHost}); allocation-free. */
 export function validHostName(b: Uint8Array, p: number, n: number): boolean {
   if (n < 1 || n > MAX_HOST || p < 0 || p + n > b.length) return false;
@@ -103,31 +104,11 @@ export function validHostName(b: Uint8Array, p: number, n: number): boolean {
   return !prevDot && !allDigitsOrDots;
 }
 
+/** Decodes a host name: lower case; null for bad characters, empty labels, a trailing dot or an IP literal. */
 export function decodeHost(b: Uint8Array, p: number, n: number): string | null {
-  if (n < 1 || n > MAX_HOST) return null;
-  let s = '';
-  let prevDot = true;
-  let allDigitsOrDots = true;
-  for (let k = 0; k < n; k++) {
-    const c = hostChar(b[p + k]!);
-    if (c < 0) return null;
-    if (c === 0x2e) {
-      if (prevDot) return null;
-      prevDot = true;
-    } else {
-      prevDot = false;
-      if (c < 0x30 || c > 0x39) allDigitsOrDots = false;
-    }
-    s += String.fromCharCode(c);
-  }
-  if (prevDot || allDigitsOrDots) return null; // trailing dot / IPv4 literal (RFC 6066 forbids literals)
-  return s;
-}
-
-function latin1(b: Uint8Array, p: number, n: number): string {
-  let s = '';
-  for (let k = 0; k < n; k++) s += String.fromCharCode(b[p + k]!);
-  return s;
+  if (!validHostName(b, p, n)) return null;
+  for (let k = 0; k < n; k++) TEXT_SCRATCH[k] = hostChar(b[p + k]!);
+  return scratchText(n);
 }
 
 /** True when the extension type at `q` occurs earlier in [start, q). */
@@ -174,7 +155,7 @@ function parseAlpn(b: Uint8Array, p: number, n: number, info: ClientHelloInfo): 
   while (q < end) {
     const len = b[q]!;
     if (len === 0 || q + 1 + len > end) return false;
-    if (!(len === 2 && isGrease((b[q + 1]! << 8) | b[q + 2]!))) out.push(latin1(b, q + 1, len));
+    if (!(len === 2 && isGrease((b[q + 1]! << 8) | b[q + 2]!))) out.push(latin1Text(b, q + 1, len));
     q += 1 + len;
   }
   info.alpn = out;
