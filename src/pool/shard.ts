@@ -7,12 +7,12 @@
  * Never: allocates, throws, or reads past the captured bytes. Frames without a findable IP header go to shard 0.
  */
 import { outerIpOffset } from '../trace/peek.js';
-import { fmix32, u32be } from '../trace/bytes.js';
+import { mix30, u32be } from '../trace/bytes.js';
 
 /** Order-independent hash of two 32-bit words (a,b) == (b,a). */
 function pairHash(a: number, b: number): number {
   const lo = a < b ? a : b, hi = a < b ? b : a;
-  return fmix32(Math.imul(lo, 0x9e3779b1) ^ fmix32(hi ^ 0x27d4eb2f));
+  return mix30(Math.imul(lo, 0x9e3779b1) ^ mix30(hi ^ 0x27d4eb2f));
 }
 
 /**

@@ -32,7 +32,7 @@ import { InvalidArgumentError } from '../errors.js';
 import type { EndReason, FlowHandle, PacketView } from './types.js';
 import { formatEndpoint, hasPorts } from './flow-format.js';
 import { POOL_CHUNK, SnippetPool } from './snippet-pool.js';
-import { fmix32 } from './bytes.js';
+import { mix30 } from './bytes.js';
 
 export interface FlowTableOptions {
   /** Idle timeout in seconds of capture time for non-TCP flows (UDP, ICMP, ESP…). Default 120. */
@@ -375,7 +375,7 @@ export class FlowTable {
   }
 
   private static endpointHash(k: Int32Array, port: number): number {
-    return fmix32(
+    return mix30(
       k[0]! ^ Math.imul(k[1]!, 0x9e3779b1) ^ Math.imul(k[2]!, 0x85ebca6b) ^ Math.imul(k[3]!, 0xc2b2ae35) ^
         Math.imul(port + 1, 0x27d4eb2f),
     );
@@ -424,7 +424,7 @@ export class FlowTable {
       dp = p.dstPort & 0xffff;
     }
     const hA = FlowTable.endpointHash(this.kA, sp), hB = FlowTable.endpointHash(this.kB, dp);
-    const h = fmix32((hA ^ hB) ^ Math.imul((hA + hB) | 0, 0x165667b1) ^ Math.imul(meta, 0x2545f491)) | 0;
+    const h = mix30((hA ^ hB) ^ Math.imul((hA + hB) | 0, 0x165667b1) ^ Math.imul(meta, 0x2545f491)) | 0;
 
     // Probe.
     const idx = this.index, mask = this.indexMask;
@@ -565,9 +565,9 @@ export class FlowTable {
 
   private fragHash(proto: number, id: number): number {
     const a = this.kA, b = this.kB;
-    return fmix32(
+    return mix30(
       (a[0]! ^ Math.imul(a[1]!, 0x9e3779b1) ^ Math.imul(a[2]!, 0x85ebca6b) ^ Math.imul(a[3]!, 0xc2b2ae35)) ^
-        fmix32(b[0]! ^ Math.imul(b[1]!, 0x9e3779b1) ^ Math.imul(b[2]!, 0x85ebca6b) ^ Math.imul(b[3]!, 0xc2b2ae35) ^ proto) ^
+        mix30(b[0]! ^ Math.imul(b[1]!, 0x9e3779b1) ^ Math.imul(b[2]!, 0x85ebca6b) ^ Math.imul(b[3]!, 0xc2b2ae35) ^ proto) ^
         Math.imul(id, 0x27d4eb2f),
     );
   }
