@@ -26,6 +26,11 @@ export interface ClassifyRow {
   maxRssMB: number;
   /** packets/s the CLI reports for its own processing (after start-up and list loading), like ndpiReader's. */
   ownPps?: number;
+  /**
+   * CPU seconds of the CLI process, all threads (user + system, /usr/bin/time): V8 compiles and collects garbage
+   * on helper threads, so on one core the run takes about this long, not the wall time of a multi-core host.
+   */
+  cpuSeconds?: number;
 }
 
 /** Hash of the generator's sources: a cached trace is reused only while the generator is unchanged. */
@@ -58,19 +63,20 @@ export function synthTrace(packets: number, flows: number, seed = 1, quiet = fal
   return out;
 }
 
-/** Run the CLI once; parse its stderr summary line; measure wall time and peak RSS (/usr/bin/time if present). */
+/** Run the CLI once; parse its stderr summary line; measure wall time, peak RSS and CPU time (/usr/bin/time if present). */
 export function runClassify(trace: string, workers = 1, extra: string[] = []): ClassifyRow {
   const args = [CLI, 'classify', trace, '--format', 'ndjson', '--workers', String(workers), ...extra];
   const t0 = process.hrtime.bigint();
   const useTime = existsSync('/usr/bin/time');
   const r = useTime
-    ? spawnSync('/usr/bin/time', ['-f', 'MAXRSS %M', process.execPath, ...args], { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 1 << 26 })
+    ? spawnSync('/usr/bin/time', ['-f', 'MAXRSS %M CPU %U %S', process.execPath, ...args], { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 1 << 26 })
     : spawnSync(process.execPath, args, { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'] });
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   if (r.status !== 0) throw new Error(`classify failed (${r.status}): ${r.stderr}`);
   const m = /(\d+) packets, (\d+) flows/.exec(r.stderr ?? '');
   const rss = /MAXRSS (\d+)/.exec(r.stderr ?? '');
   const own = /\((\d+) packets\/s\)/.exec(r.stderr ?? '');
+  const cpu = /CPU ([\d.]+) ([\d.]+)/.exec(r.stderr ?? '');
   const packets = m ? Number(m[1]) : 0;
   const flows = m ? Number(m[2]) : 0;
   return {
@@ -83,6 +89,7 @@ export function runClassify(trace: string, workers = 1, extra: string[] = []): C
     flowsPerSec: flows / seconds,
     maxRssMB: rss ? Number(rss[1]) / 1024 : NaN,
     ...(own ? { ownPps: Number(own[1]) } : {}),
+    ...(cpu ? { cpuSeconds: Number(cpu[1]) + Number(cpu[2]) } : {}),
   };
 }
 
