@@ -25,8 +25,6 @@ export function startsWithAscii(b: Uint8Array, p: number, end: number, s: string
   return true;
 }
 
-
-
 /**
  * Index in {@link HTTP_METHODS} of the request line's method when [off, end) starts with a whole request line
  * (`METHOD SP target SP HTTP/1.0|1`, line ending within 8 KiB, target of visible ASCII), else -1. Allocation-free.

@@ -101,7 +101,7 @@ export function validHostName(b: Uint8Array, p: number, n: number): boolean {
       if (c < 0x30 || c > 0x39) allDigitsOrDots = false;
     }
   }
-  return !prevDot && !allDigitsOrDots;
+  return !prevDot && !allDigitsOrDots; // trailing dot / IPv4 literal (RFC 6066 forbids literals)
 }
 
 /** Decodes a host name: lower case; null for bad characters, empty labels, a trailing dot or an IP literal. */
