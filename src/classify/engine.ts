@@ -89,6 +89,16 @@ export class FlowDetection {
     this.opening = OPEN_NONE;
   }
 
+  /**
+   * The same name again (a DNS flow reusing its 5-tuple for a second lookup, a later QUIC Initial repeating the
+   * SNI) adds no evidence: only its first packet is cited.
+   */
+  private hasName(nm: FlowNames): boolean {
+    const name = listedName(nm);
+    for (const o of this.names) if (o.kind === nm.kind && listedName(o) === name) return true;
+    return false;
+  }
+
   private add(items: readonly Evidence[]): void {
     outer: for (const e of items) {
       for (const o of this.evidence) {
@@ -114,7 +124,7 @@ export class FlowDetection {
       else if ((this.traits & TRAIT_TLS_HELLO) !== 0 && view.dir(n - 1) === 1 && tlsEncryptedAt(view, n - 1)) this.traits |= TRAIT_TLS_SERVER;
       const nm = flowNames(view);
       if (nm !== null) {
-        if (this.names.length < 4) this.names.push(nm);
+        if (this.names.length < 4 && !this.hasName(nm)) this.names.push(nm);
         if (nm.kind === 'quic' && nm.packet === 0) this.traits |= nm.complete ? TRAIT_QUIC | TRAIT_QUIC_HELLO_DONE : TRAIT_QUIC;
       }
       if (n === 1) this.opening = openingOf(view, this.traits, nm);

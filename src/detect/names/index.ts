@@ -95,10 +95,7 @@ export function flowNames(f: FlowView): FlowNames | null {
       const r = parseHttpRequest(b, s, e);
       if (r?.host) return { kind: 'http', host: r.host, packet: i };
     }
-    if (isDnsPort(f.dstPort) || isDnsPort(f.srcPort)) {
-      const q = parseDnsQuery(b, s, e, true);
-      return q ? { kind: 'dns', dnsName: q.name, packet: i, offset: q.offset } : null;
-    }
+    if (isDnsPort(f.dstPort) || isDnsPort(f.srcPort)) return dnsName(f, i, b, s, e, true);
     return null;
   }
   if (f.transport !== IPPROTO_UDP) return null;
@@ -125,11 +122,20 @@ export function flowNames(f: FlowView): FlowNames | null {
     const g = parseGquicChlo(b, s, e - s);
     if (g?.sni) return { kind: 'quic', sni: g.sni, packet: i, offset: g.sniOffset - s, complete: true };
   }
-  if (isDnsPort(f.dstPort) || isDnsPort(f.srcPort)) {
-    const q = parseDnsQuery(b, s, e);
-    return q ? { kind: 'dns', dnsName: q.name, packet: i, offset: q.offset } : null;
-  }
+  if (isDnsPort(f.dstPort) || isDnsPort(f.srcPort)) return dnsName(f, i, b, s, e, false);
   return null;
+}
+
+/**
+ * The name a DNS message in packet i asks for. A response from the flow's responder repeats the question the
+ * initiator's query already gave (a packet earlier): it names nothing new, and evidence citing it as "query name"
+ * would point at the wrong packet. A response is used only when the capture began with it.
+ */
+function dnsName(f: FlowView, i: number, b: Uint8Array, s: number, e: number, tcp: boolean): FlowNames | null {
+  const flags = s + (tcp ? 4 : 2); // the QR bit: top bit of the flags' first byte (after TCP's length prefix)
+  if (f.dir(i) === 1 && flags < e && (b[flags]! & 0x80) !== 0) return null;
+  const q = parseDnsQuery(b, s, e, tcp);
+  return q ? { kind: 'dns', dnsName: q.name, packet: i, offset: q.offset } : null;
 }
 
 function continuationSni(b: Uint8Array, s: number, e: number, i: number): FlowNames | null {

@@ -10,7 +10,7 @@ import { parseGquicChlo } from '../../../src/detect/names/gquic.js';
 import { parseServerCertificate } from '../../../src/detect/names/cert.js';
 import { parseHttpRequest } from '../../../src/detect/names/http.js';
 import {
-  alpnExt, cryptoFrame, dtlsRecord, ext, helloBody, hex, protectInitial, RFC9001_CRYPTO, RFC_DCID, sniExt, tlsRecord, versionsExt,
+  alpnExt, cryptoFrame, dnsResponse, dtlsRecord, ext, helloBody, hex, protectInitial, RFC9001_CRYPTO, RFC_DCID, sniExt, tlsRecord, versionsExt,
 } from './builders.js';
 
 // Spec part 3 §TLS worked example (107 bytes).
@@ -332,6 +332,23 @@ describe('DNS query name', () => {
     two[5] = 2;
     expect(parseDnsQuery(two, 0, two.length)).toBeNull();
     for (let n = 0; n < m.length; n++) expect(parseDnsQuery(m, 0, n)).toBeNull();
+  });
+});
+
+describe('DNS names in a flow', () => {
+  it('a query names its question; the answer from the other side does not repeat it; an answer seen first does', () => {
+    const query = dnsResponse('vpn.example.net', [], { qr: false });
+    const answer = dnsResponse('vpn.example.net', [{ owner: 'vpn.example.net', type: 1, ttl: 60, data: Uint8Array.of(192, 0, 2, 1) }]);
+    for (const tcp of [false, true]) {
+      const frame = (m: Uint8Array) => (tcp ? Uint8Array.from([m.length >> 8, m.length & 0xff, ...m]) : m);
+      const meta = { transport: tcp ? IPPROTO_TCP : 17, srcPort: 41000, dstPort: 53 };
+      const v = new ArrayFlowView(meta, [{ dir: 0, bytes: frame(query) }, { dir: 1, bytes: frame(answer) }]);
+      expect(flowNames(v)).toBeNull(); // newest packet: the answer
+      const first = new ArrayFlowView(meta, [{ dir: 0, bytes: frame(query) }]);
+      expect(flowNames(first)).toMatchObject({ kind: 'dns', dnsName: 'vpn.example.net', packet: 0 });
+      const onlyAnswer = new ArrayFlowView({ ...meta, srcPort: 53, dstPort: 41000 }, [{ dir: 0, bytes: frame(answer) }]);
+      expect(flowNames(onlyAnswer)).toMatchObject({ kind: 'dns', dnsName: 'vpn.example.net', packet: 0 });
+    }
   });
 });
 
