@@ -7,7 +7,7 @@
  * (fragment_offset 0) is parsed; a fragmented hello yields what the first fragment holds with `complete: false`.
  * Must never: throw, read outside the datagram, or accept a non-zero epoch for a ClientHello.
  */
-import { HELLO_MAX, HELLO_MIN_BODY, HelloKind, parseHelloBody, type ClientHelloInfo } from './tls.js';
+import { HELLO_MAX, HELLO_MIN_BODY, HelloKind, newInfo, parseHelloBody, type ClientHelloInfo } from './tls.js';
 
 export interface DtlsHelloInfo extends ClientHelloInfo {
   /** Record-layer version: `0xfeff` DTLS 1.0, `0xfefd` DTLS 1.2, `0x0100` pre-standard (AnyConnect legacy). */
@@ -72,19 +72,8 @@ export function parseDtlsClientHello(b: Uint8Array, off: number, len: number, wi
     chainExact: false,
   } as DtlsHelloInfo;
   // Body walk against the full message length; bytes past the first fragment count as "not received".
-  const base: ClientHelloInfo = {
-    legacyVersion: 0,
-    sni: null,
-    sniOffset: -1,
-    alpn: [],
-    versions: null,
-    hasEch: false,
-    hasUseSrtp: false,
-    hasQuicParams: false,
-    sessionIdLen: 0,
-    cookieLen: 0,
-    complete: false,
-  };
+  const base = newInfo();
+  base.cookieLen = 0;
   if (!parseHelloBody(b, bodyStart, avail, bodyStart + hl, HelloKind.Dtls, base)) return null;
   // The pre-standard form uses 01 00 in both places; standard records never carry a 01 00 hello.
   if ((rv === 0x0100) !== (base.legacyVersion === 0x0100) && base.legacyVersion !== 0) return null;

@@ -61,7 +61,8 @@ export function isGrease(v: number): boolean {
   return (v & 0x0f0f) === 0x0a0a && v >> 8 === (v & 0xff);
 }
 
-function newInfo(): ClientHelloInfo {
+/** A ClientHello result before any field is read (the DTLS parser starts from it too). */
+export function newInfo(): ClientHelloInfo {
   return {
     legacyVersion: 0,
     sni: null,
