@@ -1,0 +1,51 @@
+/**
+ * The README is the API reference: every runtime export of `tunnelscope` and `tunnelscope/node` must be named in
+ * it, and the examples marked `<!-- readme-example: … -->` must run as written against the built package (they
+ * import `tunnelscope` by name, which resolves to dist/ through the package's own `exports`).
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
+
+/** The code block that follows `<!-- readme-example: name -->`. */
+function example(name: string): string {
+  const at = README.indexOf(`<!-- readme-example: ${name} -->`);
+  expect(at, `README has no example ${name}`).toBeGreaterThanOrEqual(0);
+  const open = README.indexOf('```js\n', at) + 6;
+  return README.slice(open, README.indexOf('\n```\n', open) + 1);
+}
+
+describe('README API reference', () => {
+  it('names every runtime export of tunnelscope and tunnelscope/node', async () => {
+    for (const entry of ['index.js', 'node.js']) {
+      const mod = (await import(pathToFileURL(join(ROOT, 'dist', entry)).href)) as Record<string, unknown>;
+      const missing = Object.keys(mod).filter((k) => !new RegExp(`\\b${k}\\b`).test(README));
+      expect(missing, `exports of dist/${entry} not in the README`).toEqual([]);
+    }
+  });
+
+  it('the "other exports" example runs and prints what its comments say', () => {
+    // Inside the project, so that `import … from 'tunnelscope'` resolves to this package.
+    mkdirSync(join(ROOT, '.cache'), { recursive: true });
+    const file = join(ROOT, '.cache', 'readme-other-exports.mjs');
+    writeFileSync(file, example('other-exports'));
+    const out = execFileSync(process.execPath, [file], { encoding: 'utf8', cwd: ROOT });
+    expect(out.trim().split('\n')).toEqual([
+      '192.0.2.7 2001:db8::1',
+      '2001:db8::1',
+      'api.nordvpn.com 2',
+      'true',
+      'true',
+      '57 14',
+      'true true',
+      'dns.list',
+      'true dns.list',
+      'true',
+    ]);
+  });
+});
