@@ -20,6 +20,14 @@ function example(name: string): string {
   return README.slice(open, README.indexOf('\n```\n', open) + 1);
 }
 
+/** Runs an example with node from inside the project (so `import … from 'tunnelscope'` resolves to this package). */
+function runExample(name: string): string[] {
+  mkdirSync(join(ROOT, '.cache'), { recursive: true });
+  const file = join(ROOT, '.cache', `readme-${name}.mjs`);
+  writeFileSync(file, example(name));
+  return execFileSync(process.execPath, [file], { encoding: 'utf8', cwd: ROOT }).trim().split('\n');
+}
+
 describe('README API reference', () => {
   it('names every runtime export of tunnelscope and tunnelscope/node', async () => {
     for (const entry of ['index.js', 'node.js']) {
@@ -30,12 +38,7 @@ describe('README API reference', () => {
   });
 
   it('the "other exports" example runs and prints what its comments say', () => {
-    // Inside the project, so that `import … from 'tunnelscope'` resolves to this package.
-    mkdirSync(join(ROOT, '.cache'), { recursive: true });
-    const file = join(ROOT, '.cache', 'readme-other-exports.mjs');
-    writeFileSync(file, example('other-exports'));
-    const out = execFileSync(process.execPath, [file], { encoding: 'utf8', cwd: ROOT });
-    expect(out.trim().split('\n')).toEqual([
+    expect(runExample('other-exports')).toEqual([
       '192.0.2.7 2001:db8::1',
       '2001:db8::1',
       'api.nordvpn.com 2',
@@ -47,5 +50,9 @@ describe('README API reference', () => {
       'true dns.list',
       'true',
     ]);
+  });
+
+  it('the createClassifier example classifies its WireGuard handshake as registered_vpn of the fixture registrant', () => {
+    expect(runExample('classify-flow')).toEqual(['registered_vpn wireguard 0.95 org-1 src 2', 'wg.handshake (strong), registered.prefix (medium)']);
   });
 });
