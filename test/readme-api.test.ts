@@ -55,4 +55,16 @@ describe('README API reference', () => {
   it('the createClassifier example classifies its WireGuard handshake as registered_vpn of the fixture registrant', () => {
     expect(runExample('classify-flow')).toEqual(['registered_vpn wireguard 0.95 org-1 src 2', 'wg.handshake (strong), registered.prefix (medium)']);
   });
+  // What each example prints (its comments say the same).
+  const SAMPLE = '{"ordinary":26,"unregistered_vpn":6,"registered_vpn":8}';
+  it.each([
+    ['session', [`${SAMPLE} 14`]],
+    ['update', ['CidrError TS_PREFIX_LENGTH', '2 2 acme']],
+    ['pool', [`1200 ${SAMPLE}`]],
+    ['cidr', ['b', "{ prefix: '10.0.0.0/8', value: 'a' }", 'true', 'b', 'c', 'b undefined', "{ prefix: '192.0.2.0/24', value: 'x' }", 'b']],
+    ['traces', ['1200 {"fin":16,"eof":24}']],
+    ['detectors', ['wireguard wg.init medium', 'false']],
+  ])('the %s example runs as written', (name, want) => {
+    expect(runExample(name)).toEqual(want);
+  });
 });
