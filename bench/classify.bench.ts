@@ -93,6 +93,58 @@ export function runClassify(trace: string, workers = 1, extra: string[] = []): C
   };
 }
 
+export interface NativeRow {
+  /** The engine's version as it prints it, e.g. `nDPI 4.2.0`. */
+  version: string;
+  packets: number;
+  /** Its own packet-processing time (what ndpiReader reports, excluding set-up), seconds. */
+  ownSeconds: number;
+  ownPps: number;
+  /** Wall time of the whole process, seconds. */
+  seconds: number;
+  maxRssMB: number;
+  cpuSeconds?: number;
+}
+
+/** Where ndpiReader is, or null: it is a system package (Debian `libndpi-bin`), not a project dependency. */
+export function findNative(): string | null {
+  for (const dir of (process.env.PATH ?? '').split(':')) {
+    if (dir && existsSync(join(dir, 'ndpiReader'))) return join(dir, 'ndpiReader');
+  }
+  return null;
+}
+
+/**
+ * Run the native DPI engine once on the same file, one thread, no per-flow output (`-v 0`), the way
+ * ../shared/perf measured it; parse its own processing time and packet count.
+ */
+export function runNative(bin: string, trace: string): NativeRow {
+  const useTime = existsSync('/usr/bin/time');
+  const t0 = process.hrtime.bigint();
+  const r = useTime
+    ? spawnSync('/usr/bin/time', ['-f', 'MAXRSS %M CPU %U %S', bin, '-i', trace, '-v', '0'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 26 })
+    : spawnSync(bin, ['-i', trace, '-v', '0'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 26 });
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  const out = `${r.stdout ?? ''}\n${r.stderr ?? ''}`;
+  if (r.status !== 0) throw new Error(`${bin} failed (${r.status}): ${out.slice(-500)}`);
+  const ms = /Packet Processing Time:\s*([\d.]+)\s*msec/.exec(out);
+  const n = /of\s+(\d+)\s+packets total/.exec(out);
+  if (!ms || !n) throw new Error(`${bin}: no processing time or packet count in its output`);
+  const ver = /Using nDPI \(([^)]+)\)/.exec(out);
+  const rss = /MAXRSS (\d+)/.exec(r.stderr ?? '');
+  const cpu = /CPU ([\d.]+) ([\d.]+)/.exec(r.stderr ?? '');
+  const ownSeconds = Number(ms[1]) / 1000;
+  return {
+    version: `nDPI ${ver ? ver[1] : '?'}`,
+    packets: Number(n[1]),
+    ownSeconds,
+    ownPps: Number(n[1]) / ownSeconds,
+    seconds,
+    maxRssMB: rss ? Number(rss[1]) / 1024 : NaN,
+    ...(cpu ? { cpuSeconds: Number(cpu[1]) + Number(cpu[2]) } : {}),
+  };
+}
+
 export interface AccuracyRow {
   trace: string;
   vpnFlows: number;

@@ -10,7 +10,7 @@ import { cpus, loadavg } from 'node:os';
 import { renderTable, runCidrBench, type Row } from './cidr.bench.js';
 import { runTraceBench } from './trace.bench.js';
 import { renderPoolBench, runPoolBench, type ThroughputRow, type MemoryRow } from './pool.bench.js';
-import { accuracy, corpusThroughput, detectionCost, runClassify, synthTrace, type ClassifyRow } from './classify.bench.js';
+import { accuracy, corpusThroughput, detectionCost, findNative, runClassify, runNative, synthTrace, type ClassifyRow, type NativeRow } from './classify.bench.js';
 
 const argv = process.argv.slice(2);
 const quick = argv.includes('--quick');
@@ -57,16 +57,33 @@ const packets = quick ? 200_000 : 2_000_000;
 const flows = quick ? 5_000 : 50_000;
 const trace = synthTrace(packets, flows, 1);
 const rows: ClassifyRow[] = [];
+// The native engine, when installed (Debian: libndpi-bin), runs on the same file right after each 1-worker run:
+// ../shared/perf's figure comes from another day and another version, and the host's speed drifts within minutes.
+const native = findNative();
+const nativeRuns = new Map<string, NativeRow[]>();
+const runNativeOn = (file: string): void => {
+  if (!native) return;
+  const r = runNative(native, file);
+  const list = nativeRuns.get(file) ?? [];
+  list.push(r);
+  nativeRuns.set(file, list);
+  console.log(`native ${r.version} (${native} -i … -v 0): ${r.packets} packets, own processing time ${r.ownSeconds.toFixed(2)} s = ${M(r.ownPps)} packets/s; ${r.seconds.toFixed(2)} s wall, max RSS ${r.maxRssMB.toFixed(0)} MB, CPU ${r.cpuSeconds?.toFixed(2) ?? '?'} s`);
+};
 for (const w of [1, 2, 1, 2]) {
   const r = runClassify(trace, w);
   rows.push(r);
   console.log(`workers ${w}: ${r.packets} packets, ${r.flows} flows in ${r.seconds.toFixed(2)} s wall = ${M(r.pps)} packets/s (own processing time: ${M(r.ownPps ?? NaN)} packets/s), ${M(r.flowsPerSec)} flows/s, max RSS ${r.maxRssMB.toFixed(0)} MB, CPU ${r.cpuSeconds?.toFixed(2) ?? '?'} s`);
+  if (w === 1) runNativeOn(trace);
 }
 // Issue 6's own measure: a 1M-packet synthetic trace, end to end on one core. V8 compiles hot code and collects
 // garbage on helper threads, so the wall time of a multi-core host flatters a one-core gateway; packets per CPU
 // second (all threads) is what one core would sustain.
 const oneM = quick ? trace : synthTrace(1_000_000, 25_000, 1, true);
-const oneRows = [runClassify(oneM, 1), runClassify(oneM, 1), runClassify(oneM, 1)];
+const oneRows: ClassifyRow[] = [];
+for (let k = 0; k < 3; k++) {
+  oneRows.push(runClassify(oneM, 1));
+  if (oneM !== trace) runNativeOn(oneM);
+}
 for (const r of oneRows) {
   console.log(`${M(r.packets)}-packet trace, workers 1: ${r.packets} packets in ${r.seconds.toFixed(2)} s wall = ${M(r.pps)} packets/s; CPU ${r.cpuSeconds?.toFixed(2) ?? '?'} s (all threads) = ${M(r.packets / (r.cpuSeconds ?? NaN))} packets per CPU second`);
 }
@@ -80,6 +97,19 @@ summary.push([`classify, same trace, 2 workers, wall`, `${M(best(2).pps)} packet
 summary.push([`classify, synthetic ${M(bestOne.packets)} packets / ${M(bestOne.flows)} flows, 1 worker, wall incl. start-up`, `${M(bestOne.pps)} packets/s`, 'target ≥ 1 M packets/s on one core']);
 summary.push([`classify, same ${M(bestOne.packets)}-packet trace, per CPU second of all threads (one-core equivalent)`, `${M(bestOne.packets / bestCpu)} packets/s`, `CPU ${bestCpu.toFixed(2)} s`]);
 summary.push(['native reference (../shared/perf, nDPI own processing time, same recipe)', '499 k packets/s', `ratio 1 worker (own time) / native: ${(own1 / 499_000).toFixed(2)}×`]);
+for (const [file, runs] of nativeRuns) {
+  const nBest = Math.max(...runs.map((r) => r.ownPps));
+  const nCpu = Math.min(...runs.map((r) => r.cpuSeconds ?? Infinity));
+  const ours = file === trace ? rows.filter((r) => r.workers === 1) : oneRows;
+  const oursOwn = Math.max(...ours.map((r) => r.ownPps ?? 0));
+  const oursCpu = Math.min(...ours.map((r) => r.cpuSeconds ?? Infinity));
+  const size = `${M(runs[0]!.packets)}-packet`;
+  summary.push([`native ${runs[0]!.version} on the same ${size} trace, this run, own processing time`, `${M(nBest)} packets/s`, `ratio 1 worker (own time) / native: ${(oursOwn / nBest).toFixed(2)}×`]);
+  if (Number.isFinite(nCpu) && Number.isFinite(oursCpu)) {
+    summary.push([`native ${runs[0]!.version}, same ${size} trace, whole process per CPU second`, `${M(runs[0]!.packets / nCpu)} packets/s`, `ratio ours / native per CPU second: ${(nCpu / oursCpu).toFixed(2)}×`]);
+  }
+}
+if (!native) console.log('native engine: ndpiReader not on PATH (Debian package libndpi-bin); same-run native rows left out');
 const dc = await detectionCost(trace);
 console.log(`in process, same trace: trace layer ${M(dc.tracePps)} packets/s; with detection ${M(dc.classifyPps)} packets/s (${(dc.slowdown * 100).toFixed(0)}% slower); detection costs ${dc.usPerFlow.toFixed(1)} µs per flow = ${dc.nsPerPacket.toFixed(0)} ns per packet`);
 summary.push(['in process: trace layer → trace layer + detection', `${M(dc.tracePps)} → ${M(dc.classifyPps)} packets/s`, `${(dc.slowdown * 100).toFixed(0)}% slower (target ≤ 30%)`]);
