@@ -66,7 +66,7 @@ export const cloudflareWarp: Detector = {
         }
       }
       // dataRun compares bytes 1-3 as the upper 24 bits of the LE header word.
-      const vle = u32le(f, i, 0) >>> 8;
+      const vle = u8(f, i, 1) | (u8(f, i, 2) << 8) | (u8(f, i, 3) << 16); // present: v > 0 above
       const n = dataRun(f, i, d, WARP_DATA, vle, false);
       // Fires once: the packet that brings the later of the two directions to the threshold.
       if (n === WARP_DATA_RUN && dataRun(f, i, 1 - d, WARP_DATA, vle, false) >= WARP_DATA_RUN) {

@@ -12,7 +12,7 @@
  * version, flags, message id, length) and ESP SPI/sequence 0–7. The payload chain is walked only on the newest
  * packet, which is whole.
  */
-import { IPPROTO_UDP, u8, u16be, u32be, sameBytes, type Detector, type Evidence, type FlowView } from './types.js';
+import { eq32, IPPROTO_UDP, u8, u16be, u32be, sameBytes, type Detector, type Evidence, type FlowView } from './types.js';
 import { dirText, espSeqRun, ESP_STRONG_RUN } from './esp.js';
 import { hex32 } from './wireguard.js';
 
@@ -51,16 +51,16 @@ function headerOk(f: FlowView, i: number, h: number): number {
   if (f.avail(i) < h + IKE_HEADER_LEN) return 0;
   const ver = u8(f, i, h + 17);
   if (ver !== V1 && ver !== V2) return 0; // cheapest reject first: 254 of 256 random bytes
-  if (u32be(f, i, h + 24) !== f.len(i) - h) return 0;
+  if (!eq32(f, i, h + 24, f.len(i) - h)) return 0;
   const x = u8(f, i, h + 18), fl = u8(f, i, h + 19);
-  if (u32be(f, i, h) === 0 && u32be(f, i, h + 4) === 0) return 0;
-  const rZero = u32be(f, i, h + 8) === 0 && u32be(f, i, h + 12) === 0;
+  if (eq32(f, i, h, 0) && eq32(f, i, h + 4, 0)) return 0;
+  const rZero = eq32(f, i, h + 8, 0) && eq32(f, i, h + 12, 0);
   if (ver === V1) {
     if (!isV1Exchange(x) || (fl & 0xf8) !== 0) return 0;
   } else if (ver === V2) {
     if (!isV2Exchange(x) || (fl & 0xc7) !== 0) return 0;
     if (rZero && x !== V2_SA_INIT) return 0;
-    if (x === V2_SA_INIT && u32be(f, i, h + 20) !== 0) return 0;
+    if (x === V2_SA_INIT && !eq32(f, i, h + 20, 0)) return 0;
   } else return 0;
   const np = u8(f, i, h + 16);
   if (np !== 0 && !(ver === V1 ? isV1Payload(np) : isV2Payload(np))) return 0;
@@ -136,7 +136,7 @@ function headerText(f: FlowView, i: number, h: number, ver: number): string {
 
 /** Header offset of an IKE message in packet i (0, or 4 behind the non-ESP marker), or -1. */
 function ikeAt(f: FlowView, i: number): number {
-  if (u32be(f, i, 0) === 0) return headerOk(f, i, NON_ESP_MARKER_LEN) ? NON_ESP_MARKER_LEN : -1;
+  if (eq32(f, i, 0, 0)) return headerOk(f, i, NON_ESP_MARKER_LEN) ? NON_ESP_MARKER_LEN : -1;
   return headerOk(f, i, 0) ? 0 : -1;
 }
 
@@ -147,12 +147,12 @@ function ikeAt(f: FlowView, i: number): number {
  */
 function findRequest(f: FlowView, i: number, h: number, ver: number): number {
   const d = f.dir(i);
-  if (u32be(f, i, h + 8) === 0 && u32be(f, i, h + 12) === 0) return -1;
+  if (eq32(f, i, h + 8, 0) && eq32(f, i, h + 12, 0)) return -1;
   for (let j = i - 1; j >= 0; j--) {
     if (f.dir(j) === d || f.avail(j) < h + IKE_HEADER_LEN) continue;
-    if (h === NON_ESP_MARKER_LEN && u32be(f, j, 0) !== 0) continue;
-    if (u8(f, j, h + 17) !== ver || !sameBytes(f, i, h, j, h, 8) || u32be(f, j, h + 20) !== u32be(f, i, h + 20)) continue;
-    const jZero = u32be(f, j, h + 8) === 0 && u32be(f, j, h + 12) === 0;
+    if (h === NON_ESP_MARKER_LEN && !eq32(f, j, 0, 0)) continue;
+    if (u8(f, j, h + 17) !== ver || !sameBytes(f, i, h, j, h, 8) || !sameBytes(f, i, h + 20, j, h + 20, 4)) continue;
+    const jZero = eq32(f, j, h + 8, 0) && eq32(f, j, h + 12, 0);
     if (!jZero && !sameBytes(f, i, h + 8, j, h + 8, 8)) continue;
     if (ver === V2 && ((u8(f, i, h + 19) ^ u8(f, j, h + 19)) & V2_FLAG_R) === 0) continue;
     if (ver === V1 && !isV1Exchange(u8(f, j, h + 18))) continue;

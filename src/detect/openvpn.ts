@@ -16,7 +16,7 @@
  * message id 10–13, mode-C replay id/net time 9–16, mode-A (H ∈ {16,20,32}) replay id/net time 9+H … 16+H (≤ 48 + base
  * only for those H; longer HMACs are checked on the newest packet only), data peer id 1–3 and packet id 4–7.
  */
-import { DIR_FWD, IPPROTO_TCP, IPPROTO_UDP, sameBytes, u8, u16be, u24be, u32be, type Detector, type Evidence, type FlowView } from './types.js';
+import { DIR_FWD, eq32, IPPROTO_TCP, IPPROTO_UDP, sameBytes, u8, u16be, u24be, u32be, type Detector, type Evidence, type FlowView } from './types.js';
 
 const OP_SOFT_RESET = 3, OP_CONTROL = 4, OP_ACK = 5, OP_DATA_V1 = 6, OP_RESET_CLIENT_V2 = 7, OP_RESET_SERVER_V2 = 8;
 const OP_DATA_V2 = 9, OP_RESET_CLIENT_V3 = 10, OP_CONTROL_WKC = 11;
@@ -240,8 +240,8 @@ function sessionRule(f: FlowView, i: number, b: number): Evidence | null {
 function cryptV2Rule(f: FlowView, i: number, b: number, pl: number): Evidence | null {
   if (pl < CRYPT_RESET_CLIENT_LEN + 2 || f.avail(i) < b + pl) return null;
   const wkc = u16be(f, i, b + pl - 2);
+  if (wkc !== pl - CRYPT_RESET_CLIENT_LEN || !(eq32(f, i, b + 9, EARLY_NEG_REPLAY_ID) || smallIdAt(f, i, b + 9))) return null;
   const rid = u32be(f, i, b + 9);
-  if (wkc !== pl - CRYPT_RESET_CLIENT_LEN || !(rid === EARLY_NEG_REPLAY_ID || (rid >= 1 && rid <= SMALL_ID))) return null;
   return {
     source: 'openvpn', protocol: 'openvpn', strength: 'strong', rule: 'ovpn.crypt-v2', packet: i, offset: b + pl - 2,
     reason: `packet ${i}: tls-crypt-v2 client hard reset 0x50, length ${pl}, trailing WKc length ${wkc} = ${pl} − 54, replay id 0x${rid.toString(16)}`,
@@ -250,12 +250,12 @@ function cryptV2Rule(f: FlowView, i: number, b: number, pl: number): Evidence | 
 
 function loneClientReset(f: FlowView, i: number, b: number, pl: number): Evidence | null {
   let mode = '';
-  if (pl === 14 && u8(f, i, b + 9) === 0 && u32be(f, i, b + 10) === 0) mode = 'no tls-auth/tls-crypt (14 bytes, 0 ACKs, message id 0)';
-  else if (pl === CRYPT_RESET_CLIENT_LEN && inRange(u32be(f, i, b + 9))) mode = 'tls-crypt (54 bytes, small replay id)';
+  if (pl === 14 && u8(f, i, b + 9) === 0 && eq32(f, i, b + 10, 0)) mode = 'no tls-auth/tls-crypt (14 bytes, 0 ACKs, message id 0)';
+  else if (pl === CRYPT_RESET_CLIENT_LEN && smallIdAt(f, i, b + 9)) mode = 'tls-crypt (54 bytes, small replay id)';
   if (mode === '') {
     for (let m = 0; m < HMAC_LENS.length; m++) {
       const h = HMAC_LENS[m]!;
-      if (pl === 14 + h + 8 && inRange(u32be(f, i, b + 9 + h)) && u8(f, i, b + 17 + h) === 0 && u32be(f, i, b + 18 + h) === 0) {
+      if (pl === 14 + h + 8 && smallIdAt(f, i, b + 9 + h) && u8(f, i, b + 17 + h) === 0 && eq32(f, i, b + 18 + h, 0)) {
         mode = `tls-auth with ${h}-byte HMAC (${pl} bytes, replay id ${u32be(f, i, b + 9 + h)}, 0 ACKs, message id 0)`;
         break;
       }
@@ -272,10 +272,10 @@ function loneServerReset(f: FlowView, i: number, b: number, pl: number): Evidenc
   for (let mode = 0; mode <= HMAC_LENS.length; mode++) {
     const a = ackOffset(mode);
     const n = u8(f, i, b + a);
-    if (n < 1 || n > MAX_ACKS || u32be(f, i, b + a + 1) !== 0) continue;
+    if (n < 1 || n > MAX_ACKS || !eq32(f, i, b + a + 1, 0)) continue;
     const end = a + 1 + 4 * n + 8 + 4;
     if (pl !== end && pl !== end + 6) continue; // optional EARLY_NEG TLV (6 bytes)
-    if (mode > 0 && !inRange(u32be(f, i, b + 9 + HMAC_LENS[mode - 1]!))) continue;
+    if (mode > 0 && !smallIdAt(f, i, b + 9 + HMAC_LENS[mode - 1]!)) continue;
     return {
       source: 'openvpn', protocol: 'openvpn', strength: 'medium', rule: 'ovpn.server-reset', packet: i, offset: b + a,
       reason: `packet ${i}: server hard reset 0x40 (${modeName(mode)}), ${n} ACK(s) at offset ${b + a} acknowledging packet id 0, length ${pl} fits; client reset not seen`,
@@ -284,7 +284,15 @@ function loneServerReset(f: FlowView, i: number, b: number, pl: number): Evidenc
   return null;
 }
 
-function inRange(v: number): boolean {
+/**
+ * The 32-bit word at k of packet i is a small replay id (1..SMALL_ID). Read in place, not through u32be: a word
+ * returned from a call V8 did not inline is boxed in a heap number, and these checks meet every UDP packet whose
+ * first byte looks like a reset opcode.
+ */
+function smallIdAt(f: FlowView, i: number, k: number): boolean {
+  if (k + 4 > f.avail(i)) return false;
+  const bi = f.buf(i), o = f.start(i) + k;
+  const v = ((bi[o]! << 24) | (bi[o + 1]! << 16) | (bi[o + 2]! << 8) | bi[o + 3]!) >>> 0;
   return v >= 1 && v <= SMALL_ID;
 }
 
@@ -297,8 +305,14 @@ function dataRun(f: FlowView, upTo: number, b: number, dir: number, x: number): 
   let n = 0, peer = -1, prev = 0;
   for (let j = 0; j <= upTo; j++) {
     if (f.dir(j) !== dir || u8(f, j, b) !== x) continue;
-    const p = v2 ? u24be(f, j, b + 1) : 0, pid = u32be(f, j, b + (v2 ? 4 : 1));
-    if (p < 0 || pid < 0) return -1;
+    // The packet id read in place rather than through u32be: a 32-bit value returned from a call V8 did not inline
+    // is boxed in a heap number, and this runs for every packet whose first byte looks like a data opcode.
+    const at = b + (v2 ? 4 : 1);
+    if (at + 4 > f.avail(j)) return -1;
+    const p = v2 ? u24be(f, j, b + 1) : 0;
+    const bj = f.buf(j), o = f.start(j) + at;
+    const pid = ((bj[o]! << 24) | (bj[o + 1]! << 16) | (bj[o + 2]! << 8) | bj[o + 3]!) >>> 0;
+    if (p < 0) return -1;
     if (n > 0) {
       if (p !== peer) {
         if (b !== 0) continue; // TCP: a segment that does not start at a packet boundary

@@ -12,7 +12,7 @@
  * Offsets read from earlier packets: UDP 0–15; the whole ID line of each direction's first segment (≤ 48 bytes kept, so
  * node names up to ~40 characters; longer names are checked only while their packet is the newest).
  */
-import { DIR_FWD, IPPROTO_TCP, IPPROTO_UDP, sameBytes, u8, u16be, u32be, type Detector, type Evidence, type FlowView } from './types.js';
+import { DIR_FWD, IPPROTO_TCP, IPPROTO_UDP, sameBytes, u8, u32be, type Detector, type Evidence, type FlowView } from './types.js';
 
 const NL = 0x0a, SP = 0x20;
 const MAX_NAME = 64;
@@ -174,9 +174,13 @@ function udpRun(f: FlowView, upTo: number, dir: number): number {
   let n = 0, first = -1, prev = 0, exact = true;
   for (let j = 0; j <= upTo; j++) {
     if (f.dir(j) !== dir) continue;
-    if (f.len(j) < UDP_MIN_LEN || u32be(f, j, 0) !== 0 || u16be(f, j, 4) !== 0) return 0;
-    const seq = u32be(f, j, 12);
-    if (seq < 0 || (u32be(f, j, 6) === 0 && u16be(f, j, 10) === 0)) return 0;
+    if (f.len(j) < UDP_MIN_LEN || f.avail(j) < 16) return 0;
+    // Bytes read here, not through u32be: a 32-bit word returned from a call V8 did not inline is boxed in a heap
+    // number, and random UDP payloads (nearly every flow this meets) make such words on every packet.
+    const b = f.buf(j), o = f.start(j);
+    if ((b[o]! | b[o + 1]! | b[o + 2]! | b[o + 3]! | b[o + 4]! | b[o + 5]!) !== 0) return 0;
+    if ((b[o + 6]! | b[o + 7]! | b[o + 8]! | b[o + 9]! | b[o + 10]! | b[o + 11]!) === 0) return 0;
+    const seq = ((b[o + 12]! << 24) | (b[o + 13]! << 16) | (b[o + 14]! << 8) | b[o + 15]!) >>> 0;
     if (first < 0) first = j;
     else {
       if (!sameBytes(f, j, 6, first, 6, 6)) return 0;

@@ -1,6 +1,8 @@
 /**
  * The detector contract. A detector is a pure function of a read-only {@link FlowView}: no I/O, no clocks,
- * no globals, no logging, and no allocation when nothing matches (return `null`).
+ * no globals, no logging, and no allocation when nothing matches (return `null`). The last is measured for the
+ * built-in detectors (test/detect/no-alloc.test.ts); on a no-match path compare 32-bit words with `eq32` rather
+ * than `u32be(…) === v`, since a word returned from a call V8 did not inline is boxed in a heap number.
  *
  * The classifier calls `detect(flow)` each time a new payload-bearing packet is recorded for the flow, until a
  * verdict is final or the detector's `maxPackets` is reached. The newest packet (`flow.nPackets - 1`) exposes
@@ -127,6 +129,16 @@ export function u32le(f: FlowView, i: number, k: number): number {
   return (b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16) | (b[o + 3]! << 24)) >>> 0;
 }
 /** True when bytes [k, k+n) of packets i and j are both available and equal. */
+/**
+ * `u32be(f, i, k) === v` as a boolean. Where a detector only compares a word, this is the form to use on its
+ * no-match path: a 32-bit word returned from a call V8 did not inline is boxed in a heap number (an allocation)
+ * whenever it is ≥ 2^30, as three in four words of random payload are.
+ */
+export function eq32(f: FlowView, i: number, k: number, v: number): boolean {
+  if (k + 4 > f.avail(i)) return v === -1;
+  const b = f.buf(i), o = f.start(i) + k;
+  return ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0 === v;
+}
 export function sameBytes(f: FlowView, i: number, ki: number, j: number, kj: number, n: number): boolean {
   if (ki + n > f.avail(i) || kj + n > f.avail(j)) return false;
   const a = f.buf(i), b = f.buf(j), oa = f.start(i) + ki, ob = f.start(j) + kj;

@@ -66,14 +66,17 @@ function mac2IsZero(f: FlowView, i: number): boolean {
 export function dataRun(f: FlowView, upTo: number, dir: number, typeByte: number, hdr1to3: number, requirePad: boolean): number {
   let n = 0, rx = 0, prev = 0, odd = -1, maxLen = 0;
   for (let j = 0; j <= upTo; j++) {
-    if (f.dir(j) !== dir) continue;
-    const w = u32le(f, j, 0);
-    if (w === -1 || (w & 0xff) !== typeByte) continue; // other message types interleave (rekey handshakes)
-    if (w >>> 8 !== hdr1to3) return -1;
+    if (f.dir(j) !== dir || f.avail(j) < 4) continue;
+    // Words read in place rather than through u32le: a 32-bit value returned from a call V8 did not inline is
+    // boxed in a heap number, and this runs on every packet whose first byte is the type byte (1 in 256 of any UDP).
+    const bj = f.buf(j), o = f.start(j);
+    if (bj[o] !== typeByte) continue; // other message types interleave (rekey handshakes)
+    if ((bj[o + 1]! | (bj[o + 2]! << 8) | (bj[o + 3]! << 16)) !== hdr1to3) return -1;
     const len = f.len(j);
-    if (len < WG_DATA_MIN_LEN) return -1;
-    const r = u32le(f, j, 4), c = u32le(f, j, 8), hi = u32le(f, j, 12);
-    if (r === -1 || c === -1 || hi !== 0) return -1;
+    if (len < WG_DATA_MIN_LEN || f.avail(j) < 16) return -1;
+    if ((bj[o + 12]! | bj[o + 13]! | bj[o + 14]! | bj[o + 15]!) !== 0) return -1; // counter's high word
+    const r = (bj[o + 4]! | (bj[o + 5]! << 8) | (bj[o + 6]! << 16) | (bj[o + 7]! << 24)) >>> 0;
+    const c = (bj[o + 8]! | (bj[o + 9]! << 8) | (bj[o + 10]! << 16) | (bj[o + 11]! << 24)) >>> 0;
     if (requirePad && len % 16 !== 0) {
       if (odd !== -1 && odd !== len) return -1;
       odd = len;

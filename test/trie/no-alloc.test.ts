@@ -1,33 +1,12 @@
 /**
- * "Lookups allocate nothing" as a testable claim (netipx tests AllocsPerRun): run millions of lookups and
- * count young-generation collections (scavenges) that start during the loop. Any per-lookup allocation of even 16 bytes would
- * fill the young generation many times over. A control that does allocate proves the probe can fail.
+ * "Lookups allocate nothing" as a testable claim (probe: ../helpers/gc-probe.ts). A control that does allocate
+ * proves the probe can fail.
  */
-import { constants, PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
 import { describe, expect, it } from 'vitest';
 import { CidrMap } from '../../src/trie/cidr-map.js';
+import { gcsDuring } from '../helpers/gc-probe.js';
 
 const N = 1_000_000;
-
-async function gcsDuring(fn: () => number): Promise<number> {
-  fn(); // warm up / optimise
-  fn();
-  const seen: PerformanceEntry[] = [];
-  const obs = new PerformanceObserver((list) => seen.push(...list.getEntries()));
-  obs.observe({ entryTypes: ['gc'] });
-  await new Promise((r) => setTimeout(r, 20));
-  const t0 = performance.now();
-  const sink = fn();
-  const t1 = performance.now();
-  await new Promise((r) => setTimeout(r, 50));
-  obs.disconnect();
-  expect(sink).toBeGreaterThanOrEqual(0);
-  // Only scavenges (young-generation GCs) count: they are what per-call allocation triggers, while a major GC
-  // can finish incremental marking started by earlier tests at any time.
-  const minor = (e: PerformanceEntry): boolean =>
-    (e as unknown as { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MINOR;
-  return seen.filter((e) => minor(e) && e.startTime >= t0 && e.startTime <= t1).length;
-}
 
 describe('hot paths allocate nothing', () => {
   const entries: [string, number][] = [];

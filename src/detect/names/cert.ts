@@ -22,6 +22,8 @@ export interface CertNames {
 
 const HS_CERTIFICATE = 0x0b;
 const MAX_BUF = 65536;
+/** Handshake records joined (see parseServerCertificate); callers never keep it: results are strings. */
+const JOINED = new Uint8Array(MAX_BUF);
 
 function derLen(b: Uint8Array, p: number, end: number): [number, number] | null {
   if (p >= end) return null;
@@ -127,29 +129,37 @@ function subjectOf(b: Uint8Array, p: number, end: number): CertNames | null {
  */
 export function parseServerCertificate(b: Uint8Array, start: number, end: number): CertNames | null {
   if (end - start < 5 || b[start] !== 0x16 || b[start + 1] !== 0x03) return null;
-  // Concatenate the handshake records of this payload (a message may span records, RFC 5246 §6.2.1).
-  const hs = new Uint8Array(Math.min(MAX_BUF, end - start));
+  const next = start + 5 + ((b[start + 3]! << 8) | b[start + 4]!);
+  // Usually this payload's handshake bytes are one record (TLS 1.3: the ServerHello, then ChangeCipherSpec): walk
+  // them where they lie. A message may span records (RFC 5246 §6.2.1), so several handshake records are joined
+  // first — byte by byte into a scratch buffer: this runs on every server's first segment, and allocates nothing.
+  if (!(next + 5 <= end && b[next] === 0x16 && b[next + 1] === 0x03)) return leafSubject(b, start + 5, Math.min(end, next));
   let n = 0;
   let o = start;
-  while (o + 5 <= end && b[o] === 0x16 && b[o + 1] === 0x03) {
+  while (o + 5 <= end && b[o] === 0x16 && b[o + 1] === 0x03 && n < MAX_BUF) {
     const rl = (b[o + 3]! << 8) | b[o + 4]!;
-    const take = Math.min(rl, end - o - 5, hs.length - n);
-    hs.set(b.subarray(o + 5, o + 5 + take), n);
+    const take = Math.min(rl, end - o - 5, MAX_BUF - n);
+    for (let k = 0; k < take; k++) JOINED[n + k] = b[o + 5 + k]!;
     n += take;
     o += 5 + rl;
   }
-  let p = 0;
-  while (p + 4 <= n) {
+  return leafSubject(JOINED, 0, n);
+}
+
+/** The leaf certificate's subject from the handshake messages at `hs[from, to)` (ServerHello, Certificate, …). */
+function leafSubject(hs: Uint8Array, from: number, to: number): CertNames | null {
+  let p = from;
+  while (p + 4 <= to) {
     const type = hs[p]!;
     const len = (hs[p + 1]! << 16) | (hs[p + 2]! << 8) | hs[p + 3]!;
     if (type === HS_CERTIFICATE) {
       // The chain often continues in the next segment; the leaf certificate alone is enough.
-      if (len < 6 || p + 10 > n) return null;
+      if (len < 6 || p + 10 > to) return null;
       const listLen = (hs[p + 4]! << 16) | (hs[p + 5]! << 8) | hs[p + 6]!;
       if (listLen + 3 !== len) return null;
       const certLen = (hs[p + 7]! << 16) | (hs[p + 8]! << 8) | hs[p + 9]!;
       if (3 + certLen > listLen) return null;
-      return subjectOf(hs, p + 10, Math.min(n, p + 10 + certLen));
+      return subjectOf(hs, p + 10, Math.min(to, p + 10 + certLen));
     }
     if (type !== 0x02 && type !== 0x0b) return null; // only ServerHello may precede the Certificate
     p += 4 + len;
