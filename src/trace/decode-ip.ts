@@ -162,7 +162,9 @@ function transport(out: PacketView, b: Uint8Array, proto: number, p: number, ipE
     }
     if (proto === PROTO_ESP) {
       if (avail < ESP_SPI_LEN) return R_TRUNCATED_L4;
-      out.spi = u32be(b, p);
+      // Spelled out, not u32be(): most SPIs are ≥ 2^30, and a word returned from a call V8 did not inline is boxed
+      // in a heap number — an allocation per ESP packet.
+      out.spi = ((b[p]! << 24) | (b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!) >>> 0;
     }
   }
   // Portless transports and non-first fragments: the payload is the IP payload.

@@ -67,8 +67,10 @@ export class SnippetPool {
       to.len[d]![v * to.packets + k] = this.len[c]![w * this.packets + k]!;
       to.avail[d]![v * to.packets + k] = this.avail[c]![w * this.packets + k]!;
     }
-    const n8 = n * this.payloadBytes;
-    to.bytes[d]!.set(this.bytes[c]!.subarray(w * this.stride, w * this.stride + n8), v * to.stride);
+    // A byte loop, not set(subarray(…)): the subarray view is an allocation, and this runs for every flow that
+    // outgrows the small tier; it copies at most a few hundred bytes.
+    const src = this.bytes[c]!, dst = to.bytes[d]!, so = w * this.stride, to0 = v * to.stride;
+    for (let x = 0, n8 = n * this.payloadBytes; x < n8; x++) dst[to0 + x] = src[so + x]!;
   }
 
   memoryBytes(): number {
