@@ -9,6 +9,11 @@
 import { describe, expect, it } from 'vitest';
 import { ArrayFlowView, type ArrayPacket } from '../../src/detect/array-flow.js';
 import { DETECTORS } from '../../src/detect/registry.js';
+import { flowNames } from '../../src/detect/names/index.js';
+import { parseClientHello } from '../../src/detect/names/tls.js';
+import { parseDtlsClientHello } from '../../src/detect/names/dtls.js';
+import { IPPROTO_UDP } from '../../src/detect/types.js';
+import { NAME_PACKETS } from '../../src/classify/engine.js';
 import { synthesize } from '../../src/synth/generate.js';
 import { Decoder, newPacketView } from '../../src/trace/decode.js';
 import { readCaptureBuffer } from '../../src/trace/reader.js';
@@ -47,6 +52,13 @@ function ordinaryFlows(): ArrayFlowView[] {
   return [...flows.values()].map((f) => f.view);
 }
 
+/** Packet i of `view` is a client's TLS or DTLS ClientHello. */
+function clientHello(view: ArrayFlowView, i: number): boolean {
+  const b = view.buf(i), s = view.start(i), e = s + view.avail(i);
+  if (view.dir(i) !== 0 || b[s] !== 0x16) return false;
+  return view.transport === IPPROTO_UDP ? parseDtlsClientHello(b, s, e - s, view.len(i)) !== null : parseClientHello(b, s, e) !== null;
+}
+
 describe('detectors allocate nothing when nothing matches', () => {
   const views = ordinaryFlows();
   // Every (flow, packets visible, detector) call a classifier could make, as three parallel arrays.
@@ -71,6 +83,23 @@ describe('detectors allocate nothing when nothing matches', () => {
     view.truncate(total);
   }
   const calls = vi.length;
+  // The name parsers on the same prefixes: where they find no name (SSH, STUN, game UDP, server packets without a
+  // certificate, HTTP responses, DNS responses…) they should not allocate either. Left out: a (D)TLS ClientHello
+  // that carries neither SNI nor ALPN (WebRTC's DTLS) — it is parsed into a result object before the parser knows
+  // there is no name; once per flow, not per packet.
+  const nv: number[] = [], nn: number[] = [];
+  for (let v = 0; v < views.length; v++) {
+    const view = views[v]!;
+    const total = view.nPackets;
+    for (let n = 1; n <= Math.min(total, NAME_PACKETS); n++) {
+      view.truncate(n);
+      if (flowNames(view) === null && !clientHello(view, n - 1)) {
+        nv.push(v);
+        nn.push(n);
+      }
+    }
+    view.truncate(total);
+  }
   const loop = (perCall: (k: number) => boolean) => (): number => {
     let hits = 0;
     for (let r = 0; r < 20; r++) {
@@ -110,6 +139,24 @@ describe('detectors allocate nothing when nothing matches', () => {
     const base = (await idle()).bytes;
     const r = await youngAllocation(loop((k) => { if (k % 200 === 0) keep[k & 63] = new Uint8Array(1400); return detect(k); }));
     expect(r.bytes).toBeGreaterThan(base + 64 * 1024);
+  });
+
+  it('the name parsers, where they find no name', async () => {
+    expect(nv.length).toBeGreaterThan(2_000);
+    const base = (await idle()).bytes;
+    const r = await youngAllocation(() => {
+      let hits = 0;
+      for (let r = 0; r < 200; r++) {
+        for (let k = 0; k < nv.length; k++) {
+          const view = views[nv[k]!]!;
+          view.truncate(nn[k]!);
+          if (flowNames(view) !== null) hits++;
+        }
+      }
+      return hits;
+    });
+    expect(r.scavenges).toBe(0);
+    expect(r.bytes).toBeLessThanOrEqual(base + 4096);
   });
 
   it('every built-in detector, every prefix of every flow', async () => {

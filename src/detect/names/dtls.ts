@@ -7,7 +7,7 @@
  * (fragment_offset 0) is parsed; a fragmented hello yields what the first fragment holds with `complete: false`.
  * Must never: throw, read outside the datagram, or accept a non-zero epoch for a ClientHello.
  */
-import { HELLO_MAX, HELLO_MIN_BODY, HelloKind, newInfo, parseHelloBody, type ClientHelloInfo } from './tls.js';
+import { HELLO_MAX, HELLO_MIN_BODY, HelloKind, parseHello, type ClientHelloInfo } from './tls.js';
 
 export interface DtlsHelloInfo extends ClientHelloInfo {
   /** Record-layer version: `0xfeff` DTLS 1.0, `0xfefd` DTLS 1.2, `0x0100` pre-standard (AnyConnect legacy). */
@@ -65,18 +65,17 @@ export function parseDtlsClientHello(b: Uint8Array, off: number, len: number, wi
   const bodyStart = h + DTLS_HS_HDR;
   const fragEnd = bodyStart + fl;
   const avail = Math.min(off + len, fragEnd);
+  // Body walk against the full message length; bytes past the first fragment count as "not received".
+  const base = parseHello(b, bodyStart, avail, bodyStart + hl, HelloKind.Dtls, 0);
+  if (!base) return null;
+  // The pre-standard form uses 01 00 in both places; standard records never carry a 01 00 hello.
+  if ((rv === 0x0100) !== (base.legacyVersion === 0x0100) && base.legacyVersion !== 0) return null;
   const info = {
     recordVersion: rv,
     messageSeq: seq,
     fragmented: fl < hl,
     chainExact: false,
   } as DtlsHelloInfo;
-  // Body walk against the full message length; bytes past the first fragment count as "not received".
-  const base = newInfo();
-  base.cookieLen = 0;
-  if (!parseHelloBody(b, bodyStart, avail, bodyStart + hl, HelloKind.Dtls, base)) return null;
-  // The pre-standard form uses 01 00 in both places; standard records never carry a 01 00 hello.
-  if ((rv === 0x0100) !== (base.legacyVersion === 0x0100) && base.legacyVersion !== 0) return null;
   Object.assign(info, base);
   info.chainExact = len === wireLen && dtlsChainExact(b, off, len);
   if (!info.chainExact) info.complete = false;

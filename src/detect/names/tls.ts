@@ -62,7 +62,7 @@ export function isGrease(v: number): boolean {
 }
 
 /** A ClientHello result before any field is read (the DTLS parser starts from it too). */
-export function newInfo(): ClientHelloInfo {
+function newInfo(): ClientHelloInfo {
   return {
     legacyVersion: 0,
     sni: null,
@@ -76,6 +76,31 @@ export function newInfo(): ClientHelloInfo {
     cookieLen: -1,
     complete: false,
   };
+}
+
+/**
+ * The parse target every ClientHello parser reuses: a result object is made only once the body has parsed, so the
+ * look-alikes that fail (a handshake record header in front of other bytes) cost no allocation.
+ */
+const SCRATCH: ClientHelloInfo = newInfo();
+const NO_ALPN: string[] = SCRATCH.alpn;
+
+/** {@link parseHelloBody} into the scratch; a fresh result (sharing no array with the scratch) when it parsed. */
+export function parseHello(b: Uint8Array, p: number, avail: number, bodyEnd: number, kind: HelloKind, cookieLen = -1): ClientHelloInfo | null {
+  const t = SCRATCH;
+  t.legacyVersion = 0;
+  t.sni = null;
+  t.sniOffset = -1;
+  t.alpn = NO_ALPN;
+  t.versions = null;
+  t.hasEch = false;
+  t.hasUseSrtp = false;
+  t.hasQuicParams = false;
+  t.sessionIdLen = 0;
+  t.cookieLen = cookieLen;
+  t.complete = false;
+  if (!parseHelloBody(b, p, avail, bodyEnd, kind, t)) return null;
+  return { ...t, alpn: t.alpn === NO_ALPN ? [] : t.alpn };
 }
 
 /** Host-name characters of RFC 6066 §3 / RFC 1123 (underscore tolerated as in DNS). Returns lower-case code or -1. */
@@ -269,8 +294,7 @@ export function parseHandshakeHello(b: Uint8Array, off: number, len: number, kin
   if (hl < HELLO_MIN_BODY || hl > HELLO_MAX) return null;
   const bodyEnd = off + 4 + hl;
   const avail = Math.min(off + len, bodyEnd);
-  const info = newInfo();
-  return parseHelloBody(b, off + 4, avail, bodyEnd, kind, info) ? info : null;
+  return parseHello(b, off + 4, avail, bodyEnd, kind);
 }
 
 /** Plausible TLS record header at `o` (type given, version 3.0–3.3, length 1–16384). */
@@ -299,29 +323,30 @@ export function parseTlsClientHello(b: Uint8Array, off: number, len: number): Cl
     // The whole message is in the first record, or the segment ends inside the first record.
     const bodyEnd = off + 9 + hl;
     const avail = Math.min(end, bodyEnd, off + 5 + rl);
-    const info = newInfo();
-    if (!parseHelloBody(b, off + 9, avail, bodyEnd, HelloKind.Tls, info)) return null;
-    return info;
+    return parseHello(b, off + 9, avail, bodyEnd, HelloKind.Tls);
   }
   // RFC 8446 §5.1: the message continues in the following handshake records of this payload. Reassemble the
-  // handshake bytes into a private buffer (bounded by the 16 KiB handshake limit checked above).
-  const msg = new Uint8Array(4 + hl);
+  // handshake bytes into a scratch buffer (bounded by the 16 KiB handshake limit checked above; the result holds
+  // strings, never offsets into it).
+  const msgLen = 4 + hl;
   let have = 0;
   let o = off;
-  while (o + 5 <= end && have < msg.length) {
+  while (o + 5 <= end && have < msgLen) {
     const r = recordOk(b, o, TLS_HANDSHAKE);
     if (r < 0) return null;
-    const take = Math.min(r, end - o - 5, msg.length - have);
-    msg.set(b.subarray(o + 5, o + 5 + take), have);
+    const take = Math.min(r, end - o - 5, msgLen - have);
+    for (let k = 0; k < take; k++) JOINED[have + k] = b[o + 5 + k]!;
     have += take;
     if (take < r) break;
     o += 5 + r;
   }
-  const info = newInfo();
-  if (!parseHelloBody(msg, 4, have, msg.length, HelloKind.Tls, info)) return null;
-  info.sniOffset = -1;
+  const info = parseHello(JOINED, 4, have, msgLen, HelloKind.Tls);
+  if (info) info.sniOffset = -1;
   return info;
 }
+
+/** Handshake records joined by parseTlsClientHello. */
+const JOINED = new Uint8Array(4 + HELLO_MAX);
 
 /** Convenience door with an end offset: the ClientHello at `b[start, end)` (see {@link parseTlsClientHello}). */
 export function parseClientHello(b: Uint8Array, start: number, end: number): ClientHelloInfo | null {

@@ -353,6 +353,30 @@ describe('DNS names in a flow', () => {
   });
 });
 
+describe('ClientHello results are independent', () => {
+  it('a result keeps its own ALPN list and fields whatever is parsed after it (the parsers share one scratch target)', () => {
+    const withAlpn = tlsRecord(helloBody({ exts: [sniExt('a.example'), alpnExt(['h2', 'http/1.1'])] }));
+    const bare = tlsRecord(helloBody({ exts: [sniExt('b.example')] }));
+    const split = tlsRecord(helloBody({ exts: [sniExt('c.example'), alpnExt(['h3'])] }), 40);
+    const dtls = dtlsRecord(helloBody({ version: 0xfefd, cookie: [], exts: [sniExt('d.example'), alpnExt(['webrtc'])] }));
+    const a = parseTlsClientHello(withAlpn, 0, withAlpn.length)!;
+    const b = parseTlsClientHello(bare, 0, bare.length)!;
+    const c = parseTlsClientHello(split, 0, split.length)!;
+    const d = parseDtlsClientHello(dtls, 0, dtls.length)!;
+    const garbage = Uint8Array.from(withAlpn);
+    garbage.fill(0xff, 11); // record and handshake headers intact, body not a ClientHello
+    expect(parseTlsClientHello(garbage, 0, garbage.length)).toBeNull();
+    expect([a.sni, a.alpn, b.sni, b.alpn, c.sni, c.alpn, c.sniOffset, d.sni, d.alpn]).toEqual(
+      ['a.example', ['h2', 'http/1.1'], 'b.example', [], 'c.example', ['h3'], -1, 'd.example', ['webrtc']],
+    );
+    b.alpn.push('mutated');
+    const b2 = parseTlsClientHello(bare, 0, bare.length)!;
+    expect(b2.alpn).toEqual([]);
+    expect(b2).not.toBe(b);
+    expect(a.alpn).not.toBe(c.alpn);
+  });
+});
+
 describe('certificate and HTTP names', () => {
   it('reads the subject CN/O/OU of a TLS 1.2 Certificate message', () => {
     const tlv = (tag: number, body: number[]): number[] => (body.length < 128 ? [tag, body.length, ...body] : [tag, 0x82, body.length >> 8, body.length & 255, ...body]);
