@@ -67,8 +67,10 @@ function ipv4(out: PacketView, b: Uint8Array, off: number, end: number): number 
   out.l3Off = off;
   out.srcOff = off + 12;
   out.dstOff = off + 16;
-  out.src4 = u32be(b, off + 12);
-  out.dst4 = u32be(b, off + 16);
+  // Addresses spelled out rather than u32be(): a word ≥ 2^30 returned from a call V8 did not inline is boxed in a
+  // heap number, and whether it inlines varies between runs (seen on Node 22: one box per packet in some processes).
+  out.src4 = ((b[off + 12]! << 24) | (b[off + 13]! << 16) | (b[off + 14]! << 8) | b[off + 15]!) >>> 0;
+  out.dst4 = ((b[off + 16]! << 24) | (b[off + 17]! << 16) | (b[off + 18]! << 8) | b[off + 19]!) >>> 0;
   const frag = u16be(b, off + 6);
   const fragOffset = (frag & IPV4_OFFSET_MASK) << 3;
   const mf = (frag & IPV4_MF) !== 0;
@@ -162,8 +164,7 @@ function transport(out: PacketView, b: Uint8Array, proto: number, p: number, ipE
     }
     if (proto === PROTO_ESP) {
       if (avail < ESP_SPI_LEN) return R_TRUNCATED_L4;
-      // Spelled out, not u32be(): most SPIs are ≥ 2^30, and a word returned from a call V8 did not inline is boxed
-      // in a heap number — an allocation per ESP packet.
+      // Spelled out like the addresses: most SPIs are ≥ 2^30.
       out.spi = ((b[p]! << 24) | (b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!) >>> 0;
     }
   }

@@ -415,7 +415,7 @@ export class FlowTable {
     const meta = proto | ((p.encap & 15) << 8) | (p.ipVersion === 6 ? 1 << 12 : 0) | (((p.vlan + 1) & 0xffff) << 16);
     this.loadAddrs(p);
     if (p.isFragment && p.fragOffset > 0) {
-      this.addFragment(p, meta, ts);
+      this.addFragment(p, meta);
       return;
     }
     let sp = 0, dp = 0;
@@ -484,7 +484,10 @@ export class FlowTable {
 
     // Counters.
     const o = slot * RS, n = slot * NS, num = this.num;
-    this.count(slot, dir, p.wireLen, ts);
+    this.count(slot, dir, p.wireLen);
+    // Timestamps stay in this function: a double passed to a call V8 did not inline is boxed in a heap number
+    // (seen on Node 22 in some processes: one per packet).
+    if (ts > num[n + N_LAST]!) num[n + N_LAST] = ts;
     if (ts < num[n + N_FIRST]!) num[n + N_FIRST] = ts;
     let bits = rec[o + R_BITS]! | flags;
 
@@ -583,7 +586,8 @@ export class FlowTable {
     this.fragTs[e] = p.tsUs;
   }
 
-  private addFragment(p: PacketView, meta: number, ts: number): void {
+  private addFragment(p: PacketView, meta: number): void {
+    const ts = p.tsUs;
     const id = p.fragId >>> 0;
     const fh = this.fragHash(p.proto & 0xff, id);
     const e = fh & (FRAG_MAP_SIZE - 1);
@@ -605,7 +609,9 @@ export class FlowTable {
     }
     this.stats.fragmentsMatched++;
     this.touch(slot);
-    this.count(slot, dir, p.wireLen, ts);
+    this.count(slot, dir, p.wireLen);
+    const n = slot * NS;
+    if (ts > this.num[n + N_LAST]!) this.num[n + N_LAST] = ts;
     const l = this.listener;
     if (l.onPacket !== undefined) {
       this.handle.slot = slot;
@@ -614,7 +620,7 @@ export class FlowTable {
   }
 
   /** Per-direction packet and byte counters; last-seen time only moves forward (captures can be unordered). */
-  private count(slot: number, dir: number, wireLen: number, ts: number): void {
+  private count(slot: number, dir: number, wireLen: number): void {
     const rec = this.rec, num = this.num, o = slot * RS, n = slot * NS;
     if (dir === 0) {
       rec[o + R_PKF] = rec[o + R_PKF]! + 1;
@@ -623,7 +629,6 @@ export class FlowTable {
       rec[o + R_PKR] = rec[o + R_PKR]! + 1;
       num[n + N_BR] = num[n + N_BR]! + wireLen;
     }
-    if (ts > num[n + N_LAST]!) num[n + N_LAST] = ts;
   }
 
   // ------------------------------------------------------------------ ending flows

@@ -21,6 +21,14 @@ import { youngAllocation } from '../helpers/gc-probe.js';
 import { concat } from './udp-vpn-builders.js';
 
 const MAX_PACKETS = 8; // the flow table's default maxPayloadPackets: detectors never see more
+/**
+ * Growth allowed beyond the probe's own reading. Not zero: a few values may still be boxed where V8 chose not to
+ * inline a small reader (1.7 KiB over the detectors' ~2M calls on Node 20, none on Node 22), and a tier-up during
+ * the measured loop can allocate a few KiB once (seen: 5 KiB on Node 22 in the names loop). What this guards
+ * against is of another order: one 16-byte object per call would be 12–34 MB; the certificate parser's buffer per
+ * server handshake packet was 3.2 MB here, tinc's boxed UDP sequence words 0.9 MB, the DTLS look-alikes 0.2 MB.
+ */
+const SLACK = 16 * 1024;
 
 interface Collected {
   view: ArrayFlowView;
@@ -156,17 +164,13 @@ describe('detectors allocate nothing when nothing matches', () => {
       return hits;
     });
     expect(r.scavenges).toBe(0);
-    expect(r.bytes).toBeLessThanOrEqual(base + 4096);
+    expect(r.bytes).toBeLessThanOrEqual(base + SLACK);
   });
 
   it('every built-in detector, every prefix of every flow', async () => {
     const base = (await idle()).bytes;
     const r = await youngAllocation(loop(detect));
     expect(r.scavenges).toBe(0);
-    // A few values may still be boxed where V8 chose not to inline a small reader: measured 1.7 KiB over the
-    // ~2M calls on Node 20 (about a hundred heap numbers), nothing on Node 22. What this guards against is of
-    // another order: the certificate parser's buffer per server handshake packet was 3.2 MB here, tinc's boxed
-    // UDP sequence words 0.9 MB.
-    expect(r.bytes).toBeLessThanOrEqual(base + 4096);
+    expect(r.bytes).toBeLessThanOrEqual(base + SLACK);
   });
 });

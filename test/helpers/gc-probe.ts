@@ -22,12 +22,23 @@ const youngUsed = (): number => {
 };
 
 /**
- * Scavenges during one call of `fn`, and the young generation's growth in bytes over that call (meaningful only
- * when there was no scavenge; Infinity otherwise).
+ * Scavenges during one call of `fn`, and the young generation's growth in bytes over that call (Infinity when a
+ * scavenge started). The best of `attempts` calls: a real per-call allocation shows in every one, while the JIT can
+ * leave one call running less optimised code (a deoptimisation, a tier-up in progress) that boxes numbers as it
+ * goes — seen once on Node 22 as one heap number per packet for a whole pass.
  */
-export async function youngAllocation(fn: () => number): Promise<{ scavenges: number; bytes: number }> {
+export async function youngAllocation(fn: () => number, attempts = 3): Promise<{ scavenges: number; bytes: number }> {
   fn();
   fn();
+  let best = { scavenges: Infinity, bytes: Infinity };
+  for (let a = 0; a < attempts && best.bytes > 0; a++) {
+    const r = await once(fn);
+    if (r.bytes < best.bytes || (r.bytes === best.bytes && r.scavenges < best.scavenges)) best = r;
+  }
+  return best;
+}
+
+async function once(fn: () => number): Promise<{ scavenges: number; bytes: number }> {
   const seen: PerformanceEntry[] = [];
   const obs = new PerformanceObserver((list) => seen.push(...list.getEntries()));
   obs.observe({ entryTypes: ['gc'] });

@@ -49,7 +49,8 @@ describe('the trace layer allocates nothing per packet', () => {
   it('read + decode + track: 300k packets, 10k flows', async () => {
     const r = await youngAllocation(pass());
     expect(r.scavenges).toBe(0);
-    // Five capture readers and the probe's own reading: a few KiB. One 16-byte object per packet would be 4.8 MB.
-    expect(r.bytes).toBeLessThanOrEqual(16 * 1024);
+    // Five capture readers and the probe's own reading: ~8 KiB; a tier-up during the loop may add a few KiB once.
+    // One 16-byte object per packet would be 4.8 MB.
+    expect(r.bytes).toBeLessThanOrEqual(32 * 1024);
   });
 });
