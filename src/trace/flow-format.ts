@@ -6,7 +6,7 @@
  * Endpoints are `ip:port`, `[ipv6]:port`, or the bare address for portless transports (ESP, AH, ICMP, GRE…).
  */
 
-import { formatIPv4, formatIPv6 } from '../ip/format.js';
+import { formatAddressPort, formatIPv4, formatIPv6 } from '../ip/format.js';
 
 /** Dotted quad of an IPv4 address held as uint32. */
 export const formatIpv4 = formatIPv4;
@@ -14,21 +14,7 @@ export const formatIpv4 = formatIPv4;
 export const formatIpv6 = formatIPv6;
 
 /** `ip:port`, `[ipv6]:port`, or the bare address when `withPort` is false. */
-export function formatEndpoint(
-  ipVersion: 4 | 6,
-  v4: number,
-  bytes: Uint8Array,
-  off: number,
-  port: number,
-  withPort: boolean,
-): string {
-  if (ipVersion === 4) {
-    const ip = formatIpv4(v4);
-    return withPort ? `${ip}:${port}` : ip;
-  }
-  const ip = formatIpv6(bytes, off);
-  return withPort ? `[${ip}]:${port}` : ip;
-}
+export const formatEndpoint = formatAddressPort;
 
 const TRANSPORT_NAMES: Readonly<Record<number, string>> = {
   1: 'icmp',

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import ipaddr from 'ipaddr.js';
 import { describe, expect, it } from 'vitest';
-import { formatIPv4, formatIPv6, formatIPv6Words } from '../../src/ip/format.js';
+import { formatAddressPort, formatIPv4, formatIPv6, formatIPv6Words } from '../../src/ip/format.js';
 import { parseIPv4, parseIPv6 } from '../../src/ip/parse.js';
 import { newPrefixParts, parsePrefixInto } from '../../src/ip/prefix.js';
 
@@ -133,6 +133,9 @@ describe('formatting', () => {
       }),
       { numRuns: 800 },
     );
+    expect(formatIPv6Words(0, 0, 0, 0)).toBe('::');
+    expect(formatIPv6Words(0x00010000, 0, 0, 0)).toBe('1::');
+    expect(formatIPv6Words(0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff)).toBe('ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff');
     expect(formatIPv6Words(0x20010db8, 0, 0, 1)).toBe('2001:db8::1');
     expect(formatIPv6Words(0x00010000, 0x00010000, 0, 1)).toBe('1:0:1::1');
     expect(formatIPv6Words(0x00010000, 1, 0, 0x00010001)).toBe('1::1:0:0:1:1');
@@ -152,5 +155,26 @@ describe('parsePrefixInto', () => {
     expect([p.family, p.words[0], p.len]).toEqual([4, 0x01020304, 32]);
     parsePrefixInto('2001:db8::', p);
     expect([p.family, p.len]).toEqual([6, 128]);
+  });
+  it('formatIPv4 is ipaddr.js toString', () => {
+    fc.assert(
+      fc.property(u32, (a) => {
+        expect(formatIPv4(a)).toBe(ipaddr.fromByteArray([a >>> 24, (a >>> 16) & 255, (a >>> 8) & 255, a & 255]).toString());
+      }),
+      { numRuns: 1000 },
+    );
+    expect([formatIPv4(0), formatIPv4(0xffffffff), formatIPv4(0x0a00090a)]).toEqual(['0.0.0.0', '255.255.255.255', '10.0.9.10']);
+  });
+  it('formatAddressPort: ip:port, [ipv6]:port or the bare address, as the formatters and a decimal port give', () => {
+    fc.assert(
+      fc.property(u32, fc.array(u16, { minLength: 8, maxLength: 8 }), fc.integer({ min: 0, max: 65535 }), fc.boolean(), fc.nat(6), (a, g, port, withPort, off) => {
+        const b = new Uint8Array(off + 16);
+        b.set(g.flatMap((x) => [x >>> 8, x & 255]), off);
+        const v6 = formatIPv6(b, off);
+        expect(formatAddressPort(4, a, b, off, port, withPort)).toBe(withPort ? `${formatIPv4(a)}:${port}` : formatIPv4(a));
+        expect(formatAddressPort(6, a, b, off, port, withPort)).toBe(withPort ? `[${v6}]:${port}` : v6);
+      }),
+      { numRuns: 1000 },
+    );
   });
 });
