@@ -41,16 +41,28 @@ export function hasPorts(proto: number): boolean {
 /** Integer microseconds since the epoch as ISO-8601 UTC with six fractional digits. */
 export function isoMicros(us: number): string {
   // Date#toISOString is slow (~0.5 µs). A record's firstSeen and lastSeen alternate between two regions of capture
-  // time, so the seconds prefixes are cached direct-mapped by second rather than as the last one only.
+  // time, so the seconds prefixes are cached direct-mapped by second rather than as the last one only. The text is
+  // assembled in a scratch buffer and decoded once: concatenating prefix, digits and 'Z' made a chain of strings
+  // that JSON.stringify flattened again (about 0.3 µs per timestamp in all).
   const sec = Math.floor(us / 1e6);
   const k = sec & (ISO_CACHE - 1);
-  let prefix = isoPrefix[k]!;
   if (isoSec[k] !== sec) {
     isoSec[k] = sec;
-    prefix = isoPrefix[k] = new Date(sec * 1000).toISOString().slice(0, 20); // 2024-01-01T00:00:00.
+    const text = new Date(sec * 1000).toISOString(); // 2024-01-01T00:00:00.000Z
+    for (let i = 0; i < ISO_PREFIX; i++) isoPrefix[k * ISO_PREFIX + i] = text.charCodeAt(i);
   }
-  return `${prefix}${String(us - sec * 1e6).padStart(6, '0')}Z`;
+  for (let i = 0; i < ISO_PREFIX; i++) ISO_OUT[i] = isoPrefix[k * ISO_PREFIX + i]!;
+  let frac = us - sec * 1e6;
+  for (let i = ISO_PREFIX + 5; i >= ISO_PREFIX; i--) {
+    ISO_OUT[i] = 48 + (frac % 10);
+    frac = Math.floor(frac / 10);
+  }
+  ISO_OUT[ISO_PREFIX + 6] = 0x5a; // Z
+  return ISO_OUT.toString('latin1', 0, ISO_PREFIX + 7);
 }
 const ISO_CACHE = 256;
+/** "2024-01-01T00:00:00." */
+const ISO_PREFIX = 20;
 const isoSec = new Float64Array(ISO_CACHE).fill(NaN);
-const isoPrefix: string[] = new Array<string>(ISO_CACHE).fill('');
+const isoPrefix = new Uint8Array(ISO_CACHE * ISO_PREFIX);
+const ISO_OUT = Buffer.allocUnsafe(ISO_PREFIX + 7);

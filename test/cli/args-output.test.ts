@@ -66,6 +66,14 @@ describe('cli/output', () => {
       expect(s).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/);
       expect(Date.parse(s) * 1000 + Number(s.slice(-4, -1))).toBe(us);
     }), { numRuns: 200 });
+    // Timestamps from a few seconds 256 s apart (one cache entry) and neighbours (hits), against Date's own text.
+    const naive = (us: number): string => new Date(Math.floor(us / 1000)).toISOString().slice(0, 23) + String(us % 1000).padStart(3, '0') + 'Z';
+    fc.assert(fc.property(fc.array(fc.tuple(fc.nat(3), fc.nat(2), fc.nat(999_999)), { minLength: 1, maxLength: 20 }), (xs) => {
+      for (const [a, b, f] of xs) {
+        const us = (1_700_000_000 + a * 256 + b) * 1e6 + f;
+        expect(isoMicros(us)).toBe(naive(us));
+      }
+    }), { numRuns: 300 });
   });
   it('defaultFormat follows isTTY', () => {
     expect(defaultFormat({ isTTY: true })).toBe('table');
