@@ -18,6 +18,7 @@
 import { createDecipheriv } from 'node:crypto';
 import { aes128Block, expandLabelInfo, hmacKeyState, hmacShort } from './quic-keys.js';
 import { findSniExtension, HELLO_MAX, HelloKind, parseHandshakeHello, type ClientHelloInfo } from './tls.js';
+import { scratchText, TEXT_SCRATCH } from './text.js';
 
 export const QUIC_V1 = 0x00000001;
 export const QUIC_V2 = 0x6b3343cf;
@@ -134,10 +135,14 @@ export function looksLikeInitial(b: Uint8Array, off: number, len: number): boole
   return false;
 }
 
+/** Lower-case hex of `b[p, p + n)` (a connection id: at most 20 bytes), decoded once from the text scratch. */
 function hex(b: Uint8Array, p: number, n: number): string {
-  let s = '';
-  for (let k = 0; k < n; k++) s += (b[p + k]! < 16 ? '0' : '') + b[p + k]!.toString(16);
-  return s;
+  for (let k = 0; k < n; k++) {
+    const hi = b[p + k]! >> 4, lo = b[p + k]! & 15;
+    TEXT_SCRATCH[2 * k] = hi < 10 ? 48 + hi : 87 + hi;
+    TEXT_SCRATCH[2 * k + 1] = lo < 10 ? 48 + lo : 87 + lo;
+  }
+  return scratchText(2 * n);
 }
 
 /** AES-128-GCM open with the scratch KEY; null on a bad tag. The only try/catch: node:crypto reports a bad tag by throwing. */

@@ -99,7 +99,7 @@ describe('ClientHello round trip', () => {
   });
   it('QUIC v1/v2 with CRYPTO split into shuffled frames', () => {
     fc.assert(
-      fc.property(spec, fc.boolean(), fc.array(fc.integer({ min: 1, max: 200 }), { minLength: 1, maxLength: 6 }), fc.array(fc.integer(), { minLength: 8, maxLength: 8 }), (s, v2, cuts, order) => {
+      fc.property(spec, fc.boolean(), fc.array(fc.integer({ min: 1, max: 200 }), { minLength: 1, maxLength: 6 }), fc.array(fc.integer(), { minLength: 8, maxLength: 8 }), fc.uint8Array({ minLength: 8, maxLength: 20 }), (s, v2, cuts, order, dcid) => {
         const body = helloBody({ sessionId: s.sid, exts: [...exts(s, null), ext(0x39, [1, 2])] });
         const hs = [1, (body.length >> 16) & 255, (body.length >> 8) & 255, body.length & 255, ...body];
         const frames: number[][] = [];
@@ -111,10 +111,11 @@ describe('ClientHello round trip', () => {
         }
         if (p < hs.length) frames.push(cryptoFrame(p, hs.slice(p)));
         const shuffled = frames.map((f, k) => [order[k % order.length]! + k * 1e-6, f] as const).sort((a, b) => a[0] - b[0]).flatMap((x) => [1, ...x[1]]);
-        const pkt = protectInitial(v2 ? QUIC_V2 : QUIC_V1, Uint8Array.from([9, 8, 7, 6, 5, 4, 3, 2]), shuffled, 0);
+        const pkt = protectInitial(v2 ? QUIC_V2 : QUIC_V1, dcid, shuffled, 0);
         const q = parseQuicInitial(pkt, 0, pkt.length);
         expect(q).not.toBeNull();
         check(q!.hello, s);
+        expect(q!.dcid).toBe(Buffer.from(dcid).toString('hex'));
       }),
       { numRuns: 60 },
     );
