@@ -110,9 +110,13 @@ for (const [file, runs] of nativeRuns) {
   }
 }
 if (!native) console.log('native engine: ndpiReader not on PATH (Debian package libndpi-bin); same-run native rows left out');
-const dc = await detectionCost(trace);
+const dc = await detectionCost(trace, 7);
 console.log(`in process, same trace: trace layer ${M(dc.tracePps)} packets/s; with detection ${M(dc.classifyPps)} packets/s (${(dc.slowdown * 100).toFixed(0)}% slower); detection costs ${dc.usPerFlow.toFixed(1)} µs per flow = ${dc.nsPerPacket.toFixed(0)} ns per packet`);
-summary.push(['in process: trace layer → trace layer + detection', `${M(dc.tracePps)} → ${M(dc.classifyPps)} packets/s`, `${(dc.slowdown * 100).toFixed(0)}% slower (target ≤ 30%)`]);
+// The trace layer alone does a subset of the work of the records variant; measured slower than it, the host's noise
+// has swamped the comparison (run i, 12-01: 1.85 M alone against 2.57 M with records gave a "24%" that was not real).
+const noisy = dc.traceRecordsPps > dc.tracePps * 1.02;
+if (noisy) console.log('detection cost: UNRELIABLE this run - the trace layer alone measured slower than the trace layer building records');
+summary.push(['in process: trace layer → trace layer + detection', `${M(dc.tracePps)} → ${M(dc.classifyPps)} packets/s`, `${(dc.slowdown * 100).toFixed(0)}% slower (target ≤ 30%)${noisy ? '; UNRELIABLE: trace layer alone measured slower than with records (host noise)' : ''}`]);
 summary.push(['detection cost (session minus trace layer)', `${dc.usPerFlow.toFixed(1)} µs/flow`, `${dc.nsPerPacket.toFixed(0)} ns/packet`]);
 summary.push(['in process: trace layer building flow records → trace layer + detection', `${M(dc.traceRecordsPps)} → ${M(dc.classifyPps)} packets/s`, `${(dc.slowdownVsRecords * 100).toFixed(0)}% slower`]);
 summary.push(['in process: trace layer → detection with the bundled domain list (CLI default)', `${M(dc.tracePps)} → ${M(dc.classifyDomainsPps)} packets/s`, `${(dc.slowdownDomains * 100).toFixed(0)}% slower`]);
