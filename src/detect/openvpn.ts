@@ -285,9 +285,8 @@ function loneServerReset(f: FlowView, i: number, b: number, pl: number): Evidenc
 }
 
 /**
- * The 32-bit word at k of packet i is a small replay id (1..SMALL_ID). Read in place, not through u32be: a word
- * returned from a call V8 did not inline is boxed in a heap number, and these checks meet every UDP packet whose
- * first byte looks like a reset opcode.
+ * The 32-bit word at k of packet i is a small replay id (1..SMALL_ID). Read in place, not through u32be (see eq32):
+ * these checks meet every UDP packet whose first byte looks like a reset opcode.
  */
 function smallIdAt(f: FlowView, i: number, k: number): boolean {
   if (k + 4 > f.avail(i)) return false;
@@ -305,8 +304,8 @@ function dataRun(f: FlowView, upTo: number, b: number, dir: number, x: number): 
   let n = 0, peer = -1, prev = 0;
   for (let j = 0; j <= upTo; j++) {
     if (f.dir(j) !== dir || u8(f, j, b) !== x) continue;
-    // The packet id read in place rather than through u32be: a 32-bit value returned from a call V8 did not inline
-    // is boxed in a heap number, and this runs for every packet whose first byte looks like a data opcode.
+    // The packet id read in place, not through u32be (see eq32): this runs for every packet whose first byte looks
+    // like a data opcode.
     const at = b + (v2 ? 4 : 1);
     if (at + 4 > f.avail(j)) return -1;
     const p = v2 ? u24be(f, j, b + 1) : 0;

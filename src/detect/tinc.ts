@@ -175,8 +175,8 @@ function udpRun(f: FlowView, upTo: number, dir: number): number {
   for (let j = 0; j <= upTo; j++) {
     if (f.dir(j) !== dir) continue;
     if (f.len(j) < UDP_MIN_LEN || f.avail(j) < 16) return 0;
-    // Bytes read here, not through u32be: a 32-bit word returned from a call V8 did not inline is boxed in a heap
-    // number, and random UDP payloads (nearly every flow this meets) make such words on every packet.
+    // Bytes read in place, not through u32be (see eq32): random UDP payloads, nearly every flow this meets, make
+    // words that would be boxed on every packet.
     const b = f.buf(j), o = f.start(j);
     if ((b[o]! | b[o + 1]! | b[o + 2]! | b[o + 3]! | b[o + 4]! | b[o + 5]!) !== 0) return 0;
     if ((b[o + 6]! | b[o + 7]! | b[o + 8]! | b[o + 9]! | b[o + 10]! | b[o + 11]!) === 0) return 0;

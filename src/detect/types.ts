@@ -128,7 +128,6 @@ export function u32le(f: FlowView, i: number, k: number): number {
   const b = f.buf(i), o = f.start(i) + k;
   return (b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16) | (b[o + 3]! << 24)) >>> 0;
 }
-/** True when bytes [k, k+n) of packets i and j are both available and equal. */
 /**
  * `u32be(f, i, k) === v` as a boolean. Where a detector only compares a word, this is the form to use on its
  * no-match path: a 32-bit word returned from a call V8 did not inline is boxed in a heap number (an allocation)
@@ -139,6 +138,7 @@ export function eq32(f: FlowView, i: number, k: number, v: number): boolean {
   const b = f.buf(i), o = f.start(i) + k;
   return ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0 === v;
 }
+/** True when bytes [k, k+n) of packets i and j are both available and equal. */
 export function sameBytes(f: FlowView, i: number, ki: number, j: number, kj: number, n: number): boolean {
   if (ki + n > f.avail(i) || kj + n > f.avail(j)) return false;
   const a = f.buf(i), b = f.buf(j), oa = f.start(i) + ki, ob = f.start(j) + kj;

@@ -67,8 +67,8 @@ export function dataRun(f: FlowView, upTo: number, dir: number, typeByte: number
   let n = 0, rx = 0, prev = 0, odd = -1, maxLen = 0;
   for (let j = 0; j <= upTo; j++) {
     if (f.dir(j) !== dir || f.avail(j) < 4) continue;
-    // Words read in place rather than through u32le: a 32-bit value returned from a call V8 did not inline is
-    // boxed in a heap number, and this runs on every packet whose first byte is the type byte (1 in 256 of any UDP).
+    // Words read in place, not through u32le (see eq32): this runs on every packet whose first byte is the type
+    // byte (1 in 256 of any UDP).
     const bj = f.buf(j), o = f.start(j);
     if (bj[o] !== typeByte) continue; // other message types interleave (rekey handshakes)
     if ((bj[o + 1]! | (bj[o + 2]! << 8) | (bj[o + 3]! << 16)) !== hdr1to3) return -1;

@@ -61,7 +61,7 @@ export function isGrease(v: number): boolean {
   return (v & 0x0f0f) === 0x0a0a && v >> 8 === (v & 0xff);
 }
 
-/** A ClientHello result before any field is read (the DTLS parser starts from it too). */
+/** A ClientHello result before any field is read: the scratch's first state. */
 function newInfo(): ClientHelloInfo {
   return {
     legacyVersion: 0,
