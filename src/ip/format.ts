@@ -5,53 +5,52 @@
  * list snapshots; not on the lookup path, so it may allocate strings.
  */
 
-/**
- * Address text is written byte by byte into this scratch and decoded once: one flat string per address. Flow
- * records format two endpoints per flow; building them by concatenation made a chain of short strings each
- * (~5× slower, and the chain is flattened again when the record is serialised).
- */
-const OUT = Buffer.allocUnsafe(64);
+import { scratchText, TEXT_SCRATCH } from '../text.js';
 
-/** Writes 0–65535 in decimal at OUT[p]; returns the end. */
+// Address text is written byte by byte into the text scratch and decoded once: one flat string per address. Flow
+// records format two endpoints per flow; building them by concatenation made a chain of short strings each
+// (~5× slower, and the chain is flattened again when the record is serialised).
+
+/** Writes 0–65535 in decimal at TEXT_SCRATCH[p]; returns the end. */
 function putDec(p: number, v: number): number {
-  if (v >= 10000) OUT[p++] = 48 + ((v / 10000) | 0);
-  if (v >= 1000) OUT[p++] = 48 + (((v / 1000) | 0) % 10);
-  if (v >= 100) OUT[p++] = 48 + (((v / 100) | 0) % 10);
-  if (v >= 10) OUT[p++] = 48 + (((v / 10) | 0) % 10);
-  OUT[p++] = 48 + (v % 10);
+  if (v >= 10000) TEXT_SCRATCH[p++] = 48 + ((v / 10000) | 0);
+  if (v >= 1000) TEXT_SCRATCH[p++] = 48 + (((v / 1000) | 0) % 10);
+  if (v >= 100) TEXT_SCRATCH[p++] = 48 + (((v / 100) | 0) % 10);
+  if (v >= 10) TEXT_SCRATCH[p++] = 48 + (((v / 10) | 0) % 10);
+  TEXT_SCRATCH[p++] = 48 + (v % 10);
   return p;
 }
 
-/** Writes a 16-bit group in lower-case hex without leading zeros at OUT[p]; returns the end. */
+/** Writes a 16-bit group in lower-case hex without leading zeros at TEXT_SCRATCH[p]; returns the end. */
 function putHex(p: number, v: number): number {
   for (let shift = v >= 0x1000 ? 12 : v >= 0x100 ? 8 : v >= 0x10 ? 4 : 0; shift >= 0; shift -= 4) {
     const d = (v >>> shift) & 15;
-    OUT[p++] = d < 10 ? 48 + d : 87 + d;
+    TEXT_SCRATCH[p++] = d < 10 ? 48 + d : 87 + d;
   }
   return p;
 }
 
 function putIPv4(p: number, u32: number): number {
   p = putDec(p, u32 >>> 24);
-  OUT[p++] = 0x2e;
+  TEXT_SCRATCH[p++] = 0x2e;
   p = putDec(p, (u32 >>> 16) & 255);
-  OUT[p++] = 0x2e;
+  TEXT_SCRATCH[p++] = 0x2e;
   p = putDec(p, (u32 >>> 8) & 255);
-  OUT[p++] = 0x2e;
+  TEXT_SCRATCH[p++] = 0x2e;
   return putDec(p, u32 & 255);
 }
 
 /** Formats an unsigned 32-bit IPv4 address as a dotted quad. */
 export function formatIPv4(u32: number): string {
-  return OUT.toString('latin1', 0, putIPv4(0, u32));
+  return scratchText(putIPv4(0, u32));
 }
 
 const GROUPS = new Uint16Array(8);
 
-/** Writes the RFC 5952 text of the address in four big-endian words at OUT[p]; returns the end. */
+/** Writes the RFC 5952 text of the address in four big-endian words at TEXT_SCRATCH[p]; returns the end. */
 function putIPv6(p: number, w0: number, w1: number, w2: number, w3: number): number {
   if (w0 === 0 && w1 === 0 && w2 === 0xffff) {
-    for (const c of MAPPED) OUT[p++] = c;
+    for (const c of MAPPED) TEXT_SCRATCH[p++] = c;
     return putIPv4(p, w3 >>> 0);
   }
   const g = GROUPS;
@@ -74,12 +73,12 @@ function putIPv6(p: number, w0: number, w1: number, w2: number, w3: number): num
   }
   for (let i = 0; i < 8; i++) {
     if (i === bestStart) {
-      OUT[p++] = 0x3a;
-      OUT[p++] = 0x3a;
+      TEXT_SCRATCH[p++] = 0x3a;
+      TEXT_SCRATCH[p++] = 0x3a;
       i += bestLen - 1;
       continue;
     }
-    if (i > 0 && i !== bestStart + bestLen) OUT[p++] = 0x3a;
+    if (i > 0 && i !== bestStart + bestLen) TEXT_SCRATCH[p++] = 0x3a;
     p = putHex(p, g[i]!);
   }
   return p;
@@ -89,7 +88,7 @@ const MAPPED = [0x3a, 0x3a, 0x66, 0x66, 0x66, 0x66, 0x3a]; // "::ffff:"
 
 /** Formats an IPv6 address given as four big-endian 32-bit words (RFC 5952). */
 export function formatIPv6Words(w0: number, w1: number, w2: number, w3: number): string {
-  return OUT.toString('latin1', 0, putIPv6(0, w0, w1, w2, w3));
+  return scratchText(putIPv6(0, w0, w1, w2, w3));
 }
 
 /**
@@ -100,15 +99,15 @@ export function formatAddressPort(ipVersion: 4 | 6, v4: number, bytes: Uint8Arra
   let p = 0;
   if (ipVersion === 4) p = putIPv4(0, v4);
   else {
-    if (withPort) OUT[p++] = 0x5b;
+    if (withPort) TEXT_SCRATCH[p++] = 0x5b;
     p = putIPv6(p, word(bytes, off), word(bytes, off + 4), word(bytes, off + 8), word(bytes, off + 12));
-    if (withPort) OUT[p++] = 0x5d;
+    if (withPort) TEXT_SCRATCH[p++] = 0x5d;
   }
   if (withPort) {
-    OUT[p++] = 0x3a;
+    TEXT_SCRATCH[p++] = 0x3a;
     p = putDec(p, port);
   }
-  return OUT.toString('latin1', 0, p);
+  return scratchText(p);
 }
 
 /** Formats the 16-byte IPv6 address at `bytes[off..off+15]` (RFC 5952). */

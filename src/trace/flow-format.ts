@@ -7,6 +7,7 @@
  */
 
 import { formatAddressPort, formatIPv4, formatIPv6 } from '../ip/format.js';
+import { scratchText, TEXT_SCRATCH } from '../text.js';
 
 /** Dotted quad of an IPv4 address held as uint32. */
 export const formatIpv4 = formatIPv4;
@@ -42,7 +43,7 @@ export function hasPorts(proto: number): boolean {
 export function isoMicros(us: number): string {
   // Date#toISOString is slow (~0.5 µs). A record's firstSeen and lastSeen alternate between two regions of capture
   // time, so the seconds prefixes are cached direct-mapped by second rather than as the last one only. The text is
-  // assembled in a scratch buffer and decoded once: concatenating prefix, digits and 'Z' made a chain of strings
+  // assembled in the text scratch and decoded once: concatenating prefix, digits and 'Z' made a chain of strings
   // that JSON.stringify flattened again (about 0.3 µs per timestamp in all).
   const sec = Math.floor(us / 1e6);
   const k = sec & (ISO_CACHE - 1);
@@ -51,18 +52,17 @@ export function isoMicros(us: number): string {
     const text = new Date(sec * 1000).toISOString(); // 2024-01-01T00:00:00.000Z
     for (let i = 0; i < ISO_PREFIX; i++) isoPrefix[k * ISO_PREFIX + i] = text.charCodeAt(i);
   }
-  for (let i = 0; i < ISO_PREFIX; i++) ISO_OUT[i] = isoPrefix[k * ISO_PREFIX + i]!;
+  for (let i = 0; i < ISO_PREFIX; i++) TEXT_SCRATCH[i] = isoPrefix[k * ISO_PREFIX + i]!;
   let frac = us - sec * 1e6;
   for (let i = ISO_PREFIX + 5; i >= ISO_PREFIX; i--) {
-    ISO_OUT[i] = 48 + (frac % 10);
+    TEXT_SCRATCH[i] = 48 + (frac % 10);
     frac = Math.floor(frac / 10);
   }
-  ISO_OUT[ISO_PREFIX + 6] = 0x5a; // Z
-  return ISO_OUT.toString('latin1', 0, ISO_PREFIX + 7);
+  TEXT_SCRATCH[ISO_PREFIX + 6] = 0x5a; // Z
+  return scratchText(ISO_PREFIX + 7);
 }
 const ISO_CACHE = 256;
 /** "2024-01-01T00:00:00." */
 const ISO_PREFIX = 20;
 const isoSec = new Float64Array(ISO_CACHE).fill(NaN);
 const isoPrefix = new Uint8Array(ISO_CACHE * ISO_PREFIX);
-const ISO_OUT = Buffer.allocUnsafe(ISO_PREFIX + 7);

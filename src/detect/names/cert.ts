@@ -9,7 +9,7 @@
  * without bounds checks, or be used on TLS 1.3 (its Certificate is encrypted; such payloads simply do not parse).
  */
 
-import { scratchText, TEXT_MAX, TEXT_SCRATCH } from './text.js';
+import { scratchText, TEXT_MAX, TEXT_SCRATCH } from '../../text.js';
 
 export interface CertNames {
   /** Subject commonName, lower case when it is a host name; null when absent. */

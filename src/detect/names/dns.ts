@@ -8,7 +8,7 @@
  * longer than 255 bytes on the wire.
  */
 
-import { scratchText, TEXT_SCRATCH } from './text.js';
+import { scratchText, TEXT_SCRATCH } from '../../text.js';
 
 export interface DnsQuery {
   /** Query name, lower case, no trailing dot. */

@@ -4,7 +4,7 @@
  * Must never: throw, look past 8 KiB of head, or accept a request line without `HTTP/1.x`.
  */
 import { decodeHost } from './tls.js';
-import { latin1Text } from './text.js';
+import { latin1Text } from '../../text.js';
 
 const METHODS = ['GET ', 'POST ', 'PUT ', 'HEAD ', 'CONNECT ', 'OPTIONS ', 'DELETE ', 'PATCH ', 'SSTP_DUPLEX_POST '];
 /** Request methods {@link requestLineMethod} recognises, in its index order (with the trailing space dropped). */

@@ -18,7 +18,7 @@
 import { createDecipheriv } from 'node:crypto';
 import { aes128Block, expandLabelInfo, hmacKeyState, hmacShort } from './quic-keys.js';
 import { findSniExtension, HELLO_MAX, HelloKind, parseHandshakeHello, type ClientHelloInfo } from './tls.js';
-import { scratchText, TEXT_SCRATCH } from './text.js';
+import { scratchText, TEXT_SCRATCH } from '../../text.js';
 
 export const QUIC_V1 = 0x00000001;
 export const QUIC_V2 = 0x6b3343cf;

@@ -12,7 +12,7 @@
  * Cost: O(ClientHello length); allocates only once the first 9 bytes look like a ClientHello.
  */
 
-import { latin1Text, scratchText, TEXT_SCRATCH } from './text.js';
+import { latin1Text, scratchText, TEXT_SCRATCH } from '../../text.js';
 
 /** What a ClientHello (TLS, DTLS or QUIC CRYPTO) told us. Built only for bytes that look like a ClientHello. */
 export interface ClientHelloInfo {

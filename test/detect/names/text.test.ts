@@ -1,7 +1,7 @@
 /** Strings from packet bytes through the shared scratch, against a one-character-at-a-time oracle. */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { latin1Text, TEXT_MAX } from '../../../src/detect/names/text.js';
+import { latin1Text, TEXT_MAX } from '../../../src/text.js';
 import { decodeHost } from '../../../src/detect/names/tls.js';
 import { readDnsName } from '../../../src/detect/names/dns.js';
 

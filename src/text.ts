@@ -1,8 +1,9 @@
 /**
- * Strings from packet bytes. The name parsers used to build their strings one `String.fromCharCode` at a time: a
- * new string per character, so a 30-byte host name made ~30 short-lived objects, and the young generation filled
- * with them (DNS names and SNIs of every flow). Here the bytes are gathered in one scratch buffer and turned into a
- * string by one native latin1 decode: two to three times faster per name, one allocation.
+ * Strings from bytes, for every layer that makes text per flow: names read from packets (DNS, SNI, Host,
+ * certificate fields), address and time text in flow records. Building such strings a character or a piece at a
+ * time makes a string per step (a 30-byte host name made ~30 short-lived objects) or a chain of them that
+ * JSON.stringify flattens again; here the bytes are gathered in one scratch buffer and turned into a string by one
+ * native latin1 decode: one flat string, one allocation.
  *
  * The scratch is module state that never outlives a call: a caller fills `TEXT_SCRATCH[0, n)` (n ≤ TEXT_MAX) and
  * calls {@link scratchText} before anything else can write to it (single-threaded; each worker has its own module).
