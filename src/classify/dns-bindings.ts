@@ -42,10 +42,8 @@ export interface BoundName {
   readonly address: string;
 }
 
-function key4(client: number, addr: number): string {
-  return `${client}>${addr}`;
-}
-function key6(client: string, addr: string): string {
+/** Map key of a (client, address) pair: uint32 addresses for IPv4, RFC 5952 text for IPv6. */
+function pairKey(client: number | string, addr: number | string): string {
   return `${client}>${addr}`;
 }
 
@@ -84,13 +82,13 @@ export class DnsBindings {
     if (ipVersion === 4) {
       for (const a of ans.a4) {
         this.mark(hash4(a));
-        this.put(key4(clientV4, a), b);
+        this.put(pairKey(clientV4, a), b);
       }
     } else {
       const client = formatIPv6(clientBytes, clientOff);
       for (const a of ans.a6) {
         this.mark(hash6(a, 0));
-        this.put(key6(client, formatIPv6(a, 0)), b);
+        this.put(pairKey(client, formatIPv6(a, 0)), b);
       }
     }
   }
@@ -103,12 +101,12 @@ export class DnsBindings {
     let b: DnsBinding | undefined;
     let address: string;
     if (f.ipVersion === 4) {
-      b = this.m.get(key4(f.src4, f.dst4));
+      b = this.m.get(pairKey(f.src4, f.dst4));
       if (!b) return null;
       address = formatIPv4(f.dst4);
     } else {
       address = formatIPv6(f.addrBytes(), f.dst6Off());
-      b = this.m.get(key6(formatIPv6(f.addrBytes(), f.src6Off()), address));
+      b = this.m.get(pairKey(formatIPv6(f.addrBytes(), f.src6Off()), address));
       if (!b) return null;
     }
     // A flow that started before the answer was not caused by it.
