@@ -10,21 +10,13 @@
  * (`avail(i)` tells how many).
  */
 
-/** IP protocol numbers used by detectors and the flow table. */
-export const IPPROTO_ICMP = 1;
-export const IPPROTO_TCP = 6;
-export const IPPROTO_UDP = 17;
-export const IPPROTO_GRE = 47;
-export const IPPROTO_ESP = 50;
-export const IPPROTO_AH = 51;
-export const IPPROTO_ICMPV6 = 58;
-export const IPPROTO_SCTP = 132;
+import type { FlowView } from '../flow/view.js';
+
+// The flow view and protocol numbers live below both trace/ and detect/; re-exported for detector authors.
+export { type FlowView, DIR_FWD, DIR_REV } from '../flow/view.js';
+export * from '../flow/ipproto.js';
 
 export type Strength = 'strong' | 'medium' | 'weak';
-
-/** Direction of a packet relative to the flow's initiator. */
-export const DIR_FWD = 0; // initiator -> responder
-export const DIR_REV = 1; // responder -> initiator
 
 export interface Evidence {
   /** Detector (or list) id that produced the item: `wireguard`, `openvpn`, `vpn-domains`, `vpn-endpoints`… */
@@ -47,33 +39,6 @@ export interface Evidence {
    * the service, not about one packet's shape, so a medium one may decide alone (reference evidence table).
    */
   readonly kind?: 'structure' | 'name' | 'list' | 'relation';
-}
-
-/**
- * What a detector sees of a flow. Index `i` runs over the payload-bearing packets recorded so far, in arrival
- * order, both directions. For TCP/UDP the payload is the L4 payload; for portless transports (ESP, AH, GRE,
- * ICMP…) it is the IP payload starting at that protocol's header.
- */
-export interface FlowView {
-  /** IP protocol number of the flow (6 TCP, 17 UDP, 50 ESP, 51 AH, 47 GRE…). */
-  readonly transport: number;
-  readonly ipVersion: 4 | 6;
-  /** Initiator's port (0 for portless transports). */
-  readonly srcPort: number;
-  /** Responder's port (0 for portless transports). */
-  readonly dstPort: number;
-  /** Payload-bearing packets recorded so far. */
-  readonly nPackets: number;
-  /** 0 = initiator to responder, 1 = reverse. */
-  dir(i: number): number;
-  /** Payload length of packet i as it was on the wire (may exceed `avail(i)`). */
-  len(i: number): number;
-  /** How many payload bytes of packet i are available through `buf(i)` from `start(i)`. */
-  avail(i: number): number;
-  /** Buffer holding packet i's available payload bytes; valid only during the `detect` call. */
-  buf(i: number): Uint8Array;
-  /** Offset of packet i's first payload byte in `buf(i)`. */
-  start(i: number): number;
 }
 
 /**

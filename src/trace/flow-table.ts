@@ -27,7 +27,8 @@
  *
  * Complexity: `add` O(1) expected (hash probe + list splice); `advance` O(expired flows).
  */
-import { IPPROTO_ESP, IPPROTO_TCP, type FlowView } from '../detect/types.js';
+import { IPPROTO_ESP, IPPROTO_TCP } from '../flow/ipproto.js';
+import type { FlowView } from '../flow/view.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { EndReason, FlowHandle, PacketView } from './types.js';
 import { formatEndpoint, hasPorts } from './flow-format.js';

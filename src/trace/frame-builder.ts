@@ -3,7 +3,7 @@
  * path. Checksums are left zero (nothing downstream validates them).
  */
 import ipaddr from 'ipaddr.js';
-import { IPPROTO_TCP, IPPROTO_UDP } from '../detect/types.js';
+import { IPPROTO_TCP, IPPROTO_UDP } from '../flow/ipproto.js';
 
 export interface FrameSpec {
   src: string;

@@ -6,7 +6,7 @@
  */
 import { linkToIp } from './decode-link.js';
 import { newPacketView } from './decode.js';
-import { isDnsPort } from '../detect/names/dns.js';
+import { isDnsPort } from '../flow/ports.js';
 
 const scratch = newPacketView();
 

@@ -2,7 +2,7 @@
  * Contracts of the trace layer: the reusable packet view the decoder fills, and the flow handle the flow table
  * hands to its listener. Both are flyweights: re-aimed at each packet/flow, valid only during the callback.
  */
-import type { FlowView } from '../detect/types.js';
+import type { FlowView } from '../flow/view.js';
 
 /** pcap LINKTYPE_* values the decoder understands. */
 export const LINKTYPE_NULL = 0;

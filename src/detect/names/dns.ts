@@ -22,9 +22,7 @@ export interface DnsQuery {
 }
 
 /** DNS, mDNS and LLMNR ports: the ones this message format is read on. */
-export function isDnsPort(p: number): boolean {
-  return p === 53 || p === 5353 || p === 5355;
-}
+export { isDnsPort } from '../../flow/ports.js';
 
 const HDR = 12;
 const MAX_HOPS = 16;
