@@ -160,9 +160,12 @@ export class CompanionIndex {
     this.ikePairs.add(k);
   }
 
-  /** A TLS flow noted earlier has ended: later companions must start within the window after its start. */
+  /**
+   * A TLS flow noted earlier has ended (closed, or gone from the table): later companions must start within the
+   * window after its start. The first end noted stands (a closed connection's trailing packets do not reopen it).
+   */
   noteEnd(e: TlsFlow, lastSeenUs: number): void {
-    e.endUs = lastSeenUs;
+    if (e.endUs === Infinity) e.endUs = lastSeenUs;
   }
 
   /**

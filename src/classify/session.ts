@@ -151,6 +151,9 @@ export class ClassifierSession extends EventEmitter {
 
   private onPacket(f: FlowHandle, isNew: boolean, payload: boolean): void {
     const id = f.id;
+    // A TLS connection ends for the companion rules when it closes, not when it stops lingering in the table.
+    const tls = this.tlsOf[id];
+    if (tls !== undefined && tls.endUs === Infinity && f.closed) this.companions.noteEnd(tls, f.lastSeenUs);
     if (isNew) {
       this.nFlows++;
       if (id >= this.decided.length) this.growDecided(id);

@@ -371,7 +371,9 @@ export function synthesize(opts: SynthOptions, sink: (chunk: Uint8Array) => void
 
     f.i++;
     if (f.i < f.n) {
-      const gap = f.i < 4 ? f.rttUs * (0.5 + prng.float()) : Math.min(MAX_GAP_US, prng.exp(f.gapUs));
+      // Handshakes and a TCP close (the packets after the first FIN) take round trips, not think time.
+      const rtt = f.i < 4 || (f.kind.transport === 'tcp' && f.i > f.n - 4);
+      const gap = rtt ? f.rttUs * (0.5 + prng.float()) : Math.min(MAX_GAP_US, prng.exp(f.gapUs));
       f.nextUs = ts + Math.max(1, gap);
       heap.push(f.index, f.nextUs);
     }
