@@ -7,6 +7,7 @@ import { EventEmitter } from 'node:events';
 import { Transform, type TransformCallback } from 'node:stream';
 import { Decoder, newPacketView } from '../trace/decode.js';
 import { FlowTable, type FlowTableOptions } from '../trace/flow-table.js';
+import type { ReassemblyStats } from '../trace/reassembly.js';
 import type { EndReason, FlowHandle, PacketView, RawPacket } from '../trace/types.js';
 import { LINKTYPE_ETHERNET } from '../trace/types.js';
 import type { Classifier } from './classifier.js';
@@ -34,6 +35,12 @@ export interface SessionStats {
   malformed: Record<string, number>;
   flows: number;
   verdicts: number;
+  /** IP reassembly outcomes: fragments, datagrams reassembled / cut / abandoned (overlapping, invalid), timed out, evicted, flushed, duplicates. */
+  reassembly: ReassemblyStats;
+  /** Fragments not accounted to any flow: their datagram's first fragment never arrived. */
+  fragmentsUnattributed: number;
+  /** Packets that closed TCP connections absorbed while lingering (trailing ACKs, retransmitted FINs, late RSTs). */
+  afterClose: number;
 }
 
 export interface VerdictEvent {
@@ -82,10 +89,14 @@ export class ClassifierSession extends EventEmitter {
     super();
     this.classifier = classifier;
     this.companions = new CompanionIndex(undefined, classifier.companionWindowUs, classifier.sslVpnEspPorts);
-    this.table = new FlowTable(options.flow ?? {}, {
-      onPacket: (f, isNew, payload) => this.onPacket(f, isNew, payload),
-      onEnd: (f, reason) => this.onEnd(f, reason),
-    });
+    this.table = new FlowTable(
+      options.flow ?? {},
+      {
+        onPacket: (f, isNew, payload) => this.onPacket(f, isNew, payload),
+        onEnd: (f, reason) => this.onEnd(f, reason),
+      },
+      this.decoder, // reassembled datagrams are decoded with the same tunnel settings and fallback counters
+    );
     this.recorded = this.table.maxPayloadPackets;
   }
 
@@ -96,6 +107,9 @@ export class ClassifierSession extends EventEmitter {
       malformed: { ...this.decoder.stats.malformed },
       flows: this.nFlows,
       verdicts: this.nVerdicts,
+      reassembly: { ...this.table.stats.reassembly },
+      fragmentsUnattributed: this.table.stats.fragmentsUnmatched,
+      afterClose: this.table.stats.afterClose,
     };
   }
 
