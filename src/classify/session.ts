@@ -12,13 +12,14 @@ import type { EndReason, FlowHandle, PacketView, RawPacket } from '../trace/type
 import { LINKTYPE_ETHERNET } from '../trace/types.js';
 import type { Classifier } from './classifier.js';
 import { FlowDetection } from './engine.js';
-import { CompanionIndex, type TlsFlow } from './companions.js';
+import { CompanionIndex, ikeSpisOf, type IkeSpis, type TlsFlow } from './companions.js';
 import { DnsBindings } from './dns-bindings.js';
 import { isDnsPort, parseDnsAnswers } from '../detect/names/dns.js';
 import { IPPROTO_TCP } from '../detect/types.js';
 import { isDnsServerFrame } from '../trace/peek.js';
 import { formatEndpoint, isoMicros } from '../trace/flow-format.js';
-import { snippetTraits, TRAIT_TLS_HELLO } from './traits.js';
+import { snippetTraits, TRAIT_IKE_MARKER, TRAIT_TLS_HELLO } from './traits.js';
+import { IKE_PORT } from '../detect/ike.js';
 import { flowRecord, transportName, type FlowRecord } from './record.js';
 import type { Verdict } from './types.js';
 import type { Evidence } from '../detect/types.js';
@@ -68,6 +69,8 @@ export class ClassifierSession extends EventEmitter {
   private traits: Uint8Array = new Uint8Array(1024);
   /** Per flow slot: the companion index's entry of a TLS flow (its data channel may vouch for it later). */
   private tlsOf: (TlsFlow | undefined)[] = [];
+  /** Per flow slot: IKE messages behind the non-ESP marker of a UDP 4500 flow (for the NAT-T float, after the verdict). */
+  private floatSpis: (IkeSpis[] | undefined)[] = [];
   private pool: FlowDetection[] = [];
   private foreignDecoder: Decoder | undefined;
   private foreignView: PacketView | undefined;
@@ -88,7 +91,7 @@ export class ClassifierSession extends EventEmitter {
   constructor(classifier: Classifier, options: SessionOptions = {}) {
     super();
     this.classifier = classifier;
-    this.companions = new CompanionIndex(undefined, classifier.companionWindowUs, classifier.sslVpnEspPorts);
+    this.companions = new CompanionIndex(undefined, classifier.companionWindowUs, classifier.sslVpnEspPorts, classifier.sideWindowUs);
     this.table = new FlowTable(
       options.flow ?? {},
       {
@@ -234,10 +237,16 @@ export class ClassifierSession extends EventEmitter {
     // Traits are read now, while the flow's payload snippets still exist (stopCapture below frees them).
     const traits = (d ? d.traits : 0) | snippetTraits(f.view, this.classifier.espPorts);
     this.traits[f.id] = traits;
-    const v = this.classifier.decideNow(d ?? null, f, at, this.companions.evidenceFor(f, traits), this.dns.lookup(f, f.firstSeenUs));
+    // IKE SPIs, also read while the snippets exist: a 4500 flow's (for the NAT-T float), a 500 flow's (its SA).
+    const floatSpis = (traits & TRAIT_IKE_MARKER) !== 0 ? ikeSpisOf(f.view, 4) : undefined;
+    if (floatSpis !== undefined && floatSpis.length > 0) this.floatSpis[f.id] = floatSpis;
+    const v = this.classifier.decideNow(d ?? null, f, at, this.companions.evidenceFor(f, traits, floatSpis), this.dns.lookup(f, f.firstSeenUs));
     this.companions.settleTie(v.protocol);
     if (v.label !== 'ordinary') this.companions.noteVerdict(f, v.protocol, v.evidence);
-    if (v.protocol === 'ipsec' && v.evidence.some(isIkeMessage)) this.companions.noteIke(f);
+    if (v.protocol === 'ipsec' && v.evidence.some(isIkeMessage)) {
+      this.companions.noteIke(f);
+      if (f.srcPort === IKE_PORT || f.dstPort === IKE_PORT) this.companions.noteIkeSpis(f, ikeSpisOf(f.view, 0));
+    }
     this.verdicts[f.id] = v;
     this.decided[f.id] = 1;
     if (d) this.release(f.id, d);
@@ -266,7 +275,7 @@ export class ClassifierSession extends EventEmitter {
     if (v.label === 'ordinary') {
       // A companion relation can appear after the flow's early verdict (its control flow, or for a TLS flow its
       // data channel, was identified later).
-      const c = tls ? tls.vouch : this.companions.evidenceFor(f, traits);
+      const c = tls ? (tls.vouch ?? this.companions.evidenceFor(f, traits)) : this.companions.evidenceFor(f, traits, this.floatSpis[f.id]);
       if (c) {
         const keep = new FlowDetection();
         keep.evidence = v.evidence.filter((e) => e.source !== 'vpn-endpoints' && e.source !== 'vpn-domains');
@@ -277,6 +286,7 @@ export class ClassifierSession extends EventEmitter {
     this.verdicts[f.id] = undefined;
     this.decided[f.id] = 0;
     this.traits[f.id] = 0;
+    this.floatSpis[f.id] = undefined;
     this.emit('flow', flowRecord(f, v));
   }
 }

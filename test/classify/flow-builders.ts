@@ -13,7 +13,7 @@ export interface Pkt extends FrameSpec {
   t: number; // seconds
 }
 
-export function classify(pkts: Pkt[], verdicts: VerdictEvent[] = [], options: { companionWindowS?: number; sslVpnEspPorts?: number[] } = {}): FlowRecord[] {
+export function classify(pkts: Pkt[], verdicts: VerdictEvent[] = [], options: { companionWindowS?: number; sslVpnEspPorts?: number[]; sideConnectionWindowS?: number } = {}): FlowRecord[] {
   const s = createClassifier(options).session();
   const out: FlowRecord[] = [];
   s.on('flow', (r: FlowRecord) => out.push(r));
