@@ -10,7 +10,8 @@ import { TunnelscopeError } from '../errors.js';
 import { Progress } from './progress.js';
 import { CLASSIFY_FORMATS, Tally } from './records.js';
 import { processIo, type CliIo } from './io.js';
-import { cannotReadReason, choiceFlag, numberFlag, numberListFlag, UsageError } from './args.js';
+import { cannotReadReason, choiceFlag, numberFlag, numberListFlag, traceFlags, UsageError } from './args.js';
+import type { FlowTableOptions } from '../trace/flow-table.js';
 import { defaultFormat, OutputSink } from './output.js';
 import { findFormat, formatsHelp, type OutputFormat } from './formats.js';
 import { loadListFiles } from './lists.js';
@@ -44,6 +45,10 @@ interface ClassifyOpts {
   maxFlows?: string;
   companionWindow?: string;
   sslVpnEspPorts?: string;
+  tcpLinger?: string;
+  reassemblyTimeout?: string;
+  maxReassemblies?: string;
+  reassemblyMaxBytes?: string;
   workers?: string;
   quiet?: boolean;
   [plugin: string]: unknown;
@@ -65,6 +70,10 @@ export const classifyCommand: Subcommand = {
       .option('--max-flows <N>', 'cap on live flows; the least recently active are evicted (default 1000000)')
       .option('--companion-window <S>', 'an SSL-VPN data channel is tied to its TLS flow when it starts within S capture seconds of it, or while it is open (default 10)')
       .option('--ssl-vpn-esp-ports <P,...>', 'UDP ports where ESP next to a TLS flow with no IKE is an SSL VPN data channel (default 4500)')
+      .option('--tcp-linger <S>', 'a closed TCP connection (RST, or FIN both ways) absorbs its trailing packets for S capture seconds after its last one (default 5; 0: ends at the close)')
+      .option('--reassembly-timeout <S>', 'an IP datagram must arrive whole within S capture seconds of its first fragment (default 30)')
+      .option('--max-reassemblies <N>', 'IP datagrams reassembled at once (per worker), oldest dropped beyond it (default 1024; 0 turns reassembly off)')
+      .option('--reassembly-max-bytes <B>', 'fragment bytes held for reassembly at once (per worker), oldest datagram dropped beyond it (default 4194304, at least 131072)')
       .option('--workers <N>', 'classify on N worker threads (default 1)')
       .option('-q, --quiet', 'no progress bar and no end-of-run diagnostics on stderr');
     for (const p of SINK_PLUGINS) for (const o of p.options()) cmd.addOption(o);
@@ -84,7 +93,7 @@ interface RunOptions {
   onlyVpn: boolean;
   summary: boolean;
   quiet: boolean;
-  flow: { idleTimeoutSec?: number; tcpIdleTimeoutSec?: number; maxFlows?: number };
+  flow: FlowTableOptions;
   workers: number;
   io: CliIo;
 }
@@ -105,6 +114,7 @@ async function classify(capture: string | undefined, opts: ClassifyOpts, io: Cli
   const maxFlows = numberFlag('max-flows', opts.maxFlows, { min: 1, max: 1 << 28, integer: true });
   const companionWindow = numberFlag('companion-window', opts.companionWindow, { min: 0 });
   const espPorts = numberListFlag('ssl-vpn-esp-ports', opts.sslVpnEspPorts, { min: 1, max: 65535, integer: true });
+  const trace = traceFlags(opts);
   const workers = numberFlag('workers', opts.workers, { min: 1, max: 256, integer: true }) ?? 1;
   if (capture !== '-') {
     const why = unreadable(capture);
@@ -121,6 +131,7 @@ async function classify(capture: string | undefined, opts: ClassifyOpts, io: Cli
     flow: {
       ...(idle !== undefined ? { idleTimeoutSec: idle, tcpIdleTimeoutSec: Math.max(idle, 300) } : {}),
       ...(maxFlows !== undefined ? { maxFlows } : {}),
+      ...trace,
     },
     workers,
     io,

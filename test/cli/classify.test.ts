@@ -135,3 +135,25 @@ describe('tunnelscope classify', () => {
     expect(j.err.trim().split('\n')).toHaveLength(1);
   });
 });
+
+describe('classify: TCP linger and IP reassembly flags', () => {
+  it('--tcp-linger and the reassembly flags reach the flow table (one TLS conversation, its late ACK; a fragmented WireGuard-sized datagram)', async () => {
+    const { TCP_ACK, TCP_FIN, TCP_SYN } = await import('../../src/trace/frame-builder.js');
+    const w = new PcapWriter();
+    const c = { src: '10.0.0.1', dst: '192.0.2.9', proto: 6, srcPort: 40001, dstPort: 443 };
+    const s = { src: '192.0.2.9', dst: '10.0.0.1', proto: 6, srcPort: 443, dstPort: 40001 };
+    w.packet(T0 + 1, buildFrame({ ...c, tcpFlags: TCP_SYN }));
+    w.packet(T0 + 2, buildFrame({ ...s, tcpFlags: TCP_SYN | TCP_ACK }));
+    w.packet(T0 + 3, buildFrame({ ...c, tcpFlags: TCP_FIN | TCP_ACK }));
+    w.packet(T0 + 4, buildFrame({ ...s, tcpFlags: TCP_FIN | TCP_ACK }));
+    w.packet(T0 + 2_000_000, buildFrame({ ...c, tcpFlags: TCP_ACK }));
+    const path = join(dir, 'linger.pcap');
+    writeFileSync(path, w.toBuffer());
+    expect((await cli([path, '-q', '--format', 'ndjson'])).out.trim().split('\n')).toHaveLength(1);
+    expect((await cli([path, '-q', '--format', 'ndjson', '--tcp-linger', '0'])).out.trim().split('\n')).toHaveLength(2);
+    expect((await cli([path, '-q', '--max-reassemblies', '16', '--reassembly-timeout', '5', '--reassembly-max-bytes', '200000'])).code).toBe(0);
+    const bad = await cli([path, '--reassembly-max-bytes', '10']);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toContain('reassembly-max-bytes');
+  });
+});

@@ -139,3 +139,34 @@ describe('tunnelscope flows', () => {
     expect(err).not.toMatch(/Error|at .*\.ts/);
   });
 });
+
+describe('tunnelscope flows: TCP linger and IP reassembly flags', () => {
+  const c = { src: '10.0.0.1', dst: '192.0.2.9', proto: 6, srcPort: 40001, dstPort: 443 };
+  const s = { src: '192.0.2.9', dst: '10.0.0.1', proto: 6, srcPort: 443, dstPort: 40001 };
+  const w = new PcapWriter();
+  w.packet(T0 + 1, buildFrame({ ...c, tcpFlags: TCP_SYN }));
+  w.packet(T0 + 2, buildFrame({ ...s, tcpFlags: TCP_SYN | TCP_ACK }));
+  w.packet(T0 + 3, buildFrame({ ...c, tcpFlags: TCP_FIN | TCP_ACK }));
+  w.packet(T0 + 4, buildFrame({ ...s, tcpFlags: TCP_FIN | TCP_ACK }));
+  w.packet(T0 + 2_000_000, buildFrame({ ...c, tcpFlags: TCP_ACK })); // the last ACK, 2 s late
+  const path = join(dir, 'linger.pcap');
+  writeFileSync(path, w.toBuffer());
+
+  it('--tcp-linger: the default absorbs the late ACK (one record); 0 ends the connection at its close (two)', async () => {
+    const dflt = await runCli([path, '-q']);
+    expect(dflt.out.trim().split('\n').map((l) => JSON.parse(l).end)).toEqual(['fin']);
+    const zero = await runCli([path, '-q', '--tcp-linger', '0']);
+    expect(zero.out.trim().split('\n').map((l) => JSON.parse(l).end)).toEqual(['fin', 'eof']);
+    const one = await runCli([path, '-q', '--tcp-linger', '1.5']);
+    expect(one.out.trim().split('\n')).toHaveLength(2);
+  });
+
+  it('reassembly flags are validated (exit 2, one line naming the flag)', async () => {
+    for (const [flag, v] of [['--reassembly-max-bytes', '1000'], ['--max-reassemblies', '-1'], ['--reassembly-timeout', 'x'], ['--tcp-linger', '-2']]) {
+      const r = await runCli([path, flag!, v!]);
+      expect(r.code, flag).toBe(2);
+      expect(r.err).toContain(flag!.slice(2));
+    }
+    expect((await runCli([path, '-q', '--max-reassemblies', '0', '--reassembly-timeout', '10', '--reassembly-max-bytes', '131072'])).code).toBe(0);
+  });
+});
