@@ -27,10 +27,11 @@
  * its third, so short flows cost little; slots are released on flow end or {@link FlowHandle.stopCapture}. The
  * per-flow core stays ~120 bytes whatever the snippet settings.
  *
- * TCP lifecycle: a connection is closed by a RST or by FINs from both sides. It then lingers `tcpLingerSec` of
- * capture time after its last packet (its own LRU list) and absorbs what trails the close — the last ACK, a
- * retransmitted FIN, a late RST — instead of opening a new flow for it; a SYN (without ACK) on the same 5-tuple
- * ends it at once and starts a new connection. A lookup that finds a flow idle for longer than its timeout (or a
+ * TCP lifecycle: a connection is closed by a RST, or by FINs from both sides and the final ACK (until that ACK it is
+ * still an open connection, so a late one stays its own). It then lingers `tcpLingerSec` of capture time after its
+ * last packet (its own LRU list) and absorbs what trails the close — a retransmitted FIN, a late RST, more ACKs —
+ * instead of opening a new flow for it; a SYN (without ACK) on the same 5-tuple ends it at once and starts a new
+ * connection (also between the second FIN and the final ACK). A lookup that finds a flow idle for longer than its timeout (or a
  * closed one past its linger) ends that flow before taking the packet, whenever the periodic sweep last ran.
  *
  * Complexity: `add` O(1) expected (hash probe + list splice) + reassembly's cost for a fragment; `advance`
@@ -66,9 +67,9 @@ export interface FlowTableOptions {
    */
   maxCapturingFlows?: number;
   /**
-   * Seconds of capture time a closed TCP connection (RST, or FIN from both sides) stays in the table after its
-   * last packet, absorbing trailing ACKs, retransmitted FINs and late RSTs; a new SYN ends it at once. Default 5;
-   * 0 ends a connection at its close.
+   * Seconds of capture time a closed TCP connection (RST, or FIN from both sides and the final ACK) stays in the
+   * table after its last packet, absorbing trailing ACKs, retransmitted FINs and late RSTs; a new SYN ends it at
+   * once. Default 5; 0 ends a connection at its close.
    */
   tcpLingerSec?: number;
   /** Seconds of capture time an IP datagram may take to arrive whole, from its first fragment. Default 30. */
@@ -161,7 +162,7 @@ const N_BF = 0, N_BR = 1, N_FIRST = 2, N_LAST = 3;
 // state bits (R_BITS byte 1)
 const ST_FIN_FWD = 1;
 const ST_FIN_REV = 2;
-const ST_CLOSED = 4; // RST, or FIN seen both ways: lingering (LIST_CLOSED)
+const ST_CLOSED = 4; // RST, or FIN both ways and the final ACK: lingering (LIST_CLOSED)
 const ST_CAPTURING = 8; // may still record payload packets
 const ST_RST = 16; // closed by a RST (the end reason)
 const B_LIVE = 1 << 24;
@@ -393,8 +394,9 @@ export class FlowTable {
   /** Why a flow ends when its time is up: its close for a closed connection, else idleness. */
   private idleReason(slot: number): EndReason {
     const bits = this.rec[slot * RS + R_BITS]!;
-    if ((bits & (ST_CLOSED << 8)) === 0) return 'idle';
-    return (bits & (ST_RST << 8)) !== 0 ? 'rst' : 'fin';
+    if ((bits & (ST_CLOSED << 8)) !== 0) return (bits & (ST_RST << 8)) !== 0 ? 'rst' : 'fin';
+    // FIN from both sides but no final ACK seen: closed all the same.
+    return (bits & ((ST_FIN_FWD | ST_FIN_REV) << 8)) === (ST_FIN_FWD | ST_FIN_REV) << 8 ? 'fin' : 'idle';
   }
 
   private listUnlink(slot: number): void {
@@ -576,10 +578,12 @@ export class FlowTable {
     const flags = proto === IPPROTO_TCP ? p.tcpFlags & 0xff : 0;
     let isNew = false;
     if (slot !== NONE) {
-      const closed = (rec[slot * RS + R_BITS]! & (ST_CLOSED << 8)) !== 0;
-      // A fresh SYN on a closed connection is a new connection reusing the tuple; a flow idle past its timeout (a
-      // closed one past its linger) has ended, whether or not the periodic sweep has run since.
-      if ((closed && (flags & (TH_SYN | TH_ACK)) === TH_SYN) || ts - this.num[slot * NS + N_LAST]! > this.timeouts[this.listOf(slot)]!) {
+      const sb = rec[slot * RS + R_BITS]!;
+      const closed = (sb & (ST_CLOSED << 8)) !== 0;
+      const closing = closed || (sb & ((ST_FIN_FWD | ST_FIN_REV) << 8)) === (ST_FIN_FWD | ST_FIN_REV) << 8;
+      // A fresh SYN on a closed (or closing) connection is a new connection reusing the tuple; a flow idle past its
+      // timeout (a closed one past its linger) has ended, whether or not the periodic sweep has run since.
+      if ((closing && (flags & (TH_SYN | TH_ACK)) === TH_SYN) || ts - this.num[slot * NS + N_LAST]! > this.timeouts[this.listOf(slot)]!) {
         this.endFlow(slot, this.idleReason(slot));
         slot = NONE;
         rec = this.rec;
@@ -678,15 +682,16 @@ export class FlowTable {
       }
     }
 
-    // TCP close: a RST, or FIN from both sides. The connection then lingers (LIST_CLOSED) unless linger is 0.
+    // TCP close: a RST, or FIN from both sides followed by the final ACK (a pure ACK: no SYN, no payload). The
+    // connection then lingers (LIST_CLOSED) unless linger is 0. Between the second FIN and the final ACK it stays an
+    // open connection (TCP idle timeout), so a late final ACK is still its own.
     let end: EndReason | null = null;
     let close = 0;
     if (flags !== 0 && (bits & (ST_CLOSED << 8)) === 0) {
+      const fins = (ST_FIN_FWD | ST_FIN_REV) << 8;
       if ((flags & TH_RST) !== 0) close = ST_CLOSED | ST_RST;
-      else if ((flags & TH_FIN) !== 0) {
-        bits |= (dir === 0 ? ST_FIN_FWD : ST_FIN_REV) << 8;
-        if ((bits & ((ST_FIN_FWD | ST_FIN_REV) << 8)) === (ST_FIN_FWD | ST_FIN_REV) << 8) close = ST_CLOSED;
-      }
+      else if ((flags & TH_FIN) !== 0) bits |= (dir === 0 ? ST_FIN_FWD : ST_FIN_REV) << 8;
+      else if ((bits & fins) === fins && (flags & TH_SYN) === 0 && wirePay === 0) close = ST_CLOSED;
     }
     if (close !== 0) {
       if (this.tcpLingerUs === 0) end = (close & ST_RST) !== 0 ? 'rst' : 'fin';

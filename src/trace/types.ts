@@ -109,8 +109,8 @@ export interface FlowHandle {
   /** OR of TCP flags seen in either direction. */
   readonly tcpFlags: number;
   /**
-   * TCP: the connection is closed (a RST, or FIN from both sides). It stays in the table for the linger time,
-   * absorbing trailing packets, and ends with reason `fin`/`rst`.
+   * TCP: the connection is closed (a RST, or FIN from both sides and the final ACK). It stays in the table for the
+   * linger time, absorbing trailing packets, and ends with reason `fin`/`rst`.
    */
   readonly closed: boolean;
   /** Payload packets and their first bytes, for detectors. */

@@ -137,8 +137,8 @@ describe('tunnelscope classify', () => {
 });
 
 describe('classify: TCP linger and IP reassembly flags', () => {
-  it('--tcp-linger and the reassembly flags reach the flow table (one TLS conversation, its late ACK; a fragmented WireGuard-sized datagram)', async () => {
-    const { TCP_ACK, TCP_FIN, TCP_SYN } = await import('../../src/trace/frame-builder.js');
+  it('--tcp-linger and the reassembly flags reach the flow table (a closed TCP conversation and its late RST)', async () => {
+    const { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } = await import('../../src/trace/frame-builder.js');
     const w = new PcapWriter();
     const c = { src: '10.0.0.1', dst: '192.0.2.9', proto: 6, srcPort: 40001, dstPort: 443 };
     const s = { src: '192.0.2.9', dst: '10.0.0.1', proto: 6, srcPort: 443, dstPort: 40001 };
@@ -146,7 +146,8 @@ describe('classify: TCP linger and IP reassembly flags', () => {
     w.packet(T0 + 2, buildFrame({ ...s, tcpFlags: TCP_SYN | TCP_ACK }));
     w.packet(T0 + 3, buildFrame({ ...c, tcpFlags: TCP_FIN | TCP_ACK }));
     w.packet(T0 + 4, buildFrame({ ...s, tcpFlags: TCP_FIN | TCP_ACK }));
-    w.packet(T0 + 2_000_000, buildFrame({ ...c, tcpFlags: TCP_ACK }));
+    w.packet(T0 + 5, buildFrame({ ...c, tcpFlags: TCP_ACK })); // the final ACK: closed
+    w.packet(T0 + 2_000_000, buildFrame({ ...s, tcpFlags: TCP_RST })); // a late RST, 2 s on
     const path = join(dir, 'linger.pcap');
     writeFileSync(path, w.toBuffer());
     expect((await cli([path, '-q', '--format', 'ndjson'])).out.trim().split('\n')).toHaveLength(1);

@@ -6,7 +6,7 @@ import { PassThrough, Readable } from 'node:stream';
 import { Sink } from '../helpers/sink.js';
 import { describe, expect, it } from 'vitest';
 import { run } from '../../src/cli/flows.js';
-import { buildFrame, TCP_ACK, TCP_FIN, TCP_SYN } from '../../src/trace/frame-builder.js';
+import { buildFrame, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from '../../src/trace/frame-builder.js';
 import { PcapWriter } from '../../src/trace/pcap-writer.js';
 
 
@@ -148,15 +148,16 @@ describe('tunnelscope flows: TCP linger and IP reassembly flags', () => {
   w.packet(T0 + 2, buildFrame({ ...s, tcpFlags: TCP_SYN | TCP_ACK }));
   w.packet(T0 + 3, buildFrame({ ...c, tcpFlags: TCP_FIN | TCP_ACK }));
   w.packet(T0 + 4, buildFrame({ ...s, tcpFlags: TCP_FIN | TCP_ACK }));
-  w.packet(T0 + 2_000_000, buildFrame({ ...c, tcpFlags: TCP_ACK })); // the last ACK, 2 s late
+  w.packet(T0 + 5, buildFrame({ ...c, tcpFlags: TCP_ACK })); // the final ACK: closed
+  w.packet(T0 + 2_000_000, buildFrame({ ...s, tcpFlags: TCP_RST })); // a late RST, 2 s on
   const path = join(dir, 'linger.pcap');
   writeFileSync(path, w.toBuffer());
 
-  it('--tcp-linger: the default absorbs the late ACK (one record); 0 ends the connection at its close (two)', async () => {
+  it('--tcp-linger: the default absorbs the late RST (one record); 0 ends the connection at its close (two)', async () => {
     const dflt = await runCli([path, '-q']);
     expect(dflt.out.trim().split('\n').map((l) => JSON.parse(l).end)).toEqual(['fin']);
     const zero = await runCli([path, '-q', '--tcp-linger', '0']);
-    expect(zero.out.trim().split('\n').map((l) => JSON.parse(l).end)).toEqual(['fin', 'eof']);
+    expect(zero.out.trim().split('\n').map((l) => JSON.parse(l).end)).toEqual(['fin', 'rst']);
     const one = await runCli([path, '-q', '--tcp-linger', '1.5']);
     expect(one.out.trim().split('\n')).toHaveLength(2);
   });

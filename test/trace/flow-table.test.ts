@@ -88,19 +88,20 @@ describe('FlowTable basics', () => {
     expect(ended[0]!.flags).toBe(TCP_SYN | TCP_ACK);
   });
 
-  it('TCP, linger 0: FIN both ways ends the connection at once; a later packet starts a new flow', () => {
+  it('TCP, linger 0: FIN both ways then the final ACK ends the connection at once; a later packet starts a new flow', () => {
     const { t, ended, add } = collect({ tcpLingerSec: 0 });
     const c2s = { src: A, dst: B, proto: 6, srcPort: 40000, dstPort: 80 };
     const s2c = { src: B, dst: A, proto: 6, srcPort: 80, dstPort: 40000 };
     add({ ...c2s, tsUs: 1, tcpFlags: TCP_SYN });
     add({ ...s2c, tsUs: 2, tcpFlags: TCP_SYN | TCP_ACK });
     add({ ...c2s, tsUs: 3, tcpFlags: TCP_FIN | TCP_ACK });
-    expect(ended).toHaveLength(0);
     add({ ...s2c, tsUs: 4, tcpFlags: TCP_FIN | TCP_ACK });
-    expect(ended).toHaveLength(1);
-    expect(ended[0]).toMatchObject({ reason: 'fin', pf: 2, pr: 2 });
-    expect(t.size).toBe(0);
+    expect(ended).toHaveLength(0);
     add({ ...c2s, tsUs: 5, tcpFlags: TCP_ACK });
+    expect(ended).toHaveLength(1);
+    expect(ended[0]).toMatchObject({ reason: 'fin', pf: 3, pr: 2 });
+    expect(t.size).toBe(0);
+    add({ ...c2s, tsUs: 6, tcpFlags: TCP_ACK });
     expect(t.size).toBe(1);
     expect(t.stats.fin).toBe(1);
   });
@@ -330,7 +331,7 @@ describe('TCP connection lifecycle: a closed connection lingers and absorbs its 
   const c2s = { src: A, dst: B, proto: 6, srcPort: 40000, dstPort: 443 };
   const s2c = { src: B, dst: A, proto: 6, srcPort: 443, dstPort: 40000 };
   const S = 1_000_000;
-  /** SYN, SYN-ACK, ACK, data both ways, FIN both ways at 1 s. */
+  /** SYN, SYN-ACK, ACK, data both ways, FIN both ways at 2 s, the final ACK. */
   const conversation = (add: (v: ViewSpec) => void): void => {
     add({ ...c2s, tsUs: S, tcpFlags: TCP_SYN });
     add({ ...s2c, tsUs: S + 10, tcpFlags: TCP_SYN | TCP_ACK });
@@ -339,20 +340,21 @@ describe('TCP connection lifecycle: a closed connection lingers and absorbs its 
     add({ ...s2c, tsUs: S + 40, tcpFlags: TCP_ACK | TCP_PSH, payload: new Uint8Array(20) });
     add({ ...c2s, tsUs: 2 * S, tcpFlags: TCP_FIN | TCP_ACK });
     add({ ...s2c, tsUs: 2 * S + 10, tcpFlags: TCP_FIN | TCP_ACK });
+    add({ ...c2s, tsUs: 2 * S + 20, tcpFlags: TCP_ACK }); // the final ACK: closed
   };
 
-  it('the last ACK, a retransmitted FIN and a late RST stay in the one record; it ends with fin after the linger', () => {
+  it('a retransmitted FIN, another ACK and a late RST stay in the one record; it ends with fin after the linger', () => {
     const { t, ended, add } = collect();
     conversation(add);
-    add({ ...c2s, tsUs: 2 * S + 20, tcpFlags: TCP_ACK }); // last ACK
-    add({ ...s2c, tsUs: 3 * S, tcpFlags: TCP_FIN | TCP_ACK }); // retransmitted FIN
+    add({ ...s2c, tsUs: 3 * S, tcpFlags: TCP_FIN | TCP_ACK }); // retransmitted FIN (the final ACK was lost)
+    add({ ...c2s, tsUs: 3 * S + 20, tcpFlags: TCP_ACK }); // acknowledged again
     add({ ...c2s, tsUs: 5 * S, tcpFlags: TCP_RST }); // late RST
     expect(ended).toHaveLength(0);
     expect(t.stats.afterClose).toBe(3);
     t.advance(5 * S + 4.5e6);
     expect(ended).toHaveLength(0); // 4.5 s after its last packet: still lingering (default 5 s)
     t.advance(5 * S + 6e6);
-    expect(ended.map((e) => [e.reason, e.pf, e.pr, e.last])).toEqual([['fin', 6, 4, 5 * S]]);
+    expect(ended.map((e) => [e.reason, e.pf, e.pr, e.last])).toEqual([['fin', 7, 4, 5 * S]]);
     expect(t.stats.fin).toBe(1);
     expect(t.size).toBe(0);
   });
@@ -371,17 +373,35 @@ describe('TCP connection lifecycle: a closed connection lingers and absorbs its 
     const { t, ended, add } = collect();
     conversation(add);
     add({ ...c2s, tsUs: 2 * S + 500, tcpFlags: TCP_SYN });
-    expect(ended.map((e) => [e.reason, e.pf, e.pr])).toEqual([['fin', 4, 3]]);
+    expect(ended.map((e) => [e.reason, e.pf, e.pr])).toEqual([['fin', 5, 3]]);
     add({ ...s2c, tsUs: 2 * S + 600, tcpFlags: TCP_SYN | TCP_ACK });
     t.flush();
-    expect(ended.map((e) => [e.reason, e.src, e.pf, e.pr])).toEqual([['fin', '10.0.0.1:40000', 4, 3], ['eof', '10.0.0.1:40000', 1, 1]]);
+    expect(ended.map((e) => [e.reason, e.src, e.pf, e.pr])).toEqual([['fin', '10.0.0.1:40000', 5, 3], ['eof', '10.0.0.1:40000', 1, 1]]);
+  });
+
+  it('between the second FIN and the final ACK the connection is still open: a late final ACK is its own', () => {
+    const { t, ended, add } = collect();
+    add({ ...c2s, tsUs: S, tcpFlags: TCP_SYN });
+    add({ ...s2c, tsUs: S + 10, tcpFlags: TCP_SYN | TCP_ACK });
+    add({ ...c2s, tsUs: 2 * S, tcpFlags: TCP_FIN | TCP_ACK });
+    add({ ...s2c, tsUs: 2 * S + 10, tcpFlags: TCP_FIN | TCP_ACK });
+    add({ ...c2s, tsUs: 20 * S, tcpFlags: TCP_ACK }); // 18 s later, beyond any linger
+    expect(t.stats.afterClose).toBe(0);
+    t.flush();
+    expect(ended.map((e) => [e.reason, e.pf, e.pr])).toEqual([['fin', 3, 2]]);
+    // Never acknowledged: the connection ends as fin when it idles out (or at the end of input).
+    const b = collect({ tcpIdleTimeoutSec: 10 });
+    b.add({ ...c2s, tsUs: S, tcpFlags: TCP_FIN | TCP_ACK });
+    b.add({ ...s2c, tsUs: S + 10, tcpFlags: TCP_FIN | TCP_ACK });
+    b.t.advance(S + 11e6);
+    expect(b.ended.map((e) => e.reason)).toEqual(['fin']);
   });
 
   it('a packet after the linger starts a new flow even before the periodic sweep ran', () => {
     const { t, ended, add } = collect({ tcpLingerSec: 2 });
     conversation(add);
-    t.advance(2 * S + 900_000); // the sweep runs at most once a second: the next one is due after 2.9 s
-    add({ ...c2s, tsUs: 2 * S + 10 + 2_000_001, tcpFlags: TCP_ACK });
+    t.advance(2 * S + 1_500_000); // the sweep runs at most once a second: the next one is due at 3.5 s
+    add({ ...c2s, tsUs: 2 * S + 20 + 2_000_001, tcpFlags: TCP_ACK }); // 2 s + 1 µs after the final ACK
     expect(ended.map((e) => e.reason)).toEqual(['fin']);
     expect(t.size).toBe(1);
   });
