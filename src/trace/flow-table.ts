@@ -46,6 +46,7 @@ import type { EndReason, FlowHandle, PacketView } from './types.js';
 import { formatEndpoint, hasPorts } from './flow-format.js';
 import { POOL_CHUNK, SnippetPool } from './snippet-pool.js';
 import { mix30 } from './bytes.js';
+import { indexInsert, indexRemove } from './open-index.js';
 
 export interface FlowTableOptions {
   /** Idle timeout in seconds of capture time for non-TCP flows (UDP, ICMP, ESP…). Default 120. */
@@ -355,29 +356,11 @@ export class FlowTable {
   }
 
   private indexInsert(slot: number): void {
-    const mask = this.indexMask, idx = this.index;
-    let i = this.rec[slot * RS + R_HASH]! & mask;
-    while (idx[i] !== NONE) i = (i + 1) & mask;
-    idx[i] = slot;
+    indexInsert(this.index, this.indexMask, slot, this.rec, RS, R_HASH);
   }
 
-  /** Backward-shift deletion (Knuth 6.4 algorithm R): keeps probe sequences intact without tombstones. */
   private indexRemove(slot: number): void {
-    const mask = this.indexMask, idx = this.index, rec = this.rec;
-    let i = rec[slot * RS + R_HASH]! & mask;
-    while (idx[i] !== slot) i = (i + 1) & mask;
-    let j = i;
-    for (;;) {
-      j = (j + 1) & mask;
-      const s = idx[j]!;
-      if (s === NONE) break;
-      const k = rec[s * RS + R_HASH]! & mask;
-      // Move s back to i unless its home k lies cyclically in (i, j].
-      if (i <= j ? i < k && k <= j : i < k || k <= j) continue;
-      idx[i] = s;
-      i = j;
-    }
-    idx[i] = NONE;
+    indexRemove(this.index, this.indexMask, slot, this.rec, RS, R_HASH);
   }
 
   private listOf(slot: number): number {

@@ -31,6 +31,7 @@
  */
 import { InvalidArgumentError } from '../errors.js';
 import { mix30 } from './bytes.js';
+import { indexInsert, indexRemove } from './open-index.js';
 import type { PacketView } from './types.js';
 
 export interface ReassemblyOptions {
@@ -289,28 +290,11 @@ export class Reassembler {
   }
 
   private indexInsert(e: number): void {
-    const mask = this.indexMask, idx = this.index;
-    let i = this.ri[e * RI + I_HASH]! & mask;
-    while (idx[i] !== NONE) i = (i + 1) & mask;
-    idx[i] = e;
+    indexInsert(this.index, this.indexMask, e, this.ri, RI, I_HASH);
   }
 
-  /** Backward-shift deletion, as in the flow table's index. */
   private indexRemove(e: number): void {
-    const mask = this.indexMask, idx = this.index, ri = this.ri;
-    let i = ri[e * RI + I_HASH]! & mask;
-    while (idx[i] !== e) i = (i + 1) & mask;
-    let j = i;
-    for (;;) {
-      j = (j + 1) & mask;
-      const s = idx[j]!;
-      if (s === NONE) break;
-      const k = ri[s * RI + I_HASH]! & mask;
-      if (i <= j ? i < k && k <= j : i < k || k <= j) continue;
-      idx[i] = s;
-      i = j;
-    }
-    idx[i] = NONE;
+    indexRemove(this.index, this.indexMask, e, this.ri, RI, I_HASH);
   }
 
   private unlinkAge(e: number): void {

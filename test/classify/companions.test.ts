@@ -7,7 +7,7 @@ import { createClassifier } from '../../src/classify/classifier.js';
 import { v1Encrypted, v1MainMode1, v2Auth, v2SaInitRequest } from '../detect/ipsec-builders.js';
 import type { FlowRecord } from '../../src/classify/record.js';
 import { dtlsRecord, helloBody, sniExt } from '../detect/names/builders.js';
-import { bytes, classify, CLIENT, dtlsHello, espFlow, OTHER, SERVER, tlsFlow, udpFlow, type Pkt } from './flow-builders.js';
+import { bytes, classify, CLIENT, dtlsHello, espFlow, OTHER, SERVER, stubFlow, tlsFlow, udpFlow, type Pkt } from './flow-builders.js';
 
 const find = (rs: FlowRecord[], transport: string, dst: string): FlowRecord => {
   const r = rs.find((x) => x.transport === transport && x.dst === dst);
@@ -121,18 +121,20 @@ describe('protocol of a tied TLS flow', () => {
 });
 
 describe('CompanionIndex memory bound', () => {
-  it('never holds more than `max` TLS entries, whatever the mix of host pairs (property)', async () => {
+  it('never holds more than `max` entries of a kind — TLS flows, SSL-VPN gateways, IKE SAs on 500 — whatever the mix of host pairs (property)', async () => {
     const { CompanionIndex } = await import('../../src/classify/companions.js');
     const fc = (await import('fast-check')).default;
+    const strong = [{ source: 'anyconnect', protocol: 'anyconnect', strength: 'strong' as const, rule: 'anyconnect.connect', reason: '' }];
+    const note = [
+      (idx: InstanceType<typeof CompanionIndex>, pair: number, port: number) => idx.noteTlsStart(stubFlow(6, 0x0a000000 + pair, 50000 + port, 443)),
+      (idx: InstanceType<typeof CompanionIndex>, pair: number, port: number) => idx.noteVerdict(stubFlow(6, 0x0a000000 + pair, 50000, 443 + port, `c${pair}`, 's'), 'anyconnect', strong),
+      (idx: InstanceType<typeof CompanionIndex>, pair: number, port: number) => idx.noteIkeSpis(stubFlow(17, 0x0a000000 + pair, 500, 500), [{ initiator: `${pair}-${port}`, responder: '' }]),
+    ];
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 50 }), fc.array(fc.tuple(fc.integer({ min: 0, max: 30 }), fc.integer({ min: 0, max: 3 })), { maxLength: 400 }), (max, ops) => {
+      fc.property(fc.integer({ min: 1, max: 50 }), fc.nat(2), fc.array(fc.tuple(fc.integer({ min: 0, max: 60 }), fc.integer({ min: 0, max: 3 })), { maxLength: 400 }), (max, kind, ops) => {
         const idx = new CompanionIndex(max);
         for (const [pair, port] of ops) {
-          idx.noteTlsStart({
-            transport: 6, ipVersion: 4, src4: 0x0a000000 + pair, dst4: 0xc6336407, srcPort: 50000 + port, dstPort: 443,
-            firstSeenUs: 0, lastSeenUs: 0, addrBytes: () => new Uint8Array(0), src6Off: () => 0, dst6Off: () => 0,
-            srcText: () => '', dstText: () => '',
-          });
+          note[kind]!(idx, pair, port);
           if (idx.size > max) return false;
         }
         return true;
@@ -267,27 +269,5 @@ describe('SSL-VPN side connections (sslvpn.side-connection)', () => {
     expect(classify([...session(), ...fromOther]).find((r) => r.src === '192.0.2.99:50100')!.label).toBe('ordinary');
     expect(classify([...tlsFlow(50000, 443, 0, 60), ...tlsFlow(50100, 443, 30, 1)]).every((r) => r.label === 'ordinary')).toBe(true);
     expect(() => createClassifier({ sideConnectionWindowS: -1 })).toThrow(/sideConnectionWindowS/);
-  });
-  it('gateway state is bounded like the rest of the index (property)', async () => {
-    const { CompanionIndex } = await import('../../src/classify/companions.js');
-    const fc = (await import('fast-check')).default;
-    fc.assert(
-      fc.property(fc.integer({ min: 1, max: 20 }), fc.array(fc.tuple(fc.integer({ min: 0, max: 60 }), fc.integer({ min: 0, max: 3 })), { maxLength: 300 }), (max, ops) => {
-        const idx = new CompanionIndex(max);
-        for (const [client, port] of ops) {
-          idx.noteVerdict(
-            {
-              transport: 6, ipVersion: 4, src4: 0x0a000000 + client, dst4: 0xc6336407, srcPort: 50000, dstPort: 443 + port,
-              firstSeenUs: 0, lastSeenUs: 1, addrBytes: () => new Uint8Array(0), src6Off: () => 0, dst6Off: () => 0,
-              srcText: () => `c${client}`, dstText: () => 's',
-            },
-            'anyconnect',
-            [{ source: 'anyconnect', protocol: 'anyconnect', strength: 'strong', rule: 'anyconnect.connect', reason: '' }],
-          );
-          if (idx.size > max) return false;
-        }
-        return true;
-      }),
-    );
   });
 });

@@ -16,11 +16,9 @@ import { CompanionIndex, ikeSpisOf } from '../../src/classify/companions.js';
 import { helloTrait, TRAIT_TLS_HELLO } from '../../src/classify/traits.js';
 import { IPPROTO_TCP, IPPROTO_UDP } from '../../src/detect/types.js';
 import { LimitedFlowView, randomBytes, rng } from '../detect/udp-vpn-builders.js';
+import { stubFlow } from './flow-builders.js';
 
-const flow = (transport: number, srcPort: number, dstPort: number) => ({
-  transport, ipVersion: 4 as const, src4: 0xc000020a, dst4: 0xc6336407, srcPort, dstPort, firstSeenUs: 10, lastSeenUs: 20,
-  addrBytes: () => new Uint8Array(0), src6Off: () => 0, dst6Off: () => 0, srcText: () => `192.0.2.10:${srcPort}`, dstText: () => `198.51.100.7:${dstPort}`,
-});
+const flow = (transport: number, srcPort: number, dstPort: number) => stubFlow(transport, 0xc000020a, srcPort, dstPort, `192.0.2.10:${srcPort}`, `198.51.100.7:${dstPort}`);
 
 describe('ike.natt-float on random bytes', () => {
   const idx = new CompanionIndex();

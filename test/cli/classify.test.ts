@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { run } from '../../src/cli/classify.js';
 import { buildFrame } from '../../src/trace/frame-builder.js';
 import { PcapWriter } from '../../src/trace/pcap-writer.js';
+import { lingerCapture } from './linger-capture.js';
 
 
 async function cli(argv: string[], stdin?: Uint8Array) {
@@ -138,18 +139,8 @@ describe('tunnelscope classify', () => {
 
 describe('classify: TCP linger and IP reassembly flags', () => {
   it('--tcp-linger and the reassembly flags reach the flow table (a closed TCP conversation and its late RST)', async () => {
-    const { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } = await import('../../src/trace/frame-builder.js');
-    const w = new PcapWriter();
-    const c = { src: '10.0.0.1', dst: '192.0.2.9', proto: 6, srcPort: 40001, dstPort: 443 };
-    const s = { src: '192.0.2.9', dst: '10.0.0.1', proto: 6, srcPort: 443, dstPort: 40001 };
-    w.packet(T0 + 1, buildFrame({ ...c, tcpFlags: TCP_SYN }));
-    w.packet(T0 + 2, buildFrame({ ...s, tcpFlags: TCP_SYN | TCP_ACK }));
-    w.packet(T0 + 3, buildFrame({ ...c, tcpFlags: TCP_FIN | TCP_ACK }));
-    w.packet(T0 + 4, buildFrame({ ...s, tcpFlags: TCP_FIN | TCP_ACK }));
-    w.packet(T0 + 5, buildFrame({ ...c, tcpFlags: TCP_ACK })); // the final ACK: closed
-    w.packet(T0 + 2_000_000, buildFrame({ ...s, tcpFlags: TCP_RST })); // a late RST, 2 s on
     const path = join(dir, 'linger.pcap');
-    writeFileSync(path, w.toBuffer());
+    writeFileSync(path, lingerCapture(T0));
     expect((await cli([path, '-q', '--format', 'ndjson'])).out.trim().split('\n')).toHaveLength(1);
     expect((await cli([path, '-q', '--format', 'ndjson', '--tcp-linger', '0'])).out.trim().split('\n')).toHaveLength(2);
     expect((await cli([path, '-q', '--max-reassemblies', '16', '--reassembly-timeout', '5', '--reassembly-max-bytes', '200000'])).code).toBe(0);

@@ -6,7 +6,8 @@ import { PassThrough, Readable } from 'node:stream';
 import { Sink } from '../helpers/sink.js';
 import { describe, expect, it } from 'vitest';
 import { run } from '../../src/cli/flows.js';
-import { buildFrame, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from '../../src/trace/frame-builder.js';
+import { buildFrame, TCP_ACK, TCP_FIN, TCP_SYN } from '../../src/trace/frame-builder.js';
+import { lingerCapture } from './linger-capture.js';
 import { PcapWriter } from '../../src/trace/pcap-writer.js';
 
 
@@ -141,17 +142,8 @@ describe('tunnelscope flows', () => {
 });
 
 describe('tunnelscope flows: TCP linger and IP reassembly flags', () => {
-  const c = { src: '10.0.0.1', dst: '192.0.2.9', proto: 6, srcPort: 40001, dstPort: 443 };
-  const s = { src: '192.0.2.9', dst: '10.0.0.1', proto: 6, srcPort: 443, dstPort: 40001 };
-  const w = new PcapWriter();
-  w.packet(T0 + 1, buildFrame({ ...c, tcpFlags: TCP_SYN }));
-  w.packet(T0 + 2, buildFrame({ ...s, tcpFlags: TCP_SYN | TCP_ACK }));
-  w.packet(T0 + 3, buildFrame({ ...c, tcpFlags: TCP_FIN | TCP_ACK }));
-  w.packet(T0 + 4, buildFrame({ ...s, tcpFlags: TCP_FIN | TCP_ACK }));
-  w.packet(T0 + 5, buildFrame({ ...c, tcpFlags: TCP_ACK })); // the final ACK: closed
-  w.packet(T0 + 2_000_000, buildFrame({ ...s, tcpFlags: TCP_RST })); // a late RST, 2 s on
   const path = join(dir, 'linger.pcap');
-  writeFileSync(path, w.toBuffer());
+  writeFileSync(path, lingerCapture(T0));
 
   it('--tcp-linger: the default absorbs the late RST (one record); 0 ends the connection at its close (two)', async () => {
     const dflt = await runCli([path, '-q']);
