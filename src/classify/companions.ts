@@ -25,8 +25,12 @@
  *   it was alive between the gateway connection's start and `sideWindowUs` (default 300 s) after the
  *   identification. State: one entry per client→server:port, bounded like the rest (oldest dropped).
  *
+ * Strengths: every relation here is a strong `relation` item (the reference rates each strong); the combiner lets a
+ * relation decide alone at 0.80 and corroborate a strong structural item to 0.99. The random-byte bounds of the
+ * NAT-T float and of the side-connection opening are argued and swept in test/classify/relations-random.property.test.ts.
+ *
  * A lone TLS flow is never labelled from port, size or duration; it is labelled only when its data channel was
- * found. The index is bounded (oldest entries dropped first) and keyed by short strings built only when a flow
+ * found, or when it is a side connection of a gateway strong evidence identified. The index is bounded (oldest entries dropped first) and keyed by short strings built only when a flow
  * is finalised or ends, never per packet. Limitation: a TLS flow that has already ended (and been emitted) when
  * its data channel is identified keeps its label; the data channel still gets its own.
  */
