@@ -128,7 +128,7 @@ function unreadable(path: string): string | null {
   }
 }
 
-async function buildOptions(values: { registered?: string | undefined; 'vpn-endpoints'?: string | undefined; 'vpn-domains'?: string | undefined; 'no-default-domains'?: boolean | undefined }): Promise<ClassifierOptions> {
+export async function buildOptions(values: { registered?: string | undefined; 'vpn-endpoints'?: string | undefined; 'vpn-domains'?: string | undefined; 'no-default-domains'?: boolean | undefined }): Promise<ClassifierOptions> {
   const reg = values.registered;
   const ep = values['vpn-endpoints'];
   const dom = values['vpn-domains'];

@@ -548,7 +548,7 @@ export function clientMain(args: ClientArgs): void {
           const it = ei[k]!;
           if (str(e.so![it]!) !== 'registered' && (deciding === '' || e.st![it] === 0)) deciding = `${str(e.ru![it]!)} (${STRENGTH[e.st![it]!]})`;
         }
-        for (const x of [LABEL_TEXT[lab[i]!]!, str(pr[i]!) || '–', str(tr[i]!), srcText(i), dstText(i), formatCount(pk[i]!), formatBytes(by[i]!), str(rg[i]!) || '–', isoAt(tm[i]!), deciding || '–']) {
+        for (const x of [LABEL_TEXT[lab[i]!]!, str(pr[i]!) || '–', str(tr[i]!), srcText(i), dstText(i), formatCount(pk[i]!), formatBytes(by[i]!), str(rg[i]!) || '–', clock(tm[i]!), deciding || '–']) {
           const td = document.createElement('td');
           td.textContent = x;
           tr1.appendChild(td);

@@ -64,7 +64,7 @@ export function isoToMicros(s: string): number {
     SECONDS.set(secs, ms);
   }
   if (s.length === 20) return ms * 1000;
-  if (s.charCodeAt(19) !== 0x2e /* . */ || s.length > 30) return NaN;
+  if (s.charCodeAt(19) !== 0x2e /* . */ || s.length < 22 || s.length > 30) return NaN;
   let frac = 0, scale = 100_000;
   for (let i = 20; i < s.length - 1; i++) {
     const d = s.charCodeAt(i) - 0x30;

@@ -6,7 +6,7 @@
  * that escaped escaping could neither run nor load anything.
  */
 import { LABELS, LABEL_TEXT } from './labels.js';
-import { stackedColumns, stackedRows, type ChartSeries } from './charts.js';
+import { stackedColumns, stackedRows, texture, type ChartSeries } from './charts.js';
 import { clientMain } from './client.js';
 import { base64, escapeHtml, escapeJsonText, visible } from './escape.js';
 import { formatBinWidth, formatBytes, formatCount, formatDuration, formatShare, formatTime } from './format.js';
@@ -62,14 +62,6 @@ function legend(classes: readonly number[]): string {
   return `<ul class="legend">${classes.map((c) => `<li>${swatch(c)}${h(LABEL_TEXT[c]!)}</li>`).join('')}</ul>`;
 }
 
-/** SVG patterns the chart classes fill with: solid, hatch, dots (defined once, referenced by every chart). */
-const PATTERNS =
-  '<svg class="defs" aria-hidden="true" focusable="false"><defs>' +
-  '<pattern id="ts-p0" width="6" height="6" patternUnits="userSpaceOnUse"><rect width="6" height="6" fill="#0072b2"/></pattern>' +
-  '<pattern id="ts-p1" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)"><rect width="6" height="6" fill="#d55e00"/><rect width="2" height="6" fill="#fff"/></pattern>' +
-  '<pattern id="ts-p2" width="5" height="5" patternUnits="userSpaceOnUse"><rect width="5" height="5" fill="#aab4bf"/><circle cx="2.5" cy="2.5" r="1.1" fill="#56616e"/></pattern>' +
-  '</defs></svg>';
-
 export async function renderPage(m: PageModel): Promise<string> {
   const title = m.meta.title ?? 'tunnelscope report';
   // The page script and the formatters it shares with this file travel as their own source text (client.ts).
@@ -93,7 +85,6 @@ export async function renderPage(m: PageModel): Promise<string> {
     `<meta name="generator" content="tunnelscope report">\n<title>${t(title)} — ${t(m.meta.capture)}</title>\n`,
     `<style>${CSS}</style>\n</head>\n<body>\n`,
     '<a class="skip" href="#flows">Skip to the flow table</a>\n',
-    PATTERNS,
     header(m, title),
     '<main class="wrap">\n',
     warnings(m),
@@ -176,18 +167,20 @@ function headline(m: PageModel): string {
     figure('Unregistered VPN', f[1]!, formatCount(f[1]!), `flows · ${formatBytes(b[1]!)} (${formatShare(b[1]!, bytes)} of bytes)`, 1),
     figure('Ordinary', f[2]!, formatCount(f[2]!), `flows · ${formatBytes(b[2]!)} (${formatShare(b[2]!, bytes)} of bytes)`, 2),
   ];
-  const bar = (vals: readonly number[]): string => {
+  const bar = (id: string, vals: readonly number[]): string => {
     const tot = sum(vals);
     let x = 0;
+    const clips: string[][] = [];
     const rects = vals.map((v, i) => {
       if (!(tot > 0) || v <= 0) return '';
       const w = (100 * v) / tot;
-      // Percentages, not a stretched viewBox, so the fill patterns keep their shape at any width.
-      const r = `<rect class="s${i}" x="${x.toFixed(3)}%" y="0" width="${w.toFixed(3)}%" height="100%"/>`;
+      // Percentages, not a stretched viewBox, so the textures keep their shape at any width.
+      const geom = `x="${x.toFixed(3)}%" y="0" width="${w.toFixed(3)}%" height="100%"`;
+      (clips[i] ??= []).push(`<rect ${geom}/>`);
       x += w;
-      return r;
+      return `<rect class="s${i}" ${geom}/>`;
     });
-    return `<svg aria-hidden="true">${rects.join('')}</svg>`;
+    return `<svg aria-hidden="true">${rects.join('')}${texture(id, clips, { x: 0, y: 0, w: 2400, h: 18 })}</svg>`;
   };
   const shareText = (vals: readonly number[], fmt: (n: number) => string): string =>
     LABEL_TEXT.map((l, i) => `${l} ${fmt(vals[i]!)} (${formatShare(vals[i]!, sum(vals))})`).join(', ');
@@ -195,8 +188,8 @@ function headline(m: PageModel): string {
     '<section aria-labelledby="h-figures">\n<h2 id="h-figures">Headline figures</h2>\n' +
     `<div class="cards">${cards.join('')}</div>\n` +
     '<div class="panel"><div class="share">' +
-    `<span>Flows</span><div role="img" aria-label="${h(`Share of flows: ${shareText(f, formatCount)}`)}">${bar(f)}</div>` +
-    `<span>Bytes</span><div role="img" aria-label="${h(`Share of bytes: ${shareText(b, formatBytes)}`)}">${bar(b)}</div>` +
+    `<span>Flows</span><div role="img" aria-label="${h(`Share of flows: ${shareText(f, formatCount)}`)}">${bar('share-flows', f)}</div>` +
+    `<span>Bytes</span><div role="img" aria-label="${h(`Share of bytes: ${shareText(b, formatBytes)}`)}">${bar('share-bytes', b)}</div>` +
     `</div>${legend([0, 1, 2])}</div>\n</section>\n`
   );
 }
@@ -241,11 +234,11 @@ function charts(m: PageModel): string {
 
   out.push(chartFigure('ch-flows-time', 'Flows over time',
     `New flows per ${h(binText)} (by first-seen time, UTC), stacked by label.`,
-    stackedColumns({ id: 'svg-flows-time', title: 'Flows over time by label', desc: `New flows per ${binText}, stacked: registered VPN (solid), unregistered VPN (hatched), ordinary (dotted).`, categories: cats, ticks, series: series(tm.flows) }),
+    stackedColumns({ id: 'svg-flows-time', title: 'Flows over time by label', desc: `New flows per ${binText}, stacked: registered VPN (solid), unregistered VPN (hatched), ordinary (lined).`, categories: cats, ticks, series: series(tm.flows) }),
     [0, 1, 2], dataTable('Data table', head, timeRows(tm.flows, (n) => formatCount(n)))));
   out.push(chartFigure('ch-bytes-time', 'Bytes over time',
     `Bytes per ${h(binText)}, each flow's bytes spread evenly over its lifetime, stacked by label.`,
-    stackedColumns({ id: 'svg-bytes-time', title: 'Bytes over time by label', desc: `Bytes per ${binText}, stacked: registered VPN (solid), unregistered VPN (hatched), ordinary (dotted).`, categories: cats, ticks, series: series(tm.bytes), bytes: true }),
+    stackedColumns({ id: 'svg-bytes-time', title: 'Bytes over time by label', desc: `Bytes per ${binText}, stacked: registered VPN (solid), unregistered VPN (hatched), ordinary (lined).`, categories: cats, ticks, series: series(tm.bytes), bytes: true }),
     [0, 1, 2], dataTable('Data table', head, timeRows(tm.bytes, (n) => formatBytes(n)))));
 
   // VPN flows by protocol.

@@ -1,8 +1,8 @@
 /**
- * The report's stylesheet (inlined once per page). Labels are told apart by pattern as well as colour — solid for
- * registered VPN, diagonal hatch for unregistered VPN, dots for ordinary — in the charts (SVG patterns, page.ts)
+ * The report's stylesheet (inlined once per page). Labels are told apart by texture as well as colour — solid for
+ * registered VPN, diagonal hatch for unregistered VPN, horizontal lines for ordinary — in the charts (charts.ts texture())
  * and in the swatches and badges (CSS gradients here), and always by their name in text. The print rules drop the
- * interactive parts, keep backgrounds (patterns) and avoid breaking a chart across pages.
+ * interactive parts, keep backgrounds (swatches) and avoid breaking a chart across pages.
  */
 
 /** Row height of the flow table in CSS pixels; the page script positions virtual rows with the same number. */
@@ -20,7 +20,6 @@ a{color:var(--accent)}
 .skip{position:absolute;left:-999px;top:0;background:var(--card);padding:8px 12px;z-index:10}
 .skip:focus{left:8px;top:8px}
 .vh{position:absolute!important;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
-.defs{position:absolute;width:0;height:0;overflow:hidden}
 .wrap{max-width:1240px;margin:0 auto;padding:0 24px}
 header.top{background:#0f1c2b;color:#eef2f7;padding:22px 0 20px;border-bottom:4px solid var(--c0)}
 header.top .brand{font-size:12px;letter-spacing:.08em;text-transform:uppercase;color:#9fb3c8;margin:0 0 4px}
@@ -31,7 +30,7 @@ dl.meta dt{font-size:11px;text-transform:uppercase;letter-spacing:.06em;color:#9
 dl.meta dd{margin:2px 0 0;font-variant-numeric:tabular-nums;overflow-wrap:anywhere}
 dl.meta .wide{grid-column:1/-1}
 dl.meta .span2{grid-column:span 2}
-main{padding:28px 0 40px}
+main.wrap{padding-top:28px;padding-bottom:40px}
 h2{font-size:17px;margin:0 0 12px;font-weight:650}
 h3{font-size:14px;margin:0 0 2px;font-weight:650}
 section{margin:0 0 26px}
@@ -49,7 +48,7 @@ section{margin:0 0 26px}
 .sw{display:inline-block;width:14px;height:14px;border:1px solid rgba(0,0,0,.35);border-radius:2px;flex:none;print-color-adjust:exact;-webkit-print-color-adjust:exact}
 .sw0{background:var(--c0)}
 .sw1{background:repeating-linear-gradient(135deg,var(--c1) 0 3px,#fff 3px 5px)}
-.sw2{background:radial-gradient(circle,var(--c2dot) 1.1px,transparent 1.5px) 0 0/5px 5px,var(--c2)}
+.sw2{background:repeating-linear-gradient(180deg,var(--c2) 0 2.6px,var(--c2dot) 2.6px 3.4px)}
 .charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(520px,1fr));gap:14px}
 figure.chart{margin:0;break-inside:avoid;page-break-inside:avoid}
 figure.chart figcaption{font-size:12.5px;color:var(--muted);margin:0 0 8px}
@@ -62,7 +61,8 @@ figure.chart figcaption{font-size:12.5px;color:var(--muted);margin:0 0 8px}
 .chart-svg .axis{stroke:#8a96a3;stroke-width:1}
 .chart-svg rect{stroke:#fff;stroke-width:.5}
 .chart-svg .col:hover rect,.chart-svg .row:hover rect{stroke:var(--ink);stroke-width:1}
-.s0{fill:url(#ts-p0)}.s1{fill:url(#ts-p1)}.s2{fill:url(#ts-p2)}
+.s0{fill:var(--c0)}.s1{fill:var(--c1)}.s2{fill:var(--c2)}
+.h1,.h2{fill:none;pointer-events:none}.h1{stroke:#fff;stroke-width:1.7}.h2{stroke:var(--c2dot);stroke-width:.8}
 details.data{margin-top:8px;font-size:12.5px}
 details.data summary{cursor:pointer;color:var(--accent)}
 details.data .scroll{max-height:260px;overflow:auto;margin-top:6px}
@@ -122,7 +122,10 @@ footer p{margin:4px 0}
   header.top .brand,dl.meta dt{color:#333}
   .card,.panel,.ft{border-color:#999;box-shadow:none}
   .charts{grid-template-columns:1fr 1fr;gap:10px}
-  .skip,.toolbar,.ft,details.data,noscript{display:none!important}
+  .skip,.toolbar,.ft,#ft-help,details.data,noscript{display:none!important}
+  #ft-print table{font-size:9.5px}
+  #ft-print td{white-space:nowrap}
+  #ft-print td:last-child{white-space:normal}
   .print-only{display:block}
   section{break-inside:auto}
   .cards,.panel,figure.chart{break-inside:avoid}
