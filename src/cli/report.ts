@@ -1,11 +1,12 @@
 /**
  * `tunnelscope report <capture|records.ndjson|-> --out report.html`: one self-contained HTML page per capture or
- * record file. A capture (pcap/pcapng) is classified here with the same options as `classify`; a record file is
- * read as it is. Which one the input is, is decided by its first bytes, never by its name.
+ * record file. A capture (pcap/pcapng) is classified here with the same list options as `classify`; a record file
+ * is read as it is. Which one the input is, is decided by its first bytes, never by its name.
  */
-import { createReadStream, readFileSync, renameSync, statSync, unlinkSync, writeFileSync, openSync, readSync, closeSync } from 'node:fs';
+import { closeSync, createReadStream, openSync, readSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
+import type { Command } from 'commander';
 import { createClassifier, type ClassifierOptions } from '../classify/classifier.js';
 import type { FlowRecord } from '../classify/record.js';
 import { TunnelscopeError } from '../errors.js';
@@ -15,64 +16,79 @@ import { ndjsonRecords } from '../report/ndjson.js';
 import type { ReportList, ReportMeta } from '../report/types.js';
 import { readCaptureFileSync, readCaptureStream } from '../trace/reader.js';
 import type { RawPacket } from '../trace/types.js';
-import { cannotReadReason, numberFlag, parseCli, reportUsage, UsageError } from './args.js';
-import { buildOptions } from './classify.js';
-import type { CliIo } from './flows.js';
+import { cannotReadReason, numberFlag, numberListFlag, UsageError } from './args.js';
+import { processIo, type CliIo } from './io.js';
+import { loadListFiles } from './lists.js';
 import { Progress } from './progress.js';
+import { action, packageVersion, subcommand, type CliContext, type Subcommand } from './program.js';
 
-export const HELP = `usage: tunnelscope report <capture|records.ndjson|-> --out FILE [options]
+const NAME = 'report';
 
-Write one self-contained HTML report (no network access; opens from disk in any current browser): headline
-figures, charts over time, by protocol, registrant and time to verdict, and a flow table with each verdict's
-evidence. The input is a pcap/pcapng capture (classified here, with classify's options) or the NDJSON records
-'tunnelscope classify --format ndjson' writes (records carrying a "sensor" field get a per-sensor breakdown);
-which one is told from the first bytes.
+const AFTER_HELP = `
+The input is a pcap/pcapng capture (classified here, with classify's list and flow options) or the NDJSON records
+'tunnelscope classify --format ndjson' writes; which one is told from its first bytes. Records carrying a
+"sensor" field get a per-sensor breakdown. The page needs no network: scripts, styles and data are inline.
 
-options:
-  --out FILE              the HTML file to write (required; '-' writes it to stdout)
-  --title TEXT            the page title (default 'tunnelscope report')
-  --max-table-flows N     flows kept for the flow table and time charts (default 1000000; figures count all)
-  --quiet                 no progress bar and no end-of-run line on stderr
-  -h, --help              this text
+Exit codes: 0 success; 2 bad usage, an unreadable or corrupt input (the message names the byte offset or
+file:line), or a bad list; 1 an unexpected failure.
 
-capture input only (as for classify):
-  --registered FILE       registration list: lines 'CIDR,registrant'
-  --vpn-endpoints FILE    operator VPN endpoint list: lines 'CIDR[,label]'
-  --vpn-domains FILE      VPN-provider domain list (adds to the bundled list)
-  --no-default-domains    do not load the bundled data/vpn-domains.txt
-  --idle-timeout S        flow idle timeout in capture seconds (default 120)
-  --max-flows N           cap on live flows (default 1000000)
-  --companion-window S    SSL-VPN data channel window in capture seconds (default 10)
-  --ssl-vpn-esp-ports P,… UDP ports of the Pulse-style ESP companion rule (default 4500)
-  --workers N             classify on N worker threads (default 1)
-
-exit codes: 0 success; 2 bad usage, unreadable or corrupt input, a bad record line or a bad list.
-
-examples:
+Examples:
   tunnelscope report fixtures/sample.pcap --registered fixtures/sample-registered.txt --out report.html
   tunnelscope classify trace.pcap --format ndjson > flows.ndjson && tunnelscope report flows.ndjson --out report.html
 `;
 
-const OPTIONS = {
-  out: { type: 'string', short: 'o' },
-  title: { type: 'string' },
-  'max-table-flows': { type: 'string' },
-  quiet: { type: 'boolean' },
-  help: { type: 'boolean', short: 'h' },
-  registered: { type: 'string' },
-  'vpn-endpoints': { type: 'string' },
-  'vpn-domains': { type: 'string' },
-  'no-default-domains': { type: 'boolean' },
-  'idle-timeout': { type: 'string' },
-  'max-flows': { type: 'string' },
-  'companion-window': { type: 'string' },
-  'ssl-vpn-esp-ports': { type: 'string' },
-  workers: { type: 'string' },
-} as const;
+/** Parsed options, as commander hands them over (camelCase keys). */
+interface ReportOpts {
+  out?: string;
+  title?: string;
+  maxTableFlows?: string;
+  quiet?: boolean;
+  registered?: string;
+  vpnEndpoints?: string;
+  vpnDomains?: string;
+  defaultDomains: boolean;
+  idleTimeout?: string;
+  maxFlows?: string;
+  companionWindow?: string;
+  sslVpnEspPorts?: string;
+  workers?: string;
+}
 
-const CAPTURE_ONLY = ['registered', 'vpn-endpoints', 'vpn-domains', 'no-default-domains', 'idle-timeout', 'max-flows', 'companion-window', 'ssl-vpn-esp-ports', 'workers'] as const;
+/** Options that only mean something when the input is a capture to classify. */
+const CAPTURE_ONLY: ReadonlyArray<[keyof ReportOpts, string]> = [
+  ['registered', 'registered'], ['vpnEndpoints', 'vpn-endpoints'], ['vpnDomains', 'vpn-domains'], ['idleTimeout', 'idle-timeout'],
+  ['maxFlows', 'max-flows'], ['companionWindow', 'companion-window'], ['sslVpnEspPorts', 'ssl-vpn-esp-ports'], ['workers', 'workers'],
+];
 
-const USAGE_LINE = 'usage: tunnelscope report <capture|records.ndjson|-> --out FILE [options]   (tunnelscope report --help)';
+export const reportCommand: Subcommand = {
+  name: NAME,
+  define(program: Command, ctx: CliContext): Command {
+    const cmd = subcommand(program, ctx, NAME, 'write a self-contained HTML report of a capture or of flow records')
+      .argument('[input]', "pcap/pcapng capture or NDJSON flow records; '-' reads stdin")
+      .option('-o, --out <FILE>', "the HTML file to write (required; '-' writes it to stdout)")
+      .option('--title <TEXT>', "the page title (default 'tunnelscope report')")
+      .option('--max-table-flows <N>', 'flows kept for the flow table and time charts (default 1000000; the figures count all)')
+      .option('--registered <FILE>', "capture input: registration list, lines 'CIDR,registrant'")
+      .option('--vpn-endpoints <FILE>', "capture input: operator VPN endpoint list, lines 'CIDR[,label]'")
+      .option('--vpn-domains <FILE>', "capture input: VPN-provider domain list, lines 'domain[,provider]' (adds to the bundled list)")
+      .option('--no-default-domains', 'capture input: do not load the bundled data/vpn-domains.txt')
+      .option('--idle-timeout <S>', 'capture input: flow idle timeout in capture seconds (default 120; TCP at least 300)')
+      .option('--max-flows <N>', 'capture input: cap on live flows (default 1000000)')
+      .option('--companion-window <S>', 'capture input: SSL-VPN data channel window in capture seconds (default 10)')
+      .option('--ssl-vpn-esp-ports <P,...>', 'capture input: UDP ports of the Pulse-style ESP companion rule (default 4500)')
+      .option('--workers <N>', 'capture input: classify on N worker threads (default 1)')
+      .option('-q, --quiet', 'no progress bar and no end-of-run line on stderr');
+    cmd.addHelpText('after', AFTER_HELP);
+    cmd.action(action(ctx, NAME, (input: string | undefined, opts: ReportOpts) => report(input, opts, ctx.io)));
+    return cmd;
+  },
+};
+
+/** Run `report` with its arguments (without the command name); resolves to the exit code. */
+export async function run(argv: string[], io: CliIo = processIo()): Promise<number> {
+  const { main } = await import('./main.js');
+  return main([NAME, ...argv], io);
+}
 
 /** What the first bytes of an input say it is. */
 export type InputKind = 'capture' | 'records' | 'unknown';
@@ -91,56 +107,51 @@ export function sniffInput(head: Uint8Array): InputKind {
   return head[i] === 0x7b /* { */ ? 'records' : 'unknown';
 }
 
-export async function run(argv: string[], io: CliIo = { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin }): Promise<number> {
+async function report(input: string | undefined, opts: ReportOpts, io: CliIo): Promise<number> {
   const { stdout, stderr } = io;
+  if (input === undefined) throw new UsageError('missing input (capture, NDJSON records, or - for stdin)');
+  const out = opts.out;
+  if (out === undefined || out === '') throw new UsageError('missing --out FILE (the HTML report to write; - for stdout)');
+  const maxTable = numberFlag('max-table-flows', opts.maxTableFlows, { min: 1, integer: true });
+  const idle = numberFlag('idle-timeout', opts.idleTimeout, { min: 1 });
+  const maxFlows = numberFlag('max-flows', opts.maxFlows, { min: 1, max: 1 << 28, integer: true });
+  const companionWindow = numberFlag('companion-window', opts.companionWindow, { min: 0 });
+  const espPorts = numberListFlag('ssl-vpn-esp-ports', opts.sslVpnEspPorts, { min: 1, max: 65535, integer: true });
+  const workers = numberFlag('workers', opts.workers, { min: 1, max: 256, integer: true }) ?? 1;
+  const quiet = opts.quiet === true;
   try {
-    const { values, positionals } = parseCli(argv, OPTIONS, { min: 0, max: 1, name: 'input (capture, NDJSON records, or - for stdin)' });
-    if (values.help) {
-      stdout.write(HELP);
-      return 0;
-    }
-    if (positionals.length !== 1) throw new UsageError('missing input (capture, NDJSON records, or - for stdin)');
-    const out = values.out;
-    if (out === undefined || out === '') throw new UsageError('missing --out FILE (the HTML report to write; - for stdout)');
-    const input = positionals[0]!;
-    const maxTable = numberFlag('max-table-flows', values['max-table-flows'], { min: 1, integer: true });
-    const idle = numberFlag('idle-timeout', values['idle-timeout'], { min: 1 });
-    const maxFlows = numberFlag('max-flows', values['max-flows'], { min: 1, integer: true });
-    const companionWindow = numberFlag('companion-window', values['companion-window'], { min: 0 });
-    const espPortsText = values['ssl-vpn-esp-ports'];
-    const espPorts = espPortsText === undefined ? undefined : espPortsText.split(',').map((p) => numberFlag('ssl-vpn-esp-ports', p.trim(), { min: 1, max: 65535, integer: true })!);
-    const workers = numberFlag('workers', values.workers, { min: 1, max: 256, integer: true }) ?? 1;
-
-    const { kind, stream } = await openInput(input, io);
+    const { kind, open } = await openInput(input, io);
     if (kind === 'unknown') {
       stderr.write(`tunnelscope report: ${input}: neither a pcap/pcapng capture nor NDJSON flow records (by its first bytes)\n`);
       return 2;
     }
     const builder = new ReportBuilder(maxTable !== undefined ? { maxFlows: maxTable } : {});
-    const meta: ReportMeta = { capture: input === '-' ? 'stdin' : input, tool: `tunnelscope ${version()}`, generatedAt: new Date() };
-    if (values.title !== undefined) meta.title = values.title;
+    const meta: ReportMeta = { capture: input === '-' ? 'stdin' : input, tool: `tunnelscope ${packageVersion()}`, generatedAt: new Date() };
+    if (opts.title !== undefined) meta.title = opts.title;
     const t0 = process.hrtime.bigint();
     if (kind === 'records') {
-      const stray = CAPTURE_ONLY.filter((k) => values[k] !== undefined);
-      if (stray.length) throw new UsageError(`--${stray[0]} applies to a capture; ${input} holds flow records, already classified`);
-      for await (const r of ndjsonRecords(stream, input === '-' ? 'stdin' : input)) builder.add(r);
+      const stray = CAPTURE_ONLY.find(([k]) => opts[k] !== undefined)?.[1] ?? (opts.defaultDomains === false ? 'no-default-domains' : undefined);
+      if (stray !== undefined) throw new UsageError(`--${stray} applies to a capture; ${input} holds flow records, already classified`);
+      for await (const r of ndjsonRecords(open(), input === '-' ? 'stdin' : input)) builder.add(r);
     } else {
-      const options = await buildOptions(values);
-      if (companionWindow !== undefined) options.companionWindowS = companionWindow;
-      if (espPorts !== undefined) options.sslVpnEspPorts = espPorts;
-      const flow = {
-        ...(idle !== undefined ? { idleTimeoutSec: idle, tcpIdleTimeoutSec: Math.max(idle, 300) } : {}),
-        ...(maxFlows !== undefined ? { maxFlows } : {}),
-      };
-      const progress = new Progress(input === '-' ? 0 : statSync(input).size, values.quiet === true, stderr);
+      const progress = new Progress(input === '-' ? 0 : statSync(input).size, quiet, stderr);
       try {
-        const st = await classify(options, input, stream, { flow, workers, progress }, (r) => builder.add(r));
+        progress.phase('loading lists');
+        const options = await loadListFiles({ registered: opts.registered, vpnEndpoints: opts.vpnEndpoints, vpnDomains: opts.vpnDomains, defaultDomains: opts.defaultDomains });
+        progress.phase(null);
+        if (companionWindow !== undefined) options.companionWindowS = companionWindow;
+        if (espPorts !== undefined) options.sslVpnEspPorts = espPorts;
+        const flow = {
+          ...(idle !== undefined ? { idleTimeoutSec: idle, tcpIdleTimeoutSec: Math.max(idle, 300) } : {}),
+          ...(maxFlows !== undefined ? { maxFlows } : {}),
+        };
+        const st = await classify(options, input, open, { flow, workers, progress }, (r) => builder.add(r));
         meta.packets = st.packets;
         meta.skipped = st.malformed;
+        meta.lists = listsOf(options);
       } finally {
         progress.done();
       }
-      meta.lists = listsOf(options);
     }
     const html = await builder.build(meta);
     try {
@@ -151,20 +162,19 @@ export async function run(argv: string[], io: CliIo = { stdout: process.stdout, 
       stderr.write(`tunnelscope report: cannot write ${out}: ${why}\n`);
       return 2;
     }
-    if (!values.quiet) {
+    if (!quiet) {
       const secs = Number(process.hrtime.bigint() - t0) / 1e9;
       stderr.write(`tunnelscope report: ${builder.flows} flows → ${out === '-' ? 'stdout' : out} (${(html.length / 1e6).toFixed(2)} MB, ${secs.toFixed(2)} s)\n`);
     }
     return 0;
   } catch (e) {
-    if (e instanceof UsageError) return reportUsage(stderr, 'report', e, USAGE_LINE);
     if (e instanceof TunnelscopeError) {
       stderr.write(`tunnelscope report: ${e.message}\n`);
       return 2;
     }
     const why = cannotReadReason(e);
     if (why !== null) {
-      stderr.write(`tunnelscope report: cannot read ${(e as { path?: string }).path ?? 'input'}: ${why}\n`);
+      stderr.write(`tunnelscope report: cannot read ${(e as { path?: string }).path ?? input}: ${why}\n`);
       return 2;
     }
     throw e;
@@ -172,7 +182,7 @@ export async function run(argv: string[], io: CliIo = { stdout: process.stdout, 
 }
 
 /** The input's kind from its first bytes, and a stream of all of it (stdin: the peeked bytes put back first). */
-async function openInput(input: string, io: CliIo): Promise<{ kind: InputKind; stream: AsyncIterable<Uint8Array> }> {
+async function openInput(input: string, io: CliIo): Promise<{ kind: InputKind; open: () => AsyncIterable<Uint8Array> }> {
   if (input !== '-') {
     if (statSync(input).isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR', path: input });
     const fd = openSync(input, 'r');
@@ -183,7 +193,7 @@ async function openInput(input: string, io: CliIo): Promise<{ kind: InputKind; s
     } finally {
       closeSync(fd);
     }
-    return { kind: sniffInput(head.subarray(0, n)), stream: createReadStream(input) };
+    return { kind: sniffInput(head.subarray(0, n)), open: () => createReadStream(input) };
   }
   const it = (io.stdin as AsyncIterable<Uint8Array | string>)[Symbol.asyncIterator]();
   const chunks: Uint8Array[] = [];
@@ -200,40 +210,46 @@ async function openInput(input: string, io: CliIo): Promise<{ kind: InputKind; s
     if (head.length) yield head;
     for (let r = await it.next(); !r.done; r = await it.next()) yield typeof r.value === 'string' ? Buffer.from(r.value) : r.value;
   }
-  return { kind: sniffInput(head.subarray(0, 64)), stream: all() };
+  return { kind: sniffInput(head.subarray(0, 64)), open: all };
 }
 
 interface ClassifyRun {
-  flow: { idleTimeoutSec?: number; maxFlows?: number };
+  flow: { idleTimeoutSec?: number; tcpIdleTimeoutSec?: number; maxFlows?: number };
   workers: number;
   progress: Progress;
 }
 
+/** Classify a capture in-process (one session, or a worker pool for a file with --workers > 1). */
 async function classify(
   options: ClassifierOptions,
   input: string,
-  stream: AsyncIterable<Uint8Array>,
+  open: () => AsyncIterable<Uint8Array>,
   o: ClassifyRun,
   onRecord: (r: FlowRecord) => void,
 ): Promise<{ packets: number; malformed: Record<string, number> }> {
+  let flows = 0;
+  const count = (r: FlowRecord): void => {
+    flows++;
+    onRecord(r);
+  };
   if (o.workers > 1 && input !== '-') {
     const pool = createClassifierPool({ ...options, workers: o.workers, flow: o.flow });
     try {
-      return await pool.classifyFile(input, onRecord, { onProgress: ({ bytes }) => o.progress.update(bytes) });
+      return await pool.classifyFile(input, count, { onProgress: ({ bytes }) => o.progress.update({ bytes, packets: 0, flows }) });
     } finally {
       await pool.close();
     }
   }
   const session = createClassifier(options).session({ flow: o.flow });
-  session.on('flow', onRecord);
-  let bytes = 0, n = 0;
+  session.on('flow', count);
+  let bytes = 0, packets = 0;
   const onPacket = (p: RawPacket): void => {
     session.pushRaw(p);
     bytes += p.capLen + 16;
-    if ((++n & 0xffff) === 0) o.progress.update(bytes);
+    if ((++packets & 0xffff) === 0) o.progress.update({ bytes, packets, flows });
   };
   try {
-    if (input === '-') await readCaptureStream(Readable.from(stream), 'stdin', onPacket);
+    if (input === '-') await readCaptureStream(Readable.from(open()), 'stdin', onPacket);
     else readCaptureFileSync(input, onPacket);
   } finally {
     session.end();
@@ -268,16 +284,4 @@ async function writeOut(out: string, html: string, stdout: NodeJS.WritableStream
     }
     throw e;
   }
-}
-
-function version(): string {
-  for (const rel of ['../package.json', '../../package.json']) {
-    try {
-      const pkg = JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as { name?: string; version?: string };
-      if (pkg.name === 'tunnelscope' && pkg.version) return pkg.version;
-    } catch {
-      // try the next place
-    }
-  }
-  return '';
 }

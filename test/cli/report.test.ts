@@ -5,6 +5,8 @@ import { PassThrough, Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { run as classify } from '../../src/cli/classify.js';
 import { run as report, sniffInput } from '../../src/cli/report.js';
+import { main } from '../../src/cli/main.js';
+import { execFileSync } from 'node:child_process';
 import { Sink } from '../helpers/sink.js';
 import { dataBlock, decodeRecords } from '../report/decode.js';
 
@@ -76,9 +78,9 @@ describe('tunnelscope report', () => {
     writeFileSync(text, 'hello\n');
     writeFileSync(bad, `${JSON.stringify(records[0])}\n{"label":"ordinary"}\n`);
     const cases: Array<[string[], RegExp]> = [
-      [[SAMPLE], /missing --out FILE/],
+      [[SAMPLE], /^tunnelscope report: missing --out FILE/],
       [['--out', 'x.html'], /missing input/],
-      [[SAMPLE, '--out', join(dir, 'a.html'), '--bogus'], /Unknown option '--bogus'/],
+      [[SAMPLE, '--out', join(dir, 'a.html'), '--bogus'], /^tunnelscope report: unknown option '--bogus'$/],
       [[join(dir, 'nope.pcap'), '--out', join(dir, 'b.html')], /cannot read .*nope\.pcap: no such file/],
       [[dir, '--out', join(dir, 'c.html')], /cannot read .*: is a directory/],
       [[text, '--out', join(dir, 'd.html')], /notes\.txt: neither a pcap\/pcapng capture nor NDJSON flow records/],
@@ -97,10 +99,25 @@ describe('tunnelscope report', () => {
     expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });
 
-  it('--help prints the options and examples', async () => {
+  it('--help prints the options and examples; the command is listed in the program help', async () => {
     const r = await cli(report, ['--help']);
     expect(r.code).toBe(0);
     expect(r.out).toContain('tunnelscope report fixtures/sample.pcap --registered fixtures/sample-registered.txt --out report.html');
+    expect(r.out).toMatch(/--max-table-flows <N>/);
+    const out = new Sink();
+    expect(await main(['help'], { stdout: out, stderr: new Sink(), stdin: process.stdin })).toBe(0);
+    expect(out.text).toMatch(/^\s+report \[options\] \[input\]\s+write a self-contained HTML report/m);
+  });
+
+  it('through the built bin: classify --format ndjson | report - gives the same page data as report on the capture', async () => {
+    const bin = join(ROOT, 'dist', 'cli.js');
+    if (!existsSync(bin)) return; // npm test builds dist first
+    const nd = execFileSync(process.execPath, [bin, 'classify', SAMPLE, '--registered', REG, '--format', 'ndjson', '--quiet']);
+    const viaPipe = execFileSync(process.execPath, [bin, 'report', '-', '--out', '-', '--quiet'], { input: nd }).toString();
+    const out = join(dir, 'bin.html');
+    execFileSync(process.execPath, [bin, 'report', SAMPLE, '--registered', REG, '--workers', '2', '--out', out, '--quiet']);
+    expect(canon(decodeRecords(viaPipe))).toEqual(canon(decodeRecords(readFileSync(out, 'utf8'))));
+    expect(decodeRecords(viaPipe)).toHaveLength(40);
   });
 });
 
