@@ -38,6 +38,8 @@ export class ReportBuilder {
   private readonly maxTimeBins: number;
   private readonly compress: boolean | 'auto';
   private readonly S = new StringTable();
+  // Evidence reasons: most of the text, needed only when a flow's evidence is opened, so a block of their own.
+  private readonly R = new StringTable();
   // Per kept flow.
   private readonly lab = new IntColumn();
   private readonly pr = new IntColumn();
@@ -175,7 +177,7 @@ export class ReportBuilder {
       this.epr.push(S.id(e.protocol));
       this.est.push(STRENGTHS[e.strength] ?? 2);
       this.eru.push(S.id(e.rule));
-      this.ere.push(S.id(e.reason));
+      this.ere.push(this.R.id(e.reason));
       this.epk.push(Number.isFinite(pkt) ? pkt : -1);
       this.eof.push(Number.isFinite(off) ? off : -1);
       this.eki.push(KINDS[kind] ?? 0);
@@ -213,6 +215,7 @@ export class ReportBuilder {
       compress: this.compress === 'auto' ? null : this.compress,
       compressAutoChars: COMPRESS_AUTO_CHARS,
       dataJson: () => this.dataJson(t0),
+      reasonsJson: () => JSON.stringify(this.R.strings),
     };
   }
 
@@ -244,10 +247,16 @@ export class ReportBuilder {
     for (let i = 0; i < n; i++) off[i + 1] = off[i]! + this.ec.data[i]!;
     const ei: number[] = [];
     for (const i of order) for (let k = off[i]!; k < off[i + 1]!; k++) ei.push(this.ei.data[k]!);
+    // A column holding one value for every flow (list version, sensor, transport of a one-protocol capture…) is
+    // written as that number alone; the page script expands it.
     const perm = (c: IntColumn | FloatColumn): string => {
       const out = new Array<number>(n);
-      for (let k = 0; k < n; k++) out[k] = c.data[order[k]!]!;
-      return `[${out.join(',')}]`;
+      let same = true;
+      for (let k = 0; k < n; k++) {
+        out[k] = c.data[order[k]!]!;
+        same &&= out[k] === out[0];
+      }
+      return same && n > 0 ? String(out[0]) : `[${out.join(',')}]`;
     };
     const cols: Array<[string, string]> = [
       ['lab', perm(this.lab)], ['pr', perm(this.pr)], ['tr', perm(this.tr)], ['sh', perm(this.sh)], ['sp', perm(this.sp)],

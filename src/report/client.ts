@@ -26,7 +26,8 @@ interface ReportData {
   nt: number;
   t0: number;
   S: string[];
-  c: Record<string, number[]>;
+  /** One array per field, or one number when every flow has the same value. */
+  c: Record<string, number[] | number>;
   e: Record<string, number[]>;
 }
 
@@ -39,29 +40,33 @@ export function clientMain(args: ClientArgs): void {
   const PRINT_ROWS = 1000;
   const byId = <T extends HTMLElement>(id: string): T | null => document.getElementById(id) as T | null;
   const status0 = byId('f-status'), vp0 = byId<HTMLDivElement>('ft-vp'), sp0 = byId<HTMLDivElement>('ft-sp');
-  const dataEl0 = byId('ts-data');
+  const dataEl0 = byId('ts-data'), reasonsEl = byId('ts-reasons');
   if (!status0 || !vp0 || !sp0 || !dataEl0) return;
   const status: HTMLElement = status0, vp: HTMLDivElement = vp0, sp: HTMLDivElement = sp0, dataEl: HTMLElement = dataEl0;
   const say = (text: string): void => {
     status.textContent = text;
   };
 
-  load().then(start).catch((err: unknown) => say(`Could not read the flow data: ${err instanceof Error ? err.message : String(err)}`));
+  load(dataEl).then((d) => start(d as ReportData)).catch((err: unknown) => say(`Could not read the flow data: ${err instanceof Error ? err.message : String(err)}`));
 
-  async function load(): Promise<ReportData> {
-    const text = dataEl.textContent ?? '';
-    if (dataEl.dataset.encoding !== 'gzip-base64') return JSON.parse(text) as ReportData;
+  /** A data block's JSON: as it is, or gzip + base64 inflated with the browser's own DecompressionStream. */
+  async function load(el: HTMLElement): Promise<unknown> {
+    const text = el.textContent ?? '';
+    if (el.dataset.encoding !== 'gzip-base64') return JSON.parse(text);
     if (typeof DecompressionStream !== 'function') throw new Error('this browser cannot decompress (no DecompressionStream); open the report in a current browser');
     const bin = atob(text);
     const bytes = new Uint8Array(bin.length);
     for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
-    const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream('gzip'));
-    return JSON.parse(await new Response(stream).text()) as ReportData;
+    return new Response(new Blob([bytes]).stream().pipeThrough(new DecompressionStream('gzip'))).json();
   }
 
   function start(d: ReportData): void {
+    performance.mark('ts-decoded');
     const n = d.n, S = d.S, c = d.c, e = d.e;
-    const col = (k: string): number[] => c[k] ?? new Array<number>(n).fill(-1);
+    const col = (k: string): number[] => {
+      const v = c[k];
+      return Array.isArray(v) ? v : new Array<number>(n).fill(v ?? -1);
+    };
     const lab = Int8Array.from(col('lab'));
     const pr = Int32Array.from(col('pr')), tr = Int32Array.from(col('tr'));
     const sh = Int32Array.from(col('sh')), spt = Int32Array.from(col('sp'));
@@ -70,14 +75,23 @@ export function clientMain(args: ClientArgs): void {
     const rg = Int32Array.from(col('rg')), du = Float64Array.from(col('du'));
     // Times arrive as deltas in first-seen order (builder.ts); flows past `nt` have no time (-1).
     const tm = new Float64Array(n).fill(-1);
-    const deltas = c.t ?? [];
+    const deltas = col('t').slice(0, d.nt);
     for (let i = 0, acc = 0; i < deltas.length && i < n; i++) tm[i] = acc += deltas[i]!;
     const dec = Int32Array.from(col('dec')), cf = Int32Array.from(col('cf')), lv = Int32Array.from(col('lv'));
     const sn = Int32Array.from(col('sn')), vl = Int32Array.from(col('vl')), en = Int32Array.from(col('en'));
-    const ec = col('ec'), ei = c.ei ?? [];
+    const ec = col('ec'), ei = Array.isArray(c.ei) ? c.ei : [];
     const eoff = new Uint32Array(n + 1);
     for (let i = 0; i < n; i++) eoff[i + 1] = eoff[i]! + (ec[i] ?? 0);
     const str = (i: number): string => (i >= 0 ? S[i] ?? '' : '');
+    // Evidence reasons are most of the text and only needed in an open evidence panel: read after the table is up.
+    let reasons: string[] | null = null;
+    let reasonsLoading: Promise<void> | null = null;
+    const loadReasons = (): Promise<void> =>
+      (reasonsLoading ??= (reasonsEl ? load(reasonsEl) : Promise.resolve([])).then((r) => {
+        reasons = r as string[];
+        if (expanded >= 0) render();
+      }));
+    const reasonText = (i: number): string => (reasons ? reasons[i] ?? '' : 'loading…');
     const keys: Record<string, ArrayLike<number>> = { t: tm, by, pk, dec, cf };
     let span = 0;
     for (let i = 0; i < n; i++) if (tm[i]! > span) span = tm[i]!;
@@ -96,6 +110,7 @@ export function clientMain(args: ClientArgs): void {
     const srcText = (i: number): string => joinEndpoint(str(sh[i]!), spt[i]!);
     const dstText = (i: number): string => joinEndpoint(str(dh[i]!), dpt[i]!);
 
+    performance.mark('ts-columns');
     // Filter lists, most frequent first; -1 is "(none)".
     const fill = (id: string, column: Int32Array, noneText: string, only?: (i: number) => boolean): void => {
       const sel = byId<HTMLSelectElement>(id);
@@ -113,6 +128,7 @@ export function clientMain(args: ClientArgs): void {
     fill('f-protocol', pr, '(none: ordinary)');
     fill('f-registrant', rg, '(none)');
     fill('f-sensor', sn, '(no sensor)');
+    performance.mark('ts-filters');
 
     const ui = {
       label: byId<HTMLSelectElement>('f-label')!,
@@ -152,14 +168,28 @@ export function clientMain(args: ClientArgs): void {
       const rf = ui.registrant.value === '' ? null : Number(ui.registrant.value);
       const sf = !ui.sensor || ui.sensor.value === '' ? null : Number(ui.sensor.value);
       const q = ui.addr.value.trim().toLowerCase();
-      if (q && !srcLower) {
+      // Address text is host + port. A query without ':' or brackets lies within the host or within the port, so it
+      // is tested once per distinct host and once per port number rather than once per flow; only a query that
+      // spans the two (`10.0.0.1:443`, `[2001:db8::1]`) needs each flow's whole endpoint text.
+      const spans = /[:[\]]/.test(q);
+      let hostHit: Uint8Array | null = null, portHit: Uint8Array | null = null;
+      if (q && spans && !srcLower) {
         srcLower = new Array<string>(n);
         dstLower = new Array<string>(n);
         for (let i = 0; i < n; i++) {
           srcLower[i] = srcText(i).toLowerCase();
           dstLower[i] = dstText(i).toLowerCase();
         }
+      } else if (q && !spans) {
+        hostHit = new Uint8Array(S.length);
+        for (let h = 0; h < S.length; h++) if (S[h]!.toLowerCase().includes(q)) hostHit[h] = 1;
+        portHit = new Uint8Array(65536);
+        if (/^\d+$/.test(q)) for (let p = 0; p < 65536; p++) if (String(p).includes(q)) portHit[p] = 1;
       }
+      const addrMatch = (i: number): boolean =>
+        spans
+          ? srcLower![i]!.includes(q) || dstLower![i]!.includes(q)
+          : hostHit![sh[i]!] === 1 || hostHit![dh[i]!] === 1 || (spt[i]! >= 0 && portHit![spt[i]!] === 1) || (dpt[i]! >= 0 && portHit![dpt[i]!] === 1);
       const perm = permutation(sortKey);
       const out = new Uint32Array(n);
       let k = 0;
@@ -170,7 +200,7 @@ export function clientMain(args: ClientArgs): void {
         if (pf !== null && pr[i] !== pf) continue;
         if (rf !== null && rg[i] !== rf) continue;
         if (sf !== null && sn[i] !== sf) continue;
-        if (q && !srcLower![i]!.includes(q) && !dstLower![i]!.includes(q)) continue;
+        if (q && !addrMatch(i)) continue;
         out[k++] = i;
         bytes += by[i]!;
       }
@@ -324,7 +354,7 @@ export function clientMain(args: ClientArgs): void {
       const tbody = document.createElement('tbody');
       for (let k = a; k < b; k++) {
         const it = ei[k]!;
-        const reason = str(e.re![it]!);
+        const reason = reasonText(e.re![it]!);
         const tr1 = document.createElement('tr');
         const td = (text: string, cls?: string): void => {
           const x = document.createElement('td');
@@ -418,6 +448,7 @@ export function clientMain(args: ClientArgs): void {
         expanded = i;
         expPos = p;
         extra = 0;
+        void loadReasons();
       }
       focusPos = p;
       render();
@@ -564,5 +595,6 @@ export function clientMain(args: ClientArgs): void {
     applyFilter();
     document.getElementById('flows')?.setAttribute('data-ready', '1');
     performance.mark('ts-ready');
+    setTimeout(() => void loadReasons().catch((err: unknown) => say(`Could not read the evidence text: ${err instanceof Error ? err.message : String(err)}`)), 0);
   }
 }

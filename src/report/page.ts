@@ -42,6 +42,8 @@ export interface PageModel {
   compress: boolean | null;
   compressAutoChars: number;
   dataJson: () => string;
+  /** The evidence reasons (`e.re` indexes them), a block of its own: the page reads it after the table is up. */
+  reasonsJson: () => string;
 }
 
 const VPN_SERIES = [
@@ -104,14 +106,21 @@ async function sha256(text: string): Promise<string> {
   return `sha256-${base64(d)}`;
 }
 
-/** The flow data: JSON text escaped for a script element, or gzip + base64 (only [A-Za-z0-9+/=]) when large. */
+/**
+ * The flow data and the evidence reasons, each in a data block: JSON text escaped for a script element, or gzip +
+ * base64 (only [A-Za-z0-9+/=]) when the flow data is large.
+ */
 async function dataBlock(m: PageModel): Promise<string> {
-  const json = m.dataJson();
-  const gz = m.compress ?? json.length > m.compressAutoChars;
-  if (!gz) return `<script type="application/json" id="ts-data" data-encoding="json">${escapeJsonText(json)}</script>\n`;
+  const json = m.dataJson(), reasons = m.reasonsJson();
+  const gz = m.compress ?? json.length + reasons.length > m.compressAutoChars;
+  return (await block('ts-data', json, gz)) + (await block('ts-reasons', reasons, gz));
+}
+
+async function block(id: string, json: string, gz: boolean): Promise<string> {
+  if (!gz) return `<script type="application/json" id="${id}" data-encoding="json">${escapeJsonText(json)}</script>\n`;
   const stream = new Blob([json]).stream().pipeThrough(new CompressionStream('gzip'));
   const bytes = new Uint8Array(await new Response(stream).arrayBuffer());
-  return `<script type="application/json" id="ts-data" data-encoding="gzip-base64" data-json-bytes="${json.length}">${base64(bytes)}</script>\n`;
+  return `<script type="application/json" id="${id}" data-encoding="gzip-base64" data-json-bytes="${json.length}">${base64(bytes)}</script>\n`;
 }
 
 function header(m: PageModel, title: string): string {

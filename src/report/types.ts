@@ -73,7 +73,7 @@ export interface ReportOptions {
   maxTimeBins?: number;
   /**
    * Embed the flow data gzip-compressed (base64) instead of as JSON text. `auto` (default) compresses when the
-   * JSON exceeds 256 kB: a 100k-flow page shrinks ~5x. Decompressed in the page with the browser's
+   * JSON (flow data and evidence text) exceeds 256 kB: a 100k-flow page shrinks ~3.6x. Decompressed in the page with the browser's
    * `DecompressionStream`.
    */
   compress?: boolean | 'auto';

@@ -94,6 +94,15 @@ describe.skipIf(!chromium.path)('the report in a real browser (chromium)', () =>
     expect(vpnHere.length).toBeGreaterThan(0);
     expect((await tableRows(w.page)).map((r) => pair(r.cells[4]!, r.cells[5]!)).sort()).toEqual(vpnHere.map((r) => pair(r.src, r.dst)).sort());
 
+    // Address queries within a host, within a port, and across both: the same flows as a substring test.
+    await w.page.selectOption('#f-label', '');
+    for (const q of ['443', ':443', '51820', '188.111', '2001:db8', ']:', '.4']) {
+      await w.page.fill('#f-addr', q);
+      await w.page.press('#f-addr', 'Enter');
+      const want = records.filter((r) => r.src.includes(q) || r.dst.includes(q)).map((r) => pair(r.src, r.dst)).sort();
+      expect((await tableRows(w.page)).map((r) => pair(r.cells[4]!, r.cells[5]!)).sort(), q).toEqual(want);
+    }
+
     // Protocol filter; then sort by bytes, most first, from the column header.
     await w.page.click('#f-reset');
     const wg = await w.page.$$eval('#f-protocol option', (os) => (os as HTMLOptionElement[]).find((o) => o.textContent!.startsWith('wireguard '))!.value);

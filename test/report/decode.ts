@@ -12,15 +12,21 @@ export interface DataBlock {
   nt: number;
   t0: number;
   S: string[];
-  c: Record<string, number[]>;
+  c: Record<string, number[] | number>;
   e: Record<string, number[]>;
 }
 
-export function dataBlock(html: string): { encoding: string; data: DataBlock } {
-  const m = /<script type="application\/json" id="ts-data" data-encoding="([^"]+)"[^>]*>([^<]*)<\/script>/.exec(html);
-  if (!m) throw new Error('no data block');
+function block(html: string, id: string): { encoding: string; value: unknown } {
+  const m = new RegExp(`<script type="application/json" id="${id}" data-encoding="([^"]+)"[^>]*>([^<]*)</script>`).exec(html);
+  if (!m) throw new Error(`no ${id} block`);
   const text = m[1] === 'gzip-base64' ? gunzipSync(Buffer.from(m[2]!, 'base64')).toString('utf8') : m[2]!;
-  return { encoding: m[1]!, data: JSON.parse(text) as DataBlock };
+  return { encoding: m[1]!, value: JSON.parse(text) };
+}
+
+export function dataBlock(html: string): { encoding: string; data: DataBlock; reasons: string[] } {
+  const d = block(html, 'ts-data'), r = block(html, 'ts-reasons');
+  if (r.encoding !== d.encoding) throw new Error('data and reasons blocks differ in encoding');
+  return { encoding: d.encoding, data: d.value as DataBlock, reasons: r.value as string[] };
 }
 
 const LABELS = ['registered_vpn', 'unregistered_vpn', 'ordinary'] as const;
@@ -33,7 +39,7 @@ function iso(us: number): string {
 
 /** The flows of a page, in the page's order, as records (evidence `kind` always present). */
 export function decodeRecords(html: string): ReportRecord[] {
-  const { data: d } = dataBlock(html);
+  const { data: d, reasons } = dataBlock(html);
   const s = (i: number): string | null => (i < 0 ? null : d.S[i]!);
   const ep = (h: number, p: number): string => {
     const host = s(h)!;
@@ -41,15 +47,19 @@ export function decodeRecords(html: string): ReportRecord[] {
   };
   const out: ReportRecord[] = [];
   let t = d.t0, k = 0;
+  const col = (f: string, i: number): number => {
+    const v = d.c[f]!;
+    return typeof v === 'number' ? v : v[i]!;
+  };
   for (let i = 0; i < d.n; i++) {
-    const c = (f: string): number => d.c[f]![i]!;
-    if (i < d.nt) t += d.c.t![i]!;
+    const c = (f: string): number => col(f, i);
+    if (i < d.nt) t += col('t', i);
     const ev = [];
     for (let j = 0; j < c('ec'); j++) {
-      const it = d.c.ei![k++]!;
+      const it = col('ei', k++);
       const item: Record<string, unknown> = {
         source: s(d.e.so![it]!), protocol: s(d.e.pr![it]!), strength: STRENGTH[d.e.st![it]!], rule: s(d.e.ru![it]!),
-        reason: s(d.e.re![it]!), kind: KIND[d.e.ki![it]!],
+        reason: reasons[d.e.re![it]!], kind: KIND[d.e.ki![it]!],
       };
       if (d.e.pk![it]! >= 0) item.packet = d.e.pk![it];
       if (d.e.of![it]! >= 0) item.offset = d.e.of![it];
