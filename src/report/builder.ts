@@ -7,7 +7,7 @@
  * write a string from a record into the page without escaping it (escape.ts).
  */
 import { InvalidArgumentError } from '../errors.js';
-import { FloatColumn, IntColumn, splitEndpoint, StringTable } from './columns.js';
+import { floatColumn, intColumn, splitEndpoint, StringTable, type FloatColumn, type IntColumn } from './columns.js';
 import { isoToMicros, niceBinUs } from './format.js';
 import { renderPage, type PageModel, type Tally } from './page.js';
 import type { ReportMeta, ReportOptions, ReportRecord } from './types.js';
@@ -41,38 +41,38 @@ export class ReportBuilder {
   // Evidence reasons: most of the text, needed only when a flow's evidence is opened, so a block of their own.
   private readonly R = new StringTable();
   // Per kept flow.
-  private readonly lab = new IntColumn();
-  private readonly pr = new IntColumn();
-  private readonly tr = new IntColumn();
-  private readonly sh = new IntColumn();
-  private readonly sp = new IntColumn();
-  private readonly dh = new IntColumn();
-  private readonly dp = new IntColumn();
-  private readonly pk = new FloatColumn();
-  private readonly by = new FloatColumn();
-  private readonly rg = new IntColumn();
-  private readonly t = new FloatColumn();
-  private readonly du = new FloatColumn();
-  private readonly dec = new IntColumn();
-  private readonly cf = new IntColumn();
-  private readonly lv = new IntColumn();
-  private readonly vl = new IntColumn();
-  private readonly en = new IntColumn();
-  private readonly sn = new IntColumn();
-  private readonly ec = new IntColumn();
-  private readonly ei = new IntColumn();
+  private readonly lab = intColumn();
+  private readonly pr = intColumn();
+  private readonly tr = intColumn();
+  private readonly sh = intColumn();
+  private readonly sp = intColumn();
+  private readonly dh = intColumn();
+  private readonly dp = intColumn();
+  private readonly pk = floatColumn();
+  private readonly by = floatColumn();
+  private readonly rg = intColumn();
+  private readonly t = floatColumn();
+  private readonly du = floatColumn();
+  private readonly dec = intColumn();
+  private readonly cf = intColumn();
+  private readonly lv = intColumn();
+  private readonly vl = intColumn();
+  private readonly en = intColumn();
+  private readonly sn = intColumn();
+  private readonly ec = intColumn();
+  private readonly ei = intColumn();
   private hasVlan = false;
   private hasEncap = false;
   // Evidence items, deduplicated: one row per distinct item, flows refer to rows.
   private readonly itemIds = new Map<string, number>();
-  private readonly eso = new IntColumn();
-  private readonly epr = new IntColumn();
-  private readonly est = new IntColumn();
-  private readonly eru = new IntColumn();
-  private readonly ere = new IntColumn();
-  private readonly epk = new IntColumn();
-  private readonly eof = new IntColumn();
-  private readonly eki = new IntColumn();
+  private readonly eso = intColumn();
+  private readonly epr = intColumn();
+  private readonly est = intColumn();
+  private readonly eru = intColumn();
+  private readonly ere = intColumn();
+  private readonly epk = intColumn();
+  private readonly eof = intColumn();
+  private readonly eki = intColumn();
   // Over every record, kept or not.
   private n = 0;
   private readonly total = newTally();

@@ -20,7 +20,8 @@ export interface ClientArgs {
   joinEndpoint: (host: string, port: number) => string;
 }
 
-interface ReportData {
+/** The flow data block (builder.ts dataJson). */
+export interface ReportData {
   v: number;
   n: number;
   nt: number;

@@ -5,16 +5,16 @@
  */
 import { visible } from './escape.js';
 
-/** A growable Int32Array (flow counts, indices, small integers). Amortised O(1) push. */
-export class IntColumn {
-  data: Int32Array;
+/**
+ * A growable typed column: Int32Array for counts, indices and small integers, Float64Array for bytes and
+ * microsecond times (values beyond 2^31). Amortised O(1) push.
+ */
+export class Column<A extends Int32Array | Float64Array> {
   length = 0;
-  constructor(capacity = 1024) {
-    this.data = new Int32Array(capacity);
-  }
+  constructor(public data: A) {}
   push(v: number): void {
     if (this.length === this.data.length) {
-      const next = new Int32Array(this.data.length * 2);
+      const next = new (this.data.constructor as new (n: number) => A)(this.data.length * 2);
       next.set(this.data);
       this.data = next;
     }
@@ -25,26 +25,10 @@ export class IntColumn {
     return `[${this.data.subarray(0, this.length).join(',')}]`;
   }
 }
-
-/** A growable Float64Array (bytes, microsecond times: values beyond 2^31). */
-export class FloatColumn {
-  data: Float64Array;
-  length = 0;
-  constructor(capacity = 1024) {
-    this.data = new Float64Array(capacity);
-  }
-  push(v: number): void {
-    if (this.length === this.data.length) {
-      const next = new Float64Array(this.data.length * 2);
-      next.set(this.data);
-      this.data = next;
-    }
-    this.data[this.length++] = v;
-  }
-  json(): string {
-    return `[${this.data.subarray(0, this.length).join(',')}]`;
-  }
-}
+export type IntColumn = Column<Int32Array>;
+export type FloatColumn = Column<Float64Array>;
+export const intColumn = (capacity = 1024): IntColumn => new Column(new Int32Array(capacity));
+export const floatColumn = (capacity = 1024): FloatColumn => new Column(new Float64Array(capacity));
 
 /** Interned, display-safe strings: `id(s)` gives each distinct text one index; `-1` stands for null. */
 export class StringTable {

@@ -250,14 +250,7 @@ function charts(m: PageModel): string {
     stackedColumns({ id: 'svg-bytes-time', title: 'Bytes over time by label', desc: `Bytes per ${binText}, stacked: registered VPN (solid), unregistered VPN (hatched), ordinary (lined).`, categories: cats, ticks, series: series(tm.bytes), bytes: true }),
     [0, 1, 2], dataTable('Data table', head, timeRows(tm.bytes, (n) => formatBytes(n)))));
 
-  // VPN flows by protocol.
-  const protoRows = topRows(m.byProtocol, (tl) => [tl.flows[0]!, tl.flows[1]!], (tl) => tl.bytes[0]! + tl.bytes[1]!);
-  out.push(chartFigure('ch-protocols', 'VPN flows by protocol',
-    'Flows labelled registered or unregistered VPN, by the protocol their evidence names; bytes after the count.',
-    stackedRows({ id: 'svg-protocols', title: 'VPN flows by protocol', desc: 'Registered (solid) and unregistered (hatched) VPN flows per protocol.', rows: protoRows, series: VPN_SERIES }),
-    [0, 1],
-    dataTable('Data table', ['Protocol', 'Registered VPN flows', 'Unregistered VPN flows', 'Bytes'],
-      m.byProtocol.map(([p, tl]) => [t(p), formatCount(tl.flows[0]!), formatCount(tl.flows[1]!), formatBytes(tl.bytes[0]! + tl.bytes[1]!)]))));
+  out.push(vpnRowsFigure('protocols', 'VPN flows by protocol', 'Protocol', m.byProtocol, 'Flows labelled registered or unregistered VPN, by the protocol their evidence names; bytes after the count.'));
 
   // Registered VPN by registrant.
   const regRows = topRows(m.byRegistrant, (tl) => [tl.flows[0]!], (tl) => tl.bytes[0]!);
@@ -271,15 +264,22 @@ function charts(m: PageModel): string {
   out.push(verdictChart(m));
 
   // Which rules decided: the strongest non-registration item of each VPN flow.
-  const ruleRows = topRows(m.byRule, (tl) => [tl.flows[0]!, tl.flows[1]!], (tl) => tl.bytes[0]! + tl.bytes[1]!);
-  out.push(chartFigure('ch-rules', 'Deciding evidence',
-    'VPN flows by the rule of their strongest evidence item (registration items aside): what each verdict rests on; bytes after the count.',
-    stackedRows({ id: 'svg-rules', title: 'VPN flows by deciding rule', desc: 'Registered (solid) and unregistered (hatched) VPN flows per deciding rule.', rows: ruleRows, series: VPN_SERIES }),
-    [0, 1],
-    dataTable('Data table', ['Rule', 'Registered VPN flows', 'Unregistered VPN flows', 'Bytes'],
-      m.byRule.map(([r, tl]) => [t(r), formatCount(tl.flows[0]!), formatCount(tl.flows[1]!), formatBytes(tl.bytes[0]! + tl.bytes[1]!)]))));
+  out.push(vpnRowsFigure('rules', 'Deciding evidence', 'Rule', m.byRule, 'VPN flows by the rule of their strongest evidence item (registration items aside): what each verdict rests on; bytes after the count.'));
   out.push('</div>\n</section>\n');
   return out.join('');
+}
+
+/** Registered and unregistered VPN flows per name (protocol, rule, sensor) as stacked rows, with a data table. */
+function vpnRowsFigure(key: string, title: string, nameHead: string, entries: Array<[string, Tally]>, caption: string, table = true): string {
+  const rows = topRows(entries, (tl) => [tl.flows[0]!, tl.flows[1]!], (tl) => tl.bytes[0]! + tl.bytes[1]!);
+  const per = nameHead.toLowerCase();
+  return chartFigure(`ch-${key}`, title, caption,
+    stackedRows({ id: `svg-${key}`, title, desc: `Registered (solid) and unregistered (hatched) VPN flows per ${per}.`, rows, series: VPN_SERIES }),
+    [0, 1],
+    table
+      ? dataTable('Data table', [nameHead, 'Registered VPN flows', 'Unregistered VPN flows', 'Bytes'],
+        entries.map(([name, tl]) => [t(name), formatCount(tl.flows[0]!), formatCount(tl.flows[1]!), formatBytes(tl.bytes[0]! + tl.bytes[1]!)]))
+      : '');
 }
 
 /** Rows for a bar chart: the top names, then one "other" row adding up the rest. */
@@ -349,7 +349,6 @@ function quantiles(hist: Map<number, number>, qs: number[]): number[] | null {
 function sensors(m: PageModel): string {
   const rows = m.bySensor;
   const byVpn = [...rows].sort((a, b) => b[1].flows[0]! + b[1].flows[1]! - (a[1].flows[0]! + a[1].flows[1]!) || a[0].localeCompare(b[0]));
-  const chartRows = topRows(byVpn, (tl) => [tl.flows[0]!, tl.flows[1]!], (tl) => tl.bytes[0]! + tl.bytes[1]!);
   const table =
     '<div class="scroll-x"><table class="plain" id="sensor-table"><thead><tr><th scope="col">Sensor</th>' +
     ['Flows', 'VPN flows', 'Registered', 'Unregistered', 'Bytes', 'VPN bytes', 'VPN share of bytes'].map((x) => `<th scope="col" class="n">${x}</th>`).join('') +
@@ -363,9 +362,7 @@ function sensors(m: PageModel): string {
     '</tbody></table></div>';
   return (
     '<section aria-labelledby="h-sensors" id="sensors">\n<h2 id="h-sensors">Sensors</h2>\n<div class="charts">' +
-    chartFigure('ch-sensors', 'VPN flows by sensor', 'Registered and unregistered VPN flows seen by each sensor; VPN bytes after the count.',
-      stackedRows({ id: 'svg-sensors', title: 'VPN flows by sensor', desc: 'Registered (solid) and unregistered (hatched) VPN flows per sensor.', rows: chartRows, series: VPN_SERIES }),
-      [0, 1], '') +
+    vpnRowsFigure('sensors', 'VPN flows by sensor', 'Sensor', byVpn, 'Registered and unregistered VPN flows seen by each sensor; VPN bytes after the count.', false) +
     `<div class="panel">${table}</div></div>\n</section>\n`
   );
 }

@@ -84,7 +84,7 @@ table.plain td.n,table.plain th.n{text-align:right}
 .ft .in{min-width:1190px}
 .ft.sensors{--sensor-col:120px}
 .ft.sensors .in{min-width:1310px}
-.ft .hd,.ft .r>.cells{display:grid;grid-template-columns:32px 142px 112px 44px minmax(180px,1.4fr) minmax(180px,1.4fr) 66px 80px minmax(90px,1fr) 132px 78px 52px var(--sensor-col,0px)}
+.ft .hd,.ft .r>.cells{display:grid;grid-template-columns:32px 158px 106px 44px minmax(172px,1.4fr) minmax(172px,1.4fr) 66px 80px minmax(90px,1fr) 132px 78px 52px var(--sensor-col,0px)}
 .ft .hd{position:sticky;top:0;z-index:2;background:#eef2f6;border-bottom:1px solid var(--line);font-size:12px;font-weight:600;color:var(--muted)}
 .ft .hd>div{padding:0 8px;height:34px;display:flex;align-items:center;white-space:nowrap}
 .ft .hd .n{justify-content:flex-end}

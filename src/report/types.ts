@@ -1,30 +1,14 @@
 /** Input types of the report builder: the records it reads and the run it describes. */
 import type { Evidence } from '../detect/types.js';
-import type { Label } from '../classify/types.js';
+import type { FlowRecord } from '../classify/record.js';
 
 /**
- * One flow as `classify` emits it ({@link FlowRecord}), optionally tagged with the sensor that saw it (a fleet
+ * One flow as `classify` emits it (FlowRecord), optionally tagged with the sensor that saw it (a fleet
  * stream). Any source that yields these plugs into the builder: a session's `flow` events, an NDJSON file of
  * records, a message stream.
  */
-export interface ReportRecord {
-  transport: string;
-  src: string;
-  dst: string;
-  vlan?: number;
-  encap?: string;
-  label: Label;
-  protocol: string | null;
-  confidence: number;
-  registrant: string | null;
+export interface ReportRecord extends Omit<FlowRecord, 'evidence'> {
   evidence: readonly Evidence[];
-  packets: number;
-  bytes: number;
-  /** ISO-8601 UTC, e.g. `2026-01-01T00:00:25.951994Z`. */
-  firstSeen: string;
-  lastSeen: string;
-  listVersion: number;
-  decidedAtPacket: number;
   /** Sensor id, for reports over many sensors; a per-sensor breakdown appears when any record carries one. */
   sensor?: string;
 }

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { IntColumn, FloatColumn, joinEndpoint, splitEndpoint, StringTable } from '../../src/report/columns.js';
+import { floatColumn, intColumn, joinEndpoint, splitEndpoint, StringTable } from '../../src/report/columns.js';
 import { formatBytes, formatCount, formatDuration, formatShare, isoToMicros, niceBinUs, niceTicks } from '../../src/report/format.js';
 
 describe('splitEndpoint / joinEndpoint', () => {
@@ -29,7 +29,7 @@ describe('splitEndpoint / joinEndpoint', () => {
 
 describe('columns', () => {
   it('grow past their capacity and serialise the used part', () => {
-    const a = new IntColumn(2), f = new FloatColumn(1);
+    const a = intColumn(2), f = floatColumn(1);
     for (let i = 0; i < 9; i++) {
       a.push(i - 1);
       f.push(i * 1e12);

@@ -5,16 +5,9 @@
  */
 import { gunzipSync } from 'node:zlib';
 import type { ReportRecord } from '../../src/report/types.js';
+import type { ReportData } from '../../src/report/client.js';
 
-export interface DataBlock {
-  v: number;
-  n: number;
-  nt: number;
-  t0: number;
-  S: string[];
-  c: Record<string, number[] | number>;
-  e: Record<string, number[]>;
-}
+export type DataBlock = ReportData;
 
 function block(html: string, id: string): { encoding: string; value: unknown } {
   const m = new RegExp(`<script type="application/json" id="${id}" data-encoding="([^"]+)"[^>]*>([^<]*)</script>`).exec(html);
