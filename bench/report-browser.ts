@@ -54,8 +54,9 @@ execFileSync(process.execPath, [CLI, ...reportCmd], { stdio: ['ignore', 'ignore'
 const cliMs = performance.now() - t0;
 const size = statSync(html).size;
 const n = Number(/data-kept="(\d+)"/.exec(readFileSync(html, 'utf8'))![1]);
-const jsonBytes = Number(/data-json-bytes="(\d+)"/.exec(readFileSync(html, 'utf8'))?.[1] ?? NaN);
-console.log(`\nreport: ${n} flows, ${(size / 1e6).toFixed(2)} MB, ${(size / n).toFixed(1)} bytes/flow (flow data before gzip+base64: ${(jsonBytes / n).toFixed(1)} bytes/flow); classify + report CLI ${ms(cliMs)}`);
+const page0 = readFileSync(html, 'utf8');
+const blocks = [...page0.matchAll(/id="(ts-[a-z]+)" data-encoding="gzip-base64" data-json-bytes="(\d+)">([^<]*)</g)].map((m) => `${m[1]} ${(Number(m[2]) / n).toFixed(1)} → ${(m[3]!.length / n).toFixed(1)}`);
+console.log(`\nreport: ${n} flows, ${(size / 1e6).toFixed(2)} MB, ${(size / n).toFixed(1)} bytes/flow (data blocks, JSON → gzip+base64 bytes per flow: ${blocks.join('; ') || 'not compressed'}); classify + report CLI ${ms(cliMs)}`);
 
 // launch() (not a persistent context): a fresh temporary profile, and a browser-level CDP session that reports
 // each process's CPU time (SystemInfo.getProcessInfo).
