@@ -22,9 +22,10 @@ const ALLOWED: Record<string, string[]> = {
   detect: [...BASE, 'ip'],
   classify: [...BASE, 'ip', 'trie', 'lists', 'trace', 'detect'],
   pool: [...BASE, 'ip', 'trie', 'lists', 'trace', 'detect', 'classify'],
+  batch: [...BASE, 'ip', 'trie', 'lists', 'trace', 'detect', 'classify', 'pool'],
   synth: [...BASE, 'ip', 'trace'],
-  cli: [...BASE, 'ip', 'trie', 'lists', 'trace', 'detect', 'classify', 'pool', 'synth'],
-  index: [...BASE, 'ip', 'trie', 'lists', 'trace', 'detect', 'classify', 'pool', 'synth'],
+  cli: [...BASE, 'ip', 'trie', 'lists', 'trace', 'detect', 'classify', 'pool', 'batch', 'synth'],
+  index: [...BASE, 'ip', 'trie', 'lists', 'trace', 'detect', 'classify', 'pool', 'batch', 'synth'],
   node: [...BASE, 'ip', 'trie', 'lists', 'trace', 'detect', 'classify', 'pool'],
 };
 

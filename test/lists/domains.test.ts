@@ -139,8 +139,7 @@ describe('parseDomainList agrees with the naive grammar, error for error', () =>
     naiveListLines(text, 'o', { key: 'domain', entry: 'entry', value: 'provider' }, '', (raw, lineNo) => {
       try {
         // The public set builder validates exactly as a list line must be validated.
-        const [[key]] = DomainSet.from([[raw, '']]).entries();
-        return key!;
+        return DomainSet.from([[raw, '']]).entries()[0]![0];
       } catch (e) {
         throw new ListParseError('o', lineNo, `${(e as Error).message.replace(/^invalid domain entry (".*?"): (.*)$/, '$2: $1')}`);
       }
