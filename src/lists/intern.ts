@@ -6,14 +6,14 @@
 export class RangeInterner {
   /** Distinct strings, by id. */
   readonly strings: string[] = [];
-  #hashes: number[] = [];
+  #hashes = new Int32Array(256);
   #slots = new Int32Array(256).fill(-1);
 
   /** Id of the string `text[from, to)`, adding it on first sight. */
   intern(text: string, from: number, to: number): number {
     let h = 0x811c9dc5;
     for (let i = from; i < to; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
-    h >>>= 0;
+    h |= 0;
     const slots = this.#slots;
     const mask = slots.length - 1;
     let s = h & mask;
@@ -25,7 +25,12 @@ export class RangeInterner {
     }
     const id = this.strings.length;
     this.strings.push(from === 0 && to === text.length ? text : text.slice(from, to));
-    this.#hashes.push(h);
+    if (id === this.#hashes.length) {
+      const g = new Int32Array(id * 2);
+      g.set(this.#hashes);
+      this.#hashes = g;
+    }
+    this.#hashes[id] = h;
     slots[s] = id;
     if ((id + 1) * 2 > slots.length) this.#grow();
     return id;
@@ -34,7 +39,7 @@ export class RangeInterner {
   #grow(): void {
     const slots = new Int32Array(this.#slots.length * 2).fill(-1);
     const mask = slots.length - 1;
-    for (let id = 0; id < this.#hashes.length; id++) {
+    for (let id = 0; id < this.strings.length; id++) {
       let s = this.#hashes[id]! & mask;
       while (slots[s]! >= 0) s = (s + 1) & mask;
       slots[s] = id;

@@ -231,6 +231,7 @@ function describe(v: unknown): string {
 
 function samePrefix(addr: Uint32Array, lens: Uint8Array, W: number, a: number, b: number): boolean {
   if (lens[a] !== lens[b]) return false;
+  if (W === 1) return addr[a] === addr[b];
   for (let k = 0; k < W; k++) if (addr[a * W + k] !== addr[b * W + k]) return false;
   return true;
 }
