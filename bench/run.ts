@@ -3,7 +3,7 @@
  *   CidrMap vs peers (same process; peers from PEERS_DIR if installed, else net.BlockList only),
  *   trace read+decode+track, end-to-end classify through the built CLI for 1 and 2 workers on a synthetic trace
  *   (../shared/perf recipe) and on the corpus, per-flow memory, time-to-verdict, and accuracy on the synthetic truth.
- * Flags: --quick (small sizes), --skip cidr,trace,pool (sections to skip).
+ * Flags: --quick (small sizes), --skip cidr,trace,pool,real (sections to skip). Real traffic (issue 22): bench/real.bench.ts.
  * Machines are shared and noisy: compare ratios within one run.
  */
 import { cpus, loadavg } from 'node:os';

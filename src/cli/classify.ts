@@ -133,7 +133,6 @@ async function classify(captures: string[], opts: ClassifyOpts, io: CliIo): Prom
       return 2;
     }
   }
-  const sinks: RecordSink[] = [];
   const o: RunOptions = {
     onlyVpn: opts.only === 'vpn',
     summary: opts.summary === true,
@@ -146,6 +145,21 @@ async function classify(captures: string[], opts: ClassifyOpts, io: CliIo): Prom
     io,
   };
   const progress = new Progress(capture === '-' ? 0 : statSync(capture).size, o.quiet, stderr);
+  return withListsAndSinks(opts, io, progress, { companionWindow, espPorts }, (options, sinks) => classifyInput(options, capture, format, sinks, progress, o));
+}
+
+/**
+ * Load the lists and record sinks, run `body`, then close the sinks. A typed error (bad list, corrupt capture)
+ * is printed as one line and exits 2.
+ */
+async function withListsAndSinks(
+  opts: ClassifyOpts,
+  io: CliIo,
+  progress: Progress,
+  extra: { companionWindow: number | undefined; espPorts: number[] | undefined },
+  body: (options: ClassifierOptions, sinks: RecordSink[]) => Promise<number>,
+): Promise<number> {
+  const sinks: RecordSink[] = [];
   try {
     progress.phase('loading lists');
     const options = await loadListFiles({
@@ -155,17 +169,17 @@ async function classify(captures: string[], opts: ClassifyOpts, io: CliIo): Prom
       defaultDomains: opts.defaultDomains,
     });
     progress.phase(null);
-    if (companionWindow !== undefined) options.companionWindowS = companionWindow;
-    if (espPorts !== undefined) options.sslVpnEspPorts = espPorts;
+    if (extra.companionWindow !== undefined) options.companionWindowS = extra.companionWindow;
+    if (extra.espPorts !== undefined) options.sslVpnEspPorts = extra.espPorts;
     for (const p of SINK_PLUGINS) {
       const s = await p.create(opts, { io });
       if (s !== null) sinks.push(s);
     }
-    return await classifyInput(options, capture, format, sinks, progress, o);
+    return await body(options, sinks);
   } catch (e) {
     progress.done();
     if (e instanceof TunnelscopeError) {
-      stderr.write(`tunnelscope classify: ${e.message}\n`);
+      io.stderr.write(`tunnelscope classify: ${e.message}\n`);
       return 2;
     }
     throw e;
@@ -227,16 +241,8 @@ async function classifySeveral(inputs: string[], opts: ClassifyOpts, io: CliIo, 
   if (f.jobsFlag !== 'auto' && f.jobsFlag > advice.workers && !quiet) {
     stderr.write(`tunnelscope classify: --jobs ${f.jobsFlag} is not expected to be faster here (${advice.reason}); --jobs auto would use ${advice.workers}\n`);
   }
-  const sinks: RecordSink[] = [];
   const progress = new Progress(0, true, stderr);
-  try {
-    const options = await loadListFiles({ registered: opts.registered, vpnEndpoints: opts.vpnEndpoints, vpnDomains: opts.vpnDomains, defaultDomains: opts.defaultDomains });
-    if (f.companionWindow !== undefined) options.companionWindowS = f.companionWindow;
-    if (f.espPorts !== undefined) options.sslVpnEspPorts = f.espPorts;
-    for (const p of SINK_PLUGINS) {
-      const s = await p.create(opts, { io });
-      if (s !== null) sinks.push(s);
-    }
+  return withListsAndSinks(opts, io, progress, { companionWindow: f.companionWindow, espPorts: f.espPorts }, async (options, sinks) => {
     const out = new OutputSink(stdout);
     const writer = f.format.open(out, { io, meta: { command: NAME, inputs: found.files, startedMs: Date.now() }, live: false });
     const tally = new Tally();
@@ -272,16 +278,7 @@ async function classifySeveral(inputs: string[], opts: ClassifyOpts, io: CliIo, 
       );
     }
     return res.failed > 0 ? 2 : 0;
-  } catch (e) {
-    progress.done();
-    if (e instanceof TunnelscopeError) {
-      stderr.write(`tunnelscope classify: ${e.message}\n`);
-      return 2;
-    }
-    throw e;
-  } finally {
-    for (const s of sinks) await s.close().catch(() => {});
-  }
+  });
 }
 
 /** Why `path` cannot be read as a capture (missing, a directory, no permission), or null. */

@@ -2,6 +2,7 @@
  * Naive list-file oracle: the straightforward grammar (a string per line, slice, trim, a Map of canonical keys)
  * that the in-place scanner of src/lists/scan.ts and the CIDR loader must agree with, error for error.
  */
+import { expect } from 'vitest';
 import { CidrError, ListParseError } from '../../src/errors.js';
 import { formatPrefix, newPrefixParts, parsePrefixInto } from '../../src/ip/prefix.js';
 
@@ -53,4 +54,33 @@ export function naiveCidrList(text: string, source: string, normalize: boolean, 
       throw e;
     }
   });
+}
+
+/**
+ * Run the naive parse and the real one on the same text and check they agree: both throw the same ListParseError
+ * message, or both succeed with the same entries and lines (then `more` checks the built table).
+ */
+export function expectSameAsNaive<L extends { entries: unknown; lines: unknown }>(
+  naive: () => { entries: [string, string][]; lines: number[] },
+  real: () => L,
+  more: (got: L, want: { entries: [string, string][]; lines: number[] }) => void,
+): void {
+  const run = <T>(f: () => T): T | Error => {
+    try {
+      return f();
+    } catch (e) {
+      return e as Error;
+    }
+  };
+  const want = run(naive);
+  const got = run(real);
+  if (want instanceof Error) {
+    expect(got).toBeInstanceOf(ListParseError);
+    expect((got as Error).message).toBe(want.message);
+    return;
+  }
+  if (got instanceof Error) throw got;
+  expect(got.entries).toEqual(want.entries);
+  expect(got.lines).toEqual(want.lines);
+  more(got, want);
 }
