@@ -75,6 +75,7 @@ export type { Verdict, Label } from './classify/types.js';
 
 // Scale-out
 export * from './pool/index.js';
+export * from './batch/index.js';
 
 // Synthetic traces
 export { synthesize, type SynthOptions, type SynthResult, type TruthRecord } from './synth/generate.js';

@@ -24,6 +24,8 @@ export interface FlowRecord {
   listVersion: number;
   /** Payload packets seen when the label became final. */
   decidedAtPacket: number;
+  /** The capture file the flow came from, on runs over several captures (`classifyCaptures`, the CLI). */
+  capture?: string;
 }
 
 export { transportName };

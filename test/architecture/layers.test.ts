@@ -22,11 +22,12 @@ const ALLOWED: Record<string, string[]> = {
   detect: [...BASE, 'ip'],
   classify: [...BASE, 'ip', 'trie', 'lists', 'trace', 'detect'],
   pool: [...BASE, 'ip', 'trie', 'lists', 'trace', 'detect', 'classify'],
+  batch: [...BASE, 'ip', 'trie', 'lists', 'trace', 'detect', 'classify', 'pool'],
   synth: [...BASE, 'ip', 'trace'],
   // The HTML report: pure (records and metadata in, a string out); types from classify/ and detect/ only.
   report: [...BASE, 'classify', 'detect'],
-  cli: [...BASE, 'ip', 'trie', 'lists', 'trace', 'detect', 'classify', 'pool', 'synth', 'report'],
-  index: [...BASE, 'ip', 'trie', 'lists', 'trace', 'detect', 'classify', 'pool', 'synth'],
+  cli: [...BASE, 'ip', 'trie', 'lists', 'trace', 'detect', 'classify', 'pool', 'batch', 'synth', 'report'],
+  index: [...BASE, 'ip', 'trie', 'lists', 'trace', 'detect', 'classify', 'pool', 'batch', 'synth'],
   node: [...BASE, 'ip', 'trie', 'lists', 'trace', 'detect', 'classify', 'pool'],
 };
 
