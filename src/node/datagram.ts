@@ -25,8 +25,9 @@ export interface DatagramOptions {
   /** Tuples tracked at once (default 100000); the least recently active is ended first. */
   maxFlows?: number;
   /**
-   * Memory budget in bytes for tuple state (default 64 MiB): the tuple cap is lowered to
-   * `floor(maxBytes / bytesPerTuple)` when that is below `maxFlows` (see {@link DatagramClassifier.bytesPerTuple}).
+   * Memory budget in bytes (default 256 MiB): the tuple cap is lowered to `floor((maxBytes - fixed) /
+   * bytesPerTuple)` when that is below `maxFlows` (see {@link DatagramClassifier.bytesPerTuple}), ~4 KiB per tuple,
+   * 2.5 times the worst measured under hostile floods (typical tuples hold 200–1400 bytes).
    */
   maxBytes?: number;
   /** End a tuple after this many ms without traffic (default 120000); its verdict is reported then if not before. */
@@ -69,11 +70,20 @@ const MiB = 1024 * 1024;
 /** Snippet bytes kept per recorded datagram (the flow table's default; detectors read earlier packets below it). */
 const SNIPPET_BYTES = 48;
 /**
- * Bytes a tuple may hold, other than its snippets: the flow table's slot records and hash index (~120), the
- * session's per-slot arrays (~30), and detection state of a tuple still undecided (evidence items, names).
- * Measured in test/node/datagram-memory.test.ts under floods of random, WireGuard, DNS-name and mixed tuples.
+ * Bytes a tuple may hold besides its snippets: the flow table's slot records and hash index and the session's
+ * per-slot arrays (~300), and the detection state of a tuple still undecided, which the engine caps (at most 16
+ * evidence items and 4 names). Measured in test/node/datagram-memory.test.ts, snippets included: WireGuard
+ * handshakes 330 B/tuple, random payloads 1.1 KB, DNS queries with four maximal names 0.5 KB, OpenVPN resets
+ * keeping evidence 1.4 KB; this allows ~2.5 times the worst of them.
  */
-const TUPLE_FIXED_BYTES = 512;
+const TUPLE_FIXED_BYTES = 3584;
+/**
+ * Held whatever the tuple count: the frame scratch (64 KiB), the snippet pools' chunk granularity (1024 slots
+ * of each tier) and the session's pool of 1024 spare detection objects.
+ */
+function fixedBytes(maxPackets: number): number {
+  return 65_536 + 1024 * (2 + maxPackets) * (SNIPPET_BYTES + 6) + 1024 * 256;
+}
 /** Datagrams are at most 65535 bytes of IP payload. */
 const MAX_UDP_PAYLOAD6 = 65535 - 8;
 const MAX_UDP_PAYLOAD4 = 65535 - 20 - 8;
@@ -110,7 +120,7 @@ function splitEndpoint(text: string): { address: string; port: number } {
 export class DatagramClassifier extends EventEmitter {
   /** Bytes one tuple may hold with these options (the divisor of `maxBytes`). */
   readonly bytesPerTuple: number;
-  /** The tuple cap in force: min(maxFlows, floor(maxBytes / bytesPerTuple)). */
+  /** The tuple cap in force: min(maxFlows, floor((maxBytes - fixed) / bytesPerTuple)). */
   readonly maxTuples: number;
   private readonly session: ClassifierSession;
   private readonly raw: RawPacket = { data: new Uint8Array(0), offset: 0, capLen: 0, wireLen: 0, tsUs: 0, linkType: LINKTYPE_RAW };
@@ -139,11 +149,11 @@ export class DatagramClassifier extends EventEmitter {
     super();
     const maxPackets = Math.floor(num('maxPackets', options.maxPackets, 8, 1, 255));
     const maxFlows = Math.floor(num('maxFlows', options.maxFlows, 100_000, 1, 1 << 28));
-    const maxBytes = num('maxBytes', options.maxBytes, 64 * MiB, 1);
+    const maxBytes = num('maxBytes', options.maxBytes, 256 * MiB, 1);
     const idleMs = num('idleMs', options.idleMs, 120_000, 0);
     // Snippets: a small slot (2 datagrams) and a full one (maxPackets), per tuple at most, and their lengths.
     this.bytesPerTuple = TUPLE_FIXED_BYTES + (2 + maxPackets) * (SNIPPET_BYTES + 6);
-    this.maxTuples = Math.min(maxFlows, Math.floor(maxBytes / this.bytesPerTuple));
+    this.maxTuples = Math.min(maxFlows, Math.floor((maxBytes - fixedBytes(maxPackets)) / this.bytesPerTuple));
     if (this.maxTuples < 1) throw new InvalidArgumentError(`maxBytes ${maxBytes} holds no tuple (${this.bytesPerTuple} bytes each)`);
     this.session = classifier.session({
       flow: { idleTimeoutSec: idleMs / 1000, maxFlows: this.maxTuples, maxPayloadPackets: maxPackets, payloadBytes: SNIPPET_BYTES },
