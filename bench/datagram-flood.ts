@@ -3,7 +3,7 @@
  * memory stay under its bound? Issue 17: 200k datagrams from 20k source ports.
  *
  *   node --expose-gc --import tsx bench/datagram-flood.ts [--datagrams 200000] [--ports 20000] [--rounds 2]
- *        [--host 127.0.0.1|::1] [--max-bytes N] [--quick]
+ *        [--host 127.0.0.1|::1] [--max-bytes N] [--warm 20000] [--warm-ports 2000] [--impl module] [--quick]
  *
  * Each round runs two receivers one after the other, each in a fresh child process, against the same sender
  * (a child process too, so sender and receiver use separate cores): `plain` — a dgram socket whose 'message'
@@ -15,7 +15,10 @@
  * `base … base+ports-1` (below Linux's ephemeral range, so they never collide with port-0 sockets), and every port
  * sends datagrams/ports datagrams, interleaved: one WireGuard
  * handshake initiation then transport-data-shaped packets on one port in five, random payloads (64–512 bytes) on
- * the others. Only ratios within one run mean anything on a shared machine.
+ * the others. Before the measured flood each receiver gets `--warm` datagrams from other ports (not counted: a
+ * gateway runs warm; JIT and table growth are not what is measured). `--impl` takes DatagramClassifier from
+ * another module (e.g. a copy of the pre-issue-17 adapter, for before/after). Only ratios within one run mean
+ * anything on a shared machine.
  */
 import { spawn } from 'node:child_process';
 import dgram from 'node:dgram';

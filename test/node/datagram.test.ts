@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import dgram from 'node:dgram';
 import type { AddressInfo } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import { createClassifier } from '../../src/classify/classifier.js';
 import { DatagramClassifier, type DatagramFlow } from '../../src/node.js';
 import type { Verdict } from '../../src/classify/types.js';
@@ -62,8 +63,16 @@ describe('DatagramClassifier.attach on real sockets', () => {
   });
 
   it('bound to 0.0.0.0: the server\'s own address is matched (loopback by default, or the given localAddress)', async () => {
-    // The client is 127.0.0.2 (not registered); only the server's side can make the flow registered.
-    for (const [localAddress, registered] of [[undefined, '127.0.0.1/32'], ['192.0.2.77', '192.0.2.77/32']] as const) {
+    // The client is 127.0.0.2 (not registered); only the server's side can make the flow registered. Without
+    // localAddress, a host with several IPv4 addresses is ambiguous: attach says so instead (checked below).
+    const globals4 = [...new Set(Object.values(networkInterfaces()).flat().filter((i) => i && !i.internal && i.family === 'IPv4' && !i.address.startsWith('169.254.')).map((i) => i!.address))];
+    const cases = globals4.length > 1 ? ([['192.0.2.77', '192.0.2.77/32']] as const) : ([[undefined, '127.0.0.1/32'], ['192.0.2.77', '192.0.2.77/32']] as const);
+    if (globals4.length > 1) {
+      const s = await udpSocket('udp4', '0.0.0.0');
+      closers.push(() => s.close());
+      expect(() => new DatagramClassifier(createClassifier()).attach(s, () => {})).toThrow(/several IPv4 addresses/);
+    }
+    for (const [localAddress, registered] of cases) {
       const c = createClassifier({ registered: [[registered, 'own-side']] });
       const dc = new DatagramClassifier(c);
       track(dc);
