@@ -174,6 +174,25 @@ describe('classifySocket: framed openings across segmentations', () => {
 });
 
 describe('classifySocket: options and contract', () => {
+  it('zeroes its copy of the inspected bytes once the verdict is made (the socket keeps the client\'s own)', async () => {
+    const c = createClassifier({ vpnDomains: [['nordvpn.com', 'NordVPN']] });
+    const seen: Uint8Array[] = [];
+    const classifyFlow = c.classifyFlow.bind(c);
+    c.classifyFlow = ((flow: Parameters<typeof classifyFlow>[0]) => {
+      if ('packets' in flow) for (const p of flow.packets) seen.push(p.bytes);
+      return classifyFlow(flow);
+    }) as typeof c.classifyFlow;
+    const srv = await classifyingServer(c, '127.0.0.1', { firstBytesTimeoutMs: 3000 });
+    closers.push(srv.close);
+    const hello = tlsHello('us1.nordvpn.com');
+    await sendSegments('127.0.0.1', srv.port, cut(hello, [9]), [0, 150]);
+    const a = await srv.accepted[0]!;
+    expect(a.verdict.label).toBe('unregistered_vpn'); // it did see the whole hello
+    expect(seen.length).toBeGreaterThan(0);
+    expect(seen.every((b) => b.every((x) => x === 0))).toBe(true);
+    expect((await a.read).bytes.equals(Buffer.from(hello))).toBe(true);
+  });
+
   it('rejects bad options synchronously', () => {
     const s = new net.Socket();
     expect(() => classifySocket(classifier, s, { maxBytes: 0 })).toThrow(/maxBytes/);
