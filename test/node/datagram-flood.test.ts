@@ -6,22 +6,12 @@
  */
 import { describe, expect, it } from 'vitest';
 import dgram from 'node:dgram';
-import v8 from 'node:v8';
-import vm from 'node:vm';
 import type { AddressInfo } from 'node:net';
 import { createClassifier } from '../../src/classify/classifier.js';
 import { DatagramClassifier } from '../../src/node.js';
 import type { Verdict } from '../../src/classify/types.js';
-import { sleep, udpSocket, wgInit, wgResp } from './helpers.js';
+import { sleep, udpSocket, wgInit, wgResp, usedAfterGc } from './helpers.js';
 
-v8.setFlagsFromString('--expose-gc');
-const gc = vm.runInNewContext('gc') as () => void;
-const used = (): number => {
-  gc();
-  gc();
-  const m = process.memoryUsage();
-  return m.heapUsed + m.arrayBuffers;
-};
 
 const PORTS = 2000;
 const PER_PORT = 10;
@@ -34,7 +24,7 @@ describe.each([['udp4', '127.0.0.1'], ['udp6', '::1']] as const)('flood over %s 
     const clients: dgram.Socket[] = [];
     try {
       for (let i = 0; i < PORTS; i++) clients.push(await udpSocket(type, host));
-      const before = used();
+      const before = usedAfterGc();
       const dc = new DatagramClassifier(createClassifier({ registered: [[host === '::1' ? '::1/128' : '127.0.0.0/8', 'lab']] }), { maxBytes });
       const verdicts = new Map<number, Verdict[]>();
       dc.attach(server, (v, peer) => verdicts.set(peer.port, [...(verdicts.get(peer.port) ?? []), v]));
@@ -63,7 +53,7 @@ describe.each([['udp4', '127.0.0.1'], ['udp6', '::1']] as const)('flood over %s 
       const st = dc.stats;
       expect(st.datagrams).toBe(sent + PORTS / 5); // every delivered datagram, plus the replies accounted
       expect(st.tuples).toBe(PORTS);
-      const grown = used() - before;
+      const grown = usedAfterGc() - before;
       expect(grown).toBeLessThan(maxBytes);
       // Random tuples are decided when the detectors' budget (8 datagrams) is spent; WireGuard at the reply.
       expect(verdicts.size).toBe(PORTS);

@@ -5,20 +5,10 @@
  * after full collections, with the classifier alive.
  */
 import { describe, expect, it } from 'vitest';
-import v8 from 'node:v8';
-import vm from 'node:vm';
 import { createClassifier } from '../../src/classify/classifier.js';
 import { DatagramClassifier } from '../../src/node.js';
-import { openvpnTcpReset, wgInit, wgResp } from './helpers.js';
+import { openvpnTcpReset, wgInit, wgResp, usedAfterGc } from './helpers.js';
 
-v8.setFlagsFromString('--expose-gc');
-const gc = vm.runInNewContext('gc') as () => void;
-const used = (): number => {
-  gc();
-  gc();
-  const m = process.memoryUsage();
-  return m.heapUsed + m.arrayBuffers;
-};
 
 /** Wire form of a name (synth's encodeName caches every name it sees: not for floods). */
 function encodeName(name: string): number[] {
@@ -44,7 +34,7 @@ describe('DatagramClassifier memory bound', () => {
   const maxBytes = 12 * 1024 * 1024;
   it.each(Object.entries(KINDS))('%s: stays under maxBytes with twice the tuple cap flooding in', (_name, gen) => {
     const c = createClassifier({ vpnDomains: [['nordvpn.com', 'NordVPN']], registered: [['10.0.0.0/8', 'lab']] });
-    const before = used();
+    const before = usedAfterGc();
     const dc = new DatagramClassifier(c, { maxBytes, idleMs: 3_600_000 });
     let verdicts = 0;
     dc.on('verdict', () => verdicts++);
@@ -57,7 +47,7 @@ describe('DatagramClassifier memory bound', () => {
         else dc.inspect(b, srv, cli);
       }
     }
-    const grown = used() - before;
+    const grown = usedAfterGc() - before;
     const st = dc.stats;
     expect(st.liveTuples).toBe(dc.maxTuples);
     expect(st.evicted).toBe(n - dc.maxTuples);

@@ -1,6 +1,8 @@
 /** Real-socket fixtures for the node adapter tests: servers on loopback (random ports), hostile clients, payloads. */
 import net from 'node:net';
 import dgram from 'node:dgram';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { once } from 'node:events';
 import { classifySocket, type SocketClassifyOptions, type SocketVerdict } from '../../src/node.js';
 import type { Classifier } from '../../src/classify/classifier.js';
@@ -171,4 +173,14 @@ export function wgResp(sender: number, receiver: number): Buffer {
   b.writeUInt32LE(receiver, 8);
   for (let i = 12; i < 60; i++) b[i] = (i * 53 + 7) & 255;
   return b;
+}
+
+/** heapUsed + arrayBuffers after two full collections (exposes gc in this process). */
+export function usedAfterGc(): number {
+  v8.setFlagsFromString('--expose-gc');
+  const gc = vm.runInNewContext('gc') as () => void;
+  gc();
+  gc();
+  const m = process.memoryUsage();
+  return m.heapUsed + m.arrayBuffers;
 }

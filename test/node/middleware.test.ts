@@ -7,6 +7,7 @@ import { createClassifier } from '../../src/classify/classifier.js';
 import { classifySocket, DatagramClassifier } from '../../src/node.js';
 import type { Verdict } from '../../src/classify/types.js';
 import type { SocketVerdict } from '../../src/node.js';
+import { wgInit, wgResp } from './helpers.js';
 
 const closers: Array<() => void> = [];
 afterEach(() => {
@@ -90,22 +91,6 @@ describe('classifySocket (TCP)', () => {
     expect(client.bytesRead).toBe(0);
   });
 });
-
-function wgInit(sender: number): Buffer {
-  const b = Buffer.alloc(148);
-  b[0] = 1;
-  b.writeUInt32LE(sender, 4);
-  for (let i = 8; i < 116; i++) b[i] = (i * 37 + 11) & 255;
-  return b;
-}
-function wgResp(sender: number, receiver: number): Buffer {
-  const b = Buffer.alloc(92);
-  b[0] = 2;
-  b.writeUInt32LE(sender, 4);
-  b.writeUInt32LE(receiver, 8);
-  for (let i = 12; i < 60; i++) b[i] = (i * 53 + 7) & 255;
-  return b;
-}
 
 describe('DatagramClassifier (UDP)', () => {
   it('reports one verdict per 4-tuple once WireGuard is evident, without taking datagrams from the app', async () => {

@@ -7,21 +7,12 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { once } from 'node:events';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { cut, httpRequest, sendSegments, sleep, tlsHello } from './helpers.js';
-
-const ROOT = resolve(import.meta.dirname, '..', '..');
-const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
-
-function example(name: string): string {
-  const at = README.indexOf(`<!-- readme-example: ${name} -->`);
-  expect(at, `README has no example ${name}`).toBeGreaterThanOrEqual(0);
-  const open = README.indexOf('```js\n', at) + 6;
-  return README.slice(open, README.indexOf('\n```\n', open) + 1);
-}
+import { example, ROOT } from '../helpers/readme.js';
 
 /** Replace `from` (which must occur exactly once) by `to`. */
 function sub(code: string, from: string, to: string): string {
