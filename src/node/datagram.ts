@@ -64,6 +64,8 @@ export interface DatagramStats {
   /** Tuples ended by idle timeout, and by eviction at the cap. */
   idle: number;
   evicted: number;
+  /** Datagrams of an attached socket whose peer address could not be read (not accounted). */
+  skipped: number;
 }
 
 const MiB = 1024 * 1024;
@@ -127,6 +129,8 @@ export class DatagramClassifier extends EventEmitter {
   /** One frame under construction: IP header, UDP header, payload (zeroed after each push). */
   private readonly frame = new Uint8Array(40 + 8 + MAX_UDP_PAYLOAD6);
   private readonly attachments: Attachment[] = [];
+  private readonly detachers = new Set<() => void>();
+  private skipped = 0;
   private readonly timer: NodeJS.Timeout;
   private closed = false;
   private datagrams = 0;
@@ -180,6 +184,7 @@ export class DatagramClassifier extends EventEmitter {
       verdicts: this.session.stats.verdicts,
       idle: t.idle,
       evicted: t.evicted,
+      skipped: this.skipped,
     };
   }
 
@@ -202,9 +207,11 @@ export class DatagramClassifier extends EventEmitter {
 
   /**
    * Listen on a dgram socket (bound now or later); `onVerdict` gets the verdict of each tuple on this socket's
-   * port, with the peer. Returns a detach function.
+   * port, with the peer, synchronously once the datagram that decided it is accounted (or from the idle timer /
+   * `close()`). Returns a detach function.
    * @throws {InvalidArgumentError} when the socket is bound to a wildcard on a host whose address is ambiguous
-   *   and no `localAddress` says which (see {@link AttachOptions.localAddress})
+   *   and no `localAddress` says which (see {@link AttachOptions.localAddress}); for a socket bound after
+   *   `attach`, that error is emitted as an `'error'` event on this classifier at 'listening'
    */
   attach(socket: UdpSocket, onVerdict: (v: Verdict, peer: RemoteInfo) => void, options: AttachOptions = {}): () => void {
     let att: Attachment | null = null;
@@ -214,6 +221,14 @@ export class DatagramClassifier extends EventEmitter {
       att = { socket, local, port: info.port, v6: info.family === 'IPv6' || (info.family as unknown) === 6, onVerdict };
       this.attachments.push(att);
     };
+    // Bound later: an ambiguous local side can only be told then, as an 'error' event on this classifier.
+    const bindLater = (): void => {
+      try {
+        bind();
+      } catch (e) {
+        this.emit('error', e);
+      }
+    };
     let bound = true;
     try {
       socket.address();
@@ -222,19 +237,22 @@ export class DatagramClassifier extends EventEmitter {
     }
     // Resolve the local side now when bound, so an ambiguous host is reported to the caller, not to a listener.
     if (bound) bind();
-    else socket.once('listening', bind);
+    else socket.once('listening', bindLater);
     const h = (msg: Buffer, rinfo: RemoteInfo): void => {
       if (!att) return;
-      const peer = this.addr(0, rinfo.address);
-      this.push(msg, peer, rinfo.port, att.local.forPeer(peer), att.port);
+      const peer = this.peerAddr(rinfo.address);
+      if (peer) this.push(msg, peer, rinfo.port, att.local.forPeer(peer), att.port);
     };
     socket.on('message', h);
-    return () => {
+    const detach = (): void => {
       socket.off('message', h);
-      socket.off('listening', bind);
+      socket.off('listening', bindLater);
       const i = att ? this.attachments.indexOf(att) : -1;
       if (i >= 0) this.attachments.splice(i, 1);
+      this.detachers.delete(detach);
     };
+    this.detachers.add(detach);
+    return detach;
   }
 
   /**
@@ -249,13 +267,24 @@ export class DatagramClassifier extends EventEmitter {
     return this.push(msg, att.local.forPeer(peer), att.port, peer, to.port);
   }
 
-  /** End every tuple (undecided ones report their verdict now) and stop the idle timer. */
+  /** End every tuple (undecided ones report their verdict now), stop the idle timer and detach from every socket. */
   close(): void {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.timer);
     this.session.end();
     this.deliver();
+    for (const d of [...this.detachers]) d();
+  }
+
+  /** A socket's peer address, or null (counted) for text that is not one — never a throw in a socket handler. */
+  private peerAddr(text: string): SockAddr | null {
+    try {
+      return this.addr(0, text);
+    } catch {
+      this.skipped++;
+      return null;
+    }
   }
 
   private addr(k: 0 | 1, text: string): SockAddr {

@@ -125,6 +125,24 @@ describe('DatagramClassifier.attach on real sockets', () => {
     await sleep(50);
     expect(dc.stats.datagrams).toBe(1);
   });
+
+  it('a bad local side found only at bind is an error event; close() detaches from every socket', async () => {
+    const dc = new DatagramClassifier(createClassifier());
+    const errors: Error[] = [];
+    dc.on('error', (e: Error) => errors.push(e));
+    const late = dgram.createSocket('udp4');
+    const early = await udpSocket('udp4', '127.0.0.1');
+    closers.push(() => late.close(), () => early.close());
+    dc.attach(late, () => {}, { localAddress: ['10.0.0.1', '10.0.0.2'] });
+    dc.attach(early, () => {});
+    late.bind(0, '0.0.0.0');
+    await new Promise((r) => late.once('listening', r));
+    expect(errors.map((e) => e.message)).toEqual([expect.stringMatching(/two IPv4 addresses/)]);
+    expect(early.listenerCount('message')).toBe(1);
+    dc.close();
+    expect(early.listenerCount('message')).toBe(0);
+    expect(late.listenerCount('message')).toBe(0);
+  });
 });
 
 describe('DatagramClassifier.inspect', () => {
