@@ -62,6 +62,26 @@ describe('DatagramClassifier.attach on real sockets', () => {
     expect(peers.sort()).toEqual(['IPv4 127.0.0.1', 'IPv6 ::1']);
   });
 
+  it('dual-stack :: with default options: an IPv4 datagram is classified (or attach names the ambiguous host addresses)', async () => {
+    const dc = new DatagramClassifier(createClassifier());
+    track(dc);
+    const server = await udpSocket('udp6', '::', { ipv6Only: false });
+    const c4 = await udpSocket('udp4', '127.0.0.1');
+    closers.push(() => server.close(), () => c4.close());
+    let attached = true;
+    try {
+      dc.attach(server, () => {});
+    } catch (e) {
+      attached = false;
+      expect(String(e)).toMatch(/several IPv[46] addresses/);
+    }
+    if (!attached) return;
+    c4.send(wgInit(0x7777), (server.address() as AddressInfo).port, '127.0.0.1');
+    await until(() => dc.stats.datagrams === 1);
+    dc.close();
+    expect(dc.stats.tuples).toBe(1);
+  });
+
   it('bound to 0.0.0.0: the server\'s own address is matched (loopback by default, or the given localAddress)', async () => {
     // The client is 127.0.0.2 (not registered); only the server's side can make the flow registered. Without
     // localAddress, a host with several IPv4 addresses is ambiguous: attach says so instead (checked below).

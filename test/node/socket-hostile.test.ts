@@ -99,7 +99,7 @@ describe('classifySocket against a hostile peer', () => {
             const sent = how === 'reset-mid' ? parts.slice(0, mid) : parts;
             const s = await sendSegments(host, srv.port, sent, pauses, how === 'reset-mid' ? 'reset' : (how as 'end' | 'reset' | 'wait'));
             const a = await srv.accepted[n++]!;
-            expect(a.ms).toBeLessThan(TIMEOUT + 500);
+            expect(a.ms).toBeLessThan(TIMEOUT + 1500); // the deadline, plus a loaded machine's timer lag
             if (how === 'end') {
               const r = await a.read;
               expect(r.bytes.equals(Buffer.concat(sent))).toBe(true);

@@ -28,14 +28,14 @@ describe.each(HOSTS)('classifySocket on %s', (host) => {
     const onUncaught = (e: unknown): void => void errors.push(e);
     process.on('uncaughtException', onUncaught);
     try {
-      const srv = await classifyingServer(classifier, host, { firstBytesTimeoutMs: 2000 });
+      const srv = await classifyingServer(classifier, host, { firstBytesTimeoutMs: 6000 });
       closers.push(srv.close);
       await sendSegments(host, srv.port, [], [], 'reset');
       const a = await srv.accepted[0]!;
       await sleep(20);
       expect(a.remote).toBeTruthy(); // the embedder read it before classifying
       expect(a.verdict).toMatchObject({ label: 'undecided', cause: 'closed', bytes: 0 });
-      expect(a.ms).toBeLessThan(1500); // resolved at the reset, not at the deadline
+      expect(a.ms).toBeLessThan(4000); // resolved at the reset, not at the deadline
       expect(errors).toEqual([]);
     } finally {
       process.off('uncaughtException', onUncaught);
@@ -89,28 +89,28 @@ describe.each(HOSTS)('classifySocket on %s', (host) => {
   });
 
   it('a framed first message is decided as soon as it is whole (no settle wait); unframed bytes after settleMs', async () => {
-    const srv = await classifyingServer(classifier, host, { firstBytesTimeoutMs: 3000, settleMs: 400 });
+    const srv = await classifyingServer(classifier, host, { firstBytesTimeoutMs: 6000, settleMs: 1500 });
     closers.push(srv.close);
     const s1 = await sendSegments(host, srv.port, [httpRequest('example.org')], [], 'wait');
     const a = await srv.accepted[0]!;
     expect(a.verdict.label).toBe('ordinary');
-    expect(a.ms).toBeLessThan(300);
+    expect(a.ms).toBeLessThan(1000);
     const s2 = await sendSegments(host, srv.port, [Buffer.from('\x01\x02binary-hello')], [], 'wait');
     const b = await srv.accepted[1]!;
     expect(b.verdict.label).toBe('ordinary');
-    expect(b.ms).toBeGreaterThanOrEqual(380);
+    expect(b.ms).toBeGreaterThanOrEqual(1450);
     s1.destroy();
     s2.destroy();
   });
 
   it('a client that half-closes after a partial message is decided from what it sent', async () => {
-    const srv = await classifyingServer(classifier, host, { firstBytesTimeoutMs: 3000 });
+    const srv = await classifyingServer(classifier, host, { firstBytesTimeoutMs: 6000 });
     closers.push(srv.close);
     const req = httpRequest('nordvpn.com');
     const part = req.subarray(0, req.length - 2); // the empty line never comes
     await sendSegments(host, srv.port, [part], [], 'end');
     const a = await srv.accepted[0]!;
-    expect(a.ms).toBeLessThan(1500);
+    expect(a.ms).toBeLessThan(4000);
     expect(a.verdict.label).not.toBe('undecided');
     const r = await a.read;
     expect(r.bytes.equals(Buffer.from(part))).toBe(true);
