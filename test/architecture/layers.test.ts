@@ -25,6 +25,7 @@ const ALLOWED: Record<string, string[]> = {
   synth: [...BASE, 'ip', 'trace'],
   cli: [...BASE, 'ip', 'trie', 'lists', 'trace', 'detect', 'classify', 'pool', 'synth'],
   index: [...BASE, 'ip', 'trie', 'lists', 'trace', 'detect', 'classify', 'pool', 'synth'],
+  // src/node.ts (the tunnelscope/node door) and src/node/ (the socket adapters) are one layer.
   node: [...BASE, 'ip', 'trie', 'lists', 'trace', 'detect', 'classify', 'pool'],
 };
 
