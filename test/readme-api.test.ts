@@ -8,17 +8,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
-
-const ROOT = resolve(import.meta.dirname, '..');
-const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
-
-/** The code block that follows `<!-- readme-example: name -->`. */
-function example(name: string): string {
-  const at = README.indexOf(`<!-- readme-example: ${name} -->`);
-  expect(at, `README has no example ${name}`).toBeGreaterThanOrEqual(0);
-  const open = README.indexOf('```js\n', at) + 6;
-  return README.slice(open, README.indexOf('\n```\n', open) + 1);
-}
+import { example, README, ROOT } from './helpers/readme.js';
 
 /** Runs an example with node from inside the project (so `import … from 'tunnelscope'` resolves to this package). */
 function runExample(name: string): string[] {

@@ -28,6 +28,7 @@ const ALLOWED: Record<string, string[]> = {
   report: [...BASE, 'classify', 'detect'],
   cli: [...BASE, 'ip', 'trie', 'lists', 'trace', 'detect', 'classify', 'pool', 'batch', 'synth', 'report'],
   index: [...BASE, 'ip', 'trie', 'lists', 'trace', 'detect', 'classify', 'pool', 'batch', 'synth'],
+  // src/node.ts (the tunnelscope/node door) and src/node/ (the socket adapters) are one layer.
   node: [...BASE, 'ip', 'trie', 'lists', 'trace', 'detect', 'classify', 'pool'],
 };
 
