@@ -20,6 +20,7 @@ export { CidrMap, CidrMapBuilder, type CidrMapOptions, type CidrMergePolicy, typ
 export { parseCidrList, loadCidrList, type CidrList, type CidrListOptions } from './lists/cidr-list.js';
 export { mergeCidrs, excludeCidrs, overlapCidrs, containsCidrs } from './lists/cidr-ops.js';
 export { defaultVpnDomainsPath } from './lists/default-domains.js';
+export { BUNDLED_VPN_DOMAINS, BUNDLED_VPN_DOMAINS_NAME } from './lists/bundled-domains.js';
 export { DomainSet, parseDomainList, loadDomainList, normaliseDomain, type DomainList, type DomainListOptions } from './lists/domains.js';
 
 // Traces
