@@ -74,6 +74,19 @@ export type { ListSnapshot, ListsInput, CidrListInput, DomainListInput } from '.
 export type { FlowRecord } from './classify/record.js';
 export type { Verdict, Label } from './classify/types.js';
 
+// Record formats (Zeek conn.log TSV/JSON, Suricata EVE, CSV)
+export {
+  OUTPUT_FORMATS,
+  zeekFormat,
+  zeekJsonFormat,
+  eveFormat,
+  csvFormat,
+  eveFlowEvent,
+  communityId,
+  type RecordFormat,
+  type FormatContext,
+} from './output/index.js';
+
 // Scale-out
 export * from './pool/index.js';
 

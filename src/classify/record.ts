@@ -1,6 +1,6 @@
 /** The per-flow output record shared by the CLI (ndjson/table/json), sessions and workers. */
 import type { Evidence } from '../detect/types.js';
-import type { FlowHandle } from '../trace/types.js';
+import type { EndReason, FlowHandle } from '../trace/types.js';
 import { ENCAP_NAMES } from '../trace/types.js';
 import { isoMicros, transportName } from '../trace/flow-format.js';
 import type { Label, Verdict } from './types.js';
@@ -18,17 +18,27 @@ export interface FlowRecord {
   evidence: Evidence[];
   packets: number;
   bytes: number;
+  /**
+   * The same counters per direction: sent by `src` (the initiator) and by `dst`. Zeek's orig/resp and
+   * Suricata's toserver/toclient counters and IPFIX biflow records need them.
+   */
+  srcPackets: number;
+  srcBytes: number;
+  dstPackets: number;
+  dstBytes: number;
   /** ISO-8601 UTC with microseconds, capture time. */
   firstSeen: string;
   lastSeen: string;
   listVersion: number;
   /** Payload packets seen when the label became final. */
   decidedAtPacket: number;
+  /** Why the flow ended: idle | evicted | fin | rst | eof (as `tunnelscope flows` reports). */
+  end: EndReason;
 }
 
 export { transportName };
 
-export function flowRecord(f: FlowHandle, v: Verdict): FlowRecord {
+export function flowRecord(f: FlowHandle, v: Verdict, end: EndReason): FlowRecord {
   const r: FlowRecord = {
     transport: transportName(f.transport),
     src: f.srcText(),
@@ -40,10 +50,15 @@ export function flowRecord(f: FlowHandle, v: Verdict): FlowRecord {
     evidence: v.evidence,
     packets: f.packetsFwd + f.packetsRev,
     bytes: f.bytesFwd + f.bytesRev,
+    srcPackets: f.packetsFwd,
+    srcBytes: f.bytesFwd,
+    dstPackets: f.packetsRev,
+    dstBytes: f.bytesRev,
     firstSeen: isoMicros(f.firstSeenUs),
     lastSeen: isoMicros(f.lastSeenUs),
     listVersion: v.listVersion,
     decidedAtPacket: v.decidedAtPacket,
+    end,
   };
   if (f.vlan >= 0) r.vlan = f.vlan;
   const enc = ENCAP_NAMES[f.encap];

@@ -23,8 +23,10 @@ const ALLOWED: Record<string, string[]> = {
   classify: [...BASE, 'ip', 'trie', 'lists', 'trace', 'detect'],
   pool: [...BASE, 'ip', 'trie', 'lists', 'trace', 'detect', 'classify'],
   synth: [...BASE, 'ip', 'trace'],
-  cli: [...BASE, 'ip', 'trie', 'lists', 'trace', 'detect', 'classify', 'pool', 'synth'],
-  index: [...BASE, 'ip', 'trie', 'lists', 'trace', 'detect', 'classify', 'pool', 'synth'],
+  // Record formats (Zeek, EVE, CSV): pure functions of flow records.
+  output: [...BASE, 'ip', 'classify'],
+  cli: [...BASE, 'ip', 'trie', 'lists', 'trace', 'detect', 'classify', 'pool', 'synth', 'output'],
+  index: [...BASE, 'ip', 'trie', 'lists', 'trace', 'detect', 'classify', 'pool', 'synth', 'output'],
   node: [...BASE, 'ip', 'trie', 'lists', 'trace', 'detect', 'classify', 'pool'],
 };
 
