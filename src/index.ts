@@ -87,6 +87,9 @@ export {
   type FormatContext,
 } from './output/index.js';
 
+// IPFIX export (RFC 7011 over UDP)
+export { IpfixEncoder, IpfixExporter, createIpfixExporter, parseIpfixUrl, type IpfixOptions, type IpfixExporterOptions, type IpfixExporterStats } from './ipfix/index.js';
+
 // Scale-out
 export * from './pool/index.js';
 

@@ -25,8 +25,10 @@ const ALLOWED: Record<string, string[]> = {
   synth: [...BASE, 'ip', 'trace'],
   // Record formats (Zeek, EVE, CSV): pure functions of flow records.
   output: [...BASE, 'ip', 'classify'],
-  cli: [...BASE, 'ip', 'trie', 'lists', 'trace', 'detect', 'classify', 'pool', 'synth', 'output'],
-  index: [...BASE, 'ip', 'trie', 'lists', 'trace', 'detect', 'classify', 'pool', 'synth', 'output'],
+  // IPFIX export: encoder (pure) and its UDP edge.
+  ipfix: [...BASE, 'ip', 'classify', 'output'],
+  cli: [...BASE, 'ip', 'trie', 'lists', 'trace', 'detect', 'classify', 'pool', 'synth', 'output', 'ipfix'],
+  index: [...BASE, 'ip', 'trie', 'lists', 'trace', 'detect', 'classify', 'pool', 'synth', 'output', 'ipfix'],
   node: [...BASE, 'ip', 'trie', 'lists', 'trace', 'detect', 'classify', 'pool'],
 };
 
