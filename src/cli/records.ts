@@ -7,6 +7,7 @@ import type { FlowRecord } from '../classify/record.js';
 import type { Label } from '../classify/types.js';
 import { jsonFormat, ndjsonFormat, type OutputFormat } from './formats.js';
 import { TableWriter, type TableColumn } from './table.js';
+import { PIPELINE_FORMATS } from './record-formats.js';
 
 const LABELS: readonly Label[] = ['registered_vpn', 'unregistered_vpn', 'ordinary'];
 
@@ -51,6 +52,7 @@ export const CLASSIFY_FORMATS: OutputFormat<FlowRecord>[] = [
   ndjsonFormat('one JSON record per flow, in the order flows end'),
   tableFormat,
   jsonFormat('flows', 'one document {flows, summary} at the end'),
+  ...PIPELINE_FORMATS,
 ];
 
 /** Counts per label and per VPN protocol, for `--summary` and the end-of-run line. */

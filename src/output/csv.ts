@@ -69,7 +69,7 @@ export function csvLine(r: FlowRecord): string {
 
 export const csvFormat: RecordFormat = {
   name: 'csv',
-  description: 'CSV with a header row (RFC 4180; spreadsheet formula injection neutralised)',
+  description: 'CSV with a header row, RFC 4180, formulas neutralised',
   header: csvHeader,
   record: csvLine,
   footer: () => '',

@@ -80,7 +80,7 @@ export function eveLine(r: FlowRecord): string {
 
 export const eveFormat: RecordFormat = {
   name: 'eve',
-  description: 'Suricata EVE JSON flow events with a tunnelscope object (jq, EveBox, Elastic)',
+  description: 'Suricata EVE JSON flow events plus a tunnelscope object',
   header: () => '',
   record: eveLine,
   footer: () => '',

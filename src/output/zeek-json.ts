@@ -24,7 +24,7 @@ export function zeekJsonLine(r: FlowRecord): string {
 
 export const zeekJsonFormat: RecordFormat = {
   name: 'zeek-json',
-  description: "Zeek conn.log in Zeek's JSON form (one object per line)",
+  description: "Zeek conn.log in Zeek's JSON form",
   header: () => '',
   record: zeekJsonLine,
   footer: () => '',

@@ -84,7 +84,7 @@ export function zeekFooter(ctx: FormatContext): string {
 
 export const zeekFormat: RecordFormat = {
   name: 'zeek',
-  description: 'Zeek conn.log (TSV with #fields/#types header; zeek-cut reads it)',
+  description: 'Zeek conn.log, TSV with the #fields/#types header',
   header: zeekHeader,
   record: zeekLine,
   footer: zeekFooter,

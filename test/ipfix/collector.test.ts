@@ -1,10 +1,10 @@
 /**
- * IPFIX round trip through real tools, loopback only: the sample capture's records go out through the UDP
- * exporter, a relay keeps a copy of every datagram and hands it to Debian's nfcapd (a real collector, on a free
- * loopback port, writing into a temp dir); `nfdump -r` must read back every flow with the record's addresses,
- * ports, protocol, packets and bytes per direction, times and end reason, with no sequence error. tshark decodes
- * the same datagrams: templates with the standard and enterprise elements, applicationName carrying each VPN
- * flow's protocol.
+ * IPFIX round trip through real tools, loopback only: `tunnelscope classify fixtures/sample.pcap --format ndjson
+ * --ipfix udp://…` exports every flow; a relay keeps a copy of every datagram and hands it to Debian's nfcapd (a
+ * real collector, on a free loopback port, writing into a temp dir); `nfdump -r` must read back every flow with
+ * its NDJSON record's addresses, ports, protocol, packets and bytes per direction and times, with no sequence
+ * error. tshark decodes the same datagrams: templates with the standard and enterprise elements, applicationName
+ * carrying each VPN flow's protocol.
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
@@ -13,11 +13,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FlowRecord } from '../../src/classify/record.js';
-import { createIpfixExporter, DOCUMENTATION_PEN } from '../../src/ipfix/index.js';
+import { DOCUMENTATION_PEN } from '../../src/ipfix/index.js';
 import { buildFrame } from '../../src/trace/frame-builder.js';
 import { PcapWriter } from '../../src/trace/pcap-writer.js';
 import { ensureTools } from '../helpers/tools.js';
-import { sampleRecords } from '../output/sample-records.js';
+import { ROOT, SAMPLE_PCAP, SAMPLE_REGISTERED } from '../output/sample-records.js';
 
 /** A UDP port free on 127.0.0.1 right now (nfcapd needs a number; the bind below retries on a clash). */
 async function freePort(): Promise<number> {
@@ -67,9 +67,9 @@ describe.skipIf(noTools !== null)(`IPFIX to a real collector${noTools ? ` — sk
   let records: FlowRecord[] = [];
   const datagrams: Buffer[] = [];
   let nfLog = '';
+  let cliErr = '';
 
   beforeAll(async () => {
-    records = await sampleRecords();
     const nf = await startNfcapd(join(dir));
     // Relay: keep each datagram for tshark, pass it on to nfcapd unchanged.
     const relay = createSocket('udp4');
@@ -78,11 +78,14 @@ describe.skipIf(noTools !== null)(`IPFIX to a real collector${noTools ? ` — sk
       datagrams.push(m);
       relay.send(m, nf.port, '127.0.0.1');
     });
-    const exporter = createIpfixExporter(`udp://127.0.0.1:${relay.address().port}`, { now: () => Date.UTC(2026, 0, 1) });
-    for (const r of records) exporter.write(r);
-    await exporter.close();
-    const sent = exporter.stats.messages;
-    expect(exporter.stats.sendErrors).toBe(0);
+    // The CLI as an operator runs it: NDJSON on stdout, IPFIX to the collector.
+    const cli = spawn(process.execPath, [join(ROOT, 'dist', 'cli.js'), 'classify', SAMPLE_PCAP, '--registered', SAMPLE_REGISTERED, '--format', 'ndjson', '--ipfix', `udp://127.0.0.1:${relay.address().port}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    cli.stdout!.on('data', (d) => (stdout += d));
+    cli.stderr!.on('data', (d) => (cliErr += d));
+    expect(await new Promise((r) => cli.once('exit', r))).toBe(0);
+    records = stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as FlowRecord);
+    const sent = Number(/IPFIX: (\d+) records in (\d+) messages/.exec(cliErr)?.[2]); // the opening template message included
     for (let i = 0; i < 200 && datagrams.length < sent; i++) await new Promise((r) => setTimeout(r, 25));
     expect(datagrams.length).toBe(sent);
     await new Promise((r) => setTimeout(r, 300)); // let nfcapd take the last datagrams off its socket
@@ -96,8 +99,9 @@ describe.skipIf(noTools !== null)(`IPFIX to a real collector${noTools ? ` — sk
 
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('nfdump reads back every flow with the record\'s addresses, ports, packets and bytes; no sequence error', () => {
-    expect(nfLog).toMatch(/Sequence Errors: 0/);
+  it('nfdump reads back every flow of `classify --ipfix` with its NDJSON record\'s addresses, ports, packets and bytes; no sequence error', () => {
+    expect(cliErr).toMatch(/IPFIX: 40 records in \d+ messages to 127\.0\.0\.1:\d+\n/);
+    expect(nfLog).toMatch(/Flows: 40, Packets: 1200, Bytes: \d+, Sequence Errors: 0/);
     const files = readdirSync(dir).filter((f) => f.startsWith('nfcapd.') && !f.includes('current'));
     expect(files.length).toBe(1);
     const flows = JSON.parse(execFileSync('nfdump', ['-r', join(dir, files[0]!), '-o', 'json'], { encoding: 'utf8' })) as NfFlow[];
