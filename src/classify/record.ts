@@ -18,6 +18,12 @@ export interface FlowRecord {
   evidence: Evidence[];
   packets: number;
   bytes: number;
+  /** ISO-8601 UTC with microseconds, capture time. */
+  firstSeen: string;
+  lastSeen: string;
+  listVersion: number;
+  /** Payload packets seen when the label became final. */
+  decidedAtPacket: number;
   /**
    * The same counters per direction: sent by `src` (the initiator) and by `dst`. Zeek's orig/resp and
    * Suricata's toserver/toclient counters and IPFIX biflow records need them.
@@ -26,12 +32,6 @@ export interface FlowRecord {
   srcBytes: number;
   dstPackets: number;
   dstBytes: number;
-  /** ISO-8601 UTC with microseconds, capture time. */
-  firstSeen: string;
-  lastSeen: string;
-  listVersion: number;
-  /** Payload packets seen when the label became final. */
-  decidedAtPacket: number;
   /** Why the flow ended: idle | evicted | fin | rst | eof (as `tunnelscope flows` reports). */
   end: EndReason;
 }
@@ -50,14 +50,14 @@ export function flowRecord(f: FlowHandle, v: Verdict, end: EndReason): FlowRecor
     evidence: v.evidence,
     packets: f.packetsFwd + f.packetsRev,
     bytes: f.bytesFwd + f.bytesRev,
-    srcPackets: f.packetsFwd,
-    srcBytes: f.bytesFwd,
-    dstPackets: f.packetsRev,
-    dstBytes: f.bytesRev,
     firstSeen: isoMicros(f.firstSeenUs),
     lastSeen: isoMicros(f.lastSeenUs),
     listVersion: v.listVersion,
     decidedAtPacket: v.decidedAtPacket,
+    srcPackets: f.packetsFwd,
+    srcBytes: f.bytesFwd,
+    dstPackets: f.packetsRev,
+    dstBytes: f.bytesRev,
     end,
   };
   if (f.vlan >= 0) r.vlan = f.vlan;
