@@ -8,13 +8,13 @@ import type { Label } from '../classify/types.js';
 import { jsonFormat, ndjsonFormat, type OutputFormat } from './formats.js';
 import { TableWriter, type TableColumn } from './table.js';
 import { PIPELINE_FORMATS } from './record-formats.js';
+import { decidingEvidence as decidingItem } from '../output/fields.js';
 
 const LABELS: readonly Label[] = ['registered_vpn', 'unregistered_vpn', 'ordinary'];
 
-/** The item that decided a flow's label: strongest first, registration last. */
+/** The item that decided a flow's label (strongest first, registration last), as the table shows it. */
 export function decidingEvidence(r: FlowRecord): string {
-  const items = r.evidence.filter((x) => x.source !== 'registered');
-  const e = items.find((x) => x.strength === 'strong') ?? items.find((x) => x.strength === 'medium') ?? items[0];
+  const e = decidingItem(r);
   return e ? `${e.rule} (${e.strength}): ${e.reason}` : '-';
 }
 

@@ -13,7 +13,7 @@
  * JSON.stringify.
  */
 import type { FlowRecord } from '../classify/record.js';
-import type { RecordFormat } from './types.js';
+import { lineFormat, type RecordFormat } from './types.js';
 import { communityId, durationMicros, flowId, ipProtocol, parseEndpoint } from './fields.js';
 
 const EVE_PROTO: Readonly<Record<number, string>> = { 1: 'ICMP', 2: 'IGMP', 6: 'TCP', 17: 'UDP', 47: 'GRE', 50: 'ESP', 51: 'AH', 58: 'IPv6-ICMP', 132: 'SCTP' };
@@ -78,10 +78,4 @@ export function eveLine(r: FlowRecord): string {
   return `${JSON.stringify(eveFlowEvent(r))}\n`;
 }
 
-export const eveFormat: RecordFormat = {
-  name: 'eve',
-  description: 'Suricata EVE JSON flow events plus a tunnelscope object',
-  header: () => '',
-  record: eveLine,
-  footer: () => '',
-};
+export const eveFormat: RecordFormat = lineFormat('eve', 'Suricata EVE JSON flow events plus a tunnelscope object', eveLine);

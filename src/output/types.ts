@@ -19,3 +19,8 @@ export interface RecordFormat {
   /** Text after the last record ('' when the format has none). */
   footer(ctx: FormatContext): string;
 }
+
+/** A format with one line per record and no header or footer. */
+export function lineFormat(name: string, description: string, record: (r: FlowRecord) => string): RecordFormat {
+  return { name, description, header: () => '', record, footer: () => '' };
+}

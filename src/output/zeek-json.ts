@@ -5,7 +5,7 @@
  * the line.
  */
 import type { FlowRecord } from '../classify/record.js';
-import type { RecordFormat } from './types.js';
+import { lineFormat, type RecordFormat } from './types.js';
 import { ZEEK_FIELDS, zeekRow } from './zeek-fields.js';
 
 /** One JSON line (with its newline). */
@@ -22,10 +22,4 @@ export function zeekJsonLine(r: FlowRecord): string {
   return `${out}}\n`;
 }
 
-export const zeekJsonFormat: RecordFormat = {
-  name: 'zeek-json',
-  description: "Zeek conn.log in Zeek's JSON form",
-  header: () => '',
-  record: zeekJsonLine,
-  footer: () => '',
-};
+export const zeekJsonFormat: RecordFormat = lineFormat('zeek-json', "Zeek conn.log in Zeek's JSON form", zeekJsonLine);

@@ -67,16 +67,12 @@ describe('CSV', () => {
   });
 
   it('neutralises formulas and control characters; hostile rows keep their columns', () => {
-    expect(csvText('=HYPERLINK("http://x")')).toBe('"\'=HYPERLINK(""http://x"")"');
-    expect(csvText('+1')).toBe("'+1");
-    expect(csvText('-2')).toBe("'-2");
-    expect(csvText('@SUM(A1)')).toBe("'@SUM(A1)");
-    expect(csvText('\t=1')).toBe('\\x09=1');
-    expect(csvText('a\r\nb')).toBe('a\\x0d\\x0ab');
-    expect(csvText('back\\slash')).toBe('back\\x5cslash');
-    expect(csvText('rtl\u202eevil')).toBe('rtl\\u202eevil');
-    expect(csvText('a,b')).toBe('"a,b"');
-    expect(csvText(null)).toBe('');
+    const cases: [string | null, string][] = [
+      ['=HYPERLINK("http://x")', '"\'=HYPERLINK(""http://x"")"'], ['+1', "'+1"], ['-2', "'-2"], ['@SUM(A1)', "'@SUM(A1)"],
+      ['\t=1', '\\x09=1'], ['a\r\nb', 'a\\x0d\\x0ab'], ['back\\slash', 'back\\x5cslash'], ['rtl\u202eevil', 'rtl\\u202eevil'],
+      ['a,b', '"a,b"'], [null, ''],
+    ];
+    expect(cases.map(([i]) => csvText(i))).toEqual(cases.map(([, o]) => o));
     const r = { ...records[0]!, registrant: '=cmd|\' /C calc\'!A0', evidence: [{ source: 's', protocol: 'p', strength: 'strong' as const, rule: '@r', reason: 'x,"y"\nz' }] };
     const rows = parseCsv(csvHeader() + csvLine(r));
     expect(rows[1]!.length).toBe(CSV_COLUMNS.length);
