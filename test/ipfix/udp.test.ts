@@ -58,6 +58,15 @@ describe('IPFIX over UDP', () => {
     ex.write(recs[0]!); // after close: ignored, no throw
   });
 
+  it('a host name resolves to IPv4 (localhost reaches 127.0.0.1 even where it resolves to ::1 first)', async () => {
+    const rx = await receiver('udp4', '127.0.0.1');
+    const ex = createIpfixExporter(`udp://localhost:${rx.port}`);
+    await until(() => rx.got.length >= 1);
+    await ex.close();
+    expect(rx.got.length).toBe(1);
+    expect(ex.stats.sendErrors).toBe(0);
+  });
+
   it('re-sends templates while idle on the refresh interval', async () => {
     const rx = await receiver('udp4', '127.0.0.1');
     const ex = createIpfixExporter(`udp://127.0.0.1:${rx.port}`, { templateRefreshMs: 1000 });
