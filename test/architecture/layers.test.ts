@@ -27,7 +27,9 @@ const ALLOWED: Record<string, string[]> = {
   output: [...BASE, 'ip', 'classify'],
   // IPFIX export: encoder (pure) and its UDP edge.
   ipfix: [...BASE, 'ip', 'classify', 'output'],
-  cli: [...BASE, 'ip', 'trie', 'lists', 'trace', 'detect', 'classify', 'pool', 'synth', 'output', 'ipfix'],
+  // The HTML report: pure (records and metadata in, a string out); types from classify/ and detect/ only.
+  report: [...BASE, 'classify', 'detect'],
+  cli: [...BASE, 'ip', 'trie', 'lists', 'trace', 'detect', 'classify', 'pool', 'synth', 'report', 'output', 'ipfix'],
   index: [...BASE, 'ip', 'trie', 'lists', 'trace', 'detect', 'classify', 'pool', 'synth', 'output', 'ipfix'],
   node: [...BASE, 'ip', 'trie', 'lists', 'trace', 'detect', 'classify', 'pool'],
 };
