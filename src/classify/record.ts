@@ -26,14 +26,15 @@ export interface FlowRecord {
   decidedAtPacket: number;
   /**
    * The same counters per direction: sent by `src` (the initiator) and by `dst`. Zeek's orig/resp and
-   * Suricata's toserver/toclient counters and IPFIX biflow records need them.
+   * Suricata's toserver/toclient counters and IPFIX biflow records need them. Sessions and pools always set
+   * these and `end`; they are optional for records from elsewhere (NDJSON written by an earlier version).
    */
-  srcPackets: number;
-  srcBytes: number;
-  dstPackets: number;
-  dstBytes: number;
+  srcPackets?: number;
+  srcBytes?: number;
+  dstPackets?: number;
+  dstBytes?: number;
   /** Why the flow ended: idle | evicted | fin | rst | eof (as `tunnelscope flows` reports). */
-  end: EndReason;
+  end?: EndReason;
 }
 
 export { transportName };

@@ -12,7 +12,7 @@
  */
 import type { FlowRecord } from '../classify/record.js';
 import { InvalidArgumentError } from '../errors.js';
-import { addressBytes, decidingEvidence, epochMillis, ipProtocol, parseEndpoint } from '../output/fields.js';
+import { addressBytes, decidingEvidence, directional, epochMillis, ipProtocol, parseEndpoint } from '../output/fields.js';
 import { DOCUMENTATION_PEN, FLOW_END_REASON, IE, REVERSE_PEN, TS_IE, VARLEN, type FieldSpec } from './elements.js';
 
 export interface IpfixOptions {
@@ -169,13 +169,15 @@ export class IpfixEncoder {
     const proto = ipProtocol(r.transport);
     b[o++] = proto < 0 ? 0 : proto;
     dv.setUint16(o, r.vlan ?? 0); o += 2;
-    u64(dv, o, r.srcBytes); o += 8;
-    u64(dv, o, r.srcPackets); o += 8;
-    u64(dv, o, r.dstBytes); o += 8;
-    u64(dv, o, r.dstPackets); o += 8;
+    // A record without per-direction counters (NDJSON of an earlier version) exports its totals as forward.
+    const dir = directional(r) ?? { srcPackets: r.packets, srcBytes: r.bytes, dstPackets: 0, dstBytes: 0 };
+    u64(dv, o, dir.srcBytes); o += 8;
+    u64(dv, o, dir.srcPackets); o += 8;
+    u64(dv, o, dir.dstBytes); o += 8;
+    u64(dv, o, dir.dstPackets); o += 8;
     u64(dv, o, epochMillis(r.firstSeen)); o += 8;
     u64(dv, o, epochMillis(r.lastSeen)); o += 8;
-    b[o++] = FLOW_END_REASON[r.end] ?? 0;
+    b[o++] = r.end === undefined ? 0 : (FLOW_END_REASON[r.end] ?? 0);
     const str = (x: Uint8Array): void => {
       b[o++] = x.length; // < 255: the one-byte length form (RFC 7011 §7)
       b.set(x, o);

@@ -14,7 +14,7 @@
  */
 import type { FlowRecord } from '../classify/record.js';
 import { lineFormat, type RecordFormat } from './types.js';
-import { communityId, durationMicros, flowId, ipProtocol, parseEndpoint } from './fields.js';
+import { communityId, directional, durationMicros, flowId, ipProtocol, parseEndpoint } from './fields.js';
 
 const EVE_PROTO: Readonly<Record<number, string>> = { 1: 'ICMP', 2: 'IGMP', 6: 'TCP', 17: 'UDP', 47: 'GRE', 50: 'ESP', 51: 'AH', 58: 'IPv6-ICMP', 132: 'SCTP' };
 
@@ -23,12 +23,15 @@ export function eveTime(iso: string): string {
   return `${iso.slice(0, iso.length - 1)}+0000`;
 }
 
-function flowState(r: FlowRecord): string {
+function flowState(r: FlowRecord): string | undefined {
   if (r.transport === 'tcp' && (r.end === 'fin' || r.end === 'rst')) return 'closed';
-  return r.srcPackets > 0 && r.dstPackets > 0 ? 'established' : 'new';
+  const d = directional(r);
+  if (d === null) return undefined;
+  return d.srcPackets > 0 && d.dstPackets > 0 ? 'established' : 'new';
 }
 
-function flowReason(r: FlowRecord): string {
+function flowReason(r: FlowRecord): string | undefined {
+  if (r.end === undefined) return undefined;
   if (r.end === 'evicted') return 'forced';
   if (r.end === 'eof') return 'shutdown';
   return 'timeout';
@@ -46,16 +49,16 @@ export function eveFlowEvent(r: FlowRecord): Record<string, unknown> {
   if (d.port !== null) ev.dest_port = d.port;
   ev.proto = EVE_PROTO[proto] ?? (proto >= 0 ? String(proto) : r.transport);
   if (r.label !== 'ordinary' && r.protocol !== null) ev.app_proto = r.protocol;
+  // Counters, state and reason are left out for a record that lacks what they derive from (never guessed).
+  const dir = directional(r);
+  const state = flowState(r), reason = flowReason(r);
   ev.flow = {
-    pkts_toserver: r.srcPackets,
-    pkts_toclient: r.dstPackets,
-    bytes_toserver: r.srcBytes,
-    bytes_toclient: r.dstBytes,
+    ...(dir ? { pkts_toserver: dir.srcPackets, pkts_toclient: dir.dstPackets, bytes_toserver: dir.srcBytes, bytes_toclient: dir.dstBytes } : {}),
     start: eveTime(r.firstSeen),
     end: eveTime(r.lastSeen),
     age: Math.floor(durationMicros(r) / 1_000_000),
-    state: flowState(r),
-    reason: flowReason(r),
+    ...(state ? { state } : {}),
+    ...(reason ? { reason } : {}),
     alerted: false,
   };
   const cid = communityId(r);

@@ -69,6 +69,13 @@ export function secondsText(us: number): string {
   return `${Math.floor(us / 1_000_000)}.${String(us % 1_000_000).padStart(6, '0')}`;
 }
 
+/** Per-direction counters of a record, or null for a record without them (NDJSON of an earlier version). */
+export function directional(r: FlowRecord): { srcPackets: number; srcBytes: number; dstPackets: number; dstBytes: number } | null {
+  const { srcPackets, srcBytes, dstPackets, dstBytes } = r;
+  if (srcPackets === undefined || srcBytes === undefined || dstPackets === undefined || dstBytes === undefined) return null;
+  return { srcPackets, srcBytes, dstPackets, dstBytes };
+}
+
 /** Milliseconds since the epoch of a record time (IPFIX `dateTimeMilliseconds`). */
 export function epochMillis(iso: string): number {
   const { sec, us } = epochParts(iso);

@@ -13,7 +13,7 @@
  * - `duration` is unset for a flow whose first and last packet share a timestamp, as Zeek does.
  */
 import type { FlowRecord } from '../classify/record.js';
-import { communityId, decidingEvidence, durationMicros, epochText, flowUid, ipProtocol, parseEndpoint, secondsText } from './fields.js';
+import { communityId, decidingEvidence, directional, durationMicros, epochText, flowUid, ipProtocol, parseEndpoint, secondsText } from './fields.js';
 
 /** Zeek log types used here. */
 export type ZeekType = 'time' | 'string' | 'addr' | 'port' | 'enum' | 'interval' | 'count' | 'int' | 'bool' | 'double' | 'set[string]' | 'vector[string]';
@@ -54,8 +54,10 @@ function transportProto(proto: number): string {
 function connState(r: FlowRecord, proto: number): string | null {
   if (proto === 6) return null;
   if (proto === 17) {
-    if (r.srcPackets > 0) return r.dstPackets > 0 ? 'SF' : 'S0';
-    return r.dstPackets > 0 ? 'SHR' : 'OTH';
+    const d = directional(r);
+    if (d === null) return null;
+    if (d.srcPackets > 0) return d.dstPackets > 0 ? 'SF' : 'S0';
+    return d.dstPackets > 0 ? 'SHR' : 'OTH';
   }
   return 'OTH';
 }

@@ -17,14 +17,14 @@ describe('flow record counters and end reason', () => {
     const byKey = new Map(flows.map((f) => [`${f.transport} ${f.src} ${f.dst}`, f]));
     expect(recs.length).toBe(flows.length);
     for (const r of recs) {
-      expect(r.srcPackets + r.dstPackets).toBe(r.packets);
-      expect(r.srcBytes + r.dstBytes).toBe(r.bytes);
+      expect(r.srcPackets! + r.dstPackets!).toBe(r.packets);
+      expect(r.srcBytes! + r.dstBytes!).toBe(r.bytes);
       expect(r.srcPackets).toBeGreaterThan(0);
       const f = byKey.get(`${r.transport} ${r.src} ${r.dst}`)!;
       expect(f.end).toBe(r.end);
       expect(f.packets).toBe(r.packets);
     }
     expect(new Set(recs.map((r) => r.end))).toEqual(new Set(['fin', 'eof']));
-    expect(recs.some((r) => r.dstPackets > 0 && r.dstBytes > 0)).toBe(true);
+    expect(recs.some((r) => r.dstPackets! > 0 && r.dstBytes! > 0)).toBe(true);
   });
 });

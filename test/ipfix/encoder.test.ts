@@ -54,7 +54,7 @@ const recordArb: fc.Arbitrary<FlowRecord> = fc
       lastSeen: isoOf(x.start + x.dur, x.us),
       listVersion: x.listVersion,
       decidedAtPacket: 0,
-      end: x.end as FlowRecord['end'],
+      end: x.end as NonNullable<FlowRecord['end']>,
     };
     if (x.vlan !== undefined) r.vlan = x.vlan;
     return r;
@@ -102,7 +102,7 @@ function expectRecord(d: { fields: Field[]; values: Uint8Array[]; tid: number },
   expect(uint(v(IE.packetDeltaCount, REVERSE_PEN))).toBe(r.dstPackets);
   expect(uint(v(IE.flowStartMilliseconds))).toBe(Math.floor(Date.parse(r.firstSeen) ));
   expect(uint(v(IE.flowEndMilliseconds))).toBe(Math.floor(Date.parse(r.lastSeen)));
-  expect(uint(v(IE.flowEndReason))).toBe({ idle: 1, fin: 3, rst: 3, eof: 4, evicted: 5 }[r.end]);
+  expect(uint(v(IE.flowEndReason))).toBe({ idle: 1, fin: 3, rst: 3, eof: 4, evicted: 5 }[r.end!]);
   const str = (id: number, p = 0) => utf8.decode(v(id, p));
   const cut = (s: string) => utf8.decode(cutUtf8(s));
   expect(str(IE.applicationName)).toBe(cut(r.label === 'ordinary' ? '' : (r.protocol ?? '')));
@@ -128,6 +128,19 @@ describe('IPFIX encoder', () => {
       }),
       { numRuns: 60 },
     );
+  });
+
+  it('a record without per-direction counters exports its totals as forward and end reason 0', () => {
+    const r = fc.sample(recordArb, { seed: 3, numRuns: 1 })[0]!;
+    const { srcPackets, srcBytes, dstPackets, dstBytes, end, ...old } = r;
+    void [srcPackets, srcBytes, dstPackets, dstBytes, end];
+    const enc = new IpfixEncoder();
+    const msgs: Uint8Array[] = [];
+    enc.add(old as FlowRecord, 0, (m) => msgs.push(m));
+    enc.flush(0, (m) => msgs.push(m));
+    const [d] = checkStream(msgs, 1400);
+    const v = (id: number, pen = 0) => uint(valueOf(d!.fields, d!.values, id, pen));
+    expect([v(IE.packetDeltaCount), v(IE.octetDeltaCount), v(IE.packetDeltaCount, REVERSE_PEN), v(IE.octetDeltaCount, REVERSE_PEN), v(IE.flowEndReason)]).toEqual([r.packets, r.bytes, 0, 0, 0]);
   });
 
   it('cuts strings to 255 UTF-8 bytes on a character boundary', () => {

@@ -102,6 +102,14 @@ describe('Suricata EVE flow events', () => {
     expect(flow({ ...base, transport: 'tcp', end: 'rst' }).state).toBe('closed');
   });
 
+  it('a record without per-direction counters or end reason (older NDJSON) leaves them out, never guesses', () => {
+    const { srcPackets, srcBytes, dstPackets, dstBytes, end, ...old } = records.find((r) => r.transport === 'udp')!;
+    void [srcPackets, srcBytes, dstPackets, dstBytes, end];
+    const ev = eveFlowEvent(old as FlowRecord);
+    expect(Object.keys(ev.flow as object).sort()).toEqual(['age', 'alerted', 'end', 'start']);
+    expect(schemaProblems(ev).filter((p) => !p.startsWith('flow.state') && !p.startsWith('flow.reason'))).toEqual([]);
+  });
+
   it('hostile strings cannot break the line', () => {
     const r = { ...records[0]!, registrant: 'a\n{"event_type":"alert"}\u2028\u0000' };
     const line = eveLine(r);
