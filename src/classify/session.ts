@@ -263,7 +263,7 @@ export class ClassifierSession extends EventEmitter {
     if (this.pool.length < 1024) this.pool.push(d);
   }
 
-  private onEnd(f: FlowHandle, _reason: EndReason): void {
+  private onEnd(f: FlowHandle, reason: EndReason): void {
     if (!this.records) {
       if (this.decided[f.id] === 0) this.finalize(f, this.det[f.id], f.view.nPackets);
       const t = this.tlsOf[f.id];
@@ -296,7 +296,7 @@ export class ClassifierSession extends EventEmitter {
     this.verdicts[f.id] = undefined;
     this.decided[f.id] = 0;
     this.traits[f.id] = 0;
-    this.emit('flow', flowRecord(f, v));
+    this.emit('flow', flowRecord(f, v, reason));
   }
 }
 

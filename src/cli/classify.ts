@@ -362,6 +362,8 @@ async function classifyInput(
       else stderr.write(tally.text());
     }
     await out.end();
+    // Sinks deliver what they hold before the end-of-run line reports on them (close is idempotent).
+    for (const s of sinks) await s.close();
   };
   const t0 = process.hrtime.bigint();
   let st: RunStats;
