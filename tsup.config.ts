@@ -8,10 +8,11 @@ export default defineConfig({
     // The bin (side effects: runs the command line) and the side-effect-free `tunnelscope/cli` door.
     cli: 'src/cli/bin.ts',
     'cli-main': 'src/cli/main.ts',
+    report: 'src/report/index.ts',
     worker: 'src/pool/worker.ts',
   },
   format: ['esm', 'cjs'],
-  dts: { entry: { index: 'src/index.ts', node: 'src/node.ts', 'cli-main': 'src/cli/main.ts' } },
+  dts: { entry: { index: 'src/index.ts', node: 'src/node.ts', 'cli-main': 'src/cli/main.ts', report: 'src/report/index.ts' } },
   sourcemap: true,
   clean: true,
   target: 'node20',
@@ -20,4 +21,6 @@ export default defineConfig({
   noExternal: ['cidr-tools'],
   // import.meta.url in the CJS build (data file paths, CLI version).
   shims: true,
+  // The man page is generated from the built CLI's own help (scripts/gen-man.mjs).
+  onSuccess: 'node scripts/gen-man.mjs',
 });

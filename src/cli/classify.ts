@@ -2,7 +2,8 @@
 import { accessSync, constants, statSync } from 'node:fs';
 import type { Command } from 'commander';
 import { createClassifier, type Classifier, type ClassifierOptions } from '../classify/classifier.js';
-import { createClassifierPool } from '../pool/index.js';
+import { autoJobs, autoWorkers, createClassifierPool } from '../pool/index.js';
+import { classifyCaptures, findCaptures, type CaptureRecord } from '../batch/index.js';
 import type { RawPacket } from '../trace/types.js';
 import type { FlowRecord } from '../classify/record.js';
 import { readCaptureFileSync, readCaptureStream } from '../trace/reader.js';
@@ -29,6 +30,7 @@ bad list (file:line); 1 an unexpected failure. A closed stdout ('| head') exits 
 
 Examples:
   tunnelscope classify trace.pcap --registered registered.txt --format table --summary
+  tunnelscope classify captures/ more.pcapng --only vpn     (each capture its own flows; records name their capture)
   tcpdump -i eth0 -U -w - | tunnelscope classify - --only vpn
 `;
 
@@ -50,6 +52,7 @@ interface ClassifyOpts {
   maxReassemblies?: string;
   reassemblyMaxBytes?: string;
   workers?: string;
+  jobs?: string;
   quiet?: boolean;
   [plugin: string]: unknown;
 }
@@ -58,7 +61,7 @@ export const classifyCommand: Subcommand = {
   name: NAME,
   define(program: Command, ctx: CliContext): Command {
     const cmd = subcommand(program, ctx, NAME, 'label every flow as registered_vpn, unregistered_vpn or ordinary')
-      .argument('[capture]', "pcap or pcapng capture; '-' reads stdin")
+      .argument('[captures...]', "pcap or pcapng captures and directories of them (searched recursively, by content); '-' reads stdin")
       .option('--registered <FILE>', "registration list: lines 'CIDR,registrant'")
       .option('--vpn-endpoints <FILE>', "operator VPN endpoint list: lines 'CIDR[,label]'")
       .option('--vpn-domains <FILE>', "VPN-provider domain list: lines 'domain[,provider]' (adds to the bundled list)")
@@ -74,11 +77,12 @@ export const classifyCommand: Subcommand = {
       .option('--reassembly-timeout <S>', 'an IP datagram must arrive whole within S capture seconds of its first fragment (default 30)')
       .option('--max-reassemblies <N>', 'IP datagrams reassembled at once (per worker), oldest dropped beyond it (default 1024; 0 turns reassembly off)')
       .option('--reassembly-max-bytes <B>', 'fragment bytes held for reassembly at once (per worker), oldest datagram dropped beyond it (default 4194304, at least 131072)')
-      .option('--workers <N>', 'classify on N worker threads (default 1)')
+      .option('--workers <N>', 'classify one capture on N worker threads, or auto: what pays on this machine for this input (default auto; 1 on 2 CPUs)')
+      .option('--jobs <N>', 'with several captures: classify N captures at a time, each on its own worker thread, or auto (default auto; 1 on 2 CPUs)')
       .option('-q, --quiet', 'no progress bar and no end-of-run diagnostics on stderr');
     for (const p of SINK_PLUGINS) for (const o of p.options()) cmd.addOption(o);
     cmd.addHelpText('after', AFTER_HELP);
-    cmd.action(action(ctx, NAME, (capture: string | undefined, opts: ClassifyOpts) => classify(capture, opts, ctx.io)));
+    cmd.action(action(ctx, NAME, (captures: string[], opts: ClassifyOpts) => classify(captures, opts, ctx.io)));
     return cmd;
   },
 };
@@ -105,9 +109,18 @@ interface RunStats {
   malformed: Record<string, number>;
 }
 
-async function classify(capture: string | undefined, opts: ClassifyOpts, io: CliIo): Promise<number> {
+/** `--workers`/`--jobs`: a count, or auto (undefined = auto). */
+function countFlag(flag: string, text: string | undefined): number | 'auto' {
+  if (text === undefined || text.trim() === 'auto') return 'auto';
+  return numberFlag(flag, text, { min: 1, max: 256, integer: true })!;
+}
+
+async function classify(captures: string[], opts: ClassifyOpts, io: CliIo): Promise<number> {
   const { stderr } = io;
-  if (capture === undefined) throw new UsageError('missing capture file (or - for stdin)');
+  if (captures.length === 0) throw new UsageError('missing capture file (or - for stdin)');
+  if (captures.length > 1 && captures.includes('-')) throw new UsageError("'-' (stdin) cannot be mixed with other captures");
+  const capture = captures[0]!;
+  const several = captures.length > 1 || (capture !== '-' && isDirectory(capture));
   const format = findFormat(CLASSIFY_FORMATS, choiceFlag('format', opts.format, CLASSIFY_FORMATS.map((f) => f.name), defaultFormat(io.stdout)))!;
   choiceFlag('only', opts.only, ['vpn'], 'vpn');
   const idle = numberFlag('idle-timeout', opts.idleTimeout, { min: 1 });
@@ -115,7 +128,14 @@ async function classify(capture: string | undefined, opts: ClassifyOpts, io: Cli
   const companionWindow = numberFlag('companion-window', opts.companionWindow, { min: 0 });
   const espPorts = numberListFlag('ssl-vpn-esp-ports', opts.sslVpnEspPorts, { min: 1, max: 65535, integer: true });
   const trace = traceFlags(opts);
-  const workers = numberFlag('workers', opts.workers, { min: 1, max: 256, integer: true }) ?? 1;
+  const workersFlag = countFlag('workers', opts.workers);
+  const jobsFlag = countFlag('jobs', opts.jobs);
+  if (several) return classifySeveral(captures, opts, io, { format, idle, maxFlows, trace, companionWindow, espPorts, jobsFlag, workersFlag });
+  const advice = autoWorkers(capture === '-' ? null : fileSize(capture));
+  const workers = workersFlag === 'auto' ? advice.workers : workersFlag;
+  if (workersFlag !== 'auto' && workersFlag > advice.workers && opts.quiet !== true) {
+    stderr.write(`tunnelscope classify: --workers ${workersFlag} is not expected to be faster here (${advice.reason}); --workers auto would use ${advice.workers}\n`);
+  }
   if (capture !== '-') {
     const why = unreadable(capture);
     if (why !== null) {
@@ -123,7 +143,6 @@ async function classify(capture: string | undefined, opts: ClassifyOpts, io: Cli
       return 2;
     }
   }
-  const sinks: RecordSink[] = [];
   const o: RunOptions = {
     onlyVpn: opts.only === 'vpn',
     summary: opts.summary === true,
@@ -137,6 +156,21 @@ async function classify(capture: string | undefined, opts: ClassifyOpts, io: Cli
     io,
   };
   const progress = new Progress(capture === '-' ? 0 : statSync(capture).size, o.quiet, stderr);
+  return withListsAndSinks(opts, io, progress, { companionWindow, espPorts }, (options, sinks) => classifyInput(options, capture, format, sinks, progress, o));
+}
+
+/**
+ * Load the lists and record sinks, run `body`, then close the sinks. A typed error (bad list, corrupt capture)
+ * is printed as one line and exits 2.
+ */
+async function withListsAndSinks(
+  opts: ClassifyOpts,
+  io: CliIo,
+  progress: Progress,
+  extra: { companionWindow: number | undefined; espPorts: number[] | undefined },
+  body: (options: ClassifierOptions, sinks: RecordSink[]) => Promise<number>,
+): Promise<number> {
+  const sinks: RecordSink[] = [];
   try {
     progress.phase('loading lists');
     const options = await loadListFiles({
@@ -146,23 +180,119 @@ async function classify(capture: string | undefined, opts: ClassifyOpts, io: Cli
       defaultDomains: opts.defaultDomains,
     });
     progress.phase(null);
-    if (companionWindow !== undefined) options.companionWindowS = companionWindow;
-    if (espPorts !== undefined) options.sslVpnEspPorts = espPorts;
+    if (extra.companionWindow !== undefined) options.companionWindowS = extra.companionWindow;
+    if (extra.espPorts !== undefined) options.sslVpnEspPorts = extra.espPorts;
     for (const p of SINK_PLUGINS) {
       const s = await p.create(opts, { io });
       if (s !== null) sinks.push(s);
     }
-    return await classifyInput(options, capture, format, sinks, progress, o);
+    return await body(options, sinks);
   } catch (e) {
     progress.done();
     if (e instanceof TunnelscopeError) {
-      stderr.write(`tunnelscope classify: ${e.message}\n`);
+      io.stderr.write(`tunnelscope classify: ${e.message}\n`);
       return 2;
     }
     throw e;
   } finally {
     for (const s of sinks) await s.close().catch(() => {});
   }
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+function fileSize(path: string): number | null {
+  try {
+    return statSync(path).size;
+  } catch {
+    return null;
+  }
+}
+
+interface SeveralFlags {
+  format: OutputFormat<FlowRecord>;
+  idle: number | undefined;
+  maxFlows: number | undefined;
+  /** TCP linger and IP reassembly options (traceFlags). */
+  trace: FlowTableOptions;
+  companionWindow: number | undefined;
+  espPorts: number[] | undefined;
+  jobsFlag: number | 'auto';
+  workersFlag: number | 'auto';
+}
+
+/**
+ * Several captures (files and directories): one warm process, each capture its own session, every record
+ * tagged with `capture`. A capture that fails is reported and the others still run (exit 2 at the end).
+ */
+async function classifySeveral(inputs: string[], opts: ClassifyOpts, io: CliIo, f: SeveralFlags): Promise<number> {
+  const { stdout, stderr } = io;
+  const quiet = opts.quiet === true;
+  let found;
+  try {
+    found = findCaptures(inputs);
+  } catch (e) {
+    const why = cannotReadReason(e);
+    if (why === null) throw e;
+    const path = (e as { path?: string }).path ?? inputs.join(' ');
+    stderr.write(`tunnelscope classify: cannot read ${path}: ${why}\n`);
+    return 2;
+  }
+  if (found.files.length === 0) {
+    stderr.write(`tunnelscope classify: no pcap or pcapng captures in ${inputs.join(', ')}\n`);
+    return 2;
+  }
+  if (f.workersFlag !== 'auto' && f.workersFlag > 1 && !quiet) stderr.write('tunnelscope classify: with several captures each runs on one thread; use --jobs to run several at a time\n');
+  const advice = autoJobs(found.files.length);
+  const jobs = f.jobsFlag === 'auto' ? advice.workers : f.jobsFlag;
+  if (f.jobsFlag !== 'auto' && f.jobsFlag > advice.workers && !quiet) {
+    stderr.write(`tunnelscope classify: --jobs ${f.jobsFlag} is not expected to be faster here (${advice.reason}); --jobs auto would use ${advice.workers}\n`);
+  }
+  const progress = new Progress(0, true, stderr);
+  return withListsAndSinks(opts, io, progress, { companionWindow: f.companionWindow, espPorts: f.espPorts }, async (options, sinks) => {
+    const out = new OutputSink(stdout);
+    const writer = f.format.open(out, { io, meta: { command: NAME, inputs: found.files, startedMs: Date.now() }, live: false });
+    const tally = new Tally();
+    const onlyVpn = opts.only === 'vpn';
+    const t0 = process.hrtime.bigint();
+    const flow = {
+      ...(f.idle !== undefined ? { idleTimeoutSec: f.idle, tcpIdleTimeoutSec: Math.max(f.idle, 300) } : {}),
+      ...(f.maxFlows !== undefined ? { maxFlows: f.maxFlows } : {}),
+      ...f.trace,
+    };
+    const res = await classifyCaptures(
+      found.files,
+      (r: CaptureRecord) => {
+        tally.add(r);
+        if (!(onlyVpn && r.label === 'ordinary')) writer.record(r);
+        for (const s of sinks) s.record(r);
+      },
+      { ...options, jobs, flow },
+    );
+    writer.end(tally.toJSON());
+    if (opts.summary === true) {
+      if (f.format.human) out.write(`\n${tally.text()}`);
+      else stderr.write(tally.text());
+    }
+    await out.end();
+    for (const c of res.captures) if (c.error) stderr.write(`tunnelscope classify: ${c.error instanceof TunnelscopeError ? c.error.message : `cannot read ${c.capture}: ${cannotReadReason(c.error) ?? c.error.message}`}\n`);
+    if (!quiet) {
+      const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+      const skipped = found.skipped.length ? `, ${found.skipped.length} non-capture files skipped` : '';
+      const failed = res.failed ? `, ${res.failed} failed` : '';
+      stderr.write(
+        `tunnelscope: ${res.captures.length} captures${failed}${skipped}, ${res.packets} packets, ${res.flows} flows, ${tally.vpn} VPN flows, ` +
+          `${secs.toFixed(2)} s (${Math.round(res.packets / Math.max(secs, 1e-9))} packets/s, ${jobs} job${jobs === 1 ? '' : 's'})\n`,
+      );
+    }
+    return res.failed > 0 ? 2 : 0;
+  });
 }
 
 /** Why `path` cannot be read as a capture (missing, a directory, no permission), or null. */
@@ -246,6 +376,8 @@ async function classifyInput(
       else stderr.write(tally.text());
     }
     await out.end();
+    // Sinks deliver what they hold before the end-of-run line reports on them (close is idempotent).
+    for (const s of sinks) await s.close();
   };
   const t0 = process.hrtime.bigint();
   let st: RunStats;

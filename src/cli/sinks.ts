@@ -6,6 +6,7 @@
 import type { Option } from 'commander';
 import type { FlowRecord } from '../classify/record.js';
 import type { CliIo } from './io.js';
+import { ipfixSinkPlugin } from './ipfix-sink.js';
 
 export interface RecordSink {
   /** Every flow's final record, in the order flows end. Must not throw for a record; count problems instead. */
@@ -31,4 +32,4 @@ export interface SinkPlugin {
 }
 
 /** Sinks `classify` offers, in the order they receive each record (after stdout). */
-export const SINK_PLUGINS: SinkPlugin[] = [];
+export const SINK_PLUGINS: SinkPlugin[] = [ipfixSinkPlugin];

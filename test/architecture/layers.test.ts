@@ -22,9 +22,17 @@ const ALLOWED: Record<string, string[]> = {
   detect: [...BASE, 'ip'],
   classify: [...BASE, 'ip', 'trie', 'lists', 'trace', 'detect'],
   pool: [...BASE, 'ip', 'trie', 'lists', 'trace', 'detect', 'classify'],
+  batch: [...BASE, 'ip', 'trie', 'lists', 'trace', 'detect', 'classify', 'pool'],
   synth: [...BASE, 'ip', 'trace'],
-  cli: [...BASE, 'ip', 'trie', 'lists', 'trace', 'detect', 'classify', 'pool', 'synth'],
-  index: [...BASE, 'ip', 'trie', 'lists', 'trace', 'detect', 'classify', 'pool', 'synth'],
+  // Record formats (Zeek, EVE, CSV): pure functions of flow records.
+  output: [...BASE, 'ip', 'classify'],
+  // IPFIX export: encoder (pure) and its UDP edge.
+  ipfix: [...BASE, 'ip', 'classify', 'output'],
+  // The HTML report: pure (records and metadata in, a string out); types from classify/ and detect/ only.
+  report: [...BASE, 'classify', 'detect'],
+  cli: [...BASE, 'ip', 'trie', 'lists', 'trace', 'detect', 'classify', 'pool', 'batch', 'synth', 'report', 'output', 'ipfix'],
+  index: [...BASE, 'ip', 'trie', 'lists', 'trace', 'detect', 'classify', 'pool', 'batch', 'synth', 'output', 'ipfix'],
+  // src/node.ts (the tunnelscope/node door) and src/node/ (the socket adapters) are one layer.
   node: [...BASE, 'ip', 'trie', 'lists', 'trace', 'detect', 'classify', 'pool'],
 };
 
