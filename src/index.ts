@@ -27,6 +27,7 @@ export { DomainSet, parseDomainList, loadDomainList, normaliseDomain, type Domai
 export { CaptureReader, readCaptureFile, readCaptureFileSync, readCaptureStream, readCaptureBuffer, type ReaderStats } from './trace/reader.js';
 export { Decoder, newPacketView, type DecodeStats, type DecoderOptions } from './trace/decode.js';
 export { FlowTable, type FlowTableOptions, type FlowListener, type FlowTableStats } from './trace/flow-table.js';
+export { Reassembler, type ReassemblyOptions, type ReassemblyStats, type DatagramSink } from './trace/reassembly.js';
 export { transportName, formatEndpoint, isoMicros } from './trace/flow-format.js';
 export {
   type RawPacket,

@@ -11,7 +11,7 @@ import { nextSnapshot, type ListSnapshot, type ListsInput } from './lists.js';
 import type { Verdict } from './types.js';
 import { ClassifierSession, type SessionOptions } from './session.js';
 import { parseIp } from './addr.js';
-import { DEFAULT_COMPANION_WINDOW_US } from './companions.js';
+import { DEFAULT_COMPANION_WINDOW_US, DEFAULT_SIDE_WINDOW_US } from './companions.js';
 import type { BoundName } from './dns-bindings.js';
 import { espPortMask } from './traits.js';
 import { NATT_PORT } from '../detect/ike.js';
@@ -38,6 +38,12 @@ export interface ClassifierOptions extends ListsInput {
    * (Ivanti/Pulse keys ESP inside TLS; reference part 3: "port 4500 or operator-set"). Default [4500].
    */
   sslVpnEspPorts?: readonly number[];
+  /**
+   * SSL-VPN side connections: how long after a client's server:port was identified as an SSL-VPN gateway (strong
+   * evidence: the CSTP tunnel request, a tied DTLS/ESP data channel…) another TLS connection from that client to it
+   * is tied to that VPN, in capture seconds (default 300). 0 ties only connections alive at the identification.
+   */
+  sideConnectionWindowS?: number;
 }
 
 /** A flow given as plain data, for `classifyFlow` outside a capture. */
@@ -61,6 +67,8 @@ export class Classifier {
   private readonly flowDefaults: SessionOptions['flow'];
   /** @internal companion window in microseconds (sessions read it). */
   readonly companionWindowUs: number;
+  /** @internal SSL-VPN side-connection window in microseconds (sessions read it). */
+  readonly sideWindowUs: number;
   /** @internal SSL-VPN ESP ports (validated) and the ESP port mask sessions read. */
   readonly sslVpnEspPorts: readonly number[];
   /** @internal */
@@ -73,6 +81,9 @@ export class Classifier {
     const w = options.companionWindowS ?? DEFAULT_COMPANION_WINDOW_US / 1e6;
     if (!(typeof w === 'number' && Number.isFinite(w) && w >= 0)) throw new InvalidArgumentError(`companionWindowS must be a finite number >= 0, got ${String(w)}`);
     this.companionWindowUs = Math.round(w * 1e6);
+    const sw = options.sideConnectionWindowS ?? DEFAULT_SIDE_WINDOW_US / 1e6;
+    if (!(typeof sw === 'number' && Number.isFinite(sw) && sw >= 0)) throw new InvalidArgumentError(`sideConnectionWindowS must be a finite number >= 0, got ${String(sw)}`);
+    this.sideWindowUs = Math.round(sw * 1e6);
     const ports = options.sslVpnEspPorts ?? [NATT_PORT];
     for (const p of ports) {
       if (!Number.isInteger(p) || p < 1 || p > 65535) throw new InvalidArgumentError(`sslVpnEspPorts: ${String(p)} is not a port (1-65535)`);

@@ -1,5 +1,5 @@
 /**
- * Cross-flow relations ("companion flows"): evidence a flow earns from another flow of the same hosts. Four
+ * Cross-flow relations ("companion flows"): evidence a flow earns from another flow of the same hosts. Six
  * documented cases:
  *
  * - tinc (reference part 1): a UDP flow between the same two hosts and on the same port number as a tinc meta
@@ -13,20 +13,35 @@
  *   client has a TLS flow with, ESP-shaped (constant SPI ≥ 256, sequence numbers +1, ≥ 3 packets one way).
  * - Ivanti (Pulse) ESP data channel (part 3, "Companion ESP without IKE"): ESP-in-UDP on 4500 next to a TLS flow
  *   of the same hosts, with no IKE message between them (on UDP 500 or behind the non-ESP marker).
+ * - IKE's NAT-T float (part 2 §2, RFC 7296 §2.23, RFC 3947): an IKE message behind the non-ESP marker on UDP 4500
+ *   whose 64-bit initiator SPI is the one an IKE exchange used on UDP 500 between the same two hosts, with a
+ *   non-zero responder SPI (equal to the 500 reply's when that reply was recorded) — the IKE SA moved to 4500
+ *   because NAT detection found a NAT (`ike.natt-float`). It makes a 4500 message that alone is only medium (an
+ *   IKEv1 encrypted message, a snaplen-cut one) part of an identified IKE SA: the reference rates it strong.
+ * - SSL-VPN side connections (`sslvpn.side-connection`): once a client's server:port is identified as an SSL-VPN
+ *   gateway by strong evidence (the CSTP tunnel request, a DTLS/ESP data channel tied to it, an SSTP/IF-T/
+ *   GlobalProtect tunnel framing…), another TLS connection from that client to that server:port — a probe, an
+ *   authentication exchange, a reconnect — carries no tunnel bytes of its own but is that VPN's: it is tied when
+ *   it was alive between the gateway connection's start and `sideWindowUs` (default 300 s) after the
+ *   identification. State: one entry per client→server:port, bounded like the rest (oldest dropped).
+ *
+ * Strengths: every relation here is a strong `relation` item (the reference rates each strong); the combiner lets a
+ * relation decide alone at 0.80 and corroborate a strong structural item to 0.99. The random-byte bounds of the
+ * NAT-T float and of the side-connection opening are argued and swept in test/classify/relations-random.property.test.ts.
  *
  * A lone TLS flow is never labelled from port, size or duration; it is labelled only when its data channel was
- * found. The index is bounded (oldest entries dropped first) and keyed by short strings built only when a flow
+ * found, or when it is a side connection of a gateway strong evidence identified. The index is bounded (oldest entries dropped first) and keyed by short strings built only when a flow
  * is finalised or ends, never per packet. Limitation: a TLS flow that has already ended (and been emitted) when
  * its data channel is identified keeps its label; the data channel still gets its own.
  */
-import type { Evidence } from '../detect/types.js';
-import { IPPROTO_TCP, IPPROTO_UDP } from '../detect/types.js';
+import type { Evidence, FlowView } from '../detect/types.js';
+import { IPPROTO_TCP, IPPROTO_UDP, u8, u32be } from '../detect/types.js';
 import { ESP_STRONG_RUN } from '../detect/esp.js';
 import { formatIPv4, formatIPv6 } from '../ip/format.js';
 import { formatEndpoint } from '../trace/flow-format.js';
 import type { FlowAddresses } from './engine.js';
-import { NATT_PORT } from '../detect/ike.js';
-import { GLOBALPROTECT_ESP_PORT, TRAIT_DTLS_HELLO, TRAIT_ESP, TRAIT_IKE_MARKER, TRAIT_STUN } from './traits.js';
+import { IKE_PORT, NATT_PORT } from '../detect/ike.js';
+import { GLOBALPROTECT_ESP_PORT, TRAIT_DTLS_HELLO, TRAIT_ESP, TRAIT_IKE_MARKER, TRAIT_STUN, TRAIT_TLS_HELLO } from './traits.js';
 
 /** Source id of companion evidence (decides alone: it ties a flow to an identified one). */
 export const COMPANION_SOURCE = 'companion';
@@ -53,6 +68,8 @@ export interface TlsFlow {
   endUs: number;
   /** Set when a data channel was tied to this flow: the evidence the TLS flow itself then carries. */
   vouch: Evidence | null;
+  /** The gateway entry this flow's tie created (its protocol follows the data channel's, see settleTie). */
+  gateway?: Gateway;
 }
 
 export interface CompanionFlow extends FlowAddresses {
@@ -84,6 +101,11 @@ function pairKey(f: FlowAddresses): string {
   return f.ipVersion === 4 ? `${f.src4}>${f.dst4}` : `${addrText(f, 0)}>${addrText(f, 1)}`;
 }
 
+/** The TLS flow `c` ran between the same two hosts as `f`: its endpoints are `f`'s addresses with its own ports. */
+function tlsDesc(f: CompanionFlow, c: TlsFlow): string {
+  return `${formatEndpoint(f.ipVersion, f.src4, f.addrBytes(), f.src6Off(), c.clientPort, true)} → ${formatEndpoint(f.ipVersion, f.dst4, f.addrBytes(), f.dst6Off(), c.serverPort, true)}`;
+}
+
 /** Drop the oldest key of a Map or Set once it holds `max` entries (both iterate in insertion order). */
 function bound<K>(m: Map<K, unknown> | Set<K>, max: number): void {
   if (m.size >= max) m.delete(m.keys().next().value!);
@@ -91,6 +113,55 @@ function bound<K>(m: Map<K, unknown> | Set<K>, max: number): void {
 
 /** Protocols whose strongly identified TCP control flow vouches for UDP flows of the same hosts and port. */
 const META_PROTOCOLS: ReadonlySet<string> = new Set(['tinc']);
+/** SSL-VPN protocols: a TCP flow identified by a strong item of one of them makes its server:port a gateway. */
+const SSL_VPN_PROTOCOLS: ReadonlySet<string> = new Set(['anyconnect', 'openconnect', 'ssl-vpn', 'globalprotect', 'pulse', 'forticlient', 'sstp']);
+/** Default window after a gateway's identification in which another TLS connection to it is a side connection. */
+export const DEFAULT_SIDE_WINDOW_US = 300_000_000;
+const IKE_HDR = 28;
+const MARKER = 4;
+
+/** An identified SSL-VPN gateway for one client (a server:port). */
+interface Gateway {
+  protocol: string;
+  rule: string;
+  /** The connection that identified it (text) and its start; when it was identified. */
+  desc: string;
+  startUs: number;
+  atUs: number;
+}
+
+/** IKE SPIs in hex: the initiator's (16 hex digits) and the responder's ('' when zero / not seen). */
+export interface IkeSpis {
+  initiator: string;
+  responder: string;
+}
+
+function hex(b: Uint8Array, o: number, n: number): string {
+  let t = '';
+  for (let k = 0; k < n; k++) t += b[o + k]!.toString(16).padStart(2, '0');
+  return t;
+}
+
+/**
+ * IKE messages among a UDP flow's recorded packets (their first bytes): a header at offset `h` (0 on port 500, 4
+ * behind the zero non-ESP marker on 4500) with version 0x10/0x20 and a length equal to the datagram's (minus `h`).
+ * Read from the snippets before they are freed; returns at most 4 SPI pairs.
+ */
+export function ikeSpisOf(f: FlowView, h: number): IkeSpis[] {
+  const out: IkeSpis[] = [];
+  for (let i = 0; i < f.nPackets && out.length < 4; i++) {
+    if (f.avail(i) < h + IKE_HDR || f.len(i) < h + IKE_HDR) continue;
+    if (h === MARKER && u32be(f, i, 0) !== 0) continue;
+    const v = u8(f, i, h + 17);
+    if ((v !== 0x10 && v !== 0x20) || u32be(f, i, h + 24) !== f.len(i) - h) continue;
+    const b = f.buf(i), o = f.start(i) + h;
+    const initiator = hex(b, o, 8);
+    if (initiator === '0000000000000000') continue;
+    const r = hex(b, o + 8, 8);
+    out.push({ initiator, responder: r === '0000000000000000' ? '' : r });
+  }
+  return out;
+}
 
 export class CompanionIndex {
   private readonly metas = new Map<string, Meta>();
@@ -98,6 +169,10 @@ export class CompanionIndex {
   private readonly ikePairs = new Set<string>();
   private readonly tls = new Map<string, TlsFlow[]>();
   private tlsEntries = 0;
+  /** IKE exchanges seen on UDP 500, by host pair and initiator SPI: the responder SPI ('' when not recorded). */
+  private readonly ikeSas = new Map<string, { responder: string; desc: string }>();
+  /** Identified SSL-VPN gateways: client>server|port → gateway. */
+  private readonly gateways = new Map<string, Gateway>();
   /** The TLS flow the last `evidenceFor` call tied a data channel to (for {@link settleTie}). */
   private lastTie: TlsFlow | null = null;
 
@@ -108,13 +183,97 @@ export class CompanionIndex {
     private readonly max = 65536,
     private readonly windowUs = DEFAULT_COMPANION_WINDOW_US,
     sslVpnEspPorts: readonly number[] = [NATT_PORT],
+    private readonly sideWindowUs = DEFAULT_SIDE_WINDOW_US,
   ) {
     this.sslVpnEspPorts = new Set(sslVpnEspPorts);
   }
 
-  /** Remembered meta connections and TLS flows (each bounded by `max`). */
+  /** Remembered meta connections, TLS flows, IKE exchanges on 500 and gateways (each bounded by `max`). */
   get size(): number {
-    return this.metas.size + this.tlsEntries;
+    return this.metas.size + this.tlsEntries + this.ikeSas.size + this.gateways.size;
+  }
+
+  /**
+   * A UDP flow on port 500 carried IKE (its verdict is IPsec): remember the SPIs of its recorded messages, for the
+   * NAT-T float of the same exchange to port 4500.
+   */
+  noteIkeSpis(f: CompanionFlow, spis: readonly IkeSpis[]): void {
+    if (f.transport !== IPPROTO_UDP || (f.srcPort !== IKE_PORT && f.dstPort !== IKE_PORT)) return;
+    const hk = hostKey(f);
+    for (const s of spis) {
+      const key = `${hk}|${s.initiator}`;
+      const old = this.ikeSas.get(key);
+      if (old) {
+        if (old.responder === '' && s.responder !== '') old.responder = s.responder;
+        continue;
+      }
+      bound(this.ikeSas, this.max);
+      this.ikeSas.set(key, { responder: s.responder, desc: `${f.srcText()} → ${f.dstText()}` });
+    }
+  }
+
+  /**
+   * `ike.natt-float` for a UDP flow on port 4500 whose recorded IKE messages (behind the non-ESP marker) are `spis`,
+   * or null.
+   */
+  floatEvidence(f: CompanionFlow, spis: readonly IkeSpis[] | undefined): Evidence | null {
+    if (spis === undefined || this.ikeSas.size === 0 || f.transport !== IPPROTO_UDP) return null;
+    if (f.srcPort !== NATT_PORT && f.dstPort !== NATT_PORT) return null;
+    const hk = hostKey(f);
+    for (const s of spis) {
+      if (s.responder === '') continue; // a float continues an SA: both SPIs are set
+      const sa = this.ikeSas.get(`${hk}|${s.initiator}`);
+      if (!sa || (sa.responder !== '' && sa.responder !== s.responder)) continue;
+      return {
+        source: COMPANION_SOURCE,
+        kind: 'relation',
+        protocol: 'ipsec',
+        strength: 'strong',
+        rule: 'ike.natt-float',
+        reason:
+          `IKE message behind the non-ESP marker on UDP ${NATT_PORT} with initiator SPI ${s.initiator} and responder SPI ${s.responder}: ` +
+          `the IKE SA of the exchange on UDP ${IKE_PORT} between the same hosts (${sa.desc}${sa.responder ? `, responder SPI ${sa.responder}` : ', initiator SPI'}) moved to ${NATT_PORT} after NAT detection (NAT-T float, RFC 7296 §2.23)`,
+      };
+    }
+    return null;
+  }
+
+  /** A client's server:port identified as an SSL-VPN gateway (by `rule`, through the connection `desc`). */
+  private noteGateway(client: string, port: number, protocol: string, rule: string, desc: string, startUs: number, atUs: number): Gateway {
+    const key = `${client}|${port}`;
+    const old = this.gateways.get(key);
+    if (old) {
+      // Keep the first identification's connection; the window runs from the latest one.
+      if (atUs > old.atUs) old.atUs = atUs;
+      return old;
+    }
+    bound(this.gateways, this.max);
+    const g: Gateway = { protocol, rule, desc, startUs, atUs };
+    this.gateways.set(key, g);
+    return g;
+  }
+
+  /**
+   * `sslvpn.side-connection` for a TCP flow that opened with a TLS ClientHello (`traits`), or null: its client's
+   * server:port is an identified gateway and the flow was alive between the gateway connection's start and the
+   * side window after the identification. The identifying connection itself is not its own side connection.
+   */
+  private sideConnection(f: CompanionFlow): Evidence | null {
+    if (this.gateways.size === 0) return null;
+    const g = this.gateways.get(`${pairKey(f)}|${f.dstPort}`);
+    if (!g) return null;
+    if (f.lastSeenUs < g.startUs || f.firstSeenUs > g.atUs + this.sideWindowUs) return null;
+    const self = `${f.srcText()} → ${f.dstText()}`;
+    if (self === g.desc) return null;
+    const when = f.firstSeenUs >= g.atUs ? `${((f.firstSeenUs - g.atUs) / 1e6).toFixed(1)} s after it was identified` : 'while the gateway connection was being set up';
+    return {
+      source: COMPANION_SOURCE,
+      kind: 'relation',
+      protocol: g.protocol,
+      strength: 'strong',
+      rule: 'sslvpn.side-connection',
+      reason: `TLS connection from the same client to ${f.dstText()}, identified as an SSL-VPN gateway by ${g.rule} on ${g.desc}, ${when}: a side connection of that VPN (probe, authentication, reconnect)`,
+    };
   }
 
   /**
@@ -141,9 +300,18 @@ export class CompanionIndex {
     return e;
   }
 
-  /** Record a finalised flow that may vouch for companions (only strong TCP meta connections qualify). */
+  /**
+   * Record a finalised flow that may vouch for companions: a strong TCP meta connection (tinc), or a TCP flow an
+   * SSL-VPN protocol's strong item identified (its server:port becomes a gateway for its client).
+   */
   noteVerdict(f: CompanionFlow, protocol: string | null, evidence: readonly Evidence[]): void {
-    if (f.transport !== IPPROTO_TCP || protocol === null || !META_PROTOCOLS.has(protocol)) return;
+    if (f.transport !== IPPROTO_TCP || protocol === null) return;
+    if (SSL_VPN_PROTOCOLS.has(protocol)) {
+      const strong = evidence.find((e) => e.strength === 'strong' && e.protocol === protocol && e.rule !== 'sslvpn.side-connection');
+      if (strong) this.noteGateway(pairKey(f), f.dstPort, protocol, strong.rule, `${f.srcText()} → ${f.dstText()}`, f.firstSeenUs, f.lastSeenUs);
+      return;
+    }
+    if (!META_PROTOCOLS.has(protocol)) return;
     const strong = evidence.find((e) => e.strength === 'strong' && e.protocol === protocol);
     if (!strong) return;
     const key = `${hostKey(f)}|${f.dstPort}`;
@@ -160,18 +328,28 @@ export class CompanionIndex {
     this.ikePairs.add(k);
   }
 
-  /** A TLS flow noted earlier has ended: later companions must start within the window after its start. */
+  /**
+   * A TLS flow noted earlier has ended (closed, or gone from the table): later companions must start within the
+   * window after its start. The first end noted stands (a closed connection's trailing packets do not reopen it).
+   */
   noteEnd(e: TlsFlow, lastSeenUs: number): void {
-    e.endUs = lastSeenUs;
+    if (e.endUs === Infinity) e.endUs = lastSeenUs;
   }
 
   /**
-   * Companion evidence for a UDP flow, or null: tinc data channel, SSL-VPN DTLS data channel, GlobalProtect ESP
-   * (finding one sets `vouch` on its TLS control flow's entry, the evidence that flow then carries).
+   * Companion evidence for a flow, or null: for a TCP flow opening with TLS, a side connection of an identified
+   * SSL-VPN gateway; for a UDP flow, the tinc data channel, SSL-VPN DTLS data channel, GlobalProtect or Pulse ESP
+   * (finding one sets `vouch` on its TLS control flow's entry, the evidence that flow then carries) or the NAT-T
+   * float of an IKE SA (`spis`: the flow's IKE messages behind the non-ESP marker).
    */
-  evidenceFor(f: CompanionFlow, traits = 0): Evidence | null {
+  evidenceFor(f: CompanionFlow, traits = 0, spis?: readonly IkeSpis[]): Evidence | null {
     this.lastTie = null;
+    if (f.transport === IPPROTO_TCP) return (traits & TRAIT_TLS_HELLO) !== 0 ? this.sideConnection(f) : null;
     if (f.transport !== IPPROTO_UDP) return null;
+    if ((traits & TRAIT_IKE_MARKER) !== 0) {
+      const e = this.floatEvidence(f, spis);
+      if (e) return e;
+    }
     if ((traits & (TRAIT_DTLS_HELLO | TRAIT_ESP)) !== 0 && this.tls.size > 0) {
       const e = this.dataChannel(f, traits);
       if (e) return e;
@@ -203,15 +381,18 @@ export class CompanionIndex {
     this.lastTie = null;
     if (c === null || c.vouch === null || protocol === null || protocol === c.vouch.protocol) return;
     c.vouch = { ...c.vouch, protocol };
+    if (c.gateway && c.gateway.rule === c.vouch.rule) c.gateway.protocol = protocol;
   }
 
   /**
    * Tie a data channel to TLS flow `c`: the TLS flow keeps the first vouch it gets (`vouchReason`); the data
    * channel gets an item with `reason`. Both are strong relations of `protocol`.
    */
-  private tie(c: TlsFlow, protocol: string, rule: string, vouchReason: string, reason: string): Evidence {
+  private tie(f: CompanionFlow, c: TlsFlow, protocol: string, rule: string, vouchReason: string, reason: string): Evidence {
     this.lastTie = c;
     c.vouch ??= { source: COMPANION_SOURCE, kind: 'relation', protocol, strength: 'strong', rule, reason: vouchReason };
+    // The control flow's server:port is now an identified gateway for this client (its side connections follow).
+    c.gateway ??= this.noteGateway(pairKey(f), c.serverPort, c.vouch.protocol, rule, tlsDesc(f, c), c.startUs, f.firstSeenUs);
     return { source: COMPANION_SOURCE, kind: 'relation', protocol, strength: 'strong', rule, reason };
   }
 
@@ -219,9 +400,6 @@ export class CompanionIndex {
     const list = this.tls.get(pairKey(f));
     if (!list) return null;
     const t = f.firstSeenUs;
-    // The TLS flow ran between the same two hosts: its endpoints are this flow's addresses with its own ports.
-    const tlsDesc = (c: TlsFlow): string =>
-      `${formatEndpoint(f.ipVersion, f.src4, f.addrBytes(), f.src6Off(), c.clientPort, true)} → ${formatEndpoint(f.ipVersion, f.dst4, f.addrBytes(), f.dst6Off(), c.serverPort, true)}`;
     const dtls = (traits & TRAIT_DTLS_HELLO) !== 0 && (traits & TRAIT_STUN) === 0;
     const esp = (traits & TRAIT_ESP) !== 0 && f.dstPort === GLOBALPROTECT_ESP_PORT;
     // Ivanti (Pulse) pattern: ESP-in-UDP on 4500 keyed through the TLS session, so no IKE anywhere between the pair.
@@ -234,19 +412,19 @@ export class CompanionIndex {
       const when = t <= c.startUs + this.windowUs ? `${((t - c.startUs) / 1e6).toFixed(1)} s after it started` : 'while it was open';
       if (dtls && (f.dstPort === c.serverPort || f.dstPort === DEFAULT_DTLS_PORT)) {
         const port = f.dstPort === c.serverPort ? 'the same port' : `port ${DEFAULT_DTLS_PORT} (default DTLS port)`;
-        return this.tie(c, 'ssl-vpn', 'sslvpn.companion-dtls',
+        return this.tie(f, c, 'ssl-vpn', 'sslvpn.companion-dtls',
           `TLS control flow of the SSL-VPN DTLS data channel ${f.srcText()} → ${f.dstText()} (DTLS ClientHello without use_srtp, no STUN, ${when})`,
-          `first datagram is a DTLS ClientHello without use_srtp (no STUN on the flow), to ${port} of the server of TLS flow ${tlsDesc(c)}, ${when}`);
+          `first datagram is a DTLS ClientHello without use_srtp (no STUN on the flow), to ${port} of the server of TLS flow ${tlsDesc(f, c)}, ${when}`);
       }
       if (esp) {
-        return this.tie(c, 'globalprotect', 'globalprotect.companion-esp',
+        return this.tie(f, c, 'globalprotect', 'globalprotect.companion-esp',
           `TLS control flow of the GlobalProtect ESP data channel ${f.srcText()} → ${f.dstText()} (UDP ${GLOBALPROTECT_ESP_PORT}, ${when})`,
-          `ESP-in-UDP on port ${GLOBALPROTECT_ESP_PORT} (≥ ${ESP_STRONG_RUN} packets one way, constant SPI ≥ 256, sequence +1) to the server of TLS flow ${tlsDesc(c)}, ${when}`);
+          `ESP-in-UDP on port ${GLOBALPROTECT_ESP_PORT} (≥ ${ESP_STRONG_RUN} packets one way, constant SPI ≥ 256, sequence +1) to the server of TLS flow ${tlsDesc(f, c)}, ${when}`);
       }
       if (noIkeEsp) {
-        return this.tie(c, 'pulse', 'pulse.companion-esp',
+        return this.tie(f, c, 'pulse', 'pulse.companion-esp',
           `TLS control flow of the ESP data channel ${f.srcText()} → ${f.dstText()} (UDP ${f.dstPort}, no IKE between the hosts, ${when})`,
-          `ESP-in-UDP on port ${f.dstPort} (≥ ${ESP_STRONG_RUN} packets one way, constant SPI ≥ 256, sequence +1) with no IKE message between the hosts, next to TLS flow ${tlsDesc(c)}, ${when}: an SSL VPN keying ESP inside TLS (Ivanti/Pulse pattern)`);
+          `ESP-in-UDP on port ${f.dstPort} (≥ ${ESP_STRONG_RUN} packets one way, constant SPI ≥ 256, sequence +1) with no IKE message between the hosts, next to TLS flow ${tlsDesc(f, c)}, ${when}: an SSL VPN keying ESP inside TLS (Ivanti/Pulse pattern)`);
       }
     }
     return null;

@@ -7,17 +7,19 @@ import { EventEmitter } from 'node:events';
 import { Transform, type TransformCallback } from 'node:stream';
 import { Decoder, newPacketView, type DecoderOptions } from '../trace/decode.js';
 import { FlowTable, type FlowTableOptions, type FlowTableStats } from '../trace/flow-table.js';
+import type { ReassemblyStats } from '../trace/reassembly.js';
 import type { EndReason, FlowHandle, PacketView, RawPacket } from '../trace/types.js';
 import { LINKTYPE_ETHERNET } from '../trace/types.js';
 import type { Classifier } from './classifier.js';
 import { FlowDetection } from './engine.js';
-import { CompanionIndex, type TlsFlow } from './companions.js';
+import { CompanionIndex, ikeSpisOf, type IkeSpis, type TlsFlow } from './companions.js';
 import { DnsBindings, MAX_BINDINGS } from './dns-bindings.js';
 import { isDnsPort, parseDnsAnswers } from '../detect/names/dns.js';
 import { IPPROTO_TCP } from '../detect/types.js';
 import { isDnsServerFrame } from '../trace/peek.js';
 import { formatEndpoint, isoMicros } from '../trace/flow-format.js';
-import { snippetTraits, TRAIT_TLS_HELLO } from './traits.js';
+import { snippetTraits, TRAIT_IKE_MARKER, TRAIT_TLS_HELLO } from './traits.js';
+import { IKE_PORT } from '../detect/ike.js';
 import { flowRecord, transportName, type FlowRecord } from './record.js';
 import type { Verdict } from './types.js';
 import type { Evidence } from '../detect/types.js';
@@ -45,6 +47,12 @@ export interface SessionStats {
   malformed: Record<string, number>;
   flows: number;
   verdicts: number;
+  /** IP reassembly outcomes: fragments, datagrams reassembled / cut / abandoned (overlapping, invalid), timed out, evicted, flushed, duplicates. */
+  reassembly: ReassemblyStats;
+  /** Fragments not accounted to any flow: their datagram's first fragment never arrived. */
+  fragmentsUnattributed: number;
+  /** Packets that closed TCP connections absorbed while lingering (trailing ACKs, retransmitted FINs, late RSTs). */
+  afterClose: number;
 }
 
 export interface VerdictEvent {
@@ -72,6 +80,8 @@ export class ClassifierSession extends EventEmitter {
   private traits: Uint8Array = new Uint8Array(1024);
   /** Per flow slot: the companion index's entry of a TLS flow (its data channel may vouch for it later). */
   private tlsOf: (TlsFlow | undefined)[] = [];
+  /** Per flow slot: IKE messages behind the non-ESP marker of a UDP 4500 flow (for the NAT-T float, after the verdict). */
+  private floatSpis: (IkeSpis[] | undefined)[] = [];
   private pool: FlowDetection[] = [];
   private foreignDecoder: Decoder | undefined;
   private foreignView: PacketView | undefined;
@@ -101,11 +111,15 @@ export class ClassifierSession extends EventEmitter {
     if (!Number.isInteger(maxDns) || maxDns < 0) throw new InvalidArgumentError(`maxDnsBindings must be an integer >= 0, got ${String(maxDns)}`);
     this.dns = new DnsBindings(Math.max(1, maxDns));
     this.readDns = maxDns > 0;
-    this.companions = new CompanionIndex(undefined, classifier.companionWindowUs, classifier.sslVpnEspPorts);
-    this.table = new FlowTable(options.flow ?? {}, {
-      onPacket: (f, isNew, payload) => this.onPacket(f, isNew, payload),
-      onEnd: (f, reason) => this.onEnd(f, reason),
-    });
+    this.companions = new CompanionIndex(undefined, classifier.companionWindowUs, classifier.sslVpnEspPorts, classifier.sideWindowUs);
+    this.table = new FlowTable(
+      options.flow ?? {},
+      {
+        onPacket: (f, isNew, payload) => this.onPacket(f, isNew, payload),
+        onEnd: (f, reason) => this.onEnd(f, reason),
+      },
+      this.decoder, // reassembled datagrams are decoded with the same tunnel settings and fallback counters
+    );
     this.recorded = this.table.maxPayloadPackets;
   }
 
@@ -116,6 +130,9 @@ export class ClassifierSession extends EventEmitter {
       malformed: { ...this.decoder.stats.malformed },
       flows: this.nFlows,
       verdicts: this.nVerdicts,
+      reassembly: { ...this.table.stats.reassembly },
+      fragmentsUnattributed: this.table.stats.fragmentsUnmatched,
+      afterClose: this.table.stats.afterClose,
     };
   }
 
@@ -176,6 +193,9 @@ export class ClassifierSession extends EventEmitter {
 
   private onPacket(f: FlowHandle, isNew: boolean, payload: boolean): void {
     const id = f.id;
+    // A TLS connection ends for the companion rules when it closes, not when it stops lingering in the table.
+    const tls = this.tlsOf[id];
+    if (tls !== undefined && tls.endUs === Infinity && f.closed) this.companions.noteEnd(tls, f.lastSeenUs);
     if (isNew) {
       this.nFlows++;
       if (id >= this.decided.length) this.growDecided(id);
@@ -242,10 +262,16 @@ export class ClassifierSession extends EventEmitter {
     // Traits are read now, while the flow's payload snippets still exist (stopCapture below frees them).
     const traits = (d ? d.traits : 0) | snippetTraits(f.view, this.classifier.espPorts);
     this.traits[f.id] = traits;
-    const v = this.classifier.decideNow(d ?? null, f, at, this.companions.evidenceFor(f, traits), this.dns.lookup(f, f.firstSeenUs));
+    // IKE SPIs, also read while the snippets exist: a 4500 flow's (for the NAT-T float), a 500 flow's (its SA).
+    const floatSpis = (traits & TRAIT_IKE_MARKER) !== 0 ? ikeSpisOf(f.view, 4) : undefined;
+    if (floatSpis !== undefined && floatSpis.length > 0) this.floatSpis[f.id] = floatSpis;
+    const v = this.classifier.decideNow(d ?? null, f, at, this.companions.evidenceFor(f, traits, floatSpis), this.dns.lookup(f, f.firstSeenUs));
     this.companions.settleTie(v.protocol);
     if (v.label !== 'ordinary') this.companions.noteVerdict(f, v.protocol, v.evidence);
-    if (v.protocol === 'ipsec' && v.evidence.some(isIkeMessage)) this.companions.noteIke(f);
+    if (v.protocol === 'ipsec' && v.evidence.some(isIkeMessage)) {
+      this.companions.noteIke(f);
+      if (f.srcPort === IKE_PORT || f.dstPort === IKE_PORT) this.companions.noteIkeSpis(f, ikeSpisOf(f.view, 0));
+    }
     if (this.records) this.verdicts[f.id] = v;
     this.decided[f.id] = 1;
     if (d) this.release(f.id, d);
@@ -273,6 +299,7 @@ export class ClassifierSession extends EventEmitter {
       }
       this.decided[f.id] = 0;
       this.traits[f.id] = 0;
+      this.floatSpis[f.id] = undefined;
       return;
     }
     let v = this.verdicts[f.id] ?? this.finalize(f, this.det[f.id], f.view.nPackets);
@@ -285,7 +312,7 @@ export class ClassifierSession extends EventEmitter {
     if (v.label === 'ordinary') {
       // A companion relation can appear after the flow's early verdict (its control flow, or for a TLS flow its
       // data channel, was identified later).
-      const c = tls ? tls.vouch : this.companions.evidenceFor(f, traits);
+      const c = tls ? (tls.vouch ?? this.companions.evidenceFor(f, traits)) : this.companions.evidenceFor(f, traits, this.floatSpis[f.id]);
       if (c) {
         const keep = new FlowDetection();
         keep.evidence = v.evidence.filter((e) => e.source !== 'vpn-endpoints' && e.source !== 'vpn-domains');
@@ -296,6 +323,7 @@ export class ClassifierSession extends EventEmitter {
     this.verdicts[f.id] = undefined;
     this.decided[f.id] = 0;
     this.traits[f.id] = 0;
+    this.floatSpis[f.id] = undefined;
     this.emit('flow', flowRecord(f, v, reason));
   }
 }

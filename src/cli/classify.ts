@@ -11,7 +11,8 @@ import { TunnelscopeError } from '../errors.js';
 import { Progress } from './progress.js';
 import { CLASSIFY_FORMATS, Tally } from './records.js';
 import { processIo, type CliIo } from './io.js';
-import { cannotReadReason, choiceFlag, numberFlag, numberListFlag, UsageError } from './args.js';
+import { cannotReadReason, choiceFlag, numberFlag, numberListFlag, traceFlags, UsageError } from './args.js';
+import type { FlowTableOptions } from '../trace/flow-table.js';
 import { defaultFormat, OutputSink } from './output.js';
 import { findFormat, formatsHelp, type OutputFormat } from './formats.js';
 import { loadListFiles } from './lists.js';
@@ -46,6 +47,10 @@ interface ClassifyOpts {
   maxFlows?: string;
   companionWindow?: string;
   sslVpnEspPorts?: string;
+  tcpLinger?: string;
+  reassemblyTimeout?: string;
+  maxReassemblies?: string;
+  reassemblyMaxBytes?: string;
   workers?: string;
   jobs?: string;
   quiet?: boolean;
@@ -68,6 +73,10 @@ export const classifyCommand: Subcommand = {
       .option('--max-flows <N>', 'cap on live flows; the least recently active are evicted (default 1000000)')
       .option('--companion-window <S>', 'an SSL-VPN data channel is tied to its TLS flow when it starts within S capture seconds of it, or while it is open (default 10)')
       .option('--ssl-vpn-esp-ports <P,...>', 'UDP ports where ESP next to a TLS flow with no IKE is an SSL VPN data channel (default 4500)')
+      .option('--tcp-linger <S>', 'a closed TCP connection (RST, or FIN both ways) absorbs its trailing packets for S capture seconds after its last one (default 5; 0: ends at the close)')
+      .option('--reassembly-timeout <S>', 'an IP datagram must arrive whole within S capture seconds of its first fragment (default 30)')
+      .option('--max-reassemblies <N>', 'IP datagrams reassembled at once (per worker), oldest dropped beyond it (default 1024; 0 turns reassembly off)')
+      .option('--reassembly-max-bytes <B>', 'fragment bytes held for reassembly at once (per worker), oldest datagram dropped beyond it (default 4194304, at least 131072)')
       .option('--workers <N>', 'classify one capture on N worker threads, or auto: what pays on this machine for this input (default auto; 1 on 2 CPUs)')
       .option('--jobs <N>', 'with several captures: classify N captures at a time, each on its own worker thread, or auto (default auto; 1 on 2 CPUs)')
       .option('-q, --quiet', 'no progress bar and no end-of-run diagnostics on stderr');
@@ -88,7 +97,7 @@ interface RunOptions {
   onlyVpn: boolean;
   summary: boolean;
   quiet: boolean;
-  flow: { idleTimeoutSec?: number; tcpIdleTimeoutSec?: number; maxFlows?: number };
+  flow: FlowTableOptions;
   workers: number;
   io: CliIo;
 }
@@ -118,9 +127,10 @@ async function classify(captures: string[], opts: ClassifyOpts, io: CliIo): Prom
   const maxFlows = numberFlag('max-flows', opts.maxFlows, { min: 1, max: 1 << 28, integer: true });
   const companionWindow = numberFlag('companion-window', opts.companionWindow, { min: 0 });
   const espPorts = numberListFlag('ssl-vpn-esp-ports', opts.sslVpnEspPorts, { min: 1, max: 65535, integer: true });
+  const trace = traceFlags(opts);
   const workersFlag = countFlag('workers', opts.workers);
   const jobsFlag = countFlag('jobs', opts.jobs);
-  if (several) return classifySeveral(captures, opts, io, { format, idle, maxFlows, companionWindow, espPorts, jobsFlag, workersFlag });
+  if (several) return classifySeveral(captures, opts, io, { format, idle, maxFlows, trace, companionWindow, espPorts, jobsFlag, workersFlag });
   const advice = autoWorkers(capture === '-' ? null : fileSize(capture));
   const workers = workersFlag === 'auto' ? advice.workers : workersFlag;
   if (workersFlag !== 'auto' && workersFlag > advice.workers && opts.quiet !== true) {
@@ -140,6 +150,7 @@ async function classify(captures: string[], opts: ClassifyOpts, io: CliIo): Prom
     flow: {
       ...(idle !== undefined ? { idleTimeoutSec: idle, tcpIdleTimeoutSec: Math.max(idle, 300) } : {}),
       ...(maxFlows !== undefined ? { maxFlows } : {}),
+      ...trace,
     },
     workers,
     io,
@@ -208,6 +219,8 @@ interface SeveralFlags {
   format: OutputFormat<FlowRecord>;
   idle: number | undefined;
   maxFlows: number | undefined;
+  /** TCP linger and IP reassembly options (traceFlags). */
+  trace: FlowTableOptions;
   companionWindow: number | undefined;
   espPorts: number[] | undefined;
   jobsFlag: number | 'auto';
@@ -251,6 +264,7 @@ async function classifySeveral(inputs: string[], opts: ClassifyOpts, io: CliIo, 
     const flow = {
       ...(f.idle !== undefined ? { idleTimeoutSec: f.idle, tcpIdleTimeoutSec: Math.max(f.idle, 300) } : {}),
       ...(f.maxFlows !== undefined ? { maxFlows: f.maxFlows } : {}),
+      ...f.trace,
     };
     const res = await classifyCaptures(
       found.files,

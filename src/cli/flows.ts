@@ -17,7 +17,7 @@ import { transportName } from '../trace/flow-format.js';
 import { readCaptureFileSync, readCaptureStream, type ReaderStats } from '../trace/reader.js';
 import { ENCAP_NAMES, type EndReason, type FlowHandle, type RawPacket } from '../trace/types.js';
 import type { Command } from 'commander';
-import { cannotReadReason, choiceFlag, numberFlag, UsageError } from './args.js';
+import { cannotReadReason, choiceFlag, numberFlag, traceFlags, UsageError } from './args.js';
 import { defaultFormat, isoMicros, OutputSink } from './output.js';
 import { findFormat, formatsHelp, jsonFormat, ndjsonFormat, type OutputFormat } from './formats.js';
 import { processIo, type CliIo } from './io.js';
@@ -118,6 +118,10 @@ interface FlowsOpts {
   idleTimeout?: string;
   tcpIdleTimeout?: string;
   maxFlows?: string;
+  tcpLinger?: string;
+  reassemblyTimeout?: string;
+  maxReassemblies?: string;
+  reassemblyMaxBytes?: string;
   quiet?: boolean;
 }
 
@@ -130,6 +134,10 @@ export const flowsCommand: Subcommand = {
       .option('--idle-timeout <S>', 'end non-TCP flows idle for S seconds of capture time (default 120)')
       .option('--tcp-idle-timeout <S>', 'end TCP flows idle for S seconds of capture time (default 300)')
       .option('--max-flows <N>', 'live flow cap; the least recently active flow is evicted beyond it (default 1000000)')
+      .option('--tcp-linger <S>', 'a closed TCP connection (RST, or FIN both ways) absorbs its trailing packets for S capture seconds after its last one (default 5; 0: ends at the close)')
+      .option('--reassembly-timeout <S>', 'an IP datagram must arrive whole within S capture seconds of its first fragment (default 30)')
+      .option('--max-reassemblies <N>', 'IP datagrams reassembled at once, oldest dropped beyond it (default 1024; 0 turns reassembly off)')
+      .option('--reassembly-max-bytes <B>', 'fragment bytes held for reassembly at once, oldest datagram dropped beyond it (default 4194304, at least 131072)')
       .option('-q, --quiet', 'no summary on stderr')
       .addHelpText('after', AFTER_HELP)
       .action(action(ctx, NAME, (captures: string[], opts: FlowsOpts) => flows(captures, opts, ctx.io)));
@@ -166,6 +174,7 @@ async function flows(captures: string[], opts: FlowsOpts, io: CliIo): Promise<nu
   const idle = numberFlag('idle-timeout', opts.idleTimeout, { min: 0 });
   const tcpIdle = numberFlag('tcp-idle-timeout', opts.tcpIdleTimeout, { min: 0 });
   const maxFlows = numberFlag('max-flows', opts.maxFlows, { min: 1, max: 1 << 28, integer: true });
+  const trace = traceFlags(opts);
   const quiet = opts.quiet === true;
 
   const sink = new OutputSink(stdout);
@@ -184,11 +193,13 @@ async function flows(captures: string[], opts: FlowsOpts, io: CliIo): Promise<nu
   return worst;
 
   async function flowsOf(input: string, tag: boolean, last: boolean): Promise<number> {
+  const decoder = new Decoder();
   const flows = new FlowTable(
     {
       ...(idle !== undefined ? { idleTimeoutSec: idle } : {}),
       ...(tcpIdle !== undefined ? { tcpIdleTimeoutSec: tcpIdle } : {}),
       ...(maxFlows !== undefined ? { maxFlows } : {}),
+      ...trace,
       maxPayloadPackets: 0, // listing needs no payload snippets
     },
     {
@@ -200,8 +211,8 @@ async function flows(captures: string[], opts: FlowsOpts, io: CliIo): Promise<nu
         writer.record(r);
       },
     },
+    decoder, // reassembled datagrams are decoded with the same settings
   );
-  const decoder = new Decoder();
   const view = newPacketView();
   let rawPackets = 0;
   const total0 = emitted;

@@ -5,7 +5,12 @@
  *
  * Observable in clear, without decryption:
  *  - `anyconnect.dtls-legacy` (UDP): a DTLS ClientHello whose record and body version are the pre-standard
- *    `01 00` (OpenSSL DTLS1_BAD_VER), record chain exact — no general-purpose stack emits it (strong);
+ *    `01 00` (OpenSSL DTLS1_BAD_VER), record chain exact, resuming a session: a 32-byte session id and exactly one
+ *    cipher suite (the renegotiation SCSV `00 ff` aside) — strong. AnyConnect's legacy DTLS is always a resumption
+ *    of the session the CSTP connection handed over (X-DTLS-Session-ID, X-DTLS-CipherSuite: one id, one cipher),
+ *    answered by a short ServerHello + ChangeCipherSpec + Finished without a certificate. The `01 00` version alone
+ *    is not enough: an old general-purpose OpenSSL still speaks it in a full handshake (HelloVerifyRequest,
+ *    Certificate, ClientKeyExchange), whose ClientHellos carry no session id to resume and a list of ciphers;
  *  - `anyconnect.alpn` (TCP or UDP): a complete TLS/DTLS ClientHello offering ALPN `openconnect-vpn/1.1`, the id
  *    the OpenConnect draft defines for clients that announce themselves (strong). Cisco's own client is not
  *    known to send it.
@@ -24,6 +29,8 @@ import { parseDtlsClientHello } from './names/dtls.js';
 
 export const OPENCONNECT_ALPN = 'openconnect-vpn/1.1';
 const CSTP_MAGIC = 0x53544601; // "STF" 1
+/** The session id AnyConnect's CSTP hands over for its DTLS resumption (X-DTLS-Session-ID, 32 bytes in hex). */
+const LEGACY_SESSION_ID = 32;
 const CSTP_HDR = 8;
 const MAX_PACKETS = 6;
 
@@ -57,7 +64,8 @@ export const anyconnect: Detector = {
   carriers: ['tls', 'http', 'dtls'],
   maxPackets: MAX_PACKETS,
   rules: {
-    'anyconnect.dtls-legacy': 'DTLS ClientHello with the pre-standard version 01 00 in record and body, record chain exact (AnyConnect/OpenConnect legacy DTLS)',
+    'anyconnect.dtls-legacy':
+      'DTLS ClientHello with the pre-standard version 01 00 in record and body, record chain exact, resuming a session: 32-byte session id, exactly one cipher suite besides the renegotiation SCSV (AnyConnect/OpenConnect legacy DTLS; a full 01 00 handshake does not match)',
     'anyconnect.alpn': 'complete TLS or DTLS ClientHello offering ALPN "openconnect-vpn/1.1" (OpenConnect protocol draft)',
     'anyconnect.connect': 'cleartext request line "CONNECT /CSCOSSLC/tunnel HTTP/1.x" (TLS terminated before the observer)',
     'anyconnect.cstp': 'cleartext CSTP frames ("STF" 01, length, known type, 00) filling the segment exactly',
@@ -71,14 +79,14 @@ export const anyconnect: Detector = {
       if (c0 !== 0x16) return null;
       if (u8(f, i, 1) === 0x01 && u8(f, i, 2) === 0x00) {
         const h = parseDtlsClientHello(f.buf(i), f.start(i), n, f.len(i));
-        if (h && h.recordVersion === 0x0100 && h.legacyVersion === 0x0100 && h.chainExact) {
+        if (h && h.recordVersion === 0x0100 && h.legacyVersion === 0x0100 && h.chainExact && h.sessionIdLen === LEGACY_SESSION_ID && h.cipherSuites === 1) {
           return [
             {
               source: 'anyconnect',
               protocol: 'anyconnect',
               strength: 'strong',
               rule: 'anyconnect.dtls-legacy',
-              reason: `packet ${i}: DTLS ClientHello with pre-standard version 01 00 in record and body, session id ${h.sessionIdLen} bytes, record lengths sum to the ${n}-byte datagram (AnyConnect/OpenConnect legacy DTLS)`,
+              reason: `packet ${i}: DTLS ClientHello with pre-standard version 01 00 in record and body, resuming a session (session id ${h.sessionIdLen} bytes, one cipher suite), record lengths sum to the ${n}-byte datagram (AnyConnect/OpenConnect legacy DTLS)`,
               packet: i,
               offset: 1,
             },

@@ -10,7 +10,12 @@
  * observations — the IP header's protocol number (`esp.ipproto`, medium) and a well-formed ESP header with a
  * non-reserved SPI and a sequence number ≥ 1 (`esp.header`, medium) — which the combiner's "two medium items of
  * different rules" row turns into a VPN verdict (0.85). Three packets of one SPI whose sequence numbers rise by
- * exactly 1 are strong (`esp.sequence`).
+ * exactly 1 are strong (`esp.sequence`): SPI equality twice and the +1 step twice pass random bytes with
+ * probability 2^-128, whatever the SPI's value — so on IP protocol 50 the rule also accepts the IANA-reserved SPIs
+ * 1–255, which manually keyed SAs (static and lab set-ups) use: the sequence relation of RFC 4303 §2.2, not the
+ * SPI's range, is what proves ESP. A lone packet with such an SPI is not a "well-formed" header (`esp.header`
+ * keeps the ≥ 256 floor) and leaves only `esp.ipproto`. ESP-in-UDP (ike.ts, the companion rules) keeps the floor:
+ * there a small constant word and a counter are not ESP's alone.
  *
  * Offsets read from earlier packets (first ~48 bytes kept): SPI 0–3 and sequence number 4–7 only.
  * The flow table keys ESP flows by SPI as well, so a flow is usually one direction of one SA; the sequence rule
@@ -30,19 +35,22 @@ export const ESP_HEADER_LEN = 8;
 export const ESP_MIN_LEN = 12;
 /** Packets of one SPI, one direction, sequence numbers +1 each, that make the sequence rule strong. */
 export const ESP_STRONG_RUN = 3;
+/** Smallest SPI the sequence rule accepts on IP protocol 50 (0 is never sent; 1–255 are manually keyed SAs). */
+export const ESP_MIN_SPI_IPPROTO = 1;
 
 /**
  * Length of the run of ESP packets in direction `dir` that ends at packet `upTo` (which must be one of them): one
- * SPI ≥ 256, each sequence number exactly one more than the previous packet's of that direction, oldest ≥ 1.
+ * SPI ≥ `minSpi` (default 256), each sequence number exactly one more than the previous packet's of that
+ * direction, oldest ≥ 1.
  * `hdr` is the offset of the SPI in the payload (0 for IP protocol 50 and for ESP-in-UDP). When `skipNonEsp` is
  * set, packets of the direction that cannot be ESP-in-UDP (NAT-keepalive `FF`, non-ESP marker `00000000` + IKE,
  * shorter than 8 bytes) are skipped rather than ending the run (RFC 3948 §2: those share the 5-tuple).
  * Returns 0 when packet `upTo` is not ESP-shaped. Reads offsets hdr..hdr+7 only. O(packets).
  */
-export function espSeqRun(f: FlowView, upTo: number, dir: number, hdr: number, skipNonEsp: boolean): number {
+export function espSeqRun(f: FlowView, upTo: number, dir: number, hdr: number, skipNonEsp: boolean, minSpi = ESP_MIN_SPI): number {
   const spi = u32be(f, upTo, hdr);
   let seq = u32be(f, upTo, hdr + 4);
-  if (spi < ESP_MIN_SPI || seq < 1 || f.len(upTo) < hdr + ESP_MIN_LEN) return 0;
+  if (spi < minSpi || seq < 1 || f.len(upTo) < hdr + ESP_MIN_LEN) return 0;
   let n = 1;
   for (let j = upTo - 1; j >= 0; j--) {
     if (f.dir(j) !== dir) continue;
@@ -81,19 +89,20 @@ export const esp: Detector = {
     'esp.ipproto':
       'IP protocol 50 is ESP by IANA assignment: the first packet with a non-zero SPI states IPsec ESP (medium; independent of the ESP header checks)',
     'esp.header': 'well-formed ESP header: SPI ≥ 256 (1–255 reserved, 0 never sent), sequence number ≥ 1, length ≥ 12 (medium; first such packet)',
-    'esp.sequence': '≥3 ESP packets in one direction with one SPI ≥ 256 and sequence numbers rising by exactly 1',
+    'esp.sequence':
+      '≥3 ESP packets in one direction with one non-zero SPI (the reserved 1–255 of manually keyed SAs included) and sequence numbers rising by exactly 1 (RFC 4303 §2.2; strong: 2^-128 for random bytes)',
   },
   detect(f: FlowView): Evidence[] | null {
     const i = f.nPackets - 1;
     if (i < 0 || f.avail(i) < ESP_HEADER_LEN) return null;
     const d = f.dir(i);
     let out: Evidence[] | null = null;
-    const n = espSeqRun(f, i, d, 0, false);
+    const n = espSeqRun(f, i, d, 0, false, ESP_MIN_SPI_IPPROTO);
     if (n === ESP_STRONG_RUN) {
       out = [
         {
           source: 'esp', protocol: 'ipsec', strength: 'strong', rule: 'esp.sequence', packet: i, offset: 0,
-          reason: `${n} ESP packets ${dirText(d)} up to packet ${i}: constant SPI 0x${hex32(u32be(f, i, 0))}, sequence numbers ${u32be(f, i, 4) - n + 1}…${u32be(f, i, 4)} rising by 1`,
+          reason: `${n} ESP packets ${dirText(d)} up to packet ${i}: constant SPI 0x${hex32(u32be(f, i, 0))}${u32be(f, i, 0) < ESP_MIN_SPI ? ' (reserved range 1–255: a manually keyed SA)' : ''}, sequence numbers ${u32be(f, i, 4) - n + 1}…${u32be(f, i, 4)} rising by 1`,
         },
       ];
     }

@@ -8,6 +8,10 @@
  * the port — the latter because other protocols also start with a constant word and a +1 counter, e.g. OpenVPN
  * P_DATA_V2), or allocate when nothing matches.
  *
+ * Strengths: `ike.message`, `ike.reply` and `natt.esp` strong; `ike.header` medium; `natt.keepalive` weak. The NAT-T
+ * float (an IKE message on 4500 continuing an IKE SA seen on 500 between the same hosts, reference part 2 §2:
+ * strong) needs two flows and lives in ../classify/companions.ts as `ike.natt-float`.
+ *
  * Offsets read from earlier packets (first ~48 bytes kept): ISAKMP header bytes h..h+27 with h ∈ {0, 4} (SPIs,
  * version, flags, message id, length) and ESP SPI/sequence 0–7. The payload chain is walked only on the newest
  * packet, which is whole.

@@ -2,15 +2,23 @@
  * L2TP (spec: ../shared/reference/parts/2-ipsec-l2tp-pptp.md §L2TP; RFC 2661 §3–4, §6; RFC 3931 §4.1).
  *
  * Owns: L2TPv2 control and data headers over UDP (usually 1701), the mandatory Message Type AVP, the AVP walk,
- * the Ns/Nr acknowledgement relation between the two directions, data-session runs carrying PPP, and L2TPv3
+ * the Ns/Nr acknowledgement relation between the two directions, data-session runs carrying PPP, the PPP control
+ * packet inside a lone data message (RFC 1661 §5: LCP, and the NCPs sharing its packet format), and L2TPv3
  * control messages over UDP and over IP protocol 115. Must never: key on the port, allocate when nothing
  * matches. L2TP/IPsec (the common deployment) is invisible here: it is ESP/IKE and detected as IPsec.
  *
  * Offsets read from earlier packets (first ~48 bytes kept): v2 control header 0–11 and Message Type AVP 12–19;
  * v2 data header 0–(6 + 2 + 4 + 2 + offset size) and the 4 PPP bytes after it (the data rule requires them
- * within 48 bytes). AVP walks run only on the newest packet, which is whole.
+ * within 48 bytes). AVP walks and the PPP control packet walk run only on the newest packet, which is whole.
+ *
+ * Strengths: `l2tp.control`, `l2tp.v3-control`, `l2tp.ack`, `l2tp.data-session` and `l2tp.data-ppp` strong;
+ * `l2tp.zlb` and `l2tp.data` medium. `l2tp.data-ppp` is the reference's "consistent inner chain" (part 2 §L2TP, and
+ * RFC 1661 §5): a data header with its fixed bits (12), `FF 03`, one of four PPP control protocols, a code known for
+ * that protocol, a 16-bit length equal to the bytes that remain, and for Configure-* codes an option list whose
+ * lengths end exactly there — random bytes pass with probability below 2^-62 (test/detect/ipsec-random.property.test.ts).
+ * L2TP carries PPP without HDLC framing or FCS (RFC 2661 §3.1), so the control packet ends with the datagram.
  */
-import { u16be, type Detector, type Evidence, type FlowView, IPPROTO_UDP } from './types.js';
+import { u8, u16be, type Detector, type Evidence, type FlowView, IPPROTO_UDP } from './types.js';
 import { dirText } from './esp.js';
 
 export const L2TP_PORT = 1701;
@@ -31,6 +39,46 @@ const MSG_NAMES: Readonly<Record<number, string>> = {
 function isMsgType(t: number, v3: boolean): boolean {
   return (t >= 1 && t <= 4) || (t >= 6 && t <= 12) || (t >= 14 && t <= 16) || (v3 && t === 20);
 }
+const PPP_LCP = 0xc021, PPP_IPCP = 0x8021, PPP_IPV6CP = 0x8057, PPP_CCP = 0x80fd;
+const PPP_NAMES: Readonly<Record<number, string>> = { [PPP_LCP]: 'LCP', [PPP_IPCP]: 'IPCP', [PPP_IPV6CP]: 'IPv6CP', [PPP_CCP]: 'CCP' };
+const PPP_CODE_NAMES: Readonly<Record<number, string>> = {
+  1: 'Configure-Request', 2: 'Configure-Ack', 3: 'Configure-Nak', 4: 'Configure-Reject', 5: 'Terminate-Request',
+  6: 'Terminate-Ack', 7: 'Code-Reject', 8: 'Protocol-Reject', 9: 'Echo-Request', 10: 'Echo-Reply', 11: 'Discard-Request',
+  14: 'Reset-Request', 15: 'Reset-Ack',
+};
+
+/**
+ * Length of the PPP control packet (RFC 1661 §5: code, identifier, length, data) of protocol `proto` at offset `p`
+ * of the newest packet i when it is consistent — a code that protocol defines, the length field equal to the bytes
+ * that remain (≥ the code's minimum), and for Configure-* codes options (type, length ≥ 2) that end exactly at the
+ * end — else -1. LCP has codes 1–11 (Echo/Discard carry a 4-byte magic number, Protocol-Reject a protocol field);
+ * IPCP (RFC 1332), IPv6CP (RFC 5072) and CCP (RFC 1962, plus Reset-Request/Ack 14–15) have codes 1–7.
+ */
+function pppControlLen(f: FlowView, i: number, p: number, proto: number): number {
+  const end = f.len(i);
+  if (f.avail(i) < end || p + 4 > end) return -1;
+  const code = u8(f, i, p), len = u16be(f, i, p + 2);
+  if (len !== end - p) return -1;
+  let min = 4;
+  if (proto === PPP_LCP) {
+    if (code < 1 || code > 11) return -1;
+    if (code >= 9) min = 8;
+    else if (code === 8) min = 6;
+  } else if (!((code >= 1 && code <= 7) || (proto === PPP_CCP && (code === 14 || code === 15)))) return -1;
+  if (code === 7) min = 8; // Code-Reject carries at least the rejected packet's header
+  if (len < min) return -1;
+  if (code <= 4) {
+    let o = p + 4;
+    while (o < end) {
+      if (o + 2 > end) return -1;
+      const ol = u8(f, i, o + 1);
+      if (ol < 2 || o + ol > end) return -1;
+      o += ol;
+    }
+  }
+  return len;
+}
+
 /** PPP protocols a data message starts with: IPv4, IPv6, LCP, IPCP, IPv6CP, PAP, CHAP, CCP, compressed datagram, EAP. */
 function isPppProto(p: number): boolean {
   return p === 0x0021 || p === 0x0057 || p === 0xc021 || p === 0x8021 || p === 0x8057 || p === 0xc023 || p === 0xc223 || p === 0x80fd || p === 0x00fd || p === 0xc227;
@@ -107,6 +155,8 @@ export const l2tp: Detector = {
     'l2tp.zlb': 'L2TPv2 zero-length-body acknowledgement: C802 and length 12 == UDP payload (medium)',
     'l2tp.data': 'L2TPv2 data message (T = 0, version 2, reserved bits clear, length == payload when L) carrying FF 03 + a PPP protocol (medium)',
     'l2tp.data-session': '≥3 L2TPv2 data messages in one direction with one tunnel/session id pair, each carrying FF 03 + a PPP protocol',
+    'l2tp.data-ppp':
+      'L2TPv2 data message carrying FF 03 + a PPP control packet (LCP, IPCP, IPv6CP, CCP) whose code is defined, whose length field equals the bytes remaining and whose Configure-* options end exactly there (RFC 1661 §5: a consistent inner chain)',
   },
   detect(f: FlowView): Evidence[] | null {
     const i = f.nPackets - 1;
@@ -162,30 +212,56 @@ export const l2tp: Detector = {
     const o = dataPppOffset(f, i);
     if (o < 0) return null;
     const d = f.dir(i), sid = ids(f, i);
+    const chain = pppChain(f, i, o);
     let n = 1;
     for (let j = i - 1; j >= 0 && n < DATA_STRONG_RUN + 1; j--) {
       if (f.dir(j) !== d || dataPppOffset(f, j) < 0) continue;
       if (ids(f, j) !== sid) break;
       n++;
     }
+    let out: Evidence[] | null = chain;
     if (n === DATA_STRONG_RUN) {
-      return [
-        {
-          source: 'l2tp', protocol: 'l2tp', strength: 'strong', rule: 'l2tp.data-session', packet: i, offset: 0,
-          reason: `${n} L2TPv2 data messages ${dirText(d)} up to packet ${i}: tunnel id ${sid >>> 16}, session id ${sid & 0xffff} constant, each carrying FF 03 + PPP protocol (latest 0x${u16be(f, i, o + 2).toString(16).padStart(4, '0')})`,
-        },
-      ];
+      (out ??= []).push({
+        source: 'l2tp', protocol: 'l2tp', strength: 'strong', rule: 'l2tp.data-session', packet: i, offset: 0,
+        reason: `${n} L2TPv2 data messages ${dirText(d)} up to packet ${i}: tunnel id ${sid >>> 16}, session id ${sid & 0xffff} constant, each carrying FF 03 + PPP protocol (latest 0x${u16be(f, i, o + 2).toString(16).padStart(4, '0')})`,
+      });
+      return out;
     }
-    if (n !== 1) return null;
-    for (let j = 0; j < i; j++) if (dataPppOffset(f, j) >= 0) return null; // once per flow
-    return [
-      {
-        source: 'l2tp', protocol: 'l2tp', strength: 'medium', rule: 'l2tp.data', packet: i, offset: o,
-        reason: `packet ${i}: L2TPv2 data header 0x${(u16be(f, i, 0)).toString(16).padStart(4, '0')}${u16be(f, i, 0) & L ? `, length ${len} == UDP payload` : ''}, tunnel id ${sid >>> 16}, session id ${sid & 0xffff}, PPP frame FF 03 ${u16be(f, i, o + 2).toString(16).padStart(4, '0')} at offset ${o}`,
-      },
-    ];
+    if (n !== 1) return out;
+    for (let j = 0; j < i; j++) if (dataPppOffset(f, j) >= 0) return out; // once per flow
+    (out ??= []).push({
+      source: 'l2tp', protocol: 'l2tp', strength: 'medium', rule: 'l2tp.data', packet: i, offset: o,
+      reason: `packet ${i}: L2TPv2 data header 0x${(u16be(f, i, 0)).toString(16).padStart(4, '0')}${u16be(f, i, 0) & L ? `, length ${len} == UDP payload` : ''}, tunnel id ${sid >>> 16}, session id ${sid & 0xffff}, PPP frame FF 03 ${u16be(f, i, o + 2).toString(16).padStart(4, '0')} at offset ${o}`,
+    });
+    return out;
   },
 };
+
+/**
+ * `l2tp.data-ppp` for the newest packet i, a data message whose PPP frame starts at `o` (FF 03 + protocol): once per
+ * flow, on the first data message whose PPP control packet is consistent. Null otherwise (no allocation).
+ */
+function pppChain(f: FlowView, i: number, o: number): Evidence[] | null {
+  const proto = u16be(f, i, o + 2);
+  if (proto !== PPP_LCP && proto !== PPP_IPCP && proto !== PPP_IPV6CP && proto !== PPP_CCP) return null;
+  const len = pppControlLen(f, i, o + 4, proto);
+  if (len < 0) return null;
+  // Earlier packets show only their first bytes: a chain seen before is recognised by its protocol and code, as
+  // the first item already cited it (the rule fires once per flow).
+  for (let j = 0; j < i; j++) {
+    const q = dataPppOffset(f, j);
+    if (q < 0) continue;
+    const pj = u16be(f, j, q + 2);
+    if ((pj === PPP_LCP || pj === PPP_IPCP || pj === PPP_IPV6CP || pj === PPP_CCP) && u16be(f, j, q + 6) === f.len(j) - q - 4) return null;
+  }
+  const code = u8(f, i, o + 4);
+  return [
+    {
+      source: 'l2tp', protocol: 'l2tp', strength: 'strong', rule: 'l2tp.data-ppp', packet: i, offset: o,
+      reason: `packet ${i}: L2TPv2 data message (header 0x${u16be(f, i, 0).toString(16).padStart(4, '0')}, tunnel id ${u16be(f, i, u16be(f, i, 0) & L ? 4 : 2)}) carrying PPP FF 03 ${PPP_NAMES[proto]} ${PPP_CODE_NAMES[code] ?? code}(${code}), identifier ${u8(f, i, o + 5)}, length ${len} == the ${len} bytes remaining${code <= 4 ? ', options end exactly there' : ''}`,
+    },
+  ];
+}
 
 function v3Control(f: FlowView, i: number, b: number): Evidence[] | null {
   const t = controlAt(f, i, b, CONTROL_V3);

@@ -72,3 +72,61 @@ export function writeHeaders(buf: Uint8Array, f: SynthFlow, len: number, tcpFlag
   }
   return ETH_LEN + (f.v6 ? 40 : 20) + l4 + len;
 }
+
+/** Bytes of data per fragment at the flow's MTU: a multiple of 8 (RFC 791 §3.1, RFC 8200 §4.5). */
+function fragmentData(f: SynthFlow): number {
+  return ((f.mtu - (f.v6 ? 48 : 20)) >> 3) << 3;
+}
+
+/**
+ * Write into `buf` the next fragment of the datagram in `f.frag`: the Ethernet header, the IP header (IPv4: total
+ * length, identification, MF and offset, DF clear; IPv6: payload length and a Fragment header after the fixed
+ * header) and the slice of the datagram's data. `last`: no packet of the flow's budget remains after this one, so
+ * the datagram's remaining fragments are never sent. Returns the frame length.
+ */
+function writeFragment(buf: Uint8Array, f: SynthFlow, last: boolean): number {
+  const st = f.frag!;
+  const hdr = f.v6 ? 40 : 20;
+  const data = st.frame.subarray(ETH_LEN + hdr, st.len);
+  const n = Math.min(fragmentData(f), data.length - st.next);
+  const more = st.next + n < data.length;
+  buf.set(st.frame.subarray(0, ETH_LEN + hdr), 0);
+  const o = ETH_LEN;
+  let p: number;
+  if (!f.v6) {
+    const total = 20 + n;
+    buf[o + 2] = total >>> 8; buf[o + 3] = total;
+    buf[o + 4] = st.id >>> 8; buf[o + 5] = st.id;
+    const fw = (st.next >>> 3) | (more ? 0x2000 : 0);
+    buf[o + 6] = fw >>> 8; buf[o + 7] = fw;
+    p = o + 20;
+  } else {
+    const plen = 8 + n;
+    buf[o + 4] = plen >>> 8; buf[o + 5] = plen;
+    buf[o + 6] = 44; // Fragment header
+    const q = o + 40;
+    buf[q] = st.frame[o + 6]!; buf[q + 1] = 0;
+    const fo = st.next | (more ? 1 : 0);
+    buf[q + 2] = fo >>> 8; buf[q + 3] = fo;
+    buf[q + 4] = st.id >>> 24; buf[q + 5] = st.id >>> 16; buf[q + 6] = st.id >>> 8; buf[q + 7] = st.id;
+    p = q + 8;
+  }
+  buf.set(data.subarray(st.next, st.next + n), p);
+  st.next += n;
+  if (!more || last) f.frag = null;
+  return p + n;
+}
+
+/**
+ * The whole frame in `buf[0, len)` exceeds the flow's MTU: keep it in `f.frag` and write its first fragment into
+ * `buf` (identification `id`); `remaining` packets of the flow's budget follow. Returns the first fragment's length.
+ */
+export function startFragments(buf: Uint8Array, len: number, f: SynthFlow, id: number, remaining: number): number {
+  f.frag = { frame: buf.slice(0, len), len, next: 0, id: f.v6 ? id >>> 0 : id & 0xffff };
+  return writeFragment(buf, f, remaining === 0);
+}
+
+/** The next fragment of `f.frag` into `buf`; `remaining` packets of the flow's budget follow. Returns its length. */
+export function nextFragment(buf: Uint8Array, f: SynthFlow, remaining: number): number {
+  return writeFragment(buf, f, remaining === 0);
+}

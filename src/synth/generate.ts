@@ -7,7 +7,7 @@
 import { PcapWriter } from '../trace/pcap-writer.js';
 import { InvalidArgumentError } from '../errors.js';
 import { AddressPlan, addrText, type Client, type Registration } from './addresses.js';
-import { payloadOffset, TCP_ACK, TCP_FIN, TCP_PSH, TCP_SYN, writeHeaders } from './frames.js';
+import { nextFragment, payloadOffset, startFragments, TCP_ACK, TCP_FIN, TCP_PSH, TCP_SYN, writeHeaders } from './frames.js';
 import { kindCounts } from './mix.js';
 import { VPN_PROVIDER_DOMAINS, WEB_DOMAINS } from './names.js';
 import type { FlowKind, SynthContext, SynthFlow } from './protocols/types.js';
@@ -143,6 +143,7 @@ function plan(o: SynthOptions, rng: Rng, addrs: AddressPlan, ctx: SynthContext):
       index: i, kind, v6: fam === 6, cli: new Uint8Array(0), srv: new Uint8Array(0), cport: 0, sport: 0,
       n: kind.minPackets, i: 0, nextUs: 0, gapUs: 0, rttUs: 0, dir: 0, seqC: rng.u32(), seqS: rng.u32(),
       a: 0, b: 0, c: 0, d: 0, e: 0, f: 0, g: 0, h: 0, buf: null, host: '', registered: false, registrant: null,
+      mtu: 1500, frag: null, extra: 0,
     };
     // Draw client, server and ports until the 5-tuple (or address pair for portless transports) is new.
     for (let tries = 0; ; tries++) {
@@ -172,6 +173,7 @@ function plan(o: SynthOptions, rng: Rng, addrs: AddressPlan, ctx: SynthContext):
     flows.forEach((f, i) => { f.n += give[i]!; extra -= give[i]!; });
   }
   for (let i = 0; extra > 0; i = (i + 1) % flows.length, extra--) flows[i]!.n++;
+  for (const f of flows) f.kind.fit?.(f);
 
   for (const f of flows) {
     const span = Math.max(f.rttUs * 4, Math.min(startUs + durUs - f.nextUs, rng.exp(durUs / 4) + f.n * 2000));
@@ -338,10 +340,15 @@ export function synthesize(opts: SynthOptions, sink: (chunk: Uint8Array) => void
     const q = Math.min(0.97, Math.max(0.02, q0 + deficit / (meanSize * 400)));
     const target = prng.float() < q ? prng.range(1100, 1514) : prng.range(60, 300);
     const off = payloadOffset(f);
-    const size = target - off;
+    // A path MTU below 1500 bounds bulk datagrams too: only handshakes that cannot shrink leave as fragments.
+    const size = Math.min(target - off, f.mtu - (off - 14));
 
     let len: number, flags = 0;
-    if (f.kind.transport === 'tcp') {
+    if (f.frag !== null) {
+      // The next fragment of a datagram already on its way (RFC 791 §2.3; RFC 8200 §4.5).
+      len = nextFragment(frame, f, f.n - f.i - 1);
+      f.extra++;
+    } else if (f.kind.transport === 'tcp') {
       const i = f.i, n = f.n;
       if (i === 0) { f.dir = 0; flags = TCP_SYN; len = 0; }
       else if (i === 1) { f.dir = 1; flags = TCP_SYN | TCP_ACK; len = 0; }
@@ -361,8 +368,11 @@ export function synthesize(opts: SynthOptions, sink: (chunk: Uint8Array) => void
       if (f.dir === 0) f.seqC = (f.seqC + adv) >>> 0; else f.seqS = (f.seqS + adv) >>> 0;
       len = fl;
     } else {
-      const pl = f.kind.payload(f, f.i, frame, off, size, prng, ctx);
+      const pl = f.kind.payload(f, f.i - f.extra, frame, off, size, prng, ctx);
       len = writeHeaders(frame, f, pl, 0, ipId);
+      // Larger than the path MTU: the first fragment now, the others as the flow's next packets (as many as its
+      // packet budget still allows; a kind's `fit` keeps that from cutting a datagram short).
+      if (len - 14 > f.mtu) len = startFragments(frame, len, f, f.v6 ? prng.u32() : ipId, f.n - f.i - 1);
     }
     ipId = (ipId + 1) & 0xffff;
     w.packet(ts, frame.subarray(0, len));
@@ -371,7 +381,10 @@ export function synthesize(opts: SynthOptions, sink: (chunk: Uint8Array) => void
 
     f.i++;
     if (f.i < f.n) {
-      const gap = f.i < 4 ? f.rttUs * (0.5 + prng.float()) : Math.min(MAX_GAP_US, prng.exp(f.gapUs));
+      // Fragments of one datagram leave back to back; handshakes and a TCP close (the packets after the first FIN)
+      // take round trips, not think time.
+      const rtt = f.i - f.extra < 4 || (f.kind.transport === 'tcp' && f.i > f.n - 4);
+      const gap = f.frag !== null ? 1 + prng.range(0, 30) : rtt ? f.rttUs * (0.5 + prng.float()) : Math.min(MAX_GAP_US, prng.exp(f.gapUs));
       f.nextUs = ts + Math.max(1, gap);
       heap.push(f.index, f.nextUs);
     }

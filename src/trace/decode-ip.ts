@@ -78,6 +78,8 @@ function ipv4(out: PacketView, b: Uint8Array, off: number, end: number): number 
   out.moreFragments = mf;
   out.isFragment = mf || fragOffset > 0;
   out.fragId = u16be(b, off + 4);
+  out.fragDataOff = out.isFragment ? off + ihl : 0;
+  out.fragDataLen = out.isFragment ? total - ihl : 0;
   return transport(out, b, b[off + 9]!, off + ihl, ipEnd, total - ihl);
 }
 
@@ -96,6 +98,8 @@ function ipv6(out: PacketView, b: Uint8Array, off: number, end: number): number 
   out.fragOffset = 0;
   out.moreFragments = false;
   out.fragId = 0;
+  out.fragDataOff = 0;
+  out.fragDataLen = 0;
   let nh = b[off + 6]!;
   let p = off + IPV6_HEADER;
   let wire = plen;
@@ -120,6 +124,10 @@ function ipv6(out: PacketView, b: Uint8Array, off: number, end: number): number 
       nh = b[p]!;
       p += IPV6_FRAG_HEADER;
       wire -= IPV6_FRAG_HEADER;
+      if (out.isFragment) {
+        out.fragDataOff = p;
+        out.fragDataLen = wire;
+      }
       if (out.fragOffset > 0) break; // the next header's bytes are in the first fragment, not here
     } else break;
   }

@@ -5,9 +5,9 @@
  * and CAPWAP data (UDP 5247, 802.3 or 802.11).
  *
  * Deliberately not opened: PPTP's enhanced GRE (version 1) — that packet is the VPN flow itself; Teredo
- * (ordinary UDP to the classifier); CAPWAP DTLS; GTP messages other than G-PDU; non-first fragments (no
- * carrier header in them). A first fragment is opened: its inner packet reads like a snaplen-cut one
- * (payloadLen < payloadWireLen), which keeps e.g. a TLS ClientHello in a fragmented GTP-U packet visible.
+ * (ordinary UDP to the classifier); CAPWAP DTLS; GTP messages other than G-PDU; IP fragments (first or
+ * later): the flow table's reassembler (reassembly.ts) rebuilds the carrier datagram and has it decoded again
+ * whole (`Decoder.decodeDatagram`), so the inner packet is complete, or cut short only where a fragment was lost.
  *
  * Returns the inner IP header offset (>= 0), TUNNEL_NONE when the packet is not a tunnel carrier, or
  * TUNNEL_BAD when it is one but the inner packet cannot be reached. Never allocates.
@@ -172,7 +172,8 @@ function capwap(out: PacketView, b: Uint8Array, p: number, end: number, iv: bool
  * an inner Ethernet frame overwrite `out.vlan` (see etherTypeToIp).
  */
 export function tunnelInner(out: PacketView, b: Uint8Array, cur: TunnelCursor, iv: boolean): number {
-  if (out.fragOffset > 0) return TUNNEL_NONE;
+  // A fragment (first or later) is never opened: the flow table reassembles the datagram and decodes it whole.
+  if (out.isFragment) return TUNNEL_NONE;
   const p = out.payloadOff;
   const end = p + out.payloadLen;
   let r: number;

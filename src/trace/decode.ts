@@ -67,6 +67,8 @@ export function newPacketView(): PacketView {
     fragOffset: 0,
     fragId: 0,
     moreFragments: false,
+    fragDataOff: 0,
+    fragDataLen: 0,
   };
 }
 
@@ -102,8 +104,30 @@ export class Decoder {
     out.encap = ENCAP_NONE;
     const l3 = linkToIp(out, raw.linkType, b, off, end, this.innerVlan);
     if (l3 < 0) return this.fail(-l3);
-    let r = ipToView(out, b, l3, end);
+    const r = this.fromIp(out, b, l3, end);
     if (r !== OK) return this.fail(r);
+    this.stats.decoded++;
+    return true;
+  }
+
+  /**
+   * Decode an IP datagram that did not come from a link layer — one the flow table reassembled from fragments
+   * (reassembly.ts) — into `out`, opening tunnels as `decode` does. `vlan` and `encap` are the context of the level
+   * the fragments were found at. Counts tunnel fallbacks but neither `decoded` nor `malformed` (the fragments were
+   * counted when they were decoded). The caller sets `out.tsUs` and `out.wireLen`. Returns false when the datagram
+   * is not decodable. Never throws; O(header bytes).
+   */
+  decodeDatagram(out: PacketView, b: Uint8Array, off: number, end: number, vlan: number, encap: number): boolean {
+    out.data = b;
+    out.vlan = vlan;
+    out.encap = encap;
+    return this.fromIp(out, b, off, end) === OK;
+  }
+
+  /** IP header at `l3` (captured bytes up to `end`), then tunnels inside it, innermost decodable level wins. */
+  private fromIp(out: PacketView, b: Uint8Array, l3: number, end: number): number {
+    let r = ipToView(out, b, l3, end);
+    if (r !== OK) return r;
     let outerL3 = l3;
     let outerEnd = end;
     for (let depth = 0; ; depth++) {
@@ -133,8 +157,7 @@ export class Decoder {
       outerL3 = inner;
       outerEnd = cur.end;
     }
-    this.stats.decoded++;
-    return true;
+    return OK;
   }
 
   /**

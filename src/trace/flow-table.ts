@@ -3,7 +3,9 @@
  *
  * Owns: grouping decoded packets ({@link PacketView}) into bidirectional flows, per-flow counters, the first
  * payload-bearing packets of each flow (for detectors), idle expiry driven by capture timestamps, LRU eviction
- * at a hard cap, TCP close tracking, and attribution of non-first IP fragments.
+ * at a hard cap, TCP connection lifecycle (a closed connection lingers to absorb its trailing packets), and IP
+ * fragments: reassembled into whole datagrams (reassembly.ts) that are accounted and recorded once, or — with
+ * reassembly off — attributed to their flow through the first fragment.
  * Never: reads files, looks at the wall clock, allocates per packet, or keys anything by strings.
  *
  * Layout: typed arrays indexed by a flow *slot*. The fields every packet touches are grouped per slot — one
@@ -25,15 +27,26 @@
  * its third, so short flows cost little; slots are released on flow end or {@link FlowHandle.stopCapture}. The
  * per-flow core stays ~120 bytes whatever the snippet settings.
  *
- * Complexity: `add` O(1) expected (hash probe + list splice); `advance` O(expired flows).
+ * TCP lifecycle: a connection is closed by a RST, or by FINs from both sides and the final ACK (until that ACK it is
+ * still an open connection, so a late one stays its own). It then lingers `tcpLingerSec` of capture time after its
+ * last packet (its own LRU list) and absorbs what trails the close — a retransmitted FIN, a late RST, more ACKs —
+ * instead of opening a new flow for it; a SYN (without ACK) on the same 5-tuple ends it at once and starts a new
+ * connection (also between the second FIN and the final ACK). A lookup that finds a flow idle for longer than its timeout (or a
+ * closed one past its linger) ends that flow before taking the packet, whenever the periodic sweep last ran.
+ *
+ * Complexity: `add` O(1) expected (hash probe + list splice) + reassembly's cost for a fragment; `advance`
+ * O(expired flows).
  */
 import { IPPROTO_ESP, IPPROTO_TCP } from '../flow/ipproto.js';
+import { Decoder, newPacketView } from './decode.js';
+import { Reassembler, type DatagramSink, type ReassemblyStats } from './reassembly.js';
 import type { FlowView } from '../flow/view.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { EndReason, FlowHandle, PacketView } from './types.js';
 import { formatEndpoint, hasPorts } from './flow-format.js';
 import { POOL_CHUNK, SnippetPool } from './snippet-pool.js';
 import { mix30 } from './bytes.js';
+import { indexInsert, indexRemove } from './open-index.js';
 
 export interface FlowTableOptions {
   /** Idle timeout in seconds of capture time for non-TCP flows (UDP, ICMP, ESP…). Default 120. */
@@ -54,6 +67,21 @@ export interface FlowTableOptions {
    * while the pool is full records nothing (`stats.captureSkipped`).
    */
   maxCapturingFlows?: number;
+  /**
+   * Seconds of capture time a closed TCP connection (RST, or FIN from both sides and the final ACK) stays in the
+   * table after its last packet, absorbing trailing ACKs, retransmitted FINs and late RSTs; a new SYN ends it at
+   * once. Default 5; 0 ends a connection at its close.
+   */
+  tcpLingerSec?: number;
+  /** Seconds of capture time an IP datagram may take to arrive whole, from its first fragment. Default 30. */
+  reassemblyTimeoutSec?: number;
+  /**
+   * Datagrams being reassembled at once (oldest dropped beyond it, `stats.reassembly.evicted`). Default 1024; 0 turns
+   * reassembly off (fragments are then attributed to their flow through the first fragment, payload not joined).
+   */
+  maxReassemblies?: number;
+  /** Bytes of fragment data held for reassembly at once (≥ 131,072; oldest datagram dropped beyond it). Default 4 MiB. */
+  reassemblyMaxBytes?: number;
 }
 
 export interface FlowListener {
@@ -84,10 +112,17 @@ export interface FlowTableStats {
   rst: number;
   /** Ended by flush(). */
   eof: number;
-  /** Non-first fragments attributed to a flow through the fragment map. */
+  /** Reassembly off: non-first fragments attributed to a flow through the fragment map. */
   fragmentsMatched: number;
-  /** Non-first fragments whose first fragment was not seen (or aged out): not accounted to any flow. */
+  /**
+   * Fragments not accounted to any flow: their datagram's first fragment was never seen (or, reassembly off, aged
+   * out of the fragment map).
+   */
   fragmentsUnmatched: number;
+  /** Packets a closed TCP connection absorbed while it lingered (trailing ACKs, retransmitted FINs, late RSTs). */
+  afterClose: number;
+  /** IP reassembly outcomes (all zero when reassembly is off). */
+  reassembly: ReassemblyStats;
   /** Flows that could not record payload because the snippet pool was full. */
   captureSkipped: number;
   /** ESP packets whose SPI differed from the one last seen in the same direction of the flow (rekeys). */
@@ -97,6 +132,10 @@ export interface FlowTableStats {
 const NONE = -1;
 const LIST_TCP = 0;
 const LIST_OTHER = 1;
+/** Closed TCP connections, lingering. */
+const LIST_CLOSED = 2;
+const N_LISTS = 3;
+const DEFAULT_TCP_LINGER_SEC = 5;
 const DEFAULT_MAX_FLOWS = 1_000_000;
 const INITIAL_CAPACITY = 1024;
 /** Expiry is checked when capture time has moved on by this much since the last check. */
@@ -124,8 +163,9 @@ const N_BF = 0, N_BR = 1, N_FIRST = 2, N_LAST = 3;
 // state bits (R_BITS byte 1)
 const ST_FIN_FWD = 1;
 const ST_FIN_REV = 2;
-const ST_CLOSING = 4; // FIN seen both ways: the next pure ACK ends the flow
+const ST_CLOSED = 4; // RST, or FIN both ways and the final ACK: lingering (LIST_CLOSED)
 const ST_CAPTURING = 8; // may still record payload packets
+const ST_RST = 16; // closed by a RST (the end reason)
 const B_LIVE = 1 << 24;
 
 // TCP flags
@@ -158,8 +198,13 @@ export class FlowTable {
   readonly maxCapturingFlows: number;
   readonly stats: FlowTableStats = {
     packets: 0, flows: 0, ended: 0, evicted: 0, idle: 0, fin: 0, rst: 0, eof: 0,
-    fragmentsMatched: 0, fragmentsUnmatched: 0, captureSkipped: 0, espSpiChanges: 0,
+    fragmentsMatched: 0, fragmentsUnmatched: 0, captureSkipped: 0, espSpiChanges: 0, afterClose: 0,
+    reassembly: {
+      fragments: 0, reassembled: 0, cut: 0, overlapping: 0, invalid: 0, timedOut: 0, evicted: 0, flushed: 0,
+      duplicates: 0, unattributed: 0, tooDeep: 0,
+    },
   };
+  readonly tcpLingerUs: number;
 
   private readonly listener: FlowListener;
   private readonly handle: TableFlowHandle;
@@ -187,8 +232,10 @@ export class FlowTable {
   private indexMask = 0;
 
   // LRU lists: head = most recent, tail = least recent
-  private readonly head = new Int32Array([NONE, NONE]);
-  private readonly tail = new Int32Array([NONE, NONE]);
+  private readonly head = new Int32Array(N_LISTS).fill(NONE);
+  private readonly tail = new Int32Array(N_LISTS).fill(NONE);
+  /** Idle timeout per list (µs): TCP, other, closed TCP (the linger). */
+  private readonly timeouts = new Float64Array(N_LISTS);
 
   // clock
   private nowUs = 0;
@@ -224,7 +271,18 @@ export class FlowTable {
    */
   layout = 0;
 
-  constructor(options: FlowTableOptions, listener: FlowListener) {
+  /** IP reassembly (null when off) and what decodes the datagrams it rebuilds (tunnels inside them opened). */
+  private readonly reasm: Reassembler | null;
+  private readonly decoder: Decoder;
+  /** One view per reassembly delivery depth (a reassembled carrier may hold fragments of its own). */
+  private readonly wholeViews: PacketView[] = [];
+
+  /**
+   * @param decoder decodes reassembled datagrams (tunnels inside them are opened as `decode` would); pass the
+   *   decoder that feeds the table so both use the same settings and its fallback counters. Default: a new Decoder.
+   * @throws {InvalidArgumentError} on an option out of range
+   */
+  constructor(options: FlowTableOptions, listener: FlowListener, decoder?: Decoder) {
     const o = options ?? {};
     const num = (v: number | undefined, d: number, name: string, min: number): number => {
       const x = v ?? d;
@@ -244,6 +302,17 @@ export class FlowTable {
     this.maxCapturingFlows = Math.floor(num(o.maxCapturingFlows, this.maxFlows, 'maxCapturingFlows', 0));
     this.big = new SnippetPool(this.maxPayloadPackets, this.payloadBytes, this.maxCapturingFlows);
     if (this.maxPayloadPackets > SMALL_PACKETS) this.small = new SnippetPool(SMALL_PACKETS, this.payloadBytes, this.maxCapturingFlows);
+    this.tcpLingerUs = Math.round(num(o.tcpLingerSec, DEFAULT_TCP_LINGER_SEC, 'tcpLingerSec', 0) * 1e6);
+    this.timeouts[LIST_TCP] = this.tcpIdleTimeoutUs;
+    this.timeouts[LIST_OTHER] = this.idleTimeoutUs;
+    this.timeouts[LIST_CLOSED] = this.tcpLingerUs;
+    this.decoder = decoder ?? new Decoder();
+    const maxReasm = num(o.maxReassemblies, 1024, 'maxReassemblies', 0);
+    this.reasm = maxReasm === 0 ? null : new Reassembler(
+      { maxDatagrams: maxReasm, ...(o.reassemblyTimeoutSec !== undefined ? { timeoutSec: o.reassemblyTimeoutSec } : {}), ...(o.reassemblyMaxBytes !== undefined ? { maxBytes: o.reassemblyMaxBytes } : {}) },
+      this.sink,
+    );
+    if (this.reasm !== null) this.stats.reassembly = this.reasm.stats;
     this.listener = listener;
     this.handle = new TableFlowHandle(this);
     this.grow(Math.min(INITIAL_CAPACITY, this.maxFlows));
@@ -287,33 +356,30 @@ export class FlowTable {
   }
 
   private indexInsert(slot: number): void {
-    const mask = this.indexMask, idx = this.index;
-    let i = this.rec[slot * RS + R_HASH]! & mask;
-    while (idx[i] !== NONE) i = (i + 1) & mask;
-    idx[i] = slot;
+    indexInsert(this.index, this.indexMask, slot, this.rec, RS, R_HASH);
   }
 
-  /** Backward-shift deletion (Knuth 6.4 algorithm R): keeps probe sequences intact without tombstones. */
   private indexRemove(slot: number): void {
-    const mask = this.indexMask, idx = this.index, rec = this.rec;
-    let i = rec[slot * RS + R_HASH]! & mask;
-    while (idx[i] !== slot) i = (i + 1) & mask;
-    let j = i;
-    for (;;) {
-      j = (j + 1) & mask;
-      const s = idx[j]!;
-      if (s === NONE) break;
-      const k = rec[s * RS + R_HASH]! & mask;
-      // Move s back to i unless its home k lies cyclically in (i, j].
-      if (i <= j ? i < k && k <= j : i < k || k <= j) continue;
-      idx[i] = s;
-      i = j;
-    }
-    idx[i] = NONE;
+    indexRemove(this.index, this.indexMask, slot, this.rec, RS, R_HASH);
   }
 
   private listOf(slot: number): number {
-    return (this.rec[slot * RS + R_META]! & 0xff) === IPPROTO_TCP ? LIST_TCP : LIST_OTHER;
+    const o = slot * RS;
+    if ((this.rec[o + R_BITS]! & (ST_CLOSED << 8)) !== 0) return LIST_CLOSED;
+    return (this.rec[o + R_META]! & 0xff) === IPPROTO_TCP ? LIST_TCP : LIST_OTHER;
+  }
+
+  /** Idle time after which a flow of list `l` ends. */
+  private timeoutOf(l: number): number {
+    return this.timeouts[l]!;
+  }
+
+  /** Why a flow ends when its time is up: its close for a closed connection, else idleness. */
+  private idleReason(slot: number): EndReason {
+    const bits = this.rec[slot * RS + R_BITS]!;
+    if ((bits & (ST_CLOSED << 8)) !== 0) return (bits & (ST_RST << 8)) !== 0 ? 'rst' : 'fin';
+    // FIN from both sides but no final ACK seen: closed all the same.
+    return (bits & ((ST_FIN_FWD | ST_FIN_REV) << 8)) === (ST_FIN_FWD | ST_FIN_REV) << 8 ? 'fin' : 'idle';
   }
 
   private listUnlink(slot: number): void {
@@ -405,13 +471,62 @@ export class FlowTable {
    */
   add(p: PacketView): void {
     this.stats.packets++;
-    this.gen++;
     const ts = p.tsUs;
     if (ts > this.nowUs) this.nowUs = ts;
     if (this.nowUs >= this.nextCheckUs) {
       this.expire();
       this.nextCheckUs = this.nowUs + EXPIRY_CHECK_US;
     }
+    if (p.isFragment && this.reasm !== null) {
+      this.gen++;
+      this.reasm.add(p, 1, p.wireLen);
+      return;
+    }
+    this.track(p, 1, p.wireLen, false, true);
+  }
+
+  /** Where reassembled datagrams (and the parts of ones that will never be whole) come back. */
+  private readonly sink: DatagramSink = {
+    datagram: (buf, end, whole, packets, wire, vlan, encap) => this.datagram(buf, end, whole, packets, wire, vlan, encap),
+    unattributed: (packets) => {
+      this.stats.fragmentsUnmatched += packets;
+    },
+  };
+
+  private datagram(buf: Uint8Array, end: number, whole: boolean, packets: number, wire: number, vlan: number, encap: number): void {
+    const r = this.reasm!;
+    const depth = r.level;
+    let v = this.wholeViews[depth];
+    if (v === undefined) {
+      v = newPacketView();
+      this.wholeViews[depth] = v;
+    }
+    // Times go through typed arrays, not arguments: a double crossing a call is a heap number.
+    v.tsUs = r.times[0]!;
+    v.wireLen = wire;
+    if (!this.decoder.decodeDatagram(v, buf, 0, end, vlan, encap)) {
+      this.stats.fragmentsUnmatched += packets;
+      return;
+    }
+    this.gen++;
+    this.firstTs[0] = r.times[1]!;
+    // A fragment found inside the datagram (a fragmented packet in a fragmented tunnel) is reassembled in turn.
+    if (v.isFragment) r.add(v, packets, wire, this.firstTs);
+    else this.track(v, packets, wire, true, whole);
+  }
+
+  /** First-seen time of what `track` accounts when it stands for earlier packets (a reassembled datagram). */
+  private readonly firstTs = new Float64Array(1);
+
+  /**
+   * Account `p` — standing for `packets` captured packets of `wire` bytes, the first seen at `firstTs` (a
+   * reassembled datagram stands for its fragments) — to its flow and call the listener. `payload` false: count only
+   * (the part of a datagram that will never be whole), nothing recorded for the detectors.
+   */
+  private track(p: PacketView, packets: number, wire: number, earlier: boolean, record: boolean): void {
+    this.gen++;
+    const ts = p.tsUs;
+    const firstTs = earlier ? this.firstTs[0]! : ts;
     const proto = p.proto & 0xff;
     const meta = proto | ((p.encap & 15) << 8) | (p.ipVersion === 6 ? 1 << 12 : 0) | (((p.vlan + 1) & 0xffff) << 16);
     this.loadAddrs(p);
@@ -445,12 +560,17 @@ export class FlowTable {
     }
     const flags = proto === IPPROTO_TCP ? p.tcpFlags & 0xff : 0;
     let isNew = false;
-    // A fresh SYN on a closed-but-not-yet-ended TCP flow is a new connection reusing the tuple.
-    if (
-      slot !== NONE && (rec[slot * RS + R_BITS]! & (ST_CLOSING << 8)) !== 0 && (flags & (TH_SYN | TH_ACK)) === TH_SYN
-    ) {
-      this.endFlow(slot, 'fin');
-      slot = NONE;
+    if (slot !== NONE) {
+      const sb = rec[slot * RS + R_BITS]!;
+      const closed = (sb & (ST_CLOSED << 8)) !== 0;
+      const closing = closed || (sb & ((ST_FIN_FWD | ST_FIN_REV) << 8)) === (ST_FIN_FWD | ST_FIN_REV) << 8;
+      // A fresh SYN on a closed (or closing) connection is a new connection reusing the tuple; a flow idle past its
+      // timeout (a closed one past its linger) has ended, whether or not the periodic sweep has run since.
+      if ((closing && (flags & (TH_SYN | TH_ACK)) === TH_SYN) || ts - this.num[slot * NS + N_LAST]! > this.timeouts[this.listOf(slot)]!) {
+        this.endFlow(slot, this.idleReason(slot));
+        slot = NONE;
+        rec = this.rec;
+      } else if (closed) this.stats.afterClose++;
     }
     if (slot === NONE) {
       if (this.live_ >= this.maxFlows) this.evictOne();
@@ -485,11 +605,11 @@ export class FlowTable {
 
     // Counters.
     const o = slot * RS, n = slot * NS, num = this.num;
-    this.count(slot, dir, p.wireLen);
+    this.count(slot, dir, packets, wire);
     // Timestamps stay in this function: a double passed to a call V8 did not inline is boxed in a heap number
     // (seen on Node 22 in some processes: one per packet).
     if (ts > num[n + N_LAST]!) num[n + N_LAST] = ts;
-    if (ts < num[n + N_FIRST]!) num[n + N_FIRST] = ts;
+    if (firstTs < num[n + N_FIRST]!) num[n + N_FIRST] = firstTs;
     let bits = rec[o + R_BITS]! | flags;
 
     if (p.isFragment) this.noteFirstFragment(p, slot);
@@ -509,7 +629,7 @@ export class FlowTable {
     let wirePay = p.payloadWireLen > p.payloadLen ? p.payloadWireLen : p.payloadLen;
     if (wirePay > 0x7fffffff) wirePay = 0x7fffffff; // stored as len * 2 + dir in a u32
     const k = (bits >>> 16) & 0xff;
-    if (wirePay > 0 && (bits & (ST_CAPTURING << 8)) !== 0 && k < this.maxPayloadPackets) {
+    if (record && wirePay > 0 && (bits & (ST_CAPTURING << 8)) !== 0 && k < this.maxPayloadPackets) {
       let ps = this.poolSlot[slot]!;
       if (ps === NONE) {
         // A new capturing flow starts in the small tier (or the full one when there is no small tier).
@@ -545,16 +665,23 @@ export class FlowTable {
       }
     }
 
-    // TCP close tracking.
+    // TCP close: a RST, or FIN from both sides followed by the final ACK (a pure ACK: no SYN, no payload). The
+    // connection then lingers (LIST_CLOSED) unless linger is 0. Between the second FIN and the final ACK it stays an
+    // open connection (TCP idle timeout), so a late final ACK is still its own.
     let end: EndReason | null = null;
-    if (flags !== 0) {
-      if ((flags & TH_RST) !== 0) end = 'rst';
-      else if ((flags & TH_FIN) !== 0) {
-        bits |= (dir === 0 ? ST_FIN_FWD : ST_FIN_REV) << 8;
-        if ((bits & ((ST_FIN_FWD | ST_FIN_REV) << 8)) === (ST_FIN_FWD | ST_FIN_REV) << 8) bits |= ST_CLOSING << 8;
-      } else if ((bits & (ST_CLOSING << 8)) !== 0 && (flags & TH_SYN) === 0 && wirePay === 0) end = 'fin';
+    let close = 0;
+    if (flags !== 0 && (bits & (ST_CLOSED << 8)) === 0) {
+      const fins = (ST_FIN_FWD | ST_FIN_REV) << 8;
+      if ((flags & TH_RST) !== 0) close = ST_CLOSED | ST_RST;
+      else if ((flags & TH_FIN) !== 0) bits |= (dir === 0 ? ST_FIN_FWD : ST_FIN_REV) << 8;
+      else if ((bits & fins) === fins && (flags & TH_SYN) === 0 && wirePay === 0) close = ST_CLOSED;
     }
-    rec[o + R_BITS] = bits;
+    if (close !== 0) {
+      if (this.tcpLingerUs === 0) end = (close & ST_RST) !== 0 ? 'rst' : 'fin';
+      this.listUnlink(slot); // from the list its old bits name
+      rec[o + R_BITS] = bits | (close << 8);
+      this.listPushHead(slot);
+    } else rec[o + R_BITS] = bits;
 
     const l = this.listener;
     if (l.onPacket !== undefined) {
@@ -610,7 +737,7 @@ export class FlowTable {
     }
     this.stats.fragmentsMatched++;
     this.touch(slot);
-    this.count(slot, dir, p.wireLen);
+    this.count(slot, dir, 1, p.wireLen);
     const n = slot * NS;
     if (ts > this.num[n + N_LAST]!) this.num[n + N_LAST] = ts;
     const l = this.listener;
@@ -621,13 +748,13 @@ export class FlowTable {
   }
 
   /** Per-direction packet and byte counters; last-seen time only moves forward (captures can be unordered). */
-  private count(slot: number, dir: number, wireLen: number): void {
+  private count(slot: number, dir: number, packets: number, wireLen: number): void {
     const rec = this.rec, num = this.num, o = slot * RS, n = slot * NS;
     if (dir === 0) {
-      rec[o + R_PKF] = rec[o + R_PKF]! + 1;
+      rec[o + R_PKF] = rec[o + R_PKF]! + packets;
       num[n + N_BF] = num[n + N_BF]! + wireLen;
     } else {
-      rec[o + R_PKR] = rec[o + R_PKR]! + 1;
+      rec[o + R_PKR] = rec[o + R_PKR]! + packets;
       num[n + N_BR] = num[n + N_BR]! + wireLen;
     }
   }
@@ -659,21 +786,40 @@ export class FlowTable {
     return this.num[slot * NS + N_LAST]!;
   }
 
-  /** End the least-recently-active flow (the older of the two LRU tails). */
+  /** The least-recently-active flow of all lists (the oldest LRU tail), or NONE. */
+  private oldestFlow(): number {
+    let victim = NONE;
+    for (let l = 0; l < N_LISTS; l++) {
+      const t = this.tail[l]!;
+      if (t !== NONE && (victim === NONE || this.lastOf(t) < this.lastOf(victim))) victim = t;
+    }
+    return victim;
+  }
+
+  /**
+   * Make room at the cap: a lingering closed connection goes first (its conversation is over; it ends with its
+   * close reason), else the least-recently-active flow (`evicted`).
+   */
   private evictOne(): void {
-    const a = this.tail[LIST_TCP]!, b = this.tail[LIST_OTHER]!;
-    const victim = a === NONE ? b : b === NONE ? a : this.lastOf(a) <= this.lastOf(b) ? a : b;
+    const closed = this.tail[LIST_CLOSED]!;
+    if (closed !== NONE) {
+      this.endFlow(closed, this.idleReason(closed));
+      return;
+    }
+    const victim = this.oldestFlow();
     if (victim !== NONE) this.endFlow(victim, 'evicted');
   }
 
   private expire(): void {
     const now = this.nowUs;
-    for (let l = 0; l < 2; l++) {
-      const limit = now - (l === LIST_TCP ? this.tcpIdleTimeoutUs : this.idleTimeoutUs);
+    // Datagrams first: a timed-out one still counts to its flow, which may be about to end too.
+    if (this.reasm !== null) this.reasm.expire(now);
+    for (let l = 0; l < N_LISTS; l++) {
+      const limit = now - this.timeoutOf(l);
       for (;;) {
         const t = this.tail[l]!;
         if (t === NONE || this.lastOf(t) >= limit) break;
-        this.endFlow(t, (this.rec[t * RS + R_BITS]! & (ST_CLOSING << 8)) !== 0 ? 'fin' : 'idle');
+        this.endFlow(t, this.idleReason(t));
       }
     }
   }
@@ -689,13 +835,17 @@ export class FlowTable {
     this.nextCheckUs = this.nowUs + EXPIRY_CHECK_US;
   }
 
-  /** End of input: every live flow ends with `eof`, least recently active first. */
+  /**
+   * End of input: datagrams still being reassembled are counted to their flows, then every live flow ends, least
+   * recently active first — with `eof`, or with its close reason (`fin`/`rst`) for a lingering closed connection.
+   */
   flush(): void {
+    if (this.reasm !== null) this.reasm.flush();
     for (;;) {
-      const a = this.tail[LIST_TCP]!, b = this.tail[LIST_OTHER]!;
-      if (a === NONE && b === NONE) break;
-      const victim = a === NONE ? b : b === NONE ? a : this.lastOf(a) <= this.lastOf(b) ? a : b;
-      this.endFlow(victim, 'eof');
+      const victim = this.oldestFlow();
+      if (victim === NONE) break;
+      const why = this.idleReason(victim);
+      this.endFlow(victim, why === 'idle' ? 'eof' : why);
     }
   }
 
@@ -705,6 +855,7 @@ export class FlowTable {
     n += this.rec.byteLength + this.num.byteLength + this.poolSlot.byteLength + this.spiA.byteLength;
     n += this.spiB.byteLength + this.freeStack.byteLength;
     n += this.big.memoryBytes() + (this.small?.memoryBytes() ?? 0);
+    if (this.reasm !== null) n += this.reasm.memoryBytes();
     return n;
   }
 }
@@ -912,6 +1063,9 @@ class TableFlowHandle implements FlowHandle {
   }
   get tcpFlags(): number {
     return this.r(R_BITS) & 0xff;
+  }
+  get closed(): boolean {
+    return (this.r(R_BITS) & (ST_CLOSED << 8)) !== 0;
   }
   /** ESP: last SPI seen from the initiator / from the responder (0 when none or not ESP). */
   get spiFwd(): number {

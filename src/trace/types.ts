@@ -71,6 +71,13 @@ export interface PacketView {
   fragOffset: number;
   fragId: number;
   moreFragments: boolean;
+  /**
+   * Fragments only (0 otherwise): offset in `data` of the fragment's data — the first byte after the IPv4 header
+   * or after the IPv6 Fragment header (for a first fragment that is where its transport header starts) — and its
+   * length according to the IP header (the captured part may be shorter).
+   */
+  fragDataOff: number;
+  fragDataLen: number;
 }
 
 export type EndReason = 'idle' | 'evicted' | 'fin' | 'rst' | 'eof';
@@ -101,6 +108,11 @@ export interface FlowHandle {
   readonly lastSeenUs: number;
   /** OR of TCP flags seen in either direction. */
   readonly tcpFlags: number;
+  /**
+   * TCP: the connection is closed (a RST, or FIN from both sides and the final ACK). It stays in the table for the
+   * linger time, absorbing trailing packets, and ends with reason `fin`/`rst`.
+   */
+  readonly closed: boolean;
   /** Payload packets and their first bytes, for detectors. */
   readonly view: FlowView;
   /** Stop recording payload snippets for this flow and release their storage (detection is final). */

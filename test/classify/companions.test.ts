@@ -4,10 +4,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import { createClassifier } from '../../src/classify/classifier.js';
-import { v2SaInitRequest } from '../detect/ipsec-builders.js';
+import { v1Encrypted, v1MainMode1, v2Auth, v2SaInitRequest } from '../detect/ipsec-builders.js';
 import type { FlowRecord } from '../../src/classify/record.js';
 import { dtlsRecord, helloBody, sniExt } from '../detect/names/builders.js';
-import { bytes, classify, CLIENT, dtlsHello, espFlow, OTHER, SERVER, tlsFlow, udpFlow } from './flow-builders.js';
+import { bytes, classify, CLIENT, dtlsHello, espFlow, OTHER, SERVER, stubFlow, tlsFlow, udpFlow, type Pkt } from './flow-builders.js';
 
 const find = (rs: FlowRecord[], transport: string, dst: string): FlowRecord => {
   const r = rs.find((x) => x.transport === transport && x.dst === dst);
@@ -111,7 +111,7 @@ describe('a lone TLS flow', () => {
 
 describe('protocol of a tied TLS flow', () => {
   it('takes the data channel protocol when that was identified (AnyConnect legacy DTLS)', () => {
-    const legacy = dtlsRecord(helloBody({ version: 0x0100, sessionId: new Array(32).fill(0x42), cookie: [], suites: [0x0035, 0x002f], noExtensions: true }), { recVersion: 0x0100 });
+    const legacy = dtlsRecord(helloBody({ version: 0x0100, sessionId: new Array(32).fill(0x42), cookie: [], suites: [0x0035], noExtensions: true }), { recVersion: 0x0100 });
     const rs = classify([...tlsFlow(50000, 443, 0, 30), ...udpFlow(443, 2, legacy)]);
     expect(find(rs, 'udp', `${SERVER}:443`).protocol).toBe('anyconnect');
     const tcp = find(rs, 'tcp', `${SERVER}:443`);
@@ -121,18 +121,20 @@ describe('protocol of a tied TLS flow', () => {
 });
 
 describe('CompanionIndex memory bound', () => {
-  it('never holds more than `max` TLS entries, whatever the mix of host pairs (property)', async () => {
+  it('never holds more than `max` entries of a kind — TLS flows, SSL-VPN gateways, IKE SAs on 500 — whatever the mix of host pairs (property)', async () => {
     const { CompanionIndex } = await import('../../src/classify/companions.js');
     const fc = (await import('fast-check')).default;
+    const strong = [{ source: 'anyconnect', protocol: 'anyconnect', strength: 'strong' as const, rule: 'anyconnect.connect', reason: '' }];
+    const note = [
+      (idx: InstanceType<typeof CompanionIndex>, pair: number, port: number) => idx.noteTlsStart(stubFlow(6, 0x0a000000 + pair, 50000 + port, 443)),
+      (idx: InstanceType<typeof CompanionIndex>, pair: number, port: number) => idx.noteVerdict(stubFlow(6, 0x0a000000 + pair, 50000, 443 + port, `c${pair}`, 's'), 'anyconnect', strong),
+      (idx: InstanceType<typeof CompanionIndex>, pair: number, port: number) => idx.noteIkeSpis(stubFlow(17, 0x0a000000 + pair, 500, 500), [{ initiator: `${pair}-${port}`, responder: '' }]),
+    ];
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 50 }), fc.array(fc.tuple(fc.integer({ min: 0, max: 30 }), fc.integer({ min: 0, max: 3 })), { maxLength: 400 }), (max, ops) => {
+      fc.property(fc.integer({ min: 1, max: 50 }), fc.nat(2), fc.array(fc.tuple(fc.integer({ min: 0, max: 60 }), fc.integer({ min: 0, max: 3 })), { maxLength: 400 }), (max, kind, ops) => {
         const idx = new CompanionIndex(max);
         for (const [pair, port] of ops) {
-          idx.noteTlsStart({
-            transport: 6, ipVersion: 4, src4: 0x0a000000 + pair, dst4: 0xc6336407, srcPort: 50000 + port, dstPort: 443,
-            firstSeenUs: 0, lastSeenUs: 0, addrBytes: () => new Uint8Array(0), src6Off: () => 0, dst6Off: () => 0,
-            srcText: () => '', dstText: () => '',
-          });
+          note[kind]!(idx, pair, port);
           if (idx.size > max) return false;
         }
         return true;
@@ -177,5 +179,95 @@ describe('companion ESP without IKE on UDP 4500 (Ivanti/Pulse pattern)', () => {
   });
   it('without a TLS flow, ESP-in-UDP on 4500 stays ipsec', () => {
     expect(find(classify(espFlow(4500, 4)), 'udp', `${SERVER}:4500`).protocol).toBe('ipsec');
+  });
+});
+
+describe('IKE NAT-T float (ike.natt-float; reference part 2 §2, RFC 7296 §2.23)', () => {
+  let seed = 7;
+  const rnd = (): number => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
+  const spiI = Uint8Array.of(0x3f, 0x1c, 0xa2, 0x9b, 0x00, 0x5e, 0x71, 0xd4);
+  const spiR = Uint8Array.of(0x9a, 0x41, 0x07, 0xc3, 0x5d, 0xe2, 0x18, 0x66);
+  const at = (t: number, dir: 0 | 1, sport: number, dport: number, payload: Uint8Array, server = SERVER): Pkt =>
+    dir === 0 ? { src: CLIENT, dst: server, proto: 17, srcPort: sport, dstPort: dport, t, payload } : { src: server, dst: CLIENT, proto: 17, srcPort: dport, dstPort: sport, t, payload };
+  /** IKEv1 Main Mode 1/2 on 500 (clear, walkable), then one encrypted message 5 behind the marker on 4500. */
+  const mainMode = (floatSpiI = spiI, floatSpiR = spiR, server = SERVER): Pkt[] => [
+    at(0, 0, 500, 500, v1MainMode1(rnd, spiI)),
+    at(0.05, 1, 500, 500, v1MainMode1(rnd, spiI)),
+    at(1, 0, 4500, 4500, v1Encrypted(rnd, floatSpiI, floatSpiR, 2, 0, 96, true), server),
+  ];
+  it('an IKEv1 encrypted message on 4500 (alone only ike.header, medium) continues the SA seen on 500: VPN', () => {
+    const rs = classify(mainMode());
+    const f = find(rs, 'udp', `${SERVER}:4500`);
+    expect(f.label).toBe('unregistered_vpn');
+    expect(f.protocol).toBe('ipsec');
+    expect(rulesOf(f)).toEqual(['ike.header', 'ike.natt-float']);
+    const e = f.evidence.find((x) => x.rule === 'ike.natt-float')!;
+    expect(e).toMatchObject({ kind: 'relation', strength: 'strong', source: 'companion' });
+    expect(e.reason).toContain('initiator SPI 3f1ca29b005e71d4 and responder SPI 9a4107c35de21866');
+    expect(e.reason).toContain(`${CLIENT}:500 → ${SERVER}:500`);
+  });
+  it('control and look-alikes: no 500 exchange, another initiator SPI, another server, a zero responder SPI', () => {
+    const lone = classify(mainMode().slice(2));
+    expect(find(lone, 'udp', `${SERVER}:4500`).label).toBe('ordinary');
+    const other = classify(mainMode(Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 8)));
+    expect(find(other, 'udp', `${SERVER}:4500`).label).toBe('ordinary');
+    const elsewhere = classify(mainMode(spiI, spiR, OTHER));
+    expect(find(elsewhere, 'udp', `${OTHER}:4500`).label).toBe('ordinary');
+    const zeroR = classify(mainMode(spiI, new Uint8Array(8)));
+    expect(find(zeroR, 'udp', `${SERVER}:4500`).label).toBe('ordinary');
+  });
+  it('when the 500 reply was recorded, the responder SPI must be the same', () => {
+    // The 500 flow opens with an encrypted (unwalkable) message and is decided by the reply relation at packet 1,
+    // so both SPIs of the SA are known.
+    const first = [at(0, 0, 500, 500, v1Encrypted(rnd, spiI, spiR, 2, 0)), at(0.05, 1, 500, 500, v1Encrypted(rnd, spiI, spiR, 2, 0))];
+    const same = classify([...first, at(1, 0, 4500, 4500, v1Encrypted(rnd, spiI, spiR, 2, 0, 96, true))]);
+    expect(rulesOf(find(same, 'udp', `${SERVER}:4500`))).toContain('ike.natt-float');
+    const diff = classify([...first, at(1, 0, 4500, 4500, v1Encrypted(rnd, spiI, Uint8Array.of(9, 9, 9, 9, 9, 9, 9, 9), 2, 0, 96, true))]);
+    expect(find(diff, 'udp', `${SERVER}:4500`).label).toBe('ordinary');
+  });
+  it('an IKEv2 IKE_AUTH that walks on its own gains the relation as corroboration (0.99)', () => {
+    const rs = classify([at(0, 0, 500, 500, v2SaInitRequest(rnd, spiI)), at(1, 0, 4500, 4500, v2Auth(rnd, spiI, spiR, 1, false, true))]);
+    const f = find(rs, 'udp', `${SERVER}:4500`);
+    expect(rulesOf(f)).toEqual(['ike.message', 'ike.natt-float']);
+    expect(f.confidence).toBe(0.99);
+  });
+});
+
+describe('SSL-VPN side connections (sslvpn.side-connection)', () => {
+  /** A CSTP control connection 0–60 s and its DTLS data channel at 2 s: the server's 443 is a gateway for CLIENT. */
+  const session = (): Pkt[] => [...tlsFlow(50000, 443, 0, 60), ...udpFlow(443, 2, dtlsHello())];
+  it('a later TLS connection from the same client to the gateway is that VPN\'s; the evidence names the gateway', () => {
+    const rs = classify([...session(), ...tlsFlow(50100, 443, 100, 1)]);
+    const side = rs.find((r) => r.transport === 'tcp' && r.src === `${CLIENT}:50100`)!;
+    expect(side.label).toBe('unregistered_vpn');
+    expect(side.protocol).toBe('ssl-vpn');
+    expect(rulesOf(side)).toEqual(['sslvpn.side-connection']);
+    const e = side.evidence[0]!;
+    expect(e).toMatchObject({ kind: 'relation', strength: 'strong' });
+    expect(e.reason).toContain(`sslvpn.companion-dtls on ${CLIENT}:50000 → ${SERVER}:443`);
+    expect(e.reason).toContain('98.0 s after it was identified');
+  });
+  it('an authentication connection still open when the gateway is identified is tied at its end', () => {
+    const rs = classify([...tlsFlow(50001, 443, 0, 5), ...tlsFlow(50000, 443, 1, 60), ...udpFlow(443, 3, dtlsHello())]);
+    expect(rs.find((r) => r.src === `${CLIENT}:50001`)!.label).toBe('unregistered_vpn');
+    // One that had closed (and left the table) before the gateway existed stays ordinary.
+    const early = classify([...tlsFlow(50001, 443, 0, 0.2), ...tlsFlow(50000, 443, 20, 60), ...udpFlow(443, 22, dtlsHello())]);
+    expect(early.find((r) => r.src === `${CLIENT}:50001`)!.label).toBe('ordinary');
+  });
+  it('the protocol follows the gateway: AnyConnect legacy DTLS names it, and so its side connections', () => {
+    const legacy = dtlsRecord(helloBody({ version: 0x0100, sessionId: new Array(32).fill(0x42), cookie: [], suites: [0x0035], noExtensions: true }), { recVersion: 0x0100 });
+    const rs = classify([...tlsFlow(50000, 443, 0, 60), ...udpFlow(443, 2, legacy), ...tlsFlow(50100, 443, 30, 1)]);
+    expect(rs.find((r) => r.src === `${CLIENT}:50100`)!.protocol).toBe('anyconnect');
+  });
+  it('bounded window (sideConnectionWindowS, default 300 s); other port, server or client; no gateway: ordinary', () => {
+    expect(classify([...session(), ...tlsFlow(50100, 443, 2 + 300 + 5, 1)]).find((r) => r.src === `${CLIENT}:50100`)!.label).toBe('ordinary');
+    const w = classify([...session(), ...tlsFlow(50100, 443, 30, 1)], [], { sideConnectionWindowS: 10 });
+    expect(w.find((r) => r.src === `${CLIENT}:50100`)!.label).toBe('ordinary');
+    expect(classify([...session(), ...tlsFlow(50100, 8443, 30, 1)]).find((r) => r.src === `${CLIENT}:50100`)!.label).toBe('ordinary');
+    expect(classify([...session(), ...tlsFlow(50100, 443, 30, 1, OTHER)]).find((r) => r.src === `${CLIENT}:50100`)!.label).toBe('ordinary');
+    const fromOther = tlsFlow(50100, 443, 30, 1).map((p) => ({ ...p, src: p.src === CLIENT ? '192.0.2.99' : p.src, dst: p.dst === CLIENT ? '192.0.2.99' : p.dst }));
+    expect(classify([...session(), ...fromOther]).find((r) => r.src === '192.0.2.99:50100')!.label).toBe('ordinary');
+    expect(classify([...tlsFlow(50000, 443, 0, 60), ...tlsFlow(50100, 443, 30, 1)]).every((r) => r.label === 'ordinary')).toBe(true);
+    expect(() => createClassifier({ sideConnectionWindowS: -1 })).toThrow(/sideConnectionWindowS/);
   });
 });

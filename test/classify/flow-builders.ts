@@ -13,7 +13,7 @@ export interface Pkt extends FrameSpec {
   t: number; // seconds
 }
 
-export function classify(pkts: Pkt[], verdicts: VerdictEvent[] = [], options: { companionWindowS?: number; sslVpnEspPorts?: number[] } = {}): FlowRecord[] {
+export function classify(pkts: Pkt[], verdicts: VerdictEvent[] = [], options: { companionWindowS?: number; sslVpnEspPorts?: number[]; sideConnectionWindowS?: number } = {}): FlowRecord[] {
   const s = createClassifier(options).session();
   const out: FlowRecord[] = [];
   s.on('flow', (r: FlowRecord) => out.push(r));
@@ -71,3 +71,11 @@ export function espFlow(dport: number, t0: number, n = 10, server = SERVER): Pkt
   return out;
 }
 
+
+/** A companion-index flow given as plain fields (no flow table): IPv4 `src4` → 198.51.100.7, with texts for reasons. */
+export function stubFlow(transport: number, src4: number, srcPort: number, dstPort: number, srcText = '', dstText = '') {
+  return {
+    transport, ipVersion: 4 as const, src4, dst4: 0xc6336407, srcPort, dstPort, firstSeenUs: 0, lastSeenUs: 1,
+    addrBytes: () => new Uint8Array(0), src6Off: () => 0, dst6Off: () => 0, srcText: () => srcText, dstText: () => dstText,
+  };
+}

@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { run } from '../../src/cli/classify.js';
 import { buildFrame } from '../../src/trace/frame-builder.js';
 import { PcapWriter } from '../../src/trace/pcap-writer.js';
+import { lingerCapture } from './linger-capture.js';
 
 
 async function cli(argv: string[], stdin?: Uint8Array) {
@@ -135,5 +136,18 @@ describe('tunnelscope classify', () => {
     expect(j.code).toBe(2);
     expect(j.err).toMatch(/junk\.pcap: at byte 0/);
     expect(j.err.trim().split('\n')).toHaveLength(1);
+  });
+});
+
+describe('classify: TCP linger and IP reassembly flags', () => {
+  it('--tcp-linger and the reassembly flags reach the flow table (a closed TCP conversation and its late RST)', async () => {
+    const path = join(dir, 'linger.pcap');
+    writeFileSync(path, lingerCapture(T0));
+    expect((await cli([path, '-q', '--format', 'ndjson'])).out.trim().split('\n')).toHaveLength(1);
+    expect((await cli([path, '-q', '--format', 'ndjson', '--tcp-linger', '0'])).out.trim().split('\n')).toHaveLength(2);
+    expect((await cli([path, '-q', '--max-reassemblies', '16', '--reassembly-timeout', '5', '--reassembly-max-bytes', '200000'])).code).toBe(0);
+    const bad = await cli([path, '--reassembly-max-bytes', '10']);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toContain('reassembly-max-bytes');
   });
 });

@@ -7,6 +7,7 @@ import { Sink } from '../helpers/sink.js';
 import { describe, expect, it } from 'vitest';
 import { run } from '../../src/cli/flows.js';
 import { buildFrame, TCP_ACK, TCP_FIN, TCP_SYN } from '../../src/trace/frame-builder.js';
+import { lingerCapture } from './linger-capture.js';
 import { PcapWriter } from '../../src/trace/pcap-writer.js';
 
 
@@ -152,5 +153,28 @@ describe('tunnelscope flows', () => {
     expect(r.code).toBe(0);
     const got = r.out.trim().split('\n').map((l) => JSON.parse(l));
     expect(got).toEqual([...alone.map((x: object) => ({ ...x, capture: samplePath })), ...alone.map((x: object) => ({ ...x, capture: join(d, 'a') }))]);
+  });
+});
+
+describe('tunnelscope flows: TCP linger and IP reassembly flags', () => {
+  const path = join(dir, 'linger.pcap');
+  writeFileSync(path, lingerCapture(T0));
+
+  it('--tcp-linger: the default absorbs the late RST (one record); 0 ends the connection at its close (two)', async () => {
+    const dflt = await runCli([path, '-q']);
+    expect(dflt.out.trim().split('\n').map((l) => JSON.parse(l).end)).toEqual(['fin']);
+    const zero = await runCli([path, '-q', '--tcp-linger', '0']);
+    expect(zero.out.trim().split('\n').map((l) => JSON.parse(l).end)).toEqual(['fin', 'rst']);
+    const one = await runCli([path, '-q', '--tcp-linger', '1.5']);
+    expect(one.out.trim().split('\n')).toHaveLength(2);
+  });
+
+  it('reassembly flags are validated (exit 2, one line naming the flag)', async () => {
+    for (const [flag, v] of [['--reassembly-max-bytes', '1000'], ['--max-reassemblies', '-1'], ['--reassembly-timeout', 'x'], ['--tcp-linger', '-2']]) {
+      const r = await runCli([path, flag!, v!]);
+      expect(r.code, flag).toBe(2);
+      expect(r.err).toContain(flag!.slice(2));
+    }
+    expect((await runCli([path, '-q', '--max-reassemblies', '0', '--reassembly-timeout', '10', '--reassembly-max-bytes', '131072'])).code).toBe(0);
   });
 });

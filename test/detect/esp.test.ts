@@ -42,6 +42,23 @@ describe('esp (IP protocol 50)', () => {
     expect(spis.some((e) => e.strength === 'strong')).toBe(false);
   });
 
+  it('SPIs 1–255 (manually keyed SAs): the sequence relation proves ESP (RFC 4303 §2.2); a lone packet does not', () => {
+    const r = rng(6);
+    for (const spi of [1, 0x05, 0xff]) {
+      const ev = run([1, 2, 3].map((s) => ({ dir: 0, bytes: espPacket(spi, s, 96, r) })));
+      expect(rules(ev)).toEqual(['esp.ipproto@0:medium', 'esp.sequence@2:strong']);
+      expect(ev[1]!.reason).toContain('reserved range 1–255');
+    }
+    // Mid-stream counters, both directions with their own small SPIs.
+    const pk: Pkt[] = [];
+    for (let s = 7000; s < 7003; s++) pk.push({ dir: 0, bytes: espPacket(0x10, s, 80, r) }, { dir: 1, bytes: espPacket(0x11, s + 9, 80, r) });
+    expect(rules(run(pk)).filter((x) => x.startsWith('esp.sequence'))).toEqual(['esp.sequence@4:strong', 'esp.sequence@5:strong']);
+    // Look-alikes: a small SPI whose counter does not step by 1, or changes; SPI 0.
+    expect(run([1, 3, 5].map((s) => ({ dir: 0, bytes: espPacket(0x05, s, 96, r) }))).some((e) => e.strength === 'strong')).toBe(false);
+    expect(run([0x05, 0x05, 0x06].map((spi, k) => ({ dir: 0, bytes: espPacket(spi, k + 1, 96, r) }))).some((e) => e.strength === 'strong')).toBe(false);
+    expect(run([1, 2, 3].map((s) => ({ dir: 0, bytes: espPacket(0, s, 96, r) })))).toEqual([]);
+  });
+
   it('short packets and random payloads never throw and never give strong', () => {
     const r = rng(5);
     expect(run([{ dir: 0, bytes: new Uint8Array(3) }])).toEqual([]);

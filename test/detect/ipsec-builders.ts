@@ -71,8 +71,8 @@ export function v1MainMode1(r: () => number, spiI: Uint8Array): Uint8Array {
   return ikeMessage({ spiI, next: 1, version: 0x10, exchange: 2, flags: 0 }, body);
 }
 /** IKEv1 encrypted message (flag E): body is ciphertext, padded to 8. */
-export function v1Encrypted(r: () => number, spiI: Uint8Array, spiR: Uint8Array, exchange: number, msgId: number, n = 64): Uint8Array {
-  return ikeMessage({ spiI, spiR, next: 8, version: 0x10, exchange, flags: 0x01, msgId }, randomBytes(n, r));
+export function v1Encrypted(r: () => number, spiI: Uint8Array, spiR: Uint8Array, exchange: number, msgId: number, n = 64, marker = false): Uint8Array {
+  return ikeMessage({ spiI, spiR, next: 8, version: 0x10, exchange, flags: 0x01, msgId }, randomBytes(n, r), marker);
 }
 
 // ---------------------------------------------------------------- ESP / AH

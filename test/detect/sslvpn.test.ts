@@ -57,9 +57,27 @@ describe('sstp', () => {
 });
 
 describe('anyconnect', () => {
-  const legacy = dtlsRecord(helloBody({ version: 0x0100, sessionId: new Array(32).fill(0x42), cookie: [], suites: [0x0035, 0x002f], noExtensions: true }), { recVersion: 0x0100 });
-  it('anyconnect.dtls-legacy: 01 00 DTLS ClientHello (strong)', () => {
+  // AnyConnect's resumption: the 32-byte session id and the one cipher the CSTP connection handed over.
+  const legacy = dtlsRecord(helloBody({ version: 0x0100, sessionId: new Array(32).fill(0x42), cookie: [], suites: [0x0035], noExtensions: true }), { recVersion: 0x0100 });
+  it('anyconnect.dtls-legacy: 01 00 DTLS ClientHello resuming a session with one cipher (strong)', () => {
     expect(rules(run(anyconnect, IPPROTO_UDP, [{ dir: 0, bytes: legacy }]))).toEqual(['strong:anyconnect.dtls-legacy']);
+    // OpenSSL appends the renegotiation SCSV (00 ff): still one cipher.
+    const scsv = dtlsRecord(helloBody({ version: 0x0100, sessionId: new Array(32).fill(7), cookie: [], suites: [0xc030, 0x00ff] }), { recVersion: 0x0100 });
+    expect(rules(run(anyconnect, IPPROTO_UDP, [{ dir: 0, bytes: scsv }]))).toEqual(['strong:anyconnect.dtls-legacy']);
+  });
+  it('a full 01 00 handshake of a general-purpose OpenSSL (HelloVerifyRequest, Certificate, ClientKeyExchange) does not match', () => {
+    const suites = [0xc014, 0xc00a, 0x0039, 0x0038, 0x0035, 0xc013, 0xc009, 0x0033, 0x002f, 0x00ff];
+    const hello1 = dtlsRecord(helloBody({ version: 0x0100, cookie: [], suites }), { recVersion: 0x0100 });
+    const hvr = Uint8Array.of(0x16, 0x01, 0x00, 0, 0, 0, 0, 0, 0, 0, 0, 0, 23, 3, 0, 0, 11, 0, 0, 0, 0, 0, 0, 11, 0x01, 0x00, 8, 1, 2, 3, 4, 5, 6, 7, 8);
+    const hello2 = dtlsRecord(helloBody({ version: 0x0100, cookie: [1, 2, 3, 4, 5, 6, 7, 8], suites }), { recVersion: 0x0100, seq: 1 });
+    const cert = Uint8Array.of(0x16, 0x01, 0x00, 0, 0, 0, 0, 0, 0, 0, 1, 0, 16, 11, 0, 0, 4, 0, 1, 0, 0, 0, 0, 0, 4, 0, 0, 0, 0);
+    const flow = [{ dir: 0, bytes: hello1 }, { dir: 1, bytes: hvr }, { dir: 0, bytes: hello2 }, { dir: 1, bytes: cert }];
+    expect(run(anyconnect, IPPROTO_UDP, flow)).toEqual([]);
+    // One cipher but no session to resume, or a resumption offering many ciphers: not AnyConnect's form either.
+    const noSid = dtlsRecord(helloBody({ version: 0x0100, cookie: [], suites: [0x0035] }), { recVersion: 0x0100 });
+    const many = dtlsRecord(helloBody({ version: 0x0100, sessionId: new Array(32).fill(9), cookie: [], suites }), { recVersion: 0x0100 });
+    const sid16 = dtlsRecord(helloBody({ version: 0x0100, sessionId: new Array(16).fill(9), cookie: [], suites: [0x0035] }), { recVersion: 0x0100 });
+    for (const b of [noSid, many, sid16]) expect(run(anyconnect, IPPROTO_UDP, [{ dir: 0, bytes: b }])).toEqual([]);
   });
   it('legacy rule needs the exact record chain', () => {
     expect(run(anyconnect, IPPROTO_UDP, [{ dir: 0, bytes: Uint8Array.from([...legacy, 0, 0]) }])).toEqual([]);

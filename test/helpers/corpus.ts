@@ -115,6 +115,8 @@ export interface OutFlow {
   firstSeenUs: number;
   lastSeenUs: number;
   end: EndReason;
+  /** OR of the TCP flags seen (0 for other transports). */
+  tcpFlags: number;
 }
 
 export interface CaptureRun {
@@ -139,7 +141,7 @@ export async function runCapture(path: string, opts: FlowTableOptions = {}): Pro
         const o: OutFlow = {
           transport: transportName(f.transport), src: f.srcText(), dst: f.dstText(),
           packets: f.packetsFwd + f.packetsRev, packetsFwd: f.packetsFwd, packetsRev: f.packetsRev,
-          bytes: f.bytesFwd + f.bytesRev, firstSeenUs: f.firstSeenUs, lastSeenUs: f.lastSeenUs, end,
+          bytes: f.bytesFwd + f.bytesRev, firstSeenUs: f.firstSeenUs, lastSeenUs: f.lastSeenUs, end, tcpFlags: f.tcpFlags,
         };
         if (f.vlan >= 0) o.vlan = f.vlan;
         const e = ENCAP_NAMES[f.encap];

@@ -55,7 +55,7 @@ describe('synthesize: determinism and framing', () => {
 
   it('writes exactly --packets Ethernet records whose lengths add up to the file', () => {
     expect(parsed.linkType).toBe(1);
-    expect(parsed.packets.length).toBe(BASE.packets);
+    expect(parsed.records).toBe(BASE.packets);
     expect(A.bytes.length).toBe(A.res.fileBytes);
     const frames = parsed.packets.reduce((s, p) => s + p.frameLen, 0);
     expect(frames).toBe(A.res.frameBytes);
@@ -82,7 +82,7 @@ describe('synthesize: truth', () => {
     const keys = new Set(A.res.truth.map((t) => flowKey(t.transport, t.src, t.dst)));
     expect(keys.size).toBe(BASE.flows);
     expect(new Set(byFlow.keys())).toEqual(keys);
-    for (const t of A.res.truth) expect(byFlow.get(flowKey(t.transport, t.src, t.dst))!.length).toBe(t.packets);
+    for (const t of A.res.truth) expect(byFlow.get(flowKey(t.transport, t.src, t.dst))!.reduce((s, p) => s + p.frames, 0)).toBe(t.packets);
     expect(A.res.truth.reduce((s, t) => s + t.packets, 0)).toBe(BASE.packets);
   });
 
@@ -224,7 +224,7 @@ describe('validation', () => {
           const packets = minimumPackets(flows, vpn) + extra;
           const { bytes, res } = gen({ packets, flows, vpnShare: vpn, registeredShare: reg, seed });
           const p = parsePcap(bytes);
-          expect(p.packets.length).toBe(packets);
+          expect(p.records).toBe(packets);
           expect(res.truth.length).toBe(flows);
           expect(new Set(p.packets.map(packetFlowKey)).size).toBe(flows);
         }),

@@ -157,7 +157,9 @@ describe('IKEv2 / ESP / AH', () => {
           next = m[o]!;
           o += u16(m, o + 2);
         }
-        expect(chain).toEqual([33, 34, 40]);
+        // Small: SA, KE (ECP-256), Nonce. Large (MODP-8192): + 4 notifies, 2 vendor IDs, and a CERTREQ in the response.
+        if (m.length < 600) expect(chain).toEqual([33, 34, 40]);
+        else expect(chain).toEqual([33, 34, 40, 41, 41, 41, 41, 43, 43, ...(isResp ? [38] : [])]);
         expect(o).toBe(m.length);
       }
       expect(hex(ikeMsg(resp).subarray(0, 8))).toBe(hex(ikeMsg(req).subarray(0, 8)));
@@ -171,6 +173,30 @@ describe('IKEv2 / ESP / AH', () => {
         expect(hex(m.subarray(0, 8))).toBe(hex(ikeMsg(req).subarray(0, 8)));
       }
     }
+  });
+  it('large handshakes (IKE_AUTH with certificates, MODP-8192 IKE_SA_INIT) leave as IP fragments, IPv4 and IPv6, and join whole', () => {
+    const fs = ofKind('ike');
+    const fragmented = fs.flatMap((f) => f.ps.filter((p) => p.frames > 1).map((p) => ({ f, p })));
+    expect(fragmented.some(({ p }) => p.v6)).toBe(true);
+    expect(fragmented.some(({ p }) => !p.v6)).toBe(true);
+    // Both message kinds, on 500 and behind the non-ESP marker on 4500.
+    expect(fragmented.some(({ p }) => ikeMsg(p)[18] === 35)).toBe(true);
+    expect(fragmented.some(({ p }) => ikeMsg(p)[18] === 34)).toBe(true);
+    expect(fragmented.some(({ f }) => f.t.dst.endsWith(':4500'))).toBe(true);
+    for (const { p } of fragmented) {
+      const m = ikeMsg(p);
+      expect(u32(m, 24)).toBe(m.length); // the joined message is whole: its length field holds
+      // Each fragment fits the path (1280 or 1500): the frames of a joined datagram are no larger than that.
+      expect(p.frameLen - 14 * p.frames).toBeLessThanOrEqual(p.frames * 1500);
+      if (m[18] === 34) {
+        // The MODP-8192 key exchange: KE payload of 8 + 1024 bytes, group 18.
+        const sa = u16(m, 28 + 2);
+        expect(u16(m, 28 + sa + 2)).toBe(8 + 1024);
+        expect(u16(m, 28 + sa + 4)).toBe(18);
+      }
+    }
+    // Datagrams above 1280 bytes on a 1280 path (IPv6) leave in pieces of at most 1280.
+    expect(fragmented.filter(({ p }) => p.v6).every(({ p }) => p.frames >= 2)).toBe(true);
   });
   function seqCheck(fs: Flow[], spiOff: number): void {
     for (const f of fs) {

@@ -433,13 +433,13 @@ describe('tunnels', () => {
     expect(arp.d.stats.fallback).toEqual({ 'vxlan-inner': 1 });
   });
 
-  it('opens the first fragment of a carrier (inner packet cut), not later fragments', () => {
+  it('opens no fragment of a carrier, first or later: the flow table reassembles the datagram, then decodes it whole', () => {
     const big = ipv4('10.1.1.1', '10.2.2.2', 6, tcp(5555, 80, new Uint8Array(100).fill(7)));
     const gtpPkt = udp(2152, 2152, gtpu(big));
     const first = ok(ipv4(A4, B4, 17, gtpPkt.subarray(0, 64), { mf: true, id: 3, totalLen: 20 + 64 }), 101);
-    expect([encap(first), first.srcPort, first.dstPort, first.isFragment]).toEqual(['gtp', 5555, 80, false]);
-    expect(first.payloadWireLen).toBe(100);
-    expect(first.payloadLen).toBe(64 - 8 - 8 - 40);
+    expect([encap(first), first.srcPort, first.dstPort, first.isFragment]).toEqual([null, 2152, 2152, true]);
+    // Where the fragment's data starts (the UDP header of the carrier) and how long it is on the wire.
+    expect([first.fragDataOff, first.fragDataLen]).toEqual([20, 64]);
     const later = ok(ipv4(A4, B4, 4, inner4.subarray(8), { fragOffset: 8 }), 101);
     expect([later.encap, later.proto, later.isFragment, later.fragOffset]).toEqual([0, 4, true, 8]);
   });

@@ -235,6 +235,7 @@ describe('FlowTable properties', () => {
           frag: fc.boolean(), fragOffset: fc.nat(3), fragId: fc.nat(3), more: fc.boolean(),
           flags: fc.nat(255), ts: fc.integer({ min: 0, max: 1e9 }), vlan: fc.integer({ min: -1, max: 4095 }),
           encap: fc.nat(6), payloadLen: fc.nat(40), payloadWireLen: fc.nat(70000), spi: fc.nat(),
+          fragDataOff: fc.integer({ min: -2, max: 90 }), fragDataLen: fc.integer({ min: -8, max: 70000 }),
         }), { maxLength: 100 }),
         fc.integer({ min: 1, max: 4 }),
         (items, maxFlows) => {
@@ -252,6 +253,7 @@ describe('FlowTable properties', () => {
               proto: it.proto, srcPort: it.sp, dstPort: it.dp, spi: it.spi, tcpFlags: it.flags,
               payloadOff: 0, payloadLen: it.payloadLen, payloadWireLen: it.payloadWireLen,
               isFragment: it.frag, fragOffset: it.frag ? it.fragOffset : 0, fragId: it.fragId, moreFragments: it.more,
+              fragDataOff: it.fragDataOff, fragDataLen: it.fragDataLen,
             };
             t.add(v);
           }

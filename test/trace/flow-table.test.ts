@@ -88,8 +88,8 @@ describe('FlowTable basics', () => {
     expect(ended[0]!.flags).toBe(TCP_SYN | TCP_ACK);
   });
 
-  it('TCP: FIN both ways then final ACK ends with fin; a later packet starts a new flow', () => {
-    const { t, ended, add } = collect();
+  it('TCP, linger 0: FIN both ways then the final ACK ends the connection at once; a later packet starts a new flow', () => {
+    const { t, ended, add } = collect({ tcpLingerSec: 0 });
     const c2s = { src: A, dst: B, proto: 6, srcPort: 40000, dstPort: 80 };
     const s2c = { src: B, dst: A, proto: 6, srcPort: 80, dstPort: 40000 };
     add({ ...c2s, tsUs: 1, tcpFlags: TCP_SYN });
@@ -117,8 +117,8 @@ describe('FlowTable basics', () => {
     expect(t.size).toBe(1);
   });
 
-  it('TCP: RST ends the flow immediately', () => {
-    const { t, ended, add } = collect();
+  it('TCP, linger 0: RST ends the flow immediately', () => {
+    const { t, ended, add } = collect({ tcpLingerSec: 0 });
     add({ tsUs: 1, src: A, dst: B, proto: 6, srcPort: 1, dstPort: 2, tcpFlags: TCP_SYN });
     add({ tsUs: 2, src: B, dst: A, proto: 6, srcPort: 2, dstPort: 1, tcpFlags: TCP_RST | TCP_ACK });
     expect(ended.map((e) => [e.reason, e.pf, e.pr])).toEqual([['rst', 1, 1]]);
@@ -154,8 +154,8 @@ describe('FlowTable basics', () => {
     expect(t.stats.evicted).toBe(1);
   });
 
-  it('attributes non-first fragments through the fragment map and counts unmatched ones', () => {
-    const { t, ended, add } = collect();
+  it('reassembly off: attributes non-first fragments through the fragment map and counts unmatched ones', () => {
+    const { t, ended, add } = collect({ maxReassemblies: 0 });
     add({ tsUs: 1, src: A, dst: B, proto: 17, srcPort: 53, dstPort: 53, payload: new Uint8Array(100), frag: { id: 7, offset: 0, more: true } });
     add({ tsUs: 2, src: A, dst: B, proto: 17, payload: new Uint8Array(50), frag: { id: 7, offset: 1480, more: false } });
     add({ tsUs: 3, src: A, dst: B, proto: 17, payload: new Uint8Array(50), frag: { id: 8, offset: 1480, more: false } });
@@ -167,9 +167,9 @@ describe('FlowTable basics', () => {
     expect(t.stats.packets).toBe(3);
   });
 
-  it('attributes IPv6 non-first fragments and exposes IPv6 addresses through addrBytes()', () => {
+  it('reassembly off: attributes IPv6 non-first fragments and exposes IPv6 addresses through addrBytes()', () => {
     const addrs: string[] = [];
-    const t = new FlowTable({}, {
+    const t = new FlowTable({ maxReassemblies: 0 }, {
       onEnd(f) {
         const b = f.addrBytes();
         addrs.push(Buffer.from(b.subarray(f.src6Off(), f.src6Off() + 16)).toString('hex'), Buffer.from(b.subarray(f.dst6Off(), f.dst6Off() + 16)).toString('hex'));
@@ -186,8 +186,8 @@ describe('FlowTable basics', () => {
     expect(addrs).toEqual(['2001' + '0db8' + '0'.repeat(20) + '000c', '2001' + '0db8' + '0'.repeat(20) + '0053']);
   });
 
-  it('a packet after RST starts a new flow; out-of-order timestamps keep first <= last', () => {
-    const { t, ended, add } = collect();
+  it('linger 0: a packet after RST starts a new flow; out-of-order timestamps keep first <= last', () => {
+    const { t, ended, add } = collect({ tcpLingerSec: 0 });
     add({ tsUs: 100, src: A, dst: B, proto: 6, srcPort: 1, dstPort: 2, tcpFlags: TCP_RST });
     add({ tsUs: 90, src: A, dst: B, proto: 6, srcPort: 1, dstPort: 2, tcpFlags: TCP_ACK });
     add({ tsUs: 80, src: B, dst: A, proto: 6, srcPort: 2, dstPort: 1, tcpFlags: TCP_ACK });
@@ -324,5 +324,110 @@ describe('FlowTable payload recording', () => {
     for (let i = 0; i < 3; i++) t.add(makeView({ tsUs: i, src: A, dst: B, proto: 17, srcPort: i, dstPort: 9, payload: bytes(5, i) }));
     expect(payloads).toBe(1);
     expect(t.stats.captureSkipped).toBe(2);
+  });
+});
+
+describe('TCP connection lifecycle: a closed connection lingers and absorbs its trailing packets', () => {
+  const c2s = { src: A, dst: B, proto: 6, srcPort: 40000, dstPort: 443 };
+  const s2c = { src: B, dst: A, proto: 6, srcPort: 443, dstPort: 40000 };
+  const S = 1_000_000;
+  /** SYN, SYN-ACK, ACK, data both ways, FIN both ways at 2 s, the final ACK. */
+  const conversation = (add: (v: ViewSpec) => void): void => {
+    add({ ...c2s, tsUs: S, tcpFlags: TCP_SYN });
+    add({ ...s2c, tsUs: S + 10, tcpFlags: TCP_SYN | TCP_ACK });
+    add({ ...c2s, tsUs: S + 20, tcpFlags: TCP_ACK });
+    add({ ...c2s, tsUs: S + 30, tcpFlags: TCP_ACK | TCP_PSH, payload: new Uint8Array(10) });
+    add({ ...s2c, tsUs: S + 40, tcpFlags: TCP_ACK | TCP_PSH, payload: new Uint8Array(20) });
+    add({ ...c2s, tsUs: 2 * S, tcpFlags: TCP_FIN | TCP_ACK });
+    add({ ...s2c, tsUs: 2 * S + 10, tcpFlags: TCP_FIN | TCP_ACK });
+    add({ ...c2s, tsUs: 2 * S + 20, tcpFlags: TCP_ACK }); // the final ACK: closed
+  };
+
+  it('a retransmitted FIN, another ACK and a late RST stay in the one record; it ends with fin after the linger', () => {
+    const { t, ended, add } = collect();
+    conversation(add);
+    add({ ...s2c, tsUs: 3 * S, tcpFlags: TCP_FIN | TCP_ACK }); // retransmitted FIN (the final ACK was lost)
+    add({ ...c2s, tsUs: 3 * S + 20, tcpFlags: TCP_ACK }); // acknowledged again
+    add({ ...c2s, tsUs: 5 * S, tcpFlags: TCP_RST }); // late RST
+    expect(ended).toHaveLength(0);
+    expect(t.stats.afterClose).toBe(3);
+    t.advance(5 * S + 4.5e6);
+    expect(ended).toHaveLength(0); // 4.5 s after its last packet: still lingering (default 5 s)
+    t.advance(5 * S + 6e6);
+    expect(ended.map((e) => [e.reason, e.pf, e.pr, e.last])).toEqual([['fin', 7, 4, 5 * S]]);
+    expect(t.stats.fin).toBe(1);
+    expect(t.size).toBe(0);
+  });
+
+  it('a RST closes too; its end reason is rst, and trailing packets are absorbed', () => {
+    const { t, ended, add } = collect();
+    add({ ...c2s, tsUs: S, tcpFlags: TCP_SYN });
+    add({ ...s2c, tsUs: S + 10, tcpFlags: TCP_RST | TCP_ACK });
+    add({ ...c2s, tsUs: S + 20, tcpFlags: TCP_ACK });
+    t.flush();
+    expect(ended.map((e) => [e.reason, e.pf, e.pr])).toEqual([['rst', 2, 1]]);
+    expect(t.stats.rst).toBe(1);
+  });
+
+  it('a new SYN on the tuple during the linger ends the old connection at once and starts a new flow', () => {
+    const { t, ended, add } = collect();
+    conversation(add);
+    add({ ...c2s, tsUs: 2 * S + 500, tcpFlags: TCP_SYN });
+    expect(ended.map((e) => [e.reason, e.pf, e.pr])).toEqual([['fin', 5, 3]]);
+    add({ ...s2c, tsUs: 2 * S + 600, tcpFlags: TCP_SYN | TCP_ACK });
+    t.flush();
+    expect(ended.map((e) => [e.reason, e.src, e.pf, e.pr])).toEqual([['fin', '10.0.0.1:40000', 5, 3], ['eof', '10.0.0.1:40000', 1, 1]]);
+  });
+
+  it('between the second FIN and the final ACK the connection is still open: a late final ACK is its own', () => {
+    const { t, ended, add } = collect();
+    add({ ...c2s, tsUs: S, tcpFlags: TCP_SYN });
+    add({ ...s2c, tsUs: S + 10, tcpFlags: TCP_SYN | TCP_ACK });
+    add({ ...c2s, tsUs: 2 * S, tcpFlags: TCP_FIN | TCP_ACK });
+    add({ ...s2c, tsUs: 2 * S + 10, tcpFlags: TCP_FIN | TCP_ACK });
+    add({ ...c2s, tsUs: 20 * S, tcpFlags: TCP_ACK }); // 18 s later, beyond any linger
+    expect(t.stats.afterClose).toBe(0);
+    t.flush();
+    expect(ended.map((e) => [e.reason, e.pf, e.pr])).toEqual([['fin', 3, 2]]);
+    // Never acknowledged: the connection ends as fin when it idles out (or at the end of input).
+    const b = collect({ tcpIdleTimeoutSec: 10 });
+    b.add({ ...c2s, tsUs: S, tcpFlags: TCP_FIN | TCP_ACK });
+    b.add({ ...s2c, tsUs: S + 10, tcpFlags: TCP_FIN | TCP_ACK });
+    b.t.advance(S + 11e6);
+    expect(b.ended.map((e) => e.reason)).toEqual(['fin']);
+  });
+
+  it('a packet after the linger starts a new flow even before the periodic sweep ran', () => {
+    const { t, ended, add } = collect({ tcpLingerSec: 2 });
+    conversation(add);
+    t.advance(2 * S + 1_500_000); // the sweep runs at most once a second: the next one is due at 3.5 s
+    add({ ...c2s, tsUs: 2 * S + 20 + 2_000_001, tcpFlags: TCP_ACK }); // 2 s + 1 µs after the final ACK
+    expect(ended.map((e) => e.reason)).toEqual(['fin']);
+    expect(t.size).toBe(1);
+  });
+
+  it('the same for idle flows: a packet after the idle timeout starts a new flow, whenever the sweep ran', () => {
+    const { t, ended, add } = collect({ idleTimeoutSec: 10 });
+    add({ tsUs: S, src: A, dst: B, proto: 17, srcPort: 1, dstPort: 2 });
+    t.advance(S + 9.5e6);
+    add({ tsUs: S + 10e6 + 1, src: A, dst: B, proto: 17, srcPort: 1, dstPort: 2 });
+    expect(ended.map((e) => e.reason)).toEqual(['idle']);
+    expect(t.size).toBe(1);
+  });
+
+  it('lingering connections are evicted first at the cap (with their close reason); flush ends them with it too', () => {
+    const { t, ended, add } = collect({ maxFlows: 2 });
+    conversation(add);
+    add({ tsUs: 2 * S + 100, src: A, dst: B, proto: 17, srcPort: 5, dstPort: 6 });
+    add({ tsUs: 2 * S + 200, src: A, dst: B, proto: 17, srcPort: 7, dstPort: 8 });
+    expect(ended.map((e) => [e.src, e.reason])).toEqual([['10.0.0.1:40000', 'fin']]);
+    const b = collect();
+    conversation(b.add);
+    b.t.flush();
+    expect(b.ended.map((e) => e.reason)).toEqual(['fin']);
+  });
+
+  it('tcpLingerSec is validated', () => {
+    expect(() => new FlowTable({ tcpLingerSec: -1 }, { onEnd() {} })).toThrow(/tcpLingerSec/);
   });
 });

@@ -85,6 +85,27 @@ describe.skipIf(!corpusAvailable())('golden flows over the dev corpus', () => {
     });
   }
 
+  it('one record per TCP conversation: no FIN/RST record is followed within the linger by a record of its tuple', async () => {
+    // A later record of the same tuple is allowed only when it is a new connection (it carries a SYN).
+    const tails = async (opts: FlowTableOptions): Promise<string[]> => {
+      const out: string[] = [];
+      for (const pcap of listCaptures()) {
+        const r = await runCapture(join(PCAP_DIR, pcap), { idleTimeoutSec: 120, tcpIdleTimeoutSec: 300, ...opts });
+        const closed = new Map<string, number>();
+        for (const f of r.flows.filter((x) => x.transport === 'tcp').sort((x, y) => x.firstSeenUs - y.firstSeenUs)) {
+          const key = `${pcap} ${[f.src, f.dst].sort().join(' ')} ${f.vlan ?? ''} ${f.encap ?? ''}`;
+          const at = closed.get(key);
+          if (at !== undefined && f.firstSeenUs - at <= 5e6 && (f.tcpFlags & 0x02) === 0) out.push(`${key} (${f.packets} packets)`);
+          if (f.end === 'fin' || f.end === 'rst') closed.set(key, f.lastSeenUs);
+        }
+      }
+      return out;
+    };
+    // Control: ending a connection at its close (no linger) leaves such tails in the corpus.
+    expect((await tails({ tcpLingerSec: 0 })).length).toBeGreaterThan(10);
+    expect(await tails({})).toEqual([]);
+  });
+
   it('keeps vlan-distinguished and decapsulated flows apart', async () => {
     const truth = loadTruth();
     const tagged = truth.filter((t) => t.vlan !== undefined || t.encap !== undefined);

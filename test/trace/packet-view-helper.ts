@@ -44,5 +44,7 @@ export function makeView(spec: ViewSpec): PacketView {
     fragOffset: spec.frag?.offset ?? 0,
     fragId: spec.frag?.id ?? 0,
     moreFragments: spec.frag?.more ?? false,
+    fragDataOff: spec.frag !== undefined ? ipHdr : 0,
+    fragDataLen: spec.frag !== undefined ? ip.length - ipHdr : 0,
   };
 }

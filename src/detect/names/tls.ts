@@ -34,6 +34,11 @@ export interface ClientHelloInfo {
   hasQuicParams: boolean;
   /** Session id length. */
   sessionIdLen: number;
+  /**
+   * Cipher suites offered, TLS_EMPTY_RENEGOTIATION_INFO_SCSV (`00 ff`, RFC 5746 §3.3) and GREASE values not
+   * counted; -1 when the list was not received.
+   */
+  cipherSuites: number;
   /** DTLS cookie length (-1 for TLS/QUIC). */
   cookieLen: number;
   /** Every byte of the body was received and every length is consistent. */
@@ -73,6 +78,7 @@ function newInfo(): ClientHelloInfo {
     hasUseSrtp: false,
     hasQuicParams: false,
     sessionIdLen: 0,
+    cipherSuites: -1,
     cookieLen: -1,
     complete: false,
   };
@@ -97,6 +103,7 @@ export function parseHello(b: Uint8Array, p: number, avail: number, bodyEnd: num
   t.hasUseSrtp = false;
   t.hasQuicParams = false;
   t.sessionIdLen = 0;
+  t.cipherSuites = -1;
   t.cookieLen = cookieLen;
   t.complete = false;
   if (!parseHelloBody(b, p, avail, bodyEnd, kind, t)) return null;
@@ -240,6 +247,14 @@ export function parseHelloBody(b: Uint8Array, p: number, avail: number, bodyEnd:
   if (p + 2 > avail) return p + 2 <= bodyEnd;
   const cs = (b[p]! << 8) | b[p + 1]!;
   if (cs < 2 || (cs & 1) !== 0 || p + 2 + cs > bodyEnd) return false;
+  if (p + 2 + cs <= avail) {
+    let n = 0;
+    for (let q = p + 2; q < p + 2 + cs; q += 2) {
+      const v = (b[q]! << 8) | b[q + 1]!;
+      if (v !== 0x00ff && !isGrease(v)) n++;
+    }
+    info.cipherSuites = n;
+  }
   p += 2 + cs;
   if (p + 1 > avail) return p + 1 <= bodyEnd;
   const cm = b[p]!;

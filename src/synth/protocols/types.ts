@@ -36,6 +36,25 @@ export interface SynthFlow {
   host: string;
   registered: boolean;
   registrant: string | null;
+  /**
+   * Path MTU in bytes of IP packet (default 1500): a UDP datagram larger than it leaves as IP fragments (RFC 791
+   * §2.3 for IPv4; for IPv6 the sender fragments, RFC 8200 §4.5). A kind may lower it in `setup`.
+   */
+  mtu: number;
+  /** The datagram being sent as fragments (one fragment per scheduled packet), or null. */
+  frag: FragState | null;
+  /** Fragments sent beyond the first of each datagram: a kind's payload index is `i - extra`. */
+  extra: number;
+}
+
+/** A datagram on its way out in fragments: its whole frame and the next fragment's offset in its data. */
+export interface FragState {
+  frame: Uint8Array;
+  len: number;
+  /** Offset of the next fragment's first byte in the fragmentable part (after the fixed IP header). */
+  next: number;
+  /** IPv4 identification (16 bits) or IPv6 Fragment header identification (32 bits). */
+  id: number;
 }
 
 /** Data every kind may read: name lists and a random byte pool for bulk payloads. */
@@ -61,6 +80,11 @@ export interface FlowKind {
   packetWeight: number;
   /** Choose ports and per-flow state. */
   setup(f: SynthFlow, rng: Rng, ctx: SynthContext): void;
+  /**
+   * Called once the flow's packet budget `f.n` is known: drop whatever the flow cannot afford (datagrams sent as
+   * fragments take one packet per fragment).
+   */
+  fit?(f: SynthFlow): void;
   /**
    * Write the payload of the k-th payload packet (k = 0, 1, …; TCP handshake/teardown excluded) at `buf[off]`,
    * set `f.dir`, and return the payload length (0 = pure ACK for TCP). `size` is a suggested payload size for
