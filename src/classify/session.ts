@@ -34,6 +34,8 @@ export interface SessionStats {
   malformed: Record<string, number>;
   flows: number;
   verdicts: number;
+  /** Flows ended by eviction at the live-flow cap. */
+  evicted: number;
 }
 
 export interface VerdictEvent {
@@ -100,6 +102,7 @@ export class ClassifierSession extends EventEmitter {
       malformed: { ...this.decoder.stats.malformed },
       flows: this.nFlows,
       verdicts: this.nVerdicts,
+      evicted: this.table.stats.evicted,
     };
   }
 
