@@ -5,12 +5,14 @@ export default defineConfig({
   entry: {
     index: 'src/index.ts',
     node: 'src/node.ts',
-    cli: 'src/cli/main.ts',
+    // The bin (side effects: runs the command line) and the side-effect-free `tunnelscope/cli` door.
+    cli: 'src/cli/bin.ts',
+    'cli-main': 'src/cli/main.ts',
     worker: 'src/pool/worker.ts',
     metrics: 'src/metrics/index.ts',
   },
   format: ['esm', 'cjs'],
-  dts: { entry: { index: 'src/index.ts', node: 'src/node.ts', cli: 'src/cli/main.ts', metrics: 'src/metrics/index.ts' } },
+  dts: { entry: { index: 'src/index.ts', node: 'src/node.ts', 'cli-main': 'src/cli/main.ts', metrics: 'src/metrics/index.ts' } },
   sourcemap: true,
   clean: true,
   target: 'node20',
