@@ -1,6 +1,6 @@
 /** The per-flow output record shared by the CLI (ndjson/table/json), sessions and workers. */
 import type { Evidence } from '../detect/types.js';
-import type { FlowHandle } from '../trace/types.js';
+import type { EndReason, FlowHandle } from '../trace/types.js';
 import { ENCAP_NAMES } from '../trace/types.js';
 import { isoMicros, transportName } from '../trace/flow-format.js';
 import type { Label, Verdict } from './types.js';
@@ -21,6 +21,8 @@ export interface FlowRecord {
   /** ISO-8601 UTC with microseconds, capture time. */
   firstSeen: string;
   lastSeen: string;
+  /** Why the flow ended (idle | evicted | fin | rst | eof | stop); absent in a verdict's record so far. */
+  end?: EndReason | undefined;
   listVersion: number;
   /** Payload packets seen when the label became final. */
   decidedAtPacket: number;
@@ -28,7 +30,8 @@ export interface FlowRecord {
 
 export { transportName };
 
-export function flowRecord(f: FlowHandle, v: Verdict): FlowRecord {
+/** The record of flow `f` with verdict `v`: at its end (`end` given), or so far (a verdict event's record). */
+export function flowRecord(f: FlowHandle, v: Verdict, end?: EndReason): FlowRecord {
   const r: FlowRecord = {
     transport: transportName(f.transport),
     src: f.srcText(),
@@ -42,6 +45,8 @@ export function flowRecord(f: FlowHandle, v: Verdict): FlowRecord {
     bytes: f.bytesFwd + f.bytesRev,
     firstSeen: isoMicros(f.firstSeenUs),
     lastSeen: isoMicros(f.lastSeenUs),
+    // Undefined in a record so far: JSON.stringify leaves the key out.
+    end,
     listVersion: v.listVersion,
     decidedAtPacket: v.decidedAtPacket,
   };

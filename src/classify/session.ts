@@ -42,6 +42,8 @@ export interface VerdictEvent {
   /** Endpoints and transport of the flow (same formats as flow records). */
   flow: Pick<FlowRecord, 'transport' | 'src' | 'dst'>;
   verdict: Verdict;
+  /** The flow's record so far: the verdict with the flow's counters and times up to this packet (no `end`). */
+  record: FlowRecord;
 }
 
 /** decided[] values: inspection goes on; inspection ended and the verdict was emitted; inspection ended but the
@@ -148,10 +150,13 @@ export class ClassifierSession extends EventEmitter {
     this.table.advance(timestampUs);
   }
 
-  /** End of input: every live flow ends (and is emitted). */
-  end(): void {
+  /**
+   * End of input: every live flow ends (and is emitted) with end reason `eof`, or `stop` when the run is being
+   * stopped (a signal) rather than having run out of input.
+   */
+  end(reason: 'eof' | 'stop' = 'eof'): void {
     if (this.ended) return;
-    this.table.flush();
+    this.table.flush(reason);
     this.ended = true;
     this.emit('end');
   }
@@ -206,8 +211,7 @@ export class ClassifierSession extends EventEmitter {
   private emitEarly(f: FlowHandle, d: FlowDetection, at: number): void {
     d.labelAt = at;
     if (this.listenerCount('verdict') === 0) return;
-    const v = decide(d, f, d.pinned!, at, null, d.pinnedBound);
-    this.emit('verdict', { flow: { transport: transportName(f.transport), src: f.srcText(), dst: f.dstText() }, verdict: v });
+    this.emitVerdict(f, decide(d, f, d.pinned!, at, null, d.pinnedBound));
   }
 
   /**
@@ -276,9 +280,10 @@ export class ClassifierSession extends EventEmitter {
   }
 
   private emitVerdict(f: FlowHandle, v: Verdict): void {
-    if (this.listenerCount('verdict') > 0) {
-      this.emit('verdict', { flow: { transport: transportName(f.transport), src: f.srcText(), dst: f.dstText() }, verdict: v });
-    }
+    if (this.listenerCount('verdict') === 0) return;
+    const record = flowRecord(f, v);
+    const ev: VerdictEvent = { flow: { transport: record.transport, src: record.src, dst: record.dst }, verdict: v, record };
+    this.emit('verdict', ev);
   }
 
   private release(id: number, d: FlowDetection): void {
@@ -287,7 +292,7 @@ export class ClassifierSession extends EventEmitter {
     if (this.pool.length < 1024) this.pool.push(d);
   }
 
-  private onEnd(f: FlowHandle, _reason: EndReason): void {
+  private onEnd(f: FlowHandle, reason: EndReason): void {
     let v = this.verdicts[f.id] ?? this.finalize(f, this.det[f.id], f.view.nPackets);
     const open = this.decided[f.id] === DECIDED_LABEL_OPEN;
     const traits = this.traits[f.id]!;
@@ -311,7 +316,7 @@ export class ClassifierSession extends EventEmitter {
     this.decided[f.id] = UNDECIDED;
     this.traits[f.id] = 0;
     if (open) this.emitVerdict(f, v);
-    this.emit('flow', flowRecord(f, v));
+    this.emit('flow', flowRecord(f, v, reason));
   }
 }
 

@@ -162,7 +162,8 @@ async function flows(capture: string | undefined, opts: FlowsOpts, io: CliIo): P
     {
       onEnd(f, reason) {
         emitted++;
-        ends[reason]++;
+        // `stop` (a stopped run) is not a way `flows` ends flows: the summary keeps its five reasons.
+        if (reason !== 'stop') ends[reason]++;
         writer.record(flowRecord(f, reason));
       },
     },

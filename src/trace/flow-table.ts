@@ -82,8 +82,10 @@ export interface FlowTableStats {
   /** Ended by TCP FIN from both sides / by RST. */
   fin: number;
   rst: number;
-  /** Ended by flush(). */
+  /** Ended by flush() (end of input). */
   eof: number;
+  /** Ended by flush('stop') (the run was stopped). */
+  stop: number;
   /** Non-first fragments attributed to a flow through the fragment map. */
   fragmentsMatched: number;
   /** Non-first fragments whose first fragment was not seen (or aged out): not accounted to any flow. */
@@ -157,7 +159,7 @@ export class FlowTable {
   readonly payloadBytes: number;
   readonly maxCapturingFlows: number;
   readonly stats: FlowTableStats = {
-    packets: 0, flows: 0, ended: 0, evicted: 0, idle: 0, fin: 0, rst: 0, eof: 0,
+    packets: 0, flows: 0, ended: 0, evicted: 0, idle: 0, fin: 0, rst: 0, eof: 0, stop: 0,
     fragmentsMatched: 0, fragmentsUnmatched: 0, captureSkipped: 0, espSpiChanges: 0,
   };
 
@@ -689,13 +691,13 @@ export class FlowTable {
     this.nextCheckUs = this.nowUs + EXPIRY_CHECK_US;
   }
 
-  /** End of input: every live flow ends with `eof`, least recently active first. */
-  flush(): void {
+  /** End of input: every live flow ends with `eof` (or `reason`), least recently active first. */
+  flush(reason: 'eof' | 'stop' = 'eof'): void {
     for (;;) {
       const a = this.tail[LIST_TCP]!, b = this.tail[LIST_OTHER]!;
       if (a === NONE && b === NONE) break;
       const victim = a === NONE ? b : b === NONE ? a : this.lastOf(a) <= this.lastOf(b) ? a : b;
-      this.endFlow(victim, 'eof');
+      this.endFlow(victim, reason);
     }
   }
 
