@@ -5,10 +5,10 @@
  * bounded in count and time. tcpdump needs root or CAP_NET_RAW (CI runs as root); `captureUnavailable` says why
  * a test must skip.
  */
-import { spawn, spawnSync, type ChildProcessByStdio } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import dgram from 'node:dgram';
 import { resolve } from 'node:path';
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { concat, ovpnControl, randomBytes, rng, wgInit, wgResp, type OvpnSide } from '../detect/udp-vpn-builders.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
@@ -26,25 +26,34 @@ export function captureUnavailable(): string | null {
 }
 
 export interface Capture {
-  proc: ChildProcessByStdio<null, Readable, Readable>;
-  /** The pcap stream (tcpdump -w -). */
-  stdout: Readable;
+  proc: ChildProcess;
+  /** The pcap stream (tcpdump -w -), unless it was handed to another process (`into`). */
+  stdout: Readable | null;
   /** Stop tcpdump (SIGINT, as a user would) and wait for it to exit. */
   stop(): Promise<void>;
 }
 
 /**
- * Start `tcpdump -i lo -U -w - --immediate-mode udp and host 127.0.0.1 and (port …)` and resolve once it listens.
+ * Start `tcpdump -i lo -n -U -w - --immediate-mode udp and host 127.0.0.1 and (port …)` (or the given options with
+ * that filter) and resolve once it listens.
  * `--immediate-mode`: without it libpcap hands packets over in blocks, up to ~1 s late on Linux (TPACKET_V3).
  */
-export function startCapture(ports: readonly number[], options: { immediate?: boolean } = {}): Promise<Capture> {
+export function startCapture(
+  ports: readonly number[],
+  options: { immediate?: boolean; args?: readonly string[]; into?: Writable } = {},
+): Promise<Capture> {
   const filter = `udp and host 127.0.0.1 and (${ports.map((p) => `port ${p}`).join(' or ')})`;
-  const args = ['-i', 'lo', '-n', '-U', '-w', '-', ...(options.immediate === false ? [] : ['--immediate-mode']), filter];
-  const proc = spawn('tcpdump', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  // `args`: tcpdump's options as a caller gives them (e.g. a documented command line); the filter follows.
+  const opts = options.args ?? ['-i', 'lo', '-n', '-U', '-w', '-', ...(options.immediate === false ? [] : ['--immediate-mode'])];
+  const args = [...opts, filter];
+  // `into`: tcpdump writes straight into that pipe (another process's stdin), as a shell pipeline does; read here
+  // first, bytes would be buffered in this process and lost to the other one.
+  const proc = spawn('tcpdump', args, { stdio: ['ignore', options.into ?? 'pipe', 'pipe'] });
+  if (options.into) options.into.destroy();
   let err = '';
   return new Promise((done, fail) => {
     const timer = setTimeout(() => fail(new Error(`tcpdump did not start listening within 10 s: ${err}`)), 10_000);
-    proc.stderr.on('data', (d: Buffer) => {
+    proc.stderr!.on('data', (d: Buffer) => {
       err += d.toString();
       if (err.includes('listening on')) {
         clearTimeout(timer);

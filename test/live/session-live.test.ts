@@ -22,7 +22,7 @@ describe('live capture into a session (tcpdump on lo)', () => {
     const records: FlowRecord[] = [];
     session.on('verdict', (v: VerdictEvent) => arrived.set(v.flow.src, { at: performance.now(), v }));
     session.on('flow', (r: FlowRecord) => records.push(r));
-    const reading = readCaptureStream(cap.stdout, 'tcpdump', (raw) => session.pushRaw(raw));
+    const reading = readCaptureStream(cap.stdout!, 'tcpdump', (raw) => session.pushRaw(raw));
     const sent: SentFlow[] = [];
     const kinds: FlowKind[] = ['wireguard', 'openvpn', 'ordinary', 'ordinary'];
     try {

@@ -68,6 +68,10 @@ describe('prom-client stays optional', () => {
       expect(r.stderr).toBe('');
       expect(r.status).toBe(0);
       expect(r.stdout.trim().split('\n')).toHaveLength(40);
+      // Asking for metrics says what is missing.
+      const m = withoutPromClient([join(DIST, bin), 'classify', 'fixtures/sample.pcap', '--metrics', '127.0.0.1:0', '-q']);
+      expect(m.status).toBe(2);
+      expect(m.stderr).toBe('tunnelscope classify: --metrics: needs the optional package prom-client (npm install prom-client)\n');
     }
   });
 });
