@@ -6,7 +6,7 @@ import type { Detector, Evidence, FlowView } from '../detect/types.js';
 import { ArrayFlowView, type ArrayPacket } from '../detect/array-flow.js';
 import { DETECTORS } from '../detect/registry.js';
 import { InvalidArgumentError } from '../errors.js';
-import { decide, DetectorTable, FlowDetection, type FlowAddresses } from './engine.js';
+import { decide, DetectorTable, FlowDetection, labelIsVpn, type FlowAddresses } from './engine.js';
 import { nextSnapshot, type ListSnapshot, type ListsInput } from './lists.js';
 import type { Verdict } from './types.js';
 import { ClassifierSession, type SessionOptions } from './session.js';
@@ -145,15 +145,21 @@ export class Classifier {
     const total = view.nPackets;
     const stepper = view instanceof ArrayFlowView ? view : null;
     let at = 0;
+    // As in a session: the label is final at the first packet where the evidence so far makes the flow a VPN
+    // (labelIsVpn); inspection goes on for protocol and evidence, and decidedAtPacket names that packet.
+    let labelAt = 0;
     for (let n = 1; n <= total; n++) {
       stepper?.truncate(n);
       at = n;
-      if (det.inspect(stepper ?? view, this.table)) break;
+      const final = det.inspect(stepper ?? view, this.table);
+      if (!final && labelAt === 0 && (det.fresh || n === 1) && labelIsVpn(det, addrs, lists, null)) labelAt = n;
+      det.fresh = false;
+      if (final) break;
       // A non-array view exposes only its current packets; inspect it once.
       if (!stepper) break;
     }
     stepper?.truncate(total);
-    return decide(det, addrs, lists, at);
+    return decide(det, addrs, lists, labelAt || at);
   }
 
   /** Open a streaming session (packets in, verdict and flow events out). */

@@ -80,6 +80,16 @@ export class FlowDetection {
   traits = 0;
   /** The flow's opening (OPEN_* in detect/opening.ts), set at its first payload packet. */
   opening = OPEN_NONE;
+  /** An evidence item or a name was added since the caller last cleared this (it then asks {@link labelIsVpn}). */
+  fresh = false;
+  /**
+   * Set once the label is final before inspection ends (see {@link labelIsVpn}): the list snapshot and DNS binding
+   * that verdict used, and the payload packet it was reached at. The end verdict is computed against the same
+   * snapshot and binding, so its label and registrant are the early verdict's.
+   */
+  pinned: ListSnapshot | null = null;
+  pinnedBound: BoundName | null = null;
+  labelAt = 0;
 
   reset(): void {
     if (this.evidence.length) this.evidence = [];
@@ -87,6 +97,12 @@ export class FlowDetection {
     this.dirty = false;
     this.traits = 0;
     this.opening = OPEN_NONE;
+    this.fresh = false;
+    if (this.pinned !== null) {
+      this.pinned = null;
+      this.pinnedBound = null;
+      this.labelAt = 0;
+    }
   }
 
   /**
@@ -107,6 +123,7 @@ export class FlowDetection {
       if (this.evidence.length >= MAX_EVIDENCE) return;
       this.evidence.push(e);
       this.dirty = true;
+      this.fresh = true;
     }
   }
 
@@ -124,7 +141,10 @@ export class FlowDetection {
       else if ((this.traits & TRAIT_TLS_HELLO) !== 0 && view.dir(n - 1) === 1 && tlsEncryptedAt(view, n - 1)) this.traits |= TRAIT_TLS_SERVER;
       const nm = flowNames(view);
       if (nm !== null) {
-        if (this.names.length < 4 && !this.hasName(nm)) this.names.push(nm);
+        if (this.names.length < 4 && !this.hasName(nm)) {
+          this.names.push(nm);
+          this.fresh = true;
+        }
         if (nm.kind === 'quic' && nm.packet === 0) this.traits |= nm.complete ? TRAIT_QUIC | TRAIT_QUIC_HELLO_DONE : TRAIT_QUIC;
       }
       if (n === 1) this.opening = openingOf(view, this.traits, nm);
@@ -223,6 +243,61 @@ function bestHit(map: CidrMap<string>, f: FlowAddresses): Hit | null {
   const d = lookupSide(map, f, 'dst');
   if (s && d) return d.len > s.len ? d : s;
   return s ?? d;
+}
+
+function inMap(map: CidrMap<string>, f: FlowAddresses): boolean {
+  if (f.ipVersion === 4) return map.matchIndex4(f.src4) >= 0 || map.matchIndex4(f.dst4) >= 0;
+  const b = f.addrBytes();
+  return map.matchIndex6(b, f.src6Off()) >= 0 || map.matchIndex6(b, f.dst6Off()) >= 0;
+}
+
+// Stand-ins for the list items decide() would add: combine() reads only their source, kind, strength and rule.
+const ENDPOINT_HIT: Evidence = { source: 'vpn-endpoints', kind: 'list', protocol: 'vpn-endpoint', strength: 'medium', rule: 'endpoint.list', reason: '' };
+const NAME_HIT: Evidence = { source: 'vpn-domains', kind: 'name', protocol: 'vpn-provider', strength: 'medium', rule: 'sni.list', reason: '' };
+const BOUND_HIT: Evidence = { source: 'vpn-domains', kind: 'name', protocol: 'vpn-provider', strength: 'medium', rule: DNS_BINDING_RULE, reason: '' };
+const CHECK: Evidence[] = [];
+
+/**
+ * True when the evidence a flow has so far, matched against `lists` (and the DNS binding `bound`), already makes it
+ * a VPN: exactly when `decide(det, f, lists, n, null, bound)` would not say `ordinary` (property-tested against it),
+ * without building any evidence text.
+ *
+ * Such a label is final. combine() is monotone in its items — every row of the table that says "yes" stays true
+ * when items are added, and no item ever vetoes one — so later packets, later names and a companion relation can
+ * raise the confidence or refine the protocol but never make the flow ordinary again; and registration depends
+ * only on the flow's addresses and the list snapshot, which the session keeps for the flow's end verdict.
+ * O(evidence + names): one CIDR lookup per endpoint, one domain-list match per name; allocates only when combine()
+ * sees medium structural items.
+ */
+export function labelIsVpn(det: FlowDetection | null, f: FlowAddresses, lists: ListSnapshot, bound: BoundName | null): boolean {
+  if (lists.vpnEndpoints !== null && inMap(lists.vpnEndpoints, f)) return true;
+  const items = CHECK;
+  items.length = 0;
+  if (det !== null) {
+    for (let i = 0; i < det.evidence.length; i++) items.push(det.evidence[i]!);
+    if (lists.vpnDomains !== null) {
+      for (let i = 0; i < det.names.length; i++) {
+        const nm = det.names[i]!;
+        // A DNS query name is weak (nameEvidence): combine() ignores it, so it is not matched here either.
+        if (nm.kind === 'dns') continue;
+        const name = listedName(nm);
+        if (name !== null && lists.vpnDomains.match(name) !== undefined) {
+          items.push(NAME_HIT);
+          break;
+        }
+      }
+    }
+  }
+  if (items.length === 0) return false;
+  if (bound !== null && bound.within && lists.vpnDomains !== null && boundMatches(bound, lists.vpnDomains)) items.push(BOUND_HIT);
+  const vpn = combine(items).isVpn;
+  items.length = 0;
+  return vpn;
+}
+
+function boundMatches(bound: BoundName, domains: NonNullable<ListSnapshot['vpnDomains']>): boolean {
+  for (const name of bound.binding.chain) if (domains.match(name) !== undefined) return true;
+  return false;
 }
 
 /**

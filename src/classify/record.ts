@@ -35,13 +35,14 @@ export interface FlowRecord {
   srcBytes?: number;
   dstPackets?: number;
   dstBytes?: number;
-  /** Why the flow ended: idle | evicted | fin | rst | eof (as `tunnelscope flows` reports). */
-  end?: EndReason;
+  /** Why the flow ended: idle | evicted | fin | rst | eof | stop (a stopped run); absent in a verdict's record so far. */
+  end?: EndReason | undefined;
 }
 
 export { transportName };
 
-export function flowRecord(f: FlowHandle, v: Verdict, end: EndReason): FlowRecord {
+/** The record of flow `f` with verdict `v`: at its end (`end` given), or so far (a verdict event's record). */
+export function flowRecord(f: FlowHandle, v: Verdict, end?: EndReason): FlowRecord {
   const r: FlowRecord = {
     transport: transportName(f.transport),
     src: f.srcText(),
@@ -61,6 +62,7 @@ export function flowRecord(f: FlowHandle, v: Verdict, end: EndReason): FlowRecor
     srcBytes: f.bytesFwd,
     dstPackets: f.packetsRev,
     dstBytes: f.bytesRev,
+    // Undefined in a record so far: JSON.stringify leaves the key out.
     end,
   };
   if (f.vlan >= 0) r.vlan = f.vlan;

@@ -11,11 +11,11 @@ import type { ReassemblyStats } from '../trace/reassembly.js';
 import type { EndReason, FlowHandle, PacketView, RawPacket } from '../trace/types.js';
 import { LINKTYPE_ETHERNET } from '../trace/types.js';
 import type { Classifier } from './classifier.js';
-import { FlowDetection } from './engine.js';
+import { decide, FlowDetection, labelIsVpn } from './engine.js';
 import { CompanionIndex, ikeSpisOf, type IkeSpis, type TlsFlow } from './companions.js';
 import { DnsBindings, MAX_BINDINGS } from './dns-bindings.js';
 import { isDnsPort, parseDnsAnswers } from '../detect/names/dns.js';
-import { IPPROTO_TCP } from '../detect/types.js';
+import { IPPROTO_TCP, IPPROTO_UDP } from '../detect/types.js';
 import { isDnsServerFrame } from '../trace/peek.js';
 import { formatEndpoint, isoMicros } from '../trace/flow-format.js';
 import { snippetTraits, TRAIT_IKE_MARKER, TRAIT_TLS_HELLO } from './traits.js';
@@ -33,7 +33,9 @@ export interface SessionOptions {
   decoder?: DecoderOptions | undefined;
   /**
    * `false`: no `flow` events, and a flow's verdict is not kept after its `verdict` event (emitted once per flow, at
-   * the latest when the flow ends), so a decided flow costs only its flow-table slot. For embedders that act on
+   * the latest when the flow ends), so a decided flow costs only its flow-table slot. An ordinary flow's verdict is
+   * then emitted when inspection ends: a cross-flow relation found later (a tinc meta connection, an SSL VPN's data
+   * channel) no longer changes it. For embedders that act on
    * verdicts alone (the socket adapters). Default true.
    */
   records?: boolean | undefined;
@@ -53,13 +55,21 @@ export interface SessionStats {
   fragmentsUnattributed: number;
   /** Packets that closed TCP connections absorbed while lingering (trailing ACKs, retransmitted FINs, late RSTs). */
   afterClose: number;
+  /** Flows ended by eviction at the live-flow cap. */
+  evicted: number;
 }
 
 export interface VerdictEvent {
   /** Endpoints and transport of the flow (same formats as flow records). */
   flow: Pick<FlowRecord, 'transport' | 'src' | 'dst'>;
   verdict: Verdict;
+  /** The flow's record so far: the verdict with the flow's counters and times up to this packet (no `end`). */
+  record: FlowRecord;
 }
+
+/** decided[] values: inspection goes on; inspection ended and the verdict was emitted; inspection ended but the
+ * label of this ordinary flow stays open to a cross-flow relation until the flow ends (its verdict is emitted then). */
+const UNDECIDED = 0, DECIDED = 1, DECIDED_LABEL_OPEN = 2;
 
 /**
  * Events: `verdict` (VerdictEvent) once per flow as soon as its label is final; `flow` (FlowRecord) once per
@@ -74,7 +84,7 @@ export class ClassifierSession extends EventEmitter {
   /** Per flow slot: detection state while undecided, the verdict once final. */
   private det: (FlowDetection | undefined)[] = [];
   private verdicts: (Verdict | undefined)[] = [];
-  /** Per flow slot: 1 once the verdict is final (the per-packet fast path reads only this). */
+  /** Per flow slot: UNDECIDED, DECIDED or DECIDED_LABEL_OPEN once inspection ended (the per-packet fast path reads only this). */
   private decided: Uint8Array = new Uint8Array(1024);
   /** Per flow slot: companion-rule traits, kept from the verdict to the flow's end (snippets are gone by then). */
   private traits: Uint8Array = new Uint8Array(1024);
@@ -133,6 +143,7 @@ export class ClassifierSession extends EventEmitter {
       reassembly: { ...this.table.stats.reassembly },
       fragmentsUnattributed: this.table.stats.fragmentsUnmatched,
       afterClose: this.table.stats.afterClose,
+      evicted: this.table.stats.evicted,
     };
   }
 
@@ -183,10 +194,13 @@ export class ClassifierSession extends EventEmitter {
     this.table.advance(timestampUs);
   }
 
-  /** End of input: every live flow ends (and is emitted). */
-  end(): void {
+  /**
+   * End of input: every live flow ends (and is emitted) with end reason `eof`, or `stop` when the run is being
+   * stopped (a signal) rather than having run out of input.
+   */
+  end(reason: 'eof' | 'stop' = 'eof'): void {
     if (this.ended) return;
-    this.table.flush();
+    this.table.flush(reason);
     this.ended = true;
     this.emit('end');
   }
@@ -199,26 +213,58 @@ export class ClassifierSession extends EventEmitter {
     if (isNew) {
       this.nFlows++;
       if (id >= this.decided.length) this.growDecided(id);
-      this.decided[id] = 0;
+      this.decided[id] = UNDECIDED;
       this.verdicts[id] = undefined;
       const old = this.det[id];
       if (old) this.release(id, old);
     }
-    if (!payload || this.decided[id] === 1) return;
+    if (this.decided[id] !== UNDECIDED) return;
+    if (!payload) {
+      // A closed TCP connection carries no more payload to inspect: its verdict is due now, not when it stops
+      // lingering in the table (its record still waits for the trailing packets the linger absorbs).
+      if (f.closed && !isNew) this.finalize(f, this.det[id], f.view.nPackets);
+      return;
+    }
     // Most flows never produce evidence or names: inspect them with one shared scratch state and give a flow
     // its own state only once it has something to keep (saves ~150 bytes per undecided flow).
     let d = this.det[id];
     const owned = d !== undefined;
     if (!owned) d = this.scratch;
     const final = d!.inspect(f.view, this.classifier.table, this.recorded);
+    const n = f.view.nPackets;
+    // The label may be final before inspection ends (engine.ts, labelIsVpn): asked when the flow gained an item or
+    // a name, and at its first payload packet when an endpoint list is loaded (an endpoint hit decides alone).
+    const early = !final && d!.pinned === null && (d!.fresh || (n === 1 && this.classifier.lists.vpnEndpoints !== null)) && this.labelFinalNow(f, d!);
+    d!.fresh = false;
     if (!owned) {
-      if (d!.evidence.length > 0 || d!.names.length > 0 || d!.traits !== 0 || d!.opening !== 0) {
+      if (early || d!.evidence.length > 0 || d!.names.length > 0 || d!.traits !== 0 || d!.opening !== 0) {
         this.det[id] = d;
         this.scratch = this.pool.pop() ?? new FlowDetection();
       } else d!.reset();
     }
-    if (f.view.nPackets === 1 && (d!.traits & TRAIT_TLS_HELLO) !== 0) this.tlsOf[id] = this.companions.noteTlsStart(f);
-    if (final) this.finalize(f, this.det[id], f.view.nPackets);
+    if (n === 1 && (d!.traits & TRAIT_TLS_HELLO) !== 0) this.tlsOf[id] = this.companions.noteTlsStart(f);
+    if (final) this.finalize(f, this.det[id], n);
+    else if (early) this.emitEarly(f, d!, n);
+  }
+
+  /** True when the flow's label is already VPN with the lists in force (see labelIsVpn). */
+  private labelFinalNow(f: FlowHandle, d: FlowDetection): boolean {
+    const lists = this.classifier.lists;
+    const bound = this.dns.lookup(f, f.firstSeenUs);
+    if (!labelIsVpn(d, f, lists, bound)) return false;
+    d.pinned = lists;
+    d.pinnedBound = bound;
+    return true;
+  }
+
+  /**
+   * The label is final but inspection goes on (more items may refine the protocol or raise the confidence): emit
+   * the verdict now; the end verdict is computed against the same lists, so its label and registrant are these.
+   */
+  private emitEarly(f: FlowHandle, d: FlowDetection, at: number): void {
+    d.labelAt = at;
+    if (this.listenerCount('verdict') === 0) return;
+    this.emitVerdict(f, decide(d, f, d.pinned!, at, null, d.pinnedBound));
   }
 
   /**
@@ -265,22 +311,40 @@ export class ClassifierSession extends EventEmitter {
     // IKE SPIs, also read while the snippets exist: a 4500 flow's (for the NAT-T float), a 500 flow's (its SA).
     const floatSpis = (traits & TRAIT_IKE_MARKER) !== 0 ? ikeSpisOf(f.view, 4) : undefined;
     if (floatSpis !== undefined && floatSpis.length > 0) this.floatSpis[f.id] = floatSpis;
-    const v = this.classifier.decideNow(d ?? null, f, at, this.companions.evidenceFor(f, traits, floatSpis), this.dns.lookup(f, f.firstSeenUs));
+    const extra = this.companions.evidenceFor(f, traits, floatSpis);
+    const pinned = d?.pinned ?? null;
+    let v: Verdict;
+    if (pinned !== null) {
+      // The label was final earlier (emitEarly): same lists and binding, so the same label and registrant.
+      v = decide(d!, f, pinned, d!.labelAt, extra, d!.pinnedBound ?? this.dns.lookup(f, f.firstSeenUs));
+    } else {
+      v = this.classifier.decideNow(d ?? null, f, at, extra, this.dns.lookup(f, f.firstSeenUs));
+    }
     this.companions.settleTie(v.protocol);
     if (v.label !== 'ordinary') this.companions.noteVerdict(f, v.protocol, v.evidence);
     if (v.protocol === 'ipsec' && v.evidence.some(isIkeMessage)) {
       this.companions.noteIke(f);
       if (f.srcPort === IKE_PORT || f.dstPort === IKE_PORT) this.companions.noteIkeSpis(f, ikeSpisOf(f.view, 0));
     }
-    if (this.records) this.verdicts[f.id] = v;
-    this.decided[f.id] = 1;
+    // An ordinary UDP or TLS flow can still be claimed by a cross-flow relation found later (a tinc meta
+    // connection, an SSL VPN's control flow or data channel): its label is final only when it ends.
+    // Without records (the socket adapters) a verdict is acted on once: it is emitted when inspection ends.
+    const open = this.records && v.label === 'ordinary' && (f.transport === IPPROTO_UDP || this.tlsOf[f.id] !== undefined);
+    // Without records a verdict is kept only while it may still change (it is emitted at the flow's end).
+    if (this.records || open) this.verdicts[f.id] = v;
+    this.decided[f.id] = open ? DECIDED_LABEL_OPEN : DECIDED;
     if (d) this.release(f.id, d);
     f.stopCapture();
     this.nVerdicts++;
-    if (this.listenerCount('verdict') > 0) {
-      this.emit('verdict', { flow: { transport: transportName(f.transport), src: f.srcText(), dst: f.dstText() }, verdict: v });
-    }
+    if (!open && pinned === null) this.emitVerdict(f, v);
     return v;
+  }
+
+  private emitVerdict(f: FlowHandle, v: Verdict): void {
+    if (this.listenerCount('verdict') === 0) return;
+    const record = flowRecord(f, v);
+    const ev: VerdictEvent = { flow: { transport: record.transport, src: record.src, dst: record.dst }, verdict: v, record };
+    this.emit('verdict', ev);
   }
 
   private release(id: number, d: FlowDetection): void {
@@ -290,19 +354,20 @@ export class ClassifierSession extends EventEmitter {
   }
 
   private onEnd(f: FlowHandle, reason: EndReason): void {
-    if (!this.records) {
-      if (this.decided[f.id] === 0) this.finalize(f, this.det[f.id], f.view.nPackets);
+    if (!this.records && this.decided[f.id] === DECIDED) {
+      // Its verdict was emitted and not kept (SessionOptions.records false): only the bookkeeping remains.
       const t = this.tlsOf[f.id];
       if (t) {
         this.companions.noteEnd(t, f.lastSeenUs);
         this.tlsOf[f.id] = undefined;
       }
-      this.decided[f.id] = 0;
+      this.decided[f.id] = UNDECIDED;
       this.traits[f.id] = 0;
       this.floatSpis[f.id] = undefined;
       return;
     }
     let v = this.verdicts[f.id] ?? this.finalize(f, this.det[f.id], f.view.nPackets);
+    const open = this.decided[f.id] === DECIDED_LABEL_OPEN;
     const traits = this.traits[f.id]!;
     const tls = this.tlsOf[f.id];
     if (tls) {
@@ -321,10 +386,11 @@ export class ClassifierSession extends EventEmitter {
       if (!tls) this.companions.settleTie(v.protocol);
     }
     this.verdicts[f.id] = undefined;
-    this.decided[f.id] = 0;
+    this.decided[f.id] = UNDECIDED;
     this.traits[f.id] = 0;
     this.floatSpis[f.id] = undefined;
-    this.emit('flow', flowRecord(f, v, reason));
+    if (open) this.emitVerdict(f, v);
+    if (this.records) this.emit('flow', flowRecord(f, v, reason));
   }
 }
 

@@ -2,20 +2,23 @@
 import { accessSync, constants, statSync } from 'node:fs';
 import type { Command } from 'commander';
 import { createClassifier, type Classifier, type ClassifierOptions } from '../classify/classifier.js';
-import { autoJobs, autoWorkers, createClassifierPool } from '../pool/index.js';
+import { autoJobs, autoWorkers, createClassifierPool, type ClassifierPool } from '../pool/index.js';
 import { classifyCaptures, findCaptures, type CaptureRecord } from '../batch/index.js';
 import type { RawPacket } from '../trace/types.js';
 import type { FlowRecord } from '../classify/record.js';
-import { readCaptureFileSync, readCaptureStream } from '../trace/reader.js';
+import type { VerdictEvent } from '../classify/session.js';
+import type { RunMetrics } from '../metrics/index.js';
 import { TunnelscopeError } from '../errors.js';
 import { Progress } from './progress.js';
 import { CLASSIFY_FORMATS, Tally } from './records.js';
 import { processIo, type CliIo } from './io.js';
 import { cannotReadReason, choiceFlag, numberFlag, numberListFlag, traceFlags, UsageError } from './args.js';
 import type { FlowTableOptions } from '../trace/flow-table.js';
-import { defaultFormat, OutputSink } from './output.js';
+import { defaultFormat, isBatchedOutput, OutputSink } from './output.js';
 import { findFormat, formatsHelp, type OutputFormat } from './formats.js';
-import { loadListFiles } from './lists.js';
+import { loadListFiles, type ListFiles } from './lists.js';
+import { FLUSH_MS, readFileUntil, readStreamUntil, StopControl, StopFlag, TimedFlush } from './live.js';
+import { ListReloader } from './reload.js';
 import { action, subcommand, type CliContext, type Subcommand } from './program.js';
 import { SINK_PLUGINS, type RecordSink } from './sinks.js';
 
@@ -25,13 +28,20 @@ const AFTER_HELP = `
 Lists: registration and endpoint lists are 'CIDR[,value]' per line, domain lists 'domain[,provider]';
 '#' comments and blank lines are allowed. One bad line fails the run with 'file:line: reason'.
 
-Exit codes: 0 success; 2 bad usage, an unreadable or corrupt capture (the message names the byte offset) or a
-bad list (file:line); 1 an unexpected failure. A closed stdout ('| head') exits 0 quietly.
+Live capture: output to a pipe or terminal, or from stdin, reaches stdout within ${2 * FLUSH_MS} ms of each record or
+verdict; SIGINT/SIGTERM end every live flow (end reason 'stop'), print the summary and exit 0 (a second signal
+exits at once); SIGHUP reloads the list files (so does --watch-lists when they change): a bad file is reported
+as file:line and the lists in force stay. tcpdump needs -U (write each packet at once) and --immediate-mode
+(else libpcap hands packets over in blocks, up to a second late); dumpcap writes pcapng: dumpcap -i eth0 -w -.
+
+Exit codes: 0 success (also after a stop signal); 2 bad usage, an unreadable or corrupt capture (the message
+names the byte offset) or a bad list (file:line); 1 an unexpected failure; 130/143 a second SIGINT/SIGTERM. A
+closed stdout ('| head') exits 0 quietly.
 
 Examples:
   tunnelscope classify trace.pcap --registered registered.txt --format table --summary
   tunnelscope classify captures/ more.pcapng --only vpn     (each capture its own flows; records name their capture)
-  tcpdump -i eth0 -U -w - | tunnelscope classify - --only vpn
+  tcpdump -i eth0 -U --immediate-mode -w - | tunnelscope classify - --emit verdicts --only vpn
 `;
 
 /** Parsed options, as commander hands them over (camelCase keys). */
@@ -54,8 +64,13 @@ interface ClassifyOpts {
   workers?: string;
   jobs?: string;
   quiet?: boolean;
+  emit?: string;
+  watchLists?: boolean;
+  metrics?: string;
   [plugin: string]: unknown;
 }
+
+type Emit = 'records' | 'verdicts' | 'both';
 
 export const classifyCommand: Subcommand = {
   name: NAME,
@@ -79,6 +94,9 @@ export const classifyCommand: Subcommand = {
       .option('--reassembly-max-bytes <B>', 'fragment bytes held for reassembly at once (per worker), oldest datagram dropped beyond it (default 4194304, at least 131072)')
       .option('--workers <N>', 'classify one capture on N worker threads, or auto: what pays on this machine for this input (default auto; 1 on 2 CPUs)')
       .option('--jobs <N>', 'with several captures: classify N captures at a time, each on its own worker thread, or auto (default auto; 1 on 2 CPUs)')
+      .option('--emit <WHAT>', "records (one per flow, when it ends), verdicts (one per flow, the moment its label is final: '\"event\":\"verdict\"' and the record's fields so far) or both; default records")
+      .option('--watch-lists', 'reload the list files when they change (as SIGHUP does)')
+      .option('--metrics <HOST:PORT>', 'serve Prometheus metrics on http://HOST:PORT/metrics (port 0: any free port; needs the optional package prom-client)')
       .option('-q, --quiet', 'no progress bar and no end-of-run diagnostics on stderr');
     for (const p of SINK_PLUGINS) for (const o of p.options()) cmd.addOption(o);
     cmd.addHelpText('after', AFTER_HELP);
@@ -100,6 +118,10 @@ interface RunOptions {
   flow: FlowTableOptions;
   workers: number;
   io: CliIo;
+  emit: Emit;
+  watchLists: boolean;
+  metrics: { host: string; port: number } | null;
+  listFiles: ListFiles;
 }
 
 /** What a run reports at its end. */
@@ -130,7 +152,22 @@ async function classify(captures: string[], opts: ClassifyOpts, io: CliIo): Prom
   const trace = traceFlags(opts);
   const workersFlag = countFlag('workers', opts.workers);
   const jobsFlag = countFlag('jobs', opts.jobs);
-  if (several) return classifySeveral(captures, opts, io, { format, idle, maxFlows, trace, companionWindow, espPorts, jobsFlag, workersFlag });
+  const emit = choiceFlag<Emit>('emit', opts.emit, ['records', 'verdicts', 'both'], 'records');
+  if (emit !== 'records' && !format.verdicts) {
+    throw new UsageError(`--emit ${emit} needs a format that streams (${CLASSIFY_FORMATS.filter((f) => f.verdicts).map((f) => f.name).join(', ')}), not ${format.name}`);
+  }
+  const metricsAddr = opts.metrics === undefined ? null : parseHostPort(opts.metrics);
+  if (opts.metrics !== undefined && metricsAddr === null) throw new UsageError(`--metrics must be HOST:PORT (IPv6 as [addr]:port), got ${JSON.stringify(opts.metrics)}`);
+  const listFiles = listFilesOf(opts);
+  if (opts.watchLists === true && [opts.registered, opts.vpnEndpoints, opts.vpnDomains].every((f) => f === undefined)) {
+    throw new UsageError('--watch-lists needs a list file to watch (--registered, --vpn-endpoints or --vpn-domains)');
+  }
+  if (several) {
+    // The live-capture options follow one input as it grows; several captures are a batch job.
+    const live = emit !== 'records' ? `--emit ${emit}` : opts.watchLists === true ? '--watch-lists' : metricsAddr !== null ? '--metrics' : null;
+    if (live !== null) throw new UsageError(`${live} takes one capture or stdin, not several captures or a directory`);
+    return classifySeveral(captures, opts, io, { format, idle, maxFlows, trace, companionWindow, espPorts, jobsFlag, workersFlag });
+  }
   const advice = autoWorkers(capture === '-' ? null : fileSize(capture));
   const workers = workersFlag === 'auto' ? advice.workers : workersFlag;
   if (workersFlag !== 'auto' && workersFlag > advice.workers && opts.quiet !== true) {
@@ -154,9 +191,52 @@ async function classify(captures: string[], opts: ClassifyOpts, io: CliIo): Prom
     },
     workers,
     io,
+    emit,
+    watchLists: opts.watchLists === true,
+    metrics: metricsAddr,
+    listFiles,
   };
   const progress = new Progress(capture === '-' ? 0 : statSync(capture).size, o.quiet, stderr);
-  return withListsAndSinks(opts, io, progress, { companionWindow, espPorts }, (options, sinks) => classifyInput(options, capture, format, sinks, progress, o));
+  // Signals are handled from here on: a stop during start-up still ends the run cleanly.
+  const stop = new StopFlag();
+  const hup: { fn: (() => void) | null } = { fn: null };
+  const control = io.signals
+    ? new StopControl(io.signals, stop, (code) => {
+        stderr.write(`tunnelscope classify: second ${stop.reason === 'SIGINT' ? 'interrupt' : 'signal'}: exiting at once\n`);
+        (io.exit ?? ((c: number) => process.exit(c)))(code);
+      }, () => hup.fn?.())
+    : null;
+  let metrics: RunMetrics | null = null;
+  let closeMetrics: (() => Promise<void>) | null = null;
+  try {
+    if (metricsAddr !== null) {
+      const m = await loadMetrics();
+      if (typeof m === 'string') {
+        stderr.write(`tunnelscope classify: --metrics: ${m}\n`);
+        return 2;
+      }
+      metrics = m.createRunMetrics();
+      try {
+        const srv = await metrics.serve(metricsAddr.host, metricsAddr.port);
+        closeMetrics = () => srv.close();
+        if (!o.quiet) stderr.write(`tunnelscope classify: metrics on ${srv.url}\n`);
+      } catch (e) {
+        stderr.write(`tunnelscope classify: --metrics ${opts.metrics}: cannot listen: ${(e as Error).message}\n`);
+        return 2;
+      }
+    }
+    const m = metrics;
+    return await withListsAndSinks(opts, io, progress, { companionWindow, espPorts, metrics: m }, (options, sinks) =>
+      classifyInput(options, capture, format, sinks, progress, o, m, stop, hup),
+    );
+  } finally {
+    control?.dispose();
+    await closeMetrics?.();
+  }
+}
+
+function listFilesOf(opts: ClassifyOpts): ListFiles {
+  return { registered: opts.registered, vpnEndpoints: opts.vpnEndpoints, vpnDomains: opts.vpnDomains, defaultDomains: opts.defaultDomains };
 }
 
 /**
@@ -167,19 +247,16 @@ async function withListsAndSinks(
   opts: ClassifyOpts,
   io: CliIo,
   progress: Progress,
-  extra: { companionWindow: number | undefined; espPorts: number[] | undefined },
+  extra: { companionWindow: number | undefined; espPorts: number[] | undefined; metrics?: RunMetrics | null },
   body: (options: ClassifierOptions, sinks: RecordSink[]) => Promise<number>,
 ): Promise<number> {
   const sinks: RecordSink[] = [];
   try {
     progress.phase('loading lists');
-    const options = await loadListFiles({
-      registered: opts.registered,
-      vpnEndpoints: opts.vpnEndpoints,
-      vpnDomains: opts.vpnDomains,
-      defaultDomains: opts.defaultDomains,
-    });
+    const t0 = performance.now();
+    const options = await loadListFiles(listFilesOf(opts));
     progress.phase(null);
+    extra.metrics?.lists({ ok: true, version: 1, seconds: (performance.now() - t0) / 1000 });
     if (extra.companionWindow !== undefined) options.companionWindowS = extra.companionWindow;
     if (extra.espPorts !== undefined) options.sslVpnEspPorts = extra.espPorts;
     for (const p of SINK_PLUGINS) {
@@ -295,6 +372,25 @@ async function classifySeveral(inputs: string[], opts: ClassifyOpts, io: CliIo, 
   });
 }
 
+/** The metrics door, or why it cannot load (prom-client is an optional peer dependency). */
+async function loadMetrics(): Promise<typeof import('../metrics/index.js') | string> {
+  try {
+    return await import('../metrics/index.js');
+  } catch (e) {
+    const code = (e as { code?: unknown }).code;
+    if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') return 'needs the optional package prom-client (npm install prom-client)';
+    throw e;
+  }
+}
+
+/** `HOST:PORT` (IPv6 as `[addr]:port`; port 0 = any free port), or null when malformed. */
+export function parseHostPort(text: string): { host: string; port: number } | null {
+  const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([^:[\]\s]+)):(\d{1,5})$/.exec(text);
+  if (!m) return null;
+  const port = Number(m[3]);
+  return port > 65535 ? null : { host: m[1] ?? m[2]!, port };
+}
+
 /** Why `path` cannot be read as a capture (missing, a directory, no permission), or null. */
 function unreadable(path: string): string | null {
   try {
@@ -306,45 +402,100 @@ function unreadable(path: string): string | null {
   }
 }
 
+/** What the packet loop reports to the output and the metrics. */
+interface Handlers {
+  onRecord(r: FlowRecord): void;
+  /** Set when verdict events are wanted (--emit verdicts|both, or metrics). */
+  onVerdict: ((v: VerdictEvent) => void) | null;
+  /** Called every 1024 packets of a busy loop (the timed output flush). */
+  tick(): void;
+  metrics: RunMetrics | null;
+}
+
 /** One in-process session: the fastest path on one core. */
-async function runSession(classifier: Classifier, input: string, o: RunOptions, onRecord: (r: FlowRecord) => void, progress: Progress): Promise<RunStats> {
+async function runSession(classifier: Classifier, input: string, o: RunOptions, h: Handlers, progress: Progress, stop: StopFlag): Promise<RunStats> {
   const session = classifier.session({ flow: o.flow });
   let flows = 0;
   session.on('flow', (r: FlowRecord) => {
     flows++;
-    onRecord(r);
+    h.onRecord(r);
   });
+  if (h.onVerdict !== null) session.on('verdict', h.onVerdict);
   let bytesSeen = 0;
+  let wireBytes = 0;
   let n = 0;
+  h.metrics?.watch(() => {
+    const st = session.stats;
+    return { packets: n, bytes: wireBytes, skipped: st.malformed, liveFlows: session.liveFlows, evicted: st.evicted };
+  });
   const onPacket = (p: RawPacket): void => {
     session.pushRaw(p);
     bytesSeen += p.capLen + 16;
-    if ((++n & 0xffff) === 0) progress.update({ bytes: bytesSeen, packets: n, flows });
+    wireBytes += p.wireLen;
+    if ((++n & 0x3ff) === 0) {
+      h.tick();
+      if ((n & 0xffff) === 0) progress.update({ bytes: bytesSeen, packets: n, flows });
+    }
   };
   try {
-    if (input === '-') await readCaptureStream(o.io.stdin, 'stdin', onPacket);
-    else readCaptureFileSync(input, onPacket); // one session on one thread: nothing to overlap the reads with
+    if (input === '-') await readStreamUntil(o.io.stdin, 'stdin', onPacket, stop);
+    else await readFileUntil(input, onPacket, stop);
   } finally {
-    session.end();
+    session.end(stop.requested ? 'stop' : 'eof');
   }
   return session.stats;
 }
 
 /** A worker pool: packets sharded by address pair over `o.workers` threads; records merged in a fixed order. */
-async function runPool(options: ClassifierOptions, input: string, o: RunOptions, onRecord: (r: FlowRecord) => void, progress: Progress): Promise<RunStats> {
+async function runPool(
+  options: ClassifierOptions,
+  input: string,
+  o: RunOptions,
+  h: Handlers,
+  progress: Progress,
+  stop: StopFlag,
+  onPool: (pool: ClassifierPool) => void,
+): Promise<RunStats> {
   const pool = createClassifierPool({ ...options, workers: o.workers, flow: o.flow });
+  onPool(pool);
   let flows = 0;
+  let packets = 0;
+  let wireBytes = 0;
   const count = (r: FlowRecord): void => {
     flows++;
-    onRecord(r);
+    h.onRecord(r);
   };
+  h.metrics?.watch(() => ({ packets, bytes: wireBytes }));
   try {
-    if (input === '-') {
-      pool.on('flow', count);
-      await readCaptureStream(o.io.stdin, 'stdin', (raw) => void pool.pushRaw(raw));
-      return await pool.end();
+    // Records only, from a file: the workers read the file themselves (the fast path).
+    if (input !== '-' && h.onVerdict === null) {
+      return await pool.classifyFile(input, count, {
+        signal: stop.controller.signal,
+        onProgress: (p) => {
+          packets = p.packets;
+          progress.update({ bytes: p.bytes, packets: p.packets, flows });
+        },
+      });
     }
-    return await pool.classifyFile(input, count, { onProgress: ({ bytes }) => progress.update({ bytes, packets: 0, flows }) });
+    // Live path (stdin, or verdicts wanted): frames go to the workers as they are read.
+    pool.on('flow', count);
+    if (h.onVerdict !== null) pool.on('verdict', h.onVerdict);
+    let drained: Promise<void> | null = null;
+    const onPacket = (raw: RawPacket): void => {
+      packets++;
+      wireBytes += raw.wireLen;
+      if (!pool.pushRaw(raw) && drained === null) drained = new Promise((r) => pool.once('drain', () => r()));
+      if ((packets & 0x3ff) === 0) h.tick();
+    };
+    if (input === '-') await readStreamUntil(o.io.stdin, 'stdin', onPacket, stop);
+    else {
+      await readFileUntil(input, onPacket, stop, async () => {
+        // A file can be read faster than the workers classify: wait for them between chunks.
+        if (drained !== null) await drained;
+        drained = null;
+      });
+    }
+    return await pool.end({ reason: stop.requested ? 'stop' : 'eof' });
   } finally {
     await pool.close();
   }
@@ -357,18 +508,44 @@ async function classifyInput(
   sinks: readonly RecordSink[],
   progress: Progress,
   o: RunOptions,
+  metrics: RunMetrics | null,
+  stop: StopFlag,
+  hup: { fn: (() => void) | null },
 ): Promise<number> {
   const { stdout, stderr } = o.io;
   const out = new OutputSink(stdout);
-  const writer = format.open(out, { io: o.io, meta: { command: NAME, inputs: [input], startedMs: Date.now() }, live: input === '-' });
+  // Live: a stream input, or output someone reads as it comes (pipe, terminal). File to file keeps big batches.
+  const live = input === '-' || !isBatchedOutput(stdout);
+  const writer = format.open(out, { io: o.io, meta: { command: NAME, inputs: [input], startedMs: Date.now() }, live });
+  const timed = live ? new TimedFlush(() => {
+    writer.flush?.();
+    out.flush();
+  }, FLUSH_MS, metrics === null ? null : (ms) => metrics.outputLag(ms / 1000)) : null;
   const tally = new Tally();
+  const records = o.emit !== 'verdicts';
   const onRecord = (r: FlowRecord): void => {
     tally.add(r);
-    if (!(o.onlyVpn && r.label === 'ordinary')) writer.record(r);
+    metrics?.record(r);
+    if (records && !(o.onlyVpn && r.label === 'ordinary')) {
+      writer.record(r);
+      timed?.wrote();
+    }
     for (const s of sinks) s.record(r);
   };
+  const verdicts = o.emit !== 'records';
+  const onVerdict = verdicts || metrics !== null
+    ? (v: VerdictEvent): void => {
+        metrics?.verdict(v.verdict);
+        if (verdicts && !(o.onlyVpn && v.verdict.label === 'ordinary')) {
+          writer.verdict!(v.record);
+          timed?.wrote();
+        }
+      }
+    : null;
+  const h: Handlers = { onRecord, onVerdict, tick: () => timed?.tick(), metrics };
   const finish = async (): Promise<void> => {
     progress.done();
+    timed?.stop();
     writer.end(tally.toJSON());
     if (o.summary) {
       // A format for people: the summary is part of the data. Machine formats: keep stdout parseable.
@@ -379,25 +556,46 @@ async function classifyInput(
     // Sinks deliver what they hold before the end-of-run line reports on them (close is idempotent).
     for (const s of sinks) await s.close();
   };
+  // Reloads (SIGHUP, --watch-lists): what the lists are swapped in depends on the path.
+  let target: { update(l: Parameters<Classifier['update']>[0]): number; readonly listVersion: number } | null = null;
+  const reloader = new ListReloader(o.listFiles, { update: (l) => target!.update(l), get listVersion() { return target!.listVersion; } }, stderr, o.quiet, {
+    loaded: (version, seconds) => metrics?.lists({ ok: true, version, seconds }),
+    failed: () => metrics?.lists({ ok: false }),
+  });
+  hup.fn = () => void (target && reloader.reload('SIGHUP'));
   const t0 = process.hrtime.bigint();
   let st: RunStats;
   try {
-    st = o.workers > 1 ? await runPool(options, input, o, onRecord, progress) : await runSession(createClassifier(options), input, o, onRecord, progress);
+    if (o.workers > 1) {
+      st = await runPool(options, input, o, h, progress, stop, (pool) => {
+        target = pool;
+        if (o.watchLists) reloader.watch();
+      });
+    } else {
+      const classifier = createClassifier(options);
+      target = classifier;
+      if (o.watchLists) reloader.watch();
+      st = await runSession(classifier, input, o, h, progress, stop);
+    }
   } catch (e) {
+    hup.fn = null;
+    await reloader.close();
     await finish();
     throw e;
   }
+  hup.fn = null;
+  await reloader.close();
   await finish();
   const secs = Number(process.hrtime.bigint() - t0) / 1e9;
   if (!o.quiet) {
     const bad = Object.entries(st.malformed).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`);
     const extra = sinks.map((s) => s.report?.() ?? null).filter((x): x is string => x !== null);
     stderr.write(
-      `tunnelscope: ${st.packets} packets, ${st.flows} flows, ${tally.vpn} VPN flows, ` +
+      (stop.requested ? `tunnelscope: stopped by ${stop.reason}: live flows ended with reason 'stop'\n` : '') +
+        `tunnelscope: ${st.packets} packets, ${st.flows} flows, ${tally.vpn} VPN flows, ` +
         `${bad.length ? `skipped: ${bad.join(', ')}, ` : ''}${secs.toFixed(2)} s (${Math.round(st.packets / Math.max(secs, 1e-9))} packets/s)\n` +
         extra.map((l) => `tunnelscope: ${l}\n`).join(''),
     );
   }
   return 0;
 }
-

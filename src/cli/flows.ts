@@ -205,7 +205,8 @@ async function flows(captures: string[], opts: FlowsOpts, io: CliIo): Promise<nu
     {
       onEnd(f, reason) {
         emitted++;
-        ends[reason]++;
+        // `stop` (a stopped run) is not a way `flows` ends flows: the summary keeps its five reasons.
+        if (reason !== 'stop') ends[reason]++;
         const r = flowRecord(f, reason);
         if (tag) r.capture = input;
         writer.record(r);

@@ -25,6 +25,11 @@ export interface FormatContext {
 
 export interface FormatWriter<R> {
   record(r: R): void;
+  /**
+   * A verdict line (`classify --emit verdicts|both`): the flow's record so far, as soon as its label is final.
+   * Present when the format's `verdicts` is true.
+   */
+  verdict?(r: R): void;
   /** Hand held rows to the sink now (a table fits its widths to what it held). */
   flush?(): void;
   /** End of output. `summary` is the run's summary object, for formats that embed it (json). */
@@ -36,6 +41,8 @@ export interface OutputFormat<R> {
   readonly description: string;
   /** A format for people: `--summary` goes on stdout after it (machine formats keep stdout parseable). */
   readonly human: boolean;
+  /** Its writers stream verdict lines (`FormatWriter.verdict`); formats written at the end cannot. */
+  readonly verdicts?: boolean;
   open(sink: OutputSink, ctx: FormatContext): FormatWriter<R>;
 }
 
@@ -45,8 +52,11 @@ export function ndjsonFormat<R>(description: string): OutputFormat<R> {
     name: 'ndjson',
     description,
     human: false,
+    verdicts: true,
     open: (sink) => ({
       record: (r) => sink.writeLine(JSON.stringify(r)),
+      // The record's fields after `"event":"verdict"`, so a reader tells the two kinds of line apart at once.
+      verdict: (r) => sink.writeLine(JSON.stringify({ event: 'verdict', ...r })),
       end: () => {},
     }),
   };

@@ -36,6 +36,14 @@ function directFd(stream: NodeJS.WritableStream): number {
 }
 
 /**
+ * True when output goes to a regular file or a non-terminal device (`> out.ndjson`, `> /dev/null`): nobody reads
+ * it as it comes, so it is written in big batches with no time-based flush.
+ */
+export function isBatchedOutput(stream: NodeJS.WritableStream): boolean {
+  return directFd(stream) >= 0;
+}
+
+/**
  * A text sink over a writable stream. Text is UTF-8-encoded straight into one batch buffer (joining many strings
  * first cost ~5x more once any of them holds a non-Latin-1 character, as evidence reasons do: the joined string
  * becomes two-byte); a full batch goes to the file descriptor directly where that is safe, else to the stream.

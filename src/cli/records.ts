@@ -35,15 +35,17 @@ const tableFormat: OutputFormat<FlowRecord> = {
   name: 'table',
   description: 'aligned columns, the deciding evidence last',
   human: true,
+  verdicts: true,
   open: (sink, ctx) => {
     const out = ctx.io.stdout;
     const t = new TableWriter(sink, COLUMNS, {
-      // A live run shows rows as they come (widths fitted to the first and widened as needed).
-      holdRows: ctx.live ? 1 : 5000,
+      // Rows are held to fit the widths; a live run's timed flush releases them within the output bound.
+      holdRows: 5000,
       lineWidth: out.isTTY === true && typeof out.columns === 'number' ? out.columns : 0,
       empty: '(no flows)',
     });
-    return { record: (r) => t.write(r), flush: () => t.flush(), end: () => t.end() };
+    // A verdict is a row like a record's (its counters so far).
+    return { record: (r) => t.write(r), verdict: (r) => t.write(r), flush: () => t.flush(), end: () => t.end() };
   },
 };
 

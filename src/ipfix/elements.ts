@@ -50,6 +50,7 @@ export const FLOW_END_REASON: Readonly<Record<string, number>> = {
   fin: 0x03, // end of flow detected
   rst: 0x03,
   eof: 0x04, // forced end (end of input)
+  stop: 0x04, // forced end (the run was stopped)
   evicted: 0x05, // lack of resources (flow table full)
 };
 

@@ -33,7 +33,8 @@ function flowState(r: FlowRecord): string | undefined {
 function flowReason(r: FlowRecord): string | undefined {
   if (r.end === undefined) return undefined;
   if (r.end === 'evicted') return 'forced';
-  if (r.end === 'eof') return 'shutdown';
+  // Suricata's reason when the engine stops (end of input, or a stopped run).
+  if (r.end === 'eof' || r.end === 'stop') return 'shutdown';
   return 'timeout';
 }
 

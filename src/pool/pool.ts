@@ -65,6 +65,11 @@ export interface ClassifyFileOptions {
    * worker has read. Roughly every 4 MiB of input.
    */
   onProgress?: (p: { packets: number; bytes: number }) => void;
+  /**
+   * Stop the run early (a signal at a live gateway): reading stops at the next chunk, every live flow ends with
+   * reason `stop`, and the promise resolves as usual once every record has been delivered.
+   */
+  signal?: AbortSignal;
 }
 
 export interface PoolStats {
@@ -243,9 +248,12 @@ export class ClassifierPool extends EventEmitter {
         failed: false,
       });
     });
-    const msg: ToWorker = { t: 'file', job, path, flow, nShards: n, ring, sendEvery: 4 * chunkSize };
+    const stop = new SharedArrayBuffer(4);
+    const msg: ToWorker = { t: 'file', job, path, flow, nShards: n, ring, sendEvery: 4 * chunkSize, stop };
     for (const s of this.slots) s.w.postMessage(msg);
-    this.pump(job, path, ring).catch((e: unknown) => this.jobFail(job, e as Error));
+    // Workers skip chunks still queued once the run is stopped.
+    opts.signal?.addEventListener('abort', () => Atomics.store(new Int32Array(stop), 0, 1), { once: true });
+    this.pump(job, path, ring, opts.signal).catch((e: unknown) => this.jobFail(job, e as Error));
     return promise;
   }
 
@@ -253,14 +261,23 @@ export class ClassifierPool extends EventEmitter {
    * Read the file once into the ring and hand each chunk to every worker; a slot is reused when every worker
    * has framed it. The slowest worker sets the pace (bounded memory: RING_CHUNKS × chunkSize).
    */
-  private async pump(job: number, path: string, ring: SharedArrayBuffer[]): Promise<void> {
+  private async pump(job: number, path: string, ring: SharedArrayBuffer[], signal?: AbortSignal): Promise<void> {
     const j = this.jobs.get(job)!;
     const views = ring.map((b) => new Uint8Array(b));
     const fh = await open(path, 'r');
+    // An abort wakes a pump waiting for a free slot.
+    const onAbort = (): void => {
+      const w = j.waiter;
+      j.waiter = null;
+      w?.();
+    };
+    signal?.addEventListener('abort', onAbort);
     try {
       for (;;) {
         if (j.failed || this.closed) return;
+        if (signal?.aborted) break;
         if (j.free.length === 0) await new Promise<void>((res) => (j.waiter = res));
+        if (signal?.aborted) break;
         const slot = j.free.pop();
         if (slot === undefined || j.failed || this.closed) return;
         const v = views[slot]!;
@@ -272,9 +289,10 @@ export class ClassifierPool extends EventEmitter {
         for (const s of this.slots) s.w.postMessage(m);
       }
     } finally {
+      signal?.removeEventListener('abort', onAbort);
       await fh.close();
     }
-    const eof: ToWorker = { t: 'eof', job };
+    const eof: ToWorker = { t: 'eof', job, reason: signal?.aborted ? 'stop' : 'eof' };
     for (const s of this.slots) s.w.postMessage(eof);
   }
 
@@ -368,8 +386,11 @@ export class ClassifierPool extends EventEmitter {
     });
   }
 
-  /** End of live input: every live flow ends and is emitted; resolves after the last 'flow' event. */
-  end(): Promise<PoolStats> {
+  /**
+   * End of live input: every live flow ends (reason `eof`, or `stop` for a stopped run) and is emitted; resolves
+   * after the last 'flow' event.
+   */
+  end(options: { reason?: 'eof' | 'stop' } = {}): Promise<PoolStats> {
     if (this.failure) return Promise.reject(this.failure);
     if (this.ending) return Promise.reject(new Error('pool: end() already called'));
     this.flushBatches();
@@ -394,7 +415,8 @@ export class ClassifierPool extends EventEmitter {
         },
         reject,
       };
-      for (const s of this.slots) s.w.postMessage({ t: 'end' } satisfies ToWorker);
+      const reason = options.reason ?? 'eof';
+      for (const s of this.slots) s.w.postMessage({ t: 'end', reason } satisfies ToWorker);
     });
   }
 

@@ -129,13 +129,17 @@ export const FRAME_HEADER_BYTES = 16;
 export const FRAME_FOREIGN = 0x80000000;
 
 export type ToWorker =
-  | { t: 'file'; job: number; path: string; flow: FlowTableOptions | undefined; nShards: number; ring: SharedArrayBuffer[]; sendEvery: number }
+  | {
+      t: 'file'; job: number; path: string; flow: FlowTableOptions | undefined; nShards: number; ring: SharedArrayBuffer[]; sendEvery: number;
+      /** Int32 [0]: set to 1 when the run is stopped; chunks still queued are then skipped. */
+      stop: SharedArrayBuffer;
+    }
   | { t: 'chunk'; job: number; slot: number; len: number }
-  | { t: 'eof'; job: number }
+  | { t: 'eof'; job: number; reason: 'eof' | 'stop' }
   | { t: 'cancel'; job: number }
   | { t: 'batch'; buf: ArrayBuffer; used: number; nFrames: number; clockUs: number }
   | { t: 'lists'; lists: WireLists }
-  | { t: 'end' }
+  | { t: 'end'; reason: 'eof' | 'stop' }
   | { t: 'ping'; id: number };
 
 export interface WorkerSessionStats {

@@ -95,7 +95,10 @@ class FileRun {
   failed = false;
   private readonly onPacket: (raw: RawPacket) => void;
 
+  private readonly stopped: Int32Array;
+
   constructor(private readonly m: Extract<ToWorker, { t: 'file' }>) {
+    this.stopped = new Int32Array(m.stop);
     this.session = classifier.session(m.flow === undefined ? {} : { flow: m.flow });
     this.reader = new CaptureReader(m.path);
     this.views = m.ring.map((b) => new Uint8Array(b));
@@ -133,6 +136,8 @@ class FileRun {
   }
 
   chunk(slot: number, len: number): void {
+    // A stopped run skips what was read ahead of the stop: the flows seen so far end with `stop` at eof.
+    if (Atomics.load(this.stopped, 0) !== 0) return;
     // The chunk is not retained past push (the reader copies a straddling record into its own scratch).
     this.reader.push(this.views[slot]!.subarray(0, len), this.onPacket);
     this.sinceSend += len;
@@ -142,11 +147,12 @@ class FileRun {
     }
   }
 
-  eof(): void {
-    this.reader.end(this.onPacket);
+  eof(reason: 'eof' | 'stop'): void {
+    // A stopped run ends at a chunk boundary: a record cut there is not an error, just where reading stopped.
+    if (reason === 'eof') this.reader.end(this.onPacket);
     this.flush(this.g);
     this.g++; // EOF records sort after every packet index
-    this.session.end();
+    this.session.end(reason);
     this.flush(this.g);
     const st = statsOf(this.session, this.g - 1, this.claimed);
     post({ t: 'done', job: this.m.job, stats: st, listVersion: classifier.listVersion });
@@ -210,9 +216,9 @@ function runBatch(m: Extract<ToWorker, { t: 'batch' }>): void {
   post({ t: 'live', recs, verdicts, buf: m.buf }, [m.buf]);
 }
 
-function endLive(): void {
+function endLive(reason: 'eof' | 'stop'): void {
   const s = liveSession();
-  s.end();
+  s.end(reason);
   const st = statsOf(s, livePackets, livePackets);
   const recs = liveRecs, verdicts = liveVerdicts;
   liveRecs = [];
@@ -234,7 +240,7 @@ port.on('message', (m: ToWorker) => {
         if (r && !r.failed) {
           try {
             if (m.t === 'chunk') r.chunk(m.slot, m.len);
-            else r.eof();
+            else r.eof(m.reason);
           } catch (e) {
             r.failed = true;
             post(errorMessage(e, m.job));
@@ -256,7 +262,7 @@ port.on('message', (m: ToWorker) => {
         return;
       }
       case 'end':
-        endLive();
+        endLive(m.reason);
         return;
       case 'ping':
         post({ t: 'pong', id: m.id, version: classifier.listVersion });

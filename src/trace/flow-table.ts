@@ -110,8 +110,10 @@ export interface FlowTableStats {
   /** Ended by TCP FIN from both sides / by RST. */
   fin: number;
   rst: number;
-  /** Ended by flush(). */
+  /** Ended by flush() (end of input). */
   eof: number;
+  /** Ended by flush('stop') (the run was stopped). */
+  stop: number;
   /** Reassembly off: non-first fragments attributed to a flow through the fragment map. */
   fragmentsMatched: number;
   /**
@@ -197,7 +199,7 @@ export class FlowTable {
   readonly payloadBytes: number;
   readonly maxCapturingFlows: number;
   readonly stats: FlowTableStats = {
-    packets: 0, flows: 0, ended: 0, evicted: 0, idle: 0, fin: 0, rst: 0, eof: 0,
+    packets: 0, flows: 0, ended: 0, evicted: 0, idle: 0, fin: 0, rst: 0, eof: 0, stop: 0,
     fragmentsMatched: 0, fragmentsUnmatched: 0, captureSkipped: 0, espSpiChanges: 0, afterClose: 0,
     reassembly: {
       fragments: 0, reassembled: 0, cut: 0, overlapping: 0, invalid: 0, timedOut: 0, evicted: 0, flushed: 0,
@@ -836,16 +838,17 @@ export class FlowTable {
   }
 
   /**
-   * End of input: datagrams still being reassembled are counted to their flows, then every live flow ends, least
-   * recently active first — with `eof`, or with its close reason (`fin`/`rst`) for a lingering closed connection.
+   * End of input (`eof`) or a stopped run (`stop`): datagrams still being reassembled are counted to their flows,
+   * then every live flow ends, least recently active first — with `reason`, or with its close reason (`fin`/`rst`)
+   * for a lingering closed connection.
    */
-  flush(): void {
+  flush(reason: 'eof' | 'stop' = 'eof'): void {
     if (this.reasm !== null) this.reasm.flush();
     for (;;) {
       const victim = this.oldestFlow();
       if (victim === NONE) break;
       const why = this.idleReason(victim);
-      this.endFlow(victim, why === 'idle' ? 'eof' : why);
+      this.endFlow(victim, why === 'idle' ? reason : why);
     }
   }
 

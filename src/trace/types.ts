@@ -80,7 +80,8 @@ export interface PacketView {
   fragDataLen: number;
 }
 
-export type EndReason = 'idle' | 'evicted' | 'fin' | 'rst' | 'eof';
+/** Why a flow ended: idle timeout, eviction at the cap, TCP FIN/RST, end of input (`eof`), or the run was stopped (`stop`: a signal). */
+export type EndReason = 'idle' | 'evicted' | 'fin' | 'rst' | 'eof' | 'stop';
 
 /** A tracked flow as the flow table's listener sees it. */
 export interface FlowHandle {

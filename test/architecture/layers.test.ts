@@ -30,7 +30,9 @@ const ALLOWED: Record<string, string[]> = {
   ipfix: [...BASE, 'ip', 'classify', 'output'],
   // The HTML report: pure (records and metadata in, a string out); types from classify/ and detect/ only.
   report: [...BASE, 'classify', 'detect'],
-  cli: [...BASE, 'ip', 'trie', 'lists', 'trace', 'detect', 'classify', 'pool', 'batch', 'synth', 'report', 'output', 'ipfix'],
+  // The metrics door needs prom-client (an optional peer): only the CLI may load it, and only on --metrics.
+  metrics: [...BASE],
+  cli: [...BASE, 'ip', 'trie', 'lists', 'trace', 'detect', 'classify', 'pool', 'batch', 'synth', 'report', 'output', 'ipfix', 'metrics'],
   index: [...BASE, 'ip', 'trie', 'lists', 'trace', 'detect', 'classify', 'pool', 'batch', 'synth', 'output', 'ipfix'],
   // src/node.ts (the tunnelscope/node door) and src/node/ (the socket adapters) are one layer.
   node: [...BASE, 'ip', 'trie', 'lists', 'trace', 'detect', 'classify', 'pool'],

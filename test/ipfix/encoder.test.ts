@@ -102,7 +102,7 @@ function expectRecord(d: { fields: Field[]; values: Uint8Array[]; tid: number },
   expect(uint(v(IE.packetDeltaCount, REVERSE_PEN))).toBe(r.dstPackets);
   expect(uint(v(IE.flowStartMilliseconds))).toBe(Math.floor(Date.parse(r.firstSeen) ));
   expect(uint(v(IE.flowEndMilliseconds))).toBe(Math.floor(Date.parse(r.lastSeen)));
-  expect(uint(v(IE.flowEndReason))).toBe({ idle: 1, fin: 3, rst: 3, eof: 4, evicted: 5 }[r.end!]);
+  expect(uint(v(IE.flowEndReason))).toBe({ idle: 1, fin: 3, rst: 3, eof: 4, stop: 4, evicted: 5 }[r.end!]);
   const str = (id: number, p = 0) => utf8.decode(v(id, p));
   const cut = (s: string) => utf8.decode(cutUtf8(s));
   expect(str(IE.applicationName)).toBe(cut(r.label === 'ordinary' ? '' : (r.protocol ?? '')));

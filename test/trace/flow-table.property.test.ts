@@ -84,7 +84,7 @@ describe('FlowTable properties', () => {
           expect(ended).toBe(t.stats.flows);
           expect(t.stats.ended).toBe(ended);
           const s = t.stats;
-          expect(s.idle + s.evicted + s.fin + s.rst + s.eof).toBe(ended);
+          expect(s.idle + s.evicted + s.fin + s.rst + s.eof + s.stop).toBe(ended);
           expect(t.capturingFlows).toBe(0);
           if (maxPay === 0) expect(payloadCalls).toBe(0);
         },

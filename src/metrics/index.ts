@@ -1,0 +1,209 @@
+/**
+ * Prometheus metrics for a long classification run (`tunnelscope/metrics`; the CLI's `--metrics HOST:PORT`).
+ * Owns a private prom-client registry and, when asked, one HTTP server that answers `GET /metrics` in the
+ * Prometheus text format. prom-client is an optional peer dependency: nothing else in the package imports this
+ * folder statically, so the library and the CLI without `--metrics` never load it.
+ *
+ * Cost: per-packet figures are never pushed here; the run keeps plain numbers and hands a poll function
+ * ({@link RunMetrics.watch}) that is read at scrape time. Per-flow calls (`verdict`, `record`) cost one label
+ * lookup each. Label values come from fixed sets (labels, protocol ids, skip reasons), never from packet bytes.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/** What the run can report at any moment (read at each scrape). Absent fields are not exported. */
+export interface RunCounters {
+  /** Frames read from the capture input. */
+  packets: number;
+  /** Bytes of those frames (original length on the wire). */
+  bytes?: number;
+  /** Frames counted and skipped, by reason (the run's diagnostics). */
+  skipped?: Readonly<Record<string, number>>;
+  /** Flows live in the flow table(s). */
+  liveFlows?: number;
+  /** Flows ended by eviction at the live-flow cap. */
+  evicted?: number;
+}
+
+/** The fields of a verdict or flow record the metrics read. */
+export interface LabelledFlow {
+  label: string;
+  protocol: string | null;
+  decidedAtPacket: number;
+}
+
+export interface MetricsOptions {
+  /** Prefix of every tunnelscope metric name (default `tunnelscope_`). */
+  prefix?: string;
+  /** Also export prom-client's default process metrics (CPU, memory, event-loop delay, GC; default true). */
+  processMetrics?: boolean;
+}
+
+export interface MetricsServer {
+  /** The address actually bound (port 0 picks a free one). */
+  readonly host: string;
+  readonly port: number;
+  /** `http://host:port/metrics` (IPv6 hosts in brackets). */
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+/** Payload packets to verdict: the detectors' budget is 8, a handful of flows go to the recorded maximum. */
+const VERDICT_BUCKETS = [0, 1, 2, 3, 4, 5, 6, 8, 12, 16];
+/** Output lag in seconds: the streaming writer flushes within 0.2 s. */
+const LAG_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1, 2, 5];
+
+/** Protocol label value of an ordinary flow (Prometheus has no null). */
+const NO_PROTOCOL = 'none';
+
+export class RunMetrics {
+  /** The registry every metric of this run lives in (not prom-client's global one). */
+  readonly registry = new Registry();
+  private poll: (() => RunCounters) | null = null;
+  private readonly verdicts: Counter<'label' | 'protocol'>;
+  private readonly flows: Counter<'label' | 'protocol'>;
+  private readonly verdictPackets: Histogram<'label'>;
+  private readonly lag: Histogram;
+  private readonly listVersion: Gauge;
+  private readonly listLoad: Gauge;
+  private readonly listLoadedAt: Gauge;
+  private readonly reloads: Counter<'result'>;
+
+  constructor(options: MetricsOptions = {}) {
+    const p = options.prefix ?? 'tunnelscope_';
+    const registers = [this.registry];
+    const poll = (): RunCounters | null => (this.poll === null ? null : this.poll());
+    // Counters fed by the poll: at each scrape, add what the run counted since the previous one.
+    const polled = (name: string, help: string, read: (c: RunCounters) => number | undefined): void => {
+      let last = 0;
+      new Counter({
+        name: p + name, help, registers,
+        collect(this: Counter) {
+          const c = poll();
+          const v = c === null ? undefined : read(c);
+          if (v !== undefined && v > last) {
+            this.inc(v - last);
+            last = v;
+          }
+        },
+      });
+    };
+    polled('packets_total', 'Frames read from the capture input.', (c) => c.packets);
+    polled('bytes_total', 'Bytes of the frames read (original length on the wire).', (c) => c.bytes);
+    polled('flows_evicted_total', 'Flows ended by eviction at the live-flow cap.', (c) => c.evicted);
+    const lastSkipped = new Map<string, number>();
+    new Counter({
+      name: `${p}skipped_packets_total`, help: 'Frames counted and skipped, by reason.', labelNames: ['reason'], registers,
+      collect(this: Counter<'reason'>) {
+        const s = poll()?.skipped;
+        if (!s) return;
+        for (const [reason, n] of Object.entries(s)) {
+          const was = lastSkipped.get(reason) ?? 0;
+          if (n > was) {
+            this.inc({ reason }, n - was);
+            lastSkipped.set(reason, n);
+          }
+        }
+      },
+    });
+    new Gauge({
+      name: `${p}live_flows`, help: 'Flows live in the flow table(s).', registers,
+      collect(this: Gauge) {
+        const n = poll()?.liveFlows;
+        if (n !== undefined) this.set(n);
+      },
+    });
+    this.verdicts = new Counter({ name: `${p}verdicts_total`, help: 'Verdicts emitted (once per flow, as soon as its label is final), by label and protocol.', labelNames: ['label', 'protocol'], registers });
+    this.flows = new Counter({ name: `${p}flows_total`, help: 'Flows ended (records written), by label and protocol.', labelNames: ['label', 'protocol'], registers });
+    this.verdictPackets = new Histogram({ name: `${p}verdict_payload_packets`, help: "Payload packets seen when a flow's label became final (time to verdict), by label.", labelNames: ['label'], buckets: VERDICT_BUCKETS, registers });
+    this.lag = new Histogram({ name: `${p}output_lag_seconds`, help: 'Output lag: age of the oldest line in each write to the output, seconds.', buckets: LAG_BUCKETS, registers });
+    this.listVersion = new Gauge({ name: `${p}list_version`, help: 'Version of the list snapshot in force (named by every verdict).', registers });
+    this.listLoad = new Gauge({ name: `${p}list_load_seconds`, help: 'Time the last successful list load took, seconds.', registers });
+    this.listLoadedAt = new Gauge({ name: `${p}list_loaded_timestamp_seconds`, help: 'Unix time of the last successful list load.', registers });
+    this.reloads = new Counter({ name: `${p}list_loads_total`, help: 'List loads and reloads, by result (ok, error: the previous lists stayed in force).', labelNames: ['result'], registers });
+    if (options.processMetrics !== false) collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** The run's counters, read at each scrape (replaces an earlier source: a new session, a pool). */
+  watch(poll: () => RunCounters): void {
+    this.poll = poll;
+  }
+
+  /** A verdict was emitted. */
+  verdict(v: LabelledFlow): void {
+    this.verdicts.inc({ label: v.label, protocol: v.protocol ?? NO_PROTOCOL });
+    this.verdictPackets.observe({ label: v.label }, v.decidedAtPacket);
+  }
+
+  /** A flow ended (its record was written). */
+  record(r: LabelledFlow): void {
+    this.flows.inc({ label: r.label, protocol: r.protocol ?? NO_PROTOCOL });
+  }
+
+  /** A write to the output carried lines produced up to `seconds` earlier. */
+  outputLag(seconds: number): void {
+    this.lag.observe(seconds);
+  }
+
+  /** A list load or reload finished: `ok` with the new version and how long it took, or failed (old lists stay). */
+  lists(result: { ok: true; version: number; seconds: number } | { ok: false }): void {
+    this.reloads.inc({ result: result.ok ? 'ok' : 'error' });
+    if (!result.ok) return;
+    this.listVersion.set(result.version);
+    this.listLoad.set(result.seconds);
+    this.listLoadedAt.set(Date.now() / 1000);
+  }
+
+  /** The exposition text (what a scrape gets). */
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  /**
+   * Serve `GET /metrics` on host:port (port 0: any free port). Other paths answer 404, other methods 405.
+   * @throws the listen error (address in use, not permitted) through the returned promise
+   */
+  serve(host: string, port: number): Promise<MetricsServer> {
+    const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
+      const path = (req.url ?? '').split('?')[0];
+      if (path !== '/metrics') {
+        res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /metrics\n');
+        return;
+      }
+      if (req.method !== 'GET' && req.method !== 'HEAD') {
+        res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain' }).end('method not allowed\n');
+        return;
+      }
+      this.registry.metrics().then(
+        (body) => res.writeHead(200, { 'content-type': this.registry.contentType }).end(req.method === 'HEAD' ? undefined : body),
+        (e: unknown) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics failed: ${e instanceof Error ? e.message : String(e)}\n`),
+      );
+    });
+    // A scraper that keeps its connection open must not keep a finished run alive.
+    server.keepAliveTimeout = 5000;
+    return new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.off('error', reject);
+        server.unref();
+        const a = server.address();
+        const bound = typeof a === 'object' && a !== null ? a : { address: host, port };
+        const h = bound.address.includes(':') ? `[${bound.address}]` : bound.address;
+        resolve({
+          host: bound.address,
+          port: bound.port,
+          url: `http://${h}:${bound.port}/metrics`,
+          close: () => new Promise<void>((done) => {
+            server.close(() => done());
+            server.closeAllConnections();
+          }),
+        });
+      });
+    });
+  }
+}
+
+/** Create the metrics of one run. */
+export function createRunMetrics(options: MetricsOptions = {}): RunMetrics {
+  return new RunMetrics(options);
+}

@@ -1,0 +1,89 @@
+/**
+ * `classify --metrics HOST:PORT` through the built bin: a real process on a slowly fed stdin, scraped over HTTP
+ * with fetch while it runs; a real SIGHUP reload shows in the list metrics. A bad address is a usage error.
+ */
+import { describe, expect, it } from 'vitest';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { PcapFeed, tcpExchange, wgHandshake } from '../helpers/pcap-feed.js';
+import { sleep } from '../helpers/live-capture.js';
+
+const BIN = join(resolve(import.meta.dirname, '..', '..'), 'dist', 'cli.js');
+
+function sample(text: string, name: string): number | undefined {
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+  return line === undefined ? undefined : Number(line.slice(name.length + 1));
+}
+
+describe('classify --metrics', () => {
+  it('serves the run’s metrics while it runs; a SIGHUP reload shows in them', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ts-metrics-'));
+    const reg = join(dir, 'registered.txt');
+    writeFileSync(reg, '10.4.0.0/16,org-1\n');
+    const p = spawn(process.execPath, [BIN, 'classify', '-', '--metrics', '127.0.0.1:0', '--emit', 'verdicts', '--format', 'ndjson', '--registered', reg], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    p.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    p.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const exit = new Promise<number | null>((ok) => p.once('exit', ok));
+    const until = async (pred: () => boolean, what: string): Promise<void> => {
+      for (let i = 0; !pred(); i++) {
+        if (i > 1000) throw new Error(`timed out waiting for ${what}; stderr: ${err}`);
+        await sleep(20);
+      }
+    };
+    try {
+      await until(() => /metrics on (http:\/\/127\.0\.0\.1:\d+\/metrics)/.test(err), 'the metrics address');
+      const url = /metrics on (http:\/\/127\.0\.0\.1:\d+\/metrics)/.exec(err)![1]!;
+      const feed = new PcapFeed(p.stdin);
+      await feed.send(...wgHandshake('10.4.0.1', '198.51.100.9', 40001, 1), ...tcpExchange('10.4.0.2', '198.51.100.10', 40002, 2));
+      await until(() => out.includes('"event":"verdict"') && out.includes('10.4.0.2:40002'), 'the verdicts');
+      await sleep(100);
+      const res = await fetch(url);
+      expect(res.status).toBe(200);
+      const text = await res.text();
+      expect(sample(text, 'tunnelscope_packets_total')).toBe(9);
+      expect(sample(text, 'tunnelscope_bytes_total')).toBeGreaterThan(9 * 54);
+      expect(sample(text, 'tunnelscope_live_flows')).toBe(1);
+      expect(sample(text, 'tunnelscope_verdicts_total{label="registered_vpn",protocol="wireguard"}')).toBe(1);
+      expect(sample(text, 'tunnelscope_verdicts_total{label="ordinary",protocol="none"}')).toBe(1);
+      expect(sample(text, 'tunnelscope_flows_total{label="ordinary",protocol="none"}')).toBe(1);
+      expect(sample(text, 'tunnelscope_verdict_payload_packets_bucket{le="2",label="registered_vpn"}')).toBe(1);
+      expect(sample(text, 'tunnelscope_output_lag_seconds_count')).toBeGreaterThanOrEqual(1);
+      expect(sample(text, 'tunnelscope_list_version')).toBe(1);
+      expect(sample(text, 'tunnelscope_list_loads_total{result="ok"}')).toBe(1);
+
+      writeFileSync(reg, '10.4.0.0/16,org-2\n');
+      p.kill('SIGHUP');
+      await until(() => err.includes('list version 2'), 'the reload');
+      const after = await (await fetch(url)).text();
+      expect(sample(after, 'tunnelscope_list_version')).toBe(2);
+      expect(sample(after, 'tunnelscope_list_loads_total{result="ok"}')).toBe(2);
+      expect(sample(after, 'tunnelscope_list_load_seconds')).toBeGreaterThan(0);
+    } finally {
+      p.stdin.end();
+    }
+    expect(await exit).toBe(0);
+  });
+
+  it('a bad HOST:PORT is a usage error; a port in use is reported', async () => {
+    const bad = spawnSync(process.execPath, [BIN, 'classify', 'fixtures/sample.pcap', '--metrics', 'localhost'], { encoding: 'utf8', cwd: resolve(import.meta.dirname, '..', '..') });
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain('--metrics must be HOST:PORT');
+    const { createServer } = await import('node:net');
+    const srv = createServer();
+    await new Promise<void>((ok) => srv.listen(0, '127.0.0.1', ok));
+    const port = (srv.address() as { port: number }).port;
+    const r = await new Promise<{ code: number | null; err: string }>((ok) => {
+      const c = spawn(process.execPath, [BIN, 'classify', 'fixtures/sample.pcap', '--metrics', `127.0.0.1:${port}`], { cwd: resolve(import.meta.dirname, '..', '..') });
+      let e = '';
+      c.stderr.on('data', (d: Buffer) => (e += d.toString()));
+      c.once('exit', (code) => ok({ code, err: e }));
+    });
+    srv.close();
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/cannot listen: .*EADDRINUSE/);
+  });
+});

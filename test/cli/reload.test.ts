@@ -1,0 +1,126 @@
+/**
+ * List reloads while traffic flows (classify on a slowly fed stdin, in-process): --watch-lists picks up a
+ * registration list replaced on disk, SIGHUP reloads on demand, a bad file is reported as file:line and the lists
+ * in force stay; every verdict and record names the list version it used, and records keep their verdict's.
+ */
+import { EventEmitter } from 'node:events';
+import { mkdtempSync, renameSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough, Writable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { main } from '../../src/cli/main.js';
+import { PcapFeed, wgHandshake } from '../helpers/pcap-feed.js';
+import { sleep } from '../helpers/live-capture.js';
+
+class Lines extends Writable {
+  text = '';
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: () => void): void {
+    this.text += chunk.toString();
+    cb();
+  }
+  get objs(): Record<string, unknown>[] {
+    return this.text.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Record<string, unknown>);
+  }
+}
+
+async function until(pred: () => boolean, what: string, ms = 15_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!pred()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
+/** Replace a file the way config management does: write aside, then rename over it. */
+function replace(path: string, text: string): void {
+  writeFileSync(`${path}.new`, text);
+  renameSync(`${path}.new`, path);
+}
+
+function start(args: string[]) {
+  const stdin = new PassThrough();
+  const stdout = new Lines();
+  const stderr = new Lines();
+  const signals = new EventEmitter();
+  const exits: number[] = [];
+  const done = main(['classify', '-', '--emit', 'both', '--format', 'ndjson', '--no-default-domains', ...args], { stdin, stdout, stderr, signals, exit: (c) => void exits.push(c) });
+  const feed = new PcapFeed(stdin);
+  const verdict = (src: string): Record<string, unknown> | undefined => stdout.objs.find((o) => o['event'] === 'verdict' && o['src'] === src);
+  return { stdin, stdout, stderr, signals, exits, done, feed, verdict };
+}
+
+describe('list reloads during a run', () => {
+  it('--watch-lists: a replaced registration list applies to later flows; a bad one is reported and the lists stay', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ts-reload-'));
+    const reg = join(dir, 'registered.txt');
+    writeFileSync(reg, '10.1.0.0/16,org-1\n');
+    const r = start(['--registered', reg, '--watch-lists']);
+    await r.feed.send(...wgHandshake('10.1.0.1', '198.51.100.9', 40001, 1));
+    await until(() => r.verdict('10.1.0.1:40001') !== undefined, 'the first verdict');
+    expect(r.verdict('10.1.0.1:40001')).toMatchObject({ label: 'registered_vpn', registrant: 'org-1', listVersion: 1 });
+
+    replace(reg, '# moved\n10.1.0.0/16,org-2\n');
+    await until(() => r.stderr.text.includes('list version 2'), 'the reload');
+    expect(r.stderr.text).toContain('lists reloaded (changed): list version 2');
+    await r.feed.send(...wgHandshake('10.1.0.2', '198.51.100.9', 40002, 2));
+    await until(() => r.verdict('10.1.0.2:40002') !== undefined, 'the second verdict');
+    expect(r.verdict('10.1.0.2:40002')).toMatchObject({ registrant: 'org-2', listVersion: 2 });
+
+    replace(reg, '10.1.0.0/16,org-3\n10.1.0.0/33,broken\n');
+    await until(() => r.stderr.text.includes('failed'), 'the failed reload');
+    expect(r.stderr.text).toMatch(new RegExp(`reloading lists \\(changed\\) failed: ${reg.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:2\\b.*; list version 2 stays in force`));
+    await r.feed.send(...wgHandshake('10.1.0.3', '198.51.100.9', 40003, 3));
+    await until(() => r.verdict('10.1.0.3:40003') !== undefined, 'the third verdict');
+    expect(r.verdict('10.1.0.3:40003')).toMatchObject({ registrant: 'org-2', listVersion: 2 });
+
+    r.stdin.end();
+    expect(await r.done).toBe(0);
+    // Records (at end of input) keep the version and registrant their verdict used.
+    const recs = r.stdout.objs.filter((o) => o['event'] === undefined).map((o) => [o['src'], o['registrant'], o['listVersion']]);
+    expect(recs.sort()).toEqual([['10.1.0.1:40001', 'org-1', 1], ['10.1.0.2:40002', 'org-2', 2], ['10.1.0.3:40003', 'org-2', 2]]);
+  });
+
+  it('SIGHUP reloads every list file at once (no watching); --watch-lists without a list file is a usage error', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ts-reload-'));
+    const reg = join(dir, 'registered.txt');
+    const ep = join(dir, 'endpoints.txt');
+    writeFileSync(reg, '10.2.0.0/16,org-1\n');
+    writeFileSync(ep, '203.0.113.0/24,corp\n');
+    const r = start(['--registered', reg, '--vpn-endpoints', ep]);
+    await r.feed.send(...wgHandshake('10.2.0.1', '198.51.100.9', 40001, 1));
+    await until(() => r.verdict('10.2.0.1:40001') !== undefined, 'the first verdict');
+    // Both files change; nothing happens until SIGHUP.
+    writeFileSync(reg, '10.2.0.0/16,org-2\n');
+    writeFileSync(ep, '198.51.100.0/24,corp-2\n');
+    await sleep(400);
+    expect(r.stderr.text).not.toContain('reloaded');
+    r.signals.emit('SIGHUP');
+    await until(() => r.stderr.text.includes('lists reloaded (SIGHUP): list version 2'), 'the SIGHUP reload');
+    await r.feed.send(...wgHandshake('10.2.0.2', '198.51.100.9', 40002, 2));
+    await until(() => r.verdict('10.2.0.2:40002') !== undefined, 'the second verdict');
+    const v = r.verdict('10.2.0.2:40002')!;
+    expect(v).toMatchObject({ registrant: 'org-2', listVersion: 2 });
+    expect(JSON.stringify(v['evidence'])).toContain('corp-2');
+    r.stdin.end();
+    expect(await r.done).toBe(0);
+
+    const e = new Lines();
+    expect(await main(['classify', '-', '--watch-lists'], { stdin: new PassThrough(), stdout: new Lines(), stderr: e })).toBe(2);
+    expect(e.text).toContain('--watch-lists needs a list file');
+  });
+
+  it('signals: the first SIGINT stops cleanly (exit 0), a second one exits at once with 130', async () => {
+    const r = start([]);
+    await r.feed.send(...wgHandshake('10.3.0.1', '198.51.100.9', 40001, 1));
+    await until(() => r.verdict('10.3.0.1:40001') !== undefined, 'the verdict');
+    r.signals.emit('SIGINT');
+    r.signals.emit('SIGINT');
+    expect(r.exits).toEqual([130]);
+    expect(await r.done).toBe(0);
+    expect(r.stdout.objs.find((o) => o['event'] === undefined)).toMatchObject({ src: '10.3.0.1:40001', end: 'stop' });
+    expect(r.stderr.text).toContain('second interrupt: exiting at once');
+    // Handlers are removed when the run ends.
+    expect(r.signals.listenerCount('SIGINT') + r.signals.listenerCount('SIGTERM') + r.signals.listenerCount('SIGHUP')).toBe(0);
+  });
+});

@@ -1,0 +1,180 @@
+/**
+ * classify on a live stream, through the built bin (a real process, real pipes): records and verdicts reach
+ * stdout within 200 ms of the packet that produced them; SIGINT/SIGTERM end every live flow with reason `stop`,
+ * print the summary and exit 0 (also with --workers 2, and on a file); a closed input ends flows with `eof`.
+ */
+import { describe, expect, it } from 'vitest';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { ovpnHandshake, PcapFeed, pcapHeader, pcapRecord, tcpExchange, udpDatagram, wgHandshake } from '../helpers/pcap-feed.js';
+import { buildFrame } from '../../src/trace/frame-builder.js';
+import { median, sleep } from '../helpers/live-capture.js';
+
+const ROOT = resolve(import.meta.dirname, '..', '..');
+const BIN = join(ROOT, 'dist', 'cli.js');
+
+class Line {
+  private parsed: Record<string, unknown> | null = null;
+  constructor(readonly at: number, readonly text: string) {}
+  get obj(): Record<string, unknown> {
+    return (this.parsed ??= JSON.parse(this.text) as Record<string, unknown>);
+  }
+}
+
+/** The CLI on a pipe: stdout lines with their arrival times, stderr text, the exit code. */
+class Cli {
+  readonly p: ChildProcessWithoutNullStreams;
+  readonly lines: Line[] = [];
+  err = '';
+  readonly exit: Promise<number | null>;
+  private rest = '';
+  private waiters: (() => void)[] = [];
+  constructor(args: string[]) {
+    this.p = spawn(process.execPath, [BIN, 'classify', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+    this.p.stdout.on('data', (d: Buffer) => {
+      const at = performance.now();
+      const parts = (this.rest + d.toString()).split('\n');
+      this.rest = parts.pop()!;
+      for (const l of parts) if (l.trim() !== '') this.lines.push(new Line(at, l));
+      for (const w of this.waiters.splice(0)) w();
+    });
+    this.p.stderr.on('data', (d: Buffer) => {
+      this.err += d.toString();
+      for (const w of this.waiters.splice(0)) w();
+    });
+    this.exit = new Promise((ok) => this.p.once('exit', (code) => ok(code)));
+  }
+  /** Wait until `pred` holds (checked on every output), at most `ms`. */
+  async until(pred: () => boolean, ms = 10_000): Promise<void> {
+    const end = performance.now() + ms;
+    while (!pred()) {
+      const left = end - performance.now();
+      if (left <= 0) throw new Error(`timed out; stdout lines: ${this.lines.length}, stderr: ${this.err}`);
+      await Promise.race([new Promise<void>((r) => this.waiters.push(r)), sleep(Math.min(left, 200))]);
+    }
+  }
+  find(pred: (o: Record<string, unknown>) => boolean): Line | undefined {
+    return this.lines.find((l) => pred(l.obj));
+  }
+}
+
+const isVerdict = (src: string) => (o: Record<string, unknown>): boolean => o['event'] === 'verdict' && o['src'] === src;
+const isRecord = (src: string) => (o: Record<string, unknown>): boolean => o['event'] === undefined && o['src'] === src;
+
+describe('classify on a stream', () => {
+  it('verdicts and records reach stdout within 200 ms of the packet that produced them (--emit both)', async () => {
+    const cli = new Cli(['-', '--emit', 'both', '--format', 'ndjson', '-q']);
+    const feed = new PcapFeed(cli.p.stdin);
+    const delays: number[] = [];
+    try {
+      // Start-up (lists, JIT) first: the bound is for a running capture.
+      await feed.send(...wgHandshake('10.6.0.1', '198.51.100.9', 39999, 99));
+      await cli.until(() => cli.find(isVerdict('10.6.0.1:39999')) !== undefined);
+      for (let i = 0; i < 8; i++) {
+        const client = `10.7.0.${i + 1}`;
+        const [a, b] = i % 2 === 0 ? wgHandshake(client, '198.51.100.9', 40000 + i, i) : ovpnHandshake(client, '198.51.100.9', 40000 + i, i);
+        await feed.send(a!);
+        await sleep(150);
+        // Nothing about this flow yet: one packet does not decide it.
+        expect(cli.find(isVerdict(`${client}:${40000 + i}`))).toBeUndefined();
+        await feed.send(b!);
+        const t = performance.now();
+        await cli.until(() => cli.find(isVerdict(`${client}:${40000 + i}`)) !== undefined);
+        delays.push(cli.find(isVerdict(`${client}:${40000 + i}`))!.at - t);
+        // A TCP exchange that closes: its verdict is due at its last packet (its record after the linger, which
+        // absorbs trailing packets).
+        const tcp = tcpExchange(client, '198.51.100.10', 50000 + i, i);
+        await feed.send(...tcp);
+        const t2 = performance.now();
+        await cli.until(() => cli.find(isVerdict(`${client}:${50000 + i}`)) !== undefined);
+        delays.push(cli.find(isVerdict(`${client}:${50000 + i}`))!.at - t2);
+        await sleep(50);
+      }
+    } finally {
+      cli.p.stdin.end();
+    }
+    expect(await cli.exit).toBe(0);
+    const v = cli.lines.filter((l) => l.obj['event'] === 'verdict' && l.obj['label'] !== 'ordinary').map((l) => l.obj);
+    expect(v).toHaveLength(9);
+    for (const o of v) expect(o).toMatchObject({ label: 'unregistered_vpn', decidedAtPacket: 2, packets: 2 });
+    // Every flow: one verdict line and one record line, with the same label.
+    const records = cli.lines.filter((l) => l.obj['event'] === undefined).map((l) => l.obj);
+    expect(records).toHaveLength(17);
+    for (const r of records) expect(cli.find((o) => o['event'] === 'verdict' && o['src'] === r['src'])?.obj['label']).toBe(r['label']);
+    console.log(`stream: ${delays.length} lines, delay after the deciding packet median ${median(delays).toFixed(1)} ms, max ${Math.max(...delays).toFixed(1)} ms`);
+    expect(Math.max(...delays)).toBeLessThan(200);
+  });
+
+  for (const [sig, workers] of [['SIGINT', 1], ['SIGTERM', 1], ['SIGINT', 2]] as const) {
+    it(`${sig} with --workers ${workers}: every live flow ends with reason stop, summary printed, exit 0`, async () => {
+      const cli = new Cli(['-', '--emit', 'both', '--format', 'ndjson', '--workers', String(workers)]);
+      const feed = new PcapFeed(cli.p.stdin);
+      await feed.send(...wgHandshake('10.8.0.1', '198.51.100.9', 41000, 1));
+      await feed.send(udpDatagram('10.8.0.2', '198.51.100.20', 41001, 5353, 2), udpDatagram('10.8.0.3', '198.51.100.20', 41002, 9999, 3));
+      await feed.send(...tcpExchange('10.8.0.4', '198.51.100.10', 41003, 4));
+      // The closed TCP connection's verdict comes at its close; it lingers, and the stop ends it with its close reason.
+      await cli.until(() => cli.find(isVerdict('10.8.0.1:41000')) !== undefined && cli.find(isVerdict('10.8.0.4:41003')) !== undefined);
+      await sleep(100);
+      cli.p.kill(sig);
+      expect(await cli.exit).toBe(0);
+      const records = cli.lines.filter((l) => l.obj['event'] === undefined).map((l) => l.obj);
+      expect(records.map((r) => [r['src'], r['end']]).sort()).toEqual([
+        ['10.8.0.1:41000', 'stop'],
+        ['10.8.0.2:41001', 'stop'],
+        ['10.8.0.3:41002', 'stop'],
+        ['10.8.0.4:41003', 'fin'],
+      ]);
+      // The open ordinary UDP flows get their verdict with their record (a relation could still have claimed them).
+      expect(cli.lines.filter((l) => l.obj['event'] === 'verdict')).toHaveLength(4);
+      expect(cli.err).toContain(`stopped by ${sig}`);
+      expect(cli.err).toMatch(/tunnelscope: \d+ packets, 4 flows, 1 VPN flows/);
+    });
+  }
+
+  it('a closed input ends the run as a file does: flows end with eof, exit 0', async () => {
+    const cli = new Cli(['-', '--format', 'ndjson', '-q']);
+    const feed = new PcapFeed(cli.p.stdin);
+    await feed.send(...wgHandshake('10.9.0.1', '198.51.100.9', 42000, 1));
+    cli.p.stdin.end();
+    expect(await cli.exit).toBe(0);
+    expect(cli.lines.map((l) => l.obj['end'])).toEqual(['eof']);
+  });
+
+  it('a file: SIGINT stops reading, ends the live flows with stop and exits 0 (1 and 2 workers)', async () => {
+    // 600k one-datagram UDP flows (94 MB): long enough to be stopped; --max-flows 2000 makes evictions print records
+    // all along, which tells the test the run is under way.
+    const dir = mkdtempSync(join(tmpdir(), 'ts-stop-'));
+    const trace = join(dir, 't.pcap');
+    const N = 600_000;
+    const frame = buildFrame(udpDatagram('10.0.0.1', '198.51.100.20', 1, 9999, 1));
+    const rec = 16 + frame.length;
+    const buf = Buffer.alloc(24 + N * rec);
+    buf.set(pcapHeader(), 0);
+    for (let i = 0; i < N; i++) {
+      const o = 24 + i * rec;
+      buf.set(pcapRecord(frame, 1_700_000_000_000_000 + i), o);
+      buf.writeUInt32BE((0x0a000000 + (i >>> 16) * 65536 + (i & 0xffff)) >>> 0, o + 16 + 14 + 12); // IPv4 source
+      buf.writeUInt16BE(1024 + (i % 60000), o + 16 + 14 + 20); // UDP source port
+    }
+    writeFileSync(trace, buf);
+    for (const workers of [1, 2]) {
+      const cli = new Cli([trace, '--format', 'ndjson', '--max-flows', '2000', '--workers', String(workers)]);
+      await cli.until(() => cli.lines.length > 0, 30_000);
+      cli.p.kill('SIGINT');
+      expect(await cli.exit).toBe(0);
+      const ends = new Map<string, number>();
+      for (const l of cli.lines) {
+        const e = /"end":"(\w+)"/.exec(l.text)![1]!;
+        ends.set(e, (ends.get(e) ?? 0) + 1);
+      }
+      expect(ends.get('stop') ?? 0, `workers ${workers}: ${JSON.stringify([...ends])}`).toBeGreaterThan(0);
+      expect(ends.has('eof')).toBe(false);
+      expect(cli.err).toContain('stopped by SIGINT');
+      const m = /tunnelscope: (\d+) packets, (\d+) flows/.exec(cli.err);
+      expect(Number(m![1])).toBeLessThan(N);
+      expect(Number(m![2])).toBe(cli.lines.length);
+    }
+  });
+});

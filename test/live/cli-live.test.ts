@@ -1,0 +1,89 @@
+/**
+ * The CLI help's own live example, run as written on the loopback interface: the real tcpdump (`eth0` → `lo`,
+ * plus a filter on this test's ports) piped into the built `tunnelscope classify - --emit verdicts --only vpn`,
+ * while this process exchanges WireGuard-, OpenVPN- and ordinary-shaped datagrams over 127.0.0.1. Every VPN
+ * verdict line must arrive within 1 s of the datagram completing its handshake, no ordinary flow is printed,
+ * and a Ctrl-C (SIGINT to both, as a terminal sends it) ends the run with exit 0 and the summary. Only loopback,
+ * our own ports; bounded in count (24 flows) and time.
+ */
+import { describe, expect, it } from 'vitest';
+import { spawn, spawnSync } from 'node:child_process';
+import { join, resolve } from 'node:path';
+import { captureUnavailable, LoopbackPeers, median, sleep, startCapture, type FlowKind, type SentFlow } from '../helpers/live-capture.js';
+
+const ROOT = resolve(import.meta.dirname, '..', '..');
+const BIN = join(ROOT, 'dist', 'cli.js');
+const why = captureUnavailable();
+
+/** The live example line of `tunnelscope classify --help`, split into the tcpdump and tunnelscope commands. */
+function helpExample(): { tcpdump: string[]; tunnelscope: string[] } {
+  const help = spawnSync(process.execPath, [BIN, 'classify', '--help'], { encoding: 'utf8' }).stdout;
+  const line = help.split('\n').map((l) => l.trim()).find((l) => l.startsWith('tcpdump ') && l.includes('| tunnelscope classify -'));
+  if (!line) throw new Error(`no live example in classify --help:\n${help}`);
+  const [left, right] = line.split('|').map((s) => s.trim().split(/\s+/));
+  return { tcpdump: left!.slice(1), tunnelscope: right!.slice(1) };
+}
+
+describe('the CLI help’s live example on lo (tcpdump | tunnelscope classify -)', () => {
+  it.skipIf(why !== null)(`each VPN verdict line within 1 s of its handshake${why ? ` — skipped: ${why}` : ''}`, async () => {
+    const ex = helpExample();
+    expect(ex.tcpdump).toContain('-U');
+    expect(ex.tunnelscope).toEqual(expect.arrayContaining(['classify', '-', '--emit', 'verdicts']));
+    const iface = ex.tcpdump.indexOf('-i');
+    expect(iface).toBeGreaterThanOrEqual(0);
+    const peers = await LoopbackPeers.open();
+    // The example's options as written, on lo, plus a filter on our ports (the expression comes last).
+    const args = ex.tcpdump.map((a, i) => (i === iface + 1 ? 'lo' : a));
+    const cli = spawn(process.execPath, [BIN, ...ex.tunnelscope], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const cap = await startCapture(peers.ports, { args, into: cli.stdin });
+    const arrived = new Map<string, { at: number; o: Record<string, unknown> }>();
+    let rest = '';
+    let err = '';
+    cli.stdout.on('data', (d: Buffer) => {
+      const at = performance.now();
+      const parts = (rest + d.toString()).split('\n');
+      rest = parts.pop()!;
+      for (const l of parts) {
+        if (l === '') continue;
+        const o = JSON.parse(l) as Record<string, unknown>;
+        arrived.set(String(o['src']), { at, o });
+      }
+    });
+    cli.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const exit = new Promise<number | null>((ok) => cli.once('exit', ok));
+    const sent: SentFlow[] = [];
+    try {
+      // Warm-up: the CLI starts (lists, JIT) while tcpdump already captures; the bound is for a running capture.
+      const w = await peers.flow('wireguard', 1);
+      for (let i = 0; i < 300 && !arrived.has(w.src); i++) await sleep(50);
+      expect(arrived.has(w.src), `warm-up verdict; stderr: ${err}`).toBe(true);
+      const kinds: FlowKind[] = ['wireguard', 'openvpn', 'ordinary', 'ordinary'];
+      for (let i = 0; i < 24; i++) {
+        sent.push(await peers.flow(kinds[i % kinds.length]!, 2000 + i));
+        await sleep(40);
+      }
+      await sleep(1200);
+    } finally {
+      // Ctrl-C in a terminal reaches the whole pipeline.
+      cli.kill('SIGINT');
+      await cap.stop();
+      peers.close();
+    }
+    expect(await exit).toBe(0);
+    expect(err).toMatch(/tunnelscope: \d+ packets, \d+ flows, \d+ VPN flows/);
+    const delays: number[] = [];
+    for (const f of sent) {
+      const a = arrived.get(f.src);
+      if (f.kind === 'ordinary') {
+        expect(a, `ordinary ${f.src} printed`).toBeUndefined();
+        continue;
+      }
+      expect(a, `verdict line for ${f.kind} ${f.src}`).toBeDefined();
+      expect(a!.o).toMatchObject({ event: 'verdict', label: 'unregistered_vpn', protocol: f.kind, decidedAtPacket: 2, dst: f.dst });
+      delays.push(a!.at - f.handshakeAt);
+    }
+    console.log(`CLI live (tcpdump ${args.join(' ')} | tunnelscope ${ex.tunnelscope.join(' ')}): ${delays.length} VPN verdicts, delay after the handshake median ${median(delays).toFixed(1)} ms, max ${Math.max(...delays).toFixed(1)} ms`);
+    expect(delays).toHaveLength(12);
+    expect(Math.max(...delays)).toBeLessThan(1000);
+  });
+});

@@ -1,0 +1,77 @@
+/**
+ * prom-client is an optional peer dependency: the library's doors (ESM and CJS) and the CLI without --metrics run
+ * in a process where it cannot be resolved at all. The same hooks make `tunnelscope/metrics` fail to load, which
+ * shows they work.
+ */
+import { describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+const ROOT = resolve(import.meta.dirname, '..', '..');
+const DIST = join(ROOT, 'dist');
+
+function withoutPromClient(args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'ts-noprom-'));
+  writeFileSync(
+    join(dir, 'hooks.mjs'),
+    `export async function resolve(spec, ctx, next) {
+  if (spec === 'prom-client' || spec.startsWith('prom-client/')) {
+    throw Object.assign(new Error("Cannot find package 'prom-client' (hidden by the test)"), { code: 'ERR_MODULE_NOT_FOUND' });
+  }
+  return next(spec, ctx);
+}\n`,
+  );
+  writeFileSync(join(dir, 'register.mjs'), `import { register } from 'node:module';\nregister('./hooks.mjs', import.meta.url);\n`);
+  writeFileSync(
+    join(dir, 'block.cjs'),
+    `const M = require('node:module');
+const orig = M._resolveFilename;
+M._resolveFilename = function (req, ...rest) {
+  if (req === 'prom-client' || req.startsWith('prom-client/')) throw Object.assign(new Error("Cannot find module 'prom-client' (hidden by the test)"), { code: 'MODULE_NOT_FOUND' });
+  return orig.call(this, req, ...rest);
+};\n`,
+  );
+  const r = spawnSync(process.execPath, ['--import', pathToFileURL(join(dir, 'register.mjs')).href, '--require', join(dir, 'block.cjs'), ...args], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('prom-client stays optional', () => {
+  it('the library doors load and classify without it; the metrics door does not', () => {
+    const url = (f: string): string => pathToFileURL(join(DIST, f)).href;
+    const script = `
+      const lib = await import(${JSON.stringify(url('index.js'))});
+      await import(${JSON.stringify(url('node.js'))});
+      const { createRequire } = await import('node:module');
+      const req = createRequire(${JSON.stringify(url('index.cjs'))});
+      const cjs = req(${JSON.stringify(join(DIST, 'index.cjs'))});
+      const v = lib.createClassifier().classifyFlow({ transport: 17, src: '192.0.2.1', dst: '198.51.100.1', srcPort: 1, dstPort: 2, packets: [] });
+      console.log(typeof cjs.createClassifier, v.label);
+      let failed = 'loaded';
+      try { await import(${JSON.stringify(url('metrics.js'))}); } catch (e) { failed = e.code; }
+      let failedCjs = 'loaded';
+      try { req(${JSON.stringify(join(DIST, 'metrics.cjs'))}); } catch (e) { failedCjs = e.code; }
+      console.log(failed, failedCjs);`;
+    const r = withoutPromClient(['--input-type=module', '-e', script]);
+    expect(r.stderr).toBe('');
+    expect(r.stdout.trim().split('\n')).toEqual(['function ordinary', 'ERR_MODULE_NOT_FOUND MODULE_NOT_FOUND']);
+  });
+  it('the CLI classifies without it (ESM and CJS bins)', () => {
+    for (const bin of ['cli.js', 'cli.cjs']) {
+      const r = withoutPromClient([join(DIST, bin), 'classify', 'fixtures/sample.pcap', '--registered', 'fixtures/sample-registered.txt', '--quiet', '--format', 'ndjson']);
+      expect(r.stderr).toBe('');
+      expect(r.status).toBe(0);
+      expect(r.stdout.trim().split('\n')).toHaveLength(40);
+      // Asking for metrics says what is missing.
+      const m = withoutPromClient([join(DIST, bin), 'classify', 'fixtures/sample.pcap', '--metrics', '127.0.0.1:0', '-q']);
+      expect(m.status).toBe(2);
+      expect(m.stderr).toBe('tunnelscope classify: --metrics: needs the optional package prom-client (npm install prom-client)\n');
+    }
+  });
+});
