@@ -22,7 +22,8 @@ describe('classify --metrics', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ts-metrics-'));
     const reg = join(dir, 'registered.txt');
     writeFileSync(reg, '10.4.0.0/16,org-1\n');
-    const p = spawn(process.execPath, [BIN, 'classify', '-', '--metrics', '127.0.0.1:0', '--emit', 'verdicts', '--format', 'ndjson', '--registered', reg], { stdio: ['pipe', 'pipe', 'pipe'] });
+    // --tcp-linger 0: the TCP exchange's record (flows_total) is due at its close, not after 5 s of capture time.
+    const p = spawn(process.execPath, [BIN, 'classify', '-', '--metrics', '127.0.0.1:0', '--emit', 'verdicts', '--format', 'ndjson', '--registered', reg, '--tcp-linger', '0'], { stdio: ['pipe', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     p.stdout.on('data', (d: Buffer) => (out += d.toString()));
