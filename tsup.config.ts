@@ -5,11 +5,12 @@ export default defineConfig({
   entry: {
     index: 'src/index.ts',
     node: 'src/node.ts',
+    nats: 'src/nats/index.ts',
     cli: 'src/cli/main.ts',
     worker: 'src/pool/worker.ts',
   },
   format: ['esm', 'cjs'],
-  dts: { entry: { index: 'src/index.ts', node: 'src/node.ts', cli: 'src/cli/main.ts' } },
+  dts: { entry: { index: 'src/index.ts', node: 'src/node.ts', nats: 'src/nats/index.ts', cli: 'src/cli/main.ts' } },
   sourcemap: true,
   clean: true,
   target: 'node20',

@@ -26,6 +26,8 @@ const ALLOWED: Record<string, string[]> = {
   cli: [...BASE, 'ip', 'trie', 'lists', 'trace', 'detect', 'classify', 'pool', 'synth'],
   index: [...BASE, 'ip', 'trie', 'lists', 'trace', 'detect', 'classify', 'pool', 'synth'],
   node: [...BASE, 'ip', 'trie', 'lists', 'trace', 'detect', 'classify', 'pool'],
+  // tunnelscope/nats: the fleet on NATS JetStream, its own door; nothing below it may import it.
+  nats: [...BASE, 'ip', 'trie', 'lists', 'trace', 'detect', 'classify', 'pool'],
 };
 
 function files(dir: string): string[] {
