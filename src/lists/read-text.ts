@@ -2,6 +2,17 @@
 import { readFile } from 'node:fs/promises';
 import { ListParseError, ListReadError } from '../errors.js';
 
+/** File-system error codes in the words a user reads (the code itself for the rest). */
+const FS_REASONS: Record<string, string> = {
+  ENOENT: 'no such file',
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  EISDIR: 'is a directory',
+  ENOTDIR: 'not a directory',
+  ELOOP: 'too many symbolic links',
+  ENAMETOOLONG: 'name too long',
+};
+
 /**
  * The text of a list file.
  * @throws {ListReadError} when the file cannot be read, is not valid UTF-8, or is binary (NUL byte).
@@ -12,7 +23,8 @@ export async function readListText(path: string, source: string): Promise<string
     const bytes = await readFile(path);
     text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch (e) {
-    const why = e instanceof TypeError ? 'not UTF-8 text' : ((e as NodeJS.ErrnoException).code ?? String(e));
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = e instanceof TypeError ? 'not UTF-8 text' : (code !== undefined ? (FS_REASONS[code] ?? code) : String(e));
     throw new ListReadError(source, `cannot read list: ${why}`, { cause: e });
   }
   if (text.includes('\0')) throw new ListReadError(source, 'cannot read list: binary file (NUL byte)');
