@@ -48,3 +48,29 @@ export {
   type ListWatchStats,
   type SwapEvent,
 } from './lists.js';
+export { RecordPublisher, createRecordPublisher, type PublisherOptions, type PublisherStats } from './publisher.js';
+export { ensureRecordsStream, ensureJobsStream, type RecordsStreamOptions, type JobsStreamOptions } from './streams.js';
+export {
+  readFleet,
+  countRecord,
+  newFleetStats,
+  asFleetRecord,
+  type FleetRecord,
+  type FleetCounts,
+  type FleetStats,
+  type FleetReadOptions,
+} from './reader.js';
+export {
+  submitJobs,
+  waitForJobs,
+  createJobWorker,
+  JobWorker,
+  feedFile,
+  type CaptureJob,
+  type JobEvent,
+  type JobsOptions,
+  type SubmitResult,
+  type WorkerOptions,
+  type WorkerStats,
+  type JobOutcome,
+} from './jobs.js';

@@ -7,7 +7,7 @@ export async function readStreamRecords(nc: NatsConnection, stream: string, filt
   const info = await jsm.streams.info(stream);
   const out: Array<Record<string, unknown>> = [];
   if (info.state.messages === 0) return out;
-  const c = await jetstream(nc).consumers.get(stream, filter ? { filter_subjects: [filter] } : {});
+  const c = await jetstream(nc).consumers.get(stream, filter ? { filter_subjects: filter } : {});
   for (;;) {
     const m = await c.next({ expires: 2000 });
     if (m === null) break;
