@@ -1,11 +1,12 @@
 /** `tunnelscope classify <capture|->`: label every flow of a capture. */
 import { accessSync, constants, statSync } from 'node:fs';
+import { once } from 'node:events';
 import type { Command } from 'commander';
 import { createClassifier, type Classifier, type ClassifierOptions } from '../classify/classifier.js';
-import { createClassifierPool } from '../pool/index.js';
+import { createClassifierPool, frameShard } from '../pool/index.js';
 import type { RawPacket } from '../trace/types.js';
 import type { FlowRecord } from '../classify/record.js';
-import { readCaptureFileSync, readCaptureStream } from '../trace/reader.js';
+import { readCaptureFile, readCaptureFileSync, readCaptureStream } from '../trace/reader.js';
 import { TunnelscopeError } from '../errors.js';
 import { Progress } from './progress.js';
 import { CLASSIFY_FORMATS, Tally } from './records.js';
@@ -15,7 +16,7 @@ import { defaultFormat, OutputSink } from './output.js';
 import { findFormat, formatsHelp, type OutputFormat } from './formats.js';
 import { loadListFiles } from './lists.js';
 import { action, subcommand, type CliContext, type Subcommand } from './program.js';
-import { SINK_PLUGINS, type RecordSink } from './sinks.js';
+import { SINK_PLUGINS, type ListsProvider, type ListsTarget, type RecordSink } from './sinks.js';
 
 const NAME = 'classify';
 
@@ -45,6 +46,7 @@ interface ClassifyOpts {
   companionWindow?: string;
   sslVpnEspPorts?: string;
   workers?: string;
+  shard?: string;
   quiet?: boolean;
   [plugin: string]: unknown;
 }
@@ -66,6 +68,7 @@ export const classifyCommand: Subcommand = {
       .option('--companion-window <S>', 'an SSL-VPN data channel is tied to its TLS flow when it starts within S capture seconds of it, or while it is open (default 10)')
       .option('--ssl-vpn-esp-ports <P,...>', 'UDP ports where ESP next to a TLS flow with no IKE is an SSL VPN data channel (default 4500)')
       .option('--workers <N>', 'classify on N worker threads (default 1)')
+      .option('--shard <I/N>', "classify only shard I of N (0-based) of the flows, split by address pair as the worker pool splits them; other frames are read for DNS answers only (one sensor's share of a trace)")
       .option('-q, --quiet', 'no progress bar and no end-of-run diagnostics on stderr');
     for (const p of SINK_PLUGINS) for (const o of p.options()) cmd.addOption(o);
     cmd.addHelpText('after', AFTER_HELP);
@@ -82,6 +85,14 @@ export async function run(argv: string[], io: CliIo = processIo()): Promise<numb
 
 interface RunOptions {
   onlyVpn: boolean;
+  /** Records go to the sinks only. */
+  quietRecords: boolean;
+  /** This run's shard of the flows (`--shard I/N`), or null for all. */
+  shard: { i: number; n: number } | null;
+  /** Called with the classifier or pool once it exists (a lists provider keeps it current). */
+  attach: ((t: ListsTarget) => Promise<void>) | null;
+  /** Back-pressure from the sinks, awaited between input chunks (null: nothing waits). */
+  wait: (() => Promise<void> | null) | null;
   summary: boolean;
   quiet: boolean;
   flow: { idleTimeoutSec?: number; tcpIdleTimeoutSec?: number; maxFlows?: number };
@@ -106,6 +117,8 @@ async function classify(capture: string | undefined, opts: ClassifyOpts, io: Cli
   const companionWindow = numberFlag('companion-window', opts.companionWindow, { min: 0 });
   const espPorts = numberListFlag('ssl-vpn-esp-ports', opts.sslVpnEspPorts, { min: 1, max: 65535, integer: true });
   const workers = numberFlag('workers', opts.workers, { min: 1, max: 256, integer: true }) ?? 1;
+  const shard = shardFlag(opts.shard);
+  if (shard !== null && workers > 1) throw new UsageError('--shard works with --workers 1 (the pool splits by the same hash)');
   if (capture !== '-') {
     const why = unreadable(capture);
     if (why !== null) {
@@ -114,8 +127,13 @@ async function classify(capture: string | undefined, opts: ClassifyOpts, io: Cli
     }
   }
   const sinks: RecordSink[] = [];
+  const providers: ListsProvider[] = [];
   const o: RunOptions = {
     onlyVpn: opts.only === 'vpn',
+    quietRecords: false,
+    shard,
+    attach: null,
+    wait: null,
     summary: opts.summary === true,
     quiet: opts.quiet === true,
     flow: {
@@ -128,20 +146,37 @@ async function classify(capture: string | undefined, opts: ClassifyOpts, io: Cli
   const progress = new Progress(capture === '-' ? 0 : statSync(capture).size, o.quiet, stderr);
   try {
     progress.phase('loading lists');
-    const options = await loadListFiles({
-      registered: opts.registered,
-      vpnEndpoints: opts.vpnEndpoints,
-      vpnDomains: opts.vpnDomains,
-      defaultDomains: opts.defaultDomains,
-    });
+    const sinkCtx = { io, input: capture };
+    for (const p of SINK_PLUGINS) {
+      const l = (await p.lists?.(opts, sinkCtx)) ?? null;
+      if (l !== null) providers.push(l);
+    }
+    if (providers.length > 1) throw new UsageError('two options provide the lists; use one');
+    const options: ClassifierOptions =
+      providers.length === 1
+        ? { ...providers[0]!.input }
+        : await loadListFiles({
+            registered: opts.registered,
+            vpnEndpoints: opts.vpnEndpoints,
+            vpnDomains: opts.vpnDomains,
+            defaultDomains: opts.defaultDomains,
+          });
     progress.phase(null);
     if (companionWindow !== undefined) options.companionWindowS = companionWindow;
     if (espPorts !== undefined) options.sslVpnEspPorts = espPorts;
     for (const p of SINK_PLUGINS) {
-      const s = await p.create(opts, { io });
+      const s = await p.create(opts, sinkCtx);
       if (s !== null) sinks.push(s);
     }
-    return await classifyInput(options, capture, format, sinks, progress, o);
+    if (providers.length === 1) o.attach = (t) => providers[0]!.attach(t);
+    o.quietRecords = sinks.some((s) => s.replacesStdout === true);
+    const waits = sinks.filter((s) => s.wait !== undefined);
+    if (waits.length > 0) o.wait = () => waits.map((s) => s.wait!()).find((w) => w !== null) ?? null;
+    const code = await classifyInput(options, capture, format, sinks, progress, o);
+    // Closed here, not in finally, so that what they report (after delivering what was pending) is printed.
+    const closed = await closeAll(sinks, providers);
+    if (!o.quiet) for (const l of closed.reports) stderr.write(`tunnelscope: ${l}\n`);
+    return Math.max(code, closed.code);
   } catch (e) {
     progress.done();
     if (e instanceof TunnelscopeError) {
@@ -150,8 +185,38 @@ async function classify(capture: string | undefined, opts: ClassifyOpts, io: Cli
     }
     throw e;
   } finally {
-    for (const s of sinks) await s.close().catch(() => {});
+    await closeAll(sinks, providers).catch(() => undefined);
   }
+}
+
+/**
+ * Close every sink, then every lists provider, and empty both arrays (so a second call does nothing). Resolves to
+ * the worst exit code the sinks ask for and the lines they report.
+ */
+async function closeAll(sinks: RecordSink[], providers: ListsProvider[]): Promise<{ code: number; reports: string[] }> {
+  let code = 0;
+  const reports: string[] = [];
+  for (const s of sinks.splice(0)) {
+    await s.close();
+    code = Math.max(code, s.exitCode?.() ?? 0);
+    const r = s.report?.() ?? null;
+    if (r !== null) reports.push(r);
+  }
+  for (const p of providers.splice(0)) {
+    await p.close();
+    const r = p.report?.() ?? null;
+    if (r !== null) reports.push(r);
+  }
+  return { code, reports };
+}
+
+/** `--shard I/N`: 0 <= I < N. */
+function shardFlag(text: string | undefined): { i: number; n: number } | null {
+  if (text === undefined) return null;
+  const m = /^(\d+)\/(\d+)$/.exec(text.trim());
+  const i = m ? Number(m[1]) : NaN, n = m ? Number(m[2]) : NaN;
+  if (!m || !(n >= 1 && n <= 1 << 16) || !(i < n)) throw new UsageError(`--shard must be I/N with 0 <= I < N, got ${JSON.stringify(text)}`);
+  return { i, n };
 }
 
 /** Why `path` cannot be read as a capture (missing, a directory, no permission), or null. */
@@ -173,16 +238,32 @@ async function runSession(classifier: Classifier, input: string, o: RunOptions, 
     flows++;
     onRecord(r);
   });
+  await o.attach?.(classifier);
   let bytesSeen = 0;
   let n = 0;
+  const shard = o.shard;
+  // A shard's session sees every frame's time (idle flows expire as in the whole run, as in a pool worker) and
+  // every other frame's DNS answers (address bindings do not depend on which sensor owns the flow).
+  let nextAdvanceUs = -Infinity;
   const onPacket = (p: RawPacket): void => {
-    session.pushRaw(p);
+    if (shard === null || frameShard(p.data, p.offset, p.capLen, p.linkType, shard.n) === shard.i) session.pushRaw(p);
+    else {
+      if (p.tsUs >= nextAdvanceUs) {
+        nextAdvanceUs = p.tsUs + 1_000_000;
+        session.advance(p.tsUs);
+      }
+      session.observeForeign(p);
+    }
     bytesSeen += p.capLen + 16;
     if ((++n & 0xffff) === 0) progress.update({ bytes: bytesSeen, packets: n, flows });
   };
+  const wait = o.wait;
+  const afterChunk = wait === null ? undefined : () => wait() ?? undefined;
   try {
-    if (input === '-') await readCaptureStream(o.io.stdin, 'stdin', onPacket);
-    else readCaptureFileSync(input, onPacket); // one session on one thread: nothing to overlap the reads with
+    if (input === '-') await readCaptureStream(o.io.stdin, 'stdin', onPacket, afterChunk ? { afterChunk } : {});
+    // One session on one thread: nothing to overlap the reads with, unless a sink must send while we read.
+    else if (afterChunk) await readCaptureFile(input, onPacket, { afterChunk });
+    else readCaptureFileSync(input, onPacket);
   } finally {
     session.end();
   }
@@ -197,7 +278,28 @@ async function runPool(options: ClassifierOptions, input: string, o: RunOptions,
     flows++;
     onRecord(r);
   };
+  await o.attach?.(pool);
   try {
+    const wait = o.wait;
+    if (wait !== null) {
+      // Sinks that need back-pressure: the live path for files too, frames pushed, 'drain' and the sinks awaited.
+      pool.on('flow', count);
+      let full = false;
+      const afterChunk = async (): Promise<void> => {
+        if (full) {
+          full = false;
+          await once(pool, 'drain');
+        }
+        const w = wait();
+        if (w) await w;
+      };
+      const push = (raw: RawPacket): void => {
+        if (!pool.pushRaw(raw)) full = true;
+      };
+      if (input === '-') await readCaptureStream(o.io.stdin, 'stdin', push, { afterChunk });
+      else await readCaptureFile(input, push, { afterChunk });
+      return await pool.end();
+    }
     if (input === '-') {
       pool.on('flow', count);
       await readCaptureStream(o.io.stdin, 'stdin', (raw) => void pool.pushRaw(raw));
@@ -223,7 +325,7 @@ async function classifyInput(
   const tally = new Tally();
   const onRecord = (r: FlowRecord): void => {
     tally.add(r);
-    if (!(o.onlyVpn && r.label === 'ordinary')) writer.record(r);
+    if (!o.quietRecords && !(o.onlyVpn && r.label === 'ordinary')) writer.record(r);
     for (const s of sinks) s.record(r);
   };
   const finish = async (): Promise<void> => {
@@ -248,11 +350,9 @@ async function classifyInput(
   const secs = Number(process.hrtime.bigint() - t0) / 1e9;
   if (!o.quiet) {
     const bad = Object.entries(st.malformed).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`);
-    const extra = sinks.map((s) => s.report?.() ?? null).filter((x): x is string => x !== null);
     stderr.write(
       `tunnelscope: ${st.packets} packets, ${st.flows} flows, ${tally.vpn} VPN flows, ` +
-        `${bad.length ? `skipped: ${bad.join(', ')}, ` : ''}${secs.toFixed(2)} s (${Math.round(st.packets / Math.max(secs, 1e-9))} packets/s)\n` +
-        extra.map((l) => `tunnelscope: ${l}\n`).join(''),
+        `${bad.length ? `skipped: ${bad.join(', ')}, ` : ''}${secs.toFixed(2)} s (${Math.round(st.packets / Math.max(secs, 1e-9))} packets/s)\n`,
     );
   }
   return 0;

@@ -65,7 +65,6 @@ export {
   waitForJobs,
   createJobWorker,
   JobWorker,
-  feedFile,
   type CaptureJob,
   type JobEvent,
   type JobsOptions,

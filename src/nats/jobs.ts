@@ -10,15 +10,13 @@
  * for a file a worker cannot open (another machine may have it).
  */
 import { EventEmitter } from 'node:events';
-import { open } from 'node:fs/promises';
 import { resolve as resolvePath } from 'node:path';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { JsMsg } from '@nats-io/jetstream';
 import type { Classifier } from '../classify/classifier.js';
 import type { FlowRecord } from '../classify/record.js';
 import { TunnelscopeError } from '../errors.js';
-import { CaptureReader } from '../trace/reader.js';
-import type { RawPacket } from '../trace/types.js';
+import { readCaptureFile } from '../trace/reader.js';
 import { loadNatsModules } from './modules.js';
 import { NatsError } from './lists.js';
 import { checkSensorId, DEFAULT_JOBS_STREAM, DEFAULT_RECORDS_STREAM, DEFAULT_WORKERS_CONSUMER, JOBS_SUBJECT, RECORDS_SUBJECT_PREFIX, JOB_EVENT_SUFFIX } from './names.js';
@@ -250,10 +248,13 @@ export class JobWorker extends EventEmitter {
     });
     let packets = 0;
     try {
-      packets = await feedFile(job.file, (p) => session.pushRaw(p), async () => {
-        alive();
-        if (pub.full) await pub.room();
+      const st = await readCaptureFile(job.file, (p) => session.pushRaw(p), {
+        afterChunk: async () => {
+          alive();
+          if (pub.full) await pub.room();
+        },
       });
+      packets = st.packets;
     } finally {
       session.end();
     }
@@ -274,30 +275,6 @@ function parseJob(data: Uint8Array): CaptureJob {
   }
   checkSensorId(j.batch === '' ? 'x' : j.batch);
   return { job: j.job.slice(0, 200), batch: j.batch, file: j.file, submitted: typeof j.submitted === 'string' ? j.submitted : '' };
-}
-
-/**
- * Read a capture file in 1 MiB chunks, handing packets to `onPacket` and awaiting `between()` after each chunk
- * (back-pressure, keep-alive). Resolves to the packet count.
- * @throws {TraceFormatError} malformed capture; file system errors propagate unchanged
- */
-export async function feedFile(path: string, onPacket: (p: RawPacket) => void, between: () => Promise<void>): Promise<number> {
-  const reader = new CaptureReader(path);
-  const size = 1 << 20;
-  const buf = new Uint8Array(size);
-  const fh = await open(path, 'r');
-  try {
-    for (;;) {
-      const { bytesRead } = await fh.read(buf, 0, size, null);
-      if (bytesRead === 0) break;
-      reader.push(bytesRead === size ? buf : buf.subarray(0, bytesRead), onPacket);
-      await between();
-    }
-  } finally {
-    await fh.close();
-  }
-  reader.end(onPacket);
-  return reader.stats.packets;
 }
 
 /** A worker on `nc` (see {@link WorkerOptions}); call `run()`. */
