@@ -416,6 +416,9 @@ export async function fleetWork(o: FleetWorkOpts, io: CliIo, signal: AbortSignal
     w.on('job', (e: { job: string; file: string; attempt: number }) => stderr.write(`tunnelscope: fleet: worker ${id}: job ${e.job} ${q(e.file)} started (attempt ${e.attempt})\n`));
     w.on('done', (e: JobEvent) => stderr.write(`tunnelscope: fleet: worker ${id}: job ${e.job} done: ${e.records ?? 0} records\n`));
     w.on('failed', (e: JobEvent) => stderr.write(`tunnelscope: fleet: worker ${id}: job ${e.job} failed${e.final ? '' : ' (will be retried)'}: ${q(e.error ?? '')}\n`));
+    w.on('ready', (e: { ackWaitMs: number; maxDeliver: number }) =>
+      stderr.write(`tunnelscope: fleet: worker ${id}: waiting for jobs (ack wait ${e.ackWaitMs / 1000} s, at most ${e.maxDeliver} deliveries)\n`),
+    );
     const st = await w.run();
     stderr.write(`tunnelscope: fleet: worker ${id}: ${st.jobs} job(s), ${st.done} done, ${st.failed} failed, ${st.records} records\n`);
     return 0;

@@ -125,7 +125,8 @@ export interface WorkerStats {
 }
 
 /**
- * Events: `job` ({ job, file, attempt }) when a job is taken; `done` / `failed` (JobEvent) as published.
+ * Events: `ready` ({ ackWaitMs, maxDeliver }: the shared consumer's settings) once taking jobs; `job` ({ job, file,
+ * attempt }) when a job is taken; `done` / `failed` (JobEvent) as published.
  */
 export class JobWorker extends EventEmitter {
   readonly stats: WorkerStats = { jobs: 0, done: 0, failed: 0, records: 0 };
@@ -174,6 +175,7 @@ export class JobWorker extends EventEmitter {
     const effectiveMaxDeliver = (info.config.max_deliver ?? -1) > 0 ? info.config.max_deliver! : Infinity;
     const c = await jetstream.jetstream(this.nc).consumers.get(stream, consumer);
     const pub = await createRecordPublisher(this.nc, { ...o.publisher, sensor: o.id, overflow: 'block', subject: `${RECORDS_SUBJECT_PREFIX}.${o.id}` });
+    this.emit('ready', { ackWaitMs: effectiveAckWaitMs, maxDeliver: effectiveMaxDeliver });
     let idleSince = Date.now();
     try {
       while (!o.signal?.aborted && (o.maxJobs === undefined || this.stats.jobs < o.maxJobs)) {

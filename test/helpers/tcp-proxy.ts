@@ -13,6 +13,8 @@ export interface TcpProxy {
   restore(): void;
   /** Stop forwarding client->server bytes (they are buffered, never delivered). */
   hold(): void;
+  /** Forward `n` more client->server bytes, then hold. */
+  holdAfter(n: number): void;
   /** Connections accepted so far. */
   readonly accepted: number;
   close(): Promise<void>;
@@ -22,6 +24,7 @@ export async function startTcpProxy(targetPort: number, opts: { watch?: (serverT
   const sockets = new Set<net.Socket>();
   let refusing = false;
   let holding = false;
+  let allowance = Infinity;
   let accepted = 0;
   let proxy!: TcpProxy;
   const server = net.createServer((client) => {
@@ -34,7 +37,14 @@ export async function startTcpProxy(targetPort: number, opts: { watch?: (serverT
     sockets.add(client);
     sockets.add(upstream);
     client.on('data', (b) => {
-      if (!holding) upstream.write(b);
+      if (holding) return;
+      if (b.length > allowance) {
+        upstream.write(b.subarray(0, allowance));
+        holding = true;
+        return;
+      }
+      allowance -= b.length;
+      upstream.write(b);
     });
     upstream.on('data', (b) => {
       opts.watch?.(b, proxy);
@@ -66,9 +76,13 @@ export async function startTcpProxy(targetPort: number, opts: { watch?: (serverT
     restore() {
       refusing = false;
       holding = false;
+      allowance = Infinity;
     },
     hold() {
       holding = true;
+    },
+    holdAfter(n: number) {
+      allowance = n;
     },
     async close() {
       this.cut();
