@@ -248,6 +248,7 @@ export async function listsPublish(o: ListsPublishOpts, io: CliIo): Promise<numb
 export interface FleetStatsOpts {
   nats: string;
   stream?: string;
+  filter?: string;
   since?: string;
   listVersion?: string;
   durable?: string;
@@ -297,6 +298,7 @@ export async function fleetStats(o: FleetStatsOpts, io: CliIo): Promise<number> 
     };
     const st = await readFleet(nc, {
       stream: o.stream ?? DEFAULT_RECORDS_STREAM,
+      filter: o.filter,
       since,
       minListVersion,
       durable: o.durable,

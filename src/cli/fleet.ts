@@ -88,13 +88,14 @@ export const fleetCommand: Subcommand = {
     child(g, ctx, 'fleet', 'stats', 'counts per label, VPN protocol, registrant, sensor and list version from the records stream')
       .addOption(natsOption())
       .option('--stream <S>', 'records stream (default TUNNELSCOPE_RECORDS)')
+      .option('--filter <SUBJECT>', "subjects to read (default 'tunnelscope.records.*': every sensor's records)")
       .option('--since <T>', 'only records stored since T: an ISO time or a duration back from now (15m, 2h, 7d)')
       .option('--list-version <N>', 'only records whose listVersion is at least N (e.g. since the list changed)')
       .option('--durable <NAME>', 'read through this durable consumer: a later run with the same name goes on where this one stopped')
       .option('--format <F>', 'table (counts on stdout), json (counts as one document), ndjson (the merged records on stdout, counts on stderr); default table')
       .addHelpText('after', '\nExample:\n  tunnelscope fleet stats --nats nats://10.0.0.5:4222 --since 2h --format table\n')
       .action(
-        action(ctx, 'fleet stats', async (opts: { nats: string; stream?: string; since?: string; listVersion?: string; durable?: string; format?: string }) => {
+        action(ctx, 'fleet stats', async (opts: { nats: string; stream?: string; filter?: string; since?: string; listVersion?: string; durable?: string; format?: string }) => {
           const format = choiceFlag('format', opts.format, ['table', 'json', 'ndjson'] as const, 'table');
           return guarded(ctx.io, 'fleet stats', async () => (await import('./fleet-run.js')).fleetStats({ ...opts, format }, ctx.io));
         }),

@@ -80,20 +80,37 @@ async function readAll(stream: ReadableStream<Uint8Array>, size: number): Promis
   return out;
 }
 
+/** The revision a content error (invalid, too large, corrupt snapshot) was found in. */
+const rejectedRevision = new WeakMap<object, number>();
+
+function contentError<E extends Error>(e: E, revision: number): E {
+  rejectedRevision.set(e, revision);
+  return e;
+}
+
 /** Read the snapshot object at its current revision, or null when there is none. Hostile content throws. */
 async function readSnapshot(os: ObjectStore, bucket: string, maxBytes: number, newerThan = 0): Promise<FleetSnapshot | null> {
   const head = await os.info(LISTS_OBJECT);
   if (head === null || head.deleted || head.revision <= newerThan) return null;
-  if (head.size > maxBytes) throw new NatsError(`${bucket} revision ${head.revision}: snapshot of ${head.size} bytes exceeds the ${maxBytes}-byte limit`);
+  if (head.size > maxBytes) throw contentError(new NatsError(`${bucket} revision ${head.revision}: snapshot of ${head.size} bytes exceeds the ${maxBytes}-byte limit`), head.revision);
   const r = await os.get(LISTS_OBJECT);
   if (r === null || r.info.deleted) return null;
-  if (r.info.size > maxBytes) throw new NatsError(`${bucket} revision ${r.info.revision}: snapshot of ${r.info.size} bytes exceeds the ${maxBytes}-byte limit`);
-  const bytes = await readAll(r.data, r.info.size);
-  const err = await r.error; // digest check
-  if (err) throw new NatsError(`${bucket} revision ${r.info.revision}: ${err.message}`, { cause: err });
   const revision = r.info.revision;
-  const content = decodeListSnapshot(bytes, `${bucket} revision ${revision}`);
-  return { revision, content, input: snapshotListsInput(content, revision) };
+  if (r.info.size > maxBytes) throw contentError(new NatsError(`${bucket} revision ${revision}: snapshot of ${r.info.size} bytes exceeds the ${maxBytes}-byte limit`), revision);
+  let bytes: Uint8Array;
+  try {
+    bytes = await readAll(r.data, r.info.size);
+  } catch (e) {
+    throw contentError(e instanceof NatsError ? e : new NatsError(`${bucket} revision ${revision}: ${(e as Error).message}`, { cause: e }), revision);
+  }
+  const err = await r.error; // digest check
+  if (err) throw contentError(new NatsError(`${bucket} revision ${revision}: ${err.message}`, { cause: err }), revision);
+  try {
+    const content = decodeListSnapshot(bytes, `${bucket} revision ${revision}`);
+    return { revision, content, input: snapshotListsInput(content, revision) };
+  } catch (e) {
+    throw contentError(e as Error, revision);
+  }
 }
 
 /**
@@ -315,9 +332,9 @@ export class FleetListWatcher extends EventEmitter {
     try {
       snap = await readSnapshot(this.os, this.bucket, this.maxBytes, have);
     } catch (e) {
-      if (e instanceof TunnelscopeError && e.code !== 'TS_NATS') return this.reject(e);
-      const head = await this.os.info(LISTS_OBJECT).catch(() => null);
-      if (head && e instanceof NatsError && head.revision > have) return this.reject(e, head.revision);
+      const rev = rejectedRevision.get(e as object);
+      // A snapshot that is not acceptable is refused once; anything else (network, server) is retried later.
+      if (rev !== undefined) return this.reject(e as Error, rev);
       this.emit('error', e);
       return;
     }
@@ -335,9 +352,8 @@ export class FleetListWatcher extends EventEmitter {
     this.emit('swap', { revision: snap.revision, previous, meta: snap.content.meta, entries } satisfies SwapEvent);
   }
 
-  private reject(error: Error, revision?: number): void {
-    const rev = revision ?? Number(/revision (\d+)/.exec(error.message)?.[1] ?? 0);
-    if (rev > 0) this.lastRejected = Math.max(this.lastRejected, rev);
+  private reject(error: Error, rev: number): void {
+    this.lastRejected = Math.max(this.lastRejected, rev);
     this.st.rejected++;
     this.emit('rejected', { revision: rev, error });
   }

@@ -53,6 +53,8 @@ export function natsServerBinary(): { bin: string | null; why: string } {
 }
 
 export interface NatsServer {
+  /** The nats-server binary. */
+  readonly bin: string;
   /** `nats://127.0.0.1:PORT` */
   readonly url: string;
   readonly port: number;
@@ -120,6 +122,7 @@ export async function startNatsServer(): Promise<NatsServer> {
     clearTimeout(t);
   };
   return {
+    bin,
     get url() {
       return `nats://127.0.0.1:${port}`;
     },

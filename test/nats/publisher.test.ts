@@ -162,4 +162,35 @@ describe.skipIf(!nats.bin)(`record publisher on nats-server${nats.bin ? '' : ` (
     const jsm = await jetstreamManager(nc);
     expect((await jsm.streams.info(stream)).state.messages).toBe(250);
   });
+
+  it('acks that never come are timed out and the records sent again (same ids): stored once', async () => {
+    const stream = 'S_HOLD';
+    await ensureRecordsStream(nc, { stream, subjects: ['hold.>'] });
+    const proxy = await startTcpProxy(server.port);
+    proxies.push(proxy);
+    const sensorNc = await connectNats(`nats://127.0.0.1:${proxy.port}`);
+    conns.push(sensorNc);
+    const pub = await createRecordPublisher(sensorNc, { sensor: 's5', subject: 'hold.s5', ackTimeoutMs: 400 });
+    for (let i = 0; i < 300; i++) pub.publishRecord(record(i));
+    // Part of what it sends next is lost on the way (the proxy swallows it): no acks for those.
+    proxy.holdAfter(20_000);
+    for (let i = 300; i < 900; i++) pub.publishRecord(record(i));
+    await sleep(1500);
+    proxy.restore();
+    expect(await pub.flush(30_000)).toBe(0);
+    const st = await pub.close();
+    expect(st.retries).toBeGreaterThan(0);
+    expect(st).toMatchObject({ offered: 900, acked: 900, dropped: 0, unsent: 0 });
+    const got = await readStreamRecords(nc, stream);
+    expect(got.length).toBe(900);
+    expect(new Set(got.map((r) => r.src)).size).toBe(900);
+  }, 60_000);
+
+  it('a subject no stream takes: retried, the reason kept, and counted as unsent at close', async () => {
+    const pub = await createRecordPublisher(nc, { sensor: 's6', subject: 'nowhere.s6' });
+    for (let i = 0; i < 10; i++) pub.publishRecord(record(i));
+    const st = await pub.close(1500);
+    expect(st).toMatchObject({ offered: 10, acked: 0, unsent: 10, dropped: 0 });
+    expect(st.lastError).toMatch(/no stream takes subject nowhere\.s6/);
+  });
 });
