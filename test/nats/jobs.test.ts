@@ -114,4 +114,20 @@ describe.skipIf(why !== '')(`capture jobs on nats-server${why ? ` (skipped: ${wh
     const vpn = [...reference.values()].flat().filter((r) => r.label !== 'ordinary').length;
     expect((st.byLabel['registered_vpn']?.flows ?? 0) + (st.byLabel['unregistered_vpn']?.flows ?? 0)).toBe(vpn);
   }, 120_000);
+
+  it('a job whose every worker dies is reported as given up once the server stops delivering it', async () => {
+    const jsm = await jetstreamManager(nc);
+    const opts = { stream: 'J_GIVEUP', subject: 'giveup.capture', consumer: 'giveup-workers' };
+    await ensureJobsStream(nc, { stream: opts.stream, subject: opts.subject });
+    await jsm.consumers.add(opts.stream, { durable_name: opts.consumer, ack_policy: AckPolicy.Explicit, ack_wait: 1000 * 1e6, max_deliver: 2, filter_subject: opts.subject });
+    const sub = await submitJobs(nc, [BATCH[5]!], { ...opts, batch: 'g1' });
+    const waiting = waitForJobs(nc, sub, { ...opts, timeoutMs: 30_000 });
+    const c = await jetstream(nc).consumers.get(opts.stream, opts.consumer);
+    // Two workers take it and die (never ack, never signal progress).
+    for (let i = 1; i <= 2; i++) expect((await c.next({ expires: 5000 }))?.info.deliveryCount).toBe(i);
+    // A live worker's next pull is when the server finds the job has had all its deliveries (and says so).
+    expect(await c.next({ expires: 4000 })).toBeNull();
+    const [out] = await waiting;
+    expect(out).toMatchObject({ job: 'g1-1', state: 'gave-up', deliveries: 2 });
+  }, 60_000);
 });
