@@ -66,7 +66,7 @@ try {
   const pub = await run(['lists', 'publish', '--nats', url, '--registered', registered], false);
   if (pub.code !== 0) throw new Error(pub.err);
   console.log(`# NATS publish vs classify — node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? '?'}, load ${loadavg().map((x) => x.toFixed(1)).join(' ')}, ${new Date().toISOString()}`);
-  console.log(`trace: ${trace}; nats-server ${execFileSync(server.bin, ['--version'], { encoding: 'utf8' }).trim()} on 127.0.0.1 (file store in ${server.storeDir})\n`);
+  console.log(`trace: ${trace}; ${execFileSync(server.bin, ['--version'], { encoding: 'utf8' }).trim()} on 127.0.0.1 (file store in ${server.storeDir})\n`);
   const a: number[] = [];
   const b: number[] = [];
   const aCpu: number[] = [];
