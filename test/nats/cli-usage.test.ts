@@ -10,7 +10,9 @@ import { main } from '../../src/cli/main.js';
 import { parseSince } from '../../src/cli/fleet-run.js';
 import { connectNats } from '../../src/nats/connect.js';
 import { loadFleetLists } from '../../src/nats/lists.js';
+import { checkSensorId, checkSubject, defaultSensorId, recordMsgId } from '../../src/nats/names.js';
 import { Sink } from '../helpers/sink.js';
+import { runCli } from './cli-helpers.js';
 import { natsServerBinary, startNatsServer, type NatsServer } from '../helpers/nats-server.js';
 
 async function cli(argv: string[]) {
@@ -49,6 +51,19 @@ describe('fleet options: usage', () => {
       expect(r.err).toMatch(/^tunnelscope [a-z ]+: /);
     });
   }
+
+  it('sensor ids, subjects and message ids', () => {
+    expect(defaultSensorId('gw1.example.net')).toBe('gw1_example_net');
+    expect(defaultSensorId('')).toBe('sensor');
+    expect(checkSensorId(defaultSensorId('x'.repeat(100)))).toHaveLength(64);
+    for (const bad of ['', 'a.b', 'a b', 'a*', 'a>', 'x'.repeat(65)]) expect(() => checkSensorId(bad)).toThrow(/sensor id/);
+    for (const bad of ['a..b', 'a.*', 'a.>', '.a', 'a.', 'a b']) expect(() => checkSubject(bad)).toThrow(/not a subject/);
+    expect(checkSubject('tunnelscope.records.gw-1')).toBe('tunnelscope.records.gw-1');
+    const r = { transport: 'udp', src: '10.0.0.1:1', dst: '192.0.2.1:2', firstSeen: '2026-12-05T10:00:00.000001Z' };
+    expect(recordMsgId('gw1', r)).toBe('gw1|udp|10.0.0.1:1|192.0.2.1:2|||2026-12-05T10:00:00.000001Z|r');
+    // Every part of the flow key separates two flows.
+    expect(new Set([recordMsgId('gw1', r), recordMsgId('gw2', r), recordMsgId('gw1', { ...r, vlan: 7 }), recordMsgId('gw1', { ...r, encap: 'gre' }), recordMsgId('gw1', { ...r, firstSeen: '2026-12-05T10:00:00.000002Z' }), recordMsgId('gw1', r, 'v')]).size).toBe(6);
+  });
 
   it('--since: ISO times and durations back from now', () => {
     const now = Date.parse('2026-12-05T12:00:00Z');
@@ -98,5 +113,21 @@ describe.skipIf(!nats.bin)(`lists publish against a server${nats.bin ? '' : ` (s
     } finally {
       await nc.close();
     }
+  }, 60_000);
+
+  it('classify --workers 2 with fleet lists and publishing: the same records as one worker, all acked', async () => {
+    const reg = join(dir, 'reg2.txt');
+    writeFileSync(reg, '10.24.46.0/24,org-1\n');
+    expect((await cli(['lists', 'publish', '--nats', server.url, '--bucket', 'w2', '--registered', reg])).code).toBe(0);
+    const outs: string[][] = [];
+    for (const [w, sensor] of [['1', 'one'], ['2', 'two']] as const) {
+      // The built CLI (the pool's workers are dist/worker.js).
+      const r = await runCli(['classify', 'fixtures/sample.pcap', '--workers', w, '--nats', server.url, '--lists-from', 'w2', '--publish', '--sensor', sensor, '--format', 'ndjson']);
+      expect(r.code, r.err).toBe(0);
+      expect(r.err).toMatch(new RegExp(`nats: 40 records published to "tunnelscope.records.${sensor}" as sensor "${sensor}"; none lost`));
+      outs.push(r.out.split('\n').filter((l) => l !== '').sort());
+    }
+    expect(outs[1]).toEqual(outs[0]);
+    expect(outs[0]!.some((l) => l.includes('"registrant":"org-1"'))).toBe(true);
   }, 60_000);
 });
