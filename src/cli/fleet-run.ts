@@ -77,6 +77,16 @@ function acquire(o: FleetOpts, sensor: string): { nc: Promise<NatsConnection>; r
 
 const sensorOf = (o: FleetOpts): string => o.sensor ?? defaultSensorId();
 
+/** Run `fn` on a connection of its own, closed afterwards whatever happens. */
+async function withNats<T>(url: string, name: string, fn: (nc: NatsConnection) => Promise<T>): Promise<T> {
+  const nc = await connectNats(url, { name });
+  try {
+    return await fn(nc);
+  } finally {
+    await nc.close().catch(() => undefined);
+  }
+}
+
 /** `classify --lists-from`: the fleet snapshot at start, then every new revision (swapped atomically). */
 export async function fleetLists(o: FleetOpts, ctx: SinkContext): Promise<ListsProvider> {
   const { stderr } = ctx.io;
@@ -227,8 +237,7 @@ export async function listsPublish(o: ListsPublishOpts, io: CliIo): Promise<numb
     throw e;
   }
   const bucket = o.bucket ?? DEFAULT_LISTS_BUCKET;
-  const nc = await connectNats(o.nats, { name: 'tunnelscope lists publish' });
-  try {
+  return withNats(o.nats, 'tunnelscope lists publish', async (nc) => {
     // A first snapshot without a domain list gets the bundled one, as classify would use.
     const bundled = o.defaultDomains ? await loadListFiles({ setDomains: true }) : {};
     const r = await publishLists(nc, lists, { bucket, publisher: o.publisher, initial: bundled });
@@ -237,9 +246,7 @@ export async function listsPublish(o: ListsPublishOpts, io: CliIo): Promise<numb
     );
     stderr.write(`tunnelscope: lists: published fleet revision ${r.revision} to ${q(bucket)}${r.carried.length ? ` (kept from revision ${r.basedOn}: ${r.carried.join(', ')})` : ''}\n`);
     return 0;
-  } finally {
-    await nc.close().catch(() => undefined);
-  }
+  });
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -289,8 +296,7 @@ export async function fleetStats(o: FleetStatsOpts, io: CliIo): Promise<number> 
   const since = o.since === undefined ? undefined : parseSince(o.since);
   const minListVersion = o.listVersion === undefined ? undefined : Number(o.listVersion);
   if (minListVersion !== undefined && !Number.isSafeInteger(minListVersion)) throw new UsageError(`--list-version must be an integer, got ${JSON.stringify(o.listVersion)}`);
-  const nc = await connectNats(o.nats, { name: 'tunnelscope fleet stats' });
-  try {
+  return withNats(o.nats, 'tunnelscope fleet stats', async (nc) => {
     const lines: string[] = [];
     const flush = (): void => {
       if (lines.length) io.stdout.write(lines.join(''));
@@ -315,9 +321,7 @@ export async function fleetStats(o: FleetStatsOpts, io: CliIo): Promise<number> 
     else if (o.format === 'table') io.stdout.write(statsText(st));
     else io.stderr.write(statsText(st));
     return 0;
-  } finally {
-    await nc.close().catch(() => undefined);
-  }
+  });
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -333,8 +337,7 @@ export interface FleetSubmitOpts {
 
 export async function fleetSubmit(files: string[], o: FleetSubmitOpts, io: CliIo): Promise<number> {
   const { stdout, stderr } = io;
-  const nc = await connectNats(o.nats, { name: 'tunnelscope fleet submit' });
-  try {
+  return withNats(o.nats, 'tunnelscope fleet submit', async (nc) => {
     const sub = await submitJobs(nc, files, { batch: o.batch });
     stderr.write(`tunnelscope: fleet: batch ${sub.batch}: ${sub.jobs.length} job(s) submitted\n`);
     if (!o.wait) {
@@ -369,9 +372,7 @@ export async function fleetSubmit(files: string[], o: FleetSubmitOpts, io: CliIo
       stdout.write(lines.join(''));
     }
     return bad > 0 ? 1 : 0;
-  } finally {
-    await nc.close().catch(() => undefined);
-  }
+  });
 }
 
 export interface FleetWorkOpts {

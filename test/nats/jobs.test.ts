@@ -9,15 +9,15 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager, AckPolicy } from '@nats-io/jetstream';
 import type { Classifier } from '../../src/classify/classifier.js';
-import { connectNats } from '../../src/nats/connect.js';
 import { createJobWorker, submitJobs, waitForJobs, type JobEvent } from '../../src/nats/jobs.js';
 import { ensureJobsStream, ensureRecordsStream } from '../../src/nats/streams.js';
 import { countRecord, newFleetStats, readFleet, type FleetRecord } from '../../src/nats/reader.js';
-import { natsServerBinary, startNatsServer, type NatsServer } from '../helpers/nats-server.js';
+import { natsServerBinary } from '../helpers/nats-server.js';
+import { useNatsServer } from '../helpers/nats-fixture.js';
 import { BATCH, batchAvailable, bundledClassifier, classifyFile, plain } from './fleet-corpus.js';
 
 const nats = natsServerBinary();
@@ -25,20 +25,12 @@ const why = !nats.bin ? nats.why : !batchAvailable() ? 'corpus captures not foun
 if (why) console.warn(`test/nats/jobs: skipped: ${why}`);
 
 describe.skipIf(why !== '')(`capture jobs on nats-server${why ? ` (skipped: ${why})` : ''}`, () => {
-  let server: NatsServer;
+  const fx = useNatsServer();
   let nc: NatsConnection;
   let classifier: Classifier;
-  const conns: NatsConnection[] = [];
-
   beforeAll(async () => {
-    server = await startNatsServer();
-    nc = await connectNats(server.url);
-    conns.push(nc);
+    nc = fx.nc();
     classifier = await bundledClassifier();
-  }, 60_000);
-  afterAll(async () => {
-    for (const c of conns) await c.close().catch(() => undefined);
-    await server?.close();
   });
 
   it('20 captures over 3 workers, one job abandoned mid-way: records equal per-file classify, each once', async () => {

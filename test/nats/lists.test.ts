@@ -8,9 +8,9 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { Objm } from '@nats-io/obj';
 import { createClassifier } from '../../src/classify/classifier.js';
 import { parseCidrList } from '../../src/lists/cidr-list.js';
-import { connectNats } from '../../src/nats/connect.js';
 import { loadFleetLists, NatsError, publishLists, watchFleetLists, type FleetListWatcher, type SwapEvent } from '../../src/nats/lists.js';
-import { natsServerBinary, startNatsServer, type NatsServer } from '../helpers/nats-server.js';
+import { natsServerBinary, type NatsServer } from '../helpers/nats-server.js';
+import { useNatsServer } from '../helpers/nats-fixture.js';
 
 const nats = natsServerBinary();
 if (!nats.bin) console.warn(`test/nats/lists: skipped: ${nats.why}`);
@@ -28,20 +28,16 @@ function waitFor<T>(em: { once(ev: string, f: (x: T) => void): unknown }, ev: st
 }
 
 describe.skipIf(!nats.bin)(`fleet lists on nats-server${nats.bin ? '' : ` (skipped: ${nats.why})`}`, () => {
-  let server: NatsServer;
+  const fx = useNatsServer();
   let nc: NatsConnection;
+  let server: NatsServer;
   const watchers: FleetListWatcher[] = [];
-  const conns: NatsConnection[] = [];
-
-  beforeAll(async () => {
-    server = await startNatsServer();
-    nc = await connectNats(server.url);
-    conns.push(nc);
-  }, 60_000);
-  afterAll(async () => {
+  beforeAll(() => {
+    nc = fx.nc();
+    server = fx.server();
+  });
+  afterAll(() => {
     for (const w of watchers) w.stop();
-    for (const c of conns) await c.close().catch(() => undefined);
-    await server?.close();
   });
 
   it('publish, load, carry-over of lists not given, and a concurrent publication refused', async () => {
@@ -88,8 +84,7 @@ describe.skipIf(!nats.bin)(`fleet lists on nats-server${nats.bin ? '' : ` (skipp
   it('a watcher swaps the lists on every new revision; two machines name the same version', async () => {
     const bucket = 'b-watch';
     const p1 = await publishLists(nc, { registered: reg('10.0.0.0/8,a') }, { bucket });
-    const nc2 = await connectNats(server.url);
-    conns.push(nc2);
+    const nc2 = await fx.connect();
     const machines = await Promise.all(
       [nc, nc2].map(async (c) => {
         const first = (await loadFleetLists(c, { bucket }))!;
@@ -148,8 +143,7 @@ describe.skipIf(!nats.bin)(`fleet lists on nats-server${nats.bin ? '' : ` (skipp
   it('a lost server keeps the lists in force and says so; after it returns, the next revision goes in', async () => {
     const bucket = 'b-outage';
     const p1 = await publishLists(nc, { registered: reg('10.0.0.0/8,a') }, { bucket });
-    const sensor = await connectNats(server.url);
-    conns.push(sensor);
+    const sensor = await fx.connect();
     const classifier = createClassifier((await loadFleetLists(sensor, { bucket }))!.input);
     const w = await watchFleetLists(sensor, classifier, { bucket, revision: p1.revision });
     watchers.push(w);

@@ -3,16 +3,15 @@
  * again is a duplicate the server drops; a sensor whose link is cut for seconds loses nothing when its buffer
  * holds the outage, and when it does not, the publisher's `dropped` is exactly what is missing from the stream.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
 import type { FlowRecord } from '../../src/classify/record.js';
-import { connectNats } from '../../src/nats/connect.js';
 import { createRecordPublisher } from '../../src/nats/publisher.js';
 import { ensureRecordsStream } from '../../src/nats/streams.js';
 import { readStreamRecords } from './read-stream.js';
-import { natsServerBinary, startNatsServer, type NatsServer } from '../helpers/nats-server.js';
-import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
+import { natsServerBinary } from '../helpers/nats-server.js';
+import { useNatsServer } from '../helpers/nats-fixture.js';
 
 const nats = natsServerBinary();
 if (!nats.bin) console.warn(`test/nats/publisher: skipped: ${nats.why}`);
@@ -38,21 +37,18 @@ function record(i: number): FlowRecord {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-describe.skipIf(!nats.bin)(`record publisher on nats-server${nats.bin ? '' : ` (skipped: ${nats.why})`}`, () => {
-  let server: NatsServer;
-  let nc: NatsConnection;
-  const conns: NatsConnection[] = [];
-  const proxies: TcpProxy[] = [];
+/** The stream holds `n` records, all of different flows. */
+async function expectStoredOnce(nc: NatsConnection, stream: string, n: number): Promise<void> {
+  const got = await readStreamRecords(nc, stream);
+  expect(got.length).toBe(n);
+  expect(new Set(got.map((r) => r.src)).size).toBe(n);
+}
 
-  beforeAll(async () => {
-    server = await startNatsServer();
-    nc = await connectNats(server.url);
-    conns.push(nc);
-  }, 60_000);
-  afterAll(async () => {
-    for (const p of proxies) await p.close();
-    for (const c of conns) await c.close().catch(() => undefined);
-    await server?.close();
+describe.skipIf(!nats.bin)(`record publisher on nats-server${nats.bin ? '' : ` (skipped: ${nats.why})`}`, () => {
+  const fx = useNatsServer();
+  let nc: NatsConnection;
+  beforeAll(() => {
+    nc = fx.nc();
   });
 
   it('every record stored once, with the sensor id; sending them again stores nothing new', async () => {
@@ -81,10 +77,7 @@ describe.skipIf(!nats.bin)(`record publisher on nats-server${nats.bin ? '' : ` (
   it('a link cut for seconds loses nothing when the buffer holds the outage', async () => {
     const stream = 'S_CUT';
     await ensureRecordsStream(nc, { stream, subjects: ['cut.>'] });
-    const proxy = await startTcpProxy(server.port);
-    proxies.push(proxy);
-    const sensorNc = await connectNats(`nats://127.0.0.1:${proxy.port}`);
-    conns.push(sensorNc);
+    const { proxy, nc: sensorNc } = await fx.viaProxy();
     const pub = await createRecordPublisher(sensorNc, { sensor: 's2', subject: 'cut.s2', ackTimeoutMs: 1000 });
     const events: string[] = [];
     pub.on('unreachable', () => events.push('unreachable'));
@@ -107,18 +100,13 @@ describe.skipIf(!nats.bin)(`record publisher on nats-server${nats.bin ? '' : ` (
     const st = await pub.close();
     expect(events).toEqual(['unreachable', 'reachable']);
     expect(st).toMatchObject({ offered: 3500, acked: 3500, dropped: 0, unsent: 0 });
-    const got = await readStreamRecords(nc, stream);
-    expect(got.length).toBe(3500);
-    expect(new Set(got.map((r) => r.src)).size).toBe(3500);
+    await expectStoredOnce(nc, stream, 3500);
   }, 90_000);
 
   it('when the outage overflows the buffer, dropped is exactly what the stream misses', async () => {
     const stream = 'S_DROP';
     await ensureRecordsStream(nc, { stream, subjects: ['drop.>'] });
-    const proxy = await startTcpProxy(server.port);
-    proxies.push(proxy);
-    const sensorNc = await connectNats(`nats://127.0.0.1:${proxy.port}`);
-    conns.push(sensorNc);
+    const { proxy, nc: sensorNc } = await fx.viaProxy();
     const pub = await createRecordPublisher(sensorNc, { sensor: 's3', subject: 'drop.s3', maxBuffered: 300, ackTimeoutMs: 1000 });
     let drops = 0;
     pub.on('drop', () => drops++);
@@ -166,10 +154,7 @@ describe.skipIf(!nats.bin)(`record publisher on nats-server${nats.bin ? '' : ` (
   it('acks that never come are timed out and the records sent again (same ids): stored once', async () => {
     const stream = 'S_HOLD';
     await ensureRecordsStream(nc, { stream, subjects: ['hold.>'] });
-    const proxy = await startTcpProxy(server.port);
-    proxies.push(proxy);
-    const sensorNc = await connectNats(`nats://127.0.0.1:${proxy.port}`);
-    conns.push(sensorNc);
+    const { proxy, nc: sensorNc } = await fx.viaProxy();
     const pub = await createRecordPublisher(sensorNc, { sensor: 's5', subject: 'hold.s5', ackTimeoutMs: 400 });
     for (let i = 0; i < 300; i++) pub.publishRecord(record(i));
     // Part of what it sends next is lost on the way (the proxy swallows it): no acks for those.
@@ -181,9 +166,7 @@ describe.skipIf(!nats.bin)(`record publisher on nats-server${nats.bin ? '' : ` (
     const st = await pub.close();
     expect(st.retries).toBeGreaterThan(0);
     expect(st).toMatchObject({ offered: 900, acked: 900, dropped: 0, unsent: 0 });
-    const got = await readStreamRecords(nc, stream);
-    expect(got.length).toBe(900);
-    expect(new Set(got.map((r) => r.src)).size).toBe(900);
+    await expectStoredOnce(nc, stream, 900);
   }, 60_000);
 
   it('a subject no stream takes: retried, the reason kept, and counted as unsent at close', async () => {
