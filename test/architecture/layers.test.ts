@@ -23,8 +23,10 @@ const ALLOWED: Record<string, string[]> = {
   classify: [...BASE, 'ip', 'trie', 'lists', 'trace', 'detect'],
   pool: [...BASE, 'ip', 'trie', 'lists', 'trace', 'detect', 'classify'],
   synth: [...BASE, 'ip', 'trace'],
+  // The HTML report: pure (records and metadata in, a string out); types from classify/ and detect/ only.
+  report: [...BASE, 'classify', 'detect'],
   // nats only through dynamic import (fleet-options.ts, fleet.ts -> fleet-run.ts): see test/nats/optional.test.ts.
-  cli: [...BASE, 'ip', 'trie', 'lists', 'trace', 'detect', 'classify', 'pool', 'synth', 'nats'],
+  cli: [...BASE, 'ip', 'trie', 'lists', 'trace', 'detect', 'classify', 'pool', 'synth', 'report', 'nats'],
   index: [...BASE, 'ip', 'trie', 'lists', 'trace', 'detect', 'classify', 'pool', 'synth'],
   node: [...BASE, 'ip', 'trie', 'lists', 'trace', 'detect', 'classify', 'pool'],
   // tunnelscope/nats: the fleet on NATS JetStream, its own door; nothing below it may import it.
