@@ -22,4 +22,6 @@ export default defineConfig({
   noExternal: ['cidr-tools'],
   // import.meta.url in the CJS build (data file paths, CLI version).
   shims: true,
+  // The man page is generated from the built CLI's own help (scripts/gen-man.mjs).
+  onSuccess: 'node scripts/gen-man.mjs',
 });

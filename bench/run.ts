@@ -3,13 +3,14 @@
  *   CidrMap vs peers (same process; peers from PEERS_DIR if installed, else net.BlockList only),
  *   trace read+decode+track, end-to-end classify through the built CLI for 1 and 2 workers on a synthetic trace
  *   (../shared/perf recipe) and on the corpus, per-flow memory, time-to-verdict, and accuracy on the synthetic truth.
- * Flags: --quick (small sizes), --skip cidr,trace,pool (sections to skip).
+ * Flags: --quick (small sizes), --skip cidr,trace,pool,real (sections to skip). Real traffic (issue 22): bench/real.bench.ts.
  * Machines are shared and noisy: compare ratios within one run.
  */
 import { cpus, loadavg } from 'node:os';
 import { renderTable, runCidrBench, type Row } from './cidr.bench.js';
 import { runTraceBench } from './trace.bench.js';
 import { renderPoolBench, runPoolBench, type ThroughputRow, type MemoryRow } from './pool.bench.js';
+import { coldVsNative, CORPUS_PCAP, directoryVsNative, listLoad, mergedTrace, workersAuto, type AutoRow } from './real.bench.js';
 import { accuracy, corpusThroughput, detectionCost, findNative, runClassify, runNative, synthTrace, type ClassifyRow, type NativeRow } from './classify.bench.js';
 
 const argv = process.argv.slice(2);
@@ -19,7 +20,10 @@ const summary: Array<[string, string, string]> = [];
 const M = (n: number): string => (n >= 1e6 ? `${(n / 1e6).toFixed(2)} M` : n >= 1e3 ? `${(n / 1e3).toFixed(1)} k` : n.toFixed(1));
 const head = (s: string): void => console.log(`\n## ${s}\n`);
 
-console.log(`# tunnelscope benchmarks — node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? '?'}, load ${loadavg().map((x) => x.toFixed(1)).join(' ')}, ${new Date().toISOString()}`);
+const load = (): string => loadavg().map((x) => x.toFixed(1)).join(' ');
+const benchStart = Date.now();
+console.log(`# tunnelscope benchmarks — node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? '?'}, load ${load()}, ${new Date().toISOString()}`);
+summary.push(['load average (1, 5, 15 min) at the start', load(), 'a shared host: only same-run ratios mean anything']);
 
 if (!skip.has('cidr')) {
   head('CidrMap vs peers (same process)');
@@ -50,6 +54,33 @@ if (!skip.has('trace')) {
   console.log(Object.entries(t.memory).map(([k, v]) => `${k}: ${Math.round(v * 10) / 10}`).join('\n'));
   for (const r of t.rows) summary.push([`trace: ${r.name}`, `${M(r.pps)} packets/s`, '']);
   for (const [k, v] of Object.entries(t.memory)) if (/byte/i.test(k)) summary.push([`trace memory: ${k}`, `${Math.round(v)}`, '']);
+}
+
+const autoRows: AutoRow[] = [];
+if (!skip.has('real')) {
+  head('Real traffic: fresh processes against the native engine (issue 22)');
+  const merged = await mergedTrace();
+  const haveNative = findNative() !== null;
+  if (merged && haveNative) {
+    const c = coldVsNative(merged, quick ? 3 : 7);
+    console.log(`merged corpus trace (${c.packets} packets): fresh classify best ${c.oursBest.toFixed(3)} s (median ${c.oursMedian.toFixed(3)}, CPU ${c.oursCpu.toFixed(2)} s), ndpiReader best ${c.nativeBest.toFixed(3)} s (median ${c.nativeMedian.toFixed(3)}, CPU ${c.nativeCpu.toFixed(2)} s); with the host's NODE_EXTRA_CA_CERTS ${c.oursCaBest.toFixed(3)} s`);
+    summary.push([`real merged trace (${M(c.packets)} packets), fresh classify vs nDPI wall (NODE_EXTRA_CA_CERTS unset)`, `${c.ratioBest.toFixed(2)}× best, ${c.ratioMedian.toFixed(2)}× median`, `target ≥ 0.6×; ours ${c.oursBest.toFixed(2)} s, nDPI ${c.nativeBest.toFixed(2)} s`]);
+    summary.push(['same, with the host\'s NODE_EXTRA_CA_CERTS set (Node parses 144 certificates at start)', `${c.ratioCa.toFixed(2)}× best`, `ours ${c.oursCaBest.toFixed(2)} s`]);
+  } else console.log(`real merged trace: skipped (${!merged ? 'corpus or mergecap missing' : 'ndpiReader not on PATH'})`);
+  if (CORPUS_PCAP && haveNative) {
+    const d = directoryVsNative(CORPUS_PCAP, quick ? 1 : 3);
+    console.log(`corpus directory (${d.captures} captures): one classify run best ${d.oursBest.toFixed(2)} s (median ${d.oursMedian.toFixed(2)}; --jobs 2 ${d.jobs2Best.toFixed(2)} s), ndpiReader once per capture ${d.nativeBest.toFixed(2)} s (median ${d.nativeMedian.toFixed(2)})`);
+    summary.push([`corpus as a directory (${d.captures} captures), one classify run vs nDPI once per capture, total wall`, `${d.ratioBest.toFixed(2)}× best, ${d.ratioMedian.toFixed(2)}× median`, `target ≥ 1.5×; ours ${d.oursBest.toFixed(2)} s (--jobs 2: ${d.jobs2Best.toFixed(2)} s), nDPI ${d.nativeBest.toFixed(2)} s`]);
+  }
+  if (merged) {
+    const a = workersAuto(merged, quick ? 2 : 3);
+    autoRows.push(a);
+  }
+  const n = quick ? 200_000 : 1_000_000;
+  const l = listLoad(n, quick ? 1 : 3);
+  console.log(`${M(n)}-prefix list (${l.fileMB.toFixed(1)} MB) through the CLI: ${l.withList.toFixed(2)} s vs ${l.without.toFixed(2)} s without (load ${(l.withList - l.without).toFixed(2)} s; CPU ${(l.cpuWith - l.cpuWithout).toFixed(2)} s); peak RSS ${l.rssWith.toFixed(0)} MB vs ${l.rssWithout.toFixed(0)} MB`);
+  summary.push([`${M(n)}-prefix registration list through the CLI: load time (wall; CPU)`, `${(l.withList - l.without).toFixed(2)} s; ${(l.cpuWith - l.cpuWithout).toFixed(2)} s CPU`, `target < 1 s; run with list ${l.withList.toFixed(2)} s, without ${l.without.toFixed(2)} s`]);
+  summary.push([`${M(n)}-prefix registration list: peak RSS above the run without it`, `${(l.rssWith - l.rssWithout).toFixed(0)} MB`, 'target < 200 MB']);
 }
 
 head('End to end: tunnelscope classify --format ndjson > /dev/null (built CLI)');
@@ -110,6 +141,14 @@ for (const [file, runs] of nativeRuns) {
   }
 }
 if (!native) console.log('native engine: ndpiReader not on PATH (Debian package libndpi-bin); same-run native rows left out');
+if (!skip.has('real')) {
+  autoRows.push(workersAuto(trace, quick ? 2 : 3));
+  if (oneM !== trace) autoRows.push(workersAuto(oneM, quick ? 2 : 3));
+  for (const a of autoRows) {
+    console.log(`--workers auto on ${a.trace}: picks ${a.autoPicks}; best wall 1: ${a.best['1']!.toFixed(2)} s, 2: ${a.best['2']!.toFixed(2)} s, auto: ${a.best['auto']!.toFixed(2)} s`);
+    summary.push([`--workers auto vs the best fixed count, ${a.trace}`, `${a.autoVsBest.toFixed(2)}×`, `target ≥ 0.95×; auto picks ${a.autoPicks}; 1: ${a.best['1']!.toFixed(2)} s, 2: ${a.best['2']!.toFixed(2)} s`]);
+  }
+}
 const dc = await detectionCost(trace, 7);
 console.log(`in process, same trace: trace layer ${M(dc.tracePps)} packets/s; with detection ${M(dc.classifyPps)} packets/s (${(dc.slowdown * 100).toFixed(0)}% slower); detection costs ${dc.usPerFlow.toFixed(1)} µs per flow = ${dc.nsPerPacket.toFixed(0)} ns per packet`);
 // The trace layer alone does a subset of the work of the records variant; measured slower than it, the host's noise
@@ -143,6 +182,7 @@ if (!skip.has('pool')) {
   }
 }
 
+summary.push(['load average at the end; bench wall time', load(), `${((Date.now() - benchStart) / 60000).toFixed(1)} min`]);
 head('Summary');
 const w0 = Math.max(...summary.map((r) => r[0].length));
 const w1 = Math.max(...summary.map((r) => r[1].length));

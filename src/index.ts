@@ -20,6 +20,7 @@ export { CidrMap, CidrMapBuilder, type CidrMapOptions, type CidrMergePolicy, typ
 export { parseCidrList, loadCidrList, type CidrList, type CidrListOptions } from './lists/cidr-list.js';
 export { mergeCidrs, excludeCidrs, overlapCidrs, containsCidrs } from './lists/cidr-ops.js';
 export { defaultVpnDomainsPath } from './lists/default-domains.js';
+export { BUNDLED_VPN_DOMAINS, BUNDLED_VPN_DOMAINS_NAME } from './lists/bundled-domains.js';
 export { DomainSet, parseDomainList, loadDomainList, normaliseDomain, type DomainList, type DomainListOptions } from './lists/domains.js';
 
 // Traces
@@ -73,8 +74,25 @@ export type { ListSnapshot, ListsInput, CidrListInput, DomainListInput } from '.
 export type { FlowRecord } from './classify/record.js';
 export type { Verdict, Label } from './classify/types.js';
 
+// Record formats (Zeek conn.log TSV/JSON, Suricata EVE, CSV)
+export {
+  OUTPUT_FORMATS,
+  zeekFormat,
+  zeekJsonFormat,
+  eveFormat,
+  csvFormat,
+  eveFlowEvent,
+  communityId,
+  type RecordFormat,
+  type FormatContext,
+} from './output/index.js';
+
+// IPFIX export (RFC 7011 over UDP)
+export { IpfixEncoder, IpfixExporter, createIpfixExporter, parseIpfixUrl, type IpfixOptions, type IpfixExporterOptions, type IpfixExporterStats } from './ipfix/index.js';
+
 // Scale-out
 export * from './pool/index.js';
+export * from './batch/index.js';
 
 // Synthetic traces
 export { synthesize, type SynthOptions, type SynthResult, type TruthRecord } from './synth/generate.js';

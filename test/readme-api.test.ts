@@ -8,17 +8,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
-
-const ROOT = resolve(import.meta.dirname, '..');
-const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
-
-/** The code block that follows `<!-- readme-example: name -->`. */
-function example(name: string): string {
-  const at = README.indexOf(`<!-- readme-example: ${name} -->`);
-  expect(at, `README has no example ${name}`).toBeGreaterThanOrEqual(0);
-  const open = README.indexOf('```js\n', at) + 6;
-  return README.slice(open, README.indexOf('\n```\n', open) + 1);
-}
+import { example, README, ROOT } from './helpers/readme.js';
 
 /** Runs an example with node from inside the project (so `import … from 'tunnelscope'` resolves to this package). */
 function runExample(name: string): string[] {
@@ -56,11 +46,12 @@ describe('README API reference', () => {
     expect(runExample('classify-flow')).toEqual(['registered_vpn wireguard 0.95 org-1 src 2', 'wg.handshake (strong), registered.prefix (medium)']);
   });
   // What each example prints (its comments say the same).
-  const SAMPLE = '{"ordinary":26,"unregistered_vpn":6,"registered_vpn":8}';
+  const SAMPLE = '{"ordinary":24,"unregistered_vpn":8,"registered_vpn":8}';
   it.each([
-    ['session', [`${SAMPLE} 14`]],
+    ['session', [`${SAMPLE} 16`]],
     ['update', ['CidrError TS_PREFIX_LENGTH', '2 2 acme']],
     ['pool', [`1200 ${SAMPLE}`]],
+    ['captures', ['3 2 0 40']],
     ['cidr', ['b', "{ prefix: '10.0.0.0/8', value: 'a' }", 'true', 'b', 'c', 'b undefined', "{ prefix: '192.0.2.0/24', value: 'x' }", 'b']],
     ['traces', ['1200 {"fin":16,"eof":24}']],
     ['detectors', ['wireguard wg.init medium', 'false']],

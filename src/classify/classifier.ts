@@ -15,7 +15,13 @@ import { DEFAULT_COMPANION_WINDOW_US } from './companions.js';
 import type { BoundName } from './dns-bindings.js';
 import { espPortMask } from './traits.js';
 import { NATT_PORT } from '../detect/ike.js';
+import { BUNDLED_VPN_DOMAINS, BUNDLED_VPN_DOMAINS_NAME } from '../lists/bundled-domains.js';
 
+/**
+ * Classifier options. `vpnDomains` left out (or undefined) means the bundled VPN-provider list
+ * (`data/vpn-domains.txt`, compiled into the package), as the CLI does; `vpnDomains: null` means no domain list
+ * (the CLI's `--no-default-domains`).
+ */
 export interface ClassifierOptions extends ListsInput {
   /** Detectors to run (default: every built-in detector, see `DETECTORS`). */
   detectors?: readonly Detector[];
@@ -62,7 +68,7 @@ export class Classifier {
 
   constructor(options: ClassifierOptions = {}) {
     this.table = new DetectorTable(options.detectors ?? DETECTORS);
-    this.snapshot = nextSnapshot(null, options);
+    this.snapshot = nextSnapshot(null, withDefaultDomains(options));
     this.flowDefaults = options.flow;
     const w = options.companionWindowS ?? DEFAULT_COMPANION_WINDOW_US / 1e6;
     if (!(typeof w === 'number' && Number.isFinite(w) && w >= 0)) throw new InvalidArgumentError(`companionWindowS must be a finite number >= 0, got ${String(w)}`);
@@ -149,6 +155,16 @@ export class Classifier {
   decideNow(det: FlowDetection | null, addrs: FlowAddresses, at: number, extra: Evidence | null = null, bound: BoundName | null = null): Verdict {
     return decide(det, addrs, this.snapshot, at, extra, bound);
   }
+}
+
+/** The options with the bundled domain list filled in when the caller named none (the CLI's default too). */
+function withDefaultDomains(options: ClassifierOptions): ListsInput {
+  if (options.vpnDomains !== undefined) return options;
+  return {
+    ...options,
+    vpnDomains: BUNDLED_VPN_DOMAINS,
+    names: { ...options.names, vpnDomains: options.names?.vpnDomains ?? BUNDLED_VPN_DOMAINS_NAME },
+  };
 }
 
 /**

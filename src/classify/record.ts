@@ -1,6 +1,6 @@
 /** The per-flow output record shared by the CLI (ndjson/table/json), sessions and workers. */
 import type { Evidence } from '../detect/types.js';
-import type { FlowHandle } from '../trace/types.js';
+import type { EndReason, FlowHandle } from '../trace/types.js';
 import { ENCAP_NAMES } from '../trace/types.js';
 import { isoMicros, transportName } from '../trace/flow-format.js';
 import type { Label, Verdict } from './types.js';
@@ -24,11 +24,24 @@ export interface FlowRecord {
   listVersion: number;
   /** Payload packets seen when the label became final. */
   decidedAtPacket: number;
+  /** The capture file the flow came from, on runs over several captures (`classifyCaptures`, the CLI). */
+  capture?: string;
+  /**
+   * The same counters per direction: sent by `src` (the initiator) and by `dst`. Zeek's orig/resp and
+   * Suricata's toserver/toclient counters and IPFIX biflow records need them. Sessions and pools always set
+   * these and `end`; they are optional for records from elsewhere (NDJSON written by an earlier version).
+   */
+  srcPackets?: number;
+  srcBytes?: number;
+  dstPackets?: number;
+  dstBytes?: number;
+  /** Why the flow ended: idle | evicted | fin | rst | eof (as `tunnelscope flows` reports). */
+  end?: EndReason;
 }
 
 export { transportName };
 
-export function flowRecord(f: FlowHandle, v: Verdict): FlowRecord {
+export function flowRecord(f: FlowHandle, v: Verdict, end: EndReason): FlowRecord {
   const r: FlowRecord = {
     transport: transportName(f.transport),
     src: f.srcText(),
@@ -44,6 +57,11 @@ export function flowRecord(f: FlowHandle, v: Verdict): FlowRecord {
     lastSeen: isoMicros(f.lastSeenUs),
     listVersion: v.listVersion,
     decidedAtPacket: v.decidedAtPacket,
+    srcPackets: f.packetsFwd,
+    srcBytes: f.bytesFwd,
+    dstPackets: f.packetsRev,
+    dstBytes: f.bytesRev,
+    end,
   };
   if (f.vlan >= 0) r.vlan = f.vlan;
   const enc = ENCAP_NAMES[f.encap];

@@ -5,14 +5,14 @@
  */
 import { EventEmitter } from 'node:events';
 import { Transform, type TransformCallback } from 'node:stream';
-import { Decoder, newPacketView } from '../trace/decode.js';
-import { FlowTable, type FlowTableOptions } from '../trace/flow-table.js';
+import { Decoder, newPacketView, type DecoderOptions } from '../trace/decode.js';
+import { FlowTable, type FlowTableOptions, type FlowTableStats } from '../trace/flow-table.js';
 import type { EndReason, FlowHandle, PacketView, RawPacket } from '../trace/types.js';
 import { LINKTYPE_ETHERNET } from '../trace/types.js';
 import type { Classifier } from './classifier.js';
 import { FlowDetection } from './engine.js';
 import { CompanionIndex, type TlsFlow } from './companions.js';
-import { DnsBindings } from './dns-bindings.js';
+import { DnsBindings, MAX_BINDINGS } from './dns-bindings.js';
 import { isDnsPort, parseDnsAnswers } from '../detect/names/dns.js';
 import { IPPROTO_TCP } from '../detect/types.js';
 import { isDnsServerFrame } from '../trace/peek.js';
@@ -22,10 +22,21 @@ import { flowRecord, transportName, type FlowRecord } from './record.js';
 import type { Verdict } from './types.js';
 import type { Evidence } from '../detect/types.js';
 import type { DomainSet } from '../lists/domains.js';
+import { InvalidArgumentError } from '../errors.js';
 
 export interface SessionOptions {
   /** Flow-table limits (idle timeout in capture time, live-flow cap, snippet budget). */
   flow?: FlowTableOptions | undefined;
+  /** Decoder options; `{ maxTunnelDepth: 0 }` where frames are built from socket payloads and must not be opened. */
+  decoder?: DecoderOptions | undefined;
+  /**
+   * `false`: no `flow` events, and a flow's verdict is not kept after its `verdict` event (emitted once per flow, at
+   * the latest when the flow ends), so a decided flow costs only its flow-table slot. For embedders that act on
+   * verdicts alone (the socket adapters). Default true.
+   */
+  records?: boolean | undefined;
+  /** DNS answer bindings remembered at most (default 65536; 0 reads no DNS answers). */
+  maxDnsBindings?: number | undefined;
 }
 
 export interface SessionStats {
@@ -48,7 +59,7 @@ export interface VerdictEvent {
  */
 export class ClassifierSession extends EventEmitter {
   private readonly classifier: Classifier;
-  private readonly decoder = new Decoder();
+  private readonly decoder: Decoder;
   private readonly view: PacketView = newPacketView();
   private readonly table: FlowTable;
   private readonly raw: RawPacket = { data: new Uint8Array(0), offset: 0, capLen: 0, wireLen: 0, tsUs: 0, linkType: 1 };
@@ -67,7 +78,10 @@ export class ClassifierSession extends EventEmitter {
   private scratch = new FlowDetection();
   private readonly companions: CompanionIndex;
   /** Addresses that DNS answers bound to listed names, per client. */
-  private readonly dns = new DnsBindings();
+  private readonly dns: DnsBindings;
+  private readonly readDns: boolean;
+  /** False: verdicts are dropped once emitted and no flow records are built (SessionOptions.records). */
+  private readonly records: boolean;
   /** The domain list {@link listed} matches against: the one of the DNS answer being read. */
   private answerDomains: DomainSet<string> | null = null;
   private readonly listed = (name: string): boolean => this.answerDomains!.match(name) !== undefined;
@@ -81,6 +95,12 @@ export class ClassifierSession extends EventEmitter {
   constructor(classifier: Classifier, options: SessionOptions = {}) {
     super();
     this.classifier = classifier;
+    this.decoder = new Decoder(options.decoder);
+    this.records = options.records !== false;
+    const maxDns = options.maxDnsBindings ?? MAX_BINDINGS;
+    if (!Number.isInteger(maxDns) || maxDns < 0) throw new InvalidArgumentError(`maxDnsBindings must be an integer >= 0, got ${String(maxDns)}`);
+    this.dns = new DnsBindings(Math.max(1, maxDns));
+    this.readDns = maxDns > 0;
     this.companions = new CompanionIndex(undefined, classifier.companionWindowUs, classifier.sslVpnEspPorts);
     this.table = new FlowTable(options.flow ?? {}, {
       onPacket: (f, isNew, payload) => this.onPacket(f, isNew, payload),
@@ -102,6 +122,11 @@ export class ClassifierSession extends EventEmitter {
   /** Live flows in the table. */
   get liveFlows(): number {
     return this.table.size;
+  }
+
+  /** The flow table's counters (flows ended by reason, evictions, flows that could not record payload). */
+  get flowStats(): Readonly<FlowTableStats> {
+    return this.table.stats;
   }
 
   /**
@@ -128,7 +153,7 @@ export class ClassifierSession extends EventEmitter {
       // Untunnelled, the decoded ports are the outermost ones: the peek (which foreign frames get) runs only when
       // it can say yes, so every path notes exactly the same answers.
       const v = this.view;
-      if (v.encap !== 0 || isDnsPort(v.srcPort)) {
+      if ((v.encap !== 0 || isDnsPort(v.srcPort)) && this.readDns) {
         const domains = this.classifier.lists.vpnDomains;
         if (domains !== null && isDnsServerFrame(raw.data, raw.offset, raw.capLen, raw.linkType)) this.noteDnsAnswer(v, domains);
       }
@@ -182,7 +207,7 @@ export class ClassifierSession extends EventEmitter {
    */
   observeForeign(raw: RawPacket): void {
     const domains = this.classifier.lists.vpnDomains;
-    if (domains === null || !isDnsServerFrame(raw.data, raw.offset, raw.capLen, raw.linkType)) return;
+    if (domains === null || !this.readDns || !isDnsServerFrame(raw.data, raw.offset, raw.capLen, raw.linkType)) return;
     this.foreignDecoder ??= new Decoder();
     this.foreignView ??= newPacketView();
     if (this.foreignDecoder.decode(raw, this.foreignView)) this.noteDnsAnswer(this.foreignView, domains);
@@ -221,7 +246,7 @@ export class ClassifierSession extends EventEmitter {
     this.companions.settleTie(v.protocol);
     if (v.label !== 'ordinary') this.companions.noteVerdict(f, v.protocol, v.evidence);
     if (v.protocol === 'ipsec' && v.evidence.some(isIkeMessage)) this.companions.noteIke(f);
-    this.verdicts[f.id] = v;
+    if (this.records) this.verdicts[f.id] = v;
     this.decided[f.id] = 1;
     if (d) this.release(f.id, d);
     f.stopCapture();
@@ -238,7 +263,18 @@ export class ClassifierSession extends EventEmitter {
     if (this.pool.length < 1024) this.pool.push(d);
   }
 
-  private onEnd(f: FlowHandle, _reason: EndReason): void {
+  private onEnd(f: FlowHandle, reason: EndReason): void {
+    if (!this.records) {
+      if (this.decided[f.id] === 0) this.finalize(f, this.det[f.id], f.view.nPackets);
+      const t = this.tlsOf[f.id];
+      if (t) {
+        this.companions.noteEnd(t, f.lastSeenUs);
+        this.tlsOf[f.id] = undefined;
+      }
+      this.decided[f.id] = 0;
+      this.traits[f.id] = 0;
+      return;
+    }
     let v = this.verdicts[f.id] ?? this.finalize(f, this.det[f.id], f.view.nPackets);
     const traits = this.traits[f.id]!;
     const tls = this.tlsOf[f.id];
@@ -260,7 +296,7 @@ export class ClassifierSession extends EventEmitter {
     this.verdicts[f.id] = undefined;
     this.decided[f.id] = 0;
     this.traits[f.id] = 0;
-    this.emit('flow', flowRecord(f, v));
+    this.emit('flow', flowRecord(f, v, reason));
   }
 }
 

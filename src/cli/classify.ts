@@ -3,7 +3,8 @@ import { accessSync, constants, statSync } from 'node:fs';
 import { once } from 'node:events';
 import type { Command } from 'commander';
 import { createClassifier, type Classifier, type ClassifierOptions } from '../classify/classifier.js';
-import { createClassifierPool, frameShard } from '../pool/index.js';
+import { autoJobs, autoWorkers, createClassifierPool, frameShard } from '../pool/index.js';
+import { classifyCaptures, findCaptures, type CaptureRecord } from '../batch/index.js';
 import type { RawPacket } from '../trace/types.js';
 import type { FlowRecord } from '../classify/record.js';
 import { readCaptureFile, readCaptureFileSync, readCaptureStream } from '../trace/reader.js';
@@ -29,6 +30,7 @@ bad list (file:line); 1 an unexpected failure. A closed stdout ('| head') exits 
 
 Examples:
   tunnelscope classify trace.pcap --registered registered.txt --format table --summary
+  tunnelscope classify captures/ more.pcapng --only vpn     (each capture its own flows; records name their capture)
   tcpdump -i eth0 -U -w - | tunnelscope classify - --only vpn
 `;
 
@@ -46,6 +48,7 @@ interface ClassifyOpts {
   companionWindow?: string;
   sslVpnEspPorts?: string;
   workers?: string;
+  jobs?: string;
   shard?: string;
   quiet?: boolean;
   [plugin: string]: unknown;
@@ -55,7 +58,7 @@ export const classifyCommand: Subcommand = {
   name: NAME,
   define(program: Command, ctx: CliContext): Command {
     const cmd = subcommand(program, ctx, NAME, 'label every flow as registered_vpn, unregistered_vpn or ordinary')
-      .argument('[capture]', "pcap or pcapng capture; '-' reads stdin")
+      .argument('[captures...]', "pcap or pcapng captures and directories of them (searched recursively, by content); '-' reads stdin")
       .option('--registered <FILE>', "registration list: lines 'CIDR,registrant'")
       .option('--vpn-endpoints <FILE>', "operator VPN endpoint list: lines 'CIDR[,label]'")
       .option('--vpn-domains <FILE>', "VPN-provider domain list: lines 'domain[,provider]' (adds to the bundled list)")
@@ -67,12 +70,13 @@ export const classifyCommand: Subcommand = {
       .option('--max-flows <N>', 'cap on live flows; the least recently active are evicted (default 1000000)')
       .option('--companion-window <S>', 'an SSL-VPN data channel is tied to its TLS flow when it starts within S capture seconds of it, or while it is open (default 10)')
       .option('--ssl-vpn-esp-ports <P,...>', 'UDP ports where ESP next to a TLS flow with no IKE is an SSL VPN data channel (default 4500)')
-      .option('--workers <N>', 'classify on N worker threads (default 1)')
+      .option('--workers <N>', 'classify one capture on N worker threads, or auto: what pays on this machine for this input (default auto; 1 on 2 CPUs)')
+      .option('--jobs <N>', 'with several captures: classify N captures at a time, each on its own worker thread, or auto (default auto; 1 on 2 CPUs)')
       .option('--shard <I/N>', "classify only shard I of N (0-based) of the flows, split by address pair as the worker pool splits them; other frames are read for DNS answers only (one sensor's share of a trace)")
       .option('-q, --quiet', 'no progress bar and no end-of-run diagnostics on stderr');
     for (const p of SINK_PLUGINS) for (const o of p.options()) cmd.addOption(o);
     cmd.addHelpText('after', AFTER_HELP);
-    cmd.action(action(ctx, NAME, (capture: string | undefined, opts: ClassifyOpts) => classify(capture, opts, ctx.io)));
+    cmd.action(action(ctx, NAME, (captures: string[], opts: ClassifyOpts) => classify(captures, opts, ctx.io)));
     return cmd;
   },
 };
@@ -85,19 +89,27 @@ export async function run(argv: string[], io: CliIo = processIo()): Promise<numb
 
 interface RunOptions {
   onlyVpn: boolean;
-  /** Records go to the sinks only. */
-  quietRecords: boolean;
   /** This run's shard of the flows (`--shard I/N`), or null for all. */
   shard: { i: number; n: number } | null;
-  /** Called with the classifier or pool once it exists (a lists provider keeps it current). */
-  attach: ((t: ListsTarget) => Promise<void>) | null;
-  /** Back-pressure from the sinks, awaited between input chunks (null: nothing waits). */
-  wait: (() => Promise<void> | null) | null;
+  /** Set once the sinks exist: records go to the sinks only; the lists provider to attach; back-pressure. */
+  hooks?: RunHooks;
   summary: boolean;
   quiet: boolean;
   flow: { idleTimeoutSec?: number; tcpIdleTimeoutSec?: number; maxFlows?: number };
   workers: number;
   io: CliIo;
+}
+
+/** What the sinks and a lists provider ask of a run. */
+interface RunHooks {
+  /** Records go to the sinks only (stdout carries none). */
+  quietRecords: boolean;
+  /** Called with the classifier or pool once it exists (a lists provider keeps it current). */
+  attach: ((t: ListsTarget) => Promise<void>) | null;
+  /** Back-pressure from the sinks, awaited between input chunks (null: nothing waits). */
+  wait: (() => Promise<void> | null) | null;
+  /** Lists providers, closed with the sinks. */
+  providers: ListsProvider[];
 }
 
 /** What a run reports at its end. */
@@ -107,18 +119,37 @@ interface RunStats {
   malformed: Record<string, number>;
 }
 
-async function classify(capture: string | undefined, opts: ClassifyOpts, io: CliIo): Promise<number> {
+/** `--workers`/`--jobs`: a count, or auto (undefined = auto). */
+function countFlag(flag: string, text: string | undefined): number | 'auto' {
+  if (text === undefined || text.trim() === 'auto') return 'auto';
+  return numberFlag(flag, text, { min: 1, max: 256, integer: true })!;
+}
+
+async function classify(captures: string[], opts: ClassifyOpts, io: CliIo): Promise<number> {
   const { stderr } = io;
-  if (capture === undefined) throw new UsageError('missing capture file (or - for stdin)');
+  if (captures.length === 0) throw new UsageError('missing capture file (or - for stdin)');
+  if (captures.length > 1 && captures.includes('-')) throw new UsageError("'-' (stdin) cannot be mixed with other captures");
+  const capture = captures[0]!;
+  const several = captures.length > 1 || (capture !== '-' && isDirectory(capture));
   const format = findFormat(CLASSIFY_FORMATS, choiceFlag('format', opts.format, CLASSIFY_FORMATS.map((f) => f.name), defaultFormat(io.stdout)))!;
   choiceFlag('only', opts.only, ['vpn'], 'vpn');
   const idle = numberFlag('idle-timeout', opts.idleTimeout, { min: 1 });
   const maxFlows = numberFlag('max-flows', opts.maxFlows, { min: 1, max: 1 << 28, integer: true });
   const companionWindow = numberFlag('companion-window', opts.companionWindow, { min: 0 });
   const espPorts = numberListFlag('ssl-vpn-esp-ports', opts.sslVpnEspPorts, { min: 1, max: 65535, integer: true });
-  const workers = numberFlag('workers', opts.workers, { min: 1, max: 256, integer: true }) ?? 1;
+  const workersFlag = countFlag('workers', opts.workers);
+  const jobsFlag = countFlag('jobs', opts.jobs);
   const shard = shardFlag(opts.shard);
-  if (shard !== null && workers > 1) throw new UsageError('--shard works with --workers 1 (the pool splits by the same hash)');
+  if (several && (shard !== null || opts.nats !== undefined)) {
+    throw new UsageError(`${shard !== null ? '--shard' : '--nats'} works with one capture (for many: tunnelscope fleet submit / fleet work)`);
+  }
+  if (several) return classifySeveral(captures, opts, io, { format, idle, maxFlows, companionWindow, espPorts, jobsFlag, workersFlag });
+  if (shard !== null && workersFlag !== 'auto' && workersFlag > 1) throw new UsageError('--shard works with --workers 1 (the pool splits by the same hash)');
+  const advice = autoWorkers(capture === '-' ? null : fileSize(capture));
+  const workers = shard !== null ? 1 : workersFlag === 'auto' ? advice.workers : workersFlag;
+  if (workersFlag !== 'auto' && workersFlag > advice.workers && opts.quiet !== true) {
+    stderr.write(`tunnelscope classify: --workers ${workersFlag} is not expected to be faster here (${advice.reason}); --workers auto would use ${advice.workers}\n`);
+  }
   if (capture !== '-') {
     const why = unreadable(capture);
     if (why !== null) {
@@ -126,14 +157,9 @@ async function classify(capture: string | undefined, opts: ClassifyOpts, io: Cli
       return 2;
     }
   }
-  const sinks: RecordSink[] = [];
-  const providers: ListsProvider[] = [];
   const o: RunOptions = {
     onlyVpn: opts.only === 'vpn',
-    quietRecords: false,
     shard,
-    attach: null,
-    wait: null,
     summary: opts.summary === true,
     quiet: opts.quiet === true,
     flow: {
@@ -144,9 +170,28 @@ async function classify(capture: string | undefined, opts: ClassifyOpts, io: Cli
     io,
   };
   const progress = new Progress(capture === '-' ? 0 : statSync(capture).size, o.quiet, stderr);
+  return withListsAndSinks(opts, io, progress, { companionWindow, espPorts, input: capture }, (options, sinks, hooks) =>
+    classifyInput(options, capture, format, sinks, progress, { ...o, hooks }),
+  );
+}
+
+/**
+ * Load the lists and record sinks, run `body`, then close the sinks. A typed error (bad list, corrupt capture)
+ * is printed as one line and exits 2.
+ */
+async function withListsAndSinks(
+  opts: ClassifyOpts,
+  io: CliIo,
+  progress: Progress,
+  extra: { companionWindow: number | undefined; espPorts: number[] | undefined; input?: string },
+  body: (options: ClassifierOptions, sinks: RecordSink[], hooks: RunHooks) => Promise<number>,
+): Promise<number> {
+  const sinks: RecordSink[] = [];
+  const providers: ListsProvider[] = [];
   try {
     progress.phase('loading lists');
-    const sinkCtx = { io, input: capture };
+    const sinkCtx = { io, input: extra.input ?? '' };
+    // A plugin may provide the lists (a fleet snapshot) instead of the list files.
     for (const p of SINK_PLUGINS) {
       const l = (await p.lists?.(opts, sinkCtx)) ?? null;
       if (l !== null) providers.push(l);
@@ -162,52 +207,33 @@ async function classify(capture: string | undefined, opts: ClassifyOpts, io: Cli
             defaultDomains: opts.defaultDomains,
           });
     progress.phase(null);
-    if (companionWindow !== undefined) options.companionWindowS = companionWindow;
-    if (espPorts !== undefined) options.sslVpnEspPorts = espPorts;
+    if (extra.companionWindow !== undefined) options.companionWindowS = extra.companionWindow;
+    if (extra.espPorts !== undefined) options.sslVpnEspPorts = extra.espPorts;
     for (const p of SINK_PLUGINS) {
       const s = await p.create(opts, sinkCtx);
       if (s !== null) sinks.push(s);
     }
-    if (providers.length === 1) o.attach = (t) => providers[0]!.attach(t);
-    o.quietRecords = sinks.some((s) => s.replacesStdout === true);
     const waits = sinks.filter((s) => s.wait !== undefined);
-    if (waits.length > 0) o.wait = () => waits.map((s) => s.wait!()).find((w) => w !== null) ?? null;
-    const code = await classifyInput(options, capture, format, sinks, progress, o);
-    // Closed here, not in finally, so that what they report (after delivering what was pending) is printed.
-    const closed = await closeAll(sinks, providers);
-    if (!o.quiet) for (const l of closed.reports) stderr.write(`tunnelscope: ${l}\n`);
-    return Math.max(code, closed.code);
+    const hooks: RunHooks = {
+      quietRecords: sinks.some((s) => s.replacesStdout === true),
+      attach: providers.length === 1 ? (t) => providers[0]!.attach(t) : null,
+      wait: waits.length > 0 ? () => waits.map((s) => s.wait!()).find((w) => w !== null) ?? null : null,
+      providers,
+    };
+    const code = await body(options, sinks, hooks);
+    // Sinks may ask for an exit code once closed (records lost): body closed them before its end-of-run line.
+    return Math.max(code, ...sinks.map((s) => s.exitCode?.() ?? 0));
   } catch (e) {
     progress.done();
     if (e instanceof TunnelscopeError) {
-      stderr.write(`tunnelscope classify: ${e.message}\n`);
+      io.stderr.write(`tunnelscope classify: ${e.message}\n`);
       return 2;
     }
     throw e;
   } finally {
-    await closeAll(sinks, providers).catch(() => undefined);
+    for (const s of sinks) await s.close().catch(() => {});
+    for (const p of providers) await p.close().catch(() => {});
   }
-}
-
-/**
- * Close every sink, then every lists provider, and empty both arrays (so a second call does nothing). Resolves to
- * the worst exit code the sinks ask for and the lines they report.
- */
-async function closeAll(sinks: RecordSink[], providers: ListsProvider[]): Promise<{ code: number; reports: string[] }> {
-  let code = 0;
-  const reports: string[] = [];
-  for (const s of sinks.splice(0)) {
-    await s.close();
-    code = Math.max(code, s.exitCode?.() ?? 0);
-    const r = s.report?.() ?? null;
-    if (r !== null) reports.push(r);
-  }
-  for (const p of providers.splice(0)) {
-    await p.close();
-    const r = p.report?.() ?? null;
-    if (r !== null) reports.push(r);
-  }
-  return { code, reports };
 }
 
 /** `--shard I/N`: 0 <= I < N. */
@@ -217,6 +243,99 @@ function shardFlag(text: string | undefined): { i: number; n: number } | null {
   const i = m ? Number(m[1]) : NaN, n = m ? Number(m[2]) : NaN;
   if (!m || !(n >= 1 && n <= 1 << 16) || !(i < n)) throw new UsageError(`--shard must be I/N with 0 <= I < N, got ${JSON.stringify(text)}`);
   return { i, n };
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+function fileSize(path: string): number | null {
+  try {
+    return statSync(path).size;
+  } catch {
+    return null;
+  }
+}
+
+interface SeveralFlags {
+  format: OutputFormat<FlowRecord>;
+  idle: number | undefined;
+  maxFlows: number | undefined;
+  companionWindow: number | undefined;
+  espPorts: number[] | undefined;
+  jobsFlag: number | 'auto';
+  workersFlag: number | 'auto';
+}
+
+/**
+ * Several captures (files and directories): one warm process, each capture its own session, every record
+ * tagged with `capture`. A capture that fails is reported and the others still run (exit 2 at the end).
+ */
+async function classifySeveral(inputs: string[], opts: ClassifyOpts, io: CliIo, f: SeveralFlags): Promise<number> {
+  const { stdout, stderr } = io;
+  const quiet = opts.quiet === true;
+  let found;
+  try {
+    found = findCaptures(inputs);
+  } catch (e) {
+    const why = cannotReadReason(e);
+    if (why === null) throw e;
+    const path = (e as { path?: string }).path ?? inputs.join(' ');
+    stderr.write(`tunnelscope classify: cannot read ${path}: ${why}\n`);
+    return 2;
+  }
+  if (found.files.length === 0) {
+    stderr.write(`tunnelscope classify: no pcap or pcapng captures in ${inputs.join(', ')}\n`);
+    return 2;
+  }
+  if (f.workersFlag !== 'auto' && f.workersFlag > 1 && !quiet) stderr.write('tunnelscope classify: with several captures each runs on one thread; use --jobs to run several at a time\n');
+  const advice = autoJobs(found.files.length);
+  const jobs = f.jobsFlag === 'auto' ? advice.workers : f.jobsFlag;
+  if (f.jobsFlag !== 'auto' && f.jobsFlag > advice.workers && !quiet) {
+    stderr.write(`tunnelscope classify: --jobs ${f.jobsFlag} is not expected to be faster here (${advice.reason}); --jobs auto would use ${advice.workers}\n`);
+  }
+  const progress = new Progress(0, true, stderr);
+  return withListsAndSinks(opts, io, progress, { companionWindow: f.companionWindow, espPorts: f.espPorts }, async (options, sinks) => {
+    const out = new OutputSink(stdout);
+    const writer = f.format.open(out, { io, meta: { command: NAME, inputs: found.files, startedMs: Date.now() }, live: false });
+    const tally = new Tally();
+    const onlyVpn = opts.only === 'vpn';
+    const t0 = process.hrtime.bigint();
+    const flow = {
+      ...(f.idle !== undefined ? { idleTimeoutSec: f.idle, tcpIdleTimeoutSec: Math.max(f.idle, 300) } : {}),
+      ...(f.maxFlows !== undefined ? { maxFlows: f.maxFlows } : {}),
+    };
+    const res = await classifyCaptures(
+      found.files,
+      (r: CaptureRecord) => {
+        tally.add(r);
+        if (!(onlyVpn && r.label === 'ordinary')) writer.record(r);
+        for (const s of sinks) s.record(r);
+      },
+      { ...options, jobs, flow },
+    );
+    writer.end(tally.toJSON());
+    if (opts.summary === true) {
+      if (f.format.human) out.write(`\n${tally.text()}`);
+      else stderr.write(tally.text());
+    }
+    await out.end();
+    for (const c of res.captures) if (c.error) stderr.write(`tunnelscope classify: ${c.error instanceof TunnelscopeError ? c.error.message : `cannot read ${c.capture}: ${cannotReadReason(c.error) ?? c.error.message}`}\n`);
+    if (!quiet) {
+      const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+      const skipped = found.skipped.length ? `, ${found.skipped.length} non-capture files skipped` : '';
+      const failed = res.failed ? `, ${res.failed} failed` : '';
+      stderr.write(
+        `tunnelscope: ${res.captures.length} captures${failed}${skipped}, ${res.packets} packets, ${res.flows} flows, ${tally.vpn} VPN flows, ` +
+          `${secs.toFixed(2)} s (${Math.round(res.packets / Math.max(secs, 1e-9))} packets/s, ${jobs} job${jobs === 1 ? '' : 's'})\n`,
+      );
+    }
+    return res.failed > 0 ? 2 : 0;
+  });
 }
 
 /** Why `path` cannot be read as a capture (missing, a directory, no permission), or null. */
@@ -238,7 +357,7 @@ async function runSession(classifier: Classifier, input: string, o: RunOptions, 
     flows++;
     onRecord(r);
   });
-  await o.attach?.(classifier);
+  await o.hooks?.attach?.(classifier);
   let bytesSeen = 0;
   let n = 0;
   const shard = o.shard;
@@ -257,7 +376,7 @@ async function runSession(classifier: Classifier, input: string, o: RunOptions, 
     bytesSeen += p.capLen + 16;
     if ((++n & 0xffff) === 0) progress.update({ bytes: bytesSeen, packets: n, flows });
   };
-  const wait = o.wait;
+  const wait = o.hooks?.wait ?? null;
   const afterChunk = wait === null ? undefined : () => wait() ?? undefined;
   try {
     if (input === '-') await readCaptureStream(o.io.stdin, 'stdin', onPacket, afterChunk ? { afterChunk } : {});
@@ -278,9 +397,9 @@ async function runPool(options: ClassifierOptions, input: string, o: RunOptions,
     flows++;
     onRecord(r);
   };
-  await o.attach?.(pool);
+  await o.hooks?.attach?.(pool);
   try {
-    const wait = o.wait;
+    const wait = o.hooks?.wait ?? null;
     if (wait !== null) {
       // Sinks that need back-pressure: the live path for files too, frames pushed, 'drain' and the sinks awaited.
       pool.on('flow', count);
@@ -325,7 +444,7 @@ async function classifyInput(
   const tally = new Tally();
   const onRecord = (r: FlowRecord): void => {
     tally.add(r);
-    if (!o.quietRecords && !(o.onlyVpn && r.label === 'ordinary')) writer.record(r);
+    if (o.hooks?.quietRecords !== true && !(o.onlyVpn && r.label === 'ordinary')) writer.record(r);
     for (const s of sinks) s.record(r);
   };
   const finish = async (): Promise<void> => {
@@ -337,6 +456,9 @@ async function classifyInput(
       else stderr.write(tally.text());
     }
     await out.end();
+    // Sinks deliver what they hold before the end-of-run line reports on them (close is idempotent).
+    for (const s of sinks) await s.close();
+    for (const p of o.hooks?.providers ?? []) await p.close();
   };
   const t0 = process.hrtime.bigint();
   let st: RunStats;
@@ -350,9 +472,11 @@ async function classifyInput(
   const secs = Number(process.hrtime.bigint() - t0) / 1e9;
   if (!o.quiet) {
     const bad = Object.entries(st.malformed).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`);
+    const extra = [...sinks, ...(o.hooks?.providers ?? [])].map((s) => s.report?.() ?? null).filter((x): x is string => x !== null);
     stderr.write(
       `tunnelscope: ${st.packets} packets, ${st.flows} flows, ${tally.vpn} VPN flows, ` +
-        `${bad.length ? `skipped: ${bad.join(', ')}, ` : ''}${secs.toFixed(2)} s (${Math.round(st.packets / Math.max(secs, 1e-9))} packets/s)\n`,
+        `${bad.length ? `skipped: ${bad.join(', ')}, ` : ''}${secs.toFixed(2)} s (${Math.round(st.packets / Math.max(secs, 1e-9))} packets/s)\n` +
+        extra.map((l) => `tunnelscope: ${l}\n`).join(''),
     );
   }
   return 0;

@@ -8,7 +8,9 @@
  * Exit codes: 0 ok (also when stdout is closed early), 1 unexpected failure, 2 usage error, missing/unreadable
  * file, or a capture that is not pcap/pcapng or is corrupt (the message names the file and byte offset).
  */
+import { statSync } from 'node:fs';
 import { TunnelscopeError } from '../errors.js';
+import { findCaptures } from '../batch/find.js';
 import { Decoder, newPacketView } from '../trace/decode.js';
 import { FlowTable } from '../trace/flow-table.js';
 import { transportName } from '../trace/flow-format.js';
@@ -34,6 +36,8 @@ export interface FlowRecordOut {
   firstSeen: string;
   lastSeen: string;
   end: EndReason;
+  /** The capture file, when several were listed in one run. */
+  capture?: string;
 }
 
 /** Build the output record of a flow (at its end: allocates). */
@@ -121,14 +125,14 @@ export const flowsCommand: Subcommand = {
   name: NAME,
   define(program: Command, ctx: CliContext): Command {
     return subcommand(program, ctx, NAME, 'list flows (5-tuple, counters, times) without classification')
-      .argument('[capture]', "pcap or pcapng capture; '-' reads stdin")
+      .argument('[captures...]', "pcap or pcapng captures and directories of them (searched recursively, by content); '-' reads stdin")
       .option('--format <F>', `${formatsHelp(FLOWS_FORMATS)}; default: table on a terminal, else ndjson`)
       .option('--idle-timeout <S>', 'end non-TCP flows idle for S seconds of capture time (default 120)')
       .option('--tcp-idle-timeout <S>', 'end TCP flows idle for S seconds of capture time (default 300)')
       .option('--max-flows <N>', 'live flow cap; the least recently active flow is evicted beyond it (default 1000000)')
       .option('-q, --quiet', 'no summary on stderr')
       .addHelpText('after', AFTER_HELP)
-      .action(action(ctx, NAME, (capture: string | undefined, opts: FlowsOpts) => flows(capture, opts, ctx.io)));
+      .action(action(ctx, NAME, (captures: string[], opts: FlowsOpts) => flows(captures, opts, ctx.io)));
   },
 };
 
@@ -138,10 +142,26 @@ export async function run(argv: string[], io: CliIo = processIo()): Promise<numb
   return main([NAME, ...argv], io);
 }
 
-async function flows(capture: string | undefined, opts: FlowsOpts, io: CliIo): Promise<number> {
+async function flows(captures: string[], opts: FlowsOpts, io: CliIo): Promise<number> {
   const { stdout, stderr } = io;
-  if (capture === undefined) throw new UsageError('missing capture file (or - for stdin)');
-  const input = capture;
+  if (captures.length === 0) throw new UsageError('missing capture file (or - for stdin)');
+  if (captures.length > 1 && captures.includes('-')) throw new UsageError("'-' (stdin) cannot be mixed with other captures");
+  const several = captures.length > 1 || (captures[0] !== '-' && isDirectory(captures[0]!));
+  let inputs = captures;
+  if (several) {
+    try {
+      inputs = findCaptures(captures).files;
+    } catch (e) {
+      const why = cannotReadReason(e);
+      if (why === null) throw e;
+      stderr.write(`tunnelscope flows: cannot read ${(e as { path?: string }).path ?? captures.join(' ')}: ${why}\n`);
+      return 2;
+    }
+    if (inputs.length === 0) {
+      stderr.write(`tunnelscope flows: no pcap or pcapng captures in ${captures.join(', ')}\n`);
+      return 2;
+    }
+  }
   const format = findFormat(FLOWS_FORMATS, choiceFlag('format', opts.format, FLOWS_FORMATS.map((f) => f.name), defaultFormat(stdout)))!;
   const idle = numberFlag('idle-timeout', opts.idleTimeout, { min: 0 });
   const tcpIdle = numberFlag('tcp-idle-timeout', opts.tcpIdleTimeout, { min: 0 });
@@ -149,9 +169,21 @@ async function flows(capture: string | undefined, opts: FlowsOpts, io: CliIo): P
   const quiet = opts.quiet === true;
 
   const sink = new OutputSink(stdout);
-  const writer = format.open(sink, { io, meta: { command: NAME, inputs: [input], startedMs: Date.now() }, live: input === '-' });
+  const writer = format.open(sink, { io, meta: { command: NAME, inputs, startedMs: Date.now() }, live: inputs[0] === '-' });
   const ends = { idle: 0, evicted: 0, fin: 0, rst: 0, eof: 0 };
   let emitted = 0;
+  let packetsAll = 0;
+  let worst = 0;
+  // Several captures: each its own flow table, records tagged with their capture; a bad one is reported and
+  // the others still run (its exit code stands at the end).
+  for (let k = 0; k < inputs.length; k++) {
+    const code = await flowsOf(inputs[k]!, several, k === inputs.length - 1);
+    if (code < 0) return 0; // stdout closed
+    worst = Math.max(worst, code);
+  }
+  return worst;
+
+  async function flowsOf(input: string, tag: boolean, last: boolean): Promise<number> {
   const flows = new FlowTable(
     {
       ...(idle !== undefined ? { idleTimeoutSec: idle } : {}),
@@ -163,13 +195,16 @@ async function flows(capture: string | undefined, opts: FlowsOpts, io: CliIo): P
       onEnd(f, reason) {
         emitted++;
         ends[reason]++;
-        writer.record(flowRecord(f, reason));
+        const r = flowRecord(f, reason);
+        if (tag) r.capture = input;
+        writer.record(r);
       },
     },
   );
   const decoder = new Decoder();
   const view = newPacketView();
   let rawPackets = 0;
+  const total0 = emitted;
   const onPacket = (raw: RawPacket): void => {
     rawPackets++;
     if (decoder.decode(raw, view)) flows.add(view);
@@ -181,25 +216,38 @@ async function flows(capture: string | undefined, opts: FlowsOpts, io: CliIo): P
   try {
     readerStats = input === '-' ? await readCaptureStream(io.stdin, source, onPacket) : readCaptureFileSync(input, onPacket);
     flows.flush();
-    writer.end({ packets: rawPackets, flows: emitted, ends });
-    await sink.end();
+    packetsAll += rawPackets;
+    if (last) {
+      writer.end({ packets: packetsAll, flows: emitted, ends });
+      await sink.end();
+    }
   } catch (err) {
-    if (err instanceof StopReading || sink.closed) return 0;
+    if (err instanceof StopReading || sink.closed) return -1;
     if (err instanceof TunnelscopeError) {
       // A corrupt tail (capture cut mid-record) still lists the flows read up to the bad offset.
       if (err.code === 'TS_CAPTURE_FORMAT' && rawPackets > 0) {
         try {
           flows.flush();
-          writer.end({ packets: rawPackets, flows: emitted, ends });
-          await sink.end();
+          packetsAll += rawPackets;
+          if (last) {
+            writer.end({ packets: packetsAll, flows: emitted, ends });
+            await sink.end();
+          }
         } catch {
           /* the format error is what we report */
         }
+      } else if (last) {
+        writer.end({ packets: packetsAll, flows: emitted, ends });
+        await sink.end();
       }
       stderr.write(`tunnelscope flows: ${err.message}\n`);
       return err.code === 'TS_CAPTURE_FORMAT' ? 2 : 1;
     }
     const why = cannotReadReason(err);
+    if (last) {
+      writer.end({ packets: packetsAll, flows: emitted, ends });
+      await sink.end();
+    }
     if (why !== null) {
       stderr.write(`tunnelscope flows: cannot read ${source}: ${why}\n`);
       return 2;
@@ -207,9 +255,18 @@ async function flows(capture: string | undefined, opts: FlowsOpts, io: CliIo): P
     stderr.write(`tunnelscope flows: ${source}: ${err instanceof Error ? err.message : String(err)}\n`);
     return 1;
   }
-  if (sink.closed) return 0;
-  if (!quiet) stderr.write(summary(source, rawPackets, readerStats, decoder, flows, emitted));
+  if (sink.closed) return -1;
+  if (!quiet) stderr.write(summary(source, rawPackets, readerStats, decoder, flows, emitted - total0));
   return 0;
+  }
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 function summary(source: string, raw: number, rs: ReaderStats | null, d: Decoder, t: FlowTable, emitted: number): string {

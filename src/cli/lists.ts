@@ -7,7 +7,7 @@
 import type { ClassifierOptions } from '../classify/classifier.js';
 import { loadCidrList } from '../lists/cidr-list.js';
 import { defaultVpnDomainsPath } from '../lists/default-domains.js';
-import { loadDomainList } from '../lists/domains.js';
+import { DomainSet, loadDomainList } from '../lists/domains.js';
 
 export interface ListFiles {
   registered?: string | undefined;
@@ -23,15 +23,22 @@ const BUNDLED = 'data/vpn-domains.txt';
 export async function loadListFiles(files: ListFiles): Promise<ClassifierOptions> {
   const { registered: reg, vpnEndpoints: ep, vpnDomains: dom } = files;
   const useDefault = files.defaultDomains !== false;
-  // Operator entries win over bundled ones for the same name; a Map keeps first-insertion order.
-  const domains = new Map<string, string>();
-  if (useDefault) for (const [k, v] of (await loadDomainList({ path: defaultVpnDomainsPath() }, { source: BUNDLED })).entries) domains.set(k, v);
-  if (dom !== undefined) for (const [k, v] of (await loadDomainList({ path: dom }, { source: dom })).entries) domains.set(k, v);
+  // Operator entries win over bundled ones for the same name (DomainSet.from: a later pair replaces an earlier
+  // one). A single list goes in as its set: no entry tuples, no second validation (large operator lists).
+  const bundled = useDefault ? await loadDomainList({ path: defaultVpnDomainsPath() }, { source: BUNDLED }) : null;
+  const operator = dom !== undefined ? await loadDomainList({ path: dom }, { source: dom }) : null;
+  const domains =
+    bundled && operator
+      ? DomainSet.from((function* () {
+          yield* bundled.entries;
+          yield* operator.entries;
+        })())
+      : (bundled ?? operator)?.toSet() ?? null;
   const domainsName = dom === undefined ? (useDefault ? BUNDLED : 'vpn-domains') : useDefault ? `${dom}+${BUNDLED}` : dom;
   return {
     registered: reg !== undefined ? (await loadCidrList({ path: reg }, { source: reg })).toMap() : null,
     vpnEndpoints: ep !== undefined ? (await loadCidrList({ path: ep }, { source: ep })).toMap() : null,
-    vpnDomains: domains.size > 0 ? [...domains] : null,
+    vpnDomains: domains !== null && domains.size > 0 ? domains : null,
     names: { registered: reg ?? 'registered', vpnEndpoints: ep ?? 'vpn-endpoints', vpnDomains: domainsName },
   };
 }

@@ -9,13 +9,16 @@ import { classifyCommand } from './classify.js';
 import { flowsCommand } from './flows.js';
 import { synthCommand } from './synth.js';
 import { fleetCommand, listsCommand } from './fleet.js';
+import { completionCommand } from './completion.js';
 import { reportCommand } from './report.js';
 
 export type { CliIo } from './io.js';
 export { buildProgram, packageVersion, type CliContext, type Subcommand } from './program.js';
+export { bashCompletion } from './completion.js';
+export { manPage, type ManOptions } from './manpage.js';
 
 /** Every subcommand, in the order `tunnelscope --help` lists them. */
-export const SUBCOMMANDS: readonly Subcommand[] = [classifyCommand, flowsCommand, synthCommand, reportCommand, listsCommand, fleetCommand];
+export const SUBCOMMANDS: readonly Subcommand[] = [classifyCommand, flowsCommand, synthCommand, reportCommand, completionCommand, listsCommand, fleetCommand];
 
 /**
  * Run one command line (without the program name). Exit codes: 0 success (and `--help`, `-V`), 2 bad usage or

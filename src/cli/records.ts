@@ -7,13 +7,14 @@ import type { FlowRecord } from '../classify/record.js';
 import type { Label } from '../classify/types.js';
 import { jsonFormat, ndjsonFormat, type OutputFormat } from './formats.js';
 import { TableWriter, type TableColumn } from './table.js';
+import { PIPELINE_FORMATS } from './record-formats.js';
+import { decidingEvidence as decidingItem } from '../output/fields.js';
 
 const LABELS: readonly Label[] = ['registered_vpn', 'unregistered_vpn', 'ordinary'];
 
-/** The item that decided a flow's label: strongest first, registration last. */
+/** The item that decided a flow's label (strongest first, registration last), as the table shows it. */
 export function decidingEvidence(r: FlowRecord): string {
-  const items = r.evidence.filter((x) => x.source !== 'registered');
-  const e = items.find((x) => x.strength === 'strong') ?? items.find((x) => x.strength === 'medium') ?? items[0];
+  const e = decidingItem(r);
   return e ? `${e.rule} (${e.strength}): ${e.reason}` : '-';
 }
 
@@ -51,6 +52,7 @@ export const CLASSIFY_FORMATS: OutputFormat<FlowRecord>[] = [
   ndjsonFormat('one JSON record per flow, in the order flows end'),
   tableFormat,
   jsonFormat('flows', 'one document {flows, summary} at the end'),
+  ...PIPELINE_FORMATS,
 ];
 
 /** Counts per label and per VPN protocol, for `--summary` and the end-of-run line. */

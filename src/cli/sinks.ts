@@ -9,6 +9,7 @@ import type { FlowRecord } from '../classify/record.js';
 import type { ListsInput } from '../classify/lists.js';
 import type { CliIo } from './io.js';
 import { natsPlugin } from './fleet-options.js';
+import { ipfixSinkPlugin } from './ipfix-sink.js';
 
 export interface RecordSink {
   /** Every flow's final record, in the order flows end. Must not throw for a record; count problems instead. */
@@ -63,4 +64,4 @@ export interface SinkPlugin {
 }
 
 /** Sinks `classify` offers, in the order they receive each record (after stdout). */
-export const SINK_PLUGINS: SinkPlugin[] = [natsPlugin];
+export const SINK_PLUGINS: SinkPlugin[] = [ipfixSinkPlugin, natsPlugin];

@@ -37,48 +37,55 @@ function explainBadAddress(text: string): string {
 }
 
 /**
- * Parses `text` as a CIDR prefix (or a bare address = /32 or /128) into `out`.
+ * Parses `text` (or its range `[from, to)`) as a CIDR prefix (or a bare address = /32 or /128) into `out`.
+ * The range form lets a list loader parse a line in place, without a string per line; errors quote the range.
  * @param normalize clear host bits instead of throwing TS_HOST_BITS.
  * @throws {CidrError} TS_INVALID_CIDR (malformed), TS_PREFIX_LENGTH (length out of range),
  *   TS_HOST_BITS (bits set after the prefix length and `normalize` is false).
  */
-export function parsePrefixInto(text: string, out: PrefixParts, normalize = false): PrefixParts {
-  const slash = text.indexOf('/');
-  const addrEnd = slash < 0 ? text.length : slash;
+export function parsePrefixInto(text: string, out: PrefixParts, normalize = false, from = 0, to: number = text.length): PrefixParts {
+  let slash = -1;
+  for (let i = from; i < to; i++) {
+    if (text.charCodeAt(i) === 0x2f) {
+      slash = i;
+      break;
+    }
+  }
+  const addrEnd = slash < 0 ? to : slash;
   const w = out.words;
   let family: 4 | 6;
-  const v4 = parseIPv4(text, 0, addrEnd);
+  const v4 = parseIPv4(text, from, addrEnd);
   if (v4 >= 0) {
     family = 4;
     w[0] = v4;
     w[1] = 0;
     w[2] = 0;
     w[3] = 0;
-  } else if (parseIPv6(text, w, 0, 0, addrEnd)) {
+  } else if (parseIPv6(text, w, 0, from, addrEnd)) {
     family = 6;
   } else {
-    throw new CidrError('TS_INVALID_CIDR', text, explainBadAddress(text.slice(0, addrEnd)));
+    throw new CidrError('TS_INVALID_CIDR', text.slice(from, to), explainBadAddress(text.slice(from, addrEnd)));
   }
   const max = family === 4 ? 32 : 128;
   let len = max;
   if (slash >= 0) {
-    const digits = text.length - slash - 1;
-    if (digits === 0) throw new CidrError('TS_INVALID_CIDR', text, 'missing prefix length after "/"');
+    const digits = to - slash - 1;
+    if (digits === 0) throw new CidrError('TS_INVALID_CIDR', text.slice(from, to), 'missing prefix length after "/"');
     if (digits > 3) {
-      for (let i = slash + 1; i < text.length; i++) {
+      for (let i = slash + 1; i < to; i++) {
         const c = text.charCodeAt(i);
-        if (c < 48 || c > 57) throw new CidrError('TS_INVALID_CIDR', text, 'prefix length is not a decimal number');
+        if (c < 48 || c > 57) throw new CidrError('TS_INVALID_CIDR', text.slice(from, to), 'prefix length is not a decimal number');
       }
-      throw new CidrError('TS_PREFIX_LENGTH', text, `prefix length must be 0..${max}`);
+      throw new CidrError('TS_PREFIX_LENGTH', text.slice(from, to), `prefix length must be 0..${max}`);
     }
     len = 0;
-    for (let i = slash + 1; i < text.length; i++) {
+    for (let i = slash + 1; i < to; i++) {
       const c = text.charCodeAt(i);
-      if (c < 48 || c > 57) throw new CidrError('TS_INVALID_CIDR', text, 'prefix length is not a decimal number');
-      if (i > slash + 1 && len === 0) throw new CidrError('TS_INVALID_CIDR', text, 'prefix length has a leading zero');
+      if (c < 48 || c > 57) throw new CidrError('TS_INVALID_CIDR', text.slice(from, to), 'prefix length is not a decimal number');
+      if (i > slash + 1 && len === 0) throw new CidrError('TS_INVALID_CIDR', text.slice(from, to), 'prefix length has a leading zero');
       len = len * 10 + (c - 48);
     }
-    if (len > max) throw new CidrError('TS_PREFIX_LENGTH', text, `prefix length ${len} is out of range 0..${max}`);
+    if (len > max) throw new CidrError('TS_PREFIX_LENGTH', text.slice(from, to), `prefix length ${len} is out of range 0..${max}`);
   }
   if (family === 6 && len >= 96 && isV4MappedWords(w[0]!, w[1]!, w[2]!)) {
     family = 4;
@@ -91,7 +98,7 @@ export function parsePrefixInto(text: string, out: PrefixParts, normalize = fals
   out.len = len;
   if (!applyMask(out, normalize)) {
     const canon = family === 4 ? formatIPv4(out.words[0]!) : formatIPv6Words(w[0]!, w[1]!, w[2]!, w[3]!);
-    throw new CidrError('TS_HOST_BITS', text, `host bits set after /${out.len} (network is ${canon}/${out.len})`);
+    throw new CidrError('TS_HOST_BITS', text.slice(from, to), `host bits set after /${out.len} (network is ${canon}/${out.len})`);
   }
   return out;
 }

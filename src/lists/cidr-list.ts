@@ -3,12 +3,19 @@
  * trailing), blank lines, CRLF. Owns reading and validating such lists; one bad line fails the whole load with
  * `source:line: reason` (ListParseError) so a half-loaded list never goes into service, and a file that cannot
  * be read at all is a ListReadError. Entries are canonicalised (IPv4-mapped -> IPv4, RFC 5952 IPv6) so the same
- * prefix written two ways is caught as a duplicate. Cost: O(total text) plus one Map entry per prefix.
+ * prefix written two ways is caught as a duplicate.
+ *
+ * Large lists: each line is parsed in place (no string per line) straight into the trie builder; values are
+ * interned (a registrant on a million lines is one string); duplicates are found by the builder's sort, not a
+ * Map of prefix texts. Cost: O(text) + the builder's O(n) sort and compile; memory ~13 bytes per line beside the
+ * map. `entries` and `lines` are materialised only when read.
  */
-import { parseListLines, readListText } from './read-text.js';
+import { quoteForMessage, readListText } from './read-text.js';
+import { scanListLines } from './scan.js';
+import { RangeInterner } from './intern.js';
 import { CidrError, ListParseError } from '../errors.js';
-import { formatPrefix, newPrefixParts, parsePrefixInto } from '../ip/prefix.js';
-import { CidrMap } from '../trie/cidr-map.js';
+import { newPrefixParts, parsePrefixInto } from '../ip/prefix.js';
+import { CidrMap, CidrMapBuilder } from '../trie/cidr-map.js';
 
 /** Options for {@link parseCidrList} / {@link loadCidrList}. */
 export interface CidrListOptions {
@@ -28,11 +35,23 @@ export interface CidrList {
   readonly entries: ReadonlyArray<readonly [cidr: string, value: string]>;
   /** 1-based line number of each entry, parallel to `entries`. */
   readonly lines: readonly number[];
-  /** Compiles the entries into a CidrMap (built once, then cached). */
+  /** The entries as a CidrMap (built while parsing; the same object every call). */
   toMap(): CidrMap<string>;
 }
 
-const CIDR_NOUNS = { key: 'CIDR', entry: 'prefix', value: 'value' } as const;
+/** Growable Uint32Array column. */
+class U32Column {
+  a = new Uint32Array(1024);
+  n = 0;
+  push(v: number): void {
+    if (this.n === this.a.length) {
+      const b = new Uint32Array(this.a.length * 2);
+      b.set(this.a);
+      this.a = b;
+    }
+    this.a[this.n++] = v;
+  }
+}
 
 /**
  * Parses list text synchronously.
@@ -43,25 +62,77 @@ const CIDR_NOUNS = { key: 'CIDR', entry: 'prefix', value: 'value' } as const;
 export function parseCidrList(text: string, options: CidrListOptions = {}): CidrList {
   const source = options.source ?? '<input>';
   const normalize = options.normalize ?? false;
-  const defaultValue = options.defaultValue ?? '';
-  const p = newPrefixParts();
-  const { entries, lines } = parseListLines(text, source, CIDR_NOUNS, defaultValue, (cidr, lineNo) => {
-    try {
-      parsePrefixInto(cidr, p, normalize);
-    } catch (e) {
-      if (e instanceof CidrError) throw new ListParseError(source, lineNo, `${e.code}: ${e.message}`, { cause: e });
-      throw e;
-    }
-    return formatPrefix(p);
+  const values = new RangeInterner();
+  const defaultId = values.intern(options.defaultValue ?? '', 0, (options.defaultValue ?? '').length);
+  // Per added line (index = the builder's value): its line number and value id.
+  const lineOf = new U32Column();
+  const valueOf = new U32Column();
+  // The first line (in file order) that repeats an earlier prefix with another value; the builder reports each
+  // repeat against the group's first line, since merge keeps `existing`.
+  type Dup = { line: number; prefix: string; value: string; firstLine: number; firstValue: string };
+  let dup = null as Dup | null;
+  const b = new CidrMapBuilder<number>({
+    merge: (existing, incoming, prefix) => {
+      if (valueOf.a[incoming] !== valueOf.a[existing] && (dup === null || lineOf.a[incoming]! < dup.line)) {
+        dup = { line: lineOf.a[incoming]!, prefix, value: values.strings[valueOf.a[incoming]!]!, firstLine: lineOf.a[existing]!, firstValue: values.strings[valueOf.a[existing]!]! };
+      }
+      return existing;
+    },
   });
-  let map: CidrMap<string> | undefined;
+  const p = newPrefixParts();
+  let lineError: unknown = null;
+  try {
+    scanListLines(text, source, 'CIDR', (lineNo, ks, ke, vs, ve) => {
+      try {
+        parsePrefixInto(text, p, normalize, ks, ke);
+      } catch (e) {
+        if (e instanceof CidrError) throw new ListParseError(source, lineNo, `${e.code}: ${e.message}`, { cause: e });
+        throw e;
+      }
+      b._addParts(p, lineOf.n);
+      lineOf.push(lineNo);
+      valueOf.push(vs < 0 ? defaultId : values.intern(text, vs, ve));
+    });
+  } catch (e) {
+    if (!(e instanceof ListParseError)) throw e;
+    lineError = e; // a repeated prefix on an earlier line is the first bad line: checked below
+  }
+  const byLine = b.build();
+  const d = dup as Dup | null; // assigned in the merge callback, which TypeScript cannot see
+  if (d !== null) {
+    throw new ListParseError(source, d.line, `duplicate prefix ${d.prefix} with value ${quoteForMessage(d.value)}; line ${d.firstLine} has ${quoteForMessage(d.firstValue)}`);
+  }
+  if (lineError !== null) throw lineError;
+  const strings = values.strings;
+  const map = byLine._mapValues((k) => strings[valueOf.a[k]!]!);
+  let entries: ReadonlyArray<readonly [string, string]> | undefined;
+  let lines: readonly number[] | undefined;
+  const materialise = (): void => {
+    // File order = the order lines were added: index the kept prefixes by their line index.
+    const at = new Int32Array(lineOf.n).fill(-1);
+    for (let i = 0; i < byLine.size; i++) at[byLine.valueAt(i)] = i;
+    const e: (readonly [string, string])[] = [];
+    const l: number[] = [];
+    for (let k = 0; k < at.length; k++) {
+      const i = at[k]!;
+      if (i < 0) continue;
+      e.push(Object.freeze([byLine.prefixAt(i), strings[valueOf.a[k]!]!] as const));
+      l.push(lineOf.a[k]!);
+    }
+    entries = Object.freeze(e);
+    lines = Object.freeze(l);
+  };
   return Object.freeze({
     source,
-    entries: Object.freeze(entries),
-    lines: Object.freeze(lines),
-    toMap(): CidrMap<string> {
-      return (map ??= CidrMap.from(entries));
+    get entries() {
+      if (entries === undefined) materialise();
+      return entries!;
     },
+    get lines() {
+      if (lines === undefined) materialise();
+      return lines!;
+    },
+    toMap: (): CidrMap<string> => map,
   });
 }
 

@@ -19,7 +19,9 @@
  * CRLF are fine. One bad line fails the whole load with `source:line: reason` (ListParseError); a file that
  * cannot be read is a ListReadError.
  */
-import { parseListLines, readListText } from './read-text.js';
+import { quoteForMessage, readListText } from './read-text.js';
+import { RangeInterner } from './intern.js';
+import { scanListLines } from './scan.js';
 import { InvalidArgumentError, ListParseError } from '../errors.js';
 
 /** RFC 1035 §2.3.4: 63 bytes per label, 253 characters in text form (255 on the wire). */
@@ -102,6 +104,18 @@ export class DomainSet<V> {
     return new DomainSet(exact, below);
   }
 
+  /** @internal Entries already validated and normalised by the list parser (`*.` kept), value by index. */
+  static _fromValid<V>(keys: readonly string[], valueAt: (i: number) => V): DomainSet<V> {
+    const exact = new Map<string, V>();
+    const below = new Map<string, V>();
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[i]!;
+      if (k.charCodeAt(0) === 0x2a) below.set(k.slice(2), valueAt(i));
+      else exact.set(k, valueAt(i));
+    }
+    return new DomainSet(exact, below);
+  }
+
   /** Number of entries (wildcard and bare entries counted separately). */
   get size(): number {
     return this.exact.size + this.below.size;
@@ -166,21 +180,45 @@ export interface DomainListOptions {
  *   different provider (names both lines).
  * @example parseDomainList('nordvpn.com,NordVPN # [W]\n*.vpn.example,Example', { source: 'domains.txt' })
  */
-const DOMAIN_NOUNS = { key: 'domain', entry: 'entry', value: 'provider' } as const;
-
 export function parseDomainList(text: string, options: DomainListOptions = {}): DomainList {
   const source = options.source ?? '<input>';
-  const { entries, lines } = parseListLines(text, source, DOMAIN_NOUNS, '', (raw, lineNo) => {
+  const values = new RangeInterner();
+  const noValue = values.intern('', 0, 0);
+  const keyed = new Map<string, number>(); // entry text -> entry index: duplicates, in one probe per line
+  const keys: string[] = [];
+  const valueOf: number[] = [];
+  const lineOf: number[] = [];
+  scanListLines(text, source, 'domain', (lineNo, ks, ke, vs, ve) => {
+    const raw = text.slice(ks, ke);
     const e = parseEntry(raw);
     if (typeof e === 'string') throw new ListParseError(source, lineNo, `${e}: ${JSON.stringify(raw)}`);
-    return (e.wildcard ? '*.' : '') + e.key;
+    const key = e.wildcard ? '*.' + e.key : e.key;
+    const v = vs < 0 ? noValue : values.intern(text, vs, ve);
+    const prev = keyed.get(key);
+    if (prev !== undefined) {
+      if (valueOf[prev] === v) return;
+      const q = (id: number): string => quoteForMessage(values.strings[id]!);
+      throw new ListParseError(source, lineNo, `duplicate entry ${key} with provider ${q(v)}; line ${lineOf[prev]} has ${q(valueOf[prev]!)}`);
+    }
+    keyed.set(key, keys.length);
+    keys.push(key);
+    valueOf.push(v);
+    lineOf.push(lineNo);
   });
+  const strings = values.strings;
+  let entries: ReadonlyArray<readonly [string, string]> | undefined;
+  let lines: readonly number[] | undefined;
   let set: DomainSet<string> | undefined;
   return Object.freeze({
     source,
-    entries: Object.freeze(entries),
-    lines: Object.freeze(lines),
-    toSet: (): DomainSet<string> => (set ??= DomainSet.from(entries)),
+    get entries() {
+      return (entries ??= Object.freeze(keys.map((k, i) => Object.freeze([k, strings[valueOf[i]!]!] as const))));
+    },
+    get lines() {
+      return (lines ??= Object.freeze(lineOf.slice()));
+    },
+    // Entries are valid and distinct already: straight into the set's maps, no second validation.
+    toSet: (): DomainSet<string> => (set ??= DomainSet._fromValid(keys, (i) => strings[valueOf[i]!]!)),
   });
 }
 

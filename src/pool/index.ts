@@ -9,3 +9,4 @@ export {
   type PoolStats,
 } from './pool.js';
 export { frameShard, frameShardHash } from './shard.js';
+export { autoJobs, autoWorkers, BYTES_PER_EXTRA_WORKER, MAX_AUTO_WORKERS, type WorkerAdvice } from './auto.js';

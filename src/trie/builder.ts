@@ -91,6 +91,15 @@ export class CidrMapBuilder<V> {
     return this;
   }
 
+  /**
+   * @internal Adds a prefix already parsed, validated and masked by `parsePrefixInto` (the list loader parses
+   * each line in place and hands over the parts; nothing is re-checked here).
+   */
+  _addParts(p: PrefixParts, value: V): this {
+    this.#push(p, value);
+    return this;
+  }
+
   /** Removes a prefix added earlier (a later add() of it counts again). Absent prefixes are ignored. */
   remove(cidr: string): this {
     const p = parsePrefixInto(cidr, this.#p, this.#normalize);
@@ -222,6 +231,7 @@ function describe(v: unknown): string {
 
 function samePrefix(addr: Uint32Array, lens: Uint8Array, W: number, a: number, b: number): boolean {
   if (lens[a] !== lens[b]) return false;
+  if (W === 1) return addr[a] === addr[b];
   for (let k = 0; k < W; k++) if (addr[a * W + k] !== addr[b * W + k]) return false;
   return true;
 }

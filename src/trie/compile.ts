@@ -111,7 +111,10 @@ export function compileFamily(
       const L = lens[i]!;
       const b = byteAt(i, s);
       if (L <= s + 8) {
-        sc.fill(idxBase + i + 1, b, b + (1 << (s + 8 - L)));
+        // Most list prefixes cover a few slots: a loop beats a call into the fill builtin for those.
+        const e = b + (1 << (s + 8 - L));
+        if (e - b <= 16) for (let k = b; k < e; k++) sc[k] = idxBase + i + 1;
+        else sc.fill(idxBase + i + 1, b, e);
         i++;
       } else {
         let j = i + 1;

@@ -22,12 +22,18 @@ const ALLOWED: Record<string, string[]> = {
   detect: [...BASE, 'ip'],
   classify: [...BASE, 'ip', 'trie', 'lists', 'trace', 'detect'],
   pool: [...BASE, 'ip', 'trie', 'lists', 'trace', 'detect', 'classify'],
+  batch: [...BASE, 'ip', 'trie', 'lists', 'trace', 'detect', 'classify', 'pool'],
   synth: [...BASE, 'ip', 'trace'],
+  // Record formats (Zeek, EVE, CSV): pure functions of flow records.
+  output: [...BASE, 'ip', 'classify'],
+  // IPFIX export: encoder (pure) and its UDP edge.
+  ipfix: [...BASE, 'ip', 'classify', 'output'],
   // The HTML report: pure (records and metadata in, a string out); types from classify/ and detect/ only.
   report: [...BASE, 'classify', 'detect'],
   // nats only through dynamic import (fleet-options.ts, fleet.ts -> fleet-run.ts): see test/nats/optional.test.ts.
-  cli: [...BASE, 'ip', 'trie', 'lists', 'trace', 'detect', 'classify', 'pool', 'synth', 'report', 'nats'],
-  index: [...BASE, 'ip', 'trie', 'lists', 'trace', 'detect', 'classify', 'pool', 'synth'],
+  cli: [...BASE, 'ip', 'trie', 'lists', 'trace', 'detect', 'classify', 'pool', 'batch', 'synth', 'report', 'output', 'ipfix', 'nats'],
+  index: [...BASE, 'ip', 'trie', 'lists', 'trace', 'detect', 'classify', 'pool', 'batch', 'synth', 'output', 'ipfix'],
+  // src/node.ts (the tunnelscope/node door) and src/node/ (the socket adapters) are one layer.
   node: [...BASE, 'ip', 'trie', 'lists', 'trace', 'detect', 'classify', 'pool'],
   // tunnelscope/nats: the fleet on NATS JetStream, its own door; nothing below it may import it.
   nats: [...BASE, 'ip', 'trie', 'lists', 'trace', 'detect', 'classify', 'pool'],

@@ -51,7 +51,7 @@ function plainTcp(t: number, server = SERVER): Pkt[] {
 }
 
 function run(pkts: Pkt[], vpnDomains: [string, string][] | null = LIST, between?: (c: ReturnType<typeof createClassifier>) => void, splitAt = Infinity): FlowRecord[] {
-  const c = createClassifier(vpnDomains ? { vpnDomains } : {});
+  const c = createClassifier({ vpnDomains }); // null: no domain list at all (the default is the bundled one)
   const s = c.session();
   const out: FlowRecord[] = [];
   s.on('flow', (r: FlowRecord) => out.push(r));

@@ -124,9 +124,11 @@ describe('tunnelscope classify', () => {
     const missing = await cli([join(dir, 'missing.pcap')]);
     expect(missing.code).toBe(2);
     expect(missing.err).toMatch(/missing\.pcap/);
-    const isDir = await cli([dir]);
+    // A directory is a set of captures now (test/cli/classify-several.test.ts); one without any is an error.
+    const empty = mkdtempSync(join(tmpdir(), 'ts-classify-empty-'));
+    const isDir = await cli([empty]);
     expect(isDir.code).toBe(2);
-    expect(isDir.err).toBe(`tunnelscope classify: cannot read ${dir}: is a directory\n`);
+    expect(isDir.err).toBe(`tunnelscope classify: no pcap or pcapng captures in ${empty}\n`);
     const junk = join(dir, 'junk.pcap');
     writeFileSync(junk, 'this is not a capture at all, just text');
     const j = await cli([junk]);

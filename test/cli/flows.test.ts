@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
@@ -83,7 +83,10 @@ describe('tunnelscope flows', () => {
   });
 
   it('usage errors exit 2 with the usage line', async () => {
-    for (const argv of [['--bogus', samplePath], [], [samplePath, 'extra'], [samplePath, '--format', 'xml'], [samplePath, '--max-flows', '0'], [samplePath, '--idle-timeout', 'x']]) {
+    // A second operand is a second capture now (see below), not a usage error.
+    const missing = await runCli([samplePath, 'extra']);
+    expect([missing.code, missing.err, missing.out]).toEqual([2, 'tunnelscope flows: cannot read extra: no such file\n', '']);
+    for (const argv of [['--bogus', samplePath], [], [samplePath, '--format', 'xml'], [samplePath, '--max-flows', '0'], [samplePath, '--idle-timeout', 'x']]) {
       const r = await runCli(argv);
       expect(r.code, argv.join(' ')).toBe(2);
       expect(r.err).toMatch(/^tunnelscope flows: .+\n\(run 'tunnelscope flows --help' for the options\)\n$/);
@@ -137,5 +140,17 @@ describe('tunnelscope flows', () => {
     expect(JSON.parse(first)).toMatchObject({ transport: 'udp' });
     expect(code).toBe(0);
     expect(err).not.toMatch(/Error|at .*\.ts/);
+  });
+
+  it('several captures and directories: each its own flow table, records tagged with their capture', async () => {
+    const d = mkdtempSync(join(tmpdir(), 'ts-flows-several-'));
+    copyFileSync(samplePath, join(d, 'a'));
+    writeFileSync(join(d, 'notes.txt'), 'not a capture');
+    const alone = (await runCli([samplePath, '--format', 'ndjson', '-q'])).out.trim().split('\n').map((l) => JSON.parse(l));
+    expect(alone.every((r: { capture?: string }) => r.capture === undefined)).toBe(true);
+    const r = await runCli([samplePath, d, '--format', 'ndjson', '-q']);
+    expect(r.code).toBe(0);
+    const got = r.out.trim().split('\n').map((l) => JSON.parse(l));
+    expect(got).toEqual([...alone.map((x: object) => ({ ...x, capture: samplePath })), ...alone.map((x: object) => ({ ...x, capture: join(d, 'a') }))]);
   });
 });

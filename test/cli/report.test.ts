@@ -23,9 +23,15 @@ async function cli(fn: typeof report, argv: string[], stdin?: Uint8Array) {
 }
 
 const canon = (rs: object[]): string[] => rs.map((r) => JSON.stringify(r, Object.keys(r).sort())).sort();
-/** Records as the page carries them: evidence kind explicit. */
+/**
+ * Records as the page carries them: evidence kind explicit; the per-direction counters and end reason that records
+ * gained for the Zeek/EVE/IPFIX outputs are not (yet) in the page's data.
+ */
 const asCarried = (rs: Array<Record<string, unknown>>): object[] =>
-  rs.map((r) => ({ ...r, evidence: (r.evidence as Array<Record<string, unknown>>).map((e) => ({ kind: 'structure', ...e })) }));
+  rs.map(({ srcPackets, srcBytes, dstPackets, dstBytes, end, ...r }) => {
+    void [srcPackets, srcBytes, dstPackets, dstBytes, end];
+    return { ...r, evidence: (r.evidence as Array<Record<string, unknown>>).map((e) => ({ kind: 'structure', ...e })) };
+  });
 
 describe('tunnelscope report', () => {
   let records: Array<Record<string, unknown>>;

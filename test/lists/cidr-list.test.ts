@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { ListParseError, ListReadError } from '../../src/errors.js';
 import { loadCidrList, parseCidrList } from '../../src/lists/cidr-list.js';
 import { OracleMap } from '../oracles/cidr-oracle.js';
+import { expectSameAsNaive, naiveCidrList } from '../oracles/list-oracle.js';
 
 function parseError(text: string, opts = {}): ListParseError {
   try {
@@ -135,5 +136,43 @@ describe('loadCidrList', () => {
     writeFileSync(nul, '10.0.0.0/8\0\n');
     await expect(loadCidrList({ path: nul, source: 'named' } as { path: string })).rejects.toThrow(/NUL byte/);
     await expect(loadCidrList({ path: nul }, { source: 'named' })).rejects.toThrow(/^named: /);
+  });
+});
+
+describe('parseCidrList agrees with the naive grammar, error for error', () => {
+  // Lines built from pieces that exercise every rule: prefixes written several ways (IPv4-mapped, upper-case
+  // IPv6, host bits), repeated prefixes with the same or another value, comments, blanks of every kind
+  // String.prototype.trim removes, CRLF, commas without a key, bad prefixes.
+  const prefix = fc.constantFrom(
+    '10.0.0.0/8', '10.0.0.0/8', '::ffff:10.0.0.0/104', '10.1.0.0/16', '192.0.2.7', '192.0.2.7/32', '192.0.2.1/24',
+    '2001:db8::/32', '2001:DB8:0::/32', '2001:db8::1', '0.0.0.0/0', '::/0', '10.0.0.300/24', 'nope', '1.2.3.4/33',
+    '1.2.3.4/08', 'fe80::1%eth0', '',
+  );
+  const value = fc.constantFrom('', 'a', 'b', 'acme corp', 'é', 'a,b');
+  const blank = fc.constantFrom('', ' ', '\t', '\r', '\u00a0', '\u2003', '\ufeff', '\u3000');
+  const line = fc.oneof(
+    fc.tuple(blank, prefix, blank, fc.boolean(), blank, value, blank, fc.constantFrom('', ' # c', '#x,y', '\r')).map(
+      ([b1, p, b2, hasComma, b3, v, b4, tail]) => `${b1}${p}${b2}${hasComma ? `,${b3}${v}` : ''}${b4}${tail}`,
+    ),
+    fc.constantFrom('', '# only a comment', ' , value', ',', '\r'),
+  );
+  it('same entries, lines and map, or the same error message', () => {
+    fc.assert(
+      fc.property(fc.array(line, { maxLength: 12 }), fc.boolean(), fc.constantFrom('', 'd'), (ls, normalize, defaultValue) => {
+        const text = ls.join('\n');
+        expectSameAsNaive(
+          () => naiveCidrList(text, 'o', normalize, defaultValue),
+          () => parseCidrList(text, { source: 'o', normalize, defaultValue }),
+          (got, want) => expect([...got.toMap().entries()].sort()).toEqual([...want.entries].sort()),
+        );
+      }),
+      { numRuns: 3000 },
+    );
+  });
+  it('a repeated prefix with another value is reported before a bad line that follows it', () => {
+    expect(parseError('10.0.0.0/8,a\n10.0.0.0/8,b\nnope\n').message).toBe('reg.txt:2: duplicate prefix 10.0.0.0/8 with value "b"; line 1 has "a"');
+    expect(parseError('10.0.0.0/8,a\nnope\n10.0.0.0/8,b\n').message).toMatch(/^reg\.txt:2: TS_INVALID_CIDR/);
+    // Of two conflicting groups, the one whose repeat comes first in the file.
+    expect(parseError('10.0.0.0/8,a\n11.0.0.0/8,a\n11.0.0.0/8,b\n10.0.0.0/8,b\n').message).toMatch(/^reg\.txt:3: duplicate prefix 11\.0\.0\.0\/8/);
   });
 });

@@ -7,6 +7,7 @@ import { DomainSet, loadDomainList, parseDomainList } from '../../src/lists/doma
 import { ListParseError, ListReadError, InvalidArgumentError } from '../../src/errors.js';
 import { defaultVpnDomainsPath } from '../../src/lists/default-domains.js';
 import { naiveDomainMatch } from '../oracles/domain-oracle.js';
+import { expectSameAsNaive, naiveListLines } from '../oracles/list-oracle.js';
 
 describe('DomainSet', () => {
   const s = DomainSet.from([
@@ -129,6 +130,41 @@ describe('domain list files', () => {
         }
       }),
       { numRuns: 500 },
+    );
+  });
+});
+
+describe('parseDomainList agrees with the naive grammar, error for error', () => {
+  const oracle = (text: string) =>
+    naiveListLines(text, 'o', { key: 'domain', entry: 'entry', value: 'provider' }, '', (raw, lineNo) => {
+      try {
+        // The public set builder validates exactly as a list line must be validated.
+        return DomainSet.from([[raw, '']]).entries()[0]![0];
+      } catch (e) {
+        throw new ListParseError('o', lineNo, `${(e as Error).message.replace(/^invalid domain entry (".*?"): (.*)$/, '$2: $1')}`);
+      }
+    });
+  const name = fc.constantFrom('nordvpn.com', 'NordVPN.com.', '*.vpn.example', 'vpn.example', 'a.vpn.example', 'com', 'bad_-.x', '-a.b', 'a..b', '*.*.x.y', 'é.x', '');
+  const value = fc.constantFrom('', 'NordVPN', 'Other', 'a,b');
+  const blank = fc.constantFrom('', ' ', '\t', '\r', '\u00a0', '\ufeff');
+  const line = fc.oneof(
+    fc.tuple(blank, name, fc.boolean(), blank, value, fc.constantFrom('', ' # c', '\r')).map(([b1, n, hasComma, b2, v, tail]) => `${b1}${n}${hasComma ? `,${b2}${v}` : ''}${tail}`),
+    fc.constantFrom('', '# comment', ' , x'),
+  );
+  it('same entries, lines and matches, or the same error message', () => {
+    fc.assert(
+      fc.property(fc.array(line, { maxLength: 10 }), fc.constantFrom('x.nordvpn.com', 'vpn.example', 'b.a.vpn.example', 'other.org'), (ls, q) => {
+        const text = ls.join('\n');
+        expectSameAsNaive(
+          () => oracle(text),
+          () => parseDomainList(text, { source: 'o' }),
+          (got, want) => {
+          expect(got.toSet().match(q)).toEqual(DomainSet.from(want.entries).match(q));
+          expect(got.toSet().entries()).toEqual(DomainSet.from(want.entries).entries());
+        },
+        );
+      }),
+      { numRuns: 2000 },
     );
   });
 });

@@ -1,0 +1,323 @@
+/**
+ * UDP flood on loopback: does `DatagramClassifier.attach` keep up with what the socket delivers, and does its
+ * memory stay under its bound? Issue 17: 200k datagrams from 20k source ports.
+ *
+ *   node --expose-gc --import tsx bench/datagram-flood.ts [--datagrams 200000] [--ports 20000] [--rounds 2]
+ *        [--host 127.0.0.1|::1] [--max-bytes N] [--warm 20000] [--warm-ports 2000] [--impl module] [--quick]
+ *
+ * Each round runs two receivers one after the other, each in a fresh child process, against the same sender
+ * (a child process too, so sender and receiver use separate cores): `plain` — a dgram socket whose 'message'
+ * handler counts datagrams — and `adapter` — the same socket with a DatagramClassifier attached. Per receiver:
+ * datagrams received (what the kernel delivered before its buffer overflowed), datagrams/s over the receive span,
+ * receiver CPU µs per datagram (process.cpuUsage), and for the adapter the tuples, verdicts, and memory after a
+ * full GC (Δ heapUsed + arrayBuffers from before the classifier existed) next to its bound (maxBytes) and peak RSS.
+ * The senders (one child process per 10000 ports, all bound before any sends, then started together) bind ports
+ * `base … base+ports-1` (below Linux's ephemeral range, so they never collide with port-0 sockets), and every port
+ * sends datagrams/ports datagrams, interleaved: one WireGuard
+ * handshake initiation then transport-data-shaped packets on one port in five, random payloads (64–512 bytes) on
+ * the others. Before the measured flood each receiver gets `--warm` datagrams from other ports (not counted: a
+ * gateway runs warm; JIT and table growth are not what is measured). `--impl` takes DatagramClassifier from
+ * another module (e.g. a copy of the pre-issue-17 adapter, for before/after). Only ratios within one run mean
+ * anything on a shared machine.
+ */
+import { spawn } from 'node:child_process';
+import dgram from 'node:dgram';
+import { once } from 'node:events';
+import { cpus, loadavg } from 'node:os';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import v8 from 'node:v8';
+import vm from 'node:vm';
+
+const SELF = fileURLToPath(import.meta.url);
+
+export interface FloodOptions {
+  datagrams: number;
+  ports: number;
+  rounds: number;
+  host: string;
+  /** DatagramClassifier maxBytes (default: its own default). */
+  maxBytes?: number;
+  basePort: number;
+  /** Datagrams (from `warmPorts` other ports) sent before the measured flood, not counted: a gateway runs warm. */
+  warmDatagrams: number;
+  warmPorts: number;
+  /** Module the receiver takes DatagramClassifier from (default ../src/node.js). */
+  impl?: string;
+}
+
+export interface FloodRow {
+  round: number;
+  mode: 'plain' | 'adapter';
+  sent: number;
+  ports: number;
+  received: number;
+  perSecond: number;
+  cpuUsPerDatagram: number;
+  tuples?: number;
+  maxTuples?: number;
+  verdicts?: number;
+  vpnVerdicts?: number;
+  memoryBytes?: number;
+  boundBytes?: number;
+  peakRssBytes: number;
+}
+
+function argValue(argv: string[], name: string): string | undefined {
+  const i = argv.indexOf(name);
+  return i >= 0 ? argv[i + 1] : undefined;
+}
+
+/** Child process helper: run this file in a role, collect its last JSON line. */
+function child(args: string[], onLine?: (line: string) => void): { done: Promise<Record<string, unknown>>; send: (msg: string) => void } {
+  const p = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', SELF, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
+  let last = '';
+  let buf = '';
+  p.stdout.setEncoding('utf8');
+  p.stdout.on('data', (d: string) => {
+    buf += d;
+    let nl: number;
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, nl);
+      buf = buf.slice(nl + 1);
+      onLine?.(line);
+      if (line.startsWith('{')) last = line;
+    }
+  });
+  const done = new Promise<Record<string, unknown>>((resolve, reject) => {
+    p.on('exit', (code) => (code === 0 ? resolve(JSON.parse(last || '{}') as Record<string, unknown>) : reject(new Error(`${args.join(' ')} exited ${code}`))));
+  });
+  return { done, send: (msg) => p.stdin.write(`${msg}\n`) };
+}
+
+export async function runDatagramFlood(o: FloodOptions): Promise<FloodRow[]> {
+  const rows: FloodRow[] = [];
+  for (let round = 1; round <= o.rounds; round++) {
+    for (const mode of ['plain', 'adapter'] as const) {
+      let ready: (port: number) => void = () => {};
+      const portP = new Promise<number>((r) => (ready = r));
+      const rx = child(['--role', 'receiver', '--mode', mode, '--host', o.host, ...(o.maxBytes ? ['--max-bytes', String(o.maxBytes)] : []), ...(o.impl ? ['--impl', o.impl] : [])], (line) => {
+        if (line.startsWith('port ')) ready(Number(line.slice(5)));
+      });
+      const port = await portP;
+      const flood = async (datagrams: number, ports: number, basePort: number): Promise<{ sent: number; ports: number }> => {
+        // Senders of at most 10000 ports each (one process holds 10000 sockets within the usual fd limit), all
+        // bound before any sends, then started together.
+        const per = Math.ceil(ports / Math.ceil(ports / 10_000));
+        const senders: Array<ReturnType<typeof child>> = [];
+        const readies: Promise<void>[] = [];
+        for (let s = 0; s * per < ports; s++) {
+          const n = Math.min(per, ports - s * per);
+          let ok: () => void = () => {};
+          readies.push(new Promise<void>((r) => (ok = r)));
+          const args = ['--role', 'sender', '--host', o.host, '--port', String(port), '--datagrams', String(Math.round((datagrams * n) / ports)), '--ports', String(n), '--base', String(basePort + s * per)];
+          senders.push(child(args, (line) => line === 'ready' && ok()));
+        }
+        await Promise.all(readies);
+        for (const t of senders) t.send('go');
+        const results = await Promise.all(senders.map((t) => t.done));
+        return { sent: results.reduce((a, r) => a + (r.sent as number), 0), ports: results.reduce((a, r) => a + (r.ports as number), 0) };
+      };
+      if (o.warmDatagrams > 0) {
+        await flood(o.warmDatagrams, o.warmPorts, o.basePort + o.ports);
+        rx.send('mark');
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      const tx = await flood(o.datagrams, o.ports, o.basePort);
+      rx.send('done');
+      const r = await rx.done;
+      rows.push({ round, mode, sent: tx.sent as number, ports: tx.ports as number, ...(r as object) } as FloodRow);
+    }
+  }
+  return rows;
+}
+
+// ---- receiver ----
+async function receiver(argv: string[]): Promise<void> {
+  const mode = argValue(argv, '--mode') as 'plain' | 'adapter';
+  const host = argValue(argv, '--host')!;
+  const maxBytes = argValue(argv, '--max-bytes');
+  v8.setFlagsFromString('--expose-gc');
+  const gc = vm.runInNewContext('gc') as () => void;
+  const mem = (): number => {
+    gc();
+    gc();
+    const m = process.memoryUsage();
+    return m.heapUsed + m.arrayBuffers;
+  };
+  // Load everything first so the baseline holds the modules and lists, not the tuples.
+  const { createClassifier } = await import('../src/classify/classifier.js');
+  const { DatagramClassifier } = (await import(argValue(argv, '--impl') ?? '../src/node.js')) as typeof import('../src/node.js');
+  const classifier = createClassifier({ registered: [['10.0.0.0/8', 'corp']] });
+  const sock = dgram.createSocket({ type: host.includes(':') ? 'udp6' : 'udp4', recvBufferSize: 4 * 1024 * 1024 });
+  sock.bind(0, host);
+  await once(sock, 'listening');
+  const base = mem();
+  let received = 0;
+  let first = 0;
+  let last = 0;
+  let cpu0 = process.cpuUsage();
+  sock.on('message', () => {
+    if (received === 0) {
+      first = performance.now();
+      cpu0 = process.cpuUsage();
+    }
+    received++;
+    last = performance.now();
+  });
+  let verdicts = 0;
+  let vpn = 0;
+  const dc = mode === 'adapter' ? new DatagramClassifier(classifier, maxBytes ? { maxBytes: Number(maxBytes) } : {}) : null;
+  if (dc) {
+    dc.attach(sock, (v) => {
+      verdicts++;
+      if (v.label !== 'ordinary') vpn++;
+    });
+  }
+  console.log(`port ${(sock.address() as { port: number }).port}`);
+  process.stdin.setEncoding('utf8');
+  let inspectedBefore = 0;
+  for (;;) {
+    const [line] = (await once(process.stdin, 'data')) as [string];
+    if (!line.startsWith('mark')) break;
+    // Warm-up over: count from here.
+    inspectedBefore = dc?.stats?.datagrams ?? 0; // (absent in the pre-issue-17 adapter, --impl)
+    received = 0;
+  }
+  // Let the socket drain what it still holds.
+  for (let quiet = 0; quiet < 3; ) {
+    const n = received;
+    await new Promise((r) => setTimeout(r, 100));
+    quiet = received === n ? quiet + 1 : 0;
+  }
+  const cpu = process.cpuUsage(cpu0);
+  const span = (last - first) / 1000;
+  const row: Partial<FloodRow> = {
+    received,
+    perSecond: span > 0 ? received / span : 0,
+    cpuUsPerDatagram: received ? (cpu.user + cpu.system) / received : 0,
+    peakRssBytes: process.resourceUsage().maxRSS * 1024,
+  };
+  if (dc) {
+    const st = dc.stats as typeof dc.stats | undefined;
+    Object.assign(row, {
+      tuples: st?.tuples,
+      maxTuples: dc.maxTuples,
+      verdicts,
+      vpnVerdicts: vpn,
+      memoryBytes: mem() - base,
+      boundBytes: dc.maxTuples === undefined ? undefined : maxBytes ? Number(maxBytes) : 256 * 1024 * 1024,
+    });
+    if (st && st.datagrams - inspectedBefore !== received) throw new Error(`adapter inspected ${st.datagrams - inspectedBefore} of ${received} datagrams`);
+    dc.close?.();
+  }
+  sock.close();
+  console.log(JSON.stringify(row));
+  process.exit(0);
+}
+
+// ---- sender ----
+async function sender(argv: string[]): Promise<void> {
+  const host = argValue(argv, '--host')!;
+  const port = Number(argValue(argv, '--port'));
+  const datagrams = Number(argValue(argv, '--datagrams'));
+  const ports = Number(argValue(argv, '--ports'));
+  const basePort = Number(argValue(argv, '--base'));
+  const perPort = Math.max(1, Math.round(datagrams / ports));
+  const type = host.includes(':') ? 'udp6' : 'udp4';
+  let seed = 0x9e3779b9;
+  const rnd = (): number => {
+    seed ^= seed << 13;
+    seed ^= seed >>> 17;
+    seed ^= seed << 5;
+    return seed >>> 0;
+  };
+  const payload = (p: number, k: number): Buffer => {
+    if (p % 5 === 0) {
+      if (k === 0) {
+        const b = Buffer.alloc(148);
+        b[0] = 1;
+        b.writeUInt32LE(p, 4);
+        for (let i = 8; i < 148; i++) b[i] = rnd() & 255;
+        return b;
+      }
+      const b = Buffer.alloc(32 + (rnd() % 1200));
+      b[0] = 4;
+      b.writeUInt32LE(p, 4);
+      b.writeUInt32LE(k, 8);
+      for (let i = 16; i < b.length; i++) b[i] = rnd() & 255;
+      return b;
+    }
+    const b = Buffer.alloc(64 + (rnd() % 448));
+    for (let i = 0; i < b.length; i++) b[i] = rnd() & 255;
+    return b;
+  };
+  let sent = 0;
+  const socks: dgram.Socket[] = [];
+  for (let p = 0; p < ports; p++) {
+    const s = dgram.createSocket(type);
+    const ok = await new Promise<boolean>((resolve) => {
+      s.once('error', () => resolve(false));
+      s.bind(basePort + p, host, () => resolve(true));
+    });
+    if (ok) socks.push(s);
+    else s.close();
+  }
+  console.log('ready');
+  process.stdin.setEncoding('utf8');
+  await once(process.stdin, 'data');
+  // Interleaved: datagram k of every port, then k+1; at most 4096 sends in flight.
+  let pending = 0;
+  const done = (): void => void pending--;
+  for (let k = 0; k < perPort; k++) {
+    for (let i = 0; i < socks.length; i++) {
+      pending++;
+      socks[i]!.send(payload(basePort + i, k), port, host, done);
+      sent++;
+      if (pending >= 4096) while (pending > 1024) await new Promise((r) => setImmediate(r));
+    }
+  }
+  while (pending > 0) await new Promise((r) => setImmediate(r));
+  const bound = socks.length;
+  for (const s of socks) s.close();
+  console.log(JSON.stringify({ sent, ports: bound }));
+  process.exit(0);
+}
+
+function table(rows: FloodRow[]): string {
+  const M = (n: number | undefined): string => (n === undefined ? '' : n >= 1e6 ? `${(n / 1e6).toFixed(2)} M` : n >= 1e3 ? `${(n / 1e3).toFixed(1)} k` : String(Math.round(n)));
+  const MiB = (n: number | undefined): string => (n === undefined ? '' : `${(n / 1048576).toFixed(1)} MiB`);
+  const lines = ['| round | receiver | sent | received | datagrams/s | CPU µs/datagram | tuples (cap) | verdicts (VPN) | memory Δ (bound) | peak RSS |', '|---|---|---|---|---|---|---|---|---|---|'];
+  for (const r of rows) {
+    lines.push(
+      `| ${r.round} | ${r.mode} | ${M(r.sent)} from ${M(r.ports)} ports | ${M(r.received)} (${((100 * r.received) / r.sent).toFixed(1)} %) | ${M(r.perSecond)} | ${r.cpuUsPerDatagram.toFixed(2)} | ` +
+        `${r.tuples === undefined ? '' : `${M(r.tuples)} (${M(r.maxTuples)})`} | ${r.verdicts === undefined ? '' : `${M(r.verdicts)} (${M(r.vpnVerdicts)})`} | ` +
+        `${r.memoryBytes === undefined ? '' : `${MiB(r.memoryBytes)} (${MiB(r.boundBytes)})`} | ${MiB(r.peakRssBytes)} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  const role = argValue(argv, '--role');
+  if (role === 'receiver') return receiver(argv);
+  if (role === 'sender') return sender(argv);
+  const quick = argv.includes('--quick');
+  const o: FloodOptions = {
+    datagrams: Number(argValue(argv, '--datagrams') ?? (quick ? 20_000 : 200_000)),
+    ports: Number(argValue(argv, '--ports') ?? (quick ? 2_000 : 20_000)),
+    rounds: Number(argValue(argv, '--rounds') ?? 2),
+    host: argValue(argv, '--host') ?? '127.0.0.1',
+    basePort: Number(argValue(argv, '--base') ?? 12_000),
+    warmDatagrams: Number(argValue(argv, '--warm') ?? (quick ? 5_000 : 20_000)),
+    warmPorts: Number(argValue(argv, '--warm-ports') ?? (quick ? 500 : 2_000)),
+    ...(argValue(argv, '--impl') ? { impl: argValue(argv, '--impl')! } : {}),
+    ...(argValue(argv, '--max-bytes') ? { maxBytes: Number(argValue(argv, '--max-bytes')) } : {}),
+  };
+  console.log(`# datagram flood — node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? '?'}, load ${loadavg().map((x) => x.toFixed(1)).join(' ')}, ${new Date().toISOString()}`);
+  console.log(`# ${o.datagrams} datagrams from ${o.ports} ports to ${o.host}, ${o.rounds} round(s), receivers alternate plain / adapter\n`);
+  const rows = await runDatagramFlood(o);
+  console.log(table(rows));
+}
+
+if (process.argv[1] && pathToFileURL(process.argv[1]).href === import.meta.url) await main();

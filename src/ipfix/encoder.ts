@@ -1,0 +1,286 @@
+/**
+ * IPFIX message encoder (RFC 7011): flow records in, whole IPFIX messages out. Pure — no socket, and time comes
+ * from the caller — so the transport (udp.ts) and tests share it.
+ *
+ * One data record per flow, as an RFC 5103 biflow: forward counters (src → dst) in octetDeltaCount /
+ * packetDeltaCount, reverse ones in the reverse elements; two templates, IPv4 (256) and IPv6 (257). Over UDP
+ * templates must be re-sent periodically (RFC 7011 §8.4): a message starts with both templates when none has been
+ * sent yet, when `templateRefreshMs` has passed since they last were, or every `templateRefreshMessages` messages.
+ * The sequence number of a message is the number of data records sent before it in this stream (§3.1), modulo 2^32.
+ * No message exceeds `maxMessageSize` (default 1400 bytes: fits a 1500-byte MTU under IPv4 or IPv6 and UDP
+ * headers, and most tunnels); strings are cut to 255 UTF-8 bytes on a character boundary, so any record fits.
+ */
+import type { FlowRecord } from '../classify/record.js';
+import { InvalidArgumentError } from '../errors.js';
+import { addressBytes, decidingEvidence, directional, epochMillis, ipProtocol, parseEndpoint } from '../output/fields.js';
+import { DOCUMENTATION_PEN, FLOW_END_REASON, IE, REVERSE_PEN, TS_IE, VARLEN, type FieldSpec } from './elements.js';
+
+export interface IpfixOptions {
+  /** Observation Domain ID in every message header (default 1). */
+  observationDomainId?: number;
+  /** Largest message in bytes, headers included (default 1400; at least 512, at most 65535). */
+  maxMessageSize?: number;
+  /** Re-send templates when this much wall-clock time has passed since they last were (default 60 000 ms). */
+  templateRefreshMs?: number;
+  /** …and at least every this many messages (default 100). */
+  templateRefreshMessages?: number;
+  /** Private enterprise number of tunnelscope's own elements (default 32473, IANA's documentation PEN). */
+  enterpriseNumber?: number;
+}
+
+export const TEMPLATE_V4 = 256;
+export const TEMPLATE_V6 = 257;
+const MESSAGE_HEADER = 16;
+const SET_HEADER = 4;
+const MAX_STRING = 255;
+
+/** The fields of a template in record order. */
+function templateFields(v6: boolean, pen: number): FieldSpec[] {
+  const f = (id: number, length: number, p = 0): FieldSpec => ({ id, length, pen: p });
+  return [
+    f(v6 ? IE.sourceIPv6Address : IE.sourceIPv4Address, v6 ? 16 : 4),
+    f(v6 ? IE.destinationIPv6Address : IE.destinationIPv4Address, v6 ? 16 : 4),
+    f(IE.sourceTransportPort, 2),
+    f(IE.destinationTransportPort, 2),
+    f(IE.protocolIdentifier, 1),
+    f(IE.vlanId, 2),
+    f(IE.octetDeltaCount, 8),
+    f(IE.packetDeltaCount, 8),
+    f(IE.octetDeltaCount, 8, REVERSE_PEN),
+    f(IE.packetDeltaCount, 8, REVERSE_PEN),
+    f(IE.flowStartMilliseconds, 8),
+    f(IE.flowEndMilliseconds, 8),
+    f(IE.flowEndReason, 1),
+    f(IE.applicationName, VARLEN),
+    f(TS_IE.label, VARLEN, pen),
+    f(TS_IE.registrant, VARLEN, pen),
+    f(TS_IE.confidence, 8, pen),
+    f(TS_IE.listVersion, 4, pen),
+    f(TS_IE.rule, VARLEN, pen),
+  ];
+}
+
+/** A template record: id, field count, field specifiers (enterprise bit and number where set). */
+function templateRecord(id: number, fields: FieldSpec[]): Uint8Array {
+  const n = 4 + fields.reduce((a, x) => a + (x.pen ? 8 : 4), 0);
+  const b = new Uint8Array(n);
+  const dv = new DataView(b.buffer);
+  dv.setUint16(0, id);
+  dv.setUint16(2, fields.length);
+  let o = 4;
+  for (const x of fields) {
+    dv.setUint16(o, x.pen ? x.id | 0x8000 : x.id);
+    dv.setUint16(o + 2, x.length);
+    o += 4;
+    if (x.pen) {
+      dv.setUint32(o, x.pen);
+      o += 4;
+    }
+  }
+  return b;
+}
+
+const utf8 = new TextEncoder();
+
+/** UTF-8 bytes of `s`, cut to `max` bytes without splitting a character. */
+export function cutUtf8(s: string, max = MAX_STRING): Uint8Array {
+  const b = utf8.encode(s);
+  if (b.length <= max) return b;
+  let n = max;
+  while (n > 0 && (b[n]! & 0xc0) === 0x80) n--; // b[n] continues a character: cut before its lead byte
+  return b.subarray(0, n);
+}
+
+function u64(dv: DataView, o: number, v: number): void {
+  dv.setUint32(o, Math.floor(v / 0x1_0000_0000));
+  dv.setUint32(o + 4, v >>> 0);
+}
+
+/** Counters for reports and tests. */
+export interface IpfixStats {
+  messages: number;
+  records: number;
+  templates: number;
+  bytes: number;
+  /** Records whose addresses could not be encoded (never expected from tunnelscope's own records). */
+  skipped: number;
+}
+
+/**
+ * Turns flow records into IPFIX messages. Call `add` per record and `flush` when a message should go out now
+ * (a timer, the end of input); both hand complete messages to `emit`.
+ * @example
+ * const enc = new IpfixEncoder();
+ * enc.add(record, Date.now(), (msg) => socket.send(msg, 4739, '192.0.2.9'));
+ * enc.flush(Date.now(), (msg) => socket.send(msg, 4739, '192.0.2.9'));
+ */
+export class IpfixEncoder {
+  readonly stats: IpfixStats = { messages: 0, records: 0, templates: 0, bytes: 0, skipped: 0 };
+  private readonly domain: number;
+  private readonly max: number;
+  private readonly refreshMs: number;
+  private readonly refreshMessages: number;
+  private readonly templates: Uint8Array;
+  /** Data records of the message being built, each with its template id. */
+  private pending: { tid: number; bytes: Uint8Array }[] = [];
+  private pendingBytes = 0;
+  private sequence = 0;
+  private lastTemplateMs = -Infinity;
+  private messagesSinceTemplate = 0;
+
+  constructor(options: IpfixOptions = {}) {
+    this.domain = options.observationDomainId ?? 1;
+    this.max = options.maxMessageSize ?? 1400;
+    this.refreshMs = options.templateRefreshMs ?? 60_000;
+    this.refreshMessages = options.templateRefreshMessages ?? 100;
+    const pen = options.enterpriseNumber ?? DOCUMENTATION_PEN;
+    if (!Number.isInteger(this.domain) || this.domain < 0 || this.domain > 0xffffffff) throw new InvalidArgumentError(`observationDomainId must be a 32-bit unsigned integer, got ${this.domain}`);
+    if (!Number.isInteger(this.max) || this.max < 512 || this.max > 65535) throw new InvalidArgumentError(`maxMessageSize must be an integer in 512..65535, got ${this.max}`);
+    if (!Number.isInteger(pen) || pen < 1 || pen > 0xffffffff) throw new InvalidArgumentError(`enterpriseNumber must be a 32-bit unsigned integer > 0, got ${pen}`);
+    if (!(this.refreshMs >= 0) || !(this.refreshMessages >= 1)) throw new InvalidArgumentError('templateRefreshMs must be >= 0 and templateRefreshMessages >= 1');
+    const t4 = templateRecord(TEMPLATE_V4, templateFields(false, pen));
+    const t6 = templateRecord(TEMPLATE_V6, templateFields(true, pen));
+    this.templates = new Uint8Array(SET_HEADER + t4.length + t6.length);
+    const dv = new DataView(this.templates.buffer);
+    dv.setUint16(0, 2); // Template Set
+    dv.setUint16(2, this.templates.length);
+    this.templates.set(t4, SET_HEADER);
+    this.templates.set(t6, SET_HEADER + t4.length);
+  }
+
+  /** The data record of a flow, with the template it follows, or null when its addresses cannot be encoded. */
+  encodeRecord(r: FlowRecord): { tid: number; bytes: Uint8Array } | null {
+    const s = parseEndpoint(r.src), d = parseEndpoint(r.dst);
+    const sa = addressBytes(s.ip), da = addressBytes(d.ip);
+    if (sa === null || da === null || sa.length !== da.length) return null;
+    const v6 = sa.length === 16;
+    const app = cutUtf8(r.label === 'ordinary' ? '' : (r.protocol ?? ''));
+    const label = cutUtf8(r.label);
+    const registrant = cutUtf8(r.registrant ?? '');
+    const rule = cutUtf8(decidingEvidence(r)?.rule ?? '');
+    const fixed = sa.length * 2 + 2 + 2 + 1 + 2 + 8 * 4 + 8 * 2 + 1 + 8 + 4;
+    const b = new Uint8Array(fixed + 4 + app.length + label.length + registrant.length + rule.length);
+    const dv = new DataView(b.buffer);
+    let o = 0;
+    b.set(sa, o); o += sa.length;
+    b.set(da, o); o += da.length;
+    dv.setUint16(o, s.port ?? 0); o += 2;
+    dv.setUint16(o, d.port ?? 0); o += 2;
+    const proto = ipProtocol(r.transport);
+    b[o++] = proto < 0 ? 0 : proto;
+    dv.setUint16(o, r.vlan ?? 0); o += 2;
+    // A record without per-direction counters (NDJSON of an earlier version) exports its totals as forward.
+    const dir = directional(r) ?? { srcPackets: r.packets, srcBytes: r.bytes, dstPackets: 0, dstBytes: 0 };
+    u64(dv, o, dir.srcBytes); o += 8;
+    u64(dv, o, dir.srcPackets); o += 8;
+    u64(dv, o, dir.dstBytes); o += 8;
+    u64(dv, o, dir.dstPackets); o += 8;
+    u64(dv, o, epochMillis(r.firstSeen)); o += 8;
+    u64(dv, o, epochMillis(r.lastSeen)); o += 8;
+    b[o++] = r.end === undefined ? 0 : (FLOW_END_REASON[r.end] ?? 0);
+    const str = (x: Uint8Array): void => {
+      b[o++] = x.length; // < 255: the one-byte length form (RFC 7011 §7)
+      b.set(x, o);
+      o += x.length;
+    };
+    str(app);
+    str(label);
+    str(registrant);
+    dv.setFloat64(o, r.confidence); o += 8;
+    dv.setUint32(o, r.listVersion >>> 0); o += 4;
+    str(rule);
+    return { tid: v6 ? TEMPLATE_V6 : TEMPLATE_V4, bytes: b.subarray(0, o) };
+  }
+
+  /** Queue a flow's record; emits the pending message first when the record would not fit in it. */
+  add(r: FlowRecord, nowMs: number, emit: (message: Uint8Array) => void): void {
+    const rec = this.encodeRecord(r);
+    if (rec === null) {
+      this.stats.skipped++;
+      return;
+    }
+    // Worst case for the pending message plus this record: templates, and a set header for this record.
+    const room = this.max - MESSAGE_HEADER - this.templates.length - SET_HEADER;
+    if (this.pendingBytes + this.setOverhead(rec.tid) + rec.bytes.length > room) this.flush(nowMs, emit);
+    this.pending.push(rec);
+    this.pendingBytes += rec.bytes.length;
+  }
+
+  /** Set headers the pending records need if `tid` were appended. */
+  private setOverhead(tid: number): number {
+    let sets = 0, last = -1;
+    for (const p of this.pending) if (p.tid !== last) { sets++; last = p.tid; }
+    if (tid !== last) sets++;
+    return sets * SET_HEADER;
+  }
+
+  /** Whether the next message must carry the templates. */
+  private templateDue(nowMs: number): boolean {
+    return nowMs - this.lastTemplateMs >= this.refreshMs || this.messagesSinceTemplate >= this.refreshMessages;
+  }
+
+  /** Emit the pending records as one message (with templates when due); nothing when none are pending. */
+  flush(nowMs: number, emit: (message: Uint8Array) => void): void {
+    if (this.pending.length === 0) return;
+    emit(this.build(nowMs, this.templateDue(nowMs)));
+  }
+
+  /** A message with the templates and no data (what a collector needs before any data, or to refresh them). */
+  templateMessage(nowMs: number): Uint8Array {
+    const pending = this.pending;
+    this.pending = [];
+    const saved = this.pendingBytes;
+    this.pendingBytes = 0;
+    const m = this.build(nowMs, true);
+    this.pending = pending;
+    this.pendingBytes = saved;
+    return m;
+  }
+
+  private build(nowMs: number, withTemplates: boolean): Uint8Array {
+    const sets: Uint8Array[] = [];
+    if (withTemplates) sets.push(this.templates);
+    for (let i = 0; i < this.pending.length; ) {
+      const tid = this.pending[i]!.tid;
+      let j = i, len = SET_HEADER;
+      while (j < this.pending.length && this.pending[j]!.tid === tid) len += this.pending[j++]!.bytes.length;
+      const set = new Uint8Array(len);
+      const dv = new DataView(set.buffer);
+      dv.setUint16(0, tid);
+      dv.setUint16(2, len);
+      let o = SET_HEADER;
+      for (let k = i; k < j; k++) {
+        set.set(this.pending[k]!.bytes, o);
+        o += this.pending[k]!.bytes.length;
+      }
+      sets.push(set);
+      i = j;
+    }
+    const total = MESSAGE_HEADER + sets.reduce((a, s) => a + s.length, 0);
+    const msg = new Uint8Array(total);
+    const dv = new DataView(msg.buffer);
+    dv.setUint16(0, 10); // IPFIX version
+    dv.setUint16(2, total);
+    dv.setUint32(4, Math.floor(nowMs / 1000) >>> 0); // export time, seconds
+    dv.setUint32(8, this.sequence); // data records sent before this message
+    dv.setUint32(12, this.domain);
+    let o = MESSAGE_HEADER;
+    for (const s of sets) {
+      msg.set(s, o);
+      o += s.length;
+    }
+    const n = this.pending.length;
+    this.sequence = (this.sequence + n) >>> 0;
+    this.pending = [];
+    this.pendingBytes = 0;
+    this.stats.messages++;
+    this.stats.records += n;
+    this.stats.bytes += total;
+    if (withTemplates) {
+      this.stats.templates++;
+      this.lastTemplateMs = nowMs;
+      this.messagesSinceTemplate = 0;
+    } else this.messagesSinceTemplate++;
+    return msg;
+  }
+}

@@ -1,0 +1,138 @@
+/**
+ * IPFIX export over UDP (RFC 7011 §10.3): `createIpfixExporter('udp://collector:4739')` takes flow records and
+ * sends IPFIX messages to a collector (nfcapd, nProbe/ntopng, pmacct, Elastic's NetFlow input…).
+ *
+ * The transport edge of the exporter: encoding is encoder.ts. Records are batched into messages of at most
+ * `maxMessageSize` bytes; a partly filled message goes out after `flushMs` (default 1000 ms) or at `close()`.
+ * Templates go first and are re-sent on the encoder's schedule; with no data for a while, a timer re-sends them
+ * every `templateRefreshMs` so a collector that restarts learns them again. Send errors are counted, never
+ * thrown into the classifier (UDP export is best-effort by design: RFC 7011 §10.3.3).
+ */
+import { createSocket, type Socket } from 'node:dgram';
+import { lookup } from 'node:dns';
+import { isIP } from 'node:net';
+import type { FlowRecord } from '../classify/record.js';
+import { InvalidArgumentError } from '../errors.js';
+import { IpfixEncoder, type IpfixOptions, type IpfixStats } from './encoder.js';
+
+/** IANA's IPFIX port. */
+export const IPFIX_PORT = 4739;
+
+export interface IpfixExporterOptions extends IpfixOptions {
+  /** Send a partly filled message after this long (default 1000 ms). */
+  flushMs?: number;
+  /** Wall clock for export times and template refresh (default Date.now). */
+  now?: () => number;
+}
+
+export interface IpfixExporterStats extends IpfixStats {
+  /** Messages the socket failed to send. */
+  sendErrors: number;
+  lastError: string | null;
+}
+
+/**
+ * `udp://HOST:PORT` (`udp://[2001:db8::9]:4739`; the port defaults to 4739) to host and port.
+ * @throws {InvalidArgumentError} another scheme, a bad port, or extra parts (path, query, user)
+ */
+export function parseIpfixUrl(url: string): { host: string; port: number } {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new InvalidArgumentError(`--ipfix: not a URL: ${JSON.stringify(url)} (expected udp://HOST:PORT)`);
+  }
+  if (u.protocol !== 'udp:') throw new InvalidArgumentError(`--ipfix: only udp:// is supported, got ${JSON.stringify(u.protocol)}`);
+  if (u.username || u.password || (u.pathname && u.pathname !== '/') || u.search || u.hash) {
+    throw new InvalidArgumentError(`--ipfix: expected udp://HOST:PORT, got ${JSON.stringify(url)}`);
+  }
+  const host = u.hostname.startsWith('[') ? u.hostname.slice(1, -1) : u.hostname;
+  if (host === '') throw new InvalidArgumentError(`--ipfix: missing host in ${JSON.stringify(url)}`);
+  const port = u.port === '' ? IPFIX_PORT : Number(u.port);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new InvalidArgumentError(`--ipfix: bad port in ${JSON.stringify(url)}`);
+  return { host, port };
+}
+
+export class IpfixExporter {
+  readonly encoder: IpfixEncoder;
+  private readonly socket: Socket;
+  private readonly now: () => number;
+  private readonly flushMs: number;
+  private flushTimer: NodeJS.Timeout | null = null;
+  private readonly refreshTimer: NodeJS.Timeout;
+  private inFlight = 0;
+  private closed = false;
+  private drained: (() => void) | null = null;
+  private sendErrors = 0;
+  private lastError: string | null = null;
+
+  constructor(readonly host: string, readonly port: number, options: IpfixExporterOptions = {}) {
+    this.encoder = new IpfixEncoder(options);
+    this.now = options.now ?? Date.now;
+    this.flushMs = options.flushMs ?? 1000;
+    // A host name is resolved to IPv4 (the socket's family); an IPv6 collector is named by its address.
+    this.socket = isIP(host) === 6 ? createSocket('udp6') : createSocket({ type: 'udp4', lookup: (h, _o, cb) => lookup(h, { family: 4 }, cb) });
+    this.socket.on('error', (e) => this.noteError(e));
+    this.socket.unref();
+    // Templates before any data, and again on the refresh interval while idle.
+    this.send(this.encoder.templateMessage(this.now()));
+    const every = options.templateRefreshMs ?? 60_000;
+    this.refreshTimer = setInterval(() => this.send(this.encoder.templateMessage(this.now())), Math.max(every, 1000));
+    this.refreshTimer.unref();
+  }
+
+  get stats(): IpfixExporterStats {
+    return { ...this.encoder.stats, sendErrors: this.sendErrors, lastError: this.lastError };
+  }
+
+  private noteError(e: unknown): void {
+    this.sendErrors++;
+    this.lastError = e instanceof Error ? e.message : String(e);
+  }
+
+  private send(msg: Uint8Array): void {
+    this.inFlight++;
+    this.socket.send(msg, this.port, this.host, (err) => {
+      if (err) this.noteError(err);
+      if (--this.inFlight === 0 && this.drained) this.drained();
+    });
+  }
+
+  /** Export one flow record (at flow end). */
+  write(r: FlowRecord): void {
+    if (this.closed) return;
+    this.encoder.add(r, this.now(), (m) => this.send(m));
+    if (this.flushTimer === null) {
+      this.flushTimer = setTimeout(() => {
+        this.flushTimer = null;
+        this.encoder.flush(this.now(), (m) => this.send(m));
+      }, this.flushMs);
+      this.flushTimer.unref();
+    }
+  }
+
+  /** Send what is pending, wait until the socket has handed every message on, and close it. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    clearInterval(this.refreshTimer);
+    this.encoder.flush(this.now(), (m) => this.send(m));
+    if (this.inFlight > 0) await new Promise<void>((resolve) => (this.drained = resolve));
+    await new Promise<void>((resolve) => this.socket.close(() => resolve()));
+  }
+}
+
+/**
+ * An IPFIX exporter to `udp://HOST:PORT`.
+ * @example
+ * const ipfix = createIpfixExporter('udp://127.0.0.1:4739');
+ * session.on('flow', (r) => ipfix.write(r));
+ * // … at the end:
+ * await ipfix.close();
+ * @throws {InvalidArgumentError} bad URL or options
+ */
+export function createIpfixExporter(url: string, options: IpfixExporterOptions = {}): IpfixExporter {
+  const { host, port } = parseIpfixUrl(url);
+  return new IpfixExporter(host, port, options);
+}

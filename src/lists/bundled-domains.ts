@@ -1,0 +1,67 @@
+/**
+ * GENERATED from data/vpn-domains.txt by scripts/gen-vpn-domains.ts (`npm run build` runs it); do not edit.
+ * The bundled VPN-provider domain list compiled into the package, so `createClassifier()` uses the same list
+ * as the CLI without reading a file. Sources and the reason for each entry are in the text file's comments.
+ */
+
+/** Name used in evidence text for the bundled list (the CLI uses the same). */
+export const BUNDLED_VPN_DOMAINS_NAME = 'data/vpn-domains.txt';
+
+/** `[domain, provider]` pairs in file order (normalised; 55 entries). */
+export const BUNDLED_VPN_DOMAINS: ReadonlyArray<readonly [string, string]> = Object.freeze([
+  ['nordvpn.com', 'NordVPN'],
+  ['nordaccount.com', 'NordVPN'],
+  ['nordcdn.com', 'NordVPN'],
+  ['expressvpn.com', 'ExpressVPN'],
+  ['expressnetw.com', 'ExpressVPN'],
+  ['surfshark.com', 'Surfshark'],
+  ['privateinternetaccess.com', 'Private Internet Access'],
+  ['privacy.network', 'Private Internet Access'],
+  ['protonvpn.com', 'Proton VPN'],
+  ['protonvpn.net', 'Proton VPN'],
+  ['protonvpn.ch', 'Proton VPN'],
+  ['vpn-api.proton.me', 'Proton VPN'],
+  ['cyberghostvpn.com', 'CyberGhost'],
+  ['cg-dialup.net', 'CyberGhost'],
+  ['ipvanish.com', 'IPVanish'],
+  ['mullvad.net', 'Mullvad'],
+  ['windscribe.com', 'Windscribe'],
+  ['whiskergalaxy.com', 'Windscribe'],
+  ['tunnelbear.com', 'TunnelBear'],
+  ['polargrizzly.com', 'TunnelBear'],
+  ['hotspotshield.com', 'Hotspot Shield'],
+  ['anchorfree.com', 'Hotspot Shield'],
+  ['anchorfree.net', 'Hotspot Shield'],
+  ['northghost.com', 'Hotspot Shield'],
+  ['purevpn.com', 'PureVPN'],
+  ['pointtoserver.com', 'PureVPN'],
+  ['vyprvpn.com', 'VyprVPN'],
+  ['vpn.goldenfrog.com', 'VyprVPN'],
+  ['hide.me', 'hide.me'],
+  ['hideservers.net', 'hide.me'],
+  ['atlasvpn.com', 'Atlas VPN'],
+  ['privadovpn.com', 'PrivadoVPN'],
+  ['privatevpn.com', 'PrivateVPN'],
+  ['astrill.com', 'Astrill VPN'],
+  ['strongvpn.com', 'StrongVPN'],
+  ['zenmate.com', 'ZenMate'],
+  ['hola.org', 'Hola VPN'],
+  ['torguard.net', 'TorGuard'],
+  ['airvpn.org', 'AirVPN'],
+  ['ivpn.net', 'IVPN'],
+  ['ovpn.com', 'OVPN'],
+  ['perfect-privacy.com', 'Perfect Privacy'],
+  ['urban-vpn.com', 'Urban VPN'],
+  ['betternet.co', 'Betternet'],
+  ['xvpn.io', 'X-VPN'],
+  ['hidemyass.com', 'HMA VPN'],
+  ['ivacy.com', 'Ivacy VPN'],
+  ['fastestvpn.com', 'FastestVPN'],
+  ['speedify.com', 'Speedify'],
+  ['cloudflareclient.com', 'Cloudflare WARP'],
+  ['sec-tunnel.com', 'Opera VPN'],
+  ['tailscale.com', 'Tailscale'],
+  ['vpnazure.net', 'SoftEther VPN Azure'],
+  ['softether.net', 'SoftEther DDNS'],
+  ['softether-network.net', 'SoftEther'],
+].map((e) => Object.freeze(e) as readonly [string, string]));

@@ -1,0 +1,391 @@
+/**
+ * `DatagramClassifier`: one verdict per UDP 4-tuple for a gateway built on node:dgram.
+ *
+ * It is a {@link ClassifierSession} fed from the socket: each datagram becomes a raw IP/UDP frame (the header
+ * built from the datagram's addresses, the payload copied into one scratch buffer and zeroed after use) and goes
+ * through the same flow table and incremental detection as a capture, so a tuple costs one flow-table slot plus
+ * the first bytes detectors read (48 bytes of at most `maxPackets` datagrams, released when its verdict is final),
+ * each datagram is inspected once, and the verdict is the one the CLI would give for the same traffic. Tunnels
+ * are never opened (a datagram's payload is the peer's to choose). Idle tuples end after `idleMs` (a timer
+ * advances the session's clock when no traffic does); the tuple cap follows both `maxFlows` and `maxBytes`.
+ */
+import { EventEmitter } from 'node:events';
+import type { RemoteInfo, Socket as UdpSocket } from 'node:dgram';
+import type { Classifier } from '../classify/classifier.js';
+import type { ClassifierSession, VerdictEvent } from '../classify/session.js';
+import type { Verdict } from '../classify/types.js';
+import { IPPROTO_UDP } from '../detect/types.js';
+import { InvalidArgumentError } from '../errors.js';
+import { LINKTYPE_RAW, type RawPacket } from '../trace/types.js';
+import { isUnspecified, LocalAddresses, parseSockAddr, UNSPECIFIED4, UNSPECIFIED6, type SockAddr } from './address.js';
+
+export interface DatagramOptions {
+  /** Datagrams per tuple inspected at most (default 8; 1–255). */
+  maxPackets?: number;
+  /** Tuples tracked at once (default 100000); the least recently active is ended first. */
+  maxFlows?: number;
+  /**
+   * Memory budget in bytes (default 256 MiB): the tuple cap is lowered to `floor((maxBytes - fixed) /
+   * bytesPerTuple)` when that is below `maxFlows` (see {@link DatagramClassifier.bytesPerTuple}), ~4 KiB per tuple,
+   * 2.5 times the worst measured under hostile floods (typical tuples hold 200–1400 bytes).
+   */
+  maxBytes?: number;
+  /** End a tuple after this many ms without traffic (default 120000); its verdict is reported then if not before. */
+  idleMs?: number;
+}
+
+export interface AttachOptions {
+  /**
+   * For a socket bound to a wildcard (`0.0.0.0`, `::`): the address(es) it serves, at most one per family, matched
+   * against the lists as the flows' local end (Node does not report which local address a datagram reached).
+   * `'0.0.0.0'` / `'::'` match nothing on that side. Without it the host's only global address of the peer's
+   * family is used (loopback peers: the loopback address); `attach` throws when the host has several.
+   */
+  localAddress?: string | readonly string[];
+}
+
+/** A tuple: initiator (first sender) and responder. */
+export interface DatagramFlow {
+  src: string;
+  srcPort: number;
+  dst: string;
+  dstPort: number;
+}
+
+export interface DatagramStats {
+  /** Datagrams inspected (inspect calls and attached sockets). */
+  datagrams: number;
+  /** Tuples tracked now, and the cap in force. */
+  liveTuples: number;
+  maxTuples: number;
+  /** Tuples seen, verdicts reported. */
+  tuples: number;
+  verdicts: number;
+  /** Tuples ended by idle timeout, and by eviction at the cap. */
+  idle: number;
+  evicted: number;
+  /** Datagrams of an attached socket whose peer address could not be read (not accounted). */
+  skipped: number;
+}
+
+const MiB = 1024 * 1024;
+/** Snippet bytes kept per recorded datagram (the flow table's default; detectors read earlier packets below it). */
+const SNIPPET_BYTES = 48;
+/**
+ * Bytes a tuple may hold besides its snippets: the flow table's slot records and hash index and the session's
+ * per-slot arrays (~300), and the detection state of a tuple still undecided, which the engine caps (at most 16
+ * evidence items and 4 names). Measured in test/node/datagram-memory.test.ts, snippets included: WireGuard
+ * handshakes 330 B/tuple, random payloads 1.1 KB, DNS queries with four maximal names 0.5 KB, OpenVPN resets
+ * keeping evidence 1.4 KB; this allows ~2.5 times the worst of them.
+ */
+const TUPLE_FIXED_BYTES = 3584;
+/**
+ * Held whatever the tuple count: the frame scratch (64 KiB), the snippet pools' chunk granularity (1024 slots
+ * of each tier) and the session's pool of 1024 spare detection objects.
+ */
+function fixedBytes(maxPackets: number): number {
+  return 65_536 + 1024 * (2 + maxPackets) * (SNIPPET_BYTES + 6) + 1024 * 256;
+}
+/** Datagrams are at most 65535 bytes of IP payload. */
+const MAX_UDP_PAYLOAD6 = 65535 - 8;
+const MAX_UDP_PAYLOAD4 = 65535 - 20 - 8;
+
+interface Attachment {
+  socket: UdpSocket;
+  local: LocalAddresses;
+  port: number;
+  v6: boolean;
+  onVerdict: (v: Verdict, peer: RemoteInfo) => void;
+}
+
+function num(name: string, v: number | undefined, dflt: number, min: number, max = Infinity): number {
+  const x = v ?? dflt;
+  if (typeof x !== 'number' || !Number.isFinite(x) || x < min || x > max) {
+    throw new InvalidArgumentError(`${name} must be a number in [${min}, ${max}], got ${String(x)}`);
+  }
+  return x;
+}
+
+/** `ip:port` / `[ipv6]:port` as the session formats endpoints. */
+function splitEndpoint(text: string): { address: string; port: number } {
+  const c = text.lastIndexOf(':');
+  const host = text.startsWith('[') ? text.slice(1, c - 1) : text.slice(0, c);
+  return { address: host, port: Number(text.slice(c + 1)) };
+}
+
+/**
+ * Follows UDP 4-tuples and reports one verdict per tuple: as soon as it is final, else when the tuple ends
+ * (idle, evicted at the cap, or {@link close}). Feed it every datagram, in either direction, with
+ * {@link inspect}; or {@link attach} it to a dgram socket (it only listens: the application's own 'message'
+ * handlers still see every datagram). Events: `verdict` (verdict, DatagramFlow) for every tuple.
+ */
+export class DatagramClassifier extends EventEmitter {
+  /** Bytes one tuple may hold with these options (the divisor of `maxBytes`). */
+  readonly bytesPerTuple: number;
+  /** The tuple cap in force: min(maxFlows, floor((maxBytes - fixed) / bytesPerTuple)). */
+  readonly maxTuples: number;
+  private readonly session: ClassifierSession;
+  private readonly raw: RawPacket = { data: new Uint8Array(0), offset: 0, capLen: 0, wireLen: 0, tsUs: 0, linkType: LINKTYPE_RAW };
+  /** One frame under construction: IP header, UDP header, payload (zeroed after each push). */
+  private readonly frame = new Uint8Array(40 + 8 + MAX_UDP_PAYLOAD6);
+  private readonly attachments: Attachment[] = [];
+  private readonly detachers = new Set<() => void>();
+  private skipped = 0;
+  private readonly timer: NodeJS.Timeout;
+  private closed = false;
+  private datagrams = 0;
+  /** The tuple of the datagram being pushed, and its verdict if this datagram made it final. */
+  private curA: SockAddr = UNSPECIFIED4;
+  private curB: SockAddr = UNSPECIFIED4;
+  private curAPort = 0;
+  private curBPort = 0;
+  private curVerdict: Verdict | undefined;
+  /**
+   * Verdicts found during a push or a clock tick, delivered once the session is back in a consistent state (an
+   * exception in an embedder's handler must not unwind through the flow table).
+   */
+  private pending: { verdict: Verdict; flow: DatagramFlow }[] = [];
+  /** Address parse cache of the last `inspect` texts (a flood repeats one peer address). */
+  private lastText: [string, string] = ['', ''];
+  private lastAddr: [SockAddr | null, SockAddr | null] = [null, null];
+
+  constructor(classifier: Classifier, options: DatagramOptions = {}) {
+    super();
+    const maxPackets = Math.floor(num('maxPackets', options.maxPackets, 8, 1, 255));
+    const maxFlows = Math.floor(num('maxFlows', options.maxFlows, 100_000, 1, 1 << 28));
+    const maxBytes = num('maxBytes', options.maxBytes, 256 * MiB, 1);
+    const idleMs = num('idleMs', options.idleMs, 120_000, 0);
+    // Snippets: a small slot (2 datagrams) and a full one (maxPackets), per tuple at most, and their lengths.
+    this.bytesPerTuple = TUPLE_FIXED_BYTES + (2 + maxPackets) * (SNIPPET_BYTES + 6);
+    this.maxTuples = Math.min(maxFlows, Math.floor((maxBytes - fixedBytes(maxPackets)) / this.bytesPerTuple));
+    if (this.maxTuples < 1) throw new InvalidArgumentError(`maxBytes ${maxBytes} holds no tuple (${this.bytesPerTuple} bytes each)`);
+    this.session = classifier.session({
+      flow: { idleTimeoutSec: idleMs / 1000, maxFlows: this.maxTuples, maxPayloadPackets: maxPackets, payloadBytes: SNIPPET_BYTES },
+      decoder: { maxTunnelDepth: 0 },
+      records: false,
+      maxDnsBindings: 0,
+    });
+    this.session.on('verdict', (e: VerdictEvent) => this.onSessionVerdict(e));
+    // The session's clock is capture time: advance it when no datagram does, so idle tuples end (and are freed).
+    this.timer = setInterval(() => {
+      this.session.advance(nowUs());
+      this.deliver();
+    }, Math.max(50, Math.min(1000, idleMs / 2)));
+    this.timer.unref();
+  }
+
+  get stats(): DatagramStats {
+    const t = this.session.flowStats;
+    return {
+      datagrams: this.datagrams,
+      liveTuples: this.session.liveFlows,
+      maxTuples: this.maxTuples,
+      tuples: t.flows,
+      verdicts: this.session.stats.verdicts,
+      idle: t.idle,
+      evicted: t.evicted,
+      skipped: this.skipped,
+    };
+  }
+
+  /**
+   * Account one datagram. `from`/`to` are its sender and receiver (IPv4-mapped addresses are read as IPv4; a
+   * wildcard receiver becomes the unspecified address of the sender's family). Returns the tuple's verdict when
+   * this datagram made it final, else undefined (verdicts are also emitted as `verdict` events).
+   * @throws {InvalidArgumentError} when an address is not an IP address, or sender and receiver are of different
+   *   families (neither can come from a socket: `attach` resolves both ends itself)
+   */
+  inspect(msg: Uint8Array, from: { address: string; port: number }, to: { address: string; port: number }): Verdict | undefined {
+    const a = this.addr(0, from.address);
+    let b = this.addr(1, to.address);
+    if (a.v !== b.v) {
+      if (isUnspecified(b)) b = a.v === 4 ? UNSPECIFIED4 : UNSPECIFIED6;
+      else throw new InvalidArgumentError(`address families differ: ${from.address} ${to.address}`);
+    }
+    return this.push(msg, a, from.port, b, to.port);
+  }
+
+  /**
+   * Listen on a dgram socket (bound now or later); `onVerdict` gets the verdict of each tuple on this socket's
+   * port, with the peer, synchronously once the datagram that decided it is accounted (or from the idle timer /
+   * `close()`). Returns a detach function.
+   * @throws {InvalidArgumentError} when the socket is bound to a wildcard on a host whose address is ambiguous
+   *   and no `localAddress` says which (see {@link AttachOptions.localAddress}); for a socket bound after
+   *   `attach`, that error is emitted as an `'error'` event on this classifier at 'listening'
+   */
+  attach(socket: UdpSocket, onVerdict: (v: Verdict, peer: RemoteInfo) => void, options: AttachOptions = {}): () => void {
+    let att: Attachment | null = null;
+    const bind = (): void => {
+      const info = socket.address();
+      const local = new LocalAddresses(info.address, options.localAddress);
+      att = { socket, local, port: info.port, v6: info.family === 'IPv6' || (info.family as unknown) === 6, onVerdict };
+      this.attachments.push(att);
+    };
+    // Bound later: an ambiguous local side can only be told then, as an 'error' event on this classifier.
+    const bindLater = (): void => {
+      try {
+        bind();
+      } catch (e) {
+        this.emit('error', e);
+      }
+    };
+    let bound = true;
+    try {
+      socket.address();
+    } catch {
+      bound = false;
+    }
+    // Resolve the local side now when bound, so an ambiguous host is reported to the caller, not to a listener.
+    if (bound) bind();
+    else socket.once('listening', bindLater);
+    const h = (msg: Buffer, rinfo: RemoteInfo): void => {
+      if (!att) return;
+      const peer = this.peerAddr(rinfo.address);
+      if (peer) this.push(msg, peer, rinfo.port, att.local.forPeer(peer), att.port);
+    };
+    socket.on('message', h);
+    const detach = (): void => {
+      socket.off('message', h);
+      socket.off('listening', bindLater);
+      const i = att ? this.attachments.indexOf(att) : -1;
+      if (i >= 0) this.attachments.splice(i, 1);
+      this.detachers.delete(detach);
+    };
+    this.detachers.add(detach);
+    return detach;
+  }
+
+  /**
+   * Account a datagram the application sent on an attached socket (a reply, or a datagram it initiated): the
+   * local end is resolved as for received datagrams. Returns the tuple's verdict when this made it final.
+   * @throws {InvalidArgumentError} when the socket is not attached (or not bound yet), or `to` is not an address
+   */
+  outbound(socket: UdpSocket, msg: Uint8Array, to: { address: string; port: number }): Verdict | undefined {
+    const att = this.attachments.find((a) => a.socket === socket);
+    if (!att) throw new InvalidArgumentError('outbound: the socket is not attached (or not bound yet)');
+    const peer = this.addr(1, to.address);
+    return this.push(msg, att.local.forPeer(peer), att.port, peer, to.port);
+  }
+
+  /** End every tuple (undecided ones report their verdict now), stop the idle timer and detach from every socket. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.timer);
+    this.session.end();
+    this.deliver();
+    for (const d of [...this.detachers]) d();
+  }
+
+  /** A socket's peer address, or null (counted) for text that is not one — never a throw in a socket handler. */
+  private peerAddr(text: string): SockAddr | null {
+    try {
+      return this.addr(0, text);
+    } catch {
+      this.skipped++;
+      return null;
+    }
+  }
+
+  private addr(k: 0 | 1, text: string): SockAddr {
+    if (text === this.lastText[k] && this.lastAddr[k]) return this.lastAddr[k]!;
+    const a = parseSockAddr(text);
+    if (!a) throw new InvalidArgumentError(`not an IP address: ${JSON.stringify(text)}`);
+    this.lastText[k] = text;
+    this.lastAddr[k] = a;
+    return a;
+  }
+
+  private push(msg: Uint8Array, src: SockAddr, srcPort: number, dst: SockAddr, dstPort: number): Verdict | undefined {
+    if (this.closed) return undefined;
+    this.datagrams++;
+    const f = this.frame;
+    const v6 = src.v === 6;
+    const hdr = v6 ? 48 : 28;
+    const n = Math.min(msg.length, v6 ? MAX_UDP_PAYLOAD6 : MAX_UDP_PAYLOAD4);
+    const udpLen = 8 + n;
+    if (v6) {
+      f[0] = 0x60; f[1] = 0; f[2] = 0; f[3] = 0;
+      f[4] = udpLen >>> 8; f[5] = udpLen & 255; f[6] = IPPROTO_UDP; f[7] = 64;
+      f.set(src.b16, 8);
+      f.set(dst.b16, 24);
+    } else {
+      const total = 20 + udpLen;
+      f[0] = 0x45; f[1] = 0; f[2] = total >>> 8; f[3] = total & 255;
+      f[4] = 0; f[5] = 0; f[6] = 0x40; f[7] = 0; f[8] = 64; f[9] = IPPROTO_UDP; f[10] = 0; f[11] = 0;
+      put32(f, 12, src.v4);
+      put32(f, 16, dst.v4);
+    }
+    const u = hdr - 8;
+    f[u] = srcPort >>> 8; f[u + 1] = srcPort & 255; f[u + 2] = dstPort >>> 8; f[u + 3] = dstPort & 255;
+    f[u + 4] = udpLen >>> 8; f[u + 5] = udpLen & 255; f[u + 6] = 0; f[u + 7] = 0;
+    if (n > 0) f.set(n === msg.length ? msg : msg.subarray(0, n), hdr);
+    const r = this.raw;
+    r.data = f;
+    r.capLen = hdr + n;
+    r.wireLen = hdr + n;
+    r.tsUs = nowUs();
+    this.curA = src;
+    this.curB = dst;
+    this.curAPort = srcPort;
+    this.curBPort = dstPort;
+    this.curVerdict = undefined;
+    try {
+      this.session.pushRaw(r);
+    } finally {
+      // The payload is the peer's: nothing of it stays here once the session has taken what detectors need.
+      if (n > 0) f.fill(0, hdr, hdr + n);
+    }
+    const v = this.curVerdict;
+    this.curVerdict = undefined;
+    this.deliver();
+    return v;
+  }
+
+  private onSessionVerdict(e: VerdictEvent): void {
+    const s = splitEndpoint(e.flow.src);
+    const d = splitEndpoint(e.flow.dst);
+    const flow: DatagramFlow = { src: s.address, srcPort: s.port, dst: d.address, dstPort: d.port };
+    // The tuple of the datagram being pushed (other tuples end during a push when evicted or idle).
+    const a = this.curA.text, b = this.curB.text;
+    if (
+      (flow.src === a && flow.srcPort === this.curAPort && flow.dst === b && flow.dstPort === this.curBPort) ||
+      (flow.src === b && flow.srcPort === this.curBPort && flow.dst === a && flow.dstPort === this.curAPort)
+    ) {
+      this.curVerdict = e.verdict;
+    }
+    this.pending.push({ verdict: e.verdict, flow });
+  }
+
+  private deliver(): void {
+    if (this.pending.length === 0) return;
+    const list = this.pending;
+    this.pending = [];
+    for (const { verdict, flow } of list) {
+      this.emit('verdict', verdict, flow);
+      const v6 = flow.src.includes(':');
+      for (const att of this.attachments) {
+        if (v6 && !att.v6) continue;
+        let peer: { address: string; port: number } | null = null;
+        if (flow.dstPort === att.port) peer = { address: flow.src, port: flow.srcPort };
+        else if (flow.srcPort === att.port) peer = { address: flow.dst, port: flow.dstPort };
+        if (!peer) continue;
+        att.onVerdict(verdict, { address: peer.address, port: peer.port, family: v6 ? 'IPv6' : 'IPv4', size: 0 });
+        break;
+      }
+    }
+  }
+}
+
+function put32(f: Uint8Array, o: number, v: number): void {
+  f[o] = v >>> 24;
+  f[o + 1] = (v >>> 16) & 255;
+  f[o + 2] = (v >>> 8) & 255;
+  f[o + 3] = v & 255;
+}
+
+const ORIGIN_US = Math.round(performance.timeOrigin * 1000);
+/** Wall-clock microseconds from the monotonic clock (the session's "capture time"). */
+function nowUs(): number {
+  return ORIGIN_US + Math.floor(performance.now() * 1000);
+}

@@ -1,0 +1,102 @@
+/**
+ * Many captures in one run: discovery by content (not extension), one session per capture, records tagged with
+ * their capture, the same output for any `jobs`, and a bad capture that does not stop the others.
+ * The jobs > 1 path runs the BUILT worker (dist/worker.js): build first (`npx tsup --silent`; `npm test` does).
+ */
+import { copyFileSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { classifyCaptures, findCaptures, type CaptureRecord } from '../../src/batch/index.js';
+import { createClassifier } from '../../src/classify/classifier.js';
+import type { FlowRecord } from '../../src/classify/record.js';
+import { readCaptureFileSync } from '../../src/trace/reader.js';
+
+const ROOT = resolve(import.meta.dirname, '..', '..');
+const workerUrl = pathToFileURL(join(ROOT, 'dist', 'worker.js'));
+const SAMPLE = join(ROOT, 'fixtures', 'sample.pcap');
+const TUNNELS = join(ROOT, 'fixtures', 'trace', 'tunnels.pcap');
+const PCAPNG = join(ROOT, 'fixtures', 'trace', 'sections.pcapng');
+
+function layout(): { dir: string; a: string; b: string; c: string; text: string; bad: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'ts-batch-'));
+  mkdirSync(join(dir, 'sub', 'deeper'), { recursive: true });
+  const a = join(dir, 'a-capture.txt'); // a pcap whatever its name says
+  copyFileSync(SAMPLE, a);
+  const b = join(dir, 'sub', 'b'); // pcapng, no extension
+  copyFileSync(PCAPNG, b);
+  const c = join(dir, 'sub', 'deeper', 'c.pcap');
+  copyFileSync(TUNNELS, c);
+  const text = join(dir, 'notes.pcap'); // not a capture, whatever its name says
+  writeFileSync(text, 'not a capture\n');
+  symlinkSync(dir, join(dir, 'sub', 'loop')); // a link back up: walked once
+  const bad = join(dir, 'truncated.pcap');
+  const whole = readFileSync(SAMPLE);
+  writeFileSync(bad, Buffer.concat([whole.subarray(0, 24), Buffer.from([0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0x7f, 0xff, 0xff, 0xff, 0x7f])]));
+  return { dir, a, b, c, text, bad };
+}
+
+/** One capture alone in one session: what each capture's records must equal. */
+function alone(path: string): FlowRecord[] {
+  const s = createClassifier().session();
+  const out: FlowRecord[] = [];
+  s.on('flow', (r: FlowRecord) => out.push(r));
+  try {
+    readCaptureFileSync(path, (p) => s.pushRaw(p));
+  } catch {
+    // a corrupt capture still delivers what came before the damage
+  }
+  s.end();
+  return out;
+}
+
+describe('findCaptures', () => {
+  it('walks directories recursively in name order, by content not extension, each directory once', () => {
+    const t = layout();
+    const found = findCaptures([t.dir]);
+    expect(found.files).toEqual([t.a, t.b, t.c, t.bad]);
+    expect(found.skipped).toEqual([t.text]);
+  });
+  it('keeps files named on the command line as given (their errors come later), in order', () => {
+    const t = layout();
+    // sub/: b, deeper/c.pcap, then loop/ -> the top directory (not walked yet): a, truncated (sub/ is not re-entered)
+    expect(findCaptures([t.text, t.c, join(t.dir, 'sub')]).files).toEqual([t.text, t.c, t.b, t.c, join(t.dir, 'sub', 'loop', 'a-capture.txt'), join(t.dir, 'sub', 'loop', 'truncated.pcap')]);
+  });
+  it('a missing input is a file-system error', () => {
+    expect(() => findCaptures(['/nonexistent/x'])).toThrow(/ENOENT/);
+  });
+});
+
+describe('classifyCaptures', () => {
+  it('each capture is its own session; records are tagged; jobs 1 and jobs 3 deliver the same records in the same order', async () => {
+    const t = layout();
+    const files = [t.a, t.b, t.c, t.a];
+    const want = files.flatMap((f) => alone(f).map((r) => ({ ...r, capture: f })));
+    for (const jobs of [1, 3]) {
+      const got: CaptureRecord[] = [];
+      const res = await classifyCaptures(files, (r) => got.push(r), { jobs, workerUrl });
+      expect(JSON.parse(JSON.stringify(got))).toEqual(JSON.parse(JSON.stringify(want)));
+      expect(res.captures.map((c) => c.capture)).toEqual(files);
+      expect(res.flows).toBe(want.length);
+      expect(res.failed).toBe(0);
+      expect(res.captures.map((c) => c.flows)).toEqual(files.map((f) => alone(f).length));
+    }
+  });
+  it('a corrupt or unreadable capture is reported and the run goes on', async () => {
+    const t = layout();
+    const files = [t.bad, t.a, join(t.dir, 'missing.pcap'), t.c];
+    for (const jobs of [1, 2]) {
+      const got: CaptureRecord[] = [];
+      const res = await classifyCaptures(files, (r) => got.push(r), { jobs, workerUrl });
+      expect(res.failed).toBe(2);
+      expect(res.captures[0]!.error?.message).toMatch(/truncated\.pcap/);
+      expect(res.captures[2]!.error?.message).toMatch(/ENOENT/);
+      expect(got.filter((r) => r.capture === t.a).length).toBe(alone(t.a).length);
+      expect(got.filter((r) => r.capture === t.c).length).toBe(alone(t.c).length);
+    }
+  });
+  it('rejects a bad jobs value', async () => {
+    await expect(classifyCaptures([], () => {}, { jobs: 0 })).rejects.toThrow(/jobs must be/);
+  });
+});

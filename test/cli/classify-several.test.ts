@@ -1,0 +1,83 @@
+/**
+ * `classify` over several captures and directories (one warm process, each capture its own session, records
+ * tagged with `capture`), `--jobs`, and `--workers auto` / an explicit count that cannot pay.
+ */
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { run } from '../../src/cli/classify.js';
+import { Sink } from '../helpers/sink.js';
+
+const ROOT = resolve(import.meta.dirname, '..', '..');
+const SAMPLE = join(ROOT, 'fixtures', 'sample.pcap');
+const TUNNELS = join(ROOT, 'fixtures', 'trace', 'tunnels.pcap');
+
+async function cli(argv: string[]) {
+  const stdout = new Sink(), stderr = new Sink();
+  const code = await run(argv, { stdout, stderr, stdin: new PassThrough() });
+  return { code, out: stdout.text, err: stderr.text };
+}
+/** Through the built CLI (dist/): worker threads need the built worker. */
+function built(argv: string[]): { code: number; out: string; err: string } {
+  const r = spawnSync(process.execPath, [join(ROOT, 'dist', 'cli.js'), 'classify', ...argv], { encoding: 'utf8', maxBuffer: 1 << 28 });
+  return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
+}
+const lines = (s: string) => s.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { capture?: string; src: string });
+
+describe('classify with several captures', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ts-several-'));
+  mkdirSync(join(dir, 'sub'));
+  copyFileSync(SAMPLE, join(dir, 'one.cap'));
+  copyFileSync(TUNNELS, join(dir, 'sub', 'two'));
+  writeFileSync(join(dir, 'README'), 'not a capture');
+
+  it('a directory: each capture alone, in name order, every record names its capture; a single file has no capture field', async () => {
+    const a = await cli([SAMPLE, '--format', 'ndjson', '-q']);
+    const b = await cli([TUNNELS, '--format', 'ndjson', '-q']);
+    expect(lines(a.out).every((r) => r.capture === undefined)).toBe(true);
+    const all = await cli([dir, '--format', 'ndjson']);
+    expect(all.code).toBe(0);
+    const want = [...lines(a.out).map((r) => ({ ...r, capture: join(dir, 'one.cap') })), ...lines(b.out).map((r) => ({ ...r, capture: join(dir, 'sub', 'two') }))];
+    expect(lines(all.out)).toEqual(want);
+    expect(all.err).toMatch(/2 captures, 1 non-capture files skipped/);
+  });
+  it('files and directories mixed, --jobs 2 gives the same output as --jobs 1', async () => {
+    const one = built([SAMPLE, dir, '--format', 'ndjson', '-q', '--jobs', '1']);
+    const two = built([SAMPLE, dir, '--format', 'ndjson', '-q', '--jobs', '2']);
+    expect(two.code).toBe(0);
+    expect(two.out).toBe(one.out);
+    expect(new Set(lines(one.out).map((r) => r.capture))).toEqual(new Set([SAMPLE, join(dir, 'one.cap'), join(dir, 'sub', 'two')]));
+  });
+  it('a corrupt capture is reported by name, the others still run, exit 2', async () => {
+    const bad = join(dir, 'bad.pcap');
+    writeFileSync(bad, Buffer.concat([readFileSync(SAMPLE).subarray(0, 24), Buffer.alloc(16, 0xff)]));
+    const r = await cli([bad, SAMPLE, '--format', 'ndjson']);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/bad\.pcap/);
+    expect(lines(r.out).length).toBe(lines((await cli([SAMPLE, '--format', 'ndjson', '-q'])).out).length);
+  });
+  it("'-' cannot be mixed with files; an empty directory is an error", async () => {
+    expect((await cli(['-', SAMPLE])).code).toBe(2);
+    const empty = mkdtempSync(join(tmpdir(), 'ts-empty-'));
+    const r = await cli([empty]);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/no pcap or pcapng captures/);
+  });
+});
+
+describe('--workers auto and explicit counts (built CLI)', () => {
+  it('auto is the default and says nothing; an explicit count above what pays says so on stderr (not with -q)', async () => {
+    const auto = await cli([SAMPLE, '--format', 'ndjson']);
+    expect(auto.err).not.toMatch(/not expected to be faster/);
+    if (availableParallelism() <= 2) {
+      const two = built([SAMPLE, '--format', 'ndjson', '--workers', '2']);
+      expect(two.err).toMatch(/--workers 2 is not expected to be faster here \(2 CPUs.*--workers auto would use 1/);
+      expect(two.out).not.toBe('');
+      expect(built([SAMPLE, '--format', 'ndjson', '--workers', '2', '-q']).err).toBe('');
+    }
+    expect((await cli([SAMPLE, '--workers', 'many'])).code).toBe(2);
+  });
+});

@@ -1,0 +1,93 @@
+/**
+ * The man page and the bash completion are generated from the CLI's own command definitions: every command and
+ * every flag appears in both; the built page (dist/tunnelscope.1, written at build time) is current and groff
+ * formats it without a warning; bash completes commands, flags, format names and file names with it.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { bashCompletion, buildProgram, main, manPage, packageVersion, SUBCOMMANDS } from '../../src/cli/main.js';
+import { roffText } from '../../src/cli/manpage.js';
+import { Sink } from '../helpers/sink.js';
+import { ensureTools } from '../helpers/tools.js';
+import { ROOT } from '../output/sample-records.js';
+
+const io = () => ({ stdout: new Sink(), stderr: new Sink(), stdin: process.stdin });
+const program = buildProgram({ io: io(), exitCode: 0 }, SUBCOMMANDS);
+const commands = program.commands.filter((c) => c.name() !== 'help');
+const flags = (c: (typeof commands)[number]) => c.options.flatMap((o) => [o.short, o.long]).filter((x): x is string => !!x);
+
+describe('man page', () => {
+  const page = readFileSync(join(ROOT, 'dist', 'tunnelscope.1'), 'utf8');
+
+  it('the built page is the one the current CLI definitions give, and package.json ships it', () => {
+    expect(page).toBe(manPage(SUBCOMMANDS, { version: packageVersion(), date: '' }));
+    expect(JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).man).toEqual(['./dist/tunnelscope.1']);
+  });
+
+  it('names every command and every flag', () => {
+    for (const c of commands) {
+      expect(page).toContain(`.SS ${c.name()}\n`);
+      for (const f of flags(c)) expect(page, `${c.name()} ${f}`).toContain(roffText(f));
+    }
+  });
+
+  it('escapes roff: no line of help text can become a request', () => {
+    expect(roffText(".TH x\n'br\na\\b -c")).toBe("\\&.TH x\n\\&'br\na\\eb \\-c");
+  });
+
+  const noGroff = ensureTools('groff');
+  it.skipIf(noGroff !== null)(`groff formats it without a warning${noGroff ? ` — skipped: ${noGroff}` : ''}`, () => {
+    const r = spawnSync('groff', ['-man', '-Tutf8', '-ww'], { input: page, encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const text = r.stdout.replace(/.\x08/g, '');
+    for (const c of commands) for (const f of flags(c)) expect(text).toContain(f);
+    expect(text).toContain('--ipfix <udp://HOST:PORT>');
+  });
+});
+
+describe('bash completion', () => {
+  const script = bashCompletion(program);
+
+  it('`tunnelscope completion bash` prints it; another shell is a usage error', async () => {
+    const a = io();
+    expect(await main(['completion', 'bash'], a)).toBe(0);
+    expect(a.stdout.text).toBe(script);
+    const b = io();
+    expect(await main(['completion', 'fish'], b)).toBe(2);
+    expect(b.stderr.text).toMatch(/^tunnelscope completion: unsupported shell "fish"/);
+  });
+
+  /** What bash completes for the words typed so far (the last one being completed). */
+  function complete(dir: string, ...typed: string[]): string[] {
+    const words = ['tunnelscope', ...typed].map((w) => `'${w}'`).join(' ');
+    const cmd = `source ${join(dir, 'c.bash')}; cd ${dir}; COMP_WORDS=(${words}); COMP_CWORD=${typed.length}; _tunnelscope; printf '%s\\n' "\${COMPREPLY[@]}"`;
+    return execFileSync('bash', ['-c', cmd], { encoding: 'utf8' }).split('\n').filter(Boolean).sort();
+  }
+
+  it('completes commands, flags, values and files from the definitions', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tunnelscope-completion-'));
+    try {
+      writeFileSync(join(dir, 'c.bash'), script);
+      writeFileSync(join(dir, 'trace.pcap'), '');
+      writeFileSync(join(dir, 'reg.txt'), '');
+      expect(complete(dir, '')).toEqual([...commands.map((c) => c.name()), '--help', '--version', '-V', '-h', 'help'].sort());
+      expect(complete(dir, 'cl')).toEqual(['classify']);
+      expect(complete(dir, 'classify', '--')).toEqual(flags(commands.find((c) => c.name() === 'classify')!).filter((f) => f.startsWith('--')).concat('--help').sort());
+      expect(complete(dir, 'classify', '--format', '')).toEqual(['csv', 'eve', 'json', 'ndjson', 'table', 'zeek', 'zeek-json']);
+      expect(complete(dir, 'classify', '--format', 'ze')).toEqual(['zeek', 'zeek-json']);
+      expect(complete(dir, 'flows', '--format', '')).toEqual(['json', 'ndjson', 'table']);
+      expect(complete(dir, 'classify', '--registered', 'r')).toEqual(['reg.txt']);
+      expect(complete(dir, 'classify', 'tr')).toEqual(['trace.pcap']);
+      expect(complete(dir, 'classify', '--idle-timeout', '')).toEqual([]);
+      expect(complete(dir, 'synth', '--out', 't')).toEqual(['trace.pcap']);
+      expect(complete(dir, 'help', 'f')).toEqual(['flows']);
+      expect(complete(dir, 'completion', '')).toEqual(['bash']);
+    } finally {
+      rmSync(dir, { recursive: true });
+    }
+  });
+});

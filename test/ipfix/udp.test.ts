@@ -1,0 +1,78 @@
+/** The UDP edge of the IPFIX exporter: URL parsing, IPv6 collectors, the flush timer, idle template refresh. */
+import { createSocket, type Socket } from 'node:dgram';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createIpfixExporter, parseIpfixUrl } from '../../src/ipfix/index.js';
+import { IpfixDecoder } from '../oracles/ipfix-decoder.js';
+import { sampleRecords } from '../output/sample-records.js';
+
+const sockets: Socket[] = [];
+afterEach(() => {
+  for (const s of sockets.splice(0)) s.close();
+});
+
+async function receiver(type: 'udp4' | 'udp6', host: string): Promise<{ port: number; got: Buffer[] }> {
+  const s = createSocket(type);
+  sockets.push(s);
+  const got: Buffer[] = [];
+  s.on('message', (m) => got.push(m));
+  await new Promise<void>((r) => s.bind(0, host, r));
+  return { port: s.address().port, got };
+}
+
+const until = async (f: () => boolean, ms = 5000) => {
+  for (let t = 0; t < ms && !f(); t += 10) await new Promise((r) => setTimeout(r, 10));
+};
+
+describe('IPFIX over UDP', () => {
+  it('parses udp://HOST:PORT and rejects anything else with a clear message', () => {
+    expect(parseIpfixUrl('udp://127.0.0.1:2055')).toEqual({ host: '127.0.0.1', port: 2055 });
+    expect(parseIpfixUrl('udp://[::1]:4739')).toEqual({ host: '::1', port: 4739 });
+    expect(parseIpfixUrl('udp://collector.example')).toEqual({ host: 'collector.example', port: 4739 });
+    expect(() => parseIpfixUrl('tcp://127.0.0.1:4739')).toThrow(/only udp:\/\//);
+    expect(() => parseIpfixUrl('127.0.0.1:4739')).toThrow(/udp/);
+    expect(() => parseIpfixUrl('udp://127.0.0.1:70000')).toThrow(/not a URL|bad port/);
+    expect(() => parseIpfixUrl('udp://127.0.0.1:4739/path')).toThrow(/expected udp:\/\/HOST:PORT/);
+    expect(() => parseIpfixUrl('udp://u:p@127.0.0.1:4739')).toThrow(/expected udp:\/\/HOST:PORT/);
+  });
+
+  it('sends templates at once, data after flushMs without close, everything at close; IPv6 collector', async () => {
+    const recs = await sampleRecords();
+    const rx = await receiver('udp6', '::1');
+    const ex = createIpfixExporter(`udp://[::1]:${rx.port}`, { flushMs: 50 });
+    await until(() => rx.got.length >= 1);
+    const dec = new IpfixDecoder();
+    const first = dec.decode(rx.got[0]!);
+    expect([first.templates.length, first.records.length]).toEqual([2, 0]);
+    ex.write(recs[0]!);
+    await until(() => rx.got.length >= 2);
+    expect(dec.decode(rx.got[1]!).records.length).toBe(1); // the flush timer sent it, before close
+    for (const r of recs.slice(1)) ex.write(r);
+    await ex.close();
+    const records = () => {
+      const d = new IpfixDecoder();
+      return rx.got.reduce((a, m) => a + d.decode(m).records.length, 0);
+    };
+    await until(() => records() >= recs.length);
+    expect(records()).toBe(recs.length);
+    expect(ex.stats).toMatchObject({ records: recs.length, sendErrors: 0 });
+    ex.write(recs[0]!); // after close: ignored, no throw
+  });
+
+  it('a host name resolves to IPv4 (localhost reaches 127.0.0.1 even where it resolves to ::1 first)', async () => {
+    const rx = await receiver('udp4', '127.0.0.1');
+    const ex = createIpfixExporter(`udp://localhost:${rx.port}`);
+    await until(() => rx.got.length >= 1);
+    await ex.close();
+    expect(rx.got.length).toBe(1);
+    expect(ex.stats.sendErrors).toBe(0);
+  });
+
+  it('re-sends templates while idle on the refresh interval', async () => {
+    const rx = await receiver('udp4', '127.0.0.1');
+    const ex = createIpfixExporter(`udp://127.0.0.1:${rx.port}`, { templateRefreshMs: 1000 });
+    await until(() => rx.got.length >= 2, 4000);
+    await ex.close();
+    expect(rx.got.length).toBeGreaterThanOrEqual(2);
+    for (const m of rx.got) expect(new IpfixDecoder().decode(m).templates.length).toBe(2);
+  });
+});

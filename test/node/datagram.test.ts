@@ -1,0 +1,324 @@
+/**
+ * DatagramClassifier over real UDP sockets on 127.0.0.1, ::1 and the dual-stack wildcard, and against the
+ * streaming session it is built on: the defects of issue 17 (IPv4-mapped peers on `::`, the server's own address
+ * on a wildcard socket, idle tuples never freed, whole-history re-classification) and hostile datagrams.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import dgram from 'node:dgram';
+import type { AddressInfo } from 'node:net';
+import { networkInterfaces } from 'node:os';
+import { createClassifier } from '../../src/classify/classifier.js';
+import { DatagramClassifier, type DatagramFlow } from '../../src/node.js';
+import type { Verdict } from '../../src/classify/types.js';
+import type { VerdictEvent } from '../../src/classify/session.js';
+import { buildFrame } from '../../src/trace/frame-builder.js';
+import { sleep, udpSocket, wgInit, wgResp, openvpnTcpReset } from './helpers.js';
+
+const closers: Array<() => void> = [];
+afterEach(() => {
+  while (closers.length) closers.pop()!();
+});
+
+function track(dc: DatagramClassifier): Array<{ v: Verdict; flow: DatagramFlow }> {
+  const out: Array<{ v: Verdict; flow: DatagramFlow }> = [];
+  dc.on('verdict', (v: Verdict, flow: DatagramFlow) => out.push({ v, flow }));
+  closers.push(() => dc.close());
+  return out;
+}
+
+async function until(cond: () => boolean, ms = 3000): Promise<void> {
+  const t0 = Date.now();
+  while (!cond()) {
+    if (Date.now() - t0 > ms) throw new Error('timed out waiting');
+    await sleep(10);
+  }
+}
+
+describe('DatagramClassifier.attach on real sockets', () => {
+  it('dual-stack :: socket: IPv4 (mapped) and IPv6 peers are classified, nothing thrown', async () => {
+    const c = createClassifier({ registered: [['127.0.0.0/8', 'lab4'], ['::1/128', 'lab6']] });
+    const dc = new DatagramClassifier(c);
+    const seen = track(dc);
+    const server = await udpSocket('udp6', '::', { ipv6Only: false });
+    const c4 = await udpSocket('udp4', '127.0.0.1');
+    const c6 = await udpSocket('udp6', '::1');
+    closers.push(() => server.close(), () => c4.close(), () => c6.close());
+    const peers: string[] = [];
+    dc.attach(server, (_v, peer) => peers.push(`${peer.family} ${peer.address}`), { localAddress: ['0.0.0.0', '::'] });
+    const port = (server.address() as AddressInfo).port;
+    const errors: unknown[] = [];
+    process.on('uncaughtException', (e) => errors.push(e));
+    c4.send(wgInit(0x1111), port, '127.0.0.1');
+    c6.send(wgInit(0x2222), port, '::1');
+    await until(() => dc.stats.datagrams === 2);
+    // The server answers each; the gateway accounts its replies.
+    const r4 = dc.outbound(server, wgResp(0x3333, 0x1111), c4.address());
+    const r6 = dc.outbound(server, wgResp(0x4444, 0x2222), c6.address());
+    expect(errors).toEqual([]);
+    expect(r4).toMatchObject({ label: 'registered_vpn', protocol: 'wireguard', registrant: 'lab4', registeredSide: 'src' });
+    expect(r6).toMatchObject({ label: 'registered_vpn', protocol: 'wireguard', registrant: 'lab6' });
+    expect(seen.map((s) => s.flow.src).sort()).toEqual(['127.0.0.1', '::1']); // unmapped: the initiator is the IPv4 peer
+    expect(peers.sort()).toEqual(['IPv4 127.0.0.1', 'IPv6 ::1']);
+  });
+
+  it('dual-stack :: with default options: an IPv4 datagram is classified (or attach names the ambiguous host addresses)', async () => {
+    const dc = new DatagramClassifier(createClassifier());
+    track(dc);
+    const server = await udpSocket('udp6', '::', { ipv6Only: false });
+    const c4 = await udpSocket('udp4', '127.0.0.1');
+    closers.push(() => server.close(), () => c4.close());
+    let attached = true;
+    try {
+      dc.attach(server, () => {});
+    } catch (e) {
+      attached = false;
+      expect(String(e)).toMatch(/several IPv[46] addresses/);
+    }
+    if (!attached) return;
+    c4.send(wgInit(0x7777), (server.address() as AddressInfo).port, '127.0.0.1');
+    await until(() => dc.stats.datagrams === 1);
+    dc.close();
+    expect(dc.stats.tuples).toBe(1);
+  });
+
+  it('bound to 0.0.0.0: the server\'s own address is matched (loopback by default, or the given localAddress)', async () => {
+    // The client is 127.0.0.2 (not registered); only the server's side can make the flow registered. Without
+    // localAddress, a host with several IPv4 addresses is ambiguous: attach says so instead (checked below).
+    const globals4 = [...new Set(Object.values(networkInterfaces()).flat().filter((i) => i && !i.internal && i.family === 'IPv4' && !i.address.startsWith('169.254.')).map((i) => i!.address))];
+    const cases = globals4.length > 1 ? ([['192.0.2.77', '192.0.2.77/32']] as const) : ([[undefined, '127.0.0.1/32'], ['192.0.2.77', '192.0.2.77/32']] as const);
+    if (globals4.length > 1) {
+      const s = await udpSocket('udp4', '0.0.0.0');
+      closers.push(() => s.close());
+      expect(() => new DatagramClassifier(createClassifier()).attach(s, () => {})).toThrow(/several IPv4 addresses/);
+    }
+    for (const [localAddress, registered] of cases) {
+      const c = createClassifier({ registered: [[registered, 'own-side']] });
+      const dc = new DatagramClassifier(c);
+      track(dc);
+      const server = await udpSocket('udp4', '0.0.0.0');
+      const client = await udpSocket('udp4', '127.0.0.2');
+      closers.push(() => server.close(), () => client.close());
+      const verdicts: Verdict[] = [];
+      dc.attach(server, (v) => verdicts.push(v), localAddress ? { localAddress } : {});
+      client.send(wgInit(0x5151), (server.address() as AddressInfo).port, '127.0.0.1');
+      await until(() => dc.stats.datagrams === 1);
+      const v = dc.outbound(server, wgResp(0x6161, 0x5151), client.address());
+      expect(v, String(localAddress)).toMatchObject({ label: 'registered_vpn', registrant: 'own-side', registeredSide: 'dst' });
+      expect(v!.evidence.find((e) => e.rule === 'registered.prefix')!.reason).toContain(localAddress ?? '127.0.0.1');
+      expect(verdicts).toHaveLength(1);
+    }
+  });
+
+  it('idle tuples are freed after idleMs (no traffic needed) and report their verdict then', async () => {
+    const dc = new DatagramClassifier(createClassifier(), { idleMs: 200 });
+    const seen = track(dc);
+    const server = await udpSocket('udp4', '127.0.0.1');
+    closers.push(() => server.close());
+    dc.attach(server, () => {});
+    const clients = await Promise.all([0, 1, 2].map(() => udpSocket('udp4', '127.0.0.1')));
+    closers.push(...clients.map((s) => () => s.close()));
+    for (const s of clients) s.send(Buffer.from('hello'), (server.address() as AddressInfo).port, '127.0.0.1');
+    await until(() => dc.stats.datagrams === 3);
+    expect(dc.stats.liveTuples).toBe(3);
+    expect(seen).toHaveLength(0); // one datagram: not final yet
+    await until(() => dc.stats.liveTuples === 0, 3000);
+    expect(dc.stats.idle).toBe(3);
+    expect(seen.map((s) => s.v.label)).toEqual(['ordinary', 'ordinary', 'ordinary']);
+    expect(seen.every((s) => s.v.decidedAtPacket === 1)).toBe(true);
+  });
+
+  it('attach before bind resolves the local side on listening; detach stops listening', async () => {
+    const dc = new DatagramClassifier(createClassifier());
+    track(dc);
+    const server = dgram.createSocket('udp4');
+    closers.push(() => server.close());
+    const detach = dc.attach(server, () => {});
+    server.bind(0, '127.0.0.1');
+    await new Promise((r) => server.once('listening', r));
+    const client = await udpSocket('udp4', '127.0.0.1');
+    closers.push(() => client.close());
+    client.send(Buffer.from('x'), (server.address() as AddressInfo).port, '127.0.0.1');
+    await until(() => dc.stats.datagrams === 1);
+    detach();
+    client.send(Buffer.from('y'), (server.address() as AddressInfo).port, '127.0.0.1');
+    await sleep(50);
+    expect(dc.stats.datagrams).toBe(1);
+  });
+
+  it('a bad local side found only at bind is an error event; close() detaches from every socket', async () => {
+    const dc = new DatagramClassifier(createClassifier());
+    const errors: Error[] = [];
+    dc.on('error', (e: Error) => errors.push(e));
+    const late = dgram.createSocket('udp4');
+    const early = await udpSocket('udp4', '127.0.0.1');
+    closers.push(() => late.close(), () => early.close());
+    dc.attach(late, () => {}, { localAddress: ['10.0.0.1', '10.0.0.2'] });
+    dc.attach(early, () => {});
+    late.bind(0, '0.0.0.0');
+    await new Promise((r) => late.once('listening', r));
+    expect(errors.map((e) => e.message)).toEqual([expect.stringMatching(/two IPv4 addresses/)]);
+    expect(early.listenerCount('message')).toBe(1);
+    dc.close();
+    expect(early.listenerCount('message')).toBe(0);
+    expect(late.listenerCount('message')).toBe(0);
+  });
+});
+
+describe('DatagramClassifier.inspect', () => {
+  it('classifies incrementally: each datagram is inspected once, a decided tuple costs no detection', () => {
+    const dc = new DatagramClassifier(createClassifier());
+    track(dc);
+    const a = { address: '10.0.0.1', port: 40000 }, b = { address: '10.0.0.2', port: 51820 };
+    expect(dc.inspect(wgInit(7), a, b)).toBeUndefined();
+    const v = dc.inspect(wgResp(8, 7), b, a);
+    expect(v).toMatchObject({ protocol: 'wireguard', decidedAtPacket: 2 });
+    for (let i = 0; i < 100; i++) expect(dc.inspect(wgInit(7), a, b)).toBeUndefined();
+    expect(dc.stats).toMatchObject({ datagrams: 102, liveTuples: 1, tuples: 1, verdicts: 1 });
+  });
+
+  it('IPv4-mapped senders with a wildcard receiver are IPv4; families that cannot meet are an InvalidArgumentError', () => {
+    const dc = new DatagramClassifier(createClassifier());
+    const seen = track(dc);
+    expect(() => dc.inspect(Buffer.from('x'), { address: '::ffff:10.0.0.1', port: 1 }, { address: '::', port: 2 })).not.toThrow();
+    expect(() => dc.inspect(Buffer.from('x'), { address: '10.0.0.1', port: 1 }, { address: '2001:db8::1', port: 2 })).toThrow(/address families differ/);
+    expect(() => dc.inspect(Buffer.from('x'), { address: 'nope', port: 1 }, { address: '::', port: 2 })).toThrow(/not an IP address/);
+    dc.close();
+    expect(seen.map((s) => `${s.flow.src}>${s.flow.dst}`)).toEqual(['10.0.0.1>0.0.0.0']);
+  });
+
+  it('never opens a tunnel: a VXLAN-shaped payload to port 4789 stays one flow of its outer addresses', () => {
+    const c = createClassifier({ registered: [['198.51.100.0/24', 'spoofed']] });
+    const dc = new DatagramClassifier(c, { maxPackets: 2 });
+    const seen = track(dc);
+    const inner = buildFrame({ src: '198.51.100.5', dst: '198.51.100.6', proto: 17, srcPort: 1, dstPort: 51820, payload: wgInit(9) });
+    const vx = Uint8Array.from([0x08, 0, 0, 0, 0, 0, 1, 0, ...inner]);
+    dc.inspect(vx, { address: '127.0.0.9', port: 5555 }, { address: '127.0.0.1', port: 4789 });
+    dc.inspect(vx, { address: '127.0.0.9', port: 5555 }, { address: '127.0.0.1', port: 4789 });
+    dc.close();
+    expect(seen).toHaveLength(1);
+    expect(seen[0]!.flow).toEqual({ src: '127.0.0.9', srcPort: 5555, dst: '127.0.0.1', dstPort: 4789 });
+    expect(seen[0]!.v.registrant).toBeNull();
+  });
+
+  it('keeps no payload: the frame scratch is zeroed after every datagram', () => {
+    const dc = new DatagramClassifier(createClassifier());
+    track(dc);
+    const secret = Buffer.alloc(600, 0xa5);
+    dc.inspect(secret, { address: '10.0.0.1', port: 1 }, { address: '10.0.0.2', port: 2 });
+    dc.inspect(secret, { address: 'fd00::1', port: 1 }, { address: 'fd00::2', port: 2 });
+    const frame = (dc as unknown as { frame: Uint8Array }).frame;
+    expect(frame.subarray(48).every((x) => x === 0)).toBe(true);
+    expect(frame.subarray(28, 48).some((x) => x === 0xa5)).toBe(false);
+  });
+
+  it('options are checked, and the tuple cap follows the byte budget', () => {
+    const c = createClassifier();
+    expect(() => new DatagramClassifier(c, { maxPackets: 0 })).toThrow(/maxPackets/);
+    expect(() => new DatagramClassifier(c, { maxBytes: 10 })).toThrow(/holds no tuple/);
+    const dc = new DatagramClassifier(c, { maxBytes: 2_000_000, maxFlows: 1e6 });
+    expect(dc.maxTuples).toBeLessThan(Math.floor(2_000_000 / dc.bytesPerTuple));
+    expect(dc.maxTuples).toBeGreaterThan(0);
+    dc.close();
+  });
+});
+
+// ---- oracle: the same datagrams as frames through a plain ClassifierSession ----
+
+const DIRS = ['fwd', 'rev'] as const;
+const payload = fc.oneof(
+  fc.uint8Array({ minLength: 0, maxLength: 300 }),
+  fc.integer({ min: 0, max: 0xffff }).map((x) => wgInit(x)),
+  fc.integer({ min: 0, max: 0xffff }).map((x) => wgResp(x + 1, x)),
+  fc.constant(openvpnTcpReset().subarray(2)),
+  fc.constant(Uint8Array.from([0x38, 1, 2, 3, 4, 5, 6, 7, 8, 0, 0, 0, 0, 0])),
+);
+
+describe('DatagramClassifier against the session oracle', () => {
+  it('property: verdicts (label, protocol, rules, packet) equal a session fed the same datagrams as frames', () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.record({
+            tuple: fc.integer({ min: 0, max: 5 }),
+            dir: fc.constantFrom(...DIRS),
+            bytes: payload,
+          }),
+          { minLength: 1, maxLength: 60 },
+        ),
+        fc.boolean(),
+        (datagrams, v6) => {
+          const c = createClassifier({ registered: [[v6 ? 'fd00::/120' : '10.0.0.0/30', 'lab']] });
+          const dc = new DatagramClassifier(c, { maxPackets: 8 });
+          const got: string[] = [];
+          dc.on('verdict', (v: Verdict, f: DatagramFlow) => got.push(`${f.src}:${f.srcPort}>${f.dst}:${f.dstPort} ${v.label} ${v.protocol} ${v.decidedAtPacket} ${v.evidence.map((e) => e.rule).join(',')}`));
+          const s = c.session({ flow: { maxPayloadPackets: 8, payloadBytes: 48 }, decoder: { maxTunnelDepth: 0 } });
+          const want: string[] = [];
+          s.on('verdict', ({ flow, verdict: v }: VerdictEvent) => want.push(`${flow.src.replace(/^\[|\](?=:)/g, '')}>${flow.dst.replace(/^\[|\](?=:)/g, '')} ${v.label} ${v.protocol} ${v.decidedAtPacket} ${v.evidence.map((e) => e.rule).join(',')}`));
+          let t = 1_700_000_000_000_000;
+          for (const d of datagrams) {
+            const cli = { address: v6 ? `fd00::${d.tuple + 1}` : `10.0.0.${d.tuple % 4}`, port: 40000 + d.tuple };
+            const srv = { address: v6 ? 'fd00::ff' : '10.0.0.200', port: 51820 };
+            const [from, to] = d.dir === 'fwd' ? [cli, srv] : [srv, cli];
+            dc.inspect(d.bytes, from, to);
+            s.push(buildFrame({ src: from.address, dst: to.address, proto: 17, srcPort: from.port, dstPort: to.port, payload: d.bytes }), (t += 1000) * 1000);
+          }
+          dc.close();
+          s.end();
+          const norm = (x: string) => x.replace(/(fd00::[0-9a-f]+):/g, '$1;');
+          expect(got.map(norm).sort()).toEqual(want.map(norm).sort());
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});
+
+describe('DatagramClassifier against hostile datagrams', () => {
+  it('property: random datagrams from random peers never throw; stats stay consistent; tuples stay under the cap', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.uint8Array({ maxLength: 1600 }), fc.integer({ min: 0, max: 65535 }), fc.integer({ min: 0, max: 65535 }), fc.boolean(), fc.nat(300)), { maxLength: 300 }),
+        (list) => {
+          const dc = new DatagramClassifier(createClassifier({ vpnDomains: [['nordvpn.com', 'x']] }), { maxFlows: 50, maxPackets: 4 });
+          let verdicts = 0;
+          dc.on('verdict', () => verdicts++);
+          for (const [bytes, sp, dp, v6, host] of list) {
+            const from = { address: v6 ? `2001:db8::${host.toString(16)}` : `192.0.2.${host % 256}`, port: sp };
+            const to = { address: v6 ? '::' : '0.0.0.0', port: dp };
+            dc.inspect(bytes, from, to);
+            expect(dc.stats.liveTuples).toBeLessThanOrEqual(50);
+          }
+          const st = dc.stats;
+          dc.close();
+          expect(st.datagrams).toBe(list.length);
+          expect(verdicts).toBe(st.tuples); // one verdict per tuple, every tuple ends at close
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  it('random datagrams through a real dual-stack socket: no uncaught error, every one accounted', async () => {
+    const dc = new DatagramClassifier(createClassifier(), { maxFlows: 64 });
+    track(dc);
+    const server = await udpSocket('udp6', '::', { ipv6Only: false });
+    const c4 = await udpSocket('udp4', '127.0.0.1');
+    const c6 = await udpSocket('udp6', '::1');
+    closers.push(() => server.close(), () => c4.close(), () => c6.close());
+    dc.attach(server, () => {}, { localAddress: ['0.0.0.0', '::'] });
+    let appSeen = 0;
+    server.on('message', () => appSeen++);
+    const port = (server.address() as AddressInfo).port;
+    const samples = fc.sample(fc.tuple(fc.uint8Array({ maxLength: 1400 }), fc.boolean()), 400);
+    // Paced so the receive buffer never overflows: every datagram must arrive.
+    for (let i = 0; i < samples.length; i++) {
+      const [b, v6] = samples[i]!;
+      (v6 ? c6 : c4).send(b, port, v6 ? '::1' : '127.0.0.1');
+      if (i % 20 === 19) await until(() => appSeen === i + 1, 5000);
+    }
+    await until(() => appSeen === samples.length, 5000);
+    expect(dc.stats.datagrams).toBe(samples.length);
+    expect(dc.stats.liveTuples).toBe(2);
+  });
+});

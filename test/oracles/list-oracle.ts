@@ -1,0 +1,86 @@
+/**
+ * Naive list-file oracle: the straightforward grammar (a string per line, slice, trim, a Map of canonical keys)
+ * that the in-place scanner of src/lists/scan.ts and the CIDR loader must agree with, error for error.
+ */
+import { expect } from 'vitest';
+import { CidrError, ListParseError } from '../../src/errors.js';
+import { formatPrefix, newPrefixParts, parsePrefixInto } from '../../src/ip/prefix.js';
+
+const quote = (v: string): string => JSON.stringify(v.length > 60 ? v.slice(0, 60) + '…' : v);
+
+export function naiveListLines(
+  text: string,
+  source: string,
+  nouns: { key: string; entry: string; value: string },
+  defaultValue: string,
+  canonical: (key: string, lineNo: number) => string,
+): { entries: [string, string][]; lines: number[] } {
+  const entries: [string, string][] = [];
+  const lines: number[] = [];
+  const seen = new Map<string, number>();
+  const all = text.split('\n');
+  for (let i = 0; i < all.length; i++) {
+    const lineNo = i + 1;
+    let line = all[i]!;
+    const hash = line.indexOf('#');
+    if (hash >= 0) line = line.slice(0, hash);
+    line = line.trim();
+    if (line === '') continue;
+    const comma = line.indexOf(',');
+    const raw = (comma < 0 ? line : line.slice(0, comma)).trim();
+    const value = comma < 0 ? defaultValue : line.slice(comma + 1).trim() || defaultValue;
+    if (raw === '') throw new ListParseError(source, lineNo, `missing ${nouns.key} before "," in ${quote(line)}`);
+    const key = canonical(raw, lineNo);
+    const prev = seen.get(key);
+    if (prev !== undefined) {
+      const old = entries[prev]![1];
+      if (old === value) continue;
+      throw new ListParseError(source, lineNo, `duplicate ${nouns.entry} ${key} with ${nouns.value} ${quote(value)}; line ${lines[prev]} has ${quote(old)}`);
+    }
+    seen.set(key, entries.length);
+    entries.push([key, value]);
+    lines.push(lineNo);
+  }
+  return { entries, lines };
+}
+
+export function naiveCidrList(text: string, source: string, normalize: boolean, defaultValue: string): { entries: [string, string][]; lines: number[] } {
+  const p = newPrefixParts();
+  return naiveListLines(text, source, { key: 'CIDR', entry: 'prefix', value: 'value' }, defaultValue, (raw, lineNo) => {
+    try {
+      return formatPrefix(parsePrefixInto(raw, p, normalize));
+    } catch (e) {
+      if (e instanceof CidrError) throw new ListParseError(source, lineNo, `${e.code}: ${e.message}`, { cause: e });
+      throw e;
+    }
+  });
+}
+
+/**
+ * Run the naive parse and the real one on the same text and check they agree: both throw the same ListParseError
+ * message, or both succeed with the same entries and lines (then `more` checks the built table).
+ */
+export function expectSameAsNaive<L extends { entries: unknown; lines: unknown }>(
+  naive: () => { entries: [string, string][]; lines: number[] },
+  real: () => L,
+  more: (got: L, want: { entries: [string, string][]; lines: number[] }) => void,
+): void {
+  const run = <T>(f: () => T): T | Error => {
+    try {
+      return f();
+    } catch (e) {
+      return e as Error;
+    }
+  };
+  const want = run(naive);
+  const got = run(real);
+  if (want instanceof Error) {
+    expect(got).toBeInstanceOf(ListParseError);
+    expect((got as Error).message).toBe(want.message);
+    return;
+  }
+  if (got instanceof Error) throw got;
+  expect(got.entries).toEqual(want.entries);
+  expect(got.lines).toEqual(want.lines);
+  more(got, want);
+}
