@@ -51,7 +51,7 @@ describe('README API reference', () => {
     ['session', [`${SAMPLE} 16`]],
     ['update', ['CidrError TS_PREFIX_LENGTH', '2 2 acme']],
     ['pool', [`1200 ${SAMPLE}`]],
-    ['captures', ['3 2 0 40']],
+    ['captures', ['3 6 0 40']],
     ['cidr', ['b', "{ prefix: '10.0.0.0/8', value: 'a' }", 'true', 'b', 'c', 'b undefined', "{ prefix: '192.0.2.0/24', value: 'x' }", 'b']],
     ['traces', ['1200 {"fin":16,"eof":24}']],
     ['detectors', ['wireguard wg.init medium', 'false']],
