@@ -5,6 +5,7 @@ export default defineConfig({
   entry: {
     index: 'src/index.ts',
     node: 'src/node.ts',
+    nats: 'src/nats/index.ts',
     // The bin (side effects: runs the command line) and the side-effect-free `tunnelscope/cli` door.
     cli: 'src/cli/bin.ts',
     'cli-main': 'src/cli/main.ts',
@@ -13,7 +14,7 @@ export default defineConfig({
     metrics: 'src/metrics/index.ts',
   },
   format: ['esm', 'cjs'],
-  dts: { entry: { index: 'src/index.ts', node: 'src/node.ts', 'cli-main': 'src/cli/main.ts', report: 'src/report/index.ts', metrics: 'src/metrics/index.ts' } },
+  dts: { entry: { index: 'src/index.ts', node: 'src/node.ts', nats: 'src/nats/index.ts', 'cli-main': 'src/cli/main.ts', report: 'src/report/index.ts', metrics: 'src/metrics/index.ts' } },
   sourcemap: true,
   clean: true,
   target: 'node20',

@@ -16,7 +16,10 @@ export type ErrorCode =
   | 'TS_LIST_READ'
   | 'TS_CAPTURE_FORMAT'
   | 'TS_RECORD_PARSE'
-  | 'TS_BAD_BUFFER';
+  | 'TS_BAD_BUFFER'
+  | 'TS_LIST_SNAPSHOT'
+  | 'TS_NATS_MISSING'
+  | 'TS_NATS';
 
 export class TunnelscopeError extends Error {
   readonly code: ErrorCode;

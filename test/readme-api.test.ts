@@ -1,5 +1,5 @@
 /**
- * The README is the API reference: every runtime export of `tunnelscope` and `tunnelscope/node` must be named in
+ * The README is the API reference: every runtime export of `tunnelscope`, `tunnelscope/node` and `tunnelscope/nats` must be named in
  * it, and the examples marked `<!-- readme-example: … -->` must run as written against the built package (they
  * import `tunnelscope` by name, which resolves to dist/ through the package's own `exports`).
  */
@@ -19,8 +19,8 @@ function runExample(name: string): string[] {
 }
 
 describe('README API reference', () => {
-  it('names every runtime export of tunnelscope and tunnelscope/node', async () => {
-    for (const entry of ['index.js', 'node.js']) {
+  it('names every runtime export of tunnelscope, tunnelscope/node and tunnelscope/nats', async () => {
+    for (const entry of ['index.js', 'node.js', 'nats.js']) {
       const mod = (await import(pathToFileURL(join(ROOT, 'dist', entry)).href)) as Record<string, unknown>;
       const missing = Object.keys(mod).filter((k) => !new RegExp(`\\b${k}\\b`).test(README));
       expect(missing, `exports of dist/${entry} not in the README`).toEqual([]);

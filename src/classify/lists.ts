@@ -34,6 +34,12 @@ export interface ListsInput {
   vpnDomains?: DomainListInput | null;
   /** Display names for evidence text. */
   names?: Partial<ListSnapshot['names']>;
+  /**
+   * Version of the new snapshot, e.g. a fleet-wide revision (tunnelscope/nats), so the same lists carry the same
+   * `listVersion` on every machine. A positive safe integer above the version in force (versions only go
+   * forward, so one number never names two snapshots). Default: the version in force + 1 (1 for a new classifier).
+   */
+  version?: number;
 }
 
 function entriesOf(x: unknown): Iterable<readonly [string, string]> {
@@ -58,6 +64,11 @@ export function toDomainSet(x: DomainListInput | null | undefined): DomainSet<st
 
 /** Build the next snapshot: fields not given are carried over from `prev`. Throws before anything changes. */
 export function nextSnapshot(prev: ListSnapshot | null, input: ListsInput): ListSnapshot {
+  const last = prev?.version ?? 0;
+  const version = input.version ?? last + 1;
+  if (!Number.isSafeInteger(version) || version <= last) {
+    throw new InvalidArgumentError(`list version must be an integer above the version in force (${last}), got ${String(version)}`);
+  }
   const registered = 'registered' in input ? toCidrMap(input.registered) : (prev?.registered ?? null);
   const vpnEndpoints = 'vpnEndpoints' in input ? toCidrMap(input.vpnEndpoints) : (prev?.vpnEndpoints ?? null);
   const vpnDomains = 'vpnDomains' in input ? toDomainSet(input.vpnDomains) : (prev?.vpnDomains ?? null);
@@ -66,5 +77,5 @@ export function nextSnapshot(prev: ListSnapshot | null, input: ListsInput): List
     vpnEndpoints: input.names?.vpnEndpoints ?? prev?.names.vpnEndpoints ?? 'vpn-endpoints',
     vpnDomains: input.names?.vpnDomains ?? prev?.names.vpnDomains ?? 'vpn-domains',
   };
-  return Object.freeze({ version: (prev?.version ?? 0) + 1, registered, vpnEndpoints, vpnDomains, names: Object.freeze(names) });
+  return Object.freeze({ version, registered, vpnEndpoints, vpnDomains, names: Object.freeze(names) });
 }

@@ -1,8 +1,9 @@
 /** `tunnelscope classify <capture|->`: label every flow of a capture. */
 import { accessSync, constants, statSync } from 'node:fs';
+import { once } from 'node:events';
 import type { Command } from 'commander';
 import { createClassifier, type Classifier, type ClassifierOptions } from '../classify/classifier.js';
-import { autoJobs, autoWorkers, createClassifierPool, type ClassifierPool } from '../pool/index.js';
+import { autoJobs, autoWorkers, createClassifierPool, frameShard, type ClassifierPool } from '../pool/index.js';
 import { classifyCaptures, findCaptures, type CaptureRecord } from '../batch/index.js';
 import type { RawPacket } from '../trace/types.js';
 import type { FlowRecord } from '../classify/record.js';
@@ -20,7 +21,7 @@ import { loadListFiles, type ListFiles } from './lists.js';
 import { FLUSH_MS, readFileUntil, readStreamUntil, StopControl, StopFlag, TimedFlush } from './live.js';
 import { ListReloader } from './reload.js';
 import { action, subcommand, type CliContext, type Subcommand } from './program.js';
-import { SINK_PLUGINS, type RecordSink } from './sinks.js';
+import { SINK_PLUGINS, type ListsProvider, type ListsTarget, type RecordSink } from './sinks.js';
 
 const NAME = 'classify';
 
@@ -63,6 +64,7 @@ interface ClassifyOpts {
   reassemblyMaxBytes?: string;
   workers?: string;
   jobs?: string;
+  shard?: string;
   quiet?: boolean;
   emit?: string;
   watchLists?: boolean;
@@ -97,6 +99,7 @@ export const classifyCommand: Subcommand = {
       .option('--emit <WHAT>', "records (one per flow, when it ends), verdicts (one per flow, the moment its label is final: '\"event\":\"verdict\"' and the record's fields so far) or both; default records")
       .option('--watch-lists', 'reload the list files when they change (as SIGHUP does)')
       .option('--metrics <HOST:PORT>', 'serve Prometheus metrics on http://HOST:PORT/metrics (port 0: any free port; needs the optional package prom-client)')
+      .option('--shard <I/N>', "classify only shard I of N (0-based) of the flows, split by address pair as the worker pool splits them; other frames are read for DNS answers only (one sensor's share of a trace)")
       .option('-q, --quiet', 'no progress bar and no end-of-run diagnostics on stderr');
     for (const p of SINK_PLUGINS) for (const o of p.options()) cmd.addOption(o);
     cmd.addHelpText('after', AFTER_HELP);
@@ -113,6 +116,10 @@ export async function run(argv: string[], io: CliIo = processIo()): Promise<numb
 
 interface RunOptions {
   onlyVpn: boolean;
+  /** This run's shard of the flows (`--shard I/N`), or null for all. */
+  shard: { i: number; n: number } | null;
+  /** Set once the sinks exist: records go to the sinks only; the lists provider to attach; back-pressure. */
+  hooks?: RunHooks;
   summary: boolean;
   quiet: boolean;
   flow: FlowTableOptions;
@@ -122,6 +129,18 @@ interface RunOptions {
   watchLists: boolean;
   metrics: { host: string; port: number } | null;
   listFiles: ListFiles;
+}
+
+/** What the sinks and a lists provider ask of a run. */
+interface RunHooks {
+  /** Records go to the sinks only (stdout carries none). */
+  quietRecords: boolean;
+  /** Called with the classifier or pool once it exists (a lists provider keeps it current). */
+  attach: ((t: ListsTarget) => Promise<void>) | null;
+  /** Back-pressure from the sinks, awaited between input chunks (null: nothing waits). */
+  wait: (() => Promise<void> | null) | null;
+  /** Lists providers, closed with the sinks. */
+  providers: ListsProvider[];
 }
 
 /** What a run reports at its end. */
@@ -162,14 +181,19 @@ async function classify(captures: string[], opts: ClassifyOpts, io: CliIo): Prom
   if (opts.watchLists === true && [opts.registered, opts.vpnEndpoints, opts.vpnDomains].every((f) => f === undefined)) {
     throw new UsageError('--watch-lists needs a list file to watch (--registered, --vpn-endpoints or --vpn-domains)');
   }
+  const shard = shardFlag(opts.shard);
   if (several) {
     // The live-capture options follow one input as it grows; several captures are a batch job.
     const live = emit !== 'records' ? `--emit ${emit}` : opts.watchLists === true ? '--watch-lists' : metricsAddr !== null ? '--metrics' : null;
     if (live !== null) throw new UsageError(`${live} takes one capture or stdin, not several captures or a directory`);
+    if (shard !== null || opts.nats !== undefined) {
+      throw new UsageError(`${shard !== null ? '--shard' : '--nats'} works with one capture (for many: tunnelscope fleet submit / fleet work)`);
+    }
     return classifySeveral(captures, opts, io, { format, idle, maxFlows, trace, companionWindow, espPorts, jobsFlag, workersFlag });
   }
+  if (shard !== null && workersFlag !== 'auto' && workersFlag > 1) throw new UsageError('--shard works with --workers 1 (the pool splits by the same hash)');
   const advice = autoWorkers(capture === '-' ? null : fileSize(capture));
-  const workers = workersFlag === 'auto' ? advice.workers : workersFlag;
+  const workers = shard !== null ? 1 : workersFlag === 'auto' ? advice.workers : workersFlag;
   if (workersFlag !== 'auto' && workersFlag > advice.workers && opts.quiet !== true) {
     stderr.write(`tunnelscope classify: --workers ${workersFlag} is not expected to be faster here (${advice.reason}); --workers auto would use ${advice.workers}\n`);
   }
@@ -182,6 +206,7 @@ async function classify(captures: string[], opts: ClassifyOpts, io: CliIo): Prom
   }
   const o: RunOptions = {
     onlyVpn: opts.only === 'vpn',
+    shard,
     summary: opts.summary === true,
     quiet: opts.quiet === true,
     flow: {
@@ -226,8 +251,8 @@ async function classify(captures: string[], opts: ClassifyOpts, io: CliIo): Prom
       }
     }
     const m = metrics;
-    return await withListsAndSinks(opts, io, progress, { companionWindow, espPorts, metrics: m }, (options, sinks) =>
-      classifyInput(options, capture, format, sinks, progress, o, m, stop, hup),
+    return await withListsAndSinks(opts, io, progress, { companionWindow, espPorts, metrics: m, input: capture }, (options, sinks, hooks) =>
+      classifyInput(options, capture, format, sinks, progress, { ...o, hooks }, m, stop, hup),
     );
   } finally {
     control?.dispose();
@@ -247,23 +272,41 @@ async function withListsAndSinks(
   opts: ClassifyOpts,
   io: CliIo,
   progress: Progress,
-  extra: { companionWindow: number | undefined; espPorts: number[] | undefined; metrics?: RunMetrics | null },
-  body: (options: ClassifierOptions, sinks: RecordSink[]) => Promise<number>,
+  extra: { companionWindow: number | undefined; espPorts: number[] | undefined; metrics?: RunMetrics | null; input?: string },
+  body: (options: ClassifierOptions, sinks: RecordSink[], hooks: RunHooks) => Promise<number>,
 ): Promise<number> {
   const sinks: RecordSink[] = [];
+  const providers: ListsProvider[] = [];
   try {
     progress.phase('loading lists');
     const t0 = performance.now();
-    const options = await loadListFiles(listFilesOf(opts));
+    const sinkCtx = { io, input: extra.input ?? '' };
+    // A plugin may provide the lists (a fleet snapshot) instead of the list files.
+    for (const p of SINK_PLUGINS) {
+      const l = (await p.lists?.(opts, sinkCtx)) ?? null;
+      if (l !== null) providers.push(l);
+    }
+    if (providers.length > 1) throw new UsageError('two options provide the lists; use one');
+    if (providers.length === 1 && opts.watchLists === true) throw new UsageError('--watch-lists reloads list files, but the lists come from the fleet here');
+    const options: ClassifierOptions = providers.length === 1 ? { ...providers[0]!.input } : await loadListFiles(listFilesOf(opts));
     progress.phase(null);
     extra.metrics?.lists({ ok: true, version: 1, seconds: (performance.now() - t0) / 1000 });
     if (extra.companionWindow !== undefined) options.companionWindowS = extra.companionWindow;
     if (extra.espPorts !== undefined) options.sslVpnEspPorts = extra.espPorts;
     for (const p of SINK_PLUGINS) {
-      const s = await p.create(opts, { io });
+      const s = await p.create(opts, sinkCtx);
       if (s !== null) sinks.push(s);
     }
-    return await body(options, sinks);
+    const waits = sinks.filter((s) => s.wait !== undefined);
+    const hooks: RunHooks = {
+      quietRecords: sinks.some((s) => s.replacesStdout === true),
+      attach: providers.length === 1 ? (t) => providers[0]!.attach(t) : null,
+      wait: waits.length > 0 ? () => waits.map((s) => s.wait!()).find((w) => w !== null) ?? null : null,
+      providers,
+    };
+    const code = await body(options, sinks, hooks);
+    // Sinks may ask for an exit code once closed (records lost): body closed them before its end-of-run line.
+    return Math.max(code, ...sinks.map((s) => s.exitCode?.() ?? 0));
   } catch (e) {
     progress.done();
     if (e instanceof TunnelscopeError) {
@@ -273,7 +316,17 @@ async function withListsAndSinks(
     throw e;
   } finally {
     for (const s of sinks) await s.close().catch(() => {});
+    for (const p of providers) await p.close().catch(() => {});
   }
+}
+
+/** `--shard I/N`: 0 <= I < N. */
+function shardFlag(text: string | undefined): { i: number; n: number } | null {
+  if (text === undefined) return null;
+  const m = /^(\d+)\/(\d+)$/.exec(text.trim());
+  const i = m ? Number(m[1]) : NaN, n = m ? Number(m[2]) : NaN;
+  if (!m || !(n >= 1 && n <= 1 << 16) || !(i < n)) throw new UsageError(`--shard must be I/N with 0 <= I < N, got ${JSON.stringify(text)}`);
+  return { i, n };
 }
 
 function isDirectory(path: string): boolean {
@@ -421,6 +474,7 @@ async function runSession(classifier: Classifier, input: string, o: RunOptions, 
     h.onRecord(r);
   });
   if (h.onVerdict !== null) session.on('verdict', h.onVerdict);
+  await o.hooks?.attach?.(classifier);
   let bytesSeen = 0;
   let wireBytes = 0;
   let n = 0;
@@ -428,8 +482,19 @@ async function runSession(classifier: Classifier, input: string, o: RunOptions, 
     const st = session.stats;
     return { packets: n, bytes: wireBytes, skipped: st.malformed, liveFlows: session.liveFlows, evicted: st.evicted };
   });
+  const shard = o.shard;
+  // A shard's session sees every frame's time (idle flows expire as in the whole run, as in a pool worker) and
+  // every other frame's DNS answers (address bindings do not depend on which sensor owns the flow).
+  let nextAdvanceUs = -Infinity;
   const onPacket = (p: RawPacket): void => {
-    session.pushRaw(p);
+    if (shard === null || frameShard(p.data, p.offset, p.capLen, p.linkType, shard.n) === shard.i) session.pushRaw(p);
+    else {
+      if (p.tsUs >= nextAdvanceUs) {
+        nextAdvanceUs = p.tsUs + 1_000_000;
+        session.advance(p.tsUs);
+      }
+      session.observeForeign(p);
+    }
     bytesSeen += p.capLen + 16;
     wireBytes += p.wireLen;
     if ((++n & 0x3ff) === 0) {
@@ -437,9 +502,14 @@ async function runSession(classifier: Classifier, input: string, o: RunOptions, 
       if ((n & 0xffff) === 0) progress.update({ bytes: bytesSeen, packets: n, flows });
     }
   };
+  const wait = o.hooks?.wait ?? null;
+  const afterChunk = wait === null ? undefined : async (): Promise<void> => {
+    const w = wait();
+    if (w) await w;
+  };
   try {
-    if (input === '-') await readStreamUntil(o.io.stdin, 'stdin', onPacket, stop);
-    else await readFileUntil(input, onPacket, stop);
+    if (input === '-') await readStreamUntil(o.io.stdin, 'stdin', onPacket, stop, afterChunk);
+    else await readFileUntil(input, onPacket, stop, afterChunk);
   } finally {
     session.end(stop.requested ? 'stop' : 'eof');
   }
@@ -466,9 +536,11 @@ async function runPool(
     h.onRecord(r);
   };
   h.metrics?.watch(() => ({ packets, bytes: wireBytes }));
+  await o.hooks?.attach?.(pool);
   try {
-    // Records only, from a file: the workers read the file themselves (the fast path).
-    if (input !== '-' && h.onVerdict === null) {
+    const wait = o.hooks?.wait ?? null;
+    // Records only, from a file, no sink that needs back-pressure: the workers read the file themselves (the fast path).
+    if (input !== '-' && h.onVerdict === null && wait === null) {
       return await pool.classifyFile(input, count, {
         signal: stop.controller.signal,
         onProgress: (p) => {
@@ -487,14 +559,15 @@ async function runPool(
       if (!pool.pushRaw(raw) && drained === null) drained = new Promise((r) => pool.once('drain', () => r()));
       if ((packets & 0x3ff) === 0) h.tick();
     };
-    if (input === '-') await readStreamUntil(o.io.stdin, 'stdin', onPacket, stop);
-    else {
-      await readFileUntil(input, onPacket, stop, async () => {
-        // A file can be read faster than the workers classify: wait for them between chunks.
-        if (drained !== null) await drained;
-        drained = null;
-      });
-    }
+    const afterChunk = async (): Promise<void> => {
+      // Input can be read faster than the workers classify: wait for them between chunks, and for the sinks.
+      if (drained !== null) await drained;
+      drained = null;
+      const w = wait?.();
+      if (w) await w;
+    };
+    if (input === '-') await readStreamUntil(o.io.stdin, 'stdin', onPacket, stop, afterChunk);
+    else await readFileUntil(input, onPacket, stop, afterChunk);
     return await pool.end({ reason: stop.requested ? 'stop' : 'eof' });
   } finally {
     await pool.close();
@@ -526,7 +599,7 @@ async function classifyInput(
   const onRecord = (r: FlowRecord): void => {
     tally.add(r);
     metrics?.record(r);
-    if (records && !(o.onlyVpn && r.label === 'ordinary')) {
+    if (records && o.hooks?.quietRecords !== true && !(o.onlyVpn && r.label === 'ordinary')) {
       writer.record(r);
       timed?.wrote();
     }
@@ -555,6 +628,7 @@ async function classifyInput(
     await out.end();
     // Sinks deliver what they hold before the end-of-run line reports on them (close is idempotent).
     for (const s of sinks) await s.close();
+    for (const p of o.hooks?.providers ?? []) await p.close();
   };
   // Reloads (SIGHUP, --watch-lists): what the lists are swapped in depends on the path.
   let target: { update(l: Parameters<Classifier['update']>[0]): number; readonly listVersion: number } | null = null;
@@ -562,7 +636,8 @@ async function classifyInput(
     loaded: (version, seconds) => metrics?.lists({ ok: true, version, seconds }),
     failed: () => metrics?.lists({ ok: false }),
   });
-  hup.fn = () => void (target && reloader.reload('SIGHUP'));
+  // Lists from the fleet are kept current by their provider; SIGHUP reloads list files only when they are the source.
+  hup.fn = (o.hooks?.providers.length ?? 0) > 0 ? null : () => void (target && reloader.reload('SIGHUP'));
   const t0 = process.hrtime.bigint();
   let st: RunStats;
   try {
@@ -589,7 +664,7 @@ async function classifyInput(
   const secs = Number(process.hrtime.bigint() - t0) / 1e9;
   if (!o.quiet) {
     const bad = Object.entries(st.malformed).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`);
-    const extra = sinks.map((s) => s.report?.() ?? null).filter((x): x is string => x !== null);
+    const extra = [...sinks, ...(o.hooks?.providers ?? [])].map((s) => s.report?.() ?? null).filter((x): x is string => x !== null);
     stderr.write(
       (stop.requested ? `tunnelscope: stopped by ${stop.reason}: live flows ended with reason 'stop'\n` : '') +
         `tunnelscope: ${st.packets} packets, ${st.flows} flows, ${tally.vpn} VPN flows, ` +

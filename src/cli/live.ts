@@ -184,6 +184,7 @@ export async function readStreamUntil(
   source: string,
   onPacket: (p: RawPacket) => void,
   stop: StopFlag,
+  afterChunk?: () => Promise<void>,
 ): Promise<{ stats: ReaderStats; complete: boolean }> {
   const reader = new CaptureReader(source);
   const destroyable = stream as { destroy?: () => void };
@@ -193,6 +194,7 @@ export async function readStreamUntil(
     for await (const chunk of stream as AsyncIterable<Uint8Array | string>) {
       if (typeof chunk === 'string') throw new InvalidArgumentError(`${source}: stream yields text; read captures without an encoding`);
       reader.push(chunk, onPacket);
+      if (afterChunk) await afterChunk();
       if (stop.requested) {
         complete = false;
         break;

@@ -8,6 +8,7 @@ import { buildProgram, type CliContext, type Subcommand } from './program.js';
 import { classifyCommand } from './classify.js';
 import { flowsCommand } from './flows.js';
 import { synthCommand } from './synth.js';
+import { fleetCommand, listsCommand } from './fleet.js';
 import { completionCommand } from './completion.js';
 import { reportCommand } from './report.js';
 
@@ -17,7 +18,7 @@ export { bashCompletion } from './completion.js';
 export { manPage, type ManOptions } from './manpage.js';
 
 /** Every subcommand, in the order `tunnelscope --help` lists them. */
-export const SUBCOMMANDS: readonly Subcommand[] = [classifyCommand, flowsCommand, synthCommand, reportCommand, completionCommand];
+export const SUBCOMMANDS: readonly Subcommand[] = [classifyCommand, flowsCommand, synthCommand, reportCommand, completionCommand, listsCommand, fleetCommand];
 
 /**
  * Run one command line (without the program name). Exit codes: 0 success (and `--help`, `-V`), 2 bad usage or

@@ -44,6 +44,7 @@ function listsInput(w: WireLists) {
     vpnEndpoints: fromWireCidr(w.vpnEndpoints),
     vpnDomains: w.vpnDomains,
     names: w.names,
+    version: w.version,
   };
 }
 

@@ -160,6 +160,17 @@ function chunkSizeOf(opts: { chunkSize?: number }): number {
   return size;
 }
 
+/** Options of the asynchronous readers. */
+export interface ReadChunkOptions {
+  /** Read size in bytes (files; default 1 MiB). */
+  chunkSize?: number;
+  /**
+   * Called after each chunk's packets were delivered; reading waits for the promise it returns. Back-pressure
+   * (e.g. a record publisher whose buffer is full) and keep-alives hook in here.
+   */
+  afterChunk?: () => void | Promise<void>;
+}
+
 /**
  * Read a capture file in chunks (one reused buffer, default 1 MiB), calling `onPacket` per packet.
  * @throws {TraceFormatError} malformed capture; file system errors propagate unchanged
@@ -167,7 +178,7 @@ function chunkSizeOf(opts: { chunkSize?: number }): number {
 export async function readCaptureFile(
   path: string,
   onPacket: (p: RawPacket) => void,
-  opts: { chunkSize?: number } = {},
+  opts: ReadChunkOptions = {},
 ): Promise<ReaderStats> {
   const size = chunkSizeOf(opts);
   const reader = new CaptureReader(path);
@@ -188,6 +199,7 @@ export async function readCaptureFile(
       reader.push(bytesRead === size ? chunk : chunk.subarray(0, bytesRead), onPacket);
       cur = next;
       next = chunk;
+      if (opts.afterChunk) await opts.afterChunk();
     }
   } finally {
     // A parse error can leave one read in flight: let it settle quietly, then close.
@@ -232,11 +244,13 @@ export async function readCaptureStream(
   stream: NodeJS.ReadableStream | AsyncIterable<Uint8Array>,
   source: string,
   onPacket: (p: RawPacket) => void,
+  opts: Pick<ReadChunkOptions, 'afterChunk'> = {},
 ): Promise<ReaderStats> {
   const reader = new CaptureReader(source);
   for await (const chunk of stream as AsyncIterable<Uint8Array | string>) {
     if (typeof chunk === 'string') throw new InvalidArgumentError(`${source}: stream yields text; read captures without an encoding`);
     reader.push(chunk, onPacket);
+    if (opts.afterChunk) await opts.afterChunk();
   }
   reader.end(onPacket);
   return reader.stats;

@@ -32,10 +32,13 @@ const ALLOWED: Record<string, string[]> = {
   report: [...BASE, 'classify', 'detect'],
   // The metrics door needs prom-client (an optional peer): only the CLI may load it, and only on --metrics.
   metrics: [...BASE],
-  cli: [...BASE, 'ip', 'trie', 'lists', 'trace', 'detect', 'classify', 'pool', 'batch', 'synth', 'report', 'output', 'ipfix', 'metrics'],
+  // nats only through dynamic import (fleet-options.ts, fleet.ts -> fleet-run.ts): see test/nats/optional.test.ts.
+  cli: [...BASE, 'ip', 'trie', 'lists', 'trace', 'detect', 'classify', 'pool', 'batch', 'synth', 'report', 'output', 'ipfix', 'metrics', 'nats'],
   index: [...BASE, 'ip', 'trie', 'lists', 'trace', 'detect', 'classify', 'pool', 'batch', 'synth', 'output', 'ipfix'],
   // src/node.ts (the tunnelscope/node door) and src/node/ (the socket adapters) are one layer.
   node: [...BASE, 'ip', 'trie', 'lists', 'trace', 'detect', 'classify', 'pool'],
+  // tunnelscope/nats: the fleet on NATS JetStream, its own door; nothing below it may import it.
+  nats: [...BASE, 'ip', 'trie', 'lists', 'trace', 'detect', 'classify', 'pool'],
 };
 
 function files(dir: string): string[] {

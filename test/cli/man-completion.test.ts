@@ -84,7 +84,7 @@ describe('bash completion', () => {
       expect(complete(dir, 'classify', 'tr')).toEqual(['trace.pcap']);
       expect(complete(dir, 'classify', '--idle-timeout', '')).toEqual([]);
       expect(complete(dir, 'synth', '--out', 't')).toEqual(['trace.pcap']);
-      expect(complete(dir, 'help', 'f')).toEqual(['flows']);
+      expect(complete(dir, 'help', 'f')).toEqual(['fleet', 'flows']);
       expect(complete(dir, 'completion', '')).toEqual(['bash']);
     } finally {
       rmSync(dir, { recursive: true });

@@ -1,0 +1,438 @@
+/**
+ * The fleet side of the CLI, loaded only when a command line asks for NATS: classify's lists provider
+ * (`--lists-from`) and record sink (`--publish`), sharing one connection per run, and the `lists publish`,
+ * `fleet stats`, `fleet submit` and `fleet work` actions. Everything it prints on stderr that came from the
+ * network (publisher names, list names, errors) is quoted.
+ */
+import type { NatsConnection } from '@nats-io/transport-node';
+import { createClassifier } from '../classify/classifier.js';
+import type { FlowRecord } from '../classify/record.js';
+import { TunnelscopeError } from '../errors.js';
+import {
+  connectNats,
+  createJobWorker,
+  createRecordPublisher,
+  defaultSensorId,
+  DEFAULT_LISTS_BUCKET,
+  DEFAULT_RECORDS_STREAM,
+  ensureRecordsStream,
+  loadFleetLists,
+  loadListFiles,
+  ListFilesError,
+  NatsError,
+  publishLists,
+  readFleet,
+  recordSubject,
+  submitJobs,
+  waitForJobs,
+  watchFleetLists,
+  checkSubject,
+  type FleetListWatcher,
+  type FleetRecord,
+  type FleetStats,
+  type JobEvent,
+  type RecordPublisher,
+  type SwapEvent,
+} from '../nats/index.js';
+import { UsageError } from './args.js';
+import type { CliIo } from './io.js';
+import type { FleetOpts } from './fleet-options.js';
+import type { ListsProvider, ListsTarget, RecordSink, SinkContext } from './sinks.js';
+import { loadListFiles as loadClassifyLists } from './lists.js';
+
+/** Quoted for a message: text from lists, paths and the network never reaches a terminal raw. */
+const q = (s: string): string => JSON.stringify(s.length > 200 ? `${s.slice(0, 200)}…` : s);
+
+// ---------------------------------------------------------------------------------------------------------------
+// One connection per classify run, shared by its lists provider and its sink.
+
+interface Shared {
+  nc: Promise<NatsConnection>;
+  users: number;
+}
+const runs = new WeakMap<object, Shared>();
+
+function acquire(o: FleetOpts, sensor: string): { nc: Promise<NatsConnection>; release: () => Promise<void> } {
+  let s = runs.get(o);
+  if (!s) {
+    s = { nc: connectNats(o.nats!, { name: `tunnelscope ${sensor}` }), users: 0 };
+    runs.set(o, s);
+  }
+  s.users++;
+  const shared = s;
+  let released = false;
+  return {
+    nc: s.nc,
+    release: async () => {
+      if (released) return;
+      released = true;
+      if (--shared.users === 0) {
+        runs.delete(o);
+        const nc = await shared.nc.catch(() => null);
+        await nc?.drain().catch(() => undefined);
+      }
+    },
+  };
+}
+
+const sensorOf = (o: FleetOpts): string => o.sensor ?? defaultSensorId();
+
+/** Run `fn` on a connection of its own, closed afterwards whatever happens. */
+async function withNats<T>(url: string, name: string, fn: (nc: NatsConnection) => Promise<T>): Promise<T> {
+  const nc = await connectNats(url, { name });
+  try {
+    return await fn(nc);
+  } finally {
+    await nc.close().catch(() => undefined);
+  }
+}
+
+/** `classify --lists-from`: the fleet snapshot at start, then every new revision (swapped atomically). */
+export async function fleetLists(o: FleetOpts, ctx: SinkContext): Promise<ListsProvider> {
+  const { stderr } = ctx.io;
+  const bucket = typeof o.listsFrom === 'string' ? o.listsFrom : DEFAULT_LISTS_BUCKET;
+  const conn = acquire(o, sensorOf(o));
+  let watcher: FleetListWatcher | null = null;
+  try {
+    const nc = await conn.nc;
+    const first = await loadFleetLists(nc, { bucket });
+    if (first === null) throw new NatsError(`no list snapshot in bucket ${q(bucket)} yet: publish one with 'tunnelscope lists publish --nats URL …'`);
+    stderr.write(`tunnelscope: lists: fleet revision ${first.revision} from ${q(bucket)}\n`);
+    return {
+      input: first.input,
+      async attach(target: ListsTarget): Promise<void> {
+        watcher = await watchFleetLists(nc, target, { bucket, revision: first.revision });
+        watcher.on('swap', (e: SwapEvent) => {
+          stderr.write(
+            `tunnelscope: lists: fleet revision ${e.revision} in force (was ${e.previous}; registered ${e.entries.registered}, ` +
+              `vpn-endpoints ${e.entries.vpnEndpoints}, vpn-domains ${e.entries.vpnDomains} entries; published by ${q(e.meta.publisher)} at ${q(e.meta.published)})\n`,
+          );
+        });
+        watcher.on('rejected', (e: { revision: number; error: Error }) => {
+          stderr.write(`tunnelscope: lists: fleet revision ${e.revision} refused, revision ${target.listVersion} stays in force: ${q(e.error.message)}\n`);
+        });
+        watcher.on('unreachable', () => stderr.write(`tunnelscope: nats: connection lost; list revision ${target.listVersion} stays in force until it is back\n`));
+        watcher.on('reachable', () => stderr.write(`tunnelscope: nats: connection back (list revision ${target.listVersion})\n`));
+        watcher.on('error', (e: Error) => stderr.write(`tunnelscope: lists: checking for a new revision failed (will retry): ${q(e.message)}\n`));
+      },
+      async close(): Promise<void> {
+        watcher?.stop();
+        await conn.release();
+      },
+      report(): string | null {
+        if (watcher === null) return null;
+        const s = watcher.stats;
+        return `lists: fleet revision ${s.revision ?? first.revision} at the end; ${s.applied} new revision(s) applied, ${s.rejected} refused, ${s.disconnects} connection loss(es)`;
+      },
+    };
+  } catch (e) {
+    await conn.release();
+    throw e;
+  }
+}
+
+/** `classify --publish`: every record to JetStream, with the sensor's id; losses counted and reported. */
+export async function fleetSink(o: FleetOpts, ctx: SinkContext): Promise<RecordSink> {
+  const { stderr } = ctx.io;
+  const sensor = sensorOf(o);
+  const subject = typeof o.publish === 'string' ? o.publish : recordSubject(sensor);
+  try {
+    checkSubject(subject);
+  } catch (e) {
+    throw new UsageError(`--publish: ${(e as Error).message}`);
+  }
+  const conn = acquire(o, sensor);
+  let pub: RecordPublisher;
+  try {
+    const nc = await conn.nc;
+    if (typeof o.publish === 'string') {
+      const { jetstream } = await import('../nats/modules.js').then((m) => m.loadNatsModules());
+      const jsm = await jetstream.jetstreamManager(nc);
+      await jsm.streams.find(subject).catch((e: unknown) => {
+        throw new NatsError(`no JetStream stream takes subject ${q(subject)}; create one, or publish to the default (bare --publish: ${DEFAULT_RECORDS_STREAM})`, { cause: e });
+      });
+    } else await ensureRecordsStream(nc);
+    pub = await createRecordPublisher(nc, {
+      sensor,
+      subject,
+      overflow: ctx.input === '-' ? 'drop' : 'block',
+      ...(o.publishBuffer !== undefined ? { maxBuffered: Number(o.publishBuffer) } : {}),
+    });
+  } catch (e) {
+    await conn.release();
+    throw e;
+  }
+  pub.on('unreachable', (e: { buffered: number }) => stderr.write(`tunnelscope: nats: connection lost; records wait in the buffer (${e.buffered} now)\n`));
+  pub.on('reachable', (e: { buffered: number }) => stderr.write(`tunnelscope: nats: connection back; sending ${e.buffered} buffered records\n`));
+  // The first drop is said at once; after that at most one line per 10 s, with the count so far.
+  let lastDropNote = 0;
+  pub.on('drop', () => {
+    const now = Date.now();
+    if (now - lastDropNote < 10_000) return;
+    lastDropNote = now;
+    stderr.write(`tunnelscope: nats: publish buffer full; dropping records (${pub.stats.dropped} so far, all counted) until NATS takes them again\n`);
+  });
+  let closed = false;
+  return {
+    replacesStdout: o.quietRecords === true,
+    record: (r: FlowRecord) => void pub.publishRecord(r),
+    // A live capture (stdin) never waits for NATS: it drops (and counts) instead; a file run waits.
+    ...(ctx.input === '-' ? {} : { wait: () => (pub.full ? pub.room() : null) }),
+    async close(): Promise<void> {
+      if (closed) return;
+      closed = true;
+      try {
+        await pub.close(30_000);
+      } finally {
+        await conn.release();
+      }
+    },
+    report(): string | null {
+      const s = pub.stats;
+      const lost = s.dropped + s.unsent;
+      return (
+        `nats: ${s.acked} records published to ${q(subject)} as sensor ${q(sensor)}` +
+        (s.duplicates > 0 ? ` (${s.duplicates} already stored)` : '') +
+        (lost > 0 ? `; ${s.dropped} dropped (buffer full), ${s.unsent} not acknowledged (may be missing)` : '; none lost')
+      );
+    },
+    exitCode: () => (pub.stats.dropped + pub.stats.unsent > 0 ? 1 : 0),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// tunnelscope lists publish
+
+export interface ListsPublishOpts {
+  nats: string;
+  bucket?: string;
+  registered?: string;
+  vpnEndpoints?: string;
+  vpnDomains?: string;
+  defaultDomains: boolean;
+  publisher?: string;
+}
+
+export async function listsPublish(o: ListsPublishOpts, io: CliIo): Promise<number> {
+  const { stdout, stderr } = io;
+  if (o.registered === undefined && o.vpnEndpoints === undefined && o.vpnDomains === undefined && o.defaultDomains) {
+    throw new UsageError('name at least one list: --registered, --vpn-endpoints, --vpn-domains (or --no-default-domains)');
+  }
+  let lists;
+  try {
+    // Every file is read and checked before anything is sent; each bad file is reported.
+    lists = await loadListFiles({
+      registered: o.registered,
+      vpnEndpoints: o.vpnEndpoints,
+      vpnDomains: o.vpnDomains,
+      bundledDomains: o.defaultDomains,
+      setDomains: o.vpnDomains !== undefined || !o.defaultDomains,
+    });
+  } catch (e) {
+    if (e instanceof ListFilesError) {
+      for (const err of e.errors) stderr.write(`tunnelscope lists publish: ${err.message}\n`);
+      stderr.write('tunnelscope lists publish: nothing published\n');
+      return 2;
+    }
+    throw e;
+  }
+  const bucket = o.bucket ?? DEFAULT_LISTS_BUCKET;
+  return withNats(o.nats, 'tunnelscope lists publish', async (nc) => {
+    // A first snapshot without a domain list gets the bundled one, as classify would use.
+    const bundled = o.defaultDomains ? await loadListFiles({ setDomains: true }) : {};
+    const r = await publishLists(nc, lists, { bucket, publisher: o.publisher, initial: bundled });
+    stdout.write(
+      `${JSON.stringify({ bucket, revision: r.revision, basedOn: r.basedOn, carried: r.carried, entries: { registered: r.entries.registered, vpnEndpoints: r.entries.vpnEndpoints, vpnDomains: r.entries.vpnDomains }, bytes: r.bytes })}\n`,
+    );
+    stderr.write(`tunnelscope: lists: published fleet revision ${r.revision} to ${q(bucket)}${r.carried.length ? ` (kept from revision ${r.basedOn}: ${r.carried.join(', ')})` : ''}\n`);
+    return 0;
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// tunnelscope fleet stats
+
+export interface FleetStatsOpts {
+  nats: string;
+  stream?: string;
+  filter?: string;
+  since?: string;
+  listVersion?: string;
+  durable?: string;
+  format: 'table' | 'ndjson' | 'json';
+}
+
+/** `--since`: an ISO time, or a duration back from now (`90s`, `15m`, `2h`, `7d`). */
+export function parseSince(text: string, now = Date.now()): Date {
+  const m = /^(\d+(?:\.\d+)?)(s|m|h|d)$/.exec(text.trim());
+  if (m) return new Date(now - Number(m[1]) * { s: 1e3, m: 6e4, h: 36e5, d: 864e5 }[m[2] as 's' | 'm' | 'h' | 'd']);
+  const d = new Date(text);
+  if (!/^\d{4}-\d{2}-\d{2}/.test(text.trim()) || Number.isNaN(d.getTime())) throw new UsageError(`--since must be an ISO time (2026-12-05T10:00:00Z) or a duration (15m, 2h, 7d), got ${JSON.stringify(text.slice(0, 60))}`);
+  return d;
+}
+
+function statsText(st: FleetStats): string {
+  const line = (k: string, c: { flows: number; packets: number; bytes: number }): string =>
+    `  ${k.padEnd(24)} ${String(c.flows).padStart(9)} flows ${String(c.packets).padStart(11)} packets ${String(c.bytes).padStart(14)} bytes`;
+  const sorted = <T extends { flows: number }>(m: Record<string, T>): [string, T][] => Object.entries(m).sort((a, b) => b[1].flows - a[1].flows || (a[0] < b[0] ? -1 : 1));
+  const out = [`records: ${st.records}${st.skipped ? ` (${st.skipped} messages skipped)` : ''}${st.first ? ` stored ${st.first.time} .. ${st.last!.time}` : ''}`, 'by label:'];
+  for (const l of ['registered_vpn', 'unregistered_vpn', 'ordinary']) out.push(line(l, st.byLabel[l] ?? { flows: 0, packets: 0, bytes: 0 }));
+  out.push('VPN flows by protocol:');
+  for (const [k, c] of sorted(st.byProtocol)) out.push(line(JSON.stringify(k).slice(1, -1), c));
+  out.push('registered VPN flows by registrant:');
+  for (const [k, c] of sorted(st.byRegistrant)) out.push(line(JSON.stringify(k).slice(1, -1), c));
+  out.push('by sensor:');
+  for (const [k, c] of sorted(st.bySensor)) {
+    out.push(line(k, c));
+    const u = st.unregisteredBySensor[k];
+    if (u) for (const [p, pc] of sorted(u)) out.push(line(`  unregistered ${JSON.stringify(p).slice(1, -1)}`, pc));
+  }
+  out.push('by list version:');
+  for (const [v, n] of Object.entries(st.byListVersion).sort((a, b) => Number(a[0]) - Number(b[0]))) out.push(`  ${v.padEnd(24)} ${String(n).padStart(9)} flows`);
+  return `${out.join('\n')}\n`;
+}
+
+export async function fleetStats(o: FleetStatsOpts, io: CliIo): Promise<number> {
+  const since = o.since === undefined ? undefined : parseSince(o.since);
+  const minListVersion = o.listVersion === undefined ? undefined : Number(o.listVersion);
+  if (minListVersion !== undefined && !Number.isSafeInteger(minListVersion)) throw new UsageError(`--list-version must be an integer, got ${JSON.stringify(o.listVersion)}`);
+  return withNats(o.nats, 'tunnelscope fleet stats', async (nc) => {
+    const lines: string[] = [];
+    const flush = (): void => {
+      if (lines.length) io.stdout.write(lines.join(''));
+      lines.length = 0;
+    };
+    const st = await readFleet(nc, {
+      stream: o.stream ?? DEFAULT_RECORDS_STREAM,
+      filter: o.filter,
+      since,
+      minListVersion,
+      durable: o.durable,
+      onRecord:
+        o.format === 'ndjson'
+          ? (r: FleetRecord) => {
+              lines.push(`${JSON.stringify(r)}\n`);
+              if (lines.length >= 1000) flush();
+            }
+          : undefined,
+    });
+    flush();
+    if (o.format === 'json') io.stdout.write(`${JSON.stringify(st)}\n`);
+    else if (o.format === 'table') io.stdout.write(statsText(st));
+    else io.stderr.write(statsText(st));
+    return 0;
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// tunnelscope fleet submit / work
+
+export interface FleetSubmitOpts {
+  nats: string;
+  batch?: string;
+  wait?: boolean;
+  timeout?: string;
+  format?: 'ndjson' | 'none';
+}
+
+export async function fleetSubmit(files: string[], o: FleetSubmitOpts, io: CliIo): Promise<number> {
+  const { stdout, stderr } = io;
+  return withNats(o.nats, 'tunnelscope fleet submit', async (nc) => {
+    const sub = await submitJobs(nc, files, { batch: o.batch });
+    stderr.write(`tunnelscope: fleet: batch ${sub.batch}: ${sub.jobs.length} job(s) submitted\n`);
+    if (!o.wait) {
+      for (const j of sub.jobs) stdout.write(`${JSON.stringify({ batch: sub.batch, job: j.job, file: j.file })}\n`);
+      return 0;
+    }
+    const timeoutMs = o.timeout === undefined ? undefined : Number(o.timeout) * 1000;
+    const outcomes = await waitForJobs(nc, sub, {
+      timeoutMs,
+      onEvent: (e: JobEvent) => {
+        if (e.event === 'failed') stderr.write(`tunnelscope: fleet: job ${e.job} ${q(e.file)} failed on ${q(e.sensor)} (attempt ${e.attempt}${e.final ? ', final' : ', will retry'}): ${q(e.error ?? '')}\n`);
+        else stderr.write(`tunnelscope: fleet: job ${e.job} done on ${q(e.sensor)} (attempt ${e.attempt}): ${e.records ?? 0} records\n`);
+      },
+    });
+    let bad = 0;
+    for (const out of outcomes) {
+      if (out.state === 'done') continue;
+      bad++;
+      if (out.state === 'gave-up') stderr.write(`tunnelscope: fleet: job ${out.job} ${q(out.file)}: given up after ${out.deliveries ?? '?'} deliveries (its workers stopped without finishing)\n`);
+      else if (out.state === 'pending') stderr.write(`tunnelscope: fleet: job ${out.job} ${q(out.file)}: not finished when the wait ended\n`);
+    }
+    if (o.format === 'ndjson') {
+      const lines: string[] = [];
+      await readFleet(nc, {
+        startSeq: sub.recordsSeq + 1,
+        match: (r) => r.batch === sub.batch,
+        onRecord: (r) => {
+          lines.push(`${JSON.stringify(r)}\n`);
+          if (lines.length >= 1000) stdout.write(lines.splice(0).join(''));
+        },
+      });
+      stdout.write(lines.join(''));
+    }
+    return bad > 0 ? 1 : 0;
+  });
+}
+
+export interface FleetWorkOpts {
+  nats: string;
+  id?: string;
+  listsFrom?: string | true;
+  registered?: string;
+  vpnEndpoints?: string;
+  vpnDomains?: string;
+  defaultDomains: boolean;
+  ackWait?: string;
+  maxDeliver?: string;
+  maxJobs?: string;
+  idleExit?: string;
+}
+
+export async function fleetWork(o: FleetWorkOpts, io: CliIo, signal: AbortSignal): Promise<number> {
+  const { stderr } = io;
+  const id = o.id ?? defaultSensorId();
+  const nc = await connectNats(o.nats, { name: `tunnelscope fleet work ${id}` });
+  let watcher: FleetListWatcher | null = null;
+  try {
+    let classifier;
+    if (o.listsFrom !== undefined) {
+      const bucket = typeof o.listsFrom === 'string' ? o.listsFrom : DEFAULT_LISTS_BUCKET;
+      const first = await loadFleetLists(nc, { bucket });
+      if (first === null) throw new NatsError(`no list snapshot in bucket ${q(bucket)} yet`);
+      classifier = createClassifier(first.input);
+      watcher = await watchFleetLists(nc, classifier, { bucket, revision: first.revision });
+      watcher.on('swap', (e: SwapEvent) => stderr.write(`tunnelscope: lists: fleet revision ${e.revision} in force\n`));
+    } else {
+      classifier = createClassifier(await loadClassifyLists({ registered: o.registered, vpnEndpoints: o.vpnEndpoints, vpnDomains: o.vpnDomains, defaultDomains: o.defaultDomains }));
+    }
+    const num = (t: string | undefined, scale = 1): number | undefined => (t === undefined ? undefined : Number(t) * scale);
+    const w = createJobWorker(nc, {
+      id,
+      classifier,
+      signal,
+      ackWaitMs: num(o.ackWait, 1000),
+      maxDeliver: num(o.maxDeliver),
+      maxJobs: num(o.maxJobs),
+      idleExitMs: num(o.idleExit, 1000),
+    });
+    w.on('job', (e: { job: string; file: string; attempt: number }) => stderr.write(`tunnelscope: fleet: worker ${id}: job ${e.job} ${q(e.file)} started (attempt ${e.attempt})\n`));
+    w.on('done', (e: JobEvent) => stderr.write(`tunnelscope: fleet: worker ${id}: job ${e.job} done: ${e.records ?? 0} records\n`));
+    w.on('failed', (e: JobEvent) => stderr.write(`tunnelscope: fleet: worker ${id}: job ${e.job} failed${e.final ? '' : ' (will be retried)'}: ${q(e.error ?? '')}\n`));
+    w.on('ready', (e: { ackWaitMs: number; maxDeliver: number }) =>
+      stderr.write(`tunnelscope: fleet: worker ${id}: waiting for jobs (ack wait ${e.ackWaitMs / 1000} s, at most ${e.maxDeliver} deliveries)\n`),
+    );
+    const st = await w.run();
+    stderr.write(`tunnelscope: fleet: worker ${id}: ${st.jobs} job(s), ${st.done} done, ${st.failed} failed, ${st.records} records\n`);
+    return 0;
+  } catch (e) {
+    if (e instanceof TunnelscopeError) {
+      stderr.write(`tunnelscope fleet work: ${e.message}\n`);
+      return 2;
+    }
+    throw e;
+  } finally {
+    watcher?.stop();
+    await nc.drain().catch(() => undefined);
+  }
+}

@@ -1,0 +1,364 @@
+/**
+ * Recorded traces across machines: capture jobs on a work-queue stream, taken by any number of workers that see
+ * the same files. A worker classifies a job's capture with an ordinary classifier session (the same code as
+ * `tunnelscope classify` on that file), publishes each record with a message id made of the job id and the
+ * record's position (a redelivered job republishes the same ids, so a dead worker's partial output is not stored
+ * twice), publishes a `done` job event, and only then acks. While it works it tells the server so (`working()`,
+ * every third of the ack wait); a worker that dies stops doing that, and the job is delivered again after the ack
+ * wait, at most `maxDeliver` times. A job that fails is reported with its error as a `failed` job event: final at
+ * once for a capture that cannot be read as one (every worker would fail the same way), after the last attempt
+ * for a file a worker cannot open (another machine may have it).
+ */
+import { EventEmitter } from 'node:events';
+import { resolve as resolvePath } from 'node:path';
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { JsMsg } from '@nats-io/jetstream';
+import type { Classifier } from '../classify/classifier.js';
+import type { FlowRecord } from '../classify/record.js';
+import { TunnelscopeError } from '../errors.js';
+import { readCaptureFile } from '../trace/reader.js';
+import { loadNatsModules } from './modules.js';
+import { NatsError } from './lists.js';
+import { checkSensorId, DEFAULT_JOBS_STREAM, DEFAULT_RECORDS_STREAM, DEFAULT_WORKERS_CONSUMER, JOBS_SUBJECT, RECORDS_SUBJECT_PREFIX, JOB_EVENT_SUFFIX } from './names.js';
+import { createRecordPublisher, type PublisherOptions, type RecordPublisher } from './publisher.js';
+import { ensureJobsStream, ensureRecordsStream, type RecordsStreamOptions } from './streams.js';
+
+/** A capture job as it sits on the work queue. */
+export interface CaptureJob {
+  job: string;
+  batch: string;
+  /** Absolute path; every worker must see the file under this path. */
+  file: string;
+  submitted: string;
+}
+
+/** A job event, published by workers on `<records subject>.job`. */
+export interface JobEvent {
+  event: 'done' | 'failed';
+  job: string;
+  batch: string;
+  file: string;
+  /** The delivery this event comes from (1 = first). */
+  attempt: number;
+  /** done: records published and packets read. */
+  records?: number;
+  packets?: number;
+  /** failed: the error, its code, and whether the job will be tried again. */
+  error?: string;
+  code?: string | null;
+  final?: boolean;
+  sensor: string;
+}
+
+export interface JobsOptions {
+  /** Work-queue stream (default `TUNNELSCOPE_JOBS`) and its subject (default `tunnelscope.jobs.capture`). */
+  stream?: string | undefined;
+  subject?: string | undefined;
+  /** The workers' shared durable consumer (default `tunnelscope-workers`). */
+  consumer?: string | undefined;
+  /** Records stream options (the stream workers publish to; created when missing). */
+  records?: RecordsStreamOptions | undefined;
+}
+
+export interface SubmitResult {
+  batch: string;
+  jobs: { job: string; file: string; seq: number }[];
+  /** Records-stream sequence before the jobs went out: every record and job event of the batch comes after it. */
+  recordsSeq: number;
+}
+
+const rand = (): string => Math.random().toString(36).slice(2, 10);
+
+/**
+ * Put one job per file on the work queue. Paths are made absolute here; workers must see the same paths.
+ * @throws {NatsError}
+ */
+export async function submitJobs(nc: NatsConnection, files: readonly string[], options: JobsOptions & { batch?: string | undefined } = {}): Promise<SubmitResult> {
+  const { jetstream } = await loadNatsModules();
+  await ensureJobsStream(nc, { stream: options.stream, subject: options.subject });
+  const rec = await ensureRecordsStream(nc, options.records);
+  const batch = options.batch ?? `${Date.now().toString(36)}-${rand()}`;
+  checkSensorId(batch); // a token: it names message ids and may be typed on a command line
+  const js = jetstream.jetstream(nc);
+  const jobs: SubmitResult['jobs'] = [];
+  const submitted = new Date().toISOString();
+  for (let i = 0; i < files.length; i++) {
+    const job = `${batch}-${i + 1}`;
+    const file = resolvePath(files[i]!);
+    const body: CaptureJob = { job, batch, file, submitted };
+    try {
+      const ack = await js.publish(options.subject ?? JOBS_SUBJECT, JSON.stringify(body), { msgID: `job:${job}` });
+      jobs.push({ job, file, seq: ack.seq });
+    } catch (e) {
+      throw new NatsError(`cannot submit ${file}: ${(e as Error).message}`, { cause: e });
+    }
+  }
+  return { batch, jobs, recordsSeq: rec.state.last_seq };
+}
+
+export interface WorkerOptions extends JobsOptions {
+  /** Worker id (a sensor id: one subject token); its records go to `tunnelscope.records.<id>`. */
+  id: string;
+  /** The classifier each job runs through (keep its lists current with watchFleetLists if they come from the fleet). */
+  classifier: Classifier;
+  /** Flow-table options of each job's session (as `classify --idle-timeout/--max-flows`). */
+  flow?: Parameters<Classifier['session']>[0] extends infer O ? (O extends { flow?: infer F } ? F : never) : never;
+  /** How long a job may go without a sign of life before the server gives it to another worker (default 30 000 ms). */
+  ackWaitMs?: number | undefined;
+  /** Deliveries of one job at most (default 3). */
+  maxDeliver?: number | undefined;
+  /** Publisher options (buffer sizes); the publisher blocks (never drops) on a full buffer. */
+  publisher?: Omit<PublisherOptions, 'sensor' | 'overflow'> | undefined;
+  /** Stop when this aborts (after the job in hand is finished or given back). */
+  signal?: AbortSignal | undefined;
+  /** Stop after this many jobs (default: no limit). */
+  maxJobs?: number | undefined;
+  /** Stop when no job came for this long (default: never). */
+  idleExitMs?: number | undefined;
+}
+
+export interface WorkerStats {
+  jobs: number;
+  done: number;
+  failed: number;
+  records: number;
+}
+
+/**
+ * Events: `ready` ({ ackWaitMs, maxDeliver }: the shared consumer's settings) once taking jobs; `job` ({ job, file,
+ * attempt }) when a job is taken; `done` / `failed` (JobEvent) as published.
+ */
+export class JobWorker extends EventEmitter {
+  readonly stats: WorkerStats = { jobs: 0, done: 0, failed: 0, records: 0 };
+  /** @internal */
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly options: WorkerOptions,
+  ) {
+    super();
+    checkSensorId(options.id);
+  }
+
+  /** Take and run jobs until stopped (signal, maxJobs, idleExitMs). */
+  async run(): Promise<WorkerStats> {
+    const { jetstream } = await loadNatsModules();
+    const o = this.options;
+    const stream = o.stream ?? DEFAULT_JOBS_STREAM;
+    const subject = o.subject ?? JOBS_SUBJECT;
+    const consumer = o.consumer ?? DEFAULT_WORKERS_CONSUMER;
+    const ackWaitMs = o.ackWaitMs ?? 30_000;
+    const maxDeliver = o.maxDeliver ?? 3;
+    await ensureJobsStream(this.nc, { stream, subject });
+    await ensureRecordsStream(this.nc, o.records);
+    const jsm = await jetstream.jetstreamManager(this.nc);
+    const exists = await jsm.consumers.info(stream, consumer).then(
+      () => true,
+      () => false,
+    );
+    if (!exists) {
+      await jsm.consumers
+        .add(stream, {
+          durable_name: consumer,
+          ack_policy: jetstream.AckPolicy.Explicit,
+          ack_wait: ackWaitMs * 1_000_000,
+          max_deliver: maxDeliver,
+          filter_subject: subject,
+          max_ack_pending: 10_000,
+        })
+        .catch(async (e: unknown) => {
+          // Another worker created it meanwhile.
+          if (!(await jsm.consumers.info(stream, consumer).then(() => true, () => false))) throw new NatsError(`cannot create consumer ${consumer}: ${(e as Error).message}`, { cause: e });
+        });
+    }
+    const info = await jsm.consumers.info(stream, consumer);
+    const effectiveAckWaitMs = Math.max(1000, (info.config.ack_wait ?? ackWaitMs * 1_000_000) / 1_000_000);
+    const effectiveMaxDeliver = (info.config.max_deliver ?? -1) > 0 ? info.config.max_deliver! : Infinity;
+    const c = await jetstream.jetstream(this.nc).consumers.get(stream, consumer);
+    const pub = await createRecordPublisher(this.nc, { ...o.publisher, sensor: o.id, overflow: 'block', subject: `${RECORDS_SUBJECT_PREFIX}.${o.id}` });
+    this.emit('ready', { ackWaitMs: effectiveAckWaitMs, maxDeliver: effectiveMaxDeliver });
+    let idleSince = Date.now();
+    try {
+      while (!o.signal?.aborted && (o.maxJobs === undefined || this.stats.jobs < o.maxJobs)) {
+        const m = await c.next({ expires: 2000 }).catch(() => null);
+        if (m === null) {
+          if (o.idleExitMs !== undefined && Date.now() - idleSince >= o.idleExitMs) break;
+          continue;
+        }
+        this.stats.jobs++;
+        await this.handle(m, pub, effectiveAckWaitMs, effectiveMaxDeliver);
+        idleSince = Date.now();
+      }
+    } finally {
+      await pub.close();
+    }
+    return this.stats;
+  }
+
+  private async handle(m: JsMsg, pub: RecordPublisher, ackWaitMs: number, maxDeliver: number): Promise<void> {
+    const attempt = m.info.deliveryCount;
+    let job: CaptureJob;
+    try {
+      job = parseJob(m.data);
+    } catch (e) {
+      this.publishEvent(pub, { event: 'failed', job: `seq-${m.seq}`, batch: '', file: '', attempt, error: (e as Error).message, code: null, final: true }, `job:seq-${m.seq}:failed`);
+      await pub.flush();
+      m.term();
+      return;
+    }
+    this.emit('job', { job: job.job, file: job.file, attempt });
+    const beat = setInterval(() => m.working(), Math.max(250, Math.floor(ackWaitMs / 3)));
+    try {
+      const { records, packets } = await this.classify(job, pub, () => m.working());
+      this.stats.records += records;
+      this.publishEvent(pub, { event: 'done', job: job.job, batch: job.batch, file: job.file, attempt, records, packets }, `job:${job.job}:done`);
+      await pub.flush();
+      await m.ackAck().catch(() => false);
+      this.stats.done++;
+    } catch (e) {
+      const err = e as Error & { code?: unknown };
+      const code = typeof err.code === 'string' ? err.code : null;
+      // A capture that is not one fails everywhere; a file this machine cannot open may be readable elsewhere.
+      const final = (e instanceof TunnelscopeError) || attempt >= maxDeliver;
+      this.publishEvent(
+        pub,
+        { event: 'failed', job: job.job, batch: job.batch, file: job.file, attempt, error: err.message ?? String(e), code, final },
+        final ? `job:${job.job}:failed` : `job:${job.job}:failed:${attempt}`,
+      );
+      await pub.flush();
+      this.stats.failed++;
+      if (final) m.term();
+      else m.nak(1000);
+    } finally {
+      clearInterval(beat);
+    }
+  }
+
+  private publishEvent(pub: RecordPublisher, e: Omit<JobEvent, 'sensor'>, id: string): void {
+    pub.publishJobEvent(e as unknown as Record<string, unknown>, id);
+    this.emit(e.event, { ...e, sensor: this.options.id });
+  }
+
+  /** Classify one capture through a fresh session; records out as they end, with back-pressure from the publisher. */
+  private async classify(job: CaptureJob, pub: RecordPublisher, alive: () => void): Promise<{ records: number; packets: number }> {
+    const session = this.options.classifier.session(this.options.flow ? { flow: this.options.flow } : {});
+    let n = 0;
+    const extra = `,"job":${JSON.stringify(job.job)},"batch":${JSON.stringify(job.batch)},"capture":${JSON.stringify(job.file)},"sensor":${JSON.stringify(this.options.id)}}`;
+    session.on('flow', (r: FlowRecord) => {
+      const json = JSON.stringify(r);
+      // Position in the job's output: the same on every attempt, since a capture classifies the same way each time.
+      pub.publish(pub.subject, json.slice(0, -1) + extra, `job:${job.job}:${n++}`);
+    });
+    let packets = 0;
+    try {
+      const st = await readCaptureFile(job.file, (p) => session.pushRaw(p), {
+        afterChunk: async () => {
+          alive();
+          if (pub.full) await pub.room();
+        },
+      });
+      packets = st.packets;
+    } finally {
+      session.end();
+    }
+    return { records: n, packets };
+  }
+}
+
+function parseJob(data: Uint8Array): CaptureJob {
+  let x: unknown;
+  try {
+    x = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(data));
+  } catch {
+    throw new Error('not a tunnelscope capture job (not JSON text)');
+  }
+  const j = x as Record<string, unknown>;
+  if (typeof j !== 'object' || j === null || typeof j.job !== 'string' || typeof j.file !== 'string' || typeof j.batch !== 'string') {
+    throw new Error('not a tunnelscope capture job (job, batch and file fields)');
+  }
+  checkSensorId(j.batch === '' ? 'x' : j.batch);
+  return { job: j.job.slice(0, 200), batch: j.batch, file: j.file, submitted: typeof j.submitted === 'string' ? j.submitted : '' };
+}
+
+/** A worker on `nc` (see {@link WorkerOptions}); call `run()`. */
+export function createJobWorker(nc: NatsConnection, options: WorkerOptions): JobWorker {
+  return new JobWorker(nc, options);
+}
+
+export interface JobOutcome {
+  job: string;
+  file: string;
+  state: 'done' | 'failed' | 'gave-up' | 'pending';
+  event?: JobEvent;
+  /** gave-up: the server stopped delivering the job (its workers died each time). */
+  deliveries?: number;
+}
+
+/**
+ * Wait until every job of a submission is final: done, failed for good, or given up by the server after its
+ * last delivery (its workers died each time; seen from the server's advisory). Resolves with one outcome per job
+ * (state 'pending' for jobs still open when `timeoutMs` passed).
+ */
+export async function waitForJobs(
+  nc: NatsConnection,
+  submitted: SubmitResult,
+  options: JobsOptions & { timeoutMs?: number | undefined; onEvent?: ((e: JobEvent) => void) | undefined } = {},
+): Promise<JobOutcome[]> {
+  const { jetstream } = await loadNatsModules();
+  const outcome = new Map<string, JobOutcome>(submitted.jobs.map((j) => [j.job, { job: j.job, file: j.file, state: 'pending' }]));
+  const bySeq = new Map(submitted.jobs.map((j) => [j.seq, j.job]));
+  let open = outcome.size;
+  const settle = (job: string, o: Partial<JobOutcome>): void => {
+    const cur = outcome.get(job);
+    if (!cur || cur.state !== 'pending') return;
+    Object.assign(cur, o);
+    if (cur.state !== 'pending') open--;
+  };
+  if (open === 0) return [];
+  const jobsStream = options.stream ?? DEFAULT_JOBS_STREAM;
+  const consumer = options.consumer ?? DEFAULT_WORKERS_CONSUMER;
+  let wake: () => void = () => undefined;
+  const advisory = nc.subscribe(`$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.${jobsStream}.${consumer}`, {
+    callback: (err, msg) => {
+      if (err) return;
+      try {
+        const a = msg.json<{ stream_seq?: number; deliveries?: number }>();
+        const job = a.stream_seq === undefined ? undefined : bySeq.get(a.stream_seq);
+        if (job !== undefined) {
+          settle(job, { state: 'gave-up', deliveries: a.deliveries ?? 0 });
+          wake();
+        }
+      } catch {
+        /* not an advisory we understand */
+      }
+    },
+  });
+  const stream = options.records?.stream ?? DEFAULT_RECORDS_STREAM;
+  const js = jetstream.jetstream(nc);
+  const oc = await js.consumers.get(stream, { filter_subjects: `${RECORDS_SUBJECT_PREFIX}.*.${JOB_EVENT_SUFFIX}`, opt_start_seq: submitted.recordsSeq + 1 });
+  const deadline = options.timeoutMs === undefined ? Infinity : Date.now() + options.timeoutMs;
+  try {
+    while (open > 0 && Date.now() < deadline) {
+      const m = await Promise.race([
+        oc.next({ expires: Math.max(1000, Math.min(5000, deadline - Date.now())) }),
+        new Promise<null>((r) => {
+          wake = () => r(null);
+        }),
+      ]);
+      if (m === null) continue;
+      let e: JobEvent;
+      try {
+        e = m.json<JobEvent>();
+      } catch {
+        continue;
+      }
+      if (e.batch !== submitted.batch || !outcome.has(e.job)) continue;
+      options.onEvent?.(e);
+      if (e.event === 'done') settle(e.job, { state: 'done', event: e });
+      else if (e.final) settle(e.job, { state: 'failed', event: e });
+    }
+  } finally {
+    advisory.unsubscribe();
+    await oc.delete().catch(() => false);
+  }
+  return [...outcome.values()];
+}

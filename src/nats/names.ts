@@ -1,0 +1,78 @@
+/**
+ * Names the fleet agrees on without configuration (bucket, streams, subjects, consumer), sensor ids, and the
+ * JetStream message ids that make a retried publication a duplicate the server drops. Pure; no NATS here.
+ */
+import { hostname } from 'node:os';
+import { InvalidArgumentError } from '../errors.js';
+
+/** Object-store bucket holding the fleet's list snapshot. */
+export const DEFAULT_LISTS_BUCKET = 'tunnelscope-lists';
+/** Name of the snapshot object in that bucket (one object: one revision names all three lists). */
+export const LISTS_OBJECT = 'lists';
+/** Stream of flow records, verdict events and job events. */
+export const DEFAULT_RECORDS_STREAM = 'TUNNELSCOPE_RECORDS';
+/** Records of sensor S go to `tunnelscope.records.S`; the stream takes `tunnelscope.records.>`. */
+export const RECORDS_SUBJECT_PREFIX = 'tunnelscope.records';
+/** Work-queue stream of capture jobs. */
+export const DEFAULT_JOBS_STREAM = 'TUNNELSCOPE_JOBS';
+export const JOBS_SUBJECT = 'tunnelscope.jobs.capture';
+/** The durable consumer every `fleet work` process shares (each job goes to one of them). */
+export const DEFAULT_WORKERS_CONSUMER = 'tunnelscope-workers';
+
+/** Suffixes of a sensor subject for the other kinds of message (records are on the subject itself). */
+export const VERDICT_SUFFIX = 'verdict';
+export const JOB_EVENT_SUFFIX = 'job';
+
+/** A sensor id is one subject token: letters, digits, `_` and `-`, at most 64 characters. */
+const SENSOR_ID = /^[A-Za-z0-9_-]{1,64}$/;
+
+/**
+ * Check a sensor id (it becomes a subject token and a field of every record).
+ * @throws {InvalidArgumentError}
+ */
+export function checkSensorId(id: string): string {
+  if (!SENSOR_ID.test(id)) throw new InvalidArgumentError(`sensor id must be 1-64 letters, digits, '_' or '-', got ${JSON.stringify(id.slice(0, 80))}`);
+  return id;
+}
+
+/** The default sensor id: the host name with every other character replaced by `_` (`gw1.example` -> `gw1_example`). */
+export function defaultSensorId(host: string = hostname()): string {
+  const id = host.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 64);
+  return id === '' ? 'sensor' : id;
+}
+
+/** A subject of tokens that are not wildcards or empty. */
+const SUBJECT = /^[^\s.*>]+(\.[^\s.*>]+)*$/;
+
+/**
+ * Check a subject to publish to (no wildcards, no empty tokens).
+ * @throws {InvalidArgumentError}
+ */
+export function checkSubject(subject: string): string {
+  if (subject.length > 255 || !SUBJECT.test(subject)) throw new InvalidArgumentError(`not a subject to publish to: ${JSON.stringify(subject.slice(0, 80))}`);
+  return subject;
+}
+
+/** Default subject of a sensor's records. */
+export function recordSubject(sensor: string): string {
+  return `${RECORDS_SUBJECT_PREFIX}.${checkSensorId(sensor)}`;
+}
+
+/** The fields of a record that name its flow. */
+export interface FlowKeyFields {
+  transport: string;
+  src: string;
+  dst: string;
+  vlan?: number | undefined;
+  encap?: string | undefined;
+  firstSeen: string;
+}
+
+/**
+ * Message id of a flow's record: sensor, flow key (transport, endpoints, VLAN, tunnel) and first-seen time. The
+ * same flow gives the same id on every retry, so JetStream drops a re-sent copy (within the stream's duplicate
+ * window); two flows of one sensor cannot share a key and a first-seen time.
+ */
+export function recordMsgId(sensor: string, r: FlowKeyFields, kind: 'r' | 'v' = 'r'): string {
+  return `${sensor}|${r.transport}|${r.src}|${r.dst}|${r.vlan ?? ''}|${r.encap ?? ''}|${r.firstSeen}|${kind}`;
+}
