@@ -9,6 +9,8 @@ import { Decoder, newPacketView } from '../trace/decode.js';
 import { FlowTable, type FlowTableOptions } from '../trace/flow-table.js';
 import type { EndReason, FlowHandle, PacketView, RawPacket } from '../trace/types.js';
 import { LINKTYPE_ETHERNET } from '../trace/types.js';
+import { isCaptureTime, usFromNs } from '../trace/container.js';
+import { InvalidArgumentError } from '../errors.js';
 import type { Classifier } from './classifier.js';
 import { FlowDetection } from './engine.js';
 import { CompanionIndex, type TlsFlow } from './companions.js';
@@ -74,6 +76,8 @@ export class ClassifierSession extends EventEmitter {
   /** The flow table records this many payload packets per flow; detection cannot go further. */
   private readonly recorded: number;
   private packets = 0;
+  /** Frames skipped because their time is not a capture time (see isCaptureTime). */
+  private badTimestamps = 0;
   private nFlows = 0;
   private nVerdicts = 0;
   private ended = false;
@@ -93,7 +97,7 @@ export class ClassifierSession extends EventEmitter {
     return {
       packets: this.packets,
       decoded: this.decoder.stats.decoded,
-      malformed: { ...this.decoder.stats.malformed },
+      malformed: this.badTimestamps > 0 ? { ...this.decoder.stats.malformed, 'bad-timestamp': this.badTimestamps } : { ...this.decoder.stats.malformed },
       flows: this.nFlows,
       verdicts: this.nVerdicts,
     };
@@ -106,7 +110,8 @@ export class ClassifierSession extends EventEmitter {
 
   /**
    * Feed one frame. `timestampNs` is capture time (number or bigint, nanoseconds since the epoch); flow idle
-   * timeouts follow it, not the wall clock. Malformed frames are counted in `stats.malformed`, never thrown.
+   * timeouts follow it, not the wall clock. Malformed frames are counted in `stats.malformed`, never thrown; so is
+   * a frame whose time is not a capture time (NaN, ±Infinity, negative, beyond 2255: `bad-timestamp`).
    */
   push(bytes: Uint8Array, timestampNs: number | bigint, linkType: number = LINKTYPE_ETHERNET): void {
     const r = this.raw;
@@ -114,15 +119,21 @@ export class ClassifierSession extends EventEmitter {
     r.offset = 0;
     r.capLen = bytes.length;
     r.wireLen = bytes.length;
-    r.tsUs = typeof timestampNs === 'bigint' ? Number(timestampNs / 1000n) : Math.floor(timestampNs / 1000);
+    r.tsUs = usFromNs(timestampNs);
     r.linkType = linkType;
     this.pushRaw(r);
   }
 
-  /** Feed a frame from a capture reader (zero-copy). */
+  /** Feed a frame from a capture reader (zero-copy). A time that is not a capture time is counted, as in push. */
   pushRaw(raw: RawPacket): void {
     if (this.ended) throw new Error('session ended');
     this.packets++;
+    if (!isCaptureTime(raw.tsUs)) {
+      // An impossible time would become a flow's firstSeen/lastSeen and steer idle expiry: the frame is dropped
+      // here, where time enters, so nothing later has to cope with it.
+      this.badTimestamps++;
+      return;
+    }
     if (this.decoder.decode(raw, this.view)) {
       // Answers bind before their own packet is tracked, in the same order in every pool worker (observeForeign).
       // Untunnelled, the decoded ports are the outermost ones: the peek (which foreign frames get) runs only when
@@ -136,8 +147,12 @@ export class ClassifierSession extends EventEmitter {
     }
   }
 
-  /** Advance capture time without a packet (expires idle flows). */
+  /**
+   * Advance capture time without a packet (expires idle flows).
+   * @throws {InvalidArgumentError} `timestampUs` is not a capture time (see isCaptureTime)
+   */
   advance(timestampUs: number): void {
+    if (!isCaptureTime(timestampUs)) throw new InvalidArgumentError(`advance: ${String(timestampUs)} is not a capture time (0 to 2^53-1 µs)`);
     this.table.advance(timestampUs);
   }
 

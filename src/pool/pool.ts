@@ -25,6 +25,7 @@ import type { FlowTableOptions } from '../trace/flow-table.js';
 import { LINKTYPE_ETHERNET, type RawPacket } from '../trace/types.js';
 import { frameShard } from './shard.js';
 import { isDnsServerFrame } from '../trace/peek.js';
+import { isCaptureTime, usFromNs } from '../trace/container.js';
 import { FRAME_FOREIGN, FRAME_HEADER_BYTES, sharedLists, toWire, type FromWorker, type ToWorker, type WorkerSessionStats } from './protocol.js';
 
 /**
@@ -283,7 +284,7 @@ export class ClassifierPool extends EventEmitter {
    * are behind: keep the frame count bounded by waiting for 'drain'.
    */
   push(bytes: Uint8Array, timestampNs: number | bigint, linkType: number = LINKTYPE_ETHERNET): boolean {
-    const tsUs = typeof timestampNs === 'bigint' ? Number(timestampNs / 1000n) : Math.floor(timestampNs / 1000);
+    const tsUs = usFromNs(timestampNs);
     return this.pushFrame(bytes, 0, bytes.length, tsUs, linkType);
   }
 
@@ -299,7 +300,8 @@ export class ClassifierPool extends EventEmitter {
     if (this.failure) throw this.failure;
     if (this.closed || this.ending) throw new Error('pool: push after end()/close()');
     if (off + len > data.length) len = Math.max(0, data.length - off);
-    if (tsUs > this.clockUs) this.clockUs = tsUs;
+    // The worker's session counts a frame with an impossible time (bad-timestamp); it must not move the clock.
+    if (tsUs > this.clockUs && isCaptureTime(tsUs)) this.clockUs = tsUs;
     this.livePackets++;
     const own = frameShard(data, off, len, linkType, this.workers);
     this.append(this.slots[own]!, data, off, len, tsUs, linkType);

@@ -17,7 +17,7 @@ import { PcapngParser, PCAPNG_SHB_TYPE } from './pcapng.js';
 import type { RawPacket } from './types.js';
 
 export type { ReaderStats } from './container.js';
-export { MAX_UNIT_BYTES } from './container.js';
+export { MAX_UNIT_BYTES, MAX_CAPTURE_US, isCaptureTime } from './container.js';
 
 const MAGIC_LEN = 4;
 const SCRATCH_INITIAL = 64 * 1024;
@@ -38,7 +38,7 @@ const EMPTY = new Uint8Array(0);
  * scratch buffer: valid only during the callback. Cost: O(bytes); a unit straddling two chunks is copied once.
  */
 export class CaptureReader {
-  readonly stats: ReaderStats = { packets: 0, bytes: 0, truncatedRecords: 0, skippedBlocks: 0, unknownBlocks: 0, interfaces: 0 };
+  readonly stats: ReaderStats = { packets: 0, bytes: 0, truncatedRecords: 0, skippedBlocks: 0, unknownBlocks: 0, interfaces: 0, badTimestamps: 0 };
   private parser: ContainerParser | null = null;
   /** Bytes of an incomplete unit carried over to the next chunk; its first byte is at input offset `consumed`. */
   private pend: Uint8Array = EMPTY;
