@@ -75,9 +75,12 @@ export class ListReadError extends TunnelscopeError {
 export class TraceFormatError extends TunnelscopeError {
   readonly offset: number;
   readonly source: string;
+  /** What is wrong at `offset`, without the location. */
+  readonly detail: string;
   constructor(source: string, offset: number, detail: string, options?: { cause?: unknown }) {
     super('TS_CAPTURE_FORMAT', `${source}: at byte ${offset}: ${detail}`, options);
     this.offset = offset;
     this.source = source;
+    this.detail = detail;
   }
 }

@@ -20,12 +20,13 @@ import type { ListsInput } from '../classify/lists.js';
 import type { FlowRecord } from '../classify/record.js';
 import type { VerdictEvent } from '../classify/session.js';
 import { DETECTORS } from '../detect/registry.js';
-import { InvalidArgumentError, TunnelscopeError, type ErrorCode } from '../errors.js';
+import { InvalidArgumentError, TraceFormatError, TunnelscopeError, type ErrorCode } from '../errors.js';
 import type { FlowTableOptions } from '../trace/flow-table.js';
 import { LINKTYPE_ETHERNET, type RawPacket } from '../trace/types.js';
 import { frameShard } from './shard.js';
 import { isDnsServerFrame } from '../trace/peek.js';
 import { isCaptureTime, usFromNs } from '../trace/container.js';
+import { CaptureReader } from '../trace/reader.js';
 import { FRAME_FOREIGN, FRAME_HEADER_BYTES, sharedLists, toWire, type FromWorker, type ToWorker, type WorkerSessionStats } from './protocol.js';
 
 /**
@@ -112,6 +113,8 @@ interface FileJob {
   resolve: (s: PoolStats) => void;
   reject: (e: Error) => void;
   failed: boolean;
+  /** The capture is corrupt here (a worker's 'done' said so): the run rejects with it once every record is out. */
+  formatError: TraceFormatError | null;
 }
 
 /** Read ring of a file run: chunks of this size, this many in flight. */
@@ -166,6 +169,7 @@ export class ClassifierPool extends EventEmitter {
   private clockUs = 0;
   private livePackets = 0;
   private needDrain = false;
+  private drainWaiters: (() => void)[] = [];
   private flushScheduled = false;
   private ending: { left: number; stats: WorkerSessionStats[]; resolve: () => void; reject: (e: Error) => void } | null = null;
   private failure: Error | null = null;
@@ -242,6 +246,7 @@ export class ClassifierPool extends EventEmitter {
         resolve,
         reject,
         failed: false,
+        formatError: null,
       });
     });
     const msg: ToWorker = { t: 'file', job, path, flow, nShards: n, ring, sendEvery: 4 * chunkSize };
@@ -277,6 +282,58 @@ export class ClassifierPool extends EventEmitter {
     }
     const eof: ToWorker = { t: 'eof', job };
     for (const s of this.slots) s.w.postMessage(eof);
+  }
+
+  /**
+   * Classify a capture read from a stream (`process.stdin`, a socket, any async iterable of byte chunks) on the live
+   * path, honouring back-pressure (reading pauses while workers are behind). `onRecord` gets every record, including
+   * those of flows still live at the end. Should the capture turn out corrupt, the flows read before the corruption
+   * point end as at end of input, their records are delivered, and then the promise rejects with the
+   * TraceFormatError: the same records and error as one session gives.
+   * @throws {TraceFormatError} (rejection) malformed capture
+   * @throws {InvalidArgumentError} (rejection) the stream yields strings
+   */
+  async classifyStream(
+    stream: NodeJS.ReadableStream | AsyncIterable<Uint8Array>,
+    source: string,
+    onRecord: (r: FlowRecord) => void,
+  ): Promise<PoolStats> {
+    const reader = new CaptureReader(source);
+    const onFlow = (r: FlowRecord): void => onRecord(r);
+    this.on('flow', onFlow);
+    let busy = false;
+    const onPacket = (raw: RawPacket): void => {
+      if (!this.pushRaw(raw)) busy = true;
+    };
+    try {
+      let bad: unknown = null;
+      try {
+        for await (const chunk of stream as AsyncIterable<Uint8Array | string>) {
+          if (typeof chunk === 'string') throw new InvalidArgumentError(`${source}: stream yields text; read captures without an encoding`);
+          reader.push(chunk, onPacket);
+          if (busy) {
+            busy = false;
+            await this.drained();
+          }
+        }
+        reader.end(onPacket);
+      } catch (e) {
+        if (!(e instanceof TraceFormatError)) throw e;
+        bad = e;
+      }
+      // End of input, or the corruption point: every flow read so far ends and is delivered.
+      const stats = await this.end();
+      if (bad !== null) throw bad;
+      return stats;
+    } finally {
+      this.off('flow', onFlow);
+    }
+  }
+
+  /** Resolves on the next 'drain' (or at once when the pool failed or nothing is waiting). */
+  private drained(): Promise<void> {
+    if (this.failure || !this.needDrain) return Promise.resolve();
+    return new Promise((res) => this.drainWaiters.push(res));
   }
 
   /**
@@ -459,6 +516,10 @@ export class ClassifierPool extends EventEmitter {
         j.done[i] = m.stats;
         j.wm[i] = Infinity;
         if (m.listVersion > j.listVersion) j.listVersion = m.listVersion;
+        if (m.formatError !== null && j.formatError === null) {
+          const f = m.formatError;
+          j.formatError = new TraceFormatError(f.source, f.offset, f.detail);
+        }
         this.release(m.job, j);
         return;
       }
@@ -472,6 +533,7 @@ export class ClassifierPool extends EventEmitter {
         for (const r of m.recs) this.emit('flow', r);
         if (this.needDrain && this.slots.every((s) => s.inFlight < this.maxInFlight)) {
           this.needDrain = false;
+          this.wakeDrainWaiters();
           this.emit('drain');
         }
         return;
@@ -558,6 +620,12 @@ export class ClassifierPool extends EventEmitter {
       }
     }
     if (j.done.every((d) => d !== null)) {
+      if (j.formatError !== null) {
+        // Every record before the corruption point is out (above): now the error, as one session reports it.
+        this.stopJob(job, j);
+        j.reject(j.formatError);
+        return;
+      }
       this.jobs.delete(job);
       const stats = j.done as WorkerSessionStats[];
       const s: PoolStats = { packets: stats[0]!.packets, claimed: stats.map((x) => x.claimed), decoded: 0, flows: 0, verdicts: 0, malformed: {}, listVersion: j.listVersion, elapsedMs: performance.now() - j.start };
@@ -574,19 +642,30 @@ export class ClassifierPool extends EventEmitter {
   private jobFail(job: number, e: Error): void {
     const j = this.jobs.get(job);
     if (!j || j.failed) return;
-    j.failed = true;
+    this.stopJob(job, j);
     j.reject(e);
+  }
+
+  /** Forget a run that will not finish normally: wake the reader so it stops; workers drop the run's state. */
+  private stopJob(job: number, j: FileJob): void {
+    j.failed = true;
     this.jobs.delete(job);
-    // Wake the reader so it stops; workers drop the run's state.
     const w = j.waiter;
     j.waiter = null;
     w?.();
     if (!this.closed) for (const s of this.slots) s.w.postMessage({ t: 'cancel', job } satisfies ToWorker);
   }
 
+  private wakeDrainWaiters(): void {
+    const w = this.drainWaiters;
+    this.drainWaiters = [];
+    for (const f of w) f();
+  }
+
   private fail(e: Error): void {
     if (this.failure || this.closed) return;
     this.failure = e;
+    this.wakeDrainWaiters();
     for (const j of this.jobs.values()) {
       j.failed = true;
       j.reject(e);

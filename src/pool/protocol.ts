@@ -138,6 +138,13 @@ export type ToWorker =
   | { t: 'end' }
   | { t: 'ping'; id: number };
 
+/** A TraceFormatError's fields, to rebuild it on the main thread (same class, offset and message). */
+export interface WireFormatError {
+  source: string;
+  offset: number;
+  detail: string;
+}
+
 export interface WorkerSessionStats {
   packets: number;
   claimed: number;
@@ -151,7 +158,9 @@ export type FromWorker =
   | { t: 'ready' }
   | { t: 'recs'; job: number; recs: FlowRecord[]; idx: number[]; wm: number; bytes: number }
   | { t: 'free'; job: number; slot: number }
-  | { t: 'done'; job: number; stats: WorkerSessionStats; listVersion: number }
+  /** End of a file run: at end of file, or (formatError set) where the capture turned out corrupt; either way
+   * every record of the run has been posted before this message. */
+  | { t: 'done'; job: number; stats: WorkerSessionStats; listVersion: number; formatError: WireFormatError | null }
   | { t: 'live'; recs: FlowRecord[]; verdicts: VerdictEvent[]; buf: ArrayBuffer | null }
   | { t: 'ended'; stats: WorkerSessionStats }
   | { t: 'pong'; id: number; version: number }

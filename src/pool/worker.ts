@@ -9,7 +9,7 @@ import { createClassifier, type Classifier } from '../classify/classifier.js';
 import type { FlowRecord } from '../classify/record.js';
 import type { ClassifierSession, VerdictEvent } from '../classify/session.js';
 import { DETECTORS } from '../detect/registry.js';
-import { TunnelscopeError } from '../errors.js';
+import { TraceFormatError, TunnelscopeError } from '../errors.js';
 import { CaptureReader } from '../trace/reader.js';
 import type { RawPacket } from '../trace/types.js';
 import { frameShard } from './shard.js';
@@ -144,12 +144,22 @@ class FileRun {
 
   eof(): void {
     this.reader.end(this.onPacket);
+    this.finish(null);
+  }
+
+  /**
+   * End the run: at end of file, or where the capture turned out corrupt (`e`). Every packet before that point has
+   * been tracked, so the flows still live end as at end of file and their records go out before the error does:
+   * any worker count delivers what one session would (the records before the corruption point) and the same error.
+   */
+  finish(e: TraceFormatError | null): void {
     this.flush(this.g);
     this.g++; // EOF records sort after every packet index
     this.session.end();
     this.flush(this.g);
     const st = statsOf(this.session, this.g - 1, this.claimed);
-    post({ t: 'done', job: this.m.job, stats: st, listVersion: classifier.listVersion });
+    const formatError = e === null ? null : { source: e.source, offset: e.offset, detail: e.detail };
+    post({ t: 'done', job: this.m.job, stats: st, listVersion: classifier.listVersion, formatError });
   }
 }
 
@@ -237,7 +247,13 @@ port.on('message', (m: ToWorker) => {
             else r.eof();
           } catch (e) {
             r.failed = true;
-            post(errorMessage(e, m.job));
+            if (e instanceof TraceFormatError) {
+              try {
+                r.finish(e);
+              } catch (e2) {
+                post(errorMessage(e2, m.job));
+              }
+            } else post(errorMessage(e, m.job));
           }
         }
         if (m.t === 'chunk') post({ t: 'free', job: m.job, slot: m.slot });
