@@ -132,21 +132,20 @@ async function buildOptions(values: { registered?: string | undefined; 'vpn-endp
   const reg = values.registered;
   const ep = values['vpn-endpoints'];
   const dom = values['vpn-domains'];
-  const domainEntries: Array<[string, string]> = [];
+  // Never push(...entries): spreading a list into call arguments overflows the stack past ~130k entries.
+  const domains = new Map<string, string>();
   if (!values['no-default-domains']) {
     const d = await loadDomainList({ path: defaultVpnDomainsPath() }, { source: 'data/vpn-domains.txt' });
-    domainEntries.push(...(d.entries as Array<[string, string]>));
+    for (const [k, v] of d.entries) domains.set(k, v);
   }
   let domainsName = values['no-default-domains'] ? 'vpn-domains' : 'data/vpn-domains.txt';
   if (dom) {
     const d = await loadDomainList({ path: dom }, { source: dom });
     // Operator entries win over bundled ones for the same suffix.
-    const seen = new Map(domainEntries);
-    for (const [k, v] of d.entries) seen.set(k, v);
-    domainEntries.length = 0;
-    domainEntries.push(...seen);
+    for (const [k, v] of d.entries) domains.set(k, v);
     domainsName = values['no-default-domains'] ? dom : `${dom}+data/vpn-domains.txt`;
   }
+  const domainEntries = Array.from(domains);
   return {
     registered: reg ? (await loadCidrList({ path: reg }, { source: reg })).toMap() : null,
     vpnEndpoints: ep ? (await loadCidrList({ path: ep }, { source: ep })).toMap() : null,

@@ -1,19 +1,80 @@
-/** Reading list files: UTF-8 text only; every failure is a ListReadError naming the source. */
-import { readFile } from 'node:fs/promises';
+/**
+ * Reading list files and the grammar they share. Owns the limits every list obeys, so a hostile or mistaken input
+ * (`--registered /dev/zero`, a multi-gigabyte file, one endless line) fails at once with a ListReadError or a
+ * ListParseError naming the file, instead of growing memory until the process dies:
+ * - only regular files and pipes are read (a pipe for `<(…)` process substitution); devices, sockets and
+ *   directories are refused before a byte is read;
+ * - at most MAX_LIST_BYTES bytes (a regular file is refused from its size; a pipe once it passes the limit);
+ * - lines end with LF, CRLF or a bare CR; at most MAX_LINE_CHARS characters per line, MAX_LIST_ENTRIES entries;
+ * - values (registrant, provider) are at most MAX_VALUE_CHARS characters with no control, bidi-formatting or
+ *   line-separator character (they are printed in tables and evidence).
+ * A 1M-prefix registration list (`2001:db8:1234:5678::/64,registrant-000001`: ~45 bytes a line) is ~45 MB and 1M
+ * entries: well inside every limit.
+ */
+import { open } from 'node:fs/promises';
 import { ListParseError, ListReadError } from '../errors.js';
+import { quoteText, unsafeCharAt } from '../text.js';
+
+/** Largest list file read, in bytes (256 MiB). */
+export const MAX_LIST_BYTES = 256 * 1024 * 1024;
+/** Most entries in one list (4,194,304). */
+export const MAX_LIST_ENTRIES = 1 << 22;
+/** Longest line of a list file, in characters (comment included). */
+export const MAX_LINE_CHARS = 1024;
+/** Longest value (registrant, provider, label), in characters. */
+export const MAX_VALUE_CHARS = 256;
+
+const READ_CHUNK = 1 << 20;
+
+function fileKind(st: { isDirectory(): boolean; isCharacterDevice(): boolean; isBlockDevice(): boolean; isSocket(): boolean; isSymbolicLink(): boolean }): string {
+  if (st.isDirectory()) return 'EISDIR: a directory';
+  if (st.isCharacterDevice()) return 'a character device';
+  if (st.isBlockDevice()) return 'a block device';
+  if (st.isSocket()) return 'a socket';
+  return 'not a regular file';
+}
 
 /**
- * The text of a list file.
- * @throws {ListReadError} when the file cannot be read, is not valid UTF-8, or is binary (NUL byte).
+ * The text of a list file (see the limits above).
+ * @throws {ListReadError} when the file cannot be opened, is not a regular file or pipe, is larger than
+ *   `maxBytes`, is not valid UTF-8, or is binary (NUL byte).
  */
-export async function readListText(path: string, source: string): Promise<string> {
+export async function readListText(path: string, source: string, maxBytes: number = MAX_LIST_BYTES): Promise<string> {
+  let fh: Awaited<ReturnType<typeof open>>;
+  try {
+    fh = await open(path, 'r');
+  } catch (e) {
+    throw new ListReadError(source, `cannot read list: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, { cause: e });
+  }
+  let bytes: Buffer;
+  try {
+    const st = await fh.stat();
+    if (!st.isFile() && !st.isFIFO()) throw new ListReadError(source, `cannot read list: ${fileKind(st)}, not a regular file or pipe`);
+    if (st.size > maxBytes) throw new ListReadError(source, `list file of ${st.size} bytes is over the limit of ${maxBytes} bytes`);
+    const chunks: Buffer[] = [];
+    let total = 0;
+    for (;;) {
+      // One byte past the limit is enough to know it was passed (a pipe, or a file that grew while read).
+      const want = Math.min(READ_CHUNK, maxBytes + 1 - total);
+      const chunk = Buffer.allocUnsafe(want);
+      const { bytesRead } = await fh.read(chunk, 0, want, null);
+      if (bytesRead === 0) break;
+      chunks.push(bytesRead === want ? chunk : chunk.subarray(0, bytesRead));
+      total += bytesRead;
+      if (total > maxBytes) throw new ListReadError(source, `list input is over the limit of ${maxBytes} bytes`);
+    }
+    bytes = Buffer.concat(chunks, total);
+  } catch (e) {
+    if (e instanceof ListReadError) throw e;
+    throw new ListReadError(source, `cannot read list: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, { cause: e });
+  } finally {
+    await fh.close();
+  }
   let text: string;
   try {
-    const bytes = await readFile(path);
     text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch (e) {
-    const why = e instanceof TypeError ? 'not UTF-8 text' : ((e as NodeJS.ErrnoException).code ?? String(e));
-    throw new ListReadError(source, `cannot read list: ${why}`, { cause: e });
+    throw new ListReadError(source, 'cannot read list: not UTF-8 text', { cause: e });
   }
   if (text.includes('\0')) throw new ListReadError(source, 'cannot read list: binary file (NUL byte)');
   return text;
@@ -21,8 +82,18 @@ export async function readListText(path: string, source: string): Promise<string
 
 const MAX_TEXT_IN_MESSAGE = 60;
 /** Quoted for an error message, cut so a hostile line cannot flood a log. */
-export const quoteForMessage = (v: string): string =>
-  JSON.stringify(v.length > MAX_TEXT_IN_MESSAGE ? v.slice(0, MAX_TEXT_IN_MESSAGE) + '…' : v);
+export const quoteForMessage = (v: string): string => quoteText(v, MAX_TEXT_IN_MESSAGE);
+
+/**
+ * Why a list value cannot be accepted (too long, or a character that acts on a terminal instead of showing), or
+ * null. Shared by list files and `Classifier#update`, so both accept the same values.
+ */
+export function valueProblem(value: string): string | null {
+  if (value.length > MAX_VALUE_CHARS) return `longer than ${MAX_VALUE_CHARS} characters`;
+  const at = unsafeCharAt(value);
+  if (at >= 0) return `control or bidi-formatting character U+${value.charCodeAt(at).toString(16).padStart(4, '0').toUpperCase()} at column ${at + 1}`;
+  return null;
+}
 
 /** What a list file's entries are called in its error messages. */
 export interface ListNouns {
@@ -36,7 +107,7 @@ export interface ListNouns {
 
 /**
  * The shared grammar of list files: one `KEY[,VALUE]` per line, `#` starts a comment, blank lines and
- * surrounding blanks (CRLF's `\r` included) are ignored. `canonical(key, lineNo)` validates and canonicalises a
+ * surrounding blanks are ignored; lines end with LF, CRLF or CR. `canonical(key, lineNo)` validates and canonicalises a
  * key (and throws the list's own error for a bad one); a repeated key with the same value is dropped, with a
  * different value it is an error naming both lines — nothing is lost or merged silently.
  * @throws {ListParseError} at the first bad line.
@@ -47,6 +118,7 @@ export function parseListLines(
   nouns: ListNouns,
   defaultValue: string,
   canonical: (key: string, lineNo: number) => string,
+  maxEntries: number = MAX_LIST_ENTRIES,
 ): { entries: (readonly [string, string])[]; lines: number[] } {
   const entries: (readonly [string, string])[] = [];
   const lines: number[] = [];
@@ -54,11 +126,17 @@ export function parseListLines(
   let lineNo = 0;
   let pos = 0;
   while (pos <= text.length) {
-    let nl = text.indexOf('\n', pos);
-    if (nl < 0) nl = text.length;
+    // A line ends at LF, CRLF or a bare CR (old Mac editors): a bare-CR file is many lines, not one.
+    let nl = pos;
+    while (nl < text.length) {
+      const c = text.charCodeAt(nl);
+      if (c === 0x0a || c === 0x0d) break;
+      nl++;
+    }
     lineNo++;
+    if (nl - pos > MAX_LINE_CHARS) throw new ListParseError(source, lineNo, `line of ${nl - pos} characters is over the limit of ${MAX_LINE_CHARS}`);
     let line = text.slice(pos, nl);
-    pos = nl + 1;
+    pos = nl + (text.charCodeAt(nl) === 0x0d && text.charCodeAt(nl + 1) === 0x0a ? 2 : 1);
     const hash = line.indexOf('#');
     if (hash >= 0) line = line.slice(0, hash);
     line = line.trim();
@@ -67,6 +145,8 @@ export function parseListLines(
     const raw = (comma < 0 ? line : line.slice(0, comma)).trim();
     const value = comma < 0 ? defaultValue : line.slice(comma + 1).trim() || defaultValue;
     if (raw === '') throw new ListParseError(source, lineNo, `missing ${nouns.key} before "," in ${quoteForMessage(line)}`);
+    const bad = valueProblem(value);
+    if (bad !== null) throw new ListParseError(source, lineNo, `${nouns.value} ${quoteForMessage(value)}: ${bad}`);
     const key = canonical(raw, lineNo);
     const prev = seen.get(key);
     if (prev !== undefined) {
@@ -78,6 +158,7 @@ export function parseListLines(
         `duplicate ${nouns.entry} ${key} with ${nouns.value} ${quoteForMessage(value)}; line ${lines[prev]} has ${quoteForMessage(oldValue)}`,
       );
     }
+    if (entries.length >= maxEntries) throw new ListParseError(source, lineNo, `more than ${maxEntries} entries (the limit of one list)`);
     seen.set(key, entries.length);
     entries.push(Object.freeze([key, value] as const));
     lines.push(lineNo);

@@ -469,6 +469,7 @@ export class ClassifierPool extends EventEmitter {
     }
     this.jobs.clear();
     this.ending?.reject(err);
+    this.wakeDrainWaiters();
     await Promise.all(this.slots.map((s) => s.w.terminate()));
   }
 

@@ -74,6 +74,8 @@ export function sharedCidr(x: CidrListInput | null | undefined): CidrMap<string>
 
 /** `input` with its CIDR lists built and shared (see sharedCidr); other fields unchanged. */
 export function sharedLists<T extends ListsInput>(input: T): T {
+  // Not an object: the classifier's own check reports it with its typed error.
+  if (input === null || typeof input !== 'object') return input;
   const out = { ...input };
   if ('registered' in input) out.registered = sharedCidr(input.registered) ?? null;
   if ('vpnEndpoints' in input) out.vpnEndpoints = sharedCidr(input.vpnEndpoints) ?? null;
