@@ -25,6 +25,8 @@ import type { Verdict } from './types.js';
 import type { Evidence } from '../detect/types.js';
 import type { DomainSet } from '../lists/domains.js';
 
+const NO_BYTES = new Uint8Array(0);
+
 export interface SessionOptions {
   /** Flow-table limits (idle timeout in capture time, live-flow cap, snippet budget). */
   flow?: FlowTableOptions | undefined;
@@ -122,6 +124,7 @@ export class ClassifierSession extends EventEmitter {
     r.tsUs = usFromNs(timestampNs);
     r.linkType = linkType;
     this.pushRaw(r);
+    r.data = NO_BYTES;
   }
 
   /** Feed a frame from a capture reader (zero-copy). A time that is not a capture time is counted, as in push. */
@@ -145,6 +148,8 @@ export class ClassifierSession extends EventEmitter {
       }
       this.table.add(this.view);
     }
+    // The frame is the caller's: hold no reference to it once the call returns.
+    this.view.data = NO_BYTES;
   }
 
   /**
@@ -201,6 +206,7 @@ export class ClassifierSession extends EventEmitter {
     this.foreignDecoder ??= new Decoder();
     this.foreignView ??= newPacketView();
     if (this.foreignDecoder.decode(raw, this.foreignView)) this.noteDnsAnswer(this.foreignView, domains);
+    this.foreignView.data = NO_BYTES;
   }
 
   /** A DNS server's frame (by port): bind the addresses its answers give for listed names to the client. */

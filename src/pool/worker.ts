@@ -174,6 +174,7 @@ let liveRecs: FlowRecord[] = [];
 let liveVerdicts: VerdictEvent[] = [];
 let livePackets = 0;
 let liveNextUs = 0;
+const NO_BYTES = new Uint8Array(0);
 const liveRaw: RawPacket = { data: new Uint8Array(0), offset: 0, capLen: 0, wireLen: 0, tsUs: 0, linkType: 1 };
 
 function liveSession(): ClassifierSession {
@@ -214,6 +215,9 @@ function runBatch(m: Extract<ToWorker, { t: 'batch' }>): void {
     liveNextUs = m.clockUs + EXPIRY_CHECK_US;
     s.advance(m.clockUs);
   }
+  // The batch goes back to the pool for reuse: wipe the frames (only the bytes used) so no payload waits in it.
+  u8.fill(0);
+  raw.data = NO_BYTES;
   const recs = liveRecs, verdicts = liveVerdicts;
   liveRecs = [];
   liveVerdicts = [];

@@ -297,5 +297,8 @@ export function parseQuicInitial(b: Uint8Array, off: number, len: number, keyDci
     // read as zeros, which no host name contains, so a match cannot be made of missing bytes.
     laterSni = findSniExtension(crypto.buf, crypto.first, crypto.buf.length - crypto.first)?.sni ?? null;
   }
+  // The decrypted payload is the client's: wipe it rather than leave it to the collector (results are strings).
+  pt.fill(0);
+  crypto?.buf.fill(0);
   return { version, dcid: hex(kd, 0, kd.length), packetNumber: pn, hello, laterSni, packetLen: pnOffset + length - off };
 }
