@@ -5,11 +5,13 @@ export default defineConfig({
   entry: {
     index: 'src/index.ts',
     node: 'src/node.ts',
-    cli: 'src/cli/main.ts',
+    // The bin (side effects: runs the command line) and the side-effect-free `tunnelscope/cli` door.
+    cli: 'src/cli/bin.ts',
+    'cli-main': 'src/cli/main.ts',
     worker: 'src/pool/worker.ts',
   },
   format: ['esm', 'cjs'],
-  dts: { entry: { index: 'src/index.ts', node: 'src/node.ts', cli: 'src/cli/main.ts' } },
+  dts: { entry: { index: 'src/index.ts', node: 'src/node.ts', 'cli-main': 'src/cli/main.ts' } },
   sourcemap: true,
   clean: true,
   target: 'node20',

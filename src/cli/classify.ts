@@ -1,119 +1,156 @@
 /** `tunnelscope classify <capture|->`: label every flow of a capture. */
 import { accessSync, constants, statSync } from 'node:fs';
+import type { Command } from 'commander';
 import { createClassifier, type Classifier, type ClassifierOptions } from '../classify/classifier.js';
 import { createClassifierPool } from '../pool/index.js';
 import type { RawPacket } from '../trace/types.js';
 import type { FlowRecord } from '../classify/record.js';
-import { loadCidrList } from '../lists/cidr-list.js';
-import { loadDomainList } from '../lists/domains.js';
-import { defaultVpnDomainsPath } from '../lists/default-domains.js';
 import { readCaptureFileSync, readCaptureStream } from '../trace/reader.js';
 import { TunnelscopeError } from '../errors.js';
 import { Progress } from './progress.js';
-import { RecordWriter } from './records.js';
-import type { CliIo } from './flows.js';
-import { cannotReadReason, choiceFlag, numberFlag, parseCli, reportUsage, UsageError } from './args.js';
-import { defaultFormat, type OutputFormat } from './output.js';
+import { CLASSIFY_FORMATS, Tally } from './records.js';
+import { processIo, type CliIo } from './io.js';
+import { cannotReadReason, choiceFlag, numberFlag, numberListFlag, UsageError } from './args.js';
+import { defaultFormat, OutputSink } from './output.js';
+import { findFormat, formatsHelp, type OutputFormat } from './formats.js';
+import { loadListFiles } from './lists.js';
+import { action, subcommand, type CliContext, type Subcommand } from './program.js';
+import { SINK_PLUGINS, type RecordSink } from './sinks.js';
 
-export const HELP = `usage: tunnelscope classify <capture|-> [options]
+const NAME = 'classify';
 
-Label every flow of a pcap/pcapng capture ('-' reads stdin) as registered_vpn, unregistered_vpn or ordinary.
+const AFTER_HELP = `
+Lists: registration and endpoint lists are 'CIDR[,value]' per line, domain lists 'domain[,provider]';
+'#' comments and blank lines are allowed. One bad line fails the run with 'file:line: reason'.
 
-options:
-  --registered FILE       registration list: lines 'CIDR,registrant' (# comments)
-  --vpn-endpoints FILE    operator VPN endpoint list: lines 'CIDR[,label]'
-  --vpn-domains FILE      VPN-provider domain list: lines 'domain[,provider]' (adds to the bundled list)
-  --no-default-domains    do not load the bundled data/vpn-domains.txt
-  --format F              ndjson | table | json (default: table on a TTY, else ndjson)
-  --only vpn              print only flows labelled registered_vpn or unregistered_vpn
-  --summary               print counts per label and protocol at the end
-  --idle-timeout S        flow idle timeout in capture seconds (default 120)
-  --max-flows N           cap on live flows; least recently active are evicted (default 1000000)
-  --companion-window S    an SSL-VPN data channel (DTLS, GlobalProtect ESP) is tied to its TLS flow when it
-                          starts within S capture seconds of it, or while it is open (default 10)
-  --ssl-vpn-esp-ports P,… UDP ports where ESP next to a TLS flow with no IKE is an SSL VPN's data channel
-                          (Ivanti/Pulse pattern; default 4500)
-  --workers N             classify on N worker threads (default 1)
-  --quiet                 no progress bar and no end-of-run diagnostics on stderr
-  -h, --help              this text
+Exit codes: 0 success; 2 bad usage, an unreadable or corrupt capture (the message names the byte offset) or a
+bad list (file:line); 1 an unexpected failure. A closed stdout ('| head') exits 0 quietly.
 
-exit codes: 0 success; 2 bad usage, unreadable or corrupt input, or a bad list (message names file:line).
-
-examples:
+Examples:
   tunnelscope classify trace.pcap --registered registered.txt --format table --summary
-  tcpdump -w - -i eth0 | tunnelscope classify - --only vpn
+  tcpdump -i eth0 -U -w - | tunnelscope classify - --only vpn
 `;
 
-const OPTIONS = {
-  registered: { type: 'string' },
-  'vpn-endpoints': { type: 'string' },
-  'vpn-domains': { type: 'string' },
-  'no-default-domains': { type: 'boolean' },
-  format: { type: 'string' },
-  only: { type: 'string' },
-  summary: { type: 'boolean' },
-  'idle-timeout': { type: 'string' },
-  'max-flows': { type: 'string' },
-  'companion-window': { type: 'string' },
-  'ssl-vpn-esp-ports': { type: 'string' },
-  workers: { type: 'string' },
-  quiet: { type: 'boolean' },
-  help: { type: 'boolean', short: 'h' },
-} as const;
+/** Parsed options, as commander hands them over (camelCase keys). */
+interface ClassifyOpts {
+  registered?: string;
+  vpnEndpoints?: string;
+  vpnDomains?: string;
+  defaultDomains: boolean;
+  format?: string;
+  only?: string;
+  summary?: boolean;
+  idleTimeout?: string;
+  maxFlows?: string;
+  companionWindow?: string;
+  sslVpnEspPorts?: string;
+  workers?: string;
+  quiet?: boolean;
+  [plugin: string]: unknown;
+}
 
-const USAGE_LINE = 'usage: tunnelscope classify <capture|-> [options]   (tunnelscope classify --help)';
+export const classifyCommand: Subcommand = {
+  name: NAME,
+  define(program: Command, ctx: CliContext): Command {
+    const cmd = subcommand(program, ctx, NAME, 'label every flow as registered_vpn, unregistered_vpn or ordinary')
+      .argument('[capture]', "pcap or pcapng capture; '-' reads stdin")
+      .option('--registered <FILE>', "registration list: lines 'CIDR,registrant'")
+      .option('--vpn-endpoints <FILE>', "operator VPN endpoint list: lines 'CIDR[,label]'")
+      .option('--vpn-domains <FILE>', "VPN-provider domain list: lines 'domain[,provider]' (adds to the bundled list)")
+      .option('--no-default-domains', 'do not load the bundled data/vpn-domains.txt')
+      .option('--format <F>', `${formatsHelp(CLASSIFY_FORMATS)}; default: table on a terminal, else ndjson`)
+      .option('--only <vpn>', 'print only flows labelled registered_vpn or unregistered_vpn')
+      .option('--summary', 'print counts per label and VPN protocol at the end (stdout after a table, else stderr)')
+      .option('--idle-timeout <S>', 'flow idle timeout in capture seconds (default 120; TCP at least 300)')
+      .option('--max-flows <N>', 'cap on live flows; the least recently active are evicted (default 1000000)')
+      .option('--companion-window <S>', 'an SSL-VPN data channel is tied to its TLS flow when it starts within S capture seconds of it, or while it is open (default 10)')
+      .option('--ssl-vpn-esp-ports <P,...>', 'UDP ports where ESP next to a TLS flow with no IKE is an SSL VPN data channel (default 4500)')
+      .option('--workers <N>', 'classify on N worker threads (default 1)')
+      .option('-q, --quiet', 'no progress bar and no end-of-run diagnostics on stderr');
+    for (const p of SINK_PLUGINS) for (const o of p.options()) cmd.addOption(o);
+    cmd.addHelpText('after', AFTER_HELP);
+    cmd.action(action(ctx, NAME, (capture: string | undefined, opts: ClassifyOpts) => classify(capture, opts, ctx.io)));
+    return cmd;
+  },
+};
 
-export async function run(
-  argv: string[],
-  io: CliIo = { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin },
-): Promise<number> {
-  const { stdout, stderr } = io;
-  try {
-    const { values, positionals } = parseCli(argv, OPTIONS, { min: 0, max: 1, name: 'capture file (or - for stdin)' });
-    if (values.help) {
-      stdout.write(HELP);
-      return 0;
+/** Run `classify` with its arguments (without the command name); resolves to the exit code. */
+export async function run(argv: string[], io: CliIo = processIo()): Promise<number> {
+  const { main } = await import('./main.js');
+  return main([NAME, ...argv], io);
+}
+
+interface RunOptions {
+  onlyVpn: boolean;
+  summary: boolean;
+  quiet: boolean;
+  flow: { idleTimeoutSec?: number; tcpIdleTimeoutSec?: number; maxFlows?: number };
+  workers: number;
+  io: CliIo;
+}
+
+/** What a run reports at its end. */
+interface RunStats {
+  packets: number;
+  flows: number;
+  malformed: Record<string, number>;
+}
+
+async function classify(capture: string | undefined, opts: ClassifyOpts, io: CliIo): Promise<number> {
+  const { stderr } = io;
+  if (capture === undefined) throw new UsageError('missing capture file (or - for stdin)');
+  const format = findFormat(CLASSIFY_FORMATS, choiceFlag('format', opts.format, CLASSIFY_FORMATS.map((f) => f.name), defaultFormat(io.stdout)))!;
+  choiceFlag('only', opts.only, ['vpn'], 'vpn');
+  const idle = numberFlag('idle-timeout', opts.idleTimeout, { min: 1 });
+  const maxFlows = numberFlag('max-flows', opts.maxFlows, { min: 1, max: 1 << 28, integer: true });
+  const companionWindow = numberFlag('companion-window', opts.companionWindow, { min: 0 });
+  const espPorts = numberListFlag('ssl-vpn-esp-ports', opts.sslVpnEspPorts, { min: 1, max: 65535, integer: true });
+  const workers = numberFlag('workers', opts.workers, { min: 1, max: 256, integer: true }) ?? 1;
+  if (capture !== '-') {
+    const why = unreadable(capture);
+    if (why !== null) {
+      stderr.write(`tunnelscope classify: cannot read ${capture}: ${why}\n`);
+      return 2;
     }
-    if (positionals.length !== 1) throw new UsageError('missing capture file (or - for stdin)');
-    const input = positionals[0]!;
-    const format = choiceFlag<OutputFormat>('format', values.format, ['ndjson', 'table', 'json'], defaultFormat(stdout as { isTTY?: boolean }));
-    choiceFlag('only', values.only, ['vpn'], 'vpn');
-    const idle = numberFlag('idle-timeout', values['idle-timeout'], { min: 1 });
-    const maxFlows = numberFlag('max-flows', values['max-flows'], { min: 1, integer: true });
-    const companionWindow = numberFlag('companion-window', values['companion-window'], { min: 0 });
-    const espPortsText = values['ssl-vpn-esp-ports'];
-    const espPorts = espPortsText === undefined ? undefined : espPortsText.split(',').map((p) => numberFlag('ssl-vpn-esp-ports', p.trim(), { min: 1, max: 65535, integer: true })!);
-    const workers = numberFlag('workers', values.workers, { min: 1, max: 256, integer: true }) ?? 1;
-    if (input !== '-') {
-      const why = unreadable(input);
-      if (why !== null) {
-        stderr.write(`tunnelscope classify: cannot read ${input}: ${why}\n`);
-        return 2;
-      }
-    }
-    const options = await buildOptions(values);
-    if (companionWindow !== undefined) options.companionWindowS = companionWindow;
-    if (espPorts !== undefined) options.sslVpnEspPorts = espPorts;
-    const flow = {
+  }
+  const sinks: RecordSink[] = [];
+  const o: RunOptions = {
+    onlyVpn: opts.only === 'vpn',
+    summary: opts.summary === true,
+    quiet: opts.quiet === true,
+    flow: {
       ...(idle !== undefined ? { idleTimeoutSec: idle, tcpIdleTimeoutSec: Math.max(idle, 300) } : {}),
       ...(maxFlows !== undefined ? { maxFlows } : {}),
-    };
-    return await classifyInput(options, input, {
-      format,
-      onlyVpn: values.only === 'vpn',
-      summary: values.summary === true,
-      quiet: values.quiet === true,
-      flow,
-      workers,
-      io,
+    },
+    workers,
+    io,
+  };
+  const progress = new Progress(capture === '-' ? 0 : statSync(capture).size, o.quiet, stderr);
+  try {
+    progress.phase('loading lists');
+    const options = await loadListFiles({
+      registered: opts.registered,
+      vpnEndpoints: opts.vpnEndpoints,
+      vpnDomains: opts.vpnDomains,
+      defaultDomains: opts.defaultDomains,
     });
+    progress.phase(null);
+    if (companionWindow !== undefined) options.companionWindowS = companionWindow;
+    if (espPorts !== undefined) options.sslVpnEspPorts = espPorts;
+    for (const p of SINK_PLUGINS) {
+      const s = await p.create(opts, { io });
+      if (s !== null) sinks.push(s);
+    }
+    return await classifyInput(options, capture, format, sinks, progress, o);
   } catch (e) {
-    if (e instanceof UsageError) return reportUsage(stderr, 'classify', e, USAGE_LINE);
+    progress.done();
     if (e instanceof TunnelscopeError) {
       stderr.write(`tunnelscope classify: ${e.message}\n`);
       return 2;
     }
     throw e;
+  } finally {
+    for (const s of sinks) await s.close().catch(() => {});
   }
 }
 
@@ -128,58 +165,20 @@ function unreadable(path: string): string | null {
   }
 }
 
-async function buildOptions(values: { registered?: string | undefined; 'vpn-endpoints'?: string | undefined; 'vpn-domains'?: string | undefined; 'no-default-domains'?: boolean | undefined }): Promise<ClassifierOptions> {
-  const reg = values.registered;
-  const ep = values['vpn-endpoints'];
-  const dom = values['vpn-domains'];
-  // Never push(...entries): spreading a list into call arguments overflows the stack past ~130k entries.
-  const domains = new Map<string, string>();
-  if (!values['no-default-domains']) {
-    const d = await loadDomainList({ path: defaultVpnDomainsPath() }, { source: 'data/vpn-domains.txt' });
-    for (const [k, v] of d.entries) domains.set(k, v);
-  }
-  let domainsName = values['no-default-domains'] ? 'vpn-domains' : 'data/vpn-domains.txt';
-  if (dom) {
-    const d = await loadDomainList({ path: dom }, { source: dom });
-    // Operator entries win over bundled ones for the same suffix.
-    for (const [k, v] of d.entries) domains.set(k, v);
-    domainsName = values['no-default-domains'] ? dom : `${dom}+data/vpn-domains.txt`;
-  }
-  const domainEntries = Array.from(domains);
-  return {
-    registered: reg ? (await loadCidrList({ path: reg }, { source: reg })).toMap() : null,
-    vpnEndpoints: ep ? (await loadCidrList({ path: ep }, { source: ep })).toMap() : null,
-    vpnDomains: domainEntries.length ? domainEntries : null,
-    names: { registered: reg ?? 'registered', vpnEndpoints: ep ?? 'vpn-endpoints', vpnDomains: domainsName },
-  };
-}
-
-interface RunOptions {
-  format: OutputFormat;
-  onlyVpn: boolean;
-  summary: boolean;
-  quiet: boolean;
-  flow: { idleTimeoutSec?: number; maxFlows?: number };
-  workers: number;
-  io: CliIo;
-}
-
-interface RunSummary {
-  packets: number;
-  flows: number;
-  malformed: Record<string, number>;
-}
-
 /** One in-process session: the fastest path on one core. */
-async function runSession(classifier: Classifier, input: string, o: RunOptions, out: RecordWriter, progress: Progress): Promise<RunSummary> {
+async function runSession(classifier: Classifier, input: string, o: RunOptions, onRecord: (r: FlowRecord) => void, progress: Progress): Promise<RunStats> {
   const session = classifier.session({ flow: o.flow });
-  session.on('flow', (r: FlowRecord) => out.write(r));
+  let flows = 0;
+  session.on('flow', (r: FlowRecord) => {
+    flows++;
+    onRecord(r);
+  });
   let bytesSeen = 0;
   let n = 0;
   const onPacket = (p: RawPacket): void => {
     session.pushRaw(p);
     bytesSeen += p.capLen + 16;
-    if ((++n & 0xffff) === 0) progress.update(bytesSeen);
+    if ((++n & 0xffff) === 0) progress.update({ bytes: bytesSeen, packets: n, flows });
   };
   try {
     if (input === '-') await readCaptureStream(o.io.stdin, 'stdin', onPacket);
@@ -191,47 +190,71 @@ async function runSession(classifier: Classifier, input: string, o: RunOptions, 
 }
 
 /** A worker pool: packets sharded by address pair over `o.workers` threads; records merged in a fixed order. */
-async function runPool(options: ClassifierOptions, input: string, o: RunOptions, out: RecordWriter, progress: Progress): Promise<RunSummary> {
+async function runPool(options: ClassifierOptions, input: string, o: RunOptions, onRecord: (r: FlowRecord) => void, progress: Progress): Promise<RunStats> {
   const pool = createClassifierPool({ ...options, workers: o.workers, flow: o.flow });
+  let flows = 0;
+  const count = (r: FlowRecord): void => {
+    flows++;
+    onRecord(r);
+  };
   try {
     if (input === '-') {
-      pool.on('flow', (r: FlowRecord) => out.write(r));
+      pool.on('flow', count);
       await readCaptureStream(o.io.stdin, 'stdin', (raw) => void pool.pushRaw(raw));
       return await pool.end();
     }
-    return await pool.classifyFile(input, (r) => out.write(r), { onProgress: ({ bytes }) => progress.update(bytes) });
+    return await pool.classifyFile(input, count, { onProgress: ({ bytes }) => progress.update({ bytes, packets: 0, flows }) });
   } finally {
     await pool.close();
   }
 }
 
-async function classifyInput(options: ClassifierOptions, input: string, o: RunOptions): Promise<number> {
+async function classifyInput(
+  options: ClassifierOptions,
+  input: string,
+  format: OutputFormat<FlowRecord>,
+  sinks: readonly RecordSink[],
+  progress: Progress,
+  o: RunOptions,
+): Promise<number> {
   const { stdout, stderr } = o.io;
-  const out = new RecordWriter(stdout, o.format, { onlyVpn: o.onlyVpn, summary: o.summary, stderr });
-  const size = input === '-' ? 0 : statSync(input).size;
-  const progress = new Progress(size, o.quiet, stderr);
-  const t0 = process.hrtime.bigint();
-  let st: RunSummary;
-  try {
-    st = o.workers > 1 ? await runPool(options, input, o, out, progress) : await runSession(createClassifier(options), input, o, out, progress);
-  } catch (e) {
+  const out = new OutputSink(stdout);
+  const writer = format.open(out, { io: o.io, meta: { command: NAME, inputs: [input], startedMs: Date.now() }, live: input === '-' });
+  const tally = new Tally();
+  const onRecord = (r: FlowRecord): void => {
+    tally.add(r);
+    if (!(o.onlyVpn && r.label === 'ordinary')) writer.record(r);
+    for (const s of sinks) s.record(r);
+  };
+  const finish = async (): Promise<void> => {
     progress.done();
-    await out.end();
-    if (e instanceof TunnelscopeError) {
-      stderr.write(`tunnelscope classify: ${e.message}\n`);
-      return 2;
+    writer.end(tally.toJSON());
+    if (o.summary) {
+      // A format for people: the summary is part of the data. Machine formats: keep stdout parseable.
+      if (format.human) out.write(`\n${tally.text()}`);
+      else stderr.write(tally.text());
     }
+    await out.end();
+  };
+  const t0 = process.hrtime.bigint();
+  let st: RunStats;
+  try {
+    st = o.workers > 1 ? await runPool(options, input, o, onRecord, progress) : await runSession(createClassifier(options), input, o, onRecord, progress);
+  } catch (e) {
+    await finish();
     throw e;
   }
-  progress.done();
-  await out.end();
+  await finish();
   const secs = Number(process.hrtime.bigint() - t0) / 1e9;
   if (!o.quiet) {
     const bad = Object.entries(st.malformed).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`);
+    const extra = sinks.map((s) => s.report?.() ?? null).filter((x): x is string => x !== null);
     stderr.write(
-      `tunnelscope: ${st.packets} packets, ${st.flows} flows, ${out.counts.vpn} VPN flows, ` +
-        `${bad.length ? `skipped: ${bad.join(', ')}, ` : ''}${secs.toFixed(2)} s (${Math.round(st.packets / Math.max(secs, 1e-9))} packets/s)\n`,
+      `tunnelscope: ${st.packets} packets, ${st.flows} flows, ${tally.vpn} VPN flows, ` +
+        `${bad.length ? `skipped: ${bad.join(', ')}, ` : ''}${secs.toFixed(2)} s (${Math.round(st.packets / Math.max(secs, 1e-9))} packets/s)\n` +
+        extra.map((l) => `tunnelscope: ${l}\n`).join(''),
     );
   }
   return 0;
 }
+

@@ -14,36 +14,13 @@ import { FlowTable } from '../trace/flow-table.js';
 import { transportName } from '../trace/flow-format.js';
 import { readCaptureFileSync, readCaptureStream, type ReaderStats } from '../trace/reader.js';
 import { ENCAP_NAMES, type EndReason, type FlowHandle, type RawPacket } from '../trace/types.js';
-import { cannotReadReason, choiceFlag, numberFlag, parseCli, reportUsage, UsageError } from './args.js';
-import { defaultFormat, isoMicros, NdjsonWriter, OutputSink, TableWriter } from './output.js';
-
-export const FLOWS_USAGE =
-  'usage: tunnelscope flows <capture|-> [--format ndjson|table] [--idle-timeout S] [--tcp-idle-timeout S] [--max-flows N] [--quiet]';
-
-const HELP = `${FLOWS_USAGE}
-
-List the bidirectional flows of a pcap/pcapng capture ('-' reads stdin).
-
-options:
-  --format ndjson|table   output format (default: table on a terminal, else ndjson)
-  --idle-timeout S        end non-TCP flows idle for S seconds of capture time (default 120)
-  --tcp-idle-timeout S    end TCP flows idle for S seconds of capture time (default 300)
-  --max-flows N           live flow cap; the least recently active flow is evicted beyond it (default 1000000)
-  -q, --quiet             no summary on stderr
-  -h, --help              this text
-
-output: one record per flow, in the order flows end:
-  {"transport","src","dst","vlan"?,"encap"?,"packets","bytes","firstSeen","lastSeen","end"}
-  src = initiator (TCP: the SYN sender), endpoints ip:port / [ipv6]:port / bare ip for portless transports,
-  times ISO-8601 UTC with microseconds (capture time), end = idle | evicted | fin | rst | eof.
-  A summary (packets read, malformed skipped by reason, flows emitted) goes to stderr.
-
-exit codes: 0 ok, 1 unexpected failure, 2 usage error, missing file, or corrupt/unknown capture format
-
-examples:
-  tunnelscope flows trace.pcapng --format table
-  tcpdump -w - -i eth0 | tunnelscope flows - | jq 'select(.transport == "udp")'
-`;
+import type { Command } from 'commander';
+import { cannotReadReason, choiceFlag, numberFlag, UsageError } from './args.js';
+import { defaultFormat, isoMicros, OutputSink } from './output.js';
+import { findFormat, formatsHelp, jsonFormat, ndjsonFormat, type OutputFormat } from './formats.js';
+import { processIo, type CliIo } from './io.js';
+import { action, subcommand, type CliContext, type Subcommand } from './program.js';
+import { TableWriter } from './table.js';
 
 /** One output record. */
 export interface FlowRecordOut {
@@ -83,65 +60,97 @@ export function flowRecord(f: FlowHandle, reason: EndReason): FlowRecordOut {
   };
 }
 
-export interface CliIo {
-  stdout: NodeJS.WritableStream & { isTTY?: boolean };
-  stderr: NodeJS.WritableStream;
-  stdin: NodeJS.ReadableStream;
-}
+export type { CliIo } from './io.js';
 
 /** Thrown from the packet callback to stop reading once stdout is gone. */
 class StopReading extends Error {}
 
-export async function run(
-  argv: string[],
-  io: CliIo = { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin },
-): Promise<number> {
+const NAME = 'flows';
+
+const AFTER_HELP = `
+Output: one record per flow, in the order flows end:
+  {"transport","src","dst","vlan"?,"encap"?,"packets","bytes","firstSeen","lastSeen","end"}
+  src = initiator (TCP: the SYN sender), endpoints ip:port / [ipv6]:port / bare ip for portless transports,
+  times ISO-8601 UTC with microseconds (capture time), end = idle | evicted | fin | rst | eof.
+  A summary (packets read, malformed skipped by reason, flows emitted) goes to stderr.
+
+Exit codes: 0 ok, 1 unexpected failure, 2 usage error, missing file, or corrupt/unknown capture format.
+
+Examples:
+  tunnelscope flows trace.pcapng --format table
+  tcpdump -i eth0 -U -w - | tunnelscope flows - | jq 'select(.transport == "udp")'
+`;
+
+const FLOW_COLUMNS = [
+  { header: 'TRANSPORT', min: 4, cell: (r: FlowRecordOut) => r.transport },
+  { header: 'SRC', min: 15, cell: (r: FlowRecordOut) => r.src },
+  { header: 'DST', min: 15, cell: (r: FlowRecordOut) => r.dst },
+  { header: 'VLAN', align: 'right' as const, cell: (r: FlowRecordOut) => (r.vlan === undefined ? '-' : String(r.vlan)) },
+  { header: 'ENCAP', cell: (r: FlowRecordOut) => r.encap ?? '-' },
+  { header: 'PKTS', min: 5, align: 'right' as const, cell: (r: FlowRecordOut) => String(r.packets) },
+  { header: 'BYTES', min: 6, align: 'right' as const, cell: (r: FlowRecordOut) => String(r.bytes) },
+  { header: 'FIRST', cell: (r: FlowRecordOut) => r.firstSeen },
+  { header: 'LAST', cell: (r: FlowRecordOut) => r.lastSeen },
+  { header: 'END', cell: (r: FlowRecordOut) => r.end },
+];
+
+/** The formats `flows --format` offers. */
+export const FLOWS_FORMATS: OutputFormat<FlowRecordOut>[] = [
+  ndjsonFormat('one JSON record per flow, in the order flows end'),
+  {
+    name: 'table',
+    description: 'aligned columns',
+    human: true,
+    open: (sink, ctx) => {
+      const t = new TableWriter(sink, FLOW_COLUMNS, { holdRows: ctx.live ? 1 : 5000, empty: '(no flows)' });
+      return { record: (r) => t.write(r), flush: () => t.flush(), end: () => t.end() };
+    },
+  },
+  jsonFormat('flows', 'one document {flows, summary} at the end'),
+];
+
+interface FlowsOpts {
+  format?: string;
+  idleTimeout?: string;
+  tcpIdleTimeout?: string;
+  maxFlows?: string;
+  quiet?: boolean;
+}
+
+export const flowsCommand: Subcommand = {
+  name: NAME,
+  define(program: Command, ctx: CliContext): Command {
+    return subcommand(program, ctx, NAME, 'list flows (5-tuple, counters, times) without classification')
+      .argument('[capture]', "pcap or pcapng capture; '-' reads stdin")
+      .option('--format <F>', `${formatsHelp(FLOWS_FORMATS)}; default: table on a terminal, else ndjson`)
+      .option('--idle-timeout <S>', 'end non-TCP flows idle for S seconds of capture time (default 120)')
+      .option('--tcp-idle-timeout <S>', 'end TCP flows idle for S seconds of capture time (default 300)')
+      .option('--max-flows <N>', 'live flow cap; the least recently active flow is evicted beyond it (default 1000000)')
+      .option('-q, --quiet', 'no summary on stderr')
+      .addHelpText('after', AFTER_HELP)
+      .action(action(ctx, NAME, (capture: string | undefined, opts: FlowsOpts) => flows(capture, opts, ctx.io)));
+  },
+};
+
+/** Run `flows` with its arguments (without the command name); resolves to the exit code. */
+export async function run(argv: string[], io: CliIo = processIo()): Promise<number> {
+  const { main } = await import('./main.js');
+  return main([NAME, ...argv], io);
+}
+
+async function flows(capture: string | undefined, opts: FlowsOpts, io: CliIo): Promise<number> {
   const { stdout, stderr } = io;
-  let input: string, format: 'ndjson' | 'table', quiet: boolean;
-  let idle: number | undefined, tcpIdle: number | undefined, maxFlows: number | undefined;
-  try {
-    const { values, positionals } = parseCli(
-      argv,
-      {
-        format: { type: 'string' },
-        'idle-timeout': { type: 'string' },
-        'tcp-idle-timeout': { type: 'string' },
-        'max-flows': { type: 'string' },
-        quiet: { type: 'boolean', short: 'q' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      { min: 0, max: 1, name: 'capture file (or - for stdin)' },
-    );
-    if (values.help === true) {
-      stdout.write(HELP);
-      return 0;
-    }
-    if (positionals.length === 0) throw new UsageError('missing capture file (or - for stdin)');
-    input = positionals[0]!;
-    format = choiceFlag('format', values.format, ['ndjson', 'table'] as const, defaultFormat(stdout));
-    idle = numberFlag('idle-timeout', values['idle-timeout'], { min: 0 });
-    tcpIdle = numberFlag('tcp-idle-timeout', values['tcp-idle-timeout'], { min: 0 });
-    maxFlows = numberFlag('max-flows', values['max-flows'], { min: 1, max: 1 << 28, integer: true });
-    quiet = values.quiet === true;
-  } catch (err) {
-    if (err instanceof UsageError) return reportUsage(stderr, 'flows', err, FLOWS_USAGE);
-    throw err;
-  }
+  if (capture === undefined) throw new UsageError('missing capture file (or - for stdin)');
+  const input = capture;
+  const format = findFormat(FLOWS_FORMATS, choiceFlag('format', opts.format, FLOWS_FORMATS.map((f) => f.name), defaultFormat(stdout)))!;
+  const idle = numberFlag('idle-timeout', opts.idleTimeout, { min: 0 });
+  const tcpIdle = numberFlag('tcp-idle-timeout', opts.tcpIdleTimeout, { min: 0 });
+  const maxFlows = numberFlag('max-flows', opts.maxFlows, { min: 1, max: 1 << 28, integer: true });
+  const quiet = opts.quiet === true;
 
   const sink = new OutputSink(stdout);
-  const nd = new NdjsonWriter(sink);
-  const table = new TableWriter<FlowRecordOut>(sink, [
-    { header: 'TRANSPORT', width: 9, cell: (r) => r.transport },
-    { header: 'SRC', width: 22, cell: (r) => r.src },
-    { header: 'DST', width: 22, cell: (r) => r.dst },
-    { header: 'VLAN', width: 4, align: 'right', cell: (r) => (r.vlan === undefined ? '-' : String(r.vlan)) },
-    { header: 'ENCAP', width: 6, cell: (r) => r.encap ?? '-' },
-    { header: 'PKTS', width: 8, align: 'right', cell: (r) => String(r.packets) },
-    { header: 'BYTES', width: 11, align: 'right', cell: (r) => String(r.bytes) },
-    { header: 'FIRST', width: 27, cell: (r) => r.firstSeen },
-    { header: 'LAST', width: 27, cell: (r) => r.lastSeen },
-    { header: 'END', width: 7, cell: (r) => r.end },
-  ]);
+  const writer = format.open(sink, { io, meta: { command: NAME, inputs: [input], startedMs: Date.now() }, live: input === '-' });
+  const ends = { idle: 0, evicted: 0, fin: 0, rst: 0, eof: 0 };
   let emitted = 0;
   const flows = new FlowTable(
     {
@@ -153,9 +162,8 @@ export async function run(
     {
       onEnd(f, reason) {
         emitted++;
-        const r = flowRecord(f, reason);
-        if (format === 'table') table.write(r);
-        else nd.write(r);
+        ends[reason]++;
+        writer.record(flowRecord(f, reason));
       },
     },
   );
@@ -173,6 +181,7 @@ export async function run(
   try {
     readerStats = input === '-' ? await readCaptureStream(io.stdin, source, onPacket) : readCaptureFileSync(input, onPacket);
     flows.flush();
+    writer.end({ packets: rawPackets, flows: emitted, ends });
     await sink.end();
   } catch (err) {
     if (err instanceof StopReading || sink.closed) return 0;
@@ -181,6 +190,7 @@ export async function run(
       if (err.code === 'TS_CAPTURE_FORMAT' && rawPackets > 0) {
         try {
           flows.flush();
+          writer.end({ packets: rawPackets, flows: emitted, ends });
           await sink.end();
         } catch {
           /* the format error is what we report */

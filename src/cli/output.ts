@@ -1,12 +1,10 @@
 /**
- * Shared output for subcommands: data to stdout as ndjson or a fixed-width table, batched into large writes,
+ * Shared output for subcommands: data to stdout, batched into large writes,
  * with broken-pipe handling (`tunnelscope flows x.pcap | head` stops quietly, exit 0).
  * Diagnostics never go through here: they go to stderr directly.
  */
 
 import { fstatSync, writeSync } from 'node:fs';
-
-export type OutputFormat = 'ndjson' | 'table' | 'json';
 
 /** `table` when the stream is a terminal, else `ndjson` (house CLI convention). */
 export function defaultFormat(stream: { isTTY?: boolean }): 'table' | 'ndjson' {
@@ -127,38 +125,6 @@ export class NdjsonWriter {
   constructor(private readonly sink: OutputSink) {}
   write(record: object): void {
     this.sink.writeLine(JSON.stringify(record));
-  }
-}
-
-export interface TableColumn<R> {
-  header: string;
-  /** Minimum width; longer cells are not cut (the row just gets wider). */
-  width: number;
-  align?: 'left' | 'right';
-  cell(r: R): string;
-}
-
-/** A streamed fixed-width table: header on the first row, one line per record. */
-export class TableWriter<R> {
-  private started = false;
-  constructor(private readonly sink: OutputSink, private readonly columns: readonly TableColumn<R>[]) {}
-
-  private line(cells: string[]): string {
-    let out = '';
-    for (let i = 0; i < cells.length; i++) {
-      const c = this.columns[i]!, s = cells[i]!;
-      const padded = c.align === 'right' ? s.padStart(c.width) : i === cells.length - 1 ? s : s.padEnd(c.width);
-      out += (i === 0 ? '' : '  ') + padded;
-    }
-    return out + '\n';
-  }
-
-  write(r: R): void {
-    if (!this.started) {
-      this.started = true;
-      this.sink.write(this.line(this.columns.map((c) => c.header)));
-    }
-    this.sink.write(this.line(this.columns.map((c) => c.cell(r))));
   }
 }
 

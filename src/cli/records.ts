@@ -1,97 +1,91 @@
 /**
- * Writes classify records as ndjson (streamed), a table (streamed, fixed-width columns) or json (one document
- * at the end), and keeps the per-label/protocol counts for --summary. Built on the shared output sink, so a
- * closed stdout (`| head`) stops output quietly.
+ * classify's output: the formats its records can be written in (CLASSIFY_FORMATS), and the tally behind
+ * `--summary` and the end-of-run line. Formats write through the batched stdout sink, so a closed stdout
+ * (`| head`) stops output quietly.
  */
 import type { FlowRecord } from '../classify/record.js';
-import { NdjsonWriter, OutputSink, TableWriter, type OutputFormat, type TableColumn } from './output.js';
+import type { Label } from '../classify/types.js';
+import { jsonFormat, ndjsonFormat, type OutputFormat } from './formats.js';
+import { TableWriter, type TableColumn } from './table.js';
+
+const LABELS: readonly Label[] = ['registered_vpn', 'unregistered_vpn', 'ordinary'];
+
+/** The item that decided a flow's label: strongest first, registration last. */
+export function decidingEvidence(r: FlowRecord): string {
+  const items = r.evidence.filter((x) => x.source !== 'registered');
+  const e = items.find((x) => x.strength === 'strong') ?? items.find((x) => x.strength === 'medium') ?? items[0];
+  return e ? `${e.rule} (${e.strength}): ${e.reason}` : '-';
+}
 
 const COLUMNS: readonly TableColumn<FlowRecord>[] = [
-  { header: 'LABEL', width: 16, cell: (r) => r.label },
-  { header: 'PROTOCOL', width: 15, cell: (r) => r.protocol ?? '-' },
-  { header: 'CONF', width: 4, align: 'right', cell: (r) => r.confidence.toFixed(2) },
-  { header: 'L4', width: 4, cell: (r) => r.transport },
-  { header: 'SRC', width: 21, cell: (r) => r.src },
-  { header: 'DST', width: 21, cell: (r) => r.dst },
-  { header: 'PKTS', width: 6, align: 'right', cell: (r) => String(r.packets) },
-  { header: 'BYTES', width: 9, align: 'right', cell: (r) => String(r.bytes) },
-  { header: 'REGISTRANT', width: 10, cell: (r) => r.registrant ?? '-' },
-  {
-    header: 'EVIDENCE',
-    width: 0,
-    cell: (r) => {
-      // The item that decided: strongest first, registration last.
-      const items = r.evidence.filter((x) => x.source !== 'registered');
-      const e = items.find((x) => x.strength === 'strong') ?? items.find((x) => x.strength === 'medium') ?? items[0];
-      return e ? `${e.rule} (${e.strength}): ${e.reason}` : '-';
-    },
-  },
+  { header: 'LABEL', min: 8, cell: (r) => r.label },
+  { header: 'PROTOCOL', min: 8, max: 16, cell: (r) => r.protocol ?? '-' },
+  { header: 'CONF', align: 'right', cell: (r) => r.confidence.toFixed(2) },
+  { header: 'L4', min: 4, cell: (r) => r.transport },
+  { header: 'SRC', min: 15, cell: (r) => r.src },
+  { header: 'DST', min: 15, cell: (r) => r.dst },
+  { header: 'PKTS', align: 'right', min: 5, cell: (r) => String(r.packets) },
+  { header: 'BYTES', align: 'right', min: 6, cell: (r) => String(r.bytes) },
+  { header: 'REGISTRANT', min: 10, max: 24, cell: (r) => r.registrant ?? '-' },
+  { header: 'EVIDENCE', cell: decidingEvidence },
 ];
 
-export class RecordWriter {
-  readonly counts = { flows: 0, vpn: 0, byLabel: new Map<string, number>(), byProtocol: new Map<string, number>() };
-  private readonly sink: OutputSink;
-  private readonly nd: NdjsonWriter;
-  private readonly table: TableWriter<FlowRecord>;
-  private buffered: FlowRecord[] = [];
-  private rows = 0;
+const tableFormat: OutputFormat<FlowRecord> = {
+  name: 'table',
+  description: 'aligned columns, the deciding evidence last',
+  human: true,
+  open: (sink, ctx) => {
+    const out = ctx.io.stdout;
+    const t = new TableWriter(sink, COLUMNS, {
+      // A live run shows rows as they come (widths fitted to the first and widened as needed).
+      holdRows: ctx.live ? 1 : 5000,
+      lineWidth: out.isTTY === true && typeof out.columns === 'number' ? out.columns : 0,
+      empty: '(no flows)',
+    });
+    return { record: (r) => t.write(r), flush: () => t.flush(), end: () => t.end() };
+  },
+};
 
-  constructor(
-    stream: NodeJS.WritableStream,
-    private readonly format: OutputFormat,
-    private readonly opts: { onlyVpn: boolean; summary: boolean; stderr: NodeJS.WritableStream },
-  ) {
-    this.sink = new OutputSink(stream);
-    this.nd = new NdjsonWriter(this.sink);
-    this.table = new TableWriter(this.sink, COLUMNS);
-  }
+/** The formats `classify --format` offers. */
+export const CLASSIFY_FORMATS: OutputFormat<FlowRecord>[] = [
+  ndjsonFormat('one JSON record per flow, in the order flows end'),
+  tableFormat,
+  jsonFormat('flows', 'one document {flows, summary} at the end'),
+];
 
-  /** True once the reader of stdout went away: producers may stop. */
-  get closed(): boolean {
-    return this.sink.closed;
-  }
+/** Counts per label and per VPN protocol, for `--summary` and the end-of-run line. */
+export class Tally {
+  flows = 0;
+  vpn = 0;
+  readonly byLabel: Record<Label, number> = { registered_vpn: 0, unregistered_vpn: 0, ordinary: 0 };
+  readonly byProtocol = new Map<string, number>();
 
-  write(r: FlowRecord): void {
-    this.counts.flows++;
-    this.counts.byLabel.set(r.label, (this.counts.byLabel.get(r.label) ?? 0) + 1);
+  add(r: FlowRecord): void {
+    this.flows++;
+    this.byLabel[r.label]++;
     if (r.label !== 'ordinary') {
-      this.counts.vpn++;
+      this.vpn++;
       const p = r.protocol ?? 'unknown';
-      this.counts.byProtocol.set(p, (this.counts.byProtocol.get(p) ?? 0) + 1);
+      this.byProtocol.set(p, (this.byProtocol.get(p) ?? 0) + 1);
     }
-    if (this.opts.onlyVpn && r.label === 'ordinary') return;
-    this.rows++;
-    if (this.format === 'ndjson') this.nd.write(r);
-    else if (this.format === 'table') this.table.write(r);
-    else this.buffered.push(r);
   }
 
-  /** Summary text: counts per label and per VPN protocol. */
-  summaryText(): string {
-    const lines = [`flows: ${this.counts.flows}`];
-    for (const l of ['registered_vpn', 'unregistered_vpn', 'ordinary']) lines.push(`  ${l.padEnd(18)} ${this.counts.byLabel.get(l) ?? 0}`);
-    if (this.counts.byProtocol.size) {
+  /** The summary as data: every label is present, zero or not, as in the text form. */
+  toJSON(): { flows: number; byLabel: Record<Label, number>; vpnByProtocol: Record<string, number> } {
+    return { flows: this.flows, byLabel: { ...this.byLabel }, vpnByProtocol: Object.fromEntries(this.sortedProtocols()) };
+  }
+
+  text(): string {
+    const lines = [`flows: ${this.flows}`];
+    for (const l of LABELS) lines.push(`  ${l.padEnd(18)} ${this.byLabel[l]}`);
+    if (this.byProtocol.size) {
       lines.push('VPN flows by protocol:');
-      const rows = [...this.counts.byProtocol].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
-      for (const [p, n] of rows) lines.push(`  ${p.padEnd(18)} ${n}`);
+      for (const [p, n] of this.sortedProtocols()) lines.push(`  ${p.padEnd(18)} ${n}`);
     }
     return `${lines.join('\n')}\n`;
   }
 
-  /** Finish output (json document, summary) and wait until stdout took it. */
-  async end(): Promise<void> {
-    if (this.format === 'json') {
-      const summary = { flows: this.counts.flows, byLabel: Object.fromEntries(this.counts.byLabel), vpnByProtocol: Object.fromEntries(this.counts.byProtocol) };
-      this.sink.write(`${JSON.stringify({ flows: this.buffered, summary })}\n`);
-      this.buffered = [];
-    } else if (this.format === 'table' && this.rows === 0) {
-      this.sink.write('(no flows)\n');
-    }
-    if (this.opts.summary) {
-      // Human format: the summary is part of the data. Machine formats: keep stdout parseable.
-      if (this.format === 'table') this.sink.write(`\n${this.summaryText()}`);
-      else this.opts.stderr.write(this.summaryText());
-    }
-    await this.sink.end();
+  private sortedProtocols(): [string, number][] {
+    return [...this.byProtocol].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
   }
 }

@@ -8,39 +8,60 @@ import { TunnelscopeError } from '../errors.js';
 import { defaultVpnDomainsPath } from '../lists/default-domains.js';
 import { seedFromText } from '../synth/rng.js';
 import { formatRegistrations, formatTruth, synthesize, type SynthOptions } from '../synth/generate.js';
-import { numberFlag, parseCli, reportUsage, UsageError } from './args.js';
+import type { Command } from 'commander';
+import { numberFlag, UsageError } from './args.js';
+import { processIo, type CliIo } from './io.js';
+import { action, subcommand, type CliContext, type Subcommand } from './program.js';
 
-export const SYNTH_USAGE =
-  'usage: tunnelscope synth --out FILE.pcap [--packets N] [--flows N] [--vpn-share X] [--registered-share Y] [--seed S] [--ipv6-share Z] [--mean-size B]';
+const NAME = 'synth';
 
-const HELP = `${SYNTH_USAGE}
-
-Write a deterministic synthetic Ethernet pcap with a known truth: TLS (SNI), DNS, QUIC (protected Initials),
+const AFTER_HELP = `
+Writes a deterministic synthetic Ethernet pcap with a known truth: TLS (SNI), DNS, QUIC (protected Initials),
 HTTP, SSH, STUN, WebRTC/DTLS, game UDP and NTP as ordinary traffic; WireGuard, OpenVPN UDP/TCP, IKEv2,
 ESP, AH, L2TP, PPTP (+ enhanced GRE) and TLS to VPN-provider domains as VPN traffic. Also writes
   <out without .pcap>.truth.ndjson     one line per flow: transport, src, dst, expect, protocol, registered,
                                        registrant, packets, kind
   <out without .pcap>.registered.txt   registration list (CIDR,registrant-id) covering the registered clients
+Same arguments give byte-identical files.
 
-options:
-  --out FILE              capture to write (required)
-  --packets N             total packets, exact (default 200000)
-  --flows N               flows, exact (default 5000)
-  --vpn-share X           fraction of flows that are VPN (default 0.24)
-  --registered-share Y    fraction of VPN flows whose client lies in a registered prefix (default 0.5)
-  --seed S                PRNG seed, integer or text (default 1)
-  --ipv6-share Z          fraction of flows over IPv6 (default 0.2)
-  --mean-size B           target mean frame size in bytes (default 620)
-  --vpn-domains FILE      provider domains for VPN TLS SNI (default data/vpn-domains.txt if present, else built in)
-  -q, --quiet             no summary on stderr
-  -h, --help              this text
+Exit codes: 0 ok, 1 write failure, 2 usage error.
 
-exit codes: 0 ok, 1 write failure, 2 usage error
-
-examples:
+Examples:
   tunnelscope synth --packets 2000000 --flows 50000 --vpn-share 0.24 --registered-share 0.5 --seed 7 --out perf.pcap
   tunnelscope synth --packets 5000 --flows 200 --seed 3 --out small.pcap && tunnelscope classify small.pcap
 `;
+
+interface SynthOpts {
+  out?: string;
+  packets?: string;
+  flows?: string;
+  vpnShare?: string;
+  registeredShare?: string;
+  seed?: string;
+  ipv6Share?: string;
+  meanSize?: string;
+  vpnDomains?: string;
+  quiet?: boolean;
+}
+
+export const synthCommand: Subcommand = {
+  name: NAME,
+  define(program: Command, ctx: CliContext): Command {
+    return subcommand(program, ctx, NAME, 'write a deterministic synthetic capture with its truth and registration list')
+      .option('-o, --out <FILE>', 'capture to write (required)')
+      .option('--packets <N>', 'total packets, exact (default 200000)')
+      .option('--flows <N>', 'flows, exact (default 5000)')
+      .option('--vpn-share <X>', 'fraction of flows that are VPN (default 0.24)')
+      .option('--registered-share <Y>', 'fraction of VPN flows whose client lies in a registered prefix (default 0.5)')
+      .option('--seed <S>', 'PRNG seed, integer or text (default 1)')
+      .option('--ipv6-share <Z>', 'fraction of flows over IPv6 (default 0.2)')
+      .option('--mean-size <B>', 'target mean frame size in bytes (default 620)')
+      .option('--vpn-domains <FILE>', 'provider domains for VPN TLS SNI (default data/vpn-domains.txt if present, else built in)')
+      .option('-q, --quiet', 'no summary on stderr')
+      .addHelpText('after', AFTER_HELP)
+      .action(action(ctx, NAME, (opts: SynthOpts) => synth(opts, ctx.io)));
+  },
+};
 
 /** Domain names from a list file: first token of each non-comment line that looks like a domain. */
 export function readDomainList(path: string): string[] {
@@ -52,19 +73,12 @@ export function readDomainList(path: string): string[] {
   return out;
 }
 
-function optionsFrom(argv: string[]): { opts: SynthOptions; out: string; quiet: boolean } | 'help' {
-  const { values } = parseCli(argv, {
-    out: { type: 'string', short: 'o' }, packets: { type: 'string' }, flows: { type: 'string' },
-    'vpn-share': { type: 'string' }, 'registered-share': { type: 'string' }, seed: { type: 'string' },
-    'ipv6-share': { type: 'string' }, 'mean-size': { type: 'string' }, 'vpn-domains': { type: 'string' },
-    quiet: { type: 'boolean', short: 'q' }, help: { type: 'boolean', short: 'h' },
-  }, { min: 0, max: 0 });
-  if (values.help === true) return 'help';
+function optionsFrom(values: SynthOpts): { opts: SynthOptions; out: string; quiet: boolean } {
   if (values.out === undefined || values.out === '') throw new UsageError('missing --out FILE');
   const seedText = values.seed ?? '1';
   if (seedText.trim() === '') throw new UsageError('--seed must not be empty');
   let vpnDomains: string[] | undefined;
-  const domPath = values['vpn-domains'] ?? (existsSync(defaultVpnDomainsPath()) ? defaultVpnDomainsPath() : undefined);
+  const domPath = values.vpnDomains ?? (existsSync(defaultVpnDomainsPath()) ? defaultVpnDomainsPath() : undefined);
   if (domPath !== undefined) {
     try {
       vpnDomains = readDomainList(domPath);
@@ -75,11 +89,11 @@ function optionsFrom(argv: string[]): { opts: SynthOptions; out: string; quiet: 
   const opts: SynthOptions = {
     packets: numberFlag('packets', values.packets, { min: 1, max: 1e9, integer: true }) ?? 200000,
     flows: numberFlag('flows', values.flows, { min: 1, max: 1e7, integer: true }) ?? 5000,
-    vpnShare: numberFlag('vpn-share', values['vpn-share'], { min: 0, max: 1 }) ?? 0.24,
-    registeredShare: numberFlag('registered-share', values['registered-share'], { min: 0, max: 1 }) ?? 0.5,
+    vpnShare: numberFlag('vpn-share', values.vpnShare, { min: 0, max: 1 }) ?? 0.24,
+    registeredShare: numberFlag('registered-share', values.registeredShare, { min: 0, max: 1 }) ?? 0.5,
     seed: seedFromText(seedText.trim()),
-    ipv6Share: numberFlag('ipv6-share', values['ipv6-share'], { min: 0, max: 1 }) ?? 0.2,
-    meanSize: numberFlag('mean-size', values['mean-size'], { min: 60, max: 1514 }) ?? 620,
+    ipv6Share: numberFlag('ipv6-share', values.ipv6Share, { min: 0, max: 1 }) ?? 0.2,
+    meanSize: numberFlag('mean-size', values.meanSize, { min: 60, max: 1514 }) ?? 620,
   };
   if (vpnDomains !== undefined && vpnDomains.length > 0) opts.vpnDomains = vpnDomains;
   return { opts, out: values.out, quiet: values.quiet === true };
@@ -90,26 +104,15 @@ export function sideFileBase(out: string): string {
   return out.replace(/\.pcap$/i, '');
 }
 
-/** Streams the command writes to (tests pass their own). */
-export interface SynthIo {
-  stdout: NodeJS.WritableStream;
-  stderr: NodeJS.WritableStream;
+/** Run `synth` with its arguments (without the command name); resolves to the exit code. */
+export async function run(argv: string[], io: CliIo = processIo()): Promise<number> {
+  const { main } = await import('./main.js');
+  return main([NAME, ...argv], io);
 }
 
-/** Run `tunnelscope synth`; resolves to the exit code (0 ok, 1 write failure, 2 usage error). */
-export async function run(argv: string[], io: SynthIo = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
-  const { stdout, stderr } = io;
-  let parsed: ReturnType<typeof optionsFrom>;
-  try {
-    parsed = optionsFrom(argv);
-  } catch (err) {
-    if (err instanceof UsageError) return reportUsage(stderr, 'synth', err, SYNTH_USAGE);
-    throw err;
-  }
-  if (parsed === 'help') {
-    stdout.write(HELP);
-    return 0;
-  }
+async function synth(values: SynthOpts, io: CliIo): Promise<number> {
+  const { stderr } = io;
+  const parsed = optionsFrom(values);
   const { opts, out, quiet } = parsed;
   const t0 = performance.now();
   let fd: number;
@@ -128,7 +131,7 @@ export async function run(argv: string[], io: SynthIo = { stdout: process.stdout
   } catch (err) {
     closeSync(fd);
     if (err instanceof TunnelscopeError && err.code === 'TS_INVALID_ARG') {
-      return reportUsage(stderr, 'synth', new UsageError(err.message), SYNTH_USAGE);
+      throw new UsageError(err.message);
     }
     stderr.write(`tunnelscope synth: ${err instanceof Error ? err.message : String(err)}\n`);
     return 1;

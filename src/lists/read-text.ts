@@ -26,12 +26,27 @@ export const MAX_VALUE_CHARS = 256;
 
 const READ_CHUNK = 1 << 20;
 
-function fileKind(st: { isDirectory(): boolean; isCharacterDevice(): boolean; isBlockDevice(): boolean; isSocket(): boolean; isSymbolicLink(): boolean }): string {
-  if (st.isDirectory()) return 'EISDIR: a directory';
-  if (st.isCharacterDevice()) return 'a character device';
-  if (st.isBlockDevice()) return 'a block device';
-  if (st.isSocket()) return 'a socket';
-  return 'not a regular file';
+/** File-system error codes in the words a user reads (the code itself for the rest). */
+const FS_REASONS: Record<string, string> = {
+  ENOENT: 'no such file',
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  EISDIR: 'is a directory',
+  ENOTDIR: 'not a directory',
+  ELOOP: 'too many symbolic links',
+  ENAMETOOLONG: 'name too long',
+};
+
+function fsReason(e: unknown): string {
+  const code = (e as NodeJS.ErrnoException).code;
+  return code !== undefined ? (FS_REASONS[code] ?? code) : String(e);
+}
+
+/** Why a file that is not a regular file or pipe is refused. */
+function notAFile(st: { isDirectory(): boolean; isCharacterDevice(): boolean; isBlockDevice(): boolean; isSocket(): boolean }): string {
+  if (st.isDirectory()) return 'is a directory';
+  const kind = st.isCharacterDevice() ? 'a character device' : st.isBlockDevice() ? 'a block device' : st.isSocket() ? 'a socket' : 'a special file';
+  return `${kind}, not a regular file or pipe`;
 }
 
 /**
@@ -44,12 +59,12 @@ export async function readListText(path: string, source: string, maxBytes: numbe
   try {
     fh = await open(path, 'r');
   } catch (e) {
-    throw new ListReadError(source, `cannot read list: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, { cause: e });
+    throw new ListReadError(source, `cannot read list: ${fsReason(e)}`, { cause: e });
   }
   let bytes: Buffer;
   try {
     const st = await fh.stat();
-    if (!st.isFile() && !st.isFIFO()) throw new ListReadError(source, `cannot read list: ${fileKind(st)}, not a regular file or pipe`);
+    if (!st.isFile() && !st.isFIFO()) throw new ListReadError(source, `cannot read list: ${notAFile(st)}`);
     if (st.size > maxBytes) throw new ListReadError(source, `list file of ${st.size} bytes is over the limit of ${maxBytes} bytes`);
     const chunks: Buffer[] = [];
     let total = 0;
@@ -66,7 +81,7 @@ export async function readListText(path: string, source: string, maxBytes: numbe
     bytes = Buffer.concat(chunks, total);
   } catch (e) {
     if (e instanceof ListReadError) throw e;
-    throw new ListReadError(source, `cannot read list: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, { cause: e });
+    throw new ListReadError(source, `cannot read list: ${fsReason(e)}`, { cause: e });
   } finally {
     await fh.close();
   }

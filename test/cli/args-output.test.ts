@@ -5,8 +5,11 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { choiceFlag, numberFlag, parseCli, reportUsage, UsageError } from '../../src/cli/args.js';
-import { defaultFormat, isBrokenPipe, isoMicros, NdjsonWriter, OutputSink, TableWriter } from '../../src/cli/output.js';
+import { choiceFlag, numberFlag, UsageError } from '../../src/cli/args.js';
+import { main } from '../../src/cli/main.js';
+import { reportUsage } from '../../src/cli/program.js';
+import { TableWriter } from '../../src/cli/table.js';
+import { defaultFormat, isBrokenPipe, isoMicros, NdjsonWriter, OutputSink } from '../../src/cli/output.js';
 
 class Sink extends Writable {
   text = '';
@@ -19,24 +22,16 @@ class Sink extends Writable {
 }
 
 describe('cli/args', () => {
-  const opts = { format: { type: 'string' }, quiet: { type: 'boolean', short: 'q' } } as const;
-  it('parses flags and positionals', () => {
-    const r = parseCli(['-q', 'x.pcap', '--format', 'table'], opts, { min: 1, max: 1 });
-    expect(r.values).toEqual({ quiet: true, format: 'table' });
-    expect(r.positionals).toEqual(['x.pcap']);
-    expect(parseCli(['-'], opts, { min: 1, max: 1 }).positionals).toEqual(['-']);
-  });
-  it('turns every bad command line into a one-line UsageError', () => {
-    for (const argv of [['--nope'], ['--format'], [], ['a', 'b'], ['-x']]) {
-      let e: unknown;
-      try {
-        parseCli(argv, opts, { min: 1, max: 1, name: 'capture' });
-      } catch (err) {
-        e = err;
-      }
-      expect(e, argv.join(' ')).toBeInstanceOf(UsageError);
-      expect((e as UsageError).message).not.toContain('\n');
-      expect((e as UsageError).exitCode).toBe(2);
+  const io = () => ({ stdout: new Sink(), stderr: new Sink(), stdin: process.stdin });
+  it('turns every bad command line into one message line plus a help hint, exit 2, nothing on stdout', async () => {
+    for (const argv of [['flows', '--nope'], ['flows', '--format'], ['flows', 'a', 'b'], ['flows', '-x'], ['classify', '--workers'], ['nope']]) {
+      const o = io();
+      expect(await main(argv, o), argv.join(' ')).toBe(2);
+      const lines = o.stderr.text.trimEnd().split('\n');
+      expect(lines, argv.join(' ')).toHaveLength(2);
+      expect(lines[0]).toMatch(/^tunnelscope( flows| classify)?: /);
+      expect(lines[1]).toMatch(/--help' for the options\)$/);
+      expect(o.stdout.text).toBe('');
     }
   });
   it('validates numbers and choices', () => {
@@ -50,10 +45,10 @@ describe('cli/args', () => {
     expect(choiceFlag('format', 'b', ['a', 'b'], 'a')).toBe('b');
     expect(() => choiceFlag('format', 'c', ['a', 'b'], 'a')).toThrow(/one of a, b/);
   });
-  it('reportUsage prints message and usage, returns 2', () => {
-    const s = new Sink();
-    expect(reportUsage(s, 'flows', new UsageError('bad'), 'usage: x\n')).toBe(2);
-    expect(s.text).toBe('tunnelscope flows: bad\nusage: x\n');
+  it('reportUsage prints message and the help hint, returns 2', () => {
+    const o = io();
+    expect(reportUsage(o, 'flows', 'bad')).toBe(2);
+    expect(o.stderr.text).toBe("tunnelscope flows: bad\n(run 'tunnelscope flows --help' for the options)\n");
   });
 });
 
@@ -85,16 +80,18 @@ describe('cli/output', () => {
     const nd = new NdjsonWriter(sink);
     for (let i = 0; i < 1000; i++) nd.write({ i });
     const t = new TableWriter<{ a: string; n: number }>(sink, [
-      { header: 'A', width: 4, cell: (r) => r.a },
-      { header: 'N', width: 3, align: 'right', cell: (r) => String(r.n) },
+      { header: 'A', min: 4, cell: (r) => r.a },
+      { header: 'N', min: 3, align: 'right', cell: (r) => String(r.n) },
     ]);
     t.write({ a: 'x', n: 5 });
     t.write({ a: 'long-cell', n: 12345 });
+    t.end();
     await sink.end();
     const lines = s.text.split('\n');
     expect(lines).toHaveLength(1004);
     expect(JSON.parse(lines[999]!)).toEqual({ i: 999 });
-    expect(lines.slice(1000, 1003)).toEqual(['A       N', 'x       5', 'long-cell  12345']);
+    // Widths fitted to the held rows: the long cell widens its column for every row, header included.
+    expect(lines.slice(1000, 1003)).toEqual(['A              N', 'x              5', 'long-cell  12345']);
     expect(s.writes).toBeLessThan(5);
   });
   it('texts larger than a batch, multi-byte characters and a newline at the batch edge come out whole and in order', async () => {

@@ -73,7 +73,7 @@ describe('tunnelscope classify', () => {
     const j = await cli([pcap, '--format', 'json', '--summary', '--no-default-domains', '--quiet']);
     const doc = JSON.parse(j.out) as { flows: unknown[]; summary: { byLabel: Record<string, number> } };
     expect(doc.flows).toHaveLength(3);
-    expect(doc.summary.byLabel).toEqual({ unregistered_vpn: 2, ordinary: 1 });
+    expect(doc.summary.byLabel).toEqual({ registered_vpn: 0, unregistered_vpn: 2, ordinary: 1 });
     expect(j.err).toMatch(/unregistered_vpn\s+2/);
   });
 

@@ -15,7 +15,7 @@ class Sink extends Writable {
 }
 async function cli(argv: string[]) {
   const stdout = new Sink(), stderr = new Sink();
-  const code = await run(argv, { stdout, stderr });
+  const code = await run(argv, { stdout, stderr, stdin: process.stdin });
   return { code, out: stdout.text, err: stderr.text };
 }
 const dir = mkdtempSync(join(tmpdir(), 'ts-synth-'));

@@ -1,0 +1,98 @@
+/**
+ * The command line as one commander program: global `-V/--version`, `-h/--help`, `help <command>`, and one
+ * module per subcommand (SUBCOMMANDS). commander parses (unknown flags, missing operands, negative numbers as
+ * option values: `--idle-timeout -5` reaches the validator and is refused there with a reason); the modules
+ * validate values and run. Nothing here writes to the real process streams: everything goes through the
+ * context's `io`, so tests and embedders can run the CLI in-process.
+ */
+import { readFileSync } from 'node:fs';
+import { Command, type Help } from 'commander';
+import { UsageError } from './args.js';
+import type { CliIo } from './io.js';
+
+/** Shared by every subcommand of one run. */
+export interface CliContext {
+  io: CliIo;
+  /** The exit code the action chose (0 unless it says otherwise). */
+  exitCode: number;
+}
+
+/** A subcommand module: adds its command (options, help, action) to the program. */
+export interface Subcommand {
+  readonly name: string;
+  define(program: Command, ctx: CliContext): Command;
+}
+
+/** The package version, from package.json beside dist/ (or the repo root when run from src/). */
+export function packageVersion(): string {
+  for (const rel of ['../package.json', '../../package.json']) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'tunnelscope' && typeof pkg.version === 'string') return pkg.version;
+    } catch {
+      /* try the next place */
+    }
+  }
+  return '0.0.0';
+}
+
+/** The hint printed under a usage error. */
+export const helpHint = (name: string): string => `(run 'tunnelscope ${name === '' ? '' : `${name} `}--help' for the options)`;
+
+/** Print a usage error the house way: `tunnelscope <cmd>: <message>` and the help hint, on stderr; exit 2. */
+export function reportUsage(io: CliIo, name: string, message: string): number {
+  io.stderr.write(`tunnelscope${name === '' ? '' : ` ${name}`}: ${message}\n${helpHint(name)}\n`);
+  return 2;
+}
+
+/**
+ * A subcommand with the house conventions: commander's errors re-worded as `tunnelscope <cmd>: …` (exit 2),
+ * `-h/--help`, no excess operands, and an action wrapper that turns a {@link UsageError} into exit code 2 and
+ * stores the action's exit code in the context.
+ */
+export function subcommand(program: Command, ctx: CliContext, name: string, summary: string): Command {
+  const cmd = program.command(name).description(summary).allowExcessArguments(false);
+  cmd.configureOutput({
+    writeOut: (s) => ctx.io.stdout.write(s),
+    writeErr: (s) => ctx.io.stderr.write(s),
+    outputError: (s, write) => write(`tunnelscope ${name}: ${s.replace(/^error: /, '').trimEnd()}\n${helpHint(name)}\n`),
+  });
+  return cmd;
+}
+
+/** Wrap an action: its resolved number is the exit code; a UsageError is reported and exits 2. */
+export function action<A extends unknown[]>(ctx: CliContext, name: string, fn: (...args: A) => Promise<number>): (...args: A) => Promise<void> {
+  return async (...args: A) => {
+    try {
+      ctx.exitCode = await fn(...args);
+    } catch (e) {
+      if (e instanceof UsageError) ctx.exitCode = reportUsage(ctx.io, name, e.message);
+      else throw e;
+    }
+  };
+}
+
+/** Help layout: option terms wide enough for the longest flag, text wrapped to the terminal (or 120 columns). */
+function helpConfig(io: CliIo): Partial<Help> {
+  return { helpWidth: io.stdout.isTTY === true && io.stdout.columns ? Math.min(io.stdout.columns, 120) : 120, sortSubcommands: false };
+}
+
+export function buildProgram(ctx: CliContext, subcommands: readonly Subcommand[]): Command {
+  const { io } = ctx;
+  const program = new Command('tunnelscope')
+    .description('Label network flows at a gateway as registered VPN, unregistered VPN or ordinary traffic, with evidence.')
+    .version(packageVersion(), '-V, --version', 'print the version and exit')
+    .helpOption('-h, --help', 'show help')
+    .helpCommand('help [command]', 'show help for a command')
+    .configureHelp(helpConfig(io))
+    .exitOverride()
+    .showSuggestionAfterError(true)
+    .configureOutput({
+      writeOut: (s) => io.stdout.write(s),
+      writeErr: (s) => io.stderr.write(s),
+      outputError: (s, write) => write(`tunnelscope: ${s.replace(/^error: /, '').trimEnd()}\n${helpHint('')}\n`),
+    });
+  program.addHelpText('after', `\nRun 'tunnelscope help <command>' or 'tunnelscope <command> --help' for a command's options.\n`);
+  for (const s of subcommands) s.define(program, ctx);
+  return program;
+}
