@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 /** The `tunnelscope` executable: the only CLI module with side effects. */
+import { safeText } from '../text.js';
 import { main } from './main.js';
 
 // A reader that goes away (`tunnelscope help | head`) is not an error: output stops, the exit code stands.
@@ -13,7 +14,7 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (err: unknown) => {
-    process.stderr.write(`tunnelscope: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.stderr.write(`tunnelscope: ${safeText(err instanceof Error ? err.message : String(err), 2048)}\n`);
     process.exitCode = 1;
   },
 );

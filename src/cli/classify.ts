@@ -7,6 +7,8 @@ import type { RawPacket } from '../trace/types.js';
 import type { FlowRecord } from '../classify/record.js';
 import { readCaptureFileSync, readCaptureStream } from '../trace/reader.js';
 import { TunnelscopeError } from '../errors.js';
+import { safeText } from '../text.js';
+import type { ReaderStats } from '../trace/reader.js';
 import { Progress } from './progress.js';
 import { CLASSIFY_FORMATS, Tally } from './records.js';
 import { processIo, type CliIo } from './io.js';
@@ -109,7 +111,7 @@ async function classify(capture: string | undefined, opts: ClassifyOpts, io: Cli
   if (capture !== '-') {
     const why = unreadable(capture);
     if (why !== null) {
-      stderr.write(`tunnelscope classify: cannot read ${capture}: ${why}\n`);
+      stderr.write(`tunnelscope classify: cannot read ${safeText(capture, 256)}: ${why}\n`);
       return 2;
     }
   }
@@ -180,13 +182,17 @@ async function runSession(classifier: Classifier, input: string, o: RunOptions, 
     bytesSeen += p.capLen + 16;
     if ((++n & 0xffff) === 0) progress.update({ bytes: bytesSeen, packets: n, flows });
   };
+  let rs: ReaderStats;
   try {
-    if (input === '-') await readCaptureStream(o.io.stdin, 'stdin', onPacket);
-    else readCaptureFileSync(input, onPacket); // one session on one thread: nothing to overlap the reads with
+    if (input === '-') rs = await readCaptureStream(o.io.stdin, 'stdin', onPacket);
+    else rs = readCaptureFileSync(input, onPacket); // one session on one thread: nothing to overlap the reads with
   } finally {
+    // Also at a corrupt capture: the flows read before the corruption point end and their records go out.
     session.end();
   }
-  return session.stats;
+  const st = session.stats;
+  if (rs.badTimestamps > 0) st.malformed['bad-timestamp'] = (st.malformed['bad-timestamp'] ?? 0) + rs.badTimestamps;
+  return st;
 }
 
 /** A worker pool: packets sharded by address pair over `o.workers` threads; records merged in a fixed order. */
@@ -198,11 +204,8 @@ async function runPool(options: ClassifierOptions, input: string, o: RunOptions,
     onRecord(r);
   };
   try {
-    if (input === '-') {
-      pool.on('flow', count);
-      await readCaptureStream(o.io.stdin, 'stdin', (raw) => void pool.pushRaw(raw));
-      return await pool.end();
-    }
+    // Records of flows read before a corrupt point are delivered before the error (any worker count).
+    if (input === '-') return await pool.classifyStream(o.io.stdin, 'stdin', count);
     return await pool.classifyFile(input, count, { onProgress: ({ bytes }) => progress.update({ bytes, packets: 0, flows }) });
   } finally {
     await pool.close();

@@ -3,6 +3,7 @@
  * A subcommand offers the formats of its record type (classify: CLASSIFY_FORMATS in records.ts; flows: its own),
  * so adding a format is adding an entry, and `--format`'s help and validation follow.
  */
+import { escapeJson } from '../text.js';
 import type { CliIo } from './io.js';
 import type { OutputSink } from './output.js';
 
@@ -46,7 +47,8 @@ export function ndjsonFormat<R>(description: string): OutputFormat<R> {
     description,
     human: false,
     open: (sink) => ({
-      record: (r) => sink.writeLine(JSON.stringify(r)),
+      // JSON.stringify leaves C1 controls, DEL and bidi marks raw: escaped, so a terminal shows them (same value).
+      record: (r) => sink.writeLine(escapeJson(JSON.stringify(r))),
       end: () => {},
     }),
   };
@@ -65,9 +67,9 @@ export function jsonFormat<R>(key: string, description: string): OutputFormat<R>
         record: (r) => {
           sink.write(first ? `{"${key}":[\n` : ',\n');
           first = false;
-          sink.write(JSON.stringify(r));
+          sink.write(escapeJson(JSON.stringify(r)));
         },
-        end: (summary) => sink.write(`${first ? `{"${key}":[` : '\n'}],"summary":${JSON.stringify(summary)}}\n`),
+        end: (summary) => sink.write(`${first ? `{"${key}":[` : '\n'}],"summary":${escapeJson(JSON.stringify(summary))}}\n`),
       };
     },
   };

@@ -324,6 +324,8 @@ export class ClassifierPool extends EventEmitter {
       // End of input, or the corruption point: every flow read so far ends and is delivered.
       const stats = await this.end();
       if (bad !== null) throw bad;
+      const skipped = reader.stats.badTimestamps;
+      if (skipped > 0) stats.malformed['bad-timestamp'] = (stats.malformed['bad-timestamp'] ?? 0) + skipped;
       return stats;
     } finally {
       this.off('flow', onFlow);

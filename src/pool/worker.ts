@@ -158,6 +158,9 @@ class FileRun {
     this.session.end();
     this.flush(this.g);
     const st = statsOf(this.session, this.g - 1, this.claimed);
+    // Records with impossible times are the reader's to count; every worker reads every record, so one reports them.
+    const bad = this.reader.stats.badTimestamps;
+    if (init.index === 0 && bad > 0) st.malformed['bad-timestamp'] = (st.malformed['bad-timestamp'] ?? 0) + bad;
     const formatError = e === null ? null : { source: e.source, offset: e.offset, detail: e.detail };
     post({ t: 'done', job: this.m.job, stats: st, listVersion: classifier.listVersion, formatError });
   }
