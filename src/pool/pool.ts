@@ -119,6 +119,8 @@ interface FileJob {
 
 /** Read ring of a file run: chunks of this size, this many in flight. */
 const DEFAULT_CHUNK_BYTES = 2 << 20;
+/** The flow table's idle-check period (flow-table.ts EXPIRY_CHECK_US; worker.ts keeps the same for file runs). */
+const EXPIRY_CHECK_US = 1_000_000;
 const RING_CHUNKS = 8;
 
 function splitFlow(f: FlowTableOptions | undefined, n: number): FlowTableOptions | undefined {
@@ -167,6 +169,9 @@ export class ClassifierPool extends EventEmitter {
   private pings = new Map<number, { left: number; versions: number[]; resolve: (v: number[]) => void }>();
   private nextPing = 1;
   private clockUs = 0;
+  /** Live path: the idle-check schedule of one session over the whole stream (see pushFrame). */
+  private checkUs = 0;
+  private nextCheckUs = 0;
   private livePackets = 0;
   private needDrain = false;
   private drainWaiters: (() => void)[] = [];
@@ -344,7 +349,7 @@ export class ClassifierPool extends EventEmitter {
    */
   push(bytes: Uint8Array, timestampNs: number | bigint, linkType: number = LINKTYPE_ETHERNET): boolean {
     const tsUs = usFromNs(timestampNs);
-    return this.pushFrame(bytes, 0, bytes.length, tsUs, linkType);
+    return this.pushFrame(bytes, 0, bytes.length, bytes.length, tsUs, linkType);
   }
 
   /**
@@ -352,21 +357,30 @@ export class ClassifierPool extends EventEmitter {
    * copied, so the reader may reuse its buffer; microsecond timestamps pass through exactly.
    */
   pushRaw(raw: RawPacket): boolean {
-    return this.pushFrame(raw.data, raw.offset, raw.capLen, raw.tsUs, raw.linkType);
+    return this.pushFrame(raw.data, raw.offset, raw.capLen, raw.wireLen, raw.tsUs, raw.linkType);
   }
 
-  private pushFrame(data: Uint8Array, off: number, len: number, tsUs: number, linkType: number): boolean {
+  private pushFrame(data: Uint8Array, off: number, len: number, wireLen: number, tsUs: number, linkType: number): boolean {
     if (this.failure) throw this.failure;
     if (this.closed || this.ending) throw new Error('pool: push after end()/close()');
     if (off + len > data.length) len = Math.max(0, data.length - off);
-    // The worker's session counts a frame with an impossible time (bad-timestamp); it must not move the clock.
-    if (tsUs > this.clockUs && isCaptureTime(tsUs)) this.clockUs = tsUs;
+    // Idle expiry runs on one schedule for the whole stream, the one a single session keeps (a check when capture
+    // time has moved a second past the last one); each frame carries the latest check and its worker applies it
+    // before the frame, so flows end at the same stream points whatever the worker count — also when time jumps
+    // (merged or clock-stepped captures). A frame with an impossible time (the worker counts it) moves nothing.
+    if (isCaptureTime(tsUs)) {
+      if (tsUs > this.clockUs) this.clockUs = tsUs;
+      if (this.clockUs >= this.nextCheckUs) {
+        this.nextCheckUs = this.clockUs + EXPIRY_CHECK_US;
+        this.checkUs = this.clockUs;
+      }
+    }
     this.livePackets++;
     const own = frameShard(data, off, len, linkType, this.workers);
-    this.append(this.slots[own]!, data, off, len, tsUs, linkType);
+    this.append(this.slots[own]!, data, off, len, wireLen, tsUs, linkType);
     // DNS answers bind addresses for flows in any shard: every other worker gets a copy to read (not to track).
     if (this.workers > 1 && isDnsServerFrame(data, off, len, linkType)) {
-      for (let w = 0; w < this.workers; w++) if (w !== own) this.append(this.slots[w]!, data, off, len, tsUs, (linkType | FRAME_FOREIGN) >>> 0);
+      for (let w = 0; w < this.workers; w++) if (w !== own) this.append(this.slots[w]!, data, off, len, wireLen, tsUs, (linkType | FRAME_FOREIGN) >>> 0);
     }
     if (!this.flushScheduled) {
       // Partial batches go out once the caller yields: bounded latency without per-packet messages.
@@ -382,7 +396,7 @@ export class ClassifierPool extends EventEmitter {
     return !busy;
   }
 
-  private append(slot: Slot, data: Uint8Array, off: number, len: number, tsUs: number, linkType: number): void {
+  private append(slot: Slot, data: Uint8Array, off: number, len: number, wireLen: number, tsUs: number, linkType: number): void {
     const need = FRAME_HEADER_BYTES + ((len + 7) & ~7);
     if (slot.buf !== null && slot.used + need > slot.buf.byteLength) this.sendBatch(slot);
     if (slot.buf === null) {
@@ -398,6 +412,8 @@ export class ClassifierPool extends EventEmitter {
     slot.dv!.setFloat64(o, tsUs, true);
     slot.dv!.setUint32(o + 8, len, true);
     slot.dv!.setUint32(o + 12, linkType, true);
+    slot.dv!.setUint32(o + 16, wireLen > len ? wireLen : len, true);
+    slot.dv!.setFloat64(o + 24, this.checkUs, true);
     slot.u8!.set(off === 0 && len === data.length ? data : data.subarray(off, off + len), o + FRAME_HEADER_BYTES);
     slot.used = o + need;
     slot.nFrames++;
@@ -450,6 +466,8 @@ export class ClassifierPool extends EventEmitter {
           }
           this.ending = null;
           this.livePackets = 0;
+          // The next live run starts new sessions in the workers: its clock and check schedule start afresh too.
+          this.clockUs = this.checkUs = this.nextCheckUs = 0;
           this.emit('end');
           resolve(s);
         },
@@ -483,7 +501,7 @@ export class ClassifierPool extends EventEmitter {
 
   private sendBatch(slot: Slot): void {
     const buf = slot.buf!;
-    const msg: ToWorker = { t: 'batch', buf, used: slot.used, nFrames: slot.nFrames, clockUs: this.clockUs };
+    const msg: ToWorker = { t: 'batch', buf, used: slot.used, nFrames: slot.nFrames, checkUs: this.checkUs };
     slot.buf = slot.dv = slot.u8 = null;
     slot.used = slot.nFrames = 0;
     slot.inFlight++;

@@ -176,7 +176,8 @@ let live: ClassifierSession | null = null;
 let liveRecs: FlowRecord[] = [];
 let liveVerdicts: VerdictEvent[] = [];
 let livePackets = 0;
-let liveNextUs = 0;
+/** The latest stream-wide idle check applied to the live session (see ClassifierPool#pushFrame). */
+let liveCheckUs = 0;
 const NO_BYTES = new Uint8Array(0);
 const liveRaw: RawPacket = { data: new Uint8Array(0), offset: 0, capLen: 0, wireLen: 0, tsUs: 0, linkType: 1 };
 
@@ -187,7 +188,7 @@ function liveSession(): ClassifierSession {
   s.on('verdict', (v: VerdictEvent) => liveVerdicts.push(v));
   live = s;
   livePackets = 0;
-  liveNextUs = 0;
+  liveCheckUs = 0;
   return s;
 }
 
@@ -205,7 +206,12 @@ function runBatch(m: Extract<ToWorker, { t: 'batch' }>): void {
     raw.linkType = (lt & ~FRAME_FOREIGN) >>> 0;
     raw.offset = o + FRAME_HEADER_BYTES;
     raw.capLen = len;
-    raw.wireLen = len;
+    raw.wireLen = dv.getUint32(o + 16, true);
+    const check = dv.getFloat64(o + 24, true);
+    if (check > liveCheckUs) {
+      liveCheckUs = check;
+      s.advance(check);
+    }
     if ((lt & FRAME_FOREIGN) !== 0) s.observeForeign(raw);
     else {
       s.pushRaw(raw);
@@ -213,10 +219,10 @@ function runBatch(m: Extract<ToWorker, { t: 'batch' }>): void {
     }
     o += FRAME_HEADER_BYTES + ((len + 7) & ~7);
   }
-  // The main thread's clock covers every shard: let idle flows here expire even when this shard is quiet.
-  if (m.clockUs >= liveNextUs) {
-    liveNextUs = m.clockUs + EXPIRY_CHECK_US;
-    s.advance(m.clockUs);
+  // Checks made at other shards' frames reach this shard with the batch even when it is quiet.
+  if (m.checkUs > liveCheckUs) {
+    liveCheckUs = m.checkUs;
+    s.advance(m.checkUs);
   }
   // The batch goes back to the pool for reuse: wipe the frames (only the bytes used) so no payload waits in it.
   u8.fill(0);

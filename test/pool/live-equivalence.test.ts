@@ -1,0 +1,80 @@
+/**
+ * The pool's live path (push/pushRaw, classifyStream — what `classify - --workers N` runs) gives one session's
+ * records, found by the fuzz suite (issue 18): frames cut by snaplen counted their captured bytes instead of their
+ * original length (the batch header had no wire length), flows expired at batch boundaries rather than at the stream
+ * point one session expires them (visible when capture time jumps: merged or clock-stepped captures), and a second
+ * run on the same pool kept the first run's clock. Runs with the BUILT worker (dist/worker.js).
+ */
+import { join, resolve } from 'node:path';
+import { Readable } from 'node:stream';
+import { pathToFileURL } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createClassifier } from '../../src/classify/classifier.js';
+import type { FlowRecord } from '../../src/classify/record.js';
+import { compareRecords, createClassifierPool, type ClassifierPool } from '../../src/pool/pool.js';
+import { buildFrame } from '../../src/trace/frame-builder.js';
+import { PcapWriter } from '../../src/trace/pcap-writer.js';
+import { readCaptureBuffer } from '../../src/trace/reader.js';
+
+const workerUrl = pathToFileURL(join(resolve(import.meta.dirname, '..', '..'), 'dist', 'worker.js'));
+const pools: ClassifierPool[] = [];
+afterAll(async () => {
+  for (const p of pools) await p.close();
+});
+
+const canon = (rs: FlowRecord[]): string[] => [...rs].sort(compareRecords).map((r) => JSON.stringify(r));
+
+function single(buf: Uint8Array): string[] {
+  const s = createClassifier().session();
+  const recs: FlowRecord[] = [];
+  s.on('flow', (r: FlowRecord) => recs.push(r));
+  readCaptureBuffer(buf, 'x', (p) => s.pushRaw(p));
+  s.end();
+  return canon(recs);
+}
+
+async function live(p: ClassifierPool, buf: Uint8Array): Promise<string[]> {
+  const recs: FlowRecord[] = [];
+  await p.classifyStream(Readable.from([buf]), 'x', (r) => recs.push(r));
+  return canon(recs);
+}
+
+const udp = (a: number, b: number, n: number): Uint8Array =>
+  buildFrame({ src: `10.0.0.${a}`, dst: `192.0.2.${b}`, proto: 17, srcPort: 40000 + a, dstPort: 4000 + b, payload: new Uint8Array(n).fill(a) });
+
+const T0 = 1_700_000_000_000_000;
+
+describe('the live path equals one session', () => {
+  for (const workers of [1, 2, 3]) {
+    it(`${workers} worker(s): snaplen-cut frames count their original length`, async () => {
+      const w = new PcapWriter({ linkType: 1 });
+      for (let i = 0; i < 20; i++) w.packet(T0 + i * 1000, udp(1 + (i % 5), 1 + (i % 3), 40), 1400 + i); // wire length > captured
+      const buf = w.toBuffer();
+      const p = createClassifierPool({ workers, workerUrl });
+      pools.push(p);
+      const want = single(buf);
+      expect(want.some((r) => (JSON.parse(r) as FlowRecord).bytes > 1400)).toBe(true);
+      expect(await live(p, buf)).toEqual(want);
+    });
+
+    it(`${workers} worker(s): a jump in capture time expires flows at the same stream point`, async () => {
+      const w = new PcapWriter({ linkType: 1 });
+      for (let i = 0; i < 10; i++) w.packet(T0 + i * 1000, udp(1 + (i % 4), 1, 30));
+      w.packet(T0 + 10 * 365 * 86400e6, udp(9, 9, 30)); // a frame ten years ahead (clock step, merged capture)
+      for (let i = 0; i < 10; i++) w.packet(T0 + 20_000 + i * 1000, udp(1 + (i % 4), 1, 30)); // the same flows, back in time
+      const buf = w.toBuffer();
+      const p = createClassifierPool({ workers, workerUrl });
+      pools.push(p);
+      const want = single(buf);
+      expect(want.length).toBe(9); // four flows split in two by the expiry, and the lone frame
+      expect(await live(p, buf)).toEqual(want);
+      // A second run on the same pool starts with a fresh clock (it used to keep the ten-years-ahead one).
+      const w2 = new PcapWriter({ linkType: 1 });
+      for (let i = 0; i < 6; i++) w2.packet(T0 + i * 200e6, udp(1 + (i % 2), 2, 30));
+      w2.packet(T0 + 5 * 3600e6, udp(3, 3, 30));
+      for (let i = 0; i < 6; i++) w2.packet(T0 + 2e9 + i * 1e6, udp(1 + (i % 2), 2, 30));
+      const buf2 = w2.toBuffer();
+      expect(await live(p, buf2)).toEqual(single(buf2));
+    });
+  }
+});
