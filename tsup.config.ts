@@ -8,10 +8,11 @@ export default defineConfig({
     // The bin (side effects: runs the command line) and the side-effect-free `tunnelscope/cli` door.
     cli: 'src/cli/bin.ts',
     'cli-main': 'src/cli/main.ts',
+    report: 'src/report/index.ts',
     worker: 'src/pool/worker.ts',
   },
   format: ['esm', 'cjs'],
-  dts: { entry: { index: 'src/index.ts', node: 'src/node.ts', 'cli-main': 'src/cli/main.ts' } },
+  dts: { entry: { index: 'src/index.ts', node: 'src/node.ts', 'cli-main': 'src/cli/main.ts', report: 'src/report/index.ts' } },
   sourcemap: true,
   clean: true,
   target: 'node20',

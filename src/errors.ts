@@ -28,6 +28,7 @@ export type ErrorCode =
   | 'TS_LIST_PARSE'
   | 'TS_LIST_READ'
   | 'TS_CAPTURE_FORMAT'
+  | 'TS_RECORD_PARSE'
   | 'TS_BAD_BUFFER';
 
 export class TunnelscopeError extends Error {
@@ -94,6 +95,19 @@ export class TraceFormatError extends TunnelscopeError {
     super('TS_CAPTURE_FORMAT', `${clipText(source, MAX_SOURCE)}: at byte ${offset}: ${clipText(detail, MAX_DETAIL)}`, options);
     this.offset = offset;
     this.source = source;
+    this.detail = detail;
+  }
+}
+
+/** A flow record that cannot be read (NDJSON line not JSON, or not a record): `source:line: detail`. */
+export class RecordParseError extends TunnelscopeError {
+  readonly source: string;
+  readonly line: number;
+  readonly detail: string;
+  constructor(source: string, line: number, detail: string, options?: { cause?: unknown }) {
+    super('TS_RECORD_PARSE', `${source}:${line}: ${detail}`, options);
+    this.source = source;
+    this.line = line;
     this.detail = detail;
   }
 }

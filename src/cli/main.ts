@@ -8,12 +8,13 @@ import { buildProgram, type CliContext, type Subcommand } from './program.js';
 import { classifyCommand } from './classify.js';
 import { flowsCommand } from './flows.js';
 import { synthCommand } from './synth.js';
+import { reportCommand } from './report.js';
 
 export type { CliIo } from './io.js';
 export { buildProgram, packageVersion, type CliContext, type Subcommand } from './program.js';
 
 /** Every subcommand, in the order `tunnelscope --help` lists them. */
-export const SUBCOMMANDS: readonly Subcommand[] = [classifyCommand, flowsCommand, synthCommand];
+export const SUBCOMMANDS: readonly Subcommand[] = [classifyCommand, flowsCommand, synthCommand, reportCommand];
 
 /**
  * Run one command line (without the program name). Exit codes: 0 success (and `--help`, `-V`), 2 bad usage or

@@ -23,7 +23,9 @@ const ALLOWED: Record<string, string[]> = {
   classify: [...BASE, 'ip', 'trie', 'lists', 'trace', 'detect'],
   pool: [...BASE, 'ip', 'trie', 'lists', 'trace', 'detect', 'classify'],
   synth: [...BASE, 'ip', 'trace'],
-  cli: [...BASE, 'ip', 'trie', 'lists', 'trace', 'detect', 'classify', 'pool', 'synth'],
+  // The HTML report: pure (records and metadata in, a string out); types from classify/ and detect/ only.
+  report: [...BASE, 'classify', 'detect'],
+  cli: [...BASE, 'ip', 'trie', 'lists', 'trace', 'detect', 'classify', 'pool', 'synth', 'report'],
   index: [...BASE, 'ip', 'trie', 'lists', 'trace', 'detect', 'classify', 'pool', 'synth'],
   node: [...BASE, 'ip', 'trie', 'lists', 'trace', 'detect', 'classify', 'pool'],
 };

@@ -1,0 +1,287 @@
+/**
+ * `tunnelscope report <capture|records.ndjson|-> --out report.html`: one self-contained HTML page per capture or
+ * record file. A capture (pcap/pcapng) is classified here with the same list options as `classify`; a record file
+ * is read as it is. Which one the input is, is decided by its first bytes, never by its name.
+ */
+import { closeSync, createReadStream, openSync, readSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { Readable } from 'node:stream';
+import type { Command } from 'commander';
+import { createClassifier, type ClassifierOptions } from '../classify/classifier.js';
+import type { FlowRecord } from '../classify/record.js';
+import { TunnelscopeError } from '../errors.js';
+import { createClassifierPool } from '../pool/index.js';
+import { ReportBuilder } from '../report/builder.js';
+import { ndjsonRecords } from '../report/ndjson.js';
+import type { ReportList, ReportMeta } from '../report/types.js';
+import { readCaptureFileSync, readCaptureStream } from '../trace/reader.js';
+import type { RawPacket } from '../trace/types.js';
+import { cannotReadReason, numberFlag, numberListFlag, UsageError } from './args.js';
+import { processIo, type CliIo } from './io.js';
+import { loadListFiles } from './lists.js';
+import { Progress } from './progress.js';
+import { action, packageVersion, subcommand, type CliContext, type Subcommand } from './program.js';
+
+const NAME = 'report';
+
+const AFTER_HELP = `
+The input is a pcap/pcapng capture (classified here, with classify's list and flow options) or the NDJSON records
+'tunnelscope classify --format ndjson' writes; which one is told from its first bytes. Records carrying a
+"sensor" field get a per-sensor breakdown. The page needs no network: scripts, styles and data are inline.
+
+Exit codes: 0 success; 2 bad usage, an unreadable or corrupt input (the message names the byte offset or
+file:line), or a bad list; 1 an unexpected failure.
+
+Examples:
+  tunnelscope report fixtures/sample.pcap --registered fixtures/sample-registered.txt --out report.html
+  tunnelscope classify trace.pcap --format ndjson > flows.ndjson && tunnelscope report flows.ndjson --out report.html
+`;
+
+/** Parsed options, as commander hands them over (camelCase keys). */
+interface ReportOpts {
+  out?: string;
+  title?: string;
+  maxTableFlows?: string;
+  quiet?: boolean;
+  registered?: string;
+  vpnEndpoints?: string;
+  vpnDomains?: string;
+  defaultDomains: boolean;
+  idleTimeout?: string;
+  maxFlows?: string;
+  companionWindow?: string;
+  sslVpnEspPorts?: string;
+  workers?: string;
+}
+
+/** Options that only mean something when the input is a capture to classify. */
+const CAPTURE_ONLY: ReadonlyArray<[keyof ReportOpts, string]> = [
+  ['registered', 'registered'], ['vpnEndpoints', 'vpn-endpoints'], ['vpnDomains', 'vpn-domains'], ['idleTimeout', 'idle-timeout'],
+  ['maxFlows', 'max-flows'], ['companionWindow', 'companion-window'], ['sslVpnEspPorts', 'ssl-vpn-esp-ports'], ['workers', 'workers'],
+];
+
+export const reportCommand: Subcommand = {
+  name: NAME,
+  define(program: Command, ctx: CliContext): Command {
+    const cmd = subcommand(program, ctx, NAME, 'write a self-contained HTML report of a capture or of flow records')
+      .argument('[input]', "pcap/pcapng capture or NDJSON flow records; '-' reads stdin")
+      .option('-o, --out <FILE>', "the HTML file to write (required; '-' writes it to stdout)")
+      .option('--title <TEXT>', "the page title (default 'tunnelscope report')")
+      .option('--max-table-flows <N>', 'flows kept for the flow table and time charts (default 1000000; the figures count all)')
+      .option('--registered <FILE>', "capture input: registration list, lines 'CIDR,registrant'")
+      .option('--vpn-endpoints <FILE>', "capture input: operator VPN endpoint list, lines 'CIDR[,label]'")
+      .option('--vpn-domains <FILE>', "capture input: VPN-provider domain list, lines 'domain[,provider]' (adds to the bundled list)")
+      .option('--no-default-domains', 'capture input: do not load the bundled data/vpn-domains.txt')
+      .option('--idle-timeout <S>', 'capture input: flow idle timeout in capture seconds (default 120; TCP at least 300)')
+      .option('--max-flows <N>', 'capture input: cap on live flows (default 1000000)')
+      .option('--companion-window <S>', 'capture input: SSL-VPN data channel window in capture seconds (default 10)')
+      .option('--ssl-vpn-esp-ports <P,...>', 'capture input: UDP ports of the Pulse-style ESP companion rule (default 4500)')
+      .option('--workers <N>', 'capture input: classify on N worker threads (default 1)')
+      .option('-q, --quiet', 'no progress bar and no end-of-run line on stderr');
+    cmd.addHelpText('after', AFTER_HELP);
+    cmd.action(action(ctx, NAME, (input: string | undefined, opts: ReportOpts) => report(input, opts, ctx.io)));
+    return cmd;
+  },
+};
+
+/** Run `report` with its arguments (without the command name); resolves to the exit code. */
+export async function run(argv: string[], io: CliIo = processIo()): Promise<number> {
+  const { main } = await import('./main.js');
+  return main([NAME, ...argv], io);
+}
+
+/** What the first bytes of an input say it is. */
+export type InputKind = 'capture' | 'records' | 'unknown';
+
+/**
+ * pcap (either byte order, µs or ns) and pcapng by their magic numbers; NDJSON records by a first non-blank
+ * character `{` (after an optional UTF-8 BOM).
+ */
+export function sniffInput(head: Uint8Array): InputKind {
+  if (head.length >= 4) {
+    const be = ((head[0]! << 24) | (head[1]! << 16) | (head[2]! << 8) | head[3]!) >>> 0;
+    if (be === 0xa1b2c3d4 || be === 0xd4c3b2a1 || be === 0xa1b23c4d || be === 0x4d3cb2a1 || be === 0x0a0d0d0a) return 'capture';
+  }
+  let i = head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf ? 3 : 0;
+  while (i < head.length && (head[i] === 0x20 || head[i] === 0x09 || head[i] === 0x0a || head[i] === 0x0d)) i++;
+  return head[i] === 0x7b /* { */ ? 'records' : 'unknown';
+}
+
+async function report(input: string | undefined, opts: ReportOpts, io: CliIo): Promise<number> {
+  const { stdout, stderr } = io;
+  if (input === undefined) throw new UsageError('missing input (capture, NDJSON records, or - for stdin)');
+  const out = opts.out;
+  if (out === undefined || out === '') throw new UsageError('missing --out FILE (the HTML report to write; - for stdout)');
+  const maxTable = numberFlag('max-table-flows', opts.maxTableFlows, { min: 1, integer: true });
+  const idle = numberFlag('idle-timeout', opts.idleTimeout, { min: 1 });
+  const maxFlows = numberFlag('max-flows', opts.maxFlows, { min: 1, max: 1 << 28, integer: true });
+  const companionWindow = numberFlag('companion-window', opts.companionWindow, { min: 0 });
+  const espPorts = numberListFlag('ssl-vpn-esp-ports', opts.sslVpnEspPorts, { min: 1, max: 65535, integer: true });
+  const workers = numberFlag('workers', opts.workers, { min: 1, max: 256, integer: true }) ?? 1;
+  const quiet = opts.quiet === true;
+  try {
+    const { kind, open } = await openInput(input, io);
+    if (kind === 'unknown') {
+      stderr.write(`tunnelscope report: ${input}: neither a pcap/pcapng capture nor NDJSON flow records (by its first bytes)\n`);
+      return 2;
+    }
+    const builder = new ReportBuilder(maxTable !== undefined ? { maxFlows: maxTable } : {});
+    const meta: ReportMeta = { capture: input === '-' ? 'stdin' : input, tool: `tunnelscope ${packageVersion()}`, generatedAt: new Date() };
+    if (opts.title !== undefined) meta.title = opts.title;
+    const t0 = process.hrtime.bigint();
+    if (kind === 'records') {
+      const stray = CAPTURE_ONLY.find(([k]) => opts[k] !== undefined)?.[1] ?? (opts.defaultDomains === false ? 'no-default-domains' : undefined);
+      if (stray !== undefined) throw new UsageError(`--${stray} applies to a capture; ${input} holds flow records, already classified`);
+      for await (const r of ndjsonRecords(open(), input === '-' ? 'stdin' : input)) builder.add(r);
+    } else {
+      const progress = new Progress(input === '-' ? 0 : statSync(input).size, quiet, stderr);
+      try {
+        progress.phase('loading lists');
+        const options = await loadListFiles({ registered: opts.registered, vpnEndpoints: opts.vpnEndpoints, vpnDomains: opts.vpnDomains, defaultDomains: opts.defaultDomains });
+        progress.phase(null);
+        if (companionWindow !== undefined) options.companionWindowS = companionWindow;
+        if (espPorts !== undefined) options.sslVpnEspPorts = espPorts;
+        const flow = {
+          ...(idle !== undefined ? { idleTimeoutSec: idle, tcpIdleTimeoutSec: Math.max(idle, 300) } : {}),
+          ...(maxFlows !== undefined ? { maxFlows } : {}),
+        };
+        const st = await classify(options, input, open, { flow, workers, progress }, (r) => builder.add(r));
+        meta.packets = st.packets;
+        meta.skipped = st.malformed;
+        meta.lists = listsOf(options);
+      } finally {
+        progress.done();
+      }
+    }
+    const html = await builder.build(meta);
+    try {
+      await writeOut(out, html, stdout);
+    } catch (e) {
+      const why = cannotReadReason(e);
+      if (why === null) throw e;
+      stderr.write(`tunnelscope report: cannot write ${out}: ${why}\n`);
+      return 2;
+    }
+    if (!quiet) {
+      const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+      stderr.write(`tunnelscope report: ${builder.flows} flows → ${out === '-' ? 'stdout' : out} (${(html.length / 1e6).toFixed(2)} MB, ${secs.toFixed(2)} s)\n`);
+    }
+    return 0;
+  } catch (e) {
+    if (e instanceof TunnelscopeError) {
+      stderr.write(`tunnelscope report: ${e.message}\n`);
+      return 2;
+    }
+    const why = cannotReadReason(e);
+    if (why !== null) {
+      stderr.write(`tunnelscope report: cannot read ${(e as { path?: string }).path ?? input}: ${why}\n`);
+      return 2;
+    }
+    throw e;
+  }
+}
+
+/** The input's kind from its first bytes, and a stream of all of it (stdin: the peeked bytes put back first). */
+async function openInput(input: string, io: CliIo): Promise<{ kind: InputKind; open: () => AsyncIterable<Uint8Array> }> {
+  if (input !== '-') {
+    if (statSync(input).isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR', path: input });
+    const fd = openSync(input, 'r');
+    const head = new Uint8Array(64);
+    let n: number;
+    try {
+      n = readSync(fd, head, 0, head.length, 0);
+    } finally {
+      closeSync(fd);
+    }
+    return { kind: sniffInput(head.subarray(0, n)), open: () => createReadStream(input) };
+  }
+  const it = (io.stdin as AsyncIterable<Uint8Array | string>)[Symbol.asyncIterator]();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  while (size < 64) {
+    const r = await it.next();
+    if (r.done) break;
+    const c = typeof r.value === 'string' ? Buffer.from(r.value) : r.value;
+    chunks.push(c);
+    size += c.length;
+  }
+  const head = Buffer.concat(chunks);
+  async function* all(): AsyncGenerator<Uint8Array> {
+    if (head.length) yield head;
+    for (let r = await it.next(); !r.done; r = await it.next()) yield typeof r.value === 'string' ? Buffer.from(r.value) : r.value;
+  }
+  return { kind: sniffInput(head.subarray(0, 64)), open: all };
+}
+
+interface ClassifyRun {
+  flow: { idleTimeoutSec?: number; tcpIdleTimeoutSec?: number; maxFlows?: number };
+  workers: number;
+  progress: Progress;
+}
+
+/** Classify a capture in-process (one session, or a worker pool for a file with --workers > 1). */
+async function classify(
+  options: ClassifierOptions,
+  input: string,
+  open: () => AsyncIterable<Uint8Array>,
+  o: ClassifyRun,
+  onRecord: (r: FlowRecord) => void,
+): Promise<{ packets: number; malformed: Record<string, number> }> {
+  let flows = 0;
+  const count = (r: FlowRecord): void => {
+    flows++;
+    onRecord(r);
+  };
+  if (o.workers > 1 && input !== '-') {
+    const pool = createClassifierPool({ ...options, workers: o.workers, flow: o.flow });
+    try {
+      return await pool.classifyFile(input, count, { onProgress: ({ bytes }) => o.progress.update({ bytes, packets: 0, flows }) });
+    } finally {
+      await pool.close();
+    }
+  }
+  const session = createClassifier(options).session({ flow: o.flow });
+  session.on('flow', count);
+  let bytes = 0, packets = 0;
+  const onPacket = (p: RawPacket): void => {
+    session.pushRaw(p);
+    bytes += p.capLen + 16;
+    if ((++packets & 0xffff) === 0) o.progress.update({ bytes, packets, flows });
+  };
+  try {
+    if (input === '-') await readCaptureStream(Readable.from(open()), 'stdin', onPacket);
+    else readCaptureFileSync(input, onPacket);
+  } finally {
+    session.end();
+  }
+  return session.stats;
+}
+
+function listsOf(o: ClassifierOptions): ReportList[] {
+  const lists: ReportList[] = [];
+  const names = o.names ?? {};
+  if (o.registered && 'size' in o.registered) lists.push({ role: 'registered', name: names.registered ?? 'registered', entries: o.registered.size });
+  if (o.vpnEndpoints && 'size' in o.vpnEndpoints) lists.push({ role: 'vpn-endpoints', name: names.vpnEndpoints ?? 'vpn-endpoints', entries: o.vpnEndpoints.size });
+  if (Array.isArray(o.vpnDomains)) lists.push({ role: 'vpn-domains', name: names.vpnDomains ?? 'vpn-domains', entries: o.vpnDomains.length });
+  return lists;
+}
+
+/** Write the page whole or not at all: a temporary file beside the target, renamed over it. */
+async function writeOut(out: string, html: string, stdout: NodeJS.WritableStream): Promise<void> {
+  if (out === '-') {
+    await new Promise<void>((resolve, reject) => stdout.write(html, (err) => (err ? reject(err) : resolve())));
+    return;
+  }
+  const tmp = join(dirname(out), `.${basename(out)}.${process.pid}.tmp`);
+  try {
+    writeFileSync(tmp, html);
+    renameSync(tmp, out);
+  } catch (e) {
+    try {
+      unlinkSync(tmp);
+    } catch {
+      // nothing was written
+    }
+    throw e;
+  }
+}

@@ -1,0 +1,133 @@
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { PassThrough, Readable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { run as classify } from '../../src/cli/classify.js';
+import { run as report, sniffInput } from '../../src/cli/report.js';
+import { main } from '../../src/cli/main.js';
+import { execFileSync } from 'node:child_process';
+import { Sink } from '../helpers/sink.js';
+import { dataBlock, decodeRecords } from '../report/decode.js';
+
+const ROOT = resolve(import.meta.dirname, '..', '..');
+const SAMPLE = join(ROOT, 'fixtures', 'sample.pcap');
+const REG = join(ROOT, 'fixtures', 'sample-registered.txt');
+const dir = mkdtempSync(join(tmpdir(), 'ts-report-cli-'));
+
+async function cli(fn: typeof report, argv: string[], stdin?: Uint8Array) {
+  const stdout = new Sink(), stderr = new Sink();
+  const input = stdin ? Readable.from([Buffer.from(stdin.subarray(0, 10)), Buffer.from(stdin.subarray(10))]) : new PassThrough();
+  const code = await fn(argv, { stdout, stderr, stdin: input });
+  return { code, out: stdout.text, err: stderr.text };
+}
+
+const canon = (rs: object[]): string[] => rs.map((r) => JSON.stringify(r, Object.keys(r).sort())).sort();
+/** Records as the page carries them: evidence kind explicit. */
+const asCarried = (rs: Array<Record<string, unknown>>): object[] =>
+  rs.map((r) => ({ ...r, evidence: (r.evidence as Array<Record<string, unknown>>).map((e) => ({ kind: 'structure', ...e })) }));
+
+describe('tunnelscope report', () => {
+  let records: Array<Record<string, unknown>>;
+  const ndjson = join(dir, 'sample.ndjson');
+
+  it('classifies a capture itself: the page carries exactly the records classify prints', async () => {
+    const c = await cli(classify, [SAMPLE, '--registered', REG, '--format', 'ndjson', '--quiet']);
+    records = c.out.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    writeFileSync(ndjson, c.out);
+    const out = join(dir, 'cap.html');
+    const r = await cli(report, [SAMPLE, '--registered', REG, '--out', out]);
+    expect(r.code).toBe(0);
+    expect(r.err).toMatch(/^tunnelscope report: 40 flows → .*cap\.html \(0\.\d\d MB, [\d.]+ s\)\n$/);
+    const html = readFileSync(out, 'utf8');
+    expect(canon(decodeRecords(html))).toEqual(canon(asCarried(records)));
+    expect(html).toContain(`registered: ${REG.replace(/&/g, '&amp;')} (3 entries)`);
+    expect(html).toMatch(/data-meta="packets">1,200</);
+    expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  });
+
+  it('reads NDJSON records (told by content, not name) to the same page data; also from stdin', async () => {
+    const named = join(dir, 'records.pcap'); // a misleading name: content decides
+    writeFileSync(named, readFileSync(ndjson));
+    const out = join(dir, 'nd.html');
+    expect((await cli(report, [named, '--out', out, '--quiet'])).code).toBe(0);
+    expect(canon(decodeRecords(readFileSync(out, 'utf8')))).toEqual(canon(asCarried(records)));
+    const fromStdin = await cli(report, ['-', '--out', '-', '--quiet'], readFileSync(ndjson));
+    expect(fromStdin.code).toBe(0);
+    expect(canon(decodeRecords(fromStdin.out))).toEqual(canon(asCarried(records)));
+    expect(fromStdin.out).toContain('<h1>stdin</h1>');
+  });
+
+  it('classifies a capture from stdin to the same records', async () => {
+    const s = await cli(report, ['-', '--registered', REG, '--out', '-', '--quiet'], readFileSync(SAMPLE));
+    expect(s.code).toBe(0);
+    expect(canon(decodeRecords(s.out))).toEqual(canon(asCarried(records)));
+  });
+
+  it('--max-table-flows caps the table, not the figures; --title sets the title', async () => {
+    const out = join(dir, 'cap5.html');
+    expect((await cli(report, [ndjson, '--out', out, '--max-table-flows', '5', '--title', 'Gateway <7>', '--quiet'])).code).toBe(0);
+    const html = readFileSync(out, 'utf8');
+    expect(dataBlock(html).data.n).toBe(5);
+    expect(html).toContain('hold the first 5 of 40 flows');
+    expect(html).toContain('<title>Gateway &lt;7&gt; — ');
+  });
+
+  it('bad usage and bad input: exit 2 with one line naming the problem, and no file written', async () => {
+    const text = join(dir, 'notes.txt'), bad = join(dir, 'bad.ndjson');
+    writeFileSync(text, 'hello\n');
+    writeFileSync(bad, `${JSON.stringify(records[0])}\n{"label":"ordinary"}\n`);
+    const cases: Array<[string[], RegExp]> = [
+      [[SAMPLE], /^tunnelscope report: missing --out FILE/],
+      [['--out', 'x.html'], /missing input/],
+      [[SAMPLE, '--out', join(dir, 'a.html'), '--bogus'], /^tunnelscope report: unknown option '--bogus'$/],
+      [[join(dir, 'nope.pcap'), '--out', join(dir, 'b.html')], /cannot read .*nope\.pcap: no such file/],
+      [[dir, '--out', join(dir, 'c.html')], /cannot read .*: is a directory/],
+      [[text, '--out', join(dir, 'd.html')], /notes\.txt: neither a pcap\/pcapng capture nor NDJSON flow records/],
+      [[bad, '--out', join(dir, 'e.html')], /bad\.ndjson:2: field "firstSeen" must be a string/],
+      [[ndjson, '--registered', REG, '--out', join(dir, 'f.html')], /--registered applies to a capture; .* holds flow records/],
+      [[SAMPLE, '--registered', join(dir, 'missing.txt'), '--out', join(dir, 'g.html')], /missing\.txt/],
+      [[SAMPLE, '--out', join(dir, 'no', 'such', 'dir.html')], /cannot write .*dir\.html: no such file/],
+      [[SAMPLE, '--max-table-flows', '0', '--out', join(dir, 'h.html')], /--max-table-flows must be an integer >= 1/],
+    ];
+    for (const [argv, want] of cases) {
+      const r = await cli(report, argv);
+      expect(r.code, argv.join(' ')).toBe(2);
+      expect(r.err.split('\n')[0], r.err).toMatch(want);
+    }
+    for (const f of 'abcdefgh') expect(existsSync(join(dir, `${f}.html`))).toBe(false);
+    expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  });
+
+  it('--help prints the options and examples; the command is listed in the program help', async () => {
+    const r = await cli(report, ['--help']);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('tunnelscope report fixtures/sample.pcap --registered fixtures/sample-registered.txt --out report.html');
+    expect(r.out).toMatch(/--max-table-flows <N>/);
+    const out = new Sink();
+    expect(await main(['help'], { stdout: out, stderr: new Sink(), stdin: process.stdin })).toBe(0);
+    expect(out.text).toMatch(/^\s+report \[options\] \[input\]\s+write a self-contained HTML report/m);
+  });
+
+  it('through the built bin: classify --format ndjson | report - gives the same page data as report on the capture', async () => {
+    const bin = join(ROOT, 'dist', 'cli.js');
+    if (!existsSync(bin)) return; // npm test builds dist first
+    const nd = execFileSync(process.execPath, [bin, 'classify', SAMPLE, '--registered', REG, '--format', 'ndjson', '--quiet']);
+    const viaPipe = execFileSync(process.execPath, [bin, 'report', '-', '--out', '-', '--quiet'], { input: nd }).toString();
+    const out = join(dir, 'bin.html');
+    execFileSync(process.execPath, [bin, 'report', SAMPLE, '--registered', REG, '--workers', '2', '--out', out, '--quiet']);
+    expect(canon(decodeRecords(viaPipe))).toEqual(canon(decodeRecords(readFileSync(out, 'utf8'))));
+    expect(decodeRecords(viaPipe)).toHaveLength(40);
+  });
+});
+
+describe('sniffInput', () => {
+  const b = (...x: number[]): Uint8Array => Uint8Array.from(x);
+  it('pcap in both byte orders and resolutions, pcapng, NDJSON after a BOM and blanks; anything else unknown', () => {
+    for (const m of [[0xa1, 0xb2, 0xc3, 0xd4], [0xd4, 0xc3, 0xb2, 0xa1], [0xa1, 0xb2, 0x3c, 0x4d], [0x4d, 0x3c, 0xb2, 0xa1], [0x0a, 0x0d, 0x0d, 0x0a]]) expect(sniffInput(b(...m, 0, 0))).toBe('capture');
+    expect(sniffInput(new TextEncoder().encode('{"transport"'))).toBe('records');
+    expect(sniffInput(b(0xef, 0xbb, 0xbf, 0x0a, 0x20, 0x7b))).toBe('records');
+    for (const x of ['', 'hello', '[{}]', '\ufeff', ' ']) expect(sniffInput(new TextEncoder().encode(x)), x).toBe('unknown');
+    expect(sniffInput(b(0xa1, 0xb2))).toBe('unknown');
+  });
+});
