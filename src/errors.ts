@@ -105,7 +105,7 @@ export class RecordParseError extends TunnelscopeError {
   readonly line: number;
   readonly detail: string;
   constructor(source: string, line: number, detail: string, options?: { cause?: unknown }) {
-    super('TS_RECORD_PARSE', `${source}:${line}: ${detail}`, options);
+    super('TS_RECORD_PARSE', `${clipText(source, MAX_SOURCE)}:${line}: ${clipText(detail, MAX_DETAIL)}`, options);
     this.source = source;
     this.line = line;
     this.detail = detail;

@@ -5,7 +5,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { CidrError, ListParseError, ListReadError, MAX_MESSAGE, TraceFormatError } from '../src/errors.js';
+import { CidrError, ListParseError, ListReadError, MAX_MESSAGE, RecordParseError, TraceFormatError } from '../src/errors.js';
 import { clipText, escapeJson, escapeText, quoteText, safeText } from '../src/text.js';
 
 const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
@@ -88,7 +88,7 @@ describe('typed error messages', () => {
   it('property: every typed error message is one line of at most MAX_MESSAGE characters, location first', () => {
     fc.assert(
       fc.property(fc.oneof(anyText, hostile, fc.string({ maxLength: 20_000 })), fc.oneof(anyText, hostile, fc.string({ maxLength: 20_000 })), fc.nat(), (src, detail, n) => {
-        const errors = [new TraceFormatError(src, n, detail), new ListParseError(src, n, detail), new ListReadError(src, detail), new CidrError('TS_INVALID_CIDR', detail, src)];
+        const errors = [new TraceFormatError(src, n, detail), new ListParseError(src, n, detail), new ListReadError(src, detail), new CidrError('TS_INVALID_CIDR', detail, src), new RecordParseError(src, n, detail)];
         for (const e of errors) {
           expect(e.message).not.toMatch(UNSAFE);
           expect(e.message.length).toBeLessThanOrEqual(MAX_MESSAGE);
