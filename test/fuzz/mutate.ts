@@ -193,7 +193,7 @@ export function mutateCapture(seed: Uint8Array, ops: readonly CaptureOp[], other
         const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
         const lt = dv.getUint16(u.start + 8, u.le);
         const snap = dv.getUint32(u.start + 12, u.le);
-        b = concat([b.subarray(0, u.start), idbWith(lt, snap, op.resol, op.offset, u.le), b.subarray(u.end)]);
+        b = concat(b.subarray(0, u.start), idbWith(lt, snap, op.resol, op.offset, u.le), b.subarray(u.end));
         break;
       }
       case 'truncate':
@@ -208,18 +208,18 @@ export function mutateCapture(seed: Uint8Array, ops: readonly CaptureOp[], other
       }
       case 'delete': {
         const at = op.at % b.length;
-        b = concat([b.subarray(0, at), b.subarray(Math.min(b.length, at + op.n))]);
+        b = concat(b.subarray(0, at), b.subarray(Math.min(b.length, at + op.n)));
         break;
       }
       case 'insert': {
         const at = op.at % (b.length + 1);
-        b = concat([b.subarray(0, at), Uint8Array.from(op.bytes), b.subarray(at)]);
+        b = concat(b.subarray(0, at), Uint8Array.from(op.bytes), b.subarray(at));
         break;
       }
       case 'dup': {
         const u = unitAt(op.unit);
         if (!u) break;
-        b = concat([b.subarray(0, u.end), b.subarray(u.start, u.end), b.subarray(u.end)]);
+        b = concat(b.subarray(0, u.end), b.subarray(u.start, u.end), b.subarray(u.end));
         break;
       }
       case 'splice': {
@@ -229,7 +229,7 @@ export function mutateCapture(seed: Uint8Array, ops: readonly CaptureOp[], other
         const su = units(src);
         if (su.length === 0) break;
         const w = su[op.fromUnit % su.length]!;
-        b = concat([b.subarray(0, u.end), src.subarray(w.start, w.end), b.subarray(u.end)]);
+        b = concat(b.subarray(0, u.end), src.subarray(w.start, w.end), b.subarray(u.end));
         break;
       }
     }
@@ -312,5 +312,5 @@ export function mutateList(text: string, ops: readonly ListOp[]): Uint8Array {
     }
   }
   const body = Buffer.from((bom ? '\ufeff' : '') + lines.join(eol), 'utf8');
-  return concat([body, Uint8Array.from(tail)]);
+  return concat(body, Uint8Array.from(tail));
 }

@@ -13,6 +13,9 @@ import { readCaptureBuffer } from '../../src/trace/reader.js';
 import { PCAP_DIR } from '../helpers/corpus.js';
 import { PcapngWriter } from '../helpers/pcapng-writer.js';
 import { walkUnits } from '../oracles/capture-oracle.js';
+import { concat } from '../detect/udp-vpn-builders.js';
+
+export { concat };
 
 export const ROOT = resolve(import.meta.dirname, '..', '..');
 
@@ -46,30 +49,11 @@ function builtSeeds(): Seed[] {
   const payloads = [new Uint8Array(0), Uint8Array.of(1, 0, 0, 0, 9, 9, 9, 9), new Uint8Array(148).fill(7), new Uint8Array(300).map((_, i) => i & 255)];
   const le = new PcapWriter({ linkType: 1 });
   for (let i = 0; i < 12; i++) le.packet(1_700_000_000_000_000 + i * 1000, frame(i, payloads[i % payloads.length]!));
-  // Big-endian, nanosecond pcap: written by hand (PcapWriter writes little-endian µs).
-  const be = (() => {
-    const recs: Uint8Array[] = [];
-    const hdr = new Uint8Array(24);
-    const dv = new DataView(hdr.buffer);
-    dv.setUint32(0, 0xa1b23c4d, false);
-    dv.setUint16(4, 2, false);
-    dv.setUint16(6, 4, false);
-    dv.setUint32(16, 65535, false);
-    dv.setUint32(20, 1, false);
-    recs.push(hdr);
-    for (let i = 0; i < 8; i++) {
-      const f = frame(i + 1, payloads[(i + 1) % payloads.length]!);
-      const r = new Uint8Array(16 + f.length);
-      const rv = new DataView(r.buffer);
-      rv.setUint32(0, 1_700_000_000 + i, false);
-      rv.setUint32(4, 123_456_789, false);
-      rv.setUint32(8, f.length, false);
-      rv.setUint32(12, f.length + 4, false);
-      r.set(f, 16);
-      recs.push(r);
-    }
-    return concat(recs);
-  })();
+  const be = new PcapWriter({ linkType: 1, bigEndian: true, nanos: true });
+  for (let i = 0; i < 8; i++) {
+    const f = frame(i + 1, payloads[(i + 1) % payloads.length]!);
+    be.packet(1_700_000_000_000_000 + i * 1_000_123, f, f.length + 4); // cut by snaplen: original length larger
+  }
   const ng = new PcapngWriter()
     .section()
     .idb({ linkType: 1, tsresol: 9 })
@@ -89,9 +73,9 @@ function builtSeeds(): Seed[] {
   synthesize({ packets: 600, flows: 40, vpnShare: 0.5, registeredShare: 0.5, seed: 18 }, (c) => synth.push(Uint8Array.from(c)));
   return [
     { name: 'built-le-us.pcap', bytes: le.toBuffer() },
-    { name: 'built-be-ns.pcap', bytes: be },
+    { name: 'built-be-ns.pcap', bytes: be.toBuffer() },
     { name: 'built-sections.pcapng', bytes: ng },
-    { name: 'synth-600.pcap', bytes: concat(synth) },
+    { name: 'synth-600.pcap', bytes: concat(...synth) },
     { name: 'sample-head.pcap', bytes: sampleHead() },
   ];
 }
@@ -148,15 +132,4 @@ export function listSeeds(): { name: string; kind: 'cidr' | 'domain'; text: stri
     { name: 'cidr-mixed.txt', kind: 'cidr', text: '# operator list\r\n10.0.0.0/8,acme\r\n2001:db8::/32,beta # v6\n192.0.2.0/24\n::ffff:198.51.100.0/120,gamma\n' },
     { name: 'domains-mixed.txt', kind: 'domain', text: 'nordvpn.com,NordVPN\n*.vpn.example,Example\n\n# comment\nxn--bcher-kva.example,Bücher\n' },
   ];
-}
-
-export function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const n = parts.reduce((a, p) => a + p.length, 0);
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
 }

@@ -46,9 +46,10 @@ const T0 = 1_700_000_000_000_000;
 
 describe('the live path equals one session', () => {
   for (const workers of [1, 2, 3]) {
-    it(`${workers} worker(s): snaplen-cut frames count their original length`, async () => {
+    it(`${workers} worker(s): frames count their original length as the record header gives it`, async () => {
       const w = new PcapWriter({ linkType: 1 });
       for (let i = 0; i < 20; i++) w.packet(T0 + i * 1000, udp(1 + (i % 5), 1 + (i % 3), 40), 1400 + i); // wire length > captured
+      w.packet(T0 + 30_000, udp(7, 2, 40), 20); // and a (malformed) original length below the captured one: kept as it is
       const buf = w.toBuffer();
       const p = createClassifierPool({ workers, workerUrl });
       pools.push(p);
