@@ -137,6 +137,10 @@ export class ClassifierSession extends EventEmitter {
       this.badTimestamps++;
       return;
     }
+    // The capture's clock moves with every frame that has a time, whether it decodes or not, and before the frame
+    // is looked at: a pool worker frames every record but decodes only its own shard's, so this is the one
+    // schedule every worker count can keep (idle flows end at the same stream point).
+    this.table.tick(raw.tsUs);
     if (this.decoder.decode(raw, this.view)) {
       // Answers bind before their own packet is tracked, in the same order in every pool worker (observeForeign).
       // Untunnelled, the decoded ports are the outermost ones: the peek (which foreign frames get) runs only when

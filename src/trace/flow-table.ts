@@ -407,11 +407,7 @@ export class FlowTable {
     this.stats.packets++;
     this.gen++;
     const ts = p.tsUs;
-    if (ts > this.nowUs) this.nowUs = ts;
-    if (this.nowUs >= this.nextCheckUs) {
-      this.expire();
-      this.nextCheckUs = this.nowUs + EXPIRY_CHECK_US;
-    }
+    this.tick(ts);
     const proto = p.proto & 0xff;
     const meta = proto | ((p.encap & 15) << 8) | (p.ipVersion === 6 ? 1 << 12 : 0) | (((p.vlan + 1) & 0xffff) << 16);
     this.loadAddrs(p);
@@ -675,6 +671,20 @@ export class FlowTable {
         if (t === NONE || this.lastOf(t) >= limit) break;
         this.endFlow(t, (this.rec[t * RS + R_BITS]! & (ST_CLOSING << 8)) !== 0 ? 'fin' : 'idle');
       }
+    }
+  }
+
+  /**
+   * Capture time seen on a frame (µs since the epoch): the clock moves to it (never back) and, at most once per
+   * second of capture time, flows idle past their timeout end. `add` calls it for its packet; a caller calls it for
+   * a frame that carries a time but no packet to add (one that does not decode), so the clock follows every frame
+   * of the capture — as pool workers, which frame every record but decode only their own, must see it.
+   */
+  tick(tsUs: number): void {
+    if (tsUs > this.nowUs) this.nowUs = tsUs;
+    if (this.nowUs >= this.nextCheckUs) {
+      this.expire();
+      this.nextCheckUs = this.nowUs + EXPIRY_CHECK_US;
     }
   }
 
