@@ -173,7 +173,9 @@ async function flows(capture: string | undefined, opts: FlowsOpts, io: CliIo): P
   let rawPackets = 0;
   const onPacket = (raw: RawPacket): void => {
     rawPackets++;
+    // A frame that does not decode still moves capture time, as in classify (one clock for every command).
     if (decoder.decode(raw, view)) flows.add(view);
+    else flows.tick(raw.tsUs);
     if (sink.closed) throw new StopReading();
   };
 
