@@ -2,7 +2,20 @@
  * Typed errors. The stable API is the `code` string; messages may change.
  * Every error that concerns a location (a list line, a capture byte offset) carries it both in the
  * message and in fields, so a caller can report it without parsing text.
+ *
+ * Messages quote untrusted text (paths, list lines, values) and are printed as they are, so every message is one
+ * line of at most MAX_MESSAGE characters with control and bidi characters escaped (src/text.ts), and the untrusted
+ * parts are clipped first so the location survives (a 4 KiB path keeps its file name and the byte offset after
+ * it). The fields keep the raw values.
  */
+import { clipText, escapeText, quoteText } from './text.js';
+
+/** Longest message of a typed error, in characters. */
+export const MAX_MESSAGE = 2048;
+/** Longest source name (path) quoted in a message: head and tail kept. */
+const MAX_SOURCE = 256;
+/** Longest detail quoted in a message. */
+const MAX_DETAIL = 1024;
 
 export type ErrorCode =
   | 'TS_ERR'
@@ -24,7 +37,7 @@ export type ErrorCode =
 export class TunnelscopeError extends Error {
   readonly code: ErrorCode;
   constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super(escapeText(clipText(message, MAX_MESSAGE)), options);
     this.code = code;
     this.name = new.target.name;
   }
@@ -45,7 +58,7 @@ export class CidrError extends TunnelscopeError {
     input: string,
     detail: string,
   ) {
-    super(code, `${detail}: ${JSON.stringify(input)}`);
+    super(code, `${detail}: ${quoteText(input, 100)}`);
     this.input = input;
   }
 }
@@ -56,7 +69,7 @@ export class ListParseError extends TunnelscopeError {
   readonly line: number;
   readonly detail: string;
   constructor(source: string, line: number, detail: string, options?: { cause?: unknown }) {
-    super('TS_LIST_PARSE', `${source}:${line}: ${detail}`, options);
+    super('TS_LIST_PARSE', `${clipText(source, MAX_SOURCE)}:${line}: ${clipText(detail, MAX_DETAIL)}`, options);
     this.source = source;
     this.line = line;
     this.detail = detail;
@@ -67,7 +80,7 @@ export class ListParseError extends TunnelscopeError {
 export class ListReadError extends TunnelscopeError {
   readonly source: string;
   constructor(source: string, detail: string, options?: { cause?: unknown }) {
-    super('TS_LIST_READ', `${source}: ${detail}`, options);
+    super('TS_LIST_READ', `${clipText(source, MAX_SOURCE)}: ${clipText(detail, MAX_DETAIL)}`, options);
     this.source = source;
   }
 }
@@ -79,10 +92,13 @@ export class ListReadError extends TunnelscopeError {
 export class TraceFormatError extends TunnelscopeError {
   readonly offset: number;
   readonly source: string;
+  /** What is wrong at `offset`, without the location. */
+  readonly detail: string;
   constructor(source: string, offset: number, detail: string, options?: { cause?: unknown }) {
-    super('TS_CAPTURE_FORMAT', `${source}: at byte ${offset}: ${detail}`, options);
+    super('TS_CAPTURE_FORMAT', `${clipText(source, MAX_SOURCE)}: at byte ${offset}: ${clipText(detail, MAX_DETAIL)}`, options);
     this.offset = offset;
     this.source = source;
+    this.detail = detail;
   }
 }
 
@@ -92,7 +108,7 @@ export class RecordParseError extends TunnelscopeError {
   readonly line: number;
   readonly detail: string;
   constructor(source: string, line: number, detail: string, options?: { cause?: unknown }) {
-    super('TS_RECORD_PARSE', `${source}:${line}: ${detail}`, options);
+    super('TS_RECORD_PARSE', `${clipText(source, MAX_SOURCE)}:${line}: ${clipText(detail, MAX_DETAIL)}`, options);
     this.source = source;
     this.line = line;
     this.detail = detail;

@@ -11,6 +11,9 @@ export {
   type ErrorCode,
 } from './errors.js';
 
+// Printing untrusted text (paths, list values, names from packets)
+export { escapeText, escapeJson } from './text.js';
+
 // Addresses and CIDR tables
 export { parseIPv4, parseIPv6 } from './ip/parse.js';
 export { formatIPv4, formatIPv6, formatIPv6Words } from './ip/format.js';
@@ -21,10 +24,11 @@ export { parseCidrList, loadCidrList, type CidrList, type CidrListOptions } from
 export { mergeCidrs, excludeCidrs, overlapCidrs, containsCidrs } from './lists/cidr-ops.js';
 export { defaultVpnDomainsPath } from './lists/default-domains.js';
 export { BUNDLED_VPN_DOMAINS, BUNDLED_VPN_DOMAINS_NAME } from './lists/bundled-domains.js';
+export { MAX_LIST_BYTES, MAX_LIST_ENTRIES, MAX_LINE_CHARS, MAX_VALUE_CHARS } from './lists/read-text.js';
 export { DomainSet, parseDomainList, loadDomainList, normaliseDomain, type DomainList, type DomainListOptions } from './lists/domains.js';
 
 // Traces
-export { CaptureReader, readCaptureFile, readCaptureFileSync, readCaptureStream, readCaptureBuffer, type ReaderStats } from './trace/reader.js';
+export { CaptureReader, readCaptureFile, readCaptureFileSync, readCaptureStream, readCaptureBuffer, isCaptureTime, type ReaderStats } from './trace/reader.js';
 export { Decoder, newPacketView, type DecodeStats, type DecoderOptions } from './trace/decode.js';
 export { FlowTable, type FlowTableOptions, type FlowListener, type FlowTableStats } from './trace/flow-table.js';
 export { Reassembler, type ReassemblyOptions, type ReassemblyStats, type DatagramSink } from './trace/reassembly.js';

@@ -27,3 +27,67 @@ export function latin1Text(b: Uint8Array, p: number, n: number): string {
   for (let k = 0; k < n; k++) TEXT_SCRATCH[k] = b[p + k]!;
   return scratchText(n);
 }
+
+// ---- Printing untrusted text -------------------------------------------------------------------------------------
+//
+// Paths, list values and names read from packets reach terminals, logs and NDJSON consumers. Some characters there
+// act instead of being shown: C0 controls (newline breaks a one-line error, ESC starts ANSI sequences, BEL, CR
+// overwrites), DEL, the C1 controls U+0080–U+009F (U+009B is a one-byte CSI to many terminals), the bidirectional
+// formatting marks and overrides (a name can be displayed reversed: "Trojan Source"), and U+2028/U+2029 (line breaks
+// to JavaScript and some viewers). Every printer escapes them with these functions; nothing else is changed.
+
+/** Characters escaped for display (see above). */
+const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
+const UNSAFE_ALL = new RegExp(UNSAFE.source, 'g');
+/** What JSON.stringify leaves raw of the above (it escapes C0 itself). */
+const JSON_UNSAFE = /[\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
+const JSON_UNSAFE_ALL = new RegExp(JSON_UNSAFE.source, 'g');
+
+const hex = (c: number, n: number): string => c.toString(16).padStart(n, '0');
+const escapeChar = (ch: string): string => {
+  const c = ch.charCodeAt(0);
+  return c <= 0xff ? `\\x${hex(c, 2)}` : `\\u${hex(c, 4)}`;
+};
+
+/** Index of the first character {@link escapeText} would escape, or -1. */
+export function unsafeCharAt(s: string): number {
+  return s.search(UNSAFE);
+}
+
+/**
+ * `s` with every control, bidi-formatting and line-separator character written as `\xHH` / `\uHHHH` (a
+ * backslash already in `s` is left as it is). Returns `s` itself when there is nothing to escape.
+ */
+export function escapeText(s: string): string {
+  return UNSAFE.test(s) ? s.replace(UNSAFE_ALL, escapeChar) : s;
+}
+
+/**
+ * `s` cut to at most `max` characters (≥ 16), keeping its start and end around an ellipsis that says how much went:
+ * a path keeps its file name, a line its beginning.
+ */
+export function clipText(s: string, max: number): string {
+  if (s.length <= max) return s;
+  const note = `…(${s.length - max} more)…`;
+  const room = Math.max(8, max - note.length);
+  const head = Math.ceil(room * 0.6);
+  return s.slice(0, head) + note + s.slice(s.length - (room - head));
+}
+
+/** Untrusted text for one line of output: clipped to `max` characters, then escaped (see {@link escapeText}). */
+export function safeText(s: string, max = 512): string {
+  return escapeText(clipText(s, max));
+}
+
+/** Untrusted text quoted for a message (`"…"`, JSON-style escapes, clipped to `max` characters). */
+export function quoteText(s: string, max = 60): string {
+  return escapeJson(JSON.stringify(s.length > max ? s.slice(0, max) + '…' : s));
+}
+
+/**
+ * A JSON text with the characters JSON.stringify leaves raw (DEL, C1, bidi formatting, U+2028/U+2029) written as
+ * `\u00HH` / `\uHHHH` escapes: the same JSON value, safe to print. Those characters can only occur inside strings.
+ */
+export function escapeJson(json: string): string {
+  return JSON_UNSAFE.test(json) ? json.replace(JSON_UNSAFE_ALL, (ch) => `\\u${hex(ch.charCodeAt(0), 4)}`) : json;
+}

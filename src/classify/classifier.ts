@@ -75,6 +75,7 @@ export class Classifier {
   readonly espPorts: Uint8Array;
 
   constructor(options: ClassifierOptions = {}) {
+    if (options === null || typeof options !== 'object') throw new InvalidArgumentError(`createClassifier: options must be an object, got ${options === null ? 'null' : typeof options}`);
     this.table = new DetectorTable(options.detectors ?? DETECTORS);
     this.snapshot = nextSnapshot(null, withDefaultDomains(options));
     this.flowDefaults = options.flow;

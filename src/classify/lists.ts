@@ -6,6 +6,8 @@
 import { CidrMap } from '../trie/cidr-map.js';
 import { DomainSet } from '../lists/domains.js';
 import { InvalidArgumentError } from '../errors.js';
+import { valueProblem } from '../lists/read-text.js';
+import { quoteText } from '../text.js';
 
 /** Anything accepted where a CIDR list is expected. */
 export type CidrListInput =
@@ -42,35 +44,90 @@ export interface ListsInput {
   version?: number;
 }
 
-function entriesOf(x: unknown): Iterable<readonly [string, string]> {
+type ListName = 'registered' | 'vpnEndpoints' | 'vpnDomains';
+
+const typeName = (v: unknown): string => (v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v);
+
+function entriesOf(x: unknown, list: ListName): Iterable<unknown> {
   if (x && typeof x === 'object' && 'entries' in x && !(Symbol.iterator in x)) {
-    return (x as { entries: Iterable<readonly [string, string]> }).entries;
+    const e = (x as { entries: unknown }).entries;
+    if (e && typeof e === 'object' && Symbol.iterator in e) return e as Iterable<unknown>;
+    throw new InvalidArgumentError(`${list}: { entries } must be an iterable of [entry, value] pairs, got ${typeName(e)}`);
   }
-  if (x && typeof x === 'object' && Symbol.iterator in x) return x as Iterable<readonly [string, string]>;
-  throw new InvalidArgumentError('expected a list: a built map/set, an iterable of [entry, value] pairs, or { entries }');
+  if (x && typeof x === 'object' && Symbol.iterator in x) return x as Iterable<unknown>;
+  throw new InvalidArgumentError(`${list}: expected a list (a built map/set, an iterable of [entry, value] pairs, or { entries }), got ${typeName(x)}`);
 }
 
-export function toCidrMap(x: CidrListInput | null | undefined): CidrMap<string> | null {
+/** A value as lists accept it (a string, printable, bounded: see valueProblem), or the typed error naming the entry. */
+function checkValue(v: unknown, list: ListName, i: number): string {
+  if (typeof v !== 'string') throw new InvalidArgumentError(`${list} entry ${i}: the value must be a string, got ${typeName(v)}`);
+  const why = valueProblem(v);
+  if (why !== null) throw new InvalidArgumentError(`${list} entry ${i}: value ${quoteText(v)}: ${why}`);
+  return v;
+}
+
+/**
+ * The pairs of a list input, each checked as it is read: a `[string, string]` pair with a value lists accept.
+ * Entry texts are checked by the map/set builders (CidrError, InvalidArgumentError).
+ */
+function* checkedPairs(x: unknown, list: ListName): Generator<[string, string]> {
+  let i = 0;
+  for (const e of entriesOf(x, list)) {
+    i++;
+    if (!Array.isArray(e) || e.length < 2) throw new InvalidArgumentError(`${list} entry ${i}: expected an [entry, value] pair, got ${typeName(e)}${Array.isArray(e) ? ` of length ${e.length}` : ''}`);
+    const k: unknown = e[0];
+    if (typeof k !== 'string') throw new InvalidArgumentError(`${list} entry ${i}: the entry must be a string, got ${typeName(k)}`);
+    yield [k, checkValue(e[1], list, i)];
+  }
+}
+
+export function toCidrMap(x: CidrListInput | null | undefined, list: ListName = 'registered'): CidrMap<string> | null {
   if (x === null || x === undefined) return null;
-  if (x instanceof CidrMap) return x as CidrMap<string>;
-  return CidrMap.from(entriesOf(x) as Iterable<[string, string]>);
+  if (x instanceof CidrMap) {
+    const values = (x as CidrMap<unknown>).values();
+    for (let i = 0; i < values.length; i++) checkValue(values[i], list, i + 1);
+    return x as CidrMap<string>;
+  }
+  return CidrMap.from(checkedPairs(x, list));
 }
 
 export function toDomainSet(x: DomainListInput | null | undefined): DomainSet<string> | null {
   if (x === null || x === undefined) return null;
   if (x instanceof DomainSet) return x as DomainSet<string>;
-  return DomainSet.from(entriesOf(x) as Iterable<[string, string]>);
+  return DomainSet.from(checkedPairs(x, 'vpnDomains'));
 }
 
-/** Build the next snapshot: fields not given are carried over from `prev`. Throws before anything changes. */
+const LIST_NAMES = ['registered', 'vpnEndpoints', 'vpnDomains'] as const;
+
+/** The input object and its `names`, checked (the lists themselves are checked as they are built). */
+function checkInput(input: unknown): asserts input is ListsInput {
+  if (input === null || typeof input !== 'object' || Array.isArray(input)) {
+    throw new InvalidArgumentError(`lists: expected an object { registered?, vpnEndpoints?, vpnDomains?, names? }, got ${typeName(input)}`);
+  }
+  const names: unknown = (input as ListsInput).names;
+  if (names === undefined) return;
+  if (names === null || typeof names !== 'object') throw new InvalidArgumentError(`lists: names must be an object, got ${typeName(names)}`);
+  for (const k of LIST_NAMES) {
+    const n: unknown = (names as Record<string, unknown>)[k];
+    if (n !== undefined && typeof n !== 'string') throw new InvalidArgumentError(`lists: names.${k} must be a string, got ${typeName(n)}`);
+  }
+}
+
+/**
+ * Build the next snapshot: fields not given are carried over from `prev`. Throws before anything changes.
+ * @throws {InvalidArgumentError} not an object, a list that is not a list, an entry that is not a [string, string]
+ *   pair, a value with a control character or over MAX_VALUE_CHARS; {CidrError} a bad prefix; the domain set's
+ *   InvalidArgumentError for a bad domain
+ */
 export function nextSnapshot(prev: ListSnapshot | null, input: ListsInput): ListSnapshot {
+  checkInput(input);
   const last = prev?.version ?? 0;
   const version = input.version ?? last + 1;
   if (!Number.isSafeInteger(version) || version <= last) {
     throw new InvalidArgumentError(`list version must be an integer above the version in force (${last}), got ${String(version)}`);
   }
-  const registered = 'registered' in input ? toCidrMap(input.registered) : (prev?.registered ?? null);
-  const vpnEndpoints = 'vpnEndpoints' in input ? toCidrMap(input.vpnEndpoints) : (prev?.vpnEndpoints ?? null);
+  const registered = 'registered' in input ? toCidrMap(input.registered, 'registered') : (prev?.registered ?? null);
+  const vpnEndpoints = 'vpnEndpoints' in input ? toCidrMap(input.vpnEndpoints, 'vpnEndpoints') : (prev?.vpnEndpoints ?? null);
   const vpnDomains = 'vpnDomains' in input ? toDomainSet(input.vpnDomains) : (prev?.vpnDomains ?? null);
   const names = {
     registered: input.names?.registered ?? prev?.names.registered ?? 'registered',

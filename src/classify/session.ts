@@ -10,6 +10,8 @@ import { FlowTable, type FlowTableOptions, type FlowTableStats } from '../trace/
 import type { ReassemblyStats } from '../trace/reassembly.js';
 import type { EndReason, FlowHandle, PacketView, RawPacket } from '../trace/types.js';
 import { LINKTYPE_ETHERNET } from '../trace/types.js';
+import { isCaptureTime, usFromNs } from '../trace/container.js';
+import { InvalidArgumentError } from '../errors.js';
 import type { Classifier } from './classifier.js';
 import { decide, FlowDetection, labelIsVpn } from './engine.js';
 import { CompanionIndex, ikeSpisOf, type IkeSpis, type TlsFlow } from './companions.js';
@@ -24,7 +26,8 @@ import { flowRecord, transportName, type FlowRecord } from './record.js';
 import type { Verdict } from './types.js';
 import type { Evidence } from '../detect/types.js';
 import type { DomainSet } from '../lists/domains.js';
-import { InvalidArgumentError } from '../errors.js';
+
+const NO_BYTES = new Uint8Array(0);
 
 export interface SessionOptions {
   /** Flow-table limits (idle timeout in capture time, live-flow cap, snippet budget). */
@@ -108,6 +111,8 @@ export class ClassifierSession extends EventEmitter {
   /** The flow table records this many payload packets per flow; detection cannot go further. */
   private readonly recorded: number;
   private packets = 0;
+  /** Frames skipped because their time is not a capture time (see isCaptureTime). */
+  private badTimestamps = 0;
   private nFlows = 0;
   private nVerdicts = 0;
   private ended = false;
@@ -137,7 +142,7 @@ export class ClassifierSession extends EventEmitter {
     return {
       packets: this.packets,
       decoded: this.decoder.stats.decoded,
-      malformed: { ...this.decoder.stats.malformed },
+      malformed: this.badTimestamps > 0 ? { ...this.decoder.stats.malformed, 'bad-timestamp': this.badTimestamps } : { ...this.decoder.stats.malformed },
       flows: this.nFlows,
       verdicts: this.nVerdicts,
       reassembly: { ...this.table.stats.reassembly },
@@ -159,7 +164,8 @@ export class ClassifierSession extends EventEmitter {
 
   /**
    * Feed one frame. `timestampNs` is capture time (number or bigint, nanoseconds since the epoch); flow idle
-   * timeouts follow it, not the wall clock. Malformed frames are counted in `stats.malformed`, never thrown.
+   * timeouts follow it, not the wall clock. Malformed frames are counted in `stats.malformed`, never thrown; so is
+   * a frame whose time is not a capture time (NaN, ±Infinity, negative, beyond 2255: `bad-timestamp`).
    */
   push(bytes: Uint8Array, timestampNs: number | bigint, linkType: number = LINKTYPE_ETHERNET): void {
     const r = this.raw;
@@ -167,15 +173,26 @@ export class ClassifierSession extends EventEmitter {
     r.offset = 0;
     r.capLen = bytes.length;
     r.wireLen = bytes.length;
-    r.tsUs = typeof timestampNs === 'bigint' ? Number(timestampNs / 1000n) : Math.floor(timestampNs / 1000);
+    r.tsUs = usFromNs(timestampNs);
     r.linkType = linkType;
     this.pushRaw(r);
+    r.data = NO_BYTES;
   }
 
-  /** Feed a frame from a capture reader (zero-copy). */
+  /** Feed a frame from a capture reader (zero-copy). A time that is not a capture time is counted, as in push. */
   pushRaw(raw: RawPacket): void {
     if (this.ended) throw new Error('session ended');
     this.packets++;
+    if (!isCaptureTime(raw.tsUs)) {
+      // An impossible time would become a flow's firstSeen/lastSeen and steer idle expiry: the frame is dropped
+      // here, where time enters, so nothing later has to cope with it.
+      this.badTimestamps++;
+      return;
+    }
+    // The capture's clock moves with every frame that has a time, whether it decodes or not, and before the frame
+    // is looked at: a pool worker frames every record but decodes only its own shard's, so this is the one
+    // schedule every worker count can keep (idle flows end at the same stream point).
+    this.table.tick(raw.tsUs);
     if (this.decoder.decode(raw, this.view)) {
       // Answers bind before their own packet is tracked, in the same order in every pool worker (observeForeign).
       // Untunnelled, the decoded ports are the outermost ones: the peek (which foreign frames get) runs only when
@@ -187,10 +204,16 @@ export class ClassifierSession extends EventEmitter {
       }
       this.table.add(this.view);
     }
+    // The frame is the caller's: hold no reference to it once the call returns.
+    this.view.data = NO_BYTES;
   }
 
-  /** Advance capture time without a packet (expires idle flows). */
+  /**
+   * Advance capture time without a packet (expires idle flows).
+   * @throws {InvalidArgumentError} `timestampUs` is not a capture time (see isCaptureTime)
+   */
   advance(timestampUs: number): void {
+    if (!isCaptureTime(timestampUs)) throw new InvalidArgumentError(`advance: ${String(timestampUs)} is not a capture time (0 to 2^53-1 µs)`);
     this.table.advance(timestampUs);
   }
 
@@ -277,6 +300,7 @@ export class ClassifierSession extends EventEmitter {
     this.foreignDecoder ??= new Decoder();
     this.foreignView ??= newPacketView();
     if (this.foreignDecoder.decode(raw, this.foreignView)) this.noteDnsAnswer(this.foreignView, domains);
+    this.foreignView.data = NO_BYTES;
   }
 
   /** A DNS server's frame (by port): bind the addresses its answers give for listed names to the client. */

@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 /** The `tunnelscope` executable: the only CLI module with side effects. */
 import module from 'node:module';
+// Tiny and needed only if main fails; static imports load first anyway (ESM hoisting).
+import { safeText } from '../text.js';
 
 // Node >= 22.1: keep V8's compiled code of our modules on disk (the OS temp dir) so the next run skips parsing
 // and compiling them — ~140 M of the ~250 M instructions a fresh one-packet classify spends above Node's own
@@ -21,7 +23,7 @@ import('./main.js')
       process.exitCode = code;
     },
     (err: unknown) => {
-      process.stderr.write(`tunnelscope: ${err instanceof Error ? err.message : String(err)}\n`);
+      process.stderr.write(`tunnelscope: ${safeText(err instanceof Error ? err.message : String(err), 2048)}\n`);
       process.exitCode = 1;
     },
   );

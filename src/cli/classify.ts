@@ -1,6 +1,5 @@
 /** `tunnelscope classify <capture|->`: label every flow of a capture. */
 import { accessSync, constants, statSync } from 'node:fs';
-import { once } from 'node:events';
 import type { Command } from 'commander';
 import { createClassifier, type Classifier, type ClassifierOptions } from '../classify/classifier.js';
 import { autoJobs, autoWorkers, createClassifierPool, frameShard, type ClassifierPool } from '../pool/index.js';
@@ -9,7 +8,9 @@ import type { RawPacket } from '../trace/types.js';
 import type { FlowRecord } from '../classify/record.js';
 import type { VerdictEvent } from '../classify/session.js';
 import type { RunMetrics } from '../metrics/index.js';
-import { TunnelscopeError } from '../errors.js';
+import { TraceFormatError, TunnelscopeError } from '../errors.js';
+import { safeText } from '../text.js';
+import type { ReaderStats } from '../trace/reader.js';
 import { Progress } from './progress.js';
 import { CLASSIFY_FORMATS, Tally } from './records.js';
 import { processIo, type CliIo } from './io.js';
@@ -200,7 +201,7 @@ async function classify(captures: string[], opts: ClassifyOpts, io: CliIo): Prom
   if (capture !== '-') {
     const why = unreadable(capture);
     if (why !== null) {
-      stderr.write(`tunnelscope classify: cannot read ${capture}: ${why}\n`);
+      stderr.write(`tunnelscope classify: cannot read ${safeText(capture, 256)}: ${why}\n`);
       return 2;
     }
   }
@@ -507,13 +508,17 @@ async function runSession(classifier: Classifier, input: string, o: RunOptions, 
     const w = wait();
     if (w) await w;
   };
+  let rs: ReaderStats;
   try {
-    if (input === '-') await readStreamUntil(o.io.stdin, 'stdin', onPacket, stop, afterChunk);
-    else await readFileUntil(input, onPacket, stop, afterChunk);
+    if (input === '-') rs = (await readStreamUntil(o.io.stdin, 'stdin', onPacket, stop, afterChunk)).stats;
+    else rs = (await readFileUntil(input, onPacket, stop, afterChunk)).stats;
   } finally {
+    // Also at a corrupt capture: the flows read before the corruption point end and their records go out.
     session.end(stop.requested ? 'stop' : 'eof');
   }
-  return session.stats;
+  const st = session.stats;
+  if (rs.badTimestamps > 0) st.malformed['bad-timestamp'] = (st.malformed['bad-timestamp'] ?? 0) + rs.badTimestamps;
+  return st;
 }
 
 /** A worker pool: packets sharded by address pair over `o.workers` threads; records merged in a fixed order. */
@@ -539,7 +544,8 @@ async function runPool(
   await o.hooks?.attach?.(pool);
   try {
     const wait = o.hooks?.wait ?? null;
-    // Records only, from a file, no sink that needs back-pressure: the workers read the file themselves (the fast path).
+    // Records only, from a file, no sink that needs back-pressure: the workers read the file themselves (the fast
+    // path; records of flows read before a corrupt point are delivered before the error, any worker count).
     if (input !== '-' && h.onVerdict === null && wait === null) {
       return await pool.classifyFile(input, count, {
         signal: stop.controller.signal,
@@ -566,9 +572,20 @@ async function runPool(
       const w = wait?.();
       if (w) await w;
     };
-    if (input === '-') await readStreamUntil(o.io.stdin, 'stdin', onPacket, stop, afterChunk);
-    else await readFileUntil(input, onPacket, stop, afterChunk);
-    return await pool.end({ reason: stop.requested ? 'stop' : 'eof' });
+    let badTimestamps = 0;
+    let corrupt: TraceFormatError | null = null;
+    try {
+      const r = input === '-' ? await readStreamUntil(o.io.stdin, 'stdin', onPacket, stop, afterChunk) : await readFileUntil(input, onPacket, stop, afterChunk);
+      badTimestamps = r.stats.badTimestamps;
+    } catch (e) {
+      if (!(e instanceof TraceFormatError)) throw e;
+      // The flows read before the corrupt point end and their records go out before the error, as with one session.
+      corrupt = e;
+    }
+    const st = await pool.end({ reason: stop.requested ? 'stop' : 'eof' });
+    if (corrupt !== null) throw corrupt;
+    if (badTimestamps > 0) st.malformed['bad-timestamp'] = (st.malformed['bad-timestamp'] ?? 0) + badTimestamps;
+    return st;
   } finally {
     await pool.close();
   }

@@ -11,6 +11,7 @@
 import { statSync } from 'node:fs';
 import { TunnelscopeError } from '../errors.js';
 import { findCaptures } from '../batch/find.js';
+import { safeText } from '../text.js';
 import { Decoder, newPacketView } from '../trace/decode.js';
 import { FlowTable } from '../trace/flow-table.js';
 import { transportName } from '../trace/flow-format.js';
@@ -219,7 +220,9 @@ async function flows(captures: string[], opts: FlowsOpts, io: CliIo): Promise<nu
   const total0 = emitted;
   const onPacket = (raw: RawPacket): void => {
     rawPackets++;
+    // A frame that does not decode still moves capture time, as in classify (one clock for every command).
     if (decoder.decode(raw, view)) flows.add(view);
+    else flows.tick(raw.tsUs);
     if (sink.closed) throw new StopReading();
   };
 
@@ -261,10 +264,10 @@ async function flows(captures: string[], opts: FlowsOpts, io: CliIo): Promise<nu
       await sink.end();
     }
     if (why !== null) {
-      stderr.write(`tunnelscope flows: cannot read ${source}: ${why}\n`);
+      stderr.write(`tunnelscope flows: cannot read ${safeText(source, 256)}: ${why}\n`);
       return 2;
     }
-    stderr.write(`tunnelscope flows: ${source}: ${err instanceof Error ? err.message : String(err)}\n`);
+    stderr.write(`tunnelscope flows: ${safeText(source, 256)}: ${safeText(err instanceof Error ? err.message : String(err))}\n`);
     return 1;
   }
   if (sink.closed) return -1;
@@ -285,11 +288,12 @@ function summary(source: string, raw: number, rs: ReaderStats | null, d: Decoder
   const mal = Object.entries(d.stats.malformed).filter(([, n]) => n > 0);
   const malTotal = mal.reduce((a, [, n]) => a + n, 0);
   const s = t.stats;
-  let out = `tunnelscope flows: ${source}: ${raw} packets read, ${d.stats.decoded} decoded`;
+  let out = `tunnelscope flows: ${safeText(source, 256)}: ${raw} packets read, ${d.stats.decoded} decoded`;
   out += `, ${malTotal} malformed skipped${mal.length ? ` (${mal.map(([k, n]) => `${k}: ${n}`).join(', ')})` : ''}`;
   out += `; ${emitted} flows emitted (idle ${s.idle}, evicted ${s.evicted}, fin ${s.fin}, rst ${s.rst}, eof ${s.eof})`;
   if (s.fragmentsUnmatched > 0) out += `; ${s.fragmentsUnmatched} unmatched fragments`;
   if (rs !== null && rs.truncatedRecords > 0) out += `; ${rs.truncatedRecords} records cut by snaplen`;
   if (rs !== null && rs.skippedBlocks + rs.unknownBlocks > 0) out += `; ${rs.skippedBlocks + rs.unknownBlocks} blocks skipped`;
+  if (rs !== null && rs.badTimestamps > 0) out += `; ${rs.badTimestamps} records with an impossible time skipped`;
   return out + '\n';
 }

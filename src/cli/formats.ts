@@ -3,6 +3,7 @@
  * A subcommand offers the formats of its record type (classify: CLASSIFY_FORMATS in records.ts; flows: its own),
  * so adding a format is adding an entry, and `--format`'s help and validation follow.
  */
+import { escapeJson } from '../text.js';
 import type { CliIo } from './io.js';
 import type { OutputSink } from './output.js';
 
@@ -54,9 +55,10 @@ export function ndjsonFormat<R>(description: string): OutputFormat<R> {
     human: false,
     verdicts: true,
     open: (sink) => ({
-      record: (r) => sink.writeLine(JSON.stringify(r)),
+      // JSON.stringify leaves C1 controls, DEL and bidi marks raw: escaped, so a terminal shows them (same value).
+      record: (r) => sink.writeLine(escapeJson(JSON.stringify(r))),
       // The record's fields after `"event":"verdict"`, so a reader tells the two kinds of line apart at once.
-      verdict: (r) => sink.writeLine(JSON.stringify({ event: 'verdict', ...r })),
+      verdict: (r) => sink.writeLine(escapeJson(JSON.stringify({ event: 'verdict', ...r }))),
       end: () => {},
     }),
   };
@@ -75,9 +77,9 @@ export function jsonFormat<R>(key: string, description: string): OutputFormat<R>
         record: (r) => {
           sink.write(first ? `{"${key}":[\n` : ',\n');
           first = false;
-          sink.write(JSON.stringify(r));
+          sink.write(escapeJson(JSON.stringify(r)));
         },
-        end: (summary) => sink.write(`${first ? `{"${key}":[` : '\n'}],"summary":${JSON.stringify(summary)}}\n`),
+        end: (summary) => sink.write(`${first ? `{"${key}":[` : '\n'}],"summary":${escapeJson(JSON.stringify(summary))}}\n`),
       };
     },
   };

@@ -7,6 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Command, type Help } from 'commander';
+import { safeText } from '../text.js';
 import { UsageError } from './args.js';
 import type { CliIo } from './io.js';
 
@@ -41,7 +42,7 @@ export const helpHint = (name: string): string => `(run 'tunnelscope ${name === 
 
 /** Print a usage error the house way: `tunnelscope <cmd>: <message>` and the help hint, on stderr; exit 2. */
 export function reportUsage(io: CliIo, name: string, message: string): number {
-  io.stderr.write(`tunnelscope${name === '' ? '' : ` ${name}`}: ${message}\n${helpHint(name)}\n`);
+  io.stderr.write(`tunnelscope${name === '' ? '' : ` ${name}`}: ${safeText(message, 1024)}\n${helpHint(name)}\n`);
   return 2;
 }
 
@@ -55,7 +56,7 @@ export function subcommand(program: Command, ctx: CliContext, name: string, summ
   cmd.configureOutput({
     writeOut: (s) => ctx.io.stdout.write(s),
     writeErr: (s) => ctx.io.stderr.write(s),
-    outputError: (s, write) => write(`tunnelscope ${name}: ${s.replace(/^error: /, '').trimEnd()}\n${helpHint(name)}\n`),
+    outputError: (s, write) => write(`tunnelscope ${name}: ${safeText(s.replace(/^error: /, '').trimEnd(), 1024)}\n${helpHint(name)}\n`),
   });
   return cmd;
 }
@@ -90,7 +91,7 @@ export function buildProgram(ctx: CliContext, subcommands: readonly Subcommand[]
     .configureOutput({
       writeOut: (s) => io.stdout.write(s),
       writeErr: (s) => io.stderr.write(s),
-      outputError: (s, write) => write(`tunnelscope: ${s.replace(/^error: /, '').trimEnd()}\n${helpHint('')}\n`),
+      outputError: (s, write) => write(`tunnelscope: ${safeText(s.replace(/^error: /, '').trimEnd(), 1024)}\n${helpHint('')}\n`),
     });
   program.addHelpText('after', `\nRun 'tunnelscope help <command>' or 'tunnelscope <command> --help' for a command's options.\n`);
   for (const s of subcommands) s.define(program, ctx);

@@ -5,6 +5,7 @@
  */
 import { closeSync, existsSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { TunnelscopeError } from '../errors.js';
+import { safeText } from '../text.js';
 import { defaultVpnDomainsPath } from '../lists/default-domains.js';
 import { seedFromText } from '../synth/rng.js';
 import { formatRegistrations, formatTruth, synthesize, type SynthOptions } from '../synth/generate.js';
@@ -119,7 +120,7 @@ async function synth(values: SynthOpts, io: CliIo): Promise<number> {
   try {
     fd = openSync(out, 'w');
   } catch (err) {
-    stderr.write(`tunnelscope synth: cannot write ${out}: ${err instanceof Error ? err.message : String(err)}\n`);
+    stderr.write(`tunnelscope synth: cannot write ${safeText(out, 256)}: ${safeText(err instanceof Error ? err.message : String(err))}\n`);
     return 1;
   }
   let res: ReturnType<typeof synthesize>;
@@ -133,7 +134,7 @@ async function synth(values: SynthOpts, io: CliIo): Promise<number> {
     if (err instanceof TunnelscopeError && err.code === 'TS_INVALID_ARG') {
       throw new UsageError(err.message);
     }
-    stderr.write(`tunnelscope synth: ${err instanceof Error ? err.message : String(err)}\n`);
+    stderr.write(`tunnelscope synth: ${safeText(err instanceof Error ? err.message : String(err))}\n`);
     return 1;
   }
   closeSync(fd);
@@ -143,7 +144,7 @@ async function synth(values: SynthOpts, io: CliIo): Promise<number> {
     const header = `tunnelscope synth registration list: seed ${opts.seed}, ${opts.flows} flows, vpn-share ${opts.vpnShare}, registered-share ${opts.registeredShare}`;
     writeFileSync(`${base}.registered.txt`, formatRegistrations(res.registrations, header));
   } catch (err) {
-    stderr.write(`tunnelscope synth: ${err instanceof Error ? err.message : String(err)}\n`);
+    stderr.write(`tunnelscope synth: ${safeText(err instanceof Error ? err.message : String(err))}\n`);
     return 1;
   }
   if (!quiet) {
@@ -153,7 +154,7 @@ async function synth(values: SynthOpts, io: CliIo): Promise<number> {
     stderr.write(
       `synth: ${res.packets} packets, ${res.flows} flows (${vpn.length} vpn, ${reg} registered), ` +
       `${res.registrations.length} prefixes, mean frame ${(res.frameBytes / res.packets).toFixed(0)} B, ` +
-      `${((res.lastUs - res.firstUs) / 1e6).toFixed(1)} s of traffic, ${res.fileBytes} bytes → ${out} in ${s.toFixed(2)} s ` +
+      `${((res.lastUs - res.firstUs) / 1e6).toFixed(1)} s of traffic, ${res.fileBytes} bytes → ${safeText(out, 256)} in ${s.toFixed(2)} s ` +
       `(${Math.round(res.packets / s)} packets/s)\n`,
     );
   }

@@ -6,6 +6,7 @@
  * width (`max`, cut with '…'); the last column is cut to `lineWidth` when one is given (a terminal), and is not
  * padded unless right-aligned.
  */
+import { escapeText } from '../text.js';
 import type { OutputSink } from './output.js';
 
 export interface TableColumn<R> {
@@ -55,7 +56,8 @@ export class TableWriter<R> {
 
   write(r: R): void {
     const cells = this.columns.map((c) => {
-      const s = c.cell(r);
+      // Cells quote packets and lists (names, registrants, evidence): controls and bidi marks are shown, not obeyed.
+      const s = escapeText(c.cell(r));
       return c.max !== undefined ? cut(s, c.max) : s;
     });
     this.rows++;

@@ -82,7 +82,7 @@ export function parseCidrList(text: string, options: CidrListOptions = {}): Cidr
   const p = newPrefixParts();
   let lineError: unknown = null;
   try {
-    scanListLines(text, source, 'CIDR', (lineNo, ks, ke, vs, ve) => {
+    scanListLines(text, source, { key: 'CIDR', value: 'value' }, (lineNo, ks, ke, vs, ve) => {
       try {
         parsePrefixInto(text, p, normalize, ks, ke);
       } catch (e) {

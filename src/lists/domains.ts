@@ -188,7 +188,7 @@ export function parseDomainList(text: string, options: DomainListOptions = {}): 
   const keys: string[] = [];
   const valueOf: number[] = [];
   const lineOf: number[] = [];
-  scanListLines(text, source, 'domain', (lineNo, ks, ke, vs, ve) => {
+  scanListLines(text, source, { key: 'domain', value: 'provider' }, (lineNo, ks, ke, vs, ve) => {
     const raw = text.slice(ks, ke);
     const e = parseEntry(raw);
     if (typeof e === 'string') throw new ListParseError(source, lineNo, `${e}: ${JSON.stringify(raw)}`);

@@ -20,11 +20,13 @@ import type { ListsInput } from '../classify/lists.js';
 import type { FlowRecord } from '../classify/record.js';
 import type { VerdictEvent } from '../classify/session.js';
 import { DETECTORS } from '../detect/registry.js';
-import { InvalidArgumentError, TunnelscopeError, type ErrorCode } from '../errors.js';
+import { InvalidArgumentError, TraceFormatError, TunnelscopeError, type ErrorCode } from '../errors.js';
 import type { FlowTableOptions } from '../trace/flow-table.js';
 import { LINKTYPE_ETHERNET, type RawPacket } from '../trace/types.js';
 import { frameShard } from './shard.js';
 import { isDnsServerFrame } from '../trace/peek.js';
+import { isCaptureTime, usFromNs } from '../trace/container.js';
+import { CaptureReader } from '../trace/reader.js';
 import { FRAME_FOREIGN, FRAME_HEADER_BYTES, sharedLists, toWire, type FromWorker, type ToWorker, type WorkerSessionStats } from './protocol.js';
 
 /**
@@ -116,10 +118,14 @@ interface FileJob {
   resolve: (s: PoolStats) => void;
   reject: (e: Error) => void;
   failed: boolean;
+  /** The capture is corrupt here (a worker's 'done' said so): the run rejects with it once every record is out. */
+  formatError: TraceFormatError | null;
 }
 
 /** Read ring of a file run: chunks of this size, this many in flight. */
 const DEFAULT_CHUNK_BYTES = 2 << 20;
+/** The flow table's idle-check period (flow-table.ts EXPIRY_CHECK_US; worker.ts keeps the same for file runs). */
+const EXPIRY_CHECK_US = 1_000_000;
 const RING_CHUNKS = 8;
 
 function splitFlow(f: FlowTableOptions | undefined, n: number): FlowTableOptions | undefined {
@@ -168,8 +174,12 @@ export class ClassifierPool extends EventEmitter {
   private pings = new Map<number, { left: number; versions: number[]; resolve: (v: number[]) => void }>();
   private nextPing = 1;
   private clockUs = 0;
+  /** Live path: the idle-check schedule of one session over the whole stream (see pushFrame). */
+  private checkUs = 0;
+  private nextCheckUs = 0;
   private livePackets = 0;
   private needDrain = false;
+  private drainWaiters: (() => void)[] = [];
   private flushScheduled = false;
   private ending: { left: number; stats: WorkerSessionStats[]; resolve: () => void; reject: (e: Error) => void } | null = null;
   private failure: Error | null = null;
@@ -246,6 +256,7 @@ export class ClassifierPool extends EventEmitter {
         resolve,
         reject,
         failed: false,
+        formatError: null,
       });
     });
     const stop = new SharedArrayBuffer(4);
@@ -297,12 +308,66 @@ export class ClassifierPool extends EventEmitter {
   }
 
   /**
+   * Classify a capture read from a stream (`process.stdin`, a socket, any async iterable of byte chunks) on the live
+   * path, honouring back-pressure (reading pauses while workers are behind). `onRecord` gets every record, including
+   * those of flows still live at the end. Should the capture turn out corrupt, the flows read before the corruption
+   * point end as at end of input, their records are delivered, and then the promise rejects with the
+   * TraceFormatError: the same records and error as one session gives.
+   * @throws {TraceFormatError} (rejection) malformed capture
+   * @throws {InvalidArgumentError} (rejection) the stream yields strings
+   */
+  async classifyStream(
+    stream: NodeJS.ReadableStream | AsyncIterable<Uint8Array>,
+    source: string,
+    onRecord: (r: FlowRecord) => void,
+  ): Promise<PoolStats> {
+    const reader = new CaptureReader(source);
+    const onFlow = (r: FlowRecord): void => onRecord(r);
+    this.on('flow', onFlow);
+    let busy = false;
+    const onPacket = (raw: RawPacket): void => {
+      if (!this.pushRaw(raw)) busy = true;
+    };
+    try {
+      let bad: unknown = null;
+      try {
+        for await (const chunk of stream as AsyncIterable<Uint8Array | string>) {
+          if (typeof chunk === 'string') throw new InvalidArgumentError(`${source}: stream yields text; read captures without an encoding`);
+          reader.push(chunk, onPacket);
+          if (busy) {
+            busy = false;
+            await this.drained();
+          }
+        }
+        reader.end(onPacket);
+      } catch (e) {
+        if (!(e instanceof TraceFormatError)) throw e;
+        bad = e;
+      }
+      // End of input, or the corruption point: every flow read so far ends and is delivered.
+      const stats = await this.end();
+      if (bad !== null) throw bad;
+      const skipped = reader.stats.badTimestamps;
+      if (skipped > 0) stats.malformed['bad-timestamp'] = (stats.malformed['bad-timestamp'] ?? 0) + skipped;
+      return stats;
+    } finally {
+      this.off('flow', onFlow);
+    }
+  }
+
+  /** Resolves on the next 'drain' (or at once when the pool failed or nothing is waiting). */
+  private drained(): Promise<void> {
+    if (this.failure || !this.needDrain) return Promise.resolve();
+    return new Promise((res) => this.drainWaiters.push(res));
+  }
+
+  /**
    * Feed one live frame (copied into a batch; the caller may reuse `bytes`). Returns false when the workers
    * are behind: keep the frame count bounded by waiting for 'drain'.
    */
   push(bytes: Uint8Array, timestampNs: number | bigint, linkType: number = LINKTYPE_ETHERNET): boolean {
-    const tsUs = typeof timestampNs === 'bigint' ? Number(timestampNs / 1000n) : Math.floor(timestampNs / 1000);
-    return this.pushFrame(bytes, 0, bytes.length, tsUs, linkType);
+    const tsUs = usFromNs(timestampNs);
+    return this.pushFrame(bytes, 0, bytes.length, bytes.length, tsUs, linkType);
   }
 
   /**
@@ -310,20 +375,30 @@ export class ClassifierPool extends EventEmitter {
    * copied, so the reader may reuse its buffer; microsecond timestamps pass through exactly.
    */
   pushRaw(raw: RawPacket): boolean {
-    return this.pushFrame(raw.data, raw.offset, raw.capLen, raw.tsUs, raw.linkType);
+    return this.pushFrame(raw.data, raw.offset, raw.capLen, raw.wireLen, raw.tsUs, raw.linkType);
   }
 
-  private pushFrame(data: Uint8Array, off: number, len: number, tsUs: number, linkType: number): boolean {
+  private pushFrame(data: Uint8Array, off: number, len: number, wireLen: number, tsUs: number, linkType: number): boolean {
     if (this.failure) throw this.failure;
     if (this.closed || this.ending) throw new Error('pool: push after end()/close()');
     if (off + len > data.length) len = Math.max(0, data.length - off);
-    if (tsUs > this.clockUs) this.clockUs = tsUs;
+    // Idle expiry runs on one schedule for the whole stream, the one a single session keeps (a check when capture
+    // time has moved a second past the last one); each frame carries the latest check and its worker applies it
+    // before the frame, so flows end at the same stream points whatever the worker count — also when time jumps
+    // (merged or clock-stepped captures). A frame with an impossible time (the worker counts it) moves nothing.
+    if (isCaptureTime(tsUs)) {
+      if (tsUs > this.clockUs) this.clockUs = tsUs;
+      if (this.clockUs >= this.nextCheckUs) {
+        this.nextCheckUs = this.clockUs + EXPIRY_CHECK_US;
+        this.checkUs = this.clockUs;
+      }
+    }
     this.livePackets++;
     const own = frameShard(data, off, len, linkType, this.workers);
-    this.append(this.slots[own]!, data, off, len, tsUs, linkType);
+    this.append(this.slots[own]!, data, off, len, wireLen, tsUs, linkType);
     // DNS answers bind addresses for flows in any shard: every other worker gets a copy to read (not to track).
     if (this.workers > 1 && isDnsServerFrame(data, off, len, linkType)) {
-      for (let w = 0; w < this.workers; w++) if (w !== own) this.append(this.slots[w]!, data, off, len, tsUs, (linkType | FRAME_FOREIGN) >>> 0);
+      for (let w = 0; w < this.workers; w++) if (w !== own) this.append(this.slots[w]!, data, off, len, wireLen, tsUs, (linkType | FRAME_FOREIGN) >>> 0);
     }
     if (!this.flushScheduled) {
       // Partial batches go out once the caller yields: bounded latency without per-packet messages.
@@ -339,7 +414,7 @@ export class ClassifierPool extends EventEmitter {
     return !busy;
   }
 
-  private append(slot: Slot, data: Uint8Array, off: number, len: number, tsUs: number, linkType: number): void {
+  private append(slot: Slot, data: Uint8Array, off: number, len: number, wireLen: number, tsUs: number, linkType: number): void {
     const need = FRAME_HEADER_BYTES + ((len + 7) & ~7);
     if (slot.buf !== null && slot.used + need > slot.buf.byteLength) this.sendBatch(slot);
     if (slot.buf === null) {
@@ -355,6 +430,8 @@ export class ClassifierPool extends EventEmitter {
     slot.dv!.setFloat64(o, tsUs, true);
     slot.dv!.setUint32(o + 8, len, true);
     slot.dv!.setUint32(o + 12, linkType, true);
+    slot.dv!.setUint32(o + 16, wireLen >>> 0, true);
+    slot.dv!.setFloat64(o + 24, this.checkUs, true);
     slot.u8!.set(off === 0 && len === data.length ? data : data.subarray(off, off + len), o + FRAME_HEADER_BYTES);
     slot.used = o + need;
     slot.nFrames++;
@@ -410,6 +487,8 @@ export class ClassifierPool extends EventEmitter {
           }
           this.ending = null;
           this.livePackets = 0;
+          // The next live run starts new sessions in the workers: its clock and check schedule start afresh too.
+          this.clockUs = this.checkUs = this.nextCheckUs = 0;
           this.emit('end');
           resolve(s);
         },
@@ -432,6 +511,7 @@ export class ClassifierPool extends EventEmitter {
     }
     this.jobs.clear();
     this.ending?.reject(err);
+    this.wakeDrainWaiters();
     await Promise.all(this.slots.map((s) => s.w.terminate()));
   }
 
@@ -443,7 +523,7 @@ export class ClassifierPool extends EventEmitter {
 
   private sendBatch(slot: Slot): void {
     const buf = slot.buf!;
-    const msg: ToWorker = { t: 'batch', buf, used: slot.used, nFrames: slot.nFrames, clockUs: this.clockUs };
+    const msg: ToWorker = { t: 'batch', buf, used: slot.used, nFrames: slot.nFrames, checkUs: this.checkUs };
     slot.buf = slot.dv = slot.u8 = null;
     slot.used = slot.nFrames = 0;
     slot.inFlight++;
@@ -479,6 +559,10 @@ export class ClassifierPool extends EventEmitter {
         j.done[i] = m.stats;
         j.wm[i] = Infinity;
         if (m.listVersion > j.listVersion) j.listVersion = m.listVersion;
+        if (m.formatError !== null && j.formatError === null) {
+          const f = m.formatError;
+          j.formatError = new TraceFormatError(f.source, f.offset, f.detail);
+        }
         this.release(m.job, j);
         return;
       }
@@ -492,6 +576,7 @@ export class ClassifierPool extends EventEmitter {
         for (const r of m.recs) this.emit('flow', r);
         if (this.needDrain && this.slots.every((s) => s.inFlight < this.maxInFlight)) {
           this.needDrain = false;
+          this.wakeDrainWaiters();
           this.emit('drain');
         }
         return;
@@ -578,6 +663,12 @@ export class ClassifierPool extends EventEmitter {
       }
     }
     if (j.done.every((d) => d !== null)) {
+      if (j.formatError !== null) {
+        // Every record before the corruption point is out (above): now the error, as one session reports it.
+        this.stopJob(job, j);
+        j.reject(j.formatError);
+        return;
+      }
       this.jobs.delete(job);
       const stats = j.done as WorkerSessionStats[];
       const s: PoolStats = { packets: stats[0]!.packets, claimed: stats.map((x) => x.claimed), decoded: 0, flows: 0, verdicts: 0, malformed: {}, listVersion: j.listVersion, elapsedMs: performance.now() - j.start };
@@ -594,19 +685,30 @@ export class ClassifierPool extends EventEmitter {
   private jobFail(job: number, e: Error): void {
     const j = this.jobs.get(job);
     if (!j || j.failed) return;
-    j.failed = true;
+    this.stopJob(job, j);
     j.reject(e);
+  }
+
+  /** Forget a run that will not finish normally: wake the reader so it stops; workers drop the run's state. */
+  private stopJob(job: number, j: FileJob): void {
+    j.failed = true;
     this.jobs.delete(job);
-    // Wake the reader so it stops; workers drop the run's state.
     const w = j.waiter;
     j.waiter = null;
     w?.();
     if (!this.closed) for (const s of this.slots) s.w.postMessage({ t: 'cancel', job } satisfies ToWorker);
   }
 
+  private wakeDrainWaiters(): void {
+    const w = this.drainWaiters;
+    this.drainWaiters = [];
+    for (const f of w) f();
+  }
+
   private fail(e: Error): void {
     if (this.failure || this.closed) return;
     this.failure = e;
+    this.wakeDrainWaiters();
     for (const j of this.jobs.values()) {
       j.failed = true;
       j.reject(e);

@@ -74,6 +74,8 @@ export function sharedCidr(x: CidrListInput | null | undefined): CidrMap<string>
 
 /** `input` with its CIDR lists built and shared (see sharedCidr); other fields unchanged. */
 export function sharedLists<T extends ListsInput>(input: T): T {
+  // Not an object: the classifier's own check reports it with its typed error.
+  if (input === null || typeof input !== 'object') return input;
   const out = { ...input };
   if ('registered' in input) out.registered = sharedCidr(input.registered) ?? null;
   if ('vpnEndpoints' in input) out.vpnEndpoints = sharedCidr(input.vpnEndpoints) ?? null;
@@ -122,9 +124,11 @@ export const RECORD_BATCHES_IN_FLIGHT = 8;
 
 /**
  * Live batch frame header: tsUs f64, capLen u32, linkType u32 (bit 31 set: a copy of another shard's frame, sent
- * only for what every worker must see, i.e. DNS answers); frame bytes follow, padded to 8.
+ * only for what every worker must see, i.e. DNS answers), wireLen u32 (the original length: a snaplen-cut frame
+ * counts its wire bytes, as in one session), 4 bytes of padding, checkUs f64 (the capture time of the latest idle
+ * check of the whole stream up to this frame: see ClassifierPool#pushFrame); frame bytes follow, padded to 8.
  */
-export const FRAME_HEADER_BYTES = 16;
+export const FRAME_HEADER_BYTES = 32;
 /** Flag in a live frame header's linkType word: the frame belongs to another worker's shard. */
 export const FRAME_FOREIGN = 0x80000000;
 
@@ -137,10 +141,17 @@ export type ToWorker =
   | { t: 'chunk'; job: number; slot: number; len: number }
   | { t: 'eof'; job: number; reason: 'eof' | 'stop' }
   | { t: 'cancel'; job: number }
-  | { t: 'batch'; buf: ArrayBuffer; used: number; nFrames: number; clockUs: number }
+  | { t: 'batch'; buf: ArrayBuffer; used: number; nFrames: number; checkUs: number }
   | { t: 'lists'; lists: WireLists }
   | { t: 'end'; reason: 'eof' | 'stop' }
   | { t: 'ping'; id: number };
+
+/** A TraceFormatError's fields, to rebuild it on the main thread (same class, offset and message). */
+export interface WireFormatError {
+  source: string;
+  offset: number;
+  detail: string;
+}
 
 export interface WorkerSessionStats {
   packets: number;
@@ -155,7 +166,9 @@ export type FromWorker =
   | { t: 'ready' }
   | { t: 'recs'; job: number; recs: FlowRecord[]; idx: number[]; wm: number; bytes: number }
   | { t: 'free'; job: number; slot: number }
-  | { t: 'done'; job: number; stats: WorkerSessionStats; listVersion: number }
+  /** End of a file run: at end of file, or (formatError set) where the capture turned out corrupt; either way
+   * every record of the run has been posted before this message. */
+  | { t: 'done'; job: number; stats: WorkerSessionStats; listVersion: number; formatError: WireFormatError | null }
   | { t: 'live'; recs: FlowRecord[]; verdicts: VerdictEvent[]; buf: ArrayBuffer | null }
   | { t: 'ended'; stats: WorkerSessionStats }
   | { t: 'pong'; id: number; version: number }

@@ -9,7 +9,7 @@ import { createClassifier, type Classifier } from '../classify/classifier.js';
 import type { FlowRecord } from '../classify/record.js';
 import type { ClassifierSession, VerdictEvent } from '../classify/session.js';
 import { DETECTORS } from '../detect/registry.js';
-import { TunnelscopeError } from '../errors.js';
+import { TraceFormatError, TunnelscopeError } from '../errors.js';
 import { CaptureReader } from '../trace/reader.js';
 import type { RawPacket } from '../trace/types.js';
 import { frameShard } from './shard.js';
@@ -151,12 +151,26 @@ class FileRun {
   eof(reason: 'eof' | 'stop'): void {
     // A stopped run ends at a chunk boundary: a record cut there is not an error, just where reading stopped.
     if (reason === 'eof') this.reader.end(this.onPacket);
+    this.finish(null, reason);
+  }
+
+  /**
+   * End the run: at end of file (or a stop), or where the capture turned out corrupt (`e`). Every packet before that
+   * point has been tracked, so the flows still live end as at end of file and their records go out before the error
+   * does: any worker count delivers what one session would (the records before the corruption point) and the same
+   * error.
+   */
+  finish(e: TraceFormatError | null, reason: 'eof' | 'stop' = 'eof'): void {
     this.flush(this.g);
     this.g++; // EOF records sort after every packet index
     this.session.end(reason);
     this.flush(this.g);
     const st = statsOf(this.session, this.g - 1, this.claimed);
-    post({ t: 'done', job: this.m.job, stats: st, listVersion: classifier.listVersion });
+    // Records with impossible times are the reader's to count; every worker reads every record, so one reports them.
+    const bad = this.reader.stats.badTimestamps;
+    if (init.index === 0 && bad > 0) st.malformed['bad-timestamp'] = (st.malformed['bad-timestamp'] ?? 0) + bad;
+    const formatError = e === null ? null : { source: e.source, offset: e.offset, detail: e.detail };
+    post({ t: 'done', job: this.m.job, stats: st, listVersion: classifier.listVersion, formatError });
   }
 }
 
@@ -170,7 +184,9 @@ let live: ClassifierSession | null = null;
 let liveRecs: FlowRecord[] = [];
 let liveVerdicts: VerdictEvent[] = [];
 let livePackets = 0;
-let liveNextUs = 0;
+/** The latest stream-wide idle check applied to the live session (see ClassifierPool#pushFrame). */
+let liveCheckUs = 0;
+const NO_BYTES = new Uint8Array(0);
 const liveRaw: RawPacket = { data: new Uint8Array(0), offset: 0, capLen: 0, wireLen: 0, tsUs: 0, linkType: 1 };
 
 function liveSession(): ClassifierSession {
@@ -180,7 +196,7 @@ function liveSession(): ClassifierSession {
   s.on('verdict', (v: VerdictEvent) => liveVerdicts.push(v));
   live = s;
   livePackets = 0;
-  liveNextUs = 0;
+  liveCheckUs = 0;
   return s;
 }
 
@@ -198,7 +214,12 @@ function runBatch(m: Extract<ToWorker, { t: 'batch' }>): void {
     raw.linkType = (lt & ~FRAME_FOREIGN) >>> 0;
     raw.offset = o + FRAME_HEADER_BYTES;
     raw.capLen = len;
-    raw.wireLen = len;
+    raw.wireLen = dv.getUint32(o + 16, true);
+    const check = dv.getFloat64(o + 24, true);
+    if (check > liveCheckUs) {
+      liveCheckUs = check;
+      s.advance(check);
+    }
     if ((lt & FRAME_FOREIGN) !== 0) s.observeForeign(raw);
     else {
       s.pushRaw(raw);
@@ -206,11 +227,14 @@ function runBatch(m: Extract<ToWorker, { t: 'batch' }>): void {
     }
     o += FRAME_HEADER_BYTES + ((len + 7) & ~7);
   }
-  // The main thread's clock covers every shard: let idle flows here expire even when this shard is quiet.
-  if (m.clockUs >= liveNextUs) {
-    liveNextUs = m.clockUs + EXPIRY_CHECK_US;
-    s.advance(m.clockUs);
+  // Checks made at other shards' frames reach this shard with the batch even when it is quiet.
+  if (m.checkUs > liveCheckUs) {
+    liveCheckUs = m.checkUs;
+    s.advance(m.checkUs);
   }
+  // The batch goes back to the pool for reuse: wipe the frames (only the bytes used) so no payload waits in it.
+  u8.fill(0);
+  raw.data = NO_BYTES;
   const recs = liveRecs, verdicts = liveVerdicts;
   liveRecs = [];
   liveVerdicts = [];
@@ -244,7 +268,13 @@ port.on('message', (m: ToWorker) => {
             else r.eof(m.reason);
           } catch (e) {
             r.failed = true;
-            post(errorMessage(e, m.job));
+            if (e instanceof TraceFormatError) {
+              try {
+                r.finish(e);
+              } catch (e2) {
+                post(errorMessage(e2, m.job));
+              }
+            } else post(errorMessage(e, m.job));
           }
         }
         if (m.t === 'chunk') post({ t: 'free', job: m.job, slot: m.slot });

@@ -21,6 +21,28 @@ export interface ReaderStats {
   unknownBlocks: number;
   /** pcapng interface description blocks seen (pcap: 1). */
   interfaces: number;
+  /**
+   * Packet records whose timestamp lies outside capture time ({@link isCaptureTime}: an impossible `if_tsresol`,
+   * `if_tsoffset` or 64-bit timestamp): counted here and not delivered; the packets around them are.
+   */
+  badTimestamps: number;
+}
+
+/**
+ * Last microsecond of capture time: 2^53 - 1 µs after the epoch (2255-06-05T23:47:34.740991Z). Up to here
+ * microseconds since the epoch are exact integers in a double, so flow durations and idle timeouts are exact;
+ * a classic pcap (32-bit seconds) cannot go beyond 2106. pcapng's 64-bit timestamps scaled by `if_tsresol` and
+ * shifted by `if_tsoffset` can: such a record is a per-packet problem (ReaderStats.badTimestamps), not a time.
+ */
+export const MAX_CAPTURE_US = Number.MAX_SAFE_INTEGER;
+
+/**
+ * Whether `us` is a capture time tunnelscope accepts: a number in [0, MAX_CAPTURE_US] (1970-01-01 up to 2255).
+ * NaN, infinities, negative times and later times are not; sessions count frames with such a time as
+ * `bad-timestamp` and readers count such records in `badTimestamps`, so no impossible time reaches a flow.
+ */
+export function isCaptureTime(us: number): boolean {
+  return us >= 0 && us <= MAX_CAPTURE_US;
 }
 
 /** A unit larger than this is a corrupt length field, not a real record (pcapng tools cap blocks at 16 MiB). */
@@ -41,4 +63,13 @@ export interface ContainerParser {
    * @throws {TraceFormatError} malformed unit
    */
   run(b: Uint8Array, pos: number, end: number, fileOff: number, onPacket: (p: RawPacket) => void): number;
+}
+
+/**
+ * Microseconds (floored) of a nanosecond time given as a number or bigint, as the push doors take it; NaN for
+ * anything else, so the caller's isCaptureTime check refuses it. A negative bigint floors below 0 (-1 ns is -1 µs).
+ */
+export function usFromNs(t: number | bigint): number {
+  if (typeof t === 'bigint') return t < 0n ? -1 : Number(t / 1000n);
+  return typeof t === 'number' ? Math.floor(t / 1000) : NaN;
 }

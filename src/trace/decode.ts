@@ -75,7 +75,7 @@ export function newPacketView(): PacketView {
 /**
  * @example
  * const dec = new Decoder(); const view = newPacketView();
- * readCaptureBuffer(bytes, 'x.pcap', (raw) => { if (dec.decode(raw, view)) table.add(view); });
+ * readCaptureBuffer(bytes, 'x.pcap', (raw) => { if (dec.decode(raw, view)) table.add(view); else table.tick(raw.tsUs); });
  */
 export class Decoder {
   readonly stats: DecodeStats = { decoded: 0, malformed: {}, fallback: {} };

@@ -474,11 +474,7 @@ export class FlowTable {
   add(p: PacketView): void {
     this.stats.packets++;
     const ts = p.tsUs;
-    if (ts > this.nowUs) this.nowUs = ts;
-    if (this.nowUs >= this.nextCheckUs) {
-      this.expire();
-      this.nextCheckUs = this.nowUs + EXPIRY_CHECK_US;
-    }
+    this.tick(ts);
     if (p.isFragment && this.reasm !== null) {
       this.gen++;
       this.reasm.add(p, 1, p.wireLen);
@@ -823,6 +819,20 @@ export class FlowTable {
         if (t === NONE || this.lastOf(t) >= limit) break;
         this.endFlow(t, this.idleReason(t));
       }
+    }
+  }
+
+  /**
+   * Capture time seen on a frame (µs since the epoch): the clock moves to it (never back) and, at most once per
+   * second of capture time, flows idle past their timeout end. `add` calls it for its packet; a caller calls it for
+   * a frame that carries a time but no packet to add (one that does not decode), so the clock follows every frame
+   * of the capture — as pool workers, which frame every record but decode only their own, must see it.
+   */
+  tick(tsUs: number): void {
+    if (tsUs > this.nowUs) this.nowUs = tsUs;
+    if (this.nowUs >= this.nextCheckUs) {
+      this.expire();
+      this.nextCheckUs = this.nowUs + EXPIRY_CHECK_US;
     }
   }
 

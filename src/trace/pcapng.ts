@@ -7,7 +7,7 @@
  */
 import { TraceFormatError } from '../errors.js';
 import { u16be, u16le, u32be, u32le } from './bytes.js';
-import { MAX_UNIT_BYTES, type ContainerParser, type ReaderStats } from './container.js';
+import { isCaptureTime, MAX_UNIT_BYTES, type ContainerParser, type ReaderStats } from './container.js';
 import type { RawPacket } from './types.js';
 
 export const PCAPNG_SHB_TYPE = 0x0a0d0d0a;
@@ -216,13 +216,19 @@ export class PcapngParser implements ContainerParser {
       this.stats.skippedBlocks++;
       return;
     }
+    const tsUs = this.tsUs(ifId, dv.getUint32(o + 12, le), dv.getUint32(o + 16, le));
+    if (!isCaptureTime(tsUs)) {
+      // The block is well framed, so the stream goes on; only this record's time is impossible.
+      this.stats.badTimestamps++;
+      return;
+    }
     const raw = this.raw;
     raw.data = b;
     raw.offset = o + 28;
     raw.capLen = capLen;
     raw.wireLen = dv.getUint32(o + 24, le);
     raw.linkType = this.ifLinkType[ifId]!;
-    raw.tsUs = this.lastTsUs = this.tsUs(ifId, dv.getUint32(o + 12, le), dv.getUint32(o + 16, le));
+    raw.tsUs = this.lastTsUs = tsUs;
     if (capLen < raw.wireLen) this.stats.truncatedRecords++;
     this.stats.packets++;
     onPacket(raw);

@@ -5,7 +5,8 @@
  * offsets for errors, the file/stream/buffer doors.
  * Never: loads a whole file, copies a record that lies inside one chunk, or allocates per packet. Memory is
  * one read buffer plus a scratch buffer no larger than the biggest straddling unit (≤ 16 MiB, see
- * MAX_UNIT_BYTES).
+ * MAX_UNIT_BYTES). The scratch is wiped once its unit is delivered, the file readers' buffers when the file is done:
+ * packet bytes are not kept past their delivery.
  */
 import { closeSync, openSync, readSync } from 'node:fs';
 import { open } from 'node:fs/promises';
@@ -17,7 +18,7 @@ import { PcapngParser, PCAPNG_SHB_TYPE } from './pcapng.js';
 import type { RawPacket } from './types.js';
 
 export type { ReaderStats } from './container.js';
-export { MAX_UNIT_BYTES } from './container.js';
+export { MAX_UNIT_BYTES, MAX_CAPTURE_US, isCaptureTime } from './container.js';
 
 const MAGIC_LEN = 4;
 const SCRATCH_INITIAL = 64 * 1024;
@@ -38,7 +39,7 @@ const EMPTY = new Uint8Array(0);
  * scratch buffer: valid only during the callback. Cost: O(bytes); a unit straddling two chunks is copied once.
  */
 export class CaptureReader {
-  readonly stats: ReaderStats = { packets: 0, bytes: 0, truncatedRecords: 0, skippedBlocks: 0, unknownBlocks: 0, interfaces: 0 };
+  readonly stats: ReaderStats = { packets: 0, bytes: 0, truncatedRecords: 0, skippedBlocks: 0, unknownBlocks: 0, interfaces: 0, badTimestamps: 0 };
   private parser: ContainerParser | null = null;
   /** Bytes of an incomplete unit carried over to the next chunk; its first byte is at input offset `consumed`. */
   private pend: Uint8Array = EMPTY;
@@ -62,7 +63,11 @@ export class CaptureReader {
     try {
       this.pushChunk(chunk, onPacket);
     } catch (e) {
-      if (e instanceof TraceFormatError) this.failed = e;
+      if (e instanceof TraceFormatError) {
+        this.failed = e;
+        this.pend.fill(0, 0, this.pendLen);
+        this.pendLen = 0;
+      }
       throw e;
     }
   }
@@ -93,6 +98,7 @@ export class CaptureReader {
       parser.run(this.pend, 0, u, this.consumed, onPacket);
       this.consumed += u;
       this.stats.bytes = this.consumed;
+      this.pend.fill(0, 0, u); // a packet's bytes: not kept past its delivery
       this.pendLen = 0;
     }
     if (pos >= n) return;
@@ -125,6 +131,8 @@ export class CaptureReader {
         const u = this.parser.unitLen(this.pend, 0, this.consumed);
         detail = `truncated record: input ends ${this.pendLen} bytes into a ${u}-byte record`;
       }
+      this.pend.fill(0, 0, this.pendLen);
+      this.pendLen = 0;
       throw (this.failed = new TraceFormatError(this.source, this.consumed, detail));
     }
   }
@@ -138,6 +146,7 @@ export class CaptureReader {
       while (cap < want) cap *= 2;
       const next = new Uint8Array(cap);
       next.set(this.pend.subarray(0, this.pendLen));
+      this.pend.fill(0, 0, this.pendLen);
       this.pend = next;
     }
     this.pend.set(chunk.subarray(pos, pos + k), this.pendLen);
@@ -205,6 +214,8 @@ export async function readCaptureFile(
     // A parse error can leave one read in flight: let it settle quietly, then close.
     await pending?.catch(() => undefined);
     await fh.close();
+    cur.fill(0);
+    next.fill(0);
   }
   reader.end(onPacket);
   return reader.stats;
@@ -230,6 +241,7 @@ export function readCaptureFileSync(path: string, onPacket: (p: RawPacket) => vo
     }
   } finally {
     closeSync(fd);
+    buf.fill(0);
   }
   reader.end(onPacket);
   return reader.stats;

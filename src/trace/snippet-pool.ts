@@ -2,7 +2,8 @@
  * Fixed-size slots of payload snippets (first bytes, wire length and direction of up to `packets` packets),
  * allocated in chunks of typed arrays on demand and recycled through a free list. The flow table keeps two:
  * a small tier for a flow's first few payload packets (most flows end or are decided within them) and a full
- * tier a flow moves to when it needs more, so memory follows the packets actually recorded.
+ * tier a flow moves to when it needs more, so memory follows the packets actually recorded. A released slot is wiped
+ * (the bytes it recorded, not the whole stride), so payload lives only as long as the slot is held.
  */
 export const POOL_CHUNK = 1024; // slots per chunk
 
@@ -42,7 +43,23 @@ export class SnippetPool {
     return ps;
   }
 
+  /**
+   * Give slot `ps` back, wiped: the payload bytes it holds (only those: `avail` says how many per packet), lengths and
+   * directions are zeroed, so no payload outlives the flow's verdict or end in a free slot.
+   */
   release(ps: number): void {
+    const chunk = (ps / POOL_CHUNK) | 0, within = ps - chunk * POOL_CHUNK;
+    const bytes = this.bytes[chunk]!, len = this.len[chunk]!, avail = this.avail[chunk]!;
+    const m0 = within * this.packets, b0 = within * this.stride;
+    for (let k = 0; k < this.packets; k++) {
+      const n = avail[m0 + k]!;
+      if (n > 0) {
+        const off = b0 + k * this.payloadBytes;
+        for (let x = 0; x < n; x++) bytes[off + x] = 0;
+        avail[m0 + k] = 0;
+      }
+      len[m0 + k] = 0;
+    }
     this.free.push(ps);
     this.used--;
   }

@@ -13,7 +13,7 @@ const SRC = join(import.meta.dirname, '..', '..', 'src');
 const BASE = ['text', 'errors', 'flow'];
 const ALLOWED: Record<string, string[]> = {
   text: [],
-  errors: [],
+  errors: ['text'],
   flow: [],
   ip: ['text', 'errors'],
   trie: ['errors', 'ip'],

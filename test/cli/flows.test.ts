@@ -117,6 +117,23 @@ describe('tunnelscope flows', () => {
     expect(c.err).toMatch(/^tunnelscope flows: .*cut\.pcap: at byte \d+: [^\n]+\n$/);
   });
 
+  it('a frame that does not decode moves capture time as in classify (ARP a year ahead ends the open flow)', async () => {
+    // Same clock as classify (test/classify/capture-clock.test.ts): every frame with a capture time moves it.
+    const w = new PcapWriter();
+    const c = { src: '10.0.0.1', dst: '192.0.2.9', proto: 6, srcPort: 40000, dstPort: 80 };
+    w.packet(T0 + 1, buildFrame({ ...c, tcpFlags: TCP_SYN }));
+    const arp = new Uint8Array(42).fill(0xff, 0, 6);
+    arp.set([2, 0, 0, 0, 0, 1, 0x08, 0x06, 0, 1, 0x08, 0x00, 6, 4, 0, 1], 6);
+    w.packet(T0 + 365 * 86400e6, arp);
+    w.packet(T0 + 2, buildFrame({ ...c, tcpFlags: TCP_ACK }));
+    const p = join(dir, 'arp-ahead.pcap');
+    writeFileSync(p, w.toBuffer());
+    const { code, out } = await runCli([p, '-q']);
+    expect(code).toBe(0);
+    const recs = out.trim().split('\n').map((l) => JSON.parse(l) as { packets: number; end: string });
+    expect(recs.map((r) => [r.packets, r.end])).toEqual([[1, 'idle'], [1, 'eof']]);
+  });
+
   it('exits 0 quietly when stdout closes early (| head)', async () => {
     const w = new PcapWriter();
     for (let i = 0; i < 60000; i++) {

@@ -6,7 +6,13 @@ import { expect } from 'vitest';
 import { CidrError, ListParseError } from '../../src/errors.js';
 import { formatPrefix, newPrefixParts, parsePrefixInto } from '../../src/ip/prefix.js';
 
-const quote = (v: string): string => JSON.stringify(v.length > 60 ? v.slice(0, 60) + '…' : v);
+import { quoteForMessage as quote } from '../../src/lists/read-text.js';
+
+// The grammar's limits, restated: lines of at most 1,024 characters; values of at most 256, none of the characters
+// that act on a terminal (C0, DEL, C1, bidi marks, U+2028/9).
+const MAX_LINE = 1024;
+const MAX_VALUE = 256;
+const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
 
 export function naiveListLines(
   text: string,
@@ -18,10 +24,12 @@ export function naiveListLines(
   const entries: [string, string][] = [];
   const lines: number[] = [];
   const seen = new Map<string, number>();
-  const all = text.split('\n');
+  // LF, CRLF or a bare CR end a line.
+  const all = text.split(/\r\n|\r|\n/);
   for (let i = 0; i < all.length; i++) {
     const lineNo = i + 1;
     let line = all[i]!;
+    if (line.length > MAX_LINE) throw new ListParseError(source, lineNo, `line of ${line.length} characters is over the limit of ${MAX_LINE}`);
     const hash = line.indexOf('#');
     if (hash >= 0) line = line.slice(0, hash);
     line = line.trim();
@@ -30,6 +38,14 @@ export function naiveListLines(
     const raw = (comma < 0 ? line : line.slice(0, comma)).trim();
     const value = comma < 0 ? defaultValue : line.slice(comma + 1).trim() || defaultValue;
     if (raw === '') throw new ListParseError(source, lineNo, `missing ${nouns.key} before "," in ${quote(line)}`);
+    if (comma >= 0 && value !== defaultValue) {
+      const at = value.search(UNSAFE);
+      if (value.length > MAX_VALUE) throw new ListParseError(source, lineNo, `${nouns.value} ${quote(value)}: longer than ${MAX_VALUE} characters`);
+      if (at >= 0) {
+        const u = value.charCodeAt(at).toString(16).padStart(4, '0').toUpperCase();
+        throw new ListParseError(source, lineNo, `${nouns.value} ${quote(value)}: control or bidi-formatting character U+${u} at column ${at + 1}`);
+      }
+    }
     const key = canonical(raw, lineNo);
     const prev = seen.get(key);
     if (prev !== undefined) {

@@ -166,6 +166,7 @@ describe('pcapng', () => {
         const w = new PcapngWriter().section({ bigEndian: be0 });
         let ifs: { lt: number; res: number }[] = [];
         let n = 0;
+        let bad = 0;
         for (const b of blocks) {
           if (b.k === 'shb') {
             w.section({ bigEndian: b.be });
@@ -176,12 +177,19 @@ describe('pcapng', () => {
           } else if (b.k === 'junk') w.block(b.type, new Uint8Array(b.len));
           else {
             w.epb(b.ifi, b.ts, new Uint8Array(b.len).fill(b.len & 255));
-            if (b.ifi < ifs.length) n++;
+            if (b.ifi < ifs.length) {
+              // Records whose time (in µs) leaves capture time are counted as badTimestamps, not delivered.
+              const res = ifs[b.ifi]!.res;
+              const us = res === 6 ? b.ts : res === 9 ? b.ts / 1000n : b.ts * 1000n;
+              if (us <= BigInt(Number.MAX_SAFE_INTEGER)) n++;
+              else bad++;
+            }
           }
         }
         const buf = w.toBuffer();
         const whole = read(buf).got;
         expect(whole).toHaveLength(n);
+        expect(readChunked(buf, []).reader.stats.badTimestamps).toBe(bad);
         const cuts = cutsRaw.map((c) => c % (buf.length + 1)).sort((a, b) => a - b);
         const { got, error } = readChunked(buf, cuts);
         expect(error).toBeNull();

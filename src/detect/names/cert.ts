@@ -143,7 +143,9 @@ export function parseServerCertificate(b: Uint8Array, start: number, end: number
     n += take;
     o += 5 + rl;
   }
-  return leafSubject(JOINED, 0, n);
+  const names = leafSubject(JOINED, 0, n);
+  JOINED.fill(0, 0, n); // payload bytes: kept no longer than this call (results are strings)
+  return names;
 }
 
 /** The leaf certificate's subject from the handshake messages at `hs[from, to)` (ServerHello, Certificate, …). */

@@ -267,7 +267,8 @@ export function parseQuicInitial(b: Uint8Array, off: number, len: number, keyDci
   const first = b[off]! ^ (mask[0]! & 0x0f);
   if ((first & 0x0c) !== 0) return null; // reserved bits must be zero after unprotection
   const pnLen = (first & 0x03) + 1;
-  const hdr = b.slice(off, pnOffset + pnLen);
+  // A copy whatever `b` is: Buffer#slice is a view, and unprotecting the header in it rewrote the caller's packet.
+  const hdr = Uint8Array.prototype.slice.call(b, off, pnOffset + pnLen);
   hdr[0] = first;
   let pn = 0;
   for (let k = 0; k < pnLen; k++) {
@@ -296,5 +297,8 @@ export function parseQuicInitial(b: Uint8Array, off: number, len: number, keyDci
     // read as zeros, which no host name contains, so a match cannot be made of missing bytes.
     laterSni = findSniExtension(crypto.buf, crypto.first, crypto.buf.length - crypto.first)?.sni ?? null;
   }
+  // The decrypted payload is the client's: wipe it rather than leave it to the collector (results are strings).
+  pt.fill(0);
+  crypto?.buf.fill(0);
   return { version, dcid: hex(kd, 0, kd.length), packetNumber: pn, hello, laterSni, packetLen: pnOffset + length - off };
 }

@@ -356,6 +356,7 @@ export function parseTlsClientHello(b: Uint8Array, off: number, len: number): Cl
     o += 5 + r;
   }
   const info = parseHello(JOINED, 4, have, msgLen, HelloKind.Tls);
+  JOINED.fill(0, 0, have); // payload bytes: kept no longer than this call (results are strings)
   if (info) info.sniOffset = -1;
   return info;
 }

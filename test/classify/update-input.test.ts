@@ -1,0 +1,72 @@
+/**
+ * `update()` and `createClassifier()` check their list inputs with the documented typed errors (issue 18, defect 8):
+ * `update(null)`, `{registered: [[1, 2]]}` and `{registered: {entries: 5}}` threw plain TypeErrors, and a prefix with
+ * no registrant or an object as registrant was accepted (an `undefined` registrant in verdicts). A rejected update
+ * leaves the previous lists in force.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { createClassifier } from '../../src/classify/classifier.js';
+import { CidrError, InvalidArgumentError, TunnelscopeError } from '../../src/errors.js';
+import { CidrMap } from '../../src/trie/cidr-map.js';
+
+const BAD: [string, unknown, RegExp][] = [
+  ['null', null, /^lists: expected an object/],
+  ['undefined', undefined, /^lists: expected an object/],
+  ['a number', 5, /^lists: expected an object/],
+  ['an array', [['10.0.0.0/8', 'a']], /^lists: expected an object/],
+  ['registered: [[1, 2]]', { registered: [[1, 2]] }, /^registered entry 1: the entry must be a string, got number$/],
+  ['registered: { entries: 5 }', { registered: { entries: 5 } }, /^registered: \{ entries \} must be an iterable/],
+  ['registered: a string', { registered: '10.0.0.0/8' }, /^registered: expected a list/],
+  ['a prefix with no registrant', { registered: [['10.0.0.0/8']] }, /^registered entry 1: expected an \[entry, value\] pair/],
+  ['an object as registrant', { registered: [['10.0.0.0/8', { id: 1 }]] }, /^registered entry 1: the value must be a string, got object$/],
+  ['undefined as registrant', { registered: [['192.0.2.0/24', 'ok'], ['10.0.0.0/8', undefined]] }, /^registered entry 2: the value must be a string, got undefined$/],
+  ['a registrant with ESC', { registered: [['10.0.0.0/8', 'acme\x1b[31m']] }, /^registered entry 1: value "acme\\u001b\[31m": control or bidi-formatting character U\+001B/],
+  ['a provider with a bidi override', { vpnDomains: [['nordvpn.com', 'Nord\u202eNPV']] }, /^vpnDomains entry 1: value "Nord\\u202eNPV"/],
+  ['an endpoint entry that is null', { vpnEndpoints: [null] }, /^vpnEndpoints entry 1: expected an \[entry, value\] pair, got null$/],
+  ['a domain entry that is a number', { vpnDomains: [[7, 'x']] }, /^vpnDomains entry 1: the entry must be a string/],
+  ['names that are not strings', { names: { registered: 5 } }, /^lists: names.registered must be a string/],
+  ['a built map with a non-string value', { registered: CidrMap.from([['10.0.0.0/8', 42 as unknown as string]]) }, /^registered entry 1: the value must be a string, got number$/],
+];
+
+describe('update() refuses bad list input with typed errors and keeps the previous lists', () => {
+  for (const [name, input, message] of BAD) {
+    it(name, () => {
+      const c = createClassifier({ registered: [['203.0.113.0/24', 'acme']] });
+      let e: unknown;
+      try {
+        c.update(input as never);
+      } catch (x) {
+        e = x;
+      }
+      expect(e).toBeInstanceOf(InvalidArgumentError);
+      expect((e as InvalidArgumentError).code).toBe('TS_INVALID_ARG');
+      expect((e as Error).message).toMatch(message);
+      expect(c.listVersion).toBe(1);
+      expect(c.lists.registered!.lookup('203.0.113.9')).toBe('acme');
+      // createClassifier checks the same way
+      if (input !== undefined) expect(() => createClassifier(input as never)).toThrow(InvalidArgumentError);
+    });
+  }
+
+  it('bad prefixes are still CidrErrors', () => {
+    expect(() => createClassifier().update({ registered: [['10.0.0.0/33', 'x']] })).toThrow(CidrError);
+  });
+
+  it('property: any input is accepted or refused with a TunnelscopeError, never a TypeError', () => {
+    const pair = fc.oneof(fc.tuple(fc.constantFrom('10.0.0.0/8', 'nordvpn.com', '::/0', 'x'), fc.oneof(fc.string(), fc.anything())), fc.anything());
+    const list = fc.oneof(fc.anything(), fc.array(pair, { maxLength: 4 }), fc.record({ entries: fc.oneof(fc.anything(), fc.array(pair, { maxLength: 4 })) }));
+    fc.assert(
+      fc.property(fc.oneof(fc.anything(), fc.record({ registered: list, vpnEndpoints: list, vpnDomains: list, names: fc.anything() }, { requiredKeys: [] })), (input) => {
+        const c = createClassifier();
+        try {
+          c.update(input as never);
+        } catch (e) {
+          expect(e).toBeInstanceOf(TunnelscopeError);
+          expect(c.listVersion).toBe(1);
+        }
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});
