@@ -75,7 +75,10 @@ export class Classifier {
   readonly espPorts: Uint8Array;
 
   constructor(options: ClassifierOptions = {}) {
-    if (options === null || typeof options !== 'object') throw new InvalidArgumentError(`createClassifier: options must be an object, got ${options === null ? 'null' : typeof options}`);
+    // Checked here, before withDefaultDomains spreads it (an array would become an object).
+    if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+      throw new InvalidArgumentError(`createClassifier: options must be an object, got ${options === null ? 'null' : Array.isArray(options) ? 'an array' : typeof options}`);
+    }
     this.table = new DetectorTable(options.detectors ?? DETECTORS);
     this.snapshot = nextSnapshot(null, withDefaultDomains(options));
     this.flowDefaults = options.flow;
