@@ -11,35 +11,12 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
+import { runHiding } from '../helpers/hide-packages.js';
+
 const ROOT = resolve(import.meta.dirname, '..', '..');
 const DIST = join(ROOT, 'dist');
 
-function withoutNats(args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const dir = mkdtempSync(join(tmpdir(), 'ts-nonats-'));
-  writeFileSync(
-    join(dir, 'hooks.mjs'),
-    `export async function resolve(spec, ctx, next) {
-  if (spec.startsWith('@nats-io/')) throw Object.assign(new Error("Cannot find package '" + spec + "' (hidden by the test)"), { code: 'ERR_MODULE_NOT_FOUND' });
-  return next(spec, ctx);
-}\n`,
-  );
-  writeFileSync(join(dir, 'register.mjs'), `import { register } from 'node:module';\nregister('./hooks.mjs', import.meta.url);\n`);
-  writeFileSync(
-    join(dir, 'block.cjs'),
-    `const M = require('node:module');
-const orig = M._resolveFilename;
-M._resolveFilename = function (req, ...rest) {
-  if (req.startsWith('@nats-io/')) throw Object.assign(new Error("Cannot find module '" + req + "' (hidden by the test)"), { code: 'MODULE_NOT_FOUND' });
-  return orig.call(this, req, ...rest);
-};\n`,
-  );
-  const r = spawnSync(process.execPath, ['--import', pathToFileURL(join(dir, 'register.mjs')).href, '--require', join(dir, 'block.cjs'), ...args], {
-    cwd: ROOT,
-    encoding: 'utf8',
-    timeout: 60_000,
-  });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const withoutNats = (args: string[]): ReturnType<typeof runHiding> => runHiding(['@nats-io/'], args);
 
 describe('the NATS packages stay optional', () => {
   it('library doors load and classify without them; tunnelscope/nats loads and says what to install when used', () => {
