@@ -19,7 +19,7 @@ import type { FlowTableOptions } from '../trace/flow-table.js';
 import { defaultFormat, isBatchedOutput, OutputSink } from './output.js';
 import { findFormat, formatsHelp, type OutputFormat } from './formats.js';
 import { loadListFiles, type ListFiles } from './lists.js';
-import { FLUSH_MS, readFileUntil, readStreamUntil, StopControl, StopFlag, TimedFlush } from './live.js';
+import { FLUSH_MS, QuietClock, readFileUntil, readStreamUntil, StopControl, StopFlag, TimedFlush } from './live.js';
 import { ListReloader } from './reload.js';
 import { action, subcommand, type CliContext, type Subcommand } from './program.js';
 import { SINK_PLUGINS, type ListsProvider, type ListsTarget, type RecordSink } from './sinks.js';
@@ -487,7 +487,10 @@ async function runSession(classifier: Classifier, input: string, o: RunOptions, 
   // A shard's session sees every frame's time (idle flows expire as in the whole run, as in a pool worker) and
   // every other frame's DNS answers (address bindings do not depend on which sensor owns the flow).
   let nextAdvanceUs = -Infinity;
+  // A live capture that goes quiet still ends idle flows and lingering connections (their records go out).
+  const quiet = input === '-' ? new QuietClock((us) => session.advance(us)) : null;
   const onPacket = (p: RawPacket): void => {
+    quiet?.saw(p.tsUs);
     if (shard === null || frameShard(p.data, p.offset, p.capLen, p.linkType, shard.n) === shard.i) session.pushRaw(p);
     else {
       if (p.tsUs >= nextAdvanceUs) {
@@ -513,6 +516,7 @@ async function runSession(classifier: Classifier, input: string, o: RunOptions, 
     if (input === '-') rs = (await readStreamUntil(o.io.stdin, 'stdin', onPacket, stop, afterChunk)).stats;
     else rs = (await readFileUntil(input, onPacket, stop, afterChunk)).stats;
   } finally {
+    quiet?.stop();
     // Also at a corrupt capture: the flows read before the corruption point end and their records go out.
     session.end(stop.requested ? 'stop' : 'eof');
   }
@@ -559,9 +563,11 @@ async function runPool(
     pool.on('flow', count);
     if (h.onVerdict !== null) pool.on('verdict', h.onVerdict);
     let drained: Promise<void> | null = null;
+    const quiet = input === '-' ? new QuietClock((us) => pool.advance(us)) : null;
     const onPacket = (raw: RawPacket): void => {
       packets++;
       wireBytes += raw.wireLen;
+      quiet?.saw(raw.tsUs);
       if (!pool.pushRaw(raw) && drained === null) drained = new Promise((r) => pool.once('drain', () => r()));
       if ((packets & 0x3ff) === 0) h.tick();
     };
@@ -581,6 +587,8 @@ async function runPool(
       if (!(e instanceof TraceFormatError)) throw e;
       // The flows read before the corrupt point end and their records go out before the error, as with one session.
       corrupt = e;
+    } finally {
+      quiet?.stop();
     }
     const st = await pool.end({ reason: stop.requested ? 'stop' : 'eof' });
     if (corrupt !== null) throw corrupt;

@@ -2,7 +2,8 @@
  * What a live run needs around the packet loop: output that reaches the reader within a bounded delay
  * ({@link TimedFlush}), input loops that a stop request ends between two chunks ({@link readFileUntil},
  * {@link readStreamUntil}), and the signal handling of a capture tool ({@link StopControl}: the first SIGINT or
- * SIGTERM asks for a clean stop, a second one exits at once).
+ * SIGTERM asks for a clean stop, a second one exits at once), and a capture clock that keeps moving while a live
+ * input is quiet ({@link QuietClock}).
  */
 import { closeSync, openSync, readSync } from 'node:fs';
 import { CaptureReader, DEFAULT_CHUNK_SIZE } from '../trace/reader.js';
@@ -210,4 +211,40 @@ export async function readStreamUntil(
   if (stop.requested) complete = false;
   if (complete) reader.end(onPacket);
   return { stats: reader.stats, complete };
+}
+
+/** A capture is live when its packets' times are this close to this machine's clock. */
+const LIVE_SKEW_US = 60_000_000;
+
+/**
+ * Capture time moves only with packets, so while a live input is quiet nothing would end: idle flows, closed TCP
+ * connections past their linger. Once no packet has been read for `everyMs`, `advance` is called with the last
+ * packet's time plus the wall time since it — only when that last time was within a minute of this machine's
+ * clock (a live capture: tcpdump, dumpcap), never for a recording replayed through a pipe, whose time is its own.
+ */
+export class QuietClock {
+  private lastTsUs = -1;
+  private lastWallMs = 0;
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(advance: (tsUs: number) => void, everyMs = 1000) {
+    this.timer = setInterval(() => {
+      if (this.lastTsUs < 0) return;
+      const quietMs = performance.now() - this.lastWallMs;
+      if (quietMs < everyMs) return;
+      if (Math.abs(this.lastTsUs - Date.now() * 1000) > LIVE_SKEW_US) return;
+      advance(this.lastTsUs + Math.round(quietMs * 1000));
+    }, everyMs);
+    this.timer.unref();
+  }
+
+  /** A packet was read (its capture time). */
+  saw(tsUs: number): void {
+    this.lastTsUs = tsUs;
+    this.lastWallMs = performance.now();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
 }

@@ -371,6 +371,31 @@ export class ClassifierPool extends EventEmitter {
   }
 
   /**
+   * Advance capture time without a frame (a live input that went quiet): every worker ends the flows idle at
+   * `tsUs` (and closed connections past their linger), as `session.advance` does; their records follow as events.
+   * A time at or before the stream's clock changes nothing.
+   */
+  advance(tsUs: number): void {
+    if (this.failure) throw this.failure;
+    if (this.closed || this.ending) throw new Error('pool: advance after end()/close()');
+    if (!isCaptureTime(tsUs) || tsUs <= this.clockUs) return;
+    this.clockUs = this.checkUs = tsUs;
+    this.nextCheckUs = tsUs + EXPIRY_CHECK_US;
+    // Frames already queued go first; then each worker gets the check in a batch (empty when nothing was queued).
+    for (const s of this.slots) {
+      if (s.buf === null) {
+        const b = s.free.pop() ?? new ArrayBuffer(this.batchBytes);
+        s.buf = b;
+        s.dv = new DataView(b);
+        s.u8 = new Uint8Array(b);
+        s.used = 0;
+        s.nFrames = 0;
+      }
+      this.sendBatch(s);
+    }
+  }
+
+  /**
    * Feed a frame straight from a capture reader (`readCaptureStream(process.stdin, '-', (raw) => pool.pushRaw(raw))`):
    * copied, so the reader may reuse its buffer; microsecond timestamps pass through exactly.
    */

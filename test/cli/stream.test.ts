@@ -133,6 +133,33 @@ describe('classify on a stream', () => {
     });
   }
 
+  for (const workers of [1, 2]) {
+    it(`a live capture that goes quiet still ends flows: a closed connection's record after its linger (--workers ${workers})`, async () => {
+      const cli = new Cli(['-', '--format', 'ndjson', '-q', '--tcp-linger', '1', '--workers', String(workers)]);
+      const feed = new PcapFeed(cli.p.stdin, Date.now() * 1000);
+      await feed.send(...tcpExchange('10.5.0.1', '198.51.100.10', 43000, 1));
+      const t = performance.now();
+      // No packet follows: only the quiet clock can end the lingering connection.
+      await cli.until(() => cli.find(isRecord('10.5.0.1:43000')) !== undefined, 8000);
+      const ms = performance.now() - t;
+      expect(cli.find(isRecord('10.5.0.1:43000'))!.obj['end']).toBe('fin');
+      expect(ms).toBeGreaterThan(900); // not before the 1 s linger
+      cli.p.stdin.end();
+      expect(await cli.exit).toBe(0);
+    });
+  }
+
+  it('a recording replayed through a pipe keeps its own time while the pipe is quiet', async () => {
+    const cli = new Cli(['-', '--format', 'ndjson', '-q', '--tcp-linger', '1']);
+    const feed = new PcapFeed(cli.p.stdin); // times of 2023: not a live capture
+    await feed.send(...tcpExchange('10.5.0.2', '198.51.100.10', 43001, 2));
+    await sleep(2500);
+    expect(cli.find(isRecord('10.5.0.2:43001'))).toBeUndefined();
+    cli.p.stdin.end();
+    expect(await cli.exit).toBe(0);
+    expect(cli.find(isRecord('10.5.0.2:43001'))!.obj['end']).toBe('fin');
+  });
+
   it('a closed input ends the run as a file does: flows end with eof, exit 0', async () => {
     const cli = new Cli(['-', '--format', 'ndjson', '-q']);
     const feed = new PcapFeed(cli.p.stdin);

@@ -76,8 +76,10 @@ export function udpDatagram(client: string, server: string, cport: number, sport
 
 /** Writes pcap records of frames to a stream, with a capture clock that advances 1 ms per frame. */
 export class PcapFeed {
-  private tsUs = 1_700_000_000_000_000;
-  constructor(private readonly out: NodeJS.WritableStream) {
+  private tsUs: number;
+  /** `startUs`: the capture clock's start (default 2023-11-14; `Date.now() * 1000` for a capture that looks live). */
+  constructor(private readonly out: NodeJS.WritableStream, startUs = 1_700_000_000_000_000) {
+    this.tsUs = startUs;
     out.write(pcapHeader());
   }
   /** Write the frames; resolves when the stream took them. */
