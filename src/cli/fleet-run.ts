@@ -8,6 +8,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { createClassifier } from '../classify/classifier.js';
 import type { FlowRecord } from '../classify/record.js';
 import { TunnelscopeError } from '../errors.js';
+import { escapeJson, escapeText } from '../text.js';
 import {
   connectNats,
   createJobWorker,
@@ -278,14 +279,14 @@ function statsText(st: FleetStats): string {
   const out = [`records: ${st.records}${st.skipped ? ` (${st.skipped} messages skipped)` : ''}${st.first ? ` stored ${st.first.time} .. ${st.last!.time}` : ''}`, 'by label:'];
   for (const l of ['registered_vpn', 'unregistered_vpn', 'ordinary']) out.push(line(l, st.byLabel[l] ?? { flows: 0, packets: 0, bytes: 0 }));
   out.push('VPN flows by protocol:');
-  for (const [k, c] of sorted(st.byProtocol)) out.push(line(JSON.stringify(k).slice(1, -1), c));
+  for (const [k, c] of sorted(st.byProtocol)) out.push(line(escapeText(k), c));
   out.push('registered VPN flows by registrant:');
-  for (const [k, c] of sorted(st.byRegistrant)) out.push(line(JSON.stringify(k).slice(1, -1), c));
+  for (const [k, c] of sorted(st.byRegistrant)) out.push(line(escapeText(k), c));
   out.push('by sensor:');
   for (const [k, c] of sorted(st.bySensor)) {
-    out.push(line(k, c));
+    out.push(line(escapeText(k), c));
     const u = st.unregisteredBySensor[k];
-    if (u) for (const [p, pc] of sorted(u)) out.push(line(`  unregistered ${JSON.stringify(p).slice(1, -1)}`, pc));
+    if (u) for (const [p, pc] of sorted(u)) out.push(line(`  unregistered ${escapeText(p)}`, pc));
   }
   out.push('by list version:');
   for (const [v, n] of Object.entries(st.byListVersion).sort((a, b) => Number(a[0]) - Number(b[0]))) out.push(`  ${v.padEnd(24)} ${String(n).padStart(9)} flows`);
@@ -311,7 +312,7 @@ export async function fleetStats(o: FleetStatsOpts, io: CliIo): Promise<number> 
       onRecord:
         o.format === 'ndjson'
           ? (r: FleetRecord) => {
-              lines.push(`${JSON.stringify(r)}\n`);
+              lines.push(`${escapeJson(JSON.stringify(r))}\n`);
               if (lines.length >= 1000) flush();
             }
           : undefined,
@@ -321,6 +322,21 @@ export async function fleetStats(o: FleetStatsOpts, io: CliIo): Promise<number> 
     else if (o.format === 'table') io.stdout.write(statsText(st));
     else io.stderr.write(statsText(st));
     return 0;
+  });
+}
+
+/** `report --nats`: the fleet's merged records, in stream order, to `onRecord`; the stream read and how many. */
+export async function fleetRecords(
+  o: { nats: string; stream?: string; filter?: string; since?: string; listVersion?: string },
+  onRecord: (r: FleetRecord, seq: number) => void,
+): Promise<{ stream: string; records: number; skipped: number; first: string | null; last: string | null }> {
+  const since = o.since === undefined ? undefined : parseSince(o.since);
+  const minListVersion = o.listVersion === undefined ? undefined : Number(o.listVersion);
+  if (minListVersion !== undefined && !Number.isSafeInteger(minListVersion)) throw new UsageError(`--list-version must be an integer, got ${JSON.stringify(o.listVersion)}`);
+  const stream = o.stream ?? DEFAULT_RECORDS_STREAM;
+  return withNats(o.nats, 'tunnelscope report', async (nc) => {
+    const st = await readFleet(nc, { stream, filter: o.filter, since, minListVersion, onRecord: (r, m) => onRecord(r, m.seq) });
+    return { stream, records: st.records, skipped: st.skipped, first: st.first?.time ?? null, last: st.last?.time ?? null };
   });
 }
 

@@ -9,10 +9,10 @@ import { Readable } from 'node:stream';
 import type { Command } from 'commander';
 import { createClassifier, type ClassifierOptions } from '../classify/classifier.js';
 import type { FlowRecord } from '../classify/record.js';
-import { TunnelscopeError } from '../errors.js';
+import { RecordParseError, TunnelscopeError } from '../errors.js';
 import { createClassifierPool } from '../pool/index.js';
 import { ReportBuilder } from '../report/builder.js';
-import { ndjsonRecords } from '../report/ndjson.js';
+import { ndjsonRecords, toReportRecord } from '../report/ndjson.js';
 import type { ReportList, ReportMeta } from '../report/types.js';
 import { readCaptureFileSync, readCaptureStream } from '../trace/reader.js';
 import type { RawPacket } from '../trace/types.js';
@@ -35,6 +35,7 @@ file:line), or a bad list; 1 an unexpected failure.
 Examples:
   tunnelscope report fixtures/sample.pcap --registered fixtures/sample-registered.txt --out report.html
   tunnelscope classify trace.pcap --format ndjson > flows.ndjson && tunnelscope report flows.ndjson --out report.html
+  tunnelscope report --nats nats://10.0.0.5:4222 --since 24h --out fleet.html     (every sensor's records, by sensor)
 `;
 
 /** Parsed options, as commander hands them over (camelCase keys). */
@@ -52,6 +53,11 @@ interface ReportOpts {
   companionWindow?: string;
   sslVpnEspPorts?: string;
   workers?: string;
+  nats?: string;
+  stream?: string;
+  since?: string;
+  filter?: string;
+  listVersion?: string;
 }
 
 /** Options that only mean something when the input is a capture to classify. */
@@ -77,6 +83,11 @@ export const reportCommand: Subcommand = {
       .option('--companion-window <S>', 'capture input: SSL-VPN data channel window in capture seconds (default 10)')
       .option('--ssl-vpn-esp-ports <P,...>', 'capture input: UDP ports of the Pulse-style ESP companion rule (default 4500)')
       .option('--workers <N>', 'capture input: classify on N worker threads (default 1)')
+      .option('--nats <URL>', "instead of an input: the fleet's records from the NATS JetStream records stream (needs the optional @nats-io packages)")
+      .option('--stream <S>', 'with --nats: records stream (default TUNNELSCOPE_RECORDS)')
+      .option('--since <T>', 'with --nats: only records stored since T: an ISO time or a duration back from now (15m, 2h, 7d)')
+      .option('--filter <SUBJECT>', "with --nats: subjects to read (default 'tunnelscope.records.*': every sensor)")
+      .option('--list-version <N>', 'with --nats: only records whose listVersion is at least N')
       .option('-q, --quiet', 'no progress bar and no end-of-run line on stderr');
     cmd.addHelpText('after', AFTER_HELP);
     cmd.action(action(ctx, NAME, (input: string | undefined, opts: ReportOpts) => report(input, opts, ctx.io)));
@@ -109,7 +120,11 @@ export function sniffInput(head: Uint8Array): InputKind {
 
 async function report(input: string | undefined, opts: ReportOpts, io: CliIo): Promise<number> {
   const { stdout, stderr } = io;
-  if (input === undefined) throw new UsageError('missing input (capture, NDJSON records, or - for stdin)');
+  const fleet = opts.nats !== undefined;
+  if (fleet && input !== undefined) throw new UsageError(`--nats reads the fleet's records stream; give no input (got ${JSON.stringify(input.slice(0, 60))})`);
+  const natsOnly = (['stream', 'since', 'filter', 'listVersion'] as const).find((k) => opts[k] !== undefined);
+  if (!fleet && natsOnly !== undefined) throw new UsageError(`--${natsOnly === 'listVersion' ? 'list-version' : natsOnly} needs --nats`);
+  if (input === undefined && !fleet) throw new UsageError('missing input (capture, NDJSON records, or - for stdin), or --nats URL');
   const out = opts.out;
   if (out === undefined || out === '') throw new UsageError('missing --out FILE (the HTML report to write; - for stdout)');
   const maxTable = numberFlag('max-table-flows', opts.maxTableFlows, { min: 1, integer: true });
@@ -120,6 +135,8 @@ async function report(input: string | undefined, opts: ReportOpts, io: CliIo): P
   const workers = numberFlag('workers', opts.workers, { min: 1, max: 256, integer: true }) ?? 1;
   const quiet = opts.quiet === true;
   try {
+    if (fleet) return await fleetReport(opts, out, maxTable, io);
+    input = input!;
     const { kind, open } = await openInput(input, io);
     if (kind === 'unknown') {
       stderr.write(`tunnelscope report: ${input}: neither a pcap/pcapng capture nor NDJSON flow records (by its first bytes)\n`);
@@ -179,6 +196,44 @@ async function report(input: string | undefined, opts: ReportOpts, io: CliIo): P
     }
     throw e;
   }
+}
+
+/** `report --nats`: the fleet's merged records (every sensor's, in stream order) as one page, with the per-sensor breakdown. */
+async function fleetReport(opts: ReportOpts, out: string, maxTable: number | undefined, io: CliIo): Promise<number> {
+  const stray = CAPTURE_ONLY.find(([k]) => opts[k] !== undefined)?.[1] ?? (opts.defaultDomains === false ? 'no-default-domains' : undefined);
+  if (stray !== undefined) throw new UsageError(`--${stray} applies to a capture; the fleet's records are already classified`);
+  const t0 = process.hrtime.bigint();
+  const builder = new ReportBuilder(maxTable !== undefined ? { maxFlows: maxTable } : {});
+  // Loaded only here: the NATS client packages are optional (a missing one is a NatsError naming what to install).
+  const { fleetRecords } = await import('./fleet-run.js');
+  let bad = 0;
+  const got = await fleetRecords(opts as { nats: string }, (r, seq) => {
+    // Checked field by field as records from a file are; a message that is not a whole record is counted, not fatal.
+    try {
+      builder.add(toReportRecord(r, 'stream', seq));
+    } catch (e) {
+      if (!(e instanceof RecordParseError)) throw e;
+      bad++;
+    }
+  });
+  const span = got.first === null ? 'no records' : `stored ${got.first} .. ${got.last}`;
+  const meta: ReportMeta = { capture: `NATS stream ${got.stream} (${span})`, tool: `tunnelscope ${packageVersion()}`, generatedAt: new Date() };
+  if (opts.title !== undefined) meta.title = opts.title;
+  const html = await builder.build(meta);
+  try {
+    await writeOut(out, html, io.stdout);
+  } catch (e) {
+    const why = cannotReadReason(e);
+    if (why === null) throw e;
+    io.stderr.write(`tunnelscope report: cannot write ${out}: ${why}\n`);
+    return 2;
+  }
+  if (opts.quiet !== true) {
+    const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+    const skipped = got.skipped + bad > 0 ? `, ${got.skipped + bad} messages skipped (not flow records)` : '';
+    io.stderr.write(`tunnelscope report: ${builder.flows} flows from ${got.stream}${skipped} → ${out === '-' ? 'stdout' : out} (${(html.length / 1e6).toFixed(2)} MB, ${secs.toFixed(2)} s)\n`);
+  }
+  return 0;
 }
 
 /** The input's kind from its first bytes, and a stream of all of it (stdin: the peeked bytes put back first). */
