@@ -209,6 +209,14 @@ export class ClassifierSession extends EventEmitter {
   }
 
   /**
+   * Move the capture clock to `tsUs` as a frame of that time would (never back; an idle check at most once per
+   * second of capture time): for a frame tracked elsewhere. An impossible time is ignored.
+   */
+  tick(tsUs: number): void {
+    if (isCaptureTime(tsUs)) this.table.tick(tsUs);
+  }
+
+  /**
    * Advance capture time without a packet (expires idle flows).
    * @throws {InvalidArgumentError} `timestampUs` is not a capture time (see isCaptureTime)
    */
@@ -295,6 +303,9 @@ export class ClassifierSession extends EventEmitter {
    * bindings are the same whichever worker owns the flows they apply to.
    */
   observeForeign(raw: RawPacket): void {
+    // Another worker's frame moves this session's capture clock as its own frames do: every worker keeps the
+    // one clock and expiry schedule of a single session over the whole stream.
+    this.tick(raw.tsUs);
     const domains = this.classifier.lists.vpnDomains;
     if (domains === null || !this.readDns || !isDnsServerFrame(raw.data, raw.offset, raw.capLen, raw.linkType)) return;
     this.foreignDecoder ??= new Decoder();

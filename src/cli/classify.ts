@@ -485,20 +485,13 @@ async function runSession(classifier: Classifier, input: string, o: RunOptions, 
   });
   const shard = o.shard;
   // A shard's session sees every frame's time (idle flows expire as in the whole run, as in a pool worker) and
-  // every other frame's DNS answers (address bindings do not depend on which sensor owns the flow).
-  let nextAdvanceUs = -Infinity;
+  // every other frame's DNS answers (address bindings do not depend on which sensor owns the flow): observeForeign.
   // A live capture that goes quiet still ends idle flows and lingering connections (their records go out).
   const quiet = input === '-' ? new QuietClock((us) => session.advance(us)) : null;
   const onPacket = (p: RawPacket): void => {
     quiet?.saw(p.tsUs);
     if (shard === null || frameShard(p.data, p.offset, p.capLen, p.linkType, shard.n) === shard.i) session.pushRaw(p);
-    else {
-      if (p.tsUs >= nextAdvanceUs) {
-        nextAdvanceUs = p.tsUs + 1_000_000;
-        session.advance(p.tsUs);
-      }
-      session.observeForeign(p);
-    }
+    else session.observeForeign(p);
     bytesSeen += p.capLen + 16;
     wireBytes += p.wireLen;
     if ((++n & 0x3ff) === 0) {

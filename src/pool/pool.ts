@@ -457,6 +457,7 @@ export class ClassifierPool extends EventEmitter {
     slot.dv!.setUint32(o + 12, linkType, true);
     slot.dv!.setUint32(o + 16, wireLen >>> 0, true);
     slot.dv!.setFloat64(o + 24, this.checkUs, true);
+    slot.dv!.setFloat64(o + 32, this.clockUs, true);
     slot.u8!.set(off === 0 && len === data.length ? data : data.subarray(off, off + len), o + FRAME_HEADER_BYTES);
     slot.used = o + need;
     slot.nFrames++;

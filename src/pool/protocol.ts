@@ -126,9 +126,11 @@ export const RECORD_BATCHES_IN_FLIGHT = 8;
  * Live batch frame header: tsUs f64, capLen u32, linkType u32 (bit 31 set: a copy of another shard's frame, sent
  * only for what every worker must see, i.e. DNS answers), wireLen u32 (the original length: a snaplen-cut frame
  * counts its wire bytes, as in one session), 4 bytes of padding, checkUs f64 (the capture time of the latest idle
- * check of the whole stream up to this frame: see ClassifierPool#pushFrame); frame bytes follow, padded to 8.
+ * check of the whole stream up to this frame: see ClassifierPool#pushFrame), clockUs f64 (the stream's capture
+ * clock at this frame: the worker's flow table keeps the clock a single session would, also when the capture's
+ * time goes back); frame bytes follow, padded to 8.
  */
-export const FRAME_HEADER_BYTES = 32;
+export const FRAME_HEADER_BYTES = 40;
 /** Flag in a live frame header's linkType word: the frame belongs to another worker's shard. */
 export const FRAME_FOREIGN = 0x80000000;
 

@@ -77,9 +77,9 @@ function errorMessage(e: unknown, job: number | null): FromWorker {
  * A file run. The main thread reads the capture once into a ring of SharedArrayBuffer chunks and hands every
  * chunk to every worker; each worker frames the whole byte stream with its own CaptureReader (headers only:
  * cheap) and decodes and tracks only the packets whose shard hash names it.
- * Every packet of the file (claimed or not) advances the capture clock on the same schedule as a single flow
- * table would (an idle check at most once per second of capture time), so idle expiry happens at the same
- * packet index whatever the number of workers; records are tagged with that index (`idx`) for the pool's
+ * Every packet of the file (claimed or not) moves the session's capture clock, so its flow table keeps the
+ * schedule a single session's would (an idle check at most once per second of capture time) and idle expiry
+ * happens at the same packet index whatever the number of workers; records are tagged with that index (`idx`) for the pool's
  * deterministic merge. EOF records get index packets+1.
  */
 class FileRun {
@@ -90,8 +90,6 @@ class FileRun {
   private claimed = 0;
   private recs: FlowRecord[] = [];
   private idx: number[] = [];
-  private nowUs = 0;
-  private nextUs = 0;
   private sinceSend = 0;
   failed = false;
   private readonly onPacket: (raw: RawPacket) => void;
@@ -113,12 +111,7 @@ class FileRun {
     const me = init.index, n = m.nShards, session = this.session;
     this.onPacket = (raw: RawPacket): void => {
       this.g++;
-      const ts = raw.tsUs;
-      if (ts > this.nowUs) this.nowUs = ts;
-      if (this.nowUs >= this.nextUs) {
-        this.nextUs = this.nowUs + EXPIRY_CHECK_US;
-        session.advance(this.nowUs);
-      }
+      // Claimed or not, the frame moves the session's capture clock (pushRaw and observeForeign both tick it).
       if (n === 1 || frameShard(raw.data, raw.offset, raw.capLen, raw.linkType, n) === me) {
         this.claimed++;
         session.pushRaw(raw);
@@ -220,6 +213,9 @@ function runBatch(m: Extract<ToWorker, { t: 'batch' }>): void {
       liveCheckUs = check;
       s.advance(check);
     }
+    // The stream's clock at this frame (other shards' frames moved it too); never fires a check of its own, as
+    // the latest check was applied just above.
+    s.tick(dv.getFloat64(o + 32, true));
     if ((lt & FRAME_FOREIGN) !== 0) s.observeForeign(raw);
     else {
       s.pushRaw(raw);

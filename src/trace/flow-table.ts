@@ -587,7 +587,10 @@ export class FlowTable {
       rec[o + R_PKR] = 0;
       rec[o + R_BITS] = B_LIVE | ((this.maxPayloadPackets > 0 ? ST_CAPTURING : 0) << 8);
       const n = slot * NS, num = this.num;
-      num[n + N_BF] = 0; num[n + N_BR] = 0; num[n + N_FIRST] = ts; num[n + N_LAST] = ts;
+      // Activity (lastSeen) is the capture clock, which never goes back: with a packet whose time does (merged or
+      // clock-stepped captures) it stays the clock, so the LRU lists stay in activity order and expiry's early stop
+      // at the first active tail is exact — the same flows end whatever else shares the table (any worker count).
+      num[n + N_BF] = 0; num[n + N_BR] = 0; num[n + N_FIRST] = ts; num[n + N_LAST] = ts > this.nowUs ? ts : this.nowUs;
       this.poolSlot[slot] = NONE;
       this.layout++;
       this.spiA[slot] = 0;
@@ -606,7 +609,8 @@ export class FlowTable {
     this.count(slot, dir, packets, wire);
     // Timestamps stay in this function: a double passed to a call V8 did not inline is boxed in a heap number
     // (seen on Node 22 in some processes: one per packet).
-    if (ts > num[n + N_LAST]!) num[n + N_LAST] = ts;
+    const act = ts > this.nowUs ? ts : this.nowUs;
+    if (act > num[n + N_LAST]!) num[n + N_LAST] = act;
     if (firstTs < num[n + N_FIRST]!) num[n + N_FIRST] = firstTs;
     let bits = rec[o + R_BITS]! | flags;
 
@@ -737,7 +741,8 @@ export class FlowTable {
     this.touch(slot);
     this.count(slot, dir, 1, p.wireLen);
     const n = slot * NS;
-    if (ts > this.num[n + N_LAST]!) this.num[n + N_LAST] = ts;
+    const act = ts > this.nowUs ? ts : this.nowUs;
+    if (act > this.num[n + N_LAST]!) this.num[n + N_LAST] = act;
     const l = this.listener;
     if (l.onPacket !== undefined) {
       this.handle.slot = slot;

@@ -192,7 +192,8 @@ describe('FlowTable basics', () => {
     add({ tsUs: 90, src: A, dst: B, proto: 6, srcPort: 1, dstPort: 2, tcpFlags: TCP_ACK });
     add({ tsUs: 80, src: B, dst: A, proto: 6, srcPort: 2, dstPort: 1, tcpFlags: TCP_ACK });
     t.flush();
-    expect(ended.map((e) => [e.reason, e.first, e.last, e.pf, e.pr])).toEqual([['rst', 100, 100, 1, 0], ['eof', 80, 90, 1, 1]]);
+    // lastSeen is the capture clock at the flow's last packet (100: time does not go back), firstSeen its earliest time.
+    expect(ended.map((e) => [e.reason, e.first, e.last, e.pf, e.pr])).toEqual([['rst', 100, 100, 1, 0], ['eof', 80, 100, 1, 1]]);
   });
 
   it('keys ESP by address pair (not SPI) and tracks the SPI per direction', () => {
