@@ -7,7 +7,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { createRunMetrics, type MetricsServer, type RunCounters } from '../../src/metrics/index.js';
 
-/** Parse the text exposition format strictly: `# HELP`/`# TYPE` lines and `name{l="v",…} value` samples. */
+/**
+ * Parse the text exposition format strictly: `# HELP`/`# TYPE` lines and `name{l="v",…} value` samples. Values
+ * as Prometheus reads them (Go's ParseFloat: NaN and Inf in any case — prom-client writes an empty event-loop
+ * histogram's mean as `Nan` when scraped before its first sample).
+ */
 function parseExposition(text: string): { types: Map<string, string>; samples: Map<string, number> } {
   const types = new Map<string, string>();
   const samples = new Map<string, number>();
@@ -21,7 +25,7 @@ function parseExposition(text: string): { types: Map<string, string>; samples: M
       }
       continue;
     }
-    m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\.)*",?)*\})? (-?[0-9.e+-]+|NaN|\+Inf|-Inf)$/.exec(line);
+    m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\.)*",?)*\})? (-?[0-9.e+-]+|NaN|\+Inf|-Inf)$/i.exec(line);
     if (!m) throw new Error(`not an exposition line: ${JSON.stringify(line)}`);
     samples.set(`${m[1]}${m[2] ?? ''}`, Number(m[3]));
   }
