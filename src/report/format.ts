@@ -112,8 +112,10 @@ export function niceTicks(max: number, count = 4): number[] {
   const raw = max / count;
   const mag = 10 ** Math.floor(Math.log10(raw));
   const step = [1, 2, 2.5, 5, 10].map((k) => k * mag).find((s) => s >= raw) ?? 10 * mag;
+  // Ticks as k·step (not a running sum, whose rounding can stop a tick short of max); the last covers max.
+  const n = Math.max(1, Math.ceil((max / step) * (1 - 1e-10)));
   const ticks: number[] = [];
-  for (let v = 0; v < max + step * 0.999; v += step) ticks.push(Number(v.toPrecision(12)));
+  for (let k = 0; k <= n; k++) ticks.push(Number((k * step).toPrecision(12)));
   return ticks;
 }
 

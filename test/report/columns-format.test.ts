@@ -69,7 +69,8 @@ describe('format', () => {
     fc.assert(fc.property(fc.double({ min: 0, max: 1e13, noNaN: true }), fc.integer({ min: 1, max: 200 }), (span, max) => {
       expect(span / niceBinUs(span, max)).toBeLessThanOrEqual(max);
     }));
-    fc.assert(fc.property(fc.double({ min: 1e-3, max: 1e15, noNaN: true }), (max) => {
+    // 0.20000000020000003: a running sum of steps once stopped at 0.2, short of the maximum.
+    fc.assert(fc.property(fc.oneof(fc.constant(0.20000000020000003), fc.double({ min: 1e-3, max: 1e15, noNaN: true })), (max) => {
       const t = niceTicks(max);
       expect(t[0]).toBe(0);
       expect(t[t.length - 1]!).toBeGreaterThanOrEqual(max * (1 - 1e-9));
