@@ -44,3 +44,20 @@ M._resolveFilename = function (req, ...rest) {
   });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
+
+/**
+ * The start of a module script that loads the library doors (ESM `index.js`, `node.js`; CJS `index.cjs` through
+ * `req`, a require made there) and classifies one flow, printing "function ordinary": what must keep working
+ * with an optional package hidden. The caller appends its own checks (`req` is in scope).
+ */
+export function libraryDoorsScript(dist: string): string {
+  const url = (f: string): string => pathToFileURL(join(dist, f)).href;
+  return `
+      const lib = await import(${JSON.stringify(url('index.js'))});
+      await import(${JSON.stringify(url('node.js'))});
+      const { createRequire } = await import('node:module');
+      const req = createRequire(${JSON.stringify(url('index.cjs'))});
+      const cjs = req(${JSON.stringify(join(dist, 'index.cjs'))});
+      const v = lib.createClassifier().classifyFlow({ transport: 17, src: '192.0.2.1', dst: '198.51.100.1', srcPort: 1, dstPort: 2, packets: [] });
+      console.log(typeof cjs.createClassifier, v.label);`;
+}

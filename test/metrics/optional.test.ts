@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
-import { runHiding } from '../helpers/hide-packages.js';
+import { libraryDoorsScript, runHiding } from '../helpers/hide-packages.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 const DIST = join(ROOT, 'dist');
@@ -20,14 +20,7 @@ const withoutPromClient = (args: string[]): ReturnType<typeof runHiding> => runH
 describe('prom-client stays optional', () => {
   it('the library doors load and classify without it; the metrics door does not', () => {
     const url = (f: string): string => pathToFileURL(join(DIST, f)).href;
-    const script = `
-      const lib = await import(${JSON.stringify(url('index.js'))});
-      await import(${JSON.stringify(url('node.js'))});
-      const { createRequire } = await import('node:module');
-      const req = createRequire(${JSON.stringify(url('index.cjs'))});
-      const cjs = req(${JSON.stringify(join(DIST, 'index.cjs'))});
-      const v = lib.createClassifier().classifyFlow({ transport: 17, src: '192.0.2.1', dst: '198.51.100.1', srcPort: 1, dstPort: 2, packets: [] });
-      console.log(typeof cjs.createClassifier, v.label);
+    const script = `${libraryDoorsScript(DIST)}
       let failed = 'loaded';
       try { await import(${JSON.stringify(url('metrics.js'))}); } catch (e) { failed = e.code; }
       let failedCjs = 'loaded';

@@ -11,7 +11,7 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
-import { runHiding } from '../helpers/hide-packages.js';
+import { libraryDoorsScript, runHiding } from '../helpers/hide-packages.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 const DIST = join(ROOT, 'dist');
@@ -21,14 +21,7 @@ const withoutNats = (args: string[]): ReturnType<typeof runHiding> => runHiding(
 describe('the NATS packages stay optional', () => {
   it('library doors load and classify without them; tunnelscope/nats loads and says what to install when used', () => {
     const url = (f: string): string => pathToFileURL(join(DIST, f)).href;
-    const script = `
-      const lib = await import(${JSON.stringify(url('index.js'))});
-      await import(${JSON.stringify(url('node.js'))});
-      const { createRequire } = await import('node:module');
-      const req = createRequire(${JSON.stringify(url('index.cjs'))});
-      const cjs = req(${JSON.stringify(join(DIST, 'index.cjs'))});
-      const v = lib.createClassifier().classifyFlow({ transport: 17, src: '192.0.2.1', dst: '198.51.100.1', srcPort: 1, dstPort: 2, packets: [] });
-      console.log(typeof cjs.createClassifier, v.label);
+    const script = `${libraryDoorsScript(DIST)}
       const esm = await import(${JSON.stringify(url('nats.js'))});
       const natsCjs = req(${JSON.stringify(join(DIST, 'nats.cjs'))});
       for (const door of [esm, natsCjs]) {
