@@ -389,19 +389,10 @@ export class ClassifierSession extends EventEmitter {
   }
 
   private onEnd(f: FlowHandle, reason: EndReason): void {
-    if (!this.records && this.decided[f.id] === DECIDED) {
-      // Its verdict was emitted and not kept (SessionOptions.records false): only the bookkeeping remains.
-      const t = this.tlsOf[f.id];
-      if (t) {
-        this.companions.noteEnd(t, f.lastSeenUs);
-        this.tlsOf[f.id] = undefined;
-      }
-      this.decided[f.id] = UNDECIDED;
-      this.traits[f.id] = 0;
-      this.floatSpis[f.id] = undefined;
-      return;
-    }
-    let v = this.verdicts[f.id] ?? this.finalize(f, this.det[f.id], f.view.nPackets);
+    // Without records (SessionOptions.records false) a decided flow's verdict was emitted and not kept: only the
+    // bookkeeping below remains.
+    const settled = !this.records && this.decided[f.id] === DECIDED;
+    let v = settled ? null : (this.verdicts[f.id] ?? this.finalize(f, this.det[f.id], f.view.nPackets));
     const open = this.decided[f.id] === DECIDED_LABEL_OPEN;
     const traits = this.traits[f.id]!;
     const tls = this.tlsOf[f.id];
@@ -409,7 +400,7 @@ export class ClassifierSession extends EventEmitter {
       this.companions.noteEnd(tls, f.lastSeenUs);
       this.tlsOf[f.id] = undefined;
     }
-    if (v.label === 'ordinary') {
+    if (v !== null && v.label === 'ordinary') {
       // A companion relation can appear after the flow's early verdict (its control flow, or for a TLS flow its
       // data channel, was identified later).
       const c = tls ? (tls.vouch ?? this.companions.evidenceFor(f, traits)) : this.companions.evidenceFor(f, traits, this.floatSpis[f.id]);
@@ -424,6 +415,7 @@ export class ClassifierSession extends EventEmitter {
     this.decided[f.id] = UNDECIDED;
     this.traits[f.id] = 0;
     this.floatSpis[f.id] = undefined;
+    if (v === null) return;
     if (open) this.emitVerdict(f, v);
     if (this.records) this.emit('flow', flowRecord(f, v, reason));
   }

@@ -383,14 +383,7 @@ export class ClassifierPool extends EventEmitter {
     this.nextCheckUs = tsUs + EXPIRY_CHECK_US;
     // Frames already queued go first; then each worker gets the check in a batch (empty when nothing was queued).
     for (const s of this.slots) {
-      if (s.buf === null) {
-        const b = s.free.pop() ?? new ArrayBuffer(this.batchBytes);
-        s.buf = b;
-        s.dv = new DataView(b);
-        s.u8 = new Uint8Array(b);
-        s.used = 0;
-        s.nFrames = 0;
-      }
+      if (s.buf === null) this.openBatch(s, 0);
       this.sendBatch(s);
     }
   }
@@ -442,15 +435,7 @@ export class ClassifierPool extends EventEmitter {
   private append(slot: Slot, data: Uint8Array, off: number, len: number, wireLen: number, tsUs: number, linkType: number): void {
     const need = FRAME_HEADER_BYTES + ((len + 7) & ~7);
     if (slot.buf !== null && slot.used + need > slot.buf.byteLength) this.sendBatch(slot);
-    if (slot.buf === null) {
-      let b = slot.free.pop();
-      if (b === undefined || b.byteLength < need) b = new ArrayBuffer(Math.max(this.batchBytes, need));
-      slot.buf = b;
-      slot.dv = new DataView(b);
-      slot.u8 = new Uint8Array(b);
-      slot.used = 0;
-      slot.nFrames = 0;
-    }
+    if (slot.buf === null) this.openBatch(slot, need);
     const o = slot.used;
     slot.dv!.setFloat64(o, tsUs, true);
     slot.dv!.setUint32(o + 8, len, true);
@@ -545,6 +530,17 @@ export class ClassifierPool extends EventEmitter {
 
   private flushBatches(): void {
     for (const s of this.slots) if (s.buf !== null && s.nFrames > 0) this.sendBatch(s);
+  }
+
+  /** Give `slot` an empty batch of at least `need` bytes: a returned buffer when one is large enough. */
+  private openBatch(slot: Slot, need: number): void {
+    let b = slot.free.pop();
+    if (b === undefined || b.byteLength < need) b = new ArrayBuffer(Math.max(this.batchBytes, need));
+    slot.buf = b;
+    slot.dv = new DataView(b);
+    slot.u8 = new Uint8Array(b);
+    slot.used = 0;
+    slot.nFrames = 0;
   }
 
   private sendBatch(slot: Slot): void {
