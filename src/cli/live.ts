@@ -170,6 +170,8 @@ export async function readFileUntil(
     }
   } finally {
     closeSync(fd);
+    // The read buffer held packet bytes: zeroed, as readCaptureFileSync does (README: what is kept, and wiped).
+    buf.fill(0);
   }
   if (complete) reader.end(onPacket);
   return { stats: reader.stats, complete };

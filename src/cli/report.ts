@@ -10,6 +10,7 @@ import type { Command } from 'commander';
 import { createClassifier, type ClassifierOptions } from '../classify/classifier.js';
 import type { FlowRecord } from '../classify/record.js';
 import { RecordParseError, TunnelscopeError } from '../errors.js';
+import { safeText } from '../text.js';
 import { createClassifierPool } from '../pool/index.js';
 import { ReportBuilder } from '../report/builder.js';
 import { ndjsonRecords, toReportRecord } from '../report/ndjson.js';
@@ -119,7 +120,7 @@ export function sniffInput(head: Uint8Array): InputKind {
 }
 
 async function report(input: string | undefined, opts: ReportOpts, io: CliIo): Promise<number> {
-  const { stdout, stderr } = io;
+  const { stderr } = io;
   const fleet = opts.nats !== undefined;
   if (fleet && input !== undefined) throw new UsageError(`--nats reads the fleet's records stream; give no input (got ${JSON.stringify(input.slice(0, 60))})`);
   const natsOnly = (['stream', 'since', 'filter', 'listVersion'] as const).find((k) => opts[k] !== undefined);
@@ -139,7 +140,7 @@ async function report(input: string | undefined, opts: ReportOpts, io: CliIo): P
     input = input!;
     const { kind, open } = await openInput(input, io);
     if (kind === 'unknown') {
-      stderr.write(`tunnelscope report: ${input}: neither a pcap/pcapng capture nor NDJSON flow records (by its first bytes)\n`);
+      stderr.write(`tunnelscope report: ${safeText(input, 256)}: neither a pcap/pcapng capture nor NDJSON flow records (by its first bytes)\n`);
       return 2;
     }
     const builder = new ReportBuilder(maxTable !== undefined ? { maxFlows: maxTable } : {});
@@ -170,20 +171,7 @@ async function report(input: string | undefined, opts: ReportOpts, io: CliIo): P
         progress.done();
       }
     }
-    const html = await builder.build(meta);
-    try {
-      await writeOut(out, html, stdout);
-    } catch (e) {
-      const why = cannotReadReason(e);
-      if (why === null) throw e;
-      stderr.write(`tunnelscope report: cannot write ${out}: ${why}\n`);
-      return 2;
-    }
-    if (!quiet) {
-      const secs = Number(process.hrtime.bigint() - t0) / 1e9;
-      stderr.write(`tunnelscope report: ${builder.flows} flows → ${out === '-' ? 'stdout' : out} (${(html.length / 1e6).toFixed(2)} MB, ${secs.toFixed(2)} s)\n`);
-    }
-    return 0;
+    return await emitReport(builder, meta, out, io, quiet, t0, '');
   } catch (e) {
     if (e instanceof TunnelscopeError) {
       stderr.write(`tunnelscope report: ${e.message}\n`);
@@ -191,7 +179,7 @@ async function report(input: string | undefined, opts: ReportOpts, io: CliIo): P
     }
     const why = cannotReadReason(e);
     if (why !== null) {
-      stderr.write(`tunnelscope report: cannot read ${(e as { path?: string }).path ?? input}: ${why}\n`);
+      stderr.write(`tunnelscope report: cannot read ${safeText((e as { path?: string }).path ?? input ?? '', 256)}: ${why}\n`);
       return 2;
     }
     throw e;
@@ -219,19 +207,28 @@ async function fleetReport(opts: ReportOpts, out: string, maxTable: number | und
   const span = got.first === null ? 'no records' : `stored ${got.first} .. ${got.last}`;
   const meta: ReportMeta = { capture: `NATS stream ${got.stream} (${span})`, tool: `tunnelscope ${packageVersion()}`, generatedAt: new Date() };
   if (opts.title !== undefined) meta.title = opts.title;
+  const skipped = got.skipped + bad > 0 ? `, ${got.skipped + bad} messages skipped (not flow records)` : '';
+  return emitReport(builder, meta, out, io, opts.quiet === true, t0, ` from ${safeText(got.stream, 256)}${skipped}`);
+}
+
+/**
+ * Build the page, write it to `out` ('-': stdout) and, unless quiet, say so on stderr (`what`: where the flows came
+ * from). 2 when it cannot be written.
+ */
+async function emitReport(builder: ReportBuilder, meta: ReportMeta, out: string, io: CliIo, quiet: boolean, t0: bigint, what: string): Promise<number> {
   const html = await builder.build(meta);
+  const where = out === '-' ? 'stdout' : safeText(out, 256);
   try {
     await writeOut(out, html, io.stdout);
   } catch (e) {
     const why = cannotReadReason(e);
     if (why === null) throw e;
-    io.stderr.write(`tunnelscope report: cannot write ${out}: ${why}\n`);
+    io.stderr.write(`tunnelscope report: cannot write ${where}: ${why}\n`);
     return 2;
   }
-  if (opts.quiet !== true) {
+  if (!quiet) {
     const secs = Number(process.hrtime.bigint() - t0) / 1e9;
-    const skipped = got.skipped + bad > 0 ? `, ${got.skipped + bad} messages skipped (not flow records)` : '';
-    io.stderr.write(`tunnelscope report: ${builder.flows} flows from ${got.stream}${skipped} → ${out === '-' ? 'stdout' : out} (${(html.length / 1e6).toFixed(2)} MB, ${secs.toFixed(2)} s)\n`);
+    io.stderr.write(`tunnelscope report: ${builder.flows} flows${what} → ${where} (${(html.length / 1e6).toFixed(2)} MB, ${secs.toFixed(2)} s)\n`);
   }
   return 0;
 }

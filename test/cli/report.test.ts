@@ -101,7 +101,15 @@ describe('tunnelscope report', () => {
       expect(r.code, argv.join(' ')).toBe(2);
       expect(r.err.split('\n')[0], r.err).toMatch(want);
     }
-    for (const f of 'abcdefgh') expect(existsSync(join(dir, `${f}.html`))).toBe(false);
+    // A path with a terminal escape and a newline is printed escaped, on one line.
+    const hostile = join(dir, 'notes\x1b[31m\n.txt');
+    writeFileSync(hostile, 'hello\n');
+    const h = await cli(report, [hostile, '--out', join(dir, 'i.html')]);
+    expect(h.code).toBe(2);
+    expect(h.err).toContain('notes\\x1b[31m\\x0a.txt: neither a pcap');
+    expect(h.err.trimEnd().split('\n')).toHaveLength(1);
+    expect(h.err).not.toContain('\x1b');
+    for (const f of 'abcdefghi') expect(existsSync(join(dir, `${f}.html`))).toBe(false);
     expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });
 
