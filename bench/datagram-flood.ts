@@ -5,7 +5,8 @@
  *   node --expose-gc --import tsx bench/datagram-flood.ts [--datagrams 200000] [--ports 20000] [--rounds 2]
  *        [--host 127.0.0.1|::1] [--max-bytes N] [--warm 20000] [--warm-ports 2000] [--impl module] [--quick]
  *
- * Each round runs two receivers one after the other, each in a fresh child process, against the same sender
+ * Each round runs two receivers one after the other, each in a fresh child process (bench/flood-receiver.mjs: plain
+ * node on the built package, as an embedder runs it — build first, `npm run bench` does), against the same sender
  * (a child process too, so sender and receiver use separate cores): `plain` — a dgram socket whose 'message'
  * handler counts datagrams — and `adapter` — the same socket with a DatagramClassifier attached. Per receiver:
  * datagrams received (what the kernel delivered before its buffer overflowed), datagrams/s over the receive span,
@@ -17,7 +18,7 @@
  * handshake initiation then transport-data-shaped packets on one port in five, random payloads (64–512 bytes) on
  * the others. Before the measured flood each receiver gets `--warm` datagrams from other ports (not counted: a
  * gateway runs warm; JIT and table growth are not what is measured). `--impl` takes DatagramClassifier from
- * another module (e.g. a copy of the pre-issue-17 adapter, for before/after). Only ratios within one run mean
+ * another built module (a path) (e.g. a copy of the pre-issue-17 adapter, for before/after). Only ratios within one run mean
  * anything on a shared machine.
  */
 import { spawn } from 'node:child_process';
@@ -25,10 +26,10 @@ import dgram from 'node:dgram';
 import { once } from 'node:events';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import v8 from 'node:v8';
-import vm from 'node:vm';
 
 const SELF = fileURLToPath(import.meta.url);
+/** The receiver runs the built package under plain node (see flood-receiver.mjs); `npm run bench` builds first. */
+const RECEIVER = fileURLToPath(new URL('./flood-receiver.mjs', import.meta.url));
 
 export interface FloodOptions {
   datagrams: number;
@@ -68,8 +69,10 @@ function argValue(argv: string[], name: string): string | undefined {
 }
 
 /** Child process helper: run this file in a role, collect its last JSON line. */
-function child(args: string[], onLine?: (line: string) => void): { done: Promise<Record<string, unknown>>; send: (msg: string) => void } {
-  const p = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', SELF, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
+function child(args: string[], onLine?: (line: string) => void, script?: string): { done: Promise<Record<string, unknown>>; send: (msg: string) => void } {
+  const prof = process.env['FLOOD_PROF'] ? ['--cpu-prof', `--cpu-prof-dir=${process.env['FLOOD_PROF']}`] : [];
+  const argv = script ? [...prof, '--expose-gc', script, ...args] : [...prof, '--expose-gc', '--import', 'tsx', SELF, ...args];
+  const p = spawn(process.execPath, argv, { stdio: ['pipe', 'pipe', 'inherit'] });
   let last = '';
   let buf = '';
   p.stdout.setEncoding('utf8');
@@ -95,9 +98,13 @@ export async function runDatagramFlood(o: FloodOptions): Promise<FloodRow[]> {
     for (const mode of ['plain', 'adapter'] as const) {
       let ready: (port: number) => void = () => {};
       const portP = new Promise<number>((r) => (ready = r));
-      const rx = child(['--role', 'receiver', '--mode', mode, '--host', o.host, ...(o.maxBytes ? ['--max-bytes', String(o.maxBytes)] : []), ...(o.impl ? ['--impl', o.impl] : [])], (line) => {
-        if (line.startsWith('port ')) ready(Number(line.slice(5)));
-      });
+      const rx = child(
+        ['--mode', mode, '--host', o.host, ...(o.maxBytes ? ['--max-bytes', String(o.maxBytes)] : []), ...(o.impl ? ['--impl', o.impl] : [])],
+        (line) => {
+          if (line.startsWith('port ')) ready(Number(line.slice(5)));
+        },
+        RECEIVER,
+      );
       const port = await portP;
       const flood = async (datagrams: number, ports: number, basePort: number): Promise<{ sent: number; ports: number }> => {
         // Senders of at most 10000 ports each (one process holds 10000 sockets within the usual fd limit), all
@@ -129,90 +136,6 @@ export async function runDatagramFlood(o: FloodOptions): Promise<FloodRow[]> {
     }
   }
   return rows;
-}
-
-// ---- receiver ----
-async function receiver(argv: string[]): Promise<void> {
-  const mode = argValue(argv, '--mode') as 'plain' | 'adapter';
-  const host = argValue(argv, '--host')!;
-  const maxBytes = argValue(argv, '--max-bytes');
-  v8.setFlagsFromString('--expose-gc');
-  const gc = vm.runInNewContext('gc') as () => void;
-  const mem = (): number => {
-    gc();
-    gc();
-    const m = process.memoryUsage();
-    return m.heapUsed + m.arrayBuffers;
-  };
-  // Load everything first so the baseline holds the modules and lists, not the tuples.
-  const { createClassifier } = await import('../src/classify/classifier.js');
-  const { DatagramClassifier } = (await import(argValue(argv, '--impl') ?? '../src/node.js')) as typeof import('../src/node.js');
-  const classifier = createClassifier({ registered: [['10.0.0.0/8', 'corp']] });
-  const sock = dgram.createSocket({ type: host.includes(':') ? 'udp6' : 'udp4', recvBufferSize: 4 * 1024 * 1024 });
-  sock.bind(0, host);
-  await once(sock, 'listening');
-  const base = mem();
-  let received = 0;
-  let first = 0;
-  let last = 0;
-  let cpu0 = process.cpuUsage();
-  sock.on('message', () => {
-    if (received === 0) {
-      first = performance.now();
-      cpu0 = process.cpuUsage();
-    }
-    received++;
-    last = performance.now();
-  });
-  let verdicts = 0;
-  let vpn = 0;
-  const dc = mode === 'adapter' ? new DatagramClassifier(classifier, maxBytes ? { maxBytes: Number(maxBytes) } : {}) : null;
-  if (dc) {
-    dc.attach(sock, (v) => {
-      verdicts++;
-      if (v.label !== 'ordinary') vpn++;
-    });
-  }
-  console.log(`port ${(sock.address() as { port: number }).port}`);
-  process.stdin.setEncoding('utf8');
-  let inspectedBefore = 0;
-  for (;;) {
-    const [line] = (await once(process.stdin, 'data')) as [string];
-    if (!line.startsWith('mark')) break;
-    // Warm-up over: count from here.
-    inspectedBefore = dc?.stats?.datagrams ?? 0; // (absent in the pre-issue-17 adapter, --impl)
-    received = 0;
-  }
-  // Let the socket drain what it still holds.
-  for (let quiet = 0; quiet < 3; ) {
-    const n = received;
-    await new Promise((r) => setTimeout(r, 100));
-    quiet = received === n ? quiet + 1 : 0;
-  }
-  const cpu = process.cpuUsage(cpu0);
-  const span = (last - first) / 1000;
-  const row: Partial<FloodRow> = {
-    received,
-    perSecond: span > 0 ? received / span : 0,
-    cpuUsPerDatagram: received ? (cpu.user + cpu.system) / received : 0,
-    peakRssBytes: process.resourceUsage().maxRSS * 1024,
-  };
-  if (dc) {
-    const st = dc.stats as typeof dc.stats | undefined;
-    Object.assign(row, {
-      tuples: st?.tuples,
-      maxTuples: dc.maxTuples,
-      verdicts,
-      vpnVerdicts: vpn,
-      memoryBytes: mem() - base,
-      boundBytes: dc.maxTuples === undefined ? undefined : maxBytes ? Number(maxBytes) : 256 * 1024 * 1024,
-    });
-    if (st && st.datagrams - inspectedBefore !== received) throw new Error(`adapter inspected ${st.datagrams - inspectedBefore} of ${received} datagrams`);
-    dc.close?.();
-  }
-  sock.close();
-  console.log(JSON.stringify(row));
-  process.exit(0);
 }
 
 // ---- sender ----
@@ -300,7 +223,6 @@ function table(rows: FloodRow[]): string {
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   const role = argValue(argv, '--role');
-  if (role === 'receiver') return receiver(argv);
   if (role === 'sender') return sender(argv);
   const quick = argv.includes('--quick');
   const o: FloodOptions = {

@@ -1,0 +1,101 @@
+/**
+ * The receiver of bench/datagram-flood.ts, in plain JavaScript and run by plain `node` on the built package
+ * (dist/), as an embedder runs it: under tsx's loader every module, dist/ included, is re-transformed with
+ * export getters and inline source maps, which cost the adapter ~1 µs per datagram that users never pay.
+ *
+ *   node --expose-gc bench/flood-receiver.mjs --mode plain|adapter --host H [--max-bytes N] [--impl MODULE]
+ *
+ * Prints `port N`, counts datagrams from `mark` on stdin (warm-up before it), and on `done` prints one JSON row.
+ */
+import dgram from 'node:dgram';
+import { once } from 'node:events';
+import { pathToFileURL } from 'node:url';
+import v8 from 'node:v8';
+import vm from 'node:vm';
+
+const argv = process.argv.slice(2);
+const arg = (name) => {
+  const i = argv.indexOf(name);
+  return i >= 0 ? argv[i + 1] : undefined;
+};
+const mode = arg('--mode');
+const host = arg('--host');
+const maxBytes = arg('--max-bytes');
+const impl = arg('--impl');
+v8.setFlagsFromString('--expose-gc');
+const gc = vm.runInNewContext('gc');
+const mem = () => {
+  gc();
+  gc();
+  const m = process.memoryUsage();
+  return m.heapUsed + m.arrayBuffers;
+};
+// Load everything first so the baseline holds the modules and lists, not the tuples.
+const { createClassifier } = await import(new URL('../dist/index.js', import.meta.url).href);
+const { DatagramClassifier } = await import(impl ? pathToFileURL(impl).href : new URL('../dist/node.js', import.meta.url).href);
+const classifier = createClassifier({ registered: [['10.0.0.0/8', 'corp']] });
+const sock = dgram.createSocket({ type: host.includes(':') ? 'udp6' : 'udp4', recvBufferSize: 4 * 1024 * 1024 });
+sock.bind(0, host);
+await once(sock, 'listening');
+const base = mem();
+let received = 0;
+let first = 0;
+let last = 0;
+let cpu0 = process.cpuUsage();
+sock.on('message', () => {
+  if (received === 0) {
+    first = performance.now();
+    cpu0 = process.cpuUsage();
+  }
+  received++;
+  last = performance.now();
+});
+let verdicts = 0;
+let vpn = 0;
+const dc = mode === 'adapter' ? new DatagramClassifier(classifier, maxBytes ? { maxBytes: Number(maxBytes) } : {}) : null;
+if (dc) {
+  dc.attach(sock, (v) => {
+    verdicts++;
+    if (v.label !== 'ordinary') vpn++;
+  });
+}
+console.log(`port ${sock.address().port}`);
+process.stdin.setEncoding('utf8');
+let inspectedBefore = 0;
+for (;;) {
+  const [line] = await once(process.stdin, 'data');
+  if (!line.startsWith('mark')) break;
+  // Warm-up over: count from here.
+  inspectedBefore = dc?.stats?.datagrams ?? 0; // (absent in the pre-issue-17 adapter, --impl)
+  received = 0;
+}
+// Let the socket drain what it still holds.
+for (let quiet = 0; quiet < 3; ) {
+  const n = received;
+  await new Promise((r) => setTimeout(r, 100));
+  quiet = received === n ? quiet + 1 : 0;
+}
+const cpu = process.cpuUsage(cpu0);
+const span = (last - first) / 1000;
+const row = {
+  received,
+  perSecond: span > 0 ? received / span : 0,
+  cpuUsPerDatagram: received ? (cpu.user + cpu.system) / received : 0,
+  peakRssBytes: process.resourceUsage().maxRSS * 1024,
+};
+if (dc) {
+  const st = dc.stats;
+  Object.assign(row, {
+    tuples: st?.tuples,
+    maxTuples: dc.maxTuples,
+    verdicts,
+    vpnVerdicts: vpn,
+    memoryBytes: mem() - base,
+    boundBytes: dc.maxTuples === undefined ? undefined : maxBytes ? Number(maxBytes) : 256 * 1024 * 1024,
+  });
+  if (st && st.datagrams - inspectedBefore !== received) throw new Error(`adapter inspected ${st.datagrams - inspectedBefore} of ${received} datagrams`);
+  dc.close?.();
+}
+sock.close();
+console.log(JSON.stringify(row));
+process.exit(0);
