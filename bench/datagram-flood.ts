@@ -3,7 +3,7 @@
  * memory stay under its bound? Issue 17: 200k datagrams from 20k source ports.
  *
  *   node --expose-gc --import tsx bench/datagram-flood.ts [--datagrams 200000] [--ports 20000] [--rounds 2]
- *        [--host 127.0.0.1|::1] [--max-bytes N] [--warm 20000] [--warm-ports 2000] [--impl module] [--quick]
+ *        [--host 127.0.0.1|::1] [--max-bytes N] [--warm 20000] [--warm-ports 2000] [--impl module] [--pin] [--quick]
  *
  * Each round runs two receivers one after the other, each in a fresh child process (bench/flood-receiver.mjs: plain
  * node on the built package, as an embedder runs it — build first, `npm run bench` does), against the same sender
@@ -44,6 +44,12 @@ export interface FloodOptions {
   warmPorts: number;
   /** Module the receiver takes DatagramClassifier from (default ../src/node.js). */
   impl?: string;
+  /**
+   * Receiver on CPU 0, senders on CPU 1 (taskset): the sender's work does not come out of the receiver's core, as
+   * at a gateway where the traffic comes from other machines. Unpinned, both share every core, so each µs a
+   * receiver spends per datagram also hands the senders time to overflow its buffer.
+   */
+  pin?: boolean;
 }
 
 export interface FloodRow {
@@ -69,10 +75,10 @@ function argValue(argv: string[], name: string): string | undefined {
 }
 
 /** Child process helper: run this file in a role, collect its last JSON line. */
-function child(args: string[], onLine?: (line: string) => void, script?: string): { done: Promise<Record<string, unknown>>; send: (msg: string) => void } {
+function child(args: string[], onLine?: (line: string) => void, script?: string, cpu?: number): { done: Promise<Record<string, unknown>>; send: (msg: string) => void } {
   const prof = process.env['FLOOD_PROF'] ? ['--cpu-prof', `--cpu-prof-dir=${process.env['FLOOD_PROF']}`] : [];
   const argv = script ? [...prof, '--expose-gc', script, ...args] : [...prof, '--expose-gc', '--import', 'tsx', SELF, ...args];
-  const p = spawn(process.execPath, argv, { stdio: ['pipe', 'pipe', 'inherit'] });
+  const p = cpu === undefined ? spawn(process.execPath, argv, { stdio: ['pipe', 'pipe', 'inherit'] }) : spawn('taskset', ['-c', String(cpu), process.execPath, ...argv], { stdio: ['pipe', 'pipe', 'inherit'] });
   let last = '';
   let buf = '';
   p.stdout.setEncoding('utf8');
@@ -104,6 +110,7 @@ export async function runDatagramFlood(o: FloodOptions): Promise<FloodRow[]> {
           if (line.startsWith('port ')) ready(Number(line.slice(5)));
         },
         RECEIVER,
+        o.pin ? 0 : undefined,
       );
       const port = await portP;
       const flood = async (datagrams: number, ports: number, basePort: number): Promise<{ sent: number; ports: number }> => {
@@ -117,7 +124,7 @@ export async function runDatagramFlood(o: FloodOptions): Promise<FloodRow[]> {
           let ok: () => void = () => {};
           readies.push(new Promise<void>((r) => (ok = r)));
           const args = ['--role', 'sender', '--host', o.host, '--port', String(port), '--datagrams', String(Math.round((datagrams * n) / ports)), '--ports', String(n), '--base', String(basePort + s * per)];
-          senders.push(child(args, (line) => line === 'ready' && ok()));
+          senders.push(child(args, (line) => line === 'ready' && ok(), undefined, o.pin ? 1 : undefined));
         }
         await Promise.all(readies);
         for (const t of senders) t.send('go');
@@ -234,6 +241,7 @@ async function main(): Promise<void> {
     warmDatagrams: Number(argValue(argv, '--warm') ?? (quick ? 5_000 : 20_000)),
     warmPorts: Number(argValue(argv, '--warm-ports') ?? (quick ? 500 : 2_000)),
     ...(argValue(argv, '--impl') ? { impl: argValue(argv, '--impl')! } : {}),
+    pin: argv.includes('--pin'),
     ...(argValue(argv, '--max-bytes') ? { maxBytes: Number(argValue(argv, '--max-bytes')) } : {}),
   };
   console.log(`# datagram flood — node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? '?'}, load ${loadavg().map((x) => x.toFixed(1)).join(' ')}, ${new Date().toISOString()}`);
