@@ -247,7 +247,7 @@ async function classify(captures: string[], opts: ClassifyOpts, io: CliIo): Prom
         closeMetrics = () => srv.close();
         if (!o.quiet) stderr.write(`tunnelscope classify: metrics on ${srv.url}\n`);
       } catch (e) {
-        stderr.write(`tunnelscope classify: --metrics ${opts.metrics}: cannot listen: ${(e as Error).message}\n`);
+        stderr.write(`tunnelscope classify: --metrics ${safeText(opts.metrics ?? '', 80)}: cannot listen: ${safeText((e as Error).message)}\n`);
         return 2;
       }
     }
@@ -372,11 +372,11 @@ async function classifySeveral(inputs: string[], opts: ClassifyOpts, io: CliIo, 
     const why = cannotReadReason(e);
     if (why === null) throw e;
     const path = (e as { path?: string }).path ?? inputs.join(' ');
-    stderr.write(`tunnelscope classify: cannot read ${path}: ${why}\n`);
+    stderr.write(`tunnelscope classify: cannot read ${safeText(path, 256)}: ${why}\n`);
     return 2;
   }
   if (found.files.length === 0) {
-    stderr.write(`tunnelscope classify: no pcap or pcapng captures in ${inputs.join(', ')}\n`);
+    stderr.write(`tunnelscope classify: no pcap or pcapng captures in ${inputs.map((i) => safeText(i, 256)).join(', ')}\n`);
     return 2;
   }
   if (f.workersFlag !== 'auto' && f.workersFlag > 1 && !quiet) stderr.write('tunnelscope classify: with several captures each runs on one thread; use --jobs to run several at a time\n');
@@ -412,7 +412,7 @@ async function classifySeveral(inputs: string[], opts: ClassifyOpts, io: CliIo, 
       else stderr.write(tally.text());
     }
     await out.end();
-    for (const c of res.captures) if (c.error) stderr.write(`tunnelscope classify: ${c.error instanceof TunnelscopeError ? c.error.message : `cannot read ${c.capture}: ${cannotReadReason(c.error) ?? c.error.message}`}\n`);
+    for (const c of res.captures) if (c.error) stderr.write(`tunnelscope classify: ${c.error instanceof TunnelscopeError ? c.error.message : `cannot read ${safeText(c.capture, 256)}: ${cannotReadReason(c.error) ?? safeText(c.error.message)}`}\n`);
     if (!quiet) {
       const secs = Number(process.hrtime.bigint() - t0) / 1e9;
       const skipped = found.skipped.length ? `, ${found.skipped.length} non-capture files skipped` : '';

@@ -8,7 +8,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { createClassifier } from '../classify/classifier.js';
 import type { FlowRecord } from '../classify/record.js';
 import { TunnelscopeError } from '../errors.js';
-import { escapeJson, escapeText } from '../text.js';
+import { escapeJson, escapeText, quoteText } from '../text.js';
 import {
   connectNats,
   createJobWorker,
@@ -42,7 +42,7 @@ import type { ListsProvider, ListsTarget, RecordSink, SinkContext } from './sink
 import { loadListFiles as loadClassifyLists } from './lists.js';
 
 /** Quoted for a message: text from lists, paths and the network never reaches a terminal raw. */
-const q = (s: string): string => JSON.stringify(s.length > 200 ? `${s.slice(0, 200)}…` : s);
+const q = (s: string): string => quoteText(s, 200);
 
 // ---------------------------------------------------------------------------------------------------------------
 // One connection per classify run, shared by its lists provider and its sink.
@@ -364,16 +364,16 @@ export async function fleetSubmit(files: string[], o: FleetSubmitOpts, io: CliIo
     const outcomes = await waitForJobs(nc, sub, {
       timeoutMs,
       onEvent: (e: JobEvent) => {
-        if (e.event === 'failed') stderr.write(`tunnelscope: fleet: job ${e.job} ${q(e.file)} failed on ${q(e.sensor)} (attempt ${e.attempt}${e.final ? ', final' : ', will retry'}): ${q(e.error ?? '')}\n`);
-        else stderr.write(`tunnelscope: fleet: job ${e.job} done on ${q(e.sensor)} (attempt ${e.attempt}): ${e.records ?? 0} records\n`);
+        if (e.event === 'failed') stderr.write(`tunnelscope: fleet: job ${escapeText(String(e.job))} ${q(e.file)} failed on ${q(e.sensor)} (attempt ${e.attempt}${e.final ? ', final' : ', will retry'}): ${q(e.error ?? '')}\n`);
+        else stderr.write(`tunnelscope: fleet: job ${escapeText(String(e.job))} done on ${q(e.sensor)} (attempt ${e.attempt}): ${e.records ?? 0} records\n`);
       },
     });
     let bad = 0;
     for (const out of outcomes) {
       if (out.state === 'done') continue;
       bad++;
-      if (out.state === 'gave-up') stderr.write(`tunnelscope: fleet: job ${out.job} ${q(out.file)}: given up after ${out.deliveries ?? '?'} deliveries (its workers stopped without finishing)\n`);
-      else if (out.state === 'pending') stderr.write(`tunnelscope: fleet: job ${out.job} ${q(out.file)}: not finished when the wait ended\n`);
+      if (out.state === 'gave-up') stderr.write(`tunnelscope: fleet: job ${escapeText(String(out.job))} ${q(out.file)}: given up after ${out.deliveries ?? '?'} deliveries (its workers stopped without finishing)\n`);
+      else if (out.state === 'pending') stderr.write(`tunnelscope: fleet: job ${escapeText(String(out.job))} ${q(out.file)}: not finished when the wait ended\n`);
     }
     if (o.format === 'ndjson') {
       const lines: string[] = [];
@@ -432,9 +432,9 @@ export async function fleetWork(o: FleetWorkOpts, io: CliIo, signal: AbortSignal
       maxJobs: num(o.maxJobs),
       idleExitMs: num(o.idleExit, 1000),
     });
-    w.on('job', (e: { job: string; file: string; attempt: number }) => stderr.write(`tunnelscope: fleet: worker ${id}: job ${e.job} ${q(e.file)} started (attempt ${e.attempt})\n`));
-    w.on('done', (e: JobEvent) => stderr.write(`tunnelscope: fleet: worker ${id}: job ${e.job} done: ${e.records ?? 0} records\n`));
-    w.on('failed', (e: JobEvent) => stderr.write(`tunnelscope: fleet: worker ${id}: job ${e.job} failed${e.final ? '' : ' (will be retried)'}: ${q(e.error ?? '')}\n`));
+    w.on('job', (e: { job: string; file: string; attempt: number }) => stderr.write(`tunnelscope: fleet: worker ${id}: job ${escapeText(String(e.job))} ${q(e.file)} started (attempt ${e.attempt})\n`));
+    w.on('done', (e: JobEvent) => stderr.write(`tunnelscope: fleet: worker ${id}: job ${escapeText(String(e.job))} done: ${e.records ?? 0} records\n`));
+    w.on('failed', (e: JobEvent) => stderr.write(`tunnelscope: fleet: worker ${id}: job ${escapeText(String(e.job))} failed${e.final ? '' : ' (will be retried)'}: ${q(e.error ?? '')}\n`));
     w.on('ready', (e: { ackWaitMs: number; maxDeliver: number }) =>
       stderr.write(`tunnelscope: fleet: worker ${id}: waiting for jobs (ack wait ${e.ackWaitMs / 1000} s, at most ${e.maxDeliver} deliveries)\n`),
     );

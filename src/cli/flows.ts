@@ -163,11 +163,11 @@ async function flows(captures: string[], opts: FlowsOpts, io: CliIo): Promise<nu
     } catch (e) {
       const why = cannotReadReason(e);
       if (why === null) throw e;
-      stderr.write(`tunnelscope flows: cannot read ${(e as { path?: string }).path ?? captures.join(' ')}: ${why}\n`);
+      stderr.write(`tunnelscope flows: cannot read ${safeText((e as { path?: string }).path ?? captures.join(' '), 256)}: ${why}\n`);
       return 2;
     }
     if (inputs.length === 0) {
-      stderr.write(`tunnelscope flows: no pcap or pcapng captures in ${captures.join(', ')}\n`);
+      stderr.write(`tunnelscope flows: no pcap or pcapng captures in ${captures.map((c) => safeText(c, 256)).join(', ')}\n`);
       return 2;
     }
   }

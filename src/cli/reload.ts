@@ -8,6 +8,7 @@ import { watch, type FSWatcher } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import type { ListsInput } from '../classify/lists.js';
 import { TunnelscopeError } from '../errors.js';
+import { safeText } from '../text.js';
 import { loadListFiles, type ListFiles } from './lists.js';
 
 /** Changes closer together than this are one reload (an editor's write, then rename, then chmod). */
@@ -96,7 +97,7 @@ export class ListReloader {
       const w = watch(dir, { persistent: false }, (_event, name) => {
         if (name !== null && names.has(String(name))) this.schedule();
       });
-      w.on('error', (e) => this.stderr.write(`tunnelscope classify: watching ${dir} stopped: ${e.message}\n`));
+      w.on('error', (e) => this.stderr.write(`tunnelscope classify: watching ${safeText(dir, 256)} stopped: ${safeText(e.message)}\n`));
       this.watchers.push(w);
     }
   }

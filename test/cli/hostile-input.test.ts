@@ -5,7 +5,7 @@
  * or stdin; nothing printed carries a raw control or bidi character.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -92,6 +92,32 @@ describe('captures', () => {
     const missing = cli(['classify', join(dir, 'no\x1bsuch'), '-q']);
     expect(missing.code).toBe(2);
     expect(missing.err).toBe(`tunnelscope classify: cannot read ${join(dir, 'no\\x1bsuch')}: no such file\n`);
+  });
+});
+
+describe('several captures and directories', () => {
+  // Names found by walking a directory are as untrusted as a packet: every message quoting one is escaped.
+  it('hostile names in a directory run, a missing input and an empty directory: each message one escaped line', () => {
+    const d = mkdtempSync(join(dir, 'several-'));
+    const evil = join(d, 'evil\n\x1b[2J\u202ename.pcap');
+    writeFileSync(evil, SAMPLE.subarray(0, 100));
+    writeFileSync(join(d, 'good.pcap'), SAMPLE);
+    for (const cmd of ['classify', 'flows']) {
+      const r = cli([cmd, d, '-q']);
+      expect(r.code, r.err).toBe(2);
+      expect(r.err, cmd).not.toMatch(UNSAFE);
+      expect(r.err).toContain('evil\\x0a\\x1b[2J\\u202ename.pcap');
+      const missing = cli([cmd, join(d, 'good.pcap'), join(d, 'no\x1bsuch\x9b')]);
+      expect(missing.code).toBe(2);
+      expect(missing.err, cmd).not.toMatch(UNSAFE);
+      expect(missing.err).toContain('no\\x1bsuch\\x9b');
+      const empty = join(d, 'empty\x1b[1m\u2066');
+      mkdirSync(empty, { recursive: true });
+      const none = cli([cmd, empty, join(empty, '.')]);
+      expect(none.code).toBe(2);
+      expect(none.err, cmd).not.toMatch(UNSAFE);
+      expect(none.err.split('\n')).toHaveLength(2);
+    }
   });
 });
 
