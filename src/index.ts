@@ -28,7 +28,7 @@ export { MAX_LIST_BYTES, MAX_LIST_ENTRIES, MAX_LINE_CHARS, MAX_VALUE_CHARS } fro
 export { DomainSet, parseDomainList, loadDomainList, normaliseDomain, type DomainList, type DomainListOptions } from './lists/domains.js';
 
 // Traces
-export { CaptureReader, readCaptureFile, readCaptureFileSync, readCaptureStream, readCaptureBuffer, isCaptureTime, type ReaderStats } from './trace/reader.js';
+export { CaptureReader, readCaptureFile, readCaptureFileSync, readCaptureFileUntil, readCaptureStream, readCaptureBuffer, isCaptureTime, type ReaderStats, type ReadUntilOptions } from './trace/reader.js';
 export { Decoder, newPacketView, type DecodeStats, type DecoderOptions } from './trace/decode.js';
 export { FlowTable, type FlowTableOptions, type FlowListener, type FlowTableStats } from './trace/flow-table.js';
 export { Reassembler, type ReassemblyOptions, type ReassemblyStats, type DatagramSink } from './trace/reassembly.js';

@@ -16,7 +16,7 @@ import type { FlowRecord } from '../classify/record.js';
 import { ClassifierPool } from '../pool/pool.js';
 import { InvalidArgumentError, TunnelscopeError } from '../errors.js';
 import type { FlowTableOptions } from '../trace/flow-table.js';
-import { readCaptureFileSync } from '../trace/reader.js';
+import { readCaptureFileSync, readCaptureFileUntil } from '../trace/reader.js';
 
 /** A flow record with the capture it came from. */
 export type CaptureRecord = FlowRecord & { capture: string };
@@ -28,6 +28,11 @@ export interface BatchOptions extends ClassifierOptions {
   flow?: FlowTableOptions;
   /** Worker entry for `jobs` > 1 (default: the pool's worker.js in dist/). */
   workerUrl?: URL | string;
+  /**
+   * Stop the run (a signal at the terminal): the captures being read stop at their next chunk and their live flows
+   * end with reason `stop` (records delivered as usual), captures not started are left out of the result.
+   */
+  signal?: AbortSignal;
 }
 
 /** How one capture went. */
@@ -46,6 +51,8 @@ export interface BatchResult {
   flows: number;
   /** Captures that ended with an error. */
   failed: number;
+  /** The run was stopped by `signal` before every capture was read. */
+  stopped: boolean;
   elapsedMs: number;
 }
 
@@ -58,11 +65,14 @@ export async function classifyCaptures(files: readonly string[], onRecord: (r: C
   const jobs = options.jobs ?? 1;
   if (!Number.isInteger(jobs) || jobs < 1 || jobs > 256) throw new InvalidArgumentError(`jobs must be an integer 1..256, got ${jobs}`);
   const t0 = performance.now();
-  const { jobs: _j, flow, workerUrl, ...classifierOptions } = options;
+  const { jobs: _j, flow, workerUrl, signal, ...classifierOptions } = options;
   // Lists are validated and built once, here; the pools below reuse the built tables.
   const classifier = new Classifier(classifierOptions);
-  const captures = jobs === 1 || files.length < 2 ? inThread(classifier, files, flow, onRecord) : await onWorkers(classifier, { ...classifierOptions, ...(workerUrl ? { workerUrl } : {}) }, files, flow, Math.min(jobs, files.length), onRecord);
-  const out: BatchResult = { captures, packets: 0, flows: 0, failed: 0, elapsedMs: 0 };
+  const captures =
+    jobs === 1 || files.length < 2
+      ? await inThread(classifier, files, flow, onRecord, signal)
+      : await onWorkers(classifier, { ...classifierOptions, ...(workerUrl ? { workerUrl } : {}) }, files, flow, Math.min(jobs, files.length), onRecord, signal);
+  const out: BatchResult = { captures, packets: 0, flows: 0, failed: 0, elapsedMs: 0, stopped: signal?.aborted === true };
   for (const c of captures) {
     out.packets += c.packets;
     out.flows += c.flows;
@@ -72,22 +82,26 @@ export async function classifyCaptures(files: readonly string[], onRecord: (r: C
   return out;
 }
 
-function inThread(classifier: Classifier, files: readonly string[], flow: FlowTableOptions | undefined, onRecord: (r: CaptureRecord) => void): CaptureResult[] {
+async function inThread(classifier: Classifier, files: readonly string[], flow: FlowTableOptions | undefined, onRecord: (r: CaptureRecord) => void, signal: AbortSignal | undefined): Promise<CaptureResult[]> {
   const results: CaptureResult[] = [];
   for (const capture of files) {
+    if (signal?.aborted) break;
     const session = classifier.session(flow === undefined ? {} : { flow });
     session.on('flow', (r: FlowRecord) => {
       (r as CaptureRecord).capture = capture;
       onRecord(r as CaptureRecord);
     });
     let error: Error | undefined;
+    let complete = true;
     try {
-      readCaptureFileSync(capture, (p) => session.pushRaw(p));
+      // Without a signal nothing needs the event loop: the plain synchronous read, no turns.
+      if (signal === undefined) readCaptureFileSync(capture, (p) => session.pushRaw(p));
+      else complete = (await readCaptureFileUntil(capture, (p) => session.pushRaw(p), { signal })).complete;
     } catch (e) {
       if (!(e instanceof TunnelscopeError) && !isFsError(e)) throw e;
       error = e as Error;
     }
-    session.end();
+    session.end(complete ? 'eof' : 'stop');
     const st = session.stats;
     results.push({ capture, packets: st.packets, flows: st.flows, malformed: st.malformed, ...(error ? { error } : {}) });
   }
@@ -101,6 +115,7 @@ async function onWorkers(
   flow: FlowTableOptions | undefined,
   jobs: number,
   onRecord: (r: CaptureRecord) => void,
+  signal: AbortSignal | undefined,
 ): Promise<CaptureResult[]> {
   const lists = classifier.lists;
   // One worker per file: 'arrival' order is the worker session's own order, the same as a session in this thread.
@@ -124,7 +139,7 @@ async function onWorkers(
   let next = 0;
   let failure: unknown = null;
   const worker = async (pool: ClassifierPool): Promise<void> => {
-    while (next < files.length && failure === null) {
+    while (next < files.length && failure === null && signal?.aborted !== true) {
       const i = next++;
       const capture = files[i]!;
       const onRec = (r: FlowRecord): void => {
@@ -134,7 +149,7 @@ async function onWorkers(
         else held[i]!.push(r as CaptureRecord);
       };
       try {
-        const st = await pool.classifyFile(capture, onRec, flow === undefined ? {} : { flow });
+        const st = await pool.classifyFile(capture, onRec, { ...(flow === undefined ? {} : { flow }), ...(signal ? { signal } : {}) });
         results[i] = { capture, packets: st.packets, flows: st.flows, malformed: st.malformed };
       } catch (e) {
         if (!(e instanceof TunnelscopeError) && !isFsError(e)) {
@@ -157,7 +172,8 @@ async function onWorkers(
     await Promise.all(pools.map((p) => p.close()));
   }
   if (failure !== null) throw failure;
-  return results;
+  // A stop leaves the captures not started out (every started one has finished: classifyFile resolves after a stop).
+  return results.slice(0, next);
 }
 
 function isFsError(e: unknown): boolean {

@@ -363,7 +363,7 @@ interface SeveralFlags {
  * tagged with `capture`. A capture that fails is reported and the others still run (exit 2 at the end).
  */
 async function classifySeveral(inputs: string[], opts: ClassifyOpts, io: CliIo, f: SeveralFlags): Promise<number> {
-  const { stdout, stderr } = io;
+  const { stderr } = io;
   const quiet = opts.quiet === true;
   let found;
   try {
@@ -386,6 +386,33 @@ async function classifySeveral(inputs: string[], opts: ClassifyOpts, io: CliIo, 
     stderr.write(`tunnelscope classify: --jobs ${f.jobsFlag} is not expected to be faster here (${advice.reason}); --jobs auto would use ${advice.workers}\n`);
   }
   const progress = new Progress(0, true, stderr);
+  // A batch answers Ctrl-C as one capture does: the captures being read end their flows with 'stop', records and
+  // summary are written, exit 0; captures not started are left out; a second signal exits at once.
+  const stop = new StopFlag();
+  const control = io.signals
+    ? new StopControl(io.signals, stop, (code) => {
+        stderr.write(`tunnelscope classify: second ${stop.reason === 'SIGINT' ? 'interrupt' : 'signal'}: exiting at once\n`);
+        (io.exit ?? ((c: number) => process.exit(c)))(code);
+      })
+    : null;
+  try {
+    return await classifySeveralRun(found, opts, io, f, jobs, progress, control === null ? null : stop);
+  } finally {
+    control?.dispose();
+  }
+}
+
+async function classifySeveralRun(
+  found: { files: string[]; skipped: string[] },
+  opts: ClassifyOpts,
+  io: CliIo,
+  f: SeveralFlags,
+  jobs: number,
+  progress: Progress,
+  stop: StopFlag | null,
+): Promise<number> {
+  const { stdout, stderr } = io;
+  const quiet = opts.quiet === true;
   return withListsAndSinks(opts, io, progress, { companionWindow: f.companionWindow, espPorts: f.espPorts }, async (options, sinks) => {
     const out = new OutputSink(stdout);
     const writer = f.format.open(out, { io, meta: { command: NAME, inputs: found.files, startedMs: Date.now() }, live: false });
@@ -404,7 +431,7 @@ async function classifySeveral(inputs: string[], opts: ClassifyOpts, io: CliIo, 
         if (!(onlyVpn && r.label === 'ordinary')) writer.record(r);
         for (const s of sinks) s.record(r);
       },
-      { ...options, jobs, flow },
+      { ...options, jobs, flow, ...(stop ? { signal: stop.controller.signal } : {}) },
     );
     writer.end(tally.toJSON());
     if (opts.summary === true) {
@@ -417,8 +444,10 @@ async function classifySeveral(inputs: string[], opts: ClassifyOpts, io: CliIo, 
       const secs = Number(process.hrtime.bigint() - t0) / 1e9;
       const skipped = found.skipped.length ? `, ${found.skipped.length} non-capture files skipped` : '';
       const failed = res.failed ? `, ${res.failed} failed` : '';
+      const stopped = res.stopped ? ` (${found.files.length - res.captures.length} not read)` : '';
+      if (stop?.requested) stderr.write(`tunnelscope: stopped by ${stop.reason}: live flows ended with reason 'stop'\n`);
       stderr.write(
-        `tunnelscope: ${res.captures.length} captures${failed}${skipped}, ${res.packets} packets, ${res.flows} flows, ${tally.vpn} VPN flows, ` +
+        `tunnelscope: ${res.captures.length} captures${stopped}${failed}${skipped}, ${res.packets} packets, ${res.flows} flows, ${tally.vpn} VPN flows, ` +
           `${secs.toFixed(2)} s (${Math.round(res.packets / Math.max(secs, 1e-9))} packets/s, ${jobs} job${jobs === 1 ? '' : 's'})\n`,
       );
     }

@@ -5,8 +5,7 @@
  * SIGTERM asks for a clean stop, a second one exits at once), and a capture clock that keeps moving while a live
  * input is quiet ({@link QuietClock}).
  */
-import { closeSync, openSync, readSync } from 'node:fs';
-import { CaptureReader, DEFAULT_CHUNK_SIZE } from '../trace/reader.js';
+import { CaptureReader, readCaptureFileUntil } from '../trace/reader.js';
 import type { ReaderStats } from '../trace/reader.js';
 import type { RawPacket } from '../trace/types.js';
 import { InvalidArgumentError } from '../errors.js';
@@ -131,50 +130,18 @@ export class StopControl {
 
 /** The event loop gets a turn (signals, timers, list reloads, the output flush run there) this often, ms. */
 const TURN_MS = 50;
-const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
 
 /**
- * Read a capture file as readCaptureFileSync does (synchronous 1 MiB reads, zero-copy parsing), but give the
- * event loop a turn every {@link TURN_MS} ms and stop between two chunks once `stop.requested`. Returns whether it read
- * to the end (then a unit cut by the end of the file is reported as the reader does).
+ * {@link readCaptureFileUntil} stopped by a {@link StopFlag}: the event loop gets a turn every {@link TURN_MS} ms.
  * @throws {TraceFormatError} malformed capture
  */
-export async function readFileUntil(
+export function readFileUntil(
   path: string,
   onPacket: (p: RawPacket) => void,
   stop: StopFlag,
   afterChunk?: () => Promise<void>,
 ): Promise<{ stats: ReaderStats; complete: boolean }> {
-  const reader = new CaptureReader(path);
-  const size = DEFAULT_CHUNK_SIZE;
-  const buf = new Uint8Array(size);
-  const fd = openSync(path, 'r');
-  let complete = true;
-  let last = performance.now();
-  try {
-    for (;;) {
-      const n = readSync(fd, buf, 0, size, null);
-      if (n === 0) break;
-      // Safe to reuse `buf`: push copies whatever it still needs into its scratch buffer before returning.
-      reader.push(n === size ? buf : buf.subarray(0, n), onPacket);
-      if (afterChunk) await afterChunk();
-      const now = performance.now();
-      if (now - last >= TURN_MS) {
-        await turn();
-        last = performance.now();
-      }
-      if (stop.requested) {
-        complete = false;
-        break;
-      }
-    }
-  } finally {
-    closeSync(fd);
-    // The read buffer held packet bytes: zeroed, as readCaptureFileSync does (README: what is kept, and wiped).
-    buf.fill(0);
-  }
-  if (complete) reader.end(onPacket);
-  return { stats: reader.stats, complete };
+  return readCaptureFileUntil(path, onPacket, { signal: stop.controller.signal, turnMs: TURN_MS, ...(afterChunk ? { afterChunk } : {}) });
 }
 
 /**

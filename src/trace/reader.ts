@@ -247,6 +247,59 @@ export function readCaptureFileSync(path: string, onPacket: (p: RawPacket) => vo
   return reader.stats;
 }
 
+/** Options of {@link readCaptureFileUntil}. */
+export interface ReadUntilOptions {
+  /** Reading stops between two chunks once this is aborted (the packets read so far are delivered). */
+  signal?: AbortSignal;
+  /** The event loop gets a turn at least this often, ms (default 50): signals, timers and output flushes run there. */
+  turnMs?: number;
+  /** Called after each chunk's packets were delivered; reading waits for the promise it returns. */
+  afterChunk?: () => void | Promise<void>;
+  chunkSize?: number;
+}
+
+const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+/**
+ * Read a capture file as {@link readCaptureFileSync} does (synchronous reads into one reused buffer, zeroed at the
+ * end), but give the event loop a turn every `turnMs` and stop between two chunks once `signal` is aborted: a
+ * command-line run that must answer Ctrl-C without paying the asynchronous reader's hand-offs. Returns whether it
+ * read to the end (only then is a unit cut by the end of the file reported, as the reader does).
+ * @throws {TraceFormatError} malformed capture; file system errors propagate unchanged
+ */
+export async function readCaptureFileUntil(path: string, onPacket: (p: RawPacket) => void, opts: ReadUntilOptions = {}): Promise<{ stats: ReaderStats; complete: boolean }> {
+  const size = chunkSizeOf(opts);
+  const turnMs = opts.turnMs ?? 50;
+  const reader = new CaptureReader(path);
+  const buf = new Uint8Array(size);
+  const fd = openSync(path, 'r');
+  let complete = true;
+  let last = performance.now();
+  try {
+    for (;;) {
+      if (opts.signal?.aborted) {
+        complete = false;
+        break;
+      }
+      const n = readSync(fd, buf, 0, size, null);
+      if (n === 0) break;
+      // Safe to reuse `buf`: push copies whatever it still needs into its scratch buffer before returning.
+      reader.push(n === size ? buf : buf.subarray(0, n), onPacket);
+      if (opts.afterChunk) await opts.afterChunk();
+      const now = performance.now();
+      if (now - last >= turnMs) {
+        await turn();
+        last = performance.now();
+      }
+    }
+  } finally {
+    closeSync(fd);
+    buf.fill(0);
+  }
+  if (complete) reader.end(onPacket);
+  return { stats: reader.stats, complete };
+}
+
 /**
  * Read a capture from a Node readable stream (e.g. `process.stdin`) or any async iterable of byte chunks.
  * @throws {TraceFormatError} malformed capture

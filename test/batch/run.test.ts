@@ -96,6 +96,29 @@ describe('classifyCaptures', () => {
       expect(got.filter((r) => r.capture === t.c).length).toBe(alone(t.c).length);
     }
   });
+  it('a signal: nothing read once aborted; aborted at a record, the captures being read end with stop and the rest are left out', async () => {
+    const t = layout();
+    const files = [t.a, t.c, t.b];
+    for (const jobs of [1, 2]) {
+      const none = await classifyCaptures(files, () => {}, { jobs, workerUrl, signal: AbortSignal.abort() });
+      expect(none).toMatchObject({ captures: [], flows: 0, stopped: true });
+      const ac = new AbortController();
+      const got: CaptureRecord[] = [];
+      const res = await classifyCaptures(files, (r) => {
+        got.push(r);
+        ac.abort();
+      }, { jobs, workerUrl, signal: ac.signal });
+      expect(res.stopped).toBe(true);
+      // One at a time: the stop comes during the first capture. Two at a time: a third may have started before it.
+      if (jobs === 1) expect(res.captures.length).toBe(1);
+      expect(res.captures.map((c) => c.capture)).toEqual(files.slice(0, res.captures.length));
+      expect(got.length).toBe(res.flows);
+      expect(got.some((r) => r.end === 'stop' || r.end === 'eof')).toBe(true);
+      const done = await classifyCaptures(files, () => {}, { jobs, workerUrl, signal: new AbortController().signal });
+      expect(done.stopped).toBe(false);
+      expect(done.captures).toHaveLength(3);
+    }
+  });
   it('rejects a bad jobs value', async () => {
     await expect(classifyCaptures([], () => {}, { jobs: 0 })).rejects.toThrow(/jobs must be/);
   });

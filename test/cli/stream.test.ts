@@ -205,3 +205,44 @@ describe('classify on a stream', () => {
     }
   });
 });
+
+describe('several captures', () => {
+  it('SIGINT stops a directory run: the captures being read end their flows with stop, the rest are not read, exit 0 (--jobs 1 and 2)', async () => {
+    // Three 300k-flow captures (47 MB each): long enough to be stopped during the first (or, with --jobs 2, the
+    // first two); --max-flows 2000 makes evictions print records all along, which tells the test the run is under way.
+    const dir = mkdtempSync(join(tmpdir(), 'ts-stop-several-'));
+    const N = 300_000;
+    const frame = buildFrame(udpDatagram('10.0.0.1', '198.51.100.20', 1, 9999, 1));
+    const rec = 16 + frame.length;
+    const buf = Buffer.alloc(24 + N * rec);
+    buf.set(pcapHeader(), 0);
+    for (let i = 0; i < N; i++) {
+      const o = 24 + i * rec;
+      buf.set(pcapRecord(frame, 1_700_000_000_000_000 + i), o);
+      buf.writeUInt32BE((0x0a000000 + (i >>> 16) * 65536 + (i & 0xffff)) >>> 0, o + 16 + 14 + 12);
+      buf.writeUInt16BE(1024 + (i % 60000), o + 16 + 14 + 20);
+    }
+    for (const name of ['a.pcap', 'b.pcap', 'c.pcap']) writeFileSync(join(dir, name), buf);
+    for (const jobs of [1, 2]) {
+      const cli = new Cli([dir, '--format', 'ndjson', '--max-flows', '2000', '--jobs', String(jobs)]);
+      await cli.until(() => cli.lines.length > 0, 30_000);
+      cli.p.kill('SIGINT');
+      expect(await cli.exit, cli.err).toBe(0);
+      const ends = new Map<string, number>();
+      const captures = new Set<string>();
+      for (const l of cli.lines) {
+        ends.set(l.obj['end'] as string, (ends.get(l.obj['end'] as string) ?? 0) + 1);
+        captures.add(l.obj['capture'] as string);
+      }
+      expect(ends.get('stop') ?? 0, `jobs ${jobs}: ${JSON.stringify([...ends])}`).toBeGreaterThan(0);
+      expect(ends.has('eof')).toBe(false);
+      expect(captures.has(join(dir, 'c.pcap'))).toBe(false);
+      expect(cli.err).toContain('stopped by SIGINT');
+      const m = /tunnelscope: (\d) captures \((\d) not read\), (\d+) packets, (\d+) flows/.exec(cli.err);
+      expect(m, cli.err).not.toBeNull();
+      expect(Number(m![1]) + Number(m![2])).toBe(3);
+      expect(Number(m![3])).toBeLessThan(3 * N);
+      expect(Number(m![4])).toBe(cli.lines.length);
+    }
+  });
+});
