@@ -4,7 +4,7 @@
  *
  * Record: {"transport","src","dst","vlan"?,"encap"?,"packets","bytes","firstSeen","lastSeen","end"}
  *   src = initiator (TCP: the SYN sender), firstSeen/lastSeen = ISO-8601 UTC with microseconds,
- *   end = why the flow ended (idle | evicted | fin | rst | eof).
+ *   end = why the flow ended (idle | evicted | fin | rst | eof | stop).
  * Exit codes: 0 ok (also when stdout is closed early), 1 unexpected failure, 2 usage error, missing/unreadable
  * file, or a capture that is not pcap/pcapng or is corrupt (the message names the file and byte offset).
  */
@@ -15,13 +15,14 @@ import { safeText } from '../text.js';
 import { Decoder, newPacketView } from '../trace/decode.js';
 import { FlowTable } from '../trace/flow-table.js';
 import { transportName } from '../trace/flow-format.js';
-import { readCaptureFileSync, readCaptureStream, type ReaderStats } from '../trace/reader.js';
+import type { ReaderStats } from '../trace/reader.js';
 import { ENCAP_NAMES, type EndReason, type FlowHandle, type RawPacket } from '../trace/types.js';
 import type { Command } from 'commander';
 import { cannotReadReason, choiceFlag, numberFlag, traceFlags, UsageError } from './args.js';
-import { defaultFormat, isoMicros, OutputSink } from './output.js';
+import { defaultFormat, isBatchedOutput, isoMicros, OutputSink } from './output.js';
 import { findFormat, formatsHelp, jsonFormat, ndjsonFormat, type OutputFormat } from './formats.js';
 import { processIo, type CliIo } from './io.js';
+import { readFileUntil, readStreamUntil, StopControl, StopFlag, TimedFlush } from './live.js';
 import { action, subcommand, type CliContext, type Subcommand } from './program.js';
 import { TableWriter } from './table.js';
 
@@ -76,10 +77,13 @@ const AFTER_HELP = `
 Output: one record per flow, in the order flows end:
   {"transport","src","dst","vlan"?,"encap"?,"packets","bytes","firstSeen","lastSeen","end"}
   src = initiator (TCP: the SYN sender), endpoints ip:port / [ipv6]:port / bare ip for portless transports,
-  times ISO-8601 UTC with microseconds (capture time), end = idle | evicted | fin | rst | eof.
+  times ISO-8601 UTC with microseconds (capture time), end = idle | evicted | fin | rst | eof | stop.
   A summary (packets read, malformed skipped by reason, flows emitted) goes to stderr.
+  SIGINT/SIGTERM stop the run: live flows end with reason stop, records and summary are written, exit 0 (a
+  second signal exits at once, 130/143).
 
-Exit codes: 0 ok, 1 unexpected failure, 2 usage error, missing file, or corrupt/unknown capture format.
+Exit codes: 0 ok (also after a stop signal), 1 unexpected failure, 2 usage error, missing file, or corrupt/unknown
+capture format.
 
 Examples:
   tunnelscope flows trace.pcapng --format table
@@ -179,19 +183,53 @@ async function flows(captures: string[], opts: FlowsOpts, io: CliIo): Promise<nu
   const quiet = opts.quiet === true;
 
   const sink = new OutputSink(stdout);
-  const writer = format.open(sink, { io, meta: { command: NAME, inputs, startedMs: Date.now() }, live: inputs[0] === '-' });
-  const ends = { idle: 0, evicted: 0, fin: 0, rst: 0, eof: 0 };
+  // Live, as in classify: a stream input, or output someone reads as it comes (pipe, terminal) gets every record
+  // within the flush delay (FLUSH_MS); file to file keeps big batches.
+  const live = inputs[0] === '-' || !isBatchedOutput(stdout);
+  const writer = format.open(sink, { io, meta: { command: NAME, inputs, startedMs: Date.now() }, live });
+  const timed = live
+    ? new TimedFlush(() => {
+        writer.flush?.();
+        sink.flush();
+      })
+    : null;
+  const ends: Record<EndReason, number> = { idle: 0, evicted: 0, fin: 0, rst: 0, eof: 0, stop: 0 };
+  // The end summary names `stop` only for a stopped run (the five reasons of a run read to its end stay as they were).
+  const endsOut = (): Partial<Record<EndReason, number>> => {
+    const { stop: n, ...rest } = ends;
+    return n > 0 ? ends : rest;
+  };
   let emitted = 0;
   let packetsAll = 0;
+  const endOutput = (): void => {
+    timed?.stop();
+    writer.end({ packets: packetsAll, flows: emitted, ends: endsOut() });
+  };
   let worst = 0;
-  // Several captures: each its own flow table, records tagged with their capture; a bad one is reported and
-  // the others still run (its exit code stands at the end).
-  for (let k = 0; k < inputs.length; k++) {
-    const code = await flowsOf(inputs[k]!, several, k === inputs.length - 1);
-    if (code < 0) return 0; // stdout closed
-    worst = Math.max(worst, code);
+  // SIGINT/SIGTERM as in classify: the capture being read stops, its live flows end with `stop`, the records and the
+  // summary are written, exit 0 (captures not started are not read); a second signal exits at once.
+  const stop = new StopFlag();
+  const control = io.signals
+    ? new StopControl(io.signals, stop, (code) => {
+        stderr.write(`tunnelscope flows: second ${stop.reason === 'SIGINT' ? 'interrupt' : 'signal'}: exiting at once\n`);
+        (io.exit ?? ((c: number) => process.exit(c)))(code);
+      })
+    : null;
+  try {
+    // Several captures: each its own flow table, records tagged with their capture; a bad one is reported and
+    // the others still run (its exit code stands at the end).
+    for (let k = 0; k < inputs.length; k++) {
+      const last = k === inputs.length - 1 || stop.requested;
+      const code = await flowsOf(inputs[k]!, several, last);
+      if (code < 0) return 0; // stdout closed
+      worst = Math.max(worst, code);
+      if (last) break;
+    }
+    if (stop.requested && !quiet) stderr.write(`tunnelscope flows: stopped by ${stop.reason}: live flows ended with reason 'stop'\n`);
+    return worst;
+  } finally {
+    control?.dispose();
   }
-  return worst;
 
   async function flowsOf(input: string, tag: boolean, last: boolean): Promise<number> {
   const decoder = new Decoder();
@@ -206,11 +244,11 @@ async function flows(captures: string[], opts: FlowsOpts, io: CliIo): Promise<nu
     {
       onEnd(f, reason) {
         emitted++;
-        // `stop` (a stopped run) is not a way `flows` ends flows: the summary keeps its five reasons.
-        if (reason !== 'stop') ends[reason]++;
+        ends[reason]++;
         const r = flowRecord(f, reason);
         if (tag) r.capture = input;
         writer.record(r);
+        timed?.wrote();
       },
     },
     decoder, // reassembled datagrams are decoded with the same settings
@@ -224,16 +262,18 @@ async function flows(captures: string[], opts: FlowsOpts, io: CliIo): Promise<nu
     if (decoder.decode(raw, view)) flows.add(view);
     else flows.tick(raw.tsUs);
     if (sink.closed) throw new StopReading();
+    if ((rawPackets & 0x3ff) === 0) timed?.tick();
   };
 
   const source = input === '-' ? '<stdin>' : input;
   let readerStats: ReaderStats | null = null;
   try {
-    readerStats = input === '-' ? await readCaptureStream(io.stdin, source, onPacket) : readCaptureFileSync(input, onPacket);
-    flows.flush();
+    const r = input === '-' ? await readStreamUntil(io.stdin, source, onPacket, stop) : await readFileUntil(input, onPacket, stop);
+    readerStats = r.stats;
+    flows.flush(r.complete ? 'eof' : 'stop');
     packetsAll += rawPackets;
     if (last) {
-      writer.end({ packets: packetsAll, flows: emitted, ends });
+      endOutput();
       await sink.end();
     }
   } catch (err) {
@@ -245,14 +285,14 @@ async function flows(captures: string[], opts: FlowsOpts, io: CliIo): Promise<nu
           flows.flush();
           packetsAll += rawPackets;
           if (last) {
-            writer.end({ packets: packetsAll, flows: emitted, ends });
+            endOutput();
             await sink.end();
           }
         } catch {
           /* the format error is what we report */
         }
       } else if (last) {
-        writer.end({ packets: packetsAll, flows: emitted, ends });
+        endOutput();
         await sink.end();
       }
       stderr.write(`tunnelscope flows: ${err.message}\n`);
@@ -260,7 +300,7 @@ async function flows(captures: string[], opts: FlowsOpts, io: CliIo): Promise<nu
     }
     const why = cannotReadReason(err);
     if (last) {
-      writer.end({ packets: packetsAll, flows: emitted, ends });
+      endOutput();
       await sink.end();
     }
     if (why !== null) {
@@ -290,7 +330,7 @@ function summary(source: string, raw: number, rs: ReaderStats | null, d: Decoder
   const s = t.stats;
   let out = `tunnelscope flows: ${safeText(source, 256)}: ${raw} packets read, ${d.stats.decoded} decoded`;
   out += `, ${malTotal} malformed skipped${mal.length ? ` (${mal.map(([k, n]) => `${k}: ${n}`).join(', ')})` : ''}`;
-  out += `; ${emitted} flows emitted (idle ${s.idle}, evicted ${s.evicted}, fin ${s.fin}, rst ${s.rst}, eof ${s.eof})`;
+  out += `; ${emitted} flows emitted (idle ${s.idle}, evicted ${s.evicted}, fin ${s.fin}, rst ${s.rst}, eof ${s.eof}${s.stop > 0 ? `, stop ${s.stop}` : ''})`;
   if (s.fragmentsUnmatched > 0) out += `; ${s.fragmentsUnmatched} unmatched fragments`;
   if (rs !== null && rs.truncatedRecords > 0) out += `; ${rs.truncatedRecords} records cut by snaplen`;
   if (rs !== null && rs.skippedBlocks + rs.unknownBlocks > 0) out += `; ${rs.skippedBlocks + rs.unknownBlocks} blocks skipped`;

@@ -246,3 +246,50 @@ describe('several captures', () => {
     }
   });
 });
+
+describe('flows', () => {
+  it('SIGINT stops flows on a stream and on a directory: live flows end with stop, summary, exit 0', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ts-stop-flows-'));
+    const N = 300_000;
+    const frame = buildFrame(udpDatagram('10.0.0.1', '198.51.100.20', 1, 9999, 1));
+    const rec = 16 + frame.length;
+    const buf = Buffer.alloc(24 + N * rec);
+    buf.set(pcapHeader(), 0);
+    for (let i = 0; i < N; i++) {
+      const o = 24 + i * rec;
+      buf.set(pcapRecord(frame, 1_700_000_000_000_000 + i), o);
+      buf.writeUInt32BE((0x0a000000 + (i >>> 16) * 65536 + (i & 0xffff)) >>> 0, o + 16 + 14 + 12);
+      buf.writeUInt16BE(1024 + (i % 60000), o + 16 + 14 + 20);
+    }
+    for (const name of ['a.pcap', 'b.pcap']) writeFileSync(join(dir, name), buf);
+    for (const args of [[dir], ['-']]) {
+      // --max-flows: evictions print records all along, which tells the test the run is under way.
+      const p = spawn(process.execPath, [BIN, 'flows', ...args, '--format', 'ndjson', '--max-flows', args[0] === '-' ? '1' : '2000'], { stdio: ['pipe', 'pipe', 'pipe'] });
+      let out = '';
+      let err = '';
+      p.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      p.stderr.on('data', (d: Buffer) => (err += d.toString()));
+      const exit = new Promise<number | null>((ok) => p.once('exit', (code) => ok(code)));
+      if (args[0] === '-') {
+        // A live stream: two flows (the second evicts the first), then nothing more (the input stays open).
+        const feed = new PcapFeed(p.stdin);
+        await feed.send(udpDatagram('10.9.0.1', '198.51.100.20', 40000, 9999, 1), udpDatagram('10.9.0.2', '198.51.100.20', 40001, 9999, 2));
+        const sent = performance.now();
+        for (let t = 0; out === '' && t < 100; t++) await sleep(50);
+        expect(performance.now() - sent, 'the first record of a live stream waits for nothing').toBeLessThan(4000);
+      }
+      for (let t = 0; out === '' && t < 300; t++) await sleep(100);
+      // The evicted flow's record reaches the pipe while the input is still open (it waited for the end before).
+      expect(out, err).not.toBe('');
+      p.kill('SIGINT');
+      expect(await exit, err).toBe(0);
+      const recs = out.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { end: string; capture?: string });
+      const ends = new Set(recs.map((r) => r.end));
+      expect(ends.has('stop'), `${args[0]}: ${[...ends].join(',')}`).toBe(true);
+      expect(ends.has('eof')).toBe(false);
+      expect(err).toContain('stopped by SIGINT');
+      if (args[0] === '-') expect(recs.map((r) => r.end)).toEqual(['evicted', 'stop']);
+      else expect(recs.some((r) => r.capture === join(dir, 'b.pcap'))).toBe(false);
+    }
+  });
+});
