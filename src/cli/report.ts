@@ -15,11 +15,11 @@ import { createClassifierPool } from '../pool/index.js';
 import { ReportBuilder } from '../report/builder.js';
 import { ndjsonRecords, toReportRecord } from '../report/ndjson.js';
 import type { ReportList, ReportMeta } from '../report/types.js';
-import { readCaptureFileSync, readCaptureStream } from '../trace/reader.js';
 import type { RawPacket } from '../trace/types.js';
 import { cannotReadReason, numberFlag, numberListFlag, UsageError } from './args.js';
 import { processIo, type CliIo } from './io.js';
 import { loadListFiles } from './lists.js';
+import { readFileUntil, readStreamUntil, StopControl, StopFlag } from './live.js';
 import { Progress } from './progress.js';
 import { action, packageVersion, subcommand, type CliContext, type Subcommand } from './program.js';
 
@@ -29,6 +29,8 @@ const AFTER_HELP = `
 The input is a pcap/pcapng capture (classified here, with classify's list and flow options) or the NDJSON records
 'tunnelscope classify --format ndjson' writes; which one is told from its first bytes. Records carrying a
 "sensor" field get a per-sensor breakdown. The page needs no network: scripts, styles and data are inline.
+SIGINT/SIGTERM while a capture is read (e.g. from tcpdump on stdin) stop reading and write the page of what was
+read, exit 0; a second signal exits at once.
 
 Exit codes: 0 success; 2 bad usage, an unreadable or corrupt input (the message names the byte offset or
 file:line), or a bad list; 1 an unexpected failure.
@@ -153,6 +155,17 @@ async function report(input: string | undefined, opts: ReportOpts, io: CliIo): P
       for await (const r of ndjsonRecords(open(), input === '-' ? 'stdin' : input)) builder.add(r);
     } else {
       const progress = new Progress(input === '-' ? 0 : statSync(input).size, quiet, stderr);
+      // SIGINT/SIGTERM as in classify: reading stops, live flows end with 'stop', and the page of what was read is
+      // written (a second signal exits at once).
+      const stop = new StopFlag();
+      const control = io.signals
+        ? new StopControl(io.signals, stop, (code) => {
+            stderr.write(`tunnelscope report: second ${stop.reason === 'SIGINT' ? 'interrupt' : 'signal'}: exiting at once\n`);
+            (io.exit ?? ((c: number) => process.exit(c)))(code);
+          })
+        : null;
+      // The sniffed stdin is read through a generator: ending stdin itself is what ends a read waiting for data.
+      if (input === '-') stop.onRequest(() => (io.stdin as { destroy?: () => void }).destroy?.());
       try {
         progress.phase('loading lists');
         const options = await loadListFiles({ registered: opts.registered, vpnEndpoints: opts.vpnEndpoints, vpnDomains: opts.vpnDomains, defaultDomains: opts.defaultDomains });
@@ -163,12 +176,14 @@ async function report(input: string | undefined, opts: ReportOpts, io: CliIo): P
           ...(idle !== undefined ? { idleTimeoutSec: idle, tcpIdleTimeoutSec: Math.max(idle, 300) } : {}),
           ...(maxFlows !== undefined ? { maxFlows } : {}),
         };
-        const st = await classify(options, input, open, { flow, workers, progress }, (r) => builder.add(r));
+        const st = await classify(options, input, open, { flow, workers, progress, stop }, (r) => builder.add(r));
+        if (stop.requested && !quiet) stderr.write(`tunnelscope report: stopped by ${stop.reason}: live flows ended with reason 'stop'\n`);
         meta.packets = st.packets;
         meta.skipped = st.malformed;
         meta.lists = listsOf(options);
       } finally {
         progress.done();
+        control?.dispose();
       }
     }
     return await emitReport(builder, meta, out, io, quiet, t0, '');
@@ -269,6 +284,7 @@ interface ClassifyRun {
   flow: { idleTimeoutSec?: number; tcpIdleTimeoutSec?: number; maxFlows?: number };
   workers: number;
   progress: Progress;
+  stop: StopFlag;
 }
 
 /** Classify a capture in-process (one session, or a worker pool for a file with --workers > 1). */
@@ -287,7 +303,7 @@ async function classify(
   if (o.workers > 1 && input !== '-') {
     const pool = createClassifierPool({ ...options, workers: o.workers, flow: o.flow });
     try {
-      return await pool.classifyFile(input, count, { onProgress: ({ bytes }) => o.progress.update({ bytes, packets: 0, flows }) });
+      return await pool.classifyFile(input, count, { onProgress: ({ bytes }) => o.progress.update({ bytes, packets: 0, flows }), signal: o.stop.controller.signal });
     } finally {
       await pool.close();
     }
@@ -300,11 +316,11 @@ async function classify(
     bytes += p.capLen + 16;
     if ((++packets & 0xffff) === 0) o.progress.update({ bytes, packets, flows });
   };
+  let complete = false;
   try {
-    if (input === '-') await readCaptureStream(Readable.from(open()), 'stdin', onPacket);
-    else readCaptureFileSync(input, onPacket);
+    complete = (input === '-' ? await readStreamUntil(Readable.from(open()), 'stdin', onPacket, o.stop) : await readFileUntil(input, onPacket, o.stop)).complete;
   } finally {
-    session.end();
+    session.end(complete || !o.stop.requested ? 'eof' : 'stop');
   }
   return session.stats;
 }

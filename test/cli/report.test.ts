@@ -145,3 +145,25 @@ describe('sniffInput', () => {
     expect(sniffInput(b(0xa1, 0xb2))).toBe('unknown');
   });
 });
+
+describe('tunnelscope report on a live stream', () => {
+  it('SIGINT: reading stops, live flows end, the page of what was read is written, exit 0', async () => {
+    const { EventEmitter } = await import('node:events');
+    const { PcapFeed, udpDatagram, wgHandshake } = await import('../helpers/pcap-feed.js');
+    const stdin = new PassThrough();
+    const signals = new EventEmitter();
+    const stdout = new Sink(), stderr = new Sink();
+    const out = join(dir, 'live.html');
+    const done = report(['-', '-o', out], { stdout, stderr, stdin, signals, exit: () => {} });
+    const feed = new PcapFeed(stdin);
+    await feed.send(...wgHandshake('10.8.0.1', '198.51.100.9', 41000, 1), udpDatagram('10.8.0.2', '198.51.100.20', 41001, 9999, 2));
+    await new Promise((r) => setTimeout(r, 300));
+    signals.emit('SIGINT');
+    const code = await Promise.race([done, new Promise((r) => setTimeout(() => r('still running 10 s after SIGINT'), 10_000))]);
+    expect(code, stderr.text).toBe(0);
+    expect(stderr.text).toContain('stopped by SIGINT');
+    const recs = decodeRecords(readFileSync(out, 'utf8'));
+    expect(recs.map((r) => r.src).sort()).toEqual(['10.8.0.1:41000', '10.8.0.2:41001']);
+    expect(recs.find((r) => r.src === '10.8.0.1:41000')?.label).toBe('unregistered_vpn');
+  }, 30_000);
+});
