@@ -19,7 +19,7 @@ import type { FlowTableOptions } from '../trace/flow-table.js';
 import { defaultFormat, isBatchedOutput, OutputSink } from './output.js';
 import { findFormat, formatsHelp, type OutputFormat } from './formats.js';
 import { loadListFiles, type ListFiles } from './lists.js';
-import { FLUSH_MS, QuietClock, readFileUntil, readStreamUntil, StopControl, StopFlag, TimedFlush } from './live.js';
+import { FLUSH_MS, QuietClock, readFileUntil, readStreamUntil, StopFlag, stopOnSignals, TimedFlush } from './live.js';
 import { ListReloader } from './reload.js';
 import { action, subcommand, type CliContext, type Subcommand } from './program.js';
 import { SINK_PLUGINS, type ListsProvider, type ListsTarget, type RecordSink } from './sinks.js';
@@ -226,12 +226,7 @@ async function classify(captures: string[], opts: ClassifyOpts, io: CliIo): Prom
   // Signals are handled from here on: a stop during start-up still ends the run cleanly.
   const stop = new StopFlag();
   const hup: { fn: (() => void) | null } = { fn: null };
-  const control = io.signals
-    ? new StopControl(io.signals, stop, (code) => {
-        stderr.write(`tunnelscope classify: second ${stop.reason === 'SIGINT' ? 'interrupt' : 'signal'}: exiting at once\n`);
-        (io.exit ?? ((c: number) => process.exit(c)))(code);
-      }, () => hup.fn?.())
-    : null;
+  const control = stopOnSignals(io, NAME, stop, () => hup.fn?.());
   let metrics: RunMetrics | null = null;
   let closeMetrics: (() => Promise<void>) | null = null;
   try {
@@ -389,12 +384,7 @@ async function classifySeveral(inputs: string[], opts: ClassifyOpts, io: CliIo, 
   // A batch answers Ctrl-C as one capture does: the captures being read end their flows with 'stop', records and
   // summary are written, exit 0; captures not started are left out; a second signal exits at once.
   const stop = new StopFlag();
-  const control = io.signals
-    ? new StopControl(io.signals, stop, (code) => {
-        stderr.write(`tunnelscope classify: second ${stop.reason === 'SIGINT' ? 'interrupt' : 'signal'}: exiting at once\n`);
-        (io.exit ?? ((c: number) => process.exit(c)))(code);
-      })
-    : null;
+  const control = stopOnSignals(io, NAME, stop);
   try {
     return await classifySeveralRun(found, opts, io, f, jobs, progress, control === null ? null : stop);
   } finally {

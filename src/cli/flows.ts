@@ -22,7 +22,7 @@ import { cannotReadReason, choiceFlag, numberFlag, traceFlags, UsageError } from
 import { defaultFormat, isBatchedOutput, isoMicros, OutputSink } from './output.js';
 import { findFormat, formatsHelp, jsonFormat, ndjsonFormat, type OutputFormat } from './formats.js';
 import { processIo, type CliIo } from './io.js';
-import { readFileUntil, readStreamUntil, StopControl, StopFlag, TimedFlush } from './live.js';
+import { readFileUntil, readStreamUntil, StopFlag, stopOnSignals, TimedFlush } from './live.js';
 import { action, subcommand, type CliContext, type Subcommand } from './program.js';
 import { TableWriter } from './table.js';
 
@@ -209,12 +209,7 @@ async function flows(captures: string[], opts: FlowsOpts, io: CliIo): Promise<nu
   // SIGINT/SIGTERM as in classify: the capture being read stops, its live flows end with `stop`, the records and the
   // summary are written, exit 0 (captures not started are not read); a second signal exits at once.
   const stop = new StopFlag();
-  const control = io.signals
-    ? new StopControl(io.signals, stop, (code) => {
-        stderr.write(`tunnelscope flows: second ${stop.reason === 'SIGINT' ? 'interrupt' : 'signal'}: exiting at once\n`);
-        (io.exit ?? ((c: number) => process.exit(c)))(code);
-      })
-    : null;
+  const control = stopOnSignals(io, NAME, stop);
   try {
     // Several captures: each its own flow table, records tagged with their capture; a bad one is reported and
     // the others still run (its exit code stands at the end).

@@ -128,6 +128,23 @@ export class StopControl {
   }
 }
 
+/**
+ * A command's signal handling, or null when `io` has no signal source: the first SIGINT/SIGTERM requests `stop`, a
+ * second one says so on stderr and exits at once (`io.exit`, process.exit by default) with 130/143.
+ */
+export function stopOnSignals(
+  io: { signals?: SignalSource; stderr: NodeJS.WritableStream; exit?: (code: number) => void },
+  command: string,
+  stop: StopFlag,
+  hup: (() => void) | null = null,
+): StopControl | null {
+  if (!io.signals) return null;
+  return new StopControl(io.signals, stop, (code) => {
+    io.stderr.write(`tunnelscope ${command}: second ${stop.reason === 'SIGINT' ? 'interrupt' : 'signal'}: exiting at once\n`);
+    (io.exit ?? ((c: number) => process.exit(c)))(code);
+  }, hup);
+}
+
 /** The event loop gets a turn (signals, timers, list reloads, the output flush run there) this often, ms. */
 const TURN_MS = 50;
 

@@ -19,7 +19,7 @@ import type { RawPacket } from '../trace/types.js';
 import { cannotReadReason, numberFlag, numberListFlag, UsageError } from './args.js';
 import { processIo, type CliIo } from './io.js';
 import { loadListFiles } from './lists.js';
-import { readFileUntil, readStreamUntil, StopControl, StopFlag } from './live.js';
+import { readFileUntil, readStreamUntil, StopFlag, stopOnSignals } from './live.js';
 import { Progress } from './progress.js';
 import { action, packageVersion, subcommand, type CliContext, type Subcommand } from './program.js';
 
@@ -158,12 +158,7 @@ async function report(input: string | undefined, opts: ReportOpts, io: CliIo): P
       // SIGINT/SIGTERM as in classify: reading stops, live flows end with 'stop', and the page of what was read is
       // written (a second signal exits at once).
       const stop = new StopFlag();
-      const control = io.signals
-        ? new StopControl(io.signals, stop, (code) => {
-            stderr.write(`tunnelscope report: second ${stop.reason === 'SIGINT' ? 'interrupt' : 'signal'}: exiting at once\n`);
-            (io.exit ?? ((c: number) => process.exit(c)))(code);
-          })
-        : null;
+      const control = stopOnSignals(io, NAME, stop);
       // The sniffed stdin is read through a generator: ending stdin itself is what ends a read waiting for data.
       if (input === '-') stop.onRequest(() => (io.stdin as { destroy?: () => void }).destroy?.());
       try {

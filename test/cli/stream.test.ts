@@ -15,6 +15,21 @@ import { median, sleep } from '../helpers/live-capture.js';
 const ROOT = resolve(import.meta.dirname, '..', '..');
 const BIN = join(ROOT, 'dist', 'cli.js');
 
+/** A pcap of `n` one-datagram UDP flows (distinct sources and ports), ~160 bytes each: long enough to be stopped. */
+function udpFlowsCapture(n: number): Buffer {
+  const frame = buildFrame(udpDatagram('10.0.0.1', '198.51.100.20', 1, 9999, 1));
+  const rec = 16 + frame.length;
+  const buf = Buffer.alloc(24 + n * rec);
+  buf.set(pcapHeader(), 0);
+  for (let i = 0; i < n; i++) {
+    const o = 24 + i * rec;
+    buf.set(pcapRecord(frame, 1_700_000_000_000_000 + i), o);
+    buf.writeUInt32BE((0x0a000000 + (i >>> 16) * 65536 + (i & 0xffff)) >>> 0, o + 16 + 14 + 12); // IPv4 source
+    buf.writeUInt16BE(1024 + (i % 60000), o + 16 + 14 + 20); // UDP source port
+  }
+  return buf;
+}
+
 class Line {
   private parsed: Record<string, unknown> | null = null;
   constructor(readonly at: number, readonly text: string) {}
@@ -175,17 +190,7 @@ describe('classify on a stream', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ts-stop-'));
     const trace = join(dir, 't.pcap');
     const N = 600_000;
-    const frame = buildFrame(udpDatagram('10.0.0.1', '198.51.100.20', 1, 9999, 1));
-    const rec = 16 + frame.length;
-    const buf = Buffer.alloc(24 + N * rec);
-    buf.set(pcapHeader(), 0);
-    for (let i = 0; i < N; i++) {
-      const o = 24 + i * rec;
-      buf.set(pcapRecord(frame, 1_700_000_000_000_000 + i), o);
-      buf.writeUInt32BE((0x0a000000 + (i >>> 16) * 65536 + (i & 0xffff)) >>> 0, o + 16 + 14 + 12); // IPv4 source
-      buf.writeUInt16BE(1024 + (i % 60000), o + 16 + 14 + 20); // UDP source port
-    }
-    writeFileSync(trace, buf);
+    writeFileSync(trace, udpFlowsCapture(N));
     for (const workers of [1, 2]) {
       const cli = new Cli([trace, '--format', 'ndjson', '--max-flows', '2000', '--workers', String(workers)]);
       await cli.until(() => cli.lines.length > 0, 30_000);
@@ -212,16 +217,7 @@ describe('several captures', () => {
     // first two); --max-flows 2000 makes evictions print records all along, which tells the test the run is under way.
     const dir = mkdtempSync(join(tmpdir(), 'ts-stop-several-'));
     const N = 300_000;
-    const frame = buildFrame(udpDatagram('10.0.0.1', '198.51.100.20', 1, 9999, 1));
-    const rec = 16 + frame.length;
-    const buf = Buffer.alloc(24 + N * rec);
-    buf.set(pcapHeader(), 0);
-    for (let i = 0; i < N; i++) {
-      const o = 24 + i * rec;
-      buf.set(pcapRecord(frame, 1_700_000_000_000_000 + i), o);
-      buf.writeUInt32BE((0x0a000000 + (i >>> 16) * 65536 + (i & 0xffff)) >>> 0, o + 16 + 14 + 12);
-      buf.writeUInt16BE(1024 + (i % 60000), o + 16 + 14 + 20);
-    }
+    const buf = udpFlowsCapture(N);
     for (const name of ['a.pcap', 'b.pcap', 'c.pcap']) writeFileSync(join(dir, name), buf);
     for (const jobs of [1, 2]) {
       const cli = new Cli([dir, '--format', 'ndjson', '--max-flows', '2000', '--jobs', String(jobs)]);
@@ -251,16 +247,7 @@ describe('flows', () => {
   it('SIGINT stops flows on a stream and on a directory: live flows end with stop, summary, exit 0', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ts-stop-flows-'));
     const N = 300_000;
-    const frame = buildFrame(udpDatagram('10.0.0.1', '198.51.100.20', 1, 9999, 1));
-    const rec = 16 + frame.length;
-    const buf = Buffer.alloc(24 + N * rec);
-    buf.set(pcapHeader(), 0);
-    for (let i = 0; i < N; i++) {
-      const o = 24 + i * rec;
-      buf.set(pcapRecord(frame, 1_700_000_000_000_000 + i), o);
-      buf.writeUInt32BE((0x0a000000 + (i >>> 16) * 65536 + (i & 0xffff)) >>> 0, o + 16 + 14 + 12);
-      buf.writeUInt16BE(1024 + (i % 60000), o + 16 + 14 + 20);
-    }
+    const buf = udpFlowsCapture(N);
     for (const name of ['a.pcap', 'b.pcap']) writeFileSync(join(dir, name), buf);
     for (const args of [[dir], ['-']]) {
       // --max-flows: evictions print records all along, which tells the test the run is under way.
