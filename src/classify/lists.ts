@@ -81,11 +81,22 @@ function* checkedPairs(x: unknown, list: ListName): Generator<[string, string]> 
   }
 }
 
+/** Distinct values remembered as checked while checking a built map. */
+const CHECKED_VALUES_MAX = 65536;
+
 export function toCidrMap(x: CidrListInput | null | undefined, list: ListName = 'registered'): CidrMap<string> | null {
   if (x === null || x === undefined) return null;
   if (x instanceof CidrMap) {
-    const values = (x as CidrMap<unknown>).values();
-    for (let i = 0; i < values.length; i++) checkValue(values[i], list, i + 1);
+    // A list's values repeat (a registrant on many prefixes): each distinct string is checked once. The set is
+    // bounded; past it every value is checked, as all were before.
+    const m = x as CidrMap<unknown>;
+    const ok = new Set<unknown>();
+    for (let i = 0; i < m.size; i++) {
+      const v = m.valueAt(i);
+      if (ok.has(v)) continue;
+      checkValue(v, list, i + 1);
+      if (ok.size < CHECKED_VALUES_MAX) ok.add(v);
+    }
     return x as CidrMap<string>;
   }
   return CidrMap.from(checkedPairs(x, list));

@@ -10,12 +10,13 @@
  * Map of prefix texts. Cost: O(text) + the builder's O(n) sort and compile; memory ~13 bytes per line beside the
  * map. `entries` and `lines` are materialised only when read.
  */
-import { quoteForMessage, readListText } from './read-text.js';
+import { MAX_LIST_ENTRIES, quoteForMessage, readListText } from './read-text.js';
 import { scanListLines } from './scan.js';
 import { RangeInterner } from './intern.js';
 import { CidrError, ListParseError } from '../errors.js';
 import { newPrefixParts, parsePrefixInto } from '../ip/prefix.js';
 import { CidrMap, CidrMapBuilder } from '../trie/cidr-map.js';
+import { PrefixColumns } from '../trie/columns.js';
 
 /** Options for {@link parseCidrList} / {@link loadCidrList}. */
 export interface CidrListOptions {
@@ -39,10 +40,13 @@ export interface CidrList {
   toMap(): CidrMap<string>;
 }
 
-/** Growable Uint32Array column. */
+/** Growable Uint32Array column (capacity never written to is never touched). */
 class U32Column {
-  a = new Uint32Array(1024);
+  a: Uint32Array;
   n = 0;
+  constructor(capacity: number) {
+    this.a = new Uint32Array(Math.max(16, capacity));
+  }
   push(v: number): void {
     if (this.n === this.a.length) {
       const b = new Uint32Array(this.a.length * 2);
@@ -64,21 +68,12 @@ export function parseCidrList(text: string, options: CidrListOptions = {}): Cidr
   const normalize = options.normalize ?? false;
   const values = new RangeInterner();
   const defaultId = values.intern(options.defaultValue ?? '', 0, (options.defaultValue ?? '').length);
-  // Per added line (index = the builder's value): its line number and value id.
-  const lineOf = new U32Column();
-  const valueOf = new U32Column();
-  // The first line (in file order) that repeats an earlier prefix with another value; the builder reports each
-  // repeat against the group's first line, since merge keeps `existing`.
-  type Dup = { line: number; prefix: string; value: string; firstLine: number; firstValue: string };
-  let dup = null as Dup | null;
-  const b = new CidrMapBuilder<number>({
-    merge: (existing, incoming, prefix) => {
-      if (valueOf.a[incoming] !== valueOf.a[existing] && (dup === null || lineOf.a[incoming]! < dup.line)) {
-        dup = { line: lineOf.a[incoming]!, prefix, value: values.strings[valueOf.a[incoming]!]!, firstLine: lineOf.a[existing]!, firstValue: values.strings[valueOf.a[existing]!]! };
-      }
-      return existing;
-    },
-  });
+  // An entry line is at least ~4 characters: a capacity that is rarely outgrown (pages never written stay free).
+  const capacity = Math.min(MAX_LIST_ENTRIES, (text.length >>> 4) + 16);
+  // Per entry (tag = entry index, in file order): its line number and value id.
+  const lineOf = new U32Column(capacity);
+  const valueOf = new U32Column(capacity);
+  const cols = new PrefixColumns(capacity);
   const p = newPrefixParts();
   let lineError: unknown = null;
   try {
@@ -89,7 +84,7 @@ export function parseCidrList(text: string, options: CidrListOptions = {}): Cidr
         if (e instanceof CidrError) throw new ListParseError(source, lineNo, `${e.code}: ${e.message}`, { cause: e });
         throw e;
       }
-      b._addParts(p, lineOf.n);
+      cols.push(p, lineOf.n);
       lineOf.push(lineNo);
       valueOf.push(vs < 0 ? defaultId : values.intern(text, vs, ve));
     });
@@ -97,26 +92,43 @@ export function parseCidrList(text: string, options: CidrListOptions = {}): Cidr
     if (!(e instanceof ListParseError)) throw e;
     lineError = e; // a repeated prefix on an earlier line is the first bad line: checked below
   }
-  const byLine = b.build();
-  const d = dup as Dup | null; // assigned in the merge callback, which TypeScript cannot see
-  if (d !== null) {
-    throw new ListParseError(source, d.line, `duplicate prefix ${d.prefix} with value ${quoteForMessage(d.value)}; line ${d.firstLine} has ${quoteForMessage(d.firstValue)}`);
+  const strings = values.strings;
+  // The first line (in file order) that repeats an earlier prefix with another value, against the prefix's first
+  // line (whose value the map keeps).
+  let dupAt = -1;
+  let dupFirst = -1;
+  const { map, tags } = CidrMapBuilder._fromColumns(
+    cols,
+    (k) => strings[valueOf.a[k]!]!,
+    (first, k) => {
+      if (valueOf.a[k] !== valueOf.a[first] && (dupAt < 0 || k < dupAt)) {
+        dupAt = k;
+        dupFirst = first;
+      }
+    },
+  );
+  if (dupAt >= 0) {
+    const first = dupFirst;
+    const i = tags.indexOf(first);
+    throw new ListParseError(
+      source,
+      lineOf.a[dupAt]!,
+      `duplicate prefix ${map.prefixAt(i)} with value ${quoteForMessage(strings[valueOf.a[dupAt]!]!)}; line ${lineOf.a[first]} has ${quoteForMessage(strings[valueOf.a[first]!]!)}`,
+    );
   }
   if (lineError !== null) throw lineError;
-  const strings = values.strings;
-  const map = byLine._mapValues((k) => strings[valueOf.a[k]!]!);
   let entries: ReadonlyArray<readonly [string, string]> | undefined;
   let lines: readonly number[] | undefined;
   const materialise = (): void => {
-    // File order = the order lines were added: index the kept prefixes by their line index.
+    // File order = tag order: index the kept prefixes by their tag.
     const at = new Int32Array(lineOf.n).fill(-1);
-    for (let i = 0; i < byLine.size; i++) at[byLine.valueAt(i)] = i;
+    for (let i = 0; i < tags.length; i++) at[tags[i]!] = i;
     const e: (readonly [string, string])[] = [];
     const l: number[] = [];
     for (let k = 0; k < at.length; k++) {
       const i = at[k]!;
       if (i < 0) continue;
-      e.push(Object.freeze([byLine.prefixAt(i), strings[valueOf.a[k]!]!] as const));
+      e.push(Object.freeze([map.prefixAt(i), strings[valueOf.a[k]!]!] as const));
       l.push(lineOf.a[k]!);
     }
     entries = Object.freeze(e);

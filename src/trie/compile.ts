@@ -20,6 +20,8 @@
  * per-prefix objects, no expanded tables.
  */
 
+import type { Tables } from './serialize.js';
+
 /** Shared all-zero root for a family that has no prefixes (saves 256 KiB per map; never written). */
 export const EMPTY_ROOT = new Int32Array(1 << 16);
 
@@ -44,9 +46,24 @@ export class NodeWriter {
     nb.set(this.buf.subarray(0, this.len));
     this.buf = nb;
   }
+  /** The nodes written: a view, not a copy (capacity never written to was never touched either). */
   finish(): Int32Array {
-    return this.buf.slice(0, this.len);
+    return this.buf.subarray(0, this.len);
   }
+}
+
+/**
+ * The tables of a map over distinct prefixes in canonical order (both families; IPv4 indices first, so IPv6
+ * prefix i is index `addr4.length + i`).
+ */
+export function compileTables(addr4: Uint32Array, len4: Uint8Array, addr6: Uint32Array, len6: Uint8Array): Tables {
+  const n4 = len4.length;
+  const n6 = len6.length;
+  // ~3 words a prefix for list-shaped input; the writer doubles when a table needs more.
+  const out = new NodeWriter(Math.max(1024, (n4 + n6) * 8));
+  const root4 = n4 ? compileFamily(addr4, len4, n4, 1, 0, out) : EMPTY_ROOT;
+  const root6 = n6 ? compileFamily(addr6, len6, n6, 4, n4, out) : EMPTY_ROOT;
+  return { root4, root6, nodes: out.finish(), addr4, len4, addr6, len6 };
 }
 
 /**
