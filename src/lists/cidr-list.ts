@@ -5,13 +5,14 @@
  * be read at all is a ListReadError. Entries are canonicalised (IPv4-mapped -> IPv4, RFC 5952 IPv6) so the same
  * prefix written two ways is caught as a duplicate.
  *
- * Large lists: each line is parsed in place (no string per line) straight into the trie builder; values are
- * interned (a registrant on a million lines is one string); duplicates are found by the builder's sort, not a
- * Map of prefix texts. Cost: O(text) + the builder's O(n) sort and compile; memory ~13 bytes per line beside the
- * map. `entries` and `lines` are materialised only when read.
+ * Large lists: a file is decoded in small pieces (no string of the whole file) and each line is parsed in place
+ * (no string per line) straight into typed prefix columns; values are interned (a registrant on a million lines is
+ * one string); duplicates are found by the columns' canonical order, not a Map of prefix texts. Cost: O(text) +
+ * O(n) order (one pass for a list already in address order) + compile; memory ~17 bytes per line beside the map.
+ * `entries` and `lines` are materialised only when read.
  */
-import { MAX_LIST_ENTRIES, quoteForMessage, readListText } from './read-text.js';
-import { scanListLines } from './scan.js';
+import { checkListBytes, listTextPieces, MAX_LIST_ENTRIES, quoteForMessage, readListBytes, valueProblem } from './read-text.js';
+import { ListScanner } from './scan.js';
 import { RangeInterner } from './intern.js';
 import { CidrError, ListParseError } from '../errors.js';
 import { newPrefixParts, parsePrefixInto } from '../ip/prefix.js';
@@ -40,6 +41,15 @@ export interface CidrList {
   toMap(): CidrMap<string>;
 }
 
+// Maps built here whose every value passed valueProblem (the scanner checks each value; the default value is
+// checked below): Classifier#update need not check a million values again (see isCheckedCidrMap).
+const checkedMaps = new WeakSet<CidrMap<string>>();
+
+/** True when `m` was built by this module from list text, with every value checked by valueProblem. */
+export function isCheckedCidrMap(m: CidrMap<unknown>): boolean {
+  return checkedMaps.has(m as CidrMap<string>);
+}
+
 /** Growable Uint32Array column (capacity never written to is never touched). */
 class U32Column {
   a: Uint32Array;
@@ -64,30 +74,43 @@ class U32Column {
  * @example parseCidrList('10.0.0.0/8,acme # corp\n2001:db8::/32,beta', { source: 'registered.txt' })
  */
 export function parseCidrList(text: string, options: CidrListOptions = {}): CidrList {
+  return parsePieces([text], text.length, options);
+}
+
+/** {@link parseCidrList} over a text given in pieces that end at line ends (see listTextPieces). */
+function parsePieces(pieces: Iterable<string>, size: number, options: CidrListOptions): CidrList {
   const source = options.source ?? '<input>';
   const normalize = options.normalize ?? false;
   const values = new RangeInterner();
   const defaultId = values.intern(options.defaultValue ?? '', 0, (options.defaultValue ?? '').length);
   // An entry line is at least ~4 characters: a capacity that is rarely outgrown (pages never written stay free).
-  const capacity = Math.min(MAX_LIST_ENTRIES, (text.length >>> 4) + 16);
+  const capacity = Math.min(MAX_LIST_ENTRIES, (size >>> 4) + 16);
   // Per entry (tag = entry index, in file order): its line number and value id.
   const lineOf = new U32Column(capacity);
   const valueOf = new U32Column(capacity);
   const cols = new PrefixColumns(capacity);
   const p = newPrefixParts();
+  let text = ''; // the piece being scanned
+  const sink = (lineNo: number, ks: number, ke: number, vs: number, ve: number): void => {
+    try {
+      parsePrefixInto(text, p, normalize, ks, ke);
+    } catch (e) {
+      if (e instanceof CidrError) throw new ListParseError(source, lineNo, `${e.code}: ${e.message}`, { cause: e });
+      throw e;
+    }
+    cols.push(p, lineOf.n);
+    lineOf.push(lineNo);
+    valueOf.push(vs < 0 ? defaultId : values.intern(text, vs, ve));
+  };
+  const scanner = new ListScanner(source, { key: 'CIDR', value: 'value' });
   let lineError: unknown = null;
   try {
-    scanListLines(text, source, { key: 'CIDR', value: 'value' }, (lineNo, ks, ke, vs, ve) => {
-      try {
-        parsePrefixInto(text, p, normalize, ks, ke);
-      } catch (e) {
-        if (e instanceof CidrError) throw new ListParseError(source, lineNo, `${e.code}: ${e.message}`, { cause: e });
-        throw e;
-      }
-      cols.push(p, lineOf.n);
-      lineOf.push(lineNo);
-      valueOf.push(vs < 0 ? defaultId : values.intern(text, vs, ve));
-    });
+    let next: string | null = null;
+    for (const piece of pieces) {
+      if (next !== null) scanner.scan((text = next), false, sink);
+      next = piece;
+    }
+    scanner.scan((text = next ?? ''), true, sink);
   } catch (e) {
     if (!(e instanceof ListParseError)) throw e;
     lineError = e; // a repeated prefix on an earlier line is the first bad line: checked below
@@ -97,7 +120,7 @@ export function parseCidrList(text: string, options: CidrListOptions = {}): Cidr
   // line (whose value the map keeps).
   let dupAt = -1;
   let dupFirst = -1;
-  const { map, tags } = CidrMapBuilder._fromColumns(
+  const { map, tagAt } = CidrMapBuilder._fromColumns(
     cols,
     (k) => strings[valueOf.a[k]!]!,
     (first, k) => {
@@ -109,7 +132,8 @@ export function parseCidrList(text: string, options: CidrListOptions = {}): Cidr
   );
   if (dupAt >= 0) {
     const first = dupFirst;
-    const i = tags.indexOf(first);
+    let i = 0;
+    while (tagAt(i) !== first) i++;
     throw new ListParseError(
       source,
       lineOf.a[dupAt]!,
@@ -117,12 +141,13 @@ export function parseCidrList(text: string, options: CidrListOptions = {}): Cidr
     );
   }
   if (lineError !== null) throw lineError;
+  if (valueProblem(strings[defaultId]!) === null) checkedMaps.add(map);
   let entries: ReadonlyArray<readonly [string, string]> | undefined;
   let lines: readonly number[] | undefined;
   const materialise = (): void => {
     // File order = tag order: index the kept prefixes by their tag.
     const at = new Int32Array(lineOf.n).fill(-1);
-    for (let i = 0; i < tags.length; i++) at[tags[i]!] = i;
+    for (let i = 0; i < map.size; i++) at[tagAt(i)] = i;
     const e: (readonly [string, string])[] = [];
     const l: number[] = [];
     for (let k = 0; k < at.length; k++) {
@@ -156,6 +181,6 @@ export function parseCidrList(text: string, options: CidrListOptions = {}): Cidr
 export async function loadCidrList(input: string | { path: string }, options: CidrListOptions = {}): Promise<CidrList> {
   if (typeof input === 'string') return parseCidrList(input, options);
   const source = options.source ?? input.path;
-  const text = await readListText(input.path, source);
-  return parseCidrList(text, { ...options, source });
+  const b = checkListBytes(await readListBytes(input.path, source), source);
+  return parsePieces(listTextPieces(b), b.bytes.length, { ...options, source });
 }

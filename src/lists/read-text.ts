@@ -11,7 +11,7 @@
  * A 1M-prefix registration list (`2001:db8:1234:5678::/64,registrant-000001`: ~45 bytes a line) is ~45 MB and 1M
  * entries: well inside every limit.
  */
-import { isAscii } from 'node:buffer';
+import { isAscii, isUtf8 } from 'node:buffer';
 import { open } from 'node:fs/promises';
 import { ListParseError, ListReadError } from '../errors.js';
 import { quoteText, unsafeCharAt } from '../text.js';
@@ -51,50 +51,105 @@ function notAFile(st: { isDirectory(): boolean; isCharacterDevice(): boolean; is
 }
 
 /**
- * The text of a list file (see the limits above).
- * @throws {ListReadError} when the file cannot be opened, is not a regular file or pipe, is larger than
- *   `maxBytes`, is not valid UTF-8, or is binary (NUL byte).
+ * The bytes of a list file (see the limits above), not yet checked as text (see {@link checkListBytes}).
+ * @throws {ListReadError} when the file cannot be opened, is not a regular file or pipe, or is larger than
+ *   `maxBytes`.
  */
-export async function readListText(path: string, source: string, maxBytes: number = MAX_LIST_BYTES): Promise<string> {
+export async function readListBytes(path: string, source: string, maxBytes: number = MAX_LIST_BYTES): Promise<Buffer> {
   let fh: Awaited<ReturnType<typeof open>>;
   try {
     fh = await open(path, 'r');
   } catch (e) {
     throw new ListReadError(source, `cannot read list: ${fsReason(e)}`, { cause: e });
   }
-  let bytes: Buffer;
   try {
     const st = await fh.stat();
     if (!st.isFile() && !st.isFIFO()) throw new ListReadError(source, `cannot read list: ${notAFile(st)}`);
     if (st.size > maxBytes) throw new ListReadError(source, `list file of ${st.size} bytes is over the limit of ${maxBytes} bytes`);
-    const chunks: Buffer[] = [];
+    // A regular file is read into one buffer of its size (plus the byte that tells it grew): no chunks to join, so
+    // the text's bytes are written once (fresh memory is what a large list costs). A pipe grows the buffer.
+    let buf = Buffer.allocUnsafe(st.isFile() && st.size > 0 ? st.size + 1 : READ_CHUNK);
     let total = 0;
     for (;;) {
+      if (total === buf.length) {
+        const grown = Buffer.allocUnsafe(Math.min(buf.length * 2, maxBytes + 1));
+        buf.copy(grown, 0, 0, total);
+        buf = grown;
+      }
       // One byte past the limit is enough to know it was passed (a pipe, or a file that grew while read).
-      const want = Math.min(READ_CHUNK, maxBytes + 1 - total);
-      const chunk = Buffer.allocUnsafe(want);
-      const { bytesRead } = await fh.read(chunk, 0, want, null);
+      const want = Math.min(buf.length - total, maxBytes + 1 - total);
+      const { bytesRead } = await fh.read(buf, total, want, null);
       if (bytesRead === 0) break;
-      chunks.push(bytesRead === want ? chunk : chunk.subarray(0, bytesRead));
       total += bytesRead;
       if (total > maxBytes) throw new ListReadError(source, `list input is over the limit of ${maxBytes} bytes`);
     }
-    bytes = Buffer.concat(chunks, total);
+    return buf.subarray(0, total);
   } catch (e) {
     if (e instanceof ListReadError) throw e;
     throw new ListReadError(source, `cannot read list: ${fsReason(e)}`, { cause: e });
   } finally {
     await fh.close();
   }
-  let text: string;
-  try {
-    // ASCII (nearly every list) is valid UTF-8 and decodes as latin1: a copy, ~10x faster than a UTF-8 decode.
-    text = isAscii(bytes) ? bytes.toString('latin1') : new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-  } catch (e) {
-    throw new ListReadError(source, 'cannot read list: not UTF-8 text', { cause: e });
+}
+
+/** List bytes that are text: where the text starts (after a UTF-8 byte-order mark) and whether it is all ASCII. */
+export interface ListBytes {
+  readonly bytes: Uint8Array;
+  readonly start: number;
+  readonly ascii: boolean;
+}
+
+/**
+ * Checks that list bytes are text: valid UTF-8 (a leading byte-order mark is dropped, as a UTF-8 decoder does)
+ * without NUL bytes.
+ * @throws {ListReadError} not UTF-8, or binary (NUL byte); in that order of precedence.
+ */
+export function checkListBytes(bytes: Uint8Array, source: string): ListBytes {
+  // ASCII (nearly every list) is valid UTF-8 and decodes as latin1: a copy, ~10x faster than a UTF-8 decode.
+  const ascii = isAscii(bytes);
+  if (!ascii && !isUtf8(bytes)) throw new ListReadError(source, 'cannot read list: not UTF-8 text');
+  if (bytes.indexOf(0) >= 0) throw new ListReadError(source, 'cannot read list: binary file (NUL byte)');
+  const bom = !ascii && bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf;
+  return { bytes, start: bom ? 3 : 0, ascii };
+}
+
+function decode(b: ListBytes, from: number, to: number): string {
+  const buf = Buffer.from(b.bytes.buffer, b.bytes.byteOffset, b.bytes.length);
+  return buf.toString(b.ascii ? 'latin1' : 'utf8', from, to);
+}
+
+/** Characters in a piece of {@link listTextPieces}: small enough to be an ordinary young-generation string. */
+export const PIECE_BYTES = 32 * 1024;
+
+/**
+ * The text of checked list bytes as consecutive pieces, each ending just after a line end (LF, CRLF or a bare CR;
+ * never between the CR and LF of a CRLF) except the last. The pieces join to the whole text, and a scanner that
+ * carries its line count across them sees the same lines (see ListScanner): a 45 MB list is read without a 45 MB
+ * string. A piece holds at least `pieceBytes` bytes (a longer line makes a longer piece).
+ */
+export function* listTextPieces(b: ListBytes, pieceBytes: number = PIECE_BYTES): Generator<string, void, undefined> {
+  const bytes = b.bytes;
+  const n = bytes.length;
+  let from = b.start;
+  while (n - from > pieceBytes) {
+    let cut = from + pieceBytes;
+    while (cut < n && bytes[cut] !== 0x0a && bytes[cut] !== 0x0d) cut++;
+    if (cut >= n - 1) break; // no line end before the last byte: the rest is the last piece
+    cut += bytes[cut] === 0x0d && bytes[cut + 1] === 0x0a ? 2 : 1;
+    yield decode(b, from, cut);
+    from = cut;
   }
-  if (text.includes('\0')) throw new ListReadError(source, 'cannot read list: binary file (NUL byte)');
-  return text;
+  yield decode(b, from, n);
+}
+
+/**
+ * The text of a list file (see the limits above).
+ * @throws {ListReadError} when the file cannot be opened, is not a regular file or pipe, is larger than
+ *   `maxBytes`, is not valid UTF-8, or is binary (NUL byte).
+ */
+export async function readListText(path: string, source: string, maxBytes: number = MAX_LIST_BYTES): Promise<string> {
+  const b = checkListBytes(await readListBytes(path, source, maxBytes), source);
+  return decode(b, b.start, b.bytes.length);
 }
 
 const MAX_TEXT_IN_MESSAGE = 60;

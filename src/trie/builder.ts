@@ -120,7 +120,7 @@ export class CidrMapBuilder<V> {
 
   /**
    * @internal Bulk door for list loaders: a map of the distinct prefixes of `cols`, each valued
-   * `valueOf(tag of its first push)`, and that tag per map index; every later push of the same prefix is handed
+   * `valueOf(tag of its first push)`, and that tag by map index; every later push of the same prefix is handed
    * to `onRepeat(firstTag, repeatTag)` (in canonical order), which may throw to refuse the list. No value is
    * stored per push.
    */
@@ -128,24 +128,23 @@ export class CidrMapBuilder<V> {
     cols: PrefixColumns,
     valueOf: (tag: number) => V,
     onRepeat: (firstTag: number, repeatTag: number) => void,
-  ): { map: CidrMap<V>; tags: Uint32Array } {
-    const t4 = firstOfEach(cols.v4, onRepeat);
-    const t6 = firstOfEach(cols.v6, onRepeat);
-    const n4 = t4.len.length;
-    const n = n4 + t6.len.length;
-    const tags = new Uint32Array(n);
-    tags.set(t4.tag);
-    tags.set(t6.tag, n4);
-    const values = new Array<V>(n);
-    for (let i = 0; i < n; i++) values[i] = valueOf(tags[i]!);
-    return { map: CidrMap._create<V>(compileTables(t4.addr, t4.len, t6.addr, t6.len), values), tags };
+  ): { map: CidrMap<V>; tagAt: (index: number) => number } {
+    const f4 = firstOfEach(cols.v4, onRepeat);
+    const f6 = firstOfEach(cols.v6, onRepeat);
+    const n4 = f4.len.length;
+    const n6 = f6.len.length;
+    const values = new Array<V>(n4 + n6);
+    for (let i = 0; i < n4; i++) values[i] = valueOf(f4.tag[i]!);
+    for (let i = 0; i < n6; i++) values[n4 + i] = valueOf(f6.tag[i]!);
+    const map = CidrMap._create<V>(compileTables(f4.addr, f4.len, f6.addr, f6.len), values);
+    return { map, tagAt: (i) => (i < n4 ? f4.tag[i]! : f6.tag[i - n4]!) };
   }
 
   /** One family in canonical order, removed prefixes dropped, the duplicate policy applied; values from `base`. */
   #resolve(c: FamilyColumns, values: V[], base: number): Resolved {
     const { addr, len: lens, tag, n, W } = c;
     const vals = this.#vals;
-    const ord = c.order();
+    const ord = c.order().order;
     const removed = this.#removed;
     const policy = this.#merge;
     const p = newPrefixParts();
@@ -214,12 +213,8 @@ export class CidrMapBuilder<V> {
  */
 function firstOfEach(c: FamilyColumns, onRepeat: (firstTag: number, repeatTag: number) => void): Resolved & { tag: Uint32Array } {
   const { addr, len: lens, tag, n, W } = c;
-  const ord = c.order();
-  if (ord === null) {
-    let i = 1;
-    while (i < n && !samePrefix(addr, lens, W, i - 1, i)) i++;
-    if (i >= n) return { addr: addr.subarray(0, n * W), len: lens.subarray(0, n), tag: tag.subarray(0, n) };
-  }
+  const { order: ord, repeats } = c.order();
+  if (!repeats) return { addr: addr.subarray(0, n * W), len: lens.subarray(0, n), tag: tag.subarray(0, n) };
   const oa = new Uint32Array(n * W);
   const ol = new Uint8Array(n);
   const ot = new Uint32Array(n);

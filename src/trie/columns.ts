@@ -45,10 +45,13 @@ export class FamilyColumns {
 
   /**
    * Positions `[0, n)` in canonical order (address words, then length; insertion order among equal prefixes),
-   * or null when they already are in that order (the identity: nothing allocated).
+   * or null when they already are in that order (the identity: nothing allocated). `repeats` tells whether some
+   * prefix was pushed more than once (false: every group has one prefix).
    */
-  order(): Uint32Array | null {
-    return inCanonicalOrder(this.addr, this.len, this.n, this.W) ? null : sortPrefixes(this.addr, this.len, this.n, this.W);
+  order(): { order: Uint32Array | null; repeats: boolean } {
+    const st = orderState(this.addr, this.len, this.n, this.W);
+    if (st === UNORDERED) return { order: sortPrefixes(this.addr, this.len, this.n, this.W), repeats: true };
+    return { order: null, repeats: st === ORDERED_WITH_REPEATS };
   }
 }
 
@@ -97,21 +100,34 @@ export class PrefixColumns {
   }
 }
 
-/** True when prefixes `[0, n)` are strictly or equally ascending by (address words, length). */
-export function inCanonicalOrder(addr: Uint32Array, lens: Uint8Array, n: number, W: 1 | 4): boolean {
+const ASCENDING = 0;
+const ORDERED_WITH_REPEATS = 1;
+const UNORDERED = 2;
+
+/**
+ * Whether prefixes `[0, n)` are strictly ascending by (address words, length), ascending with some prefix
+ * repeated, or not in order. One pass; a list exported in address order needs no sort.
+ */
+export function orderState(addr: Uint32Array, lens: Uint8Array, n: number, W: 1 | 4): 0 | 1 | 2 {
+  let st: 0 | 1 = ASCENDING;
   if (W === 1) {
     for (let i = 1; i < n; i++) {
       const a = addr[i - 1]!;
       const b = addr[i]!;
-      if (a > b || (a === b && lens[i - 1]! > lens[i]!)) return false;
+      if (a < b) continue;
+      if (a > b) return UNORDERED;
+      const d = lens[i - 1]! - lens[i]!;
+      if (d > 0) return UNORDERED;
+      if (d === 0) st = ORDERED_WITH_REPEATS;
     }
-    return true;
+    return st;
   }
   for (let i = 1; i < n; i++) {
     const c = compare6(addr, lens, i - 1, i);
-    if (c > 0) return false;
+    if (c > 0) return UNORDERED;
+    if (c === 0) st = ORDERED_WITH_REPEATS;
   }
-  return true;
+  return st;
 }
 
 function compare6(addr: Uint32Array, lens: Uint8Array, i: number, j: number): number {
