@@ -5,17 +5,18 @@
  * be read at all is a ListReadError. Entries are canonicalised (IPv4-mapped -> IPv4, RFC 5952 IPv6) so the same
  * prefix written two ways is caught as a duplicate.
  *
- * Large lists: a file is decoded in small pieces (no string of the whole file) and each line is parsed in place
- * (no string per line) straight into typed prefix columns; values are interned (a registrant on a million lines is
+ * Large lists: the text is read as code units (an ASCII file's own bytes: no decode, no string of the file) and
+ * each line is parsed in place (no string per line; IPv4 straight from the units) into typed prefix columns; values are interned (a registrant on a million lines is
  * one string); duplicates are found by the columns' canonical order, not a Map of prefix texts. Cost: O(text) +
  * O(n) order (one pass for a list already in address order) + compile; memory ~17 bytes per line beside the map.
  * `entries` and `lines` are materialised only when read.
  */
-import { checkListBytes, listTextPieces, MAX_LIST_ENTRIES, quoteForMessage, readListBytes, valueProblem } from './read-text.js';
-import { ListScanner } from './scan.js';
+import { MAX_LIST_ENTRIES, quoteForMessage, readListUnits, valueProblem } from './read-text.js';
+import { scanListLines } from './scan.js';
+import { unitsOf, unitsText, type ListUnits } from './units.js';
 import { RangeInterner } from './intern.js';
 import { CidrError, ListParseError } from '../errors.js';
-import { newPrefixParts, parsePrefixInto } from '../ip/prefix.js';
+import { newPrefixParts, parsePrefix4Units, parsePrefixInto } from '../ip/prefix.js';
 import { CidrMap, CidrMapBuilder } from '../trie/cidr-map.js';
 import { PrefixColumns } from '../trie/columns.js';
 
@@ -74,43 +75,39 @@ class U32Column {
  * @example parseCidrList('10.0.0.0/8,acme # corp\n2001:db8::/32,beta', { source: 'registered.txt' })
  */
 export function parseCidrList(text: string, options: CidrListOptions = {}): CidrList {
-  return parsePieces([text], text.length, options);
+  return parseUnits(unitsOf(text), options);
 }
 
-/** {@link parseCidrList} over a text given in pieces that end at line ends (see listTextPieces). */
-function parsePieces(pieces: Iterable<string>, size: number, options: CidrListOptions): CidrList {
+/** {@link parseCidrList} over the text's code units (see units.ts). */
+function parseUnits(u: ListUnits, options: CidrListOptions): CidrList {
   const source = options.source ?? '<input>';
   const normalize = options.normalize ?? false;
-  const values = new RangeInterner();
-  const defaultId = values.intern(options.defaultValue ?? '', 0, (options.defaultValue ?? '').length);
+  const values = new RangeInterner(u);
+  const defaultId = values.internText(options.defaultValue ?? '');
   // An entry line is at least ~4 characters: a capacity that is rarely outgrown (pages never written stay free).
-  const capacity = Math.min(MAX_LIST_ENTRIES, (size >>> 4) + 16);
+  const capacity = Math.min(MAX_LIST_ENTRIES, (u.length >>> 4) + 16);
   // Per entry (tag = entry index, in file order): its line number and value id.
   const lineOf = new U32Column(capacity);
   const valueOf = new U32Column(capacity);
   const cols = new PrefixColumns(capacity);
   const p = newPrefixParts();
-  let text = ''; // the piece being scanned
   const sink = (lineNo: number, ks: number, ke: number, vs: number, ve: number): void => {
-    try {
-      parsePrefixInto(text, p, normalize, ks, ke);
-    } catch (e) {
-      if (e instanceof CidrError) throw new ListParseError(source, lineNo, `${e.code}: ${e.message}`, { cause: e });
-      throw e;
+    // Dotted-quad IPv4 straight from the units; anything else (IPv6, errors) through the string parser.
+    if (!parsePrefix4Units(u, ks, ke, p, normalize)) {
+      try {
+        parsePrefixInto(unitsText(u, ks, ke), p, normalize);
+      } catch (e) {
+        if (e instanceof CidrError) throw new ListParseError(source, lineNo, `${e.code}: ${e.message}`, { cause: e });
+        throw e;
+      }
     }
     cols.push(p, lineOf.n);
     lineOf.push(lineNo);
-    valueOf.push(vs < 0 ? defaultId : values.intern(text, vs, ve));
+    valueOf.push(vs < 0 ? defaultId : values.intern(vs, ve));
   };
-  const scanner = new ListScanner(source, { key: 'CIDR', value: 'value' });
   let lineError: unknown = null;
   try {
-    let next: string | null = null;
-    for (const piece of pieces) {
-      if (next !== null) scanner.scan((text = next), false, sink);
-      next = piece;
-    }
-    scanner.scan((text = next ?? ''), true, sink);
+    scanListLines(u, source, { key: 'CIDR', value: 'value' }, sink);
   } catch (e) {
     if (!(e instanceof ListParseError)) throw e;
     lineError = e; // a repeated prefix on an earlier line is the first bad line: checked below
@@ -181,6 +178,5 @@ function parsePieces(pieces: Iterable<string>, size: number, options: CidrListOp
 export async function loadCidrList(input: string | { path: string }, options: CidrListOptions = {}): Promise<CidrList> {
   if (typeof input === 'string') return parseCidrList(input, options);
   const source = options.source ?? input.path;
-  const b = checkListBytes(await readListBytes(input.path, source), source);
-  return parsePieces(listTextPieces(b), b.bytes.length, { ...options, source });
+  return parseUnits(await readListUnits(input.path, source), { ...options, source });
 }

@@ -15,6 +15,7 @@ import { isAscii, isUtf8 } from 'node:buffer';
 import { open } from 'node:fs/promises';
 import { ListParseError, ListReadError } from '../errors.js';
 import { quoteText, unsafeCharAt } from '../text.js';
+import { plain, utf16Units, type ListUnits } from './units.js';
 
 /** Largest list file read, in bytes (256 MiB). */
 export const MAX_LIST_BYTES = 256 * 1024 * 1024;
@@ -55,7 +56,7 @@ function notAFile(st: { isDirectory(): boolean; isCharacterDevice(): boolean; is
  * @throws {ListReadError} when the file cannot be opened, is not a regular file or pipe, or is larger than
  *   `maxBytes`.
  */
-export async function readListBytes(path: string, source: string, maxBytes: number = MAX_LIST_BYTES): Promise<Buffer> {
+async function readListBytes(path: string, source: string, maxBytes: number = MAX_LIST_BYTES): Promise<Buffer> {
   let fh: Awaited<ReturnType<typeof open>>;
   try {
     fh = await open(path, 'r');
@@ -93,7 +94,7 @@ export async function readListBytes(path: string, source: string, maxBytes: numb
 }
 
 /** List bytes that are text: where the text starts (after a UTF-8 byte-order mark) and whether it is all ASCII. */
-export interface ListBytes {
+interface ListBytes {
   readonly bytes: Uint8Array;
   readonly start: number;
   readonly ascii: boolean;
@@ -104,7 +105,7 @@ export interface ListBytes {
  * without NUL bytes.
  * @throws {ListReadError} not UTF-8, or binary (NUL byte); in that order of precedence.
  */
-export function checkListBytes(bytes: Uint8Array, source: string): ListBytes {
+function checkListBytes(bytes: Uint8Array, source: string): ListBytes {
   // ASCII (nearly every list) is valid UTF-8 and decodes as latin1: a copy, ~10x faster than a UTF-8 decode.
   const ascii = isAscii(bytes);
   if (!ascii && !isUtf8(bytes)) throw new ListReadError(source, 'cannot read list: not UTF-8 text');
@@ -113,33 +114,9 @@ export function checkListBytes(bytes: Uint8Array, source: string): ListBytes {
   return { bytes, start: bom ? 3 : 0, ascii };
 }
 
-function decode(b: ListBytes, from: number, to: number): string {
+function decode(b: ListBytes): string {
   const buf = Buffer.from(b.bytes.buffer, b.bytes.byteOffset, b.bytes.length);
-  return buf.toString(b.ascii ? 'latin1' : 'utf8', from, to);
-}
-
-/** Characters in a piece of {@link listTextPieces}: small enough to be an ordinary young-generation string. */
-export const PIECE_BYTES = 32 * 1024;
-
-/**
- * The text of checked list bytes as consecutive pieces, each ending just after a line end (LF, CRLF or a bare CR;
- * never between the CR and LF of a CRLF) except the last. The pieces join to the whole text, and a scanner that
- * carries its line count across them sees the same lines (see ListScanner): a 45 MB list is read without a 45 MB
- * string. A piece holds at least `pieceBytes` bytes (a longer line makes a longer piece).
- */
-export function* listTextPieces(b: ListBytes, pieceBytes: number = PIECE_BYTES): Generator<string, void, undefined> {
-  const bytes = b.bytes;
-  const n = bytes.length;
-  let from = b.start;
-  while (n - from > pieceBytes) {
-    let cut = from + pieceBytes;
-    while (cut < n && bytes[cut] !== 0x0a && bytes[cut] !== 0x0d) cut++;
-    if (cut >= n - 1) break; // no line end before the last byte: the rest is the last piece
-    cut += bytes[cut] === 0x0d && bytes[cut + 1] === 0x0a ? 2 : 1;
-    yield decode(b, from, cut);
-    from = cut;
-  }
-  yield decode(b, from, n);
+  return buf.toString(b.ascii ? 'latin1' : 'utf8', b.start);
 }
 
 /**
@@ -148,8 +125,17 @@ export function* listTextPieces(b: ListBytes, pieceBytes: number = PIECE_BYTES):
  *   `maxBytes`, is not valid UTF-8, or is binary (NUL byte).
  */
 export async function readListText(path: string, source: string, maxBytes: number = MAX_LIST_BYTES): Promise<string> {
+  return decode(checkListBytes(await readListBytes(path, source, maxBytes), source));
+}
+
+/**
+ * The text of a list file as code units (see units.ts): an ASCII file's own bytes, with no decode and no copy;
+ * the UTF-16 units of any other.
+ * @throws {ListReadError} as {@link readListText}.
+ */
+export async function readListUnits(path: string, source: string, maxBytes: number = MAX_LIST_BYTES): Promise<ListUnits> {
   const b = checkListBytes(await readListBytes(path, source, maxBytes), source);
-  return decode(b, b.start, b.bytes.length);
+  return b.ascii ? plain(b.bytes) : utf16Units(Buffer.from(decode(b), 'utf16le'));
 }
 
 const MAX_TEXT_IN_MESSAGE = 60;
