@@ -104,6 +104,61 @@ export function parsePrefixInto(text: string, out: PrefixParts, normalize = fals
 }
 
 /**
+ * The common case of {@link parsePrefixInto} read straight from code units (`u[i]` = a character code: a list
+ * file's bytes or UTF-16 units): a strict dotted quad with an optional `/length`, host bits clear (or cleared
+ * with `normalize`), in one pass. Returns false for anything else (IPv6, IPv4-mapped forms, and every text
+ * parsePrefixInto refuses), having written nothing the caller may rely on: the caller then parses the range as a
+ * string for the same parts or the typed error. Accepts only what parsePrefixInto accepts, with the same result.
+ */
+export function parsePrefix4Units(u: Uint8Array | Uint16Array, from: number, to: number, out: PrefixParts, normalize = false): boolean {
+  let i = from;
+  let addr = 0;
+  for (let k = 0; k < 4; k++) {
+    if (k > 0) {
+      if (i >= to || u[i] !== 0x2e) return false;
+      i++;
+    }
+    if (i >= to) return false;
+    let oct = u[i]! - 48;
+    if (oct < 0 || oct > 9) return false;
+    i++;
+    // A leading zero ends the octet ("010" is refused by the string parser: some stacks read it as octal).
+    if (oct !== 0) {
+      for (let d = 1; d < 3 && i < to; d++) {
+        const c = u[i]! - 48;
+        if (c < 0 || c > 9) break;
+        oct = oct * 10 + c;
+        i++;
+      }
+      if (oct > 255) return false;
+    }
+    addr = (addr << 8) | oct;
+  }
+  let len = 32;
+  if (i < to) {
+    if (u[i] !== 0x2f || i + 1 >= to || i + 3 < to) return false;
+    len = u[i + 1]! - 48;
+    if (len < 0 || len > 9) return false;
+    if (i + 2 < to) {
+      const c = u[i + 2]! - 48;
+      if (len === 0 || c < 0 || c > 9) return false;
+      len = len * 10 + c;
+      if (len > 32) return false;
+    }
+  }
+  const a = addr >>> 0;
+  const masked = (a & maskBits(len)) >>> 0;
+  if (masked !== a && !normalize) return false;
+  out.family = 4;
+  out.words[0] = masked;
+  out.words[1] = 0;
+  out.words[2] = 0;
+  out.words[3] = 0;
+  out.len = len;
+  return true;
+}
+
+/**
  * Clears (normalize) or checks the host bits of `p`. Returns false when host bits were set and not cleared;
  * when that happens the canonical network address has been written into p.words for error messages.
  */

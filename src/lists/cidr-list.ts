@@ -5,17 +5,20 @@
  * be read at all is a ListReadError. Entries are canonicalised (IPv4-mapped -> IPv4, RFC 5952 IPv6) so the same
  * prefix written two ways is caught as a duplicate.
  *
- * Large lists: each line is parsed in place (no string per line) straight into the trie builder; values are
- * interned (a registrant on a million lines is one string); duplicates are found by the builder's sort, not a
- * Map of prefix texts. Cost: O(text) + the builder's O(n) sort and compile; memory ~13 bytes per line beside the
- * map. `entries` and `lines` are materialised only when read.
+ * Large lists: the text is read as code units (an ASCII file's own bytes: no decode, no string of the file) and
+ * each line is parsed in place (no string per line; IPv4 straight from the units) into typed prefix columns; values are interned (a registrant on a million lines is
+ * one string); duplicates are found by the columns' canonical order, not a Map of prefix texts. Cost: O(text) +
+ * O(n) order (one pass for a list already in address order) + compile; memory ~17 bytes per line beside the map.
+ * `entries` and `lines` are materialised only when read.
  */
-import { quoteForMessage, readListText } from './read-text.js';
+import { MAX_LIST_ENTRIES, quoteForMessage, readListUnits, valueProblem } from './read-text.js';
 import { scanListLines } from './scan.js';
+import { unitsOf, unitsText, type ListUnits } from './units.js';
 import { RangeInterner } from './intern.js';
 import { CidrError, ListParseError } from '../errors.js';
-import { newPrefixParts, parsePrefixInto } from '../ip/prefix.js';
+import { newPrefixParts, parsePrefix4Units, parsePrefixInto } from '../ip/prefix.js';
 import { CidrMap, CidrMapBuilder } from '../trie/cidr-map.js';
+import { PrefixColumns } from '../trie/columns.js';
 
 /** Options for {@link parseCidrList} / {@link loadCidrList}. */
 export interface CidrListOptions {
@@ -39,10 +42,22 @@ export interface CidrList {
   toMap(): CidrMap<string>;
 }
 
-/** Growable Uint32Array column. */
+// Maps built here whose every value passed valueProblem (the scanner checks each value; the default value is
+// checked below): Classifier#update need not check a million values again (see isCheckedCidrMap).
+const checkedMaps = new WeakSet<CidrMap<string>>();
+
+/** True when `m` was built by this module from list text, with every value checked by valueProblem. */
+export function isCheckedCidrMap(m: CidrMap<unknown>): boolean {
+  return checkedMaps.has(m as CidrMap<string>);
+}
+
+/** Growable Uint32Array column (capacity never written to is never touched). */
 class U32Column {
-  a = new Uint32Array(1024);
+  a: Uint32Array;
   n = 0;
+  constructor(capacity: number) {
+    this.a = new Uint32Array(Math.max(16, capacity));
+  }
   push(v: number): void {
     if (this.n === this.a.length) {
       const b = new Uint32Array(this.a.length * 2);
@@ -60,63 +75,82 @@ class U32Column {
  * @example parseCidrList('10.0.0.0/8,acme # corp\n2001:db8::/32,beta', { source: 'registered.txt' })
  */
 export function parseCidrList(text: string, options: CidrListOptions = {}): CidrList {
+  return parseUnits(unitsOf(text), options);
+}
+
+/** {@link parseCidrList} over the text's code units (see units.ts). */
+function parseUnits(u: ListUnits, options: CidrListOptions): CidrList {
   const source = options.source ?? '<input>';
   const normalize = options.normalize ?? false;
-  const values = new RangeInterner();
-  const defaultId = values.intern(options.defaultValue ?? '', 0, (options.defaultValue ?? '').length);
-  // Per added line (index = the builder's value): its line number and value id.
-  const lineOf = new U32Column();
-  const valueOf = new U32Column();
-  // The first line (in file order) that repeats an earlier prefix with another value; the builder reports each
-  // repeat against the group's first line, since merge keeps `existing`.
-  type Dup = { line: number; prefix: string; value: string; firstLine: number; firstValue: string };
-  let dup = null as Dup | null;
-  const b = new CidrMapBuilder<number>({
-    merge: (existing, incoming, prefix) => {
-      if (valueOf.a[incoming] !== valueOf.a[existing] && (dup === null || lineOf.a[incoming]! < dup.line)) {
-        dup = { line: lineOf.a[incoming]!, prefix, value: values.strings[valueOf.a[incoming]!]!, firstLine: lineOf.a[existing]!, firstValue: values.strings[valueOf.a[existing]!]! };
-      }
-      return existing;
-    },
-  });
+  const values = new RangeInterner(u);
+  const defaultId = values.internText(options.defaultValue ?? '');
+  // An entry line is at least ~4 characters: a capacity that is rarely outgrown (pages never written stay free).
+  const capacity = Math.min(MAX_LIST_ENTRIES, (u.length >>> 4) + 16);
+  // Per entry (tag = entry index, in file order): its line number and value id.
+  const lineOf = new U32Column(capacity);
+  const valueOf = new U32Column(capacity);
+  const cols = new PrefixColumns(capacity);
   const p = newPrefixParts();
-  let lineError: unknown = null;
-  try {
-    scanListLines(text, source, { key: 'CIDR', value: 'value' }, (lineNo, ks, ke, vs, ve) => {
+  const sink = (lineNo: number, ks: number, ke: number, vs: number, ve: number): void => {
+    // Dotted-quad IPv4 straight from the units; anything else (IPv6, errors) through the string parser.
+    if (!parsePrefix4Units(u, ks, ke, p, normalize)) {
       try {
-        parsePrefixInto(text, p, normalize, ks, ke);
+        parsePrefixInto(unitsText(u, ks, ke), p, normalize);
       } catch (e) {
         if (e instanceof CidrError) throw new ListParseError(source, lineNo, `${e.code}: ${e.message}`, { cause: e });
         throw e;
       }
-      b._addParts(p, lineOf.n);
-      lineOf.push(lineNo);
-      valueOf.push(vs < 0 ? defaultId : values.intern(text, vs, ve));
-    });
+    }
+    cols.push(p, lineOf.n);
+    lineOf.push(lineNo);
+    valueOf.push(vs < 0 ? defaultId : values.intern(vs, ve));
+  };
+  let lineError: unknown = null;
+  try {
+    scanListLines(u, source, { key: 'CIDR', value: 'value' }, sink);
   } catch (e) {
     if (!(e instanceof ListParseError)) throw e;
     lineError = e; // a repeated prefix on an earlier line is the first bad line: checked below
   }
-  const byLine = b.build();
-  const d = dup as Dup | null; // assigned in the merge callback, which TypeScript cannot see
-  if (d !== null) {
-    throw new ListParseError(source, d.line, `duplicate prefix ${d.prefix} with value ${quoteForMessage(d.value)}; line ${d.firstLine} has ${quoteForMessage(d.firstValue)}`);
+  const strings = values.strings;
+  // The first line (in file order) that repeats an earlier prefix with another value, against the prefix's first
+  // line (whose value the map keeps).
+  let dupAt = -1;
+  let dupFirst = -1;
+  const { map, tagAt } = CidrMapBuilder._fromColumns(
+    cols,
+    (k) => strings[valueOf.a[k]!]!,
+    (first, k) => {
+      if (valueOf.a[k] !== valueOf.a[first] && (dupAt < 0 || k < dupAt)) {
+        dupAt = k;
+        dupFirst = first;
+      }
+    },
+  );
+  if (dupAt >= 0) {
+    const first = dupFirst;
+    let i = 0;
+    while (tagAt(i) !== first) i++;
+    throw new ListParseError(
+      source,
+      lineOf.a[dupAt]!,
+      `duplicate prefix ${map.prefixAt(i)} with value ${quoteForMessage(strings[valueOf.a[dupAt]!]!)}; line ${lineOf.a[first]} has ${quoteForMessage(strings[valueOf.a[first]!]!)}`,
+    );
   }
   if (lineError !== null) throw lineError;
-  const strings = values.strings;
-  const map = byLine._mapValues((k) => strings[valueOf.a[k]!]!);
+  if (valueProblem(strings[defaultId]!) === null) checkedMaps.add(map);
   let entries: ReadonlyArray<readonly [string, string]> | undefined;
   let lines: readonly number[] | undefined;
   const materialise = (): void => {
-    // File order = the order lines were added: index the kept prefixes by their line index.
+    // File order = tag order: index the kept prefixes by their tag.
     const at = new Int32Array(lineOf.n).fill(-1);
-    for (let i = 0; i < byLine.size; i++) at[byLine.valueAt(i)] = i;
+    for (let i = 0; i < map.size; i++) at[tagAt(i)] = i;
     const e: (readonly [string, string])[] = [];
     const l: number[] = [];
     for (let k = 0; k < at.length; k++) {
       const i = at[k]!;
       if (i < 0) continue;
-      e.push(Object.freeze([byLine.prefixAt(i), strings[valueOf.a[k]!]!] as const));
+      e.push(Object.freeze([map.prefixAt(i), strings[valueOf.a[k]!]!] as const));
       l.push(lineOf.a[k]!);
     }
     entries = Object.freeze(e);
@@ -144,6 +178,5 @@ export function parseCidrList(text: string, options: CidrListOptions = {}): Cidr
 export async function loadCidrList(input: string | { path: string }, options: CidrListOptions = {}): Promise<CidrList> {
   if (typeof input === 'string') return parseCidrList(input, options);
   const source = options.source ?? input.path;
-  const text = await readListText(input.path, source);
-  return parseCidrList(text, { ...options, source });
+  return parseUnits(await readListUnits(input.path, source), { ...options, source });
 }

@@ -19,9 +19,10 @@
  * CRLF are fine. One bad line fails the whole load with `source:line: reason` (ListParseError); a file that
  * cannot be read is a ListReadError.
  */
-import { quoteForMessage, readListText } from './read-text.js';
+import { quoteForMessage, readListUnits } from './read-text.js';
 import { RangeInterner } from './intern.js';
 import { scanListLines } from './scan.js';
+import { unitsOf, unitsText, type ListUnits } from './units.js';
 import { InvalidArgumentError, ListParseError } from '../errors.js';
 
 /** RFC 1035 §2.3.4: 63 bytes per label, 253 characters in text form (255 on the wire). */
@@ -181,19 +182,24 @@ export interface DomainListOptions {
  * @example parseDomainList('nordvpn.com,NordVPN # [W]\n*.vpn.example,Example', { source: 'domains.txt' })
  */
 export function parseDomainList(text: string, options: DomainListOptions = {}): DomainList {
+  return parseUnits(unitsOf(text), options);
+}
+
+/** {@link parseDomainList} over the text's code units (see units.ts). */
+function parseUnits(u: ListUnits, options: DomainListOptions): DomainList {
   const source = options.source ?? '<input>';
-  const values = new RangeInterner();
-  const noValue = values.intern('', 0, 0);
+  const values = new RangeInterner(u);
+  const noValue = values.internText('');
   const keyed = new Map<string, number>(); // entry text -> entry index: duplicates, in one probe per line
   const keys: string[] = [];
   const valueOf: number[] = [];
   const lineOf: number[] = [];
-  scanListLines(text, source, { key: 'domain', value: 'provider' }, (lineNo, ks, ke, vs, ve) => {
-    const raw = text.slice(ks, ke);
+  scanListLines(u, source, { key: 'domain', value: 'provider' }, (lineNo, ks, ke, vs, ve) => {
+    const raw = unitsText(u, ks, ke);
     const e = parseEntry(raw);
     if (typeof e === 'string') throw new ListParseError(source, lineNo, `${e}: ${JSON.stringify(raw)}`);
     const key = e.wildcard ? '*.' + e.key : e.key;
-    const v = vs < 0 ? noValue : values.intern(text, vs, ve);
+    const v = vs < 0 ? noValue : values.intern(vs, ve);
     const prev = keyed.get(key);
     if (prev !== undefined) {
       if (valueOf[prev] === v) return;
@@ -230,6 +236,5 @@ export function parseDomainList(text: string, options: DomainListOptions = {}): 
 export async function loadDomainList(input: string | { path: string }, options: DomainListOptions = {}): Promise<DomainList> {
   if (typeof input === 'string') return parseDomainList(input, options);
   const source = options.source ?? input.path;
-  const text = await readListText(input.path, source);
-  return parseDomainList(text, { ...options, source });
+  return parseUnits(await readListUnits(input.path, source), { ...options, source });
 }

@@ -11,10 +11,11 @@
  * A 1M-prefix registration list (`2001:db8:1234:5678::/64,registrant-000001`: ~45 bytes a line) is ~45 MB and 1M
  * entries: well inside every limit.
  */
-import { isAscii } from 'node:buffer';
+import { isAscii, isUtf8 } from 'node:buffer';
 import { open } from 'node:fs/promises';
 import { ListParseError, ListReadError } from '../errors.js';
 import { quoteText, unsafeCharAt } from '../text.js';
+import { plain, utf16Units, type ListUnits } from './units.js';
 
 /** Largest list file read, in bytes (256 MiB). */
 export const MAX_LIST_BYTES = 256 * 1024 * 1024;
@@ -51,50 +52,90 @@ function notAFile(st: { isDirectory(): boolean; isCharacterDevice(): boolean; is
 }
 
 /**
- * The text of a list file (see the limits above).
- * @throws {ListReadError} when the file cannot be opened, is not a regular file or pipe, is larger than
- *   `maxBytes`, is not valid UTF-8, or is binary (NUL byte).
+ * The bytes of a list file (see the limits above), not yet checked as text (see {@link checkListBytes}).
+ * @throws {ListReadError} when the file cannot be opened, is not a regular file or pipe, or is larger than
+ *   `maxBytes`.
  */
-export async function readListText(path: string, source: string, maxBytes: number = MAX_LIST_BYTES): Promise<string> {
+async function readListBytes(path: string, source: string, maxBytes: number = MAX_LIST_BYTES): Promise<Buffer> {
   let fh: Awaited<ReturnType<typeof open>>;
   try {
     fh = await open(path, 'r');
   } catch (e) {
     throw new ListReadError(source, `cannot read list: ${fsReason(e)}`, { cause: e });
   }
-  let bytes: Buffer;
   try {
     const st = await fh.stat();
     if (!st.isFile() && !st.isFIFO()) throw new ListReadError(source, `cannot read list: ${notAFile(st)}`);
     if (st.size > maxBytes) throw new ListReadError(source, `list file of ${st.size} bytes is over the limit of ${maxBytes} bytes`);
-    const chunks: Buffer[] = [];
+    // A regular file is read into one buffer of its size (plus the byte that tells it grew): no chunks to join, so
+    // the text's bytes are written once (fresh memory is what a large list costs). A pipe grows the buffer.
+    let buf = Buffer.allocUnsafe(st.isFile() && st.size > 0 ? st.size + 1 : READ_CHUNK);
     let total = 0;
     for (;;) {
+      if (total === buf.length) {
+        const grown = Buffer.allocUnsafe(Math.min(buf.length * 2, maxBytes + 1));
+        buf.copy(grown, 0, 0, total);
+        buf = grown;
+      }
       // One byte past the limit is enough to know it was passed (a pipe, or a file that grew while read).
-      const want = Math.min(READ_CHUNK, maxBytes + 1 - total);
-      const chunk = Buffer.allocUnsafe(want);
-      const { bytesRead } = await fh.read(chunk, 0, want, null);
+      const want = Math.min(buf.length - total, maxBytes + 1 - total);
+      const { bytesRead } = await fh.read(buf, total, want, null);
       if (bytesRead === 0) break;
-      chunks.push(bytesRead === want ? chunk : chunk.subarray(0, bytesRead));
       total += bytesRead;
       if (total > maxBytes) throw new ListReadError(source, `list input is over the limit of ${maxBytes} bytes`);
     }
-    bytes = Buffer.concat(chunks, total);
+    return buf.subarray(0, total);
   } catch (e) {
     if (e instanceof ListReadError) throw e;
     throw new ListReadError(source, `cannot read list: ${fsReason(e)}`, { cause: e });
   } finally {
     await fh.close();
   }
-  let text: string;
-  try {
-    // ASCII (nearly every list) is valid UTF-8 and decodes as latin1: a copy, ~10x faster than a UTF-8 decode.
-    text = isAscii(bytes) ? bytes.toString('latin1') : new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-  } catch (e) {
-    throw new ListReadError(source, 'cannot read list: not UTF-8 text', { cause: e });
-  }
-  if (text.includes('\0')) throw new ListReadError(source, 'cannot read list: binary file (NUL byte)');
-  return text;
+}
+
+/** List bytes that are text: where the text starts (after a UTF-8 byte-order mark) and whether it is all ASCII. */
+interface ListBytes {
+  readonly bytes: Uint8Array;
+  readonly start: number;
+  readonly ascii: boolean;
+}
+
+/**
+ * Checks that list bytes are text: valid UTF-8 (a leading byte-order mark is dropped, as a UTF-8 decoder does)
+ * without NUL bytes.
+ * @throws {ListReadError} not UTF-8, or binary (NUL byte); in that order of precedence.
+ */
+function checkListBytes(bytes: Uint8Array, source: string): ListBytes {
+  // ASCII (nearly every list) is valid UTF-8 and decodes as latin1: a copy, ~10x faster than a UTF-8 decode.
+  const ascii = isAscii(bytes);
+  if (!ascii && !isUtf8(bytes)) throw new ListReadError(source, 'cannot read list: not UTF-8 text');
+  if (bytes.indexOf(0) >= 0) throw new ListReadError(source, 'cannot read list: binary file (NUL byte)');
+  const bom = !ascii && bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf;
+  return { bytes, start: bom ? 3 : 0, ascii };
+}
+
+function decode(b: ListBytes): string {
+  const buf = Buffer.from(b.bytes.buffer, b.bytes.byteOffset, b.bytes.length);
+  return buf.toString(b.ascii ? 'latin1' : 'utf8', b.start);
+}
+
+/**
+ * The text of a list file (see the limits above).
+ * @throws {ListReadError} when the file cannot be opened, is not a regular file or pipe, is larger than
+ *   `maxBytes`, is not valid UTF-8, or is binary (NUL byte).
+ */
+export async function readListText(path: string, source: string, maxBytes: number = MAX_LIST_BYTES): Promise<string> {
+  return decode(checkListBytes(await readListBytes(path, source, maxBytes), source));
+}
+
+/**
+ * The text of a list file as code units (see units.ts): an ASCII file's own bytes, with no decode and no copy;
+ * the UTF-16 units of any other.
+ * @throws {ListReadError} as {@link readListText}.
+ */
+export async function readListUnits(path: string, source: string, maxBytes: number = MAX_LIST_BYTES): Promise<ListUnits> {
+  const b = checkListBytes(await readListBytes(path, source, maxBytes), source);
+  return b.ascii ? plain(b.bytes) : utf16Units(Buffer.from(decode(b), 'utf16le'));
 }
 
 const MAX_TEXT_IN_MESSAGE = 60;

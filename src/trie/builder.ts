@@ -1,15 +1,23 @@
 /**
- * CidrMapBuilder: accumulates prefixes in growable typed arrays (no per-prefix objects), then sorts them into
- * canonical order, resolves removals and duplicates, and compiles a frozen CidrMap. Validation happens in
- * add() (throws at once, with the offending text); duplicates are resolved at build() per `merge`.
- * Cost: add O(length of text); build O(n) radix sort + O(n + nodes·256) compilation.
+ * CidrMapBuilder: accumulates prefixes in typed columns (columns.ts: no per-prefix objects), then puts them in
+ * canonical order, resolves removals and duplicates, and compiles a frozen CidrMap. Validation happens in add()
+ * (throws at once, with the offending text); duplicates are resolved at build() per `merge`.
+ * Cost: add O(length of text); build O(n) order (a single pass when the adds came in order) + O(n + nodes·256)
+ * compilation.
  */
 import { CidrError } from '../errors.js';
 import { formatIPv4, formatIPv6Words } from '../ip/format.js';
 import { isV4MappedWords, readU32BE } from '../ip/parse.js';
 import { applyMask, formatPrefix, newPrefixParts, parsePrefixInto, type PrefixParts } from '../ip/prefix.js';
 import { CidrMap, type CidrMapOptions, type CidrMergePolicy } from './cidr-map.js';
-import { compileFamily, EMPTY_ROOT, NodeWriter, sortPrefixes } from './compile.js';
+import { PrefixColumns, samePrefix, type FamilyColumns } from './columns.js';
+import { compileTables } from './compile.js';
+
+/** One family after resolution: distinct prefixes in canonical order. */
+interface Resolved {
+  addr: Uint32Array;
+  len: Uint8Array;
+}
 
 /**
  * Accumulates prefixes, then compiles an immutable {@link CidrMap}. Validation of each prefix happens in
@@ -24,16 +32,11 @@ import { compileFamily, EMPTY_ROOT, NodeWriter, sortPrefixes } from './compile.j
 export class CidrMapBuilder<V> {
   readonly #normalize: boolean;
   readonly #merge: CidrMergePolicy<V> | undefined;
-  #a4: Uint32Array = new Uint32Array(64);
-  #l4: Uint8Array = new Uint8Array(64);
-  #v4: V[] = [];
-  #s4: Float64Array = new Float64Array(64);
-  #a6: Uint32Array = new Uint32Array(256);
-  #l6: Uint8Array = new Uint8Array(64);
-  #v6: V[] = [];
-  #s6: Float64Array = new Float64Array(64);
-  #seq = 0;
-  #removed = new Map<string, number>();
+  // Tag of a prefix = its add index: the index of its value in #vals.
+  readonly #cols = new PrefixColumns();
+  readonly #vals: V[] = [];
+  // Removed prefix text -> number of adds before the removal (adds with a smaller index are dropped).
+  readonly #removed = new Map<string, number>();
   readonly #p = newPrefixParts();
 
   constructor(options?: CidrMapOptions<V>) {
@@ -43,7 +46,7 @@ export class CidrMapBuilder<V> {
 
   /** Number of add() calls so far (before duplicates and removals are resolved). */
   get pending(): number {
-    return this.#v4.length + this.#v6.length;
+    return this.#vals.length;
   }
 
   /**
@@ -91,47 +94,16 @@ export class CidrMapBuilder<V> {
     return this;
   }
 
-  /**
-   * @internal Adds a prefix already parsed, validated and masked by `parsePrefixInto` (the list loader parses
-   * each line in place and hands over the parts; nothing is re-checked here).
-   */
-  _addParts(p: PrefixParts, value: V): this {
-    this.#push(p, value);
-    return this;
-  }
-
   /** Removes a prefix added earlier (a later add() of it counts again). Absent prefixes are ignored. */
   remove(cidr: string): this {
     const p = parsePrefixInto(cidr, this.#p, this.#normalize);
-    this.#removed.set(formatPrefix(p), this.#seq++);
+    this.#removed.set(formatPrefix(p), this.#vals.length);
     return this;
   }
 
   #push(p: PrefixParts, value: V): void {
-    const seq = this.#seq++;
-    if (p.family === 4) {
-      const n = this.#v4.length;
-      if (n === this.#l4.length) {
-        this.#a4 = grow32(this.#a4, n * 2);
-        this.#l4 = grow8(this.#l4, n * 2);
-        this.#s4 = grow64(this.#s4, n * 2);
-      }
-      this.#a4[n] = p.words[0]!;
-      this.#l4[n] = p.len;
-      this.#s4[n] = seq;
-      this.#v4.push(value);
-    } else {
-      const n = this.#v6.length;
-      if (n === this.#l6.length) {
-        this.#a6 = grow32(this.#a6, n * 8);
-        this.#l6 = grow8(this.#l6, n * 2);
-        this.#s6 = grow64(this.#s6, n * 2);
-      }
-      this.#a6.set(p.words, n * 4);
-      this.#l6[n] = p.len;
-      this.#s6[n] = seq;
-      this.#v6.push(value);
-    }
+    this.#cols.push(p, this.#vals.length);
+    this.#vals.push(value);
   }
 
   /**
@@ -139,114 +111,133 @@ export class CidrMapBuilder<V> {
    * @throws {CidrError} TS_DUPLICATE_PREFIX when a prefix was added twice with different values and no merge policy.
    */
   build(): CidrMap<V> {
-    const values: V[] = [];
-    const f4 = this.#resolve(this.#a4, this.#l4, this.#s4, this.#v4, 1, values);
-    const f6 = this.#resolve(this.#a6, this.#l6, this.#s6, this.#v6, 4, values);
-    const out = new NodeWriter(Math.max(1024, (f4.len.length + f6.len.length) * 8));
-    const root4 = f4.len.length ? compileFamily(f4.addr, f4.len, f4.len.length, 1, 0, out) : EMPTY_ROOT;
-    const root6 = f6.len.length ? compileFamily(f6.addr, f6.len, f6.len.length, 4, f4.len.length, out) : EMPTY_ROOT;
-    return CidrMap._create<V>(
-      { root4, root6, nodes: out.finish(), addr4: f4.addr, len4: f4.len, addr6: f6.addr, len6: f6.len },
-      values,
-    );
+    const values = new Array<V>(this.#vals.length);
+    const f4 = this.#resolve(this.#cols.v4, values, 0);
+    const f6 = this.#resolve(this.#cols.v6, values, f4.len.length);
+    values.length = f4.len.length + f6.len.length;
+    return CidrMap._create<V>(compileTables(f4.addr, f4.len, f6.addr, f6.len), values);
   }
 
-  /** Sorts one family, drops removed prefixes, applies the duplicate policy; appends values to `values`. */
-  #resolve(
-    addr: Uint32Array,
-    lens: Uint8Array,
-    seqs: Float64Array,
-    vals: V[],
-    W: 1 | 4,
-    values: V[],
-  ): { addr: Uint32Array; len: Uint8Array } {
-    const n = vals.length;
-    const perm = sortPrefixes(addr, lens, n, W);
-    const oa = new Uint32Array(n * W);
-    const ol = new Uint8Array(n);
+  /**
+   * @internal Bulk door for list loaders: a map of the distinct prefixes of `cols`, each valued
+   * `valueOf(tag of its first push)`, and that tag by map index; every later push of the same prefix is handed
+   * to `onRepeat(firstTag, repeatTag)` (in canonical order), which may throw to refuse the list. No value is
+   * stored per push.
+   */
+  static _fromColumns<V>(
+    cols: PrefixColumns,
+    valueOf: (tag: number) => V,
+    onRepeat: (firstTag: number, repeatTag: number) => void,
+  ): { map: CidrMap<V>; tagAt: (index: number) => number } {
+    const f4 = firstOfEach(cols.v4, onRepeat);
+    const f6 = firstOfEach(cols.v6, onRepeat);
+    const n4 = f4.len.length;
+    const n6 = f6.len.length;
+    const values = new Array<V>(n4 + n6);
+    for (let i = 0; i < n4; i++) values[i] = valueOf(f4.tag[i]!);
+    for (let i = 0; i < n6; i++) values[n4 + i] = valueOf(f6.tag[i]!);
+    const map = CidrMap._create<V>(compileTables(f4.addr, f4.len, f6.addr, f6.len), values);
+    return { map, tagAt: (i) => (i < n4 ? f4.tag[i]! : f6.tag[i - n4]!) };
+  }
+
+  /** One family in canonical order, removed prefixes dropped, the duplicate policy applied; values from `base`. */
+  #resolve(c: FamilyColumns, values: V[], base: number): Resolved {
+    const { addr, len: lens, tag, n, W } = c;
+    const vals = this.#vals;
+    const ord = c.order().order;
     const removed = this.#removed;
+    const policy = this.#merge;
     const p = newPrefixParts();
     p.family = W === 1 ? 4 : 6;
+    const textAt = (q: number): string => {
+      for (let k = 0; k < W; k++) p.words[k] = addr[q * W + k]!;
+      p.len = lens[q]!;
+      return formatPrefix(p);
+    };
+    // Distinct prefixes are written in place of a copy only when something is dropped or reordered; otherwise the
+    // map views the columns (they only grow at the end, so the view stays what it was).
+    let oa: Uint32Array | null = null;
+    let ol: Uint8Array | null = null;
     let m = 0;
     for (let i = 0; i < n; ) {
-      const first = perm[i]!;
+      const first = ord === null ? i : ord[i]!;
       let j = i + 1;
-      while (j < n && samePrefix(addr, lens, W, first, perm[j]!)) j++;
-      // group [i, j): same prefix, insertion order
+      while (j < n && samePrefix(addr, lens, W, first, ord === null ? j : ord[j]!)) j++;
+      // group [i, j): one prefix, insertion order
       let text: string | undefined;
       let cut = -1;
       if (removed.size) {
-        for (let k = 0; k < W; k++) p.words[k] = addr[first * W + k]!;
-        p.len = lens[first]!;
-        text = formatPrefix(p);
+        text = textAt(first);
         cut = removed.get(text) ?? -1;
       }
       let have = false;
       let acc: V | undefined;
       for (let k = i; k < j; k++) {
-        const q = perm[k]!;
-        if (seqs[q]! < cut) continue;
-        const v = vals[q] as V;
+        const t = tag[ord === null ? k : ord[k]!]!;
+        if (t < cut) continue;
+        const v = vals[t] as V;
         if (!have) {
           acc = v;
           have = true;
           continue;
         }
-        const policy = this.#merge;
         if (policy === 'first') continue;
         if (policy === 'last') acc = v;
-        else if (typeof policy === 'function') {
-          if (text === undefined) {
-            for (let x = 0; x < W; x++) p.words[x] = addr[first * W + x]!;
-            p.len = lens[first]!;
-            text = formatPrefix(p);
-          }
-          acc = policy(acc as V, v, text);
-        } else if (!Object.is(acc, v)) {
-          if (text === undefined) {
-            for (let x = 0; x < W; x++) p.words[x] = addr[first * W + x]!;
-            p.len = lens[first]!;
-            text = formatPrefix(p);
-          }
-          throw new CidrError('TS_DUPLICATE_PREFIX', text, `duplicate prefix with different values (${describe(acc)} vs ${describe(v)})`);
+        else if (typeof policy === 'function') acc = policy(acc as V, v, (text ??= textAt(first)));
+        else if (!Object.is(acc, v)) {
+          throw new CidrError('TS_DUPLICATE_PREFIX', (text ??= textAt(first)), `duplicate prefix with different values (${describe(acc)} vs ${describe(v)})`);
         }
       }
+      if (oa === null && (!have || j - i > 1 || ord !== null)) {
+        oa = new Uint32Array(n * W);
+        ol = new Uint8Array(n);
+        oa.set(addr.subarray(0, m * W));
+        ol.set(lens.subarray(0, m));
+      }
       if (have) {
-        for (let k = 0; k < W; k++) oa[m * W + k] = addr[first * W + k]!;
-        ol[m] = lens[first]!;
-        values.push(acc as V);
-        m++;
+        if (oa !== null) {
+          for (let k = 0; k < W; k++) oa[m * W + k] = addr[first * W + k]!;
+          ol![m] = lens[first]!;
+        }
+        values[base + m++] = acc as V;
       }
       i = j;
     }
-    return { addr: oa.slice(0, m * W), len: ol.slice(0, m) };
+    return oa === null ? { addr: addr.subarray(0, n * W), len: lens.subarray(0, n) } : { addr: oa.subarray(0, m * W), len: ol!.subarray(0, m) };
   }
+}
+
+/**
+ * The distinct prefixes of `c` in canonical order with the tag of each one's first push; later pushes go to
+ * `onRepeat`. Views of the columns when they were in order without repeats (the common case for a list).
+ */
+function firstOfEach(c: FamilyColumns, onRepeat: (firstTag: number, repeatTag: number) => void): Resolved & { tag: Uint32Array } {
+  const { addr, len: lens, tag, n, W } = c;
+  const { order: ord, repeats } = c.order();
+  if (!repeats) return { addr: addr.subarray(0, n * W), len: lens.subarray(0, n), tag: tag.subarray(0, n) };
+  const oa = new Uint32Array(n * W);
+  const ol = new Uint8Array(n);
+  const ot = new Uint32Array(n);
+  let m = 0;
+  for (let i = 0; i < n; ) {
+    const first = ord === null ? i : ord[i]!;
+    let j = i + 1;
+    for (; j < n; j++) {
+      const q = ord === null ? j : ord[j]!;
+      if (!samePrefix(addr, lens, W, first, q)) break;
+      onRepeat(tag[first]!, tag[q]!);
+    }
+    for (let k = 0; k < W; k++) oa[m * W + k] = addr[first * W + k]!;
+    ol[m] = lens[first]!;
+    ot[m] = tag[first]!;
+    m++;
+    i = j;
+  }
+  return { addr: oa.subarray(0, m * W), len: ol.subarray(0, m), tag: ot.subarray(0, m) };
 }
 
 function describe(v: unknown): string {
   if (typeof v === 'string') return JSON.stringify(v.length > 40 ? v.slice(0, 40) + '…' : v);
   if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint' || v == null) return String(v);
   return typeof v;
-}
-
-function samePrefix(addr: Uint32Array, lens: Uint8Array, W: number, a: number, b: number): boolean {
-  if (lens[a] !== lens[b]) return false;
-  if (W === 1) return addr[a] === addr[b];
-  for (let k = 0; k < W; k++) if (addr[a * W + k] !== addr[b * W + k]) return false;
-  return true;
-}
-function grow32(a: Uint32Array, n: number): Uint32Array {
-  const b = new Uint32Array(n);
-  b.set(a);
-  return b;
-}
-function grow8(a: Uint8Array, n: number): Uint8Array {
-  const b = new Uint8Array(n);
-  b.set(a);
-  return b;
-}
-function grow64(a: Float64Array, n: number): Float64Array {
-  const b = new Float64Array(n);
-  b.set(a);
-  return b;
 }

@@ -94,12 +94,6 @@ export class CidrMap<V> {
     return new CidrMap<V>(t, values);
   }
 
-  /** @internal The same tables with each value replaced by `f(value)` (tables are shared, not copied). */
-  _mapValues<W>(f: (v: V) => W): CidrMap<W> {
-    const t: Tables = { root4: this.#r4, root6: this.#r6, nodes: this.#n, addr4: this.#a4, len4: this.#l4, addr6: this.#a6, len6: this.#l6 };
-    return new CidrMap<W>(t, this.#v.map(f));
-  }
-
   /**
    * Builds a map from `[cidr, value]` pairs (a bare address means /32 or /128).
    * @throws {CidrError} TS_INVALID_CIDR, TS_PREFIX_LENGTH, TS_HOST_BITS, TS_DUPLICATE_PREFIX

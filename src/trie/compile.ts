@@ -20,6 +20,8 @@
  * per-prefix objects, no expanded tables.
  */
 
+import type { Tables } from './serialize.js';
+
 /** Shared all-zero root for a family that has no prefixes (saves 256 KiB per map; never written). */
 export const EMPTY_ROOT = new Int32Array(1 << 16);
 
@@ -44,9 +46,24 @@ export class NodeWriter {
     nb.set(this.buf.subarray(0, this.len));
     this.buf = nb;
   }
+  /** The nodes written: a view, not a copy (capacity never written to was never touched either). */
   finish(): Int32Array {
-    return this.buf.slice(0, this.len);
+    return this.buf.subarray(0, this.len);
   }
+}
+
+/**
+ * The tables of a map over distinct prefixes in canonical order (both families; IPv4 indices first, so IPv6
+ * prefix i is index `addr4.length + i`).
+ */
+export function compileTables(addr4: Uint32Array, len4: Uint8Array, addr6: Uint32Array, len6: Uint8Array): Tables {
+  const n4 = len4.length;
+  const n6 = len6.length;
+  // ~3 words a prefix for list-shaped input; the writer doubles when a table needs more.
+  const out = new NodeWriter(Math.max(1024, (n4 + n6) * 8));
+  const root4 = n4 ? compileFamily(addr4, len4, n4, 1, 0, out) : EMPTY_ROOT;
+  const root6 = n6 ? compileFamily(addr6, len6, n6, 4, n4, out) : EMPTY_ROOT;
+  return { root4, root6, nodes: out.finish(), addr4, len4, addr6, len6 };
 }
 
 /**
@@ -103,27 +120,34 @@ export function compileFamily(
 
   const byteAt = (i: number, s: number): number => (addr[i * W + (s >>> 5)]! >>> (24 - (s & 31))) & 255;
 
+  // A node's slots are painted in address order into its depth's scratch; only the painted span [first, done)
+  // is ever written or read (every slot outside it is `def`), so a node holding one /32 costs a few slots, not 256.
   const buildNode = (lo: number, hi: number, s: number, def: number): number => {
     const sc = scratch[(s - ROOT_BITS) >>> 3]!;
-    sc.fill(def);
+    const first = byteAt(lo, s);
+    let done = first;
     let i = lo;
     while (i < hi) {
       const L = lens[i]!;
       const b = byteAt(i, s);
+      for (; done < b; done++) sc[done] = def;
       if (L <= s + 8) {
-        // Most list prefixes cover a few slots: a loop beats a call into the fill builtin for those.
+        // A more specific prefix comes after the one covering it (canonical order): painting it over wins.
         const e = b + (1 << (s + 8 - L));
         if (e - b <= 16) for (let k = b; k < e; k++) sc[k] = idxBase + i + 1;
         else sc.fill(idxBase + i + 1, b, e);
+        if (e > done) done = e;
         i++;
       } else {
         let j = i + 1;
         while (j < hi && byteAt(j, s) === b) j++;
-        sc[b] = ~(W === 4 && j === i + 1 ? emitTail(i, sc[b]!) : buildNode(i, j, s + 8, sc[b]!));
+        const under = b < done ? sc[b]! : def;
+        sc[b] = ~(W === 4 && j === i + 1 ? emitTail(i, under) : buildNode(i, j, s + 8, under));
+        if (b >= done) done = b + 1;
         i = j;
       }
     }
-    return emitNode(sc, out);
+    return emitNode(sc, first, done, def, out);
   };
 
   // A lone deep IPv6 prefix below this slot: one compare node instead of a chain of mostly-empty nodes
@@ -158,7 +182,8 @@ export function compileFamily(
   return root;
 }
 
-function emitNode(sc: Int32Array, out: NodeWriter): number {
+/** Writes the node whose slots are `sc[lo, hi)` and `def` everywhere else; returns its offset. */
+function emitNode(sc: Int32Array, lo: number, hi: number, def: number, out: NodeWriter): number {
   out.ensure(NODE_HEADER + 256);
   const N = out.buf;
   const o = out.len;
@@ -166,11 +191,23 @@ function emitNode(sc: Int32Array, out: NodeWriter): number {
   let prev = 0;
   for (let w = 0; w < 8; w++) {
     N[o + 8 + w] = k - 1;
+    const ws = w << 5;
     let bm = 0;
-    for (let j = 0; j < 32; j++) {
-      const v = sc[(w << 5) | j]!;
-      if ((w === 0 && j === 0) || v !== prev) {
-        bm |= 1 << j;
+    let x = ws;
+    if (w === 0) {
+      // slot 0 always starts a run
+      prev = lo === 0 ? sc[0]! : def;
+      N[k++] = prev;
+      bm = 1;
+      x = 1;
+    }
+    // Only the painted span, and the slot just after it (back to `def`), can start a run.
+    if (x < lo) x = lo;
+    const z = hi + 1 < ws + 32 ? hi + 1 : ws + 32;
+    for (; x < z; x++) {
+      const v = x < hi ? sc[x]! : def;
+      if (v !== prev) {
+        bm |= 1 << (x - ws);
         N[k++] = v;
         prev = v;
       }

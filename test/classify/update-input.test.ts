@@ -8,6 +8,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createClassifier } from '../../src/classify/classifier.js';
 import { CidrError, InvalidArgumentError, TunnelscopeError } from '../../src/errors.js';
+import { parseCidrList } from '../../src/lists/cidr-list.js';
 import { CidrMap } from '../../src/trie/cidr-map.js';
 
 const BAD: [string, unknown, RegExp][] = [
@@ -68,5 +69,15 @@ describe('update() refuses bad list input with typed errors and keeps the previo
       }),
       { numRuns: 2000 },
     );
+  });
+});
+
+describe('a map the list loader built', () => {
+  it('goes into service without a second check of its values, unless its default value would fail that check', () => {
+    const ok = parseCidrList('10.0.0.0/8,acme\n192.0.2.0/24\n', { defaultValue: 'unlisted' }).toMap();
+    expect(createClassifier({ registered: ok }).lists.registered).toBe(ok);
+    // The scanner checks the values it reads; the default value is the caller's and is checked here as before.
+    const bad = parseCidrList('10.0.0.0/8,acme\n192.0.2.0/24\n', { defaultValue: 'x\x1b[2J' }).toMap();
+    expect(() => createClassifier({ registered: bad })).toThrow(/^registered entry 2: value "x\\u001b\[2J": control or bidi-formatting character U\+001B/);
   });
 });

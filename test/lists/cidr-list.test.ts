@@ -176,3 +176,48 @@ describe('parseCidrList agrees with the naive grammar, error for error', () => {
     expect(parseError('10.0.0.0/8,a\n11.0.0.0/8,a\n11.0.0.0/8,b\n10.0.0.0/8,b\n').message).toMatch(/^reg\.txt:3: duplicate prefix 11\.0\.0\.0\/8/);
   });
 });
+
+describe('large lists agree with the naive grammar (canonical order, repeats and files at scale)', () => {
+  // Thousands of lines from a small pool of prefixes (so repeats are common), in file order or shuffled, some with
+  // a value that repeats, differs, is missing, or is not ASCII; loaded from text and from a file.
+  const pool = fc.uniqueArray(
+    fc.oneof(
+      fc.tuple(fc.integer({ min: 0, max: 0xffffff }), fc.constantFrom(24, 32)).map(([a, l]) => `${(a >>> 16) & 255}.${(a >>> 8) & 255}.${a & 255}.${l === 32 ? a & 7 : 0}/${l}`),
+      fc.tuple(fc.integer({ min: 0, max: 0xffff }), fc.constantFrom(48, 64, 128)).map(([a, l]) => `2001:db8:${a.toString(16)}::${l === 128 ? '1' : ''}/${l}`),
+    ),
+    { minLength: 1, maxLength: 400 },
+  );
+  const dir = mkdtempSync(join(tmpdir(), 'ts-cidr-large-'));
+  let k = 0;
+  it('same entries, lines, map and errors', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        pool,
+        fc.array(fc.tuple(fc.nat(), fc.constantFrom('', 'org-1', 'org-2', 'orgé', 'org-1')), { minLength: 1, maxLength: 3000 }),
+        fc.boolean(),
+        async (prefixes, rows, sameValues) => {
+          const text = rows.map(([i, v]) => `${prefixes[i % prefixes.length]}${sameValues ? ',org-1' : v ? `,${v}` : ''}`).join('\n') + '\n';
+          const f = join(dir, `l${k++}.txt`);
+          writeFileSync(f, text);
+          for (const real of [() => parseCidrList(text, { source: 'o' }), () => loadCidrList({ path: f }, { source: 'o' })]) {
+            let got: Awaited<ReturnType<typeof loadCidrList>> | Error;
+            try {
+              got = await real();
+            } catch (e) {
+              got = e as Error;
+            }
+            expectSameAsNaive(
+              () => naiveCidrList(text, 'o', false, ''),
+              () => {
+                if (got instanceof Error) throw got;
+                return got;
+              },
+              (g, want) => expect([...g.toMap().entries()].sort()).toEqual([...want.entries].sort()),
+            );
+          }
+        },
+      ),
+      { numRuns: 25 },
+    );
+  }, 120_000);
+});

@@ -16,6 +16,7 @@ import { loadCidrList, parseCidrList } from '../../src/lists/cidr-list.js';
 import { loadDomainList, parseDomainList } from '../../src/lists/domains.js';
 import { MAX_LINE_CHARS, MAX_LIST_BYTES, MAX_VALUE_CHARS, readListText } from '../../src/lists/read-text.js';
 import { scanListLines } from '../../src/lists/scan.js';
+import { unitsOf } from '../../src/lists/units.js';
 
 const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
 
@@ -138,9 +139,9 @@ describe('lines and values', () => {
   it('more entries than the limit fail at the first one too many', () => {
     const text = Array.from({ length: 11 }, (_, i) => `10.0.${i}.0/24,x`).join('\n');
     let n = 0;
-    scanListLines(text, 's', { key: 'CIDR', value: 'value' }, () => n++, 11);
+    scanListLines(unitsOf(text), 's', { key: 'CIDR', value: 'value' }, () => n++, 11);
     expect(n).toBe(11);
-    expect(() => scanListLines(text, 's', { key: 'CIDR', value: 'value' }, () => {}, 10)).toThrow('s:11: more than 10 entries');
+    expect(() => scanListLines(unitsOf(text), 's', { key: 'CIDR', value: 'value' }, () => {}, 10)).toThrow('s:11: more than 10 entries');
   });
 
   it('property: any list text either loads or fails with a one-line, bounded, escaped message', () => {
