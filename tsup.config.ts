@@ -2,6 +2,8 @@ import { chmodSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { build, defineConfig, type Options } from 'tsup';
 
+import { WRAP_CLOSE, WRAP_OPEN } from './src/cli/code-cache.js';
+
 // The optional peers stay outside every bundle: they are loaded only when asked for, and may be missing.
 const OPTIONAL = ['prom-client', '@nats-io/jetstream', '@nats-io/obj', '@nats-io/transport-node'];
 
@@ -20,8 +22,14 @@ const BIN: Options[] = [
     target: 'node20',
     platform: 'node',
     splitting: false,
-    // Not minified, so a stack trace from the bin is readable as it is; no map (it would add 2 MB to the package).
+    // Whitespace and comments dropped (names kept): one-byte ASCII text V8 reads as it is (comments with '→' or '≤'
+    // made it a two-byte string), 0.65 MB instead of 0.97 MB. The bin prints an error's message, not its stack; no
+    // map (it would add 2 MB to the package).
+    minifyWhitespace: true,
     sourcemap: false,
+    // The file is the function node:vm compiles (code-cache.ts): no wrapper to concatenate at every start.
+    banner: { js: WRAP_OPEN },
+    footer: { js: WRAP_CLOSE },
     shims: true,
     noExternal: [/^(?!prom-client$|@nats-io\/).*/],
     external: OPTIONAL,

@@ -19,10 +19,18 @@
  * Files are written whole (a temporary file renamed into place), mode 0600 in a 0700 directory, and at most
  * {@link MAX_FILES} are kept. Any error on the way (no home, read-only disk, a full disk) only means no cache.
  */
+import { isAscii } from 'node:buffer';
 import { closeSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import vm from 'node:vm';
 import zlib from 'node:zlib';
+
+/**
+ * dist/cli-app.cjs starts with WRAP_OPEN and ends with WRAP_CLOSE (tsup.config.ts): its text is the function
+ * expression that CommonJS would wrap a module in, compiled as it is.
+ */
+export const WRAP_OPEN = '(function (exports, require, module, __filename, __dirname) {';
+export const WRAP_CLOSE = '\n})';
 
 /** Format of the header below; a new layout bumps it. */
 const FORMAT = 1;
@@ -208,36 +216,37 @@ export interface LoadOptions {
 export type CacheStatus = 'off' | 'miss' | 'used' | 'rejected';
 
 /**
- * Run the CommonJS file `file` as a module (as `require` would, without the module cache) and return its exports,
- * compiling it from the code cache when a usable one exists. When none was used, the process's `exit` writes one
- * (the bytecode of everything the run compiled).
+ * Run `file` — a CommonJS module's text wrapped as {@link WRAP_OPEN} … {@link WRAP_CLOSE} — as that module and
+ * return its exports, compiling it from the code cache when a usable one exists. When none was used, the process's
+ * `exit` writes one (the bytecode of everything the run compiled).
  */
 export function requireWithCodeCache(file: string, requireFn: NodeJS.Require, opts: LoadOptions): unknown {
   const env = opts.env ?? process.env;
-  const source = readFileSync(file, 'utf8');
+  const bytes = readFileSync(file);
+  // ASCII (the built bundle is): a one-byte string straight from the bytes, no UTF-8 decoding.
+  const source = bytes.toString(isAscii(bytes) ? 'latin1' : 'utf8');
+  if (!source.startsWith(WRAP_OPEN) || !source.trimEnd().endsWith(WRAP_CLOSE)) throw new Error(`${file} is not a wrapped CommonJS module`);
   const uid = typeof process.getuid === 'function' ? process.getuid() : undefined;
   const dir = opts.dir !== undefined ? opts.dir : cacheDir(env, process.platform, env.HOME ?? env.USERPROFILE);
-  const sourceCrc = dir === null ? null : crc32(source);
+  const sourceCrc = dir === null ? null : crc32(bytes);
   const flagsCrc = dir === null ? null : crc32(`${process.execArgv.join('\0')}\0${env.NODE_OPTIONS ?? ''}`);
   let cachePath: string | null = null;
   let cached: Buffer | undefined;
   let status: CacheStatus = 'off';
   if (dir !== null && sourceCrc !== null && flagsCrc !== null) {
-    const key: CacheKey = { sourceCrc, sourceLength: source.length, command: commandOf(opts.argv), node: process.version, arch: process.arch, flagsCrc };
+    const key: CacheKey = { sourceCrc, sourceLength: bytes.length, command: commandOf(opts.argv), node: process.version, arch: process.arch, flagsCrc };
     cachePath = join(dir, cacheFileName(key));
     const file = dirIsPrivate(dir, uid) ? readPrivate(cachePath, uid) : null;
     status = file === null ? 'miss' : 'rejected';
     cached = file === null ? undefined : (decodeCache(key, file) ?? undefined);
   }
-  // The wrapper CommonJS gives a module; the bundle's dynamic import() of optional packages goes to Node's loader.
-  const wrapper = `(function (exports, require, module, __filename, __dirname) { ${source}\n})`;
   // No importModuleDynamically: Node 20 has it only behind --experimental-vm-modules or with a warning, so the
   // bundle is built with every import() turned into require() (tsup.config.ts).
-  const script = new vm.Script(wrapper, { filename: file, cachedData: cached });
+  const script = new vm.Script(source, { filename: file, cachedData: cached });
   if (cached !== undefined && script.cachedDataRejected !== true) status = 'used';
   opts.onStatus?.(status);
   if (cachePath !== null && status !== 'used') {
-    const path = cachePath, sourceLength = source.length, crc = sourceCrc!;
+    const path = cachePath, sourceLength = bytes.length, crc = sourceCrc!;
     const atExit = opts.atExit ?? ((fn: () => void) => void process.once('exit', fn));
     atExit(() => {
       try {

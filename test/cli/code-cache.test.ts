@@ -19,6 +19,8 @@ import {
   HEADER_BYTES,
   requireWithCodeCache,
   type CacheStatus,
+  WRAP_CLOSE,
+  WRAP_OPEN,
 } from '../../src/cli/code-cache.js';
 import { SUBCOMMANDS } from '../../src/cli/main.js';
 
@@ -86,7 +88,14 @@ function load(file: string, dir: string | null): { exports: unknown; status: Cac
 }
 
 describe('requireWithCodeCache', () => {
-  const SRC = `'use strict';\nconst path = require('node:path');\nmodule.exports = { v: 1, twice: (x) => x * 2, base: path.basename(__filename), self: typeof module.exports };\n`;
+  const SRC = `${WRAP_OPEN}'use strict';\nconst path = require('node:path');\nmodule.exports = { v: 1, twice: (x) => x * 2, base: path.basename(__filename), self: typeof module.exports, s: '\u2192' };${WRAP_CLOSE}`;
+
+  it('refuses a file that is not a wrapped module', () => {
+    const dir = tmp('plain');
+    const file = join(dir, 'm.cjs');
+    writeFileSync(file, `module.exports = 1;\n`);
+    expect(() => load(file, null)).toThrow(/not a wrapped CommonJS module/);
+  });
 
   it('runs the module; the first run writes a cache the next run uses', () => {
     const dir = tmp('dir'), cache = join(dir, 'cache');
@@ -94,7 +103,7 @@ describe('requireWithCodeCache', () => {
     writeFileSync(file, SRC);
     const a = load(file, cache);
     expect(a.status).toBe('miss');
-    expect(a.exports).toMatchObject({ v: 1, base: 'm.cjs', self: 'object' });
+    expect(a.exports).toMatchObject({ v: 1, base: 'm.cjs', self: 'object', s: '\u2192' });
     expect((a.exports as { twice: (x: number) => number }).twice(21)).toBe(42);
     a.write!();
     const files = readdirSync(cache);
@@ -228,8 +237,10 @@ describe('the bin with its cache', () => {
     expect(usage.stderr).toBe(run({ TUNNELSCOPE_CODE_CACHE: '0' }, ['classify', '--no-such-flag']).stderr);
   });
 
-  it('the CLI bundle has no import(): the bin compiles it with node:vm, where Node 20 cannot import()', () => {
+  it('the CLI bundle is wrapped ASCII text with no import() (node:vm compiles it, where Node 20 cannot import())', () => {
     const text = readFileSync(join(ROOT, 'dist', 'cli-app.cjs'), 'utf8');
+    expect(text.startsWith(WRAP_OPEN) && text.trimEnd().endsWith(WRAP_CLOSE)).toBe(true);
+    expect(text).toMatch(/^[\x00-\x7f]*$/);
     expect(text).toMatch(/require\("@nats-io\/transport-node"\)/);
     expect(text.match(/(?<![\w$.])import\s*\(/g)).toBeNull();
   });
