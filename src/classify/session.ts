@@ -9,7 +9,7 @@ import { Decoder, newPacketView, type DecoderOptions } from '../trace/decode.js'
 import { FlowTable, type FlowTableOptions, type FlowTableStats } from '../trace/flow-table.js';
 import type { ReassemblyStats } from '../trace/reassembly.js';
 import type { EndReason, FlowHandle, PacketView, RawPacket } from '../trace/types.js';
-import { LINKTYPE_ETHERNET } from '../trace/types.js';
+import { DOUBLE, LINKTYPE_ETHERNET } from '../trace/types.js';
 import { isCaptureTime, usFromNs } from '../trace/container.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { Classifier } from './classifier.js';
@@ -83,7 +83,7 @@ export class ClassifierSession extends EventEmitter {
   private readonly decoder: Decoder;
   private readonly view: PacketView = newPacketView();
   private readonly table: FlowTable;
-  private readonly raw: RawPacket = { data: new Uint8Array(0), offset: 0, capLen: 0, wireLen: 0, tsUs: 0, linkType: 1 };
+  private readonly raw: RawPacket = { data: new Uint8Array(0), offset: 0, capLen: 0, wireLen: DOUBLE, tsUs: DOUBLE, linkType: 1 };
   /** Per flow slot: detection state while undecided, the verdict once final. */
   private det: (FlowDetection | undefined)[] = [];
   private verdicts: (Verdict | undefined)[] = [];

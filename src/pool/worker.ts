@@ -11,7 +11,7 @@ import type { ClassifierSession, VerdictEvent } from '../classify/session.js';
 import { DETECTORS } from '../detect/registry.js';
 import { TraceFormatError, TunnelscopeError } from '../errors.js';
 import { CaptureReader } from '../trace/reader.js';
-import type { RawPacket } from '../trace/types.js';
+import { DOUBLE, type RawPacket } from '../trace/types.js';
 import { frameShard } from './shard.js';
 import {
   FRAME_FOREIGN,
@@ -180,7 +180,7 @@ let livePackets = 0;
 /** The latest stream-wide idle check applied to the live session (see ClassifierPool#pushFrame). */
 let liveCheckUs = 0;
 const NO_BYTES = new Uint8Array(0);
-const liveRaw: RawPacket = { data: new Uint8Array(0), offset: 0, capLen: 0, wireLen: 0, tsUs: 0, linkType: 1 };
+const liveRaw: RawPacket = { data: new Uint8Array(0), offset: 0, capLen: 0, wireLen: DOUBLE, tsUs: DOUBLE, linkType: 1 };
 
 function liveSession(): ClassifierSession {
   if (live) return live;

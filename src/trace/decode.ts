@@ -9,7 +9,7 @@ import { linkToIp } from './decode-link.js';
 import { ipToView } from './decode-ip.js';
 import { DECODE_REASONS, OK, R_IP_BAD_VERSION } from './decode-reasons.js';
 import { pptpInner, tunnelInner, type TunnelCursor } from './decode-tunnel.js';
-import { ENCAP_NAMES, ENCAP_NONE, type PacketView, type RawPacket } from './types.js';
+import { DOUBLE, ENCAP_NAMES, ENCAP_NONE, type PacketView, type RawPacket } from './types.js';
 
 export { DECODE_REASONS } from './decode-reasons.js';
 
@@ -43,29 +43,33 @@ const TOO_DEEP = 'too-deep';
 
 /** A reusable zeroed view for `Decoder.decode`. */
 export function newPacketView(): PacketView {
+  // Fields that can hold numbers beyond a small integer start as DOUBLE (-0). Started as 0, the first microsecond
+  // time, 32-bit address or SPI above 2^31 mid-run changed the view's shape, and every optimised function that had
+  // seen it (decode, ipv4, the flow table's add and track, ...) was thrown away at once: 7 "wrong map" deopts in a
+  // fresh classify of the merged corpus trace, whose first captures carry small timestamps and 10/8 addresses.
   return {
     data: EMPTY,
-    tsUs: 0,
-    wireLen: 0,
+    tsUs: DOUBLE,
+    wireLen: DOUBLE,
     vlan: -1,
     encap: ENCAP_NONE,
     ipVersion: 4,
     l3Off: 0,
     srcOff: 0,
     dstOff: 0,
-    src4: 0,
-    dst4: 0,
+    src4: DOUBLE,
+    dst4: DOUBLE,
     proto: 0,
     srcPort: 0,
     dstPort: 0,
-    spi: 0,
+    spi: DOUBLE,
     tcpFlags: 0,
     payloadOff: 0,
     payloadLen: 0,
-    payloadWireLen: 0,
+    payloadWireLen: DOUBLE,
     isFragment: false,
     fragOffset: 0,
-    fragId: 0,
+    fragId: DOUBLE,
     moreFragments: false,
     fragDataOff: 0,
     fragDataLen: 0,

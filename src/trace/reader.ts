@@ -15,7 +15,7 @@ import { u32be } from './bytes.js';
 import type { ContainerParser, ReaderStats } from './container.js';
 import { isPcapMagic, PcapParser } from './pcap.js';
 import { PcapngParser, PCAPNG_SHB_TYPE } from './pcapng.js';
-import type { RawPacket } from './types.js';
+import { DOUBLE, type RawPacket } from './types.js';
 
 export type { ReaderStats } from './container.js';
 export { MAX_UNIT_BYTES, MAX_CAPTURE_US, isCaptureTime } from './container.js';
@@ -46,7 +46,7 @@ export class CaptureReader {
   private pendLen = 0;
   /** Input offset of the first byte not yet part of a complete unit. */
   private consumed = 0;
-  private readonly raw: RawPacket = { data: EMPTY, offset: 0, capLen: 0, wireLen: 0, tsUs: 0, linkType: 0 };
+  private readonly raw: RawPacket = { data: EMPTY, offset: 0, capLen: 0, wireLen: DOUBLE, tsUs: DOUBLE, linkType: 0 };
   /** A format error is final: later push/end calls throw it again rather than parse from a broken state. */
   private failed: TraceFormatError | null = null;
 

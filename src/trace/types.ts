@@ -20,6 +20,14 @@ export const ENCAP_NONE = 0;
 export const ENCAP_NAMES: readonly (EncapName | null)[] = [null, 'ipip', 'gre', 'gtp', 'vxlan', 'capwap', 'pptp'];
 
 /** One captured frame as read from a capture (the reader reuses the object). */
+/**
+ * -0, a heap number equal to 0: the first value of a reused packet object's fields that may later hold numbers
+ * beyond a small integer (microsecond times, 32-bit addresses, SPIs, lengths from a record header). V8 then gives
+ * the field a double representation from the start; started as 0, the first big value mid-run changes the
+ * object's shape and throws away every optimised function that saw it (see newPacketView).
+ */
+export const DOUBLE = -0;
+
 export interface RawPacket {
   /** Underlying bytes; the frame is data[offset, offset+capLen). Valid only during the callback. */
   data: Uint8Array;

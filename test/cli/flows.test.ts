@@ -141,7 +141,7 @@ describe('tunnelscope flows', () => {
     }
     const p = join(dir, 'many.pcap');
     writeFileSync(p, w.toBuffer());
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/bin.ts', 'flows', p], { cwd: join(__dirname, '../..') });
+    const child = spawn(process.execPath, ['dist/cli.js', 'flows', p], { cwd: join(__dirname, '../..') });
     let err = '';
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
     const first = await new Promise<string>((resolve) => {
