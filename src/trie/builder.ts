@@ -10,7 +10,7 @@ import { formatIPv4, formatIPv6Words } from '../ip/format.js';
 import { isV4MappedWords, readU32BE } from '../ip/parse.js';
 import { applyMask, formatPrefix, newPrefixParts, parsePrefixInto, type PrefixParts } from '../ip/prefix.js';
 import { CidrMap, type CidrMapOptions, type CidrMergePolicy } from './cidr-map.js';
-import { PrefixColumns, samePrefix, type FamilyColumns } from './columns.js';
+import { fit, PrefixColumns, samePrefix, type FamilyColumns } from './columns.js';
 import { compileTables } from './compile.js';
 
 /** One family after resolution: distinct prefixes in canonical order. */
@@ -203,7 +203,7 @@ export class CidrMapBuilder<V> {
       }
       i = j;
     }
-    return oa === null ? { addr: addr.subarray(0, n * W), len: lens.subarray(0, n) } : { addr: oa.subarray(0, m * W), len: ol!.subarray(0, m) };
+    return oa === null ? { addr: fit(addr, n * W), len: fit(lens, n) } : { addr: fit(oa, m * W), len: fit(ol!, m) };
   }
 }
 
@@ -214,7 +214,7 @@ export class CidrMapBuilder<V> {
 function firstOfEach(c: FamilyColumns, onRepeat: (firstTag: number, repeatTag: number) => void): Resolved & { tag: Uint32Array } {
   const { addr, len: lens, tag, n, W } = c;
   const { order: ord, repeats } = c.order();
-  if (!repeats) return { addr: addr.subarray(0, n * W), len: lens.subarray(0, n), tag: tag.subarray(0, n) };
+  if (!repeats) return { addr: fit(addr, n * W), len: fit(lens, n), tag: tag.subarray(0, n) };
   const oa = new Uint32Array(n * W);
   const ol = new Uint8Array(n);
   const ot = new Uint32Array(n);
@@ -233,7 +233,7 @@ function firstOfEach(c: FamilyColumns, onRepeat: (firstTag: number, repeatTag: n
     m++;
     i = j;
   }
-  return { addr: oa.subarray(0, m * W), len: ol.subarray(0, m), tag: ot.subarray(0, m) };
+  return { addr: fit(oa, m * W), len: fit(ol, m), tag: ot.subarray(0, m) };
 }
 
 function describe(v: unknown): string {

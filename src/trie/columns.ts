@@ -138,6 +138,15 @@ function compare6(addr: Uint32Array, lens: Uint8Array, i: number, j: number): nu
   return lens[i]! - lens[j]!;
 }
 
+/**
+ * `a[0, n)` for a built map: a view when the array is (nearly) that long, else an exact copy, so a map never
+ * holds much more memory than it uses (reserved capacity counts as ArrayBuffer memory even when no page of it
+ * was ever touched).
+ */
+export function fit<A extends Uint32Array | Uint8Array | Int32Array>(a: A, n: number): A {
+  return (a.length - n <= n >>> 3 ? a.subarray(0, n) : a.slice(0, n)) as A;
+}
+
 /** True when positions `a` and `b` hold the same prefix. */
 export function samePrefix(addr: Uint32Array, lens: Uint8Array, W: 1 | 4, a: number, b: number): boolean {
   if (lens[a] !== lens[b]) return false;

@@ -46,9 +46,10 @@ export class NodeWriter {
     nb.set(this.buf.subarray(0, this.len));
     this.buf = nb;
   }
-  /** The nodes written: a view, not a copy (capacity never written to was never touched either). */
+  /** The nodes written: a view when the estimate was close (no second copy), else an exact copy. */
   finish(): Int32Array {
-    return this.buf.subarray(0, this.len);
+    const n = this.len;
+    return this.buf.length - n <= n >>> 3 ? this.buf.subarray(0, n) : this.buf.slice(0, n);
   }
 }
 
@@ -59,8 +60,8 @@ export class NodeWriter {
 export function compileTables(addr4: Uint32Array, len4: Uint8Array, addr6: Uint32Array, len6: Uint8Array): Tables {
   const n4 = len4.length;
   const n6 = len6.length;
-  // ~3 words a prefix for list-shaped input; the writer doubles when a table needs more.
-  const out = new NodeWriter(Math.max(1024, (n4 + n6) * 8));
+  // List- and BGP-shaped tables take ~3.5–4 words a prefix; the writer doubles when a table needs more.
+  const out = new NodeWriter(4096 + (n4 + n6) * 4);
   const root4 = n4 ? compileFamily(addr4, len4, n4, 1, 0, out) : EMPTY_ROOT;
   const root6 = n6 ? compileFamily(addr6, len6, n6, 4, n4, out) : EMPTY_ROOT;
   return { root4, root6, nodes: out.finish(), addr4, len4, addr6, len6 };
