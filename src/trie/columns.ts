@@ -7,11 +7,10 @@
  * Columns only ever grow at the end: a view of `[0, n)` handed to a built map stays valid while more prefixes are
  * added (a later growth moves to a new buffer; the old one keeps its contents).
  *
- * Costs: push O(1) amortised; order O(n) (one compare pass when the input is already in canonical order, as
- * exported lists often are; else a stable LSD radix sort).
+ * Costs: push O(1) amortised; canonical order O(n) (one compare pass when the input is already in that order, as
+ * exported lists often are; else a stable LSD radix sort over the digits that differ).
  */
 import type { PrefixParts } from '../ip/prefix.js';
-import { sortPrefixes } from './compile.js';
 
 /** One family's columns (W = address words per prefix: 1 for IPv4, 4 for IPv6). */
 export class FamilyColumns {
@@ -44,14 +43,101 @@ export class FamilyColumns {
   }
 
   /**
-   * Positions `[0, n)` in canonical order (address words, then length; insertion order among equal prefixes),
-   * or null when they already are in that order (the identity: nothing allocated). `repeats` tells whether some
-   * prefix was pushed more than once (false: every group has one prefix).
+   * The prefixes `[0, n)` in canonical order (address words, then length; push order among equal prefixes):
+   * the columns themselves when they already are in that order (nothing copied: one compare pass), else sorted
+   * copies. `repeats` is false only when no prefix was pushed twice.
    */
-  order(): { order: Uint32Array | null; repeats: boolean } {
-    const st = orderState(this.addr, this.len, this.n, this.W);
-    if (st === UNORDERED) return { order: sortPrefixes(this.addr, this.len, this.n, this.W), repeats: true };
-    return { order: null, repeats: st === ORDERED_WITH_REPEATS };
+  sorted(): SortedColumns {
+    const { addr, len, tag, n, W } = this;
+    const st = orderState(addr, len, n, W);
+    if (st !== UNORDERED) return { addr, len, tag, n, repeats: st === ORDERED_WITH_REPEATS, copies: false };
+    return sortColumns(addr, len, tag, n, W);
+  }
+}
+
+/** Columns in canonical order (see FamilyColumns#sorted); `copies`: fresh arrays the caller may write to. */
+export interface SortedColumns {
+  addr: Uint32Array;
+  len: Uint8Array;
+  tag: Uint32Array;
+  n: number;
+  repeats: boolean;
+  copies: boolean;
+}
+
+const DIGIT_BITS = 11;
+const DIGIT_MASK = (1 << DIGIT_BITS) - 1;
+
+/**
+ * Sorted copies of prefixes `[0, n)`: a stable LSD radix sort on the length, then on 11-bit digits of the address
+ * words from the last, carrying every column along (each pass reads sequentially: a shuffled million-line list
+ * costs no random gathers), skipping the digits every prefix shares (one pass finds them).
+ */
+function sortColumns(addr: Uint32Array, lens: Uint8Array, tag: Uint32Array, n: number, W: 1 | 4): SortedColumns {
+  // Which bits of each word, and whether the length, differ anywhere.
+  const diff = new Uint32Array(W);
+  let lenDiff = 0;
+  for (let i = 1; i < n; i++) {
+    for (let k = 0; k < W; k++) diff[k]! |= addr[i * W + k]! ^ addr[k]!;
+    lenDiff |= lens[i]! ^ lens[0]!;
+  }
+  // The passes, least significant first: [word, shift] (word -1: the length).
+  const passes: [number, number][] = [];
+  if (lenDiff !== 0) passes.push([-1, 0]);
+  for (let k = W - 1; k >= 0; k--) for (let sh = 0; sh < 32; sh += DIGIT_BITS) if ((diff[k]! >>> sh) & DIGIT_MASK) passes.push([k, sh]);
+  type Set3 = [Uint32Array, Uint8Array, Uint32Array];
+  const alloc = (): Set3 => [new Uint32Array(n * W), new Uint8Array(n), new Uint32Array(n)];
+  const columns: Set3 = [addr, lens, tag];
+  // Ping-pong between two sets of arrays; the caller's columns are only ever read.
+  let cur = columns;
+  let next: Set3 | null = null;
+  const cnt = new Uint32Array(DIGIT_MASK + 2);
+  for (const [k, sh] of passes) {
+    const [a, l, t] = cur;
+    count(a, l, cnt, n, W, k, sh);
+    const into = next ?? alloc();
+    scatter(a, l, t, into[0], into[1], into[2], cnt, n, W, k, sh);
+    next = cur === columns ? null : cur;
+    cur = into;
+  }
+  if (cur === columns) {
+    // no pass: every prefix is the same one (not reached from sorted(), which finds those in order)
+    cur = alloc();
+    cur[0].set(addr.subarray(0, n * W));
+    cur[1].set(lens.subarray(0, n));
+    cur[2].set(tag.subarray(0, n));
+  }
+  return { addr: cur[0], len: cur[1], tag: cur[2], n, repeats: true, copies: true };
+}
+
+/** `cnt[d]` = where prefixes with digit d start (one function for every pass: compiled once, not per loop). */
+function count(a: Uint32Array, l: Uint8Array, cnt: Uint32Array, n: number, W: 1 | 4, k: number, sh: number): void {
+  cnt.fill(0);
+  for (let i = 0; i < n; i++) cnt[(k < 0 ? l[i]! : (a[i * W + k]! >>> sh) & DIGIT_MASK) + 1]!++;
+  for (let d = 1; d < cnt.length; d++) cnt[d]! += cnt[d - 1]!;
+}
+
+/** One stable pass: each prefix to `cnt[its digit]++` in the target columns. */
+function scatter(
+  a: Uint32Array,
+  l: Uint8Array,
+  t: Uint32Array,
+  oa: Uint32Array,
+  ol: Uint8Array,
+  ot: Uint32Array,
+  cnt: Uint32Array,
+  n: number,
+  W: 1 | 4,
+  k: number,
+  sh: number,
+): void {
+  for (let i = 0; i < n; i++) {
+    const d = k < 0 ? l[i]! : (a[i * W + k]! >>> sh) & DIGIT_MASK;
+    const p = cnt[d]!++;
+    if (W === 1) oa[p] = a[i]!;
+    else for (let w = 0; w < 4; w++) oa[p * 4 + w] = a[i * 4 + w]!;
+    ol[p] = l[i]!;
+    ot[p] = t[i]!;
   }
 }
 
