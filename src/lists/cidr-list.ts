@@ -13,7 +13,7 @@
  */
 import { MAX_LIST_ENTRIES, quoteForMessage, readListUnits, valueProblem } from './read-text.js';
 import { scanListLines } from './scan.js';
-import { unitsOf, unitsText, type ListUnits } from './units.js';
+import { unitsDecoder, unitsOf, type ListUnits } from './units.js';
 import { RangeInterner } from './intern.js';
 import { CidrError, ListParseError } from '../errors.js';
 import { newPrefixParts, parsePrefix4Units, parsePrefixInto } from '../ip/prefix.js';
@@ -91,11 +91,12 @@ function parseUnits(u: ListUnits, options: CidrListOptions): CidrList {
   const valueOf = new U32Column(capacity);
   const cols = new PrefixColumns(capacity);
   const p = newPrefixParts();
+  const keyText = unitsDecoder(u);
   const sink = (lineNo: number, ks: number, ke: number, vs: number, ve: number): void => {
     // Dotted-quad IPv4 straight from the units; anything else (IPv6, errors) through the string parser.
     if (!parsePrefix4Units(u, ks, ke, p, normalize)) {
       try {
-        parsePrefixInto(unitsText(u, ks, ke), p, normalize);
+        parsePrefixInto(keyText(ks, ke), p, normalize);
       } catch (e) {
         if (e instanceof CidrError) throw new ListParseError(source, lineNo, `${e.code}: ${e.message}`, { cause: e });
         throw e;
