@@ -213,7 +213,9 @@ export class CidrMapBuilder<V> {
 function firstOfEach(c: FamilyColumns, onRepeat: (firstTag: number, repeatTag: number) => void): Resolved & { tag: Uint32Array } {
   const W = c.W;
   const { addr, len: lens, tag, n, repeats, copies } = c.sorted();
-  if (!repeats) return { addr: fit(addr, n * W), len: fit(lens, n), tag: tag.subarray(0, n) };
+  // Sorted copies say "may repeat": one tight pass finds the first repeat, if any.
+  const r = !repeats ? n : W === 1 ? firstRepeat4(addr, lens, n) : firstRepeat6(addr, lens, n);
+  if (r >= n) return { addr: fit(addr, n * W), len: fit(lens, n), tag: tag.subarray(0, n) };
   // compacted in place when the arrays are sorted copies, else into new ones (the columns stay as they are)
   const oa = copies ? addr : new Uint32Array(n * W);
   const ol = copies ? lens : new Uint8Array(n);
@@ -229,6 +231,16 @@ function firstOfEach(c: FamilyColumns, onRepeat: (firstTag: number, repeatTag: n
     i = j;
   }
   return { addr: fit(oa, m * W), len: fit(ol, m), tag: ot.subarray(0, m) };
+}
+
+/** Index of the first prefix equal to the one before it in sorted columns, or n. */
+function firstRepeat4(a: Uint32Array, l: Uint8Array, n: number): number {
+  for (let i = 1; i < n; i++) if (a[i] === a[i - 1] && l[i] === l[i - 1]) return i;
+  return n;
+}
+function firstRepeat6(a: Uint32Array, l: Uint8Array, n: number): number {
+  for (let i = 1; i < n; i++) if (samePrefix(a, l, 4, i - 1, i)) return i;
+  return n;
 }
 
 function describe(v: unknown): string {

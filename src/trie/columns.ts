@@ -65,6 +65,8 @@ export interface SortedColumns {
   copies: boolean;
 }
 
+type Columns3 = [addr: Uint32Array, len: Uint8Array, tag: Uint32Array];
+
 const DIGIT_BITS = 11;
 const DIGIT_MASK = (1 << DIGIT_BITS) - 1;
 
@@ -85,18 +87,20 @@ function sortColumns(addr: Uint32Array, lens: Uint8Array, tag: Uint32Array, n: n
   const passes: [number, number][] = [];
   if (lenDiff !== 0) passes.push([-1, 0]);
   for (let k = W - 1; k >= 0; k--) for (let sh = 0; sh < 32; sh += DIGIT_BITS) if ((diff[k]! >>> sh) & DIGIT_MASK) passes.push([k, sh]);
-  type Set3 = [Uint32Array, Uint8Array, Uint32Array];
-  const alloc = (): Set3 => [new Uint32Array(n * W), new Uint8Array(n), new Uint32Array(n)];
-  const columns: Set3 = [addr, lens, tag];
+  const alloc = (): Columns3 => [new Uint32Array(n * W), new Uint8Array(n), new Uint32Array(n)];
+  const columns: Columns3 = [addr, lens, tag];
   // Ping-pong between two sets of arrays; the caller's columns are only ever read.
   let cur = columns;
-  let next: Set3 | null = null;
+  let next: Columns3 | null = null;
   const cnt = new Uint32Array(DIGIT_MASK + 2);
+  const dig = new Uint16Array(n);
   for (const [k, sh] of passes) {
     const [a, l, t] = cur;
-    count(a, l, cnt, n, W, k, sh);
+    if (k < 0) countLengths(l, dig, cnt, n);
+    else countDigits(a, dig, cnt, n, W, k, sh);
     const into = next ?? alloc();
-    scatter(a, l, t, into[0], into[1], into[2], cnt, n, W, k, sh);
+    if (W === 1) scatter1(a, l, t, into, dig, cnt, n);
+    else scatter4(a, l, t, into, dig, cnt, n);
     next = cur === columns ? null : cur;
     cur = into;
   }
@@ -110,32 +114,40 @@ function sortColumns(addr: Uint32Array, lens: Uint8Array, tag: Uint32Array, n: n
   return { addr: cur[0], len: cur[1], tag: cur[2], n, repeats: true, copies: true };
 }
 
-/** `cnt[d]` = where prefixes with digit d start (one function for every pass: compiled once, not per loop). */
-function count(a: Uint32Array, l: Uint8Array, cnt: Uint32Array, n: number, W: 1 | 4, k: number, sh: number): void {
+/**
+ * Each prefix's digit into `dig`, and `cnt[d]` = where prefixes with digit d start. Small functions, each a single
+ * loop, reused by every pass: compiled once, not per loop.
+ */
+function countLengths(l: Uint8Array, dig: Uint16Array, cnt: Uint32Array, n: number): void {
   cnt.fill(0);
-  for (let i = 0; i < n; i++) cnt[(k < 0 ? l[i]! : (a[i * W + k]! >>> sh) & DIGIT_MASK) + 1]!++;
+  for (let i = 0; i < n; i++) cnt[(dig[i] = l[i]!) + 1]!++;
+  for (let d = 1; d < cnt.length; d++) cnt[d]! += cnt[d - 1]!;
+}
+function countDigits(a: Uint32Array, dig: Uint16Array, cnt: Uint32Array, n: number, W: 1 | 4, k: number, sh: number): void {
+  cnt.fill(0);
+  for (let i = 0; i < n; i++) cnt[(dig[i] = (a[i * W + k]! >>> sh) & DIGIT_MASK) + 1]!++;
   for (let d = 1; d < cnt.length; d++) cnt[d]! += cnt[d - 1]!;
 }
 
-/** One stable pass: each prefix to `cnt[its digit]++` in the target columns. */
-function scatter(
-  a: Uint32Array,
-  l: Uint8Array,
-  t: Uint32Array,
-  oa: Uint32Array,
-  ol: Uint8Array,
-  ot: Uint32Array,
-  cnt: Uint32Array,
-  n: number,
-  W: 1 | 4,
-  k: number,
-  sh: number,
-): void {
+/** One stable pass: each prefix to `cnt[its digit]++` in the target columns (IPv4: one address word). */
+function scatter1(a: Uint32Array, l: Uint8Array, t: Uint32Array, to: Columns3, dig: Uint16Array, cnt: Uint32Array, n: number): void {
+  const [oa, ol, ot] = to;
   for (let i = 0; i < n; i++) {
-    const d = k < 0 ? l[i]! : (a[i * W + k]! >>> sh) & DIGIT_MASK;
-    const p = cnt[d]!++;
-    if (W === 1) oa[p] = a[i]!;
-    else for (let w = 0; w < 4; w++) oa[p * 4 + w] = a[i * 4 + w]!;
+    const p = cnt[dig[i]!]!++;
+    oa[p] = a[i]!;
+    ol[p] = l[i]!;
+    ot[p] = t[i]!;
+  }
+}
+/** The same for IPv6 (four address words). */
+function scatter4(a: Uint32Array, l: Uint8Array, t: Uint32Array, to: Columns3, dig: Uint16Array, cnt: Uint32Array, n: number): void {
+  const [oa, ol, ot] = to;
+  for (let i = 0; i < n; i++) {
+    const p = cnt[dig[i]!]!++;
+    oa[4 * p] = a[4 * i]!;
+    oa[4 * p + 1] = a[4 * i + 1]!;
+    oa[4 * p + 2] = a[4 * i + 2]!;
+    oa[4 * p + 3] = a[4 * i + 3]!;
     ol[p] = l[i]!;
     ot[p] = t[i]!;
   }
