@@ -244,7 +244,7 @@ export async function loadCidrFile(path: string, options: CidrListOptions & { so
       total += bytesRead;
       const n = carry + bytesRead;
       const last = bytesRead === 0;
-      const fresh = u.subarray(carry, n);
+      const fresh = buf.subarray(carry, n); // a Buffer: its indexOf is a memchr
       if (total > MAX_LIST_BYTES || !isAscii(fresh) || fresh.indexOf(0) >= 0) return await whole();
       if (scanning) {
         const cut = last ? n : afterLastLineEnd(u, n);
