@@ -5,11 +5,12 @@
  * be read at all is a ListReadError. Entries are canonicalised (IPv4-mapped -> IPv4, RFC 5952 IPv6) so the same
  * prefix written two ways is caught as a duplicate.
  *
- * Large lists: the text is read as code units (an ASCII file's own bytes: no decode, no string of the file) and
- * each line is parsed in place (no string per line; IPv4 straight from the units) into typed prefix columns; values are interned (a registrant on a million lines is
- * one string); duplicates are found by the columns' canonical order, not a Map of prefix texts. Cost: O(text) +
- * O(n) order (one pass for a list already in address order) + compile; memory ~17 bytes per line beside the map.
- * `entries` and `lines` are materialised only when read.
+ * Large lists: the text is read as code units (an ASCII file's own bytes, 1 MB at a time: no decode, no string of
+ * the file) and each line is parsed in place (no string per line; IPv4 straight from the units) into typed prefix
+ * columns; values are interned (a registrant on a million lines is one string); duplicates are found by the
+ * columns' canonical order, not a Map of prefix texts. Cost: O(text) + O(n) order (one pass for a list already in
+ * address order) + compile; memory ~17 bytes per line beside the map. `entries` and `lines` are materialised only
+ * when read.
  */
 import { isAscii } from 'node:buffer';
 import { MAX_LIST_BYTES, MAX_LIST_ENTRIES, openListFile, quoteForMessage, readError, readListUnits, readOpenList, unitsOfListBytes, valueProblem, type OpenList } from './read-text.js';
