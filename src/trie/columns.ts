@@ -1,8 +1,9 @@
 /**
  * Prefix columns: the storage a table is built from. Prefixes arrive in insertion order into growable typed
  * arrays (address words, length, and one caller-chosen u32 tag per prefix: an add index, a line's entry number),
- * so a million-line list costs a few flat arrays, no object or JS array per prefix. Owns canonical order and the
- * walk over groups of equal prefixes; never does I/O and never decides what a repeat means (the caller does).
+ * so a million-line list costs a few flat arrays, no object or JS array per prefix. Owns canonical order (equal
+ * prefixes end up adjacent, in push order); never does I/O and never decides what a repeat means (the builder's
+ * walks over the sorted columns do).
  *
  * Columns only ever grow at the end: a view of `[0, n)` handed to a built map stays valid while more prefixes are
  * added (a later growth moves to a new buffer; the old one keeps its contents).
