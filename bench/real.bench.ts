@@ -230,10 +230,14 @@ export interface ListRow {
   rssWithout: number;
 }
 
-/** A registration list of `n` prefixes (cached): 90% IPv4 /24 and /32, 10% IPv6 /64, 5,000 registrants. */
-export function bigList(n: number): string {
+/**
+ * A registration list of `n` prefixes (cached): 90% IPv4 /24 and /32, 10% IPv6 /64, 5,000 registrants; in address
+ * order (as lists exported from an address-management database usually are) or, `shuffled`, the same lines in a
+ * fixed random order (the loader then has to sort).
+ */
+export function bigList(n: number, shuffled = false): string {
   mkdirSync(CACHE, { recursive: true });
-  const out = join(CACHE, `registered-${n}.txt`);
+  const out = join(CACHE, `registered-${n}${shuffled ? '-shuffled' : ''}.txt`);
   if (existsSync(out)) return out;
   const lines: string[] = ['# synthetic registration list (bench/real.bench.ts)'];
   let x = 0x0b000000;
@@ -245,6 +249,14 @@ export function bigList(n: number): string {
       const host = i % 7 === 0;
       const v = host ? x + 5 : x;
       lines.push(`${v >>> 24}.${(v >>> 16) & 255}.${(v >>> 8) & 255}.${v & 255}/${host ? 32 : 24},${org}`);
+    }
+  }
+  if (shuffled) {
+    let seed = 12345;
+    for (let i = lines.length - 1; i > 1; i--) {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      const j = 1 + (seed % i); // the header comment stays first
+      [lines[i], lines[j]] = [lines[j]!, lines[i]!];
     }
   }
   writeFileSync(out, lines.join('\n') + '\n');
@@ -261,8 +273,8 @@ function onePacket(): string {
   return out;
 }
 
-export function listLoad(n: number, rounds: number): ListRow {
-  const list = bigList(n);
+export function listLoad(n: number, rounds: number, shuffled = false): ListRow {
+  const list = bigList(n, shuffled);
   const cap = onePacket();
   const w: number[] = [], wo: number[] = [], rw: number[] = [], rwo: number[] = [], cw: number[] = [], cwo: number[] = [];
   for (let k = 0; k < rounds; k++) {

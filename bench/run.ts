@@ -81,6 +81,9 @@ if (!skip.has('real')) {
   console.log(`${M(n)}-prefix list (${l.fileMB.toFixed(1)} MB) through the CLI: ${l.withList.toFixed(2)} s vs ${l.without.toFixed(2)} s without (load ${(l.withList - l.without).toFixed(2)} s; CPU ${(l.cpuWith - l.cpuWithout).toFixed(2)} s); peak RSS ${l.rssWith.toFixed(0)} MB vs ${l.rssWithout.toFixed(0)} MB`);
   summary.push([`${M(n)}-prefix registration list through the CLI: load time (wall; CPU)`, `${(l.withList - l.without).toFixed(2)} s; ${(l.cpuWith - l.cpuWithout).toFixed(2)} s CPU`, `target < 1 s; run with list ${l.withList.toFixed(2)} s, without ${l.without.toFixed(2)} s`]);
   summary.push([`${M(n)}-prefix registration list: peak RSS above the run without it`, `${(l.rssWith - l.rssWithout).toFixed(0)} MB`, 'target < 200 MB']);
+  const s = listLoad(n, quick ? 1 : 3, true);
+  console.log(`the same list shuffled (the loader sorts it): load ${(s.withList - s.without).toFixed(2)} s (CPU ${(s.cpuWith - s.cpuWithout).toFixed(2)} s); peak RSS ${s.rssWith.toFixed(0)} MB vs ${s.rssWithout.toFixed(0)} MB`);
+  summary.push([`${M(n)}-prefix list in random order: load time (wall; CPU)`, `${(s.withList - s.without).toFixed(2)} s; ${(s.cpuWith - s.cpuWithout).toFixed(2)} s CPU`, `peak RSS +${(s.rssWith - s.rssWithout).toFixed(0)} MB`]);
 }
 
 head('End to end: tunnelscope classify --format ndjson > /dev/null (built CLI)');

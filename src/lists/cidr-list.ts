@@ -5,15 +5,17 @@
  * be read at all is a ListReadError. Entries are canonicalised (IPv4-mapped -> IPv4, RFC 5952 IPv6) so the same
  * prefix written two ways is caught as a duplicate.
  *
- * Large lists: the text is read as code units (an ASCII file's own bytes: no decode, no string of the file) and
- * each line is parsed in place (no string per line; IPv4 straight from the units) into typed prefix columns; values are interned (a registrant on a million lines is
- * one string); duplicates are found by the columns' canonical order, not a Map of prefix texts. Cost: O(text) +
- * O(n) order (one pass for a list already in address order) + compile; memory ~17 bytes per line beside the map.
- * `entries` and `lines` are materialised only when read.
+ * Large lists: the text is read as code units (an ASCII file's own bytes, 1 MB at a time: no decode, no string of
+ * the file) and each line is parsed in place (no string per line; IPv4 straight from the units) into typed prefix
+ * columns; values are interned (a registrant on a million lines is one string); duplicates are found by the
+ * columns' canonical order, not a Map of prefix texts. Cost: O(text) + O(n) order (one pass for a list already in
+ * address order) + compile; memory ~17 bytes per line beside the map. `entries` and `lines` are materialised only
+ * when read.
  */
-import { MAX_LIST_ENTRIES, quoteForMessage, readListUnits, valueProblem } from './read-text.js';
-import { scanListLines } from './scan.js';
-import { unitsOf, unitsText, type ListUnits } from './units.js';
+import { isAscii } from 'node:buffer';
+import { MAX_LIST_BYTES, MAX_LIST_ENTRIES, openListFile, quoteForMessage, readError, readListUnits, readOpenList, unitsOfListBytes, valueProblem, type OpenList } from './read-text.js';
+import { ListScanner } from './scan.js';
+import { plain, unitsDecoder, unitsOf, type ListUnits } from './units.js';
 import { RangeInterner } from './intern.js';
 import { CidrError, ListParseError } from '../errors.js';
 import { newPrefixParts, parsePrefix4Units, parsePrefixInto } from '../ip/prefix.js';
@@ -80,22 +82,34 @@ export function parseCidrList(text: string, options: CidrListOptions = {}): Cidr
 
 /** {@link parseCidrList} over the text's code units (see units.ts). */
 function parseUnits(u: ListUnits, options: CidrListOptions): CidrList {
+  const parser = newParser(u, u.length, options);
+  parser.scan(u.length, true);
+  return parser.finish();
+}
+
+/**
+ * The parse of one list whose text is `u`, scanned as a whole or a piece at a time (a file read in chunks into
+ * the same array: each piece starts at `u[0]`). `scan` returns false once a line is refused (no more pieces are
+ * needed); `finish` builds the list or throws its first error.
+ */
+function newParser(u: ListUnits, size: number, options: CidrListOptions): { scan(n: number, last: boolean): boolean; finish(): CidrList } {
   const source = options.source ?? '<input>';
   const normalize = options.normalize ?? false;
   const values = new RangeInterner(u);
   const defaultId = values.internText(options.defaultValue ?? '');
   // An entry line is at least ~4 characters: a capacity that is rarely outgrown (pages never written stay free).
-  const capacity = Math.min(MAX_LIST_ENTRIES, (u.length >>> 4) + 16);
+  const capacity = Math.min(MAX_LIST_ENTRIES, (size >>> 4) + 16);
   // Per entry (tag = entry index, in file order): its line number and value id.
   const lineOf = new U32Column(capacity);
   const valueOf = new U32Column(capacity);
   const cols = new PrefixColumns(capacity);
   const p = newPrefixParts();
+  const keyText = unitsDecoder(u);
   const sink = (lineNo: number, ks: number, ke: number, vs: number, ve: number): void => {
     // Dotted-quad IPv4 straight from the units; anything else (IPv6, errors) through the string parser.
     if (!parsePrefix4Units(u, ks, ke, p, normalize)) {
       try {
-        parsePrefixInto(unitsText(u, ks, ke), p, normalize);
+        parsePrefixInto(keyText(ks, ke), p, normalize);
       } catch (e) {
         if (e instanceof CidrError) throw new ListParseError(source, lineNo, `${e.code}: ${e.message}`, { cause: e });
         throw e;
@@ -105,14 +119,32 @@ function parseUnits(u: ListUnits, options: CidrListOptions): CidrList {
     lineOf.push(lineNo);
     valueOf.push(vs < 0 ? defaultId : values.intern(vs, ve));
   };
+  const scanner = new ListScanner(source, { key: 'CIDR', value: 'value' });
   let lineError: unknown = null;
-  try {
-    scanListLines(u, source, { key: 'CIDR', value: 'value' }, sink);
-  } catch (e) {
-    if (!(e instanceof ListParseError)) throw e;
-    lineError = e; // a repeated prefix on an earlier line is the first bad line: checked below
-  }
-  const strings = values.strings;
+  const scan = (n: number, last: boolean): boolean => {
+    if (lineError !== null) return false;
+    try {
+      scanner.scan(u, n, last, sink);
+      return true;
+    } catch (e) {
+      if (!(e instanceof ListParseError)) throw e;
+      lineError = e; // a repeated prefix on an earlier line is the first bad line: checked below
+      return false;
+    }
+  };
+  return { scan, finish: () => finishList(source, cols, lineOf, valueOf, values.strings, defaultId, lineError) };
+}
+
+/** The list, or its first error: a repeat with another value on an earlier line, else the refused line's. */
+function finishList(
+  source: string,
+  cols: PrefixColumns,
+  lineOf: U32Column,
+  valueOf: U32Column,
+  strings: readonly string[],
+  defaultId: number,
+  lineError: unknown,
+): CidrList {
   // The first line (in file order) that repeats an earlier prefix with another value, against the prefix's first
   // line (whose value the map keeps).
   let dupAt = -1;
@@ -178,5 +210,70 @@ function parseUnits(u: ListUnits, options: CidrListOptions): CidrList {
 export async function loadCidrList(input: string | { path: string }, options: CidrListOptions = {}): Promise<CidrList> {
   if (typeof input === 'string') return parseCidrList(input, options);
   const source = options.source ?? input.path;
-  return parseUnits(await readListUnits(input.path, source), { ...options, source });
+  return loadCidrFile(input.path, { ...options, source });
+}
+
+/** Bytes read at a time from a list file. */
+const CHUNK_BYTES = 1 << 20;
+/** Room for the start of a line carried to the next chunk: more than any line under MAX_LINE_CHARS. */
+const CARRY_BYTES = 4096;
+
+/**
+ * A regular file that is plain ASCII with no NUL, read and parsed a chunk at a time in one reused buffer: a
+ * 45 MB list costs 1 MB of text memory, not 45. Anything else — a pipe, a byte outside ASCII, a NUL, a line longer
+ * than the carry room, a file that grows past the limit — goes back to the start through the whole-file reader,
+ * which gives the same list or the same first error (read errors before line errors, as always); so does a file
+ * that turns out to break that rule after a line was refused.
+ * @internal `chunkBytes` is for tests.
+ */
+export async function loadCidrFile(path: string, options: CidrListOptions & { source: string }, chunkBytes: number = CHUNK_BYTES): Promise<CidrList> {
+  const whole = async (): Promise<CidrList> => parseUnits(await readListUnits(path, options.source), options);
+  const o = await openListFile(path, options.source);
+  const { fh, size } = o;
+  let parser: ReturnType<typeof newParser>;
+  try {
+    // A pipe cannot be read twice: all of it, then the parse.
+    if (!o.isFile) return parseUnits(unitsOfListBytes(await readOpenList(o, options.source), options.source), options);
+    const buf = Buffer.allocUnsafe(chunkBytes + CARRY_BYTES);
+    const u = plain(buf);
+    parser = newParser(u, size, options);
+    let carry = 0;
+    let total = 0;
+    let scanning = true;
+    for (;;) {
+      const bytesRead = await readChunk(fh, buf, carry, chunkBytes, options.source);
+      total += bytesRead;
+      const n = carry + bytesRead;
+      const last = bytesRead === 0;
+      const fresh = buf.subarray(carry, n); // a Buffer: its indexOf is a memchr
+      if (total > MAX_LIST_BYTES || !isAscii(fresh) || fresh.indexOf(0) >= 0) return await whole();
+      if (scanning) {
+        const cut = last ? n : afterLastLineEnd(u, n);
+        scanning = parser.scan(cut, last);
+        u.copyWithin(0, cut, n);
+        carry = n - cut;
+        if (carry > CARRY_BYTES) return await whole();
+      } else carry = 0; // a line was refused: the rest is only checked to be text (read errors come first)
+      if (last) break;
+    }
+  } finally {
+    await fh.close();
+  }
+  return parser.finish();
+}
+
+async function readChunk(fh: OpenList['fh'], buf: Buffer, at: number, n: number, source: string): Promise<number> {
+  try {
+    return (await fh.read(buf, at, n, null)).bytesRead;
+  } catch (e) {
+    throw readError(e, source);
+  }
+}
+
+/** The index just after the last line end in `u[0, n)` (0: none); a CR at the very end waits for a possible LF. */
+function afterLastLineEnd(u: Uint8Array, n: number): number {
+  let i = n - 1;
+  if (i >= 0 && u[i] === 0x0d) i--;
+  for (; i >= 0; i--) if (u[i] === 0x0a || u[i] === 0x0d) return i + 1;
+  return 0;
 }

@@ -57,6 +57,61 @@ function notAFile(st: { isDirectory(): boolean; isCharacterDevice(): boolean; is
  *   `maxBytes`.
  */
 async function readListBytes(path: string, source: string, maxBytes: number = MAX_LIST_BYTES): Promise<Buffer> {
+  const o = await openListFile(path, source, maxBytes);
+  try {
+    return await readOpenList(o, source, maxBytes);
+  } finally {
+    await o.fh.close();
+  }
+}
+
+/**
+ * The rest of an opened list file's bytes (see the limits above), not yet checked as text. Does not close it.
+ * @throws {ListReadError} when reading fails or the input passes `maxBytes`.
+ */
+export async function readOpenList(o: OpenList, source: string, maxBytes: number = MAX_LIST_BYTES): Promise<Buffer> {
+  try {
+    // A regular file is read into one buffer of its size (plus the byte that tells it grew): no chunks to join, so
+    // the text's bytes are written once (fresh memory is what a large list costs). A pipe grows the buffer.
+    let buf = Buffer.allocUnsafe(o.isFile && o.size > 0 ? o.size + 1 : READ_CHUNK);
+    let total = 0;
+    for (;;) {
+      if (total === buf.length) {
+        const grown = Buffer.allocUnsafe(Math.min(buf.length * 2, maxBytes + 1));
+        buf.copy(grown, 0, 0, total);
+        buf = grown;
+      }
+      // One byte past the limit is enough to know it was passed (a pipe, or a file that grew while read).
+      const want = Math.min(buf.length - total, maxBytes + 1 - total);
+      const { bytesRead } = await o.fh.read(buf, total, want, null);
+      if (bytesRead === 0) break;
+      total += bytesRead;
+      if (total > maxBytes) throw new ListReadError(source, `list input is over the limit of ${maxBytes} bytes`);
+    }
+    return buf.subarray(0, total);
+  } catch (e) {
+    throw readError(e, source);
+  }
+}
+
+/** `e` as the ListReadError of a read that failed. */
+export function readError(e: unknown, source: string): ListReadError {
+  return e instanceof ListReadError ? e : new ListReadError(source, `cannot read list: ${fsReason(e)}`, { cause: e });
+}
+
+/** An opened list file: its handle, its size when it was opened, whether it is a regular file (else a pipe). */
+export interface OpenList {
+  fh: Awaited<ReturnType<typeof open>>;
+  size: number;
+  isFile: boolean;
+}
+
+/**
+ * A list file opened for reading, once it is known to be a regular file or a pipe and, for a file, not over
+ * `maxBytes` (the caller closes `fh`).
+ * @throws {ListReadError} as {@link readListText} for these refusals.
+ */
+export async function openListFile(path: string, source: string, maxBytes: number = MAX_LIST_BYTES): Promise<OpenList> {
   let fh: Awaited<ReturnType<typeof open>>;
   try {
     fh = await open(path, 'r');
@@ -67,29 +122,10 @@ async function readListBytes(path: string, source: string, maxBytes: number = MA
     const st = await fh.stat();
     if (!st.isFile() && !st.isFIFO()) throw new ListReadError(source, `cannot read list: ${notAFile(st)}`);
     if (st.size > maxBytes) throw new ListReadError(source, `list file of ${st.size} bytes is over the limit of ${maxBytes} bytes`);
-    // A regular file is read into one buffer of its size (plus the byte that tells it grew): no chunks to join, so
-    // the text's bytes are written once (fresh memory is what a large list costs). A pipe grows the buffer.
-    let buf = Buffer.allocUnsafe(st.isFile() && st.size > 0 ? st.size + 1 : READ_CHUNK);
-    let total = 0;
-    for (;;) {
-      if (total === buf.length) {
-        const grown = Buffer.allocUnsafe(Math.min(buf.length * 2, maxBytes + 1));
-        buf.copy(grown, 0, 0, total);
-        buf = grown;
-      }
-      // One byte past the limit is enough to know it was passed (a pipe, or a file that grew while read).
-      const want = Math.min(buf.length - total, maxBytes + 1 - total);
-      const { bytesRead } = await fh.read(buf, total, want, null);
-      if (bytesRead === 0) break;
-      total += bytesRead;
-      if (total > maxBytes) throw new ListReadError(source, `list input is over the limit of ${maxBytes} bytes`);
-    }
-    return buf.subarray(0, total);
+    return { fh, size: st.size, isFile: st.isFile() };
   } catch (e) {
-    if (e instanceof ListReadError) throw e;
-    throw new ListReadError(source, `cannot read list: ${fsReason(e)}`, { cause: e });
-  } finally {
     await fh.close();
+    throw readError(e, source);
   }
 }
 
@@ -134,7 +170,15 @@ export async function readListText(path: string, source: string, maxBytes: numbe
  * @throws {ListReadError} as {@link readListText}.
  */
 export async function readListUnits(path: string, source: string, maxBytes: number = MAX_LIST_BYTES): Promise<ListUnits> {
-  const b = checkListBytes(await readListBytes(path, source, maxBytes), source);
+  return unitsOfListBytes(await readListBytes(path, source, maxBytes), source);
+}
+
+/**
+ * The code units of a list file's bytes (see readListUnits).
+ * @throws {ListReadError} not UTF-8, or binary (NUL byte).
+ */
+export function unitsOfListBytes(bytes: Uint8Array, source: string): ListUnits {
+  const b = checkListBytes(bytes, source);
   return b.ascii ? plain(b.bytes) : utf16Units(Buffer.from(decode(b), 'utf16le'));
 }
 

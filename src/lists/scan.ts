@@ -31,50 +31,75 @@ export function scanListLines(
   sink: ListLineSink,
   maxEntries: number = MAX_LIST_ENTRIES,
 ): void {
-  const n = u.length;
-  let lineNo = 0;
-  let pos = 0;
-  let entries = 0;
-  while (pos <= n) {
-    lineNo++;
-    let end = pos;
-    let comma = -1;
-    let cut = -1; // '#' or end of line
-    for (; end < n; end++) {
-      const c = u[end]!;
-      // Every character the loop looks for is at most ',' (digits, letters, '.', '/', ':' are above it).
-      if (c > 0x2c) continue;
-      // A bare CR ends a line too (old Mac editors): such a file is many lines, not one.
-      if (c === 0x0a || c === 0x0d) break;
-      if (c === 0x23 && cut < 0) cut = end;
-      if (c === 0x2c && comma < 0 && cut < 0) comma = end;
-    }
-    if (end - pos > MAX_LINE_CHARS) throw new ListParseError(source, lineNo, `line of ${end - pos} characters is over the limit of ${MAX_LINE_CHARS}`);
-    let ls = pos;
-    let le = cut < 0 ? end : cut;
-    pos = end + (end + 1 < n && u[end] === 0x0d && u[end + 1] === 0x0a ? 2 : 1);
-    while (ls < le && isTrimSpace(u[ls]!)) ls++;
-    while (le > ls && isTrimSpace(u[le - 1]!)) le--;
-    if (ls === le) continue;
-    let ke = comma < 0 ? le : comma;
-    while (ke > ls && isTrimSpace(u[ke - 1]!)) ke--;
-    if (ke === ls) throw new ListParseError(source, lineNo, `missing ${nouns.key} before "," in ${quoteForMessage(unitsText(u, ls, le))}`);
-    let vs = -1;
-    let ve = -1;
-    if (comma >= 0) {
-      vs = comma + 1;
-      ve = le;
-      while (vs < ve && isTrimSpace(u[vs]!)) vs++;
-      if (vs === ve) vs = ve = -1;
-      else if (ve - vs > MAX_VALUE_CHARS || !plainAscii(u, vs, ve)) {
-        // Rare (long or non-ASCII values): the string is built only to check and report it.
-        const value = unitsText(u, vs, ve);
-        const bad = valueProblem(value);
-        if (bad !== null) throw new ListParseError(source, lineNo, `${nouns.value} ${quoteForMessage(value)}: ${bad}`);
+  new ListScanner(source, nouns, maxEntries).scan(u, u.length, true, sink);
+}
+
+/**
+ * The scanner of {@link scanListLines} over a text that comes in pieces (a file read a chunk at a time): line
+ * numbers and the entry count carry from one piece to the next.
+ */
+export class ListScanner {
+  #lineNo = 0;
+  #entries = 0;
+  constructor(
+    readonly source: string,
+    readonly nouns: { readonly key: string; readonly value: string },
+    readonly maxEntries: number = MAX_LIST_ENTRIES,
+  ) {}
+
+  /**
+   * Scans the lines of the next piece, `u[0, n)`. A piece other than the `last` must end with a line end (and
+   * never between the CR and LF of a CRLF); its end starts no line of its own.
+   * @throws {ListParseError}
+   */
+  scan(u: ListUnits, n: number, last: boolean, sink: ListLineSink): void {
+    const { source, nouns, maxEntries } = this;
+    let lineNo = this.#lineNo;
+    let pos = 0;
+    let entries = this.#entries;
+    while (pos < n || (last && pos === n)) {
+      lineNo++;
+      let end = pos;
+      let comma = -1;
+      let cut = -1; // '#' or end of line
+      for (; end < n; end++) {
+        const c = u[end]!;
+        // Every character the loop looks for is at most ',' (digits, letters, '.', '/', ':' are above it).
+        if (c > 0x2c) continue;
+        // A bare CR ends a line too (old Mac editors): such a file is many lines, not one.
+        if (c === 0x0a || c === 0x0d) break;
+        if (c === 0x23 && cut < 0) cut = end;
+        if (c === 0x2c && comma < 0 && cut < 0) comma = end;
       }
+      if (end - pos > MAX_LINE_CHARS) throw new ListParseError(source, lineNo, `line of ${end - pos} characters is over the limit of ${MAX_LINE_CHARS}`);
+      let ls = pos;
+      let le = cut < 0 ? end : cut;
+      pos = end + (end + 1 < n && u[end] === 0x0d && u[end + 1] === 0x0a ? 2 : 1);
+      while (ls < le && isTrimSpace(u[ls]!)) ls++;
+      while (le > ls && isTrimSpace(u[le - 1]!)) le--;
+      if (ls === le) continue;
+      let ke = comma < 0 ? le : comma;
+      while (ke > ls && isTrimSpace(u[ke - 1]!)) ke--;
+      if (ke === ls) throw new ListParseError(source, lineNo, `missing ${nouns.key} before "," in ${quoteForMessage(unitsText(u, ls, le))}`);
+      let vs = -1;
+      let ve = -1;
+      if (comma >= 0) {
+        vs = comma + 1;
+        ve = le;
+        while (vs < ve && isTrimSpace(u[vs]!)) vs++;
+        if (vs === ve) vs = ve = -1;
+        else if (ve - vs > MAX_VALUE_CHARS || !plainAscii(u, vs, ve)) {
+          // Rare (long or non-ASCII values): the string is built only to check and report it.
+          const value = unitsText(u, vs, ve);
+          const bad = valueProblem(value);
+          if (bad !== null) throw new ListParseError(source, lineNo, `${nouns.value} ${quoteForMessage(value)}: ${bad}`);
+        }
+      }
+      if (++entries > maxEntries) throw new ListParseError(source, lineNo, `more than ${maxEntries} entries (the limit of one list)`);
+      sink(lineNo, ls, ke, vs, ve);
     }
-    if (++entries > maxEntries) throw new ListParseError(source, lineNo, `more than ${maxEntries} entries (the limit of one list)`);
-    sink(lineNo, ls, ke, vs, ve);
+    this.#lineNo = lineNo;
+    this.#entries = entries;
   }
 }
 

@@ -38,3 +38,13 @@ export function plain(b: Uint8Array): Uint8Array {
 export function unitsText(u: ListUnits, from: number, to: number): string {
   return String.fromCharCode.apply(null, u.subarray(from, to) as unknown as number[]);
 }
+
+/**
+ * {@link unitsText} for one text decoded many times (a loader's IPv6 keys): bytes through one Buffer view made
+ * once, not a view per range. Holds the text only as long as the returned function is held.
+ */
+export function unitsDecoder(u: ListUnits): (from: number, to: number) => string {
+  if (!(u instanceof Uint8Array)) return (from, to) => unitsText(u, from, to);
+  const view = Buffer.from(u.buffer, u.byteOffset, u.length);
+  return (from, to) => view.toString('latin1', from, to);
+}

@@ -2,15 +2,15 @@
  * CidrMapBuilder: accumulates prefixes in typed columns (columns.ts: no per-prefix objects), then puts them in
  * canonical order, resolves removals and duplicates, and compiles a frozen CidrMap. Validation happens in add()
  * (throws at once, with the offending text); duplicates are resolved at build() per `merge`.
- * Cost: add O(length of text); build O(n) order (a single pass when the adds came in order) + O(n + nodes·256)
- * compilation.
+ * Cost: add O(length of text); build O(n) order (a single pass when the adds came in order) + O(n + painted
+ * slots) compilation.
  */
 import { CidrError } from '../errors.js';
 import { formatIPv4, formatIPv6Words } from '../ip/format.js';
 import { isV4MappedWords, readU32BE } from '../ip/parse.js';
 import { applyMask, formatPrefix, newPrefixParts, parsePrefixInto, type PrefixParts } from '../ip/prefix.js';
 import { CidrMap, type CidrMapOptions, type CidrMergePolicy } from './cidr-map.js';
-import { PrefixColumns, samePrefix, type FamilyColumns } from './columns.js';
+import { fit, PrefixColumns, samePrefix, type FamilyColumns } from './columns.js';
 import { compileTables } from './compile.js';
 
 /** One family after resolution: distinct prefixes in canonical order. */
@@ -142,9 +142,9 @@ export class CidrMapBuilder<V> {
 
   /** One family in canonical order, removed prefixes dropped, the duplicate policy applied; values from `base`. */
   #resolve(c: FamilyColumns, values: V[], base: number): Resolved {
-    const { addr, len: lens, tag, n, W } = c;
+    const { addr, len: lens, tag, n, copies } = c.sorted();
+    const W = c.W;
     const vals = this.#vals;
-    const ord = c.order().order;
     const removed = this.#removed;
     const policy = this.#merge;
     const p = newPrefixParts();
@@ -154,26 +154,25 @@ export class CidrMapBuilder<V> {
       p.len = lens[q]!;
       return formatPrefix(p);
     };
-    // Distinct prefixes are written in place of a copy only when something is dropped or reordered; otherwise the
-    // map views the columns (they only grow at the end, so the view stays what it was).
-    let oa: Uint32Array | null = null;
-    let ol: Uint8Array | null = null;
+    // Distinct prefixes are compacted into place (sorted copies) or into new arrays (the builder's own columns,
+    // which must stay as they are) only once something is dropped; otherwise the map gets the arrays as they are.
+    let oa: Uint32Array | null = copies ? addr : null;
+    let ol: Uint8Array | null = copies ? lens : null;
     let m = 0;
     for (let i = 0; i < n; ) {
-      const first = ord === null ? i : ord[i]!;
       let j = i + 1;
-      while (j < n && samePrefix(addr, lens, W, first, ord === null ? j : ord[j]!)) j++;
-      // group [i, j): one prefix, insertion order
+      while (j < n && samePrefix(addr, lens, W, i, j)) j++;
+      // group [i, j): one prefix, push order
       let text: string | undefined;
       let cut = -1;
       if (removed.size) {
-        text = textAt(first);
+        text = textAt(i);
         cut = removed.get(text) ?? -1;
       }
       let have = false;
       let acc: V | undefined;
       for (let k = i; k < j; k++) {
-        const t = tag[ord === null ? k : ord[k]!]!;
+        const t = tag[k]!;
         if (t < cut) continue;
         const v = vals[t] as V;
         if (!have) {
@@ -183,12 +182,12 @@ export class CidrMapBuilder<V> {
         }
         if (policy === 'first') continue;
         if (policy === 'last') acc = v;
-        else if (typeof policy === 'function') acc = policy(acc as V, v, (text ??= textAt(first)));
+        else if (typeof policy === 'function') acc = policy(acc as V, v, (text ??= textAt(i)));
         else if (!Object.is(acc, v)) {
-          throw new CidrError('TS_DUPLICATE_PREFIX', (text ??= textAt(first)), `duplicate prefix with different values (${describe(acc)} vs ${describe(v)})`);
+          throw new CidrError('TS_DUPLICATE_PREFIX', (text ??= textAt(i)), `duplicate prefix with different values (${describe(acc)} vs ${describe(v)})`);
         }
       }
-      if (oa === null && (!have || j - i > 1 || ord !== null)) {
+      if (oa === null && (!have || j - i > 1)) {
         oa = new Uint32Array(n * W);
         ol = new Uint8Array(n);
         oa.set(addr.subarray(0, m * W));
@@ -196,44 +195,52 @@ export class CidrMapBuilder<V> {
       }
       if (have) {
         if (oa !== null) {
-          for (let k = 0; k < W; k++) oa[m * W + k] = addr[first * W + k]!;
-          ol![m] = lens[first]!;
+          for (let k = 0; k < W; k++) oa[m * W + k] = addr[i * W + k]!;
+          ol![m] = lens[i]!;
         }
         values[base + m++] = acc as V;
       }
       i = j;
     }
-    return oa === null ? { addr: addr.subarray(0, n * W), len: lens.subarray(0, n) } : { addr: oa.subarray(0, m * W), len: ol!.subarray(0, m) };
+    return oa === null ? { addr: fit(addr, n * W), len: fit(lens, n) } : { addr: fit(oa, m * W), len: fit(ol!, m) };
   }
 }
 
 /**
  * The distinct prefixes of `c` in canonical order with the tag of each one's first push; later pushes go to
- * `onRepeat`. Views of the columns when they were in order without repeats (the common case for a list).
+ * `onRepeat`. The columns themselves when they were in order without repeats (the common case for a list).
  */
 function firstOfEach(c: FamilyColumns, onRepeat: (firstTag: number, repeatTag: number) => void): Resolved & { tag: Uint32Array } {
-  const { addr, len: lens, tag, n, W } = c;
-  const { order: ord, repeats } = c.order();
-  if (!repeats) return { addr: addr.subarray(0, n * W), len: lens.subarray(0, n), tag: tag.subarray(0, n) };
-  const oa = new Uint32Array(n * W);
-  const ol = new Uint8Array(n);
-  const ot = new Uint32Array(n);
+  const W = c.W;
+  const { addr, len: lens, tag, n, repeats, copies } = c.sorted();
+  // Sorted copies say "may repeat": one tight pass finds the first repeat, if any.
+  const r = !repeats ? n : W === 1 ? firstRepeat4(addr, lens, n) : firstRepeat6(addr, lens, n);
+  if (r >= n) return { addr: fit(addr, n * W), len: fit(lens, n), tag: tag.subarray(0, n) };
+  // compacted in place when the arrays are sorted copies, else into new ones (the columns stay as they are)
+  const oa = copies ? addr : new Uint32Array(n * W);
+  const ol = copies ? lens : new Uint8Array(n);
+  const ot = copies ? tag : new Uint32Array(n);
   let m = 0;
   for (let i = 0; i < n; ) {
-    const first = ord === null ? i : ord[i]!;
     let j = i + 1;
-    for (; j < n; j++) {
-      const q = ord === null ? j : ord[j]!;
-      if (!samePrefix(addr, lens, W, first, q)) break;
-      onRepeat(tag[first]!, tag[q]!);
-    }
-    for (let k = 0; k < W; k++) oa[m * W + k] = addr[first * W + k]!;
-    ol[m] = lens[first]!;
-    ot[m] = tag[first]!;
+    for (; j < n && samePrefix(addr, lens, W, i, j); j++) onRepeat(tag[i]!, tag[j]!);
+    for (let k = 0; k < W; k++) oa[m * W + k] = addr[i * W + k]!;
+    ol[m] = lens[i]!;
+    ot[m] = tag[i]!;
     m++;
     i = j;
   }
-  return { addr: oa.subarray(0, m * W), len: ol.subarray(0, m), tag: ot.subarray(0, m) };
+  return { addr: fit(oa, m * W), len: fit(ol, m), tag: ot.subarray(0, m) };
+}
+
+/** Index of the first prefix equal to the one before it in sorted columns, or n. */
+function firstRepeat4(a: Uint32Array, l: Uint8Array, n: number): number {
+  for (let i = 1; i < n; i++) if (a[i] === a[i - 1] && l[i] === l[i - 1]) return i;
+  return n;
+}
+function firstRepeat6(a: Uint32Array, l: Uint8Array, n: number): number {
+  for (let i = 1; i < n; i++) if (samePrefix(a, l, 4, i - 1, i)) return i;
+  return n;
 }
 
 function describe(v: unknown): string {

@@ -7,7 +7,8 @@
  * throw CidrError for text that is not an address.
  *
  * Costs: lookup4 = 1 root probe + ≤ 2 node probes; lookup6 = 1 root probe + ≤ 14 node probes (≈ 2–4 for
- * real /32–/48 tables); get/has = O(log n) binary search; build = O(n + nodes·256) after an O(n) radix sort.
+ * real /32–/48 tables); get/has = O(log n) binary search; build = O(n) (an order check, a radix sort when
+ * the input is not in order, compilation of the slots prefixes paint).
  * IPv4-mapped IPv6 (::ffff:a.b.c.d) is IPv4 everywhere: as list entries and as lookup input.
  */
 import { CidrError, InvalidArgumentError } from '../errors.js';

@@ -1,6 +1,6 @@
 /**
- * Table construction for CidrMap: canonical ordering (radix sort over typed arrays) and compilation of a
- * sorted prefix list into a 16-bit root plus popcount-compressed 8-bit nodes.
+ * Table construction for CidrMap: compilation of a prefix list in canonical order (see columns.ts) into a 16-bit
+ * root plus popcount-compressed 8-bit nodes.
  *
  * Node layout (one Int32Array `N` shared by both families; a node starts at offset o):
  *   N[o+0..7]   256-bit bitmap: bit b set where the leaf-pushed entry of slot b differs from slot b-1
@@ -16,10 +16,9 @@
  *
  * Construction is a single pass over the prefixes in canonical order (address, then length: a preorder of the
  * trie), so painting a prefix after its covering prefix gives the more specific one precedence. Children are
- * compiled before their parent (post-order) with one 256-slot scratch per depth: O(n + nodes·256), no
- * per-prefix objects, no expanded tables.
+ * compiled before their parent (post-order) with one 256-slot scratch per depth, of which a node writes and reads
+ * only the span its prefixes paint: O(n + painted slots), no per-prefix objects, no expanded tables.
  */
-
 import type { Tables } from './serialize.js';
 
 /** Shared all-zero root for a family that has no prefixes (saves 256 KiB per map; never written). */
@@ -46,9 +45,10 @@ export class NodeWriter {
     nb.set(this.buf.subarray(0, this.len));
     this.buf = nb;
   }
-  /** The nodes written: a view, not a copy (capacity never written to was never touched either). */
+  /** The nodes written: a view when the estimate was close (no second copy), else an exact copy. */
   finish(): Int32Array {
-    return this.buf.subarray(0, this.len);
+    const n = this.len;
+    return this.buf.length - n <= n >>> 3 ? this.buf.subarray(0, n) : this.buf.slice(0, n);
   }
 }
 
@@ -59,46 +59,11 @@ export class NodeWriter {
 export function compileTables(addr4: Uint32Array, len4: Uint8Array, addr6: Uint32Array, len6: Uint8Array): Tables {
   const n4 = len4.length;
   const n6 = len6.length;
-  // ~3 words a prefix for list-shaped input; the writer doubles when a table needs more.
-  const out = new NodeWriter(Math.max(1024, (n4 + n6) * 8));
+  // List- and BGP-shaped tables take ~3.5–4 words a prefix; the writer doubles when a table needs more.
+  const out = new NodeWriter(4096 + (n4 + n6) * 4);
   const root4 = n4 ? compileFamily(addr4, len4, n4, 1, 0, out) : EMPTY_ROOT;
   const root6 = n6 ? compileFamily(addr6, len6, n6, 4, n4, out) : EMPTY_ROOT;
   return { root4, root6, nodes: out.finish(), addr4, len4, addr6, len6 };
-}
-
-/**
- * Stable LSD radix sort of `n` prefixes by (address words, length). `addr` holds `W` words per prefix,
- * `lens` one length per prefix. Returns the permutation (indices into the input), insertion order preserved
- * among equal keys so duplicate policies can say "first"/"last".
- */
-export function sortPrefixes(addr: Uint32Array, lens: Uint8Array, n: number, W: number): Uint32Array {
-  let perm = new Uint32Array(n);
-  let tmp = new Uint32Array(n);
-  for (let i = 0; i < n; i++) perm[i] = i;
-  if (n < 2) return perm;
-  // pass 1: by length (least significant key)
-  const cl = new Uint32Array(130);
-  for (let i = 0; i < n; i++) cl[lens[i]! + 1]!++;
-  for (let k = 1; k < 130; k++) cl[k]! += cl[k - 1]!;
-  for (let i = 0; i < n; i++) tmp[cl[lens[perm[i]!]!]!++] = perm[i]!;
-  [perm, tmp] = [tmp, perm];
-  // then 16-bit digits of the address, least significant first; skip digits that are constant
-  const cnt = new Uint32Array(65537);
-  for (let word = W - 1; word >= 0; word--) {
-    for (let shift = 0; shift <= 16; shift += 16) {
-      cnt.fill(0);
-      for (let i = 0; i < n; i++) cnt[((addr[i * W + word]! >>> shift) & 0xffff) + 1]!++;
-      const first = (addr[perm[0]! * W + word]! >>> shift) & 0xffff;
-      if (cnt[first + 1] === n) continue;
-      for (let k = 1; k < 65537; k++) cnt[k]! += cnt[k - 1]!;
-      for (let i = 0; i < n; i++) {
-        const p = perm[i]!;
-        tmp[cnt[(addr[p * W + word]! >>> shift) & 0xffff]!++] = p;
-      }
-      [perm, tmp] = [tmp, perm];
-    }
-  }
-  return perm;
 }
 
 /**

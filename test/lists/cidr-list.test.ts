@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ListParseError, ListReadError } from '../../src/errors.js';
-import { loadCidrList, parseCidrList } from '../../src/lists/cidr-list.js';
+import { loadCidrFile, loadCidrList, parseCidrList } from '../../src/lists/cidr-list.js';
+import { readListText } from '../../src/lists/read-text.js';
 import { OracleMap } from '../oracles/cidr-oracle.js';
 import { expectSameAsNaive, naiveCidrList } from '../oracles/list-oracle.js';
 
@@ -220,4 +221,48 @@ describe('large lists agree with the naive grammar (canonical order, repeats and
       { numRuns: 25 },
     );
   }, 120_000);
+});
+
+describe('a list file read a chunk at a time', () => {
+  // Lines of every kind (good, repeated, bad, long, commented, blank) with every line end, sometimes a byte that is
+  // not ASCII, a NUL, invalid UTF-8 or a byte-order mark somewhere; read in chunks of 1 to 300 bytes (so lines,
+  // CRLFs and carried line starts fall across every boundary), or the default size. Oracle: the whole text.
+  const line = fc.oneof(
+    fc.constantFrom('10.0.0.0/8,a', '10.0.0.0/8,b', '192.0.2.0/24', '2001:db8::/32,c', 'nope', '  10.1.0.0/16 , d # x', '# c', '', ' , v', '1.2.3.4/33', '10.0.0.1/8,x'),
+    fc.nat(3000).map((n) => `10.2.0.0/16,${'v'.repeat(n)}`), // over the value limit, over the line limit, over the carry room
+  );
+  const extra = fc.constantFrom<number[]>([], [], [], [0xc3, 0xa9], [0], [0xff], [0xef, 0xbb, 0xbf], [0x0d], [0x0a]);
+  const file = fc
+    .tuple(fc.array(fc.tuple(line, fc.constantFrom('\n', '\r\n', '\r\n', '\r')), { maxLength: 40 }), extra, fc.nat(), fc.boolean())
+    .map(([ls, x, at, end]) => {
+      const b = Buffer.from(ls.map(([l, e]) => l + e).join('').slice(0, end ? undefined : -1), 'latin1');
+      const k = b.length ? at % (b.length + 1) : 0;
+      return Buffer.concat([b.subarray(0, k), Buffer.from(x), b.subarray(k)]);
+    });
+  const dir = mkdtempSync(join(tmpdir(), 'ts-cidr-chunks-'));
+  let k = 0;
+  const outcome = async (f: () => Promise<{ entries: unknown; lines: unknown; toMap(): { toBuffer(): SharedArrayBuffer; values(): unknown[] } }>): Promise<unknown> => {
+    try {
+      const l = await f();
+      return { entries: l.entries, lines: l.lines, tables: Buffer.from(l.toMap().toBuffer()).toString('base64'), values: l.toMap().values() };
+    } catch (e) {
+      return `${(e as Error).name}: ${(e as Error).message}`;
+    }
+  };
+  it('gives the list or the first error the whole text gives', async () => {
+    await fc.assert(
+      fc.asyncProperty(file, fc.oneof(fc.integer({ min: 1, max: 24 }), fc.integer({ min: 1, max: 300 }), fc.constant(undefined)), async (bytes, chunk) => {
+        const f = join(dir, `c${k++}.txt`);
+        writeFileSync(f, bytes);
+        const want = await outcome(async () => parseCidrList(await readListText(f, 'src'), { source: 'src' }));
+        expect(await outcome(() => loadCidrFile(f, { source: 'src' }, chunk))).toEqual(want);
+      }),
+      { numRuns: 1000 },
+    );
+  }, 120_000);
+  it('a CRLF split between two reads is one line end', async () => {
+    const f = join(dir, 'crlf.txt');
+    writeFileSync(f, '10.0.0.0/8,a\r\n11.0.0.0/8,b\r\nnope\r\n');
+    await expect(loadCidrFile(f, { source: 's' }, 13)).rejects.toThrow(/^s:3: TS_INVALID_CIDR/);
+  });
 });

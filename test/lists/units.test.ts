@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { RangeInterner } from '../../src/lists/intern.js';
 import { readListText, readListUnits } from '../../src/lists/read-text.js';
-import { unitsOf, unitsText } from '../../src/lists/units.js';
+import { unitsDecoder, unitsOf, unitsText } from '../../src/lists/units.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ts-list-units-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -30,6 +30,7 @@ describe('unitsOf / unitsText', () => {
         const from = a % (s.length + 1);
         const to = from + (b % (s.length - from + 1));
         expect(unitsText(u, from, to)).toBe(s.slice(from, to));
+        expect(unitsDecoder(u)(from, to)).toBe(s.slice(from, to));
       }),
       { numRuns: 2000 },
     );
