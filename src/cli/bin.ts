@@ -11,8 +11,13 @@
  */
 import module from 'node:module';
 import { join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
 import { safeText } from '../text.js';
 import { requireWithCodeCache } from './code-cache.js';
+import { v8FlagsToSet } from './v8-flags.js';
+
+// Before any of the CLI is compiled (v8-flags.ts says why and what it measured).
+for (const f of v8FlagsToSet(process.execArgv, process.env.NODE_OPTIONS)) setFlagsFromString(f);
 
 // Node >= 22.1: V8's compiled code of the modules loaded the usual way (the pool's worker, optional packages)
 // is kept in the OS temp dir. The bundle itself goes through our own cache, on Node 20 too.

@@ -23,6 +23,7 @@ import {
   WRAP_OPEN,
 } from '../../src/cli/code-cache.js';
 import { SUBCOMMANDS } from '../../src/cli/main.js';
+import { v8FlagsToSet } from '../../src/cli/v8-flags.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 const BIN = join(ROOT, 'dist', 'cli.cjs');
@@ -243,5 +244,16 @@ describe('the bin with its cache', () => {
     expect(text).toMatch(/^[\x00-\x7f]*$/);
     expect(text).toMatch(/require\("@nats-io\/transport-node"\)/);
     expect(text.match(/(?<![\w$.])import\s*\(/g)).toBeNull();
+  });
+});
+
+describe('V8 flags of the bin', () => {
+  it('sets its inlining budget unless the user set one', () => {
+    expect(v8FlagsToSet([], undefined)).toEqual(['--max-inlined-bytecode-size=100']);
+    expect(v8FlagsToSet(['--max-old-space-size=100'], '--enable-source-maps')).toEqual(['--max-inlined-bytecode-size=100']);
+    expect(v8FlagsToSet(['--max-inlined-bytecode-size=460'], undefined)).toEqual([]);
+    expect(v8FlagsToSet([], '--max_inlined_bytecode_size=10')).toEqual([]);
+    // The cumulative budget is another flag.
+    expect(v8FlagsToSet(['--max-inlined-bytecode-size-cumulative=100'], undefined)).toEqual(['--max-inlined-bytecode-size=100']);
   });
 });
