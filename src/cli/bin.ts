@@ -16,8 +16,6 @@ import { safeText } from '../text.js';
 import { requireWithCodeCache } from './code-cache.js';
 import { v8FlagsToSet } from './v8-flags.js';
 
-// Before any of the CLI is compiled (v8-flags.ts says why and what it measured).
-for (const f of v8FlagsToSet(process.execArgv, process.env.NODE_OPTIONS)) setFlagsFromString(f);
 
 // Node >= 22.1: V8's compiled code of the modules loaded the usual way (the pool's worker, optional packages)
 // is kept in the OS temp dir. The bundle itself goes through our own cache, on Node 20 too.
@@ -37,8 +35,13 @@ function fail(err: unknown): void {
 }
 
 try {
+  const flags = v8FlagsToSet(process.execArgv, process.env.NODE_OPTIONS);
+  // Registered before the code cache's writer, so it runs first (v8-flags.ts: why the defaults come back).
+  if (flags.length > 0) process.once('exit', () => flags.forEach((f) => setFlagsFromString(`${f.name}=${f.v8Default}`)));
   const app = join(__dirname, 'cli-app.cjs');
   const { main } = requireWithCodeCache(app, module.createRequire(app), { argv }) as typeof import('./main.js');
+  // The CLI and the built-ins it imports are loaded: from here on TurboFan compiles our hot code.
+  for (const f of flags) setFlagsFromString(`${f.name}=${f.value}`);
   main(argv).then((code) => {
     process.exitCode = code;
   }, fail);

@@ -249,11 +249,23 @@ describe('the bin with its cache', () => {
 
 describe('V8 flags of the bin', () => {
   it('sets its inlining budget unless the user set one', () => {
-    expect(v8FlagsToSet([], undefined)).toEqual(['--max-inlined-bytecode-size=100']);
-    expect(v8FlagsToSet(['--max-old-space-size=100'], '--enable-source-maps')).toEqual(['--max-inlined-bytecode-size=100']);
-    expect(v8FlagsToSet(['--max-inlined-bytecode-size=460'], undefined)).toEqual([]);
-    expect(v8FlagsToSet([], '--max_inlined_bytecode_size=10')).toEqual([]);
+    const names = (a: string[], o?: string) => v8FlagsToSet(a, o).map((f) => `${f.name}=${f.value}`);
+    expect(names([])).toEqual(['--max-inlined-bytecode-size=100']);
+    expect(names(['--max-old-space-size=100'], '--enable-source-maps')).toEqual(['--max-inlined-bytecode-size=100']);
+    expect(names(['--max-inlined-bytecode-size=460'])).toEqual([]);
+    expect(names([], '--max_inlined_bytecode_size=10')).toEqual([]);
     // The cumulative budget is another flag.
-    expect(v8FlagsToSet(['--max-inlined-bytecode-size-cumulative=100'], undefined)).toEqual(['--max-inlined-bytecode-size=100']);
+    expect(names(['--max-inlined-bytecode-size-cumulative=100'])).toEqual(['--max-inlined-bytecode-size=100']);
+  });
+
+  it('the code cache written with the flag set is used by the next start (its default comes back first)', () => {
+    const dir = join(tmp('flags'), 'cache');
+    const env = { ...process.env, TUNNELSCOPE_CACHE_DIR: dir };
+    const args = [BIN, 'classify', SAMPLE, '--format', 'ndjson', '-q'];
+    expect(spawnSync(process.execPath, args, { env }).status).toBe(0);
+    const path = join(dir, readdirSync(dir)[0]!);
+    const ino = statSync(path).ino;
+    expect(spawnSync(process.execPath, args, { env }).status).toBe(0);
+    expect(statSync(path).ino).toBe(ino);
   });
 });
