@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * The `tunnelscope` executable: the only CLI module with side effects. Built as CommonJS only (dist/cli.cjs, the
- * package's bin; dist/cli.js is a two-line ES module that requires it).
+ * package's bin; dist/cli.js is a small ES module that requires it).
  *
  * A fresh process's start-up is most of what a short run costs, so the CLI is one CommonJS file
  * (dist/cli-app.cjs: src/cli/main.ts with everything it imports, commander included) loaded through a V8 code
@@ -15,7 +15,6 @@ import { setFlagsFromString } from 'node:v8';
 import { safeText } from '../text.js';
 import { requireWithCodeCache } from './code-cache.js';
 import { v8FlagsToSet } from './v8-flags.js';
-
 
 // Node >= 22.1: V8's compiled code of the modules loaded the usual way (the pool's worker, optional packages)
 // is kept in the OS temp dir. The bundle itself goes through our own cache, on Node 20 too.
