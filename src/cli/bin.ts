@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * The `tunnelscope` executable: the only CLI module with side effects. Built as CommonJS only (dist/cli.cjs, the
- * package's bin; dist/cli.js is a two-line ES module that requires it).
+ * package's bin; dist/cli.js is a small ES module that requires it).
  *
  * A fresh process's start-up is most of what a short run costs, so the CLI is one CommonJS file
  * (dist/cli-app.cjs: src/cli/main.ts with everything it imports, commander included) loaded through a V8 code
@@ -11,8 +11,10 @@
  */
 import module from 'node:module';
 import { join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
 import { safeText } from '../text.js';
 import { requireWithCodeCache } from './code-cache.js';
+import { v8FlagsToSet } from './v8-flags.js';
 
 // Node >= 22.1: V8's compiled code of the modules loaded the usual way (the pool's worker, optional packages)
 // is kept in the OS temp dir. The bundle itself goes through our own cache, on Node 20 too.
@@ -32,8 +34,13 @@ function fail(err: unknown): void {
 }
 
 try {
+  const flags = v8FlagsToSet(process.execArgv, process.env.NODE_OPTIONS);
+  // Registered before the code cache's writer, so it runs first (v8-flags.ts: why the defaults come back).
+  if (flags.length > 0) process.once('exit', () => flags.forEach((f) => setFlagsFromString(`${f.name}=${f.v8Default}`)));
   const app = join(__dirname, 'cli-app.cjs');
   const { main } = requireWithCodeCache(app, module.createRequire(app), { argv }) as typeof import('./main.js');
+  // The CLI and the built-ins it imports are loaded: from here on TurboFan compiles our hot code.
+  for (const f of flags) setFlagsFromString(`${f.name}=${f.value}`);
   main(argv).then((code) => {
     process.exitCode = code;
   }, fail);

@@ -6,7 +6,7 @@
  * context's `io`, so tests and embedders can run the CLI in-process.
  */
 import { readFileSync } from 'node:fs';
-import { Command, type Help } from 'commander';
+import { Command, CommanderError, type Help } from 'commander';
 import { safeText } from '../text.js';
 import { UsageError } from './args.js';
 import type { CliIo } from './io.js';
@@ -96,4 +96,25 @@ export function buildProgram(ctx: CliContext, subcommands: readonly Subcommand[]
   program.addHelpText('after', `\nRun 'tunnelscope help <command>' or 'tunnelscope <command> --help' for a command's options.\n`);
   for (const s of subcommands) s.define(program, ctx);
   return program;
+}
+
+/** Run one command line (without the program name) on a program with `subcommands` defined; resolves to the exit code. */
+export async function runProgram(argv: readonly string[], io: CliIo, subcommands: readonly Subcommand[]): Promise<number> {
+  const ctx: CliContext = { io, exitCode: 0 };
+  const program = buildProgram(ctx, subcommands);
+  if (argv.length === 0) {
+    // Usage on stderr: stdout may be a pipe that expects records.
+    io.stderr.write(program.helpInformation());
+    return 2;
+  }
+  // `-v` was the version flag before commander; keep it working.
+  const args = argv[0] === '-v' ? ['--version', ...argv.slice(1)] : [...argv];
+  try {
+    await program.parseAsync(args, { from: 'user' });
+    return ctx.exitCode;
+  } catch (e) {
+    // commander already printed its message (help, version, or a usage error through outputError).
+    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
+    throw e;
+  }
 }

@@ -23,6 +23,7 @@ import {
   WRAP_OPEN,
 } from '../../src/cli/code-cache.js';
 import { SUBCOMMANDS } from '../../src/cli/main.js';
+import { v8FlagsToSet } from '../../src/cli/v8-flags.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 const BIN = join(ROOT, 'dist', 'cli.cjs');
@@ -243,5 +244,28 @@ describe('the bin with its cache', () => {
     expect(text).toMatch(/^[\x00-\x7f]*$/);
     expect(text).toMatch(/require\("@nats-io\/transport-node"\)/);
     expect(text.match(/(?<![\w$.])import\s*\(/g)).toBeNull();
+  });
+});
+
+describe('V8 flags of the bin', () => {
+  it('sets its inlining budget unless the user set one', () => {
+    const names = (a: string[], o?: string) => v8FlagsToSet(a, o).map((f) => `${f.name}=${f.value}`);
+    expect(names([])).toEqual(['--max-inlined-bytecode-size=100']);
+    expect(names(['--max-old-space-size=100'], '--enable-source-maps')).toEqual(['--max-inlined-bytecode-size=100']);
+    expect(names(['--max-inlined-bytecode-size=460'])).toEqual([]);
+    expect(names([], '--max_inlined_bytecode_size=10')).toEqual([]);
+    // The cumulative budget is another flag.
+    expect(names(['--max-inlined-bytecode-size-cumulative=100'])).toEqual(['--max-inlined-bytecode-size=100']);
+  });
+
+  it('the code cache written with the flag set is used by the next start (its default comes back first)', () => {
+    const dir = join(tmp('flags'), 'cache');
+    const env = { ...process.env, TUNNELSCOPE_CACHE_DIR: dir };
+    const args = [BIN, 'classify', SAMPLE, '--format', 'ndjson', '-q'];
+    expect(spawnSync(process.execPath, args, { env }).status).toBe(0);
+    const path = join(dir, readdirSync(dir)[0]!);
+    const ino = statSync(path).ino;
+    expect(spawnSync(process.execPath, args, { env }).status).toBe(0);
+    expect(statSync(path).ino).toBe(ino);
   });
 });

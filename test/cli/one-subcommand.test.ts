@@ -3,10 +3,9 @@
  * the command line, the result — exit code, stdout, stderr — is what the whole program gives.
  */
 import { join } from 'node:path';
-import { CommanderError } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { main, SUBCOMMANDS } from '../../src/cli/main.js';
-import { buildProgram, type CliContext } from '../../src/cli/program.js';
+import { runProgram } from '../../src/cli/program.js';
 import { Sink } from '../helpers/sink.js';
 
 const SAMPLE = join(import.meta.dirname, '..', '..', 'fixtures', 'sample.pcap');
@@ -15,22 +14,7 @@ type Io = { stdout: Sink; stderr: Sink; stdin: NodeJS.ReadableStream };
 const io = (): Io => ({ stdout: Object.assign(new Sink(), { columns: 100 }), stderr: new Sink(), stdin: process.stdin });
 
 /** main() as it was: every subcommand defined for every command line. */
-async function wholeProgram(argv: string[], o: Io): Promise<number> {
-  const ctx: CliContext = { io: o, exitCode: 0 };
-  const program = buildProgram(ctx, SUBCOMMANDS);
-  if (argv.length === 0) {
-    o.stderr.write(program.helpInformation());
-    return 2;
-  }
-  const args = argv[0] === '-v' ? ['--version', ...argv.slice(1)] : [...argv];
-  try {
-    await program.parseAsync(args, { from: 'user' });
-    return ctx.exitCode;
-  } catch (e) {
-    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
-    throw e;
-  }
-}
+const wholeProgram = (argv: string[], o: Io): Promise<number> => runProgram(argv, o, SUBCOMMANDS);
 
 const run = async (f: (a: string[], o: Io) => Promise<number>, argv: string[]) => {
   const o = io();
