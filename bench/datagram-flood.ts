@@ -3,7 +3,7 @@
  * memory stay under its bound? Issue 17: 200k datagrams from 20k source ports.
  *
  *   node --expose-gc --import tsx bench/datagram-flood.ts [--datagrams 200000] [--ports 20000] [--rounds 2]
- *        [--host 127.0.0.1|::1] [--max-bytes N] [--warm 20000] [--warm-ports 2000] [--impl module] [--pin] [--quick]
+ *        [--host 127.0.0.1|::1] [--max-bytes N] [--warm 20000] [--warm-ports 2000] [--impl module] [--pin] [--rates 40000,60000,0] [--quick]
  *
  * Each round runs two receivers one after the other, each in a fresh child process (bench/flood-receiver.mjs: plain
  * node on the built package, as an embedder runs it — build first, `npm run bench` does), against the same sender
@@ -50,16 +50,26 @@ export interface FloodOptions {
    * receiver spends per datagram also hands the senders time to overflow its buffer.
    */
   pin?: boolean;
+  /**
+   * Send rates (datagrams/s, all senders together) to run each round at; 0 = as fast as the senders go (the
+   * blast). A paced rate shows where each receiver stops keeping up, which a blast alone cannot tell apart from
+   * the senders' own speed on the day.
+   */
+  rates: number[];
 }
 
 export interface FloodRow {
   round: number;
+  /** Paced send rate (datagrams/s), 0 for the blast. */
+  rate: number;
   mode: 'plain' | 'adapter';
   sent: number;
   ports: number;
   received: number;
   perSecond: number;
   cpuUsPerDatagram: number;
+  /** Of which in the kernel (receive system calls, and softirq work the kernel bills to the receiver). */
+  sysUsPerDatagram: number;
   tuples?: number;
   maxTuples?: number;
   verdicts?: number;
@@ -101,45 +111,51 @@ function child(args: string[], onLine?: (line: string) => void, script?: string,
 export async function runDatagramFlood(o: FloodOptions): Promise<FloodRow[]> {
   const rows: FloodRow[] = [];
   for (let round = 1; round <= o.rounds; round++) {
-    for (const mode of ['plain', 'adapter'] as const) {
-      let ready: (port: number) => void = () => {};
-      const portP = new Promise<number>((r) => (ready = r));
-      const rx = child(
-        ['--mode', mode, '--host', o.host, ...(o.maxBytes ? ['--max-bytes', String(o.maxBytes)] : []), ...(o.impl ? ['--impl', o.impl] : [])],
-        (line) => {
-          if (line.startsWith('port ')) ready(Number(line.slice(5)));
-        },
-        RECEIVER,
-        o.pin ? 0 : undefined,
-      );
-      const port = await portP;
-      const flood = async (datagrams: number, ports: number, basePort: number): Promise<{ sent: number; ports: number }> => {
-        // Senders of at most 10000 ports each (one process holds 10000 sockets within the usual fd limit), all
-        // bound before any sends, then started together.
-        const per = Math.ceil(ports / Math.ceil(ports / 10_000));
-        const senders: Array<ReturnType<typeof child>> = [];
-        const readies: Promise<void>[] = [];
-        for (let s = 0; s * per < ports; s++) {
-          const n = Math.min(per, ports - s * per);
-          let ok: () => void = () => {};
-          readies.push(new Promise<void>((r) => (ok = r)));
-          const args = ['--role', 'sender', '--host', o.host, '--port', String(port), '--datagrams', String(Math.round((datagrams * n) / ports)), '--ports', String(n), '--base', String(basePort + s * per)];
-          senders.push(child(args, (line) => line === 'ready' && ok(), undefined, o.pin ? 1 : undefined));
+    for (const rate of o.rates) {
+      for (const mode of ['plain', 'adapter'] as const) {
+        let ready: (port: number) => void = () => {};
+        const portP = new Promise<number>((r) => (ready = r));
+        let marked: () => void = () => {};
+        const rx = child(
+          ['--mode', mode, '--host', o.host, ...(o.maxBytes ? ['--max-bytes', String(o.maxBytes)] : []), ...(o.impl ? ['--impl', o.impl] : [])],
+          (line) => {
+            if (line.startsWith('port ')) ready(Number(line.slice(5)));
+            else if (line === 'marked') marked();
+          },
+          RECEIVER,
+          o.pin ? 0 : undefined,
+        );
+        const port = await portP;
+        const flood = async (datagrams: number, ports: number, basePort: number): Promise<{ sent: number; ports: number }> => {
+          // Senders of at most 10000 ports each (one process holds 10000 sockets within the usual fd limit), all
+          // bound before any sends, then started together.
+          const per = Math.ceil(ports / Math.ceil(ports / 10_000));
+          const senders: Array<ReturnType<typeof child>> = [];
+          const readies: Promise<void>[] = [];
+          for (let s = 0; s * per < ports; s++) {
+            const n = Math.min(per, ports - s * per);
+            let ok: () => void = () => {};
+            readies.push(new Promise<void>((r) => (ok = r)));
+            const args = ['--role', 'sender', '--host', o.host, '--port', String(port), '--datagrams', String(Math.round((datagrams * n) / ports)), '--ports', String(n), '--base', String(basePort + s * per), '--rate', String((rate * n) / ports)];
+            senders.push(child(args, (line) => line === 'ready' && ok(), undefined, o.pin ? 1 : undefined));
+          }
+          await Promise.all(readies);
+          for (const t of senders) t.send('go');
+          const results = await Promise.all(senders.map((t) => t.done));
+          return { sent: results.reduce((a, r) => a + (r.sent as number), 0), ports: results.reduce((a, r) => a + (r.ports as number), 0) };
+        };
+        if (o.warmDatagrams > 0) {
+          await flood(o.warmDatagrams, o.warmPorts, o.basePort + o.ports);
+          // The receiver reads what the warm-up left in its socket before it says it counts from here.
+          const isMarked = new Promise<void>((r) => (marked = r));
+          rx.send('mark');
+          await isMarked;
         }
-        await Promise.all(readies);
-        for (const t of senders) t.send('go');
-        const results = await Promise.all(senders.map((t) => t.done));
-        return { sent: results.reduce((a, r) => a + (r.sent as number), 0), ports: results.reduce((a, r) => a + (r.ports as number), 0) };
-      };
-      if (o.warmDatagrams > 0) {
-        await flood(o.warmDatagrams, o.warmPorts, o.basePort + o.ports);
-        rx.send('mark');
-        await new Promise((r) => setTimeout(r, 500));
+        const tx = await flood(o.datagrams, o.ports, o.basePort);
+        rx.send('done');
+        const r = await rx.done;
+        rows.push({ round, rate, mode, sent: tx.sent as number, ports: tx.ports as number, ...(r as object) } as FloodRow);
       }
-      const tx = await flood(o.datagrams, o.ports, o.basePort);
-      rx.send('done');
-      const r = await rx.done;
-      rows.push({ round, mode, sent: tx.sent as number, ports: tx.ports as number, ...(r as object) } as FloodRow);
     }
   }
   return rows;
@@ -152,6 +168,7 @@ async function sender(argv: string[]): Promise<void> {
   const datagrams = Number(argValue(argv, '--datagrams'));
   const ports = Number(argValue(argv, '--ports'));
   const basePort = Number(argValue(argv, '--base'));
+  const rate = Number(argValue(argv, '--rate') ?? 0);
   const perPort = Math.max(1, Math.round(datagrams / ports));
   const type = host.includes(':') ? 'udp6' : 'udp4';
   let seed = 0x9e3779b9;
@@ -195,8 +212,10 @@ async function sender(argv: string[]): Promise<void> {
   console.log('ready');
   process.stdin.setEncoding('utf8');
   await once(process.stdin, 'data');
-  // Interleaved: datagram k of every port, then k+1; at most 4096 sends in flight.
+  // Interleaved: datagram k of every port, then k+1; at most 4096 sends in flight. Paced (rate > 0): every 64
+  // sends, wait until the clock allows them (timers run at ~1 ms, so a sender bursts at most ~rate/1000 ahead).
   let pending = 0;
+  const t0 = performance.now();
   const done = (): void => void pending--;
   for (let k = 0; k < perPort; k++) {
     for (let i = 0; i < socks.length; i++) {
@@ -204,6 +223,7 @@ async function sender(argv: string[]): Promise<void> {
       socks[i]!.send(payload(basePort + i, k), port, host, done);
       sent++;
       if (pending >= 4096) while (pending > 1024) await new Promise((r) => setImmediate(r));
+      if (rate > 0 && (sent & 63) === 0) while (sent > ((performance.now() - t0) * rate) / 1000) await new Promise((r) => setTimeout(r, 1));
     }
   }
   while (pending > 0) await new Promise((r) => setImmediate(r));
@@ -216,10 +236,10 @@ async function sender(argv: string[]): Promise<void> {
 function table(rows: FloodRow[]): string {
   const M = (n: number | undefined): string => (n === undefined ? '' : n >= 1e6 ? `${(n / 1e6).toFixed(2)} M` : n >= 1e3 ? `${(n / 1e3).toFixed(1)} k` : String(Math.round(n)));
   const MiB = (n: number | undefined): string => (n === undefined ? '' : `${(n / 1048576).toFixed(1)} MiB`);
-  const lines = ['| round | receiver | sent | received | datagrams/s | CPU µs/datagram | tuples (cap) | verdicts (VPN) | memory Δ (bound) | peak RSS |', '|---|---|---|---|---|---|---|---|---|---|'];
+  const lines = ['| round | send rate | receiver | sent | received | datagrams/s | CPU µs/datagram (sys) | tuples (cap) | verdicts (VPN) | memory Δ (bound) | peak RSS |', '|---|---|---|---|---|---|---|---|---|---|---|'];
   for (const r of rows) {
     lines.push(
-      `| ${r.round} | ${r.mode} | ${M(r.sent)} from ${M(r.ports)} ports | ${M(r.received)} (${((100 * r.received) / r.sent).toFixed(1)} %) | ${M(r.perSecond)} | ${r.cpuUsPerDatagram.toFixed(2)} | ` +
+      `| ${r.round} | ${r.rate > 0 ? `${M(r.rate)}/s` : 'blast'} | ${r.mode} | ${M(r.sent)} from ${M(r.ports)} ports | ${M(r.received)} (${((100 * r.received) / r.sent).toFixed(1)} %) | ${M(r.perSecond)} | ${r.cpuUsPerDatagram.toFixed(2)} (${r.sysUsPerDatagram.toFixed(2)}) | ` +
         `${r.tuples === undefined ? '' : `${M(r.tuples)} (${M(r.maxTuples)})`} | ${r.verdicts === undefined ? '' : `${M(r.verdicts)} (${M(r.vpnVerdicts)})`} | ` +
         `${r.memoryBytes === undefined ? '' : `${MiB(r.memoryBytes)} (${MiB(r.boundBytes)})`} | ${MiB(r.peakRssBytes)} |`,
     );
@@ -242,10 +262,11 @@ async function main(): Promise<void> {
     warmPorts: Number(argValue(argv, '--warm-ports') ?? (quick ? 500 : 2_000)),
     ...(argValue(argv, '--impl') ? { impl: argValue(argv, '--impl')! } : {}),
     pin: argv.includes('--pin'),
+    rates: (argValue(argv, '--rates') ?? '0').split(',').map(Number),
     ...(argValue(argv, '--max-bytes') ? { maxBytes: Number(argValue(argv, '--max-bytes')) } : {}),
   };
   console.log(`# datagram flood — node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? '?'}, load ${loadavg().map((x) => x.toFixed(1)).join(' ')}, ${new Date().toISOString()}`);
-  console.log(`# ${o.datagrams} datagrams from ${o.ports} ports to ${o.host}, ${o.rounds} round(s), receivers alternate plain / adapter\n`);
+  console.log(`# ${o.datagrams} datagrams from ${o.ports} ports to ${o.host}, ${o.rounds} round(s), send rates ${o.rates.map((r) => (r > 0 ? `${r}/s` : 'blast')).join(', ')}, receivers alternate plain / adapter${o.pin ? ', receiver on CPU 0 and senders on CPU 1' : ''}\n`);
   const rows = await runDatagramFlood(o);
   console.log(table(rows));
 }
