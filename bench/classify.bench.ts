@@ -4,7 +4,7 @@
  * to /dev/null. Reports packets/s, flows/s, peak RSS, time-to-verdict (payload packets until the label was
  * final: median and p99) and recall / false-positive rate against the synthetic truth.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join, resolve } from 'node:path';
@@ -91,6 +91,24 @@ export function runClassify(trace: string, workers = 1, extra: string[] = []): C
     ...(own ? { ownPps: Number(own[1]) } : {}),
     ...(cpu ? { cpuSeconds: Number(cpu[1]) + Number(cpu[2]) } : {}),
   };
+}
+
+/**
+ * The machine's parallel ceiling for this program (issue 22): two independent `classify --workers 1` processes on
+ * the same file started together; wall seconds until both have finished. 2 × (one process alone) / this is the
+ * most any 2-way split of one file can gain here (each process pays its own start-up and JIT, as each pool worker
+ * does, and V8's compiler and GC threads compete for the same cores).
+ */
+export async function pairWall(trace: string): Promise<number> {
+  const one = (): Promise<void> =>
+    new Promise((res, rej) => {
+      const c = spawn(process.execPath, [CLI, 'classify', trace, '--format', 'ndjson', '-q', '--workers', '1'], { stdio: 'ignore' });
+      c.on('error', rej);
+      c.on('exit', (code) => (code === 0 ? res() : rej(new Error(`classify exited ${code}`))));
+    });
+  const t0 = process.hrtime.bigint();
+  await Promise.all([one(), one()]);
+  return Number(process.hrtime.bigint() - t0) / 1e9;
 }
 
 export interface NativeRow {
