@@ -10,6 +10,14 @@
  * time (68-80 ms), a 500k-packet synthetic trace the same wall. `--no-turbo-inlining` gained more cold wall (0.60 s)
  * but cost 20 % warm.
  *
+ * A later tier-up (V8 11, Node 20: `--interrupt-budget` 2x its 67584; V8 12, Node 22: `--invocation-count-for-turbofan`
+ * 4x its 3000): a function must run longer before TurboFan compiles it. A short run then stops paying for optimised
+ * code it barely uses (functions hot for a few thousand packets, re-optimised after a deopt), and runs it in baseline
+ * code instead. Fresh classify of the merged corpus trace, alternating with ndpiReader at load ~1.3: Node 20 best
+ * 352-378 ms against 400-436 ms; Node 22 347-379 ms against 394-416 ms. Lower budgets were slower (16896: 492-587 ms),
+ * `--no-opt` too (431-523 ms); a 1M-packet synthetic trace takes the same time (best 1.75 s against 1.78 s). These
+ * tiering flags exist in one V8 line each (an unknown flag makes V8 print an error), so each is set only there.
+ *
  * When: after the CLI's module has loaded, and back to the default before the code cache is written. A flag set
  * at run time changes V8's flag hash, and code caches are checked against it: Node's own, embedded for its
  * built-in modules (the ones loaded after the change were compiled from source: +65 M instructions on a
@@ -18,14 +26,24 @@
 export interface BinFlag {
   readonly name: string;
   readonly value: number;
-  /** V8's default (Node 20 and 22), restored before the code cache is written. */
+  /** V8's default, restored before the code cache is written. */
   readonly v8Default: number;
+  /** Set only under this V8 major version (the flag, or its default, is that line's); absent: any version. */
+  readonly v8Major?: number;
 }
 
-export const BIN_V8_FLAGS: readonly BinFlag[] = [{ name: '--max-inlined-bytecode-size', value: 100, v8Default: 460 }];
+export const BIN_V8_FLAGS: readonly BinFlag[] = [
+  { name: '--max-inlined-bytecode-size', value: 100, v8Default: 460 },
+  { name: '--interrupt-budget', value: 135_168, v8Default: 67_584, v8Major: 11 },
+  { name: '--invocation-count-for-turbofan', value: 12_000, v8Default: 3_000, v8Major: 12 },
+];
 
-/** The flags to set: those the user did not set already (on the command line or in NODE_OPTIONS). */
-export function v8FlagsToSet(execArgv: readonly string[], nodeOptions: string | undefined): BinFlag[] {
+/**
+ * The flags to set: those of this V8 line (`v8Version` as in `process.versions.v8`) that the user did not set
+ * already (on the command line or in NODE_OPTIONS).
+ */
+export function v8FlagsToSet(execArgv: readonly string[], nodeOptions: string | undefined, v8Version: string = process.versions.v8): BinFlag[] {
   const given = ` ${execArgv.join(' ')} ${nodeOptions ?? ''} `.replace(/_/g, '-');
-  return BIN_V8_FLAGS.filter((f) => !given.includes(` ${f.name}=`) && !given.includes(` ${f.name} `));
+  const major = Number.parseInt(v8Version, 10);
+  return BIN_V8_FLAGS.filter((f) => (f.v8Major === undefined || f.v8Major === major) && !given.includes(` ${f.name}=`) && !given.includes(` ${f.name} `));
 }

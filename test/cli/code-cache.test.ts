@@ -249,13 +249,31 @@ describe('the bin with its cache', () => {
 
 describe('V8 flags of the bin', () => {
   it('sets its inlining budget unless the user set one', () => {
-    const names = (a: string[], o?: string) => v8FlagsToSet(a, o).map((f) => `${f.name}=${f.value}`);
+    const names = (a: string[], o?: string) => v8FlagsToSet(a, o, '10.2.154.26-node.1').map((f) => `${f.name}=${f.value}`);
     expect(names([])).toEqual(['--max-inlined-bytecode-size=100']);
     expect(names(['--max-old-space-size=100'], '--enable-source-maps')).toEqual(['--max-inlined-bytecode-size=100']);
     expect(names(['--max-inlined-bytecode-size=460'])).toEqual([]);
     expect(names([], '--max_inlined_bytecode_size=10')).toEqual([]);
     // The cumulative budget is another flag.
     expect(names(['--max-inlined-bytecode-size-cumulative=100'])).toEqual(['--max-inlined-bytecode-size=100']);
+  });
+
+  it('sets a tiering flag only on the V8 line that has it, unless the user set it', () => {
+    const names = (v8: string, a: string[] = []) => v8FlagsToSet(a, undefined, v8).map((f) => f.name);
+    expect(names('11.3.244.8-node.38')).toEqual(['--max-inlined-bytecode-size', '--interrupt-budget']);
+    expect(names('12.4.254.21-node.57')).toEqual(['--max-inlined-bytecode-size', '--invocation-count-for-turbofan']);
+    expect(names('13.6.233.10-node.20')).toEqual(['--max-inlined-bytecode-size']);
+    expect(names('11.3.244.8-node.38', ['--interrupt-budget=1000'])).toEqual(['--max-inlined-bytecode-size']);
+    expect(names('12.4.254.21-node.57', ['--invocation_count_for_turbofan=10'])).toEqual(['--max-inlined-bytecode-size']);
+  });
+
+  it('every flag it would set on this Node is one V8 knows (no "unrecognized flag" on stderr)', () => {
+    const flags = v8FlagsToSet([], undefined);
+    const code = `const v8 = require('node:v8'); for (const f of ${JSON.stringify(flags.map((f) => `${f.name}=${f.value}`))}) v8.setFlagsFromString(f);`;
+    const r = spawnSync(process.execPath, ['-e', code], { encoding: 'utf8' });
+    expect(r.status).toBe(0);
+    expect(r.stderr).toBe('');
+    expect(flags.length).toBeGreaterThan(0);
   });
 
   it('the code cache written with the flag set is used by the next start (its default comes back first)', () => {
