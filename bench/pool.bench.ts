@@ -9,7 +9,9 @@
  *    each, all within the idle timeout) with 1M registered IPv4 prefixes loaded → peak RSS; then 2M flows
  *    through a 1M-flow cap (eviction) to show RSS stays flat beyond the cap.
  * Every case runs in its own child process so peak RSS belongs to that case alone.
- * The pool code comes from src/ (tsx) with the built worker dist/worker.js.
+ * The pool runs from the built package (dist/index.js and dist/worker.js), as an embedder runs it: under tsx's
+ * loader the main thread's share (reading, merging records) would carry the loader's cost (see RESULTS.md, the
+ * flood's method). The throughput case warms every worker with one pass first: its ratio is the warm pool's.
  */
 import { spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, writeSync } from 'node:fs';
@@ -20,6 +22,9 @@ import { CidrMapBuilder, type CidrMap } from '../src/trie/cidr-map.js';
 import { synthTrace } from './classify.bench.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
+type Api = typeof import('../src/index.js');
+/** The built package (npm run bench builds first). */
+const dist = (): Promise<Api> => import(pathToFileURL(join(ROOT, 'dist', 'index.js')).href) as Promise<Api>;
 const WORKER = join(ROOT, 'dist', 'worker.js');
 const CACHE = join(ROOT, '.cache');
 
@@ -137,9 +142,9 @@ export function liveFlowsTrace(nFlows: number): string {
  * Built through the numeric door (`add4`) with shared value strings, as a gateway loading a big list would:
  * 1M text entries would cost ~200 MB of transient strings that V8 keeps as RSS (measured separately).
  */
-export function registeredPrefixes(n: number): CidrMap<string> {
+export function registeredPrefixes(n: number, Builder: typeof CidrMapBuilder = CidrMapBuilder): CidrMap<string> {
   const names = Array.from({ length: 5000 }, (_, k) => `org-${k}`);
-  const b = new CidrMapBuilder<string>();
+  const b = new Builder<string>();
   for (let k = 0; k < n; k++) b.add4((0x10000000 + k * 256) >>> 0, 24, names[k % 5000]!);
   return b.build();
 }
@@ -167,7 +172,7 @@ const rssMB = () => process.memoryUsage.rss() / 2 ** 20;
 const maxRssMB = () => process.resourceUsage().maxRSS / 1024;
 
 async function throughputCase(trace: string, workers: number, runs: number): Promise<ThroughputRow> {
-  const { createClassifierPool } = await import('../src/pool/index.js');
+  const { createClassifierPool } = await dist();
   const registered = readList(trace.replace(/\.pcap$/, '.registered.txt'));
   const pool = createClassifierPool({ workers, registered, workerUrl: pathToFileURL(WORKER) });
   try {
@@ -196,9 +201,9 @@ async function throughputCase(trace: string, workers: number, runs: number): Pro
 }
 
 async function memoryCase(flows: number, maxFlows: number, prefixes: number, workers: number, capturing = maxFlows): Promise<MemoryRow> {
-  const { createClassifierPool } = await import('../src/pool/index.js');
+  const { createClassifierPool, CidrMapBuilder: Builder } = await dist();
   const trace = liveFlowsTrace(flows);
-  const pool = createClassifierPool({ workers, registered: registeredPrefixes(prefixes), workerUrl: pathToFileURL(WORKER), order: 'arrival', flow: { maxFlows, maxCapturingFlows: capturing } });
+  const pool = createClassifierPool({ workers, registered: registeredPrefixes(prefixes, Builder), workerUrl: pathToFileURL(WORKER), order: 'arrival', flow: { maxFlows, maxCapturingFlows: capturing } });
   try {
     await new Promise((r) => setTimeout(r, 300)); // workers up
     globalThis.gc?.();
