@@ -26,17 +26,17 @@ export function hasAsciiAtNoCase(f: FlowView, i: number, k: number, s: string): 
 }
 
 /**
- * Offset of the first occurrence of `s` in packet i within [from, to), case-sensitive, or -1. The first byte is
- * found with the typed array's native indexOf, so a scan over a packet without it costs little (TLS ClientHellos and
- * certificates are scanned on every TLS flow).
+ * Offset of the first occurrence of `s` in packet i within [from, to), case-sensitive, or -1. A plain loop, not the
+ * typed array's native indexOf: that has no end bound, and a packet's bytes may sit at the start of a large shared
+ * store (snippets, a read chunk), so a packet without the first byte would pay a scan of the whole store.
  */
 export function findAscii(f: FlowView, i: number, s: string, from: number, to: number): number {
   if (s.length === 0) return -1;
   const o = f.start(i);
   const last = o + Math.min(to, f.avail(i)) - s.length;
   const b = f.buf(i), c0 = s.charCodeAt(0);
-  for (let k = b.indexOf(c0, o + Math.max(0, from)); k >= 0 && k <= last; k = b.indexOf(c0, k + 1)) {
-    if (hasAsciiAt(f, i, k - o, s)) return k - o;
+  for (let k = o + Math.max(0, from); k <= last; k++) {
+    if (b[k] === c0 && hasAsciiAt(f, i, k - o, s)) return k - o;
   }
   return -1;
 }

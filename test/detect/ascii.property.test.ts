@@ -37,3 +37,38 @@ describe('findAscii / findAsciiNoCase', () => {
     );
   });
 });
+
+/**
+ * A buffer that counts every element a search reads, natively or through an index: a packet's view may sit at the
+ * start of a large shared store (snippets, a read chunk), so a search that runs on past the packet's end costs the
+ * store's size on every packet — a hostile packet without the needle's first byte must not buy that.
+ */
+class CountingBytes extends Uint8Array {
+  scanned = 0;
+  override indexOf(value: number, from = 0): number {
+    const k = super.indexOf(value, from);
+    this.scanned += (k < 0 ? this.length : k + 1) - Math.max(0, from);
+    return k;
+  }
+}
+
+describe('search helpers stay within the packet', () => {
+  it('read at most the packet’s available bytes through native searches, whatever lies behind it', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 1, maxLength: 300 }), fc.integer({ min: 0, max: 40 }), fc.stringMatching(/^[a-z]{1,12}$/), (body, pre, needle) => {
+        // The packet, then a large store that holds the needle far away (zeros before it).
+        const store = new CountingBytes(pre + body.length + (1 << 20));
+        store.set(body, pre);
+        for (let x = 0; x < needle.length; x++) store[store.length - needle.length + x] = needle.charCodeAt(x);
+        const v: FlowView = {
+          transport: 6, ipVersion: 4, srcPort: 1, dstPort: 2, nPackets: 1,
+          dir: () => 0, len: () => body.length, avail: () => body.length, buf: () => store, start: () => pre,
+        };
+        const k = findAscii(v, 0, needle, 0, body.length);
+        expect(k).toBe(latin1(body).indexOf(needle));
+        expect(store.scanned).toBeLessThanOrEqual(2 * body.length + 2);
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
