@@ -228,23 +228,26 @@ export async function readCaptureFile(
  * @throws {TraceFormatError} malformed capture; file system errors propagate unchanged
  */
 export function readCaptureFileSync(path: string, onPacket: (p: RawPacket) => void, opts: { chunkSize?: number } = {}): ReaderStats {
-  const size = chunkSizeOf(opts);
   const reader = new CaptureReader(path);
-  const buf = new Uint8Array(size);
+  const buf = new Uint8Array(chunkSizeOf(opts));
   const fd = openSync(path, 'r');
   try {
-    for (;;) {
-      const n = readSync(fd, buf, 0, size, null);
-      if (n === 0) break;
-      // Safe to reuse `buf`: push copies whatever it still needs into its scratch buffer before returning.
-      reader.push(n === size ? buf : buf.subarray(0, n), onPacket);
-    }
+    while (pushNextChunk(fd, buf, reader, onPacket));
   } finally {
     closeSync(fd);
     buf.fill(0);
   }
   reader.end(onPacket);
   return reader.stats;
+}
+
+/** One synchronous read of the next chunk into `buf`, handed to `reader`; false at the end of the file. */
+function pushNextChunk(fd: number, buf: Uint8Array, reader: CaptureReader, onPacket: (p: RawPacket) => void): boolean {
+  const n = readSync(fd, buf, 0, buf.length, null);
+  if (n === 0) return false;
+  // Safe to reuse `buf`: push copies whatever it still needs into its scratch buffer before returning.
+  reader.push(n === buf.length ? buf : buf.subarray(0, n), onPacket);
+  return true;
 }
 
 /** Options of {@link readCaptureFileUntil}. */
@@ -268,10 +271,9 @@ const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
  * @throws {TraceFormatError} malformed capture; file system errors propagate unchanged
  */
 export async function readCaptureFileUntil(path: string, onPacket: (p: RawPacket) => void, opts: ReadUntilOptions = {}): Promise<{ stats: ReaderStats; complete: boolean }> {
-  const size = chunkSizeOf(opts);
   const turnMs = opts.turnMs ?? 50;
   const reader = new CaptureReader(path);
-  const buf = new Uint8Array(size);
+  const buf = new Uint8Array(chunkSizeOf(opts));
   const fd = openSync(path, 'r');
   let complete = true;
   let last = performance.now();
@@ -281,10 +283,7 @@ export async function readCaptureFileUntil(path: string, onPacket: (p: RawPacket
         complete = false;
         break;
       }
-      const n = readSync(fd, buf, 0, size, null);
-      if (n === 0) break;
-      // Safe to reuse `buf`: push copies whatever it still needs into its scratch buffer before returning.
-      reader.push(n === size ? buf : buf.subarray(0, n), onPacket);
+      if (!pushNextChunk(fd, buf, reader, onPacket)) break;
       if (opts.afterChunk) await opts.afterChunk();
       const now = performance.now();
       if (now - last >= turnMs) {
