@@ -435,7 +435,7 @@ async function classifySeveralRun(
       const skipped = found.skipped.length ? `, ${found.skipped.length} non-capture files skipped` : '';
       const failed = res.failed ? `, ${res.failed} failed` : '';
       const stopped = res.stopped ? ` (${found.files.length - res.captures.length} not read)` : '';
-      if (stop?.requested) stderr.write(`tunnelscope: stopped by ${stop.reason}: live flows ended with reason 'stop'\n`);
+      if (stop?.requested) stderr.write(stop.note('tunnelscope'));
       stderr.write(
         `tunnelscope: ${res.captures.length} captures${stopped}${failed}${skipped}, ${res.packets} packets, ${res.flows} flows, ${tally.vpn} VPN flows, ` +
           `${secs.toFixed(2)} s (${Math.round(res.packets / Math.max(secs, 1e-9))} packets/s, ${jobs} job${jobs === 1 ? '' : 's'})\n`,
@@ -703,7 +703,7 @@ async function classifyInput(
     const bad = Object.entries(st.malformed).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`);
     const extra = [...sinks, ...(o.hooks?.providers ?? [])].map((s) => s.report?.() ?? null).filter((x): x is string => x !== null);
     stderr.write(
-      (stop.requested ? `tunnelscope: stopped by ${stop.reason}: live flows ended with reason 'stop'\n` : '') +
+      stop.note('tunnelscope') +
         `tunnelscope: ${st.packets} packets, ${st.flows} flows, ${tally.vpn} VPN flows, ` +
         `${bad.length ? `skipped: ${bad.join(', ')}, ` : ''}${secs.toFixed(2)} s (${Math.round(st.packets / Math.max(secs, 1e-9))} packets/s)\n` +
         extra.map((l) => `tunnelscope: ${l}\n`).join(''),

@@ -220,7 +220,7 @@ async function flows(captures: string[], opts: FlowsOpts, io: CliIo): Promise<nu
       worst = Math.max(worst, code);
       if (last) break;
     }
-    if (stop.requested && !quiet) stderr.write(`tunnelscope flows: stopped by ${stop.reason}: live flows ended with reason 'stop'\n`);
+    if (stop.requested && !quiet) stderr.write(stop.note(`tunnelscope ${NAME}`));
     return worst;
   } finally {
     control?.dispose();

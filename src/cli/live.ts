@@ -79,6 +79,11 @@ export class StopFlag {
     this.listeners.clear();
   }
 
+  /** The line a command writes to stderr after a stopped run, `prefix` naming it ('' when no stop was requested). */
+  note(prefix: string): string {
+    return this.requested ? `${prefix}: stopped by ${this.reason}: live flows ended with reason 'stop'\n` : '';
+  }
+
   /** Call `fn` when the stop is requested; returns the unsubscribe function. */
   onRequest(fn: () => void): () => void {
     this.listeners.add(fn);

@@ -172,7 +172,7 @@ async function report(input: string | undefined, opts: ReportOpts, io: CliIo): P
           ...(maxFlows !== undefined ? { maxFlows } : {}),
         };
         const st = await classify(options, input, open, { flow, workers, progress, stop }, (r) => builder.add(r));
-        if (stop.requested && !quiet) stderr.write(`tunnelscope report: stopped by ${stop.reason}: live flows ended with reason 'stop'\n`);
+        if (stop.requested && !quiet) stderr.write(stop.note(`tunnelscope ${NAME}`));
         meta.packets = st.packets;
         meta.skipped = st.malformed;
         meta.lists = listsOf(options);
