@@ -80,6 +80,12 @@ export class FlowDetection {
   traits = 0;
   /** The flow's opening (OPEN_* in detect/opening.ts), set at its first payload packet. */
   opening = OPEN_NONE;
+  /**
+   * Bit k: detector k of the flow's set (`DetectorTable.detectors(transport, opening)`, k < 31) excluded the flow
+   * ({@link Detector.excludes}) and is not called again. Sessions keep it per flow slot between packets, since most
+   * flows are inspected with a shared scratch state.
+   */
+  excluded = 0;
   /** An evidence item or a name was added since the caller last cleared this (it then asks {@link labelIsVpn}). */
   fresh = false;
   /**
@@ -97,6 +103,7 @@ export class FlowDetection {
     this.dirty = false;
     this.traits = 0;
     this.opening = OPEN_NONE;
+    this.excluded = 0;
     this.fresh = false;
     if (this.pinned !== null) {
       this.pinned = null;
@@ -150,14 +157,26 @@ export class FlowDetection {
       if (n === 1) this.opening = openingOf(view, this.traits, nm);
     }
     const dets = table.detectors(t, this.opening);
+    // Detectors that may still add an item at a later packet: neither spent nor excluded.
+    let live = 0;
     for (let i = 0; i < dets.length; i++) {
       const d = dets[i]!;
       if (n > d.maxPackets) continue;
+      const bit = i < 31 ? 1 << i : 0;
+      if ((this.excluded & bit) !== 0) continue;
       const r = d.detect(view);
       if (r !== null) this.add(r);
+      else if (bit !== 0 && d.excludes !== undefined && d.excludes(view)) {
+        this.excluded |= bit;
+        continue;
+      }
+      if (n < d.maxPackets) live++;
     }
     // Final once the detectors' budget is spent, or once the flow table records no further payload packets.
     if (n >= table.packetBudget(t, this.opening) || n >= recorded) return true;
+    // Or once every detector is spent or has excluded the flow by its framing, and the name packets are seen: no
+    // later packet can add an item (the budget above is this same condition without exclusions).
+    if (live === 0 && (n >= NAME_PACKETS || (t !== IPPROTO_TCP && t !== IPPROTO_UDP))) return true;
     // A flow that is TLS from its first packet and whose server has switched to encrypted records, or that is QUIC
     // from its first packet: once the name packets are seen, every later byte is encrypted, so no detector rule or
     // name can match there (the cleartext framings of SSL VPNs need TLS terminated before the gateway).

@@ -91,6 +91,11 @@ export class ClassifierSession extends EventEmitter {
   private decided: Uint8Array = new Uint8Array(1024);
   /** Per flow slot: companion-rule traits, kept from the verdict to the flow's end (snippets are gone by then). */
   private traits: Uint8Array = new Uint8Array(1024);
+  /**
+   * Per flow slot: the detectors that excluded the undecided flow (FlowDetection.excluded), kept here so a flow
+   * inspected with the shared scratch state needs no state of its own.
+   */
+  private excluded: Uint32Array = new Uint32Array(1024);
   /** Per flow slot: the companion index's entry of a TLS flow (its data channel may vouch for it later). */
   private tlsOf: (TlsFlow | undefined)[] = [];
   /** Per flow slot: IKE messages behind the non-ESP marker of a UDP 4500 flow (for the NAT-T float, after the verdict). */
@@ -245,6 +250,7 @@ export class ClassifierSession extends EventEmitter {
       this.nFlows++;
       if (id >= this.decided.length) this.growDecided(id);
       this.decided[id] = UNDECIDED;
+      this.excluded[id] = 0;
       this.verdicts[id] = undefined;
       const old = this.det[id];
       if (old) this.release(id, old);
@@ -261,7 +267,9 @@ export class ClassifierSession extends EventEmitter {
     let d = this.det[id];
     const owned = d !== undefined;
     if (!owned) d = this.scratch;
+    d!.excluded = this.excluded[id]!;
     const final = d!.inspect(f.view, this.classifier.table, this.recorded);
+    this.excluded[id] = d!.excluded;
     const n = f.view.nPackets;
     // The label may be final before inspection ends (engine.ts, labelIsVpn): asked when the flow gained an item or
     // a name, and at its first payload packet when an endpoint list is loaded (an endpoint hit decides alone).
@@ -337,6 +345,9 @@ export class ClassifierSession extends EventEmitter {
     const tr = new Uint8Array(n);
     tr.set(this.traits);
     this.traits = tr;
+    const ex = new Uint32Array(n);
+    ex.set(this.excluded);
+    this.excluded = ex;
   }
 
   private finalize(f: FlowHandle, d: FlowDetection | undefined, at: number): Verdict {

@@ -141,6 +141,21 @@ export const anyconnect: Detector = {
     }
     return null;
   },
+  /**
+   * UDP: AnyConnect/OpenConnect's datagrams are DTLS records: content type 20–25 with version FE FF, FE FD or the
+   * pre-standard 01 00 (RFC 6347 §4.1), or DTLS 1.3's unified header `001xxxxx` (RFC 9147 §4). Anything else
+   * excludes the flow. TCP: never excluded.
+   */
+  excludes(f: FlowView): boolean {
+    if (f.transport !== IPPROTO_UDP) return false;
+    const i = f.nPackets - 1;
+    const b0 = u8(f, i, 0);
+    if (b0 < 0 || (b0 & 0xe0) === 0x20) return false;
+    if (b0 < 20 || b0 > 25 || f.len(i) < 13) return true;
+    const v = u16be(f, i, 1);
+    return v >= 0 && v !== 0xfeff && v !== 0xfefd && v !== 0x0100;
+  },
+
 };
 
 function alpnEvidence(i: number, what: string): Evidence {

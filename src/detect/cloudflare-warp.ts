@@ -15,7 +15,7 @@
  */
 import { DIR_FWD, IPPROTO_UDP, u8, u24be, u32le, type Detector, type Evidence, type FlowView } from './types.js';
 import {
-  WG_INITIATION_LEN, WG_RESPONSE_LEN, WG_TYPE_INITIATION, WG_TYPE_RESPONSE, dataRun, findInitiationWithSender, hex32,
+  WG_INITIATION_LEN, WG_RESPONSE_LEN, WG_TYPE_DATA, WG_TYPE_INITIATION, WG_TYPE_RESPONSE, dataRun, findInitiationWithSender, hex32,
 } from './wireguard.js';
 
 const WARP_INIT = 0xc1, WARP_RESP = 0xc2, WARP_DATA = 0xc4;
@@ -93,6 +93,17 @@ export const cloudflareWarp: Detector = {
     }
     return null;
   },
+  /**
+   * Both WARP client populations frame every message with a type byte: 1–4 (WireGuard, bytes 1–3 zero or a client
+   * id) or C1–C4 (the official client). Any other first byte: not WARP's WireGuard-derived mode.
+   */
+  excludes(f: FlowView): boolean {
+    const i = f.nPackets - 1;
+    const b0 = u8(f, i, 0);
+    if (b0 < 0) return false;
+    return !((b0 >= WG_TYPE_INITIATION && b0 <= WG_TYPE_DATA) || (b0 >= WARP_INIT && b0 <= WARP_DATA));
+  },
+
 };
 
 function hex24(v: number): string {

@@ -170,6 +170,10 @@ function isNattFlow(f: FlowView): boolean {
   return f.srcPort === NATT_PORT || f.dstPort === NATT_PORT;
 }
 
+function isIkeVersion(v: number): boolean {
+  return v >> 4 === 1 || v >> 4 === 2;
+}
+
 export const ike: Detector = {
   id: 'ike',
   transports: [IPPROTO_UDP],
@@ -240,4 +244,21 @@ export const ike: Detector = {
       },
     ];
   },
+  /**
+   * Off UDP 4500 (where ESP-in-UDP and keepalives share the port), an IKE flow carries ISAKMP messages: a 28-byte
+   * header whose version byte (offset 17) has major version 1 or 2, at offset 0 or behind a zero non-ESP marker.
+   * Anything else excludes the flow. Trade-off: a NAT-T port other than 4500 also carries ESP; a capture that joins
+   * such a flow mid-stream loses the IKE rules there (its ESP is read by no rule off 4500 either).
+   */
+  excludes(f: FlowView): boolean {
+    if (isNattFlow(f)) return false;
+    const i = f.nPackets - 1, len = f.len(i);
+    if (len < IKE_HEADER_LEN) return true;
+    if (f.avail(i) < 18) return false;
+    if (isIkeVersion(u8(f, i, 17))) return false;
+    if (!eq32(f, i, 0, 0) || len < NON_ESP_MARKER_LEN + IKE_HEADER_LEN) return true;
+    if (f.avail(i) < 22) return false;
+    return !isIkeVersion(u8(f, i, 21));
+  },
+
 };

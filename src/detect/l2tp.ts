@@ -235,6 +235,19 @@ export const l2tp: Detector = {
     });
     return out;
   },
+  /**
+   * UDP: every L2TP message (v2 control and data, v3 over UDP) starts with a 16-bit word whose low nibble is the
+   * version, 2 or 3 (RFC 2661 §3.1, RFC 3931 §4.1.2), and the shortest header is 6 bytes. Over IP protocol 115 a
+   * data message starts with an opaque session id: never excluded.
+   */
+  excludes(f: FlowView): boolean {
+    if (f.transport !== IPPROTO_UDP) return false;
+    const i = f.nPackets - 1;
+    if (f.len(i) < 6) return true;
+    const v = u8(f, i, 1) & 0x0f;
+    return u8(f, i, 1) >= 0 && v !== 2 && v !== 3;
+  },
+
 };
 
 /**

@@ -157,4 +157,12 @@ export const nebula: Detector = {
       },
     ];
   },
+  /** Every Nebula datagram starts with the 16-byte header whose high nibble of byte 0 is version 1. */
+  excludes(f: FlowView): boolean {
+    const i = f.nPackets - 1;
+    if (f.len(i) < HEADER_LEN) return true;
+    const b0 = u8(f, i, 0);
+    return b0 >= 0 && b0 >> 4 !== 1;
+  },
+
 };

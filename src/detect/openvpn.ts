@@ -107,6 +107,18 @@ export const openvpn: Detector = {
     else if (x === BYTE_RESET_SERVER_V2 && firstWithByte(f, i, b, x) && !anyClientReset(f, i, b, 1 - d)) lone = loneServerReset(f, i, b, pl);
     return lone === null ? null : [lone];
   },
+  /**
+   * UDP: every datagram is one OpenVPN packet whose byte 0 holds an opcode 1–11 (opcodes 0 and 12–31 are invalid),
+   * so byte 0 outside 08–5F is not OpenVPN. TCP: never excluded (a segment need not start a packet).
+   */
+  excludes(f: FlowView): boolean {
+    if (f.transport !== IPPROTO_UDP) return false;
+    const x = u8(f, f.nPackets - 1, 0);
+    if (x < 0) return false;
+    const op = x >> 3;
+    return op < 1 || op > OP_CONTROL_WKC;
+  },
+
 };
 
 function firstWithByte(f: FlowView, i: number, b: number, x: number): boolean {

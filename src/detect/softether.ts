@@ -163,6 +163,19 @@ export const softether: Detector = {
       },
     ];
   },
+  /**
+   * UDP: the NAT-traversal helper's datagrams are the one-byte query `41`, an `IP=` reply or a Pack (whose element
+   * count ≤ 4096 starts with a zero byte); UDP acceleration is encrypted and no rule reads it. Anything else
+   * excludes the flow. TCP: never excluded.
+   */
+  excludes(f: FlowView): boolean {
+    if (f.transport !== IPPROTO_UDP) return false;
+    const i = f.nPackets - 1;
+    const b0 = u8(f, i, 0);
+    if (b0 < 0 || b0 === 0 || b0 === 0x49) return false;
+    return !(b0 === NATT_QUERY && f.len(i) === 1);
+  },
+
 };
 
 /**

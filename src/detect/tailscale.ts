@@ -11,19 +11,16 @@
  *
  * Offsets read from earlier packets: 0–5 (magic), 6–37 (disco key), WireGuard header words 0–11.
  */
-import { DIR_FWD, IPPROTO_TCP, IPPROTO_UDP, sameBytes, u8, u32be, u16be, u32le, type Detector, type Evidence, type FlowView } from './types.js';
-import { WG_RESPONSE_LEN, WG_TYPE_RESPONSE, findInitiationWithSender, hex32 } from './wireguard.js';
+import { DIR_FWD, eq32, IPPROTO_TCP, IPPROTO_UDP, sameBytes, u8, u32le, type Detector, type Evidence, type FlowView } from './types.js';
+import { WG_RESPONSE_LEN, WG_TYPE_RESPONSE, findInitiationWithSender, hasDiscoMagic, hex32, isWgHeaderWord } from './wireguard.js';
 
-/** "TS" + 0xF09F92AC, split as a big-endian u32 and u16 for cheap comparison. */
-const DISCO_MAGIC_HI = 0x5453f09f; // 'T' 'S' F0 9F
-const DISCO_MAGIC_LO = 0x92ac;
 const DISCO_KEY_OFFSET = 6;
 const DISCO_KEY_LEN = 32;
 /** magic 6 + key 32 + nonce 24 + box tag 16. */
 export const DISCO_MIN_LEN = 78;
 
 export function isDisco(f: FlowView, i: number): boolean {
-  return f.len(i) >= DISCO_MIN_LEN && u32be(f, i, 0) === DISCO_MAGIC_HI && u16be(f, i, 4) === DISCO_MAGIC_LO;
+  return f.len(i) >= DISCO_MIN_LEN && hasDiscoMagic(f, i);
 }
 
 /** Earlier disco packet in direction `dir` (before `before`) whose key bytes 6–37 are fully visible; -1 if none. */
@@ -31,6 +28,9 @@ function firstDisco(f: FlowView, before: number, dir: number): number {
   for (let j = 0; j < before; j++) if ((dir < 0 || f.dir(j) === dir) && isDisco(f, j)) return j;
   return -1;
 }
+
+const STUN_HEADER_LEN = 20;
+const STUN_COOKIE = 0x2112a442;
 
 export const tailscale: Detector = {
   id: 'tailscale',
@@ -84,6 +84,18 @@ export const tailscale: Detector = {
     }
     return null;
   },
+  /**
+   * Tailscale's UDP socket carries WireGuard messages, disco packets and STUN (RFC 8489 §5: top two bits zero,
+   * magic cookie 2112A442 at offset 4); anything else on a UDP flow is not Tailscale. TCP: never excluded.
+   */
+  excludes(f: FlowView): boolean {
+    if (f.transport !== IPPROTO_UDP) return false;
+    const i = f.nPackets - 1;
+    if (isWgHeaderWord(f, i) || hasDiscoMagic(f, i)) return false;
+    if (f.len(i) >= STUN_HEADER_LEN && (u8(f, i, 0) & 0xc0) === 0 && eq32(f, i, 4, STUN_COOKIE)) return false;
+    return f.avail(i) >= 8 || f.avail(i) >= f.len(i);
+  },
+
 };
 
 /** Disco packets of direction `dir` in [0, upTo] carrying the same key as that direction's first disco packet. */

@@ -147,6 +147,21 @@ export const tinc: Detector = {
     }
     return out;
   },
+  /**
+   * UDP: the rule reads tinc 1.1's direct SPTPS packets (zero destination id, non-zero source id, ≥ 33 bytes); a
+   * datagram of another shape means a legacy (fully encrypted) or relayed pair, where that rule cannot hold. TCP:
+   * never excluded.
+   */
+  excludes(f: FlowView): boolean {
+    if (f.transport !== IPPROTO_UDP) return false;
+    const i = f.nPackets - 1;
+    if (f.len(i) < UDP_MIN_LEN) return true;
+    if (f.avail(i) < 12) return false;
+    const b = f.buf(i), o = f.start(i);
+    return (b[o]! | b[o + 1]! | b[o + 2]! | b[o + 3]! | b[o + 4]! | b[o + 5]!) !== 0 ||
+      (b[o + 6]! | b[o + 7]! | b[o + 8]! | b[o + 9]! | b[o + 10]! | b[o + 11]!) === 0;
+  },
+
 };
 
 /** True when i is the second packet of direction d (first is its first). */

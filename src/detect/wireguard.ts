@@ -96,6 +96,22 @@ export function dataRun(f: FlowView, upTo: number, dir: number, typeByte: number
   return n;
 }
 
+/** Bytes 0–3 are a WireGuard header: type 1–4, then three zero bytes. Read in place (allocation-free). */
+export function isWgHeaderWord(f: FlowView, i: number): boolean {
+  if (f.avail(i) < 4) return false;
+  const b = f.buf(i), o = f.start(i);
+  return b[o]! >= WG_TYPE_INITIATION && b[o]! <= WG_TYPE_DATA && (b[o + 1]! | b[o + 2]! | b[o + 3]!) === 0;
+}
+/**
+ * Starts with Tailscale's disco magic `54 53 F0 9F 92 AC` ("TS💬"). Tailscale owns disco (tailscale.ts); the
+ * magic is here because disco shares the WireGuard socket and 5-tuple, so WireGuard's own exclusion admits it.
+ */
+export function hasDiscoMagic(f: FlowView, i: number): boolean {
+  if (f.avail(i) < 6) return false;
+  const b = f.buf(i), o = f.start(i);
+  return b[o] === 0x54 && b[o + 1] === 0x53 && b[o + 2] === 0xf0 && b[o + 3] === 0x9f && b[o + 4] === 0x92 && b[o + 5] === 0xac;
+}
+
 export const wireguard: Detector = {
   id: 'wireguard',
   transports: [IPPROTO_UDP],
@@ -173,6 +189,16 @@ export const wireguard: Detector = {
     }
     return null;
   },
+  /**
+   * A WireGuard 5-tuple carries only messages of types 1–4 with bytes 1–3 zero (whitepaper §5.4), and on Tailscale
+   * nodes the disco packets sharing its socket (reference §Tailscale). Anything else: not WireGuard.
+   */
+  excludes(f: FlowView): boolean {
+    const i = f.nPackets - 1;
+    if (isWgHeaderWord(f, i) || hasDiscoMagic(f, i)) return false;
+    return f.avail(i) >= 6 || f.avail(i) >= f.len(i);
+  },
+
 };
 
 export function hex32(v: number): string {

@@ -78,6 +78,10 @@ function peerRun(f: FlowView, upTo: number, dir: number, ref: number): number {
   return n;
 }
 
+/** Fragment header (packet id 8, destination 5, indicator, count, hops): the shortest datagram ZeroTier reads. */
+const ZT_FRAGMENT_MIN = 16;
+const ZT_FRAGMENT_HOPS = 15;
+
 export const zerotier: Detector = {
   id: 'zerotier',
   transports: [IPPROTO_UDP, IPPROTO_TCP],
@@ -129,6 +133,19 @@ export const zerotier: Detector = {
       },
     ];
   },
+  /**
+   * UDP: a ZeroTier datagram is a VL1 packet (≥ 28 bytes, valid and distinct addresses, cipher suite 0–3) or a
+   * fragment (`FF` at 13, hop byte's bits 7–3 zero). Datagrams under 16 bytes are not judged: ZeroTier ignores
+   * such short ones and they may be NAT keepalives. TCP: never excluded.
+   */
+  excludes(f: FlowView): boolean {
+    if (f.transport !== IPPROTO_UDP) return false;
+    const i = f.nPackets - 1, len = f.len(i);
+    if (len < ZT_FRAGMENT_MIN || f.avail(i) < ZT_FLAGS + 1) return false;
+    if (u8(f, i, ZT_SRC) === ZT_RESERVED_PREFIX) return (u8(f, i, ZT_FRAGMENT_HOPS) & 0xf8) !== 0;
+    return len < ZT_HEADER_LEN || !headerOk(f, i);
+  },
+
 };
 
 function hexAddr(f: FlowView, i: number, k: number): string {

@@ -61,6 +61,12 @@ function check(det: Detector, s: Seed, pk: Pkt[], keep: number, v6 = false): voi
     let ev: Evidence[] | null = null;
     expect(() => (ev = det.detect(v6 ? new PaddedView(s.transport, plain.srcPort, s.port, pk, n, keep, 0, true) : plain))).not.toThrow();
     if (!v6) expect(det.detect(new PaddedView(s.transport, plain.srcPort, s.port, pk, n, keep, 13, false))).toEqual(ev);
+    if (det.excludes) {
+      let x: unknown;
+      expect(() => (x = det.excludes!(plain))).not.toThrow();
+      expect(typeof x).toBe('boolean');
+      expect(det.excludes(new PaddedView(s.transport, plain.srcPort, s.port, pk, n, keep, 13, false))).toBe(x);
+    }
     if (ev === null) continue;
     expect((ev as Evidence[]).length).toBeGreaterThan(0);
     for (const e of ev as Evidence[]) {

@@ -15,6 +15,7 @@ import { parseDtlsClientHello } from '../../src/detect/names/dtls.js';
 import { IPPROTO_UDP } from '../../src/detect/types.js';
 import { NAME_PACKETS } from '../../src/classify/engine.js';
 import { synthesize } from '../../src/synth/generate.js';
+import { randomBytes, rng } from './udp-vpn-builders.js';
 import { Decoder, newPacketView } from '../../src/trace/decode.js';
 import { readCaptureBuffer } from '../../src/trace/reader.js';
 import { expectAllocationSeen, youngAllocation } from '../helpers/gc-probe.js';
@@ -179,5 +180,40 @@ describe('detectors allocate nothing when nothing matches', () => {
     const r = await youngAllocation(loop(detect));
     expect(r.scavenges).toBe(0);
     expect(r.bytes).toBeLessThanOrEqual(base + SLACK);
+  });
+});
+
+describe('exclusion checks allocate nothing', () => {
+  // Random datagrams of every size class the socket adapter meets, including the short ones below most headers.
+  const r = rng(0x9e3779b9);
+  const udp = DETECTORS.filter((d) => d.excludes !== undefined && d.transports.includes(IPPROTO_UDP));
+  const views: ArrayFlowView[] = [];
+  for (let k = 0; k < 2_000; k++) {
+    const v = new ArrayFlowView({ transport: IPPROTO_UDP, srcPort: 1024 + k, dstPort: k % 7 === 0 ? 4500 : 40000 + k });
+    const n = k % 4 === 0 ? r() % 40 : 1 + (((r() << 8) | r()) % 600);
+    v.push({ dir: k & 1, bytes: randomBytes(n, r) });
+    views.push(v);
+  }
+
+  it('every UDP detector that excludes has the check, and it is exercised on both answers', () => {
+    expect(udp.map((d) => d.id).sort()).toEqual(
+      ['anyconnect', 'cloudflare-warp', 'ike', 'l2tp', 'nebula', 'openvpn', 'softether', 'tailscale', 'tinc', 'wireguard', 'zerotier'].sort(),
+    );
+    let yes = 0;
+    for (const v of views) for (const d of udp) if (d.excludes!(v)) yes++;
+    expect(yes).toBeGreaterThan(views.length * udp.length * 0.8);
+    expect(yes).toBeLessThan(views.length * udp.length);
+  });
+
+  it('on random datagrams', async () => {
+    const run = (): number => {
+      let yes = 0;
+      for (let rep = 0; rep < 50; rep++) for (const v of views) for (const d of udp) if (d.excludes!(v)) yes++;
+      return yes;
+    };
+    const base = (await youngAllocation(() => 0)).bytes;
+    const res = await youngAllocation(run);
+    expect(res.scavenges).toBe(0);
+    expect(res.bytes).toBeLessThanOrEqual(base + SLACK);
   });
 });

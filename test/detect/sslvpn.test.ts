@@ -11,7 +11,7 @@ import { alpnExt, dtlsRecord, ext, helloBody, sniExt, tlsRecord } from './names/
 const A = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s, 'latin1'));
 const H = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s.replace(/\s/g, ''), 'hex'));
 
-/** Runs a detector packet by packet as the classifier does; returns all evidence. */
+/** Runs a detector packet by packet as the classifier does (not again once it excluded the flow); returns all evidence. */
 function run(d: Detector, transport: number, packets: ArrayPacket[], ports: [number, number] = [50000, 443]): Evidence[] {
   const v = new ArrayFlowView({ transport, srcPort: ports[0], dstPort: ports[1] });
   const out: Evidence[] = [];
@@ -20,6 +20,7 @@ function run(d: Detector, transport: number, packets: ArrayPacket[], ports: [num
     if (v.nPackets > d.maxPackets) break;
     const r = d.detect(v);
     if (r) out.push(...r);
+    else if (d.excludes?.(v) === true) break; // as the classifier does
   }
   return out;
 }

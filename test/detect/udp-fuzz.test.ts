@@ -34,6 +34,11 @@ function check(det: Detector, transport: number, pk: Pkt[], keep: number): void 
     v.nPackets = n;
     let ev: Evidence[] | null = null;
     expect(() => (ev = det.detect(v))).not.toThrow();
+    if (det.excludes) {
+      let x: unknown;
+      expect(() => (x = det.excludes!(v))).not.toThrow();
+      expect(typeof x).toBe('boolean');
+    }
     if (ev === null) continue;
     expect(Array.isArray(ev) && (ev as Evidence[]).length > 0).toBe(true);
     for (const e of ev as Evidence[]) {
@@ -141,7 +146,7 @@ describe('detectors read through start(i) (slab buffers with other bytes around 
       return this.offs[i]!;
     }
   }
-  it('every seed gives the same evidence at offset 0 and at a shifted start', () => {
+  it('every seed gives the same evidence (and exclusion) at offset 0 and at a shifted start', () => {
     for (const s of SEEDS) {
       for (const d of UDP_VPN_DETECTORS) {
         if (!d.transports.includes(s.transport)) continue;
@@ -149,6 +154,7 @@ describe('detectors read through start(i) (slab buffers with other bytes around 
           const a = d.detect(new LimitedFlowView(s.transport, 40000, 1194, s.pk, n));
           const b = d.detect(new OffsetView(s.transport, s.pk, n));
           expect(b).toEqual(a);
+          if (d.excludes) expect(d.excludes(new OffsetView(s.transport, s.pk, n))).toBe(d.excludes(new LimitedFlowView(s.transport, 40000, 1194, s.pk, n)));
         }
       }
     }

@@ -44,7 +44,11 @@ export class LimitedFlowView implements FlowView {
   }
 }
 
-/** Calls `detect` as the classifier would: once per recorded packet, up to `maxPackets`. */
+/**
+ * Calls `detect` as the classifier would: once per recorded packet, up to `maxPackets`, and never again once
+ * `excludes` said the flow is not the detector's protocol — so every positive test here also checks that no
+ * packet of a real-shaped flow is excluded.
+ */
 export function runFlow(det: Detector, transport: number, srcPort: number, dstPort: number, pk: readonly Pkt[]): Evidence[] {
   const out: Evidence[] = [];
   const v = new LimitedFlowView(transport, srcPort, dstPort, pk, 0);
@@ -52,6 +56,7 @@ export function runFlow(det: Detector, transport: number, srcPort: number, dstPo
     v.nPackets = n;
     const ev = det.detect(v);
     if (ev) out.push(...ev);
+    else if (det.excludes?.(v) === true) break;
   }
   return out;
 }
