@@ -73,7 +73,8 @@ export interface Detector {
    * byte 0 is 1–4 with three zero bytes after it, an OpenVPN opcode is 1–11), so the flow does not carry the
    * protocol and the detector is not called for it again. When every detector a flow meets has said so and its
    * name packets are seen, the flow's verdict is final without waiting for the detectors' packet budget: random
-   * UDP is then final at packet 4 instead of 24. Must return false whenever the bytes it needs were not
+   * UDP is then final at packet 4 instead of 8 (the flow table's default record) or 24 (OpenVPN's budget). Must
+   * return false whenever the bytes it needs were not
    * captured, and for any packet a real flow of the protocol can carry (keepalives, multiplexed companions such
    * as Tailscale's disco packets on a WireGuard 5-tuple). Omitted: the detector is called until its budget is spent.
    */
