@@ -15,6 +15,24 @@ const OPTIONAL = ['prom-client', '@nats-io/jetstream', '@nats-io/obj', '@nats-io
  * - dist/cli.cjs: the bin (src/cli/bin.ts), which loads dist/cli-app.cjs.
  * - dist/cli.js: `node dist/cli.js` as before: an ES module that requires dist/cli.cjs.
  */
+/**
+ * commander requires node:child_process when it loads, for executable subcommands this CLI never declares; that
+ * load also brings net and dgram, ~5 ms of every fresh process (bench/RESULTS.md, stop 28). In the CLI bundle its
+ * require gets a stand-in that loads the module at the first property read.
+ */
+const LAZY_CHILD_PROCESS = {
+  name: 'lazy-child-process',
+  setup(b: { onResolve: Function; onLoad: Function }): void {
+    b.onResolve({ filter: /^(node:)?child_process$/ }, (a: { importer: string }) =>
+      /[\\/]node_modules[\\/]commander[\\/]/.test(a.importer) ? { path: 'child_process', namespace: 'lazy-builtin' } : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, () => ({
+      contents: "module.exports = new Proxy({}, { get: (_t, k) => process.getBuiltinModule('node:child_process')[k] });",
+      loader: 'js',
+    }));
+  },
+};
+
 const BIN: Options[] = [
   {
     entry: { 'cli-app': 'src/cli/main.ts' },
@@ -38,6 +56,9 @@ const BIN: Options[] = [
     esbuildOptions(o) {
       o.supported = { ...o.supported, 'dynamic-import': false };
     },
+    esbuildPlugins: [LAZY_CHILD_PROCESS],
+    // tsup's own node: plugin would resolve commander's `node:child_process` before the one above sees it.
+    removeNodeProtocol: false,
   },
   { entry: { cli: 'src/cli/bin.ts' }, format: ['cjs'], target: 'node20', platform: 'node', splitting: false, sourcemap: true, external: ['./cli-app.cjs'] },
 ];

@@ -8,9 +8,8 @@
  * every `templateRefreshMs` so a collector that restarts learns them again. Send errors are counted, never
  * thrown into the classifier (UDP export is best-effort by design: RFC 7011 §10.3.3).
  */
-import { createSocket, type Socket } from 'node:dgram';
-import { lookup } from 'node:dns';
-import { isIP } from 'node:net';
+import type { Socket } from 'node:dgram';
+import { builtin } from '../builtins.js';
 import type { FlowRecord } from '../classify/record.js';
 import { InvalidArgumentError } from '../errors.js';
 import { IpfixEncoder, type IpfixOptions, type IpfixStats } from './encoder.js';
@@ -71,7 +70,8 @@ export class IpfixExporter {
     this.now = options.now ?? Date.now;
     this.flushMs = options.flushMs ?? 1000;
     // A host name is resolved to IPv4 (the socket's family); an IPv6 collector is named by its address.
-    this.socket = isIP(host) === 6 ? createSocket('udp6') : createSocket({ type: 'udp4', lookup: (h, _o, cb) => lookup(h, { family: 4 }, cb) });
+    const { createSocket } = builtin('node:dgram');
+    this.socket = builtin('node:net').isIP(host) === 6 ? createSocket('udp6') : createSocket({ type: 'udp4', lookup: (h, _o, cb) => builtin('node:dns').lookup(h, { family: 4 }, cb) });
     this.socket.on('error', (e) => this.noteError(e));
     this.socket.unref();
     // Templates before any data, and again on the refresh interval while idle.

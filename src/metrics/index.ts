@@ -8,7 +8,8 @@
  * ({@link RunMetrics.watch}) that is read at scrape time. Per-flow calls (`verdict`, `record`) cost one label
  * lookup each. Label values come from fixed sets (labels, protocol ids, skip reasons), never from packet bytes.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { builtin } from '../builtins.js';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /** What the run can report at any moment (read at each scrape). Absent fields are not exported. */
@@ -164,7 +165,7 @@ export class RunMetrics {
    * @throws the listen error (address in use, not permitted) through the returned promise
    */
   serve(host: string, port: number): Promise<MetricsServer> {
-    const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const server: Server = builtin('node:http').createServer((req: IncomingMessage, res: ServerResponse) => {
       const path = (req.url ?? '').split('?')[0];
       if (path !== '/metrics') {
         res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /metrics\n');

@@ -5,7 +5,7 @@
  * Pure functions of the record (no I/O, no clock, no randomness), so the same record always gives the same bytes
  * in every format; they allocate, and run once per flow at flow end, never per packet.
  */
-import { createHash } from 'node:crypto';
+import { builtin } from '../builtins.js';
 import type { Evidence } from '../classify/classifier.js';
 import type { FlowRecord } from '../classify/record.js';
 import { parseIPv4, parseIPv6 } from '../ip/parse.js';
@@ -98,7 +98,7 @@ function identity(r: FlowRecord): string {
 
 /** 64 bits of SHA-256 over the identity, as two unsigned 32-bit halves. */
 function identityHash(r: FlowRecord): [number, number] {
-  const d = createHash('sha256').update(identity(r)).digest();
+  const d = builtin('node:crypto').createHash('sha256').update(identity(r)).digest();
   return [d.readUInt32BE(0), d.readUInt32BE(4)];
 }
 
@@ -180,5 +180,5 @@ export function communityId(r: FlowRecord, seed = 0): string | null {
     buf[o++] = pb! >>> 8;
     buf[o++] = pb! & 255;
   }
-  return `1:${createHash('sha1').update(buf).digest('base64')}`;
+  return `1:${builtin('node:crypto').createHash('sha1').update(buf).digest('base64')}`;
 }

@@ -14,7 +14,8 @@
 import { EventEmitter } from 'node:events';
 import { open } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { builtin } from '../builtins.js';
 import { Classifier, type ClassifierOptions } from '../classify/classifier.js';
 import type { ListsInput } from '../classify/lists.js';
 import type { FlowRecord } from '../classify/record.js';
@@ -207,7 +208,7 @@ export class ClassifierPool extends EventEmitter {
     const url = options.workerUrl ?? new URL('./worker.js', import.meta.url);
     for (let i = 0; i < n; i++) {
       const acked = new Int32Array(new SharedArrayBuffer(4));
-      const w = new Worker(url, { workerData: { index: i, acked: acked.buffer, detectorIds, lists, flow: splitFlow(options.flow, n), companionWindowS: options.companionWindowS, sslVpnEspPorts: options.sslVpnEspPorts } });
+      const w = new (builtin('node:worker_threads').Worker)(url, { workerData: { index: i, acked: acked.buffer, detectorIds, lists, flow: splitFlow(options.flow, n), companionWindowS: options.companionWindowS, sslVpnEspPorts: options.sslVpnEspPorts } });
       const slot: Slot = { w, acked, buf: null, dv: null, u8: null, used: 0, nFrames: 0, inFlight: 0, free: [] };
       w.on('message', (m: FromWorker) => this.onMessage(i, m));
       w.on('error', (e: Error) => this.fail(e));

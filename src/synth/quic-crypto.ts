@@ -3,20 +3,20 @@
  * HKDF-SHA256 with the v1 initial salt, AES-128-GCM payload protection and AES-128-ECB header protection.
  * Used by the synthetic generator (protect) and its tests (unprotect); node:crypto only.
  */
-import { createCipheriv, createDecipheriv, createHmac } from 'node:crypto';
+import { builtin } from '../builtins.js';
 
 /** RFC 9001 §5.2 initial_salt for QUIC version 1. */
 export const QUIC_V1_INITIAL_SALT = Uint8Array.from(Buffer.from('38762cf7f55934b34d179ae6a4c80cadccbb7f0a', 'hex'));
 
 function hkdfExtract(salt: Uint8Array, ikm: Uint8Array): Buffer {
-  return createHmac('sha256', salt).update(ikm).digest();
+  return builtin('node:crypto').createHmac('sha256', salt).update(ikm).digest();
 }
 
 /** HKDF-Expand-Label (RFC 8446 §7.1) with an empty context, for outputs up to 32 bytes (one HMAC block). */
 export function hkdfExpandLabel(secret: Uint8Array, label: string, length: number): Buffer {
   const full = Buffer.from(`tls13 ${label}`, 'latin1');
   const info = Buffer.concat([Buffer.from([length >> 8, length & 255, full.length]), full, Buffer.from([0])]);
-  return createHmac('sha256', secret).update(info).update(Buffer.from([1])).digest().subarray(0, length);
+  return builtin('node:crypto').createHmac('sha256', secret).update(info).update(Buffer.from([1])).digest().subarray(0, length);
 }
 
 export interface InitialKeys {
@@ -39,7 +39,7 @@ function nonce(iv: Buffer, pn: number): Buffer {
 }
 
 function hpMask(hp: Buffer, sample: Uint8Array): Buffer {
-  const c = createCipheriv('aes-128-ecb', hp, null);
+  const c = builtin('node:crypto').createCipheriv('aes-128-ecb', hp, null);
   c.setAutoPadding(false);
   return c.update(sample);
 }
@@ -49,7 +49,7 @@ function hpMask(hp: Buffer, sample: Uint8Array): Buffer {
  * the frame payload. Returns header + ciphertext + 16-byte tag with header protection applied (§5.3, §5.4).
  */
 export function protectLong(header: Uint8Array, pnLen: number, pn: number, plain: Uint8Array, keys: InitialKeys): Uint8Array {
-  const c = createCipheriv('aes-128-gcm', keys.key, nonce(keys.iv, pn));
+  const c = builtin('node:crypto').createCipheriv('aes-128-gcm', keys.key, nonce(keys.iv, pn));
   c.setAAD(header);
   const ct = Buffer.concat([c.update(plain), c.final(), c.getAuthTag()]);
   const out = new Uint8Array(header.length + ct.length);
@@ -98,7 +98,7 @@ export function unprotectInitial(pkt: Uint8Array, keys: InitialKeys): { pn: numb
   const ct = pkt.subarray(pnOff + pnLen, end - 16);
   const tag = pkt.subarray(end - 16, end);
   try {
-    const d = createDecipheriv('aes-128-gcm', keys.key, nonce(keys.iv, pn));
+    const d = builtin('node:crypto').createDecipheriv('aes-128-gcm', keys.key, nonce(keys.iv, pn));
     d.setAAD(header);
     d.setAuthTag(tag);
     return { pn, frames: new Uint8Array(Buffer.concat([d.update(ct), d.final()])) };

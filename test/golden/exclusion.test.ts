@@ -20,7 +20,7 @@ import { corpusAvailable, listCaptures, PCAP_DIR } from '../helpers/corpus.js';
 import { ArrayFlowView } from '../../src/detect/array-flow.js';
 import { randomBytes, rng } from '../detect/udp-vpn-builders.js';
 
-const NO_EXCLUSION: readonly Detector[] = DETECTORS.map((d) => ({ ...d, excludes: undefined }));
+const NO_EXCLUSION: readonly Detector[] = DETECTORS.map(({ excludes: _, ...d }) => d);
 
 async function records(detectors: readonly Detector[]): Promise<Map<string, FlowRecord>> {
   const domains = await loadDomainList({ path: defaultVpnDomainsPath() }, { source: 'data/vpn-domains.txt' });

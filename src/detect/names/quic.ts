@@ -15,7 +15,7 @@
  * cost more than the work), one node:crypto AES-GCM pass over ≤ 1.5 KB; nothing for datagrams that fail the
  * first-byte/version/length gate.
  */
-import { createDecipheriv } from 'node:crypto';
+import { builtin } from '../../builtins.js';
 import { aes128Block, expandLabelInfo, hmacKeyState, hmacShort } from './quic-keys.js';
 import { findSniExtension, HELLO_MAX, HelloKind, parseHandshakeHello, type ClientHelloInfo } from './tls.js';
 import { scratchText, TEXT_SCRATCH } from '../../text.js';
@@ -148,7 +148,7 @@ function hex(b: Uint8Array, p: number, n: number): string {
 /** AES-128-GCM open with the scratch KEY; null on a bad tag. The only try/catch: node:crypto reports a bad tag by throwing. */
 function gcmOpen(nonce: Uint8Array, aad: Uint8Array, ct: Uint8Array, tag: Uint8Array): Buffer | null {
   try {
-    const d = createDecipheriv('aes-128-gcm', KEY, nonce);
+    const d = builtin('node:crypto').createDecipheriv('aes-128-gcm', KEY, nonce);
     d.setAAD(aad);
     d.setAuthTag(tag);
     const pt = d.update(ct);
