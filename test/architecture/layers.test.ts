@@ -9,10 +9,11 @@ import { describe, expect, it } from 'vitest';
 
 const SRC = join(import.meta.dirname, '..', '..', 'src');
 
-// Bottom: modules every layer may use.
-const BASE = ['text', 'errors', 'flow'];
+// Bottom: modules every layer may use (builtins: Node built-ins loaded on first use).
+const BASE = ['text', 'errors', 'flow', 'builtins'];
 const ALLOWED: Record<string, string[]> = {
   text: [],
+  builtins: [],
   errors: ['text'],
   flow: [],
   ip: ['text', 'errors'],
