@@ -17,7 +17,7 @@ const OPTIONAL = ['prom-client', '@nats-io/jetstream', '@nats-io/obj', '@nats-io
  */
 /**
  * commander requires node:child_process when it loads, for executable subcommands this CLI never declares; that
- * load also brings net and dgram, ~5 ms of every fresh process (bench/RESULTS.md, stop 28). In the CLI bundle its
+ * load also brings net and dgram into every fresh process (bench/RESULTS.md, stop 28). In the CLI bundle its
  * require gets a stand-in that loads the module at the first property read.
  */
 const LAZY_CHILD_PROCESS = {
