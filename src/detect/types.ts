@@ -71,12 +71,14 @@ export interface Detector {
    * Optional, pure and allocation-free; called only when `detect` returned null for the newest packet. True when
    * that packet's framing is one no message of this protocol has (by its documented structure, e.g. WireGuard's
    * byte 0 is 1–4 with three zero bytes after it, an OpenVPN opcode is 1–11), so the flow does not carry the
-   * protocol and the detector is not called for it again. When every detector a flow meets has said so and its
-   * name packets are seen, the flow's verdict is final without waiting for the detectors' packet budget: random
-   * UDP is then final at packet 4 instead of 8 (the flow table's default record) or 24 (OpenVPN's budget). Must
-   * return false whenever the bytes it needs were not
-   * captured, and for any packet a real flow of the protocol can carry (keepalives, multiplexed companions such
-   * as Tailscale's disco packets on a WireGuard 5-tuple). Omitted: the detector is called until its budget is spent.
+   * protocol and the detector is not called for it again. When every detector a flow meets has said so (or is
+   * spent) and its name packets are seen, the flow's verdict is final without waiting for the detectors' packet
+   * budget: random UDP is then final at packet 4 instead of 8 (the flow table's default record) or 24 (OpenVPN's
+   * budget). Must return false whenever the bytes it needs were not captured, and for any packet a real flow of
+   * the protocol can carry (keepalives, multiplexed companions such as Tailscale's disco packets on a WireGuard
+   * 5-tuple); `detect` returns null for any packet it excludes (fuzz-tested). A client that sends junk ahead of
+   * its handshake is deliberately obfuscating (AmneziaWG's junk packets) and out of scope: the detector whose
+   * framing the junk breaks does not see that flow. Omitted: the detector is called until its budget is spent.
    */
   excludes?(flow: FlowView): boolean;
 }

@@ -66,6 +66,8 @@ function check(det: Detector, s: Seed, pk: Pkt[], keep: number, v6 = false): voi
       expect(() => (x = det.excludes!(plain))).not.toThrow();
       expect(typeof x).toBe('boolean');
       expect(det.excludes(new PaddedView(s.transport, plain.srcPort, s.port, pk, n, keep, 13, false))).toBe(x);
+      // The engine skips `detect` on a packet `excludes` rejects: it must have nothing there.
+      if (x === true) expect(det.detect(plain)).toBeNull();
     }
     if (ev === null) continue;
     expect((ev as Evidence[]).length).toBeGreaterThan(0);

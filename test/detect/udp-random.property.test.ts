@@ -28,7 +28,8 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { IPPROTO_TCP, IPPROTO_UDP, type Evidence } from '../../src/detect/types.js';
-import { randomBytes, rng, runFlow, type Pkt } from './udp-vpn-builders.js';
+import { LimitedFlowView, randomBytes, rng, runFlow, type Pkt } from './udp-vpn-builders.js';
+import { DETECTORS } from '../../src/detect/registry.js';
 import { UDP_VPN_DETECTORS } from './udp-vpn-all.js';
 
 function strongItems(transport: number, dport: number, pk: Pkt[]): Evidence[] {
@@ -99,3 +100,27 @@ describe('random payload sequences produce no strong evidence', () => {
     expect(medium).toBe(0);
   });
 });
+
+describe('exclusion is consistent with detection', () => {
+  const ALL = [...DETECTORS].filter((d) => d.excludes !== undefined);
+  const check = (transport: number, port: number, pk: Pkt[]): void => {
+    for (const d of ALL) {
+      if (!d.transports.includes(transport)) continue;
+      for (let n = 1; n <= pk.length; n++) {
+        const v = new LimitedFlowView(transport, 40000, port, pk, n);
+        // The engine skips `detect` on a packet `excludes` rejects: it must have nothing there.
+        if (d.excludes!(v)) expect(d.detect(v), `${d.id} at packet ${n}`).toBeNull();
+      }
+    }
+  };
+  it('fast-check: random and protocol-looking packets, every prefix, every detector with `excludes`', () => {
+    expect(ALL.length).toBeGreaterThan(8);
+    fc.assert(
+      fc.property(fc.array(fc.oneof(packet, lookalike), { minLength: 1, maxLength: 8 }), fc.constantFrom(500, 4500, 1701, 443, 40000), (pk, port) => {
+        check(IPPROTO_UDP, port, pk);
+      }),
+      { numRuns: 1500 },
+    );
+  });
+});
+
