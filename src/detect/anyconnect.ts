@@ -155,7 +155,6 @@ export const anyconnect: Detector = {
     const v = u16be(f, i, 1);
     return v >= 0 && v !== 0xfeff && v !== 0xfefd && v !== 0x0100;
   },
-
 };
 
 function alpnEvidence(i: number, what: string): Evidence {

@@ -103,7 +103,6 @@ export const cloudflareWarp: Detector = {
     if (b0 < 0) return false;
     return !((b0 >= WG_TYPE_INITIATION && b0 <= WG_TYPE_DATA) || (b0 >= WARP_INIT && b0 <= WARP_DATA));
   },
-
 };
 
 function hex24(v: number): string {

@@ -260,5 +260,4 @@ export const ike: Detector = {
     if (f.avail(i) < 22) return false;
     return !isIkeVersion(u8(f, i, 21));
   },
-
 };

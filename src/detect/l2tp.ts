@@ -247,7 +247,6 @@ export const l2tp: Detector = {
     const v = u8(f, i, 1) & 0x0f;
     return u8(f, i, 1) >= 0 && v !== 2 && v !== 3;
   },
-
 };
 
 /**

@@ -164,5 +164,4 @@ export const nebula: Detector = {
     const b0 = u8(f, i, 0);
     return b0 >= 0 && b0 >> 4 !== 1;
   },
-
 };

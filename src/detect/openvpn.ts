@@ -118,7 +118,6 @@ export const openvpn: Detector = {
     const op = x >> 3;
     return op < 1 || op > OP_CONTROL_WKC;
   },
-
 };
 
 function firstWithByte(f: FlowView, i: number, b: number, x: number): boolean {

@@ -175,7 +175,6 @@ export const softether: Detector = {
     if (b0 < 0 || b0 === 0 || b0 === 0x49) return false;
     return !(b0 === NATT_QUERY && f.len(i) === 1);
   },
-
 };
 
 /**

@@ -95,7 +95,6 @@ export const tailscale: Detector = {
     if (f.len(i) >= STUN_HEADER_LEN && (u8(f, i, 0) & 0xc0) === 0 && eq32(f, i, 4, STUN_COOKIE)) return false;
     return f.avail(i) >= 8 || f.avail(i) >= f.len(i);
   },
-
 };
 
 /** Disco packets of direction `dir` in [0, upTo] carrying the same key as that direction's first disco packet. */

@@ -161,7 +161,6 @@ export const tinc: Detector = {
     return (b[o]! | b[o + 1]! | b[o + 2]! | b[o + 3]! | b[o + 4]! | b[o + 5]!) !== 0 ||
       (b[o + 6]! | b[o + 7]! | b[o + 8]! | b[o + 9]! | b[o + 10]! | b[o + 11]!) === 0;
   },
-
 };
 
 /** True when i is the second packet of direction d (first is its first). */

@@ -198,7 +198,6 @@ export const wireguard: Detector = {
     if (isWgHeaderWord(f, i) || hasDiscoMagic(f, i)) return false;
     return f.avail(i) >= 6 || f.avail(i) >= f.len(i);
   },
-
 };
 
 export function hex32(v: number): string {

@@ -145,7 +145,6 @@ export const zerotier: Detector = {
     if (u8(f, i, ZT_SRC) === ZT_RESERVED_PREFIX) return (u8(f, i, ZT_FRAGMENT_HOPS) & 0xf8) !== 0;
     return len < ZT_HEADER_LEN || !headerOk(f, i);
   },
-
 };
 
 function hexAddr(f: FlowView, i: number, k: number): string {
