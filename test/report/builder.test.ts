@@ -71,6 +71,17 @@ describe('report builder', () => {
     }), { numRuns: 40 });
   });
 
+  it('a column whose values are all 0 (VLAN 0 on every flow) survives: it is sent as the number 0', async () => {
+    const r: ReportRecord = {
+      transport: 'tcp', src: '[::]:0', dst: '0.0.0.0:0', label: 'registered_vpn', protocol: null, confidence: 0, registrant: null, evidence: [],
+      packets: 0, bytes: 0, listVersion: 1, decidedAtPacket: 0, firstSeen: iso(T), lastSeen: iso(T), vlan: 0,
+    };
+    for (const compress of [false, true]) {
+      const html = await buildReport([r, { ...r, src: '10.0.0.1:1' }], { capture: 'x' }, { compress });
+      expect(decodeRecords(html).map((x) => x.vlan)).toEqual([0, 0]);
+    }
+  });
+
   it('headline figures equal the counts of the records', async () => {
     await fc.assert(fc.asyncProperty(fc.array(record, { maxLength: 40 }), async (recs) => {
       const html = await buildReport(recs, { capture: 'x' });

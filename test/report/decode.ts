@@ -64,8 +64,9 @@ export function decodeRecords(html: string): ReportRecord[] {
       bytes: c('by'), firstSeen: i < d.nt ? iso(t) : null, lastSeen: i < d.nt ? iso(t + c('du')) : null,
       listVersion: c('lv'), decidedAtPacket: c('dec'),
     };
-    if (d.c.vl && c('vl') >= 0) r.vlan = c('vl');
-    if (d.c.en && c('en') >= 0) r.encap = s(c('en'));
+    // A column whose values are all equal is sent as that one number, which may be 0 (VLAN 0, string index 0).
+    if (d.c.vl !== undefined && c('vl') >= 0) r.vlan = c('vl');
+    if (d.c.en !== undefined && c('en') >= 0) r.encap = s(c('en'));
     if (c('sn') >= 0) r.sensor = s(c('sn'));
     out.push(r as unknown as ReportRecord);
   }
