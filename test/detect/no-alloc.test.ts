@@ -206,13 +206,19 @@ describe('exclusion checks allocate nothing', () => {
   });
 
   it('on random datagrams', async () => {
-    const run = (): number => {
+    // Index loops, as above: a for-of over the detectors inside the measured loop allocated on Node 22.
+    const run = (check: boolean) => (): number => {
       let yes = 0;
-      for (let rep = 0; rep < 50; rep++) for (const v of views) for (const d of udp) if (d.excludes!(v)) yes++;
+      for (let rep = 0; rep < 50; rep++) {
+        for (let k = 0; k < views.length; k++) {
+          const v = views[k]!;
+          for (let j = 0; j < udp.length; j++) if (check ? udp[j]!.excludes!(v) : v.nPackets < 0) yes++;
+        }
+      }
       return yes;
     };
-    const base = (await youngAllocation(() => 0)).bytes;
-    const res = await youngAllocation(run);
+    const base = (await youngAllocation(run(false))).bytes;
+    const res = await youngAllocation(run(true));
     expect(res.scavenges).toBe(0);
     expect(res.bytes).toBeLessThanOrEqual(base + SLACK);
   });
