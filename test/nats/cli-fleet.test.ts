@@ -134,7 +134,9 @@ describe.skipIf(!nats.bin)(`three sensors, one stream, one list version${nats.bi
     expect([...keys].sort()).toEqual(refB.map(key).sort());
     // Every record equals the single run's record for the revision it names (the sensors' shards together).
     const mismatched = merged.filter((m) => JSON.stringify(withoutSensor(m)) !== JSON.stringify(ref.get(m.listVersion as number)?.get(key(m))));
-    expect(mismatched.slice(0, 3)).toEqual([]);
+    // On failure, each mismatched record next to the single run's record it should equal (one failure on Node 22 in
+    // CI at stop 28 showed only the sensor's side; it did not recur in 6 local runs).
+    expect(mismatched.slice(0, 3).map((m) => ({ sensor: m, single: ref.get(m.listVersion as number)?.get(key(m)) ?? null }))).toEqual([]);
     expect(new Set(merged.map((m) => m.sensor))).toEqual(new Set(['s0', 's1', 's2']));
     // Records of flows that started after the switch name the new revision, on every sensor.
     const t1 = new Date(split.lastTsUs / 1000).toISOString().slice(0, 19);
