@@ -1,5 +1,6 @@
 import { chmodSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
+import type { Plugin } from 'esbuild';
 import { build, defineConfig, type Options } from 'tsup';
 
 import { WRAP_CLOSE, WRAP_OPEN } from './src/cli/code-cache.js';
@@ -20,10 +21,10 @@ const OPTIONAL = ['prom-client', '@nats-io/jetstream', '@nats-io/obj', '@nats-io
  * load also brings net and dgram into every fresh process (bench/RESULTS.md, stop 28). In the CLI bundle its
  * require gets a stand-in that loads the module at the first property read.
  */
-const LAZY_CHILD_PROCESS = {
+const LAZY_CHILD_PROCESS: Plugin = {
   name: 'lazy-child-process',
-  setup(b: { onResolve: Function; onLoad: Function }): void {
-    b.onResolve({ filter: /^(node:)?child_process$/ }, (a: { importer: string }) =>
+  setup(b): void {
+    b.onResolve({ filter: /^(node:)?child_process$/ }, (a) =>
       /[\\/]node_modules[\\/]commander[\\/]/.test(a.importer) ? { path: 'child_process', namespace: 'lazy-builtin' } : undefined,
     );
     b.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, () => ({
