@@ -23,7 +23,8 @@ export interface DtlsHelloInfo extends ClientHelloInfo {
 const DTLS_RECORD_HDR = 13;
 const DTLS_HS_HDR = 12;
 
-function recordVersionOk(v: number): boolean {
+/** A DTLS record-layer version: DTLS 1.0, 1.2 (1.3 records carry 1.2's), or AnyConnect's pre-standard 01 00. */
+export function dtlsRecordVersionOk(v: number): boolean {
   return v === 0xfeff || v === 0xfefd || v === 0x0100;
 }
 
@@ -35,7 +36,7 @@ export function dtlsChainExact(b: Uint8Array, off: number, len: number): boolean
     if (p + DTLS_RECORD_HDR > end) return false;
     const t = b[p]!;
     if (t < 0x14 || t > 0x19) return false;
-    if (!recordVersionOk((b[p + 1]! << 8) | b[p + 2]!)) return false;
+    if (!dtlsRecordVersionOk((b[p + 1]! << 8) | b[p + 2]!)) return false;
     p += DTLS_RECORD_HDR + ((b[p + 11]! << 8) | b[p + 12]!);
   }
   return p === end;
@@ -52,7 +53,7 @@ export function parseDtlsClientHello(b: Uint8Array, off: number, len: number, wi
   if (len < DTLS_RECORD_HDR + DTLS_HS_HDR || off < 0 || off + len > b.length) return null;
   if (b[off] !== 0x16) return null;
   const rv = (b[off + 1]! << 8) | b[off + 2]!;
-  if (!recordVersionOk(rv)) return null;
+  if (!dtlsRecordVersionOk(rv)) return null;
   if (b[off + 3] !== 0 || b[off + 4] !== 0) return null; // epoch 0
   const rl = (b[off + 11]! << 8) | b[off + 12]!;
   const h = off + DTLS_RECORD_HDR;
