@@ -156,10 +156,7 @@ export const tinc: Detector = {
     if (f.transport !== IPPROTO_UDP) return false;
     const i = f.nPackets - 1;
     if (f.len(i) < UDP_MIN_LEN) return true;
-    if (f.avail(i) < 12) return false;
-    const b = f.buf(i), o = f.start(i);
-    return (b[o]! | b[o + 1]! | b[o + 2]! | b[o + 3]! | b[o + 4]! | b[o + 5]!) !== 0 ||
-      (b[o + 6]! | b[o + 7]! | b[o + 8]! | b[o + 9]! | b[o + 10]! | b[o + 11]!) === 0;
+    return f.avail(i) >= 12 && !directIds(f, i);
   },
 };
 
@@ -181,6 +178,16 @@ const UDP_MIN_LEN = 33;
 const UDP_MEDIUM_RUN = 4, UDP_STRONG_RUN = 8;
 
 /**
+ * Bytes 0–11 of packet j (the caller checked they are available) are a direct SPTPS packet's ids: a zero destination
+ * id and a non-zero source id. Read in place, not through u32be (see eq32).
+ */
+function directIds(f: FlowView, j: number): boolean {
+  const b = f.buf(j), o = f.start(j);
+  return (b[o]! | b[o + 1]! | b[o + 2]! | b[o + 3]! | b[o + 4]! | b[o + 5]!) === 0 &&
+    (b[o + 6]! | b[o + 7]! | b[o + 8]! | b[o + 9]! | b[o + 10]! | b[o + 11]!) !== 0;
+}
+
+/**
  * Run of SPTPS UDP packets in direction `dir` up to `upTo`: destination id zero, the same non-zero source id,
  * sequence rising by 1–16. Returns the run length (negated when some step was not exactly +1), or 0 when broken.
  */
@@ -189,11 +196,10 @@ function udpRun(f: FlowView, upTo: number, dir: number): number {
   for (let j = 0; j <= upTo; j++) {
     if (f.dir(j) !== dir) continue;
     if (f.len(j) < UDP_MIN_LEN || f.avail(j) < 16) return 0;
-    // Bytes read in place, not through u32be (see eq32): random UDP payloads, nearly every flow this meets, make
-    // words that would be boxed on every packet.
+    if (!directIds(f, j)) return 0;
+    // Read in place, not through u32be (see eq32): random UDP payloads, nearly every flow this meets, make words
+    // that would be boxed on every packet.
     const b = f.buf(j), o = f.start(j);
-    if ((b[o]! | b[o + 1]! | b[o + 2]! | b[o + 3]! | b[o + 4]! | b[o + 5]!) !== 0) return 0;
-    if ((b[o + 6]! | b[o + 7]! | b[o + 8]! | b[o + 9]! | b[o + 10]! | b[o + 11]!) === 0) return 0;
     const seq = ((b[o + 12]! << 24) | (b[o + 13]! << 16) | (b[o + 14]! << 8) | b[o + 15]!) >>> 0;
     if (first < 0) first = j;
     else {
