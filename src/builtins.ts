@@ -4,9 +4,9 @@
  * A fresh `tunnelscope classify` loaded crypto, http, net, dns, dgram and worker_threads before its first packet,
  * although most runs decrypt no QUIC Initial, serve no metrics, export no IPFIX and start no worker; library
  * importers paid the same. With these (and commander's child_process, tsup.config.ts) loaded on first use, a
- * one-packet classify runs 4.9 % fewer instructions (bench/RESULTS.md, stop 28). `process.getBuiltinModule` (Node ≥ 20.16, below
- * the package's engines floor) loads a built-in synchronously from ES modules and CommonJS alike, so one call site
- * serves both builds and the hot path stays synchronous.
+ * one-packet classify runs 4.9 % fewer instructions (bench/RESULTS.md, stop 28). `process.getBuiltinModule`
+ * (Node ≥ 20.16, below the package's engines floor) loads a built-in synchronously from ES modules and CommonJS
+ * alike, so one call site serves both builds and the hot path stays synchronous.
  */
 interface Builtins {
   'node:crypto': typeof import('node:crypto');
@@ -21,5 +21,5 @@ const cache: { [K in keyof Builtins]?: Builtins[K] } = {};
 
 /** The built-in `id`, loaded at the first call. */
 export function builtin<K extends keyof Builtins>(id: K): Builtins[K] {
-  return (cache[id] ??= process.getBuiltinModule(id) as Builtins[K]) as Builtins[K];
+  return (cache[id] ??= process.getBuiltinModule(id) as Builtins[K])!;
 }
