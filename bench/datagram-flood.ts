@@ -187,7 +187,8 @@ async function sender(argv: string[]): Promise<void> {
         for (let i = 8; i < 148; i++) b[i] = rnd() & 255;
         return b;
       }
-      const b = Buffer.alloc(32 + (rnd() % 1200));
+      // Transport data is padded: 16 header bytes + a multiple of 16 (wireguard.ts's rule), 32 to 1,216 bytes.
+      const b = Buffer.alloc(32 + 16 * (rnd() % 75));
       b[0] = 4;
       b.writeUInt32LE(p, 4);
       b.writeUInt32LE(k, 8);
