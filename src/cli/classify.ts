@@ -31,8 +31,8 @@ Lists: registration and endpoint lists are 'CIDR[,value]' per line, domain lists
 '#' comments and blank lines are allowed. One bad line fails the run with 'file:line: reason'.
 
 Live capture: output to a pipe or terminal, or from stdin, reaches stdout within ${2 * FLUSH_MS} ms of each record or
-verdict; SIGINT/SIGTERM end every live flow (end reason 'stop'), print the summary and exit 0 (a second signal
-exits at once); SIGHUP reloads the list files (so does --watch-lists when they change): a bad file is reported
+verdict; SIGINT/SIGTERM, and a live capture's input closing, end every live flow (end reason 'stop'), print the
+summary and exit 0 (a second signal exits at once); SIGHUP reloads the list files (so does --watch-lists when they change): a bad file is reported
 as file:line and the lists in force stay. tcpdump needs -U (write each packet at once) and --immediate-mode
 (else libpcap hands packets over in blocks, up to a second late); dumpcap writes pcapng: dumpcap -i eth0 -w -.
 
@@ -530,7 +530,8 @@ async function runSession(classifier: Classifier, input: string, o: RunOptions, 
   } finally {
     quiet?.stop();
     // Also at a corrupt capture: the flows read before the corruption point end and their records go out.
-    session.end(stop.requested ? 'stop' : 'eof');
+    // A live capture that closes (tcpdump exited) stopped as a signal stops it; a recording's end is 'eof'.
+    session.end(stop.requested ? 'stop' : (quiet?.endReason ?? 'eof'));
   }
   const st = session.stats;
   if (rs.badTimestamps > 0) st.malformed['bad-timestamp'] = (st.malformed['bad-timestamp'] ?? 0) + rs.badTimestamps;
@@ -602,7 +603,7 @@ async function runPool(
     } finally {
       quiet?.stop();
     }
-    const st = await pool.end({ reason: stop.requested ? 'stop' : 'eof' });
+    const st = await pool.end({ reason: stop.requested ? 'stop' : (quiet?.endReason ?? 'eof') });
     if (corrupt !== null) throw corrupt;
     if (badTimestamps > 0) st.malformed['bad-timestamp'] = (st.malformed['bad-timestamp'] ?? 0) + badTimestamps;
     return st;

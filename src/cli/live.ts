@@ -235,6 +235,20 @@ export class QuietClock {
     this.lastWallMs = performance.now();
   }
 
+  /**
+   * Whether the input is a live capture: its last packet's time was within a minute of this machine's clock when
+   * it was read. When such an input closes, the capture stopped (tcpdump exited or was stopped) with its flows
+   * still live, as at a signal; a recording's end (replayed through a pipe) is the end of its flows' data.
+   */
+  get live(): boolean {
+    return this.lastTsUs >= 0 && Math.abs(this.lastTsUs - (performance.timeOrigin + this.lastWallMs) * 1000) <= LIVE_SKEW_US;
+  }
+
+  /** The end reason of flows still live when the input ends: `stop` for a live capture, else `eof`. */
+  get endReason(): 'eof' | 'stop' {
+    return this.live ? 'stop' : 'eof';
+  }
+
   stop(): void {
     clearInterval(this.timer);
   }

@@ -1,7 +1,8 @@
 /**
  * classify on a live stream, through the built bin (a real process, real pipes): records and verdicts reach
  * stdout within 200 ms of the packet that produced them; SIGINT/SIGTERM end every live flow with reason `stop`,
- * print the summary and exit 0 (also with --workers 2, and on a file); a closed input ends flows with `eof`.
+ * print the summary and exit 0 (also with --workers 2, and on a file); a live capture whose input closes ends its
+ * flows with `stop` too, a recording replayed through a pipe with `eof`.
  */
 import { describe, expect, it } from 'vitest';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
@@ -175,14 +176,26 @@ describe('classify on a stream', () => {
     expect(cli.find(isRecord('10.5.0.2:43001'))!.obj['end']).toBe('fin');
   });
 
-  it('a closed input ends the run as a file does: flows end with eof, exit 0', async () => {
+  it('a recording replayed through a pipe ends as a file does: flows end with eof, exit 0', async () => {
     const cli = new Cli(['-', '--format', 'ndjson', '-q']);
-    const feed = new PcapFeed(cli.p.stdin);
+    const feed = new PcapFeed(cli.p.stdin); // times of 2023: not a live capture
     await feed.send(...wgHandshake('10.9.0.1', '198.51.100.9', 42000, 1));
     cli.p.stdin.end();
     expect(await cli.exit).toBe(0);
     expect(cli.lines.map((l) => l.obj['end'])).toEqual(['eof']);
   });
+
+  for (const workers of ['1', '2']) {
+    it(`a live capture whose input closes (tcpdump exited) stopped: flows end with stop, summary, exit 0 (--workers ${workers})`, async () => {
+      const cli = new Cli(['-', '--format', 'ndjson', '--workers', workers]);
+      const feed = new PcapFeed(cli.p.stdin, Date.now() * 1000);
+      await feed.send(...wgHandshake('10.9.0.1', '198.51.100.9', 42000, 1), ...ovpnHandshake('10.9.0.2', '198.51.100.9', 42001, 2));
+      cli.p.stdin.end();
+      expect(await cli.exit).toBe(0);
+      expect(cli.lines.map((l) => l.obj['end'])).toEqual(['stop', 'stop']);
+      expect(cli.err).toMatch(/flows/);
+    });
+  }
 
   it('a file: SIGINT stops reading, ends the live flows with stop and exits 0 (1 and 2 workers)', async () => {
     // 600k one-datagram UDP flows (94 MB): long enough to be stopped; --max-flows 2000 makes evictions print records
