@@ -24,8 +24,8 @@
  */
 import { DIR_FWD, IPPROTO_TCP, IPPROTO_UDP, u8, u16be, u32be, type Detector, type Evidence, type FlowView } from './types.js';
 import { findAscii, hasAsciiAt, requestTarget } from './ascii.js';
-import { parseTlsClientHello } from './names/tls.js';
-import { dtlsRecordVersionOk, parseDtlsClientHello } from './names/dtls.js';
+import { dtlsVersionOk, parseTlsClientHello } from './names/tls.js';
+import { parseDtlsClientHello } from './names/dtls.js';
 
 export const OPENCONNECT_ALPN = 'openconnect-vpn/1.1';
 const CSTP_MAGIC = 0x53544601; // "STF" 1
@@ -153,7 +153,7 @@ export const anyconnect: Detector = {
     if (b0 < 0 || (b0 & 0xe0) === 0x20) return false;
     if (b0 < 20 || b0 > 25 || f.len(i) < 13) return true;
     const v = u16be(f, i, 1);
-    return v >= 0 && !dtlsRecordVersionOk(v);
+    return v >= 0 && !dtlsVersionOk(v);
   },
 };
 

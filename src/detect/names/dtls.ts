@@ -7,7 +7,7 @@
  * (fragment_offset 0) is parsed; a fragmented hello yields what the first fragment holds with `complete: false`.
  * Must never: throw, read outside the datagram, or accept a non-zero epoch for a ClientHello.
  */
-import { HELLO_MAX, HELLO_MIN_BODY, HelloKind, parseHello, type ClientHelloInfo } from './tls.js';
+import { dtlsVersionOk, HELLO_MAX, HELLO_MIN_BODY, HelloKind, parseHello, type ClientHelloInfo } from './tls.js';
 
 export interface DtlsHelloInfo extends ClientHelloInfo {
   /** Record-layer version: `0xfeff` DTLS 1.0, `0xfefd` DTLS 1.2, `0x0100` pre-standard (AnyConnect legacy). */
@@ -23,11 +23,6 @@ export interface DtlsHelloInfo extends ClientHelloInfo {
 const DTLS_RECORD_HDR = 13;
 const DTLS_HS_HDR = 12;
 
-/** A DTLS record-layer version: DTLS 1.0, 1.2 (1.3 records carry 1.2's), or AnyConnect's pre-standard 01 00. */
-export function dtlsRecordVersionOk(v: number): boolean {
-  return v === 0xfeff || v === 0xfefd || v === 0x0100;
-}
-
 /** True when `b[off, off + len)` is a chain of DTLS record headers whose lengths sum exactly to `len`. */
 export function dtlsChainExact(b: Uint8Array, off: number, len: number): boolean {
   let p = off;
@@ -36,7 +31,7 @@ export function dtlsChainExact(b: Uint8Array, off: number, len: number): boolean
     if (p + DTLS_RECORD_HDR > end) return false;
     const t = b[p]!;
     if (t < 0x14 || t > 0x19) return false;
-    if (!dtlsRecordVersionOk((b[p + 1]! << 8) | b[p + 2]!)) return false;
+    if (!dtlsVersionOk((b[p + 1]! << 8) | b[p + 2]!)) return false;
     p += DTLS_RECORD_HDR + ((b[p + 11]! << 8) | b[p + 12]!);
   }
   return p === end;
@@ -53,7 +48,7 @@ export function parseDtlsClientHello(b: Uint8Array, off: number, len: number, wi
   if (len < DTLS_RECORD_HDR + DTLS_HS_HDR || off < 0 || off + len > b.length) return null;
   if (b[off] !== 0x16) return null;
   const rv = (b[off + 1]! << 8) | b[off + 2]!;
-  if (!dtlsRecordVersionOk(rv)) return null;
+  if (!dtlsVersionOk(rv)) return null;
   if (b[off + 3] !== 0 || b[off + 4] !== 0) return null; // epoch 0
   const rl = (b[off + 11]! << 8) | b[off + 12]!;
   const h = off + DTLS_RECORD_HDR;

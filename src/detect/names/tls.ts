@@ -215,8 +215,16 @@ export const enum HelloKind {
   Quic = 2,
 }
 
+/**
+ * A DTLS version as record headers and ClientHello bodies carry it: DTLS 1.0, 1.2 (1.3 records and hellos carry
+ * 1.2's), or AnyConnect's pre-standard 01 00.
+ */
+export function dtlsVersionOk(v: number): boolean {
+  return v === 0xfeff || v === 0xfefd || v === 0x0100;
+}
+
 function versionOk(v: number, kind: HelloKind): boolean {
-  if (kind === HelloKind.Dtls) return v === 0xfeff || v === 0xfefd || v === 0x0100;
+  if (kind === HelloKind.Dtls) return dtlsVersionOk(v);
   if (kind === HelloKind.Quic) return v === 0x0303;
   return v >= 0x0300 && v <= 0x0303;
 }
