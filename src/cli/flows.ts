@@ -22,7 +22,7 @@ import { cannotReadReason, choiceFlag, numberFlag, traceFlags, UsageError } from
 import { defaultFormat, isBatchedOutput, isoMicros, OutputSink } from './output.js';
 import { findFormat, formatsHelp, jsonFormat, ndjsonFormat, type OutputFormat } from './formats.js';
 import { processIo, type CliIo } from './io.js';
-import { readFileUntil, readStreamUntil, StopFlag, stopOnSignals, TimedFlush } from './live.js';
+import { QuietClock, readFileUntil, readStreamUntil, StopFlag, stopOnSignals, TimedFlush } from './live.js';
 import { action, subcommand, type CliContext, type Subcommand } from './program.js';
 import { TableWriter } from './table.js';
 
@@ -80,7 +80,8 @@ Output: one record per flow, in the order flows end:
   times ISO-8601 UTC with microseconds (capture time), end = idle | evicted | fin | rst | eof | stop.
   A summary (packets read, malformed skipped by reason, flows emitted) goes to stderr.
   SIGINT/SIGTERM stop the run: live flows end with reason stop, records and summary are written, exit 0 (a
-  second signal exits at once, 130/143).
+  second signal exits at once, 130/143). A live capture on stdin (packet times within a minute of this clock)
+  ends idle flows while it is quiet, and its flows end with stop when its input closes.
 
 Exit codes: 0 ok (also after a stop signal), 1 unexpected failure, 2 usage error, missing file, or corrupt/unknown
 capture format.
@@ -251,7 +252,11 @@ async function flows(captures: string[], opts: FlowsOpts, io: CliIo): Promise<nu
   const view = newPacketView();
   let rawPackets = 0;
   const total0 = emitted;
+  // As in classify: a live capture that goes quiet still ends idle flows and lingering connections, and when its
+  // input closes (tcpdump exited) its flows end with `stop`.
+  const clock = input === '-' ? new QuietClock((us) => flows.advance(us)) : null;
   const onPacket = (raw: RawPacket): void => {
+    clock?.saw(raw.tsUs);
     rawPackets++;
     // A frame that does not decode still moves capture time, as in classify (one clock for every command).
     if (decoder.decode(raw, view)) flows.add(view);
@@ -265,7 +270,7 @@ async function flows(captures: string[], opts: FlowsOpts, io: CliIo): Promise<nu
   try {
     const r = input === '-' ? await readStreamUntil(io.stdin, source, onPacket, stop) : await readFileUntil(input, onPacket, stop);
     readerStats = r.stats;
-    flows.flush(r.complete ? 'eof' : 'stop');
+    flows.flush(r.complete ? (clock?.endReason ?? 'eof') : 'stop');
     packetsAll += rawPackets;
     if (last) {
       endOutput();
@@ -304,6 +309,8 @@ async function flows(captures: string[], opts: FlowsOpts, io: CliIo): Promise<nu
     }
     stderr.write(`tunnelscope flows: ${safeText(source, 256)}: ${safeText(err instanceof Error ? err.message : String(err))}\n`);
     return 1;
+  } finally {
+    clock?.stop();
   }
   if (sink.closed) return -1;
   if (!quiet) stderr.write(summary(source, rawPackets, readerStats, decoder, flows, emitted - total0));

@@ -47,8 +47,8 @@ class Cli {
   readonly exit: Promise<number | null>;
   private rest = '';
   private waiters: (() => void)[] = [];
-  constructor(args: string[]) {
-    this.p = spawn(process.execPath, [BIN, 'classify', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+  constructor(args: string[], command = 'classify') {
+    this.p = spawn(process.execPath, [BIN, command, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
     this.p.stdout.on('data', (d: Buffer) => {
       const at = performance.now();
       const parts = (this.rest + d.toString()).split('\n');
@@ -210,6 +210,31 @@ describe('classify on a stream', () => {
       const m = /tunnelscope: (\d+) packets, (\d+) flows/.exec(cli.err);
       expect(Number(m![1])).toBeLessThan(N);
       expect(Number(m![2])).toBe(cli.lines.length);
+    }
+  });
+});
+
+describe('flows on a stream (the same live rules as classify)', () => {
+  it('a live capture that goes quiet still ends flows: a closed connection after its linger, an idle datagram flow', async () => {
+    const cli = new Cli(['-', '--format', 'ndjson', '-q', '--tcp-linger', '1', '--idle-timeout', '1'], 'flows');
+    const feed = new PcapFeed(cli.p.stdin, Date.now() * 1000);
+    await feed.send(...tcpExchange('10.5.1.1', '198.51.100.10', 43100, 1), udpDatagram('10.5.1.2', '198.51.100.20', 43101, 9999, 2));
+    // No packet follows: only the quiet clock can end them.
+    await cli.until(() => cli.find(isRecord('10.5.1.1:43100')) !== undefined && cli.find(isRecord('10.5.1.2:43101')) !== undefined, 8000);
+    expect(cli.find(isRecord('10.5.1.1:43100'))!.obj['end']).toBe('fin');
+    expect(cli.find(isRecord('10.5.1.2:43101'))!.obj['end']).toBe('idle');
+    cli.p.stdin.end();
+    expect(await cli.exit).toBe(0);
+  });
+
+  it('a live capture whose input closes ends its flows with stop; a recording through a pipe with eof', async () => {
+    for (const [startUs, end] of [[Date.now() * 1000, 'stop'], [undefined, 'eof']] as const) {
+      const cli = new Cli(['-', '--format', 'ndjson', '-q'], 'flows');
+      const feed = new PcapFeed(cli.p.stdin, startUs);
+      await feed.send(...wgHandshake('10.9.1.1', '198.51.100.9', 42100, 1));
+      cli.p.stdin.end();
+      expect(await cli.exit).toBe(0);
+      expect(cli.lines.map((l) => l.obj['end'])).toEqual([end]);
     }
   });
 });
