@@ -32,9 +32,10 @@ Lists: registration and endpoint lists are 'CIDR[,value]' per line, domain lists
 
 Live capture: output to a pipe or terminal, or from stdin, reaches stdout within ${2 * FLUSH_MS} ms of each record or
 verdict; SIGINT/SIGTERM, and a live capture's input closing, end every live flow (end reason 'stop'), print the
-summary and exit 0 (a second signal exits at once); SIGHUP reloads the list files (so does --watch-lists when they change): a bad file is reported
-as file:line and the lists in force stay. tcpdump needs -U (write each packet at once) and --immediate-mode
-(else libpcap hands packets over in blocks, up to a second late); dumpcap writes pcapng: dumpcap -i eth0 -w -.
+summary and exit 0 (a second signal exits at once); SIGHUP reloads the list files (so does --watch-lists when
+they change): a bad file is reported as file:line and the lists in force stay. tcpdump needs -U (write each
+packet at once) and --immediate-mode (else libpcap hands packets over in blocks, up to a second late); dumpcap
+writes pcapng: dumpcap -i eth0 -w -.
 
 Exit codes: 0 success (also after a stop signal); 2 bad usage, an unreadable or corrupt capture (the message
 names the byte offset) or a bad list (file:line); 1 an unexpected failure; 130/143 a second SIGINT/SIGTERM. A
