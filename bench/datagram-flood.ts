@@ -77,6 +77,11 @@ export interface FloodRow {
   memoryBytes?: number;
   boundBytes?: number;
   peakRssBytes: number;
+  /**
+   * CPU ms of a fixed piece of work (random reads and writes over 8 MiB) in the receiver on its CPU, right before
+   * and right after the flood: higher than the run's usual when the host slowed that CPU (flood-receiver.mjs).
+   */
+  hostCheckMs?: [number, number];
 }
 
 function argValue(argv: string[], name: string): string | undefined {
@@ -237,12 +242,13 @@ async function sender(argv: string[]): Promise<void> {
 function table(rows: FloodRow[]): string {
   const M = (n: number | undefined): string => (n === undefined ? '' : n >= 1e6 ? `${(n / 1e6).toFixed(2)} M` : n >= 1e3 ? `${(n / 1e3).toFixed(1)} k` : String(Math.round(n)));
   const MiB = (n: number | undefined): string => (n === undefined ? '' : `${(n / 1048576).toFixed(1)} MiB`);
-  const lines = ['| round | send rate | receiver | sent | received | datagrams/s | CPU µs/datagram (sys) | tuples (cap) | verdicts (VPN) | memory Δ (bound) | peak RSS |', '|---|---|---|---|---|---|---|---|---|---|---|'];
+  const lines = ['| round | send rate | receiver | sent | received | datagrams/s | CPU µs/datagram (sys) | tuples (cap) | verdicts (VPN) | memory Δ (bound) | peak RSS | host check ms, before / after |', '|---|---|---|---|---|---|---|---|---|---|---|---|'];
   for (const r of rows) {
     lines.push(
       `| ${r.round} | ${r.rate > 0 ? `${M(r.rate)}/s` : 'blast'} | ${r.mode} | ${M(r.sent)} from ${M(r.ports)} ports | ${M(r.received)} (${((100 * r.received) / r.sent).toFixed(1)} %) | ${M(r.perSecond)} | ${r.cpuUsPerDatagram.toFixed(2)} (${r.sysUsPerDatagram.toFixed(2)}) | ` +
         `${r.tuples === undefined ? '' : `${M(r.tuples)} (${M(r.maxTuples)})`} | ${r.verdicts === undefined ? '' : `${M(r.verdicts)} (${M(r.vpnVerdicts)})`} | ` +
-        `${r.memoryBytes === undefined ? '' : `${MiB(r.memoryBytes)} (${MiB(r.boundBytes)})`} | ${MiB(r.peakRssBytes)} |`,
+        `${r.memoryBytes === undefined ? '' : `${MiB(r.memoryBytes)} (${MiB(r.boundBytes)})`} | ${MiB(r.peakRssBytes)} | ` +
+        `${r.hostCheckMs ? `${r.hostCheckMs[0].toFixed(1)} / ${r.hostCheckMs[1].toFixed(1)}` : ''} |`,
     );
   }
   return lines.join('\n');
