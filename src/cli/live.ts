@@ -211,7 +211,8 @@ const LIVE_SKEW_US = 60_000_000;
  * Capture time moves only with packets, so while a live input is quiet nothing would end: idle flows, closed TCP
  * connections past their linger. Once no packet has been read for `everyMs`, `advance` is called with the last
  * packet's time plus the wall time since it — only when that last time was within a minute of this machine's
- * clock (a live capture: tcpdump, dumpcap), never for a recording replayed through a pipe, whose time is its own.
+ * clock when it was read (a live capture: tcpdump, dumpcap; however long it then stays quiet), never for a
+ * recording replayed through a pipe, whose time is its own.
  */
 export class QuietClock {
   private lastTsUs = -1;
@@ -223,7 +224,7 @@ export class QuietClock {
       if (this.lastTsUs < 0) return;
       const quietMs = performance.now() - this.lastWallMs;
       if (quietMs < everyMs) return;
-      if (Math.abs(this.lastTsUs - Date.now() * 1000) > LIVE_SKEW_US) return;
+      if (!this.live) return;
       advance(this.lastTsUs + Math.round(quietMs * 1000));
     }, everyMs);
     this.timer.unref();

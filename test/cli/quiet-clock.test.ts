@@ -61,6 +61,17 @@ describe('QuietClock', () => {
     // Ticks at 1 s (quiet 1 s) and 2 s (quiet 2 s): the last packet's time plus the quiet time.
     expect(seen).toEqual([t0 + 1_000_000, t0 + 2_000_000]);
 
+    // A quiet spell longer than the one-minute skew: the capture was live when its last packet was read, so its time
+    // keeps following the clock (a 120 s UDP idle timeout must still expire on a quiet link).
+    const long: number[] = [];
+    const quiet = new QuietClock((us) => long.push(us), 1000);
+    const t1 = Date.now() * 1000;
+    quiet.saw(t1);
+    vi.advanceTimersByTime(130_500);
+    quiet.stop();
+    expect(long).toHaveLength(130);
+    expect(long.at(-1)).toBe(t1 + 130_000_000);
+
     const heard: number[] = [];
     const rec = new QuietClock((us) => heard.push(us), 1000);
     rec.saw(1_700_000_000_000_000);
