@@ -531,7 +531,7 @@ async function runSession(classifier: Classifier, input: string, o: RunOptions, 
   } finally {
     quiet?.stop();
     // Also at a corrupt capture: the flows read before the corruption point end and their records go out.
-    // A live capture that closes (tcpdump exited) stopped as a signal stops it; a recording's end is 'eof'.
+    // A live capture whose input closes (tcpdump exited) has stopped, as at a signal; a recording's end is 'eof'.
     session.end(stop.requested ? 'stop' : (quiet?.endReason ?? 'eof'));
   }
   const st = session.stats;
