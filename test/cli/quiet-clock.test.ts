@@ -52,31 +52,26 @@ describe('QuietClock', () => {
 
   it('moves a live capture time on while the input is quiet, never a recording', () => {
     vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval', 'performance', 'Date'] });
-    const seen: number[] = [];
-    const live = new QuietClock((us) => seen.push(us), 1000);
+    /** The capture times a clock hands to `advance` when its last packet was at `tsUs` and `ms` pass quietly. */
+    const quietFor = (tsUs: number, ms: number): number[] => {
+      const seen: number[] = [];
+      const clock = new QuietClock((us) => seen.push(us), 1000);
+      clock.saw(tsUs);
+      vi.advanceTimersByTime(ms);
+      clock.stop();
+      return seen;
+    };
     const t0 = Date.now() * 1000;
-    live.saw(t0);
-    vi.advanceTimersByTime(2500);
-    live.stop();
     // Ticks at 1 s (quiet 1 s) and 2 s (quiet 2 s): the last packet's time plus the quiet time.
-    expect(seen).toEqual([t0 + 1_000_000, t0 + 2_000_000]);
+    expect(quietFor(t0, 2500)).toEqual([t0 + 1_000_000, t0 + 2_000_000]);
 
     // A quiet spell longer than the one-minute skew: the capture was live when its last packet was read, so its time
     // keeps following the clock (a 120 s UDP idle timeout must still expire on a quiet link).
-    const long: number[] = [];
-    const quiet = new QuietClock((us) => long.push(us), 1000);
     const t1 = Date.now() * 1000;
-    quiet.saw(t1);
-    vi.advanceTimersByTime(130_500);
-    quiet.stop();
+    const long = quietFor(t1, 130_500);
     expect(long).toHaveLength(130);
     expect(long.at(-1)).toBe(t1 + 130_000_000);
 
-    const heard: number[] = [];
-    const rec = new QuietClock((us) => heard.push(us), 1000);
-    rec.saw(1_700_000_000_000_000);
-    vi.advanceTimersByTime(5000);
-    rec.stop();
-    expect(heard).toEqual([]);
+    expect(quietFor(1_700_000_000_000_000, 5000)).toEqual([]);
   });
 });
