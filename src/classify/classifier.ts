@@ -163,7 +163,9 @@ export class Classifier {
       if (!stepper) break;
     }
     stepper?.truncate(total);
-    return decide(det, addrs, lists, labelAt || at);
+    let cut = 0;
+    for (let i = 0; i < at; i++) if (view.avail(i) < view.len(i)) cut++;
+    return decide(det, addrs, lists, labelAt || at, null, null, cut);
   }
 
   /** Open a streaming session (packets in, verdict and flow events out). */
@@ -173,8 +175,8 @@ export class Classifier {
   }
 
   /** @internal used by sessions: decide with the snapshot in force right now. */
-  decideNow(det: FlowDetection | null, addrs: FlowAddresses, at: number, extra: Evidence | null = null, bound: BoundName | null = null): Verdict {
-    return decide(det, addrs, this.snapshot, at, extra, bound);
+  decideNow(det: FlowDetection | null, addrs: FlowAddresses, at: number, extra: Evidence | null = null, bound: BoundName | null = null, payloadCut = 0): Verdict {
+    return decide(det, addrs, this.snapshot, at, extra, bound, payloadCut);
   }
 }
 

@@ -322,7 +322,7 @@ function boundMatches(bound: BoundName, domains: NonNullable<ListSnapshot['vpnDo
 /**
  * Turn a flow's collected detection state into a verdict against one list snapshot. All list-derived evidence
  * (endpoint list, domain names, registration) is computed here, from `lists` alone, so a verdict never mixes
- * list versions.
+ * list versions. `payloadCut`: inspected payload packets the capture cut (see {@link Verdict.payloadCut}).
  */
 export function decide(
   det: FlowDetection | null,
@@ -331,6 +331,7 @@ export function decide(
   decidedAtPacket: number,
   extra: Evidence | null = null,
   bound: BoundName | null = null,
+  payloadCut = 0,
 ): Verdict {
   const evidence: Evidence[] = det ? det.evidence.slice() : [];
   if (extra) evidence.push(extra);
@@ -384,12 +385,14 @@ export function decide(
   return {
     label,
     protocol: c.isVpn ? c.protocol : null,
-    // Ordinary: sure when payload was inspected and nothing argued for a tunnel; unsure without payload.
-    confidence: c.isVpn ? c.confidence : decidedAtPacket === 0 ? 0.5 : evidence.length === 0 ? 0.9 : 0.7,
+    // Ordinary: sure when payload was inspected whole and nothing argued for a tunnel; less sure when the capture
+    // cut bytes the rules read (a name, a length field further on); unsure without payload.
+    confidence: c.isVpn ? c.confidence : decidedAtPacket === 0 ? 0.5 : payloadCut > 0 ? 0.6 : evidence.length === 0 ? 0.9 : 0.7,
     registrant,
     registeredSide,
     evidence,
     listVersion: lists.version,
     decidedAtPacket,
+    payloadCut,
   };
 }

@@ -24,6 +24,8 @@ export interface FlowRecord {
   listVersion: number;
   /** Payload packets seen when the label became final. */
   decidedAtPacket: number;
+  /** Inspected payload packets the capture cut short ({@link Verdict.payloadCut}); present only when above 0. */
+  payloadCut?: number;
   /** The capture file the flow came from, on runs over several captures (`classifyCaptures`, the CLI). */
   capture?: string;
   /**
@@ -66,6 +68,7 @@ export function flowRecord(f: FlowHandle, v: Verdict, end?: EndReason): FlowReco
     end,
   };
   if (f.vlan >= 0) r.vlan = f.vlan;
+  if (v.payloadCut) r.payloadCut = v.payloadCut;
   const enc = ENCAP_NAMES[f.encap];
   if (enc) r.encap = enc;
   return r;

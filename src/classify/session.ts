@@ -96,6 +96,11 @@ export class ClassifierSession extends EventEmitter {
    * inspected with the shared scratch state needs no state of its own.
    */
   private excluded: Uint32Array = new Uint32Array(1024);
+  /**
+   * Per flow slot: inspected payload packets the capture cut (captured bytes short of the length on the wire),
+   * up to 255. Counted when each packet is the newest, the only time its whole captured payload is in view.
+   */
+  private cut: Uint8Array = new Uint8Array(1024);
   /** Per flow slot: the companion index's entry of a TLS flow (its data channel may vouch for it later). */
   private tlsOf: (TlsFlow | undefined)[] = [];
   /** Per flow slot: IKE messages behind the non-ESP marker of a UDP 4500 flow (for the NAT-T float, after the verdict). */
@@ -251,6 +256,7 @@ export class ClassifierSession extends EventEmitter {
       if (id >= this.decided.length) this.growDecided(id);
       this.decided[id] = UNDECIDED;
       this.excluded[id] = 0;
+      this.cut[id] = 0;
       this.verdicts[id] = undefined;
       const old = this.det[id];
       if (old) this.release(id, old);
@@ -262,6 +268,8 @@ export class ClassifierSession extends EventEmitter {
       if (f.closed && !isNew) this.finalize(f, this.det[id], f.view.nPackets);
       return;
     }
+    const newest = f.view.nPackets - 1;
+    if (f.view.avail(newest) < f.view.len(newest) && this.cut[id]! < 255) this.cut[id]!++;
     // Most flows never produce evidence or names: inspect them with one shared scratch state and give a flow
     // its own state only once it has something to keep (saves ~150 bytes per undecided flow).
     let d = this.det[id];
@@ -303,7 +311,7 @@ export class ClassifierSession extends EventEmitter {
   private emitEarly(f: FlowHandle, d: FlowDetection, at: number): void {
     d.labelAt = at;
     if (this.listenerCount('verdict') === 0) return;
-    this.emitVerdict(f, decide(d, f, d.pinned!, at, null, d.pinnedBound));
+    this.emitVerdict(f, decide(d, f, d.pinned!, at, null, d.pinnedBound, this.cut[f.id]));
   }
 
   /**
@@ -348,6 +356,9 @@ export class ClassifierSession extends EventEmitter {
     const ex = new Uint32Array(n);
     ex.set(this.excluded);
     this.excluded = ex;
+    const cut = new Uint8Array(n);
+    cut.set(this.cut);
+    this.cut = cut;
   }
 
   private finalize(f: FlowHandle, d: FlowDetection | undefined, at: number): Verdict {
@@ -362,9 +373,9 @@ export class ClassifierSession extends EventEmitter {
     let v: Verdict;
     if (pinned !== null) {
       // The label was final earlier (emitEarly): same lists and binding, so the same label and registrant.
-      v = decide(d!, f, pinned, d!.labelAt, extra, d!.pinnedBound ?? this.dns.lookup(f, f.firstSeenUs));
+      v = decide(d!, f, pinned, d!.labelAt, extra, d!.pinnedBound ?? this.dns.lookup(f, f.firstSeenUs), this.cut[f.id]);
     } else {
-      v = this.classifier.decideNow(d ?? null, f, at, extra, this.dns.lookup(f, f.firstSeenUs));
+      v = this.classifier.decideNow(d ?? null, f, at, extra, this.dns.lookup(f, f.firstSeenUs), this.cut[f.id]);
     }
     this.companions.settleTie(v.protocol);
     if (v.label !== 'ordinary') this.companions.noteVerdict(f, v.protocol, v.evidence);
@@ -418,7 +429,7 @@ export class ClassifierSession extends EventEmitter {
       if (c) {
         const keep = new FlowDetection();
         keep.evidence = v.evidence.filter((e) => e.source !== 'vpn-endpoints' && e.source !== 'vpn-domains');
-        v = this.classifier.decideNow(keep, f, v.decidedAtPacket, c, this.dns.lookup(f, f.firstSeenUs));
+        v = this.classifier.decideNow(keep, f, v.decidedAtPacket, c, this.dns.lookup(f, f.firstSeenUs), v.payloadCut);
       }
       if (!tls) this.companions.settleTie(v.protocol);
     }

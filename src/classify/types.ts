@@ -19,4 +19,10 @@ export interface Verdict {
   listVersion: number;
   /** Payload packets seen when the verdict became final (0 when decided from addresses alone). */
   decidedAtPacket: number;
+  /**
+   * Inspected payload packets whose captured bytes ended before their length on the wire (a snap length, a
+   * packet broker's slicing): rules that read past the cut could not run, so an `ordinary` verdict on such a flow
+   * has confidence 0.6. Absent or 0: every inspected packet was seen whole.
+   */
+  payloadCut?: number;
 }
