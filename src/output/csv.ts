@@ -20,7 +20,7 @@ export const CSV_COLUMNS = [
   'firstSeen', 'lastSeen', 'transport', 'srcIp', 'srcPort', 'dstIp', 'dstPort', 'vlan', 'encap',
   'label', 'protocol', 'confidence', 'registrant',
   'packets', 'bytes', 'srcPackets', 'srcBytes', 'dstPackets', 'dstBytes', 'end',
-  'listVersion', 'decidedAtPacket', 'communityId', 'rule', 'strength', 'reason', 'rules',
+  'listVersion', 'decidedAtPacket', 'communityId', 'rule', 'strength', 'reason', 'rules', 'payloadCut',
 ] as const;
 
 const HEX = '0123456789abcdef';
@@ -63,6 +63,7 @@ export function csvLine(r: FlowRecord): string {
     numCell(r.packets), numCell(r.bytes), numCell(r.srcPackets), numCell(r.srcBytes), numCell(r.dstPackets), numCell(r.dstBytes), csvText(r.end),
     numCell(r.listVersion), numCell(r.decidedAtPacket), csvText(communityId(r)),
     csvText(e?.rule), csvText(e?.strength), csvText(e?.reason), csvText(r.evidence.map((x) => `${x.rule}:${x.strength}`).join(' ')),
+    numCell(r.payloadCut ?? 0),
   ];
   return `${cells.join(',')}\r\n`;
 }

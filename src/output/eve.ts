@@ -72,6 +72,7 @@ export function eveFlowEvent(r: FlowRecord): Record<string, unknown> {
     list_version: r.listVersion,
     decided_at_packet: r.decidedAtPacket,
     ...(r.encap !== undefined ? { encap: r.encap } : {}),
+    ...(r.payloadCut ? { payload_cut: r.payloadCut } : {}),
     evidence: r.evidence,
   };
   return ev;

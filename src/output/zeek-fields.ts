@@ -100,4 +100,5 @@ export const ZEEK_FIELDS: readonly ZeekField[] = [
   { name: 'tunnelscope.orig_wire_bytes', type: 'count', value: (r) => num(r.srcBytes) },
   { name: 'tunnelscope.resp_wire_bytes', type: 'count', value: (r) => num(r.dstBytes) },
   { name: 'tunnelscope.end', type: 'string', value: (r) => text(r.end) },
+  { name: 'tunnelscope.payload_cut', type: 'count', value: (r) => num(r.payloadCut ?? 0) },
 ];
