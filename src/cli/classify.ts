@@ -707,6 +707,7 @@ async function classifyInput(
     stderr.write(
       stop.note('tunnelscope') +
         `tunnelscope: ${st.packets} packets, ${st.flows} flows, ${tally.vpn} VPN flows, ` +
+        (tally.cut > 0 ? `${tally.cut} flows inspected on payload the capture cut short, ` : '') +
         `${bad.length ? `skipped: ${bad.join(', ')}, ` : ''}${secs.toFixed(2)} s (${Math.round(st.packets / Math.max(secs, 1e-9))} packets/s)\n` +
         extra.map((l) => `tunnelscope: ${l}\n`).join(''),
     );

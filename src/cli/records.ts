@@ -15,7 +15,9 @@ const LABELS: readonly Label[] = ['registered_vpn', 'unregistered_vpn', 'ordinar
 /** The item that decided a flow's label (strongest first, registration last), as the table shows it. */
 export function decidingEvidence(r: FlowRecord): string {
   const e = decidingItem(r);
-  return e ? `${e.rule} (${e.strength}): ${e.reason}` : '-';
+  const cut = r.payloadCut ? `payload of ${r.payloadCut} inspected packet(s) cut short by the capture` : '';
+  if (!e) return cut || '-';
+  return `${e.rule} (${e.strength}): ${e.reason}${cut ? `; ${cut}` : ''}`;
 }
 
 const COLUMNS: readonly TableColumn<FlowRecord>[] = [
@@ -61,12 +63,19 @@ export const CLASSIFY_FORMATS: OutputFormat<FlowRecord>[] = [
 export class Tally {
   flows = 0;
   vpn = 0;
+  /** Flows whose inspected payload the capture cut short, and how many of them are ordinary. */
+  cut = 0;
+  cutOrdinary = 0;
   readonly byLabel: Record<Label, number> = { registered_vpn: 0, unregistered_vpn: 0, ordinary: 0 };
   readonly byProtocol = new Map<string, number>();
 
   add(r: FlowRecord): void {
     this.flows++;
     this.byLabel[r.label]++;
+    if (r.payloadCut) {
+      this.cut++;
+      if (r.label === 'ordinary') this.cutOrdinary++;
+    }
     if (r.label !== 'ordinary') {
       this.vpn++;
       const p = r.protocol ?? 'unknown';
@@ -75,8 +84,9 @@ export class Tally {
   }
 
   /** The summary as data: every label is present, zero or not, as in the text form. */
-  toJSON(): { flows: number; byLabel: Record<Label, number>; vpnByProtocol: Record<string, number> } {
-    return { flows: this.flows, byLabel: { ...this.byLabel }, vpnByProtocol: Object.fromEntries(this.sortedProtocols()) };
+  toJSON(): { flows: number; byLabel: Record<Label, number>; vpnByProtocol: Record<string, number>; payloadCut?: { flows: number; ordinary: number } } {
+    const j = { flows: this.flows, byLabel: { ...this.byLabel }, vpnByProtocol: Object.fromEntries(this.sortedProtocols()) };
+    return this.cut > 0 ? { ...j, payloadCut: { flows: this.cut, ordinary: this.cutOrdinary } } : j;
   }
 
   text(): string {
@@ -86,6 +96,7 @@ export class Tally {
       lines.push('VPN flows by protocol:');
       for (const [p, n] of this.sortedProtocols()) lines.push(`  ${p.padEnd(18)} ${n}`);
     }
+    if (this.cut > 0) lines.push(`payload cut by the capture (snap length): ${this.cut} flows, ${this.cutOrdinary} of them ordinary at confidence 0.6`);
     return `${lines.join('\n')}\n`;
   }
 

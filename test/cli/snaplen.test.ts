@@ -1,0 +1,82 @@
+/**
+ * A capture taken with a snap length (or sliced by a packet broker): the CLI says which verdicts stand on payload
+ * the capture cut short, in the records, the table, the summary and the end-of-run line, with 1 and 2 workers.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { run } from '../../src/cli/classify.js';
+import { buildFrame } from '../../src/trace/frame-builder.js';
+import { PcapWriter } from '../../src/trace/pcap-writer.js';
+import { ext, helloBody, sniExt, tlsRecord } from '../detect/names/builders.js';
+import { Sink } from '../helpers/sink.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'ts-snaplen-'));
+const T0 = 1_700_000_000_000_000;
+
+/** Two TLS connections to a listed name and one to an unlisted one; every frame cut to `snap` bytes. */
+function capture(snap: number): string {
+  const w = new PcapWriter({ snapLen: snap });
+  const hello = (name: string) => tlsRecord(helloBody({ exts: [sniExt(name), ext(21, new Array<number>(64).fill(0))] }));
+  const conns: [number, string][] = [[50001, 'gw.vpn.example'], [50002, 'gw.vpn.example'], [50003, 'www.example.org']];
+  let t = T0;
+  for (const [port, name] of conns) {
+    const c = { src: '192.0.2.10', dst: '198.51.100.7', proto: 6, srcPort: port, dstPort: 443 };
+    const s = { src: '198.51.100.7', dst: '192.0.2.10', proto: 6, srcPort: 443, dstPort: port };
+    const frames = [buildFrame({ ...c, payload: hello(name) })];
+    for (let i = 0; i < 8; i++) frames.push(buildFrame({ ...(i % 2 ? c : s), payload: Uint8Array.from({ length: 120 }, (_, k) => (k === 0 ? 0x17 : k < 3 ? 3 : (k * 7 + i) & 255)) }));
+    for (const f of frames) w.packet((t += 1000), f.subarray(0, Math.min(snap, f.length)), f.length);
+  }
+  const path = join(dir, `tls-${snap}.pcap`);
+  writeFileSync(path, w.toBuffer());
+  return path;
+}
+
+const domains = join(dir, 'domains.txt');
+writeFileSync(domains, 'vpn.example,Example VPN\n');
+
+async function inProcess(argv: string[]) {
+  const stdout = new Sink(), stderr = new Sink();
+  const code = await run(argv, { stdout, stderr, stdin: new PassThrough() });
+  return { code, out: stdout.text, err: stderr.text };
+}
+
+/** The built CLI, for a worker pool (its workers load dist/). */
+const BIN = resolve(import.meta.dirname, '..', '..', 'dist', 'cli.js');
+async function built(argv: string[]) {
+  const p = spawnSync(process.execPath, [BIN, 'classify', ...argv], { encoding: 'utf8' });
+  return { code: p.status, out: p.stdout, err: p.stderr };
+}
+
+describe('classify on a capture with a snap length', () => {
+  it.each([1, 2])('records, summary and end line say which flows were judged on cut payload (--workers %i)', async (workers) => {
+    const cli = workers === 1 ? inProcess : built;
+    const whole = await cli([capture(65535), '--vpn-domains', domains, '--no-default-domains', '--workers', String(workers), '--summary']);
+    expect(whole.code).toBe(0);
+    const w = whole.out.trim().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(w.map((r) => r.label).sort()).toEqual(['ordinary', 'unregistered_vpn', 'unregistered_vpn']);
+    expect(w.every((r) => !('payloadCut' in r))).toBe(true);
+    expect(whole.err).not.toMatch(/cut short/);
+
+    const cut = await cli([capture(96), '--vpn-domains', domains, '--no-default-domains', '--workers', String(workers), '--summary']);
+    expect(cut.code).toBe(0);
+    const c = cut.out.trim().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+    // The names lie past byte 96: every flow is ordinary, none at the confidence of a flow seen whole.
+    expect(c.map((r) => [r.label, r.confidence])).toEqual([['ordinary', 0.6], ['ordinary', 0.6], ['ordinary', 0.6]]);
+    expect(c.every((r) => typeof r.payloadCut === 'number' && r.payloadCut > 0)).toBe(true);
+    // --summary goes to stderr when records go to stdout.
+    expect(cut.err).toMatch(/payload cut by the capture \(snap length\): 3 flows, 3 of them ordinary at confidence 0\.6/);
+    expect(cut.err).toMatch(/3 flows inspected on payload the capture cut short/);
+  });
+
+  it('the table names the cut where the evidence goes', async () => {
+    const { code, out } = await inProcess([capture(96), '--vpn-domains', domains, '--no-default-domains', '--format', 'table']);
+    expect(code).toBe(0);
+    const rows = out.split('\n').filter((l) => l.startsWith('ordinary'));
+    expect(rows).toHaveLength(3);
+    for (const r of rows) expect(r).toMatch(/0\.60 .* payload of \d+ inspected packet\(s\) cut short by the capture$/);
+  });
+});
