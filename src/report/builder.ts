@@ -85,6 +85,9 @@ export class ReportBuilder {
   private first = Infinity;
   private last = -Infinity;
   private untimed = 0;
+  /** Flows judged on payload the capture cut short (FlowRecord.payloadCut), all labels and ordinary ones. */
+  private cut = 0;
+  private cutOrdinary = 0;
 
   constructor(options: ReportOptions = {}) {
     this.maxFlows = options.maxFlows ?? DEFAULT_MAX_FLOWS;
@@ -135,6 +138,10 @@ export class ReportBuilder {
       }
     }
     this.listVersions.add(finite(r.listVersion));
+    if (finite(r.payloadCut ?? 0) > 0) {
+      this.cut++;
+      if (li === 2) this.cutOrdinary++;
+    }
     if (this.lab.length >= this.maxFlows) return;
 
     const S = this.S;
@@ -211,6 +218,7 @@ export class ReportBuilder {
       byRule: sortTallies(this.byRule),
       bySensor: [...sensors].sort((a, b) => a[0].localeCompare(b[0])),
       verdictAt: this.verdictAt,
+      payloadCut: { flows: this.cut, ordinary: this.cutOrdinary },
       time: timeSeries(this.lab, this.t, this.du, this.by, t0, span, this.maxTimeBins),
       compress: this.compress === 'auto' ? null : this.compress,
       compressAutoChars: COMPRESS_AUTO_CHARS,

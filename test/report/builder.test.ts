@@ -31,13 +31,14 @@ const record: fc.Arbitrary<ReportRecord> = fc
     registrant: fc.option(text), evidence: fc.array(evidence, { maxLength: 4 }), packets: fc.nat(1e6), bytes: fc.nat(1e9),
     t: fc.integer({ min: 0, max: 3_600_000_000 }), d: fc.integer({ min: 0, max: 600_000_000 }), listVersion: fc.integer({ min: 1, max: 9 }),
     decidedAtPacket: fc.nat(60), vlan: fc.option(fc.nat(4095), { nil: undefined }), encap: fc.option(fc.constantFrom('vxlan', 'gtp-u'), { nil: undefined }),
-    sensor: fc.option(text, { nil: undefined }),
+    sensor: fc.option(text, { nil: undefined }), payloadCut: fc.option(fc.nat(8), { nil: undefined }),
   })
-  .map(({ t, d, vlan, encap, sensor, ...r }) => {
+  .map(({ t, d, vlan, encap, sensor, payloadCut, ...r }) => {
     const out: ReportRecord = { ...r, firstSeen: iso(T + t), lastSeen: iso(T + t + d) } as ReportRecord;
     if (vlan !== undefined) out.vlan = vlan;
     if (encap !== undefined) out.encap = encap;
     if (sensor !== undefined) out.sensor = sensor;
+    if (payloadCut !== undefined) out.payloadCut = payloadCut;
     return out;
   });
 
@@ -92,6 +93,11 @@ describe('report builder', () => {
       expect(figure(html, 'unregistered-vpn')).toBe(n('unregistered_vpn'));
       expect(figure(html, 'ordinary')).toBe(n('ordinary'));
       expect(figure(html, 'vpn-bytes')).toBe(bytes((r) => r.label !== 'ordinary'));
+      // Flows judged on payload the capture cut: named in the header only when there are some.
+      const cut = recs.filter((r) => (r.payloadCut ?? 0) > 0);
+      const meta = /data-meta="payload-cut">([^<]*)</.exec(html)?.[1];
+      if (cut.length === 0) expect(meta).toBeUndefined();
+      else expect(meta).toBe(`${cut.length} flows (${cut.filter((r) => r.label === 'ordinary').length} ordinary, at confidence 0.6)`);
     }), { numRuns: 30 });
   });
 
