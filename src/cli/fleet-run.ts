@@ -272,7 +272,8 @@ export function parseSince(text: string, now = Date.now()): Date {
   return d;
 }
 
-function statsText(st: FleetStats): string {
+/** The table form of `fleet stats` (exported for its test). */
+export function statsText(st: FleetStats): string {
   const line = (k: string, c: { flows: number; packets: number; bytes: number }): string =>
     `  ${k.padEnd(24)} ${String(c.flows).padStart(9)} flows ${String(c.packets).padStart(11)} packets ${String(c.bytes).padStart(14)} bytes`;
   const sorted = <T extends { flows: number }>(m: Record<string, T>): [string, T][] => Object.entries(m).sort((a, b) => b[1].flows - a[1].flows || (a[0] < b[0] ? -1 : 1));
@@ -287,6 +288,8 @@ function statsText(st: FleetStats): string {
     out.push(line(escapeText(k), c));
     const u = st.unregisteredBySensor[k];
     if (u) for (const [p, pc] of sorted(u)) out.push(line(`  unregistered ${escapeText(p)}`, pc));
+    const cut = st.payloadCutBySensor[k];
+    if (cut) out.push(`    payload cut by the capture ${String(cut).padStart(9)} flows (check this sensor's snap length)`);
   }
   out.push('by list version:');
   for (const [v, n] of Object.entries(st.byListVersion).sort((a, b) => Number(a[0]) - Number(b[0]))) out.push(`  ${v.padEnd(24)} ${String(n).padStart(9)} flows`);

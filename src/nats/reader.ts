@@ -51,6 +51,11 @@ export interface FleetStats {
   unregisteredBySensor: Record<string, Record<string, FleetCounts>>;
   /** Flows per list version (the fleet revision each verdict used). */
   byListVersion: Record<string, number>;
+  /**
+   * Per sensor: flows judged on payload its capture cut short (records' `payloadCut`): a sensor whose tap slices
+   * packets or captures with a short snap length shows here.
+   */
+  payloadCutBySensor: Record<string, number>;
   /** Stream sequence and store time of the first and last message read (null when none). */
   first: { seq: number; time: string } | null;
   last: { seq: number; time: string } | null;
@@ -110,7 +115,7 @@ export function asFleetRecord(x: unknown): FleetRecord | null {
 
 /** Empty counts. */
 export function newFleetStats(): FleetStats {
-  return { records: 0, skipped: 0, byLabel: {}, byProtocol: {}, byRegistrant: {}, bySensor: {}, unregisteredBySensor: {}, byListVersion: {}, first: null, last: null };
+  return { records: 0, skipped: 0, byLabel: {}, byProtocol: {}, byRegistrant: {}, bySensor: {}, unregisteredBySensor: {}, byListVersion: {}, payloadCutBySensor: {}, first: null, last: null };
 }
 
 /** Count one record. */
@@ -124,6 +129,7 @@ export function countRecord(st: FleetStats, r: FleetRecord): void {
   add(slot(s.byLabel, r.label, counts), r);
   if (r.label === 'unregistered_vpn') add(slot(slot(st.unregisteredBySensor, r.sensor, () => ({}) as Record<string, FleetCounts>), r.protocol ?? 'unknown', counts), r);
   st.byListVersion[r.listVersion] = (st.byListVersion[r.listVersion] ?? 0) + 1;
+  if (typeof r.payloadCut === 'number' && r.payloadCut > 0) st.payloadCutBySensor[r.sensor] = (st.payloadCutBySensor[r.sensor] ?? 0) + 1;
 }
 
 /**

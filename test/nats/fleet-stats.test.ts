@@ -1,0 +1,30 @@
+/** `fleet stats` counting and its table, without a server: the counts are a fold over records. */
+import { describe, expect, it } from 'vitest';
+import { statsText } from '../../src/cli/fleet-run.js';
+import { countRecord, newFleetStats, type FleetRecord } from '../../src/nats/reader.js';
+
+const rec = (sensor: string, label: string, extra: Partial<FleetRecord> = {}): FleetRecord => ({
+  transport: 'tcp', src: '192.0.2.1:40000', dst: '198.51.100.7:443', label, protocol: label === 'ordinary' ? null : 'openvpn',
+  registrant: null, packets: 10, bytes: 1000, firstSeen: '2026-01-01T00:00:00Z', lastSeen: '2026-01-01T00:00:01Z',
+  listVersion: 1, sensor, ...extra,
+});
+
+describe('fleet stats', () => {
+  it('counts, per sensor, the flows judged on payload its capture cut short, and the table names that sensor', () => {
+    const st = newFleetStats();
+    for (const r of [
+      rec('gw-1', 'ordinary'), rec('gw-1', 'unregistered_vpn'),
+      rec('gw-2', 'ordinary', { payloadCut: 3 }), rec('gw-2', 'unregistered_vpn', { payloadCut: 1 }), rec('gw-2', 'ordinary', { payloadCut: 0 }),
+    ]) countRecord(st, r);
+    expect(st.payloadCutBySensor).toEqual({ 'gw-2': 2 });
+    const text = statsText(st);
+    const lines = text.split('\n');
+    const at = (s: string) => lines.findIndex((l) => l.startsWith(`  ${s} `));
+    const cutLine = lines.findIndex((l) => l.includes('payload cut by the capture'));
+    expect(cutLine).toBeGreaterThan(at('gw-2'));
+    expect(lines[cutLine]).toMatch(/payload cut by the capture +2 flows \(check this sensor's snap length\)$/);
+    expect(lines.filter((l) => l.includes('payload cut'))).toHaveLength(1);
+    // Sensors are sorted by flows (gw-2 has 3): the line belongs to gw-2's block, before gw-1's.
+    expect(cutLine).toBeLessThan(at('gw-1'));
+  });
+});
