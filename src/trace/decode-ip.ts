@@ -25,8 +25,15 @@ const IPV6_HEADER = 40;
 const IPV4_MF = 0x2000;
 const IPV4_OFFSET_MASK = 0x1fff;
 const TCP_MIN_HEADER = 20;
+/**
+ * Captured TCP header bytes the decoder needs: ports, data offset and flags end at byte 14 (window, checksum and
+ * urgent pointer are not read). An IPv6 packet in a 68-byte capture (tcpdump's old default snap length) has 14.
+ */
+const TCP_READ_BYTES = 14;
 const UDP_HEADER = 8;
 const SCTP_COMMON_HEADER = 12;
+/** UDP and SCTP: the ports are all the decoder reads of a header the capture cut. */
+const PORTS_BYTES = 4;
 const ESP_SPI_LEN = 4;
 
 const NH_HOPOPTS = 0;
@@ -147,13 +154,13 @@ function transport(out: PacketView, b: Uint8Array, proto: number, p: number, ipE
   const avail = ipEnd - p;
   if (out.fragOffset === 0) {
     if (proto === PROTO_TCP) {
-      if (avail < TCP_MIN_HEADER) return R_TRUNCATED_L4;
+      if (avail < TCP_READ_BYTES || wire < TCP_MIN_HEADER) return R_TRUNCATED_L4;
       const doff = (b[p + 12]! >> 4) << 2;
       if (doff < TCP_MIN_HEADER || doff > wire) return R_TCP_BAD_DATA_OFFSET;
       out.srcPort = u16be(b, p);
       out.dstPort = u16be(b, p + 2);
       out.tcpFlags = b[p + 13]!;
-      const po = doff < avail ? p + doff : ipEnd; // options cut by the snap length: empty payload
+      const po = doff < avail ? p + doff : ipEnd; // header or options cut by the snap length: empty payload
       out.payloadOff = po;
       out.payloadLen = ipEnd - po;
       out.payloadWireLen = wire - doff;
@@ -162,11 +169,12 @@ function transport(out: PacketView, b: Uint8Array, proto: number, p: number, ipE
     if (proto === PROTO_UDP || proto === PROTO_SCTP) {
       // Both start with source and destination ports; only the fixed header length differs.
       const hl = proto === PROTO_UDP ? UDP_HEADER : SCTP_COMMON_HEADER;
-      if (avail < hl || wire < hl) return R_TRUNCATED_L4;
+      // A header shorter on the wire is malformed; one the capture cut after the ports still names the flow.
+      if (avail < PORTS_BYTES || wire < hl) return R_TRUNCATED_L4;
       out.srcPort = u16be(b, p);
       out.dstPort = u16be(b, p + 2);
-      out.payloadOff = p + hl;
-      out.payloadLen = avail - hl;
+      out.payloadOff = avail < hl ? ipEnd : p + hl;
+      out.payloadLen = avail < hl ? 0 : avail - hl;
       out.payloadWireLen = wire - hl;
       return OK;
     }

@@ -241,7 +241,23 @@ describe('transports', () => {
   it('TCP: rejects a data offset below 5 words or beyond the packet; truncated header', () => {
     bad(ipv4(A4, B4, 6, tcp(1, 2, [], { doffWords: 4 })), 'tcp-bad-data-offset', 101);
     bad(ipv4(A4, B4, 6, tcp(1, 2, [], { doffWords: 15 }).subarray(0, 20)), 'tcp-bad-data-offset', 101);
-    bad(ipv4(A4, B4, 6, tcp(1, 2)).subarray(0, 35), 'truncated-l4', 101);
+    // Captured up to byte 13 of the header (no flags), or a header shorter than 20 bytes on the wire.
+    bad(ipv4(A4, B4, 6, tcp(1, 2)).subarray(0, 33), 'truncated-l4', 101);
+    bad(ipv4(A4, B4, 6, tcp(1, 2).subarray(0, 15)), 'truncated-l4', 101);
+  });
+
+  it('TCP and UDP headers the snap length cut after what the decoder reads: the flow is named, the payload empty', () => {
+    // IPv6 + TCP in a 68-byte capture: 14 bytes of TCP header (ports, data offset, flags).
+    for (const keep of [14, 15, 19]) {
+      const v = ok(ipv4(A4, B4, 6, tcp(40000, 443, PAYLOAD, { flags: 0x18 })).subarray(0, 20 + keep), 101);
+      expect([v.srcPort, v.dstPort, v.tcpFlags, v.payloadLen, v.payloadWireLen]).toEqual([40000, 443, 0x18, 0, PAYLOAD.length]);
+    }
+    const udp = cat(be16(5000), be16(53), be16(8 + PAYLOAD.length), [0, 0], PAYLOAD);
+    for (const keep of [4, 6, 7]) {
+      const v = ok(ipv4(A4, B4, 17, udp).subarray(0, 20 + keep), 101);
+      expect([v.srcPort, v.dstPort, v.payloadLen, v.payloadWireLen, v.payloadOff]).toEqual([5000, 53, 0, PAYLOAD.length, 20 + keep]);
+    }
+    bad(ipv4(A4, B4, 17, udp).subarray(0, 23), 'truncated-l4', 101);
   });
 
   it('TCP: options cut by the snap length leave ports and an empty payload', () => {
