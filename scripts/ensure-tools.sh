@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install the real tools of the field that some tests drive (tcpdump, tshark/mergecap, nfdump/nfcapd,
 # nats-server, chromium, ndpiReader, bro-cut, jq,
-# groff) from Debian's packages when they are missing. Used by .ci/run and by test
+# groff, nft) from Debian's packages when they are missing. Used by .ci/run and by test
 # helpers; never needed by the library, `npm start` or `npm test`'s pure-TypeScript tests.
 #
 #   bash scripts/ensure-tools.sh tcpdump tshark nfdump nats-server chromium ndpiReader
@@ -21,6 +21,7 @@ pkg_of() {
     bro-cut) echo bro-aux ;; # zeek-cut under its old name: reads Zeek TSV logs by their #fields header
     jq) echo jq ;;
     groff) echo groff-base ;;
+    nft) echo nftables ;; # a netfilter rule that logs test packets to an NFLOG group
     *) echo "" ;;
   esac
 }

@@ -35,7 +35,8 @@ verdict; SIGINT/SIGTERM, and a live capture's input closing, end every live flow
 summary and exit 0 (a second signal exits at once); SIGHUP reloads the list files (so does --watch-lists when
 they change): a bad file is reported as file:line and the lists in force stay. tcpdump needs -U (write each
 packet at once) and --immediate-mode (else libpcap hands packets over in blocks, up to a second late); dumpcap
-writes pcapng: dumpcap -i eth0 -w -.
+writes pcapng: dumpcap -i eth0 -w -. Packets a firewall rule logs: tcpdump -i nflog:GROUP (the rule with
+queue-threshold 1, else the kernel holds them up to a second).
 
 Exit codes: 0 success (also after a stop signal); 2 bad usage, an unreadable or corrupt capture (the message
 names the byte offset) or a bad list (file:line); 1 an unexpected failure; 130/143 a second SIGINT/SIGTERM. A

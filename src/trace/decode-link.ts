@@ -13,6 +13,11 @@ const SLL_HEADER_LEN = 16;
 const SLL2_HEADER_LEN = 20;
 const RADIOTAP_MIN_LEN = 8;
 const CHDLC_HEADER_LEN = 4;
+/** NFLOG: nfgenmsg header (family, version, resource id), then type-length-value attributes. */
+const NFLOG_HEADER_LEN = 4;
+const NFLOG_TLV_HEADER_LEN = 4;
+const NFULA_PAYLOAD = 9;
+const LINUX_AF_INET6 = 10;
 
 // BSD loopback address families: AF_INET is 2 everywhere, AF_INET6 differs per OS
 // (24 NetBSD/OpenBSD, 28 FreeBSD, 30 Darwin; 23 Windows/Npcap; 10 Linux for completeness).
@@ -64,6 +69,8 @@ export function linkToIp(out: PacketView, linkType: number, b: Uint8Array, off: 
       return etherTypeToIp(out, b, off + CHDLC_HEADER_LEN, end, u16be(b, off + 2), innerVlan);
     case 105: // IEEE802_11: the MAC header is the link header
       return wlanLink(out, b, off, end, innerVlan);
+    case 239: // NFLOG: the packet a netfilter rule logged (iptables/nftables `-j NFLOG`, `tcpdump -i nflog:N`)
+      return nflogToIp(b, off, end);
     case 127: {
       // IEEE802_11_RADIO: radiotap header (version 0, pad, little-endian length) before the 802.11 frame.
       if (end - off < RADIOTAP_MIN_LEN) return -R_TRUNCATED_LINK;
@@ -74,6 +81,40 @@ export function linkToIp(out: PacketView, linkType: number, b: Uint8Array, off: 
     default:
       return -R_UNKNOWN_LINKTYPE;
   }
+}
+
+/**
+ * LINKTYPE_NFLOG (tcpdump.org; libpcap's pcap/nflog.h): a 4-byte nfgenmsg (address family, version, resource id)
+ * and attributes of { u16 length including this 4-byte header, u16 type, value }, each padded to 4 bytes. Length
+ * and type are in the byte order of the host that wrote the capture, which a packet does not say: it is told
+ * from the first attribute's type, which is small (1–17), so only one of its two bytes is non-zero. The IP packet
+ * is the NFULA_PAYLOAD attribute; the family must be IPv4 or IPv6. IP offset or -reason.
+ */
+function nflogToIp(b: Uint8Array, off: number, end: number): number {
+  if (end - off < NFLOG_HEADER_LEN) return -R_TRUNCATED_LINK;
+  const family = b[off]!;
+  if (family !== AF_INET && family !== LINUX_AF_INET6) return -R_NON_IP;
+  let o = off + NFLOG_HEADER_LEN;
+  if (end - o < NFLOG_TLV_HEADER_LEN) return -R_TRUNCATED_LINK;
+  const le = !(b[o + 2] === 0 && b[o + 3] !== 0);
+  while (end - o >= NFLOG_TLV_HEADER_LEN) {
+    const len = le ? u16le(b, o) : u16be(b, o);
+    const type = (le ? u16le(b, o + 2) : u16be(b, o + 2)) & 0x7fff; // the top bit marks a nested attribute
+    if (len < NFLOG_TLV_HEADER_LEN || len > end - o) return -R_TRUNCATED_LINK;
+    if (type === NFULA_PAYLOAD) return len > NFLOG_TLV_HEADER_LEN ? o + NFLOG_TLV_HEADER_LEN : -R_TRUNCATED_LINK;
+    o += (len + 3) & ~3;
+  }
+  return -R_NON_IP; // a logged event without the packet (NFULA_PAYLOAD absent)
+}
+
+/**
+ * Where the IP packet that {@link linkToIp} found ends in an NFLOG record: at the end of its NFULA_PAYLOAD
+ * attribute, whose length sits just before it (attributes may follow it). `ip` is linkToIp's result.
+ */
+export function nflogPayloadEnd(b: Uint8Array, ip: number, end: number): number {
+  const h = ip - NFLOG_TLV_HEADER_LEN;
+  const len = b[h + 2] === NFULA_PAYLOAD ? u16le(b, h) : u16be(b, h);
+  return Math.min(end, h + len);
 }
 
 /** An over-the-air 802.11 frame (standard frame-control byte order): IP offset or -reason. */

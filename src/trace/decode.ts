@@ -5,11 +5,11 @@
  * decode-tunnel.ts.
  * Never: throws on any bytes, reads past the captured bytes, or allocates per packet.
  */
-import { linkToIp } from './decode-link.js';
+import { linkToIp, nflogPayloadEnd } from './decode-link.js';
 import { ipToView } from './decode-ip.js';
 import { DECODE_REASONS, OK, R_IP_BAD_VERSION } from './decode-reasons.js';
 import { pptpInner, tunnelInner, type TunnelCursor } from './decode-tunnel.js';
-import { DOUBLE, ENCAP_NAMES, ENCAP_NONE, type PacketView, type RawPacket } from './types.js';
+import { DOUBLE, ENCAP_NAMES, ENCAP_NONE, LINKTYPE_NFLOG, type PacketView, type RawPacket } from './types.js';
 
 export { DECODE_REASONS } from './decode-reasons.js';
 
@@ -108,6 +108,7 @@ export class Decoder {
     out.encap = ENCAP_NONE;
     const l3 = linkToIp(out, raw.linkType, b, off, end, this.innerVlan);
     if (l3 < 0) return this.fail(-l3);
+    if (raw.linkType === LINKTYPE_NFLOG) end = nflogPayloadEnd(b, l3, end);
     const r = this.fromIp(out, b, l3, end);
     if (r !== OK) return this.fail(r);
     this.stats.decoded++;

@@ -13,6 +13,7 @@ export const LINKTYPE_LINUX_SLL = 113;
 export const LINKTYPE_IPV4 = 228;
 export const LINKTYPE_IPV6 = 229;
 export const LINKTYPE_LINUX_SLL2 = 276;
+export const LINKTYPE_NFLOG = 239;
 
 /** Tunnel a flow was found inside (0 = none). */
 export type EncapName = 'ipip' | 'gre' | 'gtp' | 'vxlan' | 'capwap' | 'pptp';

@@ -40,12 +40,13 @@ export interface Capture {
  */
 export function startCapture(
   ports: readonly number[],
-  options: { immediate?: boolean; args?: readonly string[]; into?: Writable } = {},
+  options: { immediate?: boolean; args?: readonly string[]; into?: Writable; noFilter?: boolean } = {},
 ): Promise<Capture> {
-  const filter = `udp and host 127.0.0.1 and (${ports.map((p) => `port ${p}`).join(' or ')})`;
+  // `noFilter`: the interface itself selects (an NFLOG group gets only what its netfilter rule logs).
+  const filter = options.noFilter ? [] : [`udp and host 127.0.0.1 and (${ports.map((p) => `port ${p}`).join(' or ')})`];
   // `args`: tcpdump's options as a caller gives them (e.g. a documented command line); the filter follows.
   const opts = options.args ?? ['-i', 'lo', '-n', '-U', '-w', '-', ...(options.immediate === false ? [] : ['--immediate-mode'])];
-  const args = [...opts, filter];
+  const args = [...opts, ...filter];
   // `into`: tcpdump writes straight into that pipe (another process's stdin), as a shell pipeline does; read here
   // first, bytes would be buffered in this process and lost to the other one.
   const proc = spawn('tcpdump', args, { stdio: ['ignore', options.into ?? 'pipe', 'pipe'] });

@@ -106,6 +106,31 @@ describe('link layers', () => {
     bad(cat(sll(0x0806), new Uint8Array(28)), 'non-ip', 113);
   });
 
+  it('Linux NFLOG (239): the IP packet is the NFULA_PAYLOAD attribute, attributes in the writer\'s byte order', () => {
+    // nfgenmsg (family, version 0, resource id big-endian), then type-length-value attributes padded to 4 bytes.
+    const tlv = (type: number, value: ArrayLike<number>, le: boolean): number[] => {
+      const len = 4 + value.length;
+      const head = le ? [len & 255, len >> 8, type & 255, type >> 8] : [len >> 8, len & 255, type >> 8, type & 255];
+      return [...head, ...Array.from(value), ...new Array<number>((4 - (len % 4)) % 4).fill(0)];
+    };
+    const nflog = (family: number, ip: Uint8Array, le: boolean): Uint8Array =>
+      cat([family, 0, 0, 5], tlv(1, [0x08, 0x00, 3, 0], le), tlv(10, [...Buffer.from('fw-drop'), 0], le), tlv(2, [0, 0, 0, 1], le), tlv(9, ip, le), tlv(11, [0, 0, 3, 232], le));
+    for (const le of [true, false]) {
+      expectUdp4(ok(nflog(2, udp4, le), 239));
+      expectUdp6(ok(nflog(10, udp6, le), 239));
+    }
+    // No payload attribute (a log line without the packet), an attribute running past the end, another family.
+    bad(cat([2, 0, 0, 5], tlv(10, [0x41, 0], true)), 'non-ip', 239);
+    bad(cat([2, 0, 0, 5], [200, 0, 9, 0], udp4.subarray(0, 20)), 'truncated-link', 239);
+    bad(cat([2, 0, 0, 5], [3, 0, 9, 0]), 'truncated-link', 239);
+    bad(nflog(7, udp4, true), 'non-ip', 239);
+    bad(new Uint8Array([2, 0, 0]), 'truncated-link', 239);
+    // A packet attribute cut by the rule's copy range, followed by another attribute: the packet ends with its
+    // attribute (the uid's bytes are not payload), its length on the wire stays the IP header's.
+    const cut = ok(cat([2, 0, 0, 5], tlv(9, udp4.subarray(0, 30), true), tlv(11, [9, 9, 9, 9], true)), 239);
+    expect([cut.payloadLen, cut.payloadWireLen]).toEqual([2, udp4.length - 28]);
+  });
+
   it('BSD null (0) and loop (108) with the family in either byte order', () => {
     for (const lt of [0, 108]) {
       expectUdp4(ok(cat([2, 0, 0, 0], udp4), lt));
