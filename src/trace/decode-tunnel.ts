@@ -1,8 +1,9 @@
 /**
  * Tunnels to open (reference part 2 "Tunnels to open"): given a decoded carrier packet, find the inner IP
  * packet of IP-in-IP (4in4, 6in4, 4in6, 6in6), GRE version 0 (IPv4, IPv6, transparent Ethernet bridging,
- * ERSPAN types II and III, MPLS), GTP-U G-PDUs (UDP 2152), VXLAN (UDP 4789; 8472 with a canonical header)
- * and CAPWAP data (UDP 5247, 802.3 or 802.11).
+ * ERSPAN types II and III, MPLS), GTP-U G-PDUs (UDP 2152), VXLAN (UDP 4789; 8472 with a canonical header),
+ * Geneve (UDP 6081: AWS Gateway Load Balancer hands appliances their traffic this way) and CAPWAP data (UDP 5247,
+ * 802.3 or 802.11).
  *
  * Deliberately not opened: PPTP's enhanced GRE (version 1) — that packet is the VPN flow itself; Teredo
  * (ordinary UDP to the classifier); CAPWAP DTLS; GTP messages other than G-PDU; IP fragments (first or
@@ -27,12 +28,14 @@ export const ENCAP_GTP = 3;
 export const ENCAP_VXLAN = 4;
 export const ENCAP_CAPWAP = 5;
 export const ENCAP_PPTP = 6;
+export const ENCAP_GENEVE = 7;
 
 export const GTPU_PORT = 2152;
 export const VXLAN_PORT = 4789;
 /** Linux's pre-IANA VXLAN port: only accepted with an exact header (flags 0x08, reserved bytes zero). */
 export const VXLAN_LEGACY_PORT = 8472;
 export const CAPWAP_DATA_PORT = 5247;
+export const GENEVE_PORT = 6081;
 
 const PROTO_IPIP = 4;
 const PROTO_IPV6 = 41;
@@ -53,6 +56,10 @@ const GTP_OPT_HEADER = 4; // sequence (2), N-PDU (1), next extension type (1)
 
 const VXLAN_HEADER = 8;
 const VXLAN_FLAG_I = 0x08;
+
+const GENEVE_HEADER = 8;
+const GENEVE_OPTION_HEADER = 4;
+const GENEVE_FLAG_O = 0x80; // control packet: carries no frame to open
 
 const CAPWAP_MIN_HEADER = 8;
 const CAPWAP_WBID_80211 = 1;
@@ -129,6 +136,28 @@ function gtpu(b: Uint8Array, p: number, end: number): number {
   return innerIpByNibble(b, o, end);
 }
 
+/**
+ * Geneve (RFC 8926 §3.4): version 0, not a control packet, reserved flag bits zero, options that exactly fill the
+ * option length (each: class, type, length in 4-byte units after its own 4-byte header), and a protocol type to
+ * open (Ethernet, IPv4, IPv6). Anything else is left as the UDP packet it may be: 6081 is not reserved to Geneve.
+ */
+function geneve(out: PacketView, b: Uint8Array, p: number, end: number, iv: boolean): number {
+  if (end - p < GENEVE_HEADER) return TUNNEL_NONE;
+  const optEnd = p + GENEVE_HEADER + ((b[p]! & 0x3f) << 2);
+  if (b[p]! >> 6 !== 0 || (b[p + 1]! & (GENEVE_FLAG_O | 0x3f)) !== 0 || optEnd > end) return TUNNEL_NONE;
+  const pt = u16be(b, p + 2);
+  if (pt !== GRE_P_TEB && pt !== ETH_P_IPV4 && pt !== ETH_P_IPV6) return TUNNEL_NONE;
+  let o = p + GENEVE_HEADER;
+  while (o < optEnd) {
+    if (optEnd - o < GENEVE_OPTION_HEADER) return TUNNEL_NONE;
+    o += GENEVE_OPTION_HEADER + ((b[o + 3]! & 0x1f) << 2);
+  }
+  if (o !== optEnd) return TUNNEL_NONE;
+  if (pt === GRE_P_TEB) return viaEthernet(out, b, o, end, iv);
+  const r = innerIpByNibble(b, o, end);
+  return r >= 0 && b[r]! >> 4 !== (pt === ETH_P_IPV4 ? 4 : 6) ? TUNNEL_BAD : r;
+}
+
 /** VXLAN (RFC 7348): I flag, then an Ethernet frame. `strict`: the whole 8-byte header must be canonical. */
 function vxlan(out: PacketView, b: Uint8Array, p: number, end: number, iv: boolean, strict: boolean): number {
   if (end - p < VXLAN_HEADER) return TUNNEL_NONE;
@@ -200,6 +229,9 @@ export function tunnelInner(out: PacketView, b: Uint8Array, cur: TunnelCursor, i
       } else if (dp === VXLAN_LEGACY_PORT || sp === VXLAN_LEGACY_PORT) {
         r = vxlan(out, b, p, end, iv, true);
         cur.kind = ENCAP_VXLAN;
+      } else if (dp === GENEVE_PORT || sp === GENEVE_PORT) {
+        r = geneve(out, b, p, end, iv);
+        cur.kind = ENCAP_GENEVE;
       } else if (dp === CAPWAP_DATA_PORT || sp === CAPWAP_DATA_PORT) {
         r = capwap(out, b, p, end, iv);
         cur.kind = ENCAP_CAPWAP;

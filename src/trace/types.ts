@@ -16,9 +16,9 @@ export const LINKTYPE_LINUX_SLL2 = 276;
 export const LINKTYPE_NFLOG = 239;
 
 /** Tunnel a flow was found inside (0 = none). */
-export type EncapName = 'ipip' | 'gre' | 'gtp' | 'vxlan' | 'capwap' | 'pptp';
+export type EncapName = 'ipip' | 'gre' | 'gtp' | 'vxlan' | 'capwap' | 'pptp' | 'geneve';
 export const ENCAP_NONE = 0;
-export const ENCAP_NAMES: readonly (EncapName | null)[] = [null, 'ipip', 'gre', 'gtp', 'vxlan', 'capwap', 'pptp'];
+export const ENCAP_NAMES: readonly (EncapName | null)[] = [null, 'ipip', 'gre', 'gtp', 'vxlan', 'capwap', 'pptp', 'geneve'];
 
 /** One captured frame as read from a capture (the reader reuses the object). */
 /**

@@ -122,6 +122,17 @@ export function vxlan(innerEth: Uint8Array, flags = 0x08): Uint8Array {
   return cat([flags, 0, 0, 0, 0, 0, 42, 0], innerEth);
 }
 
+/**
+ * Geneve header (RFC 8926 §3.4): version 0, option length, O/C flags, protocol type, VNI, then the options (each
+ * class (2), type (1), length in 4-byte units (1), data) and the inner frame. `optLenWords` overrides the length.
+ */
+export function geneve(inner: Uint8Array, protocol: number, opts: { options?: number[][]; flags?: number; optLenWords?: number; version?: number } = {}): Uint8Array {
+  const options = (opts.options ?? []).map((data) => cat([0x01, 0x08, 0x01, data.length / 4], data));
+  const optBytes = options.reduce((n, o) => n + o.length, 0);
+  const len = opts.optLenWords ?? optBytes / 4;
+  return cat([((opts.version ?? 0) << 6) | len, opts.flags ?? 0, protocol >> 8, protocol & 255, 0, 0x13, 0x88, 0], ...options, inner);
+}
+
 /** CAPWAP data header (HLEN 2 words unless given), T bit and WBID, then the payload. */
 export function capwap(payload: Uint8Array, opts: { native?: boolean; wbid?: number; hlenWords?: number; preamble?: number } = {}): Uint8Array {
   const hlen = opts.hlenWords ?? 2;

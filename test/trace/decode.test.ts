@@ -4,6 +4,7 @@ import { ENCAP_NAMES, type PacketView } from '../../src/trace/types.js';
 import {
   be16, capwap, cat, eth, extHeader, fragHeader, gre, gtpu, ipv4, ipv6, raw, tcp, udp, vxlan, wlanData,
 } from './decode-helpers.js';
+import { geneve } from './decode-helpers.js';
 
 const A4 = '192.0.2.1', B4 = '198.51.100.7';
 const A6 = '2001:db8::1', B6 = '2001:db8:ffff::2';
@@ -438,6 +439,33 @@ describe('tunnels', () => {
     const mgmt = cat([0x40, 0x00, 0, 0], new Uint8Array(20));
     const probe = decode(ipv4(A4, B4, 17, udp(12345, 5247, capwap(mgmt, { native: true }))), 101);
     expect([probe.ok, probe.v.encap, probe.d.stats.fallback]).toEqual([true, 0, {}]);
+  });
+
+  it('Geneve on UDP 6081: Ethernet or IP by protocol type, options skipped; control packets and bad headers stay UDP', () => {
+    // AWS Gateway Load Balancer style: IPv4 inner packet after three 8-byte options (attachment id, flow cookie…).
+    const aws = [[1, 2, 3, 4, 5, 6, 7, 8], [9, 9, 9, 9, 9, 9, 9, 9], [0, 0, 0, 1, 0, 0, 0, 2]];
+    expectInner4(ok(ipv4(A4, B4, 17, udp(40000, 6081, geneve(inner4, 0x0800, { options: aws }))), 101), 'geneve');
+    expectInner6(ok(ipv4(A4, B4, 17, udp(6081, 40000, geneve(inner6, 0x86dd))), 101), 'geneve');
+    const e = ok(ipv6(A6, B6, 17, udp(40000, 6081, geneve(eth(0x0800, inner4, [{ tpid: 0x8100, id: 12 }]), 0x6558, { options: [[7, 7, 7, 7]], flags: 0x40 }))), 101);
+    expectInner4(e, 'geneve');
+    expect(e.vlan).toBe(12);
+    // Left as the UDP flow it is (no fallback counted): a control packet (O), version 1, reserved flag bits, an
+    // unknown protocol type, options that do not fill the option length, options past the captured bytes.
+    for (const g of [
+      geneve(inner4, 0x0800, { flags: 0x80 }),
+      geneve(inner4, 0x0800, { version: 1 }),
+      geneve(inner4, 0x0800, { flags: 0x01 }),
+      geneve(inner4, 0x88cc),
+      geneve(inner4, 0x0800, { options: [[1, 2, 3, 4]], optLenWords: 3 }),
+      geneve(new Uint8Array(0), 0x0800, { options: [[1, 2, 3, 4]], optLenWords: 40 }),
+    ]) {
+      const r = decode(ipv4(A4, B4, 17, udp(40000, 6081, g)), 101);
+      expect([r.ok, r.v.encap, r.v.dstPort, r.d.stats.fallback]).toEqual([true, 0, 6081, {}]);
+    }
+    // A valid header whose inner packet is not: the carrier flow, with the fallback counted.
+    const broken = decode(ipv4(A4, B4, 17, udp(40000, 6081, geneve(Uint8Array.from([0x45, 0, 0]), 0x0800))), 101);
+    expect([broken.ok, broken.v.encap, broken.v.dstPort]).toEqual([true, 0, 6081]);
+    expect(broken.d.stats.fallback).toEqual({ 'geneve-inner': 1 });
   });
 
   it('Teredo (UDP 3544) is not opened', () => {
