@@ -155,3 +155,47 @@ export function median(xs: readonly number[]): number {
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** NDJSON lines of a `classify - --emit verdicts` process as they arrive, keyed by the flow's `src`. */
+export interface VerdictWatch {
+  arrived: Map<string, { at: number; o: Record<string, unknown> }>;
+  stderr(): string;
+  exit: Promise<number | null>;
+}
+
+export function watchVerdicts(cli: ChildProcess): VerdictWatch {
+  const arrived = new Map<string, { at: number; o: Record<string, unknown> }>();
+  let rest = '';
+  let err = '';
+  cli.stdout!.on('data', (d: Buffer) => {
+    const at = performance.now();
+    const parts = (rest + d.toString()).split('\n');
+    rest = parts.pop()!;
+    for (const l of parts) {
+      if (l === '') continue;
+      const o = JSON.parse(l) as Record<string, unknown>;
+      arrived.set(String(o['src']), { at, o });
+    }
+  });
+  cli.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  return { arrived, stderr: () => err, exit: new Promise((ok) => cli.once('exit', ok)) };
+}
+
+/**
+ * Checks every sent flow against what arrived — a VPN flow's verdict line (label, protocol, decided at its second
+ * packet, its server), no line for an ordinary flow — and returns each VPN verdict's delay after its handshake.
+ */
+export function verdictDelays(sent: readonly SentFlow[], w: VerdictWatch, expectFn: (v: unknown, msg?: string) => { toBeUndefined(): void; toBeDefined(): void; toMatchObject(o: object): void }): number[] {
+  const delays: number[] = [];
+  for (const f of sent) {
+    const a = w.arrived.get(f.src);
+    if (f.kind === 'ordinary') {
+      expectFn(a, `ordinary ${f.src} printed`).toBeUndefined();
+      continue;
+    }
+    expectFn(a, `verdict line for ${f.kind} ${f.src}; stderr: ${w.stderr()}`).toBeDefined();
+    expectFn(a!.o).toMatchObject({ event: 'verdict', label: 'unregistered_vpn', protocol: f.kind, decidedAtPacket: 2, dst: f.dst });
+    delays.push(a!.at - f.handshakeAt);
+  }
+  return delays;
+}

@@ -9,7 +9,7 @@
 import { describe, expect, it } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
 import { join, resolve } from 'node:path';
-import { captureUnavailable, LoopbackPeers, median, sleep, startCapture, type FlowKind, type SentFlow } from '../helpers/live-capture.js';
+import { captureUnavailable, LoopbackPeers, median, sleep, startCapture, verdictDelays, watchVerdicts, type FlowKind, type SentFlow } from '../helpers/live-capture.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 const BIN = join(ROOT, 'dist', 'cli.js');
@@ -36,27 +36,13 @@ describe('the CLI help’s live example on lo (tcpdump | tunnelscope classify -)
     const args = ex.tcpdump.map((a, i) => (i === iface + 1 ? 'lo' : a));
     const cli = spawn(process.execPath, [BIN, ...ex.tunnelscope], { stdio: ['pipe', 'pipe', 'pipe'] });
     const cap = await startCapture(peers.ports, { args, into: cli.stdin });
-    const arrived = new Map<string, { at: number; o: Record<string, unknown> }>();
-    let rest = '';
-    let err = '';
-    cli.stdout.on('data', (d: Buffer) => {
-      const at = performance.now();
-      const parts = (rest + d.toString()).split('\n');
-      rest = parts.pop()!;
-      for (const l of parts) {
-        if (l === '') continue;
-        const o = JSON.parse(l) as Record<string, unknown>;
-        arrived.set(String(o['src']), { at, o });
-      }
-    });
-    cli.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    const exit = new Promise<number | null>((ok) => cli.once('exit', ok));
+    const watch = watchVerdicts(cli);
     const sent: SentFlow[] = [];
     try {
       // Warm-up: the CLI starts (lists, JIT) while tcpdump already captures; the bound is for a running capture.
       const w = await peers.flow('wireguard', 1);
-      for (let i = 0; i < 300 && !arrived.has(w.src); i++) await sleep(50);
-      expect(arrived.has(w.src), `warm-up verdict; stderr: ${err}`).toBe(true);
+      for (let i = 0; i < 300 && !watch.arrived.has(w.src); i++) await sleep(50);
+      expect(watch.arrived.has(w.src), `warm-up verdict; stderr: ${watch.stderr()}`).toBe(true);
       const kinds: FlowKind[] = ['wireguard', 'openvpn', 'ordinary', 'ordinary'];
       for (let i = 0; i < 24; i++) {
         sent.push(await peers.flow(kinds[i % kinds.length]!, 2000 + i));
@@ -69,19 +55,9 @@ describe('the CLI help’s live example on lo (tcpdump | tunnelscope classify -)
       await cap.stop();
       peers.close();
     }
-    expect(await exit).toBe(0);
-    expect(err).toMatch(/tunnelscope: \d+ packets, \d+ flows, \d+ VPN flows/);
-    const delays: number[] = [];
-    for (const f of sent) {
-      const a = arrived.get(f.src);
-      if (f.kind === 'ordinary') {
-        expect(a, `ordinary ${f.src} printed`).toBeUndefined();
-        continue;
-      }
-      expect(a, `verdict line for ${f.kind} ${f.src}`).toBeDefined();
-      expect(a!.o).toMatchObject({ event: 'verdict', label: 'unregistered_vpn', protocol: f.kind, decidedAtPacket: 2, dst: f.dst });
-      delays.push(a!.at - f.handshakeAt);
-    }
+    expect(await watch.exit).toBe(0);
+    expect(watch.stderr()).toMatch(/tunnelscope: \d+ packets, \d+ flows, \d+ VPN flows/);
+    const delays = verdictDelays(sent, watch, expect);
     console.log(`CLI live (tcpdump ${args.join(' ')} | tunnelscope ${ex.tunnelscope.join(' ')}): ${delays.length} VPN verdicts, delay after the handshake median ${median(delays).toFixed(1)} ms, max ${Math.max(...delays).toFixed(1)} ms`);
     expect(delays).toHaveLength(12);
     expect(Math.max(...delays)).toBeLessThan(1000);

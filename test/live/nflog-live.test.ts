@@ -10,7 +10,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { captureUnavailable, LoopbackPeers, median, sleep, startCapture, type FlowKind, type SentFlow } from '../helpers/live-capture.js';
+import { captureUnavailable, LoopbackPeers, median, sleep, startCapture, verdictDelays, watchVerdicts, type FlowKind, type SentFlow } from '../helpers/live-capture.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 const BIN = join(ROOT, 'dist', 'cli.js');
@@ -55,17 +55,7 @@ describe('NFLOG live capture (nft log group → tcpdump -i nflog:G | tunnelscope
       ['add', 'rule', 'inet', TABLE, 'out', 'ip', 'daddr', '127.0.0.1', 'udp', 'sport', `{ ${ports} }`, 'log', 'group', String(GROUP), 'queue-threshold', '1'],
     ];
     const cli = spawn(process.execPath, [BIN, 'classify', '-', '--emit', 'verdicts', '--only', 'vpn'], { stdio: ['pipe', 'pipe', 'pipe'] });
-    const arrived = new Map<string, { at: number; o: Record<string, unknown> }>();
-    let rest = '';
-    let err = '';
-    cli.stdout.on('data', (d: Buffer) => {
-      const at = performance.now();
-      const parts = (rest + d.toString()).split('\n');
-      rest = parts.pop()!;
-      for (const l of parts) if (l !== '') arrived.set(String((JSON.parse(l) as Record<string, unknown>)['src']), { at, o: JSON.parse(l) as Record<string, unknown> });
-    });
-    cli.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    const exit = new Promise<number | null>((ok) => cli.once('exit', ok));
+    const watch = watchVerdicts(cli);
     const sent: SentFlow[] = [];
     let cap: Awaited<ReturnType<typeof startCapture>> | null = null;
     try {
@@ -76,8 +66,8 @@ describe('NFLOG live capture (nft log group → tcpdump -i nflog:G | tunnelscope
       cap = await startCapture(peers.ports, { args: ['-i', `nflog:${GROUP}`, '-n', '-U', '--immediate-mode', '-w', '-'], into: cli.stdin, noFilter: true });
       // Warm-up: the CLI starts while tcpdump already captures; the bound is for a running capture.
       const w = await peers.flow('wireguard', 1);
-      for (let i = 0; i < 300 && !arrived.has(w.src); i++) await sleep(50);
-      expect(arrived.has(w.src), `warm-up verdict; stderr: ${err}`).toBe(true);
+      for (let i = 0; i < 300 && !watch.arrived.has(w.src); i++) await sleep(50);
+      expect(watch.arrived.has(w.src), `warm-up verdict; stderr: ${watch.stderr()}`).toBe(true);
       const kinds: FlowKind[] = ['wireguard', 'openvpn', 'ordinary'];
       for (let i = 0; i < 12; i++) {
         sent.push(await peers.flow(kinds[i % kinds.length]!, 3000 + i));
@@ -90,21 +80,11 @@ describe('NFLOG live capture (nft log group → tcpdump -i nflog:G | tunnelscope
       peers.close();
       nftRun(['delete', 'table', 'inet', TABLE]);
     }
-    expect(await exit).toBe(0);
-    const delays: number[] = [];
-    for (const f of sent) {
-      const a = arrived.get(f.src);
-      if (f.kind === 'ordinary') {
-        expect(a, `ordinary ${f.src} printed`).toBeUndefined();
-        continue;
-      }
-      expect(a, `verdict line for ${f.kind} ${f.src}; stderr: ${err}`).toBeDefined();
-      expect(a!.o).toMatchObject({ event: 'verdict', label: 'unregistered_vpn', protocol: f.kind, decidedAtPacket: 2, dst: f.dst });
-      delays.push(a!.at - f.handshakeAt);
-    }
+    expect(await watch.exit).toBe(0);
+    const delays = verdictDelays(sent, watch, expect);
     // The whole run saw only what the rule logged: our flows, nothing skipped as undecodable.
-    expect(err).toMatch(/tunnelscope: \d+ packets, \d+ flows, \d+ VPN flows/);
-    expect(err).not.toMatch(/skipped:/);
+    expect(watch.stderr()).toMatch(/tunnelscope: \d+ packets, \d+ flows, \d+ VPN flows/);
+    expect(watch.stderr()).not.toMatch(/skipped:/);
     console.log(`NFLOG live (nft log group ${GROUP} | tcpdump -i nflog:${GROUP} | tunnelscope classify -): ${delays.length} VPN verdicts, delay after the handshake median ${median(delays).toFixed(1)} ms, max ${Math.max(...delays).toFixed(1)} ms`);
     expect(delays).toHaveLength(8);
     expect(Math.max(...delays)).toBeLessThan(1000);
