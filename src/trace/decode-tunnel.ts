@@ -1,7 +1,8 @@
 /**
  * Tunnels to open (reference part 2 "Tunnels to open"): given a decoded carrier packet, find the inner IP
  * packet of IP-in-IP (4in4, 6in4, 4in6, 6in6), GRE version 0 (IPv4, IPv6, transparent Ethernet bridging,
- * ERSPAN types II and III, MPLS), GTP-U G-PDUs (UDP 2152), VXLAN (UDP 4789; 8472 with a canonical header),
+ * ERSPAN types II and III, MPLS), GTP-U G-PDUs (UDP 2152), VXLAN (UDP 4789; 8472 with a canonical header;
+ * VXLAN-GPE on 4790),
  * Geneve (UDP 6081: AWS Gateway Load Balancer hands appliances their traffic this way) and CAPWAP data (UDP 5247,
  * 802.3 or 802.11).
  *
@@ -36,6 +37,7 @@ export const VXLAN_PORT = 4789;
 export const VXLAN_LEGACY_PORT = 8472;
 export const CAPWAP_DATA_PORT = 5247;
 export const GENEVE_PORT = 6081;
+export const VXLAN_GPE_PORT = 4790;
 
 const PROTO_IPIP = 4;
 const PROTO_IPV6 = 41;
@@ -56,6 +58,9 @@ const GTP_OPT_HEADER = 4; // sequence (2), N-PDU (1), next extension type (1)
 
 const VXLAN_HEADER = 8;
 const VXLAN_FLAG_I = 0x08;
+const GPE_FLAG_P = 0x04; // next-protocol field present
+const GPE_FLAG_O = 0x01; // OAM packet: nothing to open
+const GPE_NEXT_IPV4 = 1, GPE_NEXT_IPV6 = 2, GPE_NEXT_ETHERNET = 3;
 
 const GENEVE_HEADER = 8;
 const GENEVE_OPTION_HEADER = 4;
@@ -158,6 +163,23 @@ function geneve(out: PacketView, b: Uint8Array, p: number, end: number, iv: bool
   return r >= 0 && b[r]! >> 4 !== (pt === ETH_P_IPV4 ? 4 : 6) ? TUNNEL_BAD : r;
 }
 
+/**
+ * VXLAN-GPE (draft-ietf-nvo3-vxlan-gpe): I and P set, not OAM, version 0 (bits 0x30 of byte 0 in the later drafts,
+ * the top bits of byte 1 in the earlier ones: both must be zero), next protocol (byte 3) IPv4, IPv6 or Ethernet.
+ * NSH and MPLS payloads, and anything else, stay the UDP packet they may be.
+ */
+function vxlanGpe(out: PacketView, b: Uint8Array, p: number, end: number, iv: boolean): number {
+  if (end - p < VXLAN_HEADER) return TUNNEL_NONE;
+  const f = b[p]!;
+  if ((f & (VXLAN_FLAG_I | GPE_FLAG_P)) !== (VXLAN_FLAG_I | GPE_FLAG_P) || (f & (GPE_FLAG_O | 0x30)) !== 0 || (b[p + 1]! & 0xc0) !== 0) return TUNNEL_NONE;
+  const next = b[p + 3]!;
+  const o = p + VXLAN_HEADER;
+  if (next === GPE_NEXT_ETHERNET) return viaEthernet(out, b, o, end, iv);
+  if (next !== GPE_NEXT_IPV4 && next !== GPE_NEXT_IPV6) return TUNNEL_NONE;
+  const r = innerIpByNibble(b, o, end);
+  return r >= 0 && b[r]! >> 4 !== (next === GPE_NEXT_IPV4 ? 4 : 6) ? TUNNEL_BAD : r;
+}
+
 /** VXLAN (RFC 7348): I flag, then an Ethernet frame. `strict`: the whole 8-byte header must be canonical. */
 function vxlan(out: PacketView, b: Uint8Array, p: number, end: number, iv: boolean, strict: boolean): number {
   if (end - p < VXLAN_HEADER) return TUNNEL_NONE;
@@ -228,6 +250,9 @@ export function tunnelInner(out: PacketView, b: Uint8Array, cur: TunnelCursor, i
         cur.kind = ENCAP_VXLAN;
       } else if (dp === VXLAN_LEGACY_PORT || sp === VXLAN_LEGACY_PORT) {
         r = vxlan(out, b, p, end, iv, true);
+        cur.kind = ENCAP_VXLAN;
+      } else if (dp === VXLAN_GPE_PORT || sp === VXLAN_GPE_PORT) {
+        r = vxlanGpe(out, b, p, end, iv);
         cur.kind = ENCAP_VXLAN;
       } else if (dp === GENEVE_PORT || sp === GENEVE_PORT) {
         r = geneve(out, b, p, end, iv);

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { Decoder, newPacketView } from '../../src/trace/decode.js';
 import { buildFrame } from '../../src/trace/frame-builder.js';
 import { ENCAP_NAMES, type PacketView, type RawPacket } from '../../src/trace/types.js';
-import { capwap, eth, geneve, gre, gtpu, ipv4, ipv6, tcp, udp, vxlan, wlanData, extHeader, fragHeader } from './decode-helpers.js';
+import { capwap, cat, eth, geneve, gre, gtpu, ipv4, ipv6, tcp, udp, vxlan, wlanData, extHeader, fragHeader } from './decode-helpers.js';
 
 const LINK_TYPES = [0, 1, 9, 12, 14, 50, 101, 104, 105, 108, 113, 127, 228, 229, 239, 276, 147];
 
@@ -66,12 +66,13 @@ const inner = fc.oneof(
     ipv6(x.a, x.b, 17, udp(x.sp, x.dp, new Uint8Array(x.n)), [extHeader(0), fragHeader(0, true, 9)]),
   ),
 );
-const carrier = fc.tuple(inner, fc.constantFrom('gre', 'gtp', 'vxlan', 'geneve', 'capwap3', 'capwap11', 'ipip', 'none')).map(([ip, kind]) => {
+const carrier = fc.tuple(inner, fc.constantFrom('gre', 'gtp', 'vxlan', 'gpe', 'geneve', 'capwap3', 'capwap11', 'ipip', 'none')).map(([ip, kind]) => {
   const e = (p: Uint8Array): Uint8Array => eth(p[0]! >> 4 === 4 ? 0x0800 : 0x86dd, p);
   switch (kind) {
     case 'gre': return ipv4('1.1.1.1', '2.2.2.2', 47, gre(ip[0]! >> 4 === 4 ? 0x0800 : 0x86dd, ip, { key: 1 }));
     case 'gtp': return ipv4('1.1.1.1', '2.2.2.2', 17, udp(2152, 2152, gtpu(ip, { ext: [[1, 2]] })));
     case 'vxlan': return ipv6('::1', '::2', 17, udp(9, 4789, vxlan(e(ip))));
+    case 'gpe': return ipv4('1.1.1.1', '2.2.2.2', 17, udp(9, 4790, cat([0x0c, 0, 0, ip[0]! >> 4 === 4 ? 1 : 2, 0, 0, 7, 0], ip)));
     case 'geneve': return ipv4('1.1.1.1', '2.2.2.2', 17, udp(9, 6081, geneve(ip, ip[0]! >> 4 === 4 ? 0x0800 : 0x86dd, { options: [[1, 2, 3, 4], [5, 6, 7, 8, 9, 10, 11, 12]] })));
     case 'capwap3': return ipv4('1.1.1.1', '2.2.2.2', 17, udp(5247, 9, capwap(e(ip))));
     case 'capwap11': return ipv4('1.1.1.1', '2.2.2.2', 17, udp(5247, 9, capwap(wlanData(ip[0]! >> 4 === 4 ? 0x0800 : 0x86dd, ip), { native: true })));

@@ -468,6 +468,17 @@ describe('tunnels', () => {
     expect(broken.d.stats.fallback).toEqual({ 'geneve-inner': 1 });
   });
 
+  it('VXLAN-GPE on UDP 4790: IPv4, IPv6 or Ethernet by next protocol; OAM, NSH and bad flags stay UDP', () => {
+    const gpe = (inner: Uint8Array, next: number, flags = 0x0c, b1 = 0): Uint8Array => cat([flags, b1, 0, next, 0, 0, 7, 0], inner);
+    expectInner4(ok(ipv4(A4, B4, 17, udp(40000, 4790, gpe(inner4, 1))), 101), 'vxlan');
+    expectInner6(ok(ipv4(A4, B4, 17, udp(40000, 4790, gpe(inner6, 2))), 101), 'vxlan');
+    expectInner4(ok(ipv4(A4, B4, 17, udp(4790, 40000, gpe(eth(0x0800, inner4), 3))), 101), 'vxlan');
+    for (const g of [gpe(inner4, 1, 0x0d), gpe(inner4, 4), gpe(inner4, 1, 0x08), gpe(inner4, 1, 0x2c), gpe(inner4, 1, 0x0c, 0x40)]) {
+      const r = decode(ipv4(A4, B4, 17, udp(40000, 4790, g)), 101);
+      expect([r.ok, r.v.encap, r.v.dstPort, r.d.stats.fallback]).toEqual([true, 0, 4790, {}]);
+    }
+  });
+
   it('Teredo (UDP 3544) is not opened', () => {
     const v = ok(ipv4(A4, B4, 17, udp(3544, 40000, inner6)), 101);
     expect([v.encap, v.ipVersion, v.srcPort]).toEqual([0, 4, 3544]);

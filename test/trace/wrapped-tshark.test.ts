@@ -1,7 +1,8 @@
 /**
  * Wrappings a gateway receives traffic in, against Wireshark's dissectors: the sample capture's IP packets
  * rewrapped as NFLOG records (link type 239; both attribute byte orders, the packet attribute between others) and
- * as Geneve (UDP 6081, as AWS Gateway Load Balancer sends it: options, then the IP packet) decode to the same
+ * as Geneve (UDP 6081, as AWS Gateway Load Balancer sends it: options, then the IP packet) and as VXLAN-GPE
+ * (UDP 4790, the IP packet by next protocol) decode to the same
  * addresses, protocols and ports as tshark reads from the same file, and give the same flows as the original.
  */
 import { execFileSync } from 'node:child_process';
@@ -46,17 +47,26 @@ const nflogSample = (le: boolean) =>
   rewrapSample(`nflog-${le ? 'le' : 'be'}`, new PcapWriter({ linkType: 239, bigEndian: !le }), (ip, v4) =>
     Uint8Array.from([v4 ? 2 : 10, 0, 0, 5, ...tlv(10, [...Buffer.from('gw'), 0], le), ...tlv(9, ip, le), ...tlv(11, [0, 0, 0, 0], le)]));
 
-/** Geneve from a load balancer (192.0.2.1) to an appliance (192.0.2.2): three 8-byte options, then the packet. */
-const geneveSample = () =>
-  rewrapSample('geneve', new PcapWriter({ linkType: 101 }), (ip, v4) => {
-    // Each option: class 0x0108, a type, 2 words of data (the shape of AWS GWLB's three options).
-    const opts = [1, 8, 1, 2, 1, 2, 3, 4, 5, 6, 7, 8, 1, 8, 2, 2, 0, 0, 0, 0, 9, 9, 9, 9, 1, 8, 3, 2, 0, 0, 0, 0, 0, 0, 0, 7];
-    const gen = [opts.length / 4, 0, v4 ? 0x08 : 0x86, v4 ? 0x00 : 0xdd, 0, 0, 0, 0, ...opts, ...ip];
-    const udpLen = 8 + gen.length;
-    const udpH = [0xc3, 0x50, 0x17, 0xc1, udpLen >> 8, udpLen & 255, 0, 0]; // 50000 → 6081
+/** `header(v4)` + the IP packet in UDP from a load balancer (192.0.2.1:50000) to an appliance (192.0.2.2:port). */
+function udpWrapped(name: string, port: number, header: (v4: boolean) => number[]) {
+  return rewrapSample(name, new PcapWriter({ linkType: 101 }), (ip, v4) => {
+    const payload = [...header(v4), ...ip];
+    const udpLen = 8 + payload.length;
     const total = 20 + udpLen;
-    return Uint8Array.from([0x45, 0, total >> 8, total & 255, 0, 0, 0x40, 0, 64, 17, 0, 0, 192, 0, 2, 1, 192, 0, 2, 2, ...udpH, ...gen]);
+    const udpH = [0xc3, 0x50, port >> 8, port & 255, udpLen >> 8, udpLen & 255, 0, 0];
+    return Uint8Array.from([0x45, 0, total >> 8, total & 255, 0, 0, 0x40, 0, 64, 17, 0, 0, 192, 0, 2, 1, 192, 0, 2, 2, ...udpH, ...payload]);
   });
+}
+
+/** Geneve (UDP 6081) with three options of class 0x0108 and 2 words each (the shape of AWS GWLB's), then the packet. */
+const geneveSample = () =>
+  udpWrapped('geneve', 6081, (v4) => {
+    const opts = [1, 8, 1, 2, 1, 2, 3, 4, 5, 6, 7, 8, 1, 8, 2, 2, 0, 0, 0, 0, 9, 9, 9, 9, 1, 8, 3, 2, 0, 0, 0, 0, 0, 0, 0, 7];
+    return [opts.length / 4, 0, v4 ? 0x08 : 0x86, v4 ? 0x00 : 0xdd, 0, 0, 0, 0, ...opts];
+  });
+
+/** VXLAN-GPE (UDP 4790): I and P flags, next protocol IPv4 (1) or IPv6 (2), VNI 7. */
+const gpeSample = () => udpWrapped('vxlan-gpe', 4790, (v4) => [0x0c, 0, 0, v4 ? 1 : 2, 0, 0, 7, 0]);
 
 function flows(path: string): string[] {
   const s = createClassifier({}).session();
@@ -71,16 +81,17 @@ function flows(path: string): string[] {
 
 const noTshark = ensureTools('tshark');
 
-describe('NFLOG and Geneve captures', () => {
-  it('give the same flows and verdicts as the Ethernet original (NFLOG in either attribute byte order; Geneve inner flows)', () => {
+describe('NFLOG, Geneve and VXLAN-GPE captures', () => {
+  it('give the same flows and verdicts as the Ethernet original (NFLOG in either attribute byte order; Geneve and VXLAN-GPE inner flows)', () => {
     const want = flows(SAMPLE);
     for (const le of [true, false]) expect(flows(nflogSample(le).path)).toEqual(want);
     expect(flows(geneveSample().path)).toEqual(want.map((l) => `${l} in geneve`));
+    expect(flows(gpeSample().path)).toEqual(want.map((l) => `${l} in vxlan`));
   });
 
-  it.skipIf(noTshark !== null)(`decode like tshark's NFLOG and Geneve dissectors, packet by packet${noTshark ? ` — skipped: ${noTshark}` : ''}`, () => {
+  it.skipIf(noTshark !== null)(`decode like tshark's NFLOG, Geneve and VXLAN-GPE dissectors, packet by packet${noTshark ? ` — skipped: ${noTshark}` : ''}`, () => {
     // An NFLOG file is in its writer's byte order; tshark reads the attributes the same way.
-    for (const [{ path, frames }, inner] of [[nflogSample(true), false], [geneveSample(), true]] as const) sameAsTshark(path, frames, inner);
+    for (const [{ path, frames }, inner] of [[nflogSample(true), false], [geneveSample(), true], [gpeSample(), true]] as const) sameAsTshark(path, frames, inner);
   });
 });
 
