@@ -42,6 +42,8 @@ export const TS_IE = {
   listVersion: 4,
   /** string: the deciding evidence rule id ('' when none) */
   rule: 5,
+  /** unsigned16: inspected payload packets the capture cut short (FlowRecord.payloadCut; 0 when none) */
+  payloadCut: 6,
 } as const;
 
 /** flowEndReason values (IANA registry): why tunnelscope ended the flow. */

@@ -36,6 +36,7 @@ const recordArb: fc.Arbitrary<FlowRecord> = fc
     start: fc.integer({ min: 1e12, max: 2e12 }), us: fc.nat(999_999), dur: fc.nat(1e9),
     listVersion: fc.integer({ min: 1, max: 2 ** 32 - 1 }),
     end: fc.constantFrom('idle', 'evicted', 'fin', 'rst', 'eof'),
+    payloadCut: fc.option(fc.integer({ min: 1, max: 255 }), { nil: undefined }),
   })
   .map((x) => {
     const ported = x.transport !== 'esp';
@@ -57,6 +58,7 @@ const recordArb: fc.Arbitrary<FlowRecord> = fc
       end: x.end as NonNullable<FlowRecord['end']>,
     };
     if (x.vlan !== undefined) r.vlan = x.vlan;
+    if (x.payloadCut !== undefined) r.payloadCut = x.payloadCut;
     return r;
   });
 
@@ -111,6 +113,7 @@ function expectRecord(d: { fields: Field[]; values: Uint8Array[]; tid: number },
   expect(str(TS_IE.rule, pen)).toBe(cut(r.evidence[0]?.rule ?? ''));
   expect(new DataView(v(TS_IE.confidence, pen).slice().buffer).getFloat64(0)).toBe(r.confidence);
   expect(uint(v(TS_IE.listVersion, pen))).toBe(r.listVersion);
+  expect(uint(v(TS_IE.payloadCut, pen))).toBe(r.payloadCut ?? 0);
 }
 
 describe('IPFIX encoder', () => {
@@ -187,7 +190,7 @@ describe('IPFIX encoder', () => {
     const v4 = m.templates.find((t) => t.id === TEMPLATE_V4)!.fields;
     expect(v4.filter((f) => f.pen === 0).map((f) => f.id)).toEqual([8, 12, 7, 11, 4, 58, 1, 2, 152, 153, 136, 96]);
     expect(v4.filter((f) => f.pen === REVERSE_PEN).map((f) => f.id)).toEqual([1, 2]);
-    expect(v4.filter((f) => f.pen === 4242).map((f) => f.id)).toEqual([1, 2, 3, 4, 5]);
+    expect(v4.filter((f) => f.pen === 4242).map((f) => f.id)).toEqual([1, 2, 3, 4, 5, 6]);
     expect(m.templates.find((t) => t.id === TEMPLATE_V6)!.fields.slice(0, 2).map((f) => f.id)).toEqual([27, 28]);
   });
 
