@@ -160,4 +160,28 @@ describe('decoder fuzz', () => {
     );
     expect(decoded).toBeGreaterThan(0);
   });
+
+  it('mutated and truncated NFLOG records (either attribute byte order): never throws, bounded, independent of bytes outside the capture', () => {
+    const tlv = (type: number, value: Uint8Array | number[], le: boolean): number[] => {
+      const len = 4 + value.length;
+      const head = le ? [len & 255, len >> 8, type & 255, type >> 8] : [len >> 8, len & 255, type >> 8, type & 255];
+      return [...head, ...Array.from(value), ...new Array<number>((4 - (len % 4)) % 4).fill(0)];
+    };
+    const d = new Decoder(), d2 = new Decoder();
+    let decoded = 0;
+    fc.assert(
+      fc.property(
+        carrier, fc.boolean(), fc.uint8Array({ maxLength: 12 }),
+        fc.array(fc.tuple(fc.nat(), fc.nat(255)), { maxLength: 3 }), fc.nat(), fc.uint8Array({ minLength: 1, maxLength: 64 }),
+        (ip, le, prefix, muts, cut, after) => {
+          const f = Uint8Array.from([ip[0]! >> 4 === 4 ? 2 : 10, 0, 0, 5, ...tlv(10, prefix, le), ...tlv(9, ip, le), ...tlv(11, [0, 0, 0, 1], le)]);
+          for (const [at, val] of muts) f[at % f.length] = val;
+          const cutAt = muts.length === 0 ? f.length : cut % (f.length + 1);
+          if (decodeBoth(f.subarray(0, cutAt), 239, new Uint8Array(3), after, d, d2)) decoded++;
+        },
+      ),
+      { numRuns: 600 },
+    );
+    expect(decoded).toBeGreaterThan(0);
+  });
 });
