@@ -13,6 +13,8 @@ const SLL_HEADER_LEN = 16;
 const SLL2_HEADER_LEN = 20;
 const RADIOTAP_MIN_LEN = 8;
 const CHDLC_HEADER_LEN = 4;
+/** PFLOG: the shortest header any BSD has written (OpenBSD 3.x, before the uid/pid fields). */
+const PFLOG_MIN_HDRLEN = 45;
 /** NFLOG: nfgenmsg header (family, version, resource id), then type-length-value attributes. */
 const NFLOG_HEADER_LEN = 4;
 const NFLOG_TLV_HEADER_LEN = 4;
@@ -71,6 +73,16 @@ export function linkToIp(out: PacketView, linkType: number, b: Uint8Array, off: 
       return wlanLink(out, b, off, end, innerVlan);
     case 239: // NFLOG: the packet a netfilter rule logged (iptables/nftables `-j NFLOG`, `tcpdump -i nflog:N`)
       return nflogToIp(b, off, end);
+    case 117: {
+      // PFLOG: a packet pf logged (OpenBSD, FreeBSD, pfSense/OPNsense: `tcpdump -i pflog0`). struct pfloghdr's
+      // first byte is its length, which the header occupies rounded up to 4 bytes; the second the address family.
+      if (end - off < 2) return -R_TRUNCATED_LINK;
+      const len = b[off]!;
+      const hdr = (len + 3) & ~3;
+      if (len < PFLOG_MIN_HDRLEN || hdr > end - off) return -R_TRUNCATED_LINK;
+      const af = b[off + 1]!;
+      return af === AF_INET || isAfInet6(af) ? off + hdr : -R_NON_IP;
+    }
     case 127: {
       // IEEE802_11_RADIO: radiotap header (version 0, pad, little-endian length) before the 802.11 frame.
       if (end - off < RADIOTAP_MIN_LEN) return -R_TRUNCATED_LINK;

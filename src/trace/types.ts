@@ -14,6 +14,7 @@ export const LINKTYPE_IPV4 = 228;
 export const LINKTYPE_IPV6 = 229;
 export const LINKTYPE_LINUX_SLL2 = 276;
 export const LINKTYPE_NFLOG = 239;
+export const LINKTYPE_PFLOG = 117;
 
 /** Tunnel a flow was found inside (0 = none). */
 export type EncapName = 'ipip' | 'gre' | 'gtp' | 'vxlan' | 'capwap' | 'pptp' | 'geneve';

@@ -118,7 +118,7 @@ export interface FramesInput {
 }
 
 const BAD_TIMES = [NaN, Infinity, -Infinity, -1, 1e22, 2 ** 53 * 1000 + 5000, 8.64e21, -1e15];
-const LINK_TYPES = [1, 1, 1, 101, 113, 276, 239, 0, 108, 228, 229, 12, 127, 9, 147, 0xffff];
+const LINK_TYPES = [1, 1, 1, 101, 113, 276, 239, 117, 0, 108, 228, 229, 12, 127, 9, 147, 0xffff];
 
 export const framesCampaign: Campaign<FramesInput> = {
   name: 'frames',

@@ -10,7 +10,7 @@ import { buildFrame } from '../../src/trace/frame-builder.js';
 import { ENCAP_NAMES, type PacketView, type RawPacket } from '../../src/trace/types.js';
 import { capwap, cat, eth, geneve, gre, gtpu, ipv4, ipv6, tcp, udp, vxlan, wlanData, extHeader, fragHeader } from './decode-helpers.js';
 
-const LINK_TYPES = [0, 1, 9, 12, 14, 50, 101, 104, 105, 108, 113, 127, 228, 229, 239, 276, 147];
+const LINK_TYPES = [0, 1, 9, 12, 14, 50, 101, 104, 105, 108, 113, 117, 127, 228, 229, 239, 276, 147];
 
 const v4 = fc.tuple(fc.nat(255), fc.nat(255), fc.nat(255), fc.nat(255)).map((a) => a.join('.'));
 const v6 = fc.array(fc.nat(0xffff), { minLength: 8, maxLength: 8 }).map((a) => a.map((x) => x.toString(16)).join(':'));

@@ -132,6 +132,23 @@ describe('link layers', () => {
     expect([cut.payloadLen, cut.payloadWireLen]).toEqual([2, udp4.length - 28]);
   });
 
+  it('BSD pflog (117): the header length rounded up to 4 bytes, the family as the BSDs number it', () => {
+    // struct pfloghdr: length, af, action, reason, ifname[16], ruleset[16], rule numbers, uid/pid…, dir, pad.
+    const pflog = (af: number, length = 61): number[] => {
+      const h = new Array<number>((length + 3) & ~3).fill(0);
+      h[0] = length;
+      h[1] = af;
+      h.splice(4, 4, ...Buffer.from('em0\0'));
+      return h;
+    };
+    expectUdp4(ok(cat(pflog(2), udp4), 117));
+    for (const af of [24, 28, 30]) expectUdp6(ok(cat(pflog(af), udp6), 117));
+    expectUdp4(ok(cat(pflog(2, 45), udp4), 117)); // the oldest header (no uid/pid fields), 48 bytes
+    bad(cat(pflog(7), udp4), 'non-ip', 117);
+    bad(cat(pflog(2, 20), udp4), 'truncated-link', 117); // shorter than any pflog header
+    bad(Uint8Array.from(pflog(2).slice(0, 40)), 'truncated-link', 117);
+  });
+
   it('BSD null (0) and loop (108) with the family in either byte order', () => {
     for (const lt of [0, 108]) {
       expectUdp4(ok(cat([2, 0, 0, 0], udp4), lt));

@@ -1,6 +1,7 @@
 /**
  * Wrappings a gateway receives traffic in, against Wireshark's dissectors: the sample capture's IP packets
- * rewrapped as NFLOG records (link type 239; both attribute byte orders, the packet attribute between others) and
+ * rewrapped as NFLOG records (link type 239; both attribute byte orders, the packet attribute between others), as
+ * pf log records (link type 117) and
  * as Geneve (UDP 6081, as AWS Gateway Load Balancer sends it: options, then the IP packet) and as VXLAN-GPE
  * (UDP 4790, the IP packet by next protocol) decode to the same
  * addresses, protocols and ports as tshark reads from the same file, and give the same flows as the original.
@@ -47,6 +48,16 @@ const nflogSample = (le: boolean) =>
   rewrapSample(`nflog-${le ? 'le' : 'be'}`, new PcapWriter({ linkType: 239, bigEndian: !le }), (ip, v4) =>
     Uint8Array.from([v4 ? 2 : 10, 0, 0, 5, ...tlv(10, [...Buffer.from('gw'), 0], le), ...tlv(9, ip, le), ...tlv(11, [0, 0, 0, 0], le)]));
 
+/** pf's log records (`tcpdump -i pflog0` on OpenBSD/FreeBSD/pfSense): a 61-byte header padded to 64, interface em0. */
+const pflogSample = () =>
+  rewrapSample('pflog', new PcapWriter({ linkType: 117 }), (ip, v4) => {
+    const h = new Uint8Array(64);
+    h[0] = 61;
+    h[1] = v4 ? 2 : 28; // AF_INET6 as FreeBSD numbers it
+    h.set(Buffer.from('em0'), 4);
+    return Uint8Array.from([...h, ...ip]);
+  });
+
 /** `header(v4)` + the IP packet in UDP from a load balancer (192.0.2.1:50000) to an appliance (192.0.2.2:port). */
 function udpWrapped(name: string, port: number, header: (v4: boolean) => number[]) {
   return rewrapSample(name, new PcapWriter({ linkType: 101 }), (ip, v4) => {
@@ -81,17 +92,18 @@ function flows(path: string): string[] {
 
 const noTshark = ensureTools('tshark');
 
-describe('NFLOG, Geneve and VXLAN-GPE captures', () => {
-  it('give the same flows and verdicts as the Ethernet original (NFLOG in either attribute byte order; Geneve and VXLAN-GPE inner flows)', () => {
+describe('NFLOG, PFLOG, Geneve and VXLAN-GPE captures', () => {
+  it('give the same flows and verdicts as the Ethernet original (NFLOG in either attribute byte order, PFLOG; Geneve and VXLAN-GPE inner flows)', () => {
     const want = flows(SAMPLE);
     for (const le of [true, false]) expect(flows(nflogSample(le).path)).toEqual(want);
+    expect(flows(pflogSample().path)).toEqual(want);
     expect(flows(geneveSample().path)).toEqual(want.map((l) => `${l} in geneve`));
     expect(flows(gpeSample().path)).toEqual(want.map((l) => `${l} in vxlan`));
   });
 
-  it.skipIf(noTshark !== null)(`decode like tshark's NFLOG, Geneve and VXLAN-GPE dissectors, packet by packet${noTshark ? ` — skipped: ${noTshark}` : ''}`, () => {
+  it.skipIf(noTshark !== null)(`decode like tshark's NFLOG, PFLOG, Geneve and VXLAN-GPE dissectors, packet by packet${noTshark ? ` — skipped: ${noTshark}` : ''}`, () => {
     // An NFLOG file is in its writer's byte order; tshark reads the attributes the same way.
-    for (const [{ path, frames }, inner] of [[nflogSample(true), false], [geneveSample(), true], [gpeSample(), true]] as const) sameAsTshark(path, frames, inner);
+    for (const [{ path, frames }, inner] of [[nflogSample(true), false], [pflogSample(), false], [geneveSample(), true], [gpeSample(), true]] as const) sameAsTshark(path, frames, inner);
   });
 });
 
