@@ -36,7 +36,7 @@ summary and exit 0 (a second signal exits at once); SIGHUP reloads the list file
 they change): a bad file is reported as file:line and the lists in force stay. tcpdump needs -U (write each
 packet at once) and --immediate-mode (else libpcap hands packets over in blocks, up to a second late); dumpcap
 writes pcapng: dumpcap -i eth0 -w -. Packets a firewall rule logs: tcpdump -i nflog:GROUP (the rule with
-queue-threshold 1, else the kernel holds them up to a second).
+queue-threshold 1, else the kernel holds them up to a second); on pf, tcpdump -i pflog0.
 
 Exit codes: 0 success (also after a stop signal); 2 bad usage, an unreadable or corrupt capture (the message
 names the byte offset) or a bad list (file:line); 1 an unexpected failure; 130/143 a second SIGINT/SIGTERM. A
