@@ -5,6 +5,7 @@
  * decode-tunnel.ts.
  * Never: throws on any bytes, reads past the captured bytes, or allocates per packet.
  */
+import { u16be } from './bytes.js';
 import { linkToIp, nflogPayloadEnd } from './decode-link.js';
 import { ipToView } from './decode-ip.js';
 import { DECODE_REASONS, OK, R_IP_BAD_VERSION } from './decode-reasons.js';
@@ -111,6 +112,12 @@ export class Decoder {
     if (raw.linkType === LINKTYPE_NFLOG) end = nflogPayloadEnd(b, l3, end);
     const r = this.fromIp(out, b, l3, end);
     if (r !== OK) return this.fail(r);
+    // An NFLOG record's length is the log message's, not the packet's: a rule's copy range cuts the packet and
+    // attributes follow it. The packet's own length is its IP header's (0: unknown, e.g. offloaded, keep the record's).
+    if (raw.linkType === LINKTYPE_NFLOG) {
+      const ipLen = b[l3]! >> 4 === 4 ? u16be(b, l3 + 2) : u16be(b, l3 + 4) + 40;
+      if (ipLen > 0) out.wireLen = l3 - off + ipLen;
+    }
     this.stats.decoded++;
     return true;
   }

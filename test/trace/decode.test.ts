@@ -130,6 +130,12 @@ describe('link layers', () => {
     // attribute (the uid's bytes are not payload), its length on the wire stays the IP header's.
     const cut = ok(cat([2, 0, 0, 5], tlv(9, udp4.subarray(0, 30), true), tlv(11, [9, 9, 9, 9], true)), 239);
     expect([cut.payloadLen, cut.payloadWireLen]).toEqual([2, udp4.length - 28]);
+    // Its length is the packet's (IP total length) behind the record's header part, not the log message's.
+    expect(cut.wireLen).toBe(8 + udp4.length);
+    const whole = nflog(10, udp6, false);
+    const wv = ok(whole, 239);
+    expect(wv.wireLen).toBe(wv.l3Off + udp6.length); // the padding and the trailing uid attribute are not the packet's
+    expect(wv.wireLen).toBeLessThan(whole.length);
   });
 
   it('BSD pflog (117): the header length rounded up to 4 bytes, the family as the BSDs number it', () => {
