@@ -122,3 +122,15 @@ describe('payload cut: property against a count over the frames', () => {
     );
   });
 });
+
+describe('payload cut: classifyFlow', () => {
+  it('a packet given with fewer bytes than its length counts as cut; an ordinary verdict is then 0.6', () => {
+    const c = createClassifier({ vpnDomains: null });
+    const base = { transport: 17, src: '192.0.2.1', dst: '198.51.100.2', srcPort: 40000, dstPort: 40001 };
+    const bytes8 = (seed: number) => bytes(80, seed).map((x, i) => (i === 0 ? 0 : x));
+    const whole = c.classifyFlow({ ...base, packets: [{ dir: 0, bytes: bytes8(1) }, { dir: 1, bytes: bytes8(2) }] });
+    expect([whole.label, whole.confidence, whole.payloadCut]).toEqual(['ordinary', 0.9, 0]);
+    const cut = c.classifyFlow({ ...base, packets: [{ dir: 0, bytes: bytes8(1), len: 400 }, { dir: 1, bytes: bytes8(2) }] });
+    expect([cut.label, cut.confidence, cut.payloadCut]).toEqual(['ordinary', 0.6, 1]);
+  });
+});
