@@ -9,6 +9,7 @@ import { run } from '../../src/cli/flows.js';
 import { buildFrame, TCP_ACK, TCP_FIN, TCP_SYN } from '../../src/trace/frame-builder.js';
 import { lingerCapture } from './linger-capture.js';
 import { PcapWriter } from '../../src/trace/pcap-writer.js';
+import { onText } from '../helpers/text-stream.js';
 
 
 async function runCli(argv: string[], opts: { stdin?: Uint8Array; tty?: boolean } = {}) {
@@ -143,11 +144,11 @@ describe('tunnelscope flows', () => {
     writeFileSync(p, w.toBuffer());
     const child = spawn(process.execPath, ['dist/cli.js', 'flows', p], { cwd: join(__dirname, '../..') });
     let err = '';
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    onText(child.stderr, (d) => (err += d));
     const first = await new Promise<string>((resolve) => {
       let acc = '';
-      child.stdout.on('data', (d: Buffer) => {
-        acc += d.toString();
+      onText(child.stdout, (d) => {
+        acc += d;
         if (acc.includes('\n')) {
           child.stdout.destroy();
           resolve(acc.split('\n')[0]!);

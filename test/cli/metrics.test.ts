@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { PcapFeed, tcpExchange, wgHandshake } from '../helpers/pcap-feed.js';
 import { sleep } from '../helpers/live-capture.js';
+import { onText } from '../helpers/text-stream.js';
 
 const BIN = join(resolve(import.meta.dirname, '..', '..'), 'dist', 'cli.js');
 
@@ -26,8 +27,8 @@ describe('classify --metrics', () => {
     const p = spawn(process.execPath, [BIN, 'classify', '-', '--metrics', '127.0.0.1:0', '--emit', 'verdicts', '--format', 'ndjson', '--registered', reg, '--tcp-linger', '0'], { stdio: ['pipe', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
-    p.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    p.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    onText(p.stdout, (d) => (out += d));
+    onText(p.stderr, (d) => (err += d));
     const exit = new Promise<number | null>((ok) => p.once('exit', ok));
     const until = async (pred: () => boolean, what: string): Promise<void> => {
       for (let i = 0; !pred(); i++) {
@@ -80,7 +81,7 @@ describe('classify --metrics', () => {
     const r = await new Promise<{ code: number | null; err: string }>((ok) => {
       const c = spawn(process.execPath, [BIN, 'classify', 'fixtures/sample.pcap', '--metrics', `127.0.0.1:${port}`], { cwd: resolve(import.meta.dirname, '..', '..') });
       let e = '';
-      c.stderr.on('data', (d: Buffer) => (e += d.toString()));
+      onText(c.stderr, (d) => (e += d));
       c.once('exit', (code) => ok({ code, err: e }));
     });
     srv.close();

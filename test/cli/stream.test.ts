@@ -12,6 +12,7 @@ import { join, resolve } from 'node:path';
 import { ovpnHandshake, PcapFeed, pcapHeader, pcapRecord, tcpExchange, udpDatagram, wgHandshake } from '../helpers/pcap-feed.js';
 import { buildFrame } from '../../src/trace/frame-builder.js';
 import { median, sleep } from '../helpers/live-capture.js';
+import { onText } from '../helpers/text-stream.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 const BIN = join(ROOT, 'dist', 'cli.js');
@@ -49,15 +50,15 @@ class Cli {
   private waiters: (() => void)[] = [];
   constructor(args: string[], command = 'classify') {
     this.p = spawn(process.execPath, [BIN, command, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
-    this.p.stdout.on('data', (d: Buffer) => {
+    onText(this.p.stdout, (d) => {
       const at = performance.now();
-      const parts = (this.rest + d.toString()).split('\n');
+      const parts = (this.rest + d).split('\n');
       this.rest = parts.pop()!;
       for (const l of parts) if (l.trim() !== '') this.lines.push(new Line(at, l));
       for (const w of this.waiters.splice(0)) w();
     });
-    this.p.stderr.on('data', (d: Buffer) => {
-      this.err += d.toString();
+    onText(this.p.stderr, (d) => {
+      this.err += d;
       for (const w of this.waiters.splice(0)) w();
     });
     this.exit = new Promise((ok) => this.p.once('exit', (code) => ok(code)));
@@ -286,8 +287,8 @@ describe('flows', () => {
       const p = spawn(process.execPath, [BIN, 'flows', ...args, '--format', 'ndjson', '--max-flows', args[0] === '-' ? '1' : '2000'], { stdio: ['pipe', 'pipe', 'pipe'] });
       let out = '';
       let err = '';
-      p.stdout.on('data', (d: Buffer) => (out += d.toString()));
-      p.stderr.on('data', (d: Buffer) => (err += d.toString()));
+      onText(p.stdout, (d) => (out += d));
+      onText(p.stderr, (d) => (err += d));
       const exit = new Promise<number | null>((ok) => p.once('exit', (code) => ok(code)));
       if (args[0] === '-') {
         // A live stream: two flows (the second evicts the first), then nothing more (the input stays open).

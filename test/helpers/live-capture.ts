@@ -10,6 +10,7 @@ import dgram from 'node:dgram';
 import { resolve } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { concat, ovpnControl, randomBytes, rng, wgInit, wgResp, type OvpnSide } from '../detect/udp-vpn-builders.js';
+import { onText } from './text-stream.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 
@@ -54,8 +55,8 @@ export function startCapture(
   let err = '';
   return new Promise((done, fail) => {
     const timer = setTimeout(() => fail(new Error(`tcpdump did not start listening within 10 s: ${err}`)), 10_000);
-    proc.stderr!.on('data', (d: Buffer) => {
-      err += d.toString();
+    onText(proc.stderr!, (d) => {
+      err += d;
       if (err.includes('listening on')) {
         clearTimeout(timer);
         done({
@@ -167,9 +168,9 @@ export function watchVerdicts(cli: ChildProcess): VerdictWatch {
   const arrived = new Map<string, { at: number; o: Record<string, unknown> }>();
   let rest = '';
   let err = '';
-  cli.stdout!.on('data', (d: Buffer) => {
+  onText(cli.stdout!, (d) => {
     const at = performance.now();
-    const parts = (rest + d.toString()).split('\n');
+    const parts = (rest + d).split('\n');
     rest = parts.pop()!;
     for (const l of parts) {
       if (l === '') continue;
@@ -177,7 +178,7 @@ export function watchVerdicts(cli: ChildProcess): VerdictWatch {
       arrived.set(String(o['src']), { at, o });
     }
   });
-  cli.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  onText(cli.stderr!, (d) => (err += d));
   return { arrived, stderr: () => err, exit: new Promise((ok) => cli.once('exit', ok)) };
 }
 

@@ -11,6 +11,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
+import { onText } from './text-stream.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 const SBIN = ['/usr/local/sbin', '/usr/sbin', '/sbin'];
@@ -78,8 +79,8 @@ function launch(bin: string, port: number, storeDir: string): Promise<{ proc: Ch
       proc.kill('SIGKILL');
       reject(new Error(`nats-server did not become ready in 30 s:\n${log}`));
     }, 30_000);
-    const onData = (b: Buffer): void => {
-      log += b.toString();
+    const onData = (b: string): void => {
+      log += b;
       if (log.length > 100_000) log = log.slice(-50_000);
       const m = /Listening for client connections on [^\s]*:(\d+)/.exec(log);
       if (m) listenPort = Number(m[1]);
@@ -93,8 +94,8 @@ function launch(bin: string, port: number, storeDir: string): Promise<{ proc: Ch
         resolvePromise({ proc, port: listenPort });
       }
     };
-    proc.stdout!.on('data', onData);
-    proc.stderr!.on('data', onData);
+    onText(proc.stdout!, onData);
+    onText(proc.stderr!, onData);
     proc.on('exit', (code) => {
       clearTimeout(timer);
       reject(new Error(`nats-server exited with code ${code}:\n${log}`));

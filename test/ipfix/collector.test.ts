@@ -18,6 +18,7 @@ import { buildFrame } from '../../src/trace/frame-builder.js';
 import { PcapWriter } from '../../src/trace/pcap-writer.js';
 import { ensureTools } from '../helpers/tools.js';
 import { ROOT, SAMPLE_PCAP, SAMPLE_REGISTERED } from '../output/sample-records.js';
+import { onText } from '../helpers/text-stream.js';
 
 /** A UDP port free on 127.0.0.1 right now (nfcapd needs a number; the bind below retries on a clash). */
 async function freePort(): Promise<number> {
@@ -34,8 +35,8 @@ async function startNfcapd(dir: string): Promise<{ proc: ChildProcess; port: num
     const port = await freePort();
     const proc = spawn('nfcapd', ['-b', '127.0.0.1', '-p', String(port), '-w', dir, '-t', '3600'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let text = '';
-    proc.stdout!.on('data', (d) => (text += d));
-    proc.stderr!.on('data', (d) => (text += d));
+    onText(proc.stdout!, (d) => (text += d));
+    onText(proc.stderr!, (d) => (text += d));
     const ok = await new Promise<boolean>((resolve) => {
       const t = setInterval(() => {
         if (/Startup/.test(text)) done(true);
@@ -81,8 +82,8 @@ describe.skipIf(noTools !== null)(`IPFIX to a real collector${noTools ? ` — sk
     // The CLI as an operator runs it: NDJSON on stdout, IPFIX to the collector.
     const cli = spawn(process.execPath, [join(ROOT, 'dist', 'cli.js'), 'classify', SAMPLE_PCAP, '--registered', SAMPLE_REGISTERED, '--format', 'ndjson', '--ipfix', `udp://127.0.0.1:${relay.address().port}`], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
-    cli.stdout!.on('data', (d) => (stdout += d));
-    cli.stderr!.on('data', (d) => (cliErr += d));
+    onText(cli.stdout!, (d) => (stdout += d));
+    onText(cli.stderr!, (d) => (cliErr += d));
     expect(await new Promise((r) => cli.once('exit', r))).toBe(0);
     records = stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as FlowRecord);
     const sent = Number(/IPFIX: (\d+) records in (\d+) messages/.exec(cliErr)?.[2]); // the opening template message included

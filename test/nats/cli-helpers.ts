@@ -2,6 +2,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { onText } from '../helpers/text-stream.js';
 
 export const ROOT = resolve(import.meta.dirname, '..', '..');
 export const CLI = join(ROOT, 'dist', 'cli.js');
@@ -31,12 +32,12 @@ export function startCli(args: string[], opts: { stdin?: 'pipe' | 'ignore' } = {
       }
     }
   };
-  proc.stderr!.on('data', (b: Buffer) => {
-    err += b.toString();
+  onText(proc.stderr!, (t) => {
+    err += t;
     check();
   });
-  proc.stdout!.on('data', (b: Buffer) => {
-    out += b.toString();
+  onText(proc.stdout!, (t) => {
+    out += t;
   });
   const exit = new Promise<number | null>((r) => proc.on('exit', (code) => r(code)));
   return {
