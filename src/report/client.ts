@@ -382,6 +382,12 @@ export function clientMain(args: ClientArgs): void {
     }
 
     let measuring = false;
+    /**
+     * The rows of the last render, by position, with what they show. A row still showing the same flow in the same
+     * state is kept, not rebuilt: a click is a mousedown and a mouseup on one element, and a render between them
+     * that replaced the row (a scroll or resize frame) made the browser drop the click.
+     */
+    let shown = new Map<number, { el: HTMLDivElement; key: string }>();
     function render(): void {
       sp.style.height = `${m * ROW_H + (expPos >= 0 ? extra : 0)}px`;
       if (m === 0) {
@@ -398,15 +404,33 @@ export function clientMain(args: ClientArgs): void {
       const p1 = Math.min(m - 1, posAt(bottom) + 6);
       const active = document.activeElement;
       const hadFocus = active instanceof HTMLElement && sp.contains(active) && active.classList.contains('r');
-      const frag = document.createDocumentFragment();
+      const rows: HTMLDivElement[] = [];
       let openRow: HTMLDivElement | null = null;
+      const next = new Map<number, { el: HTMLDivElement; key: string }>();
       for (let p = p0; p <= p1; p++) {
-        const r = makeRow(p);
+        const i = order[p]!;
+        const key = `${i}:${i === expanded ? (reasons ? 2 : 1) : 0}`;
+        const kept = shown.get(p);
+        let r: HTMLDivElement;
+        if (kept !== undefined && kept.key === key) {
+          r = kept.el;
+          r.style.top = `${rowTop(p)}px`;
+          r.tabIndex = p === focusPos ? 0 : -1;
+        } else r = makeRow(p);
+        next.set(p, { el: r, key });
         if (p === expPos) openRow = r;
-        frag.appendChild(r);
+        rows.push(r);
       }
-      sp.textContent = '';
-      sp.appendChild(frag);
+      shown = next;
+      // Kept rows stay attached (a row taken out and put back loses a click in progress too); the others go, and
+      // new rows go in at their place in position order.
+      const keep = new Set<Element>(rows);
+      for (const child of [...sp.children]) if (!keep.has(child)) child.remove();
+      let at = sp.firstElementChild;
+      for (const r of rows) {
+        if (r === at) at = at.nextElementSibling;
+        else sp.insertBefore(r, at);
+      }
       if (openRow && !measuring) {
         const h = openRow.offsetHeight - ROW_H;
         if (h !== extra) {
