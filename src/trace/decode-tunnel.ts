@@ -2,9 +2,8 @@
  * Tunnels to open (reference part 2 "Tunnels to open"): given a decoded carrier packet, find the inner IP
  * packet of IP-in-IP (4in4, 6in4, 4in6, 6in6), GRE version 0 (IPv4, IPv6, transparent Ethernet bridging,
  * ERSPAN types II and III, MPLS), GTP-U G-PDUs (UDP 2152), VXLAN (UDP 4789; 8472 with a canonical header;
- * VXLAN-GPE on 4790),
- * Geneve (UDP 6081: AWS Gateway Load Balancer hands appliances their traffic this way) and CAPWAP data (UDP 5247,
- * 802.3 or 802.11).
+ * VXLAN-GPE on 4790), Geneve (UDP 6081: AWS Gateway Load Balancer hands appliances their traffic this way) and
+ * CAPWAP data (UDP 5247, 802.3 or 802.11).
  *
  * Deliberately not opened: PPTP's enhanced GRE (version 1) — that packet is the VPN flow itself; Teredo
  * (ordinary UDP to the classifier); CAPWAP DTLS; GTP messages other than G-PDU; IP fragments (first or
@@ -84,6 +83,12 @@ function innerIpByNibble(b: Uint8Array, o: number, end: number): number {
   return v === 4 || v === 6 ? o : TUNNEL_BAD;
 }
 
+/** An inner IP packet whose version the carrier names (IP-in-IP's protocol, Geneve's type, VXLAN-GPE's next protocol). */
+function innerIpOfVersion(b: Uint8Array, o: number, end: number, version: 4 | 6): number {
+  const r = innerIpByNibble(b, o, end);
+  return r >= 0 && b[r]! >> 4 !== version ? TUNNEL_BAD : r;
+}
+
 function viaEthernet(out: PacketView, b: Uint8Array, o: number, end: number, iv: boolean): number {
   const r = ethernetToIp(out, b, o, end, iv);
   return r >= 0 ? r : TUNNEL_BAD;
@@ -159,8 +164,7 @@ function geneve(out: PacketView, b: Uint8Array, p: number, end: number, iv: bool
   }
   if (o !== optEnd) return TUNNEL_NONE;
   if (pt === GRE_P_TEB) return viaEthernet(out, b, o, end, iv);
-  const r = innerIpByNibble(b, o, end);
-  return r >= 0 && b[r]! >> 4 !== (pt === ETH_P_IPV4 ? 4 : 6) ? TUNNEL_BAD : r;
+  return innerIpOfVersion(b, o, end, pt === ETH_P_IPV4 ? 4 : 6);
 }
 
 /**
@@ -176,8 +180,7 @@ function vxlanGpe(out: PacketView, b: Uint8Array, p: number, end: number, iv: bo
   const o = p + VXLAN_HEADER;
   if (next === GPE_NEXT_ETHERNET) return viaEthernet(out, b, o, end, iv);
   if (next !== GPE_NEXT_IPV4 && next !== GPE_NEXT_IPV6) return TUNNEL_NONE;
-  const r = innerIpByNibble(b, o, end);
-  return r >= 0 && b[r]! >> 4 !== (next === GPE_NEXT_IPV4 ? 4 : 6) ? TUNNEL_BAD : r;
+  return innerIpOfVersion(b, o, end, next === GPE_NEXT_IPV4 ? 4 : 6);
 }
 
 /** VXLAN (RFC 7348): I flag, then an Ethernet frame. `strict`: the whole 8-byte header must be canonical. */
@@ -231,8 +234,7 @@ export function tunnelInner(out: PacketView, b: Uint8Array, cur: TunnelCursor, i
   switch (out.proto) {
     case PROTO_IPIP:
     case PROTO_IPV6: {
-      r = innerIpByNibble(b, p, end);
-      if (r >= 0 && b[r]! >> 4 !== (out.proto === PROTO_IPIP ? 4 : 6)) r = TUNNEL_BAD;
+      r = innerIpOfVersion(b, p, end, out.proto === PROTO_IPIP ? 4 : 6);
       cur.kind = ENCAP_IPIP;
       break;
     }

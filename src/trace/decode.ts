@@ -109,12 +109,13 @@ export class Decoder {
     out.encap = ENCAP_NONE;
     const l3 = linkToIp(out, raw.linkType, b, off, end, this.innerVlan);
     if (l3 < 0) return this.fail(-l3);
-    if (raw.linkType === LINKTYPE_NFLOG) end = nflogPayloadEnd(b, l3, end);
+    const nflog = raw.linkType === LINKTYPE_NFLOG;
+    if (nflog) end = nflogPayloadEnd(b, l3, end);
     const r = this.fromIp(out, b, l3, end);
     if (r !== OK) return this.fail(r);
     // An NFLOG record's length is the log message's, not the packet's: a rule's copy range cuts the packet and
     // attributes follow it. The packet's own length is its IP header's (0: unknown, e.g. offloaded, keep the record's).
-    if (raw.linkType === LINKTYPE_NFLOG) {
+    if (nflog) {
       const ipLen = b[l3]! >> 4 === 4 ? u16be(b, l3 + 2) : u16be(b, l3 + 4) + 40;
       if (ipLen > 0) out.wireLen = l3 - off + ipLen;
     }
