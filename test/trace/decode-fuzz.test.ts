@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { Decoder, newPacketView } from '../../src/trace/decode.js';
 import { buildFrame } from '../../src/trace/frame-builder.js';
 import { ENCAP_NAMES, type PacketView, type RawPacket } from '../../src/trace/types.js';
-import { capwap, cat, eth, geneve, gre, gtpu, ipv4, ipv6, tcp, udp, vxlan, wlanData, extHeader, fragHeader } from './decode-helpers.js';
+import { capwap, eth, geneve, gre, gtpu, ipv4, ipv6, nflogAttr, tcp, udp, vxlan, vxlanGpe, wlanData, extHeader, fragHeader } from './decode-helpers.js';
 
 const LINK_TYPES = [0, 1, 9, 12, 14, 50, 101, 104, 105, 108, 113, 117, 127, 228, 229, 239, 276, 147];
 
@@ -72,7 +72,7 @@ const carrier = fc.tuple(inner, fc.constantFrom('gre', 'gtp', 'vxlan', 'gpe', 'g
     case 'gre': return ipv4('1.1.1.1', '2.2.2.2', 47, gre(ip[0]! >> 4 === 4 ? 0x0800 : 0x86dd, ip, { key: 1 }));
     case 'gtp': return ipv4('1.1.1.1', '2.2.2.2', 17, udp(2152, 2152, gtpu(ip, { ext: [[1, 2]] })));
     case 'vxlan': return ipv6('::1', '::2', 17, udp(9, 4789, vxlan(e(ip))));
-    case 'gpe': return ipv4('1.1.1.1', '2.2.2.2', 17, udp(9, 4790, cat([0x0c, 0, 0, ip[0]! >> 4 === 4 ? 1 : 2, 0, 0, 7, 0], ip)));
+    case 'gpe': return ipv4('1.1.1.1', '2.2.2.2', 17, udp(9, 4790, vxlanGpe(ip, ip[0]! >> 4 === 4 ? 1 : 2)));
     case 'geneve': return ipv4('1.1.1.1', '2.2.2.2', 17, udp(9, 6081, geneve(ip, ip[0]! >> 4 === 4 ? 0x0800 : 0x86dd, { options: [[1, 2, 3, 4], [5, 6, 7, 8, 9, 10, 11, 12]] })));
     case 'capwap3': return ipv4('1.1.1.1', '2.2.2.2', 17, udp(5247, 9, capwap(e(ip))));
     case 'capwap11': return ipv4('1.1.1.1', '2.2.2.2', 17, udp(5247, 9, capwap(wlanData(ip[0]! >> 4 === 4 ? 0x0800 : 0x86dd, ip), { native: true })));
@@ -162,11 +162,7 @@ describe('decoder fuzz', () => {
   });
 
   it('mutated and truncated NFLOG records (either attribute byte order): never throws, bounded, independent of bytes outside the capture', () => {
-    const tlv = (type: number, value: Uint8Array | number[], le: boolean): number[] => {
-      const len = 4 + value.length;
-      const head = le ? [len & 255, len >> 8, type & 255, type >> 8] : [len >> 8, len & 255, type >> 8, type & 255];
-      return [...head, ...Array.from(value), ...new Array<number>((4 - (len % 4)) % 4).fill(0)];
-    };
+    const tlv = nflogAttr;
     const d = new Decoder(), d2 = new Decoder();
     let decoded = 0;
     fc.assert(

@@ -133,6 +133,33 @@ export function geneve(inner: Uint8Array, protocol: number, opts: { options?: nu
   return cat([((opts.version ?? 0) << 6) | len, opts.flags ?? 0, protocol >> 8, protocol & 255, 0, 0x13, 0x88, 0], ...options, inner);
 }
 
+/** VXLAN-GPE header: flags (I and P by default), byte 1, next protocol (1 IPv4, 2 IPv6, 3 Ethernet), VNI 7; then `inner`. */
+export function vxlanGpe(inner: Uint8Array, next: number, flags = 0x0c, b1 = 0): Uint8Array {
+  return cat([flags, b1, 0, next, 0, 0, 7, 0], inner);
+}
+
+/**
+ * One NFLOG attribute (libpcap's nflog.h): length including its 4-byte header and type, in the writer's byte order
+ * (`le`), the value, and padding to 4 bytes.
+ */
+export function nflogAttr(type: number, value: ArrayLike<number>, le: boolean): number[] {
+  const len = 4 + value.length;
+  const head = le ? [len & 255, len >> 8, type & 255, type >> 8] : [len >> 8, len & 255, type >> 8, type & 255];
+  return [...head, ...Array.from(value), ...new Array<number>((4 - (len % 4)) % 4).fill(0)];
+}
+
+/**
+ * A pf log header (struct pfloghdr): `length` (61 on current BSDs), the address family, interface em0, zeros;
+ * it occupies `length` rounded up to 4 bytes.
+ */
+export function pflogHeader(af: number, length = 61): number[] {
+  const h = new Array<number>((length + 3) & ~3).fill(0);
+  h[0] = length;
+  h[1] = af;
+  h.splice(4, 4, ...Buffer.from('em0\0'));
+  return h;
+}
+
 /** CAPWAP data header (HLEN 2 words unless given), T bit and WBID, then the payload. */
 export function capwap(payload: Uint8Array, opts: { native?: boolean; wbid?: number; hlenWords?: number; preamble?: number } = {}): Uint8Array {
   const hlen = opts.hlenWords ?? 2;

@@ -4,7 +4,7 @@ import { ENCAP_NAMES, type PacketView } from '../../src/trace/types.js';
 import {
   be16, capwap, cat, eth, extHeader, fragHeader, gre, gtpu, ipv4, ipv6, raw, tcp, udp, vxlan, wlanData,
 } from './decode-helpers.js';
-import { geneve } from './decode-helpers.js';
+import { geneve, nflogAttr, pflogHeader, vxlanGpe } from './decode-helpers.js';
 
 const A4 = '192.0.2.1', B4 = '198.51.100.7';
 const A6 = '2001:db8::1', B6 = '2001:db8:ffff::2';
@@ -109,11 +109,7 @@ describe('link layers', () => {
 
   it('Linux NFLOG (239): the IP packet is the NFULA_PAYLOAD attribute, attributes in the writer\'s byte order', () => {
     // nfgenmsg (family, version 0, resource id big-endian), then type-length-value attributes padded to 4 bytes.
-    const tlv = (type: number, value: ArrayLike<number>, le: boolean): number[] => {
-      const len = 4 + value.length;
-      const head = le ? [len & 255, len >> 8, type & 255, type >> 8] : [len >> 8, len & 255, type >> 8, type & 255];
-      return [...head, ...Array.from(value), ...new Array<number>((4 - (len % 4)) % 4).fill(0)];
-    };
+    const tlv = nflogAttr;
     const nflog = (family: number, ip: Uint8Array, le: boolean): Uint8Array =>
       cat([family, 0, 0, 5], tlv(1, [0x08, 0x00, 3, 0], le), tlv(10, [...Buffer.from('fw-drop'), 0], le), tlv(2, [0, 0, 0, 1], le), tlv(9, ip, le), tlv(11, [0, 0, 3, 232], le));
     for (const le of [true, false]) {
@@ -140,13 +136,7 @@ describe('link layers', () => {
 
   it('BSD pflog (117): the header length rounded up to 4 bytes, the family as the BSDs number it', () => {
     // struct pfloghdr: length, af, action, reason, ifname[16], ruleset[16], rule numbers, uid/pid…, dir, pad.
-    const pflog = (af: number, length = 61): number[] => {
-      const h = new Array<number>((length + 3) & ~3).fill(0);
-      h[0] = length;
-      h[1] = af;
-      h.splice(4, 4, ...Buffer.from('em0\0'));
-      return h;
-    };
+    const pflog = pflogHeader;
     expectUdp4(ok(cat(pflog(2), udp4), 117));
     for (const af of [24, 28, 30]) expectUdp6(ok(cat(pflog(af), udp6), 117));
     expectUdp4(ok(cat(pflog(2, 45), udp4), 117)); // the oldest header (no uid/pid fields), 48 bytes
@@ -492,7 +482,7 @@ describe('tunnels', () => {
   });
 
   it('VXLAN-GPE on UDP 4790: IPv4, IPv6 or Ethernet by next protocol; OAM, NSH and bad flags stay UDP', () => {
-    const gpe = (inner: Uint8Array, next: number, flags = 0x0c, b1 = 0): Uint8Array => cat([flags, b1, 0, next, 0, 0, 7, 0], inner);
+    const gpe = vxlanGpe;
     expectInner4(ok(ipv4(A4, B4, 17, udp(40000, 4790, gpe(inner4, 1))), 101), 'vxlan');
     expectInner6(ok(ipv4(A4, B4, 17, udp(40000, 4790, gpe(inner6, 2))), 101), 'vxlan');
     expectInner4(ok(ipv4(A4, B4, 17, udp(4790, 40000, gpe(eth(0x0800, inner4), 3))), 101), 'vxlan');

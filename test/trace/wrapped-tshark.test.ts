@@ -17,14 +17,9 @@ import { CaptureReader } from '../../src/trace/reader.js';
 import { PcapWriter } from '../../src/trace/pcap-writer.js';
 import { Decoder, newPacketView } from '../../src/trace/decode.js';
 import { ensureTools } from '../helpers/tools.js';
+import { geneve, ipv4, nflogAttr as tlv, pflogHeader, udp, vxlanGpe } from './decode-helpers.js';
 
 const SAMPLE = join(import.meta.dirname, '..', '..', 'fixtures', 'sample.pcap');
-
-function tlv(type: number, value: Uint8Array | number[], le: boolean): number[] {
-  const len = 4 + value.length;
-  const head = le ? [len & 255, len >> 8, type & 255, type >> 8] : [len >> 8, len & 255, type >> 8, type & 255];
-  return [...head, ...Array.from(value), ...new Array<number>((4 - (len % 4)) % 4).fill(0)];
-}
 
 /** Every Ethernet IP frame of the sample, its IP packet (and whether it is IPv4) wrapped by `wrap`. */
 function rewrapSample(name: string, writer: PcapWriter, wrap: (ip: Uint8Array, v4: boolean) => Uint8Array): { path: string; frames: number } {
@@ -50,34 +45,19 @@ const nflogSample = (le: boolean) =>
 
 /** pf's log records (`tcpdump -i pflog0` on OpenBSD/FreeBSD/pfSense): a 61-byte header padded to 64, interface em0. */
 const pflogSample = () =>
-  rewrapSample('pflog', new PcapWriter({ linkType: 117 }), (ip, v4) => {
-    const h = new Uint8Array(64);
-    h[0] = 61;
-    h[1] = v4 ? 2 : 28; // AF_INET6 as FreeBSD numbers it
-    h.set(Buffer.from('em0'), 4);
-    return Uint8Array.from([...h, ...ip]);
-  });
+  rewrapSample('pflog', new PcapWriter({ linkType: 117 }), (ip, v4) => Uint8Array.from([...pflogHeader(v4 ? 2 : 28), ...ip])); // 28: AF_INET6 on FreeBSD
 
-/** `header(v4)` + the IP packet in UDP from a load balancer (192.0.2.1:50000) to an appliance (192.0.2.2:port). */
-function udpWrapped(name: string, port: number, header: (v4: boolean) => number[]) {
-  return rewrapSample(name, new PcapWriter({ linkType: 101 }), (ip, v4) => {
-    const payload = [...header(v4), ...ip];
-    const udpLen = 8 + payload.length;
-    const total = 20 + udpLen;
-    const udpH = [0xc3, 0x50, port >> 8, port & 255, udpLen >> 8, udpLen & 255, 0, 0];
-    return Uint8Array.from([0x45, 0, total >> 8, total & 255, 0, 0, 0x40, 0, 64, 17, 0, 0, 192, 0, 2, 1, 192, 0, 2, 2, ...udpH, ...payload]);
-  });
-}
+/** The IP packet, wrapped by `wrap`, in UDP from a load balancer (192.0.2.1:50000) to an appliance (192.0.2.2:port). */
+const udpWrapped = (name: string, port: number, wrap: (ip: Uint8Array, v4: boolean) => Uint8Array) =>
+  rewrapSample(name, new PcapWriter({ linkType: 101 }), (ip, v4) => ipv4('192.0.2.1', '192.0.2.2', 17, udp(50000, port, wrap(ip, v4))));
 
-/** Geneve (UDP 6081) with three options of class 0x0108 and 2 words each (the shape of AWS GWLB's), then the packet. */
+/** Geneve (UDP 6081) with three 8-byte options (the shape of AWS GWLB's), then the packet. */
 const geneveSample = () =>
-  udpWrapped('geneve', 6081, (v4) => {
-    const opts = [1, 8, 1, 2, 1, 2, 3, 4, 5, 6, 7, 8, 1, 8, 2, 2, 0, 0, 0, 0, 9, 9, 9, 9, 1, 8, 3, 2, 0, 0, 0, 0, 0, 0, 0, 7];
-    return [opts.length / 4, 0, v4 ? 0x08 : 0x86, v4 ? 0x00 : 0xdd, 0, 0, 0, 0, ...opts];
-  });
+  udpWrapped('geneve', 6081, (ip, v4) =>
+    geneve(ip, v4 ? 0x0800 : 0x86dd, { options: [[1, 2, 3, 4, 5, 6, 7, 8], [0, 0, 0, 0, 9, 9, 9, 9], [0, 0, 0, 0, 0, 0, 0, 7]] }));
 
-/** VXLAN-GPE (UDP 4790): I and P flags, next protocol IPv4 (1) or IPv6 (2), VNI 7. */
-const gpeSample = () => udpWrapped('vxlan-gpe', 4790, (v4) => [0x0c, 0, 0, v4 ? 1 : 2, 0, 0, 7, 0]);
+/** VXLAN-GPE (UDP 4790): I and P flags, next protocol IPv4 (1) or IPv6 (2). */
+const gpeSample = () => udpWrapped('vxlan-gpe', 4790, (ip, v4) => vxlanGpe(ip, v4 ? 1 : 2));
 
 function flows(path: string): string[] {
   const s = createClassifier({}).session();
