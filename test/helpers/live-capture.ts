@@ -200,3 +200,24 @@ export function verdictDelays(sent: readonly SentFlow[], w: VerdictWatch, expect
   }
   return delays;
 }
+
+/**
+ * Warm-up, then the flows to measure: one WireGuard flow whose verdict must arrive (the CLI starts — lists, JIT —
+ * while the capture already runs; the bound is for a running capture), then `count` flows cycling through `kinds`
+ * (seeds from `seed`), 40 ms apart, and 1.2 s for the last verdicts. Returns the measured flows.
+ */
+export async function sendFlows(
+  peers: LoopbackPeers, w: VerdictWatch, kinds: readonly FlowKind[], count: number, seed: number,
+  expectFn: (v: unknown, msg?: string) => { toBe(x: unknown): void },
+): Promise<SentFlow[]> {
+  const warm = await peers.flow('wireguard', 1);
+  for (let i = 0; i < 300 && !w.arrived.has(warm.src); i++) await sleep(50);
+  expectFn(w.arrived.has(warm.src), `warm-up verdict; stderr: ${w.stderr()}`).toBe(true);
+  const sent: SentFlow[] = [];
+  for (let i = 0; i < count; i++) {
+    sent.push(await peers.flow(kinds[i % kinds.length]!, seed + i));
+    await sleep(40);
+  }
+  await sleep(1200);
+  return sent;
+}

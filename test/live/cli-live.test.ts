@@ -9,7 +9,7 @@
 import { describe, expect, it } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
 import { join, resolve } from 'node:path';
-import { captureUnavailable, LoopbackPeers, median, sleep, startCapture, verdictDelays, watchVerdicts, type FlowKind, type SentFlow } from '../helpers/live-capture.js';
+import { captureUnavailable, LoopbackPeers, median, sendFlows, startCapture, verdictDelays, watchVerdicts, type SentFlow } from '../helpers/live-capture.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 const BIN = join(ROOT, 'dist', 'cli.js');
@@ -37,18 +37,9 @@ describe('the CLI help’s live example on lo (tcpdump | tunnelscope classify -)
     const cli = spawn(process.execPath, [BIN, ...ex.tunnelscope], { stdio: ['pipe', 'pipe', 'pipe'] });
     const cap = await startCapture(peers.ports, { args, into: cli.stdin });
     const watch = watchVerdicts(cli);
-    const sent: SentFlow[] = [];
+    let sent: SentFlow[] = [];
     try {
-      // Warm-up: the CLI starts (lists, JIT) while tcpdump already captures; the bound is for a running capture.
-      const w = await peers.flow('wireguard', 1);
-      for (let i = 0; i < 300 && !watch.arrived.has(w.src); i++) await sleep(50);
-      expect(watch.arrived.has(w.src), `warm-up verdict; stderr: ${watch.stderr()}`).toBe(true);
-      const kinds: FlowKind[] = ['wireguard', 'openvpn', 'ordinary', 'ordinary'];
-      for (let i = 0; i < 24; i++) {
-        sent.push(await peers.flow(kinds[i % kinds.length]!, 2000 + i));
-        await sleep(40);
-      }
-      await sleep(1200);
+      sent = await sendFlows(peers, watch, ['wireguard', 'openvpn', 'ordinary', 'ordinary'], 24, 2000, expect);
     } finally {
       // Ctrl-C in a terminal reaches the whole pipeline.
       cli.kill('SIGINT');

@@ -10,7 +10,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { captureUnavailable, LoopbackPeers, median, sleep, startCapture, verdictDelays, watchVerdicts, type FlowKind, type SentFlow } from '../helpers/live-capture.js';
+import { captureUnavailable, LoopbackPeers, median, sendFlows, startCapture, verdictDelays, watchVerdicts, type SentFlow } from '../helpers/live-capture.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 const BIN = join(ROOT, 'dist', 'cli.js');
@@ -56,7 +56,7 @@ describe('NFLOG live capture (nft log group → tcpdump -i nflog:G | tunnelscope
     ];
     const cli = spawn(process.execPath, [BIN, 'classify', '-', '--emit', 'verdicts', '--only', 'vpn'], { stdio: ['pipe', 'pipe', 'pipe'] });
     const watch = watchVerdicts(cli);
-    const sent: SentFlow[] = [];
+    let sent: SentFlow[] = [];
     let cap: Awaited<ReturnType<typeof startCapture>> | null = null;
     try {
       for (const a of setup) {
@@ -64,16 +64,7 @@ describe('NFLOG live capture (nft log group → tcpdump -i nflog:G | tunnelscope
         expect(r.ok, `nft ${a.join(' ')}: ${r.err}`).toBe(true);
       }
       cap = await startCapture(peers.ports, { args: ['-i', `nflog:${GROUP}`, '-n', '-U', '--immediate-mode', '-w', '-'], into: cli.stdin, noFilter: true });
-      // Warm-up: the CLI starts while tcpdump already captures; the bound is for a running capture.
-      const w = await peers.flow('wireguard', 1);
-      for (let i = 0; i < 300 && !watch.arrived.has(w.src); i++) await sleep(50);
-      expect(watch.arrived.has(w.src), `warm-up verdict; stderr: ${watch.stderr()}`).toBe(true);
-      const kinds: FlowKind[] = ['wireguard', 'openvpn', 'ordinary'];
-      for (let i = 0; i < 12; i++) {
-        sent.push(await peers.flow(kinds[i % kinds.length]!, 3000 + i));
-        await sleep(40);
-      }
-      await sleep(1200);
+      sent = await sendFlows(peers, watch, ['wireguard', 'openvpn', 'ordinary'], 12, 3000, expect);
     } finally {
       cli.kill('SIGINT');
       await cap?.stop();
