@@ -22,6 +22,11 @@ pkg_of() {
     jq) echo jq ;;
     groff) echo groff-base ;;
     nft) echo nftables ;; # a netfilter rule that logs test packets to an NFLOG group
+    openvpn) echo openvpn ;; # scripts/record: real VPN implementations recorded on this host
+    openssl) echo openssl ;;
+    wg) echo wireguard-tools ;;
+    wireguard-go) echo wireguard-go ;;
+    tincd) echo tinc ;;
     *) echo "" ;;
   esac
 }
