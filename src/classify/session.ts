@@ -137,8 +137,11 @@ export class ClassifierSession extends EventEmitter {
     this.dns = new DnsBindings(Math.max(1, maxDns));
     this.readDns = maxDns > 0;
     this.companions = new CompanionIndex(undefined, classifier.companionWindowUs, classifier.sslVpnEspPorts, classifier.sideWindowUs);
+    // Record as many payload packets as the longest detector budget reaches (OpenVPN's mid-stream data rule wants 8
+    // each way); the flow table keeps 8 per flow and moves only flows still undecided there to its capped long tier.
+    const longest = classifier.table.maxPackets.reduce((a, b) => Math.max(a, b), 0);
     this.table = new FlowTable(
-      options.flow ?? {},
+      { maxPayloadPackets: longest, ...options.flow },
       {
         onPacket: (f, isNew, payload) => this.onPacket(f, isNew, payload),
         onEnd: (f, reason) => this.onEnd(f, reason),
@@ -276,7 +279,8 @@ export class ClassifierSession extends EventEmitter {
     const owned = d !== undefined;
     if (!owned) d = this.scratch;
     d!.excluded = this.excluded[id]!;
-    const final = d!.inspect(f.view, this.classifier.table, this.recorded);
+    // Final also when the table cannot record the next packet (its long tier is full): what the flow has is all.
+    const final = d!.inspect(f.view, this.classifier.table, this.recorded) || !f.extendCapture();
     this.excluded[id] = d!.excluded;
     const n = f.view.nPackets;
     // The label may be final before inspection ends (engine.ts, labelIsVpn): asked when the flow gained an item or
