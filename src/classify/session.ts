@@ -13,7 +13,7 @@ import { DOUBLE, LINKTYPE_ETHERNET } from '../trace/types.js';
 import { isCaptureTime, usFromNs } from '../trace/container.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { Classifier } from './classifier.js';
-import { decide, FlowDetection, labelIsVpn } from './engine.js';
+import { decide, FlowDetection, labelIsVpn, PENDING_AFTER } from './engine.js';
 import { CompanionIndex, ikeSpisOf, type IkeSpis, type TlsFlow } from './companions.js';
 import { DnsBindings, MAX_BINDINGS } from './dns-bindings.js';
 import { isDnsPort, parseDnsAnswers } from '../detect/names/dns.js';
@@ -279,10 +279,11 @@ export class ClassifierSession extends EventEmitter {
     const owned = d !== undefined;
     if (!owned) d = this.scratch;
     d!.excluded = this.excluded[id]!;
-    // Final also when the table cannot record the next packet (its long tier is full): what the flow has is all.
-    const final = d!.inspect(f.view, this.classifier.table, this.recorded) || !f.extendCapture();
-    this.excluded[id] = d!.excluded;
     const n = f.view.nPackets;
+    // Final also when the table cannot record the next packet (its long tier, needed past PENDING_AFTER packets, is
+    // full): what the flow has is all it will get.
+    const final = d!.inspect(f.view, this.classifier.table, this.recorded) || (n >= PENDING_AFTER && !f.extendCapture());
+    this.excluded[id] = d!.excluded;
     // The label may be final before inspection ends (engine.ts, labelIsVpn): asked when the flow gained an item or
     // a name, and at its first payload packet when an endpoint list is loaded (an endpoint hit decides alone).
     const early = !final && d!.pinned === null && (d!.fresh || (n === 1 && this.classifier.lists.vpnEndpoints !== null)) && this.labelFinalNow(f, d!);
