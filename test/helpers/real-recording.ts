@@ -48,7 +48,7 @@ export interface FlowRecord {
   protocol: string | null;
   registrant: string | null;
   confidence: number;
-  evidence: { rule: string; reason: string }[];
+  evidence: { rule: string; strength: string; reason: string }[];
   [k: string]: unknown;
 }
 
