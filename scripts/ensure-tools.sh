@@ -27,6 +27,8 @@ pkg_of() {
     wg) echo wireguard-tools ;;
     wireguard-go) echo wireguard-go ;;
     tincd) echo tinc ;;
+    ocserv) echo ocserv ;;
+    openconnect) echo openconnect ;;
     *) echo "" ;;
   esac
 }
