@@ -27,6 +27,7 @@ pkg_of() {
     wg) echo wireguard-tools ;;
     wireguard-go) echo wireguard-go ;;
     tincd) echo tinc ;;
+    ip) echo iproute2 ;; # ip netns: recorders keep their peers in namespaces of their own
     ocserv) echo ocserv ;;
     openconnect) echo openconnect ;;
     *) echo "" ;;
