@@ -33,6 +33,7 @@ n=0
 variant() { # NAME DTLS(psk|legacy|none) CLIENT-OPTION…
   local name=$1 dtls=$2 p; p=$(port $n); n=$((n + 1)); shift 2
   local conf="ocserv-$name.conf" copts=("$@")
+  # Workers stay root: dropped to nobody they could not reach the sec-mod socket in a 0700 OUTDIR (mkdtemp's).
   cat >"$conf" <<EOF
 auth = "plain[passwd=$OUT/ocpasswd]"
 listen-host = $sip
@@ -42,8 +43,8 @@ socket-file = $OUT/ocserv-$name.sock
 pid-file = $OUT/ocserv-$name.pid
 server-cert = $OUT/server.crt
 server-key = $OUT/server.key
-run-as-user = nobody
-run-as-group = nogroup
+run-as-user = root
+run-as-group = root
 isolate-workers = false
 use-occtl = false
 max-clients = 4
