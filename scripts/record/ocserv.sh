@@ -4,10 +4,11 @@
 # device), joined by a veth pair; throwaway CA, a plain password file, the client trusts the CA (`--cafile`).
 # Variants: the default (CSTP over TLS, then the DTLS 1.2 data channel that ocserv and openconnect ≥ 7.08 negotiate
 # with PSK-NEGOTIATE), `--no-dtls` (CSTP over TLS only) and the legacy DTLS of Cisco's servers (ocserv with
-# dtls-psk off: pre-standard DTLS 01 00 resuming the session the CSTP connection handed over). Each variant runs
-# until the client reports its data channel up and a few DPD/keepalive frames have crossed.
+# dtls-psk off: pre-standard DTLS 01 00 resuming the session the CSTP connection handed over), and the default with
+# the server's DTLS port dropped by a firewall (the client's DTLS ClientHellos go unanswered; it falls back to CSTP).
+# Each variant runs until the client reports its data channel up and a few DPD/keepalive frames have crossed.
 source "$(dirname "$0")/lib.sh"
-need ocserv openconnect openssl
+need ocserv openconnect openssl nft
 need_tun
 cd "$OUT" || exit 1
 
@@ -30,7 +31,7 @@ ip link set "$vs" netns "$ns" && ip addr add "$cip/30" dev "$vc" && ip link set 
   ip -n "$ns" addr add "$sip/30" dev "$vs" && ip -n "$ns" link set "$vs" up || fail "veth addresses"
 
 n=0
-variant() { # NAME DTLS(psk|legacy|none) CLIENT-OPTION…
+variant() { # NAME DTLS(psk|legacy|none|blocked) CLIENT-OPTION…
   local name=$1 dtls=$2 p; p=$(port $n); n=$((n + 1)); shift 2
   local conf="ocserv-$name.conf" copts=("$@")
   # Workers stay root: dropped to nobody they could not reach the sec-mod socket in a 0700 OUTDIR (mkdtemp's).
@@ -58,13 +59,19 @@ dtls-legacy = true
 log-level = 2
 EOF
   [ "$dtls" = none ] && sed -i '/^udp-port/d' "$conf" && copts+=(--no-dtls)
+  if [ "$dtls" = blocked ]; then # a firewall in front of the server drops its DTLS port: the client falls back to CSTP
+    ip netns exec "$ns" nft add table inet tsoc$$ && ip netns exec "$ns" nft add chain inet tsoc$$ input \
+      '{ type filter hook input priority 0; }' && ip netns exec "$ns" nft add rule inet tsoc$$ input udp dport "$p" drop ||
+      fail "$name: nft could not drop UDP $p in the server's namespace"
+  fi
   capture "ocserv-$name.pcap" "$vc" "host $sip and port $p"
   bg "ocserv-$name-server" timeout 30 ip netns exec "$ns" ocserv -f -c "$OUT/$conf"
   wait_for "ocserv-$name-server.log" "listening (TCP) on" 10 || fail "$name: server did not start (ocserv-$name-server.log)"
   bg "ocserv-$name-client" timeout 30 sh -c "echo ts-pass | exec openconnect --non-inter --passwd-on-stdin -u tsuser \
     --cafile '$OUT/ca.crt' --resolve vpn.test:$sip ${copts[*]} --script-tun --script 'sleep 60' -v https://vpn.test:$p/"
   local up="DTLS connected\|Established DTLS"
-  [ "$dtls" = none ] && up="Connected as\|CSTP connected"
+  [ "$dtls" = none ] && up="Configured as"
+  [ "$dtls" = blocked ] && up="DTLS initialised" # then the ClientHello and its retransmissions; no need to wait them out
   wait_for "ocserv-$name-client.log" "$up" 20 || fail "$name: the client did not connect (ocserv-$name-client.log)"
   sleep 2.5 # DPD and keepalive frames on the data channel
   stop_capture
@@ -77,4 +84,5 @@ variant default psk
 variant no-dtls none
 variant dtls12-resume legacy
 variant dtls-legacy legacy --dtls-ciphers=AES128-SHA --dtls12-ciphers=
+variant dtls-blocked blocked
 exit 0

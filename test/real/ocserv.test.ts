@@ -1,6 +1,7 @@
 /**
  * The AnyConnect protocol as Debian's ocserv and openconnect speak it (scripts/record/ocserv.sh): the CSTP
- * connection over TLS and its DTLS data channel in each DTLS mode ocserv offers, and a session over TLS alone.
+ * connection over TLS and its DTLS data channel in each DTLS mode ocserv offers, behind a firewall that drops DTLS,
+ * and a session over TLS alone.
  * Without decryption the TLS flow shows only a ClientHello to an unlisted name; what makes it a VPN is the DTLS
  * companion the client opens to the same server and port (parts/3 §"SSL VPNs", evidence rules), and the
  * pre-standard `01 00` DTLS names the product itself. The TLS-only session carries nothing a passive gateway may
@@ -21,12 +22,20 @@ const WITH_DTLS: [string, string, string[]][] = [
   ['default', 'ssl-vpn', ['sslvpn.companion-dtls']], // PSK-NEGOTIATE: standard DTLS 1.2, nothing product-specific in clear
   ['dtls12-resume', 'ssl-vpn', ['sslvpn.companion-dtls']], // Cisco's DTLS 1.2 mode: resumption of the CSTP-given session
   ['dtls-legacy', 'anyconnect', ['anyconnect.dtls-legacy', 'sslvpn.companion-dtls']], // pre-standard 01 00
+  ['dtls-blocked', 'ssl-vpn', ['sslvpn.companion-dtls']], // a firewall drops the DTLS port: unanswered ClientHellos
 ];
 
 describe('real AnyConnect protocol (ocserv in a namespace, openconnect --script-tun)', () => {
   it('records every variant (or says why it cannot here)', (ctx) => {
     if (rec.skip) ctx.skip(rec.skip);
-    expect([...rec.pcaps.keys()].sort()).toEqual(['default', 'dtls-legacy', 'dtls12-resume', 'no-dtls']);
+    expect([...rec.pcaps.keys()].sort()).toEqual(['default', 'dtls-blocked', 'dtls-legacy', 'dtls12-resume', 'no-dtls']);
+  });
+
+  it('dtls-blocked: the DTLS flow that gets no answer is one-way, yet its ClientHello ties it to the TLS flow', async (ctx) => {
+    if (rec.skip) ctx.skip(rec.skip);
+    const flows = await classifyRecording(rec.pcaps.get('dtls-blocked')!);
+    const udp = flows.filter((f) => f.transport === 'udp');
+    expect(udp.map((f) => [f.dstPackets, f.label]), describeRecords(flows)).toEqual([[0, 'unregistered_vpn']]);
   });
 
   it.for(WITH_DTLS)('%s: the TLS flow and its DTLS data channel, both VPN (%s); registered with their server', async ([variant, protocol, udpRules], ctx) => {
