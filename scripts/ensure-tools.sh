@@ -28,6 +28,8 @@ pkg_of() {
     wireguard-go) echo wireguard-go ;;
     tincd) echo tinc ;;
     ip) echo iproute2 ;; # ip netns: recorders keep their peers in namespaces of their own
+    ocserv) echo ocserv ;;
+    openconnect) echo openconnect ;;
     *) echo "" ;;
   esac
 }
