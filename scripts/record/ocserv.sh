@@ -75,9 +75,7 @@ EOF
   wait_for "ocserv-$name-client.log" "$up" 20 || fail "$name: the client did not connect (ocserv-$name-client.log)"
   sleep 2.5 # DPD and keepalive frames on the data channel
   stop_capture
-  local pids=("${REC_PIDS[@]: -2}") i
-  kill "${pids[@]}" 2>/dev/null
-  for i in $(seq 50); do kill -0 "${pids[@]}" 2>/dev/null || break; sleep 0.1; done
+  stop_peers
 }
 
 variant default psk

@@ -22,7 +22,7 @@ openvpn --genkey tls-crypt-v2-client v2c.key --tls-crypt-v2 v2s.key >/dev/null 2
 common=(--dev null --ifconfig-noexec --ping 1 --verb 3 --ca ca.crt --cipher AES-256-GCM --data-ciphers AES-256-GCM)
 n=0
 variant() { # NAME PROTO WRAPPER [SECONDS-AFTER-INIT]
-  local name=$1 proto=$2 wrap=$3 after=${4:-2.5} p; p=$(port $((n++)))
+  local name=$1 proto=$2 wrap=$3 after=${4:-2.5} p; p=$(port $n); n=$((n + 1)) # not $((n++)) inside $(…): a subshell
   local sw=() cw=() sp=$proto cp=$proto
   case $wrap in
     tls-auth) sw=(--tls-auth ta.key 0); cw=(--tls-auth ta.key 1) ;;
@@ -41,7 +41,7 @@ variant() { # NAME PROTO WRAPPER [SECONDS-AFTER-INIT]
     fail "$name: the client did not complete (openvpn-$name-client.log)"
   sleep "$after" # keepalive pings on the data channel (one a second each way)
   stop_capture
-  kill "${REC_PIDS[@]: -2}" 2>/dev/null
+  stop_peers
 }
 
 # Plain UDP runs longer: its data channel alone (the capture cut after the handshake) must show 8 pings each way.

@@ -34,9 +34,7 @@ variant() { # NAME EXTRA-LINE…
   wait_for "tinc-$name-a.log" "activated" 15 || fail "$name: node A did not connect (tinc-$name-a.log)"
   sleep 2.5 # session keys, PMTU probes (UDP) or pings (meta connection)
   stop_capture
-  local pids=("${REC_PIDS[@]: -2}") i
-  kill "${pids[@]}" 2>/dev/null
-  for i in $(seq 50); do kill -0 "${pids[@]}" 2>/dev/null || break; sleep 0.1; done
+  stop_peers
 }
 
 variant default

@@ -60,12 +60,17 @@ describe('real AnyConnect protocol (ocserv in a namespace, openconnect --script-
     ]);
   });
 
-  it('no-dtls: the TLS-only session stays ordinary, registered server or not (nothing in clear says VPN)', async (ctx) => {
+  it('no-dtls: the TLS-only session stays ordinary, registered server or not (nothing in clear says VPN); the endpoint list names it', async (ctx) => {
     if (rec.skip) ctx.skip(rec.skip);
     const pcap = rec.pcaps.get('no-dtls')!;
     for (const registered of [undefined, [`${SERVER},Example Corp`]]) {
       const flows = await classifyRecording(pcap, registered);
       expect(flows.map((f) => [f.transport, f.label, f.protocol, f.evidence.length]), describeRecords(flows)).toEqual([['tcp', 'ordinary', null, 0]]);
     }
+    // The operator's endpoint list is what names such a gateway: then VPN, and registered when its owner is.
+    const listed = await classifyRecording(pcap, undefined, [`${SERVER},Example Corp gateway`]);
+    expect(listed.map((f) => [f.label, f.evidence.map((e) => e.rule)]), describeRecords(listed)).toEqual([['unregistered_vpn', ['endpoint.list']]]);
+    const both = await classifyRecording(pcap, [`${SERVER},Example Corp`], [`${SERVER},Example Corp gateway`]);
+    expect(both.map((f) => [f.label, f.registrant]), describeRecords(both)).toEqual([['registered_vpn', 'Example Corp']]);
   });
 });
