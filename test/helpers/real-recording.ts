@@ -9,7 +9,7 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { expect } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { run } from '../../src/cli/classify.js';
 import { Sink } from './sink.js';
 
@@ -37,9 +37,22 @@ export function record(impl: string, timeoutMs = 120_000): Recording {
     if (m) pcaps.set(m[1]!, join(dir, f));
   }
   if (pcaps.size === 0) throw new Error(`scripts/record/${impl}.sh wrote no capture into ${dir}`);
-  // A recording that worked is removed with the test process (one that failed keeps its logs, named above).
-  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
   return { skip: null, dir, pcaps };
+}
+
+/**
+ * Record `impl` once for the test file (before its tests) and remove the recording after them; a recorder that
+ * failed keeps its directory and logs (named in the error). The returned object is filled in before the tests run.
+ */
+export function useRecording(impl: string, timeoutMs = 180_000): Recording {
+  const rec: Recording = { skip: 'not recorded yet', dir: '', pcaps: new Map() };
+  beforeAll(() => {
+    Object.assign(rec, record(impl, timeoutMs - 10_000));
+  }, timeoutMs);
+  afterAll(() => {
+    if (rec.dir !== '') rmSync(rec.dir, { recursive: true, force: true });
+  });
+  return rec;
 }
 
 export interface FlowRecord {

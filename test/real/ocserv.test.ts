@@ -8,14 +8,11 @@
  * call a VPN (a lone TLS flow is never labelled from port, size or duration), and registering its server does not
  * change that: registration alone never makes ordinary traffic VPN.
  */
-import { beforeAll, describe, expect, it } from 'vitest';
-import { classifyRecording, describeRecords, record, type Recording } from '../helpers/real-recording.js';
+import { describe, expect, it } from 'vitest';
+import { classifyRecording, describeRecords, useRecording } from '../helpers/real-recording.js';
 
 const SERVER = '198.18.0.0/15'; // the recorder's veth pair is carved from this range (RFC 2544 benchmarking)
-let rec: Recording;
-beforeAll(() => {
-  rec = record('ocserv');
-}, 180_000);
+const rec = useRecording('ocserv');
 
 /** Variant → protocol of both flows and the rules that must be among the UDP flow's evidence. */
 const WITH_DTLS: [string, string, string[]][] = [

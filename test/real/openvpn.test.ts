@@ -3,16 +3,13 @@
  * wrapper, the tunnel labelled OpenVPN from its own handshake, registered when its server is registered; and the
  * UDP session seen from its data channel alone.
  */
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { classifyRecording, describeRecords, expectOneTunnel, record, type Recording } from '../helpers/real-recording.js';
+import { classifyRecording, describeRecords, expectOneTunnel, useRecording } from '../helpers/real-recording.js';
 
 const VARIANTS = ['tcp', 'tcp-tls-crypt', 'udp', 'udp-tls-auth', 'udp-tls-crypt', 'udp-tls-crypt-v2'];
-let rec: Recording;
-beforeAll(() => {
-  rec = record('openvpn');
-}, 180_000);
+const rec = useRecording('openvpn');
 
 describe('real OpenVPN (Debian openvpn, --dev null on 127.0.0.1)', () => {
   it('records every variant (or says why it cannot here)', (ctx) => {

@@ -3,13 +3,10 @@
  * plaintext ID and METAKEY lines in both directions, and the UDP packets between the two nodes' ports (fully
  * encrypted in the legacy protocol) tied to it by the companion relation; registered when a node is registered.
  */
-import { beforeAll, describe, expect, it } from 'vitest';
-import { classifyRecording, describeRecords, record, type Recording } from '../helpers/real-recording.js';
+import { describe, expect, it } from 'vitest';
+import { classifyRecording, describeRecords, useRecording } from '../helpers/real-recording.js';
 
-let rec: Recording;
-beforeAll(() => {
-  rec = record('tinc');
-}, 180_000);
+const rec = useRecording('tinc');
 
 const META_RULES = ['tinc.id', 'tinc.id-both', 'tinc.metakey'];
 

@@ -5,13 +5,10 @@
  */
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { classifyRecording, describeRecords, expectOneTunnel, record, type Recording } from '../helpers/real-recording.js';
+import { describe, expect, it } from 'vitest';
+import { classifyRecording, describeRecords, expectOneTunnel, useRecording } from '../helpers/real-recording.js';
 
-let rec: Recording;
-beforeAll(() => {
-  rec = record('wireguard');
-}, 180_000);
+const rec = useRecording('wireguard');
 
 describe('real WireGuard (wireguard-go, in a network namespace of the test)', () => {
   it('records both variants (or says why it cannot here)', (ctx) => {
