@@ -6,6 +6,7 @@
 # with PSK-NEGOTIATE), `--no-dtls` (CSTP over TLS only) and the legacy DTLS of Cisco's servers (ocserv with
 # dtls-psk off: pre-standard DTLS 01 00 resuming the session the CSTP connection handed over), and the default with
 # the server's DTLS port dropped by a firewall (the client's DTLS ClientHellos go unanswered; it falls back to CSTP).
+# And the legacy DTLS on a port other than the TLS port (ocserv udp-port; the client learns it from X-DTLS-Port).
 # Each variant runs until the client reports its data channel up and a few DPD/keepalive frames have crossed.
 source "$(dirname "$0")/lib.sh"
 need ocserv openconnect openssl nft
@@ -31,15 +32,17 @@ ip link set "$vs" netns "$ns" && ip addr add "$cip/30" dev "$vc" && ip link set 
   ip -n "$ns" addr add "$sip/30" dev "$vs" && ip -n "$ns" link set "$vs" up || fail "veth addresses"
 
 n=0
-variant() { # NAME DTLS(psk|legacy|none|blocked) CLIENT-OPTION…
-  local name=$1 dtls=$2 p; p=$(port $n); n=$((n + 1)); shift 2
+variant() { # NAME DTLS(psk|legacy|legacy-port|none|blocked) CLIENT-OPTION…
+  local name=$1 dtls=$2 p up; p=$(port $n); n=$((n + 1)); shift 2
+  # legacy-port: the DTLS port is not the TLS port (ocserv's udp-port; the client learns it from X-DTLS-Port).
+  local udp=$p; [ "$dtls" = legacy-port ] && udp=$((p + 1))
   local conf="ocserv-$name.conf" copts=("$@")
   # Workers stay root: dropped to nobody they could not reach the sec-mod socket in a 0700 OUTDIR (mkdtemp's).
   cat >"$conf" <<EOF
 auth = "plain[passwd=$OUT/ocpasswd]"
 listen-host = $sip
 tcp-port = $p
-udp-port = $([ "$dtls" = none ] && echo 0 || echo "$p")
+udp-port = $([ "$dtls" = none ] && echo 0 || echo "$udp")
 socket-file = $OUT/ocserv-$name.sock
 pid-file = $OUT/ocserv-$name.pid
 server-cert = $OUT/server.crt
@@ -54,7 +57,7 @@ dpd = 5
 try-mtu-discovery = false
 device = tsoc$$
 ipv4-network = 192.168.$(( n + 100 )).0/24
-dtls-psk = $([ "$dtls" = legacy ] && echo false || echo true)
+dtls-psk = $([ "${dtls%-port}" = legacy ] && echo false || echo true)
 dtls-legacy = true
 log-level = 2
 EOF
@@ -64,12 +67,12 @@ EOF
       '{ type filter hook input priority 0; }' && ip netns exec "$ns" nft add rule inet tsoc$$ input udp dport "$p" drop ||
       fail "$name: nft could not drop UDP $p in the server's namespace"
   fi
-  capture "ocserv-$name.pcap" "$vc" "host $sip and port $p"
+  capture "ocserv-$name.pcap" "$vc" "host $sip and (port $p or port $udp)"
   bg "ocserv-$name-server" timeout 30 ip netns exec "$ns" ocserv -f -c "$OUT/$conf"
   wait_for "ocserv-$name-server.log" "listening (TCP) on" 10 || fail "$name: server did not start (ocserv-$name-server.log)"
   bg "ocserv-$name-client" timeout 30 sh -c "echo ts-pass | exec openconnect --non-inter --passwd-on-stdin -u tsuser \
     --cafile '$OUT/ca.crt' --resolve vpn.test:$sip ${copts[*]} --script-tun --script 'sleep 60' -v https://vpn.test:$p/"
-  local up="DTLS connected\|Established DTLS"
+  up="DTLS connected\|Established DTLS"
   [ "$dtls" = none ] && up="Configured as"
   [ "$dtls" = blocked ] && up="DTLS initialised" # then the ClientHello and its retransmissions; no need to wait them out
   wait_for "ocserv-$name-client.log" "$up" 20 || fail "$name: the client did not connect (ocserv-$name-client.log)"
@@ -83,4 +86,5 @@ variant no-dtls none
 variant dtls12-resume legacy
 variant dtls-legacy legacy --dtls-ciphers=AES128-SHA --dtls12-ciphers=
 variant dtls-blocked blocked
+variant dtls-legacy-port legacy-port --dtls-ciphers=AES128-SHA --dtls12-ciphers=
 exit 0

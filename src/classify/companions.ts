@@ -342,7 +342,7 @@ export class CompanionIndex {
    * (finding one sets `vouch` on its TLS control flow's entry, the evidence that flow then carries) or the NAT-T
    * float of an IKE SA (`spis`: the flow's IKE messages behind the non-ESP marker).
    */
-  evidenceFor(f: CompanionFlow, traits = 0, spis?: readonly IkeSpis[]): Evidence | null {
+  evidenceFor(f: CompanionFlow, traits = 0, spis?: readonly IkeSpis[], selfStrong = false): Evidence | null {
     this.lastTie = null;
     if (f.transport === IPPROTO_TCP) return (traits & TRAIT_TLS_HELLO) !== 0 ? this.sideConnection(f) : null;
     if (f.transport !== IPPROTO_UDP) return null;
@@ -351,7 +351,7 @@ export class CompanionIndex {
       if (e) return e;
     }
     if ((traits & (TRAIT_DTLS_HELLO | TRAIT_ESP)) !== 0 && this.tls.size > 0) {
-      const e = this.dataChannel(f, traits);
+      const e = this.dataChannel(f, traits, selfStrong);
       if (e) return e;
     }
     if (this.metas.size === 0) return null;
@@ -396,7 +396,12 @@ export class CompanionIndex {
     return { source: COMPANION_SOURCE, kind: 'relation', protocol, strength: 'strong', rule, reason };
   }
 
-  private dataChannel(f: CompanionFlow, traits: number): Evidence | null {
+  /**
+   * `selfStrong`: the flow has strong evidence of its own (AnyConnect's legacy DTLS framing). Its DTLS port then need
+   * not be the TLS port or 443: the server names it in X-DTLS-Port, inside TLS, so it can be any port, and the
+   * port check only guards against tying somebody else's DTLS (WebRTC without use_srtp) to a TLS flow.
+   */
+  private dataChannel(f: CompanionFlow, traits: number, selfStrong: boolean): Evidence | null {
     const list = this.tls.get(pairKey(f));
     if (!list) return null;
     const t = f.firstSeenUs;
@@ -410,8 +415,8 @@ export class CompanionIndex {
       const inTime = t >= c.startUs && (t <= c.startUs + this.windowUs || t <= c.endUs);
       if (!inTime) continue;
       const when = t <= c.startUs + this.windowUs ? `${((t - c.startUs) / 1e6).toFixed(1)} s after it started` : 'while it was open';
-      if (dtls && (f.dstPort === c.serverPort || f.dstPort === DEFAULT_DTLS_PORT)) {
-        const port = f.dstPort === c.serverPort ? 'the same port' : `port ${DEFAULT_DTLS_PORT} (default DTLS port)`;
+      if (dtls && (f.dstPort === c.serverPort || f.dstPort === DEFAULT_DTLS_PORT || selfStrong)) {
+        const port = f.dstPort === c.serverPort ? 'the same port' : f.dstPort === DEFAULT_DTLS_PORT ? `port ${DEFAULT_DTLS_PORT} (default DTLS port)` : `port ${f.dstPort} (a DTLS port of the server's choice; the datagram's own framing is strong evidence)`;
         return this.tie(f, c, 'ssl-vpn', 'sslvpn.companion-dtls',
           `TLS control flow of the SSL-VPN DTLS data channel ${f.srcText()} → ${f.dstText()} (DTLS ClientHello without use_srtp, no STUN, ${when})`,
           `first datagram is a DTLS ClientHello without use_srtp (no STUN on the flow), to ${port} of the server of TLS flow ${tlsDesc(f, c)}, ${when}`);

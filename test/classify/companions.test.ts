@@ -118,6 +118,17 @@ describe('protocol of a tied TLS flow', () => {
     expect(tcp.protocol).toBe('anyconnect');
     expect(rulesOf(tcp)).toEqual(['sslvpn.companion-dtls']);
   });
+  it('a data channel strong on its own framing (AnyConnect legacy DTLS) ties on any port (the server names it in X-DTLS-Port)', () => {
+    const legacy = dtlsRecord(helloBody({ version: 0x0100, sessionId: new Array(32).fill(0x42), cookie: [], suites: [0x0035], noExtensions: true }), { recVersion: 0x0100 });
+    const rs = classify([...tlsFlow(50000, 8443, 0, 30), ...udpFlow(8444, 2, legacy)]);
+    const tcp = find(rs, 'tcp', `${SERVER}:8443`);
+    expect([tcp.label, tcp.protocol, rulesOf(tcp)]).toEqual(['unregistered_vpn', 'anyconnect', ['sslvpn.companion-dtls']]);
+    expect(find(rs, 'udp', `${SERVER}:8444`).evidence.find((e) => e.rule === 'sslvpn.companion-dtls')?.reason).toMatch(/port 8444 \(a DTLS port of the server's choice/);
+    // A DTLS hello with nothing strong of its own still needs the TLS port or 443 (the case above, 4433: ordinary);
+    // and the strong framing does not reach a TLS flow to another server.
+    const elsewhere = classify([...tlsFlow(50000, 8443, 0, 30, OTHER), ...udpFlow(8444, 2, legacy)]);
+    expect(find(elsewhere, 'tcp', `${OTHER}:8443`).label).toBe('ordinary');
+  });
 });
 
 describe('CompanionIndex memory bound', () => {

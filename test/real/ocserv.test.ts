@@ -25,7 +25,20 @@ const WITH_DTLS: [string, string, string[]][] = [
 describe('real AnyConnect protocol (ocserv in a namespace, openconnect --script-tun)', () => {
   it('records every variant (or says why it cannot here)', (ctx) => {
     if (rec.skip) ctx.skip(rec.skip);
-    expect([...rec.pcaps.keys()].sort()).toEqual(['default', 'dtls-blocked', 'dtls-legacy', 'dtls12-resume', 'no-dtls']);
+    expect([...rec.pcaps.keys()].sort()).toEqual(['default', 'dtls-blocked', 'dtls-legacy', 'dtls-legacy-port', 'dtls12-resume', 'no-dtls']);
+  });
+
+  it('dtls-legacy-port: the DTLS port is not the TLS port (udp-port, sent in X-DTLS-Port): both AnyConnect still', async (ctx) => {
+    if (rec.skip) ctx.skip(rec.skip);
+    const flows = await classifyRecording(rec.pcaps.get('dtls-legacy-port')!);
+    const seen = describeRecords(flows);
+    expect(flows.map((f) => [f.transport, f.label, f.protocol]).sort(), seen).toEqual([
+      ['tcp', 'unregistered_vpn', 'anyconnect'],
+      ['udp', 'unregistered_vpn', 'anyconnect'],
+    ]);
+    const tcp = flows.find((f) => f.transport === 'tcp')!, udp = flows.find((f) => f.transport === 'udp')!;
+    expect(udp.dst, seen).not.toBe(tcp.dst);
+    expect(tcp.evidence.map((e) => e.rule), seen).toEqual(['sslvpn.companion-dtls']);
   });
 
   it('dtls-blocked: the DTLS flow that gets no answer is one-way, yet its ClientHello ties it to the TLS flow', async (ctx) => {
