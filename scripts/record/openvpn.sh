@@ -21,8 +21,11 @@ openvpn --genkey tls-crypt-v2-client v2c.key --tls-crypt-v2 v2s.key >/dev/null 2
 
 common=(--dev null --ifconfig-noexec --ping 1 --verb 3 --ca ca.crt --cipher AES-256-GCM --data-ciphers AES-256-GCM)
 n=0
-variant() { # NAME PROTO WRAPPER [SECONDS-AFTER-INIT]
+variant() { # NAME PROTO WRAPPER [SECONDS-AFTER-INIT [OPTION…]]
   local name=$1 proto=$2 wrap=$3 after=${4:-2.5} p; p=$(port $n); n=$((n + 1)) # not $((n++)) inside $(…): a subshell
+  shift 3; [ $# -gt 0 ] && shift
+  local more=("$@") host=127.0.0.1
+  [[ $proto == *6 ]] && host=::1
   local sw=() cw=() sp=$proto cp=$proto
   case $wrap in
     tls-auth) sw=(--tls-auth ta.key 0); cw=(--tls-auth ta.key 1) ;;
@@ -30,13 +33,13 @@ variant() { # NAME PROTO WRAPPER [SECONDS-AFTER-INIT]
     tls-crypt-v2) sw=(--tls-crypt-v2 v2s.key); cw=(--tls-crypt-v2 v2c.key) ;;
   esac
   [ "$proto" = tcp ] && sp=tcp-server && cp=tcp-client
-  capture "openvpn-$name.pcap" lo "host 127.0.0.1 and port $p"
-  bg "openvpn-$name-server" timeout 30 openvpn "${common[@]}" --proto $sp --local 127.0.0.1 --lport $p \
-    --cert server.crt --key server.key --dh none --tls-server "${sw[@]}"
-  wait_for "openvpn-$name-server.log" "Initialization Sequence Completed\|UDPv4 link local\|Listening for incoming TCP" 10 ||
+  capture "openvpn-$name.pcap" lo "host $host and port $p"
+  bg "openvpn-$name-server" timeout 30 openvpn "${common[@]}" --proto $sp --local $host --lport $p \
+    --cert server.crt --key server.key --dh none --tls-server "${sw[@]}" "${more[@]}"
+  wait_for "openvpn-$name-server.log" "Initialization Sequence Completed\|UDPv. link local\|Listening for incoming TCP" 10 ||
     fail "$name: server did not start (openvpn-$name-server.log)"
-  bg "openvpn-$name-client" timeout 30 openvpn "${common[@]}" --proto $cp --remote 127.0.0.1 $p --nobind \
-    --cert client.crt --key client.key --tls-client --remote-cert-tls server "${cw[@]}"
+  bg "openvpn-$name-client" timeout 30 openvpn "${common[@]}" --proto $cp --remote $host $p --nobind \
+    --cert client.crt --key client.key --tls-client --remote-cert-tls server "${cw[@]}" "${more[@]}"
   wait_for "openvpn-$name-client.log" "Initialization Sequence Completed" 20 ||
     fail "$name: the client did not complete (openvpn-$name-client.log)"
   sleep "$after" # keepalive pings on the data channel (one a second each way)
@@ -51,4 +54,6 @@ variant udp-tls-auth udp tls-auth
 variant udp-tls-crypt udp tls-crypt
 variant tcp-tls-crypt tcp tls-crypt
 variant udp-tls-crypt-v2 udp tls-crypt-v2
+variant udp-tls-auth-sha512 udp tls-auth 2.5 --auth SHA512 # a 64-byte HMAC in every control packet
+variant udp6 udp6 none                                     # on ::1
 exit 0

@@ -1,14 +1,14 @@
 /**
- * OpenVPN 2.x as Debian ships it (scripts/record/openvpn.sh): over UDP and TCP, plain and with each control-channel
- * wrapper, the tunnel labelled OpenVPN from its own handshake, registered when its server is registered; and the
- * UDP session seen from its data channel alone.
+ * OpenVPN 2.x as Debian ships it (scripts/record/openvpn.sh): over UDP (IPv4 and IPv6) and TCP, plain and with each
+ * control-channel wrapper (tls-auth with a 20- and a 64-byte HMAC), the tunnel labelled OpenVPN from its own
+ * handshake, registered when its server is registered; and the UDP session seen from its data channel alone.
  */
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { classifyRecording, describeRecords, expectOneTunnel, useRecording } from '../helpers/real-recording.js';
 
-const VARIANTS = ['tcp', 'tcp-tls-crypt', 'udp', 'udp-tls-auth', 'udp-tls-crypt', 'udp-tls-crypt-v2'];
+const VARIANTS = ['tcp', 'tcp-tls-crypt', 'udp', 'udp-tls-auth', 'udp-tls-auth-sha512', 'udp-tls-crypt', 'udp-tls-crypt-v2', 'udp6'];
 const rec = useRecording('openvpn');
 
 describe('real OpenVPN (Debian openvpn, --dev null on 127.0.0.1)', () => {
@@ -33,6 +33,7 @@ describe('real OpenVPN (Debian openvpn, --dev null on 127.0.0.1)', () => {
   it.for(VARIANTS)('%s: one flow, OpenVPN, unregistered; registered with its server', async (variant, ctx) => {
     if (rec.skip) ctx.skip(rec.skip);
     const transport = variant.startsWith('tcp') ? 'tcp' : 'udp';
-    await expectOneTunnel(rec.pcaps.get(variant)!, { transport, protocol: 'openvpn', rulePrefix: 'ovpn.', server: '127.0.0.1/32' });
+    const server = variant === 'udp6' ? '::1/128' : '127.0.0.1/32';
+    await expectOneTunnel(rec.pcaps.get(variant)!, { transport, protocol: 'openvpn', rulePrefix: 'ovpn.', server });
   });
 });
