@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, expect } from 'vitest';
+import type { FlowRecord } from '../../src/classify/record.js';
 import { run } from '../../src/cli/classify.js';
 import { Sink } from './sink.js';
 
@@ -55,17 +56,8 @@ export function useRecording(impl: string, timeoutMs = 180_000): Recording {
   return rec;
 }
 
-export interface FlowRecord {
-  transport: string;
-  src: string;
-  dst: string;
-  label: string;
-  protocol: string | null;
-  registrant: string | null;
-  confidence: number;
-  evidence: { rule: string; strength: string; reason: string }[];
-  [k: string]: unknown;
-}
+/** A record as the CLI prints it (NDJSON): the library's FlowRecord. */
+export type { FlowRecord };
 
 /**
  * Classify one capture in process (NDJSON records); `registered`: lines of a registration list, `endpoints`: lines
