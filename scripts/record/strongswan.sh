@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# strongSwan 5.x (Debian's charon + swanctl): initiator and responder each in a network namespace of their own,
+# joined by a veth pair, pre-shared keys, recorded on the responder's end of the veth. Variants:
+#   ikev2        IKEv2 on UDP 500 only (MOBIKE off, no NAT): IKE_SA_INIT + IKE_AUTH; the kernel IPsec backend
+#                (xfrm) negotiates the CHILD_SA, whose ESP the kernel may lack (CONFIG_INET_ESP): no data asked for;
+#   ikev2-natt   IKEv2 with `encap = yes` (UDP-encapsulated ESP forced): IKE_SA_INIT on 500, IKE_AUTH on 4500
+#                behind the non-ESP marker, then ESP-in-UDP on 4500 (userspace ESP: the kernel-libipsec plugin);
+#   ikev2-natt-esp-only  the ESP-in-UDP packets of ikev2-natt alone (a capture that joins after the handshake);
+#   ikev1        IKEv1 main mode + quick mode, ESP-in-UDP on 4500 (kernel-libipsec forces UDP encapsulation);
+#   ikev1-aggressive  IKEv1 aggressive mode + quick mode, likewise.
+# Plain ESP (IP protocol 50) needs the kernel's ESP (CONFIG_INET_ESP): recorded as variant `esp` only when the
+# kernel has it, since Debian 12's kernel-libipsec cannot send raw ESP.
+source "$(dirname "$0")/lib.sh"
+CHARON=/usr/lib/ipsec/charon
+LIBIPSEC=/usr/lib/ipsec/plugins/libstrongswan-kernel-libipsec.so
+need tcpdump swanctl $CHARON $LIBIPSEC
+cd "$OUT" || exit 1
+
+R=tsr$$ I=tsi$$ RA=10.231.0.1 IA=10.231.0.2 RNET=10.232.1.1 INET=10.232.2.1
+netns $R
+netns $I
+ip link add tsv$$r type veth peer name tsv$$i 2>veth.log || skip "may not create a veth pair: $(cat veth.log)"
+ip link set tsv$$r netns $R && ip link set tsv$$i netns $I || fail "cannot move the veth ends into the namespaces"
+ip -n $R addr add $RA/24 dev tsv$$r && ip -n $R link set tsv$$r up && ip -n $R addr add $RNET/32 dev lo || fail "addresses ($R)"
+ip -n $I addr add $IA/24 dev tsv$$i && ip -n $I link set tsv$$i up && ip -n $I addr add $INET/32 dev lo || fail "addresses ($I)"
+
+# lib.sh's capture runs tcpdump in this namespace, where the veth end lives (`command tcpdump` for anything else).
+tcpdump() { exec ip netns exec $R tcpdump "$@"; }
+
+# conf SIDE BACKEND: a private strongswan.conf (plugins, vici socket in OUTDIR, log to stderr) for one daemon.
+conf() {
+  local side=$1 backend=$2
+  mkdir -p "$side"
+  cat >"$side/strongswan.conf" <<EOF
+charon {
+  load = random nonce aes sha1 sha2 hmac kdf gmp pem pkcs1 x509 pubkey vici $backend kernel-netlink socket-default
+  i_dont_care_about_security_and_use_aggressive_mode_psk = yes
+  plugins {
+    vici { socket = unix://$OUT/$side/vici }
+  }
+  filelog { stderr { default = 1 ike = 2 net = 2 } }
+}
+swanctl { socket = unix://$OUT/$side/vici }
+EOF
+}
+
+# swanctl_conf SIDE VERSION LOCAL REMOTE LTS RTS ID PEERID EXTRA: one connection `t` with one child `t`, PSK.
+swanctl_conf() {
+  cat >"$1/swanctl.conf" <<EOF
+connections {
+  t {
+    version = $2
+    local_addrs = $3
+    remote_addrs = $4
+    proposals = aes128-sha256-modp2048
+    $9
+    local {
+      auth = psk
+      id = $7
+    }
+    remote {
+      auth = psk
+      id = $8
+    }
+    children {
+      t {
+        local_ts = $5
+        remote_ts = $6
+        esp_proposals = aes128-sha256
+      }
+    }
+  }
+}
+secrets {
+  ike-1 {
+    id-1 = responder
+    id-2 = initiator
+    secret = tunnelscope-recording-psk
+  }
+}
+EOF
+}
+
+# nsx NS SIDE CMD…: run CMD in namespace NS with SIDE's strongswan.conf.
+nsx() { local ns=$1 side=$2; shift 2; ip netns exec "$ns" env STRONGSWAN_CONF="$OUT/$side/strongswan.conf" "$@"; }
+
+variant() { # NAME VERSION BACKEND DATA(yes/no) EXTRA-CONNECTION-OPTIONS
+  local name=$1 ver=$2 backend=$3 data=$4 extra=$5 side ns k
+  conf "$name-r" "$backend"
+  conf "$name-i" "$backend"
+  swanctl_conf "$name-r" "$ver" $RA $IA $RNET/32 $INET/32 responder initiator "$extra"
+  swanctl_conf "$name-i" "$ver" $IA $RA $INET/32 $RNET/32 initiator responder "$extra"
+  capture "strongswan-$name.pcap" tsv$$r "ip and host $IA"
+  for side in r i; do
+    ns=$R; [ $side = i ] && ns=$I
+    # charon keeps its pid file in /run: a private /run (this mount namespace only) lets two run side by side.
+    bg "strongswan-$name-charon-$side" timeout 30 ip netns exec $ns env STRONGSWAN_CONF="$OUT/$name-$side/strongswan.conf" \
+      sh -c "mount -t tmpfs tunnelscope-run /run && exec $CHARON"
+    for k in $(seq 100); do [ -S "$name-$side/vici" ] && break; sleep 0.1; done
+    [ -S "$name-$side/vici" ] || fail "$name: charon ($side) did not open its vici socket (strongswan-$name-charon-$side.log)"
+    nsx $ns "$name-$side" timeout 10 swanctl --load-all --file "$OUT/$name-$side/swanctl.conf" >"strongswan-$name-load-$side.log" 2>&1 ||
+      fail "$name: swanctl --load-all ($side) failed (strongswan-$name-load-$side.log)"
+  done
+  nsx $I "$name-i" timeout 15 swanctl --initiate --child t --timeout 10 >"strongswan-$name-initiate.log" 2>&1
+  wait_for "strongswan-$name-charon-i.log" "IKE_SA t\[[0-9]*\] established" 5 ||
+    fail "$name: the IKE SA was not established (strongswan-$name-charon-i.log)"
+  if [ "$data" = yes ]; then
+    grep -q "CHILD_SA t{[0-9]*} established" "strongswan-$name-charon-i.log" ||
+      fail "$name: the CHILD_SA was not established (strongswan-$name-charon-i.log)"
+    # A few datagrams into the tunnel (routed over ipsec0 by the CHILD_SA's route); the responder answers each
+    # with ICMP port unreachable, so both directions carry ESP.
+    for k in 1 2 3 4; do nsx $I "$name-i" bash -c "echo tunnelscope-probe-$k >/dev/udp/$RNET/9"; sleep 0.2; done
+  fi
+  sleep 0.5
+  stop_capture
+  kill "${REC_PIDS[@]: -2}" 2>/dev/null
+  sleep 0.3
+}
+
+variant ikev2 2 "" no "mobike = no"
+# Plain ESP needs the kernel's: ask it for one AES-CBC/HMAC-SHA256 SA and take it away again.
+if ip -n $R xfrm state add src $RA dst $IA proto esp spi 0x1000 mode tunnel enc 'cbc(aes)' 0x$(printf '%032d' 0) \
+  auth-trunc 'hmac(sha256)' 0x$(printf '%064d' 0) 128 2>/dev/null; then
+  ip -n $R xfrm state flush
+  variant esp 2 "" yes "mobike = no"
+else
+  echo "note: this kernel has no ESP (CONFIG_INET_ESP): variant esp (IKEv2 + ESP on IP protocol 50) not recorded" >&2
+fi
+variant ikev2-natt 2 kernel-libipsec yes "encap = yes"
+# The same ESP-in-UDP as a capture that started after the handshake sees it: no IKE, no keepalive.
+command tcpdump -r strongswan-ikev2-natt.pcap -w strongswan-ikev2-natt-esp-only.pcap 'udp[8:4] != 0 and udp[4:2] > 9' 2>/dev/null ||
+  fail "tcpdump could not filter strongswan-ikev2-natt.pcap"
+variant ikev1 1 kernel-libipsec yes ""
+variant ikev1-aggressive 1 kernel-libipsec yes "aggressive = yes"
+exit 0
