@@ -12,6 +12,7 @@ set -uo pipefail
 REC_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 OUT="${1:?usage: $0 OUTDIR}"
 mkdir -p "$OUT"
+OUT="$(cd "$OUT" && pwd)" # absolute: the recorders cd into it, and bg, need and capture write below it
 REC_PIDS=()
 REC_CLEANUP=()
 

@@ -16,16 +16,9 @@ LIBIPSEC=/usr/lib/ipsec/plugins/libstrongswan-kernel-libipsec.so
 need tcpdump swanctl $CHARON $LIBIPSEC
 cd "$OUT" || exit 1
 
-R=tsr$$ I=tsi$$ RA=10.231.0.1 IA=10.231.0.2 RNET=10.232.1.1 INET=10.232.2.1
-netns $R
-netns $I
-ip link add tsv$$r type veth peer name tsv$$i 2>veth.log || skip "may not create a veth pair: $(cat veth.log)"
-ip link set tsv$$r netns $R && ip link set tsv$$i netns $I || fail "cannot move the veth ends into the namespaces"
-ip -n $R addr add $RA/24 dev tsv$$r && ip -n $R link set tsv$$r up && ip -n $R addr add $RNET/32 dev lo || fail "addresses ($R)"
-ip -n $I addr add $IA/24 dev tsv$$i && ip -n $I link set tsv$$i up && ip -n $I addr add $INET/32 dev lo || fail "addresses ($I)"
-
-# lib.sh's capture runs tcpdump in this namespace, where the veth end lives (`command tcpdump` for anything else).
-tcpdump() { exec ip netns exec $R tcpdump "$@"; }
+source "$REC_ROOT/scripts/record/netns-pair.sh"
+RNET=10.232.1.1 INET=10.232.2.1 # the tunnel's inner addresses (traffic selectors)
+ip -n $R addr add $RNET/32 dev lo && ip -n $I addr add $INET/32 dev lo || fail "cannot add the inner addresses"
 
 # conf SIDE BACKEND: a private strongswan.conf (plugins, vici socket in OUTDIR, log to stderr) for one daemon.
 conf() {
@@ -90,7 +83,7 @@ variant() { # NAME VERSION BACKEND DATA(yes/no) EXTRA-CONNECTION-OPTIONS
   conf "$name-i" "$backend"
   swanctl_conf "$name-r" "$ver" $RA $IA $RNET/32 $INET/32 responder initiator "$extra"
   swanctl_conf "$name-i" "$ver" $IA $RA $INET/32 $RNET/32 initiator responder "$extra"
-  capture "strongswan-$name.pcap" tsv$$r "ip and host $IA"
+  capture "strongswan-$name.pcap" $RV "ip and host $IA"
   for side in r i; do
     ns=$R; [ $side = i ] && ns=$I
     # charon keeps its pid file in /run: a private /run (this mount namespace only) lets two run side by side.
