@@ -27,6 +27,10 @@ pkg_of() {
     wg) echo wireguard-tools ;;
     wireguard-go) echo wireguard-go ;;
     tincd) echo tinc ;;
+    xl2tpd) echo xl2tpd ;;
+    pppd) echo ppp ;;
+    pptpd) echo pptpd ;;
+    pptp) echo pptp-linux ;;
     swanctl) echo strongswan-swanctl ;;
     /usr/lib/ipsec/charon) echo strongswan-charon ;; # not on PATH: asked for by its path
     /usr/lib/ipsec/plugins/libstrongswan-kernel-libipsec.so) echo libcharon-extra-plugins ;; # userspace ESP
