@@ -34,6 +34,7 @@ pkg_of() {
     swanctl) echo strongswan-swanctl ;;
     /usr/lib/ipsec/charon) echo strongswan-charon ;; # not on PATH: asked for by its path
     /usr/lib/ipsec/plugins/libstrongswan-kernel-libipsec.so) echo libcharon-extra-plugins ;; # userspace ESP
+    ip) echo iproute2 ;; # ip netns: recorders keep their peers in namespaces of their own
     *) echo "" ;;
   esac
 }

@@ -40,10 +40,12 @@ bg() {
   REC_PIDS+=($!)
 }
 
-# capture FILE IFACE FILTER: start tcpdump and return once it listens (or fail after 10 s). Sets CAP_PID.
+# capture FILE IFACE FILTER [NETNS]: start tcpdump (in NETNS when given) and return once it listens (or fail after
+# 10 s). Sets CAP_PID.
 capture() {
-  local file=$1 iface=$2 filter=$3 log="$OUT/tcpdump-$(basename "$1" .pcap).log" i
-  tcpdump -i "$iface" -n -U -w "$file" "$filter" >"$log" 2>&1 &
+  local file=$1 iface=$2 filter=$3 log="$OUT/tcpdump-$(basename "$1" .pcap).log" i in=()
+  [ -n "${4:-}" ] && in=(ip netns exec "$4")
+  "${in[@]}" tcpdump -i "$iface" -n -U -w "$file" "$filter" >"$log" 2>&1 &
   CAP_PID=$!
   REC_PIDS+=("$CAP_PID")
   for i in $(seq 100); do

@@ -13,7 +13,8 @@
 source "$(dirname "$0")/lib.sh"
 CHARON=/usr/lib/ipsec/charon
 LIBIPSEC=/usr/lib/ipsec/plugins/libstrongswan-kernel-libipsec.so
-need tcpdump swanctl $CHARON $LIBIPSEC
+need tcpdump ip swanctl $CHARON $LIBIPSEC
+need_tun # kernel-libipsec: userspace ESP through a TUN device
 cd "$OUT" || exit 1
 
 source "$REC_ROOT/scripts/record/netns-pair.sh"
@@ -83,7 +84,7 @@ variant() { # NAME VERSION BACKEND DATA(yes/no) EXTRA-CONNECTION-OPTIONS
   conf "$name-i" "$backend"
   swanctl_conf "$name-r" "$ver" $RA $IA $RNET/32 $INET/32 responder initiator "$extra"
   swanctl_conf "$name-i" "$ver" $IA $RA $INET/32 $RNET/32 initiator responder "$extra"
-  capture "strongswan-$name.pcap" $RV "ip and host $IA"
+  capture "strongswan-$name.pcap" $RV "ip and host $IA" $R
   for side in r i; do
     ns=$R; [ $side = i ] && ns=$I
     # charon keeps its pid file in /run: a private /run (this mount namespace only) lets two run side by side.
@@ -121,7 +122,7 @@ else
 fi
 variant ikev2-natt 2 kernel-libipsec yes "encap = yes"
 # The same ESP-in-UDP as a capture that started after the handshake sees it: no IKE, no keepalive.
-command tcpdump -r strongswan-ikev2-natt.pcap -w strongswan-ikev2-natt-esp-only.pcap 'udp[8:4] != 0 and udp[4:2] > 9' 2>/dev/null ||
+tcpdump -r strongswan-ikev2-natt.pcap -w strongswan-ikev2-natt-esp-only.pcap 'udp[8:4] != 0 and udp[4:2] > 9' 2>/dev/null ||
   fail "tcpdump could not filter strongswan-ikev2-natt.pcap"
 variant ikev1 1 kernel-libipsec yes ""
 variant ikev1-aggressive 1 kernel-libipsec yes "aggressive = yes"

@@ -9,7 +9,7 @@
 #   data-only, nolength-data-only   the data messages of `length` / `nolength` alone (a capture that joins after
 #               the control exchange).
 source "$(dirname "$0")/lib.sh"
-need tcpdump xl2tpd pppd
+need tcpdump ip xl2tpd pppd
 cd "$OUT" || exit 1
 source "$REC_ROOT/scripts/record/netns-pair.sh"
 STANDIN="$REC_ROOT/scripts/record/pppd-standin"
@@ -43,7 +43,7 @@ pppoptfile = $OUT/$name-i/options
 length bit = $lbit
 EOC
   touch "$name-r/options" "$name-i/options" "$name-r/secrets" "$name-i/secrets"
-  capture "xl2tpd-$name.pcap" $RV "ip and host $IA"
+  capture "xl2tpd-$name.pcap" $RV "ip and host $IA" $R
   for side in r i; do
     ns=$R; [ $side = i ] && ns=$I
     # The stand-in covers /usr/sbin/pppd in this process's mount namespace only (ip netns exec makes a new one).
@@ -62,7 +62,7 @@ variant length yes
 variant nolength no
 # The data messages alone: T bit (first byte's top bit) clear.
 data_only() { # FROM TO
-  command tcpdump -r "xl2tpd-$1.pcap" -w "xl2tpd-$2.pcap" 'udp[8] & 0x80 == 0' 2>/dev/null || fail "tcpdump could not filter xl2tpd-$1.pcap"
+  tcpdump -r "xl2tpd-$1.pcap" -w "xl2tpd-$2.pcap" 'udp[8] & 0x80 == 0' 2>/dev/null || fail "tcpdump could not filter xl2tpd-$1.pcap"
 }
 data_only length data-only
 data_only nolength nolength-data-only

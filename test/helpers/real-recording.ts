@@ -1,0 +1,91 @@
+/**
+ * Recordings of real VPN implementations made on this host by scripts/record/<impl>.sh (Debian's packages, client
+ * and server on loopback or in network namespaces of their own, the real tcpdump), then classified in process by
+ * the CLI. They check the detectors against what implementations put on the wire, not against bytes we built from
+ * the specification ourselves.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { expect } from 'vitest';
+import { run } from '../../src/cli/classify.js';
+import { Sink } from './sink.js';
+
+const ROOT = resolve(import.meta.dirname, '..', '..');
+
+export interface Recording {
+  /** Why the recorder could not run here (its exit 77 "skip: …" line), or null. */
+  skip: string | null;
+  dir: string;
+  /** Variant name → pcap path (`<impl>-<variant>.pcap`). */
+  pcaps: Map<string, string>;
+}
+
+/** Run `scripts/record/<impl>.sh` into a fresh directory; a failure throws with the recorder's own words. */
+export function record(impl: string, timeoutMs = 120_000): Recording {
+  const dir = mkdtempSync(join(tmpdir(), `ts-rec-${impl}-`));
+  const r = spawnSync('bash', [join(ROOT, 'scripts', 'record', `${impl}.sh`), dir], { encoding: 'utf8', timeout: timeoutMs });
+  if (r.status === 77) return { skip: r.stderr.trim().split('\n').pop() ?? 'skip', dir, pcaps: new Map() };
+  if (r.status !== 0) {
+    throw new Error(`scripts/record/${impl}.sh exited ${r.status ?? r.signal}: ${(r.stderr || r.stdout).trim()} (logs in ${dir})`);
+  }
+  const pcaps = new Map<string, string>();
+  for (const f of readdirSync(dir).sort()) {
+    const m = new RegExp(`^${impl}-(.+)\\.pcap$`).exec(f);
+    if (m) pcaps.set(m[1]!, join(dir, f));
+  }
+  if (pcaps.size === 0) throw new Error(`scripts/record/${impl}.sh wrote no capture into ${dir}`);
+  return { skip: null, dir, pcaps };
+}
+
+export interface FlowRecord {
+  transport: string;
+  src: string;
+  dst: string;
+  label: string;
+  protocol: string | null;
+  registrant: string | null;
+  confidence: number;
+  evidence: { rule: string; reason: string }[];
+  [k: string]: unknown;
+}
+
+/** Classify one capture in process (NDJSON records); `registered`: lines of a registration list. */
+export async function classifyRecording(pcap: string, registered?: string[]): Promise<FlowRecord[]> {
+  const argv = [pcap, '--format', 'ndjson', '-q'];
+  if (registered) {
+    const list = join(mkdtempSync(join(tmpdir(), 'ts-rec-list-')), 'registered.txt');
+    writeFileSync(list, registered.join('\n') + '\n');
+    argv.push('--registered', list);
+  }
+  const stdout = new Sink(), stderr = new Sink();
+  const code = await run(argv, { stdout, stderr, stdin: new PassThrough() });
+  if (code !== 0) throw new Error(`classify ${pcap} exited ${code}: ${stderr.text}`);
+  return stdout.text.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as FlowRecord);
+}
+
+/** One line per record, for a failure message that shows what the classifier said. */
+export function describeRecords(records: readonly FlowRecord[]): string {
+  return records.map((r) => `${r.transport} ${r.src} → ${r.dst}: ${r.label} ${r.protocol ?? '-'} ${r.confidence} [${r.evidence.map((e) => e.rule).join(', ')}]`).join('\n');
+}
+
+/**
+ * The common check of a recording whose capture holds one tunnel flow: that flow (and nothing else) labelled
+ * `unregistered_vpn` with `protocol`, on a rule of the detector's own (`rulePrefix`); then, with the server's
+ * address registered, `registered_vpn` with the registrant.
+ */
+export async function expectOneTunnel(
+  pcap: string,
+  want: { transport: string; protocol: string; rulePrefix: string; server: string },
+): Promise<void> {
+  const flows = await classifyRecording(pcap);
+  const seen = describeRecords(flows);
+  expect(flows, seen).toHaveLength(1);
+  const f = flows[0]!;
+  expect([f.transport, f.label, f.protocol], seen).toEqual([want.transport, 'unregistered_vpn', want.protocol]);
+  expect(f.evidence.some((e) => e.rule.startsWith(want.rulePrefix)), seen).toBe(true);
+  const reg = await classifyRecording(pcap, [`${want.server},Loopback Org`]);
+  expect(reg.map((r) => [r.label, r.protocol, r.registrant]), describeRecords(reg)).toEqual([['registered_vpn', want.protocol, 'Loopback Org']]);
+}
