@@ -122,7 +122,7 @@ else
 fi
 variant ikev2-natt 2 kernel-libipsec yes "encap = yes"
 # The same ESP-in-UDP as a capture that started after the handshake sees it: no IKE, no keepalive.
-tcpdump -r strongswan-ikev2-natt.pcap -w strongswan-ikev2-natt-esp-only.pcap 'udp[8:4] != 0 and udp[4:2] > 9' 2>/dev/null ||
+tcpdump -r strongswan-ikev2-natt.pcap -w strongswan-ikev2-natt-esp-only.pcap 'udp port 4500 and udp[8:4] != 0 and udp[4:2] > 9' 2>/dev/null ||
   fail "tcpdump could not filter strongswan-ikev2-natt.pcap"
 variant ikev1 1 kernel-libipsec yes ""
 variant ikev1-aggressive 1 kernel-libipsec yes "aggressive = yes"
