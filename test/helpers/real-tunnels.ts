@@ -9,6 +9,8 @@ export interface TunnelFlow {
   transport: string;
   /** A port of the flow (either end); none for GRE or ESP. */
   port?: number;
+  /** Both ports of the flow, in either order (when `port` alone would match two flows). */
+  ports?: [number, number];
   protocol: string;
   /** Evidence rules the flow's verdict must carry (each of them). */
   rules: string[];
@@ -20,7 +22,10 @@ function portOf(endpoint: string): number | null {
 }
 
 function matches(f: FlowRecord, w: TunnelFlow): boolean {
-  return f.transport === w.transport && (w.port === undefined || portOf(f.src) === w.port || portOf(f.dst) === w.port);
+  const a = portOf(f.src), b = portOf(f.dst);
+  if (f.transport !== w.transport) return false;
+  if (w.ports && !((a === w.ports[0] && b === w.ports[1]) || (a === w.ports[1] && b === w.ports[0]))) return false;
+  return w.port === undefined || a === w.port || b === w.port;
 }
 
 /**
