@@ -6,6 +6,8 @@
 # own userspace data path frames them. Variants:
 #   length      data messages with the length bit (`length bit = yes`);
 #   nolength    data messages without it (the header then has no length field);
+#   challenge   tunnel authentication (Challenge / Challenge Response AVPs, shared secret) with `hidden bit = yes`:
+#               xl2tpd 1.3.18 then adds a Random Vector AVP to each message (but hides no AVP value);
 #   data-only, nolength-data-only   the data messages of `length` / `nolength` alone (a capture that joins after
 #               the control exchange).
 source "$(dirname "$0")/lib.sh"
@@ -14,8 +16,8 @@ cd "$OUT" || exit 1
 source "$REC_ROOT/scripts/record/netns-pair.sh"
 STANDIN="$REC_ROOT/scripts/record/pppd-standin"
 
-variant() { # NAME LENGTH-BIT(yes/no)
-  local name=$1 lbit=$2 side ns
+variant() { # NAME LENGTH-BIT(yes/no) [EXTRA-OPTIONS (both sides)]
+  local name=$1 lbit=$2 extra=${3:-} side ns
   mkdir -p "$name-r" "$name-i"
   cat >"$name-r/xl2tpd.conf" <<EOC
 [global]
@@ -28,6 +30,7 @@ local ip = 10.233.0.1
 require authentication = no
 pppoptfile = $OUT/$name-r/options
 length bit = $lbit
+$extra
 EOC
   cat >"$name-i/xl2tpd.conf" <<EOC
 [global]
@@ -41,8 +44,11 @@ redial = no
 require authentication = no
 pppoptfile = $OUT/$name-i/options
 length bit = $lbit
+$extra
 EOC
-  touch "$name-r/options" "$name-i/options" "$name-r/secrets" "$name-i/secrets"
+  touch "$name-r/options" "$name-i/options"
+  echo '* * tunnelscope-recording-secret' >"$name-r/secrets"
+  cp "$name-r/secrets" "$name-i/secrets"
   capture "xl2tpd-$name.pcap" $RV "ip and host $IA" $R
   for side in r i; do
     ns=$R; [ $side = i ] && ns=$I
@@ -60,6 +66,8 @@ EOC
 
 variant length yes
 variant nolength no
+variant challenge yes "challenge = yes
+hidden bit = yes"
 # The data messages alone: T bit (first byte's top bit) clear.
 data_only() { # FROM TO
   tcpdump -r "xl2tpd-$1.pcap" -w "xl2tpd-$2.pcap" 'udp[8] & 0x80 == 0' 2>/dev/null || fail "tcpdump could not filter xl2tpd-$1.pcap"

@@ -1,7 +1,7 @@
 /**
  * xl2tpd as Debian ships it (scripts/record/xl2tpd.sh): L2TPv2 over UDP 1701 between two network namespaces, the
- * control connection and data messages with and without the length bit; labelled L2TP from the control messages,
- * and from the data messages alone when the capture starts after the control exchange.
+ * control connection (also with tunnel authentication) and data messages with and without the length bit; labelled
+ * L2TP from the control messages, and from the data messages alone when the capture starts after the control exchange.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { expectOneTunnel, record, type Recording } from '../helpers/real-recording.js';
@@ -10,6 +10,7 @@ const LNS = '10.231.0.1/32';
 const VARIANTS: [string, string][] = [
   ['length', 'l2tp.control'],
   ['nolength', 'l2tp.control'],
+  ['challenge', 'l2tp.control'],
   ['data-only', 'l2tp.data'],
   ['nolength-data-only', 'l2tp.data'],
 ];
