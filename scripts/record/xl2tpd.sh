@@ -16,36 +16,18 @@ cd "$OUT" || exit 1
 source "$REC_ROOT/scripts/record/netns-pair.sh"
 STANDIN="$REC_ROOT/scripts/record/pppd-standin"
 
+# conf DIR ADDRESS LENGTH-BIT EXTRA SECTION-LINES…: DIR/xl2tpd.conf listening on ADDRESS, with one LNS or LAC section.
+conf() {
+  local dir=$1 addr=$2 lbit=$3 extra=$4; shift 4
+  printf '%s\n' "[global]" "listen-addr = $addr" "port = 1701" "access control = no" "$@" "require authentication = no" \
+    "pppoptfile = $OUT/$dir/options" "length bit = $lbit" "$extra" >"$dir/xl2tpd.conf"
+}
+
 variant() { # NAME LENGTH-BIT(yes/no) [EXTRA-OPTIONS (both sides)]
   local name=$1 lbit=$2 extra=${3:-} side ns
   mkdir -p "$name-r" "$name-i"
-  cat >"$name-r/xl2tpd.conf" <<EOC
-[global]
-listen-addr = $RA
-port = 1701
-access control = no
-[lns default]
-ip range = 10.233.0.2-10.233.0.9
-local ip = 10.233.0.1
-require authentication = no
-pppoptfile = $OUT/$name-r/options
-length bit = $lbit
-$extra
-EOC
-  cat >"$name-i/xl2tpd.conf" <<EOC
-[global]
-listen-addr = $IA
-port = 1701
-access control = no
-[lac tunnelscope]
-lns = $RA
-autodial = yes
-redial = no
-require authentication = no
-pppoptfile = $OUT/$name-i/options
-length bit = $lbit
-$extra
-EOC
+  conf "$name-r" $RA "$lbit" "$extra" "[lns default]" "ip range = 10.233.0.2-10.233.0.9" "local ip = 10.233.0.1"
+  conf "$name-i" $IA "$lbit" "$extra" "[lac tunnelscope]" "lns = $RA" "autodial = yes" "redial = no"
   touch "$name-r/options" "$name-i/options"
   echo '* * tunnelscope-recording-secret' >"$name-r/secrets"
   cp "$name-r/secrets" "$name-i/secrets"
