@@ -66,6 +66,16 @@ stop_capture() {
   local i; for i in $(seq 50); do kill -0 "$CAP_PID" 2>/dev/null || return 0; sleep 0.1; done
 }
 
+# stop_peers [N]: stop the last N (default 2) processes started with bg and wait (bounded) until each is gone, so the
+# next variant finds its ports and devices free.
+stop_peers() {
+  local pids=("${REC_PIDS[@]: -${1:-2}}") p i
+  kill "${pids[@]}" 2>/dev/null
+  for p in "${pids[@]}"; do
+    for i in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+  done
+}
+
 # wait_for FILE PATTERN SECONDS: true once FILE contains PATTERN, false after SECONDS.
 wait_for() {
   local i; for i in $(seq $(( $3 * 10 ))); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done

@@ -21,8 +21,8 @@ openvpn --genkey tls-crypt-v2-client v2c.key --tls-crypt-v2 v2s.key >/dev/null 2
 
 common=(--dev null --ifconfig-noexec --ping 1 --verb 3 --ca ca.crt --cipher AES-256-GCM --data-ciphers AES-256-GCM)
 n=0
-variant() { # NAME PROTO WRAPPER
-  local name=$1 proto=$2 wrap=$3 p; p=$(port $((n++)))
+variant() { # NAME PROTO WRAPPER [SECONDS-AFTER-INIT]
+  local name=$1 proto=$2 wrap=$3 after=${4:-2.5} p; p=$(port $n); n=$((n + 1)) # not $((n++)) inside $(…): a subshell
   local sw=() cw=() sp=$proto cp=$proto
   case $wrap in
     tls-auth) sw=(--tls-auth ta.key 0); cw=(--tls-auth ta.key 1) ;;
@@ -39,12 +39,13 @@ variant() { # NAME PROTO WRAPPER
     --cert client.crt --key client.key --tls-client --remote-cert-tls server "${cw[@]}"
   wait_for "openvpn-$name-client.log" "Initialization Sequence Completed" 20 ||
     fail "$name: the client did not complete (openvpn-$name-client.log)"
-  sleep 2.5 # keepalive pings on the data channel
+  sleep "$after" # keepalive pings on the data channel (one a second each way)
   stop_capture
-  kill "${REC_PIDS[@]: -2}" 2>/dev/null
+  stop_peers
 }
 
-variant udp udp none
+# Plain UDP runs longer: its data channel alone (the capture cut after the handshake) must show 8 pings each way.
+variant udp udp none 10
 variant tcp tcp none
 variant udp-tls-auth udp tls-auth
 variant udp-tls-crypt udp tls-crypt

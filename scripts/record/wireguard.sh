@@ -35,7 +35,7 @@ variant() { # NAME LOOPBACK-ADDRESS INNER-PREFIX
   ip netns exec "$ns" wg show "$a" latest-handshakes | grep -qv '	0$' || fail "$name: no handshake (wireguard-$name-*.log)"
   sleep 1.5
   stop_capture
-  kill "${REC_PIDS[@]: -2}" 2>/dev/null
+  stop_peers
   for i in $(seq 50); do ip -n "$ns" link show "$a" >/dev/null 2>&1 || break; sleep 0.1; done
   ip -n "$ns" link del "$a" 2>/dev/null; ip -n "$ns" link del "$b" 2>/dev/null
 }

@@ -136,9 +136,16 @@ export class FlowDetection {
 
   /**
    * Inspect the newest payload packet of `view`. Returns true when more packets cannot change the label
-   * (strong evidence, the transport's packet budget is spent, or `recorded` — the flow table's
-   * maxPayloadPackets — packets were seen, after which no detector is called again).
+   * (strong evidence, the transport's packet budget is spent, `recorded` — the flow table's
+   * maxPayloadPackets — packets were seen, or PENDING_AFTER packets with no item pending), after which no detector
+   * is called again.
    */
+  /** A structural item that is not weak: more packets may turn it into a decision. */
+  private pending(): boolean {
+    for (const e of this.evidence) if (e.strength !== 'weak') return true;
+    return false;
+  }
+
   inspect(view: FlowView, table: DetectorTable, recorded = 255): boolean {
     const n = view.nPackets;
     const t = view.transport;
@@ -174,6 +181,10 @@ export class FlowDetection {
     }
     // Final once the detectors' budget is spent, or once the flow table records no further payload packets.
     if (n >= table.packetBudget(t, this.opening) || n >= recorded) return true;
+    // Past 8 payload packets only a flow with a medium item waiting for its corroboration is inspected further (an
+    // OpenVPN data run seen mid-stream needs 8 packets each way): the others end here, as they did when 8 was all a
+    // flow recorded, so ordinary traffic does not pay for the longer budgets.
+    if (n >= PENDING_AFTER && !this.pending()) return true;
     // Or once every detector is spent or has excluded the flow by its framing, and the name packets are seen: no
     // later packet can add an item (the budget above is this same condition without exclusions).
     if (live === 0 && (n >= NAME_PACKETS || (t !== IPPROTO_TCP && t !== IPPROTO_UDP))) return true;
@@ -192,6 +203,9 @@ export class FlowDetection {
     return false;
   }
 }
+
+/** Payload packets after which a flow is inspected further only with a medium (or strong) item pending. */
+export const PENDING_AFTER = 8;
 
 /** A flow's opening from its first payload packet, the traits read from it and the names found in it. */
 function openingOf(view: FlowView, traits: number, nm: FlowNames | null): number {

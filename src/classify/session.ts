@@ -13,7 +13,7 @@ import { DOUBLE, LINKTYPE_ETHERNET } from '../trace/types.js';
 import { isCaptureTime, usFromNs } from '../trace/container.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { Classifier } from './classifier.js';
-import { decide, FlowDetection, labelIsVpn } from './engine.js';
+import { decide, FlowDetection, labelIsVpn, PENDING_AFTER } from './engine.js';
 import { CompanionIndex, ikeSpisOf, type IkeSpis, type TlsFlow } from './companions.js';
 import { DnsBindings, MAX_BINDINGS } from './dns-bindings.js';
 import { isDnsPort, parseDnsAnswers } from '../detect/names/dns.js';
@@ -137,8 +137,11 @@ export class ClassifierSession extends EventEmitter {
     this.dns = new DnsBindings(Math.max(1, maxDns));
     this.readDns = maxDns > 0;
     this.companions = new CompanionIndex(undefined, classifier.companionWindowUs, classifier.sslVpnEspPorts, classifier.sideWindowUs);
+    // Record as many payload packets as the longest detector budget reaches (OpenVPN's mid-stream data rule wants 8
+    // each way); the flow table keeps 8 per flow and moves only flows still undecided there to its capped long tier.
+    const longest = classifier.table.maxPackets.reduce((a, b) => Math.max(a, b), 0);
     this.table = new FlowTable(
-      options.flow ?? {},
+      { maxPayloadPackets: longest, ...options.flow },
       {
         onPacket: (f, isNew, payload) => this.onPacket(f, isNew, payload),
         onEnd: (f, reason) => this.onEnd(f, reason),
@@ -276,9 +279,11 @@ export class ClassifierSession extends EventEmitter {
     const owned = d !== undefined;
     if (!owned) d = this.scratch;
     d!.excluded = this.excluded[id]!;
-    const final = d!.inspect(f.view, this.classifier.table, this.recorded);
-    this.excluded[id] = d!.excluded;
     const n = f.view.nPackets;
+    // Final also when the table cannot record the next packet (its long tier, needed past PENDING_AFTER packets, is
+    // full): what the flow has is all it will get.
+    const final = d!.inspect(f.view, this.classifier.table, this.recorded) || (n >= PENDING_AFTER && !f.extendCapture());
+    this.excluded[id] = d!.excluded;
     // The label may be final before inspection ends (engine.ts, labelIsVpn): asked when the flow gained an item or
     // a name, and at its first payload packet when an endpoint list is loaded (an endpoint hit decides alone).
     const early = !final && d!.pinned === null && (d!.fresh || (n === 1 && this.classifier.lists.vpnEndpoints !== null)) && this.labelFinalNow(f, d!);

@@ -134,6 +134,7 @@ function splitFlow(f: FlowTableOptions | undefined, n: number): FlowTableOptions
   const out: FlowTableOptions = { ...f };
   if (f.maxFlows !== undefined) out.maxFlows = Math.max(1, Math.ceil(f.maxFlows / n));
   if (f.maxCapturingFlows !== undefined) out.maxCapturingFlows = Math.ceil(f.maxCapturingFlows / n);
+  if (f.maxLongCapturingFlows !== undefined) out.maxLongCapturingFlows = Math.ceil(f.maxLongCapturingFlows / n);
   return out;
 }
 

@@ -58,7 +58,11 @@ export interface FlowTableOptions {
    * A new flow beyond the cap evicts the least-recently-active flow (EndReason `evicted`).
    */
   maxFlows?: number;
-  /** First payload-bearing packets recorded per flow for detectors. Default 8; 0 disables recording. */
+  /**
+   * First payload-bearing packets recorded per flow for detectors. Default 8; 0 disables recording. Beyond 8, a flow
+   * records its first 8 in the full tier and moves to the long tier (this many packets) only when it reaches a 9th
+   * (or asks, {@link FlowHandle.extendCapture}): most flows are decided by then and never pay for the long slot.
+   */
   maxPayloadPackets?: number;
   /** First payload bytes kept per recorded packet. Default 48; 0 keeps lengths/directions only. */
   payloadBytes?: number;
@@ -67,6 +71,12 @@ export interface FlowTableOptions {
    * while the pool is full records nothing (`stats.captureSkipped`).
    */
   maxCapturingFlows?: number;
+  /**
+   * Cap on flows holding a long-tier slot (more than 8 recorded packets) at once. Default 16,384 (with 24 packets of
+   * 48 bytes: ≤ 21 MB). A flow that would outgrow the full tier while the long tier is full keeps its first 8 packets
+   * and records no more (`stats.captureShort`).
+   */
+  maxLongCapturingFlows?: number;
   /**
    * Seconds of capture time a closed TCP connection (RST, or FIN from both sides and the final ACK) stays in the
    * table after its last packet, absorbing trailing ACKs, retransmitted FINs and late RSTs; a new SYN ends it at
@@ -127,6 +137,8 @@ export interface FlowTableStats {
   reassembly: ReassemblyStats;
   /** Flows that could not record payload because the snippet pool was full. */
   captureSkipped: number;
+  /** Flows that stopped recording at the full tier's 8 packets because the long tier was full. */
+  captureShort: number;
   /** ESP packets whose SPI differed from the one last seen in the same direction of the flow (rekeys). */
   espSpiChanges: number;
 }
@@ -175,8 +187,13 @@ const TH_FIN = 0x01, TH_SYN = 0x02, TH_RST = 0x04, TH_ACK = 0x10;
 
 /** Payload packets a flow records in the small snippet tier before it moves to a full slot. */
 const SMALL_PACKETS = 2;
+/** Payload packets of the full tier; a table recording more moves a flow that needs them to the long tier. */
+const FULL_PACKETS = 8;
+const DEFAULT_MAX_LONG = 16_384;
 /** Marks a full-tier slot in poolSlot (slots are < 2^28). */
 const BIG_TIER = 1 << 30;
+const LONG_TIER = 1 << 29;
+const TIER_BITS = BIG_TIER | LONG_TIER;
 
 function readI32be(d: Uint8Array, o: number): number {
   return (d[o]! << 24) | (d[o + 1]! << 16) | (d[o + 2]! << 8) | d[o + 3]!;
@@ -200,7 +217,7 @@ export class FlowTable {
   readonly maxCapturingFlows: number;
   readonly stats: FlowTableStats = {
     packets: 0, flows: 0, ended: 0, evicted: 0, idle: 0, fin: 0, rst: 0, eof: 0, stop: 0,
-    fragmentsMatched: 0, fragmentsUnmatched: 0, captureSkipped: 0, espSpiChanges: 0, afterClose: 0,
+    fragmentsMatched: 0, fragmentsUnmatched: 0, captureSkipped: 0, captureShort: 0, espSpiChanges: 0, afterClose: 0,
     reassembly: {
       fragments: 0, reassembled: 0, cut: 0, overlapping: 0, invalid: 0, timedOut: 0, evicted: 0, flushed: 0,
       duplicates: 0, unattributed: 0, tooDeep: 0,
@@ -250,6 +267,7 @@ export class FlowTable {
 
   // snippet pools: a small tier for the first SMALL_PACKETS payload packets, the full tier beyond
   /** @internal */ small: SnippetPool | null = null;
+  /** @internal */ long: SnippetPool | null = null;
   /** @internal */ big!: SnippetPool;
   /** @internal */
 
@@ -302,7 +320,9 @@ export class FlowTable {
     this.payloadBytes = Math.floor(num(o.payloadBytes, 48, 'payloadBytes', 0));
     if (this.payloadBytes > 65535) throw new InvalidArgumentError('FlowTable: payloadBytes must be <= 65535');
     this.maxCapturingFlows = Math.floor(num(o.maxCapturingFlows, this.maxFlows, 'maxCapturingFlows', 0));
-    this.big = new SnippetPool(this.maxPayloadPackets, this.payloadBytes, this.maxCapturingFlows);
+    const maxLong = Math.floor(num(o.maxLongCapturingFlows, DEFAULT_MAX_LONG, 'maxLongCapturingFlows', 0));
+    this.big = new SnippetPool(Math.min(this.maxPayloadPackets, FULL_PACKETS), this.payloadBytes, this.maxCapturingFlows);
+    if (this.maxPayloadPackets > FULL_PACKETS) this.long = new SnippetPool(this.maxPayloadPackets, this.payloadBytes, Math.min(maxLong, this.maxCapturingFlows));
     if (this.maxPayloadPackets > SMALL_PACKETS) this.small = new SnippetPool(SMALL_PACKETS, this.payloadBytes, this.maxCapturingFlows);
     this.tcpLingerUs = Math.round(num(o.tcpLingerSec, DEFAULT_TCP_LINGER_SEC, 'tcpLingerSec', 0) * 1e6);
     this.timeouts[LIST_TCP] = this.tcpIdleTimeoutUs;
@@ -327,7 +347,7 @@ export class FlowTable {
 
   /** Flows currently holding payload snippet storage. */
   get capturingFlows(): number {
-    return this.big.used + (this.small?.used ?? 0);
+    return this.big.used + (this.small?.used ?? 0) + (this.long?.used ?? 0);
   }
 
   // ------------------------------------------------------------------ storage
@@ -418,9 +438,42 @@ export class FlowTable {
     const ps = this.poolSlot[slot]!;
     if (ps !== NONE) {
       this.poolSlot[slot] = NONE;
-      if (ps & BIG_TIER) this.big.release(ps & ~BIG_TIER);
+      if (ps & LONG_TIER) this.long!.release(ps & ~TIER_BITS);
+      else if (ps & BIG_TIER) this.big.release(ps & ~BIG_TIER);
       else this.small!.release(ps);
     }
+  }
+
+  /**
+   * @internal Move a flow holding a full-tier slot with `k` packets to a long-tier slot. False (and the flow stops
+   * recording, `stats.captureShort`) when the long tier is full.
+   */
+  growToLong(slot: number, k: number): boolean {
+    const ps = this.poolSlot[slot]!;
+    if (ps & LONG_TIER) return true;
+    const q = this.long!.acquire();
+    if (q < 0) {
+      this.stats.captureShort++;
+      const o = slot * RS + R_BITS;
+      this.rec[o] = this.rec[o]! & ~(ST_CAPTURING << 8);
+      return false;
+    }
+    this.big.moveTo(ps & ~BIG_TIER, this.long!, q, k);
+    this.big.release(ps & ~BIG_TIER);
+    this.poolSlot[slot] = q | LONG_TIER;
+    this.layout++;
+    return true;
+  }
+
+  /** @internal True when a flow may record more payload packets than it has (`FlowHandle.extendCapture`). */
+  extendCaptureSlot(slot: number): boolean {
+    const bits = this.rec[slot * RS + R_BITS]!;
+    if ((bits & (ST_CAPTURING << 8)) === 0) return false;
+    const k = (bits >>> 16) & 0xff;
+    if (k >= this.maxPayloadPackets) return false;
+    const ps = this.poolSlot[slot]!;
+    if (this.long === null || ps === NONE || (ps & BIG_TIER) === 0 || k < FULL_PACKETS) return true;
+    return this.growToLong(slot, k);
   }
 
   /** @internal Payload packets recorded for a slot. */
@@ -641,7 +694,7 @@ export class FlowTable {
           bits &= ~(ST_CAPTURING << 8);
           this.stats.captureSkipped++;
         } else this.poolSlot[slot] = ps;
-      } else if ((ps & BIG_TIER) === 0 && k >= SMALL_PACKETS) {
+      } else if ((ps & TIER_BITS) === 0 && k >= SMALL_PACKETS) {
         // Outgrew the small tier: move its packets to a full slot.
         const q = this.big.acquire();
         if (q < 0) {
@@ -655,10 +708,18 @@ export class FlowTable {
           this.poolSlot[slot] = ps;
           this.layout++;
         }
+      } else if ((ps & BIG_TIER) !== 0 && k >= FULL_PACKETS) {
+        // Outgrew the full tier (only a table recording more than 8 packets gets here).
+        if (this.growToLong(slot, k)) ps = this.poolSlot[slot]!;
+        else {
+          bits &= ~(ST_CAPTURING << 8);
+          ps = NONE;
+        }
       }
       if (ps !== NONE) {
         const len = p.payloadLen < this.payloadBytes ? p.payloadLen : this.payloadBytes;
-        if (ps & BIG_TIER) this.big.put(ps & ~BIG_TIER, k, wirePay, dir, p.data, p.payloadOff, len);
+        if (ps & LONG_TIER) this.long!.put(ps & ~TIER_BITS, k, wirePay, dir, p.data, p.payloadOff, len);
+        else if (ps & BIG_TIER) this.big.put(ps & ~BIG_TIER, k, wirePay, dir, p.data, p.payloadOff, len);
         else this.small!.put(ps, k, wirePay, dir, p.data, p.payloadOff, len);
         bits = (bits & ~(0xff << 16)) | ((k + 1) << 16);
         payload = true;
@@ -872,7 +933,7 @@ export class FlowTable {
     let n = this.index.byteLength + this.fragKey.byteLength + this.fragSlot.byteLength + this.fragTs.byteLength;
     n += this.rec.byteLength + this.num.byteLength + this.poolSlot.byteLength + this.spiA.byteLength;
     n += this.spiB.byteLength + this.freeStack.byteLength;
-    n += this.big.memoryBytes() + (this.small?.memoryBytes() ?? 0);
+    n += this.big.memoryBytes() + (this.small?.memoryBytes() ?? 0) + (this.long?.memoryBytes() ?? 0);
     if (this.reasm !== null) n += this.reasm.memoryBytes();
     return n;
   }
@@ -940,8 +1001,8 @@ class TableFlowView implements FlowView {
       }
       return;
     }
-    const pool = raw & BIG_TIER ? t.big : t.small!;
-    const ps = raw & ~BIG_TIER;
+    const pool = raw & LONG_TIER ? t.long! : raw & BIG_TIER ? t.big : t.small!;
+    const ps = raw & ~TIER_BITS;
     const chunk = (ps / POOL_CHUNK) | 0;
     const base = (ps % POOL_CHUNK) * pool.packets;
     const lens = pool.len[chunk]!, avails = pool.avail[chunk]!, bytes = pool.bytes[chunk]!;
@@ -1094,6 +1155,9 @@ class TableFlowHandle implements FlowHandle {
   }
   stopCapture(): void {
     this.t.stopCaptureSlot(this._slot);
+  }
+  extendCapture(): boolean {
+    return this.t.extendCaptureSlot(this._slot);
   }
   srcText(): string {
     const proto = this.transport, v = this.ipVersion;

@@ -128,6 +128,13 @@ export interface FlowHandle {
   readonly view: FlowView;
   /** Stop recording payload snippets for this flow and release their storage (detection is final). */
   stopCapture(): void;
+  /**
+   * Make sure the flow can record its next payload packet (up to the table's `maxPayloadPackets`), taking a
+   * long-tier slot now if it needs one. False when it cannot: recording ended, the limit is reached, or the long
+   * tier is full (`stats.captureShort`; the flow keeps what it has). Lets a consumer know at once whether the packets
+   * it has are all it will get.
+   */
+  extendCapture(): boolean;
   /** Formatted endpoints `ip:port`, `[ipv6]:port` or bare IP (allocates: call at flow end). */
   srcText(): string;
   dstText(): string;

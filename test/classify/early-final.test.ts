@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { VerdictEvent } from '../../src/classify/session.js';
-import { DetectorTable, FlowDetection, NAME_PACKETS } from '../../src/classify/engine.js';
+import { DetectorTable, FlowDetection, NAME_PACKETS, PENDING_AFTER } from '../../src/classify/engine.js';
 import { ArrayFlowView } from '../../src/detect/array-flow.js';
 import { DETECTORS } from '../../src/detect/registry.js';
 import { IPPROTO_UDP, type Detector, type FlowView } from '../../src/detect/types.js';
@@ -149,8 +149,18 @@ describe('exclusion ends inspection', () => {
     expect(run([spy])).toBe(NAME_PACKETS);
     expect(calls).toBe(2);
     calls = 0;
-    expect(run([spy, plain])).toBe(10);
+    // The plain detector is live until its budget (10), but past PENDING_AFTER packets a flow without a pending
+    // item ends: ordinary traffic does not pay for long budgets.
+    expect(run([spy, plain])).toBe(PENDING_AFTER);
     expect(calls).toBe(2);
+    expect(plainCalls).toBe(PENDING_AFTER);
+    // With a medium item pending, the same detector keeps its whole budget.
+    plainCalls = 0;
+    const medium: Detector = {
+      ...plain,
+      detect: (f: FlowView) => (plainCalls++, f.nPackets === 3 ? [{ source: 'plain', protocol: 'plain', strength: 'medium', rule: 'p', packet: 2, offset: 0, reason: '' }] : null),
+    };
+    expect(run([spy, medium])).toBe(10);
     expect(plainCalls).toBe(10);
   });
 });

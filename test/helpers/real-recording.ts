@@ -5,7 +5,7 @@
  * the specification ourselves.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -37,6 +37,8 @@ export function record(impl: string, timeoutMs = 120_000): Recording {
     if (m) pcaps.set(m[1]!, join(dir, f));
   }
   if (pcaps.size === 0) throw new Error(`scripts/record/${impl}.sh wrote no capture into ${dir}`);
+  // A recording that worked is removed with the test process (one that failed keeps its logs, named above).
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
   return { skip: null, dir, pcaps };
 }
 
@@ -48,22 +50,31 @@ export interface FlowRecord {
   protocol: string | null;
   registrant: string | null;
   confidence: number;
-  evidence: { rule: string; reason: string }[];
+  evidence: { rule: string; strength: string; reason: string }[];
   [k: string]: unknown;
 }
 
-/** Classify one capture in process (NDJSON records); `registered`: lines of a registration list. */
-export async function classifyRecording(pcap: string, registered?: string[]): Promise<FlowRecord[]> {
+/**
+ * Classify one capture in process (NDJSON records); `registered`: lines of a registration list, `endpoints`: lines
+ * of an operator VPN endpoint list.
+ */
+export async function classifyRecording(pcap: string, registered?: string[], endpoints?: string[]): Promise<FlowRecord[]> {
   const argv = [pcap, '--format', 'ndjson', '-q'];
-  if (registered) {
-    const list = join(mkdtempSync(join(tmpdir(), 'ts-rec-list-')), 'registered.txt');
-    writeFileSync(list, registered.join('\n') + '\n');
-    argv.push('--registered', list);
+  const lists = mkdtempSync(join(tmpdir(), 'ts-rec-list-'));
+  try {
+    for (const [flag, lines] of [['--registered', registered], ['--vpn-endpoints', endpoints]] as const) {
+      if (!lines) continue;
+      const file = join(lists, `${flag.slice(2)}.txt`);
+      writeFileSync(file, lines.join('\n') + '\n');
+      argv.push(flag, file);
+    }
+    const stdout = new Sink(), stderr = new Sink();
+    const code = await run(argv, { stdout, stderr, stdin: new PassThrough() });
+    if (code !== 0) throw new Error(`classify ${pcap} exited ${code}: ${stderr.text}`);
+    return stdout.text.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as FlowRecord);
+  } finally {
+    rmSync(lists, { recursive: true, force: true });
   }
-  const stdout = new Sink(), stderr = new Sink();
-  const code = await run(argv, { stdout, stderr, stdin: new PassThrough() });
-  if (code !== 0) throw new Error(`classify ${pcap} exited ${code}: ${stderr.text}`);
-  return stdout.text.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as FlowRecord);
 }
 
 /** One line per record, for a failure message that shows what the classifier said. */

@@ -19,21 +19,26 @@ describe('flow table payload snippets (two tiers)', () => {
   it('views equal the pushed packets at every step', () => {
     fc.assert(
       fc.property(
-        fc.integer({ min: 1, max: 10 }),
+        fc.integer({ min: 1, max: 30 }),
         fc.integer({ min: 1, max: 24 }),
-        fc.array(fc.tuple(fc.integer({ min: 0, max: 5 }), fc.boolean(), fc.uint8Array({ minLength: 1, maxLength: 40 })), { minLength: 1, maxLength: 120 }),
-        (maxPay, payloadBytes, steps) => {
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 5 }), fc.boolean(), fc.uint8Array({ minLength: 1, maxLength: 40 })), { minLength: 1, maxLength: 160, size: 'max' }),
+        fc.integer({ min: 0, max: 3 }),
+        (maxPay, payloadBytes, steps, maxLong) => {
           const model = new Map<number, Pushed[]>(); // flow key (client index) -> packets recorded
+          // The long tier (beyond 8 packets, when maxPay > 8) holds at most maxLong flows; a flow that finds it full
+          // at its 9th packet keeps 8.
+          const longHolders = new Set<number>(), short = new Set<number>();
+          const limit = (key: number): number => (short.has(key) ? 8 : maxPay);
           let checked = 0;
           const check = (f: FlowHandle, key: number): void => {
             const want = model.get(key)!;
             const v = f.view;
-            expect(v.nPackets).toBe(Math.min(want.length, maxPay));
+            expect(v.nPackets).toBe(Math.min(want.length, limit(key)));
             for (let i = 0; i < v.nPackets; i++) {
               const w = want[i]!;
               expect(v.dir(i)).toBe(w.dir);
               expect(v.len(i)).toBe(w.len);
-              const isNewest = i === v.nPackets - 1 && want.length <= maxPay;
+              const isNewest = i === v.nPackets - 1 && want.length <= limit(key);
               const n = isNewest ? w.len : Math.min(w.len, payloadBytes);
               expect(v.avail(i)).toBe(n);
               const b = v.buf(i), s = v.start(i);
@@ -43,7 +48,7 @@ describe('flow table payload snippets (two tiers)', () => {
           };
           let current = -1;
           const t = new FlowTable(
-            { maxPayloadPackets: maxPay, payloadBytes, maxFlows: 64 },
+            { maxPayloadPackets: maxPay, payloadBytes, maxFlows: 64, maxLongCapturingFlows: maxLong },
             {
               onPacket(f, _isNew, payload) {
                 if (payload) check(f, current);
@@ -68,8 +73,13 @@ describe('flow table payload snippets (two tiers)', () => {
             });
             const dir = fromServer && list.length > 0 ? 1 : 0;
             list.push({ dir, len: payload.length, bytes: [...payload] });
+            if (list.length === 9 && maxPay > 8) {
+              if (longHolders.size < maxLong) longHolders.add(client);
+              else short.add(client);
+            }
             t.add(view);
           }
+          expect(t.stats.captureShort).toBe(short.size);
           t.flush();
           expect(checked).toBeGreaterThan(0);
         },
