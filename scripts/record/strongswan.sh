@@ -118,8 +118,7 @@ variant() { # NAME VERSION BACKEND DATA(yes/no) CONNECTION-OPTIONS [CHARON-OPTIO
   fi
   sleep 0.5
   stop_capture
-  kill "${REC_PIDS[@]: -2}" 2>/dev/null
-  sleep 0.3
+  stop_peers
 }
 
 variant ikev2 2 "" no "mobike = no"

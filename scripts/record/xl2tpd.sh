@@ -42,8 +42,7 @@ variant() { # NAME LENGTH-BIT(yes/no) [EXTRA-OPTIONS (both sides)]
   wait_for "xl2tpd-$name-i.log" "Call established" 10 || fail "$name: no call was established (xl2tpd-$name-i.log)"
   sleep 2.7 # the stand-ins' eight LCP frames each way
   stop_capture
-  kill "${REC_PIDS[@]: -2}" 2>/dev/null
-  sleep 0.3
+  stop_peers
 }
 
 variant length yes
