@@ -27,6 +27,13 @@ pkg_of() {
     wg) echo wireguard-tools ;;
     wireguard-go) echo wireguard-go ;;
     tincd) echo tinc ;;
+    xl2tpd) echo xl2tpd ;;
+    pppd) echo ppp ;;
+    pptpd) echo pptpd ;;
+    pptp) echo pptp-linux ;;
+    swanctl) echo strongswan-swanctl ;;
+    /usr/lib/ipsec/charon) echo strongswan-charon ;; # not on PATH: asked for by its path
+    /usr/lib/ipsec/plugins/libstrongswan-kernel-libipsec.so) echo libcharon-extra-plugins ;; # userspace ESP
     ip) echo iproute2 ;; # ip netns: recorders keep their peers in namespaces of their own
     ocserv) echo ocserv ;;
     openconnect) echo openconnect ;;
@@ -35,8 +42,11 @@ pkg_of() {
 }
 
 missing=()
+# A tool is a command on PATH, or the absolute path of a file a package ships (a daemon outside PATH, a plugin).
+have() { command -v "$1" >/dev/null 2>&1 || { [ "${1#/}" != "$1" ] && [ -e "$1" ]; }; }
+
 for t in "$@"; do
-  if command -v "$t" >/dev/null 2>&1; then continue; fi
+  if have "$t"; then continue; fi
   p="$(pkg_of "$t")"
   if [ -z "$p" ]; then echo "ensure-tools: unknown tool $t" >&2; continue; fi
   missing+=("$p")
@@ -67,6 +77,6 @@ fi
 
 rc=0
 for t in "$@"; do
-  if command -v "$t" >/dev/null 2>&1; then echo "$t: $(command -v "$t")"; else echo "$t: missing"; rc=1; fi
+  if have "$t"; then echo "$t: $(command -v "$t" || echo "$t")"; else echo "$t: missing"; rc=1; fi
 done
 exit $rc

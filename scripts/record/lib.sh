@@ -12,6 +12,7 @@ set -uo pipefail
 REC_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 OUT="${1:?usage: $0 OUTDIR}"
 mkdir -p "$OUT"
+OUT="$(cd "$OUT" && pwd)" # absolute: the recorders cd into it, and bg, need and capture write below it
 REC_PIDS=()
 REC_CLEANUP=()
 
@@ -44,7 +45,9 @@ bg() {
 capture() {
   local file=$1 iface=$2 filter=$3 log="$OUT/tcpdump-$(basename "$1" .pcap).log" i in=()
   [ -n "${4:-}" ] && in=(ip netns exec "$4")
-  "${in[@]}" tcpdump -i "$iface" -n -U -w "$file" "$filter" >"$log" 2>&1 &
+  # --immediate-mode: without it libpcap hands packets over per ring-buffer block (up to 1 s late), and the SIGINT
+  # of stop_capture drops the block not yet handed over: a packet in the last second before the stop was lost.
+  "${in[@]}" tcpdump --immediate-mode -i "$iface" -n -U -w "$file" "$filter" >"$log" 2>&1 &
   CAP_PID=$!
   REC_PIDS+=("$CAP_PID")
   for i in $(seq 100); do

@@ -31,15 +31,20 @@ const V2_FLAG_I = 0x08, V2_FLAG_R = 0x20;
 const V2_SA_INIT = 34;
 const V2_SK = 46, V2_SKF = 53;
 
+/**
+ * IKEv1 exchange types: RFC 2408/2409 (1–5, Quick Mode 32, New Group 33) and the Transaction exchange (6) in which
+ * Mode Config and XAUTH run after phase 1 (draft-dukes-ike-mode-cfg §3.1; it carries the reference's attribute
+ * payload 14). IKEv1 remote access (XAUTH, address pull) sends it in every session.
+ */
 function isV1Exchange(x: number): boolean {
-  return (x >= 1 && x <= 5) || x === 32 || x === 33;
+  return (x >= 1 && x <= 6) || x === 32 || x === 33;
 }
 function isV2Exchange(x: number): boolean {
   return (x >= 34 && x <= 38) || x === 43 || x === 44;
 }
-/** IKEv1 payload types of the spec (RFC 2408/2409, NAT-D/NAT-OA, their draft numbers 130/131, fragment 132). */
+/** IKEv1 payload types of the spec (RFC 2408/2409, Mode Config attributes 14, NAT-D/NAT-OA, 130/131, fragment 132). */
 function isV1Payload(t: number): boolean {
-  return (t >= 1 && t <= 13) || t === 20 || t === 21 || (t >= 130 && t <= 132);
+  return (t >= 1 && t <= 14) || t === 20 || t === 21 || (t >= 130 && t <= 132);
 }
 /** IKEv2 payload types 33–54 (IANA "IKEv2 Payload Types": SA … SKF, PS). */
 function isV2Payload(t: number): boolean {
@@ -102,14 +107,14 @@ function walkChain(f: FlowView, i: number, h: number, ver: number): number {
 
 const V1_NAMES: Readonly<Record<number, string>> = {
   1: 'SA', 2: 'P', 3: 'T', 4: 'KE', 5: 'ID', 6: 'CERT', 7: 'CR', 8: 'HASH', 9: 'SIG', 10: 'Nonce', 11: 'N', 12: 'D',
-  13: 'VID', 20: 'NAT-D', 21: 'NAT-OA', 130: 'NAT-D', 131: 'NAT-OA', 132: 'FRAG',
+  13: 'VID', 14: 'ATTR', 20: 'NAT-D', 21: 'NAT-OA', 130: 'NAT-D', 131: 'NAT-OA', 132: 'FRAG',
 };
 const V2_NAMES: Readonly<Record<number, string>> = {
   33: 'SA', 34: 'KE', 35: 'IDi', 36: 'IDr', 37: 'CERT', 38: 'CERTREQ', 39: 'AUTH', 40: 'Nonce', 41: 'N', 42: 'D',
   43: 'V', 44: 'TSi', 45: 'TSr', 46: 'SK', 47: 'CP', 48: 'EAP', 53: 'SKF',
 };
 const X_NAMES: Readonly<Record<number, string>> = {
-  1: 'Base', 2: 'Main Mode', 3: 'Auth Only', 4: 'Aggressive', 5: 'Informational', 32: 'Quick Mode', 33: 'New Group',
+  1: 'Base', 2: 'Main Mode', 3: 'Auth Only', 4: 'Aggressive', 5: 'Informational', 6: 'Transaction', 32: 'Quick Mode', 33: 'New Group',
   34: 'IKE_SA_INIT', 35: 'IKE_AUTH', 36: 'CREATE_CHILD_SA', 37: 'INFORMATIONAL', 38: 'IKE_SESSION_RESUME',
   43: 'IKE_INTERMEDIATE', 44: 'IKE_FOLLOWUP_KE',
 };

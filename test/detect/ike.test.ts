@@ -3,7 +3,7 @@ import { ike } from '../../src/detect/ike.js';
 import { IPPROTO_UDP, type Evidence } from '../../src/detect/types.js';
 import { concat, hex, randomBytes, rng, runFlow, type Pkt } from './udp-vpn-builders.js';
 import {
-  espPacket, ikeMessage, payload, SPEC_SPI_I, SPEC_SPI_R, u32, v1Encrypted, v1MainMode1, v2Auth, v2SaInitRequest, v2SaInitResponse,
+  espPacket, ikeMessage, payload, SPEC_SPI_I, SPEC_SPI_R, u16, u32, v1Encrypted, v1MainMode1, v2Auth, v2SaInitRequest, v2SaInitResponse,
 } from './ipsec-builders.js';
 
 const run = (pk: Pkt[], sport = 500, dport = 500): Evidence[] => runFlow(ike, IPPROTO_UDP, sport, dport, pk);
@@ -99,6 +99,34 @@ describe('ike: IKEv1', () => {
     expect(rules(run(pk))).toEqual(['ike.header@0:medium', 'ike.header@1:medium', 'ike.reply@1:strong']);
     // Body not padded to 8: not even medium.
     expect(run([{ dir: 0, bytes: v1Encrypted(r, SPEC_SPI_I, SPEC_SPI_R, 32, 1, 61) }])).toEqual([]);
+  });
+
+  // Mode Config and XAUTH (draft-dukes-ike-mode-cfg §3.1, draft-beaulieu-ike-xauth §2.2) run in the ISAKMP
+  // Transaction exchange, type 6, after phase 1: HASH then the attribute payload (14, the reference's "mode-config
+  // attributes"), encrypted like Quick Mode. IKEv1 remote access (XAUTH with PSK, address pull) always shows them.
+  it('Mode Config / XAUTH Transaction exchange (6) mid-stream: medium per message, strong when the reply echoes both SPIs', () => {
+    const r = rng(9);
+    const pk = [
+      { dir: 0, bytes: v1Encrypted(r, SPEC_SPI_I, SPEC_SPI_R, 6, 0x1a2b3c4d) },
+      { dir: 1, bytes: v1Encrypted(r, SPEC_SPI_I, SPEC_SPI_R, 6, 0x1a2b3c4d, 80) },
+    ];
+    const ev = run(pk);
+    expect(rules(ev)).toEqual(['ike.header@0:medium', 'ike.header@1:medium', 'ike.reply@1:strong']);
+    expect(ev[0]!.reason).toContain('exchange Transaction(6)');
+  });
+
+  it('an attribute payload (14) in a clear IKEv1 chain walks: HASH → ATTR', () => {
+    const r = rng(10);
+    const body = concat(payload(14, randomBytes(20, r)), payload(0, concat(u16(1), u16(0), randomBytes(8, r))));
+    const msg = ikeMessage({ spiI: SPEC_SPI_I, spiR: SPEC_SPI_R, next: 8, version: 0x10, exchange: 6, flags: 0, msgId: 7 }, body);
+    const ev = run([{ dir: 0, bytes: msg }]);
+    expect(rules(ev)).toEqual(['ike.message@0:strong']);
+    expect(ev[0]!.reason).toContain('HASH→ATTR');
+  });
+
+  it('exchange types 7–31 stay unassigned: not IKE', () => {
+    const r = rng(11);
+    for (const x of [7, 8, 31]) expect(run([{ dir: 0, bytes: v1Encrypted(r, SPEC_SPI_I, SPEC_SPI_R, x, 0x1a2b3c4d) }])).toEqual([]);
   });
 });
 

@@ -150,9 +150,9 @@ describe('random payload sequences produce no strong evidence (IKE, ESP, AH, L2T
 
 // ---------------------------------------------------------------- IKE oracle
 
-const V1_TYPES = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 20, 21, 130, 131, 132];
+const V1_TYPES = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 20, 21, 130, 131, 132];
 const V2_TYPES = Array.from({ length: 22 }, (_, k) => 33 + k);
-const V1_X = [1, 2, 3, 4, 5, 32, 33];
+const V1_X = [1, 2, 3, 4, 5, 6, 32, 33]; // 6: Transaction (Mode Config / XAUTH)
 const V2_X = [34, 35, 36, 37, 38, 43, 44];
 
 /** Naive twin of the ike.message rule: slices the message into payload objects, then checks the list. */
@@ -202,7 +202,7 @@ const structured = fc
   .record({
     v2: fc.boolean(),
     marker: fc.boolean(),
-    exchange: fc.constantFrom(1, 2, 4, 5, 32, 34, 35, 36, 37, 38, 43, 44, 6, 39, 0),
+    exchange: fc.constantFrom(1, 2, 4, 5, 6, 32, 34, 35, 36, 37, 38, 43, 44, 7, 39, 0),
     flags: fc.constantFrom(0, 1, 2, 4, 8, 0x20, 0x28, 0x40, 0x80),
     msgId: fc.constantFrom(0, 1, 7),
     rZero: fc.boolean(),
