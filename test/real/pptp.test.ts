@@ -3,15 +3,12 @@
  * call's enhanced GRE between two network namespaces, both labelled PPTP, nothing else VPN, registered when the
  * server is; the GRE alone (a capture that starts after the control exchange) still PPTP.
  */
-import { beforeAll, describe, expect, it } from 'vitest';
-import { expectOneTunnel, record, type Recording } from '../helpers/real-recording.js';
+import { describe, expect, it } from 'vitest';
+import { expectOneTunnel, useRecording } from '../helpers/real-recording.js';
 import { expectTunnelFlows } from '../helpers/real-tunnels.js';
 
 const SERVER = '10.231.0.1/32';
-let rec: Recording;
-beforeAll(() => {
-  rec = record('pptp');
-}, 180_000);
+const rec = useRecording('pptp');
 
 describe('real PPTP (pptpd + pptp-linux, two network namespaces)', () => {
   it('records both variants (or says why it cannot here)', (ctx) => {

@@ -3,8 +3,8 @@
  * Config, fragmentation) between two network namespaces, with NAT-T's UDP 4500 and ESP-in-UDP; every flow of the
  * tunnel labelled IPsec from its own IKE or ESP structure, nothing else VPN, all registered when the responder is.
  */
-import { beforeAll, describe, expect, it } from 'vitest';
-import { classifyRecording, describeRecords, expectOneTunnel, record, type Recording } from '../helpers/real-recording.js';
+import { describe, expect, it } from 'vitest';
+import { classifyRecording, describeRecords, expectOneTunnel, useRecording } from '../helpers/real-recording.js';
 import { expectTunnelFlows, type TunnelFlow } from '../helpers/real-tunnels.js';
 
 const RESPONDER = '10.231.0.1/32';
@@ -25,10 +25,7 @@ const VARIANTS: Record<string, TunnelFlow[]> = {
   'ikev1-fragments': [IKE_500, V1_4500],
 };
 
-let rec: Recording;
-beforeAll(() => {
-  rec = record('strongswan');
-}, 180_000);
+const rec = useRecording('strongswan');
 
 describe('real strongSwan (charon + swanctl, two network namespaces)', () => {
   it('records every variant (plain ESP only where the kernel has ESP), or says why it cannot here', (ctx) => {

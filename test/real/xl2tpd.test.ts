@@ -3,8 +3,8 @@
  * control connection (also with tunnel authentication) and data messages with and without the length bit; labelled
  * L2TP from the control messages, and from the data messages alone when the capture starts after the control exchange.
  */
-import { beforeAll, describe, expect, it } from 'vitest';
-import { expectOneTunnel, record, type Recording } from '../helpers/real-recording.js';
+import { describe, expect, it } from 'vitest';
+import { expectOneTunnel, useRecording } from '../helpers/real-recording.js';
 
 const LNS = '10.231.0.1/32';
 const VARIANTS: [string, string][] = [
@@ -15,10 +15,7 @@ const VARIANTS: [string, string][] = [
   ['nolength-data-only', 'l2tp.data'],
 ];
 
-let rec: Recording;
-beforeAll(() => {
-  rec = record('xl2tpd');
-}, 180_000);
+const rec = useRecording('xl2tpd');
 
 describe('real xl2tpd (LAC and LNS in two network namespaces)', () => {
   it('records every variant (or says why it cannot here)', (ctx) => {
