@@ -35,6 +35,7 @@ pkg_of() {
     /usr/lib/ipsec/charon) echo strongswan-charon ;; # not on PATH: asked for by its path
     /usr/lib/ipsec/plugins/libstrongswan-kernel-libipsec.so) echo libcharon-extra-plugins ;; # userspace ESP
     ip) echo iproute2 ;; # ip netns: recorders keep their peers in namespaces of their own
+    nebula | nebula-cert) echo nebula ;;
     ocserv) echo ocserv ;;
     openconnect) echo openconnect ;;
     *) echo "" ;;
