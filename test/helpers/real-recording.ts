@@ -82,6 +82,17 @@ export async function classifyRecording(pcap: string, registered?: string[], end
   }
 }
 
+/**
+ * The packets of a recording that a tcpdump filter keeps (a session cut to its data phase, one direction…),
+ * classified: what a gateway that saw only those would say.
+ */
+export async function classifyCut(rec: Recording, variant: string, filter: string): Promise<FlowRecord[]> {
+  const cut = join(rec.dir, `${variant}-cut-${filter.replace(/[^a-z0-9]+/gi, '_')}.pcap`);
+  const r = spawnSync('tcpdump', ['-r', rec.pcaps.get(variant)!, '-w', cut, filter], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`tcpdump -r … '${filter}' exited ${r.status}: ${r.stderr}`);
+  return classifyRecording(cut);
+}
+
 /** One line per record, for a failure message that shows what the classifier said. */
 export function describeRecords(records: readonly FlowRecord[]): string {
   return records.map((r) => `${r.transport} ${r.src} → ${r.dst}: ${r.label} ${r.protocol ?? '-'} ${r.confidence} [${r.evidence.map((e) => e.rule).join(', ')}]`).join('\n');

@@ -3,10 +3,8 @@
  * labelled Nebula from the stage-1 handshake; registered with the peer's address; and the same session seen from its
  * data packets alone (the capture cut after the handshake).
  */
-import { spawnSync } from 'node:child_process';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { classifyRecording, describeRecords, expectOneTunnel, useRecording } from '../helpers/real-recording.js';
+import { classifyCut, describeRecords, expectOneTunnel, useRecording } from '../helpers/real-recording.js';
 
 const rec = useRecording('nebula');
 
@@ -23,10 +21,7 @@ describe('real Nebula (nebula 1.6, two namespaces)', () => {
 
   it('its data packets alone (byte 0 0x11: version 1, message) are Nebula on the data rule', async (ctx) => {
     if (rec.skip) ctx.skip(rec.skip);
-    const mid = join(rec.dir, 'data-only.pcap');
-    const cut = spawnSync('tcpdump', ['-r', rec.pcaps.get('ipv4')!, '-w', mid, 'udp[8] = 0x11'], { encoding: 'utf8' });
-    expect(cut.status, cut.stderr).toBe(0);
-    const flows = await classifyRecording(mid);
+    const flows = await classifyCut(rec, 'ipv4', 'udp[8] = 0x11');
     const seen = describeRecords(flows);
     expect(flows.map((f) => [f.label, f.protocol]), seen).toEqual([['unregistered_vpn', 'nebula']]);
     expect(flows[0]!.evidence.map((e) => e.rule), seen).toEqual(['nebula.data']);

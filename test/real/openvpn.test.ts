@@ -4,9 +4,7 @@
  * handshake, registered when its server is registered; and the UDP session seen from its data channel alone.
  */
 import { describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
-import { join } from 'node:path';
-import { classifyRecording, describeRecords, expectOneTunnel, useRecording } from '../helpers/real-recording.js';
+import { classifyCut, describeRecords, expectOneTunnel, useRecording } from '../helpers/real-recording.js';
 
 const VARIANTS = ['tcp', 'tcp-tls-crypt', 'udp', 'udp-tls-auth', 'udp-tls-auth-sha512', 'udp-tls-crypt', 'udp-tls-crypt-v2', 'udp6'];
 const rec = useRecording('openvpn');
@@ -19,11 +17,8 @@ describe('real OpenVPN (Debian openvpn, --dev null on 127.0.0.1)', () => {
 
   it('udp seen mid-stream (only its data channel, as after a capture or a gateway restart): still OpenVPN', async (ctx) => {
     if (rec.skip) ctx.skip(rec.skip);
-    const mid = join(rec.dir, 'udp-data-only.pcap');
     // P_DATA_V2 datagrams only: opcode 9, any key id (first payload byte 0x48-0x4f).
-    const cut = spawnSync('tcpdump', ['-r', rec.pcaps.get('udp')!, '-w', mid, 'udp[8] >= 0x48 and udp[8] <= 0x4f'], { encoding: 'utf8' });
-    expect(cut.status, cut.stderr).toBe(0);
-    const flows = await classifyRecording(mid);
+    const flows = await classifyCut(rec, 'udp', 'udp[8] >= 0x48 and udp[8] <= 0x4f');
     const seen = describeRecords(flows);
     expect(flows.map((f) => [f.label, f.protocol]), seen).toEqual([['unregistered_vpn', 'openvpn']]);
     expect(flows[0]!.srcPackets, seen).toBeGreaterThanOrEqual(8);
