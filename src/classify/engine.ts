@@ -140,6 +140,12 @@ export class FlowDetection {
    * maxPayloadPackets — packets were seen, or PENDING_AFTER packets with no item pending), after which no detector
    * is called again.
    */
+  /** A strong item: it decides alone. */
+  hasStrong(): boolean {
+    for (const e of this.evidence) if (e.strength === 'strong') return true;
+    return false;
+  }
+
   /** A structural item that is not weak: more packets may turn it into a decision. */
   private pending(): boolean {
     for (const e of this.evidence) if (e.strength !== 'weak') return true;
@@ -198,7 +204,7 @@ export class FlowDetection {
     if ((this.traits & TRAIT_QUIC_HELLO_DONE) !== 0 && this.evidence.length === 0) return true;
     if (this.dirty) {
       this.dirty = false;
-      for (const e of this.evidence) if (e.strength === 'strong') return true;
+      if (this.hasStrong()) return true;
     }
     return false;
   }

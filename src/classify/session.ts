@@ -373,7 +373,7 @@ export class ClassifierSession extends EventEmitter {
     // IKE SPIs, also read while the snippets exist: a 4500 flow's (for the NAT-T float), a 500 flow's (its SA).
     const floatSpis = (traits & TRAIT_IKE_MARKER) !== 0 ? ikeSpisOf(f.view, 4) : undefined;
     if (floatSpis !== undefined && floatSpis.length > 0) this.floatSpis[f.id] = floatSpis;
-    const extra = this.companions.evidenceFor(f, traits, floatSpis, d !== undefined && d.evidence.some(isStrong));
+    const extra = this.companions.evidenceFor(f, traits, floatSpis, d !== undefined && d.hasStrong());
     const pinned = d?.pinned ?? null;
     let v: Verdict;
     if (pinned !== null) {
@@ -478,8 +478,4 @@ export function createClassifyStream(classifier: Classifier, options: SessionOpt
   pushFn = (r) => t.push(r);
   s.on('flow', (r: FlowRecord) => pushFn?.(r));
   return t;
-}
-
-function isStrong(e: Evidence): boolean {
-  return e.strength === 'strong';
 }
