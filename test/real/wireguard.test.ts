@@ -4,9 +4,8 @@
  * alone (a gateway on an asymmetric route sees one) still labelled from what that direction shows.
  */
 import { spawnSync } from 'node:child_process';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { classifyRecording, describeRecords, expectOneTunnel, useRecording } from '../helpers/real-recording.js';
+import { classifyCut, describeRecords, expectOneTunnel, useRecording } from '../helpers/real-recording.js';
 
 const rec = useRecording('wireguard');
 
@@ -28,9 +27,7 @@ describe('real WireGuard (wireguard-go, in a network namespace of the test)', ()
     const first = spawnSync('tcpdump', ['-r', pcap, '-n', '-c', '1'], { encoding: 'utf8' }).stdout;
     const port = /127\.0\.0\.1\.(\d+) >/.exec(first)?.[1];
     expect(port, first).toBeDefined();
-    const uni = join(rec.dir, 'initiator-only.pcap');
-    expect(spawnSync('tcpdump', ['-r', pcap, '-w', uni, `src port ${port}`]).status).toBe(0);
-    const flows = await classifyRecording(uni);
+    const flows = await classifyCut(rec, 'ipv4', `src port ${port}`);
     expect(flows.map((f) => [f.label, f.protocol, f.dstPackets]), describeRecords(flows)).toEqual([['unregistered_vpn', 'wireguard', 0]]);
     expect(flows[0]!.evidence.map((e) => e.rule)).toContain('wg.data');
   });
