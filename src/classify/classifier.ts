@@ -175,8 +175,8 @@ export class Classifier {
   }
 
   /** @internal used by sessions: decide with the snapshot in force right now. */
-  decideNow(det: FlowDetection | null, addrs: FlowAddresses, at: number, extra: Evidence | null = null, bound: BoundName | null = null, payloadCut = 0): Verdict {
-    return decide(det, addrs, this.snapshot, at, extra, bound, payloadCut);
+  decideNow(det: FlowDetection | null, addrs: FlowAddresses, at: number, extra: Evidence | null = null, bound: BoundName | null = null, payloadCut = 0, captureCapped = false): Verdict {
+    return decide(det, addrs, this.snapshot, at, extra, bound, payloadCut, captureCapped);
   }
 }
 

@@ -342,7 +342,8 @@ function boundMatches(bound: BoundName, domains: NonNullable<ListSnapshot['vpnDo
 /**
  * Turn a flow's collected detection state into a verdict against one list snapshot. All list-derived evidence
  * (endpoint list, domain names, registration) is computed here, from `lists` alone, so a verdict never mixes
- * list versions. `payloadCut`: inspected payload packets the capture cut (see {@link Verdict.payloadCut}).
+ * list versions. `payloadCut`: inspected payload packets the capture cut (see {@link Verdict.payloadCut});
+ * `captureCapped`: a flow-table cap stopped the flow's recording early (see {@link Verdict.captureCapped}).
  */
 export function decide(
   det: FlowDetection | null,
@@ -352,6 +353,7 @@ export function decide(
   extra: Evidence | null = null,
   bound: BoundName | null = null,
   payloadCut = 0,
+  captureCapped = false,
 ): Verdict {
   const evidence: Evidence[] = det ? det.evidence.slice() : [];
   if (extra) evidence.push(extra);
@@ -406,13 +408,15 @@ export function decide(
     label,
     protocol: c.isVpn ? c.protocol : null,
     // Ordinary: sure when payload was inspected whole and nothing argued for a tunnel; less sure when the capture
-    // cut bytes the rules read (a name, a length field further on); unsure without payload.
-    confidence: c.isVpn ? c.confidence : decidedAtPacket === 0 ? 0.5 : payloadCut > 0 ? 0.6 : evidence.length === 0 ? 0.9 : 0.7,
+    // cut bytes the rules read (a name, a length field further on) or a table cap cut the packets they read;
+    // unsure without payload.
+    confidence: c.isVpn ? c.confidence : decidedAtPacket === 0 ? 0.5 : payloadCut > 0 || captureCapped ? 0.6 : evidence.length === 0 ? 0.9 : 0.7,
     registrant,
     registeredSide,
     evidence,
     listVersion: lists.version,
     decidedAtPacket,
     payloadCut,
+    captureCapped,
   };
 }

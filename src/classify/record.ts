@@ -26,6 +26,8 @@ export interface FlowRecord {
   decidedAtPacket: number;
   /** Inspected payload packets the capture cut short ({@link Verdict.payloadCut}); present only when above 0. */
   payloadCut?: number;
+  /** True when a flow-table cap stopped recording the flow early ({@link Verdict.captureCapped}); present only then. */
+  captureCapped?: boolean;
   /** The capture file the flow came from, on runs over several captures (`classifyCaptures`, the CLI). */
   capture?: string;
   /**
@@ -69,6 +71,7 @@ export function flowRecord(f: FlowHandle, v: Verdict, end?: EndReason): FlowReco
   };
   if (f.vlan >= 0) r.vlan = f.vlan;
   if (v.payloadCut) r.payloadCut = v.payloadCut;
+  if (v.captureCapped) r.captureCapped = true;
   const enc = ENCAP_NAMES[f.encap];
   if (enc) r.encap = enc;
   return r;

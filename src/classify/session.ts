@@ -316,7 +316,7 @@ export class ClassifierSession extends EventEmitter {
   private emitEarly(f: FlowHandle, d: FlowDetection, at: number): void {
     d.labelAt = at;
     if (this.listenerCount('verdict') === 0) return;
-    this.emitVerdict(f, decide(d, f, d.pinned!, at, null, d.pinnedBound, this.cut[f.id]));
+    this.emitVerdict(f, decide(d, f, d.pinned!, at, null, d.pinnedBound, this.cut[f.id], f.captureCapped));
   }
 
   /**
@@ -378,9 +378,9 @@ export class ClassifierSession extends EventEmitter {
     let v: Verdict;
     if (pinned !== null) {
       // The label was final earlier (emitEarly): same lists and binding, so the same label and registrant.
-      v = decide(d!, f, pinned, d!.labelAt, extra, d!.pinnedBound ?? this.dns.lookup(f, f.firstSeenUs), this.cut[f.id]);
+      v = decide(d!, f, pinned, d!.labelAt, extra, d!.pinnedBound ?? this.dns.lookup(f, f.firstSeenUs), this.cut[f.id], f.captureCapped);
     } else {
-      v = this.classifier.decideNow(d ?? null, f, at, extra, this.dns.lookup(f, f.firstSeenUs), this.cut[f.id]);
+      v = this.classifier.decideNow(d ?? null, f, at, extra, this.dns.lookup(f, f.firstSeenUs), this.cut[f.id], f.captureCapped);
     }
     this.companions.settleTie(v.protocol);
     if (v.label !== 'ordinary') this.companions.noteVerdict(f, v.protocol, v.evidence);
@@ -434,7 +434,7 @@ export class ClassifierSession extends EventEmitter {
       if (c) {
         const keep = new FlowDetection();
         keep.evidence = v.evidence.filter((e) => e.source !== 'vpn-endpoints' && e.source !== 'vpn-domains');
-        v = this.classifier.decideNow(keep, f, v.decidedAtPacket, c, this.dns.lookup(f, f.firstSeenUs), v.payloadCut);
+        v = this.classifier.decideNow(keep, f, v.decidedAtPacket, c, this.dns.lookup(f, f.firstSeenUs), v.payloadCut, v.captureCapped);
       }
       if (!tls) this.companions.settleTie(v.protocol);
     }

@@ -25,4 +25,10 @@ export interface Verdict {
    * has confidence 0.6. Absent or 0: every inspected packet was seen whole.
    */
   payloadCut?: number;
+  /**
+   * A memory cap of the flow table (`maxCapturingFlows`, `maxLongCapturingFlows`) stopped recording the flow's
+   * payload while its detectors still wanted packets: an `ordinary` verdict on it has confidence 0.6, as for a cut
+   * payload. Absent or false: the detectors saw every packet they asked for.
+   */
+  captureCapped?: boolean;
 }

@@ -72,17 +72,20 @@ export function cannotReadReason(err: unknown): string | null {
 }
 
 /** The trace-layer flags `classify` and `flows` share: TCP linger and IP reassembly limits (FlowTableOptions). */
-export function traceFlags(opts: { tcpLinger?: string; reassemblyTimeout?: string; maxReassemblies?: string; reassemblyMaxBytes?: string }): {
+export function traceFlags(opts: { tcpLinger?: string; reassemblyTimeout?: string; maxReassemblies?: string; reassemblyMaxBytes?: string; maxLongInspections?: string }): {
   tcpLingerSec?: number;
   reassemblyTimeoutSec?: number;
   maxReassemblies?: number;
   reassemblyMaxBytes?: number;
+  maxLongCapturingFlows?: number;
 } {
   const linger = numberFlag('tcp-linger', opts.tcpLinger, { min: 0 });
   const timeout = numberFlag('reassembly-timeout', opts.reassemblyTimeout, { min: 0 });
   const max = numberFlag('max-reassemblies', opts.maxReassemblies, { min: 0, max: 1 << 20, integer: true });
   const bytes = numberFlag('reassembly-max-bytes', opts.reassemblyMaxBytes, { min: 131072, max: 1 << 30, integer: true });
+  const long = numberFlag('max-long-inspections', opts.maxLongInspections, { min: 0, max: 1 << 24, integer: true });
   return {
+    ...(long !== undefined ? { maxLongCapturingFlows: long } : {}),
     ...(linger !== undefined ? { tcpLingerSec: linger } : {}),
     ...(timeout !== undefined ? { reassemblyTimeoutSec: timeout } : {}),
     ...(max !== undefined ? { maxReassemblies: max } : {}),

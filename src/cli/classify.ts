@@ -62,6 +62,7 @@ interface ClassifyOpts {
   companionWindow?: string;
   sslVpnEspPorts?: string;
   tcpLinger?: string;
+  maxLongInspections?: string;
   reassemblyTimeout?: string;
   maxReassemblies?: string;
   reassemblyMaxBytes?: string;
@@ -93,6 +94,7 @@ export const classifyCommand: Subcommand = {
       .option('--max-flows <N>', 'cap on live flows; the least recently active are evicted (default 1000000)')
       .option('--companion-window <S>', 'an SSL-VPN data channel is tied to its TLS flow when it starts within S capture seconds of it, or while it is open (default 10)')
       .option('--ssl-vpn-esp-ports <P,...>', 'UDP ports where ESP next to a TLS flow with no IKE is an SSL VPN data channel (default 4500)')
+      .option('--max-long-inspections <N>', 'flows inspected past their 8th payload packet at once (a medium clue pending: a tunnel seen mid-stream); beyond it a flow is judged on 8 and its record says captureCapped (default 16384)')
       .option('--tcp-linger <S>', 'a closed TCP connection (RST, or FIN both ways) absorbs its trailing packets for S capture seconds after its last one (default 5; 0: ends at the close)')
       .option('--reassembly-timeout <S>', 'an IP datagram must arrive whole within S capture seconds of its first fragment (default 30)')
       .option('--max-reassemblies <N>', 'IP datagrams reassembled at once (per worker), oldest dropped beyond it (default 1024; 0 turns reassembly off)')
@@ -440,6 +442,7 @@ async function classifySeveralRun(
       if (stop?.requested) stderr.write(stop.note('tunnelscope'));
       stderr.write(
         `tunnelscope: ${res.captures.length} captures${stopped}${failed}${skipped}, ${res.packets} packets, ${res.flows} flows, ${tally.vpn} VPN flows, ` +
+          tally.shortNote() +
           `${secs.toFixed(2)} s (${Math.round(res.packets / Math.max(secs, 1e-9))} packets/s, ${jobs} job${jobs === 1 ? '' : 's'})\n`,
       );
     }
@@ -708,7 +711,7 @@ async function classifyInput(
     stderr.write(
       stop.note('tunnelscope') +
         `tunnelscope: ${st.packets} packets, ${st.flows} flows, ${tally.vpn} VPN flows, ` +
-        (tally.cut > 0 ? `${tally.cut} flows inspected on payload the capture cut short, ` : '') +
+        tally.shortNote() +
         `${bad.length ? `skipped: ${bad.join(', ')}, ` : ''}${secs.toFixed(2)} s (${Math.round(st.packets / Math.max(secs, 1e-9))} packets/s)\n` +
         extra.map((l) => `tunnelscope: ${l}\n`).join(''),
     );

@@ -15,7 +15,10 @@ const LABELS: readonly Label[] = ['registered_vpn', 'unregistered_vpn', 'ordinar
 /** The item that decided a flow's label (strongest first, registration last), as the table shows it. */
 export function decidingEvidence(r: FlowRecord): string {
   const e = decidingItem(r);
-  const cut = r.payloadCut ? `payload of ${r.payloadCut} inspected packet(s) cut short by the capture` : '';
+  const notes: string[] = [];
+  if (r.payloadCut) notes.push(`payload of ${r.payloadCut} inspected packet(s) cut short by the capture`);
+  if (r.captureCapped) notes.push('inspection cut short by the flow table\'s cap');
+  const cut = notes.join('; ');
   if (!e) return cut || '-';
   return `${e.rule} (${e.strength}): ${e.reason}${cut ? `; ${cut}` : ''}`;
 }
@@ -66,6 +69,9 @@ export class Tally {
   /** Flows whose inspected payload the capture cut short, and how many of them are ordinary. */
   cut = 0;
   cutOrdinary = 0;
+  /** Flows a flow-table cap stopped recording early (FlowRecord.captureCapped), and how many of them are ordinary. */
+  capped = 0;
+  cappedOrdinary = 0;
   readonly byLabel: Record<Label, number> = { registered_vpn: 0, unregistered_vpn: 0, ordinary: 0 };
   readonly byProtocol = new Map<string, number>();
 
@@ -76,6 +82,10 @@ export class Tally {
       this.cut++;
       if (r.label === 'ordinary') this.cutOrdinary++;
     }
+    if (r.captureCapped) {
+      this.capped++;
+      if (r.label === 'ordinary') this.cappedOrdinary++;
+    }
     if (r.label !== 'ordinary') {
       this.vpn++;
       const p = r.protocol ?? 'unknown';
@@ -83,10 +93,29 @@ export class Tally {
     }
   }
 
+  /** For the end-of-run line on stderr: flows judged on less than their detectors asked for, and why ('' if none). */
+  shortNote(): string {
+    return (
+      (this.cut > 0 ? `${this.cut} flows inspected on payload the capture cut short, ` : '') +
+      (this.capped > 0 ? `${this.capped} flows inspected short by the table's cap (--max-long-inspections), ` : '')
+    );
+  }
+
   /** The summary as data: every label is present, zero or not, as in the text form. */
-  toJSON(): { flows: number; byLabel: Record<Label, number>; vpnByProtocol: Record<string, number>; payloadCut?: { flows: number; ordinary: number } } {
-    const j = { flows: this.flows, byLabel: { ...this.byLabel }, vpnByProtocol: Object.fromEntries(this.sortedProtocols()) };
-    return this.cut > 0 ? { ...j, payloadCut: { flows: this.cut, ordinary: this.cutOrdinary } } : j;
+  toJSON(): {
+    flows: number;
+    byLabel: Record<Label, number>;
+    vpnByProtocol: Record<string, number>;
+    payloadCut?: { flows: number; ordinary: number };
+    captureCapped?: { flows: number; ordinary: number };
+  } {
+    return {
+      flows: this.flows,
+      byLabel: { ...this.byLabel },
+      vpnByProtocol: Object.fromEntries(this.sortedProtocols()),
+      ...(this.cut > 0 ? { payloadCut: { flows: this.cut, ordinary: this.cutOrdinary } } : {}),
+      ...(this.capped > 0 ? { captureCapped: { flows: this.capped, ordinary: this.cappedOrdinary } } : {}),
+    };
   }
 
   text(): string {
@@ -97,6 +126,9 @@ export class Tally {
       for (const [p, n] of this.sortedProtocols()) lines.push(`  ${p.padEnd(18)} ${n}`);
     }
     if (this.cut > 0) lines.push(`payload cut by the capture (snap length): ${this.cut} flows, ${this.cutOrdinary} of them ordinary at confidence 0.6`);
+    if (this.capped > 0) {
+      lines.push(`inspection cut by a flow-table cap (--max-long-inspections): ${this.capped} flows, ${this.cappedOrdinary} of them ordinary at confidence 0.6`);
+    }
     return `${lines.join('\n')}\n`;
   }
 

@@ -33,6 +33,8 @@ export interface LabelledFlow {
   decidedAtPacket: number;
   /** Inspected payload packets the capture cut (FlowRecord.payloadCut). */
   payloadCut?: number;
+  /** A flow-table cap stopped the flow's recording early (FlowRecord.captureCapped). */
+  captureCapped?: boolean;
 }
 
 export interface MetricsOptions {
@@ -66,6 +68,7 @@ export class RunMetrics {
   private readonly verdicts: Counter<'label' | 'protocol'>;
   private readonly flows: Counter<'label' | 'protocol'>;
   private readonly flowsCut: Counter<'label'>;
+  private readonly flowsCapped: Counter<'label'>;
   private readonly verdictPackets: Histogram<'label'>;
   private readonly lag: Histogram;
   private readonly listVersion: Gauge;
@@ -120,6 +123,7 @@ export class RunMetrics {
     this.verdicts = new Counter({ name: `${p}verdicts_total`, help: 'Verdicts emitted (once per flow, as soon as its label is final), by label and protocol.', labelNames: ['label', 'protocol'], registers });
     this.flows = new Counter({ name: `${p}flows_total`, help: 'Flows ended (records written), by label and protocol.', labelNames: ['label', 'protocol'], registers });
     this.flowsCut = new Counter({ name: `${p}flows_payload_cut_total`, help: 'Flows ended whose inspected payload the capture cut short (snap length, slicing), by label: an ordinary verdict on them has confidence 0.6.', labelNames: ['label'], registers });
+    this.flowsCapped = new Counter({ name: `${p}flows_capture_capped_total`, help: 'Flows ended whose inspection a flow-table cap cut short (maxLongCapturingFlows, maxCapturingFlows), by label: an ordinary verdict on them has confidence 0.6.', labelNames: ['label'], registers });
     this.verdictPackets = new Histogram({ name: `${p}verdict_payload_packets`, help: "Payload packets seen when a flow's label became final (time to verdict), by label.", labelNames: ['label'], buckets: VERDICT_BUCKETS, registers });
     this.lag = new Histogram({ name: `${p}output_lag_seconds`, help: 'Output lag: age of the oldest line in each write to the output, seconds.', buckets: LAG_BUCKETS, registers });
     this.listVersion = new Gauge({ name: `${p}list_version`, help: 'Version of the list snapshot in force (named by every verdict).', registers });
@@ -144,6 +148,7 @@ export class RunMetrics {
   record(r: LabelledFlow): void {
     this.flows.inc({ label: r.label, protocol: r.protocol ?? NO_PROTOCOL });
     if (r.payloadCut) this.flowsCut.inc({ label: r.label });
+    if (r.captureCapped) this.flowsCapped.inc({ label: r.label });
   }
 
   /** A write to the output carried lines produced up to `seconds` earlier. */

@@ -21,6 +21,7 @@ export const CSV_COLUMNS = [
   'label', 'protocol', 'confidence', 'registrant',
   'packets', 'bytes', 'srcPackets', 'srcBytes', 'dstPackets', 'dstBytes', 'end',
   'listVersion', 'decidedAtPacket', 'communityId', 'rule', 'strength', 'reason', 'rules', 'payloadCut',
+  'captureCapped',
 ] as const;
 
 const HEX = '0123456789abcdef';
@@ -64,6 +65,7 @@ export function csvLine(r: FlowRecord): string {
     numCell(r.listVersion), numCell(r.decidedAtPacket), csvText(communityId(r)),
     csvText(e?.rule), csvText(e?.strength), csvText(e?.reason), csvText(r.evidence.map((x) => `${x.rule}:${x.strength}`).join(' ')),
     numCell(r.payloadCut ?? 0),
+    r.captureCapped === true ? 'true' : 'false',
   ];
   return `${cells.join(',')}\r\n`;
 }

@@ -73,6 +73,7 @@ export function eveFlowEvent(r: FlowRecord): Record<string, unknown> {
     decided_at_packet: r.decidedAtPacket,
     ...(r.encap !== undefined ? { encap: r.encap } : {}),
     ...(r.payloadCut ? { payload_cut: r.payloadCut } : {}),
+    ...(r.captureCapped ? { capture_capped: true } : {}),
     evidence: r.evidence,
   };
   return ev;

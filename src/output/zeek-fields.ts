@@ -18,8 +18,8 @@ import { communityId, decidingEvidence, directional, durationMicros, epochText, 
 /** Zeek log types used here. */
 export type ZeekType = 'time' | 'string' | 'addr' | 'port' | 'enum' | 'interval' | 'count' | 'int' | 'bool' | 'double' | 'set[string]' | 'vector[string]';
 
-/** A field value: text or a number already in Zeek's rendering, a list for set/vector types, null when unset. */
-export type ZeekValue = { text: string } | { num: string } | { list: string[] } | null;
+/** A field value: text or a number already in Zeek's rendering, a bool, a list for set/vector types, null when unset. */
+export type ZeekValue = { text: string } | { num: string } | { bool: boolean } | { list: string[] } | null;
 
 export interface ZeekField {
   readonly name: string;
@@ -101,4 +101,5 @@ export const ZEEK_FIELDS: readonly ZeekField[] = [
   { name: 'tunnelscope.resp_wire_bytes', type: 'count', value: (r) => num(r.dstBytes) },
   { name: 'tunnelscope.end', type: 'string', value: (r) => text(r.end) },
   { name: 'tunnelscope.payload_cut', type: 'count', value: (r) => num(r.payloadCut ?? 0) },
+  { name: 'tunnelscope.capture_capped', type: 'bool', value: (r) => ({ bool: r.captureCapped === true }) },
 ];

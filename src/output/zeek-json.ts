@@ -16,7 +16,7 @@ export function zeekJsonLine(r: FlowRecord): string {
     const v = f.value(r, row);
     if (v === null) continue;
     // Numbers are already in Zeek's rendering (six decimals for time and interval), which is valid JSON.
-    const json = 'num' in v ? v.num : 'text' in v ? JSON.stringify(v.text) : JSON.stringify(v.list);
+    const json = 'num' in v ? v.num : 'bool' in v ? String(v.bool) : 'text' in v ? JSON.stringify(v.text) : JSON.stringify(v.list);
     out += `${out === '' ? '{' : ','}${JSON.stringify(f.name)}:${json}`;
   }
   return `${out}}\n`;

@@ -45,6 +45,7 @@ export function zeekEscape(s: string, inSet = false): string {
 function cell(v: ZeekValue): string {
   if (v === null) return UNSET_FIELD;
   if ('num' in v) return v.num;
+  if ('bool' in v) return v.bool ? 'T' : 'F';
   if ('text' in v) return zeekEscape(v.text);
   return v.list.length === 0 ? EMPTY_FIELD : v.list.map((x) => zeekEscape(x, true)).join(SET_SEPARATOR);
 }

@@ -88,6 +88,9 @@ export class ReportBuilder {
   /** Flows judged on payload the capture cut short (FlowRecord.payloadCut), all labels and ordinary ones. */
   private cut = 0;
   private cutOrdinary = 0;
+  /** Flows whose inspection a flow-table cap cut short (FlowRecord.captureCapped), all labels and ordinary ones. */
+  private capped = 0;
+  private cappedOrdinary = 0;
 
   constructor(options: ReportOptions = {}) {
     this.maxFlows = options.maxFlows ?? DEFAULT_MAX_FLOWS;
@@ -141,6 +144,10 @@ export class ReportBuilder {
     if (finite(r.payloadCut ?? 0) > 0) {
       this.cut++;
       if (li === 2) this.cutOrdinary++;
+    }
+    if (r.captureCapped === true) {
+      this.capped++;
+      if (li === 2) this.cappedOrdinary++;
     }
     if (this.lab.length >= this.maxFlows) return;
 
@@ -219,6 +226,7 @@ export class ReportBuilder {
       bySensor: [...sensors].sort((a, b) => a[0].localeCompare(b[0])),
       verdictAt: this.verdictAt,
       payloadCut: { flows: this.cut, ordinary: this.cutOrdinary },
+      captureCapped: { flows: this.capped, ordinary: this.cappedOrdinary },
       time: timeSeries(this.lab, this.t, this.du, this.by, t0, span, this.maxTimeBins),
       compress: this.compress === 'auto' ? null : this.compress,
       compressAutoChars: COMPRESS_AUTO_CHARS,

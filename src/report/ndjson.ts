@@ -23,7 +23,7 @@ type Obj = Record<string, unknown>;
 /**
  * Check one parsed JSON value as a flow record. Required: transport, src, dst, label, packets, bytes, firstSeen,
  * lastSeen. Optional with defaults: protocol (null), confidence (0), registrant (null), evidence ([]),
- * listVersion (0), decidedAtPacket (0); payloadCut, vlan, encap, sensor kept when present.
+ * listVersion (0), decidedAtPacket (0); payloadCut, captureCapped, vlan, encap, sensor kept when present.
  * @throws {RecordParseError}
  */
 export function toReportRecord(v: unknown, source: string, line: number): ReportRecord {
@@ -64,6 +64,7 @@ export function toReportRecord(v: unknown, source: string, line: number): Report
     decidedAtPacket: num('decidedAtPacket', 0),
   };
   if (o.payloadCut !== undefined) r.payloadCut = num('payloadCut');
+  if (o.captureCapped !== undefined) r.captureCapped = o.captureCapped === true ? true : o.captureCapped === false ? false : fail('field "captureCapped" must be true or false');
   if (o.vlan !== undefined) r.vlan = Number.isInteger(o.vlan) ? (o.vlan as number) : fail('field "vlan" must be an integer');
   if (o.encap !== undefined) r.encap = str('encap');
   if (o.sensor !== undefined) r.sensor = str('sensor');

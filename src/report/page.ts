@@ -39,6 +39,8 @@ export interface PageModel {
   verdictAt: Map<number, number>[];
   /** Flows whose inspected payload the capture cut short, and how many of them are ordinary. */
   payloadCut: { flows: number; ordinary: number };
+  /** Flows whose inspection a flow-table cap cut short, and how many of them are ordinary. */
+  captureCapped: { flows: number; ordinary: number };
   time: { t0: number; binUs: number; bins: number; flows: Float64Array[]; bytes: Float64Array[] };
   /** true/false: forced; null: by size (`compressAutoChars`). */
   compress: boolean | null;
@@ -148,10 +150,13 @@ function header(m: PageModel, title: string): string {
     ...(m.payloadCut.flows > 0
       ? [['Payload cut by the capture', `${formatCount(m.payloadCut.flows)} flows (${formatCount(m.payloadCut.ordinary)} ordinary, at confidence 0.6)`, 'payload-cut']]
       : []),
+    ...(m.captureCapped.flows > 0
+      ? [['Inspection cut by a table cap', `${formatCount(m.captureCapped.flows)} flows (${formatCount(m.captureCapped.ordinary)} ordinary, at confidence 0.6)`, 'capture-capped']]
+      : []),
   ];
   return (
     `<header class="top"><div class="wrap">\n<p class="brand">${t(title)}</p>\n<h1>${t(meta.capture)}</h1>\n<dl class="meta">` +
-    items.map(([k, v, id]) => `<div${id === 'lists' || id === 'skipped' || id === 'payload-cut' ? ' class="wide"' : id === 'time-span' ? ' class="span2"' : ''}><dt>${k}</dt><dd data-meta="${id}">${v}</dd></div>`).join('') +
+    items.map(([k, v, id]) => `<div${id === 'lists' || id === 'skipped' || id === 'payload-cut' || id === 'capture-capped' ? ' class="wide"' : id === 'time-span' ? ' class="span2"' : ''}><dt>${k}</dt><dd data-meta="${id}">${v}</dd></div>`).join('') +
     '</dl>\n</div></header>\n'
   );
 }

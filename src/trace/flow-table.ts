@@ -180,6 +180,7 @@ const ST_FIN_REV = 2;
 const ST_CLOSED = 4; // RST, or FIN both ways and the final ACK: lingering (LIST_CLOSED)
 const ST_CAPTURING = 8; // may still record payload packets
 const ST_RST = 16; // closed by a RST (the end reason)
+const ST_CAPPED = 32; // a capture cap stopped recording before detection was done (FlowHandle.captureCapped)
 const B_LIVE = 1 << 24;
 
 // TCP flags
@@ -455,7 +456,7 @@ export class FlowTable {
     if (q < 0) {
       this.stats.captureShort++;
       const o = slot * RS + R_BITS;
-      this.rec[o] = this.rec[o]! & ~(ST_CAPTURING << 8);
+      this.rec[o] = (this.rec[o]! & ~(ST_CAPTURING << 8)) | (ST_CAPPED << 8);
       return false;
     }
     this.big.moveTo(ps & ~BIG_TIER, this.long!, q, k);
@@ -691,14 +692,14 @@ export class FlowTable {
         ps = this.capturingFlows >= this.maxCapturingFlows ? NONE : this.small ? this.small.acquire() : this.big.acquire() | BIG_TIER;
         if (ps < 0) ps = NONE;
         if (ps === NONE) {
-          bits &= ~(ST_CAPTURING << 8);
+          bits = (bits & ~(ST_CAPTURING << 8)) | (ST_CAPPED << 8);
           this.stats.captureSkipped++;
         } else this.poolSlot[slot] = ps;
       } else if ((ps & TIER_BITS) === 0 && k >= SMALL_PACKETS) {
         // Outgrew the small tier: move its packets to a full slot.
         const q = this.big.acquire();
         if (q < 0) {
-          bits &= ~(ST_CAPTURING << 8);
+          bits = (bits & ~(ST_CAPTURING << 8)) | (ST_CAPPED << 8);
           this.stats.captureSkipped++;
           ps = NONE;
         } else {
@@ -712,7 +713,7 @@ export class FlowTable {
         // Outgrew the full tier (only a table recording more than 8 packets gets here).
         if (this.growToLong(slot, k)) ps = this.poolSlot[slot]!;
         else {
-          bits &= ~(ST_CAPTURING << 8);
+          bits = (bits & ~(ST_CAPTURING << 8)) | (ST_CAPPED << 8);
           ps = NONE;
         }
       }
@@ -1158,6 +1159,9 @@ class TableFlowHandle implements FlowHandle {
   }
   extendCapture(): boolean {
     return this.t.extendCaptureSlot(this._slot);
+  }
+  get captureCapped(): boolean {
+    return ((this.t.rec[this._slot * RS + R_BITS]! >>> 8) & ST_CAPPED) !== 0;
   }
   srcText(): string {
     const proto = this.transport, v = this.ipVersion;

@@ -135,6 +135,13 @@ export interface FlowHandle {
    * it has are all it will get.
    */
   extendCapture(): boolean;
+  /**
+   * A capture cap stopped this flow's recording while detection still wanted packets: the snippet pool was full
+   * when it started or outgrew its first slot (`maxCapturingFlows`, `stats.captureSkipped`), or the long tier was
+   * full at its 8th packet (`maxLongCapturingFlows`, `stats.captureShort`). Its detectors saw fewer packets than
+   * their budget, so a verdict on it says so.
+   */
+  readonly captureCapped: boolean;
   /** Formatted endpoints `ip:port`, `[ipv6]:port` or bare IP (allocates: call at flow end). */
   srcText(): string;
   dstText(): string;

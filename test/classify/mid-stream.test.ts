@@ -82,6 +82,10 @@ describe('memory stays bounded: the long record is capped', () => {
     s.end();
     expect(out.map((x) => x.label).sort()).toEqual(['ordinary', 'ordinary', 'unregistered_vpn', 'unregistered_vpn']);
     expect(s.flowStats.captureShort).toBe(2);
+    // The two judged on 8 packets say so, at the confidence of a cut payload; the two that grew do not.
+    const capped = out.filter((x) => x.captureCapped === true);
+    expect(capped.map((x) => [x.label, x.confidence])).toEqual([['ordinary', 0.6], ['ordinary', 0.6]]);
+    expect(out.filter((x) => x.label !== 'ordinary').every((x) => !('captureCapped' in x))).toBe(true);
     // The two that could not grow are final at their 8th packet (the 31st and 32nd frames: 30 and 31 pushed before
     // them), not at their end; the others at their 16th (the 61st and 62nd frames).
     expect(total).toBe(80);

@@ -12,6 +12,7 @@ import { run } from '../../src/cli/classify.js';
 import { buildFrame } from '../../src/trace/frame-builder.js';
 import { PcapWriter } from '../../src/trace/pcap-writer.js';
 import { ext, helloBody, sniExt, tlsRecord } from '../detect/names/builders.js';
+import { ovpnDataV2, rng } from '../detect/udp-vpn-builders.js';
 import { Sink } from '../helpers/sink.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ts-snaplen-'));
@@ -78,5 +79,46 @@ describe('classify on a capture with a snap length', () => {
     const rows = out.split('\n').filter((l) => l.startsWith('ordinary'));
     expect(rows).toHaveLength(3);
     for (const r of rows) expect(r).toMatch(/0\.60 .* payload of \d+ inspected packet\(s\) cut short by the capture$/);
+  });
+});
+
+describe('classify when the flow table caps inspection (--max-long-inspections)', () => {
+  /** OpenVPN seen mid-stream: 10 P_DATA_V2 packets each way on two tuples (the strong rule needs 8 each way). */
+  function midStream(): string {
+    const w = new PcapWriter();
+    const r = rng(5);
+    let t = T0;
+    for (let i = 0; i < 10; i++) {
+      for (const port of [40001, 40002]) {
+        const data = (dir: number) => ovpnDataV2(0x48, 0x00a1b2, (dir ? 70_000 : 50_000) + i, 100, r);
+        w.packet((t += 1000), buildFrame({ src: '192.0.2.10', dst: '198.51.100.7', proto: 17, srcPort: port, dstPort: 1194, payload: data(0) }));
+        w.packet((t += 1000), buildFrame({ src: '198.51.100.7', dst: '192.0.2.10', proto: 17, srcPort: 1194, dstPort: port, payload: data(1) }));
+      }
+    }
+    const path = join(dir, 'ovpn-mid.pcap');
+    writeFileSync(path, w.toBuffer());
+    return path;
+  }
+
+  it('records, summary, table and end line say which flows were judged on fewer packets than their detectors asked for', async () => {
+    const path = midStream();
+    const free = await inProcess([path, '--summary']);
+    expect(free.code).toBe(0);
+    const f = free.out.trim().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(f.map((r) => r.protocol)).toEqual(['openvpn', 'openvpn']);
+    expect(free.err).not.toMatch(/table's cap/);
+
+    const capped = await inProcess([path, '--summary', '--max-long-inspections', '1']);
+    expect(capped.code).toBe(0);
+    const c = capped.out.trim().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(c.map((r) => [r.label, r.captureCapped ?? false]).sort()).toEqual([['ordinary', true], ['unregistered_vpn', false]]);
+    expect(capped.err).toMatch(/inspection cut by a flow-table cap \(--max-long-inspections\): 1 flows, 1 of them ordinary at confidence 0\.6/);
+    expect(capped.err).toMatch(/1 flows inspected short by the table's cap/);
+    const table = await inProcess([path, '--format', 'table', '--max-long-inspections', '1']);
+    expect(table.out.split('\n').find((l) => l.startsWith('ordinary'))).toMatch(/0\.60 .*inspection cut short by the flow table's cap$/);
+    // A bad value is refused with the flag's name.
+    const bad = await inProcess([path, '--max-long-inspections', '-1']);
+    expect(bad.code).not.toBe(0);
+    expect(bad.err).toMatch(/max-long-inspections/);
   });
 });

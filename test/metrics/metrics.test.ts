@@ -56,6 +56,8 @@ describe('run metrics', () => {
     m.verdict({ label: 'ordinary', protocol: null, decidedAtPacket: 8 });
     m.record({ label: 'unregistered_vpn', protocol: 'wireguard', decidedAtPacket: 2 });
     m.record({ label: 'ordinary', protocol: null, decidedAtPacket: 2, payloadCut: 2 });
+    m.record({ label: 'ordinary', protocol: null, decidedAtPacket: 8, captureCapped: true });
+    m.record({ label: 'ordinary', protocol: null, decidedAtPacket: 8, captureCapped: false });
     m.outputLag(0.05);
     const res = await fetch(server.url);
     expect(res.status).toBe(200);
@@ -76,6 +78,7 @@ describe('run metrics', () => {
       'tunnelscope_verdicts_total{label="ordinary",protocol="none"}': 1,
       'tunnelscope_flows_total{label="unregistered_vpn",protocol="wireguard"}': 1,
       'tunnelscope_flows_payload_cut_total{label="ordinary"}': 1,
+      'tunnelscope_flows_capture_capped_total{label="ordinary"}': 1,
       'tunnelscope_verdict_payload_packets_sum{label="unregistered_vpn"}': 2,
       'tunnelscope_verdict_payload_packets_count{label="ordinary"}': 1,
       tunnelscope_output_lag_seconds_count: 1,

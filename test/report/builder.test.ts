@@ -32,13 +32,15 @@ const record: fc.Arbitrary<ReportRecord> = fc
     t: fc.integer({ min: 0, max: 3_600_000_000 }), d: fc.integer({ min: 0, max: 600_000_000 }), listVersion: fc.integer({ min: 1, max: 9 }),
     decidedAtPacket: fc.nat(60), vlan: fc.option(fc.nat(4095), { nil: undefined }), encap: fc.option(fc.constantFrom('vxlan', 'gtp-u'), { nil: undefined }),
     sensor: fc.option(text, { nil: undefined }), payloadCut: fc.option(fc.nat(8), { nil: undefined }),
+    captureCapped: fc.option(fc.boolean(), { nil: undefined }),
   })
-  .map(({ t, d, vlan, encap, sensor, payloadCut, ...r }) => {
+  .map(({ t, d, vlan, encap, sensor, payloadCut, captureCapped, ...r }) => {
     const out: ReportRecord = { ...r, firstSeen: iso(T + t), lastSeen: iso(T + t + d) } as ReportRecord;
     if (vlan !== undefined) out.vlan = vlan;
     if (encap !== undefined) out.encap = encap;
     if (sensor !== undefined) out.sensor = sensor;
     if (payloadCut !== undefined) out.payloadCut = payloadCut;
+    if (captureCapped !== undefined) out.captureCapped = captureCapped;
     return out;
   });
 
@@ -98,6 +100,11 @@ describe('report builder', () => {
       const meta = /data-meta="payload-cut">([^<]*)</.exec(html)?.[1];
       if (cut.length === 0) expect(meta).toBeUndefined();
       else expect(meta).toBe(`${cut.length} flows (${cut.filter((r) => r.label === 'ordinary').length} ordinary, at confidence 0.6)`);
+      // Flows whose inspection a table cap cut short: the same.
+      const capped = recs.filter((r) => r.captureCapped === true);
+      const cappedMeta = /data-meta="capture-capped">([^<]*)</.exec(html)?.[1];
+      if (capped.length === 0) expect(cappedMeta).toBeUndefined();
+      else expect(cappedMeta).toBe(`${capped.length} flows (${capped.filter((r) => r.label === 'ordinary').length} ordinary, at confidence 0.6)`);
     }), { numRuns: 30 });
   });
 

@@ -31,10 +31,10 @@ async function failure(chunks: Array<string | Uint8Array>): Promise<RecordParseE
 describe('NDJSON flow records', () => {
   it('reads classify records; optional fields default; sensor, vlan, encap and payloadCut are kept', async () => {
     const minimal = { transport: 'tcp', src: 'a', dst: 'b', label: 'ordinary', packets: 1, bytes: 60, firstSeen: '2023-11-14T22:13:20Z', lastSeen: '2023-11-14T22:13:20Z' };
-    const text = `${JSON.stringify(rec({ sensor: 'gw-1', vlan: 7, encap: 'vxlan', payloadCut: 2 }))}\n\n${JSON.stringify(minimal)}\r\n`;
+    const text = `${JSON.stringify(rec({ sensor: 'gw-1', vlan: 7, encap: 'vxlan', payloadCut: 2, captureCapped: true }))}\n\n${JSON.stringify(minimal)}\r\n`;
     const rs = await all([text]);
     expect(rs).toHaveLength(2);
-    expect(rs[0]).toMatchObject({ sensor: 'gw-1', vlan: 7, encap: 'vxlan', payloadCut: 2, registrant: 'acme' });
+    expect(rs[0]).toMatchObject({ sensor: 'gw-1', vlan: 7, encap: 'vxlan', payloadCut: 2, captureCapped: true, registrant: 'acme' });
     expect(rs[1]).toEqual({ ...minimal, protocol: null, confidence: 0, registrant: null, evidence: [], listVersion: 0, decidedAtPacket: 0 });
   });
 
@@ -58,6 +58,7 @@ describe('NDJSON flow records', () => {
       [JSON.stringify(rec({ label: 'maybe' })), /r\.ndjson:2: field "label" must be/],
       [JSON.stringify(rec({ bytes: -1 })), /r\.ndjson:2: field "bytes" must be a number >= 0/],
       [JSON.stringify(rec({ payloadCut: '3' })), /r\.ndjson:2: field "payloadCut" must be a number >= 0/],
+      [JSON.stringify(rec({ captureCapped: 'yes' })), /r\.ndjson:2: field "captureCapped" must be true or false/],
       [JSON.stringify(rec({ firstSeen: 'yesterday' })), /r\.ndjson:2: field "firstSeen" must be an ISO-8601/],
       [JSON.stringify(rec({ evidence: [{ source: 'x' }] })), /r\.ndjson:2: evidence\[0\]\.strength must be a string/],
       [JSON.stringify(rec({ evidence: [{ ...(rec().evidence as object[])[0], strength: 'huge' }] })), /evidence\[0\]\.strength/],
