@@ -72,6 +72,8 @@ export class Tally {
   /** Flows a flow-table cap stopped recording early (FlowRecord.captureCapped), and how many of them are ordinary. */
   capped = 0;
   cappedOrdinary = 0;
+  /** Flows ended by eviction at the live-flow cap (a later packet of the same connection starts a new flow). */
+  evicted = 0;
   readonly byLabel: Record<Label, number> = { registered_vpn: 0, unregistered_vpn: 0, ordinary: 0 };
   readonly byProtocol = new Map<string, number>();
 
@@ -82,6 +84,7 @@ export class Tally {
       this.cut++;
       if (r.label === 'ordinary') this.cutOrdinary++;
     }
+    if (r.end === 'evicted') this.evicted++;
     if (r.captureCapped) {
       this.capped++;
       if (r.label === 'ordinary') this.cappedOrdinary++;
@@ -97,7 +100,8 @@ export class Tally {
   shortNote(): string {
     return (
       (this.cut > 0 ? `${this.cut} flows inspected on payload the capture cut short, ` : '') +
-      (this.capped > 0 ? `${this.capped} flows inspected short by the table's cap (--max-long-inspections), ` : '')
+      (this.capped > 0 ? `${this.capped} flows inspected short by the table's cap (--max-long-inspections), ` : '') +
+      (this.evicted > 0 ? `${this.evicted} flows evicted at the live-flow cap (--max-flows), ` : '')
     );
   }
 

@@ -116,6 +116,13 @@ describe('classify when the flow table caps inspection (--max-long-inspections)'
     expect(capped.err).toMatch(/1 flows inspected short by the table's cap/);
     const table = await inProcess([path, '--format', 'table', '--max-long-inspections', '1']);
     expect(table.out.split('\n').find((l) => l.startsWith('ordinary'))).toMatch(/0\.60 .*inspection cut short by the flow table's cap$/);
+    // Flows the live-flow cap evicted are counted on the same line (their records say end: evicted).
+    const evicted = await inProcess([path, '--max-flows', '1']);
+    const e = evicted.out.trim().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+    const n = e.filter((r) => r.end === 'evicted').length;
+    expect(n).toBeGreaterThan(0);
+    expect(evicted.err).toContain(`${n} flows evicted at the live-flow cap (--max-flows)`);
+    expect(free.err).not.toMatch(/evicted/);
     // A bad value is refused with the flag's name.
     const bad = await inProcess([path, '--max-long-inspections', '-1']);
     expect(bad.code).not.toBe(0);
