@@ -19,7 +19,8 @@
  * the others. Before the measured flood each receiver gets `--warm` datagrams from other ports (not counted: a
  * gateway runs warm; JIT and table growth are not what is measured). `--impl` takes DatagramClassifier from
  * another built module (a path) (e.g. a copy of the pre-issue-17 adapter, for before/after). Only ratios within one run mean
- * anything on a shared machine.
+ * anything on a shared machine. Environment: FLOOD_PROF=DIR writes a CPU profile of every child to DIR;
+ * FLOOD_NODE_FLAGS='--perf-basic-prof …' adds node flags to every child (to read a system-wide `perf record`).
  */
 import { spawn } from 'node:child_process';
 import dgram from 'node:dgram';
@@ -92,6 +93,8 @@ function argValue(argv: string[], name: string): string | undefined {
 /** Child process helper: run this file in a role, collect its last JSON line. */
 function child(args: string[], onLine?: (line: string) => void, script?: string, cpu?: number): { done: Promise<Record<string, unknown>>; send: (msg: string) => void } {
   const prof = process.env['FLOOD_PROF'] ? ['--cpu-prof', `--cpu-prof-dir=${process.env['FLOOD_PROF']}`] : [];
+  // Extra node flags for every child (e.g. --perf-basic-prof, to read a `perf record` of the receivers).
+  if (process.env['FLOOD_NODE_FLAGS']) prof.push(...process.env['FLOOD_NODE_FLAGS'].split(/\s+/).filter(Boolean));
   const argv = script ? [...prof, '--expose-gc', script, ...args] : [...prof, '--expose-gc', '--import', 'tsx', SELF, ...args];
   const p = cpu === undefined ? spawn(process.execPath, argv, { stdio: ['pipe', 'pipe', 'inherit'] }) : spawn('taskset', ['-c', String(cpu), process.execPath, ...argv], { stdio: ['pipe', 'pipe', 'inherit'] });
   let last = '';
