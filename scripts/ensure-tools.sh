@@ -23,6 +23,8 @@ pkg_of() {
     groff) echo groff-base ;;
     nft) echo nftables ;; # a netfilter rule that logs test packets to an NFLOG group
     openvpn) echo openvpn ;; # scripts/record: real VPN implementations recorded on this host
+    tinyproxy) echo tinyproxy ;; # an HTTP CONNECT proxy and a SOCKS5 proxy for OpenVPN's --http-proxy/--socks-proxy
+    microsocks) echo microsocks ;;
     openssl) echo openssl ;;
     wg) echo wireguard-tools ;;
     wireguard-go) echo wireguard-go ;;

@@ -2,9 +2,11 @@
 # OpenVPN 2.x (Debian's openvpn), client and server on 127.0.0.1 with `--dev null` (no tun device needed), TLS
 # mode with a throwaway CA: over UDP and TCP, plain and with each control-channel wrapper (tls-auth, tls-crypt,
 # tls-crypt-v2). Each variant runs until the client reports "Initialization Sequence Completed" and a few
-# keepalive pings (data channel) have crossed.
+# keepalive pings (data channel) have crossed. Two TCP variants go through a proxy, as OpenVPN's `--http-proxy`
+# and `--socks-proxy` options do behind a corporate proxy: Debian's tinyproxy (HTTP CONNECT) and microsocks
+# (SOCKS5); the capture holds the client-proxy and the proxy-server connections.
 source "$(dirname "$0")/lib.sh"
-need openvpn openssl
+need openvpn openssl tinyproxy microsocks
 cd "$OUT" || exit 1
 
 # Throwaway CA, server and client certificates (EC P-256: quick to make).
@@ -47,6 +49,29 @@ variant() { # NAME PROTO WRAPPER [SECONDS-AFTER-INIT [OPTION…]]
   stop_peers
 }
 
+# proxied NAME http|socks: OpenVPN over TCP through a proxy on 127.0.0.1.
+proxied() {
+  local name=$1 kind=$2 p q; p=$(port $n); q=$(port $((n + 1))); n=$((n + 2))
+  capture "openvpn-$name.pcap" lo "host 127.0.0.1 and (port $p or port $q)"
+  if [ "$kind" = http ]; then
+    printf '%s\n' "Port $q" "Listen 127.0.0.1" "Allow 127.0.0.1" "ConnectPort $p" "Timeout 30" "LogLevel Info" >"tinyproxy-$name.conf"
+    bg "tinyproxy-$name" timeout 30 tinyproxy -d -c "tinyproxy-$name.conf"
+    wait_for "tinyproxy-$name.log" "listening on\|Listening on\|Starting main loop\|Accepting connections" 10 || fail "$name: tinyproxy did not start (tinyproxy-$name.log)"
+  else
+    bg "microsocks-$name" timeout 30 microsocks -i 127.0.0.1 -p "$q"
+    sleep 0.3 # microsocks prints nothing when it is ready
+  fi
+  bg "openvpn-$name-server" timeout 30 openvpn "${common[@]}" --proto tcp-server --local 127.0.0.1 --lport $p \
+    --cert server.crt --key server.key --dh none --tls-server
+  wait_for "openvpn-$name-server.log" "Listening for incoming TCP" 10 || fail "$name: server did not start (openvpn-$name-server.log)"
+  bg "openvpn-$name-client" timeout 30 openvpn "${common[@]}" --proto tcp-client --remote 127.0.0.1 $p --nobind \
+    --"$kind"-proxy 127.0.0.1 $q --cert client.crt --key client.key --tls-client --remote-cert-tls server
+  wait_for "openvpn-$name-client.log" "Initialization Sequence Completed" 20 || fail "$name: the client did not complete (openvpn-$name-client.log)"
+  sleep 2.5
+  stop_capture
+  stop_peers
+}
+
 # Plain UDP runs longer: its data channel alone (the capture cut after the handshake) must show 8 pings each way.
 variant udp udp none 10
 variant tcp tcp none
@@ -56,4 +81,6 @@ variant tcp-tls-crypt tcp tls-crypt
 variant udp-tls-crypt-v2 udp tls-crypt-v2
 variant udp-tls-auth-sha512 udp tls-auth 2.5 --auth SHA512 # a 64-byte HMAC in every control packet
 variant udp6 udp6 none                                     # on ::1
+proxied tcp-http-proxy http
+proxied tcp-socks-proxy socks
 exit 0
