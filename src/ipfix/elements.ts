@@ -44,6 +44,8 @@ export const TS_IE = {
   rule: 5,
   /** unsigned16: inspected payload packets the capture cut short (FlowRecord.payloadCut; 0 when none) */
   payloadCut: 6,
+  /** boolean (RFC 7011 §6.1.5: 1 true, 2 false): a flow-table cap cut the flow's inspection short (FlowRecord.captureCapped) */
+  captureCapped: 7,
 } as const;
 
 /** flowEndReason values (IANA registry): why tunnelscope ended the flow. */

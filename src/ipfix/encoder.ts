@@ -58,6 +58,7 @@ function templateFields(v6: boolean, pen: number): FieldSpec[] {
     f(TS_IE.listVersion, 4, pen),
     f(TS_IE.rule, VARLEN, pen),
     f(TS_IE.payloadCut, 2, pen),
+    f(TS_IE.captureCapped, 1, pen),
   ];
 }
 
@@ -159,7 +160,7 @@ export class IpfixEncoder {
     const label = cutUtf8(r.label);
     const registrant = cutUtf8(r.registrant ?? '');
     const rule = cutUtf8(decidingEvidence(r)?.rule ?? '');
-    const fixed = sa.length * 2 + 2 + 2 + 1 + 2 + 8 * 4 + 8 * 2 + 1 + 8 + 4 + 2;
+    const fixed = sa.length * 2 + 2 + 2 + 1 + 2 + 8 * 4 + 8 * 2 + 1 + 8 + 4 + 2 + 1;
     const b = new Uint8Array(fixed + 4 + app.length + label.length + registrant.length + rule.length);
     const dv = new DataView(b.buffer);
     let o = 0;
@@ -191,6 +192,7 @@ export class IpfixEncoder {
     dv.setUint32(o, r.listVersion >>> 0); o += 4;
     str(rule);
     dv.setUint16(o, Math.min(0xffff, r.payloadCut ?? 0)); o += 2;
+    b[o++] = r.captureCapped === true ? 1 : 2;
     return { tid: v6 ? TEMPLATE_V6 : TEMPLATE_V4, bytes: b.subarray(0, o) };
   }
 

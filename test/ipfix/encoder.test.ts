@@ -37,6 +37,7 @@ const recordArb: fc.Arbitrary<FlowRecord> = fc
     listVersion: fc.integer({ min: 1, max: 2 ** 32 - 1 }),
     end: fc.constantFrom('idle', 'evicted', 'fin', 'rst', 'eof'),
     payloadCut: fc.option(fc.integer({ min: 1, max: 255 }), { nil: undefined }),
+    captureCapped: fc.option(fc.constant(true), { nil: undefined }),
   })
   .map((x) => {
     const ported = x.transport !== 'esp';
@@ -59,6 +60,7 @@ const recordArb: fc.Arbitrary<FlowRecord> = fc
     };
     if (x.vlan !== undefined) r.vlan = x.vlan;
     if (x.payloadCut !== undefined) r.payloadCut = x.payloadCut;
+    if (x.captureCapped !== undefined) r.captureCapped = x.captureCapped;
     return r;
   });
 
@@ -114,6 +116,8 @@ function expectRecord(d: { fields: Field[]; values: Uint8Array[]; tid: number },
   expect(new DataView(v(TS_IE.confidence, pen).slice().buffer).getFloat64(0)).toBe(r.confidence);
   expect(uint(v(TS_IE.listVersion, pen))).toBe(r.listVersion);
   expect(uint(v(TS_IE.payloadCut, pen))).toBe(r.payloadCut ?? 0);
+  // IPFIX booleans are 1 (true) and 2 (false), RFC 7011 §6.1.5.
+  expect(uint(v(TS_IE.captureCapped, pen))).toBe(r.captureCapped === true ? 1 : 2);
 }
 
 describe('IPFIX encoder', () => {
@@ -190,7 +194,7 @@ describe('IPFIX encoder', () => {
     const v4 = m.templates.find((t) => t.id === TEMPLATE_V4)!.fields;
     expect(v4.filter((f) => f.pen === 0).map((f) => f.id)).toEqual([8, 12, 7, 11, 4, 58, 1, 2, 152, 153, 136, 96]);
     expect(v4.filter((f) => f.pen === REVERSE_PEN).map((f) => f.id)).toEqual([1, 2]);
-    expect(v4.filter((f) => f.pen === 4242).map((f) => f.id)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(v4.filter((f) => f.pen === 4242).map((f) => f.id)).toEqual([1, 2, 3, 4, 5, 6, 7]);
     expect(m.templates.find((t) => t.id === TEMPLATE_V6)!.fields.slice(0, 2).map((f) => f.id)).toEqual([27, 28]);
   });
 
