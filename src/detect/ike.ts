@@ -53,14 +53,15 @@ function isV2Payload(t: number): boolean {
 
 /**
  * Header checks (check 1 of the spec) on packet i with the header at offset h: initiator SPI non-zero, version
- * 0x10/0x20, known exchange type, reserved flag bits zero, length == payload length − h, IKEv2 responder SPI
- * zero only in IKE_SA_INIT, IKE_SA_INIT message id 0. Reads bytes h..h+27. Returns the version byte or 0.
+ * 0x10/0x20, known exchange type, reserved flag bits zero, length == `msgLen` (the payload length − h in a
+ * datagram; over TCP, the frame's length field says it), IKEv2 responder SPI zero only in IKE_SA_INIT,
+ * IKE_SA_INIT message id 0. Reads bytes h..h+27. Returns the version byte or 0.
  */
-function headerOk(f: FlowView, i: number, h: number): number {
+export function headerOk(f: FlowView, i: number, h: number, msgLen: number = f.len(i) - h): number {
   if (f.avail(i) < h + IKE_HEADER_LEN) return 0;
   const ver = u8(f, i, h + 17);
   if (ver !== V1 && ver !== V2) return 0; // cheapest reject first: 254 of 256 random bytes
-  if (!eq32(f, i, h + 24, f.len(i) - h)) return 0;
+  if (!eq32(f, i, h + 24, msgLen)) return 0;
   const x = u8(f, i, h + 18), fl = u8(f, i, h + 19);
   if (eq32(f, i, h, 0) && eq32(f, i, h + 4, 0)) return 0;
   const rZero = eq32(f, i, h + 8, 0) && eq32(f, i, h + 12, 0);
@@ -78,10 +79,10 @@ function headerOk(f: FlowView, i: number, h: number): number {
 
 /**
  * Walks the generic payload chain of the newest packet (check 2): returns the number of payloads when the walk
- * ends with next payload 0 exactly at the message end (or with an SK/SKF payload that reaches it), -1 otherwise.
+ * ends with next payload 0 exactly at the message end `end` (the packet's end in a datagram; over TCP, the
+ * frame's) or with an SK/SKF payload that reaches it, -1 otherwise (also when the message was not captured whole).
  */
-function walkChain(f: FlowView, i: number, h: number, ver: number): number {
-  const end = f.len(i);
+export function walkChain(f: FlowView, i: number, h: number, ver: number, end: number = f.len(i)): number {
   if (f.avail(i) < end) return -1;
   let np = u8(f, i, h + 16), o = h + IKE_HEADER_LEN, n = 0;
   while (np !== 0) {
@@ -113,13 +114,13 @@ const V2_NAMES: Readonly<Record<number, string>> = {
   33: 'SA', 34: 'KE', 35: 'IDi', 36: 'IDr', 37: 'CERT', 38: 'CERTREQ', 39: 'AUTH', 40: 'Nonce', 41: 'N', 42: 'D',
   43: 'V', 44: 'TSi', 45: 'TSr', 46: 'SK', 47: 'CP', 48: 'EAP', 53: 'SKF',
 };
-const X_NAMES: Readonly<Record<number, string>> = {
+export const X_NAMES: Readonly<Record<number, string>> = {
   1: 'Base', 2: 'Main Mode', 3: 'Auth Only', 4: 'Aggressive', 5: 'Informational', 6: 'Transaction', 32: 'Quick Mode', 33: 'New Group',
   34: 'IKE_SA_INIT', 35: 'IKE_AUTH', 36: 'CREATE_CHILD_SA', 37: 'INFORMATIONAL', 38: 'IKE_SESSION_RESUME',
   43: 'IKE_INTERMEDIATE', 44: 'IKE_FOLLOWUP_KE',
 };
 
-function chainText(f: FlowView, i: number, h: number, ver: number): string {
+export function chainText(f: FlowView, i: number, h: number, ver: number): string {
   const names = ver === V1 ? V1_NAMES : V2_NAMES;
   const parts: string[] = [];
   let np = u8(f, i, h + 16), o = h + IKE_HEADER_LEN;
@@ -133,7 +134,7 @@ function chainText(f: FlowView, i: number, h: number, ver: number): string {
   return parts.join('→');
 }
 
-function flagsText(ver: number, fl: number): string {
+export function flagsText(ver: number, fl: number): string {
   if (ver === V2) return [fl & V2_FLAG_I ? 'I' : '', fl & 0x10 ? 'V' : '', fl & V2_FLAG_R ? 'R' : ''].join('') || 'none';
   return [fl & 1 ? 'E' : '', fl & 2 ? 'C' : '', fl & 4 ? 'A' : ''].join('') || 'none';
 }

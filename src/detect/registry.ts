@@ -13,6 +13,7 @@ import { tinc } from './tinc.js';
 import { softether } from './softether.js';
 import { nebula } from './nebula.js';
 import { ike } from './ike.js';
+import { ikeTcp } from './ike-tcp.js';
 import { esp } from './esp.js';
 import { ah } from './ah.js';
 import { l2tp } from './l2tp.js';
@@ -34,6 +35,7 @@ export const DETECTORS: readonly Detector[] = Object.freeze([
   softether,
   nebula,
   ike,
+  ikeTcp,
   esp,
   ah,
   l2tp,

@@ -9,6 +9,7 @@ import fc from 'fast-check';
 import { ah } from '../../src/detect/ah.js';
 import { esp } from '../../src/detect/esp.js';
 import { ike } from '../../src/detect/ike.js';
+import { ikeTcp } from '../../src/detect/ike-tcp.js';
 import { IPPROTO_L2TP, l2tp } from '../../src/detect/l2tp.js';
 import { pptp } from '../../src/detect/pptp.js';
 import { IPPROTO_AH, IPPROTO_ESP, IPPROTO_GRE, IPPROTO_TCP, IPPROTO_UDP, type Detector, type Evidence, type FlowView } from '../../src/detect/types.js';
@@ -18,7 +19,7 @@ import {
   v1Encrypted, v1MainMode1, v2Auth, v2SaInitRequest, v2SaInitResponse,
 } from './ipsec-builders.js';
 
-const DETECTORS: readonly Detector[] = [ike, esp, ah, l2tp, pptp];
+const DETECTORS: readonly Detector[] = [ike, ikeTcp, esp, ah, l2tp, pptp];
 const r = rng(7);
 interface Seed { transport: number; port: number; pk: Pkt[] }
 /** Valid sequences to mutate: one per rule family. */
@@ -38,6 +39,15 @@ const SEEDS: Seed[] = [
   { transport: IPPROTO_L2TP, port: 0, pk: [{ dir: 0, bytes: concat(u32(0), hex('c8 03 00 14 00 00 00 00 00 00 00 00 80 08 00 00 00 00 00 01')) }] },
   { transport: IPPROTO_TCP, port: 1723, pk: [{ dir: 0, bytes: pptpSccrq() }, { dir: 0, bytes: pptpOcrq(0x4d2) }, { dir: 1, bytes: pptpOcrp(0x99, 0x4d2) }] },
   { transport: IPPROTO_GRE, port: 0, pk: [0, 1, 2].map((s) => ({ dir: 0, bytes: greV1(0x4d2, randomBytes(50, r), s, s) })) },
+  // IKE over TCP (RFC 9329): the 'IKETCP' prefix, then frames of length (counting itself), non-ESP marker, message.
+  {
+    transport: IPPROTO_TCP, port: 4500,
+    pk: [
+      { dir: 0, bytes: concat(hex('49 4b 45 54 43 50'), u16(310), u32(0), v2SaInitRequest(r)) },
+      { dir: 1, bytes: (() => { const m = v2SaInitResponse(r); return concat(u16(6 + m.length), u32(0), m); })() },
+      { dir: 0, bytes: (() => { const m = v2Auth(r, SPEC_SPI_I, SPEC_SPI_R, 1, false); return concat(u16(6 + m.length), u32(0), m); })() },
+    ],
+  },
 ];
 
 /** FlowView like the flow table's, with every payload placed at `pad` bytes into a larger buffer. */
