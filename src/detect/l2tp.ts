@@ -8,11 +8,28 @@
  * matches. L2TP/IPsec (the common deployment) is invisible here: it is ESP/IKE and detected as IPsec.
  *
  * Offsets read from earlier packets (first ~48 bytes kept): v2 control header 0–11 and Message Type AVP 12–19;
- * v2 data header 0–(6 + 2 + 4 + 2 + offset size) and the 4 PPP bytes after it (the data rule requires them
- * within 48 bytes). AVP walks and the PPP control packet walk run only on the newest packet, which is whole.
+ * v2 data header 0–(6 + 2 + 4 + 2 + offset size) and the PPP bytes after it — `FF 03` + protocol (4 bytes), or
+ * for a compressed frame the protocol field and the inner packet's first 4 (IPv4, PPP control) or 6 (IPv6) bytes;
+ * the data rules require them within 48 bytes. AVP walks and the PPP control packet walk run only on the newest
+ * packet, which is whole.
+ *
+ * Compressed PPP frames (RFC 1661 §6.5 PFC, §6.6 ACFC; pppd negotiates both by default): after LCP the address and
+ * control fields `FF 03` may be left out and a protocol below 0x100 sent as one octet (RFC 1661 §2: protocol values
+ * are odd with an even high octet, so an odd first octet is a 1-octet field). L2TP carries the frame as the PPP
+ * endpoint built it: Linux's kernel data path always prepends `FF 03` itself, but a userspace LAC/LNS (xl2tpd on a
+ * pty) forwards pppd's compressed frames unchanged (and the Linux receive path strips `FF 03` only when present,
+ * so both forms are legal on the wire). Such a frame is accepted only when the protocol is in the data
+ * set (IPv4, IPv6, IPCP, IPv6CP, CCP, PAP, CHAP, EAP — never LCP, which is always sent whole) and the inner packet's
+ * own length field equals the bytes that remain (IPv4 total length; IPv6 payload length + 40; a PPP control packet's
+ * length, with a code defined for its protocol): with the protocol alone a 1-octet field would be ~2^-7 of
+ * structure where `FF 03` + protocol has ~2^-29. A compressed datagram (0x00FD) has no length to check and is not
+ * accepted compressed. See test/detect/l2tp-random.property.test.ts for the bound and the measured rates.
  *
  * Strengths: `l2tp.control`, `l2tp.v3-control`, `l2tp.ack`, `l2tp.data-session` and `l2tp.data-ppp` strong;
- * `l2tp.zlb` and `l2tp.data` medium. `l2tp.data-ppp` is the reference's "consistent inner chain" (part 2 §L2TP, and
+ * `l2tp.zlb` and `l2tp.data` medium. A run (`l2tp.data-session`) counts compressed frames like whole ones: per
+ * packet each passes random bytes with probability ≤ 2^-39.5, `FF 03` + protocol ≤ 2^-40.7, so three of one
+ * session are as strong either way; one compressed message alone stays medium, as one whole one does.
+ * `l2tp.data-ppp` is the reference's "consistent inner chain" (part 2 §L2TP, and
  * RFC 1661 §5): a data header with its fixed bits (12), `FF 03`, one of four PPP control protocols, a code known for
  * that protocol, a 16-bit length equal to the bytes that remain, and for Configure-* codes an option list whose
  * lengths end exactly there — random bytes pass with probability below 2^-62 (test/detect/ipsec-random.property.test.ts).
@@ -79,9 +96,75 @@ function pppControlLen(f: FlowView, i: number, p: number, proto: number): number
   return len;
 }
 
+const PPP_IPV4 = 0x0021, PPP_IPV6 = 0x0057, PPP_COMP = 0x00fd, PPP_PAP = 0xc023, PPP_CHAP = 0xc223, PPP_EAP = 0xc227;
+const PPP_AC = 0xff03; // address 0xFF (all stations), control 0x03 (UI): RFC 1662 §3.1
+const PPP_DATA_NAMES: Readonly<Record<number, string>> = {
+  ...PPP_NAMES, [PPP_IPV4]: 'IPv4', [PPP_IPV6]: 'IPv6', [PPP_COMP]: 'compressed datagram', [PPP_PAP]: 'PAP', [PPP_CHAP]: 'CHAP', [PPP_EAP]: 'EAP',
+};
+
 /** PPP protocols a data message starts with: IPv4, IPv6, LCP, IPCP, IPv6CP, PAP, CHAP, CCP, compressed datagram, EAP. */
 function isPppProto(p: number): boolean {
   return p === 0x0021 || p === 0x0057 || p === 0xc021 || p === 0x8021 || p === 0x8057 || p === 0xc023 || p === 0xc223 || p === 0x80fd || p === 0x00fd || p === 0xc227;
+}
+
+/**
+ * Header length of the PPP frame at offset o of packet i — 4: `FF 03` + 2-octet protocol; 3: `FF 03` + 1 octet
+ * (PFC); 2: 2 octets (ACFC); 1: the protocol octet alone (ACFC + PFC) — or -1 when it is no acceptable frame.
+ * Whole frames need a protocol from the set; compressed ones also an inner packet consistent with the datagram
+ * (`compressedInnerOk`), and never LCP (RFC 1661 §6.5, §6.6) or a compressed datagram.
+ */
+function pppHdrLen(f: FlowView, i: number, o: number): number {
+  const ac = u16be(f, i, o) === PPP_AC ? 2 : 0;
+  const b = u8(f, i, o + ac);
+  if (b < 0) return -1;
+  const h = ac + (b & 1 ? 1 : 2);
+  const proto = b & 1 ? b : u16be(f, i, o + ac);
+  if (h === 4) return o + 4 <= KEEP && isPppProto(proto) ? 4 : -1;
+  if (proto === PPP_LCP || proto === PPP_COMP || !isPppProto(proto)) return -1;
+  return compressedInnerOk(f, i, o + h, proto) ? h : -1;
+}
+
+/** Protocol number of the frame at o whose header length is h (from `pppHdrLen`). */
+function pppProtoOf(f: FlowView, i: number, o: number, h: number): number {
+  return h & 1 ? u8(f, i, o + h - 1) : u16be(f, i, o + h - 2);
+}
+
+/**
+ * The packet behind a compressed protocol field at offset q must fill the datagram exactly by its own length field:
+ * IPv4 version 4, IHL ≥ 5, total length == bytes remaining (RFC 791); IPv6 version 6, payload length + 40 == bytes
+ * remaining (RFC 8200); a PPP control packet (RFC 1661 §5 layout: code, identifier, length) with a code its protocol
+ * defines — IPCP/IPv6CP 1–7, CCP 1–7 and 14–15 (RFC 1962), PAP 1–3 (RFC 1334), CHAP 1–4 (RFC 1994), EAP 1–4
+ * (RFC 3748) — and length == bytes remaining. The tunnel endpoint strips the HDLC flags, escapes and FCS before
+ * sending (xl2tpd's pty reader drops them; Linux's pppol2tp sends the bare frame), and pppd does not pad (RFC 1661
+ * §2 allows padding but no implementation seen uses it), so the inner packet ends with the datagram. Reads q..q+5
+ * at most, within the kept 48 bytes.
+ */
+function compressedInnerOk(f: FlowView, i: number, q: number, proto: number): boolean {
+  const rem = f.len(i) - q;
+  const v = u8(f, i, q);
+  if (proto === PPP_IPV4) return q + 4 <= KEEP && v >> 4 === 4 && (v & 15) >= 5 && rem >= (v & 15) * 4 && u16be(f, i, q + 2) === rem;
+  if (proto === PPP_IPV6) {
+    const pl = u16be(f, i, q + 4); // -1 when not captured: must not pass for a 39-byte remainder
+    return q + 6 <= KEEP && v >> 4 === 6 && pl >= 0 && pl + 40 === rem;
+  }
+  if (q + 4 > KEEP || rem < 4 || u16be(f, i, q + 2) !== rem) return false;
+  if (proto === PPP_PAP) return v >= 1 && v <= 3;
+  if (proto === PPP_CHAP || proto === PPP_EAP) return v >= 1 && v <= 4;
+  return (v >= 1 && v <= 7) || (proto === PPP_CCP && (v === 14 || v === 15));
+}
+
+/** Evidence text for the PPP frame at o (built once per flow, when an item is made). */
+function pppText(f: FlowView, i: number, o: number, h: number): string {
+  const proto = pppProtoOf(f, i, o, h);
+  if (h === 4) return `PPP frame FF 03 ${proto.toString(16).padStart(4, '0')} at offset ${o}`;
+  const form = h === 1 ? 'ACFC+PFC' : h === 2 ? 'ACFC' : 'PFC';
+  const field = h & 1 ? proto.toString(16).padStart(2, '0') : proto.toString(16).padStart(4, '0');
+  const q = o + h, rem = f.len(i) - q;
+  const inner =
+    proto === PPP_IPV4 ? `IPv4 total length ${rem} == the ${rem} bytes remaining`
+    : proto === PPP_IPV6 ? `IPv6 payload length ${rem - 40} + 40 == the ${rem} bytes remaining`
+    : `code ${u8(f, i, q)}, length ${rem} == the ${rem} bytes remaining`;
+  return `PPP ${PPP_DATA_NAMES[proto]} (${form}): ${h === 3 ? 'FF 03, ' : ''}protocol ${field} at offset ${o}${h < 3 ? ' without FF 03' : ''}, ${inner}`;
 }
 
 /**
@@ -132,8 +215,7 @@ function dataPppOffset(f: FlowView, i: number): number {
     if (pad < 0) return -1;
     o += 2 + pad;
   }
-  if (o + 4 > KEEP || u16be(f, i, o) !== 0xff03 || !isPppProto(u16be(f, i, o + 2))) return -1;
-  return o;
+  return pppHdrLen(f, i, o) > 0 ? o : -1;
 }
 
 function ids(f: FlowView, i: number): number {
@@ -153,8 +235,9 @@ export const l2tp: Detector = {
     'l2tp.ack':
       'control messages in both directions: one side’s Nr acknowledges the other side’s Ns (Nr = Ns + 1), headers valid on both (RFC 2661 §5.8)',
     'l2tp.zlb': 'L2TPv2 zero-length-body acknowledgement: C802 and length 12 == UDP payload (medium)',
-    'l2tp.data': 'L2TPv2 data message (T = 0, version 2, reserved bits clear, length == payload when L) carrying FF 03 + a PPP protocol (medium)',
-    'l2tp.data-session': '≥3 L2TPv2 data messages in one direction with one tunnel/session id pair, each carrying FF 03 + a PPP protocol',
+    'l2tp.data':
+      'L2TPv2 data message (T = 0, version 2, reserved bits clear, length == payload when L) carrying a PPP frame: FF 03 + a PPP protocol, or under ACFC/PFC (RFC 1661 §6.5, §6.6) the protocol field alone (2 octets, or 1 for IPv4/IPv6) followed by an IPv4, IPv6 or PPP control packet whose length field equals the bytes remaining (medium)',
+    'l2tp.data-session': '≥3 L2TPv2 data messages in one direction with one tunnel/session id pair, each carrying a PPP frame as l2tp.data accepts it',
     'l2tp.data-ppp':
       'L2TPv2 data message carrying FF 03 + a PPP control packet (LCP, IPCP, IPv6CP, CCP) whose code is defined, whose length field equals the bytes remaining and whose Configure-* options end exactly there (RFC 1661 §5: a consistent inner chain)',
   },
@@ -212,7 +295,8 @@ export const l2tp: Detector = {
     const o = dataPppOffset(f, i);
     if (o < 0) return null;
     const d = f.dir(i), sid = ids(f, i);
-    const chain = pppChain(f, i, o);
+    const h = pppHdrLen(f, i, o);
+    const chain = h === 4 ? pppChain(f, i, o) : null;
     let n = 1;
     for (let j = i - 1; j >= 0 && n < DATA_STRONG_RUN + 1; j--) {
       if (f.dir(j) !== d || dataPppOffset(f, j) < 0) continue;
@@ -223,7 +307,7 @@ export const l2tp: Detector = {
     if (n === DATA_STRONG_RUN) {
       (out ??= []).push({
         source: 'l2tp', protocol: 'l2tp', strength: 'strong', rule: 'l2tp.data-session', packet: i, offset: 0,
-        reason: `${n} L2TPv2 data messages ${dirText(d)} up to packet ${i}: tunnel id ${sid >>> 16}, session id ${sid & 0xffff} constant, each carrying FF 03 + PPP protocol (latest 0x${u16be(f, i, o + 2).toString(16).padStart(4, '0')})`,
+        reason: `${n} L2TPv2 data messages ${dirText(d)} up to packet ${i}: tunnel id ${sid >>> 16}, session id ${sid & 0xffff} constant, each carrying ${h === 4 ? 'FF 03 + PPP protocol' : 'a PPP frame'} (latest ${h === 4 ? `0x${u16be(f, i, o + 2).toString(16).padStart(4, '0')}` : `${PPP_DATA_NAMES[pppProtoOf(f, i, o, h)]} (${h === 1 ? 'ACFC+PFC' : h === 2 ? 'ACFC' : 'PFC'})`})`,
       });
       return out;
     }
@@ -231,7 +315,7 @@ export const l2tp: Detector = {
     for (let j = 0; j < i; j++) if (dataPppOffset(f, j) >= 0) return out; // once per flow
     (out ??= []).push({
       source: 'l2tp', protocol: 'l2tp', strength: 'medium', rule: 'l2tp.data', packet: i, offset: o,
-      reason: `packet ${i}: L2TPv2 data header 0x${(u16be(f, i, 0)).toString(16).padStart(4, '0')}${u16be(f, i, 0) & L ? `, length ${len} == UDP payload` : ''}, tunnel id ${sid >>> 16}, session id ${sid & 0xffff}, PPP frame FF 03 ${u16be(f, i, o + 2).toString(16).padStart(4, '0')} at offset ${o}`,
+      reason: `packet ${i}: L2TPv2 data header 0x${(u16be(f, i, 0)).toString(16).padStart(4, '0')}${u16be(f, i, 0) & L ? `, length ${len} == UDP payload` : ''}, tunnel id ${sid >>> 16}, session id ${sid & 0xffff}, ${pppText(f, i, o, h)}`,
     });
     return out;
   },
@@ -262,7 +346,7 @@ function pppChain(f: FlowView, i: number, o: number): Evidence[] | null {
   // the first item already cited it (the rule fires once per flow).
   for (let j = 0; j < i; j++) {
     const q = dataPppOffset(f, j);
-    if (q < 0) continue;
+    if (q < 0 || pppHdrLen(f, j, q) !== 4) continue;
     const pj = u16be(f, j, q + 2);
     if ((pj === PPP_LCP || pj === PPP_IPCP || pj === PPP_IPV6CP || pj === PPP_CCP) && u16be(f, j, q + 6) === f.len(j) - q - 4) return null;
   }

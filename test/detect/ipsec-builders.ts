@@ -118,6 +118,28 @@ export function l2tpData(tunnel: number, session: number, pppProto: number, body
   return withLength ? concat(hex('40 02'), u16(8 + ppp.length), u16(tunnel), u16(session), ppp) : concat(hex('00 02'), u16(tunnel), u16(session), ppp);
 }
 
+/** Optional L2TPv2 data header fields (RFC 2661 §3.1): L (length), S (Ns, Nr), O (offset size + that many pad bytes). */
+export interface L2tpDataOpts { length?: boolean; ns?: number; nr?: number; pad?: number }
+/** L2TPv2 data message around an already built PPP frame (T = 0, version 2, reserved bits clear). */
+export function l2tpDataFrame(tunnel: number, session: number, ppp: Uint8Array, o: L2tpDataOpts = {}): Uint8Array {
+  const seq = o.ns !== undefined ? concat(u16(o.ns), u16(o.nr ?? 0)) : new Uint8Array(0);
+  const off = o.pad !== undefined ? concat(u16(o.pad), new Uint8Array(o.pad)) : new Uint8Array(0);
+  const b0 = (o.length ? 0x40 : 0) | (o.ns !== undefined ? 0x08 : 0) | (o.pad !== undefined ? 0x02 : 0);
+  const rest = concat(u16(tunnel), u16(session), seq, off, ppp);
+  return o.length ? concat(Uint8Array.of(b0, 0x02), u16(4 + rest.length), rest) : concat(Uint8Array.of(b0, 0x02), rest);
+}
+/**
+ * A PPP frame as a link that negotiated the LCP compression options sends it (RFC 1661 §6.5, §6.6): `full` =
+ * FF 03 + 2-octet protocol; `acfc` = no FF 03; `pfc` = FF 03 + 1-octet protocol (values below 0x100 only);
+ * `acfc+pfc` = the protocol octet alone.
+ */
+export type PppForm = 'full' | 'acfc' | 'pfc' | 'acfc+pfc';
+export function pppFrame(form: PppForm, proto: number, body: Uint8Array): Uint8Array {
+  const ac = form === 'full' || form === 'pfc' ? hex('ff 03') : new Uint8Array(0);
+  const pf = form === 'pfc' || form === 'acfc+pfc' ? Uint8Array.of(proto) : u16(proto);
+  return concat(ac, pf, body);
+}
+
 // ---------------------------------------------------------------- PPTP
 
 export function pptpHeader(len: number, ctrl: number): Uint8Array {

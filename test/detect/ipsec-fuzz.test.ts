@@ -15,7 +15,7 @@ import { pptp } from '../../src/detect/pptp.js';
 import { IPPROTO_AH, IPPROTO_ESP, IPPROTO_GRE, IPPROTO_TCP, IPPROTO_UDP, type Detector, type Evidence, type FlowView } from '../../src/detect/types.js';
 import { concat, hex, LimitedFlowView, randomBytes, rng, type Pkt } from './udp-vpn-builders.js';
 import {
-  ahPacket, espPacket, greV1, icmpEcho, l2tpControl, l2tpData, pptpOcrp, pptpOcrq, pptpSccrq, sccrq, SPEC_SPI_I, SPEC_SPI_R, u16, u32,
+  ahPacket, espPacket, greV1, icmpEcho, ipv4Header, l2tpControl, l2tpData, l2tpDataFrame, pppFrame, pptpOcrp, pptpOcrq, pptpSccrq, sccrq, SPEC_SPI_I, SPEC_SPI_R, u16, u32,
   v1Encrypted, v1MainMode1, v2Auth, v2SaInitRequest, v2SaInitResponse,
 } from './ipsec-builders.js';
 
@@ -36,6 +36,14 @@ const SEEDS: Seed[] = [
   { transport: IPPROTO_ESP, port: 0, pk: [1, 2, 3, 4].map((s) => ({ dir: 0, bytes: espPacket(0xff3b6603, s, 68, r) })) },
   { transport: IPPROTO_AH, port: 0, pk: [1, 2, 3].map((s) => ({ dir: s & 1, bytes: ahPacket(1, 0x604816f6, s, icmpEcho(1, s, randomBytes(40, r)), r) })) },
   { transport: IPPROTO_UDP, port: 1701, pk: [{ dir: 0, bytes: sccrq(7) }, { dir: 1, bytes: l2tpControl(2, 7, 0, 0, 1) }, { dir: 0, bytes: l2tpControl(0, 9, 0, 1, 1) }, ...[0, 1, 2].map(() => ({ dir: 1, bytes: l2tpData(7, 1, 0x0021, randomBytes(30, r)) }))] },
+  // Data messages whose PPP frames use ACFC+PFC and ACFC (RFC 1661 §6.5, §6.6): IPv4 behind a 1- or 2-octet protocol field.
+  {
+    transport: IPPROTO_UDP, port: 1701,
+    pk: [0, 1, 2, 3].map((k) => {
+      const ip = concat(ipv4Header(1, 8 + 3 * k), icmpEcho(1, k, randomBytes(3 * k, r)));
+      return { dir: 0, bytes: l2tpDataFrame(7, 1, pppFrame(k & 1 ? 'acfc' : 'acfc+pfc', 0x21, ip), { length: k < 2, ...(k === 3 ? { pad: 2 } : {}) }) };
+    }),
+  },
   { transport: IPPROTO_L2TP, port: 0, pk: [{ dir: 0, bytes: concat(u32(0), hex('c8 03 00 14 00 00 00 00 00 00 00 00 80 08 00 00 00 00 00 01')) }] },
   { transport: IPPROTO_TCP, port: 1723, pk: [{ dir: 0, bytes: pptpSccrq() }, { dir: 0, bytes: pptpOcrq(0x4d2) }, { dir: 1, bytes: pptpOcrp(0x99, 0x4d2) }] },
   { transport: IPPROTO_GRE, port: 0, pk: [0, 1, 2].map((s) => ({ dir: 0, bytes: greV1(0x4d2, randomBytes(50, r), s, s) })) },

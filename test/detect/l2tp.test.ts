@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { IPPROTO_L2TP, l2tp } from '../../src/detect/l2tp.js';
 import { IPPROTO_UDP, type Evidence } from '../../src/detect/types.js';
 import { concat, hex, LimitedFlowView, randomBytes, rng, runFlow, type Pkt } from './udp-vpn-builders.js';
-import { avp, l2tpControl, l2tpData, sccrq, u16, u32 } from './ipsec-builders.js';
+import { avp, icmpEcho, ipv4Header, l2tpControl, l2tpData, l2tpDataFrame, pppFrame, sccrq, u16, u32, type PppForm } from './ipsec-builders.js';
 
 const run = (pk: Pkt[], transport = IPPROTO_UDP): Evidence[] => runFlow(l2tp, transport, 1701, 1701, pk);
 const rules = (ev: Evidence[]) => ev.map((e) => `${e.rule}@${e.packet}:${e.strength}`);
@@ -117,6 +117,122 @@ describe('l2tp v2 data', () => {
     bad[3]! += 1;
     expect(run([{ dir: 0, bytes: bad }])).toEqual([]);
     expect(run([{ dir: 0, bytes: l2tpData(1, 2, 0x1234, randomBytes(20, r)) }])).toEqual([]);
+  });
+});
+
+/** An IPv4 ICMP echo request of 84 bytes (20-byte header, total length 84). */
+const ipv4Ping = (seq: number): Uint8Array => {
+  const icmp = icmpEcho(0x77, seq, new Uint8Array(56).fill(seq));
+  return concat(ipv4Header(1, icmp.length), icmp);
+};
+/** An IPv6 packet: version 6, payload length, next header 58 (ICMPv6), hop limit 64, two addresses, the payload. */
+const ipv6Packet = (payload: Uint8Array): Uint8Array =>
+  concat(hex('60 00 00 00'), u16(payload.length), Uint8Array.of(58, 64), hex('20 01 0d b8 00 00 00 00 00 00 00 00 00 00 00 01'),
+    hex('20 01 0d b8 00 00 00 00 00 00 00 00 00 00 00 02'), payload);
+
+describe('l2tp v2 data whose PPP frames use ACFC and/or PFC (RFC 1661 §6.5, §6.6)', () => {
+  const frame = (form: PppForm, seq = 1) => pppFrame(form, 0x21, ipv4Ping(seq));
+  it('IPv4 behind a compressed protocol field: one data message is medium, with the form in the reason', () => {
+    for (const [form, text] of [['acfc', 'PPP IPv4 (ACFC): protocol 0021'], ['acfc+pfc', 'PPP IPv4 (ACFC+PFC): protocol 21'], ['pfc', 'PPP IPv4 (PFC): FF 03, protocol 21']] as const) {
+      const ev = run([{ dir: 0, bytes: l2tpDataFrame(0x1a2b, 0x0101, frame(form), { length: true }) }]);
+      expect(rules(ev), form).toEqual(['l2tp.data@0:medium']);
+      expect(ev[0]!.reason, form).toContain(text);
+      expect(ev[0]!.reason, form).toContain('IPv4 total length 84 == the 84 bytes remaining');
+      expect(ev[0]!.reason, form).toContain('tunnel id 6699, session id 257');
+    }
+  });
+
+  it('the header variants: without the L bit, with Ns/Nr (S bit), with an offset (O bit)', () => {
+    for (const o of [{}, { ns: 7, nr: 3 }, { pad: 4 }, { length: true, ns: 1, nr: 0, pad: 2 }, { pad: 0 }]) {
+      const ev = run([{ dir: 0, bytes: l2tpDataFrame(5, 6, frame('acfc+pfc'), o) }]);
+      expect(rules(ev), JSON.stringify(o)).toEqual(['l2tp.data@0:medium']);
+      const want = 2 + (o.length ? 2 : 0) + 4 + (o.ns !== undefined ? 4 : 0) + (o.pad !== undefined ? 2 + o.pad : 0);
+      expect(ev[0]!.offset, JSON.stringify(o)).toBe(want);
+    }
+  });
+
+  it('IPv6 (57 / 00 57), IPCP and CHAP under ACFC (80 21, C2 23) are data messages too', () => {
+    const v6 = ipv6Packet(hex('80 00 12 34 00 01 00 01 61 62 63 64'));
+    const ipcp = concat(hex('01 07 00 0a 03 06 0a 00 00 02')); // Configure-Request, IP-Address 10.0.0.2
+    const chap = concat(hex('01 01 00 15 10'), new Uint8Array(16).fill(0xab)); // Challenge, 16-byte value
+    for (const [form, proto, body, text] of [
+      ['acfc+pfc', 0x57, v6, 'PPP IPv6 (ACFC+PFC)'], ['acfc', 0x57, v6, 'PPP IPv6 (ACFC)'],
+      ['acfc', 0x8021, ipcp, 'PPP IPCP (ACFC)'], ['acfc', 0xc223, chap, 'PPP CHAP (ACFC)'],
+    ] as const) {
+      const ev = run([{ dir: 1, bytes: l2tpDataFrame(9, 10, pppFrame(form, proto, body), { length: true }) }]);
+      expect(rules(ev), text).toEqual(['l2tp.data@0:medium']);
+      expect(ev[0]!.reason).toContain(text);
+    }
+  });
+
+  it('three of one session in a direction are strong, in both directions (ACFC alone, ACFC+PFC)', () => {
+    const pk = [0, 1, 2, 3, 4, 5].map((k) => ({
+      dir: k & 1, bytes: l2tpDataFrame(k & 1 ? 0x3344 : 0x1122, k & 1 ? 9 : 8, frame(k & 1 ? 'acfc' : 'acfc+pfc', k), { length: (k & 2) === 0 }),
+    }));
+    const ev = run(pk);
+    expect(rules(ev)).toEqual(['l2tp.data@0:medium', 'l2tp.data-session@4:strong', 'l2tp.data-session@5:strong']);
+    expect(ev[1]!.reason).toContain('tunnel id 4386, session id 8 constant');
+    expect(ev[1]!.reason).toContain('latest IPv4 (ACFC+PFC)');
+    expect(ev[2]!.reason).toContain('latest IPv4 (ACFC)');
+  });
+
+  it('mixed forms count toward one run: an LCP frame keeps FF 03 (RFC 1661 §6.6), the data after it does not', () => {
+    const lcpEcho = hex('09 03 00 0c 1e 2d 3c 4b 01 02 03 04');
+    const pk = [pppFrame('full', 0xc021, lcpEcho), frame('acfc+pfc', 1), frame('acfc+pfc', 2)].map((p) => ({ dir: 0, bytes: l2tpDataFrame(1, 2, p) }));
+    expect(rules(run(pk))).toEqual(['l2tp.data-ppp@0:strong', 'l2tp.data@0:medium', 'l2tp.data-session@2:strong']);
+  });
+
+  it('rejects a PPP byte that is no protocol: even values, an even low octet, LCP without FF 03, a compressed datagram', () => {
+    const bad = (ppp: Uint8Array) => run([{ dir: 0, bytes: l2tpDataFrame(1, 2, ppp, { length: true }) }]);
+    const ip = ipv4Ping(1);
+    // RFC 1661 §2: every protocol is odd and the high octet even; an even first octet starts a 2-octet field.
+    for (const b of [0x20, 0x22, 0x56, 0xfc, 0x00]) expect(bad(concat(Uint8Array.of(b), ip)), b.toString(16)).toEqual([]);
+    for (const w of [0x0020, 0x0056, 0x0121, 0x2145]) expect(bad(concat(u16(w), ip)), w.toString(16)).toEqual([]);
+    // Protocols outside the set, though valid in form (0x23 OSI, 0x2d VJ compressed TCP/IP).
+    expect(bad(concat(Uint8Array.of(0x23), ip))).toEqual([]);
+    expect(bad(concat(Uint8Array.of(0x2d), ip))).toEqual([]);
+    // LCP is never sent with compressed address/control (RFC 1661 §6.6), so C0 21 without FF 03 is not PPP.
+    expect(bad(pppFrame('acfc', 0xc021, hex('01 01 00 0a 05 06 12 34 56 78')))).toEqual([]);
+    // A compressed datagram (CCP-negotiated, e.g. MPPE) has no length field to check: not accepted compressed.
+    expect(bad(pppFrame('acfc+pfc', 0xfd, hex('90 01 aa bb cc dd ee ff')))).toEqual([]);
+    expect(bad(pppFrame('acfc', 0xfd, hex('90 01 aa bb cc dd ee ff')))).toEqual([]);
+  });
+
+  it('rejects an inner packet that does not fill the datagram exactly, or is not what the protocol says', () => {
+    const bad = (ppp: Uint8Array) => run([{ dir: 0, bytes: l2tpDataFrame(1, 2, ppp, { length: true }) }]);
+    const ip = ipv4Ping(1);
+    expect(bad(concat(Uint8Array.of(0x21), ip, Uint8Array.of(0)))).toEqual([]); // total length 84, 85 bytes remain
+    expect(bad(concat(Uint8Array.of(0x21), ip.subarray(0, 83)))).toEqual([]);
+    const v6 = ip.slice();
+    v6[0] = 0x65;
+    expect(bad(concat(Uint8Array.of(0x21), v6))).toEqual([]); // version 6 behind the IPv4 protocol
+    const ihl4 = ip.slice();
+    ihl4[0] = 0x44;
+    expect(bad(concat(Uint8Array.of(0x21), ihl4))).toEqual([]); // IHL below 5
+    expect(bad(concat(Uint8Array.of(0x57), ip))).toEqual([]); // IPv4 behind the IPv6 protocol
+    expect(bad(pppFrame('acfc', 0x8021, hex('01 07 00 0b 03 06 0a 00 00 02')))).toEqual([]); // IPCP length 11, 10 remain
+    expect(bad(pppFrame('acfc', 0x8021, hex('09 07 00 0a 03 06 0a 00 00 02')))).toEqual([]); // code 9 is LCP's alone
+    expect(bad(pppFrame('acfc', 0xc023, hex('04 07 00 04')))).toEqual([]); // PAP has codes 1–3
+    // A wrong L2TP length or a set reserved bit still rejects the message, whatever it carries.
+    const m = l2tpDataFrame(1, 2, frame('acfc+pfc'), { length: true });
+    m[3]! += 1;
+    expect(run([{ dir: 0, bytes: m }])).toEqual([]);
+    const r = l2tpDataFrame(1, 2, frame('acfc+pfc'));
+    r[0] = 0x04;
+    expect(run([{ dir: 0, bytes: r }])).toEqual([]);
+  });
+
+  it('mixed tunnel or session ids in one direction are no run', () => {
+    const pk = [1, 2, 1].map((t, k) => ({ dir: 0, bytes: l2tpDataFrame(t, 5, frame('acfc+pfc', k)) }));
+    expect(rules(run(pk))).toEqual(['l2tp.data@0:medium']);
+    const pk2 = [5, 5, 6].map((s, k) => ({ dir: 0, bytes: l2tpDataFrame(1, s, frame('acfc', k)) }));
+    expect(rules(run(pk2))).toEqual(['l2tp.data@0:medium']);
+  });
+
+  it('an inner header past the bytes kept of earlier packets (48) is not read: the newest packet decides alike', () => {
+    // Offset pad 36: the PPP frame starts at 2 + 4 + 2 + 36 = 44, the IPv4 length field at 47–48.
+    expect(run([{ dir: 0, bytes: l2tpDataFrame(1, 2, frame('acfc+pfc'), { pad: 36 }) }])).toEqual([]);
+    expect(rules(run([{ dir: 0, bytes: l2tpDataFrame(1, 2, frame('acfc+pfc'), { pad: 35 }) }]))).toEqual(['l2tp.data@0:medium']);
   });
 });
 
