@@ -12,8 +12,9 @@
  * Rules: `ike.tcp` (strong) — the prefix, then a frame whose IKE header passes with IKE length = frame length − 6;
  * `ike.tcp-message` — a frame anywhere in the flow (a capture that joined after the prefix) whose IKE payload chain
  * walks exactly to the frame's end (strong, as `ike.message` on UDP), or whose header alone passes while the
- * message continues past the segment (medium). ESP frames and a TLS-wrapped stream (RFC 9329 §8) show nothing
- * of their own and are left alone.
+ * message continues past the segment (medium). ESP frames are left alone: a length, a constant SPI and a +1
+ * sequence number is also OpenVPN's P_DATA_V2 over TCP (length, opcode and peer id, packet id), and the reference
+ * gives ESP in TCP no rule. A TLS-wrapped stream (RFC 9329 §8) shows nothing of its own.
  *
  * A frame is looked for where a segment starts (or right after the prefix): an IKE message is written in one
  * send and, with its length field, starts a segment in practice; a frame elsewhere is missed, never invented.
