@@ -30,8 +30,13 @@ const WG_MAC2_OFFSET = 132;
 export const WG_MAX_COUNTER_STEP = 256;
 /** UDP reordering may swap neighbours: a step back of at most this much is tolerated. */
 export const WG_MAX_COUNTER_BACKSTEP = 8;
-/** Data packets per direction with one receiver index and rising counters that make the data rule strong. */
-export const WG_DATA_STRONG_RUN = 3;
+/**
+ * Data packets per direction with one receiver index and rising counters that the data rules need: strong when
+ * both directions have that many (the reference's mid-stream row: "both directions … ≥ 4 packets each"), medium
+ * when one direction has them and the other too few (an asymmetric capture; a second medium item, such as the
+ * initiator's 148-byte initiation, or a list hit, is needed to decide).
+ */
+export const WG_DATA_RUN = 4;
 
 /** Byte 0 is `type` and bytes 1–3 are zero (the 32-bit little-endian header word equals the type). */
 export function wgHeaderIs(f: FlowView, i: number, type: number): boolean {
@@ -125,7 +130,9 @@ export const wireguard: Detector = {
     'wg.variant-echo':
       'WireGuard-like vendor variant: 204-byte type-1 and 100-byte type-2 (reserved 000000) with the index echo (medium: sizes are a vendor observation)',
     'wg.data':
-      '≥3 type-4 transport packets in one direction: reserved 000000, one receiver index, 64-bit counter rising by small steps, lengths ≥32 and padded to 16',
+      'type-4 transport packets in both directions, ≥4 each: reserved 000000, one receiver index per direction, 64-bit counters rising by small steps, lengths ≥32 and padded to 16',
+    'wg.data-oneway':
+      'the same run of ≥4 type-4 packets in one direction while the other shows fewer (asymmetric capture, or one-way traffic) (medium)',
   },
   detect(f: FlowView): Evidence[] | null {
     const i = f.nPackets - 1;
@@ -177,15 +184,17 @@ export const wireguard: Detector = {
       ];
     }
     if (t === WG_TYPE_DATA && len >= WG_DATA_MIN_LEN) {
-      // Fire exactly when this packet brings its direction's consistent run to the threshold.
+      // Fire exactly when this packet brings its direction's consistent run to the threshold: strong when the other
+      // direction already has its run, else medium. Whichever direction gets there second fires the strong item, so
+      // a flow gets at most one of each.
       const n = dataRun(f, i, d, WG_TYPE_DATA, 0, true);
-      if (n !== WG_DATA_STRONG_RUN) return null;
-      return [
-        {
-          source: 'wireguard', protocol: 'wireguard', strength: 'strong', rule: 'wg.data', packet: i, offset: 4,
-          reason: `${n} type-4 packets ${d === DIR_FWD ? 'initiator→responder' : 'responder→initiator'} up to packet ${i}: reserved 000000, constant receiver index 0x${hex32(u32le(f, i, 4))}, counter rising to ${u32le(f, i, 8)}, lengths ≥32 padded to 16`,
-        },
-      ];
+      if (n !== WG_DATA_RUN) return null;
+      const m = dataRun(f, i, 1 - d, WG_TYPE_DATA, 0, true);
+      const here = `${n} type-4 packets ${d === DIR_FWD ? 'initiator→responder' : 'responder→initiator'} up to packet ${i}: reserved 000000, constant receiver index 0x${hex32(u32le(f, i, 4))}, counter rising to ${u32le(f, i, 8)}, lengths ≥32 padded to 16`;
+      if (m >= WG_DATA_RUN) {
+        return [{ source: 'wireguard', protocol: 'wireguard', strength: 'strong', rule: 'wg.data', packet: i, offset: 4, reason: `${here}; ${m} the other way under their own index` }];
+      }
+      return [{ source: 'wireguard', protocol: 'wireguard', strength: 'medium', rule: 'wg.data-oneway', packet: i, offset: 4, reason: `${here}; ${Math.max(m, 0)} consistent the other way (fewer than ${WG_DATA_RUN})` }];
     }
     return null;
   },

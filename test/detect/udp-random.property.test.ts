@@ -5,7 +5,8 @@
  * passes the rule), the reason each rule may be "strong":
  *   wg.handshake   type word 01000000 (2^-32) × length 148, then 02000000 (2^-32) × length 92 × 32-bit echo (2^-32): ≤ 2^-96
  *   wg.cookie      same with 03000000 / 64 bytes: ≤ 2^-96
- *   wg.data        3 packets × (type word 2^-32 × counter high word 2^-32) × receiver equality 2^-32 ×2: ≤ 2^-250
+ *   wg.data        4 packets each way × (type word 2^-32 × counter high word 2^-32) × receiver equality 2^-32 ×3: ≤ 2^-600
+ *   wg.data-oneway 4 packets one way, as above for one direction: ≤ 2^-350 (medium)
  *   ts.disco       48-bit magic: 2^-48 ≈ 3.6e-15 per packet (×8 packets ≈ 2.8e-14)
  *   ts.disco-keys  disco twice + 256-bit key equality; ts.wireguard = wg.handshake + disco: ≤ 2^-96
  *   warp.handshake C1000000 (2^-32) × 194 bytes × C2 (2^-8) × C4 + 24-bit echo (2^-32): ≤ 2^-72

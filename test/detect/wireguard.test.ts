@@ -66,33 +66,41 @@ describe('wireguard detector', () => {
     expect(ev.filter((e) => e.strength === 'strong').map((e) => [e.rule, e.packet])).toEqual([['wg.handshake', 3]]);
   });
 
-  it('mid-stream: three data packets per direction with constant receiver and rising counters → strong', () => {
+  it('mid-stream: four data packets per direction with constant receivers and rising counters → strong (reference: both directions, ≥4 each)', () => {
     const r = rng(4);
     const pk: Pkt[] = [
       { dir: 0, bytes: wgData(0xaaaa, 500, 128, r) },
       { dir: 1, bytes: wgData(0xbbbb, 900, 96, r) },
       { dir: 0, bytes: wgData(0xaaaa, 501, 32, r) },
       { dir: 0, bytes: wgData(0xaaaa, 503, 1452, r) }, // one lost; full-size MTU-capped packet (not ≡ 0 mod 16)
+      { dir: 0, bytes: wgData(0xaaaa, 504, 48, r) },
       { dir: 1, bytes: wgData(0xbbbb, 901, 1452, r) },
       { dir: 1, bytes: wgData(0xbbbb, 902, 64, r) },
+      { dir: 1, bytes: wgData(0xbbbb, 903, 32, r) },
     ];
     const ev = run(pk);
+    // The first direction to reach four is one-way (medium); the second completes the strong rule.
     expect(ev.map((e) => [e.rule, e.strength, e.packet])).toEqual([
-      ['wg.data', 'strong', 3],
-      ['wg.data', 'strong', 5],
+      ['wg.data-oneway', 'medium', 4],
+      ['wg.data', 'strong', 7],
     ]);
-    // two packets per direction are not enough
-    expect(run(pk.slice(0, 3))).toEqual([]);
+    expect(ev[1]!.reason).toContain('4 the other way under their own index');
+    // Three packets per direction are not enough for either rule; one direction alone never becomes strong.
+    expect(run(pk.filter((_, k) => k !== 4 && k !== 7))).toEqual([]);
+    const oneWay = run([...pk.filter((p) => p.dir === 0), { dir: 0, bytes: wgData(0xaaaa, 505, 32, r) }]);
+    expect(oneWay.map((e) => [e.rule, e.strength])).toEqual([['wg.data-oneway', 'medium']]);
   });
 
   it('data runs with a changing receiver index, repeated or jumping counters, or odd sizes are rejected', () => {
     const r = rng(5);
     const d = (rx: number, c: number, len = 64): Pkt => ({ dir: 0, bytes: wgData(rx, c, len, r) });
-    expect(run([d(1, 1), d(2, 2), d(1, 3)])).toEqual([]);
-    expect(run([d(1, 1), d(1, 1), d(1, 2)])).toEqual([]);
-    expect(run([d(1, 1), d(1, 100000), d(1, 100001)])).toEqual([]);
-    expect(run([d(1, 1, 33), d(1, 2, 49), d(1, 3, 40)])).toEqual([]); // several non-padded sizes
-    expect(run([d(1, 1, 20), d(1, 2, 20), d(1, 3, 20)])).toEqual([]); // shorter than a keepalive
+    // The control: four consistent packets give the one-way item, so each run below fails on its one defect.
+    expect(run([d(1, 1), d(1, 2), d(1, 3), d(1, 4)]).map((e) => e.rule)).toEqual(['wg.data-oneway']);
+    expect(run([d(1, 1), d(2, 2), d(1, 3), d(1, 4)])).toEqual([]);
+    expect(run([d(1, 1), d(1, 1), d(1, 2), d(1, 3)])).toEqual([]);
+    expect(run([d(1, 1), d(1, 100000), d(1, 100001), d(1, 100002)])).toEqual([]);
+    expect(run([d(1, 1, 33), d(1, 2, 49), d(1, 3, 40), d(1, 4, 64)])).toEqual([]); // several non-padded sizes
+    expect(run([d(1, 1, 20), d(1, 2, 20), d(1, 3, 20), d(1, 4, 20)])).toEqual([]); // shorter than a keepalive
   });
 
   it('a single data packet never decides', () => {
@@ -150,7 +158,7 @@ describe('wireguard vendor variant and reordering', () => {
   it('a neighbour swap (counter step −1) is tolerated, a large step back is not', () => {
     const r = rng(11);
     const d = (c: number): Pkt => ({ dir: 0, bytes: wgData(7, c, 64, r) });
-    expect(run([d(10), d(12), d(11)]).map((e) => e.rule)).toEqual(['wg.data']);
-    expect(run([d(100), d(50), d(51)])).toEqual([]);
+    expect(run([d(10), d(12), d(11), d(13)]).map((e) => e.rule)).toEqual(['wg.data-oneway']);
+    expect(run([d(100), d(50), d(51), d(52)])).toEqual([]);
   });
 });

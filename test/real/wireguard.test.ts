@@ -29,6 +29,9 @@ describe('real WireGuard (wireguard-go, in a network namespace of the test)', ()
     expect(port, first).toBeDefined();
     const flows = await classifyCut(rec, 'ipv4', `src port ${port}`);
     expect(flows.map((f) => [f.label, f.protocol, f.dstPackets]), describeRecords(flows)).toEqual([['unregistered_vpn', 'wireguard', 0]]);
-    expect(flows[0]!.evidence.map((e) => e.rule)).toContain('wg.data');
+    // One direction is medium evidence twice over (the lone initiation, the one-way data run): together they
+    // decide, at the confidence of two medium items (the reference's strong data row needs both directions).
+    expect(flows[0]!.evidence.map((e) => [e.rule, e.strength])).toEqual([['wg.init', 'medium'], ['wg.data-oneway', 'medium']]);
+    expect(flows[0]!.confidence).toBe(0.85);
   });
 });
