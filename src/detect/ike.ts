@@ -172,6 +172,22 @@ function findRequest(f: FlowView, i: number, h: number, ver: number): number {
   return -1;
 }
 
+/**
+ * Earlier IKEv1 encrypted messages (flag E) of this flow carrying the same 128-bit SPI pair as packet i (responder
+ * SPI non-zero: the SA exists), at the same header offset, whose headers pass on their own — either direction, any
+ * message id (a DPD R-U-THERE and its ACK are two informational exchanges with message ids of their own).
+ */
+function sameV1SaBefore(f: FlowView, i: number, h: number): number {
+  let n = 0;
+  for (let j = 0; j < i; j++) {
+    if (f.avail(j) < h + IKE_HEADER_LEN || (h === NON_ESP_MARKER_LEN && !eq32(f, j, 0, 0))) continue;
+    if (u8(f, j, h + 17) !== V1 || (u8(f, j, h + 19) & V1_FLAG_ENC) === 0) continue;
+    const body = f.len(j) - h - IKE_HEADER_LEN;
+    if (body > 0 && body % 8 === 0 && sameBytes(f, i, h, j, h, 16) && headerOk(f, j, h) === V1) n++;
+  }
+  return n;
+}
+
 function isNattFlow(f: FlowView): boolean {
   return f.srcPort === NATT_PORT || f.dstPort === NATT_PORT;
 }
@@ -191,6 +207,8 @@ export const ike: Detector = {
     'ike.reply':
       'IKE reply: valid header whose initiator SPI (64 bits) and message id echo an opposite-direction IKE message, responder SPI non-zero (zero or equal in the request), IKEv2 response flag differing',
     'ike.header': 'IKE header with length == UDP payload but the chain cannot be walked (IKEv1 encrypted body padded to 8, or snaplen-cut) (medium)',
+    'ike.v1-sa':
+      'a second IKEv1 encrypted message (flag E, body padded to 8) carrying the same initiator and responder SPIs (128 bits, responder SPI non-zero) as an earlier one of the flow, either direction, any message id: an established IKEv1 SA seen mid-stream (reference part 2 §1 "Mid-stream")',
     'natt.esp': 'UDP 4500: ≥3 ESP-in-UDP packets in one direction with one SPI ≥ 256 and sequence numbers rising by exactly 1',
     'natt.keepalive': 'UDP 4500: single-byte 0xFF NAT-keepalive (weak; corroborates an IPsec 5-tuple only)',
   },
@@ -219,6 +237,13 @@ export const ike: Detector = {
             reason: `packet ${i}: ${headerText(f, i, h, ver)}; ${n === -2 ? `encrypted body of ${len - h - IKE_HEADER_LEN} bytes (multiple of 8), chain not walkable` : `only ${f.avail(i)} of ${len} bytes captured, chain not walked`}`,
           },
         ];
+        // The second encrypted message of one IKEv1 SA (once per flow: exactly one before this one).
+        if (n === -2 && !(eq32(f, i, h + 8, 0) && eq32(f, i, h + 12, 0)) && sameV1SaBefore(f, i, h) === 1) {
+          out.push({
+            source: 'ike', protocol: 'ipsec', strength: 'strong', rule: 'ike.v1-sa', packet: i, offset: h,
+            reason: `packet ${i}${f.dir(i) ? ' (reverse)' : ''}: a second IKEv1 encrypted message (exchange ${X_NAMES[u8(f, i, h + 18)] ?? u8(f, i, h + 18)}, message id ${u32be(f, i, h + 20)}) on SPI pair ${hex32(u32be(f, i, h))}${hex32(u32be(f, i, h + 4))}/${hex32(u32be(f, i, h + 8))}${hex32(u32be(f, i, h + 12))}, as an earlier one of this flow`,
+          });
+        }
       }
       if (j >= 0) {
         // Whatever the walk gave, the header checks passed; the 64-bit SPI echo decides.

@@ -96,7 +96,7 @@ describe('ike: IKEv1', () => {
       { dir: 0, bytes: v1Encrypted(r, SPEC_SPI_I, SPEC_SPI_R, 32, 0x5a5a1234) },
       { dir: 1, bytes: v1Encrypted(r, SPEC_SPI_I, SPEC_SPI_R, 32, 0x5a5a1234, 48) },
     ];
-    expect(rules(run(pk))).toEqual(['ike.header@0:medium', 'ike.header@1:medium', 'ike.reply@1:strong']);
+    expect(rules(run(pk))).toEqual(['ike.header@0:medium', 'ike.header@1:medium', 'ike.v1-sa@1:strong', 'ike.reply@1:strong']);
     // Body not padded to 8: not even medium.
     expect(run([{ dir: 0, bytes: v1Encrypted(r, SPEC_SPI_I, SPEC_SPI_R, 32, 1, 61) }])).toEqual([]);
   });
@@ -111,7 +111,7 @@ describe('ike: IKEv1', () => {
       { dir: 1, bytes: v1Encrypted(r, SPEC_SPI_I, SPEC_SPI_R, 6, 0x1a2b3c4d, 80) },
     ];
     const ev = run(pk);
-    expect(rules(ev)).toEqual(['ike.header@0:medium', 'ike.header@1:medium', 'ike.reply@1:strong']);
+    expect(rules(ev)).toEqual(['ike.header@0:medium', 'ike.header@1:medium', 'ike.v1-sa@1:strong', 'ike.reply@1:strong']);
     expect(ev[0]!.reason).toContain('exchange Transaction(6)');
   });
 
@@ -191,5 +191,29 @@ describe('ike: look-alikes give nothing strong', () => {
     const r = rng(14);
     const pk = [1, 2, 3].map((s) => ({ dir: 0, bytes: concat(u32(0x48000001), u32(s), randomBytes(80, r)) }));
     expect(run(pk, 40000, 1194)).toEqual([]);
+  });
+});
+
+describe('ike: an IKEv1 SA seen mid-stream (reference part 2 §1 "Mid-stream")', () => {
+  const r = rng(41);
+  it('two encrypted messages of one SPI pair (DPD R-U-THERE and its ACK: message ids of their own) are strong', () => {
+    const ev = run([
+      { dir: 0, bytes: v1Encrypted(r, SPEC_SPI_I, SPEC_SPI_R, 5, 0x1111, 80) },
+      { dir: 1, bytes: v1Encrypted(r, SPEC_SPI_I, SPEC_SPI_R, 5, 0x2222, 80) },
+      { dir: 0, bytes: v1Encrypted(r, SPEC_SPI_I, SPEC_SPI_R, 5, 0x3333, 80) },
+    ]);
+    expect(rules(ev)).toEqual(['ike.header@0:medium', 'ike.header@1:medium', 'ike.v1-sa@1:strong', 'ike.header@2:medium']);
+    expect(ev[2]!.reason).toContain('exchange Informational');
+    // The same on UDP 4500 behind the non-ESP marker, one direction only.
+    const natt = run([0x10, 0x20].map((id) => ({ dir: 0, bytes: v1Encrypted(r, SPEC_SPI_I, SPEC_SPI_R, 32, id, 64, true) })), 40000, 4500);
+    expect(rules(natt)).toEqual(['ike.header@0:medium', 'ike.header@1:medium', 'ike.v1-sa@1:strong']);
+  });
+
+  it('not on another SPI pair, a zero responder SPI, or a body that is not padded to 8', () => {
+    const other = hex('01 02 03 04 05 06 07 08');
+    expect(rules(run([{ dir: 0, bytes: v1Encrypted(r, SPEC_SPI_I, SPEC_SPI_R, 5, 1) }, { dir: 1, bytes: v1Encrypted(r, SPEC_SPI_I, other, 5, 2) }]))).toEqual(['ike.header@0:medium', 'ike.header@1:medium']);
+    const zero = new Uint8Array(8);
+    expect(rules(run([{ dir: 0, bytes: v1Encrypted(r, SPEC_SPI_I, zero, 5, 1) }, { dir: 1, bytes: v1Encrypted(r, SPEC_SPI_I, zero, 5, 2) }])).filter((x) => x.startsWith('ike.v1-sa'))).toEqual([]);
+    expect(rules(run([{ dir: 0, bytes: v1Encrypted(r, SPEC_SPI_I, SPEC_SPI_R, 5, 1, 60) }, { dir: 1, bytes: v1Encrypted(r, SPEC_SPI_I, SPEC_SPI_R, 5, 2, 64) }])).filter((x) => x.startsWith('ike.v1-sa'))).toEqual([]);
   });
 });

@@ -10,6 +10,8 @@
  *                 which adds 2^-32); × 8 packets × 2 offsets ≈ 1e-19 per flow.
  *   ike.reply     header checks as above without the walk (≤ 2^-49) × 64-bit initiator SPI echo (2^-64) × message id
  *                 equality (2^-32): ≤ 2^-145 per packet pair.
+ *   ike.v1-sa     two IKEv1 headers with flag E (each ≤ 2^-49 as above, version fixed to 0x10) × body a multiple of 8
+ *                 (2^-3 each) × 128-bit SPI pair equality (2^-128): ≤ 2^-232 per packet pair.
  *   natt.esp      UDP 4500 only; 3 packets of one direction: SPI equality twice (2^-64) × sequence +1 twice (2^-64): 2^-128.
  *   esp.sequence  same relation on IP protocol 50: 2^-128 — the SPI's value plays no part, so accepting the reserved
  *                 SPIs 1–255 (manually keyed SAs) leaves the bound unchanged; with the SPI forced into 1–255 and
