@@ -23,6 +23,7 @@ import { anyconnect } from './anyconnect.js';
 import { forticlient } from './forticlient.js';
 import { globalprotect } from './globalprotect.js';
 import { pulse } from './pulse.js';
+import { directaccess } from './directaccess.js';
 import { providerCert } from './provider-cert.js';
 
 export const DETECTORS: readonly Detector[] = Object.freeze([
@@ -45,5 +46,6 @@ export const DETECTORS: readonly Detector[] = Object.freeze([
   forticlient,
   globalprotect,
   pulse,
+  directaccess,
   providerCert,
 ]);
