@@ -9,6 +9,8 @@
 #   openvpn-udp-gcm   the same with AES-256-GCM (P_DATA_V1 with its AEAD packet id in clear), a longer session;
 #   openvpn-tcp       openvpn over TCP to 443, a port SoftEther's own protocol listens on too;
 #   native-443        vpnclient over TCP 443 (TLS), its defaults: two TCP connections, UDP acceleration allowed;
+#   native-ddns-name  the same to the server by a name under softether.net (SoftEther's dynamic-DNS domain), which
+#                     the client sends as the TLS server name;
 #   native-5555-noudp vpnclient over TCP 5555, one TCP connection, UDP acceleration off (AccountDetailSet /DISABLEUDP);
 #   l2tp              xl2tpd as LAC against SoftEther's raw L2TP (UDP 1701, no IPsec), pppd-standin for PPP.
 # The openvpn and l2tp captures keep the tunnel's port only (SoftEther's server also sends NetBIOS name queries to
@@ -26,32 +28,55 @@ cd "$OUT" || exit 1
 source "$REC_ROOT/scripts/record/netns-pair.sh"
 STANDIN="$REC_ROOT/scripts/record/pppd-standin"
 HUB=TS USER=tsuser PASS=ts-recording-pass
+# An invented name under SoftEther's dynamic-DNS domain, resolved to the server by the daemons' own /etc/hosts.
+DDNS_NAME=tunnelscope-test.softether.net
+mkdir -p probe/a probe/b
+timeout 10 ip netns exec $R unshare --pid --fork sh -c "mount --bind '$OUT/probe/a' '$OUT/probe/b'" 2>probe.log ||
+  skip "may not make a pid namespace with a bind mount in it: $(tail -1 probe.log)"
 
-# daemon SIDE NS PROGRAM: PROGRAM execsvc in NS with SIDE/{lib,log,run} as /var/lib, /var/log and /run; killing
-# the recorded pid (unshare) kills the whole pid namespace (--kill-child), and timeout bounds it even without us.
+# SoftEther also keeps a cache of its string table in /tmp (.unicode_cache_<hash>.dat, the same name every run) and
+# does not read TMPDIR: every SoftEther process here, vpncmd included, gets a /tmp of this run (SIDE/tmp).
+# daemon SIDE NS PROGRAM: PROGRAM execsvc in NS with SIDE/{lib,log,run,tmp} as /var/lib, /var/log, /run and /tmp,
+# and SIDE/hosts (this host's, plus DDNS_NAME) as /etc/hosts;
+# killing the recorded pid (unshare) kills the whole pid namespace (--kill-child), and timeout bounds it even
+# without us.
 daemon() {
   local side=$1 ns=$2 prog=$3 d
   for d in lib log run; do mkdir -p "$side/$d/softether"; done
-  bg "$prog" ip netns exec "$ns" unshare --pid --fork --kill-child timeout 90 sh -c "mount --bind '$OUT/$side/lib' /var/lib &&
-    mount --bind '$OUT/$side/log' /var/log && mount --bind '$OUT/$side/run' /run && exec $prog execsvc"
+  mkdir -p "$side/tmp"
+  { cat /etc/hosts; echo "$RA $DDNS_NAME"; } >"$side/hosts"
+  # /tmp last: OUTDIR may be below it.
+  bg "$prog" ip netns exec "$ns" unshare --pid --fork --kill-child timeout 150 sh -c "mount --bind '$OUT/$side/lib' /var/lib &&
+    mount --bind '$OUT/$side/log' /var/log && mount --bind '$OUT/$side/run' /run &&
+    mount --bind '$OUT/$side/hosts' /etc/hosts && mount --bind '$OUT/$side/tmp' /tmp && exec $prog execsvc"
 }
 # vpncmd_in NS LOG TARGET… /CMD COMMAND…: one vpncmd command (bounded), its output appended to LOG; true when it
 # reports success. File names are relative (to OUTDIR): vpncmd reads an argument starting with / as a /PARAMETER.
 vpncmd_in() {
   local ns=$1 log=$2; shift 2
-  timeout 20 ip netns exec "$ns" vpncmd "$@" </dev/null >>"$log" 2>&1 && tail -3 "$log" | grep -q "completed successfully"
+  vpncmd_ns "$ns" 20 "$@" </dev/null >>"$log" 2>&1 && tail -3 "$log" | grep -q "completed successfully"
+}
+# vpncmd_ns NS SECONDS ARG…: vpncmd in NS with this run's /tmp, bounded.
+vpncmd_ns() {
+  local ns=$1 t=$2; shift 2
+  mkdir -p "$OUT/vpncmd-tmp"
+  timeout "$t" ip netns exec "$ns" sh -c "mount --bind '$OUT/vpncmd-tmp' /tmp && exec vpncmd \"\$@\"" vpncmd "$@"
 }
 srv() { vpncmd_in $R server-admin.log localhost:5555 /SERVER /CMD "$@"; }
 cli() { vpncmd_in $I client-admin.log localhost /CLIENT /CMD "$@"; }
+# admin_up FN COMMAND WHAT LOG: retry `FN COMMAND` until it succeeds (the daemon's admin port answers), ≤ 20 s.
+admin_up() {
+  local end=$((SECONDS + 20))
+  until "$1" "$2"; do [ $SECONDS -lt $end ] || fail "$3 did not come up ($4)"; sleep 0.3; done
+}
 
 daemon srv $R vpnserver
-for i in $(seq 50); do srv ServerStatusGet && break; sleep 0.3; done
-srv ServerStatusGet || fail "vpnserver did not come up (server-admin.log)"
+admin_up srv ServerStatusGet vpnserver server-admin.log
 # The hub's settings in one vpncmd run (Hub selects it for the commands after it); each must report success.
 printf '%s\n' "HubCreate $HUB /PASSWORD:hub-$PASS" "Hub $HUB" "UserCreate $USER /GROUP:none /REALNAME:none /NOTE:none" \
   "UserPasswordSet $USER /PASSWORD:$PASS" SecureNatEnable "ProtoOptionsSet OpenVPN /NAME:Enabled /VALUE:true" \
   "IPsecEnable /L2TP:no /L2TPRAW:yes /ETHERIP:no /PSK:tsrec /DEFAULTHUB:$HUB" >server-setup.txt
-timeout 30 ip netns exec $R vpncmd localhost:5555 /SERVER /IN:server-setup.txt </dev/null >server-setup.log 2>&1
+vpncmd_ns $R 30 localhost:5555 /SERVER /IN:server-setup.txt </dev/null >server-setup.log 2>&1
 [ "$(grep -c "completed successfully" server-setup.log)" = "$(wc -l <server-setup.txt)" ] ||
   fail "the server's setup did not complete (server-setup.log)"
 srv ServerCertGet server.crt || fail "ServerCertGet (server-admin.log)"
@@ -87,23 +112,23 @@ openvpn_variant() {
   stop_peers 1
 }
 
-# native NAME PORT DETAIL-OPTIONS…: one vpnclient session (account NAME) until established, then SECONDS more.
+# native NAME HOST PORT DETAIL-OPTIONS…: one vpnclient session (account NAME) to HOST, until established and 3 s more.
 native_variant() {
-  local name=$1 port=$2 i; shift 2
-  cli AccountCreate "$name" /SERVER:$RA:$port /HUB:$HUB /USERNAME:$USER /NICNAME:ts || fail "$name: AccountCreate (client-admin.log)"
+  local name=$1 host=$2 port=$3 i; shift 3
+  cli AccountCreate "$name" /SERVER:$host:$port /HUB:$HUB /USERNAME:$USER /NICNAME:ts || fail "$name: AccountCreate (client-admin.log)"
   cli AccountPasswordSet "$name" /PASSWORD:$PASS /TYPE:standard || fail "$name: AccountPasswordSet (client-admin.log)"
   [ $# -gt 0 ] && { cli AccountDetailSet "$name" "$@" || fail "$name: AccountDetailSet (client-admin.log)"; }
   client_address
   capture "softether-$name.pcap" $RV "ip and host $CA" $R
   cli AccountConnect "$name" || fail "$name: AccountConnect (client-admin.log)"
   for i in $(seq 30); do
-    timeout 20 ip netns exec $I vpncmd localhost /CLIENT /CMD AccountStatusGet "$name" </dev/null >"softether-$name-status.log" 2>&1
+    vpncmd_ns $I 20 localhost /CLIENT /CMD AccountStatusGet "$name" </dev/null >"softether-$name-status.log" 2>&1
     grep -q "Session Established" "softether-$name-status.log" && break
     sleep 0.5
   done
   grep -q "Session Established" "softether-$name-status.log" || fail "$name: no session (softether-$name-status.log)"
   sleep 3 # a second TCP connection (native-443), UDP acceleration keep-alives
-  timeout 20 ip netns exec $I vpncmd localhost /CLIENT /CMD AccountStatusGet "$name" </dev/null >"softether-$name-status.log" 2>&1
+  vpncmd_ns $I 20 localhost /CLIENT /CMD AccountStatusGet "$name" </dev/null >"softether-$name-status.log" 2>&1
   cli AccountDisconnect "$name" || fail "$name: AccountDisconnect (client-admin.log)"
   stop_capture
 }
@@ -130,11 +155,11 @@ openvpn_variant openvpn-udp-gcm udp 1194 5 AES-256-GCM
 openvpn_variant openvpn-tcp tcp 443 2.5 AES-256-GCM
 
 daemon cli $I vpnclient
-for i in $(seq 50); do cli VersionGet && break; sleep 0.3; done
-cli VersionGet || fail "vpnclient did not come up (client-admin.log)"
+admin_up cli VersionGet vpnclient client-admin.log
 cli NicCreate ts || fail "NicCreate (client-admin.log)"
-native_variant native-443 443
-native_variant native-5555-noudp 5555 /MAXTCP:1 /INTERVAL:1 /TTL:0 /HALF:no /BRIDGE:no /MONITOR:no /NOTRACK:no \
+native_variant native-443 $RA 443
+native_variant native-ddns-name $DDNS_NAME 443
+native_variant native-5555-noudp $RA 5555 /MAXTCP:1 /INTERVAL:1 /TTL:0 /HALF:no /BRIDGE:no /MONITOR:no /NOTRACK:no \
   /NOQOS:no /DISABLEUDP:yes
 
 l2tp_variant

@@ -4,9 +4,10 @@
  * (443, 5555). SoftEther's OpenVPN and L2TP listeners are those protocols, a second implementation of each, and are
  * labelled by their own detectors (parts/1 §"SoftEther VPN", §OpenVPN "False-positive traps"). The native session
  * runs inside TLS: with an address and no name in the ClientHello, nothing in clear says VPN — not the TLS flows,
- * not the UDP acceleration datagrams (encrypted from the first byte, parts/1 §SoftEther 4), not the client's R-UDP
- * attempts over ICMP and DNS, which the reference does not describe. Registering the server does not change that;
- * the operator's endpoint list names such a gateway (parts/3 §"SSL VPNs", as for TLS-only AnyConnect).
+ * not the UDP acceleration datagrams (encrypted, parts/1 §SoftEther 4), not the client's R-UDP attempts over ICMP
+ * and DNS, which the reference does not describe. Registering the server does not change that; the operator's
+ * endpoint list names such a gateway (parts/3 §"SSL VPNs", as for TLS-only AnyConnect). A server reached by a name
+ * under softether.net (SoftEther's dynamic DNS) is named by its ClientHello: the provider list's medium evidence.
  */
 import { describe, expect, it } from 'vitest';
 import { classifyCut, classifyRecording, describeRecords, expectOneTunnel, useRecording, type FlowRecord } from '../helpers/real-recording.js';
@@ -34,7 +35,9 @@ function serverPort(f: FlowRecord): number {
 describe('real SoftEther VPN (vpnserver and its clients in two network namespaces)', () => {
   it('records every variant (or says why it cannot here)', (ctx) => {
     if (rec.skip) ctx.skip(rec.skip);
-    expect([...rec.pcaps.keys()].sort()).toEqual(['l2tp', 'native-443', 'native-5555-noudp', 'openvpn-tcp', 'openvpn-udp', 'openvpn-udp-gcm']);
+    expect([...rec.pcaps.keys()].sort()).toEqual([
+      'l2tp', 'native-443', 'native-5555-noudp', 'native-ddns-name', 'openvpn-tcp', 'openvpn-udp', 'openvpn-udp-gcm',
+    ]);
   });
 
   it.for(OPENVPN)('%s: SoftEther\'s OpenVPN listener, one flow, OpenVPN from its handshake; registered with the server', async ([variant, transport], ctx) => {
@@ -89,5 +92,23 @@ describe('real SoftEther VPN (vpnserver and its clients in two network namespace
     );
     const both = await classifyRecording(pcap, [`${SERVER},Recording Org`], [`${SERVER},SoftEther gateway`]);
     expect(new Set(both.map((f) => `${f.label} ${f.registrant}`)), describeRecords(both)).toEqual(new Set(['registered_vpn Recording Org']));
+  });
+
+  it('native-ddns-name: the TLS connections carry the softether.net name (sni.list), the rest stays ordinary; registered with the server', async (ctx) => {
+    if (rec.skip) ctx.skip(rec.skip);
+    const pcap = rec.pcaps.get('native-ddns-name')!;
+    const flows = await classifyRecording(pcap);
+    const seen = describeRecords(flows);
+    const tls = flows.filter((f) => f.transport === 'tcp' && serverPort(f) === 443);
+    expect(tls.length, seen).toBeGreaterThanOrEqual(1);
+    for (const f of tls) {
+      expect([f.label, f.protocol, f.evidence.map((e) => e.rule)], seen).toEqual(['unregistered_vpn', 'vpn-provider', ['sni.list']]);
+      expect(f.evidence[0]!.reason, seen).toContain('tunnelscope-test.softether.net');
+    }
+    // UDP acceleration, NetBIOS and the R-UDP attempts: nothing ties them to the named session by rule.
+    expect(flows.filter((f) => !tls.includes(f)).map((f) => f.label), seen).toEqual(flows.filter((f) => !tls.includes(f)).map(() => 'ordinary'));
+    const reg = await classifyRecording(pcap, [`${SERVER},Recording Org`]);
+    const regTls = reg.filter((f) => f.transport === 'tcp' && serverPort(f) === 443);
+    expect(new Set(regTls.map((f) => `${f.label} ${f.registrant}`)), describeRecords(reg)).toEqual(new Set(['registered_vpn Recording Org']));
   });
 });
