@@ -12,7 +12,11 @@
 #   native-ddns-name  the same to the server by a name under softether.net (SoftEther's dynamic-DNS domain), which
 #                     the client sends as the TLS server name;
 #   native-5555-noudp vpnclient over TCP 5555, one TCP connection, UDP acceleration off (AccountDetailSet /DISABLEUDP);
-#   l2tp              xl2tpd as LAC against SoftEther's raw L2TP (UDP 1701, no IPsec), pppd-standin for PPP.
+#   l2tp              xl2tpd as LAC against SoftEther's raw L2TP (UDP 1701, no IPsec), pppd-standin for PPP;
+#   natt              the whole run, UDP to port 5004 of the NAT-traversal server (an address of the client side that
+#                     the server's own /etc/hosts gives every x<c>.x<c>.dev.servers.nat-traversal name): the server's
+#                     R-UDP socket sends its get_token Pack and one-byte 41 queries, each UDP acceleration socket
+#                     one-byte 42 queries; nothing answers.
 # The openvpn and l2tp captures keep the tunnel's port only (SoftEther's server also sends NetBIOS name queries to
 # each client); the native captures keep everything between the two hosts (TLS, UDP acceleration and the client's
 # R-UDP "VPN over ICMP / DNS" attempts). The vpnclient status after each native session is kept in
@@ -36,6 +40,19 @@ timeout 10 ip netns exec $R unshare --pid --fork sh -c "mount --bind '$OUT/probe
 
 # SoftEther also keeps a cache of its string table in /tmp (.unicode_cache_<hash>.dat, the same name every run) and
 # does not read TMPDIR: every SoftEther process here, vpncmd included, gets a /tmp of this run (SIDE/tmp).
+# natt_hosts: the NAT-traversal server names the server derives from its address (x<c>.x<c>.dev.servers.nat-
+# traversal.softether-network.net, <c> a hex digit: Mayaqua/Network.c RUDPGetRegisterHostNameByIP), all as NATT_IP,
+# a second address of the client side where nothing listens: the server's NAT-T datagrams to UDP 5004 cross the
+# veth, unanswered.
+NATT_IP=10.231.0.200
+natt_hosts() {
+  local a b
+  for a in 0 1 2 3 4 5 6 7 8 9 a b c d e f; do
+    for b in 0 1 2 3 4 5 6 7 8 9 a b c d e f; do
+      echo "$NATT_IP x$a.x$b.dev.servers.nat-traversal.softether-network.net x$a.x$b.dev.servers.nat-traversal.softether-network.net."
+    done
+  done
+}
 # daemon SIDE NS PROGRAM: PROGRAM execsvc in NS with SIDE/{lib,log,run,tmp} as /var/lib, /var/log, /run and /tmp,
 # and SIDE/hosts (this host's, plus DDNS_NAME) as /etc/hosts;
 # killing the recorded pid (unshare) kills the whole pid namespace (--kill-child), and timeout bounds it even
@@ -44,7 +61,7 @@ daemon() {
   local side=$1 ns=$2 prog=$3 d
   for d in lib log run; do mkdir -p "$side/$d/softether"; done
   mkdir -p "$side/tmp"
-  { cat /etc/hosts; echo "$RA $DDNS_NAME"; } >"$side/hosts"
+  { cat /etc/hosts; echo "$RA $DDNS_NAME"; [ "$side" = srv ] && natt_hosts; } >"$side/hosts"
   # /tmp last: OUTDIR may be below it.
   bg "$prog" ip netns exec "$ns" unshare --pid --fork --kill-child timeout 150 sh -c "mount --bind '$OUT/$side/lib' /var/lib &&
     mount --bind '$OUT/$side/log' /var/log && mount --bind '$OUT/$side/run' /run &&
@@ -70,6 +87,9 @@ admin_up() {
   until "$1" "$2"; do [ $SECONDS -lt $end ] || fail "$3 did not come up ($4)"; sleep 0.3; done
 }
 
+ip -n $I addr add $NATT_IP/24 dev tsv$$i || fail "cannot add $NATT_IP in $I"
+capture softether-natt.pcap $RV "ip and host $NATT_IP and udp port 5004" $R
+NATT_CAP=$CAP_PID
 daemon srv $R vpnserver
 admin_up srv ServerStatusGet vpnserver server-admin.log
 # The hub's settings in one vpncmd run (Hub selects it for the commands after it); each must report success.
@@ -163,4 +183,5 @@ native_variant native-5555-noudp $RA 5555 /MAXTCP:1 /INTERVAL:1 /TTL:0 /HALF:no 
   /NOQOS:no /DISABLEUDP:yes
 
 l2tp_variant
+CAP_PID=$NATT_CAP stop_capture
 exit 0

@@ -8,6 +8,8 @@
  * and DNS, which the reference does not describe. Registering the server does not change that; the operator's
  * endpoint list names such a gateway (parts/3 §"SSL VPNs", as for TLS-only AnyConnect). A server reached by a name
  * under softether.net (SoftEther's dynamic DNS) is named by its ClientHello: the provider list's medium evidence.
+ * SoftEther's own cleartext, the NAT-traversal helper traffic on UDP 5004, is recorded with the helper's names
+ * pointed at an address where nothing answers: the server's get_token Pack is SoftEther by the Pack walk.
  */
 import { describe, expect, it } from 'vitest';
 import { classifyCut, classifyRecording, describeRecords, expectOneTunnel, useRecording, type FlowRecord } from '../helpers/real-recording.js';
@@ -36,7 +38,7 @@ describe('real SoftEther VPN (vpnserver and its clients in two network namespace
   it('records every variant (or says why it cannot here)', (ctx) => {
     if (rec.skip) ctx.skip(rec.skip);
     expect([...rec.pcaps.keys()].sort()).toEqual([
-      'l2tp', 'native-443', 'native-5555-noudp', 'native-ddns-name', 'openvpn-tcp', 'openvpn-udp', 'openvpn-udp-gcm',
+      'l2tp', 'native-443', 'native-5555-noudp', 'native-ddns-name', 'natt', 'openvpn-tcp', 'openvpn-udp', 'openvpn-udp-gcm',
     ]);
   });
 
@@ -110,5 +112,23 @@ describe('real SoftEther VPN (vpnserver and its clients in two network namespace
     const reg = await classifyRecording(pcap, [`${SERVER},Recording Org`]);
     const regTls = reg.filter((f) => f.transport === 'tcp' && serverPort(f) === 443);
     expect(new Set(regTls.map((f) => `${f.label} ${f.registrant}`)), describeRecords(reg)).toEqual(new Set(['registered_vpn Recording Org']));
+  });
+
+  it('natt: the server\'s NAT-traversal Pack to UDP 5004 is SoftEther (softether.pack); lone one-byte queries are nothing', async (ctx) => {
+    if (rec.skip) ctx.skip(rec.skip);
+    const pcap = rec.pcaps.get('natt')!;
+    const flows = await classifyRecording(pcap);
+    const seen = describeRecords(flows);
+    const pack = flows.filter((f) => f.label !== 'ordinary');
+    expect(pack.map((f) => [f.transport, f.label, f.protocol, f.evidence.map((e) => `${e.rule}:${e.strength}`)]), seen).toEqual([
+      ['udp', 'unregistered_vpn', 'softether', ['softether.pack:strong']],
+    ]);
+    expect(pack[0]!.dst, seen).toMatch(/:5004$/);
+    // The UDP acceleration sockets' queries (one byte each, never answered here) stay ordinary, without evidence.
+    expect(flows.filter((f) => f.label === 'ordinary').every((f) => f.evidence.length === 0 && f.dst.endsWith(':5004')), seen).toBe(true);
+    const reg = await classifyRecording(pcap, [`${SERVER},Recording Org`]);
+    expect(reg.filter((f) => f.label !== 'ordinary').map((f) => [f.label, f.protocol, f.registrant]), describeRecords(reg)).toEqual([
+      ['registered_vpn', 'softether', 'Recording Org'],
+    ]);
   });
 });
