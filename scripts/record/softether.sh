@@ -8,10 +8,13 @@
 #                     sample (AES-128-CBC, SHA1: no cleartext packet id in the data channel);
 #   openvpn-udp-gcm   the same with AES-256-GCM (P_DATA_V1 with its AEAD packet id in clear), a longer session;
 #   openvpn-tcp       openvpn over TCP to 443, a port SoftEther's own protocol listens on too;
-#   native-443        vpnclient over TCP 443 (TLS), its defaults: two TCP connections, UDP acceleration allowed;
+#   native-443        vpnclient over TCP 443 (TLS), its defaults (UDP acceleration allowed); with MaxConnection 1
+#                     (the default, and AccountDetailSet /MAXTCP:1 alike) this build still opens a second TCP
+#                     connection a second after the first, and its status says "Maximum Number of TCP Connections 2";
 #   native-ddns-name  the same to the server by a name under softether.net (SoftEther's dynamic-DNS domain), which
 #                     the client sends as the TLS server name;
-#   native-5555-noudp vpnclient over TCP 5555, one TCP connection, UDP acceleration off (AccountDetailSet /DISABLEUDP);
+#   native-5555-noudp vpnclient over TCP 5555, UDP acceleration off (AccountDetailSet, which wants every option, with
+#                     /DISABLEUDP:yes);
 #   l2tp              xl2tpd as LAC against SoftEther's raw L2TP (UDP 1701, no IPsec), pppd-standin for PPP;
 #   natt              the whole run, UDP to port 5004 of the NAT-traversal server (an address of the client side that
 #                     the server's own /etc/hosts gives every x<c>.x<c>.dev.servers.nat-traversal name): the server's
@@ -38,8 +41,6 @@ mkdir -p probe/a probe/b
 timeout 10 ip netns exec $R unshare --pid --fork sh -c "mount --bind '$OUT/probe/a' '$OUT/probe/b'" 2>probe.log ||
   skip "may not make a pid namespace with a bind mount in it: $(tail -1 probe.log)"
 
-# SoftEther also keeps a cache of its string table in /tmp (.unicode_cache_<hash>.dat, the same name every run) and
-# does not read TMPDIR: every SoftEther process here, vpncmd included, gets a /tmp of this run (SIDE/tmp).
 # natt_hosts: the NAT-traversal server names the server derives from its address (x<c>.x<c>.dev.servers.nat-
 # traversal.softether-network.net, <c> a hex digit: Mayaqua/Network.c RUDPGetRegisterHostNameByIP), all as NATT_IP,
 # a second address of the client side where nothing listens: the server's NAT-T datagrams to UDP 5004 cross the
@@ -53,8 +54,10 @@ natt_hosts() {
     done
   done
 }
+# SoftEther also keeps a cache of its string table in /tmp (.unicode_cache_<hash>.dat, the same name every run) and
+# does not read TMPDIR: every SoftEther process here, vpncmd included, gets a /tmp of this run (SIDE/tmp).
 # daemon SIDE NS PROGRAM: PROGRAM execsvc in NS with SIDE/{lib,log,run,tmp} as /var/lib, /var/log, /run and /tmp,
-# and SIDE/hosts (this host's, plus DDNS_NAME) as /etc/hosts;
+# and SIDE/hosts (this host's, plus DDNS_NAME, plus the NAT-T names for the server) as /etc/hosts;
 # killing the recorded pid (unshare) kills the whole pid namespace (--kill-child), and timeout bounds it even
 # without us.
 daemon() {
@@ -147,7 +150,7 @@ native_variant() {
     sleep 0.5
   done
   grep -q "Session Established" "softether-$name-status.log" || fail "$name: no session (softether-$name-status.log)"
-  sleep 3 # a second TCP connection (native-443), UDP acceleration keep-alives
+  sleep 3 # the second TCP connection, UDP acceleration keep-alives
   vpncmd_ns $I 20 localhost /CLIENT /CMD AccountStatusGet "$name" </dev/null >"softether-$name-status.log" 2>&1
   cli AccountDisconnect "$name" || fail "$name: AccountDisconnect (client-admin.log)"
   stop_capture
@@ -171,7 +174,7 @@ l2tp_variant() {
 }
 
 openvpn_variant openvpn-udp udp 1194 2.5 AES-128-CBC SHA1
-openvpn_variant openvpn-udp-gcm udp 1194 5 AES-256-GCM
+openvpn_variant openvpn-udp-gcm udp 1194 7 AES-256-GCM # ≥ 4 data packets each way to cut
 openvpn_variant openvpn-tcp tcp 443 2.5 AES-256-GCM
 
 daemon cli $I vpnclient
