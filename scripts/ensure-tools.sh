@@ -40,6 +40,9 @@ pkg_of() {
     nebula | nebula-cert) echo nebula ;;
     ocserv) echo ocserv ;;
     openconnect) echo openconnect ;;
+    vpnserver) echo softether-vpnserver ;; # SoftEther VPN: server, client and their command-line admin tool
+    vpnclient) echo softether-vpnclient ;;
+    vpncmd) echo softether-vpncmd ;;
     *) echo "" ;;
   esac
 }

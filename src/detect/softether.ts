@@ -2,10 +2,11 @@
  * SoftEther VPN's own cleartext traffic (spec: parts/1-udp-vpns.md §SoftEther VPN; SoftEther Mayaqua/Pack.c).
  *
  * Owns: the Pack serialisation walk (element count, name length + 1, type 0–4, value count, sized values, walk
- * ending exactly at the payload end), the NAT-traversal helper's one-byte `41` query and its exact
- * `IP=<dotted quad>,PORT=<decimal>` answer, and the plain-HTTP DDNS POST. The native session runs inside TLS and
+ * ending exactly at the payload end), the NAT-traversal helper's one-byte query (`41` from the R-UDP stack, `42`
+ * from a UDP acceleration socket: Cedar/UdpAccel.c UdpAccelPoll) and its exact `IP=<dotted quad>,PORT=<decimal>`
+ * answer, and the plain-HTTP DDNS POST. The native session runs inside TLS and
  * belongs to the TLS/SNI detector; SoftEther's OpenVPN/SSTP/L2TP listeners belong to those detectors.
- * Must never: accept a partial Pack walk, a lone `41` byte, or port 5004/5555/992 alone.
+ * Must never: accept a partial Pack walk, a lone `41`/`42` byte, or port 5004/5555/992 alone.
  *
  * Every rule reads only the newest packet in full, plus byte 0 and the length of earlier packets.
  */
@@ -15,7 +16,14 @@ const PACK_MAX_ELEMENTS = 4096;
 const PACK_MAX_VALUES = 65536;
 const PACK_NAME_MIN = 2, PACK_NAME_MAX = 64; // stored as name length + 1
 const PACK_TYPE_INT = 0, PACK_TYPE_DATA = 1, PACK_TYPE_STR = 2, PACK_TYPE_USTR = 3, PACK_TYPE_INT64 = 4;
-const NATT_QUERY = 0x41; // 'A'
+// The NAT-T server's address query, one byte: 'A' from the R-UDP stack (Mayaqua/Network.c), 'B' from a UDP
+// acceleration socket (Cedar/UdpAccel.c); both read the same `IP=…,PORT=…` answer (RUDPParseIPAndPortStr).
+const NATT_QUERY_RUDP = 0x41, NATT_QUERY_ACCEL = 0x42;
+function isNattQuery(f: FlowView, j: number): boolean {
+  if (f.len(j) !== 1) return false;
+  const b = u8(f, j, 0);
+  return b === NATT_QUERY_RUDP || b === NATT_QUERY_ACCEL;
+}
 
 function isPackNameChar(c: number): boolean {
   return (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x5f || c === 0x2e || c === 0x2d;
@@ -110,7 +118,7 @@ export const softether: Detector = {
   maxPackets: 8,
   rules: {
     'softether.pack': 'UDP payload that is one complete SoftEther Pack (≥2 elements; names, types 0-4, counts and sizes walk exactly to the last byte)',
-    'softether.natt-echo': 'one-byte 41 ("A") NAT-traversal query answered by "IP=<dotted quad>,PORT=<n>" whose port equals the querying side\'s port',
+    'softether.natt-echo': 'one-byte 41 ("A") or 42 ("B") NAT-traversal query answered by "IP=<dotted quad>,PORT=<n>" whose port equals the querying side\'s port',
     'softether.natt-reply': 'exact "IP=<dotted quad>,PORT=<n>" NAT-traversal reply (no query seen or port rewritten by NAT)',
     'softether.ddns': 'plain-HTTP "POST /ddns/ddns.aspx" to a softether-network.net host (strong when the body is a complete Pack)',
   },
@@ -134,7 +142,7 @@ export const softether: Detector = {
       const port = parseNattReply(f, i);
       if (port < 0) return null;
       let q = -1;
-      for (let j = i - 1; j >= 0; j--) if (f.dir(j) !== d && f.len(j) === 1 && u8(f, j, 0) === NATT_QUERY) { q = j; break; }
+      for (let j = i - 1; j >= 0; j--) if (f.dir(j) !== d && isNattQuery(f, j)) { q = j; break; }
       const queryPort = q < 0 ? -1 : f.dir(q) === DIR_FWD ? f.srcPort : f.dstPort;
       const echo = q >= 0 && port === queryPort;
       if (!firstReply(f, i)) return null;
@@ -143,7 +151,7 @@ export const softether: Detector = {
           source: 'softether', protocol: 'softether', strength: echo ? 'strong' : 'medium', rule: echo ? 'softether.natt-echo' : 'softether.natt-reply',
           packet: i, offset: 0,
           reason: echo
-            ? `packet ${q}: one-byte NAT-traversal query 41; packet ${i}: reply "${text(f, i, len)}" whose PORT equals the querying side's UDP port ${queryPort}`
+            ? `packet ${q}: one-byte NAT-traversal query ${u8(f, q, 0).toString(16)}; packet ${i}: reply "${text(f, i, len)}" whose PORT equals the querying side's UDP port ${queryPort}`
             : `packet ${i}: exact NAT-traversal reply "${text(f, i, len)}"${q >= 0 ? ` to the query at packet ${q} (port differs: NAT)` : ''}`,
         },
       ];
@@ -164,16 +172,16 @@ export const softether: Detector = {
     ];
   },
   /**
-   * UDP: the NAT-traversal helper's datagrams are the one-byte query `41`, an `IP=` reply or a Pack (whose element
-   * count ≤ 4096 starts with a zero byte); UDP acceleration is encrypted and no rule reads it. Anything else
-   * excludes the flow. TCP: never excluded.
+   * UDP: the NAT-traversal helper's datagrams are a one-byte query (`41` or `42`), an `IP=` reply or a Pack (whose
+   * element count ≤ 4096 starts with a zero byte); UDP acceleration is encrypted and no rule reads it. Anything
+   * else excludes the flow. TCP: never excluded.
    */
   excludes(f: FlowView): boolean {
     if (f.transport !== IPPROTO_UDP) return false;
     const i = f.nPackets - 1;
     const b0 = u8(f, i, 0);
     if (b0 < 0 || b0 === 0 || b0 === 0x49) return false;
-    return !(b0 === NATT_QUERY && f.len(i) === 1);
+    return !isNattQuery(f, i);
   },
 };
 

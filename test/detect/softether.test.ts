@@ -45,6 +45,18 @@ describe('softether detector', () => {
     expect(rules(udp([{ dir: 0, bytes: q }, { dir: 1, bytes: reply }], 40000))).toEqual([['softether.natt-reply', 'medium', 1]]);
   });
 
+  // Cedar/UdpAccel.c (UdpAccelPoll): a UDP acceleration socket asks the NAT-T server (UDP 5004) with the one byte 'B'
+  // and reads the answer with RUDPParseIPAndPortStr, the parser of the 41 query's `IP=…,PORT=…` reply.
+  it('the UDP acceleration socket\'s query 42 answered the same way → the same echo and reply rules; a lone 42 is nothing', () => {
+    const q = new Uint8Array([0x42]);
+    const reply = ascii('IP=203.0.113.7,PORT=51381');
+    expect(rules(udp([{ dir: 0, bytes: q }, { dir: 1, bytes: reply }]))).toEqual([['softether.natt-echo', 'strong', 1]]);
+    expect(rules(udp([{ dir: 0, bytes: q }, { dir: 1, bytes: reply }], 40000))).toEqual([['softether.natt-reply', 'medium', 1]]);
+    expect(udp([{ dir: 0, bytes: q }, { dir: 0, bytes: q }])).toEqual([]);
+    // Only those two query bytes: another one-byte datagram still excludes the flow.
+    expect(udp([{ dir: 0, bytes: new Uint8Array([0x43]) }, { dir: 1, bytes: reply }])).toEqual([]);
+  });
+
   it('malformed replies and a lone 41 byte give nothing', () => {
     const q = new Uint8Array([0x41]);
     for (const s of ['IP=203.0.113.7,PORT=51381\n', 'IP=256.0.113.7,PORT=51381', 'IP=203.0.113,PORT=51381', 'IP=203.0.113.7,PORT=0', 'IP=1.2.3.4,PORT=70000']) {
