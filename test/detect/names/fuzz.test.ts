@@ -16,6 +16,7 @@ import { anyconnect } from '../../../src/detect/anyconnect.js';
 import { forticlient } from '../../../src/detect/forticlient.js';
 import { globalprotect } from '../../../src/detect/globalprotect.js';
 import { pulse } from '../../../src/detect/pulse.js';
+import { directaccess } from '../../../src/detect/directaccess.js';
 import { alpnExt, dtlsRecord, helloBody, protectInitial, RFC9001_CRYPTO, RFC_DCID, sniExt, tlsRecord, versionsExt } from './builders.js';
 
 const SEEDS: Uint8Array[] = [
@@ -31,6 +32,9 @@ const SEEDS: Uint8Array[] = [
   Uint8Array.from(Buffer.from('10010000e000100010001000600 01'.replace(/ /g, ''), 'hex')),
   Uint8Array.from(Buffer.from('GET /ssl-tunnel-connect.sslvpn?x HTTP/1.1\r\nUpgrade: IF-T/TLS 1.0\r\n\r\n')),
   Uint8Array.from(Buffer.from('1a2b3c4d080000040100000000000000450000140000559700000001000000140000000001020304', 'hex')),
+  // A TLS 1.2 ServerHello choosing TLS_RSA_WITH_NULL_SHA256 (00 3b), then a null-suite application-data record.
+  Uint8Array.from([0x16, 3, 3, 0, 74, 2, 0, 0, 70, 3, 3, ...new Array(32).fill(7), 32, ...new Array(32).fill(9), 0, 0x3b, 0]),
+  Uint8Array.from([0x17, 3, 3, 0, 40, ...Buffer.from('POST /IPHTTPS HTTP/1.1\r\n'), ...new Array(15).fill(1)]),
 ];
 
 const mutated = fc.tuple(fc.constantFrom(...SEEDS), fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { maxLength: 6 }), fc.nat(), fc.boolean()).map(([seed, flips, cut, doCut]) => {
@@ -40,7 +44,7 @@ const mutated = fc.tuple(fc.constantFrom(...SEEDS), fc.array(fc.tuple(fc.nat(), 
 });
 const bytes = fc.oneof(fc.uint8Array({ maxLength: 300 }), mutated);
 
-const DETS = [sstp, anyconnect, forticlient, globalprotect, pulse];
+const DETS = [sstp, anyconnect, forticlient, globalprotect, pulse, directaccess];
 
 function allParsers(b: Uint8Array): void {
   parseTlsClientHello(b, 0, b.length);
