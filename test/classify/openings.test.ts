@@ -116,7 +116,7 @@ describe('detector choice by opening', () => {
     const table = new DetectorTable(DETECTORS);
     expect(table.packetBudget(IPPROTO_UDP, OPEN_DNS)).toBe(4);
     expect(table.packetBudget(IPPROTO_UDP, OPEN_NONE)).toBe(table.maxPackets[IPPROTO_UDP]);
-    expect(table.detectors(IPPROTO_TCP, OPEN_TLS).map((d) => d.id).sort()).toEqual(['anyconnect', 'forticlient', 'provider-cert']);
+    expect(table.detectors(IPPROTO_TCP, OPEN_TLS).map((d) => d.id).sort()).toEqual(['anyconnect', 'directaccess', 'forticlient', 'provider-cert']);
     expect(table.detectors(IPPROTO_UDP, OPEN_QUIC)).toEqual([]);
   });
 });
