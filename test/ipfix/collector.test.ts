@@ -140,7 +140,7 @@ describe.skipIf(noTools !== null)(`IPFIX to a real collector${noTools ? ` — sk
         .split('\n');
     const tmpl = fields(['cflow.template_id', 'cflow.template_ipfix_field_pen'], 'cflow.template_id')[0]!.split('|');
     expect(tmpl[0]).toBe('256,257');
-    expect(tmpl[1]!.split(',').filter((p) => p === String(DOCUMENTATION_PEN)).length).toBe(12); // 6 per template
+    expect(tmpl[1]!.split(',').filter((p) => p === String(DOCUMENTATION_PEN)).length).toBe(14); // 7 per template
     expect(tmpl[1]!.split(',').filter((p) => p === '29305').length).toBe(4); // RFC 5103 reverse counters
     const names = fields(['cflow.appl_name']).flatMap((l) => l.split(',')).filter(Boolean);
     const want = records.filter((r) => r.label !== 'ordinary').map((r) => r.protocol!);
