@@ -23,6 +23,16 @@ export function classify(pkts: Pkt[], verdicts: VerdictEvent[] = [], options: { 
   return out;
 }
 
+/** A TCP connection CLIENT:sport → SERVER:dport: the three-way handshake, then `payloads` 10 ms apart (dir 0 = client). */
+export function tcpConnection(sport: number, dport: number, payloads: readonly { dir: 0 | 1; payload: Uint8Array }[], t0 = 1): Pkt[] {
+  const c = { src: CLIENT, dst: SERVER, proto: 6, srcPort: sport, dstPort: dport };
+  const s = { src: SERVER, dst: CLIENT, proto: 6, srcPort: dport, dstPort: sport };
+  return [
+    { ...c, t: t0, tcpFlags: TCP_SYN }, { ...s, t: t0 + 0.01, tcpFlags: TCP_SYN | TCP_ACK }, { ...c, t: t0 + 0.02, tcpFlags: TCP_ACK },
+    ...payloads.map((p, k) => ({ ...(p.dir === 0 ? c : s), t: t0 + 0.03 + k * 0.01, payload: p.payload })),
+  ];
+}
+
 export const bytes = (n: number, seed: number): Uint8Array => Uint8Array.from({ length: n }, (_, i) => (i * 131 + seed * 17 + 7) & 255);
 
 /** A TLS connection: handshake, 12 application-data records spread over `dur` seconds, then FIN both ways. */

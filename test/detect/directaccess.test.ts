@@ -7,6 +7,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { directaccess } from '../../src/detect/directaccess.js';
 import { IPPROTO_TCP, type Evidence } from '../../src/detect/types.js';
+import { classify, tcpConnection } from '../classify/flow-builders.js';
 import { helloBody, tlsRecord } from './names/builders.js';
 import { LimitedFlowView, randomBytes, rng, runFlow, type Pkt } from './udp-vpn-builders.js';
 
@@ -73,17 +74,12 @@ describe('directaccess', () => {
     );
   });
 
-  it('in a session: a TLS connection to 443 with a null suite and the readable POST is DirectAccess', async () => {
-    const { classify, CLIENT, SERVER } = await import('../classify/flow-builders.js');
-    const { TCP_ACK, TCP_SYN } = await import('../../src/trace/frame-builder.js');
+  it('in a session: a TLS connection to 443 with a null suite and the readable POST is DirectAccess', () => {
     const r = rng(4);
-    const c = { src: CLIENT, dst: SERVER, proto: 6, srcPort: 51000, dstPort: 443 };
-    const s = { src: SERVER, dst: CLIENT, proto: 6, srcPort: 443, dstPort: 51000 };
-    const [rec] = classify([
-      { ...c, t: 1, tcpFlags: TCP_SYN }, { ...s, t: 1.01, tcpFlags: TCP_SYN | TCP_ACK }, { ...c, t: 1.02, tcpFlags: TCP_ACK },
-      { ...c, t: 1.03, payload: clientHello }, { ...s, t: 1.04, payload: serverHello(0x003b) },
-      { ...c, t: 1.05, payload: ccsFinished }, { ...s, t: 1.06, payload: ccsFinished }, { ...c, t: 1.07, payload: appData(POST, r) },
-    ]);
+    const [rec] = classify(tcpConnection(51000, 443, [
+      { dir: 0, payload: clientHello }, { dir: 1, payload: serverHello(0x003b) },
+      { dir: 0, payload: ccsFinished }, { dir: 1, payload: ccsFinished }, { dir: 0, payload: appData(POST, r) },
+    ]));
     expect([rec!.label, rec!.protocol, rec!.decidedAtPacket]).toEqual(['unregistered_vpn', 'directaccess', 5]);
   });
 });

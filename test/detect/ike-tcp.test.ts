@@ -7,6 +7,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ikeTcp } from '../../src/detect/ike-tcp.js';
 import { IPPROTO_TCP, type Evidence } from '../../src/detect/types.js';
+import { classify, tcpConnection } from '../classify/flow-builders.js';
 import { concat, hex, randomBytes, rng, runFlow, type Pkt } from './udp-vpn-builders.js';
 import { espPacket, ikeMessage, SPEC_SPI_I, SPEC_SPI_R, u16, u32, v1Encrypted, v2Auth, v2SaInitRequest, v2SaInitResponse } from './ipsec-builders.js';
 
@@ -87,18 +88,9 @@ describe('ike-tcp: the RFC 9329 stream', () => {
 });
 
 describe('ike-tcp in a session', () => {
-  it('a TCP connection to 443 opening with the prefix is IPsec, decided at its first payload packet', async () => {
-    const { classify, CLIENT, SERVER } = await import('../classify/flow-builders.js');
-    const { TCP_ACK, TCP_SYN } = await import('../../src/trace/frame-builder.js');
+  it('a TCP connection to 443 opening with the prefix is IPsec, decided at its first payload packet', () => {
     const r = rng(9);
-    const c = { src: CLIENT, dst: SERVER, proto: 6, srcPort: 51000, dstPort: 443 };
-    const s = { src: SERVER, dst: CLIENT, proto: 6, srcPort: 443, dstPort: 51000 };
-    const pkts = [
-      { ...c, t: 1, tcpFlags: TCP_SYN }, { ...s, t: 1.01, tcpFlags: TCP_SYN | TCP_ACK }, { ...c, t: 1.02, tcpFlags: TCP_ACK },
-      { ...c, t: 1.03, payload: concat(PREFIX, frame(v2SaInitRequest(r))) },
-      { ...s, t: 1.04, payload: frame(v2SaInitResponse(r)) },
-    ];
-    const [rec] = classify(pkts);
+    const [rec] = classify(tcpConnection(51000, 443, [{ dir: 0, payload: concat(PREFIX, frame(v2SaInitRequest(r))) }, { dir: 1, payload: frame(v2SaInitResponse(r)) }]));
     expect([rec!.label, rec!.protocol, rec!.decidedAtPacket]).toEqual(['unregistered_vpn', 'ipsec', 1]);
     expect(rec!.evidence.map((e) => e.rule)).toContain('ike.tcp');
   });
