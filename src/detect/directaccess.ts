@@ -27,9 +27,11 @@ function tls12Record(f: FlowView, i: number, type: number): boolean {
   return u8(f, i, 0) === type && u8(f, i, 1) === 3 && u8(f, i, 2) >= 1 && u8(f, i, 2) <= 3;
 }
 
-/** The cipher suite a ServerHello at the start of packet i chooses, or -1. */
+/** The cipher suite a ServerHello at the start of packet i chooses (server_version 3.1–3.3), or -1. */
 function serverHelloSuite(f: FlowView, i: number): number {
   if (!tls12Record(f, i, TLS_HANDSHAKE) || u8(f, i, 5) !== HS_SERVER_HELLO) return -1;
+  const minor = u8(f, i, 10);
+  if (u8(f, i, 9) !== 3 || minor < 1 || minor > 3) return -1;
   const recLen = u16be(f, i, 3);
   const sid = u8(f, i, SID_LEN_AT);
   if (sid < 0 || sid > 32) return -1;

@@ -83,3 +83,15 @@ describe('directaccess', () => {
     expect([rec!.label, rec!.protocol, rec!.decidedAtPacket]).toEqual(['unregistered_vpn', 'directaccess', 5]);
   });
 });
+
+describe('directaccess: a ServerHello whose own version is not TLS 1.0–1.2', () => {
+  it('is no null-suite ServerHello (and says nothing about its version it did not check)', () => {
+    const sh = serverHello(0x0002);
+    for (const [major, minor] of [[3, 0], [3, 4], [2, 3], [0xff, 0xff]] as const) {
+      const b = sh.slice();
+      b[9] = major;
+      b[10] = minor;
+      expect(run([{ dir: 1, bytes: b }])).toEqual([]);
+    }
+  });
+});
