@@ -134,12 +134,6 @@ export class FlowDetection {
     }
   }
 
-  /**
-   * Inspect the newest payload packet of `view`. Returns true when more packets cannot change the label
-   * (strong evidence, the transport's packet budget is spent, `recorded` — the flow table's
-   * maxPayloadPackets — packets were seen, or PENDING_AFTER packets with no item pending), after which no detector
-   * is called again.
-   */
   /** A strong item: it decides alone. */
   hasStrong(): boolean {
     for (const e of this.evidence) if (e.strength === 'strong') return true;
@@ -152,6 +146,12 @@ export class FlowDetection {
     return false;
   }
 
+  /**
+   * Inspect the newest payload packet of `view`. Returns true when more packets cannot change the label
+   * (strong evidence, the transport's packet budget is spent, `recorded` — the flow table's
+   * maxPayloadPackets — packets were seen, or PENDING_AFTER packets with no item pending), after which no detector
+   * is called again.
+   */
   inspect(view: FlowView, table: DetectorTable, recorded = 255): boolean {
     const n = view.nPackets;
     const t = view.transport;

@@ -9,12 +9,13 @@
  *  - `directaccess.null-suite` (medium): the server's ServerHello (TLS 1.0–1.2; handshake type 2 at the start of a
  *    handshake record) chooses 00 02 or 00 3B. A null suite alone is a configuration choice other software can make.
  *  - `directaccess.post` (strong): after such a flow's ServerHello, a client application-data record (type 23,
- *    version 3.1–3.3, a length within the segment) whose content starts `POST ` — readable only under a null suite
+ *    version 3.1–3.3, a length of at least 5: the record may run on past the segment) whose content starts `POST ` — readable only under a null suite
  *    (ciphertext reads as those five bytes with probability 2^-40), the tunnel request itself.
  *
  * Reads the newest packet in full (the ServerHello's cipher suite lies past byte 48 when the session id is long) and
  * bytes 0–5 and the direction of earlier packets.
  */
+import { hasAsciiAt } from './ascii.js';
 import { DIR_FWD, DIR_REV, IPPROTO_TCP, u8, u16be, type Detector, type Evidence, type FlowView } from './types.js';
 
 const NULL_SHA = 0x0002, NULL_SHA256 = 0x003b;
@@ -46,7 +47,7 @@ function serverHelloBefore(f: FlowView, i: number): number {
   return -1;
 }
 
-const POST = [0x50, 0x4f, 0x53, 0x54, 0x20]; // "POST "
+const POST = 'POST ';
 
 export const directaccess: Detector = {
   id: 'directaccess',
@@ -74,8 +75,7 @@ export const directaccess: Detector = {
     }
     if (d !== DIR_FWD || !tls12Record(f, i, TLS_APP_DATA)) return null;
     const recLen = u16be(f, i, 3);
-    if (recLen < POST.length || 5 + POST.length > f.avail(i)) return null;
-    for (let k = 0; k < POST.length; k++) if (u8(f, i, 5 + k) !== POST[k]) return null;
+    if (recLen < POST.length || !hasAsciiAt(f, i, 5, POST)) return null;
     const j = serverHelloBefore(f, i);
     if (j < 0) return null;
     return [

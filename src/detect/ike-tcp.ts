@@ -20,22 +20,17 @@
  * send and, with its length field, starts a segment in practice; a frame elsewhere is missed, never invented.
  * Reads the newest packet in full and only byte 0–5 and the direction of earlier ones.
  */
+import { hasAsciiAt } from './ascii.js';
 import { chainText, flagsText, headerOk, IKE_HEADER_LEN, NON_ESP_MARKER_LEN, walkChain, X_NAMES } from './ike.js';
 import { eq32, IPPROTO_TCP, u8, u16be, u32be, type Detector, type Evidence, type FlowView } from './types.js';
 
-/** "IKETCP" (RFC 9329 §4). */
-const PREFIX = [0x49, 0x4b, 0x45, 0x54, 0x43, 0x50] as const;
+/** The initiator's stream prefix (RFC 9329 §4). */
+const PREFIX = 'IKETCP';
 export const IKETCP_PREFIX_LEN = PREFIX.length;
 /** The frame's length field: 2 bytes, counting itself (RFC 9329 §3). */
 const LEN_FIELD = 2;
 /** Length field, non-ESP marker, IKE header: the shortest IKE frame. */
 const MIN_IKE_FRAME = LEN_FIELD + NON_ESP_MARKER_LEN + IKE_HEADER_LEN;
-
-function hasPrefix(f: FlowView, i: number): boolean {
-  if (f.avail(i) < PREFIX.length) return false;
-  for (let k = 0; k < PREFIX.length; k++) if (u8(f, i, k) !== PREFIX[k]) return false;
-  return true;
-}
 
 /** The packet holding the initiator's first payload bytes (direction 0: the TCP client), or -1. */
 function firstInitiatorPacket(f: FlowView, upTo: number): number {
@@ -74,7 +69,7 @@ export const ikeTcp: Detector = {
     const i = f.nPackets - 1;
     if (i < 0) return null;
     const p0 = firstInitiatorPacket(f, i);
-    const prefixed = p0 >= 0 && hasPrefix(f, p0);
+    const prefixed = p0 >= 0 && hasAsciiAt(f, p0, 0, PREFIX);
     // The frame starts right after the prefix in the prefix's own segment, else where this segment starts.
     const o = i === p0 && prefixed ? IKETCP_PREFIX_LEN : 0;
     if (f.len(i) < o + MIN_IKE_FRAME) return null;

@@ -172,6 +172,11 @@ function findRequest(f: FlowView, i: number, h: number, ver: number): number {
   return -1;
 }
 
+/** An IKEv1 encrypted message of `msgLen` bytes (header included) has a body, padded to the 8-byte cipher block. */
+function paddedV1Body(msgLen: number): boolean {
+  return msgLen > IKE_HEADER_LEN && (msgLen - IKE_HEADER_LEN) % 8 === 0;
+}
+
 /**
  * Earlier IKEv1 encrypted messages (flag E) of this flow carrying the same 128-bit SPI pair as packet i (responder
  * SPI non-zero: the SA exists), at the same header offset, whose headers pass on their own — either direction, any
@@ -182,8 +187,7 @@ function sameV1SaBefore(f: FlowView, i: number, h: number): number {
   for (let j = 0; j < i; j++) {
     if (f.avail(j) < h + IKE_HEADER_LEN || (h === NON_ESP_MARKER_LEN && !eq32(f, j, 0, 0))) continue;
     if (u8(f, j, h + 17) !== V1 || (u8(f, j, h + 19) & V1_FLAG_ENC) === 0) continue;
-    const body = f.len(j) - h - IKE_HEADER_LEN;
-    if (body > 0 && body % 8 === 0 && sameBytes(f, i, h, j, h, 16) && headerOk(f, j, h) === V1) n++;
+    if (paddedV1Body(f.len(j) - h) && sameBytes(f, i, h, j, h, 16) && headerOk(f, j, h) === V1) n++;
   }
   return n;
 }
@@ -230,7 +234,7 @@ export const ike: Detector = {
             reason: `packet ${i}: ${headerText(f, i, h, ver)}, payload chain ${chainText(f, i, h, ver)} (${n} payloads) sums to ${len - h}`,
           },
         ];
-      } else if (n === -2 ? (len - h - IKE_HEADER_LEN) % 8 === 0 && len - h > IKE_HEADER_LEN : f.avail(i) < len) {
+      } else if (n === -2 ? paddedV1Body(len - h) : f.avail(i) < len) {
         out = [
           {
             source: 'ike', protocol: 'ipsec', strength: 'medium', rule: 'ike.header', packet: i, offset: h,

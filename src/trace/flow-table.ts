@@ -181,6 +181,8 @@ const ST_CLOSED = 4; // RST, or FIN both ways and the final ACK: lingering (LIST
 const ST_CAPTURING = 8; // may still record payload packets
 const ST_RST = 16; // closed by a RST (the end reason)
 const ST_CAPPED = 32; // a capture cap stopped recording before detection was done (FlowHandle.captureCapped)
+/** A flow's bits word once a capture cap has stopped its recording: no longer capturing, and marked capped. */
+const cappedBits = (bits: number): number => (bits & ~(ST_CAPTURING << 8)) | (ST_CAPPED << 8);
 const B_LIVE = 1 << 24;
 
 // TCP flags
@@ -456,7 +458,7 @@ export class FlowTable {
     if (q < 0) {
       this.stats.captureShort++;
       const o = slot * RS + R_BITS;
-      this.rec[o] = (this.rec[o]! & ~(ST_CAPTURING << 8)) | (ST_CAPPED << 8);
+      this.rec[o] = cappedBits(this.rec[o]!);
       return false;
     }
     this.big.moveTo(ps & ~BIG_TIER, this.long!, q, k);
@@ -692,14 +694,14 @@ export class FlowTable {
         ps = this.capturingFlows >= this.maxCapturingFlows ? NONE : this.small ? this.small.acquire() : this.big.acquire() | BIG_TIER;
         if (ps < 0) ps = NONE;
         if (ps === NONE) {
-          bits = (bits & ~(ST_CAPTURING << 8)) | (ST_CAPPED << 8);
+          bits = cappedBits(bits);
           this.stats.captureSkipped++;
         } else this.poolSlot[slot] = ps;
       } else if ((ps & TIER_BITS) === 0 && k >= SMALL_PACKETS) {
         // Outgrew the small tier: move its packets to a full slot.
         const q = this.big.acquire();
         if (q < 0) {
-          bits = (bits & ~(ST_CAPTURING << 8)) | (ST_CAPPED << 8);
+          bits = cappedBits(bits);
           this.stats.captureSkipped++;
           ps = NONE;
         } else {
@@ -713,7 +715,7 @@ export class FlowTable {
         // Outgrew the full tier (only a table recording more than 8 packets gets here).
         if (this.growToLong(slot, k)) ps = this.poolSlot[slot]!;
         else {
-          bits = (bits & ~(ST_CAPTURING << 8)) | (ST_CAPPED << 8);
+          bits = cappedBits(bits);
           ps = NONE;
         }
       }
