@@ -29,16 +29,13 @@ const UDP_ACCEL_FIRST = 40000, UDP_ACCEL_LAST = 44999; // the server's UDP accel
 
 const rec = useRecording('softether');
 
-function serverPort(f: FlowRecord): number {
-  const side = f.src.startsWith('10.231.0.1:') ? f.src : f.dst;
+/** The port of the server's end of a flow (`server` true) or of the other end. */
+function portAt(f: FlowRecord, server: boolean): number {
+  const side = f.src.startsWith('10.231.0.1:') === server ? f.src : f.dst;
   return Number(side.slice(side.lastIndexOf(':') + 1));
 }
-
-/** The client side's port (the end that is not the server). */
-function clientPort(f: FlowRecord): number {
-  const side = f.src.startsWith('10.231.0.1:') ? f.dst : f.src;
-  return Number(side.slice(side.lastIndexOf(':') + 1));
-}
+const serverPort = (f: FlowRecord): number => portAt(f, true);
+const clientPort = (f: FlowRecord): number => portAt(f, false);
 
 describe('real SoftEther VPN (vpnserver and its clients in two network namespaces)', () => {
   it('records every variant (or says why it cannot here)', (ctx) => {
