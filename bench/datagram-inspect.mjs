@@ -31,7 +31,7 @@ for (let k = 0; k < PER_PORT; k++) {
       b = Buffer.alloc(148);
       b[0] = 1;
       b.writeUInt32LE(p, 4);
-      for (let i = 8; i < 148; i++) b[i] = rnd() & 255;
+      for (let i = 8; i < 132; i++) b[i] = rnd() & 255; // mac2 zero: an initiator not under load
     } else if (p % 5 === 0) {
       b = Buffer.alloc(32 + 16 * (rnd() % 75));
       b[0] = 4;
