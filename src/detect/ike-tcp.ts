@@ -21,7 +21,7 @@
  * Reads the newest packet in full and only byte 0–5 and the direction of earlier ones.
  */
 import { hasAsciiAt } from './ascii.js';
-import { chainText, flagsText, headerOk, IKE_HEADER_LEN, NON_ESP_MARKER_LEN, walkChain, X_NAMES } from './ike.js';
+import { chainText, flagsText, headerOk, IKE_HEADER_LEN, NON_ESP_MARKER_LEN, paddedV1Body, walkChain, X_NAMES } from './ike.js';
 import { eq32, IPPROTO_TCP, u8, u16be, u32be, type Detector, type Evidence, type FlowView } from './types.js';
 
 /** The initiator's stream prefix (RFC 9329 §4). */
@@ -92,7 +92,7 @@ export const ikeTcp: Detector = {
     // segment is what the spec's medium header rule is for. An IKEv1 encrypted body (not walkable) in a whole frame
     // whose length is a multiple of 8 is the same medium case.
     const cutShort = frameEnd > f.len(i);
-    const v1Padded = encryptedV1 && !cutShort && (frame - LEN_FIELD - NON_ESP_MARKER_LEN - IKE_HEADER_LEN) % 8 === 0;
+    const v1Padded = encryptedV1 && !cutShort && paddedV1Body(frame - LEN_FIELD - NON_ESP_MARKER_LEN);
     if (n <= 0 && !cutShort && !v1Padded) return null;
     return [
       {

@@ -173,7 +173,7 @@ function findRequest(f: FlowView, i: number, h: number, ver: number): number {
 }
 
 /** An IKEv1 encrypted message of `msgLen` bytes (header included) has a body, padded to the 8-byte cipher block. */
-function paddedV1Body(msgLen: number): boolean {
+export function paddedV1Body(msgLen: number): boolean {
   return msgLen > IKE_HEADER_LEN && (msgLen - IKE_HEADER_LEN) % 8 === 0;
 }
 

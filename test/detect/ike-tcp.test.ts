@@ -57,6 +57,8 @@ describe('ike-tcp: the RFC 9329 stream', () => {
     expect(ev[0]!.reason).toContain('continues past this 1448-byte segment');
     // IKEv1 encrypted (flag E) whole in its frame, body a multiple of 8: medium, as ike.header on UDP.
     expect(rules(run([{ dir: 0, bytes: frame(v1Encrypted(r, SPEC_SPI_I, SPEC_SPI_R, 32, 9, 64)) }]))).toEqual(['ike.tcp-message@0:medium']);
+    // … but not a bare header: an encrypted IKEv1 message always has a body (the UDP rule's paddedV1Body).
+    expect(rules(run([{ dir: 0, bytes: frame(v1Encrypted(r, SPEC_SPI_I, SPEC_SPI_R, 32, 9, 0)) }]))).toEqual([]);
   });
 
   it('never on the prefix alone, a frame that disagrees with its IKE length, a missing marker, ESP frames or random bytes', () => {
