@@ -26,9 +26,10 @@
  * accepted compressed. See test/detect/l2tp-random.property.test.ts for the bound and the measured rates.
  *
  * Strengths: `l2tp.control`, `l2tp.v3-control`, `l2tp.ack`, `l2tp.data-session` and `l2tp.data-ppp` strong;
- * `l2tp.zlb` and `l2tp.data` medium. A run (`l2tp.data-session`) counts compressed frames like whole ones: per
- * packet each passes random bytes with probability ≤ 2^-39.5, `FF 03` + protocol ≤ 2^-40.7, so three of one
- * session are as strong either way; one compressed message alone stays medium, as one whole one does.
+ * `l2tp.zlb` and `l2tp.data` medium. A run (`l2tp.data-session`, the reference's "≥ 2 packets" row) counts
+ * compressed frames like whole ones: per packet each passes random bytes with probability ≤ 2^-39.5, `FF 03` +
+ * protocol ≤ 2^-40.7, and the second one must repeat the first's 32-bit tunnel/session ids, so two of one session
+ * are strong either way; one compressed message alone stays medium, as one whole one does.
  * `l2tp.data-ppp` is the reference's "consistent inner chain" (part 2 §L2TP, and
  * RFC 1661 §5): a data header with its fixed bits (12), `FF 03`, one of four PPP control protocols, a code known for
  * that protocol, a 16-bit length equal to the bytes that remain, and for Configure-* codes an option list whose
@@ -47,7 +48,7 @@ const RESERVED_BITS = 0x34f0; // the x bits of `T L x x S x O P x x x x Ver`
 const CONTROL_V2 = 0xc802, CONTROL_V3 = 0xc803;
 const CONTROL_HDR = 12; // flags, length, tunnel, session, Ns, Nr (v2); flags, length, connection id (4), Ns, Nr (v3)
 const ZLB_LEN = 12;
-const DATA_STRONG_RUN = 3;
+const DATA_STRONG_RUN = 2;
 
 const MSG_NAMES: Readonly<Record<number, string>> = {
   1: 'SCCRQ', 2: 'SCCRP', 3: 'SCCCN', 4: 'StopCCN', 6: 'HELLO', 7: 'OCRQ', 8: 'OCRP', 9: 'OCCN', 10: 'ICRQ', 11: 'ICRP',
@@ -237,7 +238,7 @@ export const l2tp: Detector = {
     'l2tp.zlb': 'L2TPv2 zero-length-body acknowledgement: C802 and length 12 == UDP payload (medium)',
     'l2tp.data':
       'L2TPv2 data message (T = 0, version 2, reserved bits clear, length == payload when L) carrying a PPP frame: FF 03 + a PPP protocol, or under ACFC/PFC (RFC 1661 §6.5, §6.6) the protocol field alone (2 octets, or 1 for IPv4/IPv6) followed by an IPv4, IPv6 or PPP control packet whose length field equals the bytes remaining (medium)',
-    'l2tp.data-session': '≥3 L2TPv2 data messages in one direction with one tunnel/session id pair, each carrying a PPP frame as l2tp.data accepts it',
+    'l2tp.data-session': '≥2 L2TPv2 data messages in one direction with one tunnel/session id pair, each carrying a PPP frame as l2tp.data accepts it',
     'l2tp.data-ppp':
       'L2TPv2 data message carrying FF 03 + a PPP control packet (LCP, IPCP, IPv6CP, CCP) whose code is defined, whose length field equals the bytes remaining and whose Configure-* options end exactly there (RFC 1661 §5: a consistent inner chain)',
   },

@@ -23,10 +23,10 @@
  *   l2tp.control  16-bit C802 (2^-16) × length == payload (2^-16) × 64-bit Message Type AVP prefix with a known
  *                 type (2^-52) × AVP walk: ≤ 2^-84.  l2tp.v3-control: same with C803 (and 32 zero bits over IP).
  *   l2tp.ack      two valid control headers (each ≤ 2^-84): negligible.
- *   l2tp.data-session  3 × (flags/version 12 bits × FF 03 16 bits × PPP protocol ≈ 2^-12.7) × 32-bit id equality ×2:
- *                 ≤ 2^-180. A compressed frame (ACFC/PFC) in the run: flags/version 2^-12 × protocol field (≤ 2^-7) ×
+ *   l2tp.data-session  2 × (flags/version 12 bits × FF 03 16 bits × PPP protocol ≈ 2^-12.7) × 32-bit id equality:
+ *                 ≤ 2^-113. A compressed frame (ACFC/PFC) in the run: flags/version 2^-12 × protocol field (≤ 2^-7) ×
  *                 inner length field == bytes remaining with its version/code (≤ 2^-20.5): ≤ 2^-39.5 per packet, so
- *                 the run stays ≤ 2^-178 (test/detect/l2tp-random.property.test.ts measures it).
+ *                 the run stays ≤ 2^-111 (test/detect/l2tp-random.property.test.ts measures it).
  *   l2tp.data-ppp  data header fixed bits (T, 7 reserved, version: 2^-12) × FF 03 (2^-16) × one of 4 control protocols
  *                 (2^-14) × 16-bit length == bytes remaining (2^-16) × code/minimum length/option walk (measured
  *                 below on look-alikes with everything else forced valid: ≤ 2^-4): ≤ 2^-62 per packet.

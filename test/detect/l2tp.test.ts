@@ -99,12 +99,12 @@ describe('l2tp v2 data carrying a PPP control packet (RFC 1661 §5 inner chain)'
 });
 
 describe('l2tp v2 data', () => {
-  it('a data message carrying FF 03 + LCP is medium; three of one session in a direction are strong', () => {
+  it('a data message carrying FF 03 + LCP is medium; two of one session in a direction are strong (reference: ≥ 2 packets)', () => {
     const r = rng(1);
     const d = (k: number) => l2tpData(0x1a2b, 0x0101, k === 0 ? 0xc021 : 0x0021, randomBytes(40, r));
     expect(rules(run([{ dir: 0, bytes: d(0) }]))).toEqual(['l2tp.data@0:medium']);
     const ev = run([0, 1, 2, 3].map((k) => ({ dir: 0, bytes: d(k) })));
-    expect(rules(ev)).toEqual(['l2tp.data@0:medium', 'l2tp.data-session@2:strong']);
+    expect(rules(ev)).toEqual(['l2tp.data@0:medium', 'l2tp.data-session@1:strong']);
     expect(ev[1]!.reason).toContain('tunnel id 6699, session id 257');
   });
 
@@ -165,12 +165,12 @@ describe('l2tp v2 data whose PPP frames use ACFC and/or PFC (RFC 1661 §6.5, §6
     }
   });
 
-  it('three of one session in a direction are strong, in both directions (ACFC alone, ACFC+PFC)', () => {
+  it('two of one session in a direction are strong, in both directions (ACFC alone, ACFC+PFC)', () => {
     const pk = [0, 1, 2, 3, 4, 5].map((k) => ({
       dir: k & 1, bytes: l2tpDataFrame(k & 1 ? 0x3344 : 0x1122, k & 1 ? 9 : 8, frame(k & 1 ? 'acfc' : 'acfc+pfc', k), { length: (k & 2) === 0 }),
     }));
     const ev = run(pk);
-    expect(rules(ev)).toEqual(['l2tp.data@0:medium', 'l2tp.data-session@4:strong', 'l2tp.data-session@5:strong']);
+    expect(rules(ev)).toEqual(['l2tp.data@0:medium', 'l2tp.data-session@2:strong', 'l2tp.data-session@3:strong']);
     expect(ev[1]!.reason).toContain('tunnel id 4386, session id 8 constant');
     expect(ev[1]!.reason).toContain('latest IPv4 (ACFC+PFC)');
     expect(ev[2]!.reason).toContain('latest IPv4 (ACFC)');
@@ -179,7 +179,7 @@ describe('l2tp v2 data whose PPP frames use ACFC and/or PFC (RFC 1661 §6.5, §6
   it('mixed forms count toward one run: an LCP frame keeps FF 03 (RFC 1661 §6.6), the data after it does not', () => {
     const lcpEcho = hex('09 03 00 0c 1e 2d 3c 4b 01 02 03 04');
     const pk = [pppFrame('full', 0xc021, lcpEcho), frame('acfc+pfc', 1), frame('acfc+pfc', 2)].map((p) => ({ dir: 0, bytes: l2tpDataFrame(1, 2, p) }));
-    expect(rules(run(pk))).toEqual(['l2tp.data-ppp@0:strong', 'l2tp.data@0:medium', 'l2tp.data-session@2:strong']);
+    expect(rules(run(pk))).toEqual(['l2tp.data-ppp@0:strong', 'l2tp.data@0:medium', 'l2tp.data-session@1:strong']);
   });
 
   it('rejects a PPP byte that is no protocol: even values, an even low octet, LCP without FF 03, a compressed datagram', () => {
@@ -225,7 +225,7 @@ describe('l2tp v2 data whose PPP frames use ACFC and/or PFC (RFC 1661 §6.5, §6
   it('mixed tunnel or session ids in one direction are no run', () => {
     const pk = [1, 2, 1].map((t, k) => ({ dir: 0, bytes: l2tpDataFrame(t, 5, frame('acfc+pfc', k)) }));
     expect(rules(run(pk))).toEqual(['l2tp.data@0:medium']);
-    const pk2 = [5, 5, 6].map((s, k) => ({ dir: 0, bytes: l2tpDataFrame(1, s, frame('acfc', k)) }));
+    const pk2 = [5, 6, 5].map((s, k) => ({ dir: 0, bytes: l2tpDataFrame(1, s, frame('acfc', k)) }));
     expect(rules(run(pk2))).toEqual(['l2tp.data@0:medium']);
   });
 
