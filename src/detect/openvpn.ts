@@ -309,10 +309,16 @@ function smallIdAt(f: FlowView, i: number, k: number): boolean {
 /**
  * Run of data packets in direction `dir` with header byte `x` (one key id): P_DATA_V2 with a constant 24-bit peer
  * id and the AEAD packet id at 4; P_DATA_V1 with the AEAD packet id at 1 (no peer id). Packet ids rise by 1–16.
+ * A UDP run whose "peer id" low 16 bits are, in every packet, the datagram's length less 4 (less up to 3 bytes of
+ * padding) is TURN ChannelData (RFC 8656 §12.4: channel number 0x4000–0x7FFF, then the data's length): a relayed
+ * RTP stream (RFC 3550: first word 0x80xx + a sequence number rising by 1) on a channel 0x48xx–0x4Fxx has exactly
+ * this run's shape. It is no run (-1). An OpenVPN peer id is the server's 24-bit index of the client, constant
+ * while the lengths of data packets vary.
  */
 function dataRun(f: FlowView, upTo: number, b: number, dir: number, x: number): number {
   const v2 = x >> 3 === OP_DATA_V2;
   let n = 0, peer = -1, prev = 0;
+  let channelData = v2 && f.transport === IPPROTO_UDP;
   for (let j = 0; j <= upTo; j++) {
     if (f.dir(j) !== dir || u8(f, j, b) !== x) continue;
     // The packet id read in place, not through u32be (see eq32): this runs for every packet whose first byte looks
@@ -337,8 +343,10 @@ function dataRun(f: FlowView, upTo: number, b: number, dir: number, x: number): 
     peer = p;
     prev = pid;
     n++;
+    const pad = f.len(j) - 4 - (p & 0xffff);
+    if (pad < 0 || pad > 3) channelData = false;
   }
-  return n;
+  return channelData && n > 0 ? -1 : n;
 }
 
 function dataRule(f: FlowView, i: number, b: number, x: number): Evidence[] | null {

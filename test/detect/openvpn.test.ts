@@ -2,9 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { openvpn } from '../../src/detect/openvpn.js';
 import { IPPROTO_TCP, IPPROTO_UDP } from '../../src/detect/types.js';
 import {
-  OVPN_SPEC_CLIENT, OVPN_SPEC_SERVER, OVPN_SPEC_TCP_CLIENT, ascii, concat, ovpnControl, ovpnDataV2, putU32be, randomBytes, rng, runFlow,
+  OVPN_SPEC_CLIENT, OVPN_SPEC_SERVER, OVPN_SPEC_TCP_CLIENT, ascii, concat, hex, ovpnControl, ovpnDataV2, putU32be, randomBytes, rng, runFlow,
   tcpFrame, type OvpnMode, type OvpnSide, type Pkt,
 } from './udp-vpn-builders.js';
+import { u16 } from './ipsec-builders.js';
 
 const udp = (pk: Pkt[], dport = 1194) => runFlow(openvpn, IPPROTO_UDP, 40000, dport, pk);
 const tcp = (pk: Pkt[], dport = 1194) => runFlow(openvpn, IPPROTO_TCP, 40000, dport, pk);
@@ -146,6 +147,16 @@ describe('openvpn detector', () => {
         pk.push({ dir: 0, bytes: b });
       }
       expect(udp(pk, 443)).toEqual([]);
+    });
+    it('TURN ChannelData (RFC 8656 §12.4) relaying constant-size RTP on a channel 0x48xx–0x4Fxx is not P_DATA_V2', () => {
+      const r = rng(12);
+      // channel 0x4801, length 172 (G.711: 12-byte RTP header + 160), RTP first word 0x8000 + sequence.
+      const chan = (seq: number, len = 172, pad = 0) => concat(hex('48 01'), u16(len), hex('80 00'), u16(seq), randomBytes(len - 4 + pad, r));
+      const both = (mk: (seq: number) => Uint8Array): Pkt[] => [...Array(10).keys()].flatMap((k) => [{ dir: 0, bytes: mk(0x1200 + k) }, { dir: 1, bytes: mk(0x7700 + k) }]);
+      expect(udp(both((q) => chan(q)), 3478)).toEqual([]);
+      expect(udp(both((q) => chan(q, 172, 3)), 3478)).toEqual([]); // up to 3 bytes of padding
+      // Control: the same bytes one padding byte further from the length field read as P_DATA_V2 again.
+      expect(rules(udp(both((q) => chan(q, 172, 4)), 3478))).toEqual([['ovpn.data', 'medium', 6], ['ovpn.data', 'strong', 15]]);
     });
     it('DNS over TCP on 1194 and HTTP / TLS on 1194 give nothing', () => {
       const r = rng(11);
