@@ -19,6 +19,7 @@
 import { eq32, IPPROTO_UDP, u8, u16be, u32be, sameBytes, type Detector, type Evidence, type FlowView } from './types.js';
 import { dirText, espSeqRun, ESP_STRONG_RUN } from './esp.js';
 import { hex32 } from './wireguard.js';
+import { isTurnChannelData } from './lookalikes.js';
 
 export const IKE_PORT = 500;
 export const NATT_PORT = 4500;
@@ -192,6 +193,20 @@ function sameV1SaBefore(f: FlowView, i: number, h: number): number {
   return n;
 }
 
+/**
+ * The last `n` packets of direction `dir` up to i that open with packet i's first word are all TURN ChannelData
+ * (lookalikes.ts): relayed constant-size RTP reads as a constant SPI and a sequence rising by 1.
+ */
+function channelDataRun(f: FlowView, i: number, dir: number, n: number): boolean {
+  const w = u32be(f, i, 0);
+  for (let j = i; j >= 0 && n > 0; j--) {
+    if (f.dir(j) !== dir || u32be(f, j, 0) !== w) continue;
+    if (!isTurnChannelData(f, j)) return false;
+    n--;
+  }
+  return true;
+}
+
 function isNattFlow(f: FlowView): boolean {
   return f.srcPort === NATT_PORT || f.dstPort === NATT_PORT;
 }
@@ -271,7 +286,7 @@ export const ike: Detector = {
     }
     const d = f.dir(i);
     const run = espSeqRun(f, i, d, 0, true);
-    if (run !== ESP_STRONG_RUN) return null;
+    if (run !== ESP_STRONG_RUN || channelDataRun(f, i, d, run)) return null;
     return [
       {
         source: 'ike', protocol: 'ipsec', strength: 'strong', rule: 'natt.esp', packet: i, offset: 0,

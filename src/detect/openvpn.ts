@@ -16,6 +16,7 @@
  * message id 10–13, mode-C replay id/net time 9–16, mode-A (H ∈ {16,20,32}) replay id/net time 9+H … 16+H (≤ 48 + base
  * only for those H; longer HMACs are checked on the newest packet only), data peer id 1–3 and packet id 4–7.
  */
+import { isTurnChannelData } from './lookalikes.js';
 import { DIR_FWD, eq32, IPPROTO_TCP, IPPROTO_UDP, sameBytes, u8, u16be, u24be, u32be, type Detector, type Evidence, type FlowView } from './types.js';
 
 const OP_SOFT_RESET = 3, OP_CONTROL = 4, OP_ACK = 5, OP_DATA_V1 = 6, OP_RESET_CLIENT_V2 = 7, OP_RESET_SERVER_V2 = 8;
@@ -309,11 +310,9 @@ function smallIdAt(f: FlowView, i: number, k: number): boolean {
 /**
  * Run of data packets in direction `dir` with header byte `x` (one key id): P_DATA_V2 with a constant 24-bit peer
  * id and the AEAD packet id at 4; P_DATA_V1 with the AEAD packet id at 1 (no peer id). Packet ids rise by 1–16.
- * A UDP run whose "peer id" low 16 bits are, in every packet, the datagram's length less 4 (less up to 3 bytes of
- * padding) is TURN ChannelData (RFC 8656 §12.4: channel number 0x4000–0x7FFF, then the data's length): a relayed
- * RTP stream (RFC 3550: first word 0x80xx + a sequence number rising by 1) on a channel 0x48xx–0x4Fxx has exactly
- * this run's shape. It is no run (-1). An OpenVPN peer id is the server's 24-bit index of the client, constant
- * while the lengths of data packets vary.
+ * A UDP run of which every packet is TURN ChannelData (lookalikes.ts) is no run (-1): relayed RTP on a channel
+ * 0x48xx–0x4Fxx has this run's shape, its "peer id" low 16 bits being the data's length. An OpenVPN peer id is the
+ * server's 24-bit index of the client, constant while the lengths of data packets vary.
  */
 function dataRun(f: FlowView, upTo: number, b: number, dir: number, x: number): number {
   const v2 = x >> 3 === OP_DATA_V2;
@@ -343,8 +342,7 @@ function dataRun(f: FlowView, upTo: number, b: number, dir: number, x: number): 
     peer = p;
     prev = pid;
     n++;
-    const pad = f.len(j) - 4 - (p & 0xffff);
-    if (pad < 0 || pad > 3) channelData = false;
+    if (channelData && !isTurnChannelData(f, j)) channelData = false;
   }
   return channelData && n > 0 ? -1 : n;
 }

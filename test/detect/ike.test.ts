@@ -162,6 +162,15 @@ describe('ike: NAT-T on UDP 4500', () => {
     expect(run([...mk(0x1000, [1, 2]), ...mk(0x2000, [3])], 40000, 4500)).toEqual([]);
   });
 
+  it('TURN ChannelData relaying constant-size RTP on 4500 is not ESP-in-UDP (RFC 8656 §12.4)', () => {
+    const r = rng(12);
+    // channel 0x4b01, data length 172 (G.711 RTP), RTP's first word 0x8008 + sequence, up to 3 bytes of padding.
+    const chan = (seq: number, pad: number) => concat(hex('4b 01 00 ac 80 08'), u16(seq), randomBytes(168 + pad, r));
+    for (const pad of [0, 3]) expect(run([0, 1, 2, 3].map((k) => ({ dir: 0, bytes: chan(0x600 + k, pad) })), 40000, 4500)).toEqual([]);
+    // Control: four bytes of "padding" is no ChannelData, and the run is ESP-shaped again.
+    expect(rules(run([0, 1, 2].map((k) => ({ dir: 0, bytes: chan(0x600 + k, 4) })), 40000, 4500))).toEqual(['natt.esp@2:strong']);
+  });
+
   it('a lone keepalive is weak and reported once', () => {
     const ka = { dir: 0, bytes: new Uint8Array([0xff]) };
     expect(rules(run([ka, ka, ka], 4500, 4500))).toEqual(['natt.keepalive@0:weak']);
