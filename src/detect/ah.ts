@@ -15,7 +15,7 @@
  * header check runs on the newest packet, which is whole.
  */
 import { IPPROTO_AH, IPPROTO_ESP, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP, u8, u16be, u32be, type Detector, type Evidence, type FlowView } from './types.js';
-import { dirText, ESP_MIN_SPI, ESP_STRONG_RUN } from './esp.js';
+import { dirText, ESP_MIN_SPI, ESP_STRONG_RUN, seqRun, seqRunText } from './esp.js';
 import { hex32 } from './wireguard.js';
 
 const AH_FIXED_LEN = 12; // next header, payload length, reserved (2), SPI (4), sequence (4)
@@ -93,21 +93,6 @@ function isRoutingPort(p: number): boolean {
 }
 const KIND_TEXT = ['', 'tunnel mode', 'transport mode', 'routing protocol', 'unverifiable'];
 
-/** Run of AH packets of one SPI with sequence numbers +1 ending at packet i (offsets 4–11). */
-function ahSeqRun(f: FlowView, i: number, d: number): number {
-  const spi = u32be(f, i, 4);
-  let seq = u32be(f, i, 8), n = 1;
-  for (let j = i - 1; j >= 0; j--) {
-    if (f.dir(j) !== d) continue;
-    if (u32be(f, j, 4) !== spi || u16be(f, j, 2) !== 0) break;
-    const q = u32be(f, j, 8);
-    if (q !== seq - 1 || q < 1) break;
-    seq = q;
-    n++;
-  }
-  return n;
-}
-
 export const ah: Detector = {
   id: 'ah',
   transports: [IPPROTO_AH],
@@ -120,7 +105,7 @@ export const ah: Detector = {
       'AH header consistent and next header TCP/UDP/ICMP/ICMPv6 whose clear inner header matches the remaining length (UDP length, ICMP checksum, TCP data offset)',
     'ah.header': 'AH header consistent but its next header cannot be checked (unknown protocol, snaplen cut, no next header) (medium)',
     'ah.routing': 'AH in transport mode protecting a routing protocol (OSPF, EIGRP, PIM, VRRP, IGMP, RIP, LDP, BGP): IPsec but not a VPN tunnel (weak)',
-    'ah.sequence': '≥3 AH packets in one direction with one SPI and sequence numbers rising by exactly 1',
+    'ah.sequence': '≥3 AH packets in one direction with one SPI and distinct sequence numbers rising by 1 per packet, up to 4 lost packets and reordering allowed (as ESP)',
   },
   detect(f: FlowView): Evidence[] | null {
     const i = f.nPackets - 1;
@@ -133,12 +118,14 @@ export const ah: Detector = {
     const d = f.dir(i);
     let out: Evidence[] | null = null;
     if (kind !== K_ROUTING) {
-      const n = ahSeqRun(f, i, d);
+      // The sequence relation is ESP's (RFC 4302 §2.5), with the reserved field zero in every packet of the run.
+      const span = { lo: 0, hi: 0 };
+      const n = seqRun(f, i, d, 4, 2, false, 1, span);
       if (n === ESP_STRONG_RUN) {
         out = [
           {
             source: 'ah', protocol: 'ipsec', strength: 'strong', rule: 'ah.sequence', packet: i, offset: 4,
-            reason: `${n} AH packets ${dirText(d)} up to packet ${i}: constant SPI 0x${hex32(u32be(f, i, 4))}, sequence numbers rising by 1 to ${u32be(f, i, 8)}`,
+            reason: `${n} AH packets ${dirText(d)} up to packet ${i}: constant SPI 0x${hex32(u32be(f, i, 4))}, ${seqRunText(n, span)}`,
           },
         ];
       }

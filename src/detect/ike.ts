@@ -17,7 +17,7 @@
  * packet, which is whole.
  */
 import { eq32, IPPROTO_UDP, u8, u16be, u32be, sameBytes, type Detector, type Evidence, type FlowView } from './types.js';
-import { dirText, espSeqRun, ESP_STRONG_RUN } from './esp.js';
+import { dirText, espSeqRun, ESP_STRONG_RUN, seqRunText } from './esp.js';
 import { hex32 } from './wireguard.js';
 import { isTurnChannelData } from './lookalikes.js';
 
@@ -228,7 +228,7 @@ export const ike: Detector = {
     'ike.header': 'IKE header with length == UDP payload but the chain cannot be walked (IKEv1 encrypted body padded to 8, or snaplen-cut) (medium)',
     'ike.v1-sa':
       'a second IKEv1 encrypted message (flag E, body padded to 8) carrying the same initiator and responder SPIs (128 bits, responder SPI non-zero) as an earlier one of the flow, either direction, any message id: an established IKEv1 SA seen mid-stream (reference part 2 §1 "Mid-stream")',
-    'natt.esp': 'UDP 4500: ≥3 ESP-in-UDP packets in one direction with one SPI ≥ 256 and sequence numbers rising by exactly 1',
+    'natt.esp': 'UDP 4500: ≥3 ESP-in-UDP packets in one direction with one SPI ≥ 256 and distinct sequence numbers rising by 1 per packet, up to 4 lost packets and reordering allowed',
     'natt.keepalive': 'UDP 4500: single-byte 0xFF NAT-keepalive (weak; corroborates an IPsec 5-tuple only)',
   },
   detect(f: FlowView): Evidence[] | null {
@@ -285,12 +285,13 @@ export const ike: Detector = {
       ];
     }
     const d = f.dir(i);
-    const run = espSeqRun(f, i, d, 0, true);
+    const span = { lo: 0, hi: 0 };
+    const run = espSeqRun(f, i, d, 0, true, undefined, span);
     if (run !== ESP_STRONG_RUN || channelDataRun(f, i, d, run)) return null;
     return [
       {
         source: 'ike', protocol: 'ipsec', strength: 'strong', rule: 'natt.esp', packet: i, offset: 0,
-        reason: `${run} ESP-in-UDP packets ${dirText(d)} on UDP ${NATT_PORT} up to packet ${i}: constant SPI 0x${hex32(u32be(f, i, 0))} (≥ 256), sequence numbers rising by 1 to ${u32be(f, i, 4)}`,
+        reason: `${run} ESP-in-UDP packets ${dirText(d)} on UDP ${NATT_PORT} up to packet ${i}: constant SPI 0x${hex32(u32be(f, i, 0))} (≥ 256), ${seqRunText(run, span)}`,
       },
     ];
   },

@@ -47,6 +47,10 @@ describe('ah (IP protocol 51)', () => {
     const r = rng(5);
     const pk = [1, 2, 3].map((s) => ({ dir: 0, bytes: ahPacket(132, 0x4000, s, randomBytes(40, r), r) }));
     expect(rules(run(pk))).toEqual(['ah.header@0:medium', 'ah.header@1:medium', 'ah.sequence@2:strong', 'ah.header@2:medium']);
+    // As ESP: a lost packet and reordering within 32 keep the run, a jump beyond it does not.
+    const seqs = (list: number[]) => rules(run(list.map((s) => ({ dir: 0, bytes: ahPacket(132, 0x4000, s, randomBytes(40, r), r) })))).filter((x) => x.startsWith('ah.sequence'));
+    expect(seqs([5, 7, 6])).toEqual(['ah.sequence@2:strong']);
+    expect(seqs([5, 6, 50])).toEqual([]);
   });
 
   it('reserved bytes, bad lengths, reserved SPIs and IPv6 alignment are checked', () => {

@@ -30,13 +30,30 @@ describe('esp (IP protocol 50)', () => {
     expect(rules(run(pk)).filter((x) => x.startsWith('esp.sequence'))).toEqual(['esp.sequence@4:strong', 'esp.sequence@5:strong']);
   });
 
-  it('reserved SPIs, zero sequence numbers, gaps and SPI changes are not structure', () => {
+  it('gaps of a few lost packets, reordering and duplicates keep a run (reference: "gaps/small reorder allowed")', () => {
+    const r = rng(5);
+    const seqs = (list: number[]) => run(list.map((s) => ({ dir: 0, bytes: espPacket(0x51a0c4e2, s, 120, r) })));
+    // [sequence numbers in arrival order, the packet the strong item fires on (once)]
+    const cases: [number[], number][] = [[[1, 2, 4], 2], [[100, 102, 101], 2], [[7, 9, 9, 8], 3], [[1000, 1004, 1003], 2], [[20, 26, 24], 2], [[1, 2, 3, 3, 3], 2]];
+    for (const [list, at] of cases) {
+      const ev = seqs(list);
+      expect(rules(ev).filter((x) => x.startsWith('esp.sequence')), String(list)).toEqual([`esp.sequence@${at}:strong`]);
+    }
+    expect(seqs([1, 2, 4]).find((e) => e.rule === 'esp.sequence')!.reason).toContain('3 distinct sequence numbers within 1…4 (lost packets or reordering)');
+    expect(seqs([1, 2, 3]).find((e) => e.rule === 'esp.sequence')!.reason).toContain('sequence numbers 1…3 rising by 1');
+    // More than 4 numbers skipped, a counter stepping by 5, a repeated number alone, or a zero: no run.
+    for (const list of [[1, 2, 40], [1000, 1033, 1001], [20, 27, 24], [3, 8, 13], [5, 5, 5, 5], [0, 1, 2]]) {
+      expect(seqs(list).some((e) => e.rule === 'esp.sequence'), String(list)).toBe(false);
+    }
+  });
+
+  it('reserved SPIs, zero sequence numbers, big jumps and SPI changes are not structure', () => {
     const r = rng(4);
     expect(rules(run([{ dir: 0, bytes: espPacket(0x80, 1, 64, r) }]))).toEqual(['esp.ipproto@0:medium']);
     expect(run([{ dir: 0, bytes: espPacket(0, 1, 64, r) }])).toEqual([]);
     expect(rules(run([{ dir: 0, bytes: espPacket(0x1234, 0, 64, r) }]))).toEqual(['esp.ipproto@0:medium']);
     expect(rules(run([{ dir: 0, bytes: espPacket(0x1234, 5, 11, r) }]))).toEqual(['esp.ipproto@0:medium']);
-    const gap = run([1, 2, 4].map((s) => ({ dir: 0, bytes: espPacket(0x1234, s, 64, r) })));
+    const gap = run([1, 2, 40].map((s) => ({ dir: 0, bytes: espPacket(0x1234, s, 64, r) })));
     expect(gap.some((e) => e.strength === 'strong')).toBe(false);
     const spis = run([0x1234, 0x1234, 0x1235].map((spi, k) => ({ dir: 0, bytes: espPacket(spi, k + 1, 64, r) })));
     expect(spis.some((e) => e.strength === 'strong')).toBe(false);
@@ -54,7 +71,7 @@ describe('esp (IP protocol 50)', () => {
     for (let s = 7000; s < 7003; s++) pk.push({ dir: 0, bytes: espPacket(0x10, s, 80, r) }, { dir: 1, bytes: espPacket(0x11, s + 9, 80, r) });
     expect(rules(run(pk)).filter((x) => x.startsWith('esp.sequence'))).toEqual(['esp.sequence@4:strong', 'esp.sequence@5:strong']);
     // Look-alikes: a small SPI whose counter does not step by 1, or changes; SPI 0.
-    expect(run([1, 3, 5].map((s) => ({ dir: 0, bytes: espPacket(0x05, s, 96, r) }))).some((e) => e.strength === 'strong')).toBe(false);
+    expect(run([1, 5, 9].map((s) => ({ dir: 0, bytes: espPacket(0x05, s, 96, r) }))).some((e) => e.strength === 'strong')).toBe(false);
     expect(run([0x05, 0x05, 0x06].map((spi, k) => ({ dir: 0, bytes: espPacket(spi, k + 1, 96, r) }))).some((e) => e.strength === 'strong')).toBe(false);
     expect(run([1, 2, 3].map((s) => ({ dir: 0, bytes: espPacket(0, s, 96, r) })))).toEqual([]);
   });

@@ -153,10 +153,12 @@ describe('ike: NAT-T on UDP 4500', () => {
     expect(ev[1]!.reason).toContain('SPI 0x04888fe4');
   });
 
-  it('ESP-in-UDP needs exact +1, one SPI ≥ 256, and port 4500', () => {
+  it('ESP-in-UDP needs sequence numbers within the anti-replay window, one SPI ≥ 256, and port 4500', () => {
     const r = rng(11);
     const mk = (spi: number, seqs: number[]) => seqs.map((s) => ({ dir: 0, bytes: espPacket(spi, s, 100, r) }));
-    expect(run(mk(0x1000, [1, 2, 4]), 40000, 4500)).toEqual([]);
+    expect(rules(run(mk(0x1000, [1, 2, 4]), 40000, 4500))).toEqual(['natt.esp@2:strong']); // a lost packet
+    expect(rules(run(mk(0x1000, [9, 11, 10]), 40000, 4500))).toEqual(['natt.esp@2:strong']); // reordered
+    expect(run(mk(0x1000, [1, 2, 40]), 40000, 4500)).toEqual([]);
     expect(run(mk(0xff, [1, 2, 3]), 40000, 4500)).toEqual([]);
     expect(run(mk(0x1000, [1, 2, 3]), 40000, 4501)).toEqual([]);
     expect(run([...mk(0x1000, [1, 2]), ...mk(0x2000, [3])], 40000, 4500)).toEqual([]);

@@ -12,11 +12,12 @@
  *                 equality (2^-32): ≤ 2^-145 per packet pair.
  *   ike.v1-sa     two IKEv1 headers with flag E (each ≤ 2^-49 as above, version fixed to 0x10) × body a multiple of 8
  *                 (2^-3 each) × 128-bit SPI pair equality (2^-128): ≤ 2^-232 per packet pair.
- *   natt.esp      UDP 4500 only; 3 packets of one direction: SPI equality twice (2^-64) × sequence +1 twice (2^-64): 2^-128.
- *   esp.sequence  same relation on IP protocol 50: 2^-128 — the SPI's value plays no part, so accepting the reserved
+ *   natt.esp      UDP 4500 only; 3 packets of one direction: SPI equality twice (2^-64) × two more sequence numbers
+ *                 within ±6 of the newest (lost packets and reordering: ≤ 13/2^32 each, 2^-56.6): ≤ 2^-120.
+ *   esp.sequence  same relation on IP protocol 50: ≤ 2^-120 — the SPI's value plays no part, so accepting the reserved
  *                 SPIs 1–255 (manually keyed SAs) leaves the bound unchanged; with the SPI forced into 1–255 and
- *                 equal, the two +1 steps alone still need 2^-64 (swept below).  ah.sequence: + reserved 16 bits
- *                 zero: ≤ 2^-160.
+ *                 equal, the sequence relation alone still needs 2^-56 (swept below).  ah.sequence: + reserved 16 bits
+ *                 zero: ≤ 2^-152.
  *   ah.tunnel / ah.transport  reserved 16 bits (2^-16) × next header value (2^-8) × inner check (IPv4/IPv6 16-bit
  *                 length, ESP SPI + 2^-0, UDP 16-bit length, ICMP 16-bit checksum + type, TCP data offset/reserved
  *                 bits ≈ 2^-4.4, ICMPv6 type ≈ 2^-3.7): worst case (TCP) ≈ 2^-28.4 ≈ 2.8e-9 per packet.
@@ -83,7 +84,7 @@ const ikeHeaderLookalike = fc
   });
 
 describe('rule-specific look-alikes (everything else forced valid)', () => {
-  it('esp.sequence with SPIs 1–255: constant small SPI, random sequence numbers → never a run (2^-64 needed)', () => {
+  it('esp.sequence with SPIs 1–255: constant small SPI, random sequence numbers → never a run (2^-56 needed)', () => {
     const r = rng(0x5b1);
     for (let f = 0; f < 20_000; f++) {
       const spi = 1 + (r() % 255);
