@@ -67,6 +67,7 @@ async function main(): Promise<void> {
   let peakRss = 0;
   let seed = Date.now() >>> 0;
   const started = new Date();
+  const commit = headCommit();
   console.log(`fuzz: ${o.minutes} min, campaigns ${o.campaigns.join(', ')}, ${captureSeeds().length} capture seeds (${corpusPresent() ? 'with' : 'without'} the dev corpus), seed ${seed}`);
 
   const record = (campaign: string, kind: string, message: string, ext: string, data: Uint8Array, replay: string): void => {
@@ -137,7 +138,7 @@ async function main(): Promise<void> {
     await w.terminate();
   }
 
-  const table = report(rows, o.minutes, peakRss, started);
+  const table = report(rows, o.minutes, peakRss, started, commit);
   console.log(`\n${table}`);
   const log = join(ROOT, 'bench', 'FUZZ.md');
   if (!existsSync(log)) writeFileSync(log, '# Fuzz runs (`npm run fuzz -- --minutes N`)\n\nEach run appends its closing table here.\n');
@@ -146,13 +147,18 @@ async function main(): Promise<void> {
   process.exitCode = failures > 0 ? 1 : 0;
 }
 
-function report(rows: Map<string, Row>, minutes: number, peakRss: number, started: Date): string {
-  let commit = 'unknown';
+/** The commit the run's build came from (read at the start: a commit made during a long run is not what ran). */
+function headCommit(): string {
   try {
-    commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT }).toString().trim();
+    const c = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT }).toString().trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no', '--', 'src'], { cwd: ROOT }).toString().trim() !== '';
+    return dirty ? `${c} + uncommitted src changes` : c;
   } catch {
-    /* not a git checkout */
+    return 'unknown'; // not a git checkout
   }
+}
+
+function report(rows: Map<string, Row>, minutes: number, peakRss: number, started: Date, commit: string): string {
   const lines = [
     `## ${started.toISOString()} — ${minutes} min, commit ${commit}, Node ${process.version}, ${captureSeeds().length} capture seeds (${corpusPresent() ? 'dev corpus present' : 'committed seeds only'})`,
     '',
