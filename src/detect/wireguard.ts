@@ -91,7 +91,14 @@ export function dataRun(f: FlowView, upTo: number, dir: number, typeByte: number
     else {
       if (r !== rx) return -1;
       const d = c - prev;
-      if (d === 0 || d > WG_MAX_COUNTER_STEP || d < -WG_MAX_COUNTER_BACKSTEP) return -1;
+      // A repeated counter is a duplicate in the capture (a mirror port copying both ingress and egress): a sender
+      // never reuses one (whitepaper §5.4.6), so it is skipped, not counted; a newest packet that repeats one adds
+      // nothing (0), so a rule firing at a run length fires once.
+      if (d === 0) {
+        if (j === upTo) return 0;
+        continue;
+      }
+      if (d > WG_MAX_COUNTER_STEP || d < -WG_MAX_COUNTER_BACKSTEP) return -1;
     }
     prev = c;
     n++;

@@ -91,7 +91,7 @@ describe('wireguard detector', () => {
     expect(oneWay.map((e) => [e.rule, e.strength])).toEqual([['wg.data-oneway', 'medium']]);
   });
 
-  it('data runs with a changing receiver index, repeated or jumping counters, or odd sizes are rejected', () => {
+  it('data runs with a changing receiver index, jumping counters or odd sizes are rejected (a repeated counter is not counted)', () => {
     const r = rng(5);
     const d = (rx: number, c: number, len = 64): Pkt => ({ dir: 0, bytes: wgData(rx, c, len, r) });
     // The control: four consistent packets give the one-way item, so each run below fails on its one defect.
@@ -153,6 +153,19 @@ describe('wireguard vendor variant and reordering', () => {
     expect(run([{ dir: 0, bytes: init }, { dir: 1, bytes: resp }]).map((e) => [e.rule, e.strength, e.packet])).toEqual([['wg.variant-echo', 'medium', 1]]);
     resp[11] = 0x12;
     expect(run([{ dir: 0, bytes: init }, { dir: 1, bytes: resp }])).toEqual([]);
+  });
+
+  it('a capture where every packet appears twice (a mirror of ingress and egress) still has its runs', () => {
+    const r = rng(12);
+    const pk: Pkt[] = [];
+    for (let k = 0; k < 4; k++) {
+      const a = wgData(0xaaaa, 500 + k, 64 + 16 * k, r), b = wgData(0xbbbb, 900 + k, 96, r);
+      pk.push({ dir: 0, bytes: a }, { dir: 0, bytes: a }, { dir: 1, bytes: b }, { dir: 1, bytes: b });
+    }
+    expect(run(pk).map((e) => [e.rule, e.strength, e.packet])).toEqual([['wg.data-oneway', 'medium', 12], ['wg.data', 'strong', 14]]);
+    // Repeats count once: three distinct counters are still three.
+    const d = (c: number): Pkt => ({ dir: 0, bytes: wgData(3, c, 64, r) });
+    expect(run([d(1), d(2), d(2), d(3), d(3)])).toEqual([]);
   });
 
   it('a neighbour swap (counter step −1) is tolerated, a large step back is not', () => {
