@@ -90,7 +90,13 @@ function dataRun(f: FlowView, upTo: number, dir: number): number {
     if (r <= 0 || hi !== 0 || c < 0) return -1;
     if (n > 0) {
       const step = c - prev;
-      if (r !== rx || step === 0 || step > MAX_COUNTER_STEP || step < -MAX_COUNTER_STEP) return -1;
+      if (r !== rx || step > MAX_COUNTER_STEP || step < -MAX_COUNTER_STEP) return -1;
+      // A repeated counter is a copy in the capture (a sender never reuses one): skipped; a newest packet that
+      // repeats one adds nothing, so the rules fire once.
+      if (step === 0) {
+        if (j === upTo) return 0;
+        continue;
+      }
     }
     rx = r;
     prev = c;

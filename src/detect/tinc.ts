@@ -205,6 +205,12 @@ function udpRun(f: FlowView, upTo: number, dir: number): number {
     else {
       if (!sameBytes(f, j, 6, first, 6, 6)) return 0;
       const step = seq - prev;
+      // A repeated sequence number is a copy in the capture (SPTPS never reuses one): skipped, not counted; a
+      // newest packet that repeats one adds nothing.
+      if (step === 0) {
+        if (j === upTo) return 0;
+        continue;
+      }
       if (step < 1 || step > 16) return 0;
       if (step !== 1) exact = false;
     }

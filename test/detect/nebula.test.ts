@@ -52,6 +52,8 @@ describe('nebula detector', () => {
     expect(run(pk.slice(0, 7))).toEqual([]);
     const flat = pk.map((p) => ({ dir: p.dir, bytes: header(0x11, 5, 9, 64, r) }));
     expect(run(flat)).toEqual([]);
+    // Every packet twice (a mirror port's copy): still strong, once.
+    expect(rules(run(pk.flatMap((p) => [p, p])))).toEqual([['nebula.data', 'strong', 14]]);
   });
 
   it('a lone 11 00 00 00 packet, DNS with ID 0x1100 and random bytes on 4242 give nothing', () => {

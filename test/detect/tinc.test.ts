@@ -85,6 +85,9 @@ describe('tinc UDP (SPTPS data)', () => {
     const src2 = hex('0b 0c 0d 0e 0f 10');
     for (let k = 0; k < 4; k++) twoWay.push({ dir: 0, bytes: pkt(src, 50 + 3 * k, 70, r) }, { dir: 1, bytes: pkt(src2, 9 + 3 * k, 70, r) });
     expect(rules(udp(twoWay))).toEqual([['tinc.udp', 'medium', 6]]); // once per flow, not once per direction
+    // Every packet twice (a mirror port's copy): the medium item, once, at the fourth distinct packet (the strong
+    // run of 8 would need 16 packets, past the detector's 12).
+    expect(rules(udp(pk.flatMap((p) => [p, p])))).toEqual([['tinc.udp', 'medium', 6]]);
   });
   it('changing source id, zero source id, or non-zero destination id give nothing', () => {
     const r = rng(6);
