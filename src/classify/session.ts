@@ -60,6 +60,11 @@ export interface SessionStats {
   afterClose: number;
   /** Flows ended by eviction at the live-flow cap. */
   evicted: number;
+  /**
+   * Payload packets not inspected because they repeat the flow's previous one in the same direction within 10 ms
+   * (a mirror port's copy; counted in the flow's packets and bytes, not in its inspected payload packets).
+   */
+  duplicatesSkipped: number;
 }
 
 export interface VerdictEvent {
@@ -162,6 +167,7 @@ export class ClassifierSession extends EventEmitter {
       fragmentsUnattributed: this.table.stats.fragmentsUnmatched,
       afterClose: this.table.stats.afterClose,
       evicted: this.table.stats.evicted,
+      duplicatesSkipped: this.table.stats.duplicatesSkipped,
     };
   }
 

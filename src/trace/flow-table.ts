@@ -141,6 +141,12 @@ export interface FlowTableStats {
   captureShort: number;
   /** ESP packets whose SPI differed from the one last seen in the same direction of the flow (rekeys). */
   espSpiChanges: number;
+  /**
+   * Payload packets not recorded for the detectors because they repeat the flow's previous recorded packet of the
+   * same direction (same length, same kept bytes) within 10 ms of the flow's previous packet: a mirror port's copy.
+   * Counted in the flow's packets and bytes as usual; at most 15 per flow.
+   */
+  duplicatesSkipped: number;
 }
 
 const NONE = -1;
@@ -184,6 +190,19 @@ const ST_CAPPED = 32; // a capture cap stopped recording before detection was do
 /** A flow's bits word once a capture cap has stopped its recording: no longer capturing, and marked capped. */
 const cappedBits = (bits: number): number => (bits & ~(ST_CAPTURING << 8)) | (ST_CAPPED << 8);
 const B_LIVE = 1 << 24;
+/**
+ * Repeated payload packets a flow has skipped (R_BITS bits 25–28). A capture holding every packet twice (a mirror
+ * port copying ingress and egress) would otherwise spend the detectors' packet budget on copies, and break the
+ * counter runs that read "+1 per packet"; the cap keeps a flow that repeats one payload forever (keepalives) from
+ * holding its capture slot without end.
+ */
+const DUP_SHIFT = 25, DUP_ONE = 1 << DUP_SHIFT, DUP_SKIPS_MAX = 15;
+/**
+ * A repeat counts as a copy only this soon after the flow's previous packet: a mirror's copy follows its original
+ * within microseconds, while a sender's own repeats (a DNS or STUN retry, a TCP retransmission) come hundreds of
+ * milliseconds later and stay in the record as packets of their own.
+ */
+const DUP_WINDOW_US = 10_000;
 
 // TCP flags
 const TH_FIN = 0x01, TH_SYN = 0x02, TH_RST = 0x04, TH_ACK = 0x10;
@@ -220,7 +239,7 @@ export class FlowTable {
   readonly maxCapturingFlows: number;
   readonly stats: FlowTableStats = {
     packets: 0, flows: 0, ended: 0, evicted: 0, idle: 0, fin: 0, rst: 0, eof: 0, stop: 0,
-    fragmentsMatched: 0, fragmentsUnmatched: 0, captureSkipped: 0, captureShort: 0, espSpiChanges: 0, afterClose: 0,
+    fragmentsMatched: 0, fragmentsUnmatched: 0, captureSkipped: 0, captureShort: 0, espSpiChanges: 0, duplicatesSkipped: 0, afterClose: 0,
     reassembly: {
       fragments: 0, reassembled: 0, cut: 0, overlapping: 0, invalid: 0, timedOut: 0, evicted: 0, flushed: 0,
       duplicates: 0, unattributed: 0, tooDeep: 0,
@@ -430,6 +449,11 @@ export class FlowTable {
     if (this.head[this.listOf(slot)] === slot) return;
     this.listUnlink(slot);
     this.listPushHead(slot);
+  }
+
+  /** The snippet pool a poolSlot value names (its tier bits). */
+  private poolOf(ps: number): SnippetPool {
+    return ps & LONG_TIER ? this.long! : ps & BIG_TIER ? this.big : this.small!;
   }
 
   /** @internal Stop recording payload for a slot and give its snippets back to the pool. */
@@ -666,6 +690,7 @@ export class FlowTable {
     // Timestamps stay in this function: a double passed to a call V8 did not inline is boxed in a heap number
     // (seen on Node 22 in some processes: one per packet).
     const act = ts > this.nowUs ? ts : this.nowUs;
+    const sinceLast = act - num[n + N_LAST]!;
     if (act > num[n + N_LAST]!) num[n + N_LAST] = act;
     if (firstTs < num[n + N_FIRST]!) num[n + N_FIRST] = firstTs;
     let bits = rec[o + R_BITS]! | flags;
@@ -687,8 +712,15 @@ export class FlowTable {
     let wirePay = p.payloadWireLen > p.payloadLen ? p.payloadWireLen : p.payloadLen;
     if (wirePay > 0x7fffffff) wirePay = 0x7fffffff; // stored as len * 2 + dir in a u32
     const k = (bits >>> 16) & 0xff;
-    if (record && wirePay > 0 && (bits & (ST_CAPTURING << 8)) !== 0 && k < this.maxPayloadPackets) {
-      let ps = this.poolSlot[slot]!;
+    const capturing = record && wirePay > 0 && (bits & (ST_CAPTURING << 8)) !== 0 && k < this.maxPayloadPackets;
+    const kept = p.payloadLen < this.payloadBytes ? p.payloadLen : this.payloadBytes;
+    let ps = capturing ? this.poolSlot[slot]! : NONE;
+    if (ps !== NONE && k > 0 && sinceLast <= DUP_WINDOW_US && ((bits >>> DUP_SHIFT) & 0xf) < DUP_SKIPS_MAX &&
+      this.poolOf(ps).repeatsLast(ps & ~TIER_BITS, k, wirePay, dir, p.data, p.payloadOff, kept)) {
+      // A copy of the packet recorded last in this direction: counted above, not recorded (no tier move for it).
+      bits += DUP_ONE;
+      this.stats.duplicatesSkipped++;
+    } else if (capturing) {
       if (ps === NONE) {
         // A new capturing flow starts in the small tier (or the full one when there is no small tier).
         ps = this.capturingFlows >= this.maxCapturingFlows ? NONE : this.small ? this.small.acquire() : this.big.acquire() | BIG_TIER;
@@ -720,10 +752,7 @@ export class FlowTable {
         }
       }
       if (ps !== NONE) {
-        const len = p.payloadLen < this.payloadBytes ? p.payloadLen : this.payloadBytes;
-        if (ps & LONG_TIER) this.long!.put(ps & ~TIER_BITS, k, wirePay, dir, p.data, p.payloadOff, len);
-        else if (ps & BIG_TIER) this.big.put(ps & ~BIG_TIER, k, wirePay, dir, p.data, p.payloadOff, len);
-        else this.small!.put(ps, k, wirePay, dir, p.data, p.payloadOff, len);
+        this.poolOf(ps).put(ps & ~TIER_BITS, k, wirePay, dir, p.data, p.payloadOff, kept);
         bits = (bits & ~(0xff << 16)) | ((k + 1) << 16);
         payload = true;
         this.curSlot = slot;

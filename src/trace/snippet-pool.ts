@@ -6,6 +6,8 @@
  * (the bytes it recorded, not the whole stride), so payload lives only as long as the slot is held.
  */
 export const POOL_CHUNK = 1024; // slots per chunk
+/** Bytes two packets must share for {@link SnippetPool.repeatsLast} to call one a copy of the other. */
+const REPEAT_MIN_BYTES = 16;
 
 export class SnippetPool {
   /** Bytes per slot. */
@@ -74,6 +76,24 @@ export class SnippetPool {
       const dst = this.bytes[chunk]!, off = within * this.stride + k * this.payloadBytes;
       for (let x = 0; x < n; x++) dst[off + x] = src[so + x]!;
     }
+  }
+
+  /**
+   * True when the packet about to be recorded as k of slot ps (its wire length, direction and first `n` bytes of
+   * src[so…]) repeats the latest recorded packet of the same direction: same wire length, same bytes kept — and
+   * those bytes are at least REPEAT_MIN_BYTES or the whole packet (with fewer kept, two packets of one length would
+   * pass for copies).
+   */
+  repeatsLast(ps: number, k: number, wireLen: number, dir: number, src: Uint8Array, so: number, n: number): boolean {
+    if (n < REPEAT_MIN_BYTES && n < wireLen) return false;
+    const chunk = (ps / POOL_CHUNK) | 0, within = ps - chunk * POOL_CHUNK;
+    const lens = this.len[chunk]!, m0 = within * this.packets;
+    let j = k - 1;
+    while (j >= 0 && (lens[m0 + j]! & 1) !== dir) j--;
+    if (j < 0 || lens[m0 + j] !== wireLen * 2 + dir || this.avail[chunk]![m0 + j] !== n) return false;
+    const b = this.bytes[chunk]!, off = within * this.stride + j * this.payloadBytes;
+    for (let x = 0; x < n; x++) if (b[off + x] !== src[so + x]) return false;
+    return true;
   }
 
   /** Copy packets [0, n) of slot `ps` into slot `qs` of pool `to` (same payloadBytes). */
