@@ -237,8 +237,9 @@ const WHAT: Record<FlowNames['kind'], string> = {
 export function nameEvidence(n: FlowNames, m: { suffix: string; value: string; name?: string; field?: number }, listName: string): Evidence {
   const name = m.name ?? listedName(n) ?? '';
   const dns = n.kind === 'dns';
-  const san = m.field !== undefined && m.field >= 0 && n.cert !== undefined;
-  const what = san ? `TLS certificate subjectAltName dNSName ${m.field! + 1} of ${n.cert!.san.length}` : WHAT[n.kind];
+  // A caller that gives no field matched listedName(n): for a certificate without a CN, that is its first SAN entry.
+  const field = m.field ?? (n.cert !== undefined && n.cert.cn === null && n.cert.san.length > 0 ? 0 : -1);
+  const what = field >= 0 && n.cert !== undefined ? `TLS certificate subjectAltName dNSName ${field + 1} of ${n.cert.san.length}` : WHAT[n.kind];
   const where = n.from !== undefined && n.from !== n.packet ? `packets ${n.from}-${n.packet}` : `packet ${n.packet}`;
   const ev: Evidence = {
     source: 'vpn-domains',

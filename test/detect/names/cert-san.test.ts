@@ -112,6 +112,9 @@ describe('subjectAltName dNSNames', () => {
     const cn = nameEvidence(nm, matchListedName({ ...nm, cert: { ...nm.cert!, cn: 'vpn.example.net' } }, DomainSet.from([['example.net', 'X']]))!, 'l');
     expect(cn).toMatchObject({ rule: 'cert.list', strength: 'medium', kind: 'name' });
     expect(cn.reason).toContain('TLS certificate subject CN vpn.example.net');
+    // Without a field (the older call shape) a certificate without a CN was matched on its first SAN entry.
+    const noCn: FlowNames = { kind: 'cert', cert: { cn: null, o: null, ou: null, san: ['vpn.example.net'] }, packet: 1 };
+    expect(nameEvidence(noCn, { suffix: 'example.net', value: 'X' }, 'l').reason).toContain('subjectAltName dNSName 1 of 1 vpn.example.net');
   });
 });
 
