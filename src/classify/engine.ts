@@ -190,7 +190,9 @@ export class FlowDetection implements CertSlot {
     if (namePacket || this.certStream !== null) {
       if (n === 1) this.traits = helloTrait(view);
       else if (namePacket && (this.traits & TRAIT_TLS_HELLO) !== 0 && view.dir(n - 1) === 1 && tlsEncryptedAt(view, n - 1)) this.traits |= TRAIT_TLS_SERVER;
-      const nm = flowNames(view, this);
+      // Past the name packets a stream that ended without a leaf does not turn this packet into a name packet.
+      const got = flowNames(view, this);
+      const nm = got !== null && (namePacket || got.from !== undefined) ? got : null;
       if (nm !== null) {
         this.addName(nm);
         if (nm.kind === 'quic' && nm.packet === 0) this.traits |= nm.complete ? TRAIT_QUIC | TRAIT_QUIC_HELLO_DONE : TRAIT_QUIC;

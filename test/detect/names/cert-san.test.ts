@@ -218,6 +218,21 @@ describe('a leaf certificate spread over server segments', () => {
     det2.reset();
   });
 
+  it('past the name packets, a stream that ends without its leaf reads no other name from that packet', () => {
+    const v = new ArrayFlowView({ transport: IPPROTO_TCP, srcPort: 50000, dstPort: 443 });
+    const det = new FlowDetection();
+    const pool = new CertStreams(2);
+    const late = tlsRecord(helloBody({ exts: [sniExt('late.example')] }));
+    for (const p of [{ dir: 0, bytes: HELLO }, ...segmentsAt(flight, [100, 200, 300]).slice(0, 3).map((b) => ({ dir: 1, bytes: b })), { dir: 0, bytes: late }]) {
+      v.push(p);
+      det.inspect(v, TABLE, 255, pool);
+    }
+    expect(pool.stats).toMatchObject({ started: 1, abandoned: 1 });
+    // The first server segment (100 bytes) holds no subject yet; the late ClientHello's SNI is not read.
+    expect(det.names.map((n) => n.sni ?? n.cert?.cn)).toEqual(['vpn.example.net']);
+    det.reset();
+  });
+
   it('inspection ending mid-certificate gives the buffer back (counted as abandoned)', () => {
     const pool = new CertStreams(2);
     const r = throughEngine(segmentsAt(flight, [300]).slice(0, 1), pool);
