@@ -16,6 +16,7 @@ import type { BoundName } from './dns-bindings.js';
 import { espPortMask } from './traits.js';
 import { NATT_PORT } from '../detect/ike.js';
 import { BUNDLED_VPN_DOMAINS, BUNDLED_VPN_DOMAINS_NAME } from '../lists/bundled-domains.js';
+import { CertStreams } from '../detect/names/cert-stream.js';
 
 /**
  * Classifier options. `vpnDomains` left out (or undefined) means the bundled VPN-provider list
@@ -65,6 +66,8 @@ export class Classifier {
   /** @internal */ readonly table: DetectorTable;
   private snapshot: ListSnapshot;
   private readonly flowDefaults: SessionOptions['flow'];
+  /** Certificate streams for classifyFlow: one flow at a time, its stream given back before it returns. */
+  private readonly certs = new CertStreams(1);
   /** @internal companion window in microseconds (sessions read it). */
   readonly companionWindowUs: number;
   /** @internal SSL-VPN side-connection window in microseconds (sessions read it). */
@@ -155,7 +158,7 @@ export class Classifier {
     for (let n = 1; n <= total; n++) {
       stepper?.truncate(n);
       at = n;
-      const final = det.inspect(stepper ?? view, this.table);
+      const final = det.inspect(stepper ?? view, this.table, 255, this.certs);
       if (!final && labelAt === 0 && (det.fresh || n === 1) && labelIsVpn(det, addrs, lists, null)) labelAt = n;
       det.fresh = false;
       if (final) break;
@@ -165,7 +168,9 @@ export class Classifier {
     stepper?.truncate(total);
     let cut = 0;
     for (let i = 0; i < at; i++) if (view.avail(i) < view.len(i)) cut++;
-    return decide(det, addrs, lists, labelAt || at, null, null, cut);
+    const v = decide(det, addrs, lists, labelAt || at, null, null, cut);
+    det.reset(); // gives back a certificate stream still joining (the flow's packets ran out first)
+    return v;
   }
 
   /** Open a streaming session (packets in, verdict and flow events out). */

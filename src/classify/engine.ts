@@ -7,7 +7,8 @@
  */
 import type { Detector, Evidence, FlowView } from '../detect/types.js';
 import { IPPROTO_TCP, IPPROTO_UDP } from '../detect/types.js';
-import { flowNames, listedName, nameEvidence, type FlowNames } from '../detect/names/index.js';
+import { flowNames, listedName, matchListedName, nameEvidence, type FlowNames } from '../detect/names/index.js';
+import { releaseCertStream, type CertSlot, type CertStream, type CertStreams } from '../detect/names/cert-stream.js';
 import type { CidrMap } from '../trie/cidr-map.js';
 import { formatIPv4, formatIPv6 } from '../ip/format.js';
 import { combine, DNS_BINDING_RULE, REGISTRATION_SOURCE } from './combine.js';
@@ -71,7 +72,7 @@ export class DetectorTable {
 }
 
 /** Mutable per-flow detection state (one per undecided flow; dropped when the flow ends). */
-export class FlowDetection {
+export class FlowDetection implements CertSlot {
   evidence: Evidence[] = [];
   names: FlowNames[] = [];
   /** Evidence changed since the last combine. */
@@ -96,8 +97,14 @@ export class FlowDetection {
   pinned: ListSnapshot | null = null;
   pinnedBound: BoundName | null = null;
   labelAt = 0;
+  /** CertSlot: the session's certificate stream pool (set by inspect), this flow's stream, whether it had one. */
+  certStreams: CertStreams | null = null;
+  certStream: CertStream | null = null;
+  certTried = false;
 
   reset(): void {
+    if (this.certStream !== null) releaseCertStream(this);
+    this.certTried = false;
     if (this.evidence.length) this.evidence = [];
     if (this.names.length) this.names = [];
     this.dirty = false;
@@ -120,6 +127,27 @@ export class FlowDetection {
     const name = listedName(nm);
     for (const o of this.names) if (o.kind === nm.kind && listedName(o) === name) return true;
     return false;
+  }
+
+  /**
+   * Record a name. A certificate completed across segments replaces what its first segment gave (the subject of a
+   * cut leaf): it holds the same subject plus the SAN, so a label decided on the first can only be confirmed.
+   */
+  private addName(nm: FlowNames): void {
+    if (nm.from !== undefined) {
+      for (let k = 0; k < this.names.length; k++) {
+        const o = this.names[k]!;
+        if (o.kind === 'cert' && o.packet === nm.from) {
+          this.names[k] = nm;
+          this.fresh = true;
+          return;
+        }
+      }
+    }
+    if (this.names.length < 4 && !this.hasName(nm)) {
+      this.names.push(nm);
+      this.fresh = true;
+    }
   }
 
   private add(items: readonly Evidence[]): void {
@@ -152,19 +180,21 @@ export class FlowDetection {
    * maxPayloadPackets — packets were seen, or PENDING_AFTER packets with no item pending), after which no detector
    * is called again.
    */
-  inspect(view: FlowView, table: DetectorTable, recorded = 255): boolean {
+  inspect(view: FlowView, table: DetectorTable, recorded = 255, certs: CertStreams | null = null): boolean {
     const n = view.nPackets;
     const t = view.transport;
-    // Names and traits first: on the first packet they tell the flow's opening, which picks the detectors.
-    if (n <= NAME_PACKETS && (t === IPPROTO_TCP || t === IPPROTO_UDP)) {
+    if (this.certStream === null) this.certStreams = certs;
+    // Names and traits first: on the first packet they tell the flow's opening, which picks the detectors. Past the
+    // name packets only a server certificate still being joined across segments is read (cert-stream.ts).
+    const namePacket = n <= NAME_PACKETS && (t === IPPROTO_TCP || t === IPPROTO_UDP);
+    if (namePacket || this.certStream !== null) {
       if (n === 1) this.traits = helloTrait(view);
-      else if ((this.traits & TRAIT_TLS_HELLO) !== 0 && view.dir(n - 1) === 1 && tlsEncryptedAt(view, n - 1)) this.traits |= TRAIT_TLS_SERVER;
-      const nm = flowNames(view);
+      else if (namePacket && (this.traits & TRAIT_TLS_HELLO) !== 0 && view.dir(n - 1) === 1 && tlsEncryptedAt(view, n - 1)) this.traits |= TRAIT_TLS_SERVER;
+      // Past the name packets a stream that ended without a leaf does not turn this packet into a name packet.
+      const got = flowNames(view, this);
+      const nm = got !== null && (namePacket || got.from !== undefined) ? got : null;
       if (nm !== null) {
-        if (this.names.length < 4 && !this.hasName(nm)) {
-          this.names.push(nm);
-          this.fresh = true;
-        }
+        this.addName(nm);
         if (nm.kind === 'quic' && nm.packet === 0) this.traits |= nm.complete ? TRAIT_QUIC | TRAIT_QUIC_HELLO_DONE : TRAIT_QUIC;
       }
       if (n === 1) this.opening = openingOf(view, this.traits, nm);
@@ -193,7 +223,7 @@ export class FlowDetection {
     if (n >= PENDING_AFTER && !this.pending()) return true;
     // Or once every detector is spent or has excluded the flow by its framing, and the name packets are seen: no
     // later packet can add an item (the budget above is this same condition without exclusions).
-    if (live === 0 && (n >= NAME_PACKETS || (t !== IPPROTO_TCP && t !== IPPROTO_UDP))) return true;
+    if (live === 0 && this.certStream === null && (n >= NAME_PACKETS || (t !== IPPROTO_TCP && t !== IPPROTO_UDP))) return true;
     // A flow that is TLS from its first packet and whose server has switched to encrypted records, or that is QUIC
     // from its first packet: once the name packets are seen, every later byte is encrypted, so no detector rule or
     // name can match there (the cleartext framings of SSL VPNs need TLS terminated before the gateway).
@@ -319,8 +349,7 @@ export function labelIsVpn(det: FlowDetection | null, f: FlowAddresses, lists: L
         const nm = det.names[i]!;
         // A DNS query name is weak (nameEvidence): combine() ignores it, so it is not matched here either.
         if (nm.kind === 'dns') continue;
-        const name = listedName(nm);
-        if (name !== null && lists.vpnDomains.match(name) !== undefined) {
+        if (matchListedName(nm, lists.vpnDomains) !== null) {
           items.push(NAME_HIT);
           break;
         }
@@ -372,9 +401,7 @@ export function decide(
   }
   if (det && lists.vpnDomains) {
     for (const nm of det.names) {
-      const name = listedName(nm);
-      if (!name) continue;
-      const m = lists.vpnDomains.match(name);
+      const m = matchListedName(nm, lists.vpnDomains);
       if (m) evidence.push(nameEvidence(nm, m, `${lists.names.vpnDomains} v${lists.version}`));
     }
   }

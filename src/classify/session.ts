@@ -26,6 +26,7 @@ import { flowRecord, transportName, type FlowRecord } from './record.js';
 import type { Verdict } from './types.js';
 import type { Evidence } from '../detect/types.js';
 import type { DomainSet } from '../lists/domains.js';
+import { CertStreams, DEFAULT_MAX_CERT_STREAMS, type CertStreamStats } from '../detect/names/cert-stream.js';
 
 const NO_BYTES = new Uint8Array(0);
 
@@ -44,6 +45,12 @@ export interface SessionOptions {
   records?: boolean | undefined;
   /** DNS answer bindings remembered at most (default 65536; 0 reads no DNS answers). */
   maxDnsBindings?: number | undefined;
+  /**
+   * TLS ≤ 1.2 server certificates joined across TCP segments at once (default 1024; each holds at most 8 KiB, so
+   * ≤ 8 MiB; 0: a certificate is read from one segment only). A flow that needs one beyond it is counted in
+   * `stats.certificates.noSlot`.
+   */
+  maxCertStreams?: number | undefined;
 }
 
 export interface SessionStats {
@@ -65,6 +72,8 @@ export interface SessionStats {
    * (a mirror port's copy; counted in the flow's packets and bytes, not in its inspected payload packets).
    */
   duplicatesSkipped: number;
+  /** Server certificates whose leaf ran past its first segment: joined, too long, no slot, abandoned (cert-stream.ts). */
+  certificates: CertStreamStats;
 }
 
 export interface VerdictEvent {
@@ -115,6 +124,8 @@ export class ClassifierSession extends EventEmitter {
   private foreignView: PacketView | undefined;
   private scratch = new FlowDetection();
   private readonly companions: CompanionIndex;
+  /** Buffers for server certificates joined across segments (bounded; lent to undecided flows). */
+  private readonly certs: CertStreams;
   /** Addresses that DNS answers bound to listed names, per client. */
   private readonly dns: DnsBindings;
   private readonly readDns: boolean;
@@ -141,6 +152,7 @@ export class ClassifierSession extends EventEmitter {
     if (!Number.isInteger(maxDns) || maxDns < 0) throw new InvalidArgumentError(`maxDnsBindings must be an integer >= 0, got ${String(maxDns)}`);
     this.dns = new DnsBindings(Math.max(1, maxDns));
     this.readDns = maxDns > 0;
+    this.certs = new CertStreams(options.maxCertStreams ?? DEFAULT_MAX_CERT_STREAMS);
     this.companions = new CompanionIndex(undefined, classifier.companionWindowUs, classifier.sslVpnEspPorts, classifier.sideWindowUs);
     // Record as many payload packets as the longest detector budget reaches (OpenVPN's mid-stream data rule wants 8
     // each way); the flow table keeps 8 per flow and moves only flows still undecided there to its capped long tier.
@@ -168,6 +180,7 @@ export class ClassifierSession extends EventEmitter {
       afterClose: this.table.stats.afterClose,
       evicted: this.table.stats.evicted,
       duplicatesSkipped: this.table.stats.duplicatesSkipped,
+      certificates: { ...this.certs.stats },
     };
   }
 
@@ -288,14 +301,14 @@ export class ClassifierSession extends EventEmitter {
     const n = f.view.nPackets;
     // Final also when the table cannot record the next packet (its long tier, needed past PENDING_AFTER packets, is
     // full): what the flow has is all it will get.
-    const final = d!.inspect(f.view, this.classifier.table, this.recorded) || (n >= PENDING_AFTER && !f.extendCapture());
+    const final = d!.inspect(f.view, this.classifier.table, this.recorded, this.certs) || (n >= PENDING_AFTER && !f.extendCapture());
     this.excluded[id] = d!.excluded;
     // The label may be final before inspection ends (engine.ts, labelIsVpn): asked when the flow gained an item or
     // a name, and at its first payload packet when an endpoint list is loaded (an endpoint hit decides alone).
     const early = !final && d!.pinned === null && (d!.fresh || (n === 1 && this.classifier.lists.vpnEndpoints !== null)) && this.labelFinalNow(f, d!);
     d!.fresh = false;
     if (!owned) {
-      if (early || d!.evidence.length > 0 || d!.names.length > 0 || d!.traits !== 0 || d!.opening !== 0) {
+      if (early || d!.evidence.length > 0 || d!.names.length > 0 || d!.traits !== 0 || d!.opening !== 0 || d!.certTried) {
         this.det[id] = d;
         this.scratch = this.pool.pop() ?? new FlowDetection();
       } else d!.reset();

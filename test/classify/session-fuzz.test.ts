@@ -10,18 +10,22 @@ import type { FlowRecord } from '../../src/classify/record.js';
 import { buildFrame } from '../../src/trace/frame-builder.js';
 import { bytes, dtlsHello } from './flow-builders.js';
 import { helloBody, sniExt, tlsRecord } from '../detect/names/builders.js';
+import { segmentsAt, serverFlight, VPN_SAN_DER } from '../detect/names/cert-builders.js';
 
 const HOSTS = ['192.0.2.1', '192.0.2.2', '198.51.100.1', '198.51.100.2'];
 const PORTS = [443, 4501, 10443, 40000, 40001];
 const HELLO = tlsRecord(helloBody({ exts: [sniExt('vpn.example.com')] }));
 const DTLS = dtlsHello();
 const STUN = Uint8Array.from([0, 1, 0, 0, 0x21, 0x12, 0xa4, 0x42, ...bytes(12, 3)]);
+/** A TLS 1.2 server flight cut in three: certificate streams open, complete or break among the noise. */
+const CERT_SEGMENTS = segmentsAt(serverFlight([VPN_SAN_DER]), [400, 800]);
 
 const payload = fc.oneof(
   fc.uint8Array({ maxLength: 200 }),
   fc.constant(HELLO),
   fc.constant(DTLS),
   fc.constant(STUN),
+  fc.constantFrom(...CERT_SEGMENTS),
   fc.integer({ min: 1, max: 6 }).map((seq) => Uint8Array.from([0x4a, 0x11, 0x22, 0x33, 0, 0, 0, seq, ...bytes(60, seq)])),
   fc.constant(Uint8Array.from([0x17, 0x03, 0x03, 0, 40, ...bytes(40, 9)])),
 );

@@ -20,6 +20,7 @@ import { Decoder, newPacketView } from '../../src/trace/decode.js';
 import { readCaptureBuffer } from '../../src/trace/reader.js';
 import { expectAllocationSeen, youngAllocation } from '../helpers/gc-probe.js';
 import { concat } from './udp-vpn-builders.js';
+import { CertStreams, releaseCertStream, type CertSlot } from '../../src/detect/names/cert-stream.js';
 
 const MAX_PACKETS = 8; // the flow table's default maxPayloadPackets: detectors never see more
 /**
@@ -169,6 +170,30 @@ describe('detectors allocate nothing when nothing matches', () => {
           if (flowNames(view) !== null) hits++;
         }
       }
+      return hits;
+    });
+    expect(r.scavenges).toBe(0);
+    expect(r.bytes).toBeLessThanOrEqual(base + SLACK);
+  });
+
+  it('the name parsers with a certificate stream slot: the probe of server handshake segments allocates nothing', async () => {
+    const slot: CertSlot = { certStreams: new CertStreams(4), certStream: null, certTried: false };
+    const once = (k: number): boolean => {
+      const view = views[nv[k]!]!;
+      view.truncate(nn[k]!);
+      const hit = flowNames(view, slot) !== null;
+      releaseCertStream(slot);
+      slot.certTried = false;
+      return hit;
+    };
+    for (let k = 0; k < nv.length; k++) once(k); // warm-up: the pool makes its buffers once
+    // The trace's server flights (ServerHello without a certificate running on) are walked by the stream probe but
+    // open no stream: this measures that probe, which every server's first handshake segment meets.
+    expect(slot.certStreams!.stats.started).toBe(0);
+    const base = (await idle()).bytes;
+    const r = await youngAllocation(() => {
+      let hits = 0;
+      for (let r = 0; r < 200; r++) for (let k = 0; k < nv.length; k++) if (once(k)) hits++;
       return hits;
     });
     expect(r.scavenges).toBe(0);

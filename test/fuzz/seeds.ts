@@ -14,6 +14,9 @@ import { PCAP_DIR } from '../helpers/corpus.js';
 import { PcapngWriter } from '../helpers/pcapng-writer.js';
 import { walkUnits } from '../oracles/capture-oracle.js';
 import { concat } from '../detect/udp-vpn-builders.js';
+import { segmentsAt, serverFlight, SAN_ONLY_DER, VPN_SAN_DER } from '../detect/names/cert-builders.js';
+import { helloBody, sniExt, tlsRecord } from '../detect/names/builders.js';
+import { tcpConnection } from '../classify/flow-builders.js';
 
 export { concat };
 
@@ -43,6 +46,16 @@ function sampleHead(): Uint8Array {
   const buf = new Uint8Array(readFileSync(join(ROOT, 'fixtures', 'sample.pcap')));
   const end = walkUnits(buf).filter((u) => u.end <= 40_000).at(-1)!.end;
   return buf.slice(0, end);
+}
+
+/** A TLS 1.2 connection whose server flight (a real leaf with a SAN, then its chain) spans three segments. */
+function certSplit(): Uint8Array {
+  const w = new PcapWriter({ linkType: 1 });
+  const flight = serverFlight([VPN_SAN_DER, SAN_ONLY_DER]);
+  const payloads: { dir: 0 | 1; payload: Uint8Array }[] = [{ dir: 0, payload: tlsRecord(helloBody({ exts: [sniExt('portal.example.net')] })) }];
+  for (const seg of segmentsAt(flight, [536, 1072])) payloads.push({ dir: 1, payload: seg });
+  for (const p of tcpConnection(50321, 443, payloads, 1_700_000_000)) w.packet(Math.round(p.t * 1e6), buildFrame(p));
+  return w.toBuffer();
 }
 
 function builtSeeds(): Seed[] {
@@ -77,6 +90,7 @@ function builtSeeds(): Seed[] {
     { name: 'built-sections.pcapng', bytes: ng },
     { name: 'synth-600.pcap', bytes: concat(...synth) },
     { name: 'sample-head.pcap', bytes: sampleHead() },
+    { name: 'tls12-cert-split.pcap', bytes: certSplit() },
   ];
 }
 

@@ -3,10 +3,12 @@
  * Certificate message … is in clear"; RFC 5246 §7.4.2; X.509 RFC 5280 §4.1).
  *
  * Owns: finding a Certificate handshake message (type `0b`) in a server payload made of handshake records, and
- * reading the subject CN / O / OU of the first (leaf) certificate with a minimal DER walk. Only the bytes of one
- * payload are used: the leaf certificate must be complete in it (the rest of the chain may follow later); a
- * leaf cut by the segment end yields null. Must never: throw, trust a DER length
- * without bounds checks, or be used on TLS 1.3 (its Certificate is encrypted; such payloads simply do not parse).
+ * reading the subject CN / O / OU and the subjectAltName dNSName entries (RFC 5280 §4.2.1.6) of the first (leaf)
+ * certificate with a minimal DER walk. `parseServerCertificate` uses the bytes of one payload; a leaf cut by the
+ * segment end still yields its subject (which sits early in the certificate) but no SAN (which sits in the
+ * extensions at its end, and is read only when the extension is whole). cert-stream.ts joins a leaf that spans
+ * segments and calls {@link leafNames} on it. Must never: throw, trust a DER length without bounds checks, or be
+ * used on TLS 1.3 (its Certificate is encrypted; such payloads simply do not parse).
  */
 
 import { scratchText, TEXT_MAX, TEXT_SCRATCH } from '../../text.js';
@@ -18,7 +20,17 @@ export interface CertNames {
   o: string | null;
   /** Subject organizationalUnitName (e.g. `FortiGate`). */
   ou: string | null;
+  /**
+   * subjectAltName dNSName entries in certificate order, lower case: host names (letters, digits, `-`, dots; labels
+   * 1–63, name ≤ 253) or a wildcard whose `*` is the whole left-most label with ≥ 2 labels after it (RFC 6125
+   * §6.4.3). Other entries (IP addresses, e-mail, URIs, malformed names) are skipped; at most {@link CERT_MAX_SAN}.
+   * Empty when the certificate has none or its extensions are not whole in the bytes read.
+   */
+  san: string[];
 }
+
+/** dNSName entries kept per certificate (a multi-domain certificate may list hundreds; evidence stays bounded). */
+export const CERT_MAX_SAN = 8;
 
 const HS_CERTIFICATE = 0x0b;
 const MAX_BUF = 65536;
@@ -106,26 +118,115 @@ function readName(b: Uint8Array, p: number, end: number, out: CertNames): boolea
   return true;
 }
 
-/** Subject of a DER certificate at [p, end). */
-function subjectOf(b: Uint8Array, p: number, end: number): CertNames | null {
+/** id-ce-subjectAltName, 2.5.29.17: the OID's content bytes. */
+const OID_SAN_0 = 0x55, OID_SAN_1 = 0x1d, OID_SAN_2 = 0x11;
+/** GeneralName dNSName: context tag [2], IMPLICIT IA5String (primitive). */
+const GN_DNS_NAME = 0x82;
+
+/**
+ * Names of a DER certificate at [p, end): subject CN/O/OU, and the subjectAltName dNSNames when the tbsCertificate's
+ * extensions are whole in [p, end). Null when neither subject nor SAN yields anything.
+ */
+export function leafNames(b: Uint8Array, p: number, end: number): CertNames | null {
   const cert = tlvOpen(b, p, end, 0x30);
   if (!cert) return null;
   const tbs = tlvOpen(b, cert[0], cert[1], 0x30);
   if (!tbs) return null;
   let q = tbs[0];
-  if (b[q] === 0xa0) q = skip(b, q, tbs[1]); // [0] version
+  if (q < tbs[1] && b[q] === 0xa0) q = skip(b, q, tbs[1]); // [0] version
   for (let k = 0; k < 4 && q >= 0; k++) q = skip(b, q, tbs[1]); // serial, signature, issuer, validity
   if (q < 0) return null;
   const subj = tlv(b, q, tbs[1], 0x30);
   if (!subj) return null;
-  const out: CertNames = { cn: null, o: null, ou: null };
+  const out: CertNames = { cn: null, o: null, ou: null, san: [] };
   if (!readName(b, subj[0], subj[1], out)) return null;
-  return out.cn === null && out.o === null && out.ou === null ? null : out;
+  readSan(b, subj[1], tbs[1], out);
+  return out.cn === null && out.o === null && out.ou === null && out.san.length === 0 ? null : out;
 }
 
 /**
- * Leaf-certificate subject from a server payload `b[start, end)` that starts with TLS handshake records
- * (ServerHello, Certificate, …). Null when there is no complete Certificate message in this payload.
+ * subjectAltName dNSNames from the tbsCertificate fields after the subject, `[q, end)` (RFC 5280 §4.1):
+ * subjectPublicKeyInfo, optional issuerUniqueID [1] and subjectUniqueID [2], then extensions [3] EXPLICIT
+ * SEQUENCE OF Extension { extnID, critical BOOLEAN DEFAULT FALSE, extnValue OCTET STRING }. Every element must be
+ * whole: a cut certificate gives no SAN rather than a partial list (or a name cut short).
+ */
+function readSan(b: Uint8Array, q: number, end: number, out: CertNames): void {
+  q = skip(b, q, end); // subjectPublicKeyInfo
+  if (q < 0) return;
+  if (q < end && b[q] === 0x81) q = skip(b, q, end); // issuerUniqueID [1] IMPLICIT BIT STRING
+  if (q >= 0 && q < end && b[q] === 0x82) q = skip(b, q, end); // subjectUniqueID [2]
+  if (q < 0) return;
+  const exts = tlv(b, q, end, 0xa3);
+  if (!exts) return;
+  const list = tlv(b, exts[0], exts[1], 0x30);
+  if (!list) return;
+  for (let e = list[0]; e < list[1]; ) {
+    const ext = tlv(b, e, list[1], 0x30);
+    if (!ext) return;
+    e = ext[1];
+    const oid = tlv(b, ext[0], ext[1], 0x06);
+    if (!oid || oid[1] - oid[0] !== 3 || b[oid[0]] !== OID_SAN_0 || b[oid[0] + 1] !== OID_SAN_1 || b[oid[0] + 2] !== OID_SAN_2) continue;
+    let v = oid[1];
+    if (v < ext[1] && b[v] === 0x01) v = skip(b, v, ext[1]); // critical
+    if (v < 0) return;
+    const octets = tlv(b, v, ext[1], 0x04);
+    if (!octets) return;
+    const names = tlv(b, octets[0], octets[1], 0x30); // GeneralNames
+    if (!names) return;
+    for (let g = names[0]; g < names[1] && out.san.length < CERT_MAX_SAN; ) {
+      const next = skip(b, g, names[1]);
+      if (next < 0) return;
+      if (b[g] === GN_DNS_NAME) {
+        const l = derLen(b, g + 1, names[1]);
+        const name = l ? dnsNameText(b, l[1], next) : null;
+        if (name !== null) out.san.push(name);
+      }
+      g = next;
+    }
+    return; // RFC 5280 §4.2: one instance per extension; a second one is not read
+  }
+}
+
+/**
+ * A dNSName's bytes `b[p, end)` as a lower-case host name, or null when it is not one: letters, digits and `-`
+ * (not at a label's ends), labels of 1–63 bytes, at most 253 bytes, the last label not all digits (an address
+ * written as a name). RFC 6125 §6.4.3 wildcards are kept only in the one form it defines for matching — the whole
+ * left-most label is `*`, followed by at least two labels (`*.example.org`; not `f*.example.org`, `*.org`, `a.*.org`).
+ */
+function dnsNameText(b: Uint8Array, p: number, end: number): string | null {
+  const n = end - p;
+  if (n < 1 || n > 253) return null;
+  const wild = n > 2 && b[p] === 0x2a && b[p + 1] === 0x2e;
+  const from = wild ? p + 2 : p;
+  let labels = 0, start = from, digitsOnly = true;
+  for (let k = from; k <= end; k++) {
+    const c = k < end ? b[k]! : 0x2e;
+    if (c === 0x2e) {
+      const len = k - start;
+      if (len < 1 || len > 63 || b[start] === 0x2d || b[k - 1] === 0x2d) return null;
+      if (k === end && digitsOnly) return null;
+      labels++;
+      start = k + 1;
+      digitsOnly = true;
+      continue;
+    }
+    if (c >= 0x30 && c <= 0x39) continue;
+    digitsOnly = false;
+    const lower = c | 0x20;
+    if (!(lower >= 0x61 && lower <= 0x7a) && c !== 0x2d) return null;
+  }
+  if (wild && labels < 2) return null;
+  for (let k = 0; k < n; k++) {
+    const c = b[p + k]!;
+    TEXT_SCRATCH[k] = c >= 0x41 && c <= 0x5a ? c | 0x20 : c;
+  }
+  return scratchText(n);
+}
+
+/**
+ * Leaf-certificate names from a server payload `b[start, end)` that starts with TLS handshake records
+ * (ServerHello, Certificate, …). Null when no Certificate message starts in this payload; the subject of a leaf cut
+ * by the payload's end is read, its SAN is not (see cert-stream.ts for a leaf spread over segments).
  */
 export function parseServerCertificate(b: Uint8Array, start: number, end: number): CertNames | null {
   if (end - start < 5 || b[start] !== 0x16 || b[start + 1] !== 0x03) return null;
@@ -133,7 +234,7 @@ export function parseServerCertificate(b: Uint8Array, start: number, end: number
   // Usually this payload's handshake bytes are one record (TLS 1.3: the ServerHello, then ChangeCipherSpec): walk
   // them where they lie. A message may span records (RFC 5246 §6.2.1), so several handshake records are joined
   // first — byte by byte into a scratch buffer: this runs on every server's first segment, and allocates nothing.
-  if (!(next + 5 <= end && b[next] === 0x16 && b[next + 1] === 0x03)) return leafSubject(b, start + 5, Math.min(end, next));
+  if (!(next + 5 <= end && b[next] === 0x16 && b[next + 1] === 0x03)) return leafFromHandshake(b, start + 5, Math.min(end, next));
   let n = 0;
   let o = start;
   while (o + 5 <= end && b[o] === 0x16 && b[o + 1] === 0x03 && n < MAX_BUF) {
@@ -143,13 +244,13 @@ export function parseServerCertificate(b: Uint8Array, start: number, end: number
     n += take;
     o += 5 + rl;
   }
-  const names = leafSubject(JOINED, 0, n);
+  const names = leafFromHandshake(JOINED, 0, n);
   JOINED.fill(0, 0, n); // payload bytes: kept no longer than this call (results are strings)
   return names;
 }
 
-/** The leaf certificate's subject from the handshake messages at `hs[from, to)` (ServerHello, Certificate, …). */
-function leafSubject(hs: Uint8Array, from: number, to: number): CertNames | null {
+/** The leaf certificate's names from the handshake messages at `hs[from, to)` (ServerHello, Certificate, …). */
+function leafFromHandshake(hs: Uint8Array, from: number, to: number): CertNames | null {
   let p = from;
   while (p + 4 <= to) {
     const type = hs[p]!;
@@ -161,7 +262,7 @@ function leafSubject(hs: Uint8Array, from: number, to: number): CertNames | null
       if (listLen + 3 !== len) return null;
       const certLen = (hs[p + 7]! << 16) | (hs[p + 8]! << 8) | hs[p + 9]!;
       if (3 + certLen > listLen) return null;
-      return subjectOf(hs, p + 10, Math.min(to, p + 10 + certLen));
+      return leafNames(hs, p + 10, Math.min(to, p + 10 + certLen));
     }
     if (type !== 0x02 && type !== 0x0b) return null; // only ServerHello may precede the Certificate
     p += 4 + len;

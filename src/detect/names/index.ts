@@ -1,6 +1,7 @@
 /**
  * Names a flow reveals in clear, for list matching (reference part 3 §"VPN-provider names"): TLS SNI and ALPN,
- * TLS ≤ 1.2 server certificate subject, HTTP Host, DTLS SNI, the SNI/ALPN of decrypted QUIC v1/v2/draft client
+ * TLS ≤ 1.2 server certificate subject CN and subjectAltName dNSNames (a leaf spread over server segments is joined
+ * through a per-flow {@link CertSlot}, cert-stream.ts), HTTP Host, DTLS SNI, the SNI/ALPN of decrypted QUIC v1/v2/draft client
  * Initials, the SNI of Google QUIC CHLOs (≤ Q046, in clear), and DNS query names. Looks only at the newest payload packet of the flow view (whose whole payload is
  * available) and allocates only when it finds a name; the gates before each parser are byte compares.
  * Must never: throw, or turn a name into a tunnel verdict by itself (that is the combiner's job).
@@ -13,6 +14,7 @@ import { isDnsPort, parseDnsQuery } from './dns.js';
 import { parseDtlsClientHello } from './dtls.js';
 import { looksLikeInitial, parseQuicInitial } from './quic.js';
 import { parseGquicChlo } from './gquic.js';
+import { continueCertStream, startCertStream, type CertSlot } from './cert-stream.js';
 
 export interface FlowNames {
   kind: 'tls' | 'dtls' | 'quic' | 'dns' | 'http' | 'cert';
@@ -25,8 +27,10 @@ export interface FlowNames {
   host?: string;
   /** TLS ≤ 1.2 server certificate subject. */
   cert?: CertNames;
-  /** Payload packet index the name came from. */
+  /** Payload packet index the name came from (a certificate read across segments: the one that completed it). */
   packet: number;
+  /** A certificate read across server segments: the payload packet its handshake bytes began in. */
+  from?: number;
   /** Offset of the name in that packet's payload, where it is in clear (TLS/DTLS SNI, DNS name). */
   offset?: number;
   /** TLS/DTLS/QUIC: the whole ClientHello was received and every length is consistent. */
@@ -66,12 +70,26 @@ function firstInitialDcid(f: FlowView): Uint8Array | undefined {
   return f.buf(0).slice(f.start(0) + 6, f.start(0) + 6 + dl);
 }
 
-/** Names in the newest payload packet of `f`, or null. */
-export function flowNames(f: FlowView): FlowNames | null {
+/**
+ * Names in the newest payload packet of `f`, or null. `slot`: the flow's certificate stream state, kept by the
+ * caller between packets; without it a certificate is read from one segment only.
+ */
+export function flowNames(f: FlowView, slot: CertSlot | null = null): FlowNames | null {
   const i = f.nPackets - 1;
   if (i < 0) return null;
+  if (slot !== null && slot.certStream !== null) {
+    const from = slot.certStream.first;
+    const cert = continueCertStream(slot, f, i);
+    if (cert !== null) return { kind: 'cert', cert, packet: i, from };
+    // Still joining: this segment continues the server's flight and holds no other name.
+    if (slot.certStream !== null) return null;
+  }
   const b = f.buf(i), s = f.start(i), e = s + f.avail(i);
-  if (e - s < 4) return null;
+  if (e - s < 4) {
+    // A server segment of 1–3 bytes may still begin the handshake stream (a record header split early).
+    if (slot !== null && !slot.certTried && e > s && b[s] === 0x16 && f.transport === IPPROTO_TCP && f.dir(i) === 1) startCertStream(slot, f, i);
+    return null;
+  }
   const first = b[s]!;
   if (f.transport === IPPROTO_TCP) {
     if (first === 0x16) {
@@ -88,6 +106,7 @@ export function flowNames(f: FlowView): FlowNames | null {
       if (f.dir(i) === 0 && i > 0 && continuesClientHello(f, i)) return continuationSni(b, s, e, i);
       if (f.dir(i) === 0) return null;
       const cert = parseServerCertificate(b, s, e);
+      if (slot !== null && !slot.certTried) startCertStream(slot, f, i);
       return cert ? { kind: 'cert', cert, packet: i } : null;
     }
     if (f.dir(i) === 0 && i > 0 && continuesClientHello(f, i)) return continuationSni(b, s, e, i);
@@ -143,9 +162,52 @@ function continuationSni(b: Uint8Array, s: number, e: number, i: number): FlowNa
   return r ? { kind: 'tls', sni: r.sni, packet: i, offset: r.offset, complete: false } : null;
 }
 
-/** The name of `n` that a domain list is matched against (SNI, HTTP Host, certificate CN, DNS name). */
+/**
+ * The main name of `n` (SNI, HTTP Host, certificate CN — else its first SAN dNSName —, DNS name): the one that
+ * identifies it. A certificate has more names for a list to match; see {@link matchListedName}.
+ */
 export function listedName(n: FlowNames): string | null {
-  return n.sni ?? n.host ?? n.cert?.cn ?? n.dnsName ?? null;
+  return n.sni ?? n.host ?? n.cert?.cn ?? n.cert?.san?.[0] ?? n.dnsName ?? null;
+}
+
+/** A domain list as the name matcher sees it (DomainSet). */
+export interface NameList<V> {
+  match(name: string): { suffix: string; value: V } | undefined;
+}
+
+/** A name of a flow that a domain list matched: which name, which of the flow's names it was, which entry. */
+export interface ListedNameHit<V> {
+  suffix: string;
+  value: V;
+  /** The name that matched. */
+  name: string;
+  /** -1: the flow's main name (listedName; a certificate's subject CN); k ≥ 0: the certificate's SAN dNSName k. */
+  field: number;
+}
+
+/**
+ * The first of `n`'s names that `list` matches, or null: the main name, then a certificate's SAN dNSNames in
+ * certificate order. A SAN name counts exactly as the CN does (same rule, strength and kind): both are the names a
+ * TLS ≤ 1.2 server presents for itself. A wildcard entry `*.example.org` is matched as written: its `*` label stands
+ * for one unknown label (RFC 6125 §6.4.3), so it matches list entries `example.org` and `*.example.org` (every
+ * host it can serve is below them) and never an entry below it such as `vpn.example.org` (it may serve
+ * `www.example.org` just as well; reference §"Matching pitfalls": a wildcard names the operator, not the host).
+ * Allocates only for a hit.
+ */
+export function matchListedName<V>(n: FlowNames, list: NameList<V>): ListedNameHit<V> | null {
+  const main = n.cert !== undefined ? n.cert.cn : listedName(n);
+  if (main !== null) {
+    const m = list.match(main);
+    if (m !== undefined) return { suffix: m.suffix, value: m.value, name: main, field: -1 };
+  }
+  const san = n.cert?.san;
+  if (san !== undefined) {
+    for (let k = 0; k < san.length; k++) {
+      const m = list.match(san[k]!);
+      if (m !== undefined) return { suffix: m.suffix, value: m.value, name: san[k]!, field: k };
+    }
+  }
+  return null;
 }
 
 const RULES: Record<FlowNames['kind'], string> = {
@@ -172,9 +234,13 @@ const WHAT: Record<FlowNames['kind'], string> = {
  * service"); a DNS lookup is weak: resolving a provider's name is not itself a tunnel, so the combiner must
  * never label the DNS flow a VPN from it.
  */
-export function nameEvidence(n: FlowNames, m: { suffix: string; value: string }, listName: string): Evidence {
-  const name = listedName(n) ?? '';
+export function nameEvidence(n: FlowNames, m: { suffix: string; value: string; name?: string; field?: number }, listName: string): Evidence {
+  const name = m.name ?? listedName(n) ?? '';
   const dns = n.kind === 'dns';
+  // A caller that gives no field matched listedName(n): for a certificate without a CN, that is its first SAN entry.
+  const field = m.field ?? (n.cert !== undefined && n.cert.cn === null && n.cert.san.length > 0 ? 0 : -1);
+  const what = field >= 0 && n.cert !== undefined ? `TLS certificate subjectAltName dNSName ${field + 1} of ${n.cert.san.length}` : WHAT[n.kind];
+  const where = n.from !== undefined && n.from !== n.packet ? `packets ${n.from}-${n.packet}` : `packet ${n.packet}`;
   const ev: Evidence = {
     source: 'vpn-domains',
     kind: 'name',
@@ -182,7 +248,7 @@ export function nameEvidence(n: FlowNames, m: { suffix: string; value: string },
     strength: dns ? 'weak' : 'medium',
     rule: RULES[n.kind],
     reason:
-      `packet ${n.packet}: ${WHAT[n.kind]} ${name} matched list entry '${m.suffix}' (${m.value || 'no provider named'}) of ${listName}` +
+      `${where}: ${what} ${name} matched list entry '${m.suffix}' (${m.value || 'no provider named'}) of ${listName}` +
       (dns ? '; weak: a lookup of a provider name is not itself VPN traffic' : ''),
     packet: n.packet,
     ...(n.offset !== undefined ? { offset: n.offset } : {}),

@@ -18,6 +18,8 @@ import { globalprotect } from '../../../src/detect/globalprotect.js';
 import { pulse } from '../../../src/detect/pulse.js';
 import { directaccess } from '../../../src/detect/directaccess.js';
 import { alpnExt, dtlsRecord, helloBody, protectInitial, RFC9001_CRYPTO, RFC_DCID, sniExt, tlsRecord, versionsExt } from './builders.js';
+import { serverFlight, VPN_SAN_DER } from './cert-builders.js';
+import { CertStreams } from '../../../src/detect/names/cert-stream.js';
 
 const SEEDS: Uint8Array[] = [
   tlsRecord(helloBody({ sessionId: new Array(32).fill(1), exts: [sniExt('vpn.example.org'), alpnExt(['openconnect-vpn/1.1', 'h2']), versionsExt([0x0304])] })),
@@ -35,6 +37,9 @@ const SEEDS: Uint8Array[] = [
   // A TLS 1.2 ServerHello choosing TLS_RSA_WITH_NULL_SHA256 (00 3b), then a null-suite application-data record.
   Uint8Array.from([0x16, 3, 3, 0, 74, 2, 0, 0, 70, 3, 3, ...new Array(32).fill(7), 32, ...new Array(32).fill(9), 0, 0x3b, 0]),
   Uint8Array.from([0x17, 3, 3, 0, 40, ...Buffer.from('POST /IPHTTPS HTTP/1.1\r\n'), ...new Array(15).fill(1)]),
+  // A TLS 1.2 server flight (ServerHello, Certificate with a real leaf, ServerHelloDone), whole and its first part.
+  serverFlight([VPN_SAN_DER]),
+  serverFlight([VPN_SAN_DER]).slice(0, 500),
 ];
 
 const mutated = fc.tuple(fc.constantFrom(...SEEDS), fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { maxLength: 6 }), fc.nat(), fc.boolean()).map(([seed, flips, cut, doCut]) => {
@@ -92,9 +97,11 @@ describe('fuzz', () => {
     fc.assert(
       fc.property(fc.array(fc.tuple(bytes, fc.integer({ min: 0, max: 1 })), { minLength: 1, maxLength: 6 }), fc.constantFrom(IPPROTO_TCP, IPPROTO_UDP), fc.constantFrom(53, 443, 10443, 4501), (pk, t, port) => {
         const v = new ArrayFlowView({ transport: t, srcPort: 40000, dstPort: port });
+        const slot = { certStreams: new CertStreams(1), certStream: null, certTried: false };
         for (const [b, dir] of pk) {
           v.push({ dir, bytes: b });
           expect(() => flowNames(v)).not.toThrow();
+          expect(() => flowNames(v, slot)).not.toThrow();
           for (const d of DETS) {
             if (!d.transports.includes(t)) continue;
             const r = d.detect(v);

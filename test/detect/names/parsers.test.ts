@@ -389,7 +389,7 @@ describe('certificate and HTTP names', () => {
     const msg = [0x0b, 0, 0, list.length, ...list];
     const sh = [2, 0, 0, 4, 3, 3, 0, 0];
     const rec = Uint8Array.from([0x16, 3, 3, 0, sh.length + msg.length, ...sh, ...msg]);
-    expect(parseServerCertificate(rec, 0, rec.length)).toEqual({ cn: 'fgt60e.example', o: 'Fortinet', ou: 'FortiGate' });
+    expect(parseServerCertificate(rec, 0, rec.length)).toEqual({ cn: 'fgt60e.example', o: 'Fortinet', ou: 'FortiGate', san: [] });
     for (let n = 0; n < rec.length; n++) parseServerCertificate(rec, 0, n); // never throws
     // The same handshake bytes in several records (RFC 5246 §6.2.1: a message may span records), cut anywhere,
     // with other bytes before the payload: the same subject. The joined path reuses one scratch buffer, so a
@@ -401,7 +401,7 @@ describe('certificate and HTTP names', () => {
         const bytes: number[] = new Array<number>(lead).fill(0xee);
         for (let k = 0; k + 1 < at.length; k++) bytes.push(0x16, 3, 3, 0, at[k + 1]! - at[k]!, ...hs.slice(at[k], at[k + 1]));
         const b = Uint8Array.from(bytes);
-        expect(parseServerCertificate(b, lead, b.length)).toEqual({ cn: 'fgt60e.example', o: 'Fortinet', ou: 'FortiGate' });
+        expect(parseServerCertificate(b, lead, b.length)).toEqual({ cn: 'fgt60e.example', o: 'Fortinet', ou: 'FortiGate', san: [] });
         // Cut short inside the records: never throws, and never a subject other than the real one.
         const short = parseServerCertificate(b, lead, lead + Math.floor((b.length - lead) / 2));
         expect(short === null || short.o === 'Fortinet').toBe(true);
