@@ -212,12 +212,15 @@ function echoEvidence(f: FlowView, i: number, s: number): Evidence {
   const a = ackOffset(mode), k = fu8(f, s, a, i), rs = a + 1 + 4 * k;
   return {
     source: 'openvpn', protocol: 'openvpn', strength: 'strong', rule: 'ovpn.reset-echo', packet: i, offset: offsetIn(f, s, rs, i),
-    reason: `${frameText(f, c)}: client hard reset 0x${fu8(f, c, 0, i).toString(16)} with session id ${hexFrame(f, c, 1, 8, i)}; ${frameText(f, s)}${f.dir(frameSeg(s)) === DIR_FWD ? '' : ' (reverse)'}: server hard reset 0x40 (${modeName(mode)}), ${k} ACK(s) at packet offset ${a} holding id 0, remote session id at packet offset ${rs} echoes it`,
+    reason: `${frameText(f, c)}: client hard reset 0x${fu8(f, c, 0, i).toString(16)}${atText(f, c)} with session id ${hexFrame(f, c, 1, 8, i)}; ${frameText(f, s)}${f.dir(frameSeg(s)) === DIR_FWD ? '' : ' (reverse)'}: server hard reset 0x40${atText(f, s)} (${modeName(mode)}), ${k} ACK(s) at packet offset ${a} holding id 0, remote session id at packet offset ${rs} echoes it`,
   };
 }
-function frameText(f: FlowView, r: number): string {
-  const j = frameSeg(r);
-  return f.transport === IPPROTO_TCP ? `packet ${j} (frame at offset ${framePos(r)})` : `packet ${j}`;
+function frameText(_f: FlowView, r: number): string {
+  return `packet ${frameSeg(r)}`;
+}
+/** Where a frame's header byte is in its segment (TCP; a datagram's is at 0). */
+function atText(f: FlowView, r: number): string {
+  return f.transport === IPPROTO_TCP ? ` at offset ${framePos(r)}` : '';
 }
 
 // ---------------------------------------------------------------- control-packet runs
@@ -331,7 +334,7 @@ function sessionEvidence(f: FlowView, i: number, d: number): Evidence {
   const nc = runCount(f, d, i, MODE_C, 1), ns = runCount(f, 1 - d, i, MODE_C, 2);
   return {
     source: 'openvpn', protocol: 'openvpn', strength: 'strong', rule: 'ovpn.session', packet: i, offset: offsetIn(f, f.dir(i) === d ? c0 : s0, 1, i),
-    reason: `tls-crypt opening up to packet ${i}: ${nc} control packets ${dirText(d)} from client hard reset 0x${fu8(f, c0, 0, i).toString(16)} (${frameText(f, c0)}) repeat session id ${hexFrame(f, c0, 1, 8, i)}, ${ns} ${dirText(1 - d)} from server hard reset 0x40 (${frameText(f, s0)}) repeat ${hexFrame(f, s0, 1, 8, i)}; replay ids at offset 9 rise by 1, net times ${fu32(f, c0, 13, i)} and ${fu32(f, s0, 13, i)} constant per side`,
+    reason: `tls-crypt opening up to packet ${i}: ${nc} control packets ${dirText(d)} from client hard reset 0x${fu8(f, c0, 0, i).toString(16)} (${frameText(f, c0)}${atText(f, c0)}) repeat session id ${hexFrame(f, c0, 1, 8, i)}, ${ns} ${dirText(1 - d)} from server hard reset 0x40 (${frameText(f, s0)}${atText(f, s0)}) repeat ${hexFrame(f, s0, 1, 8, i)}; replay ids at offset 9 rise by 1, net times ${fu32(f, c0, 13, i)} and ${fu32(f, s0, 13, i)} constant per side`,
   };
 }
 
@@ -348,7 +351,7 @@ function onewayEvidence(f: FlowView, i: number, mode: number): Evidence {
   const cnt = runCount(f, d, i, mode, 0), ro = replayOffset(mode);
   return {
     source: 'openvpn', protocol: 'openvpn', strength: 'strong', rule: 'ovpn.session-oneway', packet: i, offset: offsetIn(f, r0, 1, i),
-    reason: `only ${dirText(d)} captured: ${cnt} control packets up to packet ${i} from hard reset 0x${fu8(f, r0, 0, i).toString(16)} (${frameText(f, r0)}) repeat session id ${hexFrame(f, r0, 1, 8, i)}; ${modeName(mode)} layout: ${ro >= 0 ? `replay ids at offset ${ro} rise by 1, one net time` : 'ACK counts ≤ 8, message ids rise by 0 or 1, one peer session id'}`,
+    reason: `only ${dirText(d)} captured: ${cnt} control packets up to packet ${i} from hard reset 0x${fu8(f, r0, 0, i).toString(16)} (${frameText(f, r0)}${atText(f, r0)}) repeat session id ${hexFrame(f, r0, 1, 8, i)}; ${modeName(mode)} layout: ${ro >= 0 ? `replay ids at offset ${ro} rise by 1, one net time` : 'ACK counts ≤ 8, message ids rise by 0 or 1, one peer session id'}`,
   };
 }
 
@@ -376,7 +379,7 @@ function tcpChainEvidence(f: FlowView, i: number, r0: number): Evidence {
   const j = frameSeg(r0);
   return {
     source: 'openvpn', protocol: 'openvpn', strength: 'strong', rule: 'ovpn.tcp-chain', packet: i, offset: offsetIn(f, r0, 1, i),
-    reason: `${frameText(f, r0)}: length ${frameLen(f, r0, i)} then hard reset 0x${fu8(f, r0, 0, i).toString(16)} (${modeName(resetMode(f, r0, i))} size) starts the ${dirText(f.dir(j))} stream; the 2-byte length chain continues exactly over ${TCP_CHAIN_RUN} packets up to packet ${i}, the control packets repeating session id ${hexFrame(f, r0, 1, 8, i)}`,
+    reason: `${frameText(f, r0)}${atText(f, r0)}: length ${frameLen(f, r0, i)} then hard reset 0x${fu8(f, r0, 0, i).toString(16)} (${modeName(resetMode(f, r0, i))} size) starts the ${dirText(f.dir(j))} stream; the 2-byte length chain continues exactly over ${TCP_CHAIN_RUN} packets up to packet ${i}, the control packets repeating session id ${hexFrame(f, r0, 1, 8, i)}`,
   };
 }
 
@@ -430,7 +433,7 @@ function loneClientEvidence(f: FlowView, i: number, r: number): Evidence {
   const mode = clientResetMode(f, r, i), pl = frameLen(f, r, i);
   return {
     source: 'openvpn', protocol: 'openvpn', strength: 'medium', rule: 'ovpn.reset', packet: i, offset: offsetIn(f, r, 0, i),
-    reason: `${frameText(f, r)}: client hard reset V2 0x38 (opcode 7, key id 0), session id ${hexFrame(f, r, 1, 8, i)}, ${pl} bytes, layout ${modeName(mode)}${mode === MODE_N ? ' (0 ACKs, message id 0)' : `, replay id ${fu32(f, r, replayOffset(mode), i)}`}`,
+    reason: `${frameText(f, r)}: client hard reset V2 0x38${atText(f, r)} (opcode 7, key id 0), session id ${hexFrame(f, r, 1, 8, i)}, ${pl} bytes, layout ${modeName(mode)}${mode === MODE_N ? ' (0 ACKs, message id 0)' : `, replay id ${fu32(f, r, replayOffset(mode), i)}`}`,
   };
 }
 
@@ -451,7 +454,7 @@ function loneServerEvidence(f: FlowView, i: number, s: number): Evidence {
   const mode = serverResetMode(f, s, i);
   return {
     source: 'openvpn', protocol: 'openvpn', strength: 'weak', rule: 'ovpn.server-reset', packet: i, offset: offsetIn(f, s, 0, i),
-    reason: `${frameText(f, s)}: server hard reset 0x40 (${modeName(mode)}), length ${frameLen(f, s, i)} fits${mode === MODE_C ? '' : `, ACK of packet id 0 at packet offset ${ackOffset(mode) + 1}`}; no client reset before it (weak: 0x40 also begins QUIC short headers)`,
+    reason: `${frameText(f, s)}: server hard reset 0x40${atText(f, s)} (${modeName(mode)}), length ${frameLen(f, s, i)} fits${mode === MODE_C ? '' : `, ACK of packet id 0 at packet offset ${ackOffset(mode) + 1}`}; no client reset before it (weak: 0x40 also begins QUIC short headers)`,
   };
 }
 
@@ -470,7 +473,7 @@ function cryptV2Evidence(f: FlowView, i: number, r: number): Evidence {
   const pl = frameLen(f, r, i);
   return {
     source: 'openvpn', protocol: 'openvpn', strength: 'strong', rule: 'ovpn.crypt-v2', packet: i, offset: offsetIn(f, r, pl - 2, i),
-    reason: `${frameText(f, r)}: tls-crypt-v2 client hard reset 0x50, length ${pl}, trailing WKc length ${fu16(f, r, pl - 2, i)} = ${pl} − 54, replay id 0x${fu32(f, r, 9, i).toString(16)}`,
+    reason: `${frameText(f, r)}: tls-crypt-v2 client hard reset 0x50${atText(f, r)}, length ${pl}, trailing WKc length ${fu16(f, r, pl - 2, i)} = ${pl} − 54, replay id 0x${fu32(f, r, 9, i).toString(16)}`,
   };
 }
 
