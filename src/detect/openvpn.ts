@@ -36,28 +36,13 @@
  * Evidence reasons print numbers and hex only.
  */
 import { DIR_FWD, IPPROTO_TCP, IPPROTO_UDP, u8, type Detector, type Evidence, type FlowView } from './types.js';
+import { BROKEN, END, MAX_FRAMES, firstFrame, frameLen, frameSeg, fsame, fu16, fu24, fu32, fu8, nextExact, nextFrame, offsetIn } from './openvpn-frames.js';
 import {
-  BROKEN, END, MAX_FRAMES, firstFrame, frameLen, frameSeg, framePos, fsame, fu16, fu24, fu32, fu8, nextExact, nextFrame, offsetIn,
-} from './openvpn-frames.js';
+  BYTE_RESET_CLIENT_V2, BYTE_RESET_CLIENT_V3, BYTE_RESET_SERVER_V2, CRYPT_RESET_CLIENT_LEN, MAX_ACKS, MODE_C, MODE_N, N_MODES, OP_ACK, OP_CONTROL,
+  OP_CONTROL_WKC, OP_DATA_V1, OP_DATA_V2, ackOffset, atText, clientResetMode, dirText, frameText, hexFrame, isClientReset, isControlOp,
+  isResetByte, minControlLen, modeName, openingReplayId, replayOffset, resetMode, serverResetMode,
+} from './openvpn-layout.js';
 
-const OP_SOFT_RESET = 3, OP_CONTROL = 4, OP_ACK = 5, OP_DATA_V1 = 6, OP_RESET_CLIENT_V2 = 7, OP_RESET_SERVER_V2 = 8;
-const OP_DATA_V2 = 9, OP_RESET_CLIENT_V3 = 10, OP_CONTROL_WKC = 11;
-const BYTE_RESET_CLIENT_V2 = 0x38, BYTE_RESET_SERVER_V2 = 0x40, BYTE_RESET_CLIENT_V3 = 0x50;
-/** tls-auth HMAC lengths (--auth MD5, SHA1, SHA256, SHA384, SHA512). Mode m = 1..5 is tls-auth with HMAC_LENS[m-1]. */
-const HMAC_LENS = [16, 20, 32, 48, 64] as const;
-const MODE_N = 0, MODE_C = 6, N_MODES = 7;
-/** Mode-C header: opcode 1 + session 8 + replay id 4 + net time 4 + tag 32 + ack count 1 + message id 4. */
-const CRYPT_RESET_CLIENT_LEN = 54;
-/** Mode-C server reset: the client's 54 + one ACK (4) + the remote session id (8); + 6 with the EARLY_NEG TLV. */
-const CRYPT_RESET_SERVER_LEN = 66, EARLY_NEG_TLV_LEN = 6;
-const MAX_ACKS = 8;
-/**
- * Replay ids on the first control packets are small. tls-crypt-v2 clients that negotiate early (2.6+) mark the V3
- * reset with 0x0F in the top byte: the reference gives 0x0F000000; OpenVPN 2.6.14 sends 0x0F000001, 0x0F000002, …
- * on both sides (the counter runs in the low bytes), so a 0x0F top byte with a small counter is accepted too.
- */
-const EARLY_NEG_REPLAY_ID = 0x0f000000;
-const SMALL_ID = 0xffff;
 /** Mode-C row: reset + ≥ 2 more control packets per side. TCP row: ≥ 3 packets on the chain. One-way: ≥ 4 (nDPI). */
 const SESSION_RUN = 3, TCP_CHAIN_RUN = 3, ONEWAY_RUN = 4;
 /** Both net times are within a day of the capture, so within two days of each other. */
@@ -66,41 +51,6 @@ const NET_TIME_SPREAD_S = 2 * 86400;
 const DATA_MEDIUM_RUN = 4, DATA_STRONG_RUN = 8;
 const MAX_PID_STEP = 16;
 const DATA_V2_MEDIUM = 1, DATA_V2_STRONG = 2, DATA_V1_WEAK = 4;
-
-function isControlOp(op: number): boolean {
-  return op === OP_SOFT_RESET || op === OP_CONTROL || op === OP_ACK || op === OP_RESET_CLIENT_V2 ||
-    op === OP_RESET_SERVER_V2 || op === OP_RESET_CLIENT_V3 || op === OP_CONTROL_WKC;
-}
-function isResetByte(x: number): boolean {
-  return x === BYTE_RESET_CLIENT_V2 || x === BYTE_RESET_CLIENT_V3 || x === BYTE_RESET_SERVER_V2;
-}
-function isClientReset(f: FlowView, r: number, n: number): boolean {
-  const x = fu8(f, r, 0, n);
-  return (x === BYTE_RESET_CLIENT_V2 || x === BYTE_RESET_CLIENT_V3) && frameLen(f, r, n) >= 14;
-}
-function ackOffset(mode: number): number {
-  return mode === MODE_N ? 9 : 9 + HMAC_LENS[mode - 1]! + 8;
-}
-/** Offset of the replay packet id: mode C 9, mode A 9 + H, mode N none (-1). */
-function replayOffset(mode: number): number {
-  return mode === MODE_C ? 9 : mode === MODE_N ? -1 : 9 + HMAC_LENS[mode - 1]!;
-}
-/** Shortest control packet of a mode: no ACKs and a message id (14), plus the HMAC/replay/time (A) or tag (C). */
-function minControlLen(mode: number): number {
-  return mode === MODE_N ? 14 : mode === MODE_C ? CRYPT_RESET_CLIENT_LEN : 14 + HMAC_LENS[mode - 1]! + 8;
-}
-function modeName(mode: number): string {
-  return mode === MODE_N ? 'no tls-auth/tls-crypt' : mode === MODE_C ? 'tls-crypt' : `tls-auth with ${HMAC_LENS[mode - 1]}-byte HMAC`;
-}
-function dirText(d: number): string {
-  return d === DIR_FWD ? 'initiator→responder' : 'responder→initiator';
-}
-/** A replay id of an opening: small, or the early-negotiation marker (see EARLY_NEG_REPLAY_ID). */
-function openingReplayId(v: number): boolean {
-  if (v < 0) return false;
-  if (v >= 1 && v <= SMALL_ID) return true;
-  return v >>> 24 === EARLY_NEG_REPLAY_ID >>> 24 && (v & 0xffffff) <= SMALL_ID;
-}
 
 export const openvpn: Detector = {
   id: 'openvpn',
@@ -187,12 +137,20 @@ function echoMode(f: FlowView, s: number, c: number, n: number): number {
   }
   return -1;
 }
+/**
+ * Hard resets of one direction looked at by the pairwise rules (echo, lone server reset): a session opens with one,
+ * retransmitted a few times at most over UDP; the bound keeps hostile streams of resets from costing pairs².
+ */
+const MAX_RESETS = 4;
+
 /** The client reset (in the other direction, before server reset s) that s echoes, or END. */
 function echoedClient(f: FlowView, s: number, n: number): number {
   const d = f.dir(frameSeg(s));
   let c = firstFrame(f, 1 - d, n);
-  for (let k = 0; c !== END && k < MAX_FRAMES && frameSeg(c) < frameSeg(s); k++, c = nextFrame(f, c, n)) {
-    if (isClientReset(f, c, n) && echoMode(f, s, c, n) >= 0) return c;
+  for (let k = 0, resets = 0; c !== END && k < MAX_FRAMES && resets < MAX_RESETS && frameSeg(c) < frameSeg(s); k++, c = nextFrame(f, c, n)) {
+    if (!isClientReset(f, c, n)) continue;
+    if (echoMode(f, s, c, n) >= 0) return c;
+    resets++;
   }
   return END;
 }
@@ -200,8 +158,10 @@ function echoedClient(f: FlowView, s: number, n: number): number {
 function echoAt(f: FlowView, n: number): number {
   for (let d = 0; d < 2; d++) {
     let s = firstFrame(f, d, n);
-    for (let k = 0; s !== END && k < MAX_FRAMES; k++, s = nextFrame(f, s, n)) {
-      if (fu8(f, s, 0, n) === BYTE_RESET_SERVER_V2 && echoedClient(f, s, n) !== END) return s;
+    for (let k = 0, resets = 0; s !== END && k < MAX_FRAMES && resets < MAX_RESETS; k++, s = nextFrame(f, s, n)) {
+      if (fu8(f, s, 0, n) !== BYTE_RESET_SERVER_V2) continue;
+      if (echoedClient(f, s, n) !== END) return s;
+      resets++;
     }
   }
   return -1;
@@ -214,13 +174,6 @@ function echoEvidence(f: FlowView, i: number, s: number): Evidence {
     source: 'openvpn', protocol: 'openvpn', strength: 'strong', rule: 'ovpn.reset-echo', packet: i, offset: offsetIn(f, s, rs, i),
     reason: `${frameText(f, c)}: client hard reset 0x${fu8(f, c, 0, i).toString(16)}${atText(f, c)} with session id ${hexFrame(f, c, 1, 8, i)}; ${frameText(f, s)}${f.dir(frameSeg(s)) === DIR_FWD ? '' : ' (reverse)'}: server hard reset 0x40${atText(f, s)} (${modeName(mode)}), ${k} ACK(s) at packet offset ${a} holding id 0, remote session id at packet offset ${rs} echoes it`,
   };
-}
-function frameText(_f: FlowView, r: number): string {
-  return `packet ${frameSeg(r)}`;
-}
-/** Where a frame's header byte is in its segment (TCP; a datagram's is at 0). */
-function atText(f: FlowView, r: number): string {
-  return f.transport === IPPROTO_TCP ? ` at offset ${framePos(r)}` : '';
 }
 
 // ---------------------------------------------------------------- control-packet runs
@@ -385,41 +338,6 @@ function tcpChainEvidence(f: FlowView, i: number, r0: number): Evidence {
 
 // ---------------------------------------------------------------- lone resets
 
-/** Mode whose client reset size and zero ack count / message id (or small replay id) a 0x38 frame fits, or -1. */
-function clientResetMode(f: FlowView, r: number, n: number): number {
-  const pl = frameLen(f, r, n);
-  if (pl === 14 && fu8(f, r, 9, n) === 0 && fu32(f, r, 10, n) === 0) return MODE_N;
-  if (pl === CRYPT_RESET_CLIENT_LEN && openingReplayId(fu32(f, r, 9, n))) return MODE_C;
-  for (let m = 1; m < MODE_C; m++) {
-    const h = HMAC_LENS[m - 1]!;
-    if (pl === 14 + h + 8 && openingReplayId(fu32(f, r, 9 + h, n)) && fu8(f, r, 17 + h, n) === 0 && fu32(f, r, 18 + h, n) === 0) return m;
-  }
-  return -1;
-}
-/** Mode whose server reset layout (ACK of id 0, exact length, optional EARLY_NEG TLV) a 0x40 frame fits, or -1. */
-function serverResetMode(f: FlowView, r: number, n: number): number {
-  const pl = frameLen(f, r, n);
-  for (let mode = 0; mode < MODE_C; mode++) {
-    const a = ackOffset(mode);
-    const k = fu8(f, r, a, n);
-    if (k < 1 || k > MAX_ACKS || fu32(f, r, a + 1, n) !== 0) continue;
-    const end = a + 1 + 4 * k + 8 + 4;
-    if (pl !== end && pl !== end + EARLY_NEG_TLV_LEN) continue;
-    if (mode > MODE_N && !openingReplayId(fu32(f, r, 9 + HMAC_LENS[mode - 1]!, n))) continue;
-    return mode;
-  }
-  // mode C: the ACK array is encrypted; only the size (one ACK) and the replay id are visible
-  if ((pl === CRYPT_RESET_SERVER_LEN || pl === CRYPT_RESET_SERVER_LEN + EARLY_NEG_TLV_LEN) && openingReplayId(fu32(f, r, 9, n))) return MODE_C;
-  return -1;
-}
-/** Mode a hard-reset frame's size fits (client V2, V3 or server), or -1. */
-function resetMode(f: FlowView, r: number, n: number): number {
-  const x = fu8(f, r, 0, n);
-  if (x === BYTE_RESET_CLIENT_V2) return clientResetMode(f, r, n);
-  if (x === BYTE_RESET_SERVER_V2) return serverResetMode(f, r, n);
-  return x === BYTE_RESET_CLIENT_V3 && frameLen(f, r, n) >= CRYPT_RESET_CLIENT_LEN + 2 && openingReplayId(fu32(f, r, 9, n)) ? MODE_C : -1;
-}
-
 function loneClientAt(f: FlowView, n: number): number {
   for (let d = 0; d < 2; d++) {
     let r = firstFrame(f, d, n);
@@ -440,8 +358,9 @@ function loneClientEvidence(f: FlowView, i: number, r: number): Evidence {
 function loneServerAt(f: FlowView, n: number): number {
   for (let d = 0; d < 2; d++) {
     let s = firstFrame(f, d, n);
-    for (let k = 0; s !== END && k < MAX_FRAMES; k++, s = nextFrame(f, s, n)) {
+    for (let k = 0, resets = 0; s !== END && k < MAX_FRAMES && resets < MAX_RESETS; k++, s = nextFrame(f, s, n)) {
       if (fu8(f, s, 0, n) !== BYTE_RESET_SERVER_V2 || serverResetMode(f, s, n) < 0) continue;
+      resets++;
       let seen = false;
       let c = firstFrame(f, 1 - d, n);
       for (let q = 0; c !== END && q < MAX_FRAMES && frameSeg(c) < frameSeg(s) && !seen; q++, c = nextFrame(f, c, n)) seen = isClientReset(f, c, n);
@@ -555,12 +474,3 @@ function dataEvidence(f: FlowView, i: number, v2: boolean, strong: boolean): Evi
   };
 }
 
-function hexFrame(f: FlowView, r: number, k: number, len: number, n: number): string {
-  let s = '';
-  for (let q = 0; q < len; q++) {
-    const v = fu8(f, r, k + q, n);
-    if (v < 0) break;
-    s += v.toString(16).padStart(2, '0');
-  }
-  return s;
-}

@@ -136,6 +136,31 @@ describe('OpenVPN detector on mutated real OpenVPN packets', () => {
   });
 });
 
+describe('hostile TCP streams stay bounded', () => {
+  it('24 full segments of minimal frames (resets, server resets, control packets) in both directions', () => {
+    const seg = (op: number, len: number) => {
+      const parts: Uint8Array[] = [];
+      for (let n = 0; n + len + 2 <= 1460; n += len + 2) {
+        const b = new Uint8Array(len).fill(0);
+        b[0] = op;
+        parts.push(tcpFrame(b));
+      }
+      return concat(...parts);
+    };
+    const kinds = [[0x38, 14], [0x40, 26], [0x20, 14], [0x28, 22], [0x48, 8], [0x20, 1]] as const;
+    for (const [a, la] of kinds) {
+      for (const [b, lb] of kinds) {
+        const pk: Pkt[] = [];
+        for (let k = 0; k < 24; k++) pk.push(k % 2 ? { dir: 1, bytes: seg(b, lb) } : { dir: 0, bytes: seg(a, la) });
+        const t0 = performance.now();
+        run(IPPROTO_TCP, pk, 48);
+        run(IPPROTO_TCP, pk, 1 << 20);
+        expect(performance.now() - t0, `0x${a.toString(16)}/${la} vs 0x${b.toString(16)}/${lb}`).toBeLessThan(1500);
+      }
+    }
+  });
+});
+
 describe.runIf(CAPTURES.length > 0)('the OpenVPN captures, mutated, through a classifier session', () => {
   it('fast-check: the fuzz harness contract holds (no throw, records well-formed) in bounded time', () => {
     const seeds = CAPTURES.map((p) => ({ name: p, bytes: new Uint8Array(readFileSync(p)) }));
