@@ -402,10 +402,16 @@ function cryptV2Evidence(f: FlowView, i: number, r: number): Evidence {
  * Run of data frames in direction d with header byte x (one key id): P_DATA_V2 with a constant 24-bit peer id and
  * the AEAD packet id at 4; P_DATA_V1 with the AEAD packet id at 1. Packet ids rise by 1–16. -1 when a UDP datagram
  * breaks the run; over TCP a frame that does not fit is skipped (it may follow a resynchronisation).
+ * A UDP run whose "peer id" low 16 bits are, in every packet, the datagram's length less 4 (less up to 3 bytes of
+ * padding) is TURN ChannelData (RFC 8656 §12.4: channel number 0x4000–0x7FFF, then the data's length): a relayed
+ * RTP stream (RFC 3550: first word 0x80xx + a sequence number rising by 1) on a channel 0x48xx–0x4Fxx has exactly
+ * this run's shape. It is no run (-1). An OpenVPN peer id is the server's 24-bit index of the client, constant
+ * while the lengths of data packets vary.
  */
 function dataRun(f: FlowView, d: number, n: number, x: number): number {
   const v2 = x >> 3 === OP_DATA_V2, tcp = f.transport === IPPROTO_TCP;
   let count = 0, peer = -1, prev = 0;
+  let channelData = v2 && !tcp;
   let r = firstFrame(f, d, n);
   for (let k = 0; r !== END && k < MAX_FRAMES; k++, r = nextFrame(f, r, n)) {
     if (fu8(f, r, 0, n) !== x) continue;
@@ -425,8 +431,10 @@ function dataRun(f: FlowView, d: number, n: number, x: number): number {
     peer = p;
     prev = pid;
     count++;
+    const pad = frameLen(f, r, n) - 4 - (p & 0xffff);
+    if (pad < 0 || pad > 3) channelData = false;
   }
-  return count;
+  return channelData && count > 0 ? -1 : count;
 }
 /** Header byte of direction d's first data frame of opcode `op`, or -1. */
 function firstDataByte(f: FlowView, d: number, n: number, op: number): number {
