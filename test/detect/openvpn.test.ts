@@ -67,11 +67,11 @@ describe('openvpn detector', () => {
     });
   }
 
-  it('tls-crypt (mode C): no visible echo; three client control packets repeat the session id with replay ids +1 → strong at packet 3', () => {
+  it('tls-crypt (mode C): no visible echo; three client and two server control packets are not yet a session (UDP), but over TCP the client chain of three is', () => {
     const pk = opening({ kind: 'C' }, rng(3));
     const ev = udp(pk);
-    expect(rules(ev)).toEqual([['ovpn.reset', 'medium', 0], ['ovpn.session', 'strong', 3]]);
-    expect(rules(tcp(pk.map((p) => ({ dir: p.dir, bytes: tcpFrame(p.bytes) }))))).toEqual([['ovpn.reset', 'medium', 0], ['ovpn.session', 'strong', 3]]);
+    expect(rules(ev)).toEqual([['ovpn.reset', 'medium', 0]]);
+    expect(rules(tcp(pk.map((p) => ({ dir: p.dir, bytes: tcpFrame(p.bytes) }))))).toEqual([['ovpn.reset', 'medium', 0], ['ovpn.tcp-chain', 'strong', 3]]);
   });
 
   it('mode C with replay ids that do not rise by one is not a session', () => {
@@ -80,7 +80,7 @@ describe('openvpn detector', () => {
     expect(udp(pk).filter((e) => e.strength === 'strong')).toEqual([]);
   });
 
-  it('one direction only (server side seen): server reset medium, then session strong after three control packets', () => {
+  it('one direction only (server side seen): server reset weak, then session strong after four control packets', () => {
     const r = rng(5);
     const s: OvpnSide = { sid: randomBytes(8, r), replay: 1, netTime: 5 };
     const cs = randomBytes(8, r);
@@ -90,7 +90,9 @@ describe('openvpn detector', () => {
       { dir: 0, bytes: ovpnControl(0x20, mode, s, [1], cs, 1, randomBytes(300, r), r) },
       { dir: 0, bytes: ovpnControl(0x20, mode, s, [], null, 2, randomBytes(300, r), r) },
     ];
-    expect(rules(udp(pk, 50000))).toEqual([['ovpn.server-reset', 'medium', 0], ['ovpn.session', 'strong', 2]]);
+    expect(rules(udp(pk, 50000))).toEqual([['ovpn.server-reset', 'weak', 0]]);
+    pk.push({ dir: 0, bytes: ovpnControl(0x20, mode, s, [], null, 3, randomBytes(300, r), r) });
+    expect(rules(udp(pk, 50000))).toEqual([['ovpn.server-reset', 'weak', 0], ['ovpn.session-oneway', 'strong', 3]]);
   });
 
   it('tls-crypt-v2 client reset: WKc length = length − 54 and replay id 0x0F000000 → strong on packet 0', () => {
@@ -173,7 +175,7 @@ describe('openvpn detector', () => {
 });
 
 describe('openvpn session rule, two packets in each direction', () => {
-  it('mode C: reset + one more control packet per direction decides at the fourth packet', () => {
+  it('mode C: reset + one more control packet per direction is not a session (the reference asks for two more each way)', () => {
     const r = rng(12);
     const mode: OvpnMode = { kind: 'C' };
     const c: OvpnSide = { sid: randomBytes(8, r), replay: 1, netTime: 100 };
@@ -185,7 +187,7 @@ describe('openvpn session rule, two packets in each direction', () => {
       { dir: 0, bytes: ovpnControl(0x28, mode, c, [0], s.sid, null, none, r) },
       { dir: 1, bytes: ovpnControl(0x20, mode, s, [], null, 1, randomBytes(100, r), r) },
     ];
-    expect(rules(udp(pk))).toEqual([['ovpn.reset', 'medium', 0], ['ovpn.session', 'strong', 3]]);
+    expect(rules(udp(pk))).toEqual([['ovpn.reset', 'medium', 0]]);
   });
 });
 
@@ -213,7 +215,7 @@ describe('openvpn data channel V1 and TCP continuation segments', () => {
     expect(udp(pk).filter((e) => e.strength !== 'weak')).toEqual([]);
   });
 
-  it('TCP: a control packet split across segments does not break the session run', () => {
+  it('TCP: a control packet split across segments does not break the length chain', () => {
     const r = rng(14);
     const mode: OvpnMode = { kind: 'A', hmac: 20 };
     const c: OvpnSide = { sid: randomBytes(8, r), replay: 1, netTime: 9 };
@@ -226,13 +228,14 @@ describe('openvpn data channel V1 and TCP continuation segments', () => {
       { dir: 0, bytes: big.subarray(700) }, // continuation: starts mid-packet
       { dir: 0, bytes: tcpFrame(ovpnControl(0x20, mode, c, [], null, 2, randomBytes(80, r), r)) },
     ];
-    expect(rules(tcp(pk))).toEqual([['ovpn.reset', 'medium', 0], ['ovpn.session', 'strong', 3]]);
+    expect(rules(tcp(pk))).toEqual([['ovpn.reset', 'medium', 0], ['ovpn.tcp-chain', 'strong', 3]]);
   });
 });
 
-describe('openvpn TCP lone reset needs an exact segment', () => {
-  it('extra bytes after the framed client reset: no medium item', () => {
-    expect(tcp([{ dir: 0, bytes: concat(OVPN_SPEC_TCP_CLIENT, new Uint8Array([0x00, 0x01, 0x38])) }])).toEqual([]);
+describe('openvpn TCP lone reset is read from its frame, not its segment', () => {
+  it('bytes of a next frame after the framed client reset: still the medium item (the length chain says where the reset ends)', () => {
+    expect(rules(tcp([{ dir: 0, bytes: concat(OVPN_SPEC_TCP_CLIENT, new Uint8Array([0x00, 0x01, 0x38])) }]))).toEqual([['ovpn.reset', 'medium', 0]]);
+    expect(rules(tcp([{ dir: 0, bytes: concat(OVPN_SPEC_TCP_CLIENT.subarray(0, 15), new Uint8Array([0x01])) }]))).toEqual([]);
     expect(rules(tcp([{ dir: 0, bytes: OVPN_SPEC_TCP_CLIENT }]))).toEqual([['ovpn.reset', 'medium', 0]]);
   });
 });

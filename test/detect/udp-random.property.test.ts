@@ -12,7 +12,9 @@
  *   warp.handshake C1000000 (2^-32) × 194 bytes × C2 (2^-8) × C4 + 24-bit echo (2^-32): ≤ 2^-72
  *   warp.wg-client-id  wg.handshake shape with a 24-bit reserved-bytes echo: ≤ 2^-96
  *   ovpn.reset-echo  0x38/0x50 (2^-7) × 0x40 (2^-8) × ack count 1-8 (2^-5) × 64-bit echo at one of 6 offsets: ≤ 2^-81
- *   ovpn.session   64-bit session id repeated in ≥ 2 more packets (2^-128) × opcode/layout checks
+ *   ovpn.session   64-bit session id repeated in ≥ 2 more packets on each side (2^-256) × replay ids +1 × net times
+ *   ovpn.tcp-chain / ovpn.session-oneway  64-bit session id repeated in ≥ 2 (3) more frames of one direction (≤ 2^-128)
+ *                  × a sized hard reset first × opcode/key-id checks (test/detect/openvpn-stream.property.test.ts)
  *   ovpn.crypt-v2  0x50 (2^-8) × 16-bit WKc length relation (2^-16) × replay id in {0x0F000000} ∪ [1, 0xFFFF] (≈2^-16): ≈ 2^-40 ≈ 9e-13
  *   ovpn.data (strong) 8 packets with the same byte 0 and 24-bit peer id (2^-32 each after the first) and rising ids: ≤ 2^-200
  *   zt.hello       verb/suite/type/private-length fixed bytes (≈2^-29) × 40-bit identity echo: ≤ 2^-69
