@@ -35,6 +35,7 @@
  * read on the newest segment only; a frame starting past the kept bytes is unknown (see openvpn-frames.ts).
  * Evidence reasons print numbers and hex only.
  */
+import { isTurnChannelData } from './lookalikes.js';
 import { DIR_FWD, IPPROTO_TCP, IPPROTO_UDP, u8, type Detector, type Evidence, type FlowView } from './types.js';
 import { BROKEN, END, MAX_FRAMES, firstFrame, frameLen, frameSeg, fsame, fu16, fu24, fu32, fu8, nextExact, nextFrame, offsetIn } from './openvpn-frames.js';
 import {
@@ -50,6 +51,8 @@ const NET_TIME_SPREAD_S = 2 * 86400;
 /** Data packets: medium at 4 in one direction (consistent key id + peer id + rising ids), strong at 8 in each (spec). */
 const DATA_MEDIUM_RUN = 4, DATA_STRONG_RUN = 8;
 const MAX_PID_STEP = 16;
+/** A data packet id may step back this much (UDP reordering within OpenVPN's replay window, default 64). */
+const MAX_PID_BACKSTEP = 8;
 const DATA_V2_MEDIUM = 1, DATA_V2_STRONG = 2, DATA_V1_WEAK = 4;
 
 export const openvpn: Detector = {
@@ -423,7 +426,10 @@ function dataRun(f: FlowView, d: number, n: number, x: number): number {
     }
     if (count > 0) {
       const step = pid - prev;
-      if (p !== peer || step < 1 || step > MAX_PID_STEP) {
+      // UDP may swap neighbours (OpenVPN's replay window accepts them) and a capture may hold a copy: a small step
+      // back keeps the run, a repeated id is not counted.
+      if (p === peer && step === 0) continue;
+      if (p !== peer || step < -MAX_PID_BACKSTEP || step > MAX_PID_STEP) {
         if (tcp) continue;
         return -1;
       }
@@ -431,8 +437,7 @@ function dataRun(f: FlowView, d: number, n: number, x: number): number {
     peer = p;
     prev = pid;
     count++;
-    const pad = frameLen(f, r, n) - 4 - (p & 0xffff);
-    if (pad < 0 || pad > 3) channelData = false;
+    if (channelData && !isTurnChannelData(f, frameSeg(r))) channelData = false;
   }
   return channelData && count > 0 ? -1 : count;
 }

@@ -124,6 +124,14 @@ describe('openvpn detector', () => {
     expect(udp(flat)).toEqual([]);
   });
 
+  it('mid-stream P_DATA_V2 over UDP: a swapped pair and a copy keep the run; a big step back breaks it', () => {
+    const r = rng(13);
+    const ids = (list: number[]) => list.map((id, k) => ({ dir: 0, bytes: ovpnDataV2(0x48, 0x000003, id, 120 + 16 * k, r) }));
+    expect(rules(udp(ids([500, 502, 501, 503])))).toEqual([['ovpn.data', 'medium', 3]]);
+    expect(rules(udp(ids([500, 501, 501, 502, 503])))).toEqual([['ovpn.data', 'medium', 4]]);
+    expect(udp(ids([500, 501, 480, 481, 482]))).toEqual([]);
+  });
+
   describe('look-alike traffic gives no strong item', () => {
     it('a lone 0x38 first byte with random contents is at most weak (here: nothing)', () => {
       const r = rng(8);
