@@ -13,20 +13,10 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { openvpn } from '../../src/detect/openvpn.js';
 import { IPPROTO_TCP, IPPROTO_UDP, type Evidence } from '../../src/detect/types.js';
-import { LimitedFlowView, concat, ovpnControl, ovpnDataV2, randomBytes, rng, tcpFrame, type OvpnMode, type OvpnSide, type Pkt } from './udp-vpn-builders.js';
+import { concat, runFlow, ovpnControl, ovpnDataV2, randomBytes, rng, tcpFrame, type OvpnMode, type OvpnSide, type Pkt } from './udp-vpn-builders.js';
 
 /** runFlow with a chosen number of kept bytes for earlier packets. */
-function run(transport: number, pk: readonly Pkt[], keep: number): Evidence[] {
-  const out: Evidence[] = [];
-  const v = new LimitedFlowView(transport, 40000, 1194, pk, 0, keep);
-  for (let n = 1; n <= Math.min(pk.length, openvpn.maxPackets); n++) {
-    v.nPackets = n;
-    const ev = openvpn.detect(v);
-    if (ev) out.push(...ev);
-    else if (openvpn.excludes?.(v) === true) break;
-  }
-  return out;
-}
+const run = (transport: number, pk: readonly Pkt[], keep: number): Evidence[] => runFlow(openvpn, transport, 40000, 1194, pk, keep);
 const strongOf = (ev: Evidence[]) => ev.filter((e) => e.strength === 'strong');
 const ruleSet = (ev: Evidence[]) => [...new Set(ev.map((e) => `${e.rule}:${e.strength}`))].sort();
 

@@ -49,9 +49,9 @@ export class LimitedFlowView implements FlowView {
  * `excludes` said the flow is not the detector's protocol — so every positive test here also checks that no
  * packet of a real-shaped flow is excluded.
  */
-export function runFlow(det: Detector, transport: number, srcPort: number, dstPort: number, pk: readonly Pkt[]): Evidence[] {
+export function runFlow(det: Detector, transport: number, srcPort: number, dstPort: number, pk: readonly Pkt[], keep = KEEP_BYTES): Evidence[] {
   const out: Evidence[] = [];
-  const v = new LimitedFlowView(transport, srcPort, dstPort, pk, 0);
+  const v = new LimitedFlowView(transport, srcPort, dstPort, pk, 0, keep);
   for (let n = 1; n <= Math.min(pk.length, det.maxPackets); n++) {
     v.nPackets = n;
     const ev = det.detect(v);
