@@ -8,6 +8,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { classify, CLIENT, SERVER, tcpConnection, type Pkt } from './flow-builders.js';
+import { OVPN_SPEC_SERVER, OVPN_SPEC_TCP_CLIENT, tcpFrame } from '../detect/udp-vpn-builders.js';
 
 function rtp(seq: number, ts: number, ssrc: number, pt: number, payload: number): Uint8Array {
   const b = new Uint8Array(12 + payload);
@@ -148,5 +149,108 @@ describe('ordinary TCP streams with length prefixes', () => {
     const pk = tcpConnection(50_006, port, [{ dir: 0, payload: q }, ...[...Array(12).keys()].map((k) => ({ dir: 1 as const, payload: msg(40 + (k % 3), 1200 + 8 * k) }))]);
     const recs = classify(pk);
     expect(recs.map((x) => [x.label, x.evidence.map((e) => e.rule)])).toEqual([['ordinary', []]]);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// The same sweep over TCP: ordinary protocols' openings and their next messages, each built from its specification
+// (length prefixes, fixed magic, counters), both ways, on the ports TCP tunnels use (and the protocols' own).
+
+const enc = (t: string) => new TextEncoder().encode(t);
+const cat = (...parts: Uint8Array[]) => {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) (out.set(p, o), (o += p.length));
+  return out;
+};
+const be16b = (v: number) => Uint8Array.of((v >>> 8) & 255, v & 255);
+const be32b = (v: number) => Uint8Array.of(v >>> 24, (v >>> 16) & 255, (v >>> 8) & 255, v & 255);
+const rand = (n: number, rnd: () => number) => fill(new Uint8Array(n), 0, rnd);
+
+/** [client payload, server payload] pairs, in order: the conversation. */
+type TcpGen = (rnd: () => number) => [Uint8Array, Uint8Array][];
+
+const TCP_GENS: Record<string, TcpGen> = {
+  // RFC 4253 §4.2, §6: version lines, then binary packets (uint32 length, padding length, payload, padding).
+  'SSH': (rnd) => {
+    const pkt = (type: number, n: number) => { const pad = 8 - ((5 + n) % 8) + 8; return cat(be32b(1 + n + pad), Uint8Array.of(pad, type), rand(n - 1, rnd), rand(pad, rnd)); };
+    return [[enc('SSH-2.0-OpenSSH_9.6\r\n'), enc('SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n')], [pkt(20, 1200), pkt(20, 1000)], [pkt(30, 40), pkt(31, 500)], [pkt(21, 1), pkt(21, 1)], [rand(100, rnd), rand(80, rnd)]];
+  },
+  // RFC 9113 §3.4: the client preface, then SETTINGS frames (24-bit length, type 4) and HEADERS/DATA frames.
+  'HTTP/2 prior knowledge': (rnd) => {
+    const frame = (type: number, flags: number, stream: number, body: Uint8Array) => cat(Uint8Array.of(body.length >>> 16, (body.length >>> 8) & 255, body.length & 255, type, flags), be32b(stream), body);
+    return [[cat(enc('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'), frame(4, 0, 0, rand(18, rnd))), frame(4, 0, 0, rand(12, rnd))], [frame(1, 5, 1, rand(40, rnd)), frame(4, 1, 0, new Uint8Array(0))], [frame(0, 1, 1, rand(30, rnd)), frame(0, 0, 1, rand(1000, rnd))], [frame(8, 0, 0, be32b(65535)), frame(0, 1, 1, rand(700, rnd))]];
+  },
+  // RFC 1006 TPKT + X.224 Connection Request (RDP), then fast-path-like records.
+  'RDP (TPKT)': (rnd) => {
+    const tpkt = (body: Uint8Array) => cat(Uint8Array.of(3, 0), be16b(4 + body.length), body);
+    return [[tpkt(cat(Uint8Array.of(0x0e, 0xe0, 0, 0, 0, 0, 0), enc('Cookie: mstshash=u\r\n'))), tpkt(Uint8Array.of(0x0e, 0xd0, 0, 0, 0x12, 0x34, 0))], [tpkt(rand(300, rnd)), tpkt(rand(900, rnd))], [tpkt(rand(40, rnd)), tpkt(rand(40, rnd))]];
+  },
+  // MS-SMB2 over direct TCP (RFC 1002 session header: 0x00 + 24-bit length), SMB2 NEGOTIATE.
+  'SMB2': (rnd) => {
+    const msg = (cmd: number, id: number, n: number) => { const h = cat(Uint8Array.of(0xfe, 0x53, 0x4d, 0x42, 64, 0), new Uint8Array(6), Uint8Array.of(cmd, 0), new Uint8Array(10), be32b(id), new Uint8Array(36), rand(n, rnd)); return cat(Uint8Array.of(0, 0), be16b(h.length), h); };
+    return [[msg(0, 0, 36), msg(0, 0, 130)], [msg(1, 1, 88), msg(1, 1, 200)], [msg(1, 2, 88), msg(1, 2, 9)], [msg(3, 3, 80), msg(3, 3, 16)]];
+  },
+  // MySQL client/server protocol: 3-byte little-endian length, sequence id +1 within a command.
+  'MySQL': (rnd) => {
+    const p = (seq: number, body: Uint8Array) => cat(Uint8Array.of(body.length & 255, (body.length >>> 8) & 255, body.length >>> 16, seq), body);
+    return [[new Uint8Array(0), p(0, cat(Uint8Array.of(10), enc('8.0.36\0'), rand(60, rnd)))], [p(1, rand(180, rnd)), p(2, Uint8Array.of(0, 0, 0, 2, 0, 0, 0))], [p(0, cat(Uint8Array.of(3), enc('SELECT 1'))), p(1, Uint8Array.of(1))], [p(0, cat(Uint8Array.of(3), enc('SELECT * FROM t'))), p(1, Uint8Array.of(2))]];
+  },
+  // PostgreSQL v3: StartupMessage (int32 length, 196608), then typed messages (byte, int32 length).
+  'PostgreSQL': (rnd) => {
+    const m = (t: string, body: Uint8Array) => cat(enc(t), be32b(4 + body.length), body);
+    const startup = cat(be32b(8 + 30), be32b(196608), rand(30, rnd));
+    return [[startup, m('R', be32b(10))], [m('p', rand(60, rnd)), cat(m('R', be32b(0)), m('S', enc('client_encoding\0UTF8\0')), m('Z', enc('I')))], [m('Q', enc('SELECT 1\0')), cat(m('T', rand(27, rnd)), m('D', rand(11, rnd)), m('C', enc('SELECT 1\0')), m('Z', enc('I')))]];
+  },
+  // MQTT 3.1.1 §3.1, §3.2: CONNECT, CONNACK, PUBLISH with packet identifiers +1.
+  'MQTT': (rnd) => {
+    const pub = (id: number) => cat(Uint8Array.of(0x32, 4 + 5 + 20), be16b(5), enc('a/b/c'), be16b(id), rand(20, rnd));
+    return [[cat(Uint8Array.of(0x10, 16), be16b(4), enc('MQTT'), Uint8Array.of(4, 2), be16b(60), be16b(4), enc('cli1')), Uint8Array.of(0x20, 2, 0, 0)], [pub(1), Uint8Array.of(0x40, 2, 0, 1)], [pub(2), Uint8Array.of(0x40, 2, 0, 2)], [pub(3), Uint8Array.of(0x40, 2, 0, 3)], [Uint8Array.of(0xc0, 0), Uint8Array.of(0xd0, 0)]];
+  },
+  // BEP 3 peer wire protocol: the handshake, then 4-byte length-prefixed messages (piece requests with counters).
+  'BitTorrent peer wire': (rnd) => {
+    const hs = cat(Uint8Array.of(19), enc('BitTorrent protocol'), new Uint8Array(8), rand(40, rnd));
+    const msg = (id: number, body: Uint8Array) => cat(be32b(1 + body.length), Uint8Array.of(id), body);
+    return [[hs, hs], [msg(2, new Uint8Array(0)), msg(5, rand(40, rnd))], [msg(6, cat(be32b(7), be32b(0), be32b(16384))), msg(1, new Uint8Array(0))], [msg(6, cat(be32b(7), be32b(16384), be32b(16384))), msg(7, cat(be32b(7), be32b(0), rand(1300, rnd)))]];
+  },
+  // RFC 4571: RTP over a TCP connection, each packet behind a 16-bit length (RTSP/WebRTC-TCP media).
+  'RTP over TCP (RFC 4571)': (rnd) => {
+    const p = (seq: number, d: number) => { const r = fill(rtp(seq, 160 * seq, 0x1234 + d, 0, 160), 12, rnd); return cat(be16b(r.length), r); };
+    return [...Array(10).keys()].map((k) => [cat(p(100 + 2 * k, 0), p(101 + 2 * k, 0)), p(900 + k, 1)] as [Uint8Array, Uint8Array]);
+  },
+  // RFC 6455: an HTTP Upgrade, then masked client frames and unmasked server frames.
+  'WebSocket': (rnd) => {
+    const frame = (n: number, mask: boolean) => cat(Uint8Array.of(0x82, (mask ? 0x80 : 0) | (n < 126 ? n : 126)), n < 126 ? new Uint8Array(0) : be16b(n), mask ? rand(4, rnd) : new Uint8Array(0), rand(n, rnd));
+    return [[enc('GET /ws HTTP/1.1\r\nHost: example.org\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n'), enc('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n')], [frame(60, true), frame(300, false)], [frame(20, true), frame(20, false)], [frame(200, true), frame(1000, false)]];
+  },
+  // SOCKS5 (RFC 1928) to a name, then the tunnelled TLS ClientHello bytes are the client's business.
+  'SOCKS5 then a stream': (rnd) => [[Uint8Array.of(5, 1, 0), Uint8Array.of(5, 0)], [cat(Uint8Array.of(5, 1, 0, 3, 11), enc('example.org'), be16b(443)), Uint8Array.of(5, 0, 0, 1, 10, 0, 0, 1, 0x1f, 0x90)], [rand(517, rnd), rand(1400, rnd)], [rand(80, rnd), rand(1400, rnd)]],
+};
+
+const TCP_PORTS = [443, 1194, 1723, 4500, 655, 5555, 992, 8443, 10443, 9993];
+
+describe('ordinary TCP protocols with length prefixes and counters stay ordinary on the ports TCP tunnels use', () => {
+  it('control: the spec OpenVPN TCP handshake through the same builder is VPN on every one of those ports', () => {
+    for (const port of TCP_PORTS) {
+      const [rec] = classify(tcpConnection(50_008, port, [{ dir: 0, payload: OVPN_SPEC_TCP_CLIENT }, { dir: 1, payload: tcpFrame(OVPN_SPEC_SERVER) }]));
+      expect(rec!.label, String(port)).toBe('unregistered_vpn');
+    }
+  });
+
+  it.each(Object.keys(TCP_GENS))('%s', (name) => {
+    const bad: string[] = [];
+    for (const port of TCP_PORTS) {
+      const rnd = r32(port * 104729 + name.length);
+      const convo = TCP_GENS[name]!(rnd);
+      const payloads: { dir: 0 | 1; payload: Uint8Array }[] = [];
+      for (const [c, s] of convo) {
+        if (c.length) payloads.push({ dir: 0, payload: c });
+        if (s.length) payloads.push({ dir: 1, payload: s });
+      }
+      for (const rec of classify(tcpConnection(50_008, port, payloads))) {
+        if (rec.label !== 'ordinary') bad.push(`port ${port}: ${rec.label} ${JSON.stringify(rec.evidence.map((e) => [e.rule, e.strength, e.reason]))}`);
+      }
+    }
+    expect(bad).toEqual([]);
   });
 });
