@@ -6,7 +6,7 @@
  * Must never: look at HMAC or tag content. Reads frames through openvpn-frames.ts; allocation-free except the text
  * helpers used for evidence reasons.
  */
-import { DIR_FWD, IPPROTO_TCP, type FlowView } from './types.js';
+import { IPPROTO_TCP, type FlowView } from './types.js';
 import { frameLen, framePos, frameSeg, fu32, fu8 } from './openvpn-frames.js';
 
 export const OP_SOFT_RESET = 3, OP_CONTROL = 4, OP_ACK = 5, OP_DATA_V1 = 6, OP_RESET_CLIENT_V2 = 7, OP_RESET_SERVER_V2 = 8;
@@ -52,9 +52,6 @@ export function minControlLen(mode: number): number {
 }
 export function modeName(mode: number): string {
   return mode === MODE_N ? 'no tls-auth/tls-crypt' : mode === MODE_C ? 'tls-crypt' : `tls-auth with ${HMAC_LENS[mode - 1]}-byte HMAC`;
-}
-export function dirText(d: number): string {
-  return d === DIR_FWD ? 'initiator→responder' : 'responder→initiator';
 }
 /** A replay id of an opening: small, or the early-negotiation marker (see EARLY_NEG_REPLAY_ID). */
 export function openingReplayId(v: number): boolean {

@@ -35,12 +35,13 @@
  * read on the newest segment only; a frame starting past the kept bytes is unknown (see openvpn-frames.ts).
  * Evidence reasons print numbers and hex only.
  */
+import { dirText } from './esp.js';
 import { isTurnChannelData } from './lookalikes.js';
 import { DIR_FWD, IPPROTO_TCP, IPPROTO_UDP, u8, type Detector, type Evidence, type FlowView } from './types.js';
 import { BROKEN, END, MAX_FRAMES, firstFrame, frameLen, frameSeg, fsame, fu16, fu24, fu32, fu8, nextExact, nextFrame, offsetIn } from './openvpn-frames.js';
 import {
   BYTE_RESET_CLIENT_V2, BYTE_RESET_CLIENT_V3, BYTE_RESET_SERVER_V2, CRYPT_RESET_CLIENT_LEN, MAX_ACKS, MODE_C, MODE_N, N_MODES, OP_ACK, OP_CONTROL,
-  OP_CONTROL_WKC, OP_DATA_V1, OP_DATA_V2, ackOffset, atText, clientResetMode, dirText, frameText, hexFrame, isClientReset, isControlOp,
+  OP_CONTROL_WKC, OP_DATA_V1, OP_DATA_V2, ackOffset, atText, clientResetMode, frameText, hexFrame, isClientReset, isControlOp,
   isResetByte, minControlLen, modeName, openingReplayId, replayOffset, resetMode, serverResetMode,
 } from './openvpn-layout.js';
 
