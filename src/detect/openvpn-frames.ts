@@ -79,11 +79,10 @@ export function nextExact(f: FlowView, ref: number, upTo: number): number {
  */
 function chainFrom(f: FlowView, j: number, p: number, upTo: number, resync: boolean): number {
   for (;;) {
-    while (p >= f.len(j)) {
-      p -= f.len(j);
-      j = nextSeg(f, j, upTo);
-      if (j < 0) return END;
-    }
+    const at = locate(f, j, p, upTo);
+    if (at === END) return END;
+    j = at >>> SHIFT;
+    p = at & MASK;
     const r = frameAt(f, j, p, upTo);
     if (r !== BROKEN) return r;
     if (!resync) return BROKEN;
@@ -99,18 +98,27 @@ function frameAt(f: FlowView, j: number, p: number, upTo: number): number {
   if (hi < 0 || lo < 0) return BROKEN; // length not kept: the chain is lost here
   const len = (hi << 8) | lo;
   if (len < 1 || len > MAX_FRAME_LEN) return BROKEN;
-  let s = p + 2;
-  while (s >= f.len(j)) {
-    s -= f.len(j);
-    j = nextSeg(f, j, upTo);
-    if (j < 0) return END; // header not recorded yet
-  }
-  const x = u8(f, j, s);
+  const h = locate(f, j, p + 2, upTo);
+  if (h === END) return END; // header not recorded yet
+  const x = u8(f, h >>> SHIFT, h & MASK);
   if (x >= 0) {
     const op = x >> 3;
     if (op < OP_MIN || op > OP_MAX) return BROKEN;
   }
-  return (j << SHIFT) | s;
+  return h;
+}
+
+/**
+ * Stream position p counted from segment j (same direction, p ≥ 0) as a frame number: the segment holding it, up
+ * to `upTo`, and the offset there; END when that segment is not recorded yet.
+ */
+function locate(f: FlowView, j: number, p: number, upTo: number): number {
+  while (p >= f.len(j)) {
+    p -= f.len(j);
+    j = nextSeg(f, j, upTo);
+    if (j < 0) return END;
+  }
+  return (j << SHIFT) | p;
 }
 
 /** OpenVPN packet length of a frame: the datagram's length (UDP) or its length field (TCP; known for a walked frame). */
@@ -155,12 +163,8 @@ export function fsame(f: FlowView, a: number, ka: number, b: number, kb: number,
 
 /** Offset in segment i of byte k of a frame when that byte lies in segment i, else 0 (evidence offsets). */
 export function offsetIn(f: FlowView, ref: number, k: number, i: number): number {
-  let j = ref >>> SHIFT, p = (ref & MASK) + k;
+  const j = ref >>> SHIFT, p = (ref & MASK) + k;
   if (f.transport !== IPPROTO_TCP) return j === i ? p : 0;
-  while (p >= f.len(j)) {
-    p -= f.len(j);
-    j = nextSeg(f, j, i);
-    if (j < 0) return 0;
-  }
-  return j === i ? p : 0;
+  const at = locate(f, j, p, i);
+  return at !== END && at >>> SHIFT === i ? at & MASK : 0;
 }
