@@ -136,7 +136,7 @@ function echoMode(f: FlowView, s: number, c: number, n: number): number {
     const rs = a + 1 + 4 * k;
     if (rs + 8 + 4 > pl) continue; // remote session id + message packet id must fit
     let zero = false;
-    for (let q = 0; q < k && !zero; q++) zero = fu8(f, s, a + 1 + 4 * q, n) === 0 && fu8(f, s, a + 2 + 4 * q, n) === 0 && fu8(f, s, a + 3 + 4 * q, n) === 0 && fu8(f, s, a + 4 + 4 * q, n) === 0;
+    for (let q = 0; q < k && !zero; q++) zero = fu32(f, s, a + 1 + 4 * q, n) === 0;
     if (zero && fsame(f, s, rs, c, 1, 8, n) === 1) return mode;
   }
   return -1;
@@ -404,13 +404,12 @@ function cryptV2Evidence(f: FlowView, i: number, r: number): Evidence {
 
 /**
  * Run of data frames in direction d with header byte x (one key id): P_DATA_V2 with a constant 24-bit peer id and
- * the AEAD packet id at 4; P_DATA_V1 with the AEAD packet id at 1. Packet ids rise by 1–16. -1 when a UDP datagram
- * breaks the run; over TCP a frame that does not fit is skipped (it may follow a resynchronisation).
- * A UDP run whose "peer id" low 16 bits are, in every packet, the datagram's length less 4 (less up to 3 bytes of
- * padding) is TURN ChannelData (RFC 8656 §12.4: channel number 0x4000–0x7FFF, then the data's length): a relayed
- * RTP stream (RFC 3550: first word 0x80xx + a sequence number rising by 1) on a channel 0x48xx–0x4Fxx has exactly
- * this run's shape. It is no run (-1). An OpenVPN peer id is the server's 24-bit index of the client, constant
- * while the lengths of data packets vary.
+ * the AEAD packet id at 4; P_DATA_V1 with the AEAD packet id at 1. Packet ids rise by 1–16 (a step back of up to 8
+ * and a repeated id are tolerated, below). -1 when a UDP datagram breaks the run; over TCP a frame that does not
+ * fit is skipped (it may follow a resynchronisation). A UDP run of which every datagram is TURN ChannelData
+ * (lookalikes.ts) is no run (-1): relayed RTP on a channel 0x48xx–0x4Fxx has this run's shape, its "peer id" low 16
+ * bits being the data's length. An OpenVPN peer id is the server's 24-bit index of the client, constant while the
+ * lengths of data packets vary.
  */
 function dataRun(f: FlowView, d: number, n: number, x: number): number {
   const v2 = x >> 3 === OP_DATA_V2, tcp = f.transport === IPPROTO_TCP;
@@ -471,10 +470,11 @@ function dataEvidence(f: FlowView, i: number, v2: boolean, strong: boolean): Evi
   let d = 0, x = -1, nrun = 0;
   for (let e = 0; e < 2 && x < 0; e++) {
     const b = firstDataByte(f, e, i, v2 ? OP_DATA_V2 : OP_DATA_V1);
-    if (b >= 0 && dataRun(f, e, i, b) >= DATA_MEDIUM_RUN) {
+    const run = b >= 0 ? dataRun(f, e, i, b) : 0;
+    if (run >= DATA_MEDIUM_RUN) {
       d = e;
       x = b;
-      nrun = dataRun(f, e, i, b);
+      nrun = run;
     }
   }
   // P_DATA_V1 is weak: without a peer id only byte 0 and a BE counter at 1-4 are structured, and a constant
