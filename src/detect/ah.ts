@@ -15,7 +15,7 @@
  * header check runs on the newest packet, which is whole.
  */
 import { IPPROTO_AH, IPPROTO_ESP, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP, u8, u16be, u32be, type Detector, type Evidence, type FlowView } from './types.js';
-import { dirText, ESP_MIN_SPI, ESP_STRONG_RUN, seqRun, seqRunText } from './esp.js';
+import { dirText, ESP_MIN_SPI, ESP_STRONG_RUN, seqRun, seqRunText, type SeqSpan } from './esp.js';
 import { hex32 } from './wireguard.js';
 
 const AH_FIXED_LEN = 12; // next header, payload length, reserved (2), SPI (4), sequence (4)
@@ -93,6 +93,9 @@ function isRoutingPort(p: number): boolean {
 }
 const KIND_TEXT = ['', 'tunnel mode', 'transport mode', 'routing protocol', 'unverifiable'];
 
+/** The span of the run ah.sequence walked last (read for its reason; no object per packet). */
+const AH_SPAN: SeqSpan = { lo: 0, hi: 0 };
+
 export const ah: Detector = {
   id: 'ah',
   transports: [IPPROTO_AH],
@@ -119,13 +122,12 @@ export const ah: Detector = {
     let out: Evidence[] | null = null;
     if (kind !== K_ROUTING) {
       // The sequence relation is ESP's (RFC 4302 §2.5), with the reserved field zero in every packet of the run.
-      const span = { lo: 0, hi: 0 };
-      const n = seqRun(f, i, d, 4, 2, false, 1, span);
+      const n = seqRun(f, i, d, 4, 2, false, 1, AH_SPAN);
       if (n === ESP_STRONG_RUN) {
         out = [
           {
             source: 'ah', protocol: 'ipsec', strength: 'strong', rule: 'ah.sequence', packet: i, offset: 4,
-            reason: `${n} AH packets ${dirText(d)} up to packet ${i}: constant SPI 0x${hex32(u32be(f, i, 4))}, ${seqRunText(n, span)}`,
+            reason: `${n} AH packets ${dirText(d)} up to packet ${i}: constant SPI 0x${hex32(u32be(f, i, 4))}, ${seqRunText(n, AH_SPAN)}`,
           },
         ];
       }

@@ -50,6 +50,8 @@ export interface SeqSpan {
   lo: number;
   hi: number;
 }
+/** The span of the run esp.sequence walked last (read for its reason; no object per packet). */
+const SPAN: SeqSpan = { lo: 0, hi: 0 };
 /** The run's sequence numbers so far; a run is counted up to this many packets (callers need 3). */
 const SEQ_RUN_CAP = 16;
 const runSeqs = new Float64Array(SEQ_RUN_CAP);
@@ -138,14 +140,12 @@ export const esp: Detector = {
     if (i < 0 || f.avail(i) < ESP_HEADER_LEN) return null;
     const d = f.dir(i);
     let out: Evidence[] | null = null;
-    const n = espSeqRun(f, i, d, 0, false, ESP_MIN_SPI_IPPROTO);
+    const n = espSeqRun(f, i, d, 0, false, ESP_MIN_SPI_IPPROTO, SPAN);
     if (n === ESP_STRONG_RUN) {
-      const span = { lo: 0, hi: 0 };
-      espSeqRun(f, i, d, 0, false, ESP_MIN_SPI_IPPROTO, span);
       out = [
         {
           source: 'esp', protocol: 'ipsec', strength: 'strong', rule: 'esp.sequence', packet: i, offset: 0,
-          reason: `${n} ESP packets ${dirText(d)} up to packet ${i}: constant SPI 0x${hex32(u32be(f, i, 0))}${u32be(f, i, 0) < ESP_MIN_SPI ? ' (reserved range 1–255: a manually keyed SA)' : ''}, ${seqRunText(n, span)}`,
+          reason: `${n} ESP packets ${dirText(d)} up to packet ${i}: constant SPI 0x${hex32(u32be(f, i, 0))}${u32be(f, i, 0) < ESP_MIN_SPI ? ' (reserved range 1–255: a manually keyed SA)' : ''}, ${seqRunText(n, SPAN)}`,
         },
       ];
     }

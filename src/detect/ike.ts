@@ -17,7 +17,7 @@
  * packet, which is whole.
  */
 import { eq32, IPPROTO_UDP, u8, u16be, u32be, sameBytes, type Detector, type Evidence, type FlowView } from './types.js';
-import { dirText, espSeqRun, ESP_STRONG_RUN, seqRunText } from './esp.js';
+import { dirText, espSeqRun, ESP_STRONG_RUN, seqRunText, type SeqSpan } from './esp.js';
 import { hex32 } from './wireguard.js';
 import { isTurnChannelData } from './lookalikes.js';
 
@@ -207,6 +207,9 @@ function channelDataRun(f: FlowView, i: number, dir: number, n: number): boolean
   return true;
 }
 
+/** The span of the ESP-in-UDP run natt.esp walked last (read for its reason; no object per packet). */
+const NATT_SPAN: SeqSpan = { lo: 0, hi: 0 };
+
 function isNattFlow(f: FlowView): boolean {
   return f.srcPort === NATT_PORT || f.dstPort === NATT_PORT;
 }
@@ -285,13 +288,12 @@ export const ike: Detector = {
       ];
     }
     const d = f.dir(i);
-    const span = { lo: 0, hi: 0 };
-    const run = espSeqRun(f, i, d, 0, true, undefined, span);
+    const run = espSeqRun(f, i, d, 0, true, undefined, NATT_SPAN);
     if (run !== ESP_STRONG_RUN || channelDataRun(f, i, d, run)) return null;
     return [
       {
         source: 'ike', protocol: 'ipsec', strength: 'strong', rule: 'natt.esp', packet: i, offset: 0,
-        reason: `${run} ESP-in-UDP packets ${dirText(d)} on UDP ${NATT_PORT} up to packet ${i}: constant SPI 0x${hex32(u32be(f, i, 0))} (≥ 256), ${seqRunText(run, span)}`,
+        reason: `${run} ESP-in-UDP packets ${dirText(d)} on UDP ${NATT_PORT} up to packet ${i}: constant SPI 0x${hex32(u32be(f, i, 0))} (≥ 256), ${seqRunText(run, NATT_SPAN)}`,
       },
     ];
   },
