@@ -142,6 +142,7 @@ export class ClassifierSession extends EventEmitter {
   private nFlows = 0;
   private nVerdicts = 0;
   private ended = false;
+  private verdictHook: ((f: FlowHandle, v: Verdict) => void) | null = null;
 
   constructor(classifier: Classifier, options: SessionOptions = {}) {
     super();
@@ -258,6 +259,16 @@ export class ClassifierSession extends EventEmitter {
   }
 
   /**
+   * For adapters that index verdicts by the flow's numbers (tunnelscope/node): `fn` gets the flow handle itself
+   * with each verdict, before any `verdict` event and whether or not one has listeners, so it pays for no record
+   * and no endpoint text. The handle is valid only during the call. `null` removes it.
+   * @internal
+   */
+  setVerdictHook(fn: ((f: FlowHandle, v: Verdict) => void) | null): void {
+    this.verdictHook = fn;
+  }
+
+  /**
    * End of input: every live flow ends (and is emitted) with end reason `eof`, or `stop` when the run is being
    * stopped (a signal) rather than having run out of input.
    */
@@ -334,7 +345,7 @@ export class ClassifierSession extends EventEmitter {
    */
   private emitEarly(f: FlowHandle, d: FlowDetection, at: number): void {
     d.labelAt = at;
-    if (this.listenerCount('verdict') === 0) return;
+    if (this.verdictHook === null && this.listenerCount('verdict') === 0) return;
     this.emitVerdict(f, decide(d, f, d.pinned!, at, null, d.pinnedBound, this.cut[f.id], f.captureCapped));
   }
 
@@ -422,6 +433,7 @@ export class ClassifierSession extends EventEmitter {
   }
 
   private emitVerdict(f: FlowHandle, v: Verdict): void {
+    if (this.verdictHook !== null) this.verdictHook(f, v);
     if (this.listenerCount('verdict') === 0) return;
     const record = flowRecord(f, v);
     const ev: VerdictEvent = { flow: { transport: record.transport, src: record.src, dst: record.dst }, verdict: v, record };

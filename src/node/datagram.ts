@@ -12,11 +12,11 @@
 import { EventEmitter } from 'node:events';
 import type { RemoteInfo, Socket as UdpSocket } from 'node:dgram';
 import type { Classifier } from '../classify/classifier.js';
-import type { ClassifierSession, VerdictEvent } from '../classify/session.js';
+import type { ClassifierSession } from '../classify/session.js';
 import type { Verdict } from '../classify/types.js';
 import { IPPROTO_UDP } from '../detect/types.js';
 import { InvalidArgumentError } from '../errors.js';
-import { LINKTYPE_RAW, type RawPacket } from '../trace/types.js';
+import { LINKTYPE_RAW, type FlowHandle, type RawPacket } from '../trace/types.js';
 import { isUnspecified, LocalAddresses, parseSockAddr, UNSPECIFIED4, UNSPECIFIED6, type SockAddr } from './address.js';
 
 export interface DatagramOptions {
@@ -165,7 +165,7 @@ export class DatagramClassifier extends EventEmitter {
       records: false,
       maxDnsBindings: 0,
     });
-    this.session.on('verdict', (e: VerdictEvent) => this.onSessionVerdict(e));
+    this.session.setVerdictHook((f, v) => this.onSessionVerdict(f, v));
     // The session's clock is capture time: advance it when no datagram does, so idle tuples end (and are freed).
     this.timer = setInterval(() => {
       this.session.advance(nowUs());
@@ -342,19 +342,23 @@ export class DatagramClassifier extends EventEmitter {
     return v;
   }
 
-  private onSessionVerdict(e: VerdictEvent): void {
-    const s = splitEndpoint(e.flow.src);
-    const d = splitEndpoint(e.flow.dst);
-    const flow: DatagramFlow = { src: s.address, srcPort: s.port, dst: d.address, dstPort: d.port };
-    // The tuple of the datagram being pushed (other tuples end during a push when evicted or idle).
-    const a = this.curA.text, b = this.curB.text;
-    if (
-      (flow.src === a && flow.srcPort === this.curAPort && flow.dst === b && flow.dstPort === this.curBPort) ||
-      (flow.src === b && flow.srcPort === this.curBPort && flow.dst === a && flow.dstPort === this.curAPort)
-    ) {
-      this.curVerdict = e.verdict;
+  private onSessionVerdict(f: FlowHandle, verdict: Verdict): void {
+    // Most verdicts are of the tuple being pushed: its texts are at hand. Others (tuples ended during a push when
+    // evicted or idle, or by the timer) are read from the flow.
+    const a = this.curA, b = this.curB;
+    let flow: DatagramFlow;
+    if (f.srcPort === this.curAPort && f.dstPort === this.curBPort && sameAddr(f, a, b)) {
+      flow = { src: a.text, srcPort: this.curAPort, dst: b.text, dstPort: this.curBPort };
+      this.curVerdict = verdict;
+    } else if (f.srcPort === this.curBPort && f.dstPort === this.curAPort && sameAddr(f, b, a)) {
+      flow = { src: b.text, srcPort: this.curBPort, dst: a.text, dstPort: this.curAPort };
+      this.curVerdict = verdict;
+    } else {
+      const s = splitEndpoint(f.srcText());
+      const d = splitEndpoint(f.dstText());
+      flow = { src: s.address, srcPort: s.port, dst: d.address, dstPort: d.port };
     }
-    this.pending.push({ verdict: e.verdict, flow });
+    this.pending.push({ verdict, flow });
   }
 
   private deliver(): void {
@@ -375,6 +379,15 @@ export class DatagramClassifier extends EventEmitter {
       }
     }
   }
+}
+
+/** Whether the flow's initiator is `src` and its responder `dst` (addresses only). */
+function sameAddr(f: FlowHandle, src: SockAddr, dst: SockAddr): boolean {
+  if (f.ipVersion !== src.v || src.v !== dst.v) return false;
+  if (src.v === 4) return f.src4 >>> 0 === src.v4 >>> 0 && f.dst4 >>> 0 === dst.v4 >>> 0;
+  const bytes = f.addrBytes(), so = f.src6Off(), doff = f.dst6Off();
+  for (let i = 0; i < 16; i++) if (bytes[so + i] !== src.b16[i] || bytes[doff + i] !== dst.b16[i]) return false;
+  return true;
 }
 
 function put32(f: Uint8Array, o: number, v: number): void {

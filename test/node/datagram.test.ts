@@ -3,7 +3,7 @@
  * streaming session it is built on: the defects of issue 17 (IPv4-mapped peers on `::`, the server's own address
  * on a wildcard socket, idle tuples never freed, whole-history re-classification) and hostile datagrams.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import fc from 'fast-check';
 import dgram from 'node:dgram';
 import type { AddressInfo } from 'node:net';
@@ -247,24 +247,47 @@ describe('DatagramClassifier against the session oracle', () => {
           { minLength: 1, maxLength: 60 },
         ),
         fc.boolean(),
-        (datagrams, v6) => {
+        fc.integer({ min: 2, max: 7 }),
+        (datagrams, v6, maxFlows) => {
           const c = createClassifier({ registered: [[v6 ? 'fd00::/120' : '10.0.0.0/30', 'lab']] });
-          const dc = new DatagramClassifier(c, { maxPackets: 8 });
+          // A cap below the tuple count: tuples are evicted while another one's datagram is pushed.
+          const dc = new DatagramClassifier(c, { maxPackets: 8, maxFlows });
           const got: string[] = [];
-          dc.on('verdict', (v: Verdict, f: DatagramFlow) => got.push(`${f.src}:${f.srcPort}>${f.dst}:${f.dstPort} ${v.label} ${v.protocol} ${v.decidedAtPacket} ${v.evidence.map((e) => e.rule).join(',')}`));
-          const s = c.session({ flow: { maxPayloadPackets: 8, payloadBytes: 48 }, decoder: { maxTunnelDepth: 0 } });
+          const events: [Verdict, DatagramFlow][] = [];
+          dc.on('verdict', (v: Verdict, f: DatagramFlow) => {
+            events.push([v, f]);
+            got.push(`${f.src}:${f.srcPort}>${f.dst}:${f.dstPort} ${v.label} ${v.protocol} ${v.decidedAtPacket} ${v.evidence.map((e) => e.rule).join(',')}`);
+          });
+          const s = c.session({ flow: { maxPayloadPackets: 8, payloadBytes: 48, maxFlows }, decoder: { maxTunnelDepth: 0 } });
           const want: string[] = [];
           s.on('verdict', ({ flow, verdict: v }: VerdictEvent) => want.push(`${flow.src.replace(/^\[|\](?=:)/g, '')}>${flow.dst.replace(/^\[|\](?=:)/g, '')} ${v.label} ${v.protocol} ${v.decidedAtPacket} ${v.evidence.map((e) => e.rule).join(',')}`));
-          let t = 1_700_000_000_000_000;
-          for (const d of datagrams) {
-            const cli = { address: v6 ? `fd00::${d.tuple + 1}` : `10.0.0.${d.tuple % 4}`, port: 40000 + d.tuple };
-            const srv = { address: v6 ? 'fd00::ff' : '10.0.0.200', port: 51820 };
-            const [from, to] = d.dir === 'fwd' ? [cli, srv] : [srv, cli];
-            dc.inspect(d.bytes, from, to);
-            s.push(buildFrame({ src: from.address, dst: to.address, proto: 17, srcPort: from.port, dstPort: to.port, payload: d.bytes }), (t += 1000) * 1000);
+          // One clock for both: the adapter stamps a datagram with performance.now(), and a repeat within 10 ms is a
+          // copy to either (a real clock made the two disagree whenever a pause fell between two equal datagrams).
+          let ms = 1000;
+          const clock = vi.spyOn(performance, 'now').mockImplementation(() => ms);
+          const originUs = Math.round(performance.timeOrigin * 1000);
+          try {
+            for (const d of datagrams) {
+              ms += 1;
+              // Tuples 0 and 3 share a port, 0 and 4 an IPv4 address: a tuple is told by all four of its numbers.
+              const cli = { address: v6 ? `fd00::${d.tuple + 1}` : `10.0.0.${d.tuple % 4}`, port: 40000 + (d.tuple % 3) };
+              const srv = { address: v6 ? 'fd00::ff' : '10.0.0.200', port: 51820 };
+              const [from, to] = d.dir === 'fwd' ? [cli, srv] : [srv, cli];
+              const before = events.length;
+              const r = dc.inspect(d.bytes, from, to);
+              // What inspect returns is the verdict this datagram's own tuple got during the call, if any.
+              const own = events.slice(before).filter(([, f]) =>
+                (f.src === from.address && f.srcPort === from.port && f.dst === to.address && f.dstPort === to.port) ||
+                (f.src === to.address && f.srcPort === to.port && f.dst === from.address && f.dstPort === from.port));
+              expect(own.length).toBeLessThanOrEqual(1);
+              expect(r).toBe(own[0]?.[0]);
+              s.push(buildFrame({ src: from.address, dst: to.address, proto: 17, srcPort: from.port, dstPort: to.port, payload: d.bytes }), (originUs + ms * 1000) * 1000);
+            }
+            dc.close();
+            s.end();
+          } finally {
+            clock.mockRestore();
           }
-          dc.close();
-          s.end();
           const norm = (x: string) => x.replace(/(fd00::[0-9a-f]+):/g, '$1;');
           expect(got.map(norm).sort()).toEqual(want.map(norm).sort());
         },
