@@ -242,6 +242,23 @@ export class ClassifierSession extends EventEmitter {
   }
 
   /**
+   * Feed a packet its caller decoded itself: tunnelscope/node fills the view of a UDP datagram from the socket's
+   * addresses and ports, so the datagram is neither framed nor copied. The view is read only during the call. A
+   * DNS answer in it binds no name (the adapters run without DNS bindings).
+   * @internal
+   */
+  pushView(view: PacketView): void {
+    if (this.ended) throw new Error('session ended');
+    this.packets++;
+    if (!isCaptureTime(view.tsUs)) {
+      this.badTimestamps++;
+      return;
+    }
+    this.table.tick(view.tsUs);
+    this.table.add(view);
+  }
+
+  /**
    * Move the capture clock to `tsUs` as a frame of that time would (never back; an idle check at most once per
    * second of capture time): for a frame tracked elsewhere. An impossible time is ignored.
    */

@@ -1,9 +1,10 @@
 /**
  * `DatagramClassifier`: one verdict per UDP 4-tuple for a gateway built on node:dgram.
  *
- * It is a {@link ClassifierSession} fed from the socket: each datagram becomes a raw IP/UDP frame (the header
- * built from the datagram's addresses, the payload copied into one scratch buffer and zeroed after use) and goes
- * through the same flow table and incremental detection as a capture, so a tuple costs one flow-table slot plus
+ * It is a {@link ClassifierSession} fed from the socket: each datagram becomes the packet view a decoder would
+ * make of its IP/UDP frame (IPv4: filled from the socket's addresses and ports, the datagram itself as payload;
+ * IPv6: a frame built in one scratch buffer, zeroed after use) and goes through the same flow table and
+ * incremental detection as a capture, so a tuple costs one flow-table slot plus
  * the first bytes detectors read (48 bytes of at most `maxPackets` datagrams, released when its verdict is final),
  * each datagram is inspected once, and the verdict is the one the CLI would give for the same traffic. Tunnels
  * are never opened (a datagram's payload is the peer's to choose). Idle tuples end after `idleMs` (a timer
@@ -16,7 +17,8 @@ import type { ClassifierSession } from '../classify/session.js';
 import type { Verdict } from '../classify/types.js';
 import { IPPROTO_UDP } from '../detect/types.js';
 import { InvalidArgumentError } from '../errors.js';
-import { LINKTYPE_RAW, type FlowHandle, type RawPacket } from '../trace/types.js';
+import { LINKTYPE_RAW, type FlowHandle, type PacketView, type RawPacket } from '../trace/types.js';
+import { newPacketView } from '../trace/decode.js';
 import { isUnspecified, LocalAddresses, parseSockAddr, UNSPECIFIED4, UNSPECIFIED6, type SockAddr } from './address.js';
 
 export interface DatagramOptions {
@@ -126,8 +128,10 @@ export class DatagramClassifier extends EventEmitter {
   readonly maxTuples: number;
   private readonly session: ClassifierSession;
   private readonly raw: RawPacket = { data: new Uint8Array(0), offset: 0, capLen: 0, wireLen: 0, tsUs: 0, linkType: LINKTYPE_RAW };
-  /** One frame under construction: IP header, UDP header, payload (zeroed after each push). */
+  /** An IPv6 frame under construction: IP header, UDP header, payload (zeroed after each push). */
   private readonly frame = new Uint8Array(40 + 8 + MAX_UDP_PAYLOAD6);
+  /** An IPv4 datagram's packet view: the constant fields are set once (UDP, no VLAN, tunnel, fragment or SPI). */
+  private readonly view: PacketView = udpView4();
   private readonly attachments: Attachment[] = [];
   private readonly detachers = new Set<() => void>();
   private skipped = 0;
@@ -299,47 +303,61 @@ export class DatagramClassifier extends EventEmitter {
   private push(msg: Uint8Array, src: SockAddr, srcPort: number, dst: SockAddr, dstPort: number): Verdict | undefined {
     if (this.closed) return undefined;
     this.datagrams++;
-    const f = this.frame;
     const v6 = src.v === 6;
-    const hdr = v6 ? 48 : 28;
     const n = Math.min(msg.length, v6 ? MAX_UDP_PAYLOAD6 : MAX_UDP_PAYLOAD4);
-    const udpLen = 8 + n;
-    if (v6) {
-      f[0] = 0x60; f[1] = 0; f[2] = 0; f[3] = 0;
-      f[4] = udpLen >>> 8; f[5] = udpLen & 255; f[6] = IPPROTO_UDP; f[7] = 64;
-      f.set(src.b16, 8);
-      f.set(dst.b16, 24);
-    } else {
-      const total = 20 + udpLen;
-      f[0] = 0x45; f[1] = 0; f[2] = total >>> 8; f[3] = total & 255;
-      f[4] = 0; f[5] = 0; f[6] = 0x40; f[7] = 0; f[8] = 64; f[9] = IPPROTO_UDP; f[10] = 0; f[11] = 0;
-      put32(f, 12, src.v4);
-      put32(f, 16, dst.v4);
-    }
-    const u = hdr - 8;
-    f[u] = srcPort >>> 8; f[u + 1] = srcPort & 255; f[u + 2] = dstPort >>> 8; f[u + 3] = dstPort & 255;
-    f[u + 4] = udpLen >>> 8; f[u + 5] = udpLen & 255; f[u + 6] = 0; f[u + 7] = 0;
-    if (n > 0) f.set(n === msg.length ? msg : msg.subarray(0, n), hdr);
-    const r = this.raw;
-    r.data = f;
-    r.capLen = hdr + n;
-    r.wireLen = hdr + n;
-    r.tsUs = nowUs();
     this.curA = src;
     this.curB = dst;
     this.curAPort = srcPort;
     this.curBPort = dstPort;
     this.curVerdict = undefined;
-    try {
-      this.session.pushRaw(r);
-    } finally {
-      // The payload is the peer's: nothing of it stays here once the session has taken what detectors need.
-      if (n > 0) f.fill(0, hdr, hdr + n);
+    if (v6) this.pushFrame(msg, n, src, srcPort, dst, dstPort);
+    else {
+      // IPv4: the view a decoder would make of the datagram's frame, filled from the socket's numbers, with the
+      // datagram itself as the payload: no frame, no copy, nothing of the peer's bytes kept here after the call.
+      const w = this.view;
+      w.data = msg;
+      w.tsUs = nowUs();
+      w.wireLen = 28 + n;
+      w.src4 = src.v4 >>> 0;
+      w.dst4 = dst.v4 >>> 0;
+      w.srcPort = srcPort;
+      w.dstPort = dstPort;
+      w.payloadLen = n;
+      w.payloadWireLen = n;
+      try {
+        this.session.pushView(w);
+      } finally {
+        w.data = NO_BYTES;
+      }
     }
     const v = this.curVerdict;
     this.curVerdict = undefined;
     this.deliver();
     return v;
+  }
+
+  /** IPv6: a raw frame (the flow table reads IPv6 addresses from the packet's bytes), payload copied and zeroed after. */
+  private pushFrame(msg: Uint8Array, n: number, src: SockAddr, srcPort: number, dst: SockAddr, dstPort: number): void {
+    const f = this.frame;
+    const udpLen = 8 + n;
+    f[0] = 0x60; f[1] = 0; f[2] = 0; f[3] = 0;
+    f[4] = udpLen >>> 8; f[5] = udpLen & 255; f[6] = IPPROTO_UDP; f[7] = 64;
+    f.set(src.b16, 8);
+    f.set(dst.b16, 24);
+    f[40] = srcPort >>> 8; f[41] = srcPort & 255; f[42] = dstPort >>> 8; f[43] = dstPort & 255;
+    f[44] = udpLen >>> 8; f[45] = udpLen & 255; f[46] = 0; f[47] = 0;
+    if (n > 0) f.set(n === msg.length ? msg : msg.subarray(0, n), 48);
+    const r = this.raw;
+    r.data = f;
+    r.capLen = 48 + n;
+    r.wireLen = 48 + n;
+    r.tsUs = nowUs();
+    try {
+      this.session.pushRaw(r);
+    } finally {
+      // The payload is the peer's: nothing of it stays here once the session has taken what detectors need.
+      if (n > 0) f.fill(0, 48, 48 + n);
+    }
   }
 
   private onSessionVerdict(f: FlowHandle, verdict: Verdict): void {
@@ -381,6 +399,16 @@ export class DatagramClassifier extends EventEmitter {
   }
 }
 
+const NO_BYTES = new Uint8Array(0);
+
+function udpView4(): PacketView {
+  const w = newPacketView();
+  w.ipVersion = 4;
+  w.proto = IPPROTO_UDP;
+  w.payloadOff = 0;
+  return w;
+}
+
 /** Whether the flow's initiator is `src` and its responder `dst` (addresses only). */
 function sameAddr(f: FlowHandle, src: SockAddr, dst: SockAddr): boolean {
   if (f.ipVersion !== src.v || src.v !== dst.v) return false;
@@ -388,13 +416,6 @@ function sameAddr(f: FlowHandle, src: SockAddr, dst: SockAddr): boolean {
   const bytes = f.addrBytes(), so = f.src6Off(), doff = f.dst6Off();
   for (let i = 0; i < 16; i++) if (bytes[so + i] !== src.b16[i] || bytes[doff + i] !== dst.b16[i]) return false;
   return true;
-}
-
-function put32(f: Uint8Array, o: number, v: number): void {
-  f[o] = v >>> 24;
-  f[o + 1] = (v >>> 16) & 255;
-  f[o + 2] = (v >>> 8) & 255;
-  f[o + 3] = v & 255;
 }
 
 const ORIGIN_US = Math.round(performance.timeOrigin * 1000);

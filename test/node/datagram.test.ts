@@ -201,15 +201,41 @@ describe('DatagramClassifier.inspect', () => {
     expect(seen[0]!.v.registrant).toBeNull();
   });
 
-  it('keeps no payload: the frame scratch is zeroed after every datagram', () => {
+  it('keeps no payload: nothing reachable from it holds the datagram or more than the first 48 bytes of it', () => {
     const dc = new DatagramClassifier(createClassifier());
     track(dc);
     const secret = Buffer.alloc(600, 0xa5);
     dc.inspect(secret, { address: '10.0.0.1', port: 1 }, { address: '10.0.0.2', port: 2 });
     dc.inspect(secret, { address: 'fd00::1', port: 1 }, { address: 'fd00::2', port: 2 });
-    const frame = (dc as unknown as { frame: Uint8Array }).frame;
-    expect(frame.subarray(48).every((x) => x === 0)).toBe(true);
-    expect(frame.subarray(28, 48).some((x) => x === 0xa5)).toBe(false);
+    // Walk everything reachable from the classifier (its session, flow table, snippet pools, scratch buffers).
+    const seen = new Set<unknown>();
+    const stack: unknown[] = [dc];
+    let arrays = 0;
+    let longest = 0;
+    while (stack.length > 0) {
+      const o = stack.pop();
+      if (o === null || (typeof o !== 'object' && typeof o !== 'function') || seen.has(o)) continue;
+      seen.add(o);
+      if (ArrayBuffer.isView(o)) {
+        expect(o.buffer === secret.buffer && o.byteLength > 0).toBe(false);
+        const b = new Uint8Array(o.buffer, o.byteOffset, o.byteLength);
+        arrays++;
+        for (let i = 0, run = 0; i < b.length; i++) {
+          run = b[i] === 0xa5 ? run + 1 : 0;
+          if (run > longest) longest = run;
+        }
+        continue;
+      }
+      if (o instanceof Map) for (const [k, v] of o) stack.push(k, v);
+      else if (o instanceof Set) for (const v of o) stack.push(v);
+      for (const k of Reflect.ownKeys(o)) {
+        const d = Object.getOwnPropertyDescriptor(o, k);
+        if (d && 'value' in d) stack.push(d.value);
+      }
+    }
+    expect(arrays).toBeGreaterThan(10);
+    expect(longest).toBeGreaterThan(0); // the snippets are there...
+    expect(longest).toBeLessThanOrEqual(48); // ...and no more than a snippet of any one datagram
   });
 
   it('options are checked, and the tuple cap follows the byte budget', () => {
