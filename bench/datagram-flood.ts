@@ -3,7 +3,8 @@
  * memory stay under its bound? Issue 17: 200k datagrams from 20k source ports.
  *
  *   node --expose-gc --import tsx bench/datagram-flood.ts [--datagrams 200000] [--ports 20000] [--rounds 2]
- *        [--host 127.0.0.1|::1] [--max-bytes N] [--warm 20000] [--warm-ports 2000] [--impl module] [--pin] [--rates 40000,60000,0] [--quick]
+ *        [--host 127.0.0.1|::1] [--max-bytes N] [--warm N] [--warm-ports N] [--warm-from ADDR] [--impl module] [--pin]
+ *        [--rates 40000,60000,0] [--quick]
  *
  * Each round runs two receivers one after the other, each in a fresh child process (bench/flood-receiver.mjs: plain
  * node on the built package, as an embedder runs it — build first, `npm run bench` does), against the same sender
@@ -16,8 +17,11 @@
  * `base … base+ports-1` (below Linux's ephemeral range, so they never collide with port-0 sockets), and every port
  * sends datagrams/ports datagrams, interleaved: one WireGuard
  * handshake initiation (mac2 zero) then padded transport data on one port in five, random payloads (64–512 bytes) on
- * the others. Before the measured flood each receiver gets `--warm` datagrams from other ports (not counted: a
- * gateway runs warm; JIT and table growth are not what is measured). `--impl` takes DatagramClassifier from
+ * the others. Before the measured flood each receiver gets a warm-up of the same shape from other tuples (not
+ * counted: a gateway runs warm; JIT and table growth are not what is measured): on IPv4, `--warm` (default: as
+ * many as the flood) datagrams from `--warm-ports` (default: as many as the flood) ports of `--warm-from` (default
+ * 127.0.0.2, so the flood's own port numbers serve); on IPv6, 20k datagrams from 2k ports above the flood's. The
+ * warm tuples stay live through the flood, so the adapter's table holds twice the flood's tuples. `--impl` takes DatagramClassifier from
  * another built module (a path) (e.g. a copy of the pre-issue-17 adapter, for before/after). Only ratios within one run mean
  * anything on a shared machine. Environment: FLOOD_PROF=DIR writes a CPU profile of every child to DIR;
  * FLOOD_NODE_FLAGS='--perf-basic-prof …' adds node flags to every child (to read a system-wide `perf record`).
@@ -43,6 +47,12 @@ export interface FloodOptions {
   /** Datagrams (from `warmPorts` other ports) sent before the measured flood, not counted: a gateway runs warm. */
   warmDatagrams: number;
   warmPorts: number;
+  /**
+   * Address the warm-up is sent from. Another loopback address (127.0.0.2 for 127.0.0.1) lets the warm-up use the
+   * flood's own ports, so it has the flood's shape (as many new tuples, 10 datagrams each) without reaching into
+   * the ephemeral port range; from `host` itself its ports follow the flood's.
+   */
+  warmFrom: string;
   /** Module the receiver takes DatagramClassifier from (default ../src/node.js). */
   impl?: string;
   /**
@@ -134,7 +144,7 @@ export async function runDatagramFlood(o: FloodOptions): Promise<FloodRow[]> {
           o.pin ? 0 : undefined,
         );
         const port = await portP;
-        const flood = async (datagrams: number, ports: number, basePort: number): Promise<{ sent: number; ports: number }> => {
+        const flood = async (datagrams: number, ports: number, basePort: number, from: string): Promise<{ sent: number; ports: number }> => {
           // Senders of at most 10000 ports each (one process holds 10000 sockets within the usual fd limit), all
           // bound before any sends, then started together.
           const per = Math.ceil(ports / Math.ceil(ports / 10_000));
@@ -144,7 +154,7 @@ export async function runDatagramFlood(o: FloodOptions): Promise<FloodRow[]> {
             const n = Math.min(per, ports - s * per);
             let ok: () => void = () => {};
             readies.push(new Promise<void>((r) => (ok = r)));
-            const args = ['--role', 'sender', '--host', o.host, '--port', String(port), '--datagrams', String(Math.round((datagrams * n) / ports)), '--ports', String(n), '--base', String(basePort + s * per), '--rate', String((rate * n) / ports)];
+            const args = ['--role', 'sender', '--host', o.host, '--port', String(port), '--datagrams', String(Math.round((datagrams * n) / ports)), '--ports', String(n), '--base', String(basePort + s * per), '--rate', String((rate * n) / ports), '--from', from];
             senders.push(child(args, (line) => line === 'ready' && ok(), undefined, o.pin ? 1 : undefined));
           }
           await Promise.all(readies);
@@ -153,13 +163,13 @@ export async function runDatagramFlood(o: FloodOptions): Promise<FloodRow[]> {
           return { sent: results.reduce((a, r) => a + (r.sent as number), 0), ports: results.reduce((a, r) => a + (r.ports as number), 0) };
         };
         if (o.warmDatagrams > 0) {
-          await flood(o.warmDatagrams, o.warmPorts, o.basePort + o.ports);
+          await flood(o.warmDatagrams, o.warmPorts, o.warmFrom === o.host ? o.basePort + o.ports : o.basePort, o.warmFrom);
           // The receiver reads what the warm-up left in its socket before it says it counts from here.
           const isMarked = new Promise<void>((r) => (marked = r));
           rx.send('mark');
           await isMarked;
         }
-        const tx = await flood(o.datagrams, o.ports, o.basePort);
+        const tx = await flood(o.datagrams, o.ports, o.basePort, o.host);
         rx.send('done');
         const r = await rx.done;
         rows.push({ round, rate, mode, sent: tx.sent as number, ports: tx.ports as number, ...(r as object) } as FloodRow);
@@ -177,6 +187,7 @@ async function sender(argv: string[]): Promise<void> {
   const ports = Number(argValue(argv, '--ports'));
   const basePort = Number(argValue(argv, '--base'));
   const rate = Number(argValue(argv, '--rate') ?? 0);
+  const from = argValue(argv, '--from') ?? host;
   const perPort = Math.max(1, Math.round(datagrams / ports));
   const type = host.includes(':') ? 'udp6' : 'udp4';
   let seed = 0x9e3779b9;
@@ -215,7 +226,7 @@ async function sender(argv: string[]): Promise<void> {
     const s = dgram.createSocket(type);
     const ok = await new Promise<boolean>((resolve) => {
       s.once('error', () => resolve(false));
-      s.bind(basePort + p, host, () => resolve(true));
+      s.bind(basePort + p, from, () => resolve(true));
     });
     if (ok) socks.push(s);
     else s.close();
@@ -264,21 +275,29 @@ async function main(): Promise<void> {
   const role = argValue(argv, '--role');
   if (role === 'sender') return sender(argv);
   const quick = argv.includes('--quick');
+  const host = argValue(argv, '--host') ?? '127.0.0.1';
   const o: FloodOptions = {
     datagrams: Number(argValue(argv, '--datagrams') ?? (quick ? 20_000 : 200_000)),
     ports: Number(argValue(argv, '--ports') ?? (quick ? 2_000 : 20_000)),
     rounds: Number(argValue(argv, '--rounds') ?? 2),
-    host: argValue(argv, '--host') ?? '127.0.0.1',
+    host,
     basePort: Number(argValue(argv, '--base') ?? 12_000),
-    warmDatagrams: Number(argValue(argv, '--warm') ?? (quick ? 5_000 : 20_000)),
-    warmPorts: Number(argValue(argv, '--warm-ports') ?? (quick ? 500 : 2_000)),
+    // Warm-up: the flood's own shape where a second loopback address allows it (IPv4), else 20k datagrams from
+    // 2k ports. A fresh receiver's JIT is still tiering after 20k datagrams: replayed in process, the flood's
+    // datagrams cost the adapter 5.5 µs each on a cold classifier, 2.5 on a second pass and 1.7 on a third.
+    warmDatagrams: 0,
+    warmPorts: 0,
+    warmFrom: argValue(argv, '--warm-from') ?? (host === '127.0.0.1' ? '127.0.0.2' : host),
     ...(argValue(argv, '--impl') ? { impl: argValue(argv, '--impl')! } : {}),
     pin: argv.includes('--pin'),
     rates: (argValue(argv, '--rates') ?? '0').split(',').map(Number),
     ...(argValue(argv, '--max-bytes') ? { maxBytes: Number(argValue(argv, '--max-bytes')) } : {}),
   };
+  const shaped = o.warmFrom !== o.host;
+  o.warmDatagrams = Number(argValue(argv, '--warm') ?? (shaped ? o.datagrams : quick ? 5_000 : 20_000));
+  o.warmPorts = Number(argValue(argv, '--warm-ports') ?? (shaped ? o.ports : quick ? 500 : 2_000));
   console.log(`# datagram flood — node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? '?'}, load ${loadavg().map((x) => x.toFixed(1)).join(' ')}, ${new Date().toISOString()}`);
-  console.log(`# ${o.datagrams} datagrams from ${o.ports} ports to ${o.host}, ${o.rounds} round(s), send rates ${o.rates.map((r) => (r > 0 ? `${r}/s` : 'blast')).join(', ')}, receivers alternate plain / adapter${o.pin ? ', receiver on CPU 0 and senders on CPU 1' : ''}\n`);
+  console.log(`# ${o.datagrams} datagrams from ${o.ports} ports to ${o.host}, ${o.rounds} round(s), send rates ${o.rates.map((r) => (r > 0 ? `${r}/s` : 'blast')).join(', ')}, receivers alternate plain / adapter${o.pin ? ', receiver on CPU 0 and senders on CPU 1' : ''}, after a warm-up of ${o.warmDatagrams} datagrams from ${o.warmPorts} ports of ${o.warmFrom}\n`);
   const rows = await runDatagramFlood(o);
   console.log(table(rows));
   // One port in five sends a WireGuard initiation and padded transport data: nearly every such tuple must come out
