@@ -7,6 +7,7 @@ import { classifyCaptures, findCaptures, type CaptureRecord } from '../batch/ind
 import type { RawPacket } from '../trace/types.js';
 import type { FlowRecord } from '../classify/record.js';
 import type { VerdictEvent } from '../classify/session.js';
+import { CERT_STREAM_MAX_BYTES, DEFAULT_MAX_CERT_STREAMS, type CertStreamStats } from '../detect/names/cert-stream.js';
 import type { RunMetrics } from '../metrics/index.js';
 import { TraceFormatError, TunnelscopeError } from '../errors.js';
 import { safeText } from '../text.js';
@@ -153,6 +154,24 @@ interface RunStats {
   packets: number;
   flows: number;
   malformed: Record<string, number>;
+  /** Payload packets not inspected as copies of the one before them (a mirror port's duplicates). */
+  duplicatesSkipped: number;
+  certificates: CertStreamStats;
+}
+
+/** For the end-of-run line: packets and certificates the detectors did not get whole, and why ('' if none). */
+function inspectionNote(st: RunStats): string {
+  const c = st.certificates;
+  const certs = c.tooLong + c.noSlot;
+  return (
+    (st.duplicatesSkipped > 0 ? `${st.duplicatesSkipped} payload packets not inspected as copies of the one before them (mirror-port duplicates), ` : '') +
+    (certs > 0
+      ? `${certs} server certificates read from their first segment only (${[
+          c.tooLong > 0 ? `${c.tooLong} past ${CERT_STREAM_MAX_BYTES} bytes` : '',
+          c.noSlot > 0 ? `${c.noSlot} with all ${DEFAULT_MAX_CERT_STREAMS} buffers lent` : '',
+        ].filter((x) => x !== '').join(', ')}), `
+      : '')
+  );
 }
 
 /** `--workers`/`--jobs`: a count, or auto (undefined = auto). */
@@ -505,7 +524,7 @@ async function runSession(classifier: Classifier, input: string, o: RunOptions, 
   let n = 0;
   h.metrics?.watch(() => {
     const st = session.stats;
-    return { packets: n, bytes: wireBytes, skipped: st.malformed, liveFlows: session.liveFlows, evicted: st.evicted };
+    return { packets: n, bytes: wireBytes, skipped: st.malformed, liveFlows: session.liveFlows, evicted: st.evicted, duplicates: st.duplicatesSkipped };
   });
   const shard = o.shard;
   // A shard's session sees every frame's time (idle flows expire as in the whole run, as in a pool worker) and
@@ -712,6 +731,7 @@ async function classifyInput(
       stop.note('tunnelscope') +
         `tunnelscope: ${st.packets} packets, ${st.flows} flows, ${tally.vpn} VPN flows, ` +
         tally.shortNote() +
+        inspectionNote(st) +
         `${bad.length ? `skipped: ${bad.join(', ')}, ` : ''}${secs.toFixed(2)} s (${Math.round(st.packets / Math.max(secs, 1e-9))} packets/s)\n` +
         extra.map((l) => `tunnelscope: ${l}\n`).join(''),
     );

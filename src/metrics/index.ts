@@ -24,6 +24,8 @@ export interface RunCounters {
   liveFlows?: number;
   /** Flows ended by eviction at the live-flow cap. */
   evicted?: number;
+  /** Payload packets not inspected as copies of the one before them (a mirror port's duplicates). */
+  duplicates?: number;
 }
 
 /** The fields of a verdict or flow record the metrics read. */
@@ -98,6 +100,7 @@ export class RunMetrics {
     polled('packets_total', 'Frames read from the capture input.', (c) => c.packets);
     polled('bytes_total', 'Bytes of the frames read (original length on the wire).', (c) => c.bytes);
     polled('flows_evicted_total', 'Flows ended by eviction at the live-flow cap.', (c) => c.evicted);
+    polled('duplicate_packets_total', "Payload packets counted in their flow but not inspected: a copy of the flow's packet before, within 10 ms (a mirror port's duplicates).", (c) => c.duplicates);
     const lastSkipped = new Map<string, number>();
     new Counter({
       name: `${p}skipped_packets_total`, help: 'Frames counted and skipped, by reason.', labelNames: ['reason'], registers,

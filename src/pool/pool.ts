@@ -28,6 +28,7 @@ import { frameShard } from './shard.js';
 import { isDnsServerFrame } from '../trace/peek.js';
 import { isCaptureTime, usFromNs } from '../trace/container.js';
 import { CaptureReader } from '../trace/reader.js';
+import type { CertStreamStats } from '../detect/names/cert-stream.js';
 import { FRAME_FOREIGN, FRAME_HEADER_BYTES, sharedLists, toWire, type FromWorker, type ToWorker, type WorkerSessionStats } from './protocol.js';
 
 /**
@@ -84,6 +85,10 @@ export interface PoolStats {
   flows: number;
   verdicts: number;
   malformed: Record<string, number>;
+  /** Payload packets not inspected as copies of the one before (SessionStats.duplicatesSkipped), all workers. */
+  duplicatesSkipped: number;
+  /** Server certificates joined across segments, and why not (SessionStats.certificates), all workers. */
+  certificates: CertStreamStats;
   /** List version in force in the workers when the run ended (records name the version each used). */
   listVersion: number;
   elapsedMs: number;
@@ -151,8 +156,27 @@ export function compareRecords(a: FlowRecord, b: FlowRecord): number {
   );
 }
 
-function addInto(dst: Record<string, number>, src: Record<string, number>): void {
-  for (const [k, v] of Object.entries(src)) dst[k] = (dst[k] ?? 0) + v;
+function addInto<T extends object>(dst: T, src: T): void {
+  const d = dst as Record<string, number>;
+  for (const [k, v] of Object.entries(src) as [string, number][]) d[k] = (d[k] ?? 0) + v;
+}
+
+/** The run's stats: the workers' counters summed. */
+function poolStats(packets: number, stats: readonly WorkerSessionStats[], listVersion: number, elapsedMs: number): PoolStats {
+  const s: PoolStats = {
+    packets, claimed: stats.map((x) => x.claimed), decoded: 0, flows: 0, verdicts: 0, malformed: {},
+    duplicatesSkipped: 0, certificates: { started: 0, completed: 0, tooLong: 0, noSlot: 0, abandoned: 0 },
+    listVersion, elapsedMs,
+  };
+  for (const x of stats) {
+    s.decoded += x.decoded;
+    s.flows += x.flows;
+    s.verdicts += x.verdicts;
+    s.duplicatesSkipped += x.duplicatesSkipped;
+    addInto(s.malformed, x.malformed);
+    addInto(s.certificates, x.certificates);
+  }
+  return s;
 }
 
 function workerError(m: Extract<FromWorker, { t: 'error' }>): Error {
@@ -491,13 +515,7 @@ export class ClassifierPool extends EventEmitter {
         left: this.workers,
         stats,
         resolve: () => {
-          const s: PoolStats = { packets: this.livePackets, claimed: stats.map((x) => x.claimed), decoded: 0, flows: 0, verdicts: 0, malformed: {}, listVersion: this.listVersion, elapsedMs: performance.now() - start };
-          for (const x of stats) {
-            s.decoded += x.decoded;
-            s.flows += x.flows;
-            s.verdicts += x.verdicts;
-            addInto(s.malformed, x.malformed);
-          }
+          const s = poolStats(this.livePackets, stats, this.listVersion, performance.now() - start);
           this.ending = null;
           this.livePackets = 0;
           // The next live run starts new sessions in the workers: its clock and check schedule start afresh too.
@@ -695,14 +713,7 @@ export class ClassifierPool extends EventEmitter {
       }
       this.jobs.delete(job);
       const stats = j.done as WorkerSessionStats[];
-      const s: PoolStats = { packets: stats[0]!.packets, claimed: stats.map((x) => x.claimed), decoded: 0, flows: 0, verdicts: 0, malformed: {}, listVersion: j.listVersion, elapsedMs: performance.now() - j.start };
-      for (const x of stats) {
-        s.decoded += x.decoded;
-        s.flows += x.flows;
-        s.verdicts += x.verdicts;
-        addInto(s.malformed, x.malformed);
-      }
-      j.resolve(s);
+      j.resolve(poolStats(stats[0]!.packets, stats, j.listVersion, performance.now() - j.start));
     }
   }
 

@@ -8,6 +8,7 @@ import type { FlowRecord } from '../classify/record.js';
 import { toCidrMap, type CidrListInput, type ListSnapshot, type ListsInput } from '../classify/lists.js';
 import type { VerdictEvent } from '../classify/session.js';
 import type { FlowTableOptions } from '../trace/flow-table.js';
+import type { CertStreamStats } from '../detect/names/cert-stream.js';
 import { CidrMap } from '../trie/cidr-map.js';
 import { InvalidArgumentError } from '../errors.js';
 
@@ -162,6 +163,8 @@ export interface WorkerSessionStats {
   flows: number;
   verdicts: number;
   malformed: Record<string, number>;
+  duplicatesSkipped: number;
+  certificates: CertStreamStats;
 }
 
 export type FromWorker =

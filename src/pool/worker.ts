@@ -62,7 +62,10 @@ if (classifier.listVersion !== init.lists.version) {
 
 function statsOf(s: ClassifierSession, packets: number, claimed: number): WorkerSessionStats {
   const st = s.stats;
-  return { packets, claimed, decoded: st.decoded, flows: st.flows, verdicts: st.verdicts, malformed: st.malformed };
+  return {
+    packets, claimed, decoded: st.decoded, flows: st.flows, verdicts: st.verdicts, malformed: st.malformed,
+    duplicatesSkipped: st.duplicatesSkipped, certificates: st.certificates,
+  };
 }
 
 function errorMessage(e: unknown, job: number | null): FromWorker {

@@ -41,7 +41,7 @@ afterEach(async () => {
 describe('run metrics', () => {
   it('serves every metric the issue lists over HTTP, scraped with fetch', async () => {
     const m = createRunMetrics();
-    const c: RunCounters = { packets: 0, bytes: 0, skipped: {}, liveFlows: 0, evicted: 0 };
+    const c: RunCounters = { packets: 0, bytes: 0, skipped: {}, liveFlows: 0, evicted: 0, duplicates: 0 };
     m.watch(() => c);
     m.lists({ ok: true, version: 3, seconds: 0.25 });
     m.lists({ ok: false });
@@ -52,6 +52,7 @@ describe('run metrics', () => {
     c.skipped = { truncated: 3, 'unknown-link': 1 };
     c.liveFlows = 17;
     c.evicted = 2;
+    c.duplicates = 5;
     m.verdict({ label: 'unregistered_vpn', protocol: 'wireguard', decidedAtPacket: 2 });
     m.verdict({ label: 'ordinary', protocol: null, decidedAtPacket: 8 });
     m.record({ label: 'unregistered_vpn', protocol: 'wireguard', decidedAtPacket: 2 });
@@ -74,6 +75,7 @@ describe('run metrics', () => {
       'tunnelscope_skipped_packets_total{reason="unknown-link"}': 1,
       tunnelscope_live_flows: 17,
       tunnelscope_flows_evicted_total: 2,
+      tunnelscope_duplicate_packets_total: 5,
       'tunnelscope_verdicts_total{label="unregistered_vpn",protocol="wireguard"}': 1,
       'tunnelscope_verdicts_total{label="ordinary",protocol="none"}': 1,
       'tunnelscope_flows_total{label="unregistered_vpn",protocol="wireguard"}': 1,
