@@ -55,6 +55,37 @@ export interface Combined {
 
 const NOT_VPN: Combined = Object.freeze({ isVpn: false, protocol: null, confidence: 0, final: false }) as Combined;
 
+/** A protocol's own detector item of medium strength (what `combine` weighs as `medium`). */
+function isDetectorMedium(e: Evidence): boolean {
+  return (
+    e.strength === 'medium' && e.source !== REGISTRATION_SOURCE && e.source !== 'vpn-endpoints' && e.kind !== 'list' &&
+    e.rule !== DNS_BINDING_RULE && e.source !== 'vpn-domains' && e.kind !== 'name' && e.source !== 'companion' &&
+    e.kind !== 'relation'
+  );
+}
+
+/**
+ * The protocol with two different medium rules (two rules of one protocol corroborate each other; the same rule
+ * firing twice is one observation, not two), the preferred one if several, else null. Protocols are weighed in the
+ * order of their first medium item. Pairwise over the items (at most 16 per flow): a verdict allocates nothing here.
+ */
+function corroboratedMedium(items: readonly Evidence[]): string | null {
+  let best: string | null = null;
+  outer: for (let i = 0; i < items.length; i++) {
+    const a = items[i]!;
+    if (!isDetectorMedium(a)) continue;
+    for (let j = 0; j < i; j++) if (items[j]!.protocol === a.protocol && isDetectorMedium(items[j]!)) continue outer;
+    for (let j = i + 1; j < items.length; j++) {
+      const b = items[j]!;
+      if (b.protocol === a.protocol && b.rule !== a.rule && isDetectorMedium(b)) {
+        if (best === null || prefer(a.protocol, best)) best = a.protocol;
+        continue outer;
+      }
+    }
+  }
+  return best;
+}
+
 export function combine(items: readonly Evidence[]): Combined {
   if (items.length === 0) return NOT_VPN;
   let strong: Evidence | undefined;
@@ -63,9 +94,6 @@ export function combine(items: readonly Evidence[]): Combined {
   let name: Evidence | undefined;
   let companion: Evidence | undefined;
   let bound: Evidence | undefined;
-  // Distinct medium rules per protocol: two different rules of one protocol corroborate each other (the same
-  // rule firing twice is one observation, not two).
-  let mediumKeys: Map<string, Set<string>> | undefined;
   for (const e of items) {
     if (e.source === REGISTRATION_SOURCE) continue;
     if (e.source === 'vpn-endpoints' || e.kind === 'list') {
@@ -88,16 +116,9 @@ export function combine(items: readonly Evidence[]): Combined {
       if (!strong || prefer(e.protocol, strong.protocol)) strong = e;
     } else if (e.strength === 'medium') {
       if (!medium || prefer(e.protocol, medium.protocol)) medium = e;
-      mediumKeys ??= new Map();
-      let set = mediumKeys.get(e.protocol);
-      if (!set) mediumKeys.set(e.protocol, (set = new Set()));
-      set.add(e.rule);
     }
   }
-  let twoMedium: string | null = null;
-  if (mediumKeys) {
-    for (const [proto, set] of mediumKeys) if (set.size >= 2 && (twoMedium === null || prefer(proto, twoMedium))) twoMedium = proto;
-  }
+  const twoMedium = medium ? corroboratedMedium(items) : null;
   if (strong) {
     let corroborated = endpoint !== undefined || name !== undefined || companion !== undefined || bound !== undefined;
     for (const e of items) {

@@ -92,4 +92,41 @@ describe('combine (evidence → verdict table)', () => {
       { numRuns: 500 },
     );
   });
+
+  it('property: the protocol two medium rules corroborate is the one a per-protocol set of rules gives (oracle)', () => {
+    const REFINES: Record<string, string> = { tailscale: 'wireguard', 'cloudflare-warp': 'wireguard', pulse: 'ipsec' };
+    const prefer = (a: string, b: string): boolean => (REFINES[a] === b ? true : REFINES[b] === a ? false : a < b);
+    // The rule as first written: distinct medium rules collected per protocol, protocols weighed in first-seen order.
+    const oracle = (items: readonly Evidence[]): string | null => {
+      const keys = new Map<string, Set<string>>();
+      for (const e of items) {
+        if (e.source === 'registered' || e.source === 'vpn-endpoints' || e.kind === 'list' || e.rule === 'dns-binding.list') continue;
+        if (e.source === 'vpn-domains' || e.kind === 'name' || e.source === 'companion' || e.kind === 'relation') continue;
+        if (e.strength !== 'medium') continue;
+        if (!keys.has(e.protocol)) keys.set(e.protocol, new Set());
+        keys.get(e.protocol)!.add(e.rule);
+      }
+      let two: string | null = null;
+      for (const [p, set] of keys) if (set.size >= 2 && (two === null || prefer(p, two))) two = p;
+      return two;
+    };
+    const item = fc.record({
+      source: fc.constantFrom('wireguard', 'openvpn', 'ike', 'vpn-endpoints', 'vpn-domains', 'companion', 'registered'),
+      protocol: fc.constantFrom('wireguard', 'tailscale', 'cloudflare-warp', 'ipsec', 'pulse', 'openvpn'),
+      strength: fc.constantFrom<Strength>('medium', 'medium', 'weak', 'strong'),
+      rule: fc.constantFrom('r1', 'r2', 'r3', 'dns-binding.list'),
+      kind: fc.constantFrom<'name' | 'list' | 'relation' | null>(null, 'name', 'list', 'relation'),
+    });
+    fc.assert(
+      fc.property(fc.array(item, { maxLength: 16 }), (raw) => {
+        const items: Evidence[] = raw.map((r) => (r.kind ? { ...ev(r.source, r.strength, r.rule, 0, r.protocol), kind: r.kind } : ev(r.source, r.strength, r.rule, 0, r.protocol)));
+        const c = combine(items);
+        const two = oracle(items);
+        // Only the medium-pair row can name `two`'s protocol at 0.85; everything above it is unchanged by it.
+        if (c.confidence === 0.85) expect(c.protocol).toBe(two);
+        else if (!c.final && c.confidence < 0.85) expect(two).toBeNull();
+      }),
+      { numRuns: 3000 },
+    );
+  });
 });
