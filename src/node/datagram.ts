@@ -144,6 +144,8 @@ export class DatagramClassifier extends EventEmitter {
   private curAPort = 0;
   private curBPort = 0;
   private curVerdict: Verdict | undefined;
+  /** The pushed datagram's time (Infinity between pushes: no verdict is a datagram's then). */
+  private readonly curTs = new Float64Array([Infinity]);
   /**
    * Verdicts found during a push or a clock tick, delivered once the session is back in a consistent state (an
    * exception in an embedder's handler must not unwind through the flow table).
@@ -316,7 +318,7 @@ export class DatagramClassifier extends EventEmitter {
       // datagram itself as the payload: no frame, no copy, nothing of the peer's bytes kept here after the call.
       const w = this.view;
       w.data = msg;
-      w.tsUs = nowUs();
+      w.tsUs = this.curTs[0] = nowUs();
       w.wireLen = 28 + n;
       w.src4 = src.v4 >>> 0;
       w.dst4 = dst.v4 >>> 0;
@@ -332,6 +334,7 @@ export class DatagramClassifier extends EventEmitter {
     }
     const v = this.curVerdict;
     this.curVerdict = undefined;
+    this.curTs[0] = Infinity;
     this.deliver();
     return v;
   }
@@ -351,7 +354,7 @@ export class DatagramClassifier extends EventEmitter {
     r.data = f;
     r.capLen = 48 + n;
     r.wireLen = 48 + n;
-    r.tsUs = nowUs();
+    r.tsUs = this.curTs[0] = nowUs();
     try {
       this.session.pushRaw(r);
     } finally {
@@ -362,15 +365,18 @@ export class DatagramClassifier extends EventEmitter {
 
   private onSessionVerdict(f: FlowHandle, verdict: Verdict): void {
     // Most verdicts are of the tuple being pushed: its texts are at hand. Others (tuples ended during a push when
-    // evicted or idle, or by the timer) are read from the flow.
+    // evicted or idle, or by the timer) are read from the flow. The pushed datagram's own flow was active at its
+    // time; an earlier flow of the same tuple that this datagram found idle (and ended) was not: its verdict is an
+    // event, not what this datagram made final.
     const a = this.curA, b = this.curB;
+    const own = f.lastSeenUs >= this.curTs[0]!;
     let flow: DatagramFlow;
     if (f.srcPort === this.curAPort && f.dstPort === this.curBPort && sameAddr(f, a, b)) {
       flow = { src: a.text, srcPort: this.curAPort, dst: b.text, dstPort: this.curBPort };
-      this.curVerdict = verdict;
+      if (own) this.curVerdict = verdict;
     } else if (f.srcPort === this.curBPort && f.dstPort === this.curAPort && sameAddr(f, b, a)) {
       flow = { src: b.text, srcPort: this.curBPort, dst: a.text, dstPort: this.curAPort };
-      this.curVerdict = verdict;
+      if (own) this.curVerdict = verdict;
     } else {
       const s = splitEndpoint(f.srcText());
       const d = splitEndpoint(f.dstText());

@@ -128,6 +128,34 @@ describe('DatagramClassifier.attach on real sockets', () => {
     expect(seen.every((s) => s.v.decidedAtPacket === 1)).toBe(true);
   });
 
+  it("a tuple back after idleMs is a new flow: the datagram that starts it does not return the ended flow's verdict", () => {
+    let ms = 1000;
+    const clock = vi.spyOn(performance, 'now').mockImplementation(() => ms);
+    try {
+      const dc = new DatagramClassifier(createClassifier(), { idleMs: 5000 });
+      track(dc);
+      const events: [Verdict, DatagramFlow][] = [];
+      dc.on('verdict', (v: Verdict, f: DatagramFlow) => events.push([v, f]));
+      const a = { address: '10.0.0.1', port: 40000 }, b = { address: '10.0.0.2', port: 51820 };
+      expect(dc.inspect(Buffer.from('hello'), a, b)).toBeUndefined(); // one datagram: not final yet
+      ms += 60_000; // past idleMs, no timer tick in between (the clock is mocked)
+      // The old flow ends (its verdict is reported now, as an event); the new flow's first datagram is undecided.
+      expect(dc.inspect(Buffer.from('hello'), a, b)).toBeUndefined();
+      expect(events.map(([v]) => v.label)).toEqual(['ordinary']);
+      expect(dc.stats).toMatchObject({ tuples: 2, liveTuples: 1, idle: 1 });
+      // Once more, now with a handshake: the response that decides the third flow returns its verdict.
+      ms += 60_000;
+      expect(dc.inspect(wgInit(0x4242), a, b)).toBeUndefined();
+      expect(events).toHaveLength(2);
+      ms += 1;
+      expect(dc.inspect(wgResp(0x4243, 0x4242), b, a)).toMatchObject({ label: 'unregistered_vpn', protocol: 'wireguard' });
+      expect(events).toHaveLength(3);
+      dc.close();
+    } finally {
+      clock.mockRestore();
+    }
+  });
+
   it('attach before bind resolves the local side on listening; detach stops listening', async () => {
     const dc = new DatagramClassifier(createClassifier());
     track(dc);
