@@ -150,7 +150,10 @@ export class DatagramClassifier extends EventEmitter {
    * Verdicts found during a push or a clock tick, delivered once the session is back in a consistent state (an
    * exception in an embedder's handler must not unwind through the flow table).
    */
-  private pending: { verdict: Verdict; flow: DatagramFlow }[] = [];
+  private pending: Pending[] = [];
+  /** The attachment the pushed datagram came through (null for `inspect`), and whether its end is the sender. */
+  private curAtt: Attachment | null = null;
+  private curLocalIsA = false;
   /** Address parse cache of the last `inspect` texts (a flood repeats one peer address). */
   private lastText: [string, string] = ['', ''];
   private lastAddr: [SockAddr | null, SockAddr | null] = [null, null];
@@ -247,7 +250,11 @@ export class DatagramClassifier extends EventEmitter {
     const h = (msg: Buffer, rinfo: RemoteInfo): void => {
       if (!att) return;
       const peer = this.peerAddr(rinfo.address);
-      if (peer) this.push(msg, peer, rinfo.port, att.local.forPeer(peer), att.port);
+      if (!peer) return;
+      // The sender is the peer; the socket's end is the receiver.
+      this.curAtt = att;
+      this.curLocalIsA = false;
+      this.push(msg, peer, rinfo.port, att.local.forPeer(peer), att.port);
     };
     socket.on('message', h);
     const detach = (): void => {
@@ -270,6 +277,8 @@ export class DatagramClassifier extends EventEmitter {
     const att = this.attachments.find((a) => a.socket === socket);
     if (!att) throw new InvalidArgumentError('outbound: the socket is not attached (or not bound yet)');
     const peer = this.addr(1, to.address);
+    this.curAtt = att;
+    this.curLocalIsA = true;
     return this.push(msg, att.local.forPeer(peer), att.port, peer, to.port);
   }
 
@@ -335,6 +344,7 @@ export class DatagramClassifier extends EventEmitter {
     const v = this.curVerdict;
     this.curVerdict = undefined;
     this.curTs[0] = Infinity;
+    this.curAtt = null;
     this.deliver();
     return v;
   }
@@ -371,38 +381,55 @@ export class DatagramClassifier extends EventEmitter {
     const a = this.curA, b = this.curB;
     const own = f.lastSeenUs >= this.curTs[0]!;
     let flow: DatagramFlow;
+    // Of the pushed tuple, which end is the attached socket's is known: the peer is the other one, whatever the
+    // port numbers (peers on the socket's own port number are common: WireGuard's 51820 on both sides).
+    let att: Attachment | null = null;
+    let peerIsSrc = false;
     if (f.srcPort === this.curAPort && f.dstPort === this.curBPort && sameAddr(f, a, b)) {
       flow = { src: a.text, srcPort: this.curAPort, dst: b.text, dstPort: this.curBPort };
       if (own) this.curVerdict = verdict;
+      att = this.curAtt;
+      peerIsSrc = !this.curLocalIsA;
     } else if (f.srcPort === this.curBPort && f.dstPort === this.curAPort && sameAddr(f, b, a)) {
       flow = { src: b.text, srcPort: this.curBPort, dst: a.text, dstPort: this.curAPort };
       if (own) this.curVerdict = verdict;
+      att = this.curAtt;
+      peerIsSrc = this.curLocalIsA;
     } else {
       const s = splitEndpoint(f.srcText());
       const d = splitEndpoint(f.dstText());
       flow = { src: s.address, srcPort: s.port, dst: d.address, dstPort: d.port };
     }
-    this.pending.push({ verdict, flow });
+    this.pending.push({ verdict, flow, att, peerIsSrc });
   }
 
   private deliver(): void {
     if (this.pending.length === 0) return;
     const list = this.pending;
     this.pending = [];
-    for (const { verdict, flow } of list) {
+    for (const { verdict, flow, att, peerIsSrc } of list) {
       this.emit('verdict', verdict, flow);
       const v6 = flow.src.includes(':');
-      for (const att of this.attachments) {
-        if (v6 && !att.v6) continue;
-        let peer: { address: string; port: number } | null = null;
-        if (flow.dstPort === att.port) peer = { address: flow.src, port: flow.srcPort };
-        else if (flow.srcPort === att.port) peer = { address: flow.dst, port: flow.dstPort };
-        if (!peer) continue;
-        att.onVerdict(verdict, { address: peer.address, port: peer.port, family: v6 ? 'IPv6' : 'IPv4', size: 0 });
-        break;
+      let to: Attachment | null = att !== null && this.attachments.includes(att) ? att : null;
+      let src = peerIsSrc;
+      if (att === null) {
+        // A tuple ended by the timer, by eviction or at close, or one fed through inspect: the attachment whose
+        // own end (port and address) is one of the tuple's.
+        for (const c of this.attachments) {
+          if (v6 && !c.v6) continue;
+          if (flow.dstPort === c.port && isLocalEnd(c, flow.dst, flow.src)) src = true;
+          else if (flow.srcPort === c.port && isLocalEnd(c, flow.src, flow.dst)) src = false;
+          else continue;
+          to = c;
+          break;
+        }
       }
+      if (to === null) continue;
+      const address = src ? flow.src : flow.dst, port = src ? flow.srcPort : flow.dstPort;
+      to.onVerdict(verdict, { address, port, family: v6 ? 'IPv6' : 'IPv4', size: 0 });
     }
   }
+
 }
 
 const NO_BYTES = new Uint8Array(0);
@@ -413,6 +440,21 @@ function udpView4(): PacketView {
   w.proto = IPPROTO_UDP;
   w.payloadOff = 0;
   return w;
+}
+
+interface Pending {
+  verdict: Verdict;
+  flow: DatagramFlow;
+  /** The attachment whose socket is one end of the tuple, when the verdict came from a datagram through it. */
+  att: Attachment | null;
+  /** The peer is the tuple's initiator (`flow.src`), else its responder. */
+  peerIsSrc: boolean;
+}
+
+/** Whether `address` is the end an attachment's socket has in a tuple whose other end is `other`. */
+function isLocalEnd(att: Attachment, address: string, other: string): boolean {
+  const o = parseSockAddr(other);
+  return o !== null && att.local.forPeer(o).text === address;
 }
 
 /** Whether the flow's initiator is `src` and its responder `dst` (addresses only). */

@@ -156,6 +156,44 @@ describe('DatagramClassifier.attach on real sockets', () => {
     }
   });
 
+  it('a peer on the same port number as the socket (WireGuard peers both on 51820) is reported as the peer, whoever spoke first', async () => {
+    for (const serverFirst of [true, false]) {
+      const dc = new DatagramClassifier(createClassifier(), { idleMs: 100 });
+      track(dc);
+      const server = await udpSocket('udp4', '127.0.0.1');
+      const port = (server.address() as AddressInfo).port;
+      const peerSock = dgram.createSocket('udp4');
+      peerSock.bind(port, '127.0.0.2');
+      await new Promise((r) => peerSock.once('listening', r));
+      closers.push(() => server.close(), () => peerSock.close());
+      const peers: string[] = [];
+      dc.attach(server, (_v, peer) => peers.push(`${peer.address}:${peer.port}`));
+      const peer = { address: '127.0.0.2', port };
+      if (serverFirst) {
+        // The socket initiates (the flow's src is the socket's own end, on the same port number as the peer).
+        server.send(wgInit(0x7171), port, '127.0.0.2');
+        dc.outbound(server, wgInit(0x7171), peer);
+        peerSock.send(wgResp(0x7272, 0x7171), port, '127.0.0.1');
+      } else {
+        peerSock.send(wgInit(0x7171), port, '127.0.0.1');
+        await until(() => dc.stats.datagrams === 1);
+        dc.outbound(server, wgResp(0x7272, 0x7171), peer);
+      }
+      await until(() => peers.length === 1);
+      expect(peers, `server first: ${serverFirst}`).toEqual([`127.0.0.2:${port}`]);
+      // Verdicts the timer reports (undecided tuples gone idle) name the peer too, whoever spoke.
+      const third = dgram.createSocket('udp4');
+      third.bind(port, '127.0.0.4');
+      await new Promise((r) => third.once('listening', r));
+      closers.push(() => third.close());
+      third.send(Buffer.from('hello'), port, '127.0.0.1');
+      await until(() => dc.stats.datagrams === 3);
+      dc.outbound(server, Buffer.from('hi'), { address: '127.0.0.3', port });
+      await until(() => peers.length === 3, 3000);
+      expect(peers.slice(1).sort(), `server first: ${serverFirst}`).toEqual([`127.0.0.3:${port}`, `127.0.0.4:${port}`]);
+    }
+  });
+
   it('attach before bind resolves the local side on listening; detach stops listening', async () => {
     const dc = new DatagramClassifier(createClassifier());
     track(dc);
