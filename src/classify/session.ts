@@ -298,8 +298,11 @@ export class ClassifierSession extends EventEmitter {
   private onPacket(f: FlowHandle, isNew: boolean, payload: boolean): void {
     const id = f.id;
     // A TLS connection ends for the companion rules when it closes, not when it stops lingering in the table.
-    const tls = this.tlsOf[id];
-    if (tls !== undefined && tls.endUs === Infinity && f.closed) this.companions.noteEnd(tls, f.lastSeenUs);
+    // (`closed` first: it is in the flow's record, already at hand; the side array is read only for closed flows.)
+    if (f.closed) {
+      const tls = this.tlsOf[id];
+      if (tls !== undefined && tls.endUs === Infinity) this.companions.noteEnd(tls, f.lastSeenUs);
+    }
     if (isNew) {
       this.nFlows++;
       if (id >= this.decided.length) this.growDecided(id);
