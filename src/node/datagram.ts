@@ -2,9 +2,9 @@
  * `DatagramClassifier`: one verdict per UDP 4-tuple for a gateway built on node:dgram.
  *
  * It is a {@link ClassifierSession} fed from the socket: each datagram becomes the packet view a decoder would
- * make of its IP/UDP frame (IPv4: filled from the socket's addresses and ports, the datagram itself as payload;
- * IPv6: a frame built in one scratch buffer, zeroed after use) and goes through the same flow table and
- * incremental detection as a capture, so a tuple costs one flow-table slot plus
+ * make of its IP/UDP frame, filled in from the socket's addresses and ports with the datagram itself as payload
+ * (nothing copied), and goes through the same flow table and incremental detection as a capture, so a tuple costs
+ * one flow-table slot plus
  * the first bytes detectors read (48 bytes of at most `maxPackets` datagrams, released when its verdict is final),
  * each datagram is inspected once, and the verdict is the one the CLI would give for the same traffic. Tunnels
  * are never opened (a datagram's payload is the peer's to choose). Idle tuples end after `idleMs` (a timer
@@ -17,7 +17,7 @@ import type { ClassifierSession } from '../classify/session.js';
 import type { Verdict } from '../classify/types.js';
 import { IPPROTO_UDP } from '../detect/types.js';
 import { InvalidArgumentError } from '../errors.js';
-import { LINKTYPE_RAW, type FlowHandle, type PacketView, type RawPacket } from '../trace/types.js';
+import type { FlowHandle, PacketView } from '../trace/types.js';
 import { newPacketView } from '../trace/decode.js';
 import { isUnspecified, LocalAddresses, parseSockAddr, UNSPECIFIED4, UNSPECIFIED6, type SockAddr } from './address.js';
 
@@ -82,11 +82,11 @@ const SNIPPET_BYTES = 48;
  */
 const TUPLE_FIXED_BYTES = 3584;
 /**
- * Held whatever the tuple count: the frame scratch (64 KiB), the snippet pools' chunk granularity (1024 slots
- * of each tier) and the session's pool of 1024 spare detection objects.
+ * Held whatever the tuple count: the snippet pools' chunk granularity (1024 slots of each tier) and the session's
+ * pool of 1024 spare detection objects.
  */
 function fixedBytes(maxPackets: number): number {
-  return 65_536 + 1024 * (2 + maxPackets) * (SNIPPET_BYTES + 6) + 1024 * 256;
+  return 1024 * (2 + maxPackets) * (SNIPPET_BYTES + 6) + 1024 * 256;
 }
 /** Datagrams are at most 65535 bytes of IP payload. */
 const MAX_UDP_PAYLOAD6 = 65535 - 8;
@@ -127,11 +127,10 @@ export class DatagramClassifier extends EventEmitter {
   /** The tuple cap in force: min(maxFlows, floor((maxBytes - fixed) / bytesPerTuple)). */
   readonly maxTuples: number;
   private readonly session: ClassifierSession;
-  private readonly raw: RawPacket = { data: new Uint8Array(0), offset: 0, capLen: 0, wireLen: 0, tsUs: 0, linkType: LINKTYPE_RAW };
-  /** An IPv6 frame under construction: IP header, UDP header, payload (zeroed after each push). */
-  private readonly frame = new Uint8Array(40 + 8 + MAX_UDP_PAYLOAD6);
-  /** An IPv4 datagram's packet view: the constant fields are set once (UDP, no VLAN, tunnel, fragment or SPI). */
-  private readonly view: PacketView = udpView4();
+  /** The pushed datagram's packet view: the constant fields are set once (UDP, no VLAN, tunnel, fragment or SPI). */
+  private readonly view: PacketView = udpView();
+  /** An IPv6 datagram's addresses (source, destination), which the flow table reads from bytes. */
+  private readonly addr6 = new Uint8Array(32);
   private readonly attachments: Attachment[] = [];
   private readonly detachers = new Set<() => void>();
   private skipped = 0;
@@ -321,25 +320,32 @@ export class DatagramClassifier extends EventEmitter {
     this.curAPort = srcPort;
     this.curBPort = dstPort;
     this.curVerdict = undefined;
-    if (v6) this.pushFrame(msg, n, src, srcPort, dst, dstPort);
-    else {
-      // IPv4: the view a decoder would make of the datagram's frame, filled from the socket's numbers, with the
-      // datagram itself as the payload: no frame, no copy, nothing of the peer's bytes kept here after the call.
-      const w = this.view;
-      w.data = msg;
-      w.tsUs = this.curTs[0] = nowUs();
-      w.wireLen = 28 + n;
+    // The view a decoder would make of the datagram's frame, filled from the socket's numbers, with the datagram
+    // itself as the payload: no frame, no copy, nothing of the peer's bytes kept here after the call.
+    const w = this.view;
+    w.data = msg;
+    w.tsUs = this.curTs[0] = nowUs();
+    w.wireLen = (v6 ? 48 : 28) + n;
+    w.ipVersion = src.v;
+    if (v6) {
+      this.addr6.set(src.b16, 0);
+      this.addr6.set(dst.b16, 16);
+      w.addrData = this.addr6;
+      w.src4 = 0;
+      w.dst4 = 0;
+    } else {
+      w.addrData = null;
       w.src4 = src.v4 >>> 0;
       w.dst4 = dst.v4 >>> 0;
-      w.srcPort = srcPort;
-      w.dstPort = dstPort;
-      w.payloadLen = n;
-      w.payloadWireLen = n;
-      try {
-        this.session.pushView(w);
-      } finally {
-        w.data = NO_BYTES;
-      }
+    }
+    w.srcPort = srcPort;
+    w.dstPort = dstPort;
+    w.payloadLen = n;
+    w.payloadWireLen = n;
+    try {
+      this.session.pushView(w);
+    } finally {
+      w.data = NO_BYTES;
     }
     const v = this.curVerdict;
     this.curVerdict = undefined;
@@ -347,30 +353,6 @@ export class DatagramClassifier extends EventEmitter {
     this.curAtt = null;
     this.deliver();
     return v;
-  }
-
-  /** IPv6: a raw frame (the flow table reads IPv6 addresses from the packet's bytes), payload copied and zeroed after. */
-  private pushFrame(msg: Uint8Array, n: number, src: SockAddr, srcPort: number, dst: SockAddr, dstPort: number): void {
-    const f = this.frame;
-    const udpLen = 8 + n;
-    f[0] = 0x60; f[1] = 0; f[2] = 0; f[3] = 0;
-    f[4] = udpLen >>> 8; f[5] = udpLen & 255; f[6] = IPPROTO_UDP; f[7] = 64;
-    f.set(src.b16, 8);
-    f.set(dst.b16, 24);
-    f[40] = srcPort >>> 8; f[41] = srcPort & 255; f[42] = dstPort >>> 8; f[43] = dstPort & 255;
-    f[44] = udpLen >>> 8; f[45] = udpLen & 255; f[46] = 0; f[47] = 0;
-    if (n > 0) f.set(n === msg.length ? msg : msg.subarray(0, n), 48);
-    const r = this.raw;
-    r.data = f;
-    r.capLen = 48 + n;
-    r.wireLen = 48 + n;
-    r.tsUs = this.curTs[0] = nowUs();
-    try {
-      this.session.pushRaw(r);
-    } finally {
-      // The payload is the peer's: nothing of it stays here once the session has taken what detectors need.
-      if (n > 0) f.fill(0, 48, 48 + n);
-    }
   }
 
   private onSessionVerdict(f: FlowHandle, verdict: Verdict): void {
@@ -434,11 +416,12 @@ export class DatagramClassifier extends EventEmitter {
 
 const NO_BYTES = new Uint8Array(0);
 
-function udpView4(): PacketView {
+function udpView(): PacketView {
   const w = newPacketView();
-  w.ipVersion = 4;
   w.proto = IPPROTO_UDP;
   w.payloadOff = 0;
+  w.srcOff = 0; // in addrData (IPv6)
+  w.dstOff = 16;
   return w;
 }
 

@@ -58,6 +58,7 @@ export function newPacketView(): PacketView {
     l3Off: 0,
     srcOff: 0,
     dstOff: 0,
+    addrData: null,
     src4: DOUBLE,
     dst4: DOUBLE,
     proto: 0,

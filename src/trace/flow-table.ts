@@ -514,7 +514,7 @@ export class FlowTable {
   private loadAddrs(p: PacketView): void {
     const a = this.kA, b = this.kB;
     if (p.ipVersion === 6) {
-      const d = p.data, s = p.srcOff, t = p.dstOff;
+      const d = p.addrData ?? p.data, s = p.srcOff, t = p.dstOff;
       a[0] = readI32be(d, s); a[1] = readI32be(d, s + 4); a[2] = readI32be(d, s + 8); a[3] = readI32be(d, s + 12);
       b[0] = readI32be(d, t); b[1] = readI32be(d, t + 4); b[2] = readI32be(d, t + 8); b[3] = readI32be(d, t + 12);
     } else {
@@ -785,6 +785,7 @@ export class FlowTable {
     }
     this.curSlot = NONE;
     this.curPacket = null;
+    this.handle.view.dropPacket();
     this.gen++; // the newest packet's bytes are no longer readable in full
     if (end !== null && (this.rec[o + R_BITS]! & B_LIVE) !== 0) this.endFlow(slot, end);
   }
@@ -987,6 +988,8 @@ class TableFlowView implements FlowView {
   private readonly cAvail: Int32Array;
   private readonly cStart: Int32Array;
   private readonly cBuf: Uint8Array[];
+  /** Index in the cache of the packet being added, whose bytes are the caller's (-1: none). */
+  private holdsPacket = -1;
   constructor(private readonly t: FlowTable) {
     const n = Math.max(1, t.maxPayloadPackets);
     this.cDir = new Uint8Array(n);
@@ -994,6 +997,16 @@ class TableFlowView implements FlowView {
     this.cAvail = new Int32Array(n);
     this.cStart = new Int32Array(n);
     this.cBuf = new Array<Uint8Array>(n).fill(EMPTY);
+  }
+  /**
+   * The packet being added is done: let go of its bytes (a socket adapter's datagram, a reader's chunk), which
+   * are the caller's; the cache is refilled at the next read.
+   */
+  dropPacket(): void {
+    if (this.holdsPacket < 0) return;
+    this.cBuf[this.holdsPacket] = EMPTY;
+    this.holdsPacket = -1;
+    this.cGen = -1;
   }
   /** Refill the cache when the view was re-aimed or the table changed since the last fill. */
   private sync(): void {
@@ -1020,6 +1033,7 @@ class TableFlowView implements FlowView {
       this.cAvail[last] = p.payloadLen;
       this.cBuf[last] = p.data;
       this.cStart[last] = p.payloadOff;
+      this.holdsPacket = last;
     }
     if (raw === NONE) {
       for (let i = from; i < n; i++) {

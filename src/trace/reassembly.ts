@@ -337,7 +337,7 @@ export class Reassembler {
     const id = p.fragId | 0;
     const s = this.kSrc, d = this.kDst;
     if (v6) {
-      const b = p.data, so = p.srcOff, dO = p.dstOff;
+      const b = p.addrData ?? p.data, so = p.srcOff, dO = p.dstOff;
       if (so < 0 || dO < 0 || so + 16 > b.length || dO + 16 > b.length) {
         st.unattributed += packets;
         this.sink.unattributed(packets);

@@ -57,9 +57,14 @@ export interface PacketView {
   ipVersion: 4 | 6;
   /** Offset of the (innermost) IP header. */
   l3Off: number;
-  /** Offsets of source and destination address (4 or 16 bytes) in `data`. */
+  /** Offsets of source and destination address (4 or 16 bytes) in `addrData`, or in `data` when that is null. */
   srcOff: number;
   dstOff: number;
+  /**
+   * Where the addresses are when not in `data`: null for a decoded packet; a packet built from a socket's numbers
+   * (tunnelscope/node) carries its IPv6 addresses here and the datagram alone in `data`.
+   */
+  addrData: Uint8Array | null;
   /** IPv4 addresses as uint32 (0 for IPv6). */
   src4: number;
   dst4: number;

@@ -271,9 +271,15 @@ describe('DatagramClassifier.inspect', () => {
     const dc = new DatagramClassifier(createClassifier());
     track(dc);
     const secret = Buffer.alloc(600, 0xa5);
+    // After each datagram (IPv4, then IPv6), walk everything reachable from the classifier (its session, flow
+    // table and its view cache, snippet pools, scratch buffers).
     dc.inspect(secret, { address: '10.0.0.1', port: 1 }, { address: '10.0.0.2', port: 2 });
+    walk(dc, secret);
     dc.inspect(secret, { address: 'fd00::1', port: 1 }, { address: 'fd00::2', port: 2 });
-    // Walk everything reachable from the classifier (its session, flow table, snippet pools, scratch buffers).
+    walk(dc, secret);
+  });
+
+  function walk(dc: DatagramClassifier, secret: Buffer): void {
     const seen = new Set<unknown>();
     const stack: unknown[] = [dc];
     let arrays = 0;
@@ -302,7 +308,7 @@ describe('DatagramClassifier.inspect', () => {
     expect(arrays).toBeGreaterThan(10);
     expect(longest).toBeGreaterThan(0); // the snippets are there...
     expect(longest).toBeLessThanOrEqual(48); // ...and no more than a snippet of any one datagram
-  });
+  }
 
   it('options are checked, and the tuple cap follows the byte budget', () => {
     const c = createClassifier();

@@ -250,7 +250,7 @@ describe('FlowTable properties', () => {
           for (const it of items) {
             const v: PacketView = {
               data: it.data, tsUs: it.ts, wireLen: it.data.length, vlan: it.vlan, encap: it.encap,
-              ipVersion: it.v6 ? 6 : 4, l3Off: 0, srcOff: 0, dstOff: 16, src4: it.fragId, dst4: it.spi,
+              ipVersion: it.v6 ? 6 : 4, l3Off: 0, srcOff: 0, dstOff: 16, addrData: null, src4: it.fragId, dst4: it.spi,
               proto: it.proto, srcPort: it.sp, dstPort: it.dp, spi: it.spi, tcpFlags: it.flags,
               payloadOff: 0, payloadLen: it.payloadLen, payloadWireLen: it.payloadWireLen,
               isFragment: it.frag, fragOffset: it.frag ? it.fragOffset : 0, fragId: it.fragId, moreFragments: it.more,

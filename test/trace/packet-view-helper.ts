@@ -30,6 +30,7 @@ export function makeView(spec: ViewSpec): PacketView {
     l3Off: 0,
     srcOff: v6 ? 8 : 12,
     dstOff: v6 ? 24 : 16,
+    addrData: null,
     src4: v6 ? 0 : u32(ip, 12),
     dst4: v6 ? 0 : u32(ip, 16),
     proto: spec.proto,
