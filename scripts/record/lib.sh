@@ -90,6 +90,7 @@ need_tun() { [ -c /dev/net/tun ] || skip "no /dev/net/tun"; }
 # netns NAME: create a network namespace removed at exit (skip when not permitted).
 netns() {
   ip netns add "$1" 2>"$OUT/netns.log" || skip "may not create a network namespace: $(cat "$OUT/netns.log")"
-  REC_CLEANUP+=("ip netns del $1")
+  # Whatever still runs in the namespace goes with it (a daemon's forked helper outlives the process started).
+  REC_CLEANUP+=("ip netns pids $1 | xargs -r kill -9; ip netns del $1")
   ip -n "$1" link set lo up
 }

@@ -18,12 +18,17 @@ gre_count() { tcpdump -r pptp-call.pcap 'proto gre' 2>/dev/null | wc -l; }
 printf 'localip 10.234.0.1\nremoteip 10.234.0.2-9\n' >pptpd.conf
 touch options
 capture pptp-call.pcap $RV "ip and host $IA" $R
-bg pptpd timeout 30 ip netns exec $R pptpd -f -c "$OUT/pptpd.conf" -o "$OUT/options" -p "$OUT/pptpd.pid" -e "$STANDIN" -l $RA
+bg pptpd timeout 40 ip netns exec $R pptpd -f -c "$OUT/pptpd.conf" -o "$OUT/options" -p "$OUT/pptpd.pid" -e "$STANDIN" -l $RA
 for i in $(seq 50); do ip netns exec $R ss -ltn 2>/dev/null | grep -q "$RA:1723" && break; sleep 0.1; done
 ip netns exec $R ss -ltn | grep -q "$RA:1723" || fail "pptpd does not listen on $RA:1723 (pptpd.log)"
-bg pptp timeout 30 ip netns exec $I sh -c "mount --bind '$STANDIN' /usr/sbin/pppd && exec pptp $RA --debug --nohostroute"
-for i in $(seq 100); do [ "$(gre_count)" -ge 12 ] && break; sleep 0.1; done
-[ "$(gre_count)" -ge 12 ] || fail "fewer than 12 GRE packets in 10 s (pptpd.log, pptp.log; pptpd and pptp log to syslog)"
+# pptp hands the call to a call manager process found through a UNIX socket named after the server's address
+# (/var/run/pptp/10.231.0.1): one left by an earlier run, alive in its deleted namespace, took every later call and
+# nothing reached this veth. The client gets a /var/run/pptp of its own (its `ip netns exec` mount namespace).
+mkdir -p /var/run/pptp
+bg pptp timeout 40 ip netns exec $I sh -c "mount -t tmpfs tmpfs /var/run/pptp && mount --bind '$STANDIN' /usr/sbin/pppd && exec pptp $RA --debug --nohostroute"
+# 20 s: the stand-in pppd's LCP requests are a few per second, and a loaded host slows both ends.
+for i in $(seq 200); do [ "$(gre_count)" -ge 12 ] && break; sleep 0.1; done
+[ "$(gre_count)" -ge 12 ] || fail "fewer than 12 GRE packets in 20 s (pptpd.log, pptp.log; pptpd and pptp log to syslog)"
 sleep 1
 stop_capture
 tcpdump -r pptp-call.pcap -w pptp-gre-only.pcap 'proto gre' 2>/dev/null || fail "tcpdump could not filter pptp-call.pcap"
