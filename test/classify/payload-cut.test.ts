@@ -106,7 +106,9 @@ describe('payload cut: property against a count over the frames', () => {
             const frame = buildFrame({ ...ends, proto, tcpFlags: 0x18, payload });
             if (snap < HDR[proto]) return;
             cut.push(snap < frame.length);
-            session.push(frame.subarray(0, Math.min(snap, frame.length)), BigInt(1_700_000_000_000_000 + i * 1000) * 1000n);
+            // 20 ms apart: a frame that repeats the one before within 10 ms is a mirror-port copy, counted but not
+            // inspected (flow table), which this count over the frames does not model.
+            session.push(frame.subarray(0, Math.min(snap, frame.length)), BigInt(1_700_000_000_000_000 + i * 20_000) * 1000n);
           });
           session.end();
           if (cut.length === 0) return;
