@@ -345,7 +345,15 @@ export class ClassifierSession extends EventEmitter {
     }
     if (n === 1 && (d!.traits & TRAIT_TLS_HELLO) !== 0) this.tlsOf[id] = this.companions.noteTlsStart(f);
     if (final) this.finalize(f, this.det[id], n);
-    else if (early) this.emitEarly(f, d!, n);
+    else if (early) {
+      if (this.records) this.emitEarly(f, d!, n);
+      else {
+        // Without records (the socket adapters) only the verdict is acted on, and it is this one: what more
+        // packets would refine is the end record's. The flow is settled now, its state and snippets freed.
+        d!.labelAt = n;
+        this.finalize(f, d, n, true);
+      }
+    }
   }
 
   /** True when the flow's label is already VPN with the lists in force (see labelIsVpn). */
@@ -415,7 +423,8 @@ export class ClassifierSession extends EventEmitter {
     this.cut = cut;
   }
 
-  private finalize(f: FlowHandle, d: FlowDetection | undefined, at: number): Verdict {
+  /** `settleNow`: the label became final at this packet (no records kept): emit the verdict although pinned. */
+  private finalize(f: FlowHandle, d: FlowDetection | undefined, at: number, settleNow = false): Verdict {
     // Traits are read now, while the flow's payload snippets still exist (stopCapture below frees them).
     const traits = (d ? d.traits : 0) | snippetTraits(f.view, this.classifier.espPorts);
     this.traits[f.id] = traits;
@@ -447,7 +456,7 @@ export class ClassifierSession extends EventEmitter {
     if (d) this.release(f.id, d);
     f.stopCapture();
     this.nVerdicts++;
-    if (!open && pinned === null) this.emitVerdict(f, v);
+    if (!open && (pinned === null || settleNow)) this.emitVerdict(f, v);
     return v;
   }
 

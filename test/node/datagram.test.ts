@@ -9,6 +9,7 @@ import dgram from 'node:dgram';
 import type { AddressInfo } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { createClassifier } from '../../src/classify/classifier.js';
+import { FlowDetection } from '../../src/classify/engine.js';
 import { DatagramClassifier, type DatagramFlow } from '../../src/node.js';
 import type { Verdict } from '../../src/classify/types.js';
 import type { VerdictEvent } from '../../src/classify/session.js';
@@ -241,6 +242,26 @@ describe('DatagramClassifier.inspect', () => {
     expect(v).toMatchObject({ protocol: 'wireguard', decidedAtPacket: 2 });
     for (let i = 0; i < 100; i++) expect(dc.inspect(wgInit(7), a, b)).toBeUndefined();
     expect(dc.stats).toMatchObject({ datagrams: 102, liveTuples: 1, tuples: 1, verdicts: 1 });
+  });
+
+  it('a label final before the packet budget (an endpoint-list hit) settles the tuple: no more detection, counted as a verdict', () => {
+    const dc = new DatagramClassifier(createClassifier({ vpnEndpoints: [['10.9.0.0/16', 'corp-vpn']] }));
+    const out = track(dc);
+    const inspected = vi.spyOn(FlowDetection.prototype, 'inspect');
+    try {
+      const a = { address: '10.0.0.1', port: 40000 }, b = { address: '10.9.0.2', port: 1194 };
+      const v = dc.inspect(Uint8Array.from({ length: 60 }, (_, i) => (i * 37) & 255), a, b);
+      expect(v).toMatchObject({ label: 'unregistered_vpn', decidedAtPacket: 1 });
+      expect(dc.stats.verdicts).toBe(1);
+      const calls = inspected.mock.calls.length;
+      for (let i = 0; i < 20; i++) expect(dc.inspect(Uint8Array.of(i, 1, 2, 3, 4, 5, 6, 7), i & 1 ? b : a, i & 1 ? a : b)).toBeUndefined();
+      expect(inspected.mock.calls.length).toBe(calls);
+      dc.close();
+      expect(out).toHaveLength(1);
+      expect(dc.stats).toMatchObject({ datagrams: 21, tuples: 1, verdicts: 1 });
+    } finally {
+      inspected.mockRestore();
+    }
   });
 
   it('IPv4-mapped senders with a wildcard receiver are IPv4; families that cannot meet are an InvalidArgumentError', () => {
