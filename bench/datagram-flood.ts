@@ -23,7 +23,9 @@
  * 127.0.0.2, so the flood's own port numbers serve); on IPv6, 20k datagrams from 2k ports above the flood's. The
  * warm tuples stay live through the flood, so the adapter's table holds twice the flood's tuples. `--impl` takes DatagramClassifier from
  * another built module (a path) (e.g. a copy of the pre-issue-17 adapter, for before/after). Only ratios within one run mean
- * anything on a shared machine. Environment: FLOOD_PROF=DIR writes a CPU profile of every child to DIR;
+ * anything on a shared machine. Per receiver the table also gives the longest gap between two datagrams read and its
+ * collector pauses during the flood. Environment: FLOOD_PROF=DIR writes a CPU profile of every child to DIR;
+ * FLOOD_ECHO=1 copies the children's other output lines (e.g. --trace-gc) to stderr;
  * FLOOD_NODE_FLAGS='--perf-basic-prof …' adds node flags to every child (to read a system-wide `perf record`).
  */
 import { spawn } from 'node:child_process';
@@ -93,6 +95,10 @@ export interface FloodRow {
    * and right after the flood: higher than the run's usual when the host slowed that CPU (flood-receiver.mjs).
    */
   hostCheckMs?: [number, number];
+  /** Longest gap between two datagrams read during the flood (ms): the stall the receive buffer had to absorb. */
+  maxGapMs?: number;
+  /** Collector pauses during the flood: [count, total ms, longest ms], scavenges and the rest. */
+  gc?: { minor: [number, number, number]; major: [number, number, number] };
 }
 
 function argValue(argv: string[], name: string): string | undefined {
@@ -118,6 +124,7 @@ function child(args: string[], onLine?: (line: string) => void, script?: string,
       buf = buf.slice(nl + 1);
       onLine?.(line);
       if (line.startsWith('{')) last = line;
+      else if (process.env['FLOOD_ECHO']) process.stderr.write(`[${args.join(' ')}] ${line}\n`);
     }
   });
   const done = new Promise<Record<string, unknown>>((resolve, reject) => {
@@ -258,13 +265,14 @@ async function sender(argv: string[]): Promise<void> {
 function table(rows: FloodRow[]): string {
   const M = (n: number | undefined): string => (n === undefined ? '' : n >= 1e6 ? `${(n / 1e6).toFixed(2)} M` : n >= 1e3 ? `${(n / 1e3).toFixed(1)} k` : String(Math.round(n)));
   const MiB = (n: number | undefined): string => (n === undefined ? '' : `${(n / 1048576).toFixed(1)} MiB`);
-  const lines = ['| round | send rate | receiver | sent | received | datagrams/s | CPU µs/datagram (sys) | tuples (cap) | verdicts (VPN) | memory Δ (bound) | peak RSS | host check ms, before / after |', '|---|---|---|---|---|---|---|---|---|---|---|---|'];
+  const lines = ['| round | send rate | receiver | sent | received | datagrams/s | CPU µs/datagram (sys) | tuples (cap) | verdicts (VPN) | memory Δ (bound) | peak RSS | host check ms, before / after | longest gap ms | GC pauses: scavenges; others (n, total ms, longest) |', '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|'];
   for (const r of rows) {
     lines.push(
       `| ${r.round} | ${r.rate > 0 ? `${M(r.rate)}/s` : 'blast'} | ${r.mode} | ${M(r.sent)} from ${M(r.ports)} ports | ${M(r.received)} (${((100 * r.received) / r.sent).toFixed(1)} %) | ${M(r.perSecond)} | ${r.cpuUsPerDatagram.toFixed(2)} (${r.sysUsPerDatagram.toFixed(2)}) | ` +
         `${r.tuples === undefined ? '' : `${M(r.tuples)} (${M(r.maxTuples)})`} | ${r.verdicts === undefined ? '' : `${M(r.verdicts)} (${M(r.vpnVerdicts)})`} | ` +
         `${r.memoryBytes === undefined ? '' : `${MiB(r.memoryBytes)} (${MiB(r.boundBytes)})`} | ${MiB(r.peakRssBytes)} | ` +
-        `${r.hostCheckMs ? `${r.hostCheckMs[0].toFixed(1)} / ${r.hostCheckMs[1].toFixed(1)}` : ''} |`,
+        `${r.hostCheckMs ? `${r.hostCheckMs[0].toFixed(1)} / ${r.hostCheckMs[1].toFixed(1)}` : ''} | ${r.maxGapMs === undefined ? '' : r.maxGapMs.toFixed(1)} | ` +
+        `${r.gc ? [r.gc.minor, r.gc.major].map(([n, t, m]) => `${n}, ${t.toFixed(1)}, ${m.toFixed(1)}`).join('; ') : ''} |`,
     );
   }
   return lines.join('\n');

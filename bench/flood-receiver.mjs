@@ -10,6 +10,7 @@
 import dgram from 'node:dgram';
 import { once } from 'node:events';
 import { pathToFileURL } from 'node:url';
+import { constants, PerformanceObserver } from 'node:perf_hooks';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 
@@ -42,14 +43,29 @@ let received = 0;
 let first = 0;
 let last = 0;
 let cpu0 = process.cpuUsage();
+// The longest gap between two datagrams read: a stall (a GC pause, a long JIT job) that the receive buffer must
+// absorb, or overflows.
+let maxGap = 0;
 sock.on('message', () => {
+  const t = performance.now();
   if (received === 0) {
-    first = performance.now();
+    first = t;
     cpu0 = process.cpuUsage();
-  }
+  } else if (t - last > maxGap) maxGap = t - last;
   received++;
-  last = performance.now();
+  last = t;
 });
+// Collector pauses during the measured flood: young-generation (scavenges) and the rest (mark-compact and its
+// incremental steps), count, sum and longest, in ms.
+const gcs = { minor: [0, 0, 0], major: [0, 0, 0] };
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) {
+    const g = e.detail?.kind === constants.NODE_PERFORMANCE_GC_MINOR ? gcs.minor : gcs.major;
+    g[0]++;
+    g[1] += e.duration;
+    g[2] = Math.max(g[2], e.duration);
+  }
+}).observe({ entryTypes: ['gc'] });
 let verdicts = 0;
 let vpn = 0;
 const dc = mode === 'adapter' ? new DatagramClassifier(classifier, maxBytes ? { maxBytes: Number(maxBytes) } : {}) : null;
@@ -102,10 +118,13 @@ for (;;) {
   inspectedBefore = dc?.stats?.datagrams ?? 0; // (absent in the pre-issue-17 adapter, --impl)
   hostBefore = hostCheck();
   received = 0;
+  maxGap = 0;
+  for (const g of [gcs.minor, gcs.major]) g.fill(0);
   console.log('marked');
 }
 await drain();
 const cpu = process.cpuUsage(cpu0);
+const gcSeen = { minor: [...gcs.minor], major: [...gcs.major] };
 const hostAfter = hostCheck();
 const span = (last - first) / 1000;
 const row = {
@@ -115,6 +134,8 @@ const row = {
   sysUsPerDatagram: received ? cpu.system / received : 0,
   peakRssBytes: process.resourceUsage().maxRSS * 1024,
   hostCheckMs: [hostBefore, hostAfter],
+  maxGapMs: maxGap,
+  gc: gcSeen,
 };
 if (dc) {
   const st = dc.stats;
