@@ -39,8 +39,9 @@ export interface SessionOptions {
    * `false`: no `flow` events, and a flow's verdict is not kept after its `verdict` event (emitted once per flow, at
    * the latest when the flow ends), so a decided flow costs only its flow-table slot. An ordinary flow's verdict is
    * then emitted when inspection ends: a cross-flow relation found later (a tinc meta connection, an SSL VPN's data
-   * channel) no longer changes it. For embedders that act on
-   * verdicts alone (the socket adapters). Default true.
+   * channel) no longer changes it. A flow whose label is final before the packet budget (an endpoint-list hit, a
+   * listed name) is settled at that packet: what later packets would add is only the end record's. For embedders
+   * that act on verdicts alone (the socket adapters). Default true.
    */
   records?: boolean | undefined;
   /** DNS answer bindings remembered at most (default 65536; 0 reads no DNS answers). */
