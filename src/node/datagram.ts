@@ -216,7 +216,7 @@ export class DatagramClassifier extends EventEmitter {
   /**
    * Listen on a dgram socket (bound now or later); `onVerdict` gets the verdict of each tuple on this socket's
    * port, with the peer, synchronously once the datagram that decided it is accounted (or from the idle timer /
-   * `close()`). Returns a detach function.
+   * `close()`). Returns a detach function; a socket that closes is detached by itself.
    * @throws {InvalidArgumentError} when the socket is bound to a wildcard on a host whose address is ambiguous
    *   and no `localAddress` says which (see {@link AttachOptions.localAddress}); for a socket bound after
    *   `attach`, that error is emitted as an `'error'` event on this classifier at 'listening'
@@ -259,11 +259,15 @@ export class DatagramClassifier extends EventEmitter {
     const detach = (): void => {
       socket.off('message', h);
       socket.off('listening', bindLater);
+      socket.off('close', detach);
       const i = att ? this.attachments.indexOf(att) : -1;
       if (i >= 0) this.attachments.splice(i, 1);
       this.detachers.delete(detach);
     };
     this.detachers.add(detach);
+    // A socket the application closes is detached with it: kept, it would hold the socket (one per client, for a
+    // proxy's upstream sockets) and take the verdicts of a later socket bound to its port.
+    socket.once('close', detach);
     return detach;
   }
 

@@ -213,6 +213,37 @@ describe('DatagramClassifier.attach on real sockets', () => {
     expect(dc.stats.datagrams).toBe(1);
   });
 
+  it('a socket the application closes is detached: the next socket on its port gets its verdicts, closed sockets are not kept', async () => {
+    const dc = new DatagramClassifier(createClassifier(), { idleMs: 100 });
+    track(dc);
+    const stale: Verdict[] = [];
+    // Per-client upstream sockets (a UDP proxy's pattern): attached, then closed by the application alone.
+    let port = 0;
+    for (let i = 0; i < 50; i++) {
+      const s = await udpSocket('udp4', '127.0.0.1');
+      port = (s.address() as AddressInfo).port;
+      dc.attach(s, (v) => stale.push(v));
+      const closed = new Promise((r) => s.once('close', r));
+      s.close();
+      await closed;
+      expect(s.listenerCount('message')).toBe(0);
+    }
+    expect((dc as unknown as { attachments: unknown[] }).attachments).toHaveLength(0);
+    // A new socket on the last one's port: the idle timer's verdict goes to it, not to the closed one's callback.
+    const server = dgram.createSocket('udp4');
+    closers.push(() => server.close());
+    server.bind(port, '127.0.0.1');
+    await new Promise((r) => server.once('listening', r));
+    const got: Array<{ v: Verdict; peer: { port: number } }> = [];
+    dc.attach(server, (v, peer) => got.push({ v, peer }));
+    const client = await udpSocket('udp4', '127.0.0.1');
+    closers.push(() => client.close());
+    client.send(Buffer.alloc(40, 7), port, '127.0.0.1');
+    await until(() => got.length === 1);
+    expect(got[0]!.peer.port).toBe((client.address() as AddressInfo).port);
+    expect(stale).toEqual([]);
+  });
+
   it('a bad local side found only at bind is an error event; close() detaches from every socket', async () => {
     const dc = new DatagramClassifier(createClassifier());
     const errors: Error[] = [];
