@@ -133,6 +133,8 @@ export class DatagramClassifier extends EventEmitter {
   private readonly addr6 = new Uint8Array(32);
   private readonly attachments: Attachment[] = [];
   private readonly detachers = new Set<() => void>();
+  /** Sockets attached now (bound or not yet). */
+  private readonly sockets = new Set<UdpSocket>();
   private skipped = 0;
   private readonly timer: NodeJS.Timeout;
   private closed = false;
@@ -217,11 +219,13 @@ export class DatagramClassifier extends EventEmitter {
    * Listen on a dgram socket (bound now or later); `onVerdict` gets the verdict of each tuple on this socket's
    * port, with the peer, synchronously once the datagram that decided it is accounted (or from the idle timer /
    * `close()`). Returns a detach function; a socket that closes is detached by itself.
-   * @throws {InvalidArgumentError} when the socket is bound to a wildcard on a host whose address is ambiguous
+   * @throws {InvalidArgumentError} when the socket is attached already, or bound to a wildcard on a host whose address is ambiguous
    *   and no `localAddress` says which (see {@link AttachOptions.localAddress}); for a socket bound after
    *   `attach`, that error is emitted as an `'error'` event on this classifier at 'listening'
    */
   attach(socket: UdpSocket, onVerdict: (v: Verdict, peer: RemoteInfo) => void, options: AttachOptions = {}): () => void {
+    // Twice, every datagram would be accounted twice (the second time as a copy of the first).
+    if (this.sockets.has(socket)) throw new InvalidArgumentError('attach: the socket is already attached (detach it first)');
     let att: Attachment | null = null;
     const bind = (): void => {
       const info = socket.address();
@@ -256,7 +260,9 @@ export class DatagramClassifier extends EventEmitter {
       this.push(msg, peer, rinfo.port, att.local.forPeer(peer), att.port);
     };
     socket.on('message', h);
+    this.sockets.add(socket);
     const detach = (): void => {
+      this.sockets.delete(socket);
       socket.off('message', h);
       socket.off('listening', bindLater);
       socket.off('close', detach);

@@ -244,6 +244,24 @@ describe('DatagramClassifier.attach on real sockets', () => {
     expect(stale).toEqual([]);
   });
 
+  it('a socket attached twice is an InvalidArgumentError (each datagram would be accounted twice); after detach it may be attached again', async () => {
+    const dc = new DatagramClassifier(createClassifier());
+    track(dc);
+    const server = await udpSocket('udp4', '127.0.0.1');
+    closers.push(() => server.close());
+    const detach = dc.attach(server, () => {});
+    expect(() => dc.attach(server, () => {})).toThrow(/already attached/);
+    expect(server.listenerCount('message')).toBe(1);
+    detach();
+    dc.attach(server, () => {});
+    const client = await udpSocket('udp4', '127.0.0.1');
+    closers.push(() => client.close());
+    for (let i = 0; i < 3; i++) client.send(Uint8Array.of(1, 2, 3, i), (server.address() as AddressInfo).port, '127.0.0.1');
+    await until(() => dc.stats.datagrams === 3);
+    await sleep(50);
+    expect(dc.stats.datagrams).toBe(3);
+  });
+
   it('a bad local side found only at bind is an error event; close() detaches from every socket', async () => {
     const dc = new DatagramClassifier(createClassifier());
     const errors: Error[] = [];
