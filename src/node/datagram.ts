@@ -202,10 +202,12 @@ export class DatagramClassifier extends EventEmitter {
    * Account one datagram. `from`/`to` are its sender and receiver (IPv4-mapped addresses are read as IPv4; a
    * wildcard receiver becomes the unspecified address of the sender's family). Returns the tuple's verdict when
    * this datagram made it final, else undefined (verdicts are also emitted as `verdict` events).
-   * @throws {InvalidArgumentError} when an address is not an IP address, or sender and receiver are of different
+   * @throws {InvalidArgumentError} when `msg` is not a Uint8Array, a port is not an integer in 0–65535, an address
+   *   is not an IP address, or sender and receiver are of different
    *   families (neither can come from a socket: `attach` resolves both ends itself)
    */
   inspect(msg: Uint8Array, from: { address: string; port: number }, to: { address: string; port: number }): Verdict | undefined {
+    checkDatagram(msg, from.port, to.port);
     const a = this.addr(0, from.address);
     let b = this.addr(1, to.address);
     if (a.v !== b.v) {
@@ -280,11 +282,12 @@ export class DatagramClassifier extends EventEmitter {
   /**
    * Account a datagram the application sent on an attached socket (a reply, or a datagram it initiated): the
    * local end is resolved as for received datagrams. Returns the tuple's verdict when this made it final.
-   * @throws {InvalidArgumentError} when the socket is not attached (or not bound yet), or `to` is not an address
+   * @throws {InvalidArgumentError} when the socket is not attached (or not bound yet), `msg` is not a Uint8Array, a port is not an integer in 0–65535, or `to` is not an address
    */
   outbound(socket: UdpSocket, msg: Uint8Array, to: { address: string; port: number }): Verdict | undefined {
     const att = this.attachments.find((a) => a.socket === socket);
     if (!att) throw new InvalidArgumentError('outbound: the socket is not attached (or not bound yet)');
+    checkDatagram(msg, att.port, to.port);
     const peer = this.addr(1, to.address);
     this.curAtt = att;
     this.curLocalIsA = true;
@@ -425,6 +428,23 @@ export class DatagramClassifier extends EventEmitter {
 }
 
 const NO_BYTES = new Uint8Array(0);
+
+/**
+ * What `inspect`/`outbound` are given comes from the embedder's code, not from a socket: bytes other than a
+ * Uint8Array (a string, an ArrayBuffer, a Uint16Array) would be read as garbage, and a port outside 0–65535 would
+ * wrap into another tuple's key.
+ */
+function checkDatagram(msg: unknown, srcPort: unknown, dstPort: unknown): void {
+  if (!(msg instanceof Uint8Array)) throw new InvalidArgumentError(`datagram must be a Uint8Array (or Buffer), got ${describe(msg)}`);
+  for (const p of [srcPort, dstPort]) {
+    if (typeof p !== 'number' || !Number.isInteger(p) || p < 0 || p > 65535) throw new InvalidArgumentError(`port must be an integer in 0-65535, got ${describe(p)}`);
+  }
+}
+
+function describe(v: unknown): string {
+  if (v === null || (typeof v !== 'object' && typeof v !== 'function')) return typeof v === 'string' ? `a string` : String(v);
+  return (v as object).constructor?.name ?? 'an object';
+}
 
 function udpView(): PacketView {
   const w = newPacketView();

@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { createClassifier } from '../../src/classify/classifier.js';
 import { FlowDetection } from '../../src/classify/engine.js';
+import { InvalidArgumentError } from '../../src/errors.js';
 import { DatagramClassifier, type DatagramFlow } from '../../src/node.js';
 import type { Verdict } from '../../src/classify/types.js';
 import type { VerdictEvent } from '../../src/classify/session.js';
@@ -311,6 +312,25 @@ describe('DatagramClassifier.inspect', () => {
     } finally {
       inspected.mockRestore();
     }
+  });
+
+  it('a message that is not bytes, or a port that is not an integer in 0-65535, is an InvalidArgumentError and nothing is accounted', () => {
+    const dc = new DatagramClassifier(createClassifier());
+    track(dc);
+    const a = { address: '10.0.0.1', port: 40000 }, b = { address: '10.0.0.2', port: 53 };
+    const call = (m: unknown, from: unknown = a, to: unknown = b) => () => dc.inspect(m as Uint8Array, from as typeof a, to as typeof b);
+    for (const m of ['hello', new ArrayBuffer(8), null, undefined, 42, new DataView(new ArrayBuffer(4)), new Uint16Array(4), [1, 2, 3]]) {
+      expect(call(m), String(m)).toThrow(InvalidArgumentError);
+    }
+    for (const port of [-1, 65536, 70000, 1.5, Number.NaN, undefined, '53']) {
+      expect(call(Uint8Array.of(1), { address: '10.0.0.1', port }), String(port)).toThrow(InvalidArgumentError);
+      expect(call(Uint8Array.of(1), a, { address: '10.0.0.2', port }), String(port)).toThrow(InvalidArgumentError);
+    }
+    expect(dc.stats).toMatchObject({ datagrams: 0, tuples: 0 });
+    // Bytes in any Uint8Array (a Buffer, a view into a larger buffer) and ports 0 and 65535 are accepted.
+    dc.inspect(Buffer.from([1, 2, 3]), { address: '10.0.0.1', port: 0 }, { address: '10.0.0.2', port: 65535 });
+    dc.inspect(new Uint8Array(new ArrayBuffer(16), 4, 8), a, b);
+    expect(dc.stats).toMatchObject({ datagrams: 2, tuples: 2 });
   });
 
   it('IPv4-mapped senders with a wildcard receiver are IPv4; families that cannot meet are an InvalidArgumentError', () => {
