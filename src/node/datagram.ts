@@ -282,7 +282,8 @@ export class DatagramClassifier extends EventEmitter {
   /**
    * Account a datagram the application sent on an attached socket (a reply, or a datagram it initiated): the
    * local end is resolved as for received datagrams. Returns the tuple's verdict when this made it final.
-   * @throws {InvalidArgumentError} when the socket is not attached (or not bound yet), `msg` is not a Uint8Array, a port is not an integer in 0–65535, or `to` is not an address
+   * @throws {InvalidArgumentError} when the socket is not attached (or not bound yet), `msg` is not a Uint8Array,
+   *   a port is not an integer in 0–65535, or `to` is not an address
    */
   outbound(socket: UdpSocket, msg: Uint8Array, to: { address: string; port: number }): Verdict | undefined {
     const att = this.attachments.find((a) => a.socket === socket);
