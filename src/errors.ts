@@ -43,6 +43,21 @@ export class TunnelscopeError extends Error {
   }
 }
 
+/**
+ * A value for an error message about a wrong argument: numbers, booleans, null and undefined as they are, anything
+ * else by its type ("a string", "Uint16Array", "Array"), never its contents. Never throws (a revoked proxy, a
+ * throwing getter).
+ */
+export function describeValue(v: unknown): string {
+  if (typeof v === 'number' || typeof v === 'boolean' || v === null || v === undefined) return String(v);
+  if (typeof v !== 'object' && typeof v !== 'function') return `a ${typeof v}`;
+  try {
+    return Object.prototype.toString.call(v).slice(8, -1);
+  } catch {
+    return 'an object';
+  }
+}
+
 /** Bad argument at a public door (wrong type, out of range option). */
 export class InvalidArgumentError extends TunnelscopeError {
   constructor(message: string, options?: { cause?: unknown }) {

@@ -5,7 +5,7 @@
 import type { Detector, Evidence, FlowView } from '../detect/types.js';
 import { ArrayFlowView, type ArrayPacket } from '../detect/array-flow.js';
 import { DETECTORS } from '../detect/registry.js';
-import { InvalidArgumentError } from '../errors.js';
+import { describeValue, InvalidArgumentError } from '../errors.js';
 import { decide, DetectorTable, FlowDetection, labelIsVpn, type FlowAddresses } from './engine.js';
 import { nextSnapshot, type ListSnapshot, type ListsInput } from './lists.js';
 import type { Verdict } from './types.js';
@@ -57,6 +57,30 @@ export interface FlowInput {
   dstPort?: number;
   /** Payload-bearing packets in arrival order; dir 0 = from src. */
   packets: ArrayPacket[];
+}
+
+/**
+ * A `FlowInput` comes from an embedder's code: a value that cannot be a flow is named here, rather than read as
+ * garbage (a string as bytes, a port wrapped into another) or failing inside a detector.
+ */
+function checkFlowInput(flow: FlowInput): void {
+  const t = flow.transport;
+  if (!Number.isInteger(t) || t < 0 || t > 255) throw new InvalidArgumentError(`classifyFlow: transport must be an IP protocol number 0-255, got ${describeValue(t)}`);
+  for (const [name, p] of [['srcPort', flow.srcPort], ['dstPort', flow.dstPort]] as const) {
+    if (p !== undefined && (!Number.isInteger(p) || p < 0 || p > 65535)) throw new InvalidArgumentError(`classifyFlow: ${name} must be an integer 0-65535, got ${describeValue(p)}`);
+  }
+  const packets: unknown = flow.packets;
+  if (!Array.isArray(packets)) throw new InvalidArgumentError(`classifyFlow: packets must be an array, got ${describeValue(packets)}`);
+  for (let i = 0; i < packets.length; i++) {
+    const p: unknown = packets[i];
+    if (p === null || typeof p !== 'object') throw new InvalidArgumentError(`classifyFlow: packet ${i} must be an object, got ${describeValue(p)}`);
+    const { dir, bytes, len } = p as Partial<ArrayPacket>;
+    if (dir !== 0 && dir !== 1) throw new InvalidArgumentError(`classifyFlow: packet ${i}: dir must be 0 or 1, got ${describeValue(dir)}`);
+    if (!(bytes instanceof Uint8Array)) throw new InvalidArgumentError(`classifyFlow: packet ${i}: bytes must be a Uint8Array (or Buffer), got ${describeValue(bytes)}`);
+    if (len !== undefined && (!Number.isSafeInteger(len) || len < bytes.length)) {
+      throw new InvalidArgumentError(`classifyFlow: packet ${i}: len must be an integer at least the ${bytes.length} bytes given, got ${describeValue(len)}`);
+    }
+  }
 }
 
 /** A flow from the flow table (or any view that also carries addresses). */
@@ -126,6 +150,7 @@ export class Classifier {
   classifyFlow(flow: ClassifiableFlow | FlowInput): Verdict {
     const lists = this.snapshot;
     if ('view' in flow) return this.classifyView(flow, flow.view, lists);
+    checkFlowInput(flow);
     const src = parseIp(flow.src);
     const dst = parseIp(flow.dst);
     if (src.ipVersion !== dst.ipVersion) throw new InvalidArgumentError(`address families differ: ${flow.src} ${flow.dst}`);

@@ -16,7 +16,7 @@ import type { Classifier } from '../classify/classifier.js';
 import type { ClassifierSession } from '../classify/session.js';
 import type { Verdict } from '../classify/types.js';
 import { IPPROTO_UDP } from '../detect/types.js';
-import { InvalidArgumentError } from '../errors.js';
+import { describeValue, InvalidArgumentError } from '../errors.js';
 import type { FlowHandle, PacketView } from '../trace/types.js';
 import { newPacketView } from '../trace/decode.js';
 import { isUnspecified, LocalAddresses, parseSockAddr, UNSPECIFIED4, UNSPECIFIED6, type SockAddr } from './address.js';
@@ -436,15 +436,13 @@ const NO_BYTES = new Uint8Array(0);
  * wrap into another tuple's key.
  */
 function checkDatagram(msg: unknown, srcPort: unknown, dstPort: unknown): void {
-  if (!(msg instanceof Uint8Array)) throw new InvalidArgumentError(`datagram must be a Uint8Array (or Buffer), got ${describe(msg)}`);
-  for (const p of [srcPort, dstPort]) {
-    if (typeof p !== 'number' || !Number.isInteger(p) || p < 0 || p > 65535) throw new InvalidArgumentError(`port must be an integer in 0-65535, got ${describe(p)}`);
-  }
+  if (!(msg instanceof Uint8Array)) throw new InvalidArgumentError(`datagram must be a Uint8Array (or Buffer), got ${describeValue(msg)}`);
+  checkPort(srcPort);
+  checkPort(dstPort);
 }
 
-function describe(v: unknown): string {
-  if (v === null || (typeof v !== 'object' && typeof v !== 'function')) return typeof v === 'string' ? `a string` : String(v);
-  return (v as object).constructor?.name ?? 'an object';
+function checkPort(p: unknown): void {
+  if (typeof p !== 'number' || !Number.isInteger(p) || p < 0 || p > 65535) throw new InvalidArgumentError(`port must be an integer in 0-65535, got ${describeValue(p)}`);
 }
 
 function udpView(): PacketView {
