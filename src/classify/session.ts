@@ -10,7 +10,7 @@ import { FlowTable, type FlowTableOptions, type FlowTableStats } from '../trace/
 import type { ReassemblyStats } from '../trace/reassembly.js';
 import type { EndReason, FlowHandle, PacketView, RawPacket } from '../trace/types.js';
 import { DOUBLE, LINKTYPE_ETHERNET } from '../trace/types.js';
-import { isCaptureTime, usFromNs } from '../trace/container.js';
+import { checkFrame, isCaptureTime, usFromNs } from '../trace/container.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { Classifier } from './classifier.js';
 import { decide, FlowDetection, labelIsVpn, PENDING_AFTER } from './engine.js';
@@ -200,8 +200,10 @@ export class ClassifierSession extends EventEmitter {
    * Feed one frame. `timestampNs` is capture time (number or bigint, nanoseconds since the epoch); flow idle
    * timeouts follow it, not the wall clock. Malformed frames are counted in `stats.malformed`, never thrown; so is
    * a frame whose time is not a capture time (NaN, ±Infinity, negative, beyond 2255: `bad-timestamp`).
+   * @throws {InvalidArgumentError} when `bytes` is not a Uint8Array or `linkType` not an integer 0–2^32-1
    */
   push(bytes: Uint8Array, timestampNs: number | bigint, linkType: number = LINKTYPE_ETHERNET): void {
+    checkFrame('push', bytes, 0, (bytes as { length?: number } | null)?.length ?? 0, linkType);
     const r = this.raw;
     r.data = bytes;
     r.offset = 0;
@@ -213,9 +215,14 @@ export class ClassifierSession extends EventEmitter {
     r.data = NO_BYTES;
   }
 
-  /** Feed a frame from a capture reader (zero-copy). A time that is not a capture time is counted, as in push. */
+  /**
+   * Feed a frame from a capture reader (zero-copy). A time that is not a capture time is counted, as in push.
+   * @throws {InvalidArgumentError} when `data` is not a Uint8Array, the frame (`offset`, `capLen`) does not lie
+   *   inside it, or `linkType` is not an integer 0–2^32-1
+   */
   pushRaw(raw: RawPacket): void {
     if (this.ended) throw new Error('session ended');
+    checkFrame('pushRaw', raw.data, raw.offset, raw.capLen, raw.linkType);
     this.packets++;
     if (!isCaptureTime(raw.tsUs)) {
       // An impossible time would become a flow's firstSeen/lastSeen and steer idle expiry: the frame is dropped

@@ -26,7 +26,7 @@ import type { FlowTableOptions } from '../trace/flow-table.js';
 import { LINKTYPE_ETHERNET, type RawPacket } from '../trace/types.js';
 import { frameShard } from './shard.js';
 import { isDnsServerFrame } from '../trace/peek.js';
-import { isCaptureTime, usFromNs } from '../trace/container.js';
+import { checkFrame, isCaptureTime, usFromNs } from '../trace/container.js';
 import { CaptureReader } from '../trace/reader.js';
 import type { CertStreamStats } from '../detect/names/cert-stream.js';
 import { FRAME_FOREIGN, FRAME_HEADER_BYTES, sharedLists, toWire, type FromWorker, type ToWorker, type WorkerSessionStats } from './protocol.js';
@@ -392,6 +392,7 @@ export class ClassifierPool extends EventEmitter {
    * are behind: keep the frame count bounded by waiting for 'drain'.
    */
   push(bytes: Uint8Array, timestampNs: number | bigint, linkType: number = LINKTYPE_ETHERNET): boolean {
+    checkFrame('pool.push', bytes, 0, (bytes as { length?: number } | null)?.length ?? 0, linkType);
     const tsUs = usFromNs(timestampNs);
     return this.pushFrame(bytes, 0, bytes.length, bytes.length, tsUs, linkType);
   }
@@ -419,13 +420,13 @@ export class ClassifierPool extends EventEmitter {
    * copied, so the reader may reuse its buffer; microsecond timestamps pass through exactly.
    */
   pushRaw(raw: RawPacket): boolean {
+    checkFrame('pool.pushRaw', raw.data, raw.offset, raw.capLen, raw.linkType);
     return this.pushFrame(raw.data, raw.offset, raw.capLen, raw.wireLen, raw.tsUs, raw.linkType);
   }
 
   private pushFrame(data: Uint8Array, off: number, len: number, wireLen: number, tsUs: number, linkType: number): boolean {
     if (this.failure) throw this.failure;
     if (this.closed || this.ending) throw new Error('pool: push after end()/close()');
-    if (off + len > data.length) len = Math.max(0, data.length - off);
     // Idle expiry runs on one schedule for the whole stream, the one a single session keeps (a check when capture
     // time has moved a second past the last one); each frame carries the latest check and its worker applies it
     // before the frame, so flows end at the same stream points whatever the worker count — also when time jumps

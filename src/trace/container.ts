@@ -4,7 +4,24 @@
  * blocks). The reader finds unit boundaries across chunk edges with `headerLen`/`unitLen` and hands whole
  * units to `run`, so format code never sees a partial unit and never copies.
  */
+import { describeValue, InvalidArgumentError } from '../errors.js';
 import type { RawPacket } from './types.js';
+
+/**
+ * A frame handed to a session or pool by an embedder's code (`push`, `pushRaw`): its bytes must be a Uint8Array,
+ * the frame [offset, offset+capLen) must lie inside them, and the link type must be an integer (what the frame
+ * *contains* is the stream's business: counted when malformed). Readers always meet this; the decoder bounds its
+ * reads by the frame, not by the buffer.
+ */
+export function checkFrame(where: string, data: unknown, offset: number, capLen: number, linkType: number): void {
+  if (!(data instanceof Uint8Array)) throw new InvalidArgumentError(`${where}: the frame must be a Uint8Array (or Buffer), got ${describeValue(data)}`);
+  if (!(Number.isInteger(offset) && Number.isInteger(capLen) && offset >= 0 && capLen >= 0 && offset + capLen <= data.length)) {
+    throw new InvalidArgumentError(`${where}: the frame [offset ${describeValue(offset)}, capLen ${describeValue(capLen)}] must lie inside its ${data.length} bytes`);
+  }
+  if (!Number.isInteger(linkType) || linkType < 0 || linkType > 0xffffffff) {
+    throw new InvalidArgumentError(`${where}: linkType must be an integer 0-4294967295, got ${describeValue(linkType)}`);
+  }
+}
 
 /** Counters of one read. Nothing the reader drops disappears without one of these moving. */
 export interface ReaderStats {
