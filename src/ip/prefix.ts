@@ -7,7 +7,7 @@
  * `::ffff:10.0.0.0/104` becomes 10.0.0.0/8 and `::ffff:1.2.3.4` becomes 1.2.3.4/32.
  */
 import ipaddr from 'ipaddr.js';
-import { CidrError } from '../errors.js';
+import { CidrError, describeValue } from '../errors.js';
 import { formatIPv4, formatIPv6Words } from './format.js';
 import { isV4MappedWords, parseIPv4, parseIPv6 } from './parse.js';
 
@@ -43,7 +43,9 @@ function explainBadAddress(text: string): string {
  * @throws {CidrError} TS_INVALID_CIDR (malformed), TS_PREFIX_LENGTH (length out of range),
  *   TS_HOST_BITS (bits set after the prefix length and `normalize` is false).
  */
-export function parsePrefixInto(text: string, out: PrefixParts, normalize = false, from = 0, to: number = text.length): PrefixParts {
+export function parsePrefixInto(text: string, out: PrefixParts, normalize = false, from = 0, to: number = typeof text === 'string' ? text.length : 0): PrefixParts {
+  // Prefixes come from the embedder's code too (CidrMapBuilder.add, the CIDR set operations): a non-string is named.
+  if (typeof text !== 'string') throw new CidrError('TS_INVALID_CIDR', describeValue(text), 'a prefix must be a string, got');
   let slash = -1;
   for (let i = from; i < to; i++) {
     if (text.charCodeAt(i) === 0x2f) {

@@ -17,7 +17,7 @@ import { MAX_LIST_BYTES, MAX_LIST_ENTRIES, openListFile, quoteForMessage, readEr
 import { ListScanner } from './scan.js';
 import { plain, unitsDecoder, unitsOf, type ListUnits } from './units.js';
 import { RangeInterner } from './intern.js';
-import { CidrError, ListParseError } from '../errors.js';
+import { CidrError, describeValue, InvalidArgumentError, ListParseError } from '../errors.js';
 import { newPrefixParts, parsePrefix4Units, parsePrefixInto } from '../ip/prefix.js';
 import { CidrMap, CidrMapBuilder } from '../trie/cidr-map.js';
 import { PrefixColumns } from '../trie/columns.js';
@@ -77,6 +77,7 @@ class U32Column {
  * @example parseCidrList('10.0.0.0/8,acme # corp\n2001:db8::/32,beta', { source: 'registered.txt' })
  */
 export function parseCidrList(text: string, options: CidrListOptions = {}): CidrList {
+  if (typeof text !== 'string') throw new InvalidArgumentError(`parseCidrList: the list must be a string, got ${describeValue(text)}`);
   return parseUnits(unitsOf(text), options);
 }
 

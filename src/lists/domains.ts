@@ -23,7 +23,7 @@ import { quoteForMessage, readListUnits } from './read-text.js';
 import { RangeInterner } from './intern.js';
 import { scanListLines } from './scan.js';
 import { unitsOf, unitsText, type ListUnits } from './units.js';
-import { InvalidArgumentError, ListParseError } from '../errors.js';
+import { describeValue, InvalidArgumentError, ListParseError } from '../errors.js';
 
 /** RFC 1035 §2.3.4: 63 bytes per label, 253 characters in text form (255 on the wire). */
 export const MAX_LABEL = 63;
@@ -182,6 +182,7 @@ export interface DomainListOptions {
  * @example parseDomainList('nordvpn.com,NordVPN # [W]\n*.vpn.example,Example', { source: 'domains.txt' })
  */
 export function parseDomainList(text: string, options: DomainListOptions = {}): DomainList {
+  if (typeof text !== 'string') throw new InvalidArgumentError(`parseDomainList: the list must be a string, got ${describeValue(text)}`);
   return parseUnits(unitsOf(text), options);
 }
 

@@ -10,7 +10,7 @@
  */
 import { closeSync, openSync, readSync } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { InvalidArgumentError, TraceFormatError } from '../errors.js';
+import { describeValue, InvalidArgumentError, TraceFormatError } from '../errors.js';
 import { u32be } from './bytes.js';
 import type { ContainerParser, ReaderStats } from './container.js';
 import { isPcapMagic, PcapParser } from './pcap.js';
@@ -60,6 +60,7 @@ export class CaptureReader {
    */
   push(chunk: Uint8Array, onPacket: (p: RawPacket) => void): void {
     if (this.failed !== null) throw this.failed;
+    if (!(chunk instanceof Uint8Array)) throw new InvalidArgumentError(`CaptureReader.push: a chunk must be a Uint8Array (or Buffer), got ${describeValue(chunk)}`);
     try {
       this.pushChunk(chunk, onPacket);
     } catch (e) {
