@@ -4,7 +4,9 @@
  * function`) and never a result computed from garbage (a pcap header with link type "x").
  */
 import { describe, expect, it } from 'vitest';
+import { classifySocket, DatagramClassifier } from '../src/node.js';
 import {
+  createClassifier,
   CaptureReader,
   CidrError,
   CidrMapBuilder,
@@ -65,5 +67,30 @@ describe('wrong types at the doors are typed errors', () => {
     expect(mergeCidrs(['10.0.0.0/9', '10.128.0.0/9'])).toEqual(['10.0.0.0/8']);
     expect(parseCidrList('10.0.0.0/8\n').entries).toHaveLength(1);
     expect(Buffer.from(new PcapWriter({ linkType: 101, snapLen: 65535 }).toBuffer()).readUInt32LE(20)).toBe(101);
+  });
+});
+
+describe('wrong arguments to a classifier, a session and the socket adapters', () => {
+  const c = createClassifier();
+  it.each<[string, () => unknown]>([
+    ['session(null)', () => c.session(null as unknown as object)],
+    ['session(5)', () => c.session(5 as unknown as object)],
+    ["session.advance('5')", () => c.session().advance('5' as unknown as number)],
+    ["session.end('x') (it would be every record's end reason)", () => c.session().end('x' as 'eof')],
+    ['new DatagramClassifier(null)', () => new DatagramClassifier(null as unknown as typeof c)],
+    ['new DatagramClassifier({})', () => new DatagramClassifier({} as unknown as typeof c)],
+    ['new DatagramClassifier(c, null)', () => new DatagramClassifier(c, null as unknown as object)],
+    ['classifySocket(null, socket)', () => classifySocket(null as unknown as typeof c, {} as never)],
+    ['classifySocket(c, null)', () => classifySocket(c, null as never)],
+    ['classifySocket(c, {})', () => classifySocket(c, {} as never)],
+  ])('%s is an InvalidArgumentError, thrown at once', (_n, call) => {
+    expect(call).toThrow(InvalidArgumentError);
+  });
+
+  it('a string time is not a capture time: pushed frames with one are counted, not tracked', () => {
+    const s = c.session();
+    s.push(Uint8Array.of(1, 2, 3), '5000' as unknown as number);
+    expect(s.stats.malformed['bad-timestamp']).toBe(1);
+    s.end('stop');
   });
 });

@@ -200,6 +200,7 @@ export class Classifier {
 
   /** Open a streaming session (packets in, verdict and flow events out). */
   session(options: SessionOptions = {}): ClassifierSession {
+    if (options === null || typeof options !== 'object') throw new InvalidArgumentError(`session: options must be an object, got ${describeValue(options)}`);
     const flow = options.flow ?? this.flowDefaults;
     return new ClassifierSession(this, flow === undefined ? options : { ...options, flow });
   }

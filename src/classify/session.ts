@@ -11,7 +11,7 @@ import type { ReassemblyStats } from '../trace/reassembly.js';
 import type { EndReason, FlowHandle, PacketView, RawPacket } from '../trace/types.js';
 import { DOUBLE, LINKTYPE_ETHERNET } from '../trace/types.js';
 import { checkFrame, isCaptureTime, usFromNs } from '../trace/container.js';
-import { InvalidArgumentError } from '../errors.js';
+import { describeValue, InvalidArgumentError } from '../errors.js';
 import type { Classifier } from './classifier.js';
 import { decide, FlowDetection, labelIsVpn, PENDING_AFTER } from './engine.js';
 import { CompanionIndex, ikeSpisOf, type IkeSpis, type TlsFlow } from './companions.js';
@@ -278,7 +278,7 @@ export class ClassifierSession extends EventEmitter {
    * @throws {InvalidArgumentError} `timestampUs` is not a capture time (see isCaptureTime)
    */
   advance(timestampUs: number): void {
-    if (!isCaptureTime(timestampUs)) throw new InvalidArgumentError(`advance: ${String(timestampUs)} is not a capture time (0 to 2^53-1 µs)`);
+    if (!isCaptureTime(timestampUs)) throw new InvalidArgumentError(`advance: ${describeValue(timestampUs)} is not a capture time (0 to 2^53-1 µs)`);
     this.table.advance(timestampUs);
   }
 
@@ -297,6 +297,8 @@ export class ClassifierSession extends EventEmitter {
    * stopped (a signal) rather than having run out of input.
    */
   end(reason: 'eof' | 'stop' = 'eof'): void {
+    // The reason is written into every live flow's record.
+    if (reason !== 'eof' && reason !== 'stop') throw new InvalidArgumentError(`end: reason must be 'eof' or 'stop', got ${describeValue(reason)}`);
     if (this.ended) return;
     this.table.flush(reason);
     this.ended = true;

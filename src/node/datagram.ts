@@ -161,6 +161,10 @@ export class DatagramClassifier extends EventEmitter {
 
   constructor(classifier: Classifier, options: DatagramOptions = {}) {
     super();
+    if (classifier === null || typeof classifier !== 'object' || typeof classifier.session !== 'function') {
+      throw new InvalidArgumentError(`DatagramClassifier: the first argument must be a Classifier (createClassifier), got ${describeValue(classifier)}`);
+    }
+    if (options === null || typeof options !== 'object') throw new InvalidArgumentError(`DatagramClassifier: options must be an object, got ${describeValue(options)}`);
     const maxPackets = Math.floor(num('maxPackets', options.maxPackets, 8, 1, 255));
     const maxFlows = Math.floor(num('maxFlows', options.maxFlows, 100_000, 1, 1 << 28));
     const maxBytes = num('maxBytes', options.maxBytes, 256 * MiB, 1);

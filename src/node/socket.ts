@@ -15,7 +15,7 @@ import type { Classifier } from '../classify/classifier.js';
 import type { Verdict } from '../classify/types.js';
 import type { ArrayPacket } from '../detect/array-flow.js';
 import { IPPROTO_TCP } from '../detect/types.js';
-import { InvalidArgumentError } from '../errors.js';
+import { describeValue, InvalidArgumentError } from '../errors.js';
 import { parseSockAddr, sameFamily } from './address.js';
 import { firstMessageEnd, MORE, newFramingState, UNKNOWN } from './first-message.js';
 
@@ -67,9 +67,17 @@ function positive(name: string, v: number | undefined, dflt: number, min: number
  *   if (v.label === 'unregistered_vpn' || v.label === 'undecided') return sock.destroy();
  *   sock.pipe(upstream).pipe(sock);
  * });
- * @throws {InvalidArgumentError} on bad options (synchronously, before anything is read)
+ * @throws {InvalidArgumentError} on bad options, or when the first argument is not a Classifier or the second not a
+ *   socket (synchronously, before anything is read)
  */
 export function classifySocket(classifier: Classifier, socket: Socket, options: SocketClassifyOptions = {}): Promise<SocketVerdict> {
+  if (classifier === null || typeof classifier !== 'object' || typeof classifier.classifyFlow !== 'function') {
+    throw new InvalidArgumentError(`classifySocket: the first argument must be a Classifier (createClassifier), got ${describeValue(classifier)}`);
+  }
+  if (socket === null || typeof socket !== 'object' || typeof socket.read !== 'function') {
+    throw new InvalidArgumentError(`classifySocket: the second argument must be a net.Socket, got ${describeValue(socket)}`);
+  }
+  if (options === null || typeof options !== 'object') throw new InvalidArgumentError(`classifySocket: options must be an object, got ${describeValue(options)}`);
   const timeoutMs = positive('firstBytesTimeoutMs', options.firstBytesTimeoutMs, 2000, 0);
   const maxBytes = Math.floor(positive('maxBytes', options.maxBytes, 16384, 1));
   const settleMs = positive('settleMs', options.settleMs, 100, 0);

@@ -59,7 +59,8 @@ export const MAX_CAPTURE_US = Number.MAX_SAFE_INTEGER;
  * `bad-timestamp` and readers count such records in `badTimestamps`, so no impossible time reaches a flow.
  */
 export function isCaptureTime(us: number): boolean {
-  return us >= 0 && us <= MAX_CAPTURE_US;
+  // typeof first: a string such as '5' would pass the comparisons by coercion.
+  return typeof us === 'number' && us >= 0 && us <= MAX_CAPTURE_US;
 }
 
 /** A unit larger than this is a corrupt length field, not a real record (pcapng tools cap blocks at 16 MiB). */
