@@ -211,7 +211,7 @@ export class DatagramClassifier extends EventEmitter {
    *   families (neither can come from a socket: `attach` resolves both ends itself)
    */
   inspect(msg: Uint8Array, from: { address: string; port: number }, to: { address: string; port: number }): Verdict | undefined {
-    checkDatagram(msg, from.port, to.port);
+    checkDatagram(msg, from, to);
     const a = this.addr(0, from.address);
     let b = this.addr(1, to.address);
     if (a.v !== b.v) {
@@ -225,8 +225,8 @@ export class DatagramClassifier extends EventEmitter {
    * Listen on a dgram socket (bound now or later); `onVerdict` gets the verdict of each tuple on this socket's
    * port, with the peer, synchronously once the datagram that decided it is accounted (or from the idle timer /
    * `close()`). Returns a detach function; a socket that closes is detached by itself.
-   * @throws {InvalidArgumentError} when the socket is attached already, or bound to a wildcard on a host whose address is ambiguous
-   *   and no `localAddress` says which (see {@link AttachOptions.localAddress}); for a socket bound after
+   * @throws {InvalidArgumentError} when the socket is attached already, or bound to a wildcard on a host whose
+   *   address is ambiguous and no `localAddress` says which (see {@link AttachOptions.localAddress}); for a socket bound after
    *   `attach`, that error is emitted as an `'error'` event on this classifier at 'listening'
    */
   attach(socket: UdpSocket, onVerdict: (v: Verdict, peer: RemoteInfo) => void, options: AttachOptions = {}): () => void {
@@ -292,7 +292,7 @@ export class DatagramClassifier extends EventEmitter {
   outbound(socket: UdpSocket, msg: Uint8Array, to: { address: string; port: number }): Verdict | undefined {
     const att = this.attachments.find((a) => a.socket === socket);
     if (!att) throw new InvalidArgumentError('outbound: the socket is not attached (or not bound yet)');
-    checkDatagram(msg, att.port, to.port);
+    checkDatagram(msg, { address: '', port: att.port }, to);
     const peer = this.addr(1, to.address);
     this.curAtt = att;
     this.curLocalIsA = true;
@@ -439,13 +439,15 @@ const NO_BYTES = new Uint8Array(0);
  * Uint8Array (a string, an ArrayBuffer, a Uint16Array) would be read as garbage, and a port outside 0–65535 would
  * wrap into another tuple's key.
  */
-function checkDatagram(msg: unknown, srcPort: unknown, dstPort: unknown): void {
+function checkDatagram(msg: unknown, from: unknown, to: unknown): void {
   if (!(msg instanceof Uint8Array)) throw new InvalidArgumentError(`datagram must be a Uint8Array (or Buffer), got ${describeValue(msg)}`);
-  checkPort(srcPort);
-  checkPort(dstPort);
+  checkEnd(from);
+  checkEnd(to);
 }
 
-function checkPort(p: unknown): void {
+function checkEnd(end: unknown): void {
+  if (end === null || typeof end !== 'object') throw new InvalidArgumentError(`an end must be an { address, port } object, got ${describeValue(end)}`);
+  const p = (end as { port?: unknown }).port;
   if (typeof p !== 'number' || !Number.isInteger(p) || p < 0 || p > 65535) throw new InvalidArgumentError(`port must be an integer in 0-65535, got ${describeValue(p)}`);
 }
 

@@ -326,6 +326,10 @@ describe('DatagramClassifier.inspect', () => {
       expect(call(Uint8Array.of(1), { address: '10.0.0.1', port }), String(port)).toThrow(InvalidArgumentError);
       expect(call(Uint8Array.of(1), a, { address: '10.0.0.2', port }), String(port)).toThrow(InvalidArgumentError);
     }
+    for (const end of [null, 5, 'a:1']) {
+      expect(call(Uint8Array.of(1), end), String(end)).toThrow(InvalidArgumentError);
+      expect(call(Uint8Array.of(1), a, end), String(end)).toThrow(InvalidArgumentError);
+    }
     expect(dc.stats).toMatchObject({ datagrams: 0, tuples: 0 });
     // Bytes in any Uint8Array (a Buffer, a view into a larger buffer) and ports 0 and 65535 are accepted.
     dc.inspect(Buffer.from([1, 2, 3]), { address: '10.0.0.1', port: 0 }, { address: '10.0.0.2', port: 65535 });
