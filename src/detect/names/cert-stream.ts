@@ -166,7 +166,11 @@ export function startCertStream(slot: CertSlot, f: FlowView, i: number): void {
   // Nothing to carry over when the segment ends at a record and message boundary before a Certificate began
   // (TLS 1.3's ServerHello alone, a server that flushes each message): a later segment starts afresh.
   const carry = r === MORE && !(pr.recLeft === 0 && pr.hdrHave === 0 && pr.need < 0 && pr.walked === pr.hsLen);
-  if (r === TOO_LONG) {
+  if (r === DONE) {
+    // The leaf was whole in this segment (the caller reads it in place): the flight's later segments are the rest of
+    // its records, and one that happens to begin with 0x16 (a byte inside the chain) starts nothing.
+    slot.certTried = true;
+  } else if (r === TOO_LONG) {
     slot.certTried = true;
     pool.stats.tooLong++;
   } else if (carry) {

@@ -149,6 +149,21 @@ describe('a leaf certificate spread over server segments', () => {
     }
   });
 
+  it('a later segment of the flight that begins with 0x16 (a byte inside the chain) opens no stream once the leaf was read whole', () => {
+    // CI seed -440437330 found cuts [1117, 1118]: a 1-byte segment 16 at 1117, inside the record, after a leaf whole
+    // in the first segment, was taken for the start of a handshake record and a stream was opened (then abandoned).
+    const at: number[] = [];
+    for (let o = leafEnd + 1; o < flight.length - 1; o++) if (flight[o] === 0x16) at.push(o);
+    expect(at.length).toBeGreaterThan(0);
+    for (const o of at) {
+      for (const cuts of [[o, o + 1], [o]]) {
+        const r = throughEngine(segmentsAt(flight, cuts));
+        expect(r.cert?.cert, `cuts ${cuts.join(',')}`).toEqual(whole);
+        expect(r.pool.stats, `cuts ${cuts.join(',')}`).toEqual({ started: 0, completed: 0, tooLong: 0, noSlot: 0, abandoned: 0 });
+      }
+    }
+  });
+
   it('any cut of the flight into ≤ 6 segments gives the names of the unsplit flight (property)', () => {
     fc.assert(
       fc.property(fc.uniqueArray(fc.integer({ min: 1, max: flight.length - 1 }), { maxLength: 5 }), (cuts) => {
