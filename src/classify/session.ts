@@ -203,7 +203,8 @@ export class ClassifierSession extends EventEmitter {
    * @throws {InvalidArgumentError} when `bytes` is not a Uint8Array or `linkType` not an integer 0–2^32-1
    */
   push(bytes: Uint8Array, timestampNs: number | bigint, linkType: number = LINKTYPE_ETHERNET): void {
-    checkFrame('push', bytes, 0, (bytes as { length?: number } | null)?.length ?? 0, linkType);
+    if (this.ended) throw new Error('session ended');
+    checkFrame('push', bytes, linkType);
     const r = this.raw;
     r.data = bytes;
     r.offset = 0;
@@ -211,7 +212,7 @@ export class ClassifierSession extends EventEmitter {
     r.wireLen = bytes.length;
     r.tsUs = usFromNs(timestampNs);
     r.linkType = linkType;
-    this.pushRaw(r);
+    this.pushFrame(r);
     r.data = NO_BYTES;
   }
 
@@ -222,7 +223,12 @@ export class ClassifierSession extends EventEmitter {
    */
   pushRaw(raw: RawPacket): void {
     if (this.ended) throw new Error('session ended');
-    checkFrame('pushRaw', raw.data, raw.offset, raw.capLen, raw.linkType);
+    checkFrame('pushRaw', raw.data, raw.linkType, raw.offset, raw.capLen);
+    this.pushFrame(raw);
+  }
+
+  /** A frame already checked (pushRaw, or push's own RawPacket). */
+  private pushFrame(raw: RawPacket): void {
     this.packets++;
     if (!isCaptureTime(raw.tsUs)) {
       // An impossible time would become a flow's firstSeen/lastSeen and steer idle expiry: the frame is dropped
@@ -361,7 +367,7 @@ export class ClassifierSession extends EventEmitter {
         // Without records (the socket adapters) only the verdict is acted on, and it is this one: what more
         // packets would refine is the end record's. The flow is settled now, its state and snippets freed.
         d!.labelAt = n;
-        this.finalize(f, d, n, true);
+        this.finalize(f, d, n);
       }
     }
   }
@@ -433,8 +439,7 @@ export class ClassifierSession extends EventEmitter {
     this.cut = cut;
   }
 
-  /** `settleNow`: the label became final at this packet (no records kept): emit the verdict although pinned. */
-  private finalize(f: FlowHandle, d: FlowDetection | undefined, at: number, settleNow = false): Verdict {
+  private finalize(f: FlowHandle, d: FlowDetection | undefined, at: number): Verdict {
     // Traits are read now, while the flow's payload snippets still exist (stopCapture below frees them).
     const traits = (d ? d.traits : 0) | snippetTraits(f.view, this.classifier.espPorts);
     this.traits[f.id] = traits;
@@ -466,7 +471,9 @@ export class ClassifierSession extends EventEmitter {
     if (d) this.release(f.id, d);
     f.stopCapture();
     this.nVerdicts++;
-    if (!open && (pinned === null || settleNow)) this.emitVerdict(f, v);
+    // A pinned label was emitted when it became final (emitEarly), except without records: such a flow is settled
+    // at that very packet, here, and nothing was emitted yet.
+    if (!open && (pinned === null || !this.records)) this.emitVerdict(f, v);
     return v;
   }
 

@@ -43,9 +43,10 @@ function explainBadAddress(text: string): string {
  * @throws {CidrError} TS_INVALID_CIDR (malformed), TS_PREFIX_LENGTH (length out of range),
  *   TS_HOST_BITS (bits set after the prefix length and `normalize` is false).
  */
-export function parsePrefixInto(text: string, out: PrefixParts, normalize = false, from = 0, to: number = typeof text === 'string' ? text.length : 0): PrefixParts {
+export function parsePrefixInto(text: string, out: PrefixParts, normalize = false, from = 0, end?: number): PrefixParts {
   // Prefixes come from the embedder's code too (CidrMapBuilder.add, the CIDR set operations): a non-string is named.
   if (typeof text !== 'string') throw new CidrError('TS_INVALID_CIDR', describeValue(text), 'a prefix must be a string, got');
+  const to = end ?? text.length;
   let slash = -1;
   for (let i = from; i < to; i++) {
     if (text.charCodeAt(i) === 0x2f) {

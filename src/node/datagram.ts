@@ -132,9 +132,8 @@ export class DatagramClassifier extends EventEmitter {
   /** An IPv6 datagram's addresses (source, destination), which the flow table reads from bytes. */
   private readonly addr6 = new Uint8Array(32);
   private readonly attachments: Attachment[] = [];
-  private readonly detachers = new Set<() => void>();
-  /** Sockets attached now (bound or not yet). */
-  private readonly sockets = new Set<UdpSocket>();
+  /** Sockets attached now (bound or not yet), with their detach functions. */
+  private readonly detachers = new Map<UdpSocket, () => void>();
   private skipped = 0;
   private readonly timer: NodeJS.Timeout;
   private closed = false;
@@ -211,7 +210,9 @@ export class DatagramClassifier extends EventEmitter {
    *   families (neither can come from a socket: `attach` resolves both ends itself)
    */
   inspect(msg: Uint8Array, from: { address: string; port: number }, to: { address: string; port: number }): Verdict | undefined {
-    checkDatagram(msg, from, to);
+    checkBytes(msg);
+    checkEnd(from);
+    checkEnd(to);
     const a = this.addr(0, from.address);
     let b = this.addr(1, to.address);
     if (a.v !== b.v) {
@@ -231,7 +232,7 @@ export class DatagramClassifier extends EventEmitter {
    */
   attach(socket: UdpSocket, onVerdict: (v: Verdict, peer: RemoteInfo) => void, options: AttachOptions = {}): () => void {
     // Twice, every datagram would be accounted twice (the second time as a copy of the first).
-    if (this.sockets.has(socket)) throw new InvalidArgumentError('attach: the socket is already attached (detach it first)');
+    if (this.detachers.has(socket)) throw new InvalidArgumentError('attach: the socket is already attached (detach it first)');
     let att: Attachment | null = null;
     const bind = (): void => {
       const info = socket.address();
@@ -266,17 +267,16 @@ export class DatagramClassifier extends EventEmitter {
       this.push(msg, peer, rinfo.port, att.local.forPeer(peer), att.port);
     };
     socket.on('message', h);
-    this.sockets.add(socket);
     const detach = (): void => {
-      this.sockets.delete(socket);
       socket.off('message', h);
       socket.off('listening', bindLater);
       socket.off('close', detach);
       const i = att ? this.attachments.indexOf(att) : -1;
       if (i >= 0) this.attachments.splice(i, 1);
-      this.detachers.delete(detach);
+      // A detach called again after the socket was attached anew must not drop the new attachment's entry.
+      if (this.detachers.get(socket) === detach) this.detachers.delete(socket);
     };
-    this.detachers.add(detach);
+    this.detachers.set(socket, detach);
     // A socket the application closes is detached with it: kept, it would hold the socket (one per client, for a
     // proxy's upstream sockets) and take the verdicts of a later socket bound to its port.
     socket.once('close', detach);
@@ -292,7 +292,8 @@ export class DatagramClassifier extends EventEmitter {
   outbound(socket: UdpSocket, msg: Uint8Array, to: { address: string; port: number }): Verdict | undefined {
     const att = this.attachments.find((a) => a.socket === socket);
     if (!att) throw new InvalidArgumentError('outbound: the socket is not attached (or not bound yet)');
-    checkDatagram(msg, { address: '', port: att.port }, to);
+    checkBytes(msg);
+    checkEnd(to);
     const peer = this.addr(1, to.address);
     this.curAtt = att;
     this.curLocalIsA = true;
@@ -306,7 +307,7 @@ export class DatagramClassifier extends EventEmitter {
     clearInterval(this.timer);
     this.session.end();
     this.deliver();
-    for (const d of [...this.detachers]) d();
+    for (const d of [...this.detachers.values()]) d();
   }
 
   /** A socket's peer address, or null (counted) for text that is not one — never a throw in a socket handler. */
@@ -439,10 +440,8 @@ const NO_BYTES = new Uint8Array(0);
  * Uint8Array (a string, an ArrayBuffer, a Uint16Array) would be read as garbage, and a port outside 0–65535 would
  * wrap into another tuple's key.
  */
-function checkDatagram(msg: unknown, from: unknown, to: unknown): void {
+function checkBytes(msg: unknown): void {
   if (!(msg instanceof Uint8Array)) throw new InvalidArgumentError(`datagram must be a Uint8Array (or Buffer), got ${describeValue(msg)}`);
-  checkEnd(from);
-  checkEnd(to);
 }
 
 function checkEnd(end: unknown): void {

@@ -392,7 +392,7 @@ export class ClassifierPool extends EventEmitter {
    * are behind: keep the frame count bounded by waiting for 'drain'.
    */
   push(bytes: Uint8Array, timestampNs: number | bigint, linkType: number = LINKTYPE_ETHERNET): boolean {
-    checkFrame('pool.push', bytes, 0, (bytes as { length?: number } | null)?.length ?? 0, linkType);
+    checkFrame('pool.push', bytes, linkType);
     const tsUs = usFromNs(timestampNs);
     return this.pushFrame(bytes, 0, bytes.length, bytes.length, tsUs, linkType);
   }
@@ -420,7 +420,7 @@ export class ClassifierPool extends EventEmitter {
    * copied, so the reader may reuse its buffer; microsecond timestamps pass through exactly.
    */
   pushRaw(raw: RawPacket): boolean {
-    checkFrame('pool.pushRaw', raw.data, raw.offset, raw.capLen, raw.linkType);
+    checkFrame('pool.pushRaw', raw.data, raw.linkType, raw.offset, raw.capLen);
     return this.pushFrame(raw.data, raw.offset, raw.capLen, raw.wireLen, raw.tsUs, raw.linkType);
   }
 

@@ -9,13 +9,14 @@ import type { RawPacket } from './types.js';
 
 /**
  * A frame handed to a session or pool by an embedder's code (`push`, `pushRaw`): its bytes must be a Uint8Array,
- * the frame [offset, offset+capLen) must lie inside them, and the link type must be an integer (what the frame
+ * the frame [offset, offset+capLen) must lie inside them (no capLen: the whole buffer is the frame), and the link
+ * type must be an integer (what the frame
  * *contains* is the stream's business: counted when malformed). Readers always meet this; the decoder bounds its
  * reads by the frame, not by the buffer.
  */
-export function checkFrame(where: string, data: unknown, offset: number, capLen: number, linkType: number): void {
+export function checkFrame(where: string, data: unknown, linkType: number, offset = 0, capLen?: number): void {
   if (!(data instanceof Uint8Array)) throw new InvalidArgumentError(`${where}: the frame must be a Uint8Array (or Buffer), got ${describeValue(data)}`);
-  if (!(Number.isInteger(offset) && Number.isInteger(capLen) && offset >= 0 && capLen >= 0 && offset + capLen <= data.length)) {
+  if (capLen !== undefined && !(Number.isInteger(offset) && Number.isInteger(capLen) && offset >= 0 && capLen >= 0 && offset + capLen <= data.length)) {
     throw new InvalidArgumentError(`${where}: the frame [offset ${describeValue(offset)}, capLen ${describeValue(capLen)}] must lie inside its ${data.length} bytes`);
   }
   if (!Number.isInteger(linkType) || linkType < 0 || linkType > 0xffffffff) {

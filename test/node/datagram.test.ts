@@ -255,6 +255,9 @@ describe('DatagramClassifier.attach on real sockets', () => {
     expect(server.listenerCount('message')).toBe(1);
     detach();
     dc.attach(server, () => {});
+    detach(); // the old detach again: the new attachment stays
+    expect(() => dc.attach(server, () => {})).toThrow(/already attached/);
+    expect(server.listenerCount('message')).toBe(1);
     const client = await udpSocket('udp4', '127.0.0.1');
     closers.push(() => client.close());
     for (let i = 0; i < 3; i++) client.send(Uint8Array.of(1, 2, 3, i), (server.address() as AddressInfo).port, '127.0.0.1');
