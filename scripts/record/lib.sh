@@ -17,7 +17,19 @@ REC_PIDS=()
 REC_CLEANUP=()
 
 skip() { echo "skip: $*" >&2; exit 77; }
-fail() { echo "fail: $*" >&2; exit 1; }
+# fail MESSAGE: exit 1 with MESSAGE and the last lines of each log it names (a `name.log` in OUTDIR): the tests show
+# a recorder's stderr, and on a CI machine OUTDIR is gone by the time anyone reads it.
+fail() {
+  echo "fail: $*" >&2
+  local f
+  for f in $(grep -o '[A-Za-z0-9_./-]*\.log' <<<"$*" | awk '!seen[$0]++' | head -4); do
+    [ -f "$f" ] || f="$OUT/$f"
+    [ -f "$f" ] || continue
+    echo "--- last lines of ${f#"$OUT/"}:" >&2
+    tail -n 30 "$f" | sed 's/^/  /' >&2
+  done
+  exit 1
+}
 
 rec_cleanup() {
   local p c

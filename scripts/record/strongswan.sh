@@ -99,19 +99,21 @@ variant() { # NAME VERSION BACKEND DATA(yes/no) CONNECTION-OPTIONS [CHARON-OPTIO
   for side in r i; do
     ns=$R; [ $side = i ] && ns=$I
     # charon keeps its pid file in /run: a private /run (this mount namespace only) lets two run side by side.
-    bg "strongswan-$name-charon-$side" timeout 30 ip netns exec $ns env STRONGSWAN_CONF="$OUT/$name-$side/strongswan.conf" \
+    bg "strongswan-$name-charon-$side" timeout 60 ip netns exec $ns env STRONGSWAN_CONF="$OUT/$name-$side/strongswan.conf" \
       sh -c "mount -t tmpfs tunnelscope-run /run && exec $CHARON"
     for k in $(seq 100); do [ -S "$name-$side/vici" ] && break; sleep 0.1; done
     [ -S "$name-$side/vici" ] || fail "$name: charon ($side) did not open its vici socket (strongswan-$name-charon-$side.log)"
     nsx $ns "$name-$side" timeout 10 swanctl --load-all --file "$OUT/$name-$side/swanctl.conf" >"strongswan-$name-load-$side.log" 2>&1 ||
       fail "$name: swanctl --load-all ($side) failed (strongswan-$name-load-$side.log)"
   done
-  nsx $I "$name-i" timeout 15 swanctl --initiate --child t --timeout 10 >"strongswan-$name-initiate.log" 2>&1
+  # charon retransmits an unanswered request 4, 11.2 and 24.2 s after the first send: the wait (25 s, inside each
+  # charon's 60 s bound, which also covers a slow start on a loaded host) outlasts a lost message or two.
+  nsx $I "$name-i" timeout 25 swanctl --initiate --child t --timeout 20 >"strongswan-$name-initiate.log" 2>&1
   wait_for "strongswan-$name-charon-i.log" "IKE_SA t\[[0-9]*\] established" 5 ||
-    fail "$name: the IKE SA was not established (strongswan-$name-charon-i.log)"
+    fail "$name: the IKE SA was not established (strongswan-$name-charon-i.log, strongswan-$name-charon-r.log, strongswan-$name-initiate.log)"
   if [ "$data" = yes ]; then
     grep -q "CHILD_SA t{[0-9]*} established" "strongswan-$name-charon-i.log" ||
-      fail "$name: the CHILD_SA was not established (strongswan-$name-charon-i.log)"
+      fail "$name: the CHILD_SA was not established (strongswan-$name-charon-i.log, strongswan-$name-charon-r.log)"
     # A few datagrams into the tunnel (routed over ipsec0 by the CHILD_SA's route); the responder answers each
     # with ICMP port unreachable, so both directions carry ESP.
     for k in 1 2 3 4; do nsx $I "$name-i" bash -c "echo tunnelscope-probe-$k >/dev/udp/$RNET/9"; sleep 0.2; done
