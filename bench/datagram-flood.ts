@@ -4,7 +4,7 @@
  *
  *   node --expose-gc --import tsx bench/datagram-flood.ts [--datagrams 200000] [--ports 20000] [--rounds 2]
  *        [--host 127.0.0.1|::1] [--max-bytes N] [--warm N] [--warm-ports N] [--warm-from ADDR] [--impl module] [--pin]
- *        [--rates 40000,60000,0] [--quick]
+ *        [--rates 40000,60000,0] [--old-space MB] [--quick]
  *
  * Each round runs two receivers one after the other, each in a fresh child process (bench/flood-receiver.mjs: plain
  * node on the built package, as an embedder runs it — build first, `npm run bench` does), against the same sender
@@ -69,13 +69,20 @@ export interface FloodOptions {
    * the senders' own speed on the day.
    */
   rates: number[];
+  /**
+   * Also run the adapter in a receiver started with `--initial-old-space-size=oldSpaceMb` (a third receiver per
+   * rate). V8 starts a full marking whenever its old generation's room to its limit is smaller than the young
+   * generation; in a receiver whose heap is small that is several times per flood, on the receiving core, and the
+   * flag gives the old generation that room from the start (README, sizing the UDP adapter).
+   */
+  oldSpaceMb?: number;
 }
 
 export interface FloodRow {
   round: number;
   /** Paced send rate (datagrams/s), 0 for the blast. */
   rate: number;
-  mode: 'plain' | 'adapter';
+  mode: 'plain' | 'adapter' | 'adapter-old-space';
   sent: number;
   ports: number;
   received: number;
@@ -107,8 +114,8 @@ function argValue(argv: string[], name: string): string | undefined {
 }
 
 /** Child process helper: run this file in a role, collect its last JSON line. */
-function child(args: string[], onLine?: (line: string) => void, script?: string, cpu?: number): { done: Promise<Record<string, unknown>>; send: (msg: string) => void } {
-  const prof = process.env['FLOOD_PROF'] ? ['--cpu-prof', `--cpu-prof-dir=${process.env['FLOOD_PROF']}`] : [];
+function child(args: string[], onLine?: (line: string) => void, script?: string, cpu?: number, nodeFlags: string[] = []): { done: Promise<Record<string, unknown>>; send: (msg: string) => void } {
+  const prof = process.env['FLOOD_PROF'] ? ['--cpu-prof', `--cpu-prof-dir=${process.env['FLOOD_PROF']}`, ...nodeFlags] : [...nodeFlags];
   // Extra node flags for every child (e.g. --perf-basic-prof, to read a `perf record` of the receivers).
   if (process.env['FLOOD_NODE_FLAGS']) prof.push(...process.env['FLOOD_NODE_FLAGS'].split(/\s+/).filter(Boolean));
   const argv = script ? [...prof, '--expose-gc', script, ...args] : [...prof, '--expose-gc', '--import', 'tsx', SELF, ...args];
@@ -137,18 +144,20 @@ export async function runDatagramFlood(o: FloodOptions): Promise<FloodRow[]> {
   const rows: FloodRow[] = [];
   for (let round = 1; round <= o.rounds; round++) {
     for (const rate of o.rates) {
-      for (const mode of ['plain', 'adapter'] as const) {
+      const modes: FloodRow['mode'][] = o.oldSpaceMb ? ['plain', 'adapter', 'adapter-old-space'] : ['plain', 'adapter'];
+      for (const mode of modes) {
         let ready: (port: number) => void = () => {};
         const portP = new Promise<number>((r) => (ready = r));
         let marked: () => void = () => {};
         const rx = child(
-          ['--mode', mode, '--host', o.host, ...(o.maxBytes ? ['--max-bytes', String(o.maxBytes)] : []), ...(o.impl ? ['--impl', o.impl] : [])],
+          ['--mode', mode === 'plain' ? 'plain' : 'adapter', '--host', o.host, ...(o.maxBytes ? ['--max-bytes', String(o.maxBytes)] : []), ...(o.impl ? ['--impl', o.impl] : [])],
           (line) => {
             if (line.startsWith('port ')) ready(Number(line.slice(5)));
             else if (line === 'marked') marked();
           },
           RECEIVER,
           o.pin ? 0 : undefined,
+          mode === 'adapter-old-space' ? [`--initial-old-space-size=${o.oldSpaceMb}`] : [],
         );
         const port = await portP;
         const flood = async (datagrams: number, ports: number, basePort: number, from: string): Promise<{ sent: number; ports: number }> => {
@@ -238,6 +247,11 @@ async function sender(argv: string[]): Promise<void> {
     if (ok) socks.push(s);
     else s.close();
   }
+  // Every payload is built and every socket connected before the start: a sender that fills random bytes and
+  // passes an address per send spends ~2x the CPU per datagram, and a slow sender cannot saturate the receiver.
+  const payloads: Buffer[] = [];
+  for (let k = 0; k < perPort; k++) for (let i = 0; i < socks.length; i++) payloads.push(payload(basePort + i, k));
+  await Promise.all(socks.map((s) => new Promise<void>((resolve) => s.connect(port, host, resolve))));
   console.log('ready');
   process.stdin.setEncoding('utf8');
   await once(process.stdin, 'data');
@@ -249,7 +263,7 @@ async function sender(argv: string[]): Promise<void> {
   for (let k = 0; k < perPort; k++) {
     for (let i = 0; i < socks.length; i++) {
       pending++;
-      socks[i]!.send(payload(basePort + i, k), port, host, done);
+      socks[i]!.send(payloads[sent]!, done);
       sent++;
       if (pending >= 4096) while (pending > 1024) await new Promise((r) => setImmediate(r));
       if (rate > 0 && (sent & 63) === 0) while (sent > ((performance.now() - t0) * rate) / 1000) await new Promise((r) => setTimeout(r, 1));
@@ -300,19 +314,20 @@ async function main(): Promise<void> {
     pin: argv.includes('--pin'),
     rates: (argValue(argv, '--rates') ?? '0').split(',').map(Number),
     ...(argValue(argv, '--max-bytes') ? { maxBytes: Number(argValue(argv, '--max-bytes')) } : {}),
+    ...(argValue(argv, '--old-space') ? { oldSpaceMb: Number(argValue(argv, '--old-space')) } : {}),
   };
   const shaped = o.warmFrom !== o.host;
   o.warmDatagrams = Number(argValue(argv, '--warm') ?? (shaped ? o.datagrams : quick ? 5_000 : 20_000));
   o.warmPorts = Number(argValue(argv, '--warm-ports') ?? (shaped ? o.ports : quick ? 500 : 2_000));
   console.log(`# datagram flood — node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? '?'}, load ${loadavg().map((x) => x.toFixed(1)).join(' ')}, ${new Date().toISOString()}`);
-  console.log(`# ${o.datagrams} datagrams from ${o.ports} ports to ${o.host}, ${o.rounds} round(s), send rates ${o.rates.map((r) => (r > 0 ? `${r}/s` : 'blast')).join(', ')}, receivers alternate plain / adapter${o.pin ? ', receiver on CPU 0 and senders on CPU 1' : ''}, after a warm-up of ${o.warmDatagrams} datagrams from ${o.warmPorts} ports of ${o.warmFrom}\n`);
+  console.log(`# ${o.datagrams} datagrams from ${o.ports} ports to ${o.host}, ${o.rounds} round(s), send rates ${o.rates.map((r) => (r > 0 ? `${r}/s` : 'blast')).join(', ')}, receivers alternate plain / adapter${o.oldSpaceMb ? ` / adapter-old-space (node --initial-old-space-size=${o.oldSpaceMb})` : ''}${o.pin ? ', receiver on CPU 0 and senders on CPU 1' : ''}, after a warm-up of ${o.warmDatagrams} datagrams from ${o.warmPorts} ports of ${o.warmFrom}\n`);
   const rows = await runDatagramFlood(o);
   console.log(table(rows));
   // One port in five sends a WireGuard initiation and padded transport data: nearly every such tuple must come out
   // VPN, or the flood no longer measures the verdict path of a VPN tuple (a detector rule moved under the sender).
   const wgTuples = Math.floor((o.ports + o.warmPorts) / 5);
   for (const r of rows) {
-    if (r.mode !== 'adapter' || r.vpnVerdicts === undefined) continue;
+    if (r.mode === 'plain' || r.vpnVerdicts === undefined) continue;
     if (r.vpnVerdicts < 0.5 * wgTuples * Math.min(1, r.received / r.sent)) {
       console.log(`# WARNING: round ${r.round}: ${r.vpnVerdicts} VPN verdicts for ~${wgTuples} WireGuard-shaped tuples: the sender's traffic no longer matches the detectors`);
     }
