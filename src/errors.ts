@@ -58,6 +58,20 @@ export function describeValue(v: unknown): string {
   }
 }
 
+/**
+ * A numeric option: `value`, or `dflt` when it is undefined, checked to be a finite number (an integer when
+ * `integer`) in [min, max].
+ * @throws InvalidArgumentError naming the option and what it got
+ */
+export function numberOption(name: string, value: unknown, dflt: number, min: number, max = Infinity, integer = false): number {
+  const x = value ?? dflt;
+  if (typeof x !== 'number' || !Number.isFinite(x) || x < min || x > max || (integer && !Number.isInteger(x))) {
+    const range = max === Infinity ? `>= ${min}` : `in [${min}, ${max}]`;
+    throw new InvalidArgumentError(`${name} must be ${integer ? 'an integer' : 'a number'} ${range}, got ${describeValue(x)}`);
+  }
+  return x;
+}
+
 /** Bad argument at a public door (wrong type, out of range option). */
 export class InvalidArgumentError extends TunnelscopeError {
   constructor(message: string, options?: { cause?: unknown }) {

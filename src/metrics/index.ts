@@ -10,6 +10,7 @@
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { builtin } from '../builtins.js';
+import { describeValue, InvalidArgumentError, numberOption } from '../errors.js';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /** What the run can report at any moment (read at each scrape). Absent fields are not exported. */
@@ -44,6 +45,24 @@ export interface MetricsOptions {
   prefix?: string;
   /** Also export prom-client's default process metrics (CPU, memory, event-loop delay, GC; default true). */
   processMetrics?: boolean;
+}
+
+/**
+ * Bounds of the metrics server. Its port is reachable from the network, and it shares its thread with the run:
+ * a peer must not grow the run's memory with connections, take its CPU with scrapes, or lock other scrapers out.
+ */
+export interface ServeOptions {
+  /** Connections open at once, from all peers (default 32); more are closed as they arrive. */
+  maxConnections?: number;
+  /** Connections open at once from one address (default 4). */
+  maxConnectionsPerPeer?: number;
+  /** A request must have sent its headers within this (default 5000 ms), or its connection is closed. */
+  headersTimeoutMs?: number;
+  /**
+   * The exposition is built at most once per this interval (default 250 ms); scrapes in between get the same text.
+   * Building it takes ~0.5 ms with process metrics, so a scraper in a loop would otherwise take the run's CPU.
+   */
+  scrapeIntervalMs?: number;
 }
 
 export interface MetricsServer {
@@ -174,11 +193,29 @@ export class RunMetrics {
   }
 
   /**
-   * Serve `GET /metrics` on host:port (port 0: any free port). Other paths answer 404, other methods 405.
-   * @throws the listen error (address in use, not permitted) through the returned promise
+   * Serve `GET /metrics` on host:port (port 0: any free port). Other paths answer 404, other methods 405. Bounded
+   * in connections, header time and scrape work ({@link ServeOptions}).
+   * @throws InvalidArgumentError on bad options; the listen error (address in use, not permitted) through the
+   * returned promise
    */
-  serve(host: string, port: number): Promise<MetricsServer> {
-    const server: Server = builtin('node:http').createServer((req: IncomingMessage, res: ServerResponse) => {
+  serve(host: string, port: number, options: ServeOptions = {}): Promise<MetricsServer> {
+    if (options === null || typeof options !== 'object') throw new InvalidArgumentError(`serve: options must be an object, got ${describeValue(options)}`);
+    const maxConnections = numberOption('maxConnections', options.maxConnections, 32, 1, 1 << 20, true);
+    const maxPerPeer = numberOption('maxConnectionsPerPeer', options.maxConnectionsPerPeer, 4, 1, 1 << 20, true);
+    const headersTimeout = numberOption('headersTimeoutMs', options.headersTimeoutMs, 5000, 1, 3_600_000);
+    const interval = numberOption('scrapeIntervalMs', options.scrapeIntervalMs, 250, 0, 3_600_000);
+    let last: { at: number; body: Promise<string> } | null = null;
+    const exposition = (): Promise<string> => {
+      const now = performance.now();
+      if (last === null || now - last.at >= interval) last = { at: now, body: this.registry.metrics() };
+      return last.body;
+    };
+    const server: Server = builtin('node:http').createServer({
+      headersTimeout,
+      requestTimeout: 2 * headersTimeout,
+      // How often Node looks for connections past those timeouts (its default, 30 s, would let them overstay).
+      connectionsCheckingInterval: Math.max(50, Math.min(1000, headersTimeout / 4)),
+    }, (req: IncomingMessage, res: ServerResponse) => {
       const path = (req.url ?? '').split('?')[0];
       if (path !== '/metrics') {
         res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /metrics\n');
@@ -188,13 +225,29 @@ export class RunMetrics {
         res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain' }).end('method not allowed\n');
         return;
       }
-      this.registry.metrics().then(
+      exposition().then(
         (body) => res.writeHead(200, { 'content-type': this.registry.contentType }).end(req.method === 'HEAD' ? undefined : body),
         (e: unknown) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics failed: ${e instanceof Error ? e.message : String(e)}\n`),
       );
     });
     // A scraper that keeps its connection open must not keep a finished run alive.
     server.keepAliveTimeout = 5000;
+    server.maxConnections = maxConnections;
+    const perPeer = new Map<string, number>();
+    server.on('connection', (socket) => {
+      const peer = socket.remoteAddress ?? '';
+      const n = (perPeer.get(peer) ?? 0) + 1;
+      if (n > maxPerPeer) {
+        socket.destroy();
+        return;
+      }
+      perPeer.set(peer, n);
+      socket.once('close', () => {
+        const k = perPeer.get(peer)! - 1;
+        if (k === 0) perPeer.delete(peer);
+        else perPeer.set(peer, k);
+      });
+    });
     return new Promise((resolve, reject) => {
       server.once('error', reject);
       server.listen(port, host, () => {

@@ -16,7 +16,7 @@
 import { EventEmitter } from 'node:events';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { FlowRecord } from '../classify/record.js';
-import { InvalidArgumentError } from '../errors.js';
+import { InvalidArgumentError, numberOption } from '../errors.js';
 import { loadNatsModules, type NatsModules } from './modules.js';
 import { checkSensorId, checkSubject, JOB_EVENT_SUFFIX, recordMsgId, recordSubject, VERDICT_SUFFIX } from './names.js';
 
@@ -127,11 +127,11 @@ export class RecordPublisher extends EventEmitter {
     this.verdictSubject = `${this.subject}.${VERDICT_SUFFIX}`;
     this.jobSubject = `${this.subject}.${JOB_EVENT_SUFFIX}`;
     this.sensorSuffix = `,"sensor":${JSON.stringify(this.sensor)}}`;
-    this.maxInFlight = positiveInt('maxInFlight', options.maxInFlight ?? 256);
-    this.maxBuffered = positiveInt('maxBuffered', options.maxBuffered ?? 100_000);
-    this.maxBytes = positiveInt('maxBufferedBytes', options.maxBufferedBytes ?? 256 * 1024 * 1024);
+    this.maxInFlight = numberOption('maxInFlight', options.maxInFlight, 256, 1, Number.MAX_SAFE_INTEGER, true);
+    this.maxBuffered = numberOption('maxBuffered', options.maxBuffered, 100_000, 1, Number.MAX_SAFE_INTEGER, true);
+    this.maxBytes = numberOption('maxBufferedBytes', options.maxBufferedBytes, 256 * 1024 * 1024, 1, Number.MAX_SAFE_INTEGER, true);
     this.overflow = options.overflow ?? 'drop';
-    this.ackTimeout = positiveInt('ackTimeoutMs', options.ackTimeoutMs ?? 10_000);
+    this.ackTimeout = numberOption('ackTimeoutMs', options.ackTimeoutMs, 10_000, 1, Number.MAX_SAFE_INTEGER, true);
     this.connected = !nc.isClosed();
     this.inbox = mods.transport.createInbox();
     this.sub = nc.subscribe(`${this.inbox}.*`, { callback: (err, msg) => this.onReply(err, msg) });
@@ -392,10 +392,6 @@ function parseAck(text: string): PubAck | null {
   }
 }
 
-function positiveInt(name: string, v: number): number {
-  if (!Number.isSafeInteger(v) || v < 1) throw new InvalidArgumentError(`${name} must be a positive integer, got ${String(v)}`);
-  return v;
-}
 
 /**
  * A publisher on `nc`'s JetStream. The stream must exist (see `ensureRecordsStream`).

@@ -16,7 +16,7 @@ import type { Classifier } from '../classify/classifier.js';
 import type { ClassifierSession } from '../classify/session.js';
 import type { Verdict } from '../classify/types.js';
 import { IPPROTO_UDP } from '../detect/types.js';
-import { describeValue, InvalidArgumentError } from '../errors.js';
+import { describeValue, InvalidArgumentError, numberOption } from '../errors.js';
 import type { FlowHandle, PacketView } from '../trace/types.js';
 import { newPacketView } from '../trace/decode.js';
 import { isUnspecified, LocalAddresses, parseSockAddr, UNSPECIFIED4, UNSPECIFIED6, type SockAddr } from './address.js';
@@ -100,14 +100,6 @@ interface Attachment {
   onVerdict: (v: Verdict, peer: RemoteInfo) => void;
 }
 
-function num(name: string, v: number | undefined, dflt: number, min: number, max = Infinity): number {
-  const x = v ?? dflt;
-  if (typeof x !== 'number' || !Number.isFinite(x) || x < min || x > max) {
-    throw new InvalidArgumentError(`${name} must be a number in [${min}, ${max}], got ${String(x)}`);
-  }
-  return x;
-}
-
 /** `ip:port` / `[ipv6]:port` as the session formats endpoints. */
 function splitEndpoint(text: string): { address: string; port: number } {
   const c = text.lastIndexOf(':');
@@ -164,10 +156,10 @@ export class DatagramClassifier extends EventEmitter {
       throw new InvalidArgumentError(`DatagramClassifier: the first argument must be a Classifier (createClassifier), got ${describeValue(classifier)}`);
     }
     if (options === null || typeof options !== 'object') throw new InvalidArgumentError(`DatagramClassifier: options must be an object, got ${describeValue(options)}`);
-    const maxPackets = Math.floor(num('maxPackets', options.maxPackets, 8, 1, 255));
-    const maxFlows = Math.floor(num('maxFlows', options.maxFlows, 100_000, 1, 1 << 28));
-    const maxBytes = num('maxBytes', options.maxBytes, 256 * MiB, 1);
-    const idleMs = num('idleMs', options.idleMs, 120_000, 0);
+    const maxPackets = Math.floor(numberOption('maxPackets', options.maxPackets, 8, 1, 255));
+    const maxFlows = Math.floor(numberOption('maxFlows', options.maxFlows, 100_000, 1, 1 << 28));
+    const maxBytes = numberOption('maxBytes', options.maxBytes, 256 * MiB, 1);
+    const idleMs = numberOption('idleMs', options.idleMs, 120_000, 0);
     // Snippets: a small slot (2 datagrams) and a full one (maxPackets), per tuple at most, and their lengths.
     this.bytesPerTuple = TUPLE_FIXED_BYTES + (2 + maxPackets) * (SNIPPET_BYTES + 6);
     this.maxTuples = Math.min(maxFlows, Math.floor((maxBytes - fixedBytes(maxPackets)) / this.bytesPerTuple));

@@ -15,7 +15,7 @@ import type { Classifier } from '../classify/classifier.js';
 import type { Verdict } from '../classify/types.js';
 import type { ArrayPacket } from '../detect/array-flow.js';
 import { IPPROTO_TCP } from '../detect/types.js';
-import { describeValue, InvalidArgumentError } from '../errors.js';
+import { describeValue, InvalidArgumentError, numberOption } from '../errors.js';
 import { parseSockAddr, sameFamily } from './address.js';
 import { firstMessageEnd, MORE, newFramingState, UNKNOWN } from './first-message.js';
 
@@ -50,12 +50,6 @@ export interface UndecidedVerdict {
 
 export type SocketVerdict = Verdict | UndecidedVerdict;
 
-function positive(name: string, v: number | undefined, dflt: number, min: number): number {
-  const x = v ?? dflt;
-  if (typeof x !== 'number' || !Number.isFinite(x) || x < min) throw new InvalidArgumentError(`${name} must be a finite number >= ${min}, got ${String(x)}`);
-  return x;
-}
-
 /**
  * Label an accepted TCP connection (server side: the remote peer is the initiator). Call it before anything
  * reads the socket, and without `setEncoding`. Resolves once; never rejects and never throws into the socket's
@@ -78,9 +72,9 @@ export function classifySocket(classifier: Classifier, socket: Socket, options: 
     throw new InvalidArgumentError(`classifySocket: the second argument must be a net.Socket, got ${describeValue(socket)}`);
   }
   if (options === null || typeof options !== 'object') throw new InvalidArgumentError(`classifySocket: options must be an object, got ${describeValue(options)}`);
-  const timeoutMs = positive('firstBytesTimeoutMs', options.firstBytesTimeoutMs, 2000, 0);
-  const maxBytes = Math.floor(positive('maxBytes', options.maxBytes, 16384, 1));
-  const settleMs = positive('settleMs', options.settleMs, 100, 0);
+  const timeoutMs = numberOption('firstBytesTimeoutMs', options.firstBytesTimeoutMs, 2000, 0);
+  const maxBytes = Math.floor(numberOption('maxBytes', options.maxBytes, 16384, 1));
+  const settleMs = numberOption('settleMs', options.settleMs, 100, 0);
   const report = (options.undecided ?? 'report') === 'report';
   if (options.undecided !== undefined && options.undecided !== 'report' && options.undecided !== 'decide') {
     throw new InvalidArgumentError(`undecided must be 'report' or 'decide', got ${JSON.stringify(options.undecided)}`);
