@@ -26,7 +26,7 @@ export const ipfixSinkPlugin: SinkPlugin = {
       close: () => exporter.close(),
       report: () => {
         const s = exporter.stats;
-        return `IPFIX: ${s.records} records in ${s.messages} messages to ${exporter.host}:${exporter.port}${s.sendErrors ? `, ${s.sendErrors} send errors (${s.lastError})` : ''}`;
+        return `IPFIX: ${s.records} records in ${s.messages} messages to ${exporter.host}:${exporter.port}${s.sendErrors ? `, ${s.sendErrors} send errors (${s.lastError})` : ''}${s.dropped ? `, ${s.dropped} messages dropped` : ''}`;
       },
     };
     return sink;

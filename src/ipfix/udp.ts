@@ -7,6 +7,12 @@
  * Templates go first and are re-sent on the encoder's schedule; with no data for a while, a timer re-sends them
  * every `templateRefreshMs` so a collector that restarts learns them again. Send errors are counted, never
  * thrown into the classifier (UDP export is best-effort by design: RFC 7011 §10.3.3).
+ *
+ * A collector named by a host name is resolved once, then again on each template refresh (a changed address is
+ * followed, a failed lookup keeps the last one): not once per message, which made every message a lookup and,
+ * with a resolver that does not answer, held every message and kept `close()` waiting for ever. Messages wait for
+ * the first address only up to a bound, sends in flight are bounded too, and what is over either is dropped and
+ * counted (`dropped`).
  */
 import type { Socket } from 'node:dgram';
 import { builtin } from '../builtins.js';
@@ -25,10 +31,19 @@ export interface IpfixExporterOptions extends IpfixOptions {
 }
 
 export interface IpfixExporterStats extends IpfixStats {
-  /** Messages the socket failed to send. */
+  /** Messages the socket failed to send, and failed lookups of the collector's name. */
   sendErrors: number;
   lastError: string | null;
+  /** Messages dropped: over the bound while the collector's name had no address yet, or of sends in flight. */
+  dropped: number;
 }
+
+/** Messages kept while the collector's name has no address yet (a message is at most maxMessageSize bytes). */
+const MAX_WAITING = 256;
+/** Sends handed to the socket and not yet done. */
+const MAX_IN_FLIGHT = 1024;
+/** `close()` waits at most this long for a first address and for sends in flight. */
+const CLOSE_WAIT_MS = 2000;
 
 /**
  * `udp://HOST:PORT` (`udp://[2001:db8::9]:4739`; the port defaults to 4739) to host and port.
@@ -64,25 +79,50 @@ export class IpfixExporter {
   private drained: (() => void) | null = null;
   private sendErrors = 0;
   private lastError: string | null = null;
+  private dropped = 0;
+  /** The collector's address: the host itself when it is one, else the last lookup's answer (null before it). */
+  private address: string | null;
+  private readonly waiting: Uint8Array[] = [];
+  private resolving = false;
+  private resolved: (() => void) | null = null;
+  private socketClosed = false;
 
   constructor(readonly host: string, readonly port: number, options: IpfixExporterOptions = {}) {
     this.encoder = new IpfixEncoder(options);
     this.now = options.now ?? Date.now;
     this.flushMs = options.flushMs ?? 1000;
     // A host name is resolved to IPv4 (the socket's family); an IPv6 collector is named by its address.
-    const { createSocket } = builtin('node:dgram');
-    this.socket = builtin('node:net').isIP(host) === 6 ? createSocket('udp6') : createSocket({ type: 'udp4', lookup: (h, _o, cb) => builtin('node:dns').lookup(h, { family: 4 }, cb) });
+    const family = builtin('node:net').isIP(host);
+    this.address = family === 0 ? null : host;
+    this.socket = builtin('node:dgram').createSocket(family === 6 ? 'udp6' : 'udp4');
     this.socket.on('error', (e) => this.noteError(e));
     this.socket.unref();
+    this.resolve();
     // Templates before any data, and again on the refresh interval while idle.
     this.send(this.encoder.templateMessage(this.now()));
     const every = options.templateRefreshMs ?? 60_000;
-    this.refreshTimer = setInterval(() => this.send(this.encoder.templateMessage(this.now())), Math.max(every, 1000));
+    this.refreshTimer = setInterval(() => {
+      this.resolve();
+      this.send(this.encoder.templateMessage(this.now()));
+    }, Math.max(every, 1000));
     this.refreshTimer.unref();
   }
 
+  /** Look the collector's name up (again), unless it is an address or a lookup is under way. */
+  private resolve(): void {
+    if (builtin('node:net').isIP(this.host) !== 0 || this.resolving) return;
+    this.resolving = true;
+    builtin('node:dns').lookup(this.host, { family: 4 }, (err, address) => {
+      this.resolving = false;
+      if (err) this.noteError(err);
+      else this.address = address;
+      if (this.address !== null) for (const m of this.waiting.splice(0)) this.send(m);
+      this.resolved?.();
+    });
+  }
+
   get stats(): IpfixExporterStats {
-    return { ...this.encoder.stats, sendErrors: this.sendErrors, lastError: this.lastError };
+    return { ...this.encoder.stats, sendErrors: this.sendErrors, lastError: this.lastError, dropped: this.dropped };
   }
 
   private noteError(e: unknown): void {
@@ -91,8 +131,21 @@ export class IpfixExporter {
   }
 
   private send(msg: Uint8Array): void {
+    if (this.socketClosed) {
+      this.dropped++;
+      return;
+    }
+    if (this.address === null) {
+      if (this.waiting.length < MAX_WAITING) this.waiting.push(msg);
+      else this.dropped++;
+      return;
+    }
+    if (this.inFlight >= MAX_IN_FLIGHT) {
+      this.dropped++;
+      return;
+    }
     this.inFlight++;
-    this.socket.send(msg, this.port, this.host, (err) => {
+    this.socket.send(msg, this.port, this.address, (err) => {
       if (err) this.noteError(err);
       if (--this.inFlight === 0 && this.drained) this.drained();
     });
@@ -111,14 +164,23 @@ export class IpfixExporter {
     }
   }
 
-  /** Send what is pending, wait until the socket has handed every message on, and close it. */
+  /**
+   * Send what is pending, wait (at most 2 s) until the socket has handed every message on, and close it. Messages
+   * still waiting for the collector's first address then are dropped and counted.
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     if (this.flushTimer) clearTimeout(this.flushTimer);
     clearInterval(this.refreshTimer);
     this.encoder.flush(this.now(), (m) => this.send(m));
-    if (this.inFlight > 0) await new Promise<void>((resolve) => (this.drained = resolve));
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, CLOSE_WAIT_MS)));
+    if (this.address === null && this.resolving) await Promise.race([new Promise<void>((resolve) => (this.resolved = resolve)), deadline]);
+    if (this.inFlight > 0) await Promise.race([new Promise<void>((resolve) => (this.drained = resolve)), deadline]);
+    clearTimeout(timer);
+    this.dropped += this.waiting.splice(0).length;
+    this.socketClosed = true;
     await new Promise<void>((resolve) => this.socket.close(() => resolve()));
   }
 }

@@ -1,6 +1,7 @@
 /** The UDP edge of the IPFIX exporter: URL parsing, IPv6 collectors, the flush timer, idle template refresh. */
 import { createSocket, type Socket } from 'node:dgram';
-import { afterEach, describe, expect, it } from 'vitest';
+import dns from 'node:dns';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createIpfixExporter, parseIpfixUrl } from '../../src/ipfix/index.js';
 import { IpfixDecoder } from '../oracles/ipfix-decoder.js';
 import { sampleRecords } from '../output/sample-records.js';
@@ -8,7 +9,25 @@ import { sampleRecords } from '../output/sample-records.js';
 const sockets: Socket[] = [];
 afterEach(() => {
   for (const s of sockets.splice(0)) s.close();
+  vi.restoreAllMocks();
 });
+
+/**
+ * dns.lookup answering for `name` as `answer` says (an address, an error, or never), counting the calls; other
+ * names go to the real resolver.
+ */
+function fakeResolver(name: string, answer: () => string | Error | null): { calls: () => number } {
+  const real = dns.lookup.bind(dns);
+  let calls = 0;
+  vi.spyOn(dns, 'lookup').mockImplementation(((host: string, opts: unknown, cb: (e: Error | null, a?: string, f?: number) => void) => {
+    if (host !== name) return (real as (...a: unknown[]) => void)(host, opts, cb);
+    calls++;
+    const a = answer();
+    if (a === null) return; // a resolver that never answers
+    setImmediate(() => (a instanceof Error ? cb(a) : cb(null, a, 4)));
+  }) as typeof dns.lookup);
+  return { calls: () => calls };
+}
 
 async function receiver(type: 'udp4' | 'udp6', host: string): Promise<{ port: number; got: Buffer[] }> {
   const s = createSocket(type);
@@ -74,5 +93,56 @@ describe('IPFIX over UDP', () => {
     await ex.close();
     expect(rx.got.length).toBeGreaterThanOrEqual(2);
     for (const m of rx.got) expect(new IpfixDecoder().decode(m).templates.length).toBe(2);
+  });
+
+  it('a host name is looked up once for the run, not once per message', async () => {
+    const recs = await sampleRecords();
+    const rx = await receiver('udp4', '127.0.0.1');
+    const dnsFake = fakeResolver('collector.test', () => '127.0.0.1');
+    const ex = createIpfixExporter(`udp://collector.test:${rx.port}`, { flushMs: 1, maxMessageSize: 512 });
+    for (let k = 0; k < 20; k++) {
+      for (const r of recs) ex.write(r);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    await ex.close();
+    expect(ex.stats.messages).toBeGreaterThan(40);
+    expect(dnsFake.calls()).toBe(1);
+    await until(() => rx.got.length >= ex.stats.messages, 2000);
+    expect(rx.got.length).toBe(ex.stats.messages);
+    expect(ex.stats).toMatchObject({ sendErrors: 0, dropped: 0 });
+  });
+
+  it('a resolver that never answers: messages past the bound are dropped and counted, close() returns', async () => {
+    const recs = await sampleRecords();
+    const dnsFake = fakeResolver('collector.test', () => null);
+    const ex = createIpfixExporter('udp://collector.test:4739', { maxMessageSize: 512 });
+    for (let k = 0; k < 200; k++) for (const r of recs) ex.write(r);
+    const messages = ex.stats.messages;
+    expect(messages).toBeGreaterThan(300);
+    expect(ex.stats.dropped).toBe(messages - 256);
+    const t0 = performance.now();
+    await ex.close();
+    expect(performance.now() - t0).toBeLessThan(3000);
+    expect(ex.stats.dropped).toBe(ex.stats.messages);
+    expect(dnsFake.calls()).toBe(1);
+  });
+
+  it('a failed lookup is counted and tried again on the refresh; the waiting messages then go out', async () => {
+    const recs = await sampleRecords();
+    const rx = await receiver('udp4', '127.0.0.1');
+    let n = 0;
+    const dnsFake = fakeResolver('collector.test', () => (n++ === 0 ? Object.assign(new Error('getaddrinfo ENOTFOUND collector.test'), { code: 'ENOTFOUND' }) : '127.0.0.1'));
+    const ex = createIpfixExporter(`udp://collector.test:${rx.port}`, { templateRefreshMs: 1000, flushMs: 10 });
+    for (const r of recs) ex.write(r);
+    await until(() => ex.stats.sendErrors > 0, 1000);
+    expect(ex.stats.lastError).toMatch(/ENOTFOUND/);
+    expect(rx.got.length).toBe(0);
+    await until(() => rx.got.length > 0, 3000);
+    await ex.close();
+    expect(dnsFake.calls()).toBe(2);
+    const d = new IpfixDecoder();
+    await until(() => rx.got.reduce((a, m) => a + d.decode(m).records.length, 0) >= recs.length, 1000);
+    expect(new IpfixDecoder().decode(rx.got[0]!).templates.length).toBe(2);
+    expect(ex.stats.dropped).toBe(0);
   });
 });
