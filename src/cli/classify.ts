@@ -10,7 +10,7 @@ import type { VerdictEvent } from '../classify/session.js';
 import { CERT_STREAM_MAX_BYTES, DEFAULT_MAX_CERT_STREAMS, type CertStreamStats } from '../detect/names/cert-stream.js';
 import type { RunMetrics } from '../metrics/index.js';
 import { TraceFormatError, TunnelscopeError } from '../errors.js';
-import { safeText } from '../text.js';
+import { escapeText, safeText } from '../text.js';
 import type { ReaderStats } from '../trace/reader.js';
 import { Progress } from './progress.js';
 import { CLASSIFY_FORMATS, Tally } from './records.js';
@@ -733,7 +733,8 @@ async function classifyInput(
         tally.shortNote() +
         inspectionNote(st) +
         `${bad.length ? `skipped: ${bad.join(', ')}, ` : ''}${secs.toFixed(2)} s (${Math.round(st.packets / Math.max(secs, 1e-9))} packets/s)\n` +
-        extra.map((l) => `tunnelscope: ${l}\n`).join(''),
+        // A sink's line may quote what it was given or told (a collector's name, a server's error text).
+        extra.map((l) => `tunnelscope: ${escapeText(l)}\n`).join(''),
     );
   }
   return 0;
