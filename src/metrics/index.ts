@@ -59,10 +59,11 @@ export interface ServeOptions {
   /** A request must have sent its headers within this (default 5000 ms), or its connection is closed. */
   headersTimeoutMs?: number;
   /**
-   * The exposition is built at most once per this interval (default 250 ms); scrapes in between get the same text.
-   * Building it takes ~0.5 ms with process metrics, so a scraper in a loop would otherwise take the run's CPU.
+   * Scrapes that get a freshly built exposition, per second (default 4, in bursts of as many); scrapes past that
+   * get the last one built. Building it takes ~0.5 ms with process metrics, so a scraper in a loop would otherwise
+   * take the run's CPU; a scraper at any usual interval, or a person after a reload, always gets fresh figures.
    */
-  scrapeIntervalMs?: number;
+  scrapeBuildsPerSecond?: number;
 }
 
 export interface MetricsServer {
@@ -203,12 +204,21 @@ export class RunMetrics {
     const maxConnections = numberOption('maxConnections', options.maxConnections, 32, 1, 1 << 20, true);
     const maxPerPeer = numberOption('maxConnectionsPerPeer', options.maxConnectionsPerPeer, 4, 1, 1 << 20, true);
     const headersTimeout = numberOption('headersTimeoutMs', options.headersTimeoutMs, 5000, 1, 3_600_000);
-    const interval = numberOption('scrapeIntervalMs', options.scrapeIntervalMs, 250, 0, 3_600_000);
-    let last: { at: number; body: Promise<string> } | null = null;
+    const rate = numberOption('scrapeBuildsPerSecond', options.scrapeBuildsPerSecond, 4, 0.01, 1e6);
+    // A token bucket: `rate` builds a second, up to `burst` at once.
+    const burst = Math.max(1, rate);
+    let tokens = burst;
+    let refilled = performance.now();
+    let last: Promise<string> | null = null;
     const exposition = (): Promise<string> => {
       const now = performance.now();
-      if (last === null || now - last.at >= interval) last = { at: now, body: this.registry.metrics() };
-      return last.body;
+      tokens = Math.min(burst, tokens + ((now - refilled) / 1000) * rate);
+      refilled = now;
+      if (last === null || tokens >= 1) {
+        tokens -= 1;
+        last = this.registry.metrics();
+      }
+      return last;
     };
     const server: Server = builtin('node:http').createServer({
       headersTimeout,
