@@ -171,14 +171,16 @@ const R_HASH = 1;
 const R_PORTS = 2; // srcPort << 16 | dstPort, initiator-oriented
 const R_A = 3; // initiator address words 3..6 (IPv4: word 3 only)
 const R_B = 7; // responder address words 7..10
-const R_PKF = 11; // packets initiator -> responder
-const R_PKR = 12; // packets responder -> initiator
+// Words 11 and 12 are free: packet counters live in the Float64 record (a tunnel at 100k packets/s passes 2^32
+// packets in 12 hours, which an Int32 word wrapped).
 const R_PREV = 13;
 const R_NEXT = 14;
 const R_BITS = 15; // tcpFlags | state << 8 | nPay << 16 | live << 24
-// Float64 record per slot (32 bytes).
-const NS = 4;
-const N_BF = 0, N_BR = 1, N_FIRST = 2, N_LAST = 3;
+// Float64 record per slot (48 bytes): bytes and packets per direction (exact up to 2^53), first and last seen.
+const NS = 6;
+const N_BF = 0, N_BR = 1, N_FIRST = 2, N_LAST = 3, N_PF = 4, N_PR = 5;
+/** @internal The Float64 record's layout, for tests that set a counter near a limit no test could reach by packets. */
+export const FLOW_NUM_LAYOUT = { stride: NS, packetsFwd: N_PF, packetsRev: N_PR, bytesFwd: N_BF, bytesRev: N_BR } as const;
 
 // state bits (R_BITS byte 1)
 const ST_FIN_FWD = 1;
@@ -663,14 +665,12 @@ export class FlowTable {
       rec[o + R_PORTS] = dir === 0 ? (sp << 16) | dp : (dp << 16) | sp;
       rec[o + R_A] = ini[0]!; rec[o + R_A + 1] = ini[1]!; rec[o + R_A + 2] = ini[2]!; rec[o + R_A + 3] = ini[3]!;
       rec[o + R_B] = rsp[0]!; rec[o + R_B + 1] = rsp[1]!; rec[o + R_B + 2] = rsp[2]!; rec[o + R_B + 3] = rsp[3]!;
-      rec[o + R_PKF] = 0;
-      rec[o + R_PKR] = 0;
       rec[o + R_BITS] = B_LIVE | ((this.maxPayloadPackets > 0 ? ST_CAPTURING : 0) << 8);
       const n = slot * NS, num = this.num;
       // Activity (lastSeen) is the capture clock, which never goes back: with a packet whose time does (merged or
       // clock-stepped captures) it stays the clock, so the LRU lists stay in activity order and expiry's early stop
       // at the first active tail is exact — the same flows end whatever else shares the table (any worker count).
-      num[n + N_BF] = 0; num[n + N_BR] = 0; num[n + N_FIRST] = ts; num[n + N_LAST] = ts > this.nowUs ? ts : this.nowUs;
+      num[n + N_BF] = 0; num[n + N_BR] = 0; num[n + N_PF] = 0; num[n + N_PR] = 0; num[n + N_FIRST] = ts; num[n + N_LAST] = ts > this.nowUs ? ts : this.nowUs;
       this.poolSlot[slot] = NONE;
       this.layout++;
       this.spiA[slot] = 0;
@@ -846,12 +846,12 @@ export class FlowTable {
 
   /** Per-direction packet and byte counters; last-seen time only moves forward (captures can be unordered). */
   private count(slot: number, dir: number, packets: number, wireLen: number): void {
-    const rec = this.rec, num = this.num, o = slot * RS, n = slot * NS;
+    const num = this.num, n = slot * NS;
     if (dir === 0) {
-      rec[o + R_PKF] = rec[o + R_PKF]! + packets;
+      num[n + N_PF] = num[n + N_PF]! + packets;
       num[n + N_BF] = num[n + N_BF]! + wireLen;
     } else {
-      rec[o + R_PKR] = rec[o + R_PKR]! + packets;
+      num[n + N_PR] = num[n + N_PR]! + packets;
       num[n + N_BR] = num[n + N_BR]! + wireLen;
     }
   }
@@ -1169,10 +1169,10 @@ class TableFlowHandle implements FlowHandle {
     return 16;
   }
   get packetsFwd(): number {
-    return this.r(R_PKF) >>> 0;
+    return this.t.num[this._slot * NS + N_PF]!;
   }
   get packetsRev(): number {
-    return this.r(R_PKR) >>> 0;
+    return this.t.num[this._slot * NS + N_PR]!;
   }
   get bytesFwd(): number {
     return this.t.num[this._slot * NS + N_BF]!;

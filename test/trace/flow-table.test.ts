@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FlowTable, type FlowListener } from '../../src/trace/flow-table.js';
+import { FLOW_NUM_LAYOUT, FlowTable, type FlowListener } from '../../src/trace/flow-table.js';
 import type { EndReason, FlowHandle } from '../../src/trace/types.js';
 import { TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN } from '../../src/trace/frame-builder.js';
 import { makeView, type ViewSpec } from './packet-view-helper.js';
@@ -62,6 +62,26 @@ describe('FlowTable basics', () => {
     expect(e.first).toBe(1_000_000);
     expect(e.last).toBe(1_001_000);
     expect(t.stats).toMatchObject({ flows: 1, ended: 1, eof: 1 });
+  });
+
+  it('packet and byte counters pass 2^32 without wrapping (a tunnel at 100k packets/s does in 12 hours)', () => {
+    const { t, ended, packets, add } = collect();
+    add({ tsUs: 1_000_000, src: A, dst: B, proto: 17, srcPort: 5000, dstPort: 4500, payload: new Uint8Array(10) });
+    add({ tsUs: 1_000_100, src: B, dst: A, proto: 17, srcPort: 4500, dstPort: 5000, payload: new Uint8Array(10) });
+    expect(packets).toHaveLength(2);
+    // The only live flow holds slot 0 of a fresh table (its counters say so below).
+    const slot = 0;
+    const L = FLOW_NUM_LAYOUT;
+    expect([t.num[slot * L.stride + L.packetsFwd], t.num[slot * L.stride + L.packetsRev]]).toEqual([1, 1]);
+    // As if 2^32 - 1 packets and 2^40 bytes had gone each way already.
+    t.num[slot * L.stride + L.packetsFwd] = 2 ** 32 - 1;
+    t.num[slot * L.stride + L.packetsRev] = 2 ** 32 - 1;
+    t.num[slot * L.stride + L.bytesFwd] = 2 ** 40;
+    add({ tsUs: 1_000_200, src: A, dst: B, proto: 17, srcPort: 5000, dstPort: 4500, payload: new Uint8Array(10) });
+    add({ tsUs: 1_000_300, src: A, dst: B, proto: 17, srcPort: 5000, dstPort: 4500, payload: new Uint8Array(10) });
+    add({ tsUs: 1_000_400, src: B, dst: A, proto: 17, srcPort: 4500, dstPort: 5000, payload: new Uint8Array(10) });
+    t.flush();
+    expect(ended[0]).toMatchObject({ pf: 2 ** 32 + 1, pr: 2 ** 32, bf: 2 ** 40 + 2 * (20 + 8 + 10) });
   });
 
   it('distinguishes ports, protocol, vlan and encap', () => {
