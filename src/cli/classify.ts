@@ -581,7 +581,11 @@ async function runPool(
     flows++;
     h.onRecord(r);
   };
-  h.metrics?.watch(() => ({ packets, bytes: wireBytes }));
+  h.metrics?.watch(() => {
+    // From stdin the workers report their sessions' counters with every batch; a file run's come at its end.
+    const c = pool.liveCounters();
+    return { packets, bytes: wireBytes, liveFlows: c.liveFlows, evicted: c.evicted, duplicates: c.duplicatesSkipped, skipped: c.malformed };
+  });
   await o.hooks?.attach?.(pool);
   try {
     const wait = o.hooks?.wait ?? null;

@@ -8,5 +8,6 @@ export {
   type PoolOrder,
   type PoolStats,
 } from './pool.js';
+export type { LiveCounters } from './protocol.js';
 export { frameShard, frameShardHash } from './shard.js';
 export { autoJobs, autoWorkers, BYTES_PER_EXTRA_WORKER, MAX_AUTO_WORKERS, type WorkerAdvice } from './auto.js';

@@ -29,7 +29,7 @@ import { isDnsServerFrame } from '../trace/peek.js';
 import { checkFrame, isCaptureTime, usFromNs } from '../trace/container.js';
 import { CaptureReader } from '../trace/reader.js';
 import type { CertStreamStats } from '../detect/names/cert-stream.js';
-import { FRAME_FOREIGN, FRAME_HEADER_BYTES, sharedLists, toWire, type FromWorker, type ToWorker, type WorkerSessionStats } from './protocol.js';
+import { FRAME_FOREIGN, FRAME_HEADER_BYTES, sharedLists, toWire, type FromWorker, type LiveCounters, type ToWorker, type WorkerSessionStats } from './protocol.js';
 
 /**
  * Output order of `classifyFile`:
@@ -106,6 +106,8 @@ interface Slot {
   nFrames: number;
   inFlight: number;
   free: ArrayBuffer[];
+  /** What the worker's live session last reported (with the batch it handed back). */
+  counters: LiveCounters | null;
 }
 
 interface FileJob {
@@ -234,7 +236,7 @@ export class ClassifierPool extends EventEmitter {
     for (let i = 0; i < n; i++) {
       const acked = new Int32Array(new SharedArrayBuffer(4));
       const w = new (builtin('node:worker_threads').Worker)(url, { workerData: { index: i, acked: acked.buffer, detectorIds, lists, flow: splitFlow(options.flow, n), companionWindowS: options.companionWindowS, sslVpnEspPorts: options.sslVpnEspPorts } });
-      const slot: Slot = { w, acked, buf: null, dv: null, u8: null, used: 0, nFrames: 0, inFlight: 0, free: [] };
+      const slot: Slot = { w, acked, buf: null, dv: null, u8: null, used: 0, nFrames: 0, inFlight: 0, free: [], counters: null };
       w.on('message', (m: FromWorker) => this.onMessage(i, m));
       w.on('error', (e: Error) => this.fail(e));
       w.on('exit', (code) => {
@@ -242,6 +244,24 @@ export class ClassifierPool extends EventEmitter {
       });
       this.slots.push(slot);
     }
+  }
+
+  /**
+   * The live run's counters over all workers, as each last reported them with a batch it handed back (at most one
+   * batch behind): flows live, flows evicted, payload copies skipped, frames skipped by reason. Zero before the
+   * first batch; file runs (`classifyFile`) report theirs at the end, in their PoolStats.
+   */
+  liveCounters(): LiveCounters {
+    const sum: LiveCounters = { liveFlows: 0, evicted: 0, duplicatesSkipped: 0, malformed: {} };
+    for (const s of this.slots) {
+      const c = s.counters;
+      if (c === null) continue;
+      sum.liveFlows += c.liveFlows;
+      sum.evicted += c.evicted;
+      sum.duplicatesSkipped += c.duplicatesSkipped;
+      for (const [k, n] of Object.entries(c.malformed)) sum.malformed[k] = (sum.malformed[k] ?? 0) + n;
+    }
+    return sum;
   }
 
   /** Version of the lists in force (every verdict names the version it used). */
@@ -611,6 +631,7 @@ export class ClassifierPool extends EventEmitter {
       }
       case 'live': {
         const slot = this.slots[i]!;
+        if (m.counters !== null) slot.counters = m.counters;
         if (m.buf !== null) {
           slot.inFlight--;
           if (slot.free.length < this.maxInFlight) slot.free.push(m.buf);

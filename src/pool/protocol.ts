@@ -167,6 +167,14 @@ export interface WorkerSessionStats {
   certificates: CertStreamStats;
 }
 
+/** A live session's counters, sent back with every batch (metrics of a run that does not end). */
+export interface LiveCounters {
+  liveFlows: number;
+  evicted: number;
+  duplicatesSkipped: number;
+  malformed: Record<string, number>;
+}
+
 export type FromWorker =
   | { t: 'ready' }
   | { t: 'recs'; job: number; recs: FlowRecord[]; idx: number[]; wm: number; bytes: number }
@@ -174,7 +182,7 @@ export type FromWorker =
   /** End of a file run: at end of file, or (formatError set) where the capture turned out corrupt; either way
    * every record of the run has been posted before this message. */
   | { t: 'done'; job: number; stats: WorkerSessionStats; listVersion: number; formatError: WireFormatError | null }
-  | { t: 'live'; recs: FlowRecord[]; verdicts: VerdictEvent[]; buf: ArrayBuffer | null }
+  | { t: 'live'; recs: FlowRecord[]; verdicts: VerdictEvent[]; buf: ArrayBuffer | null; counters: LiveCounters | null }
   | { t: 'ended'; stats: WorkerSessionStats }
   | { t: 'pong'; id: number; version: number }
   | { t: 'error'; job: number | null; message: string; code: string | null };

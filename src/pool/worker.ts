@@ -19,6 +19,7 @@ import {
   RECORD_BATCHES_IN_FLIGHT,
   fromWireCidr,
   type FromWorker,
+  type LiveCounters,
   type ToWorker,
   type WireLists,
   type WorkerInit,
@@ -237,7 +238,9 @@ function runBatch(m: Extract<ToWorker, { t: 'batch' }>): void {
   const recs = liveRecs, verdicts = liveVerdicts;
   liveRecs = [];
   liveVerdicts = [];
-  post({ t: 'live', recs, verdicts, buf: m.buf }, [m.buf]);
+  const st = s.stats;
+  const counters: LiveCounters = { liveFlows: s.liveFlows, evicted: st.evicted, duplicatesSkipped: st.duplicatesSkipped, malformed: st.malformed };
+  post({ t: 'live', recs, verdicts, buf: m.buf, counters }, [m.buf]);
 }
 
 function endLive(reason: 'eof' | 'stop'): void {
@@ -248,7 +251,7 @@ function endLive(reason: 'eof' | 'stop'): void {
   liveRecs = [];
   liveVerdicts = [];
   live = null;
-  if (recs.length > 0 || verdicts.length > 0) post({ t: 'live', recs, verdicts, buf: null });
+  if (recs.length > 0 || verdicts.length > 0) post({ t: 'live', recs, verdicts, buf: null, counters: null });
   post({ t: 'ended', stats: st });
 }
 

@@ -70,6 +70,40 @@ describe('classify --metrics', () => {
     expect(await exit).toBe(0);
   });
 
+  it('with --workers 2 the live flows, evictions and duplicates are live too, not known only at the end', async () => {
+    // --max-flows 2 over two workers: one flow each; a third pair of addresses evicts a flow in its worker.
+    const p = spawn(process.execPath, [BIN, 'classify', '-', '--workers', '2', '--metrics', '127.0.0.1:0', '--emit', 'verdicts', '--format', 'ndjson', '--max-flows', '2'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    onText(p.stdout, (d) => (out += d));
+    onText(p.stderr, (d) => (err += d));
+    const exit = new Promise<number | null>((ok) => p.once('exit', ok));
+    const until = async (pred: () => boolean, what: string): Promise<void> => {
+      for (let i = 0; !pred(); i++) {
+        if (i > 1000) throw new Error(`timed out waiting for ${what}; stderr: ${err}`);
+        await sleep(20);
+      }
+    };
+    try {
+      await until(() => /metrics on (http:\/\/127\.0\.0\.1:\d+\/metrics)/.test(err), 'the metrics address');
+      const url = /metrics on (http:\/\/127\.0\.0\.1:\d+\/metrics)/.exec(err)![1]!;
+      const feed = new PcapFeed(p.stdin);
+      const hosts = ['198.51.100.9', '198.51.100.10', '198.51.100.11', '198.51.100.12', '198.51.100.13', '198.51.100.14'];
+      for (let k = 0; k < hosts.length; k++) await feed.send(...wgHandshake(`10.4.0.${k + 1}`, hosts[k]!, 40001 + k, k + 1));
+      await until(() => out.split('"event":"verdict"').length - 1 >= hosts.length, 'the verdicts');
+      let text = '';
+      await until(() => {
+        void fetch(url).then((r) => r.text()).then((t) => (text = t), () => {});
+        return (sample(text, 'tunnelscope_live_flows') ?? 0) > 0 && (sample(text, 'tunnelscope_flows_evicted_total') ?? 0) > 0;
+      }, 'live flows and evictions in a scrape');
+      expect(sample(text, 'tunnelscope_live_flows')).toBeLessThanOrEqual(2);
+      expect(sample(text, 'tunnelscope_flows_evicted_total')).toBe(hosts.length - (sample(text, 'tunnelscope_live_flows') ?? 0));
+    } finally {
+      p.stdin.end();
+    }
+    expect(await exit).toBe(0);
+  });
+
   it('a bad HOST:PORT is a usage error; a port in use is reported', async () => {
     const bad = spawnSync(process.execPath, [BIN, 'classify', 'fixtures/sample.pcap', '--metrics', 'localhost'], { encoding: 'utf8', cwd: resolve(import.meta.dirname, '..', '..') });
     expect(bad.status).toBe(2);
