@@ -70,7 +70,7 @@ describe('classify --metrics', () => {
     expect(await exit).toBe(0);
   });
 
-  it('with --workers 2 the live flows, evictions and duplicates are live too, not known only at the end', async () => {
+  it('with --workers 2 the live flows and evictions are scraped while the run goes on, not known only at its end', async () => {
     // --max-flows 2 over two workers: one flow each; a third pair of addresses evicts a flow in its worker.
     const p = spawn(process.execPath, [BIN, 'classify', '-', '--workers', '2', '--metrics', '127.0.0.1:0', '--emit', 'verdicts', '--format', 'ndjson', '--max-flows', '2'], { stdio: ['pipe', 'pipe', 'pipe'] });
     let out = '';
