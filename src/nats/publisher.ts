@@ -392,7 +392,6 @@ function parseAck(text: string): PubAck | null {
   }
 }
 
-
 /**
  * A publisher on `nc`'s JetStream. The stream must exist (see `ensureRecordsStream`).
  * @example

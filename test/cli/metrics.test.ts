@@ -18,30 +18,37 @@ function sample(text: string, name: string): number | undefined {
   return line === undefined ? undefined : Number(line.slice(name.length + 1));
 }
 
+/**
+ * `tunnelscope classify - --metrics 127.0.0.1:0 …args` fed through stdin; resolves once the metrics address is
+ * printed. `until(pred, what)` polls (20 ms, 20 s at most), naming `what` and the stderr so far on a timeout.
+ */
+async function startLive(args: string[]) {
+  const p = spawn(process.execPath, [BIN, 'classify', '-', '--metrics', '127.0.0.1:0', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const io = { out: '', err: '' };
+  onText(p.stdout, (d) => (io.out += d));
+  onText(p.stderr, (d) => (io.err += d));
+  const exit = new Promise<number | null>((ok) => p.once('exit', ok));
+  const until = async (pred: () => boolean, what: string): Promise<void> => {
+    for (let i = 0; !pred(); i++) {
+      if (i > 1000) throw new Error(`timed out waiting for ${what}; stderr: ${io.err}`);
+      await sleep(20);
+    }
+  };
+  const address = /metrics on (http:\/\/127\.0\.0\.1:\d+\/metrics)/;
+  await until(() => address.test(io.err), 'the metrics address');
+  return { p, io, exit, until, url: address.exec(io.err)![1]!, feed: new PcapFeed(p.stdin) };
+}
+
 describe('classify --metrics', () => {
   it('serves the run’s metrics while it runs; a SIGHUP reload shows in them', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ts-metrics-'));
     const reg = join(dir, 'registered.txt');
     writeFileSync(reg, '10.4.0.0/16,org-1\n');
     // --tcp-linger 0: the TCP exchange's record (flows_total) is due at its close, not after 5 s of capture time.
-    const p = spawn(process.execPath, [BIN, 'classify', '-', '--metrics', '127.0.0.1:0', '--emit', 'verdicts', '--format', 'ndjson', '--registered', reg, '--tcp-linger', '0'], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    onText(p.stdout, (d) => (out += d));
-    onText(p.stderr, (d) => (err += d));
-    const exit = new Promise<number | null>((ok) => p.once('exit', ok));
-    const until = async (pred: () => boolean, what: string): Promise<void> => {
-      for (let i = 0; !pred(); i++) {
-        if (i > 1000) throw new Error(`timed out waiting for ${what}; stderr: ${err}`);
-        await sleep(20);
-      }
-    };
+    const { p, io, exit, until, url, feed } = await startLive(['--emit', 'verdicts', '--format', 'ndjson', '--registered', reg, '--tcp-linger', '0']);
     try {
-      await until(() => /metrics on (http:\/\/127\.0\.0\.1:\d+\/metrics)/.test(err), 'the metrics address');
-      const url = /metrics on (http:\/\/127\.0\.0\.1:\d+\/metrics)/.exec(err)![1]!;
-      const feed = new PcapFeed(p.stdin);
       await feed.send(...wgHandshake('10.4.0.1', '198.51.100.9', 40001, 1), ...tcpExchange('10.4.0.2', '198.51.100.10', 40002, 2));
-      await until(() => out.includes('"event":"verdict"') && out.includes('10.4.0.2:40002'), 'the verdicts');
+      await until(() => io.out.includes('"event":"verdict"') && io.out.includes('10.4.0.2:40002'), 'the verdicts');
       await sleep(100);
       const res = await fetch(url);
       expect(res.status).toBe(200);
@@ -59,7 +66,7 @@ describe('classify --metrics', () => {
 
       writeFileSync(reg, '10.4.0.0/16,org-2\n');
       p.kill('SIGHUP');
-      await until(() => err.includes('list version 2'), 'the reload');
+      await until(() => io.err.includes('list version 2'), 'the reload');
       const after = await (await fetch(url)).text();
       expect(sample(after, 'tunnelscope_list_version')).toBe(2);
       expect(sample(after, 'tunnelscope_list_loads_total{result="ok"}')).toBe(2);
@@ -72,25 +79,11 @@ describe('classify --metrics', () => {
 
   it('with --workers 2 the live flows and evictions are scraped while the run goes on, not known only at its end', async () => {
     // --max-flows 2 over two workers: one flow each; a third pair of addresses evicts a flow in its worker.
-    const p = spawn(process.execPath, [BIN, 'classify', '-', '--workers', '2', '--metrics', '127.0.0.1:0', '--emit', 'verdicts', '--format', 'ndjson', '--max-flows', '2'], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    onText(p.stdout, (d) => (out += d));
-    onText(p.stderr, (d) => (err += d));
-    const exit = new Promise<number | null>((ok) => p.once('exit', ok));
-    const until = async (pred: () => boolean, what: string): Promise<void> => {
-      for (let i = 0; !pred(); i++) {
-        if (i > 1000) throw new Error(`timed out waiting for ${what}; stderr: ${err}`);
-        await sleep(20);
-      }
-    };
+    const { p, io, exit, until, url, feed } = await startLive(['--workers', '2', '--emit', 'verdicts', '--format', 'ndjson', '--max-flows', '2']);
     try {
-      await until(() => /metrics on (http:\/\/127\.0\.0\.1:\d+\/metrics)/.test(err), 'the metrics address');
-      const url = /metrics on (http:\/\/127\.0\.0\.1:\d+\/metrics)/.exec(err)![1]!;
-      const feed = new PcapFeed(p.stdin);
       const hosts = ['198.51.100.9', '198.51.100.10', '198.51.100.11', '198.51.100.12', '198.51.100.13', '198.51.100.14'];
       for (let k = 0; k < hosts.length; k++) await feed.send(...wgHandshake(`10.4.0.${k + 1}`, hosts[k]!, 40001 + k, k + 1));
-      await until(() => out.split('"event":"verdict"').length - 1 >= hosts.length, 'the verdicts');
+      await until(() => io.out.split('"event":"verdict"').length - 1 >= hosts.length, 'the verdicts');
       let text = '';
       await until(() => {
         void fetch(url).then((r) => r.text()).then((t) => (text = t), () => {});
