@@ -55,7 +55,7 @@ describe('README: the node-proxy example', () => {
     code = sub(code, 'const IDLE_MS = 5 * 60_000;', 'const IDLE_MS = 600;');
     code = sub(code, 'firstBytesTimeoutMs: 2000', 'firstBytesTimeoutMs: 400');
     code = sub(code, "net.connect(8080, '127.0.0.1')", `net.connect(${(upstream.address() as net.AddressInfo).port}, '127.0.0.1')`);
-    code = sub(code, '}).listen(3128);', "}).listen(0, '127.0.0.1', function () { console.log('PORT', this.address().port); });");
+    code = sub(code, 'server.listen(3128);', "server.listen(0, '127.0.0.1', function () { console.log('PORT', this.address().port); });");
     const file = join(dir, 'proxy.mjs');
     writeFileSync(file, code);
     proxy = spawn(process.execPath, [file], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
