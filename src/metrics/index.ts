@@ -11,6 +11,7 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { builtin } from '../builtins.js';
 import { describeValue, InvalidArgumentError, numberOption } from '../errors.js';
+import { isV4MappedWords, parseIPv6 } from '../ip/parse.js';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /** What the run can report at any moment (read at each scrape). Absent fields are not exported. */
@@ -54,7 +55,7 @@ export interface MetricsOptions {
 export interface ServeOptions {
   /** Connections open at once, from all peers (default 32); more are closed as they arrive. */
   maxConnections?: number;
-  /** Connections open at once from one address (default 4). */
+  /** Connections open at once from one peer: an IPv4 address, or an IPv6 /64 (one host's usual share) (default 4). */
   maxConnectionsPerPeer?: number;
   /** A request must have sent its headers within this (default 5000 ms), or its connection is closed. */
   headersTimeoutMs?: number;
@@ -245,7 +246,7 @@ export class RunMetrics {
     server.maxConnections = maxConnections;
     const perPeer = new Map<string, number>();
     server.on('connection', (socket) => {
-      const peer = socket.remoteAddress ?? '';
+      const peer = peerKey(socket.remoteAddress ?? '');
       const n = (perPeer.get(peer) ?? 0) + 1;
       if (n > maxPerPeer) {
         socket.destroy();
@@ -278,6 +279,19 @@ export class RunMetrics {
       });
     });
   }
+}
+
+const peerWords = new Uint32Array(4);
+
+/**
+ * @internal What the per-peer connection cap counts by: an IPv4 address (also written IPv4-mapped), or the /64 of
+ * an IPv6 one, since a single IPv6 host commonly holds a whole /64 and could open the cap from each address.
+ */
+export function peerKey(address: string): string {
+  if (!address.includes(':') || !parseIPv6(address, peerWords)) return address;
+  const [w0, w1, w2, w3] = peerWords as unknown as [number, number, number, number];
+  if (isV4MappedWords(w0, w1, w2)) return `${w3 >>> 24}.${(w3 >>> 16) & 255}.${(w3 >>> 8) & 255}.${w3 & 255}`;
+  return `${w0.toString(16)}:${w1.toString(16)}::/64`;
 }
 
 /** Create the metrics of one run. */

@@ -32,7 +32,7 @@ const ALLOWED: Record<string, string[]> = {
   // The HTML report: pure (records and metadata in, a string out); types from classify/ and detect/ only.
   report: [...BASE, 'classify', 'detect'],
   // The metrics door needs prom-client (an optional peer): only the CLI may load it, and only on --metrics.
-  metrics: [...BASE],
+  metrics: [...BASE, 'ip'],
   // nats only through dynamic import (fleet-options.ts, fleet.ts -> fleet-run.ts): see test/nats/optional.test.ts.
   cli: [...BASE, 'ip', 'trie', 'lists', 'trace', 'detect', 'classify', 'pool', 'batch', 'synth', 'report', 'output', 'ipfix', 'metrics', 'nats'],
   index: [...BASE, 'ip', 'trie', 'lists', 'trace', 'detect', 'classify', 'pool', 'batch', 'synth', 'output', 'ipfix'],

@@ -7,7 +7,7 @@ import { connect, type Socket } from 'node:net';
 import { request } from 'node:http';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import fc from 'fast-check';
-import { createRunMetrics, type MetricsServer } from '../../src/metrics/index.js';
+import { createRunMetrics, peerKey, type MetricsServer } from '../../src/metrics/index.js';
 
 let server: MetricsServer | null = null;
 const peers: Socket[] = [];
@@ -57,6 +57,15 @@ describe('the metrics server under hostile peers', () => {
     await until(() => held.filter(isOpen).length <= 4, 2000);
     expect(held.filter(isOpen).length).toBe(4);
     expect(await scrapeFrom('127.0.0.2', server.port)).toBe(200);
+  });
+
+  it('a peer is an IPv4 address (also IPv4-mapped) or an IPv6 /64', () => {
+    expect(peerKey('192.0.2.7')).toBe('192.0.2.7');
+    expect(peerKey('::ffff:192.0.2.7')).toBe('192.0.2.7');
+    expect(peerKey('2001:db8:1:2::7')).toBe(peerKey('2001:db8:1:2:ffff:1:2:3'));
+    expect(peerKey('2001:db8:1:2::7')).not.toBe(peerKey('2001:db8:1:3::7'));
+    expect(peerKey('::1')).toBe('0:0::/64');
+    expect(peerKey('')).toBe('');
   });
 
   it('connections over maxConnections in all are closed at once', async () => {
