@@ -443,6 +443,8 @@ async function classifySeveralRun(
         tally.add(r);
         if (!(onlyVpn && r.label === 'ordinary')) writer.record(r);
         for (const s of sinks) s.record(r);
+        // The reader went away and nothing else takes the records: the captures not started are not read.
+        if (out.closed && sinks.length === 0) stop?.request('the output closing');
       },
       { ...options, jobs, flow, ...(stop ? { signal: stop.controller.signal } : {}) },
     );
@@ -661,6 +663,11 @@ async function classifyInput(
     out.flush();
   }, FLUSH_MS, metrics === null ? null : (ms) => metrics.outputLag(ms / 1000)) : null;
   const tally = new Tally();
+  // A reader that went away (`… | head`, a log shipper that died): with no other sink for the records, reading on
+  // would classify for nobody, and a live capture would run on unseen. Stop as on SIGINT.
+  const outputGone = (): void => {
+    if (out.closed && !stop.requested && sinks.length === 0) stop.request('the output closing');
+  };
   const records = o.emit !== 'verdicts';
   const onRecord = (r: FlowRecord): void => {
     tally.add(r);
@@ -668,6 +675,7 @@ async function classifyInput(
     if (records && o.hooks?.quietRecords !== true && !(o.onlyVpn && r.label === 'ordinary')) {
       writer.record(r);
       timed?.wrote();
+      outputGone();
     }
     for (const s of sinks) s.record(r);
   };
@@ -678,10 +686,19 @@ async function classifyInput(
         if (verdicts && !(o.onlyVpn && v.verdict.label === 'ordinary')) {
           writer.verdict!(v.record);
           timed?.wrote();
+          outputGone();
         }
       }
     : null;
-  const h: Handlers = { onRecord, onVerdict, tick: () => timed?.tick(), metrics };
+  const h: Handlers = {
+    onRecord,
+    onVerdict,
+    tick: () => {
+      timed?.tick();
+      outputGone();
+    },
+    metrics,
+  };
   const finish = async (): Promise<void> => {
     progress.done();
     timed?.stop();

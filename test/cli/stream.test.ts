@@ -215,6 +215,32 @@ describe('classify on a stream', () => {
   });
 });
 
+describe('a reader that goes away', () => {
+  it('classify - stops reading when its output closes (EPIPE) and nothing else takes the records: exit 0, stderr says why', async () => {
+    const p = spawn(process.execPath, [BIN, 'classify', '-', '--format', 'ndjson', '--emit', 'verdicts'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    onText(p.stdout, (d) => (out += d));
+    onText(p.stderr, (d) => (err += d));
+    const exit = new Promise<number | null>((ok) => p.once('exit', (code) => ok(code)));
+    p.stdin.on('error', () => {}); // it may stop reading before we stop writing
+    const feed = new PcapFeed(p.stdin);
+    await feed.send(...wgHandshake('10.4.0.1', '198.51.100.9', 40001, 1));
+    for (let t = 0; out === '' && t < 100; t++) await sleep(50);
+    expect(out).toContain('"event":"verdict"');
+    // The reader goes: the next verdict line meets a broken pipe. The input stays open and goes on.
+    p.stdout.destroy();
+    let code: number | null | undefined;
+    void exit.then((c) => (code = c));
+    for (let k = 2; k < 400 && code === undefined; k++) {
+      await feed.send(...wgHandshake(`10.4.${k >> 8}.${k & 255}`, '198.51.100.9', 40000 + k, k)).catch(() => {});
+      await sleep(10);
+    }
+    expect(code, err).toBe(0);
+    expect(err).toContain('stopped by the output closing');
+  });
+});
+
 describe('flows on a stream (the same live rules as classify)', () => {
   it('a live capture that goes quiet still ends flows: a closed connection after its linger, an idle datagram flow', async () => {
     const cli = new Cli(['-', '--format', 'ndjson', '-q', '--tcp-linger', '1', '--idle-timeout', '1'], 'flows');
