@@ -102,6 +102,11 @@ function send(s: dgram.Socket, b: Uint8Array, port: number): Promise<number> {
 
 /** Three server sockets (WireGuard, OpenVPN, ordinary) on 127.0.0.1, each on a free port. */
 export class LoopbackPeers {
+  /**
+   * Client sockets stay open until close(): a port closed early may be handed to a later client, whose flow would
+   * then share a tuple (or a source) with an earlier one of another kind.
+   */
+  private readonly clients: dgram.Socket[] = [];
   private constructor(readonly servers: Record<FlowKind, dgram.Socket>) {}
   static async open(): Promise<LoopbackPeers> {
     return new LoopbackPeers({ wireguard: await bind(), openvpn: await bind(), ordinary: await bind() });
@@ -110,7 +115,7 @@ export class LoopbackPeers {
     return Object.values(this.servers).map((s) => s.address().port);
   }
   close(): void {
-    for (const s of Object.values(this.servers)) s.close();
+    for (const s of [...Object.values(this.servers), ...this.clients.splice(0)]) s.close();
   }
 
   /**
@@ -121,6 +126,7 @@ export class LoopbackPeers {
   async flow(kind: FlowKind, seed: number, extra = 2): Promise<SentFlow> {
     const r = rng(seed);
     const client = await bind();
+    this.clients.push(client);
     const server = this.servers[kind];
     const sport = server.address().port;
     const cport = client.address().port;
@@ -145,7 +151,6 @@ export class LoopbackPeers {
       await send(client, concat(new Uint8Array([0x40 + i]), randomBytes(90, r)), sport);
       await back(concat(new Uint8Array([0x40 + i]), randomBytes(90, r)));
     }
-    client.close();
     return { kind, src: `127.0.0.1:${cport}`, dst: `127.0.0.1:${sport}`, handshakeAt };
   }
 }
@@ -157,7 +162,10 @@ export function median(xs: readonly number[]): number {
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** NDJSON lines of a `classify - --emit verdicts` process as they arrive, keyed by the flow's `src`. */
+/** A flow's key in {@link VerdictWatch.arrived}: its two ends (a source alone may be reused by a later flow). */
+export const flowKey = (f: { readonly src?: unknown; readonly dst?: unknown }): string => `${String(f.src)} > ${String(f.dst)}`;
+
+/** NDJSON lines of a `classify - --emit verdicts` process as they arrive, keyed by {@link flowKey}. */
 export interface VerdictWatch {
   arrived: Map<string, { at: number; o: Record<string, unknown> }>;
   stderr(): string;
@@ -175,7 +183,7 @@ export function watchVerdicts(cli: ChildProcess): VerdictWatch {
     for (const l of parts) {
       if (l === '') continue;
       const o = JSON.parse(l) as Record<string, unknown>;
-      arrived.set(String(o['src']), { at, o });
+      arrived.set(flowKey(o), { at, o });
     }
   });
   onText(cli.stderr!, (d) => (err += d));
@@ -189,7 +197,7 @@ export function watchVerdicts(cli: ChildProcess): VerdictWatch {
 export function verdictDelays(sent: readonly SentFlow[], w: VerdictWatch, expectFn: (v: unknown, msg?: string) => { toBeUndefined(): void; toBeDefined(): void; toMatchObject(o: object): void }): number[] {
   const delays: number[] = [];
   for (const f of sent) {
-    const a = w.arrived.get(f.src);
+    const a = w.arrived.get(flowKey(f));
     if (f.kind === 'ordinary') {
       expectFn(a, `ordinary ${f.src} printed`).toBeUndefined();
       continue;
@@ -211,8 +219,8 @@ export async function sendFlows(
   expectFn: (v: unknown, msg?: string) => { toBe(x: unknown): void },
 ): Promise<SentFlow[]> {
   const warm = await peers.flow('wireguard', 1);
-  for (let i = 0; i < 300 && !w.arrived.has(warm.src); i++) await sleep(50);
-  expectFn(w.arrived.has(warm.src), `warm-up verdict; stderr: ${w.stderr()}`).toBe(true);
+  for (let i = 0; i < 300 && !w.arrived.has(flowKey(warm)); i++) await sleep(50);
+  expectFn(w.arrived.has(flowKey(warm)), `warm-up verdict; stderr: ${w.stderr()}`).toBe(true);
   const sent: SentFlow[] = [];
   for (let i = 0; i < count; i++) {
     sent.push(await peers.flow(kinds[i % kinds.length]!, seed + i));

@@ -9,7 +9,7 @@ import { createClassifier } from '../../src/classify/classifier.js';
 import type { FlowRecord } from '../../src/classify/record.js';
 import type { VerdictEvent } from '../../src/classify/session.js';
 import { readCaptureStream } from '../../src/trace/reader.js';
-import { captureUnavailable, LoopbackPeers, median, sleep, startCapture, type FlowKind, type SentFlow } from '../helpers/live-capture.js';
+import { captureUnavailable, flowKey, LoopbackPeers, median, sleep, startCapture, type FlowKind, type SentFlow } from '../helpers/live-capture.js';
 
 const why = captureUnavailable();
 
@@ -20,7 +20,7 @@ describe('live capture into a session (tcpdump on lo)', () => {
     const session = createClassifier().session();
     const arrived = new Map<string, { at: number; v: VerdictEvent }>();
     const records: FlowRecord[] = [];
-    session.on('verdict', (v: VerdictEvent) => arrived.set(v.flow.src, { at: performance.now(), v }));
+    session.on('verdict', (v: VerdictEvent) => arrived.set(flowKey(v.flow), { at: performance.now(), v }));
     session.on('flow', (r: FlowRecord) => records.push(r));
     const reading = readCaptureStream(cap.stdout!, 'tcpdump', (raw) => session.pushRaw(raw));
     const sent: SentFlow[] = [];
@@ -39,12 +39,12 @@ describe('live capture into a session (tcpdump on lo)', () => {
     }
     const delays: number[] = [];
     for (const f of sent.filter((x) => x.kind !== 'ordinary')) {
-      const a = arrived.get(f.src);
+      const a = arrived.get(flowKey(f));
       expect(a, `verdict for ${f.kind} ${f.src}`).toBeDefined();
       expect(a!.v.verdict).toMatchObject({ label: 'unregistered_vpn', protocol: f.kind, decidedAtPacket: 2 });
       delays.push(a!.at - f.handshakeAt);
     }
-    for (const f of sent.filter((x) => x.kind === 'ordinary')) expect(records.find((r) => r.src === f.src)?.label).toBe('ordinary');
+    for (const f of sent.filter((x) => x.kind === 'ordinary')) expect(records.find((r) => flowKey(r) === flowKey(f))?.label).toBe('ordinary');
     console.log(`session, live: ${delays.length} VPN verdicts, delay after the handshake median ${median(delays).toFixed(1)} ms, max ${Math.max(...delays).toFixed(1)} ms`);
     expect(Math.max(...delays)).toBeLessThan(1000);
   });
