@@ -59,17 +59,22 @@ export function describeValue(v: unknown): string {
 }
 
 /**
- * A numeric option: `value`, or `dflt` when it is undefined, checked to be a finite number (an integer when
- * `integer`) in [min, max].
- * @throws InvalidArgumentError naming the option and what it got
+ * A numeric argument: `value`, or `dflt` when it is undefined or null (no `dflt`: the value is required), checked
+ * to be a finite number (an integer when `integer`) in [min, max].
+ * @throws InvalidArgumentError naming the argument and what it got
  */
-export function numberOption(name: string, value: unknown, dflt: number, min: number, max = Infinity, integer = false): number {
+export function numberOption(name: string, value: unknown, dflt: number | undefined, min: number, max = Infinity, integer = false): number {
   const x = value ?? dflt;
   if (typeof x !== 'number' || !Number.isFinite(x) || x < min || x > max || (integer && !Number.isInteger(x))) {
     const range = max === Infinity ? `>= ${min}` : `in [${min}, ${max}]`;
-    throw new InvalidArgumentError(`${name} must be ${integer ? 'an integer' : 'a number'} ${range}, got ${describeValue(x)}`);
+    throw new InvalidArgumentError(`${name} must be ${integer ? 'an integer' : 'a number'} ${range}, got ${describeValue(value === undefined ? x : value)}`);
   }
   return x;
+}
+
+/** An options argument must be an object (a wrong one is named, not read as defaults or failing inside). */
+export function checkOptions(where: string, options: unknown): void {
+  if (options === null || typeof options !== 'object') throw new InvalidArgumentError(`${where}: options must be an object, got ${describeValue(options)}`);
 }
 
 /** Bad argument at a public door (wrong type, out of range option). */

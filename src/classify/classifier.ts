@@ -5,7 +5,7 @@
 import type { Detector, Evidence, FlowView } from '../detect/types.js';
 import { ArrayFlowView, type ArrayPacket } from '../detect/array-flow.js';
 import { DETECTORS } from '../detect/registry.js';
-import { describeValue, InvalidArgumentError } from '../errors.js';
+import { checkOptions, describeValue, InvalidArgumentError, numberOption } from '../errors.js';
 import { decide, DetectorTable, FlowDetection, labelIsVpn, type FlowAddresses } from './engine.js';
 import { nextSnapshot, type ListSnapshot, type ListsInput } from './lists.js';
 import type { Verdict } from './types.js';
@@ -64,10 +64,9 @@ export interface FlowInput {
  * garbage (a string as bytes, a port wrapped into another) or failing inside a detector.
  */
 function checkFlowInput(flow: FlowInput): void {
-  const t = flow.transport;
-  if (!Number.isInteger(t) || t < 0 || t > 255) throw new InvalidArgumentError(`classifyFlow: transport must be an IP protocol number 0-255, got ${describeValue(t)}`);
+  numberOption('classifyFlow: transport (an IP protocol number)', flow.transport, undefined, 0, 255, true);
   for (const [name, p] of [['srcPort', flow.srcPort], ['dstPort', flow.dstPort]] as const) {
-    if (p !== undefined && (!Number.isInteger(p) || p < 0 || p > 65535)) throw new InvalidArgumentError(`classifyFlow: ${name} must be an integer 0-65535, got ${describeValue(p)}`);
+    if (p !== undefined) numberOption(`classifyFlow: ${name}`, p, undefined, 0, 65535, true);
   }
   const packets: unknown = flow.packets;
   if (!Array.isArray(packets)) throw new InvalidArgumentError(`classifyFlow: packets must be an array, got ${describeValue(packets)}`);
@@ -200,7 +199,7 @@ export class Classifier {
 
   /** Open a streaming session (packets in, verdict and flow events out). */
   session(options: SessionOptions = {}): ClassifierSession {
-    if (options === null || typeof options !== 'object') throw new InvalidArgumentError(`session: options must be an object, got ${describeValue(options)}`);
+    checkOptions('session', options);
     const flow = options.flow ?? this.flowDefaults;
     return new ClassifierSession(this, flow === undefined ? options : { ...options, flow });
   }

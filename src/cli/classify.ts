@@ -443,8 +443,7 @@ async function classifySeveralRun(
         tally.add(r);
         if (!(onlyVpn && r.label === 'ordinary')) writer.record(r);
         for (const s of sinks) s.record(r);
-        // The reader went away and nothing else takes the records: the captures not started are not read.
-        if (out.closed && sinks.length === 0) stop?.request('the output closing');
+        stopIfOutputGone(out, sinks, stop); // the captures not started are then not read
       },
       { ...options, jobs, flow, ...(stop ? { signal: stop.controller.signal } : {}) },
     );
@@ -564,6 +563,14 @@ async function runSession(classifier: Classifier, input: string, o: RunOptions, 
   return st;
 }
 
+/**
+ * A reader that went away (`… | head`, a log shipper that died: EPIPE), with no other sink for the records: reading
+ * on would classify for nobody, and a live capture would run on unseen. Stop as on SIGINT.
+ */
+function stopIfOutputGone(out: OutputSink, sinks: readonly RecordSink[], stop: StopFlag | null): void {
+  if (out.closed && sinks.length === 0) stop?.request('the output closing');
+}
+
 /** A worker pool: packets sharded by address pair over `o.workers` threads; records merged in a fixed order. */
 async function runPool(
   options: ClassifierOptions,
@@ -663,11 +670,7 @@ async function classifyInput(
     out.flush();
   }, FLUSH_MS, metrics === null ? null : (ms) => metrics.outputLag(ms / 1000)) : null;
   const tally = new Tally();
-  // A reader that went away (`… | head`, a log shipper that died): with no other sink for the records, reading on
-  // would classify for nobody, and a live capture would run on unseen. Stop as on SIGINT.
-  const outputGone = (): void => {
-    if (out.closed && !stop.requested && sinks.length === 0) stop.request('the output closing');
-  };
+  const outputGone = (): void => stopIfOutputGone(out, sinks, stop);
   const records = o.emit !== 'verdicts';
   const onRecord = (r: FlowRecord): void => {
     tally.add(r);

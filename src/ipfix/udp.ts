@@ -82,6 +82,8 @@ export class IpfixExporter {
   private dropped = 0;
   /** The collector's address: the host itself when it is one, else the last lookup's answer (null before it). */
   private address: string | null;
+  /** The collector was given by name (looked up at the start and on each refresh), not by address. */
+  private readonly named: boolean;
   private readonly waiting: Uint8Array[] = [];
   private resolving = false;
   private resolved: (() => void) | null = null;
@@ -93,7 +95,8 @@ export class IpfixExporter {
     this.flushMs = options.flushMs ?? 1000;
     // A host name is resolved to IPv4 (the socket's family); an IPv6 collector is named by its address.
     const family = builtin('node:net').isIP(host);
-    this.address = family === 0 ? null : host;
+    this.named = family === 0;
+    this.address = this.named ? null : host;
     this.socket = builtin('node:dgram').createSocket(family === 6 ? 'udp6' : 'udp4');
     this.socket.on('error', (e) => this.noteError(e));
     this.socket.unref();
@@ -110,7 +113,7 @@ export class IpfixExporter {
 
   /** Look the collector's name up (again), unless it is an address or a lookup is under way. */
   private resolve(): void {
-    if (builtin('node:net').isIP(this.host) !== 0 || this.resolving) return;
+    if (!this.named || this.resolving) return;
     this.resolving = true;
     builtin('node:dns').lookup(this.host, { family: 4 }, (err, address) => {
       this.resolving = false;

@@ -10,7 +10,8 @@
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { builtin } from '../builtins.js';
-import { describeValue, InvalidArgumentError, numberOption } from '../errors.js';
+import { checkOptions, numberOption } from '../errors.js';
+import { formatIPv4, formatIPv6Words } from '../ip/format.js';
 import { isV4MappedWords, parseIPv6 } from '../ip/parse.js';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
@@ -201,7 +202,7 @@ export class RunMetrics {
    * returned promise
    */
   serve(host: string, port: number, options: ServeOptions = {}): Promise<MetricsServer> {
-    if (options === null || typeof options !== 'object') throw new InvalidArgumentError(`serve: options must be an object, got ${describeValue(options)}`);
+    checkOptions('serve', options);
     const maxConnections = numberOption('maxConnections', options.maxConnections, 32, 1, 1 << 20, true);
     const maxPerPeer = numberOption('maxConnectionsPerPeer', options.maxConnectionsPerPeer, 4, 1, 1 << 20, true);
     const headersTimeout = numberOption('headersTimeoutMs', options.headersTimeoutMs, 5000, 1, 3_600_000);
@@ -289,9 +290,9 @@ const peerWords = new Uint32Array(4);
  */
 export function peerKey(address: string): string {
   if (!address.includes(':') || !parseIPv6(address, peerWords)) return address;
-  const [w0, w1, w2, w3] = peerWords as unknown as [number, number, number, number];
-  if (isV4MappedWords(w0, w1, w2)) return `${w3 >>> 24}.${(w3 >>> 16) & 255}.${(w3 >>> 8) & 255}.${w3 & 255}`;
-  return `${w0.toString(16)}:${w1.toString(16)}::/64`;
+  const w = peerWords;
+  if (isV4MappedWords(w[0]!, w[1]!, w[2]!)) return formatIPv4(w[3]!);
+  return `${formatIPv6Words(w[0]!, w[1]!, 0, 0)}/64`;
 }
 
 /** Create the metrics of one run. */

@@ -16,7 +16,7 @@ import type { Classifier } from '../classify/classifier.js';
 import type { ClassifierSession } from '../classify/session.js';
 import type { Verdict } from '../classify/types.js';
 import { IPPROTO_UDP } from '../detect/types.js';
-import { describeValue, InvalidArgumentError, numberOption } from '../errors.js';
+import { checkOptions, describeValue, InvalidArgumentError, numberOption } from '../errors.js';
 import type { FlowHandle, PacketView } from '../trace/types.js';
 import { newPacketView } from '../trace/decode.js';
 import { isUnspecified, LocalAddresses, parseSockAddr, UNSPECIFIED4, UNSPECIFIED6, type SockAddr } from './address.js';
@@ -155,7 +155,7 @@ export class DatagramClassifier extends EventEmitter {
     if (classifier === null || typeof classifier !== 'object' || typeof classifier.session !== 'function') {
       throw new InvalidArgumentError(`DatagramClassifier: the first argument must be a Classifier (createClassifier), got ${describeValue(classifier)}`);
     }
-    if (options === null || typeof options !== 'object') throw new InvalidArgumentError(`DatagramClassifier: options must be an object, got ${describeValue(options)}`);
+    checkOptions('DatagramClassifier', options);
     const maxPackets = Math.floor(numberOption('maxPackets', options.maxPackets, 8, 1, 255));
     const maxFlows = Math.floor(numberOption('maxFlows', options.maxFlows, 100_000, 1, 1 << 28));
     const maxBytes = numberOption('maxBytes', options.maxBytes, 256 * MiB, 1);
@@ -438,8 +438,7 @@ function checkBytes(msg: unknown): void {
 
 function checkEnd(end: unknown): void {
   if (end === null || typeof end !== 'object') throw new InvalidArgumentError(`an end must be an { address, port } object, got ${describeValue(end)}`);
-  const p = (end as { port?: unknown }).port;
-  if (typeof p !== 'number' || !Number.isInteger(p) || p < 0 || p > 65535) throw new InvalidArgumentError(`port must be an integer in 0-65535, got ${describeValue(p)}`);
+  numberOption('port', (end as { port?: unknown }).port, undefined, 0, 65535, true);
 }
 
 function udpView(): PacketView {

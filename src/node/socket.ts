@@ -15,7 +15,7 @@ import type { Classifier } from '../classify/classifier.js';
 import type { Verdict } from '../classify/types.js';
 import type { ArrayPacket } from '../detect/array-flow.js';
 import { IPPROTO_TCP } from '../detect/types.js';
-import { describeValue, InvalidArgumentError, numberOption } from '../errors.js';
+import { checkOptions, describeValue, InvalidArgumentError, numberOption } from '../errors.js';
 import { parseSockAddr, sameFamily } from './address.js';
 import { firstMessageEnd, MORE, newFramingState, UNKNOWN } from './first-message.js';
 
@@ -71,7 +71,7 @@ export function classifySocket(classifier: Classifier, socket: Socket, options: 
   if (socket === null || typeof socket !== 'object' || typeof socket.read !== 'function') {
     throw new InvalidArgumentError(`classifySocket: the second argument must be a net.Socket, got ${describeValue(socket)}`);
   }
-  if (options === null || typeof options !== 'object') throw new InvalidArgumentError(`classifySocket: options must be an object, got ${describeValue(options)}`);
+  checkOptions('classifySocket', options);
   const timeoutMs = numberOption('firstBytesTimeoutMs', options.firstBytesTimeoutMs, 2000, 0);
   const maxBytes = Math.floor(numberOption('maxBytes', options.maxBytes, 16384, 1));
   const settleMs = numberOption('settleMs', options.settleMs, 100, 0);

@@ -4,7 +4,7 @@
  * blocks). The reader finds unit boundaries across chunk edges with `headerLen`/`unitLen` and hands whole
  * units to `run`, so format code never sees a partial unit and never copies.
  */
-import { describeValue, InvalidArgumentError } from '../errors.js';
+import { describeValue, InvalidArgumentError, numberOption } from '../errors.js';
 import type { RawPacket } from './types.js';
 
 /**
@@ -19,9 +19,7 @@ export function checkFrame(where: string, data: unknown, linkType: number, offse
   if (capLen !== undefined && !(Number.isInteger(offset) && Number.isInteger(capLen) && offset >= 0 && capLen >= 0 && offset + capLen <= data.length)) {
     throw new InvalidArgumentError(`${where}: the frame [offset ${describeValue(offset)}, capLen ${describeValue(capLen)}] must lie inside its ${data.length} bytes`);
   }
-  if (!Number.isInteger(linkType) || linkType < 0 || linkType > 0xffffffff) {
-    throw new InvalidArgumentError(`${where}: linkType must be an integer 0-4294967295, got ${describeValue(linkType)}`);
-  }
+  numberOption(`${where}: linkType`, linkType, undefined, 0, 0xffffffff, true);
 }
 
 /** Counters of one read. Nothing the reader drops disappears without one of these moving. */

@@ -2,7 +2,7 @@
  * Minimal classic-pcap writer: for test fixtures and `tunnelscope synth`. Little-endian, microsecond (or
  * nanosecond) timestamps. Buffers into chunks; `toBuffer()` for small captures, `drain()` to stream.
  */
-import { describeValue, InvalidArgumentError } from '../errors.js';
+import { numberOption } from '../errors.js';
 
 export interface PcapWriterOptions {
   /** LINKTYPE_* of every record (default 1, Ethernet). */
@@ -37,12 +37,8 @@ export class PcapWriter {
     this.dv.setUint16(6, 4, this.le);
     this.dv.setInt32(8, 0, this.le);
     this.dv.setUint32(12, 0, this.le);
-    const snapLen = opts.snapLen ?? 262144, linkType = opts.linkType ?? 1;
-    for (const [name, v] of [['snapLen', snapLen], ['linkType', linkType]] as const) {
-      if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new InvalidArgumentError(`PcapWriter: ${name} must be an integer 0-4294967295, got ${describeValue(v)}`);
-    }
-    this.dv.setUint32(16, snapLen, this.le);
-    this.dv.setUint32(20, linkType, this.le);
+    this.dv.setUint32(16, numberOption('PcapWriter: snapLen', opts.snapLen, 262144, 0, 0xffffffff, true), this.le);
+    this.dv.setUint32(20, numberOption('PcapWriter: linkType', opts.linkType, 1, 0, 0xffffffff, true), this.le);
     this.pos = 24;
   }
 
