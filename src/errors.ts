@@ -72,9 +72,19 @@ export function numberOption(name: string, value: unknown, dflt: number | undefi
   return x;
 }
 
-/** An options argument must be an object (a wrong one is named, not read as defaults or failing inside). */
+/**
+ * Longest delay a Node timer keeps (2^31 - 1 ms, ~24.8 days). A longer one is run after 1 ms instead (with only a
+ * warning), so an option that becomes a timer's delay is refused above it, and a delay computed from options is
+ * clamped to it.
+ */
+export const MAX_DELAY_MS = 2_147_483_647;
+
+/**
+ * An options argument must be a plain object: a wrong one (an array included, whose elements would be ignored) is
+ * named, not read as defaults or failing inside.
+ */
 export function checkOptions(where: string, options: unknown): void {
-  if (options === null || typeof options !== 'object') throw new InvalidArgumentError(`${where}: options must be an object, got ${describeValue(options)}`);
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) throw new InvalidArgumentError(`${where}: options must be an object, got ${describeValue(options)}`);
 }
 
 /** Bad argument at a public door (wrong type, out of range option). */

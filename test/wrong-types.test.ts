@@ -80,6 +80,10 @@ describe('wrong arguments to a classifier, a session and the socket adapters', (
     ['new DatagramClassifier(null)', () => new DatagramClassifier(null as unknown as typeof c)],
     ['new DatagramClassifier({})', () => new DatagramClassifier({} as unknown as typeof c)],
     ['new DatagramClassifier(c, null)', () => new DatagramClassifier(c, null as unknown as object)],
+    // An array of options would be read as all defaults, whatever its elements say.
+    ['session([])', () => c.session([] as unknown as object)],
+    ['createClassifier([])', () => createClassifier([] as unknown as object)],
+    ['new DatagramClassifier(c, [])', () => new DatagramClassifier(c, [] as unknown as object)],
     ['classifySocket(null, socket)', () => classifySocket(null as unknown as typeof c, {} as never)],
     ['classifySocket(c, null)', () => classifySocket(c, null as never)],
     ['classifySocket(c, {})', () => classifySocket(c, {} as never)],

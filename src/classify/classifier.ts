@@ -102,9 +102,7 @@ export class Classifier {
 
   constructor(options: ClassifierOptions = {}) {
     // Checked here, before withDefaultDomains spreads it (an array would become an object).
-    if (options === null || typeof options !== 'object' || Array.isArray(options)) {
-      throw new InvalidArgumentError(`createClassifier: options must be an object, got ${options === null ? 'null' : Array.isArray(options) ? 'an array' : typeof options}`);
-    }
+    checkOptions('createClassifier', options);
     this.table = new DetectorTable(options.detectors ?? DETECTORS);
     this.snapshot = nextSnapshot(null, withDefaultDomains(options));
     this.flowDefaults = options.flow;

@@ -6,7 +6,7 @@
 import { CidrMap } from '../trie/cidr-map.js';
 import { isCheckedCidrMap } from '../lists/cidr-list.js';
 import { DomainSet } from '../lists/domains.js';
-import { InvalidArgumentError } from '../errors.js';
+import { describeValue, InvalidArgumentError } from '../errors.js';
 import { valueProblem } from '../lists/read-text.js';
 import { quoteText } from '../text.js';
 
@@ -47,21 +47,19 @@ export interface ListsInput {
 
 type ListName = 'registered' | 'vpnEndpoints' | 'vpnDomains';
 
-const typeName = (v: unknown): string => (v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v);
-
 function entriesOf(x: unknown, list: ListName): Iterable<unknown> {
   if (x && typeof x === 'object' && 'entries' in x && !(Symbol.iterator in x)) {
     const e = (x as { entries: unknown }).entries;
     if (e && typeof e === 'object' && Symbol.iterator in e) return e as Iterable<unknown>;
-    throw new InvalidArgumentError(`${list}: { entries } must be an iterable of [entry, value] pairs, got ${typeName(e)}`);
+    throw new InvalidArgumentError(`${list}: { entries } must be an iterable of [entry, value] pairs, got ${describeValue(e)}`);
   }
   if (x && typeof x === 'object' && Symbol.iterator in x) return x as Iterable<unknown>;
-  throw new InvalidArgumentError(`${list}: expected a list (a built map/set, an iterable of [entry, value] pairs, or { entries }), got ${typeName(x)}`);
+  throw new InvalidArgumentError(`${list}: expected a list (a built map/set, an iterable of [entry, value] pairs, or { entries }), got ${describeValue(x)}`);
 }
 
 /** A value as lists accept it (a string, printable, bounded: see valueProblem), or the typed error naming the entry. */
 function checkValue(v: unknown, list: ListName, i: number): string {
-  if (typeof v !== 'string') throw new InvalidArgumentError(`${list} entry ${i}: the value must be a string, got ${typeName(v)}`);
+  if (typeof v !== 'string') throw new InvalidArgumentError(`${list} entry ${i}: the value must be a string, got ${describeValue(v)}`);
   const why = valueProblem(v);
   if (why !== null) throw new InvalidArgumentError(`${list} entry ${i}: value ${quoteText(v)}: ${why}`);
   return v;
@@ -75,9 +73,9 @@ function* checkedPairs(x: unknown, list: ListName): Generator<[string, string]> 
   let i = 0;
   for (const e of entriesOf(x, list)) {
     i++;
-    if (!Array.isArray(e) || e.length < 2) throw new InvalidArgumentError(`${list} entry ${i}: expected an [entry, value] pair, got ${typeName(e)}${Array.isArray(e) ? ` of length ${e.length}` : ''}`);
+    if (!Array.isArray(e) || e.length < 2) throw new InvalidArgumentError(`${list} entry ${i}: expected an [entry, value] pair, got ${describeValue(e)}${Array.isArray(e) ? ` of length ${e.length}` : ''}`);
     const k: unknown = e[0];
-    if (typeof k !== 'string') throw new InvalidArgumentError(`${list} entry ${i}: the entry must be a string, got ${typeName(k)}`);
+    if (typeof k !== 'string') throw new InvalidArgumentError(`${list} entry ${i}: the entry must be a string, got ${describeValue(k)}`);
     yield [k, checkValue(e[1], list, i)];
   }
 }
@@ -116,14 +114,14 @@ const LIST_NAMES = ['registered', 'vpnEndpoints', 'vpnDomains'] as const;
 /** The input object and its `names`, checked (the lists themselves are checked as they are built). */
 function checkInput(input: unknown): asserts input is ListsInput {
   if (input === null || typeof input !== 'object' || Array.isArray(input)) {
-    throw new InvalidArgumentError(`lists: expected an object { registered?, vpnEndpoints?, vpnDomains?, names? }, got ${typeName(input)}`);
+    throw new InvalidArgumentError(`lists: expected an object { registered?, vpnEndpoints?, vpnDomains?, names? }, got ${describeValue(input)}`);
   }
   const names: unknown = (input as ListsInput).names;
   if (names === undefined) return;
-  if (names === null || typeof names !== 'object') throw new InvalidArgumentError(`lists: names must be an object, got ${typeName(names)}`);
+  if (names === null || typeof names !== 'object') throw new InvalidArgumentError(`lists: names must be an object, got ${describeValue(names)}`);
   for (const k of LIST_NAMES) {
     const n: unknown = (names as Record<string, unknown>)[k];
-    if (n !== undefined && typeof n !== 'string') throw new InvalidArgumentError(`lists: names.${k} must be a string, got ${typeName(n)}`);
+    if (n !== undefined && typeof n !== 'string') throw new InvalidArgumentError(`lists: names.${k} must be a string, got ${describeValue(n)}`);
   }
 }
 

@@ -11,7 +11,7 @@
  * headers, and most tunnels); strings are cut to 255 UTF-8 bytes on a character boundary, so any record fits.
  */
 import type { FlowRecord } from '../classify/record.js';
-import { InvalidArgumentError } from '../errors.js';
+import { checkOptions, numberOption } from '../errors.js';
 import { addressBytes, decidingEvidence, directional, epochMillis, ipProtocol, parseEndpoint } from '../output/fields.js';
 import { DOCUMENTATION_PEN, FLOW_END_REASON, IE, REVERSE_PEN, TS_IE, VARLEN, type FieldSpec } from './elements.js';
 
@@ -131,15 +131,12 @@ export class IpfixEncoder {
   private messagesSinceTemplate = 0;
 
   constructor(options: IpfixOptions = {}) {
-    this.domain = options.observationDomainId ?? 1;
-    this.max = options.maxMessageSize ?? 1400;
-    this.refreshMs = options.templateRefreshMs ?? 60_000;
-    this.refreshMessages = options.templateRefreshMessages ?? 100;
-    const pen = options.enterpriseNumber ?? DOCUMENTATION_PEN;
-    if (!Number.isInteger(this.domain) || this.domain < 0 || this.domain > 0xffffffff) throw new InvalidArgumentError(`observationDomainId must be a 32-bit unsigned integer, got ${this.domain}`);
-    if (!Number.isInteger(this.max) || this.max < 512 || this.max > 65535) throw new InvalidArgumentError(`maxMessageSize must be an integer in 512..65535, got ${this.max}`);
-    if (!Number.isInteger(pen) || pen < 1 || pen > 0xffffffff) throw new InvalidArgumentError(`enterpriseNumber must be a 32-bit unsigned integer > 0, got ${pen}`);
-    if (!(this.refreshMs >= 0) || !(this.refreshMessages >= 1)) throw new InvalidArgumentError('templateRefreshMs must be >= 0 and templateRefreshMessages >= 1');
+    checkOptions('IPFIX', options);
+    this.domain = numberOption('observationDomainId', options.observationDomainId, 1, 0, 0xffffffff, true);
+    this.max = numberOption('maxMessageSize', options.maxMessageSize, 1400, 512, 65535, true);
+    this.refreshMs = numberOption('templateRefreshMs', options.templateRefreshMs, 60_000, 0);
+    this.refreshMessages = numberOption('templateRefreshMessages', options.templateRefreshMessages, 100, 1, Number.MAX_SAFE_INTEGER, true);
+    const pen = numberOption('enterpriseNumber', options.enterpriseNumber, DOCUMENTATION_PEN, 1, 0xffffffff, true);
     const t4 = templateRecord(TEMPLATE_V4, templateFields(false, pen));
     const t6 = templateRecord(TEMPLATE_V6, templateFields(true, pen));
     this.templates = new Uint8Array(SET_HEADER + t4.length + t6.length);

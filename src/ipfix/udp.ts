@@ -17,7 +17,7 @@
 import type { Socket } from 'node:dgram';
 import { builtin } from '../builtins.js';
 import type { FlowRecord } from '../classify/record.js';
-import { InvalidArgumentError } from '../errors.js';
+import { describeValue, InvalidArgumentError, MAX_DELAY_MS, numberOption } from '../errors.js';
 import { IpfixEncoder, type IpfixOptions, type IpfixStats } from './encoder.js';
 
 /** IANA's IPFIX port. */
@@ -91,8 +91,9 @@ export class IpfixExporter {
 
   constructor(readonly host: string, readonly port: number, options: IpfixExporterOptions = {}) {
     this.encoder = new IpfixEncoder(options);
+    if (options.now !== undefined && typeof options.now !== 'function') throw new InvalidArgumentError(`now must be a function, got ${describeValue(options.now)}`);
     this.now = options.now ?? Date.now;
-    this.flushMs = options.flushMs ?? 1000;
+    this.flushMs = numberOption('flushMs', options.flushMs, 1000, 0, MAX_DELAY_MS);
     // A host name is resolved to IPv4 (the socket's family); an IPv6 collector is named by its address.
     const family = builtin('node:net').isIP(host);
     this.named = family === 0;
@@ -107,7 +108,7 @@ export class IpfixExporter {
     this.refreshTimer = setInterval(() => {
       this.resolve();
       this.send(this.encoder.templateMessage(this.now()));
-    }, Math.max(every, 1000));
+    }, Math.min(Math.max(every, 1000), MAX_DELAY_MS));
     this.refreshTimer.unref();
   }
 

@@ -15,18 +15,18 @@ import type { Classifier } from '../classify/classifier.js';
 import type { Verdict } from '../classify/types.js';
 import type { ArrayPacket } from '../detect/array-flow.js';
 import { IPPROTO_TCP } from '../detect/types.js';
-import { checkOptions, describeValue, InvalidArgumentError, numberOption } from '../errors.js';
+import { checkOptions, describeValue, InvalidArgumentError, MAX_DELAY_MS, numberOption } from '../errors.js';
 import { parseSockAddr, sameFamily } from './address.js';
 import { firstMessageEnd, MORE, newFramingState, UNKNOWN } from './first-message.js';
 
 export interface SocketClassifyOptions {
-  /** How long the client has to complete its first message, from the call (ms, default 2000). */
+  /** How long the client has to complete its first message, from the call (ms, default 2000; at most 2^31 - 1). */
   firstBytesTimeoutMs?: number;
   /** At most this many first bytes are gathered and inspected (default 16384). */
   maxBytes?: number;
   /**
    * Bytes that no documented framing describes are classified once the client has sent nothing more for this
-   * long (ms, default 100; a framed first message is classified as soon as it is whole).
+   * long (ms, default 100, at most 2^31 - 1; a framed first message is classified as soon as it is whole).
    */
   settleMs?: number;
   /**
@@ -72,12 +72,12 @@ export function classifySocket(classifier: Classifier, socket: Socket, options: 
     throw new InvalidArgumentError(`classifySocket: the second argument must be a net.Socket, got ${describeValue(socket)}`);
   }
   checkOptions('classifySocket', options);
-  const timeoutMs = numberOption('firstBytesTimeoutMs', options.firstBytesTimeoutMs, 2000, 0);
+  const timeoutMs = numberOption('firstBytesTimeoutMs', options.firstBytesTimeoutMs, 2000, 0, MAX_DELAY_MS);
   const maxBytes = Math.floor(numberOption('maxBytes', options.maxBytes, 16384, 1));
-  const settleMs = numberOption('settleMs', options.settleMs, 100, 0);
+  const settleMs = numberOption('settleMs', options.settleMs, 100, 0, MAX_DELAY_MS);
   const report = (options.undecided ?? 'report') === 'report';
   if (options.undecided !== undefined && options.undecided !== 'report' && options.undecided !== 'decide') {
-    throw new InvalidArgumentError(`undecided must be 'report' or 'decide', got ${JSON.stringify(options.undecided)}`);
+    throw new InvalidArgumentError(`undecided must be 'report' or 'decide', got ${typeof options.undecided === 'string' ? JSON.stringify(options.undecided) : describeValue(options.undecided)}`);
   }
   // Addresses are read now, while the socket is connected: a reset later makes `localAddress` undefined.
   const [src, dst] = sameFamily(parseSockAddr(socket.remoteAddress), parseSockAddr(socket.localAddress));

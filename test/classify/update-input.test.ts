@@ -16,18 +16,18 @@ const BAD: [string, unknown, RegExp][] = [
   ['undefined', undefined, /^lists: expected an object/],
   ['a number', 5, /^lists: expected an object/],
   ['an array', [['10.0.0.0/8', 'a']], /^lists: expected an object/],
-  ['registered: [[1, 2]]', { registered: [[1, 2]] }, /^registered entry 1: the entry must be a string, got number$/],
+  ['registered: [[1, 2]]', { registered: [[1, 2]] }, /^registered entry 1: the entry must be a string, got 1$/],
   ['registered: { entries: 5 }', { registered: { entries: 5 } }, /^registered: \{ entries \} must be an iterable/],
   ['registered: a string', { registered: '10.0.0.0/8' }, /^registered: expected a list/],
   ['a prefix with no registrant', { registered: [['10.0.0.0/8']] }, /^registered entry 1: expected an \[entry, value\] pair/],
-  ['an object as registrant', { registered: [['10.0.0.0/8', { id: 1 }]] }, /^registered entry 1: the value must be a string, got object$/],
+  ['an object as registrant', { registered: [['10.0.0.0/8', { id: 1 }]] }, /^registered entry 1: the value must be a string, got Object$/],
   ['undefined as registrant', { registered: [['192.0.2.0/24', 'ok'], ['10.0.0.0/8', undefined]] }, /^registered entry 2: the value must be a string, got undefined$/],
   ['a registrant with ESC', { registered: [['10.0.0.0/8', 'acme\x1b[31m']] }, /^registered entry 1: value "acme\\u001b\[31m": control or bidi-formatting character U\+001B/],
   ['a provider with a bidi override', { vpnDomains: [['nordvpn.com', 'Nord\u202eNPV']] }, /^vpnDomains entry 1: value "Nord\\u202eNPV"/],
   ['an endpoint entry that is null', { vpnEndpoints: [null] }, /^vpnEndpoints entry 1: expected an \[entry, value\] pair, got null$/],
   ['a domain entry that is a number', { vpnDomains: [[7, 'x']] }, /^vpnDomains entry 1: the entry must be a string/],
   ['names that are not strings', { names: { registered: 5 } }, /^lists: names.registered must be a string/],
-  ['a built map with a non-string value', { registered: CidrMap.from([['10.0.0.0/8', 42 as unknown as string]]) }, /^registered entry 1: the value must be a string, got number$/],
+  ['a built map with a non-string value', { registered: CidrMap.from([['10.0.0.0/8', 42 as unknown as string]]) }, /^registered entry 1: the value must be a string, got 42$/],
 ];
 
 describe('update() refuses bad list input with typed errors and keeps the previous lists', () => {

@@ -202,5 +202,9 @@ describe('IPFIX encoder', () => {
     expect(() => new IpfixEncoder({ maxMessageSize: 100 })).toThrow(/maxMessageSize/);
     expect(() => new IpfixEncoder({ enterpriseNumber: 0 })).toThrow(/enterpriseNumber/);
     expect(() => new IpfixEncoder({ observationDomainId: -1 })).toThrow(/observationDomainId/);
+    expect(() => new IpfixEncoder({ observationDomainId: '7' as unknown as number })).toThrow(/observationDomainId .*got a string/);
+    expect(() => new IpfixEncoder({ templateRefreshMessages: 0.5 })).toThrow(/templateRefreshMessages must be an integer/);
+    expect(() => new IpfixEncoder({ templateRefreshMs: NaN })).toThrow(/templateRefreshMs must be a number >= 0, got NaN/);
+    expect(() => new IpfixEncoder(null as never)).toThrow(/options must be an object, got null/);
   });
 });

@@ -95,6 +95,25 @@ describe('IPFIX over UDP', () => {
     for (const m of rx.got) expect(new IpfixDecoder().decode(m).templates.length).toBe(2);
   });
 
+  it('a refresh interval beyond what a Node timer holds is not run every millisecond', async () => {
+    // Node runs a timer longer than 2^31 - 1 ms after 1 ms: a "never, in practice" refresh became a template storm.
+    const rx = await receiver('udp4', '127.0.0.1');
+    const ex = createIpfixExporter(`udp://127.0.0.1:${rx.port}`, { templateRefreshMs: 1e12 });
+    await new Promise((r) => setTimeout(r, 300));
+    await ex.close();
+    expect(rx.got.length).toBe(1); // the templates sent at the start, nothing since
+  });
+
+  it('refuses options it would misread, before opening a socket', () => {
+    const url = 'udp://127.0.0.1:4739';
+    expect(() => createIpfixExporter(url, { flushMs: -1 })).toThrow(/flushMs must be a number in \[0, 2147483647\], got -1/);
+    expect(() => createIpfixExporter(url, { flushMs: 3e9 })).toThrow(/flushMs/);
+    expect(() => createIpfixExporter(url, { flushMs: '5' as unknown as number })).toThrow(/flushMs .*got a string/);
+    expect(() => createIpfixExporter(url, { now: 5 as unknown as () => number })).toThrow(/now must be a function, got 5/);
+    expect(() => createIpfixExporter(url, { templateRefreshMs: '5' as unknown as number })).toThrow(/templateRefreshMs .*got a string/);
+    expect(() => createIpfixExporter(url, [] as never)).toThrow(/options must be an object, got Array/);
+  });
+
   it('a host name is looked up once for the run, not once per message', async () => {
     const recs = await sampleRecords();
     const rx = await receiver('udp4', '127.0.0.1');

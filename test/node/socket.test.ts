@@ -6,7 +6,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import net from 'node:net';
 import { once } from 'node:events';
 import { createClassifier } from '../../src/classify/classifier.js';
-import { classifySocket, type SocketVerdict } from '../../src/node.js';
+import { classifySocket, type SocketClassifyOptions, type SocketVerdict } from '../../src/node.js';
+import { InvalidArgumentError } from '../../src/errors.js';
 import {
   classifyingServer, cut, HOSTS, httpRequest, openvpnTcpReset, pptpSccrq, sendSegments, sleep, sstpRequest, tincId, tlsHello, tlsHelloTwoRecords,
 } from './helpers.js';
@@ -198,6 +199,11 @@ describe('classifySocket: options and contract', () => {
     expect(() => classifySocket(classifier, s, { maxBytes: 0 })).toThrow(/maxBytes/);
     expect(() => classifySocket(classifier, s, { firstBytesTimeoutMs: -1 })).toThrow(/firstBytesTimeoutMs/);
     expect(() => classifySocket(classifier, s, { undecided: 'maybe' as 'report' })).toThrow(/undecided/);
+    expect(() => classifySocket(classifier, s, { undecided: 1n as unknown as 'report' })).toThrow(InvalidArgumentError);
+    // Node runs a timer longer than 2^31 - 1 ms after 1 ms: such a timeout would decide every client at once.
+    expect(() => classifySocket(classifier, s, { firstBytesTimeoutMs: 3e9 })).toThrow(/firstBytesTimeoutMs .*2147483647/);
+    expect(() => classifySocket(classifier, s, { settleMs: 2 ** 31 })).toThrow(/settleMs .*2147483647/);
+    expect(() => classifySocket(classifier, s, [] as SocketClassifyOptions)).toThrow(/options must be an object, got Array/);
     s.destroy();
   });
 
