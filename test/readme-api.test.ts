@@ -4,8 +4,8 @@
  * import `tunnelscope` by name, which resolves to dist/ through the package's own `exports`).
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { example, README, ROOT } from './helpers/readme.js';

@@ -321,7 +321,6 @@ function inMap(map: CidrMap<string>, f: FlowAddresses): boolean {
 }
 
 // Stand-ins for the list items decide() would add: combine() reads only their source, kind, strength and rule.
-const ENDPOINT_HIT: Evidence = { source: 'vpn-endpoints', kind: 'list', protocol: 'vpn-endpoint', strength: 'medium', rule: 'endpoint.list', reason: '' };
 const NAME_HIT: Evidence = { source: 'vpn-domains', kind: 'name', protocol: 'vpn-provider', strength: 'medium', rule: 'sni.list', reason: '' };
 const BOUND_HIT: Evidence = { source: 'vpn-domains', kind: 'name', protocol: 'vpn-provider', strength: 'medium', rule: DNS_BINDING_RULE, reason: '' };
 const CHECK: Evidence[] = [];

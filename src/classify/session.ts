@@ -22,7 +22,7 @@ import { isDnsServerFrame } from '../trace/peek.js';
 import { formatEndpoint, isoMicros } from '../trace/flow-format.js';
 import { snippetTraits, TRAIT_IKE_MARKER, TRAIT_TLS_HELLO } from './traits.js';
 import { IKE_PORT } from '../detect/ike.js';
-import { flowRecord, transportName, type FlowRecord } from './record.js';
+import { flowRecord, type FlowRecord } from './record.js';
 import type { Verdict } from './types.js';
 import type { Evidence } from '../detect/types.js';
 import type { DomainSet } from '../lists/domains.js';

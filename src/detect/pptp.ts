@@ -15,7 +15,6 @@ import { dirText } from './esp.js';
 
 export const PPTP_PORT = 1723;
 export const PPTP_MAGIC = 0x1a2b3c4d;
-const PPTP_HDR = 12;
 const CTRL_OCRQ = 7, CTRL_OCRP = 8;
 /** Fixed message length per control message type 1–15 (RFC 2637 §2.1–2.15). */
 const CTRL_LEN = [0, 156, 156, 16, 16, 16, 20, 168, 32, 220, 24, 28, 16, 148, 40, 24];

@@ -13,7 +13,7 @@
  */
 import { isAscii, isUtf8 } from 'node:buffer';
 import { open } from 'node:fs/promises';
-import { ListParseError, ListReadError } from '../errors.js';
+import { ListReadError } from '../errors.js';
 import { quoteText, unsafeCharAt } from '../text.js';
 import { plain, utf16Units, type ListUnits } from './units.js';
 

@@ -19,7 +19,6 @@ import { builtin } from '../builtins.js';
 import { Classifier, type ClassifierOptions } from '../classify/classifier.js';
 import type { ListsInput } from '../classify/lists.js';
 import type { FlowRecord } from '../classify/record.js';
-import type { VerdictEvent } from '../classify/session.js';
 import { DETECTORS } from '../detect/registry.js';
 import { InvalidArgumentError, TraceFormatError, TunnelscopeError, type ErrorCode } from '../errors.js';
 import type { FlowTableOptions } from '../trace/flow-table.js';

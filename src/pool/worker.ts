@@ -26,8 +26,6 @@ import {
   type WorkerSessionStats,
 } from './protocol.js';
 
-/** Same period as the flow table's own idle check (flow-table.ts EXPIRY_CHECK_US). */
-const EXPIRY_CHECK_US = 1_000_000;
 /** Records per message: big enough to amortise structured cloning, small enough to bound worker memory. */
 const RECORD_BATCH = 2048;
 

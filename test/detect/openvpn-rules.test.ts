@@ -51,8 +51,6 @@ function modeN(seed: number, more: number): Msg[] {
   }
   return out;
 }
-/** One segment per OpenVPN packet, TCP framed. */
-const framed = (m: Msg[]): Pkt[] => m.map((x) => ({ dir: x.dir, bytes: tcpFrame(x.bytes) }));
 
 describe('ovpn.session follows the mode-C row (client and server reset, each followed by ≥ 2 more control packets)', () => {
   it('two control packets each way (nDPI threshold) is not enough; three each way is strong on the packet completing it', () => {

@@ -20,7 +20,7 @@ import { Classifier, type ClassifierOptions } from '../../src/classify/classifie
 import type { FlowRecord } from '../../src/classify/record.js';
 import { loadListFiles } from '../../src/cli/lists.js';
 import { MAX_MESSAGE, TraceFormatError } from '../../src/errors.js';
-import { compareRecords, createClassifierPool, type ClassifierPool } from '../../src/pool/pool.js';
+import { createClassifierPool, type ClassifierPool } from '../../src/pool/pool.js';
 import { CaptureReader } from '../../src/trace/reader.js';
 import { Sink } from '../helpers/sink.js';
 import { ROOT } from './seeds.js';

@@ -8,7 +8,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { Objm } from '@nats-io/obj';
 import { createClassifier } from '../../src/classify/classifier.js';
 import { parseCidrList } from '../../src/lists/cidr-list.js';
-import { loadFleetLists, NatsError, publishLists, watchFleetLists, type FleetListWatcher, type SwapEvent } from '../../src/nats/lists.js';
+import { loadFleetLists, publishLists, watchFleetLists, type FleetListWatcher, type SwapEvent } from '../../src/nats/lists.js';
 import { natsServerBinary, type NatsServer } from '../helpers/nats-server.js';
 import { useNatsServer } from '../helpers/nats-fixture.js';
 

@@ -4,9 +4,7 @@
  * `tunnelscope/nats` work; the first call that needs NATS, and the CLI's fleet options, fail with one clear line
  * naming what to install (code TS_NATS_MISSING), never a stack trace.
  */
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';

@@ -437,7 +437,7 @@ describe('TCP connection lifecycle: a closed connection lingers and absorbs its 
   });
 
   it('lingering connections are evicted first at the cap (with their close reason); flush ends them with it too', () => {
-    const { t, ended, add } = collect({ maxFlows: 2 });
+    const { ended, add } = collect({ maxFlows: 2 });
     conversation(add);
     add({ tsUs: 2 * S + 100, src: A, dst: B, proto: 17, srcPort: 5, dstPort: 6 });
     add({ tsUs: 2 * S + 200, src: A, dst: B, proto: 17, srcPort: 7, dstPort: 8 });
