@@ -4,7 +4,7 @@
  * the NATS client packages) when it runs.
  */
 import { Option, type Command } from 'commander';
-import { TunnelscopeError } from '../errors.js';
+import { MAX_DELAY_MS, TunnelscopeError } from '../errors.js';
 import { choiceFlag, numberFlag, UsageError } from './args.js';
 import type { CliIo } from './io.js';
 import { action, helpHint, type CliContext, type Subcommand } from './program.js';
@@ -133,7 +133,7 @@ export const fleetCommand: Subcommand = {
       .action(
         action(ctx, 'fleet work', async (opts: { nats: string; id?: string; listsFrom?: string | true; registered?: string; vpnEndpoints?: string; vpnDomains?: string; defaultDomains: boolean; ackWait?: string; maxDeliver?: string; maxJobs?: string; idleExit?: string }) => {
           if (opts.id !== undefined && !/^[A-Za-z0-9_-]{1,64}$/.test(opts.id)) throw new UsageError('--id must be 1-64 letters, digits, _ or -');
-          numberFlag('ack-wait', opts.ackWait, { min: 1 });
+          numberFlag('ack-wait', opts.ackWait, { min: 1, max: Math.floor(MAX_DELAY_MS / 1000) });
           numberFlag('max-deliver', opts.maxDeliver, { min: 1, integer: true });
           numberFlag('max-jobs', opts.maxJobs, { min: 1, integer: true });
           numberFlag('idle-exit', opts.idleExit, { min: 0 });

@@ -15,7 +15,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import type { JsMsg } from '@nats-io/jetstream';
 import type { Classifier } from '../classify/classifier.js';
 import type { FlowRecord } from '../classify/record.js';
-import { TunnelscopeError } from '../errors.js';
+import { checkOptions, InvalidArgumentError, MAX_DELAY_MS, numberOption, TunnelscopeError } from '../errors.js';
 import { readCaptureFile } from '../trace/reader.js';
 import { loadNatsModules } from './modules.js';
 import { NatsError } from './lists.js';
@@ -103,7 +103,7 @@ export interface WorkerOptions extends JobsOptions {
   classifier: Classifier;
   /** Flow-table options of each job's session (as `classify --idle-timeout/--max-flows`). */
   flow?: Parameters<Classifier['session']>[0] extends infer O ? (O extends { flow?: infer F } ? F : never) : never;
-  /** How long a job may go without a sign of life before the server gives it to another worker (default 30 000 ms). */
+  /** How long a job may go without a sign of life before the server gives it to another worker (default 30 000 ms; at most 2^31 - 1). */
   ackWaitMs?: number | undefined;
   /** Deliveries of one job at most (default 3). */
   maxDeliver?: number | undefined;
@@ -136,7 +136,16 @@ export class JobWorker extends EventEmitter {
     private readonly options: WorkerOptions,
   ) {
     super();
+    checkOptions('createJobWorker', options);
     checkSensorId(options.id);
+    if (options.classifier === null || typeof options.classifier !== 'object' || typeof options.classifier.session !== 'function') {
+      throw new InvalidArgumentError('createJobWorker: classifier must be a Classifier (createClassifier)');
+    }
+    // The heartbeat runs every ackWaitMs / 3: a Node timer past 2^31 - 1 ms would run every millisecond.
+    numberOption('ackWaitMs', options.ackWaitMs, 30_000, 1, MAX_DELAY_MS);
+    numberOption('maxDeliver', options.maxDeliver, 3, 1, 2 ** 31 - 1, true);
+    numberOption('maxJobs', options.maxJobs, 1, 1, Number.MAX_SAFE_INTEGER, true);
+    numberOption('idleExitMs', options.idleExitMs, 0, 0);
   }
 
   /** Take and run jobs until stopped (signal, maxJobs, idleExitMs). */

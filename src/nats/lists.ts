@@ -15,7 +15,7 @@ import { hostname } from 'node:os';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { ObjectStore } from '@nats-io/obj';
 import type { ListsInput } from '../classify/lists.js';
-import { TunnelscopeError } from '../errors.js';
+import { checkOptions, MAX_DELAY_MS, numberOption, TunnelscopeError } from '../errors.js';
 import { loadNatsModules } from './modules.js';
 import { DEFAULT_LISTS_BUCKET, LISTS_OBJECT } from './names.js';
 import {
@@ -208,7 +208,7 @@ export interface ListsTarget {
 }
 
 export interface WatchListsOptions extends ListsStoreOptions {
-  /** Also re-read the object this often, in case a watch notification was lost (default 30 000 ms; 0: never). */
+  /** Also re-read the object this often, in case a watch notification was lost (default 30 000 ms; 0: never; at most 2^31 - 1). */
   checkIntervalMs?: number | undefined;
 }
 
@@ -387,10 +387,13 @@ export async function watchFleetLists(
   target: ListsTarget,
   options: WatchListsOptions & { revision?: number | null | undefined } = {},
 ): Promise<FleetListWatcher> {
+  checkOptions('watchFleetLists', options);
+  // A Node timer past 2^31 - 1 ms would run every millisecond: a re-read of the object store each time.
+  const interval = numberOption('checkIntervalMs', options.checkIntervalMs, 30_000, 0, MAX_DELAY_MS);
   const bucket = options.bucket ?? DEFAULT_LISTS_BUCKET;
   // Create the bucket if missing: a sensor may start before the first publication and must see it.
   const os = (await openStore(nc, bucket, true))!;
   const w = new FleetListWatcher(os, bucket, target, options.maxSnapshotBytes ?? DEFAULT_MAX_SNAPSHOT, options.revision ?? null);
-  await w.start(nc, options.checkIntervalMs ?? 30_000);
+  await w.start(nc, interval);
   return w;
 }

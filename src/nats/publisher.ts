@@ -16,7 +16,7 @@
 import { EventEmitter } from 'node:events';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { FlowRecord } from '../classify/record.js';
-import { InvalidArgumentError, numberOption } from '../errors.js';
+import { InvalidArgumentError, MAX_DELAY_MS, numberOption } from '../errors.js';
 import { loadNatsModules, type NatsModules } from './modules.js';
 import { checkSensorId, checkSubject, JOB_EVENT_SUFFIX, recordMsgId, recordSubject, VERDICT_SUFFIX } from './names.js';
 
@@ -131,7 +131,7 @@ export class RecordPublisher extends EventEmitter {
     this.maxBuffered = numberOption('maxBuffered', options.maxBuffered, 100_000, 1, Number.MAX_SAFE_INTEGER, true);
     this.maxBytes = numberOption('maxBufferedBytes', options.maxBufferedBytes, 256 * 1024 * 1024, 1, Number.MAX_SAFE_INTEGER, true);
     this.overflow = options.overflow ?? 'drop';
-    this.ackTimeout = numberOption('ackTimeoutMs', options.ackTimeoutMs, 10_000, 1, Number.MAX_SAFE_INTEGER, true);
+    this.ackTimeout = numberOption('ackTimeoutMs', options.ackTimeoutMs, 10_000, 1, MAX_DELAY_MS, true);
     this.connected = !nc.isClosed();
     this.inbox = mods.transport.createInbox();
     this.sub = nc.subscribe(`${this.inbox}.*`, { callback: (err, msg) => this.onReply(err, msg) });
@@ -341,14 +341,17 @@ export class RecordPublisher extends EventEmitter {
   }
 
   /**
-   * Resolves when every accepted message is acked, or after `timeoutMs` (default: no limit).
+   * Resolves when every accepted message is acked, or after `timeoutMs` (default, and Infinity: no limit; else at
+   * most 2^31 - 1).
    * @returns messages still unacknowledged (0 when all are in)
+   * @throws {InvalidArgumentError} (as a rejection) when `timeoutMs` is not a number in that range
    */
   async flush(timeoutMs?: number): Promise<number> {
+    const limit = timeoutMs === undefined || timeoutMs === Infinity ? undefined : numberOption('timeoutMs', timeoutMs, undefined, 0, MAX_DELAY_MS);
     if (this.pendingCount() + this.inFlight > 0) {
       await new Promise<void>((resolve) => {
         this.waiters.push(resolve);
-        if (timeoutMs !== undefined) setTimeout(resolve, timeoutMs).unref();
+        if (limit !== undefined) setTimeout(resolve, limit).unref();
       });
     }
     return this.pendingCount() + this.inFlight;

@@ -41,6 +41,7 @@ describe('fleet options: usage', () => {
     [['fleet', 'stats', '--nats', 'nats://127.0.0.1:1', '--format', 'csv'], /--format must be one of table, json, ndjson/],
     [['fleet', 'submit', '--nats', 'nats://127.0.0.1:1', '--format', 'ndjson', 'x.pcap'], /--format needs --wait/],
     [['fleet', 'work', '--nats', 'nats://127.0.0.1:1', '--id', 'a b'], /--id must be 1-64/],
+    [['fleet', 'work', '--nats', 'nats://127.0.0.1:1', '--ack-wait', '1e7'], /--ack-wait must be a number in \[1, 2147483\]/],
   ];
   for (const [argv, re] of cases) {
     it(argv.slice(0, 2).join(' ') + ' ' + argv.slice(2).filter((a) => a.startsWith('--')).join(' '), async () => {

@@ -51,6 +51,15 @@ describe.skipIf(!nats.bin)(`record publisher on nats-server${nats.bin ? '' : ` (
     nc = fx.nc();
   });
 
+  it('refuses timeouts a Node timer would run after 1 ms; flush takes Infinity as no limit', async () => {
+    await expect(createRecordPublisher(nc, { sensor: 'gw-opts', ackTimeoutMs: 3e9 })).rejects.toThrow(/ackTimeoutMs must be an integer in \[1, 2147483647\]/);
+    const pub = await createRecordPublisher(nc, { sensor: 'gw-opts' });
+    await expect(pub.flush(-1)).rejects.toThrow(/timeoutMs must be a number in \[0, 2147483647\], got -1/);
+    await expect(pub.flush(3e9)).rejects.toThrow(/timeoutMs/);
+    await expect(pub.flush(Infinity)).resolves.toBe(0);
+    await pub.close();
+  });
+
   it('every record stored once, with the sensor id; sending them again stores nothing new', async () => {
     const stream = 'S_ONCE';
     await ensureRecordsStream(nc, { stream, subjects: ['once.>'] });
