@@ -8,7 +8,7 @@
  * a wildcard becomes the unspecified address of the other end's family (it then matches no list entry).
  */
 import { networkInterfaces, type NetworkInterfaceInfo } from 'node:os';
-import { InvalidArgumentError } from '../errors.js';
+import { describeValue, InvalidArgumentError } from '../errors.js';
 import { formatIPv4, formatIPv6 } from '../ip/format.js';
 import { parseIPv4, parseIPv6 } from '../ip/parse.js';
 
@@ -109,15 +109,26 @@ export class LocalAddresses {
   private readonly host4: SockAddr | null = null;
   private readonly host6: SockAddr | null = null;
 
+  /**
+   * The addresses an embedder gave as `localAddress`, parsed: what can be checked before the socket is bound.
+   * @throws {InvalidArgumentError} when it is not an address or an array of them
+   */
+  static parseGiven(localAddress: unknown): SockAddr[] {
+    if (localAddress === undefined) return [];
+    if (typeof localAddress !== 'string' && !Array.isArray(localAddress)) {
+      throw new InvalidArgumentError(`localAddress must be an address or an array of them, got ${describeValue(localAddress)}`);
+    }
+    return (typeof localAddress === 'string' ? [localAddress] : [...(localAddress as unknown[])]).map((t) => {
+      const a = typeof t === 'string' ? parseSockAddr(t) : null;
+      if (!a) throw new InvalidArgumentError(`localAddress ${typeof t === 'string' ? JSON.stringify(t) : describeValue(t)} is not an IP address`);
+      return a;
+    });
+  }
+
   constructor(bound: string, localAddress?: string | readonly string[], interfaces?: InterfaceTable) {
     const b = parseSockAddr(bound);
     if (!b) throw new InvalidArgumentError(`socket address ${JSON.stringify(bound)} is not an IP address`);
-    const given = localAddress === undefined ? [] : typeof localAddress === 'string' ? [localAddress] : [...localAddress];
-    const parsed = given.map((t) => {
-      const a = parseSockAddr(t);
-      if (!a) throw new InvalidArgumentError(`localAddress ${JSON.stringify(t)} is not an IP address`);
-      return a;
-    });
+    const parsed = LocalAddresses.parseGiven(localAddress);
     if (!isUnspecified(b)) {
       this.fixed = b;
       const other = parsed.find((a) => a.text !== b.text);

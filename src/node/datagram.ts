@@ -225,6 +225,13 @@ export class DatagramClassifier extends EventEmitter {
   attach(socket: UdpSocket, onVerdict: (v: Verdict, peer: RemoteInfo) => void, options: AttachOptions = {}): () => void {
     // Twice, every datagram would be accounted twice (the second time as a copy of the first).
     if (this.detachers.has(socket)) throw new InvalidArgumentError('attach: the socket is already attached (detach it first)');
+    // Neither would ever let go of the socket: a closed one emits no 'close' any more, and after close() nothing
+    // detaches.
+    if (this.closed) throw new InvalidArgumentError('attach: the classifier is closed');
+    if (isClosedSocket(socket)) throw new InvalidArgumentError('attach: the socket is closed');
+    checkOptions('attach', options);
+    // What can be checked before the socket is bound is checked now, not as an 'error' event at 'listening'.
+    LocalAddresses.parseGiven(options.localAddress);
     let att: Attachment | null = null;
     const bind = (): void => {
       const info = socket.address();
@@ -232,11 +239,13 @@ export class DatagramClassifier extends EventEmitter {
       att = { socket, local, port: info.port, v6: info.family === 'IPv6' || (info.family as unknown) === 6, onVerdict };
       this.attachments.push(att);
     };
-    // Bound later: an ambiguous local side can only be told then, as an 'error' event on this classifier.
+    // Bound later: an ambiguous local side can only be told then, as an 'error' event on this classifier; the
+    // socket is detached first (kept, it would hold a listener that accounts nothing).
     const bindLater = (): void => {
       try {
         bind();
       } catch (e) {
+        detach();
         this.emit('error', e);
       }
     };
@@ -297,9 +306,12 @@ export class DatagramClassifier extends EventEmitter {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.timer);
-    this.session.end();
-    this.deliver();
-    for (const d of [...this.detachers.values()]) d();
+    try {
+      this.session.end();
+      this.deliver();
+    } finally {
+      for (const d of [...this.detachers.values()]) d();
+    }
   }
 
   /** A socket's peer address, or null (counted) for text that is not one — never a throw in a socket handler. */
@@ -396,31 +408,58 @@ export class DatagramClassifier extends EventEmitter {
     this.pending.push({ verdict, flow, att, peerIsSrc });
   }
 
+  /**
+   * Hand the pending verdicts to the embedder's handlers (the 'verdict' event, then the socket's onVerdict). A
+   * handler that throws does not cost any other handler its call: every one is called, then the first exception
+   * is thrown again (the embedder's bug, surfaced where it ran).
+   */
   private deliver(): void {
-    if (this.pending.length === 0) return;
-    const list = this.pending;
-    this.pending = [];
-    for (const { verdict, flow, att, peerIsSrc } of list) {
-      this.emit('verdict', verdict, flow);
-      const v6 = flow.src.includes(':');
-      let to: Attachment | null = att !== null && this.attachments.includes(att) ? att : null;
-      let src = peerIsSrc;
-      if (att === null) {
-        // A tuple ended by the timer, by eviction or at close, or one fed through inspect: the attachment whose
-        // own end (port and address) is one of the tuple's.
-        for (const c of this.attachments) {
-          if (v6 && !c.v6) continue;
-          if (flow.dstPort === c.port && isLocalEnd(c, flow.dst, flow.src)) src = true;
-          else if (flow.srcPort === c.port && isLocalEnd(c, flow.src, flow.dst)) src = false;
-          else continue;
-          to = c;
-          break;
-        }
+    let failed = false;
+    let failure: unknown;
+    const call = (f: () => void): void => {
+      try {
+        f();
+      } catch (e) {
+        if (!failed) failure = e;
+        failed = true;
       }
-      if (to === null) continue;
-      const address = src ? flow.src : flow.dst, port = src ? flow.srcPort : flow.dstPort;
-      to.onVerdict(verdict, { address, port, family: v6 ? 'IPv6' : 'IPv4', size: 0 });
+    };
+    while (this.pending.length > 0) {
+      const list = this.pending;
+      this.pending = [];
+      for (const p of list) {
+        call(() => this.emit('verdict', p.verdict, p.flow));
+        const to = this.receiverOf(p);
+        if (to !== null) call(() => to[0].onVerdict(p.verdict, to[1]));
+      }
     }
+    if (failed) throw failure;
+  }
+
+  /** The attachment a verdict goes to, and the peer as that socket names it; null for none. */
+  private receiverOf(p: Pending): [Attachment, RemoteInfo] | null {
+    const { flow, att } = p;
+    const v6 = flow.src.includes(':');
+    let to: Attachment | null = att !== null && this.attachments.includes(att) ? att : null;
+    let src = p.peerIsSrc;
+    if (att === null) {
+      // A tuple ended by the timer, by eviction or at close, or one fed through inspect: the attachment whose
+      // own end (port and address) is one of the tuple's.
+      for (const c of this.attachments) {
+        if (v6 && !c.v6) continue;
+        if (flow.dstPort === c.port && isLocalEnd(c, flow.dst, flow.src)) src = true;
+        else if (flow.srcPort === c.port && isLocalEnd(c, flow.src, flow.dst)) src = false;
+        else continue;
+        to = c;
+        break;
+      }
+    }
+    if (to === null) return null;
+    const address = src ? flow.src : flow.dst, port = src ? flow.srcPort : flow.dstPort;
+    // The peer as the socket names it: an IPv4 peer of a dual-stack socket is IPv4-mapped there (a reply to plain
+    // IPv4 text on that socket fails, and a map keyed by the 'message' event's rinfo would miss it).
+    if (to.v6 && !v6) return [to, { address: `::ffff:${address}`, port, family: 'IPv6', size: 0 }];
+    return [to, { address, port, family: v6 ? 'IPv6' : 'IPv4', size: 0 }];
   }
 
 }
@@ -457,6 +496,16 @@ interface Pending {
   att: Attachment | null;
   /** The peer is the tuple's initiator (`flow.src`), else its responder. */
   peerIsSrc: boolean;
+}
+
+/**
+ * Whether `close()` was called on the socket. Node keeps no public flag for it: its internal state's handle is null
+ * from close() on (an unbound socket not closed has one); without that state, the socket counts as open.
+ */
+function isClosedSocket(s: UdpSocket): boolean {
+  const key = Object.getOwnPropertySymbols(s).find((k) => k.description === 'state symbol');
+  const st = key === undefined ? undefined : (s as unknown as Record<symbol, unknown>)[key];
+  return st !== null && typeof st === 'object' && 'handle' in st && (st as { handle: unknown }).handle === null;
 }
 
 /** Whether `address` is the end an attachment's socket has in a tuple whose other end is `other`. */

@@ -47,7 +47,12 @@ describe('DatagramClassifier.attach on real sockets', () => {
     const c6 = await udpSocket('udp6', '::1');
     closers.push(() => server.close(), () => c4.close(), () => c6.close());
     const peers: string[] = [];
-    dc.attach(server, (_v, peer) => peers.push(`${peer.family} ${peer.address}`), { localAddress: ['0.0.0.0', '::'] });
+    const replies: Array<Promise<Error | null>> = [];
+    dc.attach(server, (_v, peer) => {
+      peers.push(`${peer.family} ${peer.address}`);
+      // The peer is named as the socket names it, so the socket can answer it.
+      replies.push(new Promise((r) => server.send('refused', peer.port, peer.address, (e) => r(e))));
+    }, { localAddress: ['0.0.0.0', '::'] });
     const port = (server.address() as AddressInfo).port;
     const errors: unknown[] = [];
     process.on('uncaughtException', (e) => errors.push(e));
@@ -61,7 +66,8 @@ describe('DatagramClassifier.attach on real sockets', () => {
     expect(r4).toMatchObject({ label: 'registered_vpn', protocol: 'wireguard', registrant: 'lab4', registeredSide: 'src' });
     expect(r6).toMatchObject({ label: 'registered_vpn', protocol: 'wireguard', registrant: 'lab6' });
     expect(seen.map((s) => s.flow.src).sort()).toEqual(['127.0.0.1', '::1']); // unmapped: the initiator is the IPv4 peer
-    expect(peers.sort()).toEqual(['IPv4 127.0.0.1', 'IPv6 ::1']);
+    expect(peers.sort()).toEqual(['IPv6 ::1', 'IPv6 ::ffff:127.0.0.1']); // as the 'message' event's rinfo says
+    expect(await Promise.all(replies)).toEqual([null, null]);
   });
 
   it('dual-stack :: with default options: an IPv4 datagram is classified (or attach names the ambiguous host addresses)', async () => {
@@ -278,10 +284,65 @@ describe('DatagramClassifier.attach on real sockets', () => {
     late.bind(0, '0.0.0.0');
     await new Promise((r) => late.once('listening', r));
     expect(errors.map((e) => e.message)).toEqual([expect.stringMatching(/two IPv4 addresses/)]);
+    expect(late.listenerCount('message')).toBe(0); // detached: kept, it would account nothing
     expect(early.listenerCount('message')).toBe(1);
     dc.close();
     expect(early.listenerCount('message')).toBe(0);
     expect(late.listenerCount('message')).toBe(0);
+  });
+});
+
+describe('DatagramClassifier: the embedder\'s mistakes', () => {
+  it('a handler that throws costs no other verdict its delivery; the first exception is thrown again after', () => {
+    const c = createClassifier({ vpnDomains: null, vpnEndpoints: [['198.51.100.0/24', 'corp-vpn']] });
+    const dc = new DatagramClassifier(c, { maxFlows: 1 });
+    const got: string[] = [];
+    dc.on('verdict', (v: Verdict, f: DatagramFlow) => {
+      got.push(`${f.srcPort} ${v.label}`);
+      if (f.srcPort === 4000) throw new Error('embedder bug');
+    });
+    dc.inspect(Buffer.from('abc'), { address: '10.0.0.1', port: 4000 }, { address: '10.0.0.2', port: 9999 });
+    // Evicts the first tuple (its verdict throws) and is decided by its endpoint: both verdicts are delivered.
+    expect(() => dc.inspect(Buffer.from('abc'), { address: '10.0.0.1', port: 4001 }, { address: '198.51.100.1', port: 9999 })).toThrow('embedder bug');
+    expect(got).toEqual(['4000 ordinary', '4001 unregistered_vpn']);
+    expect(dc.stats.verdicts).toBe(2);
+    dc.close();
+  });
+
+  it('close() with a throwing handler: every tuple reported, every socket detached, the exception thrown after', async () => {
+    const dc = new DatagramClassifier(createClassifier({ vpnDomains: null }));
+    const server = await udpSocket('udp4', '127.0.0.1');
+    closers.push(() => server.close());
+    const port = (server.address() as AddressInfo).port;
+    const peers: number[] = [];
+    dc.attach(server, (_v, peer) => peers.push(peer.port));
+    let events = 0;
+    dc.on('verdict', () => {
+      if (++events === 1) throw new Error('embedder bug');
+    });
+    for (let p = 0; p < 3; p++) dc.inspect(Buffer.from(`hello ${p}`), { address: '127.0.0.1', port: 40000 + p }, { address: '127.0.0.1', port });
+    expect(() => dc.close()).toThrow('embedder bug');
+    expect(events).toBe(3);
+    expect(peers.sort()).toEqual([40000, 40001, 40002]);
+    expect(server.listenerCount('message')).toBe(0);
+    expect(server.listenerCount('close')).toBe(0);
+  });
+
+  it('attach refuses what it could never let go of, and a bad localAddress before the socket is bound', () => {
+    const dc = new DatagramClassifier(createClassifier());
+    const closed = dgram.createSocket('udp4');
+    closed.close();
+    expect(() => dc.attach(closed, () => {})).toThrow(/the socket is closed/);
+    expect(closed.listenerCount('message')).toBe(0);
+    const unbound = dgram.createSocket('udp4');
+    closers.push(() => unbound.close());
+    expect(() => dc.attach(unbound, () => {}, { localAddress: '192.0.2.300' })).toThrow(/localAddress "192.0.2.300" is not an IP address/);
+    expect(() => dc.attach(unbound, () => {}, { localAddress: 5 as unknown as string })).toThrow(/localAddress must be an address or an array of them, got 5/);
+    expect(() => dc.attach(unbound, () => {}, [] as never)).toThrow(/options must be an object, got Array/);
+    expect(unbound.listenerCount('message')).toBe(0);
+    dc.close();
+    expect(() => dc.attach(unbound, () => {})).toThrow(/the classifier is closed/);
+    expect(unbound.listenerCount('message')).toBe(0);
   });
 });
 
