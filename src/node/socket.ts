@@ -3,10 +3,11 @@
  * consuming the client's bytes.
  *
  * The client's bytes are gathered until its first message is whole (first-message.ts: TLS, HTTP/1.x, OpenVPN,
- * PPTP, tinc framings), the byte cap is reached, the client ends its side, or — for bytes no framing describes —
- * the client pauses for `settleMs`; so the verdict does not depend on how the bytes were segmented. Everything
- * read is handed back to the socket (`unshift`) before the promise resolves. A client that has not completed a
- * first message by `firstBytesTimeoutMs`, or whose socket closes first, is `undecided` unless the embedder asks
+ * PPTP, tinc framings), the byte cap is reached, or — for bytes no framing describes — the client pauses for
+ * `settleMs` or ends its side; only that message is judged (what followed it in the same segment is not), so the
+ * verdict does not depend on how the bytes were segmented. Everything read is handed back to the socket (`unshift`)
+ * before the promise resolves. A client that has not completed a first message by `firstBytesTimeoutMs`, or whose
+ * socket ends (mid-message) or closes first, is `undecided` unless the embedder asks
  * for a verdict from what was seen (`undecided: 'decide'`): the embedder, not the adapter, decides what such a
  * client gets. The copy of the bytes inspected is zeroed once the verdict is made.
  */
@@ -98,12 +99,9 @@ export function classifySocket(classifier: Classifier, socket: Socket, options: 
     const classify = (end: number): Verdict => {
       const n = Math.min(total, maxBytes);
       const packets: ArrayPacket[] = [];
-      // The first message is packet 0; bytes the client sent after it (without waiting) are packet 1.
-      if (n > 0) {
-        const first = end > 0 && end < n ? end : n;
-        packets.push({ dir: 0, bytes: buf.subarray(0, first) });
-        if (first < n) packets.push({ dir: 0, bytes: buf.subarray(first, n) });
-      }
+      // The first message alone: bytes the client sent after it in the same segment would be seen or not
+      // depending on the segmentation, which must not change the verdict.
+      if (n > 0) packets.push({ dir: 0, bytes: buf.subarray(0, end > 0 && end < n ? end : n) });
       try {
         return classifier.classifyFlow({ transport: IPPROTO_TCP, src: src.text, dst: dst.text, srcPort, dstPort, packets });
       } finally {
@@ -117,6 +115,7 @@ export function classifySocket(classifier: Classifier, socket: Socket, options: 
       clearTimeout(deadline);
       clearTimeout(settle);
       socket.off('readable', onReadable);
+      socket.off('end', onEnd);
       socket.off('close', onClose);
       socket.off('error', onClose);
       // Hand everything read back, in order, before anything else can read the socket. Synchronous with the last
@@ -157,8 +156,11 @@ export function classifySocket(classifier: Classifier, socket: Socket, options: 
       }
       framed = firstMessageEnd(buf, n, maxBytes, framing);
       if (framed > 0) return finish('decided', framed);
-      // The byte cap is spent, or the client sent its last byte: nothing more can complete the message.
-      if (total >= maxBytes || ended) return finish('decided', 0);
+      // The byte cap is spent: decided on what it holds.
+      if (total >= maxBytes) return finish('decided', 0);
+      // The client sent its last byte: bytes no framing describes are its message; a message its framing says is
+      // not whole never will be (as at the deadline).
+      if (ended) return finish(framed === UNKNOWN ? 'decided' : 'incomplete', 0);
       clearTimeout(settle);
       settle = undefined;
       // Unframed bytes: decided once the client pauses. MORE: keep waiting, up to the deadline.
@@ -192,10 +194,14 @@ export function classifySocket(classifier: Classifier, socket: Socket, options: 
       evaluate(eof);
     };
     const onClose = (): void => finish('closed');
+    // An end not announced by an empty 'readable' (a half-open socket, allowHalfOpen) still ends the gathering.
+    const onEnd = (): void => evaluate(true);
 
     const deadline = setTimeout(() => finish(total === 0 ? 'silent' : framed === UNKNOWN ? 'decided' : 'incomplete'), timeoutMs);
-    if (socket.destroyed) return finish('closed');
+    // Destroyed, or a half-open socket (allowHalfOpen) whose client ended before the call, its end already emitted.
+    if (socket.destroyed || socket.readableEnded) return finish('closed');
     socket.on('readable', onReadable);
+    socket.once('end', onEnd);
     socket.once('close', onClose);
     socket.once('error', onClose);
   });

@@ -104,7 +104,7 @@ describe.each(HOSTS)('classifySocket on %s', (host) => {
     s2.destroy();
   });
 
-  it('a client that half-closes after a partial message is decided from what it sent', async () => {
+  it('a client that half-closes after a partial message is undecided (incomplete) at once, with what it sent', async () => {
     const srv = await classifyingServer(classifier, host, { firstBytesTimeoutMs: 6000 });
     closers.push(srv.close);
     const req = httpRequest('nordvpn.com');
@@ -112,7 +112,8 @@ describe.each(HOSTS)('classifySocket on %s', (host) => {
     await sendSegments(host, srv.port, [part], [], 'end');
     const a = await srv.accepted[0]!;
     expect(a.ms).toBeLessThan(4000);
-    expect(a.verdict.label).not.toBe('undecided');
+    // Its framing says the message is not whole, and nothing more can come: never a silent ordinary.
+    expect(a.verdict).toMatchObject({ label: 'undecided', cause: 'incomplete', bytes: part.length, verdict: { label: 'unregistered_vpn' } });
     const r = await a.read;
     expect(r.bytes.equals(Buffer.from(part))).toBe(true);
     expect(r.ended).toBe(true);
@@ -147,6 +148,45 @@ describe('classifySocket on the dual-stack wildcard ::', () => {
     expect(a.remote).toBe('::ffff:127.0.0.1');
     expect(a.verdict).toMatchObject({ label: 'registered_vpn', registrant: 'lab4' });
     expect(b.verdict).toMatchObject({ label: 'registered_vpn', registrant: 'lab6' });
+  });
+});
+
+describe('classifySocket: what follows the first message', () => {
+  const metakey = Buffer.from(`1 94 64 0 0 ${'ab'.repeat(256)}\n`, 'latin1');
+  const cases: Array<[string, Uint8Array, Uint8Array]> = [
+    ['tinc ID then METAKEY', tincId(), metakey],
+    ['an HTTP request then one to a listed name', httpRequest('example.org'), httpRequest('nordvpn.com')],
+  ];
+  it.each(cases)('%s: the same verdict in one write as with the rest sent later', async (_n, first, rest) => {
+    const srv = await classifyingServer(classifier, '127.0.0.1', { firstBytesTimeoutMs: 3000 });
+    closers.push(srv.close);
+    const both = Buffer.concat([first, rest]);
+    await sendSegments('127.0.0.1', srv.port, [both], [], 'wait').then((s) => closers.push(() => void s.destroy()));
+    await sendSegments('127.0.0.1', srv.port, [first, rest], [0, 80], 'wait').then((s) => closers.push(() => void s.destroy()));
+    const one = await srv.accepted[0]!, two = await srv.accepted[1]!;
+    expect(one.verdict).toEqual(two.verdict);
+    expect(one.verdict.label).toBe('ordinary'); // the first message's own verdict
+  });
+
+  it('a half-open socket (allowHalfOpen) whose client sent only FIN before the call: closed at once, not silent at the deadline', async () => {
+    const got: Array<Promise<SocketVerdict>> = [];
+    const server = net.createServer({ allowHalfOpen: true }, (sock) => {
+      sock.on('error', () => {});
+      // Called late: the FIN is already buffered.
+      setTimeout(() => got.push(classifySocket(classifier, sock, { firstBytesTimeoutMs: 3000 }).finally(() => sock.destroy())), 100);
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    closers.push(() => new Promise<void>((r) => server.close(() => r())));
+    const c = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1');
+    c.on('error', () => {});
+    await once(c, 'connect');
+    c.end();
+    const t0 = performance.now();
+    while (got.length === 0) await sleep(10);
+    expect(await got[0]!).toMatchObject({ label: 'undecided', cause: 'closed', bytes: 0 });
+    expect(performance.now() - t0).toBeLessThan(1500);
+    c.destroy();
   });
 });
 
