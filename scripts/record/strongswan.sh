@@ -89,7 +89,9 @@ EOF
 # nsx NS SIDE CMD…: run CMD in namespace NS with SIDE's strongswan.conf.
 nsx() { local ns=$1 side=$2; shift 2; ip netns exec "$ns" env STRONGSWAN_CONF="$OUT/$side/strongswan.conf" "$@"; }
 
-variant() { # NAME VERSION BACKEND DATA(yes/no) CONNECTION-OPTIONS [CHARON-OPTIONS [RESPONDER-ONLY [INITIATOR-ONLY]]]
+# record NAME VERSION BACKEND DATA(yes/no) CONNECTION-OPTIONS [CHARON-OPTIONS [RESPONDER-ONLY [INITIATOR-ONLY]]]: one
+# recording of a variant; false (with REC_WHY set) when the IKE or CHILD SA was not established in time.
+record() {
   local name=$1 ver=$2 backend=$3 data=$4 extra=$5 side ns k
   conf "$name-r" "$backend" "${6:-}"
   conf "$name-i" "$backend" "${6:-}"
@@ -98,6 +100,7 @@ variant() { # NAME VERSION BACKEND DATA(yes/no) CONNECTION-OPTIONS [CHARON-OPTIO
   capture "strongswan-$name.pcap" $RV "ip and host $IA" $R
   for side in r i; do
     ns=$R; [ $side = i ] && ns=$I
+    rm -f "$name-$side/vici" # an earlier attempt's socket would be taken for this charon's
     # charon keeps its pid file in /run: a private /run (this mount namespace only) lets two run side by side.
     bg "strongswan-$name-charon-$side" timeout 60 ip netns exec $ns env STRONGSWAN_CONF="$OUT/$name-$side/strongswan.conf" \
       sh -c "mount -t tmpfs tunnelscope-run /run && exec $CHARON"
@@ -109,11 +112,16 @@ variant() { # NAME VERSION BACKEND DATA(yes/no) CONNECTION-OPTIONS [CHARON-OPTIO
   # charon retransmits an unanswered request 4, 11.2 and 24.2 s after the first send: the wait (25 s, inside each
   # charon's 60 s bound, which also covers a slow start on a loaded host) outlasts a lost message or two.
   nsx $I "$name-i" timeout 25 swanctl --initiate --child t --timeout 20 >"strongswan-$name-initiate.log" 2>&1
-  wait_for "strongswan-$name-charon-i.log" "IKE_SA t\[[0-9]*\] established" 5 ||
-    fail "$name: the IKE SA was not established (strongswan-$name-charon-i.log, strongswan-$name-charon-r.log, strongswan-$name-initiate.log)"
+  REC_WHY=""
+  wait_for "strongswan-$name-charon-i.log" "IKE_SA t\[[0-9]*\] established" 5 || REC_WHY="the IKE SA was not established"
+  [ -z "$REC_WHY" ] && [ "$data" = yes ] && ! grep -q "CHILD_SA t{[0-9]*} established" "strongswan-$name-charon-i.log" &&
+    REC_WHY="the CHILD_SA was not established"
+  if [ -n "$REC_WHY" ]; then
+    stop_capture
+    stop_peers
+    return 1
+  fi
   if [ "$data" = yes ]; then
-    grep -q "CHILD_SA t{[0-9]*} established" "strongswan-$name-charon-i.log" ||
-      fail "$name: the CHILD_SA was not established (strongswan-$name-charon-i.log, strongswan-$name-charon-r.log)"
     # A few datagrams into the tunnel (routed over ipsec0 by the CHILD_SA's route); the responder answers each
     # with ICMP port unreachable, so both directions carry ESP.
     for k in 1 2 3 4; do nsx $I "$name-i" bash -c "echo tunnelscope-probe-$k >/dev/udp/$RNET/9"; sleep 0.2; done
@@ -121,6 +129,21 @@ variant() { # NAME VERSION BACKEND DATA(yes/no) CONNECTION-OPTIONS [CHARON-OPTIO
   sleep 0.5
   stop_capture
   stop_peers
+}
+
+# variant NAME …: record (same arguments); a handshake that did not complete in time (a loaded host, a lost
+# message past charon's retransmissions) is recorded once more, the first attempt's logs kept as *.try1.log and
+# shown on stderr; a second failure fails the recorder with both attempts' logs named.
+variant() {
+  local name=$1 f
+  record "$@" && return 0
+  echo "strongswan $name: attempt 1: $REC_WHY; recording again" >&2
+  for f in charon-i charon-r initiate; do
+    [ -f "strongswan-$name-$f.log" ] && mv "strongswan-$name-$f.log" "strongswan-$name-$f.try1.log"
+  done
+  tail -n 15 "strongswan-$name-charon-i.try1.log" 2>/dev/null | sed 's/^/  /' >&2
+  record "$@" && return 0
+  fail "$name: $REC_WHY, twice (strongswan-$name-charon-i.log, strongswan-$name-charon-r.log, strongswan-$name-initiate.log, strongswan-$name-charon-i.try1.log)"
 }
 
 variant ikev2 2 "" no "mobike = no"
