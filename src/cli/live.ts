@@ -84,8 +84,20 @@ export class StopFlag {
     return this.requested ? `${prefix}: stopped by ${this.reason}: live flows ended with reason 'stop'\n` : '';
   }
 
-  /** Call `fn` when the stop is requested; returns the unsubscribe function. */
+  /**
+   * Call `fn` when the stop is requested, or (on a microtask) at once when it already was: a stop that came during
+   * start-up (a list still loading) must still end a read that starts after it. Returns the unsubscribe function.
+   */
   onRequest(fn: () => void): () => void {
+    if (this.requested) {
+      let live = true;
+      queueMicrotask(() => {
+        if (live) fn();
+      });
+      return () => {
+        live = false;
+      };
+    }
     this.listeners.add(fn);
     return () => this.listeners.delete(fn);
   }

@@ -3,7 +3,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readFileUntil, StopFlag } from '../../src/cli/live.js';
+import { PassThrough } from 'node:stream';
+import { readFileUntil, readStreamUntil, StopFlag } from '../../src/cli/live.js';
 import { buildFrame } from '../../src/trace/frame-builder.js';
 import { pcapHeader, pcapRecord, udpDatagram } from '../helpers/pcap-feed.js';
 
@@ -21,5 +22,29 @@ describe('readFileUntil', () => {
     expect(res.complete).toBe(true);
     expect(seen).toHaveLength(3);
     for (const s of seen) expect(s.data.subarray(s.offset, s.offset + s.len).every((b) => b === 0)).toBe(true);
+  });
+});
+
+describe('readStreamUntil', () => {
+  it('a stop requested before the read starts (a signal while the lists loaded) ends it at once on a silent input', async () => {
+    const stop = new StopFlag();
+    stop.request('SIGINT');
+    const silent = new PassThrough(); // a live pipe on a quiet link: open, no byte
+    const t0 = performance.now();
+    const res = await readStreamUntil(silent, 'stdin', () => {}, stop);
+    expect(res.complete).toBe(false);
+    expect(performance.now() - t0).toBeLessThan(1000);
+    expect(silent.destroyed).toBe(true);
+  });
+
+  it('onRequest after the request calls back once, unless unsubscribed first', async () => {
+    const stop = new StopFlag();
+    stop.request('SIGTERM');
+    let calls = 0;
+    stop.onRequest(() => calls++);
+    const off = stop.onRequest(() => calls++);
+    off();
+    await Promise.resolve();
+    expect(calls).toBe(1);
   });
 });
