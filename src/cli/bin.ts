@@ -25,6 +25,10 @@ import { v8FlagsToSet } from './v8-flags.js';
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {
   if (err.code !== 'EPIPE') throw err;
 });
+// Nor is one that stops reading diagnostics (`2>&1 | head -1`): they are lost, the run and its exit code stand.
+process.stderr.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code !== 'EPIPE') throw err;
+});
 
 const argv = process.argv.slice(2);
 

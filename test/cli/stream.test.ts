@@ -241,6 +241,18 @@ describe('a reader that goes away', () => {
   });
 });
 
+describe('a stderr that goes away', () => {
+  it('the end-of-run lines meet a closed stderr (2>&1 | head -1): the run still exits 0, records all written', async () => {
+    const p = spawn(process.execPath, [BIN, 'classify', 'fixtures/sample.pcap', '--format', 'ndjson'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    p.stderr.destroy(); // nobody reads it: every diagnostic write meets a broken pipe
+    let out = '';
+    onText(p.stdout, (d) => (out += d));
+    const code = await new Promise<number | null>((ok) => p.once('exit', (c) => ok(c)));
+    expect(code).toBe(0);
+    expect(out.trim().split('\n').length).toBeGreaterThan(0);
+  });
+});
+
 describe('flows on a stream (the same live rules as classify)', () => {
   it('a live capture that goes quiet still ends flows: a closed connection after its linger, an idle datagram flow', async () => {
     const cli = new Cli(['-', '--format', 'ndjson', '-q', '--tcp-linger', '1', '--idle-timeout', '1'], 'flows');
