@@ -407,7 +407,13 @@ async function classifySeveral(inputs: string[], opts: ClassifyOpts, io: CliIo, 
   // A batch answers Ctrl-C as one capture does: the captures being read end their flows with 'stop', records and
   // summary are written, exit 0; captures not started are left out; a second signal exits at once.
   const stop = new StopFlag();
-  const control = stopOnSignals(io, NAME, stop);
+  // SIGHUP reloads lists on a live run; a batch keeps the lists it started with (each capture is judged on one
+  // version), and says so rather than dying of the signal's default action.
+  let hupSaid = false;
+  const control = stopOnSignals(io, NAME, stop, () => {
+    if (!hupSaid) stderr.write(`tunnelscope classify: SIGHUP: a run over several captures keeps the lists it started with (reloads are for one capture or stdin)\n`);
+    hupSaid = true;
+  });
   try {
     return await classifySeveralRun(found, opts, io, f, jobs, progress, control === null ? null : stop);
   } finally {

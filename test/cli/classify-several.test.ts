@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { EventEmitter } from 'node:events';
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { run } from '../../src/cli/classify.js';
@@ -58,6 +59,19 @@ describe('classify with several captures', () => {
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/bad\.pcap/);
     expect(lines(r.out).length).toBe(lines((await cli([SAMPLE, '--format', 'ndjson', '-q'])).out).length);
+  });
+  it('SIGHUP during a batch: noted on stderr, the run goes on (it used to die of the signal, exit 129)', async () => {
+    const signals = new EventEmitter();
+    // Sent as soon as the run listens for it.
+    signals.on('newListener', (ev: string) => {
+      if (ev === 'SIGHUP') setImmediate(() => signals.emit('SIGHUP'));
+    });
+    const stdout = new Sink(), stderr = new Sink();
+    const code = await run([SAMPLE, TUNNELS, '--format', 'ndjson'], { stdout, stderr, stdin: new PassThrough(), signals });
+    expect(code).toBe(0);
+    expect(stderr.text).toContain('SIGHUP: a run over several captures keeps the lists it started with');
+    expect(new Set(lines(stdout.text).map((r) => r.capture))).toEqual(new Set([SAMPLE, TUNNELS]));
+    expect(signals.listenerCount('SIGHUP')).toBe(0);
   });
   it("'-' cannot be mixed with files; an empty directory is an error", async () => {
     expect((await cli(['-', SAMPLE])).code).toBe(2);
