@@ -12,6 +12,7 @@ import type { RunMetrics } from '../metrics/index.js';
 import { TraceFormatError, TunnelscopeError } from '../errors.js';
 import { escapeText, safeText } from '../text.js';
 import type { ReaderStats } from '../trace/reader.js';
+import { addReaderProblems } from '../trace/container.js';
 import { Progress } from './progress.js';
 import { CLASSIFY_FORMATS, Tally } from './records.js';
 import { processIo, type CliIo } from './io.js';
@@ -565,7 +566,7 @@ async function runSession(classifier: Classifier, input: string, o: RunOptions, 
     session.end(stop.requested ? 'stop' : (quiet?.endReason ?? 'eof'));
   }
   const st = session.stats;
-  if (rs.badTimestamps > 0) st.malformed['bad-timestamp'] = (st.malformed['bad-timestamp'] ?? 0) + rs.badTimestamps;
+  addReaderProblems(st.malformed, rs);
   return st;
 }
 
@@ -634,11 +635,11 @@ async function runPool(
       const w = wait?.();
       if (w) await w;
     };
-    let badTimestamps = 0;
+    let readerStats: ReaderStats | null = null;
     let corrupt: TraceFormatError | null = null;
     try {
       const r = input === '-' ? await readStreamUntil(o.io.stdin, 'stdin', onPacket, stop, afterChunk) : await readFileUntil(input, onPacket, stop, afterChunk);
-      badTimestamps = r.stats.badTimestamps;
+      readerStats = r.stats;
     } catch (e) {
       if (!(e instanceof TraceFormatError)) throw e;
       // The flows read before the corrupt point end and their records go out before the error, as with one session.
@@ -648,7 +649,7 @@ async function runPool(
     }
     const st = await pool.end({ reason: stop.requested ? 'stop' : (quiet?.endReason ?? 'eof') });
     if (corrupt !== null) throw corrupt;
-    if (badTimestamps > 0) st.malformed['bad-timestamp'] = (st.malformed['bad-timestamp'] ?? 0) + badTimestamps;
+    if (readerStats !== null) addReaderProblems(st.malformed, readerStats);
     return st;
   } finally {
     await pool.close();

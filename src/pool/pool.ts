@@ -25,7 +25,7 @@ import type { FlowTableOptions } from '../trace/flow-table.js';
 import { LINKTYPE_ETHERNET, type RawPacket } from '../trace/types.js';
 import { frameShard } from './shard.js';
 import { isDnsServerFrame } from '../trace/peek.js';
-import { checkFrame, isCaptureTime, usFromNs } from '../trace/container.js';
+import { addReaderProblems, checkFrame, isCaptureTime, usFromNs } from '../trace/container.js';
 import { CaptureReader } from '../trace/reader.js';
 import type { CertStreamStats } from '../detect/names/cert-stream.js';
 import { FRAME_FOREIGN, FRAME_HEADER_BYTES, sharedLists, toWire, type FromWorker, type LiveCounters, type ToWorker, type WorkerSessionStats } from './protocol.js';
@@ -392,8 +392,7 @@ export class ClassifierPool extends EventEmitter {
       // End of input, or the corruption point: every flow read so far ends and is delivered.
       const stats = await this.end();
       if (bad !== null) throw bad;
-      const skipped = reader.stats.badTimestamps;
-      if (skipped > 0) stats.malformed['bad-timestamp'] = (stats.malformed['bad-timestamp'] ?? 0) + skipped;
+      addReaderProblems(stats.malformed, reader.stats);
       return stats;
     } finally {
       this.off('flow', onFlow);

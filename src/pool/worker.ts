@@ -10,6 +10,7 @@ import type { FlowRecord } from '../classify/record.js';
 import type { ClassifierSession, VerdictEvent } from '../classify/session.js';
 import { DETECTORS } from '../detect/registry.js';
 import { TraceFormatError, TunnelscopeError } from '../errors.js';
+import { addReaderProblems } from '../trace/container.js';
 import { CaptureReader } from '../trace/reader.js';
 import { DOUBLE, type RawPacket } from '../trace/types.js';
 import { frameShard } from './shard.js';
@@ -162,8 +163,7 @@ class FileRun {
     this.flush(this.g);
     const st = statsOf(this.session, this.g - 1, this.claimed);
     // Records with impossible times are the reader's to count; every worker reads every record, so one reports them.
-    const bad = this.reader.stats.badTimestamps;
-    if (init.index === 0 && bad > 0) st.malformed['bad-timestamp'] = (st.malformed['bad-timestamp'] ?? 0) + bad;
+    if (init.index === 0) addReaderProblems(st.malformed, this.reader.stats);
     const formatError = e === null ? null : { source: e.source, offset: e.offset, detail: e.detail };
     post({ t: 'done', job: this.m.job, stats: st, listVersion: classifier.listVersion, formatError });
   }

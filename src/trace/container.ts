@@ -35,6 +35,11 @@ export interface ReaderStats {
   skippedBlocks: number;
   /** pcapng blocks of a type this reader does not know (skipped by their length). */
   unknownBlocks: number;
+  /**
+   * Packet blocks among `skippedBlocks` (a per-packet problem, like `badTimestamps`): too short, naming an interface
+   * no block described, a captured length beyond the block, or a simple packet block before any interface.
+   */
+  badPacketBlocks: number;
   /** pcapng interface description blocks seen (pcap: 1). */
   interfaces: number;
   /**
@@ -89,4 +94,13 @@ export interface ContainerParser {
 export function usFromNs(t: number | bigint): number {
   if (typeof t === 'bigint') return t < 0n ? -1 : Number(t / 1000n);
   return typeof t === 'number' ? Math.floor(t / 1000) : NaN;
+}
+
+/**
+ * Add the reader's per-record problems to a run's skipped-packet counts (session or pool `malformed`), by reason:
+ * records are read before any decoder sees them, so only the reader knows of these.
+ */
+export function addReaderProblems(malformed: Record<string, number>, rs: Pick<ReaderStats, 'badTimestamps' | 'badPacketBlocks'>): void {
+  if (rs.badTimestamps > 0) malformed['bad-timestamp'] = (malformed['bad-timestamp'] ?? 0) + rs.badTimestamps;
+  if (rs.badPacketBlocks > 0) malformed['bad-packet-block'] = (malformed['bad-packet-block'] ?? 0) + rs.badPacketBlocks;
 }

@@ -207,6 +207,7 @@ export class PcapngParser implements ContainerParser {
   private epb(dv: DataView, b: Uint8Array, o: number, len: number, onPacket: (p: RawPacket) => void, obsolete: boolean): void {
     if (len < EPB_MIN_LEN) {
       this.stats.skippedBlocks++;
+      this.stats.badPacketBlocks++;
       return;
     }
     const le = this.le;
@@ -214,6 +215,7 @@ export class PcapngParser implements ContainerParser {
     const capLen = dv.getUint32(o + 20, le);
     if (ifId >= this.nIf || capLen > len - EPB_MIN_LEN) {
       this.stats.skippedBlocks++;
+      this.stats.badPacketBlocks++;
       return;
     }
     const tsUs = this.tsUs(ifId, dv.getUint32(o + 12, le), dv.getUint32(o + 16, le));
@@ -238,6 +240,7 @@ export class PcapngParser implements ContainerParser {
   private spb(b: Uint8Array, o: number, len: number, onPacket: (p: RawPacket) => void): void {
     if (len < SPB_MIN_LEN || this.nIf === 0) {
       this.stats.skippedBlocks++;
+      this.stats.badPacketBlocks++;
       return;
     }
     const wireLen = this.rd32(b, o + 8);

@@ -39,7 +39,7 @@ const EMPTY = new Uint8Array(0);
  * scratch buffer: valid only during the callback. Cost: O(bytes); a unit straddling two chunks is copied once.
  */
 export class CaptureReader {
-  readonly stats: ReaderStats = { packets: 0, bytes: 0, truncatedRecords: 0, skippedBlocks: 0, unknownBlocks: 0, interfaces: 0, badTimestamps: 0 };
+  readonly stats: ReaderStats = { packets: 0, bytes: 0, truncatedRecords: 0, skippedBlocks: 0, unknownBlocks: 0, badPacketBlocks: 0, interfaces: 0, badTimestamps: 0 };
   private parser: ContainerParser | null = null;
   /** Bytes of an incomplete unit carried over to the next chunk; its first byte is at input offset `consumed`. */
   private pend: Uint8Array = EMPTY;

@@ -61,6 +61,28 @@ describe('captures', () => {
     expect(f.err).toContain('1 records with an impossible time skipped');
   });
 
+  it('pcapng packet blocks that must be skipped (unknown interface, captured length past the block) are counted by reason', () => {
+    const frame = (port: number): Uint8Array => buildFrame({ src: '10.0.0.1', dst: '10.0.0.2', proto: 17, srcPort: port, dstPort: 53, payload: new Uint8Array(4) });
+    const w = new PcapngWriter().section().idb({ linkType: 1 });
+    w.epb(0, 1_700_000_000_000_000n, frame(1)).epb(7, 1_700_000_000_100_000n, frame(2)); // no interface 7
+    // An EPB whose captured length (4000) runs past its block: its body as epb() writes it, the length patched.
+    const good = new PcapngWriter().section().idb({ linkType: 1 }).epb(0, 1_700_000_000_200_000n, frame(3)).toBuffer();
+    const epbAt = good.length - (32 + ((frame(3).length + 3) & ~3));
+    const bad = good.slice(epbAt);
+    new DataView(bad.buffer, bad.byteOffset).setUint32(20, 4000, true);
+    const buf = Buffer.concat([w.toBuffer(), bad, new PcapngWriter().section().idb({ linkType: 1 }).epb(0, 1_700_000_000_300_000n, frame(4)).toBuffer()]);
+    const path = join(dir, 'bad-blocks.pcapng');
+    writeFileSync(path, buf);
+    for (const workers of ['1', '2']) {
+      const r = cli(['classify', path, '--format', 'ndjson', '--workers', workers]);
+      expect(r.code, r.err).toBe(0);
+      expect(r.out.trim().split('\n')).toHaveLength(2);
+      expect(r.err).toMatch(/skipped: bad-packet-block 2,/);
+    }
+    const s = cli(['classify', '-', '--format', 'ndjson'], buf);
+    expect(s.err).toMatch(/skipped: bad-packet-block 2,/);
+  });
+
   it('a truncated capture: exit 2, one line naming file and offset, and the same records with 1, 2 and 3 workers, file or stdin', () => {
     const cut = SAMPLE.subarray(0, 9000);
     const path = join(dir, 'cut.pcap');
