@@ -563,7 +563,7 @@ async function runSession(classifier: Classifier, input: string, o: RunOptions, 
     quiet?.stop();
     // Also at a corrupt capture: the flows read before the corruption point end and their records go out.
     // A live capture whose input closes (tcpdump exited) has stopped, as at a signal; a recording's end is 'eof'.
-    session.end(stop.requested ? 'stop' : (quiet?.endReason ?? 'eof'));
+    session.end(stop.endReason(quiet?.endReason ?? 'eof'));
   }
   const st = session.stats;
   addReaderProblems(st.malformed, rs);
@@ -647,7 +647,7 @@ async function runPool(
     } finally {
       quiet?.stop();
     }
-    const st = await pool.end({ reason: stop.requested ? 'stop' : (quiet?.endReason ?? 'eof') });
+    const st = await pool.end({ reason: stop.endReason(quiet?.endReason ?? 'eof') });
     if (corrupt !== null) throw corrupt;
     if (readerStats !== null) addReaderProblems(st.malformed, readerStats);
     return st;
@@ -759,7 +759,7 @@ async function classifyInput(
     const bad = Object.entries(st.malformed).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`);
     const extra = [...sinks, ...(o.hooks?.providers ?? [])].map((s) => s.report?.() ?? null).filter((x): x is string => x !== null);
     stderr.write(
-      stop.note('tunnelscope') +
+      stop.note('tunnelscope', stop.endedFlows) +
         `tunnelscope: ${st.packets} packets, ${st.flows} flows, ${tally.vpn} VPN flows, ` +
         tally.shortNote() +
         inspectionNote(st) +

@@ -79,9 +79,26 @@ export class StopFlag {
     this.listeners.clear();
   }
 
-  /** The line a command writes to stderr after a stopped run, `prefix` naming it ('' when no stop was requested). */
-  note(prefix: string): string {
-    return this.requested ? `${prefix}: stopped by ${this.reason}: live flows ended with reason 'stop'\n` : '';
+  /** Whether live flows were ended with reason `stop` ({@link endReason} said so). */
+  endedFlows = false;
+
+  /**
+   * The end reason for the live flows, decided once, when they are ended: `stop` when a stop was requested by then,
+   * else `other`. A stop that comes after (racing the input's end) does not change what the records say, nor
+   * (through {@link note}) what stderr says of them.
+   */
+  endReason<R extends string>(other: R): R | 'stop' {
+    if (!this.requested) return other;
+    this.endedFlows = true;
+    return 'stop';
+  }
+
+  /**
+   * The line a command writes to stderr after a stopped run, `prefix` naming it: '' when no stop was requested, or
+   * when the flows had already ended otherwise (a command that ends them through {@link endReason}).
+   */
+  note(prefix: string, ended = true): string {
+    return this.requested && ended ? `${prefix}: stopped by ${this.reason}: live flows ended with reason 'stop'\n` : '';
   }
 
   /**

@@ -48,3 +48,16 @@ describe('readStreamUntil', () => {
     expect(calls).toBe(1);
   });
 });
+
+describe('StopFlag.endReason', () => {
+  it('the end reason is decided once; a stop after it (racing the input end) changes neither the records nor the note', () => {
+    const late = new StopFlag();
+    expect(late.endReason('eof')).toBe('eof');
+    late.request('SIGINT'); // came while the pool was ending the flows with eof
+    expect(late.note('tunnelscope', late.endedFlows)).toBe('');
+    const early = new StopFlag();
+    early.request('SIGTERM');
+    expect(early.endReason('eof')).toBe('stop');
+    expect(early.note('tunnelscope', early.endedFlows)).toBe("tunnelscope: stopped by SIGTERM: live flows ended with reason 'stop'\n");
+  });
+});
