@@ -11,7 +11,7 @@ export interface CliIo {
     on(event: NodeJS.Signals, fn: () => void): unknown;
     removeListener(event: NodeJS.Signals, fn: () => void): unknown;
   };
-  /** Exit at once (a second stop signal): process.exit by default. */
+  /** Exit at once (a second stop signal): {@link exitAtOnce} by default. */
   exit?: (code: number) => void;
 }
 
@@ -20,5 +20,22 @@ export const processIo = (): CliIo => ({
   stderr: process.stderr,
   stdin: process.stdin,
   signals: process,
-  exit: (code) => process.exit(code),
+  exit: exitAtOnce,
 });
+
+/** The signal whose default action a second-signal exit code stands for (128 + its number). */
+const SIGNAL_OF_EXIT: Readonly<Record<number, NodeJS.Signals>> = { 130: 'SIGINT', 143: 'SIGTERM' };
+
+/**
+ * End the process now with `code`; for 130/143, as the signal's default action does (the signal raised again with
+ * this process's handlers gone). process.exit alone can hang: it waits for the threads of Node's pool, and one
+ * blocked in a system call (opening a named pipe nobody writes to) never returns.
+ */
+export function exitAtOnce(code: number): void {
+  const sig = SIGNAL_OF_EXIT[code];
+  if (sig !== undefined) {
+    process.removeAllListeners(sig);
+    process.kill(process.pid, sig);
+  }
+  process.exit(code);
+}

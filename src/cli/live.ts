@@ -9,6 +9,7 @@ import { CaptureReader, readCaptureFileUntil } from '../trace/reader.js';
 import type { ReaderStats } from '../trace/reader.js';
 import type { RawPacket } from '../trace/types.js';
 import { InvalidArgumentError } from '../errors.js';
+import { exitAtOnce } from './io.js';
 
 /** Output written in a live run reaches the stream within this many milliseconds (the issue's bound is 200). */
 export const FLUSH_MS = 100;
@@ -164,7 +165,7 @@ export class StopControl {
 
 /**
  * A command's signal handling, or null when `io` has no signal source: the first SIGINT/SIGTERM requests `stop`, a
- * second one says so on stderr and exits at once (`io.exit`, process.exit by default) with 130/143.
+ * second one says so on stderr and exits at once (`io.exit`, exitAtOnce by default) with 130/143.
  */
 export function stopOnSignals(
   io: { signals?: SignalSource; stderr: NodeJS.WritableStream; exit?: (code: number) => void },
@@ -175,7 +176,7 @@ export function stopOnSignals(
   if (!io.signals) return null;
   return new StopControl(io.signals, stop, (code) => {
     io.stderr.write(`tunnelscope ${command}: second ${stop.reason === 'SIGINT' ? 'interrupt' : 'signal'}: exiting at once\n`);
-    (io.exit ?? ((c: number) => process.exit(c)))(code);
+    (io.exit ?? exitAtOnce)(code);
   }, hup);
 }
 

@@ -5,9 +5,10 @@
  * in force stay. Reloads never overlap: a request during a reload runs once more after it.
  */
 import { watch, type FSWatcher } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
 import type { ListsInput } from '../classify/lists.js';
-import { TunnelscopeError } from '../errors.js';
+import { ListReadError, TunnelscopeError } from '../errors.js';
 import { safeText } from '../text.js';
 import { loadListFiles, type ListFiles } from './lists.js';
 
@@ -68,6 +69,11 @@ export class ListReloader {
   private async once(why: string): Promise<void> {
     const t0 = performance.now();
     try {
+      // A pipe is read once, at the start (`<(…)`): opened again it blocks until a process writes to it — forever
+      // for a named pipe nobody writes to, and a blocked open cannot be cancelled, so no signal could end the run.
+      for (const p of this.paths) {
+        if ((await stat(p).catch(() => null))?.isFIFO() === true) throw new ListReadError(p, 'a pipe is read once, at the start: it cannot be reloaded');
+      }
       const o = await loadListFiles(this.files);
       if (this.closed) return;
       const v = this.target.update({ registered: o.registered ?? null, vpnEndpoints: o.vpnEndpoints ?? null, vpnDomains: o.vpnDomains ?? null, ...(o.names ? { names: o.names } : {}) });

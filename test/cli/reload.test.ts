@@ -4,7 +4,8 @@
  * in force stay; every verdict and record names the list version it used, and records keep their verdict's.
  */
 import { EventEmitter } from 'node:events';
-import { mkdtempSync, renameSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
@@ -108,6 +109,22 @@ describe('list reloads during a run', () => {
     const e = new Lines();
     expect(await main(['classify', '-', '--watch-lists'], { stdin: new PassThrough(), stdout: new Lines(), stderr: e })).toBe(2);
     expect(e.text).toContain('--watch-lists needs a list file');
+  });
+
+  it('SIGHUP when a list file has become a named pipe: refused (a reopen would block for good), the lists stay', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ts-reload-'));
+    const reg = join(dir, 'registered.txt');
+    writeFileSync(reg, '10.6.0.0/16,org-1\n');
+    const r = start(['--registered', reg]);
+    await r.feed.send(...wgHandshake('10.6.0.1', '198.51.100.9', 40001, 1));
+    await until(() => r.verdict('10.6.0.1:40001') !== undefined, 'the first verdict');
+    unlinkSync(reg);
+    execFileSync('mkfifo', [reg]); // nobody ever writes to it
+    r.signals.emit('SIGHUP');
+    await until(() => r.stderr.text.includes('reloading lists (SIGHUP) failed'), 'the refusal');
+    expect(r.stderr.text).toContain('a pipe is read once, at the start: it cannot be reloaded; list version 1 stays in force');
+    r.stdin.end();
+    expect(await r.done).toBe(0);
   });
 
   it('signals: the first SIGINT stops cleanly (exit 0), a second one exits at once with 130', async () => {

@@ -5,7 +5,7 @@
  * flows with `stop` too, a recording replayed through a pipe with `eof`.
  */
 import { describe, expect, it } from 'vitest';
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -238,6 +238,30 @@ describe('a reader that goes away', () => {
     }
     expect(code, err).toBe(0);
     expect(err).toContain('stopped by the output closing');
+  });
+});
+
+describe('a second signal exits at once', () => {
+  it('even while a list file (a named pipe nobody writes to) blocks its open: 130 from the signal, not a hang', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ts-fifo-'));
+    const fifo = join(dir, 'registered.txt');
+    execFileSync('mkfifo', [fifo]);
+    const p = spawn(process.execPath, [BIN, 'classify', 'fixtures/sample.pcap', '--registered', fifo], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    onText(p.stderr, (d) => (err += d));
+    const exit = new Promise<[number | null, NodeJS.Signals | null]>((ok) => p.once('exit', (code, sig) => ok([code, sig])));
+    await sleep(1000); // the open of the pipe is under way (a pool thread waits in it)
+    p.kill('SIGINT');
+    await sleep(300);
+    p.kill('SIGINT');
+    const t0 = Date.now();
+    const timer = setTimeout(() => p.kill('SIGKILL'), 5000);
+    const [code, sig] = await exit;
+    clearTimeout(timer);
+    expect(Date.now() - t0).toBeLessThan(4000);
+    // Ended by the signal's own default action: a shell sees 130.
+    expect(sig === 'SIGINT' || code === 130, `code ${code} signal ${sig}`).toBe(true);
+    expect(err).toContain('second interrupt: exiting at once');
   });
 });
 
