@@ -608,13 +608,17 @@ async function runPool(
     // Records only, from a file, no sink that needs back-pressure: the workers read the file themselves (the fast
     // path; records of flows read before a corrupt point are delivered before the error, any worker count).
     if (input !== '-' && h.onVerdict === null && wait === null) {
-      return await pool.classifyFile(input, count, {
+      const st = await pool.classifyFile(input, count, {
         signal: stop.controller.signal,
         onProgress: (p) => {
           packets = p.packets;
           progress.update({ bytes: p.bytes, packets: p.packets, flows });
         },
       });
+      // The pool ended the flows with 'stop' when the signal had come by the end of its reading (a stop in the
+      // moment after that still reads as one here).
+      stop.endReason('eof');
+      return st;
     }
     // Live path (stdin, or verdicts wanted): frames go to the workers as they are read.
     pool.on('flow', count);
