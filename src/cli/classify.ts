@@ -435,7 +435,7 @@ async function classifySeveralRun(
   const quiet = opts.quiet === true;
   return withListsAndSinks(opts, io, progress, { companionWindow: f.companionWindow, espPorts: f.espPorts }, async (options, sinks) => {
     const out = new OutputSink(stdout);
-    const writer = f.format.open(out, { io, meta: { command: NAME, inputs: found.files, startedMs: Date.now() }, live: false });
+    const writer = f.format.open(out, { io, meta: { command: NAME, inputs: found.files, startedMs: Date.now(), several: true }, live: false });
     const tally = new Tally();
     const onlyVpn = opts.only === 'vpn';
     const t0 = process.hrtime.bigint();

@@ -112,7 +112,8 @@ export const FLOWS_FORMATS: OutputFormat<FlowRecordOut>[] = [
     description: 'aligned columns',
     human: true,
     open: (sink, ctx) => {
-      const t = new TableWriter(sink, FLOW_COLUMNS, { holdRows: ctx.live ? 1 : 5000, empty: '(no flows)' });
+      const columns = ctx.meta.several === true ? [...FLOW_COLUMNS, { header: 'CAPTURE', cell: (r: FlowRecordOut) => r.capture ?? '-' }] : FLOW_COLUMNS;
+      const t = new TableWriter(sink, columns, { holdRows: ctx.live ? 1 : 5000, empty: '(no flows)' });
       return { record: (r) => t.write(r), flush: () => t.flush(), end: () => t.end() };
     },
   },
@@ -187,7 +188,7 @@ async function flows(captures: string[], opts: FlowsOpts, io: CliIo): Promise<nu
   // Live, as in classify: a stream input, or output someone reads as it comes (pipe, terminal) gets every record
   // within the flush delay (FLUSH_MS); file to file keeps big batches.
   const live = inputs[0] === '-' || !isBatchedOutput(stdout);
-  const writer = format.open(sink, { io, meta: { command: NAME, inputs, startedMs: Date.now() }, live });
+  const writer = format.open(sink, { io, meta: { command: NAME, inputs, startedMs: Date.now(), several }, live });
   const timed = live
     ? new TimedFlush(() => {
         writer.flush?.();

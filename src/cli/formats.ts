@@ -15,6 +15,8 @@ export interface RunMeta {
   inputs: readonly string[];
   /** Wall-clock start of the run, ms since the epoch (Zeek's #open line). */
   startedMs: number;
+  /** A run over several captures: every record names its capture, and a table shows it too. */
+  several?: boolean;
 }
 
 export interface FormatContext {

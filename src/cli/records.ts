@@ -43,7 +43,9 @@ const tableFormat: OutputFormat<FlowRecord> = {
   verdicts: true,
   open: (sink, ctx) => {
     const out = ctx.io.stdout;
-    const t = new TableWriter(sink, COLUMNS, {
+    // Several captures: which one a row came from, before the evidence (the last column, which may run long).
+    const columns = ctx.meta.several === true ? [...COLUMNS.slice(0, -1), { header: 'CAPTURE', cell: (r: FlowRecord) => r.capture ?? '-' }, COLUMNS.at(-1)!] : COLUMNS;
+    const t = new TableWriter(sink, columns, {
       // Rows are held to fit the widths; a live run's timed flush releases them within the output bound.
       holdRows: 5000,
       lineWidth: out.isTTY === true && typeof out.columns === 'number' ? out.columns : 0,

@@ -21,7 +21,7 @@ export const CSV_COLUMNS = [
   'label', 'protocol', 'confidence', 'registrant',
   'packets', 'bytes', 'srcPackets', 'srcBytes', 'dstPackets', 'dstBytes', 'end',
   'listVersion', 'decidedAtPacket', 'communityId', 'rule', 'strength', 'reason', 'rules', 'payloadCut',
-  'captureCapped',
+  'captureCapped', 'capture',
 ] as const;
 
 const HEX = '0123456789abcdef';
@@ -66,6 +66,8 @@ export function csvLine(r: FlowRecord): string {
     csvText(e?.rule), csvText(e?.strength), csvText(e?.reason), csvText(r.evidence.map((x) => `${x.rule}:${x.strength}`).join(' ')),
     numCell(r.payloadCut ?? 0),
     r.captureCapped === true ? 'true' : 'false',
+    // The capture file, in a run over several (empty for one capture or stdin).
+    csvText(r.capture),
   ];
   return `${cells.join(',')}\r\n`;
 }

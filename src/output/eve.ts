@@ -74,6 +74,7 @@ export function eveFlowEvent(r: FlowRecord): Record<string, unknown> {
     ...(r.encap !== undefined ? { encap: r.encap } : {}),
     ...(r.payloadCut ? { payload_cut: r.payloadCut } : {}),
     ...(r.captureCapped ? { capture_capped: true } : {}),
+    ...(r.capture !== undefined ? { capture: r.capture } : {}),
     evidence: r.evidence,
   };
   return ev;

@@ -102,4 +102,6 @@ export const ZEEK_FIELDS: readonly ZeekField[] = [
   { name: 'tunnelscope.end', type: 'string', value: (r) => text(r.end) },
   { name: 'tunnelscope.payload_cut', type: 'count', value: (r) => num(r.payloadCut ?? 0) },
   { name: 'tunnelscope.capture_capped', type: 'bool', value: (r) => ({ bool: r.captureCapped === true }) },
+  // The capture file the flow came from, in a run over several (unset for one capture or stdin).
+  { name: 'tunnelscope.capture', type: 'string', value: (r) => text(r.capture) },
 ];

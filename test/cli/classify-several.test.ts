@@ -73,6 +73,23 @@ describe('classify with several captures', () => {
     expect(new Set(lines(stdout.text).map((r) => r.capture))).toEqual(new Set([SAMPLE, TUNNELS]));
     expect(signals.listenerCount('SIGHUP')).toBe(0);
   });
+  it('every format names the capture of each record (csv and zeek in their capture column, eve in tunnelscope, a table in CAPTURE)', async () => {
+    const n = lines((await cli([SAMPLE, TUNNELS, '--format', 'ndjson', '-q'])).out).length;
+    for (const format of ['csv', 'zeek', 'zeek-json', 'eve', 'table']) {
+      const out = (await cli([SAMPLE, TUNNELS, '--format', format, '-q'])).out;
+      const rows = out.split(/\r?\n/).filter((l) => l.includes(SAMPLE) || l.includes(TUNNELS));
+      expect(rows, format).toHaveLength(n);
+    }
+    const csv = (await cli([SAMPLE, TUNNELS, '--format', 'csv', '-q'])).out.split('\r\n');
+    expect(csv[0]!.split(',').at(-1)).toBe('capture');
+    expect(csv[1]!.split(',').at(-1)).toBe(SAMPLE);
+    const eve = JSON.parse((await cli([SAMPLE, TUNNELS, '--format', 'eve', '-q'])).out.split('\n')[0]!) as { tunnelscope: { capture: string } };
+    expect(eve.tunnelscope.capture).toBe(SAMPLE);
+    // One capture: the column is there and empty (csv), unset (zeek '-'), absent (eve), not shown (table).
+    const one = (await cli([SAMPLE, '--format', 'csv', '-q'])).out.split('\r\n');
+    expect(one[1]!.endsWith(',false,')).toBe(true);
+    expect((await cli([SAMPLE, '--format', 'table', '-q'])).out).not.toContain('CAPTURE');
+  });
   it("'-' cannot be mixed with files; an empty directory is an error", async () => {
     expect((await cli(['-', SAMPLE])).code).toBe(2);
     const empty = mkdtempSync(join(tmpdir(), 'ts-empty-'));
