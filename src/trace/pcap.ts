@@ -99,7 +99,8 @@ export class PcapParser implements ContainerParser {
       raw.tsUs = dv.getUint32(pos, le) * 1e6 + (nanos ? Math.floor(frac / 1000) : frac);
       raw.offset = pos + h;
       raw.capLen = capLen;
-      raw.wireLen = wireLen;
+      // An original length below the captured one is a writer's error: the frame was at least what was captured.
+      raw.wireLen = wireLen < capLen ? capLen : wireLen;
       if (capLen < wireLen) stats.truncatedRecords++;
       stats.packets++;
       pos += h + capLen;

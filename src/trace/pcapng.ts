@@ -228,7 +228,9 @@ export class PcapngParser implements ContainerParser {
     raw.data = b;
     raw.offset = o + 28;
     raw.capLen = capLen;
-    raw.wireLen = dv.getUint32(o + 24, le);
+    const wireLen = dv.getUint32(o + 24, le);
+    // An original length below the captured one is a writer's error: the frame was at least what was captured.
+    raw.wireLen = wireLen < capLen ? capLen : wireLen;
     raw.linkType = this.ifLinkType[ifId]!;
     raw.tsUs = this.lastTsUs = tsUs;
     if (capLen < raw.wireLen) this.stats.truncatedRecords++;

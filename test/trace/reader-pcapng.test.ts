@@ -36,6 +36,11 @@ describe('pcapng', () => {
     });
   }
 
+  it('an original length below the captured one (a writer\'s error) counts the captured bytes', () => {
+    const w = new PcapngWriter().section().idb({ linkType: 1 }).epb(0, 1n, F1, 10).epb(0, 2n, F2, 0);
+    expect(read(w.toBuffer()).got.map((g) => [g.capLen, g.wireLen])).toEqual([[61, 61], [100, 100]]);
+  });
+
   it('converts if_tsresol units exactly: 10^-3, 10^-6, 10^-9, 10^-12, 2^-10, 2^-30 and applies if_tsoffset', () => {
     const w = new PcapngWriter()
       .section()

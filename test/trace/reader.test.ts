@@ -67,6 +67,15 @@ describe('classic pcap', () => {
     }
   }
 
+  it('an original length below the captured one (a writer\'s error) counts the captured bytes', () => {
+    const buf = pcapOf([fs[0]!, fs[1]!]);
+    const dv = new DataView(buf.buffer, buf.byteOffset);
+    dv.setUint32(24 + 12, 10, true); // first record: orig_len 10 for a longer frame
+    dv.setUint32(24 + 16 + fs[0]!.length + 12, 0, true); // second: orig_len 0
+    const got = readAll(buf);
+    expect(got.map((g) => [g.capLen, g.wireLen])).toEqual([[fs[0]!.length, fs[0]!.length], [fs[1]!.length, fs[1]!.length]]);
+  });
+
   it('rounds nanosecond timestamps down to microseconds', () => {
     const buf = pcapOf([fs[0]!], { nanos: true });
     new DataView(buf.buffer).setUint32(24 + 4, 999_999_999, true);
