@@ -8,7 +8,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { createClassifier } from '../classify/classifier.js';
 import type { FlowRecord } from '../classify/record.js';
 import { TunnelscopeError } from '../errors.js';
-import { escapeJson, escapeText, quoteText } from '../text.js';
+import { escapeJson, escapeText, quoteText, safeText } from '../text.js';
 import {
   connectNats,
   createJobWorker,
@@ -70,7 +70,7 @@ function acquire(o: FleetOpts, sensor: string): { nc: Promise<NatsConnection>; r
       if (--shared.users === 0) {
         runs.delete(o);
         const nc = await shared.nc.catch(() => null);
-        await nc?.drain().catch(() => undefined);
+        if (nc !== null) await endConnection(nc);
       }
     },
   };
@@ -79,6 +79,42 @@ function acquire(o: FleetOpts, sensor: string): { nc: Promise<NatsConnection>; r
 const sensorOf = (o: FleetOpts): string => o.sensor ?? defaultSensorId();
 
 /** Run `fn` on a connection of its own, closed afterwards whatever happens. */
+/** How long a drain may take at the end before the connection is closed instead. */
+const DRAIN_WAIT_MS = 5000;
+
+/**
+ * Drain `nc` (what was published goes out) or, when that cannot finish (the server unreachable: a drain then
+ * rejects, or waits), close it: a connection left reconnecting holds the process open for good.
+ */
+async function endConnection(nc: NatsConnection): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const drained = await Promise.race([
+    nc.drain().then(() => true, () => false),
+    new Promise<boolean>((r) => (timer = setTimeout(() => r(false), DRAIN_WAIT_MS))),
+  ]);
+  clearTimeout(timer);
+  if (!drained && !nc.isClosed()) await nc.close().catch(() => undefined);
+}
+
+/**
+ * What a fleet list watcher has to say, on stderr: each revision taken or refused, the connection lost and back,
+ * a failed check. Every watcher needs its listeners: an 'error' event without one would end the process.
+ */
+function sayWatcherEvents(watcher: FleetListWatcher, target: ListsTarget, stderr: NodeJS.WritableStream): void {
+  watcher.on('swap', (e: SwapEvent) => {
+    stderr.write(
+      `tunnelscope: lists: fleet revision ${e.revision} in force (was ${e.previous}; registered ${e.entries.registered}, ` +
+        `vpn-endpoints ${e.entries.vpnEndpoints}, vpn-domains ${e.entries.vpnDomains} entries; published by ${q(e.meta.publisher)} at ${q(e.meta.published)})\n`,
+    );
+  });
+  watcher.on('rejected', (e: { revision: number; error: Error }) => {
+    stderr.write(`tunnelscope: lists: fleet revision ${e.revision} refused, revision ${target.listVersion} stays in force: ${q(e.error.message)}\n`);
+  });
+  watcher.on('unreachable', () => stderr.write(`tunnelscope: nats: connection lost; list revision ${target.listVersion} stays in force until it is back\n`));
+  watcher.on('reachable', () => stderr.write(`tunnelscope: nats: connection back (list revision ${target.listVersion})\n`));
+  watcher.on('error', (e: Error) => stderr.write(`tunnelscope: lists: checking for a new revision failed (will retry): ${q(e.message)}\n`));
+}
+
 async function withNats<T>(url: string, name: string, fn: (nc: NatsConnection) => Promise<T>): Promise<T> {
   const nc = await connectNats(url, { name });
   try {
@@ -103,18 +139,7 @@ export async function fleetLists(o: FleetOpts, ctx: SinkContext): Promise<ListsP
       input: first.input,
       async attach(target: ListsTarget): Promise<void> {
         watcher = await watchFleetLists(nc, target, { bucket, revision: first.revision });
-        watcher.on('swap', (e: SwapEvent) => {
-          stderr.write(
-            `tunnelscope: lists: fleet revision ${e.revision} in force (was ${e.previous}; registered ${e.entries.registered}, ` +
-              `vpn-endpoints ${e.entries.vpnEndpoints}, vpn-domains ${e.entries.vpnDomains} entries; published by ${q(e.meta.publisher)} at ${q(e.meta.published)})\n`,
-          );
-        });
-        watcher.on('rejected', (e: { revision: number; error: Error }) => {
-          stderr.write(`tunnelscope: lists: fleet revision ${e.revision} refused, revision ${target.listVersion} stays in force: ${q(e.error.message)}\n`);
-        });
-        watcher.on('unreachable', () => stderr.write(`tunnelscope: nats: connection lost; list revision ${target.listVersion} stays in force until it is back\n`));
-        watcher.on('reachable', () => stderr.write(`tunnelscope: nats: connection back (list revision ${target.listVersion})\n`));
-        watcher.on('error', (e: Error) => stderr.write(`tunnelscope: lists: checking for a new revision failed (will retry): ${q(e.message)}\n`));
+        sayWatcherEvents(watcher, target, stderr);
       },
       async close(): Promise<void> {
         watcher?.stop();
@@ -280,14 +305,14 @@ export function statsText(st: FleetStats): string {
   const out = [`records: ${st.records}${st.skipped ? ` (${st.skipped} messages skipped)` : ''}${st.first ? ` stored ${st.first.time} .. ${st.last!.time}` : ''}`, 'by label:'];
   for (const l of ['registered_vpn', 'unregistered_vpn', 'ordinary']) out.push(line(l, st.byLabel[l] ?? { flows: 0, packets: 0, bytes: 0 }));
   out.push('VPN flows by protocol:');
-  for (const [k, c] of sorted(st.byProtocol)) out.push(line(escapeText(k), c));
+  for (const [k, c] of sorted(st.byProtocol)) out.push(line(safeText(k, 256), c));
   out.push('registered VPN flows by registrant:');
-  for (const [k, c] of sorted(st.byRegistrant)) out.push(line(escapeText(k), c));
+  for (const [k, c] of sorted(st.byRegistrant)) out.push(line(safeText(k, 256), c));
   out.push('by sensor:');
   for (const [k, c] of sorted(st.bySensor)) {
-    out.push(line(escapeText(k), c));
+    out.push(line(safeText(k, 256), c));
     const u = st.unregisteredBySensor[k];
-    if (u) for (const [p, pc] of sorted(u)) out.push(line(`  unregistered ${escapeText(p)}`, pc));
+    if (u) for (const [p, pc] of sorted(u)) out.push(line(`  unregistered ${safeText(p, 256)}`, pc));
     const cut = st.payloadCutBySensor[k];
     if (cut) out.push(`    payload cut by the capture ${String(cut).padStart(9)} flows (check this sensor's snap length)`);
   }
@@ -321,7 +346,7 @@ export async function fleetStats(o: FleetStatsOpts, io: CliIo): Promise<number> 
           : undefined,
     });
     flush();
-    if (o.format === 'json') io.stdout.write(`${JSON.stringify(st)}\n`);
+    if (o.format === 'json') io.stdout.write(`${escapeJson(JSON.stringify(st))}\n`);
     else if (o.format === 'table') io.stdout.write(statsText(st));
     else io.stderr.write(statsText(st));
     return 0;
@@ -384,7 +409,7 @@ export async function fleetSubmit(files: string[], o: FleetSubmitOpts, io: CliIo
         startSeq: sub.recordsSeq + 1,
         match: (r) => r.batch === sub.batch,
         onRecord: (r) => {
-          lines.push(`${JSON.stringify(r)}\n`);
+          lines.push(`${escapeJson(JSON.stringify(r))}\n`);
           if (lines.length >= 1000) stdout.write(lines.splice(0).join(''));
         },
       });
@@ -421,7 +446,7 @@ export async function fleetWork(o: FleetWorkOpts, io: CliIo, signal: AbortSignal
       if (first === null) throw new NatsError(`no list snapshot in bucket ${q(bucket)} yet`);
       classifier = createClassifier(first.input);
       watcher = await watchFleetLists(nc, classifier, { bucket, revision: first.revision });
-      watcher.on('swap', (e: SwapEvent) => stderr.write(`tunnelscope: lists: fleet revision ${e.revision} in force\n`));
+      sayWatcherEvents(watcher, classifier, stderr);
     } else {
       classifier = createClassifier(await loadClassifyLists({ registered: o.registered, vpnEndpoints: o.vpnEndpoints, vpnDomains: o.vpnDomains, defaultDomains: o.defaultDomains }));
     }
@@ -452,6 +477,6 @@ export async function fleetWork(o: FleetWorkOpts, io: CliIo, signal: AbortSignal
     throw e;
   } finally {
     watcher?.stop();
-    await nc.drain().catch(() => undefined);
+    await endConnection(nc);
   }
 }

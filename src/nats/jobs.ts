@@ -50,6 +50,24 @@ export interface JobEvent {
   sensor: string;
 }
 
+/**
+ * `x` as a job event when it has the fields and types one has, else null: job events come from a subject any
+ * client of the server may publish to.
+ */
+export function asJobEvent(x: unknown): JobEvent | null {
+  if (typeof x !== 'object' || x === null) return null;
+  const e = x as Record<string, unknown>;
+  if (e.event !== 'done' && e.event !== 'failed') return null;
+  if (typeof e.job !== 'string' || typeof e.batch !== 'string' || typeof e.file !== 'string' || typeof e.sensor !== 'string') return null;
+  if (!Number.isSafeInteger(e.attempt)) return null;
+  if (e.records !== undefined && !Number.isSafeInteger(e.records)) return null;
+  if (e.packets !== undefined && !Number.isSafeInteger(e.packets)) return null;
+  if (e.error !== undefined && typeof e.error !== 'string') return null;
+  if (e.code !== undefined && e.code !== null && typeof e.code !== 'string') return null;
+  if (e.final !== undefined && typeof e.final !== 'boolean') return null;
+  return e as unknown as JobEvent;
+}
+
 export interface JobsOptions {
   /** Work-queue stream (default `TUNNELSCOPE_JOBS`) and its subject (default `tunnelscope.jobs.capture`). */
   stream?: string | undefined;
@@ -354,12 +372,13 @@ export async function waitForJobs(
         }),
       ]);
       if (m === null) continue;
-      let e: JobEvent;
+      let e: JobEvent | null;
       try {
-        e = m.json<JobEvent>();
+        e = asJobEvent(m.json<unknown>());
       } catch {
         continue;
       }
+      if (e === null) continue; // not a job event (any client may publish on the subject)
       if (e.batch !== submitted.batch || !outcome.has(e.job)) continue;
       options.onEvent?.(e);
       if (e.event === 'done') settle(e.job, { state: 'done', event: e });

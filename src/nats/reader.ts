@@ -94,6 +94,13 @@ function add(c: FleetCounts, r: FleetRecord): void {
   c.packets += r.packets;
   c.bytes += r.bytes;
 }
+/**
+ * A table keyed by text from records (sensor ids, registrants, protocols): without a prototype, so `constructor`
+ * or `__proto__` is a key like any other, not an inherited property.
+ */
+function dict<T>(): Record<string, T> {
+  return Object.create(null) as Record<string, T>;
+}
 function slot<T>(m: Record<string, T>, k: string, make: () => T): T {
   let v = m[k];
   if (v === undefined) m[k] = v = make();
@@ -115,7 +122,7 @@ export function asFleetRecord(x: unknown): FleetRecord | null {
 
 /** Empty counts. */
 export function newFleetStats(): FleetStats {
-  return { records: 0, skipped: 0, byLabel: {}, byProtocol: {}, byRegistrant: {}, bySensor: {}, unregisteredBySensor: {}, byListVersion: {}, payloadCutBySensor: {}, first: null, last: null };
+  return { records: 0, skipped: 0, byLabel: dict(), byProtocol: dict(), byRegistrant: dict(), bySensor: dict(), unregisteredBySensor: dict(), byListVersion: dict(), payloadCutBySensor: dict(), first: null, last: null };
 }
 
 /** Count one record. */
@@ -124,10 +131,10 @@ export function countRecord(st: FleetStats, r: FleetRecord): void {
   add(slot(st.byLabel, r.label, counts), r);
   if (r.label !== 'ordinary') add(slot(st.byProtocol, r.protocol ?? 'unknown', counts), r);
   if (r.label === 'registered_vpn') add(slot(st.byRegistrant, r.registrant ?? 'unknown', counts), r);
-  const s = slot(st.bySensor, r.sensor, () => ({ ...counts(), byLabel: {} as Record<string, FleetCounts> }));
+  const s = slot(st.bySensor, r.sensor, () => ({ ...counts(), byLabel: dict<FleetCounts>() }));
   add(s, r);
   add(slot(s.byLabel, r.label, counts), r);
-  if (r.label === 'unregistered_vpn') add(slot(slot(st.unregisteredBySensor, r.sensor, () => ({}) as Record<string, FleetCounts>), r.protocol ?? 'unknown', counts), r);
+  if (r.label === 'unregistered_vpn') add(slot(slot(st.unregisteredBySensor, r.sensor, () => dict<FleetCounts>()), r.protocol ?? 'unknown', counts), r);
   st.byListVersion[r.listVersion] = (st.byListVersion[r.listVersion] ?? 0) + 1;
   if (typeof r.payloadCut === 'number' && r.payloadCut > 0) st.payloadCutBySensor[r.sensor] = (st.payloadCutBySensor[r.sensor] ?? 0) + 1;
 }

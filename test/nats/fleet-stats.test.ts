@@ -1,6 +1,7 @@
 /** `fleet stats` counting and its table, without a server: the counts are a fold over records. */
 import { describe, expect, it } from 'vitest';
 import { statsText } from '../../src/cli/fleet-run.js';
+import { asJobEvent } from '../../src/nats/jobs.js';
 import { countRecord, newFleetStats, type FleetRecord } from '../../src/nats/reader.js';
 
 const rec = (sensor: string, label: string, extra: Partial<FleetRecord> = {}): FleetRecord => ({
@@ -26,5 +27,26 @@ describe('fleet stats', () => {
     expect(lines.filter((l) => l.includes('payload cut'))).toHaveLength(1);
     // Sensors are sorted by flows (gw-2 has 3): the line belongs to gw-2's block, before gw-1's.
     expect(cutLine).toBeLessThan(at('gw-1'));
+  });
+
+  it('sensor ids, registrants and protocols named like Object properties are counted as any other (no crash)', () => {
+    const st = newFleetStats();
+    for (const name of ['constructor', '__proto__', 'hasOwnProperty', 'toString']) {
+      countRecord(st, rec(name, 'registered_vpn', { registrant: name, protocol: name }));
+      countRecord(st, rec(name, 'unregistered_vpn', { protocol: name }));
+    }
+    expect(Object.keys(st.bySensor).sort()).toEqual(['__proto__', 'constructor', 'hasOwnProperty', 'toString']);
+    expect(Object.keys(st.byRegistrant).sort()).toEqual(['__proto__', 'constructor', 'hasOwnProperty', 'toString']);
+    expect(st.bySensor['constructor']!.byLabel['registered_vpn']!.flows).toBe(1);
+    expect(statsText(st)).toContain('  __proto__ ');
+    expect(JSON.parse(JSON.stringify(st)).byProtocol['__proto__'].flows).toBe(2);
+  });
+
+  it('job events from the subject are taken only with the fields and types of one', () => {
+    const ok = { event: 'done', job: 'b-1', batch: 'b', file: 'x.pcap', attempt: 1, records: 3, sensor: 'w1' };
+    expect(asJobEvent(ok)).toEqual(ok);
+    for (const bad of [null, 5, 'x', {}, { ...ok, event: 'other' }, { ...ok, attempt: '1\u001b[2J' }, { ...ok, records: 1e400 }, { ...ok, job: null }, { ...ok, final: 'yes' }]) {
+      expect(asJobEvent(bad), JSON.stringify(bad)).toBeNull();
+    }
   });
 });
