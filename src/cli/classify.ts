@@ -553,7 +553,8 @@ async function runSession(classifier: Classifier, input: string, o: RunOptions, 
   const wait = o.hooks?.wait ?? null;
   const afterChunk = wait === null ? undefined : async (): Promise<void> => {
     const w = wait();
-    if (w) await w;
+    // A sink that cannot take more (NATS unreachable, its buffer full) must not hold up a stop signal.
+    if (w) await Promise.race([w, stop.requestedSoon]);
   };
   let rs: ReaderStats;
   try {
@@ -637,7 +638,7 @@ async function runPool(
       if (drained !== null) await drained;
       drained = null;
       const w = wait?.();
-      if (w) await w;
+      if (w) await Promise.race([w, stop.requestedSoon]);
     };
     let readerStats: ReaderStats | null = null;
     let corrupt: TraceFormatError | null = null;

@@ -80,6 +80,17 @@ export class StopFlag {
     this.listeners.clear();
   }
 
+  private requestedPromise: Promise<void> | null = null;
+
+  /**
+   * Resolves once the stop is requested: a wait on something outside (a NATS server's room in its buffer) races it,
+   * so a stop is never held up by what it stops.
+   */
+  get requestedSoon(): Promise<void> {
+    this.requestedPromise ??= new Promise<void>((resolve) => this.onRequest(resolve));
+    return this.requestedPromise;
+  }
+
   /** Whether live flows were ended with reason `stop` ({@link endReason} said so). */
   endedFlows = false;
 

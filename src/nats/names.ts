@@ -76,3 +76,18 @@ export interface FlowKeyFields {
 export function recordMsgId(sensor: string, r: FlowKeyFields, kind: 'r' | 'v' = 'r'): string {
   return `${sensor}|${r.transport}|${r.src}|${r.dst}|${r.vlan ?? ''}|${r.encap ?? ''}|${r.firstSeen}|${kind}`;
 }
+
+/**
+ * Whether a stream subject `pattern` takes every subject `subject` stands for (both may hold the wildcards `*`, one
+ * token, and `>`, one or more trailing tokens): `tunnelscope.>` covers `tunnelscope.records.>`; `a.*` does not
+ * cover `a.>`.
+ */
+export function subjectCovers(pattern: string, subject: string): boolean {
+  const p = pattern.split('.'), s = subject.split('.');
+  for (let i = 0; i < p.length; i++) {
+    if (p[i] === '>') return i < s.length; // '>' needs at least one token
+    if (i >= s.length || s[i] === '>') return false;
+    if (p[i] !== '*' && (s[i] === '*' || p[i] !== s[i])) return false;
+  }
+  return p.length === s.length;
+}

@@ -6,7 +6,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import type { StreamInfo } from '@nats-io/jetstream';
 import { loadNatsModules } from './modules.js';
 import { NatsError } from './lists.js';
-import { DEFAULT_JOBS_STREAM, DEFAULT_RECORDS_STREAM, JOBS_SUBJECT, RECORDS_SUBJECT_PREFIX } from './names.js';
+import { DEFAULT_JOBS_STREAM, DEFAULT_RECORDS_STREAM, JOBS_SUBJECT, RECORDS_SUBJECT_PREFIX, subjectCovers } from './names.js';
 
 export interface RecordsStreamOptions {
   /** Stream name (default `TUNNELSCOPE_RECORDS`). */
@@ -32,7 +32,8 @@ async function ensure(nc: NatsConnection, config: { name: string; subjects: stri
   const jsm = await jetstream.jetstreamManager(nc);
   try {
     const info = await jsm.streams.info(config.name);
-    const missing = config.subjects.filter((s) => !info.config.subjects?.includes(s));
+    // Taken when one of the stream's subjects covers it (a stream on `tunnelscope.>` takes the records' subjects).
+    const missing = config.subjects.filter((s) => !(info.config.subjects ?? []).some((p) => subjectCovers(p, s)));
     if (missing.length > 0) {
       throw new NatsError(`stream ${config.name} exists but does not take ${missing.join(', ')} (it takes ${(info.config.subjects ?? []).join(', ') || 'nothing'})`);
     }
