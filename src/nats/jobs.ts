@@ -205,8 +205,14 @@ export class JobWorker extends EventEmitter {
     this.emit('ready', { ackWaitMs: effectiveAckWaitMs, maxDeliver: effectiveMaxDeliver });
     let idleSince = Date.now();
     try {
+      // While the server is unreachable a fetch may wait well past its expiry: the stop must not wait with it.
+      const stopped = new Promise<null>((resolve) => {
+        if (o.signal?.aborted) resolve(null);
+        o.signal?.addEventListener('abort', () => resolve(null), { once: true });
+      });
       while (!o.signal?.aborted && (o.maxJobs === undefined || this.stats.jobs < o.maxJobs)) {
-        const m = await c.next({ expires: 2000 }).catch(() => null);
+        const m = await Promise.race([c.next({ expires: 2000 }).catch(() => null), stopped]);
+        if (m === null && o.signal?.aborted) break;
         if (m === null) {
           if (o.idleExitMs !== undefined && Date.now() - idleSince >= o.idleExitMs) break;
           continue;

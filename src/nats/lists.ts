@@ -91,6 +91,10 @@ function contentError<E extends Error>(e: E, revision: number): E {
 /** Read the snapshot object at its current revision, or null when there is none. Hostile content throws. */
 async function readSnapshot(os: ObjectStore, bucket: string, maxBytes: number, newerThan = 0): Promise<FleetSnapshot | null> {
   const head = await os.info(LISTS_OBJECT);
+  if (head !== null && !head.deleted && head.revision < newerThan && newerThan > 0) {
+    // Revisions only grow in one bucket: a lower one is a bucket deleted and published to again.
+    throw contentError(new NatsError(`${bucket} revision ${head.revision} is below revision ${newerThan}: a bucket created anew? its lists are taken once a revision passes ${newerThan}`), head.revision);
+  }
   if (head === null || head.deleted || head.revision <= newerThan) return null;
   if (head.size > maxBytes) throw contentError(new NatsError(`${bucket} revision ${head.revision}: snapshot of ${head.size} bytes exceeds the ${maxBytes}-byte limit`), head.revision);
   const r = await os.get(LISTS_OBJECT);
@@ -225,6 +229,8 @@ export interface ListWatchStats {
   disconnects: number;
   /** Wall-clock ms since the epoch when the connection was lost, null while connected. */
   unreachableSince: number | null;
+  /** Checks that failed (network, server), each retried later; an 'error' event each when someone listens. */
+  failedChecks: number;
 }
 
 export interface SwapEvent {
@@ -258,7 +264,7 @@ export class FleetListWatcher extends EventEmitter {
     revision: number | null,
   ) {
     super();
-    this.st = { revision, applied: 0, rejected: 0, unreachable: false, disconnects: 0, unreachableSince: null };
+    this.st = { revision, applied: 0, rejected: 0, unreachable: false, disconnects: 0, unreachableSince: null, failedChecks: 0 };
   }
 
   /** Counters and state for metrics (a copy). */
@@ -312,12 +318,21 @@ export class FleetListWatcher extends EventEmitter {
     this.again = true;
     if (this.running) return;
     this.running = true;
+    // Checks run from timers and notifications: nothing may escape them (an unhandled rejection ends the process),
+    // and a check that threw must not leave the watcher marked running, which would stop every later check.
     this.idle = (async () => {
-      while (this.again && !this.stopped) {
-        this.again = false;
-        await this.checkOnce();
+      try {
+        while (this.again && !this.stopped) {
+          this.again = false;
+          try {
+            await this.checkOnce();
+          } catch {
+            // A listener of ours threw: the embedder's bug; the next check still runs.
+          }
+        }
+      } finally {
+        this.running = false;
       }
-      this.running = false;
     })();
   }
 
@@ -333,9 +348,17 @@ export class FleetListWatcher extends EventEmitter {
       snap = await readSnapshot(this.os, this.bucket, this.maxBytes, have);
     } catch (e) {
       const rev = rejectedRevision.get(e as object);
-      // A snapshot that is not acceptable is refused once; anything else (network, server) is retried later.
+      // A snapshot that is not acceptable is refused once (a revision below the one in force: said once);
+      // anything else (network, server) is retried later.
+      if (rev !== undefined && rev < have) {
+        if (this.saidBelow !== rev) this.reject(e as Error, rev);
+        this.saidBelow = rev;
+        return;
+      }
       if (rev !== undefined) return this.reject(e as Error, rev);
-      this.emit('error', e);
+      this.st.failedChecks++;
+      // No listener: counted, not thrown (an 'error' event nobody handles would end the embedding process).
+      if (this.listenerCount('error') > 0) this.emit('error', e);
       return;
     }
     if (snap === null || this.stopped) return;
@@ -351,6 +374,9 @@ export class FleetListWatcher extends EventEmitter {
     for (const l of FLEET_LISTS) entries[l] = snap.content.lists[l].entries.length;
     this.emit('swap', { revision: snap.revision, previous, meta: snap.content.meta, entries } satisfies SwapEvent);
   }
+
+  /** The revision below the one in force last said (a bucket created anew), so it is said once. */
+  private saidBelow = -1;
 
   private reject(error: Error, rev: number): void {
     this.lastRejected = Math.max(this.lastRejected, rev);

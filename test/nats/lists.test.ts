@@ -140,6 +140,44 @@ describe.skipIf(!nats.bin)(`fleet lists on nats-server${nats.bin ? '' : ` (skipp
     expect((await swap).revision).toBe(p3.revision);
   });
 
+  it('a bucket created anew (its revision below the one in force) is said once, and the lists in force stay', async () => {
+    const bucket = 'b-anew';
+    await publishLists(nc, { registered: reg('10.0.0.0/8,a') }, { bucket });
+    await publishLists(nc, { registered: reg('10.0.0.0/8,b') }, { bucket });
+    const p3 = await publishLists(nc, { registered: reg('10.0.0.0/8,c') }, { bucket });
+    const classifier = createClassifier((await loadFleetLists(nc, { bucket }))!.input);
+    const w = await watchFleetLists(nc, classifier, { bucket, revision: p3.revision, checkIntervalMs: 200 });
+    watchers.push(w);
+    await new Objm(nc).open(bucket).then((os) => os.destroy());
+    const rejected = waitFor<{ revision: number; error: Error }>(w, 'rejected');
+    const again = await publishLists(nc, { registered: reg('10.0.0.0/8,z'), vpnEndpoints: reg(''), vpnDomains: { name: 'd', entries: [] } }, { bucket });
+    expect(again.revision).toBeLessThan(p3.revision);
+    const r = await rejected;
+    expect(r.error.message).toMatch(new RegExp(`revision ${again.revision} is below revision ${p3.revision}: a bucket created anew`));
+    await new Promise((res) => setTimeout(res, 700)); // several more checks: said once
+    expect(w.stats.rejected).toBe(1);
+    expect(classifier.listVersion).toBe(p3.revision);
+    expect(classifier.lists.registered?.lookup('10.1.1.1')).toBe('c');
+    w.stop();
+  });
+
+  it('a watcher whose listener throws, or with no error listener, keeps checking (nothing escapes its timers)', async () => {
+    const bucket = 'b-throw';
+    const p1 = await publishLists(nc, { registered: reg('10.0.0.0/8,a') }, { bucket });
+    const classifier = createClassifier((await loadFleetLists(nc, { bucket }))!.input);
+    const w = await watchFleetLists(nc, classifier, { bucket, revision: p1.revision, checkIntervalMs: 100 });
+    watchers.push(w);
+    w.on('swap', () => {
+      throw new Error('embedder bug');
+    });
+    await publishLists(nc, { registered: reg('10.0.0.0/8,b') }, { bucket });
+    await w.settled();
+    const p3 = await publishLists(nc, { registered: reg('10.0.0.0/8,c') }, { bucket });
+    for (let t = 0; t < 100 && classifier.listVersion !== p3.revision; t++) await new Promise((r) => setTimeout(r, 50));
+    expect(classifier.listVersion).toBe(p3.revision); // the throw did not stop later checks
+    w.stop();
+  });
+
   it('a lost server keeps the lists in force and says so; after it returns, the next revision goes in', async () => {
     const bucket = 'b-outage';
     const p1 = await publishLists(nc, { registered: reg('10.0.0.0/8,a') }, { bucket });
