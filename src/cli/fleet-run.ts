@@ -198,6 +198,15 @@ export async function fleetSink(o: FleetOpts, ctx: SinkContext): Promise<RecordS
     lastDropNote = now;
     stderr.write(`tunnelscope: nats: publish buffer full; dropping records (${pub.stats.dropped} so far, all counted) until NATS takes them again\n`);
   });
+  // A server that refuses every publish (a full stream with discard new, a subject no stream takes) is said, with its
+  // reason, at most every 10 s; the records are retried and accounted at the end.
+  let lastRetryNote = 0;
+  pub.on('retry', (e: { retries: number; error: string }) => {
+    const now = Date.now();
+    if (now - lastRetryNote < 10_000) return;
+    lastRetryNote = now;
+    stderr.write(`tunnelscope: nats: publishing failed, retrying (${e.retries} retries so far): ${q(e.error)}\n`);
+  });
   let closed = false;
   return {
     replacesStdout: o.quietRecords === true,
@@ -219,7 +228,8 @@ export async function fleetSink(o: FleetOpts, ctx: SinkContext): Promise<RecordS
       return (
         `nats: ${s.acked} records published to ${q(subject)} as sensor ${q(sensor)}` +
         (s.duplicates > 0 ? ` (${s.duplicates} already stored)` : '') +
-        (lost > 0 ? `; ${s.dropped} dropped (buffer full), ${s.unsent} not acknowledged (may be missing)` : '; none lost')
+        (lost > 0 ? `; ${s.dropped} dropped (buffer full), ${s.unsent} not acknowledged (may be missing)` : '; none lost') +
+        (lost > 0 && s.lastError !== null ? `; last error: ${q(s.lastError)}` : '')
       );
     },
     exitCode: () => (pub.stats.dropped + pub.stats.unsent > 0 ? 1 : 0),

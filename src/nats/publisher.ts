@@ -79,7 +79,9 @@ const RETRY_MAX_MS = 2000;
 
 /**
  * Events: `drop` ({ dropped }) at the first drop after a period without drops; `unreachable` / `reachable` when
- * the connection goes down / comes back; `error` is never emitted (failures are retried and counted in `stats`).
+ * the connection goes down / comes back; `retry` ({ retries, error }) for each publish that failed and will be sent
+ * again (the server refused it, or no ack came); `error` is never emitted (failures are retried and counted in
+ * `stats`).
  */
 export class RecordPublisher extends EventEmitter {
   readonly sensor: string;
@@ -302,6 +304,7 @@ export class RecordPublisher extends EventEmitter {
     if (this.closed) return;
     this.st.retries++;
     this.st.lastError = err instanceof Error ? err.message : String(err);
+    this.emit('retry', { retries: this.st.retries, error: this.st.lastError });
     // Retries keep their original order among themselves.
     let i = this.retryQ.length;
     while (i > 0 && this.retryQ[i - 1]!.seq > m.seq) i--;

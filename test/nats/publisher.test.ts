@@ -180,9 +180,14 @@ describe.skipIf(!nats.bin)(`record publisher on nats-server${nats.bin ? '' : ` (
 
   it('a subject no stream takes: retried, the reason kept, and counted as unsent at close', async () => {
     const pub = await createRecordPublisher(nc, { sensor: 's6', subject: 'nowhere.s6' });
+    const retries: Array<{ retries: number; error: string }> = [];
+    pub.on('retry', (e: { retries: number; error: string }) => retries.push(e));
     for (let i = 0; i < 10; i++) pub.publishRecord(record(i));
     const st = await pub.close(1500);
     expect(st).toMatchObject({ offered: 10, acked: 0, unsent: 10, dropped: 0 });
     expect(st.lastError).toMatch(/no stream takes subject nowhere\.s6/);
+    // Each failure is an event the CLI says (throttled), with its reason.
+    expect(retries.length).toBeGreaterThan(0);
+    expect(retries[0]!.error).toMatch(/no stream takes subject/);
   });
 });
