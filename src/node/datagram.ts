@@ -414,6 +414,7 @@ export class DatagramClassifier extends EventEmitter {
    * is thrown again (the embedder's bug, surfaced where it ran).
    */
   private deliver(): void {
+    if (this.pending.length === 0) return; // the common case, once per datagram: nothing to allocate
     let failed = false;
     let failure: unknown;
     const call = (f: () => void): void => {
