@@ -103,7 +103,7 @@ export const fleetCommand: Subcommand = {
     child(g, ctx, 'fleet', 'submit', 'put capture files on the work queue (one job each) for `fleet work` processes')
       .argument('<file...>', 'captures (paths every worker can open)')
       .addOption(natsOption())
-      .option('--batch <ID>', 'batch id (default: a new one); job ids are <batch>-<n>')
+      .option('--batch <ID>', 'batch id, one per submission (default: a new one); job ids are <batch>-<n>')
       .option('--wait', 'wait until every job is done or has failed, report each; exit 1 if any failed')
       .option('--timeout <S>', 'with --wait: stop waiting after S seconds')
       .option('--format <F>', "with --wait: 'ndjson' prints the batch's merged records on stdout at the end")

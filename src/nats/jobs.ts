@@ -1,9 +1,9 @@
 /**
  * Recorded traces across machines: capture jobs on a work-queue stream, taken by any number of workers that see
  * the same files. A worker classifies a job's capture with an ordinary classifier session (the same code as
- * `tunnelscope classify` on that file), publishes each record with a message id made of the job id and the
- * record's position (a redelivered job republishes the same ids, so a dead worker's partial output is not stored
- * twice), publishes a `done` job event, and only then acks. While it works it tells the server so (`working()`,
+ * `tunnelscope classify` on that file), publishes each record with a message id made of the job id, the job's
+ * sequence in the jobs stream and the record's position (a redelivered job republishes the same ids, so a dead
+ * worker's partial output is not stored twice; a batch id used again later gets new ones), publishes a `done` job event, and only then acks. While it works it tells the server so (`working()`,
  * every third of the ack wait); a worker that dies stops doing that, and the job is delivered again after the ack
  * wait, at most `maxDeliver` times. A job that fails is reported with its error as a `failed` job event: final at
  * once for a capture that cannot be read as one (every worker would fail the same way), after the last attempt
@@ -12,14 +12,15 @@
 import { EventEmitter } from 'node:events';
 import { resolve as resolvePath } from 'node:path';
 import type { NatsConnection } from '@nats-io/transport-node';
-import type { JsMsg } from '@nats-io/jetstream';
+import type { JsMsg, PubAck } from '@nats-io/jetstream';
 import type { Classifier } from '../classify/classifier.js';
 import type { FlowRecord } from '../classify/record.js';
 import { checkOptions, InvalidArgumentError, MAX_DELAY_MS, numberOption, TunnelscopeError } from '../errors.js';
+import { quoteText } from '../text.js';
 import { readCaptureFile } from '../trace/reader.js';
 import { loadNatsModules } from './modules.js';
 import { NatsError } from './lists.js';
-import { checkSensorId, DEFAULT_JOBS_STREAM, DEFAULT_RECORDS_STREAM, DEFAULT_WORKERS_CONSUMER, JOBS_SUBJECT, RECORDS_SUBJECT_PREFIX, JOB_EVENT_SUFFIX } from './names.js';
+import { checkSensorId, DEFAULT_JOBS_STREAM, DEFAULT_RECORDS_STREAM, DEFAULT_WORKERS_CONSUMER, JOBS_SUBJECT, jobMsgId, RECORDS_SUBJECT_PREFIX, JOB_EVENT_SUFFIX } from './names.js';
 import { createRecordPublisher, type PublisherOptions, type RecordPublisher } from './publisher.js';
 import { ensureJobsStream, ensureRecordsStream, type RecordsStreamOptions } from './streams.js';
 
@@ -104,12 +105,21 @@ export async function submitJobs(nc: NatsConnection, files: readonly string[], o
     const job = `${batch}-${i + 1}`;
     const file = resolvePath(files[i]!);
     const body: CaptureJob = { job, batch, file, submitted };
+    let ack: PubAck;
     try {
-      const ack = await js.publish(options.subject ?? JOBS_SUBJECT, JSON.stringify(body), { msgID: `job:${job}` });
-      jobs.push({ job, file, seq: ack.seq });
+      ack = await js.publish(options.subject ?? JOBS_SUBJECT, JSON.stringify(body), { msgID: `job:${job}` });
     } catch (e) {
       throw new NatsError(`cannot submit ${file}: ${(e as Error).message}`, { cause: e });
     }
+    // The server took it for a copy of a job it still remembers (the same batch id within the stream's duplicate
+    // window): nothing was queued, and a wait for it would never end.
+    if (ack.duplicate) {
+      throw new NatsError(
+        `batch ${quoteText(batch)}: job ${quoteText(job, 200)} was already submitted (the jobs stream remembers its id for its duplicate window); ` +
+          `${i === 0 ? 'nothing was queued' : `${i} job(s) of this submission were queued`}: use another batch id`,
+      );
+    }
+    jobs.push({ job, file, seq: ack.seq });
   }
   return { batch, jobs, recordsSeq: rec.state.last_seq };
 }
@@ -241,9 +251,9 @@ export class JobWorker extends EventEmitter {
     this.emit('job', { job: job.job, file: job.file, attempt });
     const beat = setInterval(() => m.working(), Math.max(250, Math.floor(ackWaitMs / 3)));
     try {
-      const { records, packets } = await this.classify(job, pub, () => m.working());
+      const { records, packets } = await this.classify(job, m.seq, pub, () => m.working());
       this.stats.records += records;
-      this.publishEvent(pub, { event: 'done', job: job.job, batch: job.batch, file: job.file, attempt, records, packets }, `job:${job.job}:done`);
+      this.publishEvent(pub, { event: 'done', job: job.job, batch: job.batch, file: job.file, attempt, records, packets }, jobMsgId(job.job, m.seq, 'done'));
       await pub.flush();
       await m.ackAck().catch(() => false);
       this.stats.done++;
@@ -255,7 +265,7 @@ export class JobWorker extends EventEmitter {
       this.publishEvent(
         pub,
         { event: 'failed', job: job.job, batch: job.batch, file: job.file, attempt, error: err.message ?? String(e), code, final },
-        final ? `job:${job.job}:failed` : `job:${job.job}:failed:${attempt}`,
+        final ? jobMsgId(job.job, m.seq, 'failed') : jobMsgId(job.job, m.seq, `failed:${attempt}`),
       );
       await pub.flush();
       this.stats.failed++;
@@ -272,14 +282,14 @@ export class JobWorker extends EventEmitter {
   }
 
   /** Classify one capture through a fresh session; records out as they end, with back-pressure from the publisher. */
-  private async classify(job: CaptureJob, pub: RecordPublisher, alive: () => void): Promise<{ records: number; packets: number }> {
+  private async classify(job: CaptureJob, jobSeq: number, pub: RecordPublisher, alive: () => void): Promise<{ records: number; packets: number }> {
     const session = this.options.classifier.session(this.options.flow ? { flow: this.options.flow } : {});
     let n = 0;
     const extra = `,"job":${JSON.stringify(job.job)},"batch":${JSON.stringify(job.batch)},"capture":${JSON.stringify(job.file)},"sensor":${JSON.stringify(this.options.id)}}`;
     session.on('flow', (r: FlowRecord) => {
       const json = JSON.stringify(r);
       // Position in the job's output: the same on every attempt, since a capture classifies the same way each time.
-      pub.publish(pub.subject, json.slice(0, -1) + extra, `job:${job.job}:${n++}`);
+      pub.publish(pub.subject, json.slice(0, -1) + extra, jobMsgId(job.job, jobSeq, n++));
     });
     let packets = 0;
     try {

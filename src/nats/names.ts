@@ -78,6 +78,16 @@ export function recordMsgId(sensor: string, r: FlowKeyFields, kind: 'r' | 'v' = 
 }
 
 /**
+ * Message id of what a worker publishes for one job: its records (`part` = position in the job's output) and its
+ * events. The job's sequence in the jobs stream is part of it: a redelivered job (same sequence) republishes the
+ * same ids, so a dead worker's partial output is not stored twice, while a batch id used again later (a new
+ * submission, a new sequence) never collides with what the first submission stored.
+ */
+export function jobMsgId(job: string, jobSeq: number, part: number | string): string {
+  return `job:${job}@${jobSeq}:${part}`;
+}
+
+/**
  * Whether a stream subject `pattern` takes every subject `subject` stands for (both may hold the wildcards `*`, one
  * token, and `>`, one or more trailing tokens): `tunnelscope.>` covers `tunnelscope.records.>`; `a.*` does not
  * cover `a.>`.

@@ -15,6 +15,7 @@ import { jetstream, jetstreamManager, AckPolicy } from '@nats-io/jetstream';
 import type { Classifier } from '../../src/classify/classifier.js';
 import { createJobWorker, submitJobs, waitForJobs, type JobEvent } from '../../src/nats/jobs.js';
 import { ensureJobsStream, ensureRecordsStream } from '../../src/nats/streams.js';
+import { jobMsgId } from '../../src/nats/names.js';
 import { countRecord, newFleetStats, readFleet, type FleetRecord } from '../../src/nats/reader.js';
 import { natsServerBinary } from '../helpers/nats-server.js';
 import { useNatsServer } from '../helpers/nats-fixture.js';
@@ -64,7 +65,7 @@ describe.skipIf(why !== '')(`capture jobs on nats-server${why ? ` (skipped: ${wh
     const js = jetstream(nc);
     for (let n = 0; n < partial.length; n++) {
       const body = { ...partial[n], job: job.job, batch: 'b1', capture: job.file, sensor: 'dead-worker' };
-      await js.publish('tunnelscope.records.dead-worker', JSON.stringify(body), { msgID: `job:${job.job}:${n}` });
+      await js.publish('tunnelscope.records.dead-worker', JSON.stringify(body), { msgID: jobMsgId(job.job, taken.seq, n) });
     }
 
     const events: JobEvent[] = [];
@@ -121,5 +122,38 @@ describe.skipIf(why !== '')(`capture jobs on nats-server${why ? ` (skipped: ${wh
     expect(await c.next({ expires: 4000 })).toBeNull();
     const [out] = await waiting;
     expect(out).toMatchObject({ job: 'g1-1', state: 'gave-up', deliveries: 2 });
+  }, 60_000);
+
+  it('a batch id the jobs stream still remembers is refused, not silently dropped', async () => {
+    const opts = { stream: 'J_REUSE', subject: 'reuse.capture' };
+    const first = await submitJobs(nc, [BATCH[1]!, BATCH[2]!], { ...opts, batch: 'same' });
+    expect(first.jobs).toHaveLength(2);
+    // The server would drop the second submission's jobs as duplicates of the first's: nobody would run them and
+    // a wait for them would never end.
+    await expect(submitJobs(nc, [BATCH[3]!], { ...opts, batch: 'same' })).rejects.toThrow(/batch "same".*already submitted.*another batch id/s);
+    const jsm = await jetstreamManager(nc);
+    expect((await jsm.streams.info(opts.stream)).state.messages).toBe(2);
+  }, 30_000);
+
+  it('a batch id submitted again after the jobs stream forgot it: its records and done event are stored anew', async () => {
+    const opts = { stream: 'J_AGAIN', subject: 'again.capture', consumer: 'again-workers' };
+    const jsm = await jetstreamManager(nc);
+    // A jobs stream that forgets message ids after 1 s; the records stream remembers them for 2 min (the default).
+    await jsm.streams.add({ name: opts.stream, subjects: [opts.subject], retention: 'workqueue' as never, duplicate_window: 1000 * 1e6 });
+    const runOnce = async (): Promise<number> => {
+      const sub = await submitJobs(nc, [BATCH[4]!], { ...opts, batch: 'again' });
+      const worker = createJobWorker(nc, { ...opts, id: 'again-w', classifier, maxJobs: 1 }).run();
+      const [out] = await waitForJobs(nc, sub, { ...opts, timeoutMs: 20_000 });
+      await worker;
+      expect(out!.state).toBe('done');
+      let n = 0;
+      await readFleet(nc, { startSeq: sub.recordsSeq + 1, match: (r) => r.batch === 'again', onRecord: () => void n++ });
+      return n;
+    };
+    const want = classifyFile(classifier, BATCH[4]!).length;
+    expect(want).toBeGreaterThan(0);
+    expect(await runOnce()).toBe(want);
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(await runOnce()).toBe(want);
   }, 60_000);
 });
