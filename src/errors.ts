@@ -87,6 +87,16 @@ export function checkOptions(where: string, options: unknown): void {
   if (options === null || typeof options !== 'object' || Array.isArray(options)) throw new InvalidArgumentError(`${where}: options must be an object, got ${describeValue(options)}`);
 }
 
+/**
+ * A classifier handed to a door that drives it (the socket adapters, a job worker) must be one: checked at the call,
+ * by the method the door will call, so a wrong value fails there with its name rather than on the first packet.
+ */
+export function checkClassifier(where: string, name: string, value: unknown, method: 'session' | 'classifyFlow'): void {
+  if (value === null || typeof value !== 'object' || typeof (value as Record<string, unknown>)[method] !== 'function') {
+    throw new InvalidArgumentError(`${where}: ${name} must be a Classifier (createClassifier), got ${describeValue(value)}`);
+  }
+}
+
 /** Bad argument at a public door (wrong type, out of range option). */
 export class InvalidArgumentError extends TunnelscopeError {
   constructor(message: string, options?: { cause?: unknown }) {

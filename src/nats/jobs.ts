@@ -15,7 +15,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import type { JsMsg, PubAck } from '@nats-io/jetstream';
 import type { Classifier } from '../classify/classifier.js';
 import type { FlowRecord } from '../classify/record.js';
-import { checkOptions, InvalidArgumentError, MAX_DELAY_MS, numberOption, TunnelscopeError } from '../errors.js';
+import { checkClassifier, checkOptions, MAX_DELAY_MS, numberOption, TunnelscopeError } from '../errors.js';
 import { quoteText } from '../text.js';
 import { readCaptureFile } from '../trace/reader.js';
 import { loadNatsModules } from './modules.js';
@@ -166,9 +166,7 @@ export class JobWorker extends EventEmitter {
     super();
     checkOptions('createJobWorker', options);
     checkSensorId(options.id);
-    if (options.classifier === null || typeof options.classifier !== 'object' || typeof options.classifier.session !== 'function') {
-      throw new InvalidArgumentError('createJobWorker: classifier must be a Classifier (createClassifier)');
-    }
+    checkClassifier('createJobWorker', 'classifier', options.classifier, 'session');
     // The heartbeat runs every ackWaitMs / 3: a Node timer past 2^31 - 1 ms would run every millisecond.
     numberOption('ackWaitMs', options.ackWaitMs, 30_000, 1, MAX_DELAY_MS);
     numberOption('maxDeliver', options.maxDeliver, 3, 1, 2 ** 31 - 1, true);

@@ -16,7 +16,7 @@ import type { Classifier } from '../classify/classifier.js';
 import type { ClassifierSession } from '../classify/session.js';
 import type { Verdict } from '../classify/types.js';
 import { IPPROTO_UDP } from '../detect/types.js';
-import { checkOptions, describeValue, InvalidArgumentError, numberOption } from '../errors.js';
+import { checkClassifier, checkOptions, describeValue, InvalidArgumentError, numberOption } from '../errors.js';
 import type { FlowHandle, PacketView } from '../trace/types.js';
 import { newPacketView } from '../trace/decode.js';
 import { isUnspecified, LocalAddresses, parseSockAddr, UNSPECIFIED4, UNSPECIFIED6, type SockAddr } from './address.js';
@@ -152,9 +152,7 @@ export class DatagramClassifier extends EventEmitter {
 
   constructor(classifier: Classifier, options: DatagramOptions = {}) {
     super();
-    if (classifier === null || typeof classifier !== 'object' || typeof classifier.session !== 'function') {
-      throw new InvalidArgumentError(`DatagramClassifier: the first argument must be a Classifier (createClassifier), got ${describeValue(classifier)}`);
-    }
+    checkClassifier('DatagramClassifier', 'the first argument', classifier, 'session');
     checkOptions('DatagramClassifier', options);
     const maxPackets = Math.floor(numberOption('maxPackets', options.maxPackets, 8, 1, 255));
     const maxFlows = Math.floor(numberOption('maxFlows', options.maxFlows, 100_000, 1, 1 << 28));

@@ -16,7 +16,7 @@ import type { Classifier } from '../classify/classifier.js';
 import type { Verdict } from '../classify/types.js';
 import type { ArrayPacket } from '../detect/array-flow.js';
 import { IPPROTO_TCP } from '../detect/types.js';
-import { checkOptions, describeValue, InvalidArgumentError, MAX_DELAY_MS, numberOption } from '../errors.js';
+import { checkClassifier, checkOptions, describeValue, InvalidArgumentError, MAX_DELAY_MS, numberOption } from '../errors.js';
 import { parseSockAddr, sameFamily } from './address.js';
 import { firstMessageEnd, MORE, newFramingState, UNKNOWN } from './first-message.js';
 
@@ -66,9 +66,7 @@ export type SocketVerdict = Verdict | UndecidedVerdict;
  *   socket (synchronously, before anything is read)
  */
 export function classifySocket(classifier: Classifier, socket: Socket, options: SocketClassifyOptions = {}): Promise<SocketVerdict> {
-  if (classifier === null || typeof classifier !== 'object' || typeof classifier.classifyFlow !== 'function') {
-    throw new InvalidArgumentError(`classifySocket: the first argument must be a Classifier (createClassifier), got ${describeValue(classifier)}`);
-  }
+  checkClassifier('classifySocket', 'the first argument', classifier, 'classifyFlow');
   if (socket === null || typeof socket !== 'object' || typeof socket.read !== 'function') {
     throw new InvalidArgumentError(`classifySocket: the second argument must be a net.Socket, got ${describeValue(socket)}`);
   }
