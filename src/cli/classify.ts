@@ -271,7 +271,7 @@ async function classify(captures: string[], opts: ClassifyOpts, io: CliIo): Prom
       }
     }
     const m = metrics;
-    return await withListsAndSinks(opts, io, progress, { companionWindow, espPorts, metrics: m, input: capture }, (options, sinks, hooks) =>
+    return await withListsAndSinks(opts, io, progress, { companionWindow, espPorts, metrics: m, input: capture, stop }, (options, sinks, hooks) =>
       classifyInput(options, capture, format, sinks, progress, { ...o, hooks }, m, stop, hup),
     );
   } finally {
@@ -292,7 +292,7 @@ async function withListsAndSinks(
   opts: ClassifyOpts,
   io: CliIo,
   progress: Progress,
-  extra: { companionWindow: number | undefined; espPorts: number[] | undefined; metrics?: RunMetrics | null; input?: string },
+  extra: { companionWindow: number | undefined; espPorts: number[] | undefined; metrics?: RunMetrics | null; input?: string; stop?: StopFlag },
   body: (options: ClassifierOptions, sinks: RecordSink[], hooks: RunHooks) => Promise<number>,
 ): Promise<number> {
   const sinks: RecordSink[] = [];
@@ -300,7 +300,7 @@ async function withListsAndSinks(
   try {
     progress.phase('loading lists');
     const t0 = performance.now();
-    const sinkCtx = { io, input: extra.input ?? '' };
+    const sinkCtx = { io, input: extra.input ?? '', stop: extra.stop };
     // A plugin may provide the lists (a fleet snapshot) instead of the list files.
     for (const p of SINK_PLUGINS) {
       const l = (await p.lists?.(opts, sinkCtx)) ?? null;

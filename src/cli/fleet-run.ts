@@ -217,7 +217,7 @@ export async function fleetSink(o: FleetOpts, ctx: SinkContext): Promise<RecordS
       if (closed) return;
       closed = true;
       try {
-        await pub.close(30_000);
+        await closePublisher(pub, ctx, stderr);
       } finally {
         await conn.release();
       }
@@ -234,6 +234,41 @@ export async function fleetSink(o: FleetOpts, ctx: SinkContext): Promise<RecordS
     },
     exitCode: () => (pub.stats.dropped + pub.stats.unsent > 0 ? 1 : 0),
   };
+}
+
+/** How long the end of a run waits for the server to acknowledge what was sent, at most. */
+const ACK_WAIT_MS = 30_000;
+/** After a stop was asked for, how long without a single ack ends that wait (the user wants out; a server that
+ * takes records keeps it going). */
+const STOPPED_NO_PROGRESS_MS = 5_000;
+
+/**
+ * Close the publisher, waiting for acks up to {@link ACK_WAIT_MS}; once a stop is asked for (before the wait or
+ * during it), {@link STOPPED_NO_PROGRESS_MS} without an ack ends it. A wait longer than a second is said, so an
+ * operator who pressed Ctrl-C knows what the process is doing; what is still unacknowledged is counted (`unsent`).
+ */
+async function closePublisher(pub: RecordPublisher, ctx: SinkContext, stderr: NodeJS.WritableStream): Promise<void> {
+  const t0 = Date.now();
+  let acked = pub.stats.acked, progressAt = t0, said = false;
+  while (pub.stats.buffered > 0) {
+    const now = Date.now();
+    if (now - t0 >= ACK_WAIT_MS) break;
+    if (ctx.stop?.requested === true && now - progressAt >= STOPPED_NO_PROGRESS_MS) break;
+    if (!said && now - t0 >= 1000) {
+      said = true;
+      const s = pub.stats;
+      stderr.write(
+        `tunnelscope: nats: waiting up to ${ACK_WAIT_MS / 1000} s for ${s.buffered} records to be acknowledged` +
+          `${s.unreachable ? ' (NATS is unreachable)' : ''}; after a stop, ${STOPPED_NO_PROGRESS_MS / 1000} s without an ack ends the wait\n`,
+      );
+    }
+    await pub.flush(Math.min(250, ACK_WAIT_MS - (now - t0)));
+    if (pub.stats.acked !== acked) {
+      acked = pub.stats.acked;
+      progressAt = Date.now();
+    }
+  }
+  await pub.close(0);
 }
 
 // ---------------------------------------------------------------------------------------------------------------

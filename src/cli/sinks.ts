@@ -33,6 +33,8 @@ export interface SinkContext {
   io: CliIo;
   /** The capture path, or '-' (stdin: a live capture that cannot be paused). */
   input: string;
+  /** Whether a stop was asked for (SIGINT/SIGTERM): a sink's closing waits less on what is outside after one. */
+  stop?: { readonly requested: boolean } | undefined;
 }
 
 /** What a lists provider updates: the run's classifier or worker pool. */

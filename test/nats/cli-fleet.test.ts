@@ -184,4 +184,33 @@ describe.skipIf(!nats.bin)(`three sensors, one stream, one list version${nats.bi
     expect(published + dropped).toBe(flows);
     expect(s.stderr()).toMatch(/publish buffer full; dropping records/);
   }, 120_000);
+
+  it('stopped while NATS is unreachable: says it waits for acks, gives up after 5 s without one, accounts for them', async () => {
+    const url = server.url;
+    await runCli(['lists', 'publish', '--nats', url, '--bucket', 'stop-lists', '--registered', join(dir, 'trace.registered.txt')]);
+    const proxy = await startTcpProxy(server.port);
+    proxies.push(proxy);
+    const s = startCli(
+      ['classify', '-', '--nats', `nats://127.0.0.1:${proxy.port}`, '--lists-from', 'stop-lists', '--publish', '--sensor', 'stopped', '--quiet-records'],
+      { stdin: 'pipe' },
+    );
+    procs.push(s);
+    await s.line(/lists: fleet revision \d+ from/);
+    const bytes = readFileSync(trace);
+    await feed(s, bytes.subarray(0, bytes.length >> 1), 4, 100);
+    proxy.cut();
+    await s.line(/connection lost/);
+    const t0 = Date.now();
+    s.proc.kill('SIGINT');
+    // Before: a silent wait of 30 s for a server that was gone. The live flows the stop ended wait in the buffer.
+    await s.line(/nats: waiting up to 30 s for \d+ records to be acknowledged \(NATS is unreachable\)/, 5000);
+    expect(await s.exit, s.stderr()).toBe(1);
+    const waited = Date.now() - t0;
+    expect(waited).toBeGreaterThan(4000);
+    expect(waited).toBeLessThan(15_000);
+    const m = /nats: (\d+) records published .*; 0 dropped \(buffer full\), (\d+) not acknowledged/.exec(s.stderr());
+    expect(m, s.stderr()).not.toBeNull();
+    expect(Number(m![2])).toBeGreaterThan(0);
+    proxy.restore();
+  }, 120_000);
 });
