@@ -505,13 +505,28 @@ export async function fleetWork(o: FleetWorkOpts, io: CliIo, signal: AbortSignal
       maxJobs: num(o.maxJobs),
       idleExitMs: num(o.idleExit, 1000),
     });
-    w.on('job', (e: { job: string; file: string; attempt: number }) => stderr.write(`tunnelscope: fleet: worker ${id}: job ${escapeText(String(e.job))} ${q(e.file)} started (attempt ${e.attempt})\n`));
-    w.on('done', (e: JobEvent) => stderr.write(`tunnelscope: fleet: worker ${id}: job ${escapeText(String(e.job))} done: ${e.records ?? 0} records\n`));
-    w.on('failed', (e: JobEvent) => stderr.write(`tunnelscope: fleet: worker ${id}: job ${escapeText(String(e.job))} failed${e.final ? '' : ' (will be retried)'}: ${q(e.error ?? '')}\n`));
+    // The job in hand, for the stop's note: a large capture can take minutes, and the process must say why it goes on.
+    let inHand: string | null = null;
+    w.on('job', (e: { job: string; file: string; attempt: number }) => {
+      inHand = escapeText(String(e.job));
+      stderr.write(`tunnelscope: fleet: worker ${id}: job ${inHand} ${q(e.file)} started (attempt ${e.attempt})\n`);
+    });
+    w.on('done', (e: JobEvent) => {
+      inHand = null;
+      stderr.write(`tunnelscope: fleet: worker ${id}: job ${escapeText(String(e.job))} done: ${e.records ?? 0} records\n`);
+    });
+    w.on('failed', (e: JobEvent) => {
+      inHand = null;
+      stderr.write(`tunnelscope: fleet: worker ${id}: job ${escapeText(String(e.job))} failed${e.final ? '' : ' (will be retried)'}: ${q(e.error ?? '')}\n`);
+    });
+    const sayStop = (): void => {
+      if (inHand !== null) stderr.write(`tunnelscope: fleet: worker ${id}: stopping after job ${inHand} (a second interrupt exits at once; the job then goes to another worker after the ack wait)\n`);
+    };
+    signal.addEventListener('abort', sayStop, { once: true });
     w.on('ready', (e: { ackWaitMs: number; maxDeliver: number }) =>
       stderr.write(`tunnelscope: fleet: worker ${id}: waiting for jobs (ack wait ${e.ackWaitMs / 1000} s, at most ${e.maxDeliver} deliveries)\n`),
     );
-    const st = await w.run();
+    const st = await w.run().finally(() => signal.removeEventListener('abort', sayStop));
     stderr.write(`tunnelscope: fleet: worker ${id}: ${st.jobs} job(s), ${st.done} done, ${st.failed} failed, ${st.records} records\n`);
     return 0;
   } catch (e) {

@@ -138,15 +138,14 @@ export const fleetCommand: Subcommand = {
           numberFlag('max-jobs', opts.maxJobs, { min: 1, integer: true });
           numberFlag('idle-exit', opts.idleExit, { min: 0 });
           if (opts.listsFrom !== undefined && (opts.registered ?? opts.vpnEndpoints ?? opts.vpnDomains) !== undefined) throw new UsageError('--lists-from replaces the list files');
-          const ac = new AbortController();
-          const stop = (): void => ac.abort();
-          process.once('SIGINT', stop);
-          process.once('SIGTERM', stop);
+          // As classify: the first SIGINT/SIGTERM asks for a stop (the job in hand is finished), a second exits at once.
+          const { StopFlag, stopOnSignals } = await import('./live.js');
+          const stop = new StopFlag();
+          const control = stopOnSignals(ctx.io, 'fleet work', stop);
           try {
-            return await guarded(ctx.io, 'fleet work', async () => (await import('./fleet-run.js')).fleetWork(opts, ctx.io, ac.signal));
+            return await guarded(ctx.io, 'fleet work', async () => (await import('./fleet-run.js')).fleetWork(opts, ctx.io, stop.controller.signal));
           } finally {
-            process.off('SIGINT', stop);
-            process.off('SIGTERM', stop);
+            control?.dispose();
           }
         }),
       );

@@ -82,4 +82,32 @@ describe.skipIf(why !== '')(`fleet submit / fleet work with a worker killed mid-
     // Some of the killed worker's records did reach the stream (and were not stored again when the job was redone).
     expect(partial).toBeGreaterThan(0);
   }, 240_000);
+
+  it('fleet work stopped with a job in hand says it finishes the job first; a second interrupt exits at once', async () => {
+    let jobSeen = false;
+    const proxy = await startTcpProxy(server.port, {
+      watch: (b, p) => {
+        // Once the job arrives nothing the worker sends reaches the server: its records are never acked.
+        if (!jobSeen && /MSG tunnelscope\.jobs\.capture /.test(b.toString('latin1'))) {
+          jobSeen = true;
+          p.hold();
+        }
+      },
+    });
+    proxies.push(proxy);
+    const w = startCli(['fleet', 'work', '--nats', `nats://127.0.0.1:${proxy.port}`, '--id', 'stopper', '--ack-wait', '60']);
+    procs.push(w);
+    await w.line(/worker stopper: waiting for jobs/);
+    const submit = await runCli(['fleet', 'submit', '--nats', server.url, '--batch', 'stop1', BATCH[0]!]);
+    expect(submit.code, submit.err).toBe(0);
+    await w.line(/worker stopper: job stop1-1 .* started/);
+    w.proc.kill('SIGINT');
+    await w.line(/worker stopper: stopping after job stop1-1 \(a second interrupt exits at once; the job then goes to another worker after the ack wait\)/, 5000);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(w.proc.exitCode).toBeNull(); // still waiting for the job's acks
+    w.proc.kill('SIGINT');
+    await w.exit;
+    expect(w.proc.signalCode).toBe('SIGINT'); // exits as a process killed by the signal (a shell sees 130)
+    expect(w.stderr()).toMatch(/fleet work: second interrupt: exiting at once/);
+  }, 60_000);
 });
