@@ -14,13 +14,15 @@
  */
 import { isAscii } from 'node:buffer';
 import { MAX_LIST_BYTES, MAX_LIST_ENTRIES, openListFile, quoteForMessage, readError, readListUnits, readOpenList, unitsOfListBytes, valueProblem, type OpenList } from './read-text.js';
-import { ListScanner } from './scan.js';
+import { ListScanner, separatorHint } from './scan.js';
 import { plain, unitsDecoder, unitsOf, type ListUnits } from './units.js';
 import { RangeInterner } from './intern.js';
 import { CidrError, describeValue, InvalidArgumentError, ListParseError } from '../errors.js';
 import { newPrefixParts, parsePrefix4Units, parsePrefixInto } from '../ip/prefix.js';
 import { CidrMap, CidrMapBuilder } from '../trie/cidr-map.js';
 import { PrefixColumns } from '../trie/columns.js';
+
+const CIDR_NOUNS = { key: 'CIDR', value: 'value' };
 
 /** Options for {@link parseCidrList} / {@link loadCidrList}. */
 export interface CidrListOptions {
@@ -109,10 +111,11 @@ function newParser(u: ListUnits, size: number, options: CidrListOptions): { scan
   const sink = (lineNo: number, ks: number, ke: number, vs: number, ve: number): void => {
     // Dotted-quad IPv4 straight from the units; anything else (IPv6, errors) through the string parser.
     if (!parsePrefix4Units(u, ks, ke, p, normalize)) {
+      const key = keyText(ks, ke);
       try {
-        parsePrefixInto(keyText(ks, ke), p, normalize);
+        parsePrefixInto(key, p, normalize);
       } catch (e) {
-        if (e instanceof CidrError) throw new ListParseError(source, lineNo, `${e.code}: ${e.message}`, { cause: e });
+        if (e instanceof CidrError) throw new ListParseError(source, lineNo, `${e.code}: ${e.message}${separatorHint(key, CIDR_NOUNS)}`, { cause: e });
         throw e;
       }
     }
@@ -120,7 +123,7 @@ function newParser(u: ListUnits, size: number, options: CidrListOptions): { scan
     lineOf.push(lineNo);
     valueOf.push(vs < 0 ? defaultId : values.intern(vs, ve));
   };
-  const scanner = new ListScanner(source, { key: 'CIDR', value: 'value' });
+  const scanner = new ListScanner(source, CIDR_NOUNS);
   let lineError: unknown = null;
   const scan = (n: number, last: boolean): boolean => {
     if (lineError !== null) return false;

@@ -21,7 +21,7 @@
  */
 import { quoteForMessage, readListUnits } from './read-text.js';
 import { RangeInterner } from './intern.js';
-import { scanListLines } from './scan.js';
+import { scanListLines, separatorHint } from './scan.js';
 import { unitsOf, unitsText, type ListUnits } from './units.js';
 import { describeValue, InvalidArgumentError, ListParseError } from '../errors.js';
 
@@ -195,10 +195,11 @@ function parseUnits(u: ListUnits, options: DomainListOptions): DomainList {
   const keys: string[] = [];
   const valueOf: number[] = [];
   const lineOf: number[] = [];
-  scanListLines(u, source, { key: 'domain', value: 'provider' }, (lineNo, ks, ke, vs, ve) => {
+  const nouns = { key: 'domain', value: 'provider' };
+  scanListLines(u, source, nouns, (lineNo, ks, ke, vs, ve) => {
     const raw = unitsText(u, ks, ke);
     const e = parseEntry(raw);
-    if (typeof e === 'string') throw new ListParseError(source, lineNo, `${e}: ${JSON.stringify(raw)}`);
+    if (typeof e === 'string') throw new ListParseError(source, lineNo, `${e}: ${JSON.stringify(raw)}${separatorHint(raw, nouns)}`);
     const key = e.wildcard ? '*.' + e.key : e.key;
     const v = vs < 0 ? noValue : values.intern(vs, ve);
     const prev = keyed.get(key);

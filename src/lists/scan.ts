@@ -20,6 +20,15 @@ import { unitsText, type ListUnits } from './units.js';
 export type ListLineSink = (lineNo: number, ks: number, ke: number, vs: number, ve: number) => void;
 
 /**
+ * What to add to a bad key's message when the key holds a blank, a tab or a semicolon: the line most likely used
+ * another separator than the comma (`10.0.0.0/8 corp`, a spreadsheet's `;`), which the key's own reason ("prefix
+ * length is not a decimal number") does not make plain.
+ */
+export function separatorHint(key: string, nouns: { readonly key: string; readonly value: string }): string {
+  return /[ \t;]/.test(key) ? ` (a line is ${nouns.key}[,${nouns.value}]: the ${nouns.value} follows a comma)` : '';
+}
+
+/**
  * Scan every entry line of the text `u` (see unitsOf) in order. A line with a comma but nothing before it fails
  * with `source:line: missing <key noun> before ","`; the sink may throw its own error to stop the scan.
  * @throws {ListParseError}

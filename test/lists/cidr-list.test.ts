@@ -84,6 +84,13 @@ describe('parseCidrList errors name source, line and offending text', () => {
     const e = parseError('10.0.0.0/8,a\n# x\n10.0.0.0/8 , b\n');
     expect(e.message).toBe('reg.txt:3: duplicate prefix 10.0.0.0/8 with value "b"; line 1 has "a"');
   });
+  it('a line separated by a blank, a tab or a semicolon says the value follows a comma', () => {
+    for (const line of ['10.0.0.0/8 corp', '10.0.0.0/8\tcorp', '2001:db8::/32;corp']) {
+      expect(parseError(line).message, line).toMatch(/^reg\.txt:1: TS_INVALID_CIDR: .* \(a line is CIDR\[,value\]: the value follows a comma\)$/);
+    }
+    // Only then: a key that is merely wrong gets its own reason alone.
+    expect(parseError('10.0.0.300/24').message).not.toMatch(/follows a comma/);
+  });
   it('zone ids are rejected', () => {
     expect(parseError('fe80::1%eth0').message).toMatch(/^reg\.txt:1: .*zone.*"fe80::1%eth0"/);
   });

@@ -63,7 +63,9 @@ describe('domain list files', () => {
   });
   it('one bad line fails the load with source:line', () => {
     const cases: Array<[string, number, RegExp]> = [
-      ['ok.example\nbad!.example\n', 2, /invalid character/],
+      ['ok.example\nbad!.example\n', 2, /invalid character "!": "bad!\.example"$/],
+      ['nordvpn.com NordVPN', 1, /invalid character " ".* \(a line is domain\[,provider\]: the provider follows a comma\)$/],
+      ['nordvpn.com;NordVPN', 1, /invalid character ";".* \(a line is domain\[,provider\]: the provider follows a comma\)$/],
       ['a..b.example', 1, /empty label/],
       ['x.' + 'a'.repeat(64) + '.com', 1, /label longer than 63/],
       [('a'.repeat(60) + '.').repeat(5) + 'com', 1, /longer than 253/],

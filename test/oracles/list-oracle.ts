@@ -66,7 +66,8 @@ export function naiveCidrList(text: string, source: string, normalize: boolean, 
     try {
       return formatPrefix(parsePrefixInto(raw, p, normalize));
     } catch (e) {
-      if (e instanceof CidrError) throw new ListParseError(source, lineNo, `${e.code}: ${e.message}`, { cause: e });
+      const hint = raw.includes(' ') || raw.includes('\t') || raw.includes(';') ? ' (a line is CIDR[,value]: the value follows a comma)' : '';
+      if (e instanceof CidrError) throw new ListParseError(source, lineNo, `${e.code}: ${e.message}${hint}`, { cause: e });
       throw e;
     }
   });
