@@ -5,13 +5,15 @@
 // protocol name (the container it looks up is never assigned), so the call set-up stops at the HTTP request.
 // What this does, each step from MS-SSTP and nothing more, so that the real client (sstpc) goes on with its side:
 //   - reads the client's HTTP request up to the blank line and answers `HTTP/1.1 200` with
-//     `Content-Length: 18446744073709551615` (MS-SSTP §3.2.4.1: the HTTPS connection set-up);
+//     `Content-Length: 18446744073709551615` (MS-SSTP §4.1, HTTPS layer establishment, which also
+//     provides for plain HTTP behind an SSL/TLS terminating edge device);
 //   - answers SSTP_MSG_CALL_CONNECT_REQUEST with SSTP_MSG_CALL_CONNECT_ACK carrying one Crypto Binding Request
-//     attribute (MS-SSTP §2.2.7, §2.2.11: 3 reserved bytes, hash bitmask 3 = SHA-1 | SHA-256, a 32-byte nonce);
-//   - sends one SSTP_MSG_ECHO_REQUEST a second later and answers the client's echo requests (§2.2.16, §2.2.17);
+//     attribute (MS-SSTP §2.2.10, §2.2.6: 3 reserved bytes, hash bitmask 3 = SHA-1 | SHA-256, a 32-byte nonce);
+//   - sends one SSTP_MSG_ECHO_REQUEST a second later and answers the client's echo requests with
+//     SSTP_MSG_ECHO_RESPONSE (§2.2);
 //   - sends no PPP of its own: the client's pppd is scripts/record/pppd-standin, whose pty echoes what it is sent
 //     (it never sets raw mode), so any server PPP frame would come back as a client data packet that no pppd sent;
-//   - answers SSTP_MSG_CALL_DISCONNECT with …_DISCONNECT_ACK and closes (§3.2.5).
+//   - answers SSTP_MSG_CALL_DISCONNECT with …_DISCONNECT_ACK and closes.
 // Usage: node sstp-server-standin.mjs HOST PORT (exits after 60 s whatever happens).
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';

@@ -4,12 +4,13 @@
  * ordinary, registered or not, and only the operator's endpoint list names the server (parts/3 §"SSL VPNs": never a
  * lone TLS flow from port or shape). Behind a TLS terminator (`clear`, the cleartext hop of a socat offloader) the
  * client's request line `SSTP_DUPLEX_POST /sra_{BA195980-CD49-458b-9E23-C84EE0ADCD75}/` is in clear: `sstp.http`,
- * strong (parts/3 §"SSTP packet layout", MS-SSTP §3.2.4.1). Debian's SoftEther 5.01.9674 never answers that request
- * (its SSTP hand-over returns false: see the recorder), so `clear` holds the request alone; `clear-standin` puts
- * scripts/record/sstp-server-standin.mjs at the end of the same hop, and the real client goes on to its
- * CALL_CONNECT_REQUEST, echo response and data packets. `sstp.http` decides the flow at its first packet (strong
- * evidence is final), so `sstp.control` shows on a capture that starts after the HTTP set-up: medium items, the
- * label left ordinary (the detector makes a control packet strong only after the request line of the same flow).
+ * strong (parts/3 §"SSTP packet layout"; MS-SSTP §4.1 provides for plain HTTP behind a TLS-terminating edge device).
+ * Debian's SoftEther 5.01.9674 never answers that request (its SSTP hand-over returns false: see the recorder), so
+ * `clear` holds the request alone; `clear-standin` puts scripts/record/sstp-server-standin.mjs at the end of the same
+ * hop, and the real client goes on to its CALL_CONNECT_REQUEST, echo response and data packets. `sstp.http` decides
+ * the flow at its first packet (strong evidence is final), so `sstp.control` shows on a capture that starts after the
+ * HTTP set-up: medium items, the label left ordinary (the detector makes a control packet strong only after the
+ * request line of the same flow).
  */
 import { describe, expect, it } from 'vitest';
 import { classifyCut, classifyRecording, describeRecords, expectOneTunnel, useRecording } from '../helpers/real-recording.js';
