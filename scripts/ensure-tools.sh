@@ -43,6 +43,8 @@ pkg_of() {
     vpnserver) echo softether-vpnserver ;; # SoftEther VPN: server, client and their command-line admin tool
     vpnclient) echo softether-vpnclient ;;
     vpncmd) echo softether-vpncmd ;;
+    sstpc) echo sstp-client ;; # Microsoft SSTP client (against SoftEther's SSTP server function)
+    socat) echo socat ;; # a TLS terminator in front of a server, so that a recorder can capture the cleartext hop
     *) echo "" ;;
   esac
 }
