@@ -37,7 +37,7 @@ import {
 } from '../nats/index.js';
 import { UsageError } from './args.js';
 import type { CliIo } from './io.js';
-import type { FleetOpts } from './fleet-options.js';
+import { natsAuthOf, type FleetOpts, type NatsAuthOpts } from './fleet-options.js';
 import type { ListsProvider, ListsTarget, RecordSink, SinkContext } from './sinks.js';
 import { loadListFiles as loadClassifyLists } from './lists.js';
 
@@ -56,7 +56,7 @@ const runs = new WeakMap<object, Shared>();
 function acquire(o: FleetOpts, sensor: string): { nc: Promise<NatsConnection>; release: () => Promise<void> } {
   let s = runs.get(o);
   if (!s) {
-    s = { nc: connectNats(o.nats!, { name: `tunnelscope ${sensor}` }), users: 0 };
+    s = { nc: connectNats(o.nats!, { name: `tunnelscope ${sensor}`, auth: natsAuthOf(o) }), users: 0 };
     runs.set(o, s);
   }
   s.users++;
@@ -115,8 +115,8 @@ function sayWatcherEvents(watcher: FleetListWatcher, target: ListsTarget, stderr
   watcher.on('error', (e: Error) => stderr.write(`tunnelscope: lists: checking for a new revision failed (will retry): ${q(e.message)}\n`));
 }
 
-async function withNats<T>(url: string, name: string, fn: (nc: NatsConnection) => Promise<T>): Promise<T> {
-  const nc = await connectNats(url, { name });
+async function withNats<T>(o: { nats: string } & NatsAuthOpts, name: string, fn: (nc: NatsConnection) => Promise<T>): Promise<T> {
+  const nc = await connectNats(o.nats, { name, auth: natsAuthOf(o) });
   try {
     return await fn(nc);
   } finally {
@@ -274,7 +274,7 @@ async function closePublisher(pub: RecordPublisher, ctx: SinkContext, stderr: No
 // ---------------------------------------------------------------------------------------------------------------
 // tunnelscope lists publish
 
-export interface ListsPublishOpts {
+export interface ListsPublishOpts extends NatsAuthOpts {
   nats: string;
   bucket?: string;
   registered?: string;
@@ -308,7 +308,7 @@ export async function listsPublish(o: ListsPublishOpts, io: CliIo): Promise<numb
     throw e;
   }
   const bucket = o.bucket ?? DEFAULT_LISTS_BUCKET;
-  return withNats(o.nats, 'tunnelscope lists publish', async (nc) => {
+  return withNats(o, 'tunnelscope lists publish', async (nc) => {
     // A first snapshot without a domain list gets the bundled one, as classify would use.
     const bundled = o.defaultDomains ? await loadListFiles({ setDomains: true }) : {};
     const r = await publishLists(nc, lists, { bucket, publisher: o.publisher, initial: bundled });
@@ -323,7 +323,7 @@ export async function listsPublish(o: ListsPublishOpts, io: CliIo): Promise<numb
 // ---------------------------------------------------------------------------------------------------------------
 // tunnelscope fleet stats
 
-export interface FleetStatsOpts {
+export interface FleetStatsOpts extends NatsAuthOpts {
   nats: string;
   stream?: string;
   filter?: string;
@@ -370,7 +370,7 @@ export async function fleetStats(o: FleetStatsOpts, io: CliIo): Promise<number> 
   const since = o.since === undefined ? undefined : parseSince(o.since);
   const minListVersion = o.listVersion === undefined ? undefined : Number(o.listVersion);
   if (minListVersion !== undefined && !Number.isSafeInteger(minListVersion)) throw new UsageError(`--list-version must be an integer, got ${JSON.stringify(o.listVersion)}`);
-  return withNats(o.nats, 'tunnelscope fleet stats', async (nc) => {
+  return withNats(o, 'tunnelscope fleet stats', async (nc) => {
     const lines: string[] = [];
     const flush = (): void => {
       if (lines.length) io.stdout.write(lines.join(''));
@@ -400,14 +400,14 @@ export async function fleetStats(o: FleetStatsOpts, io: CliIo): Promise<number> 
 
 /** `report --nats`: the fleet's merged records, in stream order, to `onRecord`; the stream read and how many. */
 export async function fleetRecords(
-  o: { nats: string; stream?: string; filter?: string; since?: string; listVersion?: string },
+  o: { nats: string; stream?: string; filter?: string; since?: string; listVersion?: string } & NatsAuthOpts,
   onRecord: (r: FleetRecord, seq: number) => void,
 ): Promise<{ stream: string; records: number; skipped: number; first: string | null; last: string | null }> {
   const since = o.since === undefined ? undefined : parseSince(o.since);
   const minListVersion = o.listVersion === undefined ? undefined : Number(o.listVersion);
   if (minListVersion !== undefined && !Number.isSafeInteger(minListVersion)) throw new UsageError(`--list-version must be an integer, got ${JSON.stringify(o.listVersion)}`);
   const stream = o.stream ?? DEFAULT_RECORDS_STREAM;
-  return withNats(o.nats, 'tunnelscope report', async (nc) => {
+  return withNats(o, 'tunnelscope report', async (nc) => {
     const st = await readFleet(nc, { stream, filter: o.filter, since, minListVersion, onRecord: (r, m) => onRecord(r, m.seq) });
     return { stream, records: st.records, skipped: st.skipped, first: st.first?.time ?? null, last: st.last?.time ?? null };
   });
@@ -416,7 +416,7 @@ export async function fleetRecords(
 // ---------------------------------------------------------------------------------------------------------------
 // tunnelscope fleet submit / work
 
-export interface FleetSubmitOpts {
+export interface FleetSubmitOpts extends NatsAuthOpts {
   nats: string;
   batch?: string;
   wait?: boolean;
@@ -426,7 +426,7 @@ export interface FleetSubmitOpts {
 
 export async function fleetSubmit(files: string[], o: FleetSubmitOpts, io: CliIo): Promise<number> {
   const { stdout, stderr } = io;
-  return withNats(o.nats, 'tunnelscope fleet submit', async (nc) => {
+  return withNats(o, 'tunnelscope fleet submit', async (nc) => {
     const sub = await submitJobs(nc, files, { batch: o.batch });
     stderr.write(`tunnelscope: fleet: batch ${sub.batch}: ${sub.jobs.length} job(s) submitted\n`);
     if (!o.wait) {
@@ -464,7 +464,7 @@ export async function fleetSubmit(files: string[], o: FleetSubmitOpts, io: CliIo
   });
 }
 
-export interface FleetWorkOpts {
+export interface FleetWorkOpts extends NatsAuthOpts {
   nats: string;
   id?: string;
   listsFrom?: string | true;
@@ -481,7 +481,7 @@ export interface FleetWorkOpts {
 export async function fleetWork(o: FleetWorkOpts, io: CliIo, signal: AbortSignal): Promise<number> {
   const { stderr } = io;
   const id = o.id ?? defaultSensorId();
-  const nc = await connectNats(o.nats, { name: `tunnelscope fleet work ${id}` });
+  const nc = await connectNats(o.nats, { name: `tunnelscope fleet work ${id}`, auth: natsAuthOf(o) });
   let watcher: FleetListWatcher | null = null;
   try {
     let classifier;

@@ -8,6 +8,7 @@ import { MAX_DELAY_MS, TunnelscopeError } from '../errors.js';
 import { choiceFlag, numberFlag, UsageError } from './args.js';
 import type { CliIo } from './io.js';
 import { action, helpHint, type CliContext, type Subcommand } from './program.js';
+import { natsAuthOptions } from './fleet-options.js';
 
 function child(parent: Command, ctx: CliContext, group: string, name: string, summary: string): Command {
   const full = `${group} ${name}`;
@@ -46,14 +47,18 @@ async function guarded(io: CliIo, name: string, fn: () => Promise<number>): Prom
   }
 }
 
-const natsOption = (): Option => new Option('--nats <URL>', 'NATS server(s) (nats://host:4222, comma-separated)').makeOptionMandatory(true);
+/** `--nats URL` (required) and the credentials and TLS options that go with it. */
+function addNats(c: Command): Command {
+  c.addOption(new Option('--nats <URL>', 'NATS server(s) (nats://host:4222 or tls://host:4222, comma-separated)').makeOptionMandatory(true));
+  for (const o of natsAuthOptions()) c.addOption(o);
+  return c;
+}
 
 export const listsCommand: Subcommand = {
   name: 'lists',
   define(program: Command, ctx: CliContext): Command {
     const g = group(program, ctx, 'lists', "a gateway fleet's lists (NATS JetStream object store)");
-    child(g, ctx, 'lists', 'publish', 'validate list files and publish them as the fleet snapshot (one new revision)')
-      .addOption(natsOption())
+    addNats(child(g, ctx, 'lists', 'publish', 'validate list files and publish them as the fleet snapshot (one new revision)'))
       .option('--bucket <NAME>', 'object-store bucket (default tunnelscope-lists)')
       .option('--registered <FILE>', "registration list: lines 'CIDR,registrant'")
       .option('--vpn-endpoints <FILE>', "operator VPN endpoint list: lines 'CIDR[,label]'")
@@ -85,8 +90,7 @@ export const fleetCommand: Subcommand = {
   name: 'fleet',
   define(program: Command, ctx: CliContext): Command {
     const g = group(program, ctx, 'fleet', 'read the records of a gateway fleet; spread capture files over workers (NATS JetStream)');
-    child(g, ctx, 'fleet', 'stats', 'counts per label, VPN protocol, registrant, sensor and list version from the records stream')
-      .addOption(natsOption())
+    addNats(child(g, ctx, 'fleet', 'stats', 'counts per label, VPN protocol, registrant, sensor and list version from the records stream'))
       .option('--stream <S>', 'records stream (default TUNNELSCOPE_RECORDS)')
       .option('--filter <SUBJECT>', "subjects to read (default 'tunnelscope.records.*': every sensor's records)")
       .option('--since <T>', 'only records stored since T: an ISO time or a duration back from now (15m, 2h, 7d)')
@@ -100,9 +104,8 @@ export const fleetCommand: Subcommand = {
           return guarded(ctx.io, 'fleet stats', async () => (await import('./fleet-run.js')).fleetStats({ ...opts, format }, ctx.io));
         }),
       );
-    child(g, ctx, 'fleet', 'submit', 'put capture files on the work queue (one job each) for `fleet work` processes')
+    addNats(child(g, ctx, 'fleet', 'submit', 'put capture files on the work queue (one job each) for `fleet work` processes'))
       .argument('<file...>', 'captures (paths every worker can open)')
-      .addOption(natsOption())
       .option('--batch <ID>', 'batch id, one per submission (default: a new one); job ids are <batch>-<n>')
       .option('--wait', 'wait until every job is done or has failed, report each; exit 1 if any failed')
       .option('--timeout <S>', 'with --wait: stop waiting after S seconds')
@@ -117,8 +120,7 @@ export const fleetCommand: Subcommand = {
           return guarded(ctx.io, 'fleet submit', async () => (await import('./fleet-run.js')).fleetSubmit(files, { ...opts, format }, ctx.io));
         }),
       );
-    child(g, ctx, 'fleet', 'work', 'take capture jobs, classify each file, publish its records, ack; until stopped')
-      .addOption(natsOption())
+    addNats(child(g, ctx, 'fleet', 'work', 'take capture jobs, classify each file, publish its records, ack; until stopped'))
       .option('--id <ID>', "worker id (a sensor id: in every record it publishes; default: the host name)")
       .option('--lists-from [BUCKET]', 'the fleet snapshot as lists, following new revisions (default bucket tunnelscope-lists)')
       .option('--registered <FILE>', "registration list (without --lists-from)")

@@ -61,14 +61,31 @@ export function subcommand(program: Command, ctx: CliContext, name: string, summ
   return cmd;
 }
 
-/** Wrap an action: its resolved number is the exit code; a UsageError is reported and exits 2. */
+/**
+ * What to say of an error that is a service's refusal, not a fault of ours (exit 1 is for those): the NATS
+ * client's JetStream and permission errors, by the names its classes give them (this module loads no NATS code).
+ * Null for anything else.
+ */
+export function serviceRefusal(e: unknown): string | null {
+  if (!(e instanceof Error)) return null;
+  if (e.name === 'JetStreamNotEnabled') return `NATS server has no JetStream (start nats-server with -js, or enable jetstream in its configuration): ${e.message}`;
+  if (/^JetStream\w*Error$|^PermissionViolationError$|^NoRespondersError$|^AuthorizationError$/.test(e.name)) return `NATS: ${e.message}`;
+  return null;
+}
+
+/** Wrap an action: its resolved number is the exit code; a UsageError is reported and exits 2, a service's refusal too. */
 export function action<A extends unknown[]>(ctx: CliContext, name: string, fn: (...args: A) => Promise<number>): (...args: A) => Promise<void> {
   return async (...args: A) => {
     try {
       ctx.exitCode = await fn(...args);
     } catch (e) {
       if (e instanceof UsageError) ctx.exitCode = reportUsage(ctx.io, name, e.message);
-      else throw e;
+      else {
+        const said = serviceRefusal(e);
+        if (said === null) throw e;
+        ctx.io.stderr.write(`tunnelscope ${name}: ${safeText(said, 1024)}\n`);
+        ctx.exitCode = 2;
+      }
     }
   };
 }

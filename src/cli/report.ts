@@ -20,6 +20,7 @@ import { cannotReadReason, numberFlag, numberListFlag, UsageError } from './args
 import { processIo, type CliIo } from './io.js';
 import { loadListFiles } from './lists.js';
 import { readFileUntil, readStreamUntil, StopFlag, stopOnSignals } from './live.js';
+import { natsAuthOf, natsAuthOptions, type NatsAuthOpts } from './fleet-options.js';
 import { Progress } from './progress.js';
 import { action, packageVersion, subcommand, type CliContext, type Subcommand } from './program.js';
 
@@ -42,7 +43,7 @@ Examples:
 `;
 
 /** Parsed options, as commander hands them over (camelCase keys). */
-interface ReportOpts {
+interface ReportOpts extends NatsAuthOpts {
   out?: string;
   title?: string;
   maxTableFlows?: string;
@@ -92,6 +93,7 @@ export const reportCommand: Subcommand = {
       .option('--filter <SUBJECT>', "with --nats: subjects to read (default 'tunnelscope.records.*': every sensor)")
       .option('--list-version <N>', 'with --nats: only records whose listVersion is at least N')
       .option('-q, --quiet', 'no progress bar and no end-of-run line on stderr');
+    for (const o of natsAuthOptions()) cmd.addOption(o);
     cmd.addHelpText('after', AFTER_HELP);
     cmd.action(action(ctx, NAME, (input: string | undefined, opts: ReportOpts) => report(input, opts, ctx.io)));
     return cmd;
@@ -125,6 +127,7 @@ async function report(input: string | undefined, opts: ReportOpts, io: CliIo): P
   const { stderr } = io;
   const fleet = opts.nats !== undefined;
   if (fleet && input !== undefined) throw new UsageError(`--nats reads the fleet's records stream; give no input (got ${JSON.stringify(input.slice(0, 60))})`);
+  natsAuthOf(opts); // the credentials options need --nats
   const natsOnly = (['stream', 'since', 'filter', 'listVersion'] as const).find((k) => opts[k] !== undefined);
   if (!fleet && natsOnly !== undefined) throw new UsageError(`--${natsOnly === 'listVersion' ? 'list-version' : natsOnly} needs --nats`);
   if (input === undefined && !fleet) throw new UsageError('missing input (capture, NDJSON records, or - for stdin), or --nats URL');
@@ -205,7 +208,7 @@ async function fleetReport(opts: ReportOpts, out: string, maxTable: number | und
   // Loaded only here: the NATS client packages are optional (a missing one is a NatsError naming what to install).
   const { fleetRecords } = await import('./fleet-run.js');
   let bad = 0;
-  const got = await fleetRecords(opts as { nats: string }, (r, seq) => {
+  const got = await fleetRecords(opts as ReportOpts & { nats: string }, (r, seq) => {
     // Checked field by field as records from a file are; a message that is not a whole record is counted, not fatal.
     try {
       builder.add(toReportRecord(r, 'stream', seq));

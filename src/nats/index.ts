@@ -4,7 +4,7 @@
  * packages are optional peer dependencies, loaded on first use (see modules.ts).
  */
 export { loadNatsModules, NatsMissingError, NATS_PACKAGES, type NatsModules } from './modules.js';
-export { connectNats, type ConnectOptions } from './connect.js';
+export { connectNats, displayServer, natsAuthOptions, type ConnectOptions, type NatsAuthFiles } from './connect.js';
 export {
   DEFAULT_LISTS_BUCKET,
   LISTS_OBJECT,

@@ -68,9 +68,11 @@ export interface NatsServer {
   close(): Promise<void>;
 }
 
-function launch(bin: string, port: number, storeDir: string): Promise<{ proc: ChildProcess; port: number }> {
+function launch(bin: string, port: number, storeDir: string, extraArgs: readonly string[]): Promise<{ proc: ChildProcess; port: number }> {
   return new Promise((resolvePromise, reject) => {
-    const proc = spawn(bin, ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', storeDir, '--http_port', '0'], {
+    const js = extraArgs.includes('--no-jetstream') ? [] : ['-js'];
+    const args = ['-a', '127.0.0.1', '-p', String(port), '-sd', storeDir, '--http_port', '0', ...extraArgs.filter((a) => a !== '--no-jetstream')];
+    const proc = spawn(bin, [...js, ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let log = '';
@@ -103,12 +105,16 @@ function launch(bin: string, port: number, storeDir: string): Promise<{ proc: Ch
   });
 }
 
-/** Start a JetStream-enabled server on 127.0.0.1 and a free port, storing in a new temporary directory. */
-export async function startNatsServer(): Promise<NatsServer> {
+/**
+ * Start a JetStream-enabled server on 127.0.0.1 and a free port, storing in a new temporary directory. `extraArgs`
+ * go on its command line after ours (`-c FILE` for an authorization block, `--tls …`); `--no-jetstream` among
+ * them starts it without JetStream (an operator's plain server).
+ */
+export async function startNatsServer(extraArgs: readonly string[] = []): Promise<NatsServer> {
   const { bin, why } = natsServerBinary();
   if (!bin) throw new Error(why);
   const storeDir = mkdtempSync(join(tmpdir(), 'tunnelscope-nats-'));
-  let { proc, port } = await launch(bin, -1, storeDir);
+  let { proc, port } = await launch(bin, -1, storeDir, extraArgs);
   let running: ChildProcess | null = proc;
   // A test process that dies without close() must not leave a server behind.
   process.once('exit', () => running?.kill('SIGKILL'));
@@ -134,7 +140,7 @@ export async function startNatsServer(): Promise<NatsServer> {
     stop,
     async start() {
       if (running) return;
-      ({ proc, port } = await launch(bin, port, storeDir));
+      ({ proc, port } = await launch(bin, port, storeDir, extraArgs));
       running = proc;
     },
     async close() {
