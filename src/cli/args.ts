@@ -71,6 +71,29 @@ export function cannotReadReason(err: unknown): string | null {
               : null;
 }
 
+/** Why a file could not be written, in a few words, or null for an error that is not the file system's refusal. */
+export function cannotWriteReason(err: unknown): string | null {
+  const code = (err as { code?: unknown } | null)?.code;
+  return (
+    cannotReadReason(err) ??
+    (code === 'ENOSPC'
+      ? 'no space left on the device'
+      : code === 'EDQUOT'
+        ? 'disk quota exceeded'
+        : code === 'EROFS'
+          ? 'read-only file system'
+          : code === 'EFBIG'
+            ? 'file too large'
+            : code === 'EIO'
+              ? 'input/output error'
+              : code === 'EEXIST'
+                ? 'exists'
+                : code === 'ENXIO'
+                  ? 'no such device or address (a socket cannot be opened as a file)'
+                  : null)
+  );
+}
+
 /** The trace-layer flags `classify` and `flows` share: TCP linger and IP reassembly limits (FlowTableOptions). */
 export function traceFlags(opts: { tcpLinger?: string; reassemblyTimeout?: string; maxReassemblies?: string; reassemblyMaxBytes?: string; maxLongInspections?: string }): {
   tcpLingerSec?: number;

@@ -3,7 +3,7 @@
  * record file. A capture (pcap/pcapng) is classified here with the same list options as `classify`; a record file
  * is read as it is. Which one the input is, is decided by its first bytes, never by its name.
  */
-import { closeSync, createReadStream, openSync, readSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, createReadStream, openSync, readSync, realpathSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import type { Command } from 'commander';
@@ -16,7 +16,7 @@ import { ReportBuilder } from '../report/builder.js';
 import { ndjsonRecords, toReportRecord } from '../report/ndjson.js';
 import type { ReportList, ReportMeta } from '../report/types.js';
 import type { RawPacket } from '../trace/types.js';
-import { cannotReadReason, numberFlag, numberListFlag, UsageError } from './args.js';
+import { cannotReadReason, cannotWriteReason, numberFlag, numberListFlag, UsageError } from './args.js';
 import { processIo, type CliIo } from './io.js';
 import { loadListFiles } from './lists.js';
 import { readFileUntil, readStreamUntil, StopFlag, stopOnSignals } from './live.js';
@@ -234,7 +234,9 @@ async function emitReport(builder: ReportBuilder, meta: ReportMeta, out: string,
   try {
     await writeOut(out, html, io.stdout);
   } catch (e) {
-    const why = cannotReadReason(e);
+    // The reader of a pipe went away (`| head`): nothing is wrong with the run, as for classify's records.
+    if ((e as { code?: unknown } | null)?.code === 'EPIPE') return 0;
+    const why = cannotWriteReason(e);
     if (why === null) throw e;
     io.stderr.write(`tunnelscope report: cannot write ${where}: ${why}\n`);
     return 2;
@@ -332,16 +334,27 @@ function listsOf(o: ClassifierOptions): ReportList[] {
   return lists;
 }
 
-/** Write the page whole or not at all: a temporary file beside the target, renamed over it. */
+/**
+ * Write the page whole or not at all: a temporary file beside the target, renamed over it. A path that is not a
+ * regular file (a FIFO, a device, /dev/stdout) is written through instead: renamed over, it would be replaced by a
+ * file (as root, a device node in /dev). A symlink's target gets the page; the link stays.
+ */
 async function writeOut(out: string, html: string, stdout: NodeJS.WritableStream): Promise<void> {
   if (out === '-') {
     await new Promise<void>((resolve, reject) => stdout.write(html, (err) => (err ? reject(err) : resolve())));
     return;
   }
-  const tmp = join(dirname(out), `.${basename(out)}.${process.pid}.tmp`);
+  let target = out;
+  const st = statSync(out, { throwIfNoEntry: false });
+  if (st !== undefined && !st.isFile()) {
+    writeFileSync(out, html);
+    return;
+  }
+  if (st !== undefined) target = realpathSync(out);
+  const tmp = join(dirname(target), `.${basename(target)}.${process.pid}.tmp`);
   try {
     writeFileSync(tmp, html);
-    renameSync(tmp, out);
+    renameSync(tmp, target);
   } catch (e) {
     try {
       unlinkSync(tmp);

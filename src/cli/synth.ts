@@ -10,7 +10,7 @@ import { defaultVpnDomainsPath } from '../lists/default-domains.js';
 import { seedFromText } from '../synth/rng.js';
 import { formatRegistrations, formatTruth, synthesize, type SynthOptions } from '../synth/generate.js';
 import type { Command } from 'commander';
-import { numberFlag, UsageError } from './args.js';
+import { cannotWriteReason, numberFlag, UsageError } from './args.js';
 import { processIo, type CliIo } from './io.js';
 import { action, subcommand, type CliContext, type Subcommand } from './program.js';
 
@@ -117,11 +117,17 @@ async function synth(values: SynthOpts, io: CliIo): Promise<number> {
   const { opts, out, quiet } = parsed;
   const t0 = performance.now();
   let fd: number;
+  // The file system's refusal (a missing directory, a full disk) is the environment's, not a fault of ours: exit 2.
+  const cannotWrite = (path: string, err: unknown): number => {
+    const why = cannotWriteReason(err);
+    if (why === null) throw err;
+    stderr.write(`tunnelscope synth: cannot write ${safeText(path, 256)}: ${why}\n`);
+    return 2;
+  };
   try {
     fd = openSync(out, 'w');
   } catch (err) {
-    stderr.write(`tunnelscope synth: cannot write ${safeText(out, 256)}: ${safeText(err instanceof Error ? err.message : String(err))}\n`);
-    return 1;
+    return cannotWrite(out, err);
   }
   let res: ReturnType<typeof synthesize>;
   try {
@@ -134,18 +140,21 @@ async function synth(values: SynthOpts, io: CliIo): Promise<number> {
     if (err instanceof TunnelscopeError && err.code === 'TS_INVALID_ARG') {
       throw new UsageError(err.message);
     }
-    stderr.write(`tunnelscope synth: ${safeText(err instanceof Error ? err.message : String(err))}\n`);
-    return 1;
+    return cannotWrite(out, err);
   }
   closeSync(fd);
   const base = sideFileBase(out);
+  const truthPath = `${base}.truth.ndjson`, regPath = `${base}.registered.txt`;
   try {
-    writeFileSync(`${base}.truth.ndjson`, res.truth.map((t) => `${formatTruth(t)}\n`).join(''));
-    const header = `tunnelscope synth registration list: seed ${opts.seed}, ${opts.flows} flows, vpn-share ${opts.vpnShare}, registered-share ${opts.registeredShare}`;
-    writeFileSync(`${base}.registered.txt`, formatRegistrations(res.registrations, header));
+    writeFileSync(truthPath, res.truth.map((t) => `${formatTruth(t)}\n`).join(''));
   } catch (err) {
-    stderr.write(`tunnelscope synth: ${safeText(err instanceof Error ? err.message : String(err))}\n`);
-    return 1;
+    return cannotWrite(truthPath, err);
+  }
+  try {
+    const header = `tunnelscope synth registration list: seed ${opts.seed}, ${opts.flows} flows, vpn-share ${opts.vpnShare}, registered-share ${opts.registeredShare}`;
+    writeFileSync(regPath, formatRegistrations(res.registrations, header));
+  } catch (err) {
+    return cannotWrite(regPath, err);
   }
   if (!quiet) {
     const s = (performance.now() - t0) / 1000;

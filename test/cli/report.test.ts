@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { run as classify } from '../../src/cli/classify.js';
 import { run as report, sniffInput } from '../../src/cli/report.js';
 import { main } from '../../src/cli/main.js';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { Sink } from '../helpers/sink.js';
 import { dataBlock, decodeRecords } from '../report/decode.js';
 
@@ -111,6 +111,39 @@ describe('tunnelscope report', () => {
     expect(h.err).not.toContain('\x1b');
     for (const f of 'abcdefghi') expect(existsSync(join(dir, `${f}.html`))).toBe(false);
     expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  });
+
+  it('--out a FIFO, or a symlink: written through, never replaced (the page went to a temporary file renamed over the path)', async () => {
+    const fifo = join(dir, 'page.fifo');
+    execFileSync('mkfifo', [fifo]);
+    const reader = spawn('cat', [fifo]);
+    const got: Buffer[] = [];
+    reader.stdout.on('data', (b: Buffer) => got.push(b));
+    const done = new Promise((r) => reader.on('close', r));
+    const r = await cli(report, [SAMPLE, '--out', fifo, '-q']);
+    await done;
+    expect(r.code, r.err).toBe(0);
+    expect(Buffer.concat(got).toString('utf8')).toMatch(/^<!doctype html>/i);
+    expect(lstatSync(fifo).isFIFO()).toBe(true);
+    // A symlink: what it points to gets the page, whole; the link stays a link.
+    const real = join(dir, 'real.html'), link = join(dir, 'link.html');
+    writeFileSync(real, 'old page');
+    symlinkSync(real, link);
+    const s = await cli(report, [SAMPLE, '--out', link, '-q']);
+    expect(s.code, s.err).toBe(0);
+    expect(lstatSync(link).isSymbolicLink()).toBe(true);
+    expect(readFileSync(real, 'utf8')).toMatch(/^<!doctype html>/i);
+    expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  });
+
+  it('a reader that goes away (| head): exit 0 and nothing on stderr, with --out - and with --out /dev/stdout', async () => {
+    for (const out of ['-', '/dev/stdout']) {
+      // A shell's pipe (a child's stdout from spawn is a socket, which /dev/stdout cannot open).
+      const script = `"$0" "$1" report "$2" --out "$3" -q | head -c 10 >/dev/null; echo "exit \${PIPESTATUS[0]}"`;
+      const r = spawnSync('bash', ['-c', script, process.execPath, join(ROOT, 'dist', 'cli.js'), SAMPLE, out], { encoding: 'utf8' });
+      expect(r.stdout.trim(), `${out}: ${r.stderr}`).toBe('exit 0');
+      expect(r.stderr).toBe('');
+    }
   });
 
   it('--help prints the options and examples; the command is listed in the program help', async () => {

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -57,9 +57,15 @@ describe('tunnelscope synth CLI', () => {
     for (const d of ['default 200000', 'default 5000', 'default 0.24', 'default 0.5', 'default 0.2', 'default 620']) expect(r.out).toContain(d);
   });
 
-  it('an unwritable output path exits 1', async () => {
+  it('an unwritable output path exits 2 with one line saying why (the file system refused; not a fault of ours)', async () => {
     const r = await cli(['--packets', '3000', '--flows', '50', '--out', join(dir, 'no-such-dir', 'x.pcap')]);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/^tunnelscope synth: cannot write .*no-such-dir\/x\.pcap: no such file\n$/);
+    // A side file that cannot be written is named as such.
+    mkdirSync(join(dir, 'side.truth.ndjson'));
+    const s = await cli(['--packets', '3000', '--flows', '50', '--out', join(dir, 'side.pcap')]);
+    expect(s.code).toBe(2);
+    expect(s.err).toMatch(/^tunnelscope synth: cannot write .*side\.truth\.ndjson: is a directory\n$/);
   });
 
   it('--vpn-domains takes provider names from a list file', async () => {
