@@ -8,7 +8,7 @@
  * sent yet, when `templateRefreshMs` has passed since they last were, or every `templateRefreshMessages` messages.
  * The sequence number of a message is the number of data records sent before it in this stream (§3.1), modulo 2^32.
  * No message exceeds `maxMessageSize` (default 1400 bytes: fits a 1500-byte MTU under IPv4 or IPv6 and UDP
- * headers, and most tunnels); strings are cut to 255 UTF-8 bytes on a character boundary, so any record fits.
+ * headers, and most tunnels); strings are cut to 254 UTF-8 bytes on a character boundary, so any record fits.
  */
 import type { FlowRecord } from '../classify/record.js';
 import { checkOptions, numberOption } from '../errors.js';
@@ -32,7 +32,9 @@ export const TEMPLATE_V4 = 256;
 export const TEMPLATE_V6 = 257;
 const MESSAGE_HEADER = 16;
 const SET_HEADER = 4;
-const MAX_STRING = 255;
+// The longest string the one-byte length form can carry: a length byte of 255 announces a three-byte length
+// (RFC 7011 §7), so a 255-byte string written with one length byte made collectors misread the rest of the record.
+const MAX_STRING = 254;
 
 /** The fields of a template in record order. */
 function templateFields(v6: boolean, pen: number): FieldSpec[] {
@@ -178,7 +180,7 @@ export class IpfixEncoder {
     u64(dv, o, epochMillis(r.lastSeen)); o += 8;
     b[o++] = r.end === undefined ? 0 : (FLOW_END_REASON[r.end] ?? 0);
     const str = (x: Uint8Array): void => {
-      b[o++] = x.length; // < 255: the one-byte length form (RFC 7011 §7)
+      b[o++] = x.length; // <= MAX_STRING (254): the one-byte length form
       b.set(x, o);
       o += x.length;
     };

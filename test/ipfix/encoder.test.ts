@@ -150,14 +150,28 @@ describe('IPFIX encoder', () => {
     expect([v(IE.packetDeltaCount), v(IE.octetDeltaCount), v(IE.packetDeltaCount, REVERSE_PEN), v(IE.octetDeltaCount, REVERSE_PEN), v(IE.flowEndReason)]).toEqual([r.packets, r.bytes, 0, 0, 0]);
   });
 
-  it('cuts strings to 255 UTF-8 bytes on a character boundary', () => {
+  it('cuts strings to 254 UTF-8 bytes on a character boundary', () => {
     fc.assert(
       fc.property(fc.string({ unit: 'grapheme', maxLength: 400 }), (s) => {
         const b = cutUtf8(s);
         const t = utf8.decode(b); // throws on a split character
-        return b.length <= 255 && s.startsWith(t) && (Buffer.byteLength(s) <= 255 ? t === s : Buffer.byteLength(s.slice(0, t.length + 2)) > 255);
+        return b.length <= 254 && s.startsWith(t) && (Buffer.byteLength(s) <= 254 ? t === s : Buffer.byteLength(s.slice(0, t.length + 2)) > 254);
       }),
     );
+  });
+
+  it('a string of 255 UTF-8 bytes or more decodes (the length byte 255 announces the three-byte form, RFC 7011 §7)', () => {
+    // 255 one-byte, 85 three-byte (255 bytes) and 300 one-byte characters, in every string field at once.
+    for (const s of ['R'.repeat(255), '€'.repeat(85), 'x'.repeat(300), `${'y'.repeat(254)}é`]) {
+      const r = { ...fc.sample(recordArb, { seed: 11, numRuns: 1 })[0]!, label: 'registered_vpn' as const, protocol: s, registrant: s };
+      r.evidence = [{ source: 's', protocol: 'p', strength: 'strong', rule: s, reason: 'r' }];
+      const enc = new IpfixEncoder();
+      const msgs: Uint8Array[] = [];
+      enc.add(r, 0, (m) => msgs.push(m));
+      enc.flush(0, (m) => msgs.push(m));
+      const [d] = checkStream(msgs, 1400);
+      expectRecord(d!, r);
+    }
   });
 
   it('re-sends templates after templateRefreshMs and every templateRefreshMessages messages (RFC 7011 §8.4)', () => {
