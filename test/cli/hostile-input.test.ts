@@ -196,4 +196,21 @@ describe('output', () => {
     expect(json.out).not.toMatch(UNSAFE);
     expect(JSON.stringify(JSON.parse(json.out))).toContain('\u009b');
   });
+
+  it('EVE and Zeek JSON write C1, bidi and line-separator characters of a capture or list path as \\u escapes', () => {
+    const sub = join(dir, 'jsonforms');
+    mkdirSync(sub);
+    const list = join(dir, 'dom\u009b2J\u202e\u2028.txt');
+    writeFileSync(list, 'surfshark.com,Surfshark\n');
+    writeFileSync(join(sub, 'cap\u202e\u0085\u2029.pcap'), SAMPLE);
+    const args = ['classify', sub, '--vpn-domains', list, '--no-default-domains', '-q'];
+    for (const format of ['eve', 'zeek-json']) {
+      const r = cli([...args, '--format', format]);
+      expect(r.code).toBe(0);
+      expect(r.out).not.toMatch(UNSAFE);
+      const lines = r.out.trim().split('\n').map((l) => JSON.stringify(JSON.parse(l)));
+      expect(lines.every((l) => l.includes('cap\u202e\u0085\u2029.pcap'))).toBe(true);
+      expect(lines.some((l) => l.includes('dom\u009b2J\u202e\u2028.txt'))).toBe(true);
+    }
+  });
 });
