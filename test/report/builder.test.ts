@@ -181,6 +181,14 @@ describe('report builder', () => {
     expect(dataBlock(empty).data.n).toBe(0);
   });
 
+  it('200,000 VPN flows with distinct verdict packets: the page builds and names the largest (a spread overflowed the stack)', async () => {
+    const b = new ReportBuilder({ maxFlows: 0 });
+    const base = fc.sample(record, { numRuns: 1, seed: 3 })[0]!;
+    for (let i = 0; i < 200_000; i++) b.add({ ...base, label: 'unregistered_vpn', decidedAtPacket: i });
+    const html = await b.build({ capture: 'c' });
+    expect(html).toMatch(/median 99999, p90 179999, p99 197999, max 199999 payload packets/);
+  });
+
   it('takes records from an async iterable (a stream) as from an array', async () => {
     const recs = fc.sample(record, { numRuns: 15, seed: 9 });
     async function* stream(): AsyncGenerator<ReportRecord> {
