@@ -55,7 +55,8 @@ export class ReportBuilder {
   private readonly du = floatColumn();
   private readonly dec = intColumn();
   private readonly cf = intColumn();
-  private readonly lv = intColumn();
+  // Float64: list versions are unsigned 32-bit (IPFIX listVersion), past what an Int32Array holds.
+  private readonly lv = floatColumn();
   private readonly vl = intColumn();
   private readonly en = intColumn();
   private readonly sn = intColumn();
@@ -166,10 +167,10 @@ export class ReportBuilder {
     this.rg.push(S.id(r.registrant));
     this.t.push(Number.isFinite(first) ? first : NaN);
     this.du.push(Number.isFinite(first) ? last - first : 0);
-    this.dec.push(Math.trunc(finite(r.decidedAtPacket)));
-    this.cf.push(Math.round(finite(r.confidence) * 1000));
+    this.dec.push(int32(r.decidedAtPacket));
+    this.cf.push(int32(Math.round(finite(r.confidence) * 1000)));
     this.lv.push(Math.trunc(finite(r.listVersion)));
-    this.vl.push(r.vlan ?? -1);
+    this.vl.push(r.vlan === undefined ? -1 : int32(r.vlan));
     if (r.vlan !== undefined) this.hasVlan = true;
     this.en.push(S.id(r.encap));
     if (r.encap !== undefined) this.hasEncap = true;
@@ -192,8 +193,8 @@ export class ReportBuilder {
       this.est.push(STRENGTHS[e.strength] ?? 2);
       this.eru.push(S.id(e.rule));
       this.ere.push(this.R.id(e.reason));
-      this.epk.push(Number.isFinite(pkt) ? pkt : -1);
-      this.eof.push(Number.isFinite(off) ? off : -1);
+      this.epk.push(Number.isFinite(pkt) ? int32(pkt) : -1);
+      this.eof.push(Number.isFinite(off) ? int32(off) : -1);
       this.eki.push(KINDS[kind] ?? 0);
     }
     return id;
@@ -322,6 +323,14 @@ function decidingRule(ev: ReportRecord['evidence']): string {
 
 function finite(x: number): number {
   return typeof x === 'number' && Number.isFinite(x) ? x : 0;
+}
+
+/**
+ * A number for an Int32 column: truncated and clamped, because a typed array stores 2^31 as -2^31 and 2^32 + 5 as
+ * 5, and a wrapped value would be shown as if it were the record's.
+ */
+function int32(x: number): number {
+  return Math.max(-0x8000_0000, Math.min(0x7fff_ffff, Math.trunc(finite(x))));
 }
 
 function count(t: Tally, li: number, bytes: number, packets: number): void {

@@ -189,6 +189,20 @@ describe('report builder', () => {
     expect(html).toMatch(/median 99999, p90 179999, p99 197999, max 199999 payload packets/);
   });
 
+  it('numbers past 32 bits reach the page unchanged or clamped, never wrapped around', async () => {
+    const base = fc.sample(record, { numRuns: 1, seed: 4 })[0]!;
+    const r: ReportRecord = {
+      ...base, listVersion: 2 ** 32 - 1, decidedAtPacket: 2 ** 40, confidence: 1,
+      evidence: [{ source: 's', protocol: 'p', strength: 'strong', rule: 'r', reason: 'x', packet: 2 ** 31, offset: 2 ** 33 }],
+    };
+    const html = await buildReport([r], { capture: 'c' }, { compress: false });
+    const [got] = decodeRecords(html);
+    expect(got!.listVersion).toBe(2 ** 32 - 1);
+    expect(html).toContain(`snapshot v${2 ** 32 - 1}`);
+    expect(got!.decidedAtPacket).toBe(2 ** 31 - 1);
+    expect([got!.evidence[0]!.packet, got!.evidence[0]!.offset]).toEqual([2 ** 31 - 1, 2 ** 31 - 1]);
+  });
+
   it('takes records from an async iterable (a stream) as from an array', async () => {
     const recs = fc.sample(record, { numRuns: 15, seed: 9 });
     async function* stream(): AsyncGenerator<ReportRecord> {

@@ -57,12 +57,20 @@ describe('NDJSON flow records', () => {
       ['[1,2]', /r\.ndjson:2: not a flow record/],
       [JSON.stringify(rec({ label: 'maybe' })), /r\.ndjson:2: field "label" must be/],
       [JSON.stringify(rec({ bytes: -1 })), /r\.ndjson:2: field "bytes" must be a number >= 0/],
-      [JSON.stringify(rec({ payloadCut: '3' })), /r\.ndjson:2: field "payloadCut" must be a number >= 0/],
+      [JSON.stringify(rec({ payloadCut: '3' })), /r\.ndjson:2: field "payloadCut" must be an integer in/],
       [JSON.stringify(rec({ captureCapped: 'yes' })), /r\.ndjson:2: field "captureCapped" must be true or false/],
       [JSON.stringify(rec({ firstSeen: 'yesterday' })), /r\.ndjson:2: field "firstSeen" must be an ISO-8601/],
       [JSON.stringify(rec({ evidence: [{ source: 'x' }] })), /r\.ndjson:2: evidence\[0\]\.strength must be a string/],
       [JSON.stringify(rec({ evidence: [{ ...(rec().evidence as object[])[0], strength: 'huge' }] })), /evidence\[0\]\.strength/],
       [JSON.stringify(rec({ src: 5 })), /field "src" must be a string/],
+      [JSON.stringify(rec({ confidence: 5e6 })), /r\.ndjson:2: field "confidence" must be a number in \[0, 1\]/],
+      [JSON.stringify(rec({ listVersion: 2 ** 32 })), /r\.ndjson:2: field "listVersion" must be an integer in \[0, 4294967295\]/],
+      [JSON.stringify(rec({ listVersion: 1.5 })), /field "listVersion" must be an integer/],
+      [JSON.stringify(rec({ decidedAtPacket: 2 ** 31 })), /r\.ndjson:2: field "decidedAtPacket" must be an integer in \[0, 2147483647\]/],
+      [JSON.stringify(rec({ payloadCut: 1e300 })), /field "payloadCut" must be an integer in \[0, 2147483647\]/],
+      [JSON.stringify(rec({ vlan: 2 ** 32 + 5 })), /r\.ndjson:2: field "vlan" must be an integer in \[0, 4095\]/],
+      [JSON.stringify(rec({ vlan: -1 })), /field "vlan" must be an integer in \[0, 4095\]/],
+      [JSON.stringify(rec({ evidence: [{ ...(rec().evidence as object[])[0], packet: 2 ** 31 }] })), /evidence\[0\]\.packet must be an integer in \[0, 2147483647\]/],
     ];
     for (const [line, want] of cases) {
       const e = await failure([`${good}\n${line}\n${good}\n`]);
