@@ -113,8 +113,8 @@ export class ReportBuilder {
   add(r: ReportRecord): void {
     this.n++;
     const li = LABEL_INDEX[r.label] ?? 2;
-    const bytes = finite(r.bytes);
-    const packets = finite(r.packets);
+    const bytes = count53(r.bytes);
+    const packets = count53(r.packets);
     count(this.total, li, bytes, packets);
     const first = isoToMicros(r.firstSeen);
     let last = isoToMicros(r.lastSeen);
@@ -323,6 +323,15 @@ function decidingRule(ev: ReportRecord['evidence']): string {
 
 function finite(x: number): number {
   return typeof x === 'number' && Number.isFinite(x) ? x : 0;
+}
+
+/**
+ * A byte or packet count as a sum can take it: a count past 2^53 (no capture holds one) is clamped there, so a
+ * million of them still add up to a finite total and the charts' shares stay numbers (1.7e308 twice is Infinity,
+ * and Infinity / Infinity drew NaN-wide bars).
+ */
+function count53(x: number): number {
+  return Math.min(Number.MAX_SAFE_INTEGER, Math.max(0, finite(x)));
 }
 
 /**

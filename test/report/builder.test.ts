@@ -203,6 +203,12 @@ describe('report builder', () => {
     expect([got!.evidence[0]!.packet, got!.evidence[0]!.offset]).toEqual([2 ** 31 - 1, 2 ** 31 - 1]);
   });
 
+  it('byte and packet counts near Number.MAX_VALUE: sums stay finite, no NaN reaches the charts', async () => {
+    const recs = fc.sample(record, { numRuns: 6, seed: 8 }).map((r) => ({ ...r, bytes: 1.7e308, packets: 1e308 }));
+    const html = await buildReport(recs, { capture: 'c' }, { compress: false });
+    expect(html).not.toMatch(/NaN|Infinity/);
+  });
+
   it('takes records from an async iterable (a stream) as from an array', async () => {
     const recs = fc.sample(record, { numRuns: 15, seed: 9 });
     async function* stream(): AsyncGenerator<ReportRecord> {
