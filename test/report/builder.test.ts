@@ -209,6 +209,13 @@ describe('report builder', () => {
     expect(html).not.toMatch(/NaN|Infinity/);
   });
 
+  it('a long registrant outside the BMP is cut for its chart row without splitting a surrogate pair', async () => {
+    const base = fc.sample(record, { numRuns: 1, seed: 6 })[0]!;
+    const html = await buildReport([{ ...base, label: 'registered_vpn', registrant: `ab${'😀'.repeat(30)}` }], { capture: 'c' });
+    expect(html).not.toMatch(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/);
+    expect(html).toContain(`>ab${'😀'.repeat(11)}…</text>`);
+  });
+
   it('takes records from an async iterable (a stream) as from an array', async () => {
     const recs = fc.sample(record, { numRuns: 15, seed: 9 });
     async function* stream(): AsyncGenerator<ReportRecord> {
