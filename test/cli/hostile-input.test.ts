@@ -141,6 +141,20 @@ describe('several captures and directories', () => {
       expect(none.err.split('\n')).toHaveLength(2);
     }
   });
+
+  it('a capture in a directory whose file name is not UTF-8 is reported by name (it was skipped without a word)', () => {
+    const d = mkdtempSync(join(dir, 'latin1-'));
+    writeFileSync(Buffer.concat([Buffer.from(`${d}/caf`), Buffer.from([0xe9]), Buffer.from('.pcap')]), SAMPLE);
+    writeFileSync(Buffer.concat([Buffer.from(`${d}/notes`), Buffer.from([0xe9]), Buffer.from('.txt')]), 'not a capture\n');
+    writeFileSync(join(d, 'good.pcap'), SAMPLE);
+    for (const cmd of ['classify', 'flows']) {
+      const r = cli([cmd, d, '--format', 'ndjson']);
+      expect(r.code, r.err).toBe(2);
+      expect(r.err).toMatch(/caf\ufffd\.pcap: its file name is not valid UTF-8/);
+      expect(r.err).not.toMatch(/notes/);
+      expect(r.out.trim().split('\n')).toHaveLength(40); // the good capture's records
+    }
+  });
 });
 
 describe('lists', () => {
