@@ -13,9 +13,13 @@ import { renderPage, type PageModel, type Tally } from './page.js';
 import type { ReportMeta, ReportOptions, ReportRecord } from './types.js';
 import { LABELS } from './labels.js';
 
-const LABEL_INDEX: Record<string, number> = { registered_vpn: 0, unregistered_vpn: 1, ordinary: 2 };
-const STRENGTHS: Record<string, number> = { strong: 0, medium: 1, weak: 2 };
-const KINDS: Record<string, number> = { structure: 0, name: 1, list: 2, relation: 3 };
+// Looked up by record text: without a prototype, so '__proto__', 'constructor' or 'toString' find nothing and take the
+// default, as any unknown word does (with Object.prototype they found an object or a function, which made totals
+// vanish and a flow count as registered VPN).
+const table = (entries: Record<string, number>): Readonly<Record<string, number>> => Object.freeze(Object.assign(Object.create(null) as Record<string, number>, entries));
+const LABEL_INDEX = table({ registered_vpn: 0, unregistered_vpn: 1, ordinary: 2 });
+const STRENGTHS = table({ strong: 0, medium: 1, weak: 2 });
+const KINDS = table({ structure: 0, name: 1, list: 2, relation: 3 });
 
 const DEFAULT_MAX_FLOWS = 1_000_000;
 const DEFAULT_TIME_BINS = 72;

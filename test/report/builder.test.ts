@@ -216,6 +216,19 @@ describe('report builder', () => {
     expect(html).toContain(`>ab${'😀'.repeat(11)}…</text>`);
   });
 
+  it('a label, strength or kind named like an Object.prototype member counts as the documented default', async () => {
+    const base = fc.sample(record, { numRuns: 1, seed: 10 })[0]!;
+    const odd = ['__proto__', 'constructor', 'toString', 'hasOwnProperty'];
+    const recs = odd.map((w) => ({ ...base, label: w, evidence: [{ source: 's', protocol: 'p', strength: w, rule: 'r', reason: 'x', kind: w }] }) as unknown as ReportRecord);
+    const html = await buildReport(recs, { capture: 'c' }, { compress: false });
+    expect(figure(html, 'ordinary')).toBe(odd.length);
+    expect(figure(html, 'vpn-flows')).toBe(0);
+    const d = dataBlock(html).data as unknown as { c: { lab: number | number[] }; e: { st: number[]; ki: number[] } };
+    expect(d.c.lab).toBe(2); // ordinary, every flow
+    expect(d.e.st).toEqual(odd.map(() => 2)); // weak
+    expect(d.e.ki).toEqual(odd.map(() => 0)); // structure
+  });
+
   it('takes records from an async iterable (a stream) as from an array', async () => {
     const recs = fc.sample(record, { numRuns: 15, seed: 9 });
     async function* stream(): AsyncGenerator<ReportRecord> {
