@@ -60,6 +60,7 @@ describe('NDJSON flow records', () => {
       [JSON.stringify(rec({ payloadCut: '3' })), /r\.ndjson:2: field "payloadCut" must be an integer in/],
       [JSON.stringify(rec({ captureCapped: 'yes' })), /r\.ndjson:2: field "captureCapped" must be true or false/],
       [JSON.stringify(rec({ firstSeen: 'yesterday' })), /r\.ndjson:2: field "firstSeen" must be an ISO-8601/],
+      [JSON.stringify(rec({ lastSeen: '2026-02-30T00:00:00Z' })), /r\.ndjson:2: field "lastSeen" must be an ISO-8601/],
       [JSON.stringify(rec({ evidence: [{ source: 'x' }] })), /r\.ndjson:2: evidence\[0\]\.strength must be a string/],
       [JSON.stringify(rec({ evidence: [{ ...(rec().evidence as object[])[0], strength: 'huge' }] })), /evidence\[0\]\.strength/],
       [JSON.stringify(rec({ src: 5 })), /field "src" must be a string/],
