@@ -18,6 +18,7 @@ import type { ReportList, ReportMeta } from '../report/types.js';
 import type { RawPacket } from '../trace/types.js';
 import { cannotReadReason, numberFlag, numberListFlag, UsageError } from './args.js';
 import { processIo, type CliIo } from './io.js';
+import { isBrokenPipe } from './output.js';
 import { loadListFiles } from './lists.js';
 import { readFileUntil, readStreamUntil, StopFlag, stopOnSignals } from './live.js';
 import { Progress } from './progress.js';
@@ -332,7 +333,13 @@ function listsOf(o: ClassifierOptions): ReportList[] {
 /** Write the page whole or not at all: a temporary file beside the target, renamed over it. */
 async function writeOut(out: string, html: string, stdout: NodeJS.WritableStream): Promise<void> {
   if (out === '-') {
-    await new Promise<void>((resolve, reject) => stdout.write(html, (err) => (err ? reject(err) : resolve())));
+    await new Promise<void>((resolve, reject) => {
+      // A reader that goes away (| head) ends the page quietly, as a closed stdout ends classify's output. The
+      // listener stays: the stream may also emit the EPIPE after the write's callback, and unhandled it would throw.
+      const onError = (err: unknown): void => (isBrokenPipe(err) ? resolve() : reject(err));
+      stdout.on('error', onError);
+      stdout.write(html, (err) => (err ? onError(err) : resolve()));
+    });
     return;
   }
   const tmp = join(dirname(out), `.${basename(out)}.${process.pid}.tmp`);

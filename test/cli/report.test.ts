@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { run as classify } from '../../src/cli/classify.js';
 import { run as report, sniffInput } from '../../src/cli/report.js';
 import { main } from '../../src/cli/main.js';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { Sink } from '../helpers/sink.js';
 import { dataBlock, decodeRecords } from '../report/decode.js';
 
@@ -132,6 +132,15 @@ describe('tunnelscope report', () => {
     execFileSync(process.execPath, [bin, 'report', SAMPLE, '--registered', REG, '--workers', '2', '--out', out, '--quiet']);
     expect(canon(decodeRecords(viaPipe))).toEqual(canon(decodeRecords(readFileSync(out, 'utf8'))));
     expect(decodeRecords(viaPipe)).toHaveLength(40);
+  });
+
+  it('--out - into a pipe that closes early (| head -c 20): exit 0 quietly, as classify does', () => {
+    const bin = join(ROOT, 'dist', 'cli.js');
+    if (!existsSync(bin)) return; // npm test builds dist first
+    const q = (s: string): string => `'${s.replace(/'/g, "'\\''")}'`;
+    const r = spawnSync('bash', ['-c', `${q(process.execPath)} ${q(bin)} report ${q(SAMPLE)} --out - --quiet | head -c 20 >/dev/null; exit \${PIPESTATUS[0]}`]);
+    expect(r.stderr.toString()).toBe('');
+    expect(r.status).toBe(0);
   });
 });
 
