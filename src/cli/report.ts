@@ -141,7 +141,7 @@ async function report(input: string | undefined, opts: ReportOpts, io: CliIo): P
   try {
     if (fleet) return await fleetReport(opts, out, maxTable, io);
     input = input!;
-    const { kind, open } = await openInput(input, io);
+    const { kind, open, stream } = await openInput(input, io);
     if (kind === 'unknown') {
       stderr.write(`tunnelscope report: ${safeText(input, 256)}: neither a pcap/pcapng capture nor NDJSON flow records (by its first bytes)\n`);
       return 2;
@@ -155,13 +155,14 @@ async function report(input: string | undefined, opts: ReportOpts, io: CliIo): P
       if (stray !== undefined) throw new UsageError(`--${stray} applies to a capture; ${input} holds flow records, already classified`);
       for await (const r of ndjsonRecords(open(), input === '-' ? 'stdin' : input)) builder.add(r);
     } else {
-      const progress = new Progress(input === '-' ? 0 : statSync(input).size, quiet, stderr);
+      const progress = new Progress(stream !== null ? 0 : statSync(input).size, quiet, stderr);
       // SIGINT/SIGTERM as in classify: reading stops, live flows end with 'stop', and the page of what was read is
       // written (a second signal exits at once).
       const stop = new StopFlag();
       const control = stopOnSignals(io, NAME, stop);
-      // The sniffed stdin is read through a generator: ending stdin itself is what ends a read waiting for data.
-      if (input === '-') stop.onRequest(() => (io.stdin as { destroy?: () => void }).destroy?.());
+      // A sniffed stream (stdin, a named pipe) is read through a generator: ending the stream itself is what ends a
+      // read waiting for data.
+      if (stream !== null) stop.onRequest(() => (stream as { destroy?: () => void }).destroy?.());
       try {
         progress.phase('loading lists');
         const options = await loadListFiles({ registered: opts.registered, vpnEndpoints: opts.vpnEndpoints, vpnDomains: opts.vpnDomains, defaultDomains: opts.defaultDomains });
@@ -172,7 +173,7 @@ async function report(input: string | undefined, opts: ReportOpts, io: CliIo): P
           ...(idle !== undefined ? { idleTimeoutSec: idle, tcpIdleTimeoutSec: Math.max(idle, 300) } : {}),
           ...(maxFlows !== undefined ? { maxFlows } : {}),
         };
-        const st = await classify(options, input, open, { flow, workers, progress, stop }, (r) => builder.add(r));
+        const st = await classify(options, input, open, { flow, workers, progress, stop, streamed: stream !== null }, (r) => builder.add(r));
         if (stop.requested && !quiet) stderr.write(stop.note(`tunnelscope ${NAME}`));
         meta.packets = st.packets;
         meta.skipped = st.malformed;
@@ -245,9 +246,16 @@ async function emitReport(builder: ReportBuilder, meta: ReportMeta, out: string,
 }
 
 /** The input's kind from its first bytes, and a stream of all of it (stdin: the peeked bytes put back first). */
-async function openInput(input: string, io: CliIo): Promise<{ kind: InputKind; open: () => AsyncIterable<Uint8Array> }> {
+async function openInput(input: string, io: CliIo): Promise<{ kind: InputKind; open: () => AsyncIterable<Uint8Array>; stream: Readable | null }> {
   if (input !== '-') {
-    if (statSync(input).isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR', path: input });
+    const st = statSync(input);
+    if (st.isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR', path: input });
+    // A named pipe (report <(classify …)) or a device can be read once, from its start, and not at an offset:
+    // sniffed from the stream and read on from it, as stdin is.
+    if (!st.isFile()) {
+      const stream = createReadStream(input);
+      return { ...(await sniffStream(stream)), stream };
+    }
     const fd = openSync(input, 'r');
     const head = new Uint8Array(64);
     let n: number;
@@ -256,9 +264,14 @@ async function openInput(input: string, io: CliIo): Promise<{ kind: InputKind; o
     } finally {
       closeSync(fd);
     }
-    return { kind: sniffInput(head.subarray(0, n)), open: () => createReadStream(input) };
+    return { kind: sniffInput(head.subarray(0, n)), open: () => createReadStream(input), stream: null };
   }
-  const it = (io.stdin as AsyncIterable<Uint8Array | string>)[Symbol.asyncIterator]();
+  return { ...(await sniffStream(io.stdin as AsyncIterable<Uint8Array | string>)), stream: io.stdin as Readable };
+}
+
+/** The kind of a stream's data by its first 64 bytes, and all of its data (those bytes first). */
+async function sniffStream(source: AsyncIterable<Uint8Array | string>): Promise<{ kind: InputKind; open: () => AsyncIterable<Uint8Array> }> {
+  const it = source[Symbol.asyncIterator]();
   const chunks: Uint8Array[] = [];
   let size = 0;
   while (size < 64) {
@@ -278,6 +291,8 @@ async function openInput(input: string, io: CliIo): Promise<{ kind: InputKind; o
 
 interface ClassifyRun {
   flow: { idleTimeoutSec?: number; tcpIdleTimeoutSec?: number; maxFlows?: number };
+  /** The capture comes through `open()` (stdin, a named pipe), not from a file that can be opened again. */
+  streamed: boolean;
   workers: number;
   progress: Progress;
   stop: StopFlag;
@@ -296,7 +311,7 @@ async function classify(
     flows++;
     onRecord(r);
   };
-  if (o.workers > 1 && input !== '-') {
+  if (o.workers > 1 && !o.streamed) {
     const pool = createClassifierPool({ ...options, workers: o.workers, flow: o.flow });
     try {
       return await pool.classifyFile(input, count, { onProgress: ({ bytes }) => o.progress.update({ bytes, packets: 0, flows }), signal: o.stop.controller.signal });
@@ -314,7 +329,7 @@ async function classify(
   };
   let complete = false;
   try {
-    complete = (input === '-' ? await readStreamUntil(Readable.from(open()), 'stdin', onPacket, o.stop) : await readFileUntil(input, onPacket, o.stop)).complete;
+    complete = (o.streamed ? await readStreamUntil(Readable.from(open()), input === '-' ? 'stdin' : input, onPacket, o.stop) : await readFileUntil(input, onPacket, o.stop)).complete;
   } finally {
     session.end(complete || !o.stop.requested ? 'eof' : 'stop');
   }

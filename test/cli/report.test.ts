@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { run as classify } from '../../src/cli/classify.js';
 import { run as report, sniffInput } from '../../src/cli/report.js';
 import { main } from '../../src/cli/main.js';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { Sink } from '../helpers/sink.js';
 import { dataBlock, decodeRecords } from '../report/decode.js';
 
@@ -132,6 +132,24 @@ describe('tunnelscope report', () => {
     execFileSync(process.execPath, [bin, 'report', SAMPLE, '--registered', REG, '--workers', '2', '--out', out, '--quiet']);
     expect(canon(decodeRecords(viaPipe))).toEqual(canon(decodeRecords(readFileSync(out, 'utf8'))));
     expect(decodeRecords(viaPipe)).toHaveLength(40);
+  });
+
+  it('a named pipe as input (report <(classify …)): records and captures are read as from stdin, exit 0', async () => {
+    const recs = join(dir, 'fifo-src.ndjson');
+    writeFileSync(recs, (await cli(classify, [SAMPLE, '--format', 'ndjson', '--quiet'])).out);
+    for (const [name, src] of [['records', recs], ['capture', SAMPLE]] as const) {
+      const fifo = join(dir, `in-${name}.fifo`);
+      execFileSync('mkfifo', [fifo]);
+      // The writer is another process, as with a shell's <(…): an open of a FIFO waits for the other end.
+      const writer = spawn('sh', ['-c', 'cat "$1" > "$2"', 'sh', src, fifo]);
+      const feed = new Promise<void>((done) => writer.on('close', () => done()));
+      const out = join(dir, `fifo-${name}.html`);
+      const r = await cli(report, [fifo, '--out', out, '--quiet']);
+      await feed;
+      expect(r.err, name).toBe('');
+      expect(r.code, name).toBe(0);
+      expect(decodeRecords(readFileSync(out, 'utf8')), name).toHaveLength(40);
+    }
   });
 
   it('--out - into a pipe that closes early (| head -c 20): exit 0 quietly, as classify does', () => {
