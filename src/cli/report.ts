@@ -143,7 +143,7 @@ async function report(input: string | undefined, opts: ReportOpts, io: CliIo): P
     input = input!;
     const { kind, open, stream } = await openInput(input, io);
     if (kind === 'unknown') {
-      stderr.write(`tunnelscope report: ${safeText(input, 256)}: neither a pcap/pcapng capture nor NDJSON flow records (by its first bytes)\n`);
+      stderr.write(`tunnelscope report: ${input === '-' ? 'stdin' : safeText(input, 256)}: neither a pcap/pcapng capture nor NDJSON flow records (by its first bytes)\n`);
       return 2;
     }
     const builder = new ReportBuilder(maxTable !== undefined ? { maxFlows: maxTable } : {});
@@ -257,7 +257,7 @@ async function openInput(input: string, io: CliIo): Promise<{ kind: InputKind; o
       return { ...(await sniffStream(stream)), stream };
     }
     const fd = openSync(input, 'r');
-    const head = new Uint8Array(64);
+    const head = new Uint8Array(SNIFF_MAX);
     let n: number;
     try {
       n = readSync(fd, head, 0, head.length, 0);
@@ -269,12 +269,15 @@ async function openInput(input: string, io: CliIo): Promise<{ kind: InputKind; o
   return { ...(await sniffStream(io.stdin as AsyncIterable<Uint8Array | string>)), stream: io.stdin as Readable };
 }
 
-/** The kind of a stream's data by its first 64 bytes, and all of its data (those bytes first). */
+/**
+ * The kind of a stream's data by its first bytes (64, or as many as it takes to pass the blank lines records may
+ * start with, up to SNIFF_MAX), and all of its data (those bytes first).
+ */
 async function sniffStream(source: AsyncIterable<Uint8Array | string>): Promise<{ kind: InputKind; open: () => AsyncIterable<Uint8Array> }> {
   const it = source[Symbol.asyncIterator]();
   const chunks: Uint8Array[] = [];
   let size = 0;
-  while (size < 64) {
+  while (size < 64 || (size < SNIFF_MAX && blankOnly(Buffer.concat(chunks)))) {
     const r = await it.next();
     if (r.done) break;
     const c = typeof r.value === 'string' ? Buffer.from(r.value) : r.value;
@@ -286,7 +289,19 @@ async function sniffStream(source: AsyncIterable<Uint8Array | string>): Promise<
     if (head.length) yield head;
     for (let r = await it.next(); !r.done; r = await it.next()) yield typeof r.value === 'string' ? Buffer.from(r.value) : r.value;
   }
-  return { kind: sniffInput(head.subarray(0, 64)), open: all };
+  return { kind: sniffInput(head.subarray(0, SNIFF_MAX)), open: all };
+}
+
+/**
+ * Bytes read to tell a capture from records: NDJSON is told by its first non-blank character, which blank lines
+ * can push past the 64 bytes a capture's magic needs.
+ */
+const SNIFF_MAX = 64 * 1024;
+
+/** True when `b` holds nothing but an optional UTF-8 BOM and blanks (so far). */
+function blankOnly(b: Uint8Array): boolean {
+  for (let i = b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf ? 3 : 0; i < b.length; i++) if (b[i] !== 0x20 && b[i] !== 0x09 && b[i] !== 0x0a && b[i] !== 0x0d) return false;
+  return true;
 }
 
 interface ClassifyRun {

@@ -64,6 +64,21 @@ describe('tunnelscope report', () => {
     expect(fromStdin.out).toContain('<h1>stdin</h1>');
   });
 
+  it('records after more than 64 bytes of blank lines are still told by their first non-blank character', async () => {
+    const text = Buffer.concat([Buffer.from('\n'.repeat(100) + ' \t\r\n'.repeat(50)), readFileSync(ndjson)]);
+    const named = join(dir, 'blank-first.ndjson');
+    writeFileSync(named, text);
+    const f = await cli(report, [named, '--out', '-', '--quiet']);
+    expect(f.err).toBe('');
+    expect(decodeRecords(f.out)).toHaveLength(40);
+    const s = await cli(report, ['-', '--out', '-', '--quiet'], text);
+    expect(s.err).toBe('');
+    expect(decodeRecords(s.out)).toHaveLength(40);
+    const blank = await cli(report, ['-', '--out', '-', '--quiet'], Buffer.from('\n'.repeat(200)));
+    expect(blank.code).toBe(2);
+    expect(blank.err).toMatch(/^tunnelscope report: stdin: neither a pcap\/pcapng capture nor NDJSON flow records/);
+  });
+
   it('classifies a capture from stdin to the same records', async () => {
     const s = await cli(report, ['-', '--registered', REG, '--out', '-', '--quiet'], readFileSync(SAMPLE));
     expect(s.code).toBe(0);
