@@ -63,6 +63,22 @@ export function escapeText(s: string): string {
 }
 
 /**
+ * The first `n` UTF-16 units of `s`, one fewer when the cut would fall inside a surrogate pair: half a pair is not
+ * a character, and a UTF-8 writer prints it as U+FFFD.
+ */
+export function headText(s: string, n: number): string {
+  const c = s.charCodeAt(n - 1);
+  return s.slice(0, n > 0 && n < s.length && c >= 0xd800 && c <= 0xdbff ? n - 1 : n);
+}
+
+/** The last `n` UTF-16 units of `s`, one fewer when the cut would fall inside a surrogate pair. */
+function tailText(s: string, n: number): string {
+  const start = s.length - n;
+  const c = s.charCodeAt(start);
+  return s.slice(start > 0 && c >= 0xdc00 && c <= 0xdfff ? start + 1 : start);
+}
+
+/**
  * `s` cut to at most `max` characters (≥ 16), keeping its start and end around an ellipsis that says how much went:
  * a path keeps its file name, a line its beginning.
  */
@@ -71,7 +87,7 @@ export function clipText(s: string, max: number): string {
   const note = `…(${s.length - max} more)…`;
   const room = Math.max(8, max - note.length);
   const head = Math.ceil(room * 0.6);
-  return s.slice(0, head) + note + s.slice(s.length - (room - head));
+  return headText(s, head) + note + tailText(s, room - head);
 }
 
 /** Untrusted text for one line of output: clipped to `max` characters, then escaped (see {@link escapeText}). */
@@ -81,7 +97,7 @@ export function safeText(s: string, max = 512): string {
 
 /** Untrusted text quoted for a message (`"…"`, JSON-style escapes, clipped to `max` characters). */
 export function quoteText(s: string, max = 60): string {
-  return escapeJson(JSON.stringify(s.length > max ? s.slice(0, max) + '…' : s));
+  return escapeJson(JSON.stringify(s.length > max ? headText(s, max) + '…' : s));
 }
 
 /**

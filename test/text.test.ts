@@ -69,7 +69,19 @@ describe('clipText / safeText / quoteText', () => {
         expect(safeText(s, max).length).toBeLessThanOrEqual(max * 6);
         const q = quoteText(s, max);
         expect(q).not.toMatch(UNSAFE);
-        expect(JSON.parse(q)).toBe(s.length > max ? s.slice(0, max) + '…' : s);
+        const head = s.length > max ? s.slice(0, /[\ud800-\udbff]/.test(s[max - 1] ?? '') ? max - 1 : max) : s;
+        expect(JSON.parse(q)).toBe(s.length > max ? head + '…' : s);
+      }),
+    );
+  });
+
+  it('property: clipping and quoting never split a surrogate pair (a half pair prints as U+FFFD)', () => {
+    const LONE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+    fc.assert(
+      fc.property(fc.string({ unit: fc.constantFrom('a', '😀', '𝄞', 'é'), minLength: 1, maxLength: 200 }), fc.integer({ min: 16, max: 120 }), (s, max) => {
+        expect(clipText(s, max)).not.toMatch(LONE);
+        expect(JSON.parse(quoteText(s, max))).not.toMatch(LONE);
+        expect(safeText(s, max)).not.toMatch(LONE);
       }),
     );
   });

@@ -14,10 +14,18 @@ export interface FoundCaptures {
   files: string[];
   /** Files inside directories that are not captures (skipped, counted for the user). */
   skipped: string[];
+  /**
+   * Captures (and directories) inside directories whose names are not valid UTF-8, as text with U+FFFD for the
+   * bytes that are not: a string path cannot name them, so they cannot be read; the caller reports each.
+   */
+  unnamed: string[];
 }
 
+/** What a CLI says of an entry of {@link FoundCaptures.unnamed}. */
+export const UNNAMED = 'its file name is not valid UTF-8, so it cannot be opened by name: not read (rename it)';
+
 /** True when the file starts with a pcap or pcapng magic number (big- or little-endian). */
-export function looksLikeCapture(path: string): boolean {
+export function looksLikeCapture(path: string | Buffer): boolean {
   let fd: number;
   try {
     fd = openSync(path, 'r');
@@ -43,21 +51,29 @@ export function looksLikeCapture(path: string): boolean {
 export function findCaptures(inputs: readonly string[]): FoundCaptures {
   const files: string[] = [];
   const skipped: string[] = [];
+  const unnamed: string[] = [];
   const seenDirs = new Set<string>();
   const walk = (dir: string): void => {
     const real = realpathSync(dir);
     if (seenDirs.has(real)) return;
     seenDirs.add(real);
-    const names = readdirSync(dir).sort();
-    for (const name of names) {
+    // Names as bytes: read as strings, a name that is not UTF-8 comes back with U+FFFD in it, names no file, and
+    // its capture was skipped as if it were a dangling link.
+    const names = readdirSync(dir, { encoding: 'buffer' }).map((raw) => ({ raw, name: raw.toString('utf8') })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (const { raw, name } of names) {
       const p = join(dir, name);
+      const text = Buffer.from(name, 'utf8').equals(raw);
+      const at = text ? p : Buffer.concat([Buffer.from(join(dir, 'x'), 'utf8').subarray(0, -1), raw]); // join's prefix, the raw name
       let st;
       try {
-        st = statSync(p);
+        st = statSync(at);
       } catch {
         continue; // a dangling link: nothing to read
       }
-      if (st.isDirectory()) walk(p);
+      if (!text) {
+        if (st.isDirectory() || (st.isFile() && looksLikeCapture(at))) unnamed.push(p);
+        else if (st.isFile()) skipped.push(p);
+      } else if (st.isDirectory()) walk(p);
       else if (st.isFile()) (looksLikeCapture(p) ? files : skipped).push(p);
     }
   };
@@ -65,5 +81,5 @@ export function findCaptures(inputs: readonly string[]): FoundCaptures {
     if (input !== '-' && statSync(input).isDirectory()) walk(input);
     else files.push(input);
   }
-  return { files, skipped };
+  return { files, skipped, unnamed };
 }

@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { createClassifier, type Classifier, type ClassifierOptions } from '../classify/classifier.js';
 import { autoJobs, autoWorkers, createClassifierPool, frameShard, type ClassifierPool } from '../pool/index.js';
 import { classifyCaptures, findCaptures, type CaptureRecord } from '../batch/index.js';
+import { UNNAMED } from '../batch/find.js';
 import type { RawPacket } from '../trace/types.js';
 import type { FlowRecord } from '../classify/record.js';
 import type { VerdictEvent } from '../classify/session.js';
@@ -394,8 +395,9 @@ async function classifySeveral(inputs: string[], opts: ClassifyOpts, io: CliIo, 
     stderr.write(`tunnelscope classify: cannot read ${safeText(path, 256)}: ${why}\n`);
     return 2;
   }
+  for (const p of found.unnamed) stderr.write(`tunnelscope classify: ${safeText(p, 256)}: ${UNNAMED}\n`);
   if (found.files.length === 0) {
-    stderr.write(`tunnelscope classify: no pcap or pcapng captures in ${inputs.map((i) => safeText(i, 256)).join(', ')}\n`);
+    if (found.unnamed.length === 0) stderr.write(`tunnelscope classify: no pcap or pcapng captures in ${inputs.map((i) => safeText(i, 256)).join(', ')}\n`);
     return 2;
   }
   if (f.workersFlag !== 'auto' && f.workersFlag > 1 && !quiet) stderr.write('tunnelscope classify: with several captures each runs on one thread; use --jobs to run several at a time\n');
@@ -416,7 +418,8 @@ async function classifySeveral(inputs: string[], opts: ClassifyOpts, io: CliIo, 
     hupSaid = true;
   });
   try {
-    return await classifySeveralRun(found, opts, io, f, jobs, progress, control === null ? null : stop);
+    const code = await classifySeveralRun(found, opts, io, f, jobs, progress, control === null ? null : stop);
+    return found.unnamed.length > 0 ? Math.max(code, 2) : code;
   } finally {
     control?.dispose();
   }

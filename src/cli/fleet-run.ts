@@ -430,7 +430,7 @@ export async function fleetSubmit(files: string[], o: FleetSubmitOpts, io: CliIo
     const sub = await submitJobs(nc, files, { batch: o.batch });
     stderr.write(`tunnelscope: fleet: batch ${sub.batch}: ${sub.jobs.length} job(s) submitted\n`);
     if (!o.wait) {
-      for (const j of sub.jobs) stdout.write(`${JSON.stringify({ batch: sub.batch, job: j.job, file: j.file })}\n`);
+      for (const j of sub.jobs) stdout.write(`${escapeJson(JSON.stringify({ batch: sub.batch, job: j.job, file: j.file }))}\n`);
       return 0;
     }
     const timeoutMs = o.timeout === undefined ? undefined : Number(o.timeout) * 1000;

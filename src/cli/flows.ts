@@ -10,7 +10,7 @@
  */
 import { statSync } from 'node:fs';
 import { TunnelscopeError } from '../errors.js';
-import { findCaptures } from '../batch/find.js';
+import { findCaptures, UNNAMED } from '../batch/find.js';
 import { safeText } from '../text.js';
 import { Decoder, newPacketView } from '../trace/decode.js';
 import { FlowTable } from '../trace/flow-table.js';
@@ -163,9 +163,13 @@ async function flows(captures: string[], opts: FlowsOpts, io: CliIo): Promise<nu
   if (captures.length > 1 && captures.includes('-')) throw new UsageError("'-' (stdin) cannot be mixed with other captures");
   const several = captures.length > 1 || (captures[0] !== '-' && isDirectory(captures[0]!));
   let inputs = captures;
+  let unnamed = 0;
   if (several) {
     try {
-      inputs = findCaptures(captures).files;
+      const found = findCaptures(captures);
+      inputs = found.files;
+      unnamed = found.unnamed.length;
+      for (const p of found.unnamed) stderr.write(`tunnelscope flows: ${safeText(p, 256)}: ${UNNAMED}\n`);
     } catch (e) {
       const why = cannotReadReason(e);
       if (why === null) throw e;
@@ -173,7 +177,7 @@ async function flows(captures: string[], opts: FlowsOpts, io: CliIo): Promise<nu
       return 2;
     }
     if (inputs.length === 0) {
-      stderr.write(`tunnelscope flows: no pcap or pcapng captures in ${captures.map((c) => safeText(c, 256)).join(', ')}\n`);
+      if (unnamed === 0) stderr.write(`tunnelscope flows: no pcap or pcapng captures in ${captures.map((c) => safeText(c, 256)).join(', ')}\n`);
       return 2;
     }
   }
@@ -207,7 +211,7 @@ async function flows(captures: string[], opts: FlowsOpts, io: CliIo): Promise<nu
     timed?.stop();
     writer.end({ packets: packetsAll, flows: emitted, ends: endsOut() });
   };
-  let worst = 0;
+  let worst = unnamed > 0 ? 2 : 0;
   // SIGINT/SIGTERM as in classify: the capture being read stops, its live flows end with `stop`, the records and the
   // summary are written, exit 0 (captures not started are not read); a second signal exits at once.
   const stop = new StopFlag();

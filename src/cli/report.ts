@@ -18,6 +18,7 @@ import type { ReportList, ReportMeta } from '../report/types.js';
 import type { RawPacket } from '../trace/types.js';
 import { cannotReadReason, cannotWriteReason, numberFlag, numberListFlag, UsageError } from './args.js';
 import { processIo, type CliIo } from './io.js';
+import { isBrokenPipe } from './output.js';
 import { loadListFiles } from './lists.js';
 import { readFileUntil, readStreamUntil, StopFlag, stopOnSignals } from './live.js';
 import { natsAuthOf, natsAuthOptions, type NatsAuthOpts } from './fleet-options.js';
@@ -143,9 +144,9 @@ async function report(input: string | undefined, opts: ReportOpts, io: CliIo): P
   try {
     if (fleet) return await fleetReport(opts, out, maxTable, io);
     input = input!;
-    const { kind, open } = await openInput(input, io);
+    const { kind, open, stream } = await openInput(input, io);
     if (kind === 'unknown') {
-      stderr.write(`tunnelscope report: ${safeText(input, 256)}: neither a pcap/pcapng capture nor NDJSON flow records (by its first bytes)\n`);
+      stderr.write(`tunnelscope report: ${input === '-' ? 'stdin' : safeText(input, 256)}: neither a pcap/pcapng capture nor NDJSON flow records (by its first bytes)\n`);
       return 2;
     }
     const builder = new ReportBuilder(maxTable !== undefined ? { maxFlows: maxTable } : {});
@@ -157,13 +158,14 @@ async function report(input: string | undefined, opts: ReportOpts, io: CliIo): P
       if (stray !== undefined) throw new UsageError(`--${stray} applies to a capture; ${input} holds flow records, already classified`);
       for await (const r of ndjsonRecords(open(), input === '-' ? 'stdin' : input)) builder.add(r);
     } else {
-      const progress = new Progress(input === '-' ? 0 : statSync(input).size, quiet, stderr);
+      const progress = new Progress(stream !== null ? 0 : statSync(input).size, quiet, stderr);
       // SIGINT/SIGTERM as in classify: reading stops, live flows end with 'stop', and the page of what was read is
       // written (a second signal exits at once).
       const stop = new StopFlag();
       const control = stopOnSignals(io, NAME, stop);
-      // The sniffed stdin is read through a generator: ending stdin itself is what ends a read waiting for data.
-      if (input === '-') stop.onRequest(() => (io.stdin as { destroy?: () => void }).destroy?.());
+      // A sniffed stream (stdin, a named pipe) is read through a generator: ending the stream itself is what ends a
+      // read waiting for data.
+      if (stream !== null) stop.onRequest(() => (stream as { destroy?: () => void }).destroy?.());
       try {
         progress.phase('loading lists');
         const options = await loadListFiles({ registered: opts.registered, vpnEndpoints: opts.vpnEndpoints, vpnDomains: opts.vpnDomains, defaultDomains: opts.defaultDomains });
@@ -174,7 +176,7 @@ async function report(input: string | undefined, opts: ReportOpts, io: CliIo): P
           ...(idle !== undefined ? { idleTimeoutSec: idle, tcpIdleTimeoutSec: Math.max(idle, 300) } : {}),
           ...(maxFlows !== undefined ? { maxFlows } : {}),
         };
-        const st = await classify(options, input, open, { flow, workers, progress, stop }, (r) => builder.add(r));
+        const st = await classify(options, input, open, { flow, workers, progress, stop, streamed: stream !== null }, (r) => builder.add(r));
         if (stop.requested && !quiet) stderr.write(stop.note(`tunnelscope ${NAME}`));
         meta.packets = st.packets;
         meta.skipped = st.malformed;
@@ -249,23 +251,38 @@ async function emitReport(builder: ReportBuilder, meta: ReportMeta, out: string,
 }
 
 /** The input's kind from its first bytes, and a stream of all of it (stdin: the peeked bytes put back first). */
-async function openInput(input: string, io: CliIo): Promise<{ kind: InputKind; open: () => AsyncIterable<Uint8Array> }> {
+async function openInput(input: string, io: CliIo): Promise<{ kind: InputKind; open: () => AsyncIterable<Uint8Array>; stream: Readable | null }> {
   if (input !== '-') {
-    if (statSync(input).isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR', path: input });
+    const st = statSync(input);
+    if (st.isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR', path: input });
+    // A named pipe (report <(classify …)) or a device can be read once, from its start, and not at an offset:
+    // sniffed from the stream and read on from it, as stdin is.
+    if (!st.isFile()) {
+      const stream = createReadStream(input);
+      return { ...(await sniffStream(stream)), stream };
+    }
     const fd = openSync(input, 'r');
-    const head = new Uint8Array(64);
+    const head = new Uint8Array(SNIFF_MAX);
     let n: number;
     try {
       n = readSync(fd, head, 0, head.length, 0);
     } finally {
       closeSync(fd);
     }
-    return { kind: sniffInput(head.subarray(0, n)), open: () => createReadStream(input) };
+    return { kind: sniffInput(head.subarray(0, n)), open: () => createReadStream(input), stream: null };
   }
-  const it = (io.stdin as AsyncIterable<Uint8Array | string>)[Symbol.asyncIterator]();
+  return { ...(await sniffStream(io.stdin as AsyncIterable<Uint8Array | string>)), stream: io.stdin as Readable };
+}
+
+/**
+ * The kind of a stream's data by its first bytes (64, or as many as it takes to pass the blank lines records may
+ * start with, up to SNIFF_MAX), and all of its data (those bytes first).
+ */
+async function sniffStream(source: AsyncIterable<Uint8Array | string>): Promise<{ kind: InputKind; open: () => AsyncIterable<Uint8Array> }> {
+  const it = source[Symbol.asyncIterator]();
   const chunks: Uint8Array[] = [];
   let size = 0;
-  while (size < 64) {
+  while (size < 64 || (size < SNIFF_MAX && blankOnly(Buffer.concat(chunks)))) {
     const r = await it.next();
     if (r.done) break;
     const c = typeof r.value === 'string' ? Buffer.from(r.value) : r.value;
@@ -277,11 +294,25 @@ async function openInput(input: string, io: CliIo): Promise<{ kind: InputKind; o
     if (head.length) yield head;
     for (let r = await it.next(); !r.done; r = await it.next()) yield typeof r.value === 'string' ? Buffer.from(r.value) : r.value;
   }
-  return { kind: sniffInput(head.subarray(0, 64)), open: all };
+  return { kind: sniffInput(head.subarray(0, SNIFF_MAX)), open: all };
+}
+
+/**
+ * Bytes read to tell a capture from records: NDJSON is told by its first non-blank character, which blank lines
+ * can push past the 64 bytes a capture's magic needs.
+ */
+const SNIFF_MAX = 64 * 1024;
+
+/** True when `b` holds nothing but an optional UTF-8 BOM and blanks (so far). */
+function blankOnly(b: Uint8Array): boolean {
+  for (let i = b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf ? 3 : 0; i < b.length; i++) if (b[i] !== 0x20 && b[i] !== 0x09 && b[i] !== 0x0a && b[i] !== 0x0d) return false;
+  return true;
 }
 
 interface ClassifyRun {
   flow: { idleTimeoutSec?: number; tcpIdleTimeoutSec?: number; maxFlows?: number };
+  /** The capture comes through `open()` (stdin, a named pipe), not from a file that can be opened again. */
+  streamed: boolean;
   workers: number;
   progress: Progress;
   stop: StopFlag;
@@ -300,7 +331,7 @@ async function classify(
     flows++;
     onRecord(r);
   };
-  if (o.workers > 1 && input !== '-') {
+  if (o.workers > 1 && !o.streamed) {
     const pool = createClassifierPool({ ...options, workers: o.workers, flow: o.flow });
     try {
       return await pool.classifyFile(input, count, { onProgress: ({ bytes }) => o.progress.update({ bytes, packets: 0, flows }), signal: o.stop.controller.signal });
@@ -318,7 +349,7 @@ async function classify(
   };
   let complete = false;
   try {
-    complete = (input === '-' ? await readStreamUntil(Readable.from(open()), 'stdin', onPacket, o.stop) : await readFileUntil(input, onPacket, o.stop)).complete;
+    complete = (o.streamed ? await readStreamUntil(Readable.from(open()), input === '-' ? 'stdin' : input, onPacket, o.stop) : await readFileUntil(input, onPacket, o.stop)).complete;
   } finally {
     session.end(complete || !o.stop.requested ? 'eof' : 'stop');
   }
@@ -341,7 +372,13 @@ function listsOf(o: ClassifierOptions): ReportList[] {
  */
 async function writeOut(out: string, html: string, stdout: NodeJS.WritableStream): Promise<void> {
   if (out === '-') {
-    await new Promise<void>((resolve, reject) => stdout.write(html, (err) => (err ? reject(err) : resolve())));
+    await new Promise<void>((resolve, reject) => {
+      // A reader that goes away (| head) ends the page quietly, as a closed stdout ends classify's output. The
+      // listener stays: the stream may also emit the EPIPE after the write's callback, and unhandled it would throw.
+      const onError = (err: unknown): void => (isBrokenPipe(err) ? resolve() : reject(err));
+      stdout.on('error', onError);
+      stdout.write(html, (err) => (err ? onError(err) : resolve()));
+    });
     return;
   }
   let target = out;

@@ -6,7 +6,7 @@
  * width (`max`, cut with '…'); the last column is cut to `lineWidth` when one is given (a terminal), and is not
  * padded unless right-aligned.
  */
-import { escapeText } from '../text.js';
+import { escapeText, headText } from '../text.js';
 import type { OutputSink } from './output.js';
 
 export interface TableColumn<R> {
@@ -31,7 +31,7 @@ export interface TableOptions {
 const GAP = '  ';
 
 function cut(s: string, max: number): string {
-  return max > 0 && s.length > max ? `${s.slice(0, Math.max(0, max - 1))}…` : s;
+  return max > 0 && s.length > max ? `${headText(s, Math.max(0, max - 1))}…` : s;
 }
 
 export class TableWriter<R> {

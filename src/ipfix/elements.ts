@@ -48,15 +48,18 @@ export const TS_IE = {
   captureCapped: 7,
 } as const;
 
-/** flowEndReason values (IANA registry): why tunnelscope ended the flow. */
-export const FLOW_END_REASON: Readonly<Record<string, number>> = {
+/**
+ * flowEndReason values (IANA registry): why tunnelscope ended the flow. Without a prototype, so an `end` such as
+ * 'constructor' is unknown (0) rather than a function.
+ */
+export const FLOW_END_REASON: Readonly<Record<string, number>> = Object.freeze(Object.assign(Object.create(null) as Record<string, number>, {
   idle: 0x01, // idle timeout
   fin: 0x03, // end of flow detected
   rst: 0x03,
   eof: 0x04, // forced end (end of input)
   stop: 0x04, // forced end (the run was stopped)
   evicted: 0x05, // lack of resources (flow table full)
-};
+}));
 
 /** Variable-length field marker in a template (RFC 7011 §7). */
 export const VARLEN = 0xffff;

@@ -8,7 +8,8 @@
  * sent yet, when `templateRefreshMs` has passed since they last were, or every `templateRefreshMessages` messages.
  * The sequence number of a message is the number of data records sent before it in this stream (§3.1), modulo 2^32.
  * No message exceeds `maxMessageSize` (default 1400 bytes: fits a 1500-byte MTU under IPv4 or IPv6 and UDP
- * headers, and most tunnels); strings are cut to 255 UTF-8 bytes on a character boundary, so any record fits.
+ * headers, and most tunnels): strings are cut to 254 UTF-8 bytes on a character boundary, less when the size is
+ * too small for four such strings in one record, and templates that do not fit beside the data go out alone.
  */
 import type { FlowRecord } from '../classify/record.js';
 import { checkOptions, numberOption } from '../errors.js';
@@ -32,7 +33,14 @@ export const TEMPLATE_V4 = 256;
 export const TEMPLATE_V6 = 257;
 const MESSAGE_HEADER = 16;
 const SET_HEADER = 4;
-const MAX_STRING = 255;
+// The longest string the one-byte length form can carry: a length byte of 255 announces a three-byte length
+// (RFC 7011 §7), so a 255-byte string written with one length byte made collectors misread the rest of the record.
+const MAX_STRING = 254;
+/** An IPv6 record without its four strings and their length bytes (the larger template's fixed part). */
+const V6_FIXED = 16 * 2 + 2 + 2 + 1 + 2 + 8 * 4 + 8 * 2 + 1 + 8 + 4 + 2 + 1;
+const STRINGS = 4;
+/** A template id no record has: setOverhead(NO_TEMPLATE) - SET_HEADER is the set headers of the pending records. */
+const NO_TEMPLATE = -1;
 
 /** The fields of a template in record order. */
 function templateFields(v6: boolean, pen: number): FieldSpec[] {
@@ -120,6 +128,8 @@ export class IpfixEncoder {
   readonly stats: IpfixStats = { messages: 0, records: 0, templates: 0, bytes: 0, skipped: 0 };
   private readonly domain: number;
   private readonly max: number;
+  /** Longest string in a record: what lets one IPv6 record with four of them fit in a message of `max` bytes. */
+  private readonly maxString: number;
   private readonly refreshMs: number;
   private readonly refreshMessages: number;
   private readonly templates: Uint8Array;
@@ -134,6 +144,7 @@ export class IpfixEncoder {
     checkOptions('IPFIX', options);
     this.domain = numberOption('observationDomainId', options.observationDomainId, 1, 0, 0xffffffff, true);
     this.max = numberOption('maxMessageSize', options.maxMessageSize, 1400, 512, 65535, true);
+    this.maxString = Math.min(MAX_STRING, Math.floor((this.max - MESSAGE_HEADER - SET_HEADER - V6_FIXED - STRINGS) / STRINGS));
     this.refreshMs = numberOption('templateRefreshMs', options.templateRefreshMs, 60_000, 0);
     this.refreshMessages = numberOption('templateRefreshMessages', options.templateRefreshMessages, 100, 1, Number.MAX_SAFE_INTEGER, true);
     const pen = numberOption('enterpriseNumber', options.enterpriseNumber, DOCUMENTATION_PEN, 1, 0xffffffff, true);
@@ -153,10 +164,10 @@ export class IpfixEncoder {
     const sa = addressBytes(s.ip), da = addressBytes(d.ip);
     if (sa === null || da === null || sa.length !== da.length) return null;
     const v6 = sa.length === 16;
-    const app = cutUtf8(r.label === 'ordinary' ? '' : (r.protocol ?? ''));
-    const label = cutUtf8(r.label);
-    const registrant = cutUtf8(r.registrant ?? '');
-    const rule = cutUtf8(decidingEvidence(r)?.rule ?? '');
+    const app = cutUtf8(r.label === 'ordinary' ? '' : (r.protocol ?? ''), this.maxString);
+    const label = cutUtf8(r.label, this.maxString);
+    const registrant = cutUtf8(r.registrant ?? '', this.maxString);
+    const rule = cutUtf8(decidingEvidence(r)?.rule ?? '', this.maxString);
     const fixed = sa.length * 2 + 2 + 2 + 1 + 2 + 8 * 4 + 8 * 2 + 1 + 8 + 4 + 2 + 1;
     const b = new Uint8Array(fixed + 4 + app.length + label.length + registrant.length + rule.length);
     const dv = new DataView(b.buffer);
@@ -178,7 +189,7 @@ export class IpfixEncoder {
     u64(dv, o, epochMillis(r.lastSeen)); o += 8;
     b[o++] = r.end === undefined ? 0 : (FLOW_END_REASON[r.end] ?? 0);
     const str = (x: Uint8Array): void => {
-      b[o++] = x.length; // < 255: the one-byte length form (RFC 7011 §7)
+      b[o++] = x.length; // <= MAX_STRING (254): the one-byte length form
       b.set(x, o);
       o += x.length;
     };
@@ -223,7 +234,14 @@ export class IpfixEncoder {
   /** Emit the pending records as one message (with templates when due); nothing when none are pending. */
   flush(nowMs: number, emit: (message: Uint8Array) => void): void {
     if (this.pending.length === 0) return;
-    emit(this.build(nowMs, this.templateDue(nowMs)));
+    let withTemplates = this.templateDue(nowMs);
+    // add() leaves room for the templates, but a record larger than that room still goes out: then the templates
+    // lead in a message of their own, as a collector needs them before the data either way.
+    if (withTemplates && MESSAGE_HEADER + this.templates.length + this.pendingBytes + this.setOverhead(NO_TEMPLATE) - SET_HEADER > this.max) {
+      emit(this.templateMessage(nowMs));
+      withTemplates = false;
+    }
+    emit(this.build(nowMs, withTemplates));
   }
 
   /** A message with the templates and no data (what a collector needs before any data, or to refresh them). */

@@ -10,9 +10,11 @@
  * Suricata's are; `state` is `closed` after a TCP FIN/RST, `established` when both sides sent, else `new`;
  * `reason` is `timeout` (idle, FIN/RST), `forced` (evicted at the flow cap) or `shutdown` (end of input).
  * Timestamps use Suricata's form `2023-11-14T22:13:20.123456+0000` (UTC). Strings are JSON-escaped by
- * JSON.stringify.
+ * JSON.stringify, and what it leaves raw (C1, DEL, bidi marks, U+2028/9: a capture or list path can hold them) is
+ * written as `\u` escapes (escapeJson), as in classify's NDJSON.
  */
 import type { FlowRecord } from '../classify/record.js';
+import { escapeJson } from '../text.js';
 import { lineFormat, type RecordFormat } from './types.js';
 import { communityId, directional, durationMicros, flowId, ipProtocol, parseEndpoint } from './fields.js';
 
@@ -82,7 +84,7 @@ export function eveFlowEvent(r: FlowRecord): Record<string, unknown> {
 
 /** One EVE line (with its newline). */
 export function eveLine(r: FlowRecord): string {
-  return `${JSON.stringify(eveFlowEvent(r))}\n`;
+  return `${escapeJson(JSON.stringify(eveFlowEvent(r)))}\n`;
 }
 
 export const eveFormat: RecordFormat = lineFormat('eve', 'Suricata EVE JSON flow events plus a tunnelscope object', eveLine);

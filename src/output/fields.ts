@@ -31,9 +31,11 @@ export function parseEndpoint(text: string): Endpoint {
   return { ip: text, port: null };
 }
 
-const TRANSPORT_NUMBERS: Readonly<Record<string, number>> = {
+// No prototype: a transport named 'constructor' or '__proto__' is unknown (-1), not a function every format and the
+// Community ID would turn into a number.
+const TRANSPORT_NUMBERS: Readonly<Record<string, number>> = Object.freeze(Object.assign(Object.create(null) as Record<string, number>, {
   icmp: 1, igmp: 2, tcp: 6, udp: 17, gre: 47, esp: 50, ah: 51, icmpv6: 58, sctp: 132,
-};
+}));
 
 /** IP protocol number of a record's `transport` (the inverse of `transportName`); -1 when unknown. */
 export function ipProtocol(transport: string): number {

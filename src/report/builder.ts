@@ -13,9 +13,13 @@ import { renderPage, type PageModel, type Tally } from './page.js';
 import type { ReportMeta, ReportOptions, ReportRecord } from './types.js';
 import { LABELS } from './labels.js';
 
-const LABEL_INDEX: Record<string, number> = { registered_vpn: 0, unregistered_vpn: 1, ordinary: 2 };
-const STRENGTHS: Record<string, number> = { strong: 0, medium: 1, weak: 2 };
-const KINDS: Record<string, number> = { structure: 0, name: 1, list: 2, relation: 3 };
+// Looked up by record text: without a prototype, so '__proto__', 'constructor' or 'toString' find nothing and take the
+// default, as any unknown word does (with Object.prototype they found an object or a function, which made totals
+// vanish and a flow count as registered VPN).
+const table = (entries: Record<string, number>): Readonly<Record<string, number>> => Object.freeze(Object.assign(Object.create(null) as Record<string, number>, entries));
+const LABEL_INDEX = table({ registered_vpn: 0, unregistered_vpn: 1, ordinary: 2 });
+const STRENGTHS = table({ strong: 0, medium: 1, weak: 2 });
+const KINDS = table({ structure: 0, name: 1, list: 2, relation: 3 });
 
 const DEFAULT_MAX_FLOWS = 1_000_000;
 const DEFAULT_TIME_BINS = 72;
@@ -55,7 +59,8 @@ export class ReportBuilder {
   private readonly du = floatColumn();
   private readonly dec = intColumn();
   private readonly cf = intColumn();
-  private readonly lv = intColumn();
+  // Float64: list versions are unsigned 32-bit (IPFIX listVersion), past what an Int32Array holds.
+  private readonly lv = floatColumn();
   private readonly vl = intColumn();
   private readonly en = intColumn();
   private readonly sn = intColumn();
@@ -112,8 +117,8 @@ export class ReportBuilder {
   add(r: ReportRecord): void {
     this.n++;
     const li = LABEL_INDEX[r.label] ?? 2;
-    const bytes = finite(r.bytes);
-    const packets = finite(r.packets);
+    const bytes = count53(r.bytes);
+    const packets = count53(r.packets);
     count(this.total, li, bytes, packets);
     const first = isoToMicros(r.firstSeen);
     let last = isoToMicros(r.lastSeen);
@@ -166,10 +171,10 @@ export class ReportBuilder {
     this.rg.push(S.id(r.registrant));
     this.t.push(Number.isFinite(first) ? first : NaN);
     this.du.push(Number.isFinite(first) ? last - first : 0);
-    this.dec.push(Math.trunc(finite(r.decidedAtPacket)));
-    this.cf.push(Math.round(finite(r.confidence) * 1000));
+    this.dec.push(int32(r.decidedAtPacket));
+    this.cf.push(int32(Math.round(finite(r.confidence) * 1000)));
     this.lv.push(Math.trunc(finite(r.listVersion)));
-    this.vl.push(r.vlan ?? -1);
+    this.vl.push(r.vlan === undefined ? -1 : int32(r.vlan));
     if (r.vlan !== undefined) this.hasVlan = true;
     this.en.push(S.id(r.encap));
     if (r.encap !== undefined) this.hasEncap = true;
@@ -192,8 +197,8 @@ export class ReportBuilder {
       this.est.push(STRENGTHS[e.strength] ?? 2);
       this.eru.push(S.id(e.rule));
       this.ere.push(this.R.id(e.reason));
-      this.epk.push(Number.isFinite(pkt) ? pkt : -1);
-      this.eof.push(Number.isFinite(off) ? off : -1);
+      this.epk.push(Number.isFinite(pkt) ? int32(pkt) : -1);
+      this.eof.push(Number.isFinite(off) ? int32(off) : -1);
       this.eki.push(KINDS[kind] ?? 0);
     }
     return id;
@@ -322,6 +327,23 @@ function decidingRule(ev: ReportRecord['evidence']): string {
 
 function finite(x: number): number {
   return typeof x === 'number' && Number.isFinite(x) ? x : 0;
+}
+
+/**
+ * A byte or packet count as a sum can take it: a count past 2^53 (no capture holds one) is clamped there, so a
+ * million of them still add up to a finite total and the charts' shares stay numbers (1.7e308 twice is Infinity,
+ * and Infinity / Infinity drew NaN-wide bars).
+ */
+function count53(x: number): number {
+  return Math.min(Number.MAX_SAFE_INTEGER, Math.max(0, finite(x)));
+}
+
+/**
+ * A number for an Int32 column: truncated and clamped, because a typed array stores 2^31 as -2^31 and 2^32 + 5 as
+ * 5, and a wrapped value would be shown as if it were the record's.
+ */
+function int32(x: number): number {
+  return Math.max(-0x8000_0000, Math.min(0x7fff_ffff, Math.trunc(finite(x))));
 }
 
 function count(t: Tally, li: number, bytes: number, packets: number): void {

@@ -10,7 +10,7 @@
  * DOM at build time or ship ~50–200 kB of script into every page, and none adds textures for colour-blind
  * readers without the same amount of code as drawing the bars.
  */
-import { escapeHtml } from './escape.js';
+import { cutText, escapeHtml } from './escape.js';
 import { formatAxis, formatBytes, formatCount, niceTicks } from './format.js';
 
 /**
@@ -146,7 +146,7 @@ export function stackedRows(o: {
   o.rows.forEach((r, k) => {
     const yTop = T + k * rowH;
     const total = r.values.reduce((a, b) => a + b, 0);
-    const name = r.name.length > 26 ? `${r.name.slice(0, 25)}…` : r.name;
+    const name = cutText(r.name, 26);
     out.push('<g class="row">');
     out.push(`<title>${escapeHtml(`${r.name}: ${o.series.map((s, i) => `${s.name} ${valueText(r.values[i] ?? 0, o.bytes === true)}`).join(', ')}`)}</title>`);
     out.push(`<text class="row-name" x="${labelW - 8}" y="${yTop + rowH / 2}" dy="0.32em" text-anchor="end">${escapeHtml(name)}</text>`);

@@ -51,6 +51,18 @@ export function escapeJsonText(json: string): string {
   return json.replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
+/**
+ * `s` cut to at most `max` UTF-16 units with an ellipsis, never inside a surrogate pair (half a pair is not a
+ * character; written out as UTF-8 it becomes U+FFFD).
+ */
+export function cutText(s: string, max: number): string {
+  if (s.length <= max) return s;
+  let n = max - 1;
+  const c = s.charCodeAt(n - 1);
+  if (n > 0 && c >= 0xd800 && c <= 0xdbff) n--;
+  return `${s.slice(0, n)}…`;
+}
+
 const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 
 /** Standard base64 of bytes (no line breaks); pure, so the builder needs no Buffer. O(n). */

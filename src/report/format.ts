@@ -59,7 +59,9 @@ export function isoToMicros(s: string): number {
   if (ms === undefined) {
     if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$/.test(secs)) return NaN;
     ms = Date.parse(`${secs}Z`);
-    if (!Number.isFinite(ms)) return NaN;
+    // Date.parse rolls impossible dates over (February 30 → March 2, 24:00 → the next day): such text is refused,
+    // or the page would show a time the record does not hold.
+    if (!Number.isFinite(ms) || new Date(ms).toISOString().slice(0, 19) !== secs) return NaN;
     if (SECONDS.size >= 4096) SECONDS.clear();
     SECONDS.set(secs, ms);
   }

@@ -15,6 +15,12 @@ const LABELS: ReadonlySet<string> = new Set(['registered_vpn', 'unregistered_vpn
 const STRENGTHS: ReadonlySet<string> = new Set(['strong', 'medium', 'weak']);
 const KINDS: ReadonlySet<string> = new Set(['structure', 'name', 'list', 'relation']);
 
+const MAX_INT32 = 0x7fff_ffff;
+/** List versions are unsigned 32-bit (the IPFIX listVersion element). */
+const MAX_LIST_VERSION = 0xffff_ffff;
+/** An 802.1Q VLAN id is 12 bits. */
+const MAX_VLAN = 4095;
+
 /** Default longest line accepted: far above any real record (a record with 20 evidence items is ~6 kB). */
 export const MAX_RECORD_LINE_BYTES = 1 << 20;
 
@@ -39,6 +45,15 @@ export function toReportRecord(v: unknown, source: string, line: number): Report
     if (x === undefined && dflt !== undefined) return dflt;
     return typeof x === 'number' && Number.isFinite(x) && x >= 0 ? x : fail(`field "${k}" must be a number >= 0`);
   };
+  // Counts and versions have the ranges classify writes; a value past them is refused here rather than shown
+  // wrapped or clamped on the page (the builder keeps them in 32-bit columns).
+  const int = (k: string, max: number, dflt?: number): number => {
+    const x = o[k];
+    if (x === undefined && dflt !== undefined) return dflt;
+    return Number.isInteger(x) && (x as number) >= 0 && (x as number) <= max ? (x as number) : fail(`field "${k}" must be an integer in [0, ${max}]`);
+  };
+  const confidence = num('confidence', 0);
+  if (confidence > 1) fail('field "confidence" must be a number in [0, 1]');
   const label = str('label');
   if (!LABELS.has(label)) fail(`field "label" must be registered_vpn, unregistered_vpn or ordinary, got ${JSON.stringify(label.slice(0, 40))}`);
   const firstSeen = str('firstSeen'), lastSeen = str('lastSeen');
@@ -53,19 +68,19 @@ export function toReportRecord(v: unknown, source: string, line: number): Report
     dst: str('dst'),
     label: label as Label,
     protocol: strOrNull('protocol'),
-    confidence: num('confidence', 0),
+    confidence,
     registrant: strOrNull('registrant'),
     evidence,
-    packets: num('packets'),
-    bytes: num('bytes'),
+    packets: int('packets', Number.MAX_SAFE_INTEGER),
+    bytes: int('bytes', Number.MAX_SAFE_INTEGER),
     firstSeen,
     lastSeen,
-    listVersion: num('listVersion', 0),
-    decidedAtPacket: num('decidedAtPacket', 0),
+    listVersion: int('listVersion', MAX_LIST_VERSION, 0),
+    decidedAtPacket: int('decidedAtPacket', MAX_INT32, 0),
   };
-  if (o.payloadCut !== undefined) r.payloadCut = num('payloadCut');
+  if (o.payloadCut !== undefined) r.payloadCut = int('payloadCut', MAX_INT32);
   if (o.captureCapped !== undefined) r.captureCapped = o.captureCapped === true ? true : o.captureCapped === false ? false : fail('field "captureCapped" must be true or false');
-  if (o.vlan !== undefined) r.vlan = Number.isInteger(o.vlan) ? (o.vlan as number) : fail('field "vlan" must be an integer');
+  if (o.vlan !== undefined) r.vlan = int('vlan', MAX_VLAN);
   if (o.encap !== undefined) r.encap = str('encap');
   if (o.sensor !== undefined) r.sensor = str('sensor');
   return r;
@@ -81,7 +96,7 @@ function evidenceItem(e: unknown, k: number, fail: (d: string) => never): Eviden
   for (const f of ['packet', 'offset'] as const) {
     const x = o[f];
     if (x === undefined) continue;
-    if (!Number.isInteger(x) || (x as number) < 0) fail(`evidence[${k}].${f} must be an integer >= 0`);
+    if (!Number.isInteger(x) || (x as number) < 0 || (x as number) > MAX_INT32) fail(`evidence[${k}].${f} must be an integer in [0, ${MAX_INT32}]`);
     item[f] = x as number;
   }
   if (o.kind !== undefined) {

@@ -328,9 +328,9 @@ function verdictChart(m: PageModel): string {
   const series: ChartSeries[] = [0, 1].map((li) => ({ cls: li, name: LABEL_TEXT[li]!, values: counts[li]!.slice(lo, hi + 1) }));
   const all = new Map<number, number>();
   for (const li of [0, 1]) for (const [v, n] of m.verdictAt[li]!) all.set(v, (all.get(v) ?? 0) + n);
-  const stats = quantiles(all, [0.5, 0.9, 0.99]);
+  const stats = quantiles(all, [0.5, 0.9, 0.99, 1]);
   const statText = stats
-    ? `VPN flows: median ${stats[0]}, p90 ${stats[1]}, p99 ${stats[2]}, max ${Math.max(...all.keys())} payload packets to a final verdict.`
+    ? `VPN flows: median ${stats[0]}, p90 ${stats[1]}, p99 ${stats[2]}, max ${stats[3]} payload packets to a final verdict.`
     : 'No VPN flows.';
   return chartFigure('ch-verdict', 'Time to verdict',
     'VPN flows by the number of payload packets seen when their label became final (<code>decidedAtPacket</code>; 0: decided by a list before any payload).',

@@ -94,6 +94,16 @@ describe('cli/output', () => {
     expect(lines.slice(1000, 1003)).toEqual(['A              N', 'x              5', 'long-cell  12345']);
     expect(s.writes).toBeLessThan(5);
   });
+  it('a cell cut to its column width never splits a character outside the BMP (a half pair prints as U+FFFD)', async () => {
+    const s = new Sink();
+    const sink = new OutputSink(s);
+    const t = new TableWriter<{ a: string }>(sink, [{ header: 'A', max: 6, cell: (r) => r.a }, { header: 'B', cell: () => 'b' }]);
+    for (const a of ['ab😀😀😀', 'a😀😀😀', '😀😀😀😀']) t.write({ a });
+    t.end();
+    await sink.end();
+    expect(s.text).not.toContain('\ufffd');
+    expect(s.text.split('\n').slice(1, 4).map((l) => l.split(/ +/)[0])).toEqual(['ab😀…', 'a😀😀…', '😀😀…']);
+  });
   it('texts larger than a batch, multi-byte characters and a newline at the batch edge come out whole and in order', async () => {
     const s = new Sink();
     const sink = new OutputSink(s);

@@ -141,6 +141,20 @@ describe('several captures and directories', () => {
       expect(none.err.split('\n')).toHaveLength(2);
     }
   });
+
+  it('a capture in a directory whose file name is not UTF-8 is reported by name (it was skipped without a word)', () => {
+    const d = mkdtempSync(join(dir, 'latin1-'));
+    writeFileSync(Buffer.concat([Buffer.from(`${d}/caf`), Buffer.from([0xe9]), Buffer.from('.pcap')]), SAMPLE);
+    writeFileSync(Buffer.concat([Buffer.from(`${d}/notes`), Buffer.from([0xe9]), Buffer.from('.txt')]), 'not a capture\n');
+    writeFileSync(join(d, 'good.pcap'), SAMPLE);
+    for (const cmd of ['classify', 'flows']) {
+      const r = cli([cmd, d, '--format', 'ndjson']);
+      expect(r.code, r.err).toBe(2);
+      expect(r.err).toMatch(/caf\ufffd\.pcap: its file name is not valid UTF-8/);
+      expect(r.err).not.toMatch(/notes/);
+      expect(r.out.trim().split('\n')).toHaveLength(40); // the good capture's records
+    }
+  });
 });
 
 describe('lists', () => {
@@ -195,5 +209,22 @@ describe('output', () => {
     const json = cli([...args, '--format', 'json']);
     expect(json.out).not.toMatch(UNSAFE);
     expect(JSON.stringify(JSON.parse(json.out))).toContain('\u009b');
+  });
+
+  it('EVE and Zeek JSON write C1, bidi and line-separator characters of a capture or list path as \\u escapes', () => {
+    const sub = join(dir, 'jsonforms');
+    mkdirSync(sub);
+    const list = join(dir, 'dom\u009b2J\u202e\u2028.txt');
+    writeFileSync(list, 'surfshark.com,Surfshark\n');
+    writeFileSync(join(sub, 'cap\u202e\u0085\u2029.pcap'), SAMPLE);
+    const args = ['classify', sub, '--vpn-domains', list, '--no-default-domains', '-q'];
+    for (const format of ['eve', 'zeek-json']) {
+      const r = cli([...args, '--format', format]);
+      expect(r.code).toBe(0);
+      expect(r.out).not.toMatch(UNSAFE);
+      const lines = r.out.trim().split('\n').map((l) => JSON.stringify(JSON.parse(l)));
+      expect(lines.every((l) => l.includes('cap\u202e\u0085\u2029.pcap'))).toBe(true);
+      expect(lines.some((l) => l.includes('dom\u009b2J\u202e\u2028.txt'))).toBe(true);
+    }
   });
 });

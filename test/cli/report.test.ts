@@ -64,6 +64,21 @@ describe('tunnelscope report', () => {
     expect(fromStdin.out).toContain('<h1>stdin</h1>');
   });
 
+  it('records after more than 64 bytes of blank lines are still told by their first non-blank character', async () => {
+    const text = Buffer.concat([Buffer.from('\n'.repeat(100) + ' \t\r\n'.repeat(50)), readFileSync(ndjson)]);
+    const named = join(dir, 'blank-first.ndjson');
+    writeFileSync(named, text);
+    const f = await cli(report, [named, '--out', '-', '--quiet']);
+    expect(f.err).toBe('');
+    expect(decodeRecords(f.out)).toHaveLength(40);
+    const s = await cli(report, ['-', '--out', '-', '--quiet'], text);
+    expect(s.err).toBe('');
+    expect(decodeRecords(s.out)).toHaveLength(40);
+    const blank = await cli(report, ['-', '--out', '-', '--quiet'], Buffer.from('\n'.repeat(200)));
+    expect(blank.code).toBe(2);
+    expect(blank.err).toMatch(/^tunnelscope report: stdin: neither a pcap\/pcapng capture nor NDJSON flow records/);
+  });
+
   it('classifies a capture from stdin to the same records', async () => {
     const s = await cli(report, ['-', '--registered', REG, '--out', '-', '--quiet'], readFileSync(SAMPLE));
     expect(s.code).toBe(0);
@@ -165,6 +180,33 @@ describe('tunnelscope report', () => {
     execFileSync(process.execPath, [bin, 'report', SAMPLE, '--registered', REG, '--workers', '2', '--out', out, '--quiet']);
     expect(canon(decodeRecords(viaPipe))).toEqual(canon(decodeRecords(readFileSync(out, 'utf8'))));
     expect(decodeRecords(viaPipe)).toHaveLength(40);
+  });
+
+  it('a named pipe as input (report <(classify …)): records and captures are read as from stdin, exit 0', async () => {
+    const recs = join(dir, 'fifo-src.ndjson');
+    writeFileSync(recs, (await cli(classify, [SAMPLE, '--format', 'ndjson', '--quiet'])).out);
+    for (const [name, src] of [['records', recs], ['capture', SAMPLE]] as const) {
+      const fifo = join(dir, `in-${name}.fifo`);
+      execFileSync('mkfifo', [fifo]);
+      // The writer is another process, as with a shell's <(…): an open of a FIFO waits for the other end.
+      const writer = spawn('sh', ['-c', 'cat "$1" > "$2"', 'sh', src, fifo]);
+      const feed = new Promise<void>((done) => writer.on('close', () => done()));
+      const out = join(dir, `fifo-${name}.html`);
+      const r = await cli(report, [fifo, '--out', out, '--quiet']);
+      await feed;
+      expect(r.err, name).toBe('');
+      expect(r.code, name).toBe(0);
+      expect(decodeRecords(readFileSync(out, 'utf8')), name).toHaveLength(40);
+    }
+  });
+
+  it('--out - into a pipe that closes early (| head -c 20): exit 0 quietly, as classify does', () => {
+    const bin = join(ROOT, 'dist', 'cli.js');
+    if (!existsSync(bin)) return; // npm test builds dist first
+    const q = (s: string): string => `'${s.replace(/'/g, "'\\''")}'`;
+    const r = spawnSync('bash', ['-c', `${q(process.execPath)} ${q(bin)} report ${q(SAMPLE)} --out - --quiet | head -c 20 >/dev/null; exit \${PIPESTATUS[0]}`]);
+    expect(r.stderr.toString()).toBe('');
+    expect(r.status).toBe(0);
   });
 });
 

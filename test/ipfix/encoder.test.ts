@@ -87,7 +87,10 @@ function checkStream(msgs: Uint8Array[], max: number): { fields: Field[]; values
   return out;
 }
 
-function expectRecord(d: { fields: Field[]; values: Uint8Array[]; tid: number }, r: FlowRecord, pen = DOCUMENTATION_PEN): void {
+/** The longest string the encoder keeps for a maxMessageSize: four in one IPv6 record must fit (254 from 1143 on). */
+const stringCap = (max: number): number => Math.min(254, Math.floor((max - 16 - 4 - 103 - 4) / 4));
+
+function expectRecord(d: { fields: Field[]; values: Uint8Array[]; tid: number }, r: FlowRecord, pen = DOCUMENTATION_PEN, cap = 254): void {
   const v = (id: number, p = 0) => valueOf(d.fields, d.values, id, p);
   const ip = (t: string) => (t.startsWith('[') ? t.slice(1, t.indexOf(']')) : t.includes('.') ? t.replace(/:\d+$/, '') : t);
   const six = d.tid === TEMPLATE_V6;
@@ -108,7 +111,7 @@ function expectRecord(d: { fields: Field[]; values: Uint8Array[]; tid: number },
   expect(uint(v(IE.flowEndMilliseconds))).toBe(Math.floor(Date.parse(r.lastSeen)));
   expect(uint(v(IE.flowEndReason))).toBe({ idle: 1, fin: 3, rst: 3, eof: 4, stop: 4, evicted: 5 }[r.end!]);
   const str = (id: number, p = 0) => utf8.decode(v(id, p));
-  const cut = (s: string) => utf8.decode(cutUtf8(s));
+  const cut = (s: string) => utf8.decode(cutUtf8(s, cap));
   expect(str(IE.applicationName)).toBe(cut(r.label === 'ordinary' ? '' : (r.protocol ?? '')));
   expect(str(TS_IE.label, pen)).toBe(r.label);
   expect(str(TS_IE.registrant, pen)).toBe(cut(r.registrant ?? ''));
@@ -130,7 +133,7 @@ describe('IPFIX encoder', () => {
         enc.flush(1_700_000_000_000, (m) => msgs.push(m));
         const got = checkStream(msgs, max);
         expect(got.length).toBe(recs.length);
-        got.forEach((d, i) => expectRecord(d, recs[i]!));
+        got.forEach((d, i) => expectRecord(d, recs[i]!, DOCUMENTATION_PEN, stringCap(max)));
         expect(enc.stats.records).toBe(recs.length);
       }),
       { numRuns: 60 },
@@ -150,14 +153,50 @@ describe('IPFIX encoder', () => {
     expect([v(IE.packetDeltaCount), v(IE.octetDeltaCount), v(IE.packetDeltaCount, REVERSE_PEN), v(IE.octetDeltaCount, REVERSE_PEN), v(IE.flowEndReason)]).toEqual([r.packets, r.bytes, 0, 0, 0]);
   });
 
-  it('cuts strings to 255 UTF-8 bytes on a character boundary', () => {
+  it('cuts strings to 254 UTF-8 bytes on a character boundary', () => {
     fc.assert(
       fc.property(fc.string({ unit: 'grapheme', maxLength: 400 }), (s) => {
         const b = cutUtf8(s);
         const t = utf8.decode(b); // throws on a split character
-        return b.length <= 255 && s.startsWith(t) && (Buffer.byteLength(s) <= 255 ? t === s : Buffer.byteLength(s.slice(0, t.length + 2)) > 255);
+        return b.length <= 254 && s.startsWith(t) && (Buffer.byteLength(s) <= 254 ? t === s : Buffer.byteLength(s.slice(0, t.length + 2)) > 254);
       }),
     );
+  });
+
+  it('a string of 255 UTF-8 bytes or more decodes (the length byte 255 announces the three-byte form, RFC 7011 §7)', () => {
+    // 255 one-byte, 85 three-byte (255 bytes) and 300 one-byte characters, in every string field at once.
+    for (const s of ['R'.repeat(255), '€'.repeat(85), 'x'.repeat(300), `${'y'.repeat(254)}é`]) {
+      const r = { ...fc.sample(recordArb, { seed: 11, numRuns: 1 })[0]!, label: 'registered_vpn' as const, protocol: s, registrant: s };
+      r.evidence = [{ source: 's', protocol: 'p', strength: 'strong', rule: s, reason: 'r' }];
+      const enc = new IpfixEncoder();
+      const msgs: Uint8Array[] = [];
+      enc.add(r, 0, (m) => msgs.push(m));
+      enc.flush(0, (m) => msgs.push(m));
+      const [d] = checkStream(msgs, 1400);
+      expectRecord(d!, r);
+    }
+  });
+
+  it('no message exceeds a small maxMessageSize, whatever the strings: they are cut to fit, templates go alone if need be', () => {
+    const long = '€'.repeat(120);
+    for (const max of [512, 600, 900, 1200]) {
+      const recs = fc.sample(recordArb, { seed: 12, numRuns: 6 }).map((r, i) => {
+        const out = { ...r, protocol: long, registrant: long, evidence: [{ source: 's', protocol: 'p', strength: 'strong' as const, rule: long, reason: 'r' }] };
+        // Both templates, IPv4 and IPv6 records.
+        return i % 2 ? { ...out, src: '[2001:db8::1]:1', dst: '[2001:db8::2]:2', transport: 'udp' } : { ...out, src: '192.0.2.1:1', dst: '192.0.2.2:2', transport: 'udp' };
+      });
+      const enc = new IpfixEncoder({ maxMessageSize: max });
+      const msgs: Uint8Array[] = [];
+      for (const r of recs) enc.add(r, 0, (m) => msgs.push(m));
+      enc.flush(0, (m) => msgs.push(m));
+      const got = checkStream(msgs, max);
+      expect(got).toHaveLength(recs.length);
+      got.forEach((d, i) => {
+        const reg = utf8.decode(valueOf(d.fields, d.values, TS_IE.registrant, DOCUMENTATION_PEN));
+        expect(long.startsWith(reg) && reg.length > 0).toBe(true);
+        expect(utf8.decode(valueOf(d.fields, d.values, TS_IE.label, DOCUMENTATION_PEN))).toBe(recs[i]!.label);
+      });
+    }
   });
 
   it('re-sends templates after templateRefreshMs and every templateRefreshMessages messages (RFC 7011 §8.4)', () => {

@@ -110,6 +110,16 @@ describe('Suricata EVE flow events', () => {
     expect(schemaProblems(ev).filter((p) => !p.startsWith('flow.state') && !p.startsWith('flow.reason'))).toEqual([]);
   });
 
+  it('a transport or end named like an Object.prototype member is unknown, not a function turned into a number', () => {
+    for (const w of ['constructor', '__proto__', 'toString']) {
+      const r = { ...records[0]!, transport: w, end: w } as unknown as FlowRecord;
+      const ev = eveFlowEvent(r);
+      expect(typeof ev.proto).toBe('string');
+      expect(ev.proto).toBe(w);
+      expect(JSON.parse(eveLine(r)).community_id).toBeUndefined();
+    }
+  });
+
   it('hostile strings cannot break the line', () => {
     const r = { ...records[0]!, registrant: 'a\n{"event_type":"alert"}\u2028\u0000' };
     const line = eveLine(r);

@@ -181,6 +181,54 @@ describe('report builder', () => {
     expect(dataBlock(empty).data.n).toBe(0);
   });
 
+  it('200,000 VPN flows with distinct verdict packets: the page builds and names the largest (a spread overflowed the stack)', async () => {
+    const b = new ReportBuilder({ maxFlows: 0 });
+    const base = fc.sample(record, { numRuns: 1, seed: 3 })[0]!;
+    for (let i = 0; i < 200_000; i++) b.add({ ...base, label: 'unregistered_vpn', decidedAtPacket: i });
+    const html = await b.build({ capture: 'c' });
+    expect(html).toMatch(/median 99999, p90 179999, p99 197999, max 199999 payload packets/);
+  });
+
+  it('numbers past 32 bits reach the page unchanged or clamped, never wrapped around', async () => {
+    const base = fc.sample(record, { numRuns: 1, seed: 4 })[0]!;
+    const r: ReportRecord = {
+      ...base, listVersion: 2 ** 32 - 1, decidedAtPacket: 2 ** 40, confidence: 1,
+      evidence: [{ source: 's', protocol: 'p', strength: 'strong', rule: 'r', reason: 'x', packet: 2 ** 31, offset: 2 ** 33 }],
+    };
+    const html = await buildReport([r], { capture: 'c' }, { compress: false });
+    const [got] = decodeRecords(html);
+    expect(got!.listVersion).toBe(2 ** 32 - 1);
+    expect(html).toContain(`snapshot v${2 ** 32 - 1}`);
+    expect(got!.decidedAtPacket).toBe(2 ** 31 - 1);
+    expect([got!.evidence[0]!.packet, got!.evidence[0]!.offset]).toEqual([2 ** 31 - 1, 2 ** 31 - 1]);
+  });
+
+  it('byte and packet counts near Number.MAX_VALUE: sums stay finite, no NaN reaches the charts', async () => {
+    const recs = fc.sample(record, { numRuns: 6, seed: 8 }).map((r) => ({ ...r, bytes: 1.7e308, packets: 1e308 }));
+    const html = await buildReport(recs, { capture: 'c' }, { compress: false });
+    expect(html).not.toMatch(/NaN|Infinity/);
+  });
+
+  it('a long registrant outside the BMP is cut for its chart row without splitting a surrogate pair', async () => {
+    const base = fc.sample(record, { numRuns: 1, seed: 6 })[0]!;
+    const html = await buildReport([{ ...base, label: 'registered_vpn', registrant: `ab${'😀'.repeat(30)}` }], { capture: 'c' });
+    expect(html).not.toMatch(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/);
+    expect(html).toContain(`>ab${'😀'.repeat(11)}…</text>`);
+  });
+
+  it('a label, strength or kind named like an Object.prototype member counts as the documented default', async () => {
+    const base = fc.sample(record, { numRuns: 1, seed: 10 })[0]!;
+    const odd = ['__proto__', 'constructor', 'toString', 'hasOwnProperty'];
+    const recs = odd.map((w) => ({ ...base, label: w, evidence: [{ source: 's', protocol: 'p', strength: w, rule: 'r', reason: 'x', kind: w }] }) as unknown as ReportRecord);
+    const html = await buildReport(recs, { capture: 'c' }, { compress: false });
+    expect(figure(html, 'ordinary')).toBe(odd.length);
+    expect(figure(html, 'vpn-flows')).toBe(0);
+    const d = dataBlock(html).data as unknown as { c: { lab: number | number[] }; e: { st: number[]; ki: number[] } };
+    expect(d.c.lab).toBe(2); // ordinary, every flow
+    expect(d.e.st).toEqual(odd.map(() => 2)); // weak
+    expect(d.e.ki).toEqual(odd.map(() => 0)); // structure
+  });
+
   it('takes records from an async iterable (a stream) as from an array', async () => {
     const recs = fc.sample(record, { numRuns: 15, seed: 9 });
     async function* stream(): AsyncGenerator<ReportRecord> {

@@ -53,7 +53,9 @@ describe('format', () => {
       const want = Date.parse(`${base}Z`) * 1000 + (digits === 0 ? 0 : Math.floor(Number(`0.${(frac + '000').slice(0, digits)}`) * 1e6 + 1e-6));
       expect(isoToMicros(text)).toBe(want);
     }));
-    for (const bad of ['', 'x', '2026-01-01', '2026-01-01T00:00:00', '2026-01-01T00:00:00.Z', '2026-13-01T00:00:00Z', '2026-01-01T00:00:00.12a456Z', '2026-01-01T00:00:00.1234567890Z', ' 2026-01-01T00:00:00Z'])
+    for (const bad of ['', 'x', '2026-01-01', '2026-01-01T00:00:00', '2026-01-01T00:00:00.Z', '2026-13-01T00:00:00Z', '2026-01-01T00:00:00.12a456Z', '2026-01-01T00:00:00.1234567890Z', ' 2026-01-01T00:00:00Z',
+      // Dates Date.parse rolls over (to March 2, May 1, the next day): the page would show another time than the record's.
+      '2026-02-30T00:00:00Z', '2026-04-31T12:00:00.5Z', '2026-01-01T24:00:00Z', '2025-02-29T00:00:00Z'])
       expect(isoToMicros(bad), bad).toBeNaN();
   });
   it('numbers, sizes, shares and durations read the same in any locale', () => {
