@@ -5,7 +5,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, renameSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
@@ -80,6 +80,48 @@ describe('list reloads during a run', () => {
     // Records (at end of input) keep the version and registrant their verdict used.
     const recs = r.stdout.objs.filter((o) => o['event'] === undefined).map((o) => [o['src'], o['registrant'], o['listVersion']]);
     expect(recs.sort()).toEqual([['10.1.0.1:40001', 'org-1', 1], ['10.1.0.2:40002', 'org-2', 2], ['10.1.0.3:40003', 'org-2', 2]]);
+  });
+
+  it('--watch-lists follows symbolic links: a Kubernetes-style swap of the data link, and a linked file rewritten in its own directory', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ts-reload-'));
+    // A ConfigMap volume: lists/registered.txt -> ..data/registered.txt, ..data -> a versioned directory that an
+    // update replaces by renaming a new link over ..data (no event ever names registered.txt).
+    const lists = join(dir, 'lists');
+    mkdirSync(join(lists, 'v1'), { recursive: true });
+    mkdirSync(join(lists, 'v2'));
+    writeFileSync(join(lists, 'v1', 'registered.txt'), '10.7.0.0/16,org-1\n');
+    writeFileSync(join(lists, 'v2', 'registered.txt'), '10.7.0.0/16,org-2\n');
+    symlinkSync('v1', join(lists, '..data'));
+    symlinkSync(join('..data', 'registered.txt'), join(lists, 'registered.txt'));
+    // A list linked from elsewhere (/etc/… -> /srv/…): the file itself is replaced where it lives.
+    const real = join(dir, 'real');
+    mkdirSync(real);
+    writeFileSync(join(real, 'endpoints.txt'), '203.0.113.0/24,corp-1\n');
+    symlinkSync(join(real, 'endpoints.txt'), join(lists, 'endpoints.txt'));
+
+    const r = start(['--registered', join(lists, 'registered.txt'), '--vpn-endpoints', join(lists, 'endpoints.txt'), '--watch-lists']);
+    await r.feed.send(...wgHandshake('10.7.0.1', '198.51.100.9', 40001, 1));
+    await until(() => r.verdict('10.7.0.1:40001') !== undefined, 'the first verdict');
+
+    symlinkSync('v2', join(lists, '..data_tmp'));
+    renameSync(join(lists, '..data_tmp'), join(lists, '..data'));
+    await until(() => r.stderr.text.includes('list version 2'), 'the reload after the data link swap', 3000);
+    await r.feed.send(...wgHandshake('10.7.0.2', '198.51.100.9', 40002, 2));
+    await until(() => r.verdict('10.7.0.2:40002') !== undefined, 'the second verdict');
+    expect(r.verdict('10.7.0.2:40002')).toMatchObject({ registrant: 'org-2', listVersion: 2 });
+
+    // The link now resolves into v2: changes there are seen, and so is the linked file's own directory.
+    replace(join(lists, 'v2', 'registered.txt'), '10.7.0.0/16,org-3\n');
+    await until(() => r.stderr.text.includes('list version 3'), 'the reload after the new target changed', 3000);
+    replace(join(real, 'endpoints.txt'), '198.51.100.0/24,corp-2\n');
+    await until(() => r.stderr.text.includes('list version 4'), 'the reload after the linked file changed', 3000);
+    await r.feed.send(...wgHandshake('10.7.0.3', '198.51.100.9', 40003, 3));
+    await until(() => r.verdict('10.7.0.3:40003') !== undefined, 'the third verdict');
+    const v = r.verdict('10.7.0.3:40003')!;
+    expect(v).toMatchObject({ registrant: 'org-3', listVersion: 4 });
+    expect(JSON.stringify(v['evidence'])).toContain('corp-2');
+    r.stdin.end();
+    expect(await r.done).toBe(0);
   });
 
   it('SIGHUP reloads every list file at once (no watching); --watch-lists without a list file is a usage error', async () => {
