@@ -53,6 +53,14 @@ export function isCheckedCidrMap(m: CidrMap<unknown>): boolean {
   return checkedMaps.has(m as CidrMap<string>);
 }
 
+/**
+ * @internal `m` holds the values of a checked map, or of a list snapshot a classifier accepted (the pool's views
+ * of its own shared tables): a reload of a million prefixes must not check them again in every thread.
+ */
+export function markCheckedCidrMap(m: CidrMap<string>): void {
+  checkedMaps.add(m);
+}
+
 /** Growable Uint32Array column (capacity never written to is never touched). */
 class U32Column {
   a: Uint32Array;
