@@ -3,6 +3,8 @@ import { accessSync, constants, statSync } from 'node:fs';
 import type { Command } from 'commander';
 import { createClassifier, type Classifier, type ClassifierOptions } from '../classify/classifier.js';
 import { autoJobs, autoWorkers, createClassifierPool, frameShard, type ClassifierPool } from '../pool/index.js';
+import { sharedLists } from '../pool/protocol.js';
+import type { ListsInput } from '../classify/lists.js';
 import { classifyCaptures, findCaptures, type CaptureRecord } from '../batch/index.js';
 import type { RawPacket } from '../trace/types.js';
 import type { FlowRecord } from '../classify/record.js';
@@ -730,7 +732,9 @@ async function classifyInput(
   };
   // Reloads (SIGHUP, --watch-lists): what the lists are swapped in depends on the path.
   let target: { update(l: Parameters<Classifier['update']>[0]): number; readonly listVersion: number } | null = null;
-  const reloader = new ListReloader(o.listFiles, { update: (l) => target!.update(l), get listVersion() { return target!.listVersion; } }, stderr, o.quiet, {
+  // A pool's shared tables are built a turn ahead of its switch (its update takes them as they are).
+  const prepare = o.workers > 1 ? { prepare: (l: ListsInput) => sharedLists(l) } : {};
+  const reloader = new ListReloader(o.listFiles, { ...prepare, update: (l) => target!.update(l), get listVersion() { return target!.listVersion; } }, stderr, o.quiet, {
     loaded: (version, seconds) => metrics?.lists({ ok: true, version, seconds }),
     failed: () => metrics?.lists({ ok: false }),
   });

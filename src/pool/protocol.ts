@@ -69,7 +69,9 @@ export function sharedCidr(x: CidrListInput | null | undefined): CidrMap<string>
   const m = toCidrMap(x)!;
   if (packed.has(m)) return m;
   const w = pack(m);
-  const view = fromWireCidr(w, { snapshot: isCheckedCidrMap(m) })!;
+  // The map's own values (a copy) are the values the wire packs: no rebuild from the wire's indexes.
+  const view = CidrMap.fromOwnBuffer<string>(w.buf, m.values());
+  if (isCheckedCidrMap(m)) markCheckedCidrMap(view);
   packed.set(view, w);
   return view;
 }

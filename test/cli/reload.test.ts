@@ -11,6 +11,8 @@ import { join } from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
+import { ListReloader } from '../../src/cli/reload.js';
+import type { ListsInput } from '../../src/classify/lists.js';
 import { PcapFeed, wgHandshake } from '../helpers/pcap-feed.js';
 import { sleep } from '../helpers/live-capture.js';
 
@@ -181,5 +183,37 @@ describe('list reloads during a run', () => {
     expect(r.stderr.text).toContain('second interrupt: exiting at once');
     // Handlers are removed when the run ends.
     expect(r.signals.listenerCount('SIGINT') + r.signals.listenerCount('SIGTERM') + r.signals.listenerCount('SIGHUP')).toBe(0);
+  });
+});
+
+describe('ListReloader: a reload does not hold up the packets', () => {
+  it('the lists read, the pool tables built and the switch run in turns of their own, with the output flushed between', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ts-reload-'));
+    const reg = join(dir, 'registered.txt');
+    writeFileSync(reg, '10.8.0.0/16,org-1\n');
+    const steps: string[] = [];
+    // What a packet read meanwhile queues: its line's flush (TimedFlush), for the check phase after the poll.
+    const flushLater = (what: string): void => void setImmediate(() => steps.push(`flush after ${what}`));
+    let version = 1;
+    const target = {
+      get listVersion() {
+        return version;
+      },
+      prepare(l: ListsInput): ListsInput {
+        steps.push('prepare');
+        flushLater('prepare');
+        return l;
+      },
+      update(): number {
+        steps.push('update');
+        return ++version;
+      },
+    };
+    const r = new ListReloader({ registered: reg, defaultDomains: false }, target, new Lines(), true);
+    const stat0 = steps.length;
+    await r.reload('test');
+    expect(steps.slice(stat0)).toEqual(['prepare', 'flush after prepare', 'update']);
+    expect(version).toBe(2);
+    await r.close();
   });
 });
