@@ -273,7 +273,7 @@ async function classify(captures: string[], opts: ClassifyOpts, io: CliIo): Prom
       }
     }
     const m = metrics;
-    return await withListsAndSinks(opts, io, progress, { companionWindow, espPorts, metrics: m, input: capture }, (options, sinks, hooks) =>
+    return await withListsAndSinks(opts, io, progress, { companionWindow, espPorts, metrics: m, input: capture, stop }, (options, sinks, hooks) =>
       classifyInput(options, capture, format, sinks, progress, { ...o, hooks }, m, stop, hup),
     );
   } finally {
@@ -294,7 +294,7 @@ async function withListsAndSinks(
   opts: ClassifyOpts,
   io: CliIo,
   progress: Progress,
-  extra: { companionWindow: number | undefined; espPorts: number[] | undefined; metrics?: RunMetrics | null; input?: string },
+  extra: { companionWindow: number | undefined; espPorts: number[] | undefined; metrics?: RunMetrics | null; input?: string; stop?: StopFlag },
   body: (options: ClassifierOptions, sinks: RecordSink[], hooks: RunHooks) => Promise<number>,
 ): Promise<number> {
   const sinks: RecordSink[] = [];
@@ -310,9 +310,20 @@ async function withListsAndSinks(
     }
     if (providers.length > 1) throw new UsageError('two options provide the lists; use one');
     if (providers.length === 1 && opts.watchLists === true) throw new UsageError('--watch-lists reloads list files, but the lists come from the fleet here');
-    const options: ClassifierOptions = providers.length === 1 ? { ...providers[0]!.input } : await loadListFiles(listFilesOf(opts));
+    const signal = extra.stop?.controller.signal;
+    let options: ClassifierOptions;
+    let loaded = true;
+    try {
+      options = providers.length === 1 ? { ...providers[0]!.input } : await loadListFiles(listFilesOf(opts), signal);
+    } catch (e) {
+      // A stop during the load (seconds for a big list): the run ends at once, as a stop before its first packet
+      // does, without the lists it would not use.
+      if (signal === undefined || !signal.aborted || e !== signal.reason) throw e;
+      options = {};
+      loaded = false;
+    }
     progress.phase(null);
-    extra.metrics?.lists({ ok: true, version: 1, seconds: (performance.now() - t0) / 1000 });
+    if (loaded) extra.metrics?.lists({ ok: true, version: 1, seconds: (performance.now() - t0) / 1000 });
     if (extra.companionWindow !== undefined) options.companionWindowS = extra.companionWindow;
     if (extra.espPorts !== undefined) options.sslVpnEspPorts = extra.espPorts;
     for (const p of SINK_PLUGINS) {
@@ -435,7 +446,7 @@ async function classifySeveralRun(
 ): Promise<number> {
   const { stdout, stderr } = io;
   const quiet = opts.quiet === true;
-  return withListsAndSinks(opts, io, progress, { companionWindow: f.companionWindow, espPorts: f.espPorts }, async (options, sinks) => {
+  return withListsAndSinks(opts, io, progress, { companionWindow: f.companionWindow, espPorts: f.espPorts, ...(stop ? { stop } : {}) }, async (options, sinks) => {
     const out = new OutputSink(stdout);
     const writer = f.format.open(out, { io, meta: { command: NAME, inputs: found.files, startedMs: Date.now(), several: true }, live: false });
     const tally = new Tally();

@@ -43,6 +43,8 @@ export class ListReloader {
   private watching = false;
   private timer: ReturnType<typeof setTimeout> | null = null;
   private closed = false;
+  /** Ends a load under way at close: a stopping run must not wait for lists it will not use. */
+  private readonly abort = new AbortController();
 
   constructor(
     private readonly files: ListFiles,
@@ -82,7 +84,7 @@ export class ListReloader {
       for (const p of this.paths) {
         if ((await stat(p).catch(() => null))?.isFIFO() === true) throw new ListReadError(p, 'a pipe is read once, at the start: it cannot be reloaded');
       }
-      const o = await loadListFiles(this.files);
+      const o = await loadListFiles(this.files, this.abort.signal);
       // Building a big list's tables and switching each take the thread for a while: packets read between them
       // keep the output moving (verdicts came up to a second late during a 1.5M-line reload with workers).
       await ioTurn();
@@ -98,6 +100,7 @@ export class ListReloader {
       if (!this.quiet) this.stderr.write(`tunnelscope classify: lists reloaded (${why}): list version ${v}\n`);
       this.events.loaded?.(v, secs);
     } catch (e) {
+      if (this.closed) return;
       if (!(e instanceof TunnelscopeError)) throw e;
       this.stderr.write(`tunnelscope classify: reloading lists (${why}) failed: ${e.message}; list version ${this.target.listVersion} stays in force\n`);
       this.events.failed?.(e);
@@ -166,6 +169,7 @@ export class ListReloader {
   /** Stop watching; waits for a reload under way. */
   async close(): Promise<void> {
     this.closed = true;
+    this.abort.abort();
     if (this.timer !== null) clearTimeout(this.timer);
     this.watching = false;
     for (const { w } of this.watchers.values()) w.close();

@@ -30,6 +30,11 @@ export interface CidrListOptions {
   normalize?: boolean;
   /** Value for lines without `,value`. Default: `''`. */
   defaultValue?: string;
+  /**
+   * {@link loadCidrList} from a file: once aborted, the load stops at its next chunk (1 MiB) and rejects with the
+   * signal's reason (a run that stops does not wait for a big list it will not use).
+   */
+  signal?: AbortSignal;
 }
 
 /** A parsed, validated list. Frozen. */
@@ -236,13 +241,22 @@ const CARRY_BYTES = 4096;
  * @internal `chunkBytes` is for tests.
  */
 export async function loadCidrFile(path: string, options: CidrListOptions & { source: string }, chunkBytes: number = CHUNK_BYTES): Promise<CidrList> {
-  const whole = async (): Promise<CidrList> => parseUnits(await readListUnits(path, options.source), options);
+  const signal = options.signal;
+  const whole = async (): Promise<CidrList> => {
+    const units = await readListUnits(path, options.source);
+    signal?.throwIfAborted();
+    return parseUnits(units, options);
+  };
   const o = await openListFile(path, options.source);
   const { fh, size } = o;
   let parser: ReturnType<typeof newParser>;
   try {
     // A pipe cannot be read twice: all of it, then the parse.
-    if (!o.isFile) return parseUnits(unitsOfListBytes(await readOpenList(o, options.source), options.source), options);
+    if (!o.isFile) {
+      const units = unitsOfListBytes(await readOpenList(o, options.source), options.source);
+      signal?.throwIfAborted();
+      return parseUnits(units, options);
+    }
     const buf = Buffer.allocUnsafe(chunkBytes + CARRY_BYTES);
     const u = plain(buf);
     parser = newParser(u, size, options);
@@ -251,6 +265,7 @@ export async function loadCidrFile(path: string, options: CidrListOptions & { so
     let scanning = true;
     for (;;) {
       const bytesRead = await readChunk(fh, buf, carry, chunkBytes, options.source);
+      signal?.throwIfAborted();
       total += bytesRead;
       const n = carry + bytesRead;
       const last = bytesRead === 0;

@@ -217,3 +217,50 @@ describe('ListReloader: a reload does not hold up the packets', () => {
     await r.close();
   });
 });
+
+describe('ListReloader: a stop does not wait for a reload', () => {
+  it('close() during the load of a big list ends it between two chunks, not after the whole file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ts-reload-'));
+    const reg = join(dir, 'registered.txt');
+    writeFileSync(reg, Array.from({ length: 400_000 }, (_, i) => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}/32,org-${i % 97}`).join('\n') + '\n');
+    let version = 1;
+    const target = { get listVersion() { return version; }, update: (): number => ++version };
+    const err = new Lines();
+    const whole = new ListReloader({ registered: reg, defaultDomains: false }, target, err, true);
+    let t = performance.now();
+    await whole.reload('full');
+    const fullMs = performance.now() - t;
+    expect(version).toBe(2);
+
+    const r = new ListReloader({ registered: reg, defaultDomains: false }, target, err, true);
+    const pending = r.reload('stopped');
+    await new Promise((ok) => setTimeout(ok, 5));
+    t = performance.now();
+    await r.close();
+    const closeMs = performance.now() - t;
+    await pending;
+    expect(version).toBe(2);
+    expect(err.text).toBe('');
+    expect(closeMs).toBeLessThan(fullMs / 3);
+  });
+
+  it('SIGINT while classify loads its lists at start-up ends the load: exit 0 at once, not after the whole list', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ts-reload-'));
+    const reg = join(dir, 'registered.txt');
+    writeFileSync(reg, Array.from({ length: 400_000 }, (_, i) => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}/32,org-${i % 97}`).join('\n') + '\n');
+    let t = performance.now();
+    const full = start(['--registered', reg]);
+    full.stdin.end();
+    expect(await full.done).toBe(0);
+    const fullMs = performance.now() - t;
+
+    t = performance.now();
+    const r = start(['--registered', reg]);
+    await sleep(5);
+    r.signals.emit('SIGINT');
+    expect(await r.done).toBe(0);
+    expect(performance.now() - t).toBeLessThan(fullMs / 3);
+    expect(r.exits).toEqual([]);
+    expect(r.stderr.text).toContain('stopped by SIGINT');
+  });
+});
