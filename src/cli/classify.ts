@@ -527,6 +527,8 @@ interface Handlers {
   onVerdict: ((v: VerdictEvent) => void) | null;
   /** Called every 1024 packets of a busy loop (the timed output flush). */
   tick(): void;
+  /** The output's backlog (OutputSink.backlog): the input waits on it between chunks. */
+  outputWait(): Promise<void> | null;
   metrics: RunMetrics | null;
 }
 
@@ -564,9 +566,10 @@ async function runSession(classifier: Classifier, input: string, o: RunOptions, 
     }
   };
   const wait = o.hooks?.wait ?? null;
-  const afterChunk = wait === null ? undefined : async (): Promise<void> => {
-    const w = wait();
-    // A sink that cannot take more (NATS unreachable, its buffer full) must not hold up a stop signal.
+  const afterChunk = async (): Promise<void> => {
+    const w = wait?.() ?? h.outputWait();
+    // A sink that cannot take more (NATS unreachable, its buffer full, a reader that stopped reading) must not hold
+    // up a stop signal.
     if (w) await Promise.race([w, stop.requestedSoon]);
   };
   let rs: ReaderStats;
@@ -650,7 +653,7 @@ async function runPool(
       // Input can be read faster than the workers classify: wait for them between chunks, and for the sinks.
       if (drained !== null) await drained;
       drained = null;
-      const w = wait?.();
+      const w = wait?.() ?? h.outputWait();
       if (w) await Promise.race([w, stop.requestedSoon]);
     };
     let readerStats: ReaderStats | null = null;
@@ -725,6 +728,7 @@ async function classifyInput(
       timed?.tick();
       outputGone();
     },
+    outputWait: () => out.backlog(),
     metrics,
   };
   const finish = async (): Promise<void> => {
