@@ -3,6 +3,8 @@ import { accessSync, constants, statSync } from 'node:fs';
 import type { Command } from 'commander';
 import { createClassifier, type Classifier, type ClassifierOptions } from '../classify/classifier.js';
 import { autoJobs, autoWorkers, createClassifierPool, frameShard, type ClassifierPool } from '../pool/index.js';
+import { sharedLists } from '../pool/protocol.js';
+import type { ListsInput } from '../classify/lists.js';
 import { classifyCaptures, findCaptures, type CaptureRecord } from '../batch/index.js';
 import { UNNAMED } from '../batch/find.js';
 import type { RawPacket } from '../trace/types.js';
@@ -309,9 +311,20 @@ async function withListsAndSinks(
     }
     if (providers.length > 1) throw new UsageError('two options provide the lists; use one');
     if (providers.length === 1 && opts.watchLists === true) throw new UsageError('--watch-lists reloads list files, but the lists come from the fleet here');
-    const options: ClassifierOptions = providers.length === 1 ? { ...providers[0]!.input } : await loadListFiles(listFilesOf(opts));
+    const signal = extra.stop?.controller.signal;
+    let options: ClassifierOptions;
+    let loaded = true;
+    try {
+      options = providers.length === 1 ? { ...providers[0]!.input } : await loadListFiles(listFilesOf(opts), signal);
+    } catch (e) {
+      // A stop during the load (seconds for a big list): the run ends at once, as a stop before its first packet
+      // does, without the lists it would not use.
+      if (signal === undefined || !signal.aborted || e !== signal.reason) throw e;
+      options = {};
+      loaded = false;
+    }
     progress.phase(null);
-    extra.metrics?.lists({ ok: true, version: 1, seconds: (performance.now() - t0) / 1000 });
+    if (loaded) extra.metrics?.lists({ ok: true, version: 1, seconds: (performance.now() - t0) / 1000 });
     if (extra.companionWindow !== undefined) options.companionWindowS = extra.companionWindow;
     if (extra.espPorts !== undefined) options.sslVpnEspPorts = extra.espPorts;
     for (const p of SINK_PLUGINS) {
@@ -436,7 +449,7 @@ async function classifySeveralRun(
 ): Promise<number> {
   const { stdout, stderr } = io;
   const quiet = opts.quiet === true;
-  return withListsAndSinks(opts, io, progress, { companionWindow: f.companionWindow, espPorts: f.espPorts }, async (options, sinks) => {
+  return withListsAndSinks(opts, io, progress, { companionWindow: f.companionWindow, espPorts: f.espPorts, ...(stop ? { stop } : {}) }, async (options, sinks) => {
     const out = new OutputSink(stdout);
     const writer = f.format.open(out, { io, meta: { command: NAME, inputs: found.files, startedMs: Date.now(), several: true }, live: false });
     const tally = new Tally();
@@ -517,6 +530,8 @@ interface Handlers {
   onVerdict: ((v: VerdictEvent) => void) | null;
   /** Called every 1024 packets of a busy loop (the timed output flush). */
   tick(): void;
+  /** The output's backlog (OutputSink.backlog): the input waits on it between chunks. */
+  outputWait(): Promise<void> | null;
   metrics: RunMetrics | null;
 }
 
@@ -554,9 +569,10 @@ async function runSession(classifier: Classifier, input: string, o: RunOptions, 
     }
   };
   const wait = o.hooks?.wait ?? null;
-  const afterChunk = wait === null ? undefined : async (): Promise<void> => {
-    const w = wait();
-    // A sink that cannot take more (NATS unreachable, its buffer full) must not hold up a stop signal.
+  const afterChunk = async (): Promise<void> => {
+    const w = wait?.() ?? h.outputWait();
+    // A sink that cannot take more (NATS unreachable, its buffer full, a reader that stopped reading) must not hold
+    // up a stop signal.
     if (w) await Promise.race([w, stop.requestedSoon]);
   };
   let rs: ReaderStats;
@@ -640,7 +656,7 @@ async function runPool(
       // Input can be read faster than the workers classify: wait for them between chunks, and for the sinks.
       if (drained !== null) await drained;
       drained = null;
-      const w = wait?.();
+      const w = wait?.() ?? h.outputWait();
       if (w) await Promise.race([w, stop.requestedSoon]);
     };
     let readerStats: ReaderStats | null = null;
@@ -715,6 +731,7 @@ async function classifyInput(
       timed?.tick();
       outputGone();
     },
+    outputWait: () => out.backlog(),
     metrics,
   };
   const finish = async (): Promise<void> => {
@@ -733,7 +750,9 @@ async function classifyInput(
   };
   // Reloads (SIGHUP, --watch-lists): what the lists are swapped in depends on the path.
   let target: { update(l: Parameters<Classifier['update']>[0]): number; readonly listVersion: number } | null = null;
-  const reloader = new ListReloader(o.listFiles, { update: (l) => target!.update(l), get listVersion() { return target!.listVersion; } }, stderr, o.quiet, {
+  // A pool's shared tables are built a turn ahead of its switch (its update takes them as they are).
+  const prepare = o.workers > 1 ? { prepare: (l: ListsInput) => sharedLists(l) } : {};
+  const reloader = new ListReloader(o.listFiles, { ...prepare, update: (l) => target!.update(l), get listVersion() { return target!.listVersion; } }, stderr, o.quiet, {
     loaded: (version, seconds) => metrics?.lists({ ok: true, version, seconds }),
     failed: () => metrics?.lists({ ok: false }),
   });

@@ -273,7 +273,12 @@ async function flows(captures: string[], opts: FlowsOpts, io: CliIo): Promise<nu
   const source = input === '-' ? '<stdin>' : input;
   let readerStats: ReaderStats | null = null;
   try {
-    const r = input === '-' ? await readStreamUntil(io.stdin, source, onPacket, stop) : await readFileUntil(input, onPacket, stop);
+    // A reader that stopped reading: the input waits rather than every record queueing in memory.
+    const afterChunk = async (): Promise<void> => {
+      const w = sink.backlog();
+      if (w) await Promise.race([w, stop.requestedSoon]);
+    };
+    const r = input === '-' ? await readStreamUntil(io.stdin, source, onPacket, stop, afterChunk) : await readFileUntil(input, onPacket, stop, afterChunk);
     readerStats = r.stats;
     flows.flush(r.complete ? (clock?.endReason ?? 'eof') : 'stop');
     packetsAll += rawPackets;

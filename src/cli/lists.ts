@@ -19,14 +19,15 @@ export interface ListFiles {
 
 const BUNDLED = 'data/vpn-domains.txt';
 
-/** The list part of ClassifierOptions, loaded from `files`. */
-export async function loadListFiles(files: ListFiles): Promise<ClassifierOptions> {
+/** The list part of ClassifierOptions, loaded from `files`; `signal` abandons the load (rejects with its reason). */
+export async function loadListFiles(files: ListFiles, signal?: AbortSignal): Promise<ClassifierOptions> {
   const { registered: reg, vpnEndpoints: ep, vpnDomains: dom } = files;
   const useDefault = files.defaultDomains !== false;
   // Operator entries win over bundled ones for the same name (DomainSet.from: a later pair replaces an earlier
   // one). A single list goes in as its set: no entry tuples, no second validation (large operator lists).
   const bundled = useDefault ? await loadDomainList({ path: defaultVpnDomainsPath() }, { source: BUNDLED }) : null;
   const operator = dom !== undefined ? await loadDomainList({ path: dom }, { source: dom }) : null;
+  signal?.throwIfAborted();
   const domains =
     bundled && operator
       ? DomainSet.from((function* () {
@@ -36,8 +37,8 @@ export async function loadListFiles(files: ListFiles): Promise<ClassifierOptions
       : (bundled ?? operator)?.toSet() ?? null;
   const domainsName = dom === undefined ? (useDefault ? BUNDLED : 'vpn-domains') : useDefault ? `${dom}+${BUNDLED}` : dom;
   return {
-    registered: reg !== undefined ? (await loadCidrList({ path: reg }, { source: reg })).toMap() : null,
-    vpnEndpoints: ep !== undefined ? (await loadCidrList({ path: ep }, { source: ep })).toMap() : null,
+    registered: reg !== undefined ? (await loadCidrList({ path: reg }, { source: reg, ...(signal ? { signal } : {}) })).toMap() : null,
+    vpnEndpoints: ep !== undefined ? (await loadCidrList({ path: ep }, { source: ep, ...(signal ? { signal } : {}) })).toMap() : null,
     vpnDomains: domains !== null && domains.size > 0 ? domains : null,
     names: { registered: reg ?? 'registered', vpnEndpoints: ep ?? 'vpn-endpoints', vpnDomains: domainsName },
   };

@@ -191,6 +191,16 @@ export function stopOnSignals(
   }, hup);
 }
 
+/**
+ * Resolves once the event loop has polled for I/O and run what that poll queued for its check phase: work split by
+ * it (a list reload) lets the packets waiting on the input through, and their lines out (TimedFlush's flush is an
+ * immediate), in between. One immediate is not enough: queued from an I/O callback it runs before the next poll,
+ * and one queued in a check phase runs ahead of the flush the next poll queues.
+ */
+export function ioTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(() => setImmediate(() => setImmediate(resolve))));
+}
+
 /** The event loop gets a turn (signals, timers, list reloads, the output flush run there) this often, ms. */
 const TURN_MS = 50;
 

@@ -49,6 +49,12 @@ export function isBatchedOutput(stream: NodeJS.WritableStream): boolean {
  * becomes two-byte); a full batch goes to the file descriptor directly where that is safe, else to the stream.
  * After the reader goes away (EPIPE) `closed` is true and further writes are dropped, so producers can stop early.
  */
+/**
+ * Bytes the output stream may hold that its reader has not taken before the input waits (see
+ * {@link OutputSink.backlog}): a few seconds of lines at a busy gateway, far more than a reader that keeps up leaves.
+ */
+export const OUTPUT_BACKLOG_BYTES = 4 << 20;
+
 export class OutputSink {
   closed = false;
   /** A write error other than a broken pipe (reported by `end()`). */
@@ -107,6 +113,28 @@ export class OutputSink {
     } catch (err) {
       this.onError(err);
     }
+  }
+
+  /**
+   * A promise while the stream holds more than {@link OUTPUT_BACKLOG_BYTES} its reader has not taken, resolved when
+   * it drains, closes or fails; else null. An input loop waits on it between chunks: a reader that stopped reading
+   * must not make the run queue every line it produces in memory.
+   */
+  backlog(): Promise<void> | null {
+    if (this.closed || this.fd >= 0) return null;
+    const s = this.stream as NodeJS.WritableStream & { writableLength?: number };
+    if ((s.writableLength ?? 0) <= OUTPUT_BACKLOG_BYTES) return null;
+    return new Promise<void>((resolve) => {
+      const done = (): void => {
+        s.removeListener('drain', done);
+        s.removeListener('close', done);
+        s.removeListener('error', done);
+        resolve();
+      };
+      s.on('drain', done);
+      s.on('close', done);
+      s.on('error', done);
+    });
   }
 
   /** Flush and wait until the stream has taken everything (or broke). Throws a non-EPIPE write error. */

@@ -32,6 +32,11 @@ export interface CidrListOptions {
   normalize?: boolean;
   /** Value for lines without `,value`. Default: `''`. */
   defaultValue?: string;
+  /**
+   * {@link loadCidrList} from a file: once aborted, the load stops at its next chunk (1 MiB) and rejects with the
+   * signal's reason (a run that stops does not wait for a big list it will not use).
+   */
+  signal?: AbortSignal;
 }
 
 /** A parsed, validated list. Frozen. */
@@ -53,6 +58,14 @@ const checkedMaps = new WeakSet<CidrMap<string>>();
 /** True when `m` was built by this module from list text, with every value checked by valueProblem. */
 export function isCheckedCidrMap(m: CidrMap<unknown>): boolean {
   return checkedMaps.has(m as CidrMap<string>);
+}
+
+/**
+ * @internal `m` holds the values of a checked map, or of a list snapshot a classifier accepted (the pool's views
+ * of its own shared tables): a reload of a million prefixes must not check them again in every thread.
+ */
+export function markCheckedCidrMap(m: CidrMap<string>): void {
+  checkedMaps.add(m);
 }
 
 /** Growable Uint32Array column (capacity never written to is never touched). */
@@ -231,13 +244,22 @@ const CARRY_BYTES = 4096;
  * @internal `chunkBytes` is for tests.
  */
 export async function loadCidrFile(path: string, options: CidrListOptions & { source: string }, chunkBytes: number = CHUNK_BYTES): Promise<CidrList> {
-  const whole = async (): Promise<CidrList> => parseUnits(await readListUnits(path, options.source), options);
+  const signal = options.signal;
+  const whole = async (): Promise<CidrList> => {
+    const units = await readListUnits(path, options.source);
+    signal?.throwIfAborted();
+    return parseUnits(units, options);
+  };
   const o = await openListFile(path, options.source);
   const { fh, size } = o;
   let parser: ReturnType<typeof newParser>;
   try {
     // A pipe cannot be read twice: all of it, then the parse.
-    if (!o.isFile) return parseUnits(unitsOfListBytes(await readOpenList(o, options.source), options.source), options);
+    if (!o.isFile) {
+      const units = unitsOfListBytes(await readOpenList(o, options.source), options.source);
+      signal?.throwIfAborted();
+      return parseUnits(units, options);
+    }
     const buf = Buffer.allocUnsafe(chunkBytes + CARRY_BYTES);
     const u = plain(buf);
     parser = newParser(u, size, options);
@@ -246,6 +268,7 @@ export async function loadCidrFile(path: string, options: CidrListOptions & { so
     let scanning = true;
     for (;;) {
       const bytesRead = await readChunk(fh, buf, carry, chunkBytes, options.source);
+      signal?.throwIfAborted();
       total += bytesRead;
       const n = carry + bytesRead;
       const last = bytesRead === 0;

@@ -58,7 +58,11 @@ export interface ServeOptions {
   maxConnections?: number;
   /** Connections open at once from one peer: an IPv4 address, or an IPv6 /64 (one host's usual share) (default 4). */
   maxConnectionsPerPeer?: number;
-  /** A request must have sent its headers within this (default 5000 ms), or its connection is closed. */
+  /**
+   * A request must have sent its headers within this (default 5000 ms), or its connection is closed; so is a
+   * connection on which nothing moves (no byte read or written) for as long: one that never sends a request, or
+   * whose peer stops reading the answers.
+   */
   headersTimeoutMs?: number;
   /**
    * Scrapes that get a freshly built exposition, per second (default 4, in bursts of as many); scrapes past that
@@ -244,6 +248,10 @@ export class RunMetrics {
     });
     // A scraper that keeps its connection open must not keep a finished run alive.
     server.keepAliveTimeout = 5000;
+    // Node's header timeout starts with a request's first byte, and nothing bounds a response nobody reads: a peer
+    // that connects and stays silent, or pipelines requests and never reads, would hold its slots for good. A
+    // socket on which nothing moves (no byte read or written) for headersTimeout is destroyed.
+    server.setTimeout(headersTimeout);
     server.maxConnections = maxConnections;
     const perPeer = new Map<string, number>();
     server.on('connection', (socket) => {

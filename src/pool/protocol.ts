@@ -11,6 +11,7 @@ import type { FlowTableOptions } from '../trace/flow-table.js';
 import type { CertStreamStats } from '../detect/names/cert-stream.js';
 import { CidrMap } from '../trie/cidr-map.js';
 import { InvalidArgumentError } from '../errors.js';
+import { isCheckedCidrMap, markCheckedCidrMap } from '../lists/cidr-list.js';
 
 export interface WireCidr {
   buf: SharedArrayBuffer;
@@ -32,12 +33,12 @@ export interface WireLists {
 const packed = new WeakMap<object, WireCidr>();
 
 function pack(m: CidrMap<string>): WireCidr {
-  const values = m.values();
+  const n = m.size;
   const ids = new Map<string, number>();
   const uniq: string[] = [];
-  const idx = new Uint32Array(new SharedArrayBuffer(values.length * 4));
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i]!;
+  const idx = new Uint32Array(new SharedArrayBuffer(n * 4));
+  for (let i = 0; i < n; i++) {
+    const v = m.valueAt(i);
     let k = ids.get(v);
     if (k === undefined) {
       k = uniq.length;
@@ -68,7 +69,9 @@ export function sharedCidr(x: CidrListInput | null | undefined): CidrMap<string>
   const m = toCidrMap(x)!;
   if (packed.has(m)) return m;
   const w = pack(m);
-  const view = fromWireCidr(w)!;
+  // The map's own values (a copy) are the values the wire packs: no rebuild from the wire's indexes.
+  const view = CidrMap.fromOwnBuffer<string>(w.buf, m.values());
+  if (isCheckedCidrMap(m)) markCheckedCidrMap(view);
   packed.set(view, w);
   return view;
 }
@@ -102,11 +105,18 @@ export function toWire(s: ListSnapshot): WireLists {
   };
 }
 
-export function fromWireCidr(w: WireCidr | null): CidrMap<string> | null {
+/**
+ * The map a {@link WireCidr} packs, as a view over its shared tables. The wire is always the pool's own packing
+ * (its tables are not walked again); `snapshot`: its values are checked (a checked list, or a snapshot the pool's
+ * classifier accepted, which is all the workers get), so the classifier taking the view does not check them again.
+ */
+export function fromWireCidr(w: WireCidr | null, o: { snapshot: boolean }): CidrMap<string> | null {
   if (w === null) return null;
   const values = new Array<string>(w.idx.length);
   for (let i = 0; i < values.length; i++) values[i] = w.uniq[w.idx[i]!]!;
-  return CidrMap.fromBuffer<string>(w.buf, values);
+  const m = CidrMap.fromOwnBuffer<string>(w.buf, values);
+  if (o.snapshot) markCheckedCidrMap(m);
+  return m;
 }
 
 export interface WorkerInit {

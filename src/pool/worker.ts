@@ -40,8 +40,9 @@ function post(m: FromWorker, transfer?: ArrayBuffer[]): void {
 
 function listsInput(w: WireLists) {
   return {
-    registered: fromWireCidr(w.registered),
-    vpnEndpoints: fromWireCidr(w.vpnEndpoints),
+    // The pool sends only lists its own classifier accepted (values checked there).
+    registered: fromWireCidr(w.registered, { snapshot: true }),
+    vpnEndpoints: fromWireCidr(w.vpnEndpoints, { snapshot: true }),
     vpnDomains: w.vpnDomains,
     names: w.names,
     version: w.version,

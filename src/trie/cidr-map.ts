@@ -326,6 +326,15 @@ export class CidrMap<V> {
   static fromBuffer<V>(buf: SharedArrayBuffer | ArrayBuffer | Uint8Array, values: readonly V[]): CidrMap<V> {
     return new CidrMap<V>(unpackTables(buf, values.length, EMPTY_ROOT), values.slice());
   }
+
+  /**
+   * @internal {@link fromBuffer} for a buffer this process packed with {@link toBuffer} (the classifier pool's
+   * lists): the header is checked, the node graph is not walked again (a 1M-prefix list costs ~60 ms a thread),
+   * and `values` is taken as it is, not copied (the caller gives up the array).
+   */
+  static fromOwnBuffer<V>(buf: SharedArrayBuffer, values: V[]): CidrMap<V> {
+    return new CidrMap<V>(unpackTables(buf, values.length, EMPTY_ROOT, false), values);
+  }
 }
 
 export { CidrMapBuilder };

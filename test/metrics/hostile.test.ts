@@ -95,6 +95,38 @@ describe('the metrics server under hostile peers', () => {
     }
   });
 
+  it('a connection that never sends a byte is closed after headersTimeoutMs (it held a per-peer slot for good)', async () => {
+    const m = createRunMetrics({ processMetrics: false });
+    server = await m.serve('127.0.0.1', 0, { headersTimeoutMs: 300, maxConnectionsPerPeer: 2 });
+    const silent = await Promise.all([0, 1].map(() => new Promise<Socket>((resolve) => {
+      const s = connect(server!.port, '127.0.0.1');
+      peers.push(s);
+      s.on('error', () => {});
+      s.once('connect', () => resolve(s));
+    })));
+    expect(await until(() => silent.every((s) => !isOpen(s)), 3000)).toBe(true);
+  });
+
+  it('a peer that pipelines requests and never reads the answers is closed once nothing moves for headersTimeoutMs', async () => {
+    const m = createRunMetrics({ processMetrics: false });
+    server = await m.serve('127.0.0.1', 0, { headersTimeoutMs: 300 });
+    const s = await new Promise<Socket>((resolve) => {
+      const c = connect(server!.port, '127.0.0.1');
+      peers.push(c);
+      c.on('error', () => {});
+      c.once('connect', () => resolve(c));
+    });
+    s.pause();
+    // Enough answers to fill both socket buffers: the server stops reading and waits for a reader that never comes.
+    const burst = 'GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n'.repeat(200);
+    const pump = setInterval(() => isOpen(s) && s.write(burst), 20);
+    try {
+      expect(await until(() => !isOpen(s), 5000)).toBe(true);
+    } finally {
+      clearInterval(pump);
+    }
+  });
+
   it('scrapes in a loop: the exposition is built scrapeBuildsPerSecond times a second, and stays fresh for a usual scraper', async () => {
     const m = createRunMetrics({ processMetrics: false });
     let packets = 0;
