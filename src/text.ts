@@ -33,20 +33,36 @@ export function latin1Text(b: Uint8Array, p: number, n: number): string {
 // Paths, list values and names read from packets reach terminals, logs and NDJSON consumers. Some characters there
 // act instead of being shown: C0 controls (newline breaks a one-line error, ESC starts ANSI sequences, BEL, CR
 // overwrites), DEL, the C1 controls U+0080–U+009F (U+009B is a one-byte CSI to many terminals), the bidirectional
-// formatting marks and overrides (a name can be displayed reversed: "Trojan Source"), and U+2028/U+2029 (line breaks
-// to JavaScript and some viewers). Every printer escapes them with these functions; nothing else is changed.
+// formatting marks and overrides (a name can be displayed reversed: "Trojan Source"), U+2028/U+2029 (line breaks
+// to JavaScript and some viewers), and the characters that show as nothing at all (zero-width space and joiners,
+// word joiner and invisible operators, soft hyphen, BOM, Hangul and Khmer fillers, the tag characters U+E0000–
+// U+E007F): "Acme" and "Ac\u200bme" must not print alike. Every printer escapes them with these functions; nothing
+// else is changed.
 
+/** The invisible characters (see above); the tags are astral, a surrogate pair. */
+const INVISIBLE = '\\u00ad\\u034f\\u115f\\u1160\\u17b4\\u17b5\\u180e\\u200b-\\u200d\\u2060-\\u2065\\u206a-\\u206f\\u3164\\ufeff\\uffa0\\ufff9-\\ufffb';
+const TAGS = '\\udb40[\\udc00-\\udc7f]';
 /** Characters escaped for display (see above). */
-const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
+const UNSAFE = new RegExp(`[\\u0000-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u2028\\u2029\\u202a-\\u202e\\u2066-\\u2069${INVISIBLE}]|${TAGS}`);
 const UNSAFE_ALL = new RegExp(UNSAFE.source, 'g');
 /** What JSON.stringify leaves raw of the above (it escapes C0 itself). */
-const JSON_UNSAFE = /[\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
+const JSON_UNSAFE = new RegExp(`[\\u007f-\\u009f\\u061c\\u200e\\u200f\\u2028\\u2029\\u202a-\\u202e\\u2066-\\u2069${INVISIBLE}]|${TAGS}`);
 const JSON_UNSAFE_ALL = new RegExp(JSON_UNSAFE.source, 'g');
 
 const hex = (c: number, n: number): string => c.toString(16).padStart(n, '0');
+/** `\xHH` or `\uHHHH` per UTF-16 unit (a tag character is two). */
 const escapeChar = (ch: string): string => {
-  const c = ch.charCodeAt(0);
-  return c <= 0xff ? `\\x${hex(c, 2)}` : `\\u${hex(c, 4)}`;
+  let out = '';
+  for (let i = 0; i < ch.length; i++) {
+    const c = ch.charCodeAt(i);
+    out += c <= 0xff ? `\\x${hex(c, 2)}` : `\\u${hex(c, 4)}`;
+  }
+  return out;
+};
+const jsonEscapeChar = (ch: string): string => {
+  let out = '';
+  for (let i = 0; i < ch.length; i++) out += `\\u${hex(ch.charCodeAt(i), 4)}`;
+  return out;
 };
 
 /** Index of the first character {@link escapeText} would escape, or -1. */
@@ -105,5 +121,5 @@ export function quoteText(s: string, max = 60): string {
  * `\u00HH` / `\uHHHH` escapes: the same JSON value, safe to print. Those characters can only occur inside strings.
  */
 export function escapeJson(json: string): string {
-  return JSON_UNSAFE.test(json) ? json.replace(JSON_UNSAFE_ALL, (ch) => `\\u${hex(ch.charCodeAt(0), 4)}`) : json;
+  return JSON_UNSAFE.test(json) ? json.replace(JSON_UNSAFE_ALL, jsonEscapeChar) : json;
 }

@@ -8,9 +8,11 @@ import { describe, expect, it } from 'vitest';
 import { CidrError, ListParseError, ListReadError, MAX_MESSAGE, RecordParseError, TraceFormatError } from '../src/errors.js';
 import { clipText, escapeJson, escapeText, quoteText, safeText } from '../src/text.js';
 
-const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
+// Written out independently of src/text.ts: controls, bidi marks, line separators, and the invisible characters.
+const INVISIBLE = '\u00ad\u034f\u115f\u1160\u17b4\u17b5\u180e\u200b\u200c\u200d\u2060\u2061\u2062\u2063\u2064\u2065\u206a\u206b\u206c\u206d\u206e\u206f\u3164\ufeff\uffa0\ufff9\ufffa\ufffb';
+const UNSAFE = new RegExp(`[\\u0000-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u2028\\u2029\\u202a-\\u202e\\u2066-\\u2069${INVISIBLE}]|[\\u{e0000}-\\u{e007f}]`, 'u');
 const anyText = fc.string({ unit: 'binary', maxLength: 400 });
-const hostile = fc.stringMatching(/^[a-z\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u2028\u2029/.]{0,200}$/);
+const hostile = fc.stringMatching(new RegExp(`^(?:[a-z\\x00-\\x1f\\x7f-\\x9f\\u202a-\\u202e\\u2066-\\u2069\\u2028\\u2029/.${INVISIBLE}]|\\u{e0041}|\\u{e007f}){0,200}$`, 'u'));
 
 describe('escapeText', () => {
   it('known cases', () => {
@@ -19,6 +21,10 @@ describe('escapeText', () => {
     expect(escapeText('\x9b2J\x7f')).toBe('\\x9b2J\\x7f');
     expect(escapeText('evil\u202egnp.exe\u2028')).toBe('evil\\u202egnp.exe\\u2028');
     expect(escapeText('Zürich — 東京 🙂')).toBe('Zürich — 東京 🙂');
+    // Characters that show as nothing: "Acme" and "Ac\u200bme" must not print alike (nor a tag-smuggled text).
+    expect(escapeText('Ac\u200bme\u00ad\ufeff')).toBe('Ac\\u200bme\\xad\\ufeff');
+    expect(escapeText('a\u{e0041}\u{e007f}b')).toBe('a\\udb40\\udc41\\udb40\\udc7fb');
+    expect(escapeJson(JSON.stringify('Ac\u200bme'))).toBe('"Ac\\u200bme"');
   });
 
   it('property: nothing unsafe remains, safe text is returned unchanged, and unescaping gives the input back', () => {

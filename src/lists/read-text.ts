@@ -193,6 +193,6 @@ export const quoteForMessage = (v: string): string => quoteText(v, MAX_TEXT_IN_M
 export function valueProblem(value: string): string | null {
   if (value.length > MAX_VALUE_CHARS) return `longer than ${MAX_VALUE_CHARS} characters`;
   const at = unsafeCharAt(value);
-  if (at >= 0) return `control or bidi-formatting character U+${value.charCodeAt(at).toString(16).padStart(4, '0').toUpperCase()} at column ${at + 1}`;
+  if (at >= 0) return `control, bidi-formatting or invisible character U+${value.codePointAt(at)!.toString(16).padStart(4, '0').toUpperCase()} at column ${at + 1}`;
   return null;
 }

@@ -15,6 +15,7 @@
 import type { FlowRecord } from '../classify/record.js';
 import type { RecordFormat } from './types.js';
 import { communityId, decidingEvidence, parseEndpoint } from './fields.js';
+import { escapeText } from '../text.js';
 
 export const CSV_COLUMNS = [
   'firstSeen', 'lastSeen', 'transport', 'srcIp', 'srcPort', 'dstIp', 'dstPort', 'vlan', 'encap',
@@ -24,23 +25,11 @@ export const CSV_COLUMNS = [
   'captureCapped', 'capture',
 ] as const;
 
-const HEX = '0123456789abcdef';
-
-function needsEscape(c: number): boolean {
-  return c < 0x20 || (c >= 0x7f && c <= 0x9f) || c === 0x5c || c === 0x2028 || c === 0x2029 ||
-    (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069) || c === 0x200e || c === 0x200f;
-}
-
 /** A text cell: escaped, formula-neutralised and quoted as the module comment says. */
 export function csvText(s: string | null | undefined): string {
   if (s === null || s === undefined || s === '') return '';
-  let t = '';
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (!needsEscape(c)) t += s[i];
-    else if (c <= 0xff) t += `\\x${HEX[c >> 4]}${HEX[c & 15]}`;
-    else t += `\\u${c.toString(16).padStart(4, '0')}`;
-  }
+  // The backslash first, so that the escapes escapeText writes (the set every printer shares) read back unambiguously.
+  let t = escapeText(s.replace(/\\/g, '\\x5c'));
   const first = t.charCodeAt(0);
   if (first === 0x3d || first === 0x2b || first === 0x2d || first === 0x40) t = `'${t}`;
   return /[",\r\n]/.test(t) ? `"${t.replace(/"/g, '""')}"` : t;

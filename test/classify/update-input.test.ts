@@ -22,7 +22,7 @@ const BAD: [string, unknown, RegExp][] = [
   ['a prefix with no registrant', { registered: [['10.0.0.0/8']] }, /^registered entry 1: expected an \[entry, value\] pair/],
   ['an object as registrant', { registered: [['10.0.0.0/8', { id: 1 }]] }, /^registered entry 1: the value must be a string, got Object$/],
   ['undefined as registrant', { registered: [['192.0.2.0/24', 'ok'], ['10.0.0.0/8', undefined]] }, /^registered entry 2: the value must be a string, got undefined$/],
-  ['a registrant with ESC', { registered: [['10.0.0.0/8', 'acme\x1b[31m']] }, /^registered entry 1: value "acme\\u001b\[31m": control or bidi-formatting character U\+001B/],
+  ['a registrant with ESC', { registered: [['10.0.0.0/8', 'acme\x1b[31m']] }, /^registered entry 1: value "acme\\u001b\[31m": control, bidi-formatting or invisible character U\+001B/],
   ['a provider with a bidi override', { vpnDomains: [['nordvpn.com', 'Nord\u202eNPV']] }, /^vpnDomains entry 1: value "Nord\\u202eNPV"/],
   ['an endpoint entry that is null', { vpnEndpoints: [null] }, /^vpnEndpoints entry 1: expected an \[entry, value\] pair, got null$/],
   ['a domain entry that is a number', { vpnDomains: [[7, 'x']] }, /^vpnDomains entry 1: the entry must be a string/],
@@ -78,6 +78,6 @@ describe('a map the list loader built', () => {
     expect(createClassifier({ registered: ok }).lists.registered).toBe(ok);
     // The scanner checks the values it reads; the default value is the caller's and is checked here as before.
     const bad = parseCidrList('10.0.0.0/8,acme\n192.0.2.0/24\n', { defaultValue: 'x\x1b[2J' }).toMap();
-    expect(() => createClassifier({ registered: bad })).toThrow(/^registered entry 2: value "x\\u001b\[2J": control or bidi-formatting character U\+001B/);
+    expect(() => createClassifier({ registered: bad })).toThrow(/^registered entry 2: value "x\\u001b\[2J": control, bidi-formatting or invisible character U\+001B/);
   });
 });

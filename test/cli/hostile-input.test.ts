@@ -181,7 +181,7 @@ describe('lists', () => {
     writeFileSync(bad, '10.0.0.0/8,ok\n192.0.2.0/24,acme\x1b]0;owned\x07\n');
     const r = cli(['classify', join(ROOT, 'fixtures', 'sample.pcap'), '--registered', bad, '-q']);
     expect(r.code).toBe(2);
-    expect(r.err).toMatch(new RegExp(`^tunnelscope classify: ${bad.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:2: value ".*": control or bidi-formatting character U\\+001B at column 5\\n$`));
+    expect(r.err).toMatch(new RegExp(`^tunnelscope classify: ${bad.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:2: value ".*": control, bidi-formatting or invisible character U\\+001B at column 5\\n$`));
     expect(r.err).not.toMatch(UNSAFE);
     const cr = join(dir, 'cr.txt');
     writeFileSync(cr, readFileSync(join(ROOT, 'fixtures', 'sample-registered.txt'), 'utf8').replace(/\r?\n/g, '\r'));

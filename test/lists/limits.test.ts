@@ -129,7 +129,7 @@ describe('lines and values', () => {
         e = x;
       }
       expect(e, JSON.stringify(bad)).toBeInstanceOf(ListParseError);
-      expect((e as Error).message).toMatch(/^reg\.txt:2: value ".*": control or bidi-formatting character U\+[0-9A-F]{4} at column \d+$/);
+      expect((e as Error).message).toMatch(/^reg\.txt:2: value ".*": control, bidi-formatting or invisible character U\+[0-9A-F]{4} at column \d+$/);
       expect((e as Error).message).not.toMatch(UNSAFE);
     }
     expect(() => parseDomainList('nordvpn.com,Nord\x1bVPN', { source: 'd.txt' })).toThrow(/^d\.txt:1: provider/);

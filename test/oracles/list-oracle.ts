@@ -12,7 +12,7 @@ import { quoteForMessage as quote } from '../../src/lists/read-text.js';
 // that act on a terminal (C0, DEL, C1, bidi marks, U+2028/9).
 const MAX_LINE = 1024;
 const MAX_VALUE = 256;
-const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
+const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]|[\u00ad\u034f\u115f\u1160\u17b4\u17b5\u180e\u200b\u200c\u200d\u2060\u2061\u2062\u2063\u2064\u2065\u206a\u206b\u206c\u206d\u206e\u206f\u3164\ufeff\uffa0\ufff9\ufffa\ufffb]|[\u{e0000}-\u{e007f}]/u;
 
 export function naiveListLines(
   text: string,
@@ -42,8 +42,8 @@ export function naiveListLines(
       const at = value.search(UNSAFE);
       if (value.length > MAX_VALUE) throw new ListParseError(source, lineNo, `${nouns.value} ${quote(value)}: longer than ${MAX_VALUE} characters`);
       if (at >= 0) {
-        const u = value.charCodeAt(at).toString(16).padStart(4, '0').toUpperCase();
-        throw new ListParseError(source, lineNo, `${nouns.value} ${quote(value)}: control or bidi-formatting character U+${u} at column ${at + 1}`);
+        const u = value.codePointAt(at)!.toString(16).padStart(4, '0').toUpperCase();
+        throw new ListParseError(source, lineNo, `${nouns.value} ${quote(value)}: control, bidi-formatting or invisible character U+${u} at column ${at + 1}`);
       }
     }
     const key = canonical(raw, lineNo);

@@ -70,7 +70,7 @@ describe('CSV', () => {
     const cases: [string | null, string][] = [
       ['=HYPERLINK("http://x")', '"\'=HYPERLINK(""http://x"")"'], ['+1', "'+1"], ['-2', "'-2"], ['@SUM(A1)', "'@SUM(A1)"],
       ['\t=1', '\\x09=1'], ['a\r\nb', 'a\\x0d\\x0ab'], ['back\\slash', 'back\\x5cslash'], ['rtl\u202eevil', 'rtl\\u202eevil'],
-      ['a,b', '"a,b"'], [null, ''],
+      ['a,b', '"a,b"'], [null, ''], ['Ac\u200bme', 'Ac\\u200bme'], ['\u061cx', '\\u061cx'], ['t\u{e0041}', 't\\udb40\\udc41'],
     ];
     expect(cases.map(([i]) => csvText(i))).toEqual(cases.map(([, o]) => o));
     const r = { ...records[0]!, registrant: '=cmd|\' /C calc\'!A0', evidence: [{ source: 's', protocol: 'p', strength: 'strong' as const, rule: '@r', reason: 'x,"y"\nz' }] };
