@@ -32,7 +32,8 @@ export type ErrorCode =
   | 'TS_BAD_BUFFER'
   | 'TS_LIST_SNAPSHOT'
   | 'TS_NATS_MISSING'
-  | 'TS_NATS';
+  | 'TS_NATS'
+  | 'TS_POOL';
 
 export class TunnelscopeError extends Error {
   readonly code: ErrorCode;
@@ -166,5 +167,24 @@ export class RecordParseError extends TunnelscopeError {
     this.source = source;
     this.line = line;
     this.detail = detail;
+  }
+}
+
+/**
+ * Why a worker pool cannot do what was asked: `closed` (after `close()`), `ended` (a live call after `end()` and before
+ * it resolved, or `end()` twice), `worker-exit` (a worker thread stopped: terminated from outside, `process.exit` in
+ * it), `worker-error` (a worker thread failed: an uncaught exception, its memory limit). After a worker's failure the
+ * pool is unusable and every call rejects with that same error; `close()` still releases the other workers.
+ */
+export type PoolErrorReason = 'closed' | 'ended' | 'worker-exit' | 'worker-error';
+
+/** The worker pool cannot serve the call (`reason`; `worker`: the thread's index for a worker's failure). */
+export class PoolError extends TunnelscopeError {
+  readonly reason: PoolErrorReason;
+  readonly worker: number | null;
+  constructor(reason: PoolErrorReason, message: string, worker: number | null = null, options?: { cause?: unknown }) {
+    super('TS_POOL', message, options);
+    this.reason = reason;
+    this.worker = worker;
   }
 }

@@ -8,6 +8,8 @@ export {
   ListParseError,
   ListReadError,
   TraceFormatError,
+  PoolError,
+  type PoolErrorReason,
   type ErrorCode,
 } from './errors.js';
 

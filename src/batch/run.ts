@@ -14,7 +14,7 @@
 import { Classifier, type ClassifierOptions } from '../classify/classifier.js';
 import type { FlowRecord } from '../classify/record.js';
 import { ClassifierPool } from '../pool/pool.js';
-import { InvalidArgumentError, TunnelscopeError } from '../errors.js';
+import { InvalidArgumentError, PoolError, TunnelscopeError } from '../errors.js';
 import type { FlowTableOptions } from '../trace/flow-table.js';
 import { readCaptureFileSync, readCaptureFileUntil } from '../trace/reader.js';
 
@@ -152,7 +152,8 @@ async function onWorkers(
         const st = await pool.classifyFile(capture, onRec, { ...(flow === undefined ? {} : { flow }), ...(signal ? { signal } : {}) });
         results[i] = { capture, packets: st.packets, flows: st.flows, malformed: st.malformed };
       } catch (e) {
-        if (!(e instanceof TunnelscopeError) && !isFsError(e)) {
+        // A pool that failed (a worker died) or closed cannot run the next files either: the run fails, as a bug does.
+        if (e instanceof PoolError || (!(e instanceof TunnelscopeError) && !isFsError(e))) {
           failure = e;
           return;
         }

@@ -12,7 +12,7 @@ import type { FlowRecord } from '../classify/record.js';
 import type { VerdictEvent } from '../classify/session.js';
 import { CERT_STREAM_MAX_BYTES, DEFAULT_MAX_CERT_STREAMS, type CertStreamStats } from '../detect/names/cert-stream.js';
 import type { RunMetrics } from '../metrics/index.js';
-import { TraceFormatError, TunnelscopeError } from '../errors.js';
+import { PoolError, TraceFormatError, TunnelscopeError } from '../errors.js';
 import { escapeText, safeText } from '../text.js';
 import type { ReaderStats } from '../trace/reader.js';
 import { addReaderProblems } from '../trace/container.js';
@@ -343,7 +343,8 @@ async function withListsAndSinks(
     return Math.max(code, ...sinks.map((s) => s.exitCode?.() ?? 0));
   } catch (e) {
     progress.done();
-    if (e instanceof TunnelscopeError) {
+    // A pool's failure (a worker thread died) is no fault of the input: exit 1, as for a bug.
+    if (e instanceof TunnelscopeError && !(e instanceof PoolError)) {
       io.stderr.write(`tunnelscope classify: ${e.message}\n`);
       return 2;
     }

@@ -9,7 +9,7 @@ import { Readable } from 'node:stream';
 import type { Command } from 'commander';
 import { createClassifier, type ClassifierOptions } from '../classify/classifier.js';
 import type { FlowRecord } from '../classify/record.js';
-import { RecordParseError, TunnelscopeError } from '../errors.js';
+import { PoolError, RecordParseError, TunnelscopeError } from '../errors.js';
 import { safeText } from '../text.js';
 import { createClassifierPool } from '../pool/index.js';
 import { ReportBuilder } from '../report/builder.js';
@@ -188,7 +188,8 @@ async function report(input: string | undefined, opts: ReportOpts, io: CliIo): P
     }
     return await emitReport(builder, meta, out, io, quiet, t0, '');
   } catch (e) {
-    if (e instanceof TunnelscopeError) {
+    // A pool's failure (a worker thread died) is no fault of the input: exit 1, as for a bug.
+    if (e instanceof TunnelscopeError && !(e instanceof PoolError)) {
       stderr.write(`tunnelscope report: ${e.message}\n`);
       return 2;
     }

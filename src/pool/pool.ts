@@ -20,7 +20,7 @@ import { Classifier, type ClassifierOptions } from '../classify/classifier.js';
 import type { ListsInput } from '../classify/lists.js';
 import type { FlowRecord } from '../classify/record.js';
 import { DETECTORS } from '../detect/registry.js';
-import { InvalidArgumentError, TraceFormatError, TunnelscopeError, type ErrorCode } from '../errors.js';
+import { InvalidArgumentError, PoolError, TraceFormatError, TunnelscopeError, type ErrorCode } from '../errors.js';
 import type { FlowTableOptions } from '../trace/flow-table.js';
 import { LINKTYPE_ETHERNET, type RawPacket } from '../trace/types.js';
 import { frameShard } from './shard.js';
@@ -180,8 +180,8 @@ function poolStats(packets: number, stats: readonly WorkerSessionStats[], listVe
   return s;
 }
 
-function workerError(m: Extract<FromWorker, { t: 'error' }>): Error {
-  return m.code ? new TunnelscopeError(m.code as ErrorCode, m.message) : new Error(m.message);
+function workerError(i: number, m: Extract<FromWorker, { t: 'error' }>): Error {
+  return m.code ? new TunnelscopeError(m.code as ErrorCode, m.message) : new PoolError('worker-error', `pool worker ${i} failed: ${m.message}`, i);
 }
 
 /**
@@ -198,7 +198,7 @@ export class ClassifierPool extends EventEmitter {
   private readonly flowDefaults: FlowTableOptions | undefined;
   private readonly jobs = new Map<number, FileJob>();
   private nextJob = 1;
-  private pings = new Map<number, { left: number; versions: number[]; resolve: (v: number[]) => void }>();
+  private pings = new Map<number, { left: number; versions: number[]; resolve: (v: number[]) => void; reject: (e: Error) => void }>();
   private nextPing = 1;
   private clockUs = 0;
   /** Live path: the idle-check schedule of one session over the whole stream (see pushFrame). */
@@ -211,6 +211,7 @@ export class ClassifierPool extends EventEmitter {
   private ending: { left: number; stats: WorkerSessionStats[]; resolve: () => void; reject: (e: Error) => void } | null = null;
   private failure: Error | null = null;
   private closed = false;
+  private closing: Promise<void> | null = null;
 
   constructor(options: ClassifierPoolOptions = {}) {
     super();
@@ -237,9 +238,9 @@ export class ClassifierPool extends EventEmitter {
       const w = new (builtin('node:worker_threads').Worker)(url, { workerData: { index: i, acked: acked.buffer, detectorIds, lists, flow: splitFlow(options.flow, n), companionWindowS: options.companionWindowS, sslVpnEspPorts: options.sslVpnEspPorts } });
       const slot: Slot = { w, acked, buf: null, dv: null, u8: null, used: 0, nFrames: 0, inFlight: 0, free: [], counters: null };
       w.on('message', (m: FromWorker) => this.onMessage(i, m));
-      w.on('error', (e: Error) => this.fail(e));
+      w.on('error', (e: Error) => this.fail(new PoolError('worker-error', `pool worker ${i} failed: ${e.message}`, i, { cause: e })));
       w.on('exit', (code) => {
-        if (!this.closed) this.fail(new Error(`pool worker ${i} exited with code ${code}`));
+        if (!this.closed) this.fail(new PoolError('worker-exit', `pool worker ${i} exited with code ${code}`, i));
       });
       this.slots.push(slot);
     }
@@ -277,8 +278,8 @@ export class ClassifierPool extends EventEmitter {
    * @throws {TraceFormatError} (rejection) malformed capture; file system errors as messages
    */
   classifyFile(path: string, onRecord: (r: FlowRecord) => void, opts: ClassifyFileOptions = {}): Promise<PoolStats> {
-    if (this.failure) return Promise.reject(this.failure);
-    if (this.closed) return Promise.reject(new Error('pool closed'));
+    const refused = this.refusal(false);
+    if (refused) return Promise.reject(refused);
     const n = this.workers;
     const job = this.nextJob++;
     const chunkSize = opts.chunkSize ?? DEFAULT_CHUNK_BYTES;
@@ -401,7 +402,7 @@ export class ClassifierPool extends EventEmitter {
 
   /** Resolves on the next 'drain' (or at once when the pool failed or nothing is waiting). */
   private drained(): Promise<void> {
-    if (this.failure || !this.needDrain) return Promise.resolve();
+    if (this.failure || this.closed || !this.needDrain) return Promise.resolve();
     return new Promise((res) => this.drainWaiters.push(res));
   }
 
@@ -421,8 +422,8 @@ export class ClassifierPool extends EventEmitter {
    * A time at or before the stream's clock changes nothing.
    */
   advance(tsUs: number): void {
-    if (this.failure) throw this.failure;
-    if (this.closed || this.ending) throw new Error('pool: advance after end()/close()');
+    const refused = this.refusal(true);
+    if (refused) throw refused;
     if (!isCaptureTime(tsUs) || tsUs <= this.clockUs) return;
     this.clockUs = this.checkUs = tsUs;
     this.nextCheckUs = tsUs + EXPIRY_CHECK_US;
@@ -443,8 +444,8 @@ export class ClassifierPool extends EventEmitter {
   }
 
   private pushFrame(data: Uint8Array, off: number, len: number, wireLen: number, tsUs: number, linkType: number): boolean {
-    if (this.failure) throw this.failure;
-    if (this.closed || this.ending) throw new Error('pool: push after end()/close()');
+    const refused = this.refusal(true);
+    if (refused) throw refused;
     // Idle expiry runs on one schedule for the whole stream, the one a single session keeps (a check when capture
     // time has moved a second past the last one); each frame carries the latest check and its worker applies it
     // before the frame, so flows end at the same stream points whatever the worker count — also when time jumps
@@ -500,7 +501,8 @@ export class ClassifierPool extends EventEmitter {
    * @returns the new pool list version
    */
   update(input: ListsInput): number {
-    if (this.closed) throw new Error('pool closed');
+    const refused = this.refusal(false);
+    if (refused) throw refused;
     const v = this.classifier.update(sharedLists(input));
     this.flushBatches();
     const msg: ToWorker = { t: 'lists', lists: toWire(this.classifier.lists) };
@@ -510,11 +512,12 @@ export class ClassifierPool extends EventEmitter {
 
   /** List version each worker has in force once it has processed everything sent so far. */
   workerVersions(): Promise<number[]> {
-    if (this.failure) return Promise.reject(this.failure);
+    const refused = this.refusal(false);
+    if (refused) return Promise.reject(refused);
     this.flushBatches();
     const id = this.nextPing++;
-    return new Promise((resolve) => {
-      this.pings.set(id, { left: this.workers, versions: new Array<number>(this.workers).fill(0), resolve });
+    return new Promise((resolve, reject) => {
+      this.pings.set(id, { left: this.workers, versions: new Array<number>(this.workers).fill(0), resolve, reject });
       for (const s of this.slots) s.w.postMessage({ t: 'ping', id } satisfies ToWorker);
     });
   }
@@ -524,8 +527,8 @@ export class ClassifierPool extends EventEmitter {
    * after the last 'flow' event.
    */
   end(options: { reason?: 'eof' | 'stop' } = {}): Promise<PoolStats> {
-    if (this.failure) return Promise.reject(this.failure);
-    if (this.ending) return Promise.reject(new Error('pool: end() already called'));
+    const refused = this.refusal(true);
+    if (refused) return Promise.reject(refused);
     this.flushBatches();
     const start = performance.now();
     return new Promise<PoolStats>((resolve, reject) => {
@@ -549,20 +552,36 @@ export class ClassifierPool extends EventEmitter {
     });
   }
 
-  /** Terminate the workers. Pending runs reject. */
-  async close(): Promise<void> {
-    if (this.closed) return;
+  /** Terminate the workers. Pending calls reject (PoolError `closed`); a second call resolves with the first. */
+  close(): Promise<void> {
+    if (this.closing) return this.closing;
     this.closed = true;
-    const err = new Error('pool closed');
+    this.abandon(new PoolError('closed', 'pool closed'));
+    this.closing = Promise.all(this.slots.map((s) => s.w.terminate())).then(() => undefined);
+    return this.closing;
+  }
+
+  /** Why a call cannot start now (`live`: a call of the live run, which end() closes until it resolves), or null. */
+  private refusal(live: boolean): Error | null {
+    if (this.failure) return this.failure;
+    if (this.closed) return new PoolError('closed', 'pool closed');
+    if (live && this.ending) return new PoolError('ended', 'pool: live input after end() (wait for it to resolve)');
+    return null;
+  }
+
+  /** Settle every call waiting on the workers with `e`: none of them can be answered any more. */
+  private abandon(e: Error): void {
     for (const j of this.jobs.values()) {
       j.failed = true;
-      j.reject(err);
+      j.reject(e);
       j.waiter?.();
     }
     this.jobs.clear();
-    this.ending?.reject(err);
+    this.ending?.reject(e);
+    this.ending = null;
+    for (const p of this.pings.values()) p.reject(e);
+    this.pings.clear();
     this.wakeDrainWaiters();
-    await Promise.all(this.slots.map((s) => s.w.terminate()));
   }
 
   // ---- internals ---------------------------------------------------------------------------------------
@@ -661,8 +680,8 @@ export class ClassifierPool extends EventEmitter {
         return;
       }
       case 'error':
-        if (m.job !== null) this.jobFail(m.job, workerError(m));
-        else this.fail(workerError(m));
+        if (m.job !== null) this.jobFail(m.job, workerError(i, m));
+        else this.fail(workerError(i, m));
         return;
       case 'ready':
         return;
@@ -763,17 +782,7 @@ export class ClassifierPool extends EventEmitter {
   private fail(e: Error): void {
     if (this.failure || this.closed) return;
     this.failure = e;
-    this.wakeDrainWaiters();
-    for (const j of this.jobs.values()) {
-      j.failed = true;
-      j.reject(e);
-      j.waiter?.();
-    }
-    this.jobs.clear();
-    this.ending?.reject(e);
-    this.ending = null;
-    for (const p of this.pings.values()) p.resolve([]);
-    this.pings.clear();
+    this.abandon(e);
     if (this.listenerCount('error') > 0) this.emit('error', e);
   }
 }

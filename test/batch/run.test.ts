@@ -10,6 +10,7 @@ import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { classifyCaptures, findCaptures, type CaptureRecord } from '../../src/batch/index.js';
 import { createClassifier } from '../../src/classify/classifier.js';
+import { PoolError } from '../../src/errors.js';
 import type { FlowRecord } from '../../src/classify/record.js';
 import { readCaptureFileSync } from '../../src/trace/reader.js';
 
@@ -95,6 +96,15 @@ describe('classifyCaptures', () => {
       expect(got.filter((r) => r.capture === t.a).length).toBe(alone(t.a).length);
       expect(got.filter((r) => r.capture === t.c).length).toBe(alone(t.c).length);
     }
+  });
+  it('a worker thread that dies fails the run with a PoolError, not every capture after it', async () => {
+    const t = layout();
+    const dying = join(t.dir, 'dying-worker.mjs');
+    writeFileSync(dying, 'process.exit(3);\n');
+    const files = [t.a, t.b, t.c];
+    const err = await classifyCaptures(files, () => {}, { jobs: 2, workerUrl: pathToFileURL(dying) }).then(() => null, (e: unknown) => e);
+    expect(err).toBeInstanceOf(PoolError);
+    expect((err as PoolError).reason).toBe('worker-exit');
   });
   it('a signal: nothing read once aborted; aborted at a record, the captures being read end with stop and the rest are left out', async () => {
     const t = layout();

@@ -1,0 +1,119 @@
+/**
+ * The pool's life cycle at its edges: every public method after close(), close() twice or while calls wait, a worker
+ * thread that dies under a run. Each call answers with a PoolError naming why (or a value) — never a promise that
+ * stays pending, never a plain Error.
+ * Runs the pool code from src/ with the BUILT worker (dist/worker.js): build first (`npx tsup --silent`).
+ */
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { Worker } from 'node:worker_threads';
+import { afterAll, describe, expect, it } from 'vitest';
+import { PoolError } from '../../src/errors.js';
+import { createClassifierPool, type ClassifierPool } from '../../src/pool/index.js';
+
+const ROOT = resolve(import.meta.dirname, '..', '..');
+const WORKER = join(ROOT, 'dist', 'worker.js');
+const SAMPLE = join(ROOT, 'fixtures', 'sample.pcap');
+const workerUrl = pathToFileURL(WORKER);
+const pools: ClassifierPool[] = [];
+
+function pool(workers = 2): ClassifierPool {
+  if (!existsSync(WORKER)) throw new Error('dist/ is not built: run `npx tsup --silent` first');
+  const p = createClassifierPool({ workers, workerUrl });
+  pools.push(p);
+  return p;
+}
+
+/** The call's outcome within `ms`: its value, its error, or 'pending'. */
+async function settle(f: () => unknown, ms = 2000): Promise<{ value?: unknown; error?: unknown } | 'pending'> {
+  let timer: NodeJS.Timeout | undefined;
+  const pending = new Promise<'pending'>((res) => (timer = setTimeout(() => res('pending'), ms)));
+  try {
+    return await Promise.race([
+      Promise.resolve().then(f).then((value) => ({ value }), (error: unknown) => ({ error })),
+      pending,
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function expectPoolError(got: Awaited<ReturnType<typeof settle>>, reason: string): PoolError {
+  expect(got).not.toBe('pending');
+  const e = (got as { error?: unknown }).error;
+  expect(e).toBeInstanceOf(PoolError);
+  expect((e as PoolError).code).toBe('TS_POOL');
+  expect((e as PoolError).reason).toBe(reason);
+  return e as PoolError;
+}
+
+const frame = new Uint8Array(60);
+const calls = (p: ClassifierPool): [string, () => unknown][] => [
+  ['classifyFile', () => p.classifyFile(SAMPLE, () => {})],
+  ['classifyStream', () => p.classifyStream((async function* () { yield new Uint8Array(24); })(), 's', () => {})],
+  ['push', () => p.push(frame, 1n)],
+  ['pushRaw', () => p.pushRaw({ data: frame, offset: 0, capLen: 60, wireLen: 60, tsUs: 1, linkType: 1 })],
+  ['advance', () => p.advance(5_000_000)],
+  ['update', () => p.update({ registered: [['10.0.0.0/8', 'x']] })],
+  ['workerVersions', () => p.workerVersions()],
+  ['end', () => p.end()],
+];
+
+afterAll(async () => {
+  await Promise.all(pools.map((p) => p.close()));
+});
+
+describe('after close()', () => {
+  it('every method answers at once with PoolError closed; liveCounters and a second close() still work', async () => {
+    const p = pool();
+    await p.close();
+    for (const [name, f] of calls(p)) {
+      const got = await settle(f);
+      expect(got, name).not.toBe('pending');
+      expectPoolError(got, 'closed');
+    }
+    expect(p.liveCounters().liveFlows).toBe(0);
+    expect(await settle(() => p.close())).toEqual({ value: undefined });
+  });
+
+  it('calls waiting on the workers when close() comes reject with it', async () => {
+    const p = pool();
+    const versions = settle(() => p.workerVersions());
+    const ended = settle(() => p.end());
+    const closing = p.close();
+    expectPoolError(await versions, 'closed');
+    expectPoolError(await ended, 'closed');
+    await closing;
+  });
+
+  it('a second close() while the first runs resolves once the workers are gone', async () => {
+    const p = pool();
+    const exits: Promise<unknown>[] = (p as unknown as { slots: { w: Worker }[] }).slots.map((s) => new Promise((res) => s.w.once('exit', res)));
+    let gone = false;
+    void Promise.all(exits).then(() => (gone = true));
+    void p.close();
+    await p.close();
+    expect(gone).toBe(true);
+  });
+});
+
+describe('a worker that dies', () => {
+  it('terminated from outside: every call rejects with PoolError worker-exit naming the worker', async () => {
+    const p = pool();
+    const errors: unknown[] = [];
+    p.on('error', (e: unknown) => errors.push(e));
+    expect(await p.workerVersions()).toHaveLength(2);
+    const running = settle(() => p.classifyFile(SAMPLE, () => {}), 5000);
+    await (p as unknown as { slots: { w: Worker }[] }).slots[1]!.w.terminate();
+    const e = expectPoolError(await running, 'worker-exit');
+    expect(e.worker).toBe(1);
+    expect(e.message).toMatch(/worker 1/);
+    expect(errors).toEqual([e]);
+    for (const [name, f] of calls(p)) {
+      const got = await settle(f);
+      expect(got, name).not.toBe('pending');
+      expect((got as { error?: unknown }).error, name).toBe(e);
+    }
+  });
+});
