@@ -13,7 +13,7 @@
  */
 import { Classifier, type ClassifierOptions } from '../classify/classifier.js';
 import type { FlowRecord } from '../classify/record.js';
-import { ClassifierPool } from '../pool/pool.js';
+import { ClassifierPool, statsBeforeError } from '../pool/pool.js';
 import { InvalidArgumentError, PoolError, TunnelscopeError } from '../errors.js';
 import type { FlowTableOptions } from '../trace/flow-table.js';
 import { readCaptureFileSync, readCaptureFileUntil } from '../trace/reader.js';
@@ -157,7 +157,8 @@ async function onWorkers(
           failure = e;
           return;
         }
-        results[i] = { capture, packets: 0, flows: counts[i]!, malformed: {}, error: e as Error };
+        const before = statsBeforeError(e);
+        results[i] = { capture, packets: before?.packets ?? 0, flows: counts[i]!, malformed: before?.malformed ?? {}, error: e as Error };
       }
       finished[i] = true;
       try {

@@ -180,6 +180,18 @@ function poolStats(packets: number, stats: readonly WorkerSessionStats[], listVe
   return s;
 }
 
+/**
+ * What a file run had counted when its capture turned out corrupt, kept with the error it rejects with: the promise
+ * carries the error alone, yet a caller counting many captures (classifyCaptures) reports the packets read and
+ * skipped before the damage, as one session does.
+ */
+const statsAtError = new WeakMap<Error, PoolStats>();
+
+/** The stats of a `classifyFile` run up to the corruption point `e` rejected it with (undefined for other errors). */
+export function statsBeforeError(e: unknown): PoolStats | undefined {
+  return e instanceof Error ? statsAtError.get(e) : undefined;
+}
+
 function workerError(i: number, m: Extract<FromWorker, { t: 'error' }>): Error {
   return m.code ? new TunnelscopeError(m.code as ErrorCode, m.message) : new PoolError('worker-error', `pool worker ${i} failed: ${m.message}`, i);
 }
@@ -747,6 +759,8 @@ export class ClassifierPool extends EventEmitter {
       if (j.formatError !== null) {
         // Every record before the corruption point is out (above): now the error, as one session reports it.
         this.stopJob(job, j);
+        const stats = j.done as WorkerSessionStats[];
+        statsAtError.set(j.formatError, poolStats(stats[0]!.packets, stats, j.listVersion, performance.now() - j.start));
         j.reject(j.formatError);
         return;
       }

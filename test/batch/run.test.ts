@@ -97,6 +97,20 @@ describe('classifyCaptures', () => {
       expect(got.filter((r) => r.capture === t.c).length).toBe(alone(t.c).length);
     }
   });
+  it('a capture cut mid-record: the packets and skips read before the damage are counted the same for any jobs', async () => {
+    const t = layout();
+    const cut = join(t.dir, 'cut.pcap');
+    writeFileSync(cut, readFileSync(SAMPLE).subarray(0, 3000));
+    const results = [];
+    for (const jobs of [1, 2]) {
+      const res = await classifyCaptures([t.a, cut], () => {}, { jobs, workerUrl });
+      expect(res.failed).toBe(1);
+      expect(res.captures[1]!.error?.message).toMatch(/cut\.pcap: at byte \d+/);
+      results.push(res.captures.map(({ capture, packets, flows, malformed }) => ({ capture, packets, flows, malformed })));
+    }
+    expect(results[1]).toEqual(results[0]);
+    expect(results[0]![1]!.packets).toBeGreaterThan(0);
+  });
   it('a worker thread that dies fails the run with a PoolError, not every capture after it', async () => {
     const t = layout();
     const dying = join(t.dir, 'dying-worker.mjs');
