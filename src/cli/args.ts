@@ -3,6 +3,7 @@
  * over is text, checked here into numbers and choices. Every failure is a {@link UsageError}: exit code 2, one
  * line naming the option, never a stack trace.
  */
+import { safeText } from '../text.js';
 
 /** A bad command line: unknown flag, missing/extra operand, bad flag value. The CLI exits with code 2. */
 export class UsageError extends Error {
@@ -69,6 +70,11 @@ export function cannotReadReason(err: unknown): string | null {
             : code === 'ENAMETOOLONG'
               ? 'name too long'
               : null;
+}
+
+/** What a directory walk could not examine (findCaptures' `unreadable`), one line each, as an unreadable capture is reported. */
+export function writeUnreadable(stderr: NodeJS.WritableStream, command: string, unreadable: readonly { path: string; error: Error }[]): void {
+  for (const u of unreadable) stderr.write(`tunnelscope ${command}: cannot read ${safeText(u.path, 256)}: ${cannotReadReason(u.error) ?? safeText(u.error.message)}\n`);
 }
 
 /** Why a file could not be written, in a few words, or null for an error that is not the file system's refusal. */

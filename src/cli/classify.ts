@@ -5,7 +5,7 @@ import { createClassifier, type Classifier, type ClassifierOptions } from '../cl
 import { autoJobs, autoWorkers, createClassifierPool, frameShard, type ClassifierPool } from '../pool/index.js';
 import { sharedLists } from '../pool/protocol.js';
 import type { ListsInput } from '../classify/lists.js';
-import { classifyCaptures, findCaptures, type CaptureRecord } from '../batch/index.js';
+import { classifyCaptures, findCaptures, type CaptureRecord, type FoundCaptures } from '../batch/index.js';
 import { UNNAMED } from '../batch/find.js';
 import type { RawPacket } from '../trace/types.js';
 import type { FlowRecord } from '../classify/record.js';
@@ -19,7 +19,7 @@ import { addReaderProblems } from '../trace/container.js';
 import { Progress } from './progress.js';
 import { CLASSIFY_FORMATS, Tally } from './records.js';
 import { processIo, type CliIo } from './io.js';
-import { cannotReadReason, choiceFlag, numberFlag, numberListFlag, traceFlags, UsageError } from './args.js';
+import { cannotReadReason, choiceFlag, numberFlag, numberListFlag, traceFlags, UsageError, writeUnreadable } from './args.js';
 import type { FlowTableOptions } from '../trace/flow-table.js';
 import { defaultFormat, isBatchedOutput, OutputSink } from './output.js';
 import { findFormat, formatsHelp, type OutputFormat } from './formats.js';
@@ -410,8 +410,9 @@ async function classifySeveral(inputs: string[], opts: ClassifyOpts, io: CliIo, 
     return 2;
   }
   for (const p of found.unnamed) stderr.write(`tunnelscope classify: ${safeText(p, 256)}: ${UNNAMED}\n`);
+  writeUnreadable(stderr, NAME, found.unreadable);
   if (found.files.length === 0) {
-    if (found.unnamed.length === 0) stderr.write(`tunnelscope classify: no pcap or pcapng captures in ${inputs.map((i) => safeText(i, 256)).join(', ')}\n`);
+    if (found.unnamed.length === 0 && found.unreadable.length === 0) stderr.write(`tunnelscope classify: no pcap or pcapng captures in ${inputs.map((i) => safeText(i, 256)).join(', ')}\n`);
     return 2;
   }
   if (f.workersFlag !== 'auto' && f.workersFlag > 1 && !quiet) stderr.write('tunnelscope classify: with several captures each runs on one thread; use --jobs to run several at a time\n');
@@ -433,14 +434,14 @@ async function classifySeveral(inputs: string[], opts: ClassifyOpts, io: CliIo, 
   });
   try {
     const code = await classifySeveralRun(found, opts, io, f, jobs, progress, control === null ? null : stop);
-    return found.unnamed.length > 0 ? Math.max(code, 2) : code;
+    return found.unnamed.length > 0 || found.unreadable.length > 0 ? Math.max(code, 2) : code;
   } finally {
     control?.dispose();
   }
 }
 
 async function classifySeveralRun(
-  found: { files: string[]; skipped: string[] },
+  found: FoundCaptures,
   opts: ClassifyOpts,
   io: CliIo,
   f: SeveralFlags,
@@ -481,7 +482,7 @@ async function classifySeveralRun(
     if (!quiet) {
       const secs = Number(process.hrtime.bigint() - t0) / 1e9;
       const skipped = found.skipped.length ? `, ${found.skipped.length} non-capture files skipped` : '';
-      const failed = res.failed ? `, ${res.failed} failed` : '';
+      const failed = `${res.failed ? `, ${res.failed} failed` : ''}${found.unreadable.length ? `, ${found.unreadable.length} unreadable` : ''}`;
       const stopped = res.stopped ? ` (${found.files.length - res.captures.length} not read)` : '';
       if (stop?.requested) stderr.write(stop.note('tunnelscope'));
       stderr.write(

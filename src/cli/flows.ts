@@ -10,7 +10,7 @@
  */
 import { statSync } from 'node:fs';
 import { TunnelscopeError } from '../errors.js';
-import { findCaptures, UNNAMED } from '../batch/find.js';
+import { findCaptures, UNNAMED, type FoundCaptures } from '../batch/find.js';
 import { safeText } from '../text.js';
 import { Decoder, newPacketView } from '../trace/decode.js';
 import { FlowTable } from '../trace/flow-table.js';
@@ -18,7 +18,7 @@ import { transportName } from '../trace/flow-format.js';
 import type { ReaderStats } from '../trace/reader.js';
 import { ENCAP_NAMES, type EndReason, type FlowHandle, type RawPacket } from '../trace/types.js';
 import type { Command } from 'commander';
-import { cannotReadReason, choiceFlag, numberFlag, traceFlags, UsageError } from './args.js';
+import { cannotReadReason, choiceFlag, numberFlag, traceFlags, UsageError, writeUnreadable } from './args.js';
 import { defaultFormat, isBatchedOutput, isoMicros, OutputSink } from './output.js';
 import { findFormat, formatsHelp, jsonFormat, ndjsonFormat, type OutputFormat } from './formats.js';
 import { processIo, type CliIo } from './io.js';
@@ -164,12 +164,15 @@ async function flows(captures: string[], opts: FlowsOpts, io: CliIo): Promise<nu
   const several = captures.length > 1 || (captures[0] !== '-' && isDirectory(captures[0]!));
   let inputs = captures;
   let unnamed = 0;
+  let unreadable: FoundCaptures['unreadable'] = [];
   if (several) {
     try {
       const found = findCaptures(captures);
       inputs = found.files;
       unnamed = found.unnamed.length;
       for (const p of found.unnamed) stderr.write(`tunnelscope flows: ${safeText(p, 256)}: ${UNNAMED}\n`);
+      unreadable = found.unreadable;
+      writeUnreadable(stderr, NAME, unreadable);
     } catch (e) {
       const why = cannotReadReason(e);
       if (why === null) throw e;
@@ -177,7 +180,7 @@ async function flows(captures: string[], opts: FlowsOpts, io: CliIo): Promise<nu
       return 2;
     }
     if (inputs.length === 0) {
-      if (unnamed === 0) stderr.write(`tunnelscope flows: no pcap or pcapng captures in ${captures.map((c) => safeText(c, 256)).join(', ')}\n`);
+      if (unnamed === 0 && unreadable.length === 0) stderr.write(`tunnelscope flows: no pcap or pcapng captures in ${captures.map((c) => safeText(c, 256)).join(', ')}\n`);
       return 2;
     }
   }
@@ -211,7 +214,7 @@ async function flows(captures: string[], opts: FlowsOpts, io: CliIo): Promise<nu
     timed?.stop();
     writer.end({ packets: packetsAll, flows: emitted, ends: endsOut() });
   };
-  let worst = unnamed > 0 ? 2 : 0;
+  let worst = unnamed > 0 || unreadable.length > 0 ? 2 : 0;
   // SIGINT/SIGTERM as in classify: the capture being read stops, its live flows end with `stop`, the records and the
   // summary are written, exit 0 (captures not started are not read); a second signal exits at once.
   const stop = new StopFlag();

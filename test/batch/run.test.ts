@@ -3,7 +3,10 @@
  * their capture, the same output for any `jobs`, and a bad capture that does not stop the others.
  * The jobs > 1 path runs the BUILT worker (dist/worker.js): build first (`npx tsup --silent`; `npm test` does).
  */
-import { copyFileSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { once } from 'node:events';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, symlinkSync, writeFileSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -58,6 +61,39 @@ describe('findCaptures', () => {
     const found = findCaptures([t.dir]);
     expect(found.files).toEqual([t.a, t.b, t.c, t.bad]);
     expect(found.skipped).toEqual([t.text]);
+  });
+  it('links to nothing, link loops, FIFOs and sockets are counted as skipped (nothing is opened: a FIFO would block)', async () => {
+    const t = layout();
+    symlinkSync(join(t.dir, 'nowhere'), join(t.dir, 'dangling.pcap'));
+    symlinkSync('self.pcap', join(t.dir, 'self.pcap'));
+    execFileSync('mkfifo', [join(t.dir, 'fifo.pcap')]);
+    const server = createServer().listen(join(t.dir, 'sock.pcap'));
+    await once(server, 'listening');
+    try {
+      const found = findCaptures([t.dir]);
+      expect(found.files).toEqual([t.a, t.b, t.c, t.bad]);
+      expect(found.skipped).toEqual(['dangling.pcap', 'fifo.pcap', 'notes.pcap', 'self.pcap', 'sock.pcap'].map((n) => join(t.dir, n)));
+      expect(found.unreadable).toEqual([]);
+    } finally {
+      server.close();
+    }
+  });
+  // Root reads every mode bit: a directory the kernel refuses to list even to root stands in for an unreadable one.
+  const locked = '/proc/1/map_files';
+  const refused = ((): boolean => {
+    try {
+      readdirSync(locked);
+      return false;
+    } catch {
+      return true;
+    }
+  })();
+  it.skipIf(!refused)('a subdirectory that cannot be listed is named in unreadable; the captures beside it are found', () => {
+    const t = layout();
+    symlinkSync(locked, join(t.dir, 'sub', 'locked'));
+    const found = findCaptures([t.dir]);
+    expect(found.files).toEqual([t.a, t.b, t.c, t.bad]);
+    expect(found.unreadable.map((u) => [u.path, (u.error as NodeJS.ErrnoException).code])).toEqual([[join(t.dir, 'sub', 'locked'), 'EACCES']]);
   });
   it('keeps files named on the command line as given (their errors come later), in order', () => {
     const t = layout();

@@ -3,7 +3,7 @@
  * tagged with `capture`), `--jobs`, and `--workers auto` / an explicit count that cannot pay.
  */
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { EventEmitter } from 'node:events';
@@ -59,6 +59,29 @@ describe('classify with several captures', () => {
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/bad\.pcap/);
     expect(lines(r.out).length).toBe(lines((await cli([SAMPLE, '--format', 'ndjson', '-q'])).out).length);
+  });
+  // Root reads every mode bit: a directory the kernel refuses to list even to root stands in for an unreadable one.
+  const locked = '/proc/1/map_files';
+  const refused = ((): boolean => {
+    try {
+      readdirSync(locked);
+      return false;
+    } catch {
+      return true;
+    }
+  })();
+  it.skipIf(!refused)('a subdirectory that cannot be listed is reported by name, the captures beside it still run, exit 2', async () => {
+    const d = mkdtempSync(join(tmpdir(), 'ts-several-locked-'));
+    copyFileSync(SAMPLE, join(d, 'a.pcap'));
+    symlinkSync(locked, join(d, 'locked\x1b[2J'));
+    const alone = lines((await cli([SAMPLE, '--format', 'ndjson', '-q'])).out);
+    for (const jobs of ['1', '2']) {
+      const r = jobs === '1' ? await cli([d, '--format', 'ndjson']) : built([d, '--format', 'ndjson', '--jobs', jobs]);
+      expect(r.code).toBe(2);
+      expect(lines(r.out)).toHaveLength(alone.length);
+      expect(r.err).toContain(`tunnelscope classify: cannot read ${join(d, 'locked\\x1b[2J')}: permission denied\n`);
+      expect(r.err).toMatch(/1 captures, 1 unreadable, /);
+    }
   });
   it('SIGHUP during a batch: noted on stderr, the run goes on (it used to die of the signal, exit 129)', async () => {
     const signals = new EventEmitter();

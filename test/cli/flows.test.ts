@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
@@ -171,6 +171,24 @@ describe('tunnelscope flows', () => {
     expect(r.code).toBe(0);
     const got = r.out.trim().split('\n').map((l) => JSON.parse(l));
     expect(got).toEqual([...alone.map((x: object) => ({ ...x, capture: samplePath })), ...alone.map((x: object) => ({ ...x, capture: join(d, 'a') }))]);
+  });
+  it.skipIf(((): boolean => {
+    try {
+      readdirSync('/proc/1/map_files');
+      return true;
+    } catch {
+      return false;
+    }
+  })())('a subdirectory that cannot be listed is reported and exits 2; the captures beside it are listed whole', async () => {
+    // Root reads every mode bit: a directory the kernel refuses to list even to root stands in for an unreadable one.
+    const d = mkdtempSync(join(tmpdir(), 'ts-flows-locked-'));
+    copyFileSync(samplePath, join(d, 'a.pcap'));
+    symlinkSync('/proc/1/map_files', join(d, 'locked'));
+    const alone = (await runCli([samplePath, '--format', 'ndjson', '-q'])).out.trim().split('\n');
+    const r = await runCli([d, '--format', 'ndjson', '-q']);
+    expect(r.code).toBe(2);
+    expect(r.out.trim().split('\n')).toHaveLength(alone.length);
+    expect(r.err).toBe(`tunnelscope flows: cannot read ${join(d, 'locked')}: permission denied\n`);
   });
 });
 
