@@ -127,6 +127,14 @@ async function onWorkers(
   const finished: boolean[] = files.map(() => false);
   const counts = new Array<number>(files.length).fill(0);
   let head = 0;
+  // A job that runs ahead of the capture being delivered holds its records: at most `jobs` captures from the head
+  // may be started, so a slow first capture holds back N - 1 captures' records, not every later file's.
+  let waiting: (() => void)[] = [];
+  const wake = (): void => {
+    const w = waiting;
+    waiting = [];
+    for (const f of w) f();
+  };
   const deliver = (): void => {
     while (head < files.length) {
       const q = held[head]!;
@@ -134,12 +142,18 @@ async function onWorkers(
       q.length = 0;
       if (!finished[head]) return;
       head++;
+      wake();
     }
   };
   let next = 0;
   let failure: unknown = null;
+  signal?.addEventListener('abort', wake, { once: true });
   const worker = async (pool: ClassifierPool): Promise<void> => {
     while (next < files.length && failure === null && signal?.aborted !== true) {
+      if (next - head >= jobs) {
+        await new Promise<void>((res) => waiting.push(res));
+        continue;
+      }
       const i = next++;
       const capture = files[i]!;
       const onRec = (r: FlowRecord): void => {
@@ -155,6 +169,7 @@ async function onWorkers(
         // A pool that failed (a worker died) or closed cannot run the next files either: the run fails, as a bug does.
         if (e instanceof PoolError || (!(e instanceof TunnelscopeError) && !isFsError(e))) {
           failure = e;
+          wake();
           return;
         }
         const before = statsBeforeError(e);
@@ -165,12 +180,14 @@ async function onWorkers(
         deliver();
       } catch (e) {
         failure = e;
+        wake();
       }
     }
   };
   try {
     await Promise.all(pools.map(worker));
   } finally {
+    signal?.removeEventListener('abort', wake);
     await Promise.all(pools.map((p) => p.close()));
   }
   if (failure !== null) throw failure;

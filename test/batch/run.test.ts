@@ -10,10 +10,11 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { classifyCaptures, findCaptures, type CaptureRecord } from '../../src/batch/index.js';
 import { createClassifier } from '../../src/classify/classifier.js';
 import { PoolError } from '../../src/errors.js';
+import { ClassifierPool } from '../../src/pool/pool.js';
 import type { FlowRecord } from '../../src/classify/record.js';
 import { readCaptureFileSync } from '../../src/trace/reader.js';
 
@@ -155,6 +156,35 @@ describe('classifyCaptures', () => {
     const err = await classifyCaptures(files, () => {}, { jobs: 2, workerUrl: pathToFileURL(dying) }).then(() => null, (e: unknown) => e);
     expect(err).toBeInstanceOf(PoolError);
     expect((err as PoolError).reason).toBe('worker-exit');
+  });
+  it('jobs N holds the records of at most N - 1 captures behind a slow first one (memory does not grow with the file count)', async () => {
+    const t = layout();
+    const files = [t.c, ...Array.from({ length: 6 }, () => t.a)];
+    const started: number[] = [];
+    let release: () => void = () => {};
+    const gate = new Promise<void>((res) => (release = res));
+    const real = ClassifierPool.prototype.classifyFile;
+    let calls = 0;
+    const spy = vi.spyOn(ClassifierPool.prototype, 'classifyFile').mockImplementation(function (this: ClassifierPool, ...args) {
+      const k = calls++;
+      started.push(k);
+      const run = real.apply(this, args);
+      // The first capture is slow to finish: its records are the ones every later capture waits behind.
+      return k === 0 ? run.then(async (st) => (await gate, st)) : run;
+    });
+    try {
+      const got: CaptureRecord[] = [];
+      const done = classifyCaptures(files, (r) => got.push(r), { jobs: 2, workerUrl });
+      await new Promise((res) => setTimeout(res, 1500));
+      expect(started).toEqual([0, 1]);
+      release();
+      const res = await done;
+      expect(res.captures).toHaveLength(files.length);
+      expect(got.length).toBe(res.flows);
+      expect(got.map((r) => r.capture)).toEqual([...alone(t.c).map(() => t.c), ...files.slice(1).flatMap((f) => alone(f).map(() => f))]);
+    } finally {
+      spy.mockRestore();
+    }
   });
   it('a signal: nothing read once aborted; aborted at a record, the captures being read end with stop and the rest are left out', async () => {
     const t = layout();
