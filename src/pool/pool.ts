@@ -321,8 +321,15 @@ export class ClassifierPool extends EventEmitter {
     const msg: ToWorker = { t: 'file', job, path, flow, nShards: n, ring, sendEvery: 4 * chunkSize, stop };
     for (const s of this.slots) s.w.postMessage(msg);
     // Workers skip chunks still queued once the run is stopped.
-    opts.signal?.addEventListener('abort', () => Atomics.store(new Int32Array(stop), 0, 1), { once: true });
-    this.pump(job, path, ring, opts.signal).catch((e: unknown) => this.jobFail(job, e as Error));
+    const signal = opts.signal;
+    if (signal) {
+      const onAbort = (): void => void Atomics.store(new Int32Array(stop), 0, 1);
+      signal.addEventListener('abort', onAbort, { once: true });
+      // A signal outlives its runs (one per batch of captures): each run takes its listener off when it settles.
+      const off = (): void => signal.removeEventListener('abort', onAbort);
+      promise.then(off, off);
+    }
+    this.pump(job, path, ring, signal).catch((e: unknown) => this.jobFail(job, e as Error));
     return promise;
   }
 

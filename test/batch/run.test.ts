@@ -4,7 +4,7 @@
  * The jobs > 1 path runs the BUILT worker (dist/worker.js): build first (`npx tsup --silent`; `npm test` does).
  */
 import { execFileSync } from 'node:child_process';
-import { once } from 'node:events';
+import { getEventListeners, once } from 'node:events';
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, symlinkSync, writeFileSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -207,6 +207,15 @@ describe('classifyCaptures', () => {
       const done = await classifyCaptures(files, () => {}, { jobs, workerUrl, signal: new AbortController().signal });
       expect(done.stopped).toBe(false);
       expect(done.captures).toHaveLength(3);
+    }
+  });
+  it('a signal shared by many captures keeps no listener per capture (jobs 1 and 2)', async () => {
+    const files = Array.from({ length: 12 }, () => SAMPLE);
+    for (const jobs of [1, 2]) {
+      const ac = new AbortController();
+      const res = await classifyCaptures(files, () => {}, { jobs, workerUrl, signal: ac.signal });
+      expect(res.captures).toHaveLength(12);
+      expect(getEventListeners(ac.signal, 'abort'), `jobs ${jobs}`).toHaveLength(0);
     }
   });
   it('rejects a bad jobs value', async () => {

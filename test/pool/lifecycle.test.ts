@@ -4,6 +4,7 @@
  * stays pending, never a plain Error.
  * Runs the pool code from src/ with the BUILT worker (dist/worker.js): build first (`npx tsup --silent`).
  */
+import { getEventListeners } from 'node:events';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -115,5 +116,15 @@ describe('a worker that dies', () => {
       expect(got, name).not.toBe('pending');
       expect((got as { error?: unknown }).error, name).toBe(e);
     }
+  });
+});
+
+describe('a signal shared by many runs', () => {
+  it('each classifyFile leaves no listener on it once settled (12 runs: no MaxListenersExceededWarning)', async () => {
+    const p = pool(1);
+    const ac = new AbortController();
+    for (let k = 0; k < 12; k++) await p.classifyFile(SAMPLE, () => {}, { signal: ac.signal });
+    await expect(p.classifyFile(join(ROOT, 'no-such.pcap'), () => {}, { signal: ac.signal })).rejects.toThrow(/ENOENT/);
+    expect(getEventListeners(ac.signal, 'abort')).toHaveLength(0);
   });
 });
