@@ -12,6 +12,7 @@
  *   copy); the switch is sequenced between batches so every worker changes version at the same stream point.
  */
 import { EventEmitter } from 'node:events';
+import { statSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import type { Worker } from 'node:worker_threads';
@@ -134,6 +135,18 @@ const DEFAULT_CHUNK_BYTES = 2 << 20;
 /** The flow table's idle-check period (flow-table.ts EXPIRY_CHECK_US; worker.ts keeps the same for file runs). */
 const EXPIRY_CHECK_US = 1_000_000;
 const RING_CHUNKS = 8;
+/** Smallest chunk a ring sized to its file gets. */
+const MIN_SIZED_CHUNK_BYTES = 64 << 10;
+
+/** Size of `path` when it is a regular file (null otherwise, or when it cannot be examined: the read reports that). */
+function regularFileSize(path: string): number | null {
+  try {
+    const st = statSync(path);
+    return st.isFile() ? st.size : null;
+  } catch {
+    return null;
+  }
+}
 
 function splitFlow(f: FlowTableOptions | undefined, n: number): FlowTableOptions | undefined {
   if (f === undefined || n === 1) return f;
@@ -297,7 +310,12 @@ export class ClassifierPool extends EventEmitter {
     const chunkSize = opts.chunkSize ?? DEFAULT_CHUNK_BYTES;
     if (!Number.isInteger(chunkSize) || chunkSize < 1) return Promise.reject(new InvalidArgumentError(`chunkSize must be a positive integer, got ${chunkSize}`));
     const flow = splitFlow(opts.flow ?? this.flowDefaults, n);
-    const ring = Array.from({ length: RING_CHUNKS }, () => new SharedArrayBuffer(chunkSize));
+    // A capture smaller than a chunk gets chunks its size: a run over thousands of small captures allocated 16 MiB of
+    // shared memory for each, which the collector does not see as heap pressure (RSS grew with the file count).
+    // A file that grows past its size is still read whole, in more chunks.
+    const size = regularFileSize(path);
+    const chunk = size === null ? chunkSize : Math.min(chunkSize, Math.max(MIN_SIZED_CHUNK_BYTES, size + 1));
+    const ring = Array.from({ length: RING_CHUNKS }, () => new SharedArrayBuffer(chunk));
     const promise = new Promise<PoolStats>((resolve, reject) => {
       this.jobs.set(job, {
         onRecord,
@@ -318,7 +336,7 @@ export class ClassifierPool extends EventEmitter {
       });
     });
     const stop = new SharedArrayBuffer(4);
-    const msg: ToWorker = { t: 'file', job, path, flow, nShards: n, ring, sendEvery: 4 * chunkSize, stop };
+    const msg: ToWorker = { t: 'file', job, path, flow, nShards: n, ring, sendEvery: 4 * chunk, stop };
     for (const s of this.slots) s.w.postMessage(msg);
     // Workers skip chunks still queued once the run is stopped.
     const signal = opts.signal;

@@ -5,7 +5,7 @@
  * Runs the pool code from src/ with the BUILT worker (dist/worker.js): build first (`npx tsup --silent`).
  */
 import { getEventListeners } from 'node:events';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Worker } from 'node:worker_threads';
@@ -126,5 +126,23 @@ describe('a signal shared by many runs', () => {
     for (let k = 0; k < 12; k++) await p.classifyFile(SAMPLE, () => {}, { signal: ac.signal });
     await expect(p.classifyFile(join(ROOT, 'no-such.pcap'), () => {}, { signal: ac.signal })).rejects.toThrow(/ENOENT/);
     expect(getEventListeners(ac.signal, 'abort')).toHaveLength(0);
+  });
+});
+
+describe('a small capture', () => {
+  it('gets a read ring its size, not 8 × 2 MiB of shared memory (thousands of tiny captures in a row)', async () => {
+    const p = pool(1);
+    const sent: { ring?: SharedArrayBuffer[] }[] = [];
+    const w = (p as unknown as { slots: { w: Worker }[] }).slots[0]!.w;
+    const post = w.postMessage.bind(w);
+    w.postMessage = (m: { t: string; ring?: SharedArrayBuffer[] }, ...rest: never[]) => {
+      if (m.t === 'file') sent.push(m);
+      return post(m, ...rest);
+    };
+    let n = 0;
+    await p.classifyFile(SAMPLE, () => n++);
+    expect(n).toBe(40);
+    const bytes = sent[0]!.ring!.reduce((a, b) => a + b.byteLength, 0);
+    expect(bytes).toBeLessThanOrEqual(8 * (statSync(SAMPLE).size + (64 << 10)));
   });
 });
