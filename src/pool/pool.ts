@@ -405,14 +405,24 @@ export class ClassifierPool extends EventEmitter {
     onRecord: (r: FlowRecord) => void,
   ): Promise<PoolStats> {
     const reader = new CaptureReader(source);
-    const onFlow = (r: FlowRecord): void => onRecord(r);
+    // onRecord runs inside the workers' message handler: a throw there would be an uncaught exception and the run
+    // would resolve as if whole. It is kept, ends the run as classifyFile's does (no record after it), and rejects it.
+    let consumerError: { e: unknown } | null = null;
+    const onFlow = (r: FlowRecord): void => {
+      if (consumerError !== null) return;
+      try {
+        onRecord(r);
+      } catch (e) {
+        consumerError = { e };
+      }
+    };
     this.on('flow', onFlow);
     let busy = false;
     const onPacket = (raw: RawPacket): void => {
       if (!this.pushRaw(raw)) busy = true;
     };
     try {
-      let bad: unknown = null;
+      let bad: TraceFormatError | null = null;
       try {
         for await (const chunk of stream as AsyncIterable<Uint8Array | string>) {
           if (typeof chunk === 'string') throw new InvalidArgumentError(`${source}: stream yields text; read captures without an encoding`);
@@ -421,14 +431,21 @@ export class ClassifierPool extends EventEmitter {
             busy = false;
             await this.drained();
           }
+          if (consumerError !== null) break;
         }
-        reader.end(onPacket);
+        if (consumerError === null) reader.end(onPacket);
       } catch (e) {
-        if (!(e instanceof TraceFormatError)) throw e;
+        if (!(e instanceof TraceFormatError)) {
+          // The stream failed (or yields text): the flows read so far still end and are delivered, so the next live
+          // run of this pool starts from empty sessions instead of inheriting them.
+          if (!this.failure && !this.closed && !this.ending) await this.end().catch(() => {});
+          throw e;
+        }
         bad = e;
       }
       // End of input, or the corruption point: every flow read so far ends and is delivered.
       const stats = await this.end();
+      if (consumerError !== null) throw (consumerError as { e: unknown }).e;
       if (bad !== null) throw bad;
       addReaderProblems(stats.malformed, reader.stats);
       return stats;

@@ -5,7 +5,7 @@
  * Runs the pool code from src/ with the BUILT worker (dist/worker.js): build first (`npx tsup --silent`).
  */
 import { getEventListeners } from 'node:events';
-import { existsSync, statSync } from 'node:fs';
+import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Worker } from 'node:worker_threads';
@@ -144,5 +144,48 @@ describe('a small capture', () => {
     expect(n).toBe(40);
     const bytes = sent[0]!.ring!.reduce((a, b) => a + b.byteLength, 0);
     expect(bytes).toBeLessThanOrEqual(8 * (statSync(SAMPLE).size + (64 << 10)));
+  });
+});
+
+describe('an onRecord that throws', () => {
+  it('classifyStream rejects with its error, as classifyFile does — no uncaught exception, no records after it; the pool runs on', async () => {
+    const p = pool(2);
+    const uncaught: unknown[] = [];
+    const onUncaught = (e: unknown): void => void uncaught.push(e);
+    process.on('uncaughtException', onUncaught);
+    try {
+      let calls = 0;
+      const got = await settle(() => p.classifyStream(createReadStream(SAMPLE), 'sample', () => {
+        calls++;
+        throw new Error('consumer failed');
+      }), 5000);
+      expect((got as { error?: Error }).error?.message).toBe('consumer failed');
+      expect(calls).toBe(1);
+      await new Promise((res) => setTimeout(res, 100));
+      expect(uncaught).toEqual([]);
+      let n = 0;
+      expect((await p.classifyStream(createReadStream(SAMPLE), 'sample', () => n++)).flows).toBe(40);
+      expect(n).toBe(40);
+    } finally {
+      process.off('uncaughtException', onUncaught);
+    }
+  });
+});
+
+describe('a stream that fails', () => {
+  it('classifyStream rejects with its error after the records read so far; the next run starts from empty sessions', async () => {
+    const p = pool(2);
+    const whole = readFileSync(SAMPLE);
+    async function* failing(): AsyncGenerator<Uint8Array> {
+      yield whole.subarray(0, 30000);
+      throw new Error('connection reset');
+    }
+    const first: string[] = [];
+    const got = await settle(() => p.classifyStream(failing(), 'sample', (r) => first.push(r.src)), 5000);
+    expect((got as { error?: Error }).error?.message).toBe('connection reset');
+    expect(first.length).toBeGreaterThan(0);
+    let n = 0;
+    const st = await p.classifyStream(createReadStream(SAMPLE), 'sample', () => n++);
+    expect([st.flows, n]).toEqual([40, 40]);
   });
 });
