@@ -173,8 +173,9 @@ export class RecordParseError extends TunnelscopeError {
 /**
  * Why a worker pool cannot do what was asked: `closed` (after `close()`), `ended` (a live call after `end()` and before
  * it resolved, or `end()` twice), `worker-exit` (a worker thread stopped: terminated from outside, `process.exit` in
- * it), `worker-error` (a worker thread failed: an uncaught exception, its memory limit). After a worker's failure the
- * pool is unusable and every call rejects with that same error; `close()` still releases the other workers.
+ * it), `worker-error` (a worker thread failed: an uncaught exception, its memory limit; or a file run threw in a
+ * worker, which rejects that run only). After a worker thread's failure the pool is unusable and every call rejects
+ * with that same error; `close()` still releases the other workers.
  */
 export type PoolErrorReason = 'closed' | 'ended' | 'worker-exit' | 'worker-error';
 
