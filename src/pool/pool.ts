@@ -551,7 +551,8 @@ export class ClassifierPool extends EventEmitter {
   /**
    * Switch lists (fields not given keep their content). Built and validated here first: a bad list throws and
    * nothing changes. Live frames pushed before the call are classified with the old version, frames pushed
-   * after with the new one, in every worker. A running classifyFile keeps the version it started with.
+   * after with the new one, in every worker. A running classifyFile switches between two of its chunks, in every worker
+   * at the same one (its records name the version each used).
    * @returns the new pool list version
    */
   update(input: ListsInput): number {
