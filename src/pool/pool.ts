@@ -637,6 +637,11 @@ export class ClassifierPool extends EventEmitter {
     for (const p of this.pings.values()) p.reject(e);
     this.pings.clear();
     this.wakeDrainWaiters();
+    // A writer waiting for 'drain' would wait for ever: woken, its next push throws `e`.
+    if (this.needDrain) {
+      this.needDrain = false;
+      this.emit('drain');
+    }
   }
 
   // ---- internals ---------------------------------------------------------------------------------------

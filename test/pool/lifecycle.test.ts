@@ -4,7 +4,7 @@
  * stays pending, never a plain Error.
  * Runs the pool code from src/ with the BUILT worker (dist/worker.js): build first (`npx tsup --silent`).
  */
-import { getEventListeners } from 'node:events';
+import { getEventListeners, once } from 'node:events';
 import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -88,6 +88,19 @@ describe('after close()', () => {
     await closing;
   });
 
+  it("a writer waiting for 'drain' when close() comes is woken, and its next push says the pool is closed", async () => {
+    const p = createClassifierPool({ workers: 2, workerUrl, maxBatchesPerWorker: 1, batchBytes: 4096 });
+    pools.push(p);
+    const f = new Uint8Array(1000);
+    let ts = 1n;
+    while (p.push(f, (ts += 1000n))) {
+      // fill the workers' queues until push says wait
+    }
+    const waiting = once(p, 'drain');
+    void p.close();
+    expect(await settle(() => waiting)).not.toBe('pending');
+    expectPoolError(await settle(() => p.push(f, ts)), 'closed');
+  });
   it('a second close() while the first runs resolves once the workers are gone', async () => {
     const p = pool();
     const exits: Promise<unknown>[] = (p as unknown as { slots: { w: Worker }[] }).slots.map((s) => new Promise((res) => s.w.once('exit', res)));
