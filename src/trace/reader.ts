@@ -263,6 +263,11 @@ export interface ReadUntilOptions {
 }
 
 const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
+/**
+ * When a read last gave the event loop a turn. Shared by every call: a run over thousands of small captures reads
+ * each in less than `turnMs`, and a clock started afresh per file never came due — Ctrl-C waited for the whole set.
+ */
+let lastTurn = performance.now();
 
 /**
  * Read a capture file as {@link readCaptureFileSync} does (synchronous reads into one reused buffer, zeroed at the
@@ -277,7 +282,6 @@ export async function readCaptureFileUntil(path: string, onPacket: (p: RawPacket
   const buf = new Uint8Array(chunkSizeOf(opts));
   const fd = openSync(path, 'r');
   let complete = true;
-  let last = performance.now();
   try {
     for (;;) {
       if (opts.signal?.aborted) {
@@ -286,10 +290,9 @@ export async function readCaptureFileUntil(path: string, onPacket: (p: RawPacket
       }
       if (!pushNextChunk(fd, buf, reader, onPacket)) break;
       if (opts.afterChunk) await opts.afterChunk();
-      const now = performance.now();
-      if (now - last >= turnMs) {
+      if (performance.now() - lastTurn >= turnMs) {
         await turn();
-        last = performance.now();
+        lastTurn = performance.now();
       }
     }
   } finally {

@@ -218,6 +218,18 @@ describe('classifyCaptures', () => {
       expect(getEventListeners(ac.signal, 'abort'), `jobs ${jobs}`).toHaveLength(0);
     }
   });
+  it('a stop reaches a run of many small captures in this thread (each read too quickly to give the event loop a turn)', async () => {
+    const t = layout();
+    const whole = readFileSync(SAMPLE);
+    const tiny = join(t.dir, 'tiny.pcap'); // the sample's first packet alone
+    writeFileSync(tiny, whole.subarray(0, 24 + 16 + whole.readUInt32LE(24 + 8)));
+    const files = Array.from({ length: 3000 }, () => tiny);
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(), 20);
+    const res = await classifyCaptures(files, () => {}, { jobs: 1, signal: ac.signal });
+    expect(res.stopped).toBe(true);
+    expect(res.captures.length).toBeLessThan(files.length);
+  });
   it('rejects a bad jobs value', async () => {
     await expect(classifyCaptures([], () => {}, { jobs: 0 })).rejects.toThrow(/jobs must be/);
   });
