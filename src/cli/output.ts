@@ -44,17 +44,17 @@ export function isBatchedOutput(stream: NodeJS.WritableStream): boolean {
 }
 
 /**
- * A text sink over a writable stream. Text is UTF-8-encoded straight into one batch buffer (joining many strings
- * first cost ~5x more once any of them holds a non-Latin-1 character, as evidence reasons do: the joined string
- * becomes two-byte); a full batch goes to the file descriptor directly where that is safe, else to the stream.
- * After the reader goes away (EPIPE) `closed` is true and further writes are dropped, so producers can stop early.
- */
-/**
  * Bytes the output stream may hold that its reader has not taken before the input waits (see
  * {@link OutputSink.backlog}): a few seconds of lines at a busy gateway, far more than a reader that keeps up leaves.
  */
 export const OUTPUT_BACKLOG_BYTES = 4 << 20;
 
+/**
+ * A text sink over a writable stream. Text is UTF-8-encoded straight into one batch buffer (joining many strings
+ * first cost ~5x more once any of them holds a non-Latin-1 character, as evidence reasons do: the joined string
+ * becomes two-byte); a full batch goes to the file descriptor directly where that is safe, else to the stream.
+ * After the reader goes away (EPIPE) `closed` is true and further writes are dropped, so producers can stop early.
+ */
 export class OutputSink {
   closed = false;
   /** A write error other than a broken pipe (reported by `end()`). */
