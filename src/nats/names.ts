@@ -66,15 +66,20 @@ export interface FlowKeyFields {
   vlan?: number | undefined;
   encap?: string | undefined;
   firstSeen: string;
+  /** The list version the flow was judged under, when known (a record's `listVersion`). */
+  listVersion?: number | undefined;
 }
 
 /**
- * Message id of a flow's record: sensor, flow key (transport, endpoints, VLAN, tunnel) and first-seen time. The
- * same flow gives the same id on every retry, so JetStream drops a re-sent copy (within the stream's duplicate
- * window); two flows of one sensor cannot share a key and a first-seen time.
+ * Message id of a flow's record: sensor, flow key (transport, endpoints, VLAN, tunnel), first-seen time, and the
+ * list version it was judged under. The same record gives the same id on every retry, so JetStream drops a re-sent
+ * copy (within the stream's duplicate window); two flows of one sensor cannot share a key and a first-seen time.
+ * The version is part of it because a re-run of a capture after a list change is a new judgement of the same flow:
+ * without it the server dropped the new labels as copies of the old ones.
  */
 export function recordMsgId(sensor: string, r: FlowKeyFields, kind: 'r' | 'v' = 'r'): string {
-  return `${sensor}|${r.transport}|${r.src}|${r.dst}|${r.vlan ?? ''}|${r.encap ?? ''}|${r.firstSeen}|${kind}`;
+  const id = `${sensor}|${r.transport}|${r.src}|${r.dst}|${r.vlan ?? ''}|${r.encap ?? ''}|${r.firstSeen}|${kind}`;
+  return r.listVersion === undefined ? id : `${id}@${r.listVersion}`;
 }
 
 /**

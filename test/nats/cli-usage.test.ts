@@ -63,7 +63,8 @@ describe('fleet options: usage', () => {
     const r = { transport: 'udp', src: '10.0.0.1:1', dst: '192.0.2.1:2', firstSeen: '2026-12-05T10:00:00.000001Z' };
     expect(recordMsgId('gw1', r)).toBe('gw1|udp|10.0.0.1:1|192.0.2.1:2|||2026-12-05T10:00:00.000001Z|r');
     // Every part of the flow key separates two flows.
-    expect(new Set([recordMsgId('gw1', r), recordMsgId('gw2', r), recordMsgId('gw1', { ...r, vlan: 7 }), recordMsgId('gw1', { ...r, encap: 'gre' }), recordMsgId('gw1', { ...r, firstSeen: '2026-12-05T10:00:00.000002Z' }), recordMsgId('gw1', r, 'v')]).size).toBe(6);
+    expect(new Set([recordMsgId('gw1', r), recordMsgId('gw2', r), recordMsgId('gw1', { ...r, vlan: 7 }), recordMsgId('gw1', { ...r, encap: 'gre' }), recordMsgId('gw1', { ...r, firstSeen: '2026-12-05T10:00:00.000002Z' }), recordMsgId('gw1', r, 'v'), recordMsgId('gw1', { ...r, listVersion: 2 })]).size).toBe(7);
+    expect(recordMsgId('gw1', { ...r, listVersion: 2 })).toBe('gw1|udp|10.0.0.1:1|192.0.2.1:2|||2026-12-05T10:00:00.000001Z|r@2');
   });
 
   it('--since: ISO times and durations back from now', () => {

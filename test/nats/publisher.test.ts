@@ -83,6 +83,21 @@ describe.skipIf(!nats.bin)(`record publisher on nats-server${nats.bin ? '' : ` (
     expect(rest).toEqual(record(5));
   });
 
+  it('the same flows judged under another list version are stored anew (a re-run after a list change), under the same one once', async () => {
+    const stream = 'S_RELABEL';
+    await ensureRecordsStream(nc, { stream, subjects: ['relabel.>'] });
+    const pub = await createRecordPublisher(nc, { sensor: 'gw-r', subject: 'relabel.gw-r' });
+    for (let i = 0; i < 50; i++) pub.publishRecord(record(i));
+    // The operator fixed the registration list and ran the capture again: the new labels must reach the fleet.
+    for (let i = 0; i < 50; i++) pub.publishRecord({ ...record(i), label: 'registered_vpn', registrant: 'corp', listVersion: 2 });
+    for (let i = 0; i < 50; i++) pub.publishRecord({ ...record(i), label: 'registered_vpn', registrant: 'corp', listVersion: 2 }); // a retry
+    const st = await pub.close();
+    expect(st).toMatchObject({ acked: 150, duplicates: 50, dropped: 0, unsent: 0 });
+    const got = await readStreamRecords(nc, stream);
+    expect(got.filter((r) => r.listVersion === 1).length).toBe(50);
+    expect(got.filter((r) => r.listVersion === 2 && r.registrant === 'corp').length).toBe(50);
+  });
+
   it('a link cut for seconds loses nothing when the buffer holds the outage', async () => {
     const stream = 'S_CUT';
     await ensureRecordsStream(nc, { stream, subjects: ['cut.>'] });
