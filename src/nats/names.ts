@@ -66,20 +66,32 @@ export interface FlowKeyFields {
   vlan?: number | undefined;
   encap?: string | undefined;
   firstSeen: string;
-  /** The list version the flow was judged under, when known (a record's `listVersion`). */
+  /** The verdict, when known (a record's): what the flow was judged to be, under which list version. */
   listVersion?: number | undefined;
+  label?: string | undefined;
+  protocol?: string | null | undefined;
+  registrant?: string | null | undefined;
+}
+
+/** FNV-1a over the UTF-16 units of `s`, as 8 hex digits: a short fingerprint, not a security measure. */
+function fingerprint(s: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return (h >>> 0).toString(16).padStart(8, '0');
 }
 
 /**
- * Message id of a flow's record: sensor, flow key (transport, endpoints, VLAN, tunnel), first-seen time, and the
- * list version it was judged under. The same record gives the same id on every retry, so JetStream drops a re-sent
- * copy (within the stream's duplicate window); two flows of one sensor cannot share a key and a first-seen time.
- * The version is part of it because a re-run of a capture after a list change is a new judgement of the same flow:
- * without it the server dropped the new labels as copies of the old ones.
+ * Message id of a flow's record: sensor, flow key (transport, endpoints, VLAN, tunnel), first-seen time, and a
+ * fingerprint of its verdict (list version, label, protocol, registrant). The same record gives the same id on
+ * every retry, so JetStream drops a re-sent copy (within the stream's duplicate window); two flows of one sensor
+ * cannot share a key and a first-seen time. The verdict is part of it because a capture classified again after a
+ * list change (a corrected list file: the version may well be 1 both times) is a new judgement of the same flow:
+ * without it the server dropped the new labels as copies of the old ones. The same verdict again is one message.
  */
 export function recordMsgId(sensor: string, r: FlowKeyFields, kind: 'r' | 'v' = 'r'): string {
   const id = `${sensor}|${r.transport}|${r.src}|${r.dst}|${r.vlan ?? ''}|${r.encap ?? ''}|${r.firstSeen}|${kind}`;
-  return r.listVersion === undefined ? id : `${id}@${r.listVersion}`;
+  if (r.listVersion === undefined && r.label === undefined) return id;
+  return `${id}@${fingerprint(`${r.listVersion ?? ''}|${r.label ?? ''}|${r.protocol ?? ''}|${r.registrant ?? ''}`)}`;
 }
 
 /**

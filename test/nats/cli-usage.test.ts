@@ -63,8 +63,13 @@ describe('fleet options: usage', () => {
     const r = { transport: 'udp', src: '10.0.0.1:1', dst: '192.0.2.1:2', firstSeen: '2026-12-05T10:00:00.000001Z' };
     expect(recordMsgId('gw1', r)).toBe('gw1|udp|10.0.0.1:1|192.0.2.1:2|||2026-12-05T10:00:00.000001Z|r');
     // Every part of the flow key separates two flows.
-    expect(new Set([recordMsgId('gw1', r), recordMsgId('gw2', r), recordMsgId('gw1', { ...r, vlan: 7 }), recordMsgId('gw1', { ...r, encap: 'gre' }), recordMsgId('gw1', { ...r, firstSeen: '2026-12-05T10:00:00.000002Z' }), recordMsgId('gw1', r, 'v'), recordMsgId('gw1', { ...r, listVersion: 2 })]).size).toBe(7);
-    expect(recordMsgId('gw1', { ...r, listVersion: 2 })).toBe('gw1|udp|10.0.0.1:1|192.0.2.1:2|||2026-12-05T10:00:00.000001Z|r@2');
+    expect(new Set([recordMsgId('gw1', r), recordMsgId('gw2', r), recordMsgId('gw1', { ...r, vlan: 7 }), recordMsgId('gw1', { ...r, encap: 'gre' }), recordMsgId('gw1', { ...r, firstSeen: '2026-12-05T10:00:00.000002Z' }), recordMsgId('gw1', r, 'v')]).size).toBe(6);
+    // The verdict's fingerprint: another version, label, protocol or registrant is another judgement; the same one
+    // the same id.
+    const v = { ...r, listVersion: 1, label: 'unregistered_vpn', protocol: 'wireguard', registrant: null };
+    expect(recordMsgId('gw1', v)).toMatch(/^gw1\|udp\|10\.0\.0\.1:1\|192\.0\.2\.1:2\|\|\|2026-12-05T10:00:00\.000001Z\|r@[0-9a-f]{8}$/);
+    expect(recordMsgId('gw1', { ...v })).toBe(recordMsgId('gw1', v));
+    expect(new Set([v, { ...v, listVersion: 2 }, { ...v, label: 'registered_vpn' }, { ...v, protocol: 'openvpn' }, { ...v, registrant: 'corp' }].map((x) => recordMsgId('gw1', x))).size).toBe(5);
   });
 
   it('--since: ISO times and durations back from now', () => {
