@@ -5,7 +5,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { getEventListeners, once } from 'node:events';
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, symlinkSync, writeFileSync, readFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -17,6 +17,7 @@ import { PoolError } from '../../src/errors.js';
 import { ClassifierPool } from '../../src/pool/pool.js';
 import type { FlowRecord } from '../../src/classify/record.js';
 import { readCaptureFileSync } from '../../src/trace/reader.js';
+import { LOCKED_DIR, LOCKED_DIR_REFUSED } from '../helpers/locked-dir.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 const workerUrl = pathToFileURL(join(ROOT, 'dist', 'worker.js'));
@@ -79,16 +80,9 @@ describe('findCaptures', () => {
       server.close();
     }
   });
-  // Root reads every mode bit: a directory the kernel refuses to list even to root stands in for an unreadable one.
-  const locked = '/proc/1/map_files';
-  const refused = ((): boolean => {
-    try {
-      readdirSync(locked);
-      return false;
-    } catch {
-      return true;
-    }
-  })();
+  // A directory even root cannot list (test/helpers/locked-dir.ts) stands in for an unreadable one.
+  const locked = LOCKED_DIR;
+  const refused = LOCKED_DIR_REFUSED;
   it.skipIf(!refused)('a subdirectory that cannot be listed is named in unreadable; the captures beside it are found', () => {
     const t = layout();
     symlinkSync(locked, join(t.dir, 'sub', 'locked'));

@@ -3,7 +3,7 @@
  * tagged with `capture`), `--jobs`, and `--workers auto` / an explicit count that cannot pay.
  */
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { EventEmitter } from 'node:events';
@@ -11,6 +11,7 @@ import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { run } from '../../src/cli/classify.js';
 import { Sink } from '../helpers/sink.js';
+import { LOCKED_DIR, LOCKED_DIR_REFUSED } from '../helpers/locked-dir.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 const SAMPLE = join(ROOT, 'fixtures', 'sample.pcap');
@@ -60,16 +61,9 @@ describe('classify with several captures', () => {
     expect(r.err).toMatch(/bad\.pcap/);
     expect(lines(r.out).length).toBe(lines((await cli([SAMPLE, '--format', 'ndjson', '-q'])).out).length);
   });
-  // Root reads every mode bit: a directory the kernel refuses to list even to root stands in for an unreadable one.
-  const locked = '/proc/1/map_files';
-  const refused = ((): boolean => {
-    try {
-      readdirSync(locked);
-      return false;
-    } catch {
-      return true;
-    }
-  })();
+  // A directory even root cannot list (test/helpers/locked-dir.ts) stands in for an unreadable one.
+  const locked = LOCKED_DIR;
+  const refused = LOCKED_DIR_REFUSED;
   it.skipIf(!refused)('a subdirectory that cannot be listed is reported by name, the captures beside it still run, exit 2', async () => {
     const d = mkdtempSync(join(tmpdir(), 'ts-several-locked-'));
     copyFileSync(SAMPLE, join(d, 'a.pcap'));

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
@@ -10,6 +10,7 @@ import { buildFrame, TCP_ACK, TCP_FIN, TCP_SYN } from '../../src/trace/frame-bui
 import { lingerCapture } from './linger-capture.js';
 import { PcapWriter } from '../../src/trace/pcap-writer.js';
 import { onText } from '../helpers/text-stream.js';
+import { LOCKED_DIR, LOCKED_DIR_REFUSED } from '../helpers/locked-dir.js';
 
 
 async function runCli(argv: string[], opts: { stdin?: Uint8Array; tty?: boolean } = {}) {
@@ -172,18 +173,11 @@ describe('tunnelscope flows', () => {
     const got = r.out.trim().split('\n').map((l) => JSON.parse(l));
     expect(got).toEqual([...alone.map((x: object) => ({ ...x, capture: samplePath })), ...alone.map((x: object) => ({ ...x, capture: join(d, 'a') }))]);
   });
-  it.skipIf(((): boolean => {
-    try {
-      readdirSync('/proc/1/map_files');
-      return true;
-    } catch {
-      return false;
-    }
-  })())('a subdirectory that cannot be listed is reported and exits 2; the captures beside it are listed whole', async () => {
-    // Root reads every mode bit: a directory the kernel refuses to list even to root stands in for an unreadable one.
+  it.skipIf(!LOCKED_DIR_REFUSED)('a subdirectory that cannot be listed is reported and exits 2; the captures beside it are listed whole', async () => {
+    // A directory even root cannot list (test/helpers/locked-dir.ts) stands in for an unreadable one.
     const d = mkdtempSync(join(tmpdir(), 'ts-flows-locked-'));
     copyFileSync(samplePath, join(d, 'a.pcap'));
-    symlinkSync('/proc/1/map_files', join(d, 'locked'));
+    symlinkSync(LOCKED_DIR, join(d, 'locked'));
     const alone = (await runCli([samplePath, '--format', 'ndjson', '-q'])).out.trim().split('\n');
     const r = await runCli([d, '--format', 'ndjson', '-q']);
     expect(r.code).toBe(2);
