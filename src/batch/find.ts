@@ -1,6 +1,7 @@
 /**
  * Which files of a command line are captures: files named are taken as given (a bad one fails with its own
- * error later); directories are walked recursively in name order, keeping the files whose first four bytes are
+ * error later; a missing one is listed as unreadable, as a corrupt one would fail, and the others still run);
+ * directories are walked recursively in name order, keeping the files whose first four bytes are
  * a pcap or pcapng magic — by content, never by extension. Symbolic links are followed; a directory reached
  * twice (a link loop, or named twice) is walked once. What cannot be examined below a named directory is listed with
  * its error and the walk goes on: one locked subdirectory does not hide the captures beside it.
@@ -57,9 +58,8 @@ function hasCaptureMagic(path: string | Buffer): boolean {
 }
 
 /**
- * Expand `inputs` (files and directories) into capture files.
- * @throws the file-system error of an input that does not exist or cannot be listed (the caller names it); what
- *   cannot be examined below a named directory is in `unreadable` instead
+ * Expand `inputs` (files and directories) into capture files. An input that does not exist, or a named directory
+ * that cannot be listed, is in `unreadable` with its error, as what cannot be examined below a directory is.
  */
 export function findCaptures(inputs: readonly string[]): FoundCaptures {
   const files: string[] = [];
@@ -67,14 +67,13 @@ export function findCaptures(inputs: readonly string[]): FoundCaptures {
   const unnamed: string[] = [];
   const unreadable: { path: string; error: Error }[] = [];
   const seenDirs = new Set<string>();
-  const walk = (dir: string, top: boolean): void => {
+  const walk = (dir: string): void => {
     let real: string, raw: Buffer[];
     try {
       real = realpathSync(dir);
       if (seenDirs.has(real)) return;
       raw = readdirSync(dir, { encoding: 'buffer' });
     } catch (e) {
-      if (top) throw e;
       unreadable.push({ path: dir, error: e as Error });
       return;
     }
@@ -98,7 +97,7 @@ export function findCaptures(inputs: readonly string[]): FoundCaptures {
       if (!text) {
         if (st.isDirectory() || (st.isFile() && looksLikeCapture(at))) unnamed.push(p);
         else skipped.push(p);
-      } else if (st.isDirectory()) walk(p, false);
+      } else if (st.isDirectory()) walk(p);
       else if (!st.isFile()) skipped.push(p);
       else {
         let capture;
@@ -113,7 +112,18 @@ export function findCaptures(inputs: readonly string[]): FoundCaptures {
     }
   };
   for (const input of inputs) {
-    if (input !== '-' && statSync(input).isDirectory()) walk(input, true);
+    if (input === '-') {
+      files.push(input);
+      continue;
+    }
+    let st;
+    try {
+      st = statSync(input);
+    } catch (e) {
+      unreadable.push({ path: input, error: e as Error });
+      continue;
+    }
+    if (st.isDirectory()) walk(input);
     else files.push(input);
   }
   return { files, skipped, unnamed, unreadable };

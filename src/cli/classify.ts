@@ -399,16 +399,7 @@ interface SeveralFlags {
 async function classifySeveral(inputs: string[], opts: ClassifyOpts, io: CliIo, f: SeveralFlags): Promise<number> {
   const { stderr } = io;
   const quiet = opts.quiet === true;
-  let found;
-  try {
-    found = findCaptures(inputs);
-  } catch (e) {
-    const why = cannotReadReason(e);
-    if (why === null) throw e;
-    const path = (e as { path?: string }).path ?? inputs.join(' ');
-    stderr.write(`tunnelscope classify: cannot read ${safeText(path, 256)}: ${why}\n`);
-    return 2;
-  }
+  const found = findCaptures(inputs);
   for (const p of found.unnamed) stderr.write(`tunnelscope classify: ${safeText(p, 256)}: ${UNNAMED}\n`);
   writeUnreadable(stderr, NAME, found.unreadable);
   if (found.files.length === 0) {

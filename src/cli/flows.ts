@@ -166,19 +166,12 @@ async function flows(captures: string[], opts: FlowsOpts, io: CliIo): Promise<nu
   let unnamed = 0;
   let unreadable: FoundCaptures['unreadable'] = [];
   if (several) {
-    try {
-      const found = findCaptures(captures);
-      inputs = found.files;
-      unnamed = found.unnamed.length;
-      for (const p of found.unnamed) stderr.write(`tunnelscope flows: ${safeText(p, 256)}: ${UNNAMED}\n`);
-      unreadable = found.unreadable;
-      writeUnreadable(stderr, NAME, unreadable);
-    } catch (e) {
-      const why = cannotReadReason(e);
-      if (why === null) throw e;
-      stderr.write(`tunnelscope flows: cannot read ${safeText((e as { path?: string }).path ?? captures.join(' '), 256)}: ${why}\n`);
-      return 2;
-    }
+    const found = findCaptures(captures);
+    inputs = found.files;
+    unnamed = found.unnamed.length;
+    for (const p of found.unnamed) stderr.write(`tunnelscope flows: ${safeText(p, 256)}: ${UNNAMED}\n`);
+    unreadable = found.unreadable;
+    writeUnreadable(stderr, NAME, unreadable);
     if (inputs.length === 0) {
       if (unnamed === 0 && unreadable.length === 0) stderr.write(`tunnelscope flows: no pcap or pcapng captures in ${captures.map((c) => safeText(c, 256)).join(', ')}\n`);
       return 2;

@@ -95,8 +95,16 @@ describe('findCaptures', () => {
     // sub/: b, deeper/c.pcap, then loop/ -> the top directory (not walked yet): a, truncated (sub/ is not re-entered)
     expect(findCaptures([t.text, t.c, join(t.dir, 'sub')]).files).toEqual([t.text, t.c, t.b, t.c, join(t.dir, 'sub', 'loop', 'a-capture.txt'), join(t.dir, 'sub', 'loop', 'truncated.pcap')]);
   });
-  it('a missing input is a file-system error', () => {
-    expect(() => findCaptures(['/nonexistent/x'])).toThrow(/ENOENT/);
+  it('a missing input, or a named directory that cannot be listed, is in unreadable and the other inputs are still found', () => {
+    const t = layout();
+    const found = findCaptures([t.a, '/nonexistent/x', t.c]);
+    expect(found.files).toEqual([t.a, t.c]);
+    expect(found.unreadable.map((u) => [u.path, (u.error as NodeJS.ErrnoException).code])).toEqual([['/nonexistent/x', 'ENOENT']]);
+    if (refused) {
+      const l = findCaptures([locked, t.a]);
+      expect(l.files).toEqual([t.a]);
+      expect(l.unreadable.map((u) => [u.path, (u.error as NodeJS.ErrnoException).code])).toEqual([[locked, 'EACCES']]);
+    }
   });
 });
 

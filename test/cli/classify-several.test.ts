@@ -77,6 +77,20 @@ describe('classify with several captures', () => {
       expect(r.err).toMatch(/1 captures, 1 unreadable, /);
     }
   });
+  it('a missing capture named beside others is reported before the run, the others still run, exit 2 (as a corrupt one)', async () => {
+    const alone = lines((await cli([SAMPLE, '--format', 'ndjson', '-q'])).out);
+    const nope = join(dir, 'no\x1bpe.pcap');
+    const r = await cli([SAMPLE, nope, TUNNELS, '--format', 'ndjson']);
+    expect(r.code).toBe(2);
+    expect(lines(r.out).filter((x) => x.capture === SAMPLE)).toHaveLength(alone.length);
+    expect(lines(r.out).some((x) => x.capture === TUNNELS)).toBe(true);
+    expect(r.err).toContain(`tunnelscope classify: cannot read ${join(dir, 'no\\x1bpe.pcap')}: no such file\n`);
+    expect(r.err).toMatch(/2 captures, 1 unreadable, /);
+    // Nothing left to read: the one line, exit 2, no records.
+    const none = await cli([nope, join(dir, 'nope2'), '--format', 'ndjson']);
+    expect([none.code, none.out]).toEqual([2, '']);
+    expect(none.err.split('\n').filter((l) => l.includes('cannot read'))).toHaveLength(2);
+  });
   it('SIGHUP during a batch: noted on stderr, the run goes on (it used to die of the signal, exit 129)', async () => {
     const signals = new EventEmitter();
     // Sent as soon as the run listens for it.
