@@ -6,6 +6,8 @@
 import { Option } from 'commander';
 import { numberFlag, UsageError } from './args.js';
 import type { ListsProvider, RecordSink, SinkContext, SinkPlugin } from './sinks.js';
+// Types only: erased from the build, so a plain run still loads no NATS code.
+import type { NatsAuthFiles } from '../nats/connect.js';
 
 /** How to authenticate to NATS and over TLS, as commander hands the options over (file paths). */
 export interface NatsAuthOpts {
@@ -37,7 +39,7 @@ export function natsAuthOptions(): Option[] {
  * client certificate with its key, and none of them without `--nats`.
  * @throws {UsageError}
  */
-export function natsAuthOf(o: NatsAuthOpts & { nats?: string | undefined }): { credsFile?: string; nkeyFile?: string; tokenFile?: string; tlsCaFile?: string; tlsCertFile?: string; tlsKeyFile?: string } {
+export function natsAuthOf(o: NatsAuthOpts & { nats?: string | undefined }): NatsAuthFiles {
   const given = ([['--nats-creds', o.natsCreds], ['--nats-nkey', o.natsNkey], ['--nats-token-file', o.natsTokenFile], ['--nats-tls-ca', o.natsTlsCa], ['--nats-tls-cert', o.natsTlsCert], ['--nats-tls-key', o.natsTlsKey]] as const).filter(
     ([, v]) => v !== undefined,
   );
