@@ -25,6 +25,7 @@ import { defaultFormat, isBatchedOutput, OutputSink } from './output.js';
 import { findFormat, formatsHelp, type OutputFormat } from './formats.js';
 import { loadListFiles, type ListFiles } from './lists.js';
 import { FLUSH_MS, QuietClock, readFileUntil, readStreamUntil, StopFlag, stopOnSignals, TimedFlush } from './live.js';
+import { orderPieces, piecesNote, readPiecesUntil, type Piece, type PiecesRead } from './pieces.js';
 import { ListReloader } from './reload.js';
 import { action, subcommand, type CliContext, type Subcommand } from './program.js';
 import { SINK_PLUGINS, type ListsProvider, type ListsTarget, type RecordSink } from './sinks.js';
@@ -73,6 +74,7 @@ interface ClassifyOpts {
   reassemblyMaxBytes?: string;
   workers?: string;
   jobs?: string;
+  oneTrace?: boolean;
   shard?: string;
   quiet?: boolean;
   emit?: string;
@@ -105,6 +107,7 @@ export const classifyCommand: Subcommand = {
       .option('--max-reassemblies <N>', 'IP datagrams reassembled at once (per worker), oldest dropped beyond it (default 1024; 0 turns reassembly off)')
       .option('--reassembly-max-bytes <B>', 'fragment bytes held for reassembly at once (per worker), oldest datagram dropped beyond it (default 4194304, at least 131072)')
       .option('--workers <N>', 'classify one capture on N worker threads, or auto: what pays on this machine for this input (default auto; 1 on 2 CPUs)')
+      .option('--one-trace', 'the captures are pieces of one recording (tcpdump -G/-C, a dumpcap ring buffer): read them as one trace, in the order of their first packets, so flows go on across pieces')
       .option('--jobs <N>', 'with several captures: classify N captures at a time, each on its own worker thread, or auto (default auto; 1 on 2 CPUs)')
       .option('--emit <WHAT>', "records (one per flow, when it ends), verdicts (one per flow, the moment its label is final: '\"event\":\"verdict\"' and the record's fields so far) or both; default records")
       .option('--watch-lists', 'reload the list files when they change (as SIGHUP does)')
@@ -139,6 +142,8 @@ interface RunOptions {
   watchLists: boolean;
   metrics: { host: string; port: number } | null;
   listFiles: ListFiles;
+  /** --one-trace: the pieces to read as the input, in order (null: the input named). */
+  pieces: Piece[] | null;
 }
 
 /** What the sinks and a lists provider ask of a run. */
@@ -161,6 +166,8 @@ interface RunStats {
   /** Payload packets not inspected as copies of the one before them (a mirror port's duplicates). */
   duplicatesSkipped: number;
   certificates: CertStreamStats;
+  /** --one-trace: how the pieces were read. */
+  pieces?: PiecesRead;
 }
 
 /** For the end-of-run line: packets and certificates the detectors did not get whole, and why ('' if none). */
@@ -210,7 +217,21 @@ async function classify(captures: string[], opts: ClassifyOpts, io: CliIo): Prom
     throw new UsageError('--watch-lists needs a list file to watch (--registered, --vpn-endpoints or --vpn-domains)');
   }
   const shard = shardFlag(opts.shard);
-  if (several) {
+  let pieces: Piece[] | null = null;
+  let unreadablePieces = false;
+  if (opts.oneTrace === true) {
+    if (captures.includes('-')) throw new UsageError('--one-trace reads capture files; stdin is one stream already');
+    if (opts.jobs !== undefined) throw new UsageError('--jobs runs separate captures at a time; --one-trace reads the captures as one trace');
+    const found = findCaptures(captures);
+    for (const p of found.unnamed) stderr.write(`tunnelscope classify: ${safeText(p, 256)}: ${UNNAMED}\n`);
+    writeUnreadable(stderr, NAME, found.unreadable);
+    unreadablePieces = found.unnamed.length > 0 || found.unreadable.length > 0;
+    if (found.files.length === 0) {
+      if (!unreadablePieces) stderr.write(`tunnelscope classify: no pcap or pcapng captures in ${captures.map((i) => safeText(i, 256)).join(', ')}\n`);
+      return 2;
+    }
+    pieces = orderPieces(found.files);
+  } else if (several) {
     // The live-capture options follow one input as it grows; several captures are a batch job.
     const live = emit !== 'records' ? `--emit ${emit}` : opts.watchLists === true ? '--watch-lists' : metricsAddr !== null ? '--metrics' : null;
     if (live !== null) throw new UsageError(`${live} takes one capture or stdin, not several captures or a directory`);
@@ -220,12 +241,13 @@ async function classify(captures: string[], opts: ClassifyOpts, io: CliIo): Prom
     return classifySeveral(captures, opts, io, { format, idle, maxFlows, trace, companionWindow, espPorts, jobsFlag, workersFlag });
   }
   if (shard !== null && workersFlag !== 'auto' && workersFlag > 1) throw new UsageError('--shard works with --workers 1 (the pool splits by the same hash)');
-  const advice = autoWorkers(capture === '-' ? null : fileSize(capture));
+  const inputBytes = pieces !== null ? pieces.reduce((n, p) => n + (fileSize(p.path) ?? 0), 0) : capture === '-' ? null : fileSize(capture);
+  const advice = autoWorkers(inputBytes);
   const workers = shard !== null ? 1 : workersFlag === 'auto' ? advice.workers : workersFlag;
   if (workersFlag !== 'auto' && workersFlag > advice.workers && opts.quiet !== true) {
     stderr.write(`tunnelscope classify: --workers ${workersFlag} is not expected to be faster here (${advice.reason}); --workers auto would use ${advice.workers}\n`);
   }
-  if (capture !== '-') {
+  if (capture !== '-' && pieces === null) {
     const why = unreadable(capture);
     if (why !== null) {
       stderr.write(`tunnelscope classify: cannot read ${safeText(capture, 256)}: ${why}\n`);
@@ -248,8 +270,9 @@ async function classify(captures: string[], opts: ClassifyOpts, io: CliIo): Prom
     watchLists: opts.watchLists === true,
     metrics: metricsAddr,
     listFiles,
+    pieces,
   };
-  const progress = new Progress(capture === '-' ? 0 : statSync(capture).size, o.quiet, stderr);
+  const progress = new Progress(inputBytes ?? 0, o.quiet, stderr);
   // Signals are handled from here on: a stop during start-up still ends the run cleanly.
   const stop = new StopFlag();
   const hup: { fn: (() => void) | null } = { fn: null };
@@ -276,7 +299,7 @@ async function classify(captures: string[], opts: ClassifyOpts, io: CliIo): Prom
     const m = metrics;
     return await withListsAndSinks(opts, io, progress, { companionWindow, espPorts, metrics: m, input: capture, stop }, (options, sinks, hooks) =>
       classifyInput(options, capture, format, sinks, progress, { ...o, hooks }, m, stop, hup),
-    );
+    ).then((code) => (unreadablePieces ? Math.max(code, 2) : code));
   } finally {
     control?.dispose();
     await closeMetrics?.();
@@ -569,8 +592,12 @@ async function runSession(classifier: Classifier, input: string, o: RunOptions, 
     if (w) await Promise.race([w, stop.requestedSoon]);
   };
   let rs: ReaderStats;
+  let piecesRead: PiecesRead | undefined;
   try {
-    if (input === '-') rs = (await readStreamUntil(o.io.stdin, 'stdin', onPacket, stop, afterChunk)).stats;
+    if (o.pieces !== null) {
+      piecesRead = await readPiecesUntil(o.pieces, onPacket, stop, afterChunk, o.io.stderr, NAME);
+      rs = piecesRead.stats;
+    } else if (input === '-') rs = (await readStreamUntil(o.io.stdin, 'stdin', onPacket, stop, afterChunk)).stats;
     else rs = (await readFileUntil(input, onPacket, stop, afterChunk)).stats;
   } finally {
     quiet?.stop();
@@ -580,7 +607,7 @@ async function runSession(classifier: Classifier, input: string, o: RunOptions, 
   }
   const st = session.stats;
   addReaderProblems(st.malformed, rs);
-  return st;
+  return piecesRead === undefined ? st : { ...st, pieces: piecesRead };
 }
 
 /**
@@ -620,7 +647,7 @@ async function runPool(
     const wait = o.hooks?.wait ?? null;
     // Records only, from a file, no sink that needs back-pressure: the workers read the file themselves (the fast
     // path; records of flows read before a corrupt point are delivered before the error, any worker count).
-    if (input !== '-' && h.onVerdict === null && wait === null) {
+    if (input !== '-' && o.pieces === null && h.onVerdict === null && wait === null) {
       const st = await pool.classifyFile(input, count, {
         signal: stop.controller.signal,
         onProgress: (p) => {
@@ -654,8 +681,10 @@ async function runPool(
     };
     let readerStats: ReaderStats | null = null;
     let corrupt: TraceFormatError | null = null;
+    let piecesRead: PiecesRead | undefined;
     try {
-      const r = input === '-' ? await readStreamUntil(o.io.stdin, 'stdin', onPacket, stop, afterChunk) : await readFileUntil(input, onPacket, stop, afterChunk);
+      if (o.pieces !== null) piecesRead = await readPiecesUntil(o.pieces, onPacket, stop, afterChunk, o.io.stderr, NAME);
+      const r = piecesRead ?? (input === '-' ? await readStreamUntil(o.io.stdin, 'stdin', onPacket, stop, afterChunk) : await readFileUntil(input, onPacket, stop, afterChunk));
       readerStats = r.stats;
     } catch (e) {
       if (!(e instanceof TraceFormatError)) throw e;
@@ -667,7 +696,7 @@ async function runPool(
     const st = await pool.end({ reason: stop.endReason(quiet?.endReason ?? 'eof') });
     if (corrupt !== null) throw corrupt;
     if (readerStats !== null) addReaderProblems(st.malformed, readerStats);
-    return st;
+    return piecesRead === undefined ? st : { ...st, pieces: piecesRead };
   } finally {
     await pool.close();
   }
@@ -688,7 +717,7 @@ async function classifyInput(
   const out = new OutputSink(stdout);
   // Live: a stream input, or output someone reads as it comes (pipe, terminal). File to file keeps big batches.
   const live = input === '-' || !isBatchedOutput(stdout);
-  const writer = format.open(out, { io: o.io, meta: { command: NAME, inputs: [input], startedMs: Date.now() }, live });
+  const writer = format.open(out, { io: o.io, meta: { command: NAME, inputs: o.pieces?.map((p) => p.path) ?? [input], startedMs: Date.now() }, live });
   const timed = live ? new TimedFlush(() => {
     writer.flush?.();
     out.flush();
@@ -780,6 +809,7 @@ async function classifyInput(
     const extra = [...sinks, ...(o.hooks?.providers ?? [])].map((s) => s.report?.() ?? null).filter((x): x is string => x !== null);
     stderr.write(
       stop.note('tunnelscope', stop.endedFlows) +
+        (st.pieces !== undefined ? `tunnelscope: ${piecesNote(st.pieces, o.pieces!.length)}\n` : '') +
         `tunnelscope: ${st.packets} packets, ${st.flows} flows, ${tally.vpn} VPN flows, ` +
         tally.shortNote() +
         inspectionNote(st) +
@@ -788,5 +818,6 @@ async function classifyInput(
         extra.map((l) => `tunnelscope: ${escapeText(l)}\n`).join(''),
     );
   }
-  return 0;
+  // A piece that could not be read or was corrupt was reported as it came; the run still fails for it.
+  return (st.pieces?.failed ?? 0) > 0 ? 2 : 0;
 }

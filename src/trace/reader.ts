@@ -251,6 +251,41 @@ function pushNextChunk(fd: number, buf: Uint8Array, reader: CaptureReader, onPac
   return true;
 }
 
+/** How far {@link firstPacketTime} reads for a first packet (blocks before it: section and interface headers). */
+const FIRST_PACKET_BYTES = 4 * 1024 * 1024;
+
+/**
+ * The capture time (µs since the epoch) of a capture file's first packet, or null when it has none within its first
+ * 4 MiB, cannot be opened, or is malformed before one (its error is the reader's to report when it is read).
+ * Reads 64 KiB at a time and stops at the first packet: the pieces of a rotated recording are put in time order
+ * without reading them twice.
+ */
+export function firstPacketTime(path: string): number | null {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch {
+    return null;
+  }
+  const reader = new CaptureReader(path);
+  const buf = new Uint8Array(64 * 1024);
+  let first: number | null = null;
+  const take = (p: RawPacket): void => {
+    if (first === null) first = p.tsUs;
+  };
+  try {
+    for (let read = 0; first === null && read < FIRST_PACKET_BYTES; read += buf.length) {
+      if (!pushNextChunk(fd, buf, reader, take)) break;
+    }
+  } catch {
+    // Malformed: whatever came before the damage stands (a first packet read is still its time).
+  } finally {
+    closeSync(fd);
+    buf.fill(0);
+  }
+  return first;
+}
+
 /** Options of {@link readCaptureFileUntil}. */
 export interface ReadUntilOptions {
   /** Reading stops between two chunks once this is aborted (the packets read so far are delivered). */
