@@ -23,6 +23,7 @@ import { defaultFormat, isBatchedOutput, isoMicros, OutputSink } from './output.
 import { findFormat, formatsHelp, jsonFormat, ndjsonFormat, type OutputFormat } from './formats.js';
 import { processIo, type CliIo } from './io.js';
 import { QuietClock, readFileUntil, readStreamUntil, StopFlag, stopOnSignals, TimedFlush } from './live.js';
+import { orderPieces, piecesNote, readPiecesUntil, type PiecesRead } from './pieces.js';
 import { action, subcommand, type CliContext, type Subcommand } from './program.js';
 import { TableWriter } from './table.js';
 
@@ -129,6 +130,7 @@ interface FlowsOpts {
   reassemblyTimeout?: string;
   maxReassemblies?: string;
   reassemblyMaxBytes?: string;
+  oneTrace?: boolean;
   quiet?: boolean;
 }
 
@@ -145,6 +147,7 @@ export const flowsCommand: Subcommand = {
       .option('--reassembly-timeout <S>', 'an IP datagram must arrive whole within S capture seconds of its first fragment (default 30)')
       .option('--max-reassemblies <N>', 'IP datagrams reassembled at once, oldest dropped beyond it (default 1024; 0 turns reassembly off)')
       .option('--reassembly-max-bytes <B>', 'fragment bytes held for reassembly at once, oldest datagram dropped beyond it (default 4194304, at least 131072)')
+      .option('--one-trace', 'the captures are pieces of one recording (tcpdump -G/-C, a dumpcap ring buffer): read them as one trace, in the order of their first packets, so flows go on across pieces')
       .option('-q, --quiet', 'no summary on stderr')
       .addHelpText('after', AFTER_HELP)
       .action(action(ctx, NAME, (captures: string[], opts: FlowsOpts) => flows(captures, opts, ctx.io)));
@@ -161,7 +164,9 @@ async function flows(captures: string[], opts: FlowsOpts, io: CliIo): Promise<nu
   const { stdout, stderr } = io;
   if (captures.length === 0) throw new UsageError('missing capture file (or - for stdin)');
   if (captures.length > 1 && captures.includes('-')) throw new UsageError("'-' (stdin) cannot be mixed with other captures");
-  const several = captures.length > 1 || (captures[0] !== '-' && isDirectory(captures[0]!));
+  const oneTrace = opts.oneTrace === true;
+  if (oneTrace && captures.includes('-')) throw new UsageError('--one-trace reads capture files; stdin is one stream already');
+  const several = oneTrace || captures.length > 1 || (captures[0] !== '-' && isDirectory(captures[0]!));
   let inputs = captures;
   let unnamed = 0;
   let unreadable: FoundCaptures['unreadable'] = [];
@@ -208,6 +213,8 @@ async function flows(captures: string[], opts: FlowsOpts, io: CliIo): Promise<nu
     writer.end({ packets: packetsAll, flows: emitted, ends: endsOut() });
   };
   let worst = unnamed > 0 || unreadable.length > 0 ? 2 : 0;
+  // --one-trace: the pieces in time order, read into one flow table (src/cli/pieces.ts).
+  const pieces = oneTrace ? orderPieces(inputs) : null;
   // SIGINT/SIGTERM as in classify: the capture being read stops, its live flows end with `stop`, the records and the
   // summary are written, exit 0 (captures not started are not read); a second signal exits at once.
   const stop = new StopFlag();
@@ -215,9 +222,9 @@ async function flows(captures: string[], opts: FlowsOpts, io: CliIo): Promise<nu
   try {
     // Several captures: each its own flow table, records tagged with their capture; a bad one is reported and
     // the others still run (its exit code stands at the end).
-    for (let k = 0; k < inputs.length; k++) {
-      const last = k === inputs.length - 1 || stop.requested;
-      const code = await flowsOf(inputs[k]!, several, last);
+    for (let k = 0; k < (pieces !== null ? 1 : inputs.length); k++) {
+      const last = pieces !== null || k === inputs.length - 1 || stop.requested;
+      const code = await flowsOf(inputs[k]!, several && pieces === null, last);
       if (code < 0) return 0; // stdout closed
       worst = Math.max(worst, code);
       if (last) break;
@@ -267,6 +274,7 @@ async function flows(captures: string[], opts: FlowsOpts, io: CliIo): Promise<nu
   };
 
   const source = input === '-' ? '<stdin>' : input;
+  let piecesRead: PiecesRead | null = null;
   let readerStats: ReaderStats | null = null;
   try {
     // A reader that stopped reading: the input waits rather than every record queueing in memory.
@@ -274,7 +282,11 @@ async function flows(captures: string[], opts: FlowsOpts, io: CliIo): Promise<nu
       const w = sink.backlog();
       if (w) await Promise.race([w, stop.requestedSoon]);
     };
-    const r = input === '-' ? await readStreamUntil(io.stdin, source, onPacket, stop, afterChunk) : await readFileUntil(input, onPacket, stop, afterChunk);
+    if (pieces !== null) {
+      piecesRead = await readPiecesUntil(pieces, onPacket, stop, afterChunk, stderr, NAME);
+      if (piecesRead.failed > 0) worst = 2;
+    }
+    const r = piecesRead ?? (input === '-' ? await readStreamUntil(io.stdin, source, onPacket, stop, afterChunk) : await readFileUntil(input, onPacket, stop, afterChunk));
     readerStats = r.stats;
     flows.flush(r.complete ? (clock?.endReason ?? 'eof') : 'stop');
     packetsAll += rawPackets;
@@ -319,7 +331,10 @@ async function flows(captures: string[], opts: FlowsOpts, io: CliIo): Promise<nu
     clock?.stop();
   }
   if (sink.closed) return -1;
-  if (!quiet) stderr.write(summary(source, rawPackets, readerStats, decoder, flows, emitted - total0));
+  if (!quiet) {
+    if (piecesRead !== null) stderr.write(`tunnelscope flows: ${piecesNote(piecesRead, pieces!.length)}\n`);
+    stderr.write(summary(piecesRead !== null ? 'one trace' : source, rawPackets, readerStats, decoder, flows, emitted - total0));
+  }
   return 0;
   }
 }

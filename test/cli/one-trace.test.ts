@@ -11,6 +11,7 @@ import { EventEmitter } from 'node:events';
 import { PassThrough } from 'node:stream';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../../src/cli/classify.js';
+import { run as runFlows } from '../../src/cli/flows.js';
 import { PcapWriter } from '../../src/trace/pcap-writer.js';
 import { readCaptureBuffer } from '../../src/trace/reader.js';
 import { Sink } from '../helpers/sink.js';
@@ -104,6 +105,20 @@ describe('classify --one-trace', () => {
     const code = await run([...pieces, '--one-trace', '--format', 'ndjson'], { stdout, stderr, stdin: new PassThrough(), signals });
     expect(code).toBe(0);
     expect(stderr.text).toMatch(/^tunnelscope: 4 pieces read as one trace, [1-4] not read \(stopped\)\n/m);
+  });
+  it('flows --one-trace lists the whole capture\'s flows (separately, a connection cut by a rotation is several)', async () => {
+    const flows = async (argv: string[]) => {
+      const stdout = new Sink(), stderr = new Sink();
+      const code = await runFlows(argv, { stdout, stderr, stdin: new PassThrough() });
+      return { code, out: stdout.text, err: stderr.text };
+    };
+    const a = await flows([whole, '--format', 'ndjson', '-q']);
+    const r = await flows([...[...pieces].reverse(), '--one-trace', '--format', 'ndjson']);
+    expect(r.code).toBe(0);
+    expect(r.out).toBe(a.out);
+    expect(r.err).toMatch(/^tunnelscope flows: 4 pieces read as one trace\n/m);
+    const apart = await flows([...pieces, '--format', 'ndjson', '-q']);
+    expect(apart.out.split('\n').length).toBeGreaterThan(a.out.split('\n').length);
   });
   it('stdin is one stream already: --one-trace with - is a usage error', async () => {
     const r = await cli(['-', '--one-trace']);
