@@ -4,7 +4,7 @@
  * separate captures, the later pieces of a VPN connection start mid-stream and come out as ordinary flows.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { EventEmitter } from 'node:events';
@@ -15,6 +15,7 @@ import { run as runFlows } from '../../src/cli/flows.js';
 import { PcapWriter } from '../../src/trace/pcap-writer.js';
 import { readCaptureBuffer } from '../../src/trace/reader.js';
 import { Sink } from '../helpers/sink.js';
+import { ensureTools } from '../helpers/tools.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 
@@ -69,6 +70,22 @@ describe('classify --one-trace', () => {
     expect(apart.some((r) => r.label === 'ordinary' && vpn.has(`${r.src} ${r.dst}`))).toBe(true);
   });
 
+  const noTcpdump = ensureTools('tcpdump');
+  it.skipIf(noTcpdump !== null)(`pieces written by the real tcpdump -C (named cap, cap1, … cap10, …) give the whole capture's records${noTcpdump ? ` — skipped: ${noTcpdump}` : ''}`, async () => {
+    const rot = join(dir, 'rot');
+    mkdirSync(rot);
+    // Reading a file and writing pieces of ~1 MB; -Z root: tcpdump would drop to its own user, which cannot write here.
+    const big = join(dir, 'big.pcap');
+    expect(spawnSync(process.execPath, [join(ROOT, 'dist', 'cli.js'), 'synth', '--packets', '20000', '--flows', '150', '--seed', '9', '--out', big, '-q']).status).toBe(0);
+    const t = spawnSync('tcpdump', ['-Z', 'root', '-r', big, '-w', join(rot, 'cap'), '-C', '1'], { encoding: 'utf8' });
+    expect(t.status, t.stderr).toBe(0);
+    const names = readdirSync(rot);
+    expect(names).toContain('cap10');
+    const a = await cli([big, '--format', 'ndjson', '-q']);
+    const r = await cli([rot, '--one-trace', '--format', 'ndjson', '-q']);
+    expect(r.code).toBe(0);
+    expect(r.out).toBe(a.out);
+  });
   it('the end line counts the pieces; pieces that overlap in time are said to, and still read', async () => {
     const r = await cli([...pieces, '--one-trace', '--format', 'ndjson']);
     expect(r.err).toMatch(/^tunnelscope: 4 pieces read as one trace\n/m);
