@@ -344,8 +344,16 @@ export function parseSince(text: string, now = Date.now()): Date {
 
 /** The table form of `fleet stats` (exported for its test). */
 export function statsText(st: FleetStats): string {
+  // The name column fits its longest name ('  unregistered vpn-provider' overran a fixed 24), within 24–64 columns.
+  const names = [
+    ...Object.keys(st.byProtocol),
+    ...Object.keys(st.byRegistrant),
+    ...Object.keys(st.bySensor),
+    ...Object.values(st.unregisteredBySensor).flatMap((u) => Object.keys(u).map((p) => `  unregistered ${p}`)),
+  ].map((k) => safeText(k, 256).length);
+  const width = Math.min(64, Math.max(24, ...names));
   const line = (k: string, c: { flows: number; packets: number; bytes: number }): string =>
-    `  ${k.padEnd(24)} ${String(c.flows).padStart(9)} flows ${String(c.packets).padStart(11)} packets ${String(c.bytes).padStart(14)} bytes`;
+    `  ${k.padEnd(width)} ${String(c.flows).padStart(9)} flows ${String(c.packets).padStart(11)} packets ${String(c.bytes).padStart(14)} bytes`;
   const sorted = <T extends { flows: number }>(m: Record<string, T>): [string, T][] => Object.entries(m).sort((a, b) => b[1].flows - a[1].flows || (a[0] < b[0] ? -1 : 1));
   const out = [`records: ${st.records}${st.skipped ? ` (${st.skipped} messages skipped)` : ''}${st.first ? ` stored ${st.first.time} .. ${st.last!.time}` : ''}`, 'by label:'];
   for (const l of ['registered_vpn', 'unregistered_vpn', 'ordinary']) out.push(line(l, st.byLabel[l] ?? { flows: 0, packets: 0, bytes: 0 }));
@@ -362,7 +370,7 @@ export function statsText(st: FleetStats): string {
     if (cut) out.push(`    payload cut by the capture ${String(cut).padStart(9)} flows (check this sensor's snap length)`);
   }
   out.push('by list version:');
-  for (const [v, n] of Object.entries(st.byListVersion).sort((a, b) => Number(a[0]) - Number(b[0]))) out.push(`  ${v.padEnd(24)} ${String(n).padStart(9)} flows`);
+  for (const [v, n] of Object.entries(st.byListVersion).sort((a, b) => Number(a[0]) - Number(b[0]))) out.push(`  ${v.padEnd(width)} ${String(n).padStart(9)} flows`);
   return `${out.join('\n')}\n`;
 }
 

@@ -29,6 +29,14 @@ describe('fleet stats', () => {
     expect(cutLine).toBeLessThan(at('gw-1'));
   });
 
+  it('the counts line up in one column whatever the longest name (an unregistered vpn-provider line overran it)', () => {
+    const st = newFleetStats();
+    countRecord(st, rec('gw-1', 'unregistered_vpn', { protocol: 'vpn-provider' }));
+    countRecord(st, rec('a-sensor-with-a-long-id-of-40-characters', 'ordinary'));
+    const rows = statsText(st).split('\n').filter((l) => /\d flows/.test(l));
+    expect(rows.length).toBeGreaterThan(5);
+    expect(new Set(rows.map((l) => l.indexOf(' flows')))).toHaveProperty('size', 1);
+  });
   it('sensor ids, registrants and protocols named like Object properties are counted as any other (no crash)', () => {
     const st = newFleetStats();
     for (const name of ['constructor', '__proto__', 'hasOwnProperty', 'toString']) {
