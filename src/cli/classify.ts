@@ -33,8 +33,8 @@ import { SINK_PLUGINS, type ListsProvider, type ListsTarget, type RecordSink } f
 const NAME = 'classify';
 
 const AFTER_HELP = `
-Lists: registration and endpoint lists are 'CIDR[,value]' per line, domain lists 'domain[,provider]';
-'#' comments and blank lines are allowed. One bad line fails the run with 'file:line: reason'.
+Lists: registration and endpoint lists are 'CIDR[,value]' per line (or an address range 'FIRST-LAST[,value]'),
+domain lists 'domain[,provider]'; '#' comments and blank lines are allowed. One bad line fails the run with 'file:line: reason'.
 
 Live capture: output to a pipe or terminal, or from stdin, reaches stdout within ${2 * FLUSH_MS} ms of each record or
 verdict; SIGINT/SIGTERM, and a live capture's input closing, end every live flow (end reason 'stop'), print the

@@ -1,5 +1,6 @@
 /**
- * CIDR list files: one `CIDR[,value]` per line (value = registrant id or label), `#` comments (whole-line or
+ * CIDR list files: one `CIDR[,value]` per line (value = registrant id or label; an address range `first-last`
+ * stands for the fewest prefixes that cover it, each an entry of its line), `#` comments (whole-line or
  * trailing), blank lines, CRLF. Owns reading and validating such lists; one bad line fails the whole load with
  * `source:line: reason` (ListParseError) so a half-loaded list never goes into service, and a file that cannot
  * be read at all is a ListReadError. Entries are canonicalised (IPv4-mapped -> IPv4, RFC 5952 IPv6) so the same
@@ -18,7 +19,8 @@ import { ListScanner, separatorHint } from './scan.js';
 import { plain, unitsDecoder, unitsOf, type ListUnits } from './units.js';
 import { RangeInterner } from './intern.js';
 import { CidrError, describeValue, InvalidArgumentError, ListParseError } from '../errors.js';
-import { newPrefixParts, parsePrefix4Units, parsePrefixInto } from '../ip/prefix.js';
+import { newPrefixParts, parsePrefix4Units, parsePrefixInto, type PrefixParts } from '../ip/prefix.js';
+import { rangePrefixes } from '../ip/range.js';
 import { CidrMap, CidrMapBuilder } from '../trie/cidr-map.js';
 import { PrefixColumns } from '../trie/columns.js';
 
@@ -123,8 +125,18 @@ function newParser(u: ListUnits, size: number, options: CidrListOptions): { scan
   const keyText = unitsDecoder(u);
   const sink = (lineNo: number, ks: number, ke: number, vs: number, ve: number): void => {
     // Dotted-quad IPv4 straight from the units; anything else (IPv6, errors) through the string parser.
+    const value = vs < 0 ? defaultId : values.intern(vs, ve);
     if (!parsePrefix4Units(u, ks, ke, p, normalize)) {
       const key = keyText(ks, ke);
+      if (key.includes('-')) {
+        rangeEntries(source, lineNo, key, (r) => {
+          if (lineOf.n >= MAX_LIST_ENTRIES) throw new ListParseError(source, lineNo, `more than ${MAX_LIST_ENTRIES} prefixes (the limit of one list, ranges counted as their prefixes)`);
+          cols.push(r, lineOf.n);
+          lineOf.push(lineNo);
+          valueOf.push(value);
+        });
+        return;
+      }
       try {
         parsePrefixInto(key, p, normalize);
       } catch (e) {
@@ -134,7 +146,7 @@ function newParser(u: ListUnits, size: number, options: CidrListOptions): { scan
     }
     cols.push(p, lineOf.n);
     lineOf.push(lineNo);
-    valueOf.push(vs < 0 ? defaultId : values.intern(vs, ve));
+    valueOf.push(value);
   };
   const scanner = new ListScanner(source, CIDR_NOUNS);
   let lineError: unknown = null;
@@ -150,6 +162,38 @@ function newParser(u: ListUnits, size: number, options: CidrListOptions): { scan
     }
   };
   return { scan, finish: () => finishList(source, cols, lineOf, valueOf, values.strings, defaultId, lineError) };
+}
+
+const rangeFirst = newPrefixParts();
+const rangeLast = newPrefixParts();
+
+/**
+ * A range line's prefixes (`first-last`, blanks around the dash allowed), handed to `emit`; a bad range fails its
+ * line with the reason and the range quoted.
+ */
+function rangeEntries(source: string, lineNo: number, key: string, emit: (p: PrefixParts) => void): void {
+  const dash = key.indexOf('-');
+  const ends = [key.slice(0, dash).trim(), key.slice(dash + 1).trim()] as const;
+  const fail = (code: string, why: string, cause?: unknown): never => {
+    throw new ListParseError(source, lineNo, `${code}: in range ${quoteForMessage(key)}: ${why} (a range is FIRST-LAST, two addresses)`, cause === undefined ? undefined : { cause });
+  };
+  const parts = [rangeFirst, rangeLast];
+  for (let k = 0; k < 2; k++) {
+    const end = ends[k]!;
+    if (end.includes('/')) fail('TS_INVALID_CIDR', `${quoteForMessage(end)} is a prefix, not an address`);
+    try {
+      parsePrefixInto(end, parts[k]!);
+    } catch (e) {
+      if (e instanceof CidrError) fail(e.code, e.message, e);
+      throw e;
+    }
+  }
+  try {
+    rangePrefixes(rangeFirst, rangeLast, emit);
+  } catch (e) {
+    if (e instanceof RangeError) fail('TS_INVALID_CIDR', e.message, e);
+    throw e;
+  }
 }
 
 /** The list, or its first error: a repeat with another value on an earlier line, else the refused line's. */

@@ -63,6 +63,52 @@ describe('parseCidrList', () => {
   });
 });
 
+describe('address ranges (first-last) in a CIDR list', () => {
+  it('a range is the fewest prefixes that cover it, each an entry of its line with its value', () => {
+    const l = parseCidrList('# RIPE style\n193.0.0.0 - 193.0.7.255, ripe\n10.0.0.1-10.0.0.6,acme\n2001:db8::-2001:db8::1:0\n', { defaultValue: 'd' });
+    expect(l.entries).toEqual([
+      ['193.0.0.0/21', 'ripe'],
+      ['10.0.0.1/32', 'acme'], ['10.0.0.2/31', 'acme'], ['10.0.0.4/31', 'acme'], ['10.0.0.6/32', 'acme'],
+      ['2001:db8::/112', 'd'], ['2001:db8::1:0/128', 'd'],
+    ]);
+    expect(l.lines).toEqual([2, 3, 3, 3, 3, 4, 4]);
+    expect(l.toMap().lookup('10.0.0.3')).toBe('acme');
+    expect(l.toMap().lookup('10.0.0.7')).toBeUndefined();
+    expect(l.toMap().lookup('193.0.5.1')).toBe('ripe');
+  });
+  it('a bad range fails its line with the reason and the range', () => {
+    const err = (t: string) => {
+      try {
+        parseCidrList(t, { source: 'r.txt' });
+      } catch (e) {
+        expect(e).toBeInstanceOf(ListParseError);
+        return (e as Error).message;
+      }
+      return 'no error';
+    };
+    expect(err('10.0.0.0/8\n10.0.0.9-10.0.0.1,a')).toBe('r.txt:2: TS_INVALID_CIDR: in range "10.0.0.9-10.0.0.1": the first address is after the last (a range is FIRST-LAST, two addresses)');
+    expect(err('10.0.0.1-2001:db8::1')).toMatch(/^r\.txt:1: TS_INVALID_CIDR: in range .*: the two ends are of different address families/);
+    expect(err('10.0.0.0/24-10.0.1.0')).toMatch(/^r\.txt:1: TS_INVALID_CIDR: in range .*"10\.0\.0\.0\/24" is a prefix, not an address/);
+    expect(err('10.0.0.1-banana')).toMatch(/^r\.txt:1: TS_INVALID_CIDR: in range "10\.0\.0\.1-banana": .*"banana"/);
+    // A prefix of a range that another line lists with another value is a duplicate, naming both lines.
+    expect(err('10.0.0.2/31,x\n10.0.0.1-10.0.0.6,acme')).toMatch(/^r\.txt:2: duplicate prefix 10\.0\.0\.2\/31 with value "acme"; line 1 has "x"$/);
+  });
+  it('random ranges and prefixes agree with the naive oracle, error for error', () => {
+    const ip = fc.integer({ min: 0, max: 0xffffffff }).map((a) => `${a >>> 24}.${(a >>> 16) & 255}.${(a >>> 8) & 255}.${a & 255}`);
+    const line = fc.oneof(
+      fc.tuple(ip, ip, fc.constantFrom('', ',a', ',b')).map(([x, y, v]) => `${x} - ${y}${v}`),
+      fc.tuple(ip, fc.integer({ min: 0, max: 32 }), fc.constantFrom('', ',a')).map(([x, l, v]) => `${x}/${l}${v}`),
+    );
+    fc.assert(
+      fc.property(fc.array(line, { maxLength: 12 }), (ls) => {
+        const text = ls.join('\n');
+        expectSameAsNaive(() => naiveCidrList(text, '<input>', true, ''), () => parseCidrList(text, { normalize: true }), () => {});
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
+
 describe('parseCidrList errors name source, line and offending text', () => {
   it('invalid CIDR', () => {
     const e = parseError('10.0.0.0/8,a\n\n# c\n10.0.0.300/24,b\n');

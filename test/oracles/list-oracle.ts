@@ -19,7 +19,7 @@ export function naiveListLines(
   source: string,
   nouns: { key: string; entry: string; value: string },
   defaultValue: string,
-  canonical: (key: string, lineNo: number) => string,
+  canonical: (key: string, lineNo: number) => string | string[],
 ): { entries: [string, string][]; lines: number[] } {
   const entries: [string, string][] = [];
   const lines: number[] = [];
@@ -46,16 +46,18 @@ export function naiveListLines(
         throw new ListParseError(source, lineNo, `${nouns.value} ${quote(value)}: control, bidi-formatting or invisible character U+${u} at column ${at + 1}`);
       }
     }
-    const key = canonical(raw, lineNo);
-    const prev = seen.get(key);
-    if (prev !== undefined) {
-      const old = entries[prev]![1];
-      if (old === value) continue;
-      throw new ListParseError(source, lineNo, `duplicate ${nouns.entry} ${key} with ${nouns.value} ${quote(value)}; line ${lines[prev]} has ${quote(old)}`);
+    const keys = canonical(raw, lineNo);
+    for (const key of typeof keys === 'string' ? [keys] : keys) {
+      const prev = seen.get(key);
+      if (prev !== undefined) {
+        const old = entries[prev]![1];
+        if (old === value) continue;
+        throw new ListParseError(source, lineNo, `duplicate ${nouns.entry} ${key} with ${nouns.value} ${quote(value)}; line ${lines[prev]} has ${quote(old)}`);
+      }
+      seen.set(key, entries.length);
+      entries.push([key, value]);
+      lines.push(lineNo);
     }
-    seen.set(key, entries.length);
-    entries.push([key, value]);
-    lines.push(lineNo);
   }
   return { entries, lines };
 }
@@ -63,6 +65,7 @@ export function naiveListLines(
 export function naiveCidrList(text: string, source: string, normalize: boolean, defaultValue: string): { entries: [string, string][]; lines: number[] } {
   const p = newPrefixParts();
   return naiveListLines(text, source, { key: 'CIDR', entry: 'prefix', value: 'value' }, defaultValue, (raw, lineNo) => {
+    if (raw.includes('-')) return naiveRange(raw, source, lineNo);
     try {
       return formatPrefix(parsePrefixInto(raw, p, normalize));
     } catch (e) {
@@ -100,4 +103,42 @@ export function expectSameAsNaive<L extends { entries: unknown; lines: unknown }
   expect(got.entries).toEqual(want.entries);
   expect(got.lines).toEqual(want.lines);
   more(got, want);
+}
+
+/** A range line `first-last` as its prefixes, the naive way (grow each block from the start while it fits). */
+function naiveRange(raw: string, source: string, lineNo: number): string[] {
+  const fail = (code: string, why: string): never => {
+    throw new ListParseError(source, lineNo, `${code}: in range ${quote(raw)}: ${why} (a range is FIRST-LAST, two addresses)`);
+  };
+  const dash = raw.indexOf('-');
+  const ends = [raw.slice(0, dash).trim(), raw.slice(dash + 1).trim()];
+  const parsed = ends.map((end) => {
+    if (end.includes('/')) fail('TS_INVALID_CIDR', `${quote(end)} is a prefix, not an address`);
+    try {
+      return parsePrefixInto(end, newPrefixParts());
+    } catch (e) {
+      if (e instanceof CidrError) return fail(e.code, e.message);
+      throw e;
+    }
+  });
+  const [a, b] = parsed as [ReturnType<typeof newPrefixParts>, ReturnType<typeof newPrefixParts>];
+  if (a.family !== b.family) fail('TS_INVALID_CIDR', 'the two ends are of different address families');
+  const bits = a.family === 4 ? 32 : 128;
+  const big = (p: typeof a) => (p.family === 4 ? BigInt(p.words[0]!) : [...p.words].reduce((n, w) => (n << 32n) | BigInt(w), 0n));
+  let lo = big(a);
+  const hi = big(b);
+  if (lo > hi) fail('TS_INVALID_CIDR', 'the first address is after the last');
+  const out: string[] = [];
+  while (lo <= hi) {
+    let size = 0;
+    while (size < bits && lo % (1n << BigInt(size + 1)) === 0n && lo + (1n << BigInt(size + 1)) - 1n <= hi) size++;
+    const words = a.family === 4 ? [Number(lo)] : [0, 1, 2, 3].map((k) => Number((lo >> BigInt(32 * (3 - k))) & 0xffffffffn));
+    const p = newPrefixParts();
+    p.family = a.family;
+    words.forEach((w, k) => (p.words[k] = w));
+    p.len = bits - size;
+    out.push(formatPrefix(p));
+    lo += 1n << BigInt(size);
+  }
+  return out;
 }
