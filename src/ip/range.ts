@@ -7,7 +7,6 @@
 import type { PrefixParts } from './prefix.js';
 
 function toBig(p: PrefixParts): bigint {
-  if (p.family === 4) return BigInt(p.words[0]!);
   let n = 0n;
   for (let k = 0; k < 4; k++) n = (n << 32n) | BigInt(p.words[k]!);
   return n;
@@ -20,7 +19,11 @@ function toBig(p: PrefixParts): bigint {
  */
 export function rangePrefixes(first: PrefixParts, last: PrefixParts, emit: (p: PrefixParts) => void): void {
   if (first.family !== last.family) throw new RangeError('the two ends are of different address families');
-  const bits = first.family === 4 ? 32 : 128;
+  if (first.family === 4) {
+    rangePrefixes4(first.words[0]!, last.words[0]!, emit);
+    return;
+  }
+  const bits = 128;
   let lo = toBig(first);
   const hi = toBig(last);
   if (lo > hi) throw new RangeError('the first address is after the last');
@@ -30,11 +33,27 @@ export function rangePrefixes(first: PrefixParts, last: PrefixParts, emit: (p: P
     let size = 0;
     while (size < bits && ((lo >> BigInt(size)) & 1n) === 0n) size++;
     while (size > 0 && lo + (1n << BigInt(size)) - 1n > hi) size--;
-    if (first.family === 4) out.words[0] = Number(lo);
-    else for (let k = 0; k < 4; k++) out.words[k] = Number((lo >> BigInt(32 * (3 - k))) & 0xffffffffn);
+    for (let k = 0; k < 4; k++) out.words[k] = Number((lo >> BigInt(32 * (3 - k))) & 0xffffffffn);
     out.len = bits - size;
     emit(out);
     const next = lo + (1n << BigInt(size));
+    if (next > hi) return;
+    lo = next;
+  }
+}
+
+/** IPv4 in doubles (exact to 2^53): the common case of a list of ranges, without BigInt. */
+function rangePrefixes4(lo: number, hi: number, emit: (p: PrefixParts) => void): void {
+  if (lo > hi) throw new RangeError('the first address is after the last');
+  const out: PrefixParts = { family: 4, words: new Uint32Array(4), len: 0 };
+  for (;;) {
+    let size = 0;
+    while (size < 32 && lo % 2 ** (size + 1) === 0) size++;
+    while (size > 0 && lo + 2 ** size - 1 > hi) size--;
+    out.words[0] = lo;
+    out.len = 32 - size;
+    emit(out);
+    const next = lo + 2 ** size;
     if (next > hi) return;
     lo = next;
   }
