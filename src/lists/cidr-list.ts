@@ -140,7 +140,7 @@ function newParser(u: ListUnits, size: number, options: CidrListOptions): { scan
       try {
         parsePrefixInto(key, p, normalize);
       } catch (e) {
-        if (e instanceof CidrError) throw new ListParseError(source, lineNo, `${e.code}: ${e.message}${separatorHint(key, CIDR_NOUNS)}`, { cause: e });
+        if (e instanceof CidrError) throw new ListParseError(source, lineNo, `${e.code}: ${e.message}${headerHint(key, lineOf.n) || separatorHint(key, CIDR_NOUNS)}`, { cause: e });
         throw e;
       }
     }
@@ -162,6 +162,14 @@ function newParser(u: ListUnits, size: number, options: CidrListOptions): { scan
     }
   };
   return { scan, finish: () => finishList(source, cols, lineOf, valueOf, values.strings, defaultId, lineError) };
+}
+
+/**
+ * What to add when the first entry line has no digit at all: a spreadsheet's column names (`prefix,registrant`), not
+ * an address.
+ */
+function headerHint(key: string, entriesBefore: number): string {
+  return entriesBefore === 0 && !/[0-9]/.test(key) ? ' (a header line? start it with # to make it a comment)' : '';
 }
 
 const rangeFirst = newPrefixParts();

@@ -76,6 +76,21 @@ describe('address ranges (first-last) in a CIDR list', () => {
     expect(l.toMap().lookup('10.0.0.7')).toBeUndefined();
     expect(l.toMap().lookup('193.0.5.1')).toBe('ripe');
   });
+  it('a spreadsheet header on the first entry line is named as one', () => {
+    const err = (t: string) => {
+      try {
+        parseCidrList(t, { source: 'x.csv' });
+      } catch (e) {
+        return (e as Error).message;
+      }
+      return 'no error';
+    };
+    expect(err('\ufeffprefix;registrant\r\n10.0.0.0/8;Acme\r\n')).toMatch(/^x\.csv:1: .*"prefix;registrant" \(a header line\? start it with # to make it a comment\)$/);
+    expect(err('# exported\nnetwork,owner\n')).toMatch(/^x\.csv:2: .*"network" \(a header line\? start it with # to make it a comment\)$/);
+    // Not on a later line, and not for a key with digits.
+    expect(err('10.0.0.0/8,a\nnetwork,owner\n')).not.toMatch(/header/);
+    expect(err('10.0.0.0/33\n')).not.toMatch(/header/);
+  });
   it('a bad range fails its line with the reason and the range', () => {
     const err = (t: string) => {
       try {

@@ -19,7 +19,7 @@ export function naiveListLines(
   source: string,
   nouns: { key: string; entry: string; value: string },
   defaultValue: string,
-  canonical: (key: string, lineNo: number) => string | string[],
+  canonical: (key: string, lineNo: number, entriesBefore: number) => string | string[],
 ): { entries: [string, string][]; lines: number[] } {
   const entries: [string, string][] = [];
   const lines: number[] = [];
@@ -46,7 +46,7 @@ export function naiveListLines(
         throw new ListParseError(source, lineNo, `${nouns.value} ${quote(value)}: control, bidi-formatting or invisible character U+${u} at column ${at + 1}`);
       }
     }
-    const keys = canonical(raw, lineNo);
+    const keys = canonical(raw, lineNo, entries.length);
     for (const key of typeof keys === 'string' ? [keys] : keys) {
       const prev = seen.get(key);
       if (prev !== undefined) {
@@ -64,12 +64,15 @@ export function naiveListLines(
 
 export function naiveCidrList(text: string, source: string, normalize: boolean, defaultValue: string): { entries: [string, string][]; lines: number[] } {
   const p = newPrefixParts();
-  return naiveListLines(text, source, { key: 'CIDR', entry: 'prefix', value: 'value' }, defaultValue, (raw, lineNo) => {
+  return naiveListLines(text, source, { key: 'CIDR', entry: 'prefix', value: 'value' }, defaultValue, (raw, lineNo, before) => {
     if (raw.includes('-')) return naiveRange(raw, source, lineNo);
     try {
       return formatPrefix(parsePrefixInto(raw, p, normalize));
     } catch (e) {
-      const hint = raw.includes(' ') || raw.includes('\t') || raw.includes(';') ? ' (a line is CIDR[,value]: the value follows a comma)' : '';
+      const header = before === 0 && !/\d/.test(raw);
+      const hint = header
+        ? ' (a header line? start it with # to make it a comment)'
+        : raw.includes(' ') || raw.includes('\t') || raw.includes(';') ? ' (a line is CIDR[,value]: the value follows a comma)' : '';
       if (e instanceof CidrError) throw new ListParseError(source, lineNo, `${e.code}: ${e.message}${hint}`, { cause: e });
       throw e;
     }
