@@ -51,6 +51,7 @@ closed stdout ('| head') exits 0 quietly.
 Examples:
   tunnelscope classify trace.pcap --registered registered.txt --format table --summary
   tunnelscope classify captures/ more.pcapng --only vpn     (each capture its own flows; records name their capture)
+  tunnelscope classify --one-trace /var/spool/tcpdump/    (tcpdump -G/-C pieces: one trace, flows go on across pieces)
   tcpdump -i eth0 -U --immediate-mode -w - | tunnelscope classify - --emit verdicts --only vpn
 `;
 
