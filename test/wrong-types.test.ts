@@ -147,3 +147,19 @@ describe('numbers a door would wrap or ignore, and a flow or spec that is no obj
     expect(new Decoder({ maxTunnelDepth: 0, vlan: 'outer' })).toBeInstanceOf(Decoder);
   });
 });
+
+describe('calls a closed adapter or a report builder cannot serve', () => {
+  // Found by probing: DatagramClassifier#inspect after close() returned undefined as for an undecided tuple (the
+  // datagram neither accounted nor reported), and ReportBuilder#add(null) threw a TypeError.
+  it('inspect() after close() is refused, not silently dropped', () => {
+    const d = new DatagramClassifier(createClassifier());
+    d.close();
+    expect(() => d.inspect(new Uint8Array(8), { address: '192.0.2.1', port: 1000 }, { address: '192.0.2.2', port: 53 })).toThrow(/^inspect: the classifier is closed$/);
+    expect(d.stats.datagrams).toBe(0);
+  });
+
+  it.each([null, 5, 'x'])('ReportBuilder.add(%s) is an InvalidArgumentError', async (v) => {
+    const { ReportBuilder } = await import('../src/report/index.js');
+    expect(() => new ReportBuilder().add(v as never)).toThrow(InvalidArgumentError);
+  });
+});
