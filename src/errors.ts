@@ -33,7 +33,8 @@ export type ErrorCode =
   | 'TS_LIST_SNAPSHOT'
   | 'TS_NATS_MISSING'
   | 'TS_NATS'
-  | 'TS_POOL';
+  | 'TS_POOL'
+  | 'TS_SESSION';
 
 export class TunnelscopeError extends Error {
   readonly code: ErrorCode;
@@ -187,5 +188,21 @@ export class PoolError extends TunnelscopeError {
     super('TS_POOL', message, options);
     this.reason = reason;
     this.worker = worker;
+  }
+}
+
+/**
+ * Why a streaming session cannot take the call: `ended` (after `end()`), `reentrant` (a frame, clock move or foreign
+ * frame given from a handler of the session's own events, while the session is inside the call that emitted it:
+ * the frame being processed is half-accounted, so one given then would be accounted against the wrong state).
+ */
+export type SessionErrorReason = 'ended' | 'reentrant';
+
+/** A streaming session cannot serve the call (`reason`). */
+export class SessionError extends TunnelscopeError {
+  readonly reason: SessionErrorReason;
+  constructor(reason: SessionErrorReason, message: string) {
+    super('TS_SESSION', message);
+    this.reason = reason;
   }
 }

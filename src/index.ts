@@ -10,6 +10,8 @@ export {
   TraceFormatError,
   PoolError,
   type PoolErrorReason,
+  SessionError,
+  type SessionErrorReason,
   type ErrorCode,
 } from './errors.js';
 

@@ -20,6 +20,9 @@ import {
   PcapWriter,
   readCaptureBuffer,
   TunnelscopeError,
+  buildFrame,
+  buildIpPacket,
+  Decoder,
 } from '../src/index.js';
 
 const WRONG: unknown[] = [null, undefined, 5, {}, [], new Uint8Array(4), Symbol('s'), () => 1];
@@ -96,5 +99,67 @@ describe('wrong arguments to a classifier, a session and the socket adapters', (
     s.push(Uint8Array.of(1, 2, 3), '5000' as unknown as number);
     expect(s.stats.malformed['bad-timestamp']).toBe(1);
     s.end('stop');
+  });
+});
+
+describe('numbers a door would wrap or ignore, and a flow or spec that is no object', () => {
+  // Found by probing the library's doors: classifyFlow(null) and new Decoder(null) threw TypeErrors; buildFrame
+  // wrote port 70000 as 4464 and a 70000-byte UDP payload under length fields that said 4470, threw plain Errors
+  // (ipaddr's own text for a bad address); a decoder given maxTunnelDepth -1 or NaN silently opened no tunnel.
+  const spec = { src: '192.0.2.1', dst: '198.51.100.2', proto: 17, srcPort: 40000, dstPort: 53, payload: new Uint8Array(8) };
+  it.each<[string, () => unknown, RegExp]>([
+    ['classifyFlow(null)', () => createClassifier().classifyFlow(null as never), /classifyFlow: the flow must be an object, got null/],
+    ['classifyFlow(5)', () => createClassifier().classifyFlow(5 as never), /classifyFlow: the flow must be an object, got 5/],
+    ['new Decoder(null)', () => new Decoder(null as never), /decoder: options must be an object, got null/],
+    ['maxTunnelDepth -1', () => new Decoder({ maxTunnelDepth: -1 }), /maxTunnelDepth must be an integer in \[0, 64\], got -1/],
+    ['maxTunnelDepth NaN', () => new Decoder({ maxTunnelDepth: NaN }), /maxTunnelDepth must be an integer/],
+    ["maxTunnelDepth '2'", () => new Decoder({ maxTunnelDepth: '2' as never }), /maxTunnelDepth must be an integer.*a string/],
+    ["vlan 'middle'", () => new Decoder({ vlan: 'middle' as never }), /vlan must be 'inner' or 'outer', got a string/],
+    ['a session with a bad decoder option', () => createClassifier().session({ decoder: { maxTunnelDepth: -1 } }), /maxTunnelDepth/],
+    ['buildFrame(null)', () => buildFrame(null as never), /buildFrame: options must be an object, got null/],
+    ['buildFrame port 70000', () => buildFrame({ ...spec, dstPort: 70000 }), /buildFrame: dstPort must be an integer in \[0, 65535\], got 70000/],
+    ['buildFrame port -1', () => buildFrame({ ...spec, srcPort: -1 }), /srcPort/],
+    ['buildFrame proto 300', () => buildFrame({ ...spec, proto: 300 }), /proto must be an integer in \[0, 255\]/],
+    ['buildFrame vlan 5000', () => buildFrame({ ...spec, vlan: 5000 }), /vlan must be an integer in \[0, 4095\]/],
+    ['buildFrame payload a string', () => buildFrame({ ...spec, payload: 'abc' as never }), /payload must be a Uint8Array/],
+    ['buildFrame 70000-byte UDP payload', () => buildFrame({ ...spec, payload: new Uint8Array(70000) }), /70008 bytes after the IPv4 header do not fit its length field \(at most 65515\)/],
+    ['buildIpPacket 65528-byte IPv6 UDP payload', () => buildIpPacket({ ...spec, src: '2001:db8::1', dst: '2001:db8::2', payload: new Uint8Array(65528) }), /65536 bytes after the IPv6 header/],
+    ['buildFrame families differ', () => buildFrame({ ...spec, dst: '2001:db8::2' }), /buildFrame: address families differ: 192.0.2.1 2001:db8::2/],
+    ['buildFrame bad address', () => buildFrame({ ...spec, dst: 'gateway' }), /buildFrame: invalid IP address: "gateway"/],
+    ['buildFrame address a number', () => buildFrame({ ...spec, dst: 5 as never }), /an address must be a string, got 5/],
+  ])('%s is a typed error naming what is wrong', (_n, call, message) => {
+    let e: unknown;
+    try {
+      call();
+    } catch (x) {
+      e = x;
+    }
+    expect(e).toBeInstanceOf(TunnelscopeError);
+    expect((e as Error).message).toMatch(message);
+  });
+
+  it('the largest frames that fit are still built, their length fields true', () => {
+    const ip4 = buildIpPacket({ ...spec, payload: new Uint8Array(65535 - 28) });
+    expect(ip4.length).toBe(65535);
+    expect((ip4[2]! << 8) | ip4[3]!).toBe(65535);
+    const ip6 = buildIpPacket({ ...spec, src: '2001:db8::1', dst: '2001:db8::2', payload: new Uint8Array(65535 - 8) });
+    expect((ip6[4]! << 8) | ip6[5]!).toBe(65535);
+    expect(new Decoder({ maxTunnelDepth: 0, vlan: 'outer' })).toBeInstanceOf(Decoder);
+  });
+});
+
+describe('calls a closed adapter or a report builder cannot serve', () => {
+  // Found by probing: DatagramClassifier#inspect after close() returned undefined as for an undecided tuple (the
+  // datagram neither accounted nor reported), and ReportBuilder#add(null) threw a TypeError.
+  it('inspect() after close() is refused, not silently dropped', () => {
+    const d = new DatagramClassifier(createClassifier());
+    d.close();
+    expect(() => d.inspect(new Uint8Array(8), { address: '192.0.2.1', port: 1000 }, { address: '192.0.2.2', port: 53 })).toThrow(/^inspect: the classifier is closed$/);
+    expect(d.stats.datagrams).toBe(0);
+  });
+
+  it.each([null, 5, 'x'])('ReportBuilder.add(%s) is an InvalidArgumentError', async (v) => {
+    const { ReportBuilder } = await import('../src/report/index.js');
+    expect(() => new ReportBuilder().add(v as never)).toThrow(InvalidArgumentError);
   });
 });

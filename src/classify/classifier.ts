@@ -146,6 +146,7 @@ export class Classifier {
    */
   classifyFlow(flow: ClassifiableFlow | FlowInput): Verdict {
     const lists = this.snapshot;
+    if (flow === null || typeof flow !== 'object') throw new InvalidArgumentError(`classifyFlow: the flow must be an object, got ${describeValue(flow)}`);
     if ('view' in flow) return this.classifyView(flow, flow.view, lists);
     checkFlowInput(flow);
     const src = parseIp(flow.src);

@@ -32,9 +32,10 @@ export interface ListSnapshot {
 }
 
 export interface ListsInput {
-  registered?: CidrListInput | null;
-  vpnEndpoints?: CidrListInput | null;
-  vpnDomains?: DomainListInput | null;
+  /** Each list: null removes it; left out or undefined keeps the one in force (createClassifier: none, or for vpnDomains the bundled list). */
+  registered?: CidrListInput | null | undefined;
+  vpnEndpoints?: CidrListInput | null | undefined;
+  vpnDomains?: DomainListInput | null | undefined;
   /** Display names for evidence text. */
   names?: Partial<ListSnapshot['names']>;
   /**
@@ -110,6 +111,8 @@ export function toDomainSet(x: DomainListInput | null | undefined): DomainSet<st
 }
 
 const LIST_NAMES = ['registered', 'vpnEndpoints', 'vpnDomains'] as const;
+/** The keys of a ListsInput. */
+const INPUT_KEYS = [...LIST_NAMES, 'names', 'version'] as const;
 
 /** The input object and its `names`, checked (the lists themselves are checked as they are built). */
 function checkInput(input: unknown): asserts input is ListsInput {
@@ -133,14 +136,24 @@ function checkInput(input: unknown): asserts input is ListsInput {
  */
 export function nextSnapshot(prev: ListSnapshot | null, input: ListsInput): ListSnapshot {
   checkInput(input);
+  // An update names only lists (createClassifier's options also carry its other settings): a key that is none of
+  // them is a misspelt list, which would otherwise be ignored while the version moves on as if it had been applied.
+  if (prev !== null) {
+    for (const k of Object.keys(input)) {
+      if (!(INPUT_KEYS as readonly string[]).includes(k)) throw new InvalidArgumentError(`lists: unknown key ${quoteText(k, 64)} (expected ${INPUT_KEYS.join(', ')})`);
+    }
+  }
   const last = prev?.version ?? 0;
   const version = input.version ?? last + 1;
   if (!Number.isSafeInteger(version) || version <= last) {
     throw new InvalidArgumentError(`list version must be an integer above the version in force (${last}), got ${String(version)}`);
   }
-  const registered = 'registered' in input ? toCidrMap(input.registered, 'registered') : (prev?.registered ?? null);
-  const vpnEndpoints = 'vpnEndpoints' in input ? toCidrMap(input.vpnEndpoints, 'vpnEndpoints') : (prev?.vpnEndpoints ?? null);
-  const vpnDomains = 'vpnDomains' in input ? toDomainSet(input.vpnDomains) : (prev?.vpnDomains ?? null);
+  // A list given as undefined is left out, as it is for createClassifier (where it means the default): an update
+  // written `{ registered: config.registered }` with nothing configured must not drop the registered list (every
+  // registered VPN would become unregistered). null is the one way to remove a list.
+  const registered = input.registered !== undefined ? toCidrMap(input.registered, 'registered') : (prev?.registered ?? null);
+  const vpnEndpoints = input.vpnEndpoints !== undefined ? toCidrMap(input.vpnEndpoints, 'vpnEndpoints') : (prev?.vpnEndpoints ?? null);
+  const vpnDomains = input.vpnDomains !== undefined ? toDomainSet(input.vpnDomains) : (prev?.vpnDomains ?? null);
   const names = {
     registered: input.names?.registered ?? prev?.names.registered ?? 'registered',
     vpnEndpoints: input.names?.vpnEndpoints ?? prev?.names.vpnEndpoints ?? 'vpn-endpoints',

@@ -11,7 +11,7 @@ import type { ReassemblyStats } from '../trace/reassembly.js';
 import type { EndReason, FlowHandle, PacketView, RawPacket } from '../trace/types.js';
 import { DOUBLE, LINKTYPE_ETHERNET } from '../trace/types.js';
 import { checkFrame, isCaptureTime, usFromNs } from '../trace/container.js';
-import { describeValue, InvalidArgumentError } from '../errors.js';
+import { describeValue, InvalidArgumentError, SessionError } from '../errors.js';
 import type { Classifier } from './classifier.js';
 import { decide, FlowDetection, labelIsVpn, PENDING_AFTER } from './engine.js';
 import { CompanionIndex, ikeSpisOf, type IkeSpis, type TlsFlow } from './companions.js';
@@ -143,6 +143,16 @@ export class ClassifierSession extends EventEmitter {
   private nFlows = 0;
   private nVerdicts = 0;
   private ended = false;
+  /**
+   * Inside a call that accounts frames and emits events (push, pushRaw, advance, tick, observeForeign, end): the
+   * flow table is mid-update while a handler runs, so a frame given from a handler is refused (SessionError
+   * 'reentrant') and an end() from a handler waits until the call has finished its frame.
+   */
+  private busy = false;
+  /** The first exception an event handler threw during the current call: thrown again once the call's work is done. */
+  private handlerError: { error: unknown } | null = null;
+  /** end() asked for by a handler during a call: done when that call has finished. */
+  private endAfter: 'eof' | 'stop' | null = null;
   private verdictHook: ((f: FlowHandle, v: Verdict) => void) | null = null;
 
   constructor(classifier: Classifier, options: SessionOptions = {}) {
@@ -203,17 +213,24 @@ export class ClassifierSession extends EventEmitter {
    * @throws {InvalidArgumentError} when `bytes` is not a Uint8Array or `linkType` not an integer 0–2^32-1
    */
   push(bytes: Uint8Array, timestampNs: number | bigint, linkType: number = LINKTYPE_ETHERNET): void {
-    if (this.ended) throw new Error('session ended');
-    checkFrame('push', bytes, linkType);
+    this.enter('push');
     const r = this.raw;
-    r.data = bytes;
-    r.offset = 0;
-    r.capLen = bytes.length;
-    r.wireLen = bytes.length;
-    r.tsUs = usFromNs(timestampNs);
-    r.linkType = linkType;
-    this.pushFrame(r);
-    r.data = NO_BYTES;
+    try {
+      checkFrame('push', bytes, linkType);
+      r.data = bytes;
+      r.offset = 0;
+      r.capLen = bytes.length;
+      r.wireLen = bytes.length;
+      r.tsUs = usFromNs(timestampNs);
+      r.linkType = linkType;
+      this.pushFrame(r);
+    } finally {
+      // The frame is the caller's: hold no reference to it once the call returns.
+      r.data = NO_BYTES;
+      this.view.data = NO_BYTES;
+      this.busy = false;
+    }
+    if (this.handlerError !== null || this.endAfter !== null) this.afterCall();
   }
 
   /**
@@ -222,9 +239,52 @@ export class ClassifierSession extends EventEmitter {
    *   inside it, or `linkType` is not an integer 0–2^32-1
    */
   pushRaw(raw: RawPacket): void {
-    if (this.ended) throw new Error('session ended');
-    checkFrame('pushRaw', raw.data, raw.linkType, raw.offset, raw.capLen);
-    this.pushFrame(raw);
+    this.enter('pushRaw');
+    try {
+      if (raw === null || typeof raw !== 'object') throw new InvalidArgumentError(`pushRaw: the packet must be a RawPacket object, got ${describeValue(raw)}`);
+      checkFrame('pushRaw', raw.data, raw.linkType, raw.offset, raw.capLen);
+      this.pushFrame(raw);
+    } finally {
+      this.view.data = NO_BYTES;
+      this.busy = false;
+    }
+    if (this.handlerError !== null || this.endAfter !== null) this.afterCall();
+  }
+
+  /**
+   * Start a call that accounts frames and may emit events.
+   * @throws {SessionError} from a handler of this session's events during such a call ('reentrant'), or after end() ('ended')
+   */
+  private enter(where: string): void {
+    if (this.busy) {
+      throw new SessionError('reentrant', `${where}: called from a handler of this session's events while the session is inside the call that emitted it; give it after that call returns`);
+    }
+    if (this.ended) throw new SessionError('ended', `${where}: the session has ended`);
+    this.busy = true;
+  }
+
+  /** After a call's work is done: an end() a handler asked for, then the first exception a handler threw. */
+  private afterCall(): void {
+    const reason = this.endAfter;
+    this.endAfter = null;
+    if (reason !== null) this.end(reason); // ends the flows and throws a handler's exception, this call's included
+    const h = this.handlerError;
+    this.handlerError = null;
+    if (h !== null) throw h.error;
+  }
+
+  /**
+   * Emit to the embedder's handlers. One that throws must not leave the flow table half-updated (the frame's other
+   * flows unaccounted, the remaining flows of end() never ended, their records lost): its exception is kept and
+   * thrown again from the call once the call's work is done, as the socket adapters do.
+   */
+  private safeEmit(event: 'verdict' | 'flow' | 'end', arg?: unknown): void {
+    try {
+      if (arg === undefined) this.emit(event);
+      else this.emit(event, arg);
+    } catch (e) {
+      this.handlerError ??= { error: e };
+    }
   }
 
   /** A frame already checked (pushRaw, or push's own RawPacket). */
@@ -251,8 +311,6 @@ export class ClassifierSession extends EventEmitter {
       }
       this.table.add(this.view);
     }
-    // The frame is the caller's: hold no reference to it once the call returns.
-    this.view.data = NO_BYTES;
   }
 
   /**
@@ -262,13 +320,15 @@ export class ClassifierSession extends EventEmitter {
    * @internal
    */
   pushView(view: PacketView): void {
-    if (this.ended) throw new Error('session ended');
-    this.packets++;
-    if (!isCaptureTime(view.tsUs)) {
-      this.badTimestamps++;
-      return;
+    this.enter('pushView');
+    try {
+      this.packets++;
+      if (!isCaptureTime(view.tsUs)) this.badTimestamps++;
+      else this.table.add(view); // moves the clock as tick() would
+    } finally {
+      this.busy = false;
     }
-    this.table.add(view); // moves the clock as tick() would
+    if (this.handlerError !== null || this.endAfter !== null) this.afterCall();
   }
 
   /**
@@ -276,7 +336,15 @@ export class ClassifierSession extends EventEmitter {
    * second of capture time): for a frame tracked elsewhere. An impossible time is ignored.
    */
   tick(tsUs: number): void {
-    if (isCaptureTime(tsUs)) this.table.tick(tsUs);
+    if (!isCaptureTime(tsUs)) return;
+    if (this.busy) this.enter('tick'); // throws: idle flows would end in the middle of a frame's accounting
+    this.busy = true;
+    try {
+      this.table.tick(tsUs);
+    } finally {
+      this.busy = false;
+    }
+    if (this.handlerError !== null || this.endAfter !== null) this.afterCall();
   }
 
   /**
@@ -285,7 +353,14 @@ export class ClassifierSession extends EventEmitter {
    */
   advance(timestampUs: number): void {
     if (!isCaptureTime(timestampUs)) throw new InvalidArgumentError(`advance: ${describeValue(timestampUs)} is not a capture time (0 to 2^53-1 µs)`);
-    this.table.advance(timestampUs);
+    if (this.busy) this.enter('advance'); // throws (see tick)
+    this.busy = true;
+    try {
+      this.table.advance(timestampUs);
+    } finally {
+      this.busy = false;
+    }
+    if (this.handlerError !== null || this.endAfter !== null) this.afterCall();
   }
 
   /**
@@ -306,9 +381,22 @@ export class ClassifierSession extends EventEmitter {
     // The reason is written into every live flow's record.
     if (reason !== 'eof' && reason !== 'stop') throw new InvalidArgumentError(`end: reason must be 'eof' or 'stop', got ${describeValue(reason)}`);
     if (this.ended) return;
-    this.table.flush(reason);
-    this.ended = true;
-    this.emit('end');
+    if (this.busy) {
+      // From a handler: the frame being accounted is finished first, then every flow ends (afterCall).
+      this.endAfter ??= reason;
+      return;
+    }
+    this.busy = true;
+    try {
+      this.table.flush(reason);
+    } finally {
+      this.busy = false;
+      this.ended = true;
+    }
+    this.safeEmit('end');
+    const h = this.handlerError;
+    this.handlerError = null;
+    if (h !== null) throw h.error;
   }
 
   private onPacket(f: FlowHandle, isNew: boolean, payload: boolean): void {
@@ -399,13 +487,21 @@ export class ClassifierSession extends EventEmitter {
   observeForeign(raw: RawPacket): void {
     // Another worker's frame moves this session's capture clock as its own frames do: every worker keeps the
     // one clock and expiry schedule of a single session over the whole stream.
-    this.tick(raw.tsUs);
-    const domains = this.classifier.lists.vpnDomains;
-    if (domains === null || !this.readDns || !isDnsServerFrame(raw.data, raw.offset, raw.capLen, raw.linkType)) return;
-    this.foreignDecoder ??= new Decoder();
-    this.foreignView ??= newPacketView();
-    if (this.foreignDecoder.decode(raw, this.foreignView)) this.noteDnsAnswer(this.foreignView, domains);
-    this.foreignView.data = NO_BYTES;
+    if (this.busy) this.enter('observeForeign'); // throws (see tick)
+    this.busy = true;
+    try {
+      if (isCaptureTime(raw.tsUs)) this.table.tick(raw.tsUs);
+      const domains = this.classifier.lists.vpnDomains;
+      if (domains !== null && this.readDns && isDnsServerFrame(raw.data, raw.offset, raw.capLen, raw.linkType)) {
+        this.foreignDecoder ??= new Decoder();
+        this.foreignView ??= newPacketView();
+        if (this.foreignDecoder.decode(raw, this.foreignView)) this.noteDnsAnswer(this.foreignView, domains);
+        this.foreignView.data = NO_BYTES;
+      }
+    } finally {
+      this.busy = false;
+    }
+    if (this.handlerError !== null || this.endAfter !== null) this.afterCall();
   }
 
   /** A DNS server's frame (by port): bind the addresses its answers give for listed names to the client. */
@@ -482,7 +578,7 @@ export class ClassifierSession extends EventEmitter {
     if (this.listenerCount('verdict') === 0) return;
     const record = flowRecord(f, v);
     const ev: VerdictEvent = { flow: { transport: record.transport, src: record.src, dst: record.dst }, verdict: v, record };
-    this.emit('verdict', ev);
+    this.safeEmit('verdict', ev);
   }
 
   private release(id: number, d: FlowDetection): void {
@@ -520,7 +616,7 @@ export class ClassifierSession extends EventEmitter {
     this.floatSpis[f.id] = undefined;
     if (v === null) return;
     if (open) this.emitVerdict(f, v);
-    if (this.records) this.emit('flow', flowRecord(f, v, reason));
+    if (this.records) this.safeEmit('flow', flowRecord(f, v, reason));
   }
 }
 

@@ -200,6 +200,9 @@ export class DatagramClassifier extends EventEmitter {
    *   families (neither can come from a socket: `attach` resolves both ends itself)
    */
   inspect(msg: Uint8Array, from: { address: string; port: number }, to: { address: string; port: number }): Verdict | undefined {
+    // A datagram given after close() would be neither accounted nor reported: say so rather than return as if
+    // it were merely undecided.
+    if (this.closed) throw new InvalidArgumentError('inspect: the classifier is closed');
     checkBytes(msg);
     checkEnd(from);
     checkEnd(to);

@@ -81,8 +81,9 @@ export function sharedLists<T extends ListsInput>(input: T): T {
   // Not an object: the classifier's own check reports it with its typed error.
   if (input === null || typeof input !== 'object') return input;
   const out = { ...input };
-  if ('registered' in input) out.registered = sharedCidr(input.registered) ?? null;
-  if ('vpnEndpoints' in input) out.vpnEndpoints = sharedCidr(input.vpnEndpoints) ?? null;
+  // undefined is a list left out (nextSnapshot), not a list removed.
+  if (input.registered !== undefined) out.registered = sharedCidr(input.registered) ?? null;
+  if (input.vpnEndpoints !== undefined) out.vpnEndpoints = sharedCidr(input.vpnEndpoints) ?? null;
   return out;
 }
 

@@ -6,7 +6,7 @@
  * string interned once). What it must never do: hold record objects, touch the file system or the network, or
  * write a string from a record into the page without escaping it (escape.ts).
  */
-import { InvalidArgumentError } from '../errors.js';
+import { describeValue, InvalidArgumentError } from '../errors.js';
 import { floatColumn, intColumn, splitEndpoint, StringTable, type FloatColumn, type IntColumn } from './columns.js';
 import { isoToMicros, niceBinUs } from './format.js';
 import { renderPage, type PageModel, type Tally } from './page.js';
@@ -115,6 +115,7 @@ export class ReportBuilder {
    * NDJSON reader checks records from files); a label outside the three is counted as ordinary.
    */
   add(r: ReportRecord): void {
+    if (r === null || typeof r !== 'object') throw new InvalidArgumentError(`ReportBuilder.add: a record must be an object, got ${describeValue(r)}`);
     this.n++;
     const li = LABEL_INDEX[r.label] ?? 2;
     const bytes = count53(r.bytes);

@@ -11,6 +11,7 @@ import { ipToView } from './decode-ip.js';
 import { DECODE_REASONS, OK, R_IP_BAD_VERSION } from './decode-reasons.js';
 import { pptpInner, tunnelInner, type TunnelCursor } from './decode-tunnel.js';
 import { DOUBLE, ENCAP_NAMES, ENCAP_NONE, LINKTYPE_NFLOG, type PacketView, type RawPacket } from './types.js';
+import { checkOptions, describeValue, InvalidArgumentError, numberOption } from '../errors.js';
 
 export { DECODE_REASONS } from './decode-reasons.js';
 
@@ -89,9 +90,14 @@ export class Decoder {
   private readonly innerVlan: boolean;
   private readonly cur: TunnelCursor = { kind: 0, end: 0 };
 
+  /** @throws {InvalidArgumentError} options that are not an object, a depth that is not an integer 0–64, a vlan other than 'inner' or 'outer' */
   constructor(opts: DecoderOptions = {}) {
-    this.maxDepth = opts.maxTunnelDepth ?? 4;
-    this.innerVlan = (opts.vlan ?? 'inner') === 'inner';
+    // A depth of NaN or -1 turned decapsulation off without a word, 'outer ' read the inner tag.
+    checkOptions('decoder', opts);
+    this.maxDepth = numberOption('decoder: maxTunnelDepth', opts.maxTunnelDepth, 4, 0, 64, true);
+    const vlan: unknown = opts.vlan ?? 'inner';
+    if (vlan !== 'inner' && vlan !== 'outer') throw new InvalidArgumentError(`decoder: vlan must be 'inner' or 'outer', got ${describeValue(vlan)}`);
+    this.innerVlan = vlan === 'inner';
   }
 
   /**

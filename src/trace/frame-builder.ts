@@ -4,6 +4,7 @@
  */
 import ipaddr from 'ipaddr.js';
 import { IPPROTO_TCP, IPPROTO_UDP } from '../flow/ipproto.js';
+import { CidrError, checkOptions, describeValue, InvalidArgumentError, numberOption } from '../errors.js';
 
 export interface FrameSpec {
   src: string;
@@ -31,6 +32,8 @@ const cache = new Map<string, { v: 4 | 6; bytes: number[] }>();
 function addr(text: string): { v: 4 | 6; bytes: number[] } {
   let a = cache.get(text);
   if (!a) {
+    if (typeof text !== 'string') throw new InvalidArgumentError(`buildFrame: an address must be a string, got ${describeValue(text)}`);
+    if (!ipaddr.isValid(text)) throw new CidrError('TS_INVALID_IP', text, 'buildFrame: invalid IP address');
     const p = ipaddr.parse(text);
     a = { v: p.kind() === 'ipv4' ? 4 : 6, bytes: p.toByteArray() };
     if (cache.size > 10000) cache.clear();
@@ -67,11 +70,30 @@ function l4(spec: FrameSpec): Uint8Array {
   return payload;
 }
 
+/**
+ * A spec's numbers are written into fixed-width header fields: one out of range would wrap (port 70000 becomes
+ * 4464, a 70000-byte UDP payload a datagram whose length fields say 4470) and the frame would say something other
+ * than what was asked. Refused instead.
+ */
+function checkSpec(spec: FrameSpec): void {
+  checkOptions('buildFrame', spec);
+  numberOption('buildFrame: proto', spec.proto, undefined, 0, 255, true);
+  for (const [name, max] of [['srcPort', 0xffff], ['dstPort', 0xffff], ['tcpFlags', 0xff], ['seq', 0xffffffff], ['ack', 0xffffffff], ['vlan', 0xfff], ['ttl', 0xff], ['ipId', 0xffff]] as const) {
+    if (spec[name] !== undefined) numberOption(`buildFrame: ${name}`, spec[name], undefined, 0, max, true);
+  }
+  if (spec.payload !== undefined && !(spec.payload instanceof Uint8Array)) throw new InvalidArgumentError(`buildFrame: payload must be a Uint8Array (or Buffer), got ${describeValue(spec.payload)}`);
+  if (spec.link !== undefined && spec.link !== 'eth' && spec.link !== 'raw') throw new InvalidArgumentError(`buildFrame: link must be 'eth' or 'raw', got ${describeValue(spec.link)}`);
+}
+
 /** The IP packet (v4 or v6 by the address family of `src`). */
 export function buildIpPacket(spec: FrameSpec): Uint8Array {
+  checkSpec(spec);
   const s = addr(spec.src), d = addr(spec.dst);
-  if (s.v !== d.v) throw new Error(`address family mismatch: ${spec.src} ${spec.dst}`);
+  if (s.v !== d.v) throw new InvalidArgumentError(`buildFrame: address families differ: ${spec.src} ${spec.dst}`);
   const body = l4(spec);
+  // IPv4's total length and IPv6's payload length (and UDP's length) are 16-bit fields.
+  const most = s.v === 4 ? 0xffff - 20 : 0xffff;
+  if (body.length > most) throw new InvalidArgumentError(`buildFrame: ${body.length} bytes after the IPv${s.v} header do not fit its length field (at most ${most})`);
   if (s.v === 4) {
     const out = new Uint8Array(20 + body.length);
     const dv = new DataView(out.buffer);

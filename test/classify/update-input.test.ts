@@ -10,6 +10,7 @@ import { createClassifier } from '../../src/classify/classifier.js';
 import { CidrError, InvalidArgumentError, TunnelscopeError } from '../../src/errors.js';
 import { parseCidrList } from '../../src/lists/cidr-list.js';
 import { CidrMap } from '../../src/trie/cidr-map.js';
+import { sharedLists } from '../../src/pool/protocol.js';
 
 const BAD: [string, unknown, RegExp][] = [
   ['null', null, /^lists: expected an object/],
@@ -79,5 +80,39 @@ describe('a map the list loader built', () => {
     // The scanner checks the values it reads; the default value is the caller's and is checked here as before.
     const bad = parseCidrList('10.0.0.0/8,acme\n192.0.2.0/24\n', { defaultValue: 'x\x1b[2J' }).toMap();
     expect(() => createClassifier({ registered: bad })).toThrow(/^registered entry 2: value "x\\u001b\[2J": control, bidi-formatting or invisible character U\+001B/);
+  });
+});
+
+describe('a list given as undefined is left out, as in createClassifier; a misspelt list is refused', () => {
+  // Found by `c.update({ registered: undefined })` from an embedder's `{ registered: config.registered }`: the
+  // registered list was dropped (every registered VPN became unregistered), while createClassifier reads an
+  // undefined list as one left out.
+  const fresh = () => createClassifier({ registered: [['203.0.113.0/24', 'acme']], vpnEndpoints: [['198.51.100.0/24', 'corp']], vpnDomains: [['nordvpn.com', 'Nord']] });
+
+  it('update({ list: undefined }) keeps each list in force; null removes it', () => {
+    for (const k of ['registered', 'vpnEndpoints', 'vpnDomains'] as const) {
+      const c = fresh();
+      const before = c.lists[k];
+      expect(c.update({ [k]: undefined })).toBe(2);
+      expect(c.lists[k], k).toBe(before);
+      c.update({ [k]: null });
+      expect(c.lists[k], k).toBeNull();
+    }
+  });
+
+  it("the pool's shared-list step keeps undefined lists out too (pool.update goes through it)", () => {
+    const out = sharedLists({ registered: undefined, vpnEndpoints: undefined, vpnDomains: [['a.example', 'A']] });
+    const c = fresh();
+    c.update(out);
+    expect(c.lists.registered!.lookup('203.0.113.9')).toBe('acme');
+    expect(c.lists.vpnEndpoints!.lookup('198.51.100.1')).toBe('corp');
+    expect(sharedLists({ registered: null }).registered).toBeNull();
+  });
+
+  it('update() refuses a key that is no list, and changes nothing', () => {
+    const c = fresh();
+    expect(() => c.update({ registred: [['10.0.0.0/8', 'x']] } as never)).toThrow(/^lists: unknown key "registred" \(expected registered, vpnEndpoints, vpnDomains, names, version\)$/);
+    expect(c.listVersion).toBe(1);
+    expect(c.update({ registered: [['10.0.0.0/8', 'x']], names: { registered: 'r.txt' }, version: 7 })).toBe(7);
   });
 });
