@@ -19,7 +19,7 @@ import { addReaderProblems } from '../trace/container.js';
 import { Progress } from './progress.js';
 import { CLASSIFY_FORMATS, Tally } from './records.js';
 import { processIo, type CliIo } from './io.js';
-import { cannotReadReason, choiceFlag, numberFlag, numberListFlag, traceFlags, UsageError, writeUnreadable } from './args.js';
+import { cannotReadReason, choiceFlag, EMIT_VALUES, numberFlag, numberListFlag, traceFlags, UsageError, writeUnreadable } from './args.js';
 import type { FlowTableOptions } from '../trace/flow-table.js';
 import { defaultFormat, isBatchedOutput, OutputSink } from './output.js';
 import { findFormat, formatsHelp, type OutputFormat } from './formats.js';
@@ -81,7 +81,7 @@ interface ClassifyOpts {
   [plugin: string]: unknown;
 }
 
-type Emit = 'records' | 'verdicts' | 'both';
+type Emit = (typeof EMIT_VALUES)[number];
 
 export const classifyCommand: Subcommand = {
   name: NAME,
@@ -199,7 +199,7 @@ async function classify(captures: string[], opts: ClassifyOpts, io: CliIo): Prom
   const trace = traceFlags(opts);
   const workersFlag = countFlag('workers', opts.workers);
   const jobsFlag = countFlag('jobs', opts.jobs);
-  const emit = choiceFlag<Emit>('emit', opts.emit, ['records', 'verdicts', 'both'], 'records');
+  const emit = choiceFlag<Emit>('emit', opts.emit, EMIT_VALUES, 'records');
   if (emit !== 'records' && !format.verdicts) {
     throw new UsageError(`--emit ${emit} needs a format that streams (${CLASSIFY_FORMATS.filter((f) => f.verdicts).map((f) => f.name).join(', ')}), not ${format.name}`);
   }
