@@ -135,3 +135,19 @@ describe('bash completion', () => {
     }
   });
 });
+
+describe('README', () => {
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  const cli = readme.slice(readme.indexOf('\n## CLI\n'), readme.indexOf('\n### Live capture\n'));
+
+  it("names every flag of every command and subcommand in its CLI section (the usage block or the text after it)", () => {
+    const missing: string[] = [];
+    for (const c of commands) {
+      for (const cmd of [c, ...c.commands.filter((s) => s.name() !== 'help')]) {
+        const path = cmd === c ? c.name() : `${c.name()} ${cmd.name()}`;
+        for (const f of flags(cmd).filter((x) => x.startsWith('--'))) if (!new RegExp(`${f}(?![a-z-])`).test(cli)) missing.push(`${path} ${f}`);
+      }
+    }
+    expect(missing).toEqual([]);
+  });
+});
