@@ -454,6 +454,7 @@ async function classifySeveralRun(
   return withListsAndSinks(opts, io, progress, { companionWindow: f.companionWindow, espPorts: f.espPorts, ...(stop ? { stop } : {}) }, async (options, sinks) => {
     const out = new OutputSink(stdout);
     const writer = f.format.open(out, { io, meta: { command: NAME, inputs: found.files, startedMs: Date.now(), several: true }, live: false });
+    out.onClosed = () => stopIfOutputGone(out, sinks, stop);
     const tally = new Tally();
     const onlyVpn = opts.only === 'vpn';
     const t0 = process.hrtime.bigint();
@@ -704,6 +705,7 @@ async function classifyInput(
   }, FLUSH_MS, metrics === null ? null : (ms) => metrics.outputLag(ms / 1000)) : null;
   const tally = new Tally();
   const outputGone = (): void => stopIfOutputGone(out, sinks, stop);
+  out.onClosed = outputGone;
   const records = o.emit !== 'verdicts';
   const onRecord = (r: FlowRecord): void => {
     tally.add(r);

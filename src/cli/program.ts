@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError, type Help } from 'commander';
 import { safeText } from '../text.js';
 import { UsageError } from './args.js';
+import { OutputWriteError } from './output.js';
 import type { CliIo } from './io.js';
 
 /** Shared by every subcommand of one run. */
@@ -80,7 +81,10 @@ export function action<A extends unknown[]>(ctx: CliContext, name: string, fn: (
       ctx.exitCode = await fn(...args);
     } catch (e) {
       if (e instanceof UsageError) ctx.exitCode = reportUsage(ctx.io, name, e.message);
-      else {
+      else if (e instanceof OutputWriteError) {
+        ctx.io.stderr.write(`tunnelscope ${name}: ${e.message}\n`);
+        ctx.exitCode = 2;
+      } else {
         const said = serviceRefusal(e);
         if (said === null) throw e;
         ctx.io.stderr.write(`tunnelscope ${name}: ${safeText(said, 1024)}\n`);
