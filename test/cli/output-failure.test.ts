@@ -113,14 +113,14 @@ describe('a live run whose output fails stops at once', () => {
     const child = spawn(process.execPath, [BIN, 'classify', '-', '--emit', 'verdicts', '-q'], { stdio: ['pipe', fd, 'pipe'], env: { ...process.env, TUNNELSCOPE_CODE_CACHE: '0' } });
     closeSync(fd);
     let err = '';
-    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
-    child.stdin.on('error', () => {}); // the child may be gone before this pipe is: that is the point
-    child.stdin.write(sample);
+    child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
+    child.stdin!.on('error', () => {}); // the child may be gone before this pipe is: that is the point
+    child.stdin!.write(sample);
     const code = await Promise.race([
       new Promise<number | null>((r) => child.on('exit', (c) => r(c))),
       new Promise<string>((r) => setTimeout(() => r('still running'), 8000)),
     ]);
-    child.stdin.end();
+    child.stdin!.end();
     if (code === 'still running') child.kill();
     expect(code).toBe(2);
     expect(err).toMatch(ONE_LINE);

@@ -22,13 +22,13 @@ describe('running as a service', () => {
       const child = spawn(process.execPath, [BIN, 'classify', '-', '--emit', 'both', '-q'], { stdio: ['pipe', fd, 'inherit'], env: ENV });
       closeSync(fd);
       const exited = new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
-      child.stdin.write(readFileSync(SAMPLE_PCAP));
+      child.stdin!.write(readFileSync(SAMPLE_PCAP));
       // Verdicts come while the input is open; the records of the flows still live come when it closes.
       for (let i = 0; i < 100 && statSync(log).size === 0; i++) await sleep(50);
       const before = statSync(log).size;
       expect(before).toBeGreaterThan(0);
       truncateSync(log, 0);
-      child.stdin.end();
+      child.stdin!.end();
       expect(await exited).toBe(0);
       const text = readFileSync(log, 'utf8');
       expect(text.length).toBeGreaterThan(0);
