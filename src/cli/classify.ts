@@ -509,7 +509,8 @@ async function loadMetrics(): Promise<typeof import('../metrics/index.js') | str
 
 /** `HOST:PORT` (IPv6 as `[addr]:port`; port 0 = any free port), or null when malformed. */
 export function parseHostPort(text: string): { host: string; port: number } | null {
-  const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([^:[\]\s]+)):(\d{1,5})$/.exec(text);
+  // `[fe80::1%eth0]:9464`: a scoped IPv6 address (a link-local management interface) keeps its zone.
+  const m = /^(?:\[([0-9A-Fa-f:.]+(?:%[A-Za-z0-9_.-]{1,64})?)\]|([^:[\]\s]+)):(\d{1,5})$/.exec(text);
   if (!m) return null;
   const port = Number(m[3]);
   return port > 65535 ? null : { host: m[1] ?? m[2]!, port };
