@@ -112,6 +112,9 @@ _tunnelscope() {
   COMPREPLY=()
   cur="\${COMP_WORDS[COMP_CWORD]}"
   prev="\${COMP_WORDS[COMP_CWORD-1]}"
+  # \`--format=ze\`: bash splits the word at '=' (COMP_WORDBREAKS), so the flag is one word further back.
+  if [[ "$cur" == "=" ]]; then cur=""
+  elif [[ "$prev" == "=" && COMP_CWORD -gt 1 ]]; then prev="\${COMP_WORDS[COMP_CWORD-2]}"; fi
   cmd=""
   for ((i = 1; i < COMP_CWORD; i++)); do
     w="\${COMP_WORDS[i]}"

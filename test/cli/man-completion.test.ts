@@ -130,6 +130,10 @@ describe('bash completion', () => {
       // A word after the command path is an operand, even when spelled like a command.
       expect(complete(dir, 'fleet', 'submit', 'work', '--ti')).toEqual(['--timeout']);
       expect(complete(dir, 'classify', '--emit', '')).toEqual(['both', 'records', 'verdicts']);
+      // `--format=ze`: bash hands the words over split at '=' (COMP_WORDBREAKS).
+      expect(complete(dir, 'classify', '--format', '=', 'ze')).toEqual(['zeek', 'zeek-json']);
+      expect(complete(dir, 'classify', '--format', '=')).toEqual(['csv', 'eve', 'json', 'ndjson', 'table', 'zeek', 'zeek-json']);
+      expect(complete(dir, 'lists', 'publish', '--registered', '=', 'r')).toEqual(['reg.txt']);
     } finally {
       rmSync(dir, { recursive: true });
     }
