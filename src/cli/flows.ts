@@ -278,7 +278,7 @@ async function flows(captures: string[], opts: FlowsOpts, io: CliIo): Promise<nu
     if ((rawPackets & 0x3ff) === 0) timed?.tick();
   };
 
-  const source = input === '-' ? '<stdin>' : input;
+  const source = input === '-' ? 'stdin' : input;
   let readerStats: ReaderStats | null = null;
   try {
     // A reader that stopped reading: the input waits rather than every record queueing in memory.
