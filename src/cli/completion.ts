@@ -97,6 +97,7 @@ export function bashCompletion(program: Command): string {
     const subs = commandsOf(c);
     if (subs.length === 0) continue;
     steps.push(`      ${[...subs.map((s) => s.name()), 'help'].map((s) => `"${c.name()}|${s}"`).join('|')}) cmd="$cmd $w" ;;`);
+    steps.push(`      "help|${c.name()}") cmd="${c.name()} help" ;;`); // \`help fleet <TAB>\`: fleet's subcommands
     cases += `    "${c.name()} help") ${REPLY_WORDS(subs.map((s) => s.name()))}; return ;;\n`;
     for (const s of subs) cases += commandCase(s, `${c.name()} ${s.name()}`);
   }

@@ -116,6 +116,7 @@ describe('bash completion', () => {
         const subs = c.commands.filter((s) => s.name() !== 'help');
         expect(complete(dir, c.name(), '')).toEqual([...subs.map((s) => s.name()), 'help'].sort());
         expect(complete(dir, c.name(), 'help', '')).toEqual(subs.map((s) => s.name()).sort());
+        expect(complete(dir, 'help', c.name(), '')).toEqual(subs.map((s) => s.name()).sort());
         for (const s of subs) {
           const want = flags(s).filter((f) => f.startsWith('--')).concat('--help').sort();
           expect(complete(dir, c.name(), s.name(), '--'), `${c.name()} ${s.name()}`).toEqual(want);
