@@ -42,6 +42,14 @@ export function numberListFlag(flag: string, text: string | undefined, opts: { m
 }
 
 /**
+ * Value sets of enumerated flags that are not output-format registries, shared by the flag's check and the shell
+ * completion so the two cannot disagree.
+ */
+export const EMIT_VALUES = ['records', 'verdicts', 'both'] as const;
+export const FLEET_STATS_FORMATS = ['table', 'json', 'ndjson'] as const;
+export const FLEET_SUBMIT_FORMATS = ['ndjson'] as const;
+
+/**
  * An enumerated flag value; `fallback` when absent.
  * @throws {UsageError}
  */

@@ -19,7 +19,7 @@ import { addReaderProblems } from '../trace/container.js';
 import { Progress } from './progress.js';
 import { CLASSIFY_FORMATS, Tally } from './records.js';
 import { processIo, type CliIo } from './io.js';
-import { cannotReadReason, choiceFlag, numberFlag, numberListFlag, traceFlags, UsageError, writeUnreadable } from './args.js';
+import { cannotReadReason, choiceFlag, EMIT_VALUES, numberFlag, numberListFlag, traceFlags, UsageError, writeUnreadable } from './args.js';
 import type { FlowTableOptions } from '../trace/flow-table.js';
 import { defaultFormat, isBatchedOutput, OutputSink } from './output.js';
 import { findFormat, formatsHelp, type OutputFormat } from './formats.js';
@@ -84,7 +84,7 @@ interface ClassifyOpts {
   [plugin: string]: unknown;
 }
 
-type Emit = 'records' | 'verdicts' | 'both';
+type Emit = (typeof EMIT_VALUES)[number];
 
 export const classifyCommand: Subcommand = {
   name: NAME,
@@ -207,7 +207,7 @@ async function classify(captures: string[], opts: ClassifyOpts, io: CliIo): Prom
   const trace = traceFlags(opts);
   const workersFlag = countFlag('workers', opts.workers);
   const jobsFlag = countFlag('jobs', opts.jobs);
-  const emit = choiceFlag<Emit>('emit', opts.emit, ['records', 'verdicts', 'both'], 'records');
+  const emit = choiceFlag<Emit>('emit', opts.emit, EMIT_VALUES, 'records');
   if (emit !== 'records' && !format.verdicts) {
     throw new UsageError(`--emit ${emit} needs a format that streams (${CLASSIFY_FORMATS.filter((f) => f.verdicts).map((f) => f.name).join(', ')}), not ${format.name}`);
   }
@@ -469,6 +469,7 @@ async function classifySeveralRun(
   return withListsAndSinks(opts, io, progress, { companionWindow: f.companionWindow, espPorts: f.espPorts, ...(stop ? { stop } : {}) }, async (options, sinks) => {
     const out = new OutputSink(stdout);
     const writer = f.format.open(out, { io, meta: { command: NAME, inputs: found.files, startedMs: Date.now(), several: true }, live: false });
+    out.onClosed = () => stopIfOutputGone(out, sinks, stop);
     const tally = new Tally();
     const onlyVpn = opts.only === 'vpn';
     const t0 = process.hrtime.bigint();
@@ -523,7 +524,8 @@ async function loadMetrics(): Promise<typeof import('../metrics/index.js') | str
 
 /** `HOST:PORT` (IPv6 as `[addr]:port`; port 0 = any free port), or null when malformed. */
 export function parseHostPort(text: string): { host: string; port: number } | null {
-  const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([^:[\]\s]+)):(\d{1,5})$/.exec(text);
+  // `[fe80::1%eth0]:9464`: a scoped IPv6 address (a link-local management interface) keeps its zone.
+  const m = /^(?:\[([0-9A-Fa-f:.]+(?:%[A-Za-z0-9_.-]{1,64})?)\]|([^:[\]\s]+)):(\d{1,5})$/.exec(text);
   if (!m) return null;
   const port = Number(m[3]);
   return port > 65535 ? null : { host: m[1] ?? m[2]!, port };
@@ -725,6 +727,7 @@ async function classifyInput(
   }, FLUSH_MS, metrics === null ? null : (ms) => metrics.outputLag(ms / 1000)) : null;
   const tally = new Tally();
   const outputGone = (): void => stopIfOutputGone(out, sinks, stop);
+  out.onClosed = outputGone;
   const records = o.emit !== 'verdicts';
   const onRecord = (r: FlowRecord): void => {
     tally.add(r);

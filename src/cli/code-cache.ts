@@ -157,12 +157,18 @@ function dirIsPrivate(dir: string, uid: number | undefined): boolean {
   }
 }
 
-/** Make `dir` (0700) and check it is private to this user. */
+/**
+ * Make `dir` (0700) and, when missing, its parent (`~/.cache`, `$XDG_CACHE_HOME`), never anything above: a home
+ * that does not exist (`HOME=/nonexistent`, the convention for system users; a service's unset state directory)
+ * stays absent and there is no cache. Then check `dir` is private to this user.
+ */
 function ensureDir(dir: string, uid: number | undefined): boolean {
-  try {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-  } catch {
-    return false;
+  for (const d of [dirname(dir), dir]) {
+    try {
+      mkdirSync(d, { mode: 0o700 });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') return false;
+    }
   }
   return dirIsPrivate(dir, uid);
 }

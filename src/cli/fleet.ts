@@ -5,7 +5,7 @@
  */
 import { Option, type Command } from 'commander';
 import { MAX_DELAY_MS, TunnelscopeError } from '../errors.js';
-import { choiceFlag, numberFlag, UsageError } from './args.js';
+import { choiceFlag, FLEET_STATS_FORMATS, FLEET_SUBMIT_FORMATS, numberFlag, UsageError } from './args.js';
 import type { CliIo } from './io.js';
 import { action, helpHint, type CliContext, type Subcommand } from './program.js';
 import { natsAuthOptions } from './fleet-options.js';
@@ -100,7 +100,7 @@ export const fleetCommand: Subcommand = {
       .addHelpText('after', '\nExample:\n  tunnelscope fleet stats --nats nats://10.0.0.5:4222 --since 2h --format table\n')
       .action(
         action(ctx, 'fleet stats', async (opts: { nats: string; stream?: string; filter?: string; since?: string; listVersion?: string; durable?: string; format?: string }) => {
-          const format = choiceFlag('format', opts.format, ['table', 'json', 'ndjson'] as const, 'table');
+          const format = choiceFlag('format', opts.format, FLEET_STATS_FORMATS, 'table');
           return guarded(ctx.io, 'fleet stats', async () => (await import('./fleet-run.js')).fleetStats({ ...opts, format }, ctx.io));
         }),
       );
@@ -113,7 +113,7 @@ export const fleetCommand: Subcommand = {
       .action(
         action(ctx, 'fleet submit', async (files: string[], opts: { nats: string; batch?: string; wait?: boolean; timeout?: string; format?: string }) => {
           numberFlag('timeout', opts.timeout, { min: 1 });
-          if (opts.format !== undefined) choiceFlag('format', opts.format, ['ndjson'] as const, 'ndjson');
+          if (opts.format !== undefined) choiceFlag('format', opts.format, FLEET_SUBMIT_FORMATS, 'ndjson');
           if (opts.format !== undefined && !opts.wait) throw new UsageError('--format needs --wait');
           if (opts.batch !== undefined && !/^[A-Za-z0-9_-]{1,64}$/.test(opts.batch)) throw new UsageError('--batch must be 1-64 letters, digits, _ or -');
           const format = opts.format === 'ndjson' ? 'ndjson' : 'none';

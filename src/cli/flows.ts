@@ -219,13 +219,18 @@ async function flows(captures: string[], opts: FlowsOpts, io: CliIo): Promise<nu
   // summary are written, exit 0 (captures not started are not read); a second signal exits at once.
   const stop = new StopFlag();
   const control = stopOnSignals(io, NAME, stop);
+  sink.onClosed = () => stop.request('the output closing');
   try {
     // Several captures: each its own flow table, records tagged with their capture; a bad one is reported and
     // the others still run (its exit code stands at the end).
     for (let k = 0; k < (pieces !== null ? 1 : inputs.length); k++) {
       const last = pieces !== null || k === inputs.length - 1 || stop.requested;
       const code = await flowsOf(inputs[k]!, several && pieces === null, last);
-      if (code < 0) return 0; // stdout closed
+      if (code < 0) {
+        // stdout closed: its reader went away (quietly, exit 0), or a write failed (a full disk: said, exit 2).
+        if (sink.error !== null) throw sink.error;
+        return 0;
+      }
       worst = Math.max(worst, code);
       if (last) break;
     }
@@ -273,7 +278,7 @@ async function flows(captures: string[], opts: FlowsOpts, io: CliIo): Promise<nu
     if ((rawPackets & 0x3ff) === 0) timed?.tick();
   };
 
-  const source = input === '-' ? '<stdin>' : input;
+  const source = input === '-' ? 'stdin' : input;
   let piecesRead: PiecesRead | null = null;
   let readerStats: ReaderStats | null = null;
   try {

@@ -5,6 +5,8 @@
  */
 
 import { fstatSync, writeSync } from 'node:fs';
+import { safeText } from '../text.js';
+import { cannotWriteReason } from './args.js';
 
 /** `table` when the stream is a terminal, else `ndjson` (house CLI convention). */
 export function defaultFormat(stream: { isTTY?: boolean }): 'table' | 'ndjson' {
@@ -14,6 +16,17 @@ export function defaultFormat(stream: { isTTY?: boolean }): 'table' | 'ndjson' {
 /** True for the error a write to a closed pipe produces. */
 export function isBrokenPipe(err: unknown): boolean {
   return typeof err === 'object' && err !== null && ((err as { code?: unknown }).code === 'EPIPE' || (err as { code?: unknown }).code === 'ERR_STREAM_DESTROYED');
+}
+
+/**
+ * The output could not be written for a reason other than its reader going away: a full disk, a quota, an I/O
+ * error. Not a fault of tunnelscope nor of its input: the command says so in one line and exits 2.
+ */
+export class OutputWriteError extends Error {
+  constructor(override readonly cause: unknown) {
+    super(`cannot write output: ${cannotWriteReason(cause) ?? safeText(cause instanceof Error ? cause.message : String(cause), 256)}`);
+    this.name = 'OutputWriteError';
+  }
 }
 
 /** Output is encoded straight into one buffer of this size and handed on when it is full. */
@@ -54,16 +67,25 @@ export const OUTPUT_BACKLOG_BYTES = 4 << 20;
  * first cost ~5x more once any of them holds a non-Latin-1 character, as evidence reasons do: the joined string
  * becomes two-byte); a full batch goes to the file descriptor directly where that is safe, else to the stream.
  * After the reader goes away (EPIPE) `closed` is true and further writes are dropped, so producers can stop early.
+ * A write that fails otherwise (ENOSPC on a full disk) closes it too, with `error` set: a live run must not go on
+ * classifying for an output that takes nothing, and the failure is reported when the run ends.
  */
 export class OutputSink {
   closed = false;
-  /** A write error other than a broken pipe (reported by `end()`). */
-  error: unknown = null;
+  /** A write error other than a broken pipe (thrown by `end()` as an {@link OutputWriteError}). */
+  error: OutputWriteError | null = null;
   private readonly batch = Buffer.allocUnsafe(BATCH_BYTES);
   private used = 0;
+  /**
+   * Called once when the sink closes. The failed write may be the last of a burst (a live input then waits for
+   * packets that may never come), so a run stops here rather than at its next record.
+   */
+  onClosed: (() => void) | null = null;
   private readonly onError = (err: unknown): void => {
-    if (isBrokenPipe(err)) this.closed = true;
-    else if (this.error === null) this.error = err;
+    if (!isBrokenPipe(err) && this.error === null) this.error = new OutputWriteError(err);
+    if (this.closed) return;
+    this.closed = true;
+    this.onClosed?.();
   };
   private readonly fd: number;
 
@@ -137,7 +159,7 @@ export class OutputSink {
     });
   }
 
-  /** Flush and wait until the stream has taken everything (or broke). Throws a non-EPIPE write error. */
+  /** Flush and wait until the stream has taken everything (or broke). Throws {@link OutputWriteError} for a non-EPIPE write error. */
   async end(): Promise<void> {
     this.flush();
     if (!this.closed && this.fd < 0) {

@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError, type Help } from 'commander';
 import { safeText } from '../text.js';
 import { UsageError } from './args.js';
+import { OutputWriteError } from './output.js';
 import type { CliIo } from './io.js';
 
 /** Shared by every subcommand of one run. */
@@ -80,7 +81,10 @@ export function action<A extends unknown[]>(ctx: CliContext, name: string, fn: (
       ctx.exitCode = await fn(...args);
     } catch (e) {
       if (e instanceof UsageError) ctx.exitCode = reportUsage(ctx.io, name, e.message);
-      else {
+      else if (e instanceof OutputWriteError) {
+        ctx.io.stderr.write(`tunnelscope ${name}: ${e.message}\n`);
+        ctx.exitCode = 2;
+      } else {
         const said = serviceRefusal(e);
         if (said === null) throw e;
         ctx.io.stderr.write(`tunnelscope ${name}: ${safeText(said, 1024)}\n`);
@@ -125,7 +129,24 @@ export async function runProgram(argv: readonly string[], io: CliIo, subcommands
     return 2;
   }
   // `-v` was the version flag before commander; keep it working.
-  const args = argv[0] === '-v' ? ['--version', ...argv.slice(1)] : [...argv];
+  let args = argv[0] === '-v' ? ['--version', ...argv.slice(1)] : [...argv];
+  // `help fleet stats` is `fleet stats --help` (commander's help command reads only its first word), and
+  // `help nosuch` names the problem as any usage error does (commander printed the whole usage, saying nothing).
+  if (args[0] === 'help' && args.length > 1) {
+    let cmd: Command = program;
+    const path: string[] = [];
+    for (const name of args.slice(1)) {
+      const sub = cmd.commands.find((c) => c.name() === name && name !== 'help');
+      if (sub === undefined) {
+        const of = path.length > 0 ? ` of '${path.join(' ')}'` : '';
+        io.stderr.write(`tunnelscope help: unknown command '${safeText(name, 64)}'${of}\n${helpHint(path.join(' '))}\n`);
+        return 2;
+      }
+      cmd = sub;
+      path.push(name);
+    }
+    args = [...path, '--help'];
+  }
   try {
     await program.parseAsync(args, { from: 'user' });
     return ctx.exitCode;

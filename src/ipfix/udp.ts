@@ -50,6 +50,14 @@ const CLOSE_WAIT_MS = 2000;
  * @throws {InvalidArgumentError} another scheme, a bad port, or extra parts (path, query, user)
  */
 export function parseIpfixUrl(url: string): { host: string; port: number } {
+  // A scoped IPv6 address (a link-local collector on a management interface): the WHATWG URL parser has no zone
+  // ids, so `[fe80::1%eth0]` (and RFC 6874's `%25` form) is read here; Node's sockets take `fe80::1%eth0`.
+  const scoped = /^udp:\/\/\[([0-9A-Fa-f:.]+)%(?:25)?([A-Za-z0-9_.-]{1,64})\](?::(\d{1,5}))?\/?$/.exec(url);
+  if (scoped && builtin('node:net').isIPv6(scoped[1]!)) {
+    const port = scoped[3] === undefined ? IPFIX_PORT : Number(scoped[3]);
+    if (port < 1 || port > 65535) throw new InvalidArgumentError(`--ipfix: bad port in ${JSON.stringify(url)}`);
+    return { host: `${scoped[1]}%${scoped[2]}`, port };
+  }
   let u: URL;
   try {
     u = new URL(url);

@@ -136,6 +136,39 @@ interface ListBytes {
   readonly ascii: boolean;
 }
 
+/** `line L, byte B` of a byte offset (lines counted from 1, bytes from 0), so the bad byte can be found and fixed. */
+function where(bytes: Uint8Array, offset: number): string {
+  let line = 1;
+  for (let i = bytes.indexOf(0x0a); i >= 0 && i < offset; i = bytes.indexOf(0x0a, i + 1)) line++;
+  return `line ${line}, byte ${offset}`;
+}
+
+/**
+ * Offset of the first byte of the first ill-formed UTF-8 sequence (Unicode Table 3-7: no overlong forms, no
+ * surrogates, nothing past U+10FFFF), a sequence cut at the end included. Only run once the bytes failed isUtf8.
+ */
+function firstBadUtf8(bytes: Uint8Array): number {
+  let i = 0;
+  while (i < bytes.length) {
+    const b = bytes[i]!;
+    if (b < 0x80) {
+      i++;
+      continue;
+    }
+    const n = b >= 0xc2 && b <= 0xdf ? 1 : b >= 0xe0 && b <= 0xef ? 2 : b >= 0xf0 && b <= 0xf4 ? 3 : -1;
+    if (n < 0) return i;
+    // The second byte's range depends on the first (E0: A0-BF, ED: 80-9F, F0: 90-BF, F4: 80-8F).
+    const lo = b === 0xe0 ? 0xa0 : b === 0xf0 ? 0x90 : 0x80;
+    const hi = b === 0xed ? 0x9f : b === 0xf4 ? 0x8f : 0xbf;
+    for (let k = 1; k <= n; k++) {
+      const c = bytes[i + k];
+      if (c === undefined || c < (k === 1 ? lo : 0x80) || c > (k === 1 ? hi : 0xbf)) return i;
+    }
+    i += n + 1;
+  }
+  return bytes.length;
+}
+
 /**
  * Checks that list bytes are text: valid UTF-8 (a leading byte-order mark is dropped, as a UTF-8 decoder does)
  * without NUL bytes.
@@ -144,8 +177,9 @@ interface ListBytes {
 function checkListBytes(bytes: Uint8Array, source: string): ListBytes {
   // ASCII (nearly every list) is valid UTF-8 and decodes as latin1: a copy, ~10x faster than a UTF-8 decode.
   const ascii = isAscii(bytes);
-  if (!ascii && !isUtf8(bytes)) throw new ListReadError(source, 'cannot read list: not UTF-8 text');
-  if (bytes.indexOf(0) >= 0) throw new ListReadError(source, 'cannot read list: binary file (NUL byte)');
+  if (!ascii && !isUtf8(bytes)) throw new ListReadError(source, `cannot read list: not UTF-8 text (${where(bytes, firstBadUtf8(bytes))})`);
+  const nul = bytes.indexOf(0);
+  if (nul >= 0) throw new ListReadError(source, `cannot read list: binary file (NUL byte; ${where(bytes, nul)})`);
   const bom = !ascii && bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf;
   return { bytes, start: bom ? 3 : 0, ascii };
 }

@@ -10,7 +10,10 @@
  * - `conn_state` follows Zeek's rules where the record suffices (UDP: SF, S0 or SHR by which side sent; other
  *   portless or ICMP transports: OTH) and is unset for TCP, whose states need the flag history tunnelscope does
  *   not keep; `history`, `missed_bytes`, `local_orig`/`local_resp`, `service` and `tunnel_parents` likewise;
- * - `duration` is unset for a flow whose first and last packet share a timestamp, as Zeek does.
+ * - `duration` is unset for a flow whose first and last packet share a timestamp, as Zeek does;
+ * - `id.orig_p`/`id.resp_p` of an ICMP flow are unset: Zeek puts the ICMP type and code there, which a record does
+ *   not keep (one flow holds requests and replies), and 0/0 would claim every ICMP flow an echo reply. Other
+ *   portless transports (ESP, GRE) get 0, as Zeek logs them.
  */
 import type { FlowRecord } from '../classify/record.js';
 import { communityId, decidingEvidence, directional, durationMicros, epochText, flowUid, ipProtocol, parseEndpoint, secondsText } from './fields.js';
@@ -62,13 +65,19 @@ function connState(r: FlowRecord, proto: number): string | null {
   return 'OTH';
 }
 
+/** A conn id port: the transport's port, 0 for a portless transport, unset for ICMP (Zeek's type and code). */
+function port(p: number | null, proto: number): ZeekValue {
+  if (proto === 1 || proto === 58) return null;
+  return num(p ?? 0);
+}
+
 export const ZEEK_FIELDS: readonly ZeekField[] = [
   { name: 'ts', type: 'time', value: (r) => ({ num: epochText(r.firstSeen) }) },
   { name: 'uid', type: 'string', value: (r) => text(flowUid(r)) },
   { name: 'id.orig_h', type: 'addr', value: (_r, c) => text(c.orig.ip) },
-  { name: 'id.orig_p', type: 'port', value: (_r, c) => num(c.orig.port ?? 0) },
+  { name: 'id.orig_p', type: 'port', value: (_r, c) => port(c.orig.port, c.proto) },
   { name: 'id.resp_h', type: 'addr', value: (_r, c) => text(c.resp.ip) },
-  { name: 'id.resp_p', type: 'port', value: (_r, c) => num(c.resp.port ?? 0) },
+  { name: 'id.resp_p', type: 'port', value: (_r, c) => port(c.resp.port, c.proto) },
   { name: 'proto', type: 'enum', value: (_r, c) => text(transportProto(c.proto)) },
   { name: 'service', type: 'string', value: () => null },
   { name: 'duration', type: 'interval', value: (_r, c) => (c.durationUs > 0 ? { num: secondsText(c.durationUs) } : null) },

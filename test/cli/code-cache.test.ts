@@ -184,6 +184,20 @@ describe('requireWithCodeCache', () => {
     expect(load(file, null).status).toBe('off');
   });
 
+  it('makes the cache directory and its parent, never a home that does not exist', () => {
+    const dir = tmp('nohome');
+    const file = join(dir, 'm.cjs');
+    writeFileSync(file, SRC);
+    const absent = load(file, join(dir, 'nonexistent', '.cache', 'tunnelscope'));
+    expect(absent.exports).toMatchObject({ v: 1 });
+    expect(() => absent.write!()).not.toThrow();
+    expect(existsSync(join(dir, 'nonexistent'))).toBe(false);
+    mkdirSync(join(dir, 'home'), { mode: 0o700 });
+    load(file, join(dir, 'home', '.cache', 'tunnelscope')).write!();
+    expect(readdirSync(join(dir, 'home', '.cache', 'tunnelscope'))).toHaveLength(1);
+    expect(statSync(join(dir, 'home', '.cache')).mode & 0o777).toBe(0o700);
+  });
+
   it('keeps at most 16 cache files, the newest', () => {
     const dir = tmp('prune'), cache = join(dir, 'cache');
     mkdirSync(cache, { mode: 0o700 });

@@ -36,6 +36,20 @@ describe('CLI conventions', () => {
     expect((await cli(['help'])).out).toContain('Commands:');
   });
 
+  it('help reaches a subcommand of a subcommand, and names an unknown command in one line (exit 2)', async () => {
+    for (const path of [['fleet', 'stats'], ['fleet', 'work'], ['lists', 'publish']]) {
+      const a = await cli(['help', ...path]);
+      const b = await cli([...path, '--help']);
+      expect(a.code).toBe(0);
+      expect(a.out).toBe(b.out);
+      expect(a.out).toContain(`Usage: tunnelscope ${path.join(' ')} `);
+    }
+    expect(await cli(['help', 'nosuch'])).toEqual({ code: 2, out: '', err: "tunnelscope help: unknown command 'nosuch'\n(run 'tunnelscope --help' for the options)\n" });
+    const sub = await cli(['help', 'fleet', 'nosuch']);
+    expect(sub.code).toBe(2);
+    expect(sub.err).toBe("tunnelscope help: unknown command 'nosuch' of 'fleet'\n(run 'tunnelscope fleet --help' for the options)\n");
+  });
+
   it('no arguments: usage on stderr, nothing on stdout, exit 2', async () => {
     const r = await cli([]);
     expect(r.code).toBe(2);

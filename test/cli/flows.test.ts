@@ -74,6 +74,13 @@ describe('tunnelscope flows', () => {
     expect(a.out).toBe(b.out);
   });
 
+  it('names stdin as classify and report do: a corrupt stream is "stdin: at byte N: …"', async () => {
+    const cut = sampleCapture().subarray(0, 30);
+    const a = await runCli(['-', '-q'], { stdin: cut });
+    expect(a.code).toBe(2);
+    expect(a.err).toMatch(/^tunnelscope flows: stdin: at byte 24: truncated record/);
+  });
+
   it('applies --idle-timeout and --max-flows', async () => {
     const w = new PcapWriter();
     for (let i = 0; i < 5; i++) w.packet(T0 + i * 10e6, buildFrame({ src: '10.0.0.1', dst: '10.0.0.2', proto: 17, srcPort: 1, dstPort: 2 }));

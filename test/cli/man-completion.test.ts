@@ -61,11 +61,10 @@ describe('bash completion', () => {
     expect(b.stderr.text).toMatch(/^tunnelscope completion: unsupported shell "fish"/);
   });
 
-  /** What bash completes for the words typed so far (the last one being completed). */
+  /** What bash completes for the words typed so far (the last one being completed); words passed as arguments, never as script text. */
   function complete(dir: string, ...typed: string[]): string[] {
-    const words = ['tunnelscope', ...typed].map((w) => `'${w}'`).join(' ');
-    const cmd = `source ${join(dir, 'c.bash')}; cd ${dir}; COMP_WORDS=(${words}); COMP_CWORD=${typed.length}; _tunnelscope; printf '%s\\n' "\${COMPREPLY[@]}"`;
-    return execFileSync('bash', ['-c', cmd], { encoding: 'utf8' }).split('\n').filter(Boolean).sort();
+    const cmd = `source "$1"; cd "$2"; shift 2; COMP_WORDS=(tunnelscope "$@"); COMP_CWORD=$#; _tunnelscope; printf '%s\\n' "\${COMPREPLY[@]}"`;
+    return execFileSync('bash', ['-c', cmd, 'bash', join(dir, 'c.bash'), dir, ...typed], { encoding: 'utf8' }).split('\n').filter(Boolean).sort();
   }
 
   it('completes commands, flags, values and files from the definitions', () => {
@@ -89,5 +88,71 @@ describe('bash completion', () => {
     } finally {
       rmSync(dir, { recursive: true });
     }
+  });
+
+  it('offers a file name with spaces or glob characters as the one name it is', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tunnelscope-completion-'));
+    try {
+      writeFileSync(join(dir, 'c.bash'), script);
+      for (const f of ['my trace.pcap', 'a.pcap', '[a].pcap', 'x*y.pcap', 'xy.pcap']) writeFileSync(join(dir, f), '');
+      expect(complete(dir, 'classify', 'my')).toEqual(['my trace.pcap']);
+      expect(complete(dir, 'classify', '--registered', 'my')).toEqual(['my trace.pcap']);
+      expect(complete(dir, 'classify', '[')).toEqual(['[a].pcap']);
+      expect(complete(dir, 'classify', 'x')).toEqual(['x*y.pcap', 'xy.pcap']);
+      expect(complete(dir, 'fleet', 'submit', 'my')).toEqual(['my trace.pcap']);
+    } finally {
+      rmSync(dir, { recursive: true });
+    }
+  });
+
+  it('completes the subcommands of lists and fleet, with their own flags and values', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tunnelscope-completion-'));
+    try {
+      writeFileSync(join(dir, 'c.bash'), script);
+      writeFileSync(join(dir, 'reg.txt'), '');
+      const nested = commands.filter((c) => c.commands.length > 0);
+      expect(nested.map((c) => c.name()).sort()).toEqual(['fleet', 'lists']);
+      for (const c of nested) {
+        const subs = c.commands.filter((s) => s.name() !== 'help');
+        expect(complete(dir, c.name(), '')).toEqual([...subs.map((s) => s.name()), 'help'].sort());
+        expect(complete(dir, c.name(), 'help', '')).toEqual(subs.map((s) => s.name()).sort());
+        expect(complete(dir, 'help', c.name(), '')).toEqual(subs.map((s) => s.name()).sort());
+        for (const s of subs) {
+          const want = flags(s).filter((f) => f.startsWith('--')).concat('--help').sort();
+          expect(complete(dir, c.name(), s.name(), '--'), `${c.name()} ${s.name()}`).toEqual(want);
+        }
+      }
+      expect(complete(dir, 'lists', 'publish', '--registered', 'r')).toEqual(['reg.txt']);
+      expect(complete(dir, 'fleet', 'stats', '--format', '')).toEqual(['json', 'ndjson', 'table']);
+      expect(complete(dir, 'fleet', 'submit', '--format', '')).toEqual(['ndjson']);
+      // An optional value (`--lists-from [BUCKET]`) is no value to complete, but the next flag still is.
+      expect(complete(dir, 'fleet', 'work', '--lists-from', '')).toEqual([]);
+      expect(complete(dir, 'fleet', 'work', '--lists-from', '--max-j')).toEqual(['--max-jobs']);
+      // A word after the command path is an operand, even when spelled like a command.
+      expect(complete(dir, 'fleet', 'submit', 'work', '--ti')).toEqual(['--timeout']);
+      expect(complete(dir, 'classify', '--emit', '')).toEqual(['both', 'records', 'verdicts']);
+      // `--format=ze`: bash hands the words over split at '=' (COMP_WORDBREAKS).
+      expect(complete(dir, 'classify', '--format', '=', 'ze')).toEqual(['zeek', 'zeek-json']);
+      expect(complete(dir, 'classify', '--format', '=')).toEqual(['csv', 'eve', 'json', 'ndjson', 'table', 'zeek', 'zeek-json']);
+      expect(complete(dir, 'lists', 'publish', '--registered', '=', 'r')).toEqual(['reg.txt']);
+    } finally {
+      rmSync(dir, { recursive: true });
+    }
+  });
+});
+
+describe('README', () => {
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  const cli = readme.slice(readme.indexOf('\n## CLI\n'), readme.indexOf('\n### Live capture\n'));
+
+  it("names every flag of every command and subcommand in its CLI section (the usage block or the text after it)", () => {
+    const missing: string[] = [];
+    for (const c of commands) {
+      for (const cmd of [c, ...c.commands.filter((s) => s.name() !== 'help')]) {
+        const path = cmd === c ? c.name() : `${c.name()} ${cmd.name()}`;
+        for (const f of flags(cmd).filter((x) => x.startsWith('--'))) if (!new RegExp(`${f}(?![a-z-])`).test(cli)) missing.push(`${path} ${f}`);
+      }
+    }
+    expect(missing).toEqual([]);
   });
 });

@@ -10,6 +10,7 @@ import { join, resolve } from 'node:path';
 import { PcapFeed, tcpExchange, wgHandshake } from '../helpers/pcap-feed.js';
 import { sleep } from '../helpers/live-capture.js';
 import { onText } from '../helpers/text-stream.js';
+import { parseHostPort } from '../../src/cli/classify.js';
 
 const BIN = join(resolve(import.meta.dirname, '..', '..'), 'dist', 'cli.js');
 
@@ -38,6 +39,17 @@ async function startLive(args: string[]) {
   await until(() => address.test(io.err), 'the metrics address');
   return { p, io, exit, until, url: address.exec(io.err)![1]!, feed: new PcapFeed(p.stdin) };
 }
+
+describe('--metrics HOST:PORT', () => {
+  it('takes names, IPv4, IPv6 in brackets and a scoped IPv6 address (a link-local management interface)', () => {
+    expect(parseHostPort('0.0.0.0:9464')).toEqual({ host: '0.0.0.0', port: 9464 });
+    expect(parseHostPort('[::1]:0')).toEqual({ host: '::1', port: 0 });
+    expect(parseHostPort('[fe80::1%eth0]:9464')).toEqual({ host: 'fe80::1%eth0', port: 9464 });
+    expect(parseHostPort('[fe80::1%eth 0]:9464')).toBeNull();
+    expect(parseHostPort('fe80::1%eth0:9464')).toBeNull();
+    expect(parseHostPort('[::1]:65536')).toBeNull();
+  });
+});
 
 describe('classify --metrics', () => {
   it('serves the run’s metrics while it runs; a SIGHUP reload shows in them', async () => {

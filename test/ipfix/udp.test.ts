@@ -54,6 +54,20 @@ describe('IPFIX over UDP', () => {
     expect(() => parseIpfixUrl('udp://u:p@127.0.0.1:4739')).toThrow(/expected udp:\/\/HOST:PORT/);
   });
 
+  it('takes a scoped IPv6 collector (a link-local address on a management interface), as typed or RFC 6874-encoded', async () => {
+    expect(parseIpfixUrl('udp://[fe80::1%eth0]:4739')).toEqual({ host: 'fe80::1%eth0', port: 4739 });
+    expect(parseIpfixUrl('udp://[fe80::1%25eth0.7]')).toEqual({ host: 'fe80::1%eth0.7', port: 4739 });
+    expect(() => parseIpfixUrl('udp://[fe80::1%eth0]:70000')).toThrow(/bad port/);
+    expect(() => parseIpfixUrl('udp://[fe80::1%e th0]:4739')).toThrow(/not a URL/);
+    expect(() => parseIpfixUrl('udp://[nothex%eth0]:4739')).toThrow(/not a URL/);
+    const rx = await receiver('udp6', '::1');
+    const ex = createIpfixExporter(`udp://[::1%lo]:${rx.port}`, { flushMs: 50 });
+    await until(() => rx.got.length >= 1);
+    await ex.close();
+    expect(rx.got.length).toBeGreaterThanOrEqual(1);
+    expect(ex.stats).toMatchObject({ sendErrors: 0 });
+  });
+
   it('sends templates at once, data after flushMs without close, everything at close; IPv6 collector', async () => {
     const recs = await sampleRecords();
     const rx = await receiver('udp6', '::1');

@@ -200,10 +200,13 @@ describe('loadCidrList', () => {
     await expect(loadCidrList({ path: dir })).rejects.toThrow(/cannot read list: is a directory/);
     const bin = join(dir, 'bin.txt');
     writeFileSync(bin, Buffer.from([0x31, 0xff, 0xfe, 0x0a]));
-    await expect(loadCidrList({ path: bin })).rejects.toThrow(/not UTF-8 text/);
+    await expect(loadCidrList({ path: bin })).rejects.toThrow(/not UTF-8 text \(line 1, byte 1\)/);
+    // The bad byte is found in a big file by its line and offset.
+    writeFileSync(bin, Buffer.concat([Buffer.from('# hand-written\n10.0.0.0/8,Zürich\n'), Buffer.from([0x31, 0x30, 0xc3, 0x28, 0x0a])]));
+    await expect(loadCidrList({ path: bin })).rejects.toThrow(/not UTF-8 text \(line 3, byte 36\)/);
     const nul = join(dir, 'nul.txt');
     writeFileSync(nul, '10.0.0.0/8\0\n');
-    await expect(loadCidrList({ path: nul, source: 'named' } as { path: string })).rejects.toThrow(/NUL byte/);
+    await expect(loadCidrList({ path: nul, source: 'named' } as { path: string })).rejects.toThrow(/NUL byte; line 1, byte 10/);
     await expect(loadCidrList({ path: nul }, { source: 'named' })).rejects.toThrow(/^named: /);
   });
 });

@@ -4,6 +4,7 @@
  * read as units is the same text the string reader returns, with the same errors; the interner gives one id per
  * distinct string, whether it is met as a range of the list or given as a default value.
  */
+import { isUtf8 } from 'node:buffer';
 import fc from 'fast-check';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -45,12 +46,17 @@ describe('readListUnits', () => {
     fc.uint8Array({ maxLength: 40 }).map((a) => Buffer.from(a)), // mostly not UTF-8, sometimes NUL
   );
   // What a UTF-8 decoder makes of the bytes (a leading byte-order mark dropped), and the reader's two refusals.
+  // Where the refusal points: the bad byte's line and offset (the first ill-formed sequence starts where the
+  // longest prefix that decodes ends).
+  const at = (b: Uint8Array, off: number): string => `line ${1 + [...b.subarray(0, off)].filter((x) => x === 10).length}, byte ${off}`;
   const decoded = (b: Uint8Array): { ok: string } | { error: string } => {
     try {
       const t = new TextDecoder('utf-8', { fatal: true }).decode(b);
-      return t.includes('\0') ? { error: 'ListReadError: src: cannot read list: binary file (NUL byte)' } : { ok: t };
+      return t.includes('\0') ? { error: `ListReadError: src: cannot read list: binary file (NUL byte; ${at(b, b.indexOf(0))})` } : { ok: t };
     } catch {
-      return { error: 'ListReadError: src: cannot read list: not UTF-8 text' };
+      let p = b.length;
+      while (p > 0 && !isUtf8(b.subarray(0, p))) p--;
+      return { error: `ListReadError: src: cannot read list: not UTF-8 text (${at(b, p)})` };
     }
   };
   it('is the text a UTF-8 decoder makes of the file (readListText: as a string; readListUnits: as units), or the same error', async () => {

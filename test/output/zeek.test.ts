@@ -169,6 +169,20 @@ describe('Zeek conn.log', () => {
     expect(JSON.parse(json)['tunnelscope.registrant']).toBe(r.registrant);
   });
 
+  it('an ICMP flow leaves its conn id ports unset (Zeek puts type and code there); ESP keeps 0 as Zeek logs it', () => {
+    const esp = records.find((x) => x.transport === 'esp')!;
+    for (const transport of ['icmp', 'icmpv6'] as const) {
+      const r = { ...esp, transport };
+      const { rows } = parseTsv(zeekHeader({ time: 0 }) + zeekLine(r));
+      expect(rows[0]!['proto']).toBe('icmp');
+      expect([rows[0]!['id.orig_p'], rows[0]!['id.resp_p']]).toEqual([null, null]);
+      const json = JSON.parse(zeekJsonLine(r)) as Record<string, unknown>;
+      expect('id.orig_p' in json || 'id.resp_p' in json).toBe(false);
+    }
+    const { rows } = parseTsv(zeekHeader({ time: 0 }) + zeekLine(esp));
+    expect([rows[0]!['id.orig_p'], rows[0]!['id.resp_p']]).toEqual([0, 0]);
+  });
+
   it('zeek-json carries the same values as the TSV form, unset fields left out', () => {
     const { rows } = parseTsv(tsv);
     const json = render('zeek-json', records).trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
