@@ -38,7 +38,11 @@ const MAX_INTERFACES = 65536;
 // Timestamp conversion modes, chosen once per interface so the per-packet path is one switch.
 const TS_MUL = 0; // unit is 10^-k s with k <= 6: multiply
 const TS_DIV = 1; // unit is 10^-k s with k > 6: exact integer division of the 64-bit value
-const TS_BIN = 2; // unit is 2^-e s: floating scale (sub-microsecond rounding may differ by 1 µs)
+// Unit 2^-e s with e > 6: 10^6 / 2^e = 15625 / 2^(e-6), so µs = floor((hi·15625·2^32 + lo·15625) / 2^s), s = e - 6.
+// Both products stay below 2^46 and every division is by a power of two, so the floor is exact; a plain
+// ticks × (10^6 / 2^e) needs 65 bits for a 2^-20 s tick count of today and came out 1 µs late.
+const TS_BIN_LO = 2; // s < 32: hi·15625·2^(32-s) + floor(lo·15625 / 2^s)
+const TS_BIN_HI = 3; // s >= 32: floor((hi·15625 + floor(lo·15625 / 2^32)) / 2^(s-32))
 
 export class PcapngParser implements ContainerParser {
   private le = false;
@@ -48,9 +52,9 @@ export class PcapngParser implements ContainerParser {
   private ifLinkType: number[] = [];
   private ifSnapLen: number[] = [];
   private ifTsMode: number[] = [];
-  private ifTsA: number[] = []; // TS_MUL: multiplier; TS_DIV: divisor; TS_BIN: 1e6 / 2^e
+  private ifTsA: number[] = []; // TS_MUL: multiplier; TS_DIV: divisor; TS_BIN_LO: 2^(32-s); TS_BIN_HI: 2^(s-32)
   private ifTsHiQ: number[] = []; // TS_DIV: floor(2^32 / d)
-  private ifTsHiR: number[] = []; // TS_DIV: 2^32 mod d
+  private ifTsHiR: number[] = []; // TS_DIV: 2^32 mod d; TS_BIN_LO: 2^s
   private ifTsOffUs: number[] = [];
   /** SPB carries no timestamp: it inherits the last one seen in the section, so time never runs backwards. */
   private lastTsUs = 0;
@@ -175,9 +179,17 @@ export class PcapngParser implements ContainerParser {
     this.ifTsOffUs[i] = offSec * 1e6;
     this.ifTsHiQ[i] = 0;
     this.ifTsHiR[i] = 0;
-    if (resol & 0x80) {
-      this.ifTsMode[i] = TS_BIN;
-      this.ifTsA[i] = 1e6 / 2 ** (resol & 0x7f);
+    const e = resol & 0x7f;
+    if (resol & 0x80 && e <= 6) {
+      this.ifTsMode[i] = TS_MUL; // 10^6 / 2^e is an integer
+      this.ifTsA[i] = 1e6 / 2 ** e;
+    } else if (resol & 0x80 && e - 6 < 32) {
+      this.ifTsMode[i] = TS_BIN_LO;
+      this.ifTsA[i] = 2 ** (32 - (e - 6));
+      this.ifTsHiR[i] = 2 ** (e - 6);
+    } else if (resol & 0x80) {
+      this.ifTsMode[i] = TS_BIN_HI;
+      this.ifTsA[i] = 2 ** (e - 6 - 32);
     } else if (resol <= 6) {
       this.ifTsMode[i] = TS_MUL;
       this.ifTsA[i] = 10 ** (6 - resol);
@@ -199,7 +211,8 @@ export class PcapngParser implements ContainerParser {
     else if (mode === TS_DIV) {
       const d = this.ifTsA[i]!;
       us = hi * this.ifTsHiQ[i]! + Math.floor((hi * this.ifTsHiR[i]! + lo) / d);
-    } else us = Math.floor((hi * 4294967296 + lo) * this.ifTsA[i]!);
+    } else if (mode === TS_BIN_LO) us = hi * 15625 * this.ifTsA[i]! + Math.floor((lo * 15625) / this.ifTsHiR[i]!);
+    else us = Math.floor((hi * 15625 + Math.floor((lo * 15625) / 4294967296)) / this.ifTsA[i]!);
     return us + this.ifTsOffUs[i]!;
   }
 

@@ -204,3 +204,38 @@ describe('pcapng', () => {
     );
   });
 });
+
+describe('pcapng binary if_tsresol (2^-e s)', () => {
+  // Found by converting the corpus to pcapng with if_tsresol 2^-20 (ticks chosen so flooring back gives the
+  // original microsecond): 158 flow times came out 1 µs late, because ticks × 10^6/2^e was rounded as a double
+  // (a 2^-20 tick count of 2024 has 51 bits; times 10^6/2^20 needs 65) before flooring.
+  it('floors ticks × 10^6 / 2^e exactly, as a decimal if_tsresol does, at capture times of today', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 64 }),
+        fc.bigInt({ min: 0n, max: 8_000_000_000_000_000n }), // µs up to 2223
+        fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }),
+        (e, us, frac) => {
+          // The tick count of `us` plus any part of a microsecond, kept within 64 bits.
+          const perUs = (1n << BigInt(e)) / 1_000_000n;
+          let ticks = (us << BigInt(e)) / 1_000_000n + (perUs > 0n ? frac % perUs : 0n);
+          if (ticks >= 1n << 64n) ticks = (1n << 64n) - 1n;
+          const want = (ticks * 1_000_000n) >> BigInt(e);
+          const w = new PcapngWriter().section().idb({ linkType: 1, tsresol: 0x80 | e }).epb(0, ticks, F3);
+          const { got, stats } = read(w.toBuffer());
+          if (want > BigInt(Number.MAX_SAFE_INTEGER)) return stats.badTimestamps === 1 && got.length === 0;
+          return got.length === 1 && got[0]!.tsUs === Number(want);
+        },
+      ),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('gives the same microseconds as if_tsresol 6 for times of 2020-2021 at 2^-20 and 2^-30 s', () => {
+    for (const us of [1_613_977_602_672_535n, 1_591_342_198_821_353n]) for (const e of [20n, 30n]) {
+      const ticks = ((us << e) / 1_000_000n) + 1n; // just past the microsecond's first tick
+      const w = new PcapngWriter().section().idb({ linkType: 1, tsresol: 0x80 | Number(e) }).epb(0, ticks, F3);
+      expect(read(w.toBuffer()).got[0]!.tsUs).toBe(Number(us));
+    }
+  });
+});
