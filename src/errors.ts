@@ -90,6 +90,16 @@ export function checkOptions(where: string, options: unknown): void {
 }
 
 /**
+ * A public door's options object names only options it knows: a misspelt one (`registred`) would otherwise be left
+ * out in silence, and a list left out changes verdicts.
+ */
+export function checkKnownOptions(where: string, options: object, known: readonly string[]): void {
+  for (const k of Object.keys(options)) {
+    if (!known.includes(k)) throw new InvalidArgumentError(`${where}: unknown option ${quoteText(k, 64)} (expected ${known.join(', ')})`);
+  }
+}
+
+/**
  * A classifier handed to a door that drives it (the socket adapters, a job worker) must be one: checked at the call,
  * by the method the door will call, so a wrong value fails there with its name rather than on the first packet.
  */

@@ -5,7 +5,7 @@
 import type { Detector, Evidence, FlowView } from '../detect/types.js';
 import { ArrayFlowView, type ArrayPacket } from '../detect/array-flow.js';
 import { DETECTORS } from '../detect/registry.js';
-import { checkOptions, describeValue, InvalidArgumentError, numberOption } from '../errors.js';
+import { checkKnownOptions, checkOptions, describeValue, InvalidArgumentError, numberOption } from '../errors.js';
 import { decide, DetectorTable, FlowDetection, labelIsVpn, type FlowAddresses } from './engine.js';
 import { nextSnapshot, type ListSnapshot, type ListsInput } from './lists.js';
 import type { Verdict } from './types.js';
@@ -227,7 +227,12 @@ function withDefaultDomains(options: ClassifierOptions): ListsInput {
  *   dstPort: 51820, packets: [{ dir: 0, bytes: initiation148 }, { dir: 1, bytes: response92 }] });
  * v.label; // 'registered_vpn'
  */
+/** The options {@link createClassifier} takes (the lists and the classifier's settings). */
+export const CLASSIFIER_OPTIONS = ['registered', 'vpnEndpoints', 'vpnDomains', 'names', 'version', 'detectors', 'flow', 'companionWindowS', 'sslVpnEspPorts', 'sideConnectionWindowS'] as const;
+
 export function createClassifier(options: ClassifierOptions = {}): Classifier {
+  checkOptions('createClassifier', options);
+  checkKnownOptions('createClassifier', options, CLASSIFIER_OPTIONS);
   return new Classifier(options);
 }
 

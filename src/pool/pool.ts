@@ -17,11 +17,11 @@ import { open } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import type { Worker } from 'node:worker_threads';
 import { builtin } from '../builtins.js';
-import { Classifier, type ClassifierOptions } from '../classify/classifier.js';
+import { Classifier, CLASSIFIER_OPTIONS, type ClassifierOptions } from '../classify/classifier.js';
 import type { ListsInput } from '../classify/lists.js';
 import type { FlowRecord } from '../classify/record.js';
 import { DETECTORS } from '../detect/registry.js';
-import { InvalidArgumentError, PoolError, TraceFormatError, TunnelscopeError, type ErrorCode } from '../errors.js';
+import { checkKnownOptions, checkOptions, InvalidArgumentError, PoolError, TraceFormatError, TunnelscopeError, type ErrorCode } from '../errors.js';
 import type { FlowTableOptions } from '../trace/flow-table.js';
 import { LINKTYPE_ETHERNET, type RawPacket } from '../trace/types.js';
 import { frameShard } from './shard.js';
@@ -851,5 +851,7 @@ export class ClassifierPool extends EventEmitter {
 
 /** Start a pool of classifier workers. Call `close()` when done (workers keep the process alive). */
 export function createClassifierPool(options: ClassifierPoolOptions = {}): ClassifierPool {
+  checkOptions('createClassifierPool', options);
+  checkKnownOptions('createClassifierPool', options, [...CLASSIFIER_OPTIONS, 'workers', 'order', 'maxBatchesPerWorker', 'batchBytes', 'workerUrl']);
   return new ClassifierPool(options);
 }

@@ -116,3 +116,18 @@ describe('a list given as undefined is left out, as in createClassifier; a missp
     expect(c.update({ registered: [['10.0.0.0/8', 'x']], names: { registered: 'r.txt' }, version: 7 })).toBe(7);
   });
 });
+
+describe('createClassifier and createClassifierPool refuse an option they do not know', () => {
+  it('a misspelt list (registred) is refused, not silently left out (every registered VPN would be unregistered)', () => {
+    expect(() => createClassifier({ registred: [['10.0.0.0/8', 'acme']] } as never)).toThrow(/createClassifier: unknown option "registred" \(expected registered, /);
+    expect(() => createClassifier({ companionWindow: 5 } as never)).toThrow(InvalidArgumentError);
+    // Every documented option is taken.
+    const c = createClassifier({ registered: [], vpnEndpoints: null, vpnDomains: undefined, names: {}, version: 3, flow: {}, companionWindowS: 1, sslVpnEspPorts: [4500], sideConnectionWindowS: 1 });
+    expect(c.listVersion).toBe(3);
+  });
+  it('the pool checks its own options and the classifier\'s', async () => {
+    const { createClassifierPool } = await import('../../src/pool/pool.js');
+    expect(() => createClassifierPool({ worker: 2 } as never)).toThrow(/createClassifierPool: unknown option "worker" \(expected .*workers/);
+    expect(() => createClassifierPool({ registred: [] } as never)).toThrow(InvalidArgumentError);
+  });
+});
