@@ -163,3 +163,21 @@ describe('calls a closed adapter or a report builder cannot serve', () => {
     expect(() => new ReportBuilder().add(v as never)).toThrow(InvalidArgumentError);
   });
 });
+
+describe('every door with an options object refuses an option it does not know (a misspelt one was left at its default in silence)', () => {
+  it('session, its flow options, the decoder, the socket adapters, the metrics server', async () => {
+    const { createClassifier } = await import('../src/classify/classifier.js');
+    const { Decoder } = await import('../src/trace/decode.js');
+    const { DatagramClassifier, classifySocket } = await import('../src/node.js');
+    const c = createClassifier();
+    expect(() => c.session({ flows: {} } as never)).toThrow(/^session: unknown option "flows" \(expected flow, decoder/);
+    expect(() => c.session({ flow: { idleTimeout: 5 } } as never)).toThrow(/^flow options: unknown option "idleTimeout" \(expected idleTimeoutSec, /);
+    expect(() => createClassifier({ flow: { maxflows: 5 } } as never).session()).toThrow(/unknown option "maxflows"/);
+    expect(() => new Decoder({ maxDepth: 2 } as never)).toThrow(/^decoder: unknown option "maxDepth"/);
+    expect(() => new DatagramClassifier(c, { maxFlow: 10 } as never)).toThrow(/^DatagramClassifier: unknown option "maxFlow"/);
+    const { Socket } = await import('node:net');
+    expect(() => classifySocket(c, new Socket(), { timeoutMs: 5 } as never)).toThrow(/^classifySocket: unknown option "timeoutMs"/);
+    // The documented options still go through.
+    expect(() => c.session({ flow: { idleTimeoutSec: 5, tcpLingerSec: 1 }, records: true, decoder: { maxTunnelDepth: 2 } })).not.toThrow();
+  });
+});

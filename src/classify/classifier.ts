@@ -199,6 +199,7 @@ export class Classifier {
   /** Open a streaming session (packets in, verdict and flow events out). */
   session(options: SessionOptions = {}): ClassifierSession {
     checkOptions('session', options);
+    checkKnownOptions('session', options, ['flow', 'decoder', 'records', 'maxDnsBindings', 'maxCertStreams']);
     const flow = options.flow ?? this.flowDefaults;
     return new ClassifierSession(this, flow === undefined ? options : { ...options, flow });
   }

@@ -10,7 +10,7 @@
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { builtin } from '../builtins.js';
-import { checkOptions, numberOption } from '../errors.js';
+import { checkKnownOptions, checkOptions, numberOption } from '../errors.js';
 import { formatIPv4, formatIPv6Words } from '../ip/format.js';
 import { isV4MappedWords, parseIPv6 } from '../ip/parse.js';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
@@ -224,6 +224,7 @@ export class RunMetrics {
    */
   serve(host: string, port: number, options: ServeOptions = {}): Promise<MetricsServer> {
     checkOptions('serve', options);
+    checkKnownOptions('serve', options, ['maxConnections', 'maxConnectionsPerPeer', 'headersTimeoutMs', 'scrapeBuildsPerSecond']);
     const maxConnections = numberOption('maxConnections', options.maxConnections, 32, 1, 1 << 20, true);
     const maxPerPeer = numberOption('maxConnectionsPerPeer', options.maxConnectionsPerPeer, 4, 1, 1 << 20, true);
     const headersTimeout = numberOption('headersTimeoutMs', options.headersTimeoutMs, 5000, 1, 3_600_000);

@@ -16,7 +16,7 @@ import type { Classifier } from '../classify/classifier.js';
 import type { ClassifierSession } from '../classify/session.js';
 import type { Verdict } from '../classify/types.js';
 import { IPPROTO_UDP } from '../detect/types.js';
-import { checkClassifier, checkOptions, describeValue, InvalidArgumentError, numberOption } from '../errors.js';
+import { checkClassifier, checkKnownOptions, checkOptions, describeValue, InvalidArgumentError, numberOption } from '../errors.js';
 import type { FlowHandle, PacketView } from '../trace/types.js';
 import { newPacketView } from '../trace/decode.js';
 import { isUnspecified, LocalAddresses, parseSockAddr, UNSPECIFIED4, UNSPECIFIED6, type SockAddr } from './address.js';
@@ -154,6 +154,7 @@ export class DatagramClassifier extends EventEmitter {
     super();
     checkClassifier('DatagramClassifier', 'the first argument', classifier, 'session');
     checkOptions('DatagramClassifier', options);
+    checkKnownOptions('DatagramClassifier', options, ['maxPackets', 'maxFlows', 'maxBytes', 'idleMs']);
     const maxPackets = Math.floor(numberOption('maxPackets', options.maxPackets, 8, 1, 255));
     const maxFlows = Math.floor(numberOption('maxFlows', options.maxFlows, 100_000, 1, 1 << 28));
     const maxBytes = numberOption('maxBytes', options.maxBytes, 256 * MiB, 1);
@@ -231,6 +232,7 @@ export class DatagramClassifier extends EventEmitter {
     if (this.closed) throw new InvalidArgumentError('attach: the classifier is closed');
     if (isClosedSocket(socket)) throw new InvalidArgumentError('attach: the socket is closed');
     checkOptions('attach', options);
+    checkKnownOptions('attach', options, ['localAddress']);
     // What can be checked before the socket is bound is checked now, not as an 'error' event at 'listening'.
     LocalAddresses.parseGiven(options.localAddress);
     let att: Attachment | null = null;

@@ -16,7 +16,7 @@ import type { Classifier } from '../classify/classifier.js';
 import type { Verdict } from '../classify/types.js';
 import type { ArrayPacket } from '../detect/array-flow.js';
 import { IPPROTO_TCP } from '../detect/types.js';
-import { checkClassifier, checkOptions, describeValue, InvalidArgumentError, MAX_DELAY_MS, numberOption } from '../errors.js';
+import { checkClassifier, checkKnownOptions, checkOptions, describeValue, InvalidArgumentError, MAX_DELAY_MS, numberOption } from '../errors.js';
 import { parseSockAddr, sameFamily } from './address.js';
 import { firstMessageEnd, MORE, newFramingState, UNKNOWN } from './first-message.js';
 
@@ -71,6 +71,7 @@ export function classifySocket(classifier: Classifier, socket: Socket, options: 
     throw new InvalidArgumentError(`classifySocket: the second argument must be a net.Socket, got ${describeValue(socket)}`);
   }
   checkOptions('classifySocket', options);
+  checkKnownOptions('classifySocket', options, ['firstBytesTimeoutMs', 'maxBytes', 'settleMs', 'undecided']);
   const timeoutMs = numberOption('firstBytesTimeoutMs', options.firstBytesTimeoutMs, 2000, 0, MAX_DELAY_MS);
   const maxBytes = Math.floor(numberOption('maxBytes', options.maxBytes, 16384, 1));
   const settleMs = numberOption('settleMs', options.settleMs, 100, 0, MAX_DELAY_MS);

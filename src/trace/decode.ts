@@ -11,7 +11,7 @@ import { ipToView } from './decode-ip.js';
 import { DECODE_REASONS, OK, R_IP_BAD_VERSION } from './decode-reasons.js';
 import { pptpInner, tunnelInner, type TunnelCursor } from './decode-tunnel.js';
 import { DOUBLE, ENCAP_NAMES, ENCAP_NONE, LINKTYPE_NFLOG, type PacketView, type RawPacket } from './types.js';
-import { checkOptions, describeValue, InvalidArgumentError, numberOption } from '../errors.js';
+import { checkKnownOptions, checkOptions, describeValue, InvalidArgumentError, numberOption } from '../errors.js';
 
 export { DECODE_REASONS } from './decode-reasons.js';
 
@@ -94,6 +94,7 @@ export class Decoder {
   constructor(opts: DecoderOptions = {}) {
     // A depth of NaN or -1 turned decapsulation off without a word, 'outer ' read the inner tag.
     checkOptions('decoder', opts);
+    checkKnownOptions('decoder', opts, ['maxTunnelDepth', 'vlan']);
     this.maxDepth = numberOption('decoder: maxTunnelDepth', opts.maxTunnelDepth, 4, 0, 64, true);
     const vlan: unknown = opts.vlan ?? 'inner';
     if (vlan !== 'inner' && vlan !== 'outer') throw new InvalidArgumentError(`decoder: vlan must be 'inner' or 'outer', got ${describeValue(vlan)}`);

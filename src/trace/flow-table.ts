@@ -41,12 +41,18 @@ import { IPPROTO_ESP, IPPROTO_TCP } from '../flow/ipproto.js';
 import { Decoder, newPacketView } from './decode.js';
 import { Reassembler, type DatagramSink, type ReassemblyStats } from './reassembly.js';
 import type { FlowView } from '../flow/view.js';
-import { InvalidArgumentError } from '../errors.js';
+import { checkKnownOptions, InvalidArgumentError } from '../errors.js';
 import type { EndReason, FlowHandle, PacketView } from './types.js';
 import { formatEndpoint, hasPorts } from './flow-format.js';
 import { POOL_CHUNK, SnippetPool } from './snippet-pool.js';
 import { mix30 } from './bytes.js';
 import { indexInsert, indexRemove } from './open-index.js';
+
+/** The keys of {@link FlowTableOptions}: a misspelt one is refused, not left at its default in silence. */
+export const FLOW_TABLE_OPTIONS = [
+  'idleTimeoutSec', 'tcpIdleTimeoutSec', 'maxFlows', 'maxPayloadPackets', 'payloadBytes', 'maxCapturingFlows', 'maxLongCapturingFlows',
+  'tcpLingerSec', 'reassemblyTimeoutSec', 'maxReassemblies', 'reassemblyMaxBytes',
+] as const;
 
 export interface FlowTableOptions {
   /** Idle timeout in seconds of capture time for non-TCP flows (UDP, ICMP, ESP…). Default 120. */
@@ -328,6 +334,7 @@ export class FlowTable {
    */
   constructor(options: FlowTableOptions, listener: FlowListener, decoder?: Decoder) {
     const o = options ?? {};
+    if (typeof o === 'object') checkKnownOptions('flow options', o, FLOW_TABLE_OPTIONS);
     const num = (v: number | undefined, d: number, name: string, min: number): number => {
       const x = v ?? d;
       if (typeof x !== 'number' || !Number.isFinite(x) || x < min) {
