@@ -80,7 +80,8 @@ Output: one record per flow, in the order flows end:
   {"transport","src","dst","vlan"?,"encap"?,"packets","bytes","firstSeen","lastSeen","end"}
   src = initiator (TCP: the SYN sender), endpoints ip:port / [ipv6]:port / bare ip for portless transports,
   times ISO-8601 UTC with microseconds (capture time), end = idle | evicted | fin | rst | eof | stop.
-  A summary (packets read, malformed skipped by reason, flows emitted) goes to stderr.
+  A summary (packets read, malformed skipped by reason, flows emitted, tunnelled packets counted as their
+  carrier flow) goes to stderr.
   SIGINT/SIGTERM stop the run: live flows end with reason stop, records and summary are written, exit 0 (a
   second signal exits at once, 130/143). A live capture on stdin (packet times within a minute of this clock)
   ends idle flows while it is quiet, and its flows end with stop when its input closes.
