@@ -4,13 +4,14 @@
  * metric read that, so the inner flows went missing without a word. Each surface now says how many and why.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { run as classify } from '../../src/cli/classify.js';
 import { run as flows } from '../../src/cli/flows.js';
+import { run as report } from '../../src/cli/report.js';
 import { fallbackNote } from '../../src/cli/fallback-note.js';
 import { createClassifier } from '../../src/classify/classifier.js';
 import { readCaptureFileSync } from '../../src/trace/reader.js';
@@ -89,6 +90,18 @@ describe('packets counted as their tunnel carrier are reported', () => {
     expect(r.code).toBe(0);
     expect(r.err).toContain(`; ${NOTE}`);
     expect((await inProcess(flows, [WHOLE])).err).not.toContain('carrier');
+  });
+
+  it.each([1, 2])('the report page header lists them (--workers %i)', async (workers) => {
+    // A pool's workers load dist/: 2 workers run the built CLI.
+    const page = async (input: string, out: string): Promise<string> => {
+      const argv = [input, '--out', out, '--quiet', '--workers', String(workers)];
+      const code = workers === 1 ? (await inProcess(report, argv)).code : spawnSync(process.execPath, [BIN, 'report', ...argv]).status;
+      expect(code).toBe(0);
+      return readFileSync(out, 'utf8');
+    };
+    expect(await page(CUT, join(dir, `report-${workers}.html`))).toMatch(/data-meta="tunnel-fallback">vxlan-inner 3, ipip-inner 2</);
+    expect(await page(WHOLE, join(dir, `report-whole-${workers}.html`))).not.toContain('tunnel-fallback');
   });
 
   it('the note says why for each reason and is empty without one', () => {
