@@ -41,6 +41,8 @@ export interface CaptureResult {
   packets: number;
   flows: number;
   malformed: Record<string, number>;
+  /** Packets counted as their tunnel's carrier flow, by reason (SessionStats.fallback). */
+  fallback: Record<string, number>;
   /** Why the capture stopped early (unreadable or corrupt); its records before that point were delivered. */
   error?: Error;
 }
@@ -103,7 +105,7 @@ async function inThread(classifier: Classifier, files: readonly string[], flow: 
     }
     session.end(complete ? 'eof' : 'stop');
     const st = session.stats;
-    results.push({ capture, packets: st.packets, flows: st.flows, malformed: st.malformed, ...(error ? { error } : {}) });
+    results.push({ capture, packets: st.packets, flows: st.flows, malformed: st.malformed, fallback: st.fallback, ...(error ? { error } : {}) });
   }
   return results;
 }
@@ -164,7 +166,7 @@ async function onWorkers(
       };
       try {
         const st = await pool.classifyFile(capture, onRec, { ...(flow === undefined ? {} : { flow }), ...(signal ? { signal } : {}) });
-        results[i] = { capture, packets: st.packets, flows: st.flows, malformed: st.malformed };
+        results[i] = { capture, packets: st.packets, flows: st.flows, malformed: st.malformed, fallback: st.fallback };
       } catch (e) {
         // A pool that failed (a worker died) or closed cannot run the next files either: the run fails, as a bug does.
         if (e instanceof PoolError || (!(e instanceof TunnelscopeError) && !isFsError(e))) {
@@ -173,7 +175,7 @@ async function onWorkers(
           return;
         }
         const before = statsBeforeError(e);
-        results[i] = { capture, packets: before?.packets ?? 0, flows: counts[i]!, malformed: before?.malformed ?? {}, error: e as Error };
+        results[i] = { capture, packets: before?.packets ?? 0, flows: counts[i]!, malformed: before?.malformed ?? {}, fallback: before?.fallback ?? {}, error: e as Error };
       }
       finished[i] = true;
       try {

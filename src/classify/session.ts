@@ -58,6 +58,12 @@ export interface SessionStats {
   packets: number;
   decoded: number;
   malformed: Record<string, number>;
+  /**
+   * Packets decoded but counted as their tunnel's carrier flow (UDP 4789, GTP-U, protocol 41, ...) because the tunnel
+   * inside could not be opened, by reason (DecodeStats.fallback): `<encap>-inner` = the inner packet is cut by the
+   * capture or malformed, `too-deep` = nesting past maxTunnelDepth. Also counted in `decoded`.
+   */
+  fallback: Record<string, number>;
   flows: number;
   verdicts: number;
   /** IP reassembly outcomes: fragments, datagrams reassembled / cut / abandoned (overlapping, invalid), timed out, evicted, flushed, duplicates. */
@@ -185,6 +191,7 @@ export class ClassifierSession extends EventEmitter {
       packets: this.packets,
       decoded: this.decoder.stats.decoded,
       malformed: this.badTimestamps > 0 ? { ...this.decoder.stats.malformed, 'bad-timestamp': this.badTimestamps } : { ...this.decoder.stats.malformed },
+      fallback: { ...this.decoder.stats.fallback },
       flows: this.nFlows,
       verdicts: this.nVerdicts,
       reassembly: { ...this.table.stats.reassembly },

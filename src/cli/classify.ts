@@ -16,6 +16,7 @@ import { PoolError, TraceFormatError, TunnelscopeError } from '../errors.js';
 import { escapeText, safeText } from '../text.js';
 import type { ReaderStats } from '../trace/reader.js';
 import { addReaderProblems } from '../trace/container.js';
+import { fallbackNote } from './fallback-note.js';
 import { Progress } from './progress.js';
 import { CLASSIFY_FORMATS, Tally } from './records.js';
 import { processIo, type CliIo } from './io.js';
@@ -164,6 +165,8 @@ interface RunStats {
   packets: number;
   flows: number;
   malformed: Record<string, number>;
+  /** Packets counted as their tunnel's carrier flow, by reason (SessionStats.fallback). */
+  fallback: Record<string, number>;
   /** Payload packets not inspected as copies of the one before them (a mirror port's duplicates). */
   duplicatesSkipped: number;
   certificates: CertStreamStats;
@@ -171,11 +174,16 @@ interface RunStats {
   pieces?: PiecesRead;
 }
 
-/** For the end-of-run line: packets and certificates the detectors did not get whole, and why ('' if none). */
+/**
+ * For the end-of-run line: packets and certificates the detectors did not get whole, and why ('' if none): tunnelled
+ * packets judged as their carrier, payload copies not inspected, certificates read from one segment.
+ */
 function inspectionNote(st: RunStats): string {
   const c = st.certificates;
   const certs = c.tooLong + c.noSlot;
+  const fallback = fallbackNote(st.fallback);
   return (
+    (fallback !== '' ? `${fallback}, ` : '') +
     (st.duplicatesSkipped > 0 ? `${st.duplicatesSkipped} payload packets not inspected as copies of the one before them (mirror-port duplicates), ` : '') +
     (certs > 0
       ? `${certs} server certificates read from their first segment only (${[
@@ -500,10 +508,21 @@ async function classifySeveralRun(
       const skipped = found.skipped.length ? `, ${found.skipped.length} non-capture files skipped` : '';
       const failed = `${res.failed ? `, ${res.failed} failed` : ''}${found.unreadable.length ? `, ${found.unreadable.length} unreadable` : ''}`;
       const stopped = res.stopped ? ` (${found.files.length - res.captures.length} not read)` : '';
+      // What one capture's line says about frames skipped and tunnels judged on their carrier, over all captures.
+      const mal: Record<string, number> = {};
+      const fb: Record<string, number> = {};
+      for (const c of res.captures) {
+        for (const [k, n] of Object.entries(c.malformed)) mal[k] = (mal[k] ?? 0) + n;
+        for (const [k, n] of Object.entries(c.fallback)) fb[k] = (fb[k] ?? 0) + n;
+      }
+      const fallback = fallbackNote(fb);
+      const bad = Object.entries(mal).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`);
       if (stop?.requested) stderr.write(stop.note('tunnelscope'));
       stderr.write(
         `tunnelscope: ${res.captures.length} captures${stopped}${failed}${skipped}, ${res.packets} packets, ${res.flows} flows, ${tally.vpn} VPN flows, ` +
           tally.shortNote() +
+          (fallback !== '' ? `${fallback}, ` : '') +
+          (bad.length ? `skipped: ${bad.join(', ')}, ` : '') +
           `${secs.toFixed(2)} s (${Math.round(res.packets / Math.max(secs, 1e-9))} packets/s, ${jobs} job${jobs === 1 ? '' : 's'})\n`,
       );
     }
@@ -569,7 +588,7 @@ async function runSession(classifier: Classifier, input: string, o: RunOptions, 
   let n = 0;
   h.metrics?.watch(() => {
     const st = session.stats;
-    return { packets: n, bytes: wireBytes, skipped: st.malformed, liveFlows: session.liveFlows, evicted: st.evicted, duplicates: st.duplicatesSkipped };
+    return { packets: n, bytes: wireBytes, skipped: st.malformed, tunnelFallback: st.fallback, liveFlows: session.liveFlows, evicted: st.evicted, duplicates: st.duplicatesSkipped };
   });
   const shard = o.shard;
   // A shard's session sees every frame's time (idle flows expire as in the whole run, as in a pool worker) and
@@ -643,7 +662,7 @@ async function runPool(
   h.metrics?.watch(() => {
     // From stdin the workers report their sessions' counters with every batch; a file run's come at its end.
     const c = pool.liveCounters();
-    return { packets, bytes: wireBytes, liveFlows: c.liveFlows, evicted: c.evicted, duplicates: c.duplicatesSkipped, skipped: c.malformed };
+    return { packets, bytes: wireBytes, liveFlows: c.liveFlows, evicted: c.evicted, duplicates: c.duplicatesSkipped, skipped: c.malformed, tunnelFallback: c.fallback };
   });
   await o.hooks?.attach?.(pool);
   try {

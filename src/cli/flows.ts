@@ -19,6 +19,7 @@ import type { ReaderStats } from '../trace/reader.js';
 import { ENCAP_NAMES, type EndReason, type FlowHandle, type RawPacket } from '../trace/types.js';
 import type { Command } from 'commander';
 import { cannotReadReason, choiceFlag, numberFlag, traceFlags, UsageError, writeUnreadable } from './args.js';
+import { fallbackNote } from './fallback-note.js';
 import { defaultFormat, isBatchedOutput, isoMicros, OutputSink } from './output.js';
 import { findFormat, formatsHelp, jsonFormat, ndjsonFormat, type OutputFormat } from './formats.js';
 import { processIo, type CliIo } from './io.js';
@@ -79,7 +80,8 @@ Output: one record per flow, in the order flows end:
   {"transport","src","dst","vlan"?,"encap"?,"packets","bytes","firstSeen","lastSeen","end"}
   src = initiator (TCP: the SYN sender), endpoints ip:port / [ipv6]:port / bare ip for portless transports,
   times ISO-8601 UTC with microseconds (capture time), end = idle | evicted | fin | rst | eof | stop.
-  A summary (packets read, malformed skipped by reason, flows emitted) goes to stderr.
+  A summary (packets read, malformed skipped by reason, flows emitted, tunnelled packets counted as their
+  carrier flow) goes to stderr.
   SIGINT/SIGTERM stop the run: live flows end with reason stop, records and summary are written, exit 0 (a
   second signal exits at once, 130/143). A live capture on stdin (packet times within a minute of this clock)
   ends idle flows while it is quiet, and its flows end with stop when its input closes.
@@ -359,6 +361,8 @@ function summary(source: string, raw: number, rs: ReaderStats | null, d: Decoder
   let out = `tunnelscope flows: ${safeText(source, 256)}: ${raw} packets read, ${d.stats.decoded} decoded`;
   out += `, ${malTotal} malformed skipped${mal.length ? ` (${mal.map(([k, n]) => `${k}: ${n}`).join(', ')})` : ''}`;
   out += `; ${emitted} flows emitted (idle ${s.idle}, evicted ${s.evicted}, fin ${s.fin}, rst ${s.rst}, eof ${s.eof}${s.stop > 0 ? `, stop ${s.stop}` : ''})`;
+  const fallback = fallbackNote(d.stats.fallback);
+  if (fallback !== '') out += `; ${fallback}`;
   if (s.fragmentsUnmatched > 0) out += `; ${s.fragmentsUnmatched} unmatched fragments`;
   if (rs !== null && rs.truncatedRecords > 0) out += `; ${rs.truncatedRecords} records cut by snaplen`;
   if (rs !== null && rs.skippedBlocks + rs.unknownBlocks > 0) out += `; ${rs.skippedBlocks + rs.unknownBlocks} blocks skipped`;

@@ -180,6 +180,7 @@ async function report(input: string | undefined, opts: ReportOpts, io: CliIo): P
         if (stop.requested && !quiet) stderr.write(stop.note(`tunnelscope ${NAME}`));
         meta.packets = st.packets;
         meta.skipped = st.malformed;
+        meta.tunnelFallback = st.fallback;
         meta.lists = listsOf(options);
       } finally {
         progress.done();
@@ -326,7 +327,7 @@ async function classify(
   open: () => AsyncIterable<Uint8Array>,
   o: ClassifyRun,
   onRecord: (r: FlowRecord) => void,
-): Promise<{ packets: number; malformed: Record<string, number> }> {
+): Promise<{ packets: number; malformed: Record<string, number>; fallback: Record<string, number> }> {
   let flows = 0;
   const count = (r: FlowRecord): void => {
     flows++;

@@ -23,6 +23,8 @@ export interface RunCounters {
   bytes?: number;
   /** Frames counted and skipped, by reason (the run's diagnostics). */
   skipped?: Readonly<Record<string, number>>;
+  /** Packets counted as their tunnel's carrier flow because the tunnel inside could not be opened, by reason. */
+  tunnelFallback?: Readonly<Record<string, number>>;
   /** Flows live in the flow table(s). */
   liveFlows?: number;
   /** Flows ended by eviction at the live-flow cap. */
@@ -141,21 +143,30 @@ export class RunMetrics {
     polled('bytes_total', 'Bytes of the frames read (original length on the wire).', (c) => c.bytes);
     polled('flows_evicted_total', 'Flows ended by eviction at the live-flow cap.', (c) => c.evicted);
     polled('duplicate_packets_total', "Payload packets counted in their flow but not inspected: a copy of the flow's packet before, within 10 ms (a mirror port's duplicates).", (c) => c.duplicates);
-    const lastSkipped = new Map<string, number>();
-    new Counter({
-      name: `${p}skipped_packets_total`, help: 'Frames counted and skipped, by reason.', labelNames: ['reason'], registers,
-      collect(this: Counter<'reason'>) {
-        const s = poll()?.skipped;
-        if (!s) return;
-        for (const [reason, n] of Object.entries(s)) {
-          const was = lastSkipped.get(reason) ?? 0;
-          if (n > was) {
-            this.inc({ reason }, n - was);
-            lastSkipped.set(reason, n);
+    const byReason = (name: string, help: string, read: (c: RunCounters) => Readonly<Record<string, number>> | undefined): void => {
+      const last = new Map<string, number>();
+      new Counter({
+        name: `${p}${name}`, help, labelNames: ['reason'], registers,
+        collect(this: Counter<'reason'>) {
+          const c = poll();
+          const s = c === null ? undefined : read(c);
+          if (!s) return;
+          for (const [reason, n] of Object.entries(s)) {
+            const was = last.get(reason) ?? 0;
+            if (n > was) {
+              this.inc({ reason }, n - was);
+              last.set(reason, n);
+            }
           }
-        }
-      },
-    });
+        },
+      });
+    };
+    byReason('skipped_packets_total', 'Frames counted and skipped, by reason.', (c) => c.skipped);
+    byReason(
+      'tunnel_fallback_packets_total',
+      "Packets counted as their tunnel's carrier flow (UDP 4789, GTP-U, protocol 41, ...) because the tunnel inside could not be opened, by reason: <encap>-inner = the inner packet cut by the capture or malformed, too-deep = nested past the depth limit.",
+      (c) => c.tunnelFallback,
+    );
     new Gauge({
       name: `${p}live_flows`, help: 'Flows live in the flow table(s).', registers,
       collect(this: Gauge) {

@@ -85,6 +85,8 @@ export interface PoolStats {
   flows: number;
   verdicts: number;
   malformed: Record<string, number>;
+  /** Packets counted as their tunnel's carrier flow, by reason (SessionStats.fallback), all workers. */
+  fallback: Record<string, number>;
   /** Payload packets not inspected as copies of the one before (SessionStats.duplicatesSkipped), all workers. */
   duplicatesSkipped: number;
   /** Server certificates joined across segments, and why not (SessionStats.certificates), all workers. */
@@ -178,7 +180,7 @@ function addInto<T extends object>(dst: T, src: T): void {
 /** The run's stats: the workers' counters summed. */
 function poolStats(packets: number, stats: readonly WorkerSessionStats[], listVersion: number, elapsedMs: number): PoolStats {
   const s: PoolStats = {
-    packets, claimed: stats.map((x) => x.claimed), decoded: 0, flows: 0, verdicts: 0, malformed: {},
+    packets, claimed: stats.map((x) => x.claimed), decoded: 0, flows: 0, verdicts: 0, malformed: {}, fallback: {},
     duplicatesSkipped: 0, certificates: { started: 0, completed: 0, tooLong: 0, noSlot: 0, abandoned: 0 },
     listVersion, elapsedMs,
   };
@@ -188,6 +190,7 @@ function poolStats(packets: number, stats: readonly WorkerSessionStats[], listVe
     s.verdicts += x.verdicts;
     s.duplicatesSkipped += x.duplicatesSkipped;
     addInto(s.malformed, x.malformed);
+    addInto(s.fallback, x.fallback);
     addInto(s.certificates, x.certificates);
   }
   return s;
@@ -273,11 +276,12 @@ export class ClassifierPool extends EventEmitter {
 
   /**
    * The live run's counters over all workers, as each last reported them with a batch it handed back (at most one
-   * batch behind): flows live, flows evicted, payload copies skipped, frames skipped by reason. Zero before the
+   * batch behind): flows live, flows evicted, payload copies skipped, frames skipped by reason,
+   * packets counted as their tunnel's carrier by reason. Zero before the
    * first batch; file runs (`classifyFile`) report theirs at the end, in their PoolStats.
    */
   liveCounters(): LiveCounters {
-    const sum: LiveCounters = { liveFlows: 0, evicted: 0, duplicatesSkipped: 0, malformed: {} };
+    const sum: LiveCounters = { liveFlows: 0, evicted: 0, duplicatesSkipped: 0, malformed: {}, fallback: {} };
     for (const s of this.slots) {
       const c = s.counters;
       if (c === null) continue;
@@ -285,6 +289,7 @@ export class ClassifierPool extends EventEmitter {
       sum.evicted += c.evicted;
       sum.duplicatesSkipped += c.duplicatesSkipped;
       for (const [k, n] of Object.entries(c.malformed)) sum.malformed[k] = (sum.malformed[k] ?? 0) + n;
+      for (const [k, n] of Object.entries(c.fallback)) sum.fallback[k] = (sum.fallback[k] ?? 0) + n;
     }
     return sum;
   }

@@ -174,6 +174,7 @@ export interface WorkerSessionStats {
   flows: number;
   verdicts: number;
   malformed: Record<string, number>;
+  fallback: Record<string, number>;
   duplicatesSkipped: number;
   certificates: CertStreamStats;
 }
@@ -184,6 +185,7 @@ export interface LiveCounters {
   evicted: number;
   duplicatesSkipped: number;
   malformed: Record<string, number>;
+  fallback: Record<string, number>;
 }
 
 export type FromWorker =

@@ -64,7 +64,7 @@ if (classifier.listVersion !== init.lists.version) {
 function statsOf(s: ClassifierSession, packets: number, claimed: number): WorkerSessionStats {
   const st = s.stats;
   return {
-    packets, claimed, decoded: st.decoded, flows: st.flows, verdicts: st.verdicts, malformed: st.malformed,
+    packets, claimed, decoded: st.decoded, flows: st.flows, verdicts: st.verdicts, malformed: st.malformed, fallback: st.fallback,
     duplicatesSkipped: st.duplicatesSkipped, certificates: st.certificates,
   };
 }
@@ -238,7 +238,7 @@ function runBatch(m: Extract<ToWorker, { t: 'batch' }>): void {
   liveRecs = [];
   liveVerdicts = [];
   const st = s.stats;
-  const counters: LiveCounters = { liveFlows: s.liveFlows, evicted: st.evicted, duplicatesSkipped: st.duplicatesSkipped, malformed: st.malformed };
+  const counters: LiveCounters = { liveFlows: s.liveFlows, evicted: st.evicted, duplicatesSkipped: st.duplicatesSkipped, malformed: st.malformed, fallback: st.fallback };
   post({ t: 'live', recs, verdicts, buf: m.buf, counters }, [m.buf]);
 }
 

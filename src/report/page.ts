@@ -137,6 +137,7 @@ function header(m: PageModel, title: string): string {
   const lists = (meta.lists ?? []).map((l) => `${t(l.role)}: ${t(l.name)}${l.entries !== undefined ? ` (${formatCount(l.entries)} entries)` : ''}`);
   if (m.listVersions.length) lists.push(`snapshot ${m.listVersions.map((v) => `v${v}`).join(', ')}`);
   const skipped = Object.entries(meta.skipped ?? {}).filter(([, n]) => n > 0);
+  const fallback = Object.entries(meta.tunnelFallback ?? {}).filter(([, n]) => n > 0);
   const flowsText = meta.flows !== undefined && meta.flows !== m.flows ? `${formatCount(m.flows)} in this report (${formatCount(meta.flows)} in the run)` : formatCount(m.flows);
   const items = [
     ['Time span', span, 'time-span'],
@@ -147,6 +148,9 @@ function header(m: PageModel, title: string): string {
     ...(m.bySensor.length ? [['Sensors', formatCount(m.bySensor.length), 'sensors']] : []),
     ['Lists', lists.length ? lists.join(' · ') : 'none', 'lists'],
     ...(skipped.length ? [['Skipped packets', skipped.map(([k, n]) => `${t(k)} ${formatCount(n)}`).join(', '), 'skipped']] : []),
+    ...(fallback.length
+      ? [["Counted as their tunnel's carrier (inner packet cut or malformed)", fallback.map(([k, n]) => `${t(k)} ${formatCount(n)}`).join(', '), 'tunnel-fallback']]
+      : []),
     ...(m.payloadCut.flows > 0
       ? [['Payload cut by the capture', `${formatCount(m.payloadCut.flows)} flows (${formatCount(m.payloadCut.ordinary)} ordinary, at confidence 0.6)`, 'payload-cut']]
       : []),
@@ -156,7 +160,7 @@ function header(m: PageModel, title: string): string {
   ];
   return (
     `<header class="top"><div class="wrap">\n<p class="brand">${t(title)}</p>\n<h1>${t(meta.capture)}</h1>\n<dl class="meta">` +
-    items.map(([k, v, id]) => `<div${id === 'lists' || id === 'skipped' || id === 'payload-cut' || id === 'capture-capped' ? ' class="wide"' : id === 'time-span' ? ' class="span2"' : ''}><dt>${k}</dt><dd data-meta="${id}">${v}</dd></div>`).join('') +
+    items.map(([k, v, id]) => `<div${id === 'lists' || id === 'skipped' || id === 'tunnel-fallback' || id === 'payload-cut' || id === 'capture-capped' ? ' class="wide"' : id === 'time-span' ? ' class="span2"' : ''}><dt>${k}</dt><dd data-meta="${id}">${v}</dd></div>`).join('') +
     '</dl>\n</div></header>\n'
   );
 }

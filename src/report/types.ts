@@ -39,6 +39,11 @@ export interface ReportMeta {
   sensors?: readonly string[];
   /** Packets the reader skipped, by reason (non-zero counters are listed in the header). */
   skipped?: Readonly<Record<string, number>>;
+  /**
+   * Packets counted as their tunnel's carrier flow because the tunnel inside could not be opened, by reason
+   * (SessionStats.fallback; non-zero counters are listed in the header): their inner flows are not in the report.
+   */
+  tunnelFallback?: Readonly<Record<string, number>>;
   /** When the report was made (shown in the footer). Omit for a byte-reproducible file. */
   generatedAt?: Date | string;
   /** The tool that made the records, e.g. `tunnelscope 0.1.0`. */

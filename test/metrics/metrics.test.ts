@@ -130,4 +130,20 @@ describe('run metrics', () => {
       { numRuns: 100 },
     );
   });
+
+  it("counts packets judged as their tunnel's carrier by reason, apart from skipped frames", async () => {
+    // The decoder's fallback counts reached no metric: a tap whose snap length cut VXLAN inner headers showed only
+    // UDP 4789 flows on the dashboards, with nothing counting the inner flows that went missing.
+    const m = createRunMetrics({ processMetrics: false });
+    const c: RunCounters = { packets: 10, skipped: {}, tunnelFallback: { 'vxlan-inner': 3 } };
+    m.watch(() => c);
+    let { types, samples } = parseExposition(await m.text());
+    expect(types.get('tunnelscope_tunnel_fallback_packets_total')).toBe('counter');
+    expect(samples.get('tunnelscope_tunnel_fallback_packets_total{reason="vxlan-inner"}')).toBe(3);
+    c.tunnelFallback = { 'vxlan-inner': 5, 'too-deep': 1 };
+    ({ samples } = parseExposition(await m.text()));
+    expect(samples.get('tunnelscope_tunnel_fallback_packets_total{reason="vxlan-inner"}')).toBe(5);
+    expect(samples.get('tunnelscope_tunnel_fallback_packets_total{reason="too-deep"}')).toBe(1);
+    expect([...samples.keys()].some((k) => k.startsWith('tunnelscope_skipped_packets_total'))).toBe(false);
+  });
 });
