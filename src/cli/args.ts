@@ -3,6 +3,7 @@
  * over is text, checked here into numbers and choices. Every failure is a {@link UsageError}: exit code 2, one
  * line naming the option, never a stack trace.
  */
+import { MAX_DELAY_MS } from '../errors.js';
 import { safeText } from '../text.js';
 
 /** A bad command line: unknown flag, missing/extra operand, bad flag value. The CLI exits with code 2. */
@@ -15,13 +16,24 @@ export class UsageError extends Error {
 }
 
 /**
+ * Bounds every numeric flag takes its `max` from. `max` is required: an unbounded flag accepted `1e308`, and a
+ * time that large means flows never time out (a flow table that only grows) or a timer Node fires at once.
+ */
+/** Capture-time durations in seconds (idle timeouts, linger, windows): one year of capture time. */
+export const MAX_CAPTURE_SECONDS = 365 * 24 * 3600;
+/** Wall-clock waits in seconds that become a timer: the longest delay a Node timer holds (about 24.8 days). */
+export const MAX_TIMER_SECONDS = Math.floor(MAX_DELAY_MS / 1000);
+/** Counts of jobs or deliveries: a signed 32-bit integer, as NATS JetStream takes max_deliver. */
+export const MAX_COUNT = 2 ** 31 - 1;
+
+/**
  * A numeric flag value: finite, within [min, max], integer when asked. Undefined passes through.
  * @throws {UsageError}
  */
 export function numberFlag(
   flag: string,
   text: string | undefined,
-  opts: { min?: number; max?: number; integer?: boolean } = {},
+  opts: { min?: number; max: number; integer?: boolean },
 ): number | undefined {
   if (text === undefined) return undefined;
   const t = text.trim();
@@ -36,7 +48,7 @@ export function numberFlag(
 }
 
 /** A comma-separated list of numbers, each checked as {@link numberFlag} does. */
-export function numberListFlag(flag: string, text: string | undefined, opts: { min?: number; max?: number; integer?: boolean } = {}): number[] | undefined {
+export function numberListFlag(flag: string, text: string | undefined, opts: { min?: number; max: number; integer?: boolean }): number[] | undefined {
   if (text === undefined) return undefined;
   return text.split(',').map((p) => numberFlag(flag, p.trim(), opts)!);
 }
@@ -116,8 +128,8 @@ export function traceFlags(opts: { tcpLinger?: string; reassemblyTimeout?: strin
   reassemblyMaxBytes?: number;
   maxLongCapturingFlows?: number;
 } {
-  const linger = numberFlag('tcp-linger', opts.tcpLinger, { min: 0 });
-  const timeout = numberFlag('reassembly-timeout', opts.reassemblyTimeout, { min: 0 });
+  const linger = numberFlag('tcp-linger', opts.tcpLinger, { min: 0, max: MAX_CAPTURE_SECONDS });
+  const timeout = numberFlag('reassembly-timeout', opts.reassemblyTimeout, { min: 0, max: MAX_CAPTURE_SECONDS });
   const max = numberFlag('max-reassemblies', opts.maxReassemblies, { min: 0, max: 1 << 20, integer: true });
   const bytes = numberFlag('reassembly-max-bytes', opts.reassemblyMaxBytes, { min: 131072, max: 1 << 30, integer: true });
   const long = numberFlag('max-long-inspections', opts.maxLongInspections, { min: 0, max: 1 << 24, integer: true });

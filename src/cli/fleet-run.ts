@@ -35,7 +35,7 @@ import {
   type RecordPublisher,
   type SwapEvent,
 } from '../nats/index.js';
-import { UsageError } from './args.js';
+import { numberFlag, UsageError } from './args.js';
 import type { CliIo } from './io.js';
 import { natsAuthOf, type FleetOpts, type NatsAuthOpts } from './fleet-options.js';
 import type { ListsProvider, ListsTarget, RecordSink, SinkContext } from './sinks.js';
@@ -336,7 +336,12 @@ export interface FleetStatsOpts extends NatsAuthOpts {
 /** `--since`: an ISO time, or a duration back from now (`90s`, `15m`, `2h`, `7d`). */
 export function parseSince(text: string, now = Date.now()): Date {
   const m = /^(\d+(?:\.\d+)?)(s|m|h|d)$/.exec(text.trim());
-  if (m) return new Date(now - Number(m[1]) * { s: 1e3, m: 6e4, h: 36e5, d: 864e5 }[m[2] as 's' | 'm' | 'h' | 'd']);
+  if (m) {
+    // A duration reaching back before 1970 (`99999999999d`) made an Invalid Date that went on to the server.
+    const t = now - Number(m[1]) * { s: 1e3, m: 6e4, h: 36e5, d: 864e5 }[m[2] as 's' | 'm' | 'h' | 'd'];
+    if (!(t >= 0)) throw new UsageError(`--since reaches back before 1970, got ${JSON.stringify(text.slice(0, 60))}`);
+    return new Date(t);
+  }
   const d = new Date(text);
   if (!/^\d{4}-\d{2}-\d{2}/.test(text.trim()) || Number.isNaN(d.getTime())) throw new UsageError(`--since must be an ISO time (2026-12-05T10:00:00Z) or a duration (15m, 2h, 7d), got ${JSON.stringify(text.slice(0, 60))}`);
   return d;
@@ -376,8 +381,7 @@ export function statsText(st: FleetStats): string {
 
 export async function fleetStats(o: FleetStatsOpts, io: CliIo): Promise<number> {
   const since = o.since === undefined ? undefined : parseSince(o.since);
-  const minListVersion = o.listVersion === undefined ? undefined : Number(o.listVersion);
-  if (minListVersion !== undefined && !Number.isSafeInteger(minListVersion)) throw new UsageError(`--list-version must be an integer, got ${JSON.stringify(o.listVersion)}`);
+  const minListVersion = numberFlag('list-version', o.listVersion, { min: 0, max: Number.MAX_SAFE_INTEGER, integer: true });
   return withNats(o, 'tunnelscope fleet stats', async (nc) => {
     const lines: string[] = [];
     const flush = (): void => {
@@ -412,8 +416,7 @@ export async function fleetRecords(
   onRecord: (r: FleetRecord, seq: number) => void,
 ): Promise<{ stream: string; records: number; skipped: number; first: string | null; last: string | null }> {
   const since = o.since === undefined ? undefined : parseSince(o.since);
-  const minListVersion = o.listVersion === undefined ? undefined : Number(o.listVersion);
-  if (minListVersion !== undefined && !Number.isSafeInteger(minListVersion)) throw new UsageError(`--list-version must be an integer, got ${JSON.stringify(o.listVersion)}`);
+  const minListVersion = numberFlag('list-version', o.listVersion, { min: 0, max: Number.MAX_SAFE_INTEGER, integer: true });
   const stream = o.stream ?? DEFAULT_RECORDS_STREAM;
   return withNats(o, 'tunnelscope report', async (nc) => {
     const st = await readFleet(nc, { stream, filter: o.filter, since, minListVersion, onRecord: (r, m) => onRecord(r, m.seq) });

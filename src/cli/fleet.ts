@@ -4,8 +4,8 @@
  * the NATS client packages) when it runs.
  */
 import { Option, type Command } from 'commander';
-import { MAX_DELAY_MS, TunnelscopeError } from '../errors.js';
-import { choiceFlag, FLEET_STATS_FORMATS, FLEET_SUBMIT_FORMATS, numberFlag, UsageError } from './args.js';
+import { TunnelscopeError } from '../errors.js';
+import { choiceFlag, FLEET_STATS_FORMATS, FLEET_SUBMIT_FORMATS, MAX_COUNT, MAX_TIMER_SECONDS, numberFlag, UsageError } from './args.js';
 import type { CliIo } from './io.js';
 import { action, helpHint, type CliContext, type Subcommand } from './program.js';
 import { natsAuthOptions } from './fleet-options.js';
@@ -112,7 +112,7 @@ export const fleetCommand: Subcommand = {
       .option('--format <F>', "with --wait: 'ndjson' prints the batch's merged records on stdout at the end")
       .action(
         action(ctx, 'fleet submit', async (files: string[], opts: { nats: string; batch?: string; wait?: boolean; timeout?: string; format?: string }) => {
-          numberFlag('timeout', opts.timeout, { min: 1 });
+          numberFlag('timeout', opts.timeout, { min: 1, max: MAX_TIMER_SECONDS });
           if (opts.format !== undefined) choiceFlag('format', opts.format, FLEET_SUBMIT_FORMATS, 'ndjson');
           if (opts.format !== undefined && !opts.wait) throw new UsageError('--format needs --wait');
           if (opts.batch !== undefined && !/^[A-Za-z0-9_-]{1,64}$/.test(opts.batch)) throw new UsageError('--batch must be 1-64 letters, digits, _ or -');
@@ -135,10 +135,10 @@ export const fleetCommand: Subcommand = {
       .action(
         action(ctx, 'fleet work', async (opts: { nats: string; id?: string; listsFrom?: string | true; registered?: string; vpnEndpoints?: string; vpnDomains?: string; defaultDomains: boolean; ackWait?: string; maxDeliver?: string; maxJobs?: string; idleExit?: string }) => {
           if (opts.id !== undefined && !/^[A-Za-z0-9_-]{1,64}$/.test(opts.id)) throw new UsageError('--id must be 1-64 letters, digits, _ or -');
-          numberFlag('ack-wait', opts.ackWait, { min: 1, max: Math.floor(MAX_DELAY_MS / 1000) });
-          numberFlag('max-deliver', opts.maxDeliver, { min: 1, integer: true });
-          numberFlag('max-jobs', opts.maxJobs, { min: 1, integer: true });
-          numberFlag('idle-exit', opts.idleExit, { min: 0 });
+          numberFlag('ack-wait', opts.ackWait, { min: 1, max: MAX_TIMER_SECONDS });
+          numberFlag('max-deliver', opts.maxDeliver, { min: 1, max: MAX_COUNT, integer: true });
+          numberFlag('max-jobs', opts.maxJobs, { min: 1, max: MAX_COUNT, integer: true });
+          numberFlag('idle-exit', opts.idleExit, { min: 0, max: MAX_TIMER_SECONDS });
           if (opts.listsFrom !== undefined && (opts.registered ?? opts.vpnEndpoints ?? opts.vpnDomains) !== undefined) throw new UsageError('--lists-from replaces the list files');
           // As classify: the first SIGINT/SIGTERM asks for a stop (the job in hand is finished), a second exits at once.
           const { StopFlag, stopOnSignals } = await import('./live.js');

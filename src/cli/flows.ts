@@ -18,7 +18,7 @@ import { transportName } from '../trace/flow-format.js';
 import type { ReaderStats } from '../trace/reader.js';
 import { ENCAP_NAMES, type EndReason, type FlowHandle, type RawPacket } from '../trace/types.js';
 import type { Command } from 'commander';
-import { cannotReadReason, choiceFlag, numberFlag, traceFlags, UsageError, writeUnreadable } from './args.js';
+import { cannotReadReason, choiceFlag, MAX_CAPTURE_SECONDS, numberFlag, traceFlags, UsageError, writeUnreadable } from './args.js';
 import { fallbackNote } from './fallback-note.js';
 import { defaultFormat, isBatchedOutput, isoMicros, OutputSink } from './output.js';
 import { findFormat, formatsHelp, jsonFormat, ndjsonFormat, type OutputFormat } from './formats.js';
@@ -185,8 +185,8 @@ async function flows(captures: string[], opts: FlowsOpts, io: CliIo): Promise<nu
     }
   }
   const format = findFormat(FLOWS_FORMATS, choiceFlag('format', opts.format, FLOWS_FORMATS.map((f) => f.name), defaultFormat(stdout)))!;
-  const idle = numberFlag('idle-timeout', opts.idleTimeout, { min: 0 });
-  const tcpIdle = numberFlag('tcp-idle-timeout', opts.tcpIdleTimeout, { min: 0 });
+  const idle = numberFlag('idle-timeout', opts.idleTimeout, { min: 0, max: MAX_CAPTURE_SECONDS });
+  const tcpIdle = numberFlag('tcp-idle-timeout', opts.tcpIdleTimeout, { min: 0, max: MAX_CAPTURE_SECONDS });
   const maxFlows = numberFlag('max-flows', opts.maxFlows, { min: 1, max: 1 << 28, integer: true });
   const trace = traceFlags(opts);
   const quiet = opts.quiet === true;

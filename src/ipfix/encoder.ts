@@ -3,13 +3,17 @@
  * from the caller — so the transport (udp.ts) and tests share it.
  *
  * One data record per flow, as an RFC 5103 biflow: forward counters (src → dst) in octetDeltaCount /
- * packetDeltaCount, reverse ones in the reverse elements; two templates, IPv4 (256) and IPv6 (257). Over UDP
- * templates must be re-sent periodically (RFC 7011 §8.4): a message starts with both templates when none has been
- * sent yet, when `templateRefreshMs` has passed since they last were, or every `templateRefreshMessages` messages.
+ * packetDeltaCount, reverse ones in the reverse elements; four templates: IPv4 (256) and IPv6 (257) with
+ * transport ports, and IPv4 (258) and IPv6 (259) without them for flows whose endpoints carry no port (ICMP,
+ * ICMPv6, ESP, GRE, …). A port field of 0 there would be a false value, and collectors read destinationTransportPort
+ * of an ICMP flow as its type and code (0.0, echo reply): leaving the field out says "unknown". Over UDP templates
+ * must be re-sent periodically (RFC 7011 §8.4): a message starts with the templates when none has been sent yet,
+ * when `templateRefreshMs` has passed since they last were, or every `templateRefreshMessages` messages.
  * The sequence number of a message is the number of data records sent before it in this stream (§3.1), modulo 2^32.
  * No message exceeds `maxMessageSize` (default 1400 bytes: fits a 1500-byte MTU under IPv4 or IPv6 and UDP
  * headers, and most tunnels): strings are cut to 254 UTF-8 bytes on a character boundary, less when the size is
- * too small for four such strings in one record, and templates that do not fit beside the data go out alone.
+ * too small for four such strings in one record, and templates that do not fit beside the data go out alone (all
+ * four take 484 bytes: one message at the smallest maxMessageSize, 512).
  */
 import type { FlowRecord } from '../classify/record.js';
 import { checkOptions, numberOption } from '../errors.js';
@@ -31,6 +35,10 @@ export interface IpfixOptions {
 
 export const TEMPLATE_V4 = 256;
 export const TEMPLATE_V6 = 257;
+/** IPv4 flows whose endpoints carry no transport port (ICMP, ESP, GRE, …): TEMPLATE_V4 without the port fields. */
+export const TEMPLATE_V4_PORTLESS = 258;
+/** IPv6 flows whose endpoints carry no transport port (ICMPv6, ESP, …): TEMPLATE_V6 without the port fields. */
+export const TEMPLATE_V6_PORTLESS = 259;
 const MESSAGE_HEADER = 16;
 const SET_HEADER = 4;
 // The longest string the one-byte length form can carry: a length byte of 255 announces a three-byte length
@@ -43,13 +51,12 @@ const STRINGS = 4;
 const NO_TEMPLATE = -1;
 
 /** The fields of a template in record order. */
-function templateFields(v6: boolean, pen: number): FieldSpec[] {
+function templateFields(v6: boolean, ported: boolean, pen: number): FieldSpec[] {
   const f = (id: number, length: number, p = 0): FieldSpec => ({ id, length, pen: p });
   return [
     f(v6 ? IE.sourceIPv6Address : IE.sourceIPv4Address, v6 ? 16 : 4),
     f(v6 ? IE.destinationIPv6Address : IE.destinationIPv4Address, v6 ? 16 : 4),
-    f(IE.sourceTransportPort, 2),
-    f(IE.destinationTransportPort, 2),
+    ...(ported ? [f(IE.sourceTransportPort, 2), f(IE.destinationTransportPort, 2)] : []),
     f(IE.protocolIdentifier, 1),
     f(IE.vlanId, 2),
     f(IE.octetDeltaCount, 8),
@@ -88,6 +95,20 @@ function templateRecord(id: number, fields: FieldSpec[]): Uint8Array {
     }
   }
   return b;
+}
+
+/** A Template Set (set id 2) of the given template records. */
+function templateSet(records: Uint8Array[]): Uint8Array {
+  const set = new Uint8Array(SET_HEADER + records.reduce((a, r) => a + r.length, 0));
+  const dv = new DataView(set.buffer);
+  dv.setUint16(0, 2);
+  dv.setUint16(2, set.length);
+  let o = SET_HEADER;
+  for (const r of records) {
+    set.set(r, o);
+    o += r.length;
+  }
+  return set;
 }
 
 const utf8 = new TextEncoder();
@@ -148,14 +169,10 @@ export class IpfixEncoder {
     this.refreshMs = numberOption('templateRefreshMs', options.templateRefreshMs, 60_000, 0);
     this.refreshMessages = numberOption('templateRefreshMessages', options.templateRefreshMessages, 100, 1, Number.MAX_SAFE_INTEGER, true);
     const pen = numberOption('enterpriseNumber', options.enterpriseNumber, DOCUMENTATION_PEN, 1, 0xffffffff, true);
-    const t4 = templateRecord(TEMPLATE_V4, templateFields(false, pen));
-    const t6 = templateRecord(TEMPLATE_V6, templateFields(true, pen));
-    this.templates = new Uint8Array(SET_HEADER + t4.length + t6.length);
-    const dv = new DataView(this.templates.buffer);
-    dv.setUint16(0, 2); // Template Set
-    dv.setUint16(2, this.templates.length);
-    this.templates.set(t4, SET_HEADER);
-    this.templates.set(t6, SET_HEADER + t4.length);
+    // One Template Set of all four (484 bytes): it fits in a message of the smallest maxMessageSize.
+    const v4 = [templateRecord(TEMPLATE_V4, templateFields(false, true, pen)), templateRecord(TEMPLATE_V4_PORTLESS, templateFields(false, false, pen))];
+    const v6 = [templateRecord(TEMPLATE_V6, templateFields(true, true, pen)), templateRecord(TEMPLATE_V6_PORTLESS, templateFields(true, false, pen))];
+    this.templates = templateSet([v4[0]!, v6[0]!, v4[1]!, v6[1]!]);
   }
 
   /** The data record of a flow, with the template it follows, or null when its addresses cannot be encoded. */
@@ -164,18 +181,22 @@ export class IpfixEncoder {
     const sa = addressBytes(s.ip), da = addressBytes(d.ip);
     if (sa === null || da === null || sa.length !== da.length) return null;
     const v6 = sa.length === 16;
+    // Ports only when both endpoints have one: a record of a portless transport never invents port 0.
+    const ported = s.port !== null && d.port !== null;
     const app = cutUtf8(r.label === 'ordinary' ? '' : (r.protocol ?? ''), this.maxString);
     const label = cutUtf8(r.label, this.maxString);
     const registrant = cutUtf8(r.registrant ?? '', this.maxString);
     const rule = cutUtf8(decidingEvidence(r)?.rule ?? '', this.maxString);
-    const fixed = sa.length * 2 + 2 + 2 + 1 + 2 + 8 * 4 + 8 * 2 + 1 + 8 + 4 + 2 + 1;
+    const fixed = sa.length * 2 + (ported ? 4 : 0) + 1 + 2 + 8 * 4 + 8 * 2 + 1 + 8 + 4 + 2 + 1;
     const b = new Uint8Array(fixed + 4 + app.length + label.length + registrant.length + rule.length);
     const dv = new DataView(b.buffer);
     let o = 0;
     b.set(sa, o); o += sa.length;
     b.set(da, o); o += da.length;
-    dv.setUint16(o, s.port ?? 0); o += 2;
-    dv.setUint16(o, d.port ?? 0); o += 2;
+    if (ported) {
+      dv.setUint16(o, s.port!); o += 2;
+      dv.setUint16(o, d.port!); o += 2;
+    }
     const proto = ipProtocol(r.transport);
     b[o++] = proto < 0 ? 0 : proto;
     dv.setUint16(o, r.vlan ?? 0); o += 2;
@@ -201,7 +222,8 @@ export class IpfixEncoder {
     str(rule);
     dv.setUint16(o, Math.min(0xffff, r.payloadCut ?? 0)); o += 2;
     b[o++] = r.captureCapped === true ? 1 : 2;
-    return { tid: v6 ? TEMPLATE_V6 : TEMPLATE_V4, bytes: b.subarray(0, o) };
+    const tid = ported ? (v6 ? TEMPLATE_V6 : TEMPLATE_V4) : v6 ? TEMPLATE_V6_PORTLESS : TEMPLATE_V4_PORTLESS;
+    return { tid, bytes: b.subarray(0, o) };
   }
 
   /** Queue a flow's record; emits the pending message first when the record would not fit in it. */

@@ -170,6 +170,17 @@ function firstBadUtf8(bytes: Uint8Array): number {
 }
 
 /**
+ * Why list bytes are not list text, naming the first bad byte's line and offset (`not UTF-8 text (line 3, byte
+ * 41)`, `binary file (NUL byte; line 1, byte 7)`), or null when they are valid UTF-8 without NUL bytes. Not UTF-8
+ * takes precedence. Shared by list files and fleet snapshots (nats/snapshot.ts), so both say where.
+ */
+export function listTextProblem(bytes: Uint8Array, ascii = isAscii(bytes)): string | null {
+  if (!ascii && !isUtf8(bytes)) return `not UTF-8 text (${where(bytes, firstBadUtf8(bytes))})`;
+  const nul = bytes.indexOf(0);
+  return nul >= 0 ? `binary file (NUL byte; ${where(bytes, nul)})` : null;
+}
+
+/**
  * Checks that list bytes are text: valid UTF-8 (a leading byte-order mark is dropped, as a UTF-8 decoder does)
  * without NUL bytes.
  * @throws {ListReadError} not UTF-8, or binary (NUL byte); in that order of precedence.
@@ -177,9 +188,8 @@ function firstBadUtf8(bytes: Uint8Array): number {
 function checkListBytes(bytes: Uint8Array, source: string): ListBytes {
   // ASCII (nearly every list) is valid UTF-8 and decodes as latin1: a copy, ~10x faster than a UTF-8 decode.
   const ascii = isAscii(bytes);
-  if (!ascii && !isUtf8(bytes)) throw new ListReadError(source, `cannot read list: not UTF-8 text (${where(bytes, firstBadUtf8(bytes))})`);
-  const nul = bytes.indexOf(0);
-  if (nul >= 0) throw new ListReadError(source, `cannot read list: binary file (NUL byte; ${where(bytes, nul)})`);
+  const problem = listTextProblem(bytes, ascii);
+  if (problem !== null) throw new ListReadError(source, `cannot read list: ${problem}`);
   const bom = !ascii && bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf;
   return { bytes, start: bom ? 3 : 0, ascii };
 }

@@ -10,9 +10,10 @@
  * lengths and every line (a bad line is `name (fleet revision R):line: reason`) before anything goes into service.
  * Cost: O(text) to encode and decode; decoding parses as `parseCidrList` / `parseDomainList` do.
  */
-import { ListParseError, TunnelscopeError } from '../errors.js';
+import { TunnelscopeError } from '../errors.js';
 import { parseCidrList } from '../lists/cidr-list.js';
 import { parseDomainList } from '../lists/domains.js';
+import { listTextProblem } from '../lists/read-text.js';
 import type { ListsInput } from '../classify/lists.js';
 
 /** The lists a snapshot holds, in the order they are stored. */
@@ -133,15 +134,14 @@ export function decodeListSnapshot(bytes: Uint8Array, source: string): ListSnaps
     }
     const len = h.bytes as number;
     if (o + len > bytes.length) throw new ListSnapshotError(source, `${l}: ${len} bytes announced, ${bytes.length - o} left`);
-    let text: string;
-    try {
-      text = dec.decode(bytes.subarray(o, o + len));
-    } catch (e) {
-      throw new ListSnapshotError(source, `${l}: not UTF-8 text`, { cause: e });
-    }
+    // Where the bad byte is, as for a list file: its line and byte offset within this list's text. (A NUL byte was
+    // reported on line 1 whatever its line, and bad UTF-8 without any place.)
+    const body = bytes.subarray(o, o + len);
+    const problem = listTextProblem(body);
+    if (problem !== null) throw new ListSnapshotError(source, `${l}: ${problem}`);
+    const text = dec.decode(body);
     o += len;
     const where = `${h.name} (${source})`;
-    if (text.includes('\0')) throw new ListParseError(where, 1, 'NUL byte in list text');
     const parsed = l === 'vpnDomains' ? parseDomainList(text, { source: where }) : parseCidrList(text, { source: where });
     if (parsed.entries.length !== h.entries) throw new ListSnapshotError(source, `${l}: ${h.entries as number} entries announced, ${parsed.entries.length} read`);
     lists[l] = { name: h.name, entries: parsed.entries };

@@ -35,11 +35,11 @@ describe('cli/args', () => {
     }
   });
   it('validates numbers and choices', () => {
-    expect(numberFlag('n', undefined)).toBeUndefined();
-    expect(numberFlag('n', '2.5', { min: 0 })).toBe(2.5);
-    expect(() => numberFlag('n', '2.5', { integer: true })).toThrow(UsageError);
-    for (const bad of ['', ' ', 'abc', 'NaN', 'Infinity', '-1', '1e400']) {
-      expect(() => numberFlag('n', bad, { min: 0 }), bad).toThrow(/--n must be/);
+    expect(numberFlag('n', undefined, { max: 10 })).toBeUndefined();
+    expect(numberFlag('n', '2.5', { min: 0, max: 10 })).toBe(2.5);
+    expect(() => numberFlag('n', '2.5', { integer: true, max: 10 })).toThrow(UsageError);
+    for (const bad of ['', ' ', 'abc', 'NaN', 'Infinity', '-1', '1e400', '11']) {
+      expect(() => numberFlag('n', bad, { min: 0, max: 10 }), bad).toThrow(/--n must be/);
     }
     expect(choiceFlag('format', undefined, ['a', 'b'], 'a')).toBe('a');
     expect(choiceFlag('format', 'b', ['a', 'b'], 'a')).toBe('b');

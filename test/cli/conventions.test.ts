@@ -60,9 +60,36 @@ describe('CLI conventions', () => {
   it('a negative number reaches the validator and is refused with its reason', async () => {
     const r = await cli(['classify', SAMPLE, '--idle-timeout', '-5']);
     expect(r.code).toBe(2);
-    expect(r.err.split('\n')[0]).toBe('tunnelscope classify: --idle-timeout must be a number >= 1, got "-5"');
+    expect(r.err.split('\n')[0]).toBe('tunnelscope classify: --idle-timeout must be a number in [1, 31536000], got "-5"');
     const f = await cli(['flows', SAMPLE, '--max-flows', '-1']);
     expect(f.err.split('\n')[0]).toBe('tunnelscope flows: --max-flows must be an integer in [1, 268435456], got "-1"');
+  });
+
+  it('every numeric option of every command has an upper bound: 1e308 is a usage error, not "never time out"', async () => {
+    // Found by a probe: --idle-timeout 1e308 was accepted (flows never timed out); --idle-exit 1e12 became a timer
+    // Node fires at once. Every option whose help names a number (<S>, <N>, <B>, <X>, <Y>) is walked, so a new
+    // one cannot slip through unbounded.
+    const commands: [string[], string[]][] = [
+      [['classify', SAMPLE, '--nats', 'nats://127.0.0.1:1', '--publish'], []], [['flows', SAMPLE], []],
+      [['report', SAMPLE, '--out', join(tmpdir(), 'never.html')], ['--stream', '--list-version']], // --stream <S> names a stream; NATS-only here
+      [['report', '--nats', 'nats://127.0.0.1:1', '--out', join(tmpdir(), 'never.html')], ['--stream', '--max-table-flows', '--idle-timeout', '--max-flows', '--companion-window', '--workers']],
+      [['fleet', 'stats', '--nats', 'nats://127.0.0.1:1'], ['--stream']],
+      [['synth', '--out', join(tmpdir(), 'never.pcap')], ['--seed']], // a seed is text or any integer, not a size
+      [['fleet', 'submit', '--nats', 'nats://127.0.0.1:1', SAMPLE, '--wait'], []],
+      [['fleet', 'work', '--nats', 'nats://127.0.0.1:1'], []],
+    ];
+    let checked = 0;
+    for (const [argv, skip] of commands) {
+      const help = (await cli([...argv.filter((a) => a.startsWith('-') || /^[a-z]+$/.test(a)).slice(0, argv[0] === 'fleet' ? 2 : 1), '--help'])).out;
+      const flags = [...help.matchAll(/(--[a-z-]+) <(S|N|B|X|Y|P,…)>/g)].map((m) => m[1]!).filter((f) => !skip.includes(f));
+      expect(flags.length, argv.join(' ')).toBeGreaterThan(0);
+      for (const f of flags) {
+        const r = await cli([...argv, f, '1e308']);
+        expect([r.code, r.err.split('\n')[0]], `${argv[0]} ${f}`).toEqual([2, expect.stringMatching(new RegExp(`^tunnelscope [a-z ]+: ${f} must be (a number|an integer) in \\[`))]);
+        checked++;
+      }
+    }
+    expect(checked).toBeGreaterThanOrEqual(30);
   });
 
   it('-q works for every command that prints diagnostics', async () => {

@@ -7,7 +7,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { FlowRecord } from '../../src/classify/record.js';
-import { cutUtf8, DOCUMENTATION_PEN, IE, IpfixEncoder, REVERSE_PEN, TEMPLATE_V4, TEMPLATE_V6, TS_IE } from '../../src/ipfix/index.js';
+import { cutUtf8, DOCUMENTATION_PEN, IE, IpfixEncoder, REVERSE_PEN, TEMPLATE_V4, TEMPLATE_V4_PORTLESS, TEMPLATE_V6, TEMPLATE_V6_PORTLESS, TS_IE } from '../../src/ipfix/index.js';
 import { IpfixDecoder, uint, type Field } from '../oracles/ipfix-decoder.js';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -24,7 +24,7 @@ const recordArb: fc.Arbitrary<FlowRecord> = fc
   .record({
     v6: fc.boolean(),
     a: v4, b: v4, a6: v6, b6: v6,
-    transport: fc.constantFrom('tcp', 'udp', 'esp'),
+    transport: fc.constantFrom('tcp', 'udp', 'esp', 'icmp', 'icmpv6', 'gre'),
     sp: fc.integer({ min: 1, max: 65535 }), dp: fc.integer({ min: 1, max: 65535 }),
     vlan: fc.option(fc.integer({ min: 0, max: 4095 }), { nil: undefined }),
     label: fc.constantFrom('registered_vpn', 'unregistered_vpn', 'ordinary'),
@@ -40,7 +40,7 @@ const recordArb: fc.Arbitrary<FlowRecord> = fc
     captureCapped: fc.option(fc.constant(true), { nil: undefined }),
   })
   .map((x) => {
-    const ported = x.transport !== 'esp';
+    const ported = x.transport === 'tcp' || x.transport === 'udp';
     const ep = (ip: string, port: number) => (ported ? (x.v6 ? `[${ip}]:${port}` : `${ip}:${port}`) : ip);
     const r: FlowRecord = {
       transport: x.transport,
@@ -70,6 +70,8 @@ function valueOf(fields: Field[], values: Uint8Array[], id: number, pen = 0): Ui
   return values[i]!;
 }
 
+const ALL_TEMPLATES = [TEMPLATE_V4, TEMPLATE_V6, TEMPLATE_V4_PORTLESS, TEMPLATE_V6_PORTLESS];
+
 /** Checks a stream of messages and returns the decoded records. */
 function checkStream(msgs: Uint8Array[], max: number): { fields: Field[]; values: Uint8Array[]; tid: number }[] {
   const dec = new IpfixDecoder();
@@ -80,7 +82,7 @@ function checkStream(msgs: Uint8Array[], max: number): { fields: Field[]; values
     const m = dec.decode(b);
     expect(m.version).toBe(10);
     expect(m.sequence).toBe(seq);
-    if (k === 0) expect(m.templates.map((t) => t.id)).toEqual([TEMPLATE_V4, TEMPLATE_V6]);
+    if (k === 0) expect(m.templates.map((t) => t.id)).toEqual(ALL_TEMPLATES);
     seq = (seq + m.records.length) >>> 0;
     for (const r of m.records) out.push({ fields: dec.templates.get(r.tid)!, values: r.values, tid: r.tid });
   });
@@ -93,15 +95,22 @@ const stringCap = (max: number): number => Math.min(254, Math.floor((max - 16 - 
 function expectRecord(d: { fields: Field[]; values: Uint8Array[]; tid: number }, r: FlowRecord, pen = DOCUMENTATION_PEN, cap = 254): void {
   const v = (id: number, p = 0) => valueOf(d.fields, d.values, id, p);
   const ip = (t: string) => (t.startsWith('[') ? t.slice(1, t.indexOf(']')) : t.includes('.') ? t.replace(/:\d+$/, '') : t);
-  const six = d.tid === TEMPLATE_V6;
+  const six = d.tid === TEMPLATE_V6 || d.tid === TEMPLATE_V6_PORTLESS;
+  const ported = r.transport === 'tcp' || r.transport === 'udp';
+  expect(d.tid).toBe(ported ? (six ? TEMPLATE_V6 : TEMPLATE_V4) : six ? TEMPLATE_V6_PORTLESS : TEMPLATE_V4_PORTLESS);
   expect(six).toBe(r.src.includes('[') || (!r.src.includes('.') && r.src.includes(':')));
   const addr = (b: Uint8Array) => (six ? Array.from({ length: 8 }, (_, i) => ((b[i * 2]! << 8) | b[i * 2 + 1]!).toString(16)).join(':') : Array.from(b).join('.'));
   expect(addr(v(six ? IE.sourceIPv6Address : IE.sourceIPv4Address))).toBe(six ? ip(r.src).split(':').map((x) => parseInt(x, 16).toString(16)).join(':') : ip(r.src));
   expect(addr(v(six ? IE.destinationIPv6Address : IE.destinationIPv4Address))).toBe(six ? ip(r.dst).split(':').map((x) => parseInt(x, 16).toString(16)).join(':') : ip(r.dst));
-  const port = (t: string) => (r.transport === 'esp' ? 0 : Number(t.slice(t.lastIndexOf(':') + 1)));
-  expect(uint(v(IE.sourceTransportPort))).toBe(port(r.src));
-  expect(uint(v(IE.destinationTransportPort))).toBe(port(r.dst));
-  expect(uint(v(IE.protocolIdentifier))).toBe({ tcp: 6, udp: 17, esp: 50 }[r.transport]);
+  const port = (t: string) => Number(t.slice(t.lastIndexOf(':') + 1));
+  const has = (id: number) => d.fields.some((f) => f.id === id && f.pen === 0);
+  // A portless flow has no port fields at all: a 0 there reads as ICMP type 0 code 0 (echo reply) to collectors.
+  expect([has(IE.sourceTransportPort), has(IE.destinationTransportPort)]).toEqual([ported, ported]);
+  if (ported) {
+    expect(uint(v(IE.sourceTransportPort))).toBe(port(r.src));
+    expect(uint(v(IE.destinationTransportPort))).toBe(port(r.dst));
+  }
+  expect(uint(v(IE.protocolIdentifier))).toBe({ tcp: 6, udp: 17, esp: 50, icmp: 1, icmpv6: 58, gre: 47 }[r.transport]);
   expect(uint(v(IE.vlanId))).toBe(r.vlan ?? 0);
   expect(uint(v(IE.octetDeltaCount))).toBe(r.srcBytes);
   expect(uint(v(IE.packetDeltaCount))).toBe(r.srcPackets);
@@ -223,7 +232,7 @@ describe('IPFIX encoder', () => {
     expect(count(msgs2)).toEqual([true, false, false, false, true, false, false, false]);
     // A template-only message carries the current sequence number and no data.
     const t = new IpfixDecoder().decode(enc2.templateMessage(1e12));
-    expect([t.records.length, t.sequence, t.templates.length]).toEqual([0, 8, 2]);
+    expect([t.records.length, t.sequence, t.templates.length]).toEqual([0, 8, 4]);
   });
 
   it('templates name the standard elements and the enterprise ones under the configured PEN', () => {
@@ -235,6 +244,36 @@ describe('IPFIX encoder', () => {
     expect(v4.filter((f) => f.pen === REVERSE_PEN).map((f) => f.id)).toEqual([1, 2]);
     expect(v4.filter((f) => f.pen === 4242).map((f) => f.id)).toEqual([1, 2, 3, 4, 5, 6, 7]);
     expect(m.templates.find((t) => t.id === TEMPLATE_V6)!.fields.slice(0, 2).map((f) => f.id)).toEqual([27, 28]);
+    // The portless templates are the ported ones without sourceTransportPort (7) and destinationTransportPort (11).
+    const no = (id: number) => m.templates.find((t) => t.id === id)!.fields.filter((f) => f.pen !== 0 || (f.id !== 7 && f.id !== 11));
+    expect(m.templates.find((t) => t.id === TEMPLATE_V4_PORTLESS)!.fields).toEqual(no(TEMPLATE_V4));
+    expect(m.templates.find((t) => t.id === TEMPLATE_V6_PORTLESS)!.fields).toEqual(no(TEMPLATE_V6));
+  });
+
+  it('an ICMP, ICMPv6, ESP or GRE flow goes out without port fields, never as port 0 (read as ICMP echo reply)', () => {
+    const base = fc.sample(recordArb, { seed: 5, numRuns: 1 })[0]!;
+    const recs: FlowRecord[] = [
+      { ...base, transport: 'icmp', src: '192.0.2.1', dst: '198.51.100.2' },
+      { ...base, transport: 'icmpv6', src: '2001:db8:0:0:0:0:0:1', dst: '2001:db8:0:0:0:0:0:2' },
+      { ...base, transport: 'esp', src: '192.0.2.1', dst: '198.51.100.2' },
+      { ...base, transport: 'gre', src: '2001:db8:0:0:0:0:0:1', dst: '2001:db8:0:0:0:0:0:2' },
+      { ...base, transport: 'udp', src: '192.0.2.1:5000', dst: '198.51.100.2:53' },
+    ];
+    const enc = new IpfixEncoder();
+    const msgs: Uint8Array[] = [];
+    for (const r of recs) enc.add(r, 0, (m) => msgs.push(m));
+    enc.flush(0, (m) => msgs.push(m));
+    const got = checkStream(msgs, 1400);
+    expect(got.map((d) => d.tid)).toEqual([TEMPLATE_V4_PORTLESS, TEMPLATE_V6_PORTLESS, TEMPLATE_V4_PORTLESS, TEMPLATE_V6_PORTLESS, TEMPLATE_V4]);
+    got.forEach((d, i) => expectRecord(d, recs[i]!));
+    // Record sizes: the portless IPv4 record is the ported one less four port bytes.
+    expect(enc.encodeRecord(recs[0]!)!.bytes.length).toBe(enc.encodeRecord({ ...recs[0]!, transport: 'udp', src: '192.0.2.1:1', dst: '198.51.100.2:2' })!.bytes.length - 4);
+  });
+
+  it('the four templates fit in one message of the smallest maxMessageSize (512)', () => {
+    const m = new IpfixEncoder({ maxMessageSize: 512 }).templateMessage(0);
+    expect(m.length).toBeLessThanOrEqual(512);
+    expect(new IpfixDecoder().decode(m).templates.map((t) => t.id)).toEqual(ALL_TEMPLATES);
   });
 
   it('rejects options out of range', () => {

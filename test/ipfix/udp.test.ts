@@ -75,7 +75,7 @@ describe('IPFIX over UDP', () => {
     await until(() => rx.got.length >= 1);
     const dec = new IpfixDecoder();
     const first = dec.decode(rx.got[0]!);
-    expect([first.templates.length, first.records.length]).toEqual([2, 0]);
+    expect([first.templates.length, first.records.length]).toEqual([4, 0]);
     ex.write(recs[0]!);
     await until(() => rx.got.length >= 2);
     expect(dec.decode(rx.got[1]!).records.length).toBe(1); // the flush timer sent it, before close
@@ -106,7 +106,7 @@ describe('IPFIX over UDP', () => {
     await until(() => rx.got.length >= 2, 4000);
     await ex.close();
     expect(rx.got.length).toBeGreaterThanOrEqual(2);
-    for (const m of rx.got) expect(new IpfixDecoder().decode(m).templates.length).toBe(2);
+    for (const m of rx.got) expect(new IpfixDecoder().decode(m).templates.length).toBe(4);
   });
 
   it('a refresh interval beyond what a Node timer holds is not run every millisecond', async () => {
@@ -175,7 +175,7 @@ describe('IPFIX over UDP', () => {
     expect(dnsFake.calls()).toBe(2);
     const d = new IpfixDecoder();
     await until(() => rx.got.reduce((a, m) => a + d.decode(m).records.length, 0) >= recs.length, 1000);
-    expect(new IpfixDecoder().decode(rx.got[0]!).templates.length).toBe(2);
+    expect(new IpfixDecoder().decode(rx.got[0]!).templates.length).toBe(4);
     expect(ex.stats.dropped).toBe(0);
   });
 });

@@ -79,6 +79,8 @@ describe('fleet options: usage', () => {
     expect(parseSince('1d', now).toISOString()).toBe('2026-12-04T12:00:00.000Z');
     expect(parseSince('2026-12-01T08:00:00Z', now).toISOString()).toBe('2026-12-01T08:00:00.000Z');
     for (const bad of ['yesterday', '15', '-2h', '2026-13-45', '']) expect(() => parseSince(bad, now)).toThrow(/--since must be/);
+    // A duration past 1970 made an Invalid Date that went on to the server.
+    for (const far of ['99999999999d', '1e400s'.replace('1e400', '9'.repeat(400))]) expect(() => parseSince(far, now)).toThrow(/--since reaches back before 1970/);
   });
 });
 

@@ -85,6 +85,26 @@ describe('list snapshot codec', () => {
     expect((e as Error).message).toMatch(/^reg\.txt \(tunnelscope-lists revision 9\):2: /);
   });
 
+  it('a list that is not UTF-8 or holds a NUL byte: the refusal names the bad byte\'s line and offset in that list', () => {
+    // Before: "registered: not UTF-8 text" with no place, and a NUL byte reported on line 1 whatever its line.
+    const good = encodeListSnapshot(contentOf('', '10.0.0.0/8,a\n10.1.0.0/16,b', ''));
+    const start = Buffer.from(good).indexOf('10.0.0.0/8,a');
+    const at = Buffer.from(good).indexOf('/16,b') + 4; // the 'b' on the list's line 2
+    const refusal = (byte: number): string => {
+      const bad = good.slice();
+      bad[at] = byte;
+      try {
+        decodeListSnapshot(bad, 'tunnelscope-lists revision 9');
+      } catch (err) {
+        expect(err).toBeInstanceOf(ListSnapshotError);
+        return (err as Error).message;
+      }
+      throw new Error('accepted');
+    };
+    expect(refusal(0xff)).toBe(`tunnelscope-lists revision 9: vpnEndpoints: not UTF-8 text (line 2, byte ${at - start})`);
+    expect(refusal(0)).toBe(`tunnelscope-lists revision 9: vpnEndpoints: binary file (NUL byte; line 2, byte ${at - start})`);
+  });
+
   it('random and mutated bytes: a TunnelscopeError or a valid snapshot, nothing else', () => {
     const good = encodeListSnapshot(contentOf('10.0.0.0/8,a\n192.0.2.0/24,b\n2001:db8::/32,c', '198.51.100.0/24,x', 'nordvpn.com,NordVPN\n*.vpn.example,E'));
     const check = (b: Uint8Array): void => {
