@@ -177,6 +177,10 @@ describe('every door with an options object refuses an option it does not know (
     expect(() => new DatagramClassifier(c, { maxFlow: 10 } as never)).toThrow(/^DatagramClassifier: unknown option "maxFlow"/);
     const { Socket } = await import('node:net');
     expect(() => classifySocket(c, new Socket(), { timeoutMs: 5 } as never)).toThrow(/^classifySocket: unknown option "timeoutMs"/);
+    const { IpfixEncoder } = await import('../src/ipfix/encoder.js');
+    const { IpfixExporter } = await import('../src/ipfix/udp.js');
+    expect(() => new IpfixEncoder({ domainId: 1 } as never)).toThrow(/^IPFIX: unknown option "domainId"/);
+    expect(() => new IpfixExporter('127.0.0.1', 4739, { flushMS: 5 } as never)).toThrow(/^IPFIX exporter: unknown option "flushMS"/);
     // The documented options still go through.
     expect(() => c.session({ flow: { idleTimeoutSec: 5, tcpLingerSec: 1 }, records: true, decoder: { maxTunnelDepth: 2 } })).not.toThrow();
   });

@@ -16,9 +16,12 @@
  * four take 484 bytes: one message at the smallest maxMessageSize, 512).
  */
 import type { FlowRecord } from '../classify/record.js';
-import { checkOptions, numberOption } from '../errors.js';
+import { checkKnownOptions, checkOptions, numberOption } from '../errors.js';
 import { addressBytes, decidingEvidence, directional, epochMillis, ipProtocol, parseEndpoint } from '../output/fields.js';
 import { DOCUMENTATION_PEN, FLOW_END_REASON, IE, REVERSE_PEN, TS_IE, VARLEN, type FieldSpec } from './elements.js';
+
+/** The keys of {@link IpfixOptions}: a misspelt one is refused, not left at its default in silence. */
+export const IPFIX_OPTIONS = ['observationDomainId', 'maxMessageSize', 'templateRefreshMs', 'templateRefreshMessages', 'enterpriseNumber'] as const;
 
 export interface IpfixOptions {
   /** Observation Domain ID in every message header (default 1). */
@@ -163,6 +166,7 @@ export class IpfixEncoder {
 
   constructor(options: IpfixOptions = {}) {
     checkOptions('IPFIX', options);
+    checkKnownOptions('IPFIX', options, IPFIX_OPTIONS);
     this.domain = numberOption('observationDomainId', options.observationDomainId, 1, 0, 0xffffffff, true);
     this.max = numberOption('maxMessageSize', options.maxMessageSize, 1400, 512, 65535, true);
     this.maxString = Math.min(MAX_STRING, Math.floor((this.max - MESSAGE_HEADER - SET_HEADER - V6_FIXED - STRINGS) / STRINGS));

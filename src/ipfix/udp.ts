@@ -17,8 +17,8 @@
 import type { Socket } from 'node:dgram';
 import { builtin } from '../builtins.js';
 import type { FlowRecord } from '../classify/record.js';
-import { describeValue, InvalidArgumentError, MAX_DELAY_MS, numberOption } from '../errors.js';
-import { IpfixEncoder, type IpfixOptions, type IpfixStats } from './encoder.js';
+import { checkKnownOptions, checkOptions, describeValue, InvalidArgumentError, MAX_DELAY_MS, numberOption } from '../errors.js';
+import { IPFIX_OPTIONS, IpfixEncoder, type IpfixOptions, type IpfixStats } from './encoder.js';
 
 /** IANA's IPFIX port. */
 export const IPFIX_PORT = 4739;
@@ -98,7 +98,10 @@ export class IpfixExporter {
   private socketClosed = false;
 
   constructor(readonly host: string, readonly port: number, options: IpfixExporterOptions = {}) {
-    this.encoder = new IpfixEncoder(options);
+    checkOptions('IPFIX exporter', options);
+    checkKnownOptions('IPFIX exporter', options, [...IPFIX_OPTIONS, 'flushMs', 'now']);
+    const { flushMs: _f, now: _n, ...encoderOptions } = options;
+    this.encoder = new IpfixEncoder(encoderOptions);
     if (options.now !== undefined && typeof options.now !== 'function') throw new InvalidArgumentError(`now must be a function, got ${describeValue(options.now)}`);
     this.now = options.now ?? Date.now;
     this.flushMs = numberOption('flushMs', options.flushMs, 1000, 0, MAX_DELAY_MS);
