@@ -10,15 +10,14 @@
  * packets count at the later time). A piece that cannot be read or is corrupt is reported and the trace goes on.
  */
 import { TraceFormatError } from '../errors.js';
-import { firstPacketTime, readCaptureFileUntil, type ReaderStats } from '../trace/reader.js';
+import { firstPacketTime, type ReaderStats } from '../trace/reader.js';
 import type { RawPacket } from '../trace/types.js';
 import { cannotReadReason } from './args.js';
 import { safeText } from '../text.js';
-import type { StopFlag } from './live.js';
+import { readFileUntil, type StopFlag } from './live.js';
 
 /** Timestamps of packets captured on several CPUs can step back a little across a rotation. */
 const OVERLAP_US = 1_000_000;
-const TURN_MS = 50;
 
 export interface Piece {
   path: string;
@@ -80,7 +79,7 @@ export async function readPiecesUntil(
       );
     }
     try {
-      const r = await readCaptureFileUntil(piece.path, seen, { signal: stop.controller.signal, turnMs: TURN_MS, ...(afterChunk ? { afterChunk } : {}) });
+      const r = await readFileUntil(piece.path, seen, stop, afterChunk);
       add(stats, r.stats);
       out.read++;
       if (!r.complete) {
