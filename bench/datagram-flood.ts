@@ -4,7 +4,7 @@
  *
  *   node --expose-gc --import tsx bench/datagram-flood.ts [--datagrams 200000] [--ports 20000] [--rounds 2]
  *        [--host 127.0.0.1|::1] [--max-bytes N] [--warm N] [--warm-ports N] [--warm-from ADDR] [--impl module] [--pin]
- *        [--rates 40000,60000,0] [--old-space MB] [--quick]
+ *        [--rates 40000,60000,0] [--old-space MB] [--pool WORKERS] [--quick]
  *
  * Each round runs two receivers one after the other, each in a fresh child process (bench/flood-receiver.mjs: plain
  * node on the built package, as an embedder runs it — build first, `npm run bench` does), against the same sender
@@ -27,6 +27,10 @@
  * collector pauses during the flood. Environment: FLOOD_PROF=DIR writes a CPU profile of every child to DIR;
  * FLOOD_ECHO=1 copies the children's other output lines (e.g. --trace-gc) to stderr;
  * FLOOD_NODE_FLAGS='--perf-basic-prof …' adds node flags to every child (to read a system-wide `perf record`).
+ * `--pool N` adds a receiver whose adapter classifies on a ClassifierPool of N workers (`adapter-pool`); with
+ * `--pin` its workers run on CPU 1, beside the senders (on a 2-CPU host there is no other), so its row is read
+ * at a paced rate the senders still reach. `loop µs` is the receiving thread's busy time per datagram (event loop
+ * utilisation): process CPU counts a pool's workers too.
  */
 import { spawn } from 'node:child_process';
 import dgram from 'node:dgram';
@@ -76,13 +80,15 @@ export interface FloodOptions {
    * flag gives the old generation that room from the start (README, sizing the UDP adapter).
    */
   oldSpaceMb?: number;
+  /** Also run the adapter on a ClassifierPool of this many workers (`adapter-pool`). */
+  poolWorkers?: number;
 }
 
 export interface FloodRow {
   round: number;
   /** Paced send rate (datagrams/s), 0 for the blast. */
   rate: number;
-  mode: 'plain' | 'adapter' | 'adapter-old-space';
+  mode: 'plain' | 'adapter' | 'adapter-old-space' | 'adapter-pool';
   sent: number;
   ports: number;
   received: number;
@@ -90,7 +96,11 @@ export interface FloodRow {
   cpuUsPerDatagram: number;
   /** Of which in the kernel (receive system calls, and softirq work the kernel bills to the receiver). */
   sysUsPerDatagram: number;
+  /** The receiving thread's busy time per datagram (its event loop's utilisation over the flood). */
+  loopUsPerDatagram?: number;
   tuples?: number;
+  /** adapter-pool: datagrams not classified because the workers were behind. */
+  lost?: number;
   maxTuples?: number;
   verdicts?: number;
   vpnVerdicts?: number;
@@ -144,13 +154,18 @@ export async function runDatagramFlood(o: FloodOptions): Promise<FloodRow[]> {
   const rows: FloodRow[] = [];
   for (let round = 1; round <= o.rounds; round++) {
     for (const rate of o.rates) {
-      const modes: FloodRow['mode'][] = o.oldSpaceMb ? ['plain', 'adapter', 'adapter-old-space'] : ['plain', 'adapter'];
+      const modes: FloodRow['mode'][] = ['plain', 'adapter'];
+      if (o.oldSpaceMb) modes.push('adapter-old-space');
+      if (o.poolWorkers) modes.push('adapter-pool');
       for (const mode of modes) {
         let ready: (port: number) => void = () => {};
         const portP = new Promise<number>((r) => (ready = r));
         let marked: () => void = () => {};
         const rx = child(
-          ['--mode', mode === 'plain' ? 'plain' : 'adapter', '--host', o.host, ...(o.maxBytes ? ['--max-bytes', String(o.maxBytes)] : []), ...(o.impl ? ['--impl', o.impl] : [])],
+          [
+            '--mode', mode === 'plain' ? 'plain' : 'adapter', '--host', o.host, ...(o.maxBytes ? ['--max-bytes', String(o.maxBytes)] : []), ...(o.impl ? ['--impl', o.impl] : []),
+            ...(mode === 'adapter-pool' ? ['--pool', String(o.poolWorkers), ...(o.pin ? ['--worker-cpu', '1'] : [])] : []),
+          ],
           (line) => {
             if (line.startsWith('port ')) ready(Number(line.slice(5)));
             else if (line === 'marked') marked();
@@ -279,11 +294,11 @@ async function sender(argv: string[]): Promise<void> {
 function table(rows: FloodRow[]): string {
   const M = (n: number | undefined): string => (n === undefined ? '' : n >= 1e6 ? `${(n / 1e6).toFixed(2)} M` : n >= 1e3 ? `${(n / 1e3).toFixed(1)} k` : String(Math.round(n)));
   const MiB = (n: number | undefined): string => (n === undefined ? '' : `${(n / 1048576).toFixed(1)} MiB`);
-  const lines = ['| round | send rate | receiver | sent | received | datagrams/s | CPU µs/datagram (sys) | tuples (cap) | verdicts (VPN) | memory Δ (bound) | peak RSS | host check ms, before / after | longest gap ms | GC pauses: scavenges; others (n, total ms, longest) |', '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|'];
+  const lines = ['| round | send rate | receiver | sent | received | datagrams/s | CPU µs/datagram (sys) | loop µs | tuples (cap), lost | verdicts (VPN) | memory Δ (bound) | peak RSS | host check ms, before / after | longest gap ms | GC pauses: scavenges; others (n, total ms, longest) |', '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|'];
   for (const r of rows) {
     lines.push(
-      `| ${r.round} | ${r.rate > 0 ? `${M(r.rate)}/s` : 'blast'} | ${r.mode} | ${M(r.sent)} from ${M(r.ports)} ports | ${M(r.received)} (${((100 * r.received) / r.sent).toFixed(1)} %) | ${M(r.perSecond)} | ${r.cpuUsPerDatagram.toFixed(2)} (${r.sysUsPerDatagram.toFixed(2)}) | ` +
-        `${r.tuples === undefined ? '' : `${M(r.tuples)} (${M(r.maxTuples)})`} | ${r.verdicts === undefined ? '' : `${M(r.verdicts)} (${M(r.vpnVerdicts)})`} | ` +
+      `| ${r.round} | ${r.rate > 0 ? `${M(r.rate)}/s` : 'blast'} | ${r.mode} | ${M(r.sent)} from ${M(r.ports)} ports | ${M(r.received)} (${((100 * r.received) / r.sent).toFixed(1)} %) | ${M(r.perSecond)} | ${r.cpuUsPerDatagram.toFixed(2)} (${r.sysUsPerDatagram.toFixed(2)}) | ${r.loopUsPerDatagram === undefined ? '' : r.loopUsPerDatagram.toFixed(2)} | ` +
+        `${r.tuples === undefined ? '' : `${M(r.tuples)} (${M(r.maxTuples)})${r.lost ? `, ${M(r.lost)} lost` : ''}`} | ${r.verdicts === undefined ? '' : `${M(r.verdicts)} (${M(r.vpnVerdicts)})`} | ` +
         `${r.memoryBytes === undefined ? '' : `${MiB(r.memoryBytes)} (${MiB(r.boundBytes)})`} | ${MiB(r.peakRssBytes)} | ` +
         `${r.hostCheckMs ? `${r.hostCheckMs[0].toFixed(1)} / ${r.hostCheckMs[1].toFixed(1)}` : ''} | ${r.maxGapMs === undefined ? '' : r.maxGapMs.toFixed(1)} | ` +
         `${r.gc ? [r.gc.minor, r.gc.major].map(([n, t, m]) => `${n}, ${t.toFixed(1)}, ${m.toFixed(1)}`).join('; ') : ''} |`,
@@ -315,12 +330,13 @@ async function main(): Promise<void> {
     rates: (argValue(argv, '--rates') ?? '0').split(',').map(Number),
     ...(argValue(argv, '--max-bytes') ? { maxBytes: Number(argValue(argv, '--max-bytes')) } : {}),
     ...(argValue(argv, '--old-space') ? { oldSpaceMb: Number(argValue(argv, '--old-space')) } : {}),
+    ...(argValue(argv, '--pool') ? { poolWorkers: Number(argValue(argv, '--pool')) } : {}),
   };
   const shaped = o.warmFrom !== o.host;
   o.warmDatagrams = Number(argValue(argv, '--warm') ?? (shaped ? o.datagrams : quick ? 5_000 : 20_000));
   o.warmPorts = Number(argValue(argv, '--warm-ports') ?? (shaped ? o.ports : quick ? 500 : 2_000));
   console.log(`# datagram flood — node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? '?'}, load ${loadavg().map((x) => x.toFixed(1)).join(' ')}, ${new Date().toISOString()}`);
-  console.log(`# ${o.datagrams} datagrams from ${o.ports} ports to ${o.host}, ${o.rounds} round(s), send rates ${o.rates.map((r) => (r > 0 ? `${r}/s` : 'blast')).join(', ')}, receivers alternate plain / adapter${o.oldSpaceMb ? ` / adapter-old-space (node --initial-old-space-size=${o.oldSpaceMb})` : ''}${o.pin ? ', receiver on CPU 0 and senders on CPU 1' : ''}, after a warm-up of ${o.warmDatagrams} datagrams from ${o.warmPorts} ports of ${o.warmFrom}\n`);
+  console.log(`# ${o.datagrams} datagrams from ${o.ports} ports to ${o.host}, ${o.rounds} round(s), send rates ${o.rates.map((r) => (r > 0 ? `${r}/s` : 'blast')).join(', ')}, receivers alternate plain / adapter${o.oldSpaceMb ? ` / adapter-old-space (node --initial-old-space-size=${o.oldSpaceMb})` : ''}${o.poolWorkers ? ` / adapter-pool (${o.poolWorkers} worker(s)${o.pin ? ' on CPU 1' : ''})` : ''}${o.pin ? ', receiver on CPU 0 and senders on CPU 1' : ''}, after a warm-up of ${o.warmDatagrams} datagrams from ${o.warmPorts} ports of ${o.warmFrom}\n`);
   const rows = await runDatagramFlood(o);
   console.log(table(rows));
   // One port in five sends a WireGuard initiation and padded transport data: nearly every such tuple must come out

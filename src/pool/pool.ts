@@ -23,13 +23,13 @@ import type { FlowRecord } from '../classify/record.js';
 import { DETECTORS } from '../detect/registry.js';
 import { checkKnownOptions, checkOptions, InvalidArgumentError, PoolError, TraceFormatError, TunnelscopeError, type ErrorCode } from '../errors.js';
 import type { FlowTableOptions } from '../trace/flow-table.js';
-import { LINKTYPE_ETHERNET, type RawPacket } from '../trace/types.js';
+import { LINKTYPE_ETHERNET, LINKTYPE_RAW, type RawPacket } from '../trace/types.js';
 import { frameShard } from './shard.js';
 import { isDnsServerFrame } from '../trace/peek.js';
 import { addReaderProblems, checkFrame, isCaptureTime, usFromNs } from '../trace/container.js';
 import { CaptureReader } from '../trace/reader.js';
 import type { CertStreamStats } from '../detect/names/cert-stream.js';
-import { FRAME_FOREIGN, FRAME_HEADER_BYTES, sharedLists, toWire, type FromWorker, type LiveCounters, type ToWorker, type WorkerSessionStats } from './protocol.js';
+import { FRAME_FOREIGN, FRAME_HEADER_BYTES, sharedLists, toWire, type FromWorker, type LiveConfig, type LiveCounters, type ToWorker, type WorkerSessionStats } from './protocol.js';
 
 /**
  * Output order of `classifyFile`:
@@ -236,6 +236,12 @@ export class ClassifierPool extends EventEmitter {
   private needDrain = false;
   private drainWaiters: (() => void)[] = [];
   private flushScheduled = false;
+  /**
+   * An adapter owns the live input (see ownLive): its frames go out on a timer instead of once the caller yields,
+   * and a batch that would exceed the in-flight bound is not made (the frame is refused, for the adapter to count).
+   */
+  private liveOwner: { flushMs: number; dns: boolean; maxInFlight: number } | null = null;
+  private flushTimer: NodeJS.Timeout | null = null;
   private ending: { left: number; stats: WorkerSessionStats[]; resolve: () => void; reject: (e: Error) => void } | null = null;
   private failure: Error | null = null;
   private closed = false;
@@ -281,11 +287,14 @@ export class ClassifierPool extends EventEmitter {
    * first batch; file runs (`classifyFile`) report theirs at the end, in their PoolStats.
    */
   liveCounters(): LiveCounters {
-    const sum: LiveCounters = { liveFlows: 0, evicted: 0, duplicatesSkipped: 0, malformed: {}, fallback: {} };
+    const sum: LiveCounters = { liveFlows: 0, flows: 0, verdicts: 0, idle: 0, evicted: 0, duplicatesSkipped: 0, malformed: {}, fallback: {} };
     for (const s of this.slots) {
       const c = s.counters;
       if (c === null) continue;
       sum.liveFlows += c.liveFlows;
+      sum.flows += c.flows;
+      sum.verdicts += c.verdicts;
+      sum.idle += c.idle;
       sum.evicted += c.evicted;
       sum.duplicatesSkipped += c.duplicatesSkipped;
       for (const [k, n] of Object.entries(c.malformed)) sum.malformed[k] = (sum.malformed[k] ?? 0) + n;
@@ -471,6 +480,7 @@ export class ClassifierPool extends EventEmitter {
    */
   push(bytes: Uint8Array, timestampNs: number | bigint, linkType: number = LINKTYPE_ETHERNET): boolean {
     checkFrame('pool.push', bytes, linkType);
+    this.checkNotOwned('push');
     const tsUs = usFromNs(timestampNs);
     return this.pushFrame(bytes, 0, bytes.length, bytes.length, tsUs, linkType);
   }
@@ -499,23 +509,14 @@ export class ClassifierPool extends EventEmitter {
    */
   pushRaw(raw: RawPacket): boolean {
     checkFrame('pool.pushRaw', raw.data, raw.linkType, raw.offset, raw.capLen);
+    this.checkNotOwned('pushRaw');
     return this.pushFrame(raw.data, raw.offset, raw.capLen, raw.wireLen, raw.tsUs, raw.linkType);
   }
 
   private pushFrame(data: Uint8Array, off: number, len: number, wireLen: number, tsUs: number, linkType: number): boolean {
     const refused = this.refusal(true);
     if (refused) throw refused;
-    // Idle expiry runs on one schedule for the whole stream, the one a single session keeps (a check when capture
-    // time has moved a second past the last one); each frame carries the latest check and its worker applies it
-    // before the frame, so flows end at the same stream points whatever the worker count — also when time jumps
-    // (merged or clock-stepped captures). A frame with an impossible time (the worker counts it) moves nothing.
-    if (isCaptureTime(tsUs)) {
-      if (tsUs > this.clockUs) this.clockUs = tsUs;
-      if (this.clockUs >= this.nextCheckUs) {
-        this.nextCheckUs = this.clockUs + EXPIRY_CHECK_US;
-        this.checkUs = this.clockUs;
-      }
-    }
+    this.clock(tsUs);
     this.livePackets++;
     const own = frameShard(data, off, len, linkType, this.workers);
     this.append(this.slots[own]!, data, off, len, wireLen, tsUs, linkType);
@@ -523,33 +524,134 @@ export class ClassifierPool extends EventEmitter {
     if (this.workers > 1 && isDnsServerFrame(data, off, len, linkType)) {
       for (let w = 0; w < this.workers; w++) if (w !== own) this.append(this.slots[w]!, data, off, len, wireLen, tsUs, (linkType | FRAME_FOREIGN) >>> 0);
     }
-    if (!this.flushScheduled) {
-      // Partial batches go out once the caller yields: bounded latency without per-packet messages.
-      this.flushScheduled = true;
-      setImmediate(() => {
-        this.flushScheduled = false;
-        this.flushBatches();
-      });
-    }
+    this.scheduleFlush();
     let busy = false;
     for (const s of this.slots) if (s.inFlight >= this.maxInFlight) busy = true;
     if (busy) this.needDrain = true;
     return !busy;
   }
 
+  /**
+   * Idle expiry runs on one schedule for the whole stream, the one a single session keeps (a check when capture
+   * time has moved a second past the last one); each frame carries the latest check and its worker applies it
+   * before the frame, so flows end at the same stream points whatever the worker count — also when time jumps
+   * (merged or clock-stepped captures). A frame with an impossible time (the worker counts it) moves nothing.
+   */
+  private clock(tsUs: number): void {
+    if (isCaptureTime(tsUs)) {
+      if (tsUs > this.clockUs) this.clockUs = tsUs;
+      if (this.clockUs >= this.nextCheckUs) {
+        this.nextCheckUs = this.clockUs + EXPIRY_CHECK_US;
+        this.checkUs = this.clockUs;
+      }
+    }
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    const o = this.liveOwner;
+    if (o !== null) {
+      // A datagram per 'message' event: flushed per turn, a batch would carry a few frames and cost a message
+      // each; on a timer it carries every frame of the interval (the adapter's verdicts wait at most that long).
+      this.flushTimer = setTimeout(() => {
+        this.flushTimer = null;
+        this.flushScheduled = false;
+        this.flushBatches();
+      }, o.flushMs);
+      this.flushTimer.unref();
+      return;
+    }
+    // Partial batches go out once the caller yields: bounded latency without per-packet messages.
+    setImmediate(() => {
+      this.flushScheduled = false;
+      this.flushBatches();
+    });
+  }
+
+  /**
+   * @internal The UDP adapter's live input (see DatagramClassifier): the workers' next live session is made with
+   * `config`, batches go out every `flushMs`, at most `queueBytes` of batches wait for each worker (a datagram
+   * beyond is refused), and only {@link pushDatagram} feeds it (`push`/`pushRaw` throw) until `end()` resolves.
+   * `dns`: DNS answers are copied to every worker (false when the sessions read none).
+   * @throws {InvalidArgumentError} when the live input is owned already or a live run has begun
+   */
+  ownLive(config: LiveConfig, flushMs: number, queueBytes: number, dns: boolean): void {
+    const refused = this.refusal(true);
+    if (refused) throw refused;
+    if (this.liveOwner !== null) throw new InvalidArgumentError('pool: its live input is used by another adapter already');
+    if (this.livePackets > 0) throw new InvalidArgumentError('pool: a live run has begun (end() it first)');
+    this.liveOwner = { flushMs, dns, maxInFlight: Math.max(1, Math.floor(queueBytes / this.batchBytes)) };
+    const msg: ToWorker = { t: 'live-config', config: { ...config, flow: splitFlow(config.flow, this.workers) } };
+    for (const s of this.slots) s.w.postMessage(msg);
+  }
+
+  private checkNotOwned(call: string): void {
+    if (this.liveOwner !== null) throw new InvalidArgumentError(`pool.${call}: the live input belongs to a DatagramClassifier until its close()`);
+  }
+
+  /**
+   * @internal One datagram as a raw IP frame: its IP and UDP headers `hdr[0, hdrLen)` (built by the adapter) and
+   * `payload[0, n)`. Returns false, copying nothing, when the datagram's worker has as many batches in flight as
+   * the pool allows and the open batch has no room: a live input that cannot wait is bounded by dropping (the
+   * caller counts it), not by queueing without end.
+   */
+  pushDatagram(hdr: Uint8Array, hdrLen: number, payload: Uint8Array, n: number, tsUs: number): boolean {
+    const refused = this.refusal(true);
+    if (refused) throw refused;
+    const owner = this.liveOwner;
+    if (owner === null) throw new InvalidArgumentError('pool.pushDatagram: the live input is not owned (ownLive)');
+    const own = frameShard(hdr, 0, hdrLen, LINKTYPE_RAW, this.workers);
+    const slot = this.slots[own]!;
+    const need = FRAME_HEADER_BYTES + ((hdrLen + n + 7) & ~7);
+    if ((slot.buf === null || slot.used + need > slot.buf.byteLength) && slot.inFlight >= owner.maxInFlight) return false;
+    this.clock(tsUs);
+    this.livePackets++;
+    this.appendParts(slot, hdr, hdrLen, payload, n, tsUs, LINKTYPE_RAW);
+    if (this.workers > 1 && owner.dns && isDnsServerFrame(hdr, 0, hdrLen, LINKTYPE_RAW)) {
+      for (let w = 0; w < this.workers; w++) {
+        const o = this.slots[w]!;
+        if (w === own || ((o.buf === null || o.used + need > o.buf.byteLength) && o.inFlight >= owner.maxInFlight)) continue;
+        this.appendParts(o, hdr, hdrLen, payload, n, tsUs, (LINKTYPE_RAW | FRAME_FOREIGN) >>> 0);
+      }
+    }
+    this.scheduleFlush();
+    return true;
+  }
+
+  private appendParts(slot: Slot, hdr: Uint8Array, hdrLen: number, payload: Uint8Array, n: number, tsUs: number, linkType: number): void {
+    const len = hdrLen + n;
+    const need = FRAME_HEADER_BYTES + ((len + 7) & ~7);
+    if (slot.buf !== null && slot.used + need > slot.buf.byteLength) this.sendBatch(slot);
+    if (slot.buf === null) this.openBatch(slot, need);
+    const o = this.frameHeader(slot, len, len, tsUs, linkType);
+    const u8 = slot.u8!;
+    for (let i = 0; i < hdrLen; i++) u8[o + i] = hdr[i]!;
+    u8.set(n === payload.length ? payload : payload.subarray(0, n), o + hdrLen);
+    slot.used = o - FRAME_HEADER_BYTES + need;
+    slot.nFrames++;
+  }
+
+  /** Write a frame's header at the batch's end; returns where its bytes go. */
+  private frameHeader(slot: Slot, len: number, wireLen: number, tsUs: number, linkType: number): number {
+    const o = slot.used;
+    const dv = slot.dv!;
+    dv.setFloat64(o, tsUs, true);
+    dv.setUint32(o + 8, len, true);
+    dv.setUint32(o + 12, linkType, true);
+    dv.setUint32(o + 16, wireLen >>> 0, true);
+    dv.setFloat64(o + 24, this.checkUs, true);
+    dv.setFloat64(o + 32, this.clockUs, true);
+    return o + FRAME_HEADER_BYTES;
+  }
+
   private append(slot: Slot, data: Uint8Array, off: number, len: number, wireLen: number, tsUs: number, linkType: number): void {
     const need = FRAME_HEADER_BYTES + ((len + 7) & ~7);
     if (slot.buf !== null && slot.used + need > slot.buf.byteLength) this.sendBatch(slot);
     if (slot.buf === null) this.openBatch(slot, need);
-    const o = slot.used;
-    slot.dv!.setFloat64(o, tsUs, true);
-    slot.dv!.setUint32(o + 8, len, true);
-    slot.dv!.setUint32(o + 12, linkType, true);
-    slot.dv!.setUint32(o + 16, wireLen >>> 0, true);
-    slot.dv!.setFloat64(o + 24, this.checkUs, true);
-    slot.dv!.setFloat64(o + 32, this.clockUs, true);
-    slot.u8!.set(off === 0 && len === data.length ? data : data.subarray(off, off + len), o + FRAME_HEADER_BYTES);
-    slot.used = o + need;
+    const o = this.frameHeader(slot, len, wireLen, tsUs, linkType);
+    slot.u8!.set(off === 0 && len === data.length ? data : data.subarray(off, off + len), o);
+    slot.used = o - FRAME_HEADER_BYTES + need;
     slot.nFrames++;
   }
 
@@ -602,6 +704,7 @@ export class ClassifierPool extends EventEmitter {
           this.livePackets = 0;
           // The next live run starts new sessions in the workers: its clock and check schedule start afresh too.
           this.clockUs = this.checkUs = this.nextCheckUs = 0;
+          this.liveOwner = null;
           this.emit('end');
           resolve(s);
         },
@@ -616,6 +719,7 @@ export class ClassifierPool extends EventEmitter {
   close(): Promise<void> {
     if (this.closing) return this.closing;
     this.closed = true;
+    if (this.flushTimer !== null) clearTimeout(this.flushTimer);
     this.abandon(new PoolError('closed', 'pool closed'));
     this.closing = Promise.all(this.slots.map((s) => s.w.terminate())).then(() => undefined);
     return this.closing;
@@ -716,7 +820,7 @@ export class ClassifierPool extends EventEmitter {
         if (m.counters !== null) slot.counters = m.counters;
         if (m.buf !== null) {
           slot.inFlight--;
-          if (slot.free.length < this.maxInFlight) slot.free.push(m.buf);
+          if (slot.free.length < (this.liveOwner?.maxInFlight ?? this.maxInFlight)) slot.free.push(m.buf);
         }
         for (const v of m.verdicts) this.emit('verdict', v);
         for (const r of m.recs) this.emit('flow', r);

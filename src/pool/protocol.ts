@@ -158,7 +158,27 @@ export type ToWorker =
   | { t: 'batch'; buf: ArrayBuffer; used: number; nFrames: number; checkUs: number }
   | { t: 'lists'; lists: WireLists }
   | { t: 'end'; reason: 'eof' | 'stop' }
-  | { t: 'ping'; id: number };
+  | { t: 'ping'; id: number }
+  | { t: 'live-config'; config: LiveConfig };
+
+/**
+ * How the workers' next live session is made, for an adapter that owns the pool's live input (the UDP adapter:
+ * frames built from datagrams, nothing to open, verdicts only). Applies to one live run: `end` drops it.
+ */
+export interface LiveConfig {
+  /** Flow-table options of each worker's session (the pool splits `maxFlows` across its workers). */
+  flow: FlowTableOptions | undefined;
+  records: boolean;
+  maxDnsBindings: number | undefined;
+  maxTunnelDepth: number | undefined;
+}
+
+/** A live verdict as it crosses back: without the flow's record so far when the live run keeps no records. */
+export interface LiveVerdict {
+  flow: VerdictEvent['flow'];
+  verdict: VerdictEvent['verdict'];
+  record?: FlowRecord;
+}
 
 /** A TraceFormatError's fields, to rebuild it on the main thread (same class, offset and message). */
 export interface WireFormatError {
@@ -182,6 +202,10 @@ export interface WorkerSessionStats {
 /** A live session's counters, sent back with every batch (metrics of a run that does not end). */
 export interface LiveCounters {
   liveFlows: number;
+  /** Flows seen, verdicts emitted, flows ended by idle timeout (since the live run began). */
+  flows: number;
+  verdicts: number;
+  idle: number;
   evicted: number;
   duplicatesSkipped: number;
   malformed: Record<string, number>;
@@ -195,7 +219,7 @@ export type FromWorker =
   /** End of a file run: at end of file, or (formatError set) where the capture turned out corrupt; either way
    * every record of the run has been posted before this message. */
   | { t: 'done'; job: number; stats: WorkerSessionStats; listVersion: number; formatError: WireFormatError | null }
-  | { t: 'live'; recs: FlowRecord[]; verdicts: VerdictEvent[]; buf: ArrayBuffer | null; counters: LiveCounters | null }
+  | { t: 'live'; recs: FlowRecord[]; verdicts: LiveVerdict[]; buf: ArrayBuffer | null; counters: LiveCounters | null }
   | { t: 'ended'; stats: WorkerSessionStats }
   | { t: 'pong'; id: number; version: number }
   | { t: 'error'; job: number | null; message: string; code: string | null };

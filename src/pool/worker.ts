@@ -20,7 +20,9 @@ import {
   RECORD_BATCHES_IN_FLIGHT,
   fromWireCidr,
   type FromWorker,
+  type LiveConfig,
   type LiveCounters,
+  type LiveVerdict,
   type ToWorker,
   type WireLists,
   type WorkerInit,
@@ -178,7 +180,9 @@ let sentBatches = 0;
 
 let live: ClassifierSession | null = null;
 let liveRecs: FlowRecord[] = [];
-let liveVerdicts: VerdictEvent[] = [];
+let liveVerdicts: LiveVerdict[] = [];
+/** The next live session's make, when an adapter owns the live input (one live run). */
+let liveConfig: LiveConfig | null = null;
 let livePackets = 0;
 /** The latest stream-wide idle check applied to the live session (see ClassifierPool#pushFrame). */
 let liveCheckUs = 0;
@@ -187,9 +191,14 @@ const liveRaw: RawPacket = { data: new Uint8Array(0), offset: 0, capLen: 0, wire
 
 function liveSession(): ClassifierSession {
   if (live) return live;
-  const s = classifier.session(init.flow === undefined ? {} : { flow: init.flow });
+  const c = liveConfig;
+  const s = c === null
+    ? classifier.session(init.flow === undefined ? {} : { flow: init.flow })
+    : classifier.session({ flow: c.flow, records: c.records, maxDnsBindings: c.maxDnsBindings, ...(c.maxTunnelDepth === undefined ? {} : { decoder: { maxTunnelDepth: c.maxTunnelDepth } }) });
   s.on('flow', (r: FlowRecord) => liveRecs.push(r));
-  s.on('verdict', (v: VerdictEvent) => liveVerdicts.push(v));
+  // Without records the embedder wants the verdict alone: the record so far would only cost a clone per flow.
+  if (c !== null && !c.records) s.on('verdict', (v: VerdictEvent) => liveVerdicts.push({ flow: v.flow, verdict: v.verdict }));
+  else s.on('verdict', (v: VerdictEvent) => liveVerdicts.push(v));
   live = s;
   livePackets = 0;
   liveCheckUs = 0;
@@ -237,9 +246,12 @@ function runBatch(m: Extract<ToWorker, { t: 'batch' }>): void {
   const recs = liveRecs, verdicts = liveVerdicts;
   liveRecs = [];
   liveVerdicts = [];
+  post({ t: 'live', recs, verdicts, buf: m.buf, counters: liveCounters(s) }, [m.buf]);
+}
+
+function liveCounters(s: ClassifierSession): LiveCounters {
   const st = s.stats;
-  const counters: LiveCounters = { liveFlows: s.liveFlows, evicted: st.evicted, duplicatesSkipped: st.duplicatesSkipped, malformed: st.malformed, fallback: st.fallback };
-  post({ t: 'live', recs, verdicts, buf: m.buf, counters }, [m.buf]);
+  return { liveFlows: s.liveFlows, flows: st.flows, verdicts: st.verdicts, idle: s.flowStats.idle, evicted: st.evicted, duplicatesSkipped: st.duplicatesSkipped, malformed: st.malformed, fallback: st.fallback };
 }
 
 function endLive(reason: 'eof' | 'stop'): void {
@@ -250,7 +262,9 @@ function endLive(reason: 'eof' | 'stop'): void {
   liveRecs = [];
   liveVerdicts = [];
   live = null;
-  if (recs.length > 0 || verdicts.length > 0) post({ t: 'live', recs, verdicts, buf: null, counters: null });
+  liveConfig = null;
+  // The counters as the run ended: what an adapter's stats show after its close().
+  post({ t: 'live', recs, verdicts, buf: null, counters: liveCounters(s) });
   post({ t: 'ended', stats: st });
 }
 
@@ -295,6 +309,9 @@ port.on('message', (m: ToWorker) => {
       }
       case 'end':
         endLive(m.reason);
+        return;
+      case 'live-config':
+        liveConfig = m.config;
         return;
       case 'ping':
         post({ t: 'pong', id: m.id, version: classifier.listVersion });
