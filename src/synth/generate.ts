@@ -5,7 +5,7 @@
  * sfc32 streams: the same options give byte-identical output. No I/O here; the CLI owns files.
  */
 import { PcapWriter } from '../trace/pcap-writer.js';
-import { InvalidArgumentError } from '../errors.js';
+import { describeValue, InvalidArgumentError } from '../errors.js';
 import { AddressPlan, addrText, type Client, type Registration } from './addresses.js';
 import { nextFragment, payloadOffset, startFragments, TCP_ACK, TCP_FIN, TCP_PSH, TCP_SYN, writeHeaders } from './frames.js';
 import { kindCounts } from './mix.js';
@@ -23,7 +23,10 @@ export interface SynthOptions {
   vpnShare: number;
   /** Fraction of VPN flows whose client lies in a registered prefix, in [0, 1]. */
   registeredShare: number;
-  /** PRNG seed (uint32). */
+  /**
+   * PRNG seed: an integer in [0, 2^53 - 1] (the generator keys on all of its bits; a fraction, a negative or a
+   * larger number would silently fold onto another seed, 1e308 onto 0).
+   */
   seed: number;
   /** Fraction of flows over IPv6 (default 0.2). */
   ipv6Share?: number;
@@ -76,6 +79,7 @@ function validate(o: SynthOptions): void {
   const bad = (m: string): never => { throw new InvalidArgumentError(m); };
   if (!Number.isInteger(o.flows) || o.flows < 1) bad(`flows must be a positive integer, got ${o.flows}`);
   if (!Number.isInteger(o.packets) || o.packets < 1) bad(`packets must be a positive integer, got ${o.packets}`);
+  if (!Number.isSafeInteger(o.seed) || o.seed < 0) bad(`seed must be an integer in [0, ${Number.MAX_SAFE_INTEGER}], got ${describeValue(o.seed)}`);
   for (const [n, v] of [['vpnShare', o.vpnShare], ['registeredShare', o.registeredShare], ['ipv6Share', o.ipv6Share ?? 0.2]] as const) {
     if (!(v >= 0 && v <= 1)) bad(`${n} must be in [0, 1], got ${v}`);
   }
