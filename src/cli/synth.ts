@@ -8,7 +8,7 @@ import { TunnelscopeError } from '../errors.js';
 import { quoteText, safeText } from '../text.js';
 import { defaultVpnDomainsPath } from '../lists/default-domains.js';
 import { SEED_MAX, seedFromText } from '../synth/rng.js';
-import { formatRegistrations, formatTruth, synthesize, type SynthOptions } from '../synth/generate.js';
+import { formatRegistrations, formatTruth, MAX_SYNTH_FLOWS, MAX_SYNTH_PACKETS, synthesize, type SynthOptions } from '../synth/generate.js';
 import type { Command } from 'commander';
 import { cannotWriteReason, numberFlag, UsageError } from './args.js';
 import { processIo, type CliIo } from './io.js';
@@ -100,8 +100,8 @@ function optionsFrom(values: SynthOpts): { opts: SynthOptions; out: string; quie
     }
   }
   const opts: SynthOptions = {
-    packets: numberFlag('packets', values.packets, { min: 1, max: 1e9, integer: true }) ?? 200000,
-    flows: numberFlag('flows', values.flows, { min: 1, max: 1e7, integer: true }) ?? 5000,
+    packets: numberFlag('packets', values.packets, { min: 1, max: MAX_SYNTH_PACKETS, integer: true }) ?? 200000,
+    flows: numberFlag('flows', values.flows, { min: 1, max: MAX_SYNTH_FLOWS, integer: true }) ?? 5000,
     vpnShare: numberFlag('vpn-share', values.vpnShare, { min: 0, max: 1 }) ?? 0.24,
     registeredShare: numberFlag('registered-share', values.registeredShare, { min: 0, max: 1 }) ?? 0.5,
     seed,

@@ -68,6 +68,9 @@ export interface SynthResult {
 }
 
 const MAX_GAP_US = 50e6;
+/** Bounds of `flows` and `packets` (the CLI's too). */
+export const MAX_SYNTH_FLOWS = 1e7;
+export const MAX_SYNTH_PACKETS = 1e9;
 const DEFAULT_START_US = Date.UTC(2026, 0, 1) * 1000;
 
 /** Smallest `packets` that the given flow count and VPN share allow (every flow needs its handshake). */
@@ -77,8 +80,9 @@ export function minimumPackets(flows: number, vpnShare: number): number {
 
 function validate(o: SynthOptions): void {
   const bad = (m: string): never => { throw new InvalidArgumentError(m); };
-  if (!Number.isInteger(o.flows) || o.flows < 1) bad(`flows must be a positive integer, got ${o.flows}`);
-  if (!Number.isInteger(o.packets) || o.packets < 1) bad(`packets must be a positive integer, got ${o.packets}`);
+  // The CLI's bounds: flows are planned in memory, and more packets than this is a run that never ends.
+  if (!Number.isInteger(o.flows) || o.flows < 1 || o.flows > MAX_SYNTH_FLOWS) bad(`flows must be an integer in [1, ${MAX_SYNTH_FLOWS}], got ${o.flows}`);
+  if (!Number.isInteger(o.packets) || o.packets < 1 || o.packets > MAX_SYNTH_PACKETS) bad(`packets must be an integer in [1, ${MAX_SYNTH_PACKETS}], got ${o.packets}`);
   if (!Number.isSafeInteger(o.seed) || o.seed < 0) bad(`seed must be an integer in [0, ${Number.MAX_SAFE_INTEGER}], got ${describeValue(o.seed)}`);
   for (const [n, v] of [['vpnShare', o.vpnShare], ['registeredShare', o.registeredShare], ['ipv6Share', o.ipv6Share ?? 0.2]] as const) {
     if (!(v >= 0 && v <= 1)) bad(`${n} must be in [0, 1], got ${v}`);
