@@ -14,6 +14,12 @@ import { classifySocket } from '../../src/node/socket.js';
 import { ReportBuilder } from '../../src/report/builder.js';
 import { synthesize } from '../../src/synth/generate.js';
 import { Duplex } from 'node:stream';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { readCaptureFile, readCaptureFileSync } from '../../src/trace/reader.js';
+import { PcapWriter } from '../../src/trace/pcap-writer.js';
+import { createClassifierPool } from '../../src/pool/pool.js';
 
 const refused = (f: () => unknown, name: string, range: string): void => {
   let err: unknown = null;
@@ -51,5 +57,23 @@ describe('numeric library options have an upper bound', () => {
     const o = { vpnShare: 0.2, registeredShare: 0.5, seed: 1 };
     refused(() => synthesize({ ...o, packets: 1e300, flows: 5 }, () => {}), 'packets', '[1, 1000000000]');
     refused(() => synthesize({ ...o, packets: 1000, flows: 1e300 }, () => {}), 'flows', '[1, 10000000]');
+  });
+});
+
+describe('capture read sizes', () => {
+  // Found with readCaptureFileSync(path, cb, { chunkSize: 2 ** 40 }): a RangeError from inside (the buffer is
+  // allocated whole), where every other wrong option is a typed error naming it.
+  it('the readers and the pool refuse a chunkSize past 256 MiB with a typed error', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'ts-chunk-')), 'x.pcap');
+    writeFileSync(path, new PcapWriter().toBuffer());
+    refused(() => readCaptureFileSync(path, () => {}, { chunkSize: 2 ** 40 }), 'chunkSize', `[1, ${1 << 28}]`);
+    await expect(readCaptureFile(path, () => {}, { chunkSize: 2 ** 40 })).rejects.toThrow(InvalidArgumentError);
+    expect(readCaptureFileSync(path, () => {}, { chunkSize: 1 << 28 }).packets).toBe(0);
+    const pool = createClassifierPool({ workers: 1 });
+    try {
+      await expect(pool.classifyFile(path, () => {}, { chunkSize: 2 ** 40 })).rejects.toThrow(/chunkSize must be an integer in \[1, 268435456\]/);
+    } finally {
+      await pool.close();
+    }
   });
 });
