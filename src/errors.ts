@@ -82,6 +82,12 @@ export function numberOption(name: string, value: unknown, dflt: number | undefi
 export const MAX_DELAY_MS = 2_147_483_647;
 
 /**
+ * Longest capture-time duration an option takes, in seconds (one year): an idle timeout or linger beyond it means
+ * flows never end (a table that only grows), not a setting. The CLI's duration flags take the same bound.
+ */
+export const MAX_DURATION_SEC = 365 * 24 * 3600;
+
+/**
  * An options argument must be a plain object: a wrong one (an array included, whose elements would be ignored) is
  * named, not read as defaults or failing inside.
  */

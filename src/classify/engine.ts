@@ -10,6 +10,7 @@ import { IPPROTO_TCP, IPPROTO_UDP } from '../detect/types.js';
 import { flowNames, listedName, matchListedName, nameEvidence, type FlowNames } from '../detect/names/index.js';
 import { releaseCertStream, type CertSlot, type CertStream, type CertStreams } from '../detect/names/cert-stream.js';
 import type { CidrMap } from '../trie/cidr-map.js';
+import { writtenEntryAt } from '../lists/entry-names.js';
 import { formatIPv4, formatIPv6 } from '../ip/format.js';
 import { combine, DNS_BINDING_RULE, REGISTRATION_SOURCE } from './combine.js';
 import type { BoundName } from './dns-bindings.js';
@@ -282,6 +283,8 @@ interface Hit {
   side: 'src' | 'dst';
   ip: string;
   prefix: string;
+  /** The range its list line wrote, when the prefix is one the range was split into (evidence names the line's text). */
+  range: string | null;
   len: number;
   value: string;
 }
@@ -303,7 +306,7 @@ function lookupSide(map: CidrMap<string>, f: FlowAddresses, side: 'src' | 'dst')
   }
   const prefix = map.prefixAt(idx);
   const slash = prefix.lastIndexOf('/');
-  return { side, ip, prefix, len: slash < 0 ? 128 : Number(prefix.slice(slash + 1)), value: map.valueAt(idx) };
+  return { side, ip, prefix, range: writtenEntryAt(map, idx), len: slash < 0 ? 128 : Number(prefix.slice(slash + 1)), value: map.valueAt(idx) };
 }
 
 /** The more specific of the two endpoint hits (source wins a tie). */
@@ -394,7 +397,7 @@ export function decide(
         protocol: 'vpn-endpoint',
         strength: 'medium',
         rule: 'endpoint.list',
-        reason: `${h.side} ${h.ip} is in VPN endpoint list entry ${h.prefix} (${h.value}) of ${lists.names.vpnEndpoints} v${lists.version}`,
+        reason: `${h.side} ${h.ip} is in VPN endpoint list ${h.range === null ? `entry ${h.prefix}` : `range '${h.range}'`} (${h.value}) of ${lists.names.vpnEndpoints} v${lists.version}`,
       });
     }
   }
@@ -425,7 +428,7 @@ export function decide(
           protocol: c.protocol ?? 'vpn',
           strength: 'medium',
           rule: 'registered.prefix',
-          reason: `${h.side} ${h.ip} is in registered prefix ${h.prefix} (registrant ${h.value}) of ${lists.names.registered} v${lists.version}`,
+          reason: `${h.side} ${h.ip} is in registered ${h.range === null ? `prefix ${h.prefix}` : `range '${h.range}'`} (registrant ${h.value}) of ${lists.names.registered} v${lists.version}`,
         });
       }
     }

@@ -12,6 +12,9 @@ import type { EndReason, FlowHandle, PacketView, RawPacket } from '../trace/type
 import { DOUBLE, LINKTYPE_ETHERNET } from '../trace/types.js';
 import { checkFrame, isCaptureTime, usFromNs } from '../trace/container.js';
 import { describeValue, InvalidArgumentError, SessionError } from '../errors.js';
+
+/** Most DNS bindings a session may be asked to keep (the default is 65,536). */
+const MAX_DNS_BINDINGS_CAP = 1 << 24;
 import type { Classifier } from './classifier.js';
 import { decide, FlowDetection, labelIsVpn, PENDING_AFTER } from './engine.js';
 import { CompanionIndex, ikeSpisOf, type IkeSpis, type TlsFlow } from './companions.js';
@@ -167,7 +170,8 @@ export class ClassifierSession extends EventEmitter {
     this.decoder = new Decoder(options.decoder);
     this.records = options.records !== false;
     const maxDns = options.maxDnsBindings ?? MAX_BINDINGS;
-    if (!Number.isInteger(maxDns) || maxDns < 0) throw new InvalidArgumentError(`maxDnsBindings must be an integer >= 0, got ${String(maxDns)}`);
+    // The bindings are a Map that grows to the cap: an unbounded cap is unbounded memory.
+    if (!Number.isInteger(maxDns) || maxDns < 0 || maxDns > MAX_DNS_BINDINGS_CAP) throw new InvalidArgumentError(`maxDnsBindings must be an integer in [0, ${MAX_DNS_BINDINGS_CAP}], got ${String(maxDns)}`);
     this.dns = new DnsBindings(Math.max(1, maxDns));
     this.readDns = maxDns > 0;
     this.certs = new CertStreams(options.maxCertStreams ?? DEFAULT_MAX_CERT_STREAMS);

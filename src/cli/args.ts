@@ -3,7 +3,7 @@
  * over is text, checked here into numbers and choices. Every failure is a {@link UsageError}: exit code 2, one
  * line naming the option, never a stack trace.
  */
-import { MAX_DELAY_MS } from '../errors.js';
+import { MAX_DELAY_MS, MAX_DURATION_SEC } from '../errors.js';
 import { safeText } from '../text.js';
 
 /** A bad command line: unknown flag, missing/extra operand, bad flag value. The CLI exits with code 2. */
@@ -20,7 +20,7 @@ export class UsageError extends Error {
  * time that large means flows never time out (a flow table that only grows) or a timer Node fires at once.
  */
 /** Capture-time durations in seconds (idle timeouts, linger, windows): one year of capture time. */
-export const MAX_CAPTURE_SECONDS = 365 * 24 * 3600;
+export const MAX_CAPTURE_SECONDS = MAX_DURATION_SEC;
 /** Wall-clock waits in seconds that become a timer: the longest delay a Node timer holds (about 24.8 days). */
 export const MAX_TIMER_SECONDS = Math.floor(MAX_DELAY_MS / 1000);
 /** Counts of jobs or deliveries: a signed 32-bit integer, as NATS JetStream takes max_deliver. */

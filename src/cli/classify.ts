@@ -178,6 +178,15 @@ interface RunStats {
  * For the end-of-run line: packets and certificates the detectors did not get whole, and why ('' if none): tunnelled
  * packets judged as their carrier, payload copies not inspected, certificates read from one segment.
  */
+/**
+ * The run's problem counts for a JSON summary, under the report's names: packets skipped and packets counted as
+ * their tunnel's carrier flow, by reason (only reasons that occurred), as the end-of-run line says them.
+ */
+export function problemCounts(malformed: Readonly<Record<string, number>>, fallback: Readonly<Record<string, number>>): { skipped: Record<string, number>; tunnelFallback: Record<string, number> } {
+  const nonZero = (r: Readonly<Record<string, number>>): Record<string, number> => Object.fromEntries(Object.entries(r).filter(([, n]) => n > 0));
+  return { skipped: nonZero(malformed), tunnelFallback: nonZero(fallback) };
+}
+
 function inspectionNote(st: RunStats): string {
   const c = st.certificates;
   const certs = c.tooLong + c.noSlot;
@@ -496,7 +505,14 @@ async function classifySeveralRun(
       },
       { ...options, jobs, flow, ...(stop ? { signal: stop.controller.signal } : {}) },
     );
-    writer.end(tally.toJSON());
+    // What one capture's line says about frames skipped and tunnels judged on their carrier, over all captures.
+    const mal: Record<string, number> = {};
+    const fb: Record<string, number> = {};
+    for (const c of res.captures) {
+      for (const [k, n] of Object.entries(c.malformed)) mal[k] = (mal[k] ?? 0) + n;
+      for (const [k, n] of Object.entries(c.fallback)) fb[k] = (fb[k] ?? 0) + n;
+    }
+    writer.end({ ...tally.toJSON(), ...problemCounts(mal, fb) });
     if (opts.summary === true) {
       if (f.format.human) out.write(`\n${tally.text()}`);
       else stderr.write(tally.text());
@@ -508,13 +524,6 @@ async function classifySeveralRun(
       const skipped = found.skipped.length ? `, ${found.skipped.length} non-capture files skipped` : '';
       const failed = `${res.failed ? `, ${res.failed} failed` : ''}${found.unreadable.length ? `, ${found.unreadable.length} unreadable` : ''}`;
       const stopped = res.stopped ? ` (${found.files.length - res.captures.length} not read)` : '';
-      // What one capture's line says about frames skipped and tunnels judged on their carrier, over all captures.
-      const mal: Record<string, number> = {};
-      const fb: Record<string, number> = {};
-      for (const c of res.captures) {
-        for (const [k, n] of Object.entries(c.malformed)) mal[k] = (mal[k] ?? 0) + n;
-        for (const [k, n] of Object.entries(c.fallback)) fb[k] = (fb[k] ?? 0) + n;
-      }
       const fallback = fallbackNote(fb);
       const bad = Object.entries(mal).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`);
       if (stop?.requested) stderr.write(stop.note('tunnelscope'));
@@ -779,10 +788,10 @@ async function classifyInput(
     outputWait: () => out.backlog(),
     metrics,
   };
-  const finish = async (): Promise<void> => {
+  const finish = async (st: RunStats | null): Promise<void> => {
     progress.done();
     timed?.stop();
-    writer.end(tally.toJSON());
+    writer.end(st === null ? tally.toJSON() : { ...tally.toJSON(), ...problemCounts(st.malformed, st.fallback) });
     if (o.summary) {
       // A format for people: the summary is part of the data. Machine formats: keep stdout parseable.
       if (format.human) out.write(`\n${tally.text()}`);
@@ -820,12 +829,12 @@ async function classifyInput(
   } catch (e) {
     hup.fn = null;
     await reloader.close();
-    await finish();
+    await finish(null);
     throw e;
   }
   hup.fn = null;
   await reloader.close();
-  await finish();
+  await finish(st);
   const secs = Number(process.hrtime.bigint() - t0) / 1e9;
   if (!o.quiet) {
     const bad = Object.entries(st.malformed).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`);

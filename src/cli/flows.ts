@@ -16,6 +16,7 @@ import { Decoder, newPacketView } from '../trace/decode.js';
 import { FlowTable } from '../trace/flow-table.js';
 import { transportName } from '../trace/flow-format.js';
 import type { ReaderStats } from '../trace/reader.js';
+import { addReaderProblems } from '../trace/container.js';
 import { ENCAP_NAMES, type EndReason, type FlowHandle, type RawPacket } from '../trace/types.js';
 import type { Command } from 'commander';
 import { cannotReadReason, choiceFlag, MAX_CAPTURE_SECONDS, numberFlag, traceFlags, UsageError, writeUnreadable } from './args.js';
@@ -210,9 +211,19 @@ async function flows(captures: string[], opts: FlowsOpts, io: CliIo): Promise<nu
   };
   let emitted = 0;
   let packetsAll = 0;
+  // What the end line says was skipped (by reason, the reader's per-record problems among them) and counted as a
+  // tunnel's carrier flow, over every capture: the JSON summary carries them under classify's report names.
+  const skippedAll: Record<string, number> = {};
+  const fallbackAll: Record<string, number> = {};
+  const addProblems = (d: Decoder, rs: ReaderStats | null): void => {
+    const mal = { ...d.stats.malformed };
+    if (rs !== null) addReaderProblems(mal, rs);
+    for (const [k, n] of Object.entries(mal)) if (n > 0) skippedAll[k] = (skippedAll[k] ?? 0) + n;
+    for (const [k, n] of Object.entries(d.stats.fallback)) if (n > 0) fallbackAll[k] = (fallbackAll[k] ?? 0) + n;
+  };
   const endOutput = (): void => {
     timed?.stop();
-    writer.end({ packets: packetsAll, flows: emitted, ends: endsOut() });
+    writer.end({ packets: packetsAll, flows: emitted, ends: endsOut(), skipped: skippedAll, tunnelFallback: fallbackAll });
   };
   let worst = unnamed > 0 || unreadable.length > 0 ? 2 : 0;
   // --one-trace: the pieces in time order, read into one flow table (src/cli/pieces.ts).
@@ -297,6 +308,7 @@ async function flows(captures: string[], opts: FlowsOpts, io: CliIo): Promise<nu
     readerStats = r.stats;
     flows.flush(r.complete ? (clock?.endReason ?? 'eof') : 'stop');
     packetsAll += rawPackets;
+    addProblems(decoder, readerStats);
     if (last) {
       endOutput();
       await sink.end();
@@ -309,6 +321,7 @@ async function flows(captures: string[], opts: FlowsOpts, io: CliIo): Promise<nu
         try {
           flows.flush();
           packetsAll += rawPackets;
+          addProblems(decoder, null);
           if (last) {
             endOutput();
             await sink.end();

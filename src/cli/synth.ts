@@ -5,10 +5,10 @@
  */
 import { closeSync, existsSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { TunnelscopeError } from '../errors.js';
-import { safeText } from '../text.js';
+import { quoteText, safeText } from '../text.js';
 import { defaultVpnDomainsPath } from '../lists/default-domains.js';
-import { seedFromText } from '../synth/rng.js';
-import { formatRegistrations, formatTruth, synthesize, type SynthOptions } from '../synth/generate.js';
+import { SEED_MAX, seedFromText } from '../synth/rng.js';
+import { formatRegistrations, formatTruth, MAX_SYNTH_FLOWS, MAX_SYNTH_PACKETS, synthesize, type SynthOptions } from '../synth/generate.js';
 import type { Command } from 'commander';
 import { cannotWriteReason, numberFlag, UsageError } from './args.js';
 import { processIo, type CliIo } from './io.js';
@@ -54,7 +54,7 @@ export const synthCommand: Subcommand = {
       .option('--flows <N>', 'flows, exact (default 5000)')
       .option('--vpn-share <X>', 'fraction of flows that are VPN (default 0.24)')
       .option('--registered-share <Y>', 'fraction of VPN flows whose client lies in a registered prefix (default 0.5)')
-      .option('--seed <S>', 'PRNG seed, integer or text (default 1)')
+      .option('--seed <S>', 'PRNG seed: an integer in [0, 4294967295], or text (hashed; default 1)')
       .option('--ipv6-share <Z>', 'fraction of flows over IPv6 (default 0.2)')
       .option('--mean-size <B>', 'target mean frame size in bytes (default 620)')
       .option('--vpn-domains <FILE>', 'provider domains for VPN TLS SNI (default data/vpn-domains.txt if present, else built in)')
@@ -74,10 +74,22 @@ export function readDomainList(path: string): string[] {
   return out;
 }
 
+/**
+ * `--seed`: decimal digits up to 2^32 - 1 are the seed itself, other text is hashed. Text that reads as a number
+ * but is not such an integer (`1e308`, `-5`, `1.5`, `0x10`, `4294967296`) was hashed as text, so it named a seed the
+ * user did not mean (the summary printed another number): refused, as any other out-of-range number is.
+ */
+function seedFlag(text: string): number {
+  const t = text.trim();
+  if (t === '') throw new UsageError('--seed must not be empty');
+  if (Number.isNaN(Number(t))) return seedFromText(t);
+  if (/^\d+$/.test(t) && Number(t) <= SEED_MAX) return Number(t);
+  throw new UsageError(`--seed must be an integer in [0, ${SEED_MAX}] or text that does not read as a number, got ${quoteText(text)}`);
+}
+
 function optionsFrom(values: SynthOpts): { opts: SynthOptions; out: string; quiet: boolean } {
   if (values.out === undefined || values.out === '') throw new UsageError('missing --out FILE');
-  const seedText = values.seed ?? '1';
-  if (seedText.trim() === '') throw new UsageError('--seed must not be empty');
+  const seed = seedFlag(values.seed ?? '1');
   let vpnDomains: string[] | undefined;
   const domPath = values.vpnDomains ?? (existsSync(defaultVpnDomainsPath()) ? defaultVpnDomainsPath() : undefined);
   if (domPath !== undefined) {
@@ -88,11 +100,11 @@ function optionsFrom(values: SynthOpts): { opts: SynthOptions; out: string; quie
     }
   }
   const opts: SynthOptions = {
-    packets: numberFlag('packets', values.packets, { min: 1, max: 1e9, integer: true }) ?? 200000,
-    flows: numberFlag('flows', values.flows, { min: 1, max: 1e7, integer: true }) ?? 5000,
+    packets: numberFlag('packets', values.packets, { min: 1, max: MAX_SYNTH_PACKETS, integer: true }) ?? 200000,
+    flows: numberFlag('flows', values.flows, { min: 1, max: MAX_SYNTH_FLOWS, integer: true }) ?? 5000,
     vpnShare: numberFlag('vpn-share', values.vpnShare, { min: 0, max: 1 }) ?? 0.24,
     registeredShare: numberFlag('registered-share', values.registeredShare, { min: 0, max: 1 }) ?? 0.5,
-    seed: seedFromText(seedText.trim()),
+    seed,
     ipv6Share: numberFlag('ipv6-share', values.ipv6Share, { min: 0, max: 1 }) ?? 0.2,
     meanSize: numberFlag('mean-size', values.meanSize, { min: 60, max: 1514 }) ?? 620,
   };

@@ -16,7 +16,7 @@
  * four take 484 bytes: one message at the smallest maxMessageSize, 512).
  */
 import type { FlowRecord } from '../classify/record.js';
-import { checkKnownOptions, checkOptions, numberOption } from '../errors.js';
+import { checkKnownOptions, checkOptions, MAX_DELAY_MS, numberOption } from '../errors.js';
 import { addressBytes, decidingEvidence, directional, epochMillis, ipProtocol, parseEndpoint } from '../output/fields.js';
 import { DOCUMENTATION_PEN, FLOW_END_REASON, IE, REVERSE_PEN, TS_IE, VARLEN, type FieldSpec } from './elements.js';
 
@@ -28,7 +28,7 @@ export interface IpfixOptions {
   observationDomainId?: number;
   /** Largest message in bytes, headers included (default 1400; at least 512, at most 65535). */
   maxMessageSize?: number;
-  /** Re-send templates when this much wall-clock time has passed since they last were (default 60 000 ms). */
+  /** Re-send templates when this much wall-clock time has passed since they last were (default 60 000 ms; at most 2^31 - 1). */
   templateRefreshMs?: number;
   /** …and at least every this many messages (default 100). */
   templateRefreshMessages?: number;
@@ -170,7 +170,8 @@ export class IpfixEncoder {
     this.domain = numberOption('observationDomainId', options.observationDomainId, 1, 0, 0xffffffff, true);
     this.max = numberOption('maxMessageSize', options.maxMessageSize, 1400, 512, 65535, true);
     this.maxString = Math.min(MAX_STRING, Math.floor((this.max - MESSAGE_HEADER - SET_HEADER - V6_FIXED - STRINGS) / STRINGS));
-    this.refreshMs = numberOption('templateRefreshMs', options.templateRefreshMs, 60_000, 0);
+    // The exporter runs it as a timer: longer than a Node timer holds would fire at once, every time.
+    this.refreshMs = numberOption('templateRefreshMs', options.templateRefreshMs, 60_000, 0, MAX_DELAY_MS);
     this.refreshMessages = numberOption('templateRefreshMessages', options.templateRefreshMessages, 100, 1, Number.MAX_SAFE_INTEGER, true);
     const pen = numberOption('enterpriseNumber', options.enterpriseNumber, DOCUMENTATION_PEN, 1, 0xffffffff, true);
     // One Template Set of all four (484 bytes): it fits in a message of the smallest maxMessageSize.

@@ -119,7 +119,7 @@ export class IpfixExporter {
     this.refreshTimer = setInterval(() => {
       this.resolve();
       this.send(this.encoder.templateMessage(this.now()));
-    }, Math.min(Math.max(every, 1000), MAX_DELAY_MS));
+    }, Math.max(every, 1000));
     this.refreshTimer.unref();
   }
 

@@ -10,17 +10,20 @@
  * the file) and each line is parsed in place (no string per line; IPv4 straight from the units) into typed prefix
  * columns; values are interned (a registrant on a million lines is one string); duplicates are found by the
  * columns' canonical order, not a Map of prefix texts. Cost: O(text) + O(n) order (one pass for a list already in
- * address order) + compile; memory ~17 bytes per line beside the map. `entries` and `lines` are materialised only
- * when read.
+ * address order) + compile; memory ~17 bytes per line beside the map, and for a list with ranges 4 bytes per
+ * prefix plus each range's text (evidence names the range as written: see entry-names.ts). `entries` and `lines`
+ * are materialised only when read.
  */
 import { isAscii } from 'node:buffer';
 import { MAX_LIST_BYTES, MAX_LIST_ENTRIES, openListFile, quoteForMessage, readError, readListUnits, readOpenList, unitsOfListBytes, valueProblem, type OpenList } from './read-text.js';
 import { ListScanner, separatorHint } from './scan.js';
 import { plain, unitsDecoder, unitsOf, type ListUnits } from './units.js';
 import { RangeInterner } from './intern.js';
+import { setEntryNames } from './entry-names.js';
 import { CidrError, describeValue, InvalidArgumentError, ListParseError } from '../errors.js';
 import { newPrefixParts, parsePrefix4Units, parsePrefixInto, type PrefixParts } from '../ip/prefix.js';
 import { rangePrefixes } from '../ip/range.js';
+import { escapeText } from '../text.js';
 import { CidrMap, CidrMapBuilder } from '../trie/cidr-map.js';
 import { PrefixColumns } from '../trie/columns.js';
 
@@ -121,6 +124,9 @@ function newParser(u: ListUnits, size: number, options: CidrListOptions): { scan
   const lineOf = new U32Column(capacity);
   const valueOf = new U32Column(capacity);
   const cols = new PrefixColumns(capacity);
+  // Per entry, only once a range appears: 0, or k + 1 for the range text `ranges[k]` it came from.
+  const ranges: string[] = [];
+  let rangeOf: U32Column | null = null;
   const p = newPrefixParts();
   const keyText = unitsDecoder(u);
   const sink = (lineNo: number, ks: number, ke: number, vs: number, ve: number): void => {
@@ -129,11 +135,19 @@ function newParser(u: ListUnits, size: number, options: CidrListOptions): { scan
     if (!parsePrefix4Units(u, ks, ke, p, normalize)) {
       const key = keyText(ks, ke);
       if (key.includes('-')) {
+        if (rangeOf === null) {
+          rangeOf = new U32Column(capacity);
+          for (let k = 0; k < lineOf.n; k++) rangeOf.push(0);
+        }
+        const of = rangeOf;
+        // Escaped: the blanks around the dash may be any String#trim blank, a line separator among them.
+        const id = ranges.push(escapeText(key));
         rangeEntries(source, lineNo, key, (r) => {
           if (lineOf.n >= MAX_LIST_ENTRIES) throw new ListParseError(source, lineNo, `more than ${MAX_LIST_ENTRIES} prefixes (the limit of one list, ranges counted as their prefixes)`);
           cols.push(r, lineOf.n);
           lineOf.push(lineNo);
           valueOf.push(value);
+          of.push(id);
         });
         return;
       }
@@ -147,6 +161,7 @@ function newParser(u: ListUnits, size: number, options: CidrListOptions): { scan
     cols.push(p, lineOf.n);
     lineOf.push(lineNo);
     valueOf.push(value);
+    rangeOf?.push(0);
   };
   const scanner = new ListScanner(source, CIDR_NOUNS);
   let lineError: unknown = null;
@@ -161,7 +176,7 @@ function newParser(u: ListUnits, size: number, options: CidrListOptions): { scan
       return false;
     }
   };
-  return { scan, finish: () => finishList(source, cols, lineOf, valueOf, values.strings, defaultId, lineError) };
+  return { scan, finish: () => finishList(source, cols, lineOf, valueOf, values.strings, defaultId, lineError, rangeOf === null ? null : { texts: ranges, of: rangeOf }) };
 }
 
 /**
@@ -213,6 +228,7 @@ function finishList(
   strings: readonly string[],
   defaultId: number,
   lineError: unknown,
+  ranges: { texts: string[]; of: U32Column } | null,
 ): CidrList {
   // The first line (in file order) that repeats an earlier prefix with another value, against the prefix's first
   // line (whose value the map keeps).
@@ -240,6 +256,11 @@ function finishList(
   }
   if (lineError !== null) throw lineError;
   if (valueProblem(strings[defaultId]!) === null) checkedMaps.add(map);
+  if (ranges !== null) {
+    const at = new Uint32Array(map.size);
+    for (let i = 0; i < at.length; i++) at[i] = ranges.of.a[tagAt(i)]!;
+    setEntryNames(map, { texts: ranges.texts, at });
+  }
   let entries: ReadonlyArray<readonly [string, string]> | undefined;
   let lines: readonly number[] | undefined;
   const materialise = (): void => {

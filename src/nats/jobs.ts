@@ -171,7 +171,7 @@ export class JobWorker extends EventEmitter {
     numberOption('ackWaitMs', options.ackWaitMs, 30_000, 1, MAX_DELAY_MS);
     numberOption('maxDeliver', options.maxDeliver, 3, 1, 2 ** 31 - 1, true);
     numberOption('maxJobs', options.maxJobs, 1, 1, Number.MAX_SAFE_INTEGER, true);
-    numberOption('idleExitMs', options.idleExitMs, 0, 0);
+    numberOption('idleExitMs', options.idleExitMs, 0, 0, MAX_DELAY_MS);
   }
 
   /** Take and run jobs until stopped (signal, maxJobs, idleExitMs). */

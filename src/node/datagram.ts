@@ -25,7 +25,7 @@ import type { LiveVerdict } from '../pool/protocol.js';
 import type { ClassifierSession } from '../classify/session.js';
 import type { Verdict } from '../classify/types.js';
 import { IPPROTO_UDP } from '../detect/types.js';
-import { checkClassifier, checkKnownOptions, checkOptions, describeValue, InvalidArgumentError, numberOption } from '../errors.js';
+import { checkClassifier, checkKnownOptions, checkOptions, describeValue, InvalidArgumentError, MAX_DURATION_SEC, numberOption } from '../errors.js';
 import type { FlowHandle, PacketView } from '../trace/types.js';
 import { newPacketView } from '../trace/decode.js';
 import { isUnspecified, LocalAddresses, parseSockAddr, UNSPECIFIED4, UNSPECIFIED6, type SockAddr } from './address.js';
@@ -197,8 +197,8 @@ export class DatagramClassifier extends EventEmitter {
     }
     const maxPackets = Math.floor(numberOption('maxPackets', options.maxPackets, 8, 1, 255));
     const maxFlows = Math.floor(numberOption('maxFlows', options.maxFlows, 100_000, 1, 1 << 28));
-    const maxBytes = numberOption('maxBytes', options.maxBytes, 256 * MiB, 1);
-    const idleMs = numberOption('idleMs', options.idleMs, 120_000, 0);
+    const maxBytes = numberOption('maxBytes', options.maxBytes, 256 * MiB, 1, Number.MAX_SAFE_INTEGER);
+    const idleMs = numberOption('idleMs', options.idleMs, 120_000, 0, MAX_DURATION_SEC * 1000);
     // Snippets: a small slot (2 datagrams) and a full one (maxPackets), per tuple at most, and their lengths.
     this.bytesPerTuple = TUPLE_FIXED_BYTES + (2 + maxPackets) * (SNIPPET_BYTES + 6);
     this.maxTuples = Math.min(maxFlows, Math.floor((maxBytes - fixedBytes(maxPackets)) / this.bytesPerTuple));

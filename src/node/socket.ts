@@ -17,13 +17,16 @@ import type { Verdict } from '../classify/types.js';
 import type { ArrayPacket } from '../detect/array-flow.js';
 import { IPPROTO_TCP } from '../detect/types.js';
 import { checkClassifier, checkKnownOptions, checkOptions, describeValue, InvalidArgumentError, MAX_DELAY_MS, numberOption } from '../errors.js';
+
+/** Largest `maxBytes`: far past any first message the detectors read, and a bound on what one peer can make us hold. */
+const MAX_SOCKET_BYTES = 1 << 24;
 import { parseSockAddr, sameFamily } from './address.js';
 import { firstMessageEnd, MORE, newFramingState, UNKNOWN } from './first-message.js';
 
 export interface SocketClassifyOptions {
   /** How long the client has to complete its first message, from the call (ms, default 2000; at most 2^31 - 1). */
   firstBytesTimeoutMs?: number;
-  /** At most this many first bytes are gathered and inspected (default 16384). */
+  /** At most this many first bytes are gathered and inspected (default 16384; at most 16 MiB). */
   maxBytes?: number;
   /**
    * Bytes that no documented framing describes are classified once the client has sent nothing more for this
@@ -73,7 +76,8 @@ export function classifySocket(classifier: Classifier, socket: Socket, options: 
   checkOptions('classifySocket', options);
   checkKnownOptions('classifySocket', options, ['firstBytesTimeoutMs', 'maxBytes', 'settleMs', 'undecided']);
   const timeoutMs = numberOption('firstBytesTimeoutMs', options.firstBytesTimeoutMs, 2000, 0, MAX_DELAY_MS);
-  const maxBytes = Math.floor(numberOption('maxBytes', options.maxBytes, 16384, 1));
+  // A copy of what the peer sends, grown on demand: unbounded, a peer that never stops would fill the heap.
+  const maxBytes = Math.floor(numberOption('maxBytes', options.maxBytes, 16384, 1, MAX_SOCKET_BYTES));
   const settleMs = numberOption('settleMs', options.settleMs, 100, 0, MAX_DELAY_MS);
   const report = (options.undecided ?? 'report') === 'report';
   if (options.undecided !== undefined && options.undecided !== 'report' && options.undecided !== 'decide') {

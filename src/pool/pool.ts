@@ -21,13 +21,13 @@ import { Classifier, CLASSIFIER_OPTIONS, type ClassifierOptions } from '../class
 import type { ListsInput } from '../classify/lists.js';
 import type { FlowRecord } from '../classify/record.js';
 import { DETECTORS } from '../detect/registry.js';
-import { checkKnownOptions, checkOptions, InvalidArgumentError, PoolError, TraceFormatError, TunnelscopeError, type ErrorCode } from '../errors.js';
+import { checkKnownOptions, checkOptions, describeValue, InvalidArgumentError, PoolError, TraceFormatError, TunnelscopeError, type ErrorCode } from '../errors.js';
 import type { FlowTableOptions } from '../trace/flow-table.js';
 import { LINKTYPE_ETHERNET, LINKTYPE_RAW, type RawPacket } from '../trace/types.js';
 import { frameShard } from './shard.js';
 import { isDnsServerFrame } from '../trace/peek.js';
 import { addReaderProblems, checkFrame, isCaptureTime, usFromNs } from '../trace/container.js';
-import { CaptureReader } from '../trace/reader.js';
+import { CaptureReader, MAX_CHUNK_SIZE } from '../trace/reader.js';
 import type { CertStreamStats } from '../detect/names/cert-stream.js';
 import { FRAME_FOREIGN, FRAME_HEADER_BYTES, sharedLists, toWire, type FromWorker, type LiveConfig, type LiveCounters, type ToWorker, type WorkerSessionStats } from './protocol.js';
 
@@ -322,7 +322,8 @@ export class ClassifierPool extends EventEmitter {
     const n = this.workers;
     const job = this.nextJob++;
     const chunkSize = opts.chunkSize ?? DEFAULT_CHUNK_BYTES;
-    if (!Number.isInteger(chunkSize) || chunkSize < 1) return Promise.reject(new InvalidArgumentError(`chunkSize must be a positive integer, got ${chunkSize}`));
+    // A ring of RING_CHUNKS shared buffers of this size: bounded as the readers' read size is.
+    if (!Number.isInteger(chunkSize) || chunkSize < 1 || chunkSize > MAX_CHUNK_SIZE) return Promise.reject(new InvalidArgumentError(`chunkSize must be an integer in [1, ${MAX_CHUNK_SIZE}], got ${describeValue(chunkSize)}`));
     const flow = splitFlow(opts.flow ?? this.flowDefaults, n);
     // A capture smaller than a chunk gets chunks its size: a run over thousands of small captures allocated 16 MiB of
     // shared memory for each, which the collector does not see as heap pressure (RSS grew with the file count).

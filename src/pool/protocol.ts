@@ -12,6 +12,7 @@ import type { CertStreamStats } from '../detect/names/cert-stream.js';
 import { CidrMap } from '../trie/cidr-map.js';
 import { InvalidArgumentError } from '../errors.js';
 import { isCheckedCidrMap, markCheckedCidrMap } from '../lists/cidr-list.js';
+import { entryNamesOf, setEntryNames, type EntryNames } from '../lists/entry-names.js';
 
 export interface WireCidr {
   buf: SharedArrayBuffer;
@@ -19,6 +20,8 @@ export interface WireCidr {
    * 5k strings, not 1M copies per worker. */
   uniq: string[];
   idx: Uint32Array;
+  /** What a range line wrote for the prefixes it was split into (entry-names.ts), when the list has ranges. */
+  written: EntryNames | null;
 }
 
 export interface WireLists {
@@ -47,7 +50,14 @@ function pack(m: CidrMap<string>): WireCidr {
     }
     idx[i] = k;
   }
-  return { buf: m.toBuffer(), uniq, idx };
+  const names = entryNamesOf(m);
+  let written: EntryNames | null = null;
+  if (names !== undefined) {
+    const at = new Uint32Array(new SharedArrayBuffer(n * 4));
+    at.set(names.at);
+    written = { texts: names.texts.slice(), at };
+  }
+  return { buf: m.toBuffer(), uniq, idx, written };
 }
 
 function wireCidr(m: CidrMap<string> | null): WireCidr | null {
@@ -72,6 +82,7 @@ export function sharedCidr(x: CidrListInput | null | undefined): CidrMap<string>
   // The map's own values (a copy) are the values the wire packs: no rebuild from the wire's indexes.
   const view = CidrMap.fromOwnBuffer<string>(w.buf, m.values());
   if (isCheckedCidrMap(m)) markCheckedCidrMap(view);
+  if (w.written !== null) setEntryNames(view, w.written);
   packed.set(view, w);
   return view;
 }
@@ -117,6 +128,7 @@ export function fromWireCidr(w: WireCidr | null, o: { snapshot: boolean }): Cidr
   for (let i = 0; i < values.length; i++) values[i] = w.uniq[w.idx[i]!]!;
   const m = CidrMap.fromOwnBuffer<string>(w.buf, values);
   if (o.snapshot) markCheckedCidrMap(m);
+  if (w.written !== null) setEntryNames(m, w.written);
   return m;
 }
 

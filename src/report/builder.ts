@@ -23,6 +23,8 @@ const KINDS = table({ structure: 0, name: 1, list: 2, relation: 3 });
 
 const DEFAULT_MAX_FLOWS = 1_000_000;
 const DEFAULT_TIME_BINS = 72;
+/** Most time bins a page draws (one per pixel column of a very wide chart is far fewer). */
+const MAX_TIME_BINS = 100_000;
 const COMPRESS_AUTO_CHARS = 256 * 1024;
 
 const newTally = (): Tally => ({ flows: [0, 0, 0], bytes: [0, 0, 0], packets: [0, 0, 0] });
@@ -101,8 +103,9 @@ export class ReportBuilder {
     this.maxFlows = options.maxFlows ?? DEFAULT_MAX_FLOWS;
     this.maxTimeBins = options.maxTimeBins ?? DEFAULT_TIME_BINS;
     this.compress = options.compress ?? 'auto';
-    if (!Number.isInteger(this.maxFlows) || this.maxFlows < 0) throw new InvalidArgumentError(`maxFlows must be an integer >= 0, got ${this.maxFlows}`);
-    if (!Number.isInteger(this.maxTimeBins) || this.maxTimeBins < 1) throw new InvalidArgumentError(`maxTimeBins must be an integer >= 1, got ${this.maxTimeBins}`);
+    // Both size what the builder keeps and the page draws: past these they are memory, not a setting.
+    if (!Number.isInteger(this.maxFlows) || this.maxFlows < 0 || this.maxFlows > 1 << 28) throw new InvalidArgumentError(`maxFlows must be an integer in [0, ${1 << 28}], got ${this.maxFlows}`);
+    if (!Number.isInteger(this.maxTimeBins) || this.maxTimeBins < 1 || this.maxTimeBins > MAX_TIME_BINS) throw new InvalidArgumentError(`maxTimeBins must be an integer in [1, ${MAX_TIME_BINS}], got ${this.maxTimeBins}`);
   }
 
   /** Records added so far. */

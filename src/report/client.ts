@@ -296,7 +296,8 @@ export function clientMain(args: ClientArgs): void {
     }
 
     const listEntry = (reason: string): string => {
-      const m1 = /list entry '([^']*)'/.exec(reason) ?? /(?:list entry|registered prefix) (\S+)/.exec(reason);
+      // A domain entry and a range (as its line wrote it, blanks and all) are quoted; a prefix is one word.
+      const m1 = /(?:list entry|list range|registered range) '([^']*)'/.exec(reason) ?? /(?:list entry|registered prefix) (\S+)/.exec(reason);
       return m1 ? m1[1]! : '';
     };
     const listName = (reason: string): string => {

@@ -5,7 +5,7 @@
  * sfc32 streams: the same options give byte-identical output. No I/O here; the CLI owns files.
  */
 import { PcapWriter } from '../trace/pcap-writer.js';
-import { InvalidArgumentError } from '../errors.js';
+import { describeValue, InvalidArgumentError } from '../errors.js';
 import { AddressPlan, addrText, type Client, type Registration } from './addresses.js';
 import { nextFragment, payloadOffset, startFragments, TCP_ACK, TCP_FIN, TCP_PSH, TCP_SYN, writeHeaders } from './frames.js';
 import { kindCounts } from './mix.js';
@@ -23,7 +23,10 @@ export interface SynthOptions {
   vpnShare: number;
   /** Fraction of VPN flows whose client lies in a registered prefix, in [0, 1]. */
   registeredShare: number;
-  /** PRNG seed (uint32). */
+  /**
+   * PRNG seed: an integer in [0, 2^53 - 1] (the generator keys on all of its bits; a fraction, a negative or a
+   * larger number would silently fold onto another seed, 1e308 onto 0).
+   */
   seed: number;
   /** Fraction of flows over IPv6 (default 0.2). */
   ipv6Share?: number;
@@ -65,6 +68,9 @@ export interface SynthResult {
 }
 
 const MAX_GAP_US = 50e6;
+/** Bounds of `flows` and `packets` (the CLI's too). */
+export const MAX_SYNTH_FLOWS = 1e7;
+export const MAX_SYNTH_PACKETS = 1e9;
 const DEFAULT_START_US = Date.UTC(2026, 0, 1) * 1000;
 
 /** Smallest `packets` that the given flow count and VPN share allow (every flow needs its handshake). */
@@ -74,8 +80,10 @@ export function minimumPackets(flows: number, vpnShare: number): number {
 
 function validate(o: SynthOptions): void {
   const bad = (m: string): never => { throw new InvalidArgumentError(m); };
-  if (!Number.isInteger(o.flows) || o.flows < 1) bad(`flows must be a positive integer, got ${o.flows}`);
-  if (!Number.isInteger(o.packets) || o.packets < 1) bad(`packets must be a positive integer, got ${o.packets}`);
+  // The CLI's bounds: flows are planned in memory, and more packets than this is a run that never ends.
+  if (!Number.isInteger(o.flows) || o.flows < 1 || o.flows > MAX_SYNTH_FLOWS) bad(`flows must be an integer in [1, ${MAX_SYNTH_FLOWS}], got ${o.flows}`);
+  if (!Number.isInteger(o.packets) || o.packets < 1 || o.packets > MAX_SYNTH_PACKETS) bad(`packets must be an integer in [1, ${MAX_SYNTH_PACKETS}], got ${o.packets}`);
+  if (!Number.isSafeInteger(o.seed) || o.seed < 0) bad(`seed must be an integer in [0, ${Number.MAX_SAFE_INTEGER}], got ${describeValue(o.seed)}`);
   for (const [n, v] of [['vpnShare', o.vpnShare], ['registeredShare', o.registeredShare], ['ipv6Share', o.ipv6Share ?? 0.2]] as const) {
     if (!(v >= 0 && v <= 1)) bad(`${n} must be in [0, 1], got ${v}`);
   }

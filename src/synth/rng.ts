@@ -86,9 +86,12 @@ export class Rng {
   }
 }
 
+/** The largest seed `--seed` takes as a number (a 32-bit seed; other text is hashed to one). */
+export const SEED_MAX = 0xffffffff;
+
 /** 32-bit seed from text (FNV-1a), so `--seed abc` works as well as `--seed 42`. */
 export function seedFromText(text: string): number {
-  if (/^\d+$/.test(text) && Number(text) <= 0xffffffff) return Number(text) >>> 0;
+  if (/^\d+$/.test(text) && Number(text) <= SEED_MAX) return Number(text) >>> 0;
   let h = 0x811c9dc5;
   for (let i = 0; i < text.length; i++) {
     h ^= text.charCodeAt(i);

@@ -44,7 +44,8 @@ export interface ReaderStats {
   interfaces: number;
   /**
    * Packet records whose timestamp lies outside capture time ({@link isCaptureTime}: an impossible `if_tsresol`,
-   * `if_tsoffset` or 64-bit timestamp): counted here and not delivered; the packets around them are.
+   * `if_tsoffset` or 64-bit timestamp) or is no time at all (a classic pcap record whose microseconds field is
+   * 10^6 or more, nanoseconds 10^9 or more): counted here and not delivered; the packets around them are.
    */
   badTimestamps: number;
 }

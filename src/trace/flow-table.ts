@@ -41,7 +41,7 @@ import { IPPROTO_ESP, IPPROTO_TCP } from '../flow/ipproto.js';
 import { Decoder, newPacketView } from './decode.js';
 import { Reassembler, type DatagramSink, type ReassemblyStats } from './reassembly.js';
 import type { FlowView } from '../flow/view.js';
-import { checkKnownOptions, InvalidArgumentError } from '../errors.js';
+import { checkKnownOptions, InvalidArgumentError, MAX_DURATION_SEC } from '../errors.js';
 import type { EndReason, FlowHandle, PacketView } from './types.js';
 import { formatEndpoint, hasPorts } from './flow-format.js';
 import { POOL_CHUNK, SnippetPool } from './snippet-pool.js';
@@ -335,15 +335,15 @@ export class FlowTable {
   constructor(options: FlowTableOptions, listener: FlowListener, decoder?: Decoder) {
     const o = options ?? {};
     if (typeof o === 'object') checkKnownOptions('flow options', o, FLOW_TABLE_OPTIONS);
-    const num = (v: number | undefined, d: number, name: string, min: number): number => {
+    const num = (v: number | undefined, d: number, name: string, min: number, max = Infinity): number => {
       const x = v ?? d;
-      if (typeof x !== 'number' || !Number.isFinite(x) || x < min) {
-        throw new InvalidArgumentError(`FlowTable: ${name} must be a number >= ${min}, got ${String(v)}`);
+      if (typeof x !== 'number' || !Number.isFinite(x) || x < min || x > max) {
+        throw new InvalidArgumentError(`FlowTable: ${name} must be a number ${max === Infinity ? `>= ${min}` : `in [${min}, ${max}]`}, got ${String(v)}`);
       }
       return x;
     };
-    this.idleTimeoutUs = Math.round(num(o.idleTimeoutSec, 120, 'idleTimeoutSec', 0) * 1e6);
-    this.tcpIdleTimeoutUs = Math.round(num(o.tcpIdleTimeoutSec, 300, 'tcpIdleTimeoutSec', 0) * 1e6);
+    this.idleTimeoutUs = Math.round(num(o.idleTimeoutSec, 120, 'idleTimeoutSec', 0, MAX_DURATION_SEC) * 1e6);
+    this.tcpIdleTimeoutUs = Math.round(num(o.tcpIdleTimeoutSec, 300, 'tcpIdleTimeoutSec', 0, MAX_DURATION_SEC) * 1e6);
     this.maxFlows = Math.floor(num(o.maxFlows, DEFAULT_MAX_FLOWS, 'maxFlows', 1));
     if (this.maxFlows > 1 << 28) throw new InvalidArgumentError('FlowTable: maxFlows must be <= 2^28');
     this.maxPayloadPackets = Math.floor(num(o.maxPayloadPackets, 8, 'maxPayloadPackets', 0));
@@ -355,7 +355,7 @@ export class FlowTable {
     this.big = new SnippetPool(Math.min(this.maxPayloadPackets, FULL_PACKETS), this.payloadBytes, this.maxCapturingFlows);
     if (this.maxPayloadPackets > FULL_PACKETS) this.long = new SnippetPool(this.maxPayloadPackets, this.payloadBytes, Math.min(maxLong, this.maxCapturingFlows));
     if (this.maxPayloadPackets > SMALL_PACKETS) this.small = new SnippetPool(SMALL_PACKETS, this.payloadBytes, this.maxCapturingFlows);
-    this.tcpLingerUs = Math.round(num(o.tcpLingerSec, DEFAULT_TCP_LINGER_SEC, 'tcpLingerSec', 0) * 1e6);
+    this.tcpLingerUs = Math.round(num(o.tcpLingerSec, DEFAULT_TCP_LINGER_SEC, 'tcpLingerSec', 0, MAX_DURATION_SEC) * 1e6);
     this.timeouts[LIST_TCP] = this.tcpIdleTimeoutUs;
     this.timeouts[LIST_OTHER] = this.idleTimeoutUs;
     this.timeouts[LIST_CLOSED] = this.tcpLingerUs;

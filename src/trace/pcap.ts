@@ -85,6 +85,9 @@ export class PcapParser implements ContainerParser {
     raw.linkType = this.linkType;
     const le = this.le;
     const nanos = this.nanos;
+    // A fraction of a second or more (usec >= 10^6, nsec >= 10^9) is no time within the stated second: taken as
+    // is, time ran past the next second and back. Such a record is a per-packet problem, as an impossible pcapng time.
+    const fracLimit = nanos ? 1e9 : 1e6;
     // One DataView per call (per chunk), not per record: TurboFan inlines its getters with a constant-per-loop
     // byte order, which measured faster than shift-based reads on this loop.
     const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
@@ -95,6 +98,11 @@ export class PcapParser implements ContainerParser {
       }
       if (end - pos - h < capLen) break;
       const frac = dv.getUint32(pos + 4, le);
+      if (frac >= fracLimit) {
+        stats.badTimestamps++;
+        pos += h + capLen;
+        continue;
+      }
       const wireLen = dv.getUint32(pos + 12, le);
       raw.tsUs = dv.getUint32(pos, le) * 1e6 + (nanos ? Math.floor(frac / 1000) : frac);
       raw.offset = pos + h;

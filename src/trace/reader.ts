@@ -10,7 +10,7 @@
  */
 import { closeSync, openSync, readSync } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { describeValue, InvalidArgumentError, TraceFormatError } from '../errors.js';
+import { describeValue, InvalidArgumentError, numberOption, TraceFormatError } from '../errors.js';
 import { u32be } from './bytes.js';
 import type { ContainerParser, ReaderStats } from './container.js';
 import { isPcapMagic, PcapParser } from './pcap.js';
@@ -24,6 +24,11 @@ const MAGIC_LEN = 4;
 const SCRATCH_INITIAL = 64 * 1024;
 /** Default read size of `readCaptureFile`. */
 export const DEFAULT_CHUNK_SIZE = 1 << 20;
+/**
+ * Largest read size (256 MiB): the buffer is allocated whole, so a larger one is memory for nothing, and past what a
+ * typed array holds it failed inside with a RangeError.
+ */
+export const MAX_CHUNK_SIZE = 1 << 28;
 
 const EMPTY = new Uint8Array(0);
 
@@ -163,11 +168,9 @@ export class CaptureReader {
   }
 }
 
-/** The read size of the file readers: `chunkSize` (a positive integer) or the default. */
+/** The read size of the file readers: `chunkSize` (an integer in [1, MAX_CHUNK_SIZE]) or the default. */
 function chunkSizeOf(opts: { chunkSize?: number }): number {
-  const size = opts.chunkSize ?? DEFAULT_CHUNK_SIZE;
-  if (!Number.isInteger(size) || size < 1) throw new InvalidArgumentError(`chunkSize must be a positive integer, got ${size}`);
-  return size;
+  return numberOption('chunkSize', opts.chunkSize, DEFAULT_CHUNK_SIZE, 1, MAX_CHUNK_SIZE, true);
 }
 
 /** Options of the asynchronous readers. */

@@ -29,7 +29,7 @@
  * Complexity: `add` O(fragments of its datagram) (sorted insert, at most 128) + O(bytes copied); a datagram is
  * copied once more when handed on.
  */
-import { InvalidArgumentError } from '../errors.js';
+import { InvalidArgumentError, MAX_DURATION_SEC } from '../errors.js';
 import { mix30 } from './bytes.js';
 import { indexInsert, indexRemove } from './open-index.js';
 import type { PacketView } from './types.js';
@@ -184,14 +184,14 @@ export class Reassembler {
   private depth = 0;
 
   constructor(options: ReassemblyOptions, private readonly sink: DatagramSink) {
-    const num = (v: number | undefined, d: number, name: string, min: number): number => {
+    const num = (v: number | undefined, d: number, name: string, min: number, max = Infinity): number => {
       const x = v ?? d;
-      if (typeof x !== 'number' || !Number.isFinite(x) || x < min) {
-        throw new InvalidArgumentError(`reassembly: ${name} must be a number >= ${min}, got ${String(v)}`);
+      if (typeof x !== 'number' || !Number.isFinite(x) || x < min || x > max) {
+        throw new InvalidArgumentError(`reassembly: ${name} must be a number ${max === Infinity ? `>= ${min}` : `in [${min}, ${max}]`}, got ${String(v)}`);
       }
       return x;
     };
-    this.timeoutUs = Math.round(num(options.timeoutSec, DEFAULT_REASSEMBLY_TIMEOUT_SEC, 'timeoutSec', 0) * 1e6);
+    this.timeoutUs = Math.round(num(options.timeoutSec, DEFAULT_REASSEMBLY_TIMEOUT_SEC, 'timeoutSec', 0, MAX_DURATION_SEC) * 1e6);
     this.maxDatagrams = Math.floor(num(options.maxDatagrams, DEFAULT_MAX_DATAGRAMS, 'maxDatagrams', 0));
     if (this.maxDatagrams > 1 << 20) throw new InvalidArgumentError('reassembly: maxDatagrams must be <= 2^20');
     this.maxBytes = Math.floor(num(options.maxBytes, DEFAULT_REASSEMBLY_MAX_BYTES, 'maxBytes', MIN_MAX_BYTES));

@@ -107,7 +107,7 @@ describe('CLI conventions', () => {
     expect(r.code).toBe(0);
     const doc = JSON.parse(r.out) as { flows: { end: string }[]; summary: { packets: number; flows: number; ends: Record<string, number> } };
     expect(doc.flows).toHaveLength(40);
-    expect(doc.summary).toEqual({ packets: 1200, flows: 40, ends: { idle: 0, evicted: 0, fin: 16, rst: 0, eof: 24 } });
+    expect(doc.summary).toEqual({ packets: 1200, flows: 40, ends: { idle: 0, evicted: 0, fin: 16, rst: 0, eof: 24 }, skipped: {}, tunnelFallback: {} });
   });
 
   it('the json summary lists every label, zero counts included, as the text summary does', async () => {

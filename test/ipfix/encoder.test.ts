@@ -223,7 +223,7 @@ describe('IPFIX encoder', () => {
     }
     expect(count(msgs)).toEqual([true, false, false, false, false, true, false, false, false, false, true, false]);
     // Count: refresh every 3 messages regardless of time.
-    const enc2 = new IpfixEncoder({ templateRefreshMs: 1e12, templateRefreshMessages: 3 });
+    const enc2 = new IpfixEncoder({ templateRefreshMs: 2 ** 31 - 1, templateRefreshMessages: 3 });
     const msgs2: Uint8Array[] = [];
     for (let t = 0; t < 8; t++) {
       enc2.add(r, 1e12, (m) => msgs2.push(m));
@@ -282,7 +282,10 @@ describe('IPFIX encoder', () => {
     expect(() => new IpfixEncoder({ observationDomainId: -1 })).toThrow(/observationDomainId/);
     expect(() => new IpfixEncoder({ observationDomainId: '7' as unknown as number })).toThrow(/observationDomainId .*got a string/);
     expect(() => new IpfixEncoder({ templateRefreshMessages: 0.5 })).toThrow(/templateRefreshMessages must be an integer/);
-    expect(() => new IpfixEncoder({ templateRefreshMs: NaN })).toThrow(/templateRefreshMs must be a number >= 0, got NaN/);
+    expect(() => new IpfixEncoder({ templateRefreshMs: NaN })).toThrow(/templateRefreshMs must be a number in \[0, 2147483647\], got NaN/);
+    // The exporter runs the interval as a timer: past what a Node timer holds it is refused, not clamped in silence.
+    expect(() => new IpfixEncoder({ templateRefreshMs: 1e300 })).toThrow(/templateRefreshMs must be a number in \[0, 2147483647\], got 1e\+300/);
+    expect(() => new IpfixEncoder({ templateRefreshMs: 2 ** 31 - 1 })).not.toThrow();
     expect(() => new IpfixEncoder(null as never)).toThrow(/options must be an object, got null/);
   });
 });

@@ -21,6 +21,7 @@ describe('fleet options', () => {
     ['maxDeliver 0', { maxDeliver: 0 }, /maxDeliver must be an integer/],
     ['maxJobs 1.5', { maxJobs: 1.5 }, /maxJobs must be an integer/],
     ['idleExitMs NaN', { idleExitMs: NaN }, /idleExitMs .*got NaN/],
+    ['idleExitMs past a timer', { idleExitMs: 1e300 }, /idleExitMs must be a number in \[0, 2147483647\], got 1e\+300/],
     ['no classifier', { classifier: null }, /classifier must be a Classifier/],
   ])('createJobWorker: %s', (_n, extra, want) => {
     expect(() => createJobWorker(nc, { id: 'w1', classifier, ...extra } as never)).toThrow(want);

@@ -5,6 +5,9 @@ import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { readDomainList, run, sideFileBase } from '../../src/cli/synth.js';
+import { seedFromText } from '../../src/synth/rng.js';
+import { synthesize } from '../../src/synth/generate.js';
+import { InvalidArgumentError } from '../../src/errors.js';
 
 class Sink extends Writable {
   text = '';
@@ -90,5 +93,30 @@ describe('tunnelscope synth CLI', () => {
       writeFileSync(f, text);
       for (const d of readDomainList(f)) expect(d).toMatch(/^[a-z0-9-]+(\.[a-z0-9-]+)+$/);
     }), { numRuns: 100 });
+  });
+});
+
+describe('--seed takes what the generator keys on', () => {
+  // Found with `tunnelscope synth --seed 1e308`: accepted, hashed as text to 3406527616 (the summary named a seed
+  // the user never gave); `-5`, `1.5`, `4294967296` the same.
+  it('text that reads as a number but is no 32-bit integer is refused with exit 2', async () => {
+    for (const seed of ['1e308', '-5', '1.5', '0x10', '4294967296', 'Infinity', '-0']) {
+      const r = await cli(['--packets', '200', '--flows', '5', '--seed', seed, '--out', join(dir, 'seed.pcap'), '-q']);
+      expect(r.code, seed).toBe(2);
+      expect(r.err.split('\n')[0]).toBe(`tunnelscope synth: --seed must be an integer in [0, 4294967295] or text that does not read as a number, got ${JSON.stringify(seed)}`);
+    }
+  });
+  it('an integer up to 2^32 - 1 is the seed; other text still hashes', async () => {
+    for (const [seed, want] of [['4294967295', '4294967295'], ['007', '7'], ['abc', String(seedFromText('abc'))], ['1e3x', String(seedFromText('1e3x'))]] as const) {
+      const out = join(dir, 'seed-ok.pcap');
+      const r = await cli(['--packets', '200', '--flows', '5', '--seed', seed, '--out', out, '-q']);
+      expect(r.code, seed).toBe(0);
+      expect(readFileSync(join(dir, 'seed-ok.registered.txt'), 'utf8')).toContain(`seed ${want},`);
+    }
+  });
+  it('the library refuses a seed it would fold onto another (1e308 onto 0)', () => {
+    const o = { packets: 200, flows: 5, vpnShare: 0.2, registeredShare: 0.5 };
+    for (const seed of [1e308, -1, 1.5, NaN, 2 ** 53]) expect(() => synthesize({ ...o, seed }, () => {}), String(seed)).toThrow(InvalidArgumentError);
+    expect(() => synthesize({ ...o, seed: 2 ** 53 - 1 }, () => {})).not.toThrow();
   });
 });
