@@ -14,6 +14,7 @@ import { addReaderProblems } from '../trace/container.js';
 import { CaptureReader } from '../trace/reader.js';
 import { DOUBLE, type RawPacket } from '../trace/types.js';
 import { frameShard } from './shard.js';
+import { transportName } from '../trace/flow-format.js';
 import {
   FRAME_FOREIGN,
   FRAME_HEADER_BYTES,
@@ -196,9 +197,11 @@ function liveSession(): ClassifierSession {
     ? classifier.session(init.flow === undefined ? {} : { flow: init.flow })
     : classifier.session({ flow: c.flow, records: c.records, maxDnsBindings: c.maxDnsBindings, ...(c.maxTunnelDepth === undefined ? {} : { decoder: { maxTunnelDepth: c.maxTunnelDepth } }) });
   s.on('flow', (r: FlowRecord) => liveRecs.push(r));
-  // Without records the embedder wants the verdict alone: the record so far would only cost a clone per flow.
-  if (c !== null && !c.records) s.on('verdict', (v: VerdictEvent) => liveVerdicts.push({ flow: v.flow, verdict: v.verdict }));
-  else s.on('verdict', (v: VerdictEvent) => liveVerdicts.push(v));
+  // Without records the embedder wants the verdict alone: the record so far would cost building (times formatted)
+  // and a clone per flow.
+  if (c !== null && !c.records) {
+    s.setVerdictHook((f, verdict) => liveVerdicts.push({ flow: { transport: transportName(f.transport), src: f.srcText(), dst: f.dstText() }, verdict }));
+  } else s.on('verdict', (v: VerdictEvent) => liveVerdicts.push(v));
   live = s;
   livePackets = 0;
   liveCheckUs = 0;
