@@ -88,6 +88,11 @@ if (mode === 'adapter' && poolWorkers > 0) {
   if (workerCpu !== undefined) for (const t of tids()) if (!before.has(t)) execFileSync('taskset', ['-p', '-c', workerCpu, t], { stdio: 'ignore' });
 }
 const dc = mode === 'adapter' ? new DatagramClassifier(pool ?? classifier, maxBytes ? { maxBytes: Number(maxBytes) } : {}) : null;
+// FLOOD_MAIN_ALONE=CPU: every thread but the receiving one (V8's helper threads, the pool's workers) moves to that
+// CPU, so the receiving thread has its CPU to itself whatever else the process runs.
+if (process.env.FLOOD_MAIN_ALONE !== undefined) {
+  for (const t of readdirSync('/proc/self/task')) if (Number(t) !== process.pid) execFileSync('taskset', ['-p', '-c', process.env.FLOOD_MAIN_ALONE, t], { stdio: 'ignore' });
+}
 if (dc) {
   dc.attach(sock, (v) => {
     verdicts++;
