@@ -112,3 +112,12 @@ describe('README: the node-udp example', () => {
     expect(out).toEqual(['127.0.0.1 registered_vpn wireguard dst']);
   });
 });
+
+describe('README: the node-udp-pool example', () => {
+  it('runs as written and prints what its comment says (the verdict comes from the pool\'s worker)', () => {
+    const file = join(dir, 'udp-pool.mjs');
+    writeFileSync(file, example('node-udp-pool'));
+    const out = execFileSync(process.execPath, [file], { encoding: 'utf8', cwd: ROOT, timeout: 20_000 }).trim().split('\n');
+    expect(out).toEqual(['127.0.0.1 ordinary']);
+  });
+});
