@@ -12,7 +12,7 @@ import { InvalidArgumentError, PoolError } from '../../src/errors.js';
 import { createClassifierPool, type ClassifierPool } from '../../src/pool/pool.js';
 import { DatagramClassifier, type DatagramFlow } from '../../src/node.js';
 import type { Verdict } from '../../src/classify/types.js';
-import { openvpnTcpReset, sleep, udpSocket, wgInit, wgResp } from './helpers.js';
+import { datagramPayload, sleep, udpSocket, wgInit, wgResp } from './helpers.js';
 
 const workerUrl = new URL('../../dist/worker.js', import.meta.url);
 const LISTS = { registered: [['10.0.0.0/30', 'lab'], ['fd00::/120', 'lab6'], ['127.0.0.0/8', 'lo4'], ['::1/128', 'lo6']] as [string, string][] };
@@ -50,13 +50,7 @@ function show(v: Verdict, f: DatagramFlow): string {
   return `${f.src}|${f.srcPort}|${f.dst}|${f.dstPort} ${JSON.stringify(v)}`;
 }
 
-const payload = fc.oneof(
-  fc.uint8Array({ minLength: 0, maxLength: 300 }),
-  fc.integer({ min: 0, max: 0xffff }).map((x) => wgInit(x)),
-  fc.integer({ min: 0, max: 0xffff }).map((x) => wgResp(x + 1, x)),
-  fc.constant(openvpnTcpReset().subarray(2)),
-  fc.constant(Uint8Array.from([0x38, 1, 2, 3, 4, 5, 6, 7, 8, 0, 0, 0, 0, 0])),
-);
+const payload = datagramPayload;
 
 describe('DatagramClassifier on a ClassifierPool against the in-process adapter', () => {
   it('property: every verdict (all its fields) and its tuple equal the in-process adapter\'s, with 1 and 2 workers', async () => {

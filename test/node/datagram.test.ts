@@ -15,7 +15,7 @@ import { DatagramClassifier, type DatagramFlow } from '../../src/node.js';
 import type { Verdict } from '../../src/classify/types.js';
 import type { VerdictEvent } from '../../src/classify/session.js';
 import { buildFrame } from '../../src/trace/frame-builder.js';
-import { sleep, udpSocket, wgInit, wgResp, openvpnTcpReset } from './helpers.js';
+import { datagramPayload, sleep, udpSocket, wgInit, wgResp } from './helpers.js';
 
 const closers: Array<() => void> = [];
 afterEach(() => {
@@ -482,13 +482,7 @@ describe('DatagramClassifier.inspect', () => {
 // ---- oracle: the same datagrams as frames through a plain ClassifierSession ----
 
 const DIRS = ['fwd', 'rev'] as const;
-const payload = fc.oneof(
-  fc.uint8Array({ minLength: 0, maxLength: 300 }),
-  fc.integer({ min: 0, max: 0xffff }).map((x) => wgInit(x)),
-  fc.integer({ min: 0, max: 0xffff }).map((x) => wgResp(x + 1, x)),
-  fc.constant(openvpnTcpReset().subarray(2)),
-  fc.constant(Uint8Array.from([0x38, 1, 2, 3, 4, 5, 6, 7, 8, 0, 0, 0, 0, 0])),
-);
+const payload = datagramPayload;
 
 describe('DatagramClassifier against the session oracle', () => {
   it('property: verdicts (label, protocol, rules, packet) equal a session fed the same datagrams as frames', () => {

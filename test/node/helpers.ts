@@ -4,6 +4,7 @@ import dgram from 'node:dgram';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { once } from 'node:events';
+import fc from 'fast-check';
 import { classifySocket, type SocketClassifyOptions, type SocketVerdict } from '../../src/node.js';
 import type { Classifier } from '../../src/classify/classifier.js';
 import { clientHello, record } from '../../src/synth/tls.js';
@@ -184,3 +185,15 @@ export function usedAfterGc(): number {
   const m = process.memoryUsage();
   return m.heapUsed + m.arrayBuffers;
 }
+
+/**
+ * Datagram payloads for the UDP adapter's oracle properties: random bytes, WireGuard initiations and responses, an
+ * OpenVPN hard reset (its UDP form), and an OpenVPN-looking opcode byte on a short datagram.
+ */
+export const datagramPayload = fc.oneof(
+  fc.uint8Array({ minLength: 0, maxLength: 300 }),
+  fc.integer({ min: 0, max: 0xffff }).map((x) => wgInit(x)),
+  fc.integer({ min: 0, max: 0xffff }).map((x) => wgResp(x + 1, x)),
+  fc.constant(openvpnTcpReset().subarray(2)),
+  fc.constant(Uint8Array.from([0x38, 1, 2, 3, 4, 5, 6, 7, 8, 0, 0, 0, 0, 0])),
+);
