@@ -106,7 +106,9 @@ describe('list snapshot codec', () => {
   });
 
   it('random and mutated bytes: a TunnelscopeError or a valid snapshot, nothing else', () => {
-    const good = encodeListSnapshot(contentOf('10.0.0.0/8,a\n192.0.2.0/24,b\n2001:db8::/32,c', '198.51.100.0/24,x', 'nordvpn.com,NordVPN\n*.vpn.example,E'));
+    // A range line is stored as written: mutations of it must end the same way.
+    const good = encodeListSnapshot(contentOf('10.0.0.0/8,a\n192.0.2.0/24,b\n2001:db8::/32,c\n198.18.0.1 - 198.18.0.6,r', '198.51.100.0/24,x', 'nordvpn.com,NordVPN\n*.vpn.example,E'));
+    expect(new TextDecoder().decode(good)).toContain('198.18.0.1 - 198.18.0.6,r');
     const check = (b: Uint8Array): void => {
       try {
         const c = decodeListSnapshot(b, 'fuzz');
