@@ -19,6 +19,7 @@ import { cidrMapOfEntries, parseCidrList, writtenLinesOf } from '../lists/cidr-l
 import { parseDomainList } from '../lists/domains.js';
 import { listTextProblem } from '../lists/read-text.js';
 import type { ListsInput } from '../classify/lists.js';
+import { quoteText } from '../text.js';
 
 /** The lists a snapshot holds, in the order they are stored. */
 export const FLEET_LISTS = ['registered', 'vpnEndpoints', 'vpnDomains'] as const;
@@ -84,7 +85,9 @@ export function encodeListSnapshot(content: ListSnapshotContent): Uint8Array {
   const lists: Record<string, { name: string; entries: number; bytes: number }> = {};
   for (const l of FLEET_LISTS) {
     const nl = content.lists[l];
-    if (nl.name.length > MAX_NAME || /[\r\n]/.test(nl.name)) throw new ListSnapshotError(l, 'list name too long or has a line break');
+    // Which name and which fault: the publisher passed a path, and 'too long or has a line break' named neither.
+    if (nl.name.length > MAX_NAME) throw new ListSnapshotError(l, `list name ${quoteText(nl.name)} is ${nl.name.length} characters, more than ${MAX_NAME}`);
+    if (/[\r\n]/.test(nl.name)) throw new ListSnapshotError(l, `list name ${quoteText(nl.name)} has a line break (a list name is one line)`);
     // A range line as written (its prefixes are what the parse of it gives back; `entries` counts those).
     const stored = (l === 'vpnDomains' ? null : writtenLinesOf(nl.entries)) ?? nl.entries;
     const lines = new Array<string>(stored.length + 1);

@@ -71,6 +71,22 @@ describe('list snapshot codec', () => {
     expect(() => encodeListSnapshot(bad)).toThrow(ListSnapshotError);
   });
 
+  it('a list name it cannot hold is refused naming the name and the fault, escaped', () => {
+    // Before: "registered: list name too long or has a line break", for a path the publisher passed.
+    const c = contentOf('10.0.0.0/8,a', '', '');
+    const named = (name: string): string => {
+      try {
+        encodeListSnapshot({ ...c, lists: { ...c.lists, registered: { ...c.lists.registered, name } } });
+      } catch (e) {
+        expect(e).toBeInstanceOf(ListSnapshotError);
+        return (e as Error).message;
+      }
+      throw new Error('accepted');
+    };
+    expect(named('reg\nx\u202e.txt')).toBe('registered: list name "reg\\nx\\u202e.txt" has a line break (a list name is one line)');
+    expect(named('d/'.repeat(300))).toMatch(/^registered: list name "d\/d\/.*…" is 600 characters, more than 512$/);
+  });
+
   it('a bad line inside a stored snapshot is reported with its list name, revision and line', () => {
     const good = encodeListSnapshot(contentOf('10.0.0.0/8,a\n10.1.0.0/16,b', '', ''));
     const text = new TextDecoder().decode(good).replace('10.1.0.0/16', '10.1.0.0/99');
