@@ -15,7 +15,8 @@
  * uses the map that parse built (no second build from pairs).
  */
 import { TunnelscopeError } from '../errors.js';
-import { cidrMapOfEntries, parseCidrList, writtenLinesOf } from '../lists/cidr-list.js';
+import { cidrMapOfEntries, parseCidrList, writtenLinesOf, type CidrList } from '../lists/cidr-list.js';
+import type { CidrMap } from '../trie/cidr-map.js';
 import { parseDomainList } from '../lists/domains.js';
 import { listTextProblem } from '../lists/read-text.js';
 import type { ListsInput } from '../classify/lists.js';
@@ -156,12 +157,44 @@ export function decodeListSnapshot(bytes: Uint8Array, source: string): ListSnaps
     const text = dec.decode(body);
     o += len;
     const where = `${h.name} (${source})`;
-    const parsed = l === 'vpnDomains' ? parseDomainList(text, { source: where }) : parseCidrList(text, { source: where });
-    if (parsed.entries.length !== h.entries) throw new ListSnapshotError(source, `${l}: ${h.entries as number} entries announced, ${parsed.entries.length} read`);
-    lists[l] = { name: h.name, entries: parsed.entries };
+    const announced = (n: number): void => {
+      if (n !== h.entries) throw new ListSnapshotError(source, `${l}: ${h.entries as number} entries announced, ${n} read`);
+    };
+    if (l === 'vpnDomains') {
+      const parsed = parseDomainList(text, { source: where });
+      announced(parsed.entries.length);
+      lists[l] = { name: h.name, entries: parsed.entries };
+    } else {
+      const parsed = parseCidrList(text, { source: where });
+      announced(parsed.toMap().size); // one map index per kept prefix: the entries' count
+      lists[l] = decodedCidrList(h.name, parsed);
+    }
   }
   if (o !== bytes.length) throw new ListSnapshotError(source, `${bytes.length - o} bytes after the last list`);
   return { lists, meta: { published, publisher, basedOn } };
+}
+
+/** The maps of decoded CIDR lists: what a sensor classifies with. */
+const decodedMaps = new WeakMap<NamedList, CidrMap<string>>();
+
+/**
+ * A decoded CIDR list whose pairs are built only when read: a sensor needs the map alone, and a million prefixes'
+ * pairs cost ~1 s and ~160 MiB, held for as long as the snapshot is (a sensor keeps its first one for the run).
+ */
+function decodedCidrList(name: string, list: CidrList): NamedList {
+  const nl: NamedList = Object.freeze({
+    name,
+    get entries() {
+      return list.entries;
+    },
+  });
+  decodedMaps.set(nl, list.toMap());
+  return nl;
+}
+
+/** @internal Entries (prefixes, domains) of a snapshot's list, without building a decoded list's pairs. */
+export function listEntryCount(nl: NamedList): number {
+  return decodedMaps.get(nl)?.size ?? nl.entries.length;
 }
 
 /**
@@ -171,7 +204,10 @@ export function decodeListSnapshot(bytes: Uint8Array, source: string): ListSnaps
 export function snapshotListsInput(content: ListSnapshotContent, revision: number): ListsInput {
   const { registered, vpnEndpoints, vpnDomains } = content.lists;
   // The map the decoder's parse built (it names the ranges its lines wrote, as a local load's does), else the pairs.
-  const cidr = (nl: NamedList): ListsInput['registered'] => (nl.entries.length === 0 ? null : (cidrMapOfEntries(nl.entries) ?? nl.entries));
+  const cidr = (nl: NamedList): ListsInput['registered'] => {
+    if (listEntryCount(nl) === 0) return null;
+    return decodedMaps.get(nl) ?? cidrMapOfEntries(nl.entries) ?? nl.entries;
+  };
   return {
     registered: cidr(registered),
     vpnEndpoints: cidr(vpnEndpoints),
