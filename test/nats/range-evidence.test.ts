@@ -10,6 +10,7 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TunnelscopeError } from '../../src/errors.js';
 import { createClassifier, type ClassifierOptions } from '../../src/classify/classifier.js';
@@ -17,7 +18,9 @@ import type { FlowRecord } from '../../src/classify/record.js';
 import { loadListFiles as loadLocalLists } from '../../src/cli/lists.js';
 import { loadListFiles } from '../../src/nats/list-files.js';
 import { decodeListSnapshot, encodeListSnapshot, snapshotListsInput, type ListSnapshotContent } from '../../src/nats/snapshot.js';
+import { parseCidrList } from '../../src/lists/cidr-list.js';
 import { writtenEntryAt } from '../../src/lists/entry-names.js';
+import type { CidrMap } from '../../src/trie/cidr-map.js';
 import { fromWireCidr, sharedCidr, toWire } from '../../src/pool/protocol.js';
 import { buildFrame } from '../../src/trace/frame-builder.js';
 import { CLIENT, espFlow, SERVER } from '../classify/flow-builders.js';
@@ -77,6 +80,30 @@ describe('a fleet snapshot names what a local load names', () => {
     expect(written.get('10.1.0.1/32')).toBe('10.1.0.1\\u2028-10.1.0.9');
     // What the snapshot reports as entries is still the prefixes, as a local load's entries are.
     expect(first.lists.registered.entries).toEqual((await published()).lists.registered.entries);
+  });
+
+  it('any mix of prefix and range lines, repeats and overlaps: the sensor has the same map and names, entry by entry', () => {
+    const ip = fc.integer({ min: 0, max: 63 }).map((n) => `10.0.0.${n}`);
+    const blank = fc.constantFrom('', ' ', '\t', '  ');
+    const line = fc.oneof(
+      fc.tuple(fc.integer({ min: 0, max: 63 }), fc.integer({ min: 26, max: 32 })).map(([n, len]) => `10.0.0.${n & ~((1 << (32 - len)) - 1) & 255}/${len}`),
+      fc.tuple(ip, ip, blank, blank).map(([x, y, b1, b2]) => {
+        const [lo, hi] = Number(x.split('.')[3]) <= Number(y.split('.')[3]) ? [x, y] : [y, x];
+        return `${lo}${b1}-${b2}${hi}`;
+      }),
+    );
+    fc.assert(
+      fc.property(fc.array(line, { minLength: 1, maxLength: 12 }), (keys) => {
+        const local = parseCidrList(keys.map((k) => `${k},a`).join('\n'));
+        const empty = { name: 'x', entries: [] };
+        const bytes = encodeListSnapshot({ lists: { registered: { name: 'r', entries: local.entries }, vpnEndpoints: empty, vpnDomains: empty }, meta });
+        const sensor = snapshotListsInput(decodeListSnapshot(bytes, 'r 1'), 1).registered as CidrMap<string>;
+        const m = local.toMap();
+        const at = (x: CidrMap<string>): [string, string, string | null][] => Array.from({ length: x.size }, (_, i) => [x.prefixAt(i), x.valueAt(i), writtenEntryAt(x, i)]);
+        expect(at(sensor)).toEqual(at(m));
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it("the pool's workers see the snapshot's ranges too", async () => {
