@@ -12,7 +12,8 @@
  * columns' canonical order, not a Map of prefix texts. Cost: O(text) + O(n) order (one pass for a list already in
  * address order) + compile; memory ~17 bytes per line beside the map, and for a list with ranges 4 bytes per
  * prefix plus each range's text (evidence names the range as written: see entry-names.ts). `entries` and `lines`
- * are materialised only when read.
+ * are materialised only when read; the `entries` array leads back to the map, and for a list with ranges to its
+ * lines as written (a fleet snapshot stores those, so a sensor names the ranges a local load names).
  */
 import { isAscii } from 'node:buffer';
 import { MAX_LIST_BYTES, MAX_LIST_ENTRIES, openListFile, quoteForMessage, readError, readListUnits, readOpenList, unitsOfListBytes, valueProblem, type OpenList } from './read-text.js';
@@ -124,8 +125,10 @@ function newParser(u: ListUnits, size: number, options: CidrListOptions): { scan
   const lineOf = new U32Column(capacity);
   const valueOf = new U32Column(capacity);
   const cols = new PrefixColumns(capacity);
-  // Per entry, only once a range appears: 0, or k + 1 for the range text `ranges[k]` it came from.
+  // Per entry, only once a range appears: 0, or k + 1 for the range text `ranges[k]` it came from (escaped, for
+  // evidence; `written[k]` is the key as the line wrote it, for a fleet snapshot's copy of the list).
   const ranges: string[] = [];
+  const written: string[] = [];
   let rangeOf: U32Column | null = null;
   const p = newPrefixParts();
   const keyText = unitsDecoder(u);
@@ -142,6 +145,7 @@ function newParser(u: ListUnits, size: number, options: CidrListOptions): { scan
         const of = rangeOf;
         // Escaped: the blanks around the dash may be any String#trim blank, a line separator among them.
         const id = ranges.push(escapeText(key));
+        written.push(key);
         rangeEntries(source, lineNo, key, (r) => {
           if (lineOf.n >= MAX_LIST_ENTRIES) throw new ListParseError(source, lineNo, `more than ${MAX_LIST_ENTRIES} prefixes (the limit of one list, ranges counted as their prefixes)`);
           cols.push(r, lineOf.n);
@@ -176,7 +180,7 @@ function newParser(u: ListUnits, size: number, options: CidrListOptions): { scan
       return false;
     }
   };
-  return { scan, finish: () => finishList(source, cols, lineOf, valueOf, values.strings, defaultId, lineError, rangeOf === null ? null : { texts: ranges, of: rangeOf }) };
+  return { scan, finish: () => finishList(source, cols, lineOf, valueOf, values.strings, defaultId, lineError, rangeOf === null ? null : { texts: ranges, keys: written, of: rangeOf }) };
 }
 
 /**
@@ -228,7 +232,7 @@ function finishList(
   strings: readonly string[],
   defaultId: number,
   lineError: unknown,
-  ranges: { texts: string[]; of: U32Column } | null,
+  ranges: { texts: string[]; keys: string[]; of: U32Column } | null,
 ): CidrList {
   // The first line (in file order) that repeats an earlier prefix with another value, against the prefix's first
   // line (whose value the map keeps).
@@ -263,10 +267,14 @@ function finishList(
   }
   let entries: ReadonlyArray<readonly [string, string]> | undefined;
   let lines: readonly number[] | undefined;
-  const materialise = (): void => {
-    // File order = tag order: index the kept prefixes by their tag.
+  // File order = tag order: the kept prefixes indexed by their tag.
+  const keptByTag = (): Int32Array => {
     const at = new Int32Array(lineOf.n).fill(-1);
     for (let i = 0; i < map.size; i++) at[tagAt(i)] = i;
+    return at;
+  };
+  const materialise = (): void => {
+    const at = keptByTag();
     const e: (readonly [string, string])[] = [];
     const l: number[] = [];
     for (let k = 0; k < at.length; k++) {
@@ -277,6 +285,24 @@ function finishList(
     }
     entries = Object.freeze(e);
     lines = Object.freeze(l);
+    origins.set(entries, { map, written: ranges === null ? null : writtenLines });
+  };
+  // Each line that kept a prefix, once, in file order: a range line as its key (its prefixes are contiguous tags),
+  // any other line as its canonical prefix. Parsed again, these lines give the same map and the same range names.
+  const writtenLines = (): ReadonlyArray<readonly [string, string]> => {
+    const at = keptByTag();
+    const r = ranges!;
+    const out: (readonly [string, string])[] = [];
+    let last = 0;
+    for (let k = 0; k < at.length; k++) {
+      const i = at[k]!;
+      if (i < 0) continue;
+      const id = r.of.a[k]!;
+      if (id === 0) out.push(Object.freeze([map.prefixAt(i), strings[valueOf.a[k]!]!] as const));
+      else if (id !== last) out.push(Object.freeze([r.keys[id - 1]!, strings[valueOf.a[k]!]!] as const));
+      last = id;
+    }
+    return Object.freeze(out);
   };
   return Object.freeze({
     source,
@@ -290,6 +316,32 @@ function finishList(
     },
     toMap: (): CidrMap<string> => map,
   });
+}
+
+/**
+ * A list's own `entries` array, back to its map and lines: what the lines wrote (ranges) is not in the pairs. Holds
+ * the map (which the pairs' user builds anyway) and, only for a list with ranges, what rebuilds its lines.
+ */
+const origins = new WeakMap<object, { map: CidrMap<string>; written: (() => ReadonlyArray<readonly [string, string]>) | null }>();
+
+/**
+ * @internal The map of the list whose own `entries` array (the same object, not a copy) `entries` is; undefined
+ * for any other pairs. A fleet snapshot hands the sensor that map: it names the ranges the lines wrote, and is not
+ * built a second time from the pairs.
+ */
+export function cidrMapOfEntries(entries: unknown): CidrMap<string> | undefined {
+  return typeof entries === 'object' && entries !== null ? origins.get(entries)?.map : undefined;
+}
+
+/**
+ * @internal The lines behind a list's own `entries` array as list text holds them — each line that kept a prefix
+ * once, in file order, a range line as written (`192.0.2.5 - 192.0.2.20`) — or null when the list has no range
+ * (its entries are its lines) or `entries` is not a list's own array. Parsed again they give the same map and the
+ * same range names (a fleet snapshot stores these). Built on each call: O(entries).
+ */
+export function writtenLinesOf(entries: unknown): ReadonlyArray<readonly [string, string]> | null {
+  const o = typeof entries === 'object' && entries !== null ? origins.get(entries) : undefined;
+  return o?.written?.() ?? null;
 }
 
 /**

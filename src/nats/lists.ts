@@ -22,6 +22,7 @@ import {
   decodeListSnapshot,
   encodeListSnapshot,
   FLEET_LISTS,
+  listEntryCount,
   snapshotListsInput,
   type FleetListName,
   type FleetLists,
@@ -201,7 +202,7 @@ export async function publishLists(
     throw new NatsError(`${bucket}: publication failed: ${msg}`, { cause: e });
   }
   const entries = {} as Record<FleetListName, number>;
-  for (const l of FLEET_LISTS) entries[l] = merged[l].entries.length;
+  for (const l of FLEET_LISTS) entries[l] = listEntryCount(merged[l]);
   return { revision: info.revision, basedOn, carried, entries, bytes: bytes.length };
 }
 
@@ -371,7 +372,7 @@ export class FleetListWatcher extends EventEmitter {
     this.st.revision = snap.revision;
     this.st.applied++;
     const entries = {} as Record<FleetListName, number>;
-    for (const l of FLEET_LISTS) entries[l] = snap.content.lists[l].entries.length;
+    for (const l of FLEET_LISTS) entries[l] = listEntryCount(snap.content.lists[l]);
     this.emit('swap', { revision: snap.revision, previous, meta: snap.content.meta, entries } satisfies SwapEvent);
   }
 

@@ -6,21 +6,32 @@
  * Layout: the line `tunnelscope-lists 1`, one line of JSON (the header: publication time, publisher, the
  * revision it was based on, and per list its name, entry count and byte length), then each list's canonical
  * text in header order — `key,value` lines exactly as the list parsers produce them, which the same parsers read
- * back. A snapshot read from the store is hostile input like any list file: the reader checks the header, the
- * lengths and every line (a bad line is `name (fleet revision R):line: reason`) before anything goes into service.
- * Cost: O(text) to encode and decode; decoding parses as `parseCidrList` / `parseDomainList` do.
+ * back. A CIDR list's range line (`FIRST-LAST`) is stored as its line wrote it, not as the prefixes it stands
+ * for, so a sensor's evidence names the range as a local load of the file does; the entry count is still of
+ * prefixes (snapshots without ranges are as before, and any reader that knows ranges reads these). A snapshot
+ * read from the store is hostile input like any list file: the reader checks the header, the lengths and every
+ * line (a bad line is `name (fleet revision R):line: reason`) before anything goes into service.
+ * Cost: O(text) to encode and decode; decoding parses as `parseCidrList` / `parseDomainList` do, and the sensor
+ * uses the map that parse built (no second build from pairs).
  */
 import { TunnelscopeError } from '../errors.js';
-import { parseCidrList } from '../lists/cidr-list.js';
+import { cidrMapOfEntries, parseCidrList, writtenLinesOf, type CidrList } from '../lists/cidr-list.js';
+import type { CidrMap } from '../trie/cidr-map.js';
 import { parseDomainList } from '../lists/domains.js';
 import { listTextProblem } from '../lists/read-text.js';
 import type { ListsInput } from '../classify/lists.js';
+import { quoteText } from '../text.js';
 
 /** The lists a snapshot holds, in the order they are stored. */
 export const FLEET_LISTS = ['registered', 'vpnEndpoints', 'vpnDomains'] as const;
 export type FleetListName = (typeof FLEET_LISTS)[number];
 
-/** One list of a snapshot: a display name (the file it came from) and its validated `[key, value]` entries. */
+/**
+ * One list of a snapshot: a display name (the file it came from) and its validated `[key, value]` entries. For a
+ * CIDR list, `entries` should be the list's own array (`loadCidrList(...).entries`, as `loadListFiles` and a
+ * decoded snapshot give it): the snapshot then keeps its range lines as written, which a copy of the pairs cannot
+ * tell (a copy is stored as its prefixes).
+ */
 export interface NamedList {
   readonly name: string;
   readonly entries: ReadonlyArray<readonly [string, string]>;
@@ -75,15 +86,19 @@ export function encodeListSnapshot(content: ListSnapshotContent): Uint8Array {
   const lists: Record<string, { name: string; entries: number; bytes: number }> = {};
   for (const l of FLEET_LISTS) {
     const nl = content.lists[l];
-    if (nl.name.length > MAX_NAME || /[\r\n]/.test(nl.name)) throw new ListSnapshotError(l, 'list name too long or has a line break');
-    const lines = new Array<string>(nl.entries.length + 1);
+    // Which name and which fault: the publisher passed a path, and 'too long or has a line break' named neither.
+    if (nl.name.length > MAX_NAME) throw new ListSnapshotError(l, `list name ${quoteText(nl.name)} is ${nl.name.length} characters, more than ${MAX_NAME}`);
+    if (/[\r\n]/.test(nl.name)) throw new ListSnapshotError(l, `list name ${quoteText(nl.name)} has a line break (a list name is one line)`);
+    // A range line as written (its prefixes are what the parse of it gives back; `entries` counts those).
+    const stored = (l === 'vpnDomains' ? null : writtenLinesOf(nl.entries)) ?? nl.entries;
+    const lines = new Array<string>(stored.length + 1);
     let i = 0;
-    for (const [k, v] of nl.entries) {
+    for (const [k, v] of stored) {
       checkValue(l, k, v);
       lines[i++] = `${k},${v}`;
     }
     lines[i] = '';
-    const b = enc.encode(nl.entries.length === 0 ? '' : lines.join('\n'));
+    const b = enc.encode(stored.length === 0 ? '' : lines.join('\n'));
     bodies.push(b);
     lists[l] = { name: nl.name, entries: nl.entries.length, bytes: b.length };
   }
@@ -142,12 +157,44 @@ export function decodeListSnapshot(bytes: Uint8Array, source: string): ListSnaps
     const text = dec.decode(body);
     o += len;
     const where = `${h.name} (${source})`;
-    const parsed = l === 'vpnDomains' ? parseDomainList(text, { source: where }) : parseCidrList(text, { source: where });
-    if (parsed.entries.length !== h.entries) throw new ListSnapshotError(source, `${l}: ${h.entries as number} entries announced, ${parsed.entries.length} read`);
-    lists[l] = { name: h.name, entries: parsed.entries };
+    const announced = (n: number): void => {
+      if (n !== h.entries) throw new ListSnapshotError(source, `${l}: ${h.entries as number} entries announced, ${n} read`);
+    };
+    if (l === 'vpnDomains') {
+      const parsed = parseDomainList(text, { source: where });
+      announced(parsed.entries.length);
+      lists[l] = { name: h.name, entries: parsed.entries };
+    } else {
+      const parsed = parseCidrList(text, { source: where });
+      announced(parsed.toMap().size); // one map index per kept prefix: the entries' count
+      lists[l] = decodedCidrList(h.name, parsed);
+    }
   }
   if (o !== bytes.length) throw new ListSnapshotError(source, `${bytes.length - o} bytes after the last list`);
   return { lists, meta: { published, publisher, basedOn } };
+}
+
+/** The maps of decoded CIDR lists: what a sensor classifies with. */
+const decodedMaps = new WeakMap<NamedList, CidrMap<string>>();
+
+/**
+ * A decoded CIDR list whose pairs are built only when read: a sensor needs the map alone, and a million prefixes'
+ * pairs cost ~1 s and ~160 MiB, held for as long as the snapshot is (a sensor keeps its first one for the run).
+ */
+function decodedCidrList(name: string, list: CidrList): NamedList {
+  const nl: NamedList = Object.freeze({
+    name,
+    get entries() {
+      return list.entries;
+    },
+  });
+  decodedMaps.set(nl, list.toMap());
+  return nl;
+}
+
+/** @internal Entries (prefixes, domains) of a snapshot's list, without building a decoded list's pairs. */
+export function listEntryCount(nl: NamedList): number {
+  return decodedMaps.get(nl)?.size ?? nl.entries.length;
 }
 
 /**
@@ -156,9 +203,14 @@ export function decodeListSnapshot(bytes: Uint8Array, source: string): ListSnaps
  */
 export function snapshotListsInput(content: ListSnapshotContent, revision: number): ListsInput {
   const { registered, vpnEndpoints, vpnDomains } = content.lists;
+  // The map the decoder's parse built (it names the ranges its lines wrote, as a local load's does), else the pairs.
+  const cidr = (nl: NamedList): ListsInput['registered'] => {
+    if (listEntryCount(nl) === 0) return null;
+    return decodedMaps.get(nl) ?? cidrMapOfEntries(nl.entries) ?? nl.entries;
+  };
   return {
-    registered: registered.entries.length ? registered.entries : null,
-    vpnEndpoints: vpnEndpoints.entries.length ? vpnEndpoints.entries : null,
+    registered: cidr(registered),
+    vpnEndpoints: cidr(vpnEndpoints),
     vpnDomains: vpnDomains.entries.length ? vpnDomains.entries : null,
     names: { registered: registered.name, vpnEndpoints: vpnEndpoints.name, vpnDomains: vpnDomains.name },
     version: revision,

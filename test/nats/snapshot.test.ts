@@ -11,9 +11,10 @@ import { describe, expect, it } from 'vitest';
 import { ListParseError, ListReadError, TunnelscopeError } from '../../src/errors.js';
 import { parseCidrList } from '../../src/lists/cidr-list.js';
 import { parseDomainList } from '../../src/lists/domains.js';
-import { decodeListSnapshot, encodeListSnapshot, ListSnapshotError, snapshotListsInput, type ListSnapshotContent } from '../../src/nats/snapshot.js';
+import { decodeListSnapshot, encodeListSnapshot, listEntryCount, ListSnapshotError, snapshotListsInput, type ListSnapshotContent } from '../../src/nats/snapshot.js';
 import { ListFilesError, loadListFiles } from '../../src/nats/list-files.js';
 import { createClassifier } from '../../src/classify/classifier.js';
+import { youngAllocation } from '../helpers/gc-probe.js';
 
 const meta = { published: '2026-12-05T10:00:00.000Z', publisher: 'ops-1', basedOn: 24 };
 
@@ -71,6 +72,22 @@ describe('list snapshot codec', () => {
     expect(() => encodeListSnapshot(bad)).toThrow(ListSnapshotError);
   });
 
+  it('a list name it cannot hold is refused naming the name and the fault, escaped', () => {
+    // Before: "registered: list name too long or has a line break", for a path the publisher passed.
+    const c = contentOf('10.0.0.0/8,a', '', '');
+    const named = (name: string): string => {
+      try {
+        encodeListSnapshot({ ...c, lists: { ...c.lists, registered: { ...c.lists.registered, name } } });
+      } catch (e) {
+        expect(e).toBeInstanceOf(ListSnapshotError);
+        return (e as Error).message;
+      }
+      throw new Error('accepted');
+    };
+    expect(named('reg\nx\u202e.txt')).toBe('registered: list name "reg\\nx\\u202e.txt" has a line break (a list name is one line)');
+    expect(named('d/'.repeat(300))).toMatch(/^registered: list name "d\/d\/.*…" is 600 characters, more than 512$/);
+  });
+
   it('a bad line inside a stored snapshot is reported with its list name, revision and line', () => {
     const good = encodeListSnapshot(contentOf('10.0.0.0/8,a\n10.1.0.0/16,b', '', ''));
     const text = new TextDecoder().decode(good).replace('10.1.0.0/16', '10.1.0.0/99');
@@ -106,7 +123,9 @@ describe('list snapshot codec', () => {
   });
 
   it('random and mutated bytes: a TunnelscopeError or a valid snapshot, nothing else', () => {
-    const good = encodeListSnapshot(contentOf('10.0.0.0/8,a\n192.0.2.0/24,b\n2001:db8::/32,c', '198.51.100.0/24,x', 'nordvpn.com,NordVPN\n*.vpn.example,E'));
+    // A range line is stored as written: mutations of it must end the same way.
+    const good = encodeListSnapshot(contentOf('10.0.0.0/8,a\n192.0.2.0/24,b\n2001:db8::/32,c\n198.18.0.1 - 198.18.0.6,r', '198.51.100.0/24,x', 'nordvpn.com,NordVPN\n*.vpn.example,E'));
+    expect(new TextDecoder().decode(good)).toContain('198.18.0.1 - 198.18.0.6,r');
     const check = (b: Uint8Array): void => {
       try {
         const c = decodeListSnapshot(b, 'fuzz');
@@ -127,6 +146,30 @@ describe('list snapshot codec', () => {
     );
     for (let cut = 0; cut < good.length; cut++) check(good.subarray(0, cut));
   });
+});
+
+describe('a sensor decoding a snapshot', () => {
+  it('builds no prefix pairs it does not read (the map is what it classifies with)', async () => {
+    // Before: ~230 bytes a prefix, 160 MiB for a million, held as long as the snapshot (a sensor keeps its first
+    // one for the whole run) though only `entries.length` was ever read.
+    const n = 50_000;
+    const lines: string[] = [];
+    for (let i = 0; i < n; i++) lines.push(`${(i >>> 12) & 255}.${(i >>> 4) & 255}.${(i & 15) << 4}.0/28,org-${i % 500}`);
+    const bytes = encodeListSnapshot(contentOf(lines.join('\n'), '', 'nordvpn.com,NordVPN'));
+    const sensor = (readPairs: boolean) => (): number => {
+      const c = decodeListSnapshot(bytes, 'r 1');
+      const cl = createClassifier(snapshotListsInput(c, 1));
+      return cl.lists.registered!.size + (readPairs ? c.lists.registered.entries.length : 0);
+    };
+    const lazy = await youngAllocation(sensor(false));
+    const control = await youngAllocation(sensor(true));
+    expect(control.bytes / n).toBeGreaterThan(150); // the probe sees the pairs when they are built
+    expect(lazy.bytes / n).toBeLessThan(150);
+    // Read, they are the list's pairs, and counted without being built.
+    const c = decodeListSnapshot(bytes, 'r 1');
+    expect(listEntryCount(c.lists.registered)).toBe(n);
+    expect(c.lists.registered.entries[258]).toEqual(['0.16.32.0/28', 'org-258']);
+  }, 60_000);
 });
 
 describe('loadListFiles', () => {
