@@ -23,13 +23,18 @@ export function decidingEvidence(r: FlowRecord): string {
   return `${e.rule} (${e.strength}): ${e.reason}${cut ? `; ${cut}` : ''}`;
 }
 
+/**
+ * Columns whose values are known in advance start at their widest value: a table flushed early (a live run's timed
+ * flush, after one row) would otherwise widen them at the first longer label or protocol, and the rows above would
+ * no longer line up. Endpoints start at the widest IPv4 one (IPv6 rows still widen them).
+ */
 const COLUMNS: readonly TableColumn<FlowRecord>[] = [
-  { header: 'LABEL', min: 8, cell: (r) => r.label },
-  { header: 'PROTOCOL', min: 8, max: 16, cell: (r) => r.protocol ?? '-' },
+  { header: 'LABEL', min: Math.max(...LABELS.map((l) => l.length)), cell: (r) => r.label },
+  { header: 'PROTOCOL', min: 16, max: 16, cell: (r) => r.protocol ?? '-' },
   { header: 'CONF', align: 'right', cell: (r) => r.confidence.toFixed(2) },
-  { header: 'L4', min: 4, cell: (r) => r.transport },
-  { header: 'SRC', min: 15, cell: (r) => r.src },
-  { header: 'DST', min: 15, cell: (r) => r.dst },
+  { header: 'L4', min: 5, cell: (r) => r.transport },
+  { header: 'SRC', min: 21, cell: (r) => r.src },
+  { header: 'DST', min: 21, cell: (r) => r.dst },
   { header: 'PKTS', align: 'right', min: 5, cell: (r) => String(r.packets) },
   { header: 'BYTES', align: 'right', min: 6, cell: (r) => String(r.bytes) },
   { header: 'REGISTRANT', min: 10, max: 24, cell: (r) => r.registrant ?? '-' },
