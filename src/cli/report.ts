@@ -363,7 +363,10 @@ function listsOf(o: ClassifierOptions): ReportList[] {
   const names = o.names ?? {};
   if (o.registered && 'size' in o.registered) lists.push({ role: 'registered', name: names.registered ?? 'registered', entries: o.registered.size });
   if (o.vpnEndpoints && 'size' in o.vpnEndpoints) lists.push({ role: 'vpn-endpoints', name: names.vpnEndpoints ?? 'vpn-endpoints', entries: o.vpnEndpoints.size });
-  if (Array.isArray(o.vpnDomains)) lists.push({ role: 'vpn-domains', name: names.vpnDomains ?? 'vpn-domains', entries: o.vpnDomains.length });
+  // The CLI's lists give a DomainSet (a size), the library also takes an array of entries.
+  const d = o.vpnDomains as { size?: unknown; length?: unknown } | null | undefined;
+  const domains = d === null || d === undefined ? undefined : typeof d.size === 'number' ? d.size : Array.isArray(d) ? d.length : undefined;
+  if (domains !== undefined) lists.push({ role: 'vpn-domains', name: names.vpnDomains ?? 'vpn-domains', entries: domains });
   return lists;
 }
 

@@ -48,6 +48,8 @@ describe('tunnelscope report', () => {
     const html = readFileSync(out, 'utf8');
     expect(canon(decodeRecords(html))).toEqual(canon(asCarried(records)));
     expect(html).toContain(`registered: ${REG.replace(/&/g, '&amp;')} (3 entries)`);
+    // The provider domains the run used (the bundled list, loaded by default) are named beside it.
+    expect(html).toMatch(/vpn-domains: [^<]*vpn-domains\.txt \([\d,]+ entries\)/);
     expect(html).toMatch(/data-meta="packets">1,200</);
     expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });

@@ -34,7 +34,7 @@ describe('classify --format table flushed early', () => {
     w.flush?.();
     w.record(rec('unregistered_vpn', 'tls-vpn-provider', '192.168.100.145:49210', '203.113.124.166:65535'));
     w.record(rec('registered_vpn', 'cloudflare-warp', '10.34.102.91:58742', '89.247.124.66:443'));
-    w.end?.();
+    w.end?.({} as never);
     await sink.end();
     const lines = s.text.trimEnd().split('\n');
     expect(lines).toHaveLength(4);
