@@ -35,7 +35,9 @@ import {
   type RecordPublisher,
   type SwapEvent,
 } from '../nats/index.js';
-import { numberFlag, UsageError } from './args.js';
+import { numberFlag, UsageError, writeUnreadable } from './args.js';
+import { findCaptures, UNNAMED } from '../batch/find.js';
+import { orderPieces } from '../trace/pieces.js';
 import type { CliIo } from './io.js';
 import { natsAuthOf, type FleetOpts, type NatsAuthOpts } from './fleet-options.js';
 import type { ListsProvider, ListsTarget, RecordSink, SinkContext } from './sinks.js';
@@ -429,27 +431,58 @@ export async function fleetRecords(
 
 export interface FleetSubmitOpts extends NatsAuthOpts {
   nats: string;
+  oneTrace?: boolean;
   batch?: string;
   wait?: boolean;
   timeout?: string;
   format?: 'ndjson' | 'none';
 }
 
+/**
+ * `fleet submit --one-trace`: the pieces named (files and directories) as classify --one-trace finds and orders
+ * them, read here so that the job fixes them (a ring buffer goes on rotating; every delivery must read the same
+ * pieces). What cannot be read is reported; null when nothing is left to submit.
+ */
+function oneTracePieces(inputs: readonly string[], stderr: NodeJS.WritableStream): { pieces: string[]; unreadable: boolean } | null {
+  const found = findCaptures(inputs);
+  for (const p of found.unnamed) stderr.write(`tunnelscope fleet submit: ${safeText(p, 256)}: ${UNNAMED}\n`);
+  writeUnreadable(stderr, 'fleet submit', found.unreadable);
+  const unreadable = found.unnamed.length > 0 || found.unreadable.length > 0;
+  if (found.files.length === 0) {
+    if (!unreadable) stderr.write(`tunnelscope fleet submit: no pcap or pcapng captures in ${inputs.map((i) => safeText(i, 256)).join(', ')}\n`);
+    return null;
+  }
+  return { pieces: orderPieces(found.files).map((p) => p.path), unreadable };
+}
+
 export async function fleetSubmit(files: string[], o: FleetSubmitOpts, io: CliIo): Promise<number> {
   const { stdout, stderr } = io;
+  let worst = 0;
+  if (o.oneTrace === true) {
+    const found = oneTracePieces(files, stderr);
+    if (found === null) return 2;
+    if (found.unreadable) worst = 2;
+    files = found.pieces;
+  }
   return withNats(o, 'tunnelscope fleet submit', async (nc) => {
-    const sub = await submitJobs(nc, files, { batch: o.batch });
+    const sub = await submitJobs(nc, files, { batch: o.batch, oneTrace: o.oneTrace === true });
     stderr.write(`tunnelscope: fleet: batch ${sub.batch}: ${sub.jobs.length} job(s) submitted\n`);
     if (!o.wait) {
-      for (const j of sub.jobs) stdout.write(`${escapeJson(JSON.stringify({ batch: sub.batch, job: j.job, file: j.file }))}\n`);
-      return 0;
+      for (const j of sub.jobs) stdout.write(`${escapeJson(JSON.stringify({ batch: sub.batch, job: j.job, file: j.file, ...(o.oneTrace === true ? { pieces: files.length } : {}) }))}\n`);
+      return worst;
     }
     const timeoutMs = o.timeout === undefined ? undefined : Number(o.timeout) * 1000;
     const outcomes = await waitForJobs(nc, sub, {
       timeoutMs,
       onEvent: (e: JobEvent) => {
         if (e.event === 'failed') stderr.write(`tunnelscope: fleet: job ${escapeText(String(e.job))} ${q(e.file)} failed on ${q(e.sensor)} (attempt ${e.attempt}${e.final ? ', final' : ', will retry'}): ${q(e.error ?? '')}\n`);
-        else stderr.write(`tunnelscope: fleet: job ${escapeText(String(e.job))} done on ${q(e.sensor)} (attempt ${e.attempt}): ${e.records ?? 0} records\n`);
+        else {
+          // A one-trace job's pieces: what its worker said of them, and a failed piece is bad input (as classify --one-trace).
+          for (const n of e.notes ?? []) stderr.write(`tunnelscope fleet submit: job ${escapeText(String(e.job))} on ${q(e.sensor)}: ${safeText(n, 1000)}\n`);
+          if ((e.failedPieces ?? 0) > 0) worst = 2;
+          const pieces = e.pieces === undefined ? '' : `, ${e.pieces} pieces read as one trace${e.failedPieces ? `, ${e.failedPieces} failed` : ''}`;
+          stderr.write(`tunnelscope: fleet: job ${escapeText(String(e.job))} done on ${q(e.sensor)} (attempt ${e.attempt}): ${e.records ?? 0} records${pieces}\n`);
+        }
       },
     });
     let bad = 0;
@@ -471,7 +504,8 @@ export async function fleetSubmit(files: string[], o: FleetSubmitOpts, io: CliIo
       });
       stdout.write(lines.join(''));
     }
-    return bad > 0 ? 1 : 0;
+    // Bad input (a piece that could not be read) is 2 as in classify; a job that failed or was not finished, 1.
+    return worst > 0 ? worst : bad > 0 ? 1 : 0;
   });
 }
 
@@ -524,7 +558,8 @@ export async function fleetWork(o: FleetWorkOpts, io: CliIo, signal: AbortSignal
     });
     w.on('done', (e: JobEvent) => {
       inHand = null;
-      stderr.write(`tunnelscope: fleet: worker ${id}: job ${escapeText(String(e.job))} done: ${e.records ?? 0} records\n`);
+      for (const n of e.notes ?? []) stderr.write(`tunnelscope fleet work: job ${escapeText(String(e.job))}: ${safeText(n, 1000)}\n`);
+      stderr.write(`tunnelscope: fleet: worker ${id}: job ${escapeText(String(e.job))} done: ${e.records ?? 0} records${e.pieces === undefined ? '' : ` (${e.pieces} pieces read as one trace${e.failedPieces ? `, ${e.failedPieces} failed` : ''})`}\n`);
     });
     w.on('failed', (e: JobEvent) => {
       inHand = null;
