@@ -155,7 +155,10 @@ export async function submitJobs(
     try {
       ack = await js.publish(options.subject ?? JOBS_SUBJECT, JSON.stringify(body), { msgID: `job:${job}` });
     } catch (e) {
-      throw new NatsError(`cannot submit ${file}: ${(e as Error).message}`, { cause: e });
+      const msg = (e as Error).message;
+      // A one-trace job holds every piece's path in one message; cut in two it would no longer be one trace.
+      const hint = body.pieces !== undefined && /max_payload/i.test(msg) ? ` (a one-trace job holds the paths of its ${body.pieces.length} pieces, ${JSON.stringify(body).length} bytes: raise the server's max_payload)` : '';
+      throw new NatsError(`cannot submit ${file}: ${msg}${hint}`, { cause: e });
     }
     // The server took it for a copy of a job it still remembers (the same batch id within the stream's duplicate
     // window): nothing was queued, and a wait for it would never end.

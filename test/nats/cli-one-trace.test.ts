@@ -13,6 +13,8 @@ import { natsServerBinary, startNatsServer, type NatsServer } from '../helpers/n
 import { ensureTools } from '../helpers/tools.js';
 import { CLI, runCli, startCli, type CliProc } from './cli-helpers.js';
 import { plain } from './fleet-corpus.js';
+import { connectNats } from '../../src/nats/connect.js';
+import { submitJobs } from '../../src/nats/jobs.js';
 
 const nats = natsServerBinary();
 const noTcpdump = ensureTools('tcpdump');
@@ -109,6 +111,16 @@ describe.skipIf(why !== '')(`fleet submit --one-trace${why ? ` (skipped: ${why})
     expect(ndjson(submit.stdout()).map(plain).sort()).toEqual(ndjson(one.out).map(plain).sort());
     await w.exit;
   }, 90_000);
+
+  it("a one-trace job larger than the server's max_payload is refused with what to do", async () => {
+    const nc = await connectNats(server.url);
+    try {
+      const many = Array.from({ length: 20_000 }, (_, i) => `/spool/a-rather-long-directory-name/ring-buffer-piece-${String(i).padStart(6, '0')}.pcap`);
+      await expect(submitJobs(nc, many, { oneTrace: true, batch: 'big1' })).rejects.toThrow(/max_payload.*one-trace job holds the paths of its 20000 pieces, \d+ bytes: raise the server's max_payload/);
+    } finally {
+      await nc.close();
+    }
+  });
 
   it('usage: --one-trace takes no stdin; a set without a capture submits nothing, exit 2', async () => {
     const empty = join(dir, 'empty');
