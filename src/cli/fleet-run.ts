@@ -4,6 +4,7 @@
  * `fleet stats`, `fleet submit` and `fleet work` actions. Everything it prints on stderr that came from the
  * network (publisher names, list names, errors) is quoted.
  */
+import { statSync } from 'node:fs';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { createClassifier } from '../classify/classifier.js';
 import type { FlowRecord } from '../classify/record.js';
@@ -455,6 +456,40 @@ function oneTracePieces(inputs: readonly string[], stderr: NodeJS.WritableStream
   return { pieces: orderPieces(found.files).map((p) => p.path), unreadable };
 }
 
+/**
+ * The captures of a submission, one job each: a directory this machine sees is walked as classify walks one (a job
+ * naming a directory failed on every worker, once per delivery); any other path goes as given, for workers to open.
+ * What a directory holds but cannot be read is reported; null when a directory holds no capture.
+ */
+function submittedFiles(inputs: readonly string[], stderr: NodeJS.WritableStream): { files: string[]; unreadable: boolean } | null {
+  const files: string[] = [];
+  let unreadable = false;
+  for (const input of inputs) {
+    if (!isDirectory(input)) {
+      files.push(input);
+      continue;
+    }
+    const found = findCaptures([input]);
+    for (const p of found.unnamed) stderr.write(`tunnelscope fleet submit: ${safeText(p, 256)}: ${UNNAMED}\n`);
+    writeUnreadable(stderr, 'fleet submit', found.unreadable);
+    if (found.unnamed.length > 0 || found.unreadable.length > 0) unreadable = true;
+    else if (found.files.length === 0) {
+      stderr.write(`tunnelscope fleet submit: no pcap or pcapng captures in ${safeText(input, 256)}\n`);
+      return null;
+    }
+    files.push(...found.files);
+  }
+  return { files, unreadable };
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
 export async function fleetSubmit(files: string[], o: FleetSubmitOpts, io: CliIo): Promise<number> {
   const { stdout, stderr } = io;
   let worst = 0;
@@ -463,6 +498,12 @@ export async function fleetSubmit(files: string[], o: FleetSubmitOpts, io: CliIo
     if (found === null) return 2;
     if (found.unreadable) worst = 2;
     files = found.pieces;
+  } else {
+    const found = submittedFiles(files, stderr);
+    if (found === null) return 2;
+    if (found.unreadable) worst = 2;
+    files = found.files;
+    if (files.length === 0) return 2;
   }
   return withNats(o, 'tunnelscope fleet submit', async (nc) => {
     const sub = await submitJobs(nc, files, { batch: o.batch, oneTrace: o.oneTrace === true });

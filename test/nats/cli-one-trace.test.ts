@@ -122,6 +122,25 @@ describe.skipIf(why !== '')(`fleet submit --one-trace${why ? ` (skipped: ${why})
     }
   });
 
+  it('without --one-trace, a directory is walked as classify walks it: one job per capture in it, not one job that fails on a directory', async () => {
+    const w = worker('w4');
+    await w.line(/waiting for jobs/);
+    const r = await runCli(['fleet', 'submit', '--nats', server.url, '--batch', 'dir1', '--wait', '--timeout', '60', '--format', 'ndjson', rot]);
+    expect(r.code, r.err).toBe(0);
+    expect(r.err).toContain(`batch dir1: ${pieces.length} job(s) submitted`);
+    const apart = await runCli(['classify', rot, '--format', 'ndjson', '-q']);
+    const merged = ndjson(r.out);
+    expect(merged.map(plain).sort()).toEqual(ndjson(apart.out).map(plain).sort());
+    expect(new Set(merged.map((m) => m.capture))).toEqual(new Set(ndjson(apart.out).map((m) => m.capture)));
+    const empty = join(dir, 'no-captures');
+    mkdirSync(empty);
+    writeFileSync(join(empty, 'notes.txt'), 'not a capture\n');
+    const e = await runCli(['fleet', 'submit', '--nats', server.url, empty]);
+    expect([e.code, e.out]).toEqual([2, '']);
+    expect(e.err).toContain(`tunnelscope fleet submit: no pcap or pcapng captures in ${empty}`);
+    await w.exit;
+  }, 90_000);
+
   it('usage: --one-trace takes no stdin; a set without a capture submits nothing, exit 2', async () => {
     const empty = join(dir, 'empty');
     mkdirSync(empty);

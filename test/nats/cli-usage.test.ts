@@ -41,6 +41,7 @@ describe('fleet options: usage', () => {
     [['fleet', 'stats', '--nats', 'nats://127.0.0.1:1', '--format', 'csv'], /--format must be one of table, json, ndjson/],
     [['fleet', 'submit', '--nats', 'nats://127.0.0.1:1', '--format', 'ndjson', 'x.pcap'], /--format needs --wait/],
     [['fleet', 'submit', '--nats', 'nats://127.0.0.1:1', '--one-trace', 'x.pcap', '-'], /--one-trace reads capture files; stdin is one stream already/],
+    [['fleet', 'submit', '--nats', 'nats://127.0.0.1:1', 'x.pcap', '-'], /stdin \('-'\) cannot be submitted/],
     [['fleet', 'work', '--nats', 'nats://127.0.0.1:1', '--id', 'a b'], /--id must be 1-64/],
     [['fleet', 'work', '--nats', 'nats://127.0.0.1:1', '--ack-wait', '1e7'], /--ack-wait must be a number in \[1, 2147483\]/],
   ];
