@@ -453,7 +453,7 @@ function oneTracePieces(inputs: readonly string[], stderr: NodeJS.WritableStream
     if (!unreadable) stderr.write(`tunnelscope fleet submit: no pcap or pcapng captures in ${inputs.map((i) => safeText(i, 256)).join(', ')}\n`);
     return null;
   }
-  return { pieces: orderPieces(found.files).map((p) => p.path), unreadable };
+  return { pieces: orderPieces(found.files, (l) => stderr.write(`tunnelscope fleet submit: ${l}\n`)).map((p) => p.path), unreadable };
 }
 
 /**

@@ -10,6 +10,7 @@
  * {@link OVERLAP_US} before the one before it ended is said to (the flow table's clock never goes back, so its
  * packets count at the later time). A piece that cannot be read or is corrupt is reported and the trace goes on.
  */
+import { statSync } from 'node:fs';
 import { cannotReadReason, TraceFormatError } from '../errors.js';
 import { safeText } from '../text.js';
 import { firstPacketTime, readCaptureFileUntil, type ReaderStats, type ReadUntilOptions } from './reader.js';
@@ -29,10 +30,37 @@ export function piecesAsGiven(paths: readonly string[]): Piece[] {
   return paths.map((path) => ({ path, firstUs: firstPacketTime(path) }));
 }
 
-/** The pieces in the order of their first packets' times (the order given among equals; ones without a time last). */
-export function orderPieces(paths: readonly string[]): Piece[] {
+/**
+ * The pieces in the order of their first packets' times (the order given among equals; ones without a time last).
+ * A file named twice (by itself and in its directory, through a link, a hard link) is one piece: read twice, its
+ * packets would be in the trace twice, flows doubled and an overlap said of the piece with itself. Each one dropped
+ * is said to `note`.
+ */
+export function orderPieces(paths: readonly string[], note?: (line: string) => void): Piece[] {
+  const first = new Map<string, string>();
+  const once: string[] = [];
+  for (const path of paths) {
+    const id = fileId(path);
+    const prev = id === null ? undefined : first.get(id);
+    if (prev !== undefined) {
+      note?.(`--one-trace: ${safeText(path, 256)} is ${safeText(prev, 256)} again: read once`);
+      continue;
+    }
+    if (id !== null) first.set(id, path);
+    once.push(path);
+  }
   // Array.prototype.sort is stable: equal times keep the order given (name order for a directory).
-  return piecesAsGiven(paths).sort((a, b) => (a.firstUs ?? Infinity) - (b.firstUs ?? Infinity) || 0);
+  return piecesAsGiven(once).sort((a, b) => (a.firstUs ?? Infinity) - (b.firstUs ?? Infinity) || 0);
+}
+
+/** The file behind `path` (device and inode, through links), or null when it cannot be stat'ed (its read reports it). */
+function fileId(path: string): string | null {
+  try {
+    const st = statSync(path, { bigint: true });
+    return `${st.dev}:${st.ino}`;
+  } catch {
+    return null;
+  }
 }
 
 export interface PiecesRead {

@@ -81,8 +81,11 @@ describe.skipIf(why !== '')(`fleet submit --one-trace${why ? ` (skipped: ${why})
     const w = worker('w2');
     await w.line(/waiting for jobs/);
     const named = [...pieces].reverse();
-    const r = await runCli(['fleet', 'submit', '--nats', server.url, '--one-trace', '--batch', 'rot2', '--wait', '--timeout', '60', '--format', 'ndjson', missing, ...named, join(bad, 'cut')]);
+    // The pieces named one by one and again in their directory: each is one piece of the job.
+    const r = await runCli(['fleet', 'submit', '--nats', server.url, '--one-trace', '--batch', 'rot2', '--wait', '--timeout', '60', '--format', 'ndjson', missing, ...named, join(bad, 'cut'), rot]);
     expect(r.code, r.err).toBe(2);
+    expect(r.err).toContain(`tunnelscope fleet submit: --one-trace: ${join(rot, 'cap')} is ${join(rot, 'cap')} again: read once`);
+    expect(r.err).toMatch(new RegExp(`done on "w2" \\(attempt 1\\): \\d+ records, ${pieces.length + 1} pieces read as one trace, 1 failed`));
     expect(r.err).toContain(`tunnelscope fleet submit: cannot read ${missing}: no such file`);
     expect(r.err).toMatch(/job rot2-1 .*: .*cut.*(truncated|corrupt|header|record)/i);
     const one = await runCli(['classify', '--one-trace', ...named, '--format', 'ndjson', '-q']);
