@@ -343,8 +343,9 @@ export class JobWorker extends EventEmitter {
     // delivery reads the pieces there are (the one missing is reported), as classify --one-trace does.
     if (job.pieces !== undefined && !lastAttempt) {
       for (const p of job.pieces) {
-        const why = cannotOpen(p);
-        if (why !== null) throw new Error(`cannot read ${safeText(p, 256)}: ${why} (a piece of the trace; another worker may see it)`);
+        const no = cannotOpen(p);
+        // The file-system code goes with it, as for a single capture the worker cannot open (ENOENT, EACCES).
+        if (no !== null) throw Object.assign(new Error(`cannot read ${safeText(p, 256)}: ${no.why} (a piece of the trace; another worker may see it)`), { code: no.code });
       }
     }
     const session = this.options.classifier.session(this.options.flow ? { flow: this.options.flow } : {});
@@ -411,13 +412,14 @@ function parseJob(data: Uint8Array): CaptureJob {
   };
 }
 
-/** Why this machine cannot open `path` for reading, or null when it can. */
-function cannotOpen(path: string): string | null {
+/** Why this machine cannot open `path` for reading (and the error's code), or null when it can. */
+function cannotOpen(path: string): { why: string; code: string | null } | null {
   try {
     closeSync(openSync(path, 'r'));
     return null;
   } catch (e) {
-    return cannotReadReason(e) ?? (e as Error).message;
+    const code = (e as { code?: unknown }).code;
+    return { why: cannotReadReason(e) ?? (e as Error).message, code: typeof code === 'string' ? code : null };
   }
 }
 
