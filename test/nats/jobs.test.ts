@@ -200,5 +200,18 @@ describe.skipIf(why !== '')(`capture jobs on nats-server${why ? ` (skipped: ${wh
     const got: string[] = [];
     await readFleet(nc, { startSeq: sub.recordsSeq + 1, match: (r) => r.batch === 't1', onRecord: (r: FleetRecord) => got.push(plain(r)) });
     expect(got.sort()).toEqual(reference.map((r) => plain(r as unknown as Record<string, unknown>)).sort());
+
+    // A piece no worker can open: given back with its code on each delivery but the last, which reads the rest.
+    const gone = join(dir, 'gone');
+    const sub2 = await submitJobs(nc, [pieces[0]!, gone], { ...opts, batch: 't2', oneTrace: true });
+    const events: JobEvent[] = [];
+    const w2 = createJobWorker(nc, { ...opts, id: 'tw2', classifier, idleExitMs: 6000 });
+    w2.on('failed', (e: JobEvent) => events.push(e));
+    w2.on('done', (e: JobEvent) => events.push(e));
+    const running2 = w2.run();
+    const [out2] = await waitForJobs(nc, sub2, { ...opts, timeoutMs: 30_000 });
+    await running2;
+    expect(events.map((e) => [e.event, e.attempt, e.code ?? null, e.final ?? null])).toEqual([['failed', 1, 'ENOENT', false], ['failed', 2, 'ENOENT', false], ['done', 3, null, null]]);
+    expect(out2).toMatchObject({ state: 'done', event: { pieces: 2, failedPieces: 1, notes: [`cannot read ${gone}: no such file`] } });
   }, 60_000);
 });
