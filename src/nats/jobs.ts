@@ -124,8 +124,8 @@ export function oneTraceLabel(pieces: readonly string[]): string {
 
 /**
  * Put one job per file on the work queue, or with `oneTrace` one job for all of them: the pieces of one recording,
- * in the order to read them (`orderPieces` from tunnelscope's trace/pieces gives first-packet order). Paths are made
- * absolute here; workers must see the same paths.
+ * in the order to read them (`fleet submit --one-trace` puts them in first-packet order). Paths are made absolute
+ * here; workers must see the same paths.
  * @throws {NatsError}
  */
 export async function submitJobs(
