@@ -6,7 +6,7 @@
  * one fails at once with its error; a file no worker can open fails after the last attempt. The fleet reader's
  * counts agree with the records.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -213,5 +213,18 @@ describe.skipIf(why !== '')(`capture jobs on nats-server${why ? ` (skipped: ${wh
     await running2;
     expect(events.map((e) => [e.event, e.attempt, e.code ?? null, e.final ?? null])).toEqual([['failed', 1, 'ENOENT', false], ['failed', 2, 'ENOENT', false], ['done', 3, null, null]]);
     expect(out2).toMatchObject({ state: 'done', event: { pieces: 2, failedPieces: 1, notes: [`cannot read ${gone}: no such file`] } });
+
+    // 30 corrupt pieces: the done event names 20 and counts the rest (one event stays small; asJobEvent takes it).
+    const cut = readFileSync(pieces[0]!).subarray(0, 24 + 16 + 5);
+    const corrupt = Array.from({ length: 30 }, (_, i) => join(dir, `cut${i}`));
+    for (const f of corrupt) writeFileSync(f, cut);
+    const sub3 = await submitJobs(nc, [pieces[0]!, ...corrupt], { ...opts, batch: 't3', oneTrace: true });
+    const running3 = createJobWorker(nc, { ...opts, id: 'tw3', classifier, idleExitMs: 3000 }).run();
+    const [out3] = await waitForJobs(nc, sub3, { ...opts, timeoutMs: 30_000 });
+    await running3;
+    expect(out3).toMatchObject({ state: 'done', event: { attempt: 1, pieces: 31, failedPieces: 30 } });
+    expect(out3!.event!.notes).toHaveLength(21);
+    expect(out3!.event!.notes![0]).toMatch(/cut0: at byte 24: truncated record/);
+    expect(out3!.event!.notes![20]).toBe('… and 10 more');
   }, 60_000);
 });
