@@ -507,7 +507,7 @@ export async function fleetSubmit(files: string[], o: FleetSubmitOpts, io: CliIo
   }
   return withNats(o, 'tunnelscope fleet submit', async (nc) => {
     const sub = await submitJobs(nc, files, { batch: o.batch, oneTrace: o.oneTrace === true });
-    stderr.write(`tunnelscope: fleet: batch ${sub.batch}: ${sub.jobs.length} job(s) submitted\n`);
+    stderr.write(`tunnelscope: fleet: batch ${sub.batch}: ${sub.jobs.length} job(s) submitted${o.oneTrace === true ? ` (${files.length} pieces of one trace, in first-packet order)` : ''}\n`);
     if (!o.wait) {
       for (const j of sub.jobs) stdout.write(`${escapeJson(JSON.stringify({ batch: sub.batch, job: j.job, file: j.file, ...(o.oneTrace === true ? { pieces: files.length } : {}) }))}\n`);
       return worst;

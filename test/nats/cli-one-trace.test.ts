@@ -62,7 +62,7 @@ describe.skipIf(why !== '')(`fleet submit --one-trace${why ? ` (skipped: ${why})
     await w.line(/waiting for jobs/);
     const r = await runCli(['fleet', 'submit', '--nats', server.url, '--one-trace', '--batch', 'rot1', '--wait', '--timeout', '60', '--format', 'ndjson', rot]);
     expect(r.code, r.err).toBe(0);
-    expect(r.err).toMatch(/batch rot1: 1 job\(s\) submitted/);
+    expect(r.err).toContain(`batch rot1: 1 job(s) submitted (${pieces.length} pieces of one trace, in first-packet order)\n`);
     expect(r.err).toMatch(new RegExp(`job rot1-1 done on "w1" \\(attempt 1\\): ${alone.length} records`));
     const merged = ndjson(r.out);
     expect(merged.map(plain).sort()).toEqual(alone);
