@@ -448,12 +448,20 @@ function oneTracePieces(inputs: readonly string[], stderr: NodeJS.WritableStream
   const found = findCaptures(inputs);
   for (const p of found.unnamed) stderr.write(`tunnelscope fleet submit: ${safeText(p, 256)}: ${UNNAMED}\n`);
   writeUnreadable(stderr, 'fleet submit', found.unreadable);
-  const unreadable = found.unnamed.length > 0 || found.unreadable.length > 0;
+  let unreadable = found.unnamed.length > 0 || found.unreadable.length > 0;
   if (found.files.length === 0) {
     if (!unreadable) stderr.write(`tunnelscope fleet submit: no pcap or pcapng captures in ${inputs.map((i) => safeText(i, 256)).join(', ')}\n`);
     return null;
   }
-  return { pieces: orderPieces(found.files, (l) => stderr.write(`tunnelscope fleet submit: ${l}\n`)).map((p) => p.path), unreadable };
+  // A pipe or FIFO (<(zcat piece.gz)) is this process's: a worker cannot read it.
+  const files = found.files.filter((f) => {
+    const file = statSync(f, { throwIfNoEntry: false })?.isFile() !== false;
+    if (!file) stderr.write(`tunnelscope fleet submit: cannot read ${safeText(f, 256)}: not a regular file (a pipe or FIFO cannot go to a worker; decompress to a file the workers see)\n`);
+    return file;
+  });
+  if (files.length < found.files.length) unreadable = true;
+  if (files.length === 0) return null;
+  return { pieces: orderPieces(files, (l) => stderr.write(`tunnelscope fleet submit: ${l}\n`)).map((p) => p.path), unreadable };
 }
 
 /**

@@ -18,7 +18,7 @@
  * piece failed, pieces overlap) goes out in the `done` event's `notes`.
  */
 import { EventEmitter } from 'node:events';
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, constants as fsConstants, openSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { JsMsg, PubAck } from '@nats-io/jetstream';
@@ -415,7 +415,8 @@ function parseJob(data: Uint8Array): CaptureJob {
 /** Why this machine cannot open `path` for reading (and the error's code), or null when it can. */
 function cannotOpen(path: string): { why: string; code: string | null } | null {
   try {
-    closeSync(openSync(path, 'r'));
+    // Non-blocking: a FIFO named as a piece would hold the worker (and its job) until some process wrote to it.
+    closeSync(openSync(path, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK));
     return null;
   } catch (e) {
     const code = (e as { code?: unknown }).code;

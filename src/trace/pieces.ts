@@ -25,13 +25,26 @@ export interface Piece {
   firstUs: number | null;
 }
 
-/** The pieces in the order given, each with its first packet's time (for the overlap note when read). */
+/**
+ * The pieces in the order given, each with its first packet's time (for the order and the overlap note). Only a
+ * regular file is looked at before it is read: what a pipe (`<(zcat piece.gz)`) or a FIFO gives once is gone, and the
+ * read then started mid-stream ('not a pcap or pcapng capture'), or waited for good on a writer that had finished.
+ */
 export function piecesAsGiven(paths: readonly string[]): Piece[] {
-  return paths.map((path) => ({ path, firstUs: firstPacketTime(path) }));
+  return paths.map((path) => ({ path, firstUs: isRegularFile(path) ? firstPacketTime(path) : null }));
+}
+
+function isRegularFile(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
 }
 
 /**
- * The pieces in the order of their first packets' times (the order given among equals; ones without a time last).
+ * The pieces in the order of their first packets' times (the order given among equals; ones without a time last:
+ * empty ones, and pipes, which cannot be looked at twice).
  * A file named twice (by itself and in its directory, through a link, a hard link) is one piece: read twice, its
  * packets would be in the trace twice, flows doubled and an overlap said of the piece with itself. Each one dropped
  * is said to `note`.

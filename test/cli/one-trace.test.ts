@@ -3,7 +3,7 @@
  * as one trace in time order, so a connection that spans a rotation keeps its flow and its verdict. Read as
  * separate captures, the later pieces of a VPN connection start mid-stream and come out as ordinary flows.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -128,6 +128,18 @@ describe('classify --one-trace', () => {
     expect(await runFlows([join(dir, 'pieces'), pieces[3]!, '--one-trace', '--format', 'ndjson', '-q'], { stdout: f, stderr: fe, stdin: new PassThrough() })).toBe(0);
     expect(fe.text).toBe(`tunnelscope flows: --one-trace: ${pieces[3]} is ${pieces[3]} again: read once\n`);
   });
+
+  it('pieces that are pipes (<(zcat piece.gz), FIFOs) are read once, in the order named, not probed for their first packet first', async () => {
+    const a = await cli([whole, '--format', 'ndjson', '-q']);
+    const fifos = pieces.map((_, k) => join(dir, `fifo${k}`));
+    for (const f of fifos) expect(spawnSync('mkfifo', [f]).status).toBe(0);
+    // Each writer blocks until the run opens its FIFO; a probe that read the head of a pipe left the run mid-stream.
+    const writers = pieces.map((p, k) => spawn('sh', ['-c', 'cat "$1" > "$2"', 'sh', p, fifos[k]!]));
+    const r = await cli([...fifos, '--one-trace', '--format', 'ndjson']);
+    for (const w of writers) w.kill();
+    expect([r.code, r.err.split('\n').filter((l) => !/^tunnelscope: /.test(l) && l !== '')]).toEqual([0, []]);
+    expect(r.out).toBe(a.out);
+  }, 20_000);
 
   it('a stop (SIGINT) ends the trace where it is: pieces not read are counted on the end line, exit 0', async () => {
     const signals = new EventEmitter();
