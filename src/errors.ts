@@ -222,3 +222,24 @@ export class SessionError extends TunnelscopeError {
     this.reason = reason;
   }
 }
+
+/**
+ * Why an input file cannot be read, in the words every subcommand prints after `cannot read <file>: `, for the
+ * file-system errors that mean "bad input" (exit 2); null for any other error.
+ */
+export function cannotReadReason(err: unknown): string | null {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === 'ENOENT'
+    ? 'no such file'
+    : code === 'EACCES' || code === 'EPERM'
+      ? 'permission denied'
+      : code === 'EISDIR'
+        ? 'is a directory'
+        : code === 'ENOTDIR'
+          ? 'not a directory'
+          : code === 'ELOOP'
+            ? 'too many symbolic links'
+            : code === 'ENAMETOOLONG'
+              ? 'name too long'
+              : null;
+}

@@ -3,7 +3,7 @@
  * over is text, checked here into numbers and choices. Every failure is a {@link UsageError}: exit code 2, one
  * line naming the option, never a stack trace.
  */
-import { MAX_DELAY_MS, MAX_DURATION_SEC } from '../errors.js';
+import { cannotReadReason, MAX_DELAY_MS, MAX_DURATION_SEC } from '../errors.js';
 import { safeText } from '../text.js';
 
 /** A bad command line: unknown flag, missing/extra operand, bad flag value. The CLI exits with code 2. */
@@ -71,26 +71,8 @@ export function choiceFlag<C extends string>(flag: string, text: string | undefi
   throw new UsageError(`--${flag} must be one of ${choices.join(', ')}; got ${JSON.stringify(text)}`);
 }
 
-/**
- * Why an input file cannot be read, in the words every subcommand prints after `cannot read <file>: `, for the
- * file-system errors that mean "bad input" (exit 2); null for any other error.
- */
-export function cannotReadReason(err: unknown): string | null {
-  const code = (err as { code?: unknown } | null)?.code;
-  return code === 'ENOENT'
-    ? 'no such file'
-    : code === 'EACCES' || code === 'EPERM'
-      ? 'permission denied'
-      : code === 'EISDIR'
-        ? 'is a directory'
-        : code === 'ENOTDIR'
-          ? 'not a directory'
-          : code === 'ELOOP'
-            ? 'too many symbolic links'
-            : code === 'ENAMETOOLONG'
-              ? 'name too long'
-              : null;
-}
+// Moved to errors.ts (the fleet worker, a library, says the same of a piece it cannot open); kept here for the CLI.
+export { cannotReadReason };
 
 /** What a directory walk could not examine (findCaptures' `unreadable`), one line each, as an unreadable capture is reported. */
 export function writeUnreadable(stderr: NodeJS.WritableStream, command: string, unreadable: readonly { path: string; error: Error }[]): void {

@@ -248,7 +248,7 @@ async function classify(captures: string[], opts: ClassifyOpts, io: CliIo): Prom
       if (!unreadablePieces) stderr.write(`tunnelscope classify: no pcap or pcapng captures in ${captures.map((i) => safeText(i, 256)).join(', ')}\n`);
       return 2;
     }
-    pieces = orderPieces(found.files);
+    pieces = orderPieces(found.files, (l) => stderr.write(`tunnelscope classify: ${l}\n`));
   } else if (several) {
     // The live-capture options follow one input as it grows; several captures are a batch job.
     const live = emit !== 'records' ? `--emit ${emit}` : opts.watchLists === true ? '--watch-lists' : metricsAddr !== null ? '--metrics' : null;

@@ -4,6 +4,7 @@
  * `fleet stats`, `fleet submit` and `fleet work` actions. Everything it prints on stderr that came from the
  * network (publisher names, list names, errors) is quoted.
  */
+import { statSync } from 'node:fs';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { createClassifier } from '../classify/classifier.js';
 import type { FlowRecord } from '../classify/record.js';
@@ -35,7 +36,9 @@ import {
   type RecordPublisher,
   type SwapEvent,
 } from '../nats/index.js';
-import { numberFlag, UsageError } from './args.js';
+import { numberFlag, UsageError, writeUnreadable } from './args.js';
+import { findCaptures, UNNAMED } from '../batch/find.js';
+import { orderPieces } from '../trace/pieces.js';
 import type { CliIo } from './io.js';
 import { natsAuthOf, type FleetOpts, type NatsAuthOpts } from './fleet-options.js';
 import type { ListsProvider, ListsTarget, RecordSink, SinkContext } from './sinks.js';
@@ -429,27 +432,106 @@ export async function fleetRecords(
 
 export interface FleetSubmitOpts extends NatsAuthOpts {
   nats: string;
+  oneTrace?: boolean;
   batch?: string;
   wait?: boolean;
   timeout?: string;
   format?: 'ndjson' | 'none';
 }
 
+/**
+ * `fleet submit --one-trace`: the pieces named (files and directories) as classify --one-trace finds and orders
+ * them, read here so that the job fixes them (a ring buffer goes on rotating; every delivery must read the same
+ * pieces). What cannot be read is reported; null when nothing is left to submit.
+ */
+function oneTracePieces(inputs: readonly string[], stderr: NodeJS.WritableStream): { pieces: string[]; unreadable: boolean } | null {
+  const found = findCaptures(inputs);
+  for (const p of found.unnamed) stderr.write(`tunnelscope fleet submit: ${safeText(p, 256)}: ${UNNAMED}\n`);
+  writeUnreadable(stderr, 'fleet submit', found.unreadable);
+  let unreadable = found.unnamed.length > 0 || found.unreadable.length > 0;
+  if (found.files.length === 0) {
+    if (!unreadable) stderr.write(`tunnelscope fleet submit: no pcap or pcapng captures in ${inputs.map((i) => safeText(i, 256)).join(', ')}\n`);
+    return null;
+  }
+  // A pipe or FIFO (<(zcat piece.gz)) is this process's: a worker cannot read it.
+  const files = found.files.filter((f) => {
+    const file = statSync(f, { throwIfNoEntry: false })?.isFile() !== false;
+    if (!file) stderr.write(`tunnelscope fleet submit: cannot read ${safeText(f, 256)}: not a regular file (a pipe or FIFO cannot go to a worker; decompress to a file the workers see)\n`);
+    return file;
+  });
+  if (files.length < found.files.length) unreadable = true;
+  if (files.length === 0) return null;
+  return { pieces: orderPieces(files, (l) => stderr.write(`tunnelscope fleet submit: ${l}\n`)).map((p) => p.path), unreadable };
+}
+
+/**
+ * The captures of a submission, one job each: a directory this machine sees is walked as classify walks one (a job
+ * naming a directory failed on every worker, once per delivery); any other path goes as given, for workers to open.
+ * What a directory holds but cannot be read is reported; null when a directory holds no capture.
+ */
+function submittedFiles(inputs: readonly string[], stderr: NodeJS.WritableStream): { files: string[]; unreadable: boolean } | null {
+  const files: string[] = [];
+  let unreadable = false;
+  for (const input of inputs) {
+    if (!isDirectory(input)) {
+      files.push(input);
+      continue;
+    }
+    const found = findCaptures([input]);
+    for (const p of found.unnamed) stderr.write(`tunnelscope fleet submit: ${safeText(p, 256)}: ${UNNAMED}\n`);
+    writeUnreadable(stderr, 'fleet submit', found.unreadable);
+    if (found.unnamed.length > 0 || found.unreadable.length > 0) unreadable = true;
+    else if (found.files.length === 0) {
+      stderr.write(`tunnelscope fleet submit: no pcap or pcapng captures in ${safeText(input, 256)}\n`);
+      return null;
+    }
+    files.push(...found.files);
+  }
+  return { files, unreadable };
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
 export async function fleetSubmit(files: string[], o: FleetSubmitOpts, io: CliIo): Promise<number> {
   const { stdout, stderr } = io;
+  let worst = 0;
+  if (o.oneTrace === true) {
+    const found = oneTracePieces(files, stderr);
+    if (found === null) return 2;
+    if (found.unreadable) worst = 2;
+    files = found.pieces;
+  } else {
+    const found = submittedFiles(files, stderr);
+    if (found === null) return 2;
+    if (found.unreadable) worst = 2;
+    files = found.files;
+    if (files.length === 0) return 2;
+  }
   return withNats(o, 'tunnelscope fleet submit', async (nc) => {
-    const sub = await submitJobs(nc, files, { batch: o.batch });
-    stderr.write(`tunnelscope: fleet: batch ${sub.batch}: ${sub.jobs.length} job(s) submitted\n`);
+    const sub = await submitJobs(nc, files, { batch: o.batch, oneTrace: o.oneTrace === true });
+    stderr.write(`tunnelscope: fleet: batch ${sub.batch}: ${sub.jobs.length} job(s) submitted${o.oneTrace === true ? ` (${files.length} pieces of one trace, in first-packet order)` : ''}\n`);
     if (!o.wait) {
-      for (const j of sub.jobs) stdout.write(`${escapeJson(JSON.stringify({ batch: sub.batch, job: j.job, file: j.file }))}\n`);
-      return 0;
+      for (const j of sub.jobs) stdout.write(`${escapeJson(JSON.stringify({ batch: sub.batch, job: j.job, file: j.file, ...(o.oneTrace === true ? { pieces: files.length } : {}) }))}\n`);
+      return worst;
     }
     const timeoutMs = o.timeout === undefined ? undefined : Number(o.timeout) * 1000;
     const outcomes = await waitForJobs(nc, sub, {
       timeoutMs,
       onEvent: (e: JobEvent) => {
         if (e.event === 'failed') stderr.write(`tunnelscope: fleet: job ${escapeText(String(e.job))} ${q(e.file)} failed on ${q(e.sensor)} (attempt ${e.attempt}${e.final ? ', final' : ', will retry'}): ${q(e.error ?? '')}\n`);
-        else stderr.write(`tunnelscope: fleet: job ${escapeText(String(e.job))} done on ${q(e.sensor)} (attempt ${e.attempt}): ${e.records ?? 0} records\n`);
+        else {
+          // A one-trace job's pieces: what its worker said of them, and a failed piece is bad input (as classify --one-trace).
+          for (const n of e.notes ?? []) stderr.write(`tunnelscope fleet submit: job ${escapeText(String(e.job))} on ${q(e.sensor)}: ${safeText(n, 1000)}\n`);
+          if ((e.failedPieces ?? 0) > 0) worst = 2;
+          const pieces = e.pieces === undefined ? '' : `, ${e.pieces} pieces read as one trace${e.failedPieces ? `, ${e.failedPieces} failed` : ''}`;
+          stderr.write(`tunnelscope: fleet: job ${escapeText(String(e.job))} done on ${q(e.sensor)} (attempt ${e.attempt}): ${e.records ?? 0} records${pieces}\n`);
+        }
       },
     });
     let bad = 0;
@@ -471,7 +553,8 @@ export async function fleetSubmit(files: string[], o: FleetSubmitOpts, io: CliIo
       });
       stdout.write(lines.join(''));
     }
-    return bad > 0 ? 1 : 0;
+    // Bad input (a piece that could not be read) is 2 as in classify; a job that failed or was not finished, 1.
+    return worst > 0 ? worst : bad > 0 ? 1 : 0;
   });
 }
 
@@ -524,7 +607,8 @@ export async function fleetWork(o: FleetWorkOpts, io: CliIo, signal: AbortSignal
     });
     w.on('done', (e: JobEvent) => {
       inHand = null;
-      stderr.write(`tunnelscope: fleet: worker ${id}: job ${escapeText(String(e.job))} done: ${e.records ?? 0} records\n`);
+      for (const n of e.notes ?? []) stderr.write(`tunnelscope fleet work: job ${escapeText(String(e.job))}: ${safeText(n, 1000)}\n`);
+      stderr.write(`tunnelscope: fleet: worker ${id}: job ${escapeText(String(e.job))} done: ${e.records ?? 0} records${e.pieces === undefined ? '' : ` (${e.pieces} pieces read as one trace${e.failedPieces ? `, ${e.failedPieces} failed` : ''})`}\n`);
     });
     w.on('failed', (e: JobEvent) => {
       inHand = null;

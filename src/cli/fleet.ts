@@ -105,13 +105,31 @@ export const fleetCommand: Subcommand = {
         }),
       );
     addNats(child(g, ctx, 'fleet', 'submit', 'put capture files on the work queue (one job each) for `fleet work` processes'))
-      .argument('<file...>', 'captures (paths every worker can open)')
+      .argument('<file...>', 'captures (paths every worker can open); a directory seen here is walked for the captures in it')
+      .option('--one-trace', 'the captures (files and directories) are pieces of one recording (tcpdump -G/-C, a dumpcap ring buffer): one job, read as one trace in the order of their first packets, as classify --one-trace')
       .option('--batch <ID>', 'batch id, one per submission (default: a new one); job ids are <batch>-<n>')
       .option('--wait', 'wait until every job is done or has failed, report each; exit 1 if any failed')
       .option('--timeout <S>', 'with --wait: stop waiting after S seconds')
       .option('--format <F>', "with --wait: 'ndjson' prints the batch's merged records on stdout at the end")
+      .addHelpText(
+        'after',
+        `
+--one-trace: this machine lists the pieces (directories walked, captures found by content) and orders them by
+their first packet's time, so it must see them under the paths the workers see; every delivery of the job reads
+the same pieces. A piece that cannot be read here is reported and the rest submitted (exit 2); a worker that
+cannot open a piece gives the job back, and the last delivery reads the rest. With --wait, what the worker had
+to say (a corrupt piece, pieces that overlap) is printed, and a failed piece makes the exit code 2.
+
+Examples:
+  tunnelscope fleet submit --nats nats://10.0.0.5:4222 --wait /captures/*.pcap
+  tunnelscope fleet submit --nats nats://10.0.0.5:4222 --wait --one-trace /var/spool/tcpdump/
+`,
+      )
       .action(
-        action(ctx, 'fleet submit', async (files: string[], opts: { nats: string; batch?: string; wait?: boolean; timeout?: string; format?: string }) => {
+        action(ctx, 'fleet submit', async (files: string[], opts: { nats: string; oneTrace?: boolean; batch?: string; wait?: boolean; timeout?: string; format?: string }) => {
+          if (opts.oneTrace === true && files.includes('-')) throw new UsageError('--one-trace reads capture files; stdin is one stream already');
+          // '-' went out as the file ./- that no worker has: a job is a path a worker opens, never this process's stdin.
+          if (files.includes('-')) throw new UsageError("jobs are capture files workers open; stdin ('-') cannot be submitted (classify it here: tunnelscope classify -)");
           numberFlag('timeout', opts.timeout, { min: 1, max: MAX_TIMER_SECONDS });
           if (opts.format !== undefined) choiceFlag('format', opts.format, FLEET_SUBMIT_FORMATS, 'ndjson');
           if (opts.format !== undefined && !opts.wait) throw new UsageError('--format needs --wait');

@@ -227,7 +227,7 @@ async function flows(captures: string[], opts: FlowsOpts, io: CliIo): Promise<nu
   };
   let worst = unnamed > 0 || unreadable.length > 0 ? 2 : 0;
   // --one-trace: the pieces in time order, read into one flow table (src/cli/pieces.ts).
-  const pieces = oneTrace ? orderPieces(inputs) : null;
+  const pieces = oneTrace ? orderPieces(inputs, (l) => stderr.write(`tunnelscope flows: ${l}\n`)) : null;
   // SIGINT/SIGTERM as in classify: the capture being read stops, its live flows end with `stop`, the records and the
   // summary are written, exit 0 (captures not started are not read); a second signal exits at once.
   const stop = new StopFlag();

@@ -202,7 +202,7 @@ export function ioTurn(): Promise<void> {
 }
 
 /** The event loop gets a turn (signals, timers, list reloads, the output flush run there) this often, ms. */
-const TURN_MS = 50;
+export const TURN_MS = 50;
 
 /**
  * {@link readCaptureFileUntil} stopped by a {@link StopFlag}: the event loop gets a turn every {@link TURN_MS} ms.

@@ -8,15 +8,25 @@
  * wait, at most `maxDeliver` times. A job that fails is reported with its error as a `failed` job event: final at
  * once for a capture that cannot be read as one (every worker would fail the same way), after the last attempt
  * for a file a worker cannot open (another machine may have it).
+ *
+ * A one-trace job (`submitJobs(…, { oneTrace: true })`, `fleet submit --one-trace`) carries the pieces of one
+ * recording in reading order and is read as one trace with the loop of `classify --one-trace`
+ * (src/trace/pieces.ts). Its pieces are fixed when it is submitted, so every delivery reads the same pieces in the
+ * same order and republishes the same record ids. A worker that cannot open one of them gives the job back before
+ * publishing anything (another machine may see it), except on the last delivery, which reads the rest; a corrupt
+ * piece (the same on every machine) is read to its damage and the trace goes on. What the read had to say (a
+ * piece failed, pieces overlap) goes out in the `done` event's `notes`.
  */
 import { EventEmitter } from 'node:events';
+import { closeSync, constants as fsConstants, openSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { JsMsg, PubAck } from '@nats-io/jetstream';
 import type { Classifier } from '../classify/classifier.js';
 import type { FlowRecord } from '../classify/record.js';
-import { checkClassifier, checkOptions, MAX_DELAY_MS, numberOption, TunnelscopeError } from '../errors.js';
-import { quoteText } from '../text.js';
+import { cannotReadReason, checkClassifier, checkOptions, MAX_DELAY_MS, numberOption, TunnelscopeError } from '../errors.js';
+import { quoteText, safeText } from '../text.js';
+import { piecesAsGiven, readPieces } from '../trace/pieces.js';
 import { readCaptureFile } from '../trace/reader.js';
 import { loadNatsModules } from './modules.js';
 import { NatsError } from './lists.js';
@@ -28,10 +38,20 @@ import { ensureJobsStream, ensureRecordsStream, type RecordsStreamOptions } from
 export interface CaptureJob {
   job: string;
   batch: string;
-  /** Absolute path; every worker must see the file under this path. */
+  /**
+   * Absolute path; every worker must see the file under this path. For a one-trace job, its label: the first
+   * piece's path and ` (one trace, N pieces)` (a worker that knows no pieces fails to open it, rather than read
+   * one piece of the trace and call the job done).
+   */
   file: string;
+  /** A one-trace job: the absolute paths of its pieces, in reading order. */
+  pieces?: string[];
   submitted: string;
 }
+
+/** Notes a `done` event carries at most (each clipped), so one job event stays small whatever its pieces. */
+const MAX_NOTES = 20;
+const MAX_NOTE_CHARS = 600;
 
 /** A job event, published by workers on `<records subject>.job`. */
 export interface JobEvent {
@@ -44,6 +64,10 @@ export interface JobEvent {
   /** done: records published and packets read. */
   records?: number;
   packets?: number;
+  /** done, one-trace job: pieces, pieces that failed (cannot be opened, corrupt), and what the read said (escaped). */
+  pieces?: number;
+  failedPieces?: number;
+  notes?: string[];
   /** failed: the error, its code, and whether the job will be tried again. */
   error?: string;
   code?: string | null;
@@ -63,6 +87,10 @@ export function asJobEvent(x: unknown): JobEvent | null {
   if (!Number.isSafeInteger(e.attempt)) return null;
   if (e.records !== undefined && !Number.isSafeInteger(e.records)) return null;
   if (e.packets !== undefined && !Number.isSafeInteger(e.packets)) return null;
+  if (e.pieces !== undefined && !Number.isSafeInteger(e.pieces)) return null;
+  if (e.failedPieces !== undefined && !Number.isSafeInteger(e.failedPieces)) return null;
+  // Notes are printed: no more than a worker writes (MAX_NOTES and the count of the rest).
+  if (e.notes !== undefined && !(Array.isArray(e.notes) && e.notes.length <= MAX_NOTES + 1 && e.notes.every((n) => typeof n === 'string'))) return null;
   if (e.error !== undefined && typeof e.error !== 'string') return null;
   if (e.code !== undefined && e.code !== null && typeof e.code !== 'string') return null;
   if (e.final !== undefined && typeof e.final !== 'boolean') return null;
@@ -81,6 +109,7 @@ export interface JobsOptions {
 
 export interface SubmitResult {
   batch: string;
+  /** `file`: the path, or a one-trace job's label ({@link CaptureJob.file}). */
   jobs: { job: string; file: string; seq: number }[];
   /** Records-stream sequence before the jobs went out: every record and job event of the batch comes after it. */
   recordsSeq: number;
@@ -88,11 +117,22 @@ export interface SubmitResult {
 
 const rand = (): string => Math.random().toString(36).slice(2, 10);
 
+/** The label of a one-trace job: its first piece and how many. */
+export function oneTraceLabel(pieces: readonly string[]): string {
+  return `${pieces[0]} (one trace, ${pieces.length} ${pieces.length === 1 ? 'piece' : 'pieces'})`;
+}
+
 /**
- * Put one job per file on the work queue. Paths are made absolute here; workers must see the same paths.
+ * Put one job per file on the work queue, or with `oneTrace` one job for all of them: the pieces of one recording,
+ * in the order to read them (`fleet submit --one-trace` puts them in first-packet order). Paths are made absolute
+ * here; workers must see the same paths.
  * @throws {NatsError}
  */
-export async function submitJobs(nc: NatsConnection, files: readonly string[], options: JobsOptions & { batch?: string | undefined } = {}): Promise<SubmitResult> {
+export async function submitJobs(
+  nc: NatsConnection,
+  files: readonly string[],
+  options: JobsOptions & { batch?: string | undefined; oneTrace?: boolean | undefined } = {},
+): Promise<SubmitResult> {
   const { jetstream } = await loadNatsModules();
   await ensureJobsStream(nc, { stream: options.stream, subject: options.subject });
   const rec = await ensureRecordsStream(nc, options.records);
@@ -101,15 +141,24 @@ export async function submitJobs(nc: NatsConnection, files: readonly string[], o
   const js = jetstream.jetstream(nc);
   const jobs: SubmitResult['jobs'] = [];
   const submitted = new Date().toISOString();
-  for (let i = 0; i < files.length; i++) {
-    const job = `${batch}-${i + 1}`;
-    const file = resolvePath(files[i]!);
-    const body: CaptureJob = { job, batch, file, submitted };
+  const paths = files.map((f) => resolvePath(f));
+  const bodies: CaptureJob[] =
+    options.oneTrace === true
+      ? paths.length === 0
+        ? []
+        : [{ job: `${batch}-1`, batch, file: oneTraceLabel(paths), pieces: paths, submitted }]
+      : paths.map((file, i) => ({ job: `${batch}-${i + 1}`, batch, file, submitted }));
+  for (let i = 0; i < bodies.length; i++) {
+    const body = bodies[i]!;
+    const { job, file } = body;
     let ack: PubAck;
     try {
       ack = await js.publish(options.subject ?? JOBS_SUBJECT, JSON.stringify(body), { msgID: `job:${job}` });
     } catch (e) {
-      throw new NatsError(`cannot submit ${file}: ${(e as Error).message}`, { cause: e });
+      const msg = (e as Error).message;
+      // A one-trace job holds every piece's path in one message; cut in two it would no longer be one trace.
+      const hint = body.pieces !== undefined && /max_payload/i.test(msg) ? ` (a one-trace job holds the paths of its ${body.pieces.length} pieces, ${JSON.stringify(body).length} bytes: raise the server's max_payload)` : '';
+      throw new NatsError(`cannot submit ${file}: ${msg}${hint}`, { cause: e });
     }
     // The server took it for a copy of a job it still remembers (the same batch id within the stream's duplicate
     // window): nothing was queued, and a wait for it would never end.
@@ -249,9 +298,9 @@ export class JobWorker extends EventEmitter {
     this.emit('job', { job: job.job, file: job.file, attempt });
     const beat = setInterval(() => m.working(), Math.max(250, Math.floor(ackWaitMs / 3)));
     try {
-      const { records, packets } = await this.classify(job, m.seq, pub, () => m.working());
+        const { records, packets, ...read } = await this.classify(job, m.seq, pub, () => m.working(), attempt >= maxDeliver);
       this.stats.records += records;
-      this.publishEvent(pub, { event: 'done', job: job.job, batch: job.batch, file: job.file, attempt, records, packets }, jobMsgId(job.job, m.seq, 'done'));
+      this.publishEvent(pub, { event: 'done', job: job.job, batch: job.batch, file: job.file, attempt, records, packets, ...read }, jobMsgId(job.job, m.seq, 'done'));
       await pub.flush();
       await m.ackAck().catch(() => false);
       this.stats.done++;
@@ -279,8 +328,26 @@ export class JobWorker extends EventEmitter {
     this.emit(e.event, { ...e, sensor: this.options.id });
   }
 
-  /** Classify one capture through a fresh session; records out as they end, with back-pressure from the publisher. */
-  private async classify(job: CaptureJob, jobSeq: number, pub: RecordPublisher, alive: () => void): Promise<{ records: number; packets: number }> {
+  /**
+   * Classify one capture (or a one-trace job's pieces) through a fresh session; records out as they end, with
+   * back-pressure from the publisher.
+   */
+  private async classify(
+    job: CaptureJob,
+    jobSeq: number,
+    pub: RecordPublisher,
+    alive: () => void,
+    lastAttempt: boolean,
+  ): Promise<{ records: number; packets: number; pieces?: number; failedPieces?: number; notes?: string[] }> {
+    // Before anything is published: a piece this machine cannot open may be there on another one. The last
+    // delivery reads the pieces there are (the one missing is reported), as classify --one-trace does.
+    if (job.pieces !== undefined && !lastAttempt) {
+      for (const p of job.pieces) {
+        const no = cannotOpen(p);
+        // The file-system code goes with it, as for a single capture the worker cannot open (ENOENT, EACCES).
+        if (no !== null) throw Object.assign(new Error(`cannot read ${safeText(p, 256)}: ${no.why} (a piece of the trace; another worker may see it)`), { code: no.code });
+      }
+    }
     const session = this.options.classifier.session(this.options.flow ? { flow: this.options.flow } : {});
     let n = 0;
     const extra = `,"job":${JSON.stringify(job.job)},"batch":${JSON.stringify(job.batch)},"capture":${JSON.stringify(job.file)},"sensor":${JSON.stringify(this.options.id)}}`;
@@ -290,13 +357,29 @@ export class JobWorker extends EventEmitter {
       pub.publish(pub.subject, json.slice(0, -1) + extra, jobMsgId(job.job, jobSeq, n++));
     });
     let packets = 0;
+    const afterChunk = async (): Promise<void> => {
+      alive();
+      if (pub.full) await pub.room();
+    };
+    if (job.pieces !== undefined) {
+      const notes: string[] = [];
+      let noted = 0;
+      const note = (line: string): void => {
+        if (noted++ < MAX_NOTES) notes.push(safeText(line, MAX_NOTE_CHARS));
+      };
+      let failed = 0;
+      try {
+        const r = await readPieces(piecesAsGiven(job.pieces), (p) => session.pushRaw(p), note, { afterChunk });
+        packets = r.stats.packets;
+        failed = r.failed;
+      } finally {
+        session.end();
+      }
+      if (noted > MAX_NOTES) notes.push(`… and ${noted - MAX_NOTES} more`);
+      return { records: n, packets, pieces: job.pieces.length, failedPieces: failed, ...(notes.length ? { notes } : {}) };
+    }
     try {
-      const st = await readCaptureFile(job.file, (p) => session.pushRaw(p), {
-        afterChunk: async () => {
-          alive();
-          if (pub.full) await pub.room();
-        },
-      });
+      const st = await readCaptureFile(job.file, (p) => session.pushRaw(p), { afterChunk });
       packets = st.packets;
     } finally {
       session.end();
@@ -317,7 +400,28 @@ function parseJob(data: Uint8Array): CaptureJob {
     throw new Error('not a tunnelscope capture job (job, batch and file fields)');
   }
   checkSensorId(j.batch === '' ? 'x' : j.batch);
-  return { job: j.job.slice(0, 200), batch: j.batch, file: j.file, submitted: typeof j.submitted === 'string' ? j.submitted : '' };
+  if (j.pieces !== undefined && !(Array.isArray(j.pieces) && j.pieces.length > 0 && j.pieces.every((p) => typeof p === 'string'))) {
+    throw new Error('not a tunnelscope capture job (pieces is not a list of paths)');
+  }
+  return {
+    job: j.job.slice(0, 200),
+    batch: j.batch,
+    file: j.file,
+    ...(j.pieces !== undefined ? { pieces: j.pieces as string[] } : {}),
+    submitted: typeof j.submitted === 'string' ? j.submitted : '',
+  };
+}
+
+/** Why this machine cannot open `path` for reading (and the error's code), or null when it can. */
+function cannotOpen(path: string): { why: string; code: string | null } | null {
+  try {
+    // Non-blocking: a FIFO named as a piece would hold the worker (and its job) until some process wrote to it.
+    closeSync(openSync(path, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK));
+    return null;
+  } catch (e) {
+    const code = (e as { code?: unknown }).code;
+    return { why: cannotReadReason(e) ?? (e as Error).message, code: typeof code === 'string' ? code : null };
+  }
 }
 
 /** A worker on `nc` (see {@link WorkerOptions}); call `run()`. */

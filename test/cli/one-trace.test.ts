@@ -3,8 +3,8 @@
  * as one trace in time order, so a connection that spans a rotation keeps its flow and its verdict. Read as
  * separate captures, the later pieces of a VPN connection start mid-stream and come out as ordinary flows.
  */
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { EventEmitter } from 'node:events';
@@ -112,6 +112,34 @@ describe('classify --one-trace', () => {
     expect(Math.max(...got.map((x) => x.packets))).toBeGreaterThan(0);
     expect(got.every((x) => x.capture === undefined)).toBe(true);
   });
+
+  it('a piece named twice (itself and in its directory, or through a link) is read once, and said to', async () => {
+    const a = await cli([whole, '--format', 'ndjson', '-q']);
+    const link = join(dir, 'link-to-rot1');
+    symlinkSync(pieces[1]!, link);
+    const r = await cli([join(dir, 'pieces'), pieces[2]!, link, '--one-trace', '--format', 'ndjson']);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toBe(a.out);
+    expect(r.err).toContain(`tunnelscope classify: --one-trace: ${pieces[2]} is ${pieces[2]} again: read once\n`);
+    expect(r.err).toContain(`tunnelscope classify: --one-trace: ${link} is ${pieces[1]} again: read once\n`);
+    expect(r.err).not.toMatch(/before the end of/);
+    expect(r.err).toMatch(/^tunnelscope: 4 pieces read as one trace\n/m);
+    const f = new Sink(), fe = new Sink();
+    expect(await runFlows([join(dir, 'pieces'), pieces[3]!, '--one-trace', '--format', 'ndjson', '-q'], { stdout: f, stderr: fe, stdin: new PassThrough() })).toBe(0);
+    expect(fe.text).toBe(`tunnelscope flows: --one-trace: ${pieces[3]} is ${pieces[3]} again: read once\n`);
+  });
+
+  it('pieces that are pipes (<(zcat piece.gz), FIFOs) are read once, in the order named, not probed for their first packet first', async () => {
+    const a = await cli([whole, '--format', 'ndjson', '-q']);
+    const fifos = pieces.map((_, k) => join(dir, `fifo${k}`));
+    for (const f of fifos) expect(spawnSync('mkfifo', [f]).status).toBe(0);
+    // Each writer blocks until the run opens its FIFO; a probe that read the head of a pipe left the run mid-stream.
+    const writers = pieces.map((p, k) => spawn('sh', ['-c', 'cat "$1" > "$2"', 'sh', p, fifos[k]!]));
+    const r = await cli([...fifos, '--one-trace', '--format', 'ndjson']);
+    for (const w of writers) w.kill();
+    expect([r.code, r.err.split('\n').filter((l) => !/^tunnelscope: /.test(l) && l !== '')]).toEqual([0, []]);
+    expect(r.out).toBe(a.out);
+  }, 20_000);
 
   it('a stop (SIGINT) ends the trace where it is: pieces not read are counted on the end line, exit 0', async () => {
     const signals = new EventEmitter();

@@ -2,6 +2,7 @@
  * The fleet options' usage rules (exit 2, one line naming the option, nothing sent anywhere), `--since` parsing,
  * and `lists publish` refusing a bad file: every bad file named as file:line, nothing published.
  */
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -40,6 +41,8 @@ describe('fleet options: usage', () => {
     [['lists', 'publish', '--nats', 'nats://127.0.0.1:1'], /name at least one list/],
     [['fleet', 'stats', '--nats', 'nats://127.0.0.1:1', '--format', 'csv'], /--format must be one of table, json, ndjson/],
     [['fleet', 'submit', '--nats', 'nats://127.0.0.1:1', '--format', 'ndjson', 'x.pcap'], /--format needs --wait/],
+    [['fleet', 'submit', '--nats', 'nats://127.0.0.1:1', '--one-trace', 'x.pcap', '-'], /--one-trace reads capture files; stdin is one stream already/],
+    [['fleet', 'submit', '--nats', 'nats://127.0.0.1:1', 'x.pcap', '-'], /stdin \('-'\) cannot be submitted/],
     [['fleet', 'work', '--nats', 'nats://127.0.0.1:1', '--id', 'a b'], /--id must be 1-64/],
     [['fleet', 'work', '--nats', 'nats://127.0.0.1:1', '--ack-wait', '1e7'], /--ack-wait must be a number in \[1, 2147483\]/],
   ];
@@ -52,6 +55,14 @@ describe('fleet options: usage', () => {
       expect(r.err).toMatch(/^tunnelscope [a-z ]+: /);
     });
   }
+
+  it('fleet submit --one-trace: a piece that is a pipe or FIFO is this process\'s, refused before anything is sent (exit 2)', async () => {
+    const fifo = join(dir, 'piece.fifo');
+    expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
+    const r = await cli(['fleet', 'submit', '--nats', 'nats://127.0.0.1:1', '--one-trace', fifo]);
+    expect([r.code, r.out]).toEqual([2, '']);
+    expect(r.err).toBe(`tunnelscope fleet submit: cannot read ${fifo}: not a regular file (a pipe or FIFO cannot go to a worker; decompress to a file the workers see)\n`);
+  });
 
   it('sensor ids, subjects and message ids', () => {
     expect(defaultSensorId('gw1.example.net')).toBe('gw1_example_net');

@@ -53,7 +53,9 @@ describe('fleet stats', () => {
   it('job events from the subject are taken only with the fields and types of one', () => {
     const ok = { event: 'done', job: 'b-1', batch: 'b', file: 'x.pcap', attempt: 1, records: 3, sensor: 'w1' };
     expect(asJobEvent(ok)).toEqual(ok);
-    for (const bad of [null, 5, 'x', {}, { ...ok, event: 'other' }, { ...ok, attempt: '1\u001b[2J' }, { ...ok, records: 1e400 }, { ...ok, job: null }, { ...ok, final: 'yes' }]) {
+    const trace = { ...ok, pieces: 13, failedPieces: 1, notes: ['cannot read /x/cap3: no such file'] };
+    expect(asJobEvent(trace)).toEqual(trace);
+    for (const bad of [null, 5, 'x', {}, { ...ok, event: 'other' }, { ...ok, attempt: '1\u001b[2J' }, { ...ok, records: 1e400 }, { ...ok, job: null }, { ...ok, final: 'yes' }, { ...ok, pieces: '3' }, { ...ok, failedPieces: -0.5 }, { ...ok, notes: 'x' }, { ...ok, notes: [1] }, { ...ok, notes: Array(1000).fill('x') }]) {
       expect(asJobEvent(bad), JSON.stringify(bad)).toBeNull();
     }
   });

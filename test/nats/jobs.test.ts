@@ -6,7 +6,7 @@
  * one fails at once with its error; a file no worker can open fails after the last attempt. The fleet reader's
  * counts agree with the records.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -18,6 +18,8 @@ import { ensureJobsStream, ensureRecordsStream } from '../../src/nats/streams.js
 import { jobMsgId } from '../../src/nats/names.js';
 import { countRecord, newFleetStats, readFleet, type FleetRecord } from '../../src/nats/reader.js';
 import { natsServerBinary } from '../helpers/nats-server.js';
+import { readCaptureFileSync } from '../../src/trace/reader.js';
+import { PcapWriter } from '../../src/trace/pcap-writer.js';
 import { useNatsServer } from '../helpers/nats-fixture.js';
 import { BATCH, batchAvailable, bundledClassifier, classifyFile, plain } from './fleet-corpus.js';
 
@@ -155,5 +157,74 @@ describe.skipIf(why !== '')(`capture jobs on nats-server${why ? ` (skipped: ${wh
     expect(await runOnce()).toBe(want);
     await new Promise((r) => setTimeout(r, 1500));
     expect(await runOnce()).toBe(want);
+  }, 60_000);
+
+  it('a one-trace job abandoned mid-way: the next delivery reads the same pieces, records equal the whole capture, each once', async () => {
+    const opts = { stream: 'J_TRACE', subject: 'trace.capture', consumer: 'trace-workers' };
+    const jsm = await jetstreamManager(nc);
+    await ensureJobsStream(nc, { stream: opts.stream, subject: opts.subject });
+    await jsm.consumers.add(opts.stream, { durable_name: opts.consumer, ack_policy: AckPolicy.Explicit, ack_wait: 2000 * 1e6, max_deliver: 3, filter_subject: opts.subject });
+    // The OpenVPN capture in three pieces (whole pcaps), the whole one rewritten the same way for the reference.
+    const dir = mkdtempSync(join(tmpdir(), 'ts-jobs-trace-'));
+    const frames: { tsUs: number; data: Uint8Array; wireLen: number }[] = [];
+    readCaptureFileSync(BATCH[4]!, (p) => frames.push({ tsUs: p.tsUs, data: p.data.slice(p.offset, p.offset + p.capLen), wireLen: p.wireLen }));
+    const write = (path: string, from: number, to: number): string => {
+      const w = new PcapWriter();
+      for (const f of frames.slice(from, to)) w.packet(f.tsUs, f.data, f.wireLen);
+      writeFileSync(path, w.toBuffer());
+      return path;
+    };
+    const third = Math.floor(frames.length / 3);
+    const whole = write(join(dir, 'whole.pcap'), 0, frames.length);
+    const pieces = [write(join(dir, 'p0'), 0, third), write(join(dir, 'p1'), third, 2 * third), write(join(dir, 'p2'), 2 * third, frames.length)];
+    const reference = classifyFile(classifier, whole);
+    expect(reference.some((r) => r.label !== 'ordinary')).toBe(true);
+
+    const sub = await submitJobs(nc, pieces, { ...opts, batch: 't1', oneTrace: true });
+    expect(sub.jobs).toEqual([{ job: 't1-1', file: `${pieces[0]} (one trace, 3 pieces)`, seq: expect.any(Number) }]);
+    // The worker that dies: takes the job, publishes the first half of its records, never acks.
+    const c = await jetstream(nc).consumers.get(opts.stream, opts.consumer);
+    const taken = (await c.next({ expires: 5000 }))!;
+    const job = taken.json<{ job: string; file: string; pieces: string[] }>();
+    expect(job.pieces).toEqual(pieces);
+    const half = reference.slice(0, Math.ceil(reference.length / 2));
+    for (let n = 0; n < half.length; n++) {
+      const body = { ...half[n], job: job.job, batch: 't1', capture: job.file, sensor: 'dead-worker' };
+      await jetstream(nc).publish('tunnelscope.records.dead-worker', JSON.stringify(body), { msgID: jobMsgId(job.job, taken.seq, n) });
+    }
+    const w = createJobWorker(nc, { ...opts, id: 'tw1', classifier, idleExitMs: 8000 });
+    const running = w.run();
+    const [out] = await waitForJobs(nc, sub, { ...opts, timeoutMs: 30_000 });
+    await running;
+    expect(out).toMatchObject({ state: 'done', event: { attempt: 2, records: reference.length, pieces: 3, failedPieces: 0 } });
+    const got: string[] = [];
+    await readFleet(nc, { startSeq: sub.recordsSeq + 1, match: (r) => r.batch === 't1', onRecord: (r: FleetRecord) => got.push(plain(r)) });
+    expect(got.sort()).toEqual(reference.map((r) => plain(r as unknown as Record<string, unknown>)).sort());
+
+    // A piece no worker can open: given back with its code on each delivery but the last, which reads the rest.
+    const gone = join(dir, 'gone');
+    const sub2 = await submitJobs(nc, [pieces[0]!, gone], { ...opts, batch: 't2', oneTrace: true });
+    const events: JobEvent[] = [];
+    const w2 = createJobWorker(nc, { ...opts, id: 'tw2', classifier, idleExitMs: 6000 });
+    w2.on('failed', (e: JobEvent) => events.push(e));
+    w2.on('done', (e: JobEvent) => events.push(e));
+    const running2 = w2.run();
+    const [out2] = await waitForJobs(nc, sub2, { ...opts, timeoutMs: 30_000 });
+    await running2;
+    expect(events.map((e) => [e.event, e.attempt, e.code ?? null, e.final ?? null])).toEqual([['failed', 1, 'ENOENT', false], ['failed', 2, 'ENOENT', false], ['done', 3, null, null]]);
+    expect(out2).toMatchObject({ state: 'done', event: { pieces: 2, failedPieces: 1, notes: [`cannot read ${gone}: no such file`] } });
+
+    // 30 corrupt pieces: the done event names 20 and counts the rest (one event stays small; asJobEvent takes it).
+    const cut = readFileSync(pieces[0]!).subarray(0, 24 + 16 + 5);
+    const corrupt = Array.from({ length: 30 }, (_, i) => join(dir, `cut${i}`));
+    for (const f of corrupt) writeFileSync(f, cut);
+    const sub3 = await submitJobs(nc, [pieces[0]!, ...corrupt], { ...opts, batch: 't3', oneTrace: true });
+    const running3 = createJobWorker(nc, { ...opts, id: 'tw3', classifier, idleExitMs: 3000 }).run();
+    const [out3] = await waitForJobs(nc, sub3, { ...opts, timeoutMs: 30_000 });
+    await running3;
+    expect(out3).toMatchObject({ state: 'done', event: { attempt: 1, pieces: 31, failedPieces: 30 } });
+    expect(out3!.event!.notes).toHaveLength(21);
+    expect(out3!.event!.notes![0]).toMatch(/cut0: at byte 24: truncated record/);
+    expect(out3!.event!.notes![20]).toBe('… and 10 more');
   }, 60_000);
 });
