@@ -1,5 +1,5 @@
 /** Frame-level flow builders for session tests (TLS, DTLS, ESP-in-UDP flows between two fixed hosts). */
-import { createClassifier } from '../../src/classify/classifier.js';
+import { createClassifier, type ClassifierOptions } from '../../src/classify/classifier.js';
 import type { FlowRecord } from '../../src/classify/record.js';
 import type { VerdictEvent } from '../../src/classify/session.js';
 import { buildFrame, TCP_ACK, TCP_FIN, TCP_SYN, type FrameSpec } from '../../src/trace/frame-builder.js';
@@ -88,4 +88,15 @@ export function stubFlow(transport: number, src4: number, srcPort: number, dstPo
     transport, ipVersion: 4 as const, src4, dst4: 0xc6336407, srcPort, dstPort, firstSeenUs: 0, lastSeenUs: 1,
     addrBytes: () => new Uint8Array(0), src6Off: () => 0, dst6Off: () => 0, srcText: () => srcText, dstText: () => dstText,
   };
+}
+
+/** The record of one ESP flow (UDP 4500) classified with `options`: what a list hit on its endpoints names. */
+export function espFlowRecord(options: ClassifierOptions): FlowRecord {
+  const s = createClassifier(options).session();
+  const out: FlowRecord[] = [];
+  s.on('flow', (r: FlowRecord) => out.push(r));
+  for (const p of espFlow(4500, 1)) s.push(buildFrame(p), BigInt(Math.round(p.t * 1e6)) * 1000n);
+  s.end();
+  if (out.length !== 1) throw new Error(`one ESP flow gave ${out.length} records`);
+  return out[0]!;
 }

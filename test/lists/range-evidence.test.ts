@@ -7,21 +7,12 @@
 import { describe, expect, it } from 'vitest';
 import { parseCidrList } from '../../src/lists/cidr-list.js';
 import { writtenEntryAt } from '../../src/lists/entry-names.js';
-import { createClassifier, type ClassifierOptions } from '../../src/classify/classifier.js';
+import { createClassifier } from '../../src/classify/classifier.js';
 import type { FlowRecord } from '../../src/classify/record.js';
 import { fromWireCidr, sharedCidr, toWire } from '../../src/pool/protocol.js';
-import { buildFrame } from '../../src/trace/frame-builder.js';
-import { CLIENT, espFlow, SERVER } from '../classify/flow-builders.js';
+import { CLIENT, espFlowRecord, SERVER } from '../classify/flow-builders.js';
 
-function run(options: ClassifierOptions): FlowRecord {
-  const s = createClassifier(options).session();
-  const out: FlowRecord[] = [];
-  s.on('flow', (r: FlowRecord) => out.push(r));
-  for (const p of espFlow(4500, 1)) s.push(buildFrame(p), BigInt(Math.round(p.t * 1e6)) * 1000n);
-  s.end();
-  expect(out).toHaveLength(1);
-  return out[0]!;
-}
+const run = espFlowRecord;
 
 const reasons = (r: FlowRecord, rule: string): string[] => r.evidence.filter((e) => e.rule === rule).map((e) => e.reason);
 

@@ -13,7 +13,7 @@ import { join, resolve } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TunnelscopeError } from '../../src/errors.js';
-import { createClassifier, type ClassifierOptions } from '../../src/classify/classifier.js';
+import { createClassifier } from '../../src/classify/classifier.js';
 import type { FlowRecord } from '../../src/classify/record.js';
 import { loadListFiles as loadLocalLists } from '../../src/cli/lists.js';
 import { loadListFiles } from '../../src/nats/list-files.js';
@@ -23,7 +23,7 @@ import { writtenEntryAt } from '../../src/lists/entry-names.js';
 import type { CidrMap } from '../../src/trie/cidr-map.js';
 import { fromWireCidr, sharedCidr, toWire } from '../../src/pool/protocol.js';
 import { buildFrame } from '../../src/trace/frame-builder.js';
-import { CLIENT, espFlow, SERVER } from '../classify/flow-builders.js';
+import { CLIENT, espFlow, espFlowRecord, SERVER } from '../classify/flow-builders.js';
 import { pcapHeader, pcapRecord } from '../helpers/pcap-feed.js';
 import { natsServerBinary, startNatsServer, type NatsServer } from '../helpers/nats-server.js';
 import { runCli } from './cli-helpers.js';
@@ -41,15 +41,7 @@ const EP = write('ep.txt', '198.51.100.3-198.51.100.9,provider-x\n');
 const DOM = write('dom.txt', 'Corp-VPN.Example.,Corp\n');
 const meta = { published: '2026-12-07T22:00:00.000Z', publisher: 'ops-1', basedOn: null };
 
-function run(options: ClassifierOptions): FlowRecord {
-  const s = createClassifier(options).session();
-  const out: FlowRecord[] = [];
-  s.on('flow', (r: FlowRecord) => out.push(r));
-  for (const p of espFlow(4500, 1)) s.push(buildFrame(p), BigInt(Math.round(p.t * 1e6)) * 1000n);
-  s.end();
-  expect(out).toHaveLength(1);
-  return out[0]!;
-}
+const run = espFlowRecord;
 
 const listReasons = (r: FlowRecord): string[] => r.evidence.filter((e) => e.rule === 'registered.prefix' || e.rule === 'endpoint.list').map((e) => e.reason.replace(/ v\d+$/, ' vN'));
 
