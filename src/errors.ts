@@ -62,13 +62,14 @@ export function describeValue(v: unknown): string {
 
 /**
  * A numeric argument: `value`, or `dflt` when it is undefined or null (no `dflt`: the value is required), checked
- * to be a finite number (an integer when `integer`) in [min, max].
+ * to be a finite number (an integer when `integer`) in [min, max]. The maximum is required: an option without one
+ * took 1e308 (a timer that fires at once, a table that never expires, an allocation that fails inside).
  * @throws InvalidArgumentError naming the argument and what it got
  */
-export function numberOption(name: string, value: unknown, dflt: number | undefined, min: number, max = Infinity, integer = false): number {
+export function numberOption(name: string, value: unknown, dflt: number | undefined, min: number, max: number, integer = false): number {
   const x = value ?? dflt;
   if (typeof x !== 'number' || !Number.isFinite(x) || x < min || x > max || (integer && !Number.isInteger(x))) {
-    const range = max === Infinity ? `>= ${min}` : `in [${min}, ${max}]`;
+    const range = `in [${min}, ${max}]`;
     throw new InvalidArgumentError(`${name} must be ${integer ? 'an integer' : 'a number'} ${range}, got ${describeValue(value === undefined ? x : value)}`);
   }
   return x;
