@@ -11,11 +11,11 @@
  * advances the session's clock when no traffic does); the tuple cap follows both `maxFlows` and `maxBytes`.
  *
  * Given a {@link ClassifierPool} instead of a Classifier, the work moves off the receiving thread: each datagram is
- * copied with the IP and UDP headers a capture would show into the pool's batch buffers (~0.1–0.3 µs, against
- * ~1–2 µs to classify it here), the pool's workers run the same session, and verdicts come back in batches. A
- * gateway whose receiving core is the limit keeps up with more datagrams; verdicts then arrive asynchronously
- * (within `flushMs` plus the worker's time) and a datagram arriving while the workers are `maxBatchesPerWorker`
- * batches behind is counted in `stats.lost`, not queued without bound.
+ * copied with the IP and UDP headers a capture would show into the pool's batch buffers, the pool's workers run
+ * the same session, and verdicts come back in batches (the receiving thread's share, verdict delivery included,
+ * about half of classifying here: bench/RESULTS-node.md §11). Verdicts then arrive asynchronously (within
+ * `flushMs` plus the worker's time), and a datagram arriving while `queueBytes` already wait for its worker is
+ * counted in `stats.lost`, not queued without bound.
  */
 import { EventEmitter } from 'node:events';
 import type { RemoteInfo, Socket as UdpSocket } from 'node:dgram';
