@@ -605,14 +605,14 @@ export class ClassifierPool extends EventEmitter {
     const own = frameShard(hdr, 0, hdrLen, LINKTYPE_RAW, this.workers);
     const slot = this.slots[own]!;
     const need = FRAME_HEADER_BYTES + ((hdrLen + n + 7) & ~7);
-    if ((slot.buf === null || slot.used + need > slot.buf.byteLength) && slot.inFlight >= owner.maxInFlight) return false;
+    if (!hasRoom(slot, need, owner.maxInFlight)) return false;
     this.clock(tsUs);
     this.livePackets++;
     this.appendParts(slot, hdr, hdrLen, payload, n, tsUs, LINKTYPE_RAW);
     if (this.workers > 1 && owner.dns && isDnsServerFrame(hdr, 0, hdrLen, LINKTYPE_RAW)) {
       for (let w = 0; w < this.workers; w++) {
         const o = this.slots[w]!;
-        if (w === own || ((o.buf === null || o.used + need > o.buf.byteLength) && o.inFlight >= owner.maxInFlight)) continue;
+        if (w === own || !hasRoom(o, need, owner.maxInFlight)) continue;
         this.appendParts(o, hdr, hdrLen, payload, n, tsUs, (LINKTYPE_RAW | FRAME_FOREIGN) >>> 0);
       }
     }
@@ -957,6 +957,14 @@ export class ClassifierPool extends EventEmitter {
     this.abandon(e);
     if (this.listenerCount('error') > 0) this.emit('error', e);
   }
+}
+
+/**
+ * Whether a frame of `need` bytes can go to `slot` without a batch beyond `maxInFlight`: the open batch has room,
+ * or another batch may be sent.
+ */
+function hasRoom(slot: Slot, need: number, maxInFlight: number): boolean {
+  return (slot.buf !== null && slot.used + need <= slot.buf.byteLength) || slot.inFlight < maxInFlight;
 }
 
 /** Start a pool of classifier workers. Call `close()` when done (workers keep the process alive). */
